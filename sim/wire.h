@@ -1,0 +1,143 @@
+/* Wire formats: IPv4, UDP, TCP and ICMP headers as real bytes, with the
+ * Internet checksum (RFC 1071).  Pure functions: no simulator state, so
+ * the trace formatter, exporters and tests share them.
+ *
+ * Addresses and ports are host byte order in the structs below; buffers
+ * are network byte order.
+ */
+#ifndef NL_WIRE_H
+#define NL_WIRE_H
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define NL_IP4_HDR_LEN 20
+#define NL_UDP_HDR_LEN 8
+#define NL_TCP_HDR_LEN 20
+#define NL_ICMP_HDR_LEN 8
+#define NL_IP4_MAX_LEN 65535
+
+enum { NL_IPPROTO_ICMP = 1, NL_IPPROTO_TCP = 6, NL_IPPROTO_UDP = 17 };
+
+/* ICMP types and codes natlab produces. */
+enum {
+  NL_ICMP_ECHO_REPLY = 0,
+  NL_ICMP_DEST_UNREACH = 3,
+  NL_ICMP_ECHO_REQUEST = 8,
+  NL_ICMP_TIME_EXCEEDED = 11,
+};
+enum {
+  NL_ICMP_NET_UNREACH = 0,
+  NL_ICMP_HOST_UNREACH = 1,
+  NL_ICMP_PORT_UNREACH = 3,
+  NL_ICMP_FRAG_NEEDED = 4,
+  NL_ICMP_ADMIN_PROHIBITED = 13,
+};
+
+/* TCP flags. */
+enum {
+  NL_TCP_FIN = 0x01,
+  NL_TCP_SYN = 0x02,
+  NL_TCP_RST = 0x04,
+  NL_TCP_PSH = 0x08,
+  NL_TCP_ACK = 0x10,
+  NL_TCP_URG = 0x20,
+};
+
+typedef struct {
+  uint8_t ihl_bytes; /* header length in bytes */
+  uint8_t tos;
+  uint16_t total_len;
+  uint16_t id;
+  gboolean df, mf;
+  uint16_t frag_offset; /* in bytes */
+  uint8_t ttl;
+  uint8_t proto;
+  uint32_t src, dst;
+} NlIp4Header;
+
+typedef struct {
+  uint16_t sport, dport, len;
+} NlUdpHeader;
+
+typedef struct {
+  uint16_t sport, dport;
+  uint32_t seq, ack;
+  uint8_t hdr_bytes;
+  uint8_t flags;
+  uint16_t window;
+  uint16_t mss; /* MSS option if present, else 0 */
+  uint8_t wscale; /* window scale option + 1 if present, else 0 */
+} NlTcpHeader;
+
+/* Partial ones-complement sum over @len bytes, added to @sum. */
+uint32_t nl_wire_sum(const void *data, size_t len, uint32_t sum);
+/* Folds a partial sum and complements it: the checksum field value. */
+uint16_t nl_wire_fold(uint32_t sum);
+/* The Internet checksum of @len bytes (0 when the data checks out). */
+uint16_t nl_wire_checksum(const void *data, size_t len);
+
+/* Pseudo-header sum for UDP/TCP over IPv4. */
+uint32_t nl_wire_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto,
+                            uint16_t len);
+
+/**
+ * nl_ip4_parse: checks and reads an IPv4 header at @pkt.
+ * Returns: NULL on success, or a static string saying what is wrong.
+ */
+const char *nl_ip4_parse(const guint8 *pkt, size_t len, NlIp4Header *out);
+
+/* Writes a 20-byte header with a correct checksum into @buf. */
+void nl_ip4_write(guint8 *buf, const NlIp4Header *h);
+
+/* Recomputes the header checksum in place (after editing TTL or addresses). */
+void nl_ip4_update_checksum(guint8 *pkt);
+
+/**
+ * nl_udp4_build: writes IPv4 + UDP + @payload into @buf (which must hold
+ * 28 + @plen bytes), with both checksums.
+ * Returns: the total length.
+ */
+size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
+                     uint16_t dport, const void *payload, size_t plen,
+                     uint16_t ip_id, uint8_t ttl, gboolean df);
+
+/* Reads the UDP header of an unfragmented datagram; checks its checksum.
+ * Returns NULL or what is wrong. */
+const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                          NlUdpHeader *out);
+
+/* Recomputes the transport checksum (UDP, TCP or ICMP) of an unfragmented
+ * IPv4 packet in place, e.g. after a NAT rewrote addresses or ports. */
+void nl_ip4_update_l4_checksum(guint8 *pkt, size_t len);
+
+const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                          NlTcpHeader *out);
+
+/**
+ * nl_icmp4_build_error: builds an ICMP error from @src about @orig (the
+ * offending packet, of which the IP header and 8 bytes are quoted).
+ * Returns: the total length written into @buf (at most 56 + 8 bytes).
+ */
+#define NL_ICMP_ERROR_MAX (NL_IP4_HDR_LEN + NL_ICMP_HDR_LEN + 60 + 8)
+size_t nl_icmp4_build_error(guint8 *buf, uint32_t src, uint8_t type,
+                            uint8_t code, uint16_t mtu, const guint8 *orig,
+                            size_t orig_len, uint16_t ip_id);
+
+/* "10.0.0.5" into @buf (16 bytes). */
+char *nl_ip4_to_string(uint32_t addr, char *buf);
+/* Parses dotted quad; FALSE if not one. */
+gboolean nl_ip4_from_string(const char *s, uint32_t *out);
+
+/**
+ * nl_wire_describe: appends a one-line decode of a packet:
+ * "UDP 10.0.0.5:5000 > 192.0.2.10:7 len=5".
+ */
+void nl_wire_describe(const guint8 *pkt, size_t len, GString *out);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,193 @@
+/* The event core: ordering by time, ties in insertion order, cancellation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "sim/event.h"
+
+typedef struct {
+  int order[64];
+  NlTime when[64];
+  int n;
+  NlEventQueue *q;
+} Log;
+
+typedef struct {
+  NlEvent ev;
+  int id;
+  Log *log;
+} Item;
+
+static void record(NlEvent *ev, void *data) {
+  Item *it = data;
+  it->log->order[it->log->n] = it->id;
+  it->log->when[it->log->n] = nl_event_now(it->log->q);
+  it->log->n++;
+  (void)ev;
+}
+
+static void test_event_fires_in_time_order(void **state) {
+  Log log = {0};
+  log.q = nl_event_queue_new();
+  Item items[5];
+  NlTime times[5] = {50, 10, 40, 20, 30};
+  for (int i = 0; i < 5; i++) {
+    items[i] = (Item){.id = i, .log = &log};
+    nl_event_init(&items[i].ev, record, &items[i]);
+    nl_event_schedule(log.q, &items[i].ev, times[i]);
+  }
+  assert_int_equal(nl_event_run(log.q), 5);
+  int expect[5] = {1, 3, 4, 2, 0};
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(log.order[i], expect[i]);
+    assert_int_equal(log.when[i], times[expect[i]]);
+  }
+  assert_int_equal(nl_event_now(log.q), 50);
+  nl_event_queue_free(log.q);
+}
+
+static void test_event_ties_fire_in_insert_order(void **state) {
+  Log log = {0};
+  log.q = nl_event_queue_new();
+  Item items[40];
+  for (int i = 0; i < 40; i++) {
+    items[i] = (Item){.id = i, .log = &log};
+    nl_event_init(&items[i].ev, record, &items[i]);
+    nl_event_schedule(log.q, &items[i].ev, 7);
+  }
+  nl_event_run(log.q);
+  assert_int_equal(log.n, 40);
+  for (int i = 0; i < 40; i++)
+    assert_int_equal(log.order[i], i);
+  nl_event_queue_free(log.q);
+}
+
+static void test_event_cancel_removes_pending(void **state) {
+  Log log = {0};
+  log.q = nl_event_queue_new();
+  Item items[6];
+  for (int i = 0; i < 6; i++) {
+    items[i] = (Item){.id = i, .log = &log};
+    nl_event_init(&items[i].ev, record, &items[i]);
+    nl_event_schedule(log.q, &items[i].ev, 100 - i);
+  }
+  nl_event_cancel(log.q, &items[2].ev);
+  nl_event_cancel(log.q, &items[5].ev); /* the earliest */
+  nl_event_cancel(log.q, &items[5].ev); /* twice is a no-op */
+  assert_false(nl_event_pending(&items[2].ev));
+  assert_int_equal(nl_event_queue_size(log.q), 4);
+  nl_event_run(log.q);
+  int expect[4] = {4, 3, 1, 0};
+  assert_int_equal(log.n, 4);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(log.order[i], expect[i]);
+  nl_event_queue_free(log.q);
+}
+
+static void test_event_reschedule_moves_event_after_ties(void **state) {
+  Log log = {0};
+  log.q = nl_event_queue_new();
+  Item a = {.id = 0, .log = &log}, b = {.id = 1, .log = &log};
+  nl_event_init(&a.ev, record, &a);
+  nl_event_init(&b.ev, record, &b);
+  nl_event_schedule(log.q, &a.ev, 5);
+  nl_event_schedule(log.q, &b.ev, 5);
+  nl_event_schedule(log.q, &a.ev, 5); /* re-armed: now after b */
+  nl_event_run(log.q);
+  assert_int_equal(log.n, 2);
+  assert_int_equal(log.order[0], 1);
+  assert_int_equal(log.order[1], 0);
+  nl_event_queue_free(log.q);
+}
+
+typedef struct {
+  NlEvent ev;
+  NlEventQueue *q;
+  int fired;
+  NlEvent *victim;
+} SelfItem;
+
+static void rearm_self(NlEvent *ev, void *data) {
+  SelfItem *s = data;
+  s->fired++;
+  if (s->victim)
+    nl_event_cancel(s->q, s->victim);
+  if (s->fired < 3)
+    nl_event_schedule_in(s->q, ev, 10);
+}
+
+static void test_event_callback_may_rearm_and_cancel(void **state) {
+  NlEventQueue *q = nl_event_queue_new();
+  Log log = {.q = q};
+  Item victim = {.id = 9, .log = &log};
+  nl_event_init(&victim.ev, record, &victim);
+  nl_event_schedule(q, &victim.ev, 15);
+  SelfItem s = {.q = q, .victim = &victim.ev};
+  nl_event_init(&s.ev, rearm_self, &s);
+  nl_event_schedule(q, &s.ev, 0);
+  nl_event_run(q);
+  assert_int_equal(s.fired, 3);
+  assert_int_equal(log.n, 0); /* cancelled from inside a callback */
+  assert_int_equal(nl_event_now(q), 20);
+  nl_event_queue_free(q);
+}
+
+static void test_event_run_until_stops_at_bound(void **state) {
+  Log log = {0};
+  log.q = nl_event_queue_new();
+  Item items[3];
+  for (int i = 0; i < 3; i++) {
+    items[i] = (Item){.id = i, .log = &log};
+    nl_event_init(&items[i].ev, record, &items[i]);
+    nl_event_schedule(log.q, &items[i].ev, (i + 1) * 100);
+  }
+  assert_int_equal(nl_event_run_until(log.q, 200), 2);
+  assert_int_equal(nl_event_now(log.q), 200);
+  assert_int_equal(nl_event_queue_size(log.q), 1);
+  assert_int_equal(nl_event_run_until(log.q, 250), 0);
+  assert_int_equal(nl_event_now(log.q), 250);
+  assert_int_equal(nl_event_next_time(log.q), 300);
+  nl_event_queue_free(log.q);
+}
+
+static void test_event_many_random_keep_heap_order(void **state) {
+  enum { N = 5000 };
+  NlEventQueue *q = nl_event_queue_new();
+  static Item items[N];
+  static Log log;
+  uint64_t x = 12345;
+  NlTime last = -1;
+  for (int i = 0; i < N; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    items[i] = (Item){.id = i, .log = NULL};
+    nl_event_init(&items[i].ev, record, &items[i]);
+    items[i].log = &log;
+    nl_event_schedule(q, &items[i].ev, (NlTime)(x >> 40) % 1000);
+  }
+  for (int i = 0; i < N; i += 3)
+    nl_event_cancel(q, &items[i].ev);
+  while (nl_event_queue_size(q) > 0) {
+    NlTime next = nl_event_next_time(q);
+    assert_true(next >= last);
+    last = next;
+    log.n = 0;
+    log.q = q;
+    nl_event_run_until(q, next);
+  }
+  nl_event_queue_free(q);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_event_fires_in_time_order),
+    cmocka_unit_test(test_event_ties_fire_in_insert_order),
+    cmocka_unit_test(test_event_cancel_removes_pending),
+    cmocka_unit_test(test_event_reschedule_moves_event_after_ties),
+    cmocka_unit_test(test_event_callback_may_rearm_and_cancel),
+    cmocka_unit_test(test_event_run_until_stops_at_bound),
+    cmocka_unit_test(test_event_many_random_keep_heap_order),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,126 @@
+/* Wire formats: Internet checksum, IPv4/UDP headers, ICMP errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "sim/wire.h"
+
+static void test_wire_checksum_rfc1071_example(void **state) {
+  /* RFC 1071 §3: the sum of 0001 f203 f4f5 f6f7 is ddf2 (before the
+   * complement). */
+  const guint8 d[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+  assert_int_equal(nl_wire_checksum(d, sizeof d), (uint16_t)~0xddf2);
+}
+
+static void test_wire_ip4_header_known_bytes(void **state) {
+  /* A classic example header (Wikipedia "IPv4 header checksum"):
+   * 4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7. */
+  NlIp4Header h = {.total_len = 0x73, .id = 0, .df = TRUE, .ttl = 64,
+                   .proto = 17, .src = 0xc0a80001, .dst = 0xc0a800c7};
+  guint8 buf[20];
+  nl_ip4_write(buf, &h);
+  const guint8 expect[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40,
+                             0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
+                             0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
+  assert_memory_equal(buf, expect, 20);
+}
+
+static void test_wire_udp_roundtrip_and_corruption(void **state) {
+  guint8 pkt[64];
+  size_t n = nl_udp4_build(pkt, 0x0a000005, 5000, 0xc000020a, 7, "hello", 5,
+                           1, 64, FALSE);
+  assert_int_equal(n, 33);
+  NlIp4Header ip;
+  NlUdpHeader u;
+  assert_null(nl_ip4_parse(pkt, n, &ip));
+  assert_null(nl_udp4_parse(pkt, n, &ip, &u));
+  assert_int_equal(u.sport, 5000);
+  assert_int_equal(u.dport, 7);
+  assert_int_equal(u.len, 13);
+  pkt[30] ^= 0x20; /* flip a payload bit */
+  assert_string_equal(nl_udp4_parse(pkt, n, &ip, &u), "bad UDP checksum");
+  pkt[30] ^= 0x20;
+  pkt[8] = 1; /* TTL edit without checksum update */
+  assert_string_equal(nl_ip4_parse(pkt, n, &ip), "bad IPv4 header checksum");
+  nl_ip4_update_checksum(pkt);
+  assert_null(nl_ip4_parse(pkt, n, &ip));
+}
+
+static void test_wire_nat_rewrite_then_l4_checksum(void **state) {
+  guint8 pkt[64];
+  size_t n = nl_udp4_build(pkt, 0x0a000005, 5000, 0xc000020a, 7, "x", 1, 1,
+                           64, FALSE);
+  /* Rewrite the source to 203.0.113.1:40000 as a NAT would. */
+  pkt[12] = 203; pkt[13] = 0; pkt[14] = 113; pkt[15] = 1;
+  pkt[20] = 40000 >> 8; pkt[21] = 40000 & 0xff;
+  nl_ip4_update_checksum(pkt);
+  NlIp4Header ip;
+  NlUdpHeader u;
+  assert_null(nl_ip4_parse(pkt, n, &ip));
+  assert_non_null(nl_udp4_parse(pkt, n, &ip, &u));
+  nl_ip4_update_l4_checksum(pkt, n);
+  assert_null(nl_udp4_parse(pkt, n, &ip, &u));
+  assert_int_equal(u.sport, 40000);
+}
+
+static void test_wire_truncated_and_garbage_rejected(void **state) {
+  guint8 pkt[64];
+  size_t n = nl_udp4_build(pkt, 1, 2, 3, 4, "abc", 3, 0, 64, FALSE);
+  NlIp4Header ip;
+  for (size_t len = 0; len < n; len++)
+    assert_non_null(nl_ip4_parse(pkt, len, &ip));
+  guint8 garbage[40];
+  for (size_t i = 0; i < sizeof garbage; i++)
+    garbage[i] = (guint8)(i * 37 + 11);
+  assert_non_null(nl_ip4_parse(garbage, sizeof garbage, &ip));
+  GString *s = g_string_new(NULL);
+  nl_wire_describe(garbage, sizeof garbage, s);
+  assert_non_null(strstr(s->str, "malformed"));
+  g_string_free(s, TRUE);
+}
+
+static void test_wire_icmp_port_unreachable_quotes_original(void **state) {
+  guint8 orig[64], err[NL_ICMP_ERROR_MAX];
+  size_t n = nl_udp4_build(orig, 0x0a000005, 5000, 0xc000020a, 9, "hi", 2, 7,
+                           64, FALSE);
+  size_t e = nl_icmp4_build_error(err, 0xc000020a, NL_ICMP_DEST_UNREACH,
+                                  NL_ICMP_PORT_UNREACH, 0, orig, n, 1);
+  assert_int_equal(e, 20 + 8 + 20 + 8);
+  NlIp4Header ip;
+  assert_null(nl_ip4_parse(err, e, &ip));
+  assert_int_equal(ip.dst, 0x0a000005);
+  assert_int_equal(nl_wire_checksum(err + 20, e - 20), 0);
+  GString *s = g_string_new(NULL);
+  nl_wire_describe(err, e, s);
+  assert_string_equal(s->str, "ICMP 192.0.2.10 > 10.0.0.5 port-unreachable "
+                              "(about UDP 10.0.0.5:5000 > 192.0.2.10:9)");
+  g_string_free(s, TRUE);
+}
+
+static void test_wire_ip4_string_parse(void **state) {
+  uint32_t a;
+  assert_true(nl_ip4_from_string("10.0.0.5", &a));
+  assert_int_equal(a, 0x0a000005);
+  assert_false(nl_ip4_from_string("10.0.0", &a));
+  assert_false(nl_ip4_from_string("10.0.0.256", &a));
+  assert_false(nl_ip4_from_string("10.0.0.5x", &a));
+  assert_false(nl_ip4_from_string("", &a));
+  char b[16];
+  assert_string_equal(nl_ip4_to_string(0xcb007101, b), "203.0.113.1");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_wire_checksum_rfc1071_example),
+    cmocka_unit_test(test_wire_ip4_header_known_bytes),
+    cmocka_unit_test(test_wire_udp_roundtrip_and_corruption),
+    cmocka_unit_test(test_wire_nat_rewrite_then_l4_checksum),
+    cmocka_unit_test(test_wire_truncated_and_garbage_rejected),
+    cmocka_unit_test(test_wire_icmp_port_unreachable_quotes_original),
+    cmocka_unit_test(test_wire_ip4_string_parse),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
