@@ -1,0 +1,1081 @@
+/* The NAT translator.
+ *
+ * Table: one Entry per mapping, found two ways — by its inside key (the
+ * inside endpoint plus as much of the remote as the mapping behaviour
+ * says) for outbound packets, and by its external endpoint for inbound
+ * ones.  Port overloading is never done (RFC 4787 REQ-4 §4.2.2), so an
+ * external endpoint names exactly one mapping.  Entries are also on a list
+ * in creation order (snapshots, eviction) and in a min-heap by expiry.
+ *
+ * Expiry is exact and cheap.  A mapping is alive while now < expires.  The
+ * heap is keyed by heap_time <= expires: a refresh that only extends the
+ * lifetime does not touch the heap; when a stale entry reaches the top it
+ * is re-keyed to its real expiry.  One NlEvent, armed at the heap top,
+ * fires at the exact expiry time and writes the record then; every
+ * nl_nat_process() also expires what is due first, so a packet arriving at
+ * the very nanosecond of expiry sees the mapping gone whatever the event
+ * order.
+ *
+ * Filtering state: a mapping remembers every remote it has sent to (the
+ * address for ADF, address:port for APDF) for as long as it lives.
+ *
+ * Determinism: hash tables are only looked up, never iterated; the list
+ * and the heap (ties broken by creation serial) decide every order.
+ */
+#include "natmodels/nat.h"
+
+#include <string.h>
+
+#include "natmodels/nat-alloc-priv.h"
+#include "sim/wire.h"
+
+enum { PIDX_UDP, PIDX_TCP, PIDX_ICMP, N_PIDX };
+
+/* TCP tracking bits (RFC 5382 §5). */
+enum {
+  TCP_SYN_OUT = 1 << 0,
+  TCP_SYN_IN = 1 << 1,
+  TCP_FIN_OUT = 1 << 2,
+  TCP_FIN_IN = 1 << 3,
+  TCP_RST = 1 << 4,
+  TCP_EST = 1 << 5,
+};
+
+typedef struct {
+  uint32_t addr;
+  uint16_t port; /* 0 for ADF, and for ICMP */
+} Permit;
+
+typedef struct Entry Entry;
+struct Entry {
+  /* Inside key: proto, inside endpoint, masked remote. */
+  uint32_t int_addr;
+  uint32_t key_rem_addr;
+  uint16_t int_port;
+  uint16_t key_rem_port;
+  uint8_t proto;
+  uint8_t tcp; /* TCP_* bits */
+  /* External endpoint (the inbound key, with proto). */
+  uint16_t ext_port;
+  uint32_t ext_addr;
+  /* The remote whose packet created the mapping. */
+  uint32_t for_addr;
+  uint16_t for_port;
+  uint16_t n_more; /* permits beyond the inline one */
+  guint heap_index;
+  guint cap_more;
+  NlTime expires;
+  NlTime heap_time;
+  NlTime refresh_logged;
+  uint64_t serial;
+  Entry *prev, *next;
+  Permit permit; /* first permit (unused with EIF) */
+  Permit *more;
+};
+
+typedef struct {
+  uint64_t used[N_PIDX][65536 / 64];
+} Pool;
+
+struct NlNat {
+  NlNatBehaviour b;
+  char *name;
+  uint32_t *addrs;
+  guint n_addrs;
+  Pool *pools; /* one per external address */
+  NlEventQueue *q;
+  NlTrace *trace;
+  guint32 node;
+  const NlNatAllocator *alloc;
+  void *alloc_priv;
+
+  GHashTable *by_inside;  /* Entry set, inside key */
+  GHashTable *by_outside; /* Entry set, external endpoint */
+  Entry *first, *last;    /* creation order */
+  Entry **heap;
+  guint heap_len, heap_cap;
+  NlEvent timer;
+  uint64_t next_serial;
+  NlNatCounters counters;
+};
+
+static const char *const verdict_names[] = {
+#define NL_X(e, s) s,
+  NL_NAT_VERDICT_MAP(NL_X)
+#undef NL_X
+};
+
+static const char *const map_event_names[] = {
+#define NL_X(e, s) s,
+  NL_NAT_MAP_EVENT_MAP(NL_X)
+#undef NL_X
+};
+
+const char *nl_nat_verdict_name(NlNatVerdict v) {
+  return (guint)v < NL_NAT_N_VERDICTS ? verdict_names[v] : "?";
+}
+
+const char *nl_nat_map_event_name(NlNatMapEvent e) {
+  return (guint)e < NL_NAT_MAP_N_EVENTS ? map_event_names[e] : "?";
+}
+
+/* ---- wire helpers ------------------------------------------------------ */
+
+static inline uint16_t rd16(const guint8 *p) {
+  return (uint16_t)((p[0] << 8) | p[1]);
+}
+static inline uint32_t rd32(const guint8 *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+         ((uint32_t)p[2] << 8) | p[3];
+}
+static inline void wr16(guint8 *p, uint16_t v) {
+  p[0] = (guint8)(v >> 8);
+  p[1] = (guint8)v;
+}
+static inline void wr32(guint8 *p, uint32_t v) {
+  p[0] = (guint8)(v >> 24);
+  p[1] = (guint8)(v >> 16);
+  p[2] = (guint8)(v >> 8);
+  p[3] = (guint8)v;
+}
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for the checksum field at @c
+ * when a 16-bit word changes from @old to @new. */
+static void csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
+  uint32_t s = (uint16_t)~rd16(c);
+  s += (uint16_t)~old;
+  s += new;
+  while (s >> 16)
+    s = (s & 0xffff) + (s >> 16);
+  wr16(c, (uint16_t)~s);
+}
+
+static void csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
+  csum_replace16(c, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
+  csum_replace16(c, (uint16_t)old, (uint16_t)new);
+}
+
+/* UDP keeps 0 as "no checksum" (RFC 768), and writes a computed 0 as
+ * 0xffff. */
+static void udp_csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
+  if (rd16(c) == 0)
+    return;
+  csum_replace32(c, old, new);
+  if (rd16(c) == 0)
+    wr16(c, 0xffff);
+}
+
+static void udp_csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
+  if (rd16(c) == 0)
+    return;
+  csum_replace16(c, old, new);
+  if (rd16(c) == 0)
+    wr16(c, 0xffff);
+}
+
+/* Rewrites the source (@src TRUE) or destination address and port of a
+ * transport header at @l4 (@l4len bytes available; may be a truncated
+ * quote inside an ICMP error) of protocol @proto, whose IPv4 header is at
+ * @ip.  For ICMP echo the "port" is the identifier, whichever side.
+ * Every checksum whose bytes are present is updated incrementally. */
+static uint32_t rewrite_addr(guint8 *ip, gboolean src, uint32_t addr) {
+  guint8 *ap = ip + (src ? 12 : 16);
+  uint32_t old_addr = rd32(ap);
+  wr32(ap, addr);
+  csum_replace32(ip + 10, old_addr, addr);
+  return old_addr;
+}
+
+static void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
+                             uint8_t proto, gboolean src, uint32_t addr,
+                             uint16_t port) {
+  uint32_t old_addr = rewrite_addr(ip, src, addr);
+  switch (proto) {
+    case NL_IPPROTO_UDP: {
+      guint8 *pp = l4 + (src ? 0 : 2);
+      uint16_t old_port = rd16(pp);
+      wr16(pp, port);
+      if (l4len >= 8) {
+        udp_csum_replace32(l4 + 6, old_addr, addr);
+        udp_csum_replace16(l4 + 6, old_port, port);
+      }
+      break;
+    }
+    case NL_IPPROTO_TCP: {
+      guint8 *pp = l4 + (src ? 0 : 2);
+      uint16_t old_port = rd16(pp);
+      wr16(pp, port);
+      if (l4len >= 18) {
+        csum_replace32(l4 + 16, old_addr, addr);
+        csum_replace16(l4 + 16, old_port, port);
+      }
+      break;
+    }
+    case NL_IPPROTO_ICMP: {
+      /* No pseudo-header: only the identifier counts. */
+      uint16_t old_id = rd16(l4 + 4);
+      wr16(l4 + 4, port);
+      if (l4len >= 4)
+        csum_replace16(l4 + 2, old_id, port);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/* What nl_nat_process() reads from a packet. */
+typedef enum { FLOW_PORTS, FLOW_ICMP_ERROR, FLOW_OTHER } FlowKind;
+
+typedef struct {
+  FlowKind kind;
+  uint8_t proto;
+  uint8_t tcp_flags;
+  uint16_t sport, dport; /* ICMP echo: both the identifier */
+  uint32_t src, dst;
+  guint8 *l4;
+  size_t l4len;
+  /* FLOW_ICMP_ERROR: the quoted packet. */
+  guint8 *in_ip, *in_l4;
+  size_t in_l4len;
+  uint8_t in_proto;
+  uint32_t in_src, in_dst;
+  uint16_t in_sport, in_dport;
+} Flow;
+
+static gboolean is_icmp_error(uint8_t type) {
+  return type == NL_ICMP_DEST_UNREACH || type == NL_ICMP_TIME_EXCEEDED ||
+         type == 4 /* source quench */ || type == 12 /* parameter problem */;
+}
+
+static gboolean is_icmp_echo(uint8_t type) {
+  return type == NL_ICMP_ECHO_REQUEST || type == NL_ICMP_ECHO_REPLY;
+}
+
+/* Reads the flow of @pkt.  Returns FALSE if it is malformed. */
+static gboolean parse_flow(guint8 *pkt, size_t len, Flow *f) {
+  NlIp4Header ip;
+  memset(f, 0, sizeof *f);
+  if (nl_ip4_parse(pkt, len, &ip) != NULL)
+    return FALSE;
+  /* The NAT works on whole datagrams (the network layer reassembles before
+   * it, as Linux does before conntrack). */
+  if (ip.mf || ip.frag_offset != 0)
+    return FALSE;
+  f->proto = ip.proto;
+  f->src = ip.src;
+  f->dst = ip.dst;
+  f->l4 = pkt + ip.ihl_bytes;
+  f->l4len = ip.total_len - ip.ihl_bytes;
+  switch (ip.proto) {
+    case NL_IPPROTO_UDP:
+      if (f->l4len < NL_UDP_HDR_LEN)
+        return FALSE;
+      break;
+    case NL_IPPROTO_TCP:
+      if (f->l4len < NL_TCP_HDR_LEN)
+        return FALSE;
+      f->tcp_flags = f->l4[13];
+      break;
+    case NL_IPPROTO_ICMP:
+      if (f->l4len < NL_ICMP_HDR_LEN)
+        return FALSE;
+      if (is_icmp_echo(f->l4[0])) {
+        f->sport = f->dport = rd16(f->l4 + 4);
+        f->kind = FLOW_PORTS;
+        return TRUE;
+      }
+      if (!is_icmp_error(f->l4[0])) {
+        f->kind = FLOW_OTHER;
+        return TRUE;
+      }
+      {
+        /* RFC 5508 §4: the quoted header and at least 8 bytes of its
+         * transport header (ports, or the echo identifier). */
+        guint8 *in = f->l4 + NL_ICMP_HDR_LEN;
+        size_t inlen = f->l4len - NL_ICMP_HDR_LEN;
+        if (inlen < NL_IP4_HDR_LEN || (in[0] >> 4) != 4)
+          return FALSE;
+        size_t ihl = (size_t)(in[0] & 0x0f) * 4;
+        if (ihl < NL_IP4_HDR_LEN || inlen < ihl + 8)
+          return FALSE;
+        f->kind = FLOW_ICMP_ERROR;
+        f->in_ip = in;
+        f->in_l4 = in + ihl;
+        f->in_l4len = inlen - ihl;
+        f->in_proto = in[9];
+        f->in_src = rd32(in + 12);
+        f->in_dst = rd32(in + 16);
+        if (f->in_proto == NL_IPPROTO_ICMP) {
+          if (!is_icmp_echo(f->in_l4[0]))
+            f->kind = FLOW_OTHER;
+          f->in_sport = f->in_dport = rd16(f->in_l4 + 4);
+        } else if (f->in_proto == NL_IPPROTO_UDP ||
+                   f->in_proto == NL_IPPROTO_TCP) {
+          f->in_sport = rd16(f->in_l4);
+          f->in_dport = rd16(f->in_l4 + 2);
+        } else {
+          f->kind = FLOW_OTHER;
+        }
+        return TRUE;
+      }
+    default:
+      f->kind = FLOW_OTHER;
+      return TRUE;
+  }
+  f->sport = rd16(f->l4);
+  f->dport = rd16(f->l4 + 2);
+  f->kind = FLOW_PORTS;
+  return TRUE;
+}
+
+/* ---- table ------------------------------------------------------------- */
+
+static inline guint mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return (guint)x;
+}
+
+static guint inside_hash(gconstpointer p) {
+  const Entry *e = p;
+  uint64_t a = ((uint64_t)e->int_addr << 32) | ((uint64_t)e->int_port << 16) |
+               e->proto;
+  uint64_t b = ((uint64_t)e->key_rem_addr << 16) | e->key_rem_port;
+  return mix64(a ^ (b * 0x9e3779b97f4a7c15ULL));
+}
+
+static gboolean inside_equal(gconstpointer pa, gconstpointer pb) {
+  const Entry *a = pa, *b = pb;
+  return a->int_addr == b->int_addr && a->int_port == b->int_port &&
+         a->proto == b->proto && a->key_rem_addr == b->key_rem_addr &&
+         a->key_rem_port == b->key_rem_port;
+}
+
+static guint outside_hash(gconstpointer p) {
+  const Entry *e = p;
+  return mix64(((uint64_t)e->ext_addr << 32) | ((uint64_t)e->ext_port << 16) |
+               e->proto);
+}
+
+static gboolean outside_equal(gconstpointer pa, gconstpointer pb) {
+  const Entry *a = pa, *b = pb;
+  return a->ext_addr == b->ext_addr && a->ext_port == b->ext_port &&
+         a->proto == b->proto;
+}
+
+static int pidx_of(uint8_t proto) {
+  return proto == NL_IPPROTO_UDP ? PIDX_UDP
+         : proto == NL_IPPROTO_TCP ? PIDX_TCP
+                                   : PIDX_ICMP;
+}
+
+static const char *proto_name(uint8_t proto) {
+  return proto == NL_IPPROTO_UDP ? "UDP"
+         : proto == NL_IPPROTO_TCP ? "TCP"
+                                   : "ICMP";
+}
+
+static NlTime timeout_of(const NlNat *nat, const Entry *e) {
+  switch (e->proto) {
+    case NL_IPPROTO_UDP:
+      return nat->b.udp_timeout;
+    case NL_IPPROTO_TCP:
+      /* RFC 5382 REQ-5: established until FIN both ways or an RST. */
+      if ((e->tcp & TCP_EST) && !(e->tcp & TCP_RST) &&
+          (e->tcp & (TCP_FIN_OUT | TCP_FIN_IN)) != (TCP_FIN_OUT | TCP_FIN_IN))
+        return nat->b.tcp_established_timeout;
+      return nat->b.tcp_transitory_timeout;
+    default:
+      return nat->b.icmp_timeout;
+  }
+}
+
+static const char *tcp_state_name(uint8_t t) {
+  if (t & TCP_RST)
+    return "reset";
+  if ((t & (TCP_FIN_OUT | TCP_FIN_IN)) == (TCP_FIN_OUT | TCP_FIN_IN))
+    return "closing";
+  if (t & TCP_EST)
+    return (t & (TCP_FIN_OUT | TCP_FIN_IN)) ? "half-closed" : "established";
+  if (t & TCP_SYN_OUT)
+    return "syn-out";
+  if (t & TCP_SYN_IN)
+    return "syn-in";
+  return "none";
+}
+
+/* "UDP 10.0.0.5:5000 -> 203.0.113.1:5000" */
+static void describe_entry(const Entry *e, GString *out) {
+  char a[16], b[16];
+  g_string_append_printf(out, "%s %s:%u -> %s:%u", proto_name(e->proto),
+                         nl_ip4_to_string(e->int_addr, a), e->int_port,
+                         nl_ip4_to_string(e->ext_addr, b), e->ext_port);
+}
+
+static void append_remote(uint8_t proto, uint32_t addr, uint16_t port,
+                          gboolean with_port, GString *out) {
+  char a[16];
+  nl_ip4_to_string(addr, a);
+  if (proto == NL_IPPROTO_ICMP || !with_port)
+    g_string_append(out, a);
+  else
+    g_string_append_printf(out, "%s:%u", a, port);
+}
+
+static void trace_entry(NlNat *nat, const Entry *e, NlNatMapEvent ev,
+                        const char *why) {
+  if (nat->trace == NULL || !nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP))
+    return;
+  GString *s = g_string_sized_new(96);
+  g_string_append_printf(s, "%s ", map_event_names[ev]);
+  describe_entry(e, s);
+  if (ev == NL_NAT_MAP_NEW) {
+    g_string_append(s, " (for ");
+    append_remote(e->proto, e->for_addr, e->for_port, TRUE, s);
+    g_string_append_c(s, ')');
+  } else if (why != NULL) {
+    g_string_append_printf(s, " (%s)", why);
+  }
+  nl_trace_add(nat->trace, nl_event_now(nat->q), NL_TRACE_NAT_MAP, nat->node,
+               0, 0, (uint16_t)ev, s->str, (guint32)s->len);
+  g_string_free(s, TRUE);
+}
+
+/* Min-heap on (heap_time, serial). */
+static inline gboolean heap_before(const Entry *a, const Entry *b) {
+  return a->heap_time < b->heap_time ||
+         (a->heap_time == b->heap_time && a->serial < b->serial);
+}
+
+static inline void heap_place(NlNat *nat, guint i, Entry *e) {
+  nat->heap[i] = e;
+  e->heap_index = i;
+}
+
+static void heap_sift_up(NlNat *nat, guint i) {
+  Entry *e = nat->heap[i];
+  while (i > 0) {
+    guint parent = (i - 1) / 2;
+    if (!heap_before(e, nat->heap[parent]))
+      break;
+    heap_place(nat, i, nat->heap[parent]);
+    i = parent;
+  }
+  heap_place(nat, i, e);
+}
+
+static void heap_sift_down(NlNat *nat, guint i) {
+  Entry *e = nat->heap[i];
+  for (;;) {
+    guint c = 2 * i + 1;
+    if (c >= nat->heap_len)
+      break;
+    if (c + 1 < nat->heap_len && heap_before(nat->heap[c + 1], nat->heap[c]))
+      c++;
+    if (!heap_before(nat->heap[c], e))
+      break;
+    heap_place(nat, i, nat->heap[c]);
+    i = c;
+  }
+  heap_place(nat, i, e);
+}
+
+static void heap_push(NlNat *nat, Entry *e) {
+  if (nat->heap_len == nat->heap_cap) {
+    nat->heap_cap = nat->heap_cap ? nat->heap_cap * 2 : 64;
+    nat->heap = g_renew(Entry *, nat->heap, nat->heap_cap);
+  }
+  heap_place(nat, nat->heap_len++, e);
+  heap_sift_up(nat, e->heap_index);
+}
+
+static void heap_remove(NlNat *nat, Entry *e) {
+  guint i = e->heap_index;
+  Entry *last = nat->heap[--nat->heap_len];
+  if (i < nat->heap_len) {
+    heap_place(nat, i, last);
+    if (i > 0 && heap_before(last, nat->heap[(i - 1) / 2]))
+      heap_sift_up(nat, i);
+    else
+      heap_sift_down(nat, i);
+  }
+  e->heap_index = G_MAXUINT;
+}
+
+/* Arms the one expiry event at the heap top's time. */
+static void arm_timer(NlNat *nat) {
+  if (nat->heap_len == 0) {
+    nl_event_cancel(nat->q, &nat->timer);
+    return;
+  }
+  NlTime t = nat->heap[0]->heap_time;
+  if (!nl_event_pending(&nat->timer) || nat->timer.time != t)
+    nl_event_schedule(nat->q, &nat->timer, t);
+}
+
+static void unlink_entry(NlNat *nat, Entry *e) {
+  g_hash_table_remove(nat->by_inside, e);
+  g_hash_table_remove(nat->by_outside, e);
+  heap_remove(nat, e);
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    nat->first = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    nat->last = e->prev;
+  if (nat->b.translate) {
+    Pool *pool = &nat->pools[e->int_addr % nat->n_addrs];
+    uint64_t *used = pool->used[pidx_of(e->proto)];
+    used[e->ext_port >> 6] &= ~((uint64_t)1 << (e->ext_port & 63));
+  }
+  nat->counters.mappings_live--;
+  g_free(e->more);
+  g_free(e);
+}
+
+/* Removes every mapping due at @now (expires <= now), oldest first, with a
+ * record each, and re-arms the timer. */
+static void expire_due(NlNat *nat, NlTime now) {
+  while (nat->heap_len > 0 && nat->heap[0]->heap_time <= now) {
+    Entry *e = nat->heap[0];
+    if (e->expires > e->heap_time) { /* refreshed since: re-key */
+      e->heap_time = e->expires;
+      heap_sift_down(nat, 0);
+      continue;
+    }
+    /* testcase: expires == now — the mapping is gone at its expiry time. */
+    trace_entry(nat, e, NL_NAT_MAP_EXPIRE, "idle");
+    nat->counters.mappings_expired++;
+    unlink_entry(nat, e);
+  }
+  arm_timer(nat);
+}
+
+static void on_timer(NlEvent *ev, void *data) {
+  NlNat *nat = data;
+  expire_due(nat, nl_event_now(nat->q));
+}
+
+/* Sets the lifetime of @e to @expires (which may be shorter than now, for a
+ * TCP mapping that became transitory), keeping the heap invariant
+ * heap_time <= expires. */
+static void set_expiry(NlNat *nat, Entry *e, NlTime expires) {
+  e->expires = expires;
+  if (expires < e->heap_time) {
+    e->heap_time = expires;
+    heap_sift_up(nat, e->heap_index);
+    arm_timer(nat);
+  }
+}
+
+/* A packet used @e at @now.  @refreshing: its direction refreshes mappings
+ * (RFC 4787 REQ-6 outbound; §4.3 inbound). */
+static void touch(NlNat *nat, Entry *e, NlTime now, gboolean refreshing,
+                  gboolean outbound) {
+  NlTime t = now + timeout_of(nat, e);
+  if (refreshing) {
+    NlTime old = e->expires;
+    set_expiry(nat, e, t);
+    /* Records at most once a second per mapping; see nat.h. */
+    if (t > old && now - e->refresh_logged >= NL_S) {
+      char tb[NL_TIME_STRLEN], why[64];
+      e->refresh_logged = now;
+      g_snprintf(why, sizeof why, "%s, until %s",
+                 outbound ? "outbound" : "inbound", nl_time_to_string(t, tb));
+      trace_entry(nat, e, NL_NAT_MAP_REFRESH, why);
+    }
+  } else if (t < e->expires) {
+    /* Not refreshing, but a FIN or RST made it transitory. */
+    set_expiry(nat, e, t);
+  }
+}
+
+/* RFC 5382 §5: follow SYN, FIN and RST in each direction. */
+static void tcp_track(Entry *e, gboolean outbound, uint8_t flags) {
+  if (flags & NL_TCP_RST) {
+    e->tcp |= TCP_RST;
+    return;
+  }
+  if (flags & NL_TCP_SYN) {
+    if (e->tcp & (TCP_RST | TCP_FIN_OUT | TCP_FIN_IN))
+      e->tcp = 0; /* a new connection on an old mapping */
+    e->tcp |= outbound ? TCP_SYN_OUT : TCP_SYN_IN;
+    if ((e->tcp & (TCP_SYN_OUT | TCP_SYN_IN)) == (TCP_SYN_OUT | TCP_SYN_IN))
+      e->tcp |= TCP_EST;
+  }
+  if (flags & NL_TCP_FIN)
+    e->tcp |= outbound ? TCP_FIN_OUT : TCP_FIN_IN;
+}
+
+static uint16_t permit_port(const NlNat *nat, uint8_t proto, uint16_t port) {
+  return (nat->b.filtering == NL_NAT_FILTERING_APDF &&
+          proto != NL_IPPROTO_ICMP)
+             ? port
+             : 0;
+}
+
+static gboolean has_permit(const Entry *e, uint32_t addr, uint16_t port) {
+  if (e->permit.addr == addr && e->permit.port == port)
+    return TRUE;
+  for (guint i = 0; i < e->n_more; i++)
+    if (e->more[i].addr == addr && e->more[i].port == port)
+      return TRUE;
+  return FALSE;
+}
+
+/* The inside endpoint sent to @addr:@port through @e. */
+static void add_permit(NlNat *nat, Entry *e, uint32_t addr, uint16_t port) {
+  if (nat->b.filtering == NL_NAT_FILTERING_EIF)
+    return;
+  port = permit_port(nat, e->proto, port);
+  if (has_permit(e, addr, port))
+    return;
+  if (e->n_more == G_MAXUINT16)
+    return; /* a bounded table: further remotes are not let back in */
+  if (e->n_more == e->cap_more) {
+    e->cap_more = e->cap_more ? e->cap_more * 2 : 2;
+    e->more = g_renew(Permit, e->more, e->cap_more);
+  }
+  e->more[e->n_more++] = (Permit){.addr = addr, .port = port};
+}
+
+/* RFC 4787 §5: may a packet from @addr:@port come in through @e? */
+static gboolean filter_allows(const NlNat *nat, const Entry *e, uint32_t addr,
+                              uint16_t port) {
+  if (nat->b.filtering == NL_NAT_FILTERING_EIF) /* RFC 4787 §5 EIF */
+    return TRUE;
+  return has_permit(e, addr, permit_port(nat, e->proto, port));
+}
+
+/* Fills the inside key of @k for an outbound flow: RFC 4787 §4.1. */
+static void inside_key(const NlNat *nat, Entry *k, uint8_t proto,
+                       uint32_t int_addr, uint16_t int_port, uint32_t rem_addr,
+                       uint16_t rem_port) {
+  NlNatMappingMode m = nat->b.translate ? nat->b.mapping : NL_NAT_MAPPING_EIM;
+  k->proto = proto;
+  k->int_addr = int_addr;
+  k->int_port = int_port;
+  k->key_rem_addr = m == NL_NAT_MAPPING_EIM ? 0 : rem_addr;
+  k->key_rem_port =
+      (m == NL_NAT_MAPPING_APDM && proto != NL_IPPROTO_ICMP) ? rem_port : 0;
+}
+
+static Entry *find_outside(NlNat *nat, uint8_t proto, uint32_t addr,
+                           uint16_t port) {
+  Entry k;
+  k.proto = proto;
+  k.ext_addr = addr;
+  k.ext_port = port;
+  return g_hash_table_lookup(nat->by_outside, &k);
+}
+
+static gboolean is_external_addr(const NlNat *nat, uint32_t addr) {
+  for (guint i = 0; i < nat->n_addrs; i++)
+    if (nat->addrs[i] == addr)
+      return TRUE;
+  return FALSE;
+}
+
+/* Evicts the mapping of @pidx on pool @pool that expires first and whose
+ * port fits @q; FALSE if there is none. */
+static gboolean evict_oldest(NlNat *nat, guint pool, int pidx,
+                             const NlNatPortQuery *q) {
+  Entry *victim = NULL;
+  for (Entry *e = nat->first; e != NULL; e = e->next) {
+    if (e->int_addr % nat->n_addrs != pool || pidx_of(e->proto) != pidx ||
+        e->ext_port < q->lo || e->ext_port > q->hi ||
+        (q->keep_parity && (e->ext_port & 1u) != (q->internal_port & 1u)))
+      continue;
+    if (victim == NULL || e->expires < victim->expires)
+      victim = e; /* the list is in serial order: ties keep the oldest */
+  }
+  if (victim == NULL)
+    return FALSE;
+  trace_entry(nat, victim, NL_NAT_MAP_EXPIRE, "evicted: pool exhausted");
+  nat->counters.mappings_expired++;
+  unlink_entry(nat, victim);
+  return TRUE;
+}
+
+/* Creates the mapping for the outbound flow keyed by @k (RFC 4787 §4.1,
+ * §4.2).  Returns NULL with *why set when no port is free. */
+static Entry *create_entry(NlNat *nat, const Entry *k, uint32_t rem_addr,
+                           uint16_t rem_port, uint8_t tcp, NlTime now,
+                           NlDropReason *why) {
+  uint32_t ext_addr = k->int_addr;
+  uint16_t ext_port = k->int_port;
+  if (nat->b.translate) {
+    /* RFC 4787 REQ-2: paired address pooling. */
+    guint pool = k->int_addr % nat->n_addrs;
+    int pidx = pidx_of(k->proto);
+    uint64_t *used = nat->pools[pool].used[pidx];
+    NlNatPortQuery q = {
+        .internal_port = k->int_port, .lo = nat->b.port_min,
+        .hi = nat->b.port_max, .used = used,
+        /* RFC 4787 REQ-4: parity applies to ports, not ICMP identifiers. */
+        .keep_parity = nat->b.parity == NL_NAT_PARITY_PRESERVE &&
+                       k->proto != NL_IPPROTO_ICMP};
+    if (!nat->alloc->pick(nat->alloc_priv, &q, &ext_port)) {
+      if (nat->b.exhaustion != NL_NAT_EXHAUSTION_EVICT_OLDEST ||
+          !evict_oldest(nat, pool, pidx, &q) ||
+          !nat->alloc->pick(nat->alloc_priv, &q, &ext_port)) {
+        *why = NL_DROP_NAT_POOL_EXHAUSTED;
+        return NULL;
+      }
+    }
+    used[ext_port >> 6] |= (uint64_t)1 << (ext_port & 63);
+    ext_addr = nat->addrs[pool];
+  }
+  Entry *e = g_new0(Entry, 1);
+  e->proto = k->proto;
+  e->int_addr = k->int_addr;
+  e->int_port = k->int_port;
+  e->key_rem_addr = k->key_rem_addr;
+  e->key_rem_port = k->key_rem_port;
+  e->tcp = tcp;
+  e->ext_addr = ext_addr;
+  e->ext_port = ext_port;
+  e->for_addr = rem_addr;
+  e->for_port = rem_port;
+  e->serial = nat->next_serial++;
+  e->refresh_logged = now;
+  e->expires = e->heap_time = now + timeout_of(nat, e);
+  if (nat->b.filtering != NL_NAT_FILTERING_EIF)
+    e->permit = (Permit){.addr = rem_addr,
+                         .port = permit_port(nat, k->proto, rem_port)};
+  g_hash_table_add(nat->by_inside, e);
+  g_hash_table_add(nat->by_outside, e);
+  e->prev = nat->last;
+  if (nat->last)
+    nat->last->next = e;
+  else
+    nat->first = e;
+  nat->last = e;
+  heap_push(nat, e);
+  arm_timer(nat);
+  nat->counters.mappings_created++;
+  nat->counters.mappings_live++;
+  trace_entry(nat, e, NL_NAT_MAP_NEW, NULL);
+  return e;
+}
+
+/* ---- processing -------------------------------------------------------- */
+
+static NlNatVerdict drop(NlNat *nat, NlDropReason reason, NlDropReason *why) {
+  *why = reason;
+  nat->counters.dropped++;
+  if (reason == NL_DROP_NAT_FILTERED ||
+      (reason == NL_DROP_FIREWALL && !nat->b.translate))
+    nat->counters.filtered++;
+  return NL_NAT_DROP;
+}
+
+static NlNatVerdict pass(NlNat *nat, NlNatVerdict v) {
+  nat->counters.translated++;
+  if (v == NL_NAT_HAIRPIN)
+    nat->counters.hairpinned++;
+  return v;
+}
+
+/* The reason for an inbound packet that finds no way in. */
+static NlDropReason inbound_reason(const NlNat *nat, NlDropReason r) {
+  return nat->b.translate ? r : NL_DROP_FIREWALL;
+}
+
+/* RFC 5508 §4.2: an ICMP error from outside about a packet this NAT sent
+ * out.  The quoted packet carries the external endpoint as its source;
+ * the error goes to the inside host with outer destination and quoted
+ * source translated back.  It does not refresh the mapping. */
+static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
+                                       NlDropReason *why) {
+  Entry *e = find_outside(nat, f->in_proto, f->in_src, f->in_sport);
+  if (e == NULL)
+    return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
+  if (!filter_allows(nat, e, f->in_dst, f->in_dport))
+    return drop(nat, inbound_reason(nat, NL_DROP_NAT_FILTERED), why);
+  if (nat->b.translate) {
+    rewrite_endpoint(f->in_ip, f->in_l4, f->in_l4len, f->in_proto, TRUE,
+                     e->int_addr, e->int_port);
+    rewrite_addr(pkt, FALSE, e->int_addr);
+    wr16(f->l4 + 2, 0);
+    wr16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
+  }
+  return pass(nat, NL_NAT_PASS);
+}
+
+/* RFC 5508 §4.1: an ICMP error an inside host sends about a packet it
+ * received through the NAT; the quoted destination is the inside
+ * endpoint. */
+static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
+                                        NlDropReason *why) {
+  Entry k;
+  inside_key(nat, &k, f->in_proto, f->in_dst, f->in_dport, f->in_src,
+             f->in_sport);
+  Entry *e = g_hash_table_lookup(nat->by_inside, &k);
+  if (e == NULL)
+    return drop(nat, nat->b.translate ? NL_DROP_NAT_NO_MAPPING
+                                      : NL_DROP_FIREWALL,
+                why);
+  if (nat->b.translate) {
+    rewrite_endpoint(f->in_ip, f->in_l4, f->in_l4len, f->in_proto, FALSE,
+                     e->ext_addr, e->ext_port);
+    rewrite_addr(pkt, TRUE, e->ext_addr);
+    wr16(f->l4 + 2, 0);
+    wr16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
+  }
+  return pass(nat, NL_NAT_PASS);
+}
+
+static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
+                                     NlTime now, NlDropReason *why) {
+  if (f->proto == NL_IPPROTO_UDP && nat->b.block_outbound_udp)
+    return drop(nat, NL_DROP_BLOCKED, why);
+  if (f->kind == FLOW_ICMP_ERROR)
+    return outbound_icmp_error(nat, pkt, f, why);
+  if (f->kind == FLOW_OTHER) {
+    /* Nothing to key a mapping on: a NAT cannot translate it; a firewall
+     * lets it out. */
+    if (nat->b.translate)
+      return drop(nat, NL_DROP_BLOCKED, why);
+    return pass(nat, NL_NAT_PASS);
+  }
+  uint16_t rem_port = f->proto == NL_IPPROTO_ICMP ? 0 : f->dport;
+  gboolean hairpin = nat->b.translate && is_external_addr(nat, f->dst);
+  /* RFC 4787 §6 REQ-9 (off).  ICMP echo has no destination port to find
+   * a target mapping by, so it is never hairpinned: a NAT node that
+   * answers pings to its own address does so before calling us. */
+  if (hairpin && (!nat->b.hairpinning || f->proto == NL_IPPROTO_ICMP))
+    return drop(nat, NL_DROP_NAT_HAIRPIN, why);
+
+  Entry k;
+  inside_key(nat, &k, f->proto, f->src, f->sport, f->dst, rem_port);
+  Entry *e = g_hash_table_lookup(nat->by_inside, &k);
+  if (e == NULL) {
+    /* RFC 5382: a mapping starts with any outbound segment but a lone
+     * RST; one picked up mid-connection (no SYN) counts as established,
+     * as Linux conntrack does after a NAT restart. */
+    if (f->proto == NL_IPPROTO_TCP && (f->tcp_flags & NL_TCP_RST))
+      return drop(nat, NL_DROP_NAT_NO_MAPPING, why);
+    uint8_t tcp = (f->proto == NL_IPPROTO_TCP && !(f->tcp_flags & NL_TCP_SYN))
+                      ? TCP_SYN_OUT | TCP_SYN_IN | TCP_EST
+                      : 0;
+    e = create_entry(nat, &k, f->dst, rem_port, tcp, now, why);
+    if (e == NULL)
+      return drop(nat, *why, why);
+  } else {
+    add_permit(nat, e, f->dst, rem_port);
+  }
+  if (f->proto == NL_IPPROTO_TCP)
+    tcp_track(e, TRUE, f->tcp_flags);
+  touch(nat, e, now, nat->b.outbound_refresh, TRUE); /* RFC 4787 REQ-6 */
+
+  if (hairpin) {
+    /* RFC 4787 §6 REQ-9: deliver to the inside host behind the target
+     * mapping; REQ-9b: the source is the sender's external endpoint, and
+     * the target's filtering applies to it. */
+    Entry *t = find_outside(nat, f->proto, f->dst, f->dport);
+    if (t == NULL)
+      return drop(nat, NL_DROP_NAT_NO_MAPPING, why);
+    if (!filter_allows(nat, t, e->ext_addr, e->ext_port))
+      return drop(nat, NL_DROP_NAT_FILTERED, why);
+    if (f->proto == NL_IPPROTO_TCP)
+      tcp_track(t, FALSE, f->tcp_flags);
+    touch(nat, t, now, nat->b.inbound_refresh, FALSE);
+    rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, TRUE, e->ext_addr,
+                     e->ext_port);
+    rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, FALSE, t->int_addr,
+                     t->int_port);
+    return pass(nat, NL_NAT_HAIRPIN);
+  }
+  if (nat->b.translate)
+    rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, TRUE, e->ext_addr,
+                     e->ext_port);
+  return pass(nat, NL_NAT_PASS);
+}
+
+static NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
+                                    NlTime now, NlDropReason *why) {
+  if (f->kind == FLOW_ICMP_ERROR)
+    return inbound_icmp_error(nat, pkt, f, why);
+  if (f->kind == FLOW_OTHER)
+    return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
+  Entry *e = find_outside(nat, f->proto, f->dst, f->dport);
+  /* RFC 5382 REQ-4: an unsolicited SYN finds no mapping and is dropped
+   * silently (the optional ICMP after 6 s is not modelled). */
+  if (e == NULL)
+    return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
+  if (!filter_allows(nat, e, f->src, f->sport)) /* RFC 4787 §5 */
+    return drop(nat, inbound_reason(nat, NL_DROP_NAT_FILTERED), why);
+  if (f->proto == NL_IPPROTO_TCP)
+    tcp_track(e, FALSE, f->tcp_flags);
+  touch(nat, e, now, nat->b.inbound_refresh, FALSE); /* RFC 4787 §4.3 */
+  if (nat->b.translate)
+    rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, FALSE, e->int_addr,
+                     e->int_port);
+  return pass(nat, NL_NAT_PASS);
+}
+
+NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
+                            size_t len, NlDropReason *why_out) {
+  NlDropReason dummy;
+  if (why_out == NULL)
+    why_out = &dummy;
+  *why_out = NL_DROP_NONE;
+  g_return_val_if_fail(nat != NULL && pkt != NULL, NL_NAT_DROP);
+  NlTime now = nl_event_now(nat->q);
+  expire_due(nat, now);
+  Flow f;
+  if (!parse_flow(pkt, len, &f))
+    return drop(nat, NL_DROP_MALFORMED, why_out);
+  if (dir == NL_NAT_OUTBOUND)
+    return process_outbound(nat, pkt, &f, now, why_out);
+  return process_inbound(nat, pkt, &f, now, why_out);
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static const NlNatAllocator *allocator_for(NlNatAlloc a) {
+  switch (a) {
+    case NL_NAT_ALLOC_SEQUENTIAL:
+      return &nl__nat_alloc_sequential;
+    case NL_NAT_ALLOC_RANDOM:
+      return &nl__nat_alloc_random;
+    default:
+      return &nl__nat_alloc_preserve;
+  }
+}
+
+NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
+                  guint n_addrs, NlEventQueue *q, NlTrace *trace,
+                  guint32 trace_node_id, uint64_t seed, const char *name) {
+  g_return_val_if_fail(b != NULL && q != NULL && name != NULL, NULL);
+  gboolean valid = nl_nat_behaviour_check(b, NULL);
+  g_return_val_if_fail(valid, NULL);
+  g_return_val_if_fail(!b->translate || (external_addrs && n_addrs > 0),
+                       NULL);
+  NlNat *nat = g_new0(NlNat, 1);
+  nat->b = *b;
+  nat->name = g_strdup(name);
+  nat->n_addrs = b->translate ? n_addrs : 0;
+  nat->addrs = g_memdup2(external_addrs, sizeof(uint32_t) * nat->n_addrs);
+  nat->pools = g_new0(Pool, nat->n_addrs);
+  nat->q = q;
+  nat->trace = trace;
+  nat->node = trace_node_id;
+  nat->alloc = allocator_for(b->allocation);
+  char *stream = g_strdup_printf("nat:%s/ports", name);
+  nat->alloc_priv = nat->alloc->open(seed, stream);
+  g_free(stream);
+  nat->by_inside = g_hash_table_new(inside_hash, inside_equal);
+  nat->by_outside = g_hash_table_new(outside_hash, outside_equal);
+  nl_event_init(&nat->timer, on_timer, nat);
+  return nat;
+}
+
+static void free_all_entries(NlNat *nat) {
+  Entry *e = nat->first;
+  while (e != NULL) {
+    Entry *next = e->next;
+    g_free(e->more);
+    g_free(e);
+    e = next;
+  }
+  nat->first = nat->last = NULL;
+  nat->heap_len = 0;
+  nat->counters.mappings_live = 0;
+  g_hash_table_remove_all(nat->by_inside);
+  g_hash_table_remove_all(nat->by_outside);
+  memset(nat->pools, 0, sizeof(Pool) * nat->n_addrs);
+  nl_event_cancel(nat->q, &nat->timer);
+}
+
+void nl_nat_free(NlNat *nat) {
+  if (nat == NULL)
+    return;
+  free_all_entries(nat);
+  g_hash_table_destroy(nat->by_inside);
+  g_hash_table_destroy(nat->by_outside);
+  nat->alloc->close(nat->alloc_priv);
+  g_free(nat->heap);
+  g_free(nat->pools);
+  g_free(nat->addrs);
+  g_free(nat->name);
+  g_free(nat);
+}
+
+void nl_nat_reboot(NlNat *nat) {
+  g_return_if_fail(nat != NULL);
+  guint64 n = nat->counters.mappings_live;
+  free_all_entries(nat);
+  if (nat->trace != NULL)
+    nl_trace_addf(nat->trace, nl_event_now(nat->q), NL_TRACE_NAT_MAP,
+                  nat->node, 0, 0, NL_NAT_MAP_REBOOT,
+                  "reboot: %" G_GUINT64_FORMAT " mapping%s dropped", n,
+                  n == 1 ? "" : "s");
+}
+
+void nl_nat_snapshot(NlNat *nat, GString *out) {
+  g_return_if_fail(nat != NULL && out != NULL);
+  char tb[NL_TIME_STRLEN];
+  NlTime now = nl_event_now(nat->q);
+  expire_due(nat, now);
+  g_string_append_printf(out, "nat %s at %s: %" G_GUINT64_FORMAT " mapping%s\n",
+                         nat->name, nl_time_to_string(now, tb),
+                         nat->counters.mappings_live,
+                         nat->counters.mappings_live == 1 ? "" : "s");
+  gboolean with_port = nat->b.filtering == NL_NAT_FILTERING_APDF;
+  for (const Entry *e = nat->first; e != NULL; e = e->next) {
+    describe_entry(e, out);
+    g_string_append(out, " for ");
+    append_remote(e->proto, e->for_addr, e->for_port, TRUE, out);
+    if (e->proto == NL_IPPROTO_TCP)
+      g_string_append_printf(out, " %s", tcp_state_name(e->tcp));
+    g_string_append_printf(out, " expires %s allow ",
+                           nl_time_to_string(e->expires, tb));
+    if (nat->b.filtering == NL_NAT_FILTERING_EIF) {
+      g_string_append(out, "any");
+    } else {
+      append_remote(e->proto, e->permit.addr, e->permit.port, with_port, out);
+      for (guint i = 0; i < e->n_more; i++) {
+        g_string_append(out, ", ");
+        append_remote(e->proto, e->more[i].addr, e->more[i].port, with_port,
+                      out);
+      }
+    }
+    g_string_append_c(out, '\n');
+  }
+}
+
+void nl_nat_trace_snapshot(NlNat *nat) {
+  g_return_if_fail(nat != NULL);
+  if (nat->trace == NULL || !nl_trace_wants(nat->trace, NL_TRACE_NAT_TABLE))
+    return;
+  GString *s = g_string_new(NULL);
+  nl_nat_snapshot(nat, s);
+  if (s->len > 0 && s->str[s->len - 1] == '\n')
+    g_string_truncate(s, s->len - 1);
+  nl_trace_add(nat->trace, nl_event_now(nat->q), NL_TRACE_NAT_TABLE,
+               nat->node, 0, 0, 0, s->str, (guint32)s->len);
+  g_string_free(s, TRUE);
+}
+
+void nl_nat_get_counters(const NlNat *nat, NlNatCounters *out) {
+  g_return_if_fail(nat != NULL && out != NULL);
+  *out = nat->counters;
+}
+
+const NlNatBehaviour *nl_nat_get_behaviour(const NlNat *nat) {
+  g_return_val_if_fail(nat != NULL, NULL);
+  return &nat->b;
+}
+
+const char *nl_nat_get_name(const NlNat *nat) {
+  g_return_val_if_fail(nat != NULL, NULL);
+  return nat->name;
+}

@@ -1,0 +1,147 @@
+/* The NAT translator (DESIGN layer 3): a table of mappings driven by an
+ * NlNatBehaviour, working on real IPv4 wire bytes in place.
+ *
+ * It knows nothing of nodes or links.  The network layer owns the packet,
+ * calls nl_nat_process() with the direction it travels, and then forwards
+ * it (PASS), turns it back inside (HAIRPIN) or drops it and writes the drop
+ * record itself (DROP).  A chain of NATs is two NlNat, the packet passed
+ * through both.
+ *
+ * Trace: every mapping created, refreshed, expired or dropped by a reboot
+ * is an NL_TRACE_NAT_MAP text record at node @trace_node_id, with aux one
+ * of NlNatMapEvent:
+ *   "new UDP 10.0.0.5:50001 -> 203.0.113.1:50001 (for 192.0.2.10:3478)"
+ *   "refresh UDP 10.0.0.5:50001 -> 203.0.113.1:50001 (outbound, until
+ *    130.000000000)"
+ *   "expire UDP 10.0.0.5:50001 -> 203.0.113.1:50001 (idle)"
+ *   "reboot: 3 mappings dropped"
+ * For ICMP echo the "port" is the echo identifier.  A refresh record is
+ * written only when a packet of a refreshing direction extends the
+ * lifetime, and at most once per second of virtual time per mapping (the
+ * lifetime itself is always extended exactly), so a busy flow does not
+ * bury the trace.
+ */
+#ifndef NL_NAT_H
+#define NL_NAT_H
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "natmodels/nat-behaviour.h"
+#include "sim/event.h"
+#include "sim/trace.h"
+
+G_BEGIN_DECLS
+
+typedef struct NlNat NlNat;
+
+typedef enum {
+  NL_NAT_OUTBOUND, /* inside -> outside */
+  NL_NAT_INBOUND,  /* outside -> inside */
+} NlNatDirection;
+
+/* X(ENUM, "name") */
+#define NL_NAT_VERDICT_MAP(X)                                                  \
+  X(PASS, "pass")       /* rewritten in place; forward it on */              \
+  X(HAIRPIN, "hairpin") /* rewritten; send it back to the inside */          \
+  X(DROP, "drop")       /* *why_out says why; the packet is unchanged */
+
+typedef enum {
+#define NL_X(e, s) NL_NAT_##e,
+  NL_NAT_VERDICT_MAP(NL_X)
+#undef NL_X
+  NL_NAT_N_VERDICTS
+} NlNatVerdict;
+
+/* aux of NL_TRACE_NAT_MAP records. */
+#define NL_NAT_MAP_EVENT_MAP(X)                                                \
+  X(NEW, "new")                                                                \
+  X(REFRESH, "refresh")                                                        \
+  X(EXPIRE, "expire")                                                          \
+  X(REBOOT, "reboot")
+
+typedef enum {
+#define NL_X(e, s) NL_NAT_MAP_##e,
+  NL_NAT_MAP_EVENT_MAP(NL_X)
+#undef NL_X
+  NL_NAT_MAP_N_EVENTS
+} NlNatMapEvent;
+
+typedef struct {
+  guint64 mappings_live;    /* in the table now */
+  guint64 mappings_created; /* since creation (reboots do not reset) */
+  guint64 mappings_expired; /* by timeout or eviction */
+  guint64 translated;       /* packets that got PASS or HAIRPIN */
+  guint64 hairpinned;       /* of which HAIRPIN */
+  guint64 filtered;         /* inbound drops by the filtering rule */
+  guint64 dropped;          /* every DROP verdict, filtered included */
+} NlNatCounters;
+
+/**
+ * nl_nat_new: a NAT with behaviour @b (copied) and the external addresses
+ * @external_addrs (host byte order; copied; at least one unless
+ * b->translate is FALSE).  An inside host always uses the same external
+ * address (RFC 4787 REQ-2 "paired"): external_addrs[inside address %
+ * n_addrs].
+ * @q: the clock and where the expiry event is scheduled.
+ * @trace: where NAT_MAP records go (may be NULL).
+ * @trace_node_id: nl_trace_intern() id of the NAT node, for records.
+ * @seed: the scenario seed; random port allocation uses the stream
+ *   "nat:<name>/ports".
+ * @name: the NAT's name (copied), for the stream and snapshots.
+ * Returns: (transfer full) the NAT, free with nl_nat_free().
+ */
+NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
+                  guint n_addrs, NlEventQueue *q, NlTrace *trace,
+                  guint32 trace_node_id, uint64_t seed, const char *name);
+
+/* Cancels the expiry event and frees every mapping.  NULL is a no-op. */
+void nl_nat_free(NlNat *nat);
+
+/**
+ * nl_nat_process: runs one IPv4 packet through the NAT at the queue's
+ * current time.  The caller keeps ownership of @pkt.
+ * @dir: NL_NAT_OUTBOUND for a packet from the inside, NL_NAT_INBOUND for
+ *   one arriving from the outside.
+ * @pkt, @len: the packet's wire bytes, rewritten in place on PASS and
+ *   HAIRPIN (addresses, ports or ICMP identifier, and every checksum —
+ *   updated incrementally, so a packet that arrived with a bad transport
+ *   checksum still has a bad one).
+ * @why_out: OUT: NL_DROP_NONE, or why the packet was dropped.
+ * Returns: PASS, HAIRPIN (an outbound packet addressed to one of this NAT's
+ *   own mappings, now addressed to the inside host behind it), or DROP.
+ */
+NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
+                            size_t len, NlDropReason *why_out);
+
+/**
+ * nl_nat_snapshot: appends the table at the current time to @out, one
+ * mapping a line in creation order, e.g.
+ *   "nat home at 1.000000000: 1 mapping\n"
+ *   "UDP 10.0.0.5:5000 -> 203.0.113.1:5000 for 192.0.2.10:3478
+ *    expires 121.000000000 allow 192.0.2.10:3478\n"
+ * Deterministic: the same history gives the same text.
+ */
+void nl_nat_snapshot(NlNat *nat, GString *out);
+
+/* Writes nl_nat_snapshot() as an NL_TRACE_NAT_TABLE record (if tracing). */
+void nl_nat_trace_snapshot(NlNat *nat);
+
+/* Drops every mapping now, with one "reboot" record.  Port allocation state
+ * (sequential cursor, random stream) carries on. */
+void nl_nat_reboot(NlNat *nat);
+
+/* OUT: @out. */
+void nl_nat_get_counters(const NlNat *nat, NlNatCounters *out);
+
+/* The behaviour the NAT was made with. */
+const NlNatBehaviour *nl_nat_get_behaviour(const NlNat *nat);
+const char *nl_nat_get_name(const NlNat *nat);
+
+const char *nl_nat_verdict_name(NlNatVerdict v);
+const char *nl_nat_map_event_name(NlNatMapEvent e);
+
+G_END_DECLS
+
+#endif
