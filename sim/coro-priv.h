@@ -1,0 +1,94 @@
+/* Internals shared by sim/coro.c, the switch implementations
+ * (coro-switch-x86_64.S, coro-ucontext.c) and sim/guard.c.
+ */
+#ifndef NL_CORO_PRIV_H
+#define NL_CORO_PRIV_H
+
+#include "sim/coro.h"
+
+#include <signal.h>
+
+G_BEGIN_DECLS
+
+/* The platform seam.  meson picks the assembly switch on x86_64 and the
+ * ucontext one elsewhere; defining NL_CORO_UCONTEXT forces the latter (the
+ * test suite builds it that way too, so the fallback stays tested). */
+#if defined(__x86_64__) && !defined(NL_CORO_UCONTEXT)
+#define NL_CORO_ASM_SWITCH 1
+typedef struct {
+  void *sp; /* saved stack pointer; registers are pushed below it */
+} NlCoroCtx;
+#else
+#include <ucontext.h>
+typedef struct {
+  ucontext_t uc;
+} NlCoroCtx;
+#endif
+
+/**
+ * nl__coro_switch: saves the current context into @from and continues @to.
+ * Returns when something switches back to @from.  Preserves callee-saved
+ * registers, the x87 control word and MXCSR; makes no system call (the
+ * ucontext fallback does).
+ */
+void nl__coro_switch(NlCoroCtx *from, NlCoroCtx *to);
+
+/**
+ * nl__coro_ctx_make: prepares @ctx so that switching to it calls
+ * nl__coro_start(@c) on the stack [@lo, @lo + @size).  Never returns there.
+ */
+void nl__coro_ctx_make(NlCoroCtx *ctx, void *lo, size_t size, NlCoro *c);
+
+/* Entry of every coroutine; defined in coro.c. */
+G_GNUC_NORETURN void nl__coro_start(NlCoro *c);
+
+struct NlCoro {
+  NlCoroCtx ctx;  /* this coroutine, while suspended */
+  NlCoroCtx back; /* its resumer, while this one runs */
+  NlCoroFn fn;
+  void *arg;
+  void *data;
+  NlCoro *resumer;  /* set by nl_coro_resume() */
+  char *map;        /* mmap base: guard region, then the stack */
+  size_t map_size;  /* guard + stack */
+  size_t stack_size;
+  NlCoroEnd end;
+  int signo;
+  void *fault_addr;
+  gboolean overflow;
+  gboolean running;
+  unsigned valgrind_id;
+  /* AddressSanitizer fiber bookkeeping. */
+  void *asan_fake;          /* this coroutine's fake stack while away */
+  void *asan_back_fake;     /* resumer's fake stack while this one runs */
+  const void *asan_back_lo; /* resumer's stack bounds */
+  size_t asan_back_size;
+};
+
+/* Per-thread switch state.  @cur is the logical current coroutine; while
+ * @in_switch is set, registers and stacks are in transit and a signal
+ * handler must not switch (it defers or treats the signal as natlab's own). */
+typedef struct {
+  NlCoro *volatile cur;
+  volatile int in_switch;
+  volatile unsigned long switches; /* bumped on every resume (watchdog) */
+} NlCoroTls;
+
+extern __thread NlCoroTls nl__coro_tls
+    __attribute__((tls_model("initial-exec")));
+
+/**
+ * nl__coro_kill_current: ends the running coroutine with @why (CRASHED or
+ * SPIN), records @signo and @addr, and switches to its resumer.  Callable
+ * from a signal handler running on the alternate stack; the caller must
+ * already have unblocked the signal.  Requires cur != NULL && !in_switch.
+ */
+G_GNUC_NORETURN void nl__coro_kill_current(NlCoroEnd why, int signo,
+                                           void *addr);
+
+/* TRUE if @addr lies in @c's guard region (a stack overflow). */
+gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,268 @@
+/* Coroutines over a platform switch (see coro-priv.h for the seam).
+ *
+ * Each context keeps its own errno on its own stack across a switch, so a
+ * program's errno is never disturbed by the scheduler or another program.
+ * AddressSanitizer is told about every stack change (fiber annotations) and
+ * valgrind about every stack, so both keep working across switches.
+ */
+#include "sim/coro-priv.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define NL_ASAN 1
+#define NL_NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define NL_NO_ASAN
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define NL_VALGRIND 1
+#endif
+#endif
+
+__thread NlCoroTls nl__coro_tls __attribute__((tls_model("initial-exec")));
+
+static const char *const end_names[] = {
+#define NL_CORO_END_STR(name, str) str,
+    NL_CORO_END_MAP(NL_CORO_END_STR)
+#undef NL_CORO_END_STR
+};
+
+const char *nl_coro_end_to_string(NlCoroEnd end) {
+  if ((unsigned)end >= G_N_ELEMENTS(end_names))
+    return "unknown";
+  return end_names[end];
+}
+
+/* ASan fiber annotations: before a switch, announce the stack we go to (and
+ * keep our fake stack in @save, or pass NULL when leaving for good); after a
+ * switch, confirm arrival and learn the stack we came from. */
+static inline void asan_start(void **save, const void *lo, size_t size) {
+#ifdef NL_ASAN
+  __sanitizer_start_switch_fiber(save, lo, size);
+#else
+  (void)save, (void)lo, (void)size;
+#endif
+}
+
+static inline void asan_finish(void *save, const void **lo, size_t *size) {
+#ifdef NL_ASAN
+  __sanitizer_finish_switch_fiber(save, lo, size);
+#else
+  (void)save, (void)lo, (void)size;
+#endif
+}
+
+static size_t page_size(void) {
+  static size_t cached;
+  if (cached == 0)
+    cached = (size_t)sysconf(_SC_PAGESIZE);
+  return cached;
+}
+
+static char *stack_lo(const NlCoro *c) {
+  return c->map + NL_CORO_GUARD_SIZE;
+}
+
+NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
+  g_return_val_if_fail(fn != NULL, NULL);
+  size_t page = page_size();
+  if (stack_size == 0)
+    stack_size = NL_CORO_STACK_DEFAULT;
+  stack_size = (stack_size + page - 1) & ~(page - 1);
+
+  /* One mapping, guard region at the bottom (stacks grow down).
+   * MAP_NORESERVE: pages are committed only when touched. */
+  size_t map_size = NL_CORO_GUARD_SIZE + stack_size;
+  char *map = mmap(NULL, map_size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+  if (map == MAP_FAILED)
+    return NULL;
+  if (mprotect(map + NL_CORO_GUARD_SIZE, stack_size,
+               PROT_READ | PROT_WRITE) != 0)
+    goto fail_mprotect;
+
+  NlCoro *c = g_new0(NlCoro, 1);
+  c->fn = fn;
+  c->arg = arg;
+  c->map = map;
+  c->map_size = map_size;
+  c->stack_size = stack_size;
+  c->end = NL_CORO_END_NONE;
+#ifdef NL_VALGRIND
+  c->valgrind_id =
+      VALGRIND_STACK_REGISTER(stack_lo(c), stack_lo(c) + stack_size);
+#endif
+  nl__coro_ctx_make(&c->ctx, stack_lo(c), stack_size, c);
+  return c;
+
+fail_mprotect : {
+  int saved = errno;
+  munmap(map, map_size);
+  errno = saved;
+  return NULL;
+}
+}
+
+/* Releases the stack of an ended or abandoned coroutine.  Under ASan the
+ * shadow of abandoned frames is still poisoned; clear it, or a later stack
+ * mapped at the same address would report false errors. */
+static void release_stack(NlCoro *c) {
+  if (c->map == NULL)
+    return;
+#ifdef NL_VALGRIND
+  VALGRIND_STACK_DEREGISTER(c->valgrind_id);
+#endif
+#ifdef NL_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(stack_lo(c), c->stack_size);
+#endif
+  munmap(c->map, c->map_size);
+  c->map = NULL;
+}
+
+void nl_coro_free(NlCoro *c) {
+  if (c == NULL)
+    return;
+  g_return_if_fail(!c->running);
+  release_stack(c);
+  g_free(c);
+}
+
+void nl_coro_resume(NlCoro *c) {
+  NlCoroTls *t = &nl__coro_tls;
+  g_return_if_fail(c != NULL);
+  g_return_if_fail(c->end == NL_CORO_END_NONE);
+  g_return_if_fail(!c->running);
+
+  NlCoro *self = t->cur;
+  int saved_errno = errno;
+  c->resumer = self;
+  c->running = TRUE;
+  t->switches++;
+  t->in_switch = 1;
+  asan_start(&c->asan_back_fake, stack_lo(c), c->stack_size);
+  t->cur = c;
+  nl__coro_switch(&c->back, &c->ctx);
+  /* Back here when @c yields, ends or is stopped by sim/guard.c. */
+  asan_finish(c->asan_back_fake, NULL, NULL);
+  t->cur = self;
+  t->in_switch = 0;
+  c->running = FALSE;
+  errno = saved_errno;
+  if (c->end != NL_CORO_END_NONE)
+    release_stack(c);
+}
+
+void nl_coro_yield(void) {
+  NlCoroTls *t = &nl__coro_tls;
+  NlCoro *c = t->cur;
+  g_return_if_fail(c != NULL);
+
+  int saved_errno = errno;
+  t->in_switch = 1;
+  t->cur = c->resumer;
+  asan_start(&c->asan_fake, c->asan_back_lo, c->asan_back_size);
+  nl__coro_switch(&c->ctx, &c->back);
+  /* Resumed, possibly by a different resumer than last time. */
+  asan_finish(c->asan_fake, &c->asan_back_lo, &c->asan_back_size);
+  t->in_switch = 0;
+  errno = saved_errno;
+}
+
+/* Leaves @c for good.  Runs on @c's stack, or on the signal stack when
+ * called from sim/guard.c, hence no ASan instrumentation: poisoned frames
+ * left behind on the signal stack would confuse the next handler. */
+NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
+                                              int signo, void *addr) {
+  NlCoroTls *t = &nl__coro_tls;
+  t->in_switch = 1;
+  c->end = why;
+  c->signo = signo;
+  c->fault_addr = addr;
+  c->overflow = (signo == SIGSEGV || signo == SIGBUS) &&
+                nl__coro_addr_in_guard(c, addr);
+  t->cur = c->resumer;
+  asan_start(NULL, c->asan_back_lo, c->asan_back_size);
+  nl__coro_switch(&c->ctx, &c->back);
+  /* Nothing ever switches back to an ended coroutine. */
+  abort();
+}
+
+void nl__coro_start(NlCoro *c) {
+  asan_finish(NULL, &c->asan_back_lo, &c->asan_back_size);
+  nl__coro_tls.in_switch = 0;
+  errno = 0;
+  c->fn(c->arg);
+  finish(c, NL_CORO_END_RETURNED, 0, NULL);
+}
+
+void nl_coro_exit(void) {
+  NlCoro *c = nl__coro_tls.cur;
+  if (c == NULL)
+    g_error("nl_coro_exit() called outside a coroutine");
+  finish(c, NL_CORO_END_EXITED, 0, NULL);
+}
+
+NL_NO_ASAN void nl__coro_kill_current(NlCoroEnd why, int signo, void *addr) {
+  NlCoro *c = nl__coro_tls.cur;
+  g_assert(c != NULL);
+  finish(c, why, signo, addr);
+}
+
+NL_NO_ASAN gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr) {
+  uintptr_t a = (uintptr_t)addr, lo = (uintptr_t)c->map;
+  return c->map != NULL && a >= lo && a < lo + NL_CORO_GUARD_SIZE;
+}
+
+NlCoro *nl_coro_current(void) {
+  return nl__coro_tls.cur;
+}
+
+gboolean nl_coro_done(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, TRUE);
+  return c->end != NL_CORO_END_NONE;
+}
+
+NlCoroEnd nl_coro_end_reason(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NL_CORO_END_NONE);
+  return c->end;
+}
+
+int nl_coro_crashed(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, 0);
+  return c->end == NL_CORO_END_CRASHED ? c->signo : 0;
+}
+
+gboolean nl_coro_stack_overflow(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, FALSE);
+  return c->end == NL_CORO_END_CRASHED && c->overflow;
+}
+
+void *nl_coro_fault_addr(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NULL);
+  return c->fault_addr;
+}
+
+void nl_coro_set_data(NlCoro *c, void *data) {
+  g_return_if_fail(c != NULL);
+  c->data = data;
+}
+
+void *nl_coro_get_data(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NULL);
+  return c->data;
+}
+
+size_t nl_coro_stack_size(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, 0);
+  return c->stack_size;
+}

@@ -1,0 +1,97 @@
+/* Guarding the simulator against misbehaving programs.
+ *
+ * Crashes: once nl_guard_init() has run, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT and SIGTRAP raised while a coroutine runs end that coroutine only
+ * (NL_CORO_END_CRASHED, with the signal number, the fault address and a
+ * stack-overflow flag when the fault hit the guard region); its resumer's
+ * nl_coro_resume() returns.  The handlers run on an alternate signal stack,
+ * so a stack overflow is caught too.  The same signals in the main context
+ * are natlab's own bugs: the previous handler (e.g. AddressSanitizer's) is
+ * called, or the default action restored and the signal raised again.
+ *
+ * Spinning: nl_guard_watchdog_set(ms) starts a CLOCK_MONOTONIC timer
+ * (timer_create, SIGALRM, aimed at the calling thread).  A coroutine that
+ * runs for more than @ms of wall time without passing a checkpoint
+ * (nl_guard_tick(), or being resumed) is ended with NL_CORO_END_SPIN.  The
+ * trigger is wall time, but the outcome is deterministic in virtual time: a
+ * spinning program made no lab call, so virtual time did not move while it
+ * spun, and it is stopped at the same virtual instant on every run.  What
+ * must not reach the trace is anything the program did in memory meanwhile
+ * (e.g. a counter it incremented): callers should end the whole process.
+ *
+ * The watchdog never stops a coroutine in the middle of a switch, and
+ * prefers not to stop one inside libc, the dynamic linker, GLib or a
+ * sanitizer runtime (it might hold a lock or have a heap half updated): it
+ * waits for the coroutine to be back in its own code, up to a second @ms.
+ *
+ * Single-threaded use: one thread runs the simulator, its coroutines, and
+ * the watchdog.
+ */
+#ifndef NL_GUARD_H
+#define NL_GUARD_H
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define NL_GUARD_ERROR (nl_guard_error_quark())
+GQuark nl_guard_error_quark(void);
+
+typedef enum {
+  NL_GUARD_ERROR_FAILED, /* a system call failed; the message says which */
+} NlGuardError;
+
+/**
+ * nl_guard_init: installs the crash handlers (process-wide) and an
+ * alternate signal stack (for the calling thread).  Idempotent.
+ * Returns: FALSE with @error set if a system call failed.
+ */
+G_GNUC_WARN_UNUSED_RESULT gboolean nl_guard_init(GError **error);
+
+/**
+ * nl_guard_shutdown: stops the watchdog, restores the previous signal
+ * actions and frees the alternate stack.  Must be called from the main
+ * context.  A no-op when not initialised.
+ */
+void nl_guard_shutdown(void);
+
+/**
+ * nl_guard_watchdog_set: a coroutine running more than @ms milliseconds of
+ * wall time without a checkpoint is stopped (0 turns the watchdog off).
+ * The check runs every @ms / 4 (at least every millisecond), so a spinning
+ * coroutine is stopped after between @ms and about 1.25 × @ms (2 × @ms at
+ * most if it keeps spinning inside libc).  Requires nl_guard_init().
+ * Returns: FALSE with @error set if the timer could not be created.
+ */
+G_GNUC_WARN_UNUSED_RESULT gboolean nl_guard_watchdog_set(unsigned ms,
+                                                         GError **error);
+
+/* Checkpoint counter; use nl_guard_tick(). */
+extern __thread volatile unsigned long nl__guard_ticks
+    __attribute__((tls_model("initial-exec")));
+
+/**
+ * nl_guard_tick: a checkpoint: "the running program made a lab call".
+ * Resets the watchdog for the running coroutine.  One increment of a
+ * thread-local counter; safe to call from the main context.
+ */
+static inline void nl_guard_tick(void) {
+  nl__guard_ticks++;
+}
+
+/**
+ * nl_guard_crash_current: ends the running coroutine as if it had received
+ * @signo (nl_coro_crashed() → @signo).  For the natlab-cc shim's abort()
+ * (SIGABRT).  In the main context, @signo is raised with its default
+ * action, so natlab itself dies as it would have.  Never returns.
+ */
+G_GNUC_NORETURN void nl_guard_crash_current(int signo);
+
+/* Number of watchdog timer expirations handled so far (for tests and
+ * statistics; never for decisions that reach the trace). */
+uint64_t nl_guard_watchdog_checks(void);
+
+G_END_DECLS
+
+#endif

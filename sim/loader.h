@@ -1,0 +1,70 @@
+/* Loading program objects: a program built by natlab-cc is a shared object
+ * whose `main` the simulator calls on a coroutine.
+ *
+ * A private copy gives a separate instance with its own writable data (its
+ * globals, its static buffers, its copy of the natlab-cc shim): the object
+ * is copied into an anonymous memory file (memfd_create) and loaded through
+ * /proc/self/fd/N, and the dynamic linker, which recognises objects by path
+ * and by inode, sees a new object every time.  glibc's dlmopen would also
+ * separate them but is limited to 16 namespaces.  A shared open is a plain
+ * dlopen(): every shared open of one path is the same instance.
+ *
+ * Objects are loaded RTLD_NOW | RTLD_LOCAL, so two instances never satisfy
+ * each other's symbols.  Note that a function the object both defines and
+ * calls (e.g. the shim's `socket`) still binds to an earlier definition in
+ * the global scope (libc) unless the object is linked with -Wl,-Bsymbolic.
+ */
+#ifndef NL_LOADER_H
+#define NL_LOADER_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define NL_LOADER_ERROR (nl_loader_error_quark())
+GQuark nl_loader_error_quark(void);
+
+typedef enum {
+  NL_LOADER_ERROR_NOT_FOUND,  /* cannot open or read the file */
+  NL_LOADER_ERROR_NOT_SHARED, /* not an ELF shared object of this machine */
+  NL_LOADER_ERROR_NO_MAIN,    /* the object defines no `main` */
+  NL_LOADER_ERROR_FAILED,     /* dlopen failed (the message says why) */
+} NlLoaderError;
+
+typedef struct NlProgram NlProgram;
+
+typedef int (*NlMainFn)(int argc, char **argv);
+
+/**
+ * nl_loader_open: (transfer full) loads the shared object at @path.  With
+ * @private_copy, every call makes a new instance with its own globals;
+ * without, every call returns a handle on the one shared instance (its
+ * constructors run once, and it is unloaded when the last handle closes).
+ * Returns: the program, or NULL with @error set; the message names @path
+ * and the reason.
+ */
+G_GNUC_WARN_UNUSED_RESULT NlProgram *
+nl_loader_open(const char *path, gboolean private_copy, GError **error);
+
+/* The object's `int main(int, char **)`; never NULL for an open program. */
+NlMainFn nl_loader_main(const NlProgram *prog);
+
+/* The address of @name in this instance (dlsym), or NULL. */
+void *nl_loader_symbol(const NlProgram *prog, const char *name);
+
+/* The path given to nl_loader_open(). */
+const char *nl_loader_path(const NlProgram *prog);
+
+gboolean nl_loader_is_private(const NlProgram *prog);
+
+/**
+ * nl_loader_close: unloads this instance (dlclose; for a private copy also
+ * closes its memory file, which frees it) and frees @prog.  No code or data
+ * of the instance may be used afterwards, e.g. by a suspended coroutine.
+ * NULL is a no-op.
+ */
+void nl_loader_close(NlProgram *prog);
+
+G_END_DECLS
+
+#endif

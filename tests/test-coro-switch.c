@@ -1,0 +1,286 @@
+/* Coroutines: switching order, nesting, exit, errno and FPU state kept per
+ * coroutine, many coroutines alive at once.  Assertions run in the main
+ * context only (cmocka's failure path longjmps). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fenv.h>
+#include <string.h>
+
+#include "sim/coro.h"
+
+typedef struct {
+  GString *trace;
+  const char *name;
+  int steps;
+  NlCoro *self_seen;
+} Actor;
+
+static void actor_run(void *arg) {
+  Actor *a = arg;
+  a->self_seen = nl_coro_current();
+  for (int i = 1; i <= a->steps; i++) {
+    g_string_append_printf(a->trace, "%s%d ", a->name, i);
+    nl_coro_yield();
+  }
+  g_string_append_printf(a->trace, "%s-end ", a->name);
+}
+
+static void test_coro_ping_pong_order(void **state) {
+  GString *trace = g_string_new("");
+  Actor a = {trace, "A", 3, NULL}, b = {trace, "B", 3, NULL};
+  NlCoro *ca = nl_coro_new(actor_run, &a, 0);
+  NlCoro *cb = nl_coro_new(actor_run, &b, 0);
+  assert_null(nl_coro_current());
+  int rounds = 0;
+  while (!nl_coro_done(ca) || !nl_coro_done(cb)) {
+    if (!nl_coro_done(ca))
+      nl_coro_resume(ca);
+    g_string_append(trace, "| ");
+    if (!nl_coro_done(cb))
+      nl_coro_resume(cb);
+    g_string_append(trace, "| ");
+    rounds++;
+  }
+  assert_string_equal(trace->str, "A1 | B1 | A2 | B2 | A3 | B3 | "
+                                  "A-end | B-end | ");
+  assert_int_equal(rounds, 4);
+  assert_ptr_equal(a.self_seen, ca);
+  assert_ptr_equal(b.self_seen, cb);
+  assert_null(nl_coro_current());
+  assert_int_equal(nl_coro_end_reason(ca), NL_CORO_END_RETURNED);
+  assert_int_equal(nl_coro_crashed(ca), 0);
+  assert_string_equal(nl_coro_end_to_string(NL_CORO_END_RETURNED),
+                      "returned");
+  nl_coro_free(ca);
+  nl_coro_free(cb);
+  g_string_free(trace, TRUE);
+}
+
+typedef struct {
+  GString *trace;
+  NlCoro *inner;
+  NlCoro *inner_resumer_seen;
+  NlCoro *outer_after;
+} Nest;
+
+static void inner_run(void *arg) {
+  Nest *n = arg;
+  g_string_append(n->trace, "inner1 ");
+  nl_coro_yield(); /* back to outer, not to main */
+  g_string_append(n->trace, "inner2 ");
+}
+
+static void outer_run(void *arg) {
+  Nest *n = arg;
+  g_string_append(n->trace, "outer1 ");
+  nl_coro_resume(n->inner);
+  g_string_append(n->trace, "outer2 ");
+  n->outer_after = nl_coro_current();
+  nl_coro_yield(); /* to main */
+  nl_coro_resume(n->inner);
+  g_string_append(n->trace, "outer3 ");
+}
+
+static void test_coro_nested_resume_returns_to_resumer(void **state) {
+  Nest n = {g_string_new(""), NULL, NULL, NULL};
+  n.inner = nl_coro_new(inner_run, &n, 0);
+  NlCoro *outer = nl_coro_new(outer_run, &n, 0);
+  nl_coro_resume(outer);
+  g_string_append(n.trace, "main ");
+  assert_false(nl_coro_done(outer));
+  assert_false(nl_coro_done(n.inner));
+  nl_coro_resume(outer);
+  assert_string_equal(n.trace->str,
+                      "outer1 inner1 outer2 main inner2 outer3 ");
+  assert_ptr_equal(n.outer_after, outer);
+  assert_true(nl_coro_done(outer));
+  assert_true(nl_coro_done(n.inner));
+  nl_coro_free(n.inner);
+  nl_coro_free(outer);
+  g_string_free(n.trace, TRUE);
+}
+
+typedef struct {
+  int before, after;
+} ExitLog;
+
+static void exit_deep(ExitLog *log) {
+  log->before++;
+  nl_coro_exit();
+}
+
+static void exit_run(void *arg) {
+  ExitLog *log = arg;
+  nl_coro_yield();
+  exit_deep(log);
+  log->after++;
+}
+
+static void test_coro_exit_ends_only_that_coroutine(void **state) {
+  ExitLog log = {0, 0};
+  NlCoro *c = nl_coro_new(exit_run, &log, 0);
+  nl_coro_resume(c);
+  assert_false(nl_coro_done(c));
+  nl_coro_resume(c);
+  assert_true(nl_coro_done(c));
+  assert_int_equal(nl_coro_end_reason(c), NL_CORO_END_EXITED);
+  assert_int_equal(log.before, 1);
+  assert_int_equal(log.after, 0);
+  nl_coro_free(c);
+}
+
+typedef struct {
+  int set;
+  int seen_start;
+  int seen_after_yield;
+} ErrnoCase;
+
+static void errno_run(void *arg) {
+  ErrnoCase *e = arg;
+  e->seen_start = errno;
+  errno = e->set;
+  nl_coro_yield();
+  e->seen_after_yield = errno;
+}
+
+static void test_coro_errno_is_per_coroutine(void **state) {
+  ErrnoCase a = {EAGAIN, -1, -1}, b = {ENOENT, -1, -1};
+  NlCoro *ca = nl_coro_new(errno_run, &a, 0);
+  NlCoro *cb = nl_coro_new(errno_run, &b, 0);
+  errno = EBADF;
+  nl_coro_resume(ca);
+  assert_int_equal(errno, EBADF);
+  nl_coro_resume(cb);
+  assert_int_equal(errno, EBADF);
+  errno = EPIPE;
+  nl_coro_resume(ca);
+  nl_coro_resume(cb);
+  assert_int_equal(errno, EPIPE);
+  assert_int_equal(a.seen_start, 0);
+  assert_int_equal(b.seen_start, 0);
+  assert_int_equal(a.seen_after_yield, EAGAIN);
+  assert_int_equal(b.seen_after_yield, ENOENT);
+  nl_coro_free(ca);
+  nl_coro_free(cb);
+}
+
+typedef struct {
+  int round_seen_before, round_seen_after;
+  double third;
+} FpuCase;
+
+static void fpu_run(void *arg) {
+  FpuCase *f = arg;
+  fesetround(FE_UPWARD);
+  f->round_seen_before = fegetround();
+  nl_coro_yield();
+  f->round_seen_after = fegetround();
+  volatile double one = 1.0, three = 3.0;
+  f->third = one / three;
+}
+
+static void test_coro_fpu_control_is_per_coroutine(void **state) {
+  FpuCase f = {0, 0, 0};
+  NlCoro *c = nl_coro_new(fpu_run, &f, 0);
+  assert_int_equal(fegetround(), FE_TONEAREST);
+  nl_coro_resume(c);
+  /* The coroutine's rounding mode did not leak out to us... */
+  assert_int_equal(fegetround(), FE_TONEAREST);
+  nl_coro_resume(c);
+  /* ...and ours did not leak in. */
+  assert_int_equal(f.round_seen_before, FE_UPWARD);
+  assert_int_equal(f.round_seen_after, FE_UPWARD);
+  volatile double one = 1.0, three = 3.0;
+  assert_true(f.third > one / three); /* rounded up there, nearest here */
+  assert_int_equal(fegetround(), FE_TONEAREST);
+  nl_coro_free(c);
+}
+
+static void never_run(void *arg) {
+  int *ran = arg;
+  *ran = 1;
+}
+
+static void yield_then_mark(void *arg) {
+  int *after = arg;
+  nl_coro_yield();
+  *after = 1;
+}
+
+static void test_coro_free_abandons_without_running(void **state) {
+  int ran = 0, after = 0;
+  NlCoro *fresh = nl_coro_new(never_run, &ran, 0);
+  NlCoro *parked = nl_coro_new(yield_then_mark, &after, 0);
+  nl_coro_resume(parked);
+  nl_coro_free(fresh);
+  nl_coro_free(parked);
+  nl_coro_free(NULL);
+  assert_int_equal(ran, 0);
+  assert_int_equal(after, 0);
+}
+
+#define MANY 10000
+
+static void many_run(void *arg) {
+  int *slot = arg;
+  int mine = *slot;
+  nl_coro_yield();
+  *slot = mine * 2 + 1; /* proves each kept its own stack */
+}
+
+static void test_coro_many_alive_at_once(void **state) {
+  NlCoro **cs = g_new0(NlCoro *, MANY);
+  int *slots = g_new0(int, MANY);
+  for (int i = 0; i < MANY; i++) {
+    slots[i] = i;
+    cs[i] = nl_coro_new(many_run, &slots[i], 64 * 1024);
+    assert_non_null(cs[i]);
+    nl_coro_set_data(cs[i], &slots[i]);
+  }
+  for (int i = 0; i < MANY; i++) {
+    nl_coro_resume(cs[i]);
+    slots[i] = -1; /* overwritten: only the coroutine's stack has i now */
+  }
+  for (int i = MANY - 1; i >= 0; i--)
+    nl_coro_resume(cs[i]);
+  for (int i = 0; i < MANY; i++) {
+    assert_int_equal(slots[i], 2 * i + 1);
+    assert_true(nl_coro_done(cs[i]));
+    assert_ptr_equal(nl_coro_get_data(cs[i]), &slots[i]);
+    nl_coro_free(cs[i]);
+  }
+  g_free(cs);
+  g_free(slots);
+}
+
+static void test_coro_stack_size_rounded_to_pages(void **state) {
+  int ran = 0;
+  NlCoro *c = nl_coro_new(never_run, &ran, 10000);
+  assert_int_equal(nl_coro_stack_size(c) % 4096, 0);
+  assert_true(nl_coro_stack_size(c) >= 10000);
+  NlCoro *d = nl_coro_new(never_run, &ran, 0);
+  assert_int_equal(nl_coro_stack_size(d), NL_CORO_STACK_DEFAULT);
+  nl_coro_resume(d);
+  assert_int_equal(ran, 1);
+  nl_coro_free(c);
+  nl_coro_free(d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_coro_ping_pong_order),
+      cmocka_unit_test(test_coro_nested_resume_returns_to_resumer),
+      cmocka_unit_test(test_coro_exit_ends_only_that_coroutine),
+      cmocka_unit_test(test_coro_errno_is_per_coroutine),
+      cmocka_unit_test(test_coro_fpu_control_is_per_coroutine),
+      cmocka_unit_test(test_coro_free_abandons_without_running),
+      cmocka_unit_test(test_coro_many_alive_at_once),
+      cmocka_unit_test(test_coro_stack_size_rounded_to_pages),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
