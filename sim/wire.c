@@ -189,6 +189,54 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   return NULL;
 }
 
+size_t nl_tcp4_options_len(const NlTcpHeader *h) {
+  size_t n = (h->mss ? 4 : 0) + (h->wscale ? 3 : 0);
+  return (n + 3) & ~(size_t)3;
+}
+
+size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
+                     const NlTcpHeader *h, const void *payload, size_t plen,
+                     uint16_t ip_id, uint8_t ttl, gboolean df) {
+  size_t olen = nl_tcp4_options_len(h);
+  size_t thl = NL_TCP_HDR_LEN + olen;
+  size_t total = NL_IP4_HDR_LEN + thl + plen;
+  g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
+  NlIp4Header ih = {.total_len = (uint16_t)total, .id = ip_id, .df = df,
+                    .ttl = ttl, .proto = NL_IPPROTO_TCP, .src = src,
+                    .dst = dst};
+  nl_ip4_write(buf, &ih);
+  guint8 *t = buf + NL_IP4_HDR_LEN;
+  wr16(t, h->sport);
+  wr16(t + 2, h->dport);
+  wr32(t + 4, h->seq);
+  wr32(t + 8, h->ack);
+  t[12] = (guint8)((thl / 4) << 4);
+  t[13] = h->flags;
+  wr16(t + 14, h->window);
+  wr16(t + 16, 0);
+  wr16(t + 18, 0);
+  guint8 *o = t + NL_TCP_HDR_LEN;
+  if (h->mss) {
+    o[0] = 2;
+    o[1] = 4;
+    wr16(o + 2, h->mss);
+    o += 4;
+  }
+  if (h->wscale) {
+    o[0] = 1; /* NOP, so the option ends on a 4-byte boundary */
+    o[1] = 3;
+    o[2] = 3;
+    o[3] = (guint8)(h->wscale - 1);
+    o += 4;
+  }
+  if (plen && (const guint8 *)payload != t + thl)
+    memcpy(t + thl, payload, plen);
+  uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_TCP,
+                                  (uint16_t)(thl + plen));
+  wr16(t + 16, nl_wire_fold(nl_wire_sum(t, thl + plen, s)));
+  return total;
+}
+
 void nl_ip4_update_l4_checksum(guint8 *pkt, size_t len) {
   NlIp4Header ip;
   if (nl_ip4_parse(pkt, len, &ip) != NULL || ip.frag_offset != 0 || ip.mf)

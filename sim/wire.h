@@ -118,6 +118,24 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlTcpHeader *out);
 
 /**
+ * nl_tcp4_options_len: bytes of options nl_tcp4_build writes for @h: an MSS
+ * option when @h->mss != 0 and a window-scale option (shift @h->wscale - 1)
+ * when @h->wscale != 0, padded to a multiple of 4.
+ */
+size_t nl_tcp4_options_len(const NlTcpHeader *h);
+
+/**
+ * nl_tcp4_build: writes IPv4 + TCP (+ options) + @payload into @buf, which
+ * must hold 40 + nl_tcp4_options_len(@h) + @plen bytes, with both
+ * checksums.  @h->hdr_bytes is ignored (computed).  @payload may already
+ * sit at its place in @buf (then it is not copied).
+ * Returns: the total length.
+ */
+size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
+                     const NlTcpHeader *h, const void *payload, size_t plen,
+                     uint16_t ip_id, uint8_t ttl, gboolean df);
+
+/**
  * nl_icmp4_build_error: builds an ICMP error from @src about @orig (the
  * offending packet, of which the IP header and 8 bytes are quoted).
  * Returns: the total length written into @buf (at most 56 + 8 bytes).
