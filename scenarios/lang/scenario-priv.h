@@ -1,0 +1,103 @@
+/* Internals of the scenario loader, shared by the files of scenarios/lang. */
+#ifndef NL_SCENARIO_PRIV_H
+#define NL_SCENARIO_PRIV_H
+
+#include "scenarios/lang/scenario.h"
+
+G_BEGIN_DECLS
+
+/* One word of a line.  An unquoted word that starts with KEY= (KEY made of
+ * letters, digits, '_', '-' and '.') is an option: @key and @value are set.
+ * Constants ($name, ${name}) are already replaced in @text and @value;
+ * quoted text is taken literally. */
+typedef struct {
+  char *text;     /* the whole word, unquoted and substituted */
+  char *key;      /* NULL unless an option */
+  char *value;    /* the option's value, unquoted and substituted */
+  gboolean quoted;  /* @text came from "..." */
+  gboolean vquoted; /* @value came from "..." */
+  guint col;      /* column of the word */
+  guint vcol;     /* column of the value */
+  gsize start;    /* byte offsets of the word in the line */
+  gsize end;
+  char *from;     /* "$name" or "--set name=value" when a constant was
+                   * substituted into the word, for messages; else NULL */
+} NlScnTok;
+
+typedef struct {
+  const char *file; /* points into NlScenario.files */
+  const char *raw;  /* the line, without its newline */
+  guint line;
+  gboolean indented;
+  guint ntok;
+  NlScnTok *tok;
+} NlScnLine;
+
+/* A `at T run NODE ...` waiting for its node to be resolved. */
+typedef struct {
+  NlScnRun *run;
+  char *node;
+  NlScnLoc node_loc;
+} NlScnPendingRun;
+
+typedef struct {
+  NlScenario *s;
+  GError *error;                  /* the first mistake */
+  const char *const *overrides;   /* --set */
+  gboolean *override_used;
+  GPtrArray *stack;               /* canonical paths of open files */
+  GPtrArray *stack_names;         /* their display names */
+  GHashTable *consts;             /* name → NlScnConst* */
+  NlScnNode *block;               /* the open block, or NULL */
+  GPtrArray *pending_runs;        /* of NlScnPendingRun* */
+  NlScnLoc seed_loc;
+  NlScnLoc duration_loc;
+  /* Locations of element names, for "already declared at". */
+  GHashTable *name_loc;           /* name → NlScnLoc* */
+} NlScnParser;
+
+/* Sets the parser's error (first one wins) at @loc; returns FALSE. */
+gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
+                      const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+/* Reads one file's text (already in memory) into the scenario. */
+gboolean nl__scn_parse_text(NlScnParser *p, const char *file,
+                            const char *text, gsize len);
+
+/* Resolution and checks after every file is read. */
+gboolean nl__scn_check(NlScnParser *p);
+
+/* Lexer (scenario-lex.c). */
+gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l);
+void nl__scn_line_clear(NlScnLine *l);
+/* Nearest of @cands (NULL-terminated) to @word, or NULL if none is close. */
+const char *nl__scn_suggest(const char *word, const char *const *cands);
+/* " (from $x)" or "" for messages about @t. */
+const char *nl__scn_from(const NlScnTok *t);
+
+/* Value parsers (scenario-values.c): TRUE on success; on failure they
+ * leave @out alone. */
+gboolean nl__scn_parse_time(const char *s, NlTime *out, gboolean *negative);
+gboolean nl__scn_parse_percent(const char *s, double *out);
+gboolean nl__scn_parse_rate(const char *s, guint64 *out);
+gboolean nl__scn_parse_size(const char *s, guint64 *out, gboolean *had_unit);
+gboolean nl__scn_parse_uint(const char *s, guint64 *out);
+gboolean nl__scn_parse_int(const char *s, gint64 *out);
+gboolean nl__scn_parse_bool(const char *s, gboolean *out);
+/* An address (len = full width) or, with @prefix, a subnet a/len. */
+gboolean nl__scn_parse_addr(const char *s, gboolean prefix, NlScnAddr *out);
+/* Clears host bits of @a beyond its length. */
+void nl__scn_addr_mask(NlScnAddr *a);
+gboolean nl__scn_addr_equal(const NlScnAddr *a, const NlScnAddr *b);
+gboolean nl__scn_valid_name(const char *s);
+gboolean nl__scn_valid_hostname(const char *s);
+
+void nl__scn_node_free(NlScnNode *n);
+void nl__scn_run_free(NlScnRun *r);
+void nl__scn_action_free(NlScnAction *a);
+void nl__scn_expect_free(NlScnExpect *e);
+char *nl__scn_time_to_string(NlTime t); /* "1.5s" (transfer full) */
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,471 @@
+/* Loading a scenario: files, includes, --set overrides, the error channel,
+ * freeing, and the small helpers the world builder uses.
+ */
+#include "scenarios/lang/scenario-priv.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(nl-scenario-error-quark, nl_scenario_error)
+
+gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
+                      const char *fmt, ...) {
+  if (p->error != NULL)
+    return FALSE; /* the first mistake wins */
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_set_error(&p->error, NL_SCENARIO_ERROR, code, "%s:%u:%u: %s", loc->file,
+              loc->line, loc->column, msg);
+  g_free(msg);
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files and includes                                                   */
+
+static gboolean parse_file_text(NlScnParser *p, const char *display,
+                                const char *text, gsize len,
+                                const NlScnLoc *from) {
+  char *canon = g_canonicalize_filename(display, NULL);
+  for (guint i = 0; i < p->stack->len; i++) {
+    if (strcmp(g_ptr_array_index(p->stack, i), canon) != 0)
+      continue;
+    GString *chain = g_string_new(NULL);
+    for (guint j = i; j < p->stack_names->len; j++)
+      g_string_append_printf(chain, "%s%s", (const char *)g_ptr_array_index(
+                                                p->stack_names, j),
+                             j + 1 < p->stack_names->len ? " includes "
+                                                         : " includes ");
+    g_string_append(chain, display);
+    nl__scn_fail(p, from, NL_SCENARIO_ERROR_INCLUDE,
+                 "include cycle: %s; expected each file to be included "
+                 "only from outside the cycle",
+                 chain->str);
+    g_string_free(chain, TRUE);
+    g_free(canon);
+    return FALSE;
+  }
+  if (p->stack->len > NL_SCENARIO_MAX_INCLUDE_DEPTH) {
+    g_free(canon);
+    return nl__scn_fail(p, from, NL_SCENARIO_ERROR_INCLUDE,
+                        "includes are nested more than %d deep",
+                        NL_SCENARIO_MAX_INCLUDE_DEPTH);
+  }
+  char *name = g_strdup(display);
+  g_ptr_array_add(p->s->files, name);
+  g_ptr_array_add(p->stack, canon);
+  g_ptr_array_add(p->stack_names, name);
+  gboolean ok = nl__scn_parse_text(p, name, text, len);
+  g_ptr_array_remove_index(p->stack_names, p->stack_names->len - 1);
+  g_ptr_array_remove_index(p->stack, p->stack->len - 1); /* frees canon */
+  return ok;
+}
+
+gboolean nl__scn_include(NlScnParser *p, const NlScnLoc *loc,
+                         const char *path);
+
+gboolean nl__scn_include(NlScnParser *p, const NlScnLoc *loc,
+                         const char *path) {
+  char *dir = g_path_get_dirname(loc->file);
+  char *display = g_path_is_absolute(path) || strcmp(dir, ".") == 0
+                      ? g_strdup(path)
+                      : g_build_filename(dir, path, NULL);
+  char *text = NULL;
+  gsize len = 0;
+  GError *err = NULL;
+  gboolean ok = FALSE;
+  g_free(dir);
+  if (g_file_test(display, G_FILE_TEST_IS_DIR)) {
+    nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
+                 "cannot include \"%s\": it is a directory, expected a file",
+                 display);
+    goto out;
+  }
+  if (!g_file_get_contents(display, &text, &len, &err)) {
+    nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
+                 "cannot read included file \"%s\" (paths are relative to "
+                 "the including file): %s",
+                 display, err->message);
+    g_error_free(err);
+    goto out;
+  }
+  if (len > NL_SCENARIO_MAX_FILE) {
+    nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
+                 "included file \"%s\" is larger than %u bytes", display,
+                 NL_SCENARIO_MAX_FILE);
+    goto out;
+  }
+  ok = parse_file_text(p, display, text, len, loc);
+out:
+  g_free(text);
+  g_free(display);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                              */
+
+static NlScenario *scenario_new(const char *path) {
+  NlScenario *s = g_new0(NlScenario, 1);
+  s->path = g_strdup(path);
+  s->files = g_ptr_array_new_with_free_func(g_free);
+  s->seed = NL_SCENARIO_DEFAULT_SEED;
+  s->duration = NL_SCENARIO_DEFAULT_DURATION;
+  s->consts = g_ptr_array_new();
+  s->networks = g_ptr_array_new();
+  s->nodes = g_ptr_array_new();
+  s->actions = g_ptr_array_new();
+  s->expects = g_ptr_array_new();
+  s->timeline.to = NL_TIME_NEVER;
+  s->node_index = g_hash_table_new(g_str_hash, g_str_equal);
+  s->network_index = g_hash_table_new(g_str_hash, g_str_equal);
+  return s;
+}
+
+static void pending_run_free(gpointer data) {
+  NlScnPendingRun *pr = data;
+  if (pr->run != NULL)
+    nl__scn_run_free(pr->run);
+  g_free(pr->node);
+  g_free(pr);
+}
+
+static gboolean check_overrides(const char *path,
+                                const char *const *overrides,
+                                GError **error) {
+  for (guint i = 0; overrides != NULL && overrides[i] != NULL; i++) {
+    const char *o = overrides[i];
+    const char *eq = strchr(o, '=');
+    gboolean ok = eq != NULL && eq > o;
+    for (const char *c = o; ok && c < eq; c++)
+      ok = g_ascii_isalnum(*c) || *c == '_';
+    if (!ok) {
+      g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_OVERRIDE,
+                  "--set %s: expected NAME=VALUE, like latency=50ms", o);
+      return FALSE;
+    }
+    for (guint j = 0; j < i; j++)
+      if (strncmp(overrides[j], o, (gsize)(eq - o + 1)) == 0) {
+        g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_OVERRIDE,
+                    "--set %s: %.*s is already set by --set %s", o,
+                    (int)(eq - o), o, overrides[j]);
+        return FALSE;
+      }
+  }
+  (void)path;
+  return TRUE;
+}
+
+NlScenario *nl_scenario_load_string(const char *path, const char *text,
+                                    gssize len, const char *const *overrides,
+                                    GError **error) {
+  g_return_val_if_fail(path != NULL, NULL);
+  g_return_val_if_fail(text != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  gsize n = len < 0 ? strlen(text) : (gsize)len;
+  if (!check_overrides(path, overrides, error))
+    return NULL;
+  if (n > NL_SCENARIO_MAX_FILE) {
+    g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
+                "%s: the file is larger than %u bytes; expected a scenario",
+                path, NL_SCENARIO_MAX_FILE);
+    return NULL;
+  }
+  guint n_over = overrides != NULL ? g_strv_length((char **)overrides) : 0;
+  NlScnParser p = {0};
+  p.s = scenario_new(path);
+  p.overrides = overrides;
+  p.override_used = g_new0(gboolean, n_over + 1);
+  p.stack = g_ptr_array_new_with_free_func(g_free);
+  p.stack_names = g_ptr_array_new();
+  p.consts = g_hash_table_new(g_str_hash, g_str_equal);
+  p.pending_runs = g_ptr_array_new_with_free_func(pending_run_free);
+  p.name_loc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+  NlScnLoc top = {path, 1, 1};
+  gboolean ok = parse_file_text(&p, path, text, n, &top) && nl__scn_check(&p);
+  for (guint i = 0; ok && i < n_over; i++) {
+    if (p.override_used[i])
+      continue;
+    const char *o = overrides[i];
+    char *name = g_strndup(o, (gsize)(strchr(o, '=') - o));
+    GPtrArray *names = g_ptr_array_new();
+    for (guint k = 0; k < p.s->consts->len; k++)
+      g_ptr_array_add(names,
+                      ((NlScnConst *)g_ptr_array_index(p.s->consts, k))->name);
+    g_ptr_array_add(names, NULL);
+    const char *near =
+        nl__scn_suggest(name, (const char *const *)names->pdata);
+    char *all = g_strjoinv(", ", (char **)names->pdata);
+    if (near != NULL)
+      g_set_error(&p.error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_OVERRIDE,
+                  "--set %s: %s sets no constant \"%s\"; did you mean "
+                  "\"%s\"?",
+                  o, path, name, near);
+    else
+      g_set_error(&p.error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_OVERRIDE,
+                  "--set %s: %s sets no constant \"%s\" (%s%s)", o, path,
+                  name, names->len > 1 ? "its constants: " : "it sets none",
+                  all);
+    g_free(all);
+    g_ptr_array_free(names, TRUE);
+    g_free(name);
+    ok = FALSE;
+  }
+
+  g_free(p.override_used);
+  g_ptr_array_free(p.stack, TRUE);
+  g_ptr_array_free(p.stack_names, TRUE);
+  g_hash_table_destroy(p.consts);
+  g_ptr_array_free(p.pending_runs, TRUE);
+  g_hash_table_destroy(p.name_loc);
+  if (!ok) {
+    g_assert(p.error != NULL);
+    g_propagate_error(error, p.error);
+    nl_scenario_free(p.s);
+    return NULL;
+  }
+  return p.s;
+}
+
+NlScenario *nl_scenario_load(const char *path, const char *const *overrides,
+                             GError **error) {
+  g_return_val_if_fail(path != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+  char *text = NULL;
+  gsize len = 0;
+  GError *err = NULL;
+  if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
+                "%s: is a directory, expected a scenario file", path);
+    return NULL;
+  }
+  if (!g_file_get_contents(path, &text, &len, &err)) {
+    g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
+                "%s: cannot read the scenario: %s", path, err->message);
+    g_error_free(err);
+    return NULL;
+  }
+  NlScenario *s =
+      nl_scenario_load_string(path, text, (gssize)len, overrides, error);
+  g_free(text);
+  return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                              */
+
+void nl__scn_run_free(NlScnRun *r) {
+  g_free(r->name);
+  g_free(r->program);
+  g_free(r->path);
+  g_strfreev(r->argv);
+  g_free(r);
+}
+
+static void link_free(NlScnLink *k) {
+  g_free(k->network);
+  g_array_free(k->addrs, TRUE);
+  g_free(k);
+}
+
+void nl__scn_node_free(NlScnNode *n) {
+  g_ptr_array_free(n->names, TRUE);
+  for (guint i = 0; i < n->links->len; i++)
+    link_free(g_ptr_array_index(n->links, i));
+  g_ptr_array_free(n->links, TRUE);
+  for (guint i = 0; i < n->routes->len; i++)
+    g_free(g_ptr_array_index(n->routes, i));
+  g_ptr_array_free(n->routes, TRUE);
+  for (guint i = 0; i < n->runs->len; i++)
+    nl__scn_run_free(g_ptr_array_index(n->runs, i));
+  g_ptr_array_free(n->runs, TRUE);
+  for (guint i = 0; i < n->overrides->len; i++) {
+    NlScnOverride *o = g_ptr_array_index(n->overrides, i);
+    g_free(o->field);
+    g_free(o->value);
+    g_free(o);
+  }
+  g_ptr_array_free(n->overrides, TRUE);
+  g_free(n->preset);
+  g_free(n->name);
+  g_free(n);
+}
+
+void nl__scn_action_free(NlScnAction *a) {
+  g_free(a->node);
+  g_free(a->node2);
+  g_free(a->network);
+  g_free(a->program);
+  g_free(a->text);
+  g_free(a);
+}
+
+void nl__scn_expect_free(NlScnExpect *e) {
+  g_free(e->source);
+  g_free(e->node);
+  g_free(e->program);
+  g_free(e->peer);
+  g_free(e->text);
+  g_free(e);
+}
+
+void nl_scenario_free(NlScenario *s) {
+  if (s == NULL)
+    return;
+  for (guint i = 0; i < s->consts->len; i++) {
+    NlScnConst *c = g_ptr_array_index(s->consts, i);
+    g_free(c->name);
+    g_free(c->value);
+    g_free(c);
+  }
+  g_ptr_array_free(s->consts, TRUE);
+  for (guint i = 0; i < s->networks->len; i++) {
+    NlScnNetwork *n = g_ptr_array_index(s->networks, i);
+    g_free(n->name);
+    g_array_free(n->prefixes, TRUE);
+    g_free(n);
+  }
+  g_ptr_array_free(s->networks, TRUE);
+  for (guint i = 0; i < s->nodes->len; i++)
+    nl__scn_node_free(g_ptr_array_index(s->nodes, i));
+  g_ptr_array_free(s->nodes, TRUE);
+  for (guint i = 0; i < s->actions->len; i++)
+    nl__scn_action_free(g_ptr_array_index(s->actions, i));
+  g_ptr_array_free(s->actions, TRUE);
+  for (guint i = 0; i < s->expects->len; i++)
+    nl__scn_expect_free(g_ptr_array_index(s->expects, i));
+  g_ptr_array_free(s->expects, TRUE);
+  g_free(s->timeline.title);
+  g_hash_table_destroy(s->node_index);
+  g_hash_table_destroy(s->network_index);
+  g_ptr_array_free(s->files, TRUE);
+  g_free(s->path);
+  g_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+
+NlScnNode *nl_scenario_find_node(const NlScenario *s, const char *name) {
+  g_return_val_if_fail(s != NULL && name != NULL, NULL);
+  return g_hash_table_lookup(s->node_index, name);
+}
+
+NlScnNetwork *nl_scenario_find_network(const NlScenario *s, const char *name) {
+  g_return_val_if_fail(s != NULL && name != NULL, NULL);
+  return g_hash_table_lookup(s->network_index, name);
+}
+
+NlScnRun *nl_scenario_find_run(const NlScnNode *node, const char *name) {
+  g_return_val_if_fail(node != NULL && name != NULL, NULL);
+  for (guint i = 0; i < node->runs->len; i++) {
+    NlScnRun *r = g_ptr_array_index(node->runs, i);
+    if (strcmp(r->name, name) == 0)
+      return r;
+  }
+  return NULL;
+}
+
+NlScnLink *nl_scenario_find_link(const NlScnNode *node, const char *network) {
+  g_return_val_if_fail(node != NULL && network != NULL, NULL);
+  for (guint i = 0; i < node->links->len; i++) {
+    NlScnLink *k = g_ptr_array_index(node->links, i);
+    if (strcmp(k->network, network) == 0)
+      return k;
+  }
+  return NULL;
+}
+
+static void dir_apply(NlScnLinkDir *d, const NlScnLinkDir *s) {
+  for (int p = 0; p < NL_SCN_N_PROPS; p++) {
+    if (!(s->set & (1u << p)))
+      continue;
+    switch ((NlScnProp)p) {
+      case NL_SCN_PROP_LATENCY:
+        d->latency = s->latency;
+        break;
+      case NL_SCN_PROP_JITTER:
+        d->jitter = s->jitter;
+        break;
+      case NL_SCN_PROP_LOSS:
+        d->loss = s->loss;
+        break;
+      case NL_SCN_PROP_DUP:
+        d->dup = s->dup;
+        break;
+      case NL_SCN_PROP_REORDER:
+        d->reorder = s->reorder;
+        break;
+      case NL_SCN_PROP_BANDWIDTH:
+        d->bandwidth = s->bandwidth;
+        break;
+      case NL_SCN_PROP_QUEUE:
+        d->queue_packets = s->queue_packets;
+        d->queue_bytes = s->queue_bytes;
+        break;
+      case NL_SCN_PROP_MTU:
+        d->mtu = s->mtu;
+        break;
+      case NL_SCN_N_PROPS:
+      default:
+        g_assert_not_reached();
+    }
+    d->loc[p] = s->loc[p];
+    d->set |= 1u << p;
+  }
+}
+
+void nl_scenario_props_apply(NlScnLinkProps *dst, const NlScnLinkProps *src) {
+  g_return_if_fail(dst != NULL && src != NULL);
+  dir_apply(&dst->up, &src->up);
+  dir_apply(&dst->down, &src->down);
+}
+
+void nl_scenario_link_effective(const NlScnLink *link, NlScnLinkProps *out) {
+  g_return_if_fail(link != NULL && out != NULL);
+  memset(out, 0, sizeof *out);
+  if (link->net != NULL)
+    nl_scenario_props_apply(out, &link->net->props);
+  nl_scenario_props_apply(out, &link->props);
+}
+
+gboolean nl_scn_cmp_holds(NlScnCmp cmp, gint64 value, gint64 expected) {
+  switch (cmp) {
+    case NL_SCN_CMP_EQ:
+      return value == expected;
+    case NL_SCN_CMP_NE:
+      return value != expected;
+    case NL_SCN_CMP_LT:
+      return value < expected;
+    case NL_SCN_CMP_LE:
+      return value <= expected;
+    case NL_SCN_CMP_GT:
+      return value > expected;
+    case NL_SCN_CMP_GE:
+      return value >= expected;
+    default:
+      g_return_val_if_reached(FALSE);
+  }
+}
+
+#define NL_NAME_FN(fn, Type, MAP, N)                                           \
+  const char *fn(Type k) {                                                     \
+    static const char *const names[] = {MAP(NL_X)};                            \
+    g_return_val_if_fail((guint)k < G_N_ELEMENTS(names), "?");                 \
+    return names[k];                                                           \
+  }
+
+#define NL_X(e, s) s,
+NL_NAME_FN(nl_scn_node_kind_name, NlScnNodeKind, NL_SCN_NODE_KIND_MAP, 0)
+NL_NAME_FN(nl_scn_action_name, NlScnActionKind, NL_SCN_ACTION_MAP, 0)
+NL_NAME_FN(nl_scn_expect_name, NlScnExpectKind, NL_SCN_EXPECT_MAP, 0)
+NL_NAME_FN(nl_scn_cmp_name, NlScnCmp, NL_SCN_CMP_MAP, 0)
+NL_NAME_FN(nl_scn_program_kind_name, NlScnProgramKind,
+           NL_SCN_PROGRAM_KIND_MAP, 0)
+#undef NL_X
+#define NL_X(e, s, u) s,
+NL_NAME_FN(nl_scn_prop_name, NlScnProp, NL_SCN_PROP_MAP, 0)
+#undef NL_X

@@ -1,0 +1,451 @@
+/* The scenario language: a typed syntax tree of a scenario file, and the
+ * loader that reads, checks and resolves one.
+ *
+ * The world builder walks an NlScenario without re-parsing any string: every
+ * value is converted (times to NlTime, rates to bit/s, percentages to
+ * fractions, addresses to bytes), every name is resolved to the element it
+ * names, and every element carries its source location.  The format itself
+ * is described in docs/scenario-format.md.
+ *
+ * Ownership: nl_scenario_load() returns one owned NlScenario; everything
+ * reachable from it (strings, arrays, elements) belongs to it and is freed by
+ * nl_scenario_free().  Pointers between elements (link->net, action->node,
+ * ...) are borrowed.
+ */
+#ifndef NL_SCENARIO_H
+#define NL_SCENARIO_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "sim/event.h"
+
+G_BEGIN_DECLS
+
+typedef struct NlScenario NlScenario;
+typedef struct NlScnNetwork NlScnNetwork;
+typedef struct NlScnNode NlScnNode;
+typedef struct NlScnLink NlScnLink;
+typedef struct NlScnRoute NlScnRoute;
+typedef struct NlScnRun NlScnRun;
+typedef struct NlScnOverride NlScnOverride;
+typedef struct NlScnConst NlScnConst;
+typedef struct NlScnAction NlScnAction;
+typedef struct NlScnExpect NlScnExpect;
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                               */
+
+/* Every load error is one GError in this domain, whose message starts with
+ * "file:line:column: " (1-based; the column counts characters, a tab is
+ * one) and says what was expected.  Only --set mistakes, which have no
+ * place in a file, start with "--set NAME=VALUE: " instead. */
+#define NL_SCENARIO_ERROR (nl_scenario_error_quark())
+GQuark nl_scenario_error_quark(void);
+
+#define NL_SCENARIO_ERROR_MAP(X)                                               \
+  X(IO, "io")               /* a file cannot be read */                       \
+  X(ENCODING, "encoding")   /* NUL byte, invalid UTF-8, over-long line */      \
+  X(SYNTAX, "syntax")       /* unknown keyword, misplaced or missing word */   \
+  X(VALUE, "value")         /* bad number, unit, address, preset, program */   \
+  X(REFERENCE, "reference") /* a name that is not declared */                  \
+  X(CONFLICT, "conflict")   /* duplicates, overlaps, impossible times */       \
+  X(INCLUDE, "include")     /* include cycle or missing included file */       \
+  X(OVERRIDE, "override")   /* --set for an unknown name, or malformed */
+
+typedef enum {
+#define NL_X(e, s) NL_SCENARIO_ERROR_##e,
+  NL_SCENARIO_ERROR_MAP(NL_X)
+#undef NL_X
+} NlScenarioError;
+
+/* ------------------------------------------------------------------ */
+/* Values                                                               */
+
+/* Where an element was written.  @file points into NlScenario.files. */
+typedef struct {
+  const char *file;
+  guint line;
+  guint column;
+} NlScnLoc;
+
+/* An IPv4 or IPv6 address, or a prefix (subnet) when @len is shorter than
+ * the full width.  Bytes are in network order; IPv4 uses bytes[0..3]. */
+typedef struct {
+  guint8 family; /* 4 or 6 */
+  guint8 len;    /* prefix length; 32 or 128 for a single address */
+  guint8 bytes[16];
+  NlScnLoc loc;
+} NlScnAddr;
+
+#define NL_SCN_ADDR_STRLEN 64 /* enough for "ffff:...:ffff/128" */
+
+/* Link properties, each settable per direction.  "up" is from the node to
+ * the network, "down" from the network to the node.  X(ENUM, "name", unit) */
+#define NL_SCN_PROP_MAP(X)                                                     \
+  X(LATENCY, "latency", TIME)     /* one-way delay */                          \
+  X(JITTER, "jitter", TIME)       /* extra delay, uniform in [0, jitter] */    \
+  X(LOSS, "loss", PERCENT)        /* probability a packet is lost */           \
+  X(DUP, "dup", PERCENT)          /* probability it is duplicated */           \
+  X(REORDER, "reorder", PERCENT)  /* probability it overtakes */              \
+  X(BANDWIDTH, "bandwidth", RATE) /* bit/s; unset = unlimited */               \
+  X(QUEUE, "queue", QUEUE)        /* packets (64) or bytes (64KiB) */          \
+  X(MTU, "mtu", SIZE)             /* bytes; the same both ways */
+
+typedef enum {
+#define NL_X(e, s, u) NL_SCN_PROP_##e,
+  NL_SCN_PROP_MAP(NL_X)
+#undef NL_X
+  NL_SCN_N_PROPS
+} NlScnProp;
+
+/* The properties of one direction.  A field is meaningful only when its
+ * bit (1u << NL_SCN_PROP_x) is in @set. */
+typedef struct {
+  guint32 set;
+  NlTime latency;
+  NlTime jitter;
+  double loss;         /* fraction 0..1 (written 0.5% → 0.005) */
+  double dup;          /* fraction 0..1 */
+  double reorder;      /* fraction 0..1 */
+  guint64 bandwidth;   /* bit/s */
+  guint32 queue_packets; /* one of the two queue limits is set: */
+  guint64 queue_bytes;   /* 0 for the one that was not given */
+  guint32 mtu;
+  NlScnLoc loc[NL_SCN_N_PROPS]; /* where each set field was written */
+} NlScnLinkDir;
+
+typedef struct {
+  NlScnLinkDir up;   /* node → network */
+  NlScnLinkDir down; /* network → node */
+} NlScnLinkProps;
+
+/* ------------------------------------------------------------------ */
+/* Topology                                                             */
+
+/* `network NAME PREFIX... [PROP=VALUE...]`: a segment (one switch) that may
+ * carry several prefixes; its properties are the defaults of every link
+ * attached to it (network-level `up.` is node → network as for links). */
+struct NlScnNetwork {
+  NlScnLoc loc;
+  char *name;
+  GArray *prefixes;     /* of NlScnAddr, in file order, at least one */
+  NlScnLinkProps props; /* defaults for attachments */
+};
+
+#define NL_SCN_NODE_KIND_MAP(X)                                                \
+  X(HOST, "host")                                                              \
+  X(ROUTER, "router")                                                          \
+  X(NAT, "nat")                                                                \
+  X(FIREWALL, "firewall")
+
+typedef enum {
+#define NL_X(e, s) NL_SCN_NODE_##e,
+  NL_SCN_NODE_KIND_MAP(NL_X)
+#undef NL_X
+  NL_SCN_N_NODE_KINDS
+} NlScnNodeKind;
+
+#define NL_SCN_ROLE_MAP(X)                                                     \
+  X(PLAIN, "link")    /* host or router interface */                          \
+  X(INSIDE, "inside") /* NAT / firewall private side */                        \
+  X(OUTSIDE, "outside")
+
+typedef enum {
+#define NL_X(e, s) NL_SCN_ROLE_##e,
+  NL_SCN_ROLE_MAP(NL_X)
+#undef NL_X
+} NlScnRole;
+
+/* `link NET ADDR... [PROP=VALUE...]` (or inside/outside): one interface. */
+struct NlScnLink {
+  NlScnLoc loc;
+  NlScnRole role;
+  char *network;        /* as written */
+  NlScnLoc network_loc;
+  NlScnNetwork *net;    /* resolved (borrowed) */
+  NlScnNode *node;      /* the owner (borrowed) */
+  GArray *addrs;        /* of NlScnAddr (len 32/128), at least one */
+  NlScnLinkProps props; /* only what this line sets; see _effective() */
+};
+
+/* `route PREFIX via GATEWAY`; `default` is 0.0.0.0/0. */
+struct NlScnRoute {
+  NlScnLoc loc;
+  NlScnAddr dest; /* prefix */
+  NlScnAddr via;  /* an address on one of the node's networks */
+  NlScnLink *link; /* the node's link whose network holds @via (borrowed) */
+};
+
+#define NL_SCN_PROGRAM_KIND_MAP(X)                                             \
+  X(BUILTIN, "built-in") /* one of nl_scenario_builtin_programs() */          \
+  X(SOURCE, "source")    /* a user .c file, built with natlab-cc */            \
+  X(SHARED, "shared")    /* a user .so built with natlab-cc */
+
+typedef enum {
+#define NL_X(e, s) NL_SCN_PROGRAM_##e,
+  NL_SCN_PROGRAM_KIND_MAP(NL_X)
+#undef NL_X
+} NlScnProgramKind;
+
+/* `run [at=T] [name=N] PROGRAM ARG...` in a node block, or
+ * `at T run NODE [name=N] PROGRAM ARG...` on the timeline (same result:
+ * the run is appended to the node's runs with @at = T). */
+struct NlScnRun {
+  NlScnLoc loc;
+  NlScnNode *node; /* borrowed */
+  NlTime at;       /* start time; 0 by default */
+  char *name;      /* instance name, unique on the node (default: the
+                    * program's base name without .c/.so) */
+  NlScnProgramKind kind;
+  char *program;   /* as written: "udp-echo-client" or "./my-client.c" */
+  NlScnLoc program_loc;
+  char *path;      /* absolute path of a user program; NULL for built-ins */
+  char **argv;     /* NULL-terminated; argv[0] = @program */
+  int argc;
+};
+
+/* `nat NAME preset=P FIELD=VALUE...`: a field override, in file order. */
+struct NlScnOverride {
+  NlScnLoc loc;
+  char *field;
+  char *value;
+};
+
+struct NlScnNode {
+  NlScnLoc loc;
+  NlScnNodeKind kind;
+  char *name;
+  GPtrArray *names;  /* of char*: names for name lookup, in file order */
+  GPtrArray *links;  /* of NlScnLink*, in file order */
+  GPtrArray *routes; /* of NlScnRoute*, in file order */
+  GPtrArray *runs;   /* of NlScnRun*: block runs, then timeline runs */
+  /* NAT and firewall only: */
+  char *preset;        /* NULL when not given (firewall default) */
+  NlScnLoc preset_loc;
+  GPtrArray *overrides; /* of NlScnOverride*, in file order */
+};
+
+/* ------------------------------------------------------------------ */
+/* Timeline actions and expectations                                    */
+
+#define NL_SCN_ACTION_MAP(X)                                                   \
+  X(LINK_DOWN, "link down")       /* node, network, link */                   \
+  X(LINK_UP, "link up")           /* node, network, link */                   \
+  X(LINK_SET, "link set")         /* node, network, link, props */            \
+  X(NAT_REBOOT, "nat reboot")     /* node (a nat or firewall) */              \
+  X(HOST_CRASH, "host crash")     /* node */                                  \
+  X(HOST_RESTART, "host restart") /* node */                                  \
+  X(PARTITION, "partition")       /* node, node2 */                           \
+  X(HEAL, "heal")                 /* node, node2 */                           \
+  X(STOP, "stop")                 /* node, program, run */                    \
+  X(SNAPSHOT, "snapshot")         /* node (a nat or firewall) */              \
+  X(NOTE, "note")                 /* text */                                  \
+  X(STDIN, "stdin")               /* node, program, run, text (one line) */
+
+typedef enum {
+#define NL_X(e, s) NL_SCN_ACTION_##e,
+  NL_SCN_ACTION_MAP(NL_X)
+#undef NL_X
+  NL_SCN_N_ACTIONS
+} NlScnActionKind;
+
+/* `at T ...`: one timeline action.  A tagged struct: the comment in
+ * NL_SCN_ACTION_MAP names the fields each kind uses; the others are
+ * NULL/zero.  Actions are kept in file order; the builder schedules them in
+ * that order, so two actions at the same time fire as written. */
+struct NlScnAction {
+  NlScnLoc loc;
+  NlTime at;
+  NlScnActionKind kind;
+  char *node;          /* as written */
+  NlScnNode *node_ref; /* resolved */
+  char *node2;
+  NlScnNode *node2_ref;
+  char *network;
+  NlScnLink *link; /* node's link on network */
+  NlScnLinkProps props;
+  char *program;  /* instance name (HOST/NAME) */
+  NlScnRun *run;  /* resolved */
+  char *text;
+  NlScnLoc node_loc, node2_loc, network_loc, program_loc;
+};
+
+#define NL_SCN_EXPECT_MAP(X)                                                   \
+  X(STDOUT, "stdout")     /* node, program, run, negate, text */              \
+  X(STDERR, "stderr")     /* node, program, run, negate, text */              \
+  X(EXIT, "exit")         /* node, program, run, cmp, value (exit code) */    \
+  X(RECEIVED, "received") /* node, peer, count_packets, cmp, value */         \
+  X(TCP, "tcp")           /* node, program (may be NULL), run, text=state */  \
+  X(PATH, "path")         /* node, peer, path */                              \
+  X(FILTERED, "filtered") /* node (nat/firewall), cmp, value */
+
+typedef enum {
+#define NL_X(e, s) NL_SCN_EXPECT_##e,
+  NL_SCN_EXPECT_MAP(NL_X)
+#undef NL_X
+  NL_SCN_N_EXPECTS
+} NlScnExpectKind;
+
+#define NL_SCN_CMP_MAP(X)                                                      \
+  X(EQ, "==")                                                                  \
+  X(NE, "!=")                                                                  \
+  X(LT, "<")                                                                   \
+  X(LE, "<=")                                                                  \
+  X(GT, ">")                                                                   \
+  X(GE, ">=")
+
+typedef enum {
+#define NL_X(e, s) NL_SCN_CMP_##e,
+  NL_SCN_CMP_MAP(NL_X)
+#undef NL_X
+} NlScnCmp;
+
+typedef enum {
+  NL_SCN_PATH_DIRECT,
+  NL_SCN_PATH_RELAYED,
+} NlScnPath;
+
+/* `expect ...` or `at T expect ...`: checked at @at, or at the end of the
+ * run when @at is NL_TIME_NEVER.  Tagged like NlScnAction. */
+struct NlScnExpect {
+  NlScnLoc loc;
+  NlTime at;
+  NlScnExpectKind kind;
+  char *source;        /* the expectation as written, for reports */
+  char *node;
+  NlScnNode *node_ref;
+  char *program;
+  NlScnRun *run;
+  char *peer;
+  NlScnNode *peer_ref;
+  gboolean negate;        /* stdout/stderr: "lacks" instead of "contains" */
+  gboolean count_packets; /* received: packets instead of bytes */
+  NlScnCmp cmp;
+  gint64 value;
+  NlScnPath path;
+  char *text; /* stdout/stderr: the text; tcp: the state name */
+  NlScnLoc node_loc, peer_loc, program_loc;
+};
+
+/* `timeline KEY=VALUE...`: options for the timeline output. */
+typedef struct {
+  gboolean set;        /* a timeline line was given */
+  NlScnLoc loc;
+  char *title;         /* NULL when not given */
+  guint64 hide;        /* bit (1 << NlTraceKind) per hidden kind */
+  NlTime from;         /* window; 0 by default */
+  NlTime to;           /* NL_TIME_NEVER by default */
+  gboolean collapse;   /* collapse repeated exchanges */
+} NlScnTimeline;
+
+/* `set NAME = VALUE`: a named constant, used as $NAME or ${NAME}. */
+struct NlScnConst {
+  NlScnLoc loc;
+  char *name;
+  char *value;         /* the value in effect (after --set) */
+  gboolean overridden; /* TRUE when --set replaced the file's value */
+};
+
+struct NlScenario {
+  char *path;         /* the top file, as given */
+  GPtrArray *files;   /* of char*: every file read; [0] = @path */
+  guint64 seed;       /* 1 unless `seed` */
+  NlTime duration;    /* 60 s unless `duration` */
+  gboolean seed_set;
+  gboolean duration_set;
+  GPtrArray *consts;   /* of NlScnConst*, in file order */
+  GPtrArray *networks; /* of NlScnNetwork*, in file order */
+  GPtrArray *nodes;    /* of NlScnNode*, in file order */
+  GPtrArray *actions;  /* of NlScnAction*, in file order */
+  GPtrArray *expects;  /* of NlScnExpect*, in file order */
+  NlScnTimeline timeline;
+  GHashTable *node_index;    /* private: name → NlScnNode* */
+  GHashTable *network_index; /* private: name → NlScnNetwork* */
+};
+
+#define NL_SCENARIO_DEFAULT_SEED 1
+#define NL_SCENARIO_DEFAULT_DURATION (60 * NL_S)
+#define NL_SCENARIO_MAX_LINE 4096       /* bytes, without the newline */
+#define NL_SCENARIO_MAX_FILE (4u << 20) /* bytes */
+#define NL_SCENARIO_MAX_INCLUDE_DEPTH 16
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                              */
+
+/**
+ * nl_scenario_load: reads @path, follows its includes, applies @overrides
+ * and checks everything `natlab check` reports.
+ * @overrides: NULL or a NULL-terminated list of "name=value" (--set).
+ * Returns: (transfer full) the scenario, or NULL with @error set to the
+ * first mistake found (syntax errors in file order first, then references
+ * and conflicts in file order).
+ */
+G_GNUC_WARN_UNUSED_RESULT
+NlScenario *nl_scenario_load(const char *path, const char *const *overrides,
+                             GError **error);
+
+/**
+ * nl_scenario_load_string: as nl_scenario_load() for @text (@len bytes, or
+ * -1 when NUL-terminated).  @path names the text in messages and is the
+ * base for includes and user programs; it need not exist.
+ */
+G_GNUC_WARN_UNUSED_RESULT
+NlScenario *nl_scenario_load_string(const char *path, const char *text,
+                                    gssize len, const char *const *overrides,
+                                    GError **error);
+
+void nl_scenario_free(NlScenario *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NlScenario, nl_scenario_free)
+
+/* ------------------------------------------------------------------ */
+/* Helpers for the builder                                              */
+
+/* The node or network called @name, or NULL. */
+NlScnNode *nl_scenario_find_node(const NlScenario *s, const char *name);
+NlScnNetwork *nl_scenario_find_network(const NlScenario *s, const char *name);
+/* The run called @name on @node, or NULL. */
+NlScnRun *nl_scenario_find_run(const NlScnNode *node, const char *name);
+/* The node's link on @network, or NULL. */
+NlScnLink *nl_scenario_find_link(const NlScnNode *node, const char *network);
+
+/**
+ * nl_scenario_link_effective: the properties of @link in force: the
+ * network's defaults, overridden field by field by the link's own.
+ * OUT: @out.
+ */
+void nl_scenario_link_effective(const NlScnLink *link, NlScnLinkProps *out);
+
+/* Merges into @dst every field set in @src (used for `link ... set`). */
+void nl_scenario_props_apply(NlScnLinkProps *dst, const NlScnLinkProps *src);
+
+/* The IPv4 address in host byte order, as sim/wire.h uses it. */
+static inline guint32 nl_scn_addr_ip4(const NlScnAddr *a) {
+  return ((guint32)a->bytes[0] << 24) | ((guint32)a->bytes[1] << 16) |
+         ((guint32)a->bytes[2] << 8) | a->bytes[3];
+}
+
+/* TRUE when prefix @p contains address (or prefix) @a. */
+gboolean nl_scn_addr_in_prefix(const NlScnAddr *a, const NlScnAddr *p);
+
+/* "10.0.0.5", "10.0.0.0/24", "2001:db8::/32" into @buf
+ * (NL_SCN_ADDR_STRLEN bytes).  Returns: @buf. */
+char *nl_scn_addr_to_string(const NlScnAddr *a, char *buf);
+
+/* The built-in program names, NULL-terminated. */
+const char *const *nl_scenario_builtin_programs(void);
+
+const char *nl_scn_node_kind_name(NlScnNodeKind k);
+const char *nl_scn_action_name(NlScnActionKind k);
+const char *nl_scn_expect_name(NlScnExpectKind k);
+const char *nl_scn_prop_name(NlScnProp p);
+const char *nl_scn_cmp_name(NlScnCmp c);
+const char *nl_scn_program_kind_name(NlScnProgramKind k);
+
+/* TRUE when @value compares to @expected as @cmp says (value CMP
+ * expected). */
+gboolean nl_scn_cmp_holds(NlScnCmp cmp, gint64 value, gint64 expected);
+
+G_END_DECLS
+
+#endif /* NL_SCENARIO_H */
