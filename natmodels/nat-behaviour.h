@@ -126,7 +126,7 @@ typedef struct {
   /* [filtering] RFC 4787 §5; also what a firewall lets in. */
   NlNatFilteringMode filtering;
   /* [allocation] RFC 4787 §4.2; ICMP echo identifiers are allocated the same
-   * way as ports. */
+   * way as ports, but from 1-65535 whatever the port range and parity. */
   NlNatAlloc allocation;
   /* [port-min] [port-max] or [port-range] "LO-HI": external ports (and ICMP
    * identifiers) are taken from LO..HI inclusive.  1024-65535 by default

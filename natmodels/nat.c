@@ -577,40 +577,45 @@ static void set_expiry(NlNat *nat, Entry *e, NlTime expires) {
 /* A packet used @e at @now.  @refreshing: its direction refreshes mappings
  * (RFC 4787 REQ-6 outbound; §4.3 inbound). */
 static void touch(NlNat *nat, Entry *e, NlTime now, gboolean refreshing,
-                  gboolean outbound) {
+                  gboolean outbound, gboolean tcp_changed) {
   NlTime t = now + timeout_of(nat, e);
-  if (refreshing) {
-    NlTime old = e->expires;
-    set_expiry(nat, e, t);
-    /* Records at most once a second per mapping; see nat.h. */
-    if (t > old && now - e->refresh_logged >= NL_S) {
-      char tb[NL_TIME_STRLEN], why[64];
-      e->refresh_logged = now;
-      g_snprintf(why, sizeof why, "%s, until %s",
-                 outbound ? "outbound" : "inbound", nl_time_to_string(t, tb));
-      trace_entry(nat, e, NL_NAT_MAP_REFRESH, why);
-    }
-  } else if (t < e->expires) {
-    /* Not refreshing, but a FIN or RST made it transitory. */
-    set_expiry(nat, e, t);
+  if (!refreshing && !tcp_changed)
+    return;
+  NlTime old = e->expires;
+  set_expiry(nat, e, t);
+  /* Records at most once a second per mapping (see nat.h), except that a
+   * TCP state change (e.g. to established) is always shown. */
+  if (t > old && (tcp_changed || now - e->refresh_logged >= NL_S)) {
+    char tb[NL_TIME_STRLEN], why[80];
+    e->refresh_logged = now;
+    g_snprintf(why, sizeof why, "%s%s%s, until %s",
+               outbound ? "outbound" : "inbound", tcp_changed ? ", " : "",
+               tcp_changed ? tcp_state_name(e->tcp) : "",
+               nl_time_to_string(t, tb));
+    trace_entry(nat, e, NL_NAT_MAP_REFRESH, why);
   }
 }
 
-/* RFC 5382 §5: follow SYN, FIN and RST in each direction. */
-static void tcp_track(Entry *e, gboolean outbound, uint8_t flags) {
+/* RFC 5382 §5: follow SYN, FIN and RST in each direction.  Returns TRUE
+ * when the mapping moved between transitory and established, so that its
+ * lifetime follows the new timeout whichever way the packet went. */
+static gboolean tcp_track(const NlNat *nat, Entry *e, gboolean outbound,
+                          uint8_t flags) {
+  NlTime before = timeout_of(nat, e);
   if (flags & NL_TCP_RST) {
     e->tcp |= TCP_RST;
-    return;
+  } else {
+    if (flags & NL_TCP_SYN) {
+      if (e->tcp & (TCP_RST | TCP_FIN_OUT | TCP_FIN_IN))
+        e->tcp = 0; /* a new connection on an old mapping */
+      e->tcp |= outbound ? TCP_SYN_OUT : TCP_SYN_IN;
+      if ((e->tcp & (TCP_SYN_OUT | TCP_SYN_IN)) == (TCP_SYN_OUT | TCP_SYN_IN))
+        e->tcp |= TCP_EST;
+    }
+    if (flags & NL_TCP_FIN)
+      e->tcp |= outbound ? TCP_FIN_OUT : TCP_FIN_IN;
   }
-  if (flags & NL_TCP_SYN) {
-    if (e->tcp & (TCP_RST | TCP_FIN_OUT | TCP_FIN_IN))
-      e->tcp = 0; /* a new connection on an old mapping */
-    e->tcp |= outbound ? TCP_SYN_OUT : TCP_SYN_IN;
-    if ((e->tcp & (TCP_SYN_OUT | TCP_SYN_IN)) == (TCP_SYN_OUT | TCP_SYN_IN))
-      e->tcp |= TCP_EST;
-  }
-  if (flags & NL_TCP_FIN)
-    e->tcp |= outbound ? TCP_FIN_OUT : TCP_FIN_IN;
+  return timeout_of(nat, e) != before;
 }
 
 static uint16_t permit_port(const NlNat *nat, uint8_t proto, uint16_t port) {
@@ -715,12 +720,15 @@ static Entry *create_entry(NlNat *nat, const Entry *k, uint32_t rem_addr,
     guint pool = k->int_addr % nat->n_addrs;
     int pidx = pidx_of(k->proto);
     uint64_t *used = nat->pools[pool].used[pidx];
+    /* Range (RFC 4787 REQ-3) and parity (REQ-4) are about ports; an ICMP
+     * identifier may be any nonzero value. */
+    gboolean icmp = k->proto == NL_IPPROTO_ICMP;
     NlNatPortQuery q = {
-        .internal_port = k->int_port, .lo = nat->b.port_min,
-        .hi = nat->b.port_max, .used = used,
-        /* RFC 4787 REQ-4: parity applies to ports, not ICMP identifiers. */
-        .keep_parity = nat->b.parity == NL_NAT_PARITY_PRESERVE &&
-                       k->proto != NL_IPPROTO_ICMP};
+        .internal_port = k->int_port,
+        .lo = icmp ? 1 : nat->b.port_min,
+        .hi = icmp ? 65535 : nat->b.port_max,
+        .used = used,
+        .keep_parity = !icmp && nat->b.parity == NL_NAT_PARITY_PRESERVE};
     if (!nat->alloc->pick(nat->alloc_priv, &q, &ext_port)) {
       if (nat->b.exhaustion != NL_NAT_EXHAUSTION_EVICT_OLDEST ||
           !evict_oldest(nat, pool, pidx, &q) ||
@@ -871,9 +879,10 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
   } else {
     add_permit(nat, e, f->dst, rem_port);
   }
-  if (f->proto == NL_IPPROTO_TCP)
-    tcp_track(e, TRUE, f->tcp_flags);
-  touch(nat, e, now, nat->b.outbound_refresh, TRUE); /* RFC 4787 REQ-6 */
+  gboolean changed =
+      f->proto == NL_IPPROTO_TCP && tcp_track(nat, e, TRUE, f->tcp_flags);
+  /* RFC 4787 REQ-6; RFC 5382: a state change applies its timeout. */
+  touch(nat, e, now, nat->b.outbound_refresh, TRUE, changed);
 
   if (hairpin) {
     /* RFC 4787 §6 REQ-9: deliver to the inside host behind the target
@@ -884,9 +893,9 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
       return drop(nat, NL_DROP_NAT_NO_MAPPING, why);
     if (!filter_allows(nat, t, e->ext_addr, e->ext_port))
       return drop(nat, NL_DROP_NAT_FILTERED, why);
-    if (f->proto == NL_IPPROTO_TCP)
-      tcp_track(t, FALSE, f->tcp_flags);
-    touch(nat, t, now, nat->b.inbound_refresh, FALSE);
+    gboolean t_changed =
+        f->proto == NL_IPPROTO_TCP && tcp_track(nat, t, FALSE, f->tcp_flags);
+    touch(nat, t, now, nat->b.inbound_refresh, FALSE, t_changed);
     rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, TRUE, e->ext_addr,
                      e->ext_port);
     rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, FALSE, t->int_addr,
@@ -912,9 +921,10 @@ static NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
   if (!filter_allows(nat, e, f->src, f->sport)) /* RFC 4787 §5 */
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_FILTERED), why);
-  if (f->proto == NL_IPPROTO_TCP)
-    tcp_track(e, FALSE, f->tcp_flags);
-  touch(nat, e, now, nat->b.inbound_refresh, FALSE); /* RFC 4787 §4.3 */
+  gboolean changed =
+      f->proto == NL_IPPROTO_TCP && tcp_track(nat, e, FALSE, f->tcp_flags);
+  /* RFC 4787 §4.3 inbound refresh; RFC 5382 state changes. */
+  touch(nat, e, now, nat->b.inbound_refresh, FALSE, changed);
   if (nat->b.translate)
     rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, FALSE, e->int_addr,
                      e->int_port);

@@ -1,0 +1,115 @@
+/* Port pool exhaustion (RFC 4787 §4.2): what a NAT does when every port
+ * of its external address is taken, for each allocation strategy. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test-nat-util.h"
+
+static const uint32_t H = 0x0a000005; /* 10.0.0.5 */
+static const uint32_t S = 0xc000020a; /* 192.0.2.10 */
+static const uint32_t E = 0xcb007101; /* 203.0.113.1 */
+
+/* A pool of 4 ports (2000-2003), 4 flows fill it, the 5th is dropped. */
+static void test_nat_rfc4787_s4_2_pool_exhausted_drops(void **state) {
+  static const char *const allocs[] = {"preserve", "sequential", "random"};
+  for (guint a = 0; a < G_N_ELEMENTS(allocs); a++) {
+    Env env;
+    NlNatBehaviour b = behaviour("symmetric", "allocation", allocs[a],
+                                 "port-range", "2000-2003", NULL);
+    env_init(&env, &b);
+    guint seen_ports = 0;
+    for (int k = 0; k < 4; k++) {
+      Seen s;
+      env_at(&env, (k + 1) * NL_S);
+      assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S,
+                               (uint16_t)(3000 + k), &s),
+                       NL_NAT_PASS);
+      assert_true(s.sport >= 2000 && s.sport <= 2003);
+      assert_false(seen_ports & (1u << (s.sport - 2000)));
+      seen_ports |= 1u << (s.sport - 2000);
+    }
+    assert_int_equal(seen_ports, 0xf);
+    assert_int_equal(
+        env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3004, NULL), NL_NAT_DROP);
+    assert_int_equal(env.why, NL_DROP_NAT_POOL_EXHAUSTED);
+    /* Existing mappings still work; other protocols have their own pool. */
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3000, NULL),
+                     NL_NAT_PASS);
+    assert_int_equal(
+        env_tcp(&env, NL_NAT_OUTBOUND, H, 5000, S, 80, NL_TCP_SYN, NULL),
+        NL_NAT_PASS);
+    /* Once a mapping expires its port is free again (the first one,
+     * created at 1 s, refreshed by the packet at 4 s above, expires at
+     * 124 s; the one made at 2 s goes at 122 s). */
+    env_at(&env, 122 * NL_S);
+    Seen s;
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3004, &s),
+                     NL_NAT_PASS);
+    NlNatCounters c;
+    nl_nat_get_counters(env.nat, &c);
+    assert_int_equal(c.mappings_expired, 1);
+    assert_int_equal(c.mappings_live, 5); /* 4 UDP + 1 TCP */
+    env_free(&env);
+  }
+}
+
+/* evict-oldest: the mapping closest to expiry makes room, with a record. */
+static void test_nat_pool_exhausted_evicts_oldest(void **state) {
+  Env env;
+  NlNatBehaviour b = behaviour("symmetric", "port-range", "2000-2001",
+                               "exhaustion", "evict-oldest", NULL);
+  env_init(&env, &b);
+  Seen s1, s2, s3;
+  env_at(&env, 1 * NL_S);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3000, &s1),
+                   NL_NAT_PASS);
+  env_at(&env, 2 * NL_S);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3001, &s2),
+                   NL_NAT_PASS);
+  env_at(&env, 3 * NL_S);
+  /* Refresh the first: now the second expires first. */
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3000, NULL),
+                   NL_NAT_PASS);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3002, &s3),
+                   NL_NAT_PASS);
+  assert_int_equal(s3.sport, s2.sport);
+  GString *recs = env_map_records(&env);
+  assert_non_null(strstr(recs->str,
+                         "3.000000000 expire UDP 10.0.0.5:5000 -> "
+                         "203.0.113.1:2001 (evicted: pool exhausted)\n"
+                         "3.000000000 new UDP 10.0.0.5:5000 -> "
+                         "203.0.113.1:2001 (for 192.0.2.10:3002)\n"));
+  g_string_free(recs, TRUE);
+  /* The evicted flow's replies no longer reach the inside. */
+  assert_int_equal(env_udp(&env, NL_NAT_INBOUND, S, 3001, E, 2001, NULL),
+                   NL_NAT_DROP);
+  assert_int_equal(env.why, NL_DROP_NAT_FILTERED);
+  env_free(&env);
+}
+
+/* Reboot frees every port. */
+static void test_nat_reboot_frees_ports(void **state) {
+  Env env;
+  NlNatBehaviour b = behaviour("symmetric", "port-range", "2000-2000", NULL);
+  env_init(&env, &b);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3000, NULL),
+                   NL_NAT_PASS);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3001, NULL),
+                   NL_NAT_DROP);
+  nl_nat_reboot(env.nat);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3001, NULL),
+                   NL_NAT_PASS);
+  env_free(&env);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_nat_rfc4787_s4_2_pool_exhausted_drops),
+      cmocka_unit_test(test_nat_pool_exhausted_evicts_oldest),
+      cmocka_unit_test(test_nat_reboot_frees_ports),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
