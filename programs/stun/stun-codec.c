@@ -554,14 +554,12 @@ const uint8_t *nl_stun_msg_value(const NlStunMsg *msg, const NlStunAttr *a) {
   return msg->buf + a->off;
 }
 
-NlStunResult nl_stun_msg_get_addr(const NlStunMsg *msg, uint16_t type,
-                                  gboolean xored,
-                                  struct sockaddr_storage *out) {
-  g_return_val_if_fail(out != NULL, NL_STUN_NOT_FOUND);
+NlStunResult nl_stun_msg_get_addr_at(const NlStunMsg *msg,
+                                     const NlStunAttr *a, gboolean xored,
+                                     struct sockaddr_storage *out) {
+  g_return_val_if_fail(msg != NULL && a != NULL && out != NULL,
+                       NL_STUN_NOT_FOUND);
   memset(out, 0, sizeof *out);
-  const NlStunAttr *a = nl_stun_msg_find(msg, type);
-  if (a == NULL)
-    return NL_STUN_NOT_FOUND;
   const uint8_t *v = nl_stun_msg_value(msg, a);
   NlStunResult r = check_attr_value(NL_STUN_ATTR_MAPPED_ADDRESS, v, a->len);
   if (r != NL_STUN_OK)
@@ -585,6 +583,17 @@ NlStunResult nl_stun_msg_get_addr(const NlStunMsg *msg, uint16_t type,
     memcpy(&in6->sin6_addr, b + 4, 16);
   }
   return NL_STUN_OK;
+}
+
+NlStunResult nl_stun_msg_get_addr(const NlStunMsg *msg, uint16_t type,
+                                  gboolean xored,
+                                  struct sockaddr_storage *out) {
+  g_return_val_if_fail(out != NULL, NL_STUN_NOT_FOUND);
+  memset(out, 0, sizeof *out);
+  const NlStunAttr *a = nl_stun_msg_find(msg, type);
+  if (a == NULL)
+    return NL_STUN_NOT_FOUND;
+  return nl_stun_msg_get_addr_at(msg, a, xored, out);
 }
 
 NlStunResult nl_stun_msg_get_u32(const NlStunMsg *msg, uint16_t type,

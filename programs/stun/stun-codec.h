@@ -355,6 +355,15 @@ NlStunResult nl_stun_msg_get_addr(const NlStunMsg *msg, uint16_t type,
                                   gboolean xored,
                                   struct sockaddr_storage *out);
 
+/**
+ * nl_stun_msg_get_addr_at:
+ * Like nl_stun_msg_get_addr() for one given attribute of @msg (for types
+ * that may repeat, such as XOR-PEER-ADDRESS in CreatePermission).
+ */
+NlStunResult nl_stun_msg_get_addr_at(const NlStunMsg *msg,
+                                     const NlStunAttr *attr, gboolean xored,
+                                     struct sockaddr_storage *out);
+
 /** @out: OUT.  Returns: NL_STUN_OK, NOT_FOUND or BAD_ATTR (size != 4). */
 NlStunResult nl_stun_msg_get_u32(const NlStunMsg *msg, uint16_t type,
                                  uint32_t *out);
