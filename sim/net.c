@@ -355,6 +355,8 @@ NlIface *nl_node_find_iface(const NlNode *n, const char *network_name) {
 }
 
 gboolean nl_node_has_addr(const NlNode *n, uint32_t addr) {
+  if ((addr >> 24) == 127)
+    return TRUE; /* loopback, 127.0.0.0/8 */
   for (guint i = 0; i < n->ifaces->len; i++)
     if (((NlIface *)g_ptr_array_index(n->ifaces, i))->addr == addr)
       return TRUE;

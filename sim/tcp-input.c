@@ -146,6 +146,9 @@ static void syn_sent_input(NlTcpSock *s, const Seg *g) {
   take_syn_options(s, g);
   s->irs = th->seq;
   s->rcv_nxt = th->seq + 1;
+  s->rcv_wup = s->rcv_nxt;
+  /* Our SYN offered this window before we knew the peer's ISN. */
+  s->rcv_adv = s->rcv_nxt + (uint32_t)MIN(nl__tcp_rcv_space(s), (size_t)65535);
   s->snd_wnd = th->window;
   s->snd_wl1 = th->seq;
   s->snd_wl2 = th->ack;
