@@ -225,7 +225,7 @@ static gboolean check_route(NlScnParser *p, NlScnNode *n, NlScnRoute *r) {
 }
 
 static gboolean check_run(NlScnParser *p, NlScnNode *n, NlScnRun *r) {
-  if (!check_time(p, &r->loc, r->at, "the start time"))
+  if (!check_time(p, &r->at_loc, r->at, "the start time"))
     return FALSE;
   for (guint i = 0; i < n->runs->len; i++) {
     NlScnRun *o = g_ptr_array_index(n->runs, i);
@@ -291,7 +291,7 @@ static NlScnRun *resolve_run(NlScnParser *p, NlScnNode *n, const char *name,
 }
 
 static gboolean check_action(NlScnParser *p, NlScnAction *a) {
-  if (!check_time(p, &a->loc, a->at, "the time"))
+  if (!check_time(p, &a->at_loc, a->at, "the time"))
     return FALSE;
   switch (a->kind) {
     case NL_SCN_ACTION_LINK_DOWN:
@@ -343,7 +343,7 @@ static gboolean check_action(NlScnParser *p, NlScnAction *a) {
       if (a->at < a->run->at) {
         char *t1 = nl__scn_time_to_string(a->at);
         char *t2 = nl__scn_time_to_string(a->run->at);
-        nl__scn_fail(p, &a->loc, NL_SCENARIO_ERROR_CONFLICT,
+        nl__scn_fail(p, &a->at_loc, NL_SCENARIO_ERROR_CONFLICT,
                      "%s/%s starts at %s: expected a time at or after its "
                      "start, got %s",
                      a->node, a->program, t2, t1);
@@ -363,7 +363,7 @@ static gboolean check_action(NlScnParser *p, NlScnAction *a) {
 
 static gboolean check_expect(NlScnParser *p, NlScnExpect *e) {
   if (e->at != NL_TIME_NEVER &&
-      !check_time(p, &e->loc, e->at, "the time"))
+      !check_time(p, &e->at_loc, e->at, "the time"))
     return FALSE;
   guint kinds = ANY_NODE;
   const char *what = "a node";

@@ -248,31 +248,33 @@ gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
   return ok;
 }
 
-/* Levenshtein distance, capped: strings here are short keywords. */
+/* Edit distance with adjacent transpositions (optimal string alignment),
+ * case-insensitive: "hots" is one step from "host".  Words here are short
+ * keywords, so the full table is small. */
 static guint distance(const char *a, const char *b) {
   gsize la = strlen(a), lb = strlen(b);
   if (la > 64 || lb > 64)
     return G_MAXUINT;
-  guint row[65];
+  guint d[65][65];
+  for (gsize i = 0; i <= la; i++)
+    d[i][0] = (guint)i;
   for (gsize j = 0; j <= lb; j++)
-    row[j] = (guint)j;
+    d[0][j] = (guint)j;
   for (gsize i = 1; i <= la; i++) {
-    guint prev = row[0];
-    row[0] = (guint)i;
     for (gsize j = 1; j <= lb; j++) {
-      guint cur = row[j];
-      guint cost = g_ascii_tolower(a[i - 1]) == g_ascii_tolower(b[j - 1]) ? 0
-                                                                          : 1;
-      guint best = prev + cost;
-      if (row[j] + 1 < best)
-        best = row[j] + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      prev = cur;
+      char ca = g_ascii_tolower(a[i - 1]), cb = g_ascii_tolower(b[j - 1]);
+      guint best = d[i - 1][j - 1] + (ca == cb ? 0 : 1);
+      if (d[i - 1][j] + 1 < best)
+        best = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < best)
+        best = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && ca == g_ascii_tolower(b[j - 2]) &&
+          g_ascii_tolower(a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
     }
   }
-  return row[lb];
+  return d[la][lb];
 }
 
 const char *nl__scn_suggest(const char *word, const char *const *cands) {

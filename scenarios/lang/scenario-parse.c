@@ -619,9 +619,15 @@ static gboolean check_override(NlScnParser *p, const NlScnLine *l, guint i,
   GError *err = NULL;
   if (!nl_nat_behaviour_set(behaviour, field, l->tok[i].value, &err)) {
     NlScnLoc loc = val_loc(l, &l->tok[i]);
+    /* natmodels words its messages "nat FIELD: ..."; the field is
+     * already named here. */
+    const char *why = err->message;
+    const char *colon = strstr(why, ": ");
+    if (g_str_has_prefix(why, "nat ") && colon != NULL)
+      why = colon + 2;
     nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
                  "bad value \"%s\"%s for NAT field %s: %s", l->tok[i].value,
-                 nl__scn_from(&l->tok[i]), field, err->message);
+                 nl__scn_from(&l->tok[i]), field, why);
     g_error_free(err);
     return FALSE;
   }
@@ -881,6 +887,7 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
     if (strcmp(t->key, "at") == 0 && !at_given) {
       if (!get_time(p, l, i, &r->at))
         return FALSE;
+      r->at_loc = val_loc(l, t);
     } else if (strcmp(t->key, "name") == 0) {
       if (!nl__scn_valid_name(t->value))
         return fail_val(p, l, i,
@@ -978,6 +985,7 @@ static gboolean blk_run(NlScnParser *p, NlScnLine *l) {
                     nl_scn_node_kind_name(p->block->kind));
   NlScnRun *r = g_new0(NlScnRun, 1);
   r->loc = tok_loc(l, &l->tok[0]);
+  r->at_loc = r->loc;
   r->node = p->block;
   g_ptr_array_add(p->block->runs, r);
   return parse_run(p, l, 1, r, FALSE);
@@ -1064,6 +1072,7 @@ static gboolean stmt_at(NlScnParser *p, NlScnLine *l) {
     NlScnPendingRun *pr = g_new0(NlScnPendingRun, 1);
     pr->run = g_new0(NlScnRun, 1);
     pr->run->loc = tok_loc(l, &l->tok[0]);
+    pr->run->at_loc = tok_loc(l, &l->tok[1]);
     pr->run->at = at;
     g_ptr_array_add(p->pending_runs, pr);
     return get_node_word(p, l, 3, &pr->node, &pr->node_loc, "a host name",
@@ -1086,6 +1095,7 @@ static gboolean stmt_at(NlScnParser *p, NlScnLine *l) {
   }
   NlScnAction *a = g_new0(NlScnAction, 1);
   a->loc = tok_loc(l, &l->tok[0]);
+  a->at_loc = tok_loc(l, &l->tok[1]);
   a->at = at;
   g_ptr_array_add(p->s->actions, a);
 
@@ -1210,6 +1220,7 @@ static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i,
   }
   NlScnExpect *e = g_new0(NlScnExpect, 1);
   e->loc = tok_loc(l, &l->tok[0]);
+  e->at_loc = i > 0 ? tok_loc(l, &l->tok[1]) : e->loc;
   e->at = at;
   e->kind = (NlScnExpectKind)kind;
   e->source = g_strndup(l->raw + l->tok[i].start,
@@ -1359,7 +1370,9 @@ static gboolean stmt_timeline(NlScnParser *p, NlScnLine *l) {
       t->title = g_strdup(k->value);
     } else if (strcmp(k->key, "hide") == 0) {
       char **kinds = g_strsplit(k->value, ",", -1);
-      for (guint n = 0; kinds[n] != NULL; n++) {
+      guint offset = 0; /* characters before kinds[n] in the value */
+      for (guint n = 0; kinds[n] != NULL;
+           offset += (guint)g_utf8_strlen(kinds[n], -1) + 1, n++) {
         int found = -1;
         for (int q = 0; q < NL_TRACE_N_KINDS; q++)
           if (strcmp(kinds[n], nl_trace_kind_name((NlTraceKind)q)) == 0)
@@ -1372,6 +1385,8 @@ static gboolean stmt_timeline(NlScnParser *p, NlScnLine *l) {
           g_ptr_array_add(names, NULL);
           char *all = g_strjoinv(", ", (char **)names->pdata);
           NlScnLoc loc = val_loc(l, k);
+          if (!k->vquoted && k->from == NULL)
+            loc.column += offset;
           nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
                        "unknown record kind \"%s\" in hide=: expected a "
                        "comma-separated list of %s",
@@ -1497,8 +1512,9 @@ static gboolean parse_line(NlScnParser *p, NlScnLine *l) {
         return fail_tok(p, l, 0, NL_SCENARIO_ERROR_SYNTAX,
                         "`%s` starts a statement of its own: expected no "
                         "indentation before it (indented lines belong to "
-                        "the %s above)",
-                        t->text, p->block->name);
+                        "%s %s above)",
+                        t->text, nl_scn_node_kind_name(p->block->kind),
+                        p->block->name);
     return unknown_keyword(p, l, natlike ? nat_words : host_words,
                            natlike ? "in a nat or firewall block"
                                    : "in a host or router block");

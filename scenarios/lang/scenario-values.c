@@ -8,6 +8,15 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+/* v = v * 10 + digit, or FALSE on overflow. */
+static gboolean push_digit(guint64 *v, char c) {
+  guint d = (guint)(c - '0');
+  if (*v > G_MAXUINT64 / 10 || (*v == G_MAXUINT64 / 10 && d > G_MAXUINT64 % 10))
+    return FALSE;
+  *v = *v * 10 + d;
+  return TRUE;
+}
+
 /* Reads DIGITS[.DIGITS] at *s.  The fraction is kept as @frac / @den with
  * at most 18 digits.  Returns FALSE if there is no digit or it overflows. */
 static gboolean read_decimal(const char **s, guint64 *ip, guint64 *frac,
@@ -17,9 +26,8 @@ static gboolean read_decimal(const char **s, guint64 *ip, guint64 *frac,
   if (!g_ascii_isdigit(*c))
     return FALSE;
   while (g_ascii_isdigit(*c)) {
-    if (v > (G_MAXUINT64 - 9) / 10)
+    if (!push_digit(&v, *c))
       return FALSE;
-    v = v * 10 + (guint64)(*c - '0');
     c++;
   }
   *ip = v;
@@ -174,11 +182,9 @@ gboolean nl__scn_parse_uint(const char *s, guint64 *out) {
   guint64 v = 0;
   if (!g_ascii_isdigit(*s))
     return FALSE;
-  for (; *s != '\0'; s++) {
-    if (!g_ascii_isdigit(*s) || v > (G_MAXUINT64 - 9) / 10)
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isdigit(*s) || !push_digit(&v, *s))
       return FALSE;
-    v = v * 10 + (guint64)(*s - '0');
-  }
   *out = v;
   return TRUE;
 }

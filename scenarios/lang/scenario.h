@@ -195,6 +195,7 @@ struct NlScnRun {
   NlScnLoc loc;
   NlScnNode *node; /* borrowed */
   NlTime at;       /* start time; 0 by default */
+  NlScnLoc at_loc; /* where the time was written (or @loc) */
   char *name;      /* instance name, unique on the node (default: the
                     * program's base name without .c/.so) */
   NlScnProgramKind kind;
@@ -257,6 +258,7 @@ typedef enum {
 struct NlScnAction {
   NlScnLoc loc;
   NlTime at;
+  NlScnLoc at_loc;
   NlScnActionKind kind;
   char *node;          /* as written */
   NlScnNode *node_ref; /* resolved */
@@ -311,6 +313,7 @@ typedef enum {
 struct NlScnExpect {
   NlScnLoc loc;
   NlTime at;
+  NlScnLoc at_loc; /* the time's location, or @loc when checked at the end */
   NlScnExpectKind kind;
   char *source;        /* the expectation as written, for reports */
   char *node;
