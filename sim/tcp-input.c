@@ -103,7 +103,7 @@ static void listen_input(NlTcpSock *l, const Seg *g) {
   take_syn_options(c, g);
   c->irs = g->th.seq;
   c->rcv_nxt = g->th.seq + 1;
-  c->iss = (uint32_t)nl_rand_u64(&st->rand);
+  c->iss = nl__tcp_isn(st, &c->key);
   c->snd_una = c->iss;
   c->snd_nxt = c->iss;
   c->snd_max = c->iss;

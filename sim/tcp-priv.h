@@ -131,11 +131,13 @@ struct NlTcpStack {
   GPtrArray *dead;     /* socks to free when the engine is left */
   guint depth;         /* entry nesting; deferred work runs at 0 */
   uint16_t ip_id;
+  uint64_t isn_secret;
   NlTcpStats stats;
   guint8 pkt[NL_IP4_MAX_LEN];
 };
 
 /* tcp.c */
+uint32_t nl__tcp_isn(NlTcpStack *st, const NlTcpKey *k);
 void nl__tcp_enter(NlTcpStack *st);
 void nl__tcp_leave(NlTcpStack *st);
 void nl__tcp_set_state(NlTcpSock *s, NlTcpState ns);

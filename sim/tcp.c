@@ -105,6 +105,7 @@ NlTcpStack *nl_tcp_stack_new(NlEventQueue *q, NlTrace *trace,
   st->notify = g_ptr_array_new();
   st->dead = g_ptr_array_new();
   st->ip_id = (uint16_t)nl_rand_u64(&st->rand);
+  st->isn_secret = nl_rand_u64(&st->rand);
   return st;
 }
 
@@ -375,6 +376,22 @@ gboolean nl__tcp_writable(const NlTcpSock *s) {
   return queued < space && space - queued >= queued / 2;
 }
 
+/* RFC 6528 as Linux does it: a keyed hash of the 4-tuple plus a clock
+ * ticking every 64 ns, so a new incarnation of a connection starts above
+ * the old one (which lets a SYN reuse a TIME_WAIT). The key comes from the
+ * seeded stream. */
+uint32_t nl__tcp_isn(NlTcpStack *st, const NlTcpKey *k) {
+  uint64_t h = st->isn_secret;
+  uint64_t parts[3] = {k->laddr, k->raddr,
+                       (uint64_t)k->lport << 16 | k->rport};
+  for (int i = 0; i < 3; i++) {
+    h ^= parts[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+  }
+  return (uint32_t)h + (uint32_t)(nl_event_now(st->q) / 64);
+}
+
 /* ---- the user's calls ------------------------------------------------- */
 
 NlTcpSock *nl_tcp_socket(NlTcpStack *st, void *sock_user) {
@@ -546,7 +563,7 @@ int nl_tcp_connect(NlTcpSock *s, uint32_t addr, uint16_t port) {
   s->sock_done = 0;
   s->adv_mss = mtu > 40 ? mtu - 40 : 536;
   s->mss = MIN(s->adv_mss, 536u);
-  s->iss = (uint32_t)nl_rand_u64(&st->rand);
+  s->iss = nl__tcp_isn(st, &s->key);
   s->snd_una = s->iss;
   s->snd_nxt = s->iss;
   s->snd_max = s->iss;

@@ -55,7 +55,7 @@ struct Wire {
   guint mtu;
   NlTime busy_until[2];
   uint64_t sent, dropped, pkt_id;
-  gboolean icmp_port_unreach; /* a closed port answers ICMP, not RST */
+  int drop_next[2]; /* drop the next N packets host i sends */
 };
 
 typedef struct {
@@ -110,6 +110,11 @@ G_GNUC_UNUSED static void hook_output(void *ctx, const guint8 *pkt, size_t len) 
                w->h[1 - h->idx].node, ++w->pkt_id, 0, pkt, (guint32)len);
   if (h->dead || w->h[1 - h->idx].dead)
     return;
+  if (w->drop_next[h->idx] > 0) {
+    w->drop_next[h->idx]--;
+    w->dropped++;
+    return;
+  }
   if (w->loss > 0 && nl_rand_chance(&w->rand, w->loss)) {
     w->dropped++;
     return;
@@ -187,7 +192,7 @@ G_GNUC_UNUSED static void run_for(Wire *w, NlTime d) {
 }
 
 /* The whole trace as text, one line per record. */
-static char *trace_text(Wire *w) {
+G_GNUC_UNUSED static char *trace_text(Wire *w) {
   GString *out = g_string_new(NULL);
   NlTraceIter it;
   const NlTraceRecord *rec;
@@ -202,7 +207,7 @@ static char *trace_text(Wire *w) {
 
 /* The TCP_STATE records of @node whose text contains @filter ("" for all),
  * without the tuple, joined with "; ". */
-static char *trace_states(Wire *w, guint32 node, const char *filter) {
+G_GNUC_UNUSED static char *trace_states(Wire *w, guint32 node, const char *filter) {
   GString *out = g_string_new(NULL);
   NlTraceIter it;
   const NlTraceRecord *rec;

@@ -1,0 +1,210 @@
+/* TCP engine: timers — keepalive against a dead and a live peer, the
+ * retransmission timer's backoff and give-up (tcp_retries2), the user
+ * timeout, and delayed ACKs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tests/test-tcp-harness.h"
+
+static void set_int(NlTcpSock *s, int level, int name, int v) {
+  assert_int_equal(nl_tcp_setsockopt(s, level, name, &v, sizeof v), 0);
+}
+
+static NlTime nth_time(Wire *w, guint32 node, const char *needle, int n) {
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *payload;
+  nl_trace_iter_init(&it, w->trace);
+  while (nl_trace_iter_next(&it, &rec, &payload)) {
+    if (rec->kind != NL_TRACE_TCP_STATE || rec->node != node)
+      continue;
+    char *text = g_strndup((const char *)payload, rec->len);
+    gboolean hit = strstr(text, needle) != NULL;
+    g_free(text);
+    if (hit && n-- == 0)
+      return rec->time;
+  }
+  return -1;
+}
+
+/* ---- keepalive --------------------------------------------------------- */
+
+typedef struct {
+  NlTime established, closed, last_live_probe;
+  int probes, live_probes;
+  int err, notified;
+  NlTcpState live_state;
+  ssize_t recv_err;
+} KeepResult;
+
+static void scenario_keepalive(Wire *w, void *res) {
+  KeepResult *r = res;
+  Pair p;
+  pair_open(w, &p, 9000);
+  r->established = trace_time_of(w, w->h[0].node, "SYN_SENT -> ESTABLISHED");
+  set_int(p.client, SOL_SOCKET, SO_KEEPALIVE, 1);
+  set_int(p.client, IPPROTO_TCP, TCP_KEEPIDLE, 10);
+  set_int(p.client, IPPROTO_TCP, TCP_KEEPINTVL, 5);
+  set_int(p.client, IPPROTO_TCP, TCP_KEEPCNT, 3);
+  /* A live peer answers every probe: nothing happens for a minute. */
+  run_for(w, 60 * NL_S);
+  r->live_state = nl_tcp_state(p.client);
+  r->live_probes = count_states(w, w->h[0].node, "keepalive probe");
+  r->last_live_probe =
+      nth_time(w, w->h[0].node, "keepalive probe", r->live_probes - 1);
+  /* Then the peer vanishes (pulled cable, crashed host). */
+  w->h[1].dead = TRUE;
+  int before = p.cu.notified;
+  run_for(w, 60 * NL_S);
+  r->closed = trace_time_of(w, w->h[0].node, "ESTABLISHED -> CLOSED");
+  r->probes = count_states(w, w->h[0].node, "keepalive probe") -
+              r->live_probes;
+  r->notified = p.cu.notified - before;
+  char b[4];
+  r->recv_err = nl_tcp_recv(p.client, b, sizeof b, 0);
+  r->err = nl_tcp_take_error(p.client);
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+}
+
+static void test_tcp_keepalive_detects_dead_peer(void **state) {
+  KeepResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(31, 10 * NL_MS, scenario_keepalive, &r1, &r2);
+  assert_int_equal(r1.live_state, NL_TCP_ESTABLISHED);
+  /* Probes after 10 s idle; each answer (20 ms later) restarts the idle
+   * time, so one every 10.02 s. */
+  assert_int_equal(r1.live_probes, 5);
+  assert_int_equal(r1.last_live_probe,
+                   r1.established + 10 * NL_S + 4 * (10 * NL_S + 20 * NL_MS));
+  assert_int_equal(r1.probes, 3);
+  /* After the last answer: idle 10 s, then 3 unanswered probes 5 s
+   * apart, then ETIMEDOUT. */
+  assert_int_equal(r1.closed, r1.last_live_probe + 20 * NL_MS + 10 * NL_S +
+                                  3 * 5 * NL_S);
+  assert_int_equal(r1.recv_err, -ETIMEDOUT);
+  assert_int_equal(r1.err, 0); /* recv took it */
+  assert_true(r1.notified >= 1);
+}
+
+/* ---- retransmission timeout, tcp_retries2, TCP_USER_TIMEOUT ------------ */
+
+typedef struct {
+  NlTime sent_at, closed;
+  int retransmits;
+  NlTime gap1, gap2, gap3;
+  ssize_t send_err;
+} RetryResult;
+
+static void retry_scenario(Wire *w, RetryResult *r, int user_timeout_ms) {
+  Pair p;
+  pair_open(w, &p, 9001);
+  if (user_timeout_ms)
+    set_int(p.client, IPPROTO_TCP, TCP_USER_TIMEOUT, user_timeout_ms);
+  run_for(w, 1 * NL_S);
+  w->h[1].dead = TRUE;
+  r->sent_at = nl_event_now(w->q);
+  assert_int_equal(nl_tcp_send(p.client, "lost", 4, 0), 4);
+  run_for(w, 1200 * NL_S);
+  r->closed = trace_time_of(w, w->h[0].node, "ESTABLISHED -> CLOSED");
+  r->retransmits = count_states(w, w->h[0].node, "retransmit seq=");
+  NlTime t0 = nth_time(w, w->h[0].node, "retransmit seq=", 0);
+  NlTime t1 = nth_time(w, w->h[0].node, "retransmit seq=", 1);
+  NlTime t2 = nth_time(w, w->h[0].node, "retransmit seq=", 2);
+  NlTime t3 = nth_time(w, w->h[0].node, "retransmit seq=", 3);
+  r->gap1 = t1 - t0;
+  r->gap2 = t2 - t1;
+  r->gap3 = t3 - t2;
+  r->send_err = nl_tcp_send(p.client, "x", 1, 0);
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+}
+
+static void scenario_retries2(Wire *w, void *res) {
+  retry_scenario(w, res, 0);
+}
+
+static void test_tcp_data_retries_then_etimedout(void **state) {
+  RetryResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(32, 10 * NL_MS, scenario_retries2, &r1, &r2);
+  /* tcp_retries2 = 15: fifteen retransmissions, doubling (Karn keeps
+   * the backed-off RTO), then ETIMEDOUT once 924.6 s have passed since
+   * the segment was first sent (RTO_MIN-based bound, as Linux). */
+  assert_int_equal(r1.retransmits, 15);
+  assert_int_equal(r1.gap2, 2 * r1.gap1);
+  assert_int_equal(r1.gap3, 2 * r1.gap2);
+  NlTime elapsed = r1.closed - r1.sent_at;
+  assert_true(elapsed >= 924600 * NL_MS);
+  assert_true(elapsed <= 924600 * NL_MS + NL_TCP_RTO_MAX);
+  assert_int_equal(r1.send_err, -ETIMEDOUT);
+}
+
+static void scenario_user_timeout(Wire *w, void *res) {
+  retry_scenario(w, res, 5000);
+}
+
+static void test_tcp_user_timeout_bounds_retries(void **state) {
+  RetryResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(33, 10 * NL_MS, scenario_user_timeout, &r1, &r2);
+  /* TCP_USER_TIMEOUT 5000 ms: the timer is clamped to fire at 5 s. */
+  assert_int_equal(r1.closed - r1.sent_at, 5 * NL_S);
+  assert_int_equal(r1.send_err, -ETIMEDOUT);
+  assert_true(r1.retransmits >= 3 && r1.retransmits < 15);
+}
+
+/* ---- delayed ACK ------------------------------------------------------- */
+
+typedef struct {
+  NlTime data_sent, ack_sent;
+} DelackResult;
+
+static void scenario_delack(Wire *w, void *res) {
+  DelackResult *r = res;
+  Pair p;
+  pair_open(w, &p, 9002);
+  run_for(w, 1 * NL_S);
+  uint64_t before = w->pkt_id;
+  r->data_sent = nl_event_now(w->q);
+  nl_tcp_send(p.client, "one", 3, 0);
+  run_for(w, 1 * NL_S);
+  /* The first packet bob sent after that. */
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *payload;
+  nl_trace_iter_init(&it, w->trace);
+  while (nl_trace_iter_next(&it, &rec, &payload))
+    if (rec->kind == NL_TRACE_PKT_SEND && rec->id > before &&
+        rec->node == w->h[1].node) {
+      r->ack_sent = rec->time;
+      break;
+    }
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+  run_for(w, 1 * NL_S);
+}
+
+static void test_tcp_delayed_ack_waits_40ms(void **state) {
+  DelackResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(34, 10 * NL_MS, scenario_delack, &r1, &r2);
+  /* Arrives after 10 ms, ACKed after TCP_DELACK_MIN. */
+  assert_int_equal(r1.ack_sent - r1.data_sent, 10 * NL_MS + NL_TCP_DELACK);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_tcp_keepalive_detects_dead_peer),
+    cmocka_unit_test(test_tcp_data_retries_then_etimedout),
+    cmocka_unit_test(test_tcp_user_timeout_bounds_retries),
+    cmocka_unit_test(test_tcp_delayed_ack_waits_40ms),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
