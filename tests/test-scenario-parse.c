@@ -16,7 +16,7 @@
 static NlScenario *load_with(const char *text, const char *const *over) {
   GError *err = NULL;
   NlScenario *s = nl_scenario_load_string("t.nlab", text, -1, over, &err);
-  if (s == NULL)
+  if(s == NULL)
     fail_msg("unexpected error: %s", err->message);
   return s;
 }
@@ -61,8 +61,8 @@ static void test_scenario_seed_and_duration(void **state) {
 }
 
 static NlTime latency_of(const char *value) {
-  char *text = g_strdup_printf(NET "host a\n  link lan 10.0.0.5 latency=%s\n",
-                               value);
+  char *text =
+      g_strdup_printf(NET "host a\n  link lan 10.0.0.5 latency=%s\n", value);
   NlScenario *s = load(text);
   NlScnLink *k = link0(node(s, "a"));
   assert_true(k->props.up.set & (1u << NL_SCN_PROP_LATENCY));
@@ -129,9 +129,9 @@ static void test_scenario_percent_units(void **state) {
 }
 
 static void test_scenario_network_prefixes_and_defaults(void **state) {
-  NlScenario *s = load(
-      "network internet 203.0.113.0/24 198.51.100.0/24 2001:db8::/32 "
-      "latency=20ms up.loss=1%\nhost a\n");
+  NlScenario *s =
+      load("network internet 203.0.113.0/24 198.51.100.0/24 2001:db8::/32 "
+           "latency=20ms up.loss=1%\nhost a\n");
   assert_int_equal(s->networks->len, 1);
   NlScnNetwork *n = nl_scenario_find_network(s, "internet");
   assert_non_null(n);
@@ -153,16 +153,15 @@ static void test_scenario_network_prefixes_and_defaults(void **state) {
 }
 
 static void test_scenario_host_links_names_routes(void **state) {
-  NlScenario *s = load(
-      "network lan 10.0.0.0/24 2001:db8:1::/64\n"
-      "network dmz 172.16.5.0/24\n"
-      "host a\n"
-      "  name a.example.com A2.example.org\n"
-      "  link lan 10.0.0.5 2001:db8:1::5\n"
-      "  link dmz 172.16.5.9\n"
-      "  route default via 10.0.0.1\n"
-      "  route 172.16.0.0/12 via 172.16.5.1\n"
-      "  route ::/0 via 2001:db8:1::1\n");
+  NlScenario *s = load("network lan 10.0.0.0/24 2001:db8:1::/64\n"
+                       "network dmz 172.16.5.0/24\n"
+                       "host a\n"
+                       "  name a.example.com A2.example.org\n"
+                       "  link lan 10.0.0.5 2001:db8:1::5\n"
+                       "  link dmz 172.16.5.9\n"
+                       "  route default via 10.0.0.1\n"
+                       "  route 172.16.0.0/12 via 172.16.5.1\n"
+                       "  route ::/0 via 2001:db8:1::1\n");
   NlScnNode *a = node(s, "a");
   assert_int_equal(a->kind, NL_SCN_NODE_HOST);
   assert_int_equal(a->names->len, 2);
@@ -218,7 +217,7 @@ static void test_scenario_per_direction_and_effective(void **state) {
                    (1u << NL_SCN_PROP_LOSS) | (1u << NL_SCN_PROP_MTU));
   NlScnLinkProps e;
   nl_scenario_link_effective(k, &e);
-  assert_int_equal(e.up.latency, 2 * NL_MS);   /* the link's own */
+  assert_int_equal(e.up.latency, 2 * NL_MS);    /* the link's own */
   assert_int_equal(e.down.latency, 10 * NL_MS); /* the network's */
   assert_int_equal(e.up.bandwidth, 1000000);
   assert_int_equal(e.down.bandwidth, 1000000);
@@ -278,14 +277,14 @@ static void test_scenario_run_default_names_and_options(void **state) {
 }
 
 static void test_scenario_nat_preset_and_overrides(void **state) {
-  NlScenario *s = load(
-      "network lan 10.0.0.0/24\nnetwork wan 203.0.113.0/24\n"
-      "nat n preset=port-restricted-cone udp_timeout=30s hairpinning=on "
-      "udp-timeout=40s\n"
-      "  inside lan 10.0.0.1\n  outside wan 203.0.113.1 latency=3ms\n"
-      "firewall fw\n  inside lan 10.0.0.2\n  outside wan 203.0.113.2\n"
-      "firewall fw2 preset=firewall filtering=address-dependent\n"
-      "  inside lan 10.0.0.3\n  outside wan 203.0.113.3\n");
+  NlScenario *s =
+      load("network lan 10.0.0.0/24\nnetwork wan 203.0.113.0/24\n"
+           "nat n preset=port-restricted-cone udp_timeout=30s hairpinning=on "
+           "udp-timeout=40s\n"
+           "  inside lan 10.0.0.1\n  outside wan 203.0.113.1 latency=3ms\n"
+           "firewall fw\n  inside lan 10.0.0.2\n  outside wan 203.0.113.2\n"
+           "firewall fw2 preset=firewall filtering=address-dependent\n"
+           "  inside lan 10.0.0.3\n  outside wan 203.0.113.3\n");
   NlScnNode *n = node(s, "n");
   assert_int_equal(n->kind, NL_SCN_NODE_NAT);
   assert_string_equal(n->preset, "port-restricted-cone");
@@ -311,19 +310,18 @@ static void test_scenario_nat_preset_and_overrides(void **state) {
 }
 
 static void test_scenario_nat_chain(void **state) {
-  NlScenario *s = load(
-      "network home 192.168.1.0/24\nnetwork isp 100.64.0.0/10\n"
-      "network internet 203.0.113.0/24\n"
-      "nat home_nat preset=full-cone\n  inside home 192.168.1.1\n"
-      "  outside isp 100.64.0.2\n"
-      "nat cgn preset=symmetric\n  inside isp 100.64.0.1\n"
-      "  outside internet 203.0.113.1\n");
+  NlScenario *s =
+      load("network home 192.168.1.0/24\nnetwork isp 100.64.0.0/10\n"
+           "network internet 203.0.113.0/24\n"
+           "nat home_nat preset=full-cone\n  inside home 192.168.1.1\n"
+           "  outside isp 100.64.0.2\n"
+           "nat cgn preset=symmetric\n  inside isp 100.64.0.1\n"
+           "  outside internet 203.0.113.1\n");
   assert_int_equal(s->nodes->len, 2);
   NlScnNode *cgn = node(s, "cgn");
-  assert_ptr_equal(((NlScnLink *)g_ptr_array_index(cgn->links, 0))->net,
-                   ((NlScnLink *)g_ptr_array_index(node(s, "home_nat")->links,
-                                                   1))
-                       ->net);
+  assert_ptr_equal(
+      ((NlScnLink *)g_ptr_array_index(cgn->links, 0))->net,
+      ((NlScnLink *)g_ptr_array_index(node(s, "home_nat")->links, 1))->net);
   nl_scenario_free(s);
 }
 
@@ -341,7 +339,7 @@ static void test_scenario_actions(void **state) {
       NL_SCN_ACTION_NOTE,       NL_SCN_ACTION_STDIN,
   };
   assert_int_equal(s->actions->len, G_N_ELEMENTS(want));
-  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+  for(guint i = 0; i < G_N_ELEMENTS(want); i++) {
     NlScnAction *a = g_ptr_array_index(s->actions, i);
     assert_int_equal(a->kind, want[i]);
   }
@@ -449,11 +447,12 @@ static void test_scenario_expectations(void **state) {
 }
 
 static void test_scenario_expect_relayed_and_counts(void **state) {
-  NlScenario *s = load(NET "host a\n  link lan 10.0.0.5\n  run tcp-echo-client\n"
-                           "host b\n  link lan 10.0.0.6\n"
-                           "expect path a b relayed\n"
-                           "expect received a from b bytes 64KiB\n"
-                           "expect exit a/tcp-echo-client code != -1\n");
+  NlScenario *s =
+      load(NET "host a\n  link lan 10.0.0.5\n  run tcp-echo-client\n"
+               "host b\n  link lan 10.0.0.6\n"
+               "expect path a b relayed\n"
+               "expect received a from b bytes 64KiB\n"
+               "expect exit a/tcp-echo-client code != -1\n");
   NlScnExpect *e = g_ptr_array_index(s->expects, 0);
   assert_int_equal(e->path, NL_SCN_PATH_RELAYED);
   e = g_ptr_array_index(s->expects, 1);
@@ -472,12 +471,14 @@ static void test_scenario_timeline_options(void **state) {
   assert_non_null(s);
   assert_true(s->timeline.set);
   assert_string_equal(s->timeline.title, "Cone NATs: direct");
-  assert_int_equal(s->timeline.hide, (G_GUINT64_CONSTANT(1) << NL_TRACE_STDOUT) |
-                                         (G_GUINT64_CONSTANT(1) << NL_TRACE_CALL));
+  assert_int_equal(s->timeline.hide,
+                   (G_GUINT64_CONSTANT(1) << NL_TRACE_STDOUT) |
+                       (G_GUINT64_CONSTANT(1) << NL_TRACE_CALL));
   assert_true(s->timeline.collapse);
   assert_int_equal(s->timeline.from, NL_S);
   assert_int_equal(s->timeline.to, 25 * NL_S);
   nl_scenario_free(s);
+  g_free(path);
   s = load(NET "host a\n");
   assert_false(s->timeline.set);
   assert_int_equal(s->timeline.to, NL_TIME_NEVER);
@@ -486,8 +487,8 @@ static void test_scenario_timeline_options(void **state) {
 
 static void test_scenario_constants_and_overrides(void **state) {
   const char *text = "set lat = 20ms\nset net = 10.0.0\nset both = ${net}.5\n"
-                     "set price = \"$5 a word\"\n"
-                     NET "host a\n  link lan $both latency=$lat\n"
+                     "set price = \"$5 a word\"\n" NET
+                     "host a\n  link lan $both latency=$lat\n"
                      "at 1s note $$lat costs $price\n";
   NlScenario *s = load(text);
   NlScnLink *k = link0(node(s, "a"));
@@ -585,11 +586,11 @@ static void test_scenario_addr_helpers(void **state) {
   NlScnNode *a = node(s, "a");
   NlScnAddr *ip = &g_array_index(link0(a)->addrs, NlScnAddr, 0);
   NlScnNetwork *n = nl_scenario_find_network(s, "lan");
-  assert_true(nl_scn_addr_in_prefix(ip, &g_array_index(n->prefixes,
-                                                       NlScnAddr, 0)));
+  assert_true(
+      nl_scn_addr_in_prefix(ip, &g_array_index(n->prefixes, NlScnAddr, 0)));
   NlScnNetwork *v6 = nl_scenario_find_network(s, "v6");
-  assert_false(nl_scn_addr_in_prefix(ip, &g_array_index(v6->prefixes,
-                                                        NlScnAddr, 0)));
+  assert_false(
+      nl_scn_addr_in_prefix(ip, &g_array_index(v6->prefixes, NlScnAddr, 0)));
   assert_string_equal(nl_scn_prop_name(NL_SCN_PROP_REORDER), "reorder");
   assert_string_equal(nl_scn_action_name(NL_SCN_ACTION_NAT_REBOOT),
                       "nat reboot");

@@ -11,17 +11,17 @@ G_BEGIN_DECLS
  * Constants ($name, ${name}) are already replaced in @text and @value;
  * quoted text is taken literally. */
 typedef struct {
-  char *text;     /* the whole word, unquoted and substituted */
-  char *key;      /* NULL unless an option */
-  char *value;    /* the option's value, unquoted and substituted */
+  char *text;       /* the whole word, unquoted and substituted */
+  char *key;        /* NULL unless an option */
+  char *value;      /* the option's value, unquoted and substituted */
   gboolean quoted;  /* @text came from "..." */
   gboolean vquoted; /* @value came from "..." */
-  guint col;      /* column of the word */
-  guint vcol;     /* column of the value */
-  gsize start;    /* byte offsets of the word in the line */
+  guint col;        /* column of the word */
+  guint vcol;       /* column of the value */
+  gsize start;      /* byte offsets of the word in the line */
   gsize end;
-  char *from;     /* "$name" or "--set name=value" when a constant was
-                   * substituted into the word, for messages; else NULL */
+  char *from; /* "$name" or "--set name=value" when a constant was
+               * substituted into the word, for messages; else NULL */
 } NlScnTok;
 
 typedef struct {
@@ -42,18 +42,18 @@ typedef struct {
 
 typedef struct {
   NlScenario *s;
-  GError *error;                  /* the first mistake */
-  const char *const *overrides;   /* --set */
+  GError *error;                /* the first mistake */
+  const char *const *overrides; /* --set */
   gboolean *override_used;
-  GPtrArray *stack;               /* canonical paths of open files */
-  GPtrArray *stack_names;         /* their display names */
-  GHashTable *consts;             /* name → NlScnConst* */
-  NlScnNode *block;               /* the open block, or NULL */
-  GPtrArray *pending_runs;        /* of NlScnPendingRun* */
+  GPtrArray *stack;        /* canonical paths of open files */
+  GPtrArray *stack_names;  /* their display names */
+  GHashTable *consts;      /* name → NlScnConst* */
+  NlScnNode *block;        /* the open block, or NULL */
+  GPtrArray *pending_runs; /* of NlScnPendingRun* */
   NlScnLoc seed_loc;
   NlScnLoc duration_loc;
   /* Locations of element names, for "already declared at". */
-  GHashTable *name_loc;           /* name → NlScnLoc* */
+  GHashTable *name_loc; /* name → NlScnLoc* */
 } NlScnParser;
 
 /* Sets the parser's error (first one wins) at @loc; returns FALSE. */
@@ -61,8 +61,8 @@ gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
                       const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 /* Reads one file's text (already in memory) into the scenario. */
-gboolean nl__scn_parse_text(NlScnParser *p, const char *file,
-                            const char *text, gsize len);
+gboolean nl__scn_parse_text(NlScnParser *p, const char *file, const char *text,
+                            gsize len);
 
 /* Resolution and checks after every file is read. */
 gboolean nl__scn_check(NlScnParser *p);

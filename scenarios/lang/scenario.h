@@ -44,7 +44,7 @@ typedef struct NlScnExpect NlScnExpect;
 GQuark nl_scenario_error_quark(void);
 
 #define NL_SCENARIO_ERROR_MAP(X)                                               \
-  X(IO, "io")               /* a file cannot be read */                       \
+  X(IO, "io")               /* a file cannot be read */                        \
   X(ENCODING, "encoding")   /* NUL byte, invalid UTF-8, over-long line */      \
   X(SYNTAX, "syntax")       /* unknown keyword, misplaced or missing word */   \
   X(VALUE, "value")         /* bad number, unit, address, preset, program */   \
@@ -87,7 +87,7 @@ typedef struct {
   X(JITTER, "jitter", TIME)       /* extra delay, uniform in [0, jitter] */    \
   X(LOSS, "loss", PERCENT)        /* probability a packet is lost */           \
   X(DUP, "dup", PERCENT)          /* probability it is duplicated */           \
-  X(REORDER, "reorder", PERCENT)  /* probability it overtakes */              \
+  X(REORDER, "reorder", PERCENT)  /* probability it overtakes */               \
   X(BANDWIDTH, "bandwidth", RATE) /* bit/s; unset = unlimited */               \
   X(QUEUE, "queue", QUEUE)        /* packets (64) or bytes (64KiB) */          \
   X(MTU, "mtu", SIZE)             /* bytes; the same both ways */
@@ -96,7 +96,7 @@ typedef enum {
 #define NL_X(e, s, u) NL_SCN_PROP_##e,
   NL_SCN_PROP_MAP(NL_X)
 #undef NL_X
-  NL_SCN_N_PROPS
+      NL_SCN_N_PROPS
 } NlScnProp;
 
 /* The properties of one direction.  A field is meaningful only when its
@@ -105,10 +105,10 @@ typedef struct {
   guint32 set;
   NlTime latency;
   NlTime jitter;
-  double loss;         /* fraction 0..1 (written 0.5% → 0.005) */
-  double dup;          /* fraction 0..1 */
-  double reorder;      /* fraction 0..1 */
-  guint64 bandwidth;   /* bit/s */
+  double loss;           /* fraction 0..1 (written 0.5% → 0.005) */
+  double dup;            /* fraction 0..1 */
+  double reorder;        /* fraction 0..1 */
+  guint64 bandwidth;     /* bit/s */
   guint32 queue_packets; /* one of the two queue limits is set: */
   guint64 queue_bytes;   /* 0 for the one that was not given */
   guint32 mtu;
@@ -143,11 +143,11 @@ typedef enum {
 #define NL_X(e, s) NL_SCN_NODE_##e,
   NL_SCN_NODE_KIND_MAP(NL_X)
 #undef NL_X
-  NL_SCN_N_NODE_KINDS
+      NL_SCN_N_NODE_KINDS
 } NlScnNodeKind;
 
 #define NL_SCN_ROLE_MAP(X)                                                     \
-  X(PLAIN, "link")    /* host or router interface */                          \
+  X(PLAIN, "link")    /* host or router interface */                           \
   X(INSIDE, "inside") /* NAT / firewall private side */                        \
   X(OUTSIDE, "outside")
 
@@ -161,7 +161,7 @@ typedef enum {
 struct NlScnLink {
   NlScnLoc loc;
   NlScnRole role;
-  char *network;        /* as written */
+  char *network; /* as written */
   NlScnLoc network_loc;
   NlScnNetwork *net;    /* resolved (borrowed) */
   NlScnNode *node;      /* the owner (borrowed) */
@@ -172,13 +172,13 @@ struct NlScnLink {
 /* `route PREFIX via GATEWAY`; `default` is 0.0.0.0/0. */
 struct NlScnRoute {
   NlScnLoc loc;
-  NlScnAddr dest; /* prefix */
-  NlScnAddr via;  /* an address on one of the node's networks */
+  NlScnAddr dest;  /* prefix */
+  NlScnAddr via;   /* an address on one of the node's networks */
   NlScnLink *link; /* the node's link whose network holds @via (borrowed) */
 };
 
 #define NL_SCN_PROGRAM_KIND_MAP(X)                                             \
-  X(BUILTIN, "built-in") /* one of nl_scenario_builtin_programs() */          \
+  X(BUILTIN, "built-in") /* one of nl_scenario_builtin_programs() */           \
   X(SOURCE, "source")    /* a user .c file, built with natlab-cc */            \
   X(SHARED, "shared")    /* a user .so built with natlab-cc */
 
@@ -199,10 +199,10 @@ struct NlScnRun {
   char *name;      /* instance name, unique on the node (default: the
                     * program's base name without .c/.so) */
   NlScnProgramKind kind;
-  char *program;   /* as written: "udp-echo-client" or "./my-client.c" */
+  char *program; /* as written: "udp-echo-client" or "./my-client.c" */
   NlScnLoc program_loc;
-  char *path;      /* absolute path of a user program; NULL for built-ins */
-  char **argv;     /* NULL-terminated; argv[0] = @program */
+  char *path;  /* absolute path of a user program; NULL for built-ins */
+  char **argv; /* NULL-terminated; argv[0] = @program */
   int argc;
 };
 
@@ -222,7 +222,7 @@ struct NlScnNode {
   GPtrArray *routes; /* of NlScnRoute*, in file order */
   GPtrArray *runs;   /* of NlScnRun*: block runs, then timeline runs */
   /* NAT and firewall only: */
-  char *preset;        /* NULL when not given (firewall default) */
+  char *preset; /* NULL when not given (firewall default) */
   NlScnLoc preset_loc;
   GPtrArray *overrides; /* of NlScnOverride*, in file order */
 };
@@ -231,24 +231,24 @@ struct NlScnNode {
 /* Timeline actions and expectations                                    */
 
 #define NL_SCN_ACTION_MAP(X)                                                   \
-  X(LINK_DOWN, "link down")       /* node, network, link */                   \
-  X(LINK_UP, "link up")           /* node, network, link */                   \
-  X(LINK_SET, "link set")         /* node, network, link, props */            \
-  X(NAT_REBOOT, "nat reboot")     /* node (a nat or firewall) */              \
-  X(HOST_CRASH, "host crash")     /* node */                                  \
-  X(HOST_RESTART, "host restart") /* node */                                  \
-  X(PARTITION, "partition")       /* node, node2 */                           \
-  X(HEAL, "heal")                 /* node, node2 */                           \
-  X(STOP, "stop")                 /* node, program, run */                    \
-  X(SNAPSHOT, "snapshot")         /* node (a nat or firewall) */              \
-  X(NOTE, "note")                 /* text */                                  \
+  X(LINK_DOWN, "link down")       /* node, network, link */                    \
+  X(LINK_UP, "link up")           /* node, network, link */                    \
+  X(LINK_SET, "link set")         /* node, network, link, props */             \
+  X(NAT_REBOOT, "nat reboot")     /* node (a nat or firewall) */               \
+  X(HOST_CRASH, "host crash")     /* node */                                   \
+  X(HOST_RESTART, "host restart") /* node */                                   \
+  X(PARTITION, "partition")       /* node, node2 */                            \
+  X(HEAL, "heal")                 /* node, node2 */                            \
+  X(STOP, "stop")                 /* node, program, run */                     \
+  X(SNAPSHOT, "snapshot")         /* node (a nat or firewall) */               \
+  X(NOTE, "note")                 /* text */                                   \
   X(STDIN, "stdin")               /* node, program, run, text (one line) */
 
 typedef enum {
 #define NL_X(e, s) NL_SCN_ACTION_##e,
   NL_SCN_ACTION_MAP(NL_X)
 #undef NL_X
-  NL_SCN_N_ACTIONS
+      NL_SCN_N_ACTIONS
 } NlScnActionKind;
 
 /* `at T ...`: one timeline action.  A tagged struct: the comment in
@@ -267,26 +267,26 @@ struct NlScnAction {
   char *network;
   NlScnLink *link; /* node's link on network */
   NlScnLinkProps props;
-  char *program;  /* instance name (HOST/NAME) */
-  NlScnRun *run;  /* resolved */
+  char *program; /* instance name (HOST/NAME) */
+  NlScnRun *run; /* resolved */
   char *text;
   NlScnLoc node_loc, node2_loc, network_loc, program_loc;
 };
 
 #define NL_SCN_EXPECT_MAP(X)                                                   \
-  X(STDOUT, "stdout")     /* node, program, run, negate, text */              \
-  X(STDERR, "stderr")     /* node, program, run, negate, text */              \
-  X(EXIT, "exit")         /* node, program, run, cmp, value (exit code) */    \
-  X(RECEIVED, "received") /* node, peer, count_packets, cmp, value */         \
-  X(TCP, "tcp")           /* node, program (may be NULL), run, text=state */  \
-  X(PATH, "path")         /* node, peer, path */                              \
+  X(STDOUT, "stdout")     /* node, program, run, negate, text */               \
+  X(STDERR, "stderr")     /* node, program, run, negate, text */               \
+  X(EXIT, "exit")         /* node, program, run, cmp, value (exit code) */     \
+  X(RECEIVED, "received") /* node, peer, count_packets, cmp, value */          \
+  X(TCP, "tcp")           /* node, program (may be NULL), run, text=state */   \
+  X(PATH, "path")         /* node, peer, path */                               \
   X(FILTERED, "filtered") /* node (nat/firewall), cmp, value */
 
 typedef enum {
 #define NL_X(e, s) NL_SCN_EXPECT_##e,
   NL_SCN_EXPECT_MAP(NL_X)
 #undef NL_X
-  NL_SCN_N_EXPECTS
+      NL_SCN_N_EXPECTS
 } NlScnExpectKind;
 
 #define NL_SCN_CMP_MAP(X)                                                      \
@@ -315,7 +315,7 @@ struct NlScnExpect {
   NlTime at;
   NlScnLoc at_loc; /* the time's location, or @loc when checked at the end */
   NlScnExpectKind kind;
-  char *source;        /* the expectation as written, for reports */
+  char *source; /* the expectation as written, for reports */
   char *node;
   NlScnNode *node_ref;
   char *program;
@@ -333,13 +333,13 @@ struct NlScnExpect {
 
 /* `timeline KEY=VALUE...`: options for the timeline output. */
 typedef struct {
-  gboolean set;        /* a timeline line was given */
+  gboolean set; /* a timeline line was given */
   NlScnLoc loc;
-  char *title;         /* NULL when not given */
-  guint64 hide;        /* bit (1 << NlTraceKind) per hidden kind */
-  NlTime from;         /* window; 0 by default */
-  NlTime to;           /* NL_TIME_NEVER by default */
-  gboolean collapse;   /* collapse repeated exchanges */
+  char *title;       /* NULL when not given */
+  guint64 hide;      /* bit (1 << NlTraceKind) per hidden kind */
+  NlTime from;       /* window; 0 by default */
+  NlTime to;         /* NL_TIME_NEVER by default */
+  gboolean collapse; /* collapse repeated exchanges */
 } NlScnTimeline;
 
 /* `set NAME = VALUE`: a named constant, used as $NAME or ${NAME}. */
@@ -351,10 +351,10 @@ struct NlScnConst {
 };
 
 struct NlScenario {
-  char *path;         /* the top file, as given */
-  GPtrArray *files;   /* of char*: every file read; [0] = @path */
-  guint64 seed;       /* 1 unless `seed` */
-  NlTime duration;    /* 60 s unless `duration` */
+  char *path;       /* the top file, as given */
+  GPtrArray *files; /* of char*: every file read; [0] = @path */
+  guint64 seed;     /* 1 unless `seed` */
+  NlTime duration;  /* 60 s unless `duration` */
   gboolean seed_set;
   gboolean duration_set;
   GPtrArray *consts;   /* of NlScnConst*, in file order */
