@@ -610,6 +610,46 @@ static void test_scenario_loopback_only_host(void **state) {
   nl_scenario_free(s);
 }
 
+/* Every ```nlab block of docs/scenario-format.md is a complete scenario
+ * that loads (blocks marked "nlab no-check" need other files). */
+static void test_scenario_doc_examples_load(void **state) {
+  const char *root = g_getenv("NATLAB_SOURCE_ROOT");
+  char *doc = g_build_filename(root != NULL ? root : ".", "docs",
+                               "scenario-format.md", NULL);
+  char *example = g_build_filename(root != NULL ? root : ".", "docs",
+                                   "example.nlab", NULL);
+  char *text = NULL;
+  assert_true(g_file_get_contents(doc, &text, NULL, NULL));
+  char **lines = g_strsplit(text, "\n", -1);
+  guint checked = 0;
+  GString *block = NULL;
+  guint start = 0;
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (block == NULL && strcmp(lines[i], "```nlab") == 0) {
+      block = g_string_new(NULL);
+      start = i + 1;
+    } else if (block != NULL && strcmp(lines[i], "```") == 0) {
+      GError *err = NULL;
+      NlScenario *s =
+          nl_scenario_load_string(example, block->str, -1, NULL, &err);
+      if (s == NULL)
+        fail_msg("example at %s:%u: %s", doc, start, err->message);
+      nl_scenario_free(s);
+      g_string_free(block, TRUE);
+      block = NULL;
+      checked++;
+    } else if (block != NULL) {
+      g_string_append_printf(block, "%s\n", lines[i]);
+    }
+  }
+  assert_null(block);
+  assert_true(checked >= 12);
+  g_strfreev(lines);
+  g_free(text);
+  g_free(doc);
+  g_free(example);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_scenario_seed_and_duration),
@@ -636,6 +676,7 @@ int main(void) {
       cmocka_unit_test(test_scenario_strings_and_escapes),
       cmocka_unit_test(test_scenario_addr_helpers),
       cmocka_unit_test(test_scenario_loopback_only_host),
+      cmocka_unit_test(test_scenario_doc_examples_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
