@@ -1,0 +1,88 @@
+/* NAT devices: the glue between a node's packets and its NlNat. */
+#include "natmodels/nat-node.h"
+
+#include "sim/wire.h"
+
+typedef struct {
+  NlNat *nat;
+  GPtrArray *inside; /* NlIface* */
+  GArray *external;  /* uint32_t: addresses of the outside interfaces */
+} NatNode;
+
+static gboolean is_inside(const NatNode *nn, const NlIface *f) {
+  for (guint i = 0; i < nn->inside->len; i++)
+    if (g_ptr_array_index(nn->inside, i) == f)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean is_external(const NatNode *nn, uint32_t addr) {
+  for (guint i = 0; i < nn->external->len; i++)
+    if (g_array_index(nn->external, uint32_t, i) == addr)
+      return TRUE;
+  return FALSE;
+}
+
+static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
+                               NlPacket *pkt) {
+  NatNode *nn = data;
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL)
+    return NL_DROP_MALFORMED;
+  NlNatDirection dir;
+  if (is_inside(nn, in)) {
+    /* Traffic for the device itself (its inside address) is not
+     * translated; traffic to its external address is hairpinning. */
+    if (nl_node_has_addr(node, ip.dst) && !is_external(nn, ip.dst))
+      return NL_DROP_NONE;
+    dir = NL_NAT_OUTBOUND;
+  } else {
+    if (!is_external(nn, ip.dst))
+      return NL_DROP_NONE;
+    dir = NL_NAT_INBOUND;
+  }
+  NlDropReason why = NL_DROP_NONE;
+  NlNatVerdict v = nl_nat_process(nn->nat, dir, pkt->data, pkt->len, &why);
+  if (v == NL_NAT_DROP)
+    return why == NL_DROP_NONE ? NL_DROP_NAT_FILTERED : why;
+  NlWorld *w = nl_node_world(node);
+  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_NAT_XLATE,
+               nl_node_trace_id(node), 0, pkt->id, 0, pkt->data, pkt->len);
+  return NL_DROP_NONE;
+}
+
+static void nat_node_free(gpointer p) {
+  NatNode *nn = p;
+  nl_nat_free(nn->nat);
+  g_ptr_array_free(nn->inside, TRUE);
+  g_array_free(nn->external, TRUE);
+  g_free(nn);
+}
+
+void nl_nat_node_attach(NlNode *node, NlNat *nat, GPtrArray *inside) {
+  NatNode *nn = g_new0(NatNode, 1);
+  nn->nat = nat;
+  nn->inside = g_ptr_array_new();
+  nn->external = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for (guint i = 0; i < inside->len; i++)
+    g_ptr_array_add(nn->inside, g_ptr_array_index(inside, i));
+  for (guint i = 0; i < nl_node_n_ifaces(node); i++) {
+    NlIface *f = nl_node_iface(node, i);
+    if (!is_inside(nn, f)) {
+      uint32_t a = nl_iface_addr(f);
+      g_array_append_val(nn->external, a);
+    }
+  }
+  nl_node_set_stack(node, nn, nat_node_free);
+  NlNodeHooks hooks = {.prerouting = prerouting, .data = nn};
+  nl_node_set_hooks(node, &hooks);
+  nl_node_set_forwarding(node, TRUE);
+}
+
+NlNat *nl_nat_node_get(NlNode *node) {
+  if (nl_node_kind(node) != NL_NODE_NAT &&
+      nl_node_kind(node) != NL_NODE_FIREWALL)
+    return NULL;
+  NatNode *nn = nl_node_stack(node);
+  return nn ? nn->nat : NULL;
+}

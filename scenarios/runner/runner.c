@@ -1,0 +1,675 @@
+/* Running a scenario.  The builder turns the syntax tree into a world;
+ * actions become events; expectations are checked from the trace only
+ * (never from live state), at their time or at the end. */
+#include "scenarios/runner/runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "natmodels/nat-behaviour.h"
+#include "natmodels/nat-node.h"
+#include "sim/proc.h"
+#include "sim/wire.h"
+
+G_DEFINE_QUARK(natlab-run-error-quark, nl_run_error)
+
+typedef struct {
+  NlEvent ev;
+  NlRun *run;
+  const NlScnAction *action;
+} ActionEv;
+
+typedef struct {
+  NlEvent ev;
+  NlRun *run;
+  const NlScnExpect *expect;
+  gboolean checked, passed;
+  char *why;
+} ExpectEv;
+
+struct NlRun {
+  const NlScenario *s;
+  NlWorld *world;
+  GPtrArray *actions; /* ActionEv */
+  GPtrArray *expects; /* ExpectEv */
+  guint failed;
+};
+
+#define LOC_FMT "%s:%u:%u: "
+#define LOC_ARGS(l) (l).file, (l).line, (l).column
+
+static NlNodeKind node_kind(NlScnNodeKind k) {
+  switch (k) {
+    case NL_SCN_NODE_ROUTER: return NL_NODE_ROUTER;
+    case NL_SCN_NODE_NAT: return NL_NODE_NAT;
+    case NL_SCN_NODE_FIREWALL: return NL_NODE_FIREWALL;
+    default: return NL_NODE_HOST;
+  }
+}
+
+static void dir_from(const NlScnLinkDir *d, NlLinkDir *out) {
+  memset(out, 0, sizeof *out);
+  out->latency = d->latency;
+  out->jitter = d->jitter;
+  out->loss = d->loss;
+  out->dup = d->dup;
+  out->reorder = d->reorder;
+  out->bandwidth = d->bandwidth;
+  if (d->queue_packets)
+    out->queue = d->queue_packets;
+  else if (d->queue_bytes)
+    out->queue = (guint)MAX(d->queue_bytes / 1500, 1); /* in MTU packets */
+}
+
+static void props_from(const NlScnLinkProps *p, NlLinkProps *out) {
+  memset(out, 0, sizeof *out);
+  dir_from(&p->up, &out->up);
+  dir_from(&p->down, &out->down);
+  out->mtu = p->up.mtu ? p->up.mtu : p->down.mtu;
+}
+
+static gboolean check_ip4(const NlScnAddr *a, GError **error) {
+  if (a->family == 4)
+    return TRUE;
+  g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD,
+              LOC_FMT "IPv6 is not simulated yet (dual stack is on the "
+                      "roadmap); use an IPv4 address",
+              LOC_ARGS(a->loc));
+  return FALSE;
+}
+
+static uint32_t prefix_len_mask(guint len) {
+  return len == 0 ? 0 : ~(uint32_t)0 << (32 - len);
+}
+
+/* ---- programs ---- */
+
+static char *find_natlab_cc(void) {
+  const char *env = g_getenv("NATLAB_CC");
+  if (env != NULL)
+    return g_strdup(env);
+  char *exe = g_file_read_link("/proc/self/exe", NULL);
+  if (exe != NULL) {
+    char *dir = g_path_get_dirname(exe);
+    /* The natlab binary lives in tools/ of the build tree and in bin/
+     * when installed; natlab-cc sits beside it in both. */
+    char *cc = g_build_filename(dir, "natlab-cc", NULL);
+    g_free(dir);
+    g_free(exe);
+    if (g_file_test(cc, G_FILE_TEST_IS_EXECUTABLE))
+      return cc;
+    g_free(cc);
+  }
+  return g_find_program_in_path("natlab-cc");
+}
+
+char *nl_run_build_program(const char *source, GError **error) {
+  char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents(source, &text, &len, error))
+    return NULL;
+  char *cc = find_natlab_cc();
+  if (cc == NULL) {
+    g_free(text);
+    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM,
+                "natlab-cc not found (set NATLAB_CC)");
+    return NULL;
+  }
+  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(sum, (const guchar *)text, len);
+  g_checksum_update(sum, (const guchar *)cc, strlen(cc));
+  g_checksum_update(sum, (const guchar *)source, strlen(source));
+  char *dir = g_build_filename(g_get_user_cache_dir(), "natlab", NULL);
+  char *base = g_path_get_basename(source);
+  char *stem = g_strndup(base, strlen(base) - 2);
+  char *name = g_strdup_printf("%s-%.16s.so", stem, g_checksum_get_string(sum));
+  char *out = g_build_filename(dir, name, NULL);
+  g_checksum_free(sum);
+  g_free(text);
+  g_free(base);
+  g_free(stem);
+  g_free(name);
+  if (g_file_test(out, G_FILE_TEST_EXISTS)) {
+    g_free(dir);
+    g_free(cc);
+    return out;
+  }
+  g_mkdir_with_parents(dir, 0755);
+  g_free(dir);
+  char *tmp = g_strdup_printf("%s.%d.tmp", out, (int)getpid());
+  const char *argv[] = {cc, "-o", tmp, source, NULL};
+  char *err_text = NULL;
+  int status = 0;
+  gboolean ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+                             NULL, NULL, &err_text, &status, error);
+  if (ok && !g_spawn_check_wait_status(status, NULL)) {
+    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM,
+                "natlab-cc could not build %s:\n%s", source,
+                err_text ? err_text : "");
+    ok = FALSE;
+  }
+  g_free(err_text);
+  g_free(cc);
+  if (ok && rename(tmp, out) != 0) {
+    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM, "%s: %s", out,
+                g_strerror(errno));
+    ok = FALSE;
+  }
+  if (!ok) {
+    unlink(tmp);
+    g_free(tmp);
+    g_free(out);
+    return NULL;
+  }
+  g_free(tmp);
+  return out;
+}
+
+static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
+  NlNode *node = nl_world_find_node(r->world, run->node->name);
+  if (nl_node_kind(node) == NL_NODE_NAT ||
+      nl_node_kind(node) == NL_NODE_FIREWALL) {
+    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD,
+                LOC_FMT "programs run on hosts and routers, not on the %s "
+                        "\"%s\"",
+                LOC_ARGS(run->loc), nl_scn_node_kind_name(run->node->kind),
+                run->node->name);
+    return FALSE;
+  }
+  char *program = NULL;
+  GError *err = NULL;
+  switch (run->kind) {
+    case NL_SCN_PROGRAM_BUILTIN: program = g_strdup(run->program); break;
+    case NL_SCN_PROGRAM_SHARED: program = g_strdup(run->path); break;
+    case NL_SCN_PROGRAM_SOURCE:
+      program = nl_run_build_program(run->path, &err);
+      break;
+  }
+  if (program != NULL &&
+      nl_proc_spawn(node, run->name, program,
+                    (const char *const *)(run->argv + 1), run->at,
+                    &err) == NULL) {
+    g_free(program);
+    program = NULL;
+  }
+  if (program == NULL) {
+    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM, LOC_FMT "%s",
+                LOC_ARGS(run->program_loc), err->message);
+    g_error_free(err);
+    return FALSE;
+  }
+  g_free(program);
+  return TRUE;
+}
+
+/* ---- actions ---- */
+
+static void trace_text(NlRun *r, NlTraceKind kind, const char *node,
+                       const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static void trace_text(NlRun *r, NlTraceKind kind, const char *node,
+                       const char *fmt, ...) {
+  NlTrace *t = nl_world_trace(r->world);
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  nl_trace_add(t, nl_world_now(r->world), kind,
+               node ? nl_trace_intern(t, node) : 0, 0, 0, 0, s,
+               (guint32)strlen(s));
+  g_free(s);
+}
+
+static void run_action(NlEvent *ev, void *data) {
+  ActionEv *a = data;
+  NlRun *r = a->run;
+  const NlScnAction *act = a->action;
+  NlNode *node = act->node ? nl_world_find_node(r->world, act->node) : NULL;
+  NlNode *node2 = act->node2 ? nl_world_find_node(r->world, act->node2) : NULL;
+  NlIface *iface = node && act->network
+                       ? nl_node_find_iface(node, act->network)
+                       : NULL;
+  switch (act->kind) {
+    case NL_SCN_ACTION_LINK_DOWN:
+    case NL_SCN_ACTION_LINK_UP: {
+      gboolean up = act->kind == NL_SCN_ACTION_LINK_UP;
+      nl_iface_set_up(iface, up);
+      trace_text(r, NL_TRACE_LINK, act->node, "%s %s", act->network,
+                 up ? "up" : "down");
+      break;
+    }
+    case NL_SCN_ACTION_LINK_SET: {
+      NlScnLinkProps eff;
+      nl_scenario_link_effective(act->link, &eff);
+      nl_scenario_props_apply(&eff, &act->props);
+      NlLinkProps p;
+      props_from(&eff, &p);
+      nl_iface_set_props(iface, &p);
+      trace_text(r, NL_TRACE_LINK, act->node, "%s changed", act->network);
+      break;
+    }
+    case NL_SCN_ACTION_NAT_REBOOT:
+      nl_nat_reboot(nl_nat_node_get(node));
+      break;
+    case NL_SCN_ACTION_HOST_CRASH:
+      nl_proc_kill_all(node, "killed: the host crashed");
+      nl_node_set_up(node, FALSE);
+      trace_text(r, NL_TRACE_NOTE, act->node, "host crashed");
+      break;
+    case NL_SCN_ACTION_HOST_RESTART:
+      nl_node_set_up(node, TRUE);
+      trace_text(r, NL_TRACE_NOTE, act->node, "host restarted");
+      break;
+    case NL_SCN_ACTION_PARTITION:
+    case NL_SCN_ACTION_HEAL: {
+      gboolean cut = act->kind == NL_SCN_ACTION_PARTITION;
+      nl_world_partition(r->world, node, node2, cut);
+      trace_text(r, NL_TRACE_NOTE, act->node, "%s %s", cut ? "partition from"
+                                                            : "healed with",
+                 act->node2);
+      break;
+    }
+    case NL_SCN_ACTION_STOP: {
+      NlProc *p = nl_proc_find(node, act->program);
+      if (p)
+        nl_proc_kill(p, "stopped by the scenario");
+      break;
+    }
+    case NL_SCN_ACTION_SNAPSHOT:
+      nl_nat_trace_snapshot(nl_nat_node_get(node));
+      break;
+    case NL_SCN_ACTION_NOTE:
+      trace_text(r, NL_TRACE_NOTE, act->node, "%s", act->text);
+      break;
+    case NL_SCN_ACTION_STDIN: {
+      NlProc *p = nl_proc_find(node, act->program);
+      if (p)
+        nl_proc_write_stdin(p, act->text);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/* ---- expectations, from the trace ---- */
+
+static gboolean node_has(const NlScnNode *n, uint32_t addr) {
+  for (guint i = 0; i < n->links->len; i++) {
+    const NlScnLink *l = g_ptr_array_index(n->links, i);
+    for (guint j = 0; j < l->addrs->len; j++)
+      if (nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, j)) == addr)
+        return TRUE;
+  }
+  return FALSE;
+}
+
+/* Bytes of transport payload in an IPv4 packet (UDP or TCP). */
+static guint payload_len(const guint8 *pkt, guint32 len, uint32_t *src) {
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt, len, &ip) != NULL)
+    return 0;
+  *src = ip.src;
+  guint l4 = ip.total_len - ip.ihl_bytes;
+  if (ip.proto == NL_IPPROTO_UDP && l4 >= NL_UDP_HDR_LEN)
+    return l4 - NL_UDP_HDR_LEN;
+  if (ip.proto == NL_IPPROTO_TCP && l4 >= NL_TCP_HDR_LEN)
+    return l4 - (guint)((pkt[ip.ihl_bytes + 12] >> 4) * 4);
+  return 0;
+}
+
+static void check(NlRun *r, ExpectEv *e, NlTime until) {
+  const NlScnExpect *x = e->expect;
+  NlTrace *t = nl_world_trace(r->world);
+  guint32 node = x->node ? nl_trace_intern(t, x->node) : 0;
+  char *pname = x->program ? g_strdup_printf("%s/%s", x->node, x->program)
+                           : NULL;
+  guint32 proc = pname ? nl_trace_intern(t, pname) : 0;
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  gboolean pass = FALSE;
+  char *why = NULL;
+  gint64 total = 0;
+  gboolean seen = FALSE;
+  char *last_proc = NULL;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p) && rec->time <= until) {
+    switch (x->kind) {
+      case NL_SCN_EXPECT_STDOUT:
+      case NL_SCN_EXPECT_STDERR: {
+        NlTraceKind k = x->kind == NL_SCN_EXPECT_STDOUT ? NL_TRACE_STDOUT
+                                                        : NL_TRACE_STDERR;
+        if (rec->kind == k && rec->node == node && rec->peer == proc &&
+            g_strstr_len((const char *)p, rec->len, x->text) != NULL)
+          seen = TRUE;
+        break;
+      }
+      case NL_SCN_EXPECT_EXIT:
+        if (rec->kind == NL_TRACE_PROC && rec->node == node &&
+            rec->peer == proc) {
+          g_free(last_proc);
+          last_proc = g_strndup((const char *)p, rec->len);
+        }
+        break;
+      case NL_SCN_EXPECT_RECEIVED:
+        if (rec->kind == NL_TRACE_PKT_DELIVER && rec->node == node) {
+          uint32_t src = 0;
+          guint n = payload_len(p, rec->len, &src);
+          if (node_has(x->peer_ref, src) && n > 0)
+            total += x->count_packets ? 1 : n;
+        }
+        break;
+      case NL_SCN_EXPECT_TCP:
+        if (rec->kind == NL_TRACE_TCP_STATE && rec->node == node) {
+          char *arrow = g_strdup_printf("-> %s", x->text);
+          if (g_strstr_len((const char *)p, rec->len, arrow))
+            seen = TRUE;
+          g_free(arrow);
+        }
+        break;
+      case NL_SCN_EXPECT_FILTERED:
+        if (rec->kind == NL_TRACE_PKT_DROP && rec->node == node &&
+            rec->aux == NL_DROP_NAT_FILTERED)
+          total++;
+        break;
+      default:
+        break;
+    }
+  }
+  switch (x->kind) {
+    case NL_SCN_EXPECT_STDOUT:
+    case NL_SCN_EXPECT_STDERR:
+      pass = x->negate ? !seen : seen;
+      if (!pass)
+        why = g_strdup(x->negate ? "the line was printed"
+                                 : "no such line was printed");
+      break;
+    case NL_SCN_EXPECT_EXIT: {
+      int code;
+      if (last_proc && sscanf(last_proc, "exit %d", &code) == 1) {
+        pass = nl_scn_cmp_holds(x->cmp, code, x->value);
+        if (!pass)
+          why = g_strdup_printf("it exited with %d", code);
+      } else {
+        why = g_strdup_printf("it did not exit: %s",
+                              last_proc ? last_proc : "it never started");
+      }
+      break;
+    }
+    case NL_SCN_EXPECT_RECEIVED:
+    case NL_SCN_EXPECT_FILTERED:
+      pass = nl_scn_cmp_holds(x->cmp, total, x->value);
+      if (!pass)
+        why = g_strdup_printf("the count was %" G_GINT64_FORMAT, total);
+      break;
+    case NL_SCN_EXPECT_TCP:
+      pass = seen;
+      if (!pass)
+        why = g_strdup_printf("no connection reached %s", x->text);
+      break;
+    case NL_SCN_EXPECT_PATH:
+      why = g_strdup("path expectations need the ICE agent, which is not "
+                     "built yet");
+      break;
+    default:
+      why = g_strdup("unknown expectation");
+  }
+  e->checked = TRUE;
+  e->passed = pass;
+  e->why = why;
+  if (!pass)
+    r->failed++;
+  trace_text(r, NL_TRACE_CHECK, x->node, "%s:%u: %s: %s%s%s", x->loc.file,
+             x->loc.line, pass ? "pass" : "FAIL", x->source, why ? ": " : "",
+             why ? why : "");
+  g_free(pname);
+  g_free(last_proc);
+}
+
+static void run_expect(NlEvent *ev, void *data) {
+  ExpectEv *e = data;
+  check(e->run, e, nl_world_now(e->run->world));
+}
+
+/* ---- building ---- */
+
+static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
+                          GError **error) {
+  const char *preset = sn->preset ? sn->preset
+                       : sn->kind == NL_SCN_NODE_FIREWALL ? "firewall"
+                                                          : "port-restricted-cone";
+  const NlNatBehaviour *base = nl_nat_behaviour_find(preset);
+  if (base == NULL) {
+    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD,
+                LOC_FMT "unknown NAT preset \"%s\"", LOC_ARGS(sn->preset_loc),
+                preset);
+    return FALSE;
+  }
+  NlNatBehaviour b = *base;
+  for (guint i = 0; i < sn->overrides->len; i++) {
+    const NlScnOverride *o = g_ptr_array_index(sn->overrides, i);
+    GError *err = NULL;
+    if (!nl_nat_behaviour_set(&b, o->field, o->value, &err)) {
+      g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD, LOC_FMT "%s",
+                  LOC_ARGS(o->loc), err->message);
+      g_error_free(err);
+      return FALSE;
+    }
+  }
+  GArray *ext = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  GPtrArray *inside = g_ptr_array_new();
+  for (guint i = 0; i < sn->links->len; i++) {
+    const NlScnLink *l = g_ptr_array_index(sn->links, i);
+    NlIface *f = nl_node_iface(node, i);
+    if (l->role == NL_SCN_ROLE_INSIDE) {
+      g_ptr_array_add(inside, f);
+    } else {
+      for (guint j = 0; j < l->addrs->len; j++) {
+        uint32_t a = nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, j));
+        g_array_append_val(ext, a);
+      }
+    }
+  }
+  char *name = g_strdup_printf("nat:%s", sn->name);
+  NlNat *nat = nl_nat_new(&b, (const uint32_t *)ext->data, ext->len,
+                          nl_world_queue(r->world), nl_world_trace(r->world),
+                          nl_node_trace_id(node), nl_world_seed(r->world),
+                          name);
+  g_free(name);
+  nl_nat_node_attach(node, nat, inside);
+  g_ptr_array_free(inside, TRUE);
+  g_array_free(ext, TRUE);
+  return TRUE;
+}
+
+static gboolean build(NlRun *r, GError **error) {
+  const NlScenario *s = r->s;
+  for (guint i = 0; i < s->networks->len; i++) {
+    const NlScnNetwork *sn = g_ptr_array_index(s->networks, i);
+    NlNetwork *net = nl_network_new(r->world, sn->name);
+    for (guint j = 0; j < sn->prefixes->len; j++) {
+      const NlScnAddr *a = &g_array_index(sn->prefixes, NlScnAddr, j);
+      if (!check_ip4(a, error))
+        return FALSE;
+      nl_network_add_prefix(net, nl_scn_addr_ip4(a), a->len);
+    }
+  }
+  for (guint i = 0; i < s->nodes->len; i++) {
+    const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
+    NlNode *node = nl_node_new(r->world, sn->name, node_kind(sn->kind));
+    uint32_t first = 0;
+    for (guint j = 0; j < sn->links->len; j++) {
+      const NlScnLink *l = g_ptr_array_index(sn->links, j);
+      NlScnLinkProps eff;
+      nl_scenario_link_effective(l, &eff);
+      NlLinkProps props;
+      props_from(&eff, &props);
+      NlNetwork *net = nl_world_find_network(r->world, l->network);
+      for (guint k = 0; k < l->addrs->len; k++) {
+        const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+        if (!check_ip4(a, error))
+          return FALSE;
+        /* Extra addresses on one link (a NAT's pool) become extra
+         * interfaces on the same segment. */
+        nl_node_attach(node, net, nl_scn_addr_ip4(a), &props);
+        if (first == 0)
+          first = nl_scn_addr_ip4(a);
+      }
+    }
+    if (first != 0) {
+      nl_world_add_name(r->world, sn->name, first);
+      for (guint j = 0; j < sn->names->len; j++)
+        nl_world_add_name(r->world, g_ptr_array_index(sn->names, j), first);
+    }
+    for (guint j = 0; j < sn->routes->len; j++) {
+      const NlScnRoute *rt = g_ptr_array_index(sn->routes, j);
+      if (!check_ip4(&rt->dest, error) || !check_ip4(&rt->via, error))
+        return FALSE;
+      uint32_t dest = nl_scn_addr_ip4(&rt->dest) & prefix_len_mask(rt->dest.len);
+      nl_node_add_route(node, dest, rt->dest.len, nl_scn_addr_ip4(&rt->via));
+    }
+    if ((sn->kind == NL_SCN_NODE_NAT || sn->kind == NL_SCN_NODE_FIREWALL) &&
+        !build_nat(r, sn, node, error))
+      return FALSE;
+  }
+  for (guint i = 0; i < s->nodes->len; i++) {
+    const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
+    for (guint j = 0; j < sn->runs->len; j++)
+      if (!spawn_run(r, g_ptr_array_index(sn->runs, j), error))
+        return FALSE;
+  }
+  NlEventQueue *q = nl_world_queue(r->world);
+  for (guint i = 0; i < s->actions->len; i++) {
+    ActionEv *a = g_new0(ActionEv, 1);
+    a->run = r;
+    a->action = g_ptr_array_index(s->actions, i);
+    nl_event_init(&a->ev, run_action, a);
+    nl_event_schedule(q, &a->ev, a->action->at);
+    g_ptr_array_add(r->actions, a);
+  }
+  for (guint i = 0; i < s->expects->len; i++) {
+    ExpectEv *e = g_new0(ExpectEv, 1);
+    e->run = r;
+    e->expect = g_ptr_array_index(s->expects, i);
+    nl_event_init(&e->ev, run_expect, e);
+    if (e->expect->at != NL_TIME_NEVER && e->expect->at >= 0 &&
+        e->expect->at < s->duration)
+      nl_event_schedule(q, &e->ev, e->expect->at);
+    g_ptr_array_add(r->expects, e);
+  }
+  return TRUE;
+}
+
+NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
+                  GError **error) {
+  g_return_val_if_fail(s != NULL, NULL);
+  NlRun *r = g_new0(NlRun, 1);
+  r->s = s;
+  r->world = nl_world_new(opts && opts->seed_set ? opts->seed : s->seed);
+  r->actions = g_ptr_array_new_with_free_func(g_free);
+  r->expects = g_ptr_array_new();
+  if (opts && opts->watchdog_ms)
+    nl_proc_set_watchdog(opts->watchdog_ms);
+  if (!build(r, error)) {
+    nl_run_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+static void end_all(NlRun *r) {
+  for (guint i = 0; i < nl_world_n_nodes(r->world); i++) {
+    NlNode *n = nl_world_node(r->world, i);
+    if (nl_node_kind(n) == NL_NODE_HOST || nl_node_kind(n) == NL_NODE_ROUTER)
+      nl_proc_kill_all(n, "killed: the simulation ended");
+  }
+}
+
+guint nl_run_execute(NlRun *r) {
+  nl_event_run_until(nl_world_queue(r->world), r->s->duration);
+  end_all(r);
+  NlTime end = nl_world_now(r->world);
+  for (guint i = 0; i < r->expects->len; i++) {
+    ExpectEv *e = g_ptr_array_index(r->expects, i);
+    if (!e->checked)
+      check(r, e, end);
+  }
+  return r->failed;
+}
+
+void nl_run_free(NlRun *r) {
+  if (r == NULL)
+    return;
+  for (guint i = 0; i < r->expects->len; i++) {
+    ExpectEv *e = g_ptr_array_index(r->expects, i);
+    nl_event_cancel(nl_world_queue(r->world), &e->ev);
+    g_free(e->why);
+    g_free(e);
+  }
+  for (guint i = 0; i < r->actions->len; i++) {
+    ActionEv *a = g_ptr_array_index(r->actions, i);
+    nl_event_cancel(nl_world_queue(r->world), &a->ev);
+  }
+  g_ptr_array_free(r->expects, TRUE);
+  g_ptr_array_free(r->actions, TRUE);
+  nl_world_free(r->world);
+  g_free(r);
+}
+
+NlWorld *nl_run_world(NlRun *r) {
+  return r->world;
+}
+NlTrace *nl_run_trace(NlRun *r) {
+  return nl_world_trace(r->world);
+}
+guint nl_run_n_expects(const NlRun *r) {
+  return r->expects->len;
+}
+
+void nl_run_report_failures(const NlRun *r, GString *out) {
+  for (guint i = 0; i < r->expects->len; i++) {
+    const ExpectEv *e = g_ptr_array_index(r->expects, i);
+    if (e->checked && !e->passed)
+      g_string_append_printf(out, "%s:%u: expectation failed: %s: %s\n",
+                             e->expect->loc.file, e->expect->loc.line,
+                             e->expect->source, e->why ? e->why : "");
+  }
+}
+
+gboolean nl_run_trace_diff(const NlTrace *a, const NlTrace *b, GString *out) {
+  NlTraceIter ia, ib;
+  const NlTraceRecord *ra, *rb;
+  const guint8 *pa, *pb;
+  GString *la = g_string_new(NULL), *lb = g_string_new(NULL);
+  nl_trace_iter_init(&ia, a);
+  nl_trace_iter_init(&ib, b);
+  guint64 index = 0;
+  gboolean same = TRUE;
+  for (;; index++) {
+    gboolean ha = nl_trace_iter_next(&ia, &ra, &pa);
+    gboolean hb = nl_trace_iter_next(&ib, &rb, &pb);
+    if (!ha && !hb)
+      break;
+    g_string_truncate(la, 0);
+    g_string_truncate(lb, 0);
+    if (ha)
+      nl_trace_format(a, ra, pa, la);
+    if (hb)
+      nl_trace_format(b, rb, pb, lb);
+    if (ha && hb && strcmp(la->str, lb->str) == 0)
+      continue;
+    char tb[NL_TIME_STRLEN];
+    g_string_append_printf(
+        out, "record %" G_GUINT64_FORMAT " at virtual time %s differs:\n"
+             "  run 1: %s\n  run 2: %s\n",
+        index, nl_time_to_string(ha ? ra->time : rb->time, tb),
+        ha ? la->str : "(trace ended)", hb ? lb->str : "(trace ended)");
+    same = FALSE;
+    break;
+  }
+  g_string_free(la, TRUE);
+  g_string_free(lb, TRUE);
+  return same;
+}

@@ -1,0 +1,65 @@
+/* Running a scenario: the world builder (syntax tree → simulated world),
+ * the timeline of actions, and the expectations, checked from the trace.
+ */
+#ifndef NL_RUNNER_H
+#define NL_RUNNER_H
+
+#include <glib.h>
+
+#include "scenarios/lang/scenario.h"
+#include "sim/net.h"
+#include "sim/trace.h"
+
+G_BEGIN_DECLS
+
+typedef struct NlRun NlRun;
+
+typedef struct {
+  gboolean seed_set;
+  uint64_t seed;        /* replaces the scenario's seed when seed_set */
+  unsigned watchdog_ms; /* 0: the default */
+} NlRunOptions;
+
+#define NL_RUN_ERROR (nl_run_error_quark())
+GQuark nl_run_error_quark(void);
+typedef enum {
+  NL_RUN_ERROR_BUILD,   /* the world cannot be built as written */
+  NL_RUN_ERROR_PROGRAM, /* a program cannot be compiled or loaded */
+} NlRunError;
+
+/**
+ * nl_run_new: (transfer full) builds the world of @s (borrowed; it must
+ * outlive the run) and schedules its programs, actions and expectations.
+ * Errors name the scenario's file:line:column.
+ */
+NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
+                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+void nl_run_free(NlRun *r);
+
+/* Runs until the scenario's duration, ends every process, then checks the
+ * expectations still unchecked.  Returns the number that failed. */
+guint nl_run_execute(NlRun *r);
+
+NlWorld *nl_run_world(NlRun *r);
+NlTrace *nl_run_trace(NlRun *r);
+guint nl_run_n_expects(const NlRun *r);
+/* Appends one line per failed expectation ("file:line: expect ...: why"). */
+void nl_run_report_failures(const NlRun *r, GString *out);
+
+/**
+ * nl_run_build_program: builds a user's C source with natlab-cc, into a
+ * cache keyed by the source's content.
+ * Returns: (transfer full) the path of the module, or NULL.
+ */
+char *nl_run_build_program(const char *source, GError **error);
+
+/**
+ * nl_run_trace_diff: compares two traces record by record in text form.
+ * Returns: TRUE when identical; otherwise describes the first difference
+ * (its index, virtual time and both lines) in @out.
+ */
+gboolean nl_run_trace_diff(const NlTrace *a, const NlTrace *b, GString *out);
+
+G_END_DECLS
+
+#endif
