@@ -70,6 +70,19 @@ static void props_from(const NlScnLinkProps *p, NlLinkProps *out) {
   out->mtu = p->up.mtu ? p->up.mtu : p->down.mtu;
 }
 
+/* A link's properties in the simulator's terms.  A hop across a network
+ * is the sender's up direction then the receiver's down direction, so the
+ * network's defaults (the segment itself) apply once per hop: on the
+ * sending side.  A link's own settings apply as written. */
+static void link_props(const NlScnLink *l, NlLinkProps *out) {
+  NlScnLinkProps eff = l->net->props;
+  guint32 mtu = eff.up.mtu ? eff.up.mtu : eff.down.mtu;
+  memset(&eff.down, 0, sizeof eff.down);
+  eff.down.mtu = mtu;
+  nl_scenario_props_apply(&eff, &l->props);
+  props_from(&eff, out);
+}
+
 static gboolean check_ip4(const NlScnAddr *a, GError **error) {
   if (a->family == 4)
     return TRUE;
@@ -240,8 +253,9 @@ static void run_action(NlEvent *ev, void *data) {
       break;
     }
     case NL_SCN_ACTION_LINK_SET: {
-      NlScnLinkProps eff;
-      nl_scenario_link_effective(act->link, &eff);
+      NlScnLinkProps eff = act->link->net->props;
+      memset(&eff.down, 0, sizeof eff.down);
+      nl_scenario_props_apply(&eff, &act->link->props);
       nl_scenario_props_apply(&eff, &act->props);
       NlLinkProps p;
       props_from(&eff, &p);
@@ -502,10 +516,8 @@ static gboolean build(NlRun *r, GError **error) {
     uint32_t first = 0;
     for (guint j = 0; j < sn->links->len; j++) {
       const NlScnLink *l = g_ptr_array_index(sn->links, j);
-      NlScnLinkProps eff;
-      nl_scenario_link_effective(l, &eff);
       NlLinkProps props;
-      props_from(&eff, &props);
+      link_props(l, &props);
       NlNetwork *net = nl_world_find_network(r->world, l->network);
       for (guint k = 0; k < l->addrs->len; k++) {
         const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
