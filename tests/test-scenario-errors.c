@@ -311,6 +311,14 @@ static const BadCase cases[] = {
      "2:13",
      E(CONFLICT),
      "subnet 10.0.0.0/16 overlaps 10.0.0.0/24 of network lan"},
+    {"subnet inside an earlier one",
+     "network big 10.0.0.0/16\nnetwork small 10.0.5.0/24\n", {0}, "2:15",
+     E(CONFLICT), "subnet 10.0.5.0/24 overlaps 10.0.0.0/16 of network big"},
+    {"overlap within one network", "network lan 10.0.0.0/24 10.0.0.128/25\n",
+     {0}, "1:25", E(CONFLICT), "overlaps 10.0.0.0/24 of network lan"},
+    {"overlapping IPv6 subnets",
+     "network a 2001:db8::/32\nnetwork b 2001:db8:5::/48\n", {0}, "2:11",
+     E(CONFLICT), "subnet 2001:db8:5::/48 overlaps 2001:db8::/32"},
     {"duplicate address on a network",
      HOST_A "host b\n  link lan 10.0.0.5\n",
      {0},
@@ -775,7 +783,7 @@ static const BadCase cases[] = {
 /* The over-long line: 5000 characters. */
 static char *expand(const char *text) {
   const char *mark = strstr(text, "%LONG%");
-  if(mark == NULL)
+  if (mark == NULL)
     return g_strdup(text);
   char *fill = g_strnfill(5000, 'x');
   char *head = g_strndup(text, (gsize)(mark - text));
@@ -788,29 +796,29 @@ static char *expand(const char *text) {
 static void test_scenario_error_table(void **state) {
   guint failures = 0;
   assert_true(G_N_ELEMENTS(cases) >= 40);
-  for(guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     const BadCase *c = &cases[i];
     char *text = expand(c->text);
     gsize len = strlen(text);
     GError *err = NULL;
     NlScenario *s = nl_scenario_load_string("t.nlab", text, (gssize)len,
                                             c->over[0] ? c->over : NULL, &err);
-    if(err != NULL && g_getenv("NL_SCENARIO_DUMP") != NULL)
+    if (err != NULL && g_getenv("NL_SCENARIO_DUMP") != NULL)
       print_message("%-32s %s\n", c->name, err->message);
     char *prefix = c->where != NULL ? g_strdup_printf("t.nlab:%s: ", c->where)
                                     : g_strdup("--set ");
-    if(s != NULL) {
+    if (s != NULL) {
       print_error("[%s] loaded, expected an error at %s\n", c->name, prefix);
       nl_scenario_free(s);
       failures++;
-    } else if(!g_error_matches(err, NL_SCENARIO_ERROR, (gint)c->code) ||
-              !g_str_has_prefix(err->message, prefix) ||
-              strstr(err->message, c->phrase) == NULL) {
+    } else if (!g_error_matches(err, NL_SCENARIO_ERROR, (gint)c->code) ||
+               !g_str_has_prefix(err->message, prefix) ||
+               strstr(err->message, c->phrase) == NULL) {
       print_error("[%s]\n  got:  (%d) %s\n  want: (%d) %s... %s\n", c->name,
                   err->code, err->message, c->code, prefix, c->phrase);
       failures++;
     }
-    if(err != NULL)
+    if (err != NULL)
       g_error_free(err);
     g_free(prefix);
     g_free(text);
@@ -833,8 +841,8 @@ static void expect_file_error(const char *file, const char *where_file,
   NlScenario *s = nl_scenario_load(path, NULL, &err);
   assert_null(s);
   char *prefix = g_strdup_printf("%s:%s: ", wpath, where);
-  if(!g_str_has_prefix(err->message, prefix) ||
-     strstr(err->message, phrase) == NULL)
+  if (!g_str_has_prefix(err->message, prefix) ||
+      strstr(err->message, phrase) == NULL)
     fail_msg("got %s\nwant %s... %s", err->message, prefix, phrase);
   assert_true(g_error_matches(err, NL_SCENARIO_ERROR, (gint)code));
   g_error_free(err);

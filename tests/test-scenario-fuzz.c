@@ -81,41 +81,41 @@ static char *source_path(const char *dir, const char *name) {
 
 static guint count_lines(const GByteArray *b) {
   guint n = 1;
-  for(guint i = 0; i < b->len; i++)
+  for (guint i = 0; i < b->len; i++)
     n += b->data[i] == '\n';
   return n;
 }
 
 /* The invariants of a loaded scenario: everything is resolved. */
 static void check_scenario(const NlScenario *s) {
-  for(guint i = 0; i < s->nodes->len; i++) {
+  for (guint i = 0; i < s->nodes->len; i++) {
     NlScnNode *n = g_ptr_array_index(s->nodes, i);
     assert_ptr_equal(nl_scenario_find_node(s, n->name), n);
-    for(guint j = 0; j < n->links->len; j++) {
+    for (guint j = 0; j < n->links->len; j++) {
       NlScnLink *k = g_ptr_array_index(n->links, j);
       assert_non_null(k->net);
       assert_true(k->addrs->len > 0);
     }
-    for(guint j = 0; j < n->routes->len; j++)
+    for (guint j = 0; j < n->routes->len; j++)
       assert_non_null(((NlScnRoute *)g_ptr_array_index(n->routes, j))->link);
-    for(guint j = 0; j < n->runs->len; j++) {
+    for (guint j = 0; j < n->runs->len; j++) {
       NlScnRun *r = g_ptr_array_index(n->runs, j);
       assert_ptr_equal(r->node, n);
       assert_true(r->at <= s->duration);
       assert_non_null(r->argv[0]);
     }
-    if(n->kind == NL_SCN_NODE_NAT || n->kind == NL_SCN_NODE_FIREWALL)
+    if (n->kind == NL_SCN_NODE_NAT || n->kind == NL_SCN_NODE_FIREWALL)
       assert_non_null(n->preset);
   }
-  for(guint i = 0; i < s->actions->len; i++) {
+  for (guint i = 0; i < s->actions->len; i++) {
     NlScnAction *a = g_ptr_array_index(s->actions, i);
     assert_true(a->at >= 0 && a->at <= s->duration);
-    if(a->kind != NL_SCN_ACTION_NOTE)
+    if (a->kind != NL_SCN_ACTION_NOTE)
       assert_non_null(a->node_ref);
-    if(a->kind == NL_SCN_ACTION_STOP || a->kind == NL_SCN_ACTION_STDIN)
+    if (a->kind == NL_SCN_ACTION_STOP || a->kind == NL_SCN_ACTION_STDIN)
       assert_non_null(a->run);
   }
-  for(guint i = 0; i < s->expects->len; i++) {
+  for (guint i = 0; i < s->expects->len; i++) {
     NlScnExpect *e = g_ptr_array_index(s->expects, i);
     assert_non_null(e->node_ref);
     assert_true(e->program == NULL || e->run != NULL);
@@ -129,7 +129,7 @@ static void check_input(const char *path, const GByteArray *b,
   GError *err = NULL;
   NlScenario *s = nl_scenario_load_string(path, (const char *)b->data,
                                           (gssize)b->len, over, &err);
-  if(s != NULL) {
+  if (s != NULL) {
     assert_null(err);
     check_scenario(s);
     nl_scenario_free(s);
@@ -139,7 +139,7 @@ static void check_input(const char *path, const GByteArray *b,
   assert_non_null(err);
   assert_true(err->domain == NL_SCENARIO_ERROR);
   const char *m = err->message;
-  if(g_str_has_prefix(m, "--set ")) {
+  if (g_str_has_prefix(m, "--set ")) {
     g_error_free(err);
     return;
   }
@@ -151,7 +151,7 @@ static void check_input(const char *path, const GByteArray *b,
   assert_true(line >= 1 && *end == ':');
   guint64 col = g_ascii_strtoull(end + 1, &end, 10);
   assert_true(col >= 1 && *end == ':' && end[1] == ' ' && end[2] != '\0');
-  if(g_str_has_prefix(m, path) && m[strlen(path)] == ':') {
+  if (g_str_has_prefix(m, path) && m[strlen(path)] == ':') {
     assert_true(line <= count_lines(b));
     assert_true(col <= NL_SCENARIO_MAX_LINE + 2);
   }
@@ -170,11 +170,11 @@ static void bytes_insert(GByteArray *b, guint pos, const guint8 *data,
 
 static void mutate(GRand *r, GByteArray *b) {
   guint edits = (guint)g_rand_int_range(r, 1, 6);
-  for(guint e = 0; e < edits; e++) {
+  for (guint e = 0; e < edits; e++) {
     guint pos = b->len ? (guint)g_rand_int_range(r, 0, (gint32)b->len) : 0;
-    switch(g_rand_int_range(r, 0, 7)) {
+    switch (g_rand_int_range(r, 0, 7)) {
       case 0: /* flip a byte */
-        if(b->len)
+        if (b->len)
           b->data[pos] ^= (guint8)(1u << g_rand_int_range(r, 0, 8));
         break;
       case 1: { /* insert a random byte */
@@ -184,7 +184,7 @@ static void mutate(GRand *r, GByteArray *b) {
       }
       case 2: { /* delete a short range */
         guint n = (guint)g_rand_int_range(r, 1, 12);
-        if(pos + n > b->len)
+        if (pos + n > b->len)
           n = b->len - pos;
         g_byte_array_remove_range(b, pos, n);
         break;
@@ -198,7 +198,7 @@ static void mutate(GRand *r, GByteArray *b) {
       }
       case 4: { /* duplicate a slice somewhere else */
         guint n = (guint)g_rand_int_range(r, 1, 80);
-        if(pos + n > b->len)
+        if (pos + n > b->len)
           n = b->len - pos;
         guint8 *copy = g_memdup2(b->data + pos, n);
         guint to = b->len ? (guint)g_rand_int_range(r, 0, (gint32)b->len) : 0;
@@ -210,8 +210,8 @@ static void mutate(GRand *r, GByteArray *b) {
         g_byte_array_set_size(b, pos);
         break;
       default: { /* replace a digit with another */
-        for(guint i = pos; i < b->len; i++) {
-          if(g_ascii_isdigit(b->data[i])) {
+        for (guint i = pos; i < b->len; i++) {
+          if (g_ascii_isdigit(b->data[i])) {
             b->data[i] = (guint8)('0' + g_rand_int_range(r, 0, 10));
             break;
           }
@@ -233,12 +233,12 @@ static void test_scenario_fuzz_mutated_files(void **state) {
   };
   GRand *r = g_rand_new_with_seed(FUZZ_SEED);
   guint loaded = 0;
-  for(guint f = 0; f < G_N_ELEMENTS(names); f++) {
+  for (guint f = 0; f < G_N_ELEMENTS(names); f++) {
     char *path = source_path("scenarios-good", names[f]);
     char *text = NULL;
     gsize len = 0;
     assert_true(g_file_get_contents(path, &text, &len, NULL));
-    for(guint i = 0; i < N_MUTATED / G_N_ELEMENTS(names); i++) {
+    for (guint i = 0; i < N_MUTATED / G_N_ELEMENTS(names); i++) {
       GByteArray *b = g_byte_array_new();
       g_byte_array_append(b, (const guint8 *)text, (guint)len);
       mutate(r, b);
@@ -267,11 +267,11 @@ static void test_scenario_fuzz_mutated_files(void **state) {
 static void test_scenario_fuzz_random_bytes(void **state) {
   GRand *r = g_rand_new_with_seed(FUZZ_SEED + 1);
   guint loaded = 0;
-  for(guint i = 0; i < N_RANDOM; i++) {
+  for (guint i = 0; i < N_RANDOM; i++) {
     GByteArray *b = g_byte_array_new();
     guint n = (guint)g_rand_int_range(r, 0, i < N_RANDOM / 2 ? 64 : 6000);
     gboolean printable = i % 2 == 0;
-    for(guint k = 0; k < n; k++) {
+    for (guint k = 0; k < n; k++) {
       guint8 c = printable ? (guint8)g_rand_int_range(r, 9, 127)
                            : (guint8)g_rand_int_range(r, 0, 256);
       g_byte_array_append(b, &c, 1);

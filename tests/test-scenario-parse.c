@@ -16,7 +16,7 @@
 static NlScenario *load_with(const char *text, const char *const *over) {
   GError *err = NULL;
   NlScenario *s = nl_scenario_load_string("t.nlab", text, -1, over, &err);
-  if(s == NULL)
+  if (s == NULL)
     fail_msg("unexpected error: %s", err->message);
   return s;
 }
@@ -339,7 +339,7 @@ static void test_scenario_actions(void **state) {
       NL_SCN_ACTION_NOTE,       NL_SCN_ACTION_STDIN,
   };
   assert_int_equal(s->actions->len, G_N_ELEMENTS(want));
-  for(guint i = 0; i < G_N_ELEMENTS(want); i++) {
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
     NlScnAction *a = g_ptr_array_index(s->actions, i);
     assert_int_equal(a->kind, want[i]);
   }
@@ -616,8 +616,8 @@ static void test_scenario_doc_examples_load(void **state) {
   const char *root = g_getenv("NATLAB_SOURCE_ROOT");
   char *doc = g_build_filename(root != NULL ? root : ".", "docs",
                                "scenario-format.md", NULL);
-  char *example = g_build_filename(root != NULL ? root : ".", "docs",
-                                   "example.nlab", NULL);
+  char *example =
+      g_build_filename(root != NULL ? root : ".", "docs", "example.nlab", NULL);
   char *text = NULL;
   assert_true(g_file_get_contents(doc, &text, NULL, NULL));
   char **lines = g_strsplit(text, "\n", -1);

@@ -10,7 +10,7 @@
 
 static char *names_of_nodes(const NlScenario *s, const char *const **out) {
   GPtrArray *a = g_ptr_array_new();
-  for(guint i = 0; i < s->nodes->len; i++)
+  for (guint i = 0; i < s->nodes->len; i++)
     g_ptr_array_add(a, ((NlScnNode *)g_ptr_array_index(s->nodes, i))->name);
   g_ptr_array_add(a, NULL);
   *out = (const char *const *)a->pdata;
@@ -23,8 +23,8 @@ static NlScnNode *resolve_node(NlScnParser *p, const char *name,
                                const NlScnLoc *loc, guint kinds,
                                const char *what) {
   NlScnNode *n = g_hash_table_lookup(p->s->node_index, name);
-  if(n == NULL) {
-    if(g_hash_table_lookup(p->s->network_index, name) != NULL) {
+  if (n == NULL) {
+    if (g_hash_table_lookup(p->s->network_index, name) != NULL) {
       nl__scn_fail(p, loc, NL_SCENARIO_ERROR_REFERENCE,
                    "\"%s\" is a network: expected %s", name, what);
       return NULL;
@@ -32,7 +32,7 @@ static NlScnNode *resolve_node(NlScnParser *p, const char *name,
     const char *const *cands;
     gpointer mem = names_of_nodes(p->s, &cands);
     const char *near = nl__scn_suggest(name, cands);
-    if(near != NULL)
+    if (near != NULL)
       nl__scn_fail(p, loc, NL_SCENARIO_ERROR_REFERENCE,
                    "no node named \"%s\"; did you mean \"%s\"?", name, near);
     else
@@ -43,7 +43,7 @@ static NlScnNode *resolve_node(NlScnParser *p, const char *name,
     g_free(mem);
     return NULL;
   }
-  if(!(kinds & (1u << n->kind))) {
+  if (!(kinds & (1u << n->kind))) {
     nl__scn_fail(p, loc, NL_SCENARIO_ERROR_REFERENCE,
                  "\"%s\" is a %s (%s:%u): expected %s", name,
                  nl_scn_node_kind_name(n->kind), n->loc.file, n->loc.line,
@@ -58,7 +58,7 @@ static NlScnNode *resolve_node(NlScnParser *p, const char *name,
 
 static gboolean check_time(NlScnParser *p, const NlScnLoc *loc, NlTime t,
                            const char *what) {
-  if(t <= p->s->duration)
+  if (t <= p->s->duration)
     return TRUE;
   char *ts = nl__scn_time_to_string(t);
   char *ds = nl__scn_time_to_string(p->s->duration);
@@ -75,13 +75,13 @@ static gboolean check_time(NlScnParser *p, const NlScnLoc *loc, NlTime t,
 
 static char *describe_networks(const NlScnNode *n) {
   GString *s = g_string_new(NULL);
-  for(guint i = 0; i < n->links->len; i++) {
+  for (guint i = 0; i < n->links->len; i++) {
     NlScnLink *k = g_ptr_array_index(n->links, i);
-    if(k->net == NULL)
+    if (k->net == NULL)
       continue;
-    for(guint j = 0; j < k->net->prefixes->len; j++) {
+    for (guint j = 0; j < k->net->prefixes->len; j++) {
       char buf[NL_SCN_ADDR_STRLEN];
-      if(s->len > 0)
+      if (s->len > 0)
         g_string_append(s, ", ");
       g_string_append_printf(
           s, "%s %s", k->net->name,
@@ -89,7 +89,7 @@ static char *describe_networks(const NlScnNode *n) {
                                 buf));
     }
   }
-  if(s->len == 0)
+  if (s->len == 0)
     g_string_append(s, "none");
   return g_string_free(s, FALSE);
 }
@@ -97,15 +97,15 @@ static char *describe_networks(const NlScnNode *n) {
 static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
                            GHashTable *owners) {
   k->net = g_hash_table_lookup(p->s->network_index, k->network);
-  if(k->net == NULL) {
+  if (k->net == NULL) {
     GPtrArray *a = g_ptr_array_new();
-    for(guint i = 0; i < p->s->networks->len; i++)
+    for (guint i = 0; i < p->s->networks->len; i++)
       g_ptr_array_add(
           a, ((NlScnNetwork *)g_ptr_array_index(p->s->networks, i))->name);
     g_ptr_array_add(a, NULL);
     const char *near =
         nl__scn_suggest(k->network, (const char *const *)a->pdata);
-    if(near != NULL)
+    if (near != NULL)
       nl__scn_fail(p, &k->network_loc, NL_SCENARIO_ERROR_REFERENCE,
                    "no network named \"%s\"; did you mean \"%s\"?", k->network,
                    near);
@@ -117,30 +117,30 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
     g_ptr_array_free(a, TRUE);
     return FALSE;
   }
-  for(guint i = 0; i < n->links->len; i++) {
+  for (guint i = 0; i < n->links->len; i++) {
     NlScnLink *o = g_ptr_array_index(n->links, i);
-    if(o == k)
+    if (o == k)
       break;
-    if(o->net == k->net)
+    if (o->net == k->net)
       return nl__scn_fail(p, &k->network_loc, NL_SCENARIO_ERROR_CONFLICT,
                           "%s is already linked to %s at %s:%u: expected one "
                           "link per network (give that line several "
                           "addresses instead)",
                           n->name, k->network, o->loc.file, o->loc.line);
   }
-  for(guint i = 0; i < k->addrs->len; i++) {
+  for (guint i = 0; i < k->addrs->len; i++) {
     NlScnAddr *a = &g_array_index(k->addrs, NlScnAddr, i);
     char sa[NL_SCN_ADDR_STRLEN], sp[NL_SCN_ADDR_STRLEN];
     NlScnAddr *in = NULL;
-    for(guint j = 0; j < k->net->prefixes->len && in == NULL; j++) {
+    for (guint j = 0; j < k->net->prefixes->len && in == NULL; j++) {
       NlScnAddr *pf = &g_array_index(k->net->prefixes, NlScnAddr, j);
-      if(nl_scn_addr_in_prefix(a, pf))
+      if (nl_scn_addr_in_prefix(a, pf))
         in = pf;
     }
     nl_scn_addr_to_string(a, sa);
-    if(in == NULL) {
+    if (in == NULL) {
       char *nets = g_strdup("");
-      for(guint j = 0; j < k->net->prefixes->len; j++) {
+      for (guint j = 0; j < k->net->prefixes->len; j++) {
         char *t =
             g_strconcat(nets, j ? ", " : "",
                         nl_scn_addr_to_string(
@@ -156,14 +156,14 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
       g_free(nets);
       return FALSE;
     }
-    if(a->family == 4 && in->len <= 30) {
+    if (a->family == 4 && in->len <= 30) {
       NlScnAddr host = *a;
       host.len = in->len;
       nl__scn_addr_mask(&host);
       guint32 v = nl_scn_addr_ip4(a);
       guint32 hostmask =
           in->len == 0 ? 0xffffffffu : (1u << (32 - in->len)) - 1;
-      if((v & hostmask) == 0 || (v & hostmask) == hostmask)
+      if ((v & hostmask) == 0 || (v & hostmask) == hostmask)
         return nl__scn_fail(
             p, &a->loc, NL_SCENARIO_ERROR_VALUE,
             "%s is the %s address of %s: expected a host address", sa,
@@ -172,7 +172,7 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
     }
     char *key = g_strdup_printf("%s|%s", k->net->name, sa);
     NlScnLink *prev = g_hash_table_lookup(owners, key);
-    if(prev != NULL) {
+    if (prev != NULL) {
       g_free(key);
       return nl__scn_fail(p, &a->loc, NL_SCENARIO_ERROR_CONFLICT,
                           "address %s on %s is already used by %s (%s:%u): "
@@ -188,32 +188,32 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
 static gboolean check_route(NlScnParser *p, NlScnNode *n, NlScnRoute *r) {
   char sv[NL_SCN_ADDR_STRLEN];
   nl_scn_addr_to_string(&r->via, sv);
-  for(guint i = 0; i < n->routes->len; i++) {
+  for (guint i = 0; i < n->routes->len; i++) {
     NlScnRoute *o = g_ptr_array_index(n->routes, i);
-    if(o == r)
+    if (o == r)
       break;
-    if(nl__scn_addr_equal(&o->dest, &r->dest))
+    if (nl__scn_addr_equal(&o->dest, &r->dest))
       return nl__scn_fail(p, &r->dest.loc, NL_SCENARIO_ERROR_CONFLICT,
                           "%s already has a route to this subnet at %s:%u",
                           n->name, o->loc.file, o->loc.line);
   }
-  for(guint i = 0; i < n->links->len; i++) {
+  for (guint i = 0; i < n->links->len; i++) {
     NlScnLink *k = g_ptr_array_index(n->links, i);
-    for(guint j = 0; j < k->addrs->len; j++)
-      if(nl__scn_addr_equal(&g_array_index(k->addrs, NlScnAddr, j), &r->via))
+    for (guint j = 0; j < k->addrs->len; j++)
+      if (nl__scn_addr_equal(&g_array_index(k->addrs, NlScnAddr, j), &r->via))
         return nl__scn_fail(p, &r->via.loc, NL_SCENARIO_ERROR_CONFLICT,
                             "gateway %s is %s's own address: expected the "
                             "address of a neighbour",
                             sv, n->name);
   }
-  for(guint i = 0; i < n->links->len && r->link == NULL; i++) {
+  for (guint i = 0; i < n->links->len && r->link == NULL; i++) {
     NlScnLink *k = g_ptr_array_index(n->links, i);
-    for(guint j = 0; j < k->net->prefixes->len; j++)
-      if(nl_scn_addr_in_prefix(&r->via,
-                               &g_array_index(k->net->prefixes, NlScnAddr, j)))
+    for (guint j = 0; j < k->net->prefixes->len; j++)
+      if (nl_scn_addr_in_prefix(&r->via,
+                                &g_array_index(k->net->prefixes, NlScnAddr, j)))
         r->link = k;
   }
-  if(r->link != NULL)
+  if (r->link != NULL)
     return TRUE;
   char *nets = describe_networks(n);
   nl__scn_fail(p, &r->via.loc, NL_SCENARIO_ERROR_REFERENCE,
@@ -225,13 +225,13 @@ static gboolean check_route(NlScnParser *p, NlScnNode *n, NlScnRoute *r) {
 }
 
 static gboolean check_run(NlScnParser *p, NlScnNode *n, NlScnRun *r) {
-  if(!check_time(p, &r->at_loc, r->at, "the start time"))
+  if (!check_time(p, &r->at_loc, r->at, "the start time"))
     return FALSE;
-  for(guint i = 0; i < n->runs->len; i++) {
+  for (guint i = 0; i < n->runs->len; i++) {
     NlScnRun *o = g_ptr_array_index(n->runs, i);
-    if(o == r)
+    if (o == r)
       break;
-    if(strcmp(o->name, r->name) == 0)
+    if (strcmp(o->name, r->name) == 0)
       return nl__scn_fail(p, &r->program_loc, NL_SCENARIO_ERROR_CONFLICT,
                           "%s already runs a program named \"%s\" (%s:%u): "
                           "expected name=OTHER before the program",
@@ -242,20 +242,20 @@ static gboolean check_run(NlScnParser *p, NlScnNode *n, NlScnRun *r) {
 
 static gboolean check_node(NlScnParser *p, NlScnNode *n, GHashTable *owners) {
   guint inside = 0, outside = 0;
-  for(guint i = 0; i < n->links->len; i++) {
+  for (guint i = 0; i < n->links->len; i++) {
     NlScnLink *k = g_ptr_array_index(n->links, i);
-    if(!check_link(p, n, k, owners))
+    if (!check_link(p, n, k, owners))
       return FALSE;
-    if(k->role == NL_SCN_ROLE_INSIDE)
+    if (k->role == NL_SCN_ROLE_INSIDE)
       inside++;
-    if(k->role == NL_SCN_ROLE_OUTSIDE && ++outside > 1)
+    if (k->role == NL_SCN_ROLE_OUTSIDE && ++outside > 1)
       return nl__scn_fail(p, &k->loc, NL_SCENARIO_ERROR_CONFLICT,
                           "%s already has an outside: expected one outside "
                           "per %s (chain two nats for more)",
                           n->name, nl_scn_node_kind_name(n->kind));
   }
-  if(n->kind == NL_SCN_NODE_NAT || n->kind == NL_SCN_NODE_FIREWALL) {
-    if(inside == 0 || outside == 0)
+  if (n->kind == NL_SCN_NODE_NAT || n->kind == NL_SCN_NODE_FIREWALL) {
+    if (inside == 0 || outside == 0)
       return nl__scn_fail(p, &n->loc, NL_SCENARIO_ERROR_SYNTAX,
                           "%s %s has no %s: expected an indented `%s NETWORK "
                           "ADDRESS` line under it",
@@ -263,11 +263,11 @@ static gboolean check_node(NlScnParser *p, NlScnNode *n, GHashTable *owners) {
                           inside == 0 ? "inside" : "outside",
                           inside == 0 ? "inside" : "outside");
   }
-  for(guint i = 0; i < n->routes->len; i++)
-    if(!check_route(p, n, g_ptr_array_index(n->routes, i)))
+  for (guint i = 0; i < n->routes->len; i++)
+    if (!check_route(p, n, g_ptr_array_index(n->routes, i)))
       return FALSE;
-  for(guint i = 0; i < n->runs->len; i++)
-    if(!check_run(p, n, g_ptr_array_index(n->runs, i)))
+  for (guint i = 0; i < n->runs->len; i++)
+    if (!check_run(p, n, g_ptr_array_index(n->runs, i)))
       return FALSE;
   return TRUE;
 }
@@ -275,10 +275,10 @@ static gboolean check_node(NlScnParser *p, NlScnNode *n, GHashTable *owners) {
 static NlScnRun *resolve_run(NlScnParser *p, NlScnNode *n, const char *name,
                              const NlScnLoc *loc) {
   NlScnRun *r = nl_scenario_find_run(n, name);
-  if(r != NULL)
+  if (r != NULL)
     return r;
   GString *all = g_string_new(NULL);
-  for(guint i = 0; i < n->runs->len; i++)
+  for (guint i = 0; i < n->runs->len; i++)
     g_string_append_printf(all, "%s%s", i ? ", " : "",
                            ((NlScnRun *)g_ptr_array_index(n->runs, i))->name);
   nl__scn_fail(p, loc, NL_SCENARIO_ERROR_REFERENCE,
@@ -291,17 +291,17 @@ static NlScnRun *resolve_run(NlScnParser *p, NlScnNode *n, const char *name,
 }
 
 static gboolean check_action(NlScnParser *p, NlScnAction *a) {
-  if(!check_time(p, &a->at_loc, a->at, "the time"))
+  if (!check_time(p, &a->at_loc, a->at, "the time"))
     return FALSE;
-  switch(a->kind) {
+  switch (a->kind) {
     case NL_SCN_ACTION_LINK_DOWN:
     case NL_SCN_ACTION_LINK_UP:
     case NL_SCN_ACTION_LINK_SET:
-      if((a->node_ref = resolve_node(p, a->node, &a->node_loc, ANY_NODE,
-                                     "a node")) == NULL)
+      if ((a->node_ref = resolve_node(p, a->node, &a->node_loc, ANY_NODE,
+                                      "a node")) == NULL)
         return FALSE;
       a->link = nl_scenario_find_link(a->node_ref, a->network);
-      if(a->link == NULL) {
+      if (a->link == NULL) {
         char *nets = describe_networks(a->node_ref);
         nl__scn_fail(p, &a->network_loc, NL_SCENARIO_ERROR_REFERENCE,
                      "%s has no link on \"%s\" (its networks: %s)", a->node,
@@ -322,25 +322,25 @@ static gboolean check_action(NlScnParser *p, NlScnAction *a) {
                                "a host or router")) != NULL;
     case NL_SCN_ACTION_PARTITION:
     case NL_SCN_ACTION_HEAL:
-      if((a->node_ref = resolve_node(p, a->node, &a->node_loc, ANY_NODE,
-                                     "a node")) == NULL ||
-         (a->node2_ref = resolve_node(p, a->node2, &a->node2_loc, ANY_NODE,
-                                      "a node")) == NULL)
+      if ((a->node_ref = resolve_node(p, a->node, &a->node_loc, ANY_NODE,
+                                      "a node")) == NULL ||
+          (a->node2_ref = resolve_node(p, a->node2, &a->node2_loc, ANY_NODE,
+                                       "a node")) == NULL)
         return FALSE;
-      if(a->node_ref == a->node2_ref)
+      if (a->node_ref == a->node2_ref)
         return nl__scn_fail(p, &a->node2_loc, NL_SCENARIO_ERROR_CONFLICT,
                             "expected two different nodes, got %s twice",
                             a->node);
       return TRUE;
     case NL_SCN_ACTION_STOP:
     case NL_SCN_ACTION_STDIN:
-      if((a->node_ref =
-              resolve_node(p, a->node, &a->node_loc, K(HOST) | K(ROUTER),
-                           "a host or router")) == NULL ||
-         (a->run = resolve_run(p, a->node_ref, a->program, &a->program_loc)) ==
-             NULL)
+      if ((a->node_ref =
+               resolve_node(p, a->node, &a->node_loc, K(HOST) | K(ROUTER),
+                            "a host or router")) == NULL ||
+          (a->run = resolve_run(p, a->node_ref, a->program, &a->program_loc)) ==
+              NULL)
         return FALSE;
-      if(a->at < a->run->at) {
+      if (a->at < a->run->at) {
         char *t1 = nl__scn_time_to_string(a->at);
         char *t2 = nl__scn_time_to_string(a->run->at);
         nl__scn_fail(p, &a->at_loc, NL_SCENARIO_ERROR_CONFLICT,
@@ -362,11 +362,11 @@ static gboolean check_action(NlScnParser *p, NlScnAction *a) {
 }
 
 static gboolean check_expect(NlScnParser *p, NlScnExpect *e) {
-  if(e->at != NL_TIME_NEVER && !check_time(p, &e->at_loc, e->at, "the time"))
+  if (e->at != NL_TIME_NEVER && !check_time(p, &e->at_loc, e->at, "the time"))
     return FALSE;
   guint kinds = ANY_NODE;
   const char *what = "a node";
-  switch(e->kind) {
+  switch (e->kind) {
     case NL_SCN_EXPECT_FILTERED:
       kinds = K(NAT) | K(FIREWALL);
       what = "a nat or firewall";
@@ -378,19 +378,19 @@ static gboolean check_expect(NlScnParser *p, NlScnExpect *e) {
       what = "a host or router";
       break;
   }
-  if((e->node_ref = resolve_node(p, e->node, &e->node_loc, kinds, what)) ==
-     NULL)
+  if ((e->node_ref = resolve_node(p, e->node, &e->node_loc, kinds, what)) ==
+      NULL)
     return FALSE;
-  if(e->program != NULL && (e->run = resolve_run(p, e->node_ref, e->program,
-                                                 &e->program_loc)) == NULL)
+  if (e->program != NULL && (e->run = resolve_run(p, e->node_ref, e->program,
+                                                  &e->program_loc)) == NULL)
     return FALSE;
-  if(e->peer != NULL) {
-    if((e->peer_ref = resolve_node(
-            p, e->peer, &e->peer_loc,
-            e->kind == NL_SCN_EXPECT_PATH ? ANY_NODE : K(HOST) | K(ROUTER),
-            "a host")) == NULL)
+  if (e->peer != NULL) {
+    if ((e->peer_ref = resolve_node(
+             p, e->peer, &e->peer_loc,
+             e->kind == NL_SCN_EXPECT_PATH ? ANY_NODE : K(HOST) | K(ROUTER),
+             "a host")) == NULL)
       return FALSE;
-    if(e->peer_ref == e->node_ref)
+    if (e->peer_ref == e->node_ref)
       return nl__scn_fail(p, &e->peer_loc, NL_SCENARIO_ERROR_CONFLICT,
                           "expected two different hosts, got %s twice",
                           e->node);
@@ -402,7 +402,7 @@ gboolean nl__scn_check(NlScnParser *p) {
   NlScenario *s = p->s;
   gboolean ok = TRUE;
 
-  if(s->networks->len == 0 && s->nodes->len == 0) {
+  if (s->networks->len == 0 && s->nodes->len == 0) {
     NlScnLoc loc = {g_ptr_array_index(s->files, 0), 1, 1};
     return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
                         "no network or host declared: expected at least a "
@@ -410,30 +410,30 @@ gboolean nl__scn_check(NlScnParser *p) {
   }
   GHashTable *owners =
       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  for(guint i = 0; ok && i < s->nodes->len; i++)
+  for (guint i = 0; ok && i < s->nodes->len; i++)
     ok = check_node(p, g_ptr_array_index(s->nodes, i), owners);
   g_hash_table_destroy(owners);
-  if(!ok)
+  if (!ok)
     return FALSE;
 
   /* Timeline runs join their node's runs, in file order. */
-  for(guint i = 0; i < p->pending_runs->len; i++) {
+  for (guint i = 0; i < p->pending_runs->len; i++) {
     NlScnPendingRun *pr = g_ptr_array_index(p->pending_runs, i);
     NlScnNode *n = resolve_node(p, pr->node, &pr->node_loc, K(HOST) | K(ROUTER),
                                 "a host or router");
-    if(n == NULL)
+    if (n == NULL)
       return FALSE;
     pr->run->node = n;
     g_ptr_array_add(n->runs, pr->run);
     pr->run = NULL;
-    if(!check_run(p, n, g_ptr_array_index(n->runs, n->runs->len - 1)))
+    if (!check_run(p, n, g_ptr_array_index(n->runs, n->runs->len - 1)))
       return FALSE;
   }
-  for(guint i = 0; i < s->actions->len; i++)
-    if(!check_action(p, g_ptr_array_index(s->actions, i)))
+  for (guint i = 0; i < s->actions->len; i++)
+    if (!check_action(p, g_ptr_array_index(s->actions, i)))
       return FALSE;
-  for(guint i = 0; i < s->expects->len; i++)
-    if(!check_expect(p, g_ptr_array_index(s->expects, i)))
+  for (guint i = 0; i < s->expects->len; i++)
+    if (!check_expect(p, g_ptr_array_index(s->expects, i)))
       return FALSE;
   return TRUE;
 }

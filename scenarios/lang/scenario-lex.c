@@ -37,7 +37,7 @@ static NlScnLoc loc_at(const NlScnLine *l, gsize byte) {
 }
 
 void nl__scn_line_clear(NlScnLine *l) {
-  for(guint i = 0; i < l->ntok; i++) {
+  for (guint i = 0; i < l->ntok; i++) {
     g_free(l->tok[i].text);
     g_free(l->tok[i].key);
     g_free(l->tok[i].value);
@@ -58,24 +58,24 @@ static gboolean lex_string(NlScnParser *p, const NlScnLine *l, gsize pos,
                            char **out, gsize *end) {
   GString *s = g_string_new(NULL);
   gsize i = pos + 1;
-  for(;;) {
+  for (;;) {
     char c = l->raw[i];
-    if(c == '\0') {
+    if (c == '\0') {
       NlScnLoc loc = loc_at(l, pos);
       g_string_free(s, TRUE);
       return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
                           "unterminated string: expected a closing \" "
                           "before the end of the line");
     }
-    if(c == '"')
+    if (c == '"')
       break;
-    if(c == '\\') {
+    if (c == '\\') {
       char n = l->raw[i + 1];
-      if(n == '"' || n == '\\') {
+      if (n == '"' || n == '\\') {
         g_string_append_c(s, n);
-      } else if(n == 'n') {
+      } else if (n == 'n') {
         g_string_append_c(s, '\n');
-      } else if(n == 't') {
+      } else if (n == 't') {
         g_string_append_c(s, '\t');
       } else {
         NlScnLoc loc = loc_at(l, i);
@@ -91,7 +91,7 @@ static gboolean lex_string(NlScnParser *p, const NlScnLine *l, gsize pos,
     i++;
   }
   *end = i + 1;
-  if(l->raw[*end] != '\0' && !is_blank(l->raw[*end])) {
+  if (l->raw[*end] != '\0' && !is_blank(l->raw[*end])) {
     NlScnLoc loc = loc_at(l, *end);
     g_string_free(s, TRUE);
     return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
@@ -107,27 +107,27 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
                            gsize to, char **out, char **src) {
   GString *s = g_string_new(NULL);
   gsize i = from;
-  while(i < to) {
+  while (i < to) {
     char c = l->raw[i];
-    if(c != '$') {
+    if (c != '$') {
       g_string_append_c(s, c);
       i++;
       continue;
     }
-    if(i + 1 < to && l->raw[i + 1] == '$') {
+    if (i + 1 < to && l->raw[i + 1] == '$') {
       g_string_append_c(s, '$');
       i += 2;
       continue;
     }
     gsize ns = i + 1, ne;
     gboolean braced = ns < to && l->raw[ns] == '{';
-    if(braced)
+    if (braced)
       ns++;
     ne = ns;
-    if(ne < to && is_name_start(l->raw[ne]))
-      while(ne < to && is_name_char(l->raw[ne]))
+    if (ne < to && is_name_start(l->raw[ne]))
+      while (ne < to && is_name_char(l->raw[ne]))
         ne++;
-    if(ne == ns || (braced && (ne >= to || l->raw[ne] != '}'))) {
+    if (ne == ns || (braced && (ne >= to || l->raw[ne] != '}'))) {
       NlScnLoc loc = loc_at(l, i);
       g_string_free(s, TRUE);
       return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
@@ -136,16 +136,16 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
     }
     char *name = g_strndup(l->raw + ns, ne - ns);
     NlScnConst *c2 = g_hash_table_lookup(p->consts, name);
-    if(c2 == NULL) {
+    if (c2 == NULL) {
       NlScnLoc loc = loc_at(l, i);
       GPtrArray *names = g_ptr_array_new();
-      for(guint k = 0; k < p->s->consts->len; k++)
+      for (guint k = 0; k < p->s->consts->len; k++)
         g_ptr_array_add(
             names, ((NlScnConst *)g_ptr_array_index(p->s->consts, k))->name);
       g_ptr_array_add(names, NULL);
       const char *near =
           nl__scn_suggest(name, (const char *const *)names->pdata);
-      if(near != NULL)
+      if (near != NULL)
         nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_REFERENCE,
                      "$%s is not set; did you mean $%s?", name, near);
       else
@@ -159,7 +159,7 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
       return FALSE;
     }
     g_string_append(s, c2->value);
-    if(*src == NULL)
+    if (*src == NULL)
       *src = c2->overridden
                  ? g_strdup_printf(" (from --set %s=%s)", name, c2->value)
                  : g_strdup_printf(" (from $%s)", name);
@@ -174,38 +174,38 @@ static gboolean lex_word(NlScnParser *p, const NlScnLine *l, gsize pos,
                          NlScnTok *t, gsize *end) {
   gsize i = pos, eq = 0;
   gboolean keyok = TRUE;
-  while(l->raw[i] != '\0' && !is_blank(l->raw[i])) {
+  while (l->raw[i] != '\0' && !is_blank(l->raw[i])) {
     char c = l->raw[i];
-    if(c == '=' && eq == 0 && i > pos && keyok) {
+    if (c == '=' && eq == 0 && i > pos && keyok) {
       eq = i;
-      if(l->raw[i + 1] == '"')
+      if (l->raw[i + 1] == '"')
         break;
-    } else if(c == '"') {
+    } else if (c == '"') {
       NlScnLoc loc = loc_at(l, i);
       return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
                           "a quote may only start a word or a value after "
                           "KEY=; expected a space before it");
-    } else if(eq == 0 && !is_key_char(c)) {
+    } else if (eq == 0 && !is_key_char(c)) {
       keyok = FALSE;
     }
     i++;
   }
   t->col = col_of(l, pos);
   t->start = pos;
-  if(eq == 0) {
+  if (eq == 0) {
     *end = i;
     t->end = i;
     return substitute(p, l, pos, i, &t->text, &t->from);
   }
   t->key = g_strndup(l->raw + pos, eq - pos);
   t->vcol = col_of(l, eq + 1);
-  if(l->raw[eq + 1] == '"') {
-    if(!lex_string(p, l, eq + 1, &t->value, end))
+  if (l->raw[eq + 1] == '"') {
+    if (!lex_string(p, l, eq + 1, &t->value, end))
       return FALSE;
     t->vquoted = TRUE;
   } else {
     *end = i;
-    if(!substitute(p, l, eq + 1, i, &t->value, &t->from))
+    if (!substitute(p, l, eq + 1, i, &t->value, &t->from))
       return FALSE;
   }
   t->end = *end;
@@ -218,17 +218,17 @@ gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
   gsize pos = 0;
   gboolean ok = TRUE;
 
-  while(is_blank(l->raw[pos]))
+  while (is_blank(l->raw[pos]))
     pos++;
   l->indented = pos > 0;
-  for(;;) {
-    while(is_blank(l->raw[pos]))
+  for (;;) {
+    while (is_blank(l->raw[pos]))
       pos++;
-    if(l->raw[pos] == '\0' || l->raw[pos] == '#')
+    if (l->raw[pos] == '\0' || l->raw[pos] == '#')
       break;
     NlScnTok t = {0};
     gsize end = pos;
-    if(l->raw[pos] == '"') {
+    if (l->raw[pos] == '"') {
       t.col = col_of(l, pos);
       t.start = pos;
       t.quoted = TRUE;
@@ -238,7 +238,7 @@ gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
       ok = lex_word(p, l, pos, &t, &end);
     }
     g_array_append_val(toks, t);
-    if(!ok)
+    if (!ok)
       break;
     pos = end;
   }
@@ -252,23 +252,23 @@ gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
  * keywords, so the full table is small. */
 static guint distance(const char *a, const char *b) {
   gsize la = strlen(a), lb = strlen(b);
-  if(la > 64 || lb > 64)
+  if (la > 64 || lb > 64)
     return G_MAXUINT;
   guint d[65][65];
-  for(gsize i = 0; i <= la; i++)
+  for (gsize i = 0; i <= la; i++)
     d[i][0] = (guint)i;
-  for(gsize j = 0; j <= lb; j++)
+  for (gsize j = 0; j <= lb; j++)
     d[0][j] = (guint)j;
-  for(gsize i = 1; i <= la; i++) {
-    for(gsize j = 1; j <= lb; j++) {
+  for (gsize i = 1; i <= la; i++) {
+    for (gsize j = 1; j <= lb; j++) {
       char ca = g_ascii_tolower(a[i - 1]), cb = g_ascii_tolower(b[j - 1]);
       guint best = d[i - 1][j - 1] + (ca == cb ? 0 : 1);
-      if(d[i - 1][j] + 1 < best)
+      if (d[i - 1][j] + 1 < best)
         best = d[i - 1][j] + 1;
-      if(d[i][j - 1] + 1 < best)
+      if (d[i][j - 1] + 1 < best)
         best = d[i][j - 1] + 1;
-      if(i > 1 && j > 1 && ca == g_ascii_tolower(b[j - 2]) &&
-         g_ascii_tolower(a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+      if (i > 1 && j > 1 && ca == g_ascii_tolower(b[j - 2]) &&
+          g_ascii_tolower(a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
         best = d[i - 2][j - 2] + 1;
       d[i][j] = best;
     }
@@ -280,13 +280,13 @@ const char *nl__scn_suggest(const char *word, const char *const *cands) {
   const char *best = NULL;
   guint bestd = G_MAXUINT;
   guint limit = (guint)strlen(word) / 3;
-  if(limit < 1)
+  if (limit < 1)
     limit = 1;
-  if(limit > 3)
+  if (limit > 3)
     limit = 3;
-  for(guint i = 0; cands[i] != NULL; i++) {
+  for (guint i = 0; cands[i] != NULL; i++) {
     guint d = distance(word, cands[i]);
-    if(d < bestd) {
+    if (d < bestd) {
       bestd = d;
       best = cands[i];
     }

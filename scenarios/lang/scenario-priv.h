@@ -52,6 +52,7 @@ typedef struct {
   GPtrArray *pending_runs; /* of NlScnPendingRun* */
   NlScnLoc seed_loc;
   NlScnLoc duration_loc;
+  GTree *prefixes; /* NlScnAddr* (owned copy) → NlScnNetwork*, by address */
   /* Locations of element names, for "already declared at". */
   GHashTable *name_loc; /* name → NlScnLoc* */
 } NlScnParser;
@@ -59,6 +60,9 @@ typedef struct {
 /* Sets the parser's error (first one wins) at @loc; returns FALSE. */
 gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
                       const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+/* Orders subnets by family and address (a GTree compare function). */
+gint nl__scn_prefix_cmp(gconstpointer a, gconstpointer b, gpointer data);
 
 /* Reads one file's text (already in memory) into the scenario. */
 gboolean nl__scn_parse_text(NlScnParser *p, const char *file, const char *text,

@@ -9,7 +9,7 @@ G_DEFINE_QUARK(nl - scenario - error - quark, nl_scenario_error)
 
 gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
                       const char *fmt, ...) {
-  if(p->error != NULL)
+  if (p->error != NULL)
     return FALSE; /* the first mistake wins */
   va_list ap;
   va_start(ap, fmt);
@@ -28,11 +28,11 @@ static gboolean parse_file_text(NlScnParser *p, const char *display,
                                 const char *text, gsize len,
                                 const NlScnLoc *from) {
   char *canon = g_canonicalize_filename(display, NULL);
-  for(guint i = 0; i < p->stack->len; i++) {
-    if(strcmp(g_ptr_array_index(p->stack, i), canon) != 0)
+  for (guint i = 0; i < p->stack->len; i++) {
+    if (strcmp(g_ptr_array_index(p->stack, i), canon) != 0)
       continue;
     GString *chain = g_string_new(NULL);
-    for(guint j = i; j < p->stack_names->len; j++)
+    for (guint j = i; j < p->stack_names->len; j++)
       g_string_append_printf(
           chain, "%s%s", (const char *)g_ptr_array_index(p->stack_names, j),
           j + 1 < p->stack_names->len ? " includes " : " includes ");
@@ -45,7 +45,7 @@ static gboolean parse_file_text(NlScnParser *p, const char *display,
     g_free(canon);
     return FALSE;
   }
-  if(p->stack->len > NL_SCENARIO_MAX_INCLUDE_DEPTH) {
+  if (p->stack->len > NL_SCENARIO_MAX_INCLUDE_DEPTH) {
     g_free(canon);
     return nl__scn_fail(p, from, NL_SCENARIO_ERROR_INCLUDE,
                         "includes are nested more than %d deep",
@@ -74,13 +74,13 @@ gboolean nl__scn_include(NlScnParser *p, const NlScnLoc *loc,
   GError *err = NULL;
   gboolean ok = FALSE;
   g_free(dir);
-  if(g_file_test(display, G_FILE_TEST_IS_DIR)) {
+  if (g_file_test(display, G_FILE_TEST_IS_DIR)) {
     nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
                  "cannot include \"%s\": it is a directory, expected a file",
                  display);
     goto out;
   }
-  if(!g_file_get_contents(display, &text, &len, &err)) {
+  if (!g_file_get_contents(display, &text, &len, &err)) {
     nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
                  "cannot read included file \"%s\" (paths are relative to "
                  "the including file): %s",
@@ -88,7 +88,7 @@ gboolean nl__scn_include(NlScnParser *p, const NlScnLoc *loc,
     g_error_free(err);
     goto out;
   }
-  if(len > NL_SCENARIO_MAX_FILE) {
+  if (len > NL_SCENARIO_MAX_FILE) {
     nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
                  "included file \"%s\" is larger than %u bytes", display,
                  NL_SCENARIO_MAX_FILE);
@@ -123,7 +123,7 @@ static NlScenario *scenario_new(const char *path) {
 
 static void pending_run_free(gpointer data) {
   NlScnPendingRun *pr = data;
-  if(pr->run != NULL)
+  if (pr->run != NULL)
     nl__scn_run_free(pr->run);
   g_free(pr->node);
   g_free(pr);
@@ -131,19 +131,19 @@ static void pending_run_free(gpointer data) {
 
 static gboolean check_overrides(const char *path, const char *const *overrides,
                                 GError **error) {
-  for(guint i = 0; overrides != NULL && overrides[i] != NULL; i++) {
+  for (guint i = 0; overrides != NULL && overrides[i] != NULL; i++) {
     const char *o = overrides[i];
     const char *eq = strchr(o, '=');
     gboolean ok = eq != NULL && eq > o;
-    for(const char *c = o; ok && c < eq; c++)
+    for (const char *c = o; ok && c < eq; c++)
       ok = g_ascii_isalnum(*c) || *c == '_';
-    if(!ok) {
+    if (!ok) {
       g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_OVERRIDE,
                   "--set %s: expected NAME=VALUE, like latency=50ms", o);
       return FALSE;
     }
-    for(guint j = 0; j < i; j++)
-      if(strncmp(overrides[j], o, (gsize)(eq - o + 1)) == 0) {
+    for (guint j = 0; j < i; j++)
+      if (strncmp(overrides[j], o, (gsize)(eq - o + 1)) == 0) {
         g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_OVERRIDE,
                     "--set %s: %.*s is already set by --set %s", o,
                     (int)(eq - o), o, overrides[j]);
@@ -161,12 +161,12 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   g_return_val_if_fail(text != NULL || len == 0, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  if(text == NULL)
+  if (text == NULL)
     text = "";
   gsize n = len < 0 ? strlen(text) : (gsize)len;
-  if(!check_overrides(path, overrides, error))
+  if (!check_overrides(path, overrides, error))
     return NULL;
-  if(n > NL_SCENARIO_MAX_FILE) {
+  if (n > NL_SCENARIO_MAX_FILE) {
     g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
                 "%s: the file is larger than %u bytes; expected a scenario",
                 path, NL_SCENARIO_MAX_FILE);
@@ -182,22 +182,23 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   p.consts = g_hash_table_new(g_str_hash, g_str_equal);
   p.pending_runs = g_ptr_array_new_with_free_func(pending_run_free);
   p.name_loc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  p.prefixes = g_tree_new_full(nl__scn_prefix_cmp, NULL, g_free, NULL);
 
   NlScnLoc top = {path, 1, 1};
   gboolean ok = parse_file_text(&p, path, text, n, &top) && nl__scn_check(&p);
-  for(guint i = 0; ok && i < n_over; i++) {
-    if(p.override_used[i])
+  for (guint i = 0; ok && i < n_over; i++) {
+    if (p.override_used[i])
       continue;
     const char *o = overrides[i];
     char *name = g_strndup(o, (gsize)(strchr(o, '=') - o));
     GPtrArray *names = g_ptr_array_new();
-    for(guint k = 0; k < p.s->consts->len; k++)
+    for (guint k = 0; k < p.s->consts->len; k++)
       g_ptr_array_add(names,
                       ((NlScnConst *)g_ptr_array_index(p.s->consts, k))->name);
     g_ptr_array_add(names, NULL);
     const char *near = nl__scn_suggest(name, (const char *const *)names->pdata);
     char *all = g_strjoinv(", ", (char **)names->pdata);
-    if(near != NULL)
+    if (near != NULL)
       g_set_error(&p.error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_OVERRIDE,
                   "--set %s: %s sets no constant \"%s\"; did you mean "
                   "\"%s\"?",
@@ -218,7 +219,8 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   g_hash_table_destroy(p.consts);
   g_ptr_array_free(p.pending_runs, TRUE);
   g_hash_table_destroy(p.name_loc);
-  if(!ok) {
+  g_tree_destroy(p.prefixes);
+  if (!ok) {
     g_assert(p.error != NULL);
     g_propagate_error(error, p.error);
     nl_scenario_free(p.s);
@@ -234,12 +236,12 @@ NlScenario *nl_scenario_load(const char *path, const char *const *overrides,
   char *text = NULL;
   gsize len = 0;
   GError *err = NULL;
-  if(g_file_test(path, G_FILE_TEST_IS_DIR)) {
+  if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
     g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
                 "%s: is a directory, expected a scenario file", path);
     return NULL;
   }
-  if(!g_file_get_contents(path, &text, &len, &err)) {
+  if (!g_file_get_contents(path, &text, &len, &err)) {
     g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
                 "%s: cannot read the scenario: %s", path, err->message);
     g_error_free(err);
@@ -270,16 +272,16 @@ static void link_free(NlScnLink *k) {
 
 void nl__scn_node_free(NlScnNode *n) {
   g_ptr_array_free(n->names, TRUE);
-  for(guint i = 0; i < n->links->len; i++)
+  for (guint i = 0; i < n->links->len; i++)
     link_free(g_ptr_array_index(n->links, i));
   g_ptr_array_free(n->links, TRUE);
-  for(guint i = 0; i < n->routes->len; i++)
+  for (guint i = 0; i < n->routes->len; i++)
     g_free(g_ptr_array_index(n->routes, i));
   g_ptr_array_free(n->routes, TRUE);
-  for(guint i = 0; i < n->runs->len; i++)
+  for (guint i = 0; i < n->runs->len; i++)
     nl__scn_run_free(g_ptr_array_index(n->runs, i));
   g_ptr_array_free(n->runs, TRUE);
-  for(guint i = 0; i < n->overrides->len; i++) {
+  for (guint i = 0; i < n->overrides->len; i++) {
     NlScnOverride *o = g_ptr_array_index(n->overrides, i);
     g_free(o->field);
     g_free(o->value);
@@ -310,29 +312,29 @@ void nl__scn_expect_free(NlScnExpect *e) {
 }
 
 void nl_scenario_free(NlScenario *s) {
-  if(s == NULL)
+  if (s == NULL)
     return;
-  for(guint i = 0; i < s->consts->len; i++) {
+  for (guint i = 0; i < s->consts->len; i++) {
     NlScnConst *c = g_ptr_array_index(s->consts, i);
     g_free(c->name);
     g_free(c->value);
     g_free(c);
   }
   g_ptr_array_free(s->consts, TRUE);
-  for(guint i = 0; i < s->networks->len; i++) {
+  for (guint i = 0; i < s->networks->len; i++) {
     NlScnNetwork *n = g_ptr_array_index(s->networks, i);
     g_free(n->name);
     g_array_free(n->prefixes, TRUE);
     g_free(n);
   }
   g_ptr_array_free(s->networks, TRUE);
-  for(guint i = 0; i < s->nodes->len; i++)
+  for (guint i = 0; i < s->nodes->len; i++)
     nl__scn_node_free(g_ptr_array_index(s->nodes, i));
   g_ptr_array_free(s->nodes, TRUE);
-  for(guint i = 0; i < s->actions->len; i++)
+  for (guint i = 0; i < s->actions->len; i++)
     nl__scn_action_free(g_ptr_array_index(s->actions, i));
   g_ptr_array_free(s->actions, TRUE);
-  for(guint i = 0; i < s->expects->len; i++)
+  for (guint i = 0; i < s->expects->len; i++)
     nl__scn_expect_free(g_ptr_array_index(s->expects, i));
   g_ptr_array_free(s->expects, TRUE);
   g_free(s->timeline.title);
@@ -358,9 +360,9 @@ NlScnNetwork *nl_scenario_find_network(const NlScenario *s, const char *name) {
 
 NlScnRun *nl_scenario_find_run(const NlScnNode *node, const char *name) {
   g_return_val_if_fail(node != NULL && name != NULL, NULL);
-  for(guint i = 0; i < node->runs->len; i++) {
+  for (guint i = 0; i < node->runs->len; i++) {
     NlScnRun *r = g_ptr_array_index(node->runs, i);
-    if(strcmp(r->name, name) == 0)
+    if (strcmp(r->name, name) == 0)
       return r;
   }
   return NULL;
@@ -368,19 +370,19 @@ NlScnRun *nl_scenario_find_run(const NlScnNode *node, const char *name) {
 
 NlScnLink *nl_scenario_find_link(const NlScnNode *node, const char *network) {
   g_return_val_if_fail(node != NULL && network != NULL, NULL);
-  for(guint i = 0; i < node->links->len; i++) {
+  for (guint i = 0; i < node->links->len; i++) {
     NlScnLink *k = g_ptr_array_index(node->links, i);
-    if(strcmp(k->network, network) == 0)
+    if (strcmp(k->network, network) == 0)
       return k;
   }
   return NULL;
 }
 
 static void dir_apply(NlScnLinkDir *d, const NlScnLinkDir *s) {
-  for(int p = 0; p < NL_SCN_N_PROPS; p++) {
-    if(!(s->set & (1u << p)))
+  for (int p = 0; p < NL_SCN_N_PROPS; p++) {
+    if (!(s->set & (1u << p)))
       continue;
-    switch((NlScnProp)p) {
+    switch ((NlScnProp)p) {
       case NL_SCN_PROP_LATENCY:
         d->latency = s->latency;
         break;
@@ -424,13 +426,13 @@ void nl_scenario_props_apply(NlScnLinkProps *dst, const NlScnLinkProps *src) {
 void nl_scenario_link_effective(const NlScnLink *link, NlScnLinkProps *out) {
   g_return_if_fail(link != NULL && out != NULL);
   memset(out, 0, sizeof *out);
-  if(link->net != NULL)
+  if (link->net != NULL)
     nl_scenario_props_apply(out, &link->net->props);
   nl_scenario_props_apply(out, &link->props);
 }
 
 gboolean nl_scn_cmp_holds(NlScnCmp cmp, gint64 value, gint64 expected) {
-  switch(cmp) {
+  switch (cmp) {
     case NL_SCN_CMP_EQ:
       return value == expected;
     case NL_SCN_CMP_NE:
