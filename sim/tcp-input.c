@@ -506,7 +506,7 @@ static void synced_input(NlTcpSock *s, const Seg *g) {
     case NL_TCP_FIN_WAIT_1:
       if (fin_acked(s)) {
         nl__tcp_set_state(s, NL_TCP_FIN_WAIT_2);
-        nl_event_cancel(s->st->q, &s->t_rexmit);
+        nl__tcp_disarm_rexmit(s);
         if (!s->user_owned)
           nl_event_schedule_in(s->st->q, &s->t_keep, NL_TCP_FIN_TIMEOUT);
         nl__tcp_mark_notify(s);

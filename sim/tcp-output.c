@@ -151,7 +151,7 @@ void nl__tcp_output(NlTcpSock *s) {
       break;
     }
   }
-  if (sent || !nl_event_pending(&s->t_rexmit))
+  if (sent || s->rexmit_at == 0)
     nl__tcp_arm_rexmit(s);
 }
 

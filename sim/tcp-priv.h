@@ -109,6 +109,8 @@ struct NlTcpSock {
 
   /* Timers (STYLE 4: embedded, never allocated). */
   NlEvent t_rexmit; /* RTO, SYN/SYN-ACK retransmit, persist */
+  NlTime rexmit_at;    /* when t_rexmit is due; 0 = disarmed (lazily) */
+  NlTime rexmit_ev_at; /* when the pending t_rexmit event fires */
   NlEvent t_delack;
   NlEvent t_keep; /* keepalive, FIN_WAIT_2 timeout, TIME_WAIT */
   NlTime last_rcv;
@@ -181,6 +183,7 @@ void nl__tcp_delack(NlTcpSock *s);
 void nl__tcp_timers_init(NlTcpSock *s);
 void nl__tcp_timers_cancel(NlTcpSock *s);
 void nl__tcp_arm_rexmit(NlTcpSock *s);
+void nl__tcp_disarm_rexmit(NlTcpSock *s);
 void nl__tcp_arm_keepalive(NlTcpSock *s);
 void nl__tcp_rtt_sample(NlTcpSock *s, NlTime r);
 void nl__tcp_enter_loss(NlTcpSock *s);

@@ -19,6 +19,7 @@ void nl__tcp_timers_init(NlTcpSock *s) {
 void nl__tcp_timers_cancel(NlTcpSock *s) {
   NlEventQueue *q = s->st->q;
   nl_event_cancel(q, &s->t_rexmit);
+  s->rexmit_at = 0;
   nl_event_cancel(q, &s->t_delack);
   nl_event_cancel(q, &s->t_keep);
 }
@@ -77,11 +78,23 @@ static void arm_at(NlTcpSock *s, NlTime delay) {
                   nl__tcp_now(s);
     delay = MIN(delay, MAX(left, NL_MS));
   }
-  nl_event_schedule_in(s->st->q, &s->t_rexmit, delay);
+  /* Lazy re-arming: every ACK pushes the deadline back, and moving an
+   * event in the heap costs two sifts.  A pending event that fires no
+   * later than the new deadline is left alone; it re-arms itself when it
+   * fires early (the trick Linux's timer wheel users rely on too). */
+  NlTime at = nl__tcp_now(s) + delay;
+  s->rexmit_at = at;
+  if (nl_event_pending(&s->t_rexmit) && s->rexmit_ev_at <= at)
+    return;
+  nl_event_schedule(s->st->q, &s->t_rexmit, at);
+  s->rexmit_ev_at = at;
+}
+
+void nl__tcp_disarm_rexmit(NlTcpSock *s) {
+  s->rexmit_at = 0; /* a pending event finds nothing to do */
 }
 
 void nl__tcp_arm_rexmit(NlTcpSock *s) {
-  NlEventQueue *q = s->st->q;
   switch (s->state) {
     case NL_TCP_SYN_SENT:
     case NL_TCP_SYN_RECEIVED:
@@ -94,7 +107,7 @@ void nl__tcp_arm_rexmit(NlTcpSock *s) {
     case NL_TCP_LAST_ACK:
       break;
     default:
-      nl_event_cancel(q, &s->t_rexmit);
+      nl__tcp_disarm_rexmit(s);
       return;
   }
   if (s->snd_una != s->snd_max) {
@@ -111,7 +124,7 @@ void nl__tcp_arm_rexmit(NlTcpSock *s) {
     arm_at(s, MIN(d, NL_TCP_RTO_MAX));
     return;
   }
-  nl_event_cancel(q, &s->t_rexmit);
+  nl__tcp_disarm_rexmit(s);
 }
 
 /* An RTO: NewReno's loss window (RFC 5681 §3.1, RFC 6582 §3.2 step 4). */
@@ -139,6 +152,14 @@ static void on_rexmit(NlEvent *ev, void *data) {
   NlTime now = nl__tcp_now(s);
   char rb[NL_TIME_STRLEN];
   (void)ev;
+  if (s->rexmit_at == 0)
+    return; /* disarmed since it was scheduled */
+  if (now < s->rexmit_at) {
+    nl_event_schedule(st->q, &s->t_rexmit, s->rexmit_at);
+    s->rexmit_ev_at = s->rexmit_at;
+    return;
+  }
+  s->rexmit_at = 0;
   nl__tcp_enter(st);
   switch (s->state) {
     case NL_TCP_SYN_SENT:
