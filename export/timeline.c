@@ -948,6 +948,22 @@ static void pdf_fix_dates(char *data, gsize len) {
   }
 }
 
+/* One graphviz context for the process.  Graphviz 2.42's pango plugin
+ * keeps a pointer to the last font name it measured, and that name belongs
+ * to the context: freeing the context after each render leaves the next
+ * render comparing against freed memory (AddressSanitizer sees it).  A
+ * context that lives as long as the process avoids that, and saves
+ * loading the plugins again.  Graphviz is not thread-safe, so renders take
+ * a lock. */
+G_LOCK_DEFINE_STATIC(graphviz);
+
+static GVC_t *graphviz_context(void) {
+  static GVC_t *gvc;
+  if (gvc == NULL)
+    gvc = gvContext();
+  return gvc;
+}
+
 guint8 *nl_timeline_render(const NlTrace *trace, const char *format,
                            const NlTimelineOptions *opts, gsize *len,
                            GError **error) {
@@ -981,7 +997,8 @@ guint8 *nl_timeline_render(const NlTrace *trace, const char *format,
   tl.t = g_string_new(NULL);
 
   guint8 *result = NULL;
-  GVC_t *gvc = gvContext();
+  G_LOCK(graphviz);
+  GVC_t *gvc = graphviz_context();
   tl.g = agopen((char *)"timeline", Agdirected, NULL);
   declare_attributes(tl.g);
   plan(&tl);
@@ -1017,7 +1034,7 @@ fail_render:
 fail_layout:
   agseterr(level);
   agclose(tl.g);
-  gvFreeContext(gvc);
+  G_UNLOCK(graphviz);
   for (guint i = 0; i < tl.lanes->len; i++)
     g_free(lane_at(&tl, (int)i)->kind);
   g_array_free(tl.lanes, TRUE);
