@@ -398,6 +398,16 @@ static void data_input(NlTcpSock *s, const Seg *g) {
   }
   gboolean had_ooo = s->ooo != NULL;
   if (dlen) {
+    /* tcp_event_data_recv: the first data, or data after an idle longer
+     * than the RTO, gives some quick ACKs (TCP_MAX_QUICKACKS = 16). */
+    NlTime now = nl__tcp_now(s);
+    if (!s->ato_init || now - s->last_data_rcv > s->rto) {
+      guint q = (guint)(nl__tcp_rcv_space(s) / (2 * (size_t)s->mss));
+      q = MIN(q ? q : 2, 16u);
+      s->quick = MAX(s->quick, q);
+      s->ato_init = 1;
+    }
+    s->last_data_rcv = now;
     nl__tcp_ring_push(&s->rcvq, data, dlen);
     s->rcv_nxt += dlen;
     nl__tcp_mark_notify(s);
@@ -408,12 +418,17 @@ static void data_input(NlTcpSock *s, const Seg *g) {
     fin_received(s);
     return;
   }
-  /* Delayed ACK (Linux __tcp_ack_snd_check): at once when more than one
-   * full segment is unacknowledged or a hole was filled. */
-  if (had_ooo || s->rcv_nxt - s->rcv_wup > s->mss)
+  /* Delayed ACK (Linux __tcp_ack_snd_check): at once in quick-ACK mode,
+   * when more than one full segment is unacknowledged or when a hole was
+   * filled; otherwise after TCP_DELACK_MIN. */
+  if (s->quick > 0 && !s->pingpong) {
+    s->quick--;
     nl__tcp_send_ack(s);
-  else
+  } else if (had_ooo || s->rcv_nxt - s->rcv_wup > s->mss) {
+    nl__tcp_send_ack(s);
+  } else {
     nl__tcp_delack(s);
+  }
 }
 
 static void synced_input(NlTcpSock *s, const Seg *g) {

@@ -54,7 +54,6 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
                              dlen, st->ip_id++, NL_TCP_TTL, TRUE);
   if (flags & NL_TCP_ACK) {
     s->rcv_wup = s->rcv_nxt;
-    s->unacked_bytes = 0;
     s->want_ack = 0;
     nl_event_cancel(st->q, &s->t_delack);
   }
@@ -83,6 +82,10 @@ static uint32_t xmit_seg(NlTcpSock *s, uint32_t seq, size_t len,
     s->st->stats.retransmits++;
     s->rtt_timing = 0; /* Karn: no sample across a retransmission */
   } else if (!s->rtt_timing && len) {
+    /* Data sent soon after data arrived: an interactive exchange, whose
+     * ACKs ride on the replies (tcp_event_data_sent → pingpong). */
+    if (s->ato_init && nl__tcp_now(s) - s->last_data_rcv < NL_TCP_DELACK)
+      s->pingpong = 1;
     s->rtt_timing = 1;
     s->rtt_seq = end;
     s->rtt_start = nl__tcp_now(s);

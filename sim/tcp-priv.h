@@ -105,7 +105,12 @@ struct NlTcpSock {
   NlTcpOoo *ooo; /* sorted by seq */
   size_t ooo_bytes;
   size_t rcvbuf; /* SO_RCVBUF as reported (doubled) */
-  size_t unacked_bytes; /* in-order bytes received since our last ACK */
+  /* Delayed-ACK engine (Linux icsk_ack): quick ACKs left, interactive
+   * ("pingpong") mode, time of the last data received. */
+  guint quick;
+  guint pingpong : 1;
+  guint ato_init : 1;
+  NlTime last_data_rcv;
 
   /* Timers (STYLE 4: embedded, never allocated). */
   NlEvent t_rexmit; /* RTO, SYN/SYN-ACK retransmit, persist */

@@ -240,6 +240,7 @@ static void on_delack(NlEvent *ev, void *data) {
   (void)ev;
   if (!s->want_ack || !nl__tcp_synced(s->state))
     return;
+  s->pingpong = 0; /* a delayed ACK was missed: leave pingpong mode */
   nl__tcp_enter(s->st);
   nl__tcp_send_ack(s);
   nl__tcp_leave(s->st);

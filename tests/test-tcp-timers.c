@@ -159,44 +159,114 @@ static void test_tcp_user_timeout_bounds_retries(void **state) {
   assert_true(r1.retransmits >= 3 && r1.retransmits < 15);
 }
 
-/* ---- delayed ACK ------------------------------------------------------- */
+/* ---- delayed ACK ------------------------------------------------------ */
+
+#define NMSG 20
 
 typedef struct {
-  NlTime data_sent, ack_sent;
+  NlTime delay[NMSG]; /* from each write to bob's ACK of it */
 } DelackResult;
 
-static void scenario_delack(Wire *w, void *res) {
-  DelackResult *r = res;
-  Pair p;
-  pair_open(w, &p, 9002);
-  run_for(w, 1 * NL_S);
-  uint64_t before = w->pkt_id;
-  r->data_sent = nl_event_now(w->q);
-  nl_tcp_send(p.client, "one", 3, 0);
-  run_for(w, 1 * NL_S);
-  /* The first packet bob sent after that. */
+/* The time of the first packet bob sent with an id above @after. */
+static NlTime first_bob_packet(Wire *w, uint64_t after) {
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *payload;
   nl_trace_iter_init(&it, w->trace);
   while (nl_trace_iter_next(&it, &rec, &payload))
-    if (rec->kind == NL_TRACE_PKT_SEND && rec->id > before &&
-        rec->node == w->h[1].node) {
-      r->ack_sent = rec->time;
-      break;
-    }
+    if (rec->kind == NL_TRACE_PKT_SEND && rec->id > after &&
+        rec->node == w->h[1].node)
+      return rec->time;
+  return -1;
+}
+
+static void scenario_delack(Wire *w, void *res) {
+  DelackResult *r = res;
+  Pair p;
+  pair_open(w, &p, 9002);
+  set_int(p.client, IPPROTO_TCP, TCP_NODELAY, 1);
+  run_for(w, 1 * NL_S);
+  char sink[64];
+  for (int i = 0; i < NMSG; i++) {
+    uint64_t before = w->pkt_id;
+    NlTime t = nl_event_now(w->q);
+    nl_tcp_send(p.client, "msg", 3, 0);
+    run_for(w, 100 * NL_MS);
+    r->delay[i] = first_bob_packet(w, before) - t;
+    nl_tcp_recv(p.server, sink, sizeof sink, 0);
+  }
   nl_tcp_close(p.client);
   nl_tcp_close(p.server);
   nl_tcp_close(p.listener);
   run_for(w, 1 * NL_S);
 }
 
-static void test_tcp_delayed_ack_waits_40ms(void **state) {
+static void test_tcp_delayed_ack_after_quickacks(void **state) {
   DelackResult r1 = {0}, r2 = {0};
   (void)state;
   run_twice(34, 10 * NL_MS, scenario_delack, &r1, &r2);
-  /* Arrives after 10 ms, ACKed after TCP_DELACK_MIN. */
-  assert_int_equal(r1.ack_sent - r1.data_sent, 10 * NL_MS + NL_TCP_DELACK);
+  /* Linux: the first data starts quick-ACK mode (16 immediate ACKs, the
+   * window allowing); after that an ACK waits TCP_DELACK_MIN. */
+  for (int i = 0; i < NMSG; i++)
+    assert_int_equal(r1.delay[i],
+                     10 * NL_MS + (i < 16 ? 0 : NL_TCP_DELACK));
+}
+
+/* ---- interactive exchange: ACKs ride on the replies -------------------- */
+
+typedef struct {
+  int pure_acks; /* ACK-only packets bob sent during the exchange */
+  int replies;
+} PingResult;
+
+static void scenario_pingpong(Wire *w, void *res) {
+  PingResult *r = res;
+  Pair p;
+  pair_open(w, &p, 9003);
+  set_int(p.client, IPPROTO_TCP, TCP_NODELAY, 1);
+  set_int(p.server, IPPROTO_TCP, TCP_NODELAY, 1);
+  run_for(w, 1 * NL_S);
+  uint64_t before = w->pkt_id;
+  char b[64];
+  for (int i = 0; i < 30; i++) {
+    nl_tcp_send(p.client, "ping", 4, 0);
+    run_for(w, 15 * NL_MS); /* request arrives after 10 ms */
+    if (nl_tcp_recv(p.server, b, sizeof b, 0) == 4) {
+      nl_tcp_send(p.server, "pong", 4, 0); /* reply within 40 ms */
+      r->replies++;
+    }
+    run_for(w, 85 * NL_MS);
+    nl_tcp_recv(p.client, b, sizeof b, 0);
+  }
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *payload;
+  nl_trace_iter_init(&it, w->trace);
+  while (nl_trace_iter_next(&it, &rec, &payload)) {
+    if (rec->kind != NL_TRACE_PKT_SEND || rec->id <= before ||
+        rec->node != w->h[1].node)
+      continue;
+    NlIp4Header ip;
+    NlTcpHeader th;
+    if (nl_ip4_parse(payload, rec->len, &ip) == NULL &&
+        nl_tcp4_parse(payload, rec->len, &ip, &th) == NULL &&
+        ip.total_len == ip.ihl_bytes + th.hdr_bytes)
+      r->pure_acks++;
+  }
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+  run_for(w, 1 * NL_S);
+}
+
+static void test_tcp_interactive_acks_ride_on_replies(void **state) {
+  PingResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(35, 10 * NL_MS, scenario_pingpong, &r1, &r2);
+  assert_int_equal(r1.replies, 30);
+  /* Only the first request is ACKed on its own (quick ACK); the reply to
+   * it puts bob in pingpong mode and later ACKs go with the replies. */
+  assert_int_equal(r1.pure_acks, 1);
 }
 
 int main(void) {
@@ -204,7 +274,8 @@ int main(void) {
     cmocka_unit_test(test_tcp_keepalive_detects_dead_peer),
     cmocka_unit_test(test_tcp_data_retries_then_etimedout),
     cmocka_unit_test(test_tcp_user_timeout_bounds_retries),
-    cmocka_unit_test(test_tcp_delayed_ack_waits_40ms),
+    cmocka_unit_test(test_tcp_delayed_ack_after_quickacks),
+    cmocka_unit_test(test_tcp_interactive_acks_ride_on_replies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
