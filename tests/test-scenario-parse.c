@@ -427,8 +427,10 @@ static void test_scenario_expectations(void **state) {
   assert_int_equal(e->kind, NL_SCN_EXPECT_TCP);
   assert_null(e->program);
   assert_string_equal(e->text, "ESTABLISHED");
+  assert_int_equal(e->tcp_state, NL_TCP_ESTABLISHED);
   e = g_ptr_array_index(s->expects, 6);
   assert_string_equal(e->text, "TIME_WAIT");
+  assert_int_equal(e->tcp_state, NL_TCP_TIME_WAIT);
   assert_ptr_equal(e->run, nl_scenario_find_run(pb, "chat-client"));
   e = g_ptr_array_index(s->expects, 7);
   assert_int_equal(e->kind, NL_SCN_EXPECT_PATH);

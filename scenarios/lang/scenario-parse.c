@@ -1225,10 +1225,12 @@ static const char *const expect_words[] = {
         NULL,
 };
 
+/* The state names of sim/tcp.h, so the two cannot drift apart. */
 static const char *const tcp_states[] = {
-    "CLOSED",      "LISTEN",     "SYN_SENT",   "SYN_RECEIVED",
-    "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",
-    "CLOSING",     "LAST_ACK",   "TIME_WAIT",  NULL,
+#define NL_X(e, str) str,
+    NL_TCP_STATE_MAP(NL_X)
+#undef NL_X
+        NULL,
 };
 
 /* `expect KIND ...` with `expect` at word @i. */
@@ -1345,6 +1347,9 @@ static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i, NlTime at) {
         g_free(all);
         return FALSE;
       }
+      for (int k = 0; tcp_states[k] != NULL; k++)
+        if (strcmp(tcp_states[k], st) == 0)
+          e->tcp_state = (NlTcpState)k;
       e->text = st;
       return no_more(p, l, j + 3, usage);
     }

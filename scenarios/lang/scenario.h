@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "sim/event.h"
+#include "sim/tcp.h"
 
 G_BEGIN_DECLS
 
@@ -278,8 +279,8 @@ struct NlScnAction {
   X(STDERR, "stderr")     /* node, program, run, negate, text */               \
   X(EXIT, "exit")         /* node, program, run, cmp, value (exit code) */     \
   X(RECEIVED, "received") /* node, peer, count_packets, cmp, value */          \
-  X(TCP, "tcp")           /* node, program (may be NULL), run, text=state */   \
-  X(PATH, "path")         /* node, peer, path */                               \
+  X(TCP, "tcp")   /* node, program (may be NULL), run, tcp_state, text */      \
+  X(PATH, "path") /* node, peer, path */                                       \
   X(FILTERED, "filtered") /* node (nat/firewall), cmp, value */
 
 typedef enum {
@@ -327,7 +328,8 @@ struct NlScnExpect {
   NlScnCmp cmp;
   gint64 value;
   NlScnPath path;
-  char *text; /* stdout/stderr: the text; tcp: the state name */
+  char *text;           /* stdout/stderr: the text; tcp: the state name */
+  NlTcpState tcp_state; /* tcp: the state (sim/tcp.h) */
   NlScnLoc node_loc, peer_loc, program_loc;
 };
 
