@@ -98,9 +98,14 @@ static void json_packet(GString *out, const NlTraceRecord *rec,
     g_string_append(out, ",\"app\":");
     json_cstr(out, info.app);
   }
+  static const char digits[] = "0123456789abcdef";
   g_string_append(out, ",\"hex\":\"");
-  for (guint32 i = 0; i < rec->len; i++)
-    g_string_append_printf(out, "%02x", p[i]);
+  gsize at = out->len;
+  g_string_set_size(out, at + 2 * (gsize)rec->len);
+  for (guint32 i = 0; i < rec->len; i++) {
+    out->str[at + 2 * i] = digits[p[i] >> 4];
+    out->str[at + 2 * i + 1] = digits[p[i] & 15];
+  }
   g_string_append(out, "\"}");
   g_string_free(d, TRUE);
 }

@@ -31,7 +31,7 @@
 
 /* Geometry, in points. */
 enum {
-  LANE_X0 = 170,   /* x of the first lane */
+  LANE_X0 = 215,   /* x of the first lane (clear of the time axis) */
   LANE_W = 250,    /* distance between lanes */
   TIME_X = 84,     /* right edge of the time labels */
   HEAD_W = 140,    /* lane header box */
@@ -77,7 +77,7 @@ typedef struct {
   GHashTable *hops;    /* &Hop.id -> Hop */
   GPtrArray *hop_list; /* Hop, in send order (owns them) */
   guint rows;          /* rows drawn */
-  guint64 more;        /* records not drawn past max_rows */
+  guint64 more;        /* records not drawn, past max_rows */
   NlTime last_time;    /* of the last record counted in @more */
   guint seen;          /* legend entries used: bits of Legend */
   GString *s, *t;      /* scratch */
@@ -339,7 +339,8 @@ static void lane_box(Tl *tl, int i, int y) {
   g_string_truncate(s, 0);
   gv_text(s, (const guint8 *)nl_trace_name(tl->trace, l->name),
           strlen(nl_trace_name(tl->trace, l->name)), 22, TRUE);
-  if (l->kind != NULL && l->kind[0] != '\0') {
+  if (l->kind != NULL && l->kind[0] != '\0' &&
+      strcmp(l->kind, nl_trace_name(tl->trace, l->name)) != 0) {
     g_string_append(s, "\\n");
     gv_text(s, (const guint8 *)l->kind, strlen(l->kind), 22, TRUE);
   }
@@ -813,8 +814,35 @@ static void note_rx(Tl *tl, const NlTraceRecord *rec, const guint8 *payload) {
 
 /* ---- the whole drawing ---------------------------------------------- */
 
-/* Pass 1: the lanes (declared ones first, in declaration order, then the
- * undeclared in first-use order) and the number of rows. */
+/* Can @rec share the row of @prev?  A node that passes a packet on at the
+ * instant it arrives (a router forwarding) draws the hop out from the same
+ * point the hop in ended, when the two go opposite ways, so a path reads as
+ * one line and takes fewer rows. */
+static gboolean merges(const Tl *tl, const NlTraceRecord *prev,
+                       const NlTraceRecord *rec) {
+  if (prev->kind != NL_TRACE_PKT_RECV || rec->kind != NL_TRACE_PKT_SEND ||
+      prev->node != rec->node || prev->time != rec->time)
+    return FALSE;
+  int me = lane_find(tl, rec->node), in = lane_find(tl, prev->peer),
+      out = lane_find(tl, rec->peer);
+  return me >= 0 && in >= 0 && out >= 0 && (in - me) * (out - me) < 0;
+}
+
+/* Gives each shown record, in order, its row. */
+typedef struct {
+  const NlTraceRecord *prev;
+  guint64 next;
+} RowStep;
+
+static guint64 row_step(const Tl *tl, RowStep *st, const NlTraceRecord *rec) {
+  guint64 row = st->prev != NULL && merges(tl, st->prev, rec) ? st->next - 1
+                                                              : st->next++;
+  st->prev = rec;
+  return row;
+}
+
+/* Before drawing: the lanes (declared ones first, in declaration order,
+ * then the undeclared in first-use order), then the rows. */
 static void plan(Tl *tl) {
   NlTraceIter it;
   const NlTraceRecord *rec;
@@ -823,7 +851,6 @@ static void plan(Tl *tl) {
   while (nl_trace_iter_next(&it, &rec, &p))
     if (rec->kind == NL_TRACE_NODE)
       lane_add(tl, rec->node, p, rec->len);
-  guint64 shown = 0;
   nl_trace_iter_init(&it, tl->trace);
   while (nl_trace_iter_next(&it, &rec, &p)) {
     if (!shows(tl, rec->kind))
@@ -831,11 +858,16 @@ static void plan(Tl *tl) {
     lane_add(tl, rec->node, NULL, 0);
     if (rec->kind == NL_TRACE_PKT_SEND)
       lane_add(tl, rec->peer, NULL, 0);
-    if (shown++ >= tl->max_rows)
-      tl->last_time = rec->time;
   }
-  tl->rows = (guint)MIN(shown, (guint64)tl->max_rows);
-  tl->more = shown - tl->rows;
+  RowStep st = {0};
+  nl_trace_iter_init(&it, tl->trace);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (shows(tl, rec->kind) && row_step(tl, &st, rec) >= tl->max_rows) {
+      tl->more++;
+      tl->last_time = rec->time;
+    }
+  }
+  tl->rows = (guint)MIN(st.next, (guint64)tl->max_rows);
 }
 
 /* One line of legend entries under the drawing, for what it used. */
@@ -880,13 +912,15 @@ static void draw(Tl *tl) {
   const NlTraceRecord *rec;
   const guint8 *p;
   NlTime shown_time = 0;
-  guint row = 0;
+  RowStep st = {0};
   nl_trace_iter_init(&it, tl->trace);
-  while (row < tl->rows && nl_trace_iter_next(&it, &rec, &p)) {
+  while (nl_trace_iter_next(&it, &rec, &p)) {
     if (shows(tl, rec->kind)) {
-      time_row(tl, row, rec->time, &shown_time);
-      draw_record(tl, rec, p, row);
-      row++;
+      guint64 row = row_step(tl, &st, rec);
+      if (row >= tl->rows)
+        break;
+      time_row(tl, (guint)row, rec->time, &shown_time);
+      draw_record(tl, rec, p, (guint)row);
     }
     note_rx(tl, rec, p);
   }
