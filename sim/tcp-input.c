@@ -458,8 +458,17 @@ static void synced_input(NlTcpSock *s, const Seg *g) {
   uint32_t rwnd = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
   if (SEQ_LT(th->seq + seg_len, s->rcv_wup) ||
       SEQ_GT(th->seq, s->rcv_nxt + rwnd)) {
-    if (!(th->flags & NL_TCP_RST))
+    /* A duplicate ACK in answer; for segments without data at most one
+     * per 500 ms (tcp_oow_rate_limited, tcp_invalid_ratelimit), so two
+     * confused ends cannot ping-pong ACKs forever. */
+    NlTime now = nl__tcp_now(s);
+    if (!(th->flags & NL_TCP_RST) &&
+        (seg_len > 0 || s->last_oow_ack == 0 ||
+         now - s->last_oow_ack >= 500 * NL_MS)) {
+      if (seg_len == 0)
+        s->last_oow_ack = now;
       nl__tcp_send_ack(s);
+    }
     return;
   }
   if (th->flags & NL_TCP_RST) {

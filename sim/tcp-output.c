@@ -168,12 +168,15 @@ void nl__tcp_send_syn(NlTcpSock *s) {
     s->snd_max = s->snd_nxt;
 }
 
+/* Segments without data carry the highest sequence number sent (Linux's
+ * tcp_acceptable_seq; snd_nxt may have gone back for a retransmission),
+ * or the peer would find them outside its window. */
 void nl__tcp_send_ack(NlTcpSock *s) {
-  emit(s, s->snd_nxt, NL_TCP_ACK, 0);
+  emit(s, s->snd_max, NL_TCP_ACK, 0);
 }
 
 void nl__tcp_send_rst(NlTcpSock *s) {
-  emit(s, s->snd_nxt, NL_TCP_RST | NL_TCP_ACK, 0);
+  emit(s, s->snd_max, NL_TCP_RST | NL_TCP_ACK, 0);
 }
 
 /* A zero-window or keepalive probe: one byte below the window, no data,

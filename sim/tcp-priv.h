@@ -111,6 +111,7 @@ struct NlTcpSock {
   guint pingpong : 1;
   guint ato_init : 1;
   NlTime last_data_rcv;
+  NlTime last_oow_ack; /* last ACK for an out-of-window segment */
 
   /* Timers (STYLE 4: embedded, never allocated). */
   NlEvent t_rexmit; /* RTO, SYN/SYN-ACK retransmit, persist */
