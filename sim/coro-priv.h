@@ -72,6 +72,7 @@ typedef struct {
   NlCoro *volatile cur;
   volatile int in_switch;
   volatile unsigned long switches; /* bumped on every resume (watchdog) */
+  int *errno_p; /* &errno of this thread, cached: errno is a call */
 } NlCoroTls;
 
 extern __thread NlCoroTls nl__coro_tls

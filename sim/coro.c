@@ -72,6 +72,65 @@ static char *stack_lo(const NlCoro *c) {
   return c->map + NL_CORO_GUARD_SIZE;
 }
 
+/* Stacks of ended coroutines are kept for reuse, up to a bound: mapping a
+ * stack, faulting in its first page and unmapping it are system calls that
+ * cost far more than anything else in a coroutine's life (tens to hundreds
+ * of microseconds in a sandboxed VM; see docs/performance.md), and threads
+ * of thread-per-connection servers come and go all the time.  A cached
+ * stack keeps the pages it had touched, so the bound also bounds the
+ * memory kept. */
+#define STACK_CACHE_MAX 64
+
+typedef struct {
+  char *map;
+  size_t map_size;
+} CachedStack;
+
+static __thread CachedStack stack_cache[STACK_CACHE_MAX];
+static __thread int stack_cache_n;
+
+static char *stack_take(size_t map_size) {
+  for (int i = stack_cache_n - 1; i >= 0; i--)
+    if (stack_cache[i].map_size == map_size) {
+      char *map = stack_cache[i].map;
+      stack_cache[i] = stack_cache[--stack_cache_n];
+      return map;
+    }
+
+  /* One mapping, guard region at the bottom (stacks grow down).
+   * MAP_NORESERVE: pages are committed only when touched. */
+  char *map = mmap(NULL, map_size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+  if (map == MAP_FAILED)
+    return NULL;
+  if (mprotect(map + NL_CORO_GUARD_SIZE, map_size - NL_CORO_GUARD_SIZE,
+               PROT_READ | PROT_WRITE) != 0) {
+    int saved = errno;
+    munmap(map, map_size);
+    errno = saved;
+    return NULL;
+  }
+  return map;
+}
+
+static void stack_give_back(char *map, size_t map_size) {
+  if (stack_cache_n < STACK_CACHE_MAX) {
+    stack_cache[stack_cache_n].map = map;
+    stack_cache[stack_cache_n].map_size = map_size;
+    stack_cache_n++;
+    return;
+  }
+  munmap(map, map_size);
+}
+
+void nl_coro_trim_cache(void) {
+  while (stack_cache_n > 0) {
+    stack_cache_n--;
+    munmap(stack_cache[stack_cache_n].map, stack_cache[stack_cache_n].map_size);
+  }
+}
+
 NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
   g_return_val_if_fail(fn != NULL, NULL);
   size_t page = page_size();
@@ -79,17 +138,10 @@ NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
     stack_size = NL_CORO_STACK_DEFAULT;
   stack_size = (stack_size + page - 1) & ~(page - 1);
 
-  /* One mapping, guard region at the bottom (stacks grow down).
-   * MAP_NORESERVE: pages are committed only when touched. */
   size_t map_size = NL_CORO_GUARD_SIZE + stack_size;
-  char *map = mmap(NULL, map_size, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                   -1, 0);
-  if (map == MAP_FAILED)
+  char *map = stack_take(map_size);
+  if (map == NULL)
     return NULL;
-  if (mprotect(map + NL_CORO_GUARD_SIZE, stack_size,
-               PROT_READ | PROT_WRITE) != 0)
-    goto fail_mprotect;
 
   NlCoro *c = g_new0(NlCoro, 1);
   c->fn = fn;
@@ -104,18 +156,11 @@ NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
 #endif
   nl__coro_ctx_make(&c->ctx, stack_lo(c), stack_size, c);
   return c;
-
-fail_mprotect : {
-  int saved = errno;
-  munmap(map, map_size);
-  errno = saved;
-  return NULL;
-}
 }
 
 /* Releases the stack of an ended or abandoned coroutine.  Under ASan the
- * shadow of abandoned frames is still poisoned; clear it, or a later stack
- * mapped at the same address would report false errors. */
+ * shadow of abandoned frames is still poisoned; clear it, or the next
+ * coroutine on this stack would report false errors. */
 static void release_stack(NlCoro *c) {
   if (c->map == NULL)
     return;
@@ -125,7 +170,7 @@ static void release_stack(NlCoro *c) {
 #ifdef NL_ASAN
   ASAN_UNPOISON_MEMORY_REGION(stack_lo(c), c->stack_size);
 #endif
-  munmap(c->map, c->map_size);
+  stack_give_back(c->map, c->map_size);
   c->map = NULL;
 }
 
@@ -137,6 +182,14 @@ void nl_coro_free(NlCoro *c) {
   g_free(c);
 }
 
+/* errno's address never changes within a thread; `errno` itself is a call
+ * to __errno_location(), which would cost two calls per switch. */
+static inline int *errno_ptr(NlCoroTls *t) {
+  if (G_UNLIKELY(t->errno_p == NULL))
+    t->errno_p = &errno;
+  return t->errno_p;
+}
+
 void nl_coro_resume(NlCoro *c) {
   NlCoroTls *t = &nl__coro_tls;
   g_return_if_fail(c != NULL);
@@ -144,7 +197,8 @@ void nl_coro_resume(NlCoro *c) {
   g_return_if_fail(!c->running);
 
   NlCoro *self = t->cur;
-  int saved_errno = errno;
+  int *errp = errno_ptr(t);
+  int saved_errno = *errp;
   c->resumer = self;
   c->running = TRUE;
   t->switches++;
@@ -157,7 +211,7 @@ void nl_coro_resume(NlCoro *c) {
   t->cur = self;
   t->in_switch = 0;
   c->running = FALSE;
-  errno = saved_errno;
+  *errp = saved_errno;
   if (c->end != NL_CORO_END_NONE)
     release_stack(c);
 }
@@ -167,7 +221,8 @@ void nl_coro_yield(void) {
   NlCoro *c = t->cur;
   g_return_if_fail(c != NULL);
 
-  int saved_errno = errno;
+  int *errp = errno_ptr(t);
+  int saved_errno = *errp;
   t->in_switch = 1;
   t->cur = c->resumer;
   asan_start(&c->asan_fake, c->asan_back_lo, c->asan_back_size);
@@ -175,7 +230,7 @@ void nl_coro_yield(void) {
   /* Resumed, possibly by a different resumer than last time. */
   asan_finish(c->asan_fake, &c->asan_back_lo, &c->asan_back_size);
   t->in_switch = 0;
-  errno = saved_errno;
+  *errp = saved_errno;
 }
 
 /* Leaves @c for good.  Runs on @c's stack, or on the signal stack when

@@ -116,6 +116,13 @@ void *nl_coro_fault_addr(const NlCoro *c);
 void nl_coro_set_data(NlCoro *c, void *data);
 void *nl_coro_get_data(const NlCoro *c);
 
+/**
+ * nl_coro_trim_cache: unmaps the stacks this thread keeps for reuse (up to
+ * 64 stacks of ended coroutines are kept, since mapping a fresh stack costs
+ * system calls and a page fault).  Optional; e.g. at the end of a run.
+ */
+void nl_coro_trim_cache(void);
+
 /* Usable stack size in bytes (after rounding). */
 size_t nl_coro_stack_size(const NlCoro *c);
 

@@ -13,6 +13,15 @@
 
 #include "sim/coro.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 typedef struct {
   GString *trace;
   const char *name;
@@ -196,7 +205,10 @@ static void test_coro_fpu_control_is_per_coroutine(void **state) {
   assert_int_equal(f.round_seen_before, FE_UPWARD);
   assert_int_equal(f.round_seen_after, FE_UPWARD);
   volatile double one = 1.0, three = 3.0;
-  assert_true(f.third > one / three); /* rounded up there, nearest here */
+  /* Rounded up there, to nearest here.  (Valgrind computes SSE arithmetic
+   * in round-to-nearest whatever MXCSR says; it does keep MXCSR itself.) */
+  if (!RUNNING_ON_VALGRIND)
+    assert_true(f.third > one / three);
   assert_int_equal(fegetround(), FE_TONEAREST);
   nl_coro_free(c);
 }
