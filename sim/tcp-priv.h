@@ -105,6 +105,9 @@ struct NlTcpSock {
   NlTcpOoo *ooo; /* sorted by seq */
   size_t ooo_bytes;
   size_t rcvbuf; /* SO_RCVBUF as reported (doubled) */
+  size_t rcv_copied;   /* bytes read since rcv_copied_at (autotuning) */
+  NlTime rcv_copied_at;
+  guint user_mss;      /* TCP_MAXSEG set before connect, or 0 */
   /* Delayed-ACK engine (Linux icsk_ack): quick ACKs left, interactive
    * ("pingpong") mode, time of the last data received. */
   guint quick;

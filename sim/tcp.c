@@ -562,6 +562,8 @@ int nl_tcp_connect(NlTcpSock *s, uint32_t addr, uint16_t port) {
   s->shut = 0;
   s->sock_done = 0;
   s->adv_mss = mtu > 40 ? mtu - 40 : 536;
+  if (s->user_mss)
+    s->adv_mss = MIN(s->adv_mss, s->user_mss);
   s->mss = MIN(s->adv_mss, 536u);
   s->iss = nl__tcp_isn(st, &s->key);
   s->snd_una = s->iss;
@@ -640,6 +642,27 @@ ssize_t nl_tcp_send(NlTcpSock *s, const void *buf, size_t len, int flags) {
   return (ssize_t)n;
 }
 
+/* Receive-buffer autotuning (Linux tcp_rcv_space_adjust, simplified):
+ * once per RTT, if the application read more than the window covers,
+ * grow SO_RCVBUF so the window is twice what was read, up to tcp_rmem[2].
+ * Not when the user set SO_RCVBUF. */
+static void rcv_space_adjust(NlTcpSock *s, size_t n) {
+  if (s->rcvbuf_locked || !nl__tcp_synced(s->state))
+    return;
+  NlTime now = nl__tcp_now(s);
+  NlTime rtt = MAX(s->srtt, NL_MS);
+  s->rcv_copied += n;
+  if (s->rcv_copied_at == 0)
+    s->rcv_copied_at = now;
+  if (now - s->rcv_copied_at < rtt)
+    return;
+  size_t want = 4 * s->rcv_copied; /* window 2 × copied; rcvbuf 2 × window */
+  if (want > s->rcvbuf)
+    s->rcvbuf = MIN(want, (size_t)NL_TCP_MAX_BUF);
+  s->rcv_copied = 0;
+  s->rcv_copied_at = now;
+}
+
 /* Linux tcp_cleanup_rbuf: after a read, announce a window that at least
  * doubled. */
 static void after_read(NlTcpSock *s) {
@@ -665,6 +688,7 @@ ssize_t nl_tcp_recv(NlTcpSock *s, void *buf, size_t len, int flags) {
     if (!(flags & MSG_PEEK)) {
       nl__tcp_ring_drop(&s->rcvq, n);
       nl__tcp_enter(s->st);
+      rcv_space_adjust(s, n);
       after_read(s);
       nl__tcp_leave(s->st);
     }
@@ -915,8 +939,8 @@ int nl_tcp_setsockopt(NlTcpSock *s, int level, int name, const void *val,
       case TCP_MAXSEG:
         if (v != 0 && (v < 88 || v > 65535 - 40))
           return -EINVAL;
-        if (v != 0 && s->state == NL_TCP_CLOSED)
-          s->adv_mss = (guint)v;
+        if (s->state == NL_TCP_CLOSED || s->state == NL_TCP_LISTEN)
+          s->user_mss = (guint)v;
         return 0;
       default: return -ENOPROTOOPT;
     }
@@ -961,7 +985,7 @@ int nl_tcp_getsockopt(NlTcpSock *s, int level, int name, void *val,
       case TCP_USER_TIMEOUT: v = (int)s->user_timeout; break;
       case TCP_MAXSEG:
         v = (int)(nl__tcp_synced(s->state) ? s->mss
-                  : s->adv_mss               ? s->adv_mss
+                  : s->user_mss              ? s->user_mss
                                              : 536);
         break;
       default: return -ENOPROTOOPT;
