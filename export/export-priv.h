@@ -29,15 +29,14 @@ typedef struct {
 void nl__export_pkt_info(const guint8 *pkt, size_t len, NlPktInfo *info);
 
 /* Appends a short label: "UDP 10.0.0.5:5000 → 192.0.2.10:7 (5 B)". */
-void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt,
-                          size_t len, GString *out);
+void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt, size_t len,
+                          GString *out);
 
 /* Appends "SYN,ACK" style TCP flag names. */
 void nl__export_tcp_flags(uint8_t flags, GString *out);
 
 /* Appends "10.0.0.5:5000" (or just the address for ICMP and fragments). */
-void nl__export_endpoint(const NlPktInfo *info, gboolean source,
-                         GString *out);
+void nl__export_endpoint(const NlPktInfo *info, gboolean source, GString *out);
 
 /* Names a STUN/TURN message from its UDP payload (RFC 5389 magic cookie
  * 0x2112A442 at offset 4); NULL when it is not one.  @buf holds 48 bytes. */

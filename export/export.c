@@ -7,7 +7,9 @@
 #include "export/export-priv.h"
 #include "sim/wire.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(natlab-export-error-quark, nl_export_error)
+/* clang-format on */
 
 static uint16_t rd16(const guint8 *p) {
   return (uint16_t)(p[0] << 8 | p[1]);
@@ -30,11 +32,14 @@ const char *nl__export_stun_name(const guint8 *udp, size_t len, char *buf) {
     return NULL;
   uint16_t type = rd16(udp);
   unsigned cls = ((type >> 7) & 2) | ((type >> 4) & 1);
-  unsigned method = (type & 0x000f) | ((type & 0x00e0) >> 1) |
-                    ((type & 0x3e00) >> 2);
+  unsigned method =
+      (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
   const char *proto = "TURN", *name;
   switch (method) {
-    case 0x001: name = "Binding"; proto = "STUN"; break;
+    case 0x001:
+      name = "Binding";
+      proto = "STUN";
+      break;
     case 0x003: name = "Allocate"; break;
     case 0x004: name = "Refresh"; break;
     case 0x006: name = "Send"; break;
@@ -103,9 +108,7 @@ void nl__export_pkt_info(const guint8 *pkt, size_t len, NlPktInfo *info) {
       info->icmp_code = l4[1];
       info->payload_len = (uint32_t)(l4len - NL_ICMP_HDR_LEN);
       return;
-    default:
-      info->payload_len = (uint32_t)l4len;
-      return;
+    default: info->payload_len = (uint32_t)l4len; return;
   }
 }
 
@@ -128,13 +131,12 @@ void nl__export_tcp_flags(uint8_t flags, GString *out) {
     g_string_append(out, "none");
 }
 
-void nl__export_endpoint(const NlPktInfo *info, gboolean source,
-                         GString *out) {
+void nl__export_endpoint(const NlPktInfo *info, gboolean source, GString *out) {
   char a[16];
   nl_ip4_to_string(source ? info->src : info->dst, a);
   g_string_append(out, a);
-  if (info->l4 && (info->proto == NL_IPPROTO_UDP ||
-                   info->proto == NL_IPPROTO_TCP))
+  if (info->l4 &&
+      (info->proto == NL_IPPROTO_UDP || info->proto == NL_IPPROTO_TCP))
     g_string_append_printf(out, ":%u", source ? info->sport : info->dport);
 }
 
@@ -156,16 +158,16 @@ static const char *icmp_name(const NlPktInfo *i) {
   }
 }
 
-void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt,
-                          size_t len, GString *out) {
+void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt, size_t len,
+                          GString *out) {
   if (!info->ip) {
     g_string_append_printf(out, "malformed packet (%zu B)", len);
     return;
   }
   if (info->fragment || !info->l4) {
     /* Fragments and unparsed transports get the addresses only. */
-    g_string_append_printf(out, "%s ", info->fragment ? "IPv4 fragment"
-                                                      : "IPv4");
+    g_string_append_printf(out, "%s ",
+                           info->fragment ? "IPv4 fragment" : "IPv4");
     nl__export_endpoint(info, TRUE, out);
     g_string_append(out, " → ");
     nl__export_endpoint(info, FALSE, out);
@@ -176,12 +178,8 @@ void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt,
     case NL_IPPROTO_UDP:
       g_string_append(out, info->app ? info->app : "UDP");
       break;
-    case NL_IPPROTO_TCP:
-      g_string_append(out, "TCP");
-      break;
-    default:
-      g_string_append_printf(out, "ICMP %s", icmp_name(info));
-      break;
+    case NL_IPPROTO_TCP: g_string_append(out, "TCP"); break;
+    default: g_string_append_printf(out, "ICMP %s", icmp_name(info)); break;
   }
   g_string_append_c(out, ' ');
   nl__export_endpoint(info, TRUE, out);

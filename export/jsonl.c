@@ -69,16 +69,15 @@ static void json_packet(GString *out, const NlTraceRecord *rec,
       g_string_append_printf(out, ",\"proto\":\"%s\"", proto);
     else
       g_string_append_printf(out, ",\"proto\":%u", info.proto);
-    g_string_append_printf(out, ",\"src\":\"%s\"", nl_ip4_to_string(info.src,
-                                                                   a));
-    g_string_append_printf(out, ",\"dst\":\"%s\"", nl_ip4_to_string(info.dst,
-                                                                   a));
+    g_string_append_printf(out, ",\"src\":\"%s\"",
+                           nl_ip4_to_string(info.src, a));
+    g_string_append_printf(out, ",\"dst\":\"%s\"",
+                           nl_ip4_to_string(info.dst, a));
     g_string_append_printf(out, ",\"ttl\":%u", info.ttl);
     if (info.fragment)
       g_string_append(out, ",\"fragment\":true");
   }
-  if (info.l4 && (info.proto == NL_IPPROTO_UDP ||
-                  info.proto == NL_IPPROTO_TCP))
+  if (info.l4 && (info.proto == NL_IPPROTO_UDP || info.proto == NL_IPPROTO_TCP))
     g_string_append_printf(out, ",\"sport\":%u,\"dport\":%u", info.sport,
                            info.dport);
   if (info.l4 && info.proto == NL_IPPROTO_TCP) {
@@ -116,10 +115,8 @@ static gboolean is_packet(guint16 kind) {
     case NL_TRACE_PKT_RECV:
     case NL_TRACE_PKT_DROP:
     case NL_TRACE_PKT_DELIVER:
-    case NL_TRACE_NAT_XLATE:
-      return TRUE;
-    default:
-      return FALSE;
+    case NL_TRACE_NAT_XLATE: return TRUE;
+    default: return FALSE;
   }
 }
 
@@ -179,7 +176,7 @@ gboolean nl_jsonl_write(const NlTrace *trace, const char *path,
   gboolean ok = !ferror(f);
   ok = (to_stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
   if (!ok)
-    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO,
-                "%s: write failed", path);
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO, "%s: write failed",
+                path);
   return ok;
 }

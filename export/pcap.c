@@ -26,8 +26,7 @@ static gboolean find_node(const NlTrace *trace, const char *name,
   return FALSE;
 }
 
-static void dump(pcap_dumper_t *d, const NlTraceRecord *rec,
-                 const guint8 *p) {
+static void dump(pcap_dumper_t *d, const NlTraceRecord *rec, const guint8 *p) {
   struct pcap_pkthdr h;
   NlTime t = rec->time < 0 ? 0 : rec->time;
   memset(&h, 0, sizeof h);
@@ -39,8 +38,8 @@ static void dump(pcap_dumper_t *d, const NlTraceRecord *rec,
   pcap_dump((u_char *)d, &h, p);
 }
 
-gboolean nl_pcap_write(const NlTrace *trace, const char *path,
-                       const char *node, GError **error) {
+gboolean nl_pcap_write(const NlTrace *trace, const char *path, const char *node,
+                       GError **error) {
   g_return_val_if_fail(trace != NULL, FALSE);
   g_return_val_if_fail(path != NULL, FALSE);
   guint32 want = 0;
@@ -50,8 +49,8 @@ gboolean nl_pcap_write(const NlTrace *trace, const char *path,
     return FALSE;
   }
 
-  pcap_t *pc = pcap_open_dead_with_tstamp_precision(
-      DLT_RAW, NL_IP4_MAX_LEN, PCAP_TSTAMP_PRECISION_NANO);
+  pcap_t *pc = pcap_open_dead_with_tstamp_precision(DLT_RAW, NL_IP4_MAX_LEN,
+                                                    PCAP_TSTAMP_PRECISION_NANO);
   if (pc == NULL) {
     g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_RENDER,
                 "libpcap could not open a raw-IP capture");
@@ -78,8 +77,8 @@ gboolean nl_pcap_write(const NlTrace *trace, const char *path,
   }
 
   /* Hops sent to @want and not yet received there. */
-  GHashTable *towards = g_hash_table_new_full(g_int64_hash, g_int64_equal,
-                                              g_free, NULL);
+  GHashTable *towards =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *p;
@@ -107,16 +106,15 @@ gboolean nl_pcap_write(const NlTrace *trace, const char *path,
         if (rec->node == want && g_hash_table_remove(towards, &rec->id))
           dump(d, rec, p);
         break;
-      default:
-        break;
+      default: break;
     }
   }
   g_hash_table_destroy(towards);
 
   ok = pcap_dump_flush(d) == 0 && !ferror(pcap_dump_file(d));
   if (!ok)
-    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO,
-                "%s: write failed", path);
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO, "%s: write failed",
+                path);
   pcap_dump_close(d);
 fail_open:
   pcap_close(pc);

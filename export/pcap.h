@@ -22,9 +22,8 @@ G_BEGIN_DECLS
  * Returns: FALSE with @error set (NL_EXPORT_ERROR) if @node names no node
  * of the trace or the file cannot be written.
  */
-gboolean nl_pcap_write(const NlTrace *trace, const char *path,
-                       const char *node, GError **error)
-    G_GNUC_WARN_UNUSED_RESULT;
+gboolean nl_pcap_write(const NlTrace *trace, const char *path, const char *node,
+                       GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS
 

@@ -31,10 +31,10 @@
 
 /* Geometry, in points. */
 enum {
-  LANE_X0 = 215,   /* x of the first lane (clear of the time axis) */
-  LANE_W = 250,    /* distance between lanes */
-  TIME_X = 84,     /* right edge of the time labels */
-  HEAD_W = 140,    /* lane header box */
+  LANE_X0 = 215, /* x of the first lane (clear of the time axis) */
+  LANE_W = 250,  /* distance between lanes */
+  TIME_X = 84,   /* right edge of the time labels */
+  HEAD_W = 140,  /* lane header box */
   HEAD_H = 34,
   ROW_Y0 = 48,     /* y of the first row below the header centre */
   ROW_H = 26,      /* one row per record */
@@ -123,7 +123,8 @@ static void gv_escape(GString *out, const guint8 *text, gsize len, guint max,
   guint n = 0;
   while (p < end) {
     gunichar c = nl__export_next_char(&p, end);
-    if ((one_line && c == '\n' && p < end) || (max && n + 1 == max && p < end)) {
+    if ((one_line && c == '\n' && p < end) ||
+        (max && n + 1 == max && p < end)) {
       g_string_append(out, "…");
       return;
     }
@@ -219,20 +220,33 @@ static void set_size(void *obj, double points) {
 /* Declares every attribute used, with its default, so that agset works
  * and the output lists them in a fixed order. */
 static void declare_attributes(Agraph_t *g) {
-  static const char *const graph[][2] = {
-      {"splines", "line"}, {"bgcolor", "white"}, {"pad", "0.25"},
-      {"outputorder", "breadthfirst"}};
-  static const char *const node[][2] = {
-      {"shape", "plaintext"}, {"label", ""}, {"pos", ""},
-      {"width", "0.01"}, {"height", "0.01"}, {"fixedsize", "true"},
-      {"margin", "0"}, {"fontname", "Helvetica"}, {"fontsize", "9"},
-      {"fontcolor", "black"}, {"style", ""}, {"color", "black"},
-      {"fillcolor", "white"}, {"penwidth", "1"}, {"tooltip", ""},
-      {"class", ""}, {"id", ""}};
+  static const char *const graph[][2] = {{"splines", "line"},
+                                         {"bgcolor", "white"},
+                                         {"pad", "0.25"},
+                                         {"outputorder", "breadthfirst"}};
+  static const char *const node[][2] = {{"shape", "plaintext"},
+                                        {"label", ""},
+                                        {"pos", ""},
+                                        {"width", "0.01"},
+                                        {"height", "0.01"},
+                                        {"fixedsize", "true"},
+                                        {"margin", "0"},
+                                        {"fontname", "Helvetica"},
+                                        {"fontsize", "9"},
+                                        {"fontcolor", "black"},
+                                        {"style", ""},
+                                        {"color", "black"},
+                                        {"fillcolor", "white"},
+                                        {"penwidth", "1"},
+                                        {"tooltip", ""},
+                                        {"class", ""},
+                                        {"id", ""}};
   static const char *const edge[][2] = {
-      {"color", "black"}, {"style", ""}, {"arrowhead", "normal"},
-      {"arrowsize", "0.7"}, {"penwidth", "1.2"}, {"headclip", "false"},
-      {"tailclip", "false"}, {"tooltip", ""}, {"class", ""}, {"id", ""}};
+      {"color", "black"},      {"style", ""},
+      {"arrowhead", "normal"}, {"arrowsize", "0.7"},
+      {"penwidth", "1.2"},     {"headclip", "false"},
+      {"tailclip", "false"},   {"tooltip", ""},
+      {"class", ""},           {"id", ""}};
   for (size_t i = 0; i < G_N_ELEMENTS(graph); i++)
     agattr(g, AGRAPH, (char *)graph[i][0], (char *)graph[i][1]);
   for (size_t i = 0; i < G_N_ELEMENTS(node); i++)
@@ -242,8 +256,8 @@ static void declare_attributes(Agraph_t *g) {
 }
 
 /* A node at (@x, @y) down coordinates, @w x @h points, fixed size. */
-static Agnode_t *tl_node(Tl *tl, int x, int y, int w, int h,
-                         const char *shape, const char *cls) {
+static Agnode_t *tl_node(Tl *tl, int x, int y, int w, int h, const char *shape,
+                         const char *cls) {
   char name[24], pos[48];
   g_snprintf(name, sizeof name, "n%u", tl->serial++);
   Agnode_t *n = agnode(tl->g, name, 1);
@@ -274,12 +288,11 @@ static Agedge_t *tl_line(Tl *tl, int x1, int y1, int x2, int y2,
 }
 
 /* Plain text; @align is 'l', 'r' or 'c' about @x. */
-static Agnode_t *tl_text(Tl *tl, int x, int y, const char *label,
-                         double size, char align, gboolean bold,
-                         const char *cls) {
+static Agnode_t *tl_text(Tl *tl, int x, int y, const char *label, double size,
+                         char align, gboolean bold, const char *cls) {
   /* The label is already escaped; count its characters roughly. */
   int w = bold ? bold_width(text_chars(label), size)
-              : text_width(text_chars(label), size, FALSE);
+               : text_width(text_chars(label), size, FALSE);
   int cx = align == 'l' ? x + w / 2 : align == 'r' ? x - w / 2 : x;
   Agnode_t *n = tl_node(tl, cx, y, w, (int)(size * 1.3), "plaintext", cls);
   set_size(n, size);
@@ -300,8 +313,9 @@ static Agnode_t *tl_text(Tl *tl, int x, int y, const char *label,
 static int lane_find(const Tl *tl, guint32 name) {
   if (name == 0)
     return -1;
-  return GPOINTER_TO_INT(g_hash_table_lookup(tl->lane_of,
-                                             GUINT_TO_POINTER(name))) - 1;
+  return GPOINTER_TO_INT(
+             g_hash_table_lookup(tl->lane_of, GUINT_TO_POINTER(name))) -
+         1;
 }
 
 static int lane_add(Tl *tl, guint32 name, const guint8 *kind, guint32 len) {
@@ -324,8 +338,8 @@ static Lane *lane_at(Tl *tl, int i) {
 
 static const char *lane_fill(const char *kind) {
   static const char *const fills[][2] = {
-      {"host", "#dce9f7"},   {"client", "#dce9f7"}, {"peer", "#dce9f7"},
-      {"server", "#d9f0d9"}, {"nat", "#ffe0b8"},    {"cgnat", "#ffe0b8"},
+      {"host", "#dce9f7"},   {"client", "#dce9f7"},  {"peer", "#dce9f7"},
+      {"server", "#d9f0d9"}, {"nat", "#ffe0b8"},     {"cgnat", "#ffe0b8"},
       {"router", "#e4e4e4"}, {"firewall", "#f6d5d5"}};
   for (size_t i = 0; kind && i < G_N_ELEMENTS(fills); i++)
     if (g_str_has_prefix(kind, fills[i][0]))
@@ -360,8 +374,8 @@ static void lane_box(Tl *tl, int i, int y) {
 static void draw_lanes(Tl *tl, int bottom) {
   for (guint i = 0; i < tl->lanes->len; i++) {
     Lane *l = lane_at(tl, (int)i);
-    Agedge_t *e = tl_line(tl, l->x, HEAD_H / 2, l->x, bottom, "#9e9e9e",
-                          "lifeline");
+    Agedge_t *e =
+        tl_line(tl, l->x, HEAD_H / 2, l->x, bottom, "#9e9e9e", "lifeline");
     set(e, "style", "dashed");
     set(e, "arrowhead", "none");
     set(e, "penwidth", "1");
@@ -411,8 +425,8 @@ static void pkt_tooltip(Tl *tl, const NlTraceRecord *rec, const guint8 *pkt,
   NlPktInfo info;
   nl__export_pkt_info(pkt, rec->len, &info);
   g_string_truncate(d, 0);
-  g_string_append_printf(d, "packet #%" G_GUINT64_FORMAT " %s → %s\n",
-                         rec->id, nl_trace_name(tl->trace, rec->node),
+  g_string_append_printf(d, "packet #%" G_GUINT64_FORMAT " %s → %s\n", rec->id,
+                         nl_trace_name(tl->trace, rec->node),
                          nl_trace_name(tl->trace, rec->peer));
   if (info.app != NULL)
     g_string_append_printf(d, "%s\n", info.app);
@@ -433,8 +447,8 @@ static void time_row(Tl *tl, guint row, NlTime t, NlTime *shown) {
   *shown = t;
   g_string_truncate(tl->s, 0);
   time_label(t, tl->s);
-  Agnode_t *n = tl_text(tl, TIME_X, row_y(row), tl->s->str, 9, 'r', FALSE,
-                         "time");
+  Agnode_t *n =
+      tl_text(tl, TIME_X, row_y(row), tl->s->str, 9, 'r', FALSE, "time");
   set(n, "fontcolor", "#555555");
 }
 
@@ -526,27 +540,23 @@ typedef struct {
 } BoxStyle;
 
 static const BoxStyle *box_style(guint16 kind) {
-  static const BoxStyle plain = {"box", "rounded,filled", "#f2f2f2",
-                                 "Helvetica", "#333333", 8.5};
+  static const BoxStyle plain = {"box",       "rounded,filled", "#f2f2f2",
+                                 "Helvetica", "#333333",        8.5};
   static const BoxStyle styles[NL_TRACE_N_KINDS] = {
-      [NL_TRACE_NAT_XLATE] = {"box", "filled", "#ffcc80", "Helvetica",
-                              "black", 8.5},
+      [NL_TRACE_NAT_XLATE] = {"box", "filled", "#ffcc80", "Helvetica", "black",
+                              8.5},
       [NL_TRACE_NAT_MAP] = {"box", "rounded,filled", "#fff3e0", "Helvetica",
                             "#8d4a00", 8.5},
       [NL_TRACE_NAT_TABLE] = {"box", "filled", "#fff3e0", "Helvetica",
                               "#8d4a00", 8.5},
-      [NL_TRACE_CALL] = {"box", "filled", "#f5f5f5", "Courier", "#37474f",
-                         8.5},
+      [NL_TRACE_CALL] = {"box", "filled", "#f5f5f5", "Courier", "#37474f", 8.5},
       [NL_TRACE_TCP_STATE] = {"box", "rounded,filled", "#e3f2fd",
                               "Helvetica-Bold", "#0d47a1", 8.5},
       [NL_TRACE_PROC] = {"box", "rounded,filled", "#eeeeee", "Helvetica",
                          "#424242", 8.5},
-      [NL_TRACE_STDOUT] = {"box", "filled", "#fffde7", "Courier", "black",
-                           9},
-      [NL_TRACE_STDERR] = {"box", "filled", "#ffebee", "Courier", "#b71c1c",
-                           9},
-      [NL_TRACE_STDIN] = {"box", "filled", "#e8f5e9", "Courier", "#1b5e20",
-                          9},
+      [NL_TRACE_STDOUT] = {"box", "filled", "#fffde7", "Courier", "black", 9},
+      [NL_TRACE_STDERR] = {"box", "filled", "#ffebee", "Courier", "#b71c1c", 9},
+      [NL_TRACE_STDIN] = {"box", "filled", "#e8f5e9", "Courier", "#1b5e20", 9},
       [NL_TRACE_NOTE] = {"note", "filled", "#fff9c4", "Helvetica-Oblique",
                          "black", 9},
       [NL_TRACE_CHECK] = {"box", "rounded,filled", "#e8f5e9", "Helvetica",
@@ -563,12 +573,12 @@ static gboolean is_mono(const BoxStyle *st) {
 
 /* A box with @label (escaped, one line or two) on lane @lane. */
 static Agnode_t *event_box(Tl *tl, int lane, int y, guint16 kind,
-                     const char *label, guint chars, int lines,
-                     const char *tooltip) {
+                           const char *label, guint chars, int lines,
+                           const char *tooltip) {
   const BoxStyle *st = box_style(kind);
-  int x, w = strstr(st->font, "Bold") ? bold_width(chars, st->size) + 10
-                                      : text_width(chars, st->size,
-                                                   is_mono(st)) + 10;
+  int x, w = strstr(st->font, "Bold")
+                 ? bold_width(chars, st->size) + 10
+                 : text_width(chars, st->size, is_mono(st)) + 10;
   if (lane < 0) {
     int n = MAX(1, (int)tl->lanes->len);
     x = LANE_X0 + (n - 1) * LANE_W / 2;
@@ -579,8 +589,8 @@ static Agnode_t *event_box(Tl *tl, int lane, int y, guint16 kind,
   char cls[32];
   g_snprintf(cls, sizeof cls, "event %s",
              nl_trace_kind_name((NlTraceKind)kind));
-  Agnode_t *n = tl_node(tl, x, y, w, lines > 1 ? BOX_H + 4 : BOX_H,
-                        st->shape, cls);
+  Agnode_t *n =
+      tl_node(tl, x, y, w, lines > 1 ? BOX_H + 4 : BOX_H, st->shape, cls);
   set(n, "label", label);
   set(n, "style", st->style);
   set(n, "fillcolor", st->fill);
@@ -607,10 +617,9 @@ static void text_box(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
   /* Tooltip: the kind, where, and the whole text (for a call, the C call
    * and its result). */
   g_string_truncate(tl->t, 0);
-  g_string_append_printf(tl->t, "%s at %s",
-                         nl_trace_kind_name((NlTraceKind)rec->kind),
-                         rec->node ? nl_trace_name(tl->trace, rec->node)
-                                   : "(scenario)");
+  g_string_append_printf(
+      tl->t, "%s at %s", nl_trace_kind_name((NlTraceKind)rec->kind),
+      rec->node ? nl_trace_name(tl->trace, rec->node) : "(scenario)");
   if (rec->peer)
     g_string_append_printf(tl->t, " [%s]", nl_trace_name(tl->trace, rec->peer));
   g_string_append(tl->t, ", ");
@@ -618,8 +627,8 @@ static void text_box(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
   g_string_append_c(tl->t, '\n');
   gv_tipstr(tip, tl->t->str);
   gv_tip(tip, payload, rec->len);
-  Agnode_t *n = event_box(tl, lane, y, rec->kind, label->str, text_chars(label->str),
-                    1, tip->str);
+  Agnode_t *n = event_box(tl, lane, y, rec->kind, label->str,
+                          text_chars(label->str), 1, tip->str);
   if (rec->kind == NL_TRACE_CHECK) {
     char *lower = g_ascii_strdown((const char *)payload, rec->len);
     if (strstr(lower, "fail") != NULL) {
@@ -648,10 +657,9 @@ static void xlate_box(Tl *tl, const NlTraceRecord *rec, const guint8 *pkt,
   int lines = 0;
   if (have && before.ip && after.ip) {
     for (int src = 1; src >= 0; src--) {
-      gboolean changed = src ? (before.src != after.src ||
-                                before.sport != after.sport)
-                             : (before.dst != after.dst ||
-                                before.dport != after.dport);
+      gboolean changed =
+          src ? (before.src != after.src || before.sport != after.sport)
+              : (before.dst != after.dst || before.dport != after.dport);
       if (!changed)
         continue;
       if (lines++)
@@ -699,8 +707,8 @@ static int drop_x(Tl *tl, const Hop *h, int lane) {
   return h->x + dir * LANE_W * 2 / 5;
 }
 
-static void draw_record(Tl *tl, const NlTraceRecord *rec,
-                        const guint8 *payload, guint row) {
+static void draw_record(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
+                        guint row) {
   int y = row_y(row), lane = lane_find(tl, rec->node);
   switch (rec->kind) {
     case NL_TRACE_PKT_SEND: {
@@ -718,8 +726,8 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec,
       h->y = y;
       h->colour = NULL;
       if (tl->hop_colour != NULL)
-        h->colour = tl->hop_colour(tl->trace, rec, payload,
-                                   tl->hop_colour_data);
+        h->colour =
+            tl->hop_colour(tl->trace, rec, payload, tl->hop_colour_data);
       if (h->colour == NULL)
         h->colour = proto_colour(tl, &info);
       g_ptr_array_add(tl->hop_list, h);
@@ -736,8 +744,12 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec,
         return;
       }
       /* Its send is not in the trace: a short arrow in from the peer. */
-      Hop tmp = {.id = rec->id, .rec = rec, .pkt = payload, .lane = lane,
-                 .peer_lane = -1, .y = y};
+      Hop tmp = {.id = rec->id,
+                 .rec = rec,
+                 .pkt = payload,
+                 .lane = lane,
+                 .peer_lane = -1,
+                 .y = y};
       int from = lane_find(tl, rec->peer);
       NlPktInfo info;
       nl__export_pkt_info(payload, rec->len, &info);
@@ -750,10 +762,10 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec,
       Hop *h = g_hash_table_lookup(tl->hops, &rec->id);
       GString *tip = g_string_new(NULL);
       g_string_truncate(tl->t, 0);
-      g_string_append_printf(
-          tl->t, "dropped at %s: %s, ",
-          rec->node ? nl_trace_name(tl->trace, rec->node) : "?",
-          nl_drop_reason_name((NlDropReason)rec->aux));
+      g_string_append_printf(tl->t, "dropped at %s: %s, ",
+                             rec->node ? nl_trace_name(tl->trace, rec->node)
+                                       : "?",
+                             nl_drop_reason_name((NlDropReason)rec->aux));
       time_label(rec->time, tl->t);
       g_string_append_c(tl->t, '\n');
       gv_tipstr(tip, tl->t->str);
@@ -774,9 +786,7 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec,
       g_string_free(tip, TRUE);
       return;
     }
-    case NL_TRACE_NAT_XLATE:
-      xlate_box(tl, rec, payload, lane, y);
-      return;
+    case NL_TRACE_NAT_XLATE: xlate_box(tl, rec, payload, lane, y); return;
     case NL_TRACE_PKT_DELIVER: {
       GString *label = g_string_new(NULL), *tip = g_string_new(NULL);
       NlPktInfo info;
@@ -788,14 +798,12 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec,
               box_max_chars(rec->kind, lane), TRUE);
       pkt_tooltip(tl, rec, payload, tip);
       event_box(tl, lane, y, rec->kind, label->str, text_chars(label->str), 1,
-          tip->str);
+                tip->str);
       g_string_free(label, TRUE);
       g_string_free(tip, TRUE);
       return;
     }
-    default:
-      text_box(tl, rec, payload, lane, y);
-      return;
+    default: text_box(tl, rec, payload, lane, y); return;
   }
 }
 
@@ -835,8 +843,8 @@ typedef struct {
 } RowStep;
 
 static guint64 row_step(const Tl *tl, RowStep *st, const NlTraceRecord *rec) {
-  guint64 row = st->prev != NULL && merges(tl, st->prev, rec) ? st->next - 1
-                                                              : st->next++;
+  guint64 row =
+      st->prev != NULL && merges(tl, st->prev, rec) ? st->next - 1 : st->next++;
   st->prev = rec;
   return row;
 }
@@ -885,9 +893,8 @@ static void draw_legend(Tl *tl, int y) {
     } else if (i == LEGEND_DROP) {
       for (int k = 0; k < 2; k++) {
         int s = k ? -1 : 1;
-        Agedge_t *e = tl_line(tl, x + 12 - CROSS, y - s * CROSS,
-                              x + 12 + CROSS, y + s * CROSS,
-                              legend[i].colour, "legend");
+        Agedge_t *e = tl_line(tl, x + 12 - CROSS, y - s * CROSS, x + 12 + CROSS,
+                              y + s * CROSS, legend[i].colour, "legend");
         set(e, "arrowhead", "none");
         set(e, "penwidth", "2.5");
       }
@@ -941,8 +948,8 @@ static void draw(Tl *tl) {
     time_label(tl->last_time, tl->s);
     g_string_append(tl->s, ")");
     int n = MAX(1, (int)tl->lanes->len);
-    Agnode_t *m = tl_text(tl, LANE_X0 + (n - 1) * LANE_W / 2, end_y,
-                          tl->s->str, 10, 'c', FALSE, "more");
+    Agnode_t *m = tl_text(tl, LANE_X0 + (n - 1) * LANE_W / 2, end_y, tl->s->str,
+                          10, 'c', FALSE, "more");
     set(m, "fontname", "Helvetica-Oblique");
     set(m, "style", "filled");
     set(m, "fillcolor", "white");
@@ -1019,8 +1026,8 @@ guint8 *nl_timeline_render(const NlTrace *trace, const char *format,
   Tl tl = {0};
   tl.trace = trace;
   tl.kinds = opts && opts->kinds ? opts->kinds : NL_TIMELINE_DEFAULT_KINDS;
-  tl.max_rows = opts && opts->max_rows ? opts->max_rows
-                                       : NL_TIMELINE_DEFAULT_ROWS;
+  tl.max_rows =
+      opts && opts->max_rows ? opts->max_rows : NL_TIMELINE_DEFAULT_ROWS;
   tl.hop_colour = opts ? opts->hop_colour : NULL;
   tl.hop_colour_data = opts ? opts->hop_colour_data : NULL;
   tl.lanes = g_array_new(FALSE, TRUE, sizeof(Lane));
@@ -1084,7 +1091,7 @@ fail_layout:
 static const struct {
   const char *ext, *format;
 } extensions[] = {
-    {".dot", "dot"}, {".gv", "dot"}, {".svg", "svg"},
+    {".dot", "dot"}, {".gv", "dot"},  {".svg", "svg"},
     {".png", "png"}, {".pdf", "pdf"},
 };
 
@@ -1099,7 +1106,8 @@ gboolean nl_timeline_write(const NlTrace *trace, const char *filename,
   g_free(lower);
   if (format == NULL) {
     g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_FORMAT,
-                "%s: a timeline file ends in .svg, .png, .pdf or .dot", filename);
+                "%s: a timeline file ends in .svg, .png, .pdf or .dot",
+                filename);
     return FALSE;
   }
   gsize len;
@@ -1107,11 +1115,10 @@ gboolean nl_timeline_write(const NlTrace *trace, const char *filename,
   if (data == NULL)
     return FALSE;
   GError *err = NULL;
-  gboolean ok = g_file_set_contents(filename, (const char *)data, (gssize)len,
-                                    &err);
+  gboolean ok =
+      g_file_set_contents(filename, (const char *)data, (gssize)len, &err);
   if (!ok) {
-    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO, "%s",
-                err->message);
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO, "%s", err->message);
     g_error_free(err);
   }
   g_free(data);

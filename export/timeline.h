@@ -29,8 +29,8 @@ G_BEGIN_DECLS
  * (the receive arrow already shows them), NAT table snapshots and
  * statistics.  NL_TRACE_PKT_SEND also governs the receive records. */
 #define NL_TIMELINE_DEFAULT_KINDS                                              \
-  ((((uint64_t)1 << NL_TRACE_N_KINDS) - 1) &                                  \
-   ~(NL_TIMELINE_KIND(PKT_DELIVER) | NL_TIMELINE_KIND(NAT_TABLE) |            \
+  ((((uint64_t)1 << NL_TRACE_N_KINDS) - 1) &                                   \
+   ~(NL_TIMELINE_KIND(PKT_DELIVER) | NL_TIMELINE_KIND(NAT_TABLE) |             \
      NL_TIMELINE_KIND(STATS)))
 
 /* Rows drawn by default before "… N more events". */
@@ -44,13 +44,12 @@ G_BEGIN_DECLS
  */
 typedef const char *(*NlTimelineColourFn)(const NlTrace *trace,
                                           const NlTraceRecord *send,
-                                          const guint8 *packet,
-                                          gpointer data);
+                                          const guint8 *packet, gpointer data);
 
 typedef struct {
-  const char *title;  /* drawn above the lanes; NULL for none */
-  guint max_rows;     /* 0: NL_TIMELINE_DEFAULT_ROWS */
-  uint64_t kinds;     /* bit (1 << NlTraceKind) per kind; 0: the default */
+  const char *title; /* drawn above the lanes; NULL for none */
+  guint max_rows;    /* 0: NL_TIMELINE_DEFAULT_ROWS */
+  uint64_t kinds;    /* bit (1 << NlTraceKind) per kind; 0: the default */
   NlTimelineColourFn hop_colour; /* NULL: colour by protocol */
   gpointer hop_colour_data;
 } NlTimelineOptions;

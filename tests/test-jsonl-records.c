@@ -92,8 +92,7 @@ static gboolean jstring(JIn *in, GString *out) {
         in->p += 4;
         break;
       }
-      default:
-        return FALSE;
+      default: return FALSE;
     }
   }
   return FALSE;
@@ -232,8 +231,9 @@ static gint64 jnum(const JVal *o, const char *key) {
 
 static void test_jsonl_parser_rejects_what_is_not_json(void **state) {
   /* The checks below mean something only if the parser is strict. */
-  const char *bad[] = {"{", "{\"a\":}", "{\"a\":1,}", "\"\x01\"", "{'a':1}",
-                       "[1 2]", "01", "\"\\x41\"", "{\"a\":1} x", "tru"};
+  const char *bad[] = {"{",           "{\"a\":}", "{\"a\":1,}", "\"\x01\"",
+                       "{'a':1}",     "[1 2]",    "01",         "\"\\x41\"",
+                       "{\"a\":1} x", "tru"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
     assert_null(jparse_line(bad[i]));
   JVal *ok = jparse_line("{\"a\":[1,-2.5,null,true,\"\\u00e9\\n\"],\"b\":{}}");
@@ -368,8 +368,8 @@ static void test_jsonl_packets_carry_a_decode(void **state) {
 static void test_jsonl_escapes_any_bytes(void **state) {
   NlTrace *t = nl_trace_new();
   guint32 a = nl_trace_intern(t, "we\"ird\\name");
-  const guint8 junk[] = {'a', '"', '\\', '\n', '\t', 0x01, 0x7f, 0xff,
-                         0xe2, 0x80, 0xa8, 0xc3, 0xa9, 0x00, 'z', 0xc3};
+  const guint8 junk[] = {'a',  '"',  '\\', '\n', '\t', 0x01, 0x7f, 0xff,
+                         0xe2, 0x80, 0xa8, 0xc3, 0xa9, 0x00, 'z',  0xc3};
   nl_trace_add(t, 5, NL_TRACE_STDOUT, a, 0, 0, 0, junk, sizeof junk);
   guint8 garbage[3] = {1, 2, 3};
   nl_trace_add(t, 6, NL_TRACE_PKT_SEND, a, 0, 1, 0, garbage, 3);

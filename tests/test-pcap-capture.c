@@ -153,8 +153,8 @@ static void test_pcap_node_capture_holds_what_crossed_it(void **state) {
   guint i = 0;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &p)) {
-    if (rec->node != nat || (rec->kind != NL_TRACE_PKT_SEND &&
-                             rec->kind != NL_TRACE_PKT_RECV))
+    if (rec->node != nat ||
+        (rec->kind != NL_TRACE_PKT_SEND && rec->kind != NL_TRACE_PKT_RECV))
       continue;
     assert_packet(&g_array_index(got, Packet, i), rec, p);
     i++;
@@ -171,8 +171,8 @@ static void test_pcap_node_capture_holds_what_crossed_it(void **state) {
   assert_int_equal(g_array_index(got, Packet, 0).time, 1 * NL_S + 31 * NL_MS);
   assert_int_equal(g_array_index(got, Packet, 1).time, 2 * NL_S);
   assert_int_equal(g_array_index(got, Packet, 2).time, 2 * NL_S + 50 * NL_MS);
-  const guint8 *syn = g_bytes_get_data(g_array_index(got, Packet, 1).bytes,
-                                       NULL);
+  const guint8 *syn =
+      g_bytes_get_data(g_array_index(got, Packet, 1).bytes, NULL);
   assert_int_equal(syn[9], NL_IPPROTO_TCP);
   assert_int_equal(syn[NL_IP4_HDR_LEN + 13], NL_TCP_SYN);
   packets_free(got);
@@ -215,8 +215,8 @@ static void test_pcap_tshark_dissects_without_errors(void **state) {
   char *out = NULL, *err = NULL;
   int status = 0;
   GError *error = NULL;
-  if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                    &err, &status, &error))
+  if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                    &status, &error))
     fail_msg("tshark: %s", error->message);
   if (!g_spawn_check_wait_status(status, NULL))
     fail_msg("tshark failed: %s", err);

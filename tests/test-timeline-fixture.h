@@ -15,11 +15,11 @@
 
 /* What the fixture put in, for the tests to compare against. */
 typedef struct {
-  guint lanes;         /* NODE records */
-  guint hops;          /* PKT_SEND records (distinct ids) */
-  guint drops;         /* PKT_DROP records */
-  guint sends_of_nat;  /* PKT_SEND at "nat-a" */
-  guint recvs_of_nat;  /* PKT_RECV at "nat-a" */
+  guint lanes;        /* NODE records */
+  guint hops;         /* PKT_SEND records (distinct ids) */
+  guint drops;        /* PKT_DROP records */
+  guint sends_of_nat; /* PKT_SEND at "nat-a" */
+  guint recvs_of_nat; /* PKT_RECV at "nat-a" */
 } FixtureCounts;
 
 static uint32_t fx_ip(const char *s) {
@@ -49,8 +49,12 @@ static size_t fx_tcp(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
                      uint32_t ack) {
   NlIp4Header ip = {.ihl_bytes = NL_IP4_HDR_LEN,
                     .total_len = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN,
-                    .id = 7, .df = TRUE, .ttl = 64,
-                    .proto = NL_IPPROTO_TCP, .src = src, .dst = dst};
+                    .id = 7,
+                    .df = TRUE,
+                    .ttl = 64,
+                    .proto = NL_IPPROTO_TCP,
+                    .src = src,
+                    .dst = dst};
   nl_ip4_write(buf, &ip);
   guint8 *t = buf + NL_IP4_HDR_LEN;
   memset(t, 0, NL_TCP_HDR_LEN);
@@ -70,13 +74,13 @@ static size_t fx_tcp(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
   return NL_IP4_HDR_LEN + NL_TCP_HDR_LEN;
 }
 
-static void fx_udp(NlTrace *t, NlTime at, guint32 from, guint32 to,
-                   uint64_t id, const char *src, uint16_t sport,
-                   const char *dst, uint16_t dport, const void *data,
-                   size_t len, FixtureCounts *c) {
+static void fx_udp(NlTrace *t, NlTime at, guint32 from, guint32 to, uint64_t id,
+                   const char *src, uint16_t sport, const char *dst,
+                   uint16_t dport, const void *data, size_t len,
+                   FixtureCounts *c) {
   guint8 pkt[256];
-  size_t n = nl_udp4_build(pkt, fx_ip(src), sport, fx_ip(dst), dport, data,
-                           len, (uint16_t)id, 64, FALSE);
+  size_t n = nl_udp4_build(pkt, fx_ip(src), sport, fx_ip(dst), dport, data, len,
+                           (uint16_t)id, 64, FALSE);
   nl_trace_add(t, at, NL_TRACE_PKT_SEND, from, to, id, 0, pkt, (guint32)n);
   c->hops++;
 }
@@ -117,26 +121,24 @@ static void fixture_build(NlTrace *t, FixtureCounts *c) {
 
   /* 1: alice -> nat-a, STUN Binding request. */
   size_t m = fx_stun(msg, 0x0001);
-  fx_udp(t, 0, alice, nat, 1, "10.0.0.5", 50001, "192.0.2.10", 3478, msg, m,
-         c);
+  fx_udp(t, 0, alice, nat, 1, "10.0.0.5", 50001, "192.0.2.10", 3478, msg, m, c);
   n = fx_udp_bytes(pkt, "10.0.0.5", 50001, "192.0.2.10", 3478, msg, m, 1);
   fx_recv(t, 1 * NL_MS, nat, alice, 1, pkt, n);
   c->recvs_of_nat++;
   nl_trace_addf(t, 1 * NL_MS, NL_TRACE_NAT_MAP, nat, 0, 0, 0,
                 "new udp 10.0.0.5:50001 <-> 203.0.113.1:62000");
   n = fx_udp_bytes(pkt, "203.0.113.1", 62000, "192.0.2.10", 3478, msg, m, 1);
-  nl_trace_add(t, 1 * NL_MS, NL_TRACE_NAT_XLATE, nat, 0, 1, 0, pkt,
-               (guint32)n);
+  nl_trace_add(t, 1 * NL_MS, NL_TRACE_NAT_XLATE, nat, 0, 1, 0, pkt, (guint32)n);
   /* 2: nat-a -> stun. */
-  fx_udp(t, 1 * NL_MS, nat, stun, 2, "203.0.113.1", 62000, "192.0.2.10",
-         3478, msg, m, c);
+  fx_udp(t, 1 * NL_MS, nat, stun, 2, "203.0.113.1", 62000, "192.0.2.10", 3478,
+         msg, m, c);
   c->sends_of_nat++;
   fx_recv(t, 21 * NL_MS, stun, nat, 2, pkt, n);
 
   /* 3: stun -> nat-a, Binding success response. */
   m = fx_stun(msg, 0x0101);
-  fx_udp(t, 21 * NL_MS, stun, nat, 3, "192.0.2.10", 3478, "203.0.113.1",
-         62000, msg, m, c);
+  fx_udp(t, 21 * NL_MS, stun, nat, 3, "192.0.2.10", 3478, "203.0.113.1", 62000,
+         msg, m, c);
   n = fx_udp_bytes(pkt, "192.0.2.10", 3478, "203.0.113.1", 62000, msg, m, 3);
   fx_recv(t, 41 * NL_MS, nat, stun, 3, pkt, n);
   c->recvs_of_nat++;
@@ -144,8 +146,8 @@ static void fixture_build(NlTrace *t, FixtureCounts *c) {
   nl_trace_add(t, 41 * NL_MS, NL_TRACE_NAT_XLATE, nat, 0, 3, 0, pkt,
                (guint32)n);
   /* 4: nat-a -> alice. */
-  fx_udp(t, 41 * NL_MS, nat, alice, 4, "192.0.2.10", 3478, "10.0.0.5",
-         50001, msg, m, c);
+  fx_udp(t, 41 * NL_MS, nat, alice, 4, "192.0.2.10", 3478, "10.0.0.5", 50001,
+         msg, m, c);
   c->sends_of_nat++;
   fx_recv(t, 42 * NL_MS, alice, nat, 4, pkt, n);
   nl_trace_addf(t, 42 * NL_MS, NL_TRACE_STDOUT, alice, 0, 0, 0,
@@ -154,14 +156,14 @@ static void fixture_build(NlTrace *t, FixtureCounts *c) {
   /* 5: a datagram to bob, lost on the link before bob. */
   nl_trace_addf(t, 1 * NL_S, NL_TRACE_NOTE, 0, 0, 0, 0,
                 "Phase 2: alice writes to bob directly");
-  fx_udp(t, 1 * NL_S, alice, nat, 5, "10.0.0.5", 50001, "198.51.100.1",
-         50002, "hello", 5, c);
+  fx_udp(t, 1 * NL_S, alice, nat, 5, "10.0.0.5", 50001, "198.51.100.1", 50002,
+         "hello", 5, c);
   n = fx_udp_bytes(pkt, "10.0.0.5", 50001, "198.51.100.1", 50002, "hello", 5,
                    5);
   fx_recv(t, 1 * NL_S + 1 * NL_MS, nat, alice, 5, pkt, n);
   c->recvs_of_nat++;
-  n = fx_udp_bytes(pkt, "203.0.113.1", 62000, "198.51.100.1", 50002, "hello",
-                   5, 5);
+  n = fx_udp_bytes(pkt, "203.0.113.1", 62000, "198.51.100.1", 50002, "hello", 5,
+                   5);
   nl_trace_add(t, 1 * NL_S + 1 * NL_MS, NL_TRACE_NAT_XLATE, nat, 0, 5, 0, pkt,
                (guint32)n);
   fx_udp(t, 1 * NL_S + 1 * NL_MS, nat, bob, 6, "203.0.113.1", 62000,
@@ -190,8 +192,8 @@ static void fixture_build(NlTrace *t, FixtureCounts *c) {
                 "SYN_SENT -> ESTABLISHED");
 
   /* 9: dropped at alice's own queue. */
-  fx_udp(t, 3 * NL_S, alice, nat, 9, "10.0.0.5", 50001, "198.51.100.1",
-         50002, "again", 5, c);
+  fx_udp(t, 3 * NL_S, alice, nat, 9, "10.0.0.5", 50001, "198.51.100.1", 50002,
+         "again", 5, c);
   n = fx_udp_bytes(pkt, "10.0.0.5", 50001, "198.51.100.1", 50002, "again", 5,
                    9);
   nl_trace_add(t, 3 * NL_S, NL_TRACE_PKT_DROP, alice, nat, 9,

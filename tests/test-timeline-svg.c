@@ -18,6 +18,7 @@ typedef struct {
   GString *text;    /* its <text> contents, joined by '|' */
   GString *tooltip; /* its xlink:title */
   char *stroke;     /* of its first <path> */
+  char *d;          /* of its first <path> */
 } Obj;
 
 typedef struct {
@@ -31,6 +32,7 @@ static void obj_free(gpointer p) {
   g_free(o->cls);
   g_free(o->id);
   g_free(o->stroke);
+  g_free(o->d);
   g_string_free(o->text, TRUE);
   g_string_free(o->tooltip, TRUE);
   g_free(o);
@@ -70,8 +72,10 @@ static void svg_start(GMarkupParseContext *c, const char *el,
   if (cur != NULL && strcmp(el, "a") == 0 &&
       attr(names, values, "xlink:title") != NULL)
     g_string_assign(cur->tooltip, attr(names, values, "xlink:title"));
-  if (cur != NULL && strcmp(el, "path") == 0 && cur->stroke == NULL)
+  if (cur != NULL && strcmp(el, "path") == 0 && cur->stroke == NULL) {
     cur->stroke = g_strdup(attr(names, values, "stroke"));
+    cur->d = g_strdup(attr(names, values, "d"));
+  }
   if (strcmp(el, "text") == 0) {
     s->in_text = TRUE;
     if (cur != NULL && cur->text->len)
@@ -104,9 +108,9 @@ static Svg *svg_parse(const guint8 *svg, gsize len) {
   s->stack = g_ptr_array_new();
   GMarkupParseContext *c = g_markup_parse_context_new(&parser, 0, s, NULL);
   GError *err = NULL;
-  gboolean ok = g_markup_parse_context_parse(c, (const char *)svg,
-                                             (gssize)len, &err) &&
-                g_markup_parse_context_end_parse(c, &err);
+  gboolean ok =
+      g_markup_parse_context_parse(c, (const char *)svg, (gssize)len, &err) &&
+      g_markup_parse_context_end_parse(c, &err);
   if (!ok)
     fail_msg("SVG is not well-formed: %s", err->message);
   g_markup_parse_context_free(c);
@@ -135,8 +139,7 @@ static guint count_class(const Svg *s, const char *word) {
   return n;
 }
 
-static const Obj *find_text(const Svg *s, const char *word,
-                            const char *text) {
+static const Obj *find_text(const Svg *s, const char *word, const char *text) {
   for (guint i = 0; i < s->objs->len; i++) {
     const Obj *o = g_ptr_array_index(s->objs, i);
     if (has_class(o, word) && strstr(o->text->str, text) != NULL)
@@ -162,8 +165,8 @@ static Svg *render_parse(const NlTrace *t, const NlTimelineOptions *o) {
   return s;
 }
 
-static void test_timeline_svg_is_byte_identical_for_the_same_trace(
-    void **state) {
+static void
+test_timeline_svg_is_byte_identical_for_the_same_trace(void **state) {
   NlTrace *t1 = nl_trace_new(), *t2 = nl_trace_new();
   FixtureCounts c;
   fixture_build(t1, &c);
@@ -200,8 +203,7 @@ static void test_timeline_svg_is_byte_identical_for_the_same_trace(
   nl_trace_free(t2);
 }
 
-static void test_timeline_svg_has_one_lane_and_lifeline_per_node(
-    void **state) {
+static void test_timeline_svg_has_one_lane_and_lifeline_per_node(void **state) {
   NlTrace *t = nl_trace_new();
   FixtureCounts c;
   fixture_build(t, &c);
@@ -304,10 +306,10 @@ static void test_timeline_svg_shows_translations_and_text(void **state) {
   fixture_build(t, &c);
   Svg *s = render_parse(t, NULL);
   assert_int_equal(count_class(s, "translate"), 3);
-  assert_non_null(find_text(s, "translate",
-                            "src 10.0.0.5:50001 → 203.0.113.1:62000"));
-  assert_non_null(find_text(s, "translate",
-                            "dst 203.0.113.1:62000 → 10.0.0.5:50001"));
+  assert_non_null(
+      find_text(s, "translate", "src 10.0.0.5:50001 → 203.0.113.1:62000"));
+  assert_non_null(
+      find_text(s, "translate", "dst 203.0.113.1:62000 → 10.0.0.5:50001"));
   assert_non_null(find_text(s, "stdout", "mapped address 203.0.113.1:62000"));
   assert_non_null(find_text(s, "tcp", "SYN_SENT -> ESTABLISHED"));
   assert_non_null(find_text(s, "note", "Phase 2: alice writes to bob"));
@@ -322,8 +324,9 @@ static void test_timeline_svg_shows_translations_and_text(void **state) {
   /* The socket call's tooltip is the call. */
   const Obj *call = find_text(s, "call", "sendto(3,");
   assert_non_null(call);
-  assert_non_null(strstr(call->tooltip->str,
-                         "sendto(3, <20 bytes>, 20, 0, {192.0.2.10:3478}) = 20"));
+  assert_non_null(
+      strstr(call->tooltip->str,
+             "sendto(3, <20 bytes>, 20, 0, {192.0.2.10:3478}) = 20"));
   svg_free(s);
   nl_trace_free(t);
 }
@@ -415,8 +418,8 @@ static void test_timeline_svg_survives_hostile_text(void **state) {
   NlTrace *t = nl_trace_new();
   guint32 a = nl_trace_intern(t, "a<&>\"b");
   guint32 b = nl_trace_intern(t, "undeclared");
-  const guint8 junk[] = {'o', 'k', 0xff, 0xfe, 0x01, '\\', 'N', '\n',
-                         '&', 'a', 'm', 'p', ';', 0xc3};
+  const guint8 junk[] = {'o',  'k', 0xff, 0xfe, 0x01, '\\', 'N',
+                         '\n', '&', 'a',  'm',  'p',  ';',  0xc3};
   nl_trace_addf(t, 0, NL_TRACE_NODE, a, 0, 0, 0, "host");
   nl_trace_add(t, 1, NL_TRACE_STDOUT, a, 0, 0, 0, junk, sizeof junk);
   nl_trace_add(t, 2, NL_TRACE_STDOUT, b, 0, 0, 0, junk, sizeof junk);
@@ -440,6 +443,71 @@ static void test_timeline_svg_survives_hostile_text(void **state) {
   nl_trace_free(t);
 }
 
+static const Obj *find_id(const Svg *s, const char *id) {
+  for (guint i = 0; i < s->objs->len; i++) {
+    const Obj *o = g_ptr_array_index(s->objs, i);
+    if (o->id != NULL && strcmp(o->id, id) == 0)
+      return o;
+  }
+  return NULL;
+}
+
+/* The first and last points of a path "Mx,yC..." (straight here). */
+static void path_ends(const Obj *o, double *x0, double *y0, double *x1,
+                      double *y1) {
+  assert_non_null(o->d);
+  assert_int_equal(o->d[0], 'M');
+  *x0 = g_ascii_strtod(o->d + 1, NULL);
+  *y0 = g_ascii_strtod(strchr(o->d, ',') + 1, NULL);
+  const char *last = strrchr(o->d, ' ');
+  last = last ? last + 1 : o->d + 1;
+  *x1 = g_ascii_strtod(last, NULL);
+  *y1 = g_ascii_strtod(strchr(last, ',') + 1, NULL);
+}
+
+static void
+test_timeline_svg_forwarding_continues_from_the_arrival(void **state) {
+  NlTrace *t = nl_trace_new();
+  guint32 a = nl_trace_intern(t, "a"), r = nl_trace_intern(t, "r"),
+          b = nl_trace_intern(t, "b");
+  nl_trace_addf(t, 0, NL_TRACE_NODE, a, 0, 0, 0, "host");
+  nl_trace_addf(t, 0, NL_TRACE_NODE, r, 0, 0, 0, "router");
+  nl_trace_addf(t, 0, NL_TRACE_NODE, b, 0, 0, 0, "host");
+  guint8 pkt[64];
+  size_t n = fx_udp_bytes(pkt, "10.0.0.1", 1, "10.0.1.1", 2, "x", 1, 1);
+  /* 1: a -> r; r passes it on to b at once (2); b answers (3) and r
+   * passes that back (4) at once; r also bounces one back to b (5). */
+  nl_trace_add(t, 0, NL_TRACE_PKT_SEND, a, r, 1, 0, pkt, (guint32)n);
+  nl_trace_add(t, 5, NL_TRACE_PKT_RECV, r, a, 1, 0, pkt, (guint32)n);
+  nl_trace_add(t, 5, NL_TRACE_PKT_SEND, r, b, 2, 0, pkt, (guint32)n);
+  nl_trace_add(t, 9, NL_TRACE_PKT_RECV, b, r, 2, 0, pkt, (guint32)n);
+  nl_trace_add(t, 9, NL_TRACE_PKT_SEND, b, r, 3, 0, pkt, (guint32)n);
+  nl_trace_add(t, 12, NL_TRACE_PKT_RECV, r, b, 3, 0, pkt, (guint32)n);
+  nl_trace_add(t, 12, NL_TRACE_PKT_SEND, r, a, 4, 0, pkt, (guint32)n);
+  nl_trace_add(t, 15, NL_TRACE_PKT_RECV, a, r, 4, 0, pkt, (guint32)n);
+  nl_trace_add(t, 20, NL_TRACE_PKT_SEND, b, r, 5, 0, pkt, (guint32)n);
+  nl_trace_add(t, 22, NL_TRACE_PKT_RECV, r, b, 5, 0, pkt, (guint32)n);
+  nl_trace_add(t, 22, NL_TRACE_PKT_SEND, r, b, 6, 0, pkt, (guint32)n);
+  nl_trace_add(t, 25, NL_TRACE_PKT_RECV, b, r, 6, 0, pkt, (guint32)n);
+  Svg *s = render_parse(t, NULL);
+  double ax0, ay0, ax1, ay1, bx0, by0, bx1, by1;
+  /* Passed on the other way: the next arrow starts where the last ended. */
+  path_ends(find_id(s, "hop-1"), &ax0, &ay0, &ax1, &ay1);
+  path_ends(find_id(s, "hop-2"), &bx0, &by0, &bx1, &by1);
+  assert_true(ax1 < bx1);
+  assert_float_equal(by0, ay1, 1.0);
+  assert_true(by1 > by0); /* time flows down: SVG y grows down */
+  path_ends(find_id(s, "hop-3"), &ax0, &ay0, &ax1, &ay1);
+  path_ends(find_id(s, "hop-4"), &bx0, &by0, &bx1, &by1);
+  assert_float_equal(by0, ay1, 1.0);
+  /* Sent back the way it came: a row of its own. */
+  path_ends(find_id(s, "hop-5"), &ax0, &ay0, &ax1, &ay1);
+  path_ends(find_id(s, "hop-6"), &bx0, &by0, &bx1, &by1);
+  assert_true(by0 > ay1 + 10);
+  svg_free(s);
+  nl_trace_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timeline_svg_is_byte_identical_for_the_same_trace),
@@ -451,6 +519,7 @@ int main(void) {
       cmocka_unit_test(test_timeline_svg_max_rows_marks_the_rest),
       cmocka_unit_test(test_timeline_svg_hop_colour_hook_colours_hops),
       cmocka_unit_test(test_timeline_svg_survives_hostile_text),
+      cmocka_unit_test(test_timeline_svg_forwarding_continues_from_the_arrival),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
