@@ -3,7 +3,9 @@
  */
 #include "scenarios/lang/scenario-priv.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 G_DEFINE_QUARK(nl - scenario - error - quark, nl_scenario_error)
 
@@ -15,8 +17,19 @@ gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
   va_start(ap, fmt);
   char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
+  /* Words quoted from the file may hold control characters (a stray tab in
+   * a string, an escape sequence in binary garbage); show them as \xNN so
+   * the message is one safe line on a terminal. */
+  GString *safe = g_string_new(NULL);
+  for (const char *c = msg; *c != '\0'; c++) {
+    if ((guchar)*c < 0x20 || *c == 0x7f)
+      g_string_append_printf(safe, "\\x%02x", (guint)(guchar)*c);
+    else
+      g_string_append_c(safe, *c);
+  }
   g_set_error(&p->error, NL_SCENARIO_ERROR, code, "%s:%u:%u: %s", loc->file,
-              loc->line, loc->column, msg);
+              loc->line, loc->column, safe->str);
+  g_string_free(safe, TRUE);
   g_free(msg);
   return FALSE;
 }
@@ -24,9 +37,19 @@ gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
 /* ------------------------------------------------------------------ */
 /* Files and includes                                                   */
 
-static gboolean parse_file_text(NlScnParser *p, const char *display,
-                                const char *text, gsize len,
-                                const NlScnLoc *from) {
+/* FALSE for directories and devices (reading /dev/zero would never end);
+ * regular files, pipes and missing files (reported when read) pass. */
+static gboolean is_readable_kind(const char *path) {
+  GStatBuf st;
+  if (g_stat(path, &st) != 0)
+    return TRUE;
+  return !S_ISDIR(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
+/* Fails if @display is already open (an include cycle); the message names
+ * the chain from that file to this include. */
+static gboolean check_cycle(NlScnParser *p, const char *display,
+                            const NlScnLoc *from) {
   char *canon = g_canonicalize_filename(display, NULL);
   for (guint i = 0; i < p->stack->len; i++) {
     if (strcmp(g_ptr_array_index(p->stack, i), canon) != 0)
@@ -34,8 +57,8 @@ static gboolean parse_file_text(NlScnParser *p, const char *display,
     GString *chain = g_string_new(NULL);
     for (guint j = i; j < p->stack_names->len; j++)
       g_string_append_printf(
-          chain, "%s%s", (const char *)g_ptr_array_index(p->stack_names, j),
-          j + 1 < p->stack_names->len ? " includes " : " includes ");
+          chain, "%s includes ",
+          (const char *)g_ptr_array_index(p->stack_names, j));
     g_string_append(chain, display);
     nl__scn_fail(p, from, NL_SCENARIO_ERROR_INCLUDE,
                  "include cycle: %s; expected each file to be included "
@@ -45,6 +68,14 @@ static gboolean parse_file_text(NlScnParser *p, const char *display,
     g_free(canon);
     return FALSE;
   }
+  g_free(canon);
+  return TRUE;
+}
+
+static gboolean parse_file_text(NlScnParser *p, const char *display,
+                                const char *text, gsize len,
+                                const NlScnLoc *from) {
+  char *canon = g_canonicalize_filename(display, NULL);
   if (p->stack->len > NL_SCENARIO_MAX_INCLUDE_DEPTH) {
     g_free(canon);
     return nl__scn_fail(p, from, NL_SCENARIO_ERROR_INCLUDE,
@@ -74,9 +105,12 @@ gboolean nl__scn_include(NlScnParser *p, const NlScnLoc *loc,
   GError *err = NULL;
   gboolean ok = FALSE;
   g_free(dir);
-  if (g_file_test(display, G_FILE_TEST_IS_DIR)) {
+  if (!check_cycle(p, display, loc))
+    goto out;
+  if (!is_readable_kind(display)) {
     nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
-                 "cannot include \"%s\": it is a directory, expected a file",
+                 "cannot include \"%s\": it is a directory or a device, "
+                 "expected a file",
                  display);
     goto out;
   }
@@ -236,9 +270,10 @@ NlScenario *nl_scenario_load(const char *path, const char *const *overrides,
   char *text = NULL;
   gsize len = 0;
   GError *err = NULL;
-  if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+  if (!is_readable_kind(path)) {
     g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
-                "%s: is a directory, expected a scenario file", path);
+                "%s: is a directory or a device, expected a scenario file",
+                path);
     return NULL;
   }
   if (!g_file_get_contents(path, &text, &len, &err)) {
