@@ -1001,7 +1001,8 @@ static void free_all_entries(NlNat *nat) {
   nat->counters.mappings_live = 0;
   g_hash_table_remove_all(nat->by_inside);
   g_hash_table_remove_all(nat->by_outside);
-  memset(nat->pools, 0, sizeof(Pool) * nat->n_addrs);
+  if (nat->n_addrs > 0) /* a firewall has no pools */
+    memset(nat->pools, 0, sizeof(Pool) * nat->n_addrs);
   nl_event_cancel(nat->q, &nat->timer);
 }
 

@@ -236,6 +236,8 @@ static void test_nat_every_preset_behaves_as_its_fields(void **state) {
       env_udp(&env, NL_NAT_OUTBOUND, h, 5000, e, d.sport, NULL);
       v = env_udp(&env, NL_NAT_OUTBOUND, h2, 6000, e, a.sport, NULL);
       assert_int_equal(v, b->hairpinning ? NL_NAT_HAIRPIN : NL_NAT_DROP);
+      assert_int_equal(env.why,
+                       b->hairpinning ? NL_DROP_NONE : NL_DROP_NAT_HAIRPIN);
     }
     env_free(&env);
   }
