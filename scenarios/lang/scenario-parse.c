@@ -12,9 +12,7 @@
 
 #include "sim/trace.h"
 
-#ifdef NL_HAVE_NATMODELS
 #include "natmodels/nat-behaviour.h"
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Locations and messages                                               */
@@ -540,54 +538,19 @@ static gboolean stmt_network(NlScnParser *p, NlScnLine *l) {
   return TRUE;
 }
 
-#ifndef NL_HAVE_NATMODELS
-/* TEMPORARY until natmodels/ is built (natmodels_dep): the preset names of
- * natmodels/nat-behaviour.h.  Fields are then checked by name only. */
-static const char *const tmp_presets[] = {
-    "full-cone", "restricted-cone", "port-restricted-cone",
-    "symmetric", "firewall",        "udp-blocked",
-    NULL,
-};
-static const char *const tmp_fields[] = {
-    "mapping",
-    "filtering",
-    "allocation",
-    "port-min",
-    "port-max",
-    "port-range",
-    "parity",
-    "exhaustion",
-    "hairpinning",
-    "udp-timeout",
-    "tcp-established-timeout",
-    "tcp-transitory-timeout",
-    "icmp-timeout",
-    "outbound-refresh",
-    "inbound-refresh",
-    "translate",
-    "block-outbound-udp",
-    NULL,
-};
-#endif
-
 static GPtrArray *preset_names(void) {
   GPtrArray *a = g_ptr_array_new();
-#ifdef NL_HAVE_NATMODELS
   const NlNatBehaviour *b;
   for (guint i = 0; (b = nl_nat_behaviour_preset(i)) != NULL; i++)
     g_ptr_array_add(a, (gpointer)b->name);
-#else
-  for (guint i = 0; tmp_presets[i] != NULL; i++)
-    g_ptr_array_add(a, (gpointer)tmp_presets[i]);
-#endif
   g_ptr_array_add(a, NULL);
   return a;
 }
 
-/* The field names nl_nat_behaviour_set() takes, NULL-terminated
- * (transfer full). */
+/* The field names nl_nat_behaviour_set() takes, for suggestions:
+ * natmodels' own description of a preset, plus port-min and port-max
+ * (described together as port-range).  NULL-terminated (transfer full). */
 static char **field_names(void) {
-#ifdef NL_HAVE_NATMODELS
   GString *d = g_string_new(NULL);
   nl_nat_behaviour_describe(nl_nat_behaviour_preset(0), d);
   char **pairs = g_strsplit(d->str, " ", -1);
@@ -597,10 +560,12 @@ static char **field_names(void) {
       *eq = '\0';
   }
   g_string_free(d, TRUE);
+  guint n = g_strv_length(pairs);
+  pairs = g_renew(char *, pairs, n + 3);
+  pairs[n] = g_strdup("port-min");
+  pairs[n + 1] = g_strdup("port-max");
+  pairs[n + 2] = NULL;
   return pairs;
-#else
-  return g_strdupv((char **)tmp_fields);
-#endif
 }
 
 static gboolean check_preset(NlScnParser *p, const NlScnLine *l, guint i,
@@ -630,12 +595,15 @@ static gboolean check_preset(NlScnParser *p, const NlScnLine *l, guint i,
   return found;
 }
 
-/* Checks FIELD=VALUE against the preset (applied in order to a copy). */
+/* Applies FIELD=VALUE to @b (a copy of the preset, overridden in order),
+ * so natmodels itself judges the field and the value. */
 static gboolean check_override(NlScnParser *p, const NlScnLine *l, guint i,
-                               const char *field, void *behaviour) {
-  char **fields = field_names();
-  gboolean known = g_strv_contains((const char *const *)fields, field);
-  if (!known) {
+                               const char *field, NlNatBehaviour *b) {
+  GError *err = NULL;
+  if (nl_nat_behaviour_set(b, field, l->tok[i].value, &err))
+    return TRUE;
+  if (g_error_matches(err, NL_NAT_ERROR, NL_NAT_ERROR_UNKNOWN_FIELD)) {
+    char **fields = field_names();
     const char *near = nl__scn_suggest(field, (const char *const *)fields);
     char *all = g_strjoinv(", ", fields);
     if (near != NULL)
@@ -648,12 +616,7 @@ static gboolean check_override(NlScnParser *p, const NlScnLine *l, guint i,
                all);
     g_free(all);
     g_strfreev(fields);
-    return FALSE;
-  }
-  g_strfreev(fields);
-#ifdef NL_HAVE_NATMODELS
-  GError *err = NULL;
-  if (!nl_nat_behaviour_set(behaviour, field, l->tok[i].value, &err)) {
+  } else {
     NlScnLoc loc = val_loc(l, &l->tok[i]);
     /* natmodels words its messages "nat FIELD: ..."; the field is
      * already named here. */
@@ -664,13 +627,9 @@ static gboolean check_override(NlScnParser *p, const NlScnLine *l, guint i,
     nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
                  "bad value \"%s\"%s for NAT field %s: %s", l->tok[i].value,
                  nl__scn_from(&l->tok[i]), field, why);
-    g_error_free(err);
-    return FALSE;
   }
-#else
-  (void)behaviour;
-#endif
-  return TRUE;
+  g_error_free(err);
+  return FALSE;
 }
 
 static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
@@ -706,12 +665,7 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
     ok = no_more(p, l, 2, usage);
     goto out;
   }
-#ifdef NL_HAVE_NATMODELS
-  NlNatBehaviour b;
-  NlNatBehaviour *bp = &b;
-#else
-  void *bp = NULL;
-#endif
+  NlNatBehaviour b; /* the preset, overridden field by field */
   for (guint i = 2; i < l->ntok; i++) {
     const NlScnTok *t = &l->tok[i];
     if (t->key == NULL) {
@@ -747,13 +701,11 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
       n->preset = g_strdup("firewall");
       n->preset_loc = tok_loc(l, &l->tok[0]);
     }
-#ifdef NL_HAVE_NATMODELS
     if (n->overrides->len == 0)
       b = *nl_nat_behaviour_find(n->preset);
-#endif
     char *field = g_strdup(t->key);
     g_strdelimit(field, "_", '-');
-    if (!check_override(p, l, i, field, bp)) {
+    if (!check_override(p, l, i, field, &b)) {
       g_free(field);
       ok = FALSE;
       goto out;
