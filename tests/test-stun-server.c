@@ -1,0 +1,294 @@
+/* test-stun-server.c: the stun-server program, run on 127.0.0.1.
+ * usage: test-stun-server PATH-TO-stun-server */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "stun-helpers/server.h"
+
+static const char *server_exe;
+
+static const char *const rfc5780_args[] = {
+  "--primary", "127.0.0.1", "--alternate", "127.0.0.1", "--port", "PORT",
+  "--alt-port", "PORT1", NULL};
+static const char *const single_args[] = {"--primary", "127.0.0.1", "--port",
+                                          "PORT", NULL};
+
+static void parse_ok(const uint8_t *buf, ssize_t n, NlStunMsg *m) {
+  assert_true(n > 0);
+  assert_int_equal(nl_stun_msg_parse(buf, (size_t)n, m), NL_STUN_OK);
+}
+
+static void test_stun_server_binding_reports_source_address(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, rfc5780_args);
+  int fd = ts_udp_socket();
+  struct sockaddr_storage me, got, origin, other;
+  socklen_t l = sizeof me;
+  getsockname(fd, (struct sockaddr *)&me, &l);
+  uint8_t tid[12] = {1, 2, 3}, req[64], resp[1024];
+  size_t len = nl_stun_binding_request_build(tid, 0, req, sizeof req);
+  ssize_t n = ts_xchg(fd, ts.port, req, len, resp, sizeof resp);
+  NlStunMsg m;
+  parse_ok(resp, n, &m);
+  assert_int_equal(m.klass, NL_STUN_SUCCESS);
+  assert_memory_equal(m.tid, tid, 12);
+  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_MAPPED_ADDRESS,
+                                        TRUE, &got),
+                   NL_STUN_OK);
+  assert_true(nl_stun_addr_equal((struct sockaddr *)&got,
+                                 (struct sockaddr *)&me));
+  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_RESPONSE_ORIGIN,
+                                        FALSE, &origin),
+                   NL_STUN_OK);
+  assert_int_equal(ntohs(((struct sockaddr_in *)&origin)->sin_port),
+                   ts.port);
+  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_OTHER_ADDRESS, FALSE,
+                                        &other),
+                   NL_STUN_OK);
+  assert_int_equal(ntohs(((struct sockaddr_in *)&other)->sin_port),
+                   ts.port + 1);
+  assert_true(m.fingerprint >= 0); /* the request carried one */
+  close(fd);
+  const char *out = ts_stop(&ts);
+  assert_non_null(strstr(out, "answered=2"));
+  ts_free(&ts);
+}
+
+/* RFC 5780 §6.1: CHANGE-REQUEST (change port) is answered from the other
+ * port; RESPONSE-PORT redirects the answer. */
+static void test_stun_server_change_request_and_response_port(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, rfc5780_args);
+  int fd = ts_udp_socket(), fd2 = ts_udp_socket();
+  uint8_t tid[12] = {4}, req[256], resp[1024];
+  struct sockaddr_in to, from;
+  ts_addr(&to, ts.port);
+  size_t len = nl_stun_binding_request_build(tid, 0x2, req, sizeof req);
+  sendto(fd, req, len, 0, (struct sockaddr *)&to, sizeof to);
+  ssize_t n = ts_recv(fd, resp, sizeof resp, 2000, &from);
+  NlStunMsg m;
+  parse_ok(resp, n, &m);
+  assert_int_equal(ntohs(from.sin_port), ts.port + 1);
+
+  /* RESPONSE-PORT: the answer goes to fd2's port. */
+  struct sockaddr_in a2;
+  socklen_t l = sizeof a2;
+  getsockname(fd2, (struct sockaddr *)&a2, &l);
+  NlStunWriter w;
+  nl_stun_writer_init(&w, req, sizeof req, NL_STUN_BINDING, NL_STUN_REQUEST,
+                      tid);
+  nl_stun_writer_add_u32(&w, NL_STUN_ATTR_RESPONSE_PORT,
+                         (uint32_t)ntohs(a2.sin_port) << 16);
+  uint8_t pad[100] = {0};
+  nl_stun_writer_add(&w, NL_STUN_ATTR_PADDING, pad, sizeof pad);
+  len = nl_stun_writer_finish(&w);
+  assert_true(len > 0);
+  sendto(fd, req, len, 0, (struct sockaddr *)&to, sizeof to);
+  n = ts_recv(fd2, resp, sizeof resp, 2000, &from);
+  parse_ok(resp, n, &m);
+  const NlStunAttr *p = nl_stun_msg_find(&m, NL_STUN_ATTR_PADDING);
+  assert_non_null(p);
+  assert_int_equal(p->len, 100);
+  close(fd);
+  close(fd2);
+  ts_stop(&ts);
+  ts_free(&ts);
+}
+
+static unsigned error_code_of(const uint8_t *buf, ssize_t n) {
+  NlStunMsg m;
+  unsigned code = 0;
+  if (n <= 0 || nl_stun_msg_parse(buf, (size_t)n, &m) != NL_STUN_OK ||
+      m.klass != NL_STUN_ERROR)
+    return 0;
+  (void)nl_stun_msg_get_error(&m, &code, NULL, NULL);
+  return code;
+}
+
+static void test_stun_server_errors(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, single_args);
+  int fd = ts_udp_socket();
+  uint8_t tid[12] = {5}, req[128], resp[1024];
+  /* No alternate address: CHANGE-REQUEST is an unknown attribute (420). */
+  size_t len = nl_stun_binding_request_build(tid, 0x4, req, sizeof req);
+  ssize_t n = ts_xchg(fd, ts.port, req, len, resp, sizeof resp);
+  assert_int_equal(error_code_of(resp, n), 420);
+  /* Unknown comprehension-required attribute: 420 listing it. */
+  NlStunWriter w;
+  nl_stun_writer_init(&w, req, sizeof req, NL_STUN_BINDING, NL_STUN_REQUEST,
+                      tid);
+  nl_stun_writer_add_u32(&w, 0x7abc, 1);
+  len = nl_stun_writer_finish(&w);
+  n = ts_xchg(fd, ts.port, req, len, resp, sizeof resp);
+  assert_int_equal(error_code_of(resp, n), 420);
+  NlStunMsg m;
+  uint16_t types[4];
+  unsigned cnt;
+  parse_ok(resp, n, &m);
+  assert_int_equal(nl_stun_msg_get_unknown(&m, types, 4, &cnt), NL_STUN_OK);
+  assert_int_equal(cnt, 1);
+  assert_int_equal(types[0], 0x7abc);
+  /* A method the server does not serve: 400. */
+  nl_stun_writer_init(&w, req, sizeof req, NL_STUN_ALLOCATE,
+                      NL_STUN_REQUEST, tid);
+  len = nl_stun_writer_finish(&w);
+  n = ts_xchg(fd, ts.port, req, len, resp, sizeof resp);
+  assert_int_equal(error_code_of(resp, n), 400);
+  /* A bad attribute size: 400. */
+  nl_stun_writer_init(&w, req, sizeof req, NL_STUN_BINDING, NL_STUN_REQUEST,
+                      tid);
+  nl_stun_writer_add(&w, NL_STUN_ATTR_CHANGE_REQUEST, "ab", 2);
+  len = nl_stun_writer_finish(&w);
+  n = ts_xchg(fd, ts.port, req, len, resp, sizeof resp);
+  assert_int_equal(error_code_of(resp, n), 400);
+  close(fd);
+  ts_stop(&ts);
+  ts_free(&ts);
+}
+
+static void test_stun_server_tcp_binding(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, single_args);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in to;
+  ts_addr(&to, ts.port);
+  assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+  uint8_t tid[12] = {6}, req[64], resp[1024];
+  size_t len = nl_stun_binding_request_build(tid, 0, req, sizeof req);
+  /* Two requests in one write, the second split: stream framing. */
+  uint8_t two[128];
+  memcpy(two, req, len);
+  memcpy(two + len, req, len);
+  assert_int_equal(write(fd, two, len + 5), (ssize_t)(len + 5));
+  usleep(20000);
+  assert_int_equal(write(fd, two + len + 5, len - 5), (ssize_t)(len - 5));
+  size_t have = 0;
+  int frames = 0;
+  while (frames < 2) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_true(poll(&p, 1, 2000) > 0);
+    ssize_t n = read(fd, resp + have, sizeof resp - have);
+    assert_true(n > 0);
+    have += (size_t)n;
+    gssize fl;
+    while ((fl = nl_stun_msg_frame_len(resp, have, TRUE)) > 0 &&
+           (size_t)fl <= have) {
+      NlStunMsg m;
+      parse_ok(resp, fl, &m);
+      assert_int_equal(m.klass, NL_STUN_SUCCESS);
+      memmove(resp, resp + fl, have - (size_t)fl);
+      have -= (size_t)fl;
+      frames++;
+    }
+  }
+  close(fd);
+  ts_stop(&ts);
+  ts_free(&ts);
+}
+
+/* Truncated, oversized, wrong-length, wrong-cookie and random datagrams and
+ * TCP junk: the server answers each with nothing or an error, never dies,
+ * and still answers a good request afterwards. */
+static void test_stun_server_survives_malformed_input(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, rfc5780_args);
+  int fd = ts_udp_socket();
+  struct sockaddr_in to;
+  ts_addr(&to, ts.port);
+  uint8_t tid[12] = {8}, good[64], buf[2048];
+  size_t glen = nl_stun_binding_request_build(tid, 0, good, sizeof good);
+  GRand *r = g_rand_new_with_seed(8489);
+  for (int i = 0; i < 3000; i++) {
+    size_t n;
+    switch (i % 5) {
+      case 0: /* truncated */
+        n = (size_t)i % glen;
+        memcpy(buf, good, n);
+        break;
+      case 1: /* wrong cookie */
+        memcpy(buf, good, glen);
+        buf[4 + i % 4] ^= 0x40;
+        n = glen;
+        break;
+      case 2: /* wrong length field */
+        memcpy(buf, good, glen);
+        buf[3] = (uint8_t)(g_rand_int(r) & 0xfc);
+        n = glen;
+        break;
+      case 3: /* oversized: header says what the datagram has, ~2 KB */
+        memcpy(buf, good, 20);
+        for (size_t k = 20; k < sizeof buf; k++)
+          buf[k] = (uint8_t)g_rand_int(r);
+        buf[2] = (uint8_t)((sizeof buf - 20) >> 8);
+        buf[3] = (uint8_t)(sizeof buf - 20);
+        n = sizeof buf;
+        break;
+      default: /* random, sometimes with a valid header */
+        n = (size_t)g_rand_int_range(r, 0, 600);
+        for (size_t k = 0; k < n; k++)
+          buf[k] = (uint8_t)g_rand_int(r);
+        if (n >= 20 && (i & 8)) {
+          memcpy(buf, good, 8);
+          n &= ~(size_t)3;
+          buf[2] = (uint8_t)((n - 20) >> 8);
+          buf[3] = (uint8_t)(n - 20);
+        }
+        break;
+    }
+    sendto(fd, buf, n, 0, (struct sockaddr *)&to, sizeof to);
+    /* Any answer must be a well-formed STUN message. */
+    ssize_t got;
+    while ((got = ts_recv(fd, buf, sizeof buf, 0, NULL)) > 0) {
+      NlStunMsg m;
+      assert_int_equal(nl_stun_msg_parse(buf, (size_t)got, &m), NL_STUN_OK);
+    }
+  }
+  int tfd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_int_equal(connect(tfd, (struct sockaddr *)&to, sizeof to), 0);
+  for (size_t k = 0; k < 512; k++)
+    buf[k] = (uint8_t)g_rand_int(r);
+  buf[0] = 0xff; /* neither STUN nor ChannelData: the server hangs up */
+  (void)write(tfd, buf, 512);
+  struct pollfd p = {.fd = tfd, .events = POLLIN};
+  assert_true(poll(&p, 1, 2000) > 0);
+  assert_true(read(tfd, buf, sizeof buf) <= 0);
+  close(tfd);
+  g_rand_free(r);
+  assert_true(ts_alive(&ts));
+  /* A fresh transaction ID: late answers to the junk above carry the old
+   * one. */
+  tid[0] = 9;
+  glen = nl_stun_binding_request_build(tid, 0, good, sizeof good);
+  ssize_t n = ts_xchg(fd, ts.port, good, glen, buf, sizeof buf);
+  NlStunMsg m;
+  parse_ok(buf, n, &m);
+  assert_int_equal(m.klass, NL_STUN_SUCCESS);
+  close(fd);
+  ts_stop(&ts);
+  ts_free(&ts);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s PATH-TO-stun-server\n", argv[0]);
+    return 2;
+  }
+  server_exe = argv[1];
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_teardown(test_stun_server_binding_reports_source_address, ts_teardown),
+    cmocka_unit_test_teardown(test_stun_server_change_request_and_response_port, ts_teardown),
+    cmocka_unit_test_teardown(test_stun_server_errors, ts_teardown),
+    cmocka_unit_test_teardown(test_stun_server_tcp_binding, ts_teardown),
+    cmocka_unit_test_teardown(test_stun_server_survives_malformed_input, ts_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
