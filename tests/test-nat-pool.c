@@ -105,11 +105,75 @@ static void test_nat_reboot_frees_ports(void **state) {
   env_free(&env);
 }
 
+/* Thousands of mappings created and expired in waves: every live one
+ * still translates both ways and every expired one is gone (exercises the
+ * table's growth and deletion). */
+static void test_nat_table_survives_churn(void **state) {
+  Env env;
+  NlNatBehaviour b = behaviour("port-restricted-cone", "udp-timeout", "10s",
+                               "allocation", "sequential", NULL);
+  env_init(&env, &b);
+  enum { N = 3000 };
+  uint16_t ext[N];
+  NlTime born[N];
+  for (int k = 0; k < N; k++) {
+    /* Three waves, one second apart; hosts interleaved across waves. */
+    int wave = k % 3;
+    born[k] = (NlTime)(1 + wave) * NL_S;
+  }
+  for (int wave = 0; wave < 3; wave++) {
+    env_at(&env, (NlTime)(1 + wave) * NL_S);
+    for (int k = wave; k < N; k += 3) {
+      Seen s;
+      assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
+                               S, 3478, &s),
+                       NL_NAT_PASS);
+      ext[k] = s.sport;
+    }
+  }
+  /* At 12 s the first wave (born 1 s, 10 s timeout) is gone, and so is
+   * the second: it expires at exactly 12 s. */
+  env_at(&env, 12 * NL_S);
+  for (int k = 0; k < N; k++) {
+    Seen s;
+    NlNatVerdict v = env_udp(&env, NL_NAT_INBOUND, S, 3478, E, ext[k], &s);
+    if (born[k] + 10 * NL_S <= 12 * NL_S) {
+      assert_int_equal(v, NL_NAT_DROP);
+      assert_int_equal(env.why, NL_DROP_NAT_NO_MAPPING);
+    } else {
+      assert_int_equal(v, NL_NAT_PASS);
+      assert_int_equal(s.dst, H + (uint32_t)k);
+    }
+  }
+  NlNatCounters c;
+  nl_nat_get_counters(env.nat, &c);
+  assert_int_equal(c.mappings_live, N / 3);
+  /* New mappings reuse the freed ports' table slots without confusion. */
+  for (int k = 0; k < N; k += 3) {
+    Seen s;
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 6000, S,
+                             3478, &s),
+                     NL_NAT_PASS);
+    Seen back;
+    assert_int_equal(
+        env_udp(&env, NL_NAT_INBOUND, S, 3478, E, s.sport, &back),
+        NL_NAT_PASS);
+    assert_int_equal(back.dst, H + (uint32_t)k);
+    assert_int_equal(back.dport, 6000);
+  }
+  nl_event_run(env.q);
+  nl_nat_get_counters(env.nat, &c);
+  assert_int_equal(c.mappings_live, 0);
+  assert_int_equal(c.mappings_expired, N + N / 3);
+  env_free(&env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nat_rfc4787_s4_2_pool_exhausted_drops),
       cmocka_unit_test(test_nat_pool_exhausted_evicts_oldest),
       cmocka_unit_test(test_nat_reboot_frees_ports),
+      cmocka_unit_test(test_nat_table_survives_churn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
