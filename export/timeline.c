@@ -52,6 +52,10 @@ typedef struct {
   const guint8 *last_rx;
   guint32 last_rx_len;
   uint64_t last_rx_id;
+  /* The last NAT table snapshot of this lane, shown or not. */
+  const guint8 *table;
+  guint32 table_len;
+  NlTime table_time;
 } Lane;
 
 typedef struct {
@@ -610,10 +614,48 @@ static guint box_max_chars(guint16 kind, int lane) {
   return (guint)(room / (st->size * (is_mono(st) ? 0.62 : 0.56)));
 }
 
+/* Appends the NAT table last recorded at @lane, if any, to a tooltip. */
+static void table_tip(Tl *tl, int lane, GString *tip) {
+  const Lane *l = lane >= 0 ? lane_at(tl, lane) : NULL;
+  if (l == NULL || l->table == NULL)
+    return;
+  g_string_truncate(tl->s, 0);
+  g_string_append(tl->s, "\nNAT table at ");
+  time_label(l->table_time, tl->s);
+  g_string_append(tl->s, ":\n");
+  gv_tipstr(tip, tl->s->str);
+  gv_tip(tip, l->table, l->table_len);
+}
+
+/* The label of an expectation: its outcome first, without the file and
+ * line ("…/x.nlab:33: pass: expect …" → "pass: expect …"); the tooltip
+ * keeps them.  OUT: @failed. */
+static gsize check_label_start(const guint8 *text, guint32 len,
+                               gboolean *failed) {
+  static const char *const marks[] = {": pass: ", ": fail: ", ": FAIL: "};
+  for (gsize i = 0; i + 8 <= len; i++) {
+    for (size_t m = 0; m < G_N_ELEMENTS(marks); m++) {
+      if (memcmp(text + i, marks[m], 8) == 0) {
+        *failed = m > 0;
+        return i + 2;
+      }
+    }
+  }
+  char *lower = g_ascii_strdown((const char *)text, len);
+  *failed = strstr(lower, "fail") != NULL;
+  g_free(lower);
+  return 0;
+}
+
 static void text_box(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
                      int lane, int y) {
   GString *label = g_string_new(NULL), *tip = g_string_new(NULL);
-  gv_text(label, payload, rec->len, box_max_chars(rec->kind, lane), TRUE);
+  gboolean failed = FALSE;
+  gsize skip = rec->kind == NL_TRACE_CHECK
+                   ? check_label_start(payload, rec->len, &failed)
+                   : 0;
+  gv_text(label, payload + skip, rec->len - skip,
+          box_max_chars(rec->kind, lane), TRUE);
   /* Tooltip: the kind, where, and the whole text (for a call, the C call
    * and its result). */
   g_string_truncate(tl->t, 0);
@@ -627,15 +669,13 @@ static void text_box(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
   g_string_append_c(tl->t, '\n');
   gv_tipstr(tip, tl->t->str);
   gv_tip(tip, payload, rec->len);
+  if (rec->kind == NL_TRACE_NAT_MAP)
+    table_tip(tl, lane, tip);
   Agnode_t *n = event_box(tl, lane, y, rec->kind, label->str,
                           text_chars(label->str), 1, tip->str);
-  if (rec->kind == NL_TRACE_CHECK) {
-    char *lower = g_ascii_strdown((const char *)payload, rec->len);
-    if (strstr(lower, "fail") != NULL) {
-      set(n, "fillcolor", "#ffebee");
-      set(n, "fontcolor", "#b71c1c");
-    }
-    g_free(lower);
+  if (rec->kind == NL_TRACE_CHECK && failed) {
+    set(n, "fillcolor", "#ffebee");
+    set(n, "fontcolor", "#b71c1c");
   }
   g_string_free(label, TRUE);
   g_string_free(tip, TRUE);
@@ -694,6 +734,7 @@ static void xlate_box(Tl *tl, const NlTraceRecord *rec, const guint8 *pkt,
   g_string_append(tl->t, "\nafter: ");
   nl_wire_describe(pkt, rec->len, tl->t);
   gv_tipstr(tip, tl->t->str);
+  table_tip(tl, lane, tip);
   event_box(tl, lane, y, rec->kind, plain->str, chars, lines, tip->str);
   g_string_free(plain, TRUE);
   g_string_free(tip, TRUE);
@@ -808,13 +849,20 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
 }
 
 /* Remembers the packets each lane receives, whether drawn or not. */
-static void note_rx(Tl *tl, const NlTraceRecord *rec, const guint8 *payload) {
-  if (rec->kind != NL_TRACE_PKT_RECV)
+static void note_state(Tl *tl, const NlTraceRecord *rec,
+                       const guint8 *payload) {
+  if (rec->kind != NL_TRACE_PKT_RECV && rec->kind != NL_TRACE_NAT_TABLE)
     return;
   int lane = lane_find(tl, rec->node);
   if (lane < 0)
     return;
   Lane *l = lane_at(tl, lane);
+  if (rec->kind == NL_TRACE_NAT_TABLE) {
+    l->table = payload;
+    l->table_len = rec->len;
+    l->table_time = rec->time;
+    return;
+  }
   l->last_rx = payload;
   l->last_rx_len = rec->len;
   l->last_rx_id = rec->id;
@@ -929,7 +977,7 @@ static void draw(Tl *tl) {
       time_row(tl, (guint)row, rec->time, &shown_time);
       draw_record(tl, rec, p, (guint)row);
     }
-    note_rx(tl, rec, p);
+    note_state(tl, rec, p);
   }
 
   /* Hops still open: in flight at the end of the trace, or beyond the

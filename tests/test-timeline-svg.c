@@ -19,6 +19,7 @@ typedef struct {
   GString *tooltip; /* its xlink:title */
   char *stroke;     /* of its first <path> */
   char *d;          /* of its first <path> */
+  char *fill;       /* of its first <polygon> or <path> */
 } Obj;
 
 typedef struct {
@@ -33,6 +34,7 @@ static void obj_free(gpointer p) {
   g_free(o->id);
   g_free(o->stroke);
   g_free(o->d);
+  g_free(o->fill);
   g_string_free(o->text, TRUE);
   g_string_free(o->tooltip, TRUE);
   g_free(o);
@@ -76,6 +78,9 @@ static void svg_start(GMarkupParseContext *c, const char *el,
     cur->stroke = g_strdup(attr(names, values, "stroke"));
     cur->d = g_strdup(attr(names, values, "d"));
   }
+  if (cur != NULL && cur->fill == NULL &&
+      (strcmp(el, "polygon") == 0 || strcmp(el, "path") == 0))
+    cur->fill = g_strdup(attr(names, values, "fill"));
   if (strcmp(el, "text") == 0) {
     s->in_text = TRUE;
     if (cur != NULL && cur->text->len)
@@ -508,6 +513,47 @@ test_timeline_svg_forwarding_continues_from_the_arrival(void **state) {
   nl_trace_free(t);
 }
 
+static void test_timeline_svg_checks_and_nat_tables(void **state) {
+  NlTrace *t = nl_trace_new();
+  guint32 nat = nl_trace_intern(t, "nat"), h = nl_trace_intern(t, "h");
+  nl_trace_addf(t, 0, NL_TRACE_NODE, h, 0, 0, 0, "host");
+  nl_trace_addf(t, 0, NL_TRACE_NODE, nat, 0, 0, 0, "nat");
+  /* Outcome first, without the file and line; "fail" inside a passing
+   * expectation's text does not make it a failure. */
+  nl_trace_addf(t, 1, NL_TRACE_CHECK, h, 0, 0, 0,
+                "/x/s.nlab:3: pass: expect stdout h contains \"fail\"");
+  nl_trace_addf(t, 2, NL_TRACE_CHECK, h, 0, 0, 0,
+                "/x/s.nlab:4: fail: expect exit h code 0: it was 1");
+  /* A NAT table snapshot (not drawn by default) shows in the tooltip of
+   * the next translation at that NAT. */
+  nl_trace_addf(t, 3, NL_TRACE_NAT_TABLE, nat, 0, 0, 0,
+                "udp 10.0.0.5:1 <-> 203.0.113.1:1 expires 30 s");
+  guint8 pkt[64], out[64];
+  size_t n = fx_udp_bytes(pkt, "10.0.0.5", 1, "192.0.2.1", 2, "x", 1, 1);
+  size_t m = fx_udp_bytes(out, "203.0.113.1", 1, "192.0.2.1", 2, "x", 1, 1);
+  nl_trace_add(t, 4, NL_TRACE_PKT_SEND, h, nat, 1, 0, pkt, (guint32)n);
+  nl_trace_add(t, 5, NL_TRACE_PKT_RECV, nat, h, 1, 0, pkt, (guint32)n);
+  nl_trace_add(t, 5, NL_TRACE_NAT_XLATE, nat, 0, 1, 0, out, (guint32)m);
+  Svg *s = render_parse(t, NULL);
+  const Obj *pass = find_text(s, "expect", "pass: expect stdout h");
+  const Obj *fail = find_text(s, "expect", "fail: expect exit h code 0");
+  assert_non_null(pass);
+  assert_non_null(fail);
+  assert_true(g_str_has_prefix(pass->text->str, "pass:"));
+  assert_non_null(strstr(pass->tooltip->str, "/x/s.nlab:3: pass:"));
+  assert_non_null(pass->fill);
+  assert_non_null(fail->fill);
+  assert_string_not_equal(pass->fill, fail->fill);
+  assert_string_equal(fail->fill, "#ffebee");
+  assert_int_equal(count_class(s, "nat-table"), 0);
+  const Obj *x = find_text(s, "translate", "src 10.0.0.5:1 → 203.0.113.1:1");
+  assert_non_null(x);
+  assert_non_null(strstr(x->tooltip->str, "NAT table at 0.000003 ms:\n"
+                                          "udp 10.0.0.5:1 <-> 203.0.113.1:1"));
+  svg_free(s);
+  nl_trace_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timeline_svg_is_byte_identical_for_the_same_trace),
@@ -520,6 +566,7 @@ int main(void) {
       cmocka_unit_test(test_timeline_svg_hop_colour_hook_colours_hops),
       cmocka_unit_test(test_timeline_svg_survives_hostile_text),
       cmocka_unit_test(test_timeline_svg_forwarding_continues_from_the_arrival),
+      cmocka_unit_test(test_timeline_svg_checks_and_nat_tables),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
