@@ -686,9 +686,11 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   p->module = mod;
   p->main_fn = nl_loader_main(mod);
   GPtrArray *av = g_ptr_array_new();
-  g_ptr_array_add(av, g_path_get_basename(program));
+  if (argv == NULL || argv[0] == NULL)
+    g_ptr_array_add(av, g_path_get_basename(program));
   for (int i = 0; argv && argv[i]; i++)
-    g_ptr_array_add(av, g_strdup(argv[i]));
+    g_ptr_array_add(av, i == 0 ? g_path_get_basename(argv[0])
+                               : g_strdup(argv[i]));
   p->argc = (int)av->len;
   g_ptr_array_add(av, NULL);
   p->argv = (char **)g_ptr_array_free(av, FALSE);

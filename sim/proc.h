@@ -44,7 +44,8 @@ typedef enum {
  * @name: the instance name, unique on the node ("client").
  * @program: a built-in program name ("udp-echo-server") or the path of an
  *   object built by natlab-cc.
- * @argv: NULL-terminated arguments after argv[0] (copied).
+ * @argv: NULL-terminated arguments, argv[0] first (copied); NULL for just
+ *   the program's base name.
  * Returns: (transfer none) the process, owned by the node's stack; NULL
  *   with @error set when the program cannot be loaded.
  */

@@ -111,7 +111,7 @@ static char *find_natlab_cc(void) {
     char *cc = g_build_filename(dir, "natlab-cc", NULL);
     g_free(dir);
     g_free(exe);
-    if (g_file_test(cc, G_FILE_TEST_IS_EXECUTABLE))
+    if (g_file_test(cc, G_FILE_TEST_EXISTS))
       return cc;
     g_free(cc);
   }
@@ -152,7 +152,9 @@ char *nl_run_build_program(const char *source, GError **error) {
   g_mkdir_with_parents(dir, 0755);
   g_free(dir);
   char *tmp = g_strdup_printf("%s.%d.tmp", out, (int)getpid());
-  const char *argv[] = {cc, "-o", tmp, source, NULL};
+  /* Through sh: the build tree's natlab-cc is a configured file, which
+   * carries no execute bit. */
+  const char *argv[] = {"/bin/sh", cc, "-o", tmp, source, NULL};
   char *err_text = NULL;
   int status = 0;
   gboolean ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
@@ -202,7 +204,7 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
   }
   if (program != NULL &&
       nl_proc_spawn(node, run->name, program,
-                    (const char *const *)(run->argv + 1), run->at,
+                    (const char *const *)run->argv, run->at,
                     &err) == NULL) {
     g_free(program);
     program = NULL;
