@@ -25,13 +25,18 @@ typedef struct {
 } NlCoroCtx;
 #endif
 
+typedef struct NlCoroTls NlCoroTls;
+
 /**
  * nl__coro_switch: saves the current context into @from and continues @to.
  * Returns when something switches back to @from.  Preserves callee-saved
  * registers, the x87 control word and MXCSR; makes no system call (the
- * ucontext fallback does).
+ * ucontext fallback does).  Once on @to's stack, and before running any of
+ * @to's code, it sets @t->cur = @cur and @t->in_switch = 0: from then on a
+ * signal handler may treat @cur as running.
  */
-void nl__coro_switch(NlCoroCtx *from, NlCoroCtx *to);
+void nl__coro_switch(NlCoroCtx *from, NlCoroCtx *to, NlCoroTls *t,
+                     NlCoro *cur);
 
 /**
  * nl__coro_ctx_make: prepares @ctx so that switching to it calls
@@ -57,6 +62,8 @@ struct NlCoro {
   void *fault_addr;
   gboolean overflow;
   gboolean running;
+  int own_errno;  /* this coroutine's errno while it is away */
+  int back_errno; /* its resumer's errno while it runs */
   unsigned valgrind_id;
   /* AddressSanitizer fiber bookkeeping. */
   void *asan_fake;          /* this coroutine's fake stack while away */
@@ -68,12 +75,15 @@ struct NlCoro {
 /* Per-thread switch state.  @cur is the logical current coroutine; while
  * @in_switch is set, registers and stacks are in transit and a signal
  * handler must not switch (it defers or treats the signal as natlab's own). */
-typedef struct {
-  NlCoro *volatile cur;
-  volatile int in_switch;
+struct NlCoroTls {
+  NlCoro *volatile cur; /* offset 0: written by the x86_64 switch */
+  volatile int in_switch; /* offset 8: likewise */
   volatile unsigned long switches; /* bumped on every resume (watchdog) */
   int *errno_p; /* &errno of this thread, cached: errno is a call */
-} NlCoroTls;
+#if !defined(NL_CORO_ASM_SWITCH)
+  NlCoro *pending_cur; /* ucontext: @cur handed to the arriving side */
+#endif
+};
 
 extern __thread NlCoroTls nl__coro_tls
     __attribute__((tls_model("initial-exec")));

@@ -17,13 +17,18 @@
  */
 #include "sim/coro-priv.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef NL_CORO_ASM_SWITCH
 #error "coro-switch-x86_64.c is the x86_64 switch; meson picks it by host"
 #endif
 
-/* void nl__coro_switch(NlCoroCtx *from (rdi), NlCoroCtx *to (rsi)) */
+/* void nl__coro_switch(NlCoroCtx *from (rdi), NlCoroCtx *to (rsi),
+ *                      NlCoroTls *t (rdx), NlCoro *cur (rcx)) */
+G_STATIC_ASSERT(offsetof(NlCoroTls, cur) == 0);
+G_STATIC_ASSERT(offsetof(NlCoroTls, in_switch) == 8);
+
 __asm__(".text\n"
         ".globl nl__coro_switch\n"
         ".type nl__coro_switch, @function\n"
@@ -51,18 +56,21 @@ __asm__(".text\n"
         "fnstcw 4(%rsp)\n"
         /* Two loads matching the two stores, so both are forwarded (one
          * 8-byte load over them would stall). */
-        "movl (%rsp), %eax\n"
-        "movzwl 4(%rsp), %edx\n"
+        "movl (%rsp), %r8d\n"
+        "movzwl 4(%rsp), %r9d\n"
         "movq %rsp, (%rdi)\n"
         "movq (%rsi), %rsp\n"
+        /* On the new stack: publish who runs now (see coro-priv.h). */
+        "movq %rcx, (%rdx)\n"
+        "movl $0, 8(%rdx)\n"
         /* Reload the FP control state only when it differs: ldmxcsr and
          * fldcw are slow (microcoded), and it almost never differs.  The
          * low 6 bits of MXCSR are exception flags, which the ABI does not
          * preserve across calls; they are left out of the comparison. */
-        "xorl (%rsp), %eax\n"
-        "xorw 4(%rsp), %dx\n"
-        "andl $-64, %eax\n"
-        "orl %edx, %eax\n"
+        "xorl (%rsp), %r8d\n"
+        "xorw 4(%rsp), %r9w\n"
+        "andl $-64, %r8d\n"
+        "orl %r9d, %r8d\n"
         "jnz 2f\n"
         "1:\n"
         "addq $8, %rsp\n"

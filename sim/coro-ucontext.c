@@ -9,14 +9,25 @@
 #error "coro-ucontext.c is the fallback switch; define NL_CORO_UCONTEXT"
 #endif
 
-void nl__coro_switch(NlCoroCtx *from, NlCoroCtx *to) {
-  if (swapcontext(&from->uc, &to->uc) != 0)
-    g_error("swapcontext failed");
+/* The arriving side publishes @cur itself: it is the first code to run on
+ * the new stack, either just after its own swapcontext() or in boot(). */
+static void arrive(NlCoroTls *t) {
+  t->cur = t->pending_cur;
+  t->in_switch = 0;
 }
 
-/* makecontext passes only int arguments; the resumer has already made the
- * new coroutine current, so take it from there. */
+void nl__coro_switch(NlCoroCtx *from, NlCoroCtx *to, NlCoroTls *t,
+                     NlCoro *cur) {
+  t->pending_cur = cur;
+  if (swapcontext(&from->uc, &to->uc) != 0)
+    g_error("swapcontext failed");
+  arrive(t);
+}
+
+/* makecontext passes only int arguments; the new coroutine is the one that
+ * was handed over. */
 static void boot(void) {
+  arrive(&nl__coro_tls);
   nl__coro_start(nl__coro_tls.cur);
 }
 

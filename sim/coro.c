@@ -174,46 +174,73 @@ static void release_stack(NlCoro *c) {
   c->map = NULL;
 }
 
+/* An ended coroutine's stack cannot be released by the code that ends it
+ * (it runs on that stack), and its resumer runs no code of ours after the
+ * switch (see nl_coro_resume), so the release waits here until the next
+ * coroutine call on this thread. */
+static __thread NlCoro *zombie;
+
+static void reap(void) {
+  if (G_UNLIKELY(zombie != NULL)) {
+    release_stack(zombie);
+    zombie = NULL;
+  }
+}
+
 void nl_coro_free(NlCoro *c) {
   if (c == NULL)
     return;
   g_return_if_fail(!c->running);
+  if (c == zombie)
+    zombie = NULL;
+  reap();
   release_stack(c);
   g_free(c);
 }
 
 /* errno's address never changes within a thread; `errno` itself is a call
- * to __errno_location(), which would cost two calls per switch. */
+ * to __errno_location(). */
 static inline int *errno_ptr(NlCoroTls *t) {
   if (G_UNLIKELY(t->errno_p == NULL))
     t->errno_p = &errno;
   return t->errno_p;
 }
 
+/* How a switch is laid out, and why.
+ *
+ * Everything the arriving side needs (errno, the current coroutine, the
+ * in_switch flag) is set up by the departing side, and nl__coro_switch()
+ * is the last call of nl_coro_resume() and nl_coro_yield(), so the compiler
+ * makes it a jump.  The switch then "returns" straight into the caller of
+ * the other side's resume or yield, and no `ret` runs whose target the
+ * return-stack predictor cannot know (one such mispredicted `ret` per
+ * switch doubled the cost on this machine; docs/performance.md).
+ *
+ * errno: the departing side stores its errno in the coroutine and loads
+ * the arriving side's value, so each context sees only its own errno.
+ *
+ * Under ASan the arriving side must call __sanitizer_finish_switch_fiber(),
+ * so there the switch is an ordinary call followed by that. */
 void nl_coro_resume(NlCoro *c) {
   NlCoroTls *t = &nl__coro_tls;
   g_return_if_fail(c != NULL);
   g_return_if_fail(c->end == NL_CORO_END_NONE);
   g_return_if_fail(!c->running);
 
-  NlCoro *self = t->cur;
+  reap();
   int *errp = errno_ptr(t);
-  int saved_errno = *errp;
-  c->resumer = self;
+  t->in_switch = 1;
+  c->resumer = t->cur;
   c->running = TRUE;
   t->switches++;
-  t->in_switch = 1;
+  c->back_errno = *errp;
+  *errp = c->own_errno;
   asan_start(&c->asan_back_fake, stack_lo(c), c->stack_size);
-  t->cur = c;
-  nl__coro_switch(&c->back, &c->ctx);
-  /* Back here when @c yields, ends or is stopped by sim/guard.c. */
+  nl__coro_switch(&c->back, &c->ctx, t, c);
+  /* Back here (through a jump) when @c yields, ends or is stopped. */
+#ifdef NL_ASAN
   asan_finish(c->asan_back_fake, NULL, NULL);
-  t->cur = self;
-  t->in_switch = 0;
-  c->running = FALSE;
-  *errp = saved_errno;
-  if (c->end != NL_CORO_END_NONE)
-    release_stack(c);
+#endif
 }
 
 void nl_coro_yield(void) {
@@ -222,15 +249,16 @@ void nl_coro_yield(void) {
   g_return_if_fail(c != NULL);
 
   int *errp = errno_ptr(t);
-  int saved_errno = *errp;
   t->in_switch = 1;
-  t->cur = c->resumer;
+  c->running = FALSE;
+  c->own_errno = *errp;
+  *errp = c->back_errno;
   asan_start(&c->asan_fake, c->asan_back_lo, c->asan_back_size);
-  nl__coro_switch(&c->ctx, &c->back);
+  nl__coro_switch(&c->ctx, &c->back, t, c->resumer);
   /* Resumed, possibly by a different resumer than last time. */
+#ifdef NL_ASAN
   asan_finish(c->asan_fake, &c->asan_back_lo, &c->asan_back_size);
-  t->in_switch = 0;
-  *errp = saved_errno;
+#endif
 }
 
 /* Leaves @c for good.  Runs on @c's stack, or on the signal stack when
@@ -245,17 +273,18 @@ NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
   c->fault_addr = addr;
   c->overflow = (signo == SIGSEGV || signo == SIGBUS) &&
                 nl__coro_addr_in_guard(c, addr);
-  t->cur = c->resumer;
+  c->running = FALSE;
+  *errno_ptr(t) = c->back_errno;
+  reap(); /* an earlier zombie: not this stack, so it can go now */
+  zombie = c;
   asan_start(NULL, c->asan_back_lo, c->asan_back_size);
-  nl__coro_switch(&c->ctx, &c->back);
+  nl__coro_switch(&c->ctx, &c->back, t, c->resumer);
   /* Nothing ever switches back to an ended coroutine. */
   abort();
 }
 
 void nl__coro_start(NlCoro *c) {
   asan_finish(NULL, &c->asan_back_lo, &c->asan_back_size);
-  nl__coro_tls.in_switch = 0;
-  errno = 0;
   c->fn(c->arg);
   finish(c, NL_CORO_END_RETURNED, 0, NULL);
 }

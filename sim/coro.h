@@ -75,7 +75,8 @@ void nl_coro_free(NlCoro *c);
  * stopped by the watchdog; then returns to the caller.  Callable from the
  * main context or from another coroutine (which becomes @c's resumer for
  * this run).  @c must not be ended or already running.  When @c has ended,
- * its stack is released before this returns.
+ * its stack is released (kept for reuse) by the next nl_coro_* call on
+ * this thread or by nl_coro_free(@c).
  */
 void nl_coro_resume(NlCoro *c);
 

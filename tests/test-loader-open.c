@@ -77,8 +77,20 @@ static void test_loader_shared_open_shares_globals(void **state) {
   nl_loader_close(priv);
 }
 
+static guint count_open_fds(void) {
+  GDir *dir = g_dir_open("/proc/self/fd", 0, NULL);
+  guint n = 0;
+  assert_non_null(dir);
+  while (g_dir_read_name(dir) != NULL)
+    n++;
+  g_dir_close(dir);
+  return n;
+}
+
 static void test_loader_reopen_after_close_is_fresh(void **state) {
-  /* Also checks that a reused fd number does not revive an old instance. */
+  /* Also checks that a reused fd number does not revive an old instance,
+   * and that closing gives back the memory file's descriptor. */
+  guint fds = count_open_fds();
   for (int round = 0; round < 50; round++) {
     NlProgram *p = open_ok(NL_COUNTER_SO, TRUE);
     assert_int_equal(value_of(p), 0);
@@ -88,6 +100,13 @@ static void test_loader_reopen_after_close_is_fresh(void **state) {
     nl_loader_close(p);
   }
   nl_loader_close(NULL);
+  assert_int_equal(count_open_fds(), fds);
+}
+
+static void test_loader_bsymbolic_object_binds_its_own_definitions(void **s) {
+  NlProgram *p = open_ok(NL_INTERPOSE_SO, TRUE);
+  assert_int_equal(nl_loader_main(p)(0, NULL), 42);
+  nl_loader_close(p);
 }
 
 static void test_loader_many_private_instances(void **state) {
@@ -147,6 +166,7 @@ int main(void) {
       cmocka_unit_test(test_loader_shared_open_shares_globals),
       cmocka_unit_test(test_loader_reopen_after_close_is_fresh),
       cmocka_unit_test(test_loader_many_private_instances),
+      cmocka_unit_test(test_loader_bsymbolic_object_binds_its_own_definitions),
       cmocka_unit_test(test_loader_missing_file_is_an_error),
       cmocka_unit_test(test_loader_not_elf_is_an_error),
       cmocka_unit_test(test_loader_executable_is_an_error),
