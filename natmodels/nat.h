@@ -19,7 +19,20 @@
  * written only when a packet of a refreshing direction extends the
  * lifetime, and at most once per second of virtual time per mapping (the
  * lifetime itself is always extended exactly), so a busy flow does not
- * bury the trace.
+ * bury the trace; a TCP state change that extends it is always recorded
+ * ("refresh TCP ... (inbound, established, until 7441.000000000)").
+ * Expiry records are written at the exact expiry time by the NAT's one
+ * event ("expire ... (idle)"), or when a full pool evicts a mapping
+ * ("expire ... (evicted: pool exhausted)").
+ *
+ * What the NAT does not do (the node around it does): answer pings or
+ * other packets addressed to its own external address (ICMP echo is never
+ * hairpinned), decrement TTL, reassemble fragments (fragments are dropped
+ * as MALFORMED), or send ICMP errors of its own.
+ *
+ * Filtering state: a mapping remembers every remote it has sent to (the
+ * address for address-dependent filtering, address:port for
+ * address-and-port-dependent) for as long as the mapping lives.
  */
 #ifndef NL_NAT_H
 #define NL_NAT_H
@@ -74,7 +87,8 @@ typedef struct {
   guint64 mappings_expired; /* by timeout or eviction */
   guint64 translated;       /* packets that got PASS or HAIRPIN */
   guint64 hairpinned;       /* of which HAIRPIN */
-  guint64 filtered;         /* inbound drops by the filtering rule */
+  guint64 filtered;         /* drops by the filtering rule (for a firewall:
+                             * every FIREWALL drop) */
   guint64 dropped;          /* every DROP verdict, filtered included */
 } NlNatCounters;
 
@@ -108,9 +122,19 @@ void nl_nat_free(NlNat *nat);
  *   HAIRPIN (addresses, ports or ICMP identifier, and every checksum —
  *   updated incrementally, so a packet that arrived with a bad transport
  *   checksum still has a bad one).
- * @why_out: OUT: NL_DROP_NONE, or why the packet was dropped.
+ * @why_out: OUT: NL_DROP_NONE, or why the packet was dropped:
+ *   NAT_NO_MAPPING (inbound with no live mapping, e.g. an unsolicited TCP
+ *   SYN, RFC 5382 REQ-4), NAT_FILTERED (RFC 4787 §5), NAT_POOL_EXHAUSTED,
+ *   NAT_HAIRPIN (hairpinning off, or ICMP echo to an external address),
+ *   BLOCKED (block-outbound-udp, or a protocol a translating NAT cannot
+ *   key), FIREWALL (any inbound drop when translate is off), MALFORMED
+ *   (unparseable, truncated, or a fragment).
  * Returns: PASS, HAIRPIN (an outbound packet addressed to one of this NAT's
- *   own mappings, now addressed to the inside host behind it), or DROP.
+ *   own mappings, now addressed to the inside host behind it: send it back
+ *   inside), or DROP (the packet bytes are unchanged).
+ *
+ * Expired mappings are removed first, so a packet at exactly a mapping's
+ * expiry time no longer finds it.
  */
 NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
                             size_t len, NlDropReason *why_out);
