@@ -612,7 +612,8 @@ void nl_tcp_input(NlTcpStack *st, const guint8 *pkt, size_t len) {
     s = NULL;
   }
   if (s == NULL) {
-    NlTcpSock *l = nl__tcp_lookup_listener(st, g.ip.dst, g.th.dport);
+    NlTcpSock *l = nl__tcp_lookup_listener(st, g.ip.dst, g.th.dport,
+                                           g.ip.src, g.th.sport);
     if (l != NULL)
       listen_input(l, &g);
     else if (!(g.th.flags & NL_TCP_RST))

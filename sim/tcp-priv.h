@@ -162,7 +162,8 @@ void nl__tcp_port_remove(NlTcpSock *s);
 NlTcpSock *nl__tcp_lookup(NlTcpStack *st, uint32_t laddr, uint16_t lport,
                           uint32_t raddr, uint16_t rport);
 NlTcpSock *nl__tcp_lookup_listener(NlTcpStack *st, uint32_t laddr,
-                                   uint16_t lport);
+                                   uint16_t lport, uint32_t raddr,
+                                   uint16_t rport);
 void nl__tcp_done(NlTcpSock *s);
 void nl__tcp_maybe_free(NlTcpSock *s);
 void nl__tcp_enter_time_wait(NlTcpSock *s);

@@ -272,22 +272,33 @@ NlTcpSock *nl__tcp_lookup(NlTcpStack *st, uint32_t laddr, uint16_t lport,
   return g_hash_table_lookup(st->conns, &k);
 }
 
+/* The listener for a SYN: one bound to @laddr before one bound to any
+ * address; among SO_REUSEPORT listeners of the same kind, one chosen by a
+ * hash of the peer (Linux spreads connections the same way). */
 NlTcpSock *nl__tcp_lookup_listener(NlTcpStack *st, uint32_t laddr,
-                                   uint16_t lport) {
+                                   uint16_t lport, uint32_t raddr,
+                                   uint16_t rport) {
   GPtrArray *a = g_hash_table_lookup(st->ports, GUINT_TO_POINTER(lport));
-  NlTcpSock *any = NULL;
   if (a == NULL)
     return NULL;
-  for (guint i = 0; i < a->len; i++) {
-    NlTcpSock *s = g_ptr_array_index(a, i);
-    if (s->state != NL_TCP_LISTEN)
+  for (int pass = 0; pass < 2; pass++) {
+    uint32_t want = pass == 0 ? laddr : INADDR_ANY;
+    guint n = 0;
+    for (guint i = 0; i < a->len; i++) {
+      NlTcpSock *s = g_ptr_array_index(a, i);
+      n += s->state == NL_TCP_LISTEN && s->key.laddr == want;
+    }
+    if (n == 0)
       continue;
-    if (s->key.laddr == laddr)
-      return s;
-    if (s->key.laddr == INADDR_ANY && any == NULL)
-      any = s;
+    uint64_t h = ((uint64_t)raddr << 16 | rport) * 0x9e3779b97f4a7c15ull;
+    guint pick = n > 1 ? (guint)((h >> 32) % n) : 0;
+    for (guint i = 0; i < a->len; i++) {
+      NlTcpSock *s = g_ptr_array_index(a, i);
+      if (s->state == NL_TCP_LISTEN && s->key.laddr == want && pick-- == 0)
+        return s;
+    }
   }
-  return any;
+  return NULL;
 }
 
 /* Frees @s at the outermost leave if nobody holds it any more. */
@@ -416,9 +427,8 @@ static gboolean bind_conflict(const NlTcpSock *s, uint32_t addr,
     return FALSE;
   if (s->reuseaddr && s2->reuseaddr && s2->state != NL_TCP_LISTEN)
     return FALSE;
-  if (s->reuseport && s2->reuseport &&
-      (s2->state == NL_TCP_TIME_WAIT || s2->state != NL_TCP_LISTEN ||
-       s->state != NL_TCP_LISTEN))
+  /* SO_REUSEPORT on both (natlab has one user per host): always shared. */
+  if (s->reuseport && s2->reuseport)
     return FALSE;
   return TRUE;
 }

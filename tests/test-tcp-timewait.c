@@ -190,11 +190,66 @@ static void test_tcp_new_syn_takes_over_time_wait(void **state) {
   assert_int_equal(r1.got, 5);
 }
 
+/* ---- SO_REUSEPORT: two listeners share a port and its connections ---- */
+
+typedef struct {
+  int bind_plain, bind_second, listen_second;
+  int accepted[2];
+} ReusePortResult;
+
+static void scenario_reuseport(Wire *w, void *res) {
+  ReusePortResult *r = res;
+  int one = 1;
+  NlTcpSock *l[2];
+  for (int i = 0; i < 2; i++) {
+    l[i] = nl_tcp_socket(w->h[1].st, NULL);
+    nl_tcp_setsockopt(l[i], SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  assert_int_equal(nl_tcp_bind(l[0], INADDR_ANY, 8005), 0);
+  assert_int_equal(nl_tcp_listen(l[0], 16), 0);
+  NlTcpSock *plain = nl_tcp_socket(w->h[1].st, NULL);
+  r->bind_plain = nl_tcp_bind(plain, INADDR_ANY, 8005);
+  nl_tcp_close(plain);
+  r->bind_second = nl_tcp_bind(l[1], INADDR_ANY, 8005);
+  r->listen_second = nl_tcp_listen(l[1], 16);
+  NlTcpSock *c[16];
+  for (int i = 0; i < 16; i++) {
+    c[i] = nl_tcp_socket(w->h[0].st, NULL);
+    nl_tcp_connect(c[i], ADDR_B, 8005);
+  }
+  run_for(w, 100 * NL_MS);
+  for (int i = 0; i < 2; i++) {
+    int err;
+    NlTcpSock *a;
+    while ((a = nl_tcp_accept(l[i], NULL, &err)) != NULL) {
+      r->accepted[i]++;
+      nl_tcp_close(a);
+    }
+  }
+  for (int i = 0; i < 16; i++)
+    nl_tcp_close(c[i]);
+  for (int i = 0; i < 2; i++)
+    nl_tcp_close(l[i]);
+  run_for(w, 100 * NL_S);
+}
+
+static void test_tcp_reuseport_listeners_share_connections(void **state) {
+  ReusePortResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(24, 10 * NL_MS, scenario_reuseport, &r1, &r2);
+  assert_int_equal(r1.bind_plain, -EADDRINUSE);
+  assert_int_equal(r1.bind_second, 0);
+  assert_int_equal(r1.listen_second, 0);
+  assert_int_equal(r1.accepted[0] + r1.accepted[1], 16);
+  assert_true(r1.accepted[0] > 0 && r1.accepted[1] > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_tcp_bind_during_time_wait),
     cmocka_unit_test(test_tcp_time_wait_reacks_retransmitted_fin),
     cmocka_unit_test(test_tcp_new_syn_takes_over_time_wait),
+    cmocka_unit_test(test_tcp_reuseport_listeners_share_connections),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
