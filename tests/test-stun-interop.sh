@@ -159,6 +159,13 @@ expect "$WORK/tc7.out" "^sent=2 received=2$" \
 expect "$WORK/turn.log" "relay-bytes allocation=127\.0\.0\.1:[0-9]+ in=2400 out=2400" \
   "relay counts 20 x 120 bytes each way per allocation"
 
+# Without -c uclient allocates RTP/RTCP pairs: EVEN-PORT with the R bit,
+# then an Allocate that redeems the RESERVATION-TOKEN.
+timeout 40 turnutils_uclient -n 10 -m 2 -u alice -w wonderland -e 127.0.0.1 \
+  -r "$PP" -p "$TP" 127.0.0.1 >"$WORK/u0.out" 2>&1
+expect "$WORK/u0.out" "tot_send_msgs=20, tot_recv_msgs=20" \
+  "turnutils_uclient with RTP/RTCP allocation pairs (RESERVATION-TOKEN)"
+
 # Wrong password: the server keeps answering 401.
 timeout 20 turnutils_uclient -c -n 1 -m 1 -u alice -w wrong -e 127.0.0.1 \
   -r "$PP" -p "$TP" 127.0.0.1 >"$WORK/u5.out" 2>&1

@@ -41,6 +41,9 @@ typedef struct {
   gboolean auth;
   const char *nonce; /* overrides the learned nonce */
   uint16_t extra_attr;
+  int even_port; /* 0: none, else 1 + the EVEN-PORT byte */
+  gboolean has_token;
+  uint64_t token;
 } Req;
 
 /* Sends a request and returns the response's error code (0 = success,
@@ -62,6 +65,12 @@ static int cli_req(Cli *c, uint16_t method, const Req *r) {
                                 (const struct sockaddr *)r->peer);
   if (r->extra_attr)
     nl_stun_writer_add_u32(&w, r->extra_attr, 0);
+  if (r->even_port) {
+    uint8_t b = (uint8_t)(r->even_port - 1);
+    nl_stun_writer_add(&w, NL_STUN_ATTR_EVEN_PORT, &b, 1);
+  }
+  if (r->has_token)
+    nl_stun_writer_add_u64(&w, NL_STUN_ATTR_RESERVATION_TOKEN, r->token);
   if (r->auth) {
     const char *nonce = r->nonce ? r->nonce : c->nonce;
     nl_stun_writer_add(&w, NL_STUN_ATTR_USERNAME, c->user, strlen(c->user));
@@ -385,6 +394,57 @@ static void test_turn_permissions_channels_and_byte_counts(void **state) {
   ts_free(&ts);
 }
 
+static uint16_t relay_port(Cli *c) {
+  struct sockaddr_storage relay;
+  assert_int_equal(nl_stun_msg_get_addr(&c->m,
+                                        NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
+                                        TRUE, &relay),
+                   NL_STUN_OK);
+  return ntohs(((struct sockaddr_in *)&relay)->sin_port);
+}
+
+/* RFC 8656 §7.2: EVEN-PORT with R reserves port + 1 under a token that a
+ * later Allocate redeems once. */
+static void test_turn_even_port_reservation(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, base_args);
+  Cli c1, c2, c3;
+  cli_init(&c1, ts.port, "alice", "pw-a");
+  cli_init(&c2, ts.port, "alice", "pw-a");
+  cli_init(&c3, ts.port, "alice", "pw-a");
+  Req r = ALLOC;
+  r.auth = FALSE;
+  assert_int_equal(cli_req(&c1, NL_STUN_ALLOCATE, &r), 401);
+  assert_int_equal(cli_req(&c2, NL_STUN_ALLOCATE, &r), 401);
+  assert_int_equal(cli_req(&c3, NL_STUN_ALLOCATE, &r), 401);
+  r = ALLOC;
+  r.even_port = 1 + 0x80;
+  assert_int_equal(cli_req(&c1, NL_STUN_ALLOCATE, &r), 0);
+  uint16_t p1 = relay_port(&c1);
+  assert_int_equal(p1 % 2, 0);
+  const NlStunAttr *t =
+      nl_stun_msg_find(&c1.m, NL_STUN_ATTR_RESERVATION_TOKEN);
+  assert_non_null(t);
+  uint64_t token = 0;
+  for (int i = 0; i < 8; i++)
+    token = token << 8 | nl_stun_msg_value(&c1.m, t)[i];
+  /* EVEN-PORT and RESERVATION-TOKEN together: 400. */
+  r.has_token = TRUE;
+  r.token = token;
+  assert_int_equal(cli_req(&c2, NL_STUN_ALLOCATE, &r), 400);
+  r.even_port = 0;
+  assert_int_equal(cli_req(&c2, NL_STUN_ALLOCATE, &r), 0);
+  assert_int_equal(relay_port(&c2), p1 + 1);
+  /* A token works once. */
+  assert_int_equal(cli_req(&c3, NL_STUN_ALLOCATE, &r), 508);
+  close(c1.fd);
+  close(c2.fd);
+  close(c3.fd);
+  ts_stop(&ts);
+  ts_free(&ts);
+}
+
 static void test_turn_strict_channels_reject_rfc5766_range(void **state) {
   (void)state;
   const char *const args[] = {
@@ -545,6 +605,7 @@ int main(int argc, char **argv) {
     cmocka_unit_test_teardown(test_turn_allocate_errors, ts_teardown),
     cmocka_unit_test_teardown(test_turn_quotas, ts_teardown),
     cmocka_unit_test_teardown(test_turn_permissions_channels_and_byte_counts, ts_teardown),
+    cmocka_unit_test_teardown(test_turn_even_port_reservation, ts_teardown),
     cmocka_unit_test_teardown(test_turn_strict_channels_reject_rfc5766_range, ts_teardown),
     cmocka_unit_test_teardown(test_turn_tcp_channel_data_is_padded, ts_teardown),
     cmocka_unit_test_teardown(test_turn_server_survives_malformed_input, ts_teardown),

@@ -15,7 +15,9 @@
  * reaches a peer without a permission for its IP address.  Error codes:
  * 400, 401, 403 (--deny-peer), 420, 437, 438, 440, 441, 442, 443,
  * 486 (--user-quota), 508 (--max-allocations, relay ports exhausted,
- * RESERVATION-TOKEN).
+ * unknown or expired RESERVATION-TOKEN).  EVEN-PORT with the R bit reserves
+ * the next port for 30 s and returns a RESERVATION-TOKEN (RFC 8656 §7.2),
+ * as RTP/RTCP clients such as turnutils_uclient expect.
  *
  * Output (stdout): one line per allocation when it ends, and for each live
  * allocation on exit:
@@ -44,6 +46,7 @@
 #define MAX_CONNS 256
 #define TCP_BUF (NL_STUN_MAX_MSG_LEN + 4)
 #define MSG_BUF 65600
+#define RESERVATION_S 30
 
 /* Channel numbers.  RFC 8656 §12 narrowed the channel range to
  * 0x4000-0x4FFF (0x5000-0x7FFF are reserved so that the first byte of
@@ -100,7 +103,17 @@ typedef struct {
   GArray *perms; /* Perm, insertion order */
   GArray *chans; /* Chan, insertion order */
   uint64_t in_bytes, out_bytes, dropped;
+  uint64_t token; /* RESERVATION-TOKEN returned with this allocation */
+  gboolean has_token;
 } Alloc;
+
+/* A relay port held for a later Allocate with RESERVATION-TOKEN. */
+typedef struct {
+  uint64_t token;
+  int fd;
+  struct sockaddr_storage relay;
+  int64_t expires;
+} Reservation;
 
 typedef struct {
   GPtrArray *users; /* User* */
@@ -111,6 +124,7 @@ typedef struct {
   GPtrArray *conns;  /* Conn* */
   GPtrArray *allocs; /* Alloc*, in creation order */
   GPtrArray *deny;   /* struct sockaddr_storage* */
+  GArray *reservations; /* Reservation, creation order */
   unsigned long min_port, max_port, max_allocs, user_quota;
   unsigned long default_lifetime, max_lifetime, nonce_lifetime;
   gboolean strict_channels, verbose;
@@ -323,6 +337,8 @@ static void send_alloc_success(Server *s, const Source *src, const Ctx *c,
                          (uint32_t)(left > 0 ? left : 0));
   nl_stun_writer_add_xor_addr(&w, NL_STUN_ATTR_XOR_MAPPED_ADDRESS,
                               (const struct sockaddr *)&src->addr);
+  if (a->has_token)
+    nl_stun_writer_add_u64(&w, NL_STUN_ATTR_RESERVATION_TOKEN, a->token);
   if (s->software)
     nl_stun_writer_add(&w, NL_STUN_ATTR_SOFTWARE, s->software,
                        strlen(s->software));
@@ -406,15 +422,29 @@ static void handle_allocate(Server *s, const Source *src, Ctx *c, int user,
     }
   }
   const NlStunAttr *even = nl_stun_msg_find(m, NL_STUN_ATTR_EVEN_PORT);
-  if (nl_stun_msg_find(m, NL_STUN_ATTR_RESERVATION_TOKEN) != NULL) {
-    /* This server never reserves ports, so no token can be valid. */
-    send_error(s, src, c, 508, "Insufficient Capacity", now);
-    return;
-  }
-  if (even && nl_stun_msg_find(m, NL_STUN_ATTR_RESERVATION_TOKEN)) {
+  const NlStunAttr *token_attr =
+      nl_stun_msg_find(m, NL_STUN_ATTR_RESERVATION_TOKEN);
+  if (even && token_attr) {
     send_error(s, src, c, 400, "Bad Request", now);
     return;
   }
+  int reserved = -1; /* index into s->reservations */
+  if (token_attr != NULL) {
+    const uint8_t *v = nl_stun_msg_value(m, token_attr);
+    uint64_t token = 0;
+    for (int i = 0; i < 8; i++)
+      token = token << 8 | v[i];
+    for (guint i = 0; i < s->reservations->len; i++)
+      if (g_array_index(s->reservations, Reservation, i).token == token &&
+          g_array_index(s->reservations, Reservation, i).expires > now)
+        reserved = (int)i;
+    if (reserved < 0) {
+      send_error(s, src, c, 508, "Insufficient Capacity", now);
+      return;
+    }
+  }
+  gboolean reserve_next =
+      even != NULL && (nl_stun_msg_value(m, even)[0] & 0x80) != 0;
   unsigned mine = 0;
   for (guint i = 0; i < s->allocs->len; i++)
     if (((Alloc *)g_ptr_array_index(s->allocs, i))->user == (unsigned)user)
@@ -431,12 +461,46 @@ static void handle_allocate(Server *s, const Source *src, Ctx *c, int user,
   if (life == 0)
     life = (int64_t)s->default_lifetime;
   struct sockaddr_storage relay;
-  int fd = open_relay(s, even != NULL, &relay);
+  int fd = -1;
+  Reservation next = {.fd = -1};
+  if (reserved >= 0) {
+    Reservation *rv = &g_array_index(s->reservations, Reservation, reserved);
+    fd = rv->fd;
+    relay = rv->relay;
+    g_array_remove_index(s->reservations, (guint)reserved);
+  } else {
+    for (int tries = 0; tries < 32 && fd < 0; tries++) {
+      fd = open_relay(s, even != NULL, &relay);
+      if (fd < 0 || !reserve_next)
+        break;
+      /* EVEN-PORT with R: hold port + 1 as well (RFC 8656 §7.2). */
+      next.relay = relay;
+      uint16_t port = relay.ss_family == AF_INET6
+                          ? ntohs(((struct sockaddr_in6 *)&relay)->sin6_port)
+                          : ntohs(((struct sockaddr_in *)&relay)->sin_port);
+      if (relay.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&next.relay)->sin6_port = htons(port + 1);
+      else
+        ((struct sockaddr_in *)&next.relay)->sin_port = htons(port + 1);
+      next.fd = nl_prog_bind((struct sockaddr *)&next.relay, SOCK_DGRAM);
+      if (next.fd < 0) {
+        close(fd);
+        fd = -1;
+      }
+    }
+  }
   if (fd < 0) {
     send_error(s, src, c, 508, "Insufficient Capacity", now);
     return;
   }
   a = g_new0(Alloc, 1);
+  if (next.fd >= 0) {
+    next.token = nl_prog_rand_next(&s->rand);
+    next.expires = now + RESERVATION_S * NS_PER_S;
+    g_array_append_val(s->reservations, next);
+    a->token = next.token;
+    a->has_token = TRUE;
+  }
   a->src = *src;
   a->relay_fd = fd;
   a->relay = relay;
@@ -783,8 +847,15 @@ static void handle_relay(Server *s, Alloc *a, int64_t now) {
   send_to_client(s, &a->src, s->out, nl_stun_writer_finish(&w));
 }
 
-/* Drops expired permissions, channels and allocations. */
+/* Drops expired permissions, channels, allocations and reservations. */
 static void expire(Server *s, int64_t now) {
+  for (guint i = s->reservations->len; i-- > 0;) {
+    Reservation *rv = &g_array_index(s->reservations, Reservation, i);
+    if (rv->expires <= now) {
+      close(rv->fd);
+      g_array_remove_index(s->reservations, i);
+    }
+  }
   for (guint i = s->allocs->len; i-- > 0;) {
     Alloc *a = g_ptr_array_index(s->allocs, i);
     if (a->expires <= now || (a->src.conn && a->src.conn->dead)) {
@@ -918,6 +989,7 @@ int main(int argc, char **argv) {
   s.users = g_ptr_array_new();
   s.deny = g_ptr_array_new_with_free_func(g_free);
   s.allocs = g_ptr_array_new();
+  s.reservations = g_array_new(FALSE, TRUE, sizeof(Reservation));
   s.conns = g_ptr_array_new();
   gboolean tcp = TRUE, seeded = FALSE;
   unsigned long duration = 0, seed = 0;
@@ -1032,6 +1104,8 @@ int main(int argc, char **argv) {
   g_array_free(pfds, TRUE);
   while (s.allocs->len > 0)
     alloc_remove(&s, g_ptr_array_index(s.allocs, 0), "server exit");
+  for (guint i = 0; i < s.reservations->len; i++)
+    close(g_array_index(s.reservations, Reservation, i).fd);
   while (s.conns->len > 0) {
     conn_free(g_ptr_array_index(s.conns, s.conns->len - 1));
     g_ptr_array_remove_index(s.conns, s.conns->len - 1);
@@ -1053,6 +1127,7 @@ fail_args:
   }
   g_ptr_array_free(s.users, TRUE);
   g_ptr_array_free(s.deny, TRUE);
+  g_array_free(s.reservations, TRUE);
   g_ptr_array_free(s.allocs, TRUE);
   g_ptr_array_free(s.conns, TRUE);
   return status;
