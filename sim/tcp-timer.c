@@ -214,7 +214,10 @@ static void on_rexmit(NlEvent *ev, void *data) {
       }
       if (s->retrans_stamp == 0)
         s->retrans_stamp = now - s->rto;
-      if (timed_out(s, NL_TCP_RETRIES2, NL_TCP_RTO_MIN)) {
+      /* Orphans (closed by the user) give up sooner: tcp_orphan_retries
+       * = 0 means 8 (tcp_orphan_retries()). */
+      if (timed_out(s, s->user_owned ? NL_TCP_RETRIES2 : NL_TCP_ORPHAN_RETRIES,
+                    NL_TCP_RTO_MIN)) {
         give_up(s);
         break;
       }

@@ -62,6 +62,7 @@ const char *nl_tcp_state_name(NlTcpState st);
 #define NL_TCP_SYN_RETRIES 6              /* tcp_syn_retries */
 #define NL_TCP_SYNACK_RETRIES 5           /* tcp_synack_retries */
 #define NL_TCP_RETRIES2 15                /* tcp_retries2 */
+#define NL_TCP_ORPHAN_RETRIES 8           /* tcp_orphan_retries = 0 → 8 */
 #define NL_TCP_INIT_CWND 10               /* segments (IW10) */
 #define NL_TCP_EPHEMERAL_LO 32768         /* ip_local_port_range */
 #define NL_TCP_EPHEMERAL_HI 60999

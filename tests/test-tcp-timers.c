@@ -159,6 +159,42 @@ static void test_tcp_user_timeout_bounds_retries(void **state) {
   assert_true(r1.retransmits >= 3 && r1.retransmits < 15);
 }
 
+/* ---- an orphan (closed by the user) gives up sooner ------------------ */
+
+typedef struct {
+  NlTime closed_at, gone_at;
+  guint left;
+  int retransmits;
+} OrphanResult;
+
+static void scenario_orphan(Wire *w, void *res) {
+  OrphanResult *r = res;
+  Pair p;
+  pair_open(w, &p, 9004);
+  run_for(w, 1 * NL_S);
+  w->h[1].dead = TRUE;
+  r->closed_at = nl_event_now(w->q);
+  nl_tcp_close(p.client); /* FIN_WAIT_1, never answered */
+  run_for(w, 300 * NL_S);
+  r->gone_at = trace_time_of(w, w->h[0].node, "FIN_WAIT_1 -> CLOSED");
+  r->retransmits = count_states(w, w->h[0].node, "retransmit seq=");
+  r->left = nl_tcp_stack_n_socks(w->h[0].st);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+}
+
+static void test_tcp_orphan_gives_up_after_orphan_retries(void **state) {
+  OrphanResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(36, 10 * NL_MS, scenario_orphan, &r1, &r2);
+  /* tcp_orphan_retries: 8 → (2^9 - 1) × 200 ms = 102.2 s. */
+  NlTime elapsed = r1.gone_at - r1.closed_at;
+  assert_true(elapsed >= 102200 * NL_MS);
+  assert_true(elapsed <= 102200 * NL_MS + 60 * NL_S);
+  assert_int_equal(r1.retransmits, 8);
+  assert_int_equal(r1.left, 0);
+}
+
 /* ---- delayed ACK ------------------------------------------------------ */
 
 #define NMSG 20
@@ -274,6 +310,7 @@ int main(void) {
     cmocka_unit_test(test_tcp_keepalive_detects_dead_peer),
     cmocka_unit_test(test_tcp_data_retries_then_etimedout),
     cmocka_unit_test(test_tcp_user_timeout_bounds_retries),
+    cmocka_unit_test(test_tcp_orphan_gives_up_after_orphan_retries),
     cmocka_unit_test(test_tcp_delayed_ack_after_quickacks),
     cmocka_unit_test(test_tcp_interactive_acks_ride_on_replies),
   };
