@@ -285,11 +285,12 @@ static gboolean parse_flow(guint8 *pkt, size_t len, Flow *f) {
   f->l4len = ip.total_len - ip.ihl_bytes;
   switch (ip.proto) {
     case NL_IPPROTO_UDP:
-      if (f->l4len < NL_UDP_HDR_LEN)
+      if (f->l4len < NL_UDP_HDR_LEN || rd16(f->l4 + 4) < NL_UDP_HDR_LEN ||
+          rd16(f->l4 + 4) > f->l4len)
         return FALSE;
       break;
     case NL_IPPROTO_TCP:
-      if (f->l4len < NL_TCP_HDR_LEN)
+      if (f->l4len < NL_TCP_HDR_LEN || f->l4len < (size_t)(f->l4[12] >> 4) * 4)
         return FALSE;
       f->tcp_flags = f->l4[13];
       break;

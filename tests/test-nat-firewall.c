@@ -107,19 +107,42 @@ static void test_nat_udp_blocked_drops_outbound_udp(void **state) {
   env_free(&env);
 }
 
-/* Garbage is MALFORMED, never a crash; fragments are not translated. */
+/* Garbage is MALFORMED, never a crash; fragments are not translated.
+ * Every truncated length of each kind of packet, both as a short buffer
+ * and as a consistent (re-checksummed) short IP datagram. */
 static void test_nat_malformed_packets_dropped(void **state) {
   Env env;
   env_init(&env, nl_nat_behaviour_find("full-cone"));
-  size_t full = build_udp(env.pkt, H, 5000, S, 3478);
-  /* Every truncated length. */
-  for (size_t l = 0; l < full; l++) {
-    guint8 copy[128];
-    memcpy(copy, env.pkt, full);
-    NlDropReason why;
-    NlNatVerdict v = nl_nat_process(env.nat, NL_NAT_OUTBOUND, copy, l, &why);
-    assert_int_equal(v, NL_NAT_DROP);
-    assert_int_equal(why, NL_DROP_MALFORMED);
+  guint8 full[4][128];
+  size_t full_len[4], check_below[4];
+  full_len[0] = build_udp(full[0], H, 5000, S, 3478);
+  full_len[1] = build_tcp(full[1], H, 5000, S, 80, NL_TCP_SYN);
+  full_len[2] = build_echo(full[2], H, S, NL_ICMP_ECHO_REQUEST, 7);
+  full_len[3] = nl_icmp4_build_error(full[3], S, NL_ICMP_DEST_UNREACH,
+                                     NL_ICMP_PORT_UNREACH, 0, full[0],
+                                     full_len[0], 1);
+  check_below[0] = full_len[0];
+  check_below[1] = full_len[1];
+  check_below[2] = NL_IP4_HDR_LEN + NL_ICMP_HDR_LEN; /* echo data is free */
+  check_below[3] = full_len[3];
+  for (int k = 0; k < 4; k++) {
+    NlNatDirection dir = k == 3 ? NL_NAT_INBOUND : NL_NAT_OUTBOUND;
+    for (size_t l = 0; l < check_below[k]; l++) {
+      for (int consistent = 0; consistent < 2; consistent++) {
+        guint8 copy[128];
+        memcpy(copy, full[k], full_len[k]);
+        if (consistent && l >= NL_IP4_HDR_LEN) {
+          copy[2] = (guint8)(l >> 8);
+          copy[3] = (guint8)l;
+          nl_ip4_update_checksum(copy);
+        }
+        NlDropReason why;
+        NlNatVerdict v = nl_nat_process(env.nat, dir, copy, l, &why);
+        if (v != NL_NAT_DROP || why != NL_DROP_MALFORMED)
+          fail_msg("packet %d cut to %zu bytes: %s (%s)", k, l,
+                   nl_nat_verdict_name(v), nl_drop_reason_name(why));
+      }
+    }
   }
   /* A fragment. */
   env.len = build_udp(env.pkt, H, 5000, S, 3478);
