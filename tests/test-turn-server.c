@@ -394,6 +394,39 @@ static void test_turn_permissions_channels_and_byte_counts(void **state) {
   ts_free(&ts);
 }
 
+/* Lifetimes are clamped to the server's bounds, and an allocation that is
+ * not refreshed ends at its lifetime (here 1 s, the smallest allowed). */
+static void test_turn_lifetime_clamped_and_expires(void **state) {
+  (void)state;
+  const char *const args[] = {
+    "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
+    "--user", "alice:pw-a", "--default-lifetime", "1", "--max-lifetime", "2",
+    NULL};
+  TestServer ts;
+  ts_start(&ts, server_exe, args);
+  Cli c;
+  struct sockaddr_storage relay;
+  cli_init(&c, ts.port, "alice", "pw-a");
+  cli_allocate(&c, &relay);
+  uint32_t life;
+  Req rf = {.lifetime = 3600, .channel = -1, .auth = TRUE};
+  assert_int_equal(cli_req(&c, NL_STUN_REFRESH, &rf), 0);
+  assert_int_equal(nl_stun_msg_get_u32(&c.m, NL_STUN_ATTR_LIFETIME, &life),
+                   NL_STUN_OK);
+  assert_int_equal(life, 2); /* clamped to --max-lifetime */
+  rf.lifetime = 1;
+  assert_int_equal(cli_req(&c, NL_STUN_REFRESH, &rf), 0);
+  usleep(1600000); /* past the 1 s lifetime */
+  assert_int_equal(cli_req(&c, NL_STUN_REFRESH, &rf), 437);
+  close(c.fd);
+  const char *out = ts_stop(&ts);
+  char want[96], b[64];
+  snprintf(want, sizeof want, "relay-bytes allocation=%s in=0 out=0",
+           nl_stun_addr_to_string((struct sockaddr *)&relay, b, sizeof b));
+  assert_non_null(strstr(out, want));
+  ts_free(&ts);
+}
+
 static uint16_t relay_port(Cli *c) {
   struct sockaddr_storage relay;
   assert_int_equal(nl_stun_msg_get_addr(&c->m,
@@ -606,6 +639,8 @@ int main(int argc, char **argv) {
     cmocka_unit_test_teardown(test_turn_quotas, ts_teardown),
     cmocka_unit_test_teardown(test_turn_permissions_channels_and_byte_counts, ts_teardown),
     cmocka_unit_test_teardown(test_turn_even_port_reservation, ts_teardown),
+    cmocka_unit_test_teardown(test_turn_lifetime_clamped_and_expires,
+                              ts_teardown),
     cmocka_unit_test_teardown(test_turn_strict_channels_reject_rfc5766_range, ts_teardown),
     cmocka_unit_test_teardown(test_turn_tcp_channel_data_is_padded, ts_teardown),
     cmocka_unit_test_teardown(test_turn_server_survives_malformed_input, ts_teardown),

@@ -369,7 +369,14 @@ int main(int argc, char **argv) {
       pfd[n] = (struct pollfd){.fd = s.conns[i].fd, .events = POLLIN};
       where[n++] = 5 + (int)i;
     }
-    int rc = poll(pfd, n, 200);
+    /* Wake at least every 500 ms to notice SIGTERM and --duration. */
+    int timeout = 500;
+    if (duration > 0) {
+      int64_t left = start + (int64_t)duration * 1000000000 - nl_prog_now_ns();
+      if (left < (int64_t)timeout * 1000000)
+        timeout = left > 0 ? (int)((left + 999999) / 1000000) : 0;
+    }
+    int rc = poll(pfd, n, timeout);
     int64_t now = nl_prog_now_ns();
     if (nl_prog_should_stop(&sigs))
       break;

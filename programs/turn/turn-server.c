@@ -871,6 +871,30 @@ static void expire(Server *s, int64_t now) {
   }
 }
 
+/* Milliseconds poll() may sleep: until the next expiry, at most 500 ms so
+ * SIGTERM and --duration are noticed soon (RFC timers are in seconds, so
+ * expiries land within a millisecond of their time). */
+static int poll_timeout_ms(const Server *s, int64_t now, int64_t end) {
+  int64_t next = now + 500 * G_GINT64_CONSTANT(1000000);
+  if (end > 0 && end < next)
+    next = end;
+  for (guint i = 0; i < s->allocs->len; i++) {
+    const Alloc *a = g_ptr_array_index(s->allocs, i);
+    if (a->expires < next)
+      next = a->expires;
+    for (guint k = 0; k < a->perms->len; k++)
+      if (g_array_index(a->perms, Perm, k).expires < next)
+        next = g_array_index(a->perms, Perm, k).expires;
+    for (guint k = 0; k < a->chans->len; k++)
+      if (g_array_index(a->chans, Chan, k).expires < next)
+        next = g_array_index(a->chans, Chan, k).expires;
+  }
+  for (guint i = 0; i < s->reservations->len; i++)
+    if (g_array_index(s->reservations, Reservation, i).expires < next)
+      next = g_array_index(s->reservations, Reservation, i).expires;
+  return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
 static gboolean conn_read(Server *s, Conn *cn, int64_t now) {
   ssize_t n = read(cn->fd, cn->buf + cn->have, TCP_BUF - cn->have);
   if (n <= 0)
@@ -1048,7 +1072,9 @@ int main(int argc, char **argv) {
       p.fd = ((Alloc *)g_ptr_array_index(s.allocs, i))->relay_fd;
       g_array_append_val(pfds, p);
     }
-    int rc = poll((struct pollfd *)pfds->data, pfds->len, 200);
+    int64_t end = duration > 0 ? s.start_ns + (int64_t)duration * NS_PER_S : 0;
+    int rc = poll((struct pollfd *)pfds->data, pfds->len,
+                  poll_timeout_ms(&s, nl_prog_now_ns(), end));
     int64_t now = nl_prog_now_ns();
     if (nl_prog_should_stop(&sigs))
       break;
