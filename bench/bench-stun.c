@@ -37,8 +37,8 @@ static unsigned run(long n, gboolean integrity) {
     memcpy(tid, &i, sizeof i);
     client.sin_port = htons((uint16_t)(1024 + (i & 0x7fff)));
     NlStunWriter w;
-    nl_stun_writer_init(&w, req, sizeof req, NL_STUN_BINDING,
-                        NL_STUN_REQUEST, tid);
+    nl_stun_writer_init(&w, req, sizeof req, NL_STUN_BINDING, NL_STUN_REQUEST,
+                        tid);
     if (integrity) {
       nl_stun_writer_add(&w, NL_STUN_ATTR_USERNAME, "evtj:h6vY", 9);
       nl_stun_writer_add_integrity(&w, key, klen);
@@ -51,8 +51,8 @@ static unsigned run(long n, gboolean integrity) {
       abort();
     if (integrity && nl_stun_msg_check_integrity(&m, key, klen) != NL_STUN_OK)
       abort();
-    nl_stun_writer_init(&w, resp, sizeof resp, NL_STUN_BINDING,
-                        NL_STUN_SUCCESS, m.tid);
+    nl_stun_writer_init(&w, resp, sizeof resp, NL_STUN_BINDING, NL_STUN_SUCCESS,
+                        m.tid);
     nl_stun_writer_add_xor_addr(&w, NL_STUN_ATTR_XOR_MAPPED_ADDRESS,
                                 (struct sockaddr *)&client);
     if (integrity)

@@ -10,6 +10,8 @@
 
 #include "programs/stun/stun-codec.h"
 
+/* The vectors keep the RFC's layout: one attribute per line. */
+/* clang-format off */
 /* RFC 5769 §2.1: Binding request, short-term credential, padding bytes
  * 0x20.  Parameters: SOFTWARE "STUN test client", USERNAME "evtj:h6vY",
  * password "VOkJxbRl1RmTxUk/WvJxBt", PRIORITY 0x6e0001ff, ICE-CONTROLLED
@@ -86,12 +88,13 @@ static const uint8_t rfc5769_long_term[] = {
   0x2e, 0x85, 0xc9, 0xa2, 0x8c, 0xa8, 0x96, 0x66,
 };
 
+/* clang-format on */
+
 static const char short_term_password[] = "VOkJxbRl1RmTxUk/WvJxBt";
 static const char lt_username[] =
     "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
 
-static void set_v4(struct sockaddr_storage *ss, const char *ip,
-                   uint16_t port) {
+static void set_v4(struct sockaddr_storage *ss, const char *ip, uint16_t port) {
   memset(ss, 0, sizeof *ss);
   struct sockaddr_in *in = (struct sockaddr_in *)ss;
   in->sin_family = AF_INET;
@@ -99,8 +102,7 @@ static void set_v4(struct sockaddr_storage *ss, const char *ip,
   assert_int_equal(inet_pton(AF_INET, ip, &in->sin_addr), 1);
 }
 
-static void set_v6(struct sockaddr_storage *ss, const char *ip,
-                   uint16_t port) {
+static void set_v6(struct sockaddr_storage *ss, const char *ip, uint16_t port) {
   memset(ss, 0, sizeof *ss);
   struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
   in6->sin6_family = AF_INET6;
@@ -141,9 +143,8 @@ static void test_stun_rfc5769_request_parses(void **state) {
   assert_true(m.fingerprint == 5 && m.integrity == 4);
   const uint8_t *v;
   size_t vlen;
-  assert_int_equal(
-      nl_stun_msg_get_string(&m, NL_STUN_ATTR_USERNAME, &v, &vlen),
-      NL_STUN_OK);
+  assert_int_equal(nl_stun_msg_get_string(&m, NL_STUN_ATTR_USERNAME, &v, &vlen),
+                   NL_STUN_OK);
   assert_int_equal(vlen, 9);
   assert_memory_equal(v, "evtj:h6vY", 9);
   uint32_t prio;
@@ -182,15 +183,15 @@ static void test_stun_rfc5769_ipv4_response_round_trips(void **state) {
   assert_memory_equal(buf, rfc5769_response_v4, n);
 
   NlStunMsg m;
-  assert_int_equal(nl_stun_msg_parse(rfc5769_response_v4,
-                                     sizeof rfc5769_response_v4, &m),
-                   NL_STUN_OK);
+  assert_int_equal(
+      nl_stun_msg_parse(rfc5769_response_v4, sizeof rfc5769_response_v4, &m),
+      NL_STUN_OK);
   assert_int_equal(m.klass, NL_STUN_SUCCESS);
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_MAPPED_ADDRESS,
-                                        TRUE, &got),
-                   NL_STUN_OK);
-  assert_true(nl_stun_addr_equal((struct sockaddr *)&got,
-                                 (struct sockaddr *)&mapped));
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_MAPPED_ADDRESS, TRUE, &got),
+      NL_STUN_OK);
+  assert_true(
+      nl_stun_addr_equal((struct sockaddr *)&got, (struct sockaddr *)&mapped));
   assert_int_equal(
       nl_stun_msg_check_integrity(&m, (const uint8_t *)short_term_password,
                                   strlen(short_term_password)),
@@ -207,14 +208,14 @@ static void test_stun_rfc5769_ipv6_response_round_trips(void **state) {
   assert_memory_equal(buf, rfc5769_response_v6, n);
 
   NlStunMsg m;
-  assert_int_equal(nl_stun_msg_parse(rfc5769_response_v6,
-                                     sizeof rfc5769_response_v6, &m),
-                   NL_STUN_OK);
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_MAPPED_ADDRESS,
-                                        TRUE, &got),
-                   NL_STUN_OK);
-  assert_true(nl_stun_addr_equal((struct sockaddr *)&got,
-                                 (struct sockaddr *)&mapped));
+  assert_int_equal(
+      nl_stun_msg_parse(rfc5769_response_v6, sizeof rfc5769_response_v6, &m),
+      NL_STUN_OK);
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_MAPPED_ADDRESS, TRUE, &got),
+      NL_STUN_OK);
+  assert_true(
+      nl_stun_addr_equal((struct sockaddr *)&got, (struct sockaddr *)&mapped));
   char s[64];
   assert_string_equal(
       nl_stun_addr_to_string((struct sockaddr *)&got, s, sizeof s),
@@ -290,8 +291,7 @@ static void test_stun_wrong_cookie_is_rejected(void **state) {
                    NL_STUN_BAD_COOKIE);
   memcpy(copy, rfc5769_request, sizeof copy);
   copy[0] |= 0x80;
-  assert_int_equal(nl_stun_msg_parse(copy, sizeof copy, &m),
-                   NL_STUN_NOT_STUN);
+  assert_int_equal(nl_stun_msg_parse(copy, sizeof copy, &m), NL_STUN_NOT_STUN);
 }
 
 static void test_stun_wrong_length_is_rejected(void **state) {
@@ -344,8 +344,8 @@ static void test_stun_oversized_is_rejected(void **state) {
   assert_int_equal(nl_stun_msg_parse(buf, big, &m), NL_STUN_TOO_BIG);
   uint8_t small[8];
   NlStunWriter w;
-  nl_stun_writer_init(&w, small, sizeof small, NL_STUN_BINDING,
-                      NL_STUN_REQUEST, rfc5769_long_term + 8);
+  nl_stun_writer_init(&w, small, sizeof small, NL_STUN_BINDING, NL_STUN_REQUEST,
+                      rfc5769_long_term + 8);
   assert_int_equal(nl_stun_writer_finish(&w), 0);
   uint8_t hdr[24];
   nl_stun_writer_init(&w, hdr, sizeof hdr, NL_STUN_BINDING, NL_STUN_REQUEST,
@@ -361,8 +361,8 @@ static void test_stun_unknown_required_attribute_is_reported(void **state) {
   NlStunWriter w;
   nl_stun_writer_init(&w, buf, sizeof buf, NL_STUN_BINDING, NL_STUN_REQUEST,
                       rfc5769_long_term + 8);
-  nl_stun_writer_add_u32(&w, 0x7777, 1);  /* comprehension-required */
-  nl_stun_writer_add_u32(&w, 0xC001, 1);  /* comprehension-optional */
+  nl_stun_writer_add_u32(&w, 0x7777, 1); /* comprehension-required */
+  nl_stun_writer_add_u32(&w, 0xC001, 1); /* comprehension-optional */
   nl_stun_writer_add_fingerprint(&w);
   size_t n = nl_stun_writer_finish(&w);
   NlStunMsg m;
@@ -417,9 +417,7 @@ static void test_stun_bad_attribute_sizes_are_rejected(void **state) {
   nl_stun_writer_add_fingerprint(&w);
   nl_stun_writer_add_u32(&w, NL_STUN_ATTR_PRIORITY, 1);
   n = nl_stun_writer_finish(&w);
-  assert_int_equal(nl_stun_msg_parse(buf, n, &m),
-                   NL_STUN_FINGERPRINT_NOT_LAST);
-
+  assert_int_equal(nl_stun_msg_parse(buf, n, &m), NL_STUN_FINGERPRINT_NOT_LAST);
 }
 
 /* An attribute without its padding leaves a body that is not a multiple of
@@ -474,7 +472,8 @@ static void test_stun_random_bytes_never_crash(void **state) {
                                  &ss);
       unsigned code;
       (void)nl_stun_msg_get_error(&m, &code, NULL, NULL);
-      NlStunResult ir = nl_stun_msg_check_integrity(&m, (const uint8_t *)"k", 1);
+      NlStunResult ir =
+          nl_stun_msg_check_integrity(&m, (const uint8_t *)"k", 1);
       assert_true(ir == NL_STUN_NO_INTEGRITY ||
                   ir == NL_STUN_INTEGRITY_MISMATCH || ir == NL_STUN_OK);
     }
@@ -496,15 +495,12 @@ static void test_stun_channel_data_framing(void **state) {
   (void)state;
   uint8_t buf[32];
   const uint8_t data[5] = {1, 2, 3, 4, 5};
-  assert_int_equal(nl_stun_channel_data_build(0x4001, data, 5, FALSE, buf,
-                                              sizeof buf),
-                   9);
-  assert_int_equal(nl_stun_channel_data_build(0x4001, data, 5, TRUE, buf,
-                                              sizeof buf),
-                   12);
-  assert_int_equal(nl_stun_channel_data_build(0x3fff, data, 5, TRUE, buf,
-                                              sizeof buf),
-                   0);
+  assert_int_equal(
+      nl_stun_channel_data_build(0x4001, data, 5, FALSE, buf, sizeof buf), 9);
+  assert_int_equal(
+      nl_stun_channel_data_build(0x4001, data, 5, TRUE, buf, sizeof buf), 12);
+  assert_int_equal(
+      nl_stun_channel_data_build(0x3fff, data, 5, TRUE, buf, sizeof buf), 0);
   assert_int_equal(nl_stun_channel_data_build(0x4001, data, 5, TRUE, buf, 8),
                    0);
   assert_int_equal(nl_stun_msg_frame_len(buf, 12, TRUE), 12);
@@ -556,16 +552,16 @@ static void test_stun_turn_attributes_round_trip(void **state) {
   uint16_t ch;
   assert_int_equal(nl_stun_msg_get_channel(&m, &ch), NL_STUN_OK);
   assert_int_equal(ch, 0x4abc);
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_PEER_ADDRESS,
-                                        TRUE, &got),
-                   NL_STUN_OK);
-  assert_true(nl_stun_addr_equal((struct sockaddr *)&got,
-                                 (struct sockaddr *)&peer));
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
-                                        TRUE, &got),
-                   NL_STUN_OK);
-  assert_true(nl_stun_addr_equal((struct sockaddr *)&got,
-                                 (struct sockaddr *)&relay));
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_PEER_ADDRESS, TRUE, &got),
+      NL_STUN_OK);
+  assert_true(
+      nl_stun_addr_equal((struct sockaddr *)&got, (struct sockaddr *)&peer));
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_RELAYED_ADDRESS, TRUE, &got),
+      NL_STUN_OK);
+  assert_true(
+      nl_stun_addr_equal((struct sockaddr *)&got, (struct sockaddr *)&relay));
   uint32_t v;
   assert_int_equal(nl_stun_msg_get_u32(&m, NL_STUN_ATTR_LIFETIME, &v),
                    NL_STUN_OK);
@@ -588,8 +584,7 @@ static void test_stun_rfc5780_attributes_round_trip(void **state) {
   NlStunMsg m;
   assert_int_equal(nl_stun_msg_parse(buf, n, &m), NL_STUN_OK);
   uint32_t flags;
-  assert_int_equal(nl_stun_msg_get_u32(&m, NL_STUN_ATTR_CHANGE_REQUEST,
-                                       &flags),
+  assert_int_equal(nl_stun_msg_get_u32(&m, NL_STUN_ATTR_CHANGE_REQUEST, &flags),
                    NL_STUN_OK);
   assert_int_equal(flags, 0x06);
   assert_true(m.fingerprint >= 0);
@@ -606,14 +601,14 @@ static void test_stun_rfc5780_attributes_round_trip(void **state) {
   nl_stun_writer_add(&w, NL_STUN_ATTR_PADDING, pad, sizeof pad);
   n = nl_stun_writer_finish(&w);
   assert_int_equal(nl_stun_msg_parse(buf, n, &m), NL_STUN_OK);
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_OTHER_ADDRESS,
-                                        FALSE, &got),
-                   NL_STUN_OK);
-  assert_true(nl_stun_addr_equal((struct sockaddr *)&got,
-                                 (struct sockaddr *)&a));
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_MAPPED_ADDRESS,
-                                        FALSE, &got),
-                   NL_STUN_NOT_FOUND);
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_OTHER_ADDRESS, FALSE, &got),
+      NL_STUN_OK);
+  assert_true(
+      nl_stun_addr_equal((struct sockaddr *)&got, (struct sockaddr *)&a));
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_MAPPED_ADDRESS, FALSE, &got),
+      NL_STUN_NOT_FOUND);
 }
 
 static void test_stun_timer_follows_rfc8489_schedule(void **state) {
@@ -630,8 +625,7 @@ static void test_stun_timer_follows_rfc8489_schedule(void **state) {
     assert_int_equal(nl_stun_timer_refresh(&t, sends[i] * ms - 1),
                      NL_STUN_TIMER_WAIT);
     now = sends[i] * ms;
-    assert_int_equal(nl_stun_timer_refresh(&t, now),
-                     NL_STUN_TIMER_RETRANSMIT);
+    assert_int_equal(nl_stun_timer_refresh(&t, now), NL_STUN_TIMER_RETRANSMIT);
   }
   assert_int_equal(nl_stun_timer_refresh(&t, 39500 * ms - 1),
                    NL_STUN_TIMER_WAIT);
@@ -643,8 +637,7 @@ static void test_stun_timer_follows_rfc8489_schedule(void **state) {
   assert_int_equal(nl_stun_timer_refresh(&t, 110 * ms),
                    NL_STUN_TIMER_RETRANSMIT);
   assert_int_equal(nl_stun_timer_refresh(&t, 509 * ms), NL_STUN_TIMER_WAIT);
-  assert_int_equal(nl_stun_timer_refresh(&t, 510 * ms),
-                   NL_STUN_TIMER_TIMEOUT);
+  assert_int_equal(nl_stun_timer_refresh(&t, 510 * ms), NL_STUN_TIMER_TIMEOUT);
 
   nl_stun_timer_start(&t, 0, 0, 0, 0, TRUE);
   assert_int_equal(nl_stun_timer_refresh(&t, 39499 * ms), NL_STUN_TIMER_WAIT);
@@ -672,24 +665,24 @@ static void test_stun_addr_parse_and_print(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_stun_rfc5769_request_builds_byte_for_byte),
-    cmocka_unit_test(test_stun_rfc5769_request_parses),
-    cmocka_unit_test(test_stun_rfc5769_ipv4_response_round_trips),
-    cmocka_unit_test(test_stun_rfc5769_ipv6_response_round_trips),
-    cmocka_unit_test(test_stun_rfc5769_long_term_round_trips),
-    cmocka_unit_test(test_stun_truncated_at_every_length_is_rejected),
-    cmocka_unit_test(test_stun_wrong_cookie_is_rejected),
-    cmocka_unit_test(test_stun_wrong_length_is_rejected),
-    cmocka_unit_test(test_stun_oversized_is_rejected),
-    cmocka_unit_test(test_stun_unknown_required_attribute_is_reported),
-    cmocka_unit_test(test_stun_bad_attribute_sizes_are_rejected),
-    cmocka_unit_test(test_stun_missing_padding_is_rejected),
-    cmocka_unit_test(test_stun_random_bytes_never_crash),
-    cmocka_unit_test(test_stun_channel_data_framing),
-    cmocka_unit_test(test_stun_turn_attributes_round_trip),
-    cmocka_unit_test(test_stun_rfc5780_attributes_round_trip),
-    cmocka_unit_test(test_stun_timer_follows_rfc8489_schedule),
-    cmocka_unit_test(test_stun_addr_parse_and_print),
+      cmocka_unit_test(test_stun_rfc5769_request_builds_byte_for_byte),
+      cmocka_unit_test(test_stun_rfc5769_request_parses),
+      cmocka_unit_test(test_stun_rfc5769_ipv4_response_round_trips),
+      cmocka_unit_test(test_stun_rfc5769_ipv6_response_round_trips),
+      cmocka_unit_test(test_stun_rfc5769_long_term_round_trips),
+      cmocka_unit_test(test_stun_truncated_at_every_length_is_rejected),
+      cmocka_unit_test(test_stun_wrong_cookie_is_rejected),
+      cmocka_unit_test(test_stun_wrong_length_is_rejected),
+      cmocka_unit_test(test_stun_oversized_is_rejected),
+      cmocka_unit_test(test_stun_unknown_required_attribute_is_reported),
+      cmocka_unit_test(test_stun_bad_attribute_sizes_are_rejected),
+      cmocka_unit_test(test_stun_missing_padding_is_rejected),
+      cmocka_unit_test(test_stun_random_bytes_never_crash),
+      cmocka_unit_test(test_stun_channel_data_framing),
+      cmocka_unit_test(test_stun_turn_attributes_round_trip),
+      cmocka_unit_test(test_stun_rfc5780_attributes_round_trip),
+      cmocka_unit_test(test_stun_timer_follows_rfc8489_schedule),
+      cmocka_unit_test(test_stun_addr_parse_and_print),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,8 +11,8 @@
 static const char *server_exe;
 
 static const char *const rfc5780_args[] = {
-  "--primary", "127.0.0.1", "--alternate", "127.0.0.1", "--port", "PORT",
-  "--alt-port", "PORT1", NULL};
+    "--primary", "127.0.0.1",  "--alternate", "127.0.0.1", "--port",
+    "PORT",      "--alt-port", "PORT1",       NULL};
 static const char *const single_args[] = {"--primary", "127.0.0.1", "--port",
                                           "PORT", NULL};
 
@@ -36,19 +36,18 @@ static void test_stun_server_binding_reports_source_address(void **state) {
   parse_ok(resp, n, &m);
   assert_int_equal(m.klass, NL_STUN_SUCCESS);
   assert_memory_equal(m.tid, tid, 12);
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_MAPPED_ADDRESS,
-                                        TRUE, &got),
-                   NL_STUN_OK);
-  assert_true(nl_stun_addr_equal((struct sockaddr *)&got,
-                                 (struct sockaddr *)&me));
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_RESPONSE_ORIGIN,
-                                        FALSE, &origin),
-                   NL_STUN_OK);
-  assert_int_equal(ntohs(((struct sockaddr_in *)&origin)->sin_port),
-                   ts.port);
-  assert_int_equal(nl_stun_msg_get_addr(&m, NL_STUN_ATTR_OTHER_ADDRESS, FALSE,
-                                        &other),
-                   NL_STUN_OK);
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_MAPPED_ADDRESS, TRUE, &got),
+      NL_STUN_OK);
+  assert_true(
+      nl_stun_addr_equal((struct sockaddr *)&got, (struct sockaddr *)&me));
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_RESPONSE_ORIGIN, FALSE, &origin),
+      NL_STUN_OK);
+  assert_int_equal(ntohs(((struct sockaddr_in *)&origin)->sin_port), ts.port);
+  assert_int_equal(
+      nl_stun_msg_get_addr(&m, NL_STUN_ATTR_OTHER_ADDRESS, FALSE, &other),
+      NL_STUN_OK);
   assert_int_equal(ntohs(((struct sockaddr_in *)&other)->sin_port),
                    ts.port + 1);
   assert_true(m.fingerprint >= 0); /* the request carried one */
@@ -136,8 +135,8 @@ static void test_stun_server_errors(void **state) {
   assert_int_equal(cnt, 1);
   assert_int_equal(types[0], 0x7abc);
   /* A method the server does not serve: 400. */
-  nl_stun_writer_init(&w, req, sizeof req, NL_STUN_ALLOCATE,
-                      NL_STUN_REQUEST, tid);
+  nl_stun_writer_init(&w, req, sizeof req, NL_STUN_ALLOCATE, NL_STUN_REQUEST,
+                      tid);
   len = nl_stun_writer_finish(&w);
   n = ts_xchg(fd, ts.port, req, len, resp, sizeof resp);
   assert_int_equal(error_code_of(resp, n), 400);
@@ -284,11 +283,14 @@ int main(int argc, char **argv) {
   }
   server_exe = argv[1];
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_teardown(test_stun_server_binding_reports_source_address, ts_teardown),
-    cmocka_unit_test_teardown(test_stun_server_change_request_and_response_port, ts_teardown),
-    cmocka_unit_test_teardown(test_stun_server_errors, ts_teardown),
-    cmocka_unit_test_teardown(test_stun_server_tcp_binding, ts_teardown),
-    cmocka_unit_test_teardown(test_stun_server_survives_malformed_input, ts_teardown),
+      cmocka_unit_test_teardown(test_stun_server_binding_reports_source_address,
+                                ts_teardown),
+      cmocka_unit_test_teardown(
+          test_stun_server_change_request_and_response_port, ts_teardown),
+      cmocka_unit_test_teardown(test_stun_server_errors, ts_teardown),
+      cmocka_unit_test_teardown(test_stun_server_tcp_binding, ts_teardown),
+      cmocka_unit_test_teardown(test_stun_server_survives_malformed_input,
+                                ts_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

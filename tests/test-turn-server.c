@@ -99,8 +99,8 @@ static int cli_req(Cli *c, uint16_t method, const Req *r) {
   return (int)code;
 }
 
-static const Req ALLOC = {.lifetime = -1, .transport = 17, .channel = -1,
-                          .auth = TRUE};
+static const Req ALLOC = {
+    .lifetime = -1, .transport = 17, .channel = -1, .auth = TRUE};
 
 /* Allocates (401 first, then with credentials); returns the relay. */
 static void cli_allocate(Cli *c, struct sockaddr_storage *relay) {
@@ -108,17 +108,15 @@ static void cli_allocate(Cli *c, struct sockaddr_storage *relay) {
   r.auth = FALSE;
   assert_int_equal(cli_req(c, NL_STUN_ALLOCATE, &r), 401);
   assert_int_equal(cli_req(c, NL_STUN_ALLOCATE, &ALLOC), 0);
-  assert_int_equal(nl_stun_msg_check_integrity(&c->m, c->key, 16),
-                   NL_STUN_OK);
-  assert_int_equal(nl_stun_msg_get_addr(&c->m,
-                                        NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
+  assert_int_equal(nl_stun_msg_check_integrity(&c->m, c->key, 16), NL_STUN_OK);
+  assert_int_equal(nl_stun_msg_get_addr(&c->m, NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
                                         TRUE, relay),
                    NL_STUN_OK);
 }
 
 static const char *const base_args[] = {
-  "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
-  "--user", "alice:pw-a", "--user", "bob:pw-b", NULL};
+    "--listen", "127.0.0.1",  "--port", "PORT",     "--realm", REALM,
+    "--user",   "alice:pw-a", "--user", "bob:pw-b", NULL};
 
 static void test_turn_allocate_needs_long_term_credentials(void **state) {
   (void)state;
@@ -183,8 +181,7 @@ static void test_turn_allocate_errors(void **state) {
   assert_int_equal(cli_req(&c, NL_STUN_REFRESH, &rf), 437);
   struct sockaddr_storage relay;
   assert_int_equal(cli_req(&c, NL_STUN_ALLOCATE, &ALLOC), 0);
-  assert_int_equal(nl_stun_msg_get_addr(&c.m,
-                                        NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
+  assert_int_equal(nl_stun_msg_get_addr(&c.m, NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
                                         TRUE, &relay),
                    NL_STUN_OK);
   /* A second Allocate on the same 5-tuple: 437. */
@@ -216,10 +213,21 @@ static void test_turn_allocate_errors(void **state) {
 
 static void test_turn_quotas(void **state) {
   (void)state;
-  const char *const args[] = {
-    "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
-    "--user", "alice:pw-a", "--user", "bob:pw-b", "--user-quota", "1",
-    "--max-allocations", "2", NULL};
+  const char *const args[] = {"--listen",
+                              "127.0.0.1",
+                              "--port",
+                              "PORT",
+                              "--realm",
+                              REALM,
+                              "--user",
+                              "alice:pw-a",
+                              "--user",
+                              "bob:pw-b",
+                              "--user-quota",
+                              "1",
+                              "--max-allocations",
+                              "2",
+                              NULL};
   TestServer ts;
   ts_start(&ts, server_exe, args);
   Cli a1, a2, b1;
@@ -242,9 +250,10 @@ static void test_turn_quotas(void **state) {
   ts_free(&ts);
 
   /* A full server (--max-allocations): 508. */
-  const char *const args2[] = {
-    "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
-    "--user", "alice:pw-a", "--max-allocations", "1", NULL};
+  const char *const args2[] = {"--listen", "127.0.0.1",  "--port",
+                               "PORT",     "--realm",    REALM,
+                               "--user",   "alice:pw-a", "--max-allocations",
+                               "1",        NULL};
   ts_start(&ts, server_exe, args2);
   cli_init(&a1, ts.port, "alice", "pw-a");
   cli_init(&a2, ts.port, "alice", "pw-a");
@@ -261,8 +270,9 @@ static void test_turn_quotas(void **state) {
   char rps[8];
   snprintf(rps, sizeof rps, "%u", rp);
   const char *const args3[] = {
-    "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
-    "--user", "alice:pw-a", "--min-port", rps, "--max-port", rps, NULL};
+      "--listen",   "127.0.0.1", "--port",     "PORT",       "--realm",
+      REALM,        "--user",    "alice:pw-a", "--min-port", rps,
+      "--max-port", rps,         NULL};
   ts_start(&ts, server_exe, args3);
   cli_init(&a1, ts.port, "alice", "pw-a");
   cli_init(&a2, ts.port, "alice", "pw-a");
@@ -282,8 +292,8 @@ static void test_turn_quotas(void **state) {
 static void test_turn_permissions_channels_and_byte_counts(void **state) {
   (void)state;
   const char *const args[] = {
-    "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
-    "--user", "alice:pw-a", "--deny-peer", "127.0.0.2", NULL};
+      "--listen", "127.0.0.1",  "--port",      "PORT",      "--realm", REALM,
+      "--user",   "alice:pw-a", "--deny-peer", "127.0.0.2", NULL};
   TestServer ts;
   ts_start(&ts, server_exe, args);
   Cli c;
@@ -364,8 +374,8 @@ static void test_turn_permissions_channels_and_byte_counts(void **state) {
 
   /* ChannelData out (7 bytes), the peer's answer (3) comes back on the
    * channel, unpadded over UDP. */
-  size_t cl = nl_stun_channel_data_build(0x4001, (const uint8_t *)"channel",
-                                         7, FALSE, msg, sizeof msg);
+  size_t cl = nl_stun_channel_data_build(0x4001, (const uint8_t *)"channel", 7,
+                                         FALSE, msg, sizeof msg);
   sendto(c.fd, msg, cl, 0, (struct sockaddr *)&srv, sizeof srv);
   n = ts_recv(peer, buf, sizeof buf, 2000, NULL);
   assert_int_equal(n, 7);
@@ -378,8 +388,8 @@ static void test_turn_permissions_channels_and_byte_counts(void **state) {
                    NL_STUN_OK);
   assert_int_equal(ch, 0x4001);
   /* ChannelData on an unbound channel: dropped. */
-  cl = nl_stun_channel_data_build(0x4abc, (const uint8_t *)"x", 1, FALSE,
-                                  msg, sizeof msg);
+  cl = nl_stun_channel_data_build(0x4abc, (const uint8_t *)"x", 1, FALSE, msg,
+                                  sizeof msg);
   sendto(c.fd, msg, cl, 0, (struct sockaddr *)&srv, sizeof srv);
   assert_true(ts_recv(peer, buf, sizeof buf, 200, NULL) < 0);
 
@@ -399,9 +409,11 @@ static void test_turn_permissions_channels_and_byte_counts(void **state) {
 static void test_turn_lifetime_clamped_and_expires(void **state) {
   (void)state;
   const char *const args[] = {
-    "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
-    "--user", "alice:pw-a", "--default-lifetime", "1", "--max-lifetime", "2",
-    NULL};
+      "--listen", "127.0.0.1",      "--port",
+      "PORT",     "--realm",        REALM,
+      "--user",   "alice:pw-a",     "--default-lifetime",
+      "1",        "--max-lifetime", "2",
+      NULL};
   TestServer ts;
   ts_start(&ts, server_exe, args);
   Cli c;
@@ -429,8 +441,7 @@ static void test_turn_lifetime_clamped_and_expires(void **state) {
 
 static uint16_t relay_port(Cli *c) {
   struct sockaddr_storage relay;
-  assert_int_equal(nl_stun_msg_get_addr(&c->m,
-                                        NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
+  assert_int_equal(nl_stun_msg_get_addr(&c->m, NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
                                         TRUE, &relay),
                    NL_STUN_OK);
   return ntohs(((struct sockaddr_in *)&relay)->sin_port);
@@ -456,8 +467,7 @@ static void test_turn_even_port_reservation(void **state) {
   assert_int_equal(cli_req(&c1, NL_STUN_ALLOCATE, &r), 0);
   uint16_t p1 = relay_port(&c1);
   assert_int_equal(p1 % 2, 0);
-  const NlStunAttr *t =
-      nl_stun_msg_find(&c1.m, NL_STUN_ATTR_RESERVATION_TOKEN);
+  const NlStunAttr *t = nl_stun_msg_find(&c1.m, NL_STUN_ATTR_RESERVATION_TOKEN);
   assert_non_null(t);
   uint64_t token = 0;
   for (int i = 0; i < 8; i++)
@@ -480,9 +490,10 @@ static void test_turn_even_port_reservation(void **state) {
 
 static void test_turn_strict_channels_reject_rfc5766_range(void **state) {
   (void)state;
-  const char *const args[] = {
-    "--listen", "127.0.0.1", "--port", "PORT", "--realm", REALM,
-    "--user", "alice:pw-a", "--strict-channels", NULL};
+  const char *const args[] = {"--listen", "127.0.0.1",  "--port",
+                              "PORT",     "--realm",    REALM,
+                              "--user",   "alice:pw-a", "--strict-channels",
+                              NULL};
   TestServer ts;
   ts_start(&ts, server_exe, args);
   Cli c;
@@ -546,18 +557,17 @@ static void test_turn_tcp_channel_data_is_padded(void **state) {
       assert_int_equal(m.klass, NL_STUN_ERROR);
       const uint8_t *v;
       size_t vl;
-      assert_int_equal(nl_stun_msg_get_string(&m, NL_STUN_ATTR_NONCE, &v,
-                                              &vl),
+      assert_int_equal(nl_stun_msg_get_string(&m, NL_STUN_ATTR_NONCE, &v, &vl),
                        NL_STUN_OK);
       memcpy(nonce, v, vl);
       nonce[vl] = '\0';
     } else {
       assert_int_equal(m.klass, NL_STUN_SUCCESS);
       if (step == 1)
-        assert_int_equal(
-            nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_RELAYED_ADDRESS, TRUE,
-                                 &relay),
-            NL_STUN_OK);
+        assert_int_equal(nl_stun_msg_get_addr(&m,
+                                              NL_STUN_ATTR_XOR_RELAYED_ADDRESS,
+                                              TRUE, &relay),
+                         NL_STUN_OK);
     }
   }
   sendto(peer, "12345", 5, 0, (struct sockaddr *)&relay,
@@ -593,8 +603,8 @@ static void test_turn_server_survives_malformed_input(void **state) {
     for (size_t k = 0; k < n; k++)
       buf[k] = (uint8_t)g_rand_int(r);
     if (i % 3 == 0 && n >= 20) { /* valid header, random body */
-      static const uint16_t types[] = {0x0003, 0x0004, 0x0008, 0x0009,
-                                       0x0016, 0x0001};
+      static const uint16_t types[] = {0x0003, 0x0004, 0x0008,
+                                       0x0009, 0x0016, 0x0001};
       uint16_t t = types[i % 6];
       buf[0] = (uint8_t)(t >> 8), buf[1] = (uint8_t)t;
       buf[4] = 0x21, buf[5] = 0x12, buf[6] = 0xa4, buf[7] = 0x42;
@@ -634,16 +644,21 @@ int main(int argc, char **argv) {
   }
   server_exe = argv[1];
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_teardown(test_turn_allocate_needs_long_term_credentials, ts_teardown),
-    cmocka_unit_test_teardown(test_turn_allocate_errors, ts_teardown),
-    cmocka_unit_test_teardown(test_turn_quotas, ts_teardown),
-    cmocka_unit_test_teardown(test_turn_permissions_channels_and_byte_counts, ts_teardown),
-    cmocka_unit_test_teardown(test_turn_even_port_reservation, ts_teardown),
-    cmocka_unit_test_teardown(test_turn_lifetime_clamped_and_expires,
-                              ts_teardown),
-    cmocka_unit_test_teardown(test_turn_strict_channels_reject_rfc5766_range, ts_teardown),
-    cmocka_unit_test_teardown(test_turn_tcp_channel_data_is_padded, ts_teardown),
-    cmocka_unit_test_teardown(test_turn_server_survives_malformed_input, ts_teardown),
+      cmocka_unit_test_teardown(test_turn_allocate_needs_long_term_credentials,
+                                ts_teardown),
+      cmocka_unit_test_teardown(test_turn_allocate_errors, ts_teardown),
+      cmocka_unit_test_teardown(test_turn_quotas, ts_teardown),
+      cmocka_unit_test_teardown(test_turn_permissions_channels_and_byte_counts,
+                                ts_teardown),
+      cmocka_unit_test_teardown(test_turn_even_port_reservation, ts_teardown),
+      cmocka_unit_test_teardown(test_turn_lifetime_clamped_and_expires,
+                                ts_teardown),
+      cmocka_unit_test_teardown(test_turn_strict_channels_reject_rfc5766_range,
+                                ts_teardown),
+      cmocka_unit_test_teardown(test_turn_tcp_channel_data_is_padded,
+                                ts_teardown),
+      cmocka_unit_test_teardown(test_turn_server_survives_malformed_input,
+                                ts_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

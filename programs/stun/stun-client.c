@@ -11,9 +11,10 @@
  *   mapped-address: IP:PORT
  *   other-address: IP:PORT
  *   mapping: endpoint-independent|address-dependent|address-and-port-dependent
- *   filtering: endpoint-independent|address-dependent|address-and-port-dependent
- * Exit status: 0 success, 1 timeout or error response, 2 usage, 3 the server
- * does not support RFC 5780 (no OTHER-ADDRESS).
+ *   filtering:
+ * endpoint-independent|address-dependent|address-and-port-dependent Exit
+ * status: 0 success, 1 timeout or error response, 2 usage, 3 the server does
+ * not support RFC 5780 (no OTHER-ADDRESS).
  *
  * An ordinary POSIX program with no mutable globals.
  */
@@ -48,8 +49,8 @@ static void usage(FILE *f) {
 
 /* Runs one Binding transaction to @dst.  On TX_OK, @resp is the parsed
  * success response (pointing into c->rbuf). */
-static TxResult transact(Client *c, const struct sockaddr *dst,
-                         uint32_t change, NlStunMsg *resp) {
+static TxResult transact(Client *c, const struct sockaddr *dst, uint32_t change,
+                         NlStunMsg *resp) {
   uint8_t tid[NL_STUN_TID_LEN], req[64];
   nl_prog_rand_bytes(&c->rand, tid, sizeof tid);
   size_t len = nl_stun_binding_request_build(tid, change, req, sizeof req);
@@ -126,9 +127,9 @@ static gboolean mapped_of(const NlStunMsg *m, struct sockaddr_storage *out) {
 }
 
 static const char *const behaviour[] = {
-  "endpoint-independent",
-  "address-dependent",
-  "address-and-port-dependent",
+    "endpoint-independent",
+    "address-dependent",
+    "address-and-port-dependent",
 };
 
 /* RFC 5780 §4.3 (mapping) and §4.4 (filtering). */
@@ -174,9 +175,9 @@ static int classify(Client *c, const struct sockaddr_storage *server) {
       printf("timeout\n");
       return 1;
     }
-    mapping =
-        nl_stun_addr_equal((struct sockaddr *)&m2, (struct sockaddr *)&m3) ? 1
-                                                                           : 2;
+    mapping = nl_stun_addr_equal((struct sockaddr *)&m2, (struct sockaddr *)&m3)
+                  ? 1
+                  : 2;
   }
   printf("mapping: %s\n", behaviour[mapping]);
   fflush(stdout);
@@ -262,9 +263,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   int status = 1;
-  if (local_str &&
-      bind(c.fd, (struct sockaddr *)&local,
-           nl_stun_addr_len((struct sockaddr *)&local)) < 0) {
+  if (local_str && bind(c.fd, (struct sockaddr *)&local,
+                        nl_stun_addr_len((struct sockaddr *)&local)) < 0) {
     perror("stun-client: bind");
     goto out;
   }

@@ -37,7 +37,7 @@ static inline size_t pad4(size_t n) {
 
 static const char *const result_strings[] = {
 #define NL_STUN_RESULT_STR(name, str) str,
-  NL_STUN_RESULT_MAP(NL_STUN_RESULT_STR)
+    NL_STUN_RESULT_MAP(NL_STUN_RESULT_STR)
 #undef NL_STUN_RESULT_STR
 };
 
@@ -52,7 +52,7 @@ static const struct {
   const char *name;
 } attr_names[] = {
 #define NL_STUN_ATTR_ROW(name, value, str) {value, str},
-  NL_STUN_ATTR_MAP(NL_STUN_ATTR_ROW)
+    NL_STUN_ATTR_MAP(NL_STUN_ATTR_ROW)
 #undef NL_STUN_ATTR_ROW
 };
 
@@ -208,9 +208,9 @@ void nl_stun_writer_add_channel(NlStunWriter *w, uint16_t channel) {
                          (uint32_t)channel << 16);
 }
 
-static void writer_add_hmac(NlStunWriter *w, uint16_t type,
-                            GChecksumType algo, size_t mac_len,
-                            const uint8_t *key, size_t key_len) {
+static void writer_add_hmac(NlStunWriter *w, uint16_t type, GChecksumType algo,
+                            size_t mac_len, const uint8_t *key,
+                            size_t key_len) {
   g_return_if_fail(w != NULL && (key != NULL || key_len == 0));
   if (w->overflow)
     return;
@@ -340,7 +340,7 @@ static NlStunResult check_attr_value(uint16_t type, const uint8_t *v,
       return len == 20 ? NL_STUN_OK : NL_STUN_BAD_ATTR;
     case NL_STUN_ATTR_MESSAGE_INTEGRITY_SHA256:
       return len >= 16 && len <= 32 && len % 4 == 0 ? NL_STUN_OK
-                                                     : NL_STUN_BAD_ATTR;
+                                                    : NL_STUN_BAD_ATTR;
     case NL_STUN_ATTR_FINGERPRINT:
     case NL_STUN_ATTR_CHANGE_REQUEST:
     case NL_STUN_ATTR_CHANNEL_NUMBER:
@@ -378,8 +378,7 @@ static NlStunResult check_attr_value(uint16_t type, const uint8_t *v,
   }
 }
 
-NlStunResult nl_stun_msg_parse(const uint8_t *buf, size_t len,
-                               NlStunMsg *msg) {
+NlStunResult nl_stun_msg_parse(const uint8_t *buf, size_t len, NlStunMsg *msg) {
   g_return_val_if_fail(msg != NULL, NL_STUN_TRUNCATED);
   memset(msg, 0, sizeof *msg);
   msg->integrity = msg->integrity_sha256 = msg->fingerprint = -1;
@@ -485,8 +484,7 @@ gssize nl_stun_msg_frame_len(const uint8_t *buf, size_t avail,
 }
 
 NlStunResult nl_stun_channel_data_parse(const uint8_t *buf, size_t len,
-                                        uint16_t *channel,
-                                        const uint8_t **data,
+                                        uint16_t *channel, const uint8_t **data,
                                         size_t *data_len) {
   g_return_val_if_fail(channel && data && data_len, NL_STUN_TRUNCATED);
   *channel = 0;
@@ -554,8 +552,8 @@ const uint8_t *nl_stun_msg_value(const NlStunMsg *msg, const NlStunAttr *a) {
   return msg->buf + a->off;
 }
 
-NlStunResult nl_stun_msg_get_addr_at(const NlStunMsg *msg,
-                                     const NlStunAttr *a, gboolean xored,
+NlStunResult nl_stun_msg_get_addr_at(const NlStunMsg *msg, const NlStunAttr *a,
+                                     gboolean xored,
                                      struct sockaddr_storage *out) {
   g_return_val_if_fail(msg != NULL && a != NULL && out != NULL,
                        NL_STUN_NOT_FOUND);
@@ -623,8 +621,7 @@ NlStunResult nl_stun_msg_get_string(const NlStunMsg *msg, uint16_t type,
 }
 
 NlStunResult nl_stun_msg_get_error(const NlStunMsg *msg, unsigned *code,
-                                   const uint8_t **reason,
-                                   size_t *reason_len) {
+                                   const uint8_t **reason, size_t *reason_len) {
   g_return_val_if_fail(code != NULL, NL_STUN_NOT_FOUND);
   *code = 0;
   if (reason)
@@ -650,8 +647,7 @@ NlStunResult nl_stun_msg_get_unknown(const NlStunMsg *msg, uint16_t *types,
   g_return_val_if_fail(n != NULL && (types != NULL || max == 0),
                        NL_STUN_NOT_FOUND);
   *n = 0;
-  const NlStunAttr *a =
-      nl_stun_msg_find(msg, NL_STUN_ATTR_UNKNOWN_ATTRIBUTES);
+  const NlStunAttr *a = nl_stun_msg_find(msg, NL_STUN_ATTR_UNKNOWN_ATTRIBUTES);
   if (a == NULL)
     return NL_STUN_NOT_FOUND;
   if (a->len % 2 != 0)
@@ -662,8 +658,7 @@ NlStunResult nl_stun_msg_get_unknown(const NlStunMsg *msg, uint16_t *types,
   return NL_STUN_OK;
 }
 
-NlStunResult nl_stun_msg_get_channel(const NlStunMsg *msg,
-                                     uint16_t *channel) {
+NlStunResult nl_stun_msg_get_channel(const NlStunMsg *msg, uint16_t *channel) {
   g_return_val_if_fail(channel != NULL, NL_STUN_NOT_FOUND);
   uint32_t v;
   NlStunResult r = nl_stun_msg_get_u32(msg, NL_STUN_ATTR_CHANNEL_NUMBER, &v);
@@ -736,8 +731,7 @@ int64_t nl_stun_timer_remaining(const NlStunTimer *t, int64_t now_ns) {
 
 /* ---- address helpers ---- */
 
-char *nl_stun_addr_to_string(const struct sockaddr *sa, char *buf,
-                             size_t len) {
+char *nl_stun_addr_to_string(const struct sockaddr *sa, char *buf, size_t len) {
   g_return_val_if_fail(buf != NULL && len > 0, buf);
   char ip[INET6_ADDRSTRLEN];
   if (sa != NULL && sa->sa_family == AF_INET) {

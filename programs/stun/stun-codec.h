@@ -98,21 +98,21 @@ typedef enum {
 /* Parser and builder outcomes: X(name, "reason"). */
 #define NL_STUN_RESULT_MAP(X)                                                  \
   X(OK, "ok")                                                                  \
-  X(TRUNCATED, "message shorter than its header or length field")             \
+  X(TRUNCATED, "message shorter than its header or length field")              \
   X(NOT_STUN, "first two bits are not zero")                                   \
   X(BAD_COOKIE, "magic cookie is not 0x2112A442")                              \
   X(BAD_LENGTH, "length field is not a multiple of 4 or disagrees with input") \
-  X(TOO_BIG, "message longer than the parser accepts")                        \
-  X(ATTR_OVERRUN, "attribute header or value runs past the message end")      \
-  X(BAD_PADDING, "attribute padding runs past the message end")               \
-  X(TOO_MANY_ATTRS, "more attributes than the parser keeps")                  \
-  X(BAD_ATTR, "attribute value has the wrong size or content")                \
-  X(BAD_FAMILY, "address family is neither IPv4 nor IPv6")                    \
-  X(FINGERPRINT_NOT_LAST, "FINGERPRINT is not the last attribute")            \
-  X(FINGERPRINT_MISMATCH, "FINGERPRINT does not match the message")           \
-  X(UNKNOWN_REQUIRED, "unknown comprehension-required attribute")             \
-  X(NO_INTEGRITY, "no MESSAGE-INTEGRITY attribute")                           \
-  X(INTEGRITY_MISMATCH, "MESSAGE-INTEGRITY does not match the key")           \
+  X(TOO_BIG, "message longer than the parser accepts")                         \
+  X(ATTR_OVERRUN, "attribute header or value runs past the message end")       \
+  X(BAD_PADDING, "attribute padding runs past the message end")                \
+  X(TOO_MANY_ATTRS, "more attributes than the parser keeps")                   \
+  X(BAD_ATTR, "attribute value has the wrong size or content")                 \
+  X(BAD_FAMILY, "address family is neither IPv4 nor IPv6")                     \
+  X(FINGERPRINT_NOT_LAST, "FINGERPRINT is not the last attribute")             \
+  X(FINGERPRINT_MISMATCH, "FINGERPRINT does not match the message")            \
+  X(UNKNOWN_REQUIRED, "unknown comprehension-required attribute")              \
+  X(NO_INTEGRITY, "no MESSAGE-INTEGRITY attribute")                            \
+  X(INTEGRITY_MISMATCH, "MESSAGE-INTEGRITY does not match the key")            \
   X(NOT_FOUND, "attribute not present")                                        \
   X(NO_SPACE, "buffer too small")                                              \
   X(NOT_CHANNEL_DATA, "channel number outside 0x4000-0x7FFF")
@@ -325,8 +325,7 @@ gssize nl_stun_msg_frame_len(const uint8_t *buf, size_t avail,
  * Returns: NL_STUN_OK, NL_STUN_TRUNCATED or NL_STUN_NOT_CHANNEL_DATA.
  */
 NlStunResult nl_stun_channel_data_parse(const uint8_t *buf, size_t len,
-                                        uint16_t *channel,
-                                        const uint8_t **data,
+                                        uint16_t *channel, const uint8_t **data,
                                         size_t *data_len);
 
 /**
@@ -334,9 +333,9 @@ NlStunResult nl_stun_channel_data_parse(const uint8_t *buf, size_t len,
  * Verifies MESSAGE-INTEGRITY-SHA256 if present, else MESSAGE-INTEGRITY.
  * Returns: NL_STUN_OK, NL_STUN_NO_INTEGRITY or NL_STUN_INTEGRITY_MISMATCH.
  */
-NlStunResult nl_stun_msg_check_integrity(const NlStunMsg *msg,
-                                         const uint8_t *key, size_t key_len)
-    G_GNUC_WARN_UNUSED_RESULT;
+NlStunResult
+nl_stun_msg_check_integrity(const NlStunMsg *msg, const uint8_t *key,
+                            size_t key_len) G_GNUC_WARN_UNUSED_RESULT;
 
 /** Returns: the first attribute of @type, or NULL. */
 const NlStunAttr *nl_stun_msg_find(const NlStunMsg *msg, uint16_t type);
@@ -352,8 +351,7 @@ const uint8_t *nl_stun_msg_value(const NlStunMsg *msg, const NlStunAttr *attr);
  * NL_STUN_BAD_FAMILY.
  */
 NlStunResult nl_stun_msg_get_addr(const NlStunMsg *msg, uint16_t type,
-                                  gboolean xored,
-                                  struct sockaddr_storage *out);
+                                  gboolean xored, struct sockaddr_storage *out);
 
 /**
  * nl_stun_msg_get_addr_at:
@@ -382,8 +380,7 @@ NlStunResult nl_stun_msg_get_string(const NlStunMsg *msg, uint16_t type,
  * Returns: NL_STUN_OK, NL_STUN_NOT_FOUND or NL_STUN_BAD_ATTR.
  */
 NlStunResult nl_stun_msg_get_error(const NlStunMsg *msg, unsigned *code,
-                                   const uint8_t **reason,
-                                   size_t *reason_len);
+                                   const uint8_t **reason, size_t *reason_len);
 
 /**
  * nl_stun_msg_get_unknown:
@@ -394,8 +391,7 @@ NlStunResult nl_stun_msg_get_unknown(const NlStunMsg *msg, uint16_t *types,
                                      unsigned max, unsigned *n);
 
 /** @channel: OUT.  Returns: NL_STUN_OK, NOT_FOUND or BAD_ATTR. */
-NlStunResult nl_stun_msg_get_channel(const NlStunMsg *msg,
-                                     uint16_t *channel);
+NlStunResult nl_stun_msg_get_channel(const NlStunMsg *msg, uint16_t *channel);
 
 /* ---- keys ---- */
 
@@ -436,8 +432,7 @@ int64_t nl_stun_timer_remaining(const NlStunTimer *t, int64_t now_ns);
  * Writes "IP:PORT" (IPv6 as "[IP]:PORT") into @buf.
  * Returns: @buf.
  */
-char *nl_stun_addr_to_string(const struct sockaddr *sa, char *buf,
-                             size_t len);
+char *nl_stun_addr_to_string(const struct sockaddr *sa, char *buf, size_t len);
 
 /**
  * nl_stun_addr_parse:
@@ -448,8 +443,7 @@ gboolean nl_stun_addr_parse(const char *str, uint16_t default_port,
                             struct sockaddr_storage *out);
 
 /** Returns: TRUE if @a and @b hold the same family, address and port. */
-gboolean nl_stun_addr_equal(const struct sockaddr *a,
-                            const struct sockaddr *b);
+gboolean nl_stun_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
 /** Returns: TRUE if @a and @b hold the same family and address. */
 gboolean nl_stun_addr_equal_ip(const struct sockaddr *a,

@@ -60,8 +60,7 @@ static inline uint64_t nl_prog_rand_next(NlProgRand *r) {
   return z ^ (z >> 31);
 }
 
-static inline void nl_prog_rand_bytes(NlProgRand *r, uint8_t *out,
-                                      size_t n) {
+static inline void nl_prog_rand_bytes(NlProgRand *r, uint8_t *out, size_t n) {
   for (size_t i = 0; i < n; i += 8) {
     uint64_t v = nl_prog_rand_next(r);
     size_t k = n - i < 8 ? n - i : 8;

@@ -54,10 +54,9 @@ typedef struct {
 } Server;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: stun-server [--primary IP] [--alternate IP] [--port N]\n"
-          "                   [--alt-port N] [--no-tcp] [--software TEXT]\n"
-          "                   [--duration SECONDS] [--verbose]\n");
+  fprintf(f, "usage: stun-server [--primary IP] [--alternate IP] [--port N]\n"
+             "                   [--alt-port N] [--no-tcp] [--software TEXT]\n"
+             "                   [--duration SECONDS] [--verbose]\n");
 }
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port) {
@@ -102,9 +101,8 @@ static size_t answer(Server *s, const uint8_t *in, size_t in_len, int ip,
   }
   if (r != NL_STUN_OK || m.method != NL_STUN_BINDING) {
     if (s->verbose)
-      printf("bad request: %s\n", r != NL_STUN_OK
-                                      ? nl_stun_result_to_string(r)
-                                      : "method is not Binding");
+      printf("bad request: %s\n", r != NL_STUN_OK ? nl_stun_result_to_string(r)
+                                                  : "method is not Binding");
     return nl_stun_error_response_build(m.method, m.tid, 400, "Bad Request",
                                         out, out_cap);
   }
@@ -134,8 +132,8 @@ static size_t answer(Server *s, const uint8_t *in, size_t in_len, int ip,
   }
   /* RFC 5780 §7.5: RESPONSE-PORT redirects the answer (UDP only). */
   uint32_t rport;
-  if (!stream && nl_stun_msg_get_u32(&m, NL_STUN_ATTR_RESPONSE_PORT,
-                                     &rport) == NL_STUN_OK)
+  if (!stream &&
+      nl_stun_msg_get_u32(&m, NL_STUN_ATTR_RESPONSE_PORT, &rport) == NL_STUN_OK)
     set_port(dest, (uint16_t)(rport >> 16));
 
   nl_stun_writer_init(&w, out, out_cap, NL_STUN_BINDING, NL_STUN_SUCCESS,
@@ -174,13 +172,12 @@ static void log_answer(const Server *s, const char *proto,
   char a[64], b[64];
   printf("binding %s from %s answered from %s\n", proto,
          nl_stun_addr_to_string((const struct sockaddr *)from, a, sizeof a),
-         nl_stun_addr_to_string((const struct sockaddr *)&s->addr[ip][port],
-                                b, sizeof b));
+         nl_stun_addr_to_string((const struct sockaddr *)&s->addr[ip][port], b,
+                                sizeof b));
   fflush(stdout);
 }
 
-static void handle_udp(Server *s, int ip, int port, uint8_t *in,
-                       uint8_t *out) {
+static void handle_udp(Server *s, int ip, int port, uint8_t *in, uint8_t *out) {
   struct sockaddr_storage from;
   socklen_t flen = sizeof from;
   ssize_t n = recvfrom(s->udp[ip][port], in, NL_STUN_MAX_MSG_LEN + 1, 0,
@@ -211,8 +208,7 @@ static void conn_close(Server *s, unsigned i) {
 
 /* Reads from connection @i and answers every complete frame.  Returns FALSE
  * when the connection must close. */
-static gboolean handle_conn(Server *s, unsigned i, uint8_t *out,
-                            int64_t now) {
+static gboolean handle_conn(Server *s, unsigned i, uint8_t *out, int64_t now) {
   Conn *c = &s->conns[i];
   ssize_t n = read(c->fd, c->buf + c->have, TCP_BUF - c->have);
   if (n <= 0)
@@ -339,10 +335,10 @@ int main(int argc, char **argv) {
   }
   {
     char b[64];
-    printf("stun-server: listening on %s%s%s\n",
-           nl_stun_addr_to_string((struct sockaddr *)&s.addr[0][0], b,
-                                  sizeof b),
-           tcp ? " (udp+tcp)" : " (udp)", s.have_alt ? " rfc5780" : "");
+    printf(
+        "stun-server: listening on %s%s%s\n",
+        nl_stun_addr_to_string((struct sockaddr *)&s.addr[0][0], b, sizeof b),
+        tcp ? " (udp+tcp)" : " (udp)", s.have_alt ? " rfc5780" : "");
     fflush(stdout);
   }
 

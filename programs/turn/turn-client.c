@@ -94,8 +94,7 @@ static void relay_send(Client *c, const struct sockaddr *peer,
                        const uint8_t *data, size_t len) {
   uint8_t *out = c->wbuf;
   size_t n;
-  if (c->use_channel &&
-      nl_stun_addr_equal(peer, (struct sockaddr *)&c->peer)) {
+  if (c->use_channel && nl_stun_addr_equal(peer, (struct sockaddr *)&c->peer)) {
     n = nl_stun_channel_data_build(c->channel, data, len, c->tcp, out, BUF);
   } else {
     uint8_t tid[NL_STUN_TID_LEN];
@@ -110,8 +109,8 @@ static void relay_send(Client *c, const struct sockaddr *peer,
     c->sent++;
 }
 
-static void on_data(Client *c, const struct sockaddr *peer,
-                    const uint8_t *data, size_t len) {
+static void on_data(Client *c, const struct sockaddr *peer, const uint8_t *data,
+                    size_t len) {
   char b[64];
   c->received++;
   int shown = (int)(len > 60 ? 60 : len);
@@ -184,10 +183,9 @@ static int receive(Client *c, int64_t timeout_ns) {
     struct sockaddr_storage peer;
     const uint8_t *d;
     size_t dl;
-    if (nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_PEER_ADDRESS, TRUE,
-                             &peer) == NL_STUN_OK &&
-        nl_stun_msg_get_string(&m, NL_STUN_ATTR_DATA, &d, &dl) ==
-            NL_STUN_OK)
+    if (nl_stun_msg_get_addr(&m, NL_STUN_ATTR_XOR_PEER_ADDRESS, TRUE, &peer) ==
+            NL_STUN_OK &&
+        nl_stun_msg_get_string(&m, NL_STUN_ATTR_DATA, &d, &dl) == NL_STUN_OK)
       on_data(c, (struct sockaddr *)&peer, d, dl);
     return 0;
   }
@@ -440,9 +438,9 @@ int main(int argc, char **argv) {
   }
 
   int64_t start = nl_prog_now_ns(), now = start;
-  int64_t refresh_in = granted > 120 ? (int64_t)granted - 60
-                                     : (int64_t)(granted / 2 > 0 ? granted / 2
-                                                                 : 1);
+  int64_t refresh_in = granted > 120
+                           ? (int64_t)granted - 60
+                           : (int64_t)(granted / 2 > 0 ? granted / 2 : 1);
   int64_t next_refresh = start + refresh_in * NS_PER_S;
   int64_t next_perm = start + 240 * NS_PER_S;
   int64_t next_chan = start + 540 * NS_PER_S;
@@ -465,8 +463,8 @@ int main(int argc, char **argv) {
         len = size;
         (void)k;
       } else {
-        len = (size_t)sprintf((char *)payload, "%s %" G_GUINT64_FORMAT,
-                              message, c.sent + 1);
+        len = (size_t)sprintf((char *)payload, "%s %" G_GUINT64_FORMAT, message,
+                              c.sent + 1);
       }
       relay_send(&c, (struct sockaddr *)&c.peer, payload, len);
       last_send = now;
@@ -518,9 +516,9 @@ int main(int argc, char **argv) {
     }
   }
   g_free(payload);
-  printf("sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT "\n",
-         c.sent, c.received);
-out_release: {
+  printf("sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT "\n", c.sent,
+         c.received);
+out_release : {
   ReqArgs r = {.lifetime = 0};
   (void)request(&c, NL_STUN_REFRESH, &r, &m);
 }

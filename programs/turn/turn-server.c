@@ -121,9 +121,9 @@ typedef struct {
   const char *software;
   struct sockaddr_storage listen, relay_ip;
   int udp, tcp;
-  GPtrArray *conns;  /* Conn* */
-  GPtrArray *allocs; /* Alloc*, in creation order */
-  GPtrArray *deny;   /* struct sockaddr_storage* */
+  GPtrArray *conns;     /* Conn* */
+  GPtrArray *allocs;    /* Alloc*, in creation order */
+  GPtrArray *deny;      /* struct sockaddr_storage* */
   GArray *reservations; /* Reservation, creation order */
   unsigned long min_port, max_port, max_allocs, user_quota;
   unsigned long default_lifetime, max_lifetime, nonce_lifetime;
@@ -136,16 +136,15 @@ typedef struct {
 } Server;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: turn-server --user NAME:PASSWORD [--user ...] "
-          "[--realm REALM]\n"
-          "         [--listen IP] [--port N] [--relay-ip IP]\n"
-          "         [--min-port N --max-port N] [--no-tcp]\n"
-          "         [--max-allocations N] [--user-quota N]\n"
-          "         [--default-lifetime S] [--max-lifetime S] "
-          "[--nonce-lifetime S]\n"
-          "         [--deny-peer IP] [--strict-channels] [--software TEXT]\n"
-          "         [--duration S] [--seed N] [--verbose]\n");
+  fprintf(f, "usage: turn-server --user NAME:PASSWORD [--user ...] "
+             "[--realm REALM]\n"
+             "         [--listen IP] [--port N] [--relay-ip IP]\n"
+             "         [--min-port N --max-port N] [--no-tcp]\n"
+             "         [--max-allocations N] [--user-quota N]\n"
+             "         [--default-lifetime S] [--max-lifetime S] "
+             "[--nonce-lifetime S]\n"
+             "         [--deny-peer IP] [--strict-channels] [--software TEXT]\n"
+             "         [--duration S] [--seed N] [--verbose]\n");
 }
 
 static gboolean src_equal(const Source *a, const Source *b) {
@@ -200,10 +199,9 @@ static void alloc_remove(Server *s, Alloc *a, const char *why) {
 
 /* ---- nonces: stateless, "nl" + expiry (hex seconds) + MAC ---- */
 
-static void nonce_mac(const Server *s, const char *expiry_hex,
-                      char out[17]) {
-  GHmac *h = g_hmac_new(G_CHECKSUM_SHA1, s->nonce_secret,
-                        sizeof s->nonce_secret);
+static void nonce_mac(const Server *s, const char *expiry_hex, char out[17]) {
+  GHmac *h =
+      g_hmac_new(G_CHECKSUM_SHA1, s->nonce_secret, sizeof s->nonce_secret);
   g_hmac_update(h, (const guchar *)expiry_hex, (gssize)strlen(expiry_hex));
   uint8_t d[20];
   gsize dl = sizeof d;
@@ -409,8 +407,8 @@ static void handle_allocate(Server *s, const Source *src, Ctx *c, int user,
     return;
   }
   uint32_t family;
-  if (nl_stun_msg_get_u32(m, NL_STUN_ATTR_REQUESTED_ADDRESS_FAMILY,
-                          &family) == NL_STUN_OK) {
+  if (nl_stun_msg_get_u32(m, NL_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &family) ==
+      NL_STUN_OK) {
     int want = (family >> 24) == 0x02 ? AF_INET6 : AF_INET;
     if ((family >> 24) != 0x01 && (family >> 24) != 0x02) {
       send_error(s, src, c, 400, "Bad Request", now);
@@ -512,14 +510,12 @@ static void handle_allocate(Server *s, const Source *src, Ctx *c, int user,
   g_ptr_array_add(s->allocs, a);
   if (s->verbose) {
     char b1[64], b2[64];
-    printf("allocate user=%s client=%s%s relay=%s lifetime=%" G_GINT64_FORMAT
-           "\n",
-           ((User *)g_ptr_array_index(s->users, (guint)user))->name,
-           nl_stun_addr_to_string((struct sockaddr *)&src->addr, b1,
-                                  sizeof b1),
-           src->conn ? "/tcp" : "/udp",
-           nl_stun_addr_to_string((struct sockaddr *)&relay, b2, sizeof b2),
-           life);
+    printf(
+        "allocate user=%s client=%s%s relay=%s lifetime=%" G_GINT64_FORMAT "\n",
+        ((User *)g_ptr_array_index(s->users, (guint)user))->name,
+        nl_stun_addr_to_string((struct sockaddr *)&src->addr, b1, sizeof b1),
+        src->conn ? "/tcp" : "/udp",
+        nl_stun_addr_to_string((struct sockaddr *)&relay, b2, sizeof b2), life);
     fflush(stdout);
   }
   send_alloc_success(s, src, c, a, now);
@@ -527,8 +523,8 @@ static void handle_allocate(Server *s, const Source *src, Ctx *c, int user,
 
 /* Finds the allocation a non-Allocate request refers to, checking it
  * belongs to @user; sends 437/441 and returns NULL otherwise. */
-static Alloc *alloc_for_request(Server *s, const Source *src, Ctx *c,
-                                int user, int64_t now) {
+static Alloc *alloc_for_request(Server *s, const Source *src, Ctx *c, int user,
+                                int64_t now) {
   Alloc *a = find_alloc(s, src);
   if (a == NULL) {
     send_error(s, src, c, 437, "Allocation Mismatch", now);
@@ -637,8 +633,8 @@ static void handle_create_permission(Server *s, const Source *src, Ctx *c,
   send_simple_success(s, src, c, -1);
 }
 
-static void handle_channel_bind(Server *s, const Source *src, Ctx *c,
-                                int user, int64_t now) {
+static void handle_channel_bind(Server *s, const Source *src, Ctx *c, int user,
+                                int64_t now) {
   Alloc *a = alloc_for_request(s, src, c, user, now);
   if (a == NULL)
     return;
@@ -681,9 +677,8 @@ static void handle_channel_bind(Server *s, const Source *src, Ctx *c,
   if (found != NULL) {
     found->expires = now + CHANNEL_S * NS_PER_S;
   } else {
-    Chan ch = {.number = number,
-               .peer = peer,
-               .expires = now + CHANNEL_S * NS_PER_S};
+    Chan ch = {
+        .number = number, .peer = peer, .expires = now + CHANNEL_S * NS_PER_S};
     g_array_append_val(a->chans, ch);
   }
   perm_install(a, &peer, now);
@@ -715,22 +710,19 @@ static void handle_send(Server *s, const Source *src, const NlStunMsg *m,
   if (a == NULL ||
       nl_stun_msg_get_addr(m, NL_STUN_ATTR_XOR_PEER_ADDRESS, TRUE, &peer) !=
           NL_STUN_OK ||
-      nl_stun_msg_get_string(m, NL_STUN_ATTR_DATA, &data, &len) !=
-          NL_STUN_OK)
+      nl_stun_msg_get_string(m, NL_STUN_ATTR_DATA, &data, &len) != NL_STUN_OK)
     return; /* indications are never answered */
   relay_to_peer(s, a, (struct sockaddr *)&peer, data, len, now);
 }
 
 static void handle_channel_data(Server *s, const Source *src,
-                                const uint8_t *buf, size_t len,
-                                int64_t now) {
+                                const uint8_t *buf, size_t len, int64_t now) {
   uint16_t number;
   const uint8_t *data;
   size_t dlen;
   Alloc *a = find_alloc(s, src);
   if (a == NULL ||
-      nl_stun_channel_data_parse(buf, len, &number, &data, &dlen) !=
-          NL_STUN_OK)
+      nl_stun_channel_data_parse(buf, len, &number, &data, &dlen) != NL_STUN_OK)
     return;
   for (guint i = 0; i < a->chans->len; i++) {
     Chan *ch = &g_array_index(a->chans, Chan, i);
@@ -777,8 +769,7 @@ static void handle_client(Server *s, const Source *src, const uint8_t *buf,
   }
   if (m.method == NL_STUN_BINDING) {
     NlStunWriter w;
-    nl_stun_writer_init(&w, s->out, MSG_BUF, m.method, NL_STUN_SUCCESS,
-                        m.tid);
+    nl_stun_writer_init(&w, s->out, MSG_BUF, m.method, NL_STUN_SUCCESS, m.tid);
     nl_stun_writer_add_xor_addr(&w, NL_STUN_ATTR_XOR_MAPPED_ADDRESS,
                                 (const struct sockaddr *)&src->addr);
     finish_and_send(s, src, &c, &w);
@@ -825,13 +816,11 @@ static void handle_relay(Server *s, Alloc *a, int64_t now) {
   a->in_bytes += (uint64_t)n;
   for (guint i = 0; i < a->chans->len; i++) {
     Chan *ch = &g_array_index(a->chans, Chan, i);
-    if (ch->expires > now &&
-        nl_stun_addr_equal((struct sockaddr *)&ch->peer,
-                           (struct sockaddr *)&peer)) {
+    if (ch->expires > now && nl_stun_addr_equal((struct sockaddr *)&ch->peer,
+                                                (struct sockaddr *)&peer)) {
       /* ChannelData: padded to 4 bytes over TCP only (RFC 8656 §12.5). */
       size_t len = nl_stun_channel_data_build(
-          ch->number, data, (size_t)n, a->src.conn != NULL, s->out,
-          MSG_BUF);
+          ch->number, data, (size_t)n, a->src.conn != NULL, s->out, MSG_BUF);
       send_to_client(s, &a->src, s->out, len);
       return;
     }
@@ -919,9 +908,9 @@ static void conn_free(Conn *cn) {
   g_free(cn);
 }
 
-static gboolean parse_args(Server *s, int argc, char **argv,
-                           gboolean *tcp, unsigned long *duration,
-                           gboolean *seeded, unsigned long *seed) {
+static gboolean parse_args(Server *s, int argc, char **argv, gboolean *tcp,
+                           unsigned long *duration, gboolean *seeded,
+                           unsigned long *seed) {
   const char *listen = "0.0.0.0", *relay = NULL;
   unsigned long port = 3478;
   for (int i = 1; i < argc; i++) {
@@ -1087,8 +1076,8 @@ int main(int argc, char **argv) {
       Source src;
       memset(&src, 0, sizeof src);
       socklen_t l = sizeof src.addr;
-      ssize_t n = recvfrom(s.udp, in, MSG_BUF, 0,
-                           (struct sockaddr *)&src.addr, &l);
+      ssize_t n =
+          recvfrom(s.udp, in, MSG_BUF, 0, (struct sockaddr *)&src.addr, &l);
       if (n >= 0)
         handle_client(&s, &src, in, (size_t)n, now);
     }

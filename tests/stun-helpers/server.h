@@ -108,8 +108,7 @@ static ssize_t ts_xchg(int fd, uint16_t port, const uint8_t *req, size_t len,
 
 /* Starts @exe with @args ("PORT" replaced by the chosen port, "PORT1" by
  * port+1); returns once it answers a Binding request over UDP. */
-static void ts_start(TestServer *ts, const char *exe,
-                     const char *const *args) {
+static void ts_start(TestServer *ts, const char *exe, const char *const *args) {
   memset(ts, 0, sizeof *ts);
   for (int attempt = 0; attempt < 5; attempt++) {
     ts->port = ts_free_port();
