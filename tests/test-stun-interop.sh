@@ -205,6 +205,22 @@ else
   fail "echoing turn-client did not allocate"
 fi
 
+# Short lifetimes: turn-client refreshes before expiry and keeps relaying.
+start turn-server-short "$WORK/turnshort.log" TSH "$TURN_SERVER" \
+  --listen 127.0.0.1 --port PORT --realm r --user carol:pw --no-tcp \
+  --default-lifetime 2 --max-lifetime 2 --verbose --duration 250
+timeout 20 "$TURN_CLIENT" --server "127.0.0.1:$TSH" --user carol:pw \
+  --peer "127.0.0.1:$PP" --lifetime 2 --count 25 --interval 120 --wait 300 \
+  >"$WORK/tc10.out" 2>&1
+expect "$WORK/tc10.out" "^refreshed$" "turn-client refreshes a 2 s allocation"
+expect "$WORK/tc10.out" "^sent=25 received=25$" \
+  "relaying continues across refreshes (3 s on a 2 s lifetime)"
+if grep -q "ended: expired" "$WORK/turnshort.log"; then
+  fail "the refreshed allocation expired"
+else
+  pass "the refreshed allocation did not expire"
+fi
+
 # --strict-channels: RFC 8656 range only; uclient's channels are refused.
 start turn-server-strict "$WORK/turns.log" TS "$TURN_SERVER" \
   --listen 127.0.0.1 --port PORT --realm r --user alice:wonderland \
