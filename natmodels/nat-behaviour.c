@@ -315,7 +315,7 @@ gboolean nl_nat_behaviour_set(NlNatBehaviour *b, const char *field,
     if (copy.port_min > copy.port_max) {
       g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_BAD_VALUE,
                   "nat %s: %s would make port-min (%u) larger than port-max "
-                  "(%u)",
+                  "(%u); set port-range LO-HI to change both",
                   field, value, copy.port_min, copy.port_max);
       return FALSE;
     }
