@@ -60,6 +60,8 @@ struct NlCoro {
   NlCoroEnd end;
   int signo;
   void *fault_addr;
+  void *fault_pc;
+  NlCoro *next_zombie; /* ended, stack not yet released */
   gboolean overflow;
   gboolean running;
   int own_errno;  /* this coroutine's errno while it is away */
@@ -90,12 +92,13 @@ extern __thread NlCoroTls nl__coro_tls
 
 /**
  * nl__coro_kill_current: ends the running coroutine with @why (CRASHED or
- * SPIN), records @signo and @addr, and switches to its resumer.  Callable
+ * SPIN), records @signo, @addr (si_addr) and @pc (the interrupted
+ * instruction), and switches to its resumer.  Callable
  * from a signal handler running on the alternate stack; the caller must
  * already have unblocked the signal.  Requires cur != NULL && !in_switch.
  */
 G_GNUC_NORETURN void nl__coro_kill_current(NlCoroEnd why, int signo,
-                                           void *addr);
+                                           void *addr, void *pc);
 
 /* TRUE if @addr lies in @c's guard region (a stack overflow). */
 gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr);

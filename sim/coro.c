@@ -124,12 +124,22 @@ static void stack_give_back(char *map, size_t map_size) {
   munmap(map, map_size);
 }
 
+static void reap(void);
+
 void nl_coro_trim_cache(void) {
+  int was = nl__coro_tls.in_switch;
+  nl__coro_tls.in_switch = 1;
+  reap();
   while (stack_cache_n > 0) {
     stack_cache_n--;
-    munmap(stack_cache[stack_cache_n].map, stack_cache[stack_cache_n].map_size);
+    munmap(stack_cache[stack_cache_n].map,
+           stack_cache[stack_cache_n].map_size);
   }
+  nl__coro_tls.in_switch = was;
 }
+
+static inline int busy_begin(NlCoroTls *t);
+static inline void busy_end(NlCoroTls *t, int was);
 
 NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
   g_return_val_if_fail(fn != NULL, NULL);
@@ -139,7 +149,11 @@ NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
   stack_size = (stack_size + page - 1) & ~(page - 1);
 
   size_t map_size = NL_CORO_GUARD_SIZE + stack_size;
+  NlCoroTls *t = &nl__coro_tls;
+  int was = busy_begin(t);
+  reap();
   char *map = stack_take(map_size);
+  busy_end(t, was);
   if (map == NULL)
     return NULL;
 
@@ -176,25 +190,41 @@ static void release_stack(NlCoro *c) {
 
 /* An ended coroutine's stack cannot be released by the code that ends it
  * (it runs on that stack), and its resumer runs no code of ours after the
- * switch (see nl_coro_resume), so the release waits here until the next
- * coroutine call on this thread. */
-static __thread NlCoro *zombie;
+ * switch (see nl_coro_resume), so ended coroutines wait on this list until
+ * the next coroutine call on this thread. */
+static __thread NlCoro *zombies;
 
 static void reap(void) {
-  if (G_UNLIKELY(zombie != NULL)) {
-    release_stack(zombie);
-    zombie = NULL;
+  while (G_UNLIKELY(zombies != NULL)) {
+    NlCoro *z = zombies;
+    zombies = z->next_zombie;
+    z->next_zombie = NULL;
+    release_stack(z);
   }
+}
+
+/* The runtime's own bookkeeping (stack cache, zombie list) must not be cut
+ * short by the watchdog; in_switch makes sim/guard.c wait.  Used around
+ * code that does not switch; nl_coro_resume() sets in_switch itself. */
+static inline int busy_begin(NlCoroTls *t) {
+  int was = t->in_switch;
+  t->in_switch = 1;
+  return was;
+}
+
+static inline void busy_end(NlCoroTls *t, int was) {
+  t->in_switch = was;
 }
 
 void nl_coro_free(NlCoro *c) {
   if (c == NULL)
     return;
   g_return_if_fail(!c->running);
-  if (c == zombie)
-    zombie = NULL;
-  reap();
+  NlCoroTls *t = &nl__coro_tls;
+  int was = busy_begin(t);
+  reap(); /* @c may be on the list */
   release_stack(c);
+  busy_end(t, was);
   g_free(c);
 }
 
@@ -227,9 +257,9 @@ void nl_coro_resume(NlCoro *c) {
   g_return_if_fail(c->end == NL_CORO_END_NONE);
   g_return_if_fail(!c->running);
 
+  t->in_switch = 1;
   reap();
   int *errp = errno_ptr(t);
-  t->in_switch = 1;
   c->resumer = t->cur;
   c->running = TRUE;
   t->switches++;
@@ -265,18 +295,20 @@ void nl_coro_yield(void) {
  * called from sim/guard.c, hence no ASan instrumentation: poisoned frames
  * left behind on the signal stack would confuse the next handler. */
 NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
-                                              int signo, void *addr) {
+                                              int signo, void *addr,
+                                              void *pc) {
   NlCoroTls *t = &nl__coro_tls;
   t->in_switch = 1;
   c->end = why;
   c->signo = signo;
   c->fault_addr = addr;
+  c->fault_pc = pc;
   c->overflow = (signo == SIGSEGV || signo == SIGBUS) &&
                 nl__coro_addr_in_guard(c, addr);
   c->running = FALSE;
   *errno_ptr(t) = c->back_errno;
-  reap(); /* an earlier zombie: not this stack, so it can go now */
-  zombie = c;
+  c->next_zombie = zombies;
+  zombies = c;
   asan_start(NULL, c->asan_back_lo, c->asan_back_size);
   nl__coro_switch(&c->ctx, &c->back, t, c->resumer);
   /* Nothing ever switches back to an ended coroutine. */
@@ -286,20 +318,21 @@ NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
 void nl__coro_start(NlCoro *c) {
   asan_finish(NULL, &c->asan_back_lo, &c->asan_back_size);
   c->fn(c->arg);
-  finish(c, NL_CORO_END_RETURNED, 0, NULL);
+  finish(c, NL_CORO_END_RETURNED, 0, NULL, NULL);
 }
 
 void nl_coro_exit(void) {
   NlCoro *c = nl__coro_tls.cur;
   if (c == NULL)
     g_error("nl_coro_exit() called outside a coroutine");
-  finish(c, NL_CORO_END_EXITED, 0, NULL);
+  finish(c, NL_CORO_END_EXITED, 0, NULL, NULL);
 }
 
-NL_NO_ASAN void nl__coro_kill_current(NlCoroEnd why, int signo, void *addr) {
+NL_NO_ASAN void nl__coro_kill_current(NlCoroEnd why, int signo, void *addr,
+                                      void *pc) {
   NlCoro *c = nl__coro_tls.cur;
   g_assert(c != NULL);
-  finish(c, why, signo, addr);
+  finish(c, why, signo, addr, pc);
 }
 
 NL_NO_ASAN gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr) {
@@ -334,6 +367,11 @@ gboolean nl_coro_stack_overflow(const NlCoro *c) {
 void *nl_coro_fault_addr(const NlCoro *c) {
   g_return_val_if_fail(c != NULL, NULL);
   return c->fault_addr;
+}
+
+void *nl_coro_fault_pc(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NULL);
+  return c->fault_pc;
 }
 
 void nl_coro_set_data(NlCoro *c, void *data) {

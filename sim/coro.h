@@ -113,6 +113,11 @@ gboolean nl_coro_stack_overflow(const NlCoro *c);
 /* The faulting address of a crash (si_addr), or NULL. */
 void *nl_coro_fault_addr(const NlCoro *c);
 
+/* The instruction a crash or the watchdog interrupted, or NULL (abort via
+ * nl_guard_crash_current(), or a platform without the register).  With
+ * dladdr() it tells whether the program or natlab itself was running. */
+void *nl_coro_fault_pc(const NlCoro *c);
+
 /* An opaque pointer for the owner (e.g. the simulated thread). */
 void nl_coro_set_data(NlCoro *c, void *data);
 void *nl_coro_get_data(const NlCoro *c);

@@ -122,19 +122,6 @@ NL_NO_ASAN static void chain(const struct sigaction *old, int signo,
   }
 }
 
-NL_NO_ASAN static void crash_handler(int signo, siginfo_t *si, void *uc) {
-  NlCoroTls *t = &nl__coro_tls;
-  if (t->cur != NULL && !t->in_switch) {
-    /* si_addr is meaningful only for faults the kernel made. */
-    void *addr = si->si_code > 0 ? si->si_addr : NULL;
-    unblock(signo);
-    nl__coro_kill_current(NL_CORO_END_CRASHED, signo, addr);
-  }
-  int i = crash_index(signo);
-  g_assert(i >= 0);
-  chain(&guard.old[i], signo, si, uc);
-}
-
 static uintptr_t context_pc(const void *ucv) {
   const ucontext_t *uc = ucv;
 #if defined(__x86_64__)
@@ -145,6 +132,20 @@ static uintptr_t context_pc(const void *ucv) {
   (void)uc;
   return 0;
 #endif
+}
+
+NL_NO_ASAN static void crash_handler(int signo, siginfo_t *si, void *uc) {
+  NlCoroTls *t = &nl__coro_tls;
+  if (t->cur != NULL && !t->in_switch) {
+    /* si_addr is meaningful only for faults the kernel made. */
+    void *addr = si->si_code > 0 ? si->si_addr : NULL;
+    unblock(signo);
+    nl__coro_kill_current(NL_CORO_END_CRASHED, signo, addr,
+                          (void *)context_pc(uc));
+  }
+  int i = crash_index(signo);
+  g_assert(i >= 0);
+  chain(&guard.old[i], signo, si, uc);
 }
 
 static gboolean pc_unsafe(uintptr_t pc) {
@@ -177,7 +178,7 @@ NL_NO_ASAN static void alarm_handler(int signo, siginfo_t *si, void *uc) {
   if (ran < 2 * guard.limit_ns && pc_unsafe(context_pc(uc)))
     goto out; /* testcase: spinning inside libc; try again next period */
   unblock(signo);
-  nl__coro_kill_current(NL_CORO_END_SPIN, 0, NULL);
+  nl__coro_kill_current(NL_CORO_END_SPIN, 0, NULL, (void *)context_pc(uc));
 out:
   errno = saved_errno;
 }
@@ -346,7 +347,7 @@ gboolean nl_guard_watchdog_set(unsigned ms, GError **error) {
 void nl_guard_crash_current(int signo) {
   NlCoroTls *t = &nl__coro_tls;
   if (t->cur != NULL && !t->in_switch)
-    nl__coro_kill_current(NL_CORO_END_CRASHED, signo, NULL);
+    nl__coro_kill_current(NL_CORO_END_CRASHED, signo, NULL, NULL);
   /* natlab itself: die the way the signal would have made it die. */
   signal(signo, SIG_DFL);
   unblock(signo);

@@ -78,6 +78,9 @@ static void test_guard_null_deref_stops_only_that_coroutine(void **state) {
   assert_int_equal(nl_coro_crashed(cb), SIGSEGV);
   assert_false(nl_coro_stack_overflow(cb));
   assert_null(nl_coro_fault_addr(cb));
+#if defined(__x86_64__) || defined(__aarch64__)
+  assert_non_null(nl_coro_fault_pc(cb)); /* the faulting store */
+#endif
   assert_int_equal(bad.reached, 1);
   assert_int_equal(bad.after, 0);
   assert_null(nl_coro_current());

@@ -72,6 +72,9 @@ static void test_guard_spin_stopped_others_continue(void **state) {
   assert_true(nl_coro_done(spin));
   assert_int_equal(nl_coro_end_reason(spin), NL_CORO_END_SPIN);
   assert_int_equal(nl_coro_crashed(spin), 0);
+#if defined(__x86_64__) || defined(__aarch64__)
+  assert_non_null(nl_coro_fault_pc(spin)); /* somewhere in the loop */
+#endif
   while (!nl_coro_done(work))
     nl_coro_resume(work);
   assert_int_equal(steps, 4);
