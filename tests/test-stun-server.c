@@ -1,5 +1,5 @@
 /* test-stun-server.c: the stun-server program, run on 127.0.0.1.
- * usage: test-stun-server PATH-TO-stun-server */
+ * usage: test-stun-server PATH-TO-stun-server PATH-TO-stun-client */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 
 #include "stun-helpers/server.h"
 
-static const char *server_exe;
+static const char *server_exe, *client_exe;
 
 static const char *const rfc5780_args[] = {
     "--primary", "127.0.0.1",  "--alternate", "127.0.0.1", "--port",
@@ -276,12 +276,61 @@ static void test_stun_server_survives_malformed_input(void **state) {
   ts_free(&ts);
 }
 
+/* stun-client against stun-server: plain Binding over UDP and TCP, the
+ * classifier (no NAT on loopback: both endpoint-independent), and the
+ * answer when the server lacks RFC 5780 support. */
+static void test_stun_client_binding_and_classifier(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, rfc5780_args);
+  char server[32], local[32];
+  snprintf(server, sizeof server, "127.0.0.1:%u", ts.port);
+  uint16_t lp = ts_free_port();
+  snprintf(local, sizeof local, "127.0.0.1:%u", lp);
+  GString *out = g_string_new(NULL);
+  const char *const plain[] = {client_exe, "--server", server, "--local",
+                               local,      "--seed",   "1",    NULL};
+  assert_int_equal(ts_run(plain, 10000, out), 0);
+  char want[64];
+  snprintf(want, sizeof want, "mapped-address: %s\n", local);
+  assert_string_equal(out->str, want);
+  g_string_truncate(out, 0);
+  const char *const tcp[] = {client_exe, "--server", server, "--tcp", NULL};
+  assert_int_equal(ts_run(tcp, 10000, out), 0);
+  assert_true(g_str_has_prefix(out->str, "mapped-address: 127.0.0.1:"));
+  g_string_truncate(out, 0);
+  const char *const cls[] = {client_exe, "--server", server, "--classify",
+                             NULL};
+  assert_int_equal(ts_run(cls, 20000, out), 0);
+  assert_non_null(strstr(out->str, "\nmapping: endpoint-independent\n"));
+  assert_non_null(strstr(out->str, "\nfiltering: endpoint-independent\n"));
+  ts_stop(&ts);
+  ts_free(&ts);
+
+  ts_start(&ts, server_exe, single_args);
+  snprintf(server, sizeof server, "127.0.0.1:%u", ts.port);
+  g_string_truncate(out, 0);
+  assert_int_equal(ts_run(cls, 20000, out), 3);
+  assert_non_null(strstr(out->str, "no RFC 5780 support"));
+  ts_stop(&ts);
+  ts_free(&ts);
+  /* No server at all: the RFC 8489 schedule gives up (short RTO here). */
+  g_string_truncate(out, 0);
+  const char *const none[] = {client_exe, "--server", server,
+                              "--rto",    "10",       NULL};
+  assert_int_equal(ts_run(none, 20000, out), 1);
+  assert_string_equal(out->str, "timeout\n");
+  g_string_free(out, TRUE);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s PATH-TO-stun-server\n", argv[0]);
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s PATH-TO-stun-server PATH-TO-stun-client\n",
+            argv[0]);
     return 2;
   }
   server_exe = argv[1];
+  client_exe = argv[2];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_stun_server_binding_reports_source_address,
                                 ts_teardown),
@@ -289,6 +338,8 @@ int main(int argc, char **argv) {
           test_stun_server_change_request_and_response_port, ts_teardown),
       cmocka_unit_test_teardown(test_stun_server_errors, ts_teardown),
       cmocka_unit_test_teardown(test_stun_server_tcp_binding, ts_teardown),
+      cmocka_unit_test_teardown(test_stun_client_binding_and_classifier,
+                                ts_teardown),
       cmocka_unit_test_teardown(test_stun_server_survives_malformed_input,
                                 ts_teardown),
   };

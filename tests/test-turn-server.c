@@ -1,5 +1,5 @@
 /* test-turn-server.c: the turn-server program (RFC 8656), run on 127.0.0.1.
- * usage: test-turn-server PATH-TO-turn-server */
+ * usage: test-turn-server PATH-TO-turn-server PATH-TO-turn-client */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 
 #include "stun-helpers/server.h"
 
-static const char *server_exe;
+static const char *server_exe, *client_exe;
 
 #define REALM "lab"
 
@@ -637,12 +637,58 @@ static void test_turn_server_survives_malformed_input(void **state) {
   ts_free(&ts);
 }
 
+/* Two turn-clients talk through the relay, one echoing: every payload
+ * crosses two allocations, so each counts it in and out. */
+static void test_turn_clients_relay_through_two_allocations(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, base_args);
+  char server[32];
+  snprintf(server, sizeof server, "127.0.0.1:%u", ts.port);
+  const char *const echo[] = {client_exe,   "--server", server,     "--user",
+                              "alice:pw-a", "--echo",   "--permit", "127.0.0.1",
+                              "--duration", "6000",     NULL};
+  int echo_fd;
+  pid_t echo_pid = ts_spawn(echo, &echo_fd);
+  char *relay = ts_read_line_with(echo_fd, "relayed-address: ", 5000);
+  assert_non_null(relay);
+  for (int tcp = 0; tcp < 2; tcp++) {
+    const char *const send[] = {client_exe, "--server",
+                                server,     "--user",
+                                "bob:pw-b", "--peer",
+                                relay,      "--count",
+                                "5",        "--interval",
+                                "20",       "--wait",
+                                "500",      tcp ? "--tcp" : "--send-indication",
+                                NULL};
+    GString *out = g_string_new(NULL);
+    assert_int_equal(ts_run(send, 10000, out), 0);
+    assert_non_null(strstr(out->str, "\nsent=5 received=5\n"));
+    assert_non_null(strstr(out->str, "natlab turn-client 5"));
+    g_string_free(out, TRUE);
+  }
+  kill(echo_pid, SIGTERM); /* its allocation ends with the server */
+  waitpid(echo_pid, NULL, 0);
+  close(echo_fd);
+  const char *out = ts_stop(&ts);
+  /* 10 payloads of 20 bytes ("natlab turn-client N") each way. */
+  char want[96];
+  snprintf(want, sizeof want, "relay-bytes allocation=%s in=200 out=200",
+           relay);
+  assert_non_null(strstr(out, want));
+  assert_non_null(strstr(out, "in=100 out=100"));
+  g_free(relay);
+  ts_free(&ts);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s PATH-TO-turn-server\n", argv[0]);
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s PATH-TO-turn-server PATH-TO-turn-client\n",
+            argv[0]);
     return 2;
   }
   server_exe = argv[1];
+  client_exe = argv[2];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_turn_allocate_needs_long_term_credentials,
                                 ts_teardown),
@@ -656,6 +702,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_turn_strict_channels_reject_rfc5766_range,
                                 ts_teardown),
       cmocka_unit_test_teardown(test_turn_tcp_channel_data_is_padded,
+                                ts_teardown),
+      cmocka_unit_test_teardown(test_turn_clients_relay_through_two_allocations,
                                 ts_teardown),
       cmocka_unit_test_teardown(test_turn_server_survives_malformed_input,
                                 ts_teardown),

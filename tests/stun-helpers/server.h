@@ -31,7 +31,7 @@ typedef struct {
  * failed before stopping it. */
 static pid_t ts_running;
 
-static int ts_teardown(void **state) {
+static G_GNUC_UNUSED int ts_teardown(void **state) {
   (void)state;
   if (ts_running > 0) {
     kill(ts_running, SIGKILL);
@@ -42,7 +42,7 @@ static int ts_teardown(void **state) {
 }
 
 /* A port with the next one free too (UDP and TCP), found by binding. */
-static uint16_t ts_free_port(void) {
+static G_GNUC_UNUSED uint16_t ts_free_port(void) {
   for (int tries = 0; tries < 50; tries++) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET};
@@ -61,7 +61,7 @@ static uint16_t ts_free_port(void) {
   return 0;
 }
 
-static int ts_udp_socket(void) {
+static G_GNUC_UNUSED int ts_udp_socket(void) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -69,7 +69,7 @@ static int ts_udp_socket(void) {
   return fd;
 }
 
-static void ts_addr(struct sockaddr_in *a, uint16_t port) {
+static G_GNUC_UNUSED void ts_addr(struct sockaddr_in *a, uint16_t port) {
   memset(a, 0, sizeof *a);
   a->sin_family = AF_INET;
   a->sin_port = htons(port);
@@ -77,8 +77,8 @@ static void ts_addr(struct sockaddr_in *a, uint16_t port) {
 }
 
 /* Waits up to @ms for a datagram on @fd.  Returns its length or -1. */
-static ssize_t ts_recv(int fd, uint8_t *buf, size_t cap, int ms,
-                       struct sockaddr_in *from) {
+static G_GNUC_UNUSED ssize_t ts_recv(int fd, uint8_t *buf, size_t cap, int ms,
+                                     struct sockaddr_in *from) {
   struct pollfd p = {.fd = fd, .events = POLLIN};
   if (poll(&p, 1, ms) <= 0)
     return -1;
@@ -91,8 +91,8 @@ static ssize_t ts_recv(int fd, uint8_t *buf, size_t cap, int ms,
 /* Sends @req to 127.0.0.1:@port and waits for the reply with the same
  * transaction ID (others are skipped), resending up to 5 times.
  * Returns the reply length or -1. */
-static ssize_t ts_xchg(int fd, uint16_t port, const uint8_t *req, size_t len,
-                       uint8_t *resp, size_t cap) {
+static G_GNUC_UNUSED ssize_t ts_xchg(int fd, uint16_t port, const uint8_t *req,
+                                     size_t len, uint8_t *resp, size_t cap) {
   struct sockaddr_in to;
   ts_addr(&to, port);
   g_assert(len >= 20);
@@ -108,7 +108,8 @@ static ssize_t ts_xchg(int fd, uint16_t port, const uint8_t *req, size_t len,
 
 /* Starts @exe with @args ("PORT" replaced by the chosen port, "PORT1" by
  * port+1); returns once it answers a Binding request over UDP. */
-static void ts_start(TestServer *ts, const char *exe, const char *const *args) {
+static G_GNUC_UNUSED void ts_start(TestServer *ts, const char *exe,
+                                   const char *const *args) {
   memset(ts, 0, sizeof *ts);
   for (int attempt = 0; attempt < 5; attempt++) {
     ts->port = ts_free_port();
@@ -165,13 +166,13 @@ static void ts_start(TestServer *ts, const char *exe, const char *const *args) {
 }
 
 /* TRUE while the server process is alive. */
-static gboolean ts_alive(TestServer *ts) {
+static G_GNUC_UNUSED gboolean ts_alive(TestServer *ts) {
   return waitpid(ts->pid, NULL, WNOHANG) == 0;
 }
 
 /* Stops the server with SIGTERM and returns everything it printed
  * (owned by @ts until ts_free). Asserts it exited normally with 0. */
-static const char *ts_stop(TestServer *ts) {
+static G_GNUC_UNUSED const char *ts_stop(TestServer *ts) {
   kill(ts->pid, SIGTERM);
   int status = 0;
   g_assert(waitpid(ts->pid, &status, 0) == ts->pid);
@@ -186,10 +187,99 @@ static const char *ts_stop(TestServer *ts) {
   return ts->out->str;
 }
 
-static void ts_free(TestServer *ts) {
+static G_GNUC_UNUSED void ts_free(TestServer *ts) {
   if (ts->out)
     g_string_free(ts->out, TRUE);
   ts->out = NULL;
+}
+
+/* Runs a client program to completion (killed after @timeout_ms) and
+ * appends its stdout to @out.  Returns its exit status, or -1 if it was
+ * killed or crashed. */
+static G_GNUC_UNUSED int ts_run(const char *const *argv, int timeout_ms,
+                                GString *out) {
+  int pipefd[2];
+  g_assert(pipe(pipefd) == 0);
+  pid_t pid = fork();
+  g_assert(pid >= 0);
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    execv(argv[0], (char **)argv);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  int waited = 0;
+  char buf[4096];
+  for (;;) {
+    struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
+    int rc = poll(&p, 1, 100);
+    if (rc > 0) {
+      ssize_t n = read(pipefd[0], buf, sizeof buf);
+      if (n <= 0)
+        break;
+      g_string_append_len(out, buf, n);
+      continue;
+    }
+    waited += 100;
+    if (waited >= timeout_ms) {
+      kill(pid, SIGKILL);
+      break;
+    }
+  }
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Starts a client program in the background with stdout to @fd_out (a
+ * pipe's read end, returned).  Returns its pid. */
+static G_GNUC_UNUSED pid_t ts_spawn(const char *const *argv, int *fd_out) {
+  int pipefd[2];
+  g_assert(pipe(pipefd) == 0);
+  pid_t pid = fork();
+  g_assert(pid >= 0);
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    execv(argv[0], (char **)argv);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  *fd_out = pipefd[0];
+  return pid;
+}
+
+/* Reads lines from @fd until one starts with @prefix (up to @timeout_ms);
+ * returns the rest of that line (g_free it) or NULL. */
+static G_GNUC_UNUSED char *ts_read_line_with(int fd, const char *prefix,
+                                             int timeout_ms) {
+  GString *acc = g_string_new(NULL);
+  char c;
+  for (int waited = 0; waited < timeout_ms;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 50) <= 0) {
+      waited += 50;
+      continue;
+    }
+    if (read(fd, &c, 1) != 1)
+      break;
+    if (c != '\n') {
+      g_string_append_c(acc, c);
+      continue;
+    }
+    if (g_str_has_prefix(acc->str, prefix)) {
+      char *r = g_strdup(acc->str + strlen(prefix));
+      g_string_free(acc, TRUE);
+      return r;
+    }
+    g_string_truncate(acc, 0);
+  }
+  g_string_free(acc, TRUE);
+  return NULL;
 }
 
 #endif /* NL_TEST_STUN_SERVER_H */
