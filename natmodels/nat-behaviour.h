@@ -40,7 +40,10 @@ G_BEGIN_DECLS
  *   endpoint-independent: any remote may send (REQ-8 "full cone").
  *   address-dependent: only remote addresses the inside endpoint has sent
  *     to through this mapping.
- *   address-and-port-dependent: only remote address:ports sent to. */
+ *   address-and-port-dependent: only remote address:ports sent to.
+ * A mapping remembers the remotes it has sent to for as long as it lives
+ * (there is no separate timer per remote).  ICMP echo has no port, so for
+ * it the last two are the same. */
 #define NL_NAT_FILTERING_MAP(X)                                                \
   X(EIF, "endpoint-independent", "eif")                                        \
   X(ADF, "address-dependent", "adf")                                           \
