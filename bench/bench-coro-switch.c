@@ -87,9 +87,22 @@ static long rss_kib(void) {
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* Page tables are not in RSS but are memory too. */
+static long pte_kib(void) {
+  char line[256];
+  long kib = -1;
+  FILE *f = fopen("/proc/self/status", "r");
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "VmPTE:", 6) == 0)
+      kib = atol(line + 6);
+  if (f)
+    fclose(f);
+  return kib;
+}
+
 static void bench_memory(int n, size_t stack) {
   NlCoro **cs = calloc((size_t)n, sizeof *cs);
-  long before = rss_kib();
+  long before = rss_kib(), pte_before = pte_kib();
   for (int i = 0; i < n; i++) {
     cs[i] = nl_coro_new(yielder, NULL, stack);
     if (cs[i] == NULL) {
@@ -98,11 +111,12 @@ static void bench_memory(int n, size_t stack) {
     }
     nl_coro_resume(cs[i]); /* now idle, parked in nl_coro_yield() */
   }
-  long after = rss_kib();
+  long after = rss_kib(), pte_after = pte_kib();
   printf("memory: %d idle coroutines (%zu KiB stacks): RSS +%ld KiB, "
-         "%.2f KiB each\n",
+         "%.2f KiB each; page tables +%ld KiB, %.2f KiB each\n",
          n, nl_coro_stack_size(cs[0]) / 1024, after - before,
-         (double)(after - before) / n);
+         (double)(after - before) / n, pte_after - pte_before,
+         (double)(pte_after - pte_before) / n);
   double t0 = now_s();
   for (int i = 0; i < n; i++)
     nl_coro_resume(cs[i]);
@@ -160,6 +174,7 @@ int main(int argc, char **argv) {
   bench_swapcontext(1000 * 1000);
   bench_lifecycle(10000);
   bench_memory(10000, 0);
+  bench_memory(10000, 1024 * 1024);
   if (argc > 1)
     bench_loader(argv[1], 1000);
   return 0;
