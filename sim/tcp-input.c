@@ -34,7 +34,12 @@ static void rto_reset(NlTcpSock *s) {
 
 static void take_syn_options(NlTcpSock *s, const Seg *g) {
   s->peer_mss = g->th.mss ? g->th.mss : 536;
-  s->mss = MIN(s->peer_mss, s->adv_mss);
+  s->ts_ok = g->th.ts;
+  if (s->ts_ok)
+    s->ts_recent = g->th.tsval;
+  /* The MSS option excludes options; each segment carries the timestamps
+   * (Linux's mss_cache: 1448 on a 1500-byte path). */
+  s->mss = MIN(s->peer_mss, s->adv_mss) - nl__tcp_opt_len(s);
   if (g->th.wscale) {
     s->wscale_ok = 1;
     s->snd_wscale = (uint8_t)MIN(g->th.wscale - 1, 14);
@@ -104,6 +109,7 @@ static void listen_input(NlTcpSock *l, const Seg *g) {
   c->irs = g->th.seq;
   c->rcv_nxt = g->th.seq + 1;
   c->iss = nl__tcp_isn(st, &c->key);
+  c->ts_offset = c->iss * 2654435761u;
   c->snd_una = c->iss;
   c->snd_nxt = c->iss;
   c->snd_max = c->iss;
@@ -447,6 +453,8 @@ static void synced_input(NlTcpSock *s, const Seg *g) {
     s->snd_wl1 = th->seq;
     s->snd_wl2 = th->ack;
     s->last_rcv = nl__tcp_now(s);
+    if (th->ts && s->ts_ok)
+      s->ts_recent = th->tsval;
     establish(s);
     nl__tcp_send_ack(s);
     nl__tcp_arm_rexmit(s);
@@ -471,6 +479,9 @@ static void synced_input(NlTcpSock *s, const Seg *g) {
     }
     return;
   }
+  /* RFC 7323 §4.3: remember the peer's TSval of an in-order segment. */
+  if (th->ts && s->ts_ok && SEQ_LEQ(th->seq, s->rcv_wup))
+    s->ts_recent = th->tsval;
   if (th->flags & NL_TCP_RST) {
     /* RFC 5961 §3.2: only an exact RST aborts; others get a challenge. */
     if (th->seq == s->rcv_nxt)
@@ -670,8 +681,8 @@ void nl_tcp_icmp_input(NlTcpStack *st, const guint8 *pkt, size_t len) {
     goto out;
   if (type == NL_ICMP_DEST_UNREACH && code == NL_ICMP_FRAG_NEEDED) {
     guint mtu = rd16(ic + 6);
-    if (mtu >= 68 + 40 && mtu - 40 < s->mss) {
-      s->mss = mtu - 40;
+    if (mtu >= 68 + 40 && mtu - 40 - nl__tcp_opt_len(s) < s->mss) {
+      s->mss = mtu - 40 - nl__tcp_opt_len(s);
       nl__tcp_trace(s, "path MTU %u: mss=%u", mtu, s->mss);
       if (nl__tcp_synced(s->state) && s->snd_una != s->snd_max) {
         s->snd_nxt = s->snd_una; /* tcp_simple_retransmit */

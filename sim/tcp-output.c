@@ -43,8 +43,19 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
     h.mss = (uint16_t)s->adv_mss;
     if (!(flags & NL_TCP_ACK) || s->wscale_ok)
       h.wscale = (uint8_t)(s->rcv_wscale + 1);
-  } else if (!(flags & NL_TCP_RST)) {
-    h.window = (uint16_t)(nl__tcp_select_window(s) >> s->rcv_wscale);
+    if (!(flags & NL_TCP_ACK) || s->ts_ok) {
+      h.ts = TRUE;
+      h.tsval = nl__tcp_tsval(s);
+      h.tsecr = (flags & NL_TCP_ACK) ? s->ts_recent : 0;
+    }
+  } else {
+    if (!(flags & NL_TCP_RST))
+      h.window = (uint16_t)(nl__tcp_select_window(s) >> s->rcv_wscale);
+    if (s->ts_ok) {
+      h.ts = TRUE;
+      h.tsval = nl__tcp_tsval(s);
+      h.tsecr = s->ts_recent;
+    }
   }
   size_t hl = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl_tcp4_options_len(&h);
   guint8 *pkt = st->pkt;

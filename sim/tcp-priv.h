@@ -70,6 +70,7 @@ struct NlTcpSock {
   guint dead : 1;         /* unlinked, waiting to be freed */
   guint shut : 2;         /* NL_*_SHUTDOWN */
   guint wscale_ok : 1;
+  guint ts_ok : 1;        /* timestamps negotiated (RFC 7323) */
   guint want_ack : 1;     /* an ACK is owed (delayed) */
 
   int linger_secs;
@@ -86,6 +87,7 @@ struct NlTcpSock {
   uint32_t snd_buf_seq; /* sequence number of sndq's first byte */
   uint32_t snd_sml;     /* end of the last short segment (Minshall) */
   uint8_t snd_wscale, rcv_wscale;
+  uint32_t ts_recent, ts_offset; /* TS.Recent; our TSval clock offset */
   NlTcpRing sndq;
   size_t sndbuf; /* SO_SNDBUF as reported (doubled) */
   guint mss, peer_mss, adv_mss;
@@ -203,6 +205,17 @@ NlTime nl__tcp_rto_now(const NlTcpSock *s);
 
 static inline NlTime nl__tcp_now(const NlTcpSock *s) {
   return nl_event_now(s->st->q);
+}
+
+/* Our TSval: a millisecond clock with a per-connection offset (Linux's
+ * tcp_time_stamp_ms + tsoffset). */
+static inline uint32_t nl__tcp_tsval(const NlTcpSock *s) {
+  return (uint32_t)(nl__tcp_now(s) / NL_MS) + s->ts_offset;
+}
+
+/* Bytes of options on every segment after the handshake. */
+static inline guint nl__tcp_opt_len(const NlTcpSock *s) {
+  return s->ts_ok ? 12 : 0;
 }
 
 static inline gboolean nl__tcp_synced(NlTcpState st) {

@@ -347,6 +347,9 @@ void nl__tcp_enter_time_wait(NlTcpSock *s) {
   tw->rcv_wscale = s->rcv_wscale;
   tw->snd_wscale = s->snd_wscale;
   tw->mss = s->mss;
+  tw->ts_ok = s->ts_ok;
+  tw->ts_recent = s->ts_recent;
+  tw->ts_offset = s->ts_offset;
   tw->rcvbuf = s->rcvbuf;
   tw->state = s->state;
   nl__tcp_timers_cancel(s);
@@ -576,6 +579,9 @@ int nl_tcp_connect(NlTcpSock *s, uint32_t addr, uint16_t port) {
     s->adv_mss = MIN(s->adv_mss, s->user_mss);
   s->mss = MIN(s->adv_mss, 536u);
   s->iss = nl__tcp_isn(st, &s->key);
+  s->ts_offset = s->iss * 2654435761u;
+  s->ts_ok = 0;
+  s->ts_recent = 0;
   s->snd_una = s->iss;
   s->snd_nxt = s->iss;
   s->snd_max = s->iss;

@@ -184,14 +184,18 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
       out->mss = rd16(t + i + 2);
     if (kind == 3 && t[i + 1] == 3)
       out->wscale = (uint8_t)(t[i + 2] + 1);
+    if (kind == 8 && t[i + 1] == 10) {
+      out->ts = TRUE;
+      out->tsval = rd32(t + i + 2);
+      out->tsecr = rd32(t + i + 6);
+    }
     i += t[i + 1];
   }
   return NULL;
 }
 
 size_t nl_tcp4_options_len(const NlTcpHeader *h) {
-  size_t n = (h->mss ? 4 : 0) + (h->wscale ? 3 : 0);
-  return (n + 3) & ~(size_t)3;
+  return (h->mss ? 4u : 0u) + (h->ts ? 12u : 0u) + (h->wscale ? 4u : 0u);
 }
 
 size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
@@ -221,6 +225,15 @@ size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
     o[1] = 4;
     wr16(o + 2, h->mss);
     o += 4;
+  }
+  if (h->ts) {
+    o[0] = 1; /* NOP NOP: the 10-byte option ends on a 4-byte boundary */
+    o[1] = 1;
+    o[2] = 8;
+    o[3] = 10;
+    wr32(o + 4, h->tsval);
+    wr32(o + 8, h->tsecr);
+    o += 12;
   }
   if (h->wscale) {
     o[0] = 1; /* NOP, so the option ends on a 4-byte boundary */

@@ -71,6 +71,8 @@ typedef struct {
   uint16_t window;
   uint16_t mss; /* MSS option if present, else 0 */
   uint8_t wscale; /* window scale option + 1 if present, else 0 */
+  gboolean ts;    /* timestamps option (RFC 7323) present */
+  uint32_t tsval, tsecr;
 } NlTcpHeader;
 
 /* Partial ones-complement sum over @len bytes, added to @sum. */
@@ -118,9 +120,9 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlTcpHeader *out);
 
 /**
- * nl_tcp4_options_len: bytes of options nl_tcp4_build writes for @h: an MSS
- * option when @h->mss != 0 and a window-scale option (shift @h->wscale - 1)
- * when @h->wscale != 0, padded to a multiple of 4.
+ * nl_tcp4_options_len: bytes of options nl_tcp4_build writes for @h, in
+ * Linux's order: MSS when @h->mss != 0, NOP NOP timestamps when @h->ts,
+ * NOP window scale (shift @h->wscale - 1) when @h->wscale != 0.
  */
 size_t nl_tcp4_options_len(const NlTcpHeader *h);
 
