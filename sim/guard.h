@@ -26,6 +26,20 @@
  *
  * Single-threaded use: one thread runs the simulator, its coroutines, and
  * the watchdog.
+ *
+ * The handlers are process-wide, so programs must not reach the real
+ * signal(), sigaction(), sigprocmask(), alarm() or setitimer(): a program's
+ * own SIGSEGV handler would replace the guard, and a real SIGALRM that is
+ * not the watchdog's goes to the previous action (by default: terminate).
+ * The watchdog's SIGALRM uses SA_RESTART, but calls that never restart on
+ * Linux (poll, epoll_wait, nanosleep, ...) can see EINTR in natlab's own
+ * code while the watchdog is armed.
+ *
+ * AddressSanitizer: the guard's sigaction() replaces ASan's SIGSEGV/SIGBUS/
+ * SIGFPE handlers only when ASan allows user handlers (ASAN_OPTIONS
+ * allow_user_segv_handler=1, the default of GCC 12's runtime; the coro test
+ * suite sets it explicitly).  With it off, a coroutine crash is reported
+ * by ASan as a crash of natlab.
  */
 #ifndef NL_GUARD_H
 #define NL_GUARD_H

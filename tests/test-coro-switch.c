@@ -281,6 +281,14 @@ static void test_coro_stack_size_rounded_to_pages(void **state) {
   assert_int_equal(ran, 1);
   nl_coro_free(c);
   nl_coro_free(d);
+  /* Kept stacks can be given back; new coroutines still work after. */
+  nl_coro_trim_cache();
+  ran = 0;
+  NlCoro *e = nl_coro_new(never_run, &ran, 0);
+  nl_coro_resume(e);
+  assert_int_equal(ran, 1);
+  nl_coro_free(e);
+  nl_coro_trim_cache();
 }
 
 int main(void) {
