@@ -77,7 +77,7 @@ start() {
 
 # ---- STUN server ----------------------------------------------------------
 start stun-server "$WORK/stun.log" SP "$STUN_SERVER" --primary 127.0.0.1 \
-  --alternate 127.0.0.1 --port PORT --alt-port PORT1 --verbose --duration 250
+  --alternate 127.0.0.1 --port PORT --alt-port PORT1 --verbose --duration 250 --signals
 
 timeout 20 turnutils_stunclient -p "$SP" 127.0.0.1 >"$WORK/sc.out" 2>&1
 expect "$WORK/sc.out" "UDP reflexive addr: 127\.0\.0\.1:[0-9]+" \
@@ -112,7 +112,7 @@ expect "$WORK/c3.out" "^filtering: endpoint-independent$" \
 
 # A server without an alternate address refuses CHANGE-REQUEST with 420.
 start stun-server-single "$WORK/stun1.log" SP1 "$STUN_SERVER" \
-  --primary 127.0.0.1 --port PORT --no-tcp --duration 250
+  --primary 127.0.0.1 --port PORT --no-tcp --duration 250 --signals
 timeout 20 "$STUN_CLIENT" --server "127.0.0.1:$SP1" --classify \
   >"$WORK/c4.out" 2>&1
 expect "$WORK/c4.out" "no RFC 5780 support" \
@@ -123,7 +123,7 @@ start turnutils_peer "$WORK/peer.log" PP timeout 250 turnutils_peer \
   -L 127.0.0.1 -p PORT
 start turn-server "$WORK/turn.log" TP "$TURN_SERVER" --listen 127.0.0.1 \
   --port PORT --realm natlab.test --user alice:wonderland --user bob:builder \
-  --verbose --duration 250
+  --verbose --duration 250 --signals
 
 # uclient: -c one allocation per client, -n messages, -m clients; without
 # -s data goes over channels (RFC 5766 numbers), with -s Send indications.
@@ -208,7 +208,7 @@ fi
 # Short lifetimes: turn-client refreshes before expiry and keeps relaying.
 start turn-server-short "$WORK/turnshort.log" TSH "$TURN_SERVER" \
   --listen 127.0.0.1 --port PORT --realm r --user carol:pw --no-tcp \
-  --default-lifetime 2 --max-lifetime 2 --verbose --duration 250
+  --default-lifetime 2 --max-lifetime 2 --verbose --duration 250 --signals
 timeout 20 "$TURN_CLIENT" --server "127.0.0.1:$TSH" --user carol:pw \
   --peer "127.0.0.1:$PP" --lifetime 2 --count 25 --interval 120 --wait 300 \
   >"$WORK/tc10.out" 2>&1
@@ -224,7 +224,7 @@ fi
 # --strict-channels: RFC 8656 range only; uclient's channels are refused.
 start turn-server-strict "$WORK/turns.log" TS "$TURN_SERVER" \
   --listen 127.0.0.1 --port PORT --realm r --user alice:wonderland \
-  --strict-channels --no-tcp --verbose --duration 250
+  --strict-channels --no-tcp --verbose --duration 250 --signals
 timeout 20 "$TURN_CLIENT" --server "127.0.0.1:$TS" --user alice:wonderland \
   --peer "127.0.0.1:$PP" --count 2 --interval 10 --wait 300 \
   --channel 0x7ffe >"$WORK/tc8.out" 2>&1

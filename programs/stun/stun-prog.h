@@ -2,15 +2,17 @@
  *
  * Everything here is static and keeps its state in caller-owned structs:
  * the programs keep no mutable globals, so natlab can load each program
- * once and run many instances of it.  I/O, time and randomness use only
- * POSIX calls (socket, bind, clock_gettime, open/read of /dev/urandom,
- * sigprocmask/sigtimedwait), which natlab's shim can answer in virtual time.
+ * once and run many instances of it.  I/O and time use only POSIX calls
+ * (socket, bind, poll, clock_gettime, ...) and randomness comes from
+ * getrandom(), all of which natlab's shim answers in virtual time and from
+ * the run's seeded streams.
  */
 #ifndef NL_STUN_PROG_H
 #define NL_STUN_PROG_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,7 +33,7 @@ static inline int64_t nl_prog_now_ns(void) {
 }
 
 /* A per-instance pseudo-random stream (splitmix64).  Seeded from
- * /dev/urandom unless the user gives --seed, so runs can be repeated. */
+ * getrandom() unless the user gives --seed, so runs can be repeated. */
 typedef struct {
   uint64_t s;
 } NlProgRand;
@@ -42,12 +44,8 @@ static inline void nl_prog_rand_seed(NlProgRand *r, uint64_t seed) {
 
 static inline void nl_prog_rand_seed_os(NlProgRand *r) {
   uint64_t seed = 0;
-  int fd = open("/dev/urandom", O_RDONLY);
-  if (fd >= 0) {
-    if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed)
-      seed = 0;
-    close(fd);
-  }
+  if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+    seed = 0;
   if (seed == 0)
     seed = (uint64_t)nl_prog_now_ns() ^ ((uint64_t)getpid() << 32);
   r->s = seed;
@@ -68,18 +66,29 @@ static inline void nl_prog_rand_bytes(NlProgRand *r, uint8_t *out, size_t n) {
   }
 }
 
-/* Blocks SIGINT and SIGTERM so the main loop can notice them with
- * nl_prog_should_stop() instead of needing a handler and a global flag. */
-static inline void nl_prog_block_signals(sigset_t *set) {
-  sigemptyset(set);
-  sigaddset(set, SIGINT);
-  sigaddset(set, SIGTERM);
-  sigprocmask(SIG_BLOCK, set, NULL);
+/* With --signals (real OS only), blocks SIGINT and SIGTERM so the main loop
+ * notices them with nl_prog_should_stop() and exits cleanly, printing its
+ * summary, without a handler and the global flag a handler would need.
+ * It is opt-in because inside natlab the program is a coroutine of the
+ * natlab process, whose own signal mask must stay untouched; there the run
+ * ends the program (or --duration does). */
+typedef struct {
+  gboolean enabled;
+  sigset_t set;
+} NlProgSignals;
+
+static inline void nl_prog_block_signals(NlProgSignals *s) {
+  if (!s->enabled)
+    return;
+  sigemptyset(&s->set);
+  sigaddset(&s->set, SIGINT);
+  sigaddset(&s->set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &s->set, NULL);
 }
 
-static inline int nl_prog_should_stop(const sigset_t *set) {
+static inline int nl_prog_should_stop(const NlProgSignals *s) {
   struct timespec zero = {0, 0};
-  return sigtimedwait(set, NULL, &zero) > 0;
+  return s->enabled && sigtimedwait(&s->set, NULL, &zero) > 0;
 }
 
 /* Creates a socket of @type bound to @sa (SO_REUSEADDR for TCP).

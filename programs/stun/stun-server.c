@@ -3,7 +3,7 @@
  *
  * usage: stun-server [--primary IP] [--alternate IP] [--port N]
  *                    [--alt-port N] [--no-tcp] [--software TEXT]
- *                    [--duration SECONDS] [--verbose]
+ *                    [--duration SECONDS] [--signals] [--verbose]
  *
  * With --alternate (and so a second port, default port+1) the server binds
  * four UDP sockets, (primary|alternate) x (port|alt-port), answers
@@ -56,7 +56,8 @@ typedef struct {
 static void usage(FILE *f) {
   fprintf(f, "usage: stun-server [--primary IP] [--alternate IP] [--port N]\n"
              "                   [--alt-port N] [--no-tcp] [--software TEXT]\n"
-             "                   [--duration SECONDS] [--verbose]\n");
+             "                   [--duration SECONDS] [--signals] "
+             "[--verbose]\n");
 }
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port) {
@@ -246,6 +247,7 @@ int main(int argc, char **argv) {
   const char *primary = "0.0.0.0", *alternate = NULL;
   unsigned long port = 3478, alt_port = 0, duration = 0;
   gboolean tcp = TRUE;
+  NlProgSignals sigs = {.enabled = FALSE};
   s.software = "natlab stun-server";
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -272,6 +274,8 @@ int main(int argc, char **argv) {
       tcp = FALSE;
     } else if (strcmp(a, "--verbose") == 0) {
       s.verbose = TRUE;
+    } else if (strcmp(a, "--signals") == 0) {
+      sigs.enabled = TRUE;
     } else if (strcmp(a, "--help") == 0) {
       usage(stdout);
       return 0;
@@ -342,7 +346,6 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
 
-  sigset_t sigs;
   nl_prog_block_signals(&sigs);
   uint8_t *in = g_malloc(NL_STUN_MAX_MSG_LEN + 1);
   uint8_t *out = g_malloc(NL_STUN_MAX_MSG_LEN);

@@ -7,7 +7,7 @@
  *                    [--default-lifetime S] [--max-lifetime S]
  *                    [--nonce-lifetime S] [--deny-peer IP]
  *                    [--strict-channels] [--software TEXT]
- *                    [--duration S] [--seed N] [--verbose]
+ *                    [--duration S] [--seed N] [--signals] [--verbose]
  *
  * Allocate needs long-term credentials (401 with REALM and NONCE first).
  * Refresh (LIFETIME 0 deletes), CreatePermission (300 s), ChannelBind
@@ -144,7 +144,7 @@ static void usage(FILE *f) {
              "         [--default-lifetime S] [--max-lifetime S] "
              "[--nonce-lifetime S]\n"
              "         [--deny-peer IP] [--strict-channels] [--software TEXT]\n"
-             "         [--duration S] [--seed N] [--verbose]\n");
+             "         [--duration S] [--seed N] [--signals] [--verbose]\n");
 }
 
 static gboolean src_equal(const Source *a, const Source *b) {
@@ -910,7 +910,7 @@ static void conn_free(Conn *cn) {
 
 static gboolean parse_args(Server *s, int argc, char **argv, gboolean *tcp,
                            unsigned long *duration, gboolean *seeded,
-                           unsigned long *seed) {
+                           unsigned long *seed, NlProgSignals *sigs) {
   const char *listen = "0.0.0.0", *relay = NULL;
   unsigned long port = 3478;
   for (int i = 1; i < argc; i++) {
@@ -960,6 +960,8 @@ static gboolean parse_args(Server *s, int argc, char **argv, gboolean *tcp,
       s->strict_channels = TRUE;
     } else if (strcmp(a, "--verbose") == 0) {
       s->verbose = TRUE;
+    } else if (strcmp(a, "--signals") == 0) {
+      sigs->enabled = TRUE;
     } else {
       fprintf(stderr, "turn-server: bad argument '%s'\n", a);
       return FALSE;
@@ -1007,7 +1009,8 @@ int main(int argc, char **argv) {
   gboolean tcp = TRUE, seeded = FALSE;
   unsigned long duration = 0, seed = 0;
   int status = 2;
-  if (!parse_args(&s, argc, argv, &tcp, &duration, &seeded, &seed)) {
+  NlProgSignals sigs = {.enabled = FALSE};
+  if (!parse_args(&s, argc, argv, &tcp, &duration, &seeded, &seed, &sigs)) {
     usage(stderr);
     goto fail_args;
   }
@@ -1040,7 +1043,6 @@ int main(int argc, char **argv) {
   s.out = g_malloc(MSG_BUF);
   s.out2 = g_malloc(MSG_BUF);
   uint8_t *in = g_malloc(MSG_BUF);
-  sigset_t sigs;
   nl_prog_block_signals(&sigs);
   s.start_ns = nl_prog_now_ns();
   GArray *pfds = g_array_new(FALSE, FALSE, sizeof(struct pollfd));

@@ -120,6 +120,8 @@ static G_GNUC_UNUSED void ts_start(TestServer *ts, const char *exe,
      * them. */
     g_ptr_array_add(argv, g_strdup("--duration"));
     g_ptr_array_add(argv, g_strdup("120"));
+    /* SIGTERM ends the server cleanly, with its summary (ts_stop). */
+    g_ptr_array_add(argv, g_strdup("--signals"));
     for (int i = 0; args[i]; i++) {
       if (strcmp(args[i], "PORT") == 0)
         g_ptr_array_add(argv, g_strdup_printf("%u", ts->port));
