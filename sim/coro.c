@@ -61,6 +61,10 @@ static inline void asan_finish(void *save, const void **lo, size_t *size) {
 #endif
 }
 
+/* Keeps the compiler from moving other stores across the in_switch store
+ * (volatile orders only volatile accesses); costs no instruction. */
+#define SIGNAL_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
 static size_t page_size(void) {
   static size_t cached;
   if (cached == 0)
@@ -125,21 +129,19 @@ static void stack_give_back(char *map, size_t map_size) {
 }
 
 static void reap(void);
+static inline int busy_begin(NlCoroTls *t);
+static inline void busy_end(NlCoroTls *t, int was);
 
 void nl_coro_trim_cache(void) {
-  int was = nl__coro_tls.in_switch;
-  nl__coro_tls.in_switch = 1;
+  int was = busy_begin(&nl__coro_tls);
   reap();
   while (stack_cache_n > 0) {
     stack_cache_n--;
     munmap(stack_cache[stack_cache_n].map,
            stack_cache[stack_cache_n].map_size);
   }
-  nl__coro_tls.in_switch = was;
+  busy_end(&nl__coro_tls, was);
 }
-
-static inline int busy_begin(NlCoroTls *t);
-static inline void busy_end(NlCoroTls *t, int was);
 
 NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
   g_return_val_if_fail(fn != NULL, NULL);
@@ -209,10 +211,12 @@ static void reap(void) {
 static inline int busy_begin(NlCoroTls *t) {
   int was = t->in_switch;
   t->in_switch = 1;
+  SIGNAL_FENCE();
   return was;
 }
 
 static inline void busy_end(NlCoroTls *t, int was) {
+  SIGNAL_FENCE();
   t->in_switch = was;
 }
 
@@ -258,6 +262,7 @@ void nl_coro_resume(NlCoro *c) {
   g_return_if_fail(!c->running);
 
   t->in_switch = 1;
+  SIGNAL_FENCE();
   reap();
   int *errp = errno_ptr(t);
   c->resumer = t->cur;
@@ -280,6 +285,7 @@ void nl_coro_yield(void) {
 
   int *errp = errno_ptr(t);
   t->in_switch = 1;
+  SIGNAL_FENCE();
   c->running = FALSE;
   c->own_errno = *errp;
   *errp = c->back_errno;
@@ -299,6 +305,7 @@ NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
                                               void *pc) {
   NlCoroTls *t = &nl__coro_tls;
   t->in_switch = 1;
+  SIGNAL_FENCE();
   c->end = why;
   c->signo = signo;
   c->fault_addr = addr;
