@@ -111,12 +111,13 @@ NL_NO_ASAN static void chain(const struct sigaction *old, int signo,
       signo != SIGFPE && signo != SIGILL)
     return;
   /* Default action.  A fault made by the kernel happens again when we
-   * return; a signal sent by kill/raise must be sent again. */
+   * return; a signal sent by kill/raise, or a trap (which resumes after
+   * the trapping instruction), must be sent again. */
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   sigaction(signo, &dfl, NULL);
-  if (si == NULL || si->si_code <= 0) {
+  if (si == NULL || si->si_code <= 0 || signo == SIGTRAP) {
     unblock(signo);
     raise(signo);
   }
@@ -176,7 +177,7 @@ NL_NO_ASAN static void alarm_handler(int signo, siginfo_t *si, void *uc) {
   if (guard.limit_ns == 0 || ran < guard.limit_ns || t->in_switch)
     goto out;
   if (ran < 2 * guard.limit_ns && pc_unsafe(context_pc(uc)))
-    goto out; /* testcase: spinning inside libc; try again next period */
+    goto out; /* inside libc & co: try again next period */
   unblock(signo);
   nl__coro_kill_current(NL_CORO_END_SPIN, 0, NULL, (void *)context_pc(uc));
 out:
