@@ -63,8 +63,8 @@ static void run(guint flows, double vsecs) {
          "virtual; %.2f s wall, %.2f s CPU: %.0f segments/s wall, %.0f "
          "per CPU second (%.0f events/CPU s, %" G_GUINT64_FORMAT
          " retransmits)\n",
-         flows, flows == 1 ? " " : "s", segs, vsecs, dt, dc,
-         (double)segs / dt, (double)segs / dc, (double)events / dc,
+         flows, flows == 1 ? " " : "s", segs, vsecs, dt, dc, (double)segs / dt,
+         (double)segs / dc, (double)events / dc,
          after.retransmits - before.retransmits);
   for (guint i = 0; i < flows; i++) {
     struct linger lg = {1, 0};

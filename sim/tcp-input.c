@@ -470,9 +470,8 @@ static void synced_input(NlTcpSock *s, const Seg *g) {
      * per 500 ms (tcp_oow_rate_limited, tcp_invalid_ratelimit), so two
      * confused ends cannot ping-pong ACKs forever. */
     NlTime now = nl__tcp_now(s);
-    if (!(th->flags & NL_TCP_RST) &&
-        (seg_len > 0 || s->last_oow_ack == 0 ||
-         now - s->last_oow_ack >= 500 * NL_MS)) {
+    if (!(th->flags & NL_TCP_RST) && (seg_len > 0 || s->last_oow_ack == 0 ||
+                                      now - s->last_oow_ack >= 500 * NL_MS)) {
       if (seg_len == 0)
         s->last_oow_ack = now;
       nl__tcp_send_ack(s);
@@ -615,16 +614,15 @@ void nl_tcp_input(NlTcpStack *st, const guint8 *pkt, size_t len) {
   g.dlen = (uint32_t)(g.ip.total_len - g.ip.ihl_bytes - g.th.hdr_bytes);
   st->stats.segs_in++;
   nl__tcp_enter(st);
-  NlTcpSock *s =
-      nl__tcp_lookup(st, g.ip.dst, g.th.dport, g.ip.src, g.th.sport);
+  NlTcpSock *s = nl__tcp_lookup(st, g.ip.dst, g.th.dport, g.ip.src, g.th.sport);
   if (s != NULL && s->state == NL_TCP_TIME_WAIT) {
     if (!time_wait_input(s, &g))
       goto out;
     s = NULL;
   }
   if (s == NULL) {
-    NlTcpSock *l = nl__tcp_lookup_listener(st, g.ip.dst, g.th.dport,
-                                           g.ip.src, g.th.sport);
+    NlTcpSock *l =
+        nl__tcp_lookup_listener(st, g.ip.dst, g.th.dport, g.ip.src, g.th.sport);
     if (l != NULL)
       listen_input(l, &g);
     else if (!(g.th.flags & NL_TCP_RST))
@@ -642,14 +640,25 @@ out:
 /* icmp_err_convert[] for destination unreachable codes. */
 static int unreach_errno(guint8 code) {
   switch (code) {
-    case 0: case 6: case 9: case 11: return ENETUNREACH;
-    case 2: return ENOPROTOOPT;
-    case 3: return ECONNREFUSED;
-    case 4: return EMSGSIZE;
-    case 5: return EOPNOTSUPP;
-    case 7: return EHOSTDOWN;
-    case 8: return ENONET;
-    default: return EHOSTUNREACH;
+    case 0:
+    case 6:
+    case 9:
+    case 11:
+      return ENETUNREACH;
+    case 2:
+      return ENOPROTOOPT;
+    case 3:
+      return ECONNREFUSED;
+    case 4:
+      return EMSGSIZE;
+    case 5:
+      return EOPNOTSUPP;
+    case 7:
+      return EHOSTDOWN;
+    case 8:
+      return ENONET;
+    default:
+      return EHOSTUNREACH;
   }
 }
 
@@ -699,10 +708,11 @@ void nl_tcp_icmp_input(NlTcpStack *st, const guint8 *pkt, size_t len) {
     goto out;
   if (s->state == NL_TCP_SYN_SENT ||
       (s->state == NL_TCP_SYN_RECEIVED && !s->passive)) {
-    nl__tcp_trace(s, "ICMP error: %s", err == ECONNREFUSED  ? "ECONNREFUSED"
-                                     : err == EHOSTUNREACH ? "EHOSTUNREACH"
-                                     : err == ENETUNREACH  ? "ENETUNREACH"
-                                                           : "other");
+    nl__tcp_trace(s, "ICMP error: %s",
+                  err == ECONNREFUSED   ? "ECONNREFUSED"
+                  : err == EHOSTUNREACH ? "EHOSTUNREACH"
+                  : err == ENETUNREACH  ? "ENETUNREACH"
+                                        : "other");
     s->err = err;
     nl__tcp_done(s);
   } else if (s->state == NL_TCP_SYN_RECEIVED) {

@@ -32,8 +32,8 @@ uint32_t nl__tcp_select_window(NlTcpSock *s) {
 /* Builds one segment; @dlen bytes of data come from sndq at @seq. */
 static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
   NlTcpStack *st = s->st;
-  NlTcpHeader h = {.sport = s->key.lport, .dport = s->key.rport, .seq = seq,
-                   .flags = flags};
+  NlTcpHeader h = {
+      .sport = s->key.lport, .dport = s->key.rport, .seq = seq, .flags = flags};
   if (flags & NL_TCP_ACK)
     h.ack = s->rcv_nxt;
   if (flags & NL_TCP_SYN) {
@@ -78,8 +78,7 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
 
 /* Sends @len bytes at @seq (plus FIN); returns the sequence number after
  * the segment. */
-static uint32_t xmit_seg(NlTcpSock *s, uint32_t seq, size_t len,
-                         gboolean fin) {
+static uint32_t xmit_seg(NlTcpSock *s, uint32_t seq, size_t len, gboolean fin) {
   size_t off = seq - s->snd_buf_seq;
   gboolean retrans = SEQ_LT(seq, s->snd_max);
   uint8_t flags = NL_TCP_ACK;
@@ -108,8 +107,8 @@ static uint32_t xmit_seg(NlTcpSock *s, uint32_t seq, size_t len,
 
 uint32_t nl__tcp_xmit_at(NlTcpSock *s, uint32_t seq, gboolean trace_it) {
   uint32_t data_end = s->snd_buf_seq + (uint32_t)s->sndq.len;
-  size_t len = SEQ_LT(seq, data_end) ? MIN((size_t)(data_end - seq), s->mss)
-                                     : 0;
+  size_t len =
+      SEQ_LT(seq, data_end) ? MIN((size_t)(data_end - seq), s->mss) : 0;
   gboolean fin = s->fin_queued && seq + len == data_end;
   if (len == 0 && !fin)
     return seq;
@@ -150,8 +149,7 @@ void nl__tcp_output(NlTcpSock *s) {
        * carries the FIN never waits. */
       gboolean fin = s->fin_queued && len == avail;
       if (len < s->mss && !s->nodelay && !fin &&
-          SEQ_GT(s->snd_sml, s->snd_una) &&
-          SEQ_LEQ(s->snd_sml, s->snd_nxt))
+          SEQ_GT(s->snd_sml, s->snd_una) && SEQ_LEQ(s->snd_sml, s->snd_nxt))
         break;
       uint32_t end = xmit_seg(s, s->snd_nxt, len, fin);
       if (len < s->mss)

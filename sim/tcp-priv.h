@@ -52,26 +52,26 @@ struct NlTcpSock {
   NlTcpKey key;   /* laddr/lport valid when bound; raddr/rport when hashed */
   NlTcpState state;
 
-  guint user_owned : 1;   /* the user holds the handle */
-  guint bound : 1;        /* in st->ports */
-  guint bind_locked : 1;  /* bound by the user, not by connect/listen */
-  guint hashed : 1;       /* in st->conns */
-  guint passive : 1;      /* born from a listener */
+  guint user_owned : 1;  /* the user holds the handle */
+  guint bound : 1;       /* in st->ports */
+  guint bind_locked : 1; /* bound by the user, not by connect/listen */
+  guint hashed : 1;      /* in st->conns */
+  guint passive : 1;     /* born from a listener */
   guint in_acceptq : 1;
   guint ss_connecting : 1; /* sock->state == SS_CONNECTING */
   guint ss_connected : 1;
   guint reuseaddr : 1, reuseport : 1, keepalive : 1, nodelay : 1;
   guint linger_on : 1, sndbuf_locked : 1, rcvbuf_locked : 1;
-  guint sock_done : 1;    /* SOCK_DONE: FIN received */
-  guint fin_queued : 1;   /* a FIN follows the queued data */
-  guint in_recovery : 1;  /* NewReno fast recovery */
+  guint sock_done : 1;   /* SOCK_DONE: FIN received */
+  guint fin_queued : 1;  /* a FIN follows the queued data */
+  guint in_recovery : 1; /* NewReno fast recovery */
   guint rtt_timing : 1;
   guint notify_pending : 1;
-  guint dead : 1;         /* unlinked, waiting to be freed */
-  guint shut : 2;         /* NL_*_SHUTDOWN */
+  guint dead : 1; /* unlinked, waiting to be freed */
+  guint shut : 2; /* NL_*_SHUTDOWN */
   guint wscale_ok : 1;
-  guint ts_ok : 1;        /* timestamps negotiated (RFC 7323) */
-  guint want_ack : 1;     /* an ACK is owed (delayed) */
+  guint ts_ok : 1;    /* timestamps negotiated (RFC 7323) */
+  guint want_ack : 1; /* an ACK is owed (delayed) */
 
   int linger_secs;
   int err;      /* sk_err, positive errno */
@@ -106,10 +106,10 @@ struct NlTcpSock {
   NlTcpRing rcvq;
   NlTcpOoo *ooo; /* sorted by seq */
   size_t ooo_bytes;
-  size_t rcvbuf; /* SO_RCVBUF as reported (doubled) */
-  size_t rcv_copied;   /* bytes read since rcv_copied_at (autotuning) */
+  size_t rcvbuf;     /* SO_RCVBUF as reported (doubled) */
+  size_t rcv_copied; /* bytes read since rcv_copied_at (autotuning) */
   NlTime rcv_copied_at;
-  guint user_mss;      /* TCP_MAXSEG set before connect, or 0 */
+  guint user_mss; /* TCP_MAXSEG set before connect, or 0 */
   /* Delayed-ACK engine (Linux icsk_ack): quick ACKs left, interactive
    * ("pingpong") mode, time of the last data received. */
   guint quick;
@@ -119,7 +119,7 @@ struct NlTcpSock {
   NlTime last_oow_ack; /* last ACK for an out-of-window segment */
 
   /* Timers (STYLE 4: embedded, never allocated). */
-  NlEvent t_rexmit; /* RTO, SYN/SYN-ACK retransmit, persist */
+  NlEvent t_rexmit;    /* RTO, SYN/SYN-ACK retransmit, persist */
   NlTime rexmit_at;    /* when t_rexmit is due; 0 = disarmed (lazily) */
   NlTime rexmit_ev_at; /* when the pending t_rexmit event fires */
   NlEvent t_delack;
@@ -137,12 +137,12 @@ struct NlTcpStack {
   NlRand rand;
   char *host_name;
   NlTcpHooks hooks;
-  GQueue all;          /* every NlTcpSock, creation order */
-  GHashTable *conns;   /* NlTcpKey* → sock (4-tuple) */
-  GHashTable *ports;   /* port → GPtrArray of bound socks, bind order */
-  GPtrArray *notify;   /* socks with notify_pending, in marking order */
-  GPtrArray *dead;     /* socks to free when the engine is left */
-  guint depth;         /* entry nesting; deferred work runs at 0 */
+  GQueue all;        /* every NlTcpSock, creation order */
+  GHashTable *conns; /* NlTcpKey* → sock (4-tuple) */
+  GHashTable *ports; /* port → GPtrArray of bound socks, bind order */
+  GPtrArray *notify; /* socks with notify_pending, in marking order */
+  GPtrArray *dead;   /* socks to free when the engine is left */
+  guint depth;       /* entry nesting; deferred work runs at 0 */
   uint16_t ip_id;
   uint64_t isn_secret;
   NlTcpStats stats;

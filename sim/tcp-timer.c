@@ -74,8 +74,8 @@ static gboolean timed_out(const NlTcpSock *s, guint boundary, NlTime rto_base) {
 static void arm_at(NlTcpSock *s, NlTime delay) {
   if (s->user_timeout && s->retrans_stamp) {
     /* tcp_clamp_rto_to_user_timeout */
-    NlTime left = s->retrans_stamp + (NlTime)s->user_timeout * NL_MS -
-                  nl__tcp_now(s);
+    NlTime left =
+        s->retrans_stamp + (NlTime)s->user_timeout * NL_MS - nl__tcp_now(s);
     delay = MIN(delay, MAX(left, NL_MS));
   }
   /* Lazy re-arming: every ACK pushes the deadline back, and moving an
@@ -141,8 +141,7 @@ void nl__tcp_enter_loss(NlTcpSock *s) {
 
 static void give_up(NlTcpSock *s) {
   s->err = s->soft_err ? s->soft_err : ETIMEDOUT;
-  nl__tcp_trace(s, "timeout: %s", s->err == ETIMEDOUT ? "ETIMEDOUT"
-                                                      : "error");
+  nl__tcp_trace(s, "timeout: %s", s->err == ETIMEDOUT ? "ETIMEDOUT" : "error");
   nl__tcp_done(s);
 }
 

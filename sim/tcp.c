@@ -19,7 +19,7 @@
 
 static const char *const state_names[] = {
 #define NL_X(e, s) s,
-  NL_TCP_STATE_MAP(NL_X)
+    NL_TCP_STATE_MAP(NL_X)
 #undef NL_X
 };
 
@@ -80,8 +80,8 @@ static guint key_hash(gconstpointer p) {
 
 static gboolean key_equal(gconstpointer a, gconstpointer b) {
   const NlTcpKey *x = a, *y = b;
-  return x->laddr == y->laddr && x->raddr == y->raddr &&
-         x->lport == y->lport && x->rport == y->rport;
+  return x->laddr == y->laddr && x->raddr == y->raddr && x->lport == y->lport &&
+         x->rport == y->rport;
 }
 
 NlTcpStack *nl_tcp_stack_new(NlEventQueue *q, NlTrace *trace,
@@ -267,8 +267,7 @@ void nl__tcp_port_remove(NlTcpSock *s) {
 
 NlTcpSock *nl__tcp_lookup(NlTcpStack *st, uint32_t laddr, uint16_t lport,
                           uint32_t raddr, uint16_t rport) {
-  NlTcpKey k = {.laddr = laddr, .raddr = raddr, .lport = lport,
-                .rport = rport};
+  NlTcpKey k = {.laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport};
   return g_hash_table_lookup(st->conns, &k);
 }
 
@@ -396,8 +395,7 @@ gboolean nl__tcp_writable(const NlTcpSock *s) {
  * seeded stream. */
 uint32_t nl__tcp_isn(NlTcpStack *st, const NlTcpKey *k) {
   uint64_t h = st->isn_secret;
-  uint64_t parts[3] = {k->laddr, k->raddr,
-                       (uint64_t)k->lport << 16 | k->rport};
+  uint64_t parts[3] = {k->laddr, k->raddr, (uint64_t)k->lport << 16 | k->rport};
   for (int i = 0; i < 3; i++) {
     h ^= parts[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
     h *= 0xbf58476d1ce4e5b9ull;
@@ -896,8 +894,12 @@ int nl_tcp_setsockopt(NlTcpSock *s, int level, int name, const void *val,
     return r;
   if (level == SOL_SOCKET) {
     switch (name) {
-      case SO_REUSEADDR: s->reuseaddr = v != 0; return 0;
-      case SO_REUSEPORT: s->reuseport = v != 0; return 0;
+      case SO_REUSEADDR:
+        s->reuseaddr = v != 0;
+        return 0;
+      case SO_REUSEPORT:
+        s->reuseport = v != 0;
+        return 0;
       case SO_KEEPALIVE:
         s->keepalive = v != 0;
         nl__tcp_arm_keepalive(s);
@@ -918,7 +920,8 @@ int nl_tcp_setsockopt(NlTcpSock *s, int level, int name, const void *val,
         nl__tcp_leave(s->st);
         return 0;
       }
-      default: return -ENOPROTOOPT;
+      default:
+        return -ENOPROTOOPT;
     }
   }
   if (level == IPPROTO_TCP) {
@@ -958,7 +961,8 @@ int nl_tcp_setsockopt(NlTcpSock *s, int level, int name, const void *val,
         if (s->state == NL_TCP_CLOSED || s->state == NL_TCP_LISTEN)
           s->user_mss = (guint)v;
         return 0;
-      default: return -ENOPROTOOPT;
+      default:
+        return -ENOPROTOOPT;
     }
   }
   return -ENOPROTOOPT;
@@ -978,33 +982,59 @@ int nl_tcp_getsockopt(NlTcpSock *s, int level, int name, void *val,
   }
   if (level == SOL_SOCKET) {
     switch (name) {
-      case SO_REUSEADDR: v = s->reuseaddr; break;
-      case SO_REUSEPORT: v = s->reuseport; break;
-      case SO_KEEPALIVE: v = s->keepalive; break;
-      case SO_RCVBUF: v = (int)s->rcvbuf; break;
+      case SO_REUSEADDR:
+        v = s->reuseaddr;
+        break;
+      case SO_REUSEPORT:
+        v = s->reuseport;
+        break;
+      case SO_KEEPALIVE:
+        v = s->keepalive;
+        break;
+      case SO_RCVBUF:
+        v = (int)s->rcvbuf;
+        break;
       case SO_SNDBUF:
         v = (int)(s->sndbuf_locked || !nl__tcp_synced(s->state)
                       ? s->sndbuf
                       : nl__tcp_snd_space(s));
         break;
-      case SO_ERROR: v = nl_tcp_take_error(s); break;
-      case SO_TYPE: v = SOCK_STREAM; break;
-      case SO_ACCEPTCONN: v = s->state == NL_TCP_LISTEN; break;
-      default: return -ENOPROTOOPT;
+      case SO_ERROR:
+        v = nl_tcp_take_error(s);
+        break;
+      case SO_TYPE:
+        v = SOCK_STREAM;
+        break;
+      case SO_ACCEPTCONN:
+        v = s->state == NL_TCP_LISTEN;
+        break;
+      default:
+        return -ENOPROTOOPT;
     }
   } else if (level == IPPROTO_TCP) {
     switch (name) {
-      case TCP_NODELAY: v = s->nodelay; break;
-      case TCP_KEEPIDLE: v = s->keepidle; break;
-      case TCP_KEEPINTVL: v = s->keepintvl; break;
-      case TCP_KEEPCNT: v = s->keepcnt; break;
-      case TCP_USER_TIMEOUT: v = (int)s->user_timeout; break;
+      case TCP_NODELAY:
+        v = s->nodelay;
+        break;
+      case TCP_KEEPIDLE:
+        v = s->keepidle;
+        break;
+      case TCP_KEEPINTVL:
+        v = s->keepintvl;
+        break;
+      case TCP_KEEPCNT:
+        v = s->keepcnt;
+        break;
+      case TCP_USER_TIMEOUT:
+        v = (int)s->user_timeout;
+        break;
       case TCP_MAXSEG:
         v = (int)(nl__tcp_synced(s->state) ? s->mss
-                  : s->user_mss              ? s->user_mss
-                                             : 536);
+                  : s->user_mss            ? s->user_mss
+                                           : 536);
         break;
-      default: return -ENOPROTOOPT;
+      default:
+        return -ENOPROTOOPT;
     }
   } else {
     return -ENOPROTOOPT;

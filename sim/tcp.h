@@ -47,27 +47,27 @@ typedef enum {
 #define NL_X(e, s) NL_TCP_##e,
   NL_TCP_STATE_MAP(NL_X)
 #undef NL_X
-  NL_TCP_N_STATES
+      NL_TCP_N_STATES
 } NlTcpState;
 
 const char *nl_tcp_state_name(NlTcpState st);
 
 /* Linux constants the engine uses (documented here so tests can use them). */
-#define NL_TCP_RTO_INIT (1 * NL_S)        /* TCP_TIMEOUT_INIT */
-#define NL_TCP_RTO_MIN (200 * NL_MS)      /* TCP_RTO_MIN */
-#define NL_TCP_RTO_MAX (120 * NL_S)       /* TCP_RTO_MAX */
-#define NL_TCP_DELACK (40 * NL_MS)        /* TCP_DELACK_MIN */
-#define NL_TCP_TIMEWAIT_LEN (60 * NL_S)   /* TCP_TIMEWAIT_LEN */
-#define NL_TCP_FIN_TIMEOUT (60 * NL_S)    /* tcp_fin_timeout */
-#define NL_TCP_SYN_RETRIES 6              /* tcp_syn_retries */
-#define NL_TCP_SYNACK_RETRIES 5           /* tcp_synack_retries */
-#define NL_TCP_RETRIES2 15                /* tcp_retries2 */
-#define NL_TCP_ORPHAN_RETRIES 8           /* tcp_orphan_retries = 0 → 8 */
-#define NL_TCP_INIT_CWND 10               /* segments (IW10) */
-#define NL_TCP_EPHEMERAL_LO 32768         /* ip_local_port_range */
+#define NL_TCP_RTO_INIT (1 * NL_S)      /* TCP_TIMEOUT_INIT */
+#define NL_TCP_RTO_MIN (200 * NL_MS)    /* TCP_RTO_MIN */
+#define NL_TCP_RTO_MAX (120 * NL_S)     /* TCP_RTO_MAX */
+#define NL_TCP_DELACK (40 * NL_MS)      /* TCP_DELACK_MIN */
+#define NL_TCP_TIMEWAIT_LEN (60 * NL_S) /* TCP_TIMEWAIT_LEN */
+#define NL_TCP_FIN_TIMEOUT (60 * NL_S)  /* tcp_fin_timeout */
+#define NL_TCP_SYN_RETRIES 6            /* tcp_syn_retries */
+#define NL_TCP_SYNACK_RETRIES 5         /* tcp_synack_retries */
+#define NL_TCP_RETRIES2 15              /* tcp_retries2 */
+#define NL_TCP_ORPHAN_RETRIES 8         /* tcp_orphan_retries = 0 → 8 */
+#define NL_TCP_INIT_CWND 10             /* segments (IW10) */
+#define NL_TCP_EPHEMERAL_LO 32768       /* ip_local_port_range */
 #define NL_TCP_EPHEMERAL_HI 60999
-#define NL_TCP_DEFAULT_RCVBUF 131072      /* tcp_rmem[1] */
-#define NL_TCP_DEFAULT_SNDBUF 16384       /* tcp_wmem[1] */
+#define NL_TCP_DEFAULT_RCVBUF 131072 /* tcp_rmem[1] */
+#define NL_TCP_DEFAULT_SNDBUF 16384  /* tcp_wmem[1] */
 
 typedef struct {
   void *ctx;
@@ -76,8 +76,7 @@ typedef struct {
   void (*output)(void *ctx, const guint8 *pkt, size_t len);
   /* OUT: source address and path MTU for @dst; FALSE when there is no
    * route (connect → -ENETUNREACH). */
-  gboolean (*route)(void *ctx, uint32_t dst, uint32_t *src_out,
-                    guint *mtu_out);
+  gboolean (*route)(void *ctx, uint32_t dst, uint32_t *src_out, guint *mtu_out);
   /* Whether @addr is one of this host's addresses. */
   gboolean (*is_local)(void *ctx, uint32_t addr);
   /* Readiness of @s changed (readable, writable, error, a connection to

@@ -8,8 +8,8 @@
 
 #include "tests/test-tcp-harness.h"
 
-#define ALL_BAD (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | \
-                 POLLHUP | POLLRDHUP)
+#define ALL_BAD                                                                \
+  (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | POLLHUP | POLLRDHUP)
 
 static guint8 pattern(size_t i) {
   return (guint8)((i * 2654435761u) >> 13);
@@ -401,14 +401,14 @@ static void test_tcp_nagle_coalesces_unless_nodelay(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_tcp_bulk_over_lossy_link_is_byte_identical),
-    cmocka_unit_test(test_tcp_slow_reader_stalls_writer),
-    cmocka_unit_test(test_tcp_nonblocking_send_short_then_eagain),
-    cmocka_unit_test(test_tcp_half_close_keeps_other_direction),
-    cmocka_unit_test(test_tcp_close_with_unread_data_resets),
-    cmocka_unit_test(test_tcp_linger_zero_aborts_with_rst),
-    cmocka_unit_test(test_tcp_data_to_closed_socket_gets_rst),
-    cmocka_unit_test(test_tcp_nagle_coalesces_unless_nodelay),
+      cmocka_unit_test(test_tcp_bulk_over_lossy_link_is_byte_identical),
+      cmocka_unit_test(test_tcp_slow_reader_stalls_writer),
+      cmocka_unit_test(test_tcp_nonblocking_send_short_then_eagain),
+      cmocka_unit_test(test_tcp_half_close_keeps_other_direction),
+      cmocka_unit_test(test_tcp_close_with_unread_data_resets),
+      cmocka_unit_test(test_tcp_linger_zero_aborts_with_rst),
+      cmocka_unit_test(test_tcp_data_to_closed_socket_gets_rst),
+      cmocka_unit_test(test_tcp_nagle_coalesces_unless_nodelay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,8 +9,8 @@
 
 #include "tests/test-tcp-harness.h"
 
-#define ALL_BAD (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | \
-                 POLLHUP | POLLRDHUP)
+#define ALL_BAD                                                                \
+  (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | POLLHUP | POLLRDHUP)
 
 /* ---- three-way handshake and orderly close ---------------------------- */
 
@@ -347,8 +347,7 @@ static void test_tcp_calls_give_linux_errors(void **state) {
   assert_int_equal(r1.netunreach, -ENETUNREACH);
   assert_int_equal(r1.addrnotavail, -EADDRNOTAVAIL);
   assert_int_equal(r1.einval_bind, -EINVAL);
-  assert_true(r1.port >= NL_TCP_EPHEMERAL_LO &&
-              r1.port <= NL_TCP_EPHEMERAL_HI);
+  assert_true(r1.port >= NL_TCP_EPHEMERAL_LO && r1.port <= NL_TCP_EPHEMERAL_HI);
   assert_int_equal(r1.accept_err, -EAGAIN);
   assert_int_equal(r1.listen_bind, -EADDRINUSE);
   assert_int_equal(r1.est_poll, POLLOUT | POLLWRNORM);
@@ -360,13 +359,13 @@ static void test_tcp_calls_give_linux_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_tcp_handshake_and_teardown_states),
-    cmocka_unit_test(test_tcp_simultaneous_open_and_close),
-    cmocka_unit_test(test_tcp_refused_gives_econnrefused),
-    cmocka_unit_test(test_tcp_syn_retries_then_etimedout),
-    cmocka_unit_test(test_tcp_icmp_unreachable_fails_connect),
-    cmocka_unit_test(test_tcp_backlog_full_drops_syn),
-    cmocka_unit_test(test_tcp_calls_give_linux_errors),
+      cmocka_unit_test(test_tcp_handshake_and_teardown_states),
+      cmocka_unit_test(test_tcp_simultaneous_open_and_close),
+      cmocka_unit_test(test_tcp_refused_gives_econnrefused),
+      cmocka_unit_test(test_tcp_syn_retries_then_etimedout),
+      cmocka_unit_test(test_tcp_icmp_unreachable_fails_connect),
+      cmocka_unit_test(test_tcp_backlog_full_drops_syn),
+      cmocka_unit_test(test_tcp_calls_give_linux_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,7 @@ struct Wire {
   NlTrace *trace;
   NlRand rand;
   Host h[2];
-  NlTime latency;      /* one way */
+  NlTime latency; /* one way */
   double loss, dup, reorder;
   NlTime reorder_delay; /* extra delay of a reordered packet */
   uint64_t rate_bps;    /* 0: infinite */
@@ -79,8 +79,8 @@ G_GNUC_UNUSED static void wire_deliver(NlEvent *ev, void *data) {
   g_free(p);
 }
 
-G_GNUC_UNUSED static void wire_put(Wire *w, int from, const guint8 *pkt, size_t len,
-                     NlTime extra) {
+G_GNUC_UNUSED static void wire_put(Wire *w, int from, const guint8 *pkt,
+                                   size_t len, NlTime extra) {
   NlTime now = nl_event_now(w->q);
   NlTime start = MAX(now, w->busy_until[from]);
   if (w->rate_bps) {
@@ -102,7 +102,8 @@ G_GNUC_UNUSED static void wire_put(Wire *w, int from, const guint8 *pkt, size_t 
   nl_event_schedule(w->q, &p->ev, start + w->latency + extra);
 }
 
-G_GNUC_UNUSED static void hook_output(void *ctx, const guint8 *pkt, size_t len) {
+G_GNUC_UNUSED static void hook_output(void *ctx, const guint8 *pkt,
+                                      size_t len) {
   Host *h = ctx;
   Wire *w = h->w;
   w->sent++;
@@ -128,7 +129,7 @@ G_GNUC_UNUSED static void hook_output(void *ctx, const guint8 *pkt, size_t len) 
 }
 
 G_GNUC_UNUSED static gboolean hook_route(void *ctx, uint32_t dst, uint32_t *src,
-                           guint *mtu) {
+                                         guint *mtu) {
   Host *h = ctx;
   if ((dst & 0xffffff00u) != 0x0a000000u)
     return FALSE;
@@ -167,8 +168,11 @@ static Wire *wire_new(uint64_t seed, NlTime latency) {
     h->idx = i;
     h->addr = i == 0 ? ADDR_A : ADDR_B;
     h->node = nl_trace_intern(w->trace, names[i]);
-    NlTcpHooks hooks = {.ctx = h, .output = hook_output, .route = hook_route,
-                        .is_local = hook_is_local, .notify = hook_notify};
+    NlTcpHooks hooks = {.ctx = h,
+                        .output = hook_output,
+                        .route = hook_route,
+                        .is_local = hook_is_local,
+                        .notify = hook_notify};
     h->st = nl_tcp_stack_new(w->q, w->trace, h->node, seed, names[i], &hooks);
   }
   return w;
@@ -207,7 +211,8 @@ G_GNUC_UNUSED static char *trace_text(Wire *w) {
 
 /* The TCP_STATE records of @node whose text contains @filter ("" for all),
  * without the tuple, joined with "; ". */
-G_GNUC_UNUSED static char *trace_states(Wire *w, guint32 node, const char *filter) {
+G_GNUC_UNUSED static char *trace_states(Wire *w, guint32 node,
+                                        const char *filter) {
   GString *out = g_string_new(NULL);
   NlTraceIter it;
   const NlTraceRecord *rec;
@@ -233,7 +238,8 @@ G_GNUC_UNUSED static char *trace_states(Wire *w, guint32 node, const char *filte
 }
 
 /* Time of the first TCP_STATE record of @node containing @needle, or -1. */
-G_GNUC_UNUSED static NlTime trace_time_of(Wire *w, guint32 node, const char *needle) {
+G_GNUC_UNUSED static NlTime trace_time_of(Wire *w, guint32 node,
+                                          const char *needle) {
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *payload;
@@ -250,7 +256,8 @@ G_GNUC_UNUSED static NlTime trace_time_of(Wire *w, guint32 node, const char *nee
   return -1;
 }
 
-G_GNUC_UNUSED static int count_states(Wire *w, guint32 node, const char *needle) {
+G_GNUC_UNUSED static int count_states(Wire *w, guint32 node,
+                                      const char *needle) {
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *payload;
@@ -292,8 +299,8 @@ G_GNUC_UNUSED static void pair_open(Wire *w, Pair *p, uint16_t port) {
  * traces are identical. */
 typedef void (*ScenarioFn)(Wire *w, void *result);
 
-G_GNUC_UNUSED static void run_twice(uint64_t seed, NlTime latency, ScenarioFn fn,
-                      void *r1, void *r2) {
+G_GNUC_UNUSED static void run_twice(uint64_t seed, NlTime latency,
+                                    ScenarioFn fn, void *r1, void *r2) {
   Wire *w1 = wire_new(seed, latency);
   fn(w1, r1);
   char *t1 = trace_text(w1);

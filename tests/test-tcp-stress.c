@@ -143,11 +143,15 @@ static void scenario_stress(Wire *w, void *res) {
 
 static void test_tcp_stress_hostile_links(void **state) {
   (void)state;
-  for (uint64_t seed = g_getenv("SEED") ? (uint64_t)atoi(g_getenv("SEED")) : 100; seed < (g_getenv("SEED") ? (uint64_t)atoi(g_getenv("SEED")) + 1 : 148); seed++) {
+  for (uint64_t seed = g_getenv("SEED") ? (uint64_t)atoi(g_getenv("SEED"))
+                                        : 100;
+       seed < (g_getenv("SEED") ? (uint64_t)atoi(g_getenv("SEED")) + 1 : 148);
+       seed++) {
     StressResult r1 = {.seed = seed}, r2 = {.seed = seed};
     run_twice(seed, 15 * NL_MS, scenario_stress, &r1, &r2);
     print_message("seed %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT
-                  " retransmits\n", seed, r1.retransmits);
+                  " retransmits\n",
+                  seed, r1.retransmits);
     for (int d = 0; d < 2; d++) {
       assert_int_equal(r1.sent[d], STREAM);
       assert_int_equal(r1.got[d], STREAM);
@@ -162,7 +166,7 @@ static void test_tcp_stress_hostile_links(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_tcp_stress_hostile_links),
+      cmocka_unit_test(test_tcp_stress_hostile_links),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

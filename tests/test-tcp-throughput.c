@@ -10,8 +10,8 @@
 
 #include "tests/test-tcp-harness.h"
 
-#define RATE 10000000u           /* bit/s */
-#define ONE_WAY (25 * NL_MS)     /* 50 ms RTT */
+#define RATE 10000000u       /* bit/s */
+#define ONE_WAY (25 * NL_MS) /* 50 ms RTT */
 #define DURATION (20 * NL_S)
 
 typedef struct {
@@ -107,8 +107,8 @@ static void test_tcp_autotuning_fills_long_fat_path(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_tcp_throughput_matches_bdp_limit),
-    cmocka_unit_test(test_tcp_autotuning_fills_long_fat_path),
+      cmocka_unit_test(test_tcp_throughput_matches_bdp_limit),
+      cmocka_unit_test(test_tcp_autotuning_fills_long_fat_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

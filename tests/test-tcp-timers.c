@@ -60,8 +60,7 @@ static void scenario_keepalive(Wire *w, void *res) {
   int before = p.cu.notified;
   run_for(w, 60 * NL_S);
   r->closed = trace_time_of(w, w->h[0].node, "ESTABLISHED -> CLOSED");
-  r->probes = count_states(w, w->h[0].node, "keepalive probe") -
-              r->live_probes;
+  r->probes = count_states(w, w->h[0].node, "keepalive probe") - r->live_probes;
   r->notified = p.cu.notified - before;
   char b[4];
   r->recv_err = nl_tcp_recv(p.client, b, sizeof b, 0);
@@ -84,8 +83,8 @@ static void test_tcp_keepalive_detects_dead_peer(void **state) {
   assert_int_equal(r1.probes, 3);
   /* After the last answer: idle 10 s, then 3 unanswered probes 5 s
    * apart, then ETIMEDOUT. */
-  assert_int_equal(r1.closed, r1.last_live_probe + 20 * NL_MS + 10 * NL_S +
-                                  3 * 5 * NL_S);
+  assert_int_equal(r1.closed,
+                   r1.last_live_probe + 20 * NL_MS + 10 * NL_S + 3 * 5 * NL_S);
   assert_int_equal(r1.recv_err, -ETIMEDOUT);
   assert_int_equal(r1.err, 0); /* recv took it */
   assert_true(r1.notified >= 1);
@@ -244,8 +243,7 @@ static void test_tcp_delayed_ack_after_quickacks(void **state) {
   /* Linux: the first data starts quick-ACK mode (16 immediate ACKs, the
    * window allowing); after that an ACK waits TCP_DELACK_MIN. */
   for (int i = 0; i < NMSG; i++)
-    assert_int_equal(r1.delay[i],
-                     10 * NL_MS + (i < 16 ? 0 : NL_TCP_DELACK));
+    assert_int_equal(r1.delay[i], 10 * NL_MS + (i < 16 ? 0 : NL_TCP_DELACK));
 }
 
 /* ---- interactive exchange: ACKs ride on the replies -------------------- */
@@ -307,12 +305,12 @@ static void test_tcp_interactive_acks_ride_on_replies(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_tcp_keepalive_detects_dead_peer),
-    cmocka_unit_test(test_tcp_data_retries_then_etimedout),
-    cmocka_unit_test(test_tcp_user_timeout_bounds_retries),
-    cmocka_unit_test(test_tcp_orphan_gives_up_after_orphan_retries),
-    cmocka_unit_test(test_tcp_delayed_ack_after_quickacks),
-    cmocka_unit_test(test_tcp_interactive_acks_ride_on_replies),
+      cmocka_unit_test(test_tcp_keepalive_detects_dead_peer),
+      cmocka_unit_test(test_tcp_data_retries_then_etimedout),
+      cmocka_unit_test(test_tcp_user_timeout_bounds_retries),
+      cmocka_unit_test(test_tcp_orphan_gives_up_after_orphan_retries),
+      cmocka_unit_test(test_tcp_delayed_ack_after_quickacks),
+      cmocka_unit_test(test_tcp_interactive_acks_ride_on_replies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

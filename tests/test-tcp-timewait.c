@@ -246,10 +246,10 @@ static void test_tcp_reuseport_listeners_share_connections(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_tcp_bind_during_time_wait),
-    cmocka_unit_test(test_tcp_time_wait_reacks_retransmitted_fin),
-    cmocka_unit_test(test_tcp_new_syn_takes_over_time_wait),
-    cmocka_unit_test(test_tcp_reuseport_listeners_share_connections),
+      cmocka_unit_test(test_tcp_bind_during_time_wait),
+      cmocka_unit_test(test_tcp_time_wait_reacks_retransmitted_fin),
+      cmocka_unit_test(test_tcp_new_syn_takes_over_time_wait),
+      cmocka_unit_test(test_tcp_reuseport_listeners_share_connections),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
