@@ -6,8 +6,9 @@
  * Plain mode sends one Binding request (retransmitted on the RFC 8489
  * schedule: RTO 500 ms, Rc 7, Rm 16 unless overridden) and prints
  *   mapped-address: IP:PORT
- * --classify runs the RFC 5780 §4.3 and §4.4 tests from one local socket
- * and prints
+ * --classify runs the RFC 5780 §4.3 mapping tests from one local socket
+ * (--local), then the §4.4 filtering tests from a second, fresh one, and
+ * prints
  *   mapped-address: IP:PORT
  *   other-address: IP:PORT
  *   mapping: endpoint-independent|address-dependent|address-and-port-dependent
@@ -182,6 +183,19 @@ static int classify(Client *c, const struct sockaddr_storage *server) {
   printf("mapping: %s\n", behaviour[mapping]);
   fflush(stdout);
 
+  /* The filtering tests run from a fresh socket, so a fresh mapping: the
+   * mapping tests above already sent to the alternate address, and an
+   * address-dependent filter would let the changed-IP answer of test II in
+   * through that earlier hole and look endpoint-independent. */
+  int fd = socket(server->ss_family, SOCK_DGRAM, 0);
+  if (fd < 0)
+    return 1;
+  close(c->fd);
+  c->fd = fd;
+  if (transact(c, (const struct sockaddr *)server, 0, &m) != TX_OK) {
+    printf("timeout\n");
+    return 1;
+  }
   /* Filtering test II: change IP and port; test III: change port. */
   int filtering;
   TxResult r = transact(c, (const struct sockaddr *)server, 0x6, &m);
