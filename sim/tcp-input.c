@@ -40,6 +40,10 @@ static void take_syn_options(NlTcpSock *s, const Seg *g) {
   /* The MSS option excludes options; each segment carries the timestamps
    * (Linux's mss_cache: 1448 on a 1500-byte path). */
   s->mss = MIN(s->peer_mss, s->adv_mss) - nl__tcp_opt_len(s);
+  /* The initial window, already here in case a close or shutdown moves
+   * a SYN_RECEIVED socket straight to FIN_WAIT_1. */
+  s->cwnd = NL_TCP_INIT_CWND * s->mss;
+  s->ssthresh = 0x7fffffff;
   if (g->th.wscale) {
     s->wscale_ok = 1;
     s->snd_wscale = (uint8_t)MIN(g->th.wscale - 1, 14);

@@ -399,6 +399,67 @@ static void test_tcp_nagle_coalesces_unless_nodelay(void **state) {
   assert_int_equal(r1.segs_nodelay, 10);
 }
 
+/* ---- path MTU: ICMP "fragmentation needed" shrinks the segments ------ */
+
+typedef struct {
+  int mss_before, mss_after;
+  size_t biggest_after, received;
+} PmtuResult;
+
+static void scenario_pmtu(Wire *w, void *res) {
+  PmtuResult *r = res;
+  Pair p;
+  pair_open(w, &p, 5010);
+  socklen_t len = sizeof(int);
+  nl_tcp_getsockopt(p.client, IPPROTO_TCP, TCP_MAXSEG, &r->mss_before, &len);
+  static guint8 buf[100000];
+  assert_int_equal(nl_tcp_send(p.client, buf, 30000, 0), 30000);
+  /* A router on the way answers the last segment with "frag needed". */
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *payload;
+  guint8 last[2048];
+  size_t n = 0;
+  nl_trace_iter_init(&it, w->trace);
+  while (nl_trace_iter_next(&it, &rec, &payload))
+    if (rec->kind == NL_TRACE_PKT_SEND && rec->node == w->h[0].node) {
+      memcpy(last, payload, rec->len);
+      n = rec->len;
+    }
+  guint8 icmp[NL_ICMP_ERROR_MAX];
+  size_t m = nl_icmp4_build_error(icmp, 0x0a0000feu, NL_ICMP_DEST_UNREACH,
+                                  NL_ICMP_FRAG_NEEDED, 1000, last, n, 7);
+  uint64_t mark = w->pkt_id;
+  nl_tcp_icmp_input(w->h[0].st, icmp, m);
+  nl_tcp_getsockopt(p.client, IPPROTO_TCP, TCP_MAXSEG, &r->mss_after, &len);
+  assert_int_equal(nl_tcp_send(p.client, buf, 30000, 0), 30000);
+  for (int i = 0; i < 100; i++) {
+    run_for(w, 10 * NL_MS);
+    ssize_t k;
+    while ((k = nl_tcp_recv(p.server, buf, sizeof buf, 0)) > 0)
+      r->received += (size_t)k;
+  }
+  nl_trace_iter_init(&it, w->trace);
+  while (nl_trace_iter_next(&it, &rec, &payload))
+    if (rec->kind == NL_TRACE_PKT_SEND && rec->node == w->h[0].node &&
+        rec->id > mark)
+      r->biggest_after = MAX(r->biggest_after, (size_t)rec->len);
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+  run_for(w, 61 * NL_S);
+}
+
+static void test_tcp_frag_needed_lowers_mss(void **state) {
+  PmtuResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(19, 10 * NL_MS, scenario_pmtu, &r1, &r2);
+  assert_int_equal(r1.mss_before, 1448);
+  assert_int_equal(r1.mss_after, 1000 - 40 - 12);
+  assert_true(r1.biggest_after <= 1000);
+  assert_int_equal(r1.received, 60000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_bulk_over_lossy_link_is_byte_identical),
@@ -409,6 +470,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_linger_zero_aborts_with_rst),
       cmocka_unit_test(test_tcp_data_to_closed_socket_gets_rst),
       cmocka_unit_test(test_tcp_nagle_coalesces_unless_nodelay),
+    cmocka_unit_test(test_tcp_frag_needed_lowers_mss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
