@@ -23,6 +23,10 @@ enum { NL_RCV_SHUTDOWN = 1, NL_SEND_SHUTDOWN = 2, NL_SHUTDOWN_MASK = 3 };
 #define NL_TCP_WSCALE 7
 #define NL_TCP_MAX_SNDBUF 4194304 /* tcp_wmem[2] */
 #define NL_TCP_MAX_BUF (32 * 1024 * 1024)
+/* Memory all autotuned buffers of one stack may grow to (Linux's tcp_mem
+ * pressure threshold, scaled to a lab host): autotuning stops at an equal
+ * share per socket, but never below the defaults. */
+#define NL_TCP_MEM_BUDGET (256u * 1024 * 1024)
 
 /* A byte ring that grows by doubling; holds one direction's stream. */
 typedef struct {
@@ -170,6 +174,7 @@ void nl__tcp_done(NlTcpSock *s);
 void nl__tcp_maybe_free(NlTcpSock *s);
 void nl__tcp_enter_time_wait(NlTcpSock *s);
 size_t nl__tcp_rcv_space(const NlTcpSock *s);
+size_t nl__tcp_autotune_cap(const NlTcpSock *s, size_t max);
 size_t nl__tcp_snd_space(const NlTcpSock *s);
 gboolean nl__tcp_writable(const NlTcpSock *s);
 

@@ -371,6 +371,13 @@ size_t nl__tcp_rcv_space(const NlTcpSock *s) {
   return s->rcvbuf / 2;
 }
 
+/* The most an autotuned buffer may grow to: @max, or the socket's share
+ * of the stack's memory budget when many sockets compete. */
+size_t nl__tcp_autotune_cap(const NlTcpSock *s, size_t max) {
+  size_t share = NL_TCP_MEM_BUDGET / MAX(s->st->all.length, 1u);
+  return MIN(max, MAX(share, (size_t)NL_TCP_DEFAULT_RCVBUF));
+}
+
 /* Send space in payload bytes.  Unless the user set SO_SNDBUF, Linux grows
  * the send buffer with the congestion window (tcp_sndbuf_expand); we keep
  * it at twice the window, at least 2 * IW10 segments. */
@@ -379,7 +386,8 @@ size_t nl__tcp_snd_space(const NlTcpSock *s) {
     return s->sndbuf;
   size_t want = 2 * (size_t)MAX(s->cwnd, (uint32_t)(NL_TCP_INIT_CWND * s->mss));
   want = MAX(want, 2 * (size_t)s->snd_wnd);
-  return MIN(MAX(s->sndbuf, want), (size_t)NL_TCP_MAX_SNDBUF);
+  want = MIN(want, nl__tcp_autotune_cap(s, NL_TCP_MAX_SNDBUF));
+  return MAX(s->sndbuf, want);
 }
 
 /* sk_stream_is_writeable: free space at least half of what is queued. */
@@ -671,8 +679,9 @@ static void rcv_space_adjust(NlTcpSock *s, size_t n) {
   if (now - s->rcv_copied_at < rtt)
     return;
   size_t want = 4 * s->rcv_copied; /* window 2 × copied; rcvbuf 2 × window */
+  want = MIN(want, nl__tcp_autotune_cap(s, NL_TCP_MAX_BUF));
   if (want > s->rcvbuf)
-    s->rcvbuf = MIN(want, (size_t)NL_TCP_MAX_BUF);
+    s->rcvbuf = want; /* autotuning only grows the buffer */
   s->rcv_copied = 0;
   s->rcv_copied_at = now;
 }
