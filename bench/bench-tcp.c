@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
     run((guint)atoi(argv[1]), argc >= 3 ? atof(argv[2]) : 2.0);
     return 0;
   }
-  run(1, 100.0);
-  run(1000, 1.0);
+  run(1, 10.0);
+  run(1000, 3.0);
   return 0;
 }
