@@ -379,13 +379,20 @@ size_t nl__tcp_autotune_cap(const NlTcpSock *s, size_t max) {
 }
 
 /* Send space in payload bytes.  Unless the user set SO_SNDBUF, Linux grows
- * the send buffer with the congestion window (tcp_sndbuf_expand); we keep
- * it at twice the window, at least 2 * IW10 segments. */
+ * the send buffer with the congestion window (tcp_sndbuf_expand): twice
+ * max(cwnd, IW10) segments at a per-segment cost of the MSS plus headers
+ * and skb overhead rounded up to a power of two (4096 for MSS 1448), so a
+ * fresh connection takes about 80 KB before send() would block.  natlab
+ * counts payload bytes against that figure. */
 size_t nl__tcp_snd_space(const NlTcpSock *s) {
-  if (s->sndbuf_locked)
+  if (s->sndbuf_locked || !nl__tcp_synced(s->state))
     return s->sndbuf;
-  size_t want = 2 * (size_t)MAX(s->cwnd, (uint32_t)(NL_TCP_INIT_CWND * s->mss));
-  want = MAX(want, 2 * (size_t)s->snd_wnd);
+  size_t per_mss = 1;
+  while (per_mss < (size_t)s->mss + 320 + 576) /* MAX_TCP_HEADER, skb */
+    per_mss <<= 1;
+  size_t segs = MAX((size_t)(s->cwnd / MAX(s->mss, 1u)),
+                    (size_t)NL_TCP_INIT_CWND);
+  size_t want = 2 * segs * per_mss;
   want = MIN(want, nl__tcp_autotune_cap(s, NL_TCP_MAX_SNDBUF));
   return MAX(s->sndbuf, want);
 }

@@ -164,7 +164,7 @@ static void test_tcp_slow_reader_stalls_writer(void **state) {
 /* ---- short writes ------------------------------------------------------ */
 
 typedef struct {
-  ssize_t first, second;
+  ssize_t first, second, autotuned;
   int sndbuf;
 } ShortResult;
 
@@ -185,6 +185,12 @@ static void scenario_short(Wire *w, void *res) {
   static guint8 buf[100000];
   r->first = nl_tcp_send(p.client, buf, sizeof buf, 0);
   r->second = nl_tcp_send(p.client, buf, sizeof buf, 0);
+  /* Without SO_SNDBUF: Linux sizes the buffer from the initial window. */
+  NlTcpSock *c2 = nl_tcp_socket(w->h[0].st, NULL);
+  nl_tcp_connect(c2, ADDR_B, 5003);
+  run_for(w, 100 * NL_MS);
+  r->autotuned = nl_tcp_send(c2, buf, sizeof buf, 0);
+  nl_tcp_close(c2);
   nl_tcp_close(p.client);
   nl_tcp_close(p.listener);
   run_for(w, 1 * NL_S);
@@ -197,6 +203,8 @@ static void test_tcp_nonblocking_send_short_then_eagain(void **state) {
   assert_int_equal(r1.sndbuf, 20000); /* Linux doubles SO_SNDBUF */
   assert_int_equal(r1.first, 20000);
   assert_int_equal(r1.second, -EAGAIN);
+  /* 2 × IW10 × 4096 (tcp_sndbuf_expand's per-segment truesize). */
+  assert_int_equal(r1.autotuned, 81920);
 }
 
 /* ---- half-close -------------------------------------------------------- */
