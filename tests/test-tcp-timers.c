@@ -303,6 +303,67 @@ static void test_tcp_interactive_acks_ride_on_replies(void **state) {
   assert_int_equal(r1.pure_acks, 1);
 }
 
+/* ---- Nagle meets delayed ACK: the classic 40 ms stall ----------------- */
+
+#define ROUNDS 20
+
+typedef struct {
+  NlTime latency[2][ROUNDS]; /* [nodelay][round]: first write to reply */
+} StallAckResult;
+
+static void rounds(Wire *w, uint16_t port, gboolean nodelay, NlTime *lat) {
+  Pair p;
+  pair_open(w, &p, port);
+  if (nodelay)
+    set_int(p.client, IPPROTO_TCP, TCP_NODELAY, 1);
+  run_for(w, 1 * NL_S);
+  char b[16];
+  for (int i = 0; i < ROUNDS; i++) {
+    NlTime t0 = nl_event_now(w->q);
+    /* A request written in two parts (header, then body): the bug. */
+    nl_tcp_send(p.client, "HEAD", 4, 0);
+    nl_tcp_send(p.client, "BODY", 4, 0);
+    gboolean replied = FALSE;
+    while (!replied) {
+      run_for(w, 1 * NL_MS);
+      if (nl_tcp_readable(p.server) >= 8) {
+        nl_tcp_recv(p.server, b, 8, 0);
+        nl_tcp_send(p.server, "OK", 2, 0);
+      }
+      if (nl_tcp_recv(p.client, b, sizeof b, 0) == 2)
+        replied = TRUE;
+    }
+    lat[i] = nl_event_now(w->q) - t0;
+    run_for(w, 100 * NL_MS);
+  }
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+  run_for(w, 1 * NL_S);
+}
+
+static void scenario_nagle_delack(Wire *w, void *res) {
+  StallAckResult *r = res;
+  rounds(w, 9005, FALSE, r->latency[0]);
+  rounds(w, 9006, TRUE, r->latency[1]);
+}
+
+static void test_tcp_nagle_with_delayed_ack_stalls_40ms(void **state) {
+  StallAckResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(37, 10 * NL_MS, scenario_nagle_delack, &r1, &r2);
+  /* With TCP_NODELAY every round takes one RTT (20 ms). */
+  for (int i = 0; i < ROUNDS; i++)
+    assert_int_equal(r1.latency[1][i], 20 * NL_MS);
+  /* With Nagle the body waits for the ACK of the header: one RTT more
+   * even while the server still ACKs at once (quick-ACK mode)... */
+  assert_int_equal(r1.latency[0][0], 2 * 20 * NL_MS);
+  /* ...and once the server is in pingpong mode (it answered promptly),
+   * that ACK is delayed by TCP_DELACK_MIN as well: 80 ms a round. */
+  for (int i = 1; i < ROUNDS; i++)
+    assert_int_equal(r1.latency[0][i], 2 * 20 * NL_MS + NL_TCP_DELACK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_keepalive_detects_dead_peer),
@@ -311,6 +372,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_orphan_gives_up_after_orphan_retries),
       cmocka_unit_test(test_tcp_delayed_ack_after_quickacks),
       cmocka_unit_test(test_tcp_interactive_acks_ride_on_replies),
+    cmocka_unit_test(test_tcp_nagle_with_delayed_ack_stalls_40ms),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
