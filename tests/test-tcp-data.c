@@ -360,6 +360,71 @@ static void test_tcp_data_to_closed_socket_gets_rst(void **state) {
   g_free(r2.states);
 }
 
+/* ---- RFC 5961: a blind RST must hit rcv_nxt exactly ------------------ */
+
+typedef struct {
+  NlTcpState after_blind, after_exact;
+  int challenge_acks;
+  ssize_t recv_err;
+} BlindResult;
+
+/* The last packet bob sent to alice, parsed. */
+static void last_from_bob(Wire *w, NlIp4Header *ip, NlTcpHeader *th) {
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *payload;
+  nl_trace_iter_init(&it, w->trace);
+  while (nl_trace_iter_next(&it, &rec, &payload))
+    if (rec->kind == NL_TRACE_PKT_SEND && rec->node == w->h[1].node) {
+      assert_null(nl_ip4_parse(payload, rec->len, ip));
+      assert_null(nl_tcp4_parse(payload, rec->len, ip, th));
+    }
+}
+
+static void inject_rst(Wire *w, const NlIp4Header *ip, const NlTcpHeader *th,
+                       uint32_t seq) {
+  NlTcpHeader h = {.sport = th->sport, .dport = th->dport, .seq = seq,
+                   .flags = NL_TCP_RST};
+  guint8 pkt[64];
+  size_t n = nl_tcp4_build(pkt, ip->src, ip->dst, &h, NULL, 0, 99, 64, TRUE);
+  nl_tcp_input(w->h[0].st, pkt, n);
+}
+
+static void scenario_blind_rst(Wire *w, void *res) {
+  BlindResult *r = res;
+  Pair p;
+  pair_open(w, &p, 5011);
+  nl_tcp_send(p.server, "x", 1, 0);
+  run_for(w, 100 * NL_MS);
+  NlIp4Header ip;
+  NlTcpHeader th;
+  last_from_bob(w, &ip, &th);
+  uint32_t rcv_nxt = th.seq + 1; /* after bob's 1 byte */
+  uint64_t mark = w->pkt_id;
+  inject_rst(w, &ip, &th, rcv_nxt + 1000); /* in the window, not exact */
+  r->after_blind = nl_tcp_state(p.client);
+  r->challenge_acks = (int)(w->pkt_id - mark);
+  inject_rst(w, &ip, &th, rcv_nxt);
+  r->after_exact = nl_tcp_state(p.client);
+  char b[4];
+  nl_tcp_recv(p.client, b, sizeof b, 0); /* the byte first */
+  r->recv_err = nl_tcp_recv(p.client, b, sizeof b, 0);
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+  run_for(w, 2 * NL_S);
+}
+
+static void test_tcp_blind_rst_gets_challenge_ack(void **state) {
+  BlindResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(20, 10 * NL_MS, scenario_blind_rst, &r1, &r2);
+  assert_int_equal(r1.after_blind, NL_TCP_ESTABLISHED);
+  assert_int_equal(r1.challenge_acks, 1);
+  assert_int_equal(r1.after_exact, NL_TCP_CLOSED);
+  assert_int_equal(r1.recv_err, -ECONNRESET);
+}
+
 /* ---- Nagle and TCP_NODELAY --------------------------------------------- */
 
 typedef struct {
@@ -477,6 +542,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_close_with_unread_data_resets),
       cmocka_unit_test(test_tcp_linger_zero_aborts_with_rst),
       cmocka_unit_test(test_tcp_data_to_closed_socket_gets_rst),
+    cmocka_unit_test(test_tcp_blind_rst_gets_challenge_ack),
       cmocka_unit_test(test_tcp_nagle_coalesces_unless_nodelay),
     cmocka_unit_test(test_tcp_frag_needed_lowers_mss),
   };
