@@ -6,8 +6,14 @@
  * leave through NlTcpHooks.output and arrive through nl_tcp_input(); the
  * sockets layer above blocks by waiting for NlTcpHooks.notify and asking
  * nl_tcp_poll().  Everything is driven by the shared NlEventQueue, and all
- * randomness (ISNs, ephemeral ports) comes from the stream
+ * randomness (the ISN key, ephemeral ports) comes from the stream
  * "host:<host_name>/tcp", so a run is deterministic.
+ *
+ * What it speaks: MSS, window scale (shift 7) and timestamps options; IW10,
+ * NewReno (RFC 6582) with fast retransmit on 3 duplicate ACKs; RFC 6298
+ * timers with Linux's constants; delayed ACKs with Linux's quick-ACK and
+ * pingpong modes; send and receive buffer autotuning unless SO_SNDBUF or
+ * SO_RCVBUF is set.  Not spoken: SACK, ECN, urgent data, TCP Fast Open.
  *
  * Addresses and ports are host byte order.  Results are >= 0 or -errno
  * with Linux values.
@@ -120,7 +126,8 @@ int nl_tcp_connect(NlTcpSock *s, uint32_t addr, uint16_t port);
 /* NULL with *@err = -EAGAIN when none is queued, -EINVAL if not listening. */
 NlTcpSock *nl_tcp_accept(NlTcpSock *listener, void *new_sock_user, int *err);
 /* Bytes queued (short when the send buffer is short), -EAGAIN when none
- * fit or still connecting, -EPIPE, -ECONNRESET (pending error, once)… */
+ * fit or still connecting, -EPIPE, -ECONNRESET (pending error, once)…
+ * @flags: MSG_MORE is not modelled; MSG_NOSIGNAL is the caller's. */
 ssize_t nl_tcp_send(NlTcpSock *s, const void *buf, size_t len, int flags);
 /* MSG_PEEK honoured.  0 at EOF, -EAGAIN, -ENOTCONN, -ECONNRESET… */
 ssize_t nl_tcp_recv(NlTcpSock *s, void *buf, size_t len, int flags);
@@ -145,7 +152,7 @@ int nl_tcp_setsockopt(NlTcpSock *s, int level, int name, const void *val,
 int nl_tcp_getsockopt(NlTcpSock *s, int level, int name, void *val,
                       socklen_t *len);
 int nl_tcp_getsockname(NlTcpSock *s, uint32_t *addr, uint16_t *port);
-/* -ENOTCONN unless connected (or connecting). */
+/* -ENOTCONN before the handshake completes and after the end. */
 int nl_tcp_getpeername(NlTcpSock *s, uint32_t *addr, uint16_t *port);
 
 /* Introspection for tests, tools and the sockets layer. */
