@@ -500,10 +500,16 @@ int nl_tcp_bind(NlTcpSock *s, uint32_t addr, uint16_t port) {
   return 0;
 }
 
+/* Linux: (unsigned)backlog capped at somaxconn (4096), so -1 means the
+ * maximum. */
+static int backlog_of(int backlog) {
+  return (unsigned)backlog > 4096u ? 4096 : backlog;
+}
+
 int nl_tcp_listen(NlTcpSock *s, int backlog) {
   g_return_val_if_fail(s != NULL, -EINVAL);
   if (s->state == NL_TCP_LISTEN) {
-    s->backlog = CLAMP(backlog, 0, 4096);
+    s->backlog = backlog_of(backlog);
     return 0;
   }
   if (s->state != NL_TCP_CLOSED || s->ss_connected || s->ss_connecting)
@@ -530,7 +536,7 @@ int nl_tcp_listen(NlTcpSock *s, int backlog) {
     }
   }
   s->bind_locked = 1;
-  s->backlog = CLAMP(backlog, 0, 4096);
+  s->backlog = backlog_of(backlog);
   s->shut = 0;
   nl__tcp_enter(s->st);
   nl__tcp_set_state(s, NL_TCP_LISTEN);
