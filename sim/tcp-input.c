@@ -33,7 +33,9 @@ static void rto_reset(NlTcpSock *s) {
 }
 
 static void take_syn_options(NlTcpSock *s, const Seg *g) {
-  s->peer_mss = g->th.mss ? g->th.mss : 536;
+  /* No option: RFC 9293's default 536.  Linux never goes below
+   * TCP_MIN_SND_MSS (48) of data, whatever the peer claims. */
+  s->peer_mss = g->th.mss ? MAX(g->th.mss, 48u + 12u) : 536;
   s->ts_ok = g->th.ts;
   if (s->ts_ok)
     s->ts_recent = g->th.tsval;
