@@ -573,7 +573,7 @@ static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
   return NL_DROP_NONE;
 }
 
-enum { STAGE_SWITCH = 1, STAGE_ARRIVE = 2 };
+enum { STAGE_SWITCH = 1, STAGE_ARRIVE = 2, STAGE_LOOP = 3 };
 
 static void hop_event(NlEvent *ev, void *data);
 
@@ -595,6 +595,12 @@ static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
 
 static void hop_event(NlEvent *ev, void *data) {
   NlPacket *pkt = data;
+  if (pkt->stage == STAGE_LOOP) {
+    NlNode *n = pkt->loop;
+    in_flight_remove(n->world, pkt);
+    node_input(n, NULL, pkt);
+    return;
+  }
   NlWorld *w = pkt->to->node->world;
   if (pkt->stage == STAGE_SWITCH) {
     hop_down(w, pkt, nl_event_now(w->queue));
@@ -724,18 +730,24 @@ int nl_node_send(NlNode *n, const guint8 *data, size_t len) {
   g_return_val_if_fail(nl_ip4_parse(data, len, &ip) == NULL, -EINVAL);
   if (!n->up)
     return -EHOSTDOWN;
+  if (nl_node_has_addr(n, ip.dst)) {
+    /* To itself, as over loopback: delivered by an event at this same
+     * time, never from inside the sender's call (Linux queues loopback
+     * packets too), so protocol code is not re-entered. */
+    NlPacket *p = nl_packet_new(data, len);
+    p->loop = n;
+    p->stage = STAGE_LOOP;
+    nl_event_init(&p->ev, hop_event, p);
+    in_flight_add(n->world, p);
+    nl_event_schedule(n->world->queue, &p->ev, nl_event_now(n->world->queue));
+    return 0;
+  }
   NlIface *f;
   uint32_t next_hop;
   if (!nl_node_route(n, ip.dst, &f, &next_hop))
     return -ENETUNREACH;
   if (len > f->props.mtu && ip.df)
     return -EMSGSIZE;
-  if (nl_node_has_addr(n, ip.dst)) {
-    /* To itself: straight to local input, as over loopback. */
-    NlPacket *p = nl_packet_new(data, len);
-    node_input(n, NULL, p);
-    return 0;
-  }
   return output(f, nl_packet_new(data, len), next_hop);
 }
 
@@ -754,11 +766,15 @@ void nl_node_send_icmp_error(NlNode *n, const guint8 *orig, size_t orig_len,
       return;
   }
   NlIface *f;
-  uint32_t next_hop;
-  if (!nl_node_route(n, oh.src, &f, &next_hop))
+  uint32_t next_hop, src;
+  if (nl_node_has_addr(n, oh.src))
+    src = oh.dst; /* about our own packet: loopback */
+  else if (nl_node_route(n, oh.src, &f, &next_hop))
+    src = f->addr;
+  else
     return;
   guint8 buf[NL_ICMP_ERROR_MAX];
-  size_t len = nl_icmp4_build_error(buf, f->addr, type, code, mtu, orig,
+  size_t len = nl_icmp4_build_error(buf, src, type, code, mtu, orig,
                                     orig_len, nl_node_next_ip_id(n));
   if (len > 0)
     nl_node_send(n, buf, len);

@@ -74,6 +74,7 @@ struct NlPacket {
   guint cap;
   guint8 *data;   /* IPv4 packet */
   NlPacket *prev, *next; /* private: the world's in-flight list */
+  NlNode *loop;          /* private: the node of a loopback packet */
 };
 
 /* What a node's upper layers do with packets.  All optional. */
