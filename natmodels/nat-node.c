@@ -37,7 +37,11 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
       return NL_DROP_NONE;
     dir = NL_NAT_OUTBOUND;
   } else {
-    if (!is_external(nn, ip.dst))
+    /* A NAT sees inbound traffic for its external addresses; a firewall
+     * (no translation) sees everything headed inside. */
+    gboolean translating = nl_nat_get_behaviour(nn->nat)->translate;
+    if (translating ? !is_external(nn, ip.dst)
+                    : nl_node_has_addr(node, ip.dst))
       return NL_DROP_NONE;
     dir = NL_NAT_INBOUND;
   }

@@ -488,12 +488,10 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
       }
     }
   }
-  char *name = g_strdup_printf("nat:%s", sn->name);
   NlNat *nat = nl_nat_new(&b, (const uint32_t *)ext->data, ext->len,
                           nl_world_queue(r->world), nl_world_trace(r->world),
                           nl_node_trace_id(node), nl_world_seed(r->world),
-                          name);
-  g_free(name);
+                          sn->name);
   nl_nat_node_attach(node, nat, inside);
   g_ptr_array_free(inside, TRUE);
   g_array_free(ext, TRUE);
