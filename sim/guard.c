@@ -283,6 +283,15 @@ fail_stack:
   return FALSE;
 }
 
+gboolean nl_guard_active(void) {
+  if (!guard.installed)
+    return FALSE;
+  struct sigaction cur;
+  if (sigaction(SIGSEGV, NULL, &cur) != 0)
+    return FALSE;
+  return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == crash_handler;
+}
+
 void nl_guard_shutdown(void) {
   if (!guard.installed)
     return;

@@ -70,6 +70,10 @@ G_GNUC_WARN_UNUSED_RESULT gboolean nl_guard_init(GError **error);
  */
 void nl_guard_shutdown(void);
 
+/* TRUE while the guard's handlers are the ones installed: a test framework
+ * or a program may have replaced them since nl_guard_init(). */
+gboolean nl_guard_active(void);
+
 /**
  * nl_guard_watchdog_set: a coroutine running more than @ms milliseconds of
  * wall time without a checkpoint is stopped (0 turns the watchdog off).

@@ -39,8 +39,13 @@ void nl_proc_set_programs_dir(const char *dir) {
 }
 
 static void ensure_guard(void) {
-  if (guard_ready)
+  if (guard_ready && nl_guard_active())
     return;
+  if (guard_ready) {
+    /* Someone (a test framework) put its own handlers back: reinstall. */
+    nl_guard_shutdown();
+    guard_ready = FALSE;
+  }
   GError *err = NULL;
   if (!nl_guard_init(&err) || !nl_guard_watchdog_set(watchdog_ms, &err)) {
     g_warning("natlab: cannot guard programs: %s", err->message);

@@ -28,20 +28,26 @@ static inline char *test_trace_text(NlTrace *t) {
   return g_string_free(out, FALSE);
 }
 
-/* Loads @text (or the file @path when @text is NULL), runs it to the end. */
-static inline TestRun *test_run(const char *path, const char *text) {
+/* Loads @text (or the file @path when @text is NULL), runs it to the end
+ * with @opts (NULL: defaults). */
+static inline TestRun *test_run_opts(const char *path, const char *text,
+                                     const NlRunOptions *opts) {
   GError *err = NULL;
   TestRun *r = g_new0(TestRun, 1);
   r->s = text ? nl_scenario_load_string(path, text, -1, NULL, &err)
               : nl_scenario_load(path, NULL, &err);
   if (r->s == NULL)
     g_error("%s", err->message);
-  r->run = nl_run_new(r->s, NULL, &err);
+  r->run = nl_run_new(r->s, opts, &err);
   if (r->run == NULL)
     g_error("%s", err->message);
   r->failed = nl_run_execute(r->run);
   r->text = test_trace_text(nl_run_trace(r->run));
   return r;
+}
+
+static inline TestRun *test_run(const char *path, const char *text) {
+  return test_run_opts(path, text, NULL);
 }
 
 static inline void test_run_free(TestRun *r) {

@@ -1,0 +1,145 @@
+/* Processes: separate globals per host, misbehaving programs stopped alone
+ * and reported with host and virtual time, busy-waiting made visible, and
+ * green threads that are deterministic. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-run-util.h"
+
+static char *prog(const char *name) {
+  return g_strdup_printf("%s/tests/%s.so", g_getenv("NATLAB_BUILD_ROOT"),
+                         name);
+}
+
+static void test_proc_two_instances_keep_separate_globals(void **state) {
+  char *g = prog("globals");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n"
+                               "host b\n  run %s\n"
+                               "expect exit a/globals code 3\n"
+                               "expect exit b/globals code 3\n",
+                               g, g);
+  TestRun *r = test_run("g.nlab", text);
+  assert_int_equal(r->failed, 0);
+  const char *who[] = {"a/globals", "b/globals"};
+  for (int i = 0; i < 2; i++) {
+    GPtrArray *l = test_stdout(r, who[i]);
+    assert_int_equal(l->len, 3);
+    assert_string_equal(g_ptr_array_index(l, 0), "counter=1");
+    assert_string_equal(g_ptr_array_index(l, 2), "counter=3");
+    g_ptr_array_unref(l);
+  }
+  test_run_free(r);
+  g_free(text);
+  g_free(g);
+}
+
+static void test_proc_misbehaving_programs_are_stopped_alone(void **state) {
+  char *m = prog("misbehave");
+  char *text = g_strdup_printf(
+      "duration 2s\nnetwork lan 10.0.0.0/24\n"
+      "host spinner\n  link lan 10.0.0.1\n  run at=100ms %s spin\n"
+      "host crasher\n  link lan 10.0.0.2\n  run at=200ms %s crash\n"
+      "host aborter\n  run at=300ms %s abort\n"
+      "host piper\n  run at=400ms %s sigpipe\n"
+      "host server\n  link lan 10.0.0.3\n  run udp-echo-server 7\n"
+      "host client\n  link lan 10.0.0.4\n"
+      "  run at=1s udp-echo-client 10.0.0.3 7 still-here\n"
+      "expect exit client/udp-echo-client code 0\n",
+      m, m, m, m);
+  NlRunOptions opts = {.watchdog_ms = 200};
+  TestRun *r = test_run_opts("m.nlab", text, &opts);
+  assert_int_equal(r->failed, 0); /* the others went on */
+  /* Each is reported with its host and the virtual time it stopped. */
+  assert_int_equal(test_count_lines(r->text, "0.100", "spinner proc",
+                                    "stopped by the watchdog", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "0.200", "crasher proc",
+                                    "crashed: Segmentation fault", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "0.300", "aborter proc",
+                                    "crashed: Aborted", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "piper proc", "exit 141", NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "still alive", NULL), 0);
+  /* What they printed before is kept. */
+  assert_int_equal(test_count_lines(r->text, "about to crash", NULL), 1);
+  test_run_free(r);
+  /* The same outcome, byte for byte, on a second run. */
+  TestRun *a = test_run_opts("m.nlab", text, &opts);
+  TestRun *b = test_run_opts("m.nlab", text, &opts);
+  assert_string_equal(a->text, b->text);
+  test_run_free(a);
+  test_run_free(b);
+  g_free(text);
+  g_free(m);
+}
+
+static void test_proc_busy_wait_advances_virtual_time(void **state) {
+  char *bw = prog("busywait");
+  char *text = g_strdup_printf(
+      "duration 1s\nnetwork lan 10.0.0.0/24\n"
+      "host spinner\n  link lan 10.0.0.1\n  run %s\n"
+      "host sender\n  link lan 10.0.0.2\n"
+      "  run at=10ms udp-echo-client 10.0.0.1 9000 wake-up 1 0\n",
+      bw);
+  TestRun *r = test_run("b.nlab", text);
+  GPtrArray *l = test_stdout(r, "spinner/busywait");
+  assert_int_equal(l->len, 1);
+  long spins = 0;
+  assert_int_equal(sscanf(g_ptr_array_index(l, 0),
+                          "got a datagram after %ld wasted calls", &spins),
+                   1);
+  /* 10 ms of virtual time at 1 us a call, less the setup calls. */
+  assert_in_range(spins, 9900, 10100);
+  char *stats = g_strdup_printf("wasted=%ld ", spins);
+  assert_int_equal(test_count_lines(r->text, "spinner stats", stats, NULL), 1);
+  g_free(stats);
+  g_ptr_array_unref(l);
+  test_run_free(r);
+  g_free(text);
+  g_free(bw);
+}
+
+static void test_proc_green_threads_are_deterministic(void **state) {
+  char *th = prog("threads");
+  char *client = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+                                  "socket-lifecycle", "tcp-echo-client.c",
+                                  NULL);
+  char *text = g_strdup_printf(
+      "duration 3s\nnetwork lan 10.0.0.0/24 latency=1ms\n"
+      "host pool\n  run %s pool\n"
+      "host server\n  link lan 10.0.0.1\n  run name=srv %s server 7000\n"
+      "host c1\n  link lan 10.0.0.2\n  run at=1s %s 10.0.0.1 7000\n"
+      "host c2\n  link lan 10.0.0.3\n  run at=1s %s 10.0.0.1 7000\n"
+      "expect stdout pool/threads contains \"ids sum to 3\"\n"
+      "expect stdout c1/tcp-echo-client contains \"Server replied: hello\"\n"
+      "expect stdout c2/tcp-echo-client contains \"Server replied: hello\"\n",
+      th, th, client, client);
+  TestRun *a = test_run("t.nlab", text), *b = test_run("t.nlab", text);
+  assert_int_equal(a->failed, 0);
+  assert_string_equal(a->text, b->text);
+  GPtrArray *l = test_stdout(a, "pool/threads");
+  assert_int_equal(l->len, 7); /* six jobs and the join */
+  g_ptr_array_unref(l);
+  assert_int_equal(test_count_lines(a->text, "a thread serves connection",
+                                    NULL), 2);
+  test_run_free(a);
+  test_run_free(b);
+  g_free(text);
+  g_free(client);
+  g_free(th);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_proc_two_instances_keep_separate_globals),
+    cmocka_unit_test(test_proc_misbehaving_programs_are_stopped_alone),
+    cmocka_unit_test(test_proc_busy_wait_advances_virtual_time),
+    cmocka_unit_test(test_proc_green_threads_are_deterministic),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
