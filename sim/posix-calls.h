@@ -95,6 +95,11 @@
   X(int, sigaction,                                                            \
     (int sig, const struct sigaction *act, struct sigaction *old),             \
     (sig, act, old))                                                           \
+  X(int, sigprocmask, (int how, const sigset_t *set, sigset_t *old),          \
+    (how, set, old))                                                           \
+  X(int, pthread_sigmask, (int how, const sigset_t *set, sigset_t *old),      \
+    (how, set, old))                                                           \
+  X(int, raise, (int sig), (sig))                                              \
   X(void *, malloc, (size_t n), (n))                                           \
   X(void *, calloc, (size_t n, size_t size), (n, size))                        \
   X(void *, realloc, (void *p, size_t n), (p, n))                              \

@@ -741,6 +741,41 @@ int nl_posix_sigaction(int sig, const struct sigaction *act,
   return 0;
 }
 
+/* Signal masks are per process and nothing is ever delivered, so a mask
+ * is only remembered as empty; a program must not block the real
+ * process's signals (the guard needs them). */
+int nl_posix_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (old != NULL)
+    sigemptyset(old);
+  return 0;
+}
+
+int nl_posix_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  return nl_posix_sigprocmask(how, set, old) == 0 ? 0 : EINVAL;
+}
+
+int nl_posix_raise(int sig) {
+  NlThread *t = nl__current;
+  if (sig <= 0 || sig >= NSIG) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (t == NULL)
+    return raise(sig);
+  if (sig == SIGABRT)
+    nl_posix_abort();
+  if (sig == SIGPIPE && t->proc->sigpipe_ignored)
+    return 0;
+  if (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT)
+    return 0; /* ignored by default */
+  nl__trace_call(t, "raise(%d): the default action ends the process", sig);
+  nl__proc_exit(t, 128 + sig);
+}
+
 /* ---- memory: what a program allocates is reclaimed when it ends ---- */
 
 static void heap_note(void *ptr, size_t n) {
