@@ -122,6 +122,7 @@ struct NlThread {
   gboolean blocked, woken;
   GPtrArray *waiting_on; /* NlFile */
   gconstpointer chan;    /* wait channel (mutex, cond, join) or NULL */
+  NlFile *held;          /* a file kept alive while blocked on it */
   void *(*start)(void *);
   void *arg;
   void *retval;

@@ -317,6 +317,8 @@ static void thread_free(NlThread *t) {
       g_ptr_array_remove(q, t);
   }
   nl_coro_free(t->coro);
+  if (t->held)
+    nl__file_unref(t->held);
   g_free(t);
 }
 

@@ -434,12 +434,14 @@ static gboolean wait_ready(NlThread *t, NlFile *f, unsigned mask,
     if (deadline != NL_TIME_NEVER &&
         nl_world_now(t->proc->host->world) >= deadline)
       return FALSE;
-    nl__file_ref(f);
+    /* Keep the file alive while blocked (another thread may close the
+     * descriptor); a thread killed while blocked gives it back in
+     * thread_free(). */
+    t->held = nl__file_ref(f);
     nl__wait_file(t, f);
     nl__block(t, deadline);
-    gboolean gone = f->refs == 1 && nl__fd_get(t->proc, 0) != f;
+    t->held = NULL;
     nl__file_unref(f);
-    (void)gone;
   }
 }
 

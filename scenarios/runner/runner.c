@@ -311,12 +311,36 @@ static void run_action(NlEvent *ev, void *data) {
 
 /* ---- expectations, from the trace ---- */
 
-static gboolean node_has(const NlScnNode *n, uint32_t addr) {
+static gboolean own_addr(const NlScnNode *n, uint32_t addr, gboolean outside) {
   for (guint i = 0; i < n->links->len; i++) {
     const NlScnLink *l = g_ptr_array_index(n->links, i);
+    if (outside && l->role == NL_SCN_ROLE_INSIDE)
+      continue;
     for (guint j = 0; j < l->addrs->len; j++)
       if (nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, j)) == addr)
         return TRUE;
+  }
+  return FALSE;
+}
+
+/* Whether a packet from @addr comes from @n as the rest of the world sees
+ * it: one of @n's own addresses, or the outside address of a NAT that @n
+ * sits behind (following gateways through chained NATs). */
+static gboolean node_has(const NlScenario *s, const NlScnNode *n,
+                         uint32_t addr, guint depth) {
+  if (own_addr(n, addr, depth > 0))
+    return TRUE;
+  if (depth > 8)
+    return FALSE;
+  for (guint i = 0; i < n->routes->len; i++) {
+    const NlScnRoute *rt = g_ptr_array_index(n->routes, i);
+    uint32_t via = nl_scn_addr_ip4(&rt->via);
+    for (guint k = 0; k < s->nodes->len; k++) {
+      const NlScnNode *g = g_ptr_array_index(s->nodes, k);
+      if (g != n && g->kind == NL_SCN_NODE_NAT && own_addr(g, via, FALSE) &&
+          node_has(s, g, addr, depth + 1))
+        return TRUE;
+    }
   }
   return FALSE;
 }
@@ -373,7 +397,7 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
         if (rec->kind == NL_TRACE_PKT_DELIVER && rec->node == node) {
           uint32_t src = 0;
           guint n = payload_len(p, rec->len, &src);
-          if (node_has(x->peer_ref, src) && n > 0)
+          if (n > 0 && node_has(r->s, x->peer_ref, src, 0))
             total += x->count_packets ? 1 : n;
         }
         break;

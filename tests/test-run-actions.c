@@ -1,0 +1,140 @@
+/* Scenario timelines and expectations, run: each action changes the world
+ * at its time, visibly in the trace; expectations hold or fail with their
+ * file:line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test-run-util.h"
+
+static const char world[] =
+    "seed 3\n"
+    "duration 12s\n"
+    "network lan 10.0.0.0/24 latency=5ms\n"
+    "network internet 192.0.2.0/24 latency=10ms\n"
+    "host client\n"
+    "  link lan 10.0.0.10\n"
+    "  route default via 10.0.0.1\n"
+    "  run at=1s udp-echo-client 192.0.2.7 7 ping 10 300\n"
+    "nat gw preset=port-restricted-cone udp_timeout=30s\n"
+    "  inside lan 10.0.0.1\n"
+    "  outside internet 192.0.2.1\n"
+    "host server\n"
+    "  link internet 192.0.2.7\n"
+    "  run udp-echo-server 7\n";
+
+static TestRun *run_with(const char *rest) {
+  char *text = g_strconcat(world, rest, NULL);
+  TestRun *r = test_run("actions.nlab", text);
+  g_free(text);
+  return r;
+}
+
+static void test_action_link_down_and_up(void **state) {
+  TestRun *r = run_with("at 1500ms link server internet down\n"
+                        "at 2200ms link server internet up\n"
+                        "expect exit client/udp-echo-client code 1\n");
+  assert_int_equal(r->failed, 0);
+  assert_int_equal(test_count_lines(r->text, "1.500000000 server link",
+                                    "internet down", NULL), 1);
+  assert_true(test_count_lines(r->text, "(link down)", NULL) >= 1);
+  /* Nothing is dropped for the link after it came back. */
+  assert_int_equal(test_count_lines(r->text, "3.", "(link down)", NULL), 0);
+  GPtrArray *l = test_stdout(r, "client/udp-echo-client");
+  assert_string_equal(g_ptr_array_index(l, l->len - 1),
+                      "9 of 10 echoes received");
+  g_ptr_array_unref(l);
+  test_run_free(r);
+}
+
+static void test_action_link_set_changes_properties(void **state) {
+  TestRun *r = run_with("at 1500ms link client lan set loss=100%\n"
+                        "at 2000ms link client lan set loss=0%\n");
+  assert_int_equal(test_count_lines(r->text, "client link lan changed", NULL),
+                   2);
+  assert_true(test_count_lines(r->text, "client drop", "(link loss)", NULL) >=
+              1);
+  assert_int_equal(test_count_lines(r->text, "3.", "(link loss)", NULL), 0);
+  test_run_free(r);
+}
+
+static void test_action_nat_snapshot_and_reboot(void **state) {
+  TestRun *r = run_with("at 1500ms snapshot gw\n"
+                        "at 1600ms nat gw reboot\n");
+  assert_int_equal(test_count_lines(r->text, "1.500000000 gw nat-table",
+                                    "UDP 10.0.0.10:", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "1.600000000 gw mapping reboot",
+                                    NULL), 1);
+  /* The next datagram out makes a new mapping. */
+  assert_int_equal(test_count_lines(r->text, "gw mapping new", NULL), 2);
+  test_run_free(r);
+}
+
+static void test_action_partition_heal_note(void **state) {
+  TestRun *r = run_with("at 1500ms partition gw server\n"
+                        "at 2s heal gw server\n"
+                        "at 2100ms note \"whole again\"\n");
+  assert_true(test_count_lines(r->text, "(blocked by policy)", NULL) >= 1);
+  assert_int_equal(test_count_lines(r->text, "2.5", "(blocked by policy)",
+                                    NULL), 0);
+  assert_int_equal(test_count_lines(r->text, "2.100000000", "note whole again",
+                                    NULL), 1);
+  test_run_free(r);
+}
+
+static void test_action_host_crash_and_restart(void **state) {
+  TestRun *r = run_with("at 2s host server crash\n"
+                        "at 3s host server restart\n");
+  assert_int_equal(test_count_lines(r->text, "2.000000000 server proc",
+                                    "killed: the host crashed", NULL), 1);
+  assert_true(test_count_lines(r->text, "server drop", "(host down)", NULL) >=
+              1);
+  /* Restarted, the host answers the datagram with port unreachable: its
+   * server is gone. */
+  assert_true(test_count_lines(r->text, "server drop", "(no socket on port)",
+                               NULL) >= 1);
+  test_run_free(r);
+}
+
+static void test_expect_results_name_their_line(void **state) {
+  TestRun *r = run_with(
+      "expect received server from client bytes >= 40\n"
+      "expect received server from client packets == 10\n"
+      "at 1100ms expect stdout client/udp-echo-client contains \"echo: ping\"\n"
+      "at 1010ms expect stdout client/udp-echo-client contains \"echo: ping\"\n"
+      "expect stdout client/udp-echo-client lacks \"no echo\"\n"
+      "expect exit client/udp-echo-client code 0\n"
+      "expect filtered gw count == 0\n"
+      "expect received server from client bytes > 1000\n");
+  /* Behind the NAT the client is seen as 192.0.2.1: still "from client". */
+  assert_int_equal(r->failed, 2);
+  GString *rep = g_string_new(NULL);
+  nl_run_report_failures(r->run, rep);
+  assert_non_null(strstr(rep->str, "actions.nlab:18: expectation failed: "
+                                   "expect stdout client/udp-echo-client "
+                                   "contains \"echo: ping\": no such line "
+                                   "was printed"));
+  assert_non_null(strstr(rep->str, "actions.nlab:22: expectation failed: "
+                                   "expect received server from client bytes"
+                                   " > 1000: the count was 40"));
+  assert_int_equal(test_count_lines(r->text, "1.100000000 client expect",
+                                    "pass", NULL), 1);
+  g_string_free(rep, TRUE);
+  test_run_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_action_link_down_and_up),
+    cmocka_unit_test(test_action_link_set_changes_properties),
+    cmocka_unit_test(test_action_nat_snapshot_and_reboot),
+    cmocka_unit_test(test_action_partition_heal_note),
+    cmocka_unit_test(test_action_host_crash_and_restart),
+    cmocka_unit_test(test_expect_results_name_their_line),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
