@@ -127,6 +127,29 @@ static void test_expect_results_name_their_line(void **state) {
   test_run_free(r);
 }
 
+static void count_calls(void *data, NlTime now, NlTime end, uint64_t ev) {
+  (*(int *)data)++;
+}
+
+static void test_run_progress_slices_leave_the_trace_unchanged(void **state) {
+  char *text = g_strconcat(world, "at 1500ms nat gw reboot\n", NULL);
+  TestRun *plain = test_run("actions.nlab", text);
+  GError *err = NULL;
+  NlScenario *s = nl_scenario_load_string("actions.nlab", text, -1, NULL, &err);
+  NlRun *run = nl_run_new(s, NULL, &err);
+  int calls = 0;
+  nl_run_set_progress(run, count_calls, &calls);
+  nl_run_execute(run);
+  char *sliced = test_trace_text(nl_run_trace(run));
+  assert_true(calls >= 200);
+  assert_string_equal(plain->text, sliced);
+  g_free(sliced);
+  nl_run_free(run);
+  nl_scenario_free(s);
+  test_run_free(plain);
+  g_free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_action_link_down_and_up),
@@ -135,6 +158,7 @@ int main(void) {
     cmocka_unit_test(test_action_partition_heal_note),
     cmocka_unit_test(test_action_host_crash_and_restart),
     cmocka_unit_test(test_expect_results_name_their_line),
+    cmocka_unit_test(test_run_progress_slices_leave_the_trace_unchanged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,26 @@ static void print_outputs(NlTrace *t) {
   }
 }
 
+typedef struct {
+  gint64 start, last;
+} Progress;
+
+/* On a terminal, one self-overwriting line: virtual time and events/s. */
+static void show_progress(void *data, NlTime now, NlTime end,
+                          uint64_t events) {
+  Progress *p = data;
+  gint64 t = g_get_monotonic_time();
+  if (t - p->last < 200000 && now < end)
+    return;
+  p->last = t;
+  double secs = MAX((t - p->start) / 1e6, 1e-6);
+  fprintf(stderr, "\r\033[Knatlab: %.3f s of %.3f s virtual, %.2f M events/s",
+          now / 1e9, end / 1e9, events / secs / 1e6);
+  if (now >= end)
+    fputs("\r\033[K", stderr);
+  fflush(stderr);
+}
+
 static gboolean write_outputs(NlTrace *t, const Options *o, const char *title,
                               GError **error) {
   if (o->trace && !nl_trace_write_text(t, o->trace, error))
@@ -162,6 +182,10 @@ static int cmd_run(int argc, char **argv, gboolean check_only) {
     rc = 2;
     goto out;
   }
+  /* Progress goes to a terminal only, never into pipes or files. */
+  Progress progress = {.start = g_get_monotonic_time()};
+  if (isatty(STDERR_FILENO))
+    nl_run_set_progress(run, show_progress, &progress);
   guint failed = nl_run_execute(run);
   if (o.determinism) {
     NlRun *again = nl_run_new(s, &ropts, &error);

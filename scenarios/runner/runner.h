@@ -36,6 +36,12 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
                   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void nl_run_free(NlRun *r);
 
+/* Called during nl_run_execute() about every 1/200 of the duration of
+ * virtual time: for progress displays.  It must not touch the world. */
+typedef void (*NlRunProgressFn)(void *data, NlTime now, NlTime end,
+                                uint64_t events);
+void nl_run_set_progress(NlRun *r, NlRunProgressFn fn, void *data);
+
 /* Runs until the scenario's duration, ends every process, then checks the
  * expectations still unchecked.  Returns the number that failed. */
 guint nl_run_execute(NlRun *r);
