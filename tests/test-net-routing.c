@@ -1,0 +1,537 @@
+/* Routing and forwarding in sim/net.c: longest-prefix match, connected
+ * versus static routes, default routes, unreachable destinations, TTL,
+ * hosts that do not forward, gateways that are not on-link, missing
+ * neighbours and loopback. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tests/test-net-util.h"
+
+/* The IP id of a packet record. */
+static uint16_t rec_ip_id(const Rec *r) {
+  NlIp4Header ip;
+  assert_ip_ok(r->data, r->len, &ip);
+  return ip.id;
+}
+
+/* ---- longest-prefix match ---- */
+
+/* src has two networks, each with a router: gwa 10.0.0.2 on neta and
+ * gwb 10.0.9.2 on netb.  Routes (declared out of order):
+ * 192.168.5.128/25 via gwa, 192.168.0.0/16 via gwa, 192.168.5.0/24 via
+ * gwb.  Datagrams 1, 2, 3 go to 192.168.1.1, 192.168.5.1, 192.168.5.200. */
+static NlWorld *sc_lpm(Rx *rx) {
+  (void)rx;
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *na = nl_network_new(w, "neta");
+  NlNetwork *nb = nl_network_new(w, "netb");
+  nl_network_add_prefix(na, A("10.0.0.0"), 24);
+  nl_network_add_prefix(nb, A("10.0.9.0"), 24);
+  NlNode *src = nl_node_new(w, "src", NL_NODE_HOST);
+  NlNode *gwa = nl_node_new(w, "gwa", NL_NODE_ROUTER);
+  NlNode *gwb = nl_node_new(w, "gwb", NL_NODE_ROUTER);
+  nl_node_attach(src, na, A("10.0.0.1"), NULL);
+  nl_node_attach(src, nb, A("10.0.9.1"), NULL);
+  nl_node_attach(gwa, na, A("10.0.0.2"), NULL);
+  nl_node_attach(gwb, nb, A("10.0.9.2"), NULL);
+  nl_node_add_route(src, A("192.168.5.128"), 25, A("10.0.0.2"));
+  nl_node_add_route(src, A("192.168.0.0"), 16, A("10.0.0.2"));
+  nl_node_add_route(src, A("192.168.5.0"), 24, A("10.0.9.2"));
+  assert_int_equal(udp_send(src, 0, A("192.168.1.1"), 10, 1, 64, FALSE), 0);
+  assert_int_equal(udp_send(src, 0, A("192.168.5.1"), 10, 2, 64, FALSE), 0);
+  assert_int_equal(udp_send(src, 0, A("192.168.5.200"), 10, 3, 64, FALSE),
+                   0);
+  run(w);
+  return w;
+}
+
+static void test_routing_longest_prefix_wins(void **state) {
+  (void)state;
+  NlWorld *w = sc_lpm(NULL);
+  NlNode *src = nl_world_find_node(w, "src");
+  NlIface *f;
+  uint32_t nh;
+  assert_true(nl_node_route(src, A("192.168.1.1"), &f, &nh));
+  assert_ptr_equal(f, nl_node_find_iface(src, "neta"));
+  assert_int_equal(nh, A("10.0.0.2"));
+  assert_true(nl_node_route(src, A("192.168.5.1"), &f, &nh));
+  assert_ptr_equal(f, nl_node_find_iface(src, "netb"));
+  assert_int_equal(nh, A("10.0.9.2"));
+  assert_true(nl_node_route(src, A("192.168.5.200"), &f, &nh));
+  assert_ptr_equal(f, nl_node_find_iface(src, "neta"));
+  assert_int_equal(nh, A("10.0.0.2"));
+
+  /* The packets went where the table says: 1 and 3 to gwa, 2 to gwb. */
+  GArray *ra = recs(w, NL_TRACE_PKT_RECV, "gwa", NL_DROP_NONE);
+  GArray *rb = recs(w, NL_TRACE_PKT_RECV, "gwb", NL_DROP_NONE);
+  assert_int_equal(ra->len, 2);
+  assert_int_equal(rb->len, 1);
+  assert_int_equal(rec_ip_id(&g_array_index(ra, Rec, 0)), 1);
+  assert_int_equal(rec_ip_id(&g_array_index(ra, Rec, 1)), 3);
+  assert_int_equal(rec_ip_id(&g_array_index(rb, Rec, 0)), 2);
+  g_array_free(ra, TRUE);
+  g_array_free(rb, TRUE);
+  assert_rerun_identical(w, sc_lpm);
+  nl_world_free(w);
+}
+
+/* ---- connected beats static of the same length ---- */
+
+/* src is on lan 10.0.1.0/24 (with dst) and on wan 10.0.2.0/24 (with gw).
+ * A static route 10.0.1.0/24 via gw has the connected route's length. */
+static NlWorld *sc_connected(Rx *rx) {
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *lan = nl_network_new(w, "lan");
+  NlNetwork *wan = nl_network_new(w, "wan");
+  nl_network_add_prefix(lan, A("10.0.1.0"), 24);
+  nl_network_add_prefix(wan, A("10.0.2.0"), 24);
+  NlNode *src = nl_node_new(w, "src", NL_NODE_HOST);
+  NlNode *gw = nl_node_new(w, "gw", NL_NODE_ROUTER);
+  NlNode *dst = nl_node_new(w, "dst", NL_NODE_HOST);
+  /* The static route is declared before the links exist. */
+  nl_node_add_route(src, A("10.0.1.0"), 24, A("10.0.2.1"));
+  nl_node_attach(src, wan, A("10.0.2.10"), NULL);
+  nl_node_attach(src, lan, A("10.0.1.10"), NULL);
+  nl_node_attach(gw, wan, A("10.0.2.1"), NULL);
+  nl_node_attach(gw, lan, A("10.0.1.1"), NULL);
+  nl_node_attach(dst, lan, A("10.0.1.20"), NULL);
+  rx_hook(dst, rx);
+  assert_int_equal(
+      udp_send(src, A("10.0.1.10"), A("10.0.1.20"), 20, 7, 64, FALSE), 0);
+  run(w);
+  return w;
+}
+
+static void test_routing_connected_beats_static(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_connected(&rx);
+  NlNode *src = nl_world_find_node(w, "src");
+  NlIface *f;
+  uint32_t nh;
+  assert_true(nl_node_route(src, A("10.0.1.20"), &f, &nh));
+  assert_ptr_equal(f, nl_node_find_iface(src, "lan"));
+  assert_int_equal(nh, A("10.0.1.20"));
+  /* Delivered straight, with its TTL untouched; gw never saw it. */
+  assert_int_equal(rx.pkts->len, 1);
+  gsize len;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  NlIp4Header ip;
+  assert_ip_ok(p, len, &ip);
+  assert_int_equal(ip.ttl, 64);
+  assert_int_equal(count(w, NL_TRACE_PKT_RECV, "gw", 0), 0);
+  assert_int_equal(count_drops(w), 0);
+  assert_rerun_identical(w, sc_connected);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+/* ---- default route ---- */
+
+/* h1 (default via r1) sends to a server on the far network; the server
+ * answers nothing (it has no route back, which this test does not need). */
+static NlWorld *sc_default(Rx *rx) {
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *lan = nl_network_new(w, "lan");
+  NlNetwork *net = nl_network_new(w, "internet");
+  nl_network_add_prefix(lan, A("10.0.1.0"), 24);
+  nl_network_add_prefix(net, A("198.51.100.0"), 24);
+  NlNode *h = nl_node_new(w, "h", NL_NODE_HOST);
+  NlNode *r = nl_node_new(w, "r", NL_NODE_ROUTER);
+  NlNode *s = nl_node_new(w, "server", NL_NODE_HOST);
+  nl_node_attach(h, lan, A("10.0.1.10"), NULL);
+  nl_node_attach(r, lan, A("10.0.1.1"), NULL);
+  nl_node_attach(r, net, A("198.51.100.1"), NULL);
+  nl_node_attach(s, net, A("198.51.100.7"), NULL);
+  nl_node_add_route(h, 0, 0, A("10.0.1.1"));
+  rx_hook(s, rx);
+  assert_int_equal(udp_send(h, 0, A("198.51.100.7"), 30, 9, 64, FALSE), 0);
+  run(w);
+  return w;
+}
+
+static void test_routing_default_route(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_default(&rx);
+  NlNode *h = nl_world_find_node(w, "h");
+  NlIface *f;
+  uint32_t nh;
+  /* Anything off the lan goes to the gateway. */
+  assert_true(nl_node_route(h, A("8.8.8.8"), &f, &nh));
+  assert_int_equal(nh, A("10.0.1.1"));
+  assert_true(nl_node_route(h, A("10.0.1.99"), &f, &nh));
+  assert_int_equal(nh, A("10.0.1.99"));
+  assert_int_equal(rx.pkts->len, 1);
+  gsize len;
+  NlIp4Header ip;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  assert_ip_ok(p, len, &ip);
+  assert_int_equal(ip.src, A("10.0.1.10"));
+  assert_int_equal(ip.ttl, 63);
+  assert_int_equal(count(w, NL_TRACE_PKT_RECV, "r", 0), 1);
+  assert_rerun_identical(w, sc_default);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+/* ---- no route ---- */
+
+static void test_routing_no_route_local_enetunreach(void **state) {
+  (void)state;
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *lan = nl_network_new(w, "lan");
+  nl_network_add_prefix(lan, A("10.0.1.0"), 24);
+  NlNode *h = nl_node_new(w, "h", NL_NODE_HOST);
+  nl_node_attach(h, lan, A("10.0.1.10"), NULL);
+  NlIface *f;
+  uint32_t nh;
+  assert_false(nl_node_route(h, A("203.0.113.1"), &f, &nh));
+  assert_null(f);
+  assert_int_equal(udp_send(h, 0, A("203.0.113.1"), 10, 1, 64, FALSE),
+                   -ENETUNREACH);
+  run(w);
+  /* Nothing left the node. */
+  assert_int_equal(count(w, NL_TRACE_PKT_SEND, NULL, 0), 0);
+  NlNetStats st;
+  nl_world_stats(w, &st);
+  assert_int_equal(st.sent, 0);
+  nl_world_free(w);
+}
+
+/* h1 routes everything to r1; r1 knows no way to 203.0.113.1. */
+static NlWorld *sc_router_no_route(Rx *rx) {
+  Chain c;
+  chain_build(&c, NULL, rx, NULL);
+  assert_int_equal(udp_send(c.h1, 0, A("203.0.113.1"), 12, 21, 64, FALSE),
+                   0);
+  run(c.w);
+  return c.w;
+}
+
+static void test_routing_router_no_route_icmp(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_router_no_route(&rx);
+  GArray *d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  assert_int_equal(d->len, 1);
+  Rec *r = &g_array_index(d, Rec, 0);
+  assert_string_equal(r->node, "r1");
+  assert_int_equal(r->why, NL_DROP_NO_ROUTE);
+  g_array_free(d, TRUE);
+  /* h1 hears an ICMP net unreachable from r1 about its datagram. */
+  assert_int_equal(rx.pkts->len, 1);
+  gsize len;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  NlIp4Header ip, q;
+  assert_icmp(p, len, NL_ICMP_DEST_UNREACH, NL_ICMP_NET_UNREACH, &ip, &q);
+  assert_int_equal(ip.src, A("10.0.1.1"));
+  assert_int_equal(ip.dst, H1);
+  assert_int_equal(q.id, 21);
+  assert_int_equal(q.src, H1);
+  assert_int_equal(q.dst, A("203.0.113.1"));
+  assert_int_equal(q.proto, NL_IPPROTO_UDP);
+  assert_rerun_identical(w, sc_router_no_route);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+/* ---- three hops ---- */
+
+static NlWorld *sc_three_hops(Rx *rx) {
+  Chain c;
+  chain_build(&c, NULL, NULL, rx);
+  assert_int_equal(udp_send(c.h1, 0, H2, 100, 33, 64, FALSE), 0);
+  run(c.w);
+  return c.w;
+}
+
+static void test_routing_three_hops_ttl_and_checksum(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_three_hops(&rx);
+  assert_int_equal(rx.pkts->len, 1);
+  gsize len;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  NlIp4Header ip;
+  assert_ip_ok(p, len, &ip);
+  assert_int_equal(ip.ttl, 62); /* two routers */
+  assert_int_equal(ip.src, H1);
+  assert_int_equal(ip.dst, H2);
+  assert_int_equal(len, NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + 100);
+  NlUdpHeader u;
+  assert_null(nl_udp4_parse(p, len, &ip, &u));
+  assert_int_equal(u.dport, 5000);
+  for (guint i = 0; i < 100; i++)
+    assert_int_equal(p[28 + i], pattern(33, i));
+  /* One send and one receive per hop, each hop its own id. */
+  GArray *s = recs(w, NL_TRACE_PKT_SEND, NULL, 0);
+  GArray *r = recs(w, NL_TRACE_PKT_RECV, NULL, 0);
+  assert_int_equal(s->len, 3);
+  assert_int_equal(r->len, 3);
+  static const char *const from[] = {"h1", "r1", "r2"};
+  static const char *const to[] = {"r1", "r2", "h2"};
+  for (guint i = 0; i < 3; i++) {
+    Rec *a = &g_array_index(s, Rec, i), *b = &g_array_index(r, Rec, i);
+    assert_string_equal(a->node, from[i]);
+    assert_string_equal(a->peer, to[i]);
+    assert_string_equal(b->node, to[i]);
+    assert_int_equal(a->id, b->id);
+    NlIp4Header h;
+    assert_ip_ok(b->data, b->len, &h);
+    assert_int_equal(h.ttl, 64 - i);
+  }
+  g_array_free(s, TRUE);
+  g_array_free(r, TRUE);
+  NlNetStats st;
+  nl_world_stats(w, &st);
+  assert_int_equal(st.forwarded, 2);
+  assert_int_equal(st.dropped, 0);
+  assert_rerun_identical(w, sc_three_hops);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+/* ---- TTL expiry ---- */
+
+/* TTL 2: r1 forwards it with TTL 1, r2 may not. */
+static NlWorld *sc_ttl(Rx *rx) {
+  Chain c;
+  Rx *rx2 = g_new0(Rx, 1);
+  rx_init(rx2);
+  chain_build(&c, NULL, rx, rx2);
+  assert_int_equal(udp_send(c.h1, 0, H2, 8, 44, 2, FALSE), 0);
+  run(c.w);
+  /* h2 never gets it. */
+  assert_int_equal(rx2->pkts->len, 0);
+  rx_clear(rx2);
+  g_free(rx2);
+  return c.w;
+}
+
+static void test_routing_ttl_expiry_time_exceeded(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_ttl(&rx);
+  GArray *d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  assert_int_equal(d->len, 1);
+  assert_string_equal(g_array_index(d, Rec, 0).node, "r2");
+  assert_int_equal(g_array_index(d, Rec, 0).why, NL_DROP_TTL);
+  g_array_free(d, TRUE);
+  assert_int_equal(rx.pkts->len, 1);
+  gsize len;
+  NlIp4Header ip, q;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  assert_icmp(p, len, NL_ICMP_TIME_EXCEEDED, 0, &ip, &q);
+  assert_int_equal(ip.src, A("10.0.2.2")); /* r2's address towards h1 */
+  assert_int_equal(ip.dst, H1);
+  assert_int_equal(ip.ttl, 63); /* sent with 64, through r1 */
+  assert_int_equal(q.id, 44);
+  assert_int_equal(q.dst, H2);
+  assert_int_equal(q.ttl, 1);
+  assert_rerun_identical(w, sc_ttl);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+/* ---- hosts do not forward ---- */
+
+/* src routes 10.0.2.0/24 via mh, a host on both networks; dst is on the
+ * far one.  With @forward, mh is allowed to forward. */
+static NlWorld *multihomed(Rx *rx, gboolean forward) {
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *a = nl_network_new(w, "a");
+  NlNetwork *b = nl_network_new(w, "b");
+  nl_network_add_prefix(a, A("10.0.1.0"), 24);
+  nl_network_add_prefix(b, A("10.0.2.0"), 24);
+  NlNode *src = nl_node_new(w, "src", NL_NODE_HOST);
+  NlNode *mh = nl_node_new(w, "mh", NL_NODE_HOST);
+  NlNode *dst = nl_node_new(w, "dst", NL_NODE_HOST);
+  nl_node_attach(src, a, A("10.0.1.10"), NULL);
+  nl_node_attach(mh, a, A("10.0.1.1"), NULL);
+  nl_node_attach(mh, b, A("10.0.2.1"), NULL);
+  nl_node_attach(dst, b, A("10.0.2.10"), NULL);
+  nl_node_add_route(src, A("10.0.2.0"), 24, A("10.0.1.1"));
+  if (forward)
+    nl_node_set_forwarding(mh, TRUE);
+  rx_hook(dst, rx);
+  assert_int_equal(udp_send(src, 0, A("10.0.2.10"), 16, 55, 64, FALSE), 0);
+  run(w);
+  return w;
+}
+
+static NlWorld *sc_host_no_forward(Rx *rx) {
+  return multihomed(rx, FALSE);
+}
+
+static void test_routing_host_does_not_forward(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_host_no_forward(&rx);
+  assert_int_equal(rx.pkts->len, 0);
+  GArray *d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  assert_int_equal(d->len, 1);
+  assert_string_equal(g_array_index(d, Rec, 0).node, "mh");
+  assert_int_equal(g_array_index(d, Rec, 0).why, NL_DROP_NOT_FOR_US);
+  g_array_free(d, TRUE);
+  assert_rerun_identical(w, sc_host_no_forward);
+  nl_world_free(w);
+  rx_clear(&rx);
+
+  /* The same host with forwarding on passes it on. */
+  rx_init(&rx);
+  w = multihomed(&rx, TRUE);
+  assert_int_equal(rx.pkts->len, 1);
+  assert_int_equal(count_drops(w), 0);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+/* ---- gateways must be on-link ---- */
+
+/* h has a default route via r1 (on-link) and a more specific route
+ * 203.0.113.0/24 via 10.9.9.1, which is on none of its networks. */
+static NlWorld *sc_offlink(Rx *rx) {
+  (void)rx;
+  Chain c;
+  chain_build(&c, NULL, NULL, NULL);
+  nl_node_add_route(c.h1, A("203.0.113.0"), 24, A("10.9.9.1"));
+  assert_int_equal(udp_send(c.h1, 0, A("203.0.113.5"), 8, 66, 64, FALSE), 0);
+  run(c.w);
+  return c.w;
+}
+
+static void test_routing_offlink_gateway_ignored(void **state) {
+  (void)state;
+  NlWorld *w = sc_offlink(NULL);
+  NlNode *h1 = nl_world_find_node(w, "h1");
+  NlIface *f;
+  uint32_t nh;
+  /* The /24 is not in the table: the default route answers. */
+  assert_true(nl_node_route(h1, A("203.0.113.5"), &f, &nh));
+  assert_int_equal(nh, A("10.0.1.1"));
+  /* The datagram went to r1, which had no route for it. */
+  assert_int_equal(count(w, NL_TRACE_PKT_RECV, "r1", 0), 1);
+  assert_int_equal(count(w, NL_TRACE_PKT_DROP, "r1", NL_DROP_NO_ROUTE), 1);
+  assert_rerun_identical(w, sc_offlink);
+  nl_world_free(w);
+
+  /* Alone, an off-link route is no route at all. */
+  w = nl_world_new(SEED);
+  NlNetwork *lan = nl_network_new(w, "lan");
+  nl_network_add_prefix(lan, A("10.0.1.0"), 24);
+  NlNode *h = nl_node_new(w, "h", NL_NODE_HOST);
+  nl_node_attach(h, lan, A("10.0.1.10"), NULL);
+  nl_node_add_route(h, 0, 0, A("192.0.2.1"));
+  assert_false(nl_node_route(h, A("203.0.113.5"), &f, &nh));
+  assert_int_equal(udp_send(h, 0, A("203.0.113.5"), 8, 1, 64, FALSE),
+                   -ENETUNREACH);
+  nl_world_free(w);
+}
+
+/* ---- no neighbour ---- */
+
+/* A route via 10.0.1.99, on-link but nobody's address; and a datagram to
+ * 10.0.1.77 on the lan, also nobody's. */
+static NlWorld *sc_no_neighbour(Rx *rx) {
+  (void)rx;
+  Chain c;
+  chain_build(&c, NULL, NULL, NULL);
+  nl_node_add_route(c.h1, A("203.0.113.0"), 24, A("10.0.1.99"));
+  assert_int_equal(udp_send(c.h1, 0, A("203.0.113.5"), 8, 1, 64, FALSE), 0);
+  assert_int_equal(udp_send(c.h1, 0, A("10.0.1.77"), 8, 2, 64, FALSE), 0);
+  /* And a router whose next hop is missing: r2 forwards to 10.0.3.200. */
+  assert_int_equal(udp_send(c.h1, 0, A("10.0.3.200"), 8, 3, 64, FALSE), 0);
+  run(c.w);
+  return c.w;
+}
+
+static void test_routing_no_neighbour(void **state) {
+  (void)state;
+  NlWorld *w = sc_no_neighbour(NULL);
+  GArray *d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  assert_int_equal(d->len, 3);
+  static const char *const at[] = {"h1", "h1", "r2"};
+  for (guint i = 0; i < 3; i++) {
+    Rec *r = &g_array_index(d, Rec, i);
+    assert_string_equal(r->node, at[i]);
+    assert_int_equal(r->why, NL_DROP_NO_NEIGHBOUR);
+    assert_int_equal(rec_ip_id(r), i + 1);
+  }
+  g_array_free(d, TRUE);
+  /* Nothing was put on lan1 except the datagram for r1 to forward. */
+  assert_int_equal(count(w, NL_TRACE_PKT_SEND, "h1", 0), 1);
+  assert_rerun_identical(w, sc_no_neighbour);
+  nl_world_free(w);
+}
+
+/* ---- loopback ---- */
+
+static NlWorld *sc_loopback(Rx *rx) {
+  NlWorld *w = nl_world_new(SEED);
+  NlNode *n = nl_node_new(w, "solo", NL_NODE_HOST);
+  rx_hook(n, rx);
+  NlIface *f;
+  uint32_t nh;
+  assert_false(nl_node_route(n, A("10.0.0.1"), &f, &nh));
+  assert_int_equal(udp_send(n, A("127.0.0.1"), A("127.0.0.1"), 40, 77, 64,
+                            FALSE),
+                   0);
+  /* Not delivered from inside the send call. */
+  assert_int_equal(rx->pkts->len, 0);
+  assert_int_equal(udp_send(n, A("127.0.0.1"), A("10.0.0.1"), 4, 78, 64,
+                            FALSE),
+                   -ENETUNREACH);
+  run(w);
+  return w;
+}
+
+static void test_routing_loopback_without_links(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_loopback(&rx);
+  assert_int_equal(rx.pkts->len, 1);
+  assert_int_equal(rx_time(&rx, 0), 0);
+  gsize len;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  NlIp4Header ip;
+  assert_ip_ok(p, len, &ip);
+  assert_int_equal(ip.ttl, 64);
+  assert_int_equal(ip.dst, A("127.0.0.1"));
+  assert_int_equal(len, 28 + 40);
+  for (guint i = 0; i < 40; i++)
+    assert_int_equal(p[28 + i], pattern(77, i));
+  /* Loopback touches no link. */
+  assert_int_equal(count(w, NL_TRACE_PKT_SEND, NULL, 0), 0);
+  assert_int_equal(count_drops(w), 0);
+  assert_rerun_identical(w, sc_loopback);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_routing_longest_prefix_wins),
+      cmocka_unit_test(test_routing_connected_beats_static),
+      cmocka_unit_test(test_routing_default_route),
+      cmocka_unit_test(test_routing_no_route_local_enetunreach),
+      cmocka_unit_test(test_routing_router_no_route_icmp),
+      cmocka_unit_test(test_routing_three_hops_ttl_and_checksum),
+      cmocka_unit_test(test_routing_ttl_expiry_time_exceeded),
+      cmocka_unit_test(test_routing_host_does_not_forward),
+      cmocka_unit_test(test_routing_offlink_gateway_ignored),
+      cmocka_unit_test(test_routing_no_neighbour),
+      cmocka_unit_test(test_routing_loopback_without_links),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
