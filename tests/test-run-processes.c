@@ -134,12 +134,39 @@ static void test_proc_green_threads_are_deterministic(void **state) {
   g_free(th);
 }
 
+static void test_proc_names_and_interfaces_come_from_the_scenario(
+    void **state) {
+  char *n = prog("names");
+  char *text = g_strdup_printf(
+      "duration 1s\nnetwork lan 10.0.0.0/24\n"
+      "host server\n  name srv.example.com\n  link lan 10.0.0.1\n"
+      "host alice\n  name alice.example.com\n  link lan 10.0.0.5\n"
+      "  run %s\n",
+      n);
+  TestRun *r = test_run("n.nlab", text);
+  GPtrArray *l = test_stdout(r, "alice/names");
+  guint pass = 0;
+  for (guint i = 0; i < l->len; i++) {
+    const char *line = g_ptr_array_index(l, i);
+    if (!g_str_has_prefix(line, "PASS "))
+      print_error("%s\n", line);
+    pass += g_str_has_prefix(line, "PASS ");
+  }
+  assert_int_equal(pass, 16);
+  assert_int_equal(pass, l->len);
+  g_ptr_array_unref(l);
+  test_run_free(r);
+  g_free(text);
+  g_free(n);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_proc_two_instances_keep_separate_globals),
     cmocka_unit_test(test_proc_misbehaving_programs_are_stopped_alone),
     cmocka_unit_test(test_proc_busy_wait_advances_virtual_time),
     cmocka_unit_test(test_proc_green_threads_are_deterministic),
+    cmocka_unit_test(test_proc_names_and_interfaces_come_from_the_scenario),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
