@@ -194,6 +194,9 @@ int nl_posix_ioctl(int fd, unsigned long req, void *arg) {
   return (int)ret(nl_vsock_ioctl(t, fd, req, arg));
 }
 
+static void heap_note(void *ptr, size_t n);
+static void heap_forget(void *ptr);
+
 /* ---- names ---- */
 
 static int service_port(const char *service, int flags, int *port) {
@@ -300,8 +303,12 @@ int nl_posix_getaddrinfo(const char *node, const char *service,
       s4->sin_addr.s_addr = htonl(addr);
       ai->ai_addrlen = sizeof *s4;
     }
-    if ((flags & AI_CANONNAME) && head == NULL)
+    if ((flags & AI_CANONNAME) && head == NULL) {
       ai->ai_canonname = g_strdup(node ? node : "");
+      heap_note(ai->ai_canonname, 1);
+    }
+    /* Reclaimed with the process if it never calls freeaddrinfo(). */
+    heap_note(ai, sizeof *ai);
     *tail = ai;
     tail = &ai->ai_next;
   }
@@ -317,6 +324,8 @@ int nl_posix_getaddrinfo(const char *node, const char *service,
 void nl_posix_freeaddrinfo(struct addrinfo *res) {
   while (res != NULL) {
     struct addrinfo *next = res->ai_next;
+    heap_forget(res->ai_canonname);
+    heap_forget(res);
     g_free(res->ai_canonname);
     g_free(res);
     res = next;
@@ -415,6 +424,7 @@ int nl_posix_getifaddrs(struct ifaddrs **ifap) {
   IfEntry *prev = NULL, *head = NULL;
   for (guint i = 0; i <= nl_node_n_ifaces(n); i++) {
     IfEntry *e = g_new0(IfEntry, 1);
+    heap_note(e, sizeof *e);
     uint32_t a, m;
     if (i == 0) {
       g_strlcpy(e->name, "lo", sizeof e->name);
@@ -453,6 +463,7 @@ int nl_posix_getifaddrs(struct ifaddrs **ifap) {
 void nl_posix_freeifaddrs(struct ifaddrs *ifa) {
   while (ifa != NULL) {
     struct ifaddrs *next = ifa->ifa_next;
+    heap_forget(ifa);
     g_free(ifa); /* the IfEntry starts with it */
     ifa = next;
   }

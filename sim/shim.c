@@ -35,7 +35,18 @@ NL_POSIX_CALLS(NL_SHIM_DEFINE)
 NL_POSIX_VOID_CALLS(NL_SHIM_VDEFINE)
 #undef NL_SHIM_VDEFINE
 
+/* Programs built with _FILE_OFFSET_BITS=64 call fcntl64, others fcntl:
+ * the shim defines both (it is compiled without _FILE_OFFSET_BITS, so
+ * the headers do not rename one into the other). */
 int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  return nl_posix_fcntl(fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
   long arg = va_arg(ap, long);

@@ -528,8 +528,10 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
   if (!f->tcp_listening)
     return -EINVAL;
   NlTime deadline = deadline_of(t, f->rcvtimeo);
-  NlFile *nf = nl__file_new(f->host, NL_FILE_TCP);
   for (;;) {
+    /* The new file exists only while asked for: nothing is held across a
+     * block, so a process killed in accept() leaks nothing. */
+    NlFile *nf = nl__file_new(f->host, NL_FILE_TCP);
     NlTcpSock *s = nl_tcp_accept(f->tcp, nf, &err);
     if (s != NULL) {
       nf->tcp = s;
@@ -557,10 +559,9 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
         nl__wasted(t);
       return err;
     }
-    if (!wait_ready(t, f, POLLIN, deadline)) {
-      nl__file_unref(nf);
+    nl__file_unref(nf);
+    if (!wait_ready(t, f, POLLIN, deadline))
       return -EAGAIN;
-    }
   }
 }
 

@@ -136,6 +136,17 @@ char *nl_run_build_program(const char *source, GError **error) {
   g_checksum_update(sum, (const guchar *)text, len);
   g_checksum_update(sum, (const guchar *)cc, strlen(cc));
   g_checksum_update(sum, (const guchar *)source, strlen(source));
+  /* The shim is linked in statically: a new shim must rebuild programs. */
+  const char *shim_argv[] = {"/bin/sh", cc, "--print-shim", NULL};
+  char *shim = NULL, *shim_text = NULL;
+  gsize shim_len = 0;
+  if (g_spawn_sync(NULL, (char **)shim_argv, NULL,
+                   G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &shim, NULL, NULL,
+                   NULL) &&
+      g_file_get_contents(g_strstrip(shim), &shim_text, &shim_len, NULL))
+    g_checksum_update(sum, (const guchar *)shim_text, shim_len);
+  g_free(shim);
+  g_free(shim_text);
   char *dir = g_build_filename(g_get_user_cache_dir(), "natlab", NULL);
   char *base = g_path_get_basename(source);
   char *stem = g_strndup(base, strlen(base) - 2);
