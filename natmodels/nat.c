@@ -137,33 +137,16 @@ const char *nl_nat_map_event_name(NlNatMapEvent e) {
 
 /* ---- wire helpers ------------------------------------------------------ */
 
-static inline uint16_t rd16(const guint8 *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-static inline uint32_t rd32(const guint8 *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | p[3];
-}
-static inline void wr16(guint8 *p, uint16_t v) {
-  p[0] = (guint8)(v >> 8);
-  p[1] = (guint8)v;
-}
-static inline void wr32(guint8 *p, uint32_t v) {
-  p[0] = (guint8)(v >> 24);
-  p[1] = (guint8)(v >> 16);
-  p[2] = (guint8)(v >> 8);
-  p[3] = (guint8)v;
-}
 
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for the checksum field at @c
  * when a 16-bit word changes from @old to @new. */
 static void csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
-  uint32_t s = (uint16_t)~rd16(c);
+  uint32_t s = (uint16_t)~nl_wire_get16(c);
   s += (uint16_t)~old;
   s += new;
   while (s >> 16)
     s = (s & 0xffff) + (s >> 16);
-  wr16(c, (uint16_t)~s);
+  nl_wire_put16(c, (uint16_t)~s);
 }
 
 static void csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
@@ -174,19 +157,19 @@ static void csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
 /* UDP keeps 0 as "no checksum" (RFC 768), and writes a computed 0 as
  * 0xffff. */
 static void udp_csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
-  if (rd16(c) == 0)
+  if (nl_wire_get16(c) == 0)
     return;
   csum_replace32(c, old, new);
-  if (rd16(c) == 0)
-    wr16(c, 0xffff);
+  if (nl_wire_get16(c) == 0)
+    nl_wire_put16(c, 0xffff);
 }
 
 static void udp_csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
-  if (rd16(c) == 0)
+  if (nl_wire_get16(c) == 0)
     return;
   csum_replace16(c, old, new);
-  if (rd16(c) == 0)
-    wr16(c, 0xffff);
+  if (nl_wire_get16(c) == 0)
+    nl_wire_put16(c, 0xffff);
 }
 
 /* Rewrites the source (@src TRUE) or destination address and port of a
@@ -196,8 +179,8 @@ static void udp_csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
  * Every checksum whose bytes are present is updated incrementally. */
 static uint32_t rewrite_addr(guint8 *ip, gboolean src, uint32_t addr) {
   guint8 *ap = ip + (src ? 12 : 16);
-  uint32_t old_addr = rd32(ap);
-  wr32(ap, addr);
+  uint32_t old_addr = nl_wire_get32(ap);
+  nl_wire_put32(ap, addr);
   csum_replace32(ip + 10, old_addr, addr);
   return old_addr;
 }
@@ -209,8 +192,8 @@ static void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
   switch (proto) {
     case NL_IPPROTO_UDP: {
       guint8 *pp = l4 + (src ? 0 : 2);
-      uint16_t old_port = rd16(pp);
-      wr16(pp, port);
+      uint16_t old_port = nl_wire_get16(pp);
+      nl_wire_put16(pp, port);
       if (l4len >= 8) {
         udp_csum_replace32(l4 + 6, old_addr, addr);
         udp_csum_replace16(l4 + 6, old_port, port);
@@ -219,8 +202,8 @@ static void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
     }
     case NL_IPPROTO_TCP: {
       guint8 *pp = l4 + (src ? 0 : 2);
-      uint16_t old_port = rd16(pp);
-      wr16(pp, port);
+      uint16_t old_port = nl_wire_get16(pp);
+      nl_wire_put16(pp, port);
       if (l4len >= 18) {
         csum_replace32(l4 + 16, old_addr, addr);
         csum_replace16(l4 + 16, old_port, port);
@@ -229,8 +212,8 @@ static void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
     }
     case NL_IPPROTO_ICMP: {
       /* No pseudo-header: only the identifier counts. */
-      uint16_t old_id = rd16(l4 + 4);
-      wr16(l4 + 4, port);
+      uint16_t old_id = nl_wire_get16(l4 + 4);
+      nl_wire_put16(l4 + 4, port);
       if (l4len >= 4)
         csum_replace16(l4 + 2, old_id, port);
       break;
@@ -285,8 +268,8 @@ static gboolean parse_flow(guint8 *pkt, size_t len, Flow *f) {
   f->l4len = ip.total_len - ip.ihl_bytes;
   switch (ip.proto) {
     case NL_IPPROTO_UDP:
-      if (f->l4len < NL_UDP_HDR_LEN || rd16(f->l4 + 4) < NL_UDP_HDR_LEN ||
-          rd16(f->l4 + 4) > f->l4len)
+      if (f->l4len < NL_UDP_HDR_LEN || nl_wire_get16(f->l4 + 4) < NL_UDP_HDR_LEN ||
+          nl_wire_get16(f->l4 + 4) > f->l4len)
         return FALSE;
       break;
     case NL_IPPROTO_TCP:
@@ -298,7 +281,7 @@ static gboolean parse_flow(guint8 *pkt, size_t len, Flow *f) {
       if (f->l4len < NL_ICMP_HDR_LEN)
         return FALSE;
       if (is_icmp_echo(f->l4[0])) {
-        f->sport = f->dport = rd16(f->l4 + 4);
+        f->sport = f->dport = nl_wire_get16(f->l4 + 4);
         f->kind = FLOW_PORTS;
         return TRUE;
       }
@@ -321,16 +304,16 @@ static gboolean parse_flow(guint8 *pkt, size_t len, Flow *f) {
         f->in_l4 = in + ihl;
         f->in_l4len = inlen - ihl;
         f->in_proto = in[9];
-        f->in_src = rd32(in + 12);
-        f->in_dst = rd32(in + 16);
+        f->in_src = nl_wire_get32(in + 12);
+        f->in_dst = nl_wire_get32(in + 16);
         if (f->in_proto == NL_IPPROTO_ICMP) {
           if (!is_icmp_echo(f->in_l4[0]))
             f->kind = FLOW_OTHER;
-          f->in_sport = f->in_dport = rd16(f->in_l4 + 4);
+          f->in_sport = f->in_dport = nl_wire_get16(f->in_l4 + 4);
         } else if (f->in_proto == NL_IPPROTO_UDP ||
                    f->in_proto == NL_IPPROTO_TCP) {
-          f->in_sport = rd16(f->in_l4);
-          f->in_dport = rd16(f->in_l4 + 2);
+          f->in_sport = nl_wire_get16(f->in_l4);
+          f->in_dport = nl_wire_get16(f->in_l4 + 2);
         } else {
           f->kind = FLOW_OTHER;
         }
@@ -340,8 +323,8 @@ static gboolean parse_flow(guint8 *pkt, size_t len, Flow *f) {
       f->kind = FLOW_OTHER;
       return TRUE;
   }
-  f->sport = rd16(f->l4);
-  f->dport = rd16(f->l4 + 2);
+  f->sport = nl_wire_get16(f->l4);
+  f->dport = nl_wire_get16(f->l4 + 2);
   f->kind = FLOW_PORTS;
   return TRUE;
 }
@@ -892,8 +875,8 @@ static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
     rewrite_endpoint(f->in_ip, f->in_l4, f->in_l4len, f->in_proto, TRUE,
                      e->int_addr, e->int_port);
     rewrite_addr(pkt, FALSE, e->int_addr);
-    wr16(f->l4 + 2, 0);
-    wr16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
+    nl_wire_put16(f->l4 + 2, 0);
+    nl_wire_put16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
   }
   return pass(nat, NL_NAT_PASS);
 }
@@ -915,8 +898,8 @@ static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
     rewrite_endpoint(f->in_ip, f->in_l4, f->in_l4len, f->in_proto, FALSE,
                      e->ext_addr, e->ext_port);
     rewrite_addr(pkt, TRUE, e->ext_addr);
-    wr16(f->l4 + 2, 0);
-    wr16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
+    nl_wire_put16(f->l4 + 2, 0);
+    nl_wire_put16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
   }
   return pass(nat, NL_NAT_PASS);
 }

@@ -319,12 +319,9 @@ static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
     return;
   }
   uint8_t proto = o[9];
-  uint32_t osrc = ((uint32_t)o[12] << 24) | ((uint32_t)o[13] << 16) |
-                  ((uint32_t)o[14] << 8) | o[15];
-  uint32_t odst = ((uint32_t)o[16] << 24) | ((uint32_t)o[17] << 16) |
-                  ((uint32_t)o[18] << 8) | o[19];
-  uint16_t osport = (uint16_t)((o[oihl] << 8) | o[oihl + 1]);
-  uint16_t odport = (uint16_t)((o[oihl + 2] << 8) | o[oihl + 3]);
+  uint32_t osrc = nl_wire_get32(o + 12), odst = nl_wire_get32(o + 16);
+  uint16_t osport = nl_wire_get16(o + oihl);
+  uint16_t odport = nl_wire_get16(o + oihl + 2);
   nl_node_trace_deliver(h->node, pkt);
   if (proto == NL_IPPROTO_TCP) {
     if (h->tcp)

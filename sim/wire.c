@@ -5,23 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static inline uint16_t rd16(const guint8 *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-static inline uint32_t rd32(const guint8 *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | p[3];
-}
-static inline void wr16(guint8 *p, uint16_t v) {
-  p[0] = (guint8)(v >> 8);
-  p[1] = (guint8)v;
-}
-static inline void wr32(guint8 *p, uint32_t v) {
-  p[0] = (guint8)(v >> 24);
-  p[1] = (guint8)(v >> 16);
-  p[2] = (guint8)(v >> 8);
-  p[3] = (guint8)v;
-}
 
 uint32_t nl_wire_sum(const void *data, size_t len, uint32_t sum) {
   const guint8 *p = data;
@@ -65,18 +48,18 @@ const char *nl_ip4_parse(const guint8 *pkt, size_t len, NlIp4Header *h) {
   if (h->ihl_bytes < NL_IP4_HDR_LEN || h->ihl_bytes > len)
     return "bad IPv4 header length";
   h->tos = pkt[1];
-  h->total_len = rd16(pkt + 2);
+  h->total_len = nl_wire_get16(pkt + 2);
   if (h->total_len < h->ihl_bytes || h->total_len > len)
     return "bad IPv4 total length";
-  h->id = rd16(pkt + 4);
-  uint16_t ff = rd16(pkt + 6);
+  h->id = nl_wire_get16(pkt + 4);
+  uint16_t ff = nl_wire_get16(pkt + 6);
   h->df = (ff & 0x4000) != 0;
   h->mf = (ff & 0x2000) != 0;
   h->frag_offset = (uint16_t)((ff & 0x1fff) * 8);
   h->ttl = pkt[8];
   h->proto = pkt[9];
-  h->src = rd32(pkt + 12);
-  h->dst = rd32(pkt + 16);
+  h->src = nl_wire_get32(pkt + 12);
+  h->dst = nl_wire_get32(pkt + 16);
   if (nl_wire_checksum(pkt, h->ihl_bytes) != 0)
     return "bad IPv4 header checksum";
   return NULL;
@@ -85,23 +68,23 @@ const char *nl_ip4_parse(const guint8 *pkt, size_t len, NlIp4Header *h) {
 void nl_ip4_write(guint8 *buf, const NlIp4Header *h) {
   buf[0] = 0x45;
   buf[1] = h->tos;
-  wr16(buf + 2, h->total_len);
-  wr16(buf + 4, h->id);
+  nl_wire_put16(buf + 2, h->total_len);
+  nl_wire_put16(buf + 4, h->id);
   uint16_t ff = (uint16_t)((h->df ? 0x4000 : 0) | (h->mf ? 0x2000 : 0) |
                            ((h->frag_offset / 8) & 0x1fff));
-  wr16(buf + 6, ff);
+  nl_wire_put16(buf + 6, ff);
   buf[8] = h->ttl;
   buf[9] = h->proto;
-  wr16(buf + 10, 0);
-  wr32(buf + 12, h->src);
-  wr32(buf + 16, h->dst);
-  wr16(buf + 10, nl_wire_checksum(buf, NL_IP4_HDR_LEN));
+  nl_wire_put16(buf + 10, 0);
+  nl_wire_put32(buf + 12, h->src);
+  nl_wire_put32(buf + 16, h->dst);
+  nl_wire_put16(buf + 10, nl_wire_checksum(buf, NL_IP4_HDR_LEN));
 }
 
 void nl_ip4_update_checksum(guint8 *pkt) {
   size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
-  wr16(pkt + 10, 0);
-  wr16(pkt + 10, nl_wire_checksum(pkt, ihl));
+  nl_wire_put16(pkt + 10, 0);
+  nl_wire_put16(pkt + 10, nl_wire_checksum(pkt, ihl));
 }
 
 size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
@@ -114,16 +97,16 @@ size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
                    .dst = dst};
   nl_ip4_write(buf, &h);
   guint8 *u = buf + NL_IP4_HDR_LEN;
-  wr16(u, sport);
-  wr16(u + 2, dport);
-  wr16(u + 4, (uint16_t)(NL_UDP_HDR_LEN + plen));
-  wr16(u + 6, 0);
+  nl_wire_put16(u, sport);
+  nl_wire_put16(u + 2, dport);
+  nl_wire_put16(u + 4, (uint16_t)(NL_UDP_HDR_LEN + plen));
+  nl_wire_put16(u + 6, 0);
   if (plen)
     memcpy(u + NL_UDP_HDR_LEN, payload, plen);
   uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_UDP,
                                   (uint16_t)(NL_UDP_HDR_LEN + plen));
   uint16_t c = nl_wire_fold(nl_wire_sum(u, NL_UDP_HDR_LEN + plen, s));
-  wr16(u + 6, c == 0 ? 0xffff : c); /* RFC 768: 0 means "no checksum" */
+  nl_wire_put16(u + 6, c == 0 ? 0xffff : c); /* RFC 768: 0 means "no checksum" */
   return total;
 }
 
@@ -135,12 +118,12 @@ const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   (void)len;
   if (l4 < NL_UDP_HDR_LEN)
     return "shorter than a UDP header";
-  out->sport = rd16(u);
-  out->dport = rd16(u + 2);
-  out->len = rd16(u + 4);
+  out->sport = nl_wire_get16(u);
+  out->dport = nl_wire_get16(u + 2);
+  out->len = nl_wire_get16(u + 4);
   if (out->len < NL_UDP_HDR_LEN || out->len > l4)
     return "bad UDP length";
-  if (rd16(u + 6) != 0) {
+  if (nl_wire_get16(u + 6) != 0) {
     uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_UDP, out->len);
     if (nl_wire_fold(nl_wire_sum(u, out->len, s)) != 0)
       return "bad UDP checksum";
@@ -156,13 +139,13 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   (void)len;
   if (l4 < NL_TCP_HDR_LEN)
     return "shorter than a TCP header";
-  out->sport = rd16(t);
-  out->dport = rd16(t + 2);
-  out->seq = rd32(t + 4);
-  out->ack = rd32(t + 8);
+  out->sport = nl_wire_get16(t);
+  out->dport = nl_wire_get16(t + 2);
+  out->seq = nl_wire_get32(t + 4);
+  out->ack = nl_wire_get32(t + 8);
   out->hdr_bytes = (uint8_t)((t[12] >> 4) * 4);
   out->flags = t[13];
-  out->window = rd16(t + 14);
+  out->window = nl_wire_get16(t + 14);
   if (out->hdr_bytes < NL_TCP_HDR_LEN || out->hdr_bytes > l4)
     return "bad TCP header length";
   uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_TCP,
@@ -181,13 +164,13 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
         i + t[i + 1] > out->hdr_bytes)
       return "bad TCP option";
     if (kind == 2 && t[i + 1] == 4)
-      out->mss = rd16(t + i + 2);
+      out->mss = nl_wire_get16(t + i + 2);
     if (kind == 3 && t[i + 1] == 3)
       out->wscale = (uint8_t)(t[i + 2] + 1);
     if (kind == 8 && t[i + 1] == 10) {
       out->ts = TRUE;
-      out->tsval = rd32(t + i + 2);
-      out->tsecr = rd32(t + i + 6);
+      out->tsval = nl_wire_get32(t + i + 2);
+      out->tsecr = nl_wire_get32(t + i + 6);
     }
     i += t[i + 1];
   }
@@ -210,20 +193,20 @@ size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
                     .dst = dst};
   nl_ip4_write(buf, &ih);
   guint8 *t = buf + NL_IP4_HDR_LEN;
-  wr16(t, h->sport);
-  wr16(t + 2, h->dport);
-  wr32(t + 4, h->seq);
-  wr32(t + 8, h->ack);
+  nl_wire_put16(t, h->sport);
+  nl_wire_put16(t + 2, h->dport);
+  nl_wire_put32(t + 4, h->seq);
+  nl_wire_put32(t + 8, h->ack);
   t[12] = (guint8)((thl / 4) << 4);
   t[13] = h->flags;
-  wr16(t + 14, h->window);
-  wr16(t + 16, 0);
-  wr16(t + 18, 0);
+  nl_wire_put16(t + 14, h->window);
+  nl_wire_put16(t + 16, 0);
+  nl_wire_put16(t + 18, 0);
   guint8 *o = t + NL_TCP_HDR_LEN;
   if (h->mss) {
     o[0] = 2;
     o[1] = 4;
-    wr16(o + 2, h->mss);
+    nl_wire_put16(o + 2, h->mss);
     o += 4;
   }
   if (h->ts) {
@@ -231,8 +214,8 @@ size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
     o[1] = 1;
     o[2] = 8;
     o[3] = 10;
-    wr32(o + 4, h->tsval);
-    wr32(o + 8, h->tsecr);
+    nl_wire_put32(o + 4, h->tsval);
+    nl_wire_put32(o + 8, h->tsecr);
     o += 12;
   }
   if (h->wscale) {
@@ -246,7 +229,7 @@ size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
     memcpy(t + thl, payload, plen);
   uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_TCP,
                                   (uint16_t)(thl + plen));
-  wr16(t + 16, nl_wire_fold(nl_wire_sum(t, thl + plen, s)));
+  nl_wire_put16(t + 16, nl_wire_fold(nl_wire_sum(t, thl + plen, s)));
   return total;
 }
 
@@ -258,29 +241,29 @@ void nl_ip4_update_l4_checksum(guint8 *pkt, size_t len) {
   size_t l4len = ip.total_len - ip.ihl_bytes;
   switch (ip.proto) {
     case NL_IPPROTO_UDP: {
-      if (l4len < NL_UDP_HDR_LEN || rd16(l4 + 6) == 0)
+      if (l4len < NL_UDP_HDR_LEN || nl_wire_get16(l4 + 6) == 0)
         return;
-      wr16(l4 + 6, 0);
+      nl_wire_put16(l4 + 6, 0);
       uint32_t s = nl_wire_pseudo_sum(ip.src, ip.dst, NL_IPPROTO_UDP,
                                       (uint16_t)l4len);
       uint16_t c = nl_wire_fold(nl_wire_sum(l4, l4len, s));
-      wr16(l4 + 6, c == 0 ? 0xffff : c);
+      nl_wire_put16(l4 + 6, c == 0 ? 0xffff : c);
       break;
     }
     case NL_IPPROTO_TCP: {
       if (l4len < NL_TCP_HDR_LEN)
         return;
-      wr16(l4 + 16, 0);
+      nl_wire_put16(l4 + 16, 0);
       uint32_t s = nl_wire_pseudo_sum(ip.src, ip.dst, NL_IPPROTO_TCP,
                                       (uint16_t)l4len);
-      wr16(l4 + 16, nl_wire_fold(nl_wire_sum(l4, l4len, s)));
+      nl_wire_put16(l4 + 16, nl_wire_fold(nl_wire_sum(l4, l4len, s)));
       break;
     }
     case NL_IPPROTO_ICMP:
       if (l4len < NL_ICMP_HDR_LEN)
         return;
-      wr16(l4 + 2, 0);
-      wr16(l4 + 2, nl_wire_checksum(l4, l4len));
+      nl_wire_put16(l4 + 2, 0);
+      nl_wire_put16(l4 + 2, nl_wire_checksum(l4, l4len));
       break;
     default:
       break;
@@ -303,13 +286,13 @@ size_t nl_icmp4_build_error(guint8 *buf, uint32_t src, uint8_t type,
   guint8 *ic = buf + NL_IP4_HDR_LEN;
   ic[0] = type;
   ic[1] = code;
-  wr16(ic + 2, 0);
-  wr16(ic + 4, 0);
-  wr16(ic + 6, (type == NL_ICMP_DEST_UNREACH && code == NL_ICMP_FRAG_NEEDED)
+  nl_wire_put16(ic + 2, 0);
+  nl_wire_put16(ic + 4, 0);
+  nl_wire_put16(ic + 6, (type == NL_ICMP_DEST_UNREACH && code == NL_ICMP_FRAG_NEEDED)
                    ? mtu
                    : 0);
   memcpy(ic + NL_ICMP_HDR_LEN, orig, quote);
-  wr16(ic + 2, nl_wire_checksum(ic, NL_ICMP_HDR_LEN + quote));
+  nl_wire_put16(ic + 2, nl_wire_checksum(ic, NL_ICMP_HDR_LEN + quote));
   return total;
 }
 
@@ -426,7 +409,7 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
       }
       g_string_append_printf(out, "ICMP %s > %s %s", a, b, what);
       if (ic[0] == NL_ICMP_DEST_UNREACH && ic[1] == NL_ICMP_FRAG_NEEDED)
-        g_string_append_printf(out, " mtu=%u", rd16(ic + 6));
+        g_string_append_printf(out, " mtu=%u", nl_wire_get16(ic + 6));
       NlIp4Header q;
       if ((ic[0] == NL_ICMP_DEST_UNREACH || ic[0] == NL_ICMP_TIME_EXCEEDED) &&
           l4 >= NL_ICMP_HDR_LEN + NL_IP4_HDR_LEN + 4) {
@@ -434,8 +417,8 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
         /* The quoted header is truncated; read its fields by hand. */
         memset(&q, 0, sizeof q);
         q.proto = o[9];
-        q.src = rd32(o + 12);
-        q.dst = rd32(o + 16);
+        q.src = nl_wire_get32(o + 12);
+        q.dst = nl_wire_get32(o + 16);
         size_t oihl = (size_t)(o[0] & 0x0f) * 4;
         nl_ip4_to_string(q.src, a);
         nl_ip4_to_string(q.dst, b);
@@ -443,7 +426,7 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
             (q.proto == NL_IPPROTO_UDP || q.proto == NL_IPPROTO_TCP))
           g_string_append_printf(out, " (about %s %s:%u > %s:%u)",
                                  q.proto == NL_IPPROTO_UDP ? "UDP" : "TCP", a,
-                                 rd16(o + oihl), b, rd16(o + oihl + 2));
+                                 nl_wire_get16(o + oihl), b, nl_wire_get16(o + oihl + 2));
       }
       return;
     }

@@ -75,6 +75,25 @@ typedef struct {
   uint32_t tsval, tsecr;
 } NlTcpHeader;
 
+/* Big-endian field access in wire buffers. */
+static inline uint16_t nl_wire_get16(const guint8 *p) {
+  return (uint16_t)((p[0] << 8) | p[1]);
+}
+static inline uint32_t nl_wire_get32(const guint8 *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+         ((uint32_t)p[2] << 8) | p[3];
+}
+static inline void nl_wire_put16(guint8 *p, uint16_t v) {
+  p[0] = (guint8)(v >> 8);
+  p[1] = (guint8)v;
+}
+static inline void nl_wire_put32(guint8 *p, uint32_t v) {
+  p[0] = (guint8)(v >> 24);
+  p[1] = (guint8)(v >> 16);
+  p[2] = (guint8)(v >> 8);
+  p[3] = (guint8)v;
+}
+
 /* Partial ones-complement sum over @len bytes, added to @sum. */
 uint32_t nl_wire_sum(const void *data, size_t len, uint32_t sum);
 /* Folds a partial sum and complements it: the checksum field value. */
