@@ -109,9 +109,11 @@ static void test_expect_results_name_their_line(void **state) {
       "expect stdout client/udp-echo-client lacks \"no echo\"\n"
       "expect exit client/udp-echo-client code 0\n"
       "expect filtered gw count == 0\n"
-      "expect received server from client bytes > 1000\n");
+      "expect received server from client bytes > 1000\n"
+      "expect path client server direct\n"
+      "expect path client server relayed\n");
   /* Behind the NAT the client is seen as 192.0.2.1: still "from client". */
-  assert_int_equal(r->failed, 2);
+  assert_int_equal(r->failed, 3);
   GString *rep = g_string_new(NULL);
   nl_run_report_failures(r->run, rep);
   assert_non_null(strstr(rep->str, "actions.nlab:18: expectation failed: "
@@ -121,6 +123,9 @@ static void test_expect_results_name_their_line(void **state) {
   assert_non_null(strstr(rep->str, "actions.nlab:22: expectation failed: "
                                    "expect received server from client bytes"
                                    " > 1000: the count was 40"));
+  assert_non_null(strstr(rep->str, "actions.nlab:24: expectation failed: "
+                                   "expect path client server relayed: data "
+                                   "arrived directly from the peer"));
   assert_int_equal(test_count_lines(r->text, "1.100000000 client expect",
                                     "pass", NULL), 1);
   g_string_free(rep, TRUE);

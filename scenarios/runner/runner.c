@@ -358,6 +358,21 @@ static gboolean node_has(const NlScenario *s, const NlScnNode *n,
   return FALSE;
 }
 
+/* Whether @addr belongs to a host that runs a TURN server. */
+static gboolean is_relay(const NlScenario *s, uint32_t addr) {
+  for (guint i = 0; i < s->nodes->len; i++) {
+    const NlScnNode *n = g_ptr_array_index(s->nodes, i);
+    for (guint j = 0; j < n->runs->len; j++) {
+      const NlScnRun *run = g_ptr_array_index(n->runs, j);
+      if (run->kind == NL_SCN_PROGRAM_BUILTIN &&
+          strcmp(run->program, "turn-server") == 0 &&
+          own_addr(n, addr, FALSE))
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
 /* Bytes of transport payload in an IPv4 packet (UDP or TCP). */
 static guint payload_len(const guint8 *pkt, guint32 len, uint32_t *src) {
   NlIp4Header ip;
@@ -414,6 +429,17 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
             total += x->count_packets ? 1 : n;
         }
         break;
+      case NL_SCN_EXPECT_PATH:
+        if (rec->kind == NL_TRACE_PKT_DELIVER && rec->node == node) {
+          uint32_t src = 0;
+          if (payload_len(p, rec->len, &src) == 0)
+            break;
+          if (node_has(r->s, x->peer_ref, src, 0))
+            total |= 1; /* straight from the peer (or its NAT) */
+          else if (is_relay(r->s, src))
+            total |= 2; /* from a TURN relay */
+        }
+        break;
       case NL_SCN_EXPECT_TCP:
         if (rec->kind == NL_TRACE_TCP_STATE && rec->node == node) {
           char *arrow = g_strdup_printf("-> %s", x->text);
@@ -463,8 +489,14 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
         why = g_strdup_printf("no connection reached %s", x->text);
       break;
     case NL_SCN_EXPECT_PATH:
-      why = g_strdup("path expectations need the ICE agent, which is not "
-                     "built yet");
+      /* Direct: data came from the peer itself (through NATs); relayed:
+       * data came only through a TURN server. */
+      pass = x->path == NL_SCN_PATH_DIRECT ? (total & 1) != 0
+                                           : total == 2;
+      if (!pass)
+        why = g_strdup(total == 0   ? "no data arrived from the peer at all"
+                       : total & 1 ? "data arrived directly from the peer"
+                                    : "data arrived only through a relay");
       break;
     default:
       why = g_strdup("unknown expectation");
