@@ -1328,8 +1328,10 @@ int nl_vsock_poll(NlThread *t, struct pollfd *fds, nfds_t n, int timeout_ms) {
 
 int nl_vsock_select(NlThread *t, int nfds, fd_set *r, fd_set *w, fd_set *e,
                     struct timeval *timeout) {
-  if (nfds < 0 || nfds > FD_SETSIZE)
+  if (nfds < 0)
     return -EINVAL;
+  /* Linux clamps nfds to the size of the descriptor table. */
+  nfds = MIN(nfds, MIN(NL_MAX_FDS, FD_SETSIZE));
   if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0))
     return -EINVAL;
   NlWorld *world = t->proc->host->world;
