@@ -644,9 +644,11 @@ static char *find_program(const char *program, gboolean *builtin) {
   *builtin = strchr(program, '/') == NULL && !g_str_has_suffix(program, ".so");
   if (!*builtin)
     return g_strdup(program);
-  const char *dirs[4] = {programs_dir, g_getenv("NATLAB_PROGRAMS_DIR"),
-                         NL_PROGRAMS_BUILD_DIR, NULL};
-  for (int i = 0; i < 3; i++) {
+  /* The installed tree before the build tree: an installed natlab must
+   * not pick up modules from a build directory that happens to exist. */
+  const char *dirs[] = {programs_dir, g_getenv("NATLAB_PROGRAMS_DIR"),
+                        NL_PROGRAMS_INSTALL_DIR, NL_PROGRAMS_BUILD_DIR};
+  for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
     if (dirs[i] == NULL)
       continue;
     char *path = g_strdup_printf("%s/%s.so", dirs[i], program);
