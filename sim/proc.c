@@ -644,10 +644,21 @@ static char *find_program(const char *program, gboolean *builtin) {
   *builtin = strchr(program, '/') == NULL && !g_str_has_suffix(program, ".so");
   if (!*builtin)
     return g_strdup(program);
-  /* The installed tree before the build tree: an installed natlab must
-   * not pick up modules from a build directory that happens to exist. */
+  /* A natlab running from the build tree (its programs/ folder beside
+   * tools/ and tests/) uses that tree's modules; an installed one uses
+   * the installed modules. */
+  char *exe = g_file_read_link("/proc/self/exe", NULL);
+  char *exe_dir = exe ? g_path_get_dirname(exe) : NULL;
+  char *beside = exe_dir ? g_build_filename(exe_dir, "..", "programs", NULL)
+                         : NULL;
+  gboolean in_build = beside && g_file_test(beside, G_FILE_TEST_IS_DIR) &&
+                      g_str_has_prefix(exe, NL_BUILD_ROOT "/");
+  g_free(exe);
+  g_free(exe_dir);
+  g_free(beside);
   const char *dirs[] = {programs_dir, g_getenv("NATLAB_PROGRAMS_DIR"),
-                        NL_PROGRAMS_INSTALL_DIR, NL_PROGRAMS_BUILD_DIR};
+                        in_build ? NL_PROGRAMS_BUILD_DIR
+                                 : NL_PROGRAMS_INSTALL_DIR};
   for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
     if (dirs[i] == NULL)
       continue;
