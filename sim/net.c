@@ -824,6 +824,16 @@ static void reasm_free(gpointer p) {
 static void reasm_timeout(NlEvent *ev, void *data) {
   Reasm *r = data;
   NlNode *n = r->node;
+  /* RFC 1122 §3.3.2: tell the source when fragment zero had come (time
+   * exceeded, code 1: fragment reassembly time exceeded), as Linux does. */
+  guint zlen = (guint)r->header[2] << 8 | r->header[3];
+  if (r->have_first && r->header[0] == 0x45 && zlen >= NL_IP4_HDR_LEN) {
+    guint8 *z = g_malloc(zlen);
+    memcpy(z, r->header, NL_IP4_HDR_LEN);
+    memcpy(z + NL_IP4_HDR_LEN, r->data, zlen - NL_IP4_HDR_LEN);
+    nl_node_send_icmp_error(n, z, zlen, NL_ICMP_TIME_EXCEEDED, 1, 0);
+    g_free(z);
+  }
   NlPacket *p = nl_packet_new(r->sample, r->sample_len);
   nl_node_drop(n, p, NL_DROP_REASSEMBLY);
   g_hash_table_remove(n->reasm, &r->key);

@@ -261,12 +261,59 @@ static void test_fragment_df_router_frag_needed(void **state) {
  * The middle fragment never comes. */
 static const NlLinkProps slow = {.up = {.latency = 5 * NL_MS}};
 
-static NlWorld *sc_timeout(Rx *rx) {
+/* What a hears back: RFC 1122 §3.3.2 wants an ICMP time exceeded
+ * (fragment reassembly time exceeded) when fragment zero had come. */
+static void assert_reasm_icmp(const Rx *rxa, gboolean want) {
+  if (!want) {
+    assert_int_equal(rxa->pkts->len, 0);
+    return;
+  }
+  assert_int_equal(rxa->pkts->len, 1);
+  assert_int_equal(rx_time(rxa, 0), 5 * NL_MS + 30 * NL_S);
+  gsize len;
+  const guint8 *p = rx_data(rxa, 0, &len);
+  NlIp4Header ip, q;
+  assert_icmp(p, len, NL_ICMP_TIME_EXCEEDED, 1, &ip, &q);
+  assert_int_equal(ip.src, A("10.0.0.2"));
+  assert_int_equal(ip.dst, A("10.0.0.1"));
+  assert_int_equal(q.id, 0x1234);
+  assert_int_equal(q.src, A("10.0.0.1"));
+  assert_int_equal(q.dst, A("10.0.0.2"));
+  assert_int_equal(q.proto, NL_IPPROTO_UDP);
+  /* The quote is fragment zero's: its header and the UDP header. */
+  const guint8 *quote = p + NL_IP4_HDR_LEN + NL_ICMP_HDR_LEN;
+  guint8 orig[BIG_LEN];
+  big_build(orig);
+  assert_int_equal(quote[6] & 0x1f, 0); /* offset 0 */
+  assert_int_equal(quote[7], 0);
+  assert_memory_equal(quote + NL_IP4_HDR_LEN, orig + NL_IP4_HDR_LEN,
+                      NL_UDP_HDR_LEN);
+}
+
+/* The middle fragment never comes (@first: fragment zero does). */
+static NlWorld *timeout_world(Rx *rx, gboolean first) {
   NlWorld *w = lan_world(&slow, rx);
-  send_frag(w, 0, 1480, TRUE);
+  Rx *rxa = g_new0(Rx, 1);
+  rx_init(rxa);
+  rx_hook(nl_world_find_node(w, "a"), rxa);
+  if (first)
+    send_frag(w, 0, 1480, TRUE);
+  else
+    send_frag(w, 1480, 1480, TRUE);
   send_frag(w, 2960, BIG + NL_UDP_HDR_LEN - 2960, FALSE);
   run(w);
+  assert_reasm_icmp(rxa, first);
+  rx_clear(rxa);
+  g_free(rxa);
   return w;
+}
+
+static NlWorld *sc_timeout(Rx *rx) {
+  return timeout_world(rx, TRUE);
+}
+
+static NlWorld *sc_timeout_no_first(Rx *rx) {
+  return timeout_world(rx, FALSE);
 }
 
 static void test_fragment_missing_times_out_30s(void **state) {
@@ -290,6 +337,19 @@ static void test_fragment_missing_times_out_30s(void **state) {
   /* Nothing is left pending after it. */
   assert_int_equal(nl_event_queue_size(nl_world_queue(w)), 0);
   assert_rerun_identical(w, sc_timeout);
+  nl_world_free(w);
+  rx_clear(&rx);
+
+  /* Without fragment zero: the same drop, and no ICMP. */
+  rx_init(&rx);
+  w = sc_timeout_no_first(&rx);
+  assert_int_equal(rx.pkts->len, 0);
+  d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  assert_int_equal(d->len, 1);
+  assert_int_equal(g_array_index(d, Rec, 0).why, NL_DROP_REASSEMBLY);
+  assert_int_equal(g_array_index(d, Rec, 0).time, 5 * NL_MS + 30 * NL_S);
+  g_array_free(d, TRUE);
+  assert_rerun_identical(w, sc_timeout_no_first);
   nl_world_free(w);
   rx_clear(&rx);
 }
