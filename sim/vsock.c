@@ -481,6 +481,9 @@ int nl_vsock_socket(NlThread *t, int domain, int type, int protocol) {
   int fd = nl__fd_install(t->proc, f, 0, (type & SOCK_CLOEXEC) != 0);
   if (fd < 0)
     nl__file_unref(f);
+  nl__trace_call(t, "socket(%s, %s) = %d",
+                 domain == AF_INET6 ? "AF_INET6" : "AF_INET",
+                 kind == NL_FILE_UDP ? "SOCK_DGRAM" : "SOCK_STREAM", fd);
   return fd;
 }
 
@@ -494,9 +497,11 @@ int nl_vsock_bind(NlThread *t, int fd, const struct sockaddr *sa,
   uint16_t port;
   if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
     return err == -ENETUNREACH ? -EADDRNOTAVAIL : err;
-  if (f->kind == NL_FILE_UDP)
-    return udp_bind(f->host, f->udp, addr, port);
-  return nl_tcp_bind(f->tcp, addr, port);
+  err = f->kind == NL_FILE_UDP ? udp_bind(f->host, f->udp, addr, port)
+                               : nl_tcp_bind(f->tcp, addr, port);
+  char b[24];
+  nl__trace_call(t, "bind(%d, %s) = %d", fd, fmt_addr(addr, port, b), err);
+  return err;
 }
 
 int nl_vsock_listen(NlThread *t, int fd, int backlog) {
@@ -509,6 +514,7 @@ int nl_vsock_listen(NlThread *t, int fd, int backlog) {
   err = nl_tcp_listen(f->tcp, backlog);
   if (err == 0)
     f->tcp_listening = TRUE;
+  nl__trace_call(t, "listen(%d, %d) = %d", fd, backlog, err);
   return err;
 }
 
