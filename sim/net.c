@@ -309,10 +309,17 @@ gboolean nl_node_is_up(const NlNode *n) {
 }
 
 static void dir_state_init(NlDirState *s, guint queue) {
-  g_free(s->departures);
+  /* A change of properties keeps what is already queued: the transmitter
+   * stays busy and packets sent later stay behind those sent before. */
+  NlDirState old = *s;
   memset(s, 0, sizeof *s);
   s->size = queue ? queue : NL_DEFAULT_QUEUE;
   s->departures = g_new0(NlTime, s->size);
+  s->busy_until = old.busy_until;
+  s->last_arrival = old.last_arrival;
+  for (guint k = 0; k < old.count && s->count < s->size; k++)
+    s->departures[s->count++] = old.departures[(old.head + k) % old.size];
+  g_free(old.departures);
 }
 
 NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,

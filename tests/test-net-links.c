@@ -191,6 +191,51 @@ static void test_links_bandwidth_down_direction_queues(void **state) {
   rx_clear(&rx);
 }
 
+/* A change of a link's properties (a scenario's `link ... set`) while
+ * packets are queued: those sent later still come after them. */
+static NlWorld *sc_props_change(Rx *rx) {
+  NlLinkProps ap = {.up = {.bandwidth = 1000000, .queue = 4}};
+  NlWorld *w = pair_world(SEED, &ap, NULL, rx);
+  NlNode *a = node(w, "a");
+  for (guint i = 1; i <= 3; i++)
+    assert_int_equal(udp_send(a, 0, BADDR, P1250, (uint16_t)i, 64, FALSE), 0);
+  run_to(w, 5 * NL_MS);
+  ap.up.latency = NL_MS;
+  nl_iface_set_props(nl_node_iface(a, 0), &ap);
+  assert_int_equal(nl_iface_props(nl_node_iface(a, 0))->up.latency, NL_MS);
+  /* Three are still queued (one on the wire): room for one more. */
+  for (guint i = 4; i <= 5; i++)
+    assert_int_equal(udp_send(a, 0, BADDR, P1250, (uint16_t)i, 64, FALSE), 0);
+  run(w);
+  return w;
+}
+
+static void test_links_props_change_keeps_queue(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_props_change(&rx);
+  static const NlTime want[] = {10 * NL_MS, 20 * NL_MS, 30 * NL_MS,
+                                41 * NL_MS};
+  assert_int_equal(rx.pkts->len, 4);
+  for (guint i = 0; i < 4; i++) {
+    gsize len;
+    const guint8 *p = rx_data(&rx, i, &len);
+    assert_int_equal(pkt_id(p, len), i + 1);
+    assert_int_equal(rx_time(&rx, i), want[i]);
+  }
+  GArray *d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  assert_int_equal(d->len, 1);
+  assert_int_equal(g_array_index(d, Rec, 0).why, NL_DROP_QUEUE_FULL);
+  assert_int_equal(pkt_id(g_array_index(d, Rec, 0).data,
+                          g_array_index(d, Rec, 0).len),
+                   5);
+  g_array_free(d, TRUE);
+  assert_rerun_identical(w, sc_props_change);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
 /* ---- a finite queue ---- */
 
 /* 1 Mbit/s, a queue of 4: ten packets at 0, two more at 15 ms. */
@@ -658,6 +703,7 @@ int main(void) {
       cmocka_unit_test(test_links_latency_adds_up),
       cmocka_unit_test(test_links_bandwidth_serialises),
       cmocka_unit_test(test_links_bandwidth_down_direction_queues),
+      cmocka_unit_test(test_links_props_change_keeps_queue),
       cmocka_unit_test(test_links_queue_full_drops),
       cmocka_unit_test(test_links_loss_rate_and_seed),
       cmocka_unit_test(test_links_jitter_keeps_order),
