@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "test-run-util.h"
 
@@ -160,6 +161,32 @@ static void test_proc_names_and_interfaces_come_from_the_scenario(
   g_free(n);
 }
 
+static void test_proc_natlab_cc_refuses_unsupported_calls(void **state) {
+  char *dir = g_dir_make_tmp("natlab-cc-XXXXXX", NULL);
+  char *src = g_build_filename(dir, "forks.c", NULL);
+  char *out = g_build_filename(dir, "forks.so", NULL);
+  g_file_set_contents(src,
+                      "#include <unistd.h>\n"
+                      "int main(void) { return fork() < 0; }\n",
+                      -1, NULL);
+  const char *argv[] = {"/bin/sh", g_getenv("NATLAB_CC"), "-o", out, src,
+                        NULL};
+  char *err = NULL;
+  int status = 0;
+  assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+                           NULL, NULL, &err, &status, NULL));
+  assert_false(g_spawn_check_wait_status(status, NULL));
+  assert_non_null(strstr(err, "the program calls fork(), which natlab does "
+                              "not support"));
+  assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+  g_unlink(src);
+  g_rmdir(dir);
+  g_free(err);
+  g_free(src);
+  g_free(out);
+  g_free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_proc_two_instances_keep_separate_globals),
@@ -167,6 +194,7 @@ int main(void) {
     cmocka_unit_test(test_proc_busy_wait_advances_virtual_time),
     cmocka_unit_test(test_proc_green_threads_are_deterministic),
     cmocka_unit_test(test_proc_names_and_interfaces_come_from_the_scenario),
+    cmocka_unit_test(test_proc_natlab_cc_refuses_unsupported_calls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
