@@ -132,6 +132,66 @@ static void test_expect_results_name_their_line(void **state) {
   test_run_free(r);
 }
 
+static void test_run_firewall_chained_nats_and_directions(void **state) {
+  TestRun *r = test_run(
+      "fw.nlab",
+      "seed 1\nduration 5s\n"
+      "network home 192.168.1.0/24\n"
+      "network carrier 100.64.0.0/16\n"
+      "network office 10.9.0.0/24\n"
+      "network internet 203.0.113.0/24 192.0.2.0/24 latency=10ms\n"
+      /* A laptop behind a home NAT behind a carrier-grade NAT. */
+      "host laptop\n  link home 192.168.1.10 down.latency=50ms\n"
+      "  route default via 192.168.1.1\n"
+      "  run at=1s udp-echo-client 192.0.2.7 7 via-two-nats\n"
+      "nat homenat preset=full-cone\n  inside home 192.168.1.1\n"
+      "  outside carrier 100.64.0.2\n  route default via 100.64.0.1\n"
+      "nat cgn preset=symmetric\n  inside carrier 100.64.0.1\n"
+      "  outside internet 203.0.113.9\n"
+      /* An office behind a stateful firewall, no translation. */
+      "host desk\n  link office 10.9.0.5\n  route default via 10.9.0.1\n"
+      "  run udp-echo-server 7\n"
+      "  run at=1s name=out udp-echo-client 192.0.2.7 7 from-inside\n"
+      "firewall fw\n  inside office 10.9.0.1\n  outside internet 192.0.2.1\n"
+      "host server\n  link internet 192.0.2.7\n"
+      "  route 10.9.0.0/24 via 192.0.2.1\n  run udp-echo-server 7\n"
+      "  run at=2s name=in udp-echo-client 10.9.0.5 7 unsolicited\n"
+      "expect exit laptop/udp-echo-client code 0\n"
+      "expect exit desk/out code 0\n"
+      "expect exit server/in code 1\n"
+      "expect filtered fw count == 1\n");
+  assert_int_equal(r->failed, 0);
+  /* Through both NATs the server sees the carrier's address. */
+  assert_int_equal(test_count_lines(r->text, "server stdout",
+                                    "from 203.0.113.9:", NULL), 1);
+  /* The firewall does not translate: the office address goes out. */
+  assert_int_equal(test_count_lines(r->text, "server stdout",
+                                    "from 10.9.0.5:", NULL), 1);
+  /* down.latency=50ms applies on the way to the laptop only: the echo
+   * leaves the home NAT at some t and arrives at t + 50 ms. */
+  assert_int_equal(test_count_lines(r->text, "homenat send -> laptop", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "laptop send -> homenat",
+                                    "1.000004000", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "1.000004000 homenat recv", NULL),
+                   1);
+  test_run_free(r);
+}
+
+static void test_run_ipv6_is_refused_with_its_line(void **state) {
+  GError *err = NULL;
+  NlScenario *s = nl_scenario_load_string(
+      "v6.nlab",
+      "network lan 2001:db8::/64\nhost a\n  link lan 2001:db8::5\n", -1,
+      NULL, &err);
+  assert_non_null(s);
+  NlRun *r = nl_run_new(s, NULL, &err);
+  assert_null(r);
+  assert_true(g_str_has_prefix(err->message, "v6.nlab:1:13: IPv6 is not "
+                                             "simulated yet"));
+  g_error_free(err);
+  nl_scenario_free(s);
+}
+
 static void count_calls(void *data, NlTime now, NlTime end, uint64_t ev) {
   (*(int *)data)++;
 }
@@ -164,6 +224,8 @@ int main(void) {
     cmocka_unit_test(test_action_host_crash_and_restart),
     cmocka_unit_test(test_expect_results_name_their_line),
     cmocka_unit_test(test_run_progress_slices_leave_the_trace_unchanged),
+    cmocka_unit_test(test_run_firewall_chained_nats_and_directions),
+    cmocka_unit_test(test_run_ipv6_is_refused_with_its_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,30 @@ static void test_run_cli_check_determinism_and_outputs(void **state) {
   g_free(path);
 }
 
+static void test_run_cli_set_overrides_a_constant(void **state) {
+  /* The full-cone lesson, run with --set preset=symmetric: the same
+   * file, another NAT, and its expectations no longer hold. */
+  char *path = source_path("scenarios/nat-types/full-cone.nlab");
+  const char *plain[] = {"run", path, "--quiet", NULL};
+  const char *sym[] = {"run", path, "--quiet", "--set", "preset=symmetric",
+                       NULL};
+  const char *bad[] = {"run", path, "--set", "nosuch=1", NULL};
+  char *out = NULL, *err = NULL;
+  assert_int_equal(spawn_natlab(plain, &out, &err), 0);
+  g_free(out);
+  g_free(err);
+  assert_int_equal(spawn_natlab(sym, &out, &err), 1);
+  assert_non_null(strstr(out, "mapping: the same for both servers\": no "
+                              "such line was printed"));
+  g_free(out);
+  g_free(err);
+  assert_int_equal(spawn_natlab(bad, &out, &err), 2);
+  assert_non_null(strstr(err, "nosuch"));
+  g_free(out);
+  g_free(err);
+  g_free(path);
+}
+
 static void test_run_cli_bad_scenarios_give_one_located_error(void **state) {
   static const struct {
     const char *text;
@@ -245,6 +269,7 @@ int main(void) {
     cmocka_unit_test(test_run_diff_names_first_differing_record),
     cmocka_unit_test(test_run_every_shipped_scenario_meets_its_expectations),
     cmocka_unit_test(test_run_cli_check_determinism_and_outputs),
+    cmocka_unit_test(test_run_cli_set_overrides_a_constant),
     cmocka_unit_test(test_run_cli_bad_scenarios_give_one_located_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
