@@ -151,11 +151,11 @@ static void bench_spawn(guint hosts, guint per_host) {
     g_error("%s", err->message);
   double w2 = clock_s(CLOCK_MONOTONIC);
   double c2 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-  long rss_built = rss_kib();
+  long rss_built = rss_kib(), peak_built = peak_rss_kib();
   guint failed = nl_run_execute(r);
   double w3 = clock_s(CLOCK_MONOTONIC);
   double c3 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-  long rss_ran = rss_kib();
+  long rss_ran = rss_kib(), peak_ran = peak_rss_kib();
   g_assert(failed == 0);
   /* Every server started, bound and printed its line. */
   guint listening = 0;
@@ -179,11 +179,13 @@ static void bench_spawn(guint hosts, guint per_host) {
          "%" G_GUINT64_FORMAT " trace records):\n"
          "  parse %.3f s wall (%.3f CPU), build %.3f s (%.3f), run 1 s "
          "virtual %.3f s (%.3f), free %.3f s (%.3f)\n"
-         "  RSS before %ld KiB, built %ld KiB, after run %ld KiB, peak %ld "
-         "KiB: %.1f KiB per process (after run, from before)\n",
+         "  RSS before %ld KiB, built %ld KiB, after run %ld KiB; peak %ld "
+         "KiB after build, %ld after run, %ld at the end: %.1f KiB per "
+         "process (after run, from before)\n",
          hosts, per_host, procs, text->len, records, w1 - w0, c1 - c0,
          w2 - w1, c2 - c1, w3 - w2, c3 - c2, w4 - w3, c4 - c3, rss0,
-         rss_built, rss_ran, peak, (double)(rss_ran - rss0) / procs);
+         rss_built, rss_ran, peak_built, peak_ran, peak,
+         (double)(rss_ran - rss0) / procs);
   g_string_free(text, TRUE);
 }
 
