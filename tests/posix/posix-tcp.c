@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -88,6 +89,16 @@ int main(void) {
   CHECK("msg-waitall-fills-buffer", recv(s, buf, 10, MSG_WAITALL) == 10);
   CHECK_ERR("empty-nonblocking-recv-eagain",
             recv(s, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+  struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  double t0 = now_ms();
+  int r = (int)recv(s, buf, sizeof buf, 0);
+  int e = errno;
+  double dt = now_ms() - t0;
+  CHECK("stream-so-rcvtimeo-eagain", r < 0 && e == EAGAIN);
+  CHECK("stream-so-rcvtimeo-waits-100ms", dt >= 99.0 && dt < 300.0);
+  tv.tv_usec = 0;
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
   /* Half-close: the reader sees EOF; the other direction still works. */
   CHECK("shutdown-wr", shutdown(c, SHUT_WR) == 0);
