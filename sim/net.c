@@ -235,6 +235,10 @@ void nl_network_add_prefix(NlNetwork *n, uint32_t addr, guint len) {
   NlRoute r = {.mask = mask_of(len), .len = len};
   r.prefix = addr & r.mask;
   g_array_append_val(n->prefixes, r);
+  /* Connected routes (and which gateways are on-link) derive from the
+   * prefixes: tables built before are stale. */
+  for (guint i = 0; i < n->world->nodes->len; i++)
+    ((NlNode *)g_ptr_array_index(n->world->nodes, i))->table_dirty = TRUE;
 }
 
 const char *nl_network_name(const NlNetwork *n) {

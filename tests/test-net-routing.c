@@ -342,6 +342,66 @@ static void test_routing_ttl_expiry_time_exceeded(void **state) {
   rx_clear(&rx);
 }
 
+/* ---- a routing loop ends by TTL ---- */
+
+/* r1 and r2 each send 203.0.113.0/24 to the other. */
+static NlWorld *sc_loop(Rx *rx) {
+  Chain c;
+  chain_build(&c, NULL, rx, NULL);
+  nl_node_add_route(c.r1, A("203.0.113.0"), 24, A("10.0.2.2"));
+  nl_node_add_route(c.r2, A("203.0.113.0"), 24, A("10.0.2.1"));
+  assert_int_equal(udp_send(c.h1, 0, A("203.0.113.9"), 8, 88, 10, FALSE), 0);
+  run(c.w);
+  return c.w;
+}
+
+static void test_routing_loop_ends_by_ttl(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_loop(&rx);
+  /* TTL 10 reaches r1 (10), r2 (9), ... r2 (1), which drops it. */
+  assert_int_equal(count(w, NL_TRACE_PKT_RECV, "r1", 0), 5 + 1);
+  assert_int_equal(count(w, NL_TRACE_PKT_RECV, "r2", 0), 5);
+  GArray *d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  assert_int_equal(d->len, 1);
+  assert_string_equal(g_array_index(d, Rec, 0).node, "r2");
+  assert_int_equal(g_array_index(d, Rec, 0).why, NL_DROP_TTL);
+  g_array_free(d, TRUE);
+  /* The ICMP came back through r1 (the sixth packet r1 got). */
+  assert_int_equal(rx.pkts->len, 1);
+  gsize len;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  NlIp4Header ip, q;
+  assert_icmp(p, len, NL_ICMP_TIME_EXCEEDED, 0, &ip, &q);
+  assert_int_equal(ip.src, A("10.0.2.2"));
+  assert_int_equal(q.id, 88);
+  assert_rerun_identical(w, sc_loop);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+/* ---- prefixes added to a network later ---- */
+
+static void test_routing_prefix_added_later(void **state) {
+  (void)state;
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *lan = nl_network_new(w, "lan");
+  nl_network_add_prefix(lan, A("10.0.1.0"), 24);
+  NlNode *h = nl_node_new(w, "h", NL_NODE_HOST);
+  nl_node_attach(h, lan, A("10.0.1.10"), NULL);
+  NlIface *f;
+  uint32_t nh;
+  assert_false(nl_node_route(h, A("10.0.5.9"), &f, &nh));
+  /* The segment now carries a second prefix: it is on-link too. */
+  nl_network_add_prefix(lan, A("10.0.5.0"), 24);
+  assert_true(nl_network_contains(lan, A("10.0.5.9")));
+  assert_true(nl_node_route(h, A("10.0.5.9"), &f, &nh));
+  assert_ptr_equal(f, nl_node_iface(h, 0));
+  assert_int_equal(nh, A("10.0.5.9"));
+  nl_world_free(w);
+}
+
 /* ---- hosts do not forward ---- */
 
 /* src routes 10.0.2.0/24 via mh, a host on both networks; dst is on the
@@ -528,6 +588,8 @@ int main(void) {
       cmocka_unit_test(test_routing_router_no_route_icmp),
       cmocka_unit_test(test_routing_three_hops_ttl_and_checksum),
       cmocka_unit_test(test_routing_ttl_expiry_time_exceeded),
+      cmocka_unit_test(test_routing_loop_ends_by_ttl),
+      cmocka_unit_test(test_routing_prefix_added_later),
       cmocka_unit_test(test_routing_host_does_not_forward),
       cmocka_unit_test(test_routing_offlink_gateway_ignored),
       cmocka_unit_test(test_routing_no_neighbour),
