@@ -29,6 +29,7 @@ struct NlHostStack {
   GHashTable *udp_ports; /* port -> GPtrArray of NlUdpSock, bind order */
   NlRand port_rand;
   GPtrArray *procs;      /* NlProc, spawn order */
+  GHashTable *proc_by_name; /* instance name -> NlProc (lookups only) */
   int next_pid;
   uint64_t bind_seq;
 };

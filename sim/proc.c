@@ -68,6 +68,7 @@ NlHostStack *nl__host_stack(NlNode *node) {
                                        (GDestroyNotify)g_ptr_array_unref);
   nl_node_rand(node, "udp-ports", &h->port_rand);
   h->procs = g_ptr_array_new();
+  h->proc_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   h->next_pid = 100;
   nl_node_set_stack(node, h, nl__host_stack_free);
   NlNodeHooks hooks = {.local_in = nl__host_local_in, .data = h};
@@ -618,6 +619,7 @@ void nl__host_stack_procs_free(NlHostStack *h) {
   for (guint i = h->procs->len; i-- > 0;)
     proc_free(g_ptr_array_index(h->procs, i));
   g_ptr_array_free(h->procs, TRUE);
+  g_hash_table_destroy(h->proc_by_name);
 }
 
 static void proc_start(NlEvent *ev, void *data) {
@@ -738,6 +740,7 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
     p->fds[s] = o;
   }
   g_ptr_array_add(h->procs, p);
+  g_hash_table_insert(h->proc_by_name, p->name, p);
   nl_event_init(&p->start_ev, proc_start, p);
   NlEventQueue *q = nl_world_queue(h->world);
   nl_event_schedule(q, &p->start_ev, MAX(at, nl_event_now(q)));
@@ -746,14 +749,10 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
 
 NlProc *nl_proc_find(NlNode *node, const char *name) {
   NlHostStack *h = nl_node_stack(node);
-  if (h == NULL)
+  if (h == NULL || nl_node_kind(node) == NL_NODE_NAT ||
+      nl_node_kind(node) == NL_NODE_FIREWALL)
     return NULL;
-  for (guint i = 0; i < h->procs->len; i++) {
-    NlProc *p = g_ptr_array_index(h->procs, i);
-    if (strcmp(p->name, name) == 0)
-      return p;
-  }
-  return NULL;
+  return g_hash_table_lookup(h->proc_by_name, name);
 }
 
 void nl_proc_kill(NlProc *p, const char *why) {
@@ -762,7 +761,9 @@ void nl_proc_kill(NlProc *p, const char *why) {
 
 void nl_proc_kill_all(NlNode *node, const char *why) {
   NlHostStack *h = nl_node_stack(node);
-  if (h == NULL)
+  /* A NAT's node stack is its translator, and it runs no programs. */
+  if (h == NULL || nl_node_kind(node) == NL_NODE_NAT ||
+      nl_node_kind(node) == NL_NODE_FIREWALL)
     return;
   for (guint i = h->procs->len; i-- > 0;)
     nl_proc_kill(g_ptr_array_index(h->procs, i), why);

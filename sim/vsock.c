@@ -679,9 +679,12 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
                            u->df);
   err = nl_node_send(h->node, pkt, n);
   g_free(pkt);
-  char b[24];
-  nl__trace_call(t, "sendto(%d, %zu bytes, %s) = %zd", fd, len,
-                 fmt_addr(dst, dport, b), err < 0 ? (ssize_t)err : (ssize_t)len);
+  if (nl_trace_wants(nl_world_trace(h->world), NL_TRACE_CALL)) {
+    char b[24];
+    nl__trace_call(t, "sendto(%d, %zu bytes, %s) = %zd", fd, len,
+                   fmt_addr(dst, dport, b),
+                   err < 0 ? (ssize_t)err : (ssize_t)len);
+  }
   if (err == -EHOSTDOWN)
     err = -ENETDOWN;
   return err < 0 ? err : (ssize_t)len;
