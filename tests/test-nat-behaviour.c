@@ -197,7 +197,7 @@ static void test_nat_every_preset_behaves_as_its_fields(void **state) {
     const NlNatBehaviour *b = nl_nat_behaviour_preset(i);
     Env env;
     env_init(&env, b);
-    Seen a, c;
+    Seen a = {0}, c = {0};
     NlNatVerdict v = env_udp(&env, NL_NAT_OUTBOUND, h, 5000, s1, 3478, &a);
     if (b->block_outbound_udp) {
       assert_int_equal(v, NL_NAT_DROP);
@@ -230,7 +230,7 @@ static void test_nat_every_preset_behaves_as_its_fields(void **state) {
                                              : NL_DROP_FIREWALL);
     if (b->translate) {
       /* h2 sends to h's external endpoint after h sent to h2's. */
-      Seen d;
+      Seen d = {0};
       assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, h2, 6000, s1, 3478, &d),
                        NL_NAT_PASS);
       env_udp(&env, NL_NAT_OUTBOUND, h, 5000, e, d.sport, NULL);

@@ -91,7 +91,7 @@ static void test_nat_udp_blocked_drops_outbound_udp(void **state) {
   assert_int_equal(env_udp(&env, NL_NAT_INBOUND, S, 3478, E, 5000, NULL),
                    NL_NAT_DROP);
   assert_int_equal(env.why, NL_DROP_NAT_NO_MAPPING);
-  Seen s;
+  Seen s = {0};
   assert_int_equal(
       env_tcp(&env, NL_NAT_OUTBOUND, H, 5000, S, 443, NL_TCP_SYN, &s),
       NL_NAT_PASS);

@@ -80,7 +80,7 @@ static void test_nat_rfc4787_req9b_hairpin_reply_reaches_sender(
     void **state) {
   Env env;
   env_init(&env, nl_nat_behaviour_find("port-restricted-cone"));
-  Seen got;
+  Seen got = {0};
   assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5000, S, 3478, NULL),
                    NL_NAT_PASS);
   assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HB, 6000, S, 3478, NULL),
@@ -108,7 +108,7 @@ static void test_nat_rfc4787_req9b_hairpin_reply_reaches_sender(
 static void test_nat_rfc4787_req9_hairpin_tcp(void **state) {
   Env env;
   env_init(&env, nl_nat_behaviour_find("full-cone"));
-  Seen got;
+  Seen got = {0};
   assert_int_equal(
       env_tcp(&env, NL_NAT_OUTBOUND, HB, 6000, S, 80, NL_TCP_SYN, NULL),
       NL_NAT_PASS);

@@ -162,7 +162,7 @@ static void test_nat_rfc5508_outbound_error_translated_with_quote(
     void **state) {
   Env env;
   env_init(&env, nl_nat_behaviour_find("full-cone"));
-  Seen s;
+  Seen s = {0};
   assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3478, &s),
                    NL_NAT_PASS);
   guint8 arrived[128], inside[128];

@@ -117,7 +117,7 @@ static char *run_case(const NlNatBehaviour *b, const PortRow *pr,
   env_at(&env, 1 * NL_S);
   uint16_t ext[N_STEPS];
   for (int s = 0; s < N_STEPS; s++) {
-    Seen out;
+    Seen out = {0};
     assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, h, 5000, A(step_dst[s]),
                              step_dport[s], &out),
                      NL_NAT_PASS);
@@ -131,7 +131,7 @@ static char *run_case(const NlNatBehaviour *b, const PortRow *pr,
   }
   for (int s = 0; s < N_STEPS; s++) {
     for (int i = 0; i < N_SOURCES; i++) {
-      Seen in;
+      Seen in = {0};
       NlNatVerdict v = env_udp(&env, NL_NAT_INBOUND, A(src_addr[i]),
                                src_port[i], e, ext[s], &in);
       if (fr->pass[s][i] == '1') {
@@ -246,7 +246,7 @@ static void test_nat_rfc4787_s4_2_1_preserve_collision_takes_next(
   Env env;
   NlNatBehaviour b = behaviour("port-restricted-cone", NULL);
   env_init(&env, &b);
-  Seen a, c;
+  Seen a = {0}, c = {0};
   assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, A("10.0.0.5"), 5000,
                            A("192.0.2.10"), 3478, &a),
                    NL_NAT_PASS);
@@ -256,7 +256,7 @@ static void test_nat_rfc4787_s4_2_1_preserve_collision_takes_next(
   assert_int_equal(a.sport, 5000);
   assert_int_equal(c.sport, 5001);
   /* Replies reach the right host. */
-  Seen r;
+  Seen r = {0};
   assert_int_equal(env_udp(&env, NL_NAT_INBOUND, A("192.0.2.10"), 3478,
                            A("203.0.113.1"), 5001, &r),
                    NL_NAT_PASS);
@@ -282,7 +282,7 @@ static void test_nat_rfc4787_req4_parity_and_range(void **state) {
                   "preserve", "port-range", "2000-2009", NULL);
     env_init(&env, &b);
     for (int k = 0; k < 4; k++) {
-      Seen s;
+      Seen s = {0};
       uint32_t h = A("10.0.0.5") + (uint32_t)k;
       assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, h, rows[i].inside[k],
                                A("192.0.2.10"), 3478, &s),
@@ -298,7 +298,7 @@ static void test_nat_rfc4787_req4_parity_and_range(void **state) {
                                "preserve", "port-range", "40000-40099", NULL);
   env_init(&env, &b);
   for (int k = 0; k < 50; k++) {
-    Seen s;
+    Seen s = {0};
     assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, A("10.0.0.5"),
                              (uint16_t)(6000 + k), A("192.0.2.10"), 3478, &s),
                      NL_NAT_PASS);
@@ -318,7 +318,7 @@ static void test_nat_rfc4787_req2_paired_address_pooling(void **state) {
   for (int h = 0; h < 4; h++) {
     uint32_t host = A("10.0.0.4") + (uint32_t)h;
     for (int k = 0; k < 3; k++) {
-      Seen s;
+      Seen s = {0};
       assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, host, 5000,
                                A("192.0.2.10"), (uint16_t)(3478 + k), &s),
                        NL_NAT_PASS);

@@ -22,7 +22,7 @@ static void test_nat_rfc4787_s4_2_pool_exhausted_drops(void **state) {
     env_init(&env, &b);
     guint seen_ports = 0;
     for (int k = 0; k < 4; k++) {
-      Seen s;
+      Seen s = {0};
       env_at(&env, (k + 1) * NL_S);
       assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S,
                                (uint16_t)(3000 + k), &s),
@@ -45,7 +45,7 @@ static void test_nat_rfc4787_s4_2_pool_exhausted_drops(void **state) {
      * created at 1 s, refreshed by the packet at 4 s above, expires at
      * 124 s; the one made at 2 s goes at 122 s). */
     env_at(&env, 122 * NL_S);
-    Seen s;
+    Seen s = {0};
     assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3004, &s),
                      NL_NAT_PASS);
     NlNatCounters c;
@@ -124,7 +124,7 @@ static void test_nat_table_survives_churn(void **state) {
   for (int wave = 0; wave < 3; wave++) {
     env_at(&env, (NlTime)(1 + wave) * NL_S);
     for (int k = wave; k < N; k += 3) {
-      Seen s;
+      Seen s = {0};
       assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
                                S, 3478, &s),
                        NL_NAT_PASS);
@@ -135,7 +135,7 @@ static void test_nat_table_survives_churn(void **state) {
    * the second: it expires at exactly 12 s. */
   env_at(&env, 12 * NL_S);
   for (int k = 0; k < N; k++) {
-    Seen s;
+    Seen s = {0};
     NlNatVerdict v = env_udp(&env, NL_NAT_INBOUND, S, 3478, E, ext[k], &s);
     if (born[k] + 10 * NL_S <= 12 * NL_S) {
       assert_int_equal(v, NL_NAT_DROP);
@@ -150,11 +150,11 @@ static void test_nat_table_survives_churn(void **state) {
   assert_int_equal(c.mappings_live, N / 3);
   /* New mappings reuse the freed ports' table slots without confusion. */
   for (int k = 0; k < N; k += 3) {
-    Seen s;
+    Seen s = {0};
     assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 6000, S,
                              3478, &s),
                      NL_NAT_PASS);
-    Seen back;
+    Seen back = {0};
     assert_int_equal(
         env_udp(&env, NL_NAT_INBOUND, S, 3478, E, s.sport, &back),
         NL_NAT_PASS);

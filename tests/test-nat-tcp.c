@@ -42,7 +42,7 @@ static void test_nat_rfc5382_req1_handshake_passes(void **state) {
   for (guint i = 0; nl_nat_behaviour_preset(i) != NULL; i++) {
     const NlNatBehaviour *b = nl_nat_behaviour_preset(i);
     Env env;
-    Seen out, in;
+    Seen out = {0}, in = {0};
     env_init(&env, b);
     assert_int_equal(env_tcp(&env, NL_NAT_OUTBOUND, H, 5000, R, 80, SYN, &out),
                      NL_NAT_PASS);
@@ -82,7 +82,7 @@ static void test_nat_rfc5382_simultaneous_open_through_eim(void **state) {
   };
   for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
     Env env;
-    Seen out, in;
+    Seen out = {0}, in = {0};
     env_init(&env, nl_nat_behaviour_find(rows[i].preset));
     env_at(&env, 1 * NL_S);
     assert_int_equal(env_tcp(&env, NL_NAT_OUTBOUND, H, 6000, R, 7000, SYN,
@@ -154,7 +154,7 @@ static void test_nat_rfc5382_req5_transitory_and_established_timeouts(
       uint16_t ext = 0;
       for (int k = 0; k < 4 && tcp_rows[i].script[k]; k++) {
         const char *step = tcp_rows[i].script[k];
-        Seen s;
+        Seen s = {0};
         env_at(&env, (k + 1) * NL_S);
         NlNatVerdict v =
             step[0] == 'o'
@@ -180,7 +180,7 @@ static void test_nat_rfc5382_req5_transitory_and_established_timeouts(
 /* A new SYN on a mapping whose connection closed starts over. */
 static void test_nat_rfc5382_new_connection_reuses_mapping(void **state) {
   Env env;
-  Seen a, b2;
+  Seen a = {0}, b2 = {0};
   env_init(&env, nl_nat_behaviour_find("port-restricted-cone"));
   assert_int_equal(env_tcp(&env, NL_NAT_OUTBOUND, H, 5000, R, 80, SYN, &a),
                    NL_NAT_PASS);
