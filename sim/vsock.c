@@ -821,7 +821,8 @@ ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
     if (r >= 0 && sa != NULL && alen != NULL)
       *alen = 0; /* Linux leaves a connected stream's address unset */
   }
-  nl__trace_call(t, "recv(%d, %zu) = %zd", fd, len, r);
+  nl__trace_call(t, "%s(%d, %zu) = %zd", sa ? "recvfrom" : "recv", fd, len,
+                 r);
   return r;
 }
 
@@ -1234,6 +1235,8 @@ int nl_vsock_fcntl(NlThread *t, int fd, int cmd, long arg) {
       return O_RDWR | f->status_flags;
     case F_SETFL:
       f->status_flags = (int)(arg & O_NONBLOCK);
+      nl__trace_call(t, "fcntl(%d, F_SETFL, %s) = 0", fd,
+                     (arg & O_NONBLOCK) ? "O_NONBLOCK" : "0");
       return 0;
     case F_GETFD:
       return t->proc->cloexec[fd] ? FD_CLOEXEC : 0;
@@ -1319,12 +1322,13 @@ int nl_vsock_poll(NlThread *t, struct pollfd *fds, nfds_t n, int timeout_ms) {
       ready += fds[i].revents != 0;
     }
     NlTime now = nl_world_now(t->proc->host->world);
-    if (ready > 0)
-      return ready;
-    if (timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
-      if (timeout_ms == 0)
+    if (ready > 0 ||
+        timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
+      if (ready == 0 && timeout_ms == 0)
         nl__wasted(t);
-      return 0;
+      nl__trace_call(t, "poll(%lu fds, %d) = %d", (unsigned long)n,
+                     timeout_ms, ready);
+      return ready;
     }
     for (nfds_t i = 0; i < n; i++) {
       NlFile *f = fds[i].fd >= 0 ? nl__fd_get(t->proc, fds[i].fd) : NULL;
@@ -1402,6 +1406,7 @@ int nl_vsock_select(NlThread *t, int nfds, fd_set *r, fd_set *w, fd_set *e,
       }
       if (ready == 0 && span == 0)
         nl__wasted(t);
+      nl__trace_call(t, "select(%d) = %d", nfds, ready);
       return ready;
     }
     for (int fd = 0; fd < nfds; fd++)
@@ -1529,12 +1534,12 @@ int nl_vsock_epoll_wait(NlThread *t, int epfd, struct epoll_event *evs,
     }
     g_ptr_array_free(reported, TRUE);
     NlTime now = nl_world_now(t->proc->host->world);
-    if (n > 0)
-      return n;
-    if (timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
-      if (timeout_ms == 0)
+    if (n > 0 ||
+        timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
+      if (n == 0 && timeout_ms == 0)
         nl__wasted(t);
-      return 0;
+      nl__trace_call(t, "epoll_wait(%d, %d) = %d", epfd, timeout_ms, n);
+      return n;
     }
     nl__wait_file(t, ef);
     nl__block(t, deadline);

@@ -96,7 +96,8 @@ static void show_progress(void *data, NlTime now, NlTime end,
   fflush(stderr);
 }
 
-static gboolean write_outputs(NlTrace *t, const Options *o, const char *title,
+static gboolean write_outputs(NlTrace *t, const Options *o,
+                              const NlScenario *s, const char *title,
                               GError **error) {
   if (o->trace && !nl_trace_write_text(t, o->trace, error))
     return FALSE;
@@ -104,6 +105,8 @@ static gboolean write_outputs(NlTrace *t, const Options *o, const char *title,
     NlTimelineOptions topts;
     memset(&topts, 0, sizeof topts);
     topts.title = title;
+    /* The scenario's `timeline hide=...` leaves those kinds out. */
+    topts.kinds = NL_TIMELINE_DEFAULT_KINDS & ~s->timeline.hide;
     if (!nl_timeline_write(t, o->timeline, &topts, error))
       return FALSE;
   }
@@ -210,7 +213,7 @@ static int cmd_run(int argc, char **argv, gboolean check_only) {
   }
   if (!o.quiet)
     print_outputs(nl_run_trace(run));
-  if (!write_outputs(nl_run_trace(run), &o,
+  if (!write_outputs(nl_run_trace(run), &o, s,
                      s->timeline.title ? s->timeline.title : argv[1],
                      &error)) {
     fprintf(stderr, "natlab: %s\n", error->message);
