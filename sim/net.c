@@ -1005,12 +1005,17 @@ static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
     nl_node_drop(n, pkt, NL_DROP_NO_ROUTE);
     return;
   }
-  pkt->data[8]--; /* TTL */
-  nl_ip4_update_checksum(pkt->data);
-  n->world->stats.forwarded++;
-  if (output(f, pkt, next_hop) == -EMSGSIZE) {
+  /* Too big with DF: refused before the TTL is touched, so the ICMP
+   * quotes the packet as it came (as Linux's ip_forward does). */
+  if (pkt->len > f->props.mtu && ip.df) {
     nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_DEST_UNREACH,
                             NL_ICMP_FRAG_NEEDED, (uint16_t)f->props.mtu);
     nl_node_drop(n, pkt, NL_DROP_FRAG_NEEDED);
+    return;
   }
+  pkt->data[8]--; /* TTL */
+  nl_ip4_update_checksum(pkt->data);
+  n->world->stats.forwarded++;
+  if (output(f, pkt, next_hop) != 0)
+    nl_node_drop(n, pkt, NL_DROP_MALFORMED); /* output did not take it */
 }

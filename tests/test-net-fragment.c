@@ -250,6 +250,18 @@ static void test_fragment_df_router_frag_needed(void **state) {
   assert_int_equal(ip.dst, H1);
   assert_int_equal(q.id, 0x77);
   assert_int_equal(q.dst, H2);
+  /* As Linux: the quote and the drop show the packet as it came, not
+   * forwarded (TTL not decremented), and it is not counted forwarded. */
+  assert_int_equal(q.ttl, 64);
+  d = recs(w, NL_TRACE_PKT_DROP, NULL, NL_DROP_NONE);
+  NlIp4Header dh;
+  assert_ip_ok(g_array_index(d, Rec, 0).data, g_array_index(d, Rec, 0).len,
+               &dh);
+  assert_int_equal(dh.ttl, 64);
+  g_array_free(d, TRUE);
+  NlNetStats st;
+  nl_world_stats(w, &st);
+  assert_int_equal(st.forwarded, 2); /* the small one, by r1 and r2 */
   assert_rerun_identical(w, sc_frag_needed);
   nl_world_free(w);
   rx_clear(&rx);
