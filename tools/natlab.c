@@ -179,6 +179,10 @@ static int cmd_run(int argc, char **argv, gboolean check_only) {
   }
   NlRunOptions ropts = {.seed_set = o.seed_set, .seed = (uint64_t)o.seed,
                         .watchdog_ms = (unsigned)MAX(o.watchdog_ms, 0)};
+  /* With no output that shows packets or calls, record only what the
+   * expectations and the printed program output need. */
+  if (!o.trace && !o.timeline && !o.pcap && !o.jsonl)
+    ropts.trace_mask = NL_RUN_CHECK_KINDS;
   NlRun *run = nl_run_new(s, &ropts, &error);
   if (run == NULL) {
     fprintf(stderr, "%s\n", error->message);

@@ -649,6 +649,8 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
   NlRun *r = g_new0(NlRun, 1);
   r->s = s;
   r->world = nl_world_new(opts && opts->seed_set ? opts->seed : s->seed);
+  if (opts && opts->trace_mask)
+    nl_trace_set_mask(nl_world_trace(r->world), opts->trace_mask);
   r->actions = g_ptr_array_new_with_free_func(g_free);
   r->expects = g_ptr_array_new();
   if (opts && opts->watchdog_ms)

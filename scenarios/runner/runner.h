@@ -18,7 +18,18 @@ typedef struct {
   gboolean seed_set;
   uint64_t seed;        /* replaces the scenario's seed when seed_set */
   unsigned watchdog_ms; /* 0: the default */
+  uint64_t trace_mask;  /* kinds recorded; 0: all (see NL_RUN_CHECK_KINDS) */
 } NlRunOptions;
+
+/* The kinds that expectations and the programs' printed output need: a
+ * run asked for no trace, timeline or capture records only these, and
+ * spends almost nothing on per-packet tracing. */
+#define NL_RUN_CHECK_KINDS                                                     \
+  ((1u << NL_TRACE_NODE) | (1u << NL_TRACE_PKT_DROP) |                         \
+   (1u << NL_TRACE_PKT_DELIVER) | (1u << NL_TRACE_TCP_STATE) |                 \
+   (1u << NL_TRACE_PROC) | (1u << NL_TRACE_STDOUT) |                           \
+   (1u << NL_TRACE_STDERR) | (1u << NL_TRACE_STDIN) | (1u << NL_TRACE_CHECK) | \
+   (1u << NL_TRACE_STATS) | (1u << NL_TRACE_NOTE))
 
 #define NL_RUN_ERROR (nl_run_error_quark())
 GQuark nl_run_error_quark(void);
