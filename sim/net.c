@@ -588,11 +588,33 @@ enum { STAGE_SWITCH = 1, STAGE_ARRIVE = 2, STAGE_LOOP = 3 };
 
 static void hop_event(NlEvent *ev, void *data);
 
+/* A copy of @pkt on the same hop, as a transmission of its own: @stage
+ * at @at. */
+static void hop_dup(NlWorld *w, NlPacket *pkt, guint stage, NlTime at) {
+  NlPacket *copy = nl_packet_new(pkt->data, pkt->len);
+  copy->from = pkt->from;
+  copy->to = pkt->to;
+  copy->id = ++w->next_pkt_id;
+  w->stats.sent++;
+  trace_pkt(w, NL_TRACE_PKT_SEND, copy->from->node, copy->to->node, copy,
+            NL_DROP_NONE);
+  nl_event_init(&copy->ev, hop_event, copy);
+  in_flight_add(w, copy);
+  copy->stage = stage;
+  nl_event_schedule(w->queue, &copy->ev, at);
+}
+
 static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
   NlIface *to = pkt->to;
   NlDropReason why = NL_DROP_NONE;
-  if (!dir_trivial(&to->props.down))
+  gboolean dup = FALSE;
+  if (!dir_trivial(&to->props.down)) {
+    dup = to->props.down.dup > 0 &&
+          nl_rand_chance(&to->rand, to->props.down.dup);
     why = dir_pass(to, &to->props.down, &to->down_state, pkt->len, &t);
+  }
+  if (dup && why == NL_DROP_NONE)
+    hop_dup(w, pkt, STAGE_ARRIVE, t + NL_US); /* a microsecond behind */
   if (why != NL_DROP_NONE) {
     in_flight_remove(w, pkt);
     w->stats.dropped++;
@@ -678,19 +700,8 @@ static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
     nl_packet_free(pkt);
     return;
   }
-  if (dup) {
-    /* The copy is its own transmission, a microsecond behind. */
-    NlPacket *copy = nl_packet_new(pkt->data, pkt->len);
-    copy->from = from;
-    copy->to = to;
-    copy->id = ++w->next_pkt_id;
-    w->stats.sent++;
-    trace_pkt(w, NL_TRACE_PKT_SEND, from->node, to->node, copy, NL_DROP_NONE);
-    nl_event_init(&copy->ev, hop_event, copy);
-    in_flight_add(w, copy);
-    copy->stage = STAGE_SWITCH;
-    nl_event_schedule(w->queue, &copy->ev, t + NL_US);
-  }
+  if (dup)
+    hop_dup(w, pkt, STAGE_SWITCH, t + NL_US);
   nl_event_init(&pkt->ev, hop_event, pkt);
   in_flight_add(w, pkt);
   if (t == nl_event_now(w->queue) || dir_trivial(&to->props.down)) {

@@ -458,21 +458,31 @@ static NlWorld *sc_dup(Rx *rx) {
   return w;
 }
 
-static void test_links_dup_extra_copies(void **state) {
-  (void)state;
-  Rx rx;
-  rx_init(&rx);
-  NlWorld *w = sc_dup(&rx);
+/* The same, duplicated on b's side (down.dup) with 2 ms down latency. */
+static NlWorld *sc_dup_down(Rx *rx) {
+  NlLinkProps bp = {.down = {.dup = 0.3, .latency = 2 * NL_MS}};
+  NlWorld *w = pair_world(SEED, NULL, &bp, rx);
+  for (guint i = 1; i <= DUP_N; i++)
+    assert_int_equal(udp_send(node(w, "a"), 0, BADDR, 8, (uint16_t)i, 64,
+                              FALSE),
+                     0);
+  run(w);
+  return w;
+}
+
+static void assert_dups(NlWorld *w, const Rx *rx, NlTime delay, Scenario sc) {
   guint *copies = g_new0(guint, DUP_N + 1);
   NlTime *first = g_new0(NlTime, DUP_N + 1);
-  for (guint i = 0; i < rx.pkts->len; i++) {
+  for (guint i = 0; i < rx->pkts->len; i++) {
     gsize len;
-    const guint8 *p = rx_data(&rx, i, &len);
+    const guint8 *p = rx_data(rx, i, &len);
     uint16_t id = pkt_id(p, len);
-    if (copies[id]++ == 0)
-      first[id] = rx_time(&rx, i);
-    else
-      assert_int_equal(rx_time(&rx, i), first[id] + NL_US);
+    if (copies[id]++ == 0) {
+      first[id] = rx_time(rx, i);
+      assert_int_equal(first[id], delay);
+    } else {
+      assert_int_equal(rx_time(rx, i), first[id] + NL_US);
+    }
   }
   guint dups = 0;
   for (guint id = 1; id <= DUP_N; id++) {
@@ -483,11 +493,30 @@ static void test_links_dup_extra_copies(void **state) {
   g_free(first);
   /* 30 % of 1000; sd about 14.5. */
   assert_in_range(dups, 240, 360);
-  assert_int_equal(rx.pkts->len, DUP_N + dups);
+  assert_int_equal(rx->pkts->len, DUP_N + dups);
   /* Every copy is a transmission of its own. */
   assert_int_equal(count(w, NL_TRACE_PKT_SEND, "a", 0), DUP_N + dups);
+  assert_int_equal(count(w, NL_TRACE_PKT_RECV, "b", 0), DUP_N + dups);
   assert_int_equal(count_drops(w), 0);
-  assert_rerun_identical(w, sc_dup);
+  assert_rerun_identical(w, sc);
+}
+
+static void test_links_dup_down_direction(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_dup_down(&rx);
+  assert_dups(w, &rx, 2 * NL_MS, sc_dup_down);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
+static void test_links_dup_extra_copies(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_dup(&rx);
+  assert_dups(w, &rx, 0, sc_dup);
   nl_world_free(w);
   rx_clear(&rx);
 }
@@ -732,6 +761,7 @@ int main(void) {
       cmocka_unit_test(test_links_jitter_keeps_order),
       cmocka_unit_test(test_links_reorder_overtakes),
       cmocka_unit_test(test_links_dup_extra_copies),
+      cmocka_unit_test(test_links_dup_down_direction),
       cmocka_unit_test(test_links_link_down_and_up),
       cmocka_unit_test(test_links_node_down),
       cmocka_unit_test(test_links_partition_and_heal),
