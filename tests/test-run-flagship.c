@@ -224,6 +224,38 @@ static void test_run_cli_set_overrides_a_constant(void **state) {
   g_free(path);
 }
 
+static void test_run_cli_timeline_window_and_hidden_kinds(void **state) {
+  char *dir = g_dir_make_tmp("natlab-win-XXXXXX", NULL);
+  char *scn = g_build_filename(dir, "w.nlab", NULL);
+  char *svg = g_build_filename(dir, "w.svg", NULL);
+  g_file_set_contents(scn,
+                      "seed 1\nduration 5s\nnetwork lan 10.0.0.0/24 "
+                      "latency=5ms\nhost a\n  link lan 10.0.0.1\n"
+                      "  run udp-echo-server 7\nhost b\n  link lan 10.0.0.2\n"
+                      "  run at=1s udp-echo-client 10.0.0.1 7 hi 5 500\n"
+                      "timeline from=2s to=2600ms hide=call\n"
+                      "expect exit b/udp-echo-client code 0\n",
+                      -1, NULL);
+  const char *args[] = {"run", scn, "--quiet", "--timeline", svg, NULL};
+  char *out = NULL, *err = NULL, *text = NULL;
+  assert_int_equal(spawn_natlab(args, &out, &err), 0);
+  assert_true(g_file_get_contents(svg, &text, NULL, NULL));
+  /* Only the exchange inside the window, and no socket calls. */
+  assert_non_null(strstr(text, "sent 2.020"));
+  assert_null(strstr(text, "sent 1."));
+  assert_null(strstr(text, "sent 3."));
+  assert_null(strstr(text, "sendto("));
+  g_remove(svg);
+  g_remove(scn);
+  g_rmdir(dir);
+  g_free(text);
+  g_free(out);
+  g_free(err);
+  g_free(svg);
+  g_free(scn);
+  g_free(dir);
+}
+
 static void test_run_cli_bad_scenarios_give_one_located_error(void **state) {
   static const struct {
     const char *text;
@@ -270,6 +302,7 @@ int main(void) {
     cmocka_unit_test(test_run_every_shipped_scenario_meets_its_expectations),
     cmocka_unit_test(test_run_cli_check_determinism_and_outputs),
     cmocka_unit_test(test_run_cli_set_overrides_a_constant),
+    cmocka_unit_test(test_run_cli_timeline_window_and_hidden_kinds),
     cmocka_unit_test(test_run_cli_bad_scenarios_give_one_located_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,6 +96,27 @@ static void show_progress(void *data, NlTime now, NlTime end,
   fflush(stderr);
 }
 
+/* (transfer full) the records of @t between @from and @to, with every
+ * lane declaration; NULL when the window is the whole run. */
+static NlTrace *window_of(NlTrace *t, NlTime from, NlTime to) {
+  if (from <= 0 && to == NL_TIME_NEVER)
+    return NULL;
+  NlTrace *w = nl_trace_new();
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (rec->kind != NL_TRACE_NODE && (rec->time < from || rec->time > to))
+      continue;
+    nl_trace_add(w, rec->time, rec->kind,
+                 nl_trace_intern(w, nl_trace_name(t, rec->node)),
+                 nl_trace_intern(w, nl_trace_name(t, rec->peer)), rec->id,
+                 rec->aux, p, rec->len);
+  }
+  return w;
+}
+
 static gboolean write_outputs(NlTrace *t, const Options *o,
                               const NlScenario *s, const char *title,
                               GError **error) {
@@ -105,9 +126,14 @@ static gboolean write_outputs(NlTrace *t, const Options *o,
     NlTimelineOptions topts;
     memset(&topts, 0, sizeof topts);
     topts.title = title;
-    /* The scenario's `timeline hide=...` leaves those kinds out. */
+    /* The scenario's `timeline hide=...` leaves those kinds out, and
+     * `from=`/`to=` draw only that window (lanes are always kept). */
     topts.kinds = NL_TIMELINE_DEFAULT_KINDS & ~s->timeline.hide;
-    if (!nl_timeline_write(t, o->timeline, &topts, error))
+    NlTrace *window = window_of(t, s->timeline.from, s->timeline.to);
+    gboolean ok = nl_timeline_write(window ? window : t, o->timeline, &topts,
+                                    error);
+    nl_trace_free(window);
+    if (!ok)
       return FALSE;
   }
   if (o->pcap && !nl_pcap_write(t, o->pcap, NULL, error))
