@@ -631,7 +631,10 @@ static void hop_event(NlEvent *ev, void *data) {
   if (pkt->stage == STAGE_LOOP) {
     NlNode *n = pkt->loop;
     in_flight_remove(n->world, pkt);
-    node_input(n, NULL, pkt);
+    if (!n->up)
+      nl_node_drop(n, pkt, NL_DROP_HOST_DOWN); /* went down meanwhile */
+    else
+      node_input(n, NULL, pkt);
     return;
   }
   NlWorld *w = pkt->to->node->world;

@@ -609,6 +609,22 @@ static void test_links_node_down(void **state) {
   nl_world_free(w);
   rx_clear(&rx);
 
+  /* A loopback packet still queued when its node goes down is lost too. */
+  rx_init(&rx);
+  w = nl_world_new(SEED);
+  NlNode *solo = nl_node_new(w, "solo", NL_NODE_HOST);
+  rx_hook(solo, &rx);
+  assert_int_equal(udp_send(solo, A("127.0.0.1"), A("127.0.0.1"), 8, 1, 64,
+                            FALSE),
+                   0);
+  nl_node_set_up(solo, FALSE);
+  run(w);
+  assert_int_equal(rx.pkts->len, 0);
+  assert_int_equal(count(w, NL_TRACE_PKT_DROP, "solo", NL_DROP_HOST_DOWN),
+                   1);
+  nl_world_free(w);
+  rx_clear(&rx);
+
   /* A router that is down forwards nothing. */
   rx_init(&rx);
   Chain c;
