@@ -534,6 +534,70 @@ static void test_routing_no_neighbour(void **state) {
   nl_world_free(w);
 }
 
+/* ---- what a node without upper layers answers ---- */
+
+/* h1 pings h2 and sends it a UDP datagram; h2 has no hooks. */
+static NlWorld *sc_default_answers(Rx *rx) {
+  Chain c;
+  chain_build(&c, NULL, rx, NULL);
+  guint8 buf[NL_IP4_HDR_LEN + NL_ICMP_HDR_LEN + 16];
+  NlIp4Header h = {.total_len = sizeof buf, .id = 91, .ttl = 64,
+                   .proto = NL_IPPROTO_ICMP, .src = H1, .dst = H2};
+  nl_ip4_write(buf, &h);
+  guint8 *ic = buf + NL_IP4_HDR_LEN;
+  memset(ic, 0, NL_ICMP_HDR_LEN);
+  ic[0] = NL_ICMP_ECHO_REQUEST;
+  ic[5] = 0x42; /* identifier */
+  ic[7] = 7;    /* sequence */
+  for (guint i = 0; i < 16; i++)
+    ic[NL_ICMP_HDR_LEN + i] = (guint8)(0xa0 + i);
+  uint16_t sum = nl_wire_checksum(ic, NL_ICMP_HDR_LEN + 16);
+  ic[2] = (guint8)(sum >> 8);
+  ic[3] = (guint8)sum;
+  assert_int_equal(nl_node_send(c.h1, buf, sizeof buf), 0);
+  assert_int_equal(udp_send(c.h1, 0, H2, 12, 92, 64, FALSE), 0);
+  run(c.w);
+  return c.w;
+}
+
+static void test_routing_default_answers(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_default_answers(&rx);
+  assert_int_equal(rx.pkts->len, 2);
+  /* The echo reply: same identifier, sequence and data, two hops back. */
+  gsize len;
+  const guint8 *p = rx_data(&rx, 0, &len);
+  NlIp4Header ip;
+  assert_ip_ok(p, len, &ip);
+  assert_int_equal(ip.proto, NL_IPPROTO_ICMP);
+  assert_int_equal(ip.src, H2);
+  assert_int_equal(ip.dst, H1);
+  assert_int_equal(ip.ttl, 62);
+  assert_int_equal(len, NL_IP4_HDR_LEN + NL_ICMP_HDR_LEN + 16);
+  const guint8 *ic = p + NL_IP4_HDR_LEN;
+  assert_int_equal(ic[0], NL_ICMP_ECHO_REPLY);
+  assert_int_equal(nl_wire_checksum(ic, NL_ICMP_HDR_LEN + 16), 0);
+  assert_int_equal(ic[5], 0x42);
+  assert_int_equal(ic[7], 7);
+  for (guint i = 0; i < 16; i++)
+    assert_int_equal(ic[NL_ICMP_HDR_LEN + i], 0xa0 + i);
+  assert_int_equal(count(w, NL_TRACE_PKT_DELIVER, "h2", 0), 1);
+  /* The datagram: port unreachable. */
+  p = rx_data(&rx, 1, &len);
+  NlIp4Header q;
+  assert_icmp(p, len, NL_ICMP_DEST_UNREACH, NL_ICMP_PORT_UNREACH, &ip, &q);
+  assert_int_equal(ip.src, H2);
+  assert_int_equal(q.id, 92);
+  assert_int_equal(count(w, NL_TRACE_PKT_DROP, "h2", NL_DROP_PORT_UNREACHABLE),
+                   1);
+  assert_int_equal(count_drops(w), 1);
+  assert_rerun_identical(w, sc_default_answers);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
 /* ---- loopback ---- */
 
 static NlWorld *sc_loopback(Rx *rx) {
@@ -593,6 +657,7 @@ int main(void) {
       cmocka_unit_test(test_routing_host_does_not_forward),
       cmocka_unit_test(test_routing_offlink_gateway_ignored),
       cmocka_unit_test(test_routing_no_neighbour),
+      cmocka_unit_test(test_routing_default_answers),
       cmocka_unit_test(test_routing_loopback_without_links),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
