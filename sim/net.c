@@ -664,6 +664,34 @@ static void hop_event(NlEvent *ev, void *data) {
   node_input(to->node, to, pkt);
 }
 
+/* The node that owns @addr on some network, or NULL. */
+static NlNode *owner_of(NlWorld *w, uint32_t addr) {
+  for (guint i = 0; i < w->networks->len; i++) {
+    NlNetwork *n = g_ptr_array_index(w->networks, i);
+    NlIface *f = g_hash_table_lookup(n->by_addr, GUINT_TO_POINTER(addr));
+    if (f != NULL)
+      return f->node;
+  }
+  return NULL;
+}
+
+/* Whether a partition stops this hop: between the two nodes of the hop,
+ * or between the nodes that own the packet's source and destination. */
+static gboolean blocked(NlWorld *w, NlIface *from, NlIface *to,
+                        const NlPacket *pkt) {
+  int64_t key = pair_key(from->node, to->node);
+  if (g_hash_table_contains(w->blocked, &key))
+    return TRUE;
+  if (pkt->len < NL_IP4_HDR_LEN)
+    return FALSE;
+  NlNode *a = owner_of(w, nl_wire_get32(pkt->data + 12));
+  NlNode *b = owner_of(w, nl_wire_get32(pkt->data + 16));
+  if (a == NULL || b == NULL)
+    return FALSE;
+  key = pair_key(a, b);
+  return g_hash_table_contains(w->blocked, &key);
+}
+
 /* Puts @pkt (owned) on the link of @from towards @next_hop. */
 static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
   NlWorld *w = from->node->world;
@@ -685,11 +713,8 @@ static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
   NlDropReason why = NL_DROP_NONE;
   if (!from->up || !to->up)
     why = NL_DROP_LINK_DOWN;
-  else if (g_hash_table_size(w->blocked) > 0) {
-    int64_t key = pair_key(from->node, to->node);
-    if (g_hash_table_contains(w->blocked, &key))
-      why = NL_DROP_BLOCKED;
-  }
+  else if (g_hash_table_size(w->blocked) > 0 && blocked(w, from, to, pkt))
+    why = NL_DROP_BLOCKED;
   NlTime t = nl_event_now(w->queue);
   gboolean dup = FALSE;
   if (why == NL_DROP_NONE && !dir_trivial(&from->props.up)) {

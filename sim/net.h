@@ -118,7 +118,9 @@ gboolean nl_world_lookup_name(const NlWorld *w, const char *name,
 /* The first name registered for @addr, or NULL. */
 const char *nl_world_name_of(const NlWorld *w, uint32_t addr);
 
-/* Blocks (or unblocks) every packet between nodes @a and @b. */
+/* Blocks (or unblocks) every packet between nodes @a and @b: on a hop
+ * between them, and on any hop of a packet whose source and destination
+ * addresses are theirs (so routers in between do not help). */
 void nl_world_partition(NlWorld *w, NlNode *a, NlNode *b, gboolean blocked);
 
 /* Packet counters for benchmarks and stats. */
@@ -165,7 +167,8 @@ NlIface *nl_node_find_iface(const NlNode *n, const char *network_name);
 /* Whether @addr is one of @n's interface addresses. */
 gboolean nl_node_has_addr(const NlNode *n, uint32_t addr);
 
-/* A static route: @prefix/@len via gateway @via (0 = on-link). */
+/* A static route: @prefix/@len via gateway @via, which must be on one of
+ * @n's networks (routes through other gateways are ignored). */
 void nl_node_add_route(NlNode *n, uint32_t prefix, guint len, uint32_t via);
 
 /**

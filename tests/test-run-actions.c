@@ -86,6 +86,26 @@ static void test_action_partition_heal_note(void **state) {
   test_run_free(r);
 }
 
+static void test_action_partition_through_a_router(void **state) {
+  TestRun *r = test_run(
+      "p.nlab",
+      "seed 1\nduration 6s\n"
+      "network a-net 10.0.1.0/24 latency=1ms\n"
+      "network b-net 10.0.2.0/24 latency=1ms\n"
+      "host a\n  link a-net 10.0.1.5\n  route default via 10.0.1.1\n"
+      "  run udp-echo-server 7\n"
+      "router r\n  link a-net 10.0.1.1\n  link b-net 10.0.2.1\n"
+      "host b\n  link b-net 10.0.2.5\n  route default via 10.0.2.1\n"
+      "  run at=1s udp-echo-client 10.0.1.5 7 hi 3 1000\n"
+      "at 500ms partition a b\nat 2500ms heal a b\n"
+      "expect stdout b/udp-echo-client contains \"2 of 3 echoes\"\n");
+  assert_int_equal(r->failed, 0);
+  /* a and b share no segment: the router's hop carries their packet. */
+  assert_int_equal(test_count_lines(r->text, "1.000004000 b drop",
+                                    "(blocked by policy)", NULL), 1);
+  test_run_free(r);
+}
+
 static void test_action_host_crash_and_restart(void **state) {
   TestRun *r = run_with("at 2s host server crash\n"
                         "at 3s host server restart\n");
@@ -221,6 +241,7 @@ int main(void) {
     cmocka_unit_test(test_action_link_set_changes_properties),
     cmocka_unit_test(test_action_nat_snapshot_and_reboot),
     cmocka_unit_test(test_action_partition_heal_note),
+    cmocka_unit_test(test_action_partition_through_a_router),
     cmocka_unit_test(test_action_host_crash_and_restart),
     cmocka_unit_test(test_expect_results_name_their_line),
     cmocka_unit_test(test_run_progress_slices_leave_the_trace_unchanged),
