@@ -104,7 +104,7 @@ int main(void) {
   CHECK("nanosleep", nanosleep(&req, NULL) == 0);
   clock_gettime(CLOCK_MONOTONIC, &b);
   double slept = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
-  CHECK("nanosleep-sleeps-25ms", slept >= 25.0 && slept < 100.0);
+  CHECK("nanosleep-sleeps-25ms", slept >= 25.0 && slept < 2000.0);
   struct timespec badreq = {0, 1000000000};
   CHECK_ERR("nanosleep-bad-nsec-einval", nanosleep(&badreq, NULL), EINVAL);
   CHECK_ERR("clock-gettime-bad-clock-einval", clock_gettime(12345, &a),

@@ -96,7 +96,7 @@ int main(void) {
   int e = errno;
   double dt = now_ms() - t0;
   CHECK("stream-so-rcvtimeo-eagain", r < 0 && e == EAGAIN);
-  CHECK("stream-so-rcvtimeo-waits-100ms", dt >= 99.0 && dt < 300.0);
+  CHECK("stream-so-rcvtimeo-waits-100ms", dt >= 99.0 && dt < 2000.0);
   tv.tv_usec = 0;
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
