@@ -144,8 +144,9 @@ struct NlProc {
   int argc;
   NlProgram *module;
   int (*main_fn)(int, char **);
-  NlFile *fds[NL_MAX_FDS];
-  gboolean cloexec[NL_MAX_FDS];
+  NlFile **fds;      /* fd_cap entries; grows up to NL_MAX_FDS */
+  gboolean *cloexec;
+  guint fd_cap;
   GPtrArray *threads; /* NlThread, creation order */
   int next_tid;
   NlEvent start_ev;
@@ -184,6 +185,8 @@ unsigned nl__file_poll(NlFile *f);
 NlFile *nl__file_new(NlHostStack *h, NlFileKind kind);
 NlFile *nl__file_ref(NlFile *f);
 void nl__file_unref(NlFile *f);
+/* Makes descriptor slot @fd (< NL_MAX_FDS) exist. */
+void nl__fd_reserve(NlProc *p, int fd);
 /* Lowest free descriptor >= @min, or -EMFILE. */
 int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec);
 NlFile *nl__fd_get(NlProc *p, int fd);

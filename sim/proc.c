@@ -145,8 +145,24 @@ void nl__file_unref(NlFile *f) {
   g_free(f);
 }
 
+void nl__fd_reserve(NlProc *p, int fd) {
+  g_assert(fd >= 0 && fd < NL_MAX_FDS);
+  if ((guint)fd < p->fd_cap)
+    return;
+  /* Tables start small and double: most programs use a handful. */
+  guint cap = MIN(MAX(p->fd_cap * 2, (guint)fd + 1), (guint)NL_MAX_FDS);
+  p->fds = g_renew(NlFile *, p->fds, cap);
+  p->cloexec = g_renew(gboolean, p->cloexec, cap);
+  for (guint i = p->fd_cap; i < cap; i++) {
+    p->fds[i] = NULL;
+    p->cloexec[i] = FALSE;
+  }
+  p->fd_cap = cap;
+}
+
 int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec) {
   for (int fd = MAX(min, 0); fd < NL_MAX_FDS; fd++) {
+    nl__fd_reserve(p, fd);
     if (p->fds[fd] == NULL) {
       p->fds[fd] = f;
       p->cloexec[fd] = cloexec;
@@ -157,7 +173,7 @@ int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec) {
 }
 
 NlFile *nl__fd_get(NlProc *p, int fd) {
-  if (fd < 0 || fd >= NL_MAX_FDS)
+  if (fd < 0 || (guint)fd >= p->fd_cap)
     return NULL;
   return p->fds[fd];
 }
@@ -569,7 +585,7 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
     g_assert(t != nl__current);
     thread_free(t);
   }
-  for (int fd = 0; fd < NL_MAX_FDS; fd++) {
+  for (guint fd = 0; fd < p->fd_cap; fd++) {
     NlFile *f = p->fds[fd];
     p->fds[fd] = NULL;
     nl__file_unref(f);
@@ -603,6 +619,8 @@ static void proc_free(NlProc *p) {
     proc_terminate(p, NL_PROC_KILLED, 137, "killed: the simulation ended");
   g_ptr_array_free(p->threads, TRUE);
   g_ptr_array_free(p->atexit_fns, TRUE);
+  g_free(p->fds);
+  g_free(p->cloexec);
   for (int s = 0; s < 3; s++)
     g_string_free(p->line[s], TRUE);
   g_hash_table_destroy(p->heap);
@@ -731,6 +749,7 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
    * and stderr become trace lines. */
   NlFile *r, *w;
   nl__pipe_new(h, &r, &w);
+  nl__fd_reserve(p, 15);
   p->fds[0] = r;
   p->stdin_w = w;
   for (int s = 1; s <= 2; s++) {

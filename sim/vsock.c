@@ -1219,6 +1219,7 @@ int nl_vsock_dup3(NlThread *t, int oldfd, int newfd, int flags) {
     return -EBADF;
   if (newfd == oldfd)
     return -EINVAL;
+  nl__fd_reserve(t->proc, newfd);
   NlFile *old = t->proc->fds[newfd];
   t->proc->fds[newfd] = nl__file_ref(f);
   t->proc->cloexec[newfd] = (flags & O_CLOEXEC) != 0;

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "../posix/check.h"
 
@@ -67,5 +68,14 @@ int main(void) {
   CHECK("if-nametoindex-unknown", if_nametoindex("wlan7") == 0);
   char name[IF_NAMESIZE];
   CHECK("if-indextoname", if_indextoname(2, name) && strcmp(name, "eth0") == 0);
+  /* The descriptor limit is Linux's default soft RLIMIT_NOFILE, 1024. */
+  int n_open = 0, fd;
+  while ((fd = socket(AF_INET, SOCK_DGRAM, 0)) >= 0)
+    n_open++;
+  CHECK("emfile-after-1021-sockets", errno == EMFILE && n_open == 1021);
+  for (int i = 3; i < 3 + n_open; i++)
+    close(i);
+  CHECK("descriptors-reusable-after-close",
+        (fd = socket(AF_INET, SOCK_DGRAM, 0)) == 3);
   return 0;
 }
