@@ -256,6 +256,35 @@ static void test_run_cli_timeline_window_and_hidden_kinds(void **state) {
   g_free(dir);
 }
 
+static void test_run_cli_relay_hops_are_amber(void **state) {
+  char *path = source_path("scenarios/turn/relay.nlab");
+  char *flag = source_path("scenarios/flagship/udp-echo.nlab");
+  char *dir = g_dir_make_tmp("natlab-amber-XXXXXX", NULL);
+  char *svg = g_build_filename(dir, "r.svg", NULL);
+  char *out = NULL, *err = NULL, *text = NULL;
+  const char *relay[] = {"run", path, "--quiet", "--timeline", svg, NULL};
+  assert_int_equal(spawn_natlab(relay, &out, &err), 0);
+  assert_true(g_file_get_contents(svg, &text, NULL, NULL));
+  assert_non_null(strstr(text, "#d98c00"));
+  g_free(text);
+  g_free(out);
+  g_free(err);
+  /* No relay in the flagship: no amber. */
+  const char *plain[] = {"run", flag, "--quiet", "--timeline", svg, NULL};
+  assert_int_equal(spawn_natlab(plain, &out, &err), 0);
+  assert_true(g_file_get_contents(svg, &text, NULL, NULL));
+  assert_null(strstr(text, "#d98c00"));
+  g_remove(svg);
+  g_rmdir(dir);
+  g_free(text);
+  g_free(out);
+  g_free(err);
+  g_free(svg);
+  g_free(dir);
+  g_free(flag);
+  g_free(path);
+}
+
 static void test_run_cli_bad_scenarios_give_one_located_error(void **state) {
   static const struct {
     const char *text;
@@ -303,6 +332,7 @@ int main(void) {
     cmocka_unit_test(test_run_cli_check_determinism_and_outputs),
     cmocka_unit_test(test_run_cli_set_overrides_a_constant),
     cmocka_unit_test(test_run_cli_timeline_window_and_hidden_kinds),
+    cmocka_unit_test(test_run_cli_relay_hops_are_amber),
     cmocka_unit_test(test_run_cli_bad_scenarios_give_one_located_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

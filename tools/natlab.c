@@ -19,6 +19,7 @@
 #include "scenarios/lang/scenario.h"
 #include "scenarios/runner/runner.h"
 #include "sim/proc.h"
+#include "sim/wire.h"
 
 typedef struct {
   gint64 seed;
@@ -96,6 +97,47 @@ static void show_progress(void *data, NlTime now, NlTime end,
   fflush(stderr);
 }
 
+/* Hops to or from a TURN relay are drawn amber, the roadmap's colour for
+ * the relay path; others keep their protocol's colour. */
+static const char *relay_colour(const NlTrace *trace, const NlTraceRecord *send,
+                                const guint8 *pkt, gpointer data) {
+  GArray *relays = data;
+  if (send->len < 20)
+    return NULL;
+  uint32_t src = nl_wire_get32(pkt + 12), dst = nl_wire_get32(pkt + 16);
+  for (guint i = 0; i < relays->len; i++) {
+    uint32_t a = g_array_index(relays, uint32_t, i);
+    if (a == src || a == dst)
+      return "#d98c00";
+  }
+  return NULL;
+}
+
+/* The addresses of the hosts that run a TURN server in @s. */
+static GArray *relay_addrs(const NlScenario *s) {
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for (guint i = 0; i < s->nodes->len; i++) {
+    const NlScnNode *n = g_ptr_array_index(s->nodes, i);
+    gboolean relay = FALSE;
+    for (guint j = 0; j < n->runs->len; j++) {
+      const NlScnRun *r = g_ptr_array_index(n->runs, j);
+      relay |= r->kind == NL_SCN_PROGRAM_BUILTIN &&
+               strcmp(r->program, "turn-server") == 0;
+    }
+    for (guint j = 0; relay && j < n->links->len; j++) {
+      const NlScnLink *l = g_ptr_array_index(n->links, j);
+      for (guint k = 0; k < l->addrs->len; k++) {
+        const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+        if (a->family == 4) {
+          uint32_t v = nl_scn_addr_ip4(a);
+          g_array_append_val(out, v);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /* (transfer full) the records of @t between @from and @to, with every
  * lane declaration; NULL when the window is the whole run. */
 static NlTrace *window_of(NlTrace *t, NlTime from, NlTime to) {
@@ -129,10 +171,16 @@ static gboolean write_outputs(NlTrace *t, const Options *o,
     /* The scenario's `timeline hide=...` leaves those kinds out, and
      * `from=`/`to=` draw only that window (lanes are always kept). */
     topts.kinds = NL_TIMELINE_DEFAULT_KINDS & ~s->timeline.hide;
+    GArray *relays = relay_addrs(s);
+    if (relays->len > 0) {
+      topts.hop_colour = relay_colour;
+      topts.hop_colour_data = relays;
+    }
     NlTrace *window = window_of(t, s->timeline.from, s->timeline.to);
     gboolean ok = nl_timeline_write(window ? window : t, o->timeline, &topts,
                                     error);
     nl_trace_free(window);
+    g_array_free(relays, TRUE);
     if (!ok)
       return FALSE;
   }
