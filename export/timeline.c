@@ -21,6 +21,7 @@
  * date that cairo writes is replaced by a fixed one.
  */
 #include "export/timeline.h"
+#include "export/call-help.h"
 
 #include <errno.h>
 #include <gvc.h>
@@ -669,6 +670,19 @@ static void text_box(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
   g_string_append_c(tl->t, '\n');
   gv_tipstr(tip, tl->t->str);
   gv_tip(tip, payload, rec->len);
+  const NlCallHelp *help = rec->kind == NL_TRACE_CALL
+                               ? nl_call_help_for((const char *)payload,
+                                                  rec->len)
+                               : NULL;
+  if (help != NULL) {
+    g_string_truncate(tl->t, 0);
+    g_string_append_printf(tl->t, "\n\n%s\nPython: %s\nBlocks on: %s\n"
+                           "Errors: %s",
+                           help->signature, help->python,
+                           help->blocks ? help->blocks : "nothing",
+                           help->errors);
+    gv_tipstr(tip, tl->t->str);
+  }
   if (rec->kind == NL_TRACE_NAT_MAP)
     table_tip(tl, lane, tip);
   Agnode_t *n = event_box(tl, lane, y, rec->kind, label->str,

@@ -187,6 +187,9 @@ static void test_run_cli_check_determinism_and_outputs(void **state) {
   assert_true(g_file_get_contents(svg, &s, NULL, NULL));
   assert_non_null(strstr(t, "home-nat translate"));
   assert_non_null(strstr(s, "<svg"));
+  /* A call's tooltip carries its reference card. */
+  assert_non_null(strstr(s, "ssize_t sendto(int fd, const void *buf"));
+  assert_non_null(strstr(s, "Blocks on: one datagram"));
   g_remove(trace);
   g_remove(svg);
   g_rmdir(dir);
