@@ -136,7 +136,7 @@ void nl_jsonl_format(const NlTrace *trace, guint64 seq,
                          rec->id, rec->aux);
   g_string_append(out, ",\"reason\":");
   if (rec->kind == NL_TRACE_PKT_DROP)
-    json_cstr(out, nl_drop_reason_name((NlDropReason)rec->aux));
+    json_cstr(out, nl_drop_reason_name(nl_trace_drop_reason(rec->aux)));
   else
     g_string_append(out, "null");
   if (is_packet(rec->kind)) {

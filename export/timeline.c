@@ -820,7 +820,7 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
       g_string_append_printf(tl->t, "dropped at %s: %s, ",
                              rec->node ? nl_trace_name(tl->trace, rec->node)
                                        : "?",
-                             nl_drop_reason_name((NlDropReason)rec->aux));
+                             nl_drop_reason_name(nl_trace_drop_reason(rec->aux)));
       time_label(rec->time, tl->t);
       g_string_append_c(tl->t, '\n');
       gv_tipstr(tip, tl->t->str);
@@ -833,9 +833,9 @@ static void draw_record(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
         set(e, "tooltip", tip->str);
         hop_id(e, h);
         h->done = TRUE;
-        drop_mark(tl, x, y, h->x, (NlDropReason)rec->aux, tip->str);
+        drop_mark(tl, x, y, h->x, nl_trace_drop_reason(rec->aux), tip->str);
       } else if (lane >= 0) {
-        drop_mark(tl, lane_at(tl, lane)->x, y, 0, (NlDropReason)rec->aux,
+        drop_mark(tl, lane_at(tl, lane)->x, y, 0, nl_trace_drop_reason(rec->aux),
                   tip->str);
       }
       g_string_free(tip, TRUE);

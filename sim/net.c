@@ -520,10 +520,11 @@ guint nl_iface_prefix_len(const NlIface *i) {
 
 /* ---- tracing helpers ---- */
 
+/* @aux: for drops, the NlDropReason (| NL_DROP_OUTGOING). */
 static void trace_pkt(NlWorld *w, NlTraceKind kind, NlNode *at, NlNode *peer,
-                      const NlPacket *p, NlDropReason why) {
+                      const NlPacket *p, unsigned aux) {
   nl_trace_add(w->trace, nl_event_now(w->queue), kind, at->trace_id,
-               peer ? peer->trace_id : 0, p->id, (uint16_t)why, p->data,
+               peer ? peer->trace_id : 0, p->id, (uint16_t)aux, p->data,
                p->len);
 }
 
@@ -724,7 +725,8 @@ static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
   }
   if (why != NL_DROP_NONE) {
     w->stats.dropped++;
-    trace_pkt(w, NL_TRACE_PKT_DROP, from->node, to->node, pkt, why);
+    trace_pkt(w, NL_TRACE_PKT_DROP, from->node, to->node, pkt,
+              why | NL_DROP_OUTGOING);
     nl_packet_free(pkt);
     return;
   }

@@ -198,14 +198,16 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                          nl_trace_name(t, rec->node),
                          nl_trace_kind_name(rec->kind));
   if (rec->kind < NL_TRACE_N_KINDS && kind_is_packet[rec->kind]) {
-    if (rec->kind == NL_TRACE_PKT_SEND)
+    if (rec->kind == NL_TRACE_PKT_SEND ||
+        (rec->kind == NL_TRACE_PKT_DROP && (rec->aux & NL_DROP_OUTGOING)))
       g_string_append_printf(out, " -> %s", nl_trace_name(t, rec->peer));
     else if (rec->peer != 0)
       g_string_append_printf(out, " <- %s", nl_trace_name(t, rec->peer));
     g_string_append_printf(out, " #%" G_GUINT64_FORMAT " ", rec->id);
     if (rec->kind == NL_TRACE_PKT_DROP)
       g_string_append_printf(out, "(%s) ",
-                             nl_drop_reason_name((NlDropReason)rec->aux));
+                             nl_drop_reason_name(
+                                 nl_trace_drop_reason(rec->aux)));
     nl_wire_describe(payload, rec->len, out);
   } else {
     if (rec->peer != 0)

@@ -78,6 +78,14 @@ typedef enum {
   NL_DROP_N_REASONS
 } NlDropReason;
 
+/* For PKT_DROP records, aux holds the NlDropReason and, in this bit, that
+ * the packet was dropped on its way out of @node towards @peer (rather
+ * than on its way in from @peer). */
+#define NL_DROP_OUTGOING 0x8000u
+static inline NlDropReason nl_trace_drop_reason(uint16_t aux) {
+  return (NlDropReason)(aux & ~NL_DROP_OUTGOING);
+}
+
 /* The fixed part of every record.  Read-only for consumers. */
 typedef struct {
   NlTime time;

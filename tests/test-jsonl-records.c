@@ -292,7 +292,7 @@ static void test_jsonl_every_record_is_one_json_object(void **state) {
     assert_int_equal(jnum(v, "id"), rec->id);
     if (rec->kind == NL_TRACE_PKT_DROP)
       assert_string_equal(jstr(v, "reason"),
-                          nl_drop_reason_name((NlDropReason)rec->aux));
+                          nl_drop_reason_name(nl_trace_drop_reason(rec->aux)));
     else
       assert_null(jstr(v, "reason"));
     const JVal *pkt = jget(v, "packet");

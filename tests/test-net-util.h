@@ -120,10 +120,11 @@ static inline GArray *recs(NlWorld *w, NlTraceKind kind, const char *node,
     const char *name = nl_trace_name(t, rec->node);
     if (node != NULL && strcmp(name, node) != 0)
       continue;
-    if (kind == NL_TRACE_PKT_DROP && why != NL_DROP_NONE && rec->aux != why)
+    if (kind == NL_TRACE_PKT_DROP && why != NL_DROP_NONE &&
+        nl_trace_drop_reason(rec->aux) != why)
       continue;
     Rec r = {.time = rec->time, .id = rec->id, .kind = rec->kind,
-             .why = (NlDropReason)rec->aux, .node = name,
+             .why = nl_trace_drop_reason(rec->aux), .node = name,
              .peer = nl_trace_name(t, rec->peer), .data = payload,
              .len = rec->len};
     g_array_append_val(out, r);

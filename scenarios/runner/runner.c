@@ -450,7 +450,8 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
         break;
       case NL_SCN_EXPECT_FILTERED:
         if (rec->kind == NL_TRACE_PKT_DROP && rec->node == node &&
-            (rec->aux == NL_DROP_NAT_FILTERED || rec->aux == NL_DROP_FIREWALL))
+            (nl_trace_drop_reason(rec->aux) == NL_DROP_NAT_FILTERED ||
+             nl_trace_drop_reason(rec->aux) == NL_DROP_FIREWALL))
           total++;
         break;
       default:
