@@ -64,6 +64,16 @@ static void print_outputs(NlTrace *t) {
   const guint8 *p;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &p)) {
+    /* A program's call statistics are shown when it wasted calls (a
+     * busy-wait): the lesson of §14.8 in one line. */
+    if (rec->kind == NL_TRACE_STATS &&
+        g_strstr_len((const char *)p, rec->len, " wasted=0 ") == NULL) {
+      char tb[NL_TIME_STRLEN];
+      printf("[%12s] %s -- %.*s (busy-waiting?)\n",
+             nl_time_to_string(rec->time, tb), nl_trace_name(t, rec->peer),
+             (int)rec->len, (const char *)p);
+      continue;
+    }
     if (rec->kind != NL_TRACE_STDOUT && rec->kind != NL_TRACE_STDERR &&
         rec->kind != NL_TRACE_PROC)
       continue;
