@@ -642,10 +642,8 @@ void nl__host_stack_procs_free(NlHostStack *h) {
 
 static void proc_start(NlEvent *ev, void *data) {
   NlProc *p = data;
-  NlWorld *w = p->host->world;
   if (!nl_node_is_up(p->host->node)) {
-    p->state = NL_PROC_KILLED;
-    proc_trace(p, "not started: host is down");
+    proc_terminate(p, NL_PROC_KILLED, 137, "not started: host is down");
     return;
   }
   p->state = NL_PROC_RUNNING;
@@ -657,7 +655,6 @@ static void proc_start(NlEvent *ev, void *data) {
   int err = 0;
   if (nl__thread_new(p, TRUE, NULL, NULL, &err) == NULL)
     proc_terminate(p, NL_PROC_CRASHED, 1, "cannot create its main thread");
-  (void)w;
 }
 
 static char *find_program(const char *program, gboolean *builtin) {
