@@ -110,9 +110,10 @@ static void tcp_output(void *ctx, const guint8 *pkt, size_t len) {
   (void)nl_node_send(h->node, pkt, len);
 }
 
-static gboolean tcp_route(void *ctx, uint32_t dst, uint32_t *src,
-                          guint *mtu) {
-  NlHostStack *h = ctx;
+/* The source address a packet to @dst leaves with, and the MTU of its
+ * way out (loopback: 65535).  FALSE when there is no route. */
+static gboolean route_to(NlHostStack *h, uint32_t dst, uint32_t *src,
+                         guint *mtu) {
   NlIface *f;
   uint32_t nh;
   if (nl_node_has_addr(h->node, dst)) {
@@ -125,6 +126,11 @@ static gboolean tcp_route(void *ctx, uint32_t dst, uint32_t *src,
   *src = nl_iface_addr(f);
   *mtu = nl_iface_mtu(f);
   return TRUE;
+}
+
+static gboolean tcp_route(void *ctx, uint32_t dst, uint32_t *src,
+                          guint *mtu) {
+  return route_to(ctx, dst, src, mtu);
 }
 
 static gboolean tcp_is_local(void *ctx, uint32_t addr) {
@@ -569,13 +575,9 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
 }
 
 static uint32_t source_for(NlHostStack *h, uint32_t dst) {
-  NlIface *f;
-  uint32_t nh;
-  if (nl_node_has_addr(h->node, dst))
-    return dst;
-  if (nl_node_route(h->node, dst, &f, &nh))
-    return nl_iface_addr(f);
-  return 0;
+  uint32_t src;
+  guint mtu;
+  return route_to(h, dst, &src, &mtu) ? src : 0;
 }
 
 int nl_vsock_connect(NlThread *t, int fd, const struct sockaddr *sa,
