@@ -785,6 +785,17 @@ void nl_proc_kill_all(NlNode *node, const char *why) {
     nl_proc_kill(g_ptr_array_index(h->procs, i), why);
 }
 
+void nl_proc_host_crash(NlNode *node) {
+  nl_node_set_up(node, FALSE);
+  nl_proc_kill_all(node, "killed: the host crashed");
+  NlHostStack *h = nl_node_stack(node);
+  if (h != NULL && h->tcp != NULL && nl_node_kind(node) != NL_NODE_NAT &&
+      nl_node_kind(node) != NL_NODE_FIREWALL) {
+    nl_tcp_stack_free(h->tcp);
+    h->tcp = NULL;
+  }
+}
+
 void nl_proc_write_stdin(NlProc *p, const char *line) {
   if (p->stdin_w == NULL)
     return;

@@ -61,6 +61,11 @@ void nl_proc_kill(NlProc *p, const char *why);
 /* Kills every process on @node (a host crash). */
 void nl_proc_kill_all(NlNode *node, const char *why);
 
+/* A host crash: the node goes down first (nothing more leaves it: no FIN,
+ * no RST), every process dies, and the host's TCP state is lost, as after
+ * a power cut; a restart (nl_node_set_up) starts with a fresh stack. */
+void nl_proc_host_crash(NlNode *node);
+
 /* Types a line into the process's standard input (a '\n' is added). */
 void nl_proc_write_stdin(NlProc *p, const char *line);
 

@@ -282,8 +282,7 @@ static void run_action(NlEvent *ev, void *data) {
       nl_nat_reboot(nl_nat_node_get(node));
       break;
     case NL_SCN_ACTION_HOST_CRASH:
-      nl_proc_kill_all(node, "killed: the host crashed");
-      nl_node_set_up(node, FALSE);
+      nl_proc_host_crash(node);
       trace_text(r, NL_TRACE_NOTE, act->node, "host crashed");
       break;
     case NL_SCN_ACTION_HOST_RESTART:
