@@ -161,6 +161,37 @@ static void test_proc_names_and_interfaces_come_from_the_scenario(
   g_free(n);
 }
 
+static void test_proc_randomness_is_seeded_per_host(void **state) {
+  char *rnd = prog("random");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n"
+                               "host b\n  run %s\n",
+                               rnd, rnd);
+  char *t1 = g_strconcat("seed 1\n", text, NULL);
+  char *t2 = g_strconcat("seed 2\n", text, NULL);
+  TestRun *r1 = test_run("r.nlab", t1), *again = test_run("r.nlab", t1);
+  TestRun *r2 = test_run("r.nlab", t2);
+  GPtrArray *a = test_stdout(r1, "a/random"), *b = test_stdout(r1, "b/random");
+  GPtrArray *a2 = test_stdout(r2, "a/random");
+  assert_int_equal(a->len, 3);
+  /* Two hosts draw different numbers; the same seed, the same numbers;
+   * another seed, other numbers. */
+  assert_string_not_equal(g_ptr_array_index(a, 0), g_ptr_array_index(b, 0));
+  assert_string_not_equal(g_ptr_array_index(a, 1), g_ptr_array_index(b, 1));
+  assert_string_equal(r1->text, again->text);
+  assert_string_not_equal(g_ptr_array_index(a, 0), g_ptr_array_index(a2, 0));
+  assert_string_equal(g_ptr_array_index(a, 2), "srand-repeats yes");
+  g_ptr_array_unref(a);
+  g_ptr_array_unref(b);
+  g_ptr_array_unref(a2);
+  test_run_free(r1);
+  test_run_free(again);
+  test_run_free(r2);
+  g_free(t1);
+  g_free(t2);
+  g_free(text);
+  g_free(rnd);
+}
+
 static void test_proc_natlab_cc_refuses_unsupported_calls(void **state) {
   char *dir = g_dir_make_tmp("natlab-cc-XXXXXX", NULL);
   char *src = g_build_filename(dir, "forks.c", NULL);
@@ -194,6 +225,7 @@ int main(void) {
     cmocka_unit_test(test_proc_busy_wait_advances_virtual_time),
     cmocka_unit_test(test_proc_green_threads_are_deterministic),
     cmocka_unit_test(test_proc_names_and_interfaces_come_from_the_scenario),
+    cmocka_unit_test(test_proc_randomness_is_seeded_per_host),
     cmocka_unit_test(test_proc_natlab_cc_refuses_unsupported_calls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
