@@ -860,6 +860,19 @@ static NlDropReason inbound_reason(const NlNat *nat, NlDropReason r) {
   return nat->b.translate ? r : NL_DROP_FIREWALL;
 }
 
+/* Rewrites an ICMP error for its new leg: the quoted packet's endpoint
+ * (its source when @quoted_src, else its destination) and the outer
+ * header's other address both become @addr:@port, and the ICMP checksum
+ * is recomputed (RFC 5508 §4.1). */
+static void translate_icmp_error(guint8 *pkt, Flow *f, gboolean quoted_src,
+                                 uint32_t addr, uint16_t port) {
+  rewrite_endpoint(f->in_ip, f->in_l4, f->in_l4len, f->in_proto, quoted_src,
+                   addr, port);
+  rewrite_addr(pkt, !quoted_src, addr);
+  nl_wire_put16(f->l4 + 2, 0);
+  nl_wire_put16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
+}
+
 /* RFC 5508 §4.2: an ICMP error from outside about a packet this NAT sent
  * out.  The quoted packet carries the external endpoint as its source;
  * the error goes to the inside host with outer destination and quoted
@@ -871,13 +884,8 @@ static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
   if (!filter_allows(nat, e, f->in_dst, f->in_dport))
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_FILTERED), why);
-  if (nat->b.translate) {
-    rewrite_endpoint(f->in_ip, f->in_l4, f->in_l4len, f->in_proto, TRUE,
-                     e->int_addr, e->int_port);
-    rewrite_addr(pkt, FALSE, e->int_addr);
-    nl_wire_put16(f->l4 + 2, 0);
-    nl_wire_put16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
-  }
+  if (nat->b.translate)
+    translate_icmp_error(pkt, f, TRUE, e->int_addr, e->int_port);
   return pass(nat, NL_NAT_PASS);
 }
 
@@ -894,13 +902,8 @@ static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
     return drop(nat, nat->b.translate ? NL_DROP_NAT_NO_MAPPING
                                       : NL_DROP_FIREWALL,
                 why);
-  if (nat->b.translate) {
-    rewrite_endpoint(f->in_ip, f->in_l4, f->in_l4len, f->in_proto, FALSE,
-                     e->ext_addr, e->ext_port);
-    rewrite_addr(pkt, TRUE, e->ext_addr);
-    nl_wire_put16(f->l4 + 2, 0);
-    nl_wire_put16(f->l4 + 2, nl_wire_checksum(f->l4, f->l4len));
-  }
+  if (nat->b.translate)
+    translate_icmp_error(pkt, f, FALSE, e->ext_addr, e->ext_port);
   return pass(nat, NL_NAT_PASS);
 }
 
