@@ -14,9 +14,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "sim/coro.h"
-#include "sim/guard.h"
-#include "sim/loader.h"
+#include "sim/host/coro.h"
+#include "sim/host/guard.h"
+#include "sim/host/loader.h"
 
 /* CPU time of this process: steadier than wall time on a shared machine
  * (a switch makes no system call, so the two agree when the machine is

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "sim/event.h"
+#include "sim/core/event.h"
 
 typedef struct {
   NlEventQueue *q;

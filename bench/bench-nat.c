@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "natmodels/nat.h"
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 #define PORTS_PER_HOST 50
 #define N_EXT 20

@@ -30,7 +30,7 @@
 
 #include "scenarios/lang/scenario.h"
 #include "scenarios/runner/runner.h"
-#include "sim/proc.h"
+#include "sim/host/proc.h"
 
 static double clock_s(clockid_t id) {
   struct timespec ts;

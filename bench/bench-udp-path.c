@@ -18,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/net.h"
-#include "sim/wire.h"
+#include "sim/net/net.h"
+#include "sim/net/wire.h"
 
 #define BATCH 100
 #define N_TEMPLATES 256

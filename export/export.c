@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "export/export-priv.h"
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(natlab-export-error-quark, nl_export_error)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "export/export-priv.h"
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 /* Appends @len bytes as a JSON string (RFC 8259 §7): quotes, backslash and
  * control characters escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029

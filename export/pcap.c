@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 /* Finds the interned id of @name among the records; FALSE if none. */
 static gboolean find_node(const NlTrace *trace, const char *name,

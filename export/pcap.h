@@ -8,7 +8,7 @@
 #include <glib.h>
 
 #include "export/export.h"
-#include "sim/trace.h"
+#include "sim/core/trace.h"
 
 G_BEGIN_DECLS
 

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "export/export-priv.h"
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 /* Geometry, in points. */
 enum {

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "export/export.h"
-#include "sim/trace.h"
+#include "sim/core/trace.h"
 
 G_BEGIN_DECLS
 

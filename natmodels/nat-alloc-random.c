@@ -6,7 +6,7 @@
  * in bounded time. */
 #include "natmodels/nat-alloc-priv.h"
 
-#include "sim/rand.h"
+#include "sim/core/rand.h"
 
 #define RANDOM_TRIES 32
 

@@ -17,7 +17,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "sim/event.h"
+#include "sim/core/event.h"
 
 G_BEGIN_DECLS
 

@@ -1,7 +1,7 @@
 /* NAT devices: the glue between a node's packets and its NlNat. */
 #include "natmodels/nat-node.h"
 
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 typedef struct {
   NlNat *nat;

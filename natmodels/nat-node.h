@@ -7,7 +7,7 @@
 #include <glib.h>
 
 #include "natmodels/nat.h"
-#include "sim/net.h"
+#include "sim/net/net.h"
 
 G_BEGIN_DECLS
 

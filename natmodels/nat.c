@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "natmodels/nat-alloc-priv.h"
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 enum { PIDX_UDP, PIDX_TCP, PIDX_ICMP, N_PIDX };
 

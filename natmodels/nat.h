@@ -42,8 +42,8 @@
 #include <stdint.h>
 
 #include "natmodels/nat-behaviour.h"
-#include "sim/event.h"
-#include "sim/trace.h"
+#include "sim/core/event.h"
+#include "sim/core/trace.h"
 
 G_BEGIN_DECLS
 

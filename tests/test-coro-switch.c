@@ -11,7 +11,7 @@
 #include <fenv.h>
 #include <string.h>
 
-#include "sim/coro.h"
+#include "sim/host/coro.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)

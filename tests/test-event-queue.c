@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "sim/event.h"
+#include "sim/core/event.h"
 
 typedef struct {
   int order[64];

@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sim/coro.h"
-#include "sim/guard.h"
+#include "sim/host/coro.h"
+#include "sim/host/guard.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define NO_UBSAN __attribute__((no_sanitize("undefined")))

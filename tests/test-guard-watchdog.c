@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/coro.h"
-#include "sim/event.h"
-#include "sim/guard.h"
+#include "sim/host/coro.h"
+#include "sim/core/event.h"
+#include "sim/host/guard.h"
 
 #define LIMIT_MS 40
 

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "sim/loader.h"
+#include "sim/host/loader.h"
 
 typedef int (*BumpFn)(void);
 

@@ -22,6 +22,7 @@ static void chain_init(Chain *c, const char *home_preset,
   uint32_t home_ext = A("100.64.0.7"), cgn_ext = A("203.0.113.1");
   c->q = nl_event_queue_new();
   c->trace = nl_trace_new();
+  nl_trace_set_packet_format(c->trace, nl_wire_describe);
   nl_event_init(&c->tick, env_noop, NULL);
   c->home = nl_nat_new(nl_nat_behaviour_find(home_preset), &home_ext, 1, c->q,
                        c->trace, nl_trace_intern(c->trace, "home"), SEED,

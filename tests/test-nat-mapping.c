@@ -18,7 +18,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "sim/rand.h"
+#include "sim/core/rand.h"
 #include "test-nat-util.h"
 
 #define N_STEPS 3

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "natmodels/nat.h"
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 #define SEED 20251125u
 

@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sim/net.h"
-#include "sim/wire.h"
+#include "sim/net/net.h"
+#include "sim/net/wire.h"
 
 #define SEED 20251125u
 

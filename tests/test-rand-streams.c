@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "sim/rand.h"
+#include "sim/core/rand.h"
 
 static void test_rand_same_seed_same_sequence(void **state) {
   NlRand a, b;

@@ -19,7 +19,7 @@ static char *source_path(const char *rel) {
 }
 
 static void test_run_flagship_echoes_through_the_nat(void **state) {
-  char *path = source_path("scenarios/flagship/udp-echo.nlab");
+  char *path = source_path("scenarios/lessons/flagship/udp-echo.nlab");
   TestRun *r = test_run(path, NULL);
   assert_int_equal(r->failed, 0);
   /* The server sees the NAT's public address, never the laptop's. */
@@ -51,7 +51,7 @@ static void test_run_flagship_echoes_through_the_nat(void **state) {
 
 static void test_run_same_seed_gives_identical_trace_and_timeline(
     void **state) {
-  char *path = source_path("scenarios/flagship/udp-echo.nlab");
+  char *path = source_path("scenarios/lessons/flagship/udp-echo.nlab");
   TestRun *a = test_run(path, NULL), *b = test_run(path, NULL);
   assert_string_equal(a->text, b->text);
   GString *diff = g_string_new(NULL);
@@ -171,7 +171,7 @@ static int spawn_natlab(const char *const *args, char **out, char **err) {
 }
 
 static void test_run_cli_check_determinism_and_outputs(void **state) {
-  char *path = source_path("scenarios/flagship/udp-echo.nlab");
+  char *path = source_path("scenarios/lessons/flagship/udp-echo.nlab");
   char *dir = g_dir_make_tmp("natlab-cli-XXXXXX", NULL);
   char *trace = g_build_filename(dir, "t.trace", NULL);
   char *svg = g_build_filename(dir, "t.svg", NULL);
@@ -206,7 +206,7 @@ static void test_run_cli_check_determinism_and_outputs(void **state) {
 static void test_run_cli_set_overrides_a_constant(void **state) {
   /* The full-cone lesson, run with --set preset=symmetric: the same
    * file, another NAT, and its expectations no longer hold. */
-  char *path = source_path("scenarios/nat-types/full-cone.nlab");
+  char *path = source_path("scenarios/lessons/nat-types/full-cone.nlab");
   const char *plain[] = {"run", path, "--quiet", NULL};
   const char *sym[] = {"run", path, "--quiet", "--set", "preset=symmetric",
                        NULL};
@@ -260,8 +260,8 @@ static void test_run_cli_timeline_window_and_hidden_kinds(void **state) {
 }
 
 static void test_run_cli_relay_hops_are_amber(void **state) {
-  char *path = source_path("scenarios/turn/relay.nlab");
-  char *flag = source_path("scenarios/flagship/udp-echo.nlab");
+  char *path = source_path("scenarios/lessons/turn/relay.nlab");
+  char *flag = source_path("scenarios/lessons/flagship/udp-echo.nlab");
   char *dir = g_dir_make_tmp("natlab-amber-XXXXXX", NULL);
   char *svg = g_build_filename(dir, "r.svg", NULL);
   char *out = NULL, *err = NULL, *text = NULL;

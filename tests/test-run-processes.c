@@ -107,7 +107,7 @@ static void test_proc_busy_wait_advances_virtual_time(void **state) {
 
 static void test_proc_green_threads_are_deterministic(void **state) {
   char *th = prog("threads");
-  char *client = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+  char *client = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios", "lessons",
                                   "socket-lifecycle", "tcp-echo-client.c",
                                   NULL);
   char *text = g_strdup_printf(

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "scenarios/lang/scenario.h"
-#include "sim/trace.h"
+#include "sim/core/trace.h"
 
 #define NET "network lan 10.0.0.0/24\n"
 

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/event.h"
-#include "sim/rand.h"
-#include "sim/tcp.h"
-#include "sim/trace.h"
-#include "sim/wire.h"
+#include "sim/core/event.h"
+#include "sim/core/rand.h"
+#include "sim/tcp/tcp.h"
+#include "sim/core/trace.h"
+#include "sim/net/wire.h"
 
 #define ADDR_A 0x0a000001u /* 10.0.0.1 */
 #define ADDR_B 0x0a000002u /* 10.0.0.2 */

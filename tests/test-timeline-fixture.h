@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-#include "sim/trace.h"
-#include "sim/wire.h"
+#include "sim/core/trace.h"
+#include "sim/net/wire.h"
 
 /* What the fixture put in, for the tests to compare against. */
 typedef struct {

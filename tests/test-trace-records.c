@@ -7,11 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/trace.h"
-#include "sim/wire.h"
+#include "sim/core/trace.h"
+#include "sim/net/wire.h"
 
 static void test_trace_records_come_back_in_order(void **state) {
   NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
   guint32 a = nl_trace_intern(t, "alice"), b = nl_trace_intern(t, "bob");
   assert_int_equal(nl_trace_intern(t, "alice"), a);
   assert_int_not_equal(a, b);
@@ -37,6 +38,7 @@ static void test_trace_records_come_back_in_order(void **state) {
 
 static void test_trace_mask_skips_kinds(void **state) {
   NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
   nl_trace_set_mask(t, 1u << NL_TRACE_STDOUT);
   nl_trace_addf(t, 0, NL_TRACE_NOTE, 0, 0, 0, 0, "skipped");
   nl_trace_addf(t, 0, NL_TRACE_STDOUT, 0, 0, 0, 0, "kept");
@@ -46,6 +48,7 @@ static void test_trace_mask_skips_kinds(void **state) {
 
 static void test_trace_text_form_of_packet_and_text(void **state) {
   NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
   guint32 a = nl_trace_intern(t, "alice"), r = nl_trace_intern(t, "r1");
   guint8 pkt[64];
   size_t n = nl_udp4_build(pkt, 0x0a000005, 5000, 0xc000020a, 7, "hello", 5,

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "sim/wire.h"
+#include "sim/net/wire.h"
 
 static void test_wire_checksum_rfc1071_example(void **state) {
   /* RFC 1071 §3: the sum of 0001 f203 f4f5 f6f7 is ddf2 (before the

@@ -18,8 +18,8 @@
 #include "natmodels/nat-behaviour.h"
 #include "scenarios/lang/scenario.h"
 #include "scenarios/runner/runner.h"
-#include "sim/proc.h"
-#include "sim/wire.h"
+#include "sim/host/proc.h"
+#include "sim/net/wire.h"
 
 typedef struct {
   gint64 seed;

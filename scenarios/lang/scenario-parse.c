@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "sim/trace.h"
+#include "sim/core/trace.h"
 
 #include "natmodels/nat-behaviour.h"
 

@@ -18,8 +18,8 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "sim/event.h"
-#include "sim/tcp.h"
+#include "sim/core/event.h"
+#include "sim/tcp/tcp.h"
 
 G_BEGIN_DECLS
 

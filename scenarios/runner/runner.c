@@ -10,8 +10,8 @@
 
 #include "natmodels/nat-behaviour.h"
 #include "natmodels/nat-node.h"
-#include "sim/proc.h"
-#include "sim/wire.h"
+#include "sim/host/proc.h"
+#include "sim/net/wire.h"
 
 G_DEFINE_QUARK(natlab-run-error-quark, nl_run_error)
 

@@ -7,8 +7,8 @@
 #include <glib.h>
 
 #include "scenarios/lang/scenario.h"
-#include "sim/net.h"
-#include "sim/trace.h"
+#include "sim/net/net.h"
+#include "sim/core/trace.h"
 
 G_BEGIN_DECLS
 

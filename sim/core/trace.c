@@ -1,0 +1,267 @@
+/* The trace.  Records go into chunks so that appending never copies what
+ * is already recorded: the first of 1 MiB, the rest of 4 MiB, aligned to
+ * and advised as transparent huge pages, since a long run's trace grows
+ * by hundreds of MiB and faulting it in 4 KiB pages cost more than
+ * writing it (see docs/performance.md, "UDP path"). */
+#include "sim/core/trace.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CHUNK_SIZE (1u << 20)
+#define BIG_CHUNK_SIZE (4u << 20)
+#define HUGE_PAGE (2u << 20)
+
+typedef struct {
+  guint8 *data;
+  gsize used, size;
+} Chunk;
+
+struct NlTrace {
+  uint64_t mask; /* first, for nl_trace_wants() */
+  GArray *chunks; /* of Chunk */
+  uint64_t count;
+  GHashTable *ids;  /* name -> id+1 */
+  GPtrArray *names; /* id -> name */
+  NlTracePacketFormat packet_format; /* installed by the network layer */
+};
+
+G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlTrace, mask) == 0);
+
+static const char *const kind_names[] = {
+#define NL_X(e, s, p) s,
+  NL_TRACE_KIND_MAP(NL_X)
+#undef NL_X
+};
+
+static const gboolean kind_is_packet[] = {
+#define NL_PKT 1
+#define NL_TEXT 0
+#define NL_X(e, s, p) NL_##p,
+  NL_TRACE_KIND_MAP(NL_X)
+#undef NL_X
+#undef NL_PKT
+#undef NL_TEXT
+};
+
+static const char *const drop_names[] = {
+#define NL_X(e, s) s,
+  NL_DROP_REASON_MAP(NL_X)
+#undef NL_X
+};
+
+NlTrace *nl_trace_new(void) {
+  NlTrace *t = g_new0(NlTrace, 1);
+  t->mask = ~(uint64_t)0;
+  t->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
+  t->ids = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);
+  t->names = g_ptr_array_new_with_free_func(g_free);
+  nl_trace_intern(t, "");
+  return t;
+}
+
+void nl_trace_free(NlTrace *t) {
+  if (t == NULL)
+    return;
+  for (guint i = 0; i < t->chunks->len; i++)
+    free(g_array_index(t->chunks, Chunk, i).data);
+  g_array_free(t->chunks, TRUE);
+  g_hash_table_destroy(t->ids);
+  g_ptr_array_free(t->names, TRUE);
+  g_free(t);
+}
+
+void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn) {
+  t->packet_format = fn;
+}
+
+guint32 nl_trace_intern(NlTrace *t, const char *name) {
+  gpointer v = g_hash_table_lookup(t->ids, name);
+  if (v != NULL)
+    return GPOINTER_TO_UINT(v) - 1;
+  char *copy = g_strdup(name);
+  guint32 id = t->names->len;
+  g_ptr_array_add(t->names, copy);
+  g_hash_table_insert(t->ids, copy, GUINT_TO_POINTER(id + 1));
+  return id;
+}
+
+const char *nl_trace_name(const NlTrace *t, guint32 id) {
+  g_return_val_if_fail(id < t->names->len, "?");
+  return g_ptr_array_index(t->names, id);
+}
+
+void nl_trace_set_mask(NlTrace *t, uint64_t mask) {
+  t->mask = mask;
+}
+
+static guint8 *reserve(NlTrace *t, gsize n) {
+  Chunk *c = t->chunks->len
+                 ? &g_array_index(t->chunks, Chunk, t->chunks->len - 1)
+                 : NULL;
+  if (c == NULL || c->size - c->used < n) {
+    Chunk fresh = {0};
+    gsize align = 64;
+    fresh.size = MAX(t->chunks->len ? BIG_CHUNK_SIZE : CHUNK_SIZE, n);
+    if (fresh.size >= BIG_CHUNK_SIZE) {
+      align = HUGE_PAGE;
+      fresh.size = (fresh.size + HUGE_PAGE - 1) & ~(gsize)(HUGE_PAGE - 1);
+    }
+    void *mem = NULL;
+    if (posix_memalign(&mem, align, fresh.size) != 0)
+      g_error("trace: out of memory (%" G_GSIZE_FORMAT " bytes)", fresh.size);
+#ifdef MADV_HUGEPAGE
+    if (align == HUGE_PAGE)
+      madvise(mem, fresh.size, MADV_HUGEPAGE); /* advice only */
+#endif
+    fresh.data = mem;
+    g_array_append_val(t->chunks, fresh);
+    c = &g_array_index(t->chunks, Chunk, t->chunks->len - 1);
+  }
+  guint8 *p = c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
+                  guint32 peer, uint64_t id, uint16_t aux, const void *payload,
+                  guint32 len) {
+  g_return_if_fail(kind < NL_TRACE_N_KINDS);
+  if (!nl_trace_wants(t, kind))
+    return;
+  gsize padded = (sizeof(NlTraceRecord) + len + 7) & ~(gsize)7;
+  guint8 *p = reserve(t, padded);
+  NlTraceRecord rec = {.time = time, .id = id, .kind = kind, .aux = aux,
+                       .node = node, .peer = peer, .len = len};
+  memcpy(p, &rec, sizeof rec);
+  if (len)
+    memcpy(p + sizeof rec, payload, len);
+  memset(p + sizeof rec + len, 0, padded - sizeof rec - len);
+  t->count++;
+}
+
+void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
+                   guint32 peer, uint64_t id, uint16_t aux, const char *fmt,
+                   ...) {
+  if (!nl_trace_wants(t, kind))
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  nl_trace_add(t, time, kind, node, peer, id, aux, s, (guint32)strlen(s));
+  g_free(s);
+}
+
+uint64_t nl_trace_count(const NlTrace *t) {
+  return t->count;
+}
+
+void nl_trace_iter_init(NlTraceIter *it, const NlTrace *t) {
+  it->trace = t;
+  it->chunk = 0;
+  it->offset = 0;
+}
+
+gboolean nl_trace_iter_next(NlTraceIter *it, const NlTraceRecord **rec,
+                            const guint8 **payload) {
+  const NlTrace *t = it->trace;
+  while (it->chunk < t->chunks->len) {
+    const Chunk *c = &g_array_index(t->chunks, Chunk, it->chunk);
+    if (it->offset < c->used) {
+      const NlTraceRecord *r = (const NlTraceRecord *)(c->data + it->offset);
+      *rec = r;
+      *payload = c->data + it->offset + sizeof *r;
+      it->offset += (sizeof *r + r->len + 7) & ~(gsize)7;
+      return TRUE;
+    }
+    it->chunk++;
+    it->offset = 0;
+  }
+  *rec = NULL;
+  *payload = NULL;
+  return FALSE;
+}
+
+const char *nl_trace_kind_name(NlTraceKind k) {
+  return k < NL_TRACE_N_KINDS ? kind_names[k] : "?";
+}
+
+const char *nl_drop_reason_name(NlDropReason r) {
+  return r < NL_DROP_N_REASONS ? drop_names[r] : "?";
+}
+
+void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
+                     const guint8 *payload, GString *out) {
+  char tb[NL_TIME_STRLEN];
+  g_string_append_printf(out, "%s %s %s", nl_time_to_string(rec->time, tb),
+                         nl_trace_name(t, rec->node),
+                         nl_trace_kind_name(rec->kind));
+  if (rec->kind < NL_TRACE_N_KINDS && kind_is_packet[rec->kind]) {
+    if (rec->kind == NL_TRACE_PKT_SEND ||
+        (rec->kind == NL_TRACE_PKT_DROP && (rec->aux & NL_DROP_OUTGOING)))
+      g_string_append_printf(out, " -> %s", nl_trace_name(t, rec->peer));
+    else if (rec->peer != 0)
+      g_string_append_printf(out, " <- %s", nl_trace_name(t, rec->peer));
+    g_string_append_printf(out, " #%" G_GUINT64_FORMAT " ", rec->id);
+    if (rec->kind == NL_TRACE_PKT_DROP)
+      g_string_append_printf(out, "(%s) ",
+                             nl_drop_reason_name(
+                                 nl_trace_drop_reason(rec->aux)));
+    /* The core does not know wire formats: the network layer installs
+     * the decoder (nl_world_new); without one the length is all we say. */
+    if (t->packet_format != NULL)
+      t->packet_format(payload, rec->len, out);
+    else
+      g_string_append_printf(out, "%" G_GUINT32_FORMAT " bytes", rec->len);
+  } else {
+    if (rec->peer != 0)
+      g_string_append_printf(out, " [%s]", nl_trace_name(t, rec->peer));
+    g_string_append_c(out, ' ');
+    /* Text payloads are printed with control characters escaped, so one
+     * record is always one line. */
+    for (guint32 i = 0; i < rec->len; i++) {
+      guint8 ch = payload[i];
+      if (ch == '\\')
+        g_string_append(out, "\\\\");
+      else if (ch < 0x20 || ch == 0x7f)
+        g_string_append_printf(out, "\\x%02x", ch);
+      else
+        g_string_append_c(out, (char)ch);
+    }
+  }
+}
+
+gboolean nl_trace_write_text(const NlTrace *t, const char *path,
+                             GError **error) {
+  FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+  if (f == NULL) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "%s: %s", path, g_strerror(errno));
+    return FALSE;
+  }
+  GString *line = g_string_sized_new(256);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *payload;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &payload)) {
+    g_string_truncate(line, 0);
+    nl_trace_format(t, rec, payload, line);
+    g_string_append_c(line, '\n');
+    fwrite(line->str, 1, line->len, f);
+  }
+  g_string_free(line, TRUE);
+  gboolean ok = !ferror(f);
+  if (f != stdout)
+    ok = (fclose(f) == 0) && ok;
+  else
+    fflush(f);
+  if (!ok)
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: write failed",
+                path);
+  return ok;
+}

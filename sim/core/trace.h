@@ -1,0 +1,180 @@
+/* The trace: one append-only record of everything that happens in a run.
+ * Timelines, captures, logs, checks and grades are made from it, never from
+ * live simulator state.
+ *
+ * Records are kept in a compact binary form (a 32-byte header and the raw
+ * payload: wire bytes for packets, UTF-8 text otherwise) and formatted only
+ * when an output asks for it.
+ */
+#ifndef NL_TRACE_H
+#define NL_TRACE_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "sim/core/event.h"
+
+G_BEGIN_DECLS
+
+typedef struct NlTrace NlTrace;
+
+/* X(ENUM, "name", payload): payload is PKT (wire bytes) or TEXT. */
+#define NL_TRACE_KIND_MAP(X)                                                   \
+  X(NODE, "node", TEXT)           /* a lane: node declared; text = its kind */ \
+  X(PKT_SEND, "send", PKT)        /* node puts a packet on a link to peer */   \
+  X(PKT_RECV, "recv", PKT)        /* node takes it off the link from peer */   \
+  X(PKT_DROP, "drop", PKT)        /* aux = NlDropReason */                     \
+  X(PKT_DELIVER, "deliver", PKT)  /* handed to a socket or protocol */         \
+  X(NAT_XLATE, "translate", PKT)  /* a NAT rewrote a packet (new bytes) */     \
+  X(NAT_MAP, "mapping", TEXT)     /* mapping created/refreshed/expired */      \
+  X(NAT_TABLE, "nat-table", TEXT) /* a snapshot of a NAT's table */            \
+  X(CALL, "call", TEXT)           /* a socket call and its result */           \
+  X(TCP_STATE, "tcp", TEXT)       /* "ESTABLISHED -> FIN_WAIT_1 ..." */        \
+  X(PROC, "proc", TEXT)           /* process started, exited, crashed */       \
+  X(STDOUT, "stdout", TEXT)       /* one line a program wrote */               \
+  X(STDERR, "stderr", TEXT)                                                    \
+  X(STDIN, "stdin", TEXT)         /* a line typed into a program */            \
+  X(LINK, "link", TEXT)           /* link up/down/changed */                   \
+  X(NOTE, "note", TEXT)           /* an annotation from the scenario */        \
+  X(CHECK, "expect", TEXT)        /* an expectation and its outcome */         \
+  X(STATS, "stats", TEXT)         /* counters a component reports */
+
+typedef enum {
+#define NL_X(e, s, p) NL_TRACE_##e,
+  NL_TRACE_KIND_MAP(NL_X)
+#undef NL_X
+  NL_TRACE_N_KINDS
+} NlTraceKind;
+
+/* Why a packet was dropped. */
+#define NL_DROP_REASON_MAP(X)                                                  \
+  X(NONE, "none")                                                              \
+  X(LOSS, "link loss")                                                         \
+  X(QUEUE_FULL, "queue full")                                                  \
+  X(LINK_DOWN, "link down")                                                    \
+  X(NO_ROUTE, "no route")                                                      \
+  X(NO_NEIGHBOUR, "no such neighbour")                                         \
+  X(TTL, "ttl exceeded")                                                       \
+  X(FRAG_NEEDED, "fragmentation needed and DF set")                           \
+  X(REASSEMBLY, "reassembly timeout")                                          \
+  X(MALFORMED, "malformed")                                                    \
+  X(BAD_CHECKSUM, "bad checksum")                                              \
+  X(NOT_FOR_US, "not addressed to this host")                                  \
+  X(PORT_UNREACHABLE, "no socket on port")                                     \
+  X(RCVBUF_FULL, "receive buffer full")                                        \
+  X(NAT_FILTERED, "nat filtered")                                              \
+  X(NAT_NO_MAPPING, "nat no mapping")                                          \
+  X(NAT_POOL_EXHAUSTED, "nat port pool exhausted")                             \
+  X(NAT_HAIRPIN, "nat hairpinning off")                                        \
+  X(FIREWALL, "firewall")                                                      \
+  X(BLOCKED, "blocked by policy")                                              \
+  X(HOST_DOWN, "host down")                                                    \
+  X(TCP_NO_LISTENER, "tcp no listener")
+
+typedef enum {
+#define NL_X(e, s) NL_DROP_##e,
+  NL_DROP_REASON_MAP(NL_X)
+#undef NL_X
+  NL_DROP_N_REASONS
+} NlDropReason;
+
+/* For PKT_DROP records, aux holds the NlDropReason and, in this bit, that
+ * the packet was dropped on its way out of @node towards @peer (rather
+ * than on its way in from @peer). */
+#define NL_DROP_OUTGOING 0x8000u
+static inline NlDropReason nl_trace_drop_reason(uint16_t aux) {
+  return (NlDropReason)(aux & ~NL_DROP_OUTGOING);
+}
+
+/* The fixed part of every record.  Read-only for consumers. */
+typedef struct {
+  NlTime time;
+  uint64_t id;   /* packet transmission id (one per hop), 0 when none */
+  uint16_t kind; /* NlTraceKind */
+  uint16_t aux;  /* NlDropReason for drops; kind-specific otherwise */
+  uint32_t node; /* interned name of where it happened */
+  uint32_t peer; /* interned name of the other end, or 0 */
+  uint32_t len;  /* bytes of payload that follow */
+} NlTraceRecord;
+
+typedef struct {
+  const NlTrace *trace;
+  guint chunk;
+  gsize offset;
+} NlTraceIter;
+
+NlTrace *nl_trace_new(void);
+void nl_trace_free(NlTrace *t);
+
+/**
+ * nl_trace_intern: the id of @name, adding it if new.  Id 0 is "" (none).
+ * Ids are given in first-use order, so they are deterministic.
+ */
+guint32 nl_trace_intern(NlTrace *t, const char *name);
+const char *nl_trace_name(const NlTrace *t, guint32 id);
+
+/* Which kinds are recorded; all by default.  Bit (1 << kind). */
+void nl_trace_set_mask(NlTrace *t, uint64_t mask);
+static inline gboolean nl_trace_wants(const NlTrace *t, NlTraceKind k);
+
+/**
+ * nl_trace_add: appends a record; @payload (@len bytes) is copied.
+ */
+void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
+                  guint32 peer, uint64_t id, uint16_t aux, const void *payload,
+                  guint32 len);
+
+/* nl_trace_add with a printf-formatted text payload. */
+void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
+                   guint32 peer, uint64_t id, uint16_t aux, const char *fmt,
+                   ...) G_GNUC_PRINTF(8, 9);
+
+uint64_t nl_trace_count(const NlTrace *t);
+
+void nl_trace_iter_init(NlTraceIter *it, const NlTrace *t);
+/* OUT: @rec and @payload point into the trace; valid until it is freed. */
+gboolean nl_trace_iter_next(NlTraceIter *it, const NlTraceRecord **rec,
+                            const guint8 **payload);
+
+const char *nl_trace_kind_name(NlTraceKind k);
+const char *nl_drop_reason_name(NlDropReason r);
+
+/* Appends a one-line decode of a packet's wire bytes to @out. */
+typedef void (*NlTracePacketFormat)(const guint8 *bytes, size_t len,
+                                    GString *out);
+
+/**
+ * nl_trace_set_packet_format: installs the decoder nl_trace_format() uses
+ * for packet records.  The core knows no wire format; the network layer
+ * installs nl_wire_describe (nl_world_new does) -- a seam, so the core
+ * never includes a layer above it.  Without one, a packet record shows its
+ * length only.
+ */
+void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn);
+
+/**
+ * nl_trace_format: appends the one-line text form of a record to @out
+ * (no newline).  The text form is what `natlab run --trace` writes and what
+ * the determinism check compares.
+ */
+void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
+                     const guint8 *payload, GString *out);
+
+/**
+ * nl_trace_write_text: writes every record, one line each, to @path
+ * ("-" for stdout).
+ */
+gboolean nl_trace_write_text(const NlTrace *t, const char *path,
+                             GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Private, for the inline check. */
+struct NlTraceMaskHolder {
+  uint64_t mask;
+};
+static inline gboolean nl_trace_wants(const NlTrace *t, NlTraceKind k) {
+  return (((const struct NlTraceMaskHolder *)t)->mask >> k) & 1u;
+}
+
+G_END_DECLS
+
+#endif

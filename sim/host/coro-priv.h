@@ -1,0 +1,108 @@
+/* Internals shared by sim/coro.c, the switch implementations
+ * (coro-switch-x86_64.S, coro-ucontext.c) and sim/guard.c.
+ */
+#ifndef NL_CORO_PRIV_H
+#define NL_CORO_PRIV_H
+
+#include "sim/host/coro.h"
+
+#include <signal.h>
+
+G_BEGIN_DECLS
+
+/* The platform seam.  meson picks the assembly switch on x86_64 and the
+ * ucontext one elsewhere; defining NL_CORO_UCONTEXT forces the latter (the
+ * test suite builds it that way too, so the fallback stays tested). */
+#if defined(__x86_64__) && !defined(NL_CORO_UCONTEXT)
+#define NL_CORO_ASM_SWITCH 1
+typedef struct {
+  void *sp; /* saved stack pointer; registers are pushed below it */
+} NlCoroCtx;
+#else
+#include <ucontext.h>
+typedef struct {
+  ucontext_t uc;
+} NlCoroCtx;
+#endif
+
+typedef struct NlCoroTls NlCoroTls;
+
+/**
+ * nl__coro_switch: saves the current context into @from and continues @to.
+ * Returns when something switches back to @from.  Preserves callee-saved
+ * registers, the x87 control word and MXCSR; makes no system call (the
+ * ucontext fallback does).  Once on @to's stack, and before running any of
+ * @to's code, it sets @t->cur = @cur and @t->in_switch = 0: from then on a
+ * signal handler may treat @cur as running.
+ */
+void nl__coro_switch(NlCoroCtx *from, NlCoroCtx *to, NlCoroTls *t,
+                     NlCoro *cur);
+
+/**
+ * nl__coro_ctx_make: prepares @ctx so that switching to it calls
+ * nl__coro_start(@c) on the stack [@lo, @lo + @size).  Never returns there.
+ */
+void nl__coro_ctx_make(NlCoroCtx *ctx, void *lo, size_t size, NlCoro *c);
+
+/* Entry of every coroutine; defined in coro.c. */
+G_GNUC_NORETURN void nl__coro_start(NlCoro *c);
+
+struct NlCoro {
+  NlCoroCtx ctx;  /* this coroutine, while suspended */
+  NlCoroCtx back; /* its resumer, while this one runs */
+  NlCoroFn fn;
+  void *arg;
+  void *data;
+  NlCoro *resumer;  /* set by nl_coro_resume() */
+  char *map;        /* mmap base: guard region, then the stack */
+  size_t map_size;  /* guard + stack */
+  size_t stack_size;
+  NlCoroEnd end;
+  int signo;
+  void *fault_addr;
+  void *fault_pc;
+  NlCoro *next_zombie; /* ended, stack not yet released */
+  gboolean overflow;
+  gboolean running;
+  int own_errno;  /* this coroutine's errno while it is away */
+  int back_errno; /* its resumer's errno while it runs */
+  unsigned valgrind_id;
+  /* AddressSanitizer fiber bookkeeping. */
+  void *asan_fake;          /* this coroutine's fake stack while away */
+  void *asan_back_fake;     /* resumer's fake stack while this one runs */
+  const void *asan_back_lo; /* resumer's stack bounds */
+  size_t asan_back_size;
+};
+
+/* Per-thread switch state.  @cur is the logical current coroutine; while
+ * @in_switch is set, registers and stacks are in transit and a signal
+ * handler must not switch (it defers or treats the signal as natlab's own). */
+struct NlCoroTls {
+  NlCoro *volatile cur; /* offset 0: written by the x86_64 switch */
+  volatile int in_switch; /* offset 8: likewise */
+  volatile unsigned long switches; /* bumped on every resume (watchdog) */
+  int *errno_p; /* &errno of this thread, cached: errno is a call */
+#if !defined(NL_CORO_ASM_SWITCH)
+  NlCoro *pending_cur; /* ucontext: @cur handed to the arriving side */
+#endif
+};
+
+extern __thread NlCoroTls nl__coro_tls
+    __attribute__((tls_model("initial-exec")));
+
+/**
+ * nl__coro_kill_current: ends the running coroutine with @why (CRASHED or
+ * SPIN), records @signo, @addr (si_addr) and @pc (the interrupted
+ * instruction), and switches to its resumer.  Callable
+ * from a signal handler running on the alternate stack; the caller must
+ * already have unblocked the signal.  Requires cur != NULL && !in_switch.
+ */
+G_GNUC_NORETURN void nl__coro_kill_current(NlCoroEnd why, int signo,
+                                           void *addr, void *pc);
+
+/* TRUE if @addr lies in @c's guard region (a stack overflow). */
+gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr);
+
+G_END_DECLS
+
+#endif

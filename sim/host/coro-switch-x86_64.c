@@ -1,0 +1,146 @@
+/* The x86_64 (System V) context switch, behind nl__coro_switch().
+ *
+ * A suspended context is its stack pointer; below it lie, from high to low:
+ * the return address, rbp, rbx, r12-r15, and one 8-byte slot holding MXCSR
+ * (low half) and the x87 control word (high half).  These are exactly what
+ * the ABI says a callee must preserve; everything else is caller-saved, so
+ * the C caller has already spilled it.  No system call: the signal mask is
+ * per thread, not per coroutine (glibc's swapcontext makes an
+ * rt_sigprocmask call, ~1 us, for that).
+ *
+ * The switch resumes with `pop; jmp *reg` (with CET: `ret`), and reloads
+ * MXCSR and the x87 control word only when they differ.  Measured on this
+ * machine (docs/performance.md): `ret` mispredicts every time; ldmxcsr and
+ * fldcw on every switch cost more than everything else together.  Saving
+ * MXCSR (stmxcsr) still costs about 4 ns per switch here, about half of the
+ * switch; the ABI requires it, so it stays.
+ */
+#include "sim/host/coro-priv.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef NL_CORO_ASM_SWITCH
+#error "coro-switch-x86_64.c is the x86_64 switch; meson picks it by host"
+#endif
+
+/* void nl__coro_switch(NlCoroCtx *from (rdi), NlCoroCtx *to (rsi),
+ *                      NlCoroTls *t (rdx), NlCoro *cur (rcx)) */
+G_STATIC_ASSERT(offsetof(NlCoroTls, cur) == 0);
+G_STATIC_ASSERT(offsetof(NlCoroTls, in_switch) == 8);
+
+__asm__(".text\n"
+        ".globl nl__coro_switch\n"
+        ".type nl__coro_switch, @function\n"
+        ".p2align 4\n"
+        "nl__coro_switch:\n"
+        ".cfi_startproc\n"
+#if defined(__CET__)
+        "endbr64\n"
+#endif
+        "pushq %rbp\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "pushq %rbx\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "pushq %r12\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "pushq %r13\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "pushq %r14\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "pushq %r15\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "subq $8, %rsp\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "stmxcsr (%rsp)\n"
+        "fnstcw 4(%rsp)\n"
+        /* Two loads matching the two stores, so both are forwarded (one
+         * 8-byte load over them would stall). */
+        "movl (%rsp), %r8d\n"
+        "movzwl 4(%rsp), %r9d\n"
+        "movq %rsp, (%rdi)\n"
+        "movq (%rsi), %rsp\n"
+        /* On the new stack: publish who runs now (see coro-priv.h). */
+        "movq %rcx, (%rdx)\n"
+        "movl $0, 8(%rdx)\n"
+        /* Reload the FP control state only when it differs: ldmxcsr and
+         * fldcw are slow (microcoded), and it almost never differs.  The
+         * low 6 bits of MXCSR are exception flags, which the ABI does not
+         * preserve across calls; they are left out of the comparison. */
+        "xorl (%rsp), %r8d\n"
+        "xorw 4(%rsp), %r9w\n"
+        "andl $-64, %r8d\n"
+        "orl %r9d, %r8d\n"
+        "jnz 2f\n"
+        "1:\n"
+        "addq $8, %rsp\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "popq %r15\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "popq %r14\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "popq %r13\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "popq %r12\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "popq %rbx\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "popq %rbp\n"
+        ".cfi_adjust_cfa_offset -8\n"
+#if defined(__CET__)
+        "ret\n"
+#else
+        /* pop + jmp rather than ret: a ret here always mispredicts (the
+         * return stack holds the other side's call), the indirect jump is
+         * learned by the branch predictor. */
+        "popq %rcx\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "jmpq *%rcx\n"
+#endif
+        ".cfi_def_cfa_offset 64\n"
+        "2:\n"
+        "ldmxcsr (%rsp)\n"
+        "fldcw 4(%rsp)\n"
+        "jmp 1b\n"
+        ".cfi_endproc\n"
+        ".size nl__coro_switch, .-nl__coro_switch\n"
+        "\n"
+        /* First code of every coroutine: rbx holds the NlCoro.  The stack
+         * is 16-byte aligned here, so the call leaves it as the ABI wants.
+         * The return address is undefined: unwinders stop here. */
+        ".globl nl__coro_boot\n"
+        ".type nl__coro_boot, @function\n"
+        ".p2align 4\n"
+        "nl__coro_boot:\n"
+        ".cfi_startproc\n"
+        ".cfi_undefined rip\n"
+#if defined(__CET__)
+        "endbr64\n"
+#endif
+        "xorl %ebp, %ebp\n"
+        "movq %rbx, %rdi\n"
+        "call nl__coro_start@PLT\n"
+        "ud2\n"
+        ".cfi_endproc\n"
+        ".size nl__coro_boot, .-nl__coro_boot\n");
+
+void nl__coro_boot(void);
+
+/* MXCSR and x87 control word of a fresh Linux process: all exceptions
+ * masked, round to nearest, 64-bit x87 precision. */
+#define NL_MXCSR_DEFAULT 0x1F80u
+#define NL_FPUCW_DEFAULT 0x037Fu
+
+void nl__coro_ctx_make(NlCoroCtx *ctx, void *lo, size_t size, NlCoro *c) {
+  uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
+  uint64_t *sp = (uint64_t *)top;
+  *--sp = (uint64_t)(uintptr_t)nl__coro_boot; /* return address */
+  *--sp = 0;                                   /* rbp */
+  *--sp = (uint64_t)(uintptr_t)c;              /* rbx */
+  *--sp = 0;                                   /* r12 */
+  *--sp = 0;                                   /* r13 */
+  *--sp = 0;                                   /* r14 */
+  *--sp = 0;                                   /* r15 */
+  *--sp = (uint64_t)NL_MXCSR_DEFAULT | ((uint64_t)NL_FPUCW_DEFAULT << 32);
+  ctx->sp = sp;
+}

@@ -1,0 +1,397 @@
+/* Coroutines over a platform switch (see coro-priv.h for the seam).
+ *
+ * Each context keeps its own errno on its own stack across a switch, so a
+ * program's errno is never disturbed by the scheduler or another program.
+ * AddressSanitizer is told about every stack change (fiber annotations) and
+ * valgrind about every stack, so both keep working across switches.
+ */
+#include "sim/host/coro-priv.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define NL_ASAN 1
+#define NL_NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define NL_NO_ASAN
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define NL_VALGRIND 1
+#endif
+#endif
+
+__thread NlCoroTls nl__coro_tls __attribute__((tls_model("initial-exec")));
+
+static const char *const end_names[] = {
+#define NL_CORO_END_STR(name, str) str,
+    NL_CORO_END_MAP(NL_CORO_END_STR)
+#undef NL_CORO_END_STR
+};
+
+const char *nl_coro_end_to_string(NlCoroEnd end) {
+  if ((unsigned)end >= G_N_ELEMENTS(end_names))
+    return "unknown";
+  return end_names[end];
+}
+
+/* ASan fiber annotations: before a switch, announce the stack we go to (and
+ * keep our fake stack in @save, or pass NULL when leaving for good); after a
+ * switch, confirm arrival and learn the stack we came from. */
+static inline void asan_start(void **save, const void *lo, size_t size) {
+#ifdef NL_ASAN
+  __sanitizer_start_switch_fiber(save, lo, size);
+#else
+  (void)save, (void)lo, (void)size;
+#endif
+}
+
+static inline void asan_finish(void *save, const void **lo, size_t *size) {
+#ifdef NL_ASAN
+  __sanitizer_finish_switch_fiber(save, lo, size);
+#else
+  (void)save, (void)lo, (void)size;
+#endif
+}
+
+/* Keeps the compiler from moving other stores across the in_switch store
+ * (volatile orders only volatile accesses); costs no instruction. */
+#define SIGNAL_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+static size_t page_size(void) {
+  static size_t cached;
+  if (cached == 0)
+    cached = (size_t)sysconf(_SC_PAGESIZE);
+  return cached;
+}
+
+static char *stack_lo(const NlCoro *c) {
+  return c->map + NL_CORO_GUARD_SIZE;
+}
+
+/* Stacks of ended coroutines are kept for reuse, up to a bound: mapping a
+ * stack, faulting in its first page and unmapping it are system calls that
+ * cost far more than anything else in a coroutine's life (tens to hundreds
+ * of microseconds in a sandboxed VM; see docs/performance.md), and threads
+ * of thread-per-connection servers come and go all the time.  A cached
+ * stack keeps the pages it had touched, so the bound also bounds the
+ * memory kept. */
+#define STACK_CACHE_MAX 64
+
+typedef struct {
+  char *map;
+  size_t map_size;
+} CachedStack;
+
+static __thread CachedStack stack_cache[STACK_CACHE_MAX];
+static __thread int stack_cache_n;
+
+static char *stack_take(size_t map_size) {
+  for (int i = stack_cache_n - 1; i >= 0; i--)
+    if (stack_cache[i].map_size == map_size) {
+      char *map = stack_cache[i].map;
+      stack_cache[i] = stack_cache[--stack_cache_n];
+      return map;
+    }
+
+  /* One mapping, guard region at the bottom (stacks grow down).
+   * MAP_NORESERVE: pages are committed only when touched. */
+  char *map = mmap(NULL, map_size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+  if (map == MAP_FAILED)
+    return NULL;
+  if (mprotect(map + NL_CORO_GUARD_SIZE, map_size - NL_CORO_GUARD_SIZE,
+               PROT_READ | PROT_WRITE) != 0) {
+    int saved = errno;
+    munmap(map, map_size);
+    errno = saved;
+    return NULL;
+  }
+  return map;
+}
+
+static void stack_give_back(char *map, size_t map_size) {
+  if (stack_cache_n < STACK_CACHE_MAX) {
+    stack_cache[stack_cache_n].map = map;
+    stack_cache[stack_cache_n].map_size = map_size;
+    stack_cache_n++;
+    return;
+  }
+  munmap(map, map_size);
+}
+
+static void reap(void);
+static inline int busy_begin(NlCoroTls *t);
+static inline void busy_end(NlCoroTls *t, int was);
+
+void nl_coro_trim_cache(void) {
+  int was = busy_begin(&nl__coro_tls);
+  reap();
+  while (stack_cache_n > 0) {
+    stack_cache_n--;
+    munmap(stack_cache[stack_cache_n].map,
+           stack_cache[stack_cache_n].map_size);
+  }
+  busy_end(&nl__coro_tls, was);
+}
+
+NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
+  g_return_val_if_fail(fn != NULL, NULL);
+  size_t page = page_size();
+  if (stack_size == 0)
+    stack_size = NL_CORO_STACK_DEFAULT;
+  stack_size = (stack_size + page - 1) & ~(page - 1);
+
+  size_t map_size = NL_CORO_GUARD_SIZE + stack_size;
+  NlCoroTls *t = &nl__coro_tls;
+  int was = busy_begin(t);
+  reap();
+  char *map = stack_take(map_size);
+  busy_end(t, was);
+  if (map == NULL)
+    return NULL;
+
+  NlCoro *c = g_new0(NlCoro, 1);
+  c->fn = fn;
+  c->arg = arg;
+  c->map = map;
+  c->map_size = map_size;
+  c->stack_size = stack_size;
+  c->end = NL_CORO_END_NONE;
+#ifdef NL_VALGRIND
+  c->valgrind_id =
+      VALGRIND_STACK_REGISTER(stack_lo(c), stack_lo(c) + stack_size);
+#endif
+  nl__coro_ctx_make(&c->ctx, stack_lo(c), stack_size, c);
+  return c;
+}
+
+/* Releases the stack of an ended or abandoned coroutine.  Under ASan the
+ * shadow of abandoned frames is still poisoned; clear it, or the next
+ * coroutine on this stack would report false errors. */
+static void release_stack(NlCoro *c) {
+  if (c->map == NULL)
+    return;
+#ifdef NL_VALGRIND
+  VALGRIND_STACK_DEREGISTER(c->valgrind_id);
+#endif
+#ifdef NL_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(stack_lo(c), c->stack_size);
+#endif
+  stack_give_back(c->map, c->map_size);
+  c->map = NULL;
+}
+
+/* An ended coroutine's stack cannot be released by the code that ends it
+ * (it runs on that stack), and its resumer runs no code of ours after the
+ * switch (see nl_coro_resume), so ended coroutines wait on this list until
+ * the next coroutine call on this thread. */
+static __thread NlCoro *zombies;
+
+static void reap(void) {
+  while (G_UNLIKELY(zombies != NULL)) {
+    NlCoro *z = zombies;
+    zombies = z->next_zombie;
+    z->next_zombie = NULL;
+    release_stack(z);
+  }
+}
+
+/* The runtime's own bookkeeping (stack cache, zombie list) must not be cut
+ * short by the watchdog; in_switch makes sim/guard.c wait.  Used around
+ * code that does not switch; nl_coro_resume() sets in_switch itself. */
+static inline int busy_begin(NlCoroTls *t) {
+  int was = t->in_switch;
+  t->in_switch = 1;
+  SIGNAL_FENCE();
+  return was;
+}
+
+static inline void busy_end(NlCoroTls *t, int was) {
+  SIGNAL_FENCE();
+  t->in_switch = was;
+}
+
+void nl_coro_free(NlCoro *c) {
+  if (c == NULL)
+    return;
+  g_return_if_fail(!c->running);
+  NlCoroTls *t = &nl__coro_tls;
+  int was = busy_begin(t);
+  reap(); /* @c may be on the list */
+  release_stack(c);
+  busy_end(t, was);
+  g_free(c);
+}
+
+/* errno's address never changes within a thread; `errno` itself is a call
+ * to __errno_location(). */
+static inline int *errno_ptr(NlCoroTls *t) {
+  if (G_UNLIKELY(t->errno_p == NULL))
+    t->errno_p = &errno;
+  return t->errno_p;
+}
+
+/* How a switch is laid out, and why.
+ *
+ * Everything the arriving side needs (errno, the current coroutine, the
+ * in_switch flag) is set up by the departing side, and nl__coro_switch()
+ * is the last call of nl_coro_resume() and nl_coro_yield(), so the compiler
+ * makes it a jump.  The switch then "returns" straight into the caller of
+ * the other side's resume or yield, and no `ret` runs whose target the
+ * return-stack predictor cannot know (one such mispredicted `ret` per
+ * switch doubled the cost on this machine; docs/performance.md).
+ *
+ * errno: the departing side stores its errno in the coroutine and loads
+ * the arriving side's value, so each context sees only its own errno.
+ *
+ * Under ASan the arriving side must call __sanitizer_finish_switch_fiber(),
+ * so there the switch is an ordinary call followed by that. */
+void nl_coro_resume(NlCoro *c) {
+  NlCoroTls *t = &nl__coro_tls;
+  g_return_if_fail(c != NULL);
+  g_return_if_fail(c->end == NL_CORO_END_NONE);
+  g_return_if_fail(!c->running);
+
+  t->in_switch = 1;
+  SIGNAL_FENCE();
+  reap();
+  int *errp = errno_ptr(t);
+  c->resumer = t->cur;
+  c->running = TRUE;
+  t->switches++;
+  c->back_errno = *errp;
+  *errp = c->own_errno;
+  asan_start(&c->asan_back_fake, stack_lo(c), c->stack_size);
+  nl__coro_switch(&c->back, &c->ctx, t, c);
+  /* Back here (through a jump) when @c yields, ends or is stopped. */
+#ifdef NL_ASAN
+  asan_finish(c->asan_back_fake, NULL, NULL);
+#endif
+}
+
+void nl_coro_yield(void) {
+  NlCoroTls *t = &nl__coro_tls;
+  NlCoro *c = t->cur;
+  g_return_if_fail(c != NULL);
+
+  int *errp = errno_ptr(t);
+  t->in_switch = 1;
+  SIGNAL_FENCE();
+  c->running = FALSE;
+  c->own_errno = *errp;
+  *errp = c->back_errno;
+  asan_start(&c->asan_fake, c->asan_back_lo, c->asan_back_size);
+  nl__coro_switch(&c->ctx, &c->back, t, c->resumer);
+  /* Resumed, possibly by a different resumer than last time. */
+#ifdef NL_ASAN
+  asan_finish(c->asan_fake, &c->asan_back_lo, &c->asan_back_size);
+#endif
+}
+
+/* Leaves @c for good.  Runs on @c's stack, or on the signal stack when
+ * called from sim/guard.c, hence no ASan instrumentation: poisoned frames
+ * left behind on the signal stack would confuse the next handler. */
+NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
+                                              int signo, void *addr,
+                                              void *pc) {
+  NlCoroTls *t = &nl__coro_tls;
+  t->in_switch = 1;
+  SIGNAL_FENCE();
+  c->end = why;
+  c->signo = signo;
+  c->fault_addr = addr;
+  c->fault_pc = pc;
+  c->overflow = (signo == SIGSEGV || signo == SIGBUS) &&
+                nl__coro_addr_in_guard(c, addr);
+  c->running = FALSE;
+  *errno_ptr(t) = c->back_errno;
+  c->next_zombie = zombies;
+  zombies = c;
+  asan_start(NULL, c->asan_back_lo, c->asan_back_size);
+  nl__coro_switch(&c->ctx, &c->back, t, c->resumer);
+  /* Nothing ever switches back to an ended coroutine. */
+  abort();
+}
+
+void nl__coro_start(NlCoro *c) {
+  asan_finish(NULL, &c->asan_back_lo, &c->asan_back_size);
+  c->fn(c->arg);
+  finish(c, NL_CORO_END_RETURNED, 0, NULL, NULL);
+}
+
+void nl_coro_exit(void) {
+  NlCoro *c = nl__coro_tls.cur;
+  if (c == NULL)
+    g_error("nl_coro_exit() called outside a coroutine");
+  finish(c, NL_CORO_END_EXITED, 0, NULL, NULL);
+}
+
+NL_NO_ASAN void nl__coro_kill_current(NlCoroEnd why, int signo, void *addr,
+                                      void *pc) {
+  NlCoro *c = nl__coro_tls.cur;
+  g_assert(c != NULL);
+  finish(c, why, signo, addr, pc);
+}
+
+NL_NO_ASAN gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr) {
+  uintptr_t a = (uintptr_t)addr, lo = (uintptr_t)c->map;
+  return c->map != NULL && a >= lo && a < lo + NL_CORO_GUARD_SIZE;
+}
+
+NlCoro *nl_coro_current(void) {
+  return nl__coro_tls.cur;
+}
+
+gboolean nl_coro_done(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, TRUE);
+  return c->end != NL_CORO_END_NONE;
+}
+
+NlCoroEnd nl_coro_end_reason(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NL_CORO_END_NONE);
+  return c->end;
+}
+
+int nl_coro_crashed(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, 0);
+  return c->end == NL_CORO_END_CRASHED ? c->signo : 0;
+}
+
+gboolean nl_coro_stack_overflow(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, FALSE);
+  return c->end == NL_CORO_END_CRASHED && c->overflow;
+}
+
+void *nl_coro_fault_addr(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NULL);
+  return c->fault_addr;
+}
+
+void *nl_coro_fault_pc(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NULL);
+  return c->fault_pc;
+}
+
+void nl_coro_set_data(NlCoro *c, void *data) {
+  g_return_if_fail(c != NULL);
+  c->data = data;
+}
+
+void *nl_coro_get_data(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, NULL);
+  return c->data;
+}
+
+size_t nl_coro_stack_size(const NlCoro *c) {
+  g_return_val_if_fail(c != NULL, 0);
+  return c->stack_size;
+}

@@ -1,0 +1,207 @@
+/* Program objects, shared or privately copied (see loader.h). */
+#include "sim/host/loader.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK(nl-loader-error-quark, nl_loader_error)
+
+struct NlProgram {
+  char *path;
+  void *handle;
+  int memfd; /* private copy: keeps /proc/self/fd/N unique while loaded */
+  NlMainFn main;
+};
+
+#if UINTPTR_MAX == 0xffffffffffffffffu
+#define NL_ELFCLASS ELFCLASS64
+#else
+#define NL_ELFCLASS ELFCLASS32
+#endif
+
+/* Checks the ELF header of @fd so that a wrong file gets a clear message
+ * rather than whatever dlopen would say. */
+static gboolean check_elf(int fd, const char *path, GError **error) {
+  ElfW(Ehdr) eh;
+  ssize_t n = pread(fd, &eh, sizeof eh, 0);
+  if (n < 0) {
+    int e = errno;
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_NOT_FOUND,
+                "%s: cannot read: %s", path, g_strerror(e));
+    return FALSE;
+  }
+  if ((size_t)n < sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_NOT_SHARED,
+                "%s: not an ELF file", path);
+    return FALSE;
+  }
+  if (eh.e_ident[EI_CLASS] != NL_ELFCLASS) {
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_NOT_SHARED,
+                "%s: ELF object of the wrong class (32/64-bit)", path);
+    return FALSE;
+  }
+  if (eh.e_type != ET_DYN) {
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_NOT_SHARED,
+                "%s: not an ELF shared object (e_type %u); build it with "
+                "natlab-cc",
+                path, (unsigned)eh.e_type);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Copies all of @src into @dst (a fresh memfd). */
+static gboolean copy_all(int dst, int src, off_t size) {
+  off_t off = 0;
+  while (off < size) {
+    ssize_t n = sendfile(dst, src, &off, (size_t)(size - off));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static int make_private_copy(int fd, const char *path, GError **error) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_NOT_FOUND,
+                "%s: cannot stat: %s", path, g_strerror(e));
+    return -1;
+  }
+  char *base = g_path_get_basename(path);
+  int memfd = memfd_create(base, MFD_CLOEXEC);
+  g_free(base);
+  if (memfd < 0) {
+    int e = errno;
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_FAILED,
+                "%s: memfd_create: %s", path, g_strerror(e));
+    return -1;
+  }
+  if (!copy_all(memfd, fd, st.st_size)) {
+    int e = errno;
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_FAILED,
+                "%s: cannot copy into memory: %s", path, g_strerror(e));
+    close(memfd);
+    return -1;
+  }
+  return memfd;
+}
+
+/* TRUE if @addr lies in the object loaded as @handle (not one of its
+ * dependencies, which dlsym also searches). */
+static gboolean defined_in(void *handle, void *addr) {
+  struct link_map *lm = NULL;
+  Dl_info info;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL)
+    return FALSE;
+  if (dladdr(addr, &info) == 0)
+    return FALSE;
+  return (uintptr_t)info.dli_fbase == (uintptr_t)lm->l_addr ||
+         g_strcmp0(info.dli_fname, lm->l_name) == 0;
+}
+
+NlProgram *nl_loader_open(const char *path, gboolean private_copy,
+                          GError **error) {
+  g_return_val_if_fail(path != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_NOT_FOUND,
+                "%s: cannot open: %s", path, g_strerror(e));
+    return NULL;
+  }
+  if (!check_elf(fd, path, error))
+    goto fail_fd;
+
+  int memfd = -1;
+  char *load_path;
+  if (private_copy) {
+    memfd = make_private_copy(fd, path, error);
+    if (memfd < 0)
+      goto fail_fd;
+    load_path = g_strdup_printf("/proc/self/fd/%d", memfd);
+  } else {
+    load_path = g_strdup(path);
+  }
+  close(fd);
+
+  void *handle = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
+  g_free(load_path);
+  if (handle == NULL) {
+    const char *why = dlerror();
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_FAILED,
+                "%s: cannot load: %s", path, why ? why : "unknown error");
+    goto fail_memfd;
+  }
+
+  void *sym = dlsym(handle, "main");
+  if (sym == NULL || !defined_in(handle, sym)) {
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_NO_MAIN,
+                "%s: defines no main()", path);
+    goto fail_handle;
+  }
+
+  NlProgram *prog = g_new0(NlProgram, 1);
+  prog->path = g_strdup(path);
+  prog->handle = handle;
+  prog->memfd = memfd;
+  /* ISO C forbids object → function pointer casts; POSIX dlsym needs it. */
+  memcpy(&prog->main, &sym, sizeof sym);
+  return prog;
+
+fail_handle:
+  dlclose(handle);
+fail_memfd:
+  if (memfd >= 0)
+    close(memfd);
+  return NULL;
+fail_fd:
+  close(fd);
+  return NULL;
+}
+
+NlMainFn nl_loader_main(const NlProgram *prog) {
+  g_return_val_if_fail(prog != NULL, NULL);
+  return prog->main;
+}
+
+void *nl_loader_symbol(const NlProgram *prog, const char *name) {
+  g_return_val_if_fail(prog != NULL, NULL);
+  g_return_val_if_fail(name != NULL, NULL);
+  return dlsym(prog->handle, name);
+}
+
+const char *nl_loader_path(const NlProgram *prog) {
+  g_return_val_if_fail(prog != NULL, NULL);
+  return prog->path;
+}
+
+gboolean nl_loader_is_private(const NlProgram *prog) {
+  g_return_val_if_fail(prog != NULL, FALSE);
+  return prog->memfd >= 0;
+}
+
+void nl_loader_close(NlProgram *prog) {
+  if (prog == NULL)
+    return;
+  dlclose(prog->handle);
+  /* After dlclose: the fd number must stay taken while the object is
+   * loaded, or the next copy could get the same /proc/self/fd/N path and
+   * the dynamic linker would hand back this instance. */
+  if (prog->memfd >= 0)
+    close(prog->memfd);
+  g_free(prog->path);
+  g_free(prog);
+}

@@ -1,0 +1,1161 @@
+/* The natlab-cc face: exact POSIX signatures over the virtual sockets
+ * layer.  -errno results become -1 and errno here, once (ret()).  Every
+ * call first charges its modelled cost in virtual time (nl__enter()). */
+#include "sim/host/posix.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/host/guard.h"
+#include "sim/host/vsock.h"
+#include "sim/net/wire.h"
+
+/* 2025-01-01T00:00:00Z: the wall clock of every run starts here. */
+#define NL_EPOCH_BASE ((time_t)1735689600)
+/* CLOCK_MONOTONIC reads as if the machine booted this long before. */
+#define NL_BOOT_OFFSET (1000 * NL_S)
+
+static long ret(long r) {
+  if (r < 0) {
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+
+int nl_posix_unsupported(const char *name) {
+  NlThread *t = nl__current;
+  if (t != NULL) {
+    nl__trace_call(t, "%s() is not supported by natlab (ENOSYS)", name);
+    char *msg = g_strdup_printf("natlab: %s() is not supported\n", name);
+    nl__proc_output(t->proc, 2, msg, strlen(msg));
+    g_free(msg);
+  }
+  errno = ENOSYS;
+  return -1;
+}
+
+/* Every call goes through here: NULL outside a program. */
+#define ENTER(name)                                                            \
+  NlThread *t = nl__enter();                                                   \
+  if (t == NULL)                                                               \
+    return nl_posix_unsupported(name);
+
+int nl_posix_socket(int domain, int type, int protocol) {
+  ENTER("socket");
+  return (int)ret(nl_vsock_socket(t, domain, type, protocol));
+}
+int nl_posix_bind(int fd, const struct sockaddr *addr, socklen_t len) {
+  ENTER("bind");
+  return (int)ret(nl_vsock_bind(t, fd, addr, len));
+}
+int nl_posix_listen(int fd, int backlog) {
+  ENTER("listen");
+  return (int)ret(nl_vsock_listen(t, fd, backlog));
+}
+int nl_posix_accept(int fd, struct sockaddr *addr, socklen_t *len) {
+  ENTER("accept");
+  return (int)ret(nl_vsock_accept4(t, fd, addr, len, 0));
+}
+int nl_posix_accept4(int fd, struct sockaddr *addr, socklen_t *len,
+                     int flags) {
+  ENTER("accept4");
+  return (int)ret(nl_vsock_accept4(t, fd, addr, len, flags));
+}
+int nl_posix_connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  ENTER("connect");
+  return (int)ret(nl_vsock_connect(t, fd, addr, len));
+}
+ssize_t nl_posix_send(int fd, const void *buf, size_t len, int flags) {
+  ENTER("send");
+  return ret(nl_vsock_sendto(t, fd, buf, len, flags, NULL, 0));
+}
+ssize_t nl_posix_recv(int fd, void *buf, size_t len, int flags) {
+  ENTER("recv");
+  return ret(nl_vsock_recvfrom(t, fd, buf, len, flags, NULL, NULL));
+}
+ssize_t nl_posix_sendto(int fd, const void *buf, size_t len, int flags,
+                        const struct sockaddr *addr, socklen_t alen) {
+  ENTER("sendto");
+  return ret(nl_vsock_sendto(t, fd, buf, len, flags, addr, alen));
+}
+ssize_t nl_posix_recvfrom(int fd, void *buf, size_t len, int flags,
+                          struct sockaddr *addr, socklen_t *alen) {
+  ENTER("recvfrom");
+  return ret(nl_vsock_recvfrom(t, fd, buf, len, flags, addr, alen));
+}
+ssize_t nl_posix_sendmsg(int fd, const struct msghdr *msg, int flags) {
+  ENTER("sendmsg");
+  return ret(nl_vsock_sendmsg(t, fd, msg, flags));
+}
+ssize_t nl_posix_recvmsg(int fd, struct msghdr *msg, int flags) {
+  ENTER("recvmsg");
+  return ret(nl_vsock_recvmsg(t, fd, msg, flags));
+}
+ssize_t nl_posix_read(int fd, void *buf, size_t len) {
+  ENTER("read");
+  return ret(nl_vsock_read(t, fd, buf, len));
+}
+ssize_t nl_posix_write(int fd, const void *buf, size_t len) {
+  ENTER("write");
+  return ret(nl_vsock_write(t, fd, buf, len));
+}
+ssize_t nl_posix_readv(int fd, const struct iovec *iov, int n) {
+  ENTER("readv");
+  return ret(nl_vsock_readv(t, fd, iov, n));
+}
+ssize_t nl_posix_writev(int fd, const struct iovec *iov, int n) {
+  ENTER("writev");
+  return ret(nl_vsock_writev(t, fd, iov, n));
+}
+int nl_posix_close(int fd) {
+  ENTER("close");
+  return (int)ret(nl_vsock_close(t, fd));
+}
+int nl_posix_shutdown(int fd, int how) {
+  ENTER("shutdown");
+  return (int)ret(nl_vsock_shutdown(t, fd, how));
+}
+int nl_posix_getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
+  ENTER("getsockname");
+  return (int)ret(nl_vsock_getsockname(t, fd, addr, len));
+}
+int nl_posix_getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
+  ENTER("getpeername");
+  return (int)ret(nl_vsock_getpeername(t, fd, addr, len));
+}
+int nl_posix_setsockopt(int fd, int level, int name, const void *val,
+                        socklen_t len) {
+  ENTER("setsockopt");
+  return (int)ret(nl_vsock_setsockopt(t, fd, level, name, val, len));
+}
+int nl_posix_getsockopt(int fd, int level, int name, void *val,
+                        socklen_t *len) {
+  ENTER("getsockopt");
+  return (int)ret(nl_vsock_getsockopt(t, fd, level, name, val, len));
+}
+int nl_posix_poll(struct pollfd *fds, nfds_t n, int timeout) {
+  ENTER("poll");
+  return (int)ret(nl_vsock_poll(t, fds, n, timeout));
+}
+int nl_posix_select(int nfds, fd_set *r, fd_set *w, fd_set *e,
+                    struct timeval *timeout) {
+  ENTER("select");
+  return (int)ret(nl_vsock_select(t, nfds, r, w, e, timeout));
+}
+int nl_posix_epoll_create(int size) {
+  ENTER("epoll_create");
+  if (size <= 0)
+    return (int)ret(-EINVAL);
+  return (int)ret(nl_vsock_epoll_create1(t, 0));
+}
+int nl_posix_epoll_create1(int flags) {
+  ENTER("epoll_create1");
+  return (int)ret(nl_vsock_epoll_create1(t, flags));
+}
+int nl_posix_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
+  ENTER("epoll_ctl");
+  return (int)ret(nl_vsock_epoll_ctl(t, epfd, op, fd, ev));
+}
+int nl_posix_epoll_wait(int epfd, struct epoll_event *evs, int max,
+                        int timeout) {
+  ENTER("epoll_wait");
+  return (int)ret(nl_vsock_epoll_wait(t, epfd, evs, max, timeout));
+}
+int nl_posix_pipe(int fds[2]) {
+  ENTER("pipe");
+  return (int)ret(nl_vsock_pipe2(t, fds, 0));
+}
+int nl_posix_pipe2(int fds[2], int flags) {
+  ENTER("pipe2");
+  return (int)ret(nl_vsock_pipe2(t, fds, flags));
+}
+int nl_posix_dup(int fd) {
+  ENTER("dup");
+  return (int)ret(nl_vsock_dup3(t, fd, -1, 0));
+}
+int nl_posix_dup2(int fd, int fd2) {
+  ENTER("dup2");
+  if (fd == fd2)
+    return nl__fd_get(t->proc, fd) ? fd : (int)ret(-EBADF);
+  return (int)ret(nl_vsock_dup3(t, fd, fd2, 0));
+}
+int nl_posix_fcntl(int fd, int cmd, long arg) {
+  ENTER("fcntl");
+  return (int)ret(nl_vsock_fcntl(t, fd, cmd, arg));
+}
+int nl_posix_ioctl(int fd, unsigned long req, void *arg) {
+  ENTER("ioctl");
+  return (int)ret(nl_vsock_ioctl(t, fd, req, arg));
+}
+
+static void heap_note(void *ptr, size_t n);
+static void heap_forget(void *ptr);
+
+/* ---- names ---- */
+
+static int service_port(const char *service, int flags, int *port) {
+  static const struct {
+    const char *name;
+    int port;
+  } services[] = {{"echo", 7},     {"discard", 9}, {"daytime", 13},
+                  {"ftp", 21},     {"ssh", 22},    {"telnet", 23},
+                  {"smtp", 25},    {"domain", 53}, {"http", 80},
+                  {"https", 443},  {"stun", 3478}, {"turn", 3478},
+                  {"stuns", 5349}, {"turns", 5349}};
+  if (service == NULL || *service == '\0') {
+    *port = 0;
+    return 0;
+  }
+  char *end;
+  long v = strtol(service, &end, 10);
+  if (*end == '\0') {
+    if (v < 0 || v > 65535)
+      return EAI_SERVICE;
+    *port = (int)v;
+    return 0;
+  }
+  if (flags & AI_NUMERICSERV)
+    return EAI_NONAME;
+  for (size_t i = 0; i < G_N_ELEMENTS(services); i++)
+    if (strcmp(services[i].name, service) == 0) {
+      *port = services[i].port;
+      return 0;
+    }
+  return EAI_SERVICE;
+}
+
+int nl_posix_getaddrinfo(const char *node, const char *service,
+                         const struct addrinfo *hints,
+                         struct addrinfo **res) {
+  ENTER("getaddrinfo");
+  int family = hints ? hints->ai_family : AF_UNSPEC;
+  int socktype = hints ? hints->ai_socktype : 0;
+  int protocol = hints ? hints->ai_protocol : 0;
+  int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
+  if (res == NULL)
+    return EAI_SYSTEM;
+  *res = NULL;
+  if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+    return EAI_FAMILY;
+  if (socktype != 0 && socktype != SOCK_STREAM && socktype != SOCK_DGRAM &&
+      socktype != SOCK_RAW)
+    return EAI_SOCKTYPE;
+  if (node == NULL && service == NULL)
+    return EAI_NONAME;
+  int port;
+  int e = service_port(service, flags, &port);
+  if (e != 0)
+    return e;
+  uint32_t addr;
+  if (node == NULL) {
+    addr = (flags & AI_PASSIVE) ? 0 : 0x7f000001;
+  } else if (nl_ip4_from_string(node, &addr)) {
+    /* numeric */
+  } else if (flags & AI_NUMERICHOST) {
+    return EAI_NONAME;
+  } else if (g_ascii_strcasecmp(node, "localhost") == 0) {
+    addr = 0x7f000001;
+  } else if (!nl_world_lookup_name(t->proc->host->world, node, &addr)) {
+    nl__trace_call(t, "getaddrinfo(\"%s\") = EAI_NONAME", node);
+    return EAI_NONAME;
+  }
+  /* The lab's networks are IPv4: an AF_INET6 query gets v4-mapped
+   * addresses only with AI_V4MAPPED, as glibc answers. */
+  gboolean v6 = family == AF_INET6;
+  if (v6 && !(flags & AI_V4MAPPED))
+    return EAI_NONAME;
+  static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW};
+  struct addrinfo *head = NULL, **tail = &head;
+  for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+    int st = types[i];
+    if (socktype != 0 && socktype != st)
+      continue;
+    int proto = st == SOCK_STREAM ? IPPROTO_TCP
+                : st == SOCK_DGRAM ? IPPROTO_UDP
+                                   : 0;
+    if (protocol != 0 && st != SOCK_RAW && protocol != proto)
+      continue;
+    struct addrinfo *ai = g_malloc0(sizeof *ai + sizeof(struct sockaddr_in6));
+    ai->ai_family = v6 ? AF_INET6 : AF_INET;
+    ai->ai_socktype = st;
+    ai->ai_protocol = st == SOCK_RAW ? protocol : proto;
+    ai->ai_addr = (struct sockaddr *)(ai + 1);
+    if (v6) {
+      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ai->ai_addr;
+      s6->sin6_family = AF_INET6;
+      s6->sin6_port = htons((uint16_t)port);
+      if (addr != 0) {
+        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+        uint32_t be = htonl(addr);
+        memcpy(&s6->sin6_addr.s6_addr[12], &be, 4);
+      }
+      ai->ai_addrlen = sizeof *s6;
+    } else {
+      struct sockaddr_in *s4 = (struct sockaddr_in *)ai->ai_addr;
+      s4->sin_family = AF_INET;
+      s4->sin_port = htons((uint16_t)port);
+      s4->sin_addr.s_addr = htonl(addr);
+      ai->ai_addrlen = sizeof *s4;
+    }
+    if ((flags & AI_CANONNAME) && head == NULL) {
+      ai->ai_canonname = g_strdup(node ? node : "");
+      heap_note(ai->ai_canonname, 1);
+    }
+    /* Reclaimed with the process if it never calls freeaddrinfo(). */
+    heap_note(ai, sizeof *ai);
+    *tail = ai;
+    tail = &ai->ai_next;
+  }
+  if (head == NULL)
+    return EAI_SOCKTYPE;
+  char ip[16];
+  nl__trace_call(t, "getaddrinfo(\"%s\") = %s", node ? node : "(null)",
+                 nl_ip4_to_string(addr, ip));
+  *res = head;
+  return 0;
+}
+
+void nl_posix_freeaddrinfo(struct addrinfo *res) {
+  while (res != NULL) {
+    struct addrinfo *next = res->ai_next;
+    heap_forget(res->ai_canonname);
+    heap_forget(res);
+    g_free(res->ai_canonname);
+    g_free(res);
+    res = next;
+  }
+}
+
+int nl_posix_getnameinfo(const struct sockaddr *sa, socklen_t salen,
+                         char *host, socklen_t hostlen, char *serv,
+                         socklen_t servlen, int flags) {
+  ENTER("getnameinfo");
+  uint32_t addr;
+  uint16_t port;
+  if (sa == NULL)
+    return EAI_FAMILY;
+  if (sa->sa_family == AF_INET && salen >= (socklen_t)sizeof(struct sockaddr_in)) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+    addr = ntohl(s4->sin_addr.s_addr);
+    port = ntohs(s4->sin_port);
+  } else if (sa->sa_family == AF_INET6 &&
+             salen >= (socklen_t)sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    const uint8_t *b = s6->sin6_addr.s6_addr;
+    addr = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
+           ((uint32_t)b[14] << 8) | b[15];
+    port = ntohs(s6->sin6_port);
+  } else {
+    return EAI_FAMILY;
+  }
+  if (host != NULL && hostlen > 0) {
+    const char *name = NULL;
+    char ip[16];
+    if (!(flags & NI_NUMERICHOST))
+      name = nl_world_name_of(t->proc->host->world, addr);
+    if (name == NULL && (flags & NI_NAMEREQD))
+      return EAI_NONAME;
+    if (name == NULL)
+      name = nl_ip4_to_string(addr, ip);
+    if (strlen(name) + 1 > hostlen)
+      return EAI_OVERFLOW;
+    strcpy(host, name);
+  }
+  if (serv != NULL && servlen > 0) {
+    char p[8];
+    g_snprintf(p, sizeof p, "%u", port);
+    if (strlen(p) + 1 > servlen)
+      return EAI_OVERFLOW;
+    strcpy(serv, p);
+  }
+  return 0;
+}
+
+struct hostent *nl_posix_gethostbyname(const char *name) {
+  /* One static answer, as glibc's (not thread-safe by contract). */
+  static struct hostent he;
+  static char *aliases[1];
+  static struct in_addr a;
+  static char *list[2];
+  static char namebuf[256];
+  NlThread *t = nl__enter();
+  uint32_t addr;
+  if (t == NULL || name == NULL) {
+    h_errno = HOST_NOT_FOUND;
+    return NULL;
+  }
+  if (!nl_ip4_from_string(name, &addr) &&
+      !nl_world_lookup_name(t->proc->host->world, name, &addr)) {
+    if (g_ascii_strcasecmp(name, "localhost") != 0) {
+      h_errno = HOST_NOT_FOUND;
+      return NULL;
+    }
+    addr = 0x7f000001;
+  }
+  g_strlcpy(namebuf, name, sizeof namebuf);
+  a.s_addr = htonl(addr);
+  list[0] = (char *)&a;
+  list[1] = NULL;
+  he.h_name = namebuf;
+  he.h_aliases = aliases;
+  he.h_addrtype = AF_INET;
+  he.h_length = 4;
+  he.h_addr_list = list;
+  return &he;
+}
+
+/* ---- interfaces ---- */
+
+typedef struct {
+  struct ifaddrs ifa;
+  struct sockaddr_in addr, mask, bcast;
+  char name[16];
+} IfEntry;
+
+int nl_posix_getifaddrs(struct ifaddrs **ifap) {
+  ENTER("getifaddrs");
+  NlNode *n = t->proc->host->node;
+  IfEntry *prev = NULL, *head = NULL;
+  for (guint i = 0; i <= nl_node_n_ifaces(n); i++) {
+    IfEntry *e = g_new0(IfEntry, 1);
+    heap_note(e, sizeof *e);
+    uint32_t a, m;
+    if (i == 0) {
+      g_strlcpy(e->name, "lo", sizeof e->name);
+      a = 0x7f000001;
+      m = 0xff000000;
+      e->ifa.ifa_flags = IFF_UP | IFF_RUNNING | IFF_LOOPBACK;
+    } else {
+      NlIface *f = nl_node_iface(n, i - 1);
+      g_strlcpy(e->name, nl_iface_name(f), sizeof e->name);
+      a = nl_iface_addr(f);
+      guint len = nl_iface_prefix_len(f);
+      m = len ? ~(uint32_t)0 << (32 - len) : 0;
+      e->ifa.ifa_flags = IFF_UP | IFF_RUNNING | IFF_BROADCAST | IFF_MULTICAST;
+      if (!nl_iface_is_up(f))
+        e->ifa.ifa_flags &= ~(unsigned)(IFF_UP | IFF_RUNNING);
+      e->bcast.sin_family = AF_INET;
+      e->bcast.sin_addr.s_addr = htonl(a | ~m);
+      e->ifa.ifa_broadaddr = (struct sockaddr *)&e->bcast;
+    }
+    e->addr.sin_family = e->mask.sin_family = AF_INET;
+    e->addr.sin_addr.s_addr = htonl(a);
+    e->mask.sin_addr.s_addr = htonl(m);
+    e->ifa.ifa_name = e->name;
+    e->ifa.ifa_addr = (struct sockaddr *)&e->addr;
+    e->ifa.ifa_netmask = (struct sockaddr *)&e->mask;
+    if (prev)
+      prev->ifa.ifa_next = &e->ifa;
+    else
+      head = e;
+    prev = e;
+  }
+  *ifap = &head->ifa;
+  return 0;
+}
+
+void nl_posix_freeifaddrs(struct ifaddrs *ifa) {
+  while (ifa != NULL) {
+    struct ifaddrs *next = ifa->ifa_next;
+    heap_forget(ifa);
+    g_free(ifa); /* the IfEntry starts with it */
+    ifa = next;
+  }
+}
+
+unsigned int nl_posix_if_nametoindex(const char *name) {
+  NlThread *t = nl__enter();
+  if (t == NULL || name == NULL)
+    return 0;
+  if (strcmp(name, "lo") == 0)
+    return 1;
+  NlNode *n = t->proc->host->node;
+  for (guint i = 0; i < nl_node_n_ifaces(n); i++)
+    if (strcmp(nl_iface_name(nl_node_iface(n, i)), name) == 0)
+      return nl_iface_index(nl_node_iface(n, i));
+  errno = ENODEV;
+  return 0;
+}
+
+char *nl_posix_if_indextoname(unsigned int index, char name[IF_NAMESIZE]) {
+  NlThread *t = nl__enter();
+  if (t == NULL)
+    return NULL;
+  if (index == 1) {
+    g_strlcpy(name, "lo", IF_NAMESIZE);
+    return name;
+  }
+  NlNode *n = t->proc->host->node;
+  for (guint i = 0; i < nl_node_n_ifaces(n); i++)
+    if (nl_iface_index(nl_node_iface(n, i)) == index) {
+      g_strlcpy(name, nl_iface_name(nl_node_iface(n, i)), IF_NAMESIZE);
+      return name;
+    }
+  errno = ENXIO;
+  return NULL;
+}
+
+/* ---- time ---- */
+
+static NlTime now_of(NlThread *t) {
+  return nl_world_now(t->proc->host->world);
+}
+
+int nl_posix_clock_gettime(clockid_t clk, struct timespec *ts) {
+  ENTER("clock_gettime");
+  NlTime v;
+  switch (clk) {
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_TAI:
+      v = now_of(t);
+      if (ts == NULL)
+        return (int)ret(-EFAULT);
+      ts->tv_sec = NL_EPOCH_BASE + v / NL_S;
+      ts->tv_nsec = v % NL_S;
+      return 0;
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_BOOTTIME:
+      v = now_of(t) + NL_BOOT_OFFSET;
+      break;
+    case CLOCK_PROCESS_CPUTIME_ID:
+    case CLOCK_THREAD_CPUTIME_ID:
+      v = (NlTime)t->proc->calls * NL_CALL_COST;
+      break;
+    default:
+      return (int)ret(-EINVAL);
+  }
+  if (ts == NULL)
+    return (int)ret(-EFAULT);
+  ts->tv_sec = v / NL_S;
+  ts->tv_nsec = v % NL_S;
+  return 0;
+}
+
+int nl_posix_gettimeofday(struct timeval *tv, void *tz) {
+  ENTER("gettimeofday");
+  if (tv != NULL) {
+    NlTime v = now_of(t);
+    tv->tv_sec = NL_EPOCH_BASE + v / NL_S;
+    tv->tv_usec = (v % NL_S) / NL_US;
+  }
+  if (tz != NULL)
+    memset(tz, 0, 2 * sizeof(int)); /* struct timezone: UTC */
+  return 0;
+}
+
+time_t nl_posix_time(time_t *out) {
+  NlThread *t = nl__enter();
+  if (t == NULL)
+    return (time_t)nl_posix_unsupported("time");
+  time_t v = NL_EPOCH_BASE + (time_t)(now_of(t) / NL_S);
+  if (out)
+    *out = v;
+  return v;
+}
+
+/* Sleeps until @deadline; TRUE when it got there. */
+static gboolean sleep_until(NlThread *t, NlTime deadline) {
+  while (now_of(t) < deadline)
+    nl__block(t, deadline);
+  return TRUE;
+}
+
+int nl_posix_nanosleep(const struct timespec *req, struct timespec *rem) {
+  ENTER("nanosleep");
+  if (req == NULL)
+    return (int)ret(-EFAULT);
+  if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000 || req->tv_sec < 0)
+    return (int)ret(-EINVAL);
+  sleep_until(t, now_of(t) + req->tv_sec * NL_S + req->tv_nsec);
+  if (rem) {
+    rem->tv_sec = 0;
+    rem->tv_nsec = 0;
+  }
+  return 0;
+}
+
+int nl_posix_clock_nanosleep(clockid_t clk, int flags,
+                             const struct timespec *req,
+                             struct timespec *rem) {
+  NlThread *t = nl__enter();
+  if (t == NULL)
+    return ENOSYS;
+  if (req == NULL)
+    return EFAULT;
+  if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000 || req->tv_sec < 0)
+    return EINVAL;
+  NlTime d = req->tv_sec * NL_S + req->tv_nsec, deadline;
+  if (flags & TIMER_ABSTIME) {
+    if (clk == CLOCK_REALTIME)
+      deadline = d - NL_EPOCH_BASE * NL_S;
+    else if (clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME)
+      deadline = d - NL_BOOT_OFFSET;
+    else
+      return EINVAL;
+  } else {
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
+        clk != CLOCK_BOOTTIME)
+      return EINVAL;
+    deadline = now_of(t) + d;
+  }
+  sleep_until(t, deadline);
+  if (rem) {
+    rem->tv_sec = 0;
+    rem->tv_nsec = 0;
+  }
+  return 0;
+}
+
+unsigned int nl_posix_sleep(unsigned int s) {
+  NlThread *t = nl__enter();
+  if (t == NULL)
+    return s;
+  sleep_until(t, now_of(t) + (NlTime)s * NL_S);
+  return 0;
+}
+
+int nl_posix_usleep(useconds_t us) {
+  ENTER("usleep");
+  sleep_until(t, now_of(t) + (NlTime)us * NL_US);
+  return 0;
+}
+
+/* ---- randomness ---- */
+
+ssize_t nl_posix_getrandom(void *buf, size_t len, unsigned int flags) {
+  ENTER("getrandom");
+  if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | 4u /* GRND_INSECURE */))
+    return ret(-EINVAL);
+  guint8 *b = buf;
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t v = nl_rand_u64(&t->proc->rand);
+    memcpy(b + i, &v, MIN(8, len - i));
+  }
+  return (ssize_t)len;
+}
+
+static NlProc *proc_or_null(void) {
+  return nl__current ? nl__current->proc : NULL;
+}
+
+/* rand() and random() share one per-process stream, reseeded by srand()
+ * from its argument alone, so srand(time(NULL)) is repeatable too. */
+int nl_posix_rand(void) {
+  NlProc *p = proc_or_null();
+  if (p == NULL)
+    return 0;
+  return (int)(nl_rand_u64(&p->rand) >> 33);
+}
+
+void nl_posix_srand(unsigned int seed) {
+  NlProc *p = proc_or_null();
+  if (p == NULL)
+    return;
+  char name[32];
+  g_snprintf(name, sizeof name, "srand:%u", seed);
+  nl_rand_init(&p->rand, p->rand_seed, name);
+}
+
+long nl_posix_random(void) {
+  return nl_posix_rand();
+}
+
+void nl_posix_srandom(unsigned int seed) {
+  nl_posix_srand(seed);
+}
+
+/* ---- process ---- */
+
+pid_t nl_posix_getpid(void) {
+  NlProc *p = proc_or_null();
+  return p ? p->pid : 1;
+}
+
+const char *nl_posix_progname(void) {
+  NlProc *p = proc_or_null();
+  return p ? p->argv[0] : "natlab";
+}
+
+void nl_posix_exit(int code) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    exit(code);
+  nl__proc_exit(t, code);
+}
+
+int nl_posix_atexit(void (*fn)(void)) {
+  NlProc *p = proc_or_null();
+  if (p == NULL)
+    return atexit(fn);
+  g_ptr_array_add(p->atexit_fns, (gpointer)fn);
+  return 0;
+}
+
+void nl_posix_abort(void) {
+  if (nl__current == NULL)
+    abort();
+  nl_guard_crash_current(SIGABRT);
+}
+
+void nl_posix_assert_fail(const char *expr, const char *file,
+                          unsigned int line, const char *func) {
+  if (nl__current != NULL) {
+    char *msg = g_strdup_printf("%s: %s:%u: %s: Assertion `%s' failed.\n",
+                                nl_posix_progname(), file, line, func, expr);
+    nl__proc_output(nl__current->proc, 2, msg, strlen(msg));
+    g_free(msg);
+  }
+  nl_posix_abort();
+}
+
+sighandler_t nl_posix_signal(int sig, sighandler_t h) {
+  NlProc *p = proc_or_null();
+  if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  if (p == NULL)
+    return SIG_DFL;
+  sighandler_t old = SIG_DFL;
+  if (sig == SIGPIPE) {
+    old = p->sigpipe_ignored ? SIG_IGN : SIG_DFL;
+    /* A handler is treated as SIG_IGN: the write still fails with EPIPE,
+     * which is what handler-installing programs rely on. */
+    p->sigpipe_ignored = h != SIG_DFL;
+  }
+  return old;
+}
+
+int nl_posix_sigaction(int sig, const struct sigaction *act,
+                       struct sigaction *old) {
+  if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) {
+    errno = EINVAL;
+    return -1;
+  }
+  NlProc *p = proc_or_null();
+  if (old) {
+    memset(old, 0, sizeof *old);
+    old->sa_handler = (p && sig == SIGPIPE && p->sigpipe_ignored) ? SIG_IGN
+                                                                  : SIG_DFL;
+  }
+  if (act && p && sig == SIGPIPE)
+    p->sigpipe_ignored = act->sa_handler != SIG_DFL;
+  return 0;
+}
+
+/* Signal masks are per process and nothing is ever delivered, so a mask
+ * is only remembered as empty; a program must not block the real
+ * process's signals (the guard needs them). */
+int nl_posix_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (old != NULL)
+    sigemptyset(old);
+  return 0;
+}
+
+int nl_posix_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  return nl_posix_sigprocmask(how, set, old) == 0 ? 0 : EINVAL;
+}
+
+int nl_posix_raise(int sig) {
+  NlThread *t = nl__current;
+  if (sig <= 0 || sig >= NSIG) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (t == NULL)
+    return raise(sig);
+  if (sig == SIGABRT)
+    nl_posix_abort();
+  if (sig == SIGPIPE && t->proc->sigpipe_ignored)
+    return 0;
+  if (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT)
+    return 0; /* ignored by default */
+  nl__trace_call(t, "raise(%d): the default action ends the process", sig);
+  nl__proc_exit(t, 128 + sig);
+}
+
+/* ---- memory: what a program allocates is reclaimed when it ends ---- */
+
+static void heap_note(void *ptr, size_t n) {
+  NlProc *p = proc_or_null();
+  if (p != NULL && ptr != NULL)
+    g_hash_table_insert(p->heap, ptr, GSIZE_TO_POINTER(n));
+}
+
+static void heap_forget(void *ptr) {
+  NlProc *p = proc_or_null();
+  if (p != NULL && ptr != NULL)
+    g_hash_table_remove(p->heap, ptr);
+}
+
+void *nl_posix_malloc(size_t n) {
+  void *ptr = malloc(n);
+  heap_note(ptr, n);
+  return ptr;
+}
+
+void *nl_posix_calloc(size_t n, size_t size) {
+  void *ptr = calloc(n, size);
+  heap_note(ptr, n * size);
+  return ptr;
+}
+
+void *nl_posix_realloc(void *ptr, size_t n) {
+  if (ptr == NULL)
+    return nl_posix_malloc(n);
+  heap_forget(ptr);
+  void *np = realloc(ptr, n);
+  /* On failure the old block is still the program's. */
+  heap_note(np != NULL || n == 0 ? np : ptr, n);
+  return np;
+}
+
+void nl_posix_free(void *ptr) {
+  heap_forget(ptr);
+  free(ptr);
+}
+
+char *nl_posix_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = nl_posix_malloc(n);
+  if (d)
+    memcpy(d, s, n);
+  return d;
+}
+
+char *nl_posix_strndup(const char *s, size_t n) {
+  size_t len = strnlen(s, n);
+  char *d = nl_posix_malloc(len + 1);
+  if (d) {
+    memcpy(d, s, len);
+    d[len] = '\0';
+  }
+  return d;
+}
+
+int nl_posix_posix_memalign(void **out, size_t align, size_t n) {
+  int r = posix_memalign(out, align, n);
+  if (r == 0)
+    heap_note(*out, n);
+  return r;
+}
+
+/* ---- threads: green threads of the process ---- */
+
+NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
+                         void *arg, int *err);
+
+static NlThread *thread_of(pthread_t th) {
+  NlProc *p = proc_or_null();
+  if (p == NULL)
+    return NULL;
+  for (guint i = 0; i < p->threads->len; i++)
+    if ((pthread_t)g_ptr_array_index(p->threads, i) == th)
+      return g_ptr_array_index(p->threads, i);
+  return NULL;
+}
+
+int nl_posix_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+                            void *(*fn)(void *), void *arg) {
+  NlThread *t = nl__enter();
+  if (t == NULL)
+    return ENOSYS;
+  int err = 0;
+  NlThread *n = nl__thread_new(t->proc, FALSE, fn, arg, &err);
+  if (n == NULL)
+    return -err;
+  int detach = PTHREAD_CREATE_JOINABLE;
+  if (attr != NULL)
+    pthread_attr_getdetachstate(attr, &detach);
+  n->detached = detach == PTHREAD_CREATE_DETACHED;
+  *th = (pthread_t)n;
+  nl__trace_call(t, "pthread_create() = thread %d", n->tid);
+  return 0;
+}
+
+int nl_posix_pthread_join(pthread_t th, void **retval) {
+  NlThread *t = nl__enter();
+  if (t == NULL)
+    return ENOSYS;
+  NlThread *target = thread_of(th);
+  if (target == NULL)
+    return ESRCH;
+  if (target == t)
+    return EDEADLK;
+  if (target->detached || target->joined)
+    return EINVAL;
+  target->joined = TRUE;
+  while (!target->done) {
+    nl__wait_chan(t, target);
+    nl__block(t, NL_TIME_NEVER);
+  }
+  if (retval)
+    *retval = target->retval;
+  /* The thread's coroutine already ended; forget it. */
+  g_ptr_array_remove(t->proc->threads, target);
+  nl_event_cancel(nl_world_queue(t->proc->host->world), &target->wake);
+  g_ptr_array_free(target->waiting_on, TRUE);
+  nl_coro_free(target->coro);
+  g_free(target);
+  return 0;
+}
+
+int nl_posix_pthread_detach(pthread_t th) {
+  NlThread *target = thread_of(th);
+  if (target == NULL)
+    return ESRCH;
+  if (target->detached)
+    return EINVAL;
+  target->detached = TRUE;
+  return 0;
+}
+
+pthread_t nl_posix_pthread_self(void) {
+  return (pthread_t)nl__current;
+}
+
+int nl_posix_pthread_equal(pthread_t a, pthread_t b) {
+  return a == b;
+}
+
+void nl_posix_pthread_exit(void *retval) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    exit(0);
+  if (t->is_main) {
+    /* The main thread leaving ends the process once no thread is left;
+     * natlab keeps it simple and ends the process, as exit(0). */
+    nl__proc_exit(t, 0);
+  }
+  t->retval = retval;
+  nl_coro_exit();
+}
+
+/* Mutexes keep glibc's layout: __lock (held), __count (recursion),
+ * __owner (tid), __kind (type).  All-zero is an unlocked normal mutex,
+ * so PTHREAD_MUTEX_INITIALIZER works. */
+int nl_posix_pthread_mutex_init(pthread_mutex_t *m,
+                                const pthread_mutexattr_t *a) {
+  int kind = PTHREAD_MUTEX_NORMAL;
+  memset(m, 0, sizeof *m);
+  if (a != NULL)
+    pthread_mutexattr_gettype(a, &kind);
+  m->__data.__kind = kind;
+  return 0;
+}
+
+int nl_posix_pthread_mutex_destroy(pthread_mutex_t *m) {
+  return m->__data.__lock ? EBUSY : 0;
+}
+
+static int mutex_try(NlThread *t, pthread_mutex_t *m) {
+  if (!m->__data.__lock) {
+    m->__data.__lock = 1;
+    m->__data.__owner = t->tid;
+    m->__data.__count = 1;
+    return 0;
+  }
+  if (m->__data.__owner == t->tid) {
+    if (m->__data.__kind == PTHREAD_MUTEX_RECURSIVE) {
+      m->__data.__count++;
+      return 0;
+    }
+    if (m->__data.__kind == PTHREAD_MUTEX_ERRORCHECK)
+      return EDEADLK;
+  }
+  return EBUSY;
+}
+
+int nl_posix_pthread_mutex_lock(pthread_mutex_t *m) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return 0;
+  for (;;) {
+    int r = mutex_try(t, m);
+    if (r != EBUSY)
+      return r;
+    nl__wait_chan(t, m);
+    nl__block(t, NL_TIME_NEVER);
+  }
+}
+
+int nl_posix_pthread_mutex_trylock(pthread_mutex_t *m) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return 0;
+  int r = mutex_try(t, m);
+  return r == EDEADLK ? EBUSY : r;
+}
+
+int nl_posix_pthread_mutex_unlock(pthread_mutex_t *m) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return 0;
+  if (!m->__data.__lock)
+    return m->__data.__kind == PTHREAD_MUTEX_NORMAL ? 0 : EPERM;
+  if (m->__data.__owner != t->tid && m->__data.__kind != PTHREAD_MUTEX_NORMAL)
+    return EPERM;
+  if (--m->__data.__count > 0)
+    return 0;
+  m->__data.__lock = 0;
+  m->__data.__owner = 0;
+  nl__wake_chan(t->proc, m, FALSE);
+  return 0;
+}
+
+int nl_posix_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a) {
+  memset(c, 0, sizeof *c);
+  return 0;
+}
+
+int nl_posix_pthread_cond_destroy(pthread_cond_t *c) {
+  return 0;
+}
+
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, NlTime deadline) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return EINVAL;
+  if (!m->__data.__lock || m->__data.__owner != t->tid)
+    return EPERM;
+  int count = m->__data.__count;
+  m->__data.__count = 1;
+  nl_posix_pthread_mutex_unlock(m);
+  nl__wait_chan(t, c);
+  gboolean woken = nl__block(t, deadline);
+  nl_posix_pthread_mutex_lock(m);
+  m->__data.__count = count;
+  return woken || deadline == NL_TIME_NEVER ? 0 : ETIMEDOUT;
+}
+
+int nl_posix_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
+  return cond_wait(c, m, NL_TIME_NEVER);
+}
+
+int nl_posix_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                    const struct timespec *abstime) {
+  if (abstime == NULL || abstime->tv_nsec < 0 ||
+      abstime->tv_nsec >= 1000000000)
+    return EINVAL;
+  /* The default condition clock is CLOCK_REALTIME. */
+  NlTime deadline =
+      (abstime->tv_sec - NL_EPOCH_BASE) * NL_S + abstime->tv_nsec;
+  return cond_wait(c, m, deadline);
+}
+
+int nl_posix_pthread_cond_signal(pthread_cond_t *c) {
+  if (nl__current)
+    nl__wake_chan(nl__current->proc, c, FALSE);
+  return 0;
+}
+
+int nl_posix_pthread_cond_broadcast(pthread_cond_t *c) {
+  if (nl__current)
+    nl__wake_chan(nl__current->proc, c, TRUE);
+  return 0;
+}
+
+int nl_posix_pthread_once(pthread_once_t *once, void (*fn)(void)) {
+  /* Green threads never run at once: a flag is enough, provided @fn does
+   * not block (it may not, in natlab, wait for another thread's once). */
+  if (*once == PTHREAD_ONCE_INIT) {
+    *once = PTHREAD_ONCE_INIT + 1;
+    fn();
+  }
+  return 0;
+}
+
+int nl_posix_sched_yield(void) {
+  ENTER("sched_yield");
+  return 0;
+}
+
+/* ---- standard streams ---- */
+
+int nl_posix_puts(const char *s) {
+  size_t n = strlen(s);
+  char *line = g_malloc(n + 1);
+  memcpy(line, s, n);
+  line[n] = '\n';
+  ssize_t r = nl_posix_write(1, line, n + 1);
+  g_free(line);
+  return r < 0 ? EOF : (int)(n + 1);
+}
+
+int nl_posix_putchar(int c) {
+  unsigned char ch = (unsigned char)c;
+  return nl_posix_write(1, &ch, 1) == 1 ? ch : EOF;
+}
+
+int nl_posix_getchar(void) {
+  unsigned char ch;
+  ssize_t r = nl_posix_read(0, &ch, 1);
+  return r == 1 ? ch : EOF;
+}
+
+int nl_posix_vprintf(const char *fmt, va_list ap) {
+  char *s = g_strdup_vprintf(fmt, ap);
+  ssize_t n = nl_posix_write(1, s, strlen(s));
+  g_free(s);
+  return (int)n;
+}
+
+static void write_err(const char *s) {
+  (void)nl_posix_write(2, s, strlen(s));
+}
+
+void nl_posix_perror(const char *s) {
+  int e = errno;
+  char *msg = s && *s ? g_strdup_printf("%s: %s\n", s, g_strerror(e))
+                      : g_strdup_printf("%s\n", g_strerror(e));
+  write_err(msg);
+  g_free(msg);
+  errno = e;
+}
+
+static void vwarn_impl(gboolean with_errno, const char *fmt, va_list ap) {
+  int e = errno;
+  GString *s = g_string_new(nl_posix_progname());
+  g_string_append(s, ": ");
+  if (fmt) {
+    char *m = g_strdup_vprintf(fmt, ap);
+    g_string_append(s, m);
+    g_free(m);
+    if (with_errno)
+      g_string_append(s, ": ");
+  }
+  if (with_errno)
+    g_string_append(s, g_strerror(e));
+  g_string_append_c(s, '\n');
+  write_err(s->str);
+  g_string_free(s, TRUE);
+  errno = e;
+}
+
+void nl_posix_vwarn(const char *fmt, va_list ap) {
+  vwarn_impl(TRUE, fmt, ap);
+}
+void nl_posix_vwarnx(const char *fmt, va_list ap) {
+  vwarn_impl(FALSE, fmt, ap);
+}
+void nl_posix_verr(int code, const char *fmt, va_list ap) {
+  vwarn_impl(TRUE, fmt, ap);
+  nl_posix_exit(code);
+}
+void nl_posix_verrx(int code, const char *fmt, va_list ap) {
+  vwarn_impl(FALSE, fmt, ap);
+  nl_posix_exit(code);
+}

@@ -1,0 +1,204 @@
+/* Private structures of processes, files and virtual sockets
+ * (sim/proc.c, sim/vsock.c, sim/posix.c only). */
+#ifndef NL_PROC_PRIV_H
+#define NL_PROC_PRIV_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "sim/host/coro.h"
+#include "sim/host/loader.h"
+#include "sim/net/net.h"
+#include "sim/host/proc.h"
+#include "sim/tcp/tcp.h"
+
+typedef struct NlHostStack NlHostStack;
+typedef struct NlThread NlThread;
+typedef struct NlFile NlFile;
+typedef struct NlUdpSock NlUdpSock;
+typedef struct NlPipe NlPipe;
+typedef struct NlEpoll NlEpoll;
+typedef struct NlEpItem NlEpItem;
+
+#define NL_MAX_FDS 1024 /* RLIMIT_NOFILE's soft default on Linux */
+
+struct NlHostStack {
+  NlNode *node;
+  NlWorld *world;
+  NlTcpStack *tcp;
+  GHashTable *udp_ports; /* port -> GPtrArray of NlUdpSock, bind order */
+  NlRand port_rand;
+  GPtrArray *procs;      /* NlProc, spawn order */
+  GHashTable *proc_by_name; /* instance name -> NlProc (lookups only) */
+  int next_pid;
+  uint64_t bind_seq;
+};
+
+typedef enum {
+  NL_FILE_UDP,
+  NL_FILE_TCP,
+  NL_FILE_PIPE_R,
+  NL_FILE_PIPE_W,
+  NL_FILE_EPOLL,
+  NL_FILE_OUTPUT, /* a process's stdout or stderr */
+} NlFileKind;
+
+struct NlFile {
+  NlFileKind kind;
+  int refs;
+  int status_flags; /* O_NONBLOCK */
+  NlHostStack *host;
+  GPtrArray *waiters;  /* NlThread blocked on this file */
+  GPtrArray *watchers; /* NlEpItem watching this file */
+  /* sockets */
+  int domain, type;
+  NlTime rcvtimeo, sndtimeo; /* 0 = none */
+  gboolean v6only;
+  NlUdpSock *udp;
+  NlTcpSock *tcp;
+  gboolean tcp_listening;
+  /* pipes */
+  NlPipe *pipe;
+  /* epoll */
+  NlEpoll *ep;
+  /* output */
+  NlProc *out_proc;
+  int out_stream; /* 1 or 2 */
+};
+
+typedef struct {
+  uint32_t src;
+  uint16_t sport;
+  guint len;
+  guint8 data[];
+} NlDatagram;
+
+struct NlUdpSock {
+  NlFile *file;
+  uint32_t laddr;
+  uint16_t lport;
+  gboolean bound;
+  uint32_t raddr;
+  uint16_t rport;
+  gboolean connected;
+  GQueue queue; /* NlDatagram */
+  size_t queued; /* bytes charged against rcvbuf */
+  int rcvbuf, sndbuf;
+  gboolean reuseaddr, reuseport, broadcast;
+  int pending_error; /* positive errno, SO_ERROR */
+  int ttl;
+  gboolean df;
+  uint64_t bind_seq;
+};
+
+#define NL_PIPE_SIZE 65536 /* Linux's default pipe capacity */
+
+struct NlPipe {
+  guint8 *buf;
+  gsize head, len;
+  int readers, writers;
+  NlFile *r, *w; /* the two ends, while open */
+};
+
+struct NlEpItem {
+  NlEpoll *ep;
+  int fd;
+  NlFile *file;
+  uint32_t events;
+  epoll_data_t data;
+  gboolean triggered; /* edge: something happened since last reported */
+  gboolean disabled;  /* EPOLLONESHOT after it fired */
+};
+
+struct NlEpoll {
+  NlFile *file;
+  GPtrArray *items; /* NlEpItem, insertion order */
+};
+
+struct NlThread {
+  NlProc *proc;
+  NlCoro *coro;
+  NlEvent wake;
+  int tid;
+  gboolean blocked, woken;
+  GPtrArray *waiting_on; /* NlFile */
+  gconstpointer chan;    /* wait channel (mutex, cond, join) or NULL */
+  NlFile *held;          /* a file kept alive while blocked on it */
+  void *(*start)(void *);
+  void *arg;
+  void *retval;
+  gboolean detached, done, joined;
+  gboolean is_main;
+};
+
+struct NlProc {
+  NlHostStack *host;
+  char *name;
+  char *program;
+  guint32 trace_name;
+  int pid;
+  NlProcState state;
+  int exit_code;
+  gboolean exiting;
+  char **argv;
+  int argc;
+  NlProgram *module;
+  int (*main_fn)(int, char **);
+  NlFile **fds;      /* fd_cap entries; grows up to NL_MAX_FDS */
+  gboolean *cloexec;
+  guint fd_cap;
+  GPtrArray *threads; /* NlThread, creation order */
+  int next_tid;
+  NlEvent start_ev;
+  GString *line[3]; /* partial stdout/stderr lines */
+  NlFile *stdin_w;  /* the scenario's end of stdin */
+  NlRand rand;
+  uint64_t rand_seed;
+  GHashTable *heap;   /* pointer -> size: what the program malloc'ed */
+  GHashTable *chans;  /* wait channel -> GPtrArray of NlThread */
+  gboolean sigpipe_ignored;
+  GPtrArray *atexit_fns; /* void (*)(void), registration order */
+  gboolean in_atexit;
+  uint64_t calls, wasted;
+};
+
+/* The thread running now, or NULL outside a program. */
+extern NlThread *nl__current;
+
+NlHostStack *nl__host_stack(NlNode *node);
+
+/* Inside a program: charges one call's cost (yielding) and returns the
+ * current thread; NULL when not called from a program. */
+NlThread *nl__enter(void);
+/* Counts a call that did nothing useful (EAGAIN, a zero-timeout poll). */
+void nl__wasted(NlThread *t);
+/* Blocks until a waited file notifies, the channel is signalled, or
+ * @deadline (NL_TIME_NEVER: none).  Returns TRUE if woken before it. */
+gboolean nl__block(NlThread *t, NlTime deadline);
+void nl__wait_file(NlThread *t, NlFile *f);
+void nl__wait_chan(NlThread *t, gconstpointer chan);
+void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all);
+/* A file's readiness changed: wakes its waiters and epoll watchers. */
+void nl__file_notify(NlFile *f);
+unsigned nl__file_poll(NlFile *f);
+
+NlFile *nl__file_new(NlHostStack *h, NlFileKind kind);
+NlFile *nl__file_ref(NlFile *f);
+void nl__file_unref(NlFile *f);
+/* Makes descriptor slot @fd (< NL_MAX_FDS) exist. */
+void nl__fd_reserve(NlProc *p, int fd);
+/* Lowest free descriptor >= @min, or -EMFILE. */
+int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec);
+NlFile *nl__fd_get(NlProc *p, int fd);
+
+void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len);
+G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code);
+void nl__trace_call(NlThread *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* vsock.c */
+void nl__vsock_file_closed(NlFile *f);
+unsigned nl__vsock_poll(NlFile *f);
+void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt);
+void nl__host_stack_free(gpointer p);
+
+#endif

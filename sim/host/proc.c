@@ -1,0 +1,832 @@
+/* Processes and green threads: scheduling coroutines in virtual time,
+ * blocking and waking, descriptors, pipes, standard streams, exit and
+ * crashes. */
+#include "sim/host/proc-priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/host/guard.h"
+#include "sim/core/trace.h"
+
+NlThread *nl__current;
+
+G_DEFINE_QUARK(natlab-proc-error-quark, nl_proc_error)
+
+static unsigned watchdog_ms = 2000;
+static char *programs_dir;
+static gboolean guard_ready;
+
+void nl_proc_set_watchdog(unsigned ms) {
+  watchdog_ms = ms;
+  if (guard_ready) {
+    GError *err = NULL;
+    if (!nl_guard_watchdog_set(ms, &err)) {
+      g_warning("%s", err->message);
+      g_error_free(err);
+    }
+  }
+}
+
+void nl_proc_set_programs_dir(const char *dir) {
+  g_free(programs_dir);
+  programs_dir = g_strdup(dir);
+}
+
+static void ensure_guard(void) {
+  if (guard_ready && nl_guard_active())
+    return;
+  if (guard_ready) {
+    /* Someone (a test framework) put its own handlers back: reinstall. */
+    nl_guard_shutdown();
+    guard_ready = FALSE;
+  }
+  GError *err = NULL;
+  if (!nl_guard_init(&err) || !nl_guard_watchdog_set(watchdog_ms, &err)) {
+    g_warning("natlab: cannot guard programs: %s", err->message);
+    g_error_free(err);
+    return;
+  }
+  guard_ready = TRUE;
+}
+
+/* ---- host stacks ---- */
+
+NlHostStack *nl__host_stack(NlNode *node) {
+  NlHostStack *h = nl_node_stack(node);
+  if (h != NULL)
+    return h;
+  h = g_new0(NlHostStack, 1);
+  h->node = node;
+  h->world = nl_node_world(node);
+  h->udp_ports = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                       (GDestroyNotify)g_ptr_array_unref);
+  nl_node_rand(node, "udp-ports", &h->port_rand);
+  h->procs = g_ptr_array_new();
+  h->proc_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  h->next_pid = 100;
+  nl_node_set_stack(node, h, nl__host_stack_free);
+  NlNodeHooks hooks = {.local_in = nl__host_local_in, .data = h};
+  nl_node_set_hooks(node, &hooks);
+  return h;
+}
+
+/* ---- files ---- */
+
+NlFile *nl__file_new(NlHostStack *h, NlFileKind kind) {
+  NlFile *f = g_new0(NlFile, 1);
+  f->kind = kind;
+  f->refs = 1;
+  f->host = h;
+  f->waiters = g_ptr_array_new();
+  f->watchers = g_ptr_array_new();
+  return f;
+}
+
+NlFile *nl__file_ref(NlFile *f) {
+  f->refs++;
+  return f;
+}
+
+static void pipe_end_closed(NlFile *f);
+
+void nl__file_unref(NlFile *f) {
+  if (f == NULL || --f->refs > 0)
+    return;
+  /* Epoll items watching this file go with it, as on Linux when the last
+   * descriptor of an open file description closes. */
+  while (f->watchers->len > 0) {
+    NlEpItem *it = g_ptr_array_index(f->watchers, f->watchers->len - 1);
+    g_ptr_array_remove_index(f->watchers, f->watchers->len - 1);
+    g_ptr_array_remove(it->ep->items, it);
+    g_free(it);
+  }
+  /* Threads blocked on it wake and see it gone. */
+  for (guint i = 0; i < f->waiters->len; i++) {
+    NlThread *t = g_ptr_array_index(f->waiters, i);
+    g_ptr_array_remove(t->waiting_on, f);
+  }
+  switch (f->kind) {
+    case NL_FILE_UDP:
+    case NL_FILE_TCP:
+      nl__vsock_file_closed(f);
+      break;
+    case NL_FILE_PIPE_R:
+    case NL_FILE_PIPE_W:
+      pipe_end_closed(f);
+      break;
+    case NL_FILE_EPOLL:
+      for (guint i = 0; i < f->ep->items->len; i++) {
+        NlEpItem *it = g_ptr_array_index(f->ep->items, i);
+        g_ptr_array_remove(it->file->watchers, it);
+        g_free(it);
+      }
+      g_ptr_array_free(f->ep->items, TRUE);
+      g_free(f->ep);
+      break;
+    case NL_FILE_OUTPUT:
+      break;
+  }
+  for (guint i = 0; i < f->waiters->len; i++) {
+    NlThread *t = g_ptr_array_index(f->waiters, i);
+    if (t->blocked && !t->woken) {
+      t->woken = TRUE;
+      nl_event_schedule(nl_world_queue(f->host->world), &t->wake,
+                        nl_world_now(f->host->world));
+    }
+  }
+  g_ptr_array_free(f->waiters, TRUE);
+  g_ptr_array_free(f->watchers, TRUE);
+  g_free(f);
+}
+
+void nl__fd_reserve(NlProc *p, int fd) {
+  g_assert(fd >= 0 && fd < NL_MAX_FDS);
+  if ((guint)fd < p->fd_cap)
+    return;
+  /* Tables start small and double: most programs use a handful. */
+  guint cap = MIN(MAX(p->fd_cap * 2, (guint)fd + 1), (guint)NL_MAX_FDS);
+  p->fds = g_renew(NlFile *, p->fds, cap);
+  p->cloexec = g_renew(gboolean, p->cloexec, cap);
+  for (guint i = p->fd_cap; i < cap; i++) {
+    p->fds[i] = NULL;
+    p->cloexec[i] = FALSE;
+  }
+  p->fd_cap = cap;
+}
+
+int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec) {
+  for (int fd = MAX(min, 0); fd < NL_MAX_FDS; fd++) {
+    nl__fd_reserve(p, fd);
+    if (p->fds[fd] == NULL) {
+      p->fds[fd] = f;
+      p->cloexec[fd] = cloexec;
+      return fd;
+    }
+  }
+  return -EMFILE;
+}
+
+NlFile *nl__fd_get(NlProc *p, int fd) {
+  if (fd < 0 || (guint)fd >= p->fd_cap)
+    return NULL;
+  return p->fds[fd];
+}
+
+static void wake_thread(NlThread *t) {
+  if (!t->blocked || t->woken)
+    return;
+  t->woken = TRUE;
+  NlWorld *w = t->proc->host->world;
+  nl_event_schedule(nl_world_queue(w), &t->wake, nl_world_now(w));
+}
+
+void nl__file_notify(NlFile *f) {
+  for (guint i = 0; i < f->watchers->len; i++) {
+    NlEpItem *it = g_ptr_array_index(f->watchers, i);
+    it->triggered = TRUE;
+    nl__file_notify(it->ep->file);
+  }
+  for (guint i = 0; i < f->waiters->len; i++)
+    wake_thread(g_ptr_array_index(f->waiters, i));
+}
+
+static unsigned epoll_ready(NlEpoll *ep, gboolean consume);
+
+unsigned nl__file_poll(NlFile *f) {
+  switch (f->kind) {
+    case NL_FILE_UDP:
+    case NL_FILE_TCP:
+      return nl__vsock_poll(f);
+    case NL_FILE_PIPE_R: {
+      unsigned m = 0;
+      if (f->pipe->len > 0)
+        m |= POLLIN | POLLRDNORM;
+      if (f->pipe->writers == 0)
+        m |= POLLHUP;
+      return m;
+    }
+    case NL_FILE_PIPE_W: {
+      unsigned m = 0;
+      if (f->pipe->readers == 0)
+        return POLLERR;
+      if (NL_PIPE_SIZE - f->pipe->len >= 4096 || f->pipe->len == 0)
+        m |= POLLOUT | POLLWRNORM;
+      return m;
+    }
+    case NL_FILE_EPOLL:
+      return epoll_ready(f->ep, FALSE) ? POLLIN | POLLRDNORM : 0;
+    case NL_FILE_OUTPUT:
+      return POLLOUT | POLLWRNORM;
+  }
+  return 0;
+}
+
+/* ---- pipes ---- */
+
+static void pipe_end_closed(NlFile *f) {
+  NlPipe *pp = f->pipe;
+  NlFile *other;
+  if (f->kind == NL_FILE_PIPE_R) {
+    pp->readers--;
+    pp->r = NULL;
+    other = pp->w;
+  } else {
+    pp->writers--;
+    pp->w = NULL;
+    other = pp->r;
+  }
+  if (other != NULL)
+    nl__file_notify(other);
+  if (pp->readers == 0 && pp->writers == 0) {
+    g_free(pp->buf);
+    g_free(pp);
+  }
+}
+
+int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w);
+int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w) {
+  NlPipe *pp = g_new0(NlPipe, 1);
+  pp->buf = g_malloc(NL_PIPE_SIZE);
+  pp->readers = pp->writers = 1;
+  *r = nl__file_new(h, NL_FILE_PIPE_R);
+  *w = nl__file_new(h, NL_FILE_PIPE_W);
+  (*r)->pipe = (*w)->pipe = pp;
+  pp->r = *r;
+  pp->w = *w;
+  return 0;
+}
+
+/* Non-blocking pipe I/O; the callers block. */
+ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len);
+ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len) {
+  NlPipe *pp = f->pipe;
+  if (pp->len == 0)
+    return pp->writers == 0 ? 0 : -EAGAIN;
+  size_t n = MIN(len, pp->len);
+  for (size_t i = 0; i < n; i++)
+    ((guint8 *)buf)[i] = pp->buf[(pp->head + i) % NL_PIPE_SIZE];
+  pp->head = (pp->head + n) % NL_PIPE_SIZE;
+  pp->len -= n;
+  if (pp->w)
+    nl__file_notify(pp->w);
+  return (ssize_t)n;
+}
+
+ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len);
+ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len) {
+  NlPipe *pp = f->pipe;
+  if (pp->readers == 0)
+    return -EPIPE;
+  size_t room = NL_PIPE_SIZE - pp->len;
+  /* POSIX: writes of at most PIPE_BUF bytes are atomic. */
+  if (room == 0 || (len <= 4096 && room < len))
+    return -EAGAIN;
+  size_t n = MIN(len, room);
+  for (size_t i = 0; i < n; i++)
+    pp->buf[(pp->head + pp->len + i) % NL_PIPE_SIZE] = ((const guint8 *)buf)[i];
+  pp->len += n;
+  if (pp->r)
+    nl__file_notify(pp->r);
+  return (ssize_t)n;
+}
+
+/* ---- epoll readiness ---- */
+
+static unsigned epoll_ready(NlEpoll *ep, gboolean consume) {
+  unsigned n = 0;
+  for (guint i = 0; i < ep->items->len; i++) {
+    NlEpItem *it = g_ptr_array_index(ep->items, i);
+    if (it->disabled)
+      continue;
+    unsigned ev = nl__file_poll(it->file) &
+                  (it->events | EPOLLERR | EPOLLHUP);
+    if (ev == 0)
+      continue;
+    if ((it->events & EPOLLET) && !it->triggered)
+      continue;
+    n++;
+    (void)consume;
+  }
+  return n;
+}
+
+/* ---- scheduling ---- */
+
+static void proc_terminate(NlProc *p, NlProcState state, int code,
+                           const char *why);
+
+static void thread_free(NlThread *t) {
+  NlWorld *w = t->proc->host->world;
+  nl_event_cancel(nl_world_queue(w), &t->wake);
+  for (guint i = 0; i < t->waiting_on->len; i++)
+    g_ptr_array_remove(((NlFile *)g_ptr_array_index(t->waiting_on, i))->waiters,
+                       t);
+  g_ptr_array_free(t->waiting_on, TRUE);
+  if (t->chan) {
+    GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);
+    if (q)
+      g_ptr_array_remove(q, t);
+  }
+  nl_coro_free(t->coro);
+  if (t->held)
+    nl__file_unref(t->held);
+  g_free(t);
+}
+
+static void thread_run(NlEvent *ev, void *data) {
+  NlThread *t = data;
+  NlProc *p = t->proc;
+  if (t->done || p->state != NL_PROC_RUNNING)
+    return;
+  nl__current = t;
+  nl_coro_resume(t->coro);
+  nl__current = NULL;
+  if (!nl_coro_done(t->coro))
+    return;
+  switch (nl_coro_end_reason(t->coro)) {
+    case NL_CORO_END_RETURNED:
+    case NL_CORO_END_EXITED:
+      if (p->exiting) {
+        proc_terminate(p, NL_PROC_EXITED, p->exit_code, NULL);
+        return;
+      }
+      /* A thread ended by returning or pthread_exit. */
+      t->done = TRUE;
+      nl__wake_chan(p, t, TRUE);
+      return;
+    case NL_CORO_END_CRASHED: {
+      int sig = nl_coro_crashed(t->coro);
+      char *why = g_strdup_printf(
+          "crashed: %s%s", strsignal(sig),
+          nl_coro_stack_overflow(t->coro) ? " (stack overflow)" : "");
+      proc_terminate(p, NL_PROC_CRASHED, 128 + sig, why);
+      g_free(why);
+      return;
+    }
+    case NL_CORO_END_SPIN:
+      proc_terminate(p, NL_PROC_SPIN, 137,
+                     "stopped by the watchdog: it ran without calling into "
+                     "the lab (a busy loop?)");
+      return;
+    default:
+      return;
+  }
+}
+
+static void thread_entry(void *arg) {
+  NlThread *t = arg;
+  NlProc *p = t->proc;
+  if (t->is_main) {
+    int code = p->main_fn(p->argc, p->argv);
+    nl__proc_exit(t, code); /* returning from main is exit() */
+  }
+  t->retval = t->start(t->arg);
+}
+
+NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
+                         void *arg, int *err);
+NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
+                         void *arg, int *err) {
+  NlThread *t = g_new0(NlThread, 1);
+  t->proc = p;
+  t->is_main = is_main;
+  t->start = start;
+  t->arg = arg;
+  t->tid = is_main ? p->pid : p->pid + (++p->next_tid);
+  t->waiting_on = g_ptr_array_new();
+  t->coro = nl_coro_new(thread_entry, t, 0);
+  if (t->coro == NULL) {
+    *err = -EAGAIN;
+    g_ptr_array_free(t->waiting_on, TRUE);
+    g_free(t);
+    return NULL;
+  }
+  nl_coro_set_data(t->coro, t);
+  nl_event_init(&t->wake, thread_run, t);
+  g_ptr_array_add(p->threads, t);
+  NlWorld *w = p->host->world;
+  nl_event_schedule(nl_world_queue(w), &t->wake, nl_world_now(w));
+  return t;
+}
+
+NlThread *nl__enter(void) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return NULL;
+  nl_guard_tick();
+  t->proc->calls++;
+  NlWorld *w = t->proc->host->world;
+  nl_event_schedule(nl_world_queue(w), &t->wake,
+                    nl_world_now(w) + NL_CALL_COST);
+  nl_coro_yield();
+  return t;
+}
+
+void nl__wasted(NlThread *t) {
+  t->proc->wasted++;
+}
+
+void nl__wait_file(NlThread *t, NlFile *f) {
+  g_ptr_array_add(f->waiters, t);
+  g_ptr_array_add(t->waiting_on, f);
+}
+
+void nl__wait_chan(NlThread *t, gconstpointer chan) {
+  GPtrArray *q = g_hash_table_lookup(t->proc->chans, chan);
+  if (q == NULL) {
+    q = g_ptr_array_new();
+    g_hash_table_insert(t->proc->chans, (gpointer)chan, q);
+  }
+  g_ptr_array_add(q, t);
+  t->chan = chan;
+}
+
+void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all) {
+  GPtrArray *q = g_hash_table_lookup(p->chans, chan);
+  if (q == NULL)
+    return;
+  /* Wake in the order they started waiting: FIFO, deterministic. */
+  while (q->len > 0) {
+    NlThread *t = g_ptr_array_index(q, 0);
+    g_ptr_array_remove_index(q, 0);
+    t->chan = NULL;
+    wake_thread(t);
+    if (!all)
+      break;
+  }
+}
+
+gboolean nl__block(NlThread *t, NlTime deadline) {
+  NlWorld *w = t->proc->host->world;
+  t->blocked = TRUE;
+  t->woken = FALSE;
+  if (deadline != NL_TIME_NEVER)
+    nl_event_schedule(nl_world_queue(w), &t->wake,
+                      MAX(deadline, nl_world_now(w)));
+  else
+    nl_event_cancel(nl_world_queue(w), &t->wake);
+  nl_coro_yield();
+  t->blocked = FALSE;
+  gboolean woken = t->woken;
+  t->woken = FALSE;
+  for (guint i = 0; i < t->waiting_on->len; i++)
+    g_ptr_array_remove(((NlFile *)g_ptr_array_index(t->waiting_on, i))->waiters,
+                       t);
+  g_ptr_array_set_size(t->waiting_on, 0);
+  if (t->chan) {
+    GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);
+    if (q)
+      g_ptr_array_remove(q, t);
+    t->chan = NULL;
+  }
+  return woken;
+}
+
+/* ---- standard streams ---- */
+
+void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
+  GString *line = p->line[stream];
+  NlWorld *w = p->host->world;
+  const char *s = buf;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '\n') {
+      nl_trace_add(nl_world_trace(w), nl_world_now(w),
+                   stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
+                   nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
+                   line->str, (guint32)line->len);
+      g_string_truncate(line, 0);
+    } else if (line->len < 64 * 1024) {
+      g_string_append_c(line, s[i]);
+    }
+  }
+}
+
+static void flush_lines(NlProc *p) {
+  for (int s = 1; s <= 2; s++)
+    if (p->line[s]->len > 0)
+      nl__proc_output(p, s, "\n", 1);
+}
+
+void nl__trace_call(NlThread *t, const char *fmt, ...) {
+  NlWorld *w = t->proc->host->world;
+  NlTrace *tr = nl_world_trace(w);
+  if (!nl_trace_wants(tr, NL_TRACE_CALL))
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  nl_trace_add(tr, nl_world_now(w), NL_TRACE_CALL,
+               nl_node_trace_id(t->proc->host->node), t->proc->trace_name, 0,
+               0, s, (guint32)strlen(s));
+  g_free(s);
+}
+
+/* ---- process lifecycle ---- */
+
+G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code) {
+  NlProc *p = t->proc;
+  if (!p->in_atexit && !p->exiting) {
+    /* exit() runs atexit handlers, last registered first. */
+    p->in_atexit = TRUE;
+    for (guint i = p->atexit_fns->len; i-- > 0;)
+      ((void (*)(void))g_ptr_array_index(p->atexit_fns, i))();
+  }
+  if (!p->exiting) {
+    p->exiting = TRUE;
+    p->exit_code = code & 0xff;
+  }
+  nl_coro_exit();
+}
+
+static void proc_trace(NlProc *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void proc_trace(NlProc *p, const char *fmt, ...) {
+  NlWorld *w = p->host->world;
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_PROC,
+               nl_node_trace_id(p->host->node), p->trace_name, 0,
+               (uint16_t)p->state, s, (guint32)strlen(s));
+  g_free(s);
+}
+
+static void free_heap(NlProc *p) {
+  /* What the program left allocated is reclaimed, as the kernel does. */
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, p->heap);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    free(k);
+  g_hash_table_remove_all(p->heap);
+}
+
+static void proc_terminate(NlProc *p, NlProcState state, int code,
+                           const char *why) {
+  if (p->state != NL_PROC_RUNNING && p->state != NL_PROC_STARTING)
+    return;
+  NlWorld *w = p->host->world;
+  nl_event_cancel(nl_world_queue(w), &p->start_ev);
+  gboolean started = p->state == NL_PROC_RUNNING;
+  p->state = state;
+  p->exit_code = code;
+  /* Threads are abandoned where they stand (their stacks are not
+   * unwound), as the kernel ends a process. */
+  while (p->threads->len > 0) {
+    NlThread *t = g_ptr_array_index(p->threads, p->threads->len - 1);
+    g_ptr_array_remove_index(p->threads, p->threads->len - 1);
+    g_assert(t != nl__current);
+    thread_free(t);
+  }
+  for (guint fd = 0; fd < p->fd_cap; fd++) {
+    NlFile *f = p->fds[fd];
+    p->fds[fd] = NULL;
+    nl__file_unref(f);
+  }
+  if (p->stdin_w) {
+    nl__file_unref(p->stdin_w);
+    p->stdin_w = NULL;
+  }
+  if (started)
+    flush_lines(p);
+  free_heap(p);
+  if (started && p->calls > 0)
+    nl_trace_addf(nl_world_trace(w), nl_world_now(w), NL_TRACE_STATS,
+                  nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
+                  "calls=%" G_GUINT64_FORMAT " wasted=%" G_GUINT64_FORMAT
+                  " cpu=%" G_GUINT64_FORMAT "us",
+                  p->calls, p->wasted,
+                  (guint64)(p->calls * (NL_CALL_COST / NL_US)));
+  if (state == NL_PROC_EXITED)
+    proc_trace(p, "exit %d", code);
+  else
+    proc_trace(p, "%s", why ? why : nl_proc_state_name(state));
+  if (p->module) {
+    nl_loader_close(p->module);
+    p->module = NULL;
+  }
+}
+
+static void proc_free(NlProc *p) {
+  if (p->state == NL_PROC_RUNNING || p->state == NL_PROC_STARTING)
+    proc_terminate(p, NL_PROC_KILLED, 137, "killed: the simulation ended");
+  g_ptr_array_free(p->threads, TRUE);
+  g_ptr_array_free(p->atexit_fns, TRUE);
+  g_free(p->fds);
+  g_free(p->cloexec);
+  for (int s = 0; s < 3; s++)
+    g_string_free(p->line[s], TRUE);
+  g_hash_table_destroy(p->heap);
+  g_hash_table_destroy(p->chans);
+  g_strfreev(p->argv);
+  g_free(p->name);
+  g_free(p->program);
+  g_free(p);
+}
+
+void nl__host_stack_procs_free(NlHostStack *h);
+void nl__host_stack_procs_free(NlHostStack *h) {
+  /* Kill in reverse spawn order: servers usually outlive their clients. */
+  for (guint i = h->procs->len; i-- > 0;)
+    proc_free(g_ptr_array_index(h->procs, i));
+  g_ptr_array_free(h->procs, TRUE);
+  g_hash_table_destroy(h->proc_by_name);
+}
+
+static void proc_start(NlEvent *ev, void *data) {
+  NlProc *p = data;
+  if (!nl_node_is_up(p->host->node)) {
+    proc_terminate(p, NL_PROC_KILLED, 137, "not started: host is down");
+    return;
+  }
+  p->state = NL_PROC_RUNNING;
+  GString *cmd = g_string_new(NULL);
+  for (int i = 0; i < p->argc; i++)
+    g_string_append_printf(cmd, i ? " %s" : "%s", p->argv[i]);
+  proc_trace(p, "start pid=%d %s", p->pid, cmd->str);
+  g_string_free(cmd, TRUE);
+  int err = 0;
+  if (nl__thread_new(p, TRUE, NULL, NULL, &err) == NULL)
+    proc_terminate(p, NL_PROC_CRASHED, 1, "cannot create its main thread");
+}
+
+static char *find_program(const char *program, gboolean *builtin) {
+  *builtin = strchr(program, '/') == NULL && !g_str_has_suffix(program, ".so");
+  if (!*builtin)
+    return g_strdup(program);
+  /* A natlab running from the build tree (its programs/ folder beside
+   * tools/ and tests/) uses that tree's modules; an installed one uses
+   * the installed modules. */
+  char *exe = g_file_read_link("/proc/self/exe", NULL);
+  char *exe_dir = exe ? g_path_get_dirname(exe) : NULL;
+  char *beside = exe_dir ? g_build_filename(exe_dir, "..", "programs", NULL)
+                         : NULL;
+  gboolean in_build = beside && g_file_test(beside, G_FILE_TEST_IS_DIR) &&
+                      g_str_has_prefix(exe, NL_BUILD_ROOT "/");
+  g_free(exe);
+  g_free(exe_dir);
+  g_free(beside);
+  const char *dirs[] = {programs_dir, g_getenv("NATLAB_PROGRAMS_DIR"),
+                        in_build ? NL_PROGRAMS_BUILD_DIR
+                                 : NL_PROGRAMS_INSTALL_DIR};
+  for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+    if (dirs[i] == NULL)
+      continue;
+    char *path = g_strdup_printf("%s/%s.so", dirs[i], program);
+    if (g_file_test(path, G_FILE_TEST_EXISTS))
+      return path;
+    g_free(path);
+  }
+  return NULL;
+}
+
+NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
+                      const char *const *argv, NlTime at, GError **error) {
+  g_return_val_if_fail(node != NULL && name != NULL && program != NULL, NULL);
+  NlHostStack *h = nl__host_stack(node);
+  if (nl_proc_find(node, name) != NULL) {
+    g_set_error(error, NL_PROC_ERROR, NL_PROC_ERROR_EXISTS,
+                "%s: a program named \"%s\" already runs there",
+                nl_node_name(node), name);
+    return NULL;
+  }
+  gboolean builtin;
+  char *path = find_program(program, &builtin);
+  if (path == NULL) {
+    g_set_error(error, NL_PROC_ERROR, NL_PROC_ERROR_NOT_FOUND,
+                "%s: no built-in program \"%s\"", nl_node_name(node), program);
+    return NULL;
+  }
+  ensure_guard();
+  /* natlab's own programs keep no mutable globals: one copy serves every
+   * host.  Users' programs get a private copy each. */
+  NlProgram *mod = nl_loader_open(path, !builtin, error);
+  g_free(path);
+  if (mod == NULL)
+    return NULL;
+  NlProc *p = g_new0(NlProc, 1);
+  p->host = h;
+  p->name = g_strdup(name);
+  p->program = g_strdup(program);
+  char *tn = g_strdup_printf("%s/%s", nl_node_name(node), name);
+  p->trace_name = nl_trace_intern(nl_world_trace(h->world), tn);
+  g_free(tn);
+  p->pid = h->next_pid++;
+  p->state = NL_PROC_STARTING;
+  p->module = mod;
+  p->main_fn = nl_loader_main(mod);
+  GPtrArray *av = g_ptr_array_new();
+  if (argv == NULL || argv[0] == NULL)
+    g_ptr_array_add(av, g_path_get_basename(program));
+  for (int i = 0; argv && argv[i]; i++)
+    g_ptr_array_add(av, i == 0 ? g_path_get_basename(argv[0])
+                               : g_strdup(argv[i]));
+  p->argc = (int)av->len;
+  g_ptr_array_add(av, NULL);
+  p->argv = (char **)g_ptr_array_free(av, FALSE);
+  p->threads = g_ptr_array_new();
+  p->atexit_fns = g_ptr_array_new();
+  for (int s = 0; s < 3; s++)
+    p->line[s] = g_string_new(NULL);
+  p->heap = g_hash_table_new(g_direct_hash, g_direct_equal);
+  p->chans = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                   (GDestroyNotify)g_ptr_array_unref);
+  char *rn = g_strdup_printf("proc:%s/%s", nl_node_name(node), name);
+  nl_rand_init(&p->rand, nl_world_seed(h->world), rn);
+  g_free(rn);
+  p->rand_seed = nl_rand_u64(&p->rand);
+  /* Descriptors 0, 1, 2: stdin is a pipe the scenario types into; stdout
+   * and stderr become trace lines. */
+  NlFile *r, *w;
+  nl__pipe_new(h, &r, &w);
+  nl__fd_reserve(p, 15);
+  p->fds[0] = r;
+  p->stdin_w = w;
+  for (int s = 1; s <= 2; s++) {
+    NlFile *o = nl__file_new(h, NL_FILE_OUTPUT);
+    o->out_proc = p;
+    o->out_stream = s;
+    p->fds[s] = o;
+  }
+  g_ptr_array_add(h->procs, p);
+  g_hash_table_insert(h->proc_by_name, p->name, p);
+  nl_event_init(&p->start_ev, proc_start, p);
+  NlEventQueue *q = nl_world_queue(h->world);
+  nl_event_schedule(q, &p->start_ev, MAX(at, nl_event_now(q)));
+  return p;
+}
+
+NlProc *nl_proc_find(NlNode *node, const char *name) {
+  NlHostStack *h = nl_node_stack(node);
+  if (h == NULL || nl_node_kind(node) == NL_NODE_NAT ||
+      nl_node_kind(node) == NL_NODE_FIREWALL)
+    return NULL;
+  return g_hash_table_lookup(h->proc_by_name, name);
+}
+
+void nl_proc_kill(NlProc *p, const char *why) {
+  proc_terminate(p, NL_PROC_KILLED, 137, why ? why : "killed");
+}
+
+void nl_proc_kill_all(NlNode *node, const char *why) {
+  NlHostStack *h = nl_node_stack(node);
+  /* A NAT's node stack is its translator, and it runs no programs. */
+  if (h == NULL || nl_node_kind(node) == NL_NODE_NAT ||
+      nl_node_kind(node) == NL_NODE_FIREWALL)
+    return;
+  for (guint i = h->procs->len; i-- > 0;)
+    nl_proc_kill(g_ptr_array_index(h->procs, i), why);
+}
+
+void nl_proc_host_crash(NlNode *node) {
+  nl_node_set_up(node, FALSE);
+  nl_proc_kill_all(node, "killed: the host crashed");
+  NlHostStack *h = nl_node_stack(node);
+  if (h != NULL && h->tcp != NULL && nl_node_kind(node) != NL_NODE_NAT &&
+      nl_node_kind(node) != NL_NODE_FIREWALL) {
+    nl_tcp_stack_free(h->tcp);
+    h->tcp = NULL;
+  }
+}
+
+void nl_proc_write_stdin(NlProc *p, const char *line) {
+  if (p->stdin_w == NULL)
+    return;
+  NlWorld *w = p->host->world;
+  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_STDIN,
+               nl_node_trace_id(p->host->node), p->trace_name, 0, 0, line,
+               (guint32)strlen(line));
+  char *s = g_strconcat(line, "\n", NULL);
+  (void)nl__pipe_write(p->stdin_w, s, strlen(s));
+  g_free(s);
+}
+
+NlProcState nl_proc_state(const NlProc *p) {
+  return p->state;
+}
+int nl_proc_exit_code(const NlProc *p) {
+  return p->exit_code;
+}
+const char *nl_proc_name(const NlProc *p) {
+  return p->name;
+}
+NlNode *nl_proc_node(const NlProc *p) {
+  return p->host->node;
+}
+
+static const char *const state_names[] = {
+#define NL_X(e, s) s,
+  NL_PROC_STATE_MAP(NL_X)
+#undef NL_X
+};
+
+const char *nl_proc_state_name(NlProcState s) {
+  return state_names[s];
+}

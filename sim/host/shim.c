@@ -1,0 +1,187 @@
+/* The link-time shim.  natlab-cc links this archive into every program, and
+ * -Bsymbolic binds the program's own calls to these definitions: socket(),
+ * send(), poll(), pthread_create(), clock_gettime()... keep their exact
+ * POSIX signatures and reach the lab through nl_posix_*, which the natlab
+ * executable exports.  System headers stay untouched, a function pointer
+ * to send still reaches the lab, and a struct member named send is not
+ * renamed.
+ *
+ * Standard streams: stdin, stdout and stderr here are this object's own
+ * FILEs (fopencookie), unbuffered, writing through descriptors 0-2 of
+ * whichever process is running, so one loaded copy can serve many hosts.
+ */
+#include <assert.h>
+#include <err.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/host/posix.h"
+
+#define NL_SHIM_DEFINE(ret, name, params, args)                                \
+  ret name params {                                                            \
+    return nl_posix_##name args;                                               \
+  }
+NL_POSIX_CALLS(NL_SHIM_DEFINE)
+#undef NL_SHIM_DEFINE
+
+#define NL_SHIM_VDEFINE(name, params, args)                                    \
+  void name params {                                                           \
+    nl_posix_##name args;                                                      \
+  }
+NL_POSIX_VOID_CALLS(NL_SHIM_VDEFINE)
+#undef NL_SHIM_VDEFINE
+
+/* Programs built with _FILE_OFFSET_BITS=64 call fcntl64, others fcntl:
+ * the shim defines both (it is compiled without _FILE_OFFSET_BITS, so
+ * the headers do not rename one into the other). */
+int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  return nl_posix_fcntl(fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  return nl_posix_fcntl(fd, cmd, arg);
+}
+
+int ioctl(int fd, unsigned long req, ...) {
+  va_list ap;
+  va_start(ap, req);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return nl_posix_ioctl(fd, req, arg);
+}
+
+void exit(int code) {
+  nl_posix_exit(code);
+}
+void _exit(int code) {
+  nl_posix_exit(code);
+}
+void _Exit(int code) {
+  nl_posix_exit(code);
+}
+void abort(void) {
+  nl_posix_abort();
+}
+void __assert_fail(const char *expr, const char *file, unsigned int line,
+                   const char *func) {
+  nl_posix_assert_fail(expr, file, line, func);
+}
+void pthread_exit(void *ret) {
+  nl_posix_pthread_exit(ret);
+}
+int atexit(void (*fn)(void)) {
+  return nl_posix_atexit(fn);
+}
+int posix_memalign(void **p, size_t align, size_t n) {
+  return nl_posix_posix_memalign(p, align, n);
+}
+void *aligned_alloc(size_t align, size_t n) {
+  void *p = NULL;
+  return nl_posix_posix_memalign(&p, align < sizeof(void *) ? sizeof(void *)
+                                                           : align,
+                                 n) == 0
+             ? p
+             : NULL;
+}
+
+int printf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = nl_posix_vprintf(fmt, ap);
+  va_end(ap);
+  return n;
+}
+
+int dprintf(int fd, const char *fmt, ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    nl_posix_write(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+  return n;
+}
+
+void verr(int code, const char *fmt, va_list ap) {
+  nl_posix_verr(code, fmt, ap);
+}
+void verrx(int code, const char *fmt, va_list ap) {
+  nl_posix_verrx(code, fmt, ap);
+}
+
+void err(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nl_posix_verr(code, fmt, ap);
+  va_end(ap);
+  nl_posix_exit(code);
+}
+void errx(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nl_posix_verrx(code, fmt, ap);
+  va_end(ap);
+  nl_posix_exit(code);
+}
+void warn(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nl_posix_vwarn(fmt, ap);
+  va_end(ap);
+}
+void warnx(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nl_posix_vwarnx(fmt, ap);
+  va_end(ap);
+}
+
+/* ---- standard streams ---- */
+
+FILE *stdin, *stdout, *stderr;
+
+static ssize_t cookie_write(void *c, const char *buf, size_t len) {
+  return nl_posix_write((int)(long)c, buf, len);
+}
+static ssize_t cookie_read(void *c, char *buf, size_t len) {
+  return nl_posix_read((int)(long)c, buf, len);
+}
+
+__attribute__((constructor)) static void nl_shim_init(void) {
+  cookie_io_functions_t wio = {.write = cookie_write};
+  cookie_io_functions_t rio = {.read = cookie_read};
+  stdin = fopencookie((void *)0L, "r", rio);
+  stdout = fopencookie((void *)1L, "w", wio);
+  stderr = fopencookie((void *)2L, "w", wio);
+  setvbuf(stdin, NULL, _IONBF, 0);
+  setvbuf(stdout, NULL, _IONBF, 0);
+  setvbuf(stderr, NULL, _IONBF, 0);
+}
+
+__attribute__((destructor)) static void nl_shim_fini(void) {
+  fclose(stdin);
+  fclose(stdout);
+  fclose(stderr);
+}
+
+/* glibc's headers name this __isoc99_scanf at the assembly level. */
+int scanf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vfscanf(stdin, fmt, ap);
+  va_end(ap);
+  return n;
+}

@@ -1,0 +1,1576 @@
+/* Virtual sockets: UDP sockets and demultiplexing, the glue to the TCP
+ * engine, descriptors, pipes, poll/select/epoll and socket options, all
+ * answered as Linux answers them. */
+#include "sim/host/vsock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "sim/net/wire.h"
+
+#define UDP_MAX_PAYLOAD 65507
+#define UDP_DEFAULT_RCVBUF 212992 /* net.core.rmem_default */
+#define UDP_DEFAULT_SNDBUF 212992
+#define UDP_TRUESIZE_OVERHEAD 768 /* skb overhead Linux charges per datagram */
+
+int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w);
+ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len);
+ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len);
+void nl__host_stack_procs_free(NlHostStack *h);
+
+/* ---- addresses ---- */
+
+static int sa_get(const NlFile *f, const struct sockaddr *sa, socklen_t len,
+                  uint32_t *addr, uint16_t *port) {
+  if (sa == NULL)
+    return -EFAULT;
+  if (len < (socklen_t)sizeof(sa_family_t))
+    return -EINVAL;
+  if (sa->sa_family == AF_INET) {
+    if (len < (socklen_t)sizeof(struct sockaddr_in))
+      return -EINVAL;
+    if (f->domain == AF_INET6 && f->v6only)
+      return -EAFNOSUPPORT;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    *addr = ntohl(in->sin_addr.s_addr);
+    *port = ntohs(in->sin_port);
+    return 0;
+  }
+  if (sa->sa_family == AF_INET6) {
+    if (f->domain != AF_INET6)
+      return -EAFNOSUPPORT;
+    if (len < (socklen_t)sizeof(struct sockaddr_in6))
+      return -EINVAL;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    const guint8 *b = in6->sin6_addr.s6_addr;
+    static const guint8 zero[16];
+    *port = ntohs(in6->sin6_port);
+    if (memcmp(b, zero, 16) == 0) {
+      *addr = 0;
+      return 0;
+    }
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && !f->v6only) {
+      *addr = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
+              ((uint32_t)b[14] << 8) | b[15];
+      return 0;
+    }
+    /* natlab's networks are IPv4 for now (dual stack is on the roadmap). */
+    return -ENETUNREACH;
+  }
+  return -EAFNOSUPPORT;
+}
+
+/* Fills @sa as Linux does: truncated to *@len, *@len set to the size. */
+static void sa_put(const NlFile *f, uint32_t addr, uint16_t port,
+                   struct sockaddr *sa, socklen_t *len) {
+  if (sa == NULL || len == NULL)
+    return;
+  union {
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+  } u;
+  socklen_t n;
+  memset(&u, 0, sizeof u);
+  if (f->domain == AF_INET6) {
+    u.in6.sin6_family = AF_INET6;
+    u.in6.sin6_port = htons(port);
+    if (addr != 0) {
+      u.in6.sin6_addr.s6_addr[10] = 0xff;
+      u.in6.sin6_addr.s6_addr[11] = 0xff;
+      uint32_t be = htonl(addr);
+      memcpy(&u.in6.sin6_addr.s6_addr[12], &be, 4);
+    }
+    n = sizeof u.in6;
+  } else {
+    u.in.sin_family = AF_INET;
+    u.in.sin_port = htons(port);
+    u.in.sin_addr.s_addr = htonl(addr);
+    n = sizeof u.in;
+  }
+  memcpy(sa, &u, MIN(*len, n));
+  *len = n;
+}
+
+static char *fmt_addr(uint32_t a, uint16_t p, char *buf) {
+  char ip[16];
+  g_snprintf(buf, 24, "%s:%u", nl_ip4_to_string(a, ip), p);
+  return buf;
+}
+
+/* ---- the TCP engine's hooks ---- */
+
+static void tcp_output(void *ctx, const guint8 *pkt, size_t len) {
+  NlHostStack *h = ctx;
+  (void)nl_node_send(h->node, pkt, len);
+}
+
+/* The source address a packet to @dst leaves with, and the MTU of its
+ * way out (loopback: 65535).  FALSE when there is no route. */
+static gboolean route_to(NlHostStack *h, uint32_t dst, uint32_t *src,
+                         guint *mtu) {
+  NlIface *f;
+  uint32_t nh;
+  if (nl_node_has_addr(h->node, dst)) {
+    *src = dst;
+    *mtu = 65535;
+    return TRUE;
+  }
+  if (!nl_node_route(h->node, dst, &f, &nh))
+    return FALSE;
+  *src = nl_iface_addr(f);
+  *mtu = nl_iface_mtu(f);
+  return TRUE;
+}
+
+static gboolean tcp_route(void *ctx, uint32_t dst, uint32_t *src,
+                          guint *mtu) {
+  return route_to(ctx, dst, src, mtu);
+}
+
+static gboolean tcp_is_local(void *ctx, uint32_t addr) {
+  NlHostStack *h = ctx;
+  return nl_node_has_addr(h->node, addr);
+}
+
+static void tcp_notify(void *ctx, NlTcpSock *s, void *user) {
+  if (user != NULL)
+    nl__file_notify(user);
+}
+
+static NlTcpStack *tcp_stack(NlHostStack *h) {
+  if (h->tcp == NULL) {
+    NlTcpHooks hooks = {.ctx = h, .output = tcp_output, .route = tcp_route,
+                        .is_local = tcp_is_local, .notify = tcp_notify};
+    h->tcp = nl_tcp_stack_new(nl_world_queue(h->world),
+                              nl_world_trace(h->world),
+                              nl_node_trace_id(h->node),
+                              nl_world_seed(h->world), nl_node_name(h->node),
+                              &hooks);
+  }
+  return h->tcp;
+}
+
+void nl__host_stack_free(gpointer p) {
+  NlHostStack *h = p;
+  nl__host_stack_procs_free(h);
+  if (h->tcp)
+    nl_tcp_stack_free(h->tcp);
+  g_hash_table_destroy(h->udp_ports);
+  g_free(h);
+}
+
+/* ---- UDP ---- */
+
+static GPtrArray *port_list(NlHostStack *h, uint16_t port, gboolean create) {
+  GPtrArray *l = g_hash_table_lookup(h->udp_ports, GUINT_TO_POINTER(port));
+  if (l == NULL && create) {
+    l = g_ptr_array_new();
+    g_hash_table_insert(h->udp_ports, GUINT_TO_POINTER(port), l);
+  }
+  return l;
+}
+
+static gboolean udp_conflicts(NlHostStack *h, NlUdpSock *u, uint32_t addr,
+                              uint16_t port) {
+  GPtrArray *l = port_list(h, port, FALSE);
+  if (l == NULL)
+    return FALSE;
+  for (guint i = 0; i < l->len; i++) {
+    NlUdpSock *o = g_ptr_array_index(l, i);
+    if (o->laddr != 0 && addr != 0 && o->laddr != addr)
+      continue;
+    /* Linux: sharing needs SO_REUSEADDR on both, or SO_REUSEPORT on both. */
+    if ((u->reuseaddr && o->reuseaddr) || (u->reuseport && o->reuseport))
+      continue;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static int udp_bind(NlHostStack *h, NlUdpSock *u, uint32_t addr,
+                    uint16_t port) {
+  if (u->bound)
+    return -EINVAL;
+  if (addr != 0 && !nl_node_has_addr(h->node, addr) &&
+      addr != 0xffffffffu && (addr >> 24) != 127)
+    return -EADDRNOTAVAIL;
+  if (port == 0) {
+    /* Linux picks a random start in ip_local_port_range and walks up. */
+    guint range = 60999 - 32768 + 1;
+    guint start = (guint)nl_rand_below(&h->port_rand, range);
+    gboolean found = FALSE;
+    for (guint i = 0; i < range; i++) {
+      uint16_t p = (uint16_t)(32768 + (start + i) % range);
+      if (!udp_conflicts(h, u, addr, p) && port_list(h, p, FALSE) == NULL) {
+        port = p;
+        found = TRUE;
+        break;
+      }
+    }
+    if (!found)
+      return -EADDRINUSE;
+  } else if (udp_conflicts(h, u, addr, port)) {
+    return -EADDRINUSE;
+  }
+  u->laddr = addr;
+  u->lport = port;
+  u->bound = TRUE;
+  u->bind_seq = ++h->bind_seq;
+  g_ptr_array_add(port_list(h, port, TRUE), u);
+  return 0;
+}
+
+static void udp_unbind(NlHostStack *h, NlUdpSock *u) {
+  if (!u->bound)
+    return;
+  GPtrArray *l = port_list(h, u->lport, FALSE);
+  if (l != NULL) {
+    g_ptr_array_remove(l, u);
+    if (l->len == 0)
+      g_hash_table_remove(h->udp_ports, GUINT_TO_POINTER(u->lport));
+  }
+  u->bound = FALSE;
+}
+
+/* The socket a datagram to (dst, dport) from (src, sport) goes to: the
+ * most specific match, as Linux's compute_score ranks them; among equals,
+ * the one bound last (SO_REUSEADDR) or a hash of the source (SO_REUSEPORT). */
+static NlUdpSock *udp_lookup(NlHostStack *h, uint32_t src, uint16_t sport,
+                             uint32_t dst, uint16_t dport) {
+  GPtrArray *l = port_list(h, dport, FALSE);
+  if (l == NULL)
+    return NULL;
+  NlUdpSock *best = NULL;
+  int best_score = -1;
+  guint n_reuseport = 0;
+  for (guint i = 0; i < l->len; i++) {
+    NlUdpSock *u = g_ptr_array_index(l, i);
+    int score = 0;
+    if (u->laddr != 0) {
+      if (u->laddr != dst)
+        continue;
+      score += 4;
+    }
+    if (u->connected) {
+      if (u->raddr != src || u->rport != sport)
+        continue;
+      score += 8;
+    }
+    if (score > best_score ||
+        (score == best_score && u->bind_seq > best->bind_seq)) {
+      best = u;
+      best_score = score;
+    }
+    n_reuseport += u->reuseport;
+  }
+  if (best != NULL && best->reuseport && n_reuseport > 1) {
+    /* Spread flows over the group deterministically by the source. */
+    guint k = (src * 2654435761u ^ sport) % n_reuseport, j = 0;
+    for (guint i = 0; i < l->len; i++) {
+      NlUdpSock *u = g_ptr_array_index(l, i);
+      if (u->reuseport && j++ == k)
+        return u;
+    }
+  }
+  return best;
+}
+
+static void udp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
+  NlUdpHeader uh;
+  if (nl_udp4_parse(pkt->data, pkt->len, ip, &uh) != NULL) {
+    nl_node_drop(h->node, pkt, NL_DROP_BAD_CHECKSUM);
+    return;
+  }
+  NlUdpSock *u = udp_lookup(h, ip->src, uh.sport, ip->dst, uh.dport);
+  if (u == NULL) {
+    nl_node_default_local_in(h->node, pkt);
+    return;
+  }
+  guint plen = uh.len - NL_UDP_HDR_LEN;
+  size_t charge = plen + UDP_TRUESIZE_OVERHEAD;
+  if (u->queued + charge > (size_t)u->rcvbuf) {
+    nl_node_drop(h->node, pkt, NL_DROP_RCVBUF_FULL);
+    return;
+  }
+  NlDatagram *d = g_malloc(sizeof *d + plen);
+  d->src = ip->src;
+  d->sport = uh.sport;
+  d->len = plen;
+  memcpy(d->data, pkt->data + ip->ihl_bytes + NL_UDP_HDR_LEN, plen);
+  g_queue_push_tail(&u->queue, d);
+  u->queued += charge;
+  nl_node_trace_deliver(h->node, pkt);
+  nl_packet_free(pkt);
+  nl__file_notify(u->file);
+}
+
+static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
+  guint l4 = ip->total_len - ip->ihl_bytes;
+  const guint8 *ic = pkt->data + ip->ihl_bytes;
+  if (l4 < NL_ICMP_HDR_LEN + NL_IP4_HDR_LEN + 8 ||
+      (ic[0] != NL_ICMP_DEST_UNREACH && ic[0] != NL_ICMP_TIME_EXCEEDED)) {
+    nl_node_default_local_in(h->node, pkt);
+    return;
+  }
+  const guint8 *o = ic + NL_ICMP_HDR_LEN;
+  guint oihl = (guint)(o[0] & 0x0f) * 4;
+  if (l4 < NL_ICMP_HDR_LEN + oihl + 8) {
+    nl_node_drop(h->node, pkt, NL_DROP_MALFORMED);
+    return;
+  }
+  uint8_t proto = o[9];
+  uint32_t osrc = nl_wire_get32(o + 12), odst = nl_wire_get32(o + 16);
+  uint16_t osport = nl_wire_get16(o + oihl);
+  uint16_t odport = nl_wire_get16(o + oihl + 2);
+  nl_node_trace_deliver(h->node, pkt);
+  if (proto == NL_IPPROTO_TCP) {
+    if (h->tcp)
+      nl_tcp_icmp_input(h->tcp, pkt->data, pkt->len);
+  } else if (proto == NL_IPPROTO_UDP) {
+    /* Linux reports ICMP errors on connected UDP sockets only. */
+    NlUdpSock *u = udp_lookup(h, odst, odport, osrc, osport);
+    if (u != NULL && u->connected) {
+      int err = ECONNREFUSED;
+      if (ic[0] == NL_ICMP_DEST_UNREACH && ic[1] == NL_ICMP_HOST_UNREACH)
+        err = EHOSTUNREACH;
+      else if (ic[0] == NL_ICMP_DEST_UNREACH && ic[1] == NL_ICMP_NET_UNREACH)
+        err = ENETUNREACH;
+      else if (ic[0] == NL_ICMP_DEST_UNREACH && ic[1] == NL_ICMP_FRAG_NEEDED)
+        err = EMSGSIZE;
+      else if (ic[0] == NL_ICMP_TIME_EXCEEDED)
+        err = EHOSTUNREACH;
+      u->pending_error = err;
+      nl__file_notify(u->file);
+    }
+  }
+  nl_packet_free(pkt);
+}
+
+void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
+  NlHostStack *h = data;
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
+    nl_node_drop(node, pkt, NL_DROP_MALFORMED);
+    return;
+  }
+  switch (ip.proto) {
+    case NL_IPPROTO_UDP:
+      udp_input(h, pkt, &ip);
+      return;
+    case NL_IPPROTO_TCP:
+      nl_node_trace_deliver(node, pkt);
+      nl_tcp_input(tcp_stack(h), pkt->data, pkt->len);
+      nl_packet_free(pkt);
+      return;
+    case NL_IPPROTO_ICMP:
+      icmp_input(h, pkt, &ip);
+      return;
+    default:
+      nl_node_default_local_in(node, pkt);
+  }
+}
+
+/* ---- files and polling ---- */
+
+void nl__vsock_file_closed(NlFile *f) {
+  if (f->kind == NL_FILE_UDP) {
+    NlUdpSock *u = f->udp;
+    udp_unbind(f->host, u);
+    g_queue_clear_full(&u->queue, g_free);
+    g_free(u);
+    f->udp = NULL;
+  } else if (f->kind == NL_FILE_TCP && f->tcp) {
+    nl_tcp_close(f->tcp);
+    f->tcp = NULL;
+  }
+}
+
+unsigned nl__vsock_poll(NlFile *f) {
+  if (f->kind == NL_FILE_TCP)
+    return f->tcp ? nl_tcp_poll(f->tcp) : POLLNVAL;
+  NlUdpSock *u = f->udp;
+  unsigned m = POLLOUT | POLLWRNORM;
+  if (!g_queue_is_empty(&u->queue))
+    m |= POLLIN | POLLRDNORM;
+  if (u->pending_error)
+    m |= POLLERR;
+  return m;
+}
+
+static NlFile *get_file(NlThread *t, int fd, int *err) {
+  NlFile *f = nl__fd_get(t->proc, fd);
+  *err = f ? 0 : -EBADF;
+  return f;
+}
+
+static NlFile *get_sock(NlThread *t, int fd, int *err) {
+  NlFile *f = get_file(t, fd, err);
+  if (f && f->kind != NL_FILE_UDP && f->kind != NL_FILE_TCP) {
+    *err = -ENOTSOCK;
+    return NULL;
+  }
+  return f;
+}
+
+static gboolean nonblocking(const NlFile *f, int flags) {
+  return (f->status_flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+}
+
+static NlTime deadline_of(NlThread *t, NlTime timeout) {
+  return timeout > 0 ? nl_world_now(t->proc->host->world) + timeout
+                     : NL_TIME_NEVER;
+}
+
+/* Waits until @f is ready for @mask or @deadline passes.  FALSE on
+ * timeout. */
+static gboolean wait_ready(NlThread *t, NlFile *f, unsigned mask,
+                           NlTime deadline) {
+  for (;;) {
+    if (nl__file_poll(f) & (mask | POLLERR | POLLHUP))
+      return TRUE;
+    if (deadline != NL_TIME_NEVER &&
+        nl_world_now(t->proc->host->world) >= deadline)
+      return FALSE;
+    /* Keep the file alive while blocked (another thread may close the
+     * descriptor); a thread killed while blocked gives it back in
+     * thread_free(). */
+    t->held = nl__file_ref(f);
+    nl__wait_file(t, f);
+    nl__block(t, deadline);
+    t->held = NULL;
+    nl__file_unref(f);
+  }
+}
+
+/* ---- calls ---- */
+
+int nl_vsock_socket(NlThread *t, int domain, int type, int protocol) {
+  int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (domain != AF_INET && domain != AF_INET6)
+    return -EAFNOSUPPORT;
+  if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))
+    return -EINVAL;
+  NlFileKind kind;
+  if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
+    kind = NL_FILE_UDP;
+  else if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
+    kind = NL_FILE_TCP;
+  else if (base == SOCK_RAW)
+    return -EPERM; /* raw sockets need CAP_NET_RAW */
+  else if (base == SOCK_DGRAM || base == SOCK_STREAM)
+    return -EPROTONOSUPPORT;
+  else
+    return -ESOCKTNOSUPPORT;
+  NlHostStack *h = t->proc->host;
+  NlFile *f = nl__file_new(h, kind);
+  f->domain = domain;
+  f->type = base;
+  if (type & SOCK_NONBLOCK)
+    f->status_flags |= O_NONBLOCK;
+  if (kind == NL_FILE_UDP) {
+    NlUdpSock *u = g_new0(NlUdpSock, 1);
+    u->file = f;
+    u->rcvbuf = UDP_DEFAULT_RCVBUF;
+    u->sndbuf = UDP_DEFAULT_SNDBUF;
+    u->ttl = 64;
+    g_queue_init(&u->queue);
+    f->udp = u;
+  } else {
+    f->tcp = nl_tcp_socket(tcp_stack(h), f);
+  }
+  int fd = nl__fd_install(t->proc, f, 0, (type & SOCK_CLOEXEC) != 0);
+  if (fd < 0)
+    nl__file_unref(f);
+  nl__trace_call(t, "socket(%s, %s) = %d",
+                 domain == AF_INET6 ? "AF_INET6" : "AF_INET",
+                 kind == NL_FILE_UDP ? "SOCK_DGRAM" : "SOCK_STREAM", fd);
+  return fd;
+}
+
+int nl_vsock_bind(NlThread *t, int fd, const struct sockaddr *sa,
+                  socklen_t len) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  uint32_t addr;
+  uint16_t port;
+  if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
+    return err == -ENETUNREACH ? -EADDRNOTAVAIL : err;
+  err = f->kind == NL_FILE_UDP ? udp_bind(f->host, f->udp, addr, port)
+                               : nl_tcp_bind(f->tcp, addr, port);
+  char b[24];
+  nl__trace_call(t, "bind(%d, %s) = %d", fd, fmt_addr(addr, port, b), err);
+  return err;
+}
+
+int nl_vsock_listen(NlThread *t, int fd, int backlog) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  if (f->kind != NL_FILE_TCP)
+    return -EOPNOTSUPP;
+  err = nl_tcp_listen(f->tcp, backlog);
+  if (err == 0)
+    f->tcp_listening = TRUE;
+  nl__trace_call(t, "listen(%d, %d) = %d", fd, backlog, err);
+  return err;
+}
+
+int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
+                     socklen_t *len, int flags) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+    return -EINVAL;
+  if (f->kind != NL_FILE_TCP)
+    return -EOPNOTSUPP;
+  if (!f->tcp_listening)
+    return -EINVAL;
+  NlTime deadline = deadline_of(t, f->rcvtimeo);
+  for (;;) {
+    /* The new file exists only while asked for: nothing is held across a
+     * block, so a process killed in accept() leaks nothing. */
+    NlFile *nf = nl__file_new(f->host, NL_FILE_TCP);
+    NlTcpSock *s = nl_tcp_accept(f->tcp, nf, &err);
+    if (s != NULL) {
+      nf->tcp = s;
+      nf->domain = f->domain;
+      nf->type = SOCK_STREAM;
+      if (flags & SOCK_NONBLOCK)
+        nf->status_flags |= O_NONBLOCK;
+      int nfd = nl__fd_install(t->proc, nf, 0, (flags & SOCK_CLOEXEC) != 0);
+      if (nfd < 0) {
+        nl__file_unref(nf);
+        return nfd;
+      }
+      uint32_t a;
+      uint16_t p;
+      if (nl_tcp_getpeername(s, &a, &p) == 0)
+        sa_put(nf, a, p, sa, len);
+      char b[24];
+      nl__trace_call(t, "accept(%d) = %d from %s", fd, nfd,
+                     fmt_addr(a, p, b));
+      return nfd;
+    }
+    if (err != -EAGAIN || nonblocking(f, 0)) {
+      nl__file_unref(nf);
+      if (err == -EAGAIN)
+        nl__wasted(t);
+      return err;
+    }
+    nl__file_unref(nf);
+    if (!wait_ready(t, f, POLLIN, deadline))
+      return -EAGAIN;
+  }
+}
+
+static uint32_t source_for(NlHostStack *h, uint32_t dst) {
+  uint32_t src;
+  guint mtu;
+  return route_to(h, dst, &src, &mtu) ? src : 0;
+}
+
+int nl_vsock_connect(NlThread *t, int fd, const struct sockaddr *sa,
+                     socklen_t len) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  uint32_t addr;
+  uint16_t port;
+  char b[24];
+  if (f->kind == NL_FILE_UDP) {
+    NlUdpSock *u = f->udp;
+    if (sa != NULL && len >= (socklen_t)sizeof(sa_family_t) &&
+        sa->sa_family == AF_UNSPEC) {
+      u->connected = FALSE; /* dissolve the association */
+      return 0;
+    }
+    if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
+      return err;
+    if (!u->bound && (err = udp_bind(f->host, u, 0, 0)) < 0)
+      return err;
+    if (u->laddr == 0) {
+      uint32_t src = source_for(f->host, addr);
+      if (src == 0)
+        return -ENETUNREACH;
+    }
+    u->raddr = addr;
+    u->rport = port;
+    u->connected = TRUE;
+    u->pending_error = 0;
+    nl__trace_call(t, "connect(%d, %s) = 0", fd, fmt_addr(addr, port, b));
+    return 0;
+  }
+  if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
+    return err;
+  err = nl_tcp_connect(f->tcp, addr, port);
+  if (err != -EINPROGRESS) {
+    nl__trace_call(t, "connect(%d, %s) = %d", fd, fmt_addr(addr, port, b),
+                   err);
+    return err;
+  }
+  if (nonblocking(f, 0)) {
+    nl__trace_call(t, "connect(%d, %s) = -EINPROGRESS", fd,
+                   fmt_addr(addr, port, b));
+    return -EINPROGRESS;
+  }
+  if (!wait_ready(t, f, POLLOUT, deadline_of(t, f->sndtimeo)))
+    return -EINPROGRESS; /* SO_SNDTIMEO expired, as Linux reports it */
+  err = nl_tcp_connect(f->tcp, addr, port);
+  if (err == -EISCONN)
+    err = 0;
+  nl__trace_call(t, "connect(%d, %s) = %d", fd, fmt_addr(addr, port, b), err);
+  return err;
+}
+
+static void sigpipe(NlThread *t, int flags) {
+  if ((flags & MSG_NOSIGNAL) || t->proc->sigpipe_ignored)
+    return;
+  /* SIGPIPE's default action ends the process. */
+  nl__trace_call(t, "killed by SIGPIPE (write to a closed connection)");
+  nl__proc_exit(t, 128 + SIGPIPE);
+}
+
+static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
+                        size_t len,
+                        int flags, const struct sockaddr *sa, socklen_t alen) {
+  NlUdpSock *u = f->udp;
+  NlHostStack *h = f->host;
+  uint32_t dst;
+  uint16_t dport;
+  int err;
+  if (sa != NULL) {
+    if ((err = sa_get(f, sa, alen, &dst, &dport)) < 0)
+      return err;
+  } else if (u->connected) {
+    dst = u->raddr;
+    dport = u->rport;
+  } else {
+    return -EDESTADDRREQ;
+  }
+  if (u->connected && u->pending_error) {
+    err = u->pending_error;
+    u->pending_error = 0;
+    return -err;
+  }
+  if (len > UDP_MAX_PAYLOAD)
+    return -EMSGSIZE;
+  if (dport == 0)
+    return -EINVAL;
+  if (dst == 0xffffffffu && !u->broadcast)
+    return -EACCES;
+  if (!u->bound && (err = udp_bind(h, u, 0, 0)) < 0)
+    return err;
+  uint32_t src = u->laddr ? u->laddr : source_for(h, dst);
+  if (src == 0)
+    return -ENETUNREACH;
+  guint8 *pkt = g_malloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len);
+  size_t n = nl_udp4_build(pkt, src, u->lport, dst, dport, buf, len,
+                           nl_node_next_ip_id(h->node), (uint8_t)u->ttl,
+                           u->df);
+  err = nl_node_send(h->node, pkt, n);
+  g_free(pkt);
+  if (nl_trace_wants(nl_world_trace(h->world), NL_TRACE_CALL)) {
+    char b[24];
+    nl__trace_call(t, "sendto(%d, %zu bytes, %s) = %zd", fd, len,
+                   fmt_addr(dst, dport, b),
+                   err < 0 ? (ssize_t)err : (ssize_t)len);
+  }
+  if (err == -EHOSTDOWN)
+    err = -ENETDOWN;
+  return err < 0 ? err : (ssize_t)len;
+}
+
+static ssize_t tcp_send(NlThread *t, NlFile *f, const void *buf, size_t len,
+                        int flags) {
+  size_t done = 0;
+  NlTime deadline = deadline_of(t, f->sndtimeo);
+  for (;;) {
+    ssize_t n = nl_tcp_send(f->tcp, (const guint8 *)buf + done, len - done,
+                            flags);
+    if (n > 0)
+      done += (size_t)n;
+    if (done == len && len > 0)
+      break;
+    if (n < 0 && n != -EAGAIN) {
+      if (done > 0)
+        break;
+      if (n == -EPIPE)
+        sigpipe(t, flags);
+      return n;
+    }
+    if (len == 0)
+      return n < 0 ? n : 0;
+    if (nonblocking(f, flags)) {
+      if (done == 0)
+        nl__wasted(t);
+      return done > 0 ? (ssize_t)done : -EAGAIN;
+    }
+    if (!wait_ready(t, f, POLLOUT, deadline))
+      return done > 0 ? (ssize_t)done : -EAGAIN;
+  }
+  return (ssize_t)done;
+}
+
+ssize_t nl_vsock_sendto(NlThread *t, int fd, const void *buf, size_t len,
+                        int flags, const struct sockaddr *sa,
+                        socklen_t alen) {
+  int err;
+  NlFile *f = get_file(t, fd, &err);
+  if (!f)
+    return err;
+  if (f->kind != NL_FILE_UDP && f->kind != NL_FILE_TCP) {
+    if (sa != NULL || flags != 0)
+      return -ENOTSOCK;
+    return nl_vsock_write(t, fd, buf, len);
+  }
+  if (f->kind == NL_FILE_UDP)
+    return udp_send(t, fd, f, buf, len, flags, sa, alen);
+  ssize_t r = tcp_send(t, f, buf, len, flags);
+  nl__trace_call(t, "send(%d, %zu bytes) = %zd", fd, len, r);
+  return r;
+}
+
+static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
+                        int flags, struct sockaddr *sa, socklen_t *alen,
+                        int *msg_flags) {
+  NlUdpSock *u = f->udp;
+  NlTime deadline = deadline_of(t, f->rcvtimeo);
+  for (;;) {
+    if (u->pending_error) {
+      int e = u->pending_error;
+      u->pending_error = 0;
+      return -e;
+    }
+    NlDatagram *d = g_queue_peek_head(&u->queue);
+    if (d != NULL) {
+      size_t n = MIN(len, (size_t)d->len);
+      memcpy(buf, d->data, n);
+      sa_put(f, d->src, d->sport, sa, alen);
+      if (msg_flags && n < d->len)
+        *msg_flags |= MSG_TRUNC;
+      ssize_t r = (flags & MSG_TRUNC) ? (ssize_t)d->len : (ssize_t)n;
+      if (!(flags & MSG_PEEK)) {
+        g_queue_pop_head(&u->queue);
+        u->queued -= d->len + UDP_TRUESIZE_OVERHEAD;
+        g_free(d);
+      }
+      return r;
+    }
+    if (nonblocking(f, flags)) {
+      nl__wasted(t);
+      return -EAGAIN;
+    }
+    if (!wait_ready(t, f, POLLIN, deadline))
+      return -EAGAIN;
+  }
+}
+
+static ssize_t tcp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
+                        int flags) {
+  size_t done = 0;
+  NlTime deadline = deadline_of(t, f->rcvtimeo);
+  for (;;) {
+    ssize_t n = nl_tcp_recv(f->tcp, (guint8 *)buf + done, len - done,
+                            flags & ~MSG_WAITALL);
+    if (n > 0) {
+      done += (size_t)n;
+      if (!(flags & MSG_WAITALL) || done == len || (flags & MSG_PEEK))
+        return (ssize_t)done;
+      continue;
+    }
+    if (n == 0 || len == 0)
+      return (ssize_t)done;
+    if (n != -EAGAIN)
+      return done > 0 ? (ssize_t)done : n;
+    if (nonblocking(f, flags)) {
+      if (done == 0)
+        nl__wasted(t);
+      return done > 0 ? (ssize_t)done : -EAGAIN;
+    }
+    if (!wait_ready(t, f, POLLIN, deadline))
+      return done > 0 ? (ssize_t)done : -EAGAIN;
+  }
+}
+
+ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
+                          int flags, struct sockaddr *sa, socklen_t *alen) {
+  int err;
+  NlFile *f = get_file(t, fd, &err);
+  if (!f)
+    return err;
+  if (f->kind != NL_FILE_UDP && f->kind != NL_FILE_TCP) {
+    if (flags != 0)
+      return -ENOTSOCK;
+    return nl_vsock_read(t, fd, buf, len);
+  }
+  ssize_t r;
+  if (f->kind == NL_FILE_UDP) {
+    r = udp_recv(t, f, buf, len, flags, sa, alen, NULL);
+  } else {
+    r = tcp_recv(t, f, buf, len, flags);
+    if (r >= 0 && sa != NULL && alen != NULL)
+      *alen = 0; /* Linux leaves a connected stream's address unset */
+  }
+  nl__trace_call(t, "%s(%d, %zu) = %zd", sa ? "recvfrom" : "recv", fd, len,
+                 r);
+  return r;
+}
+
+static size_t iov_total(const struct iovec *iov, int n) {
+  size_t s = 0;
+  for (int i = 0; i < n; i++)
+    s += iov[i].iov_len;
+  return s;
+}
+
+ssize_t nl_vsock_sendmsg(NlThread *t, int fd, const struct msghdr *msg,
+                         int flags) {
+  if (msg == NULL)
+    return -EFAULT;
+  if (msg->msg_iovlen > 1024)
+    return -EMSGSIZE;
+  size_t total = iov_total(msg->msg_iov, (int)msg->msg_iovlen);
+  guint8 *buf = g_malloc(MAX(total, 1));
+  size_t off = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; i++) {
+    memcpy(buf + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+    off += msg->msg_iov[i].iov_len;
+  }
+  ssize_t r = nl_vsock_sendto(t, fd, buf, total, flags, msg->msg_name,
+                              msg->msg_namelen);
+  g_free(buf);
+  return r;
+}
+
+ssize_t nl_vsock_recvmsg(NlThread *t, int fd, struct msghdr *msg, int flags) {
+  if (msg == NULL)
+    return -EFAULT;
+  if (msg->msg_iovlen > 1024)
+    return -EMSGSIZE;
+  int err;
+  NlFile *f = get_file(t, fd, &err);
+  if (!f)
+    return err;
+  size_t total = iov_total(msg->msg_iov, (int)msg->msg_iovlen);
+  guint8 *buf = g_malloc(MAX(total, 1));
+  ssize_t r;
+  int mflags = 0;
+  if (f->kind == NL_FILE_UDP) {
+    r = udp_recv(t, f, buf, total, flags, msg->msg_name, &msg->msg_namelen,
+                 &mflags);
+  } else {
+    r = nl_vsock_recvfrom(t, fd, buf, total, flags, NULL, NULL);
+    msg->msg_namelen = 0;
+  }
+  if (r > 0) {
+    size_t left = MIN((size_t)r, total), off = 0;
+    for (size_t i = 0; i < msg->msg_iovlen && left > 0; i++) {
+      size_t n = MIN(left, msg->msg_iov[i].iov_len);
+      memcpy(msg->msg_iov[i].iov_base, buf + off, n);
+      off += n;
+      left -= n;
+    }
+  }
+  msg->msg_flags = mflags;
+  msg->msg_controllen = 0;
+  g_free(buf);
+  return r;
+}
+
+ssize_t nl_vsock_read(NlThread *t, int fd, void *buf, size_t len) {
+  int err;
+  NlFile *f = get_file(t, fd, &err);
+  if (!f)
+    return err;
+  switch (f->kind) {
+    case NL_FILE_UDP:
+    case NL_FILE_TCP:
+      return nl_vsock_recvfrom(t, fd, buf, len, 0, NULL, NULL);
+    case NL_FILE_PIPE_R:
+      for (;;) {
+        ssize_t n = nl__pipe_read(f, buf, len);
+        if (n != -EAGAIN || len == 0)
+          return len == 0 ? 0 : n;
+        if (f->status_flags & O_NONBLOCK) {
+          nl__wasted(t);
+          return -EAGAIN;
+        }
+        wait_ready(t, f, POLLIN, NL_TIME_NEVER);
+      }
+    default:
+      return -EBADF;
+  }
+}
+
+ssize_t nl_vsock_write(NlThread *t, int fd, const void *buf, size_t len) {
+  int err;
+  NlFile *f = get_file(t, fd, &err);
+  if (!f)
+    return err;
+  switch (f->kind) {
+    case NL_FILE_UDP:
+    case NL_FILE_TCP:
+      return nl_vsock_sendto(t, fd, buf, len, 0, NULL, 0);
+    case NL_FILE_OUTPUT:
+      nl__proc_output(f->out_proc, f->out_stream, buf, len);
+      return (ssize_t)len;
+    case NL_FILE_PIPE_W: {
+      size_t done = 0;
+      while (done < len) {
+        ssize_t n = nl__pipe_write(f, (const guint8 *)buf + done, len - done);
+        if (n > 0) {
+          done += (size_t)n;
+          continue;
+        }
+        if (n == -EPIPE) {
+          if (done)
+            return (ssize_t)done;
+          sigpipe(t, 0);
+          return n;
+        }
+        if (f->status_flags & O_NONBLOCK) {
+          if (!done)
+            nl__wasted(t);
+          return done ? (ssize_t)done : -EAGAIN;
+        }
+        wait_ready(t, f, POLLOUT, NL_TIME_NEVER);
+      }
+      return (ssize_t)done;
+    }
+    default:
+      return -EBADF;
+  }
+}
+
+ssize_t nl_vsock_readv(NlThread *t, int fd, const struct iovec *iov, int n) {
+  if (n < 0 || n > 1024)
+    return -EINVAL;
+  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+  NlFile *f = nl__fd_get(t->proc, fd);
+  if (f && (f->kind == NL_FILE_UDP || f->kind == NL_FILE_TCP))
+    return nl_vsock_recvmsg(t, fd, &m, 0);
+  size_t total = iov_total(iov, n);
+  guint8 *buf = g_malloc(MAX(total, 1));
+  ssize_t r = nl_vsock_read(t, fd, buf, total);
+  for (int i = 0, off = 0; r > 0 && i < n && off < r; i++) {
+    size_t k = MIN(iov[i].iov_len, (size_t)(r - off));
+    memcpy(iov[i].iov_base, buf + off, k);
+    off += (int)k;
+  }
+  g_free(buf);
+  return r;
+}
+
+ssize_t nl_vsock_writev(NlThread *t, int fd, const struct iovec *iov, int n) {
+  if (n < 0 || n > 1024)
+    return -EINVAL;
+  size_t total = iov_total(iov, n);
+  guint8 *buf = g_malloc(MAX(total, 1));
+  size_t off = 0;
+  for (int i = 0; i < n; i++) {
+    memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
+    off += iov[i].iov_len;
+  }
+  ssize_t r = nl_vsock_write(t, fd, buf, total);
+  g_free(buf);
+  return r;
+}
+
+int nl_vsock_close(NlThread *t, int fd) {
+  NlFile *f = nl__fd_get(t->proc, fd);
+  if (f == NULL)
+    return -EBADF;
+  t->proc->fds[fd] = NULL;
+  if (f->kind == NL_FILE_UDP || f->kind == NL_FILE_TCP)
+    nl__trace_call(t, "close(%d) = 0", fd);
+  nl__file_unref(f);
+  return 0;
+}
+
+int nl_vsock_shutdown(NlThread *t, int fd, int how) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  if (how < SHUT_RD || how > SHUT_RDWR)
+    return -EINVAL;
+  if (f->kind == NL_FILE_UDP)
+    return f->udp->connected ? 0 : -ENOTCONN;
+  err = nl_tcp_shutdown(f->tcp, how);
+  nl__trace_call(t, "shutdown(%d, %s) = %d", fd,
+                 how == SHUT_RD ? "SHUT_RD"
+                                : how == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR",
+                 err);
+  return err;
+}
+
+int nl_vsock_getsockname(NlThread *t, int fd, struct sockaddr *sa,
+                         socklen_t *len) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  if (sa == NULL || len == NULL)
+    return -EFAULT;
+  uint32_t a = 0;
+  uint16_t p = 0;
+  if (f->kind == NL_FILE_UDP) {
+    a = f->udp->laddr;
+    p = f->udp->lport;
+    if (a == 0 && f->udp->connected)
+      a = source_for(f->host, f->udp->raddr);
+  } else {
+    nl_tcp_getsockname(f->tcp, &a, &p);
+  }
+  sa_put(f, a, p, sa, len);
+  return 0;
+}
+
+int nl_vsock_getpeername(NlThread *t, int fd, struct sockaddr *sa,
+                         socklen_t *len) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  if (sa == NULL || len == NULL)
+    return -EFAULT;
+  uint32_t a;
+  uint16_t p;
+  if (f->kind == NL_FILE_UDP) {
+    if (!f->udp->connected)
+      return -ENOTCONN;
+    a = f->udp->raddr;
+    p = f->udp->rport;
+  } else if ((err = nl_tcp_getpeername(f->tcp, &a, &p)) < 0) {
+    return err;
+  }
+  sa_put(f, a, p, sa, len);
+  return 0;
+}
+
+static int get_int(const void *val, socklen_t len, int *out) {
+  if (val == NULL)
+    return -EFAULT;
+  if (len < (socklen_t)sizeof(int))
+    return -EINVAL;
+  memcpy(out, val, sizeof(int));
+  return 0;
+}
+
+static int put_int(void *val, socklen_t *len, int v) {
+  if (val == NULL || len == NULL)
+    return -EFAULT;
+  socklen_t n = MIN(*len, (socklen_t)sizeof(int));
+  memcpy(val, &v, (size_t)n);
+  *len = n;
+  return 0;
+}
+
+int nl_vsock_setsockopt(NlThread *t, int fd, int level, int name,
+                        const void *val, socklen_t len) {
+  int err, v = 0;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+    struct timeval tv;
+    if (val == NULL)
+      return -EFAULT;
+    if (len < (socklen_t)sizeof tv)
+      return -EINVAL;
+    memcpy(&tv, val, sizeof tv);
+    if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+      return -EDOM;
+    NlTime d = tv.tv_sec < 0 ? 0 : tv.tv_sec * NL_S + tv.tv_usec * NL_US;
+    if (name == SO_RCVTIMEO)
+      f->rcvtimeo = d;
+    else
+      f->sndtimeo = d;
+    return 0;
+  }
+  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+    if (f->domain != AF_INET6)
+      return -ENOPROTOOPT;
+    if ((err = get_int(val, len, &v)) < 0)
+      return err;
+    f->v6only = v != 0;
+    return 0;
+  }
+  if (f->kind == NL_FILE_TCP)
+    return nl_tcp_setsockopt(f->tcp, level, name, val, len);
+  NlUdpSock *u = f->udp;
+  if ((err = get_int(val, len, &v)) < 0)
+    return err;
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_REUSEADDR: u->reuseaddr = v != 0; return 0;
+      case SO_REUSEPORT: u->reuseport = v != 0; return 0;
+      case SO_BROADCAST: u->broadcast = v != 0; return 0;
+      /* Linux doubles the value to leave room for bookkeeping. */
+      case SO_RCVBUF: u->rcvbuf = MAX(MIN(v, 212992) * 2, 2304); return 0;
+      case SO_SNDBUF: u->sndbuf = MAX(MIN(v, 212992) * 2, 4608); return 0;
+      case SO_KEEPALIVE:
+      case SO_LINGER:
+      case SO_PRIORITY:
+        return 0; /* accepted and meaningless for UDP, as on Linux */
+      default: return -ENOPROTOOPT;
+    }
+  }
+  if (level == IPPROTO_IP) {
+    switch (name) {
+      case IP_TTL:
+        if (v < -1 || v == 0 || v > 255)
+          return -EINVAL;
+        u->ttl = v == -1 ? 64 : v;
+        return 0;
+      case IP_MTU_DISCOVER:
+        u->df = v == IP_PMTUDISC_DO || v == IP_PMTUDISC_PROBE;
+        return 0;
+      case IP_TOS:
+        return 0;
+      default: return -ENOPROTOOPT;
+    }
+  }
+  return -ENOPROTOOPT;
+}
+
+int nl_vsock_getsockopt(NlThread *t, int fd, int level, int name, void *val,
+                        socklen_t *len) {
+  int err;
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_TYPE: return put_int(val, len, f->type);
+      case SO_DOMAIN: return put_int(val, len, f->domain);
+      case SO_PROTOCOL:
+        return put_int(val, len,
+                       f->kind == NL_FILE_UDP ? IPPROTO_UDP : IPPROTO_TCP);
+      case SO_ACCEPTCONN: return put_int(val, len, f->tcp_listening);
+      case SO_RCVTIMEO:
+      case SO_SNDTIMEO: {
+        if (val == NULL || len == NULL)
+          return -EFAULT;
+        NlTime d = name == SO_RCVTIMEO ? f->rcvtimeo : f->sndtimeo;
+        struct timeval tv = {.tv_sec = d / NL_S,
+                             .tv_usec = (d % NL_S) / NL_US};
+        socklen_t n = MIN(*len, (socklen_t)sizeof tv);
+        memcpy(val, &tv, (size_t)n);
+        *len = n;
+        return 0;
+      }
+      default: break;
+    }
+  }
+  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
+    return f->domain == AF_INET6 ? put_int(val, len, f->v6only)
+                                 : -ENOPROTOOPT;
+  if (f->kind == NL_FILE_TCP) {
+    if (level == SOL_SOCKET && name == SO_ERROR)
+      return put_int(val, len, nl_tcp_take_error(f->tcp));
+    return nl_tcp_getsockopt(f->tcp, level, name, val, len);
+  }
+  NlUdpSock *u = f->udp;
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_ERROR: {
+        int e = u->pending_error;
+        u->pending_error = 0;
+        return put_int(val, len, e);
+      }
+      case SO_REUSEADDR: return put_int(val, len, u->reuseaddr);
+      case SO_REUSEPORT: return put_int(val, len, u->reuseport);
+      case SO_BROADCAST: return put_int(val, len, u->broadcast);
+      case SO_RCVBUF: return put_int(val, len, u->rcvbuf);
+      case SO_SNDBUF: return put_int(val, len, u->sndbuf);
+      case SO_KEEPALIVE: return put_int(val, len, 0);
+      default: return -ENOPROTOOPT;
+    }
+  }
+  if (level == IPPROTO_IP && name == IP_TTL)
+    return put_int(val, len, u->ttl);
+  if (level == IPPROTO_IP && name == IP_MTU_DISCOVER)
+    return put_int(val, len, u->df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT);
+  return -ENOPROTOOPT;
+}
+
+int nl_vsock_dup3(NlThread *t, int oldfd, int newfd, int flags) {
+  NlFile *f = nl__fd_get(t->proc, oldfd);
+  if (f == NULL)
+    return -EBADF;
+  if (newfd < 0) {
+    int fd = nl__fd_install(t->proc, f, -newfd - 1, (flags & O_CLOEXEC) != 0);
+    if (fd >= 0)
+      nl__file_ref(f);
+    return fd;
+  }
+  if (newfd >= NL_MAX_FDS)
+    return -EBADF;
+  if (newfd == oldfd)
+    return -EINVAL;
+  nl__fd_reserve(t->proc, newfd);
+  NlFile *old = t->proc->fds[newfd];
+  t->proc->fds[newfd] = nl__file_ref(f);
+  t->proc->cloexec[newfd] = (flags & O_CLOEXEC) != 0;
+  nl__file_unref(old);
+  return newfd;
+}
+
+int nl_vsock_fcntl(NlThread *t, int fd, int cmd, long arg) {
+  NlFile *f = nl__fd_get(t->proc, fd);
+  if (f == NULL)
+    return -EBADF;
+  switch (cmd) {
+    case F_GETFL:
+      return O_RDWR | f->status_flags;
+    case F_SETFL:
+      f->status_flags = (int)(arg & O_NONBLOCK);
+      nl__trace_call(t, "fcntl(%d, F_SETFL, %s) = 0", fd,
+                     (arg & O_NONBLOCK) ? "O_NONBLOCK" : "0");
+      return 0;
+    case F_GETFD:
+      return t->proc->cloexec[fd] ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      t->proc->cloexec[fd] = (arg & FD_CLOEXEC) != 0;
+      return 0;
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+      if (arg < 0 || arg >= NL_MAX_FDS)
+        return -EINVAL;
+      return nl_vsock_dup3(t, fd, (int)(-arg - 1),
+                           cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0);
+    default:
+      return -EINVAL;
+  }
+}
+
+int nl_vsock_ioctl(NlThread *t, int fd, unsigned long req, void *arg) {
+  NlFile *f = nl__fd_get(t->proc, fd);
+  if (f == NULL)
+    return -EBADF;
+  if (arg == NULL)
+    return -EFAULT;
+  switch (req) {
+    case FIONBIO: {
+      int on;
+      memcpy(&on, arg, sizeof on);
+      if (on)
+        f->status_flags |= O_NONBLOCK;
+      else
+        f->status_flags &= ~O_NONBLOCK;
+      return 0;
+    }
+    case FIONREAD: {
+      int n = 0;
+      if (f->kind == NL_FILE_UDP) {
+        NlDatagram *d = g_queue_peek_head(&f->udp->queue);
+        n = d ? (int)d->len : 0; /* Linux: the next datagram's size */
+      } else if (f->kind == NL_FILE_TCP) {
+        if (f->tcp_listening)
+          return -EINVAL;
+        n = (int)nl_tcp_readable(f->tcp);
+      } else if (f->kind == NL_FILE_PIPE_R) {
+        n = (int)f->pipe->len;
+      } else {
+        return -ENOTTY;
+      }
+      memcpy(arg, &n, sizeof n);
+      return 0;
+    }
+    default:
+      return -ENOTTY;
+  }
+}
+
+/* ---- poll, select, epoll ---- */
+
+static NlTime timeout_deadline(NlThread *t, int timeout_ms) {
+  if (timeout_ms < 0)
+    return NL_TIME_NEVER;
+  return nl_world_now(t->proc->host->world) + (NlTime)timeout_ms * NL_MS;
+}
+
+int nl_vsock_poll(NlThread *t, struct pollfd *fds, nfds_t n, int timeout_ms) {
+  if (n > NL_MAX_FDS)
+    return -EINVAL;
+  if (n > 0 && fds == NULL)
+    return -EFAULT;
+  NlTime deadline = timeout_deadline(t, timeout_ms);
+  for (;;) {
+    int ready = 0;
+    for (nfds_t i = 0; i < n; i++) {
+      fds[i].revents = 0;
+      if (fds[i].fd < 0)
+        continue;
+      NlFile *f = nl__fd_get(t->proc, fds[i].fd);
+      if (f == NULL) {
+        fds[i].revents = POLLNVAL;
+      } else {
+        fds[i].revents = (short)(nl__file_poll(f) &
+                                 ((unsigned)fds[i].events | POLLERR | POLLHUP));
+      }
+      ready += fds[i].revents != 0;
+    }
+    NlTime now = nl_world_now(t->proc->host->world);
+    if (ready > 0 ||
+        timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
+      if (ready == 0 && timeout_ms == 0)
+        nl__wasted(t);
+      nl__trace_call(t, "poll(%lu fds, %d) = %d", (unsigned long)n,
+                     timeout_ms, ready);
+      return ready;
+    }
+    for (nfds_t i = 0; i < n; i++) {
+      NlFile *f = fds[i].fd >= 0 ? nl__fd_get(t->proc, fds[i].fd) : NULL;
+      if (f)
+        nl__wait_file(t, f);
+    }
+    nl__block(t, deadline);
+  }
+}
+
+int nl_vsock_select(NlThread *t, int nfds, fd_set *r, fd_set *w, fd_set *e,
+                    struct timeval *timeout) {
+  if (nfds < 0)
+    return -EINVAL;
+  /* Linux clamps nfds to the size of the descriptor table. */
+  nfds = MIN(nfds, MIN(NL_MAX_FDS, FD_SETSIZE));
+  if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0))
+    return -EINVAL;
+  NlWorld *world = t->proc->host->world;
+  NlTime start = nl_world_now(world);
+  NlTime span = timeout ? timeout->tv_sec * NL_S + timeout->tv_usec * NL_US
+                        : -1;
+  NlTime deadline = timeout ? start + span : NL_TIME_NEVER;
+  fd_set in_r, in_w, in_e;
+  FD_ZERO(&in_r);
+  FD_ZERO(&in_w);
+  FD_ZERO(&in_e);
+  if (r)
+    in_r = *r;
+  if (w)
+    in_w = *w;
+  if (e)
+    in_e = *e;
+  for (int fd = 0; fd < nfds; fd++)
+    if ((r && FD_ISSET(fd, &in_r)) || (w && FD_ISSET(fd, &in_w)) ||
+        (e && FD_ISSET(fd, &in_e)))
+      if (nl__fd_get(t->proc, fd) == NULL)
+        return -EBADF;
+  for (;;) {
+    int ready = 0;
+    if (r)
+      FD_ZERO(r);
+    if (w)
+      FD_ZERO(w);
+    if (e)
+      FD_ZERO(e);
+    for (int fd = 0; fd < nfds; fd++) {
+      gboolean wr = r && FD_ISSET(fd, &in_r), ww = w && FD_ISSET(fd, &in_w),
+               we = e && FD_ISSET(fd, &in_e);
+      if (!wr && !ww && !we)
+        continue;
+      unsigned m = nl__file_poll(nl__fd_get(t->proc, fd));
+      /* Linux's select maps poll bits as POLLIN_SET / POLLOUT_SET /
+       * POLLEX_SET do in fs/select.c. */
+      if (wr && (m & (POLLIN | POLLRDNORM | POLLHUP | POLLERR))) {
+        FD_SET(fd, r);
+        ready++;
+      }
+      if (ww && (m & (POLLOUT | POLLWRNORM | POLLERR))) {
+        FD_SET(fd, w);
+        ready++;
+      }
+      if (we && (m & POLLPRI)) {
+        FD_SET(fd, e);
+        ready++;
+      }
+    }
+    NlTime now = nl_world_now(world);
+    if (ready > 0 || span == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
+      if (timeout) {
+        /* Linux writes back the time not slept. */
+        NlTime left = deadline == NL_TIME_NEVER ? 0 : MAX(deadline - now, 0);
+        timeout->tv_sec = left / NL_S;
+        timeout->tv_usec = (left % NL_S) / NL_US;
+      }
+      if (ready == 0 && span == 0)
+        nl__wasted(t);
+      nl__trace_call(t, "select(%d) = %d", nfds, ready);
+      return ready;
+    }
+    for (int fd = 0; fd < nfds; fd++)
+      if ((r && FD_ISSET(fd, &in_r)) || (w && FD_ISSET(fd, &in_w)) ||
+          (e && FD_ISSET(fd, &in_e)))
+        nl__wait_file(t, nl__fd_get(t->proc, fd));
+    nl__block(t, deadline);
+  }
+}
+
+int nl_vsock_epoll_create1(NlThread *t, int flags) {
+  if (flags & ~EPOLL_CLOEXEC)
+    return -EINVAL;
+  NlFile *f = nl__file_new(t->proc->host, NL_FILE_EPOLL);
+  f->ep = g_new0(NlEpoll, 1);
+  f->ep->file = f;
+  f->ep->items = g_ptr_array_new();
+  int fd = nl__fd_install(t->proc, f, 0, (flags & EPOLL_CLOEXEC) != 0);
+  if (fd < 0)
+    nl__file_unref(f);
+  return fd;
+}
+
+static NlEpItem *ep_find(NlEpoll *ep, int fd, NlFile *f) {
+  for (guint i = 0; i < ep->items->len; i++) {
+    NlEpItem *it = g_ptr_array_index(ep->items, i);
+    if (it->fd == fd && it->file == f)
+      return it;
+  }
+  return NULL;
+}
+
+int nl_vsock_epoll_ctl(NlThread *t, int epfd, int op, int fd,
+                       struct epoll_event *ev) {
+  NlFile *ef = nl__fd_get(t->proc, epfd);
+  NlFile *f = nl__fd_get(t->proc, fd);
+  if (ef == NULL || f == NULL)
+    return -EBADF;
+  if (ef->kind != NL_FILE_EPOLL || ef == f)
+    return -EINVAL;
+  if (f->kind == NL_FILE_OUTPUT)
+    return -EPERM;
+  NlEpItem *it = ep_find(ef->ep, fd, f);
+  switch (op) {
+    case EPOLL_CTL_ADD:
+      if (ev == NULL)
+        return -EFAULT;
+      if (it != NULL)
+        return -EEXIST;
+      it = g_new0(NlEpItem, 1);
+      it->ep = ef->ep;
+      it->fd = fd;
+      it->file = f;
+      it->events = ev->events;
+      it->data = ev->data;
+      it->triggered = TRUE;
+      g_ptr_array_add(ef->ep->items, it);
+      g_ptr_array_add(f->watchers, it);
+      nl__file_notify(ef);
+      return 0;
+    case EPOLL_CTL_MOD:
+      if (ev == NULL)
+        return -EFAULT;
+      if (it == NULL)
+        return -ENOENT;
+      it->events = ev->events;
+      it->data = ev->data;
+      it->disabled = FALSE;
+      it->triggered = TRUE;
+      nl__file_notify(ef);
+      return 0;
+    case EPOLL_CTL_DEL:
+      if (it == NULL)
+        return -ENOENT;
+      g_ptr_array_remove(ef->ep->items, it);
+      g_ptr_array_remove(f->watchers, it);
+      g_free(it);
+      return 0;
+    default:
+      return -EINVAL;
+  }
+}
+
+int nl_vsock_epoll_wait(NlThread *t, int epfd, struct epoll_event *evs,
+                        int max, int timeout_ms) {
+  NlFile *ef = nl__fd_get(t->proc, epfd);
+  if (ef == NULL)
+    return -EBADF;
+  if (ef->kind != NL_FILE_EPOLL || max <= 0)
+    return -EINVAL;
+  if (evs == NULL)
+    return -EFAULT;
+  NlTime deadline = timeout_deadline(t, timeout_ms);
+  NlEpoll *ep = ef->ep;
+  for (;;) {
+    int n = 0;
+    guint count = ep->items->len;
+    GPtrArray *reported = g_ptr_array_new();
+    for (guint k = 0; k < count && n < max; k++) {
+      NlEpItem *it = g_ptr_array_index(ep->items, k);
+      if (it->disabled)
+        continue;
+      unsigned m = nl__file_poll(it->file) &
+                   (it->events | EPOLLERR | EPOLLHUP);
+      if (m == 0)
+        continue;
+      if ((it->events & EPOLLET) && !it->triggered)
+        continue;
+      evs[n].events = m;
+      evs[n].data = it->data;
+      n++;
+      it->triggered = FALSE;
+      if (it->events & EPOLLONESHOT)
+        it->disabled = TRUE;
+      if (!(it->events & (EPOLLET | EPOLLONESHOT)))
+        g_ptr_array_add(reported, it);
+    }
+    /* Level-triggered items that fired go to the back of the list, so a
+     * small maxevents cannot starve the others (as Linux rotates its
+     * ready list). */
+    for (guint k = 0; k < reported->len; k++) {
+      NlEpItem *it = g_ptr_array_index(reported, k);
+      g_ptr_array_remove(ep->items, it);
+      g_ptr_array_add(ep->items, it);
+    }
+    g_ptr_array_free(reported, TRUE);
+    NlTime now = nl_world_now(t->proc->host->world);
+    if (n > 0 ||
+        timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
+      if (n == 0 && timeout_ms == 0)
+        nl__wasted(t);
+      nl__trace_call(t, "epoll_wait(%d, %d) = %d", epfd, timeout_ms, n);
+      return n;
+    }
+    nl__wait_file(t, ef);
+    nl__block(t, deadline);
+  }
+}
+
+int nl_vsock_pipe2(NlThread *t, int fds[2], int flags) {
+  if (flags & ~(O_NONBLOCK | O_CLOEXEC))
+    return -EINVAL;
+  if (fds == NULL)
+    return -EFAULT;
+  NlFile *r, *w;
+  nl__pipe_new(t->proc->host, &r, &w);
+  r->status_flags = w->status_flags = flags & O_NONBLOCK;
+  int a = nl__fd_install(t->proc, r, 0, (flags & O_CLOEXEC) != 0);
+  if (a < 0) {
+    nl__file_unref(r);
+    nl__file_unref(w);
+    return a;
+  }
+  int b = nl__fd_install(t->proc, w, 0, (flags & O_CLOEXEC) != 0);
+  if (b < 0) {
+    t->proc->fds[a] = NULL;
+    nl__file_unref(r);
+    nl__file_unref(w);
+    return b;
+  }
+  fds[0] = a;
+  fds[1] = b;
+  return 0;
+}

@@ -1,0 +1,1063 @@
+/* The network layer: world, networks, nodes, links, routing, forwarding,
+ * fragmentation and reassembly. */
+#include "sim/net/net-priv.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sim/net/wire.h"
+
+#define REASM_TIMEOUT (30 * NL_S) /* Linux ipfrag_time */
+
+static const char *const node_kind_names[] = {
+#define NL_X(e, s) s,
+  NL_NODE_KIND_MAP(NL_X)
+#undef NL_X
+};
+
+static void node_input(NlNode *n, NlIface *in, NlPacket *pkt);
+static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop);
+static void reasm_free(gpointer p);
+
+/* ---- packets ---- */
+
+NlPacket *nl_packet_new(const guint8 *data, size_t len) {
+  NlPacket *p = g_new0(NlPacket, 1);
+  p->cap = MAX((guint)len, 64u);
+  p->data = g_malloc(p->cap);
+  memcpy(p->data, data, len);
+  p->len = (guint)len;
+  p->ev.heap_index = G_MAXUINT;
+  return p;
+}
+
+void nl_packet_free(NlPacket *p) {
+  if (p == NULL)
+    return;
+  g_free(p->data);
+  g_free(p);
+}
+
+static void in_flight_add(NlWorld *w, NlPacket *p) {
+  p->prev = NULL;
+  p->next = w->in_flight;
+  if (w->in_flight)
+    w->in_flight->prev = p;
+  w->in_flight = p;
+}
+
+static void in_flight_remove(NlWorld *w, NlPacket *p) {
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    w->in_flight = p->next;
+  if (p->next)
+    p->next->prev = p->prev;
+  p->prev = p->next = NULL;
+}
+
+/* ---- world ---- */
+
+static guint pair_hash(gconstpointer k) {
+  return g_int64_hash(k);
+}
+
+NlWorld *nl_world_new(uint64_t seed) {
+  NlWorld *w = g_new0(NlWorld, 1);
+  w->queue = nl_event_queue_new();
+  w->trace = nl_trace_new();
+  nl_trace_set_packet_format(w->trace, nl_wire_describe);
+  w->seed = seed;
+  w->nodes = g_ptr_array_new();
+  w->networks = g_ptr_array_new();
+  w->node_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  w->net_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  w->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  w->name_order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  w->name_list = g_ptr_array_new();
+  w->blocked = g_hash_table_new_full(pair_hash, g_int64_equal, g_free, NULL);
+  return w;
+}
+
+static void node_free(NlNode *n) {
+  if (n->stack_destroy)
+    n->stack_destroy(n->stack);
+  for (guint i = 0; i < n->ifaces->len; i++) {
+    NlIface *f = g_ptr_array_index(n->ifaces, i);
+    g_free(f->up_state.departures);
+    g_free(f->down_state.departures);
+    g_free(f);
+  }
+  g_ptr_array_free(n->ifaces, TRUE);
+  g_array_free(n->static_routes, TRUE);
+  g_array_free(n->table, TRUE);
+  g_hash_table_destroy(n->reasm);
+  g_free(n->name);
+  g_free(n);
+}
+
+void nl_world_free(NlWorld *w) {
+  if (w == NULL)
+    return;
+  /* Upper layers first: their teardown may still look at nodes. */
+  for (guint i = 0; i < w->nodes->len; i++) {
+    NlNode *n = g_ptr_array_index(w->nodes, i);
+    if (n->stack_destroy)
+      n->stack_destroy(n->stack);
+    n->stack_destroy = NULL;
+    n->stack = NULL;
+  }
+  while (w->in_flight) {
+    NlPacket *p = w->in_flight;
+    in_flight_remove(w, p);
+    nl_event_cancel(w->queue, &p->ev);
+    nl_packet_free(p);
+  }
+  for (guint i = 0; i < w->nodes->len; i++)
+    node_free(g_ptr_array_index(w->nodes, i));
+  for (guint i = 0; i < w->networks->len; i++) {
+    NlNetwork *n = g_ptr_array_index(w->networks, i);
+    g_array_free(n->prefixes, TRUE);
+    g_hash_table_destroy(n->by_addr);
+    g_free(n->name);
+    g_free(n);
+  }
+  g_ptr_array_free(w->nodes, TRUE);
+  g_ptr_array_free(w->networks, TRUE);
+  g_hash_table_destroy(w->node_by_name);
+  g_hash_table_destroy(w->net_by_name);
+  g_hash_table_destroy(w->names);
+  g_array_free(w->name_order, TRUE);
+  g_ptr_array_free(w->name_list, TRUE);
+  g_hash_table_destroy(w->blocked);
+  nl_event_queue_free(w->queue);
+  nl_trace_free(w->trace);
+  g_free(w);
+}
+
+NlEventQueue *nl_world_queue(NlWorld *w) {
+  return w->queue;
+}
+NlTrace *nl_world_trace(NlWorld *w) {
+  return w->trace;
+}
+uint64_t nl_world_seed(const NlWorld *w) {
+  return w->seed;
+}
+NlTime nl_world_now(const NlWorld *w) {
+  return nl_event_now(w->queue);
+}
+
+NlNode *nl_world_find_node(const NlWorld *w, const char *name) {
+  return g_hash_table_lookup(w->node_by_name, name);
+}
+NlNetwork *nl_world_find_network(const NlWorld *w, const char *name) {
+  return g_hash_table_lookup(w->net_by_name, name);
+}
+guint nl_world_n_nodes(const NlWorld *w) {
+  return w->nodes->len;
+}
+NlNode *nl_world_node(const NlWorld *w, guint i) {
+  g_return_val_if_fail(i < w->nodes->len, NULL);
+  return g_ptr_array_index(w->nodes, i);
+}
+
+void nl_world_add_name(NlWorld *w, const char *name, uint32_t addr) {
+  char *key = g_ascii_strdown(name, -1);
+  if (g_hash_table_contains(w->names, key)) {
+    g_free(key);
+    return;
+  }
+  g_hash_table_insert(w->names, key, GUINT_TO_POINTER(addr));
+  g_array_append_val(w->name_order, addr);
+  g_ptr_array_add(w->name_list, key);
+}
+
+gboolean nl_world_lookup_name(const NlWorld *w, const char *name,
+                              uint32_t *addr) {
+  char *key = g_ascii_strdown(name, -1);
+  gpointer orig, v;
+  gboolean found = g_hash_table_lookup_extended(w->names, key, &orig, &v);
+  g_free(key);
+  if (found)
+    *addr = GPOINTER_TO_UINT(v);
+  return found;
+}
+
+const char *nl_world_name_of(const NlWorld *w, uint32_t addr) {
+  /* Linear, in registration order: reverse lookups are rare (getnameinfo)
+   * and the answer must not depend on hashing. */
+  for (guint i = 0; i < w->name_order->len; i++)
+    if (g_array_index(w->name_order, uint32_t, i) == addr)
+      return g_ptr_array_index(w->name_list, i);
+  return NULL;
+}
+
+static int64_t pair_key(const NlNode *a, const NlNode *b) {
+  guint32 x = MIN(a->trace_id, b->trace_id), y = MAX(a->trace_id, b->trace_id);
+  return ((int64_t)x << 32) | y;
+}
+
+void nl_world_partition(NlWorld *w, NlNode *a, NlNode *b, gboolean blocked) {
+  int64_t key = pair_key(a, b);
+  if (blocked) {
+    int64_t *k = g_new(int64_t, 1);
+    *k = key;
+    g_hash_table_replace(w->blocked, k, GINT_TO_POINTER(1));
+  } else {
+    g_hash_table_remove(w->blocked, &key);
+  }
+}
+
+void nl_world_stats(const NlWorld *w, NlNetStats *out) {
+  *out = w->stats;
+}
+
+/* ---- networks ---- */
+
+static uint32_t mask_of(guint len) {
+  return len == 0 ? 0 : ~(uint32_t)0 << (32 - len);
+}
+
+NlNetwork *nl_network_new(NlWorld *w, const char *name) {
+  g_return_val_if_fail(nl_world_find_network(w, name) == NULL, NULL);
+  NlNetwork *n = g_new0(NlNetwork, 1);
+  n->world = w;
+  n->name = g_strdup(name);
+  n->prefixes = g_array_new(FALSE, TRUE, sizeof(NlRoute));
+  n->by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
+  g_ptr_array_add(w->networks, n);
+  g_hash_table_insert(w->net_by_name, n->name, n);
+  return n;
+}
+
+void nl_network_add_prefix(NlNetwork *n, uint32_t addr, guint len) {
+  g_return_if_fail(len <= 32);
+  NlRoute r = {.mask = mask_of(len), .len = len};
+  r.prefix = addr & r.mask;
+  g_array_append_val(n->prefixes, r);
+  /* Connected routes (and which gateways are on-link) derive from the
+   * prefixes: tables built before are stale. */
+  for (guint i = 0; i < n->world->nodes->len; i++)
+    ((NlNode *)g_ptr_array_index(n->world->nodes, i))->table_dirty = TRUE;
+}
+
+const char *nl_network_name(const NlNetwork *n) {
+  return n->name;
+}
+
+gboolean nl_network_contains(const NlNetwork *n, uint32_t addr) {
+  for (guint i = 0; i < n->prefixes->len; i++) {
+    const NlRoute *r = &g_array_index(n->prefixes, NlRoute, i);
+    if ((addr & r->mask) == r->prefix)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* ---- nodes ---- */
+
+static guint reasm_hash(gconstpointer k);
+static gboolean reasm_equal(gconstpointer a, gconstpointer b);
+
+NlNode *nl_node_new(NlWorld *w, const char *name, NlNodeKind kind) {
+  g_return_val_if_fail(nl_world_find_node(w, name) == NULL, NULL);
+  NlNode *n = g_new0(NlNode, 1);
+  n->world = w;
+  n->name = g_strdup(name);
+  n->kind = kind;
+  n->up = TRUE;
+  n->forwarding = kind != NL_NODE_HOST;
+  n->ifaces = g_ptr_array_new();
+  n->static_routes = g_array_new(FALSE, TRUE, sizeof(NlRoute));
+  n->table = g_array_new(FALSE, TRUE, sizeof(NlRoute));
+  n->reasm = g_hash_table_new_full(reasm_hash, reasm_equal, NULL, reasm_free);
+  n->trace_id = nl_trace_intern(w->trace, name);
+  n->ip_id = 1;
+  g_ptr_array_add(w->nodes, n);
+  g_hash_table_insert(w->node_by_name, n->name, n);
+  nl_trace_addf(w->trace, nl_event_now(w->queue), NL_TRACE_NODE, n->trace_id,
+                0, 0, (uint16_t)kind, "%s", node_kind_names[kind]);
+  return n;
+}
+
+const char *nl_node_name(const NlNode *n) {
+  return n->name;
+}
+NlNodeKind nl_node_kind(const NlNode *n) {
+  return n->kind;
+}
+NlWorld *nl_node_world(const NlNode *n) {
+  return n->world;
+}
+guint32 nl_node_trace_id(const NlNode *n) {
+  return n->trace_id;
+}
+
+void nl_node_rand(const NlNode *n, const char *purpose, NlRand *out) {
+  char *name = g_strdup_printf("node:%s/%s", n->name, purpose);
+  nl_rand_init(out, n->world->seed, name);
+  g_free(name);
+}
+
+void nl_node_set_hooks(NlNode *n, const NlNodeHooks *hooks) {
+  n->hooks = *hooks;
+}
+void nl_node_set_forwarding(NlNode *n, gboolean on) {
+  n->forwarding = on;
+}
+void nl_node_set_up(NlNode *n, gboolean up) {
+  n->up = up;
+}
+gboolean nl_node_is_up(const NlNode *n) {
+  return n->up;
+}
+
+static void dir_state_init(NlDirState *s, guint queue) {
+  /* A change of properties keeps what is already queued: the transmitter
+   * stays busy and packets sent later stay behind those sent before. */
+  NlDirState old = *s;
+  memset(s, 0, sizeof *s);
+  s->size = queue ? queue : NL_DEFAULT_QUEUE;
+  s->departures = g_new0(NlTime, s->size);
+  s->busy_until = old.busy_until;
+  s->last_arrival = old.last_arrival;
+  for (guint k = 0; k < old.count && s->count < s->size; k++)
+    s->departures[s->count++] = old.departures[(old.head + k) % old.size];
+  g_free(old.departures);
+}
+
+NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
+                        const NlLinkProps *props) {
+  g_return_val_if_fail(n != NULL && net != NULL, NULL);
+  g_return_val_if_fail(!g_hash_table_contains(net->by_addr,
+                                              GUINT_TO_POINTER(addr)),
+                       NULL);
+  NlIface *f = g_new0(NlIface, 1);
+  f->node = n;
+  f->network = net;
+  f->addr = addr;
+  f->up = TRUE;
+  g_ptr_array_add(n->ifaces, f);
+  f->index = n->ifaces->len + 1; /* 1 is lo, as on Linux */
+  g_snprintf(f->name, sizeof f->name, "eth%u", n->ifaces->len - 1);
+  nl_iface_set_props(f, props);
+  char *rname = g_strdup_printf("link:%s/%s", n->name, net->name);
+  nl_rand_init(&f->rand, n->world->seed, rname);
+  g_free(rname);
+  g_hash_table_insert(net->by_addr, GUINT_TO_POINTER(addr), f);
+  n->table_dirty = TRUE;
+  return f;
+}
+
+guint nl_node_n_ifaces(const NlNode *n) {
+  return n->ifaces->len;
+}
+NlIface *nl_node_iface(const NlNode *n, guint i) {
+  g_return_val_if_fail(i < n->ifaces->len, NULL);
+  return g_ptr_array_index(n->ifaces, i);
+}
+NlIface *nl_node_find_iface(const NlNode *n, const char *network_name) {
+  for (guint i = 0; i < n->ifaces->len; i++) {
+    NlIface *f = g_ptr_array_index(n->ifaces, i);
+    if (strcmp(f->network->name, network_name) == 0)
+      return f;
+  }
+  return NULL;
+}
+
+gboolean nl_node_has_addr(const NlNode *n, uint32_t addr) {
+  if ((addr >> 24) == 127)
+    return TRUE; /* loopback, 127.0.0.0/8 */
+  for (guint i = 0; i < n->ifaces->len; i++)
+    if (((NlIface *)g_ptr_array_index(n->ifaces, i))->addr == addr)
+      return TRUE;
+  return FALSE;
+}
+
+void nl_node_add_route(NlNode *n, uint32_t prefix, guint len, uint32_t via) {
+  g_return_if_fail(len <= 32);
+  NlRoute r = {.mask = mask_of(len), .len = len, .via = via};
+  r.prefix = prefix & r.mask;
+  g_array_append_val(n->static_routes, r);
+  n->table_dirty = TRUE;
+}
+
+static gint route_cmp(gconstpointer a, gconstpointer b) {
+  const NlRoute *x = a, *y = b;
+  /* Longest prefix first; connected before static at equal length. */
+  if (x->len != y->len)
+    return x->len > y->len ? -1 : 1;
+  if ((x->via == 0) != (y->via == 0))
+    return x->via == 0 ? -1 : 1;
+  return 0;
+}
+
+static void rebuild_table(NlNode *n) {
+  g_array_set_size(n->table, 0);
+  for (guint i = 0; i < n->ifaces->len; i++) {
+    NlIface *f = g_ptr_array_index(n->ifaces, i);
+    for (guint j = 0; j < f->network->prefixes->len; j++) {
+      NlRoute r = g_array_index(f->network->prefixes, NlRoute, j);
+      r.via = 0;
+      r.iface = f;
+      g_array_append_val(n->table, r);
+    }
+  }
+  guint connected = n->table->len;
+  for (guint i = 0; i < n->static_routes->len; i++) {
+    NlRoute r = g_array_index(n->static_routes, NlRoute, i);
+    /* The gateway must be on-link: find the interface that reaches it. */
+    for (guint j = 0; j < connected; j++) {
+      NlRoute *c = &g_array_index(n->table, NlRoute, j);
+      if ((r.via & c->mask) == c->prefix) {
+        r.iface = c->iface;
+        break;
+      }
+    }
+    if (r.iface != NULL)
+      g_array_append_val(n->table, r);
+  }
+  /* g_array_sort is not stable; sort by index as a tie-breaker via a
+   * stable insertion sort instead (tables are small). */
+  for (guint i = 1; i < n->table->len; i++) {
+    NlRoute key = g_array_index(n->table, NlRoute, i);
+    guint j = i;
+    while (j > 0 && route_cmp(&key, &g_array_index(n->table, NlRoute,
+                                                   j - 1)) < 0) {
+      g_array_index(n->table, NlRoute, j) =
+          g_array_index(n->table, NlRoute, j - 1);
+      j--;
+    }
+    g_array_index(n->table, NlRoute, j) = key;
+  }
+  n->table_dirty = FALSE;
+}
+
+gboolean nl_node_route(const NlNode *cn, uint32_t dst, NlIface **iface,
+                       uint32_t *next_hop) {
+  NlNode *n = (NlNode *)cn;
+  if (n->table_dirty)
+    rebuild_table(n);
+  for (guint i = 0; i < n->table->len; i++) {
+    const NlRoute *r = &g_array_index(n->table, NlRoute, i);
+    if ((dst & r->mask) == r->prefix) {
+      *iface = r->iface;
+      *next_hop = r->via ? r->via : dst;
+      return TRUE;
+    }
+  }
+  *iface = NULL;
+  *next_hop = 0;
+  return FALSE;
+}
+
+uint16_t nl_node_next_ip_id(NlNode *n) {
+  return n->ip_id++;
+}
+
+void nl_node_set_stack(NlNode *n, void *stack, GDestroyNotify destroy) {
+  n->stack = stack;
+  n->stack_destroy = destroy;
+}
+void *nl_node_stack(const NlNode *n) {
+  return n->stack;
+}
+
+/* ---- interfaces ---- */
+
+NlNode *nl_iface_node(const NlIface *i) {
+  return i->node;
+}
+NlNetwork *nl_iface_network(const NlIface *i) {
+  return i->network;
+}
+uint32_t nl_iface_addr(const NlIface *i) {
+  return i->addr;
+}
+guint nl_iface_mtu(const NlIface *i) {
+  return i->props.mtu;
+}
+guint nl_iface_index(const NlIface *i) {
+  return i->index;
+}
+const char *nl_iface_name(const NlIface *i) {
+  return i->name;
+}
+gboolean nl_iface_is_up(const NlIface *i) {
+  return i->up;
+}
+const NlLinkProps *nl_iface_props(const NlIface *i) {
+  return &i->props;
+}
+
+void nl_iface_set_up(NlIface *i, gboolean up) {
+  i->up = up;
+}
+
+void nl_iface_set_props(NlIface *i, const NlLinkProps *props) {
+  static const NlLinkProps ideal = {.mtu = NL_DEFAULT_MTU};
+  i->props = props ? *props : ideal;
+  if (i->props.mtu == 0)
+    i->props.mtu = NL_DEFAULT_MTU;
+  if (i->props.mtu < 68)
+    i->props.mtu = 68; /* RFC 791's minimum */
+  if (i->props.up.queue == 0)
+    i->props.up.queue = NL_DEFAULT_QUEUE;
+  if (i->props.down.queue == 0)
+    i->props.down.queue = NL_DEFAULT_QUEUE;
+  dir_state_init(&i->up_state, i->props.up.queue);
+  dir_state_init(&i->down_state, i->props.down.queue);
+}
+
+guint nl_iface_prefix_len(const NlIface *i) {
+  for (guint j = 0; j < i->network->prefixes->len; j++) {
+    const NlRoute *r = &g_array_index(i->network->prefixes, NlRoute, j);
+    if ((i->addr & r->mask) == r->prefix)
+      return r->len;
+  }
+  return 32;
+}
+
+/* ---- tracing helpers ---- */
+
+/* @aux: for drops, the NlDropReason (| NL_DROP_OUTGOING). */
+static void trace_pkt(NlWorld *w, NlTraceKind kind, NlNode *at, NlNode *peer,
+                      const NlPacket *p, unsigned aux) {
+  nl_trace_add(w->trace, nl_event_now(w->queue), kind, at->trace_id,
+               peer ? peer->trace_id : 0, p->id, (uint16_t)aux, p->data,
+               p->len);
+}
+
+void nl_node_drop(NlNode *n, NlPacket *pkt, NlDropReason why) {
+  n->world->stats.dropped++;
+  trace_pkt(n->world, NL_TRACE_PKT_DROP, n,
+            pkt->from && pkt->from->node != n ? pkt->from->node : NULL, pkt,
+            why);
+  nl_packet_free(pkt);
+}
+
+void nl_node_trace_deliver(NlNode *n, const NlPacket *pkt) {
+  n->world->stats.delivered++;
+  trace_pkt(n->world, NL_TRACE_PKT_DELIVER, n,
+            pkt->from ? pkt->from->node : NULL, pkt, NL_DROP_NONE);
+}
+
+/* ---- links ---- */
+
+static gboolean dir_trivial(const NlLinkDir *d) {
+  return d->latency == 0 && d->jitter == 0 && d->loss == 0 && d->dup == 0 &&
+         d->reorder == 0 && d->bandwidth == 0;
+}
+
+/* Passes a packet of @len bytes through one direction of a link, from time
+ * *@t.  OUT: *@t, when it comes out.  Returns the drop reason, or NONE. */
+static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
+                             guint len, NlTime *t) {
+  if (d->loss > 0 && nl_rand_chance(&f->rand, d->loss))
+    return NL_DROP_LOSS;
+  NlTime when = *t;
+  if (d->bandwidth) {
+    while (s->count > 0 && s->departures[s->head] <= when) {
+      s->head = (s->head + 1) % s->size;
+      s->count--;
+    }
+    if (s->count >= s->size)
+      return NL_DROP_QUEUE_FULL;
+    NlTime tx = (NlTime)(((uint64_t)len * 8u * 1000000000u + d->bandwidth - 1) /
+                         d->bandwidth);
+    NlTime start = MAX(when, s->busy_until);
+    s->busy_until = start + tx;
+    s->departures[(s->head + s->count) % s->size] = s->busy_until;
+    s->count++;
+    when = s->busy_until;
+  }
+  when += d->latency;
+  if (d->jitter > 0)
+    when += (NlTime)nl_rand_below(&f->rand, (uint64_t)d->jitter + 1);
+  if (d->reorder > 0 && nl_rand_chance(&f->rand, d->reorder)) {
+    /* Held back: later packets overtake it. */
+    when += MAX(d->latency, NL_MS);
+  } else {
+    when = MAX(when, s->last_arrival);
+    s->last_arrival = when;
+  }
+  *t = when;
+  return NL_DROP_NONE;
+}
+
+enum { STAGE_SWITCH = 1, STAGE_ARRIVE = 2, STAGE_LOOP = 3 };
+
+static void hop_event(NlEvent *ev, void *data);
+
+/* A copy of @pkt on the same hop, as a transmission of its own: @stage
+ * at @at. */
+static void hop_dup(NlWorld *w, NlPacket *pkt, guint stage, NlTime at) {
+  NlPacket *copy = nl_packet_new(pkt->data, pkt->len);
+  copy->from = pkt->from;
+  copy->to = pkt->to;
+  copy->id = ++w->next_pkt_id;
+  w->stats.sent++;
+  trace_pkt(w, NL_TRACE_PKT_SEND, copy->from->node, copy->to->node, copy,
+            NL_DROP_NONE);
+  nl_event_init(&copy->ev, hop_event, copy);
+  in_flight_add(w, copy);
+  copy->stage = stage;
+  nl_event_schedule(w->queue, &copy->ev, at);
+}
+
+static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
+  NlIface *to = pkt->to;
+  NlDropReason why = NL_DROP_NONE;
+  gboolean dup = FALSE;
+  if (!dir_trivial(&to->props.down)) {
+    dup = to->props.down.dup > 0 &&
+          nl_rand_chance(&to->rand, to->props.down.dup);
+    why = dir_pass(to, &to->props.down, &to->down_state, pkt->len, &t);
+  }
+  if (dup && why == NL_DROP_NONE)
+    hop_dup(w, pkt, STAGE_ARRIVE, t + NL_US); /* a microsecond behind */
+  if (why != NL_DROP_NONE) {
+    in_flight_remove(w, pkt);
+    w->stats.dropped++;
+    trace_pkt(w, NL_TRACE_PKT_DROP, to->node, pkt->from->node, pkt, why);
+    nl_packet_free(pkt);
+    return;
+  }
+  pkt->stage = STAGE_ARRIVE;
+  nl_event_schedule(w->queue, &pkt->ev, t);
+}
+
+static void hop_event(NlEvent *ev, void *data) {
+  NlPacket *pkt = data;
+  if (pkt->stage == STAGE_LOOP) {
+    NlNode *n = pkt->loop;
+    in_flight_remove(n->world, pkt);
+    if (!n->up)
+      nl_node_drop(n, pkt, NL_DROP_HOST_DOWN); /* went down meanwhile */
+    else
+      node_input(n, NULL, pkt);
+    return;
+  }
+  NlWorld *w = pkt->to->node->world;
+  if (pkt->stage == STAGE_SWITCH) {
+    hop_down(w, pkt, nl_event_now(w->queue));
+    return;
+  }
+  in_flight_remove(w, pkt);
+  NlIface *to = pkt->to;
+  if (!to->node->up) {
+    w->stats.dropped++;
+    trace_pkt(w, NL_TRACE_PKT_DROP, to->node, pkt->from->node, pkt,
+              NL_DROP_HOST_DOWN);
+    nl_packet_free(pkt);
+    return;
+  }
+  if (!to->up) {
+    w->stats.dropped++;
+    trace_pkt(w, NL_TRACE_PKT_DROP, to->node, pkt->from->node, pkt,
+              NL_DROP_LINK_DOWN);
+    nl_packet_free(pkt);
+    return;
+  }
+  w->stats.received++;
+  trace_pkt(w, NL_TRACE_PKT_RECV, to->node, pkt->from->node, pkt,
+            NL_DROP_NONE);
+  node_input(to->node, to, pkt);
+}
+
+/* The node that owns @addr on some network, or NULL. */
+static NlNode *owner_of(NlWorld *w, uint32_t addr) {
+  for (guint i = 0; i < w->networks->len; i++) {
+    NlNetwork *n = g_ptr_array_index(w->networks, i);
+    NlIface *f = g_hash_table_lookup(n->by_addr, GUINT_TO_POINTER(addr));
+    if (f != NULL)
+      return f->node;
+  }
+  return NULL;
+}
+
+/* Whether a partition stops this hop: between the two nodes of the hop,
+ * or between the nodes that own the packet's source and destination. */
+static gboolean blocked(NlWorld *w, NlIface *from, NlIface *to,
+                        const NlPacket *pkt) {
+  int64_t key = pair_key(from->node, to->node);
+  if (g_hash_table_contains(w->blocked, &key))
+    return TRUE;
+  if (pkt->len < NL_IP4_HDR_LEN)
+    return FALSE;
+  NlNode *a = owner_of(w, nl_wire_get32(pkt->data + 12));
+  NlNode *b = owner_of(w, nl_wire_get32(pkt->data + 16));
+  if (a == NULL || b == NULL)
+    return FALSE;
+  key = pair_key(a, b);
+  return g_hash_table_contains(w->blocked, &key);
+}
+
+/* Puts @pkt (owned) on the link of @from towards @next_hop. */
+static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
+  NlWorld *w = from->node->world;
+  NlIface *to = g_hash_table_lookup(from->network->by_addr,
+                                    GUINT_TO_POINTER(next_hop));
+  pkt->from = from;
+  pkt->to = to;
+  pkt->id = ++w->next_pkt_id;
+  w->stats.sent++;
+  if (to == NULL || to == from) {
+    /* Like an ARP request nobody answers. */
+    w->stats.dropped++;
+    trace_pkt(w, NL_TRACE_PKT_DROP, from->node, NULL, pkt,
+              NL_DROP_NO_NEIGHBOUR);
+    nl_packet_free(pkt);
+    return;
+  }
+  trace_pkt(w, NL_TRACE_PKT_SEND, from->node, to->node, pkt, NL_DROP_NONE);
+  NlDropReason why = NL_DROP_NONE;
+  if (!from->up || !to->up)
+    why = NL_DROP_LINK_DOWN;
+  else if (g_hash_table_size(w->blocked) > 0 && blocked(w, from, to, pkt))
+    why = NL_DROP_BLOCKED;
+  NlTime t = nl_event_now(w->queue);
+  gboolean dup = FALSE;
+  if (why == NL_DROP_NONE && !dir_trivial(&from->props.up)) {
+    dup = from->props.up.dup > 0 &&
+          nl_rand_chance(&from->rand, from->props.up.dup);
+    why = dir_pass(from, &from->props.up, &from->up_state, pkt->len, &t);
+  }
+  if (why != NL_DROP_NONE) {
+    w->stats.dropped++;
+    trace_pkt(w, NL_TRACE_PKT_DROP, from->node, to->node, pkt,
+              why | NL_DROP_OUTGOING);
+    nl_packet_free(pkt);
+    return;
+  }
+  if (dup)
+    hop_dup(w, pkt, STAGE_SWITCH, t + NL_US);
+  nl_event_init(&pkt->ev, hop_event, pkt);
+  in_flight_add(w, pkt);
+  if (t == nl_event_now(w->queue) || dir_trivial(&to->props.down)) {
+    hop_down(w, pkt, t);
+  } else {
+    pkt->stage = STAGE_SWITCH;
+    nl_event_schedule(w->queue, &pkt->ev, t);
+  }
+}
+
+/* ---- output, fragmentation ---- */
+
+/* Sends @pkt (owned) out of @f to @next_hop, fragmenting to the MTU.
+ * Returns 0 or -EMSGSIZE (DF set and too big; @pkt is then not freed). */
+static int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
+  guint mtu = f->props.mtu;
+  if (pkt->len <= mtu) {
+    hop_start(f, pkt, next_hop);
+    return 0;
+  }
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL)
+    return -EINVAL;
+  if (ip.df)
+    return -EMSGSIZE;
+  /* RFC 791: each fragment carries a multiple of 8 data bytes, except the
+   * last; the last keeps the original's MF flag. */
+  guint hl = ip.ihl_bytes;
+  guint data_len = ip.total_len - hl;
+  guint step = (mtu - hl) & ~7u;
+  guint8 buf[NL_IP4_MAX_LEN];
+  for (guint off = 0; off < data_len; off += step) {
+    guint n = MIN(step, data_len - off);
+    NlIp4Header h = ip;
+    h.total_len = (uint16_t)(NL_IP4_HDR_LEN + n);
+    h.frag_offset = (uint16_t)(ip.frag_offset + off);
+    h.mf = (off + n < data_len) ? TRUE : ip.mf;
+    nl_ip4_write(buf, &h);
+    memcpy(buf + NL_IP4_HDR_LEN, pkt->data + hl + off, n);
+    hop_start(f, nl_packet_new(buf, NL_IP4_HDR_LEN + n), next_hop);
+  }
+  nl_packet_free(pkt);
+  return 0;
+}
+
+int nl_node_send(NlNode *n, const guint8 *data, size_t len) {
+  NlIp4Header ip;
+  g_return_val_if_fail(nl_ip4_parse(data, len, &ip) == NULL, -EINVAL);
+  if (!n->up)
+    return -EHOSTDOWN;
+  if (nl_node_has_addr(n, ip.dst)) {
+    /* To itself, as over loopback: delivered by an event at this same
+     * time, never from inside the sender's call (Linux queues loopback
+     * packets too), so protocol code is not re-entered. */
+    NlPacket *p = nl_packet_new(data, len);
+    p->loop = n;
+    p->stage = STAGE_LOOP;
+    nl_event_init(&p->ev, hop_event, p);
+    in_flight_add(n->world, p);
+    nl_event_schedule(n->world->queue, &p->ev, nl_event_now(n->world->queue));
+    return 0;
+  }
+  NlIface *f;
+  uint32_t next_hop;
+  if (!nl_node_route(n, ip.dst, &f, &next_hop))
+    return -ENETUNREACH;
+  if (len > f->props.mtu && ip.df)
+    return -EMSGSIZE;
+  return output(f, nl_packet_new(data, len), next_hop);
+}
+
+void nl_node_send_icmp_error(NlNode *n, const guint8 *orig, size_t orig_len,
+                             uint8_t type, uint8_t code, uint16_t mtu) {
+  NlIp4Header oh;
+  if (nl_ip4_parse(orig, orig_len, &oh) != NULL)
+    return;
+  /* RFC 1122 §3.2.2: never about an ICMP error, a non-first fragment. */
+  if (oh.frag_offset != 0)
+    return;
+  if (oh.proto == NL_IPPROTO_ICMP) {
+    const guint8 *ic = orig + oh.ihl_bytes;
+    if (oh.total_len - oh.ihl_bytes < 1 ||
+        (ic[0] != NL_ICMP_ECHO_REQUEST && ic[0] != NL_ICMP_ECHO_REPLY))
+      return;
+  }
+  NlIface *f;
+  uint32_t next_hop, src;
+  if (nl_node_has_addr(n, oh.src))
+    src = oh.dst; /* about our own packet: loopback */
+  else if (nl_node_route(n, oh.src, &f, &next_hop))
+    src = f->addr;
+  else
+    return;
+  guint8 buf[NL_ICMP_ERROR_MAX];
+  size_t len = nl_icmp4_build_error(buf, src, type, code, mtu, orig,
+                                    orig_len, nl_node_next_ip_id(n));
+  if (len > 0)
+    nl_node_send(n, buf, len);
+}
+
+/* ---- input ---- */
+
+typedef struct {
+  uint32_t src, dst;
+  uint16_t id;
+  uint8_t proto;
+} ReasmKey;
+
+typedef struct {
+  ReasmKey key;
+  NlNode *node;
+  NlEvent timer;
+  guint8 *data;    /* reassembled payload, 64 KiB */
+  guint8 *have;    /* one bit per 8-byte block */
+  guint total;     /* payload length once the last fragment came, else 0 */
+  guint8 header[NL_IP4_HDR_LEN];
+  gboolean have_first;
+  guint8 *sample;  /* the first fragment that arrived, for the drop record */
+  guint sample_len;
+} Reasm;
+
+static guint reasm_hash(gconstpointer k) {
+  const ReasmKey *r = k;
+  return r->src * 31u + r->dst * 17u + r->id * 7u + r->proto;
+}
+
+static gboolean reasm_equal(gconstpointer a, gconstpointer b) {
+  const ReasmKey *x = a, *y = b;
+  return x->src == y->src && x->dst == y->dst && x->id == y->id &&
+         x->proto == y->proto;
+}
+
+static void reasm_free(gpointer p) {
+  Reasm *r = p;
+  nl_event_cancel(r->node->world->queue, &r->timer);
+  g_free(r->data);
+  g_free(r->have);
+  g_free(r->sample);
+  g_free(r);
+}
+
+static void reasm_timeout(NlEvent *ev, void *data) {
+  Reasm *r = data;
+  NlNode *n = r->node;
+  /* RFC 1122 §3.3.2: tell the source when fragment zero had come (time
+   * exceeded, code 1: fragment reassembly time exceeded), as Linux does. */
+  guint zlen = (guint)r->header[2] << 8 | r->header[3];
+  if (r->have_first && r->header[0] == 0x45 && zlen >= NL_IP4_HDR_LEN) {
+    guint8 *z = g_malloc(zlen);
+    memcpy(z, r->header, NL_IP4_HDR_LEN);
+    memcpy(z + NL_IP4_HDR_LEN, r->data, zlen - NL_IP4_HDR_LEN);
+    nl_node_send_icmp_error(n, z, zlen, NL_ICMP_TIME_EXCEEDED, 1, 0);
+    g_free(z);
+  }
+  NlPacket *p = nl_packet_new(r->sample, r->sample_len);
+  nl_node_drop(n, p, NL_DROP_REASSEMBLY);
+  g_hash_table_remove(n->reasm, &r->key);
+}
+
+/* Takes a fragment; returns the whole datagram when complete, else NULL. */
+static NlPacket *reassemble(NlNode *n, NlPacket *pkt, const NlIp4Header *ip) {
+  ReasmKey key = {.src = ip->src, .dst = ip->dst, .id = ip->id,
+                  .proto = ip->proto};
+  Reasm *r = g_hash_table_lookup(n->reasm, &key);
+  guint len = ip->total_len - ip->ihl_bytes;
+  if ((guint)ip->frag_offset + len > NL_IP4_MAX_LEN - NL_IP4_HDR_LEN) {
+    nl_node_drop(n, pkt, NL_DROP_MALFORMED);
+    return NULL;
+  }
+  if (r == NULL) {
+    r = g_new0(Reasm, 1);
+    r->key = key;
+    r->node = n;
+    r->data = g_malloc(NL_IP4_MAX_LEN);
+    r->have = g_malloc0(NL_IP4_MAX_LEN / 8 / 8 + 1);
+    r->sample = g_memdup2(pkt->data, pkt->len);
+    r->sample_len = pkt->len;
+    nl_event_init(&r->timer, reasm_timeout, r);
+    nl_event_schedule_in(n->world->queue, &r->timer, REASM_TIMEOUT);
+    g_hash_table_insert(n->reasm, &r->key, r);
+  }
+  memcpy(r->data + ip->frag_offset, pkt->data + ip->ihl_bytes, len);
+  for (guint b = ip->frag_offset / 8; b < (ip->frag_offset + len + 7) / 8; b++)
+    r->have[b / 8] |= (guint8)(1u << (b % 8));
+  if (ip->frag_offset == 0) {
+    memcpy(r->header, pkt->data, NL_IP4_HDR_LEN);
+    r->have_first = TRUE;
+  }
+  if (!ip->mf)
+    r->total = ip->frag_offset + len;
+  nl_packet_free(pkt);
+  if (!r->have_first || r->total == 0)
+    return NULL;
+  for (guint b = 0; b < (r->total + 7) / 8; b++)
+    if (!(r->have[b / 8] & (1u << (b % 8))))
+      return NULL;
+  guint8 *buf = g_malloc(NL_IP4_HDR_LEN + r->total);
+  NlIp4Header h;
+  memset(&h, 0, sizeof h);
+  h.total_len = (uint16_t)(NL_IP4_HDR_LEN + r->total);
+  h.id = key.id;
+  h.ttl = r->header[8];
+  h.proto = key.proto;
+  h.src = key.src;
+  h.dst = key.dst;
+  h.tos = r->header[1];
+  nl_ip4_write(buf, &h);
+  memcpy(buf + NL_IP4_HDR_LEN, r->data, r->total);
+  NlPacket *whole = nl_packet_new(buf, NL_IP4_HDR_LEN + r->total);
+  g_free(buf);
+  g_hash_table_remove(n->reasm, &key);
+  return whole;
+}
+
+static void default_local_in(NlNode *n, NlPacket *pkt) {
+  NlIp4Header ip;
+  (void)nl_ip4_parse(pkt->data, pkt->len, &ip);
+  switch (ip.proto) {
+    case NL_IPPROTO_UDP:
+      nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_DEST_UNREACH,
+                              NL_ICMP_PORT_UNREACH, 0);
+      nl_node_drop(n, pkt, NL_DROP_PORT_UNREACHABLE);
+      return;
+    case NL_IPPROTO_TCP:
+      nl_node_drop(n, pkt, NL_DROP_TCP_NO_LISTENER);
+      return;
+    case NL_IPPROTO_ICMP: {
+      guint8 *ic = pkt->data + ip.ihl_bytes;
+      if (ip.total_len - ip.ihl_bytes >= NL_ICMP_HDR_LEN &&
+          ic[0] == NL_ICMP_ECHO_REQUEST) {
+        /* Answer pings, as every node's kernel does. */
+        nl_node_trace_deliver(n, pkt);
+        NlIp4Header h = ip;
+        h.src = ip.dst;
+        h.dst = ip.src;
+        h.ttl = 64;
+        h.id = nl_node_next_ip_id(n);
+        h.df = FALSE;
+        h.mf = FALSE;
+        h.frag_offset = 0;
+        nl_ip4_write(pkt->data, &h);
+        ic[0] = NL_ICMP_ECHO_REPLY;
+        nl_ip4_update_l4_checksum(pkt->data, pkt->len);
+        nl_node_send(n, pkt->data, pkt->len);
+        nl_packet_free(pkt);
+        return;
+      }
+      nl_node_drop(n, pkt, NL_DROP_PORT_UNREACHABLE);
+      return;
+    }
+    default:
+      nl_node_drop(n, pkt, NL_DROP_PORT_UNREACHABLE);
+  }
+}
+
+void nl_node_default_local_in(NlNode *n, NlPacket *pkt) {
+  default_local_in(n, pkt);
+}
+
+static void local_in(NlNode *n, NlPacket *pkt, const NlIp4Header *ip) {
+  if (ip->mf || ip->frag_offset != 0) {
+    pkt = reassemble(n, pkt, ip);
+    if (pkt == NULL)
+      return;
+  }
+  if (n->hooks.local_in)
+    n->hooks.local_in(n->hooks.data, n, pkt);
+  else
+    default_local_in(n, pkt);
+}
+
+static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
+  NlIp4Header ip;
+  const char *why = nl_ip4_parse(pkt->data, pkt->len, &ip);
+  if (why != NULL) {
+    nl_node_drop(n, pkt, strstr(why, "checksum") ? NL_DROP_BAD_CHECKSUM
+                                                  : NL_DROP_MALFORMED);
+    return;
+  }
+  if (ip.total_len < pkt->len)
+    pkt->len = ip.total_len; /* trailing bytes are link padding */
+  if (in != NULL && n->hooks.prerouting) {
+    NlDropReason r = n->hooks.prerouting(n->hooks.data, n, in, pkt);
+    if (r != NL_DROP_NONE) {
+      nl_node_drop(n, pkt, r);
+      return;
+    }
+    if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
+      nl_node_drop(n, pkt, NL_DROP_MALFORMED);
+      return;
+    }
+  }
+  if (nl_node_has_addr(n, ip.dst)) {
+    local_in(n, pkt, &ip);
+    return;
+  }
+  if (!n->forwarding) {
+    nl_node_drop(n, pkt, NL_DROP_NOT_FOR_US);
+    return;
+  }
+  if (ip.ttl <= 1) {
+    nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_TIME_EXCEEDED, 0,
+                            0);
+    nl_node_drop(n, pkt, NL_DROP_TTL);
+    return;
+  }
+  NlIface *f;
+  uint32_t next_hop;
+  if (!nl_node_route(n, ip.dst, &f, &next_hop)) {
+    nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_DEST_UNREACH,
+                            NL_ICMP_NET_UNREACH, 0);
+    nl_node_drop(n, pkt, NL_DROP_NO_ROUTE);
+    return;
+  }
+  /* Too big with DF: refused before the TTL is touched, so the ICMP
+   * quotes the packet as it came (as Linux's ip_forward does). */
+  if (pkt->len > f->props.mtu && ip.df) {
+    nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_DEST_UNREACH,
+                            NL_ICMP_FRAG_NEEDED, (uint16_t)f->props.mtu);
+    nl_node_drop(n, pkt, NL_DROP_FRAG_NEEDED);
+    return;
+  }
+  pkt->data[8]--; /* TTL */
+  nl_ip4_update_checksum(pkt->data);
+  n->world->stats.forwarded++;
+  if (output(f, pkt, next_hop) != 0)
+    nl_node_drop(n, pkt, NL_DROP_MALFORMED); /* output did not take it */
+}

@@ -1,0 +1,233 @@
+/* The network: a world of nodes (hosts, routers, NATs), networks (segments
+ * carrying one or more IPv4 prefixes) and links (a node's attachment to a
+ * network, with latency, jitter, loss, duplication, reordering, bandwidth
+ * with a finite queue, and MTU, per direction).
+ *
+ * Packets are real IPv4 wire bytes.  A hop goes: sender's up direction
+ * (queue, serialisation, loss) → the segment → receiver's down direction →
+ * the receiving node.  Every hop is a PKT_SEND and a PKT_RECV (or PKT_DROP)
+ * record with one transmission id.
+ *
+ * Upper layers (sockets, TCP, NAT) attach through NlNodeHooks; this layer
+ * knows nothing of them.
+ */
+#ifndef NL_NET_H
+#define NL_NET_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "sim/core/event.h"
+#include "sim/core/rand.h"
+#include "sim/core/trace.h"
+
+G_BEGIN_DECLS
+
+typedef struct NlWorld NlWorld;
+typedef struct NlNode NlNode;
+typedef struct NlIface NlIface;
+typedef struct NlNetwork NlNetwork;
+typedef struct NlPacket NlPacket;
+
+#define NL_NODE_KIND_MAP(X)                                                    \
+  X(HOST, "host")                                                              \
+  X(ROUTER, "router")                                                          \
+  X(NAT, "nat")                                                                \
+  X(FIREWALL, "firewall")
+
+typedef enum {
+#define NL_X(e, s) NL_NODE_##e,
+  NL_NODE_KIND_MAP(NL_X)
+#undef NL_X
+} NlNodeKind;
+
+/* One direction of a link.  Zero values mean "ideal": no delay, no loss,
+ * unlimited bandwidth. */
+typedef struct {
+  NlTime latency;
+  NlTime jitter;      /* extra delay, uniform in [0, jitter]; keeps order */
+  double loss;        /* probability a packet is lost */
+  double dup;         /* probability a packet is duplicated */
+  double reorder;     /* probability a packet is held back past later ones */
+  uint64_t bandwidth; /* bits per second; 0 = unlimited */
+  guint queue;        /* packets the queue holds when bandwidth-limited */
+} NlLinkDir;
+
+typedef struct {
+  NlLinkDir up;   /* node → network */
+  NlLinkDir down; /* network → node */
+  guint mtu;      /* bytes; 0 = 1500 */
+} NlLinkProps;
+
+#define NL_DEFAULT_MTU 1500
+#define NL_DEFAULT_QUEUE 100
+
+/* A packet in flight.  One owner at a time: the link that carries it, then
+ * the node that receives it, then whatever the node hands it to. */
+struct NlPacket {
+  NlEvent ev;     /* private: arrival of the current hop */
+  NlIface *from;  /* current hop's sender and receiver */
+  NlIface *to;
+  uint64_t id;    /* current hop's transmission id */
+  guint stage;    /* private */
+  guint len;      /* bytes in data */
+  guint cap;
+  guint8 *data;   /* IPv4 packet */
+  NlPacket *prev, *next; /* private: the world's in-flight list */
+  NlNode *loop;          /* private: the node of a loopback packet */
+};
+
+/* What a node's upper layers do with packets.  All optional. */
+typedef struct {
+  /* Sees every packet that arrives on @in before routing (a NAT
+   * translates here).  Returns NL_DROP_NONE to go on, with @pkt possibly
+   * rewritten; otherwise the reason to drop it (the caller records the
+   * drop and frees the packet). */
+  NlDropReason (*prerouting)(void *data, NlNode *node, NlIface *in,
+                             NlPacket *pkt);
+  /* A packet addressed to this node (fragments reassembled).  Takes
+   * ownership of @pkt.  Without this hook, UDP and TCP get an ICMP port
+   * unreachable (as an unbound port does) and ICMP errors are dropped. */
+  void (*local_in)(void *data, NlNode *node, NlPacket *pkt);
+  void *data;
+} NlNodeHooks;
+
+/* ---- the world ---- */
+
+/**
+ * nl_world_new: (transfer full) an empty world whose randomness derives
+ * from @seed.
+ */
+NlWorld *nl_world_new(uint64_t seed);
+void nl_world_free(NlWorld *w);
+NlEventQueue *nl_world_queue(NlWorld *w);
+NlTrace *nl_world_trace(NlWorld *w);
+uint64_t nl_world_seed(const NlWorld *w);
+NlTime nl_world_now(const NlWorld *w);
+
+NlNode *nl_world_find_node(const NlWorld *w, const char *name);
+NlNetwork *nl_world_find_network(const NlWorld *w, const char *name);
+guint nl_world_n_nodes(const NlWorld *w);
+NlNode *nl_world_node(const NlWorld *w, guint i); /* declaration order */
+
+/* Names for name lookup (getaddrinfo): @name resolves to @addr. */
+void nl_world_add_name(NlWorld *w, const char *name, uint32_t addr);
+/* OUT: @addr.  FALSE when @name is unknown. */
+gboolean nl_world_lookup_name(const NlWorld *w, const char *name,
+                              uint32_t *addr);
+/* The first name registered for @addr, or NULL. */
+const char *nl_world_name_of(const NlWorld *w, uint32_t addr);
+
+/* Blocks (or unblocks) every packet between nodes @a and @b: on a hop
+ * between them, and on any hop of a packet whose source and destination
+ * addresses are theirs (so routers in between do not help). */
+void nl_world_partition(NlWorld *w, NlNode *a, NlNode *b, gboolean blocked);
+
+/* Packet counters for benchmarks and stats. */
+typedef struct {
+  uint64_t sent, received, dropped, forwarded, delivered;
+} NlNetStats;
+void nl_world_stats(const NlWorld *w, NlNetStats *out);
+
+/* ---- networks ---- */
+
+NlNetwork *nl_network_new(NlWorld *w, const char *name);
+/* Adds a prefix carried by the segment. */
+void nl_network_add_prefix(NlNetwork *n, uint32_t addr, guint len);
+const char *nl_network_name(const NlNetwork *n);
+/* Whether @addr falls in one of @n's prefixes. */
+gboolean nl_network_contains(const NlNetwork *n, uint32_t addr);
+
+/* ---- nodes ---- */
+
+NlNode *nl_node_new(NlWorld *w, const char *name, NlNodeKind kind);
+const char *nl_node_name(const NlNode *n);
+NlNodeKind nl_node_kind(const NlNode *n);
+NlWorld *nl_node_world(const NlNode *n);
+guint32 nl_node_trace_id(const NlNode *n);
+/* The node's own random stream for @purpose ("tcp-isn", "ports"...). */
+void nl_node_rand(const NlNode *n, const char *purpose, NlRand *out);
+
+void nl_node_set_hooks(NlNode *n, const NlNodeHooks *hooks);
+/* Routers and NATs forward; hosts do not. */
+void nl_node_set_forwarding(NlNode *n, gboolean on);
+/* A node that is down drops what arrives (HOST_DOWN) and sends nothing. */
+void nl_node_set_up(NlNode *n, gboolean up);
+gboolean nl_node_is_up(const NlNode *n);
+
+/**
+ * nl_node_attach: links @n to network @net with address @addr.
+ * Returns: (transfer none) the interface.
+ */
+NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
+                        const NlLinkProps *props);
+guint nl_node_n_ifaces(const NlNode *n);
+NlIface *nl_node_iface(const NlNode *n, guint i);
+NlIface *nl_node_find_iface(const NlNode *n, const char *network_name);
+/* Whether @addr is one of @n's interface addresses. */
+gboolean nl_node_has_addr(const NlNode *n, uint32_t addr);
+
+/* A static route: @prefix/@len via gateway @via, which must be on one of
+ * @n's networks (routes through other gateways are ignored). */
+void nl_node_add_route(NlNode *n, uint32_t prefix, guint len, uint32_t via);
+
+/**
+ * nl_node_route: longest-prefix match.
+ * OUT: @iface and @next_hop (the gateway, or @dst when on-link).
+ * Returns: FALSE when there is no route.
+ */
+gboolean nl_node_route(const NlNode *n, uint32_t dst, NlIface **iface,
+                       uint32_t *next_hop);
+
+/* The next IPv4 identification value for packets @n originates. */
+uint16_t nl_node_next_ip_id(NlNode *n);
+
+/**
+ * nl_node_send: sends an IPv4 packet that @n originates (checksums done).
+ * Returns: 0, or -ENETUNREACH (no route), -EMSGSIZE (larger than the
+ * MTU with DF set), -EHOSTDOWN (node down).
+ */
+int nl_node_send(NlNode *n, const guint8 *pkt, size_t len);
+
+/* Sends an ICMP error from @n about @orig (never about an ICMP error). */
+void nl_node_send_icmp_error(NlNode *n, const guint8 *orig, size_t orig_len,
+                             uint8_t type, uint8_t code, uint16_t mtu);
+
+/* What a node does with a local packet when no upper layer takes it:
+ * answers pings; UDP gets ICMP port unreachable.  Takes @pkt. */
+void nl_node_default_local_in(NlNode *n, NlPacket *pkt);
+
+/* Records a delivery of @pkt at @n (PKT_DELIVER); upper layers call it
+ * when a socket takes a packet. */
+void nl_node_trace_deliver(NlNode *n, const NlPacket *pkt);
+/* Records and frees a packet the upper layers drop. */
+void nl_node_drop(NlNode *n, NlPacket *pkt, NlDropReason why);
+
+/* Upper-layer state hung on a node (the sockets layer's host stack). */
+void nl_node_set_stack(NlNode *n, void *stack, GDestroyNotify destroy);
+void *nl_node_stack(const NlNode *n);
+
+/* ---- interfaces (links) ---- */
+
+NlNode *nl_iface_node(const NlIface *i);
+NlNetwork *nl_iface_network(const NlIface *i);
+uint32_t nl_iface_addr(const NlIface *i);
+guint nl_iface_mtu(const NlIface *i);
+guint nl_iface_index(const NlIface *i); /* 1-based, as if_nametoindex */
+const char *nl_iface_name(const NlIface *i); /* "eth0", "eth1"... */
+void nl_iface_set_up(NlIface *i, gboolean up);
+gboolean nl_iface_is_up(const NlIface *i);
+void nl_iface_set_props(NlIface *i, const NlLinkProps *props);
+const NlLinkProps *nl_iface_props(const NlIface *i);
+/* The prefix length of @i's network prefix that holds its address. */
+guint nl_iface_prefix_len(const NlIface *i);
+
+/* ---- packets ---- */
+
+/* (transfer full) a packet holding a copy of @len bytes. */
+NlPacket *nl_packet_new(const guint8 *data, size_t len);
+void nl_packet_free(NlPacket *p);
+
+G_END_DECLS
+
+#endif

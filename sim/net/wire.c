@@ -1,0 +1,437 @@
+/* Wire formats.  The Internet checksum follows RFC 1071; header layouts
+ * follow RFC 791 (IPv4), RFC 768 (UDP), RFC 9293 (TCP), RFC 792 (ICMP). */
+#include "sim/net/wire.h"
+
+#include <stdio.h>
+#include <string.h>
+
+
+uint32_t nl_wire_sum(const void *data, size_t len, uint32_t sum) {
+  const guint8 *p = data;
+  uint64_t s = sum;
+  while (len >= 2) {
+    s += (uint32_t)((p[0] << 8) | p[1]);
+    p += 2;
+    len -= 2;
+  }
+  if (len)
+    s += (uint32_t)(p[0] << 8);
+  while (s >> 32)
+    s = (s & 0xffffffffu) + (s >> 32);
+  return (uint32_t)s;
+}
+
+uint16_t nl_wire_fold(uint32_t sum) {
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+uint16_t nl_wire_checksum(const void *data, size_t len) {
+  return nl_wire_fold(nl_wire_sum(data, len, 0));
+}
+
+uint32_t nl_wire_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto,
+                            uint16_t len) {
+  uint64_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+               proto + len;
+  return (uint32_t)s;
+}
+
+const char *nl_ip4_parse(const guint8 *pkt, size_t len, NlIp4Header *h) {
+  memset(h, 0, sizeof *h);
+  if (len < NL_IP4_HDR_LEN)
+    return "shorter than an IPv4 header";
+  if ((pkt[0] >> 4) != 4)
+    return "not IPv4";
+  h->ihl_bytes = (uint8_t)((pkt[0] & 0x0f) * 4);
+  if (h->ihl_bytes < NL_IP4_HDR_LEN || h->ihl_bytes > len)
+    return "bad IPv4 header length";
+  h->tos = pkt[1];
+  h->total_len = nl_wire_get16(pkt + 2);
+  if (h->total_len < h->ihl_bytes || h->total_len > len)
+    return "bad IPv4 total length";
+  h->id = nl_wire_get16(pkt + 4);
+  uint16_t ff = nl_wire_get16(pkt + 6);
+  h->df = (ff & 0x4000) != 0;
+  h->mf = (ff & 0x2000) != 0;
+  h->frag_offset = (uint16_t)((ff & 0x1fff) * 8);
+  h->ttl = pkt[8];
+  h->proto = pkt[9];
+  h->src = nl_wire_get32(pkt + 12);
+  h->dst = nl_wire_get32(pkt + 16);
+  if (nl_wire_checksum(pkt, h->ihl_bytes) != 0)
+    return "bad IPv4 header checksum";
+  return NULL;
+}
+
+void nl_ip4_write(guint8 *buf, const NlIp4Header *h) {
+  buf[0] = 0x45;
+  buf[1] = h->tos;
+  nl_wire_put16(buf + 2, h->total_len);
+  nl_wire_put16(buf + 4, h->id);
+  uint16_t ff = (uint16_t)((h->df ? 0x4000 : 0) | (h->mf ? 0x2000 : 0) |
+                           ((h->frag_offset / 8) & 0x1fff));
+  nl_wire_put16(buf + 6, ff);
+  buf[8] = h->ttl;
+  buf[9] = h->proto;
+  nl_wire_put16(buf + 10, 0);
+  nl_wire_put32(buf + 12, h->src);
+  nl_wire_put32(buf + 16, h->dst);
+  nl_wire_put16(buf + 10, nl_wire_checksum(buf, NL_IP4_HDR_LEN));
+}
+
+void nl_ip4_update_checksum(guint8 *pkt) {
+  size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+  nl_wire_put16(pkt + 10, 0);
+  nl_wire_put16(pkt + 10, nl_wire_checksum(pkt, ihl));
+}
+
+size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
+                     uint16_t dport, const void *payload, size_t plen,
+                     uint16_t ip_id, uint8_t ttl, gboolean df) {
+  size_t total = NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + plen;
+  g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
+  NlIp4Header h = {.total_len = (uint16_t)total, .id = ip_id, .df = df,
+                   .ttl = ttl, .proto = NL_IPPROTO_UDP, .src = src,
+                   .dst = dst};
+  nl_ip4_write(buf, &h);
+  guint8 *u = buf + NL_IP4_HDR_LEN;
+  nl_wire_put16(u, sport);
+  nl_wire_put16(u + 2, dport);
+  nl_wire_put16(u + 4, (uint16_t)(NL_UDP_HDR_LEN + plen));
+  nl_wire_put16(u + 6, 0);
+  if (plen)
+    memcpy(u + NL_UDP_HDR_LEN, payload, plen);
+  uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_UDP,
+                                  (uint16_t)(NL_UDP_HDR_LEN + plen));
+  uint16_t c = nl_wire_fold(nl_wire_sum(u, NL_UDP_HDR_LEN + plen, s));
+  nl_wire_put16(u + 6, c == 0 ? 0xffff : c); /* RFC 768: 0 means "no checksum" */
+  return total;
+}
+
+const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                          NlUdpHeader *out) {
+  memset(out, 0, sizeof *out);
+  size_t l4 = ip->total_len - ip->ihl_bytes;
+  const guint8 *u = pkt + ip->ihl_bytes;
+  (void)len;
+  if (l4 < NL_UDP_HDR_LEN)
+    return "shorter than a UDP header";
+  out->sport = nl_wire_get16(u);
+  out->dport = nl_wire_get16(u + 2);
+  out->len = nl_wire_get16(u + 4);
+  if (out->len < NL_UDP_HDR_LEN || out->len > l4)
+    return "bad UDP length";
+  if (nl_wire_get16(u + 6) != 0) {
+    uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_UDP, out->len);
+    if (nl_wire_fold(nl_wire_sum(u, out->len, s)) != 0)
+      return "bad UDP checksum";
+  }
+  return NULL;
+}
+
+const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                          NlTcpHeader *out) {
+  memset(out, 0, sizeof *out);
+  size_t l4 = ip->total_len - ip->ihl_bytes;
+  const guint8 *t = pkt + ip->ihl_bytes;
+  (void)len;
+  if (l4 < NL_TCP_HDR_LEN)
+    return "shorter than a TCP header";
+  out->sport = nl_wire_get16(t);
+  out->dport = nl_wire_get16(t + 2);
+  out->seq = nl_wire_get32(t + 4);
+  out->ack = nl_wire_get32(t + 8);
+  out->hdr_bytes = (uint8_t)((t[12] >> 4) * 4);
+  out->flags = t[13];
+  out->window = nl_wire_get16(t + 14);
+  if (out->hdr_bytes < NL_TCP_HDR_LEN || out->hdr_bytes > l4)
+    return "bad TCP header length";
+  uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_TCP,
+                                  (uint16_t)l4);
+  if (nl_wire_fold(nl_wire_sum(t, l4, s)) != 0)
+    return "bad TCP checksum";
+  for (size_t i = NL_TCP_HDR_LEN; i < out->hdr_bytes;) {
+    guint8 kind = t[i];
+    if (kind == 0)
+      break;
+    if (kind == 1) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= out->hdr_bytes || t[i + 1] < 2 ||
+        i + t[i + 1] > out->hdr_bytes)
+      return "bad TCP option";
+    if (kind == 2 && t[i + 1] == 4)
+      out->mss = nl_wire_get16(t + i + 2);
+    if (kind == 3 && t[i + 1] == 3)
+      out->wscale = (uint8_t)(t[i + 2] + 1);
+    if (kind == 8 && t[i + 1] == 10) {
+      out->ts = TRUE;
+      out->tsval = nl_wire_get32(t + i + 2);
+      out->tsecr = nl_wire_get32(t + i + 6);
+    }
+    i += t[i + 1];
+  }
+  return NULL;
+}
+
+size_t nl_tcp4_options_len(const NlTcpHeader *h) {
+  return (h->mss ? 4u : 0u) + (h->ts ? 12u : 0u) + (h->wscale ? 4u : 0u);
+}
+
+size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
+                     const NlTcpHeader *h, const void *payload, size_t plen,
+                     uint16_t ip_id, uint8_t ttl, gboolean df) {
+  size_t olen = nl_tcp4_options_len(h);
+  size_t thl = NL_TCP_HDR_LEN + olen;
+  size_t total = NL_IP4_HDR_LEN + thl + plen;
+  g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
+  NlIp4Header ih = {.total_len = (uint16_t)total, .id = ip_id, .df = df,
+                    .ttl = ttl, .proto = NL_IPPROTO_TCP, .src = src,
+                    .dst = dst};
+  nl_ip4_write(buf, &ih);
+  guint8 *t = buf + NL_IP4_HDR_LEN;
+  nl_wire_put16(t, h->sport);
+  nl_wire_put16(t + 2, h->dport);
+  nl_wire_put32(t + 4, h->seq);
+  nl_wire_put32(t + 8, h->ack);
+  t[12] = (guint8)((thl / 4) << 4);
+  t[13] = h->flags;
+  nl_wire_put16(t + 14, h->window);
+  nl_wire_put16(t + 16, 0);
+  nl_wire_put16(t + 18, 0);
+  guint8 *o = t + NL_TCP_HDR_LEN;
+  if (h->mss) {
+    o[0] = 2;
+    o[1] = 4;
+    nl_wire_put16(o + 2, h->mss);
+    o += 4;
+  }
+  if (h->ts) {
+    o[0] = 1; /* NOP NOP: the 10-byte option ends on a 4-byte boundary */
+    o[1] = 1;
+    o[2] = 8;
+    o[3] = 10;
+    nl_wire_put32(o + 4, h->tsval);
+    nl_wire_put32(o + 8, h->tsecr);
+    o += 12;
+  }
+  if (h->wscale) {
+    o[0] = 1; /* NOP, so the option ends on a 4-byte boundary */
+    o[1] = 3;
+    o[2] = 3;
+    o[3] = (guint8)(h->wscale - 1);
+    o += 4;
+  }
+  if (plen && (const guint8 *)payload != t + thl)
+    memcpy(t + thl, payload, plen);
+  uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_TCP,
+                                  (uint16_t)(thl + plen));
+  nl_wire_put16(t + 16, nl_wire_fold(nl_wire_sum(t, thl + plen, s)));
+  return total;
+}
+
+void nl_ip4_update_l4_checksum(guint8 *pkt, size_t len) {
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt, len, &ip) != NULL || ip.frag_offset != 0 || ip.mf)
+    return;
+  guint8 *l4 = pkt + ip.ihl_bytes;
+  size_t l4len = ip.total_len - ip.ihl_bytes;
+  switch (ip.proto) {
+    case NL_IPPROTO_UDP: {
+      if (l4len < NL_UDP_HDR_LEN || nl_wire_get16(l4 + 6) == 0)
+        return;
+      nl_wire_put16(l4 + 6, 0);
+      uint32_t s = nl_wire_pseudo_sum(ip.src, ip.dst, NL_IPPROTO_UDP,
+                                      (uint16_t)l4len);
+      uint16_t c = nl_wire_fold(nl_wire_sum(l4, l4len, s));
+      nl_wire_put16(l4 + 6, c == 0 ? 0xffff : c);
+      break;
+    }
+    case NL_IPPROTO_TCP: {
+      if (l4len < NL_TCP_HDR_LEN)
+        return;
+      nl_wire_put16(l4 + 16, 0);
+      uint32_t s = nl_wire_pseudo_sum(ip.src, ip.dst, NL_IPPROTO_TCP,
+                                      (uint16_t)l4len);
+      nl_wire_put16(l4 + 16, nl_wire_fold(nl_wire_sum(l4, l4len, s)));
+      break;
+    }
+    case NL_IPPROTO_ICMP:
+      if (l4len < NL_ICMP_HDR_LEN)
+        return;
+      nl_wire_put16(l4 + 2, 0);
+      nl_wire_put16(l4 + 2, nl_wire_checksum(l4, l4len));
+      break;
+    default:
+      break;
+  }
+}
+
+size_t nl_icmp4_build_error(guint8 *buf, uint32_t src, uint8_t type,
+                            uint8_t code, uint16_t mtu, const guint8 *orig,
+                            size_t orig_len, uint16_t ip_id) {
+  NlIp4Header oh;
+  size_t quote;
+  if (nl_ip4_parse(orig, orig_len, &oh) != NULL)
+    return 0;
+  /* RFC 792: the original IP header plus the first 64 bits of its data. */
+  quote = MIN((size_t)oh.total_len, (size_t)oh.ihl_bytes + 8);
+  size_t total = NL_IP4_HDR_LEN + NL_ICMP_HDR_LEN + quote;
+  NlIp4Header h = {.total_len = (uint16_t)total, .id = ip_id, .ttl = 64,
+                   .proto = NL_IPPROTO_ICMP, .src = src, .dst = oh.src};
+  nl_ip4_write(buf, &h);
+  guint8 *ic = buf + NL_IP4_HDR_LEN;
+  ic[0] = type;
+  ic[1] = code;
+  nl_wire_put16(ic + 2, 0);
+  nl_wire_put16(ic + 4, 0);
+  nl_wire_put16(ic + 6, (type == NL_ICMP_DEST_UNREACH && code == NL_ICMP_FRAG_NEEDED)
+                   ? mtu
+                   : 0);
+  memcpy(ic + NL_ICMP_HDR_LEN, orig, quote);
+  nl_wire_put16(ic + 2, nl_wire_checksum(ic, NL_ICMP_HDR_LEN + quote));
+  return total;
+}
+
+char *nl_ip4_to_string(uint32_t a, char *buf) {
+  snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
+           a & 0xff);
+  return buf;
+}
+
+gboolean nl_ip4_from_string(const char *s, uint32_t *out) {
+  uint32_t a = 0;
+  for (int i = 0; i < 4; i++) {
+    if (!g_ascii_isdigit(*s))
+      return FALSE;
+    unsigned v = 0;
+    int digits = 0;
+    while (g_ascii_isdigit(*s)) {
+      v = v * 10 + (unsigned)(*s++ - '0');
+      if (++digits > 3 || v > 255)
+        return FALSE;
+    }
+    a = (a << 8) | v;
+    if (i < 3 && *s++ != '.')
+      return FALSE;
+  }
+  if (*s != '\0')
+    return FALSE;
+  *out = a;
+  return TRUE;
+}
+
+static void describe_tcp_flags(uint8_t f, GString *out) {
+  static const struct {
+    uint8_t bit;
+    char c;
+  } names[] = {{NL_TCP_SYN, 'S'}, {NL_TCP_FIN, 'F'}, {NL_TCP_RST, 'R'},
+               {NL_TCP_PSH, 'P'}, {NL_TCP_ACK, '.'}, {NL_TCP_URG, 'U'}};
+  g_string_append_c(out, '[');
+  for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+    if (f & names[i].bit)
+      g_string_append_c(out, names[i].c);
+  g_string_append_c(out, ']');
+}
+
+void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
+  NlIp4Header ip;
+  char a[16], b[16];
+  const char *why = nl_ip4_parse(pkt, len, &ip);
+  if (why != NULL) {
+    g_string_append_printf(out, "malformed (%s) len=%zu", why, len);
+    return;
+  }
+  nl_ip4_to_string(ip.src, a);
+  nl_ip4_to_string(ip.dst, b);
+  if (ip.frag_offset != 0 || ip.mf) {
+    g_string_append_printf(out,
+                           "IPv4 fragment %s > %s proto=%u id=%u off=%u%s "
+                           "len=%u",
+                           a, b, ip.proto, ip.id, ip.frag_offset,
+                           ip.mf ? " MF" : "", ip.total_len - ip.ihl_bytes);
+    return;
+  }
+  switch (ip.proto) {
+    case NL_IPPROTO_UDP: {
+      NlUdpHeader u;
+      if ((why = nl_udp4_parse(pkt, len, &ip, &u)) != NULL) {
+        g_string_append_printf(out, "UDP %s > %s malformed (%s)", a, b, why);
+        return;
+      }
+      g_string_append_printf(out, "UDP %s:%u > %s:%u len=%u", a, u.sport, b,
+                             u.dport, u.len - NL_UDP_HDR_LEN);
+      return;
+    }
+    case NL_IPPROTO_TCP: {
+      NlTcpHeader t;
+      if ((why = nl_tcp4_parse(pkt, len, &ip, &t)) != NULL) {
+        g_string_append_printf(out, "TCP %s > %s malformed (%s)", a, b, why);
+        return;
+      }
+      g_string_append_printf(out, "TCP %s:%u > %s:%u ", a, t.sport, b, t.dport);
+      describe_tcp_flags(t.flags, out);
+      g_string_append_printf(out, " seq=%u", t.seq);
+      if (t.flags & NL_TCP_ACK)
+        g_string_append_printf(out, " ack=%u", t.ack);
+      g_string_append_printf(out, " win=%u len=%u", t.window,
+                             ip.total_len - ip.ihl_bytes - t.hdr_bytes);
+      if (t.mss)
+        g_string_append_printf(out, " mss=%u", t.mss);
+      return;
+    }
+    case NL_IPPROTO_ICMP: {
+      size_t l4 = ip.total_len - ip.ihl_bytes;
+      const guint8 *ic = pkt + ip.ihl_bytes;
+      if (l4 < NL_ICMP_HDR_LEN) {
+        g_string_append_printf(out, "ICMP %s > %s malformed", a, b);
+        return;
+      }
+      const char *what = "icmp";
+      switch (ic[0]) {
+        case NL_ICMP_ECHO_REPLY: what = "echo-reply"; break;
+        case NL_ICMP_ECHO_REQUEST: what = "echo-request"; break;
+        case NL_ICMP_TIME_EXCEEDED: what = "time-exceeded"; break;
+        case NL_ICMP_DEST_UNREACH:
+          switch (ic[1]) {
+            case NL_ICMP_NET_UNREACH: what = "net-unreachable"; break;
+            case NL_ICMP_HOST_UNREACH: what = "host-unreachable"; break;
+            case NL_ICMP_PORT_UNREACH: what = "port-unreachable"; break;
+            case NL_ICMP_FRAG_NEEDED: what = "frag-needed"; break;
+            case NL_ICMP_ADMIN_PROHIBITED: what = "admin-prohibited"; break;
+            default: what = "unreachable"; break;
+          }
+          break;
+        default: break;
+      }
+      g_string_append_printf(out, "ICMP %s > %s %s", a, b, what);
+      if (ic[0] == NL_ICMP_DEST_UNREACH && ic[1] == NL_ICMP_FRAG_NEEDED)
+        g_string_append_printf(out, " mtu=%u", nl_wire_get16(ic + 6));
+      NlIp4Header q;
+      if ((ic[0] == NL_ICMP_DEST_UNREACH || ic[0] == NL_ICMP_TIME_EXCEEDED) &&
+          l4 >= NL_ICMP_HDR_LEN + NL_IP4_HDR_LEN + 4) {
+        const guint8 *o = ic + NL_ICMP_HDR_LEN;
+        /* The quoted header is truncated; read its fields by hand. */
+        memset(&q, 0, sizeof q);
+        q.proto = o[9];
+        q.src = nl_wire_get32(o + 12);
+        q.dst = nl_wire_get32(o + 16);
+        size_t oihl = (size_t)(o[0] & 0x0f) * 4;
+        nl_ip4_to_string(q.src, a);
+        nl_ip4_to_string(q.dst, b);
+        if (l4 >= NL_ICMP_HDR_LEN + oihl + 4 &&
+            (q.proto == NL_IPPROTO_UDP || q.proto == NL_IPPROTO_TCP))
+          g_string_append_printf(out, " (about %s %s:%u > %s:%u)",
+                                 q.proto == NL_IPPROTO_UDP ? "UDP" : "TCP", a,
+                                 nl_wire_get16(o + oihl), b, nl_wire_get16(o + oihl + 2));
+      }
+      return;
+    }
+    default:
+      g_string_append_printf(out, "IPv4 %s > %s proto=%u len=%u", a, b,
+                             ip.proto, ip.total_len - ip.ihl_bytes);
+  }
+}
