@@ -855,8 +855,6 @@ int nl_posix_posix_memalign(void **out, size_t align, size_t n) {
 
 /* ---- threads: green threads of the process ---- */
 
-NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
-                         void *arg, int *err);
 
 static NlThread *thread_of(pthread_t th) {
   NlProc *p = proc_or_null();

@@ -19,11 +19,6 @@
 #define UDP_DEFAULT_SNDBUF 212992
 #define UDP_TRUESIZE_OVERHEAD 768 /* skb overhead Linux charges per datagram */
 
-int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w);
-ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len);
-ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len);
-void nl__host_stack_procs_free(NlHostStack *h);
-
 /* ---- addresses ---- */
 
 static int sa_get(const NlFile *f, const struct sockaddr *sa, socklen_t len,
@@ -156,13 +151,12 @@ static NlTcpStack *tcp_stack(NlHostStack *h) {
   return h->tcp;
 }
 
-void nl__host_stack_free(gpointer p) {
-  NlHostStack *h = p;
-  nl__host_stack_procs_free(h);
+void nl__vsock_stack_free(NlHostStack *h) {
   if (h->tcp)
     nl_tcp_stack_free(h->tcp);
+  h->tcp = NULL;
   g_hash_table_destroy(h->udp_ports);
-  g_free(h);
+  h->udp_ports = NULL;
 }
 
 /* ---- UDP ---- */
@@ -378,7 +372,7 @@ void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
 
 /* ---- files and polling ---- */
 
-void nl__vsock_file_closed(NlFile *f) {
+static void sock_closed(NlFile *f) {
   if (f->kind == NL_FILE_UDP) {
     NlUdpSock *u = f->udp;
     udp_unbind(f->host, u);
@@ -391,7 +385,7 @@ void nl__vsock_file_closed(NlFile *f) {
   }
 }
 
-unsigned nl__vsock_poll(NlFile *f) {
+static unsigned sock_poll(NlFile *f) {
   if (f->kind == NL_FILE_TCP)
     return f->tcp ? nl_tcp_poll(f->tcp) : POLLNVAL;
   NlUdpSock *u = f->udp;
@@ -402,6 +396,9 @@ unsigned nl__vsock_poll(NlFile *f) {
     m |= POLLERR;
   return m;
 }
+
+/* Socket files close and poll through these (sched.c calls them). */
+static const NlFileOps sock_ops = {.closed = sock_closed, .poll = sock_poll};
 
 static NlFile *get_file(NlThread *t, int fd, int *err) {
   NlFile *f = nl__fd_get(t->proc, fd);
@@ -468,7 +465,7 @@ int nl_vsock_socket(NlThread *t, int domain, int type, int protocol) {
   else
     return -ESOCKTNOSUPPORT;
   NlHostStack *h = t->proc->host;
-  NlFile *f = nl__file_new(h, kind);
+  NlFile *f = nl__file_new(h, kind, &sock_ops);
   f->domain = domain;
   f->type = base;
   if (type & SOCK_NONBLOCK)
@@ -540,7 +537,7 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
   for (;;) {
     /* The new file exists only while asked for: nothing is held across a
      * block, so a process killed in accept() leaks nothing. */
-    NlFile *nf = nl__file_new(f->host, NL_FILE_TCP);
+    NlFile *nf = nl__file_new(f->host, NL_FILE_TCP, &sock_ops);
     NlTcpSock *s = nl_tcp_accept(f->tcp, nf, &err);
     if (s != NULL) {
       nf->tcp = s;
@@ -1423,10 +1420,7 @@ int nl_vsock_select(NlThread *t, int nfds, fd_set *r, fd_set *w, fd_set *e,
 int nl_vsock_epoll_create1(NlThread *t, int flags) {
   if (flags & ~EPOLL_CLOEXEC)
     return -EINVAL;
-  NlFile *f = nl__file_new(t->proc->host, NL_FILE_EPOLL);
-  f->ep = g_new0(NlEpoll, 1);
-  f->ep->file = f;
-  f->ep->items = g_ptr_array_new();
+  NlFile *f = nl__epoll_file_new(t->proc->host);
   int fd = nl__fd_install(t->proc, f, 0, (flags & EPOLL_CLOEXEC) != 0);
   if (fd < 0)
     nl__file_unref(f);

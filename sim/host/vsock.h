@@ -14,9 +14,16 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "sim/host/proc-priv.h"
+#include "sim/host/host-priv.h"
 
 G_BEGIN_DECLS
+
+/* The host stack's network side, for proc.c: a node's packets for this
+ * host arrive through nl__host_local_in (installed as the node's
+ * local_in hook), and nl__vsock_stack_free releases the stack's sockets
+ * state and TCP stack. */
+void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt);
+void nl__vsock_stack_free(NlHostStack *h);
 
 int nl_vsock_socket(NlThread *t, int domain, int type, int protocol);
 int nl_vsock_bind(NlThread *t, int fd, const struct sockaddr *addr,

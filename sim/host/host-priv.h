@@ -1,7 +1,11 @@
-/* Private structures of processes, files and virtual sockets
- * (sim/proc.c, sim/vsock.c, sim/posix.c only). */
-#ifndef NL_PROC_PRIV_H
-#define NL_PROC_PRIV_H
+/* Private structures of the host layer: host stacks, files, threads and
+ * processes, shared by sched.c, vsock.c, proc.c and posix.c (and nothing
+ * outside sim/host/).  The files are layered: sched.c (files, descriptors,
+ * blocking) knows no socket and no process lifecycle; vsock.c (sockets)
+ * uses sched.c; proc.c (processes) uses both; posix.c is the face over
+ * all three.  Functions below are grouped by the file that defines them. */
+#ifndef NL_HOST_PRIV_H
+#define NL_HOST_PRIV_H
 
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -43,8 +47,18 @@ typedef enum {
   NL_FILE_OUTPUT, /* a process's stdout or stderr */
 } NlFileKind;
 
+/* What a kind of file does when its last reference goes and when polled.
+ * Each file's creator gives them (sched.c for pipes, epoll and output;
+ * vsock.c for sockets), so sched.c never calls up into the layer that
+ * made the file -- the seam of docs/architecture.md. */
+typedef struct {
+  void (*closed)(NlFile *f);  /* release the kind's state (may be NULL) */
+  unsigned (*poll)(NlFile *f); /* POLLIN/POLLOUT/... readiness now */
+} NlFileOps;
+
 struct NlFile {
   NlFileKind kind;
+  const NlFileOps *ops;
   int refs;
   int status_flags; /* O_NONBLOCK */
   NlHostStack *host;
@@ -162,10 +176,10 @@ struct NlProc {
   uint64_t calls, wasted;
 };
 
+/* ---- sched.c: files, descriptors, blocking ---- */
+
 /* The thread running now, or NULL outside a program. */
 extern NlThread *nl__current;
-
-NlHostStack *nl__host_stack(NlNode *node);
 
 /* Inside a program: charges one call's cost (yielding) and returns the
  * current thread; NULL when not called from a program. */
@@ -181,8 +195,9 @@ void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all);
 /* A file's readiness changed: wakes its waiters and epoll watchers. */
 void nl__file_notify(NlFile *f);
 unsigned nl__file_poll(NlFile *f);
+void nl__trace_call(NlThread *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-NlFile *nl__file_new(NlHostStack *h, NlFileKind kind);
+NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops);
 NlFile *nl__file_ref(NlFile *f);
 void nl__file_unref(NlFile *f);
 /* Makes descriptor slot @fd (< NL_MAX_FDS) exist. */
@@ -191,14 +206,23 @@ void nl__fd_reserve(NlProc *p, int fd);
 int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec);
 NlFile *nl__fd_get(NlProc *p, int fd);
 
+/* Pipes: non-blocking I/O; the callers block. */
+int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w);
+ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len);
+ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len);
+/* An epoll instance with no items. */
+NlFile *nl__epoll_file_new(NlHostStack *h);
+/* Descriptor 1 or 2 of @p: what is written becomes trace lines. */
+NlFile *nl__output_file_new(NlHostStack *h, NlProc *p, int stream);
 void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len);
+/* exit() from thread @t: atexit handlers, then the coroutine ends. */
 G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code);
-void nl__trace_call(NlThread *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-/* vsock.c */
-void nl__vsock_file_closed(NlFile *f);
-unsigned nl__vsock_poll(NlFile *f);
-void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt);
-void nl__host_stack_free(gpointer p);
+/* ---- proc.c: processes and threads ---- */
+
+NlHostStack *nl__host_stack(NlNode *node);
+/* A new thread of @p, scheduled to run now; NULL with *err = -EAGAIN. */
+NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
+                         void *arg, int *err);
 
 #endif

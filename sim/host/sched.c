@@ -1,0 +1,398 @@
+/* The host's scheduler and files: descriptors and the open files they
+ * name, readiness and notification, pipes, epoll instances, and blocking:
+ * a thread waits on files, a wait channel or a deadline and is woken by an
+ * event in virtual time.
+ *
+ * This file knows no socket: socket files plug in through their NlFileOps
+ * (closed, poll), which vsock.c gives them, so nothing here calls up into
+ * the socket layer (docs/architecture.md). */
+#include "sim/host/host-priv.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "sim/core/trace.h"
+#include "sim/host/guard.h"
+
+NlThread *nl__current;
+
+/* ---- files ---- */
+
+NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops) {
+  NlFile *f = g_new0(NlFile, 1);
+  f->kind = kind;
+  f->ops = ops;
+  f->refs = 1;
+  f->host = h;
+  f->waiters = g_ptr_array_new();
+  f->watchers = g_ptr_array_new();
+  return f;
+}
+
+NlFile *nl__file_ref(NlFile *f) {
+  f->refs++;
+  return f;
+}
+
+void nl__file_unref(NlFile *f) {
+  if (f == NULL || --f->refs > 0)
+    return;
+  /* Epoll items watching this file go with it, as on Linux when the last
+   * descriptor of an open file description closes. */
+  while (f->watchers->len > 0) {
+    NlEpItem *it = g_ptr_array_index(f->watchers, f->watchers->len - 1);
+    g_ptr_array_remove_index(f->watchers, f->watchers->len - 1);
+    g_ptr_array_remove(it->ep->items, it);
+    g_free(it);
+  }
+  /* Threads blocked on it wake and see it gone. */
+  for (guint i = 0; i < f->waiters->len; i++) {
+    NlThread *t = g_ptr_array_index(f->waiters, i);
+    g_ptr_array_remove(t->waiting_on, f);
+  }
+  if (f->ops->closed != NULL)
+    f->ops->closed(f);
+  for (guint i = 0; i < f->waiters->len; i++) {
+    NlThread *t = g_ptr_array_index(f->waiters, i);
+    if (t->blocked && !t->woken) {
+      t->woken = TRUE;
+      nl_event_schedule(nl_world_queue(f->host->world), &t->wake,
+                        nl_world_now(f->host->world));
+    }
+  }
+  g_ptr_array_free(f->waiters, TRUE);
+  g_ptr_array_free(f->watchers, TRUE);
+  g_free(f);
+}
+
+void nl__fd_reserve(NlProc *p, int fd) {
+  g_assert(fd >= 0 && fd < NL_MAX_FDS);
+  if ((guint)fd < p->fd_cap)
+    return;
+  /* Tables start small and double: most programs use a handful. */
+  guint cap = MIN(MAX(p->fd_cap * 2, (guint)fd + 1), (guint)NL_MAX_FDS);
+  p->fds = g_renew(NlFile *, p->fds, cap);
+  p->cloexec = g_renew(gboolean, p->cloexec, cap);
+  for (guint i = p->fd_cap; i < cap; i++) {
+    p->fds[i] = NULL;
+    p->cloexec[i] = FALSE;
+  }
+  p->fd_cap = cap;
+}
+
+int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec) {
+  for (int fd = MAX(min, 0); fd < NL_MAX_FDS; fd++) {
+    nl__fd_reserve(p, fd);
+    if (p->fds[fd] == NULL) {
+      p->fds[fd] = f;
+      p->cloexec[fd] = cloexec;
+      return fd;
+    }
+  }
+  return -EMFILE;
+}
+
+NlFile *nl__fd_get(NlProc *p, int fd) {
+  if (fd < 0 || (guint)fd >= p->fd_cap)
+    return NULL;
+  return p->fds[fd];
+}
+
+static void wake_thread(NlThread *t) {
+  if (!t->blocked || t->woken)
+    return;
+  t->woken = TRUE;
+  NlWorld *w = t->proc->host->world;
+  nl_event_schedule(nl_world_queue(w), &t->wake, nl_world_now(w));
+}
+
+void nl__file_notify(NlFile *f) {
+  for (guint i = 0; i < f->watchers->len; i++) {
+    NlEpItem *it = g_ptr_array_index(f->watchers, i);
+    it->triggered = TRUE;
+    nl__file_notify(it->ep->file);
+  }
+  for (guint i = 0; i < f->waiters->len; i++)
+    wake_thread(g_ptr_array_index(f->waiters, i));
+}
+
+unsigned nl__file_poll(NlFile *f) {
+  return f->ops->poll(f);
+}
+
+/* ---- pipes ---- */
+
+static unsigned pipe_r_poll(NlFile *f) {
+  unsigned m = 0;
+  if (f->pipe->len > 0)
+    m |= POLLIN | POLLRDNORM;
+  if (f->pipe->writers == 0)
+    m |= POLLHUP;
+  return m;
+}
+
+static unsigned pipe_w_poll(NlFile *f) {
+  unsigned m = 0;
+  if (f->pipe->readers == 0)
+    return POLLERR;
+  if (NL_PIPE_SIZE - f->pipe->len >= 4096 || f->pipe->len == 0)
+    m |= POLLOUT | POLLWRNORM;
+  return m;
+}
+
+static void pipe_end_closed(NlFile *f) {
+  NlPipe *pp = f->pipe;
+  NlFile *other;
+  if (f->kind == NL_FILE_PIPE_R) {
+    pp->readers--;
+    pp->r = NULL;
+    other = pp->w;
+  } else {
+    pp->writers--;
+    pp->w = NULL;
+    other = pp->r;
+  }
+  if (other != NULL)
+    nl__file_notify(other);
+  if (pp->readers == 0 && pp->writers == 0) {
+    g_free(pp->buf);
+    g_free(pp);
+  }
+}
+
+static const NlFileOps pipe_r_ops = {.closed = pipe_end_closed,
+                                     .poll = pipe_r_poll};
+static const NlFileOps pipe_w_ops = {.closed = pipe_end_closed,
+                                     .poll = pipe_w_poll};
+
+int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w) {
+  NlPipe *pp = g_new0(NlPipe, 1);
+  pp->buf = g_malloc(NL_PIPE_SIZE);
+  pp->readers = pp->writers = 1;
+  *r = nl__file_new(h, NL_FILE_PIPE_R, &pipe_r_ops);
+  *w = nl__file_new(h, NL_FILE_PIPE_W, &pipe_w_ops);
+  (*r)->pipe = (*w)->pipe = pp;
+  pp->r = *r;
+  pp->w = *w;
+  return 0;
+}
+
+/* Non-blocking pipe I/O; the callers block. */
+ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len) {
+  NlPipe *pp = f->pipe;
+  if (pp->len == 0)
+    return pp->writers == 0 ? 0 : -EAGAIN;
+  size_t n = MIN(len, pp->len);
+  for (size_t i = 0; i < n; i++)
+    ((guint8 *)buf)[i] = pp->buf[(pp->head + i) % NL_PIPE_SIZE];
+  pp->head = (pp->head + n) % NL_PIPE_SIZE;
+  pp->len -= n;
+  if (pp->w)
+    nl__file_notify(pp->w);
+  return (ssize_t)n;
+}
+
+ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len) {
+  NlPipe *pp = f->pipe;
+  if (pp->readers == 0)
+    return -EPIPE;
+  size_t room = NL_PIPE_SIZE - pp->len;
+  /* POSIX: writes of at most PIPE_BUF bytes are atomic. */
+  if (room == 0 || (len <= 4096 && room < len))
+    return -EAGAIN;
+  size_t n = MIN(len, room);
+  for (size_t i = 0; i < n; i++)
+    pp->buf[(pp->head + pp->len + i) % NL_PIPE_SIZE] = ((const guint8 *)buf)[i];
+  pp->len += n;
+  if (pp->r)
+    nl__file_notify(pp->r);
+  return (ssize_t)n;
+}
+
+/* ---- epoll instances ---- */
+
+static unsigned epoll_ready(NlEpoll *ep) {
+  unsigned n = 0;
+  for (guint i = 0; i < ep->items->len; i++) {
+    NlEpItem *it = g_ptr_array_index(ep->items, i);
+    if (it->disabled)
+      continue;
+    unsigned ev = nl__file_poll(it->file) &
+                  (it->events | EPOLLERR | EPOLLHUP);
+    if (ev == 0)
+      continue;
+    if ((it->events & EPOLLET) && !it->triggered)
+      continue;
+    n++;
+  }
+  return n;
+}
+
+static unsigned epoll_poll(NlFile *f) {
+  return epoll_ready(f->ep) ? POLLIN | POLLRDNORM : 0;
+}
+
+static void epoll_closed(NlFile *f) {
+  for (guint i = 0; i < f->ep->items->len; i++) {
+    NlEpItem *it = g_ptr_array_index(f->ep->items, i);
+    g_ptr_array_remove(it->file->watchers, it);
+    g_free(it);
+  }
+  g_ptr_array_free(f->ep->items, TRUE);
+  g_free(f->ep);
+}
+
+static const NlFileOps epoll_ops = {.closed = epoll_closed,
+                                    .poll = epoll_poll};
+
+NlFile *nl__epoll_file_new(NlHostStack *h) {
+  NlFile *f = nl__file_new(h, NL_FILE_EPOLL, &epoll_ops);
+  f->ep = g_new0(NlEpoll, 1);
+  f->ep->file = f;
+  f->ep->items = g_ptr_array_new();
+  return f;
+}
+
+/* ---- standard output and error ---- */
+
+/* Cuts what a program writes into lines, each a trace record. */
+void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
+  GString *line = p->line[stream];
+  NlWorld *w = p->host->world;
+  const char *s = buf;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '\n') {
+      nl_trace_add(nl_world_trace(w), nl_world_now(w),
+                   stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
+                   nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
+                   line->str, (guint32)line->len);
+      g_string_truncate(line, 0);
+    } else if (line->len < 64 * 1024) {
+      g_string_append_c(line, s[i]);
+    }
+  }
+}
+
+
+static unsigned output_poll(NlFile *f) {
+  return POLLOUT | POLLWRNORM;
+}
+
+static const NlFileOps output_ops = {.poll = output_poll};
+
+NlFile *nl__output_file_new(NlHostStack *h, NlProc *p, int stream) {
+  NlFile *f = nl__file_new(h, NL_FILE_OUTPUT, &output_ops);
+  f->out_proc = p;
+  f->out_stream = stream;
+  return f;
+}
+
+/* ---- blocking and waking ---- */
+
+NlThread *nl__enter(void) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return NULL;
+  nl_guard_tick();
+  t->proc->calls++;
+  NlWorld *w = t->proc->host->world;
+  nl_event_schedule(nl_world_queue(w), &t->wake,
+                    nl_world_now(w) + NL_CALL_COST);
+  nl_coro_yield();
+  return t;
+}
+
+void nl__wasted(NlThread *t) {
+  t->proc->wasted++;
+}
+
+void nl__wait_file(NlThread *t, NlFile *f) {
+  g_ptr_array_add(f->waiters, t);
+  g_ptr_array_add(t->waiting_on, f);
+}
+
+void nl__wait_chan(NlThread *t, gconstpointer chan) {
+  GPtrArray *q = g_hash_table_lookup(t->proc->chans, chan);
+  if (q == NULL) {
+    q = g_ptr_array_new();
+    g_hash_table_insert(t->proc->chans, (gpointer)chan, q);
+  }
+  g_ptr_array_add(q, t);
+  t->chan = chan;
+}
+
+void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all) {
+  GPtrArray *q = g_hash_table_lookup(p->chans, chan);
+  if (q == NULL)
+    return;
+  /* Wake in the order they started waiting: FIFO, deterministic. */
+  while (q->len > 0) {
+    NlThread *t = g_ptr_array_index(q, 0);
+    g_ptr_array_remove_index(q, 0);
+    t->chan = NULL;
+    wake_thread(t);
+    if (!all)
+      break;
+  }
+}
+
+gboolean nl__block(NlThread *t, NlTime deadline) {
+  NlWorld *w = t->proc->host->world;
+  t->blocked = TRUE;
+  t->woken = FALSE;
+  if (deadline != NL_TIME_NEVER)
+    nl_event_schedule(nl_world_queue(w), &t->wake,
+                      MAX(deadline, nl_world_now(w)));
+  else
+    nl_event_cancel(nl_world_queue(w), &t->wake);
+  nl_coro_yield();
+  t->blocked = FALSE;
+  gboolean woken = t->woken;
+  t->woken = FALSE;
+  for (guint i = 0; i < t->waiting_on->len; i++)
+    g_ptr_array_remove(((NlFile *)g_ptr_array_index(t->waiting_on, i))->waiters,
+                       t);
+  g_ptr_array_set_size(t->waiting_on, 0);
+  if (t->chan) {
+    GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);
+    if (q)
+      g_ptr_array_remove(q, t);
+    t->chan = NULL;
+  }
+  return woken;
+}
+
+void nl__trace_call(NlThread *t, const char *fmt, ...) {
+  NlWorld *w = t->proc->host->world;
+  NlTrace *tr = nl_world_trace(w);
+  if (!nl_trace_wants(tr, NL_TRACE_CALL))
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  nl_trace_add(tr, nl_world_now(w), NL_TRACE_CALL,
+               nl_node_trace_id(t->proc->host->node), t->proc->trace_name, 0,
+               0, s, (guint32)strlen(s));
+  g_free(s);
+}
+
+/* exit(): runs the atexit handlers (last registered first) and ends the
+ * calling coroutine; proc.c, resumed when it ends, terminates the
+ * process. */
+G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code) {
+  NlProc *p = t->proc;
+  if (!p->in_atexit && !p->exiting) {
+    /* exit() runs atexit handlers, last registered first. */
+    p->in_atexit = TRUE;
+    for (guint i = p->atexit_fns->len; i-- > 0;)
+      ((void (*)(void))g_ptr_array_index(p->atexit_fns, i))();
+  }
+  if (!p->exiting) {
+    p->exiting = TRUE;
+    p->exit_code = code & 0xff;
+  }
+  nl_coro_exit();
+}
