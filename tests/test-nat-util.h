@@ -1,5 +1,5 @@
 /* Shared helpers for the tests/test-nat-*.c files: a NAT on a real event
- * queue and trace, packet builders over sim/wire.h, and checks that a
+ * queue and trace, packet builders over sim/net/wire.h, and checks that a
  * rewritten packet still has every checksum right.  Header-only; include
  * after <cmocka.h>. */
 #ifndef NL_TEST_NAT_UTIL_H

@@ -1,4 +1,4 @@
-/* IPv4 fragmentation and reassembly in sim/net.c: splitting to the MTU,
+/* IPv4 fragmentation and reassembly in sim/net/net.c: splitting to the MTU,
  * refragmenting at a router, DF, the 30 s reassembly timeout, and
  * fragments out of order, duplicated or overlapping. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Links in sim/net.c: latency, bandwidth and queues, loss, jitter,
+/* Links in sim/net/net.c: latency, bandwidth and queues, loss, jitter,
  * reordering, duplication, links and nodes going down, partitions, and
  * the determinism of it all. */
 #include <stdarg.h>

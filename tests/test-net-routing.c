@@ -1,4 +1,4 @@
-/* Routing and forwarding in sim/net.c: longest-prefix match, connected
+/* Routing and forwarding in sim/net/net.c: longest-prefix match, connected
  * versus static routes, default routes, unreachable destinations, TTL,
  * hosts that do not forward, gateways that are not on-link, missing
  * neighbours and loopback. */

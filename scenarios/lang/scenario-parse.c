@@ -1177,7 +1177,7 @@ static const char *const expect_words[] = {
         NULL,
 };
 
-/* The state names of sim/tcp.h, so the two cannot drift apart. */
+/* The state names of sim/tcp/tcp.h, so the two cannot drift apart. */
 static const char *const tcp_states[] = {
 #define NL_X(e, str) str,
     NL_TCP_STATE_MAP(NL_X)

@@ -329,7 +329,7 @@ struct NlScnExpect {
   gint64 value;
   NlScnPath path;
   char *text;           /* stdout/stderr: the text; tcp: the state name */
-  NlTcpState tcp_state; /* tcp: the state (sim/tcp.h) */
+  NlTcpState tcp_state; /* tcp: the state (sim/tcp/tcp.h) */
   NlScnLoc node_loc, peer_loc, program_loc;
 };
 
@@ -424,7 +424,7 @@ void nl_scenario_link_effective(const NlScnLink *link, NlScnLinkProps *out);
 /* Merges into @dst every field set in @src (used for `link ... set`). */
 void nl_scenario_props_apply(NlScnLinkProps *dst, const NlScnLinkProps *src);
 
-/* The IPv4 address in host byte order, as sim/wire.h uses it. */
+/* The IPv4 address in host byte order, as sim/net/wire.h uses it. */
 static inline guint32 nl_scn_addr_ip4(const NlScnAddr *a) {
   return ((guint32)a->bytes[0] << 24) | ((guint32)a->bytes[1] << 16) |
          ((guint32)a->bytes[2] << 8) | a->bytes[3];

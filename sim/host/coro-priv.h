@@ -1,5 +1,5 @@
-/* Internals shared by sim/coro.c, the switch implementations
- * (coro-switch-x86_64.S, coro-ucontext.c) and sim/guard.c.
+/* Internals shared by sim/host/coro.c, the switch implementations
+ * (coro-switch-x86_64.S, coro-ucontext.c) and sim/host/guard.c.
  */
 #ifndef NL_CORO_PRIV_H
 #define NL_CORO_PRIV_H

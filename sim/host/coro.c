@@ -206,7 +206,7 @@ static void reap(void) {
 }
 
 /* The runtime's own bookkeeping (stack cache, zombie list) must not be cut
- * short by the watchdog; in_switch makes sim/guard.c wait.  Used around
+ * short by the watchdog; in_switch makes sim/host/guard.c wait.  Used around
  * code that does not switch; nl_coro_resume() sets in_switch itself. */
 static inline int busy_begin(NlCoroTls *t) {
   int was = t->in_switch;
@@ -298,7 +298,7 @@ void nl_coro_yield(void) {
 }
 
 /* Leaves @c for good.  Runs on @c's stack, or on the signal stack when
- * called from sim/guard.c, hence no ASan instrumentation: poisoned frames
+ * called from sim/host/guard.c, hence no ASan instrumentation: poisoned frames
  * left behind on the signal stack would confuse the next handler. */
 NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
                                               int signo, void *addr,

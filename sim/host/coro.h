@@ -11,7 +11,7 @@
  * errno is kept per coroutine.  Everything here is per thread: a coroutine
  * must be resumed, yielded and freed on the thread that created it.
  *
- * With sim/guard.h installed, a coroutine that crashes (SIGSEGV, SIGBUS,
+ * With sim/host/guard.h installed, a coroutine that crashes (SIGSEGV, SIGBUS,
  * SIGFPE, SIGILL, SIGABRT, SIGTRAP) or spins past the watchdog is stopped
  * alone: nl_coro_resume() returns and nl_coro_end_reason() tells why.
  */
@@ -42,7 +42,7 @@ typedef void (*NlCoroFn)(void *arg);
   X(RETURNED, "returned") /* its function returned */                          \
   X(EXITED, "exited")     /* it called nl_coro_exit() */                       \
   X(CRASHED, "crashed")   /* a crash signal; see nl_coro_crashed() */          \
-  X(SPIN, "spin")         /* stopped by the watchdog (sim/guard.h) */          \
+  X(SPIN, "spin")         /* stopped by the watchdog (sim/host/guard.h) */          \
   X(FREED, "freed")       /* internal: never seen by callers */
 
 typedef enum {

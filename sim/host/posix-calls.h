@@ -1,6 +1,6 @@
 /* The POSIX surface natlab answers, as one list.  From it come the
- * prototypes of the nl_posix_* face (sim/posix.h), the link-time shim
- * that natlab-cc links into programs (sim/shim.c), and the coverage table
+ * prototypes of the nl_posix_* face (sim/host/posix.h), the link-time shim
+ * that natlab-cc links into programs (sim/host/shim.c), and the coverage table
  * (docs/posix-coverage.md).  Calls with variable arguments (fcntl, ioctl,
  * printf...) are written out by hand in both places.
  *
@@ -146,5 +146,5 @@
   X(vwarn, (const char *fmt, va_list ap), (fmt, ap))                     \
   X(vwarnx, (const char *fmt, va_list ap), (fmt, ap))
 
-/* Calls that are never answered are listed in sim/posix-refused.txt:
+/* Calls that are never answered are listed in sim/host/posix-refused.txt:
  * natlab-cc refuses to build a program that uses one, naming it. */

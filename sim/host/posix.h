@@ -1,6 +1,6 @@
 /* The natlab-cc face of the virtual sockets layer: every call with its
  * exact POSIX signature, prefixed nl_posix_, returning -1 with errno on
- * failure.  Programs reach these through the link-time shim (sim/shim.c);
+ * failure.  Programs reach these through the link-time shim (sim/host/shim.c);
  * the natlab executable exports them.
  */
 #ifndef NL_POSIX_H

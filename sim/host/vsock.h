@@ -1,7 +1,7 @@
 /* The virtual sockets layer: calls named after POSIX, with POSIX
  * arguments in POSIX order, made by the thread @t of a simulated process.
  * Each returns >= 0 or -errno with Linux's values; blocking calls suspend
- * the calling coroutine in virtual time.  sim/posix.c turns these into
+ * the calling coroutine in virtual time.  sim/host/posix.c turns these into
  * the exact POSIX signatures for programs built with natlab-cc.
  */
 #ifndef NL_VSOCK_H

@@ -1,5 +1,5 @@
 /* Internals of the TCP engine, shared by sim/tcp*.c.  Not for other
- * modules: use sim/tcp.h.
+ * modules: use sim/tcp/tcp.h.
  */
 #ifndef NL_TCP_PRIV_H
 #define NL_TCP_PRIV_H
