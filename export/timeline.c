@@ -1157,15 +1157,20 @@ static const struct {
     {".png", "png"}, {".pdf", "pdf"},
 };
 
-gboolean nl_timeline_write(const NlTrace *trace, const char *filename,
-                           const NlTimelineOptions *opts, GError **error) {
-  g_return_val_if_fail(filename != NULL, FALSE);
+const char *nl_timeline_format_of(const char *filename) {
   const char *format = NULL;
   char *lower = g_ascii_strdown(filename, -1);
   for (size_t i = 0; i < G_N_ELEMENTS(extensions); i++)
     if (g_str_has_suffix(lower, extensions[i].ext))
       format = extensions[i].format;
   g_free(lower);
+  return format;
+}
+
+gboolean nl_timeline_write(const NlTrace *trace, const char *filename,
+                           const NlTimelineOptions *opts, GError **error) {
+  g_return_val_if_fail(filename != NULL, FALSE);
+  const char *format = nl_timeline_format_of(filename);
   if (format == NULL) {
     g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_FORMAT,
                 "%s: a timeline file ends in .svg, .png, .pdf or .dot",

@@ -65,6 +65,13 @@ guint8 *nl_timeline_render(const NlTrace *trace, const char *format,
                            GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /**
+ * nl_timeline_format_of: the format nl_timeline_write() picks for @path
+ * from its extension ("dot", "svg", "png", "pdf"), or NULL when the
+ * extension is none of them.
+ */
+const char *nl_timeline_format_of(const char *path);
+
+/**
  * nl_timeline_write: renders the timeline of @trace into @path, in the
  * format named by the extension of @path (.dot/.gv, .svg, .png, .pdf).
  * @opts: NULL for the defaults.

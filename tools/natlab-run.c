@@ -1,0 +1,410 @@
+/* natlab run and natlab check: run a scenario in virtual time, or
+ * validate it without running.
+ */
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export/jsonl.h"
+#include "export/pcap.h"
+#include "export/timeline.h"
+#include "scenarios/lang/scenario.h"
+#include "scenarios/runner/runner.h"
+#include "sim/net/wire.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+typedef struct {
+  guint64 seed;
+  gboolean seed_set;
+  char **sets;
+  char *trace;
+  char *timeline;
+  char *pcap;
+  char *jsonl;
+  gboolean determinism;
+  gboolean quiet;
+  guint64 watchdog_ms;
+} Options;
+
+static gboolean parse_seed(const char *name, const char *value, gpointer data,
+                           GError **error) {
+  Options *o = data;
+  o->seed_set = TRUE;
+  return nl_cli_parse_uint("--seed", value, 0, G_MAXUINT64, &o->seed, error);
+}
+
+/* The watchdog is wall-clock time: from a millisecond to an hour. */
+static gboolean parse_watchdog(const char *name, const char *value,
+                               gpointer data, GError **error) {
+  Options *o = data;
+  return nl_cli_parse_uint("--watchdog", value, 1, 3600000, &o->watchdog_ms,
+                           error);
+}
+
+/* Program output and expectation results for a person at a terminal. */
+static void print_outputs(FILE *out, NlTrace *t) {
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while(nl_trace_iter_next(&it, &rec, &p)) {
+    /* A program's call statistics are shown when it wasted calls (a
+     * busy-wait): the lesson of §14.8 in one line. */
+    if(rec->kind == NL_TRACE_STATS &&
+       g_strstr_len((const char *)p, rec->len, " wasted=0 ") == NULL) {
+      char tb[NL_TIME_STRLEN];
+      fprintf(out, "[%12s] %s -- %.*s (busy-waiting?)\n",
+              nl_time_to_string(rec->time, tb), nl_trace_name(t, rec->peer),
+              (int)rec->len, (const char *)p);
+      continue;
+    }
+    if(rec->kind != NL_TRACE_STDOUT && rec->kind != NL_TRACE_STDERR &&
+       rec->kind != NL_TRACE_PROC)
+      continue;
+    char tb[NL_TIME_STRLEN];
+    const char *who = nl_trace_name(t, rec->peer);
+    fprintf(out, "[%12s] %s%s %.*s\n", nl_time_to_string(rec->time, tb), who,
+            rec->kind == NL_TRACE_STDERR ? " (stderr):"
+            : rec->kind == NL_TRACE_PROC ? " --"
+                                         : ":",
+            (int)rec->len, (const char *)p);
+  }
+}
+
+typedef struct {
+  gint64 start, last;
+} Progress;
+
+/* On a terminal, one self-overwriting line: virtual time and events/s. */
+static void show_progress(void *data, NlTime now, NlTime end, uint64_t events) {
+  Progress *p = data;
+  gint64 t = g_get_monotonic_time();
+  if(t - p->last < 200000 && now < end)
+    return;
+  p->last = t;
+  double secs = MAX((t - p->start) / 1e6, 1e-6);
+  fprintf(stderr, "\r\033[Knatlab: %.3f s of %.3f s virtual, %.2f M events/s",
+          now / 1e9, end / 1e9, events / secs / 1e6);
+  if(now >= end)
+    fputs("\r\033[K", stderr);
+  fflush(stderr);
+}
+
+/* Hops to or from a TURN relay are drawn amber, the roadmap's colour for
+ * the relay path; others keep their protocol's colour. */
+static const char *relay_colour(const NlTrace *trace, const NlTraceRecord *send,
+                                const guint8 *pkt, gpointer data) {
+  GArray *relays = data;
+  if(send->len < 20)
+    return NULL;
+  uint32_t src = nl_wire_get32(pkt + 12), dst = nl_wire_get32(pkt + 16);
+  for(guint i = 0; i < relays->len; i++) {
+    uint32_t a = g_array_index(relays, uint32_t, i);
+    if(a == src || a == dst)
+      return "#d98c00";
+  }
+  return NULL;
+}
+
+/* The addresses of the hosts that run a TURN server in @s. */
+static GArray *relay_addrs(const NlScenario *s) {
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for(guint i = 0; i < s->nodes->len; i++) {
+    const NlScnNode *n = g_ptr_array_index(s->nodes, i);
+    gboolean relay = FALSE;
+    for(guint j = 0; j < n->runs->len; j++) {
+      const NlScnRun *r = g_ptr_array_index(n->runs, j);
+      relay |= r->kind == NL_SCN_PROGRAM_BUILTIN &&
+               strcmp(r->program, "turn-server") == 0;
+    }
+    for(guint j = 0; relay && j < n->links->len; j++) {
+      const NlScnLink *l = g_ptr_array_index(n->links, j);
+      for(guint k = 0; k < l->addrs->len; k++) {
+        const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+        if(a->family == 4) {
+          uint32_t v = nl_scn_addr_ip4(a);
+          g_array_append_val(out, v);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/* (transfer full) the records of @t between @from and @to, with every
+ * lane declaration; NULL when the window is the whole run. */
+static NlTrace *window_of(NlTrace *t, NlTime from, NlTime to) {
+  if(from <= 0 && to == NL_TIME_NEVER)
+    return NULL;
+  NlTrace *w = nl_trace_new();
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while(nl_trace_iter_next(&it, &rec, &p)) {
+    if(rec->kind != NL_TRACE_NODE && (rec->time < from || rec->time > to))
+      continue;
+    nl_trace_add(w, rec->time, rec->kind,
+                 nl_trace_intern(w, nl_trace_name(t, rec->node)),
+                 nl_trace_intern(w, nl_trace_name(t, rec->peer)), rec->id,
+                 rec->aux, p, rec->len);
+  }
+  return w;
+}
+
+static gboolean write_outputs(NlTrace *t, const Options *o, const NlScenario *s,
+                              const char *title, GError **error) {
+  if(o->trace && !nl_trace_write_text(t, o->trace, error))
+    return FALSE;
+  if(o->timeline) {
+    NlTimelineOptions topts;
+    memset(&topts, 0, sizeof topts);
+    topts.title = title;
+    /* The scenario's `timeline hide=...` leaves those kinds out, and
+     * `from=`/`to=` draw only that window (lanes are always kept). */
+    topts.kinds = NL_TIMELINE_DEFAULT_KINDS & ~s->timeline.hide;
+    GArray *relays = relay_addrs(s);
+    if(relays->len > 0) {
+      topts.hop_colour = relay_colour;
+      topts.hop_colour_data = relays;
+    }
+    NlTrace *window = window_of(t, s->timeline.from, s->timeline.to);
+    gboolean ok =
+        nl_timeline_write(window ? window : t, o->timeline, &topts, error);
+    nl_trace_free(window);
+    g_array_free(relays, TRUE);
+    if(!ok)
+      return FALSE;
+  }
+  if(o->pcap && !nl_pcap_write(t, o->pcap, NULL, error))
+    return FALSE;
+  if(o->jsonl && !nl_jsonl_write(t, o->jsonl, error))
+    return FALSE;
+  return TRUE;
+}
+
+static void options_clear(Options *o) {
+  g_strfreev(o->sets);
+  g_free(o->trace);
+  g_free(o->timeline);
+  g_free(o->pcap);
+  g_free(o->jsonl);
+}
+
+/* Every output path is checked before the run, so a typo does not cost a
+ * whole run.  Two outputs never share a file
+ * (or stdout). */
+static gboolean check_outputs(const Options *o, GError **error) {
+  const struct {
+    const char *option, *path;
+    gboolean stdout_ok;
+  } outs[] = {{"--trace", o->trace, TRUE},
+              {"--timeline", o->timeline, FALSE},
+              {"--pcap", o->pcap, TRUE},
+              {"--jsonl", o->jsonl, TRUE}};
+  for(gsize i = 0; i < G_N_ELEMENTS(outs); i++) {
+    if(outs[i].path == NULL)
+      continue;
+    if(!nl_cli_check_output(outs[i].option, outs[i].path, outs[i].stdout_ok,
+                            error))
+      return FALSE;
+    for(gsize j = 0; j < i; j++) {
+      if(outs[j].path != NULL && strcmp(outs[j].path, outs[i].path) == 0) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "%s and %s both write %s", outs[j].option, outs[i].option,
+                    strcmp(outs[i].path, "-") == 0 ? "to stdout"
+                                                   : outs[i].path);
+        return FALSE;
+      }
+    }
+  }
+  if(o->timeline != NULL && nl_timeline_format_of(o->timeline) == NULL) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "--timeline %s: the extension picks the format, one of "
+                ".svg .png .pdf .dot",
+                o->timeline);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static const char run_description[] =
+    "The programs' output and the expectations' results are printed to\n"
+    "stdout; with an output written to stdout (-), they go to stderr.\n";
+
+int nl_cmd_run(int argc, char **argv) {
+  Options o = {0};
+  const GOptionEntry entries[] = {
+      {"seed", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_seed,
+       "Replace the scenario's seed (0 to 18446744073709551615)", "N"},
+      {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.sets,
+       "Override a named constant of the scenario (repeatable)", "NAME=VALUE"},
+      {"trace", 0, 0, G_OPTION_ARG_FILENAME, &o.trace,
+       "Write the whole trace as text, one record a line (- for stdout)",
+       "FILE"},
+      {"timeline", 0, 0, G_OPTION_ARG_FILENAME, &o.timeline,
+       "Write the timeline (sequence diagram); the extension picks the "
+       "format: .svg .png .pdf .dot",
+       "FILE"},
+      {"pcap", 0, 0, G_OPTION_ARG_FILENAME, &o.pcap,
+       "Write every packet sent as a pcap capture (- for stdout)", "FILE"},
+      {"jsonl", 0, 0, G_OPTION_ARG_FILENAME, &o.jsonl,
+       "Write the trace as JSON lines (docs/trace-jsonl.md; - for stdout)",
+       "FILE"},
+      {"check-determinism", 0, 0, G_OPTION_ARG_NONE, &o.determinism,
+       "Run twice in fresh worlds and report the first trace record that "
+       "differs (exit status 3)",
+       NULL},
+      {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
+       "Do not print the programs' output", NULL},
+      {"watchdog", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_watchdog,
+       "Stop a program that runs this long (wall-clock ms, 1 to 3600000) "
+       "without calling into the lab (default 2000)",
+       "MS"},
+      G_OPTION_ENTRY_NULL};
+  GOptionContext *ctx =
+      nl_cli_context_new("run", "SCENARIO", "Run a scenario in virtual time.",
+                         entries, &o, run_description);
+  GError *error = NULL;
+  int rc = NL_EXIT_OK;
+  NlScenario *s = NULL;
+  if(!nl_cli_parse(ctx, &argc, &argv, &rc))
+    goto out;
+  if(argc != 2) {
+    rc = argc < 2 ? nl_cli_usage_error("run", "no scenario given")
+                  : nl_cli_usage_error("run",
+                                       "one scenario at a time, not "
+                                       "\"%s\" too",
+                                       argv[2]);
+    goto out;
+  }
+  if(!check_outputs(&o, &error)) {
+    rc = nl_cli_usage_error("run", "%s", error->message);
+    goto out;
+  }
+  s = nl_scenario_load(argv[1], (const char *const *)o.sets, &error);
+  if(s == NULL) {
+    fprintf(stderr, "%s\n", error->message);
+    rc = NL_EXIT_ERROR;
+    goto out;
+  }
+  NlRunOptions ropts = {.seed_set = o.seed_set,
+                        .seed = o.seed,
+                        .watchdog_ms = (unsigned)o.watchdog_ms};
+  /* With no output that shows packets or calls, record only what the
+   * expectations and the printed program output need. */
+  if(!o.trace && !o.timeline && !o.pcap && !o.jsonl)
+    ropts.trace_mask = NL_RUN_CHECK_KINDS;
+  NlRun *run = nl_run_new(s, &ropts, &error);
+  if(run == NULL) {
+    fprintf(stderr, "%s\n", error->message);
+    rc = NL_EXIT_ERROR;
+    goto out;
+  }
+  /* What is for a person goes to stderr when stdout carries an output. */
+  gboolean stdout_taken = (o.trace && strcmp(o.trace, "-") == 0) ||
+                          (o.pcap && strcmp(o.pcap, "-") == 0) ||
+                          (o.jsonl && strcmp(o.jsonl, "-") == 0);
+  FILE *report = stdout_taken ? stderr : stdout;
+  /* Progress goes to a terminal only, never into pipes or files. */
+  Progress progress = {.start = g_get_monotonic_time()};
+  if(isatty(STDERR_FILENO))
+    nl_run_set_progress(run, show_progress, &progress);
+  guint failed = nl_run_execute(run);
+  if(o.determinism) {
+    NlRun *again = nl_run_new(s, &ropts, &error);
+    if(again == NULL) {
+      fprintf(stderr, "%s\n", error->message);
+      nl_run_free(run);
+      rc = NL_EXIT_ERROR;
+      goto out;
+    }
+    nl_run_execute(again);
+    GString *diff = g_string_new(NULL);
+    if(nl_run_trace_diff(nl_run_trace(run), nl_run_trace(again), diff)) {
+      fprintf(
+          report,
+          "deterministic: two runs gave identical traces (%" G_GUINT64_FORMAT
+          " records)\n",
+          nl_trace_count(nl_run_trace(run)));
+    } else {
+      fprintf(report, "NOT deterministic: %s", diff->str);
+      rc = NL_EXIT_NONDETERMINISTIC;
+    }
+    g_string_free(diff, TRUE);
+    nl_run_free(again);
+  }
+  if(!o.quiet)
+    print_outputs(report, nl_run_trace(run));
+  if(!write_outputs(nl_run_trace(run), &o, s,
+                    s->timeline.title ? s->timeline.title : argv[1], &error)) {
+    fprintf(stderr, "natlab run: %s\n", error->message);
+    rc = NL_EXIT_ERROR;
+  }
+  if(nl_run_n_expects(run) > 0) {
+    GString *rep = g_string_new(NULL);
+    nl_run_report_failures(run, rep);
+    fputs(rep->str, report);
+    fprintf(report, "%u of %u expectations held\n",
+            nl_run_n_expects(run) - failed, nl_run_n_expects(run));
+    g_string_free(rep, TRUE);
+  }
+  if(rc == NL_EXIT_OK && failed > 0)
+    rc = NL_EXIT_FAILED;
+  nl_run_free(run);
+out:
+  if(error)
+    g_error_free(error);
+  nl_scenario_free(s);
+  options_clear(&o);
+  g_option_context_free(ctx);
+  return rc;
+}
+
+static const char check_description[] =
+    "Exit status:\n"
+    "  0  every scenario is valid\n"
+    "  2  usage error, or a scenario is not valid (each error names its\n"
+    "     file:line:column)\n";
+
+int nl_cmd_check(int argc, char **argv) {
+  Options o = {0};
+  const GOptionEntry entries[] = {
+      {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.sets,
+       "Override a named constant of the scenario (repeatable)", "NAME=VALUE"},
+      G_OPTION_ENTRY_NULL};
+  GOptionContext *ctx =
+      nl_cli_context_new("check", "SCENARIO...",
+                         "Parse and validate scenarios without running "
+                         "them.",
+                         entries, &o, check_description);
+  GError *error = NULL;
+  int rc = NL_EXIT_OK;
+  if(!nl_cli_parse(ctx, &argc, &argv, &rc))
+    goto out;
+  if(argc < 2) {
+    rc = nl_cli_usage_error("check", "no scenario given");
+    goto out;
+  }
+  for(int i = 1; i < argc; i++) {
+    NlScenario *s =
+        nl_scenario_load(argv[i], (const char *const *)o.sets, &error);
+    if(s == NULL) {
+      fprintf(stderr, "%s\n", error->message);
+      g_clear_error(&error);
+      rc = NL_EXIT_ERROR;
+      continue;
+    }
+    printf("%s: ok (%u networks, %u nodes, %u actions, %u expectations)\n",
+           argv[i], s->networks->len, s->nodes->len, s->actions->len,
+           s->expects->len);
+    nl_scenario_free(s);
+  }
+out:
+  options_clear(&o);
+  g_option_context_free(ctx);
+  return rc;
+}
