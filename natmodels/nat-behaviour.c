@@ -85,7 +85,7 @@ const char *nl_nat_exhaustion_name(NlNatExhaustion e) {
     .mapping = NL_NAT_MAPPING_##map, .filtering = NL_NAT_FILTERING_##filt,     \
     .allocation = NL_NAT_ALLOC_##alloc, .port_min = 1024, .port_max = 65535,  \
     .parity = NL_NAT_PARITY_ANY, .exhaustion = NL_NAT_EXHAUSTION_DROP,        \
-    .hairpinning = hairpin, .udp_timeout = 120 * NL_S,                         \
+    .hairpinning = hairpin, .hairpin_filtering = FALSE, .udp_timeout = 120 * NL_S,                         \
     .tcp_established_timeout = 7440 * NL_S,                                    \
     .tcp_transitory_timeout = 240 * NL_S, .icmp_timeout = 60 * NL_S,           \
     .outbound_refresh = TRUE, .inbound_refresh = TRUE, .translate = xlate,     \
@@ -160,6 +160,7 @@ static const Field fields[] = {
   ENUM_FIELD("parity", parity, parity),
   ENUM_FIELD("exhaustion", exhaustion, exhaustion),
   PLAIN_FIELD("hairpinning", FIELD_BOOL, hairpinning),
+  PLAIN_FIELD("hairpin-filtering", FIELD_BOOL, hairpin_filtering),
   PLAIN_FIELD("udp-timeout", FIELD_DURATION, udp_timeout),
   PLAIN_FIELD("tcp-established-timeout", FIELD_DURATION,
               tcp_established_timeout),

@@ -22,7 +22,7 @@
 G_BEGIN_DECLS
 
 /* Bumped whenever a field is added or changes meaning. */
-#define NL_NAT_BEHAVIOUR_VERSION 1
+#define NL_NAT_BEHAVIOUR_VERSION 2
 
 /* X(ENUM, "name", "short name").  RFC 4787 §4.1: which outbound packets
  * share one external address:port.
@@ -141,9 +141,17 @@ typedef struct {
   NlNatExhaustion exhaustion;
   /* [hairpinning] RFC 4787 §6 REQ-9: an inside host may reach another
    * inside host through its external address:port.  The packet's source is
-   * translated to the sender's external mapping (REQ-9b) and the target
-   * mapping's filtering applies. */
+   * translated to the sender's external mapping (REQ-9b). */
   gboolean hairpinning;
+  /* [hairpin-filtering] whether the target mapping's @filtering applies to
+   * hairpinned packets as it does to inbound ones.  RFC 4787 leaves it
+   * open.  Off (every preset): a hairpinned packet reaches any live
+   * mapping, so RFC 5780 §4.5's hairpin test (a request from a new local
+   * port to the client's own mapped address) succeeds behind every preset
+   * that hairpins.  On: behind an address-dependent or
+   * address-and-port-dependent filter the target mapping must first have
+   * sent to the sender's external endpoint, and that test fails. */
+  gboolean hairpin_filtering;
 
   /* [udp-timeout] idle lifetime of a UDP mapping (RFC 4787 REQ-5: at least
    * 2 minutes; 120 s by default). */

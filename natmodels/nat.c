@@ -953,12 +953,13 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
 
   if (hairpin) {
     /* RFC 4787 §6 REQ-9: deliver to the inside host behind the target
-     * mapping; REQ-9b: the source is the sender's external endpoint, and
-     * the target's filtering applies to it. */
+     * mapping; REQ-9b: the source is the sender's external endpoint.  The
+     * target's filtering applies to it only with hairpin-filtering. */
     Entry *t = find_outside(nat, f->proto, f->dst, f->dport);
     if (t == NULL)
       return drop(nat, NL_DROP_NAT_NO_MAPPING, why);
-    if (!filter_allows(nat, t, e->ext_addr, e->ext_port))
+    if (nat->b.hairpin_filtering &&
+        !filter_allows(nat, t, e->ext_addr, e->ext_port))
       return drop(nat, NL_DROP_NAT_FILTERED, why);
     gboolean t_changed =
         f->proto == NL_IPPROTO_TCP && tcp_track(nat, t, FALSE, f->tcp_flags);

@@ -62,6 +62,7 @@ static void test_nat_behaviour_set_overrides_fields(void **state) {
       {"parity", "preserve", "parity=preserve"},
       {"exhaustion", "evict-oldest", "exhaustion=evict-oldest"},
       {"hairpinning", "off", "hairpinning=off"},
+      {"hairpin-filtering", "on", "hairpin-filtering=on"},
       {"udp-timeout", "30s", "udp-timeout=30s"},
       {"udp-timeout", "500ms", "udp-timeout=500ms"},
       {"tcp-established-timeout", "2h", "tcp-established-timeout=2h"},

@@ -25,8 +25,9 @@ typedef struct {
 static const Row rows[] = {
     /* REQ-9: on, EIF: A reaches B. */
     {"full-cone", "on", FALSE, NL_NAT_HAIRPIN, NL_DROP_NONE},
-    /* REQ-9 with APDF: B's filter sees A's external endpoint (REQ-9b), so
-     * A gets through only once B has sent to it. */
+    /* REQ-9 with APDF and hairpin-filtering on: B's filter sees A's
+     * external endpoint (REQ-9b), so A gets through only once B has sent
+     * to it. */
     {"port-restricted-cone", "on", FALSE, NL_NAT_DROP, NL_DROP_NAT_FILTERED},
     {"port-restricted-cone", "on", TRUE, NL_NAT_HAIRPIN, NL_DROP_NONE},
     /* Off: dropped, whatever the filter. */
@@ -39,7 +40,7 @@ static void test_nat_rfc4787_req9_hairpinning(void **state) {
     Env env;
     NlNatBehaviour b = behaviour(rows[i].preset, "hairpinning",
                                  rows[i].hairpinning, "allocation", "preserve",
-                                 NULL);
+                                 "hairpin-filtering", "on", NULL);
     env_init(&env, &b);
     Seen sa, sb, got;
     /* A's mapping E:5000 and B's E:6000, both towards S. */
@@ -79,7 +80,9 @@ static void test_nat_rfc4787_req9_hairpinning(void **state) {
 static void test_nat_rfc4787_req9b_hairpin_reply_reaches_sender(
     void **state) {
   Env env;
-  env_init(&env, nl_nat_behaviour_find("port-restricted-cone"));
+  NlNatBehaviour b =
+      behaviour("port-restricted-cone", "hairpin-filtering", "on", NULL);
+  env_init(&env, &b);
   Seen got = {0};
   assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5000, S, 3478, NULL),
                    NL_NAT_PASS);
@@ -120,11 +123,69 @@ static void test_nat_rfc4787_req9_hairpin_tcp(void **state) {
   env_free(&env);
 }
 
+/* RFC 5780 §4.5: a client learns its mapped address from a STUN server,
+ * then sends to that address from another local port; a NAT that
+ * hairpins delivers the request back to the first socket.  The new
+ * socket's mapping is one the first mapping never sent to, so every preset
+ * with hairpinning must let hairpinned packets past its filter
+ * (hairpin-filtering off by default) to pass the test. */
+static void test_nat_rfc5780_hairpin_test_passes_every_hairpinning_preset(
+    void **state) {
+  guint tested = 0;
+  for (guint i = 0; nl_nat_behaviour_preset(i) != NULL; i++) {
+    const NlNatBehaviour *p = nl_nat_behaviour_preset(i);
+    if (!p->hairpinning || p->block_outbound_udp)
+      continue;
+    assert_false(p->hairpin_filtering);
+    Env env;
+    env_init(&env, p);
+    Seen first, got;
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5000, S, 3478, &first),
+                     NL_NAT_PASS);
+    NlNatVerdict v = env_udp(&env, NL_NAT_OUTBOUND, HA, 5001, first.src,
+                             first.sport, &got);
+    if (v != NL_NAT_HAIRPIN)
+      fail_msg("%s: the hairpin test's request was %s (%s)", p->name,
+               nl_nat_verdict_name(v), nl_drop_reason_name(env.why));
+    assert_int_equal(got.dst, HA);
+    assert_int_equal(got.dport, 5000);
+    assert_int_equal(got.src, E);
+    assert_int_not_equal(got.sport, first.sport);
+    env_free(&env);
+    tested++;
+  }
+  assert_true(tested >= 3); /* full, restricted and port-restricted cone */
+}
+
+/* hairpin-filtering=on: the target mapping's filtering applies to
+ * hairpinned packets as to inbound ones, and RFC 5780's test fails behind
+ * an address-dependent filter. */
+static void test_nat_hairpin_filtering_on_applies_target_filter(void **state) {
+  static const char *const presets[] = {"restricted-cone",
+                                        "port-restricted-cone"};
+  for (guint i = 0; i < G_N_ELEMENTS(presets); i++) {
+    NlNatBehaviour b = behaviour(presets[i], "hairpin-filtering", "on", NULL);
+    Env env;
+    env_init(&env, &b);
+    Seen first;
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5000, S, 3478, &first),
+                     NL_NAT_PASS);
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5001, first.src,
+                             first.sport, NULL),
+                     NL_NAT_DROP);
+    assert_int_equal(env.why, NL_DROP_NAT_FILTERED);
+    env_free(&env);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nat_rfc4787_req9_hairpinning),
       cmocka_unit_test(test_nat_rfc4787_req9b_hairpin_reply_reaches_sender),
       cmocka_unit_test(test_nat_rfc4787_req9_hairpin_tcp),
+      cmocka_unit_test(
+          test_nat_rfc5780_hairpin_test_passes_every_hairpinning_preset),
+      cmocka_unit_test(test_nat_hairpin_filtering_on_applies_target_filter),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
