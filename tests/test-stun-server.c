@@ -16,6 +16,10 @@ static const char *const rfc5780_args[] = {
 static const char *const single_args[] = {"--primary", "127.0.0.1", "--port",
                                           "PORT", NULL};
 
+static const char *const four_args[] = {
+    "--primary", "127.0.0.1",  "--alternate", "127.0.0.2", "--port",
+    "PORT",      "--alt-port", "PORT1",       NULL};
+
 static void parse_ok(const uint8_t *buf, ssize_t n, NlStunMsg *m) {
   assert_true(n > 0);
   assert_int_equal(nl_stun_msg_parse(buf, (size_t)n, m), NL_STUN_OK);
@@ -323,6 +327,118 @@ static void test_stun_client_binding_and_classifier(void **state) {
   g_string_free(out, TRUE);
 }
 
+/* 127.0.0.@ip:@port as a sockaddr. */
+static void lo_addr(struct sockaddr_in *a, int ip, uint16_t port) {
+  memset(a, 0, sizeof *a);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  a->sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)ip);
+}
+
+static void assert_addr_is(const NlStunMsg *m, uint16_t attr, int ip,
+                           uint16_t port, const char *what) {
+  struct sockaddr_storage got;
+  assert_int_equal(nl_stun_msg_get_addr(m, attr, FALSE, &got), NL_STUN_OK);
+  struct sockaddr_in want;
+  lo_addr(&want, ip, port);
+  if (!nl_stun_addr_equal((struct sockaddr *)&got, (struct sockaddr *)&want)) {
+    char a[64], b[64];
+    fail_msg("%s: %s, expected %s", what,
+             nl_stun_addr_to_string((struct sockaddr *)&got, a, sizeof a),
+             nl_stun_addr_to_string((struct sockaddr *)&want, b, sizeof b));
+  }
+}
+
+/* RFC 5780 §7.3 and §7.4, on each of the four sockets (primary and
+ * alternate address, primary and alternate port), with and without
+ * CHANGE-REQUEST: RESPONSE-ORIGIN is the socket the answer came from, and
+ * OTHER-ADDRESS the socket a change-IP-and-port answer to this request
+ * would come from, i.e. the other address and the other port of the
+ * socket that received it. */
+static void test_stun_server_rfc5780_origin_and_other_per_socket(
+    void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, four_args);
+  uint16_t ports[2] = {ts.port, (uint16_t)(ts.port + 1)};
+  int fd = ts_udp_socket();
+  for (int ip = 0; ip < 2; ip++) {
+    for (int port = 0; port < 2; port++) {
+      for (uint32_t flags = 0; flags <= 0x6; flags += 0x2) {
+        uint8_t tid[12] = {9, (uint8_t)ip, (uint8_t)port, (uint8_t)flags};
+        uint8_t req[64], resp[1024];
+        size_t len = nl_stun_binding_request_build(tid, flags, req, sizeof req);
+        struct sockaddr_in to, from;
+        lo_addr(&to, ip, ports[port]);
+        ssize_t n = -1;
+        for (int tries = 0; tries < 5 && n < 0; tries++) {
+          sendto(fd, req, len, 0, (struct sockaddr *)&to, sizeof to);
+          n = ts_recv(fd, resp, sizeof resp, 400, &from);
+        }
+        NlStunMsg m;
+        parse_ok(resp, n, &m);
+        assert_int_equal(m.klass, NL_STUN_SUCCESS);
+        int oip = (flags & 0x4) ? 1 - ip : ip;
+        int oport = (flags & 0x2) ? 1 - port : port;
+        struct sockaddr_in want_from;
+        lo_addr(&want_from, oip, ports[oport]);
+        assert_true(nl_stun_addr_equal((struct sockaddr *)&from,
+                                       (struct sockaddr *)&want_from));
+        assert_addr_is(&m, NL_STUN_ATTR_RESPONSE_ORIGIN, oip, ports[oport],
+                       "RESPONSE-ORIGIN");
+        assert_addr_is(&m, NL_STUN_ATTR_OTHER_ADDRESS, 1 - ip,
+                       ports[1 - port], "OTHER-ADDRESS");
+      }
+    }
+  }
+  close(fd);
+  ts_stop(&ts);
+  ts_free(&ts);
+}
+
+/* Over TCP (RFC 5780 §4.3 runs its mapping tests over TCP too) the server
+ * listens on all four endpoints: each connection's answer names its own
+ * endpoint as RESPONSE-ORIGIN and the opposite one as OTHER-ADDRESS, and
+ * that one accepts connections. */
+static void test_stun_server_rfc5780_tcp_on_every_endpoint(void **state) {
+  (void)state;
+  TestServer ts;
+  ts_start(&ts, server_exe, four_args);
+  uint16_t ports[2] = {ts.port, (uint16_t)(ts.port + 1)};
+  for (int ip = 0; ip < 2; ip++) {
+    for (int port = 0; port < 2; port++) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      struct sockaddr_in to;
+      lo_addr(&to, ip, ports[port]);
+      assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+      uint8_t tid[12] = {10, (uint8_t)ip, (uint8_t)port}, req[64],
+              resp[1024];
+      size_t len = nl_stun_binding_request_build(tid, 0, req, sizeof req);
+      assert_int_equal(write(fd, req, len), (ssize_t)len);
+      size_t have = 0;
+      gssize fl = 0;
+      while (fl <= 0 || (size_t)fl > have) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_true(poll(&p, 1, 2000) > 0);
+        ssize_t n = read(fd, resp + have, sizeof resp - have);
+        assert_true(n > 0);
+        have += (size_t)n;
+        fl = nl_stun_msg_frame_len(resp, have, TRUE);
+      }
+      NlStunMsg m;
+      parse_ok(resp, fl, &m);
+      assert_int_equal(m.klass, NL_STUN_SUCCESS);
+      assert_addr_is(&m, NL_STUN_ATTR_RESPONSE_ORIGIN, ip, ports[port],
+                     "RESPONSE-ORIGIN (tcp)");
+      assert_addr_is(&m, NL_STUN_ATTR_OTHER_ADDRESS, 1 - ip, ports[1 - port],
+                     "OTHER-ADDRESS (tcp)");
+      close(fd);
+    }
+  }
+  ts_stop(&ts);
+  ts_free(&ts);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s PATH-TO-stun-server PATH-TO-stun-client\n",
@@ -341,6 +457,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_stun_client_binding_and_classifier,
                                 ts_teardown),
       cmocka_unit_test_teardown(test_stun_server_survives_malformed_input,
+                                ts_teardown),
+      cmocka_unit_test_teardown(
+          test_stun_server_rfc5780_origin_and_other_per_socket, ts_teardown),
+      cmocka_unit_test_teardown(test_stun_server_rfc5780_tcp_on_every_endpoint,
                                 ts_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,9 +6,15 @@
  *                    [--duration SECONDS] [--signals] [--verbose]
  *
  * With --alternate (and so a second port, default port+1) the server binds
- * four UDP sockets, (primary|alternate) x (port|alt-port), answers
- * CHANGE-REQUEST from the socket it names, and puts RESPONSE-ORIGIN and
- * OTHER-ADDRESS in every response.  The alternate address may equal the
+ * four UDP sockets and listens on four TCP ones, (primary|alternate) x
+ * (port|alt-port), answers CHANGE-REQUEST from the socket it names, and
+ * puts in every response RESPONSE-ORIGIN (RFC 5780 §7.3: the endpoint the
+ * answer is sent from) and OTHER-ADDRESS (§7.4: the endpoint a
+ * change-IP-and-port answer to this request would come from, i.e. the
+ * other address and the other port of the socket that received it).  A
+ * socket bound to the wildcard address knows no source address, so its
+ * UDP answers carry no RESPONSE-ORIGIN; over TCP the connection's own
+ * address is used.  The alternate address may equal the
  * primary one (a single-address host, e.g. loopback): then only the port
  * changes and the sockets are shared.  Without --alternate, CHANGE-REQUEST
  * gets 420 (RFC 5780 §6.1).
@@ -35,17 +41,20 @@
 
 typedef struct {
   int fd;
+  int ip, port; /* the listener it came in on */
   size_t have;
   int64_t last_ns;
   struct sockaddr_storage peer;
+  struct sockaddr_storage local; /* its own end, for RESPONSE-ORIGIN */
   uint8_t *buf;
 } Conn;
 
 typedef struct {
   struct sockaddr_storage addr[2][2]; /* [ip][port] */
   int udp[2][2];                      /* -1 where absent */
-  int tcp;                            /* listener on primary:port */
+  int tcp[2][2];                      /* listeners, -1 where absent */
   gboolean have_alt;
+  gboolean same_ip; /* the alternate address is the primary one */
   const char *software;
   gboolean verbose;
   Conn conns[MAX_CONNS];
@@ -67,15 +76,25 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port) {
     ((struct sockaddr_in *)ss)->sin_port = htons(port);
 }
 
-/* Builds the answer to @req received on socket [ip][port] from @from.
+static gboolean is_wildcard(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr,
+                  &in6addr_any, sizeof in6addr_any) == 0;
+  return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+         htonl(INADDR_ANY);
+}
+
+/* Builds the answer to @req received on socket [ip][port] from @from;
+ * @local: over TCP, the connection's own address (else NULL).
  * *out_ip and *out_port name the socket to answer from, *dest the address to
  * answer to.  Returns: the response length, or 0 to stay silent. */
 static size_t answer(Server *s, const uint8_t *in, size_t in_len, int ip,
-                     int port, gboolean stream,
+                     int port, const struct sockaddr_storage *local,
                      const struct sockaddr_storage *from, uint8_t *out,
                      size_t out_cap, int *out_ip, int *out_port,
                      struct sockaddr_storage *dest) {
   NlStunMsg m;
+  gboolean stream = local != NULL;
   NlStunResult r = nl_stun_msg_parse(in, in_len, &m);
   *out_ip = ip;
   *out_port = port;
@@ -144,11 +163,17 @@ static size_t answer(Server *s, const uint8_t *in, size_t in_len, int ip,
   /* MAPPED-ADDRESS too, for RFC 3489 clients. */
   nl_stun_writer_add_addr(&w, NL_STUN_ATTR_MAPPED_ADDRESS,
                           (const struct sockaddr *)from);
-  nl_stun_writer_add_addr(&w, NL_STUN_ATTR_RESPONSE_ORIGIN,
-                          (struct sockaddr *)&s->addr[*out_ip][*out_port]);
+  /* RFC 5780 §7.3: where this answer comes from. */
+  const struct sockaddr_storage *origin =
+      stream ? local : &s->addr[*out_ip][*out_port];
+  if (!is_wildcard(origin))
+    nl_stun_writer_add_addr(&w, NL_STUN_ATTR_RESPONSE_ORIGIN,
+                            (const struct sockaddr *)origin);
+  /* RFC 5780 §7.4: where a change-IP-and-port answer to this request
+   * would come from: the other address and port of the receiving socket. */
   if (s->have_alt)
     nl_stun_writer_add_addr(&w, NL_STUN_ATTR_OTHER_ADDRESS,
-                            (struct sockaddr *)&s->addr[1][1]);
+                            (struct sockaddr *)&s->addr[1 - ip][1 - port]);
   const NlStunAttr *pad = nl_stun_msg_find(&m, NL_STUN_ATTR_PADDING);
   if (pad != NULL && pad->len > 0) {
     /* RFC 5780 §7.6: answer a padded request with as much padding. */
@@ -187,13 +212,13 @@ static void handle_udp(Server *s, int ip, int port, uint8_t *in, uint8_t *out) {
     return;
   int oip, oport;
   struct sockaddr_storage dest;
-  size_t len = answer(s, in, (size_t)n, ip, port, FALSE, &from, out,
+  size_t len = answer(s, in, (size_t)n, ip, port, NULL, &from, out,
                       NL_STUN_MAX_MSG_LEN, &oip, &oport, &dest);
   if (len == 0) {
     s->dropped++;
     return;
   }
-  if (sendto(s->udp[oip][oport], out, len, 0, (struct sockaddr *)&dest,
+  if (sendto(s->udp[s->same_ip ? 0 : oip][oport], out, len, 0, (struct sockaddr *)&dest,
              nl_stun_addr_len((struct sockaddr *)&dest)) >= 0) {
     s->answered++;
     log_answer(s, "udp", &from, oip, oport);
@@ -225,13 +250,14 @@ static gboolean handle_conn(Server *s, unsigned i, uint8_t *out, int64_t now) {
     if ((c->buf[0] & 0xC0) == 0) {
       int oip, oport;
       struct sockaddr_storage dest;
-      size_t len = answer(s, c->buf, (size_t)fl, 0, 0, TRUE, &c->peer, out,
-                          NL_STUN_MAX_MSG_LEN, &oip, &oport, &dest);
+      size_t len = answer(s, c->buf, (size_t)fl, c->ip, c->port, &c->local,
+                          &c->peer, out, NL_STUN_MAX_MSG_LEN, &oip, &oport,
+                          &dest);
       if (len > 0) {
         if (nl_prog_write_all(c->fd, out, len) < 0)
           return FALSE;
         s->answered++;
-        log_answer(s, "tcp", &c->peer, 0, 0);
+        log_answer(s, "tcp", &c->peer, c->ip, c->port);
       } else {
         s->dropped++;
       }
@@ -306,35 +332,31 @@ int main(int argc, char **argv) {
   set_port(&s.addr[1][1], (uint16_t)alt_port);
   gboolean same_ip = nl_stun_addr_equal_ip((struct sockaddr *)&s.addr[0][0],
                                            (struct sockaddr *)&s.addr[1][0]);
+  s.same_ip = same_ip;
 
   int status = 1;
-  s.tcp = -1;
   for (int ip = 0; ip < 2; ip++)
     for (int p = 0; p < 2; p++)
-      s.udp[ip][p] = -1;
+      s.udp[ip][p] = s.tcp[ip][p] = -1;
   for (int ip = 0; ip < (s.have_alt && !same_ip ? 2 : 1); ip++) {
     for (int p = 0; p < (s.have_alt ? 2 : 1); p++) {
-      int fd = nl_prog_bind((struct sockaddr *)&s.addr[ip][p], SOCK_DGRAM);
-      if (fd < 0) {
-        char b[64];
-        fprintf(stderr, "stun-server: bind udp %s: %s\n",
-                nl_stun_addr_to_string((struct sockaddr *)&s.addr[ip][p], b,
-                                       sizeof b),
-                strerror(-fd));
-        goto fail_bind;
+      for (int t = 0; t < (tcp ? 2 : 1); t++) {
+        int fd = nl_prog_bind((struct sockaddr *)&s.addr[ip][p],
+                              t ? SOCK_STREAM : SOCK_DGRAM);
+        if (fd < 0) {
+          char b[64];
+          fprintf(stderr, "stun-server: %s %s: %s\n",
+                  t ? "listen tcp" : "bind udp",
+                  nl_stun_addr_to_string((struct sockaddr *)&s.addr[ip][p], b,
+                                         sizeof b),
+                  strerror(-fd));
+          goto fail_bind;
+        }
+        if (t)
+          s.tcp[ip][p] = fd;
+        else
+          s.udp[ip][p] = fd;
       }
-      s.udp[ip][p] = fd;
-    }
-  }
-  if (same_ip && s.have_alt) {
-    s.udp[1][0] = s.udp[0][0];
-    s.udp[1][1] = s.udp[0][1];
-  }
-  if (tcp) {
-    s.tcp = nl_prog_bind((struct sockaddr *)&s.addr[0][0], SOCK_STREAM);
-    if (s.tcp < 0) {
-      fprintf(stderr, "stun-server: listen tcp: %s\n", strerror(-s.tcp));
-      goto fail_bind;
     }
   }
   {
@@ -351,22 +373,25 @@ int main(int argc, char **argv) {
   uint8_t *out = g_malloc(NL_STUN_MAX_MSG_LEN);
   int64_t start = nl_prog_now_ns();
   for (;;) {
-    struct pollfd pfd[4 + 1 + MAX_CONNS];
-    int where[4 + 1 + MAX_CONNS]; /* ip*2+port, 4 = listener, 5+i conn */
+    /* where[]: ip*2+port for UDP, 4+ip*2+port for a listener, 8+i for
+     * connection i. */
+    struct pollfd pfd[8 + MAX_CONNS];
+    int where[8 + MAX_CONNS];
     nfds_t n = 0;
     for (int ip = 0; ip < 2; ip++)
-      for (int p = 0; p < 2; p++)
-        if (s.udp[ip][p] >= 0 && !(same_ip && ip == 1)) {
+      for (int p = 0; p < 2; p++) {
+        if (s.udp[ip][p] >= 0) {
           pfd[n] = (struct pollfd){.fd = s.udp[ip][p], .events = POLLIN};
           where[n++] = ip * 2 + p;
         }
-    if (s.tcp >= 0 && s.n_conns < MAX_CONNS) {
-      pfd[n] = (struct pollfd){.fd = s.tcp, .events = POLLIN};
-      where[n++] = 4;
-    }
+        if (s.tcp[ip][p] >= 0 && s.n_conns < MAX_CONNS) {
+          pfd[n] = (struct pollfd){.fd = s.tcp[ip][p], .events = POLLIN};
+          where[n++] = 4 + ip * 2 + p;
+        }
+      }
     for (unsigned i = 0; i < s.n_conns; i++) {
       pfd[n] = (struct pollfd){.fd = s.conns[i].fd, .events = POLLIN};
-      where[n++] = 5 + (int)i;
+      where[n++] = 8 + (int)i;
     }
     /* Wake at least every 500 ms to notice SIGTERM and --duration. */
     int timeout = 500;
@@ -386,9 +411,9 @@ int main(int argc, char **argv) {
     /* Connections first, from the highest index, so closing one (which
      * moves the last into its slot) never skips a ready descriptor. */
     for (nfds_t k = n; k-- > 0;) {
-      if (pfd[k].revents == 0 || where[k] < 5)
+      if (pfd[k].revents == 0 || where[k] < 8)
         continue;
-      unsigned ci = (unsigned)(where[k] - 5);
+      unsigned ci = (unsigned)(where[k] - 8);
       if (!handle_conn(&s, ci, out, now))
         conn_close(&s, ci);
     }
@@ -397,15 +422,21 @@ int main(int argc, char **argv) {
         continue;
       if (where[k] < 4) {
         handle_udp(&s, where[k] / 2, where[k] % 2, in, out);
-      } else if (where[k] == 4) {
+      } else if (where[k] < 8 && s.n_conns < MAX_CONNS) {
+        int ip = (where[k] - 4) / 2, p = (where[k] - 4) % 2;
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
-        int fd = accept(s.tcp, (struct sockaddr *)&peer, &plen);
+        int fd = accept(s.tcp[ip][p], (struct sockaddr *)&peer, &plen);
         if (fd >= 0) {
           Conn *c = &s.conns[s.n_conns++];
           memset(c, 0, sizeof *c);
           c->fd = fd;
+          c->ip = ip;
+          c->port = p;
           c->peer = peer;
+          socklen_t llen = sizeof c->local;
+          if (getsockname(fd, (struct sockaddr *)&c->local, &llen) < 0)
+            c->local = s.addr[ip][p];
           c->last_ns = now;
           c->buf = g_malloc(TCP_BUF);
         }
@@ -426,11 +457,12 @@ int main(int argc, char **argv) {
   status = 0;
 
 fail_bind:
-  if (s.tcp >= 0)
-    close(s.tcp);
   for (int ip = 0; ip < 2; ip++)
-    for (int p = 0; p < 2; p++)
-      if (s.udp[ip][p] >= 0 && !(same_ip && ip == 1 && s.have_alt))
+    for (int p = 0; p < 2; p++) {
+      if (s.tcp[ip][p] >= 0)
+        close(s.tcp[ip][p]);
+      if (s.udp[ip][p] >= 0)
         close(s.udp[ip][p]);
+    }
   return status;
 }
