@@ -10,6 +10,7 @@
 
 #include "natmodels/nat-behaviour.h"
 #include "natmodels/nat-node.h"
+#include "scenarios/runner/topology.h"
 #include "sim/host/proc.h"
 #include "sim/net/wire.h"
 
@@ -615,6 +616,7 @@ static gboolean build(NlRun *r, GError **error) {
         !build_nat(r, sn, node, error))
       return FALSE;
   }
+  nl__run_trace_topology(r->world, s);
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
     for (guint j = 0; j < sn->runs->len; j++)

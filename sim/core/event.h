@@ -19,6 +19,12 @@ typedef int64_t NlTime;
 #define NL_US ((NlTime)1000)
 #define NL_MS ((NlTime)1000000)
 #define NL_S ((NlTime)1000000000)
+
+/* 2025-01-01T00:00:00Z, in seconds since 1970: a program's CLOCK_REALTIME
+ * (and gettimeofday, time) reads this plus the virtual time.  The world
+ * records it in the trace (a TOPOLOGY CLOCK record), so captures can use
+ * the programs' epoch. */
+#define NL_REALTIME_EPOCH ((int64_t)1735689600)
 #define NL_TIME_NEVER INT64_MAX
 
 typedef void (*NlEventFn)(NlEvent *ev, void *data);

@@ -37,7 +37,9 @@ typedef struct NlTrace NlTrace;
   X(LINK, "link", TEXT)           /* link up/down/changed */                   \
   X(NOTE, "note", TEXT)           /* an annotation from the scenario */        \
   X(CHECK, "expect", TEXT)        /* an expectation and its outcome */         \
-  X(STATS, "stats", TEXT)         /* counters a component reports */
+  X(STATS, "stats", TEXT)         /* counters a component reports */        \
+  X(TOPOLOGY, "topology", TEXT)   /* the world as built; aux = NlTopoKind */ \
+  X(BLOCK, "block", TEXT)         /* a call waits: text = the call */
 
 typedef enum {
 #define NL_X(e, s, p) NL_TRACE_##e,
@@ -45,6 +47,45 @@ typedef enum {
 #undef NL_X
   NL_TRACE_N_KINDS
 } NlTraceKind;
+
+/* What a TOPOLOGY record describes.  The world builder records the world
+ * once, before anything runs, so that outputs (the topology picture, the
+ * capture's interfaces) need nothing but the trace.  Text is
+ * "key=value" words:
+ *   CLOCK    node 0; "realtime-epoch=SECONDS": programs' CLOCK_REALTIME
+ *            reads this many seconds since 1970 at virtual time 0;
+ *   NETWORK  node = the network's name; "prefixes=P,... [PROPERTY=V...]";
+ *   LINK     node = the node, peer = the network; "ifname=eth0
+ *            addr=A/LEN role=link|inside|outside mtu=N [PROPERTY=V...]",
+ *            aux's high byte = the interface's index (as
+ *            if_nametoindex: lo is 1, eth0 2);
+ *   NAT      node = the NAT or firewall; "preset=NAME FIELD=VALUE..." (the
+ *            behaviour in effect, every field);
+ *   ROUTE    node = the node; "dest=PREFIX via=GATEWAY";
+ *   NAMES    node = the node; "names=NAME,..." (names it answers to).
+ * The low byte of aux is the NlTopoKind. */
+#define NL_TOPO_KIND_MAP(X)                                                    \
+  X(CLOCK, "clock")                                                            \
+  X(NETWORK, "network")                                                        \
+  X(LINK, "link")                                                              \
+  X(NAT, "nat")                                                                \
+  X(ROUTE, "route")                                                            \
+  X(NAMES, "names")
+
+typedef enum {
+#define NL_X(e, s) NL_TOPO_##e,
+  NL_TOPO_KIND_MAP(NL_X)
+#undef NL_X
+  NL_TOPO_N_KINDS
+} NlTopoKind;
+
+/* For BLOCK records: a thread is about to wait inside a call (accept(),
+ * recv() on an empty socket, connect() during the handshake...).  node =
+ * the host, peer = the process ("host/name"), aux = the thread's id, text
+ * = the call as written in its CALL record, without the result
+ * ("accept(3)").  The call's CALL record, written when it returns, has the
+ * same node, peer and aux, so a timeline can draw the wait as a bar.  A
+ * call that does not wait leaves no BLOCK record. */
 
 /* Why a packet was dropped. */
 #define NL_DROP_REASON_MAP(X)                                                  \

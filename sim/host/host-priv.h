@@ -143,6 +143,11 @@ struct NlThread {
   void *retval;
   gboolean detached, done, joined;
   gboolean is_main;
+  /* The call in progress, for its BLOCK record (sim/core/trace.h): set on
+   * entry by posix.c, traced the first time the call waits. */
+  const char *call;
+  int call_fd; /* -1 when the call has no descriptor */
+  gboolean call_blocked;
 };
 
 struct NlProc {
@@ -195,7 +200,15 @@ void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all);
 /* A file's readiness changed: wakes its waiters and epoll watchers. */
 void nl__file_notify(NlFile *f);
 unsigned nl__file_poll(NlFile *f);
+/* A CALL record: node = the host, peer = the process, aux = the thread. */
 void nl__trace_call(NlThread *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Names the call @t is in (a string literal), so that if it waits,
+ * nl__block() records a BLOCK ("accept(3)") before the first wait. */
+static inline void nl__call_begin(NlThread *t, const char *name, int fd) {
+  t->call = name;
+  t->call_fd = fd;
+  t->call_blocked = FALSE;
+}
 
 NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops);
 NlFile *nl__file_ref(NlFile *f);

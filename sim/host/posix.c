@@ -15,8 +15,8 @@
 #include "sim/host/vsock.h"
 #include "sim/net/wire.h"
 
-/* 2025-01-01T00:00:00Z: the wall clock of every run starts here. */
-#define NL_EPOCH_BASE ((time_t)1735689600)
+/* The wall clock of every run starts at NL_REALTIME_EPOCH (2025). */
+#define NL_EPOCH_BASE ((time_t)NL_REALTIME_EPOCH)
 /* CLOCK_MONOTONIC reads as if the machine booted this long before. */
 #define NL_BOOT_OFFSET (1000 * NL_S)
 
@@ -46,6 +46,12 @@ int nl_posix_unsupported(const char *name) {
   if (t == NULL)                                                               \
     return nl_posix_unsupported(name);
 
+/* ENTER for a call that may wait on descriptor @fd (-1: none): names the
+ * call for its BLOCK record. */
+#define ENTER_WAIT(name, fd)                                                   \
+  ENTER(name)                                                                  \
+  nl__call_begin(t, name, fd);
+
 int nl_posix_socket(int domain, int type, int protocol) {
   ENTER("socket");
   return (int)ret(nl_vsock_socket(t, domain, type, protocol));
@@ -59,50 +65,50 @@ int nl_posix_listen(int fd, int backlog) {
   return (int)ret(nl_vsock_listen(t, fd, backlog));
 }
 int nl_posix_accept(int fd, struct sockaddr *addr, socklen_t *len) {
-  ENTER("accept");
+  ENTER_WAIT("accept", fd);
   return (int)ret(nl_vsock_accept4(t, fd, addr, len, 0));
 }
 int nl_posix_accept4(int fd, struct sockaddr *addr, socklen_t *len,
                      int flags) {
-  ENTER("accept4");
+  ENTER_WAIT("accept4", fd);
   return (int)ret(nl_vsock_accept4(t, fd, addr, len, flags));
 }
 int nl_posix_connect(int fd, const struct sockaddr *addr, socklen_t len) {
-  ENTER("connect");
+  ENTER_WAIT("connect", fd);
   return (int)ret(nl_vsock_connect(t, fd, addr, len));
 }
 ssize_t nl_posix_send(int fd, const void *buf, size_t len, int flags) {
-  ENTER("send");
+  ENTER_WAIT("send", fd);
   return ret(nl_vsock_sendto(t, fd, buf, len, flags, NULL, 0));
 }
 ssize_t nl_posix_recv(int fd, void *buf, size_t len, int flags) {
-  ENTER("recv");
+  ENTER_WAIT("recv", fd);
   return ret(nl_vsock_recvfrom(t, fd, buf, len, flags, NULL, NULL));
 }
 ssize_t nl_posix_sendto(int fd, const void *buf, size_t len, int flags,
                         const struct sockaddr *addr, socklen_t alen) {
-  ENTER("sendto");
+  ENTER_WAIT("sendto", fd);
   return ret(nl_vsock_sendto(t, fd, buf, len, flags, addr, alen));
 }
 ssize_t nl_posix_recvfrom(int fd, void *buf, size_t len, int flags,
                           struct sockaddr *addr, socklen_t *alen) {
-  ENTER("recvfrom");
+  ENTER_WAIT("recvfrom", fd);
   return ret(nl_vsock_recvfrom(t, fd, buf, len, flags, addr, alen));
 }
 ssize_t nl_posix_sendmsg(int fd, const struct msghdr *msg, int flags) {
-  ENTER("sendmsg");
+  ENTER_WAIT("sendmsg", fd);
   return ret(nl_vsock_sendmsg(t, fd, msg, flags));
 }
 ssize_t nl_posix_recvmsg(int fd, struct msghdr *msg, int flags) {
-  ENTER("recvmsg");
+  ENTER_WAIT("recvmsg", fd);
   return ret(nl_vsock_recvmsg(t, fd, msg, flags));
 }
 ssize_t nl_posix_read(int fd, void *buf, size_t len) {
-  ENTER("read");
+  ENTER_WAIT("read", fd);
   return ret(nl_vsock_read(t, fd, buf, len));
 }
 ssize_t nl_posix_write(int fd, const void *buf, size_t len) {
-  ENTER("write");
+  ENTER_WAIT("write", fd);
   return ret(nl_vsock_write(t, fd, buf, len));
 }
 ssize_t nl_posix_readv(int fd, const struct iovec *iov, int n) {
@@ -140,12 +146,12 @@ int nl_posix_getsockopt(int fd, int level, int name, void *val,
   return (int)ret(nl_vsock_getsockopt(t, fd, level, name, val, len));
 }
 int nl_posix_poll(struct pollfd *fds, nfds_t n, int timeout) {
-  ENTER("poll");
+  ENTER_WAIT("poll", -1);
   return (int)ret(nl_vsock_poll(t, fds, n, timeout));
 }
 int nl_posix_select(int nfds, fd_set *r, fd_set *w, fd_set *e,
                     struct timeval *timeout) {
-  ENTER("select");
+  ENTER_WAIT("select", -1);
   return (int)ret(nl_vsock_select(t, nfds, r, w, e, timeout));
 }
 int nl_posix_epoll_create(int size) {
@@ -164,7 +170,7 @@ int nl_posix_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
 }
 int nl_posix_epoll_wait(int epfd, struct epoll_event *evs, int max,
                         int timeout) {
-  ENTER("epoll_wait");
+  ENTER_WAIT("epoll_wait", epfd);
   return (int)ret(nl_vsock_epoll_wait(t, epfd, evs, max, timeout));
 }
 int nl_posix_pipe(int fds[2]) {
@@ -570,7 +576,7 @@ static gboolean sleep_until(NlThread *t, NlTime deadline) {
 }
 
 int nl_posix_nanosleep(const struct timespec *req, struct timespec *rem) {
-  ENTER("nanosleep");
+  ENTER_WAIT("nanosleep", -1);
   if (req == NULL)
     return (int)ret(-EFAULT);
   if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000 || req->tv_sec < 0)
@@ -624,7 +630,7 @@ unsigned int nl_posix_sleep(unsigned int s) {
 }
 
 int nl_posix_usleep(useconds_t us) {
-  ENTER("usleep");
+  ENTER_WAIT("usleep", -1);
   sleep_until(t, now_of(t) + (NlTime)us * NL_US);
   return 0;
 }

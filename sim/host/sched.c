@@ -297,6 +297,7 @@ NlThread *nl__enter(void) {
     return NULL;
   nl_guard_tick();
   t->proc->calls++;
+  t->call = NULL;
   NlWorld *w = t->proc->host->world;
   nl_event_schedule(nl_world_queue(w), &t->wake,
                     nl_world_now(w) + NL_CALL_COST);
@@ -338,8 +339,27 @@ void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all) {
   }
 }
 
+/* The BLOCK record of the call @t is in, once per call. */
+static void trace_block(NlThread *t) {
+  NlWorld *w = t->proc->host->world;
+  NlTrace *tr = nl_world_trace(w);
+  t->call_blocked = TRUE;
+  if (!nl_trace_wants(tr, NL_TRACE_BLOCK))
+    return;
+  char text[64];
+  if (t->call_fd >= 0)
+    g_snprintf(text, sizeof text, "%s(%d)", t->call, t->call_fd);
+  else
+    g_snprintf(text, sizeof text, "%s()", t->call);
+  nl_trace_add(tr, nl_world_now(w), NL_TRACE_BLOCK,
+               nl_node_trace_id(t->proc->host->node), t->proc->trace_name, 0,
+               (uint16_t)t->tid, text, (guint32)strlen(text));
+}
+
 gboolean nl__block(NlThread *t, NlTime deadline) {
   NlWorld *w = t->proc->host->world;
+  if (t->call != NULL && !t->call_blocked)
+    trace_block(t);
   t->blocked = TRUE;
   t->woken = FALSE;
   if (deadline != NL_TIME_NEVER)
@@ -375,7 +395,7 @@ void nl__trace_call(NlThread *t, const char *fmt, ...) {
   va_end(ap);
   nl_trace_add(tr, nl_world_now(w), NL_TRACE_CALL,
                nl_node_trace_id(t->proc->host->node), t->proc->trace_name, 0,
-               0, s, (guint32)strlen(s));
+               (uint16_t)t->tid, s, (guint32)strlen(s));
   g_free(s);
 }
 
