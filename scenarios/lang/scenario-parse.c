@@ -870,6 +870,12 @@ const char *const *nl_scenario_builtin_programs(void) {
   return builtins;
 }
 
+/* Byte order of two strings in a GPtrArray, so a folder's files come in
+ * the same order on every machine and locale. */
+static gint cmp_strings(gconstpointer a, gconstpointer b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Reads [OPTION=VALUE...] PROGRAM ARG... from word @i.  @at_given: the
  * time came from `at T run`, so at= is not allowed. */
 static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
@@ -912,30 +918,89 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
   gboolean user = strchr(prog, '/') != NULL || g_str_has_suffix(prog, ".c") ||
                   g_str_has_suffix(prog, ".so");
   if (user) {
-    if (g_str_has_suffix(prog, ".c"))
+    if (g_str_has_suffix(prog, ".c") || g_str_has_suffix(prog, "/"))
       r->kind = NL_SCN_PROGRAM_SOURCE;
     else if (g_str_has_suffix(prog, ".so"))
       r->kind = NL_SCN_PROGRAM_SHARED;
     else
       return fail_val(p, l, i,
-                      "a user program ending in .c or .so, like "
-                      "./my-client.c");
+                      "a user program ending in .c or .so, or a folder of "
+                      ".c files ending in /, like ./my-client.c");
     char *dir = g_path_get_dirname(l->file);
     char *absdir = g_canonicalize_filename(dir, NULL);
     r->path = g_canonicalize_filename(prog, absdir);
     g_free(dir);
     g_free(absdir);
-    if (!g_file_test(r->path, G_FILE_TEST_IS_REGULAR)) {
+    gboolean folder = g_str_has_suffix(prog, "/");
+    if (!g_file_test(r->path,
+                     folder ? G_FILE_TEST_IS_DIR : G_FILE_TEST_IS_REGULAR)) {
       NlScnLoc loc = tok_loc(l, pt);
       return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
-                          "program file \"%s\" does not exist (looked for "
+                          "program %s \"%s\" does not exist (looked for "
                           "%s; a user program's path is relative to the "
                           "scenario file)",
-                          prog, r->path);
+                          folder ? "folder" : "file", prog, r->path);
     }
-    char *base = g_path_get_basename(prog);
+    /* The sources of one program: a folder's .c files, or the .c words
+     * that follow the first (quote one to pass it as an argument). */
+    GPtrArray *srcs = g_ptr_array_new();
+    if (folder) {
+      GDir *d = g_dir_open(r->path, 0, NULL);
+      const char *e;
+      while (d != NULL && (e = g_dir_read_name(d)) != NULL) {
+        char *f = g_build_filename(r->path, e, NULL);
+        if (g_str_has_suffix(e, ".c") && g_file_test(f, G_FILE_TEST_IS_REGULAR))
+          g_ptr_array_add(srcs, f);
+        else
+          g_free(f);
+      }
+      if (d != NULL)
+        g_dir_close(d);
+      g_ptr_array_sort(srcs, cmp_strings);
+      if (srcs->len == 0) {
+        g_ptr_array_free(srcs, TRUE);
+        NlScnLoc loc = tok_loc(l, pt);
+        return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
+                            "program folder \"%s\" has no .c files: "
+                            "expected the sources of one program in it",
+                            prog);
+      }
+    } else if (r->kind == NL_SCN_PROGRAM_SOURCE) {
+      g_ptr_array_add(srcs, g_strdup(r->path));
+      for (; i + 1 < l->ntok && !l->tok[i + 1].quoted &&
+             l->tok[i + 1].key == NULL &&
+             g_str_has_suffix(l->tok[i + 1].text, ".c");
+           i++) {
+        char *d2 = g_path_get_dirname(l->file);
+        char *abs2 = g_canonicalize_filename(d2, NULL);
+        char *f = g_canonicalize_filename(l->tok[i + 1].text, abs2);
+        g_free(d2);
+        g_free(abs2);
+        if (!g_file_test(f, G_FILE_TEST_IS_REGULAR)) {
+          NlScnLoc loc = tok_loc(l, &l->tok[i + 1]);
+          nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
+                       "program file \"%s\" does not exist (looked for %s; "
+                       "the .c words after the first are more files of the "
+                       "same program)",
+                       l->tok[i + 1].text, f);
+          g_free(f);
+          g_ptr_array_free(srcs, TRUE);
+          return FALSE;
+        }
+        g_ptr_array_add(srcs, f);
+      }
+    }
+    if (srcs->len > 0) {
+      g_ptr_array_add(srcs, NULL);
+      r->sources = (char **)g_ptr_array_free(srcs, FALSE);
+    } else {
+      g_ptr_array_free(srcs, TRUE);
+    }
+    char *trimmed = g_strndup(prog, strlen(prog) - (folder ? 1 : 0));
+    char *base = g_path_get_basename(trimmed);
+    g_free(trimmed);
     char *dot = strrchr(base, '.');
-    if (dot != NULL && dot != base)
+    if (dot != NULL && dot != base && !folder)
       *dot = '\0';
     if (r->name == NULL)
       r->name = base;
@@ -964,10 +1029,14 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
     if (r->name == NULL)
       r->name = g_strdup(prog);
   }
-  r->argc = (int)(l->ntok - i);
-  r->argv = g_new0(char *, l->ntok - i + 1);
-  for (guint k = i; k < l->ntok; k++)
-    r->argv[k - i] = g_strdup(l->tok[k].text);
+  /* argv[0] is the program as written; the arguments follow the last
+   * source word (@i). */
+  guint first = i + 1;
+  r->argc = (int)(l->ntok - first) + 1;
+  r->argv = g_new0(char *, r->argc + 1);
+  r->argv[0] = g_strdup(pt->text);
+  for (guint k = first; k < l->ntok; k++)
+    r->argv[k - first + 1] = g_strdup(l->tok[k].text);
   return TRUE;
 }
 

@@ -295,6 +295,7 @@ void nl__scn_run_free(NlScnRun *r) {
   g_free(r->name);
   g_free(r->program);
   g_free(r->path);
+  g_strfreev(r->sources);
   g_strfreev(r->argv);
   g_free(r);
 }

@@ -100,101 +100,7 @@ static uint32_t prefix_len_mask(guint len) {
   return len == 0 ? 0 : ~(uint32_t)0 << (32 - len);
 }
 
-/* ---- programs ---- */
-
-static char *find_natlab_cc(void) {
-  const char *env = g_getenv("NATLAB_CC");
-  if (env != NULL)
-    return g_strdup(env);
-  char *exe = g_file_read_link("/proc/self/exe", NULL);
-  if (exe != NULL) {
-    char *dir = g_path_get_dirname(exe);
-    /* The natlab binary lives in tools/ of the build tree and in bin/
-     * when installed; natlab-cc sits beside it in both. */
-    char *cc = g_build_filename(dir, "natlab-cc", NULL);
-    g_free(dir);
-    g_free(exe);
-    if (g_file_test(cc, G_FILE_TEST_EXISTS))
-      return cc;
-    g_free(cc);
-  }
-  return g_find_program_in_path("natlab-cc");
-}
-
-char *nl_run_build_program(const char *source, GError **error) {
-  char *text = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents(source, &text, &len, error))
-    return NULL;
-  char *cc = find_natlab_cc();
-  if (cc == NULL) {
-    g_free(text);
-    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM,
-                "natlab-cc not found (set NATLAB_CC)");
-    return NULL;
-  }
-  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-  g_checksum_update(sum, (const guchar *)text, len);
-  g_checksum_update(sum, (const guchar *)cc, strlen(cc));
-  g_checksum_update(sum, (const guchar *)source, strlen(source));
-  /* The shim is linked in statically: a new shim must rebuild programs. */
-  const char *shim_argv[] = {"/bin/sh", cc, "--print-shim", NULL};
-  char *shim = NULL, *shim_text = NULL;
-  gsize shim_len = 0;
-  if (g_spawn_sync(NULL, (char **)shim_argv, NULL,
-                   G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &shim, NULL, NULL,
-                   NULL) &&
-      g_file_get_contents(g_strstrip(shim), &shim_text, &shim_len, NULL))
-    g_checksum_update(sum, (const guchar *)shim_text, shim_len);
-  g_free(shim);
-  g_free(shim_text);
-  char *dir = g_build_filename(g_get_user_cache_dir(), "natlab", NULL);
-  char *base = g_path_get_basename(source);
-  char *stem = g_strndup(base, strlen(base) - 2);
-  char *name = g_strdup_printf("%s-%.16s.so", stem, g_checksum_get_string(sum));
-  char *out = g_build_filename(dir, name, NULL);
-  g_checksum_free(sum);
-  g_free(text);
-  g_free(base);
-  g_free(stem);
-  g_free(name);
-  if (g_file_test(out, G_FILE_TEST_EXISTS)) {
-    g_free(dir);
-    g_free(cc);
-    return out;
-  }
-  g_mkdir_with_parents(dir, 0755);
-  g_free(dir);
-  char *tmp = g_strdup_printf("%s.%d.tmp", out, (int)getpid());
-  /* Through sh: the build tree's natlab-cc is a configured file, which
-   * carries no execute bit. */
-  const char *argv[] = {"/bin/sh", cc, "-o", tmp, source, NULL};
-  char *err_text = NULL;
-  int status = 0;
-  gboolean ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
-                             NULL, NULL, &err_text, &status, error);
-  if (ok && !g_spawn_check_wait_status(status, NULL)) {
-    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM,
-                "natlab-cc could not build %s:\n%s", source,
-                err_text ? err_text : "");
-    ok = FALSE;
-  }
-  g_free(err_text);
-  g_free(cc);
-  if (ok && rename(tmp, out) != 0) {
-    g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM, "%s: %s", out,
-                g_strerror(errno));
-    ok = FALSE;
-  }
-  if (!ok) {
-    unlink(tmp);
-    g_free(tmp);
-    g_free(out);
-    return NULL;
-  }
-  g_free(tmp);
-  return out;
-}
+/* ---- programs (built by build.c) ---- */
 
 static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
   NlNode *node = nl_world_find_node(r->world, run->node->name);
@@ -213,7 +119,7 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
     case NL_SCN_PROGRAM_BUILTIN: program = g_strdup(run->program); break;
     case NL_SCN_PROGRAM_SHARED: program = g_strdup(run->path); break;
     case NL_SCN_PROGRAM_SOURCE:
-      program = nl_run_build_program(run->path, &err);
+      program = nl_run_build_sources((const char *const *)run->sources, &err);
       break;
   }
   if (program != NULL &&

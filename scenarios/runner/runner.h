@@ -64,11 +64,21 @@ guint nl_run_n_expects(const NlRun *r);
 void nl_run_report_failures(const NlRun *r, GString *out);
 
 /**
- * nl_run_build_program: builds a user's C source with natlab-cc, into a
- * cache keyed by the source's content.
- * Returns: (transfer full) the path of the module, or NULL.
+ * nl_run_build_sources: builds one program from the NULL-terminated C
+ * @sources (absolute paths) with natlab-cc (scenarios/runner/build.c).
+ * Programs are cached in $XDG_CACHE_HOME/natlab, one entry per list of
+ * sources; an entry is used only while every file the compiler read for it
+ * (its -MD list: sources and headers), natlab-cc and the shim have the
+ * content they had when it was built.
+ * Returns: (transfer full) the path of the module, or NULL with @error
+ * (NL_RUN_ERROR_PROGRAM, with the compiler's messages).
  */
-char *nl_run_build_program(const char *source, GError **error);
+char *nl_run_build_sources(const char *const *sources,
+                           GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* nl_run_build_sources() of one file. */
+char *nl_run_build_program(const char *source,
+                           GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /**
  * nl_run_trace_diff: compares two traces record by record in text form.
