@@ -27,15 +27,15 @@ static Result natlab(const char *first, ...) {
                                          "natlab", NULL));
   va_list ap;
   va_start(ap, first);
-  for(const char *a = first; a; a = va_arg(ap, const char *))
+  for (const char *a = first; a; a = va_arg(ap, const char *))
     g_ptr_array_add(argv, g_strdup(a));
   va_end(ap);
   g_ptr_array_add(argv, NULL);
   Result r = {-1, NULL, NULL};
   int status;
   GError *e = NULL;
-  if(!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
-                   NULL, &r.out, &r.err, &status, &e))
+  if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
+                    NULL, &r.out, &r.err, &status, &e))
     g_error("%s", e->message);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   g_ptr_array_free(argv, TRUE);
@@ -64,7 +64,7 @@ static char *write_scenario(const char *dir) {
 static void test_cli_help_on_stdout_exit_0(void **state) {
   const char *forms[][3] = {
       {"--help", NULL, NULL}, {"-h", NULL, NULL}, {"help", NULL, NULL}};
-  for(gsize i = 0; i < G_N_ELEMENTS(forms); i++) {
+  for (gsize i = 0; i < G_N_ELEMENTS(forms); i++) {
     Result r = natlab(forms[i][0], NULL);
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.err, "");
@@ -151,7 +151,7 @@ static void test_cli_unknown_option_is_named(void **state) {
 static void test_cli_numbers_are_validated(void **state) {
   const char *bad_seeds[] = {
       "-1", "18446744073709551616", "1.5", "0x10", " 1", "", "12abc"};
-  for(gsize i = 0; i < G_N_ELEMENTS(bad_seeds); i++) {
+  for (gsize i = 0; i < G_N_ELEMENTS(bad_seeds); i++) {
     char *opt = g_strdup_printf("--seed=%s", bad_seeds[i]);
     Result r = natlab("run", opt, "x.nlab", NULL);
     assert_int_equal(r.rc, 2);
@@ -161,7 +161,7 @@ static void test_cli_numbers_are_validated(void **state) {
     g_free(opt);
   }
   const char *bad_watchdogs[] = {"0", "-5", "3600001", "ten"};
-  for(gsize i = 0; i < G_N_ELEMENTS(bad_watchdogs); i++) {
+  for (gsize i = 0; i < G_N_ELEMENTS(bad_watchdogs); i++) {
     char *opt = g_strdup_printf("--watchdog=%s", bad_watchdogs[i]);
     Result r = natlab("run", opt, "x.nlab", NULL);
     assert_int_equal(r.rc, 2);
@@ -250,14 +250,14 @@ static void test_cli_stdout_output_moves_report_to_stderr(void **state) {
 
 static void test_cli_presets_named_text_and_json(void **state) {
   guint n = 0;
-  while(nl_nat_behaviour_preset(n) != NULL)
+  while (nl_nat_behaviour_preset(n) != NULL)
     n++;
   assert_true(n >= 2);
   Result r = natlab("presets", NULL);
   assert_int_equal(r.rc, 0);
   char **lines = g_strsplit(r.out, "\n", -1);
   assert_int_equal(g_strv_length(lines), n + 1); /* and the last "" */
-  for(guint i = 0; i < n; i++) {
+  for (guint i = 0; i < n; i++) {
     const NlNatBehaviour *b = nl_nat_behaviour_preset(i);
     char *want = g_strdup_printf("%s mapping=", b->name);
     assert_true(g_str_has_prefix(lines[i], want));
@@ -270,7 +270,7 @@ static void test_cli_presets_named_text_and_json(void **state) {
   assert_int_equal(r.rc, 0);
   assert_true(g_str_has_prefix(r.out, "[\n  {\"name\": \""));
   assert_true(g_str_has_suffix(r.out, "}\n]\n"));
-  for(guint i = 0; i < n; i++) {
+  for (guint i = 0; i < n; i++) {
     char *want = g_strdup_printf("{\"name\": \"%s\", \"mapping\": \"",
                                  nl_nat_behaviour_preset(i)->name);
     assert_non_null(strstr(r.out, want));
@@ -295,6 +295,91 @@ static void test_cli_presets_named_text_and_json(void **state) {
   result_clear(&r);
 }
 
+/* natlab check reports what run would report before running: a program
+ * that does not compile, a .so that is not one or has no main, IPv6. */
+static void test_cli_check_validates_the_world(void **state) {
+  char *dir = g_dir_make_tmp("natlab-check-XXXXXX", NULL);
+  const struct {
+    const char *file, *content, *run, *want;
+  } cases[] = {
+      {"broken.c", "int main(void) { return undefined_x; }\n", "./broken.c",
+       "broken.c:1:"},
+      {"notelf.so", "not an object\n", "./notelf.so", "not an ELF file"},
+      {"nomain.c", NULL, "./nomain.so", "defines no main()"},
+  };
+  char *nomain_c = g_build_filename(dir, "nomain.c", NULL);
+  char *nomain_so = g_build_filename(dir, "nomain.so", NULL);
+  g_assert(
+      g_file_set_contents(nomain_c, "int f(void) { return 1; }\n", -1, NULL));
+  char *cc = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "tools",
+                              "natlab-cc", NULL);
+  const char *cc_argv[] = {cc, "-o", nomain_so, nomain_c, NULL};
+  int status;
+  g_assert(g_spawn_sync(NULL, (char **)cc_argv, NULL, G_SPAWN_DEFAULT, NULL,
+                        NULL, NULL, NULL, &status, NULL));
+  assert_int_equal(status, 0);
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    if (cases[i].content != NULL) {
+      char *f = g_build_filename(dir, cases[i].file, NULL);
+      g_assert(g_file_set_contents(f, cases[i].content, -1, NULL));
+      g_free(f);
+    }
+    char *scn = g_build_filename(dir, "c.nlab", NULL);
+    char *text = g_strdup_printf("duration 1s\nnetwork lan 10.0.0.0/24\n"
+                                 "host a\n  link lan 10.0.0.1\n  run %s\n",
+                                 cases[i].run);
+    g_assert(g_file_set_contents(scn, text, -1, NULL));
+    Result r = natlab("check", scn, NULL);
+    assert_int_equal(r.rc, 2);
+    assert_string_equal(r.out, "");
+    if (strstr(r.err, cases[i].want) == NULL)
+      print_error("%s: %s\n", cases[i].run, r.err);
+    assert_non_null(strstr(r.err, "c.nlab:5:7: "));
+    assert_non_null(strstr(r.err, cases[i].want));
+    result_clear(&r);
+    /* run says the same. */
+    r = natlab("run", scn, NULL);
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, cases[i].want));
+    result_clear(&r);
+    g_remove(scn);
+    g_free(scn);
+    g_free(text);
+  }
+  char *v6 = g_build_filename(dir, "v6.nlab", NULL);
+  g_assert(g_file_set_contents(v6,
+                               "duration 1s\nnetwork lan 2001:db8::/64\n"
+                               "host a\n  link lan 2001:db8::1\n",
+                               -1, NULL));
+  Result r = natlab("check", v6, NULL);
+  assert_int_equal(r.rc, 2);
+  assert_non_null(strstr(r.err, "v6.nlab:2:13: IPv6 is not simulated yet"));
+  result_clear(&r);
+  /* A valid scenario is ok; several are checked in one call. */
+  char *good = write_scenario(dir);
+  r = natlab("check", good, v6, NULL);
+  assert_int_equal(r.rc, 2);
+  assert_non_null(strstr(r.out, "s.nlab: ok"));
+  result_clear(&r);
+  r = natlab("check", good, NULL);
+  assert_int_equal(r.rc, 0);
+  result_clear(&r);
+  const char *names[] = {"broken.c",  "notelf.so", "nomain.c",
+                         "nomain.so", "v6.nlab",   "s.nlab"};
+  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+    char *f = g_build_filename(dir, names[i], NULL);
+    g_remove(f);
+    g_free(f);
+  }
+  g_rmdir(dir);
+  g_free(good);
+  g_free(v6);
+  g_free(cc);
+  g_free(nomain_c);
+  g_free(nomain_so);
+  g_free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cli_help_on_stdout_exit_0),
@@ -306,6 +391,7 @@ int main(void) {
       cmocka_unit_test(test_cli_outputs_checked_before_the_run),
       cmocka_unit_test(test_cli_stdout_output_moves_report_to_stderr),
       cmocka_unit_test(test_cli_presets_named_text_and_json),
+      cmocka_unit_test(test_cli_check_validates_the_world),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,20 @@ gboolean nl_cli_parse_uint(const char *option, const char *value, guint64 min,
 gboolean nl_cli_check_output(const char *option, const char *path,
                              gboolean stdout_ok, GError **error);
 
+/* Where natlab's files are.  natlab running from its build tree uses that
+ * tree's files; an installed natlab finds its prefix from its own
+ * executable (/proc/self/exe), so the installed tree can be moved. */
+typedef struct {
+  gboolean build_tree;
+  char *prefix;   /* the install prefix, or the source tree */
+  char *programs; /* the built-in programs (NAME.so) */
+  char *lessons;  /* the lesson library */
+  char *docs;     /* the documentation */
+} NlCliPaths;
+
+/* (transfer none) computed once. */
+const NlCliPaths *nl_cli_paths(void);
+
 /**
  * nl_cli_suggest: the candidate closest to @word by edit distance, when it
  * is close enough to be a typo; NULL otherwise.

@@ -50,19 +50,19 @@ static void print_outputs(FILE *out, NlTrace *t) {
   const NlTraceRecord *rec;
   const guint8 *p;
   nl_trace_iter_init(&it, t);
-  while(nl_trace_iter_next(&it, &rec, &p)) {
+  while (nl_trace_iter_next(&it, &rec, &p)) {
     /* A program's call statistics are shown when it wasted calls (a
      * busy-wait): the lesson of §14.8 in one line. */
-    if(rec->kind == NL_TRACE_STATS &&
-       g_strstr_len((const char *)p, rec->len, " wasted=0 ") == NULL) {
+    if (rec->kind == NL_TRACE_STATS &&
+        g_strstr_len((const char *)p, rec->len, " wasted=0 ") == NULL) {
       char tb[NL_TIME_STRLEN];
       fprintf(out, "[%12s] %s -- %.*s (busy-waiting?)\n",
               nl_time_to_string(rec->time, tb), nl_trace_name(t, rec->peer),
               (int)rec->len, (const char *)p);
       continue;
     }
-    if(rec->kind != NL_TRACE_STDOUT && rec->kind != NL_TRACE_STDERR &&
-       rec->kind != NL_TRACE_PROC)
+    if (rec->kind != NL_TRACE_STDOUT && rec->kind != NL_TRACE_STDERR &&
+        rec->kind != NL_TRACE_PROC)
       continue;
     char tb[NL_TIME_STRLEN];
     const char *who = nl_trace_name(t, rec->peer);
@@ -82,13 +82,13 @@ typedef struct {
 static void show_progress(void *data, NlTime now, NlTime end, uint64_t events) {
   Progress *p = data;
   gint64 t = g_get_monotonic_time();
-  if(t - p->last < 200000 && now < end)
+  if (t - p->last < 200000 && now < end)
     return;
   p->last = t;
   double secs = MAX((t - p->start) / 1e6, 1e-6);
   fprintf(stderr, "\r\033[Knatlab: %.3f s of %.3f s virtual, %.2f M events/s",
           now / 1e9, end / 1e9, events / secs / 1e6);
-  if(now >= end)
+  if (now >= end)
     fputs("\r\033[K", stderr);
   fflush(stderr);
 }
@@ -98,12 +98,12 @@ static void show_progress(void *data, NlTime now, NlTime end, uint64_t events) {
 static const char *relay_colour(const NlTrace *trace, const NlTraceRecord *send,
                                 const guint8 *pkt, gpointer data) {
   GArray *relays = data;
-  if(send->len < 20)
+  if (send->len < 20)
     return NULL;
   uint32_t src = nl_wire_get32(pkt + 12), dst = nl_wire_get32(pkt + 16);
-  for(guint i = 0; i < relays->len; i++) {
+  for (guint i = 0; i < relays->len; i++) {
     uint32_t a = g_array_index(relays, uint32_t, i);
-    if(a == src || a == dst)
+    if (a == src || a == dst)
       return "#d98c00";
   }
   return NULL;
@@ -112,19 +112,19 @@ static const char *relay_colour(const NlTrace *trace, const NlTraceRecord *send,
 /* The addresses of the hosts that run a TURN server in @s. */
 static GArray *relay_addrs(const NlScenario *s) {
   GArray *out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  for(guint i = 0; i < s->nodes->len; i++) {
+  for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *n = g_ptr_array_index(s->nodes, i);
     gboolean relay = FALSE;
-    for(guint j = 0; j < n->runs->len; j++) {
+    for (guint j = 0; j < n->runs->len; j++) {
       const NlScnRun *r = g_ptr_array_index(n->runs, j);
       relay |= r->kind == NL_SCN_PROGRAM_BUILTIN &&
                strcmp(r->program, "turn-server") == 0;
     }
-    for(guint j = 0; relay && j < n->links->len; j++) {
+    for (guint j = 0; relay && j < n->links->len; j++) {
       const NlScnLink *l = g_ptr_array_index(n->links, j);
-      for(guint k = 0; k < l->addrs->len; k++) {
+      for (guint k = 0; k < l->addrs->len; k++) {
         const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
-        if(a->family == 4) {
+        if (a->family == 4) {
           uint32_t v = nl_scn_addr_ip4(a);
           g_array_append_val(out, v);
         }
@@ -137,15 +137,15 @@ static GArray *relay_addrs(const NlScenario *s) {
 /* (transfer full) the records of @t between @from and @to, with every
  * lane declaration; NULL when the window is the whole run. */
 static NlTrace *window_of(NlTrace *t, NlTime from, NlTime to) {
-  if(from <= 0 && to == NL_TIME_NEVER)
+  if (from <= 0 && to == NL_TIME_NEVER)
     return NULL;
   NlTrace *w = nl_trace_new();
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *p;
   nl_trace_iter_init(&it, t);
-  while(nl_trace_iter_next(&it, &rec, &p)) {
-    if(rec->kind != NL_TRACE_NODE && (rec->time < from || rec->time > to))
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (rec->kind != NL_TRACE_NODE && (rec->time < from || rec->time > to))
       continue;
     nl_trace_add(w, rec->time, rec->kind,
                  nl_trace_intern(w, nl_trace_name(t, rec->node)),
@@ -157,9 +157,9 @@ static NlTrace *window_of(NlTrace *t, NlTime from, NlTime to) {
 
 static gboolean write_outputs(NlTrace *t, const Options *o, const NlScenario *s,
                               const char *title, GError **error) {
-  if(o->trace && !nl_trace_write_text(t, o->trace, error))
+  if (o->trace && !nl_trace_write_text(t, o->trace, error))
     return FALSE;
-  if(o->timeline) {
+  if (o->timeline) {
     NlTimelineOptions topts;
     memset(&topts, 0, sizeof topts);
     topts.title = title;
@@ -167,7 +167,7 @@ static gboolean write_outputs(NlTrace *t, const Options *o, const NlScenario *s,
      * `from=`/`to=` draw only that window (lanes are always kept). */
     topts.kinds = NL_TIMELINE_DEFAULT_KINDS & ~s->timeline.hide;
     GArray *relays = relay_addrs(s);
-    if(relays->len > 0) {
+    if (relays->len > 0) {
       topts.hop_colour = relay_colour;
       topts.hop_colour_data = relays;
     }
@@ -176,12 +176,12 @@ static gboolean write_outputs(NlTrace *t, const Options *o, const NlScenario *s,
         nl_timeline_write(window ? window : t, o->timeline, &topts, error);
     nl_trace_free(window);
     g_array_free(relays, TRUE);
-    if(!ok)
+    if (!ok)
       return FALSE;
   }
-  if(o->pcap && !nl_pcap_write(t, o->pcap, NULL, error))
+  if (o->pcap && !nl_pcap_write(t, o->pcap, NULL, error))
     return FALSE;
-  if(o->jsonl && !nl_jsonl_write(t, o->jsonl, error))
+  if (o->jsonl && !nl_jsonl_write(t, o->jsonl, error))
     return FALSE;
   return TRUE;
 }
@@ -205,14 +205,14 @@ static gboolean check_outputs(const Options *o, GError **error) {
               {"--timeline", o->timeline, FALSE},
               {"--pcap", o->pcap, TRUE},
               {"--jsonl", o->jsonl, TRUE}};
-  for(gsize i = 0; i < G_N_ELEMENTS(outs); i++) {
-    if(outs[i].path == NULL)
+  for (gsize i = 0; i < G_N_ELEMENTS(outs); i++) {
+    if (outs[i].path == NULL)
       continue;
-    if(!nl_cli_check_output(outs[i].option, outs[i].path, outs[i].stdout_ok,
-                            error))
+    if (!nl_cli_check_output(outs[i].option, outs[i].path, outs[i].stdout_ok,
+                             error))
       return FALSE;
-    for(gsize j = 0; j < i; j++) {
-      if(outs[j].path != NULL && strcmp(outs[j].path, outs[i].path) == 0) {
+    for (gsize j = 0; j < i; j++) {
+      if (outs[j].path != NULL && strcmp(outs[j].path, outs[i].path) == 0) {
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                     "%s and %s both write %s", outs[j].option, outs[i].option,
                     strcmp(outs[i].path, "-") == 0 ? "to stdout"
@@ -221,7 +221,7 @@ static gboolean check_outputs(const Options *o, GError **error) {
       }
     }
   }
-  if(o->timeline != NULL && nl_timeline_format_of(o->timeline) == NULL) {
+  if (o->timeline != NULL && nl_timeline_format_of(o->timeline) == NULL) {
     g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                 "--timeline %s: the extension picks the format, one of "
                 ".svg .png .pdf .dot",
@@ -271,9 +271,9 @@ int nl_cmd_run(int argc, char **argv) {
   GError *error = NULL;
   int rc = NL_EXIT_OK;
   NlScenario *s = NULL;
-  if(!nl_cli_parse(ctx, &argc, &argv, &rc))
+  if (!nl_cli_parse(ctx, &argc, &argv, &rc))
     goto out;
-  if(argc != 2) {
+  if (argc != 2) {
     rc = argc < 2 ? nl_cli_usage_error("run", "no scenario given")
                   : nl_cli_usage_error("run",
                                        "one scenario at a time, not "
@@ -281,12 +281,12 @@ int nl_cmd_run(int argc, char **argv) {
                                        argv[2]);
     goto out;
   }
-  if(!check_outputs(&o, &error)) {
+  if (!check_outputs(&o, &error)) {
     rc = nl_cli_usage_error("run", "%s", error->message);
     goto out;
   }
   s = nl_scenario_load(argv[1], (const char *const *)o.sets, &error);
-  if(s == NULL) {
+  if (s == NULL) {
     fprintf(stderr, "%s\n", error->message);
     rc = NL_EXIT_ERROR;
     goto out;
@@ -296,10 +296,10 @@ int nl_cmd_run(int argc, char **argv) {
                         .watchdog_ms = (unsigned)o.watchdog_ms};
   /* With no output that shows packets or calls, record only what the
    * expectations and the printed program output need. */
-  if(!o.trace && !o.timeline && !o.pcap && !o.jsonl)
+  if (!o.trace && !o.timeline && !o.pcap && !o.jsonl)
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
   NlRun *run = nl_run_new(s, &ropts, &error);
-  if(run == NULL) {
+  if (run == NULL) {
     fprintf(stderr, "%s\n", error->message);
     rc = NL_EXIT_ERROR;
     goto out;
@@ -311,12 +311,12 @@ int nl_cmd_run(int argc, char **argv) {
   FILE *report = stdout_taken ? stderr : stdout;
   /* Progress goes to a terminal only, never into pipes or files. */
   Progress progress = {.start = g_get_monotonic_time()};
-  if(isatty(STDERR_FILENO))
+  if (isatty(STDERR_FILENO))
     nl_run_set_progress(run, show_progress, &progress);
   guint failed = nl_run_execute(run);
-  if(o.determinism) {
+  if (o.determinism) {
     NlRun *again = nl_run_new(s, &ropts, &error);
-    if(again == NULL) {
+    if (again == NULL) {
       fprintf(stderr, "%s\n", error->message);
       nl_run_free(run);
       rc = NL_EXIT_ERROR;
@@ -324,7 +324,7 @@ int nl_cmd_run(int argc, char **argv) {
     }
     nl_run_execute(again);
     GString *diff = g_string_new(NULL);
-    if(nl_run_trace_diff(nl_run_trace(run), nl_run_trace(again), diff)) {
+    if (nl_run_trace_diff(nl_run_trace(run), nl_run_trace(again), diff)) {
       fprintf(
           report,
           "deterministic: two runs gave identical traces (%" G_GUINT64_FORMAT
@@ -337,14 +337,14 @@ int nl_cmd_run(int argc, char **argv) {
     g_string_free(diff, TRUE);
     nl_run_free(again);
   }
-  if(!o.quiet)
+  if (!o.quiet)
     print_outputs(report, nl_run_trace(run));
-  if(!write_outputs(nl_run_trace(run), &o, s,
-                    s->timeline.title ? s->timeline.title : argv[1], &error)) {
+  if (!write_outputs(nl_run_trace(run), &o, s,
+                     s->timeline.title ? s->timeline.title : argv[1], &error)) {
     fprintf(stderr, "natlab run: %s\n", error->message);
     rc = NL_EXIT_ERROR;
   }
-  if(nl_run_n_expects(run) > 0) {
+  if (nl_run_n_expects(run) > 0) {
     GString *rep = g_string_new(NULL);
     nl_run_report_failures(run, rep);
     fputs(rep->str, report);
@@ -352,11 +352,11 @@ int nl_cmd_run(int argc, char **argv) {
             nl_run_n_expects(run) - failed, nl_run_n_expects(run));
     g_string_free(rep, TRUE);
   }
-  if(rc == NL_EXIT_OK && failed > 0)
+  if (rc == NL_EXIT_OK && failed > 0)
     rc = NL_EXIT_FAILED;
   nl_run_free(run);
 out:
-  if(error)
+  if (error)
     g_error_free(error);
   nl_scenario_free(s);
   options_clear(&o);
@@ -378,26 +378,40 @@ int nl_cmd_check(int argc, char **argv) {
       G_OPTION_ENTRY_NULL};
   GOptionContext *ctx =
       nl_cli_context_new("check", "SCENARIO...",
-                         "Parse and validate scenarios without running "
-                         "them.",
+                         "Validate scenarios as run does before running "
+                         "them: the file, then its world (programs compile "
+                         "and load, every feature is supported).",
                          entries, &o, check_description);
   GError *error = NULL;
   int rc = NL_EXIT_OK;
-  if(!nl_cli_parse(ctx, &argc, &argv, &rc))
+  if (!nl_cli_parse(ctx, &argc, &argv, &rc))
     goto out;
-  if(argc < 2) {
+  if (argc < 2) {
     rc = nl_cli_usage_error("check", "no scenario given");
     goto out;
   }
-  for(int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i++) {
     NlScenario *s =
         nl_scenario_load(argv[i], (const char *const *)o.sets, &error);
-    if(s == NULL) {
+    if (s == NULL) {
       fprintf(stderr, "%s\n", error->message);
       g_clear_error(&error);
       rc = NL_EXIT_ERROR;
       continue;
     }
+    /* Everything run checks before it runs: the world is built (user
+     * programs compiled into the cache and loaded, features the builder
+     * does not support refused), then dropped without running. */
+    NlRunOptions ropts = {.trace_mask = NL_RUN_CHECK_KINDS};
+    NlRun *run = nl_run_new(s, &ropts, &error);
+    if (run == NULL) {
+      fprintf(stderr, "%s\n", error->message);
+      g_clear_error(&error);
+      nl_scenario_free(s);
+      rc = NL_EXIT_ERROR;
+      continue;
+    }
+    nl_run_free(run);
     printf("%s: ok (%u networks, %u nodes, %u actions, %u expectations)\n",
            argv[i], s->networks->len, s->nodes->len, s->actions->len,
            s->expects->len);

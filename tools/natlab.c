@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/host/proc.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -25,8 +26,8 @@ static const NlCommand commands[] = {
 };
 
 static const NlCommand *find_command(const char *name) {
-  for(gsize i = 0; i < G_N_ELEMENTS(commands); i++)
-    if(strcmp(commands[i].name, name) == 0)
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+    if (strcmp(commands[i].name, name) == 0)
       return &commands[i];
   return NULL;
 }
@@ -40,10 +41,10 @@ static void usage(FILE *out) {
         "Commands:\n",
         out);
   int width = 0;
-  for(gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
     width = MAX(width,
                 (int)(strlen(commands[i].name) + strlen(commands[i].args) + 1));
-  for(gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
     char *words = g_strdup_printf("%s %s", commands[i].name, commands[i].args);
     fprintf(out, "  %-*s  %s\n", width, words, commands[i].summary);
     g_free(words);
@@ -61,7 +62,7 @@ static void usage(FILE *out) {
 /* The names of the commands, for "did you mean". */
 static const char *suggest_command(const char *word) {
   const char *names[G_N_ELEMENTS(commands)];
-  for(gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
     names[i] = commands[i].name;
   return nl_cli_suggest(word, names, G_N_ELEMENTS(commands));
 }
@@ -69,7 +70,7 @@ static const char *suggest_command(const char *word) {
 static int unknown_command(const char *name) {
   const char *near = suggest_command(name);
   fprintf(stderr, "natlab: '%s' is not a natlab command", name);
-  if(near != NULL)
+  if (near != NULL)
     fprintf(stderr, "; did you mean '%s'?", near);
   fputs("\nTry 'natlab --help' for the list of commands.\n", stderr);
   return NL_EXIT_ERROR;
@@ -77,16 +78,16 @@ static int unknown_command(const char *name) {
 
 /* natlab help [COMMAND]: the same text as `natlab [COMMAND] --help`. */
 static int cmd_help(int argc, char **argv) {
-  if(argc < 2) {
+  if (argc < 2) {
     usage(stdout);
     return NL_EXIT_OK;
   }
-  if(argc > 2)
+  if (argc > 2)
     return nl_cli_usage_error("help", "one command at a time");
   const NlCommand *c = find_command(argv[1]);
-  if(c == NULL)
+  if (c == NULL)
     return unknown_command(argv[1]);
-  if(c->main == cmd_help)
+  if (c->main == cmd_help)
     return cmd_help(1, argv);
   char *args[] = {(char *)c->name, (char *)"--help", NULL};
   return c->main(2, args);
@@ -94,20 +95,25 @@ static int cmd_help(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   setlocale(LC_ALL, "");
-  if(argc < 2) {
+  /* An installed natlab's built-in programs are where its own executable
+   * is, wherever the tree was moved ($NATLAB_PROGRAMS_DIR still wins). */
+  const NlCliPaths *paths = nl_cli_paths();
+  if (!paths->build_tree && g_getenv("NATLAB_PROGRAMS_DIR") == NULL)
+    nl_proc_set_programs_dir(paths->programs);
+  if (argc < 2) {
     usage(stderr);
     return NL_EXIT_ERROR;
   }
   const char *name = argv[1];
-  if(strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
     usage(stdout);
     return NL_EXIT_OK;
   }
-  if(strcmp(name, "--version") == 0) {
+  if (strcmp(name, "--version") == 0) {
     printf("natlab %s\n", NL_VERSION);
     return NL_EXIT_OK;
   }
-  if(name[0] == '-') {
+  if (name[0] == '-') {
     fprintf(stderr,
             "natlab: unknown option %s (options follow the command)\n"
             "Try 'natlab --help' for the list of commands.\n",
@@ -115,7 +121,7 @@ int main(int argc, char **argv) {
     return NL_EXIT_ERROR;
   }
   const NlCommand *c = find_command(name);
-  if(c == NULL)
+  if (c == NULL)
     return unknown_command(name);
   return c->main(argc - 1, argv + 1);
 }
