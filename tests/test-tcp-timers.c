@@ -364,6 +364,64 @@ static void test_tcp_nagle_with_delayed_ack_stalls_40ms(void **state) {
     assert_int_equal(r1.latency[0][i], 2 * 20 * NL_MS + NL_TCP_DELACK);
 }
 
+/* ---- RTT samples from timestamps (RFC 7323 §4.3, RFC 6298 §5) --------- */
+
+typedef struct {
+  NlTime first_gap, second_gap;
+  size_t got;
+} RecoverResult;
+
+/* bob's SYN-ACK is lost (so the handshake gives no RTT sample from
+ * timing), and so is bob's first data segment (its retransmission gives
+ * none either, by Karn's rule).  The ACKs that follow acknowledge new
+ * data and echo bob's timestamps: each is an RTT sample (RFC 7323 §4.3),
+ * from which the RTO is computed again (RFC 6298 §2, §5), as Linux's
+ * tcp_ack_update_rtt does.  A later loss is then retransmitted after
+ * about one RTO of a 100 ms path, not after the backed-off seconds. */
+static void scenario_rto_recovers(Wire *w, void *res) {
+  RecoverResult *r = res;
+  Pair p;
+  w->drop_next[1] = 1; /* the SYN-ACK */
+  pair_open(w, &p, 9002);
+  char buf[1000];
+  memset(buf, 'x', sizeof buf);
+  for (int round = 0; round < 2; round++) {
+    run_for(w, 2 * NL_S);
+    w->drop_next[1] = 1;
+    NlTime sent = nl_event_now(w->q);
+    assert_int_equal(nl_tcp_send(p.server, buf, sizeof buf, 0), 1000);
+    run_for(w, 30 * NL_S);
+    NlTime again = nth_time(w, w->h[1].node, "retransmit seq=", round);
+    assert_true(again > 0);
+    if (round == 0)
+      r->first_gap = again - sent;
+    else
+      r->second_gap = again - sent;
+  }
+  int err;
+  char in[4096];
+  ssize_t n;
+  while ((n = nl_tcp_recv(p.client, in, sizeof in, 0)) > 0)
+    r->got += (size_t)n;
+  (void)err;
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+}
+
+static void test_tcp_rto_recomputed_from_timestamp_samples(void **state) {
+  RecoverResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(33, 50 * NL_MS, scenario_rto_recovers, &r1, &r2);
+  assert_int_equal(r1.got, 2000);
+  /* The handshake's final ACK echoes the retransmitted SYN-ACK's TSval:
+   * one 100 ms sample, RTO = 100 ms + max(4 * 50 ms, 200 ms). */
+  assert_int_equal(r1.first_gap, 300 * NL_MS);
+  /* More samples since: still well under a second (it was 4 s). */
+  assert_true(r1.second_gap >= NL_TCP_RTO_MIN);
+  assert_true(r1.second_gap < 500 * NL_MS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_keepalive_detects_dead_peer),
@@ -373,6 +431,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_delayed_ack_after_quickacks),
       cmocka_unit_test(test_tcp_interactive_acks_ride_on_replies),
     cmocka_unit_test(test_tcp_nagle_with_delayed_ack_stalls_40ms),
+      cmocka_unit_test(test_tcp_rto_recomputed_from_timestamp_samples),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

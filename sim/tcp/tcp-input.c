@@ -32,6 +32,23 @@ static void rto_reset(NlTcpSock *s) {
   }
 }
 
+/* RFC 7323 §4.3: an ACK that acknowledges new data echoes in TSecr the
+ * TSval of the segment that, by the receiver's rules, it answers, so
+ * now - TSecr is an RTT sample even when that segment was retransmitted
+ * (where Karn's rule forbids timing by sequence number).  Linux takes it
+ * whenever an ACK acknowledges new data and gave no sample by sequence
+ * (tcp_ack_update_rtt); the RTO then follows the samples again (RFC 6298
+ * §2 and §5) instead of staying backed off.  Returns whether it took one. */
+static gboolean ts_rtt_sample(NlTcpSock *s, const NlTcpHeader *th) {
+  if (!s->ts_ok || !th->ts || th->tsecr == 0)
+    return FALSE;
+  uint32_t delta = nl__tcp_tsval(s) - th->tsecr; /* milliseconds */
+  if (delta > 120000u)
+    return FALSE; /* an echo from the future or older than RTO_MAX */
+  nl__tcp_rtt_sample(s, (NlTime)MAX(delta, 1u) * NL_MS);
+  return TRUE;
+}
+
 static void take_syn_options(NlTcpSock *s, const Seg *g) {
   /* No option: RFC 9293's default 536.  Linux never goes below
    * TCP_MIN_SND_MSS (48) of data, whatever the peer claims. */
@@ -168,6 +185,8 @@ static void syn_sent_input(NlTcpSock *s, const Seg *g) {
   if (has_ack) {
     if (s->retransmits == 0)
       nl__tcp_rtt_sample(s, nl__tcp_now(s) - s->rtt_start);
+    else
+      ts_rtt_sample(s, th);
     s->snd_una = th->ack;
     establish(s);
     nl__tcp_send_ack(s);
@@ -256,6 +275,8 @@ static gboolean process_ack(NlTcpSock *s, const Seg *g) {
   if (s->rtt_timing && SEQ_GEQ(ack, s->rtt_seq)) {
     nl__tcp_rtt_sample(s, nl__tcp_now(s) - s->rtt_start);
     s->rtt_timing = 0;
+  } else {
+    ts_rtt_sample(s, th);
   }
   rto_reset(s);
   s->soft_err = 0;
@@ -525,6 +546,8 @@ static void synced_input(NlTcpSock *s, const Seg *g) {
     }
     if (s->retransmits == 0)
       nl__tcp_rtt_sample(s, nl__tcp_now(s) - s->rtt_start);
+    else
+      ts_rtt_sample(s, th);
     s->snd_una = th->ack;
     s->snd_wnd = (uint32_t)th->window << s->snd_wscale;
     s->snd_wl1 = th->seq;

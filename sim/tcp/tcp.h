@@ -11,7 +11,8 @@
  *
  * What it speaks: MSS, window scale (shift 7) and timestamps options; IW10,
  * NewReno (RFC 6582) with fast retransmit on 3 duplicate ACKs; RFC 6298
- * timers with Linux's constants; delayed ACKs with Linux's quick-ACK and
+ * timers with Linux's constants, with RTT samples from timestamps (RFC 7323
+ * §4.3) for ACKs of retransmitted data, as Linux takes them; delayed ACKs with Linux's quick-ACK and
  * pingpong modes; send and receive buffer autotuning unless SO_SNDBUF or
  * SO_RCVBUF is set.  Not spoken: SACK, ECN, urgent data, TCP Fast Open.
  *
