@@ -591,6 +591,72 @@ static NlWorld *sc_node_down(Rx *rx) {
   return w;
 }
 
+/* a sends ten 1250-byte datagrams at once on a 1 Mbit/s uplink with 20 ms
+ * latency: they leave the transmitter 10 ms apart.  a crashes at 35 ms:
+ * the three that had left (at 10, 20, 30 ms) are on the wire and arrive;
+ * the one being serialised and the six still queued are lost then, with a
+ * drop record each at a, as a crashed machine transmits nothing more.  Up
+ * again, a's transmitter is idle: a datagram sent at 50 ms leaves at once. */
+static NlWorld *sc_crash_flushes_queue(Rx *rx) {
+  NlLinkProps ap = {.up = {.latency = 20 * NL_MS, .bandwidth = 1000000}};
+  NlWorld *w = pair_world(SEED, &ap, NULL, rx);
+  NlNode *a = node(w, "a");
+  for (guint i = 1; i <= 10; i++)
+    assert_int_equal(udp_send(a, 0, BADDR, P1250, (uint16_t)i, 64, FALSE), 0);
+  run_to(w, 35 * NL_MS);
+  nl_node_set_up(a, FALSE);
+  run_to(w, 50 * NL_MS);
+  nl_node_set_up(a, TRUE);
+  assert_int_equal(udp_send(a, 0, BADDR, P1250, 11, 64, FALSE), 0);
+  run(w);
+  return w;
+}
+
+static void test_links_crashed_node_stops_transmitting(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_crash_flushes_queue(&rx);
+  assert_int_equal(rx.pkts->len, 4);
+  static const uint16_t ids[] = {1, 2, 3, 11};
+  static const NlTime at[] = {30 * NL_MS, 40 * NL_MS, 50 * NL_MS,
+                              80 * NL_MS};
+  for (guint i = 0; i < 4; i++) {
+    gsize len;
+    const guint8 *p = rx_data(&rx, i, &len);
+    assert_int_equal(pkt_id(p, len), ids[i]);
+    assert_int_equal(rx_time(&rx, i), at[i]);
+  }
+  GArray *d = recs(w, NL_TRACE_PKT_DROP, "a", NL_DROP_HOST_DOWN);
+  assert_int_equal(d->len, 7);
+  for (guint i = 0; i < d->len; i++) {
+    Rec *x = &g_array_index(d, Rec, i);
+    assert_int_equal(x->time, 35 * NL_MS);
+    assert_string_equal(x->peer, "b");
+    assert_int_equal(pkt_id(x->data, x->len), 4 + i); /* in send order */
+  }
+  g_array_free(d, TRUE);
+  assert_int_equal(count_drops(w), 7);
+  assert_rerun_identical(w, sc_crash_flushes_queue);
+  nl_world_free(w);
+  rx_clear(&rx);
+
+  /* a's link going down at 35 ms loses the same seven (LINK_DOWN). */
+  rx_init(&rx);
+  NlLinkProps ap = {.up = {.latency = 20 * NL_MS, .bandwidth = 1000000}};
+  w = pair_world(SEED, &ap, NULL, &rx);
+  NlNode *a = node(w, "a");
+  for (guint i = 1; i <= 10; i++)
+    assert_int_equal(udp_send(a, 0, BADDR, P1250, (uint16_t)i, 64, FALSE), 0);
+  run_to(w, 35 * NL_MS);
+  nl_iface_set_up(nl_node_iface(a, 0), FALSE);
+  run(w);
+  assert_int_equal(rx.pkts->len, 3);
+  assert_int_equal(count(w, NL_TRACE_PKT_DROP, "a", NL_DROP_LINK_DOWN), 7);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
 static void test_links_node_down(void **state) {
   (void)state;
   Rx rx;
@@ -780,6 +846,7 @@ int main(void) {
       cmocka_unit_test(test_links_dup_down_direction),
       cmocka_unit_test(test_links_link_down_and_up),
       cmocka_unit_test(test_links_node_down),
+      cmocka_unit_test(test_links_crashed_node_stops_transmitting),
       cmocka_unit_test(test_links_partition_and_heal),
       cmocka_unit_test(test_links_free_mid_flight),
       cmocka_unit_test(test_links_determinism),

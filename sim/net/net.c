@@ -306,7 +306,12 @@ void nl_node_set_hooks(NlNode *n, const NlNodeHooks *hooks) {
 void nl_node_set_forwarding(NlNode *n, gboolean on) {
   n->forwarding = on;
 }
+static void flush_tx(NlIface *f, NlDropReason why);
+
 void nl_node_set_up(NlNode *n, gboolean up) {
+  if (n->up && !up)
+    for (guint i = 0; i < n->ifaces->len; i++)
+      flush_tx(g_ptr_array_index(n->ifaces, i), NL_DROP_HOST_DOWN);
   n->up = up;
 }
 gboolean nl_node_is_up(const NlNode *n) {
@@ -492,6 +497,8 @@ const NlLinkProps *nl_iface_props(const NlIface *i) {
 }
 
 void nl_iface_set_up(NlIface *i, gboolean up) {
+  if (i->up && !up)
+    flush_tx(i, NL_DROP_LINK_DOWN);
   i->up = up;
 }
 
@@ -551,9 +558,10 @@ static gboolean dir_trivial(const NlLinkDir *d) {
 }
 
 /* Passes a packet of @len bytes through one direction of a link, from time
- * *@t.  OUT: *@t, when it comes out.  Returns the drop reason, or NONE. */
+ * *@t.  OUT: *@t, when it comes out; *@tx_end (may be NULL), when its last
+ * bit has left the transmitter.  Returns the drop reason, or NONE. */
 static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
-                             guint len, NlTime *t) {
+                             guint len, NlTime *t, NlTime *tx_end) {
   if (d->loss > 0 && nl_rand_chance(&f->rand, d->loss))
     return NL_DROP_LOSS;
   NlTime when = *t;
@@ -572,6 +580,8 @@ static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
     s->count++;
     when = s->busy_until;
   }
+  if (tx_end != NULL)
+    *tx_end = when;
   when += d->latency;
   if (d->jitter > 0)
     when += (NlTime)nl_rand_below(&f->rand, (uint64_t)d->jitter + 1);
@@ -596,6 +606,7 @@ static void hop_dup(NlWorld *w, NlPacket *pkt, guint stage, NlTime at) {
   NlPacket *copy = nl_packet_new(pkt->data, pkt->len);
   copy->from = pkt->from;
   copy->to = pkt->to;
+  copy->sent_out = pkt->sent_out;
   copy->id = ++w->next_pkt_id;
   w->stats.sent++;
   trace_pkt(w, NL_TRACE_PKT_SEND, copy->from->node, copy->to->node, copy,
@@ -613,7 +624,7 @@ static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
   if (!dir_trivial(&to->props.down)) {
     dup = to->props.down.dup > 0 &&
           nl_rand_chance(&to->rand, to->props.down.dup);
-    why = dir_pass(to, &to->props.down, &to->down_state, pkt->len, &t);
+    why = dir_pass(to, &to->props.down, &to->down_state, pkt->len, &t, NULL);
   }
   if (dup && why == NL_DROP_NONE)
     hop_dup(w, pkt, STAGE_ARRIVE, t + NL_US); /* a microsecond behind */
@@ -664,6 +675,50 @@ static void hop_event(NlEvent *ev, void *data) {
   trace_pkt(w, NL_TRACE_PKT_RECV, to->node, pkt->from->node, pkt,
             NL_DROP_NONE);
   node_input(to->node, to, pkt);
+}
+
+static gint by_id(gconstpointer a, gconstpointer b) {
+  const NlPacket *x = *(NlPacket *const *)a, *y = *(NlPacket *const *)b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* @f's transmitter stops: every packet it had not sent out by now (still
+ * queued, or being serialised) is lost, in the order they were sent, and
+ * the transmitter is idle from now on. */
+static void flush_tx(NlIface *f, NlDropReason why) {
+  NlWorld *w = f->node->world;
+  NlTime now = nl_event_now(w->queue);
+  GPtrArray *lost = NULL;
+  NlTime on_wire = now; /* the latest arrival of a packet that goes on */
+  for (NlPacket *p = w->in_flight; p != NULL; p = p->next) {
+    if (p->stage == STAGE_LOOP || p->from != f)
+      continue;
+    if (p->sent_out > now) {
+      if (lost == NULL)
+        lost = g_ptr_array_new();
+      g_ptr_array_add(lost, p);
+    } else {
+      on_wire = MAX(on_wire, p->ev.time);
+    }
+  }
+  f->up_state.count = 0;
+  f->up_state.head = 0;
+  f->up_state.busy_until = MIN(f->up_state.busy_until, now);
+  /* Later packets still may not overtake those on the wire. */
+  f->up_state.last_arrival = MIN(f->up_state.last_arrival, on_wire);
+  if (lost == NULL)
+    return;
+  g_ptr_array_sort(lost, by_id); /* the list is newest first */
+  for (guint i = 0; i < lost->len; i++) {
+    NlPacket *p = g_ptr_array_index(lost, i);
+    in_flight_remove(w, p);
+    nl_event_cancel(w->queue, &p->ev);
+    w->stats.dropped++;
+    trace_pkt(w, NL_TRACE_PKT_DROP, f->node, p->to->node, p,
+              why | NL_DROP_OUTGOING);
+    nl_packet_free(p);
+  }
+  g_ptr_array_free(lost, TRUE);
 }
 
 /* The node that owns @addr on some network, or NULL. */
@@ -718,11 +773,13 @@ static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
   else if (g_hash_table_size(w->blocked) > 0 && blocked(w, from, to, pkt))
     why = NL_DROP_BLOCKED;
   NlTime t = nl_event_now(w->queue);
+  pkt->sent_out = t;
   gboolean dup = FALSE;
   if (why == NL_DROP_NONE && !dir_trivial(&from->props.up)) {
     dup = from->props.up.dup > 0 &&
           nl_rand_chance(&from->rand, from->props.up.dup);
-    why = dir_pass(from, &from->props.up, &from->up_state, pkt->len, &t);
+    why = dir_pass(from, &from->props.up, &from->up_state, pkt->len, &t,
+                   &pkt->sent_out);
   }
   if (why != NL_DROP_NONE) {
     w->stats.dropped++;

@@ -75,6 +75,7 @@ struct NlPacket {
   guint8 *data;   /* IPv4 packet */
   NlPacket *prev, *next; /* private: the world's in-flight list */
   NlNode *loop;          /* private: the node of a loopback packet */
+  NlTime sent_out;       /* private: when its last bit left @from */
 };
 
 /* What a node's upper layers do with packets.  All optional. */
@@ -151,7 +152,10 @@ void nl_node_rand(const NlNode *n, const char *purpose, NlRand *out);
 void nl_node_set_hooks(NlNode *n, const NlNodeHooks *hooks);
 /* Routers and NATs forward; hosts do not. */
 void nl_node_set_forwarding(NlNode *n, gboolean on);
-/* A node that is down drops what arrives (HOST_DOWN) and sends nothing. */
+/* A node that is down drops what arrives (HOST_DOWN) and sends nothing:
+ * going down, it loses what its transmitters had not sent out yet (the
+ * packet being serialised and those queued behind it), each with a drop
+ * record; packets already on the wire still arrive. */
 void nl_node_set_up(NlNode *n, gboolean up);
 gboolean nl_node_is_up(const NlNode *n);
 
@@ -215,6 +219,8 @@ uint32_t nl_iface_addr(const NlIface *i);
 guint nl_iface_mtu(const NlIface *i);
 guint nl_iface_index(const NlIface *i); /* 1-based, as if_nametoindex */
 const char *nl_iface_name(const NlIface *i); /* "eth0", "eth1"... */
+/* A link going down loses what its transmitter had not sent out yet, as a
+ * node going down does (LINK_DOWN). */
 void nl_iface_set_up(NlIface *i, gboolean up);
 gboolean nl_iface_is_up(const NlIface *i);
 void nl_iface_set_props(NlIface *i, const NlLinkProps *props);
