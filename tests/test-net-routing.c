@@ -598,6 +598,69 @@ static void test_routing_default_answers(void **state) {
   rx_clear(&rx);
 }
 
+/* TCP to a node without upper layers (a host where no program runs, a
+ * router, a NAT's own inside address): refused as Linux refuses a port
+ * nobody listens on (RFC 9293 §3.10.7.1): a SYN gets RST+ACK acknowledging
+ * it, a segment with an ACK gets an RST with that sequence number, an RST
+ * gets nothing.  h1 sends all three to h2 and to the router r2. */
+static NlWorld *sc_default_refuses_tcp(Rx *rx) {
+  Chain c;
+  chain_build(&c, NULL, rx, NULL);
+  const uint32_t dsts[] = {H2, A("10.0.2.2")};
+  for (guint d = 0; d < G_N_ELEMENTS(dsts); d++) {
+    static const uint8_t flags[] = {NL_TCP_SYN, NL_TCP_ACK | NL_TCP_PSH,
+                                    NL_TCP_RST};
+    for (guint i = 0; i < G_N_ELEMENTS(flags); i++) {
+      guint8 buf[NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + 4];
+      NlTcpHeader th = {.sport = 40000, .dport = 80, .seq = 1000 + i,
+                        .ack = 5000, .flags = flags[i], .window = 1024};
+      size_t plen = (flags[i] & NL_TCP_PSH) ? 4 : 0;
+      size_t len = nl_tcp4_build(buf, H1, dsts[d], &th, "data", plen,
+                                 (uint16_t)(100 + i), 64, TRUE);
+      assert_int_equal(nl_node_send(c.h1, buf, len), 0);
+    }
+  }
+  run(c.w);
+  return c.w;
+}
+
+static void test_routing_default_refuses_tcp(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlWorld *w = sc_default_refuses_tcp(&rx);
+  assert_int_equal(rx.pkts->len, 4);
+  const uint32_t srcs[] = {A("10.0.2.2"), H2}; /* the router is nearer */
+  for (guint i = 0; i < 4; i++) {
+    gsize len;
+    const guint8 *p = rx_data(&rx, i, &len);
+    NlIp4Header ip;
+    assert_ip_ok(p, len, &ip);
+    assert_int_equal(ip.proto, NL_IPPROTO_TCP);
+    assert_int_equal(ip.src, srcs[i / 2]);
+    assert_int_equal(ip.dst, H1);
+    NlTcpHeader th;
+    assert_null(nl_tcp4_parse(p, len, &ip, &th));
+    assert_int_equal(th.sport, 80);
+    assert_int_equal(th.dport, 40000);
+    if (i % 2 == 0) { /* to the SYN */
+      assert_int_equal(th.flags, NL_TCP_RST | NL_TCP_ACK);
+      assert_int_equal(th.seq, 0);
+      assert_int_equal(th.ack, 1001);
+    } else { /* to the ACK with 4 bytes */
+      assert_int_equal(th.flags, NL_TCP_RST);
+      assert_int_equal(th.seq, 5000);
+    }
+  }
+  assert_int_equal(count(w, NL_TRACE_PKT_DROP, "h2", NL_DROP_TCP_NO_LISTENER),
+                   3);
+  assert_int_equal(count(w, NL_TRACE_PKT_DROP, "r2", NL_DROP_TCP_NO_LISTENER),
+                   3);
+  assert_rerun_identical(w, sc_default_refuses_tcp);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
 /* ---- loopback ---- */
 
 static NlWorld *sc_loopback(Rx *rx) {
@@ -658,6 +721,7 @@ int main(void) {
       cmocka_unit_test(test_routing_offlink_gateway_ignored),
       cmocka_unit_test(test_routing_no_neighbour),
       cmocka_unit_test(test_routing_default_answers),
+      cmocka_unit_test(test_routing_default_refuses_tcp),
       cmocka_unit_test(test_routing_loopback_without_links),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1013,9 +1013,35 @@ static void default_local_in(NlNode *n, NlPacket *pkt) {
                               NL_ICMP_PORT_UNREACH, 0);
       nl_node_drop(n, pkt, NL_DROP_PORT_UNREACHABLE);
       return;
-    case NL_IPPROTO_TCP:
+    case NL_IPPROTO_TCP: {
+      /* Nobody listens here: refused as by Linux's tcp_v4_send_reset
+       * (RFC 9293 §3.10.7.1), never in answer to an RST. */
+      NlTcpHeader th;
+      if (nl_tcp4_parse(pkt->data, pkt->len, &ip, &th) != NULL) {
+        nl_node_drop(n, pkt, NL_DROP_BAD_CHECKSUM);
+        return;
+      }
+      if (!(th.flags & NL_TCP_RST)) {
+        NlTcpHeader r = {.sport = th.dport, .dport = th.sport};
+        if (th.flags & NL_TCP_ACK) {
+          r.seq = th.ack;
+          r.flags = NL_TCP_RST;
+        } else {
+          uint32_t dlen = ip.total_len - ip.ihl_bytes - th.hdr_bytes;
+          r.ack = th.seq + dlen + ((th.flags & NL_TCP_SYN) ? 1 : 0) +
+                  ((th.flags & NL_TCP_FIN) ? 1 : 0);
+          r.flags = NL_TCP_RST | NL_TCP_ACK;
+        }
+        guint8 buf[NL_IP4_HDR_LEN + NL_TCP_HDR_LEN];
+        size_t len = nl_tcp4_build(buf, ip.dst, ip.src, &r, NULL, 0,
+                                   nl_node_next_ip_id(n), 64, TRUE);
+        nl_node_drop(n, pkt, NL_DROP_TCP_NO_LISTENER);
+        nl_node_send(n, buf, len);
+        return;
+      }
       nl_node_drop(n, pkt, NL_DROP_TCP_NO_LISTENER);
       return;
+    }
     case NL_IPPROTO_ICMP: {
       guint8 *ic = pkt->data + ip.ihl_bytes;
       if (ip.total_len - ip.ihl_bytes >= NL_ICMP_HDR_LEN &&
