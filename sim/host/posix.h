@@ -26,32 +26,39 @@
 
 #include "sim/host/posix-calls.h"
 
-#define NL_POSIX_PROTO(ret, name, params, args) ret nl_posix_##name params;
+/* The face is all that the natlab executable exports (tools/natlab.map):
+ * every other function of natlab is hidden, so a program cannot call
+ * natlab's internals (nl_trace_add...) to forge what the trace says. */
+#define NL_POSIX_API __attribute__((visibility("default")))
+
+#define NL_POSIX_PROTO(ret, name, params, args)                                \
+  NL_POSIX_API ret nl_posix_##name params;
 NL_POSIX_CALLS(NL_POSIX_PROTO)
 #undef NL_POSIX_PROTO
-#define NL_POSIX_VPROTO(name, params, args) void nl_posix_##name params;
+#define NL_POSIX_VPROTO(name, params, args)                                    \
+  NL_POSIX_API void nl_posix_##name params;
 NL_POSIX_VOID_CALLS(NL_POSIX_VPROTO)
 #undef NL_POSIX_VPROTO
 
-int nl_posix_fcntl(int fd, int cmd, long arg);
-__attribute__((noreturn)) void nl_posix_verr(int code, const char *fmt,
-                                             va_list ap);
-__attribute__((noreturn)) void nl_posix_verrx(int code, const char *fmt,
-                                              va_list ap);
-int nl_posix_ioctl(int fd, unsigned long req, void *arg);
-__attribute__((noreturn)) void nl_posix_exit(int code);
-__attribute__((noreturn)) void nl_posix_abort(void);
-__attribute__((noreturn)) void nl_posix_assert_fail(const char *expr, const char *file,
-                                          unsigned int line,
-                                          const char *func);
-__attribute__((noreturn)) void nl_posix_pthread_exit(void *ret);
+NL_POSIX_API int nl_posix_fcntl(int fd, int cmd, long arg);
+NL_POSIX_API __attribute__((noreturn)) void
+nl_posix_verr(int code, const char *fmt, va_list ap);
+NL_POSIX_API __attribute__((noreturn)) void
+nl_posix_verrx(int code, const char *fmt, va_list ap);
+NL_POSIX_API int nl_posix_ioctl(int fd, unsigned long req, void *arg);
+NL_POSIX_API __attribute__((noreturn)) void nl_posix_exit(int code);
+NL_POSIX_API __attribute__((noreturn)) void nl_posix_abort(void);
+NL_POSIX_API __attribute__((noreturn)) void
+nl_posix_assert_fail(const char *expr, const char *file, unsigned int line,
+                     const char *func);
+NL_POSIX_API __attribute__((noreturn)) void nl_posix_pthread_exit(void *ret);
 /* Aligned allocation that the process's heap accounting sees. */
-int nl_posix_posix_memalign(void **p, size_t align, size_t n);
+NL_POSIX_API int nl_posix_posix_memalign(void **p, size_t align, size_t n);
 /* Reports a call a program made that natlab does not answer. */
-int nl_posix_unsupported(const char *name);
+NL_POSIX_API int nl_posix_unsupported(const char *name);
 /* atexit() for the calling process: run by exit(), in reverse order. */
-int nl_posix_atexit(void (*fn)(void));
+NL_POSIX_API int nl_posix_atexit(void (*fn)(void));
 /* The current program's name (argv[0]) for err()/warn(). */
-const char *nl_posix_progname(void);
+NL_POSIX_API const char *nl_posix_progname(void);
 
 #endif

@@ -1,0 +1,171 @@
+/* Programs see only the lab: hostile programs are refused when natlab-cc
+ * builds them, or named when they run (host, program, virtual time and
+ * the call); natlab itself goes on, exits normally, and nothing real
+ * happens.  The runs go through the natlab executable, as a user's do:
+ * it is the natlab that confines itself and exports only the POSIX face. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+typedef struct {
+  char *dir;
+  int status; /* exit status, or 128 + signal */
+  char *out;
+  char *err;
+} Result;
+
+static char *prog(const char *name) {
+  return g_strdup_printf("%s/tests/%s.so", g_getenv("NATLAB_BUILD_ROOT"),
+                         name);
+}
+
+static int exit_status(int wait_status) {
+  if (WIFEXITED(wait_status))
+    return WEXITSTATUS(wait_status);
+  return 128 + WTERMSIG(wait_status);
+}
+
+static void result_free(Result *r) {
+  if (r->dir != NULL) {
+    GDir *d = g_dir_open(r->dir, 0, NULL);
+    const char *n;
+    while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+      char *p = g_build_filename(r->dir, n, NULL);
+      g_unlink(p);
+      g_free(p);
+    }
+    if (d != NULL)
+      g_dir_close(d);
+    g_rmdir(r->dir);
+  }
+  g_free(r->dir);
+  g_free(r->out);
+  g_free(r->err);
+  g_free(r);
+}
+
+/* Runs `natlab run` on @scenario (with --trace - after the program output)
+ * and waits for it. */
+static Result *run_natlab(const char *scenario) {
+  Result *r = g_new0(Result, 1);
+  r->dir = g_dir_make_tmp("natlab-confine-XXXXXX", NULL);
+  char *path = g_build_filename(r->dir, "s.nlab", NULL);
+  g_assert_true(g_file_set_contents(path, scenario, -1, NULL));
+  char *natlab = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "tools",
+                                  "natlab", NULL);
+  const char *argv[] = {natlab, "run", path, "--watchdog=300", "--trace=-",
+                        NULL};
+  int ws = 0;
+  GError *err = NULL;
+  if (!g_spawn_sync(r->dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+                    NULL, &r->out, &r->err, &ws, &err))
+    g_error("%s", err->message);
+  r->status = exit_status(ws);
+  g_free(natlab);
+  g_free(path);
+  return r;
+}
+
+/* Builds @source with natlab-cc; the result's dir holds prog.so when the
+ * build succeeded. */
+static Result *natlab_cc(const char *source) {
+  Result *r = g_new0(Result, 1);
+  r->dir = g_dir_make_tmp("natlab-cc-XXXXXX", NULL);
+  char *src = g_build_filename(r->dir, "prog.c", NULL);
+  g_assert_true(g_file_set_contents(src, source, -1, NULL));
+  const char *argv[] = {"/bin/sh", g_getenv("NATLAB_CC"), "-o", "prog.so",
+                        "prog.c", NULL};
+  int ws = 0;
+  GError *err = NULL;
+  if (!g_spawn_sync(r->dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                    &r->out, &r->err, &ws, &err))
+    g_error("%s", err->message);
+  r->status = exit_status(ws);
+  g_free(src);
+  return r;
+}
+
+static gboolean built(const Result *r) {
+  char *so = g_build_filename(r->dir, "prog.so", NULL);
+  gboolean ok = g_file_test(so, G_FILE_TEST_EXISTS);
+  g_free(so);
+  return ok;
+}
+
+/* ---- natlab's internals are not for programs ---- */
+
+static void test_confine_natlab_cc_refuses_internal_calls(void **state) {
+  char *src = NULL;
+  char *path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "tests",
+                                "progs", "forge.c", NULL);
+  assert_true(g_file_get_contents(path, &src, NULL, NULL));
+  Result *r = natlab_cc(src);
+  assert_int_equal(r->status, 1);
+  assert_non_null(strstr(r->err, "the program calls nl_trace_add(), an "
+                                 "internal function of natlab"));
+  assert_false(built(r));
+  result_free(r);
+  g_free(src);
+  g_free(path);
+}
+
+static void test_confine_internal_calls_cannot_load(void **state) {
+  /* Built without natlab-cc's check: the executable does not export
+   * nl_trace_add, so the program cannot be bound, and the scenario line
+   * that runs it is named. */
+  char *forge = prog("forge");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n", forge);
+  Result *r = run_natlab(text);
+  assert_int_equal(r->status, 2);
+  assert_non_null(strstr(r->err, "s.nlab:3:7: "));
+  assert_non_null(strstr(r->err, "undefined symbol: nl_trace_add"));
+  assert_null(strstr(r->out, "FORGED"));
+  result_free(r);
+  g_free(text);
+  g_free(forge);
+}
+
+static void test_confine_natlab_exports_only_the_posix_face(void **state) {
+  char *natlab = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "tools",
+                                  "natlab", NULL);
+  const char *argv[] = {"nm", "-D", "--defined-only", natlab, NULL};
+  char *out = NULL;
+  int ws = 0;
+  assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+                           NULL, NULL, &out, NULL, &ws, NULL));
+  assert_int_equal(exit_status(ws), 0);
+  guint posix = 0, other = 0;
+  char **lines = g_strsplit(out, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    const char *name = strrchr(*l, ' ');
+    if (name == NULL)
+      continue;
+    name++;
+    if (g_str_has_prefix(name, "nl_posix_"))
+      posix++;
+    else if (g_str_has_prefix(name, "nl_")) {
+      print_error("exported: %s\n", name);
+      other++;
+    }
+  }
+  assert_int_equal(other, 0);
+  assert_true(posix > 50);
+  g_strfreev(lines);
+  g_free(out);
+  g_free(natlab);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_confine_natlab_exports_only_the_posix_face),
+    cmocka_unit_test(test_confine_natlab_cc_refuses_internal_calls),
+    cmocka_unit_test(test_confine_internal_calls_cannot_load),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
