@@ -59,8 +59,9 @@ static Result *run_natlab(const char *scenario) {
   g_assert_true(g_file_set_contents(path, scenario, -1, NULL));
   char *natlab = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "tools",
                                   "natlab", NULL);
-  const char *argv[] = {natlab, "run", path, "--watchdog=300", "--trace=-",
-                        NULL};
+  /* Relative to the run's own folder, so two runs print the same. */
+  const char *argv[] = {natlab, "run", "s.nlab", "--watchdog=300",
+                        "--trace=-", NULL};
   int ws = 0;
   GError *err = NULL;
   if (!g_spawn_sync(r->dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
@@ -70,6 +71,15 @@ static Result *run_natlab(const char *scenario) {
   g_free(natlab);
   g_free(path);
   return r;
+}
+
+static char *source_text(const char *name) {
+  char *path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "tests",
+                                "progs", name, NULL);
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+  g_free(path);
+  return text;
 }
 
 /* Builds @source with natlab-cc; the result's dir holds prog.so when the
@@ -101,10 +111,7 @@ static gboolean built(const Result *r) {
 /* ---- natlab's internals are not for programs ---- */
 
 static void test_confine_natlab_cc_refuses_internal_calls(void **state) {
-  char *src = NULL;
-  char *path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "tests",
-                                "progs", "forge.c", NULL);
-  assert_true(g_file_get_contents(path, &src, NULL, NULL));
+  char *src = source_text("forge.c");
   Result *r = natlab_cc(src);
   assert_int_equal(r->status, 1);
   assert_non_null(strstr(r->err, "the program calls nl_trace_add(), an "
@@ -112,7 +119,6 @@ static void test_confine_natlab_cc_refuses_internal_calls(void **state) {
   assert_false(built(r));
   result_free(r);
   g_free(src);
-  g_free(path);
 }
 
 static void test_confine_internal_calls_cannot_load(void **state) {
@@ -161,11 +167,94 @@ static void test_confine_natlab_exports_only_the_posix_face(void **state) {
   g_free(natlab);
 }
 
+/* Number of lines of @text containing every one of the NULL-terminated
+ * substrings. */
+static guint count_lines(const char *text, ...) {
+  guint n = 0;
+  char **lines = g_strsplit(text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    va_list ap;
+    va_start(ap, text);
+    gboolean all = TRUE;
+    for (const char *s = va_arg(ap, const char *); s;
+         s = va_arg(ap, const char *))
+      if (strstr(*l, s) == NULL)
+        all = FALSE;
+    va_end(ap);
+    n += all;
+  }
+  g_strfreev(lines);
+  return n;
+}
+
+/* Runs @text twice: the same output both times (determinism), natlab's
+ * exit status @status both times. */
+static Result *run_twice(const char *text, int status) {
+  Result *a = run_natlab(text), *b = run_natlab(text);
+  if (a->status != status)
+    print_error("natlab exited %d:\n%s\n%s\n", a->status, a->out, a->err);
+  assert_int_equal(a->status, status);
+  assert_int_equal(b->status, status);
+  assert_string_equal(a->out, b->out);
+  result_free(b);
+  return a;
+}
+
+/* ---- natlab survives its programs ---- */
+
+static void test_confine_closing_stdout_is_survived(void **state) {
+  char *cs = prog("closestd");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n"
+                               "host b\n  run %s\n"
+                               "expect exit a/closestd code 0\n"
+                               "expect exit b/closestd code 0\n",
+                               cs, cs);
+  Result *r = run_twice(text, 0);
+  assert_int_equal(count_lines(r->out, "a/closestd: before", NULL), 1);
+  assert_int_equal(count_lines(r->out, "after", NULL), 0);
+  assert_int_equal(count_lines(r->out, "2 of 2 expectations held", NULL), 1);
+  result_free(r);
+  g_free(text);
+  g_free(cs);
+}
+
+static void test_confine_stack_overflow_with_a_large_frame_is_named(
+    void **state) {
+  char *src = source_text("bigframe.c");
+  Result *b = natlab_cc(src);
+  assert_int_equal(b->status, 0);
+  char *so = g_build_filename(b->dir, "prog.so", NULL);
+  char *text = g_strdup_printf(
+      "duration 1s\nnetwork lan 10.0.0.0/24\n"
+      "host a\n  run at=5ms %s\n"
+      "host server\n  link lan 10.0.0.1\n  run udp-echo-server 7\n"
+      "host client\n  link lan 10.0.0.2\n"
+      "  run at=10ms udp-echo-client 10.0.0.1 7 still-here\n"
+      "expect exit client/udp-echo-client code 0\n",
+      so);
+  Result *r = run_twice(text, 0);
+  /* Named with host and virtual time, on the terminal and in the trace. */
+  assert_int_equal(count_lines(r->out, "0.005", "a/prog -- crashed: "
+                               "Segmentation fault (stack overflow)", NULL),
+                   1);
+  assert_int_equal(count_lines(r->out, "0.005", "a proc [a/prog] crashed: "
+                               "Segmentation fault (stack overflow)", NULL),
+                   1);
+  assert_int_equal(count_lines(r->out, "1 of 1 expectations held", NULL), 1);
+  result_free(r);
+  g_free(text);
+  g_free(so);
+  result_free(b);
+  g_free(src);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_confine_natlab_exports_only_the_posix_face),
     cmocka_unit_test(test_confine_natlab_cc_refuses_internal_calls),
     cmocka_unit_test(test_confine_internal_calls_cannot_load),
+    cmocka_unit_test(test_confine_closing_stdout_is_survived),
+    cmocka_unit_test(test_confine_stack_overflow_with_a_large_frame_is_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

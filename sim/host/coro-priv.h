@@ -63,6 +63,7 @@ struct NlCoro {
   void *fault_pc;
   NlCoro *next_zombie; /* ended, stack not yet released */
   gboolean overflow;
+  gboolean sp_below; /* the crash found the stack pointer below the stack */
   gboolean running;
   int own_errno;  /* this coroutine's errno while it is away */
   int back_errno; /* its resumer's errno while it runs */
@@ -102,6 +103,12 @@ G_GNUC_NORETURN void nl__coro_kill_current(NlCoroEnd why, int signo,
 
 /* TRUE if @addr lies in @c's guard region (a stack overflow). */
 gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr);
+
+/* Records the stack pointer of @c at a crash: a stack pointer below @c's
+ * stack (a frame larger than the guard region, built without stack clash
+ * probes, jumped over it) makes the crash a stack overflow too.  Callable
+ * from a signal handler. */
+void nl__coro_note_crash_sp(NlCoro *c, const void *sp);
 
 G_END_DECLS
 

@@ -311,7 +311,7 @@ NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
   c->fault_addr = addr;
   c->fault_pc = pc;
   c->overflow = (signo == SIGSEGV || signo == SIGBUS) &&
-                nl__coro_addr_in_guard(c, addr);
+                (nl__coro_addr_in_guard(c, addr) || c->sp_below);
   c->running = FALSE;
   *errno_ptr(t) = c->back_errno;
   c->next_zombie = zombies;
@@ -345,6 +345,15 @@ NL_NO_ASAN void nl__coro_kill_current(NlCoroEnd why, int signo, void *addr,
 NL_NO_ASAN gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr) {
   uintptr_t a = (uintptr_t)addr, lo = (uintptr_t)c->map;
   return c->map != NULL && a >= lo && a < lo + NL_CORO_GUARD_SIZE;
+}
+
+/* How far below its stack a stack pointer still counts as this stack's
+ * overflow (a larger jump is something else: a program's own stacks). */
+#define SP_OVERFLOW_REACH ((uintptr_t)64 * 1024 * 1024)
+
+NL_NO_ASAN void nl__coro_note_crash_sp(NlCoro *c, const void *sp) {
+  uintptr_t s = (uintptr_t)sp, lo = (uintptr_t)stack_lo(c);
+  c->sp_below = c->map != NULL && s < lo && lo - s <= SP_OVERFLOW_REACH;
 }
 
 NlCoro *nl_coro_current(void) {

@@ -31,10 +31,13 @@ typedef void (*NlCoroFn)(void *arg);
  * resident, so a generous size costs address space, not memory. */
 #define NL_CORO_STACK_DEFAULT ((size_t)256 * 1024)
 
-/* Size of the PROT_NONE region below each stack.  Larger than one page so
- * that a function with a big frame still lands in it rather than skipping
- * over it into another mapping. */
-#define NL_CORO_GUARD_SIZE ((size_t)64 * 1024)
+/* Size of the PROT_NONE region below each stack.  Far larger than one
+ * page, so that a function with a big frame (a local array of up to 1 MiB)
+ * still lands in it rather than skipping over it into another mapping
+ * (another coroutine's stack).  It costs address space only.  natlab-cc
+ * also builds programs with -fstack-clash-protection, whose probes touch
+ * every page of a larger frame, so their overflows always land here. */
+#define NL_CORO_GUARD_SIZE ((size_t)1024 * 1024)
 
 /* Why a coroutine is no longer runnable. */
 #define NL_CORO_END_MAP(X)                                                     \

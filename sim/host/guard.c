@@ -123,6 +123,18 @@ NL_NO_ASAN static void chain(const struct sigaction *old, int signo,
   }
 }
 
+static uintptr_t context_sp(const void *ucv) {
+  const ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.sp;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
 static uintptr_t context_pc(const void *ucv) {
   const ucontext_t *uc = ucv;
 #if defined(__x86_64__)
@@ -140,6 +152,7 @@ NL_NO_ASAN static void crash_handler(int signo, siginfo_t *si, void *uc) {
   if (t->cur != NULL && !t->in_switch) {
     /* si_addr is meaningful only for faults the kernel made. */
     void *addr = si->si_code > 0 ? si->si_addr : NULL;
+    nl__coro_note_crash_sp(t->cur, (void *)context_sp(uc));
     unblock(signo);
     nl__coro_kill_current(NL_CORO_END_CRASHED, signo, addr,
                           (void *)context_pc(uc));

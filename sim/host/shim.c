@@ -153,6 +153,14 @@ void warnx(const char *fmt, ...) {
 
 FILE *stdin, *stdout, *stderr;
 
+/* The streams this object made, whatever the program later assigns to
+ * stdin/stdout/stderr. */
+static FILE *std_files[3];
+
+/* glibc's fclose under its other exported name: the fclose below is the
+ * program's (and -Bsymbolic binds this object's own calls to it too). */
+extern int _IO_fclose(FILE *fp);
+
 static ssize_t cookie_write(void *c, const char *buf, size_t len) {
   return nl_posix_write((int)(long)c, buf, len);
 }
@@ -163,18 +171,31 @@ static ssize_t cookie_read(void *c, char *buf, size_t len) {
 __attribute__((constructor)) static void nl_shim_init(void) {
   cookie_io_functions_t wio = {.write = cookie_write};
   cookie_io_functions_t rio = {.read = cookie_read};
-  stdin = fopencookie((void *)0L, "r", rio);
-  stdout = fopencookie((void *)1L, "w", wio);
-  stderr = fopencookie((void *)2L, "w", wio);
+  std_files[0] = stdin = fopencookie((void *)0L, "r", rio);
+  std_files[1] = stdout = fopencookie((void *)1L, "w", wio);
+  std_files[2] = stderr = fopencookie((void *)2L, "w", wio);
   setvbuf(stdin, NULL, _IONBF, 0);
   setvbuf(stdout, NULL, _IONBF, 0);
   setvbuf(stderr, NULL, _IONBF, 0);
 }
 
+/* Closing a standard stream closes the process's descriptor (later
+ * writes fail with EBADF, as on Linux) but keeps the FILE, which serves
+ * every process that runs this copy and is freed once, when the module is
+ * unloaded. */
+int fclose(FILE *fp) {
+  for (int i = 0; i < 3; i++)
+    if (fp != NULL && fp == std_files[i])
+      return nl_posix_close(i) == 0 ? 0 : EOF;
+  return _IO_fclose(fp);
+}
+
 __attribute__((destructor)) static void nl_shim_fini(void) {
-  fclose(stdin);
-  fclose(stdout);
-  fclose(stderr);
+  for (int i = 0; i < 3; i++)
+    if (std_files[i] != NULL) {
+      _IO_fclose(std_files[i]);
+      std_files[i] = NULL;
+    }
 }
 
 /* glibc's headers name this __isoc99_scanf at the assembly level. */
