@@ -16,8 +16,9 @@
 typedef struct {
   char *dir;
   int status; /* exit status, or 128 + signal */
-  char *out;
-  char *err;
+  char *out; /* the trace (--trace=-) */
+  char *err; /* what natlab says to a person: program output, reports */
+  char *all; /* both */
 } Result;
 
 static char *prog(const char *name) {
@@ -47,6 +48,7 @@ static void result_free(Result *r) {
   g_free(r->dir);
   g_free(r->out);
   g_free(r->err);
+  g_free(r->all);
   g_free(r);
 }
 
@@ -68,6 +70,7 @@ static Result *run_natlab(const char *scenario) {
                     NULL, &r->out, &r->err, &ws, &err))
     g_error("%s", err->message);
   r->status = exit_status(ws);
+  r->all = g_strconcat(r->out, "\n", r->err, NULL);
   g_free(natlab);
   g_free(path);
   return r;
@@ -131,7 +134,7 @@ static void test_confine_internal_calls_cannot_load(void **state) {
   assert_int_equal(r->status, 2);
   assert_non_null(strstr(r->err, "s.nlab:3:7: "));
   assert_non_null(strstr(r->err, "undefined symbol: nl_trace_add"));
-  assert_null(strstr(r->out, "FORGED"));
+  assert_null(strstr(r->all, "FORGED"));
   result_free(r);
   g_free(text);
   g_free(forge);
@@ -196,6 +199,7 @@ static Result *run_twice(const char *text, int status) {
   assert_int_equal(a->status, status);
   assert_int_equal(b->status, status);
   assert_string_equal(a->out, b->out);
+  assert_string_equal(a->err, b->err);
   result_free(b);
   return a;
 }
@@ -210,9 +214,9 @@ static void test_confine_closing_stdout_is_survived(void **state) {
                                "expect exit b/closestd code 0\n",
                                cs, cs);
   Result *r = run_twice(text, 0);
-  assert_int_equal(count_lines(r->out, "a/closestd: before", NULL), 1);
-  assert_int_equal(count_lines(r->out, "after", NULL), 0);
-  assert_int_equal(count_lines(r->out, "2 of 2 expectations held", NULL), 1);
+  assert_int_equal(count_lines(r->all, "a/closestd: before", NULL), 1);
+  assert_int_equal(count_lines(r->all, "after", NULL), 0);
+  assert_int_equal(count_lines(r->all, "2 of 2 expectations held", NULL), 1);
   result_free(r);
   g_free(text);
   g_free(cs);
@@ -234,13 +238,13 @@ static void test_confine_stack_overflow_with_a_large_frame_is_named(
       so);
   Result *r = run_twice(text, 0);
   /* Named with host and virtual time, on the terminal and in the trace. */
-  assert_int_equal(count_lines(r->out, "0.005", "a/prog -- crashed: "
+  assert_int_equal(count_lines(r->all, "0.005", "a/prog -- crashed: "
                                "Segmentation fault (stack overflow)", NULL),
                    1);
-  assert_int_equal(count_lines(r->out, "0.005", "a proc [a/prog] crashed: "
+  assert_int_equal(count_lines(r->all, "0.005", "a proc [a/prog] crashed: "
                                "Segmentation fault (stack overflow)", NULL),
                    1);
-  assert_int_equal(count_lines(r->out, "1 of 1 expectations held", NULL), 1);
+  assert_int_equal(count_lines(r->all, "1 of 1 expectations held", NULL), 1);
   result_free(r);
   g_free(text);
   g_free(so);
