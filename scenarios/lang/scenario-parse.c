@@ -1254,13 +1254,45 @@ static const char *const tcp_states[] = {
         NULL,
 };
 
+static gboolean grading_options(NlScnParser *p, NlScnLine *l, guint first,
+                                NlScnExpect *e, guint *ntok);
+static gboolean parse_expect_kind(NlScnParser *p, NlScnLine *l, guint i,
+                                  NlScnExpect *e);
+
+/* [CMP] TIME at word *i (into @value, ns); advances *i. */
+static gboolean get_cmp_time(NlScnParser *p, const NlScnLine *l, guint *i,
+                             NlScnCmp *cmp, gint64 *value, const char *usage) {
+  static const char *const ops[] = {
+#define NL_X(e, s) s,
+      NL_SCN_CMP_MAP(NL_X)
+#undef NL_X
+  };
+  *cmp = NL_SCN_CMP_EQ;
+  if (!need(p, l, *i, "a time like 20ms", usage))
+    return FALSE;
+  for (guint k = 0; k < G_N_ELEMENTS(ops); k++) {
+    if (is_word(l, *i) && strcmp(l->tok[*i].text, ops[k]) == 0) {
+      *cmp = (NlScnCmp)k;
+      (*i)++;
+      break;
+    }
+  }
+  NlTime t;
+  if (!need(p, l, *i, "a time like 20ms", usage) || !get_time(p, l, *i, &t))
+    return FALSE;
+  *value = t;
+  (*i)++;
+  return TRUE;
+}
+
 /* `expect KIND ...` with `expect` at word @i. */
 static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i, NlTime at) {
-  const char *usage = "expect stdout|stderr|exit|received|tcp|path|filtered "
-                      "...";
+  const char *usage = "expect stdout|stderr|exit|received|tcp|path|filtered|"
+                      "calls|wasted|cpu|fds|sent|connections|blocked ...";
   if (!need_word(p, l, i + 1,
-                 "what to expect (stdout, stderr, exit, "
-                 "received, tcp, path, filtered)",
+                 "what to expect (stdout, stderr, exit, received, tcp, path, "
+                 "filtered, calls, wasted, cpu, fds, sent, connections, "
+                 "blocked)",
                  usage))
     return FALSE;
   const char *w = l->tok[i + 1].text;
@@ -1288,9 +1320,23 @@ static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i, NlTime at) {
   e->at_loc = i > 0 ? tok_loc(l, &l->tok[1]) : e->loc;
   e->at = at;
   e->kind = (NlScnExpectKind)kind;
-  e->source = g_strndup(l->raw + l->tok[i].start,
-                        l->tok[l->ntok - 1].end - l->tok[i].start);
+  e->within = NL_TIME_NEVER;
   g_ptr_array_add(p->s->expects, e);
+  guint full = l->ntok, cut = full;
+  if (!grading_options(p, l, i + 1, e, &cut))
+    return FALSE;
+  e->source = g_strndup(l->raw + l->tok[i].start,
+                        l->tok[cut - 1].end - l->tok[i].start);
+  l->ntok = cut; /* the options are read: the kind sees the rest */
+  gboolean ok = parse_expect_kind(p, l, i, e);
+  l->ntok = full;
+  return ok;
+}
+
+/* The words of `expect KIND ...` after KIND, for @e's kind. */
+static gboolean parse_expect_kind(NlScnParser *p, NlScnLine *l, guint i,
+                                  NlScnExpect *e) {
+  const char *usage;
   guint j = i + 2;
   switch (e->kind) {
     case NL_SCN_EXPECT_STDOUT:
@@ -1310,18 +1356,29 @@ static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i, NlTime at) {
                         l->tok[j + 1].text, usage);
       return get_text(p, l, j + 2, &e->text, usage);
     case NL_SCN_EXPECT_EXIT:
-      usage = "expect exit HOST/PROGRAM code [CMP] NUMBER";
+      usage = "expect exit HOST/PROGRAM [code [CMP] NUMBER] [within TIME]";
       if (!get_host_prog(p, l, j, &e->node, &e->node_loc, &e->program,
                          &e->program_loc, FALSE, usage) ||
-          !need_word(p, l, j + 1, "code", usage))
+          !need_word(p, l, j + 1, "code or within", usage))
         return FALSE;
-      if (strcmp(l->tok[j + 1].text, "code") != 0)
-        return fail_tok(p, l, j + 1, NL_SCENARIO_ERROR_SYNTAX,
-                        "expected code, got \"%s\" (usage: %s)",
-                        l->tok[j + 1].text, usage);
-      j += 2;
-      return get_count(p, l, &j, &e->cmp, &e->value, TRUE, usage) &&
-             no_more(p, l, j, usage);
+      j++;
+      if (strcmp(l->tok[j].text, "code") == 0) {
+        j++;
+        e->has_code = TRUE;
+        if (!get_count(p, l, &j, &e->cmp, &e->value, TRUE, usage))
+          return FALSE;
+      } else if (strcmp(l->tok[j].text, "within") != 0) {
+        return fail_tok(p, l, j, NL_SCENARIO_ERROR_SYNTAX,
+                        "expected code or within, got \"%s\" (usage: %s)",
+                        l->tok[j].text, usage);
+      }
+      if (is_word(l, j) && strcmp(l->tok[j].text, "within") == 0) {
+        if (!need(p, l, j + 1, "a time like 10s", usage) ||
+            !get_time(p, l, j + 1, &e->within))
+          return FALSE;
+        j += 2;
+      }
+      return no_more(p, l, j, usage);
     case NL_SCN_EXPECT_RECEIVED:
       usage = "expect received HOST from HOST bytes|packets [CMP] NUMBER";
       if (!get_node_word(p, l, j, &e->node, &e->node_loc, "a host name",
@@ -1404,11 +1461,129 @@ static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i, NlTime at) {
       j += 2;
       return get_count(p, l, &j, &e->cmp, &e->value, FALSE, usage) &&
              no_more(p, l, j, usage);
+    case NL_SCN_EXPECT_CALLS:
+    case NL_SCN_EXPECT_WASTED:
+    case NL_SCN_EXPECT_FDS:
+    case NL_SCN_EXPECT_CONNECTIONS:
+      usage = e->kind == NL_SCN_EXPECT_CALLS    ? "expect calls HOST/PROGRAM [CMP] NUMBER"
+              : e->kind == NL_SCN_EXPECT_WASTED ? "expect wasted HOST/PROGRAM [CMP] NUMBER"
+              : e->kind == NL_SCN_EXPECT_FDS    ? "expect fds HOST/PROGRAM [CMP] NUMBER"
+                                                : "expect connections HOST/PROGRAM [CMP] NUMBER";
+      if (!get_host_prog(p, l, j, &e->node, &e->node_loc, &e->program,
+                         &e->program_loc, FALSE, usage))
+        return FALSE;
+      j++;
+      return get_count(p, l, &j, &e->cmp, &e->value, FALSE, usage) &&
+             no_more(p, l, j, usage);
+    case NL_SCN_EXPECT_SENT:
+      usage = "expect sent HOST/PROGRAM bytes [CMP] NUMBER";
+      if (!get_host_prog(p, l, j, &e->node, &e->node_loc, &e->program,
+                         &e->program_loc, FALSE, usage) ||
+          !need_word(p, l, j + 1, "bytes", usage))
+        return FALSE;
+      if (strcmp(l->tok[j + 1].text, "bytes") != 0)
+        return fail_tok(p, l, j + 1, NL_SCENARIO_ERROR_SYNTAX,
+                        "expected bytes, got \"%s\" (usage: %s)",
+                        l->tok[j + 1].text, usage);
+      j += 2;
+      return get_count(p, l, &j, &e->cmp, &e->value, FALSE, usage) &&
+             no_more(p, l, j, usage);
+    case NL_SCN_EXPECT_CPU:
+      usage = "expect cpu HOST/PROGRAM [CMP] TIME";
+      if (!get_host_prog(p, l, j, &e->node, &e->node_loc, &e->program,
+                         &e->program_loc, FALSE, usage))
+        return FALSE;
+      j++;
+      if (!get_cmp_time(p, l, &j, &e->cmp, &e->value, usage))
+        return FALSE;
+      return no_more(p, l, j, usage);
+    case NL_SCN_EXPECT_BLOCKED:
+      usage = "expect blocked HOST/PROGRAM [in CALL] [since [CMP] TIME]";
+      if (!get_host_prog(p, l, j, &e->node, &e->node_loc, &e->program,
+                         &e->program_loc, FALSE, usage))
+        return FALSE;
+      j++;
+      if (is_word(l, j) && strcmp(l->tok[j].text, "in") == 0) {
+        if (!get_name(p, l, j + 1, "a call name like accept", usage))
+          return FALSE;
+        e->text = g_strdup(l->tok[j + 1].text);
+        j += 2;
+      }
+      if (is_word(l, j) && strcmp(l->tok[j].text, "since") == 0) {
+        j++;
+        e->has_since = TRUE;
+        if (!get_cmp_time(p, l, &j, &e->since_cmp, &e->since, usage))
+          return FALSE;
+      }
+      return no_more(p, l, j, usage);
     case NL_SCN_N_EXPECTS:
     default:
       g_assert_not_reached();
   }
   return FALSE;
+}
+
+/* Points written as 5, 2.5 or 0.25 (at most two decimals, at most 10000):
+ * in hundredths. */
+static gboolean parse_points(const char *v, gint64 *out) {
+  gint64 whole = 0, frac = 0;
+  int digits = 0, fdigits = 0;
+  const char *c = v;
+  for (; *c >= '0' && *c <= '9'; c++, digits++) {
+    whole = whole * 10 + (*c - '0');
+    if (whole > 10000)
+      return FALSE;
+  }
+  if (*c == '.') {
+    for (c++; *c >= '0' && *c <= '9'; c++, fdigits++) {
+      if (fdigits == 2)
+        return FALSE;
+      frac = frac * 10 + (*c - '0');
+    }
+    if (fdigits == 0)
+      return FALSE;
+  }
+  if (*c != '\0' || digits == 0)
+    return FALSE;
+  if (fdigits == 1)
+    frac *= 10;
+  *out = whole * 100 + frac;
+  return *out <= 10000 * 100;
+}
+
+/* The trailing grading options of an expect line (points=, name=,
+ * feedback=): read into @e and cut off the line (*ntok words remain). */
+static gboolean grading_options(NlScnParser *p, NlScnLine *l, guint first,
+                                NlScnExpect *e, guint *ntok) {
+  static const char *const keys[] = {"points", "name", "feedback", NULL};
+  guint n = l->ntok;
+  while (n > first + 1 && l->tok[n - 1].key != NULL &&
+         g_strv_contains(keys, l->tok[n - 1].key))
+    n--;
+  e->points = -1;
+  for (guint k = n; k < l->ntok; k++) {
+    const NlScnTok *t = &l->tok[k];
+    for (guint q = n; q < k; q++)
+      if (strcmp(l->tok[q].key, t->key) == 0)
+        return fail_tok(p, l, k, NL_SCENARIO_ERROR_CONFLICT,
+                        "%s= is already given on this line", t->key);
+    if (strcmp(t->key, "points") == 0) {
+      if (!parse_points(t->value, &e->points))
+        return fail_val(p, l, k,
+                        "points from 0 to 10000 like 5 or 2.5 (at most two "
+                        "decimals)");
+      e->points_loc = val_loc(l, t);
+    } else if (strcmp(t->key, "name") == 0) {
+      if (t->value[0] == '\0')
+        return fail_val(p, l, k, "a test name like \"echoes one line\"");
+      e->title = g_strdup(t->value);
+      e->title_loc = val_loc(l, t);
+    } else {
+      e->feedback = g_strdup(t->value);
+    }
+  }
+  *ntok = n;
+  return TRUE;
 }
 
 static gboolean stmt_expect(NlScnParser *p, NlScnLine *l) {

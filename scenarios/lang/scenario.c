@@ -344,6 +344,8 @@ void nl__scn_expect_free(NlScnExpect *e) {
   g_free(e->program);
   g_free(e->peer);
   g_free(e->text);
+  g_free(e->title);
+  g_free(e->feedback);
   g_free(e);
 }
 

@@ -284,7 +284,17 @@ struct NlScnAction {
   X(RECEIVED, "received") /* node, peer, count_packets, cmp, value */          \
   X(TCP, "tcp")   /* node, program (may be NULL), run, tcp_state, text */      \
   X(PATH, "path") /* node, peer, path */                                       \
-  X(FILTERED, "filtered") /* node (nat/firewall), cmp, value */
+  X(FILTERED, "filtered") /* node (nat/firewall), cmp, value */                \
+  /* Grading (docs/grading.md): what the lab measured of a program, from    \
+   * its statistics record when it ends. */                                  \
+  X(CALLS, "calls")       /* node, program, run, cmp, value */                 \
+  X(WASTED, "wasted")     /* node, program, run, cmp, value */                 \
+  X(CPU, "cpu")           /* node, program, run, cmp, value (ns) */            \
+  X(FDS, "fds")           /* node, program, run, cmp, value */                 \
+  X(SENT, "sent")         /* node, program, run, cmp, value (bytes) */         \
+  X(CONNECTIONS, "connections") /* node, program, run, cmp, value */           \
+  X(BLOCKED, "blocked") /* node, program, run, text (call or NULL),          \
+                         * has_since, since_cmp, since */
 
 typedef enum {
 #define NL_X(e, s) NL_SCN_EXPECT_##e,
@@ -334,6 +344,21 @@ struct NlScnExpect {
   char *text;           /* stdout/stderr: the text; tcp: the state name */
   NlTcpState tcp_state; /* tcp: the state (sim/tcp/tcp.h) */
   NlScnLoc node_loc, peer_loc, program_loc;
+  /* exit: `code` given (else any code), and `within TIME` of the start
+   * (NL_TIME_NEVER when not given). */
+  gboolean has_code;
+  NlTime within;
+  /* blocked: `since CMP TIME`. */
+  gboolean has_since;
+  NlScnCmp since_cmp;
+  NlTime since;
+  /* Grading options (trailing points=, name=, feedback=): @points in
+   * hundredths (250 is 2.5 points), -1 when not graded; @title and
+   * @feedback NULL when not given. */
+  gint64 points;
+  char *title;
+  char *feedback;
+  NlScnLoc points_loc, title_loc;
 };
 
 /* `timeline KEY=VALUE...`: options for the timeline output. */

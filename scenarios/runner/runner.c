@@ -28,6 +28,7 @@ typedef struct {
   const NlScnExpect *expect;
   gboolean checked, passed;
   char *why;
+  NlTime when; /* virtual time of the check */
 } ExpectEv;
 
 struct NlRun {
@@ -308,8 +309,31 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
   gint64 total = 0;
   gboolean seen = FALSE;
   char *last_proc = NULL;
+  char *stats = NULL;   /* the program's statistics record */
+  char *last_blocked = NULL;
+  NlTime started = NL_TIME_NEVER, ended = NL_TIME_NEVER;
+  NlTime blocked_at = NL_TIME_NEVER, blocked_since = 0;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &p) && rec->time <= until) {
+    if (proc != 0 && rec->node == node && rec->peer == proc) {
+      if (rec->kind == NL_TRACE_STATS) {
+        g_free(stats);
+        stats = g_strndup((const char *)p, rec->len);
+      } else if (rec->kind == NL_TRACE_PROC) {
+        if (rec->len >= 6 && memcmp(p, "start ", 6) == 0) {
+          started = rec->time;
+          ended = NL_TIME_NEVER;
+          blocked_at = NL_TIME_NEVER;
+        } else if (rec->len >= 7 && memcmp(p, "blocked", 7) == 0) {
+          blocked_at = rec->time;
+          blocked_since = (NlTime)rec->id;
+          g_free(last_blocked);
+          last_blocked = g_strndup((const char *)p, rec->len);
+        } else if (ended == NL_TIME_NEVER) {
+          ended = rec->time;
+        }
+      }
+    }
     switch (x->kind) {
       case NL_SCN_EXPECT_STDOUT:
       case NL_SCN_EXPECT_STDERR: {
@@ -322,7 +346,8 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
       }
       case NL_SCN_EXPECT_EXIT:
         if (rec->kind == NL_TRACE_PROC && rec->node == node &&
-            rec->peer == proc) {
+            rec->peer == proc &&
+            !(rec->len >= 7 && memcmp(p, "blocked", 7) == 0)) {
           g_free(last_proc);
           last_proc = g_strndup((const char *)p, rec->len);
         }
@@ -374,13 +399,94 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
       break;
     case NL_SCN_EXPECT_EXIT: {
       int code;
+      char tb[NL_TIME_STRLEN];
       if (last_proc && sscanf(last_proc, "exit %d", &code) == 1) {
-        pass = nl_scn_cmp_holds(x->cmp, code, x->value);
+        pass = !x->has_code || nl_scn_cmp_holds(x->cmp, code, x->value);
         if (!pass)
           why = g_strdup_printf("it exited with %d", code);
+        else if (x->within != NL_TIME_NEVER && started != NL_TIME_NEVER &&
+                 ended - started > x->within) {
+          pass = FALSE;
+          why = g_strdup_printf("it exited %ss after it started",
+                                nl_time_to_string(ended - started, tb));
+        }
+      } else if (last_blocked != NULL) {
+        why = g_strdup_printf("it did not exit: %s", last_blocked);
       } else {
         why = g_strdup_printf("it did not exit: %s",
                               last_proc ? last_proc : "it never started");
+      }
+      break;
+    }
+    case NL_SCN_EXPECT_CALLS:
+    case NL_SCN_EXPECT_WASTED:
+    case NL_SCN_EXPECT_CPU:
+    case NL_SCN_EXPECT_FDS:
+    case NL_SCN_EXPECT_SENT:
+    case NL_SCN_EXPECT_CONNECTIONS: {
+      static const char *const keys[] = {
+          [NL_SCN_EXPECT_CALLS] = "calls=", [NL_SCN_EXPECT_WASTED] = "wasted=",
+          [NL_SCN_EXPECT_CPU] = "cpu=",     [NL_SCN_EXPECT_FDS] = "fds=",
+          [NL_SCN_EXPECT_SENT] = "sent=",   [NL_SCN_EXPECT_CONNECTIONS] =
+                                                "connections="};
+      const char *at = NULL;
+      if (stats != NULL) {
+        char *pat = g_strdup_printf(" %s", keys[x->kind]);
+        char *padded = g_strdup_printf(" %s", stats);
+        const char *hit = strstr(padded, pat);
+        if (hit != NULL)
+          at = stats + (hit - padded) + strlen(keys[x->kind]);
+        g_free(pat);
+        if (at == NULL) {
+          g_free(padded);
+        } else {
+          gint64 v = g_ascii_strtoll(at, NULL, 10);
+          if (x->kind == NL_SCN_EXPECT_CPU)
+            v *= NL_US;
+          pass = nl_scn_cmp_holds(x->cmp, v, x->value);
+          if (!pass) {
+            char tb[NL_TIME_STRLEN];
+            why = x->kind == NL_SCN_EXPECT_CPU
+                      ? g_strdup_printf("it used %ss of virtual CPU (%s)",
+                                        nl_time_to_string(v, tb), stats)
+                      : g_strdup_printf("it measured %" G_GINT64_FORMAT
+                                        " (%s)", v, stats);
+          }
+          g_free(padded);
+        }
+      }
+      if (at == NULL)
+        why = g_strdup(last_proc == NULL && started == NL_TIME_NEVER
+                           ? "it never started"
+                       : ended == NL_TIME_NEVER
+                           ? "it has not ended yet (its counters are "
+                             "recorded when it ends)"
+                           : "it made no call into the lab");
+      break;
+    }
+    case NL_SCN_EXPECT_BLOCKED: {
+      char tb[NL_TIME_STRLEN];
+      gboolean now = blocked_at != NL_TIME_NEVER && blocked_at == until &&
+                     ended == NL_TIME_NEVER;
+      if (!now) {
+        why = g_strdup(started == NL_TIME_NEVER ? "it never started"
+                       : ended != NL_TIME_NEVER  ? "it had ended"
+                                                 : "it was not blocked");
+      } else if (x->text != NULL) {
+        char *in = g_strdup_printf(" in %s() ", x->text);
+        pass = strstr(last_blocked, in) != NULL;
+        g_free(in);
+      } else {
+        pass = TRUE;
+      }
+      if (now && !pass)
+        why = g_strdup_printf("it was %s", last_blocked);
+      if (pass && x->has_since &&
+          !nl_scn_cmp_holds(x->since_cmp, blocked_since, x->since)) {
+        pass = FALSE;
+        why = g_strdup_printf("it was blocked since %ss: %s",
+                              nl_time_to_string(blocked_since, tb),
+                              last_blocked);
       }
       break;
     }
@@ -411,6 +517,7 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
   e->checked = TRUE;
   e->passed = pass;
   e->why = why;
+  e->when = until;
   if (!pass)
     r->failed++;
   trace_text(r, NL_TRACE_CHECK, x->node, "%s:%u: %s: %s%s%s", x->loc.file,
@@ -418,10 +525,19 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
              why ? why : "");
   g_free(pname);
   g_free(last_proc);
+  g_free(stats);
+  g_free(last_blocked);
 }
 
 static void run_expect(NlEvent *ev, void *data) {
   ExpectEv *e = data;
+  /* Whether a program is blocked is recorded when asked. */
+  if (e->expect->kind == NL_SCN_EXPECT_BLOCKED) {
+    NlNode *n = nl_world_find_node(e->run->world, e->expect->node);
+    NlProc *pr = n ? nl_proc_find(n, e->expect->program) : NULL;
+    if (pr)
+      nl_proc_trace_blocked(pr);
+  }
   check(e->run, e, nl_world_now(e->run->world));
 }
 
@@ -571,6 +687,13 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
 }
 
 static void end_all(NlRun *r) {
+  /* First what each program still alive was waiting for (a deadlock shows
+   * here), then the end. */
+  for (guint i = 0; i < nl_world_n_nodes(r->world); i++) {
+    NlNode *n = nl_world_node(r->world, i);
+    if (nl_node_kind(n) == NL_NODE_HOST || nl_node_kind(n) == NL_NODE_ROUTER)
+      nl_proc_trace_blocked_all(n);
+  }
   for (guint i = 0; i < nl_world_n_nodes(r->world); i++) {
     NlNode *n = nl_world_node(r->world, i);
     if (nl_node_kind(n) == NL_NODE_HOST || nl_node_kind(n) == NL_NODE_ROUTER)
@@ -634,6 +757,18 @@ NlTrace *nl_run_trace(NlRun *r) {
 }
 guint nl_run_n_expects(const NlRun *r) {
   return r->expects->len;
+}
+
+const NlScnExpect *nl_run_expect_result(const NlRun *r, guint i,
+                                        gboolean *passed, const char **why,
+                                        NlTime *when) {
+  if (i >= r->expects->len)
+    return NULL;
+  const ExpectEv *e = g_ptr_array_index(r->expects, i);
+  *passed = e->checked && e->passed;
+  *why = e->why;
+  *when = e->when;
+  return e->expect;
 }
 
 void nl_run_report_failures(const NlRun *r, GString *out) {

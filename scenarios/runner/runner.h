@@ -60,6 +60,12 @@ guint nl_run_execute(NlRun *r);
 NlWorld *nl_run_world(NlRun *r);
 NlTrace *nl_run_trace(NlRun *r);
 guint nl_run_n_expects(const NlRun *r);
+/* The result of expectation @i (scenario order) after nl_run_execute():
+ * whether it held, why not (NULL when it held), and the virtual time it
+ * was checked.  Returns the expectation, or NULL past the end. */
+const NlScnExpect *nl_run_expect_result(const NlRun *r, guint i,
+                                        gboolean *passed, const char **why,
+                                        NlTime *when);
 /* Appends one line per failed expectation ("file:line: expect ...: why"). */
 void nl_run_report_failures(const NlRun *r, GString *out);
 

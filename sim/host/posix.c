@@ -44,7 +44,9 @@ int nl_posix_unsupported(const char *name) {
 #define ENTER(name)                                                            \
   NlThread *t = nl__enter();                                                   \
   if (t == NULL)                                                               \
-    return nl_posix_unsupported(name);
+    return nl_posix_unsupported(name);                                         \
+  t->call = name;                                                              \
+  t->block_since = NL_TIME_NEVER;
 
 /* ENTER for a call that may wait on descriptor @fd (-1: none): names the
  * call for its BLOCK record. */
@@ -570,6 +572,8 @@ time_t nl_posix_time(time_t *out) {
 
 /* Sleeps until @deadline; TRUE when it got there. */
 static gboolean sleep_until(NlThread *t, NlTime deadline) {
+  if (t->call == NULL)
+    t->call = "sleep";
   while (now_of(t) < deadline)
     nl__block(t, deadline);
   return TRUE;
@@ -892,6 +896,8 @@ int nl_posix_pthread_create(pthread_t *th, const pthread_attr_t *attr,
 
 int nl_posix_pthread_join(pthread_t th, void **retval) {
   NlThread *t = nl__enter();
+  if (t != NULL)
+    t->call = "pthread_join";
   if (t == NULL)
     return ENOSYS;
   NlThread *target = thread_of(th);
@@ -987,6 +993,8 @@ int nl_posix_pthread_mutex_lock(pthread_mutex_t *m) {
   NlThread *t = nl__current;
   if (t == NULL)
     return 0;
+  t->call = "pthread_mutex_lock";
+  t->block_since = NL_TIME_NEVER;
   for (;;) {
     int r = mutex_try(t, m);
     if (r != EBUSY)
@@ -1038,6 +1046,8 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, NlTime deadline) {
   int count = m->__data.__count;
   m->__data.__count = 1;
   nl_posix_pthread_mutex_unlock(m);
+  t->call = "pthread_cond_wait";
+  t->block_since = NL_TIME_NEVER;
   nl__wait_chan(t, c);
   gboolean woken = nl__block(t, deadline);
   nl_posix_pthread_mutex_lock(m);

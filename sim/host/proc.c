@@ -160,6 +160,7 @@ NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
   t->arg = arg;
   t->tid = is_main ? p->pid : p->pid + (++p->next_tid);
   t->waiting_on = g_ptr_array_new();
+  t->block_since = NL_TIME_NEVER;
   t->coro = nl_coro_new(thread_entry, t, 0);
   if (t->coro == NULL) {
     *err = -EAGAIN;
@@ -241,9 +242,11 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
     nl_trace_addf(nl_world_trace(w), nl_world_now(w), NL_TRACE_STATS,
                   nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
                   "calls=%" G_GUINT64_FORMAT " wasted=%" G_GUINT64_FORMAT
-                  " cpu=%" G_GUINT64_FORMAT "us",
+                  " cpu=%" G_GUINT64_FORMAT "us sent=%" G_GUINT64_FORMAT
+                  " fds=%u connections=%u emfile=%u",
                   p->calls, p->wasted,
-                  (guint64)(p->calls * (NL_CALL_COST / NL_US)));
+                  (guint64)(p->calls * (NL_CALL_COST / NL_US)), p->sent,
+                  p->fds_max, p->conns_max, p->emfile);
   if (state == NL_PROC_EXITED)
     proc_trace(p, "exit %d", code);
   else
@@ -421,6 +424,56 @@ void nl_proc_kill_all(NlNode *node, const char *why) {
     return;
   for (guint i = h->procs->len; i-- > 0;)
     nl_proc_kill(g_ptr_array_index(h->procs, i), why);
+}
+
+void nl_proc_trace_blocked(NlProc *p) {
+  if (p->state != NL_PROC_RUNNING || p->threads->len == 0)
+    return;
+  NlWorld *w = p->host->world;
+  NlTime oldest = NL_TIME_NEVER;
+  gboolean timed = FALSE, files = FALSE;
+  GString *s = g_string_new("blocked");
+  for (guint i = 0; i < p->threads->len; i++) {
+    NlThread *t = g_ptr_array_index(p->threads, i);
+    if (t->done)
+      continue;
+    if (!t->blocked || t->block_since == NL_TIME_NEVER) {
+      g_string_free(s, TRUE);
+      return; /* a thread is running or about to run */
+    }
+    timed |= nl_event_pending(&t->wake);
+    files |= t->waiting_on->len > 0 || t->chan == NULL;
+    oldest = MIN(oldest, t->block_since);
+    char tb[NL_TIME_STRLEN];
+    if (p->threads->len > 1)
+      g_string_append_printf(s, "%s thread %d", i ? ";" : ":", t->tid);
+    g_string_append_printf(s, " in %s() since %ss",
+                           t->call ? t->call : "a wait",
+                           nl_time_to_string(t->block_since, tb));
+  }
+  if (oldest == NL_TIME_NEVER) {
+    g_string_free(s, TRUE);
+    return;
+  }
+  /* Nothing can wake it: no thread has a deadline, and every thread waits
+   * on its own process (locks, joins), or nothing at all is pending in
+   * the world (no packet, timer or action to come). */
+  if (!timed &&
+      (!files || nl_event_queue_size(nl_world_queue(w)) == 0))
+    g_string_append(s, " (deadlock: nothing pending can wake it)");
+  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_PROC,
+               nl_node_trace_id(p->host->node), p->trace_name,
+               (uint64_t)oldest, (uint16_t)p->state, s->str,
+               (guint32)s->len);
+  g_string_free(s, TRUE);
+}
+
+void nl_proc_trace_blocked_all(NlNode *node) {
+  NlHostStack *h = nl_node_stack(node);
+  if (h == NULL)
+    return;
+  for (guint i = 0; i < h->procs->len; i++)
+    nl_proc_trace_blocked(g_ptr_array_index(h->procs, i));
 }
 
 void nl_proc_host_crash(NlNode *node) {

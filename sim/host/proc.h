@@ -66,6 +66,17 @@ void nl_proc_kill_all(NlNode *node, const char *why);
  * a power cut; a restart (nl_node_set_up) starts with a fresh stack. */
 void nl_proc_host_crash(NlNode *node);
 
+/* When every thread of @p is blocked in a lab call, records so in the
+ * trace now: a proc record "blocked in CALL() since T" (one part per
+ * thread) whose id is the earliest T, ending "(deadlock: nothing pending
+ * can wake it)" when no thread has a deadline and nothing can wake them:
+ * every thread waits on its own process (a lock, a join), or nothing at
+ * all is pending in the world.  Nothing is recorded for a process that is
+ * running or not started. */
+void nl_proc_trace_blocked(NlProc *p);
+/* The same for every process on @node, in spawn order. */
+void nl_proc_trace_blocked_all(NlNode *node);
+
 /* Types a line into the process's standard input (a '\n' is added). */
 void nl_proc_write_stdin(NlProc *p, const char *line);
 

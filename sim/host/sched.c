@@ -82,15 +82,28 @@ void nl__fd_reserve(NlProc *p, int fd) {
   p->fd_cap = cap;
 }
 
+void nl__fd_count(NlProc *p) {
+  guint open = 0, conns = 0;
+  for (guint fd = 0; fd < p->fd_cap; fd++) {
+    const NlFile *f = p->fds[fd];
+    open += f != NULL;
+    conns += f != NULL && f->kind == NL_FILE_TCP && f->accepted;
+  }
+  p->fds_max = MAX(p->fds_max, open);
+  p->conns_max = MAX(p->conns_max, conns);
+}
+
 int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec) {
   for (int fd = MAX(min, 0); fd < NL_MAX_FDS; fd++) {
     nl__fd_reserve(p, fd);
     if (p->fds[fd] == NULL) {
       p->fds[fd] = f;
       p->cloexec[fd] = cloexec;
+      nl__fd_count(p);
       return fd;
     }
   }
+  p->emfile++;
   return -EMFILE;
 }
 
@@ -298,6 +311,7 @@ NlThread *nl__enter(void) {
   nl_guard_tick();
   t->proc->calls++;
   t->call = NULL;
+  t->block_since = NL_TIME_NEVER;
   NlWorld *w = t->proc->host->world;
   nl_event_schedule(nl_world_queue(w), &t->wake,
                     nl_world_now(w) + NL_CALL_COST);
@@ -362,6 +376,8 @@ gboolean nl__block(NlThread *t, NlTime deadline) {
     trace_block(t);
   t->blocked = TRUE;
   t->woken = FALSE;
+  if (t->block_since == NL_TIME_NEVER)
+    t->block_since = nl_world_now(w);
   if (deadline != NL_TIME_NEVER)
     nl_event_schedule(nl_world_queue(w), &t->wake,
                       MAX(deadline, nl_world_now(w)));

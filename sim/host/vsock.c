@@ -545,6 +545,7 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
       nf->type = SOCK_STREAM;
       if (flags & SOCK_NONBLOCK)
         nf->status_flags |= O_NONBLOCK;
+      nf->accepted = TRUE;
       int nfd = nl__fd_install(t->proc, nf, 0, (flags & SOCK_CLOEXEC) != 0);
       if (nfd < 0) {
         nl__file_unref(nf);
@@ -689,8 +690,20 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
   return err < 0 ? err : (ssize_t)len;
 }
 
+static ssize_t tcp_send_some(NlThread *t, NlFile *f, const void *buf,
+                             size_t len, int flags);
+
+/* Sends on a TCP socket, counting the bytes the program sent. */
 static ssize_t tcp_send(NlThread *t, NlFile *f, const void *buf, size_t len,
                         int flags) {
+  ssize_t n = tcp_send_some(t, f, buf, len, flags);
+  if (n > 0)
+    t->proc->sent += (uint64_t)n;
+  return n;
+}
+
+static ssize_t tcp_send_some(NlThread *t, NlFile *f, const void *buf,
+                             size_t len, int flags) {
   size_t done = 0;
   NlTime deadline = deadline_of(t, f->sndtimeo);
   for (;;) {
@@ -732,8 +745,12 @@ ssize_t nl_vsock_sendto(NlThread *t, int fd, const void *buf, size_t len,
       return -ENOTSOCK;
     return nl_vsock_write(t, fd, buf, len);
   }
-  if (f->kind == NL_FILE_UDP)
-    return udp_send(t, fd, f, buf, len, flags, sa, alen);
+  if (f->kind == NL_FILE_UDP) {
+    ssize_t n = udp_send(t, fd, f, buf, len, flags, sa, alen);
+    if (n > 0)
+      t->proc->sent += (uint64_t)n;
+    return n;
+  }
   ssize_t r = tcp_send(t, f, buf, len, flags);
   nl__trace_call(t, "send(%d, %zu bytes) = %zd", fd, len, r);
   return r;
@@ -1223,6 +1240,7 @@ int nl_vsock_dup3(NlThread *t, int oldfd, int newfd, int flags) {
   t->proc->fds[newfd] = nl__file_ref(f);
   t->proc->cloexec[newfd] = (flags & O_CLOEXEC) != 0;
   nl__file_unref(old);
+  nl__fd_count(t->proc);
   return newfd;
 }
 
