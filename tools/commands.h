@@ -33,6 +33,8 @@ int nl_cmd_run(int argc, char **argv);
 int nl_cmd_check(int argc, char **argv);
 /* tools/natlab-presets.c */
 int nl_cmd_presets(int argc, char **argv);
+/* tools/natlab-grade.c */
+int nl_cmd_grade(int argc, char **argv);
 
 G_END_DECLS
 

@@ -36,7 +36,8 @@ static gboolean parse_seed(const char *name, const char *value, gpointer data,
   return nl_cli_parse_uint("--seed", value, 0, G_MAXUINT64, &o->seed, error);
 }
 
-/* The watchdog is wall-clock time: from a millisecond to an hour. */
+/* The watchdog is the program thread's CPU time: a millisecond to an
+ * hour. */
 static gboolean parse_watchdog(const char *name, const char *value,
                                gpointer data, GError **error) {
   Options *o = data;
@@ -261,8 +262,9 @@ int nl_cmd_run(int argc, char **argv) {
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
        "Do not print the programs' output", NULL},
       {"watchdog", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_watchdog,
-       "Stop a program that runs this long (wall-clock ms, 1 to 3600000) "
-       "without calling into the lab (default 2000)",
+       "Stop a program that runs this long (ms of its own CPU time, never "
+       "wall-clock time; 1 to 3600000) without calling into the lab "
+       "(default 2000)",
        "MS"},
       G_OPTION_ENTRY_NULL};
   GOptionContext *ctx =

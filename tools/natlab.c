@@ -22,6 +22,8 @@ static const NlCommand commands[] = {
      "Validate scenarios without running them"},
     {"presets", nl_cmd_presets, "[NAME...]",
      "List the NAT presets and their fields"},
+    {"grade", nl_cmd_grade, "ASSIGNMENT SUBMISSION...",
+     "Grade submissions against an assignment (docs/grading.md)"},
     {"help", cmd_help, "[COMMAND]", "Show the help of natlab or a command"},
 };
 

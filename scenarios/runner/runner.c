@@ -466,8 +466,9 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
     }
     case NL_SCN_EXPECT_BLOCKED: {
       char tb[NL_TIME_STRLEN];
+      /* At the end of the run the record comes just before the end. */
       gboolean now = blocked_at != NL_TIME_NEVER && blocked_at == until &&
-                     ended == NL_TIME_NEVER;
+                     (ended == NL_TIME_NEVER || ended == until);
       if (!now) {
         why = g_strdup(started == NL_TIME_NEVER ? "it never started"
                        : ended != NL_TIME_NEVER  ? "it had ended"

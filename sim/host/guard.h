@@ -9,11 +9,15 @@
  * are natlab's own bugs: the previous handler (e.g. AddressSanitizer's) is
  * called, or the default action restored and the signal raised again.
  *
- * Spinning: nl_guard_watchdog_set(ms) starts a CLOCK_MONOTONIC timer
- * (timer_create, SIGALRM, aimed at the calling thread).  A coroutine that
- * runs for more than @ms of wall time without passing a checkpoint
- * (nl_guard_tick(), or being resumed) is ended with NL_CORO_END_SPIN.  The
- * trigger is wall time, but the outcome is deterministic in virtual time: a
+ * Spinning: nl_guard_watchdog_set(ms) starts a timer on the calling
+ * thread's CPU clock (CLOCK_THREAD_CPUTIME_ID, timer_create, SIGALRM,
+ * aimed at that thread).  A coroutine that runs for more than @ms of its
+ * thread's CPU time without passing a checkpoint (nl_guard_tick(), or
+ * being resumed) is ended with NL_CORO_END_SPIN.  CPU time, not wall time:
+ * another process loading the machine does not advance it, so a program
+ * that computes for a while between calls is judged the same on a loaded
+ * grading machine (a machine of another speed still differs: the limit is
+ * generous for that).  The outcome is deterministic in virtual time: a
  * spinning program made no lab call, so virtual time did not move while it
  * spun, and it is stopped at the same virtual instant on every run.  What
  * must not reach the trace is anything the program did in memory meanwhile
@@ -76,7 +80,8 @@ gboolean nl_guard_active(void);
 
 /**
  * nl_guard_watchdog_set: a coroutine running more than @ms milliseconds of
- * wall time without a checkpoint is stopped (0 turns the watchdog off).
+ * its thread's CPU time without a checkpoint is stopped (0 turns the
+ * watchdog off).
  * The check runs every @ms / 4 (at least every millisecond), so a spinning
  * coroutine is stopped after between @ms and about 1.25 × @ms (2 × @ms at
  * most if it keeps spinning inside libc).  Requires nl_guard_init().

