@@ -54,7 +54,8 @@ struct Entry {
   uint16_t int_port;
   uint16_t key_rem_port;
   uint8_t proto;
-  uint8_t tcp; /* TCP_* bits */
+  uint8_t tcp;       /* TCP_* bits */
+  uint8_t is_static; /* a port forward: never expires, lets anyone in */
   /* External endpoint (the inbound key, with proto). */
   uint16_t ext_port;
   uint32_t ext_addr;
@@ -113,6 +114,11 @@ struct NlNat {
   NlEvent timer;
   uint64_t next_serial;
   NlNatCounters counters;
+  /* Port forwards (static DNAT): Entry* with is_static, in the order
+   * added, outside the tables, the list and the heap. */
+  GPtrArray *forwards;
+  gboolean has_dmz;
+  uint32_t dmz; /* the inside host that gets what nothing else claims */
 };
 
 static const char *const verdict_names[] = {
@@ -509,6 +515,14 @@ static void trace_entry(NlNat *nat, const Entry *e, NlNatMapEvent ev,
   g_string_free(s, TRUE);
 }
 
+/* "TCP 203.0.113.1:8080 -> 10.0.0.10:80": a forward, public side first. */
+static void describe_forward(const Entry *e, GString *out) {
+  char a[16], b[16];
+  g_string_append_printf(out, "%s %s:%u -> %s:%u", proto_name(e->proto),
+                         nl_ip4_to_string(e->ext_addr, a), e->ext_port,
+                         nl_ip4_to_string(e->int_addr, b), e->int_port);
+}
+
 /* Min-heap on (heap_time, serial). */
 static inline gboolean heap_before(const Entry *a, const Entry *b) {
   return a->heap_time < b->heap_time ||
@@ -642,6 +656,8 @@ static void set_expiry(NlNat *nat, Entry *e, NlTime expires) {
  * (RFC 4787 REQ-6 outbound; §4.3 inbound). */
 static void touch(NlNat *nat, Entry *e, NlTime now, gboolean refreshing,
                   gboolean outbound, gboolean tcp_changed) {
+  if (e->is_static)
+    return; /* a forward lives as long as the NAT */
   NlTime t = now + timeout_of(nat, e);
   if (!refreshing && !tcp_changed)
     return;
@@ -700,7 +716,7 @@ static gboolean has_permit(const Entry *e, uint32_t addr, uint16_t port) {
 
 /* The inside endpoint sent to @addr:@port through @e. */
 static void add_permit(NlNat *nat, Entry *e, uint32_t addr, uint16_t port) {
-  if (nat->b.filtering == NL_NAT_FILTERING_EIF)
+  if (nat->b.filtering == NL_NAT_FILTERING_EIF || e->is_static)
     return;
   port = permit_port(nat, e->proto, port);
   if (has_permit(e, addr, port))
@@ -719,6 +735,8 @@ static gboolean filter_allows(const NlNat *nat, const Entry *e, uint32_t addr,
                               uint16_t port) {
   if (nat->b.filtering == NL_NAT_FILTERING_EIF) /* RFC 4787 §5 EIF */
     return TRUE;
+  if (e->is_static)
+    return TRUE; /* a port forward lets anyone in: that is its point */
   return has_permit(e, addr, permit_port(nat, e->proto, port));
 }
 
@@ -742,6 +760,35 @@ static Entry *find_outside(NlNat *nat, uint8_t proto, uint32_t addr,
   k.ext_addr = addr;
   k.ext_port = port;
   return table_lookup(&nat->by_outside, &k, outside_hash(&k), outside_equal);
+}
+
+/* The forward that owns external @addr:@port, or NULL. */
+static Entry *forward_outside(const NlNat *nat, uint8_t proto, uint32_t addr,
+                              uint16_t port) {
+  for (guint i = 0; i < nat->forwards->len; i++) {
+    Entry *e = g_ptr_array_index(nat->forwards, i);
+    if (e->proto == proto && e->ext_port == port && e->ext_addr == addr)
+      return e;
+  }
+  return NULL;
+}
+
+/* The forward whose inside endpoint is @addr:@port, or NULL. */
+static Entry *forward_inside(const NlNat *nat, uint8_t proto, uint32_t addr,
+                             uint16_t port) {
+  for (guint i = 0; i < nat->forwards->len; i++) {
+    Entry *e = g_ptr_array_index(nat->forwards, i);
+    if (e->proto == proto && e->int_port == port && e->int_addr == addr)
+      return e;
+  }
+  return NULL;
+}
+
+/* The mapping or forward that owns external @addr:@port, or NULL. */
+static Entry *find_target(NlNat *nat, uint8_t proto, uint32_t addr,
+                          uint16_t port) {
+  Entry *e = find_outside(nat, proto, addr, port);
+  return e != NULL ? e : forward_outside(nat, proto, addr, port);
 }
 
 static gboolean is_external_addr(const NlNat *nat, uint32_t addr) {
@@ -771,6 +818,10 @@ static gboolean evict_oldest(NlNat *nat, guint pool, int pidx,
   unlink_entry(nat, victim);
   return TRUE;
 }
+
+static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
+                           uint16_t ext_port, uint32_t rem_addr,
+                           uint16_t rem_port, uint8_t tcp, NlTime now);
 
 /* Creates the mapping for the outbound flow keyed by @k (RFC 4787 §4.1,
  * §4.2).  Returns NULL with *why set when no port is free. */
@@ -804,6 +855,15 @@ static Entry *create_entry(NlNat *nat, const Entry *k, uint32_t rem_addr,
     used[ext_port >> 6] |= (uint64_t)1 << (ext_port & 63);
     ext_addr = nat->addrs[pool];
   }
+  return insert_entry(nat, k, ext_addr, ext_port, rem_addr, rem_port, tcp,
+                      now);
+}
+
+/* Makes the mapping @k -> @ext_addr:@ext_port (its port already marked
+ * used), for the remote @rem_addr:@rem_port. */
+static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
+                           uint16_t ext_port, uint32_t rem_addr,
+                           uint16_t rem_port, uint8_t tcp, NlTime now) {
   Entry *e = g_new0(Entry, 1);
   e->proto = k->proto;
   e->int_addr = k->int_addr;
@@ -879,7 +939,7 @@ static void translate_icmp_error(guint8 *pkt, Flow *f, gboolean quoted_src,
  * source translated back.  It does not refresh the mapping. */
 static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
                                        NlDropReason *why) {
-  Entry *e = find_outside(nat, f->in_proto, f->in_src, f->in_sport);
+  Entry *e = find_target(nat, f->in_proto, f->in_src, f->in_sport);
   if (e == NULL)
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
   if (!filter_allows(nat, e, f->in_dst, f->in_dport))
@@ -897,7 +957,9 @@ static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
   Entry k;
   inside_key(nat, &k, f->in_proto, f->in_dst, f->in_dport, f->in_src,
              f->in_sport);
-  Entry *e = table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal);
+  Entry *e = forward_inside(nat, f->in_proto, f->in_dst, f->in_dport);
+  if (e == NULL)
+    e = table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal);
   if (e == NULL)
     return drop(nat, nat->b.translate ? NL_DROP_NAT_NO_MAPPING
                                       : NL_DROP_FIREWALL,
@@ -930,7 +992,11 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
 
   Entry k;
   inside_key(nat, &k, f->proto, f->src, f->sport, f->dst, rem_port);
-  Entry *e = table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal);
+  /* The inside end of a port forward goes out through it, whatever the
+   * mapping behaviour, as its answers must. */
+  Entry *e = forward_inside(nat, f->proto, f->src, f->sport);
+  if (e == NULL)
+    e = table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal);
   if (e == NULL) {
     /* RFC 5382: a mapping starts with any outbound segment but a lone
      * RST; one picked up mid-connection (no SYN) counts as established,
@@ -955,7 +1021,7 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
     /* RFC 4787 §6 REQ-9: deliver to the inside host behind the target
      * mapping; REQ-9b: the source is the sender's external endpoint.  The
      * target's filtering applies to it only with hairpin-filtering. */
-    Entry *t = find_outside(nat, f->proto, f->dst, f->dport);
+    Entry *t = find_target(nat, f->proto, f->dst, f->dport);
     if (t == NULL)
       return drop(nat, NL_DROP_NAT_NO_MAPPING, why);
     if (nat->b.hairpin_filtering &&
@@ -976,13 +1042,44 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
   return pass(nat, NL_NAT_PASS);
 }
 
+/* A packet from outside that no mapping or forward claims goes to the DMZ
+ * host, to the same port, through a new mapping as if that host had sent
+ * to the remote first (so its answers go back out the same way).  NULL
+ * when that cannot be: the packet came to another external address than
+ * the DMZ host's, or the DMZ host already maps that inside port elsewhere. */
+static Entry *dmz_entry(NlNat *nat, const Flow *f, NlTime now) {
+  uint32_t ext_addr = nat->dmz;
+  if (nat->b.translate) {
+    guint pool = nat->dmz % nat->n_addrs;
+    uint64_t *used = nat->pools[pool].used[pidx_of(f->proto)];
+    if (nat->addrs[pool] != f->dst ||
+        (used[f->dport >> 6] >> (f->dport & 63)) & 1)
+      return NULL;
+    ext_addr = nat->addrs[pool];
+  } else if (f->dst != nat->dmz) {
+    return NULL;
+  }
+  Entry k;
+  inside_key(nat, &k, f->proto, nat->dmz, f->dport, f->src, f->sport);
+  if (table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal))
+    return NULL;
+  if (nat->b.translate) {
+    uint64_t *used =
+        nat->pools[nat->dmz % nat->n_addrs].used[pidx_of(f->proto)];
+    used[f->dport >> 6] |= (uint64_t)1 << (f->dport & 63);
+  }
+  return insert_entry(nat, &k, ext_addr, f->dport, f->src, f->sport, 0, now);
+}
+
 static NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
                                     NlTime now, NlDropReason *why) {
   if (f->kind == FLOW_ICMP_ERROR)
     return inbound_icmp_error(nat, pkt, f, why);
   if (f->kind == FLOW_OTHER)
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
-  Entry *e = find_outside(nat, f->proto, f->dst, f->dport);
+  Entry *e = find_target(nat, f->proto, f->dst, f->dport);
+  if (e == NULL && nat->has_dmz && f->proto != NL_IPPROTO_ICMP)
+    e = dmz_entry(nat, f, now);
   /* RFC 5382 REQ-4: an unsolicited SYN finds no mapping and is dropped
    * silently (the optional ICMP after 6 s is not modelled). */
   if (e == NULL)
@@ -1053,7 +1150,94 @@ NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
   table_init(&nat->by_inside);
   table_init(&nat->by_outside);
   nl_event_init(&nat->timer, on_timer, nat);
+  nat->forwards = g_ptr_array_new_with_free_func(g_free);
   return nat;
+}
+
+/* Marks every forward's external port used, so that no mapping takes it. */
+static void reserve_forwards(NlNat *nat) {
+  if (!nat->b.translate)
+    return;
+  for (guint i = 0; i < nat->forwards->len; i++) {
+    const Entry *e = g_ptr_array_index(nat->forwards, i);
+    uint64_t *used =
+        nat->pools[e->int_addr % nat->n_addrs].used[pidx_of(e->proto)];
+    used[e->ext_port >> 6] |= (uint64_t)1 << (e->ext_port & 63);
+  }
+}
+
+gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
+                            uint32_t int_addr, uint16_t int_port,
+                            GError **error) {
+  g_return_val_if_fail(nat != NULL, FALSE);
+  g_return_val_if_fail(proto == NL_IPPROTO_UDP || proto == NL_IPPROTO_TCP,
+                       FALSE);
+  char a[16];
+  if (ext_port == 0 || int_port == 0) {
+    g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_INVALID,
+                "nat %s: port 0 cannot be forwarded", nat->name);
+    return FALSE;
+  }
+  if (!nat->b.translate && ext_port != int_port) {
+    g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_INVALID,
+                "firewall %s does not translate: it can open port %u to %s, "
+                "not forward it to port %u",
+                nat->name, ext_port, nl_ip4_to_string(int_addr, a), int_port);
+    return FALSE;
+  }
+  uint32_t ext_addr =
+      nat->b.translate ? nat->addrs[int_addr % nat->n_addrs] : int_addr;
+  if (forward_outside(nat, proto, ext_addr, ext_port) != NULL ||
+      forward_inside(nat, proto, int_addr, int_port) != NULL) {
+    g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_INVALID,
+                "nat %s: %s port %u or %s:%u is already forwarded", nat->name,
+                proto_name(proto), ext_port, nl_ip4_to_string(int_addr, a),
+                int_port);
+    return FALSE;
+  }
+  if (nat->b.translate) {
+    const uint64_t *used =
+        nat->pools[int_addr % nat->n_addrs].used[pidx_of(proto)];
+    if ((used[ext_port >> 6] >> (ext_port & 63)) & 1) {
+      g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_INVALID,
+                  "nat %s: %s port %u is in use by a mapping", nat->name,
+                  proto_name(proto), ext_port);
+      return FALSE;
+    }
+  }
+  Entry *e = g_new0(Entry, 1);
+  e->is_static = 1;
+  e->proto = proto;
+  e->int_addr = int_addr;
+  e->int_port = int_port;
+  e->ext_addr = ext_addr;
+  e->ext_port = ext_port;
+  e->expires = e->heap_time = NL_TIME_NEVER;
+  e->heap_index = G_MAXUINT;
+  g_ptr_array_add(nat->forwards, e);
+  reserve_forwards(nat);
+  if (nat->trace != NULL && nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP)) {
+    GString *t = g_string_new("forward ");
+    describe_forward(e, t);
+    nl_trace_add(nat->trace, nl_event_now(nat->q), NL_TRACE_NAT_MAP,
+                 nat->node, 0, 0, NL_NAT_MAP_FORWARD, t->str,
+                 (guint32)t->len);
+    g_string_free(t, TRUE);
+  }
+  return TRUE;
+}
+
+void nl_nat_set_dmz(NlNat *nat, uint32_t int_addr) {
+  g_return_if_fail(nat != NULL);
+  nat->has_dmz = TRUE;
+  nat->dmz = int_addr;
+  if (nat->trace != NULL && nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP)) {
+    char a[16];
+    nl_trace_addf(nat->trace, nl_event_now(nat->q), NL_TRACE_NAT_MAP,
+                  nat->node, 0, 0, NL_NAT_MAP_FORWARD,
+                  "forward everything else (dmz) -> %s",
+                  nl_ip4_to_string(int_addr, a));
+  }
 }
 
 static void free_all_entries(NlNat *nat) {
@@ -1071,6 +1255,7 @@ static void free_all_entries(NlNat *nat) {
   table_clear(&nat->by_outside);
   if (nat->n_addrs > 0) /* a firewall has no pools */
     memset(nat->pools, 0, sizeof(Pool) * nat->n_addrs);
+  reserve_forwards(nat); /* forwards outlive a reboot */
   nl_event_cancel(nat->q, &nat->timer);
 }
 
@@ -1078,6 +1263,7 @@ void nl_nat_free(NlNat *nat) {
   if (nat == NULL)
     return;
   free_all_entries(nat);
+  g_ptr_array_free(nat->forwards, TRUE);
   g_free(nat->by_inside.slots);
   g_free(nat->by_outside.slots);
   nat->alloc->close(nat->alloc_priv);
@@ -1109,6 +1295,16 @@ void nl_nat_snapshot(NlNat *nat, GString *out) {
                          nat->counters.mappings_live,
                          nat->counters.mappings_live == 1 ? "" : "s");
   gboolean with_port = nat->b.filtering == NL_NAT_FILTERING_APDF;
+  for (guint i = 0; i < nat->forwards->len; i++) {
+    g_string_append(out, "forward ");
+    describe_forward(g_ptr_array_index(nat->forwards, i), out);
+    g_string_append_c(out, '\n');
+  }
+  if (nat->has_dmz) {
+    char a[16];
+    g_string_append_printf(out, "forward everything else (dmz) -> %s\n",
+                           nl_ip4_to_string(nat->dmz, a));
+  }
   for (const Entry *e = nat->first; e != NULL; e = e->next) {
     describe_entry(e, out);
     g_string_append(out, " for ");

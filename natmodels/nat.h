@@ -72,7 +72,8 @@ typedef enum {
   X(NEW, "new")                                                                \
   X(REFRESH, "refresh")                                                        \
   X(EXPIRE, "expire")                                                          \
-  X(REBOOT, "reboot")
+  X(REBOOT, "reboot")                                                          \
+  X(FORWARD, "forward")
 
 typedef enum {
 #define NL_X(e, s) NL_NAT_MAP_##e,
@@ -109,6 +110,34 @@ typedef struct {
 NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
                   guint n_addrs, NlEventQueue *q, NlTrace *trace,
                   guint32 trace_node_id, uint64_t seed, const char *name);
+
+/**
+ * nl_nat_add_forward: port forwarding (static DNAT), as home routers offer:
+ * @proto (NL_IPPROTO_UDP or NL_IPPROTO_TCP) packets from outside to
+ * external port @ext_port go to the inside host @int_addr, port @int_port,
+ * whoever sends them (no filtering), and that host's packets from
+ * @int_port go out from @ext_port whatever the mapping behaviour, so its
+ * answers come back from the address its clients asked.  The external
+ * address is the one paired with @int_addr (RFC 4787 REQ-2); the port is
+ * never given to a mapping, also after a reboot, which keeps forwards.
+ * Hairpinning to a forwarded port reaches the host too (when on).  A
+ * firewall (translate off) only opens @ext_port, which must equal
+ * @int_port, to @int_addr.  A NAT_MAP record ("forward TCP
+ * 203.0.113.1:8080 -> 10.0.0.10:80") says so in the trace.
+ * Returns: TRUE, or FALSE with @error (the port is forwarded already or in
+ * use, port 0, or a firewall asked to change the port).
+ */
+gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
+                            uint32_t int_addr, uint16_t int_port,
+                            GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/**
+ * nl_nat_set_dmz: a "DMZ host": a UDP or TCP packet from outside that no
+ * mapping or forward claims goes to @int_addr, to the same port, through a
+ * new mapping (as if @int_addr had sent to the remote first: it expires and
+ * filters like any other).  A firewall lets everything in to @int_addr.
+ */
+void nl_nat_set_dmz(NlNat *nat, uint32_t int_addr);
 
 /* Cancels the expiry event and frees every mapping.  NULL is a no-op. */
 void nl_nat_free(NlNat *nat);
