@@ -309,6 +309,51 @@ static void test_scenario_nat_preset_and_overrides(void **state) {
   nl_scenario_free(s);
 }
 
+static void test_scenario_nat_forwards_and_dmz(void **state) {
+  NlScenario *s =
+      load("network lan 10.0.0.0/24\nnetwork wan 203.0.113.0/24\n"
+           "nat n preset=port-restricted-cone\n  inside lan 10.0.0.1\n"
+           "  outside wan 203.0.113.1\n"
+           "  forward tcp 8080 to 10.0.0.10:80\n"
+           "  forward both 5000 to 10.0.0.11\n"
+           "  dmz 10.0.0.12\n"
+           "firewall fw\n  inside lan 10.0.0.2\n  outside wan 203.0.113.2\n"
+           "  forward udp 53 to 10.0.0.13\n"
+           "expect filtered n count 1\n"
+           "expect filtered n reason=no-mapping count 1\n"
+           "expect filtered fw reason=filtered count >= 0\n");
+  NlScnNode *n = node(s, "n");
+  assert_int_equal(n->forwards->len, 3);
+  NlScnForward *f = g_ptr_array_index(n->forwards, 0);
+  assert_true(f->tcp);
+  assert_false(f->udp);
+  assert_false(f->dmz);
+  assert_int_equal(f->port, 8080);
+  assert_int_equal(nl_scn_addr_ip4(&f->addr), 0x0a00000a);
+  assert_int_equal(f->to_port, 80);
+  assert_int_equal(f->loc.line, 6);
+  f = g_ptr_array_index(n->forwards, 1);
+  assert_true(f->tcp && f->udp);
+  assert_int_equal(f->to_port, 5000); /* the public port when not given */
+  f = g_ptr_array_index(n->forwards, 2);
+  assert_true(f->dmz);
+  assert_int_equal(nl_scn_addr_ip4(&f->addr), 0x0a00000c);
+  NlScnExpect *e = g_ptr_array_index(s->expects, 0);
+  assert_int_equal(e->drop_reasons, nl_scn_filtered_reasons());
+  e = g_ptr_array_index(s->expects, 1);
+  assert_int_equal(e->drop_reasons, 1u << NL_DROP_NAT_NO_MAPPING);
+  e = g_ptr_array_index(s->expects, 2);
+  assert_int_equal(e->drop_reasons,
+                   (1u << NL_DROP_NAT_FILTERED) | (1u << NL_DROP_FIREWALL));
+  assert_true(nl_scn_filtered_reasons() & (1u << NL_DROP_NAT_NO_MAPPING));
+  assert_false(nl_scn_filtered_reasons() & (1u << NL_DROP_LOSS));
+  NlScnNode *fw = node(s, "fw");
+  assert_int_equal(fw->forwards->len, 1);
+  f = g_ptr_array_index(fw->forwards, 0);
+  assert_true(f->udp && !f->tcp);
+  nl_scenario_free(s);
+}
+
 static void test_scenario_nat_chain(void **state) {
   NlScenario *s =
       load("network home 192.168.1.0/24\nnetwork isp 100.64.0.0/10\n"
@@ -666,6 +711,7 @@ int main(void) {
       cmocka_unit_test(test_scenario_runs_builtin_and_user),
       cmocka_unit_test(test_scenario_run_default_names_and_options),
       cmocka_unit_test(test_scenario_nat_preset_and_overrides),
+      cmocka_unit_test(test_scenario_nat_forwards_and_dmz),
       cmocka_unit_test(test_scenario_nat_chain),
       cmocka_unit_test(test_scenario_actions),
       cmocka_unit_test(test_scenario_timeline_run_joins_node),

@@ -266,6 +266,8 @@ static gboolean check_node(NlScnParser *p, NlScnNode *n, GHashTable *owners) {
   for (guint i = 0; i < n->routes->len; i++)
     if (!check_route(p, n, g_ptr_array_index(n->routes, i)))
       return FALSE;
+  if (!nl__scn_check_forwards(p, n))
+    return FALSE;
   for (guint i = 0; i < n->runs->len; i++)
     if (!check_run(p, n, g_ptr_array_index(n->runs, i)))
       return FALSE;

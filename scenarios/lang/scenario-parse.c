@@ -658,6 +658,7 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
   n->routes = g_ptr_array_new();
   n->runs = g_ptr_array_new();
   n->overrides = g_ptr_array_new();
+  n->forwards = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(p->s->nodes, n);
   g_hash_table_insert(p->s->node_index, n->name, n);
   p->block = n;
@@ -1449,10 +1450,30 @@ static gboolean parse_expect_kind(NlScnParser *p, NlScnLine *l, guint i,
                         l->tok[j + 2].text);
       return no_more(p, l, j + 3, usage);
     case NL_SCN_EXPECT_FILTERED:
-      usage = "expect filtered NAT count [CMP] NUMBER";
+      usage = "expect filtered NAT [reason=REASON] count [CMP] NUMBER";
       if (!get_node_word(p, l, j, &e->node, &e->node_loc, "a nat name",
-                         usage) ||
-          !need_word(p, l, j + 1, "count", usage))
+                         usage))
+        return FALSE;
+      e->drop_reasons = nl_scn_filtered_reasons();
+      if (j + 1 < l->ntok && l->tok[j + 1].key != NULL &&
+          strcmp(l->tok[j + 1].key, "reason") == 0) {
+        e->drop_reasons = nl__scn_filter_reason(l->tok[j + 1].value);
+        if (e->drop_reasons == 0) {
+          const char *const names[] = {"filtered", "no-mapping",
+                                       "hairpin-off", "pool-exhausted",
+                                       "blocked", NULL};
+          const char *near = nl__scn_suggest(l->tok[j + 1].value, names);
+          NlScnLoc loc = val_loc(l, &l->tok[j + 1]);
+          return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
+                              "unknown drop reason \"%s\"%s%s%s (reasons: %s)",
+                              l->tok[j + 1].value,
+                              near ? "; did you mean \"" : "",
+                              near ? near : "", near ? "\"?" : "",
+                              nl__scn_filter_reason_names());
+        }
+        j++;
+      }
+      if (!need_word(p, l, j + 1, "count", usage))
         return FALSE;
       if (strcmp(l->tok[j + 1].text, "count") != 0)
         return fail_tok(p, l, j + 1, NL_SCENARIO_ERROR_SYNTAX,
@@ -1694,6 +1715,7 @@ static const Stmt top_stmts[] = {
 static const Stmt host_stmts[] = {
     {"name", blk_name}, {"link", blk_link},   {"route", blk_route},
     {"run", blk_run},   {"inside", blk_link}, {"outside", blk_link},
+    {"forward", nl__scn_blk_forward}, {"dmz", nl__scn_blk_dmz},
     {NULL, NULL},
 };
 
@@ -1703,11 +1725,11 @@ static const char *const top_words[] = {
 };
 static const char *const host_words[] = {"name", "link", "route", "run", NULL};
 static const char *const nat_words[] = {"inside", "outside", "route", "name",
-                                        NULL};
+                                        "forward", "dmz", NULL};
 static const char *const all_words[] = {
     "seed",  "duration", "set",    "include", "network",  "host", "router",
     "nat",   "firewall", "at",     "expect",  "timeline", "name", "link",
-    "route", "run",      "inside", "outside", NULL,
+    "route", "run",      "inside", "outside", "forward", "dmz", NULL,
 };
 
 static gboolean unknown_keyword(NlScnParser *p, NlScnLine *l,

@@ -96,6 +96,15 @@ gboolean nl__scn_addr_equal(const NlScnAddr *a, const NlScnAddr *b);
 gboolean nl__scn_valid_name(const char *s);
 gboolean nl__scn_valid_hostname(const char *s);
 
+/* Port forwarding lines (scenario-forward.c). */
+gboolean nl__scn_blk_forward(NlScnParser *p, NlScnLine *l);
+gboolean nl__scn_blk_dmz(NlScnParser *p, NlScnLine *l);
+gboolean nl__scn_check_forwards(NlScnParser *p, NlScnNode *n);
+/* `reason=` of `expect filtered`: the drop reasons a name stands for, or
+ * 0 when it names none; @names gets the names, ", "-separated. */
+guint32 nl__scn_filter_reason(const char *name);
+const char *nl__scn_filter_reason_names(void);
+
 void nl__scn_node_free(NlScnNode *n);
 void nl__scn_run_free(NlScnRun *r);
 void nl__scn_action_free(NlScnAction *a);

@@ -324,6 +324,7 @@ void nl__scn_node_free(NlScnNode *n) {
     g_free(o);
   }
   g_ptr_array_free(n->overrides, TRUE);
+  g_ptr_array_free(n->forwards, TRUE);
   g_free(n->preset);
   g_free(n->name);
   g_free(n);

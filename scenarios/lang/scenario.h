@@ -30,6 +30,7 @@ typedef struct NlScnLink NlScnLink;
 typedef struct NlScnRoute NlScnRoute;
 typedef struct NlScnRun NlScnRun;
 typedef struct NlScnOverride NlScnOverride;
+typedef struct NlScnForward NlScnForward;
 typedef struct NlScnConst NlScnConst;
 typedef struct NlScnAction NlScnAction;
 typedef struct NlScnExpect NlScnExpect;
@@ -217,6 +218,21 @@ struct NlScnOverride {
   char *value;
 };
 
+/* `forward tcp|udp|both PORT to ADDRESS[:PORT]` or `dmz ADDRESS` in a nat
+ * or firewall block: port forwarding (natmodels' nl_nat_add_forward() and
+ * nl_nat_set_dmz()).  Checked: the address is on an inside network; a
+ * public port (per protocol) and an inside endpoint are forwarded once; a
+ * firewall keeps the port; one dmz. */
+struct NlScnForward {
+  NlScnLoc loc;
+  gboolean tcp, udp; /* `both` sets both; a dmz line sets both */
+  gboolean dmz;      /* `dmz ADDRESS`: every port nothing else claims */
+  guint16 port;      /* public port (0 for dmz) */
+  NlScnLoc port_loc;
+  NlScnAddr addr;   /* the inside host */
+  guint16 to_port;  /* its port: @port unless written (0 for dmz) */
+};
+
 struct NlScnNode {
   NlScnLoc loc;
   NlScnNodeKind kind;
@@ -229,6 +245,7 @@ struct NlScnNode {
   char *preset; /* NULL when not given (firewall default) */
   NlScnLoc preset_loc;
   GPtrArray *overrides; /* of NlScnOverride*, in file order */
+  GPtrArray *forwards;  /* of NlScnForward*, in file order */
 };
 
 /* ------------------------------------------------------------------ */
@@ -284,7 +301,7 @@ struct NlScnAction {
   X(RECEIVED, "received") /* node, peer, count_packets, cmp, value */          \
   X(TCP, "tcp")   /* node, program (may be NULL), run, tcp_state, text */      \
   X(PATH, "path") /* node, peer, path */                                       \
-  X(FILTERED, "filtered") /* node (nat/firewall), cmp, value */                \
+  X(FILTERED, "filtered") /* node (nat/firewall), drop_reasons, cmp, value */  \
   /* Grading (docs/grading.md): what the lab measured of a program, from    \
    * its statistics record when it ends. */                                  \
   X(CALLS, "calls")       /* node, program, run, cmp, value */                 \
@@ -343,6 +360,9 @@ struct NlScnExpect {
   NlScnPath path;
   char *text;           /* stdout/stderr: the text; tcp: the state name */
   NlTcpState tcp_state; /* tcp: the state (sim/tcp/tcp.h) */
+  /* filtered: the drop reasons counted, one bit (1u << NlDropReason) each
+   * (sim/core/trace.h); nl_scn_filtered_reasons() for `reason=` absent. */
+  guint32 drop_reasons;
   NlScnLoc node_loc, peer_loc, program_loc;
   /* exit: `code` given (else any code), and `within TIME` of the start
    * (NL_TIME_NEVER when not given). */
@@ -474,6 +494,11 @@ const char *nl_scn_expect_name(NlScnExpectKind k);
 const char *nl_scn_prop_name(NlScnProp p);
 const char *nl_scn_cmp_name(NlScnCmp c);
 const char *nl_scn_program_kind_name(NlScnProgramKind k);
+
+/* The drops `expect filtered NAT` counts without `reason=`: every packet
+ * the NAT or firewall itself refused (filtered, no mapping, hairpinning
+ * off, port pool exhausted, firewall, blocked by policy). */
+guint32 nl_scn_filtered_reasons(void);
 
 /* TRUE when @value compares to @expected as @cmp says (value CMP
  * expected). */

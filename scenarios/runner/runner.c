@@ -380,9 +380,11 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
         }
         break;
       case NL_SCN_EXPECT_FILTERED:
+        /* The NAT's own refusals, made as packets arrive (a drop on the
+         * way out is the link's or a partition's). */
         if (rec->kind == NL_TRACE_PKT_DROP && rec->node == node &&
-            (nl_trace_drop_reason(rec->aux) == NL_DROP_NAT_FILTERED ||
-             nl_trace_drop_reason(rec->aux) == NL_DROP_FIREWALL))
+            !(rec->aux & NL_DROP_OUTGOING) &&
+            ((x->drop_reasons >> nl_trace_drop_reason(rec->aux)) & 1))
           total++;
         break;
       default:
@@ -585,6 +587,27 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
                           nl_world_queue(r->world), nl_world_trace(r->world),
                           nl_node_trace_id(node), nl_world_seed(r->world),
                           sn->name);
+  for (guint i = 0; i < sn->forwards->len; i++) {
+    const NlScnForward *f = g_ptr_array_index(sn->forwards, i);
+    GError *err = NULL;
+    uint32_t addr = nl_scn_addr_ip4(&f->addr);
+    if (f->dmz) {
+      nl_nat_set_dmz(nat, addr);
+      continue;
+    }
+    if ((f->tcp && !nl_nat_add_forward(nat, NL_IPPROTO_TCP, f->port, addr,
+                                       f->to_port, &err)) ||
+        (f->udp && !nl_nat_add_forward(nat, NL_IPPROTO_UDP, f->port, addr,
+                                       f->to_port, &err))) {
+      g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD, LOC_FMT "%s",
+                  LOC_ARGS(f->loc), err->message);
+      g_error_free(err);
+      nl_nat_free(nat);
+      g_ptr_array_free(inside, TRUE);
+      g_array_free(ext, TRUE);
+      return FALSE;
+    }
+  }
   nl_nat_node_attach(node, nat, inside);
   g_ptr_array_free(inside, TRUE);
   g_array_free(ext, TRUE);
