@@ -23,6 +23,7 @@ typedef struct NlUdpSock NlUdpSock;
 typedef struct NlPipe NlPipe;
 typedef struct NlEpoll NlEpoll;
 typedef struct NlEpItem NlEpItem;
+typedef struct NlWatch NlWatch;
 
 #define NL_MAX_FDS 1024 /* RLIMIT_NOFILE's soft default on Linux */
 
@@ -63,7 +64,7 @@ struct NlFile {
   int status_flags; /* O_NONBLOCK */
   NlHostStack *host;
   GPtrArray *waiters;  /* NlThread blocked on this file */
-  GPtrArray *watchers; /* NlEpItem watching this file */
+  GPtrArray *watchers; /* NlWatch on this file, insertion order */
   /* sockets */
   int domain, type;
   NlTime rcvtimeo, sndtimeo; /* 0 = none */
@@ -115,10 +116,22 @@ struct NlPipe {
   NlFile *r, *w; /* the two ends, while open */
 };
 
+/* Something that wants to know when a file's readiness may have changed
+ * (an epoll item, a kqueue knote, a pending io_uring request): a callback
+ * instead of a sleeping thread.  @notify runs inside nl__file_notify and
+ * must not add or remove watches (set a flag, schedule an event);
+ * @gone runs when the file's last reference goes and must forget the
+ * file (the watch is already off its list). */
+struct NlWatch {
+  void (*notify)(NlWatch *w);
+  void (*gone)(NlWatch *w);
+  NlFile *file;
+};
+
 struct NlEpItem {
+  NlWatch watch; /* on the watched file; watch.file is it */
   NlEpoll *ep;
   int fd;
-  NlFile *file;
   uint32_t events;
   epoll_data_t data;
   gboolean triggered; /* edge: something happened since last reported */
@@ -206,7 +219,10 @@ gboolean nl__block(NlThread *t, NlTime deadline);
 void nl__wait_file(NlThread *t, NlFile *f);
 void nl__wait_chan(NlThread *t, gconstpointer chan);
 void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all);
-/* A file's readiness changed: wakes its waiters and epoll watchers. */
+/* Starts and stops watching @f (nl__file_notify calls @w->notify). */
+void nl__watch_add(NlWatch *w, NlFile *f);
+void nl__watch_remove(NlWatch *w);
+/* A file's readiness changed: wakes its waiters and runs its watches. */
 void nl__file_notify(NlFile *f);
 unsigned nl__file_poll(NlFile *f);
 /* A CALL record: node = the host, peer = the process, aux = the thread. */
@@ -234,8 +250,10 @@ NlFile *nl__fd_get(NlProc *p, int fd);
 int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w);
 ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len);
 ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len);
-/* An epoll instance with no items. */
+/* An epoll instance with no items, and one item watching @f. */
 NlFile *nl__epoll_file_new(NlHostStack *h);
+NlEpItem *nl__epoll_item_new(NlEpoll *ep, int fd, NlFile *f);
+void nl__epoll_item_free(NlEpItem *it);
 /* Descriptor 1 or 2 of @p: what is written becomes trace lines. */
 NlFile *nl__output_file_new(NlHostStack *h, NlProc *p, int stream);
 void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len);

@@ -39,13 +39,12 @@ NlFile *nl__file_ref(NlFile *f) {
 void nl__file_unref(NlFile *f) {
   if (f == NULL || --f->refs > 0)
     return;
-  /* Epoll items watching this file go with it, as on Linux when the last
-   * descriptor of an open file description closes. */
+  /* Epoll items and knotes watching this file go with it, as on Linux
+   * when the last descriptor of an open file description closes. */
   while (f->watchers->len > 0) {
-    NlEpItem *it = g_ptr_array_index(f->watchers, f->watchers->len - 1);
-    g_ptr_array_remove_index(f->watchers, f->watchers->len - 1);
-    g_ptr_array_remove(it->ep->items, it);
-    g_free(it);
+    NlWatch *w = g_ptr_array_steal_index(f->watchers, f->watchers->len - 1);
+    w->file = NULL;
+    w->gone(w);
   }
   /* Threads blocked on it wake and see it gone. */
   for (guint i = 0; i < f->waiters->len; i++) {
@@ -121,11 +120,21 @@ static void wake_thread(NlThread *t) {
   nl_event_schedule(nl_world_queue(w), &t->wake, nl_world_now(w));
 }
 
+void nl__watch_add(NlWatch *w, NlFile *f) {
+  w->file = f;
+  g_ptr_array_add(f->watchers, w);
+}
+
+void nl__watch_remove(NlWatch *w) {
+  if (w->file != NULL)
+    g_ptr_array_remove(w->file->watchers, w);
+  w->file = NULL;
+}
+
 void nl__file_notify(NlFile *f) {
   for (guint i = 0; i < f->watchers->len; i++) {
-    NlEpItem *it = g_ptr_array_index(f->watchers, i);
-    it->triggered = TRUE;
-    nl__file_notify(it->ep->file);
+    NlWatch *w = g_ptr_array_index(f->watchers, i);
+    w->notify(w);
   }
   for (guint i = 0; i < f->waiters->len; i++)
     wake_thread(g_ptr_array_index(f->waiters, i));
@@ -232,7 +241,7 @@ static unsigned epoll_ready(NlEpoll *ep) {
     NlEpItem *it = g_ptr_array_index(ep->items, i);
     if (it->disabled)
       continue;
-    unsigned ev = nl__file_poll(it->file) &
+    unsigned ev = nl__file_poll(it->watch.file) &
                   (it->events | EPOLLERR | EPOLLHUP);
     if (ev == 0)
       continue;
@@ -247,12 +256,38 @@ static unsigned epoll_poll(NlFile *f) {
   return epoll_ready(f->ep) ? POLLIN | POLLRDNORM : 0;
 }
 
+static void epoll_item_notify(NlWatch *w) {
+  NlEpItem *it = (NlEpItem *)w;
+  it->triggered = TRUE;
+  nl__file_notify(it->ep->file);
+}
+
+static void epoll_item_gone(NlWatch *w) {
+  NlEpItem *it = (NlEpItem *)w;
+  g_ptr_array_remove(it->ep->items, it);
+  g_free(it);
+}
+
+NlEpItem *nl__epoll_item_new(NlEpoll *ep, int fd, NlFile *f) {
+  NlEpItem *it = g_new0(NlEpItem, 1);
+  it->watch.notify = epoll_item_notify;
+  it->watch.gone = epoll_item_gone;
+  it->ep = ep;
+  it->fd = fd;
+  g_ptr_array_add(ep->items, it);
+  nl__watch_add(&it->watch, f);
+  return it;
+}
+
+void nl__epoll_item_free(NlEpItem *it) {
+  g_ptr_array_remove(it->ep->items, it);
+  nl__watch_remove(&it->watch);
+  g_free(it);
+}
+
 static void epoll_closed(NlFile *f) {
-  for (guint i = 0; i < f->ep->items->len; i++) {
-    NlEpItem *it = g_ptr_array_index(f->ep->items, i);
-    g_ptr_array_remove(it->file->watchers, it);
-    g_free(it);
-  }
+  while (f->ep->items->len > 0)
+    nl__epoll_item_free(g_ptr_array_index(f->ep->items, 0));
   g_ptr_array_free(f->ep->items, TRUE);
   g_free(f->ep);
 }

@@ -1448,7 +1448,7 @@ int nl_vsock_epoll_create1(NlThread *t, int flags) {
 static NlEpItem *ep_find(NlEpoll *ep, int fd, NlFile *f) {
   for (guint i = 0; i < ep->items->len; i++) {
     NlEpItem *it = g_ptr_array_index(ep->items, i);
-    if (it->fd == fd && it->file == f)
+    if (it->fd == fd && it->watch.file == f)
       return it;
   }
   return NULL;
@@ -1471,15 +1471,10 @@ int nl_vsock_epoll_ctl(NlThread *t, int epfd, int op, int fd,
         return -EFAULT;
       if (it != NULL)
         return -EEXIST;
-      it = g_new0(NlEpItem, 1);
-      it->ep = ef->ep;
-      it->fd = fd;
-      it->file = f;
+      it = nl__epoll_item_new(ef->ep, fd, f);
       it->events = ev->events;
       it->data = ev->data;
       it->triggered = TRUE;
-      g_ptr_array_add(ef->ep->items, it);
-      g_ptr_array_add(f->watchers, it);
       nl__file_notify(ef);
       return 0;
     case EPOLL_CTL_MOD:
@@ -1496,9 +1491,7 @@ int nl_vsock_epoll_ctl(NlThread *t, int epfd, int op, int fd,
     case EPOLL_CTL_DEL:
       if (it == NULL)
         return -ENOENT;
-      g_ptr_array_remove(ef->ep->items, it);
-      g_ptr_array_remove(f->watchers, it);
-      g_free(it);
+      nl__epoll_item_free(it);
       return 0;
     default:
       return -EINVAL;
@@ -1524,7 +1517,7 @@ int nl_vsock_epoll_wait(NlThread *t, int epfd, struct epoll_event *evs,
       NlEpItem *it = g_ptr_array_index(ep->items, k);
       if (it->disabled)
         continue;
-      unsigned m = nl__file_poll(it->file) &
+      unsigned m = nl__file_poll(it->watch.file) &
                    (it->events | EPOLLERR | EPOLLHUP);
       if (m == 0)
         continue;
