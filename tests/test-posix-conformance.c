@@ -86,6 +86,31 @@ static void compare(const char *name) {
   g_free(t2);
 }
 
+/* A program with no Linux counterpart: its checks state a manual's
+ * documented behaviour, and every one must pass, the same way twice. */
+static void manual(const char *name, guint at_least) {
+  char *t1 = NULL, *t2 = NULL;
+  GPtrArray *lab = run_lab(name, &t1);
+  GPtrArray *lab2 = run_lab(name, &t2);
+  assert_string_equal(t1, t2);
+  assert_true(lab->len >= at_least);
+  guint fails = 0;
+  for (guint i = 0; i < lab->len; i++)
+    if (g_str_has_prefix(g_ptr_array_index(lab, i), "FAIL ")) {
+      print_error("lab: %s\n", (char *)g_ptr_array_index(lab, i));
+      fails++;
+    }
+  assert_int_equal(fails, 0);
+  g_ptr_array_unref(lab);
+  g_ptr_array_unref(lab2);
+  g_free(t1);
+  g_free(t2);
+}
+
+static void test_posix_kqueue_follows_the_bsd_manual(void **state) {
+  manual("kqueue", 35);
+}
+
 static void test_posix_udp_matches_linux(void **state) {
   compare("udp");
 }
@@ -101,6 +126,7 @@ int main(void) {
     cmocka_unit_test(test_posix_udp_matches_linux),
     cmocka_unit_test(test_posix_tcp_matches_linux),
     cmocka_unit_test(test_posix_io_matches_linux),
+    cmocka_unit_test(test_posix_kqueue_follows_the_bsd_manual),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,8 @@ typedef struct NlPipe NlPipe;
 typedef struct NlEpoll NlEpoll;
 typedef struct NlEpItem NlEpItem;
 typedef struct NlWatch NlWatch;
+typedef struct NlKqueue NlKqueue; /* kqueue.c */
+typedef struct NlUring NlUring;   /* uring.c */
 
 #define NL_MAX_FDS 1024 /* RLIMIT_NOFILE's soft default on Linux */
 
@@ -46,15 +48,27 @@ typedef enum {
   NL_FILE_PIPE_W,
   NL_FILE_EPOLL,
   NL_FILE_OUTPUT, /* a process's stdout or stderr */
+  NL_FILE_KQUEUE, /* kqueue.c */
+  NL_FILE_URING,  /* uring.c */
 } NlFileKind;
 
 /* What a kind of file does when its last reference goes and when polled.
  * Each file's creator gives them (sched.c for pipes, epoll and output;
  * vsock.c for sockets), so sched.c never calls up into the layer that
  * made the file -- the seam of docs/architecture.md. */
+/* What a file holds now, as kqueue's filters report it. */
+typedef struct {
+  int64_t readable; /* bytes to read (a listener: connections waiting) */
+  int64_t writable; /* room to write */
+  gboolean read_eof, write_eof;
+  int error;        /* pending error, not taken; 0 if none */
+} NlFileFill;
+
 typedef struct {
   void (*closed)(NlFile *f);  /* release the kind's state (may be NULL) */
   unsigned (*poll)(NlFile *f); /* POLLIN/POLLOUT/... readiness now */
+  /* Amounts (may be NULL: the file says nothing beyond poll). */
+  void (*fill)(NlFile *f, NlFileFill *out);
 } NlFileOps;
 
 struct NlFile {
@@ -75,8 +89,10 @@ struct NlFile {
   gboolean accepted; /* made by accept(): a connection the process serves */
   /* pipes */
   NlPipe *pipe;
-  /* epoll */
+  /* epoll, kqueue, io_uring */
   NlEpoll *ep;
+  NlKqueue *kq;
+  NlUring *uring;
   /* output */
   NlProc *out_proc;
   int out_stream; /* 1 or 2 */

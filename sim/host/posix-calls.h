@@ -59,6 +59,11 @@
   X(int, epoll_wait,                                                           \
     (int epfd, struct epoll_event *evs, int max, int timeout),                 \
     (epfd, evs, max, timeout))                                                 \
+  X(int, kqueue, (void), ())                                                   \
+  X(int, kevent,                                                               \
+    (int kq, const struct kevent *changes, int nchanges,                       \
+     struct kevent *events, int nevents, const struct timespec *timeout),      \
+    (kq, changes, nchanges, events, nevents, timeout))                         \
   X(int, pipe, (int fds[2]), (fds))                                            \
   X(int, pipe2, (int fds[2], int flags), (fds, flags))                         \
   X(int, dup, (int fd), (fd))                                                  \

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sim/host/guard.h"
+#include "sim/host/kqueue.h"
 #include "sim/host/vsock.h"
 #include "sim/net/wire.h"
 
@@ -174,6 +175,17 @@ int nl_posix_epoll_wait(int epfd, struct epoll_event *evs, int max,
                         int timeout) {
   ENTER_WAIT("epoll_wait", epfd);
   return (int)ret(nl_vsock_epoll_wait(t, epfd, evs, max, timeout));
+}
+int nl_posix_kqueue(void) {
+  ENTER("kqueue");
+  return (int)ret(nl_kq_kqueue(t));
+}
+int nl_posix_kevent(int kq, const struct kevent *changes, int nchanges,
+                    struct kevent *events, int nevents,
+                    const struct timespec *timeout) {
+  ENTER_WAIT("kevent", kq);
+  return (int)ret(nl_kq_kevent(t, kq, changes, nchanges, events, nevents,
+                               timeout));
 }
 int nl_posix_pipe(int fds[2]) {
   ENTER("pipe");

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/host/include/sys/event.h"
 #include "sim/host/posix-calls.h"
 
 /* The face is all that the natlab executable exports (tools/natlab.map):

@@ -184,10 +184,17 @@ static void pipe_end_closed(NlFile *f) {
   }
 }
 
-static const NlFileOps pipe_r_ops = {.closed = pipe_end_closed,
-                                     .poll = pipe_r_poll};
-static const NlFileOps pipe_w_ops = {.closed = pipe_end_closed,
-                                     .poll = pipe_w_poll};
+static void pipe_fill(NlFile *f, NlFileFill *out) {
+  out->readable = (int64_t)f->pipe->len;
+  out->writable = (int64_t)(NL_PIPE_SIZE - f->pipe->len);
+  out->read_eof = f->pipe->writers == 0;
+  out->write_eof = f->pipe->readers == 0;
+}
+
+static const NlFileOps pipe_r_ops = {
+    .closed = pipe_end_closed, .poll = pipe_r_poll, .fill = pipe_fill};
+static const NlFileOps pipe_w_ops = {
+    .closed = pipe_end_closed, .poll = pipe_w_poll, .fill = pipe_fill};
 
 int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w) {
   NlPipe *pp = g_new0(NlPipe, 1);

@@ -397,8 +397,32 @@ static unsigned sock_poll(NlFile *f) {
   return m;
 }
 
-/* Socket files close and poll through these (sched.c calls them). */
-static const NlFileOps sock_ops = {.closed = sock_closed, .poll = sock_poll};
+static void sock_fill(NlFile *f, NlFileFill *out) {
+  if (f->kind == NL_FILE_TCP) {
+    if (f->tcp == NULL) {
+      out->read_eof = out->write_eof = TRUE;
+      return;
+    }
+    NlTcpSockInfo info;
+    nl_tcp_sock_info(f->tcp, &info);
+    out->readable = (int64_t)(f->tcp_listening ? info.accept_queue
+                                               : info.readable);
+    out->writable = (int64_t)info.send_space;
+    out->read_eof = info.read_eof;
+    out->write_eof = info.write_eof;
+    out->error = info.error;
+    return;
+  }
+  NlUdpSock *u = f->udp;
+  for (GList *l = u->queue.head; l != NULL; l = l->next)
+    out->readable += ((NlDatagram *)l->data)->len;
+  out->writable = u->sndbuf;
+  out->error = u->pending_error;
+}
+
+/* Socket files close, poll and fill through these (sched.c calls them). */
+static const NlFileOps sock_ops = {
+    .closed = sock_closed, .poll = sock_poll, .fill = sock_fill};
 
 static NlFile *get_file(NlThread *t, int fd, int *err) {
   NlFile *f = nl__fd_get(t->proc, fd);

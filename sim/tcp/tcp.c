@@ -891,6 +891,20 @@ size_t nl_tcp_readable(NlTcpSock *s) {
   return s->rcvq.len;
 }
 
+void nl_tcp_sock_info(NlTcpSock *s, NlTcpSockInfo *out) {
+  g_return_if_fail(s != NULL && out != NULL);
+  memset(out, 0, sizeof *out);
+  out->error = s->err;
+  if (s->state == NL_TCP_LISTEN) {
+    out->accept_queue = s->acceptq.length;
+    return;
+  }
+  out->readable = s->rcvq.len;
+  out->send_space = s->sndbuf > s->sndq.len ? s->sndbuf - s->sndq.len : 0;
+  out->read_eof = (s->shut & NL_RCV_SHUTDOWN) != 0;
+  out->write_eof = (s->shut & NL_SEND_SHUTDOWN) != 0;
+}
+
 static int get_int(const void *val, socklen_t len, int *out) {
   if (val == NULL || len < sizeof(int))
     return -EINVAL;

@@ -145,6 +145,17 @@ unsigned nl_tcp_poll(NlTcpSock *s);
 int nl_tcp_take_error(NlTcpSock *s);
 /* FIONREAD. */
 size_t nl_tcp_readable(NlTcpSock *s);
+
+/* What kqueue's filters report of a socket (BSD's so_rcv/so_snd views). */
+typedef struct {
+  size_t readable;     /* bytes queued to read */
+  size_t accept_queue; /* a listener: established connections waiting */
+  size_t send_space;   /* room left in the send buffer */
+  gboolean read_eof;   /* the peer's FIN (or our SHUT_RD) was seen */
+  gboolean write_eof;  /* nothing more can be sent */
+  int error;           /* the pending error (not taken), 0 if none */
+} NlTcpSockInfo;
+void nl_tcp_sock_info(NlTcpSock *s, NlTcpSockInfo *out);
 /* SOL_SOCKET: SO_REUSEADDR SO_REUSEPORT SO_RCVBUF SO_SNDBUF SO_KEEPALIVE
  * SO_LINGER; IPPROTO_TCP: TCP_NODELAY TCP_KEEPIDLE TCP_KEEPINTVL
  * TCP_KEEPCNT TCP_USER_TIMEOUT TCP_MAXSEG.  -ENOPROTOOPT, -EINVAL. */
