@@ -78,8 +78,20 @@ check "pkg-config --define-prefix builds a program" sh -c "cc \
 check "pkg-config --define-prefix names the moved prefix" sh -c \
   "test \"\$(PKG_CONFIG_PATH='$pcpath' pkg-config --define-prefix \
   --variable=prefix natlab)\" = '$P'"
-check "natlab.pc names no include folder" sh -c \
-  "! PKG_CONFIG_PATH='$pcpath' pkg-config --cflags natlab | grep -q -- -I"
+check "natlab.pc adds the moved prefix's headers after the system's" sh -c \
+  "PKG_CONFIG_PATH='$pcpath' pkg-config --define-prefix --cflags natlab | \
+  grep -q -- '-idirafter $P/include/natlab'"
+cat >"$tmp/prog/kq.c" <<'EOF'
+#include <sys/event.h>
+int main(void) {
+  return kqueue() < 0;
+}
+EOF
+check "natlab-cc finds the lab's <sys/event.h> in the moved tree" \
+  run "$P/bin/natlab-cc" -o "$tmp/prog/kq.so" "$tmp/prog/kq.c"
+check "pkg-config finds the lab's <sys/event.h> in the moved tree" sh -c \
+  "cc '$tmp/prog/kq.c' \$(PKG_CONFIG_PATH='$pcpath' pkg-config \
+  --define-prefix --cflags --libs natlab) -o '$tmp/prog/kqpc.so'"
 cat >"$tmp/prog/three.nlab" <<'EOF'
 duration 1s
 network lan 10.0.0.0/24
@@ -105,8 +117,9 @@ for f in share/man/man1/natlab.1 share/man/man1/natlab-cc.1 \
     share/natlab/lessons/flagship/udp-echo.nlab; do
   check "installed: $f" test -f "$P/$f"
 done
-# No header is installed, and nothing refers to the old place.
-check "no include folder installed" test ! -e "$P/include"
+# The one header the lab adds, and nothing refers to the old place.
+check "installed: include/natlab/sys/event.h" \
+  test -f "$P/include/natlab/sys/event.h"
 check "no installed file names the DESTDIR" sh -c \
   "! grep -rl '$tmp/dest' '$P'"
 
