@@ -134,12 +134,24 @@ else
   ok "# SKIP GNU parallel is not installed (tools/setup installs it)"
 fi
 
-# 6. -o: one submission's text report is the file itself.
+# 6. --seeds: a test whose outcome depends on the seed is flagged; the
+# score is the first seed's, and the flag is the same every time.
+udp="$root/tests/grade/udp"
+"$natlab" grade "$udp" "$udp/reference" --seeds 8 > "$tmp/seeds1.txt"
+"$natlab" grade "$udp" "$udp/reference" --seeds 8 --jobs 1 > "$tmp/seeds2.txt"
+check "--seeds flags a test whose outcome depends on the seed" \
+  has "seeds: the outcome depends on the seed: it passes with seed .* and fails with seed .*" "$tmp/seeds1.txt"
+check "and flags it the same way twice" cmp -s "$tmp/seeds1.txt" "$tmp/seeds2.txt"
+"$natlab" grade "$asg" "$asg/reference" --seeds 3 > "$tmp/seeds3.txt"
+check "a test that holds under every seed is not flagged" \
+  sh -c "! grep -q 'depends on the seed' '$tmp/seeds3.txt'"
+
+# 7. -o: one submission's text report is the file itself.
 "$natlab" grade "$asg" "$subs/leak" -o "$tmp/one.txt"
 check "-o with one submission names the report file" has "^submission: leak" "$tmp/one.txt"
 check "its timelines go beside it" test -d "$tmp/timelines"
 
-# 7. A broken assignment: file:line:col, exit status 2.
+# 8. A broken assignment: file:line:col, exit status 2.
 mkdir -p "$tmp/broken/tests" "$tmp/broken/reference"
 cp "$asg/tests/one-client.nlab" "$asg/tests/client.c" "$tmp/broken/tests/"
 cp "$asg/reference/server.c" "$tmp/broken/reference/"
