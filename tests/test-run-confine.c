@@ -8,9 +8,14 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 typedef struct {
@@ -252,6 +257,172 @@ static void test_confine_stack_overflow_with_a_large_frame_is_named(
   g_free(src);
 }
 
+
+/* ---- nothing reaches the real system ---- */
+
+/* A real socket of @type on 127.0.0.1, port chosen by the kernel. */
+static int loopback_socket(int type, int *port) {
+  int fd = socket(AF_INET, type, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  if (type == SOCK_STREAM)
+    assert_int_equal(listen(fd, 4), 0);
+  socklen_t len = sizeof sa;
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+/* The expected report of a refused call, with host/name and time. */
+static void assert_refused(const Result *r, const char *time,
+                           const char *who, const char *call) {
+  char *line = g_strdup_printf("%s -- refused: the system call %s", who,
+                               call);
+  if (count_lines(r->all, time, line, NULL) != 1)
+    print_error("no \"%s %s\" in:\n%s\n", time, line, r->all);
+  assert_int_equal(count_lines(r->all, time, line, NULL), 1);
+  g_free(line);
+}
+
+/* The scenario around hostile programs: an echo exchange at 1 s that
+ * must still happen, and its expectation. */
+static char *with_bystanders(const char *hosts) {
+  return g_strdup_printf(
+      "duration 2s\nnetwork lan 10.0.0.0/24\n%s"
+      "host server\n  link lan 10.0.0.1\n  run udp-echo-server 7\n"
+      "host client\n  link lan 10.0.0.2\n"
+      "  run at=1s udp-echo-client 10.0.0.1 7 still-here\n"
+      "expect exit client/udp-echo-client code 0\n",
+      hosts);
+}
+
+static void assert_bystanders_fine(const Result *r) {
+  assert_int_equal(count_lines(r->all, "client/udp-echo-client: echo: "
+                               "still-here", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "1 of 1 expectations held", NULL), 1);
+  assert_int_equal(count_lines(r->all, "natlab: sealed", NULL), 0);
+}
+
+static void test_confine_raw_sockets_reach_nothing(void **state) {
+  int uport, tport;
+  int ufd = loopback_socket(SOCK_DGRAM, &uport);
+  int tfd = loopback_socket(SOCK_STREAM, &tport);
+  char *h = prog("hostile");
+  char *hosts = g_strdup_printf("host a\n  run name=udp at=10ms %s raw-udp %d\n"
+                                "host b\n  run name=tcp at=20ms %s raw-tcp %d\n"
+                                "host c\n  run name=i80 at=30ms %s int80\n",
+                                h, uport, h, tport, h);
+  char *text = with_bystanders(hosts);
+  Result *r = run_twice(text, 0);
+  assert_refused(r, "0.010001", "a/udp", "socket (a real socket)");
+  assert_refused(r, "0.020001", "b/tcp", "socket (a real socket)");
+  assert_int_equal(count_lines(r->all, "0.030001", "c/i80 -- refused: a "
+                               "system call of another ABI", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "fd ", NULL), 0);
+  assert_bystanders_fine(r);
+  /* Nothing arrived: no datagram, no connection, within 300 ms. */
+  struct pollfd p[2] = {{.fd = ufd, .events = POLLIN},
+                        {.fd = tfd, .events = POLLIN}};
+  assert_int_equal(poll(p, 2, 300), 0);
+  close(ufd);
+  close(tfd);
+  result_free(r);
+  g_free(text);
+  g_free(hosts);
+  g_free(h);
+}
+
+static void test_confine_processes_and_exec_are_refused(void **state) {
+  char *h = prog("hostile");
+  char *dir = g_dir_make_tmp("natlab-escape-XXXXXX", NULL);
+  char *f1 = g_build_filename(dir, "system-ran", NULL);
+  char *f2 = g_build_filename(dir, "exec-ran", NULL);
+  char *hosts = g_strdup_printf(
+      "host a\n  run name=shell at=10ms %s dlsym-system %s\n"
+      "host b\n  run name=forker at=20ms %s dlsym-fork\n"
+      "host c\n  run name=execer at=30ms %s execvpe %s\n",
+      h, f1, h, h, f2);
+  char *text = with_bystanders(hosts);
+  Result *r = run_twice(text, 0);
+  /* system() first replaces SIGINT's handler: refused there. */
+  assert_refused(r, "0.010001", "a/shell", "rt_sigaction");
+  assert_refused(r, "0.020001", "b/forker", "clone (a new process)");
+  assert_refused(r, "0.030001", "c/execer",
+                 "execve (running another program)");
+  /* No line after the refused call, no child, no command. */
+  assert_int_equal(count_lines(r->all, "system: ", NULL), 0);
+  assert_int_equal(count_lines(r->all, "fork: ", NULL), 0);
+  assert_int_equal(count_lines(r->all, "execvpe failed", NULL), 0);
+  assert_false(g_file_test(f1, G_FILE_TEST_EXISTS));
+  assert_false(g_file_test(f2, G_FILE_TEST_EXISTS));
+  assert_bystanders_fine(r);
+  result_free(r);
+  g_rmdir(dir);
+  g_free(text);
+  g_free(hosts);
+  g_free(f1);
+  g_free(f2);
+  g_free(dir);
+  g_free(h);
+}
+
+static void test_confine_signals_and_the_watchdog_stay_natlabs(void **state) {
+  char *h = prog("hostile");
+  char *hosts = g_strdup_printf(
+      "host a\n  run name=kill at=10ms %s kill0\n"
+      "host b\n  run name=blk at=20ms %s sigblock-spin\n"
+      "host c\n  run name=alrm at=30ms %s sigaction-alrm\n",
+      h, h, h);
+  char *text = with_bystanders(hosts);
+  Result *r = run_twice(text, 0);
+  assert_refused(r, "0.010001", "a/kill", "kill (a real signal)");
+  /* The mask change is ignored: the watchdog still stops the spin. */
+  assert_int_equal(count_lines(r->all, "0.020001", "b/blk -- stopped by the "
+                               "watchdog", NULL),
+                   1);
+  assert_refused(r, "0.030001", "c/alrm", "rt_sigaction");
+  assert_bystanders_fine(r);
+  result_free(r);
+  g_free(text);
+  g_free(hosts);
+  g_free(h);
+}
+
+static void test_confine_natlabs_process_stays_natlabs(void **state) {
+  char *h = prog("hostile");
+  char *hosts = g_strdup_printf("host a\n  run name=exit at=10ms %s exit-group\n"
+                                "host b\n  run name=cd at=20ms %s chdir /\n",
+                                h, h);
+  char *text = with_bystanders(hosts);
+  Result *r = run_twice(text, 0);
+  assert_refused(r, "0.010001", "a/exit", "exit_group (ending natlab)");
+  assert_refused(r, "0.020001", "b/cd", "chdir (natlab's working directory)");
+  assert_int_equal(count_lines(r->all, "still here", NULL), 0);
+  assert_bystanders_fine(r);
+  result_free(r);
+  g_free(text);
+  g_free(hosts);
+  g_free(h);
+}
+
+static void test_confine_constructors_are_confined(void **state) {
+  char *c = prog("ctor");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n", c);
+  Result *r = run_natlab(text);
+  assert_int_equal(r->status, 2);
+  assert_non_null(strstr(r->err, "s.nlab:3:7: "));
+  assert_non_null(strstr(r->err, "ctor.so: refused: its initialisation made "
+                                 "the system call socket (a real socket)"));
+  assert_null(strstr(r->all, "constructor got"));
+  result_free(r);
+  g_free(text);
+  g_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_confine_natlab_exports_only_the_posix_face),
@@ -259,6 +430,11 @@ int main(void) {
     cmocka_unit_test(test_confine_internal_calls_cannot_load),
     cmocka_unit_test(test_confine_closing_stdout_is_survived),
     cmocka_unit_test(test_confine_stack_overflow_with_a_large_frame_is_named),
+    cmocka_unit_test(test_confine_raw_sockets_reach_nothing),
+    cmocka_unit_test(test_confine_processes_and_exec_are_refused),
+    cmocka_unit_test(test_confine_signals_and_the_watchdog_stay_natlabs),
+    cmocka_unit_test(test_confine_natlabs_process_stays_natlabs),
+    cmocka_unit_test(test_confine_constructors_are_confined),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

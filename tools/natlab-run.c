@@ -12,6 +12,7 @@
 #include "export/timeline.h"
 #include "scenarios/lang/scenario.h"
 #include "scenarios/runner/runner.h"
+#include "sim/host/seal.h"
 #include "sim/net/wire.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -232,6 +233,23 @@ static gboolean check_outputs(const Options *o, GError **error) {
   return TRUE;
 }
 
+/* Programs see only the lab: once their programs are built (natlab-cc has
+ * run), natlab confines itself (sim/host/seal.h) before it loads any, so
+ * that no program, from its first constructor on, can reach the real
+ * network, start a process or signal another one.  NATLAB_NO_SEAL=1 leaves
+ * natlab unconfined, for debuggers that cannot follow a seccomp filter
+ * (valgrind).  Where seccomp is missing, natlab says so and runs on. */
+static void seal_natlab(void) {
+  if (g_getenv("NATLAB_NO_SEAL") != NULL)
+    return;
+  GError *error = NULL;
+  if (!nl_seal_apply(NL_SEAL_RUN, &error)) {
+    fprintf(stderr, "natlab: warning: cannot confine programs: %s\n",
+            error->message);
+    g_error_free(error);
+  }
+}
+
 static const char run_description[] =
     "The programs' output and the expectations' results are printed to\n"
     "stdout; with an output written to stdout (-), they go to stderr.\n";
@@ -293,6 +311,12 @@ int nl_cmd_run(int argc, char **argv) {
     rc = NL_EXIT_ERROR;
     goto out;
   }
+  if (!nl_run_build_programs(s, &error)) {
+    fprintf(stderr, "%s\n", error->message);
+    rc = NL_EXIT_ERROR;
+    goto out;
+  }
+  seal_natlab();
   NlRunOptions ropts = {.seed_set = o.seed_set,
                         .seed = o.seed,
                         .watchdog_ms = (unsigned)o.watchdog_ms};
@@ -392,15 +416,27 @@ int nl_cmd_check(int argc, char **argv) {
     rc = nl_cli_usage_error("check", "no scenario given");
     goto out;
   }
+  /* First every scenario and its programs (natlab-cc runs), then,
+   * sealed as run is, every world. */
+  NlScenario **scenarios = g_new0(NlScenario *, argc);
   for (int i = 1; i < argc; i++) {
-    NlScenario *s =
+    scenarios[i] =
         nl_scenario_load(argv[i], (const char *const *)o.sets, &error);
-    if (s == NULL) {
+    if (scenarios[i] != NULL && !nl_run_build_programs(scenarios[i], &error)) {
+      nl_scenario_free(scenarios[i]);
+      scenarios[i] = NULL;
+    }
+    if (scenarios[i] == NULL) {
       fprintf(stderr, "%s\n", error->message);
       g_clear_error(&error);
       rc = NL_EXIT_ERROR;
-      continue;
     }
+  }
+  seal_natlab();
+  for (int i = 1; i < argc; i++) {
+    NlScenario *s = scenarios[i];
+    if (s == NULL)
+      continue;
     /* Everything run checks before it runs: the world is built (user
      * programs compiled into the cache and loaded, features the builder
      * does not support refused), then dropped without running. */
@@ -419,6 +455,7 @@ int nl_cmd_check(int argc, char **argv) {
            s->expects->len);
     nl_scenario_free(s);
   }
+  g_free(scenarios);
 out:
   options_clear(&o);
   g_option_context_free(ctx);

@@ -146,8 +146,62 @@ static gboolean write_manifest(const char *module, const char *depfile,
   return ok;
 }
 
+/* Cache entries this process built or found, by their list of sources:
+ * a second world of the same scenario (--check-determinism) needs them
+ * again, possibly once natlab is sealed (sim/host/seal.h) and can no
+ * longer run natlab-cc, not even to ask it where the shim is.  Each is
+ * still used only while its manifest holds. */
+typedef struct {
+  char *module;
+  char *manifest;
+} Known;
+
+static GHashTable *known_entries;
+
+static void known_free(gpointer data) {
+  Known *k = data;
+  g_free(k->module);
+  g_free(k->manifest);
+  g_free(k);
+}
+
+static char *sources_key(const char *const *sources) {
+  GString *k = g_string_new(NULL);
+  for (const char *const *s = sources; *s; s++)
+    g_string_append_printf(k, "%s\n", *s);
+  return g_string_free(k, FALSE);
+}
+
+static char *build_sources(const char *const *sources, char **manifest_out,
+                           GError **error);
+
 char *nl_run_build_sources(const char *const *sources, GError **error) {
   g_return_val_if_fail(sources != NULL && sources[0] != NULL, NULL);
+  if (known_entries == NULL)
+    known_entries =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, known_free);
+  char *key = sources_key(sources);
+  const Known *known = g_hash_table_lookup(known_entries, key);
+  if (known != NULL && entry_fresh(known->module, known->manifest)) {
+    g_free(key);
+    return g_strdup(known->module);
+  }
+  char *manifest = NULL;
+  char *out = build_sources(sources, &manifest, error);
+  if (out != NULL) {
+    Known *k = g_new0(Known, 1);
+    k->module = g_strdup(out);
+    k->manifest = manifest;
+    g_hash_table_replace(known_entries, key, k);
+  } else {
+    g_free(manifest);
+    g_free(key);
+  }
+  return out;
+}
+
+static char *build_sources(const char *const *sources, char **manifest_out,
+                           GError **error) {
   char *cc = find_natlab_cc();
   if (cc == NULL) {
     g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM,
@@ -191,7 +245,7 @@ char *nl_run_build_sources(const char *const *sources, GError **error) {
   g_free(name);
   g_free(stem);
   if (entry_fresh(out, manifest)) {
-    g_free(manifest);
+    *manifest_out = manifest;
     g_free(dir);
     g_free(cc);
     return out;
@@ -239,7 +293,7 @@ char *nl_run_build_sources(const char *const *sources, GError **error) {
   }
   unlink(tmp_d);
   g_free(tmp_d);
-  g_free(manifest);
+  *manifest_out = manifest;
   if (!ok) {
     unlink(tmp);
     g_free(tmp);

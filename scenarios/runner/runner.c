@@ -103,6 +103,29 @@ static uint32_t prefix_len_mask(guint len) {
 
 /* ---- programs (built by build.c) ---- */
 
+gboolean nl_run_build_programs(const NlScenario *s, GError **error) {
+  g_return_val_if_fail(s != NULL, FALSE);
+  for (guint i = 0; i < s->nodes->len; i++) {
+    const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
+    for (guint j = 0; j < sn->runs->len; j++) {
+      const NlScnRun *run = g_ptr_array_index(sn->runs, j);
+      if (run->kind != NL_SCN_PROGRAM_SOURCE)
+        continue;
+      GError *err = NULL;
+      char *program =
+          nl_run_build_sources((const char *const *)run->sources, &err);
+      if (program == NULL) {
+        g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM, LOC_FMT "%s",
+                    LOC_ARGS(run->program_loc), err->message);
+        g_error_free(err);
+        return FALSE;
+      }
+      g_free(program);
+    }
+  }
+  return TRUE;
+}
+
 static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
   NlNode *node = nl_world_find_node(r->world, run->node->name);
   if (nl_node_kind(node) == NL_NODE_NAT ||

@@ -82,6 +82,18 @@ void nl_run_report_failures(const NlRun *r, GString *out);
 char *nl_run_build_sources(const char *const *sources,
                            GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/**
+ * nl_run_build_programs: builds every program of @s given as C sources,
+ * so that nl_run_new() afterwards only loads them: natlab builds them
+ * (running natlab-cc) before it seals itself (sim/host/seal.h), then
+ * builds and runs the world sealed.  A process that built a list of
+ * sources once finds it again without running natlab-cc.
+ * Returns: FALSE with @error (file:line:col of the program) if one does
+ * not build.
+ */
+gboolean nl_run_build_programs(const NlScenario *s,
+                               GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* nl_run_build_sources() of one file. */
 char *nl_run_build_program(const char *source,
                            GError **error) G_GNUC_WARN_UNUSED_RESULT;

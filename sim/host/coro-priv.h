@@ -64,6 +64,11 @@ struct NlCoro {
   NlCoro *next_zombie; /* ended, stack not yet released */
   gboolean overflow;
   gboolean sp_below; /* the crash found the stack pointer below the stack */
+  /* A system call the seal refused (sim/host/seal.c): its rule and number,
+   * and whether the coroutine is still to be ended for it. */
+  const void *refusal;
+  long refusal_nr;
+  gboolean refusal_pending;
   gboolean running;
   int own_errno;  /* this coroutine's errno while it is away */
   int back_errno; /* its resumer's errno while it runs */

@@ -171,6 +171,10 @@ static gboolean pc_unsafe(uintptr_t pc) {
   return FALSE;
 }
 
+NL_NO_ASAN gboolean nl__guard_pc_in_runtime(uintptr_t pc) {
+  return pc_unsafe(pc);
+}
+
 NL_NO_ASAN static void alarm_handler(int signo, siginfo_t *si, void *uc) {
   if (si->si_code != SI_TIMER || si->si_value.sival_ptr != &guard) {
     chain(&guard.old_alrm, signo, si, uc);

@@ -115,6 +115,11 @@ G_GNUC_NORETURN void nl_guard_crash_current(int signo);
  * statistics; never for decisions that reach the trace). */
 uint64_t nl_guard_watchdog_checks(void);
 
+/* TRUE if @pc lies in code that may hold locks or half-updated state (libc,
+ * the dynamic linker, GLib, a sanitizer runtime: see nl_guard_init()), where
+ * a coroutine had better not be cut short.  Async-signal-safe. */
+gboolean nl__guard_pc_in_runtime(uintptr_t pc);
+
 G_END_DECLS
 
 #endif

@@ -1,5 +1,6 @@
 /* Program objects, shared or privately copied (see loader.h). */
 #include "sim/host/loader.h"
+#include "sim/host/seal.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -137,13 +138,24 @@ NlProgram *nl_loader_open(const char *path, gboolean private_copy,
   }
   close(fd);
 
+  /* Loading runs the program's constructors: program code, which the
+   * seal (seal.h) confines as it confines a running program. */
+  nl_seal_loading_begin();
   void *handle = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
+  unsigned refused = nl_seal_loading_end();
   g_free(load_path);
   if (handle == NULL) {
     const char *why = dlerror();
     g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_FAILED,
                 "%s: cannot load: %s", path, why ? why : "unknown error");
     goto fail_memfd;
+  }
+  if (refused > 0) {
+    g_set_error(error, NL_LOADER_ERROR, NL_LOADER_ERROR_FAILED,
+                "%s: refused: its initialisation made %s; natlab runs "
+                "programs only inside the lab",
+                path, nl_seal_last_refusal());
+    goto fail_handle;
   }
 
   void *sym = dlsym(handle, "main");
@@ -162,7 +174,9 @@ NlProgram *nl_loader_open(const char *path, gboolean private_copy,
   return prog;
 
 fail_handle:
+  nl_seal_loading_begin();
   dlclose(handle);
+  (void)nl_seal_loading_end();
 fail_memfd:
   if (memfd >= 0)
     close(memfd);
@@ -196,7 +210,9 @@ gboolean nl_loader_is_private(const NlProgram *prog) {
 void nl_loader_close(NlProgram *prog) {
   if (prog == NULL)
     return;
+  nl_seal_loading_begin(); /* its destructors: program code */
   dlclose(prog->handle);
+  (void)nl_seal_loading_end();
   /* After dlclose: the fd number must stay taken while the object is
    * loaded, or the next copy could get the same /proc/self/fd/N path and
    * the dynamic linker would hand back this instance. */

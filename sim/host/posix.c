@@ -13,6 +13,7 @@
 
 #include "sim/host/guard.h"
 #include "sim/host/kqueue.h"
+#include "sim/host/seal.h"
 #include "sim/host/vsock.h"
 #include "sim/net/wire.h"
 
@@ -1112,6 +1113,7 @@ int nl_posix_sched_yield(void) {
 /* ---- standard streams ---- */
 
 int nl_posix_puts(const char *s) {
+  nl_seal_check(); /* before allocating (seal.h) */
   size_t n = strlen(s);
   char *line = g_malloc(n + 1);
   memcpy(line, s, n);
@@ -1133,6 +1135,7 @@ int nl_posix_getchar(void) {
 }
 
 int nl_posix_vprintf(const char *fmt, va_list ap) {
+  nl_seal_check(); /* before allocating (seal.h) */
   char *s = g_strdup_vprintf(fmt, ap);
   ssize_t n = nl_posix_write(1, s, strlen(s));
   g_free(s);
@@ -1144,6 +1147,7 @@ static void write_err(const char *s) {
 }
 
 void nl_posix_perror(const char *s) {
+  nl_seal_check(); /* before allocating (seal.h) */
   int e = errno;
   char *msg = s && *s ? g_strdup_printf("%s: %s\n", s, g_strerror(e))
                       : g_strdup_printf("%s\n", g_strerror(e));
@@ -1153,6 +1157,7 @@ void nl_posix_perror(const char *s) {
 }
 
 static void vwarn_impl(gboolean with_errno, const char *fmt, va_list ap) {
+  nl_seal_check(); /* before allocating (seal.h) */
   int e = errno;
   GString *s = g_string_new(nl_posix_progname());
   g_string_append(s, ": ");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sim/host/guard.h"
+#include "sim/host/seal.h"
 #include "sim/core/trace.h"
 #include "sim/host/vsock.h"
 
@@ -101,6 +102,16 @@ static void thread_free(NlThread *t) {
   g_free(t);
 }
 
+/* natlab's seal (seal.h) refused a real system call of @t: the process
+ * ends as the kernel's seccomp would end it (SIGSYS), named. */
+static void proc_refused(NlProc *p, NlThread *t) {
+  char *why = g_strdup_printf("refused: %s; natlab runs programs only "
+                              "inside the lab",
+                              nl_seal_refusal(t->coro));
+  proc_terminate(p, NL_PROC_CRASHED, 128 + SIGSYS, why);
+  g_free(why);
+}
+
 static void thread_run(NlEvent *ev, void *data) {
   NlThread *t = data;
   NlProc *p = t->proc;
@@ -109,6 +120,12 @@ static void thread_run(NlEvent *ev, void *data) {
   nl__current = t;
   nl_coro_resume(t->coro);
   nl__current = NULL;
+  if (G_UNLIKELY(nl_seal_refusal_pending(t->coro))) {
+    /* A refused system call made inside libc: ended now, at its next call
+     * into the lab, its end or the watchdog (seal.h). */
+    proc_refused(p, t);
+    return;
+  }
   if (!nl_coro_done(t->coro))
     return;
   switch (nl_coro_end_reason(t->coro)) {
@@ -124,6 +141,10 @@ static void thread_run(NlEvent *ev, void *data) {
       return;
     case NL_CORO_END_CRASHED: {
       int sig = nl_coro_crashed(t->coro);
+      if (sig == SIGSYS && nl_seal_refusal(t->coro) != NULL) {
+        proc_refused(p, t);
+        return;
+      }
       char *why = g_strdup_printf(
           "crashed: %s%s", strsignal(sig),
           nl_coro_stack_overflow(t->coro) ? " (stack overflow)" : "");

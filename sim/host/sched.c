@@ -15,6 +15,7 @@
 
 #include "sim/core/trace.h"
 #include "sim/host/guard.h"
+#include "sim/host/seal.h"
 
 NlThread *nl__current;
 
@@ -350,6 +351,7 @@ NlThread *nl__enter(void) {
   NlThread *t = nl__current;
   if (t == NULL)
     return NULL;
+  nl_seal_check();
   nl_guard_tick();
   t->proc->calls++;
   t->call = NULL;

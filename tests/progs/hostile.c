@@ -1,0 +1,144 @@
+/* Hostile programs: each tries a way out of the lab.  Built with the shim
+ * but without natlab-cc's checks, so that what natlab-cc would refuse at
+ * build time reaches natlab at run time.  natlab must end the program
+ * alone, name it and the call, and go on; nothing real may happen.
+ *
+ *   hostile raw-udp PORT    socket + sendto 127.0.0.1:PORT by `syscall`
+ *                           instructions (no libc)
+ *   hostile raw-tcp PORT    socket + connect 127.0.0.1:PORT, likewise
+ *   hostile int80           a 32-bit system call (int 0x80: getpid)
+ *   hostile dlsym-system FILE   system("touch FILE") found with dlsym
+ *   hostile dlsym-fork      fork() found with dlsym
+ *   hostile execvpe FILE    execvpe("touch", ...) called directly
+ *   hostile kill0           kill(0, SIGTERM): natlab's process group
+ *   hostile sigblock-spin   blocks SIGALRM with sigblock(), then spins
+ *   hostile sigaction-alrm  replaces SIGALRM's handler through the raw
+ *                           rt_sigaction, then spins
+ *   hostile exit-group      ends the real process with exit_group(0)
+ *   hostile chdir DIR       moves natlab's working directory
+ */
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+static long raw(long nr, long a, long b, long c, long d, long e, long f) {
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+                     "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+#endif
+
+/* struct sockaddr_in for 127.0.0.1:port, built by hand. */
+static void loopback(unsigned char sa[16], int port) {
+  memset(sa, 0, 16);
+  sa[0] = 2; /* AF_INET, little endian */
+  sa[2] = (unsigned char)(port >> 8);
+  sa[3] = (unsigned char)port;
+  sa[4] = 127;
+  sa[7] = 1;
+}
+
+int main(int argc, char **argv) {
+  const char *what = argc > 1 ? argv[1] : "";
+  const char *param = argc > 2 ? argv[2] : "";
+  printf("trying %s\n", what);
+#if defined(__x86_64__)
+  if (strcmp(what, "raw-udp") == 0 || strcmp(what, "raw-tcp") == 0) {
+    int tcp = strcmp(what, "raw-tcp") == 0;
+    unsigned char sa[16];
+    loopback(sa, atoi(param));
+    long fd = raw(SYS_socket, 2, tcp ? 1 : 2, 0, 0, 0, 0);
+    if (tcp)
+      raw(SYS_connect, fd, (long)sa, 16, 0, 0, 0);
+    else
+      raw(SYS_sendto, fd, (long)"escaped", 7, 0, (long)sa, 16);
+    printf("%s: fd %ld\n", what, fd);
+    return 0;
+  }
+  if (strcmp(what, "int80") == 0) {
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+    printf("int80: %ld\n", ret);
+    return 0;
+  }
+  if (strcmp(what, "sigaction-alrm") == 0) {
+    /* The kernel's struct sigaction: handler SIG_IGN, no flags. */
+    unsigned long act[4] = {1, 0, 0, 0};
+    long r = raw(SYS_rt_sigaction, SIGALRM, (long)act, 0, 8, 0, 0);
+    printf("rt_sigaction: %ld\n", r);
+    volatile unsigned long n = 0;
+    for (;;)
+      n++;
+  }
+  if (strcmp(what, "exit-group") == 0) {
+    raw(SYS_exit_group, 0, 0, 0, 0, 0, 0);
+    printf("still here\n");
+    return 1;
+  }
+  if (strcmp(what, "chdir") == 0) {
+    long r = raw(SYS_chdir, (long)param, 0, 0, 0, 0, 0);
+    printf("chdir: %ld\n", r);
+    return 0;
+  }
+#endif
+  if (strcmp(what, "dlsym-system") == 0) {
+    int (*sys)(const char *) = (int (*)(const char *))dlsym(RTLD_DEFAULT,
+                                                            "system");
+    if (sys == NULL) {
+      printf("no system: %s\n", dlerror());
+      return 3;
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "touch %s", param);
+    printf("system: %d\n", sys(cmd));
+    return 0;
+  }
+  if (strcmp(what, "dlsym-fork") == 0) {
+    pid_t (*f)(void) = (pid_t(*)(void))dlsym(RTLD_DEFAULT, "fork");
+    if (f == NULL) {
+      printf("no fork: %s\n", dlerror());
+      return 3;
+    }
+    pid_t pid = f();
+    if (pid == 0)
+      _exit(0);
+    printf("fork: %d\n", (int)pid);
+    return 0;
+  }
+  if (strcmp(what, "execvpe") == 0) {
+    char *const args[] = {"touch", (char *)param, NULL};
+    char *const env[] = {NULL};
+    execvpe("touch", args, env);
+    printf("execvpe failed\n");
+    return 1;
+  }
+  if (strcmp(what, "kill0") == 0) {
+    int r = kill(0, SIGTERM);
+    printf("kill: %d\n", r);
+    return 0;
+  }
+  if (strcmp(what, "sigblock-spin") == 0) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    sigblock(1 << (SIGALRM - 1)); /* sigmask(SIGALRM) */
+#pragma GCC diagnostic pop
+    volatile unsigned long n = 0;
+    for (;;)
+      n++;
+  }
+  printf("unknown: %s\n", what);
+  return 2;
+}
