@@ -864,6 +864,8 @@ static const char *const builtins[] = {
     "stun-client",
     "turn-server",
     "turn-client",
+    "signaling-server",
+    "ice-peer",
     NULL,
 };
 
