@@ -10,6 +10,7 @@
 
 #include "natmodels/nat-behaviour.h"
 #include "natmodels/nat-node.h"
+#include "scenarios/runner/runner-path.h"
 #include "scenarios/runner/topology.h"
 #include "sim/host/proc.h"
 #include "sim/net/wire.h"
@@ -269,8 +270,8 @@ static gboolean own_addr(const NlScnNode *n, uint32_t addr, gboolean outside) {
 /* Whether a packet from @addr comes from @n as the rest of the world sees
  * it: one of @n's own addresses, or the outside address of a NAT that @n
  * sits behind (following gateways through chained NATs). */
-static gboolean node_has(const NlScenario *s, const NlScnNode *n,
-                         uint32_t addr, guint depth) {
+gboolean nl__run_node_has(const NlScenario *s, const NlScnNode *n,
+                          uint32_t addr, guint depth) {
   if (own_addr(n, addr, depth > 0))
     return TRUE;
   if (depth > 8)
@@ -281,7 +282,7 @@ static gboolean node_has(const NlScenario *s, const NlScnNode *n,
     for (guint k = 0; k < s->nodes->len; k++) {
       const NlScnNode *g = g_ptr_array_index(s->nodes, k);
       if (g != n && g->kind == NL_SCN_NODE_NAT && own_addr(g, via, FALSE) &&
-          node_has(s, g, addr, depth + 1))
+          nl__run_node_has(s, g, addr, depth + 1))
         return TRUE;
     }
   }
@@ -289,7 +290,7 @@ static gboolean node_has(const NlScenario *s, const NlScnNode *n,
 }
 
 /* Whether @addr belongs to a host that runs a TURN server. */
-static gboolean is_relay(const NlScenario *s, uint32_t addr) {
+gboolean nl__run_is_relay(const NlScenario *s, uint32_t addr) {
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *n = g_ptr_array_index(s->nodes, i);
     for (guint j = 0; j < n->runs->len; j++) {
@@ -379,7 +380,7 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
         if (rec->kind == NL_TRACE_PKT_DELIVER && rec->node == node) {
           uint32_t src = 0;
           guint n = payload_len(p, rec->len, &src);
-          if (n > 0 && node_has(r->s, x->peer_ref, src, 0))
+          if (n > 0 && nl__run_node_has(r->s, x->peer_ref, src, 0))
             total += x->count_packets ? 1 : n;
         }
         break;
@@ -388,9 +389,9 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
           uint32_t src = 0;
           if (payload_len(p, rec->len, &src) == 0)
             break;
-          if (node_has(r->s, x->peer_ref, src, 0))
+          if (nl__run_node_has(r->s, x->peer_ref, src, 0))
             total |= 1; /* straight from the peer (or its NAT) */
-          else if (is_relay(r->s, src))
+          else if (nl__run_is_relay(r->s, src))
             total |= 2; /* from a TURN relay */
         }
         break;
@@ -528,8 +529,12 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
         why = g_strdup_printf("no connection reached %s", x->text);
       break;
     case NL_SCN_EXPECT_PATH:
-      /* Direct: data came from the peer itself (through NATs); relayed:
-       * data came only through a TURN server. */
+      /* What an ICE agent on either host selected decides (runner-path.c);
+       * without one, the packets do.  Direct: data came from the peer
+       * itself (through NATs); relayed: data came only through a TURN
+       * server. */
+      if (nl__run_expect_path_ice(r, x, until, &pass, &why))
+        break;
       pass = x->path == NL_SCN_PATH_DIRECT ? (total & 1) != 0
                                            : total == 2;
       if (!pass)
@@ -794,6 +799,10 @@ void nl_run_free(NlRun *r) {
   g_ptr_array_free(r->actions, TRUE);
   nl_world_free(r->world);
   g_free(r);
+}
+
+const NlScenario *nl__run_scenario(const NlRun *r) {
+  return r->s;
 }
 
 NlWorld *nl_run_world(NlRun *r) {

@@ -1,0 +1,265 @@
+/* The path two hosts' traffic took, from the trace alone: the ICE agents'
+ * own reports (their `ice: ...` stdout lines) and the bytes of their data
+ * on the wire (delivery records).  See runner-path.h. */
+#include "scenarios/runner/runner-path.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/net/wire.h"
+
+/* ---- the agents' reports ---- */
+
+/* Reads the value of KEY= from an `ice: EVENT k=v ... [-- text]` line
+ * into @out (empty when absent). */
+static void field(const char *line, gsize len, const char *key, char *out,
+                  gsize cap) {
+  out[0] = '\0';
+  gsize kl = strlen(key);
+  const char *end = line + len;
+  const char *stop = g_strstr_len(line, (gssize)len, " -- ");
+  if (stop != NULL)
+    end = stop;
+  for (const char *p = line; p < end; p++) {
+    if ((p == line || p[-1] == ' ') && (gsize)(end - p) > kl &&
+        memcmp(p, key, kl) == 0 && p[kl] == '=') {
+      const char *v = p + kl + 1, *e = v;
+      while (e < end && *e != ' ')
+        e++;
+      g_strlcpy(out, v, MIN(cap, (gsize)(e - v) + 1));
+      return;
+    }
+  }
+}
+
+/* The event word of an ice line ("selected"), or NULL if @p is not one. */
+static gboolean ice_event(const guint8 *p, guint32 len, char *ev, gsize cap) {
+  if (len < 6 || memcmp(p, "ice: ", 5) != 0)
+    return FALSE;
+  const char *s = (const char *)p + 5, *e = s;
+  while (e < (const char *)p + len && *e != ' ')
+    e++;
+  g_strlcpy(ev, s, MIN(cap, (gsize)(e - s) + 1));
+  return TRUE;
+}
+
+gboolean nl_run_ice_report(NlRun *r, const char *a, const char *b,
+                           NlTime until, NlRunIceReport *out) {
+  memset(out, 0, sizeof *out);
+  NlTrace *t = nl_run_trace(r);
+  guint32 na = nl_trace_intern(t, a), nb = nl_trace_intern(t, b);
+  GPtrArray *names_b = g_ptr_array_new_with_free_func(g_free);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  char ev[32], v[128];
+  /* First the names under which agents on @b reported. */
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p) && rec->time <= until) {
+    if (rec->kind != NL_TRACE_STDOUT || rec->node != nb ||
+        !ice_event(p, rec->len, ev, sizeof ev))
+      continue;
+    field((const char *)p, rec->len, "name", v, sizeof v);
+    if (v[0] != '\0' &&
+        !g_ptr_array_find_with_equal_func(names_b, v, g_str_equal, NULL))
+      g_ptr_array_add(names_b, g_strdup(v));
+  }
+  /* Then the last outcome an agent on @a reported about one of them (or
+   * about no peer at all: "peer=-" when it never met one). */
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p) && rec->time <= until) {
+    if (rec->kind != NL_TRACE_STDOUT || rec->node != na ||
+        !ice_event(p, rec->len, ev, sizeof ev))
+      continue;
+    char peer[64];
+    field((const char *)p, rec->len, "peer", peer, sizeof peer);
+    gboolean about_b =
+        strcmp(peer, "-") == 0 ||
+        g_ptr_array_find_with_equal_func(names_b, peer, g_str_equal, NULL);
+    NlRunIceOutcome o = NL_RUN_ICE_PENDING;
+    if (strcmp(ev, "selected") == 0)
+      o = NL_RUN_ICE_SELECTED;
+    else if (strcmp(ev, "failed") == 0)
+      o = NL_RUN_ICE_FAILED;
+    else if (strcmp(ev, "path-failed") == 0)
+      o = NL_RUN_ICE_PATH_FAILED;
+    if (o == NL_RUN_ICE_PENDING || !about_b) {
+      if (out->outcome == NL_RUN_ICE_NONE)
+        out->outcome = NL_RUN_ICE_PENDING;
+      continue;
+    }
+    out->outcome = o;
+    out->at = rec->time;
+    field((const char *)p, rec->len, "name", out->agent, sizeof out->agent);
+    g_strlcpy(out->peer, peer, sizeof out->peer);
+    field((const char *)p, rec->len, "path", v, sizeof v);
+    out->relayed = strcmp(v, "relayed") == 0;
+    field((const char *)p, rec->len, "local", out->local, sizeof out->local);
+    field((const char *)p, rec->len, "remote", out->remote,
+          sizeof out->remote);
+    const char *why = g_strstr_len((const char *)p, rec->len, " -- ");
+    out->why[0] = '\0';
+    if (why != NULL)
+      g_strlcpy(out->why, why + 4,
+                MIN(sizeof out->why,
+                    (gsize)((const char *)p + rec->len - (why + 4)) + 1));
+  }
+  g_ptr_array_unref(names_b);
+  return out->outcome >= NL_RUN_ICE_SELECTED;
+}
+
+/* ---- bytes on the wire ---- */
+
+static gboolean is_stun(const guint8 *p, gsize n) {
+  return n >= 20 && (p[0] & 0xC0) == 0 && p[4] == 0x21 && p[5] == 0x12 &&
+         p[6] == 0xA4 && p[7] == 0x42;
+}
+
+/* Whether a datagram that reached a TURN server's host carries data:
+ * ChannelData or a Send indication whose payload is not STUN (to the
+ * server's port), or plain data (to a relayed address). */
+static gboolean relay_carries_data(const guint8 *p, gsize n) {
+  if (!is_stun(p, n)) {
+    if (n >= 4 && (p[0] & 0xC0) == 0x40) {
+      gsize dl = nl_wire_get16(p + 2);
+      if (4 + dl <= n && n <= 4 + ((dl + 3) & ~(gsize)3))
+        return !is_stun(p + 4, dl); /* a ChannelData frame */
+    }
+    return TRUE;
+  }
+  if (nl_wire_get16(p) != 0x0016) /* only a Send indication carries data */
+    return FALSE;
+  for (gsize off = 20; off + 4 <= n;) {
+    guint16 type = nl_wire_get16(p + off), len = nl_wire_get16(p + off + 2);
+    if (off + 4 + len > n)
+      return FALSE;
+    if (type == 0x0013) /* DATA */
+      return !is_stun(p + off + 4, len);
+    off += 4 + (((gsize)len + 3) & ~(gsize)3);
+  }
+  return FALSE;
+}
+
+static gboolean runs_relay(const NlScnNode *n) {
+  for (guint j = 0; j < n->runs->len; j++) {
+    const NlScnRun *run = g_ptr_array_index(n->runs, j);
+    if (run->kind == NL_SCN_PROGRAM_BUILTIN &&
+        strcmp(run->program, "turn-server") == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
+                       NlRunPathBytes *out) {
+  memset(out, 0, sizeof *out);
+  const NlScenario *s = nl__run_scenario(r);
+  const NlScnNode *sa = nl_scenario_find_node(s, a);
+  const NlScnNode *sb = nl_scenario_find_node(s, b);
+  if (sa == NULL || sb == NULL)
+    return;
+  NlTrace *t = nl_run_trace(r);
+  guint32 na = nl_trace_intern(t, a), nb = nl_trace_intern(t, b);
+  GArray *relay_ids = g_array_new(FALSE, FALSE, sizeof(guint32));
+  for (guint i = 0; i < s->nodes->len; i++) {
+    const NlScnNode *n = g_ptr_array_index(s->nodes, i);
+    if (runs_relay(n)) {
+      guint32 id = nl_trace_intern(t, n->name);
+      g_array_append_val(relay_ids, id);
+    }
+  }
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (rec->kind != NL_TRACE_PKT_DELIVER)
+      continue;
+    NlIp4Header ip;
+    if (nl_ip4_parse(p, rec->len, &ip) != NULL || ip.proto != NL_IPPROTO_UDP ||
+        ip.total_len < ip.ihl_bytes + NL_UDP_HDR_LEN ||
+        ip.total_len > rec->len)
+      continue;
+    const guint8 *pl = p + ip.ihl_bytes + NL_UDP_HDR_LEN;
+    gsize plen = ip.total_len - ip.ihl_bytes - NL_UDP_HDR_LEN;
+    if (rec->node == na || rec->node == nb) {
+      if (is_stun(pl, plen))
+        continue;
+      const NlScnNode *other = rec->node == na ? sb : sa;
+      if (nl__run_node_has(s, other, ip.src, 0)) {
+        out->direct_bytes += ip.total_len;
+        out->direct_packets++;
+      } else if (nl__run_is_relay(s, ip.src)) {
+        out->relayed_bytes += ip.total_len;
+        out->relayed_packets++;
+      }
+      continue;
+    }
+    gboolean at_relay = FALSE;
+    for (guint i = 0; i < relay_ids->len; i++)
+      at_relay |= g_array_index(relay_ids, guint32, i) == rec->node;
+    if (at_relay &&
+        (nl__run_node_has(s, sa, ip.src, 0) ||
+         nl__run_node_has(s, sb, ip.src, 0)) &&
+        relay_carries_data(pl, plen))
+      out->relayed_bytes += ip.total_len;
+  }
+  g_array_free(relay_ids, TRUE);
+}
+
+/* ---- expect path ---- */
+
+gboolean nl__run_expect_path_ice(NlRun *r, const NlScnExpect *x, NlTime until,
+                                 gboolean *pass, char **why) {
+  NlRunIceReport ab, ba;
+  nl_run_ice_report(r, x->node, x->peer, until, &ab);
+  nl_run_ice_report(r, x->peer, x->node, until, &ba);
+  if (ab.outcome == NL_RUN_ICE_NONE && ba.outcome == NL_RUN_ICE_NONE)
+    return FALSE;
+  const NlRunIceReport *rep = ab.outcome != NL_RUN_ICE_NONE ? &ab : &ba;
+  const char *host = rep == &ab ? x->node : x->peer;
+  gboolean want_relayed = x->path == NL_SCN_PATH_RELAYED;
+  char tb[NL_TIME_STRLEN];
+  NlRunPathBytes pb;
+  nl_run_path_bytes(r, x->node, x->peer, &pb);
+  char *bytes = g_strdup_printf(
+      "data on the wire: direct %" G_GUINT64_FORMAT " bytes (%u datagrams), "
+      "relayed %" G_GUINT64_FORMAT " bytes (%u datagrams, two legs each)",
+      pb.direct_bytes, pb.direct_packets, pb.relayed_bytes,
+      pb.relayed_packets);
+  *pass = FALSE;
+  switch (rep->outcome) {
+    case NL_RUN_ICE_SELECTED:
+      if (ab.outcome == NL_RUN_ICE_SELECTED &&
+          ba.outcome == NL_RUN_ICE_SELECTED && ab.relayed != ba.relayed) {
+        *why = g_strdup_printf("the agents disagree: %s selected a %s path, "
+                               "%s a %s one",
+                               x->node, ab.relayed ? "relayed" : "direct",
+                               x->peer, ba.relayed ? "relayed" : "direct");
+        break;
+      }
+      *pass = rep->relayed == want_relayed;
+      *why = g_strdup_printf("the ICE agent on %s selected %s -> %s, a %s "
+                             "path at %s; %s",
+                             host, rep->local, rep->remote,
+                             rep->relayed ? "relayed" : "direct",
+                             nl_time_to_string(rep->at, tb), bytes);
+      break;
+    case NL_RUN_ICE_FAILED:
+      *why = g_strdup_printf("ICE failed on %s at %s: %s", host,
+                             nl_time_to_string(rep->at, tb), rep->why);
+      break;
+    case NL_RUN_ICE_PATH_FAILED:
+      *why = g_strdup_printf("the %s path ICE selected on %s (%s -> %s) "
+                             "failed at %s: %s",
+                             rep->relayed ? "relayed" : "direct", host,
+                             rep->local, rep->remote,
+                             nl_time_to_string(rep->at, tb), rep->why);
+      break;
+    default:
+      *why = g_strdup_printf("the ICE agent on %s selected no pair", host);
+      break;
+  }
+  g_free(bytes);
+  return TRUE;
+}
