@@ -61,7 +61,7 @@ typedef enum {
   TX_CONSENT, /* a consent freshness check (RFC 7675) */
 } TxKind;
 
-typedef struct {
+typedef struct Tx {
   TxKind kind;
   uint8_t tid[NL_STUN_TID_LEN];
   NlStunTimer timer;
@@ -169,6 +169,8 @@ struct NlIceAgent {
 };
 
 static void recompute_priorities(NlIceAgent *a);
+static Tx *tx_new(NlIceAgent *a, int kind, int socket);
+static void turn_send_request(NlIceAgent *a, Tx *t);
 
 /* ---- names ---- */
 
@@ -456,6 +458,25 @@ NlIceAgent *nl_ice_agent_new(const NlIceConfig *cfg, const NlIceCallbacks *cb) {
   return a;
 }
 
+void nl_ice_agent_close(NlIceAgent *a, int64_t now) {
+  g_return_if_fail(a != NULL);
+  a->now = now;
+  for (unsigned s = 0; s < a->n_socks; s++) {
+    Turn *tn = &a->socks[s].turn;
+    if (tn->state != TURN_READY)
+      continue;
+    Tx *t = tx_new(a, TX_TURN, (int)s);
+    if (t == NULL)
+      continue;
+    t->method = NL_STUN_REFRESH;
+    t->lifetime = 0;
+    turn_send_request(a, t);
+    t->kind = TX_FREE;
+    tn->state = TURN_IDLE;
+  }
+  a->cb.send = NULL; /* nothing more goes out */
+}
+
 void nl_ice_agent_free(NlIceAgent *a) {
   if (a == NULL)
     return;
@@ -525,13 +546,13 @@ void nl_ice_agent_stats(const NlIceAgent *a, NlIceStats *out) {
 
 /* ---- transactions ---- */
 
-static Tx *tx_new(NlIceAgent *a, TxKind kind, int socket) {
+static Tx *tx_new(NlIceAgent *a, int kind, int socket) {
   for (unsigned i = 0; i < MAX_TX; i++) {
     Tx *t = &a->txs[i];
     if (t->kind != TX_FREE)
       continue;
     memset(t, 0, sizeof *t);
-    t->kind = kind;
+    t->kind = (TxKind)kind;
     t->socket = socket;
     t->pair = -1;
     uint64_t r1 = rnd(a), r2 = rnd(a);
@@ -559,7 +580,6 @@ static void send_raw(NlIceAgent *a, int socket, const struct sockaddr_storage *t
   a->cb.send(a->cb.user, socket, (const struct sockaddr *)to, buf, len);
 }
 
-static void turn_send_request(NlIceAgent *a, Tx *t);
 static void turn_start_tx(NlIceAgent *a, Tx *t, int64_t now);
 
 static Perm *perm_find(Turn *t, const struct sockaddr_storage *peer) {
@@ -1220,6 +1240,8 @@ void nl_ice_agent_set_remote_credentials(NlIceAgent *a, const char *ufrag,
   a->rpwd = strdup(pwd);
 }
 
+static void maybe_nominate(NlIceAgent *a, int64_t now);
+
 static void start_checks_if_ready(NlIceAgent *a, int64_t now) {
   if (a->checking || !a->gathered || a->rpwd == NULL ||
       (a->n_remotes == 0 && !a->remote_done))
@@ -1236,6 +1258,9 @@ static void start_checks_if_ready(NlIceAgent *a, int64_t now) {
   if (a->next_check < now)
     a->next_check = now;
   pace_checks(a, now);
+  /* Pairs may have succeeded already, by triggered checks answering the
+   * peer's checks that came before our own list was ready. */
+  maybe_nominate(a, now);
   check_failed_overall(a);
 }
 

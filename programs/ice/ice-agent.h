@@ -227,6 +227,10 @@ gboolean nl_ice_candidate_from_sdp(const char *line, NlIceCandidate *out);
 /** (transfer full) A new agent, in state NEW.  @cfg is copied (strings
  * too). */
 NlIceAgent *nl_ice_agent_new(const NlIceConfig *cfg, const NlIceCallbacks *cb);
+/** Releases the agent's TURN allocations (a Refresh with LIFETIME 0,
+ * RFC 8656 §8, sent once without waiting for the answer).  Nothing is
+ * sent after it; free the agent next. */
+void nl_ice_agent_close(NlIceAgent *a, int64_t now_ns);
 void nl_ice_agent_free(NlIceAgent *a);
 
 /**

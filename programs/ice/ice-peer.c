@@ -11,7 +11,10 @@
  *                 [--interval MS] [--duration MS] [--no-consent]
  *                 [--seed N] [--verbose]
  *
- * The peer joins the room (default "ice") of the signaling service under
+ * --stun none and --turn none mean no such server (so that a scenario can
+ * switch one off with --set).  --types limits the candidate types the
+ * peer gathers and offers (WebRTC's iceTransportPolicy "relay" is
+ * --types relay).  The peer joins the room (default "ice") of the signaling service under
  * its name (default: its first interface address).  The second peer to
  * join is the offerer and, with --role auto, the controlling agent; it
  * sends its credentials and candidates, the first peer answers with its
@@ -522,6 +525,11 @@ int main(int argc, char **argv) {
                     "resolve\n");
     goto fail_usage;
   }
+  /* "none" switches a server off (a scenario's --set can then choose). */
+  if (stun_spec && strcmp(stun_spec, "none") == 0)
+    stun_spec = NULL;
+  if (turn_spec && strcmp(turn_spec, "none") == 0)
+    turn_spec = NULL;
   if ((stun_spec && !resolve(stun_spec, 3478, &cfg.stun)) ||
       (turn_spec && !resolve(turn_spec, 3478, &cfg.turn))) {
     fprintf(stderr, "ice-peer: cannot resolve the STUN or TURN server\n");
@@ -638,6 +646,7 @@ int main(int argc, char **argv) {
       sig_open = read_signaling(p, now);
   }
   free(buf);
+  nl_ice_agent_close(p->agent, nl_prog_now_ns());
   rc = p->status < 0 ? 1 : p->status;
   printf("ice: done name=%s peer=%s sent=%lu received=%lu bytes-sent=%llu "
          "bytes-received=%llu\n",

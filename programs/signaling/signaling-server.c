@@ -22,7 +22,9 @@
  *   on a mistake:            server: ERROR WHAT   (the connection stays
  *                            open, except after a line that is too long)
  *
- * Output: with --verbose one line per join, leave and message; always, at
+ * The port defaults to 7000; 0 lets the system choose.  Output: first
+ *   signaling: listening on IP:PORT
+ * then, with --verbose, one line per join, leave and message; always, at
  * exit:
  *   signaling: clients=N joins=N messages=N bytes=N errors=N
  *
@@ -483,7 +485,7 @@ int main(int argc, char **argv) {
     const char *a = argv[i], *n = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--listen") == 0 && n) {
       listen_ip = argv[++i];
-    } else if (strcmp(a, "--port") == 0 && parse_uint(n, 1, 65535, &port)) {
+    } else if (strcmp(a, "--port") == 0 && parse_uint(n, 0, 65535, &port)) {
       i++;
     } else if (strcmp(a, "--max-clients") == 0 &&
                parse_uint(n, 1, 100000, &max_clients)) {
@@ -549,7 +551,10 @@ int main(int argc, char **argv) {
   }
   struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
   epoll_ctl(s->ep, EPOLL_CTL_ADD, s->listen_fd, &lev);
-  printf("signaling: listening on %s:%lu\n", listen_ip, port);
+  socklen_t sl = sizeof sin;
+  getsockname(s->listen_fd, (struct sockaddr *)&sin, &sl);
+  /* With --port 0 the system picks the port: this line says which. */
+  printf("signaling: listening on %s:%u\n", listen_ip, ntohs(sin.sin_port));
   fflush(stdout);
   int64_t end = duration ? now_ns() + (int64_t)duration * 1000000000 : 0;
   struct epoll_event evs[MAX_EVENTS];

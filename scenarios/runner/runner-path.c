@@ -115,9 +115,9 @@ static gboolean is_stun(const guint8 *p, gsize n) {
          p[6] == 0xA4 && p[7] == 0x42;
 }
 
-/* Whether a datagram that reached a TURN server's host carries data:
- * ChannelData or a Send indication whose payload is not STUN (to the
- * server's port), or plain data (to a relayed address). */
+/* Whether a datagram to or from a TURN server's host carries data:
+ * ChannelData, a Send or a Data indication whose payload is not STUN, or
+ * plain data (to or from a relayed address). */
 static gboolean relay_carries_data(const guint8 *p, gsize n) {
   if (!is_stun(p, n)) {
     if (n >= 4 && (p[0] & 0xC0) == 0x40) {
@@ -127,7 +127,8 @@ static gboolean relay_carries_data(const guint8 *p, gsize n) {
     }
     return TRUE;
   }
-  if (nl_wire_get16(p) != 0x0016) /* only a Send indication carries data */
+  /* Only Send and Data indications carry data. */
+  if (nl_wire_get16(p) != 0x0016 && nl_wire_get16(p) != 0x0017)
     return FALSE;
   for (gsize off = 20; off + 4 <= n;) {
     guint16 type = nl_wire_get16(p + off), len = nl_wire_get16(p + off + 2);
@@ -183,13 +184,14 @@ void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
     const guint8 *pl = p + ip.ihl_bytes + NL_UDP_HDR_LEN;
     gsize plen = ip.total_len - ip.ihl_bytes - NL_UDP_HDR_LEN;
     if (rec->node == na || rec->node == nb) {
-      if (is_stun(pl, plen))
-        continue;
       const NlScnNode *other = rec->node == na ? sb : sa;
       if (nl__run_node_has(s, other, ip.src, 0)) {
+        if (is_stun(pl, plen))
+          continue;
         out->direct_bytes += ip.total_len;
         out->direct_packets++;
-      } else if (nl__run_is_relay(s, ip.src)) {
+      } else if (nl__run_is_relay(s, ip.src) &&
+                 relay_carries_data(pl, plen)) {
         out->relayed_bytes += ip.total_len;
         out->relayed_packets++;
       }
