@@ -93,5 +93,32 @@ else
   n=$((n + 1)); echo "ok $n # SKIP make is not installed"
 fi
 
+# liburing: the lab answers it; -luring is not linked; what the lab does
+# not answer is refused by name.
+cat >ring.c <<'EOF'
+#include <liburing.h>
+int main(void) {
+  struct io_uring r;
+  if (io_uring_queue_init(4, &r, 0) < 0)
+    return 1;
+  io_uring_queue_exit(&r);
+  return 0;
+}
+EOF
+t "a liburing program builds with -luring" "$cc" -o ring.so ring.c -luring
+t "  and does not need the real liburing" sh -c "! readelf -d ring.so | grep -q liburing"
+t "  its io_uring calls are the lab's" sh -c "nm -D ring.so | grep -q ' T io_uring_queue_init\$'"
+cat >regf.c <<'EOF'
+#include <liburing.h>
+int main(void) {
+  struct io_uring r;
+  int fd = 0;
+  io_uring_queue_init(4, &r, 0);
+  return io_uring_register_files(&r, &fd, 1);
+}
+EOF
+rc 1 "registered files are refused" "$cc" -o regf.so regf.c
+t "  naming the call" has last "io_uring_register_files"
+
 echo "1..$n"
 exit $failed

@@ -27,6 +27,9 @@ typedef struct NlWatch NlWatch;
 typedef struct NlKqueue NlKqueue; /* kqueue.c */
 typedef struct NlUring NlUring;   /* uring.c */
 
+/* CLOCK_MONOTONIC reads as if the machine booted this long before. */
+#define NL_BOOT_OFFSET (1000 * NL_S)
+
 #define NL_MAX_FDS 1024 /* RLIMIT_NOFILE's soft default on Linux */
 
 struct NlHostStack {
@@ -173,6 +176,9 @@ struct NlThread {
   void *retval;
   gboolean detached, done, joined;
   gboolean is_main;
+  /* A stand-in for the kernel's own work (io_uring requests): its calls
+   * are not traced, not counted as wasted, and never raise SIGPIPE. */
+  gboolean quiet;
   /* The call in progress, for its BLOCK record (sim/core/trace.h): set on
    * entry by posix.c, traced the first time the call waits. */
   const char *call;

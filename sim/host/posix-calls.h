@@ -64,6 +64,46 @@
     (int kq, const struct kevent *changes, int nchanges,                       \
      struct kevent *events, int nevents, const struct timespec *timeout),      \
     (kq, changes, nchanges, events, nevents, timeout))                         \
+  X(int, io_uring_queue_init,                                                  \
+    (unsigned entries, struct io_uring *ring, unsigned flags),                 \
+    (entries, ring, flags))                                                    \
+  X(int, io_uring_queue_init_params,                                           \
+    (unsigned entries, struct io_uring *ring, struct io_uring_params *p),      \
+    (entries, ring, p))                                                        \
+  X(int, io_uring_submit, (struct io_uring *ring), (ring))                     \
+  X(int, io_uring_submit_and_wait, (struct io_uring *ring, unsigned wait_nr),  \
+    (ring, wait_nr))                                                           \
+  X(int, io_uring_submit_and_wait_timeout,                                     \
+    (struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned wait_nr,   \
+     struct __kernel_timespec *ts, sigset_t *sigmask),                         \
+    (ring, cqe_ptr, wait_nr, ts, sigmask))                                     \
+  X(int, io_uring_wait_cqes,                                                   \
+    (struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned wait_nr,   \
+     struct __kernel_timespec *ts, sigset_t *sigmask),                         \
+    (ring, cqe_ptr, wait_nr, ts, sigmask))                                     \
+  X(int, io_uring_wait_cqe_timeout,                                            \
+    (struct io_uring *ring, struct io_uring_cqe **cqe_ptr,                     \
+     struct __kernel_timespec *ts),                                            \
+    (ring, cqe_ptr, ts))                                                       \
+  X(unsigned, io_uring_peek_batch_cqe,                                         \
+    (struct io_uring *ring, struct io_uring_cqe **cqes, unsigned count),       \
+    (ring, cqes, count))                                                       \
+  X(int, __io_uring_get_cqe,                                                   \
+    (struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned submit,    \
+     unsigned wait_nr, sigset_t *sigmask),                                     \
+    (ring, cqe_ptr, submit, wait_nr, sigmask))                                 \
+  X(int, io_uring_get_events, (struct io_uring *ring), (ring))                 \
+  X(int, io_uring_submit_and_get_events, (struct io_uring *ring), (ring))      \
+  X(int, io_uring_ring_dontfork, (struct io_uring *ring), (ring))              \
+  X(int, io_uring_register_ring_fd, (struct io_uring *ring), (ring))           \
+  X(int, io_uring_unregister_ring_fd, (struct io_uring *ring), (ring))         \
+  X(struct io_uring_probe *, io_uring_get_probe_ring, (struct io_uring *ring), \
+    (ring))                                                                    \
+  X(struct io_uring_probe *, io_uring_get_probe, (void), ())                   \
+  X(ssize_t, io_uring_mlock_size, (unsigned entries, unsigned flags),          \
+    (entries, flags))                                                          \
+  X(ssize_t, io_uring_mlock_size_params,                                       \
+    (unsigned entries, struct io_uring_params *p), (entries, p))               \
   X(int, pipe, (int fds[2]), (fds))                                            \
   X(int, pipe2, (int fds[2], int flags), (fds, flags))                         \
   X(int, dup, (int fd), (fd))                                                  \
@@ -147,6 +187,8 @@
   X(srand, (unsigned int seed), (seed))                                  \
   X(srandom, (unsigned int seed), (seed))                                \
   X(free, (void *p), (p))                                                \
+  X(io_uring_queue_exit, (struct io_uring *ring), (ring))                \
+  X(io_uring_free_probe, (struct io_uring_probe *p), (p))                \
   X(perror, (const char *s), (s))                                        \
   X(vwarn, (const char *fmt, va_list ap), (fmt, ap))                     \
   X(vwarnx, (const char *fmt, va_list ap), (fmt, ap))

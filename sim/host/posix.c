@@ -14,13 +14,12 @@
 #include "sim/host/guard.h"
 #include "sim/host/kqueue.h"
 #include "sim/host/seal.h"
+#include "sim/host/uring.h"
 #include "sim/host/vsock.h"
 #include "sim/net/wire.h"
 
 /* The wall clock of every run starts at NL_REALTIME_EPOCH (2025). */
 #define NL_EPOCH_BASE ((time_t)NL_REALTIME_EPOCH)
-/* CLOCK_MONOTONIC reads as if the machine booted this long before. */
-#define NL_BOOT_OFFSET (1000 * NL_S)
 
 static long ret(long r) {
   if (r < 0) {
@@ -188,6 +187,130 @@ int nl_posix_kevent(int kq, const struct kevent *changes, int nchanges,
   return (int)ret(nl_kq_kevent(t, kq, changes, nchanges, events, nevents,
                                timeout));
 }
+/* ---- io_uring, through liburing's API (sim/host/uring.c) ---- */
+
+/* liburing's functions return -errno themselves: no errno conversion. */
+int nl_posix_io_uring_queue_init_params(unsigned entries,
+                                        struct io_uring *ring,
+                                        struct io_uring_params *p) {
+  ENTER("io_uring_queue_init_params");
+  return nl_uring_queue_init_params(t, entries, ring, p);
+}
+int nl_posix_io_uring_queue_init(unsigned entries, struct io_uring *ring,
+                                 unsigned flags) {
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = flags;
+  return nl_posix_io_uring_queue_init_params(entries, ring, &p);
+}
+void nl_posix_io_uring_queue_exit(struct io_uring *ring) {
+  NlThread *t = nl__enter();
+  if (t != NULL)
+    nl_uring_queue_exit(t, ring);
+}
+int nl_posix_io_uring_submit(struct io_uring *ring) {
+  ENTER("io_uring_submit");
+  return nl_uring_submit(t, ring);
+}
+int nl_posix_io_uring_submit_and_get_events(struct io_uring *ring) {
+  return nl_posix_io_uring_submit(ring);
+}
+int nl_posix_io_uring_get_events(struct io_uring *ring) {
+  ENTER("io_uring_get_events");
+  return nl_uring_get_events(t, ring);
+}
+
+/* A liburing timeout as a deadline in virtual time. */
+static NlTime uring_deadline(NlThread *t, const struct __kernel_timespec *ts) {
+  if (ts == NULL)
+    return NL_TIME_NEVER;
+  return nl_world_now(t->proc->host->world) +
+         (NlTime)MAX(ts->tv_sec, 0) * NL_S +
+         MAX(ts->tv_nsec, 0);
+}
+
+int nl_posix_io_uring_submit_and_wait(struct io_uring *ring,
+                                      unsigned wait_nr) {
+  ENTER_WAIT("io_uring_submit_and_wait", -1);
+  int n = 0;
+  int rc = nl_uring_wait(t, ring, NULL, TRUE, wait_nr, NL_TIME_NEVER, &n);
+  return rc < 0 ? rc : n;
+}
+int nl_posix_io_uring_submit_and_wait_timeout(struct io_uring *ring,
+                                              struct io_uring_cqe **cqe_ptr,
+                                              unsigned wait_nr,
+                                              struct __kernel_timespec *ts,
+                                              sigset_t *sigmask) {
+  ENTER_WAIT("io_uring_submit_and_wait_timeout", -1);
+  int n = 0;
+  int rc = nl_uring_wait(t, ring, cqe_ptr, TRUE, wait_nr,
+                         uring_deadline(t, ts), &n);
+  return rc < 0 ? rc : n;
+}
+int nl_posix_io_uring_wait_cqes(struct io_uring *ring,
+                                struct io_uring_cqe **cqe_ptr,
+                                unsigned wait_nr,
+                                struct __kernel_timespec *ts,
+                                sigset_t *sigmask) {
+  ENTER_WAIT("io_uring_wait_cqes", -1);
+  /* liburing submits what is queued before it waits with a timeout. */
+  return nl_uring_wait(t, ring, cqe_ptr, TRUE, wait_nr,
+                       uring_deadline(t, ts), NULL);
+}
+int nl_posix_io_uring_wait_cqe_timeout(struct io_uring *ring,
+                                       struct io_uring_cqe **cqe_ptr,
+                                       struct __kernel_timespec *ts) {
+  return nl_posix_io_uring_wait_cqes(ring, cqe_ptr, 1, ts, NULL);
+}
+int nl_posix___io_uring_get_cqe(struct io_uring *ring,
+                                struct io_uring_cqe **cqe_ptr,
+                                unsigned submit, unsigned wait_nr,
+                                sigset_t *sigmask) {
+  ENTER_WAIT("io_uring_wait_cqe", -1);
+  return nl_uring_wait(t, ring, cqe_ptr, submit > 0, wait_nr, NL_TIME_NEVER,
+                       NULL);
+}
+unsigned nl_posix_io_uring_peek_batch_cqe(struct io_uring *ring,
+                                          struct io_uring_cqe **cqes,
+                                          unsigned count) {
+  NlThread *t = nl__enter();
+  return t != NULL ? nl_uring_peek_batch(t, ring, cqes, count) : 0;
+}
+int nl_posix_io_uring_ring_dontfork(struct io_uring *ring) {
+  ENTER("io_uring_ring_dontfork");
+  return 0; /* nothing forks in the lab */
+}
+int nl_posix_io_uring_register_ring_fd(struct io_uring *ring) {
+  ENTER("io_uring_register_ring_fd");
+  return 1; /* one registered: the lab's ring needs no registration */
+}
+int nl_posix_io_uring_unregister_ring_fd(struct io_uring *ring) {
+  ENTER("io_uring_unregister_ring_fd");
+  return 1;
+}
+struct io_uring_probe *nl_posix_io_uring_get_probe_ring(
+    struct io_uring *ring) {
+  size_t ops = 256;
+  struct io_uring_probe *p =
+      nl_posix_calloc(1, sizeof *p + ops * sizeof(struct io_uring_probe_op));
+  if (p != NULL)
+    nl_uring_probe_fill(p, ops);
+  return p;
+}
+struct io_uring_probe *nl_posix_io_uring_get_probe(void) {
+  return nl_posix_io_uring_get_probe_ring(NULL);
+}
+void nl_posix_io_uring_free_probe(struct io_uring_probe *p) {
+  nl_posix_free(p);
+}
+ssize_t nl_posix_io_uring_mlock_size(unsigned entries, unsigned flags) {
+  return 0; /* the lab's rings lock no memory */
+}
+ssize_t nl_posix_io_uring_mlock_size_params(unsigned entries,
+                                            struct io_uring_params *p) {
+  return 0;
+}
+
 int nl_posix_pipe(int fds[2]) {
   ENTER("pipe");
   return (int)ret(nl_vsock_pipe2(t, fds, 0));

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <liburing.h>
+
 #include "sim/host/include/sys/event.h"
 #include "sim/host/posix-calls.h"
 

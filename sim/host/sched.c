@@ -364,6 +364,8 @@ NlThread *nl__enter(void) {
 }
 
 void nl__wasted(NlThread *t) {
+  if (t->quiet)
+    return;
   t->proc->wasted++;
 }
 
@@ -447,7 +449,7 @@ gboolean nl__block(NlThread *t, NlTime deadline) {
 void nl__trace_call(NlThread *t, const char *fmt, ...) {
   NlWorld *w = t->proc->host->world;
   NlTrace *tr = nl_world_trace(w);
-  if (!nl_trace_wants(tr, NL_TRACE_CALL))
+  if (t->quiet || !nl_trace_wants(tr, NL_TRACE_CALL))
     return;
   va_list ap;
   va_start(ap, fmt);

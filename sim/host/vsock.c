@@ -657,7 +657,7 @@ int nl_vsock_connect(NlThread *t, int fd, const struct sockaddr *sa,
 }
 
 static void sigpipe(NlThread *t, int flags) {
-  if ((flags & MSG_NOSIGNAL) || t->proc->sigpipe_ignored)
+  if ((flags & MSG_NOSIGNAL) || t->proc->sigpipe_ignored || t->quiet)
     return;
   /* SIGPIPE's default action ends the process. */
   nl__trace_call(t, "killed by SIGPIPE (write to a closed connection)");
