@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "natmodels/nat-behaviour.h"
+#include "scenarios/runner/explain.h"
 #include "natmodels/nat-node.h"
 #include "scenarios/runner/runner-path.h"
 #include "scenarios/runner/topology.h"
@@ -30,6 +31,7 @@ typedef struct {
   gboolean checked, passed;
   char *why;
   NlTime when; /* virtual time of the check */
+  char *detail; /* indented lines under the failure (explain.c), or NULL */
 } ExpectEv;
 
 struct NlRun {
@@ -419,9 +421,15 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
     case NL_SCN_EXPECT_STDOUT:
     case NL_SCN_EXPECT_STDERR:
       pass = x->negate ? !seen : seen;
-      if (!pass)
+      if (!pass) {
         why = g_strdup(x->negate ? "the line was printed"
                                  : "no such line was printed");
+        e->detail = nl__run_explain_output(
+            t, proc,
+            x->kind == NL_SCN_EXPECT_STDOUT ? NL_TRACE_STDOUT
+                                            : NL_TRACE_STDERR,
+            x->text, x->negate, until);
+      }
       break;
     case NL_SCN_EXPECT_EXIT: {
       int code;
@@ -789,6 +797,7 @@ void nl_run_free(NlRun *r) {
     ExpectEv *e = g_ptr_array_index(r->expects, i);
     nl_event_cancel(nl_world_queue(r->world), &e->ev);
     g_free(e->why);
+    g_free(e->detail);
     g_free(e);
   }
   for (guint i = 0; i < r->actions->len; i++) {
@@ -830,10 +839,13 @@ const NlScnExpect *nl_run_expect_result(const NlRun *r, guint i,
 void nl_run_report_failures(const NlRun *r, GString *out) {
   for (guint i = 0; i < r->expects->len; i++) {
     const ExpectEv *e = g_ptr_array_index(r->expects, i);
-    if (e->checked && !e->passed)
+    if (e->checked && !e->passed) {
       g_string_append_printf(out, "%s:%u: expectation failed: %s: %s\n",
                              e->expect->loc.file, e->expect->loc.line,
                              e->expect->source, e->why ? e->why : "");
+      if (e->detail)
+        g_string_append(out, e->detail);
+    }
   }
 }
 

@@ -66,7 +66,9 @@ guint nl_run_n_expects(const NlRun *r);
 const NlScnExpect *nl_run_expect_result(const NlRun *r, guint i,
                                         gboolean *passed, const char **why,
                                         NlTime *when);
-/* Appends one line per failed expectation ("file:line: expect ...: why"). */
+/* Appends one line per failed expectation ("file:line: expect ...: why"),
+ * and under an output expectation indented lines that show the closest
+ * line printed, the last lines and how the program ended. */
 void nl_run_report_failures(const NlRun *r, GString *out);
 
 /**
