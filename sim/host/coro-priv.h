@@ -47,6 +47,22 @@ void nl__coro_ctx_make(NlCoroCtx *ctx, void *lo, size_t size, NlCoro *c);
 /* Entry of every coroutine; defined in coro.c. */
 G_GNUC_NORETURN void nl__coro_start(NlCoro *c);
 
+/* The registers of a coroutine where it crashed or was stopped, numbered
+ * as DWARF numbers them, for unwinding its stack (sim/host/backtrace.c).
+ * x86_64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip; aarch64: x0-x30 sp
+ * pc. */
+#if defined(__x86_64__)
+#define NL_CORO_NREGS 17
+#elif defined(__aarch64__)
+#define NL_CORO_NREGS 33
+#else
+#define NL_CORO_NREGS 1
+#endif
+typedef struct {
+  guint64 r[NL_CORO_NREGS];
+  gboolean valid; /* FALSE on other machines, or when none were saved */
+} NlCoroRegs;
+
 struct NlCoro {
   NlCoroCtx ctx;  /* this coroutine, while suspended */
   NlCoroCtx back; /* its resumer, while this one runs */
@@ -61,6 +77,7 @@ struct NlCoro {
   int signo;
   void *fault_addr;
   void *fault_pc;
+  NlCoroRegs fault_regs; /* set by nl__coro_save_fault_regs() */
   NlCoro *next_zombie; /* ended, stack not yet released */
   gboolean overflow;
   gboolean sp_below; /* the crash found the stack pointer below the stack */
@@ -105,6 +122,19 @@ extern __thread NlCoroTls nl__coro_tls
  */
 G_GNUC_NORETURN void nl__coro_kill_current(NlCoroEnd why, int signo,
                                            void *addr, void *pc);
+
+/**
+ * nl__coro_save_fault_regs: copies the registers of the ucontext_t @uc
+ * into the running coroutine's fault_regs, for a backtrace once it has
+ * ended.  Async-signal-safe; call before nl__coro_kill_current().
+ */
+void nl__coro_save_fault_regs(const void *uc);
+
+/* The registers saved at @c's end (valid only after a crash or a watchdog
+ * stop), and the bounds of its stack, whose content stays as it was until
+ * the next nl_coro_* call on this thread. */
+const NlCoroRegs *nl__coro_fault_regs(const NlCoro *c);
+void nl__coro_stack_bounds(const NlCoro *c, const void **lo, const void **hi);
 
 /* TRUE if @addr lies in @c's guard region (a stack overflow). */
 gboolean nl__coro_addr_in_guard(const NlCoro *c, const void *addr);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -383,6 +384,42 @@ gboolean nl_coro_stack_overflow(const NlCoro *c) {
 void *nl_coro_fault_addr(const NlCoro *c) {
   g_return_val_if_fail(c != NULL, NULL);
   return c->fault_addr;
+}
+
+NL_NO_ASAN void nl__coro_save_fault_regs(const void *ucv) {
+  NlCoro *c = nl__coro_tls.cur;
+  if (c == NULL)
+    return;
+  const ucontext_t *uc = ucv;
+  NlCoroRegs *r = &c->fault_regs;
+#if defined(__x86_64__)
+  static const int map[NL_CORO_NREGS] = {
+      REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI,
+      REG_RBP, REG_RSP, REG_R8,  REG_R9,  REG_R10, REG_R11,
+      REG_R12, REG_R13, REG_R14, REG_R15, REG_RIP};
+  for (int i = 0; i < NL_CORO_NREGS; i++)
+    r->r[i] = (guint64)uc->uc_mcontext.gregs[map[i]];
+  r->valid = TRUE;
+#elif defined(__aarch64__)
+  for (int i = 0; i < 31; i++)
+    r->r[i] = uc->uc_mcontext.regs[i];
+  r->r[31] = uc->uc_mcontext.sp;
+  r->r[32] = uc->uc_mcontext.pc;
+  r->valid = TRUE;
+#else
+  (void)uc;
+  r->valid = FALSE;
+#endif
+}
+
+const NlCoroRegs *nl__coro_fault_regs(const NlCoro *c) {
+  return &c->fault_regs;
+}
+
+void nl__coro_stack_bounds(const NlCoro *c, const void **lo,
+                           const void **hi) {
+  *lo = c->map ? stack_lo(c) : NULL;
+  *hi = c->map ? stack_lo(c) + c->stack_size : NULL;
 }
 
 void *nl_coro_fault_pc(const NlCoro *c) {

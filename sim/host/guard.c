@@ -155,6 +155,7 @@ NL_NO_ASAN static void crash_handler(int signo, siginfo_t *si, void *uc) {
     /* si_addr is meaningful only for faults the kernel made. */
     void *addr = si->si_code > 0 ? si->si_addr : NULL;
     nl__coro_note_crash_sp(t->cur, (void *)context_sp(uc));
+    nl__coro_save_fault_regs(uc); /* for the crash's backtrace */
     unblock(signo);
     nl__coro_kill_current(NL_CORO_END_CRASHED, signo, addr,
                           (void *)context_pc(uc));
@@ -197,6 +198,7 @@ NL_NO_ASAN static void alarm_handler(int signo, siginfo_t *si, void *uc) {
     goto out;
   if (ran < 2 * guard.limit_ns && pc_unsafe(context_pc(uc)))
     goto out; /* inside libc & co: try again next period */
+  nl__coro_save_fault_regs(uc); /* where it spun */
   unblock(signo);
   nl__coro_kill_current(NL_CORO_END_SPIN, 0, NULL, (void *)context_pc(uc));
 out:
@@ -375,8 +377,14 @@ gboolean nl_guard_watchdog_set(unsigned ms, GError **error) {
 
 void nl_guard_crash_current(int signo) {
   NlCoroTls *t = &nl__coro_tls;
-  if (t->cur != NULL && !t->in_switch)
+  if (t->cur != NULL && !t->in_switch) {
+    /* The backtrace starts here, in natlab's frames, and goes on into
+     * the program's (abort(), assert()). */
+    ucontext_t uc;
+    if (getcontext(&uc) == 0)
+      nl__coro_save_fault_regs(&uc);
     nl__coro_kill_current(NL_CORO_END_CRASHED, signo, NULL, NULL);
+  }
   /* natlab itself: die the way the signal would have made it die. */
   signal(signo, SIG_DFL);
   unblock(signo);

@@ -202,6 +202,11 @@ const char *nl_loader_path(const NlProgram *prog) {
   return prog->path;
 }
 
+gboolean nl_loader_contains(const NlProgram *prog, const void *addr) {
+  g_return_val_if_fail(prog != NULL, FALSE);
+  return addr != NULL && defined_in(prog->handle, (void *)addr);
+}
+
 gboolean nl_loader_is_private(const NlProgram *prog) {
   g_return_val_if_fail(prog != NULL, FALSE);
   return prog->memfd >= 0;

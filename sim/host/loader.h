@@ -57,6 +57,10 @@ const char *nl_loader_path(const NlProgram *prog);
 
 gboolean nl_loader_is_private(const NlProgram *prog);
 
+/* TRUE if @addr lies in this instance's own object (its code or data, not
+ * a library it uses). */
+gboolean nl_loader_contains(const NlProgram *prog, const void *addr);
+
 /**
  * nl_loader_close: unloads this instance (dlclose; for a private copy also
  * closes its memory file, which frees it) and frees @prog.  No code or data

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/host/backtrace.h"
 #include "sim/host/guard.h"
 #include "sim/host/seal.h"
 #include "sim/core/trace.h"
@@ -145,11 +146,19 @@ static void thread_run(NlEvent *ev, void *data) {
         proc_refused(p, t);
         return;
       }
+      /* Where, from its stack, before anything reuses that stack:
+       * "at main.c:12 in parse_line (called from ...)". */
+      char *at = nl_backtrace_crash_line(t->coro, p->module);
+      /* sigdescr_np: the signal's English name whatever the locale, as
+       * the trace must not depend on the machine. */
+      const char *name = sigdescr_np(sig);
       char *why = g_strdup_printf(
-          "crashed: %s%s", strsignal(sig),
-          nl_coro_stack_overflow(t->coro) ? " (stack overflow)" : "");
+          "crashed: %s%s%s%s", name ? name : "unknown signal",
+          nl_coro_stack_overflow(t->coro) ? " (stack overflow)" : "",
+          at ? " " : "", at ? at : "");
       proc_terminate(p, NL_PROC_CRASHED, 128 + sig, why);
       g_free(why);
+      g_free(at);
       return;
     }
     case NL_CORO_END_SPIN:
