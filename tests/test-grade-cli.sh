@@ -49,8 +49,8 @@ check "grading ten submissions, hostile ones among them, exits 0" test $? -eq 0
 for s in "$@"; do
   check "a report for $s" test -s "$tmp/all/$s.txt"
 done
-check "a crash is named, with host, program and virtual time" \
-  has "crash: srv/server crashed: Segmentation fault at virtual time 1.003002000s" "$tmp/all/crash.txt"
+check "a crash is named, with host, program, source line and virtual time" \
+  has "crash: srv/server crashed: Segmentation fault at server.c:27 in main at virtual time 1.003002000s" "$tmp/all/crash.txt"
 check "a crash scores 0" has "^score: 0/11" "$tmp/all/crash.txt"
 check "a deadlock names each blocked call and since when" \
   has "deadlock: srv/server at virtual time 5.000000000s: blocked: thread 100 in pthread_join() since 0.000007000s; thread 101 in pthread_mutex_lock() since 0.000006000s" "$tmp/all/deadlock.txt"
