@@ -31,6 +31,8 @@ typedef struct {
 /* tools/natlab-run.c */
 int nl_cmd_run(int argc, char **argv);
 int nl_cmd_check(int argc, char **argv);
+/* tools/natlab-matrix.c */
+int nl_cmd_matrix(int argc, char **argv);
 /* tools/natlab-presets.c */
 int nl_cmd_presets(int argc, char **argv);
 /* tools/natlab-grade.c */

@@ -24,6 +24,8 @@ static const NlCommand commands[] = {
      "List the NAT presets and their fields"},
     {"grade", nl_cmd_grade, "ASSIGNMENT SUBMISSION...",
      "Grade submissions against an assignment (docs/grading.md)"},
+    {"matrix", nl_cmd_matrix, "[--turn] [--nat NAME=FIELDS]...",
+     "Run ICE between every pair of NAT types"},
     {"help", cmd_help, "[COMMAND]", "Show the help of natlab or a command"},
 };
 
