@@ -7,7 +7,10 @@
  *      other commands');
  *   2. declare it below;
  *   3. add one row to the `commands` table in tools/natlab.c;
- *   4. add the file to `natlab_sources` in tools/meson.build.
+ *   4. add the file to `natlab_sources` in tools/meson.build;
+ *   5. describe it and each of its options in docs/man/natlab.1 (the test
+ *      cli-docs checks that every command and option is there).
+ * Bash completion reads the commands and options from --help by itself.
  * The exit codes every command uses are NL_EXIT_* in tools/cli.h.
  */
 #ifndef NL_TOOLS_COMMANDS_H

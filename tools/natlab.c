@@ -19,7 +19,7 @@ static int cmd_help(int argc, char **argv);
 static const NlCommand commands[] = {
     {"run", nl_cmd_run, "SCENARIO", "Run a scenario in virtual time"},
     {"check", nl_cmd_check, "SCENARIO...",
-     "Validate scenarios without running them"},
+     "Validate scenarios as run would, without running them"},
     {"presets", nl_cmd_presets, "[NAME...]",
      "List the NAT presets and their fields"},
     {"grade", nl_cmd_grade, "ASSIGNMENT SUBMISSION...",
