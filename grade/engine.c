@@ -65,6 +65,7 @@ struct Job {
   gint64 deadline; /* monotonic µs */
   gboolean timed_out;
   int status;
+  long maxrss_kib; /* the child's peak resident memory */
 };
 
 static void set_cloexec_all_but(int keep) {
@@ -128,8 +129,11 @@ static void run_jobs(GPtrArray *jobs, guint parallel, gint64 wall_ms) {
       if (!eof)
         continue;
       close(j->fd);
-      while (waitpid(j->pid, &j->status, 0) < 0 && errno == EINTR)
+      struct rusage ru;
+      memset(&ru, 0, sizeof ru);
+      while (wait4(j->pid, &j->status, 0, &ru) < 0 && errno == EINTR)
         ;
+      j->maxrss_kib = ru.ru_maxrss;
       slots[s] = NULL;
       running--;
       j->done(j);
@@ -822,6 +826,12 @@ static void unit_done(Job *j) {
                              (l->cpu_ms + 999) / 1000);
     else if (sig == SIGXFSZ)
       what = g_strdup("the test wrote more than its output limit");
+    else if (sig != 0 &&
+             (guint64)j->maxrss_kib * 1024 >= l->memory / 10 * 7)
+      what = g_strdup_printf(
+          "the test ran out of memory (it reached %ld MiB of its %" G_GUINT64_FORMAT
+          " MiB limit) and died of signal %d (%s)",
+          j->maxrss_kib / 1024, l->memory >> 20, sig, g_strsignal(sig));
     else if (sig != 0) {
       failure = "grader error";
       what = g_strdup_printf("the test process died of signal %d (%s); "

@@ -38,14 +38,14 @@ check "the reference scores full marks" has "^score: 11/11 (6 of 6 tests passed)
 # on, and the exit status stays 0 (every submission was graded).
 rm -f /tmp/natlab-grade-escape-test
 set -- reference crash leak deadlock nobuild raw-socket signal-parent \
-  write-outside refused-fork spin
+  write-outside refused-fork spin spin-noalarm alloc
 dirs=""
 for s in "$@"; do
   [ "$s" = reference ] && dirs="$dirs $asg/reference" || dirs="$dirs $subs/$s"
 done
 # shellcheck disable=SC2086
 "$natlab" grade "$asg" $dirs -o "$tmp/all" --jobs 2 2> "$tmp/all.err"
-check "grading ten submissions, hostile ones among them, exits 0" test $? -eq 0
+check "grading twelve submissions, hostile ones among them, exits 0" test $? -eq 0
 for s in "$@"; do
   check "a report for $s" test -s "$tmp/all/$s.txt"
 done
@@ -64,6 +64,13 @@ check "a build failure carries the compiler's messages, naming the file" \
   has "server.c:2:42: error" "$tmp/all/nobuild.txt"
 check "a refused call is a build failure naming the call" \
   has "the program calls fork()" "$tmp/all/refused-fork.txt"
+check "a spin with the watchdog's signals blocked meets the CPU-time limit" \
+  has "the test used more than its CPU-time limit (4 s) and was stopped" "$tmp/all/spin-noalarm.txt"
+# AddressSanitizer reserves its shadow memory: no address-space limit then.
+if ! ldd "$natlab" 2>/dev/null | grep -q libasan; then
+  check "allocating without bound meets the memory limit" \
+    has "the test ran out of memory (it reached .* MiB of its 1024 MiB limit)" "$tmp/all/alloc.txt"
+fi
 check "a leak loses exactly the points of its test" has "^score: 10/11" "$tmp/all/leak.txt"
 check "the leak's test says what was measured" \
   has "fds=6" "$tmp/all/leak.txt"
