@@ -664,9 +664,10 @@ static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
     any_failed |= e->points >= 0 && !passed;
   }
   /* A failed test shows the failing run in full: run again recording
-   * everything (the same run: virtual time is exact). */
+   * everything (the same run: virtual time is exact).  Not after a spin:
+   * it would spin again, and its CPU time counts against the limit. */
   NlRun *full = NULL;
-  if (any_failed) {
+  if (any_failed && g_strcmp0(f.failure, "spin") != 0) {
     NlRunOptions fo = ropts;
     fo.trace_mask = 0;
     full = nl_run_new(uj->s, &fo, NULL);
