@@ -511,7 +511,20 @@ static void find_failure(NlTrace *t, const NlScenario *s, GHashTable *mine,
     char *text = g_strndup((const char *)p, rec->len);
     char tb[NL_TIME_STRLEN];
     nl_time_to_string(rec->time, tb);
-    if (rec->kind == NL_TRACE_PROC && g_str_has_prefix(text, "crashed")) {
+    if (rec->kind == NL_TRACE_PROC && g_str_has_prefix(text, "refused:")) {
+      /* natlab's seal (sim/host/seal.h) refused a real system call. */
+      char *what = g_strdup(text + strlen("refused: "));
+      char *semi = strchr(what, ';');
+      if (semi)
+        *semi = '\0';
+      f->failure = g_strdup("escape attempt");
+      f->happened = g_strdup_printf(
+          "%s: %s was refused at virtual time %ss (the grader lets no "
+          "program reach the real system); the program was stopped",
+          who, what, tb);
+      g_free(what);
+    } else if (rec->kind == NL_TRACE_PROC &&
+               g_str_has_prefix(text, "crashed")) {
       const char *call = nl__grade_refused_call();
       if (strstr(text, "Bad system call") != NULL && call != NULL) {
         f->failure = g_strdup("escape attempt");
@@ -629,12 +642,14 @@ static char *timeline_svg(NlTrace *t, const NlScenario *s, const char *title,
   memset(&topts, 0, sizeof topts);
   topts.title = title;
   topts.kinds = NL_TIMELINE_DEFAULT_KINDS & ~s->timeline.hide;
-  char *path = g_build_filename(scratch, "timeline.svg", NULL);
-  char *svg = NULL;
-  if (nl_timeline_write(t, path, &topts, NULL))
-    g_file_get_contents(path, &svg, NULL, NULL);
-  g_free(path);
-  return svg;
+  (void)scratch;
+  gsize len = 0;
+  guint8 *svg = nl_timeline_render(t, "svg", &topts, &len, NULL);
+  if (svg == NULL)
+    return NULL;
+  char *text = g_strndup((const char *)svg, len);
+  g_free(svg);
+  return text;
 }
 
 /* In the child: runs the unit and fills its tests. */

@@ -59,15 +59,21 @@ check "a spin is named (the program's own CPU time)" \
 asan=""
 ldd "$natlab" 2>/dev/null | grep -q libasan && asan=1
 check "a raw socket() is an escape attempt, stopped" \
-  has "escape attempt: srv/server called socket(), which the grader refuses" "$tmp/all/raw-socket.txt"
+  has "escape attempt: srv/server: the system call socket (a real socket) was refused at virtual time 0.000005000s" "$tmp/all/raw-socket.txt"
 check "signalling the grader is an escape attempt, stopped" \
-  has "escape attempt: srv/server called kill()" "$tmp/all/signal-parent.txt"
+  has "escape attempt: srv/server: the system call kill (a real signal) was refused" "$tmp/all/signal-parent.txt"
 check "a build failure carries the compiler's messages, naming the file" \
   has "server.c:2:42: error" "$tmp/all/nobuild.txt"
 check "a refused call is a build failure naming the call" \
   has "the program calls fork()" "$tmp/all/refused-fork.txt"
-check "a spin with the watchdog's signals blocked meets the CPU-time limit" \
-  has "the test used more than its CPU-time limit (4 s) and was stopped" "$tmp/all/spin-noalarm.txt"
+check "a spin with the watchdog's signals blocked is still a spin (the seal ignores a program's signal mask)" \
+  has "failure: spin" "$tmp/all/spin-noalarm.txt"
+# Without natlab's seal (a debugging switch), the mask holds: the child's
+# CPU-time limit is the last resort.
+NL_GRADE_DEBUG_NO_SECCOMP=1 "$natlab" grade "$asg" "$subs/spin-noalarm" \
+  > "$tmp/noalarm.txt" 2>&1
+check "without the seal, the CPU-time limit stops it" \
+  has "the test used more than its CPU-time limit (4 s) and was stopped" "$tmp/noalarm.txt"
 # AddressSanitizer reserves its shadow memory: no address-space limit then.
 if [ -z "$asan" ]; then
   # Whichever allocation fails first: the program's (it crashes on the
@@ -80,6 +86,8 @@ check "the leak's test says what was measured" \
   has "fds=6" "$tmp/all/leak.txt"
 check "a write outside the scratch folder does not happen" \
   test ! -e /tmp/natlab-grade-escape-test
+check "and is named an escape attempt" \
+  has "escape attempt: srv/server: the system call open (writing a file) was refused" "$tmp/all/write-outside.txt"
 check "the grader itself survived its submissions (reference graded after them)" \
   has "^score: 11/11" "$tmp/all/reference.txt"
 check "failed tests carry a timeline SVG" \
