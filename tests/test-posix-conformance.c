@@ -136,6 +136,11 @@ static void test_posix_tcp_matches_linux(void **state) {
 static void test_posix_io_matches_linux(void **state) {
   compare("io");
 }
+/* getopt, strtok, the environment, TZ rules, locales, limits, names,
+ * devices and the working directory, as glibc and Linux give them. */
+static void test_posix_libc_matches_linux(void **state) {
+  compare("libc");
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -144,6 +149,7 @@ int main(void) {
     cmocka_unit_test(test_posix_io_matches_linux),
     cmocka_unit_test(test_posix_uring_matches_linux),
     cmocka_unit_test(test_posix_kqueue_follows_the_bsd_manual),
+    cmocka_unit_test(test_posix_libc_matches_linux),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

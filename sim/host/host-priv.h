@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 
 #include "sim/host/coro.h"
+#include "sim/host/facts-priv.h"
 #include "sim/host/loader.h"
 #include "sim/net/net.h"
 #include "sim/host/proc.h"
@@ -30,7 +31,10 @@ typedef struct NlUring NlUring;   /* uring.c */
 /* CLOCK_MONOTONIC reads as if the machine booted this long before. */
 #define NL_BOOT_OFFSET (1000 * NL_S)
 
-#define NL_MAX_FDS 1024 /* RLIMIT_NOFILE's soft default on Linux */
+/* The most descriptors a process may ever have (Linux's fs.nr_open); the
+ * process's RLIMIT_NOFILE (facts.c, 1024 unless the scenario or the
+ * program says otherwise) is the limit in force. */
+#define NL_MAX_FDS 1048576
 
 struct NlHostStack {
   NlNode *node;
@@ -42,6 +46,7 @@ struct NlHostStack {
   GHashTable *proc_by_name; /* instance name -> NlProc (lookups only) */
   int next_pid;
   uint64_t bind_seq;
+  NlHostFacts facts; /* facts.c */
 };
 
 typedef enum {
@@ -53,7 +58,10 @@ typedef enum {
   NL_FILE_OUTPUT, /* a process's stdout or stderr */
   NL_FILE_KQUEUE, /* kqueue.c */
   NL_FILE_URING,  /* uring.c */
+  NL_FILE_VFS,    /* a device or a file opened by name (vfs.c) */
 } NlFileKind;
+
+typedef struct NlVfile NlVfile;
 
 /* What a kind of file does when its last reference goes and when polled.
  * Each file's creator gives them (sched.c for pipes, epoll and output;
@@ -72,6 +80,9 @@ typedef struct {
   unsigned (*poll)(NlFile *f); /* POLLIN/POLLOUT/... readiness now */
   /* Amounts (may be NULL: the file says nothing beyond poll). */
   void (*fill)(NlFile *f, NlFileFill *out);
+  /* read() and write() of kinds that never block (may be NULL). */
+  ssize_t (*read)(NlFile *f, void *buf, size_t len);
+  ssize_t (*write)(NlFile *f, const void *buf, size_t len);
 } NlFileOps;
 
 struct NlFile {
@@ -99,6 +110,8 @@ struct NlFile {
   /* output */
   NlProc *out_proc;
   int out_stream; /* 1 or 2 */
+  /* devices and files opened by name */
+  NlVfile *vf;
 };
 
 typedef struct {
@@ -187,6 +200,7 @@ struct NlThread {
   /* While it waits in the call, since when (NL_TIME_NEVER when it has
    * not waited in this call yet): for "blocked in CALL since T". */
   NlTime block_since;
+  NlThreadFacts facts; /* facts.c */
 };
 
 struct NlProc {
@@ -202,7 +216,7 @@ struct NlProc {
   int argc;
   NlProgram *module;
   int (*main_fn)(int, char **);
-  NlFile **fds;      /* fd_cap entries; grows up to NL_MAX_FDS */
+  NlFile **fds;      /* fd_cap entries; grows up to RLIMIT_NOFILE */
   gboolean *cloexec;
   guint fd_cap;
   GPtrArray *threads; /* NlThread, creation order */
@@ -223,6 +237,7 @@ struct NlProc {
    * open at once (most), and descriptors refused for the limit. */
   uint64_t sent;
   guint fds_max, conns_max, emfile;
+  NlProcFacts facts; /* facts.c, vfs.c */
 };
 
 /* ---- sched.c: files, descriptors, blocking ---- */

@@ -522,39 +522,31 @@ int nl_posix_getnameinfo(const struct sockaddr *sa, socklen_t salen,
 }
 
 struct hostent *nl_posix_gethostbyname(const char *name) {
-  /* One static answer, as glibc's (not thread-safe by contract). */
-  static struct hostent he;
-  static char *aliases[1];
-  static struct in_addr a;
-  static char *list[2];
-  static char namebuf[256];
   NlThread *t = nl__enter();
   uint32_t addr;
   if (t == NULL || name == NULL) {
-    h_errno = HOST_NOT_FOUND;
+    if (t)
+      nl__facts_set_h_errno(t->proc, HOST_NOT_FOUND);
     return NULL;
   }
   if (!nl_ip4_from_string(name, &addr) &&
       !nl_world_lookup_name(t->proc->host->world, name, &addr)) {
     if (g_ascii_strcasecmp(name, "localhost") != 0) {
-      h_errno = HOST_NOT_FOUND;
+      nl__facts_set_h_errno(t->proc, HOST_NOT_FOUND);
       return NULL;
     }
     addr = 0x7f000001;
   }
-  g_strlcpy(namebuf, name, sizeof namebuf);
-  a.s_addr = htonl(addr);
-  list[0] = (char *)&a;
-  list[1] = NULL;
-  he.h_name = namebuf;
-  he.h_aliases = aliases;
-  he.h_addrtype = AF_INET;
-  he.h_length = 4;
-  he.h_addr_list = list;
-  return &he;
+  /* One answer per process, as glibc's is one per program. */
+  return nl__facts_hostent(t->proc, name, htonl(addr));
 }
 
 /* ---- interfaces ---- */
+
+/* linux/if.h's, which net/if.h does not define. */
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
 
 typedef struct {
   struct ifaddrs ifa;
@@ -574,16 +566,18 @@ int nl_posix_getifaddrs(struct ifaddrs **ifap) {
       g_strlcpy(e->name, "lo", sizeof e->name);
       a = 0x7f000001;
       m = 0xff000000;
-      e->ifa.ifa_flags = IFF_UP | IFF_RUNNING | IFF_LOOPBACK;
+      e->ifa.ifa_flags = IFF_UP | IFF_RUNNING | IFF_LOOPBACK | IFF_LOWER_UP;
     } else {
       NlIface *f = nl_node_iface(n, i - 1);
       g_strlcpy(e->name, nl_iface_name(f), sizeof e->name);
       a = nl_iface_addr(f);
       guint len = nl_iface_prefix_len(f);
       m = len ? ~(uint32_t)0 << (32 - len) : 0;
-      e->ifa.ifa_flags = IFF_UP | IFF_RUNNING | IFF_BROADCAST | IFF_MULTICAST;
+      /* As Linux lists an Ethernet interface (IFF_LOWER_UP: carrier). */
+      e->ifa.ifa_flags = IFF_UP | IFF_BROADCAST | IFF_RUNNING |
+                         IFF_MULTICAST | IFF_LOWER_UP;
       if (!nl_iface_is_up(f))
-        e->ifa.ifa_flags &= ~(unsigned)(IFF_UP | IFF_RUNNING);
+        e->ifa.ifa_flags &= ~(unsigned)(IFF_UP | IFF_RUNNING | IFF_LOWER_UP);
       e->bcast.sin_family = AF_INET;
       e->bcast.sin_addr.s_addr = htonl(a | ~m);
       e->ifa.ifa_broadaddr = (struct sockaddr *)&e->bcast;

@@ -74,6 +74,7 @@ NlHostStack *nl__host_stack(NlNode *node) {
   h->procs = g_ptr_array_new();
   h->proc_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   h->next_pid = 100;
+  nl__facts_host_init(h);
   nl_node_set_stack(node, h, host_stack_free);
   NlNodeHooks hooks = {.local_in = nl__host_local_in, .data = h};
   nl_node_set_hooks(node, &hooks);
@@ -119,7 +120,9 @@ static void thread_run(NlEvent *ev, void *data) {
   if (t->done || p->state != NL_PROC_RUNNING)
     return;
   nl__current = t;
+  nl__facts_enter(t);
   nl_coro_resume(t->coro);
+  nl__facts_leave(t);
   nl__current = NULL;
   if (G_UNLIKELY(nl_seal_refusal_pending(t->coro))) {
     /* A refused system call made inside libc: ended now, at its next call
@@ -175,7 +178,12 @@ static void thread_entry(void *arg) {
   NlThread *t = arg;
   NlProc *p = t->proc;
   if (t->is_main) {
-    int code = p->main_fn(p->argc, p->argv);
+    /* main() may take the environment as a third argument. */
+    char **env = nl__facts_main_start(t);
+    int (*main3)(int, char **, char **);
+    void (*any)(void) = (void (*)(void))p->main_fn;
+    main3 = (int (*)(int, char **, char **))any;
+    int code = main3(p->argc, p->argv, env);
     nl__proc_exit(t, code); /* returning from main is exit() */
   }
   t->retval = t->start(t->arg);
@@ -199,6 +207,7 @@ NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
     return NULL;
   }
   nl_coro_set_data(t->coro, t);
+  nl__facts_thread_init(t, is_main ? NULL : nl__current);
   nl_event_init(&t->wake, thread_run, t);
   g_ptr_array_add(p->threads, t);
   NlWorld *w = p->host->world;
@@ -281,6 +290,7 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
     proc_trace(p, "exit %d", code);
   else
     proc_trace(p, "%s", why ? why : nl_proc_state_name(state));
+  nl__facts_proc_end(p);
   if (p->module) {
     nl_loader_close(p->module);
     p->module = NULL;
@@ -298,6 +308,7 @@ static void proc_free(NlProc *p) {
     g_string_free(p->line[s], TRUE);
   g_hash_table_destroy(p->heap);
   g_hash_table_destroy(p->chans);
+  nl__facts_proc_free(p);
   g_strfreev(p->argv);
   g_free(p->name);
   g_free(p->program);
@@ -311,6 +322,7 @@ static void host_stack_free(gpointer data) {
     proc_free(g_ptr_array_index(h->procs, i));
   g_ptr_array_free(h->procs, TRUE);
   g_hash_table_destroy(h->proc_by_name);
+  nl__facts_host_free(h);
   nl__vsock_stack_free(h);
   g_free(h);
 }
@@ -417,6 +429,7 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   nl_rand_init(&p->rand, nl_world_seed(h->world), rn);
   g_free(rn);
   p->rand_seed = nl_rand_u64(&p->rand);
+  nl__facts_proc_init(p);
   /* Descriptors 0, 1, 2: stdin is a pipe the scenario types into; stdout
    * and stderr become trace lines. */
   NlFile *r, *w;

@@ -94,7 +94,8 @@ void nl__fd_count(NlProc *p) {
 }
 
 int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec) {
-  for (int fd = MAX(min, 0); fd < NL_MAX_FDS; fd++) {
+  int limit = nl__facts_fd_limit(p);
+  for (int fd = MAX(min, 0); fd < limit; fd++) {
     nl__fd_reserve(p, fd);
     if (p->fds[fd] == NULL) {
       p->fds[fd] = f;

@@ -948,7 +948,7 @@ ssize_t nl_vsock_read(NlThread *t, int fd, void *buf, size_t len) {
         wait_ready(t, f, POLLIN, NL_TIME_NEVER);
       }
     default:
-      return -EBADF;
+      return f->ops->read ? f->ops->read(f, buf, len) : -EBADF;
   }
 }
 
@@ -988,7 +988,7 @@ ssize_t nl_vsock_write(NlThread *t, int fd, const void *buf, size_t len) {
       return (ssize_t)done;
     }
     default:
-      return -EBADF;
+      return f->ops->write ? f->ops->write(f, buf, len) : -EBADF;
   }
 }
 
@@ -1255,7 +1255,7 @@ int nl_vsock_dup3(NlThread *t, int oldfd, int newfd, int flags) {
       nl__file_ref(f);
     return fd;
   }
-  if (newfd >= NL_MAX_FDS)
+  if (newfd >= nl__facts_fd_limit(t->proc))
     return -EBADF;
   if (newfd == oldfd)
     return -EINVAL;
@@ -1287,7 +1287,7 @@ int nl_vsock_fcntl(NlThread *t, int fd, int cmd, long arg) {
       return 0;
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-      if (arg < 0 || arg >= NL_MAX_FDS)
+      if (arg < 0 || arg >= nl__facts_fd_limit(t->proc))
         return -EINVAL;
       return nl_vsock_dup3(t, fd, (int)(-arg - 1),
                            cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0);
@@ -1343,7 +1343,7 @@ static NlTime timeout_deadline(NlThread *t, int timeout_ms) {
 }
 
 int nl_vsock_poll(NlThread *t, struct pollfd *fds, nfds_t n, int timeout_ms) {
-  if (n > NL_MAX_FDS)
+  if (n > (nfds_t)nl__facts_fd_limit(t->proc))
     return -EINVAL;
   if (n > 0 && fds == NULL)
     return -EFAULT;
@@ -1386,7 +1386,7 @@ int nl_vsock_select(NlThread *t, int nfds, fd_set *r, fd_set *w, fd_set *e,
   if (nfds < 0)
     return -EINVAL;
   /* Linux clamps nfds to the size of the descriptor table. */
-  nfds = MIN(nfds, MIN(NL_MAX_FDS, FD_SETSIZE));
+  nfds = MIN(nfds, MIN(nl__facts_fd_limit(t->proc), FD_SETSIZE));
   if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0))
     return -EINVAL;
   NlWorld *world = t->proc->host->world;

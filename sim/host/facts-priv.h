@@ -1,0 +1,77 @@
+/* The virtual system facts kept per host, per process and per thread
+ * (sim/host/facts.c, sim/host/vfs.c): embedded in NlHostStack, NlProc and
+ * NlThread (host-priv.h), and set up and torn down by proc.c through the
+ * nl__facts_* hooks below. */
+#ifndef NL_FACTS_PRIV_H
+#define NL_FACTS_PRIV_H
+
+#include <locale.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "sim/core/rand.h"
+#include "sim/core/tz.h"
+#include "sim/host/posix-facts.h"
+
+typedef struct NlThread NlThread;
+typedef struct NlProc NlProc;
+typedef struct NlHostStack NlHostStack;
+
+/* What every process of a host starts with. */
+typedef struct {
+  NlTz tz;          /* the host's zone (its /etc/localtime): UTC unless set */
+  char *tz_name;    /* as the scenario wrote it ("Europe/Berlin") */
+  char **env;       /* NAME=VALUE over the defaults (owned strv) or NULL */
+  rlim_t nofile;    /* RLIMIT_NOFILE soft limit of new processes */
+} NlHostFacts;
+
+typedef struct {
+  char **env;             /* the environment main() starts with (strv) */
+  char *cwd;              /* the working directory (absolute) */
+  struct rlimit rlim[RLIM_NLIMITS];
+  NlTz tz;                /* the zone tzset() last read */
+  gboolean tz_set;
+  locale_t locale;        /* setlocale()'s: the process's global locale */
+  char *lc_name[13];      /* per category (LC_CTYPE ... LC_IDENTIFICATION) */
+  char *lc_query;         /* the string setlocale() last returned */
+  NlRand urandom;         /* /dev/urandom and /dev/random */
+  NlShimRegion region;    /* the program's state section (start NULL: none) */
+  guint8 *region_saved;   /* this process's copy while another one runs */
+  NlShimStartFn shim_start;
+  int pdeathsig, dumpable, no_new_privs; /* prctl() answers */
+  struct hostent *hostent; /* gethostbyname()'s answer */
+} NlProcFacts;
+
+typedef struct {
+  char name[16];   /* prctl(PR_SET_NAME), pthread_setname_np() */
+  locale_t locale; /* uselocale(): LC_GLOBAL_LOCALE follows the process */
+} NlThreadFacts;
+
+/* proc.c calls these. */
+void nl__facts_host_init(NlHostStack *h);
+void nl__facts_host_free(NlHostStack *h);
+/* A new process: defaults from its host, the program's state section. */
+void nl__facts_proc_init(NlProc *p);
+/* The process ended: its state leaves the program's object (before the
+ * object is closed). */
+void nl__facts_proc_end(NlProc *p);
+void nl__facts_proc_free(NlProc *p);
+/* A new thread of @p, created by @parent (NULL for the main thread). */
+void nl__facts_thread_init(NlThread *t, NlThread *parent);
+/* Around every run of a thread: its process's state section and locale in,
+ * and natlab's back out. */
+void nl__facts_enter(NlThread *t);
+void nl__facts_leave(NlThread *t);
+/* In the main thread, before main(): hands the shim the environment.
+ * Returns: the environment, for main()'s third argument. */
+char **nl__facts_main_start(NlThread *t);
+/* The largest descriptor number + 1 the process may use now. */
+int nl__facts_fd_limit(const NlProc *p);
+/* The program's h_errno, as gethostbyname() leaves it. */
+void nl__facts_set_h_errno(NlProc *p, int v);
+/* gethostbyname()'s answer: one per process, overwritten by the next. */
+struct hostent *nl__facts_hostent(NlProc *p, const char *name,
+                                  uint32_t addr_be);
+
+#endif

@@ -1,0 +1,865 @@
+/* The virtual system facts: what a program can learn about the machine it
+ * runs on, answered per host and per process from the scenario and never
+ * from the machine natlab runs on (docs/posix-coverage.md lists each with
+ * its default and why):
+ *   - identity: host name and uname (a fixed release), pids, uid/gid;
+ *   - time zone: the host's (its /etc/localtime; UTC unless the scenario
+ *     says) unless the process's TZ names another (sim/core/tz.c);
+ *   - environment: documented defaults, the host's and the run's `env`;
+ *   - resource limits: Linux's defaults, RLIMIT_NOFILE enforced as the
+ *     descriptor limit, settable per host;
+ *   - locale: "C" until setlocale(), which knows C and C.UTF-8 only;
+ *   - thread names, CPU count and memory, CPU time (calls x 1 us);
+ *   - libc state a program addresses directly (getopt's optind, environ,
+ *     tzname...): the program's "nl_proc_state" section, one per process
+ *     (see "State sections" below).
+ * The working directory and files opened by name are in vfs.c. */
+#include "sim/host/host-priv.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/times.h>
+#include <unistd.h>
+
+#include "sim/host/facts.h"
+#include "sim/host/posix.h"
+
+/* uname(): a fixed kernel, the same on every machine. */
+#define NL_UNAME_RELEASE "6.1.0-natlab"
+#define NL_UNAME_VERSION "#1 SMP PREEMPT_DYNAMIC natlab"
+#if defined(__x86_64__)
+#define NL_UNAME_MACHINE "x86_64"
+#elif defined(__aarch64__)
+#define NL_UNAME_MACHINE "aarch64"
+#else
+#define NL_UNAME_MACHINE "unknown"
+#endif
+/* Programs run as an ordinary user, uid and gid 1000 ("lab"), started by
+ * init (pid 1). */
+#define NL_UID 1000
+#define NL_GID 1000
+#define NL_PPID 1
+/* What a process's CPU count and memory read as (sysconf, get_nprocs). */
+#define NL_NPROCS 1
+#define NL_PHYS_BYTES ((long)1 << 30)
+/* Linux's defaults for RLIMIT_NOFILE (INR_OPEN_CUR, INR_OPEN_MAX). */
+#define NL_NOFILE_SOFT 1024
+#define NL_NOFILE_HARD 4096
+
+/* The environment every program starts with, before the host's and the
+ * run's `env`; PWD is added from the working directory. */
+static const char *const default_env[] = {
+  "HOME=/home/lab", "LANG=C.UTF-8", "LOGNAME=lab",
+  "PATH=/usr/local/bin:/usr/bin:/bin", "SHELL=/bin/sh", "USER=lab", NULL,
+};
+
+static long ret(long r) {
+  if (r < 0) {
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+
+static NlProc *cur_proc(void) {
+  return nl__current ? nl__current->proc : NULL;
+}
+
+/* ---- environments ---- */
+
+/* Sets NAME=VALUE @kv in @env (a GPtrArray of owned strings), replacing
+ * NAME in place or appending it. */
+static void env_put(GPtrArray *env, const char *kv) {
+  const char *eq = strchr(kv, '=');
+  size_t n = eq ? (size_t)(eq - kv) : strlen(kv);
+  for (guint i = 0; i < env->len; i++) {
+    const char *e = g_ptr_array_index(env, i);
+    if (strncmp(e, kv, n) == 0 && e[n] == '=') {
+      g_free(env->pdata[i]);
+      env->pdata[i] = g_strdup(kv);
+      return;
+    }
+  }
+  g_ptr_array_add(env, g_strdup(kv));
+}
+
+static char **env_merge(char **base, const char *const *over) {
+  GPtrArray *env = g_ptr_array_new();
+  for (char **e = base; e && *e; e++)
+    g_ptr_array_add(env, g_strdup(*e));
+  for (const char *const *e = over; e && *e; e++)
+    if (strchr(*e, '=') != NULL)
+      env_put(env, *e);
+  g_ptr_array_add(env, NULL);
+  return (char **)g_ptr_array_free(env, FALSE);
+}
+
+static gboolean env_has(char **env, const char *name) {
+  size_t n = strlen(name);
+  for (char **e = env; e && *e; e++)
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- hosts ---- */
+
+void nl__facts_host_init(NlHostStack *h) {
+  nl_tz_utc(&h->facts.tz);
+  h->facts.nofile = NL_NOFILE_SOFT;
+}
+
+void nl__facts_host_free(NlHostStack *h) {
+  g_free(h->facts.tz_name);
+  g_strfreev(h->facts.env);
+}
+
+gboolean nl_facts_host_set_timezone(NlNode *node, const char *zone) {
+  NlHostStack *h = nl__host_stack(node);
+  NlTz tz;
+  if (!nl_tz_parse(zone, &tz))
+    return FALSE;
+  h->facts.tz = tz;
+  g_free(h->facts.tz_name);
+  h->facts.tz_name = g_strdup(zone);
+  return TRUE;
+}
+
+void nl_facts_host_set_env(NlNode *node, const char *const *env) {
+  NlHostStack *h = nl__host_stack(node);
+  char **merged = env_merge(h->facts.env, env);
+  g_strfreev(h->facts.env);
+  h->facts.env = merged;
+}
+
+void nl_facts_host_set_nofile(NlNode *node, guint64 n) {
+  nl__host_stack(node)->facts.nofile = (rlim_t)MIN(n, (guint64)NL_MAX_FDS);
+}
+
+void nl_facts_proc_set_env(NlProc *p, const char *const *env) {
+  char **merged = env_merge(p->facts.env, env);
+  g_strfreev(p->facts.env);
+  p->facts.env = merged;
+}
+
+void nl_facts_proc_set_cwd(NlProc *p, const char *dir) {
+  g_free(p->facts.cwd);
+  p->facts.cwd = g_strdup(dir);
+}
+
+
+/* ---- processes ---- */
+
+static void rlimits_init(NlProc *p) {
+  for (int i = 0; i < RLIM_NLIMITS; i++)
+    p->facts.rlim[i].rlim_cur = p->facts.rlim[i].rlim_max = RLIM_INFINITY;
+  struct rlimit *r = p->facts.rlim;
+  /* A coroutine's stack cannot grow: the limit is its size. */
+  r[RLIMIT_STACK].rlim_cur = r[RLIMIT_STACK].rlim_max = NL_CORO_STACK_DEFAULT;
+  r[RLIMIT_CORE].rlim_cur = 0;
+  r[RLIMIT_NPROC].rlim_cur = r[RLIMIT_NPROC].rlim_max = 4096;
+  r[RLIMIT_SIGPENDING].rlim_cur = r[RLIMIT_SIGPENDING].rlim_max = 4096;
+  r[RLIMIT_MEMLOCK].rlim_cur = r[RLIMIT_MEMLOCK].rlim_max = 8 << 20;
+  r[RLIMIT_MSGQUEUE].rlim_cur = r[RLIMIT_MSGQUEUE].rlim_max = 819200;
+  r[RLIMIT_NICE].rlim_cur = r[RLIMIT_NICE].rlim_max = 0;
+  r[RLIMIT_RTPRIO].rlim_cur = r[RLIMIT_RTPRIO].rlim_max = 0;
+  r[RLIMIT_NOFILE].rlim_cur = p->host->facts.nofile;
+  r[RLIMIT_NOFILE].rlim_max = MAX(p->host->facts.nofile, NL_NOFILE_HARD);
+}
+
+static void locale_reset(NlProc *p) {
+  for (int c = 0; c < 13; c++) {
+    g_free(p->facts.lc_name[c]);
+    p->facts.lc_name[c] = g_strdup("C");
+  }
+  p->facts.locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+void nl__facts_proc_init(NlProc *p) {
+  NlHostStack *h = p->host;
+  char **base = env_merge((char **)default_env, (const char *const *)h->facts.env);
+  p->facts.env = base;
+  p->facts.cwd = g_strdup("/");
+  rlimits_init(p);
+  locale_reset(p);
+  p->facts.dumpable = 1;
+  char *name = g_strdup_printf("urandom:%s/%s", nl_node_name(h->node), p->name);
+  nl_rand_init(&p->facts.urandom, nl_world_seed(h->world), name);
+  g_free(name);
+  /* The program's state section, if it was built with the shim. */
+  NlShimRegionFn region = NULL;
+  void *sym = nl_loader_symbol(p->module, NL_SHIM_REGION_SYMBOL);
+  memcpy(&region, &sym, sizeof sym);
+  if (region != NULL) {
+    region(&p->facts.region);
+    p->facts.region_saved =
+        g_memdup2(p->facts.region.pristine, p->facts.region.len);
+  }
+  sym = nl_loader_symbol(p->module, NL_SHIM_START_SYMBOL);
+  memcpy(&p->facts.shim_start, &sym, sizeof sym);
+}
+
+void nl__facts_proc_end(NlProc *p) {
+  NlShimRegion *r = &p->facts.region;
+  if (r->start != NULL && *r->owner == p)
+    *r->owner = NULL;
+  r->start = NULL;
+}
+
+void nl__facts_proc_free(NlProc *p) {
+  g_strfreev(p->facts.env);
+  g_free(p->facts.cwd);
+  for (int c = 0; c < 13; c++)
+    g_free(p->facts.lc_name[c]);
+  g_free(p->facts.lc_query);
+  if (p->facts.locale)
+    freelocale(p->facts.locale);
+  g_free(p->facts.region_saved);
+  if (p->facts.hostent) {
+    g_free(p->facts.hostent->h_name);
+    g_free(p->facts.hostent);
+  }
+}
+
+void nl__facts_thread_init(NlThread *t, NlThread *parent) {
+  /* A thread is named as its creator; the main thread after argv[0], as
+   * Linux names a process after its executable (15 bytes at most). */
+  if (parent != NULL)
+    memcpy(t->facts.name, parent->facts.name, sizeof t->facts.name);
+  else
+    g_strlcpy(t->facts.name, t->proc->argv[0], sizeof t->facts.name);
+  t->facts.locale = LC_GLOBAL_LOCALE;
+}
+
+/* ---- State sections ----
+ *
+ * A program built with the shim keeps libc's per-program state -- what it
+ * addresses directly (optind, optarg, environ, tzname, h_errno...) and
+ * what libc keeps in hidden statics (strtok's position, the buffers of
+ * localtime(), asctime(), strerror(), inet_ntoa()...) -- in one section
+ * of its object, "nl_proc_state" (sim/host/shim-libc.c).  A user's
+ * program is a private copy per process, so the section is already per
+ * process.  The lab's own programs are loaded once for every host; for
+ * them the section holds the state of the process that ran last, and the
+ * lab swaps it when a thread of another process of the same object runs:
+ * it saves the section into the owner's copy and loads the runner's.  A
+ * swap costs two copies of a few hundred bytes, and only when processes
+ * of one object alternate.
+ *
+ * Why this and not the alternatives: keeping each piece of state in the
+ * NlProc works for state behind functions, but not for variables a
+ * program reads directly (optind); saving glibc's own statics cannot
+ * work, since they are hidden inside libc.so and shared by every program
+ * and by natlab.  So the shim owns every piece of that state, and one
+ * mechanism makes all of it per process. */
+
+void nl__facts_enter(NlThread *t) {
+  NlProc *p = t->proc;
+  NlShimRegion *r = &p->facts.region;
+  if (r->start != NULL && *r->owner != p) {
+    NlProc *o = *r->owner;
+    if (o != NULL)
+      memcpy(o->facts.region_saved, r->start, r->len);
+    memcpy(r->start, p->facts.region_saved, r->len);
+    *r->owner = p;
+  }
+  uselocale(t->facts.locale == LC_GLOBAL_LOCALE ? p->facts.locale
+                                                : t->facts.locale);
+}
+
+void nl__facts_leave(NlThread *t) {
+  /* natlab itself formats in the global locale. */
+  uselocale(LC_GLOBAL_LOCALE);
+}
+
+char **nl__facts_main_start(NlThread *t) {
+  NlProc *p = t->proc;
+  char **env = p->facts.env;
+  char *pwd = NULL;
+  if (!env_has(env, "PWD"))
+    pwd = g_strconcat("PWD=", p->facts.cwd, NULL);
+  /* One block in the process's heap: the array, then the strings. */
+  size_t n = 0, bytes = 0;
+  for (char **e = env; *e; e++, n++)
+    bytes += strlen(*e) + 1;
+  if (pwd)
+    bytes += strlen(pwd) + 1;
+  size_t slots = n + (pwd != NULL) + 1;
+  char **block = nl_posix_malloc(slots * sizeof(char *) + bytes);
+  if (block == NULL) {
+    g_free(pwd);
+    return NULL;
+  }
+  char *s = (char *)(block + slots);
+  size_t i = 0;
+  for (char **e = env; *e; e++) {
+    block[i++] = strcpy(s, *e);
+    s += strlen(*e) + 1;
+  }
+  if (pwd) {
+    block[i++] = strcpy(s, pwd);
+    g_free(pwd);
+  }
+  block[i] = NULL;
+  if (p->facts.shim_start != NULL) {
+    NlShimStart st = {.env = block, .argv0 = p->argv[0]};
+    p->facts.shim_start(&st);
+  }
+  return block;
+}
+
+int nl__facts_fd_limit(const NlProc *p) {
+  return (int)MIN(p->facts.rlim[RLIMIT_NOFILE].rlim_cur, (rlim_t)NL_MAX_FDS);
+}
+
+void nl__facts_set_h_errno(NlProc *p, int v) {
+  if (p->facts.region.h_errno_p != NULL && *p->facts.region.owner == p)
+    *p->facts.region.h_errno_p = v;
+}
+
+struct hostent *nl__facts_hostent(NlProc *p, const char *name,
+                                  uint32_t addr_be) {
+  /* One answer per process, overwritten by the next call, as glibc's. */
+  typedef struct {
+    struct hostent he;
+    char *aliases[1];
+    char *list[2];
+    struct in_addr addr;
+  } HostEnt;
+  HostEnt *e = (HostEnt *)p->facts.hostent;
+  if (e == NULL) {
+    e = g_new0(HostEnt, 1);
+    p->facts.hostent = &e->he;
+  }
+  g_free(e->he.h_name);
+  e->he.h_name = g_strdup(name);
+  e->addr.s_addr = addr_be;
+  e->list[0] = (char *)&e->addr;
+  e->list[1] = NULL;
+  e->aliases[0] = NULL;
+  e->he.h_aliases = e->aliases;
+  e->he.h_addrtype = AF_INET;
+  e->he.h_length = 4;
+  e->he.h_addr_list = e->list;
+  return &e->he;
+}
+
+/* ---- identity ---- */
+
+int nl_posix_gethostname(char *name, size_t len) {
+  NlProc *p = cur_proc();
+  if (p == NULL)
+    return (int)ret(-ENOSYS);
+  const char *h = nl_node_name(p->host->node);
+  size_t n = strlen(h) + 1;
+  if (name == NULL)
+    return (int)ret(-EFAULT);
+  if (len < n)
+    return (int)ret(-ENAMETOOLONG);
+  memcpy(name, h, n);
+  return 0;
+}
+
+int nl_posix_sethostname(const char *name, size_t len) {
+  /* An ordinary user may not (CAP_SYS_ADMIN). */
+  return (int)ret(len > 64 ? -EINVAL : -EPERM);
+}
+
+int nl_posix_getdomainname(char *name, size_t len) {
+  static const char none[] = "(none)";
+  if (name == NULL)
+    return (int)ret(-EFAULT);
+  if (len < sizeof none)
+    return (int)ret(-EINVAL);
+  memcpy(name, none, sizeof none);
+  return 0;
+}
+
+int nl_posix_uname(struct utsname *u) {
+  NlProc *p = cur_proc();
+  if (u == NULL)
+    return (int)ret(-EFAULT);
+  memset(u, 0, sizeof *u);
+  g_strlcpy(u->sysname, "Linux", sizeof u->sysname);
+  g_strlcpy(u->nodename, p ? nl_node_name(p->host->node) : "natlab",
+            sizeof u->nodename);
+  g_strlcpy(u->release, NL_UNAME_RELEASE, sizeof u->release);
+  g_strlcpy(u->version, NL_UNAME_VERSION, sizeof u->version);
+  g_strlcpy(u->machine, NL_UNAME_MACHINE, sizeof u->machine);
+#ifdef _GNU_SOURCE
+  g_strlcpy(u->domainname, "(none)", sizeof u->domainname);
+#endif
+  return 0;
+}
+
+pid_t nl_posix_getppid(void) {
+  return NL_PPID;
+}
+
+pid_t nl_posix_gettid(void) {
+  return nl__current ? nl__current->tid : 1;
+}
+
+pid_t nl_posix_getpgrp(void) {
+  NlProc *p = cur_proc();
+  return p ? p->pid : 1;
+}
+
+static NlProc *proc_by_pid(NlProc *self, pid_t pid) {
+  if (pid == 0 || pid == self->pid)
+    return self;
+  GPtrArray *procs = self->host->procs;
+  for (guint i = 0; i < procs->len; i++) {
+    NlProc *o = g_ptr_array_index(procs, i);
+    if (o->pid == pid &&
+        (o->state == NL_PROC_RUNNING || o->state == NL_PROC_STARTING))
+      return o;
+  }
+  return NULL;
+}
+
+pid_t nl_posix_getsid(pid_t pid) {
+  NlProc *p = cur_proc();
+  if (p == NULL)
+    return 1;
+  NlProc *o = proc_by_pid(p, pid);
+  return o ? o->pid : (pid_t)ret(-ESRCH);
+}
+
+uid_t nl_posix_getuid(void) {
+  return NL_UID;
+}
+uid_t nl_posix_geteuid(void) {
+  return NL_UID;
+}
+gid_t nl_posix_getgid(void) {
+  return NL_GID;
+}
+gid_t nl_posix_getegid(void) {
+  return NL_GID;
+}
+
+/* ---- resource limits ---- */
+
+/* As Linux's do_prlimit(): the checks and their order. */
+static int do_prlimit(NlProc *p, int res, const struct rlimit *nl,
+                      struct rlimit *ol) {
+  if (res < 0 || res >= RLIM_NLIMITS)
+    return -EINVAL;
+  struct rlimit *cur = &p->facts.rlim[res];
+  if (nl != NULL) {
+    if (nl->rlim_cur > nl->rlim_max)
+      return -EINVAL;
+    if (res == RLIMIT_NOFILE && nl->rlim_max > NL_MAX_FDS)
+      return -EPERM;
+    /* Raising a hard limit needs CAP_SYS_RESOURCE, which uid 1000 lacks. */
+    if (nl->rlim_max > cur->rlim_max)
+      return -EPERM;
+  }
+  if (ol != NULL)
+    *ol = *cur;
+  if (nl != NULL)
+    *cur = *nl;
+  return 0;
+}
+
+int nl_posix_getrlimit(__rlimit_resource_t res, struct rlimit *rl) {
+  NlProc *p = cur_proc();
+  if (p == NULL)
+    return (int)ret(-ENOSYS);
+  if (rl == NULL)
+    return (int)ret(-EFAULT);
+  return (int)ret(do_prlimit(p, (int)res, NULL, rl));
+}
+
+int nl_posix_setrlimit(__rlimit_resource_t res, const struct rlimit *rl) {
+  NlProc *p = cur_proc();
+  if (p == NULL)
+    return (int)ret(-ENOSYS);
+  if (rl == NULL)
+    return (int)ret(-EFAULT);
+  int r = do_prlimit(p, (int)res, rl, NULL);
+  if (nl__current)
+    nl__trace_call(nl__current, "setrlimit(%d, {%llu, %llu}) = %d", (int)res,
+                   (unsigned long long)rl->rlim_cur,
+                   (unsigned long long)rl->rlim_max, r);
+  return (int)ret(r);
+}
+
+int nl_posix_prlimit(pid_t pid, __rlimit_resource_t res,
+                     const struct rlimit *nl, struct rlimit *ol) {
+  NlProc *p = cur_proc();
+  if (p == NULL)
+    return (int)ret(-ENOSYS);
+  NlProc *o = proc_by_pid(p, pid);
+  if (o == NULL)
+    return (int)ret(-ESRCH);
+  return (int)ret(do_prlimit(o, (int)res, nl, ol));
+}
+
+int nl_posix_getdtablesize(void) {
+  NlProc *p = cur_proc();
+  return p ? nl__facts_fd_limit(p) : NL_NOFILE_SOFT;
+}
+
+long nl_posix_sysconf(int name) {
+  NlProc *p = cur_proc();
+  long page = sysconf(_SC_PAGESIZE);
+  switch (name) {
+    case _SC_OPEN_MAX:
+      return p ? (long)p->facts.rlim[RLIMIT_NOFILE].rlim_cur : NL_NOFILE_SOFT;
+    case _SC_CHILD_MAX:
+      return p ? (long)p->facts.rlim[RLIMIT_NPROC].rlim_cur : 4096;
+    case _SC_NPROCESSORS_CONF:
+    case _SC_NPROCESSORS_ONLN:
+      return NL_NPROCS;
+    case _SC_PHYS_PAGES:
+      return NL_PHYS_BYTES / page;
+    case _SC_AVPHYS_PAGES:
+      return NL_PHYS_BYTES / 2 / page;
+    case _SC_HOST_NAME_MAX:
+      return 64;
+    case _SC_ARG_MAX:
+      return 131072;
+    case _SC_SIGQUEUE_MAX:
+      return p ? (long)p->facts.rlim[RLIMIT_SIGPENDING].rlim_cur : 4096;
+    default:
+      /* The CPU's caches are the machine's: unknown, as glibc says. */
+      if (name >= _SC_LEVEL1_ICACHE_SIZE && name <= _SC_LEVEL4_CACHE_LINESIZE)
+        return 0;
+      /* The rest are constants of glibc and the ABI. */
+      return sysconf(name);
+  }
+}
+
+int nl_posix_get_nprocs(void) {
+  return NL_NPROCS;
+}
+int nl_posix_get_nprocs_conf(void) {
+  return NL_NPROCS;
+}
+
+/* ---- CPU time: every call into the lab costs NL_CALL_COST ---- */
+
+static uint64_t cpu_us(void) {
+  NlProc *p = cur_proc();
+  return p ? p->calls * (uint64_t)(NL_CALL_COST / NL_US) : 0;
+}
+
+clock_t nl_posix_clock(void) {
+  return (clock_t)(cpu_us() * (CLOCKS_PER_SEC / 1000000));
+}
+
+clock_t nl_posix_times(struct tms *buf) {
+  long hz = sysconf(_SC_CLK_TCK);
+  if (buf != NULL) {
+    memset(buf, 0, sizeof *buf);
+    buf->tms_utime = (clock_t)(cpu_us() * (uint64_t)hz / 1000000);
+  }
+  NlProc *p = cur_proc();
+  NlTime now = p ? nl_world_now(p->host->world) : 0;
+  return (clock_t)((now + NL_BOOT_OFFSET) / (NL_S / hz));
+}
+
+int nl_posix_getrusage(__rusage_who_t who, struct rusage *ru) {
+  if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+    return (int)ret(-EINVAL);
+  if (ru == NULL)
+    return (int)ret(-EFAULT);
+  memset(ru, 0, sizeof *ru);
+  if (who != RUSAGE_CHILDREN) {
+    uint64_t us = cpu_us();
+    ru->ru_utime.tv_sec = (time_t)(us / 1000000);
+    ru->ru_utime.tv_usec = (suseconds_t)(us % 1000000);
+  }
+  return 0;
+}
+
+/* ---- thread names ---- */
+
+static NlThread *thread_by_handle(pthread_t th) {
+  NlProc *p = cur_proc();
+  if (p == NULL)
+    return NULL;
+  for (guint i = 0; i < p->threads->len; i++)
+    if ((pthread_t)g_ptr_array_index(p->threads, i) == th)
+      return g_ptr_array_index(p->threads, i);
+  return NULL;
+}
+
+int nl_posix_pthread_setname_np(pthread_t th, const char *name) {
+  NlThread *t = thread_by_handle(th);
+  if (t == NULL)
+    return ESRCH;
+  if (strlen(name) > 15)
+    return ERANGE;
+  g_strlcpy(t->facts.name, name, sizeof t->facts.name);
+  return 0;
+}
+
+int nl_posix_pthread_getname_np(pthread_t th, char *name, size_t len) {
+  NlThread *t = thread_by_handle(th);
+  if (t == NULL)
+    return ESRCH;
+  if (len < strlen(t->facts.name) + 1)
+    return ERANGE;
+  strcpy(name, t->facts.name);
+  return 0;
+}
+
+int nl_posix_prctl(int option, unsigned long a2, unsigned long a3,
+                   unsigned long a4, unsigned long a5) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return (int)ret(-ENOSYS);
+  NlProcFacts *f = &t->proc->facts;
+  switch (option) {
+    case PR_SET_NAME:
+      /* Linux copies 16 bytes and cuts the name at 15. */
+      g_strlcpy(t->facts.name, (const char *)a2, sizeof t->facts.name);
+      return 0;
+    case PR_GET_NAME:
+      memcpy((char *)a2, t->facts.name, sizeof t->facts.name);
+      return 0;
+    case PR_SET_PDEATHSIG:
+      if (a2 >= NSIG)
+        return (int)ret(-EINVAL);
+      f->pdeathsig = (int)a2;
+      return 0;
+    case PR_GET_PDEATHSIG:
+      *(int *)a2 = f->pdeathsig;
+      return 0;
+    case PR_SET_DUMPABLE:
+      if (a2 > 1)
+        return (int)ret(-EINVAL);
+      f->dumpable = (int)a2;
+      return 0;
+    case PR_GET_DUMPABLE:
+      return f->dumpable;
+    case PR_SET_NO_NEW_PRIVS:
+      if (a2 != 1 || a3 || a4 || a5)
+        return (int)ret(-EINVAL);
+      f->no_new_privs = 1;
+      return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      return f->no_new_privs;
+    default:
+      /* Seccomp, capabilities, personalities and the rest concern the
+       * real process: nothing of them is the program's. */
+      nl__trace_call(t, "prctl(%d) is not supported by natlab (EINVAL)",
+                     option);
+      return (int)ret(-EINVAL);
+  }
+}
+
+/* ---- time zones ---- */
+
+void nl_posix_tzset(const char *tz, NlTzInfo *out) {
+  NlProc *p = cur_proc();
+  NlTz z;
+  if (p == NULL)
+    nl_tz_utc(&z);
+  else if (tz == NULL)
+    z = p->host->facts.tz; /* TZ unset: the host's /etc/localtime */
+  else
+    nl_tz_parse(tz, &z);
+  if (p != NULL) {
+    p->facts.tz = z;
+    p->facts.tz_set = TRUE;
+  }
+  if (out != NULL) {
+    /* Interned: a tm_zone or tzname stays valid for ever, as glibc's. */
+    out->std_name = g_intern_string(z.std_name);
+    out->dst_name = g_intern_string(z.dst_name);
+    out->timezone = -(long)z.std_off;
+    out->daylight = z.std_off != z.dst_off;
+  }
+}
+
+static const NlTz *zone_of(NlProc *p) {
+  if (p == NULL)
+    return NULL;
+  if (!p->facts.tz_set)
+    nl_posix_tzset(NULL, NULL);
+  return &p->facts.tz;
+}
+
+struct tm *nl_posix_localtime_r(const time_t *t, struct tm *tm) {
+  const NlTz *z = zone_of(cur_proc());
+  if (t == NULL || tm == NULL) {
+    errno = EFAULT;
+    return NULL;
+  }
+  if (z == NULL)
+    return gmtime_r(t, tm);
+  nl_tz_local(z, (int64_t)*t, tm);
+  tm->tm_zone = g_intern_string(tm->tm_isdst ? z->dst_name : z->std_name);
+  return tm;
+}
+
+time_t nl_posix_mktime(struct tm *tm) {
+  const NlTz *z = zone_of(cur_proc());
+  NlTz utc;
+  if (z == NULL) {
+    nl_tz_utc(&utc);
+    z = &utc;
+  }
+  time_t t = (time_t)nl_tz_mktime(z, tm);
+  tm->tm_zone = g_intern_string(tm->tm_isdst ? z->dst_name : z->std_name);
+  return t;
+}
+
+struct tm *nl_posix_gmtime_r(const time_t *t, struct tm *tm) {
+  if (t == NULL || tm == NULL) {
+    errno = EFAULT;
+    return NULL;
+  }
+  nl_tz_gmtime((int64_t)*t, tm);
+  tm->tm_zone = "GMT";
+  return tm;
+}
+
+time_t nl_posix_timegm(struct tm *tm) {
+  time_t t = (time_t)nl_tz_timegm(tm);
+  tm->tm_zone = "GMT";
+  return t;
+}
+
+/* ---- locales ---- */
+
+/* The locales every machine has: natlab offers these only, so a program
+ * reads numbers and dates the same way everywhere. */
+static gboolean locale_known(const char *name) {
+  static const char *const known[] = {"C", "POSIX", "C.UTF-8", "C.utf8"};
+  for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
+    if (strcmp(name, known[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static const char *const lc_names[13] = {
+  "LC_CTYPE",   "LC_NUMERIC", "LC_TIME",    "LC_COLLATE",     "LC_MONETARY",
+  "LC_MESSAGES", NULL,        "LC_PAPER",   "LC_NAME",        "LC_ADDRESS",
+  "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION",
+};
+
+static void locale_rebuild(NlProc *p) {
+  locale_t l = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  for (int c = 0; c < 13 && l != (locale_t)0; c++)
+    if (c != LC_ALL && strcmp(p->facts.lc_name[c], "C") != 0 &&
+        strcmp(p->facts.lc_name[c], "POSIX") != 0)
+      l = newlocale(1 << c, p->facts.lc_name[c], l);
+  if (l == (locale_t)0)
+    l = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  locale_t old = p->facts.locale;
+  p->facts.locale = l;
+  if (nl__current && nl__current->proc == p &&
+      nl__current->facts.locale == LC_GLOBAL_LOCALE)
+    uselocale(l);
+  if (old)
+    freelocale(old);
+}
+
+/* The string setlocale(@c, NULL) returns. */
+static char *locale_query(NlProc *p, int c) {
+  if (c != LC_ALL)
+    return g_strdup(p->facts.lc_name[c]);
+  gboolean same = TRUE;
+  for (int i = 1; i < 13; i++)
+    if (i != LC_ALL && strcmp(p->facts.lc_name[i], p->facts.lc_name[0]) != 0)
+      same = FALSE;
+  if (same)
+    return g_strdup(p->facts.lc_name[0]);
+  GString *s = g_string_new(NULL);
+  for (int i = 0; i < 13; i++)
+    if (i != LC_ALL)
+      g_string_append_printf(s, "%s%s=%s", s->len ? ";" : "", lc_names[i],
+                             p->facts.lc_name[i]);
+  return g_string_free(s, FALSE);
+}
+
+char *nl_posix_setlocale(int category, const char *name) {
+  NlProc *p = cur_proc();
+  if (p == NULL || category < 0 || category >= 13) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (name != NULL) {
+    char *names[13] = {NULL};
+    if (category == LC_ALL && strchr(name, ';') != NULL) {
+      /* What setlocale(LC_ALL, NULL) returned for mixed categories. */
+      char **parts = g_strsplit(name, ";", -1);
+      for (char **q = parts; *q; q++) {
+        char *eq = strchr(*q, '=');
+        for (int i = 0; eq && i < 13; i++)
+          if (i != LC_ALL && strncmp(*q, lc_names[i], (size_t)(eq - *q)) == 0 &&
+              strlen(lc_names[i]) == (size_t)(eq - *q))
+            names[i] = eq + 1;
+      }
+      gboolean ok = TRUE;
+      for (int i = 0; i < 13; i++)
+        if (i != LC_ALL && (names[i] == NULL || !locale_known(names[i])))
+          ok = FALSE;
+      if (ok)
+        for (int i = 0; i < 13; i++)
+          if (i != LC_ALL) {
+            g_free(p->facts.lc_name[i]);
+            p->facts.lc_name[i] = g_strdup(names[i]);
+          }
+      g_strfreev(parts);
+      if (!ok) {
+        errno = ENOENT;
+        return NULL;
+      }
+    } else {
+      if (!locale_known(name)) {
+        errno = ENOENT;
+        return NULL;
+      }
+      for (int i = 0; i < 13; i++)
+        if (i != LC_ALL && (category == LC_ALL || i == category)) {
+          g_free(p->facts.lc_name[i]);
+          p->facts.lc_name[i] = g_strdup(name);
+        }
+    }
+    locale_rebuild(p);
+  }
+  g_free(p->facts.lc_query);
+  p->facts.lc_query = locale_query(p, category);
+  return p->facts.lc_query;
+}
+
+locale_t nl_posix_uselocale(locale_t l) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    return uselocale(l);
+  locale_t old = t->facts.locale;
+  if (l != (locale_t)0) {
+    t->facts.locale = l;
+    uselocale(l == LC_GLOBAL_LOCALE ? t->proc->facts.locale : l);
+  }
+  return old;
+}
+
+locale_t nl_posix_global_locale(void) {
+  NlProc *p = cur_proc();
+  return p ? p->facts.locale : LC_GLOBAL_LOCALE;
+}
+
+locale_t nl_posix_newlocale(int mask, const char *name, locale_t base) {
+  if (name == NULL || !locale_known(name)) {
+    errno = name ? ENOENT : EINVAL;
+    return (locale_t)0;
+  }
+  if (base == LC_GLOBAL_LOCALE) {
+    errno = EINVAL;
+    return (locale_t)0;
+  }
+  return newlocale(mask, name, base);
+}
+
+locale_t nl_posix_duplocale(locale_t l) {
+  return duplocale(l == LC_GLOBAL_LOCALE ? nl_posix_global_locale() : l);
+}

@@ -1,0 +1,136 @@
+/* The system facts a program can ask for, answered per host and per
+ * process by the lab (sim/host/facts.c, sim/host/vfs.c), and the interface
+ * between the lab and the program-side half of the shim
+ * (sim/host/shim-libc.c), which keeps libc's per-program state.
+ *
+ * As sim/host/posix-calls.h: X(return type, name, (parameters),
+ * (arguments)) gives nl_posix_NAME with the exact POSIX signature, and the
+ * shim defines NAME (and NAME64 where glibc renames a call under
+ * _FILE_OFFSET_BITS=64) to call it.
+ */
+#ifndef NL_POSIX_FACTS_H
+#define NL_POSIX_FACTS_H
+
+#include <dirent.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#define NL_POSIX_FACT_CALLS(X)                                                 \
+  X(int, gethostname, (char *name, size_t len), (name, len))                   \
+  X(int, sethostname, (const char *name, size_t len), (name, len))             \
+  X(int, getdomainname, (char *name, size_t len), (name, len))                 \
+  X(int, uname, (struct utsname *u), (u))                                      \
+  X(pid_t, getppid, (void), ())                                                \
+  X(pid_t, gettid, (void), ())                                                 \
+  X(pid_t, getpgrp, (void), ())                                                \
+  X(pid_t, getsid, (pid_t pid), (pid))                                         \
+  X(uid_t, getuid, (void), ())                                                 \
+  X(uid_t, geteuid, (void), ())                                                \
+  X(gid_t, getgid, (void), ())                                                 \
+  X(gid_t, getegid, (void), ())                                                \
+  X(int, getrlimit, (__rlimit_resource_t res, struct rlimit *rl), (res, rl))   \
+  X(int, setrlimit, (__rlimit_resource_t res, const struct rlimit *rl),        \
+    (res, rl))                                                                 \
+  X(int, prlimit,                                                              \
+    (pid_t pid, __rlimit_resource_t res, const struct rlimit *nl,              \
+     struct rlimit *ol),                                                       \
+    (pid, res, nl, ol))                                                        \
+  X(int, getdtablesize, (void), ())                                            \
+  X(long, sysconf, (int name), (name))                                         \
+  X(int, get_nprocs, (void), ())                                               \
+  X(int, get_nprocs_conf, (void), ())                                          \
+  X(clock_t, clock, (void), ())                                                \
+  X(clock_t, times, (struct tms *buf), (buf))                                  \
+  X(int, getrusage, (__rusage_who_t who, struct rusage *ru), (who, ru))        \
+  X(int, pthread_setname_np, (pthread_t th, const char *name), (th, name))     \
+  X(int, pthread_getname_np, (pthread_t th, char *name, size_t len),           \
+    (th, name, len))                                                           \
+  X(int, isatty, (int fd), (fd))                                               \
+  X(char *, getcwd, (char *buf, size_t size), (buf, size))                     \
+  X(int, chdir, (const char *path), (path))                                    \
+  X(int, fchdir, (int fd), (fd))                                               \
+  X(off_t, lseek, (int fd, off_t off, int whence), (fd, off, whence))          \
+  X(int, fstat, (int fd, struct stat *st), (fd, st))                           \
+  X(int, stat, (const char *path, struct stat *st), (path, st))                \
+  X(int, lstat, (const char *path, struct stat *st), (path, st))               \
+  X(int, access, (const char *path, int mode), (path, mode))                   \
+  X(int, unlink, (const char *path), (path))                                   \
+  X(int, mkdir, (const char *path, mode_t mode), (path, mode))                 \
+  X(int, rmdir, (const char *path), (path))                                    \
+  X(int, rename, (const char *from, const char *to), (from, to))               \
+  X(int, remove, (const char *path), (path))                                   \
+  X(char *, realpath, (const char *path, char *resolved), (path, resolved))    \
+  X(DIR *, opendir, (const char *path), (path))                                \
+  X(int, fsync, (int fd), (fd))                                                \
+  X(int, ftruncate, (int fd, off_t len), (fd, len))
+
+/* ---- the program side's own entry points into the lab ---- */
+
+/* open() and openat(): a lab descriptor for a device, a virtual file or
+ * a real file (relative paths from the process's working directory). */
+int nl_posix_open(const char *path, int flags, mode_t mode);
+int nl_posix_openat(int dirfd, const char *path, int flags, mode_t mode);
+/* prctl(): PR_SET_NAME / PR_GET_NAME per thread, a few harmless options
+ * remembered per process, EINVAL for the others. */
+int nl_posix_prctl(int option, unsigned long a2, unsigned long a3,
+                   unsigned long a4, unsigned long a5);
+
+/* The time zone in force for the process: tzset() reads it from @tz (the
+ * program's TZ, or NULL when unset: the host's zone) and fills the names
+ * and offsets glibc's tzset() leaves in tzname, timezone and daylight. */
+typedef struct {
+  const char *std_name, *dst_name; /* stable for the process's life */
+  long timezone;                   /* seconds west of UTC */
+  int daylight;
+} NlTzInfo;
+void nl_posix_tzset(const char *tz, NlTzInfo *out);
+struct tm *nl_posix_localtime_r(const time_t *t, struct tm *tm);
+time_t nl_posix_mktime(struct tm *tm);
+struct tm *nl_posix_gmtime_r(const time_t *t, struct tm *tm);
+time_t nl_posix_timegm(struct tm *tm);
+
+/* setlocale() with a name the shim resolved ("" became what LC_ALL,
+ * LC_<category> or LANG say); uselocale() per thread, where
+ * LC_GLOBAL_LOCALE means the process's locale, never natlab's. */
+char *nl_posix_setlocale(int category, const char *name);
+locale_t nl_posix_uselocale(locale_t l);
+locale_t nl_posix_global_locale(void);
+locale_t nl_posix_newlocale(int mask, const char *name, locale_t base);
+/* duplocale(LC_GLOBAL_LOCALE) copies the process's locale. */
+locale_t nl_posix_duplocale(locale_t l);
+
+/* Per-process libc state that a program addresses directly (optind,
+ * environ, tzname...) lives in one section of the program's object,
+ * "nl_proc_state".  A program loaded once for many processes (the lab's
+ * own) shares that section, so the lab keeps a copy per process and
+ * swaps it in when a thread of another process of that object runs
+ * (sim/host/facts.c).  The shim describes the section: */
+typedef struct {
+  void *start;           /* the section in the loaded object */
+  size_t len;
+  void **owner;          /* the process whose state is in it now */
+  const void *pristine;  /* the section as loaded */
+  int *h_errno_p;        /* the program's h_errno (inside the section) */
+} NlShimRegion;
+
+/* What the lab hands the shim as a process's main thread starts. */
+typedef struct {
+  char **env;          /* the environment, NULL-terminated (process heap) */
+  const char *argv0;   /* for program_invocation_name */
+} NlShimStart;
+
+/* The shim's own functions the lab looks up in a loaded program. */
+typedef void (*NlShimRegionFn)(NlShimRegion *out);
+typedef void (*NlShimStartFn)(const NlShimStart *start);
+#define NL_SHIM_REGION_SYMBOL "nl__shim_region"
+#define NL_SHIM_START_SYMBOL "nl__shim_start"
+
+#endif
