@@ -642,7 +642,7 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
       natlike ? g_strdup_printf("%s NAME%s [FIELD=VALUE...]", l->tok[0].text,
                                 kind == NL_SCN_NODE_NAT ? " preset=PRESET"
                                                         : " [preset=PRESET]")
-              : g_strdup_printf("%s NAME", l->tok[0].text);
+              : g_strdup_printf("%s NAME [timezone=ZONE] [nofile=N]", l->tok[0].text);
   char *what = g_strdup_printf("a %s name", l->tok[0].text);
   gboolean ok =
       get_name(p, l, 1, what, usage) && claim_name(p, l, 1, l->tok[0].text);
@@ -659,11 +659,12 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
   n->runs = g_ptr_array_new();
   n->overrides = g_ptr_array_new();
   n->forwards = g_ptr_array_new_with_free_func(g_free);
+  n->env = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(p->s->nodes, n);
   g_hash_table_insert(p->s->node_index, n->name, n);
   p->block = n;
   if (!natlike) {
-    ok = no_more(p, l, 2, usage);
+    ok = nl__scn_host_options(p, l, 2, n, usage);
     goto out;
   }
   NlNatBehaviour b; /* the preset, overridden field by field */
@@ -883,9 +884,12 @@ static gint cmp_strings(gconstpointer a, gconstpointer b) {
  * time came from `at T run`, so at= is not allowed. */
 static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
                           gboolean at_given) {
-  const char *usage = at_given ? "at TIME run NODE [name=NAME] PROGRAM ARG..."
-                               : "run [at=TIME] [name=NAME] PROGRAM ARG...";
-  static const char *const opts[] = {"at", "name", NULL};
+  const char *usage =
+      at_given ? "at TIME run NODE [name=NAME] [env=NAME=VALUE] [cwd=DIR] "
+                 "PROGRAM ARG..."
+               : "run [at=TIME] [name=NAME] [env=NAME=VALUE] [cwd=DIR] "
+                 "PROGRAM ARG...";
+  static const char *const opts[] = {"at", "name", "env", "cwd", NULL};
   for (; i < l->ntok && l->tok[i].key != NULL && !l->tok[i].quoted; i++) {
     const NlScnTok *t = &l->tok[i];
     if (strcmp(t->key, "at") == 0 && !at_given) {
@@ -903,6 +907,9 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
       return fail_tok(p, l, i, NL_SCENARIO_ERROR_SYNTAX,
                       "the start time is already given by `at`; expected "
                       "no at= here");
+    } else if (strcmp(t->key, "env") == 0 || strcmp(t->key, "cwd") == 0) {
+      if (!nl__scn_run_option(p, l, i, r))
+        return FALSE;
     } else {
       const char *near = nl__scn_suggest(t->key, opts);
       return fail_tok(p, l, i, NL_SCENARIO_ERROR_SYNTAX,
@@ -1718,6 +1725,7 @@ static const Stmt host_stmts[] = {
     {"name", blk_name}, {"link", blk_link},   {"route", blk_route},
     {"run", blk_run},   {"inside", blk_link}, {"outside", blk_link},
     {"forward", nl__scn_blk_forward}, {"dmz", nl__scn_blk_dmz},
+    {"env", nl__scn_blk_env},
     {NULL, NULL},
 };
 
@@ -1725,13 +1733,15 @@ static const char *const top_words[] = {
     "seed", "duration", "set", "include", "network",  "host", "router",
     "nat",  "firewall", "at",  "expect",  "timeline", NULL,
 };
-static const char *const host_words[] = {"name", "link", "route", "run", NULL};
+static const char *const host_words[] = {"name", "link", "route", "run",
+                                         "env",  NULL};
 static const char *const nat_words[] = {"inside", "outside", "route", "name",
                                         "forward", "dmz", NULL};
 static const char *const all_words[] = {
     "seed",  "duration", "set",    "include", "network",  "host", "router",
     "nat",   "firewall", "at",     "expect",  "timeline", "name", "link",
-    "route", "run",      "inside", "outside", "forward", "dmz", NULL,
+    "route", "run",      "inside", "outside", "forward", "dmz", "env",
+    NULL,
 };
 
 static gboolean unknown_keyword(NlScnParser *p, NlScnLine *l,

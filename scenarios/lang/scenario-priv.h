@@ -104,6 +104,13 @@ gboolean nl__scn_check_forwards(NlScnParser *p, NlScnNode *n);
  * 0 when it names none; @names gets the names, ", "-separated. */
 guint32 nl__scn_filter_reason(const char *name);
 const char *nl__scn_filter_reason_names(void);
+/* System facts (scenario-facts.c): a host's timezone= and nofile= from
+ * word @from, its `env` lines, a run's env= and cwd= (word @i). */
+gboolean nl__scn_host_options(NlScnParser *p, NlScnLine *l, guint from,
+                              NlScnNode *n, const char *usage);
+gboolean nl__scn_blk_env(NlScnParser *p, NlScnLine *l);
+gboolean nl__scn_run_option(NlScnParser *p, NlScnLine *l, guint i,
+                            NlScnRun *r);
 
 void nl__scn_node_free(NlScnNode *n);
 void nl__scn_run_free(NlScnRun *r);

@@ -297,6 +297,9 @@ void nl__scn_run_free(NlScnRun *r) {
   g_free(r->path);
   g_strfreev(r->sources);
   g_strfreev(r->argv);
+  if (r->env)
+    g_ptr_array_free(r->env, TRUE);
+  g_free(r->cwd);
   g_free(r);
 }
 
@@ -326,6 +329,8 @@ void nl__scn_node_free(NlScnNode *n) {
   g_ptr_array_free(n->overrides, TRUE);
   g_ptr_array_free(n->forwards, TRUE);
   g_free(n->preset);
+  g_free(n->timezone);
+  g_ptr_array_free(n->env, TRUE);
   g_free(n->name);
   g_free(n);
 }

@@ -209,6 +209,8 @@ struct NlScnRun {
                    * (`run ./a.c ./b.c`, or a folder's in byte order) */
   char **argv; /* NULL-terminated; argv[0] = @program */
   int argc;
+  GPtrArray *env; /* of char* "NAME=VALUE" (env=...), in file order */
+  char *cwd;      /* cwd=: absolute directory; NULL: the scenario's */
 };
 
 /* `nat NAME preset=P FIELD=VALUE...`: a field override, in file order. */
@@ -246,6 +248,10 @@ struct NlScnNode {
   NlScnLoc preset_loc;
   GPtrArray *overrides; /* of NlScnOverride*, in file order */
   GPtrArray *forwards;  /* of NlScnForward*, in file order */
+  /* Host and router only: what its programs see (sim/host/facts.h). */
+  char *timezone;  /* timezone=: NULL for UTC */
+  guint64 nofile;  /* nofile=: RLIMIT_NOFILE, 0 for Linux's 1024 */
+  GPtrArray *env;  /* of char* "NAME=VALUE" (`env` lines), in file order */
 };
 
 /* ------------------------------------------------------------------ */

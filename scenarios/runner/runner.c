@@ -13,6 +13,7 @@
 #include "natmodels/nat-node.h"
 #include "scenarios/runner/runner-path.h"
 #include "scenarios/runner/topology.h"
+#include "scenarios/runner/runner-facts.h"
 #include "sim/host/proc.h"
 #include "sim/net/wire.h"
 
@@ -149,10 +150,11 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
       program = nl_run_build_sources((const char *const *)run->sources, &err);
       break;
   }
+  NlProc *p = NULL;
   if (program != NULL &&
-      nl_proc_spawn(node, run->name, program,
-                    (const char *const *)run->argv, run->at,
-                    &err) == NULL) {
+      (p = nl_proc_spawn(node, run->name, program,
+                         (const char *const *)run->argv, run->at, &err)) ==
+          NULL) {
     g_free(program);
     program = NULL;
   }
@@ -163,6 +165,7 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
     return FALSE;
   }
   g_free(program);
+  nl__run_proc_facts(p, run, r->s);
   return TRUE;
 }
 
@@ -701,6 +704,7 @@ static gboolean build(NlRun *r, GError **error) {
   nl__run_trace_topology(r->world, s);
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
+    nl__run_host_facts(nl_world_find_node(r->world, sn->name), sn);
     for (guint j = 0; j < sn->runs->len; j++)
       if (!spawn_run(r, g_ptr_array_index(sn->runs, j), error))
         return FALSE;

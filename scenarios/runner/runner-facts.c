@@ -1,0 +1,43 @@
+/* The runner's half of the system facts (see runner-facts.h). */
+#include "scenarios/runner/runner-facts.h"
+
+#include "sim/host/facts.h"
+
+/* (transfer full) a NULL-terminated copy of @a's strings (@a may be
+ * NULL). */
+static char **strv_of(const GPtrArray *a) {
+  char **v = g_new0(char *, (a ? a->len : 0) + 1);
+  for (guint i = 0; a && i < a->len; i++)
+    v[i] = g_strdup(g_ptr_array_index(a, i));
+  return v;
+}
+
+void nl__run_host_facts(NlNode *node, const NlScnNode *sn) {
+  if (sn->kind != NL_SCN_NODE_HOST && sn->kind != NL_SCN_NODE_ROUTER)
+    return;
+  /* The loader checked the zone; it parses here too. */
+  if (sn->timezone != NULL)
+    nl_facts_host_set_timezone(node, sn->timezone);
+  if (sn->nofile != 0)
+    nl_facts_host_set_nofile(node, sn->nofile);
+  char **env = strv_of(sn->env);
+  nl_facts_host_set_env(node, (const char *const *)env);
+  g_strfreev(env);
+}
+
+void nl__run_proc_facts(NlProc *p, const NlScnRun *run, const NlScenario *s) {
+  /* A program starts in the scenario file's directory, so it finds the
+   * files beside it; cwd= says otherwise. */
+  if (run->cwd != NULL) {
+    nl_facts_proc_set_cwd(p, run->cwd);
+  } else {
+    char *dir = g_path_get_dirname(s->path);
+    char *abs = g_canonicalize_filename(dir, NULL);
+    nl_facts_proc_set_cwd(p, abs);
+    g_free(abs);
+    g_free(dir);
+  }
+  char **env = strv_of(run->env);
+  nl_facts_proc_set_env(p, (const char *const *)env);
+  g_strfreev(env);
+}

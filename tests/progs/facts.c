@@ -1,0 +1,99 @@
+/* Prints every system fact a program can ask for, one per line: the lab
+ * must answer each from the scenario, never from the machine natlab runs
+ * on (tests/test-host-facts.c runs it under different real environments
+ * and on different hosts). */
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <locale.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static void hex(const char *label, const unsigned char *b, size_t n) {
+  printf("%s ", label);
+  for (size_t i = 0; i < n; i++)
+    printf("%02x", b[i]);
+  printf("\n");
+}
+
+int main(int argc, char **argv, char **envp) {
+  char host[128] = "";
+  gethostname(host, sizeof host);
+  printf("hostname %s\n", host);
+  struct utsname u;
+  uname(&u);
+  printf("uname %s %s %s %s %s\n", u.sysname, u.nodename, u.release,
+         u.version, u.machine);
+  printf("ids ppid=%d uid=%d euid=%d gid=%d egid=%d\n", getppid(), getuid(),
+         geteuid(), getgid(), getegid());
+  struct passwd *pw = getpwuid(getuid());
+  printf("user %s %s\n", pw ? pw->pw_name : "?", pw ? pw->pw_dir : "?");
+  static const char *const vars[] = {"HOME", "LANG",    "LC_ALL", "PATH",
+                                     "USER", "LOGNAME", "SHELL",  "TZ",
+                                     "PWD",  "NL_EXTRA", "GREETING"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    printf("env %s=%s\n", vars[i], v ? v : "(unset)");
+  }
+  int n = 0;
+  while (environ[n])
+    n++;
+  printf("environ %d entries, envp is environ: %s\n", n,
+         envp == environ ? "yes" : "no");
+  time_t t = time(NULL);
+  struct tm tm;
+  char buf[128];
+  localtime_r(&t, &tm);
+  strftime(buf, sizeof buf, "%F %T %Z %z", &tm);
+  printf("localtime %s\n", buf);
+  printf("ctime %s", ctime(&t));
+  tzset();
+  printf("tzname %s/%s timezone=%ld daylight=%d\n", tzname[0], tzname[1],
+         timezone, daylight);
+  struct rlimit r;
+  getrlimit(RLIMIT_NOFILE, &r);
+  printf("nofile %llu/%llu\n", (unsigned long long)r.rlim_cur,
+         (unsigned long long)r.rlim_max);
+  getrlimit(RLIMIT_STACK, &r);
+  printf("stack %llu\n", (unsigned long long)r.rlim_cur);
+  printf("cwd %s\n", getcwd(buf, sizeof buf) ? buf : "?");
+  printf("locale at start %s\n", setlocale(LC_ALL, NULL));
+  const char *l = setlocale(LC_ALL, "");
+  printf("setlocale(\"\") %s; %.2f\n", l ? l : "(null)", 1.5);
+  printf("cpus %ld pages %ld\n", sysconf(_SC_NPROCESSORS_ONLN),
+         sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / (1 << 20));
+  printf("isatty %d %d %d\n", isatty(0), isatty(1), isatty(2));
+  unsigned char rnd[8];
+  int fd = open("/dev/urandom", O_RDONLY);
+  if (fd >= 0 && read(fd, rnd, sizeof rnd) == (ssize_t)sizeof rnd)
+    hex("urandom", rnd, sizeof rnd);
+  close(fd);
+  FILE *f = fopen("/dev/random", "r");
+  if (f != NULL && fread(rnd, 1, sizeof rnd, f) == sizeof rnd)
+    hex("random", rnd, sizeof rnd);
+  if (f)
+    fclose(f);
+  f = fopen("/etc/hostname", "r");
+  if (f != NULL && fgets(buf, sizeof buf, f))
+    printf("/etc/hostname %s", buf);
+  if (f)
+    fclose(f);
+  printf("/proc/self/status %s\n",
+         access("/proc/self/status", F_OK) == 0 ? "visible" : "hidden");
+  prctl(PR_GET_NAME, buf);
+  printf("thread name %s\n", buf);
+  struct ifaddrs *ifa;
+  if (getifaddrs(&ifa) == 0) {
+    for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
+      printf("iface %s flags=%#x\n", i->ifa_name, i->ifa_flags);
+    freeifaddrs(ifa);
+  }
+  return 0;
+}
