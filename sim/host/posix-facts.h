@@ -72,15 +72,24 @@
   X(int, fsync, (int fd), (fd))                                                \
   X(int, ftruncate, (int fd, off_t len), (fd, len))
 
+/* The natlab executable exports these to programs (tools/natlab.map);
+ * the same definition as posix.h's. */
+#define NL_POSIX_API __attribute__((visibility("default")))
+
+#define NL_POSIX_FACT_PROTO(ret, name, params, args)                           \
+  NL_POSIX_API ret nl_posix_##name params;
+NL_POSIX_FACT_CALLS(NL_POSIX_FACT_PROTO)
+#undef NL_POSIX_FACT_PROTO
+
 /* ---- the program side's own entry points into the lab ---- */
 
 /* open() and openat(): a lab descriptor for a device, a virtual file or
  * a real file (relative paths from the process's working directory). */
-int nl_posix_open(const char *path, int flags, mode_t mode);
-int nl_posix_openat(int dirfd, const char *path, int flags, mode_t mode);
+NL_POSIX_API int nl_posix_open(const char *path, int flags, mode_t mode);
+NL_POSIX_API int nl_posix_openat(int dirfd, const char *path, int flags, mode_t mode);
 /* prctl(): PR_SET_NAME / PR_GET_NAME per thread, a few harmless options
  * remembered per process, EINVAL for the others. */
-int nl_posix_prctl(int option, unsigned long a2, unsigned long a3,
+NL_POSIX_API int nl_posix_prctl(int option, unsigned long a2, unsigned long a3,
                    unsigned long a4, unsigned long a5);
 
 /* The time zone in force for the process: tzset() reads it from @tz (the
@@ -91,21 +100,21 @@ typedef struct {
   long timezone;                   /* seconds west of UTC */
   int daylight;
 } NlTzInfo;
-void nl_posix_tzset(const char *tz, NlTzInfo *out);
-struct tm *nl_posix_localtime_r(const time_t *t, struct tm *tm);
-time_t nl_posix_mktime(struct tm *tm);
-struct tm *nl_posix_gmtime_r(const time_t *t, struct tm *tm);
-time_t nl_posix_timegm(struct tm *tm);
+NL_POSIX_API void nl_posix_tzset(const char *tz, NlTzInfo *out);
+NL_POSIX_API struct tm *nl_posix_localtime_r(const time_t *t, struct tm *tm);
+NL_POSIX_API time_t nl_posix_mktime(struct tm *tm);
+NL_POSIX_API struct tm *nl_posix_gmtime_r(const time_t *t, struct tm *tm);
+NL_POSIX_API time_t nl_posix_timegm(struct tm *tm);
 
 /* setlocale() with a name the shim resolved ("" became what LC_ALL,
  * LC_<category> or LANG say); uselocale() per thread, where
  * LC_GLOBAL_LOCALE means the process's locale, never natlab's. */
-char *nl_posix_setlocale(int category, const char *name);
-locale_t nl_posix_uselocale(locale_t l);
-locale_t nl_posix_global_locale(void);
-locale_t nl_posix_newlocale(int mask, const char *name, locale_t base);
+NL_POSIX_API char *nl_posix_setlocale(int category, const char *name);
+NL_POSIX_API locale_t nl_posix_uselocale(locale_t l);
+NL_POSIX_API locale_t nl_posix_global_locale(void);
+NL_POSIX_API locale_t nl_posix_newlocale(int mask, const char *name, locale_t base);
 /* duplocale(LC_GLOBAL_LOCALE) copies the process's locale. */
-locale_t nl_posix_duplocale(locale_t l);
+NL_POSIX_API locale_t nl_posix_duplocale(locale_t l);
 
 /* Per-process libc state that a program addresses directly (optind,
  * environ, tzname...) lives in one section of the program's object,

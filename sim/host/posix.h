@@ -64,10 +64,7 @@ NL_POSIX_API int nl_posix_atexit(void (*fn)(void));
 /* The current program's name (argv[0]) for err()/warn(). */
 NL_POSIX_API const char *nl_posix_progname(void);
 
-/* The system facts (sim/host/posix-facts.h). */
+/* The system facts (their prototypes are there too). */
 #include "sim/host/posix-facts.h"
-#define NL_POSIX_FACT_PROTO(ret, name, params, args) ret nl_posix_##name params;
-NL_POSIX_FACT_CALLS(NL_POSIX_FACT_PROTO)
-#undef NL_POSIX_FACT_PROTO
 
 #endif
