@@ -98,7 +98,10 @@ static int cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  setlocale(LC_ALL, "");
+  /* The user's character set only: numbers, dates, messages and sorting
+   * in natlab's outputs (and in the error strings GLib caches and
+   * programs print) stay C's, whatever the user's locale. */
+  setlocale(LC_CTYPE, "");
   /* An installed natlab's built-in programs are where its own executable
    * is, wherever the tree was moved ($NATLAB_PROGRAMS_DIR still wins). */
   const NlCliPaths *paths = nl_cli_paths();
