@@ -15,6 +15,9 @@
 #include "test-run-util.h"
 
 static char *lesson(const char *name) {
+  if (g_str_has_prefix(name, "figures/"))
+    return g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+                            name, NULL);
   return g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
                           "lessons", "traversal", name, NULL);
 }
@@ -226,6 +229,46 @@ static void test_traversal_symmetric_without_relay_fails(void **state) {
   test_run_free(r);
 }
 
+/* The chapter's figure, in its two modes: direct through cone NATs,
+ * relayed through symmetric ones, and the report natlab run prints. */
+static void test_traversal_figure_two_modes(void **state) {
+  const char *const sym[] = {"nat=symmetric", NULL};
+  TestRun *cone = run_lesson("figures/nat-traversal.nlab", NULL);
+  TestRun *relay = run_lesson("figures/nat-traversal.nlab", sym);
+  assert_no_failures(cone);
+  assert_no_failures(relay);
+  NlRunIceReport rc, rr;
+  assert_true(nl_run_ice_report(cone->run, "peer-a", "peer-b", NL_TIME_NEVER,
+                                &rc));
+  assert_true(nl_run_ice_report(relay->run, "peer-b", "peer-a",
+                                NL_TIME_NEVER, &rr));
+  assert_false(rc.relayed);
+  assert_string_equal(rc.local, "srflx:203.0.113.1:50001");
+  assert_string_equal(rc.remote, "srflx:198.51.100.1:50002");
+  assert_true(rr.relayed);
+  assert_true(g_str_has_prefix(rr.remote, "relay:192.0.2.20:"));
+  /* Symmetric NATs filtered the probes; cone NATs let them in once both
+   * had punched. */
+  assert_true(drops(relay, "nat-a", NL_DROP_NAT_FILTERED) > 0);
+  GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+  nl_run_report_paths(cone->run, a);
+  nl_run_report_paths(relay->run, b);
+  assert_string_equal(a->str,
+                      "path peer-a peer-b: direct (ICE on peer-a: "
+                      "srflx:203.0.113.1:50001 -> srflx:198.51.100.1:50002); "
+                      "data on the wire: 768 bytes direct (6 datagrams), 0 "
+                      "bytes relayed (0 datagrams, two legs each)\n");
+  assert_true(g_str_has_prefix(b->str, "path peer-a peer-b: relayed (ICE on "
+                                       "peer-a: relay:192.0.2.20:"));
+  assert_non_null(strstr(b->str, "data on the wire: 0 bytes direct (0 "
+                                 "datagrams), 1592 bytes relayed (6 "
+                                 "datagrams, two legs each)\n"));
+  g_string_free(a, TRUE);
+  g_string_free(b, TRUE);
+  test_run_free(cone);
+  test_run_free(relay);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(
@@ -236,6 +279,7 @@ int main(void) {
       cmocka_unit_test(test_traversal_expect_path_follows_the_agent),
       cmocka_unit_test(test_traversal_relaying_about_doubles_the_bytes),
       cmocka_unit_test(test_traversal_symmetric_without_relay_fails),
+      cmocka_unit_test(test_traversal_figure_two_modes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

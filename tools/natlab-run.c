@@ -12,6 +12,7 @@
 #include "export/timeline.h"
 #include "scenarios/lang/scenario.h"
 #include "scenarios/runner/runner.h"
+#include "scenarios/runner/runner-path.h"
 #include "sim/host/seal.h"
 #include "sim/net/wire.h"
 #include "tools/cli.h"
@@ -373,6 +374,7 @@ int nl_cmd_run(int argc, char **argv) {
   if (nl_run_n_expects(run) > 0) {
     GString *rep = g_string_new(NULL);
     nl_run_report_failures(run, rep);
+    nl_run_report_paths(run, rep); /* expect path: the path and its bytes */
     fputs(rep->str, report);
     fprintf(report, "%u of %u expectations held\n",
             nl_run_n_expects(run) - failed, nl_run_n_expects(run));

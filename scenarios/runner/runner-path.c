@@ -265,3 +265,106 @@ gboolean nl__run_expect_path_ice(NlRun *r, const NlScnExpect *x, NlTime until,
   g_free(bytes);
   return TRUE;
 }
+
+/* One line about the path between @a and @b (see nl_run_report_paths). */
+static void report_path(NlRun *r, const char *a, const char *b,
+                        GString *out) {
+  NlRunIceReport rep;
+  const char *host = a;
+  if (!nl_run_ice_report(r, a, b, NL_TIME_NEVER, &rep) &&
+      rep.outcome == NL_RUN_ICE_NONE) {
+    host = b;
+    nl_run_ice_report(r, b, a, NL_TIME_NEVER, &rep);
+  }
+  NlRunPathBytes pb;
+  nl_run_path_bytes(r, a, b, &pb);
+  g_string_append_printf(out, "path %s %s: ", a, b);
+  switch (rep.outcome) {
+    case NL_RUN_ICE_SELECTED:
+      g_string_append_printf(out, "%s (ICE on %s: %s -> %s)",
+                             rep.relayed ? "relayed" : "direct", host,
+                             rep.local, rep.remote);
+      break;
+    case NL_RUN_ICE_PATH_FAILED:
+      g_string_append_printf(out, "%s, then failed (ICE on %s: %s -> %s)",
+                             rep.relayed ? "relayed" : "direct", host,
+                             rep.local, rep.remote);
+      break;
+    case NL_RUN_ICE_FAILED:
+      g_string_append_printf(out, "none (ICE failed on %s)", host);
+      break;
+    case NL_RUN_ICE_PENDING:
+      g_string_append_printf(out, "none (ICE on %s selected no pair)", host);
+      break;
+    default:
+      g_string_append(out, "no ICE agent reported");
+      break;
+  }
+  g_string_append_printf(out,
+                         "; data on the wire: %" G_GUINT64_FORMAT
+                         " bytes direct (%u datagrams), %" G_GUINT64_FORMAT
+                         " bytes relayed (%u datagrams, two legs each)\n",
+                         pb.direct_bytes, pb.direct_packets, pb.relayed_bytes,
+                         pb.relayed_packets);
+}
+
+static void add_pair(GPtrArray *pairs, const char *a, const char *b) {
+  for (guint i = 0; i + 1 < pairs->len; i += 2) {
+    const char *x = g_ptr_array_index(pairs, i), *y =
+                                                     g_ptr_array_index(pairs,
+                                                                       i + 1);
+    if ((strcmp(x, a) == 0 && strcmp(y, b) == 0) ||
+        (strcmp(x, b) == 0 && strcmp(y, a) == 0))
+      return;
+  }
+  g_ptr_array_add(pairs, g_strdup(a));
+  g_ptr_array_add(pairs, g_strdup(b));
+}
+
+void nl_run_report_paths(NlRun *r, GString *out) {
+  NlTrace *t = nl_run_trace(r);
+  const NlScenario *s = nl__run_scenario(r);
+  /* The ICE sessions in the trace: which host each agent name is on, then
+   * the hosts whose agents reported about each other, in the order of
+   * their first report. */
+  GHashTable *host_of = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                              g_free);
+  GPtrArray *reports = g_ptr_array_new_with_free_func(g_free);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  char ev[32], name[64], peer[64];
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (rec->kind != NL_TRACE_STDOUT || !ice_event(p, rec->len, ev, sizeof ev))
+      continue;
+    field((const char *)p, rec->len, "name", name, sizeof name);
+    if (name[0] != '\0' && !g_hash_table_contains(host_of, name))
+      g_hash_table_insert(host_of, g_strdup(name),
+                          g_strdup(nl_trace_name(t, rec->node)));
+    if (strcmp(ev, "selected") != 0)
+      continue;
+    field((const char *)p, rec->len, "peer", peer, sizeof peer);
+    g_ptr_array_add(reports, g_strdup(nl_trace_name(t, rec->node)));
+    g_ptr_array_add(reports, g_strdup(peer));
+  }
+  GPtrArray *pairs = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i + 1 < reports->len; i += 2) {
+    const char *b = g_hash_table_lookup(host_of,
+                                        g_ptr_array_index(reports, i + 1));
+    if (b != NULL)
+      add_pair(pairs, g_ptr_array_index(reports, i), b);
+  }
+  /* And every pair an `expect path` names. */
+  for (guint i = 0; i < s->expects->len; i++) {
+    const NlScnExpect *x = g_ptr_array_index(s->expects, i);
+    if (x->kind == NL_SCN_EXPECT_PATH)
+      add_pair(pairs, x->node, x->peer);
+  }
+  for (guint i = 0; i + 1 < pairs->len; i += 2)
+    report_path(r, g_ptr_array_index(pairs, i),
+                g_ptr_array_index(pairs, i + 1), out);
+  g_ptr_array_unref(pairs);
+  g_ptr_array_unref(reports);
+  g_hash_table_destroy(host_of);
+}

@@ -64,6 +64,17 @@ typedef struct {
 void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
                        NlRunPathBytes *out);
 
+/**
+ * nl_run_report_paths: appends one line for each pair of hosts whose ICE
+ * agents selected a pair with each other, and for each pair an `expect
+ * path` names, saying what their path was at the end of the run and the
+ * bytes their data put on the wire:
+ *   path A B: direct (ICE on A: LOCAL -> REMOTE); data on the wire:
+ *     N bytes direct (P datagrams), M bytes relayed (Q datagrams, ...)
+ * (one line each; natlab run prints them after the expectations).
+ */
+void nl_run_report_paths(NlRun *r, GString *out);
+
 /* For runner.c: `expect path` from the agents' reports.  Returns FALSE
  * when neither host ran an ICE agent that reported about the other (the
  * caller then judges from the packets); else sets @pass and @why (owned,
