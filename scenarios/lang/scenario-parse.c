@@ -953,7 +953,7 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
     }
     /* The sources of one program: a folder's .c files, or the .c words
      * that follow the first (quote one to pass it as an argument). */
-    GPtrArray *srcs = g_ptr_array_new();
+    GPtrArray *srcs = g_ptr_array_new_with_free_func(g_free);
     if (folder) {
       GDir *d = g_dir_open(r->path, 0, NULL);
       const char *e;

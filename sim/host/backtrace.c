@@ -92,10 +92,16 @@ static Dwfl *process_dwfl(void) {
 
 /* ---- unwinding a coroutine ---- */
 
+/* Frames unwound at most: a 1 MiB stack of 16-byte frames. */
+#define UNWIND_LIMIT 65536
+#define BOTTOM (NL_BACKTRACE_MAX - NL_BACKTRACE_TOP)
+
 typedef struct {
   guintptr lo, hi; /* the only memory the unwinder may read */
   const NlCoroRegs *regs;
   NlBacktrace *out;
+  guint total;          /* frames seen */
+  void *bottom[BOTTOM]; /* the last ones past the top, a ring */
 } Unwind;
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp) {
@@ -146,13 +152,30 @@ static int on_frame(Dwfl_Frame *frame, void *arg) {
   Dwarf_Addr pc;
   if (!dwfl_frame_pc(frame, &pc, NULL) || pc == 0)
     return DWARF_CB_ABORT;
-  u->out->pc[u->out->n++] = (void *)(guintptr)pc;
-  return u->out->n < NL_BACKTRACE_MAX ? DWARF_CB_OK : DWARF_CB_ABORT;
+  if (u->total < NL_BACKTRACE_TOP)
+    u->out->pc[u->total] = (void *)(guintptr)pc;
+  else
+    u->bottom[(u->total - NL_BACKTRACE_TOP) % BOTTOM] = (void *)(guintptr)pc;
+  u->total++;
+  return u->total < UNWIND_LIMIT ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* The top frames, then the bottom ones in order. */
+static void finish_unwind(Unwind *u) {
+  NlBacktrace *out = u->out;
+  guint top = MIN(u->total, NL_BACKTRACE_TOP);
+  guint rest = u->total - top;
+  guint kept = MIN(rest, BOTTOM);
+  for (guint i = 0; i < kept; i++)
+    out->pc[top + i] = u->bottom[(rest - kept + i) % BOTTOM];
+  out->n = top + kept;
+  out->omitted = rest - kept;
 }
 
 guint nl_backtrace_of_coro(const NlCoro *c, NlBacktrace *out) {
   g_return_val_if_fail(c != NULL && out != NULL, 0);
   out->n = 0;
+  out->omitted = 0;
   const NlCoroRegs *regs = nl__coro_fault_regs(c);
   const void *lo, *hi;
   nl__coro_stack_bounds(c, &lo, &hi);
@@ -161,10 +184,11 @@ guint nl_backtrace_of_coro(const NlCoro *c, NlBacktrace *out) {
   Dwfl *dwfl = process_dwfl();
   if (dwfl == NULL)
     return 0;
-  Unwind u = {(guintptr)lo, (guintptr)hi, regs, out};
+  Unwind u = {(guintptr)lo, (guintptr)hi, regs, out, 0, {NULL}};
   if (dwfl_attach_state(dwfl, NULL, getpid(), &thread_callbacks, &u))
     dwfl_getthread_frames(dwfl, getpid(), on_frame, &u);
   dwfl_end(dwfl);
+  finish_unwind(&u);
   return out->n;
 }
 
@@ -348,9 +372,76 @@ char *nl_backtrace_describe(const NlBacktrace *bt, const NlProgram *prog,
   return g_string_free(out, FALSE);
 }
 
+/* The named frames of @bt's program frames, innermost first. */
+static GArray *program_frames(const NlBacktrace *bt, const NlProgram *prog) {
+  Dwfl *dwfl = process_dwfl();
+  GArray *all = g_array_new(FALSE, TRUE, sizeof(NlFrameInfo));
+  for (guint i = 0; i < bt->n; i++)
+    frames_at(dwfl, bt->pc[i], i > 0, prog, all);
+  if (dwfl)
+    dwfl_end(dwfl);
+  GArray *mine = g_array_new(FALSE, TRUE, sizeof(NlFrameInfo));
+  for (guint i = 0; i < all->len; i++) {
+    NlFrameInfo *f = &g_array_index(all, NlFrameInfo, i);
+    if (f->in_program)
+      g_array_append_val(mine, *f); /* takes its strings */
+    else
+      nl_frame_info_clear(f);
+  }
+  g_array_free(all, TRUE);
+  return mine;
+}
+
+static void frames_free(GArray *frames) {
+  for (guint i = 0; i < frames->len; i++)
+    nl_frame_info_clear(&g_array_index(frames, NlFrameInfo, i));
+  g_array_free(frames, TRUE);
+}
+
+char *nl_backtrace_describe_overflow(const NlBacktrace *bt,
+                                     const NlProgram *prog, guint callers) {
+  g_return_val_if_fail(bt != NULL && prog != NULL, NULL);
+  GArray *f = program_frames(bt, prog);
+  if (f->len == 0) {
+    frames_free(f);
+    return NULL;
+  }
+  /* From the bottom up, the first function met again further up is
+   * where the recursion began. */
+  gint start = -1;
+  for (gint i = (gint)f->len - 1; i > 0 && start < 0; i--) {
+    const char *fn = g_array_index(f, NlFrameInfo, i).function;
+    for (gint j = i - 1; j >= 0 && start < 0; j--)
+      if (fn && g_strcmp0(g_array_index(f, NlFrameInfo, j).function, fn) == 0)
+        start = i;
+  }
+  GString *out = g_string_new("in ");
+  const NlFrameInfo *entry =
+      &g_array_index(f, NlFrameInfo, start < 0 ? 0 : start);
+  g_string_append(out,
+                  entry->function ? entry->function : "an unknown function");
+  if (start >= 0)
+    g_string_append(out, ", recursively");
+  guint shown = 0;
+  for (guint i = (guint)(start < 0 ? 0 : start) + 1;
+       i < f->len && shown < callers; i++) {
+    const NlFrameInfo *c = &g_array_index(f, NlFrameInfo, i);
+    g_string_append(out, shown++ == 0 ? " (called from " : ", ");
+    append_where(out, c);
+    if (c->function && strcmp(c->function, "main") == 0)
+      break;
+  }
+  if (shown > 0)
+    g_string_append_c(out, ')');
+  frames_free(f);
+  return g_string_free(out, FALSE);
+}
+
 char *nl_backtrace_crash_line(const NlCoro *c, const NlProgram *prog) {
   NlBacktrace bt;
   if (prog == NULL || nl_backtrace_of_coro(c, &bt) == 0)
     return NULL;
+  if (nl_coro_stack_overflow(c))
+    return nl_backtrace_describe_overflow(&bt, prog, 3);
   return nl_backtrace_describe(&bt, prog, 3);
 }

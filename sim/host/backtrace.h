@@ -22,13 +22,20 @@
 
 G_BEGIN_DECLS
 
+/* Frames kept: the innermost NL_BACKTRACE_TOP and the outermost
+ * NL_BACKTRACE_MAX - NL_BACKTRACE_TOP (a runaway recursion's start is at
+ * the bottom of its stack). */
 #define NL_BACKTRACE_MAX 64
+#define NL_BACKTRACE_TOP 48
 
 /* A stack: @pc[0] is the faulting instruction (or where the watchdog
- * stopped it), the others are return addresses, innermost first. */
+ * stopped it), the others are return addresses, innermost first.  When
+ * the stack was deeper than NL_BACKTRACE_MAX, @omitted frames between
+ * pc[NL_BACKTRACE_TOP - 1] and pc[NL_BACKTRACE_TOP] are left out. */
 typedef struct {
   void *pc[NL_BACKTRACE_MAX];
   guint n;
+  guint omitted;
 } NlBacktrace;
 
 /* One frame, named. */
@@ -75,9 +82,23 @@ char *nl_backtrace_describe(const NlBacktrace *bt, const NlProgram *prog,
                             guint callers);
 
 /**
+ * nl_backtrace_describe_overflow: where a stack overflow @bt began, as
+ * "in recurse, recursively (called from main.c:23 in main)": the outermost
+ * function of the program that recurses, and up to @callers of its own
+ * callers.  The innermost frame of an overflow is wherever the stack ran
+ * out, which depends on the frames below the program (natlab's own), so
+ * it is not named; the bottom of the stack does not move.  Without a
+ * recursion: the innermost program function, without its line.
+ * Returns: (transfer full) or NULL as nl_backtrace_describe().
+ */
+char *nl_backtrace_describe_overflow(const NlBacktrace *bt,
+                                     const NlProgram *prog, guint callers);
+
+/**
  * nl_backtrace_crash_line: nl_backtrace_of_coro() then
- * nl_backtrace_describe() with three callers: what natlab appends to
- * "crashed: Segmentation fault" in a process's end record.
+ * nl_backtrace_describe() (nl_backtrace_describe_overflow() for a stack
+ * overflow) with three callers: what natlab appends to "crashed:
+ * Segmentation fault" in a process's end record.
  * Returns: (transfer full) or NULL.
  */
 char *nl_backtrace_crash_line(const NlCoro *c, const NlProgram *prog);
