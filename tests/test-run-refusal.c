@@ -75,9 +75,56 @@ static void test_run_refusal_everywhere(void **state) {
   g_free(probe);
 }
 
+/* A NAT that cannot forward a packet it has translated (no route: ICMP net
+ * unreachable; TTL at its end: time exceeded) tells the inside host, as a
+ * plain router does, about the packet as the host sent it: a connect()
+ * fails with ENETUNREACH and a connected UDP socket gets it too. */
+static void test_run_nat_own_icmp_errors_reach_inside(void **state) {
+  (void)state;
+  char *probe = g_strdup_printf("%s/tests/probe.so",
+                                g_getenv("NATLAB_BUILD_ROOT"));
+  char *text = g_strdup_printf(
+      "duration 30s\n"
+      "network lan1 10.0.1.0/24 latency=1ms\n"
+      "network lan2 10.0.2.0/24 latency=1ms\n"
+      "network wan 203.0.113.0/24\n"
+      "router r\n  link lan1 10.0.1.1\n  link wan 203.0.113.1\n"
+      "nat gw preset=port-restricted-cone\n  inside lan2 10.0.2.1\n"
+      "  outside wan 203.0.113.2\n"
+      "host a\n  link lan1 10.0.1.5\n  route default via 10.0.1.1\n"
+      "  run at=1s %s 192.0.2.99 80\n"
+      "host b\n  link lan2 10.0.2.5\n  route default via 10.0.2.1\n"
+      "  run at=1s %s 192.0.2.99 80\n"
+      "expect stdout a/probe contains \"tcp 192.0.2.99: Network is "
+      "unreachable\"\n"
+      "expect stdout a/probe contains \"udp 192.0.2.99: Network is "
+      "unreachable\"\n"
+      "expect stdout b/probe contains \"tcp 192.0.2.99: Network is "
+      "unreachable\"\n"
+      "expect stdout b/probe contains \"udp 192.0.2.99: Network is "
+      "unreachable\"\n",
+      probe, probe);
+  TestRun *r = test_run("nat-icmp.nlab", text);
+  if (r->failed != 0) {
+    GString *why = g_string_new(NULL);
+    nl_run_report_failures(r->run, why);
+    fail_msg("%s", why->str);
+  }
+  /* The NAT's errors go to b, from its inside address, quoting b's own
+   * address (not the translated one); none is dropped at the NAT. */
+  assert_int_equal(test_count_lines(r->text, " gw send -> b ", "ICMP", NULL),
+                   2);
+  assert_int_equal(test_count_lines(r->text, " gw drop", "ICMP", NULL), 0);
+  assert_int_equal(test_count_lines(r->text, " gw deliver", NULL), 0);
+  test_run_free(r);
+  g_free(text);
+  g_free(probe);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_refusal_everywhere),
+      cmocka_unit_test(test_run_nat_own_icmp_errors_reach_inside),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

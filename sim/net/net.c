@@ -1087,6 +1087,25 @@ static void local_in(NlNode *n, NlPacket *pkt, const NlIp4Header *ip) {
     default_local_in(n, pkt);
 }
 
+/* An ICMP error from @n about @pkt, which a prerouting hook may have
+ * rewritten (a NAT translates before routing): the error quotes the packet
+ * as it arrived (@pre, its first @pre_len bytes before the hook; 0 when
+ * no hook ran), so that it goes back to the sender, who finds its own
+ * packet in it, as after Linux's NAT (conntrack translates ICMP errors
+ * about a flow back, RFC 5508 §4). */
+static void icmp_error_about(NlNode *n, const NlPacket *pkt,
+                             const guint8 *pre, size_t pre_len, uint8_t type,
+                             uint8_t code, uint16_t mtu) {
+  if (pre_len == 0 || memcmp(pre, pkt->data, pre_len) == 0) {
+    nl_node_send_icmp_error(n, pkt->data, pkt->len, type, code, mtu);
+    return;
+  }
+  guint8 *orig = g_memdup2(pkt->data, pkt->len);
+  memcpy(orig, pre, pre_len);
+  nl_node_send_icmp_error(n, orig, pkt->len, type, code, mtu);
+  g_free(orig);
+}
+
 static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   NlIp4Header ip;
   const char *why = nl_ip4_parse(pkt->data, pkt->len, &ip);
@@ -1097,7 +1116,13 @@ static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   }
   if (ip.total_len < pkt->len)
     pkt->len = ip.total_len; /* trailing bytes are link padding */
+  /* What an ICMP error quotes (the IP header and 8 bytes, RFC 792), as it
+   * was before a NAT rewrote it. */
+  guint8 pre[60 + 8];
+  size_t pre_len = 0;
   if (in != NULL && n->hooks.prerouting) {
+    pre_len = MIN((size_t)pkt->len, (size_t)ip.ihl_bytes + 8);
+    memcpy(pre, pkt->data, pre_len);
     NlDropReason r = n->hooks.prerouting(n->hooks.data, n, in, pkt);
     if (r != NL_DROP_NONE) {
       nl_node_drop(n, pkt, r);
@@ -1117,24 +1142,23 @@ static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
     return;
   }
   if (ip.ttl <= 1) {
-    nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_TIME_EXCEEDED, 0,
-                            0);
+    icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_TIME_EXCEEDED, 0, 0);
     nl_node_drop(n, pkt, NL_DROP_TTL);
     return;
   }
   NlIface *f;
   uint32_t next_hop;
   if (!nl_node_route(n, ip.dst, &f, &next_hop)) {
-    nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_DEST_UNREACH,
-                            NL_ICMP_NET_UNREACH, 0);
+    icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_DEST_UNREACH,
+                     NL_ICMP_NET_UNREACH, 0);
     nl_node_drop(n, pkt, NL_DROP_NO_ROUTE);
     return;
   }
   /* Too big with DF: refused before the TTL is touched, so the ICMP
    * quotes the packet as it came (as Linux's ip_forward does). */
   if (pkt->len > f->props.mtu && ip.df) {
-    nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_DEST_UNREACH,
-                            NL_ICMP_FRAG_NEEDED, (uint16_t)f->props.mtu);
+    icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_DEST_UNREACH,
+                     NL_ICMP_FRAG_NEEDED, (uint16_t)f->props.mtu);
     nl_node_drop(n, pkt, NL_DROP_FRAG_NEEDED);
     return;
   }
