@@ -685,10 +685,30 @@ static gboolean build(NlRun *r, GError **error) {
           first = nl_scn_addr_ip4(a);
       }
     }
+    /* Its names: every address, the public one first (a NAT's outside
+     * address, else the first written); a lookup answers the one on a
+     * network the asker shares, else the public one. */
     if (first != 0) {
-      nl_world_add_name(r->world, sn->name, first);
-      for (guint j = 0; j < sn->names->len; j++)
-        nl_world_add_name(r->world, g_ptr_array_index(sn->names, j), first);
+      GArray *order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+      gboolean natlike = sn->kind == NL_SCN_NODE_NAT ||
+                         sn->kind == NL_SCN_NODE_FIREWALL;
+      for (int pass = natlike ? 0 : 1; pass < 2; pass++)
+        for (guint j = 0; j < sn->links->len; j++) {
+          const NlScnLink *l = g_ptr_array_index(sn->links, j);
+          if (pass == 0 && l->role != NL_SCN_ROLE_OUTSIDE)
+            continue;
+          for (guint k = 0; k < l->addrs->len; k++) {
+            uint32_t a = nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, k));
+            g_array_append_val(order, a);
+          }
+        }
+      for (guint k = 0; k < order->len; k++) {
+        uint32_t a = g_array_index(order, uint32_t, k);
+        nl_world_add_name(r->world, sn->name, a);
+        for (guint j = 0; j < sn->names->len; j++)
+          nl_world_add_name(r->world, g_ptr_array_index(sn->names, j), a);
+      }
+      g_array_free(order, TRUE);
     }
     for (guint j = 0; j < sn->routes->len; j++) {
       const NlScnRoute *rt = g_ptr_array_index(sn->routes, j);

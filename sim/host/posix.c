@@ -405,7 +405,8 @@ int nl_posix_getaddrinfo(const char *node, const char *service,
     return EAI_NONAME;
   } else if (g_ascii_strcasecmp(node, "localhost") == 0) {
     addr = 0x7f000001;
-  } else if (!nl_world_lookup_name(t->proc->host->world, node, &addr)) {
+  } else if (!nl_world_lookup_name_from(t->proc->host->world,
+                                        t->proc->host->node, node, &addr)) {
     nl__trace_call(t, "getaddrinfo(\"%s\") = EAI_NONAME", node);
     return EAI_NONAME;
   }
@@ -530,7 +531,8 @@ struct hostent *nl_posix_gethostbyname(const char *name) {
     return NULL;
   }
   if (!nl_ip4_from_string(name, &addr) &&
-      !nl_world_lookup_name(t->proc->host->world, name, &addr)) {
+      !nl_world_lookup_name_from(t->proc->host->world, t->proc->host->node,
+                                 name, &addr)) {
     if (g_ascii_strcasecmp(name, "localhost") != 0) {
       nl__facts_set_h_errno(t->proc, HOST_NOT_FOUND);
       return NULL;

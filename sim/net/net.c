@@ -72,7 +72,8 @@ NlWorld *nl_world_new(uint64_t seed) {
   w->networks = g_ptr_array_new();
   w->node_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   w->net_by_name = g_hash_table_new(g_str_hash, g_str_equal);
-  w->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  w->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify)g_array_unref);
   w->name_order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   w->name_list = g_ptr_array_new();
   w->blocked = g_hash_table_new_full(pair_hash, g_int64_equal, g_free, NULL);
@@ -164,24 +165,52 @@ NlNode *nl_world_node(const NlWorld *w, guint i) {
 
 void nl_world_add_name(NlWorld *w, const char *name, uint32_t addr) {
   char *key = g_ascii_strdown(name, -1);
-  if (g_hash_table_contains(w->names, key)) {
+  gpointer orig, v;
+  if (g_hash_table_lookup_extended(w->names, key, &orig, &v)) {
+    GArray *addrs = v;
     g_free(key);
+    for (guint i = 0; i < addrs->len; i++)
+      if (g_array_index(addrs, uint32_t, i) == addr)
+        return;
+    g_array_append_val(addrs, addr);
+    g_array_append_val(w->name_order, addr);
+    g_ptr_array_add(w->name_list, orig);
     return;
   }
-  g_hash_table_insert(w->names, key, GUINT_TO_POINTER(addr));
+  GArray *addrs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  g_array_append_val(addrs, addr);
+  g_hash_table_insert(w->names, key, addrs);
   g_array_append_val(w->name_order, addr);
   g_ptr_array_add(w->name_list, key);
 }
 
 gboolean nl_world_lookup_name(const NlWorld *w, const char *name,
                               uint32_t *addr) {
+  return nl_world_lookup_name_from(w, NULL, name, addr);
+}
+
+gboolean nl_world_lookup_name_from(const NlWorld *w, const NlNode *from,
+                                   const char *name, uint32_t *addr) {
   char *key = g_ascii_strdown(name, -1);
-  gpointer orig, v;
-  gboolean found = g_hash_table_lookup_extended(w->names, key, &orig, &v);
+  GArray *addrs = g_hash_table_lookup(w->names, key);
   g_free(key);
-  if (found)
-    *addr = GPOINTER_TO_UINT(v);
-  return found;
+  if (addrs == NULL)
+    return FALSE;
+  *addr = g_array_index(addrs, uint32_t, 0);
+  if (from == NULL)
+    return TRUE;
+  /* An address on a network the asker is on: reachable in one hop. */
+  for (guint i = 0; i < addrs->len; i++) {
+    uint32_t a = g_array_index(addrs, uint32_t, i);
+    for (guint j = 0; j < from->ifaces->len; j++) {
+      const NlIface *f = g_ptr_array_index(from->ifaces, j);
+      if (nl_network_contains(f->network, a)) {
+        *addr = a;
+        return TRUE;
+      }
+    }
+  }
+  return TRUE;
 }
 
 const char *nl_world_name_of(const NlWorld *w, uint32_t addr) {

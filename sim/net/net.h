@@ -111,11 +111,21 @@ NlNetwork *nl_world_find_network(const NlWorld *w, const char *name);
 guint nl_world_n_nodes(const NlWorld *w);
 NlNode *nl_world_node(const NlWorld *w, guint i); /* declaration order */
 
-/* Names for name lookup (getaddrinfo): @name resolves to @addr. */
+/* Names for name lookup (getaddrinfo): @name resolves to @addr.  A name
+ * added again with another address gets that one as an alternative (a
+ * node with several addresses): the first is its public one. */
 void nl_world_add_name(NlWorld *w, const char *name, uint32_t addr);
-/* OUT: @addr.  FALSE when @name is unknown. */
+/* OUT: @addr, the first address of @name.  FALSE when @name is unknown. */
 gboolean nl_world_lookup_name(const NlWorld *w, const char *name,
                               uint32_t *addr);
+/**
+ * nl_world_lookup_name_from: @name as node @from (NULL: anyone) asks for
+ * it: of the name's addresses, the first on a network @from is on (a NAT's
+ * inside address for a host on its inside), else the first one (for a NAT,
+ * its outside address).  OUT: @addr.  FALSE when @name is unknown.
+ */
+gboolean nl_world_lookup_name_from(const NlWorld *w, const NlNode *from,
+                                   const char *name, uint32_t *addr);
 /* The first name registered for @addr, or NULL. */
 const char *nl_world_name_of(const NlWorld *w, uint32_t addr);
 
