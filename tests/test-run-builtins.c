@@ -98,10 +98,44 @@ static void test_builtins_chat(void **state) {
   test_run_free(r);
 }
 
+/* turn-server without --relay-ip (and listening on every address) hands
+ * out relayed addresses on the host's public address, never 0.0.0.0; with
+ * two public addresses it cannot tell which and refuses to start, saying
+ * so (RFC 8656 §7.2: the relayed transport address is where peers send). */
+static void test_builtins_turn_relay_address(void **state) {
+  (void)state;
+  static const char text[] =
+      "duration 10s\n"
+      "network lan 10.1.0.0/24\n"
+      "network internet 192.0.2.0/24 latency=5ms\n"
+      "host one\n  link internet 192.0.2.20\n"
+      "  run turn-server --user alice:secret --seed 1 --duration 8\n"
+      "host mixed\n  link lan 10.1.0.5\n  link internet 192.0.2.30\n"
+      "  run turn-server --user alice:secret --seed 1 --duration 8\n"
+      "host two\n  link internet 192.0.2.40 192.0.2.41\n"
+      "  run turn-server --user alice:secret --seed 1\n"
+      "host client\n  link internet 192.0.2.5\n"
+      "  run at=1s name=to-one turn-client --server 192.0.2.20:3478 "
+      "--user alice:secret --seed 2\n"
+      "  run at=1s name=to-mixed turn-client --server 192.0.2.30:3478 "
+      "--user alice:secret --seed 3\n"
+      "expect stdout client/to-one contains \"relayed-address: 192.0.2.20:\"\n"
+      "expect stdout client/to-mixed contains \"relayed-address: "
+      "192.0.2.30:\"\n"
+      "expect stdout client/to-one lacks \"0.0.0.0\"\n"
+      "expect stderr two/turn-server contains \"--relay-ip\"\n"
+      "expect stderr two/turn-server contains \"192.0.2.40, 192.0.2.41\"\n"
+      "expect exit two/turn-server code 2\n";
+  TestRun *r = test_run("turn.nlab", text);
+  assert_all_held(r);
+  test_run_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builtins_tcp_echo),
       cmocka_unit_test(test_builtins_chat),
+      cmocka_unit_test(test_builtins_turn_relay_address),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

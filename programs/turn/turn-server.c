@@ -9,6 +9,13 @@
  *                    [--strict-channels] [--software TEXT]
  *                    [--duration S] [--seed N] [--signals] [--verbose]
  *
+ * The relayed addresses are on --relay-ip, else on the --listen address,
+ * else (listening on every address) on the host's public address: its one
+ * IPv4 address outside the private and shared ranges (RFC 1918, RFC 6598,
+ * link-local), or its one address at all.  A host with several candidates
+ * makes the server refuse to start (exit 2), naming them: a relayed address
+ * of 0.0.0.0 would send peers nowhere (RFC 8656 §7.2).
+ *
  * Allocate needs long-term credentials (401 with REALM and NONCE first).
  * Refresh (LIFETIME 0 deletes), CreatePermission (300 s), ChannelBind
  * (600 s), Send/Data indications and ChannelData are supported; nothing
@@ -29,6 +36,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -908,9 +917,67 @@ static void conn_free(Conn *cn) {
   g_free(cn);
 }
 
+static gboolean is_private_ip4(uint32_t a) {
+  return (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1) ||
+         (a >> 16) == (192u << 8 | 168) || (a >> 22) == (100u << 2 | 1) ||
+         (a >> 16) == (169u << 8 | 254);
+}
+
+/* The host's public IPv4 address for relays (see the top of this file).
+ * Returns FALSE, having said why, when there is no single one. */
+static gboolean host_relay_ip(struct sockaddr_storage *out) {
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs(&ifs) != 0) {
+    perror("turn-server: getifaddrs");
+    return FALSE;
+  }
+  GArray *pub = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  GArray *all = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+    if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+        !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+      continue;
+    uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+    g_array_append_val(all, a);
+    if (!is_private_ip4(a))
+      g_array_append_val(pub, a);
+  }
+  freeifaddrs(ifs);
+  GArray *pick = pub->len > 0 ? pub : all;
+  gboolean ok = pick->len == 1;
+  if (ok) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)out;
+    memset(out, 0, sizeof *out);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(g_array_index(pick, uint32_t, 0));
+    sin->sin_port = htons(1);
+  } else {
+    GString *list = g_string_new(NULL);
+    for (guint k = 0; k < pick->len; k++) {
+      char b[INET_ADDRSTRLEN];
+      struct in_addr ia = {htonl(g_array_index(pick, uint32_t, k))};
+      inet_ntop(AF_INET, &ia, b, sizeof b);
+      g_string_append_printf(list, "%s%s", k ? ", " : "", b);
+    }
+    if (pick->len == 0)
+      fprintf(stderr, "turn-server: the host has no IPv4 address to relay "
+                      "from: give --relay-ip ADDRESS\n");
+    else
+      fprintf(stderr,
+              "turn-server: which address should relays use? the host has "
+              "%u (%s): give --relay-ip ADDRESS\n",
+              pick->len, list->str);
+    g_string_free(list, TRUE);
+  }
+  g_array_free(pub, TRUE);
+  g_array_free(all, TRUE);
+  return ok;
+}
+
 static gboolean parse_args(Server *s, int argc, char **argv, gboolean *tcp,
                            unsigned long *duration, gboolean *seeded,
-                           unsigned long *seed, NlProgSignals *sigs) {
+                           unsigned long *seed, NlProgSignals *sigs,
+                           gboolean *relay_failed) {
   const char *listen = "0.0.0.0", *relay = NULL;
   unsigned long port = 3478;
   for (int i = 1; i < argc; i++) {
@@ -973,6 +1040,17 @@ static gboolean parse_args(Server *s, int argc, char **argv, gboolean *tcp,
     fprintf(stderr, "turn-server: bad address\n");
     return FALSE;
   }
+  /* A wildcard relay address is no address a peer can send to. */
+  gboolean wildcard =
+      s->relay_ip.ss_family == AF_INET6
+          ? memcmp(&((struct sockaddr_in6 *)&s->relay_ip)->sin6_addr,
+                   &in6addr_any, sizeof in6addr_any) == 0
+          : ((struct sockaddr_in *)&s->relay_ip)->sin_addr.s_addr ==
+                htonl(INADDR_ANY);
+  if (wildcard && !host_relay_ip(&s->relay_ip)) {
+    *relay_failed = TRUE;
+    return FALSE;
+  }
   if ((s->min_port == 0) != (s->max_port == 0) || s->min_port > s->max_port) {
     fprintf(stderr, "turn-server: give both --min-port and --max-port\n");
     return FALSE;
@@ -1010,8 +1088,11 @@ int main(int argc, char **argv) {
   unsigned long duration = 0, seed = 0;
   int status = 2;
   NlProgSignals sigs = {.enabled = FALSE};
-  if (!parse_args(&s, argc, argv, &tcp, &duration, &seeded, &seed, &sigs)) {
-    usage(stderr);
+  gboolean relay_failed = FALSE;
+  if (!parse_args(&s, argc, argv, &tcp, &duration, &seeded, &seed, &sigs,
+                  &relay_failed)) {
+    if (!relay_failed)
+      usage(stderr);
     goto fail_args;
   }
   if (seeded)
