@@ -219,7 +219,13 @@ const char *nl__grade_confine(const NlGradeConfine *c) {
   limit(RLIMIT_AS, (rlim_t)l->memory);
 #endif
   limit(RLIMIT_FSIZE, (rlim_t)l->output);
-  limit(RLIMIT_NOFILE, 256);
+  /* Real descriptors: natlab's own files, and one per loaded program
+   * instance (its private copy): room for a thousand clients. */
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    nofile.rlim_cur = MIN(nofile.rlim_max, (rlim_t)4096);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   limit(RLIMIT_CORE, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);

@@ -168,6 +168,42 @@ static void test_grading_deterministic(void **state) {
   g_free(path);
 }
 
+/* count= makes N instances, every= apart; an idle server at the end of a
+ * quiet world is "blocked ... (nothing pending can wake it)", never a
+ * deadlock, which is only for threads waiting on their own process. */
+static void test_grading_count_and_idle_server(void **state) {
+  (void)state;
+  char *path = scn_path();
+  TestRun *r = test_run(path,
+                        "duration 5s\n"
+                        "network lan 10.0.0.0/24\n"
+                        "host a\n  link lan 10.0.0.5\n"
+                        "  run udp-echo-server 7\n"
+                        "host b\n  link lan 10.0.0.6\n"
+                        "  run at=1s count=3 every=10ms name=c "
+                        "udp-echo-client 10.0.0.5 7 hi\n"
+                        "expect exit b/c-3 code 0\n"
+                        "expect blocked a/udp-echo-server in recvfrom\n");
+  assert_int_equal(r->failed, 0);
+  assert_int_equal(test_count_lines(r->text, "[b/c-1] start", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "1.010000000", "[b/c-2] start",
+                                    NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "1.020000000", "[b/c-3] start",
+                                    NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "[b/c-4]", NULL), 0);
+  assert_int_equal(
+      test_count_lines(r->text, "[a/udp-echo-server] blocked in recvfrom() "
+                                "since 1.020007000s (nothing pending can "
+                                "wake it)",
+                       NULL),
+      1);
+  assert_int_equal(test_count_lines(r->text, "deadlock", NULL), 0);
+  test_run_free(r);
+  g_free(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grading_counters_hold_at_their_values),
@@ -175,6 +211,7 @@ int main(void) {
       cmocka_unit_test(test_grading_blocked),
       cmocka_unit_test(test_grading_options_parse),
       cmocka_unit_test(test_grading_deterministic),
+      cmocka_unit_test(test_grading_count_and_idle_server),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

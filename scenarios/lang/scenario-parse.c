@@ -887,9 +887,10 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
   const char *usage =
       at_given ? "at TIME run NODE [name=NAME] [env=NAME=VALUE] [cwd=DIR] "
                  "PROGRAM ARG..."
-               : "run [at=TIME] [name=NAME] [env=NAME=VALUE] [cwd=DIR] "
-                 "PROGRAM ARG...";
-  static const char *const opts[] = {"at", "name", "env", "cwd", NULL};
+               : "run [at=TIME] [name=NAME] [count=N] [every=TIME] "
+                 "[env=NAME=VALUE] [cwd=DIR] PROGRAM ARG...";
+  static const char *const opts[] = {"at",  "name",  "env", "cwd",
+                                     "count", "every", NULL};
   for (; i < l->ntok && l->tok[i].key != NULL && !l->tok[i].quoted; i++) {
     const NlScnTok *t = &l->tok[i];
     if (strcmp(t->key, "at") == 0 && !at_given) {
@@ -909,6 +910,21 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
                       "no at= here");
     } else if (strcmp(t->key, "env") == 0 || strcmp(t->key, "cwd") == 0) {
       if (!nl__scn_run_option(p, l, i, r))
+        return FALSE;
+    } else if ((strcmp(t->key, "count") == 0 ||
+                strcmp(t->key, "every") == 0) && at_given) {
+      return fail_tok(p, l, i, NL_SCENARIO_ERROR_SYNTAX,
+                      "%s= is for a `run` line in a host block: expected "
+                      "run at=TIME count=N there",
+                      t->key);
+    } else if (strcmp(t->key, "count") == 0) {
+      guint64 n = 0;
+      if (!nl__scn_parse_uint(t->value, &n) || n < 1 ||
+          n > NL_SCN_MAX_RUN_COUNT)
+        return fail_val(p, l, i, "a count from 1 to 10000");
+      r->count = (guint)n;
+    } else if (strcmp(t->key, "every") == 0) {
+      if (!get_time(p, l, i, &r->every))
         return FALSE;
     } else {
       const char *near = nl__scn_suggest(t->key, opts);
@@ -1062,7 +1078,32 @@ static gboolean blk_run(NlScnParser *p, NlScnLine *l) {
   r->at_loc = r->loc;
   r->node = p->block;
   g_ptr_array_add(p->block->runs, r);
-  return parse_run(p, l, 1, r, FALSE);
+  if (!parse_run(p, l, 1, r, FALSE))
+    return FALSE;
+  /* count=N: N instances NAME-1 ... NAME-N, started every= apart. */
+  if (r->count > 1) {
+    char *base = r->name;
+    for (guint k = 2; k <= r->count; k++) {
+      NlScnRun *c = g_new0(NlScnRun, 1);
+      *c = *r;
+      c->name = g_strdup_printf("%s-%u", base, k);
+      c->program = g_strdup(r->program);
+      c->path = g_strdup(r->path);
+      c->sources = g_strdupv(r->sources);
+      c->argv = g_strdupv(r->argv);
+      c->cwd = g_strdup(r->cwd);
+      if (r->env != NULL) {
+        c->env = g_ptr_array_new_with_free_func(g_free);
+        for (guint e = 0; e < r->env->len; e++)
+          g_ptr_array_add(c->env, g_strdup(g_ptr_array_index(r->env, e)));
+      }
+      c->at = r->at + (NlTime)(k - 1) * r->every;
+      g_ptr_array_add(p->block->runs, c);
+    }
+    r->name = g_strdup_printf("%s-1", base);
+    g_free(base);
+  }
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------ */

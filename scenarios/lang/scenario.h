@@ -211,7 +211,14 @@ struct NlScnRun {
   int argc;
   GPtrArray *env; /* of char* "NAME=VALUE" (env=...), in file order */
   char *cwd;      /* cwd=: absolute directory; NULL: the scenario's */
+  /* `count=N every=T` on a block's run line: the line became N runs named
+   * NAME-1 ... NAME-N (this is one of them), started at, at + T, ...; 0
+   * when not given. */
+  guint count;
+  NlTime every;
 };
+
+#define NL_SCN_MAX_RUN_COUNT 10000
 
 /* `nat NAME preset=P FIELD=VALUE...`: a field override, in file order. */
 struct NlScnOverride {

@@ -501,9 +501,10 @@ void nl_proc_trace_blocked(NlProc *p) {
   /* Nothing can wake it: no thread has a deadline, and every thread waits
    * on its own process (locks, joins), or nothing at all is pending in
    * the world (no packet, timer or action to come). */
-  if (!timed &&
-      (!files || nl_event_queue_size(nl_world_queue(w)) == 0))
+  if (!timed && !files)
     g_string_append(s, " (deadlock: nothing pending can wake it)");
+  else if (!timed && nl_event_queue_size(nl_world_queue(w)) == 0)
+    g_string_append(s, " (nothing pending can wake it)");
   nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_PROC,
                nl_node_trace_id(p->host->node), p->trace_name,
                (uint64_t)oldest, (uint16_t)p->state, s->str,

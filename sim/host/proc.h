@@ -69,9 +69,11 @@ void nl_proc_host_crash(NlNode *node);
 /* When every thread of @p is blocked in a lab call, records so in the
  * trace now: a proc record "blocked in CALL() since T" (one part per
  * thread) whose id is the earliest T, ending "(deadlock: nothing pending
- * can wake it)" when no thread has a deadline and nothing can wake them:
- * every thread waits on its own process (a lock, a join), or nothing at
- * all is pending in the world.  Nothing is recorded for a process that is
+ * can wake it)" when no thread has a deadline and every thread waits on
+ * its own process (a lock, a condition, a join), or "(nothing pending can
+ * wake it)" when no thread has a deadline and nothing at all is pending in
+ * the world (a server idle in accept() at the end, or a client stuck in
+ * recv() from a crashed peer).  Nothing is recorded for a process that is
  * running or not started. */
 void nl_proc_trace_blocked(NlProc *p);
 /* The same for every process on @node, in spawn order. */
