@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/core/trace.h"
+
 G_BEGIN_DECLS
 
 /* What the exporters need to know about one packet. */
@@ -45,6 +47,69 @@ const char *nl__export_stun_name(const guint8 *udp, size_t len, char *buf);
 /* Reads the character at *@p (before @end) and moves past it.  Invalid
  * UTF-8 reads as U+FFFD and moves one byte, so any bytes can be shown. */
 gunichar nl__export_next_char(const guint8 **p, const guint8 *end);
+
+/* ---- the world, from the trace (export/world.c) ---- */
+
+typedef struct NlExpNode NlExpNode;
+
+/* One link of a node (a TOPOLOGY LINK record). */
+typedef struct {
+  NlExpNode *node;
+  guint index;   /* interface index (lo is 1) */
+  char *ifname;  /* "eth0" */
+  char *network; /* the network's name */
+  char *addr;    /* "10.0.0.1/24" */
+  uint32_t ip;   /* the address, host order */
+  guint plen;
+  char *role;  /* "link", "inside", "outside" */
+  char *props; /* "mtu=1500 latency=1ms ...": what the link line set */
+} NlExpLink;
+
+struct NlExpNode {
+  guint32 id;         /* interned name */
+  const char *name;   /* owned by the trace */
+  char *kind;         /* "host", "nat", ...; NULL when never declared */
+  GPtrArray *links;   /* NlExpLink, in interface order */
+  GPtrArray *routes;  /* char*: "dest=0.0.0.0/0 via=10.0.0.1" */
+  GPtrArray *programs; /* char*: programs started there, first start order */
+  char *names;        /* "a.example.com,..." or NULL */
+  char *nat;          /* "preset=... mapping=..." or NULL */
+};
+
+typedef struct {
+  char *name;
+  char *prefixes; /* "10.0.0.0/24,..." */
+  char *props;    /* "latency=5ms ..." */
+} NlExpNetwork;
+
+typedef struct {
+  const NlTrace *trace;
+  gboolean has_topology; /* TOPOLOGY records were found */
+  int64_t epoch;         /* programs' CLOCK_REALTIME at time 0, seconds */
+  GPtrArray *nodes;      /* NlExpNode, in declaration (first use) order */
+  GPtrArray *networks;   /* NlExpNetwork, in scenario order */
+  GHashTable *node_by_id;
+} NlExpWorld;
+
+/* (transfer full) the world @trace describes; free with _free(). */
+NlExpWorld *nl__export_world_new(const NlTrace *trace);
+void nl__export_world_free(NlExpWorld *w);
+NlExpNode *nl__export_world_node(const NlExpWorld *w, guint32 id);
+/* The link of @node on a network it shares with @peer (a hop's link on
+ * the sender's side), or NULL. */
+const NlExpLink *nl__export_world_hop_link(const NlExpWorld *w, guint32 node,
+                                           guint32 peer);
+/* The link @node would send a packet for @dst out of: on-link first, then
+ * the default gateway's; its first link otherwise; NULL when it has none. */
+const NlExpLink *nl__export_world_link_for(const NlExpWorld *w, guint32 node,
+                                           uint32_t dst);
+/* Whether @n ran a program whose name contains @program. */
+gboolean nl__export_world_runs(const NlExpNode *n, const char *program);
+
+/* The value of word "KEY=VALUE" in @text, into @buf (@size bytes).
+ * Returns: FALSE (and "" in @buf) when there is none. */
+gboolean nl__export_kv(const char *text, const char *key, char *buf,
+                       gsize size);
 
 G_END_DECLS
 

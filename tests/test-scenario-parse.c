@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "scenarios/lang/scenario.h"
@@ -532,6 +533,106 @@ static void test_scenario_timeline_options(void **state) {
   nl_scenario_free(s);
 }
 
+
+static void test_scenario_timeline_figure_options(void **state) {
+  /* Defaults: host lanes, repeated exchanges folded, every page, the
+   * run's end and the reference card shown. */
+  NlScenario *s = load(NET "host a\n");
+  assert_int_equal(s->timeline.lanes, NL_SCN_LANES_HOST);
+  assert_true(s->timeline.collapse);
+  assert_int_equal(s->timeline.page, 0);
+  assert_true(s->timeline.end);
+  assert_true(s->timeline.card);
+  assert_null(s->timeline.states);
+  assert_int_equal(s->timeline.style, NL_SCN_STYLE_DEFAULT);
+  nl_scenario_free(s);
+  s = load(NET "host srv\n  link lan 10.0.0.1\n  run name=tcp udp-echo-server 7\n"
+               "host cli\n  link lan 10.0.0.2\n"
+               "timeline lanes=\"srv/tcp=TCP Server, cli=TCP Client\" "
+               "states=srv/tcp style=chapter page=3 end=off card=off "
+               "collapse=off\n");
+  const NlScnTimeline *t = &s->timeline;
+  assert_int_equal(t->lanes, NL_SCN_LANES_LIST);
+  assert_int_equal(t->lane_list->len, 2);
+  const NlScnLane *l0 = g_ptr_array_index(t->lane_list, 0);
+  const NlScnLane *l1 = g_ptr_array_index(t->lane_list, 1);
+  assert_string_equal(l0->name, "srv/tcp");
+  assert_string_equal(l0->label, "TCP Server");
+  assert_string_equal(l1->name, "cli");
+  assert_string_equal(l1->label, "TCP Client");
+  assert_string_equal(t->states, "srv/tcp");
+  assert_int_equal(t->style, NL_SCN_STYLE_CHAPTER);
+  assert_int_equal(t->page, 3);
+  assert_false(t->end || t->card || t->collapse);
+  nl_scenario_free(s);
+  s = load(NET "host a\ntimeline lanes=program page=none\n");
+  assert_int_equal(s->timeline.lanes, NL_SCN_LANES_PROGRAM);
+  assert_int_equal(s->timeline.page, -1);
+  /* The command line applies options the same way, over the file's. */
+  GError *err = NULL;
+  assert_true(nl_scenario_timeline_set(&s->timeline, "from", "2s", NULL,
+                                       &err));
+  assert_int_equal(s->timeline.from, 2 * NL_S);
+  assert_true(nl_scenario_timeline_set(&s->timeline, "lanes", "a", NULL,
+                                       &err));
+  assert_int_equal(s->timeline.lanes, NL_SCN_LANES_LIST);
+  assert_true(nl_scenario_timeline_check(s, NULL, &err));
+  guint offset = 99;
+  assert_false(nl_scenario_timeline_set(&s->timeline, "hide", "call,nope",
+                                        &offset, &err));
+  assert_int_equal(offset, 5);
+  assert_non_null(strstr(err->message, "unknown record kind \"nope\""));
+  g_clear_error(&err);
+  assert_true(nl_scenario_timeline_set(&s->timeline, "lanes", "b", NULL,
+                                       &err));
+  assert_false(nl_scenario_timeline_check(s, NULL, &err));
+  assert_non_null(strstr(err->message, "\"b\", which is not a node"));
+  g_clear_error(&err);
+  nl_scenario_free(s);
+}
+
+/* Writes @text to @dir/@name. */
+static char *put_file(const char *dir, const char *name, const char *text) {
+  char *path = g_build_filename(dir, name, NULL);
+  assert_true(g_file_set_contents(path, text, -1, NULL));
+  return path;
+}
+
+static void test_scenario_timeline_of_an_including_file_wins(void **state) {
+  char *dir = g_dir_make_tmp("natlab-scn-XXXXXX", NULL);
+  char *lesson = put_file(dir, "lesson.nlab",
+                          NET "host a\ntimeline title=\"lesson\" hide=call\n");
+  char *after = put_file(dir, "after.nlab",
+                         "include \"lesson.nlab\"\n"
+                         "timeline title=\"slide\" from=1s\n");
+  char *before = put_file(dir, "before.nlab",
+                          "timeline title=\"first\"\n"
+                          "include \"lesson.nlab\"\n");
+  GError *err = NULL;
+  /* After the include: the slide's line replaces the lesson's. */
+  NlScenario *s = nl_scenario_load(after, NULL, &err);
+  assert_non_null(s);
+  assert_string_equal(s->timeline.title, "slide");
+  assert_int_equal(s->timeline.hide, 0);
+  assert_int_equal(s->timeline.from, NL_S);
+  assert_int_equal(s->timeline.loc.line, 2);
+  nl_scenario_free(s);
+  /* Before it: the included lesson's line is ignored. */
+  s = nl_scenario_load(before, NULL, &err);
+  assert_non_null(s);
+  assert_string_equal(s->timeline.title, "first");
+  assert_int_equal(s->timeline.hide, 0);
+  nl_scenario_free(s);
+  g_remove(lesson);
+  g_remove(after);
+  g_remove(before);
+  g_rmdir(dir);
+  g_free(lesson);
+  g_free(after);
+  g_free(before);
+  g_free(dir);
+}
+
 static void test_scenario_constants_and_overrides(void **state) {
   const char *text = "set lat = 20ms\nset net = 10.0.0\nset both = ${net}.5\n"
                      "set price = \"$5 a word\"\n" NET
@@ -722,6 +823,8 @@ int main(void) {
       cmocka_unit_test(test_scenario_expectations),
       cmocka_unit_test(test_scenario_expect_relayed_and_counts),
       cmocka_unit_test(test_scenario_timeline_options),
+      cmocka_unit_test(test_scenario_timeline_figure_options),
+      cmocka_unit_test(test_scenario_timeline_of_an_including_file_wins),
       cmocka_unit_test(test_scenario_constants_and_overrides),
       cmocka_unit_test(test_scenario_include_and_locations),
       cmocka_unit_test(test_scenario_layout_tabs_crlf_bom_comments),

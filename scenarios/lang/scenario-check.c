@@ -437,5 +437,18 @@ gboolean nl__scn_check(NlScnParser *p) {
   for (guint i = 0; i < s->expects->len; i++)
     if (!check_expect(p, g_ptr_array_index(s->expects, i)))
       return FALSE;
+  /* The timeline's lanes name nodes and programs. */
+  GError *err = NULL;
+  guint bad = 0;
+  if (!nl_scenario_timeline_check(s, &bad, &err)) {
+    NlScnLoc loc = s->timeline.lanes_loc;
+    if (s->timeline.lanes == NL_SCN_LANES_LIST &&
+        bad < s->timeline.lane_list->len)
+      loc.column += ((NlScnLane *)g_ptr_array_index(s->timeline.lane_list,
+                                                    bad))->offset;
+    nl__scn_fail(p, &loc, err->code, "%s", err->message);
+    g_error_free(err);
+    return FALSE;
+  }
   return TRUE;
 }

@@ -1661,16 +1661,33 @@ static gboolean stmt_expect(NlScnParser *p, NlScnLine *l) {
   return parse_expect(p, l, 0, NL_TIME_NEVER);
 }
 
+/* Whether @file is open (an including file, or the current one). */
+static gboolean file_open(const NlScnParser *p, const char *file) {
+  for (guint i = 0; i < p->stack_names->len; i++)
+    if (strcmp(g_ptr_array_index(p->stack_names, i), file) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean stmt_timeline(NlScnParser *p, NlScnLine *l) {
   const char *usage = "timeline [title=\"TEXT\"] [hide=KIND,...] [from=TIME] "
-                      "[to=TIME] [collapse=on|off]";
-  static const char *const opts[] = {"title", "hide",     "from",
-                                     "to",    "collapse", NULL};
+                      "[to=TIME] [collapse=on|off] [lanes=host|program|"
+                      "NAME[=LABEL],...] [states=LANE,...] "
+                      "[style=default|chapter] [page=all|none|N] [end=on|off] "
+                      "[card=on|off]";
   NlScnTimeline *t = &p->s->timeline;
-  if (t->set)
+  if (t->set && strcmp(t->loc.file, l->file) == 0)
     return fail_tok(p, l, 0, NL_SCENARIO_ERROR_CONFLICT,
                     "timeline is already set at %s:%u", t->loc.file,
                     t->loc.line);
+  /* A file that includes a lesson may set its own timeline: the including
+   * file's line wins, whichever comes first. */
+  if (t->set && file_open(p, t->loc.file))
+    return TRUE;
+  if (t->set) {
+    nl__scn_timeline_clear(t);
+    nl__scn_timeline_init(t);
+  }
   t->set = TRUE;
   t->loc = tok_loc(l, &l->tok[0]);
   for (guint i = 1; i < l->ntok; i++) {
@@ -1679,56 +1696,21 @@ static gboolean stmt_timeline(NlScnParser *p, NlScnLine *l) {
       return fail_tok(p, l, i, NL_SCENARIO_ERROR_SYNTAX,
                       "expected OPTION=VALUE, got \"%s\" (usage: %s)", k->text,
                       usage);
-    if (strcmp(k->key, "title") == 0) {
-      g_free(t->title);
-      t->title = g_strdup(k->value);
-    } else if (strcmp(k->key, "hide") == 0) {
-      char **kinds = g_strsplit(k->value, ",", -1);
-      guint offset = 0; /* characters before kinds[n] in the value */
-      for (guint n = 0; kinds[n] != NULL;
-           offset += (guint)g_utf8_strlen(kinds[n], -1) + 1, n++) {
-        int found = -1;
-        for (int q = 0; q < NL_TRACE_N_KINDS; q++)
-          if (strcmp(kinds[n], nl_trace_kind_name((NlTraceKind)q)) == 0)
-            found = q;
-        if (found < 0) {
-          GPtrArray *names = g_ptr_array_new();
-          for (int q = 0; q < NL_TRACE_N_KINDS; q++)
-            g_ptr_array_add(names,
-                            (gpointer)nl_trace_kind_name((NlTraceKind)q));
-          g_ptr_array_add(names, NULL);
-          char *all = g_strjoinv(", ", (char **)names->pdata);
-          NlScnLoc loc = val_loc(l, k);
-          if (!k->vquoted && k->from == NULL)
-            loc.column += offset;
-          nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
-                       "unknown record kind \"%s\" in hide=: expected a "
-                       "comma-separated list of %s",
-                       kinds[n], all);
-          g_free(all);
-          g_ptr_array_free(names, TRUE);
-          g_strfreev(kinds);
-          return FALSE;
-        }
-        t->hide |= G_GUINT64_CONSTANT(1) << found;
-      }
-      g_strfreev(kinds);
-    } else if (strcmp(k->key, "from") == 0) {
-      if (!get_time(p, l, i, &t->from))
-        return FALSE;
-    } else if (strcmp(k->key, "to") == 0) {
-      if (!get_time(p, l, i, &t->to))
-        return FALSE;
-    } else if (strcmp(k->key, "collapse") == 0) {
-      if (!nl__scn_parse_bool(k->value, &t->collapse))
-        return fail_val(p, l, i, "on or off");
-    } else {
-      const char *near = nl__scn_suggest(k->key, opts);
-      return fail_tok(p, l, i, NL_SCENARIO_ERROR_SYNTAX,
-                      "unknown timeline option \"%s\"%s%s%s (usage: %s)",
-                      k->key, near ? "; did you mean \"" : "", near ? near : "",
-                      near ? "\"?" : "", usage);
-    }
+    GError *err = NULL;
+    guint offset = 0;
+    if (strcmp(k->key, "lanes") == 0)
+      t->lanes_loc = val_loc(l, k);
+    if (nl_scenario_timeline_set(t, k->key, k->value, &offset, &err))
+      continue;
+    gboolean syntax = err->code == NL_SCENARIO_ERROR_SYNTAX;
+    NlScnLoc loc = syntax ? tok_loc(l, k) : val_loc(l, k);
+    if (!syntax && !k->vquoted && k->from == NULL)
+      loc.column += offset;
+    nl__scn_fail(p, &loc, err->code, "%s%s%s%s", err->message,
+                 syntax ? " (usage: " : "", syntax ? usage : "",
+                 syntax ? ")" : nl__scn_from(k));
+    g_error_free(err);
+    return FALSE;
   }
   if (t->to <= t->from)
     return fail_tok(p, l, 0, NL_SCENARIO_ERROR_VALUE,

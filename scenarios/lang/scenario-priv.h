@@ -112,6 +112,10 @@ gboolean nl__scn_blk_env(NlScnParser *p, NlScnLine *l);
 gboolean nl__scn_run_option(NlScnParser *p, NlScnLine *l, guint i,
                             NlScnRun *r);
 
+/* scenario-timeline.c */
+void nl__scn_timeline_init(NlScnTimeline *t);
+void nl__scn_timeline_clear(NlScnTimeline *t);
+
 void nl__scn_node_free(NlScnNode *n);
 void nl__scn_run_free(NlScnRun *r);
 void nl__scn_action_free(NlScnAction *a);

@@ -149,7 +149,7 @@ static NlScenario *scenario_new(const char *path) {
   s->nodes = g_ptr_array_new();
   s->actions = g_ptr_array_new();
   s->expects = g_ptr_array_new();
-  s->timeline.to = NL_TIME_NEVER;
+  nl__scn_timeline_init(&s->timeline);
   s->node_index = g_hash_table_new(g_str_hash, g_str_equal);
   s->network_index = g_hash_table_new(g_str_hash, g_str_equal);
   return s;
@@ -381,7 +381,7 @@ void nl_scenario_free(NlScenario *s) {
   for (guint i = 0; i < s->expects->len; i++)
     nl__scn_expect_free(g_ptr_array_index(s->expects, i));
   g_ptr_array_free(s->expects, TRUE);
-  g_free(s->timeline.title);
+  nl__scn_timeline_clear(&s->timeline);
   g_hash_table_destroy(s->node_index);
   g_hash_table_destroy(s->network_index);
   g_ptr_array_free(s->files, TRUE);

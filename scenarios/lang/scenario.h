@@ -394,7 +394,29 @@ struct NlScnExpect {
   NlScnLoc points_loc, title_loc;
 };
 
-/* `timeline KEY=VALUE...`: options for the timeline output. */
+/* `timeline lanes=...`: one lane per node, per program, or the listed
+ * ones. */
+typedef enum {
+  NL_SCN_LANES_HOST,    /* one per node (the default) */
+  NL_SCN_LANES_PROGRAM, /* one per program, one per node running none */
+  NL_SCN_LANES_LIST,    /* the lanes of lane_list, in that order */
+} NlScnLanesMode;
+
+/* One listed lane: a node ("server") or a program ("server/tcp"). */
+typedef struct {
+  char *name;
+  char *label;  /* shown instead of the name; NULL: the name */
+  guint offset; /* characters before it in the lanes= value */
+} NlScnLane;
+
+typedef enum {
+  NL_SCN_STYLE_DEFAULT, /* colours by protocol */
+  NL_SCN_STYLE_CHAPTER, /* the textbook's: dashed honey-amber TCP, slate UDP */
+} NlScnStyle;
+
+/* `timeline KEY=VALUE...`: options for the timeline output
+ * (docs/scenario-format.md, `timeline`).  nl_scenario_timeline_set()
+ * applies one, as the parser and `natlab run --from...` do. */
 typedef struct {
   gboolean set; /* a timeline line was given */
   NlScnLoc loc;
@@ -402,7 +424,16 @@ typedef struct {
   guint64 hide;      /* bit (1 << NlTraceKind) per hidden kind */
   NlTime from;       /* window; 0 by default */
   NlTime to;         /* NL_TIME_NEVER by default */
-  gboolean collapse; /* collapse repeated exchanges */
+  gboolean collapse; /* fold repeated exchanges (on by default) */
+  NlScnLanesMode lanes;
+  GPtrArray *lane_list; /* of NlScnLane*, for NL_SCN_LANES_LIST */
+  NlScnLoc lanes_loc;   /* where lanes= was written */
+  char *states; /* lanes drawn with a TCP state band: "all" or a list of
+                 * lane names; NULL: none */
+  NlScnStyle style;
+  gint page;     /* 0: every page; N: page N only; -1: one long picture */
+  gboolean end;  /* the run's end (processes killed, expectations) */
+  gboolean card; /* a reference card page in PNG and PDF output */
 } NlScnTimeline;
 
 /* `set NAME = VALUE`: a named constant, used as $NAME or ${NAME}. */
@@ -497,6 +528,31 @@ gboolean nl_scn_addr_in_prefix(const NlScnAddr *a, const NlScnAddr *p);
 /* "10.0.0.5", "10.0.0.0/24", "2001:db8::/32" into @buf
  * (NL_SCN_ADDR_STRLEN bytes).  Returns: @buf. */
 char *nl_scn_addr_to_string(const NlScnAddr *a, char *buf);
+
+/**
+ * nl_scenario_timeline_set: applies one timeline option (`KEY=VALUE` of a
+ * `timeline` line, or the command line's override) to @t.
+ * OUT: @offset (may be NULL): for a list value (hide=, lanes=), the
+ * characters before the item that is wrong.
+ * Returns: FALSE with @error set (NL_SCENARIO_ERROR, a message without a
+ * location) on an unknown key or a bad value.
+ */
+gboolean nl_scenario_timeline_set(NlScnTimeline *t, const char *key,
+                                  const char *value, guint *offset,
+                                  GError **error);
+
+/* The timeline option names, NULL-terminated. */
+const char *const *nl_scenario_timeline_keys(void);
+
+/**
+ * nl_scenario_timeline_check: checks @s's timeline against the scenario:
+ * the window is not empty and every listed lane names a node, or a
+ * program a node runs.
+ * OUT: @index (may be NULL): the lane_list index of a bad lane.
+ * Returns: FALSE with @error set (no location).
+ */
+gboolean nl_scenario_timeline_check(const NlScenario *s, guint *index,
+                                    GError **error);
 
 /* The built-in program names, NULL-terminated. */
 const char *const *nl_scenario_builtin_programs(void);
