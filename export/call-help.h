@@ -14,7 +14,14 @@ typedef struct {
   const char *python;
   const char *blocks; /* NULL when it never blocks */
   const char *errors;
+  const char *nonblocking; /* what it does on an O_NONBLOCK socket, or NULL */
 } NlCallHelp;
+
+/* The help of every call, in the order a reference card lists them;
+ * OUT: @n. */
+const NlCallHelp *nl_call_help_all(gsize *n);
+/* The help for the call named @name ("accept"), or NULL. */
+const NlCallHelp *nl_call_help_named(const char *name);
 
 /* The help for the call a CALL record's text starts with ("sendto(3, ...")
  * or NULL when there is none. */

@@ -89,7 +89,23 @@ typedef struct {
   GPtrArray *nodes;      /* NlExpNode, in declaration (first use) order */
   GPtrArray *networks;   /* NlExpNetwork, in scenario order */
   GHashTable *node_by_id;
+  /* Traversal roles: the addresses of TURN relays, and of every server
+   * (STUN, TURN, signaling, rendezvous); traversal when a STUN or TURN
+   * server runs. */
+  GArray *relay_addrs;  /* uint32 */
+  GArray *server_addrs; /* uint32 */
+  gboolean traversal;
 } NlExpWorld;
+
+/* Which path of a traversal a packet takes. */
+typedef enum {
+  NL_EXP_PATH_NONE,   /* no traversal in the run, or not a path packet */
+  NL_EXP_PATH_RELAY,  /* to or from a TURN relay */
+  NL_EXP_PATH_DIRECT, /* UDP between two peers, no server involved */
+  NL_EXP_PATH_SERVER, /* to or from a STUN/signaling server */
+} NlExpPath;
+
+NlExpPath nl__export_world_path(const NlExpWorld *w, const NlPktInfo *info);
 
 /* (transfer full) the world @trace describes; free with _free(). */
 NlExpWorld *nl__export_world_new(const NlTrace *trace);
@@ -105,6 +121,11 @@ const NlExpLink *nl__export_world_link_for(const NlExpWorld *w, guint32 node,
                                            uint32_t dst);
 /* Whether @n ran a program whose name contains @program. */
 gboolean nl__export_world_runs(const NlExpNode *n, const char *program);
+
+/* The graphviz context every exporter shares, taken under its lock (see
+ * timeline.c): returns the GVC_t *; give it back with _unlock(). */
+void *nl__export_graphviz_lock(void);
+void nl__export_graphviz_unlock(void);
 
 /* The value of word "KEY=VALUE" in @text, into @buf (@size bytes).
  * Returns: FALSE (and "" in @buf) when there is none. */

@@ -1,234 +1,95 @@
 /* The timeline: a sequence diagram drawn from the trace.
  *
- * How it is drawn.  Graphviz has no sequence-diagram layout, so this file
- * computes every position itself and asks graphviz only to draw: each
- * element is a node with a `pos` in points, and the graph is laid out with
- * the "nop2" engine (the library form of `neato -n2`), which keeps node
- * positions as given and routes the edges that have none as straight lines
- * (splines=line).  Lanes are a header box and a dashed lifeline edge to an
- * invisible point at the bottom; a packet hop is an edge between two
- * invisible points (clipping off, so the arrow tip touches the lifeline);
- * labels and boxes are fixed-size nodes, so the layout never depends on
- * font metrics.  Checked with graphviz 2.42/2.43 (Debian 12).  The "dot"
- * output keeps the positions, so `neato -n2 -Tsvg file.dot` redraws it.
+ * How it is drawn.  Graphviz has no sequence-diagram layout, so the model
+ * (timeline-model.c) and the layout (timeline-layout.c) compute every
+ * position, and this file asks graphviz only to draw: each element is a
+ * node with a `pos` in points, and each page is laid out with the "nop2"
+ * engine (the library form of `neato -n2`), which keeps node positions as
+ * given and draws the edges that have none as straight lines
+ * (splines=line).  Lanes are a header box and a dashed lifeline edge; a
+ * packet hop is an edge between two invisible points (clipping off, so
+ * the arrow tip touches the lifeline); labels and boxes are fixed-size
+ * nodes, so the drawing never depends on font metrics.  Two invisible
+ * points at the corners make each page exactly its size (16:9).  Checked
+ * with graphviz 2.42/2.43 (Debian 12).  The "dot" output keeps the
+ * positions, so `neato -n2 -Tsvg file.dot` redraws it.
  *
- * Coordinates here are "down" coordinates (y grows down the page) in
- * points; graphviz's y grows up, so y is negated when written, and graphviz
- * translates the drawing to its bounding box.
+ * Graphviz's y grows up, so y is negated when written.
  *
- * Determinism: nodes are created in trace order with serial names, hash
- * tables are used only for look-ups, never iterated, and the PDF creation
- * date that cairo writes is replaced by a fixed one.
+ * Determinism: nodes are created in a fixed order with serial names, hash
+ * tables are used only for look-ups, never iterated; PDF pages are merged
+ * by pdf-merge.c, which writes no date.
  */
 #include "export/timeline.h"
-#include "export/call-help.h"
 
-#include <errno.h>
 #include <gvc.h>
 #include <string.h>
 
-#include "export/export-priv.h"
-#include "sim/net/wire.h"
-
-/* Geometry, in points. */
-enum {
-  LANE_X0 = 215, /* x of the first lane (clear of the time axis) */
-  LANE_W = 250,  /* distance between lanes */
-  TIME_X = 84,   /* right edge of the time labels */
-  HEAD_W = 140,  /* lane header box */
-  HEAD_H = 34,
-  ROW_Y0 = 48,     /* y of the first row below the header centre */
-  ROW_H = 26,      /* one row per record */
-  BOX_H = 18,      /* text boxes on a lane */
-  CROSS = 5,       /* half the size of a drop cross */
-  FOOTER_ROWS = 16 /* repeat the lane names below this many rows */
-};
-
-typedef struct {
-  guint32 name;
-  char *kind; /* "host", "nat", ... or NULL when never declared */
-  int x;
-  /* The last packet this lane received, for the "before" of a NAT
-   * translation. */
-  const guint8 *last_rx;
-  guint32 last_rx_len;
-  uint64_t last_rx_id;
-  /* The last NAT table snapshot of this lane, shown or not. */
-  const guint8 *table;
-  guint32 table_len;
-  NlTime table_time;
-} Lane;
-
-typedef struct {
-  uint64_t id; /* key of Tl.hops */
-  const NlTraceRecord *rec;
-  const guint8 *pkt;
-  int lane, peer_lane; /* peer_lane -1 when unknown */
-  int x, y;
-  const char *colour;
-  gboolean done;
-} Hop;
-
-typedef struct {
-  const NlTrace *trace;
-  uint64_t kinds;
-  guint max_rows;
-  NlTimelineColourFn hop_colour;
-  gpointer hop_colour_data;
-  Agraph_t *g;
-  guint serial;
-  GArray *lanes;       /* of Lane */
-  GHashTable *lane_of; /* interned name -> lane index + 1 */
-  GHashTable *hops;    /* &Hop.id -> Hop */
-  GPtrArray *hop_list; /* Hop, in send order (owns them) */
-  guint rows;          /* rows drawn */
-  guint64 more;        /* records not drawn, past max_rows */
-  NlTime last_time;    /* of the last record counted in @more */
-  guint seen;          /* legend entries used: bits of Legend */
-  GString *s, *t;      /* scratch */
-} Tl;
-
-/* The legend explains the colours and marks that the drawing uses. */
-typedef enum {
-  LEGEND_UDP,
-  LEGEND_TCP,
-  LEGEND_STUN,
-  LEGEND_ICMP,
-  LEGEND_OTHER,
-  LEGEND_DROP,
-  LEGEND_XLATE,
-  LEGEND_N
-} Legend;
-
-static const struct {
-  const char *colour, *text;
-} legend[LEGEND_N] = {
-    [LEGEND_UDP] = {"#1f4e8c", "UDP"},
-    [LEGEND_TCP] = {"#212121", "TCP"},
-    [LEGEND_STUN] = {"#6a1b9a", "STUN/TURN"},
-    [LEGEND_ICMP] = {"#8d5524", "ICMP"},
-    [LEGEND_OTHER] = {"#616161", "other IP"},
-    [LEGEND_DROP] = {"#d32f2f", "dropped (reason)"},
-    [LEGEND_XLATE] = {"#ffcc80", "NAT translation"},
-};
+#include "export/call-help.h"
+#include "export/timeline-priv.h"
 
 /* ---- text ---------------------------------------------------------- */
 
-/* Appends @len bytes of @text to @out as a graphviz escString that shows
+/* Appends @text (valid UTF-8) to @out as a graphviz escString that shows
  * literally.  Graphviz unescapes a label once but a tooltip twice (checked
  * with 2.43: in a tooltip "\\\\" shows one backslash and "\\\\N" is not the
  * node name), so a backslash becomes two or four (@tip).  '&' becomes an
- * entity, which graphviz keeps in SVG and decodes for cairo.  Control
- * characters and invalid UTF-8 are replaced.  At most @max characters
- * (0: no limit) and, when @one_line, only the first line; a cut ends in
- * an ellipsis. */
-static void gv_escape(GString *out, const guint8 *text, gsize len, guint max,
-                      gboolean one_line, gboolean tip) {
-  const guint8 *p = text, *end = text + len;
-  guint n = 0;
-  while (p < end) {
-    gunichar c = nl__export_next_char(&p, end);
-    if ((one_line && c == '\n' && p < end) ||
-        (max && n + 1 == max && p < end)) {
-      g_string_append(out, "…");
-      return;
-    }
-    if (one_line && c == '\n')
-      break;
-    n++;
+ * entity, which graphviz keeps in SVG and decodes for cairo.  Newlines
+ * become graphviz line breaks; @just ('l', 'r', 'n') ends each line
+ * justified left, right or centred. */
+static void gv_escape(GString *out, const char *text, gboolean tip,
+                      char just) {
+  for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+    gunichar c = g_utf8_get_char(p);
     if (c == '\\')
       g_string_append(out, tip ? "\\\\\\\\" : "\\\\");
     else if (c == '&')
       g_string_append(out, "&amp;");
     else if (c == '\n')
-      g_string_append(out, "\\n");
-    else if (c == '\t')
-      g_string_append_c(out, ' ');
-    else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+      g_string_append_printf(out, "\\%c", just == 'n' ? 'n' : just);
+    else if (c < 0x20)
       g_string_append_c(out, '?');
     else
       g_string_append_unichar(out, c);
   }
-}
-
-static void gv_text(GString *out, const guint8 *text, gsize len, guint max,
-                    gboolean one_line) {
-  gv_escape(out, text, len, max, one_line, FALSE);
-}
-
-static void gv_str(GString *out, const char *s) {
-  gv_escape(out, (const guint8 *)s, strlen(s), 0, FALSE, FALSE);
-}
-
-static void gv_tip(GString *out, const guint8 *text, gsize len) {
-  gv_escape(out, text, len, 0, FALSE, TRUE);
-}
-
-static void gv_tipstr(GString *out, const char *s) {
-  gv_escape(out, (const guint8 *)s, strlen(s), 0, FALSE, TRUE);
-}
-
-/* A width for @chars characters at @size points; an estimate, since the
- * layout must not depend on the fonts of the machine. */
-static int text_width(guint chars, double size, gboolean mono) {
-  return (int)(chars * size * (mono ? 0.62 : 0.6)) + 4;
-}
-
-static int bold_width(guint chars, double size) {
-  return (int)(chars * size * 0.68) + 4;
-}
-
-static guint text_chars(const char *s) {
-  return (guint)g_utf8_strlen(s, -1);
-}
-
-/* "0 s", "20 ms", "20.5 ms", "1.25 s": short and exact. */
-static void time_label(NlTime t, GString *out) {
-  char buf[40];
-  gboolean neg = t < 0;
-  uint64_t a = neg ? (uint64_t)(-(t + 1)) + 1 : (uint64_t)t;
-  if (a == 0) {
-    g_string_append(out, "0 s");
-    return;
-  }
-  if (a < 1000000000u)
-    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT ".%06" G_GUINT64_FORMAT,
-               a / 1000000u, a % 1000000u);
-  else
-    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT ".%09" G_GUINT64_FORMAT,
-               a / 1000000000u, a % 1000000000u);
-  char *e = buf + strlen(buf) - 1;
-  while (*e == '0')
-    *e-- = '\0';
-  if (*e == '.')
-    *e = '\0';
-  g_string_append_printf(out, "%s%s %s", neg ? "-" : "", buf,
-                         a < 1000000000u ? "ms" : "s");
+  if (!tip && just != 'n')
+    g_string_append_printf(out, "\\%c", just);
 }
 
 /* ---- graphviz helpers ---------------------------------------------- */
+
+typedef struct {
+  TlModel *m;
+  Agraph_t *g;
+  guint serial;
+  int page;
+  double y_off; /* virtual y of this page's coordinates */
+  guint seen;   /* legend entries drawn on this page: bits of TlLegend */
+  GString *s;
+} Pg;
 
 static void set(void *obj, const char *name, const char *value) {
   agset(obj, (char *)name, (char *)value);
 }
 
-static void set_inches(void *obj, const char *name, int points) {
+static void set_inches(void *obj, const char *name, double points) {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
   set(obj, name, g_ascii_formatd(buf, sizeof buf, "%.4f", points / 72.0));
 }
 
-static void set_size(void *obj, double points) {
+static void set_num(void *obj, const char *name, double v) {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  set(obj, "fontsize", g_ascii_formatd(buf, sizeof buf, "%.1f", points));
+  set(obj, name, g_ascii_formatd(buf, sizeof buf, "%.1f", v));
 }
 
 /* Declares every attribute used, with its default, so that agset works
  * and the output lists them in a fixed order. */
-static void declare_attributes(Agraph_t *g) {
+static void declare_attributes(Agraph_t *g, gboolean png) {
   static const char *const graph[][2] = {{"splines", "line"},
                                          {"bgcolor", "white"},
-                                         {"pad", "0.25"},
-                                         {"outputorder", "breadthfirst"}};
+                                         {"pad", "0"},
+                                         {"margin", "0"},
+                                         {"outputorder", "edgesfirst"}};
   static const char *const node[][2] = {{"shape", "plaintext"},
                                         {"label", ""},
                                         {"pos", ""},
@@ -254,802 +115,660 @@ static void declare_attributes(Agraph_t *g) {
       {"class", ""},           {"id", ""}};
   for (size_t i = 0; i < G_N_ELEMENTS(graph); i++)
     agattr(g, AGRAPH, (char *)graph[i][0], (char *)graph[i][1]);
+  /* Bitmaps at twice a slide's points: 1920 x 1080 for a 960 x 540 page. */
+  agattr(g, AGRAPH, (char *)"dpi", png ? (char *)"144" : (char *)"72");
   for (size_t i = 0; i < G_N_ELEMENTS(node); i++)
     agattr(g, AGNODE, (char *)node[i][0], (char *)node[i][1]);
   for (size_t i = 0; i < G_N_ELEMENTS(edge); i++)
     agattr(g, AGEDGE, (char *)edge[i][0], (char *)edge[i][1]);
 }
 
-/* A node at (@x, @y) down coordinates, @w x @h points, fixed size. */
-static Agnode_t *tl_node(Tl *tl, int x, int y, int w, int h, const char *shape,
-                         const char *cls) {
-  char name[24], pos[48];
-  g_snprintf(name, sizeof name, "n%u", tl->serial++);
-  Agnode_t *n = agnode(tl->g, name, 1);
-  g_snprintf(pos, sizeof pos, "%d,%d", x, -y);
+/* A node at (@x, @y) (down coordinates), @w x @h points. */
+static Agnode_t *node_at(Pg *pg, double x, double y, double w, double h,
+                         const char *shape, const char *cls) {
+  char name[24], pos[64], bx[G_ASCII_DTOSTR_BUF_SIZE],
+      by[G_ASCII_DTOSTR_BUF_SIZE];
+  g_snprintf(name, sizeof name, "n%u", pg->serial++);
+  Agnode_t *n = agnode(pg->g, name, 1);
+  g_snprintf(pos, sizeof pos, "%s,%s", g_ascii_formatd(bx, sizeof bx, "%.1f", x),
+             g_ascii_formatd(by, sizeof by, "%.1f", -y));
   set(n, "pos", pos);
   set(n, "shape", shape);
-  set_inches(n, "width", w);
-  set_inches(n, "height", h);
+  set_inches(n, "width", MAX(w, 0.5));
+  set_inches(n, "height", MAX(h, 0.5));
   if (cls != NULL)
     set(n, "class", cls);
   return n;
 }
 
-static Agnode_t *tl_point(Tl *tl, int x, int y) {
-  Agnode_t *n = tl_node(tl, x, y, 1, 1, "point", NULL);
+static Agnode_t *point_at(Pg *pg, double x, double y) {
+  Agnode_t *n = node_at(pg, x, y, 1, 1, "point", NULL);
   set(n, "style", "invis");
   return n;
 }
 
-static Agedge_t *tl_line(Tl *tl, int x1, int y1, int x2, int y2,
-                         const char *colour, const char *cls) {
-  Agnode_t *a = tl_point(tl, x1, y1), *b = tl_point(tl, x2, y2);
-  Agedge_t *e = agedge(tl->g, a, b, NULL, 1);
+static Agedge_t *line(Pg *pg, double x1, double y1, double x2, double y2,
+                      const char *colour, const char *cls) {
+  Agnode_t *a = point_at(pg, x1, y1), *b = point_at(pg, x2, y2);
+  Agedge_t *e = agedge(pg->g, a, b, NULL, 1);
   set(e, "color", colour);
   if (cls != NULL)
     set(e, "class", cls);
   return e;
 }
 
-/* Plain text; @align is 'l', 'r' or 'c' about @x. */
-static Agnode_t *tl_text(Tl *tl, int x, int y, const char *label, double size,
-                         char align, gboolean bold, const char *cls) {
-  /* The label is already escaped; count its characters roughly. */
-  int w = bold ? bold_width(text_chars(label), size)
-               : text_width(text_chars(label), size, FALSE);
-  int cx = align == 'l' ? x + w / 2 : align == 'r' ? x - w / 2 : x;
-  Agnode_t *n = tl_node(tl, cx, y, w, (int)(size * 1.3), "plaintext", cls);
-  set_size(n, size);
+/* Plain text (already escaped, one line); @align 'l', 'r' or 'c' about
+ * @x. */
+static Agnode_t *text_at(Pg *pg, double x, double y, const char *plain,
+                         double size, char align, gboolean bold,
+                         const char *cls) {
+  double w = nl__tl_text_width(plain, size, bold, FALSE) + 4;
+  double cx = align == 'l' ? x + w / 2 : align == 'r' ? x - w / 2 : x;
+  Agnode_t *n = node_at(pg, cx, y, w, size * 1.3, "plaintext", cls);
+  set_num(n, "fontsize", size);
   if (bold)
     set(n, "fontname", "Helvetica-Bold");
-  if (align == 'c') {
-    set(n, "label", label);
-  } else {
-    char *l = g_strdup_printf("%s\\%c", label, align);
-    set(n, "label", l);
-    g_free(l);
-  }
+  g_string_truncate(pg->s, 0);
+  gv_escape(pg->s, plain, FALSE, align == 'c' ? 'n' : align);
+  set(n, "label", pg->s->str);
   return n;
 }
 
-/* ---- lanes ---------------------------------------------------------- */
-
-static int lane_find(const Tl *tl, guint32 name) {
-  if (name == 0)
-    return -1;
-  return GPOINTER_TO_INT(
-             g_hash_table_lookup(tl->lane_of, GUINT_TO_POINTER(name))) -
-         1;
+static void tip(void *obj, const char *plain, GString *scratch) {
+  g_string_truncate(scratch, 0);
+  gv_escape(scratch, plain, TRUE, 'n');
+  set(obj, "tooltip", scratch->str);
 }
 
-static int lane_add(Tl *tl, guint32 name, const guint8 *kind, guint32 len) {
-  int i = lane_find(tl, name);
-  if (i >= 0 || name == 0)
-    return i;
-  Lane l = {0};
-  l.name = name;
-  l.kind = kind ? g_strndup((const char *)kind, len) : NULL;
-  l.x = LANE_X0 + (int)tl->lanes->len * LANE_W;
-  g_array_append_val(tl->lanes, l);
-  g_hash_table_insert(tl->lane_of, GUINT_TO_POINTER(name),
-                      GINT_TO_POINTER(tl->lanes->len));
-  return (int)tl->lanes->len - 1;
+/* ---- page geometry -------------------------------------------------- */
+
+static TlRow *row_at(const TlModel *m, guint i) {
+  return &g_array_index(m->rows, TlRow, i);
 }
 
-static Lane *lane_at(Tl *tl, int i) {
-  return &g_array_index(tl->lanes, Lane, i);
+static TlLane *lane_at(const TlModel *m, int i) {
+  return g_ptr_array_index(m->lanes, i);
 }
+
+/* Virtual y to this page's y. */
+static double py(const Pg *pg, double vy) {
+  return vy - pg->y_off;
+}
+
+static gboolean on_page(const Pg *pg, guint row) {
+  return row < pg->m->rows->len && row_at(pg->m, row)->page == pg->page;
+}
+
+/* ---- lanes ----------------------------------------------------------- */
 
 static const char *lane_fill(const char *kind) {
   static const char *const fills[][2] = {
-      {"host", "#dce9f7"},   {"client", "#dce9f7"},  {"peer", "#dce9f7"},
-      {"server", "#d9f0d9"}, {"nat", "#ffe0b8"},     {"cgnat", "#ffe0b8"},
-      {"router", "#e4e4e4"}, {"firewall", "#f6d5d5"}};
+      {"host", "#dce9f7"},   {"client", "#dce9f7"}, {"peer", "#dce9f7"},
+      {"program", "#e8eaf6"}, {"server", "#d9f0d9"}, {"nat", "#ffe0b8"},
+      {"cgnat", "#ffe0b8"},  {"router", "#e4e4e4"}, {"firewall", "#f6d5d5"}};
   for (size_t i = 0; kind && i < G_N_ELEMENTS(fills); i++)
     if (g_str_has_prefix(kind, fills[i][0]))
       return fills[i][1];
   return "#f2f2f2";
 }
 
-static void lane_box(Tl *tl, int i, int y) {
-  Lane *l = lane_at(tl, i);
-  GString *s = tl->s;
-  g_string_truncate(s, 0);
-  gv_text(s, (const guint8 *)nl_trace_name(tl->trace, l->name),
-          strlen(nl_trace_name(tl->trace, l->name)), 22, TRUE);
-  if (l->kind != NULL && l->kind[0] != '\0' &&
-      strcmp(l->kind, nl_trace_name(tl->trace, l->name)) != 0) {
+static void lane_header(Pg *pg, int i, double y) {
+  TlLane *l = lane_at(pg->m, i);
+  GString *s = g_string_new(NULL);
+  char *label = nl__tl_wrap(l->label, 11, TRUE, FALSE, TL_HEAD_W - 10, NULL,
+                            NULL);
+  gv_escape(s, label, FALSE, 'n');
+  g_free(label);
+  if (l->sub != NULL) {
     g_string_append(s, "\\n");
-    gv_text(s, (const guint8 *)l->kind, strlen(l->kind), 22, TRUE);
+    gv_escape(s, l->sub, FALSE, 'n');
   }
-  Agnode_t *n = tl_node(tl, l->x, y, HEAD_W, HEAD_H, "box", "lane");
+  Agnode_t *n = node_at(pg, l->x, y, TL_HEAD_W, TL_HEAD_H, "box", "lane");
   set(n, "label", s->str);
   set(n, "style", "rounded,filled");
   set(n, "fillcolor", lane_fill(l->kind));
   set(n, "fontname", "Helvetica-Bold");
-  set_size(n, 11);
-  g_string_truncate(tl->t, 0);
-  gv_tipstr(tl->t, nl_trace_name(tl->trace, l->name));
-  g_string_append_printf(tl->t, " (%s)", l->kind ? l->kind : "undeclared");
-  set(n, "tooltip", tl->t->str);
+  set_num(n, "fontsize", 11);
+  g_string_printf(s, "%s (%s)", l->key, l->kind ? l->kind : "undeclared");
+  tip(n, s->str, pg->s);
+  g_string_free(s, TRUE);
 }
 
-/* Lane headers, lifelines and (for long diagrams) footers. */
-static void draw_lanes(Tl *tl, int bottom) {
-  for (guint i = 0; i < tl->lanes->len; i++) {
-    Lane *l = lane_at(tl, (int)i);
-    Agedge_t *e =
-        tl_line(tl, l->x, HEAD_H / 2, l->x, bottom, "#9e9e9e", "lifeline");
+static double header_y(const TlModel *m) {
+  return (m->title && m->title[0] ? 40 : 14) + TL_HEAD_H / 2;
+}
+
+static void draw_lanes(Pg *pg, double bottom) {
+  const TlModel *m = pg->m;
+  double hy = header_y(m);
+  for (guint i = 0; i < m->lanes->len; i++) {
+    TlLane *l = lane_at(m, (int)i);
+    Agedge_t *e = line(pg, l->x, hy + TL_HEAD_H / 2, l->x, bottom, "#9e9e9e",
+                       "lifeline");
     set(e, "style", "dashed");
     set(e, "arrowhead", "none");
     set(e, "penwidth", "1");
-    lane_box(tl, (int)i, 0);
+    lane_header(pg, (int)i, hy);
   }
-  for (guint i = 0; tl->rows >= FOOTER_ROWS && i < tl->lanes->len; i++)
-    lane_box(tl, (int)i, bottom + HEAD_H / 2);
 }
 
-/* ---- rows ----------------------------------------------------------- */
+/* ---- rows: time labels ----------------------------------------------- */
 
-static int row_y(guint row) {
-  return ROW_Y0 + (int)row * ROW_H;
+static void time_labels(Pg *pg) {
+  const TlModel *m = pg->m;
+  NlTime shown = 0;
+  gboolean first = TRUE;
+  for (guint i = 0; i < m->rows->len; i++) {
+    const TlRow *r = row_at(m, i);
+    if (r->page != pg->page)
+      continue;
+    if (!first && r->time == shown)
+      continue;
+    first = FALSE;
+    shown = r->time;
+    g_string_truncate(pg->s, 0);
+    GString *t = g_string_new(NULL);
+    nl__tl_time_axis(r->time, m->decimals, t);
+    Agnode_t *n = text_at(pg, m->axis_x, r->y, t->str, TL_FONT, 'r', FALSE,
+                          "time");
+    set(n, "fontcolor", "#555555");
+    g_string_free(t, TRUE);
+  }
 }
 
-static gboolean shows(const Tl *tl, guint16 kind) {
-  if (kind == NL_TRACE_NODE || kind >= NL_TRACE_N_KINDS)
+/* ---- boxes ----------------------------------------------------------- */
+
+static void draw_box(Pg *pg, const TlBox *x) {
+  const TlRow *r = row_at(pg->m, x->row);
+  const TlBoxStyle *st = nl__tl_box_style(x->kind);
+  char cls[48];
+  g_snprintf(cls, sizeof cls, "event %s%s%s",
+             nl_trace_kind_name((NlTraceKind)x->kind), x->cls ? " " : "",
+             x->cls ? x->cls : "");
+  Agnode_t *n = node_at(pg, x->x, r->y, x->w, x->h, st->shape, cls);
+  g_string_truncate(pg->s, 0);
+  gv_escape(pg->s, x->text, FALSE, 'n');
+  set(n, "label", pg->s->str);
+  set(n, "style", st->style);
+  set(n, "fillcolor", x->fill ? x->fill : st->fill);
+  set(n, "fontname", st->font);
+  set(n, "fontcolor", x->fontcolor ? x->fontcolor : st->fontcolor);
+  set(n, "color", "#9e9e9e");
+  set(n, "penwidth", "0.8");
+  set_num(n, "fontsize", st->size);
+  tip(n, x->tooltip, pg->s);
+  if (x->kind == NL_TRACE_NAT_XLATE)
+    pg->seen |= 1u << LG_XLATE;
+}
+
+/* ---- hops ------------------------------------------------------------ */
+
+/* Clips the segment (x0,y0)-(x1,y1) (virtual y) to the page's rows area;
+ * FALSE when nothing of it is on the page. */
+static gboolean clip(const Pg *pg, double *x0, double *y0, double *x1,
+                     double *y1, gboolean *cut0, gboolean *cut1) {
+  const TlModel *m = pg->m;
+  double top = pg->y_off + m->top - 6, bottom = pg->y_off + m->bottom + 6;
+  *cut0 = *cut1 = FALSE;
+  if (MAX(*y0, *y1) < top || MIN(*y0, *y1) > bottom)
     return FALSE;
-  if (kind == NL_TRACE_PKT_RECV)
-    kind = NL_TRACE_PKT_SEND;
-  return (tl->kinds >> kind) & 1;
+  double dx = *x1 - *x0, dy = *y1 - *y0;
+  if (*y0 < top && dy > 0) {
+    *x0 += dx * (top - *y0) / dy;
+    *y0 = top;
+    *cut0 = TRUE;
+  }
+  if (*y1 > bottom && dy > 0) {
+    *x1 = *x0 + (*x1 - *x0) * (bottom - *y0) / (*y1 - *y0);
+    *y1 = bottom;
+    *cut1 = TRUE;
+  }
+  return TRUE;
 }
 
-static Legend proto_legend(const NlPktInfo *i) {
-  if (!i->ip)
-    return LEGEND_OTHER;
-  if (i->app != NULL)
-    return LEGEND_STUN;
-  switch (i->proto) {
-    case NL_IPPROTO_UDP: return LEGEND_UDP;
-    case NL_IPPROTO_TCP: return LEGEND_TCP;
-    case NL_IPPROTO_ICMP: return LEGEND_ICMP;
-    default: return LEGEND_OTHER;
+static void hop_tooltip(const TlHop *h, GString *s) {
+  g_string_assign(s, h->tooltip);
+  g_string_append(s, "\nsent ");
+  nl__tl_time_short(h->sent, s);
+  if (h->dropped) {
+    g_string_append(s, ", dropped ");
+    nl__tl_time_short(h->end_time, s);
+    g_string_append_printf(s, ": %s", nl_drop_reason_name(h->reason));
+  } else if (h->ended && h->to >= 0) {
+    g_string_append(s, ", received ");
+    nl__tl_time_short(h->end_time, s);
+  } else if (h->to < 0) {
+    g_string_append(s, ", to a node the figure does not show");
+  } else {
+    g_string_append(s, ", still in flight");
   }
 }
 
-static const char *proto_colour(Tl *tl, const NlPktInfo *i) {
-  Legend l = proto_legend(i);
-  tl->seen |= 1u << l;
-  return legend[l].colour;
-}
-
-/* A multi-line decode of a packet, escaped for a tooltip. */
-static void pkt_tooltip(Tl *tl, const NlTraceRecord *rec, const guint8 *pkt,
-                        GString *out) {
-  GString *d = tl->t;
-  NlPktInfo info;
-  nl__export_pkt_info(pkt, rec->len, &info);
-  g_string_truncate(d, 0);
-  g_string_append_printf(d, "packet #%" G_GUINT64_FORMAT " %s → %s\n", rec->id,
-                         nl_trace_name(tl->trace, rec->node),
-                         nl_trace_name(tl->trace, rec->peer));
-  if (info.app != NULL)
-    g_string_append_printf(d, "%s\n", info.app);
-  nl_wire_describe(pkt, rec->len, d);
-  if (info.ip)
-    g_string_append_printf(d, " ttl=%u", info.ttl);
-  g_string_append_printf(d, "\n%u bytes on the wire:", rec->len);
-  for (guint32 i = 0; i < rec->len && i < 64; i++)
-    g_string_append_printf(d, "%s%02x", i % 16 ? " " : "\n", pkt[i]);
-  if (rec->len > 64)
-    g_string_append(d, "\n…");
-  gv_tipstr(out, d->str);
-}
-
-static void time_row(Tl *tl, guint row, NlTime t, NlTime *shown) {
-  if (row > 0 && t == *shown)
-    return;
-  *shown = t;
-  g_string_truncate(tl->s, 0);
-  time_label(t, tl->s);
-  Agnode_t *n =
-      tl_text(tl, TIME_X, row_y(row), tl->s->str, 9, 'r', FALSE, "time");
-  set(n, "fontcolor", "#555555");
-}
-
-/* The label of a hop, written above its start, towards the receiver. */
-static void hop_label(Tl *tl, Hop *h, const NlPktInfo *info) {
-  GString *s = tl->s;
-  g_string_truncate(s, 0);
-  nl__export_pkt_label(info, h->pkt, h->rec->len, s);
-  GString *esc = g_string_new(NULL);
-  gv_str(esc, s->str);
-  gboolean right = h->peer_lane < 0 || lane_at(tl, h->peer_lane)->x >= h->x;
-  Agnode_t *n = tl_text(tl, h->x + (right ? 6 : -6), h->y - 8, esc->str, 9,
-                        right ? 'l' : 'r', FALSE, "hop-label");
-  set(n, "fontcolor", h->colour);
-  g_string_truncate(esc, 0);
-  pkt_tooltip(tl, h->rec, h->pkt, esc);
-  set(n, "tooltip", esc->str);
-  g_string_free(esc, TRUE);
-}
-
-static void hop_id(Agedge_t *e, const Hop *h) {
+static void hop_id(Agedge_t *e, const TlHop *h) {
   char id[40];
   g_snprintf(id, sizeof id, "hop-%" G_GUINT64_FORMAT, h->id);
   set(e, "id", id);
 }
 
-/* The arrow of a hop that arrived, or was still in flight (@cls). */
-static void hop_arrow(Tl *tl, Hop *h, int x, int y, const char *cls,
-                      NlTime until) {
-  Agedge_t *e;
-  if (x == h->x) {
-    /* To itself (loopback): out and back. */
-    Agedge_t *out = tl_line(tl, h->x, h->y, h->x + 30, (h->y + y) / 2,
-                            h->colour, "hop-part");
-    set(out, "arrowhead", "none");
-    Agnode_t *mid = aghead(out), *end = tl_point(tl, x, y);
-    e = agedge(tl->g, mid, end, NULL, 1);
-    set(e, "color", h->colour);
-    set(e, "class", cls);
-  } else {
-    e = tl_line(tl, h->x, h->y, x, y, h->colour, cls);
-  }
-  if (strcmp(cls, "hop") != 0)
-    set(e, "style", "dashed");
-  hop_id(e, h);
-  GString *tip = g_string_new(NULL);
-  pkt_tooltip(tl, h->rec, h->pkt, tip);
-  g_string_truncate(tl->s, 0);
-  g_string_append(tl->s, "\\nsent ");
-  time_label(h->rec->time, tl->s);
-  g_string_append(tl->s, strcmp(cls, "hop") == 0 ? ", received " : ", ");
-  if (strcmp(cls, "hop") == 0)
-    time_label(until, tl->s);
-  else
-    g_string_append(tl->s, "still in flight");
-  g_string_append(tip, tl->s->str);
-  set(e, "tooltip", tip->str);
-  g_string_free(tip, TRUE);
-  h->done = TRUE;
-}
-
 /* A red cross at (@x, @y) and the reason beside it, away from @from_x. */
-static void drop_mark(Tl *tl, int x, int y, int from_x, NlDropReason why,
-                      const char *tooltip) {
-  tl->seen |= 1u << LEGEND_DROP;
+static void drop_mark(Pg *pg, double x, double y, double from_x,
+                      NlDropReason why, const char *tooltip) {
+  pg->seen |= 1u << LG_DROP;
   for (int k = 0; k < 2; k++) {
-    /* Two strokes: down and up. */
     int s = k ? -1 : 1;
-    Agedge_t *e = tl_line(tl, x - CROSS, y - s * CROSS, x + CROSS,
-                          y + s * CROSS, "#d32f2f", "drop");
+    Agedge_t *e = line(pg, x - TL_CROSS, y - s * TL_CROSS, x + TL_CROSS,
+                       y + s * TL_CROSS, "#d32f2f", "drop");
     set(e, "arrowhead", "none");
     set(e, "penwidth", "2.5");
-    set(e, "tooltip", tooltip);
+    tip(e, tooltip, pg->s);
   }
-  GString *s = g_string_new(NULL);
-  gv_str(s, nl_drop_reason_name(why));
   gboolean right = from_x <= x;
-  Agnode_t *n = tl_text(tl, x + (right ? 9 : -9), y, s->str, 9,
-                        right ? 'l' : 'r', TRUE, "drop-reason");
+  Agnode_t *n = text_at(pg, x + (right ? 9 : -9), y,
+                        nl_drop_reason_name(why), TL_FONT, right ? 'l' : 'r',
+                        TRUE, "drop-reason");
   set(n, "fontcolor", "#d32f2f");
-  set(n, "tooltip", tooltip);
-  g_string_free(s, TRUE);
+  tip(n, tooltip, pg->s);
 }
 
-/* Looks at a kind-styled box on a lane; @lane -1 spans every lane. */
-typedef struct {
-  const char *shape, *style, *fill, *font, *fontcolor;
-  double size;
-} BoxStyle;
-
-static const BoxStyle *box_style(guint16 kind) {
-  static const BoxStyle plain = {"box",       "rounded,filled", "#f2f2f2",
-                                 "Helvetica", "#333333",        8.5};
-  static const BoxStyle styles[NL_TRACE_N_KINDS] = {
-      [NL_TRACE_NAT_XLATE] = {"box", "filled", "#ffcc80", "Helvetica", "black",
-                              8.5},
-      [NL_TRACE_NAT_MAP] = {"box", "rounded,filled", "#fff3e0", "Helvetica",
-                            "#8d4a00", 8.5},
-      [NL_TRACE_NAT_TABLE] = {"box", "filled", "#fff3e0", "Helvetica",
-                              "#8d4a00", 8.5},
-      [NL_TRACE_CALL] = {"box", "filled", "#f5f5f5", "Courier", "#37474f", 8.5},
-      [NL_TRACE_TCP_STATE] = {"box", "rounded,filled", "#e3f2fd",
-                              "Helvetica-Bold", "#0d47a1", 8.5},
-      [NL_TRACE_PROC] = {"box", "rounded,filled", "#eeeeee", "Helvetica",
-                         "#424242", 8.5},
-      [NL_TRACE_STDOUT] = {"box", "filled", "#fffde7", "Courier", "black", 9},
-      [NL_TRACE_STDERR] = {"box", "filled", "#ffebee", "Courier", "#b71c1c", 9},
-      [NL_TRACE_STDIN] = {"box", "filled", "#e8f5e9", "Courier", "#1b5e20", 9},
-      [NL_TRACE_NOTE] = {"note", "filled", "#fff9c4", "Helvetica-Oblique",
-                         "black", 9},
-      [NL_TRACE_CHECK] = {"box", "rounded,filled", "#e8f5e9", "Helvetica",
-                          "#1b5e20", 8.5},
-  };
-  if (kind < NL_TRACE_N_KINDS && styles[kind].shape != NULL)
-    return &styles[kind];
-  return &plain;
-}
-
-static gboolean is_mono(const BoxStyle *st) {
-  return strcmp(st->font, "Courier") == 0;
-}
-
-/* A box with @label (escaped, one line or two) on lane @lane. */
-static Agnode_t *event_box(Tl *tl, int lane, int y, guint16 kind,
-                           const char *label, guint chars, int lines,
-                           const char *tooltip) {
-  const BoxStyle *st = box_style(kind);
-  int x, w = strstr(st->font, "Bold")
-                 ? bold_width(chars, st->size) + 10
-                 : text_width(chars, st->size, is_mono(st)) + 10;
-  if (lane < 0) {
-    int n = MAX(1, (int)tl->lanes->len);
-    x = LANE_X0 + (n - 1) * LANE_W / 2;
-    w = MAX(w, (n - 1) * LANE_W + HEAD_W);
+static void draw_hop(Pg *pg, const TlHop *h) {
+  const TlModel *m = pg->m;
+  double x0 = nl__tl_end_x(m, h->from), y0 = nl__tl_vy(m, h->row0);
+  double x1, y1;
+  gboolean part_way = h->dropped && h->drop_lane < 0 && h->from >= 0;
+  if (part_way) {
+    int dir = h->to >= 0 && nl__tl_end_x(m, h->to) < x0 ? -1 : 1;
+    if (h->to == -1)
+      dir = -1;
+    x1 = x0 + dir * m->gap * 2 / 5;
+  } else if (h->dropped && h->drop_lane >= 0) {
+    x1 = nl__tl_end_x(m, h->drop_lane);
   } else {
-    x = lane_at(tl, lane)->x;
+    x1 = nl__tl_end_x(m, h->to);
   }
-  char cls[32];
-  g_snprintf(cls, sizeof cls, "event %s",
-             nl_trace_kind_name((NlTraceKind)kind));
-  Agnode_t *n =
-      tl_node(tl, x, y, w, lines > 1 ? BOX_H + 4 : BOX_H, st->shape, cls);
-  set(n, "label", label);
-  set(n, "style", st->style);
-  set(n, "fillcolor", st->fill);
-  set(n, "fontname", st->font);
-  set(n, "fontcolor", st->fontcolor);
-  set(n, "color", "#9e9e9e");
-  set(n, "penwidth", "0.8");
-  set_size(n, lines > 1 ? st->size - 1 : st->size);
-  set(n, "tooltip", tooltip);
-  return n;
-}
-
-/* The most characters a box on one lane holds. */
-static guint box_max_chars(guint16 kind, int lane) {
-  const BoxStyle *st = box_style(kind);
-  int room = lane < 0 ? 4 * LANE_W : LANE_W - 24;
-  return (guint)(room / (st->size * (is_mono(st) ? 0.62 : 0.56)));
-}
-
-/* Appends the NAT table last recorded at @lane, if any, to a tooltip. */
-static void table_tip(Tl *tl, int lane, GString *tip) {
-  const Lane *l = lane >= 0 ? lane_at(tl, lane) : NULL;
-  if (l == NULL || l->table == NULL)
+  gboolean flying = !h->ended;
+  y1 = h->ended ? nl__tl_vy(m, h->row1)
+                : nl__tl_vy(m, m->rows->len - 1) + TL_ROW * (m->more ? 1 : 0.5);
+  GString *tipstr = g_string_new(NULL);
+  hop_tooltip(h, tipstr);
+  if (h->dropped) {
+    g_string_append(tipstr, "\n");
+  }
+  /* The label, above the start, towards the receiver. */
+  if (on_page(pg, h->row0) && !h->no_arrow) {
+    gboolean right = x1 >= x0;
+    double ly = py(pg, y0) - 4 - (h->label_lines - 1) * TL_LINE / 2 -
+                TL_LINE / 2;
+    double w = h->label_w + 4;
+    double cx = x0 + (right ? 6 + w / 2 : -6 - w / 2);
+    Agnode_t *n = node_at(pg, cx, ly, w, h->label_lines * TL_LINE + 2,
+                          "plaintext", "hop-label");
+    g_string_truncate(pg->s, 0);
+    gv_escape(pg->s, h->label, FALSE, right ? 'l' : 'r');
+    set(n, "label", pg->s->str);
+    set_num(n, "fontsize", TL_FONT);
+    set(n, "fontcolor", h->colour);
+    /* Readable where another arrow passes under it. */
+    set(n, "style", "filled");
+    set(n, "fillcolor", "#ffffffc0");
+    set(n, "color", "#ffffff00");
+    tip(n, h->tooltip, pg->s);
+  }
+  double cx0 = x0, cy0 = y0, cx1 = x1, cy1 = y1;
+  gboolean cut0, cut1;
+  if (h->no_arrow) {
+    if (on_page(pg, h->row1)) {
+      GString *dt = g_string_new(NULL);
+      g_string_append_printf(dt, "dropped at %s: %s, ",
+                             lane_at(m, h->drop_lane)->key,
+                             nl_drop_reason_name(h->reason));
+      nl__tl_time_short(h->end_time, dt);
+      g_string_append_c(dt, '\n');
+      g_string_append(dt, h->tooltip);
+      drop_mark(pg, x1, py(pg, y1), x1 - 1, h->reason, dt->str);
+      g_string_free(dt, TRUE);
+    }
+    g_string_free(tipstr, TRUE);
     return;
-  g_string_truncate(tl->s, 0);
-  g_string_append(tl->s, "\nNAT table at ");
-  time_label(l->table_time, tl->s);
-  g_string_append(tl->s, ":\n");
-  gv_tipstr(tip, tl->s->str);
-  gv_tip(tip, l->table, l->table_len);
+  }
+  if (h->to_self && !h->dropped) {
+    /* Loopback: out and back. */
+    if (on_page(pg, h->row0)) {
+      double mid = (py(pg, y0) + py(pg, y1)) / 2;
+      Agedge_t *a = line(pg, x0, py(pg, y0), x0 + 30, mid, h->colour,
+                         "hop-part");
+      set(a, "arrowhead", "none");
+      Agnode_t *end = point_at(pg, x1, py(pg, y1));
+      Agedge_t *e = agedge(pg->g, aghead(a), end, NULL, 1);
+      set(e, "color", h->colour);
+      set(e, "class", flying ? "hop in-flight" : "hop");
+      hop_id(e, h);
+      tip(e, tipstr->str, pg->s);
+      pg->seen |= 1u << h->legend;
+    }
+    g_string_free(tipstr, TRUE);
+    return;
+  }
+  if (clip(pg, &cx0, &cy0, &cx1, &cy1, &cut0, &cut1)) {
+    const char *cls = h->dropped ? "hop lost"
+                      : flying   ? "hop in-flight"
+                                 : "hop";
+    Agedge_t *e = line(pg, cx0, py(pg, cy0), cx1, py(pg, cy1), h->colour, cls);
+    if (h->dropped || cut1) {
+      set(e, "arrowhead", "none");
+    }
+    if (h->dropped || flying || h->dashed)
+      set(e, "style", "dashed");
+    hop_id(e, h);
+    tip(e, tipstr->str, pg->s);
+    pg->seen |= 1u << h->legend;
+  }
+  if (h->dropped && on_page(pg, h->row1)) {
+    GString *dt = g_string_new(NULL);
+    g_string_append_printf(dt, "dropped at %s: %s, ",
+                           h->drop_lane >= 0
+                               ? lane_at(m, h->drop_lane)->key
+                           : h->from >= 0 ? lane_at(m, h->from)->key
+                                          : "?",
+                           nl_drop_reason_name(h->reason));
+    nl__tl_time_short(h->end_time, dt);
+    g_string_append_c(dt, '\n');
+    g_string_append(dt, h->tooltip);
+    drop_mark(pg, x1, py(pg, y1), x0, h->reason, dt->str);
+    g_string_free(dt, TRUE);
+  }
+  g_string_free(tipstr, TRUE);
 }
 
-/* The label of an expectation: its outcome first, without the file and
- * line ("…/x.nlab:33: pass: expect …" → "pass: expect …"); the tooltip
- * keeps them.  OUT: @failed. */
-static gsize check_label_start(const guint8 *text, guint32 len,
-                               gboolean *failed) {
-  static const char *const marks[] = {": pass: ", ": fail: ", ": FAIL: "};
-  for (gsize i = 0; i + 8 <= len; i++) {
-    for (size_t m = 0; m < G_N_ELEMENTS(marks); m++) {
-      if (memcmp(text + i, marks[m], 8) == 0) {
-        *failed = m > 0;
-        return i + 2;
+/* ---- bars, states, loops ------------------------------------------------ */
+
+static void draw_bar(Pg *pg, const TlBar *b) {
+  const TlModel *m = pg->m;
+  double y0 = nl__tl_vy(m, b->row0);
+  double y1 = b->open ? nl__tl_vy(m, m->rows->len - 1) : nl__tl_vy(m, b->row1);
+  double t = pg->y_off + m->top - 4, bt = pg->y_off + m->bottom + 4;
+  y0 = MAX(y0, t);
+  y1 = MIN(y1, bt);
+  if (y1 <= y0)
+    return;
+  double x = lane_at(m, b->lane)->x;
+  Agnode_t *n = node_at(pg, x, py(pg, (y0 + y1) / 2), TL_BAR_W, y1 - y0, "box",
+                        "bar");
+  set(n, "style", "filled");
+  set(n, "fillcolor", nl__tl_legend_colour(LG_BAR, m->style));
+  set(n, "color", "#78909c");
+  set(n, "penwidth", "0.6");
+  tip(n, b->tooltip, pg->s);
+  pg->seen |= 1u << LG_BAR;
+}
+
+static const char *state_fill(const char *state) {
+  static const char *const fills[][2] = {
+      {"CLOSED", "#e0e0e0"},      {"LISTEN", "#bbdefb"},
+      {"SYN_SENT", "#fff59d"},    {"SYN_RECEIVED", "#fff59d"},
+      {"ESTABLISHED", "#a5d6a7"}, {"TIME_WAIT", "#e1bee7"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(fills); i++)
+    if (strcmp(state, fills[i][0]) == 0)
+      return fills[i][1];
+  return "#ffcc80"; /* closing states */
+}
+
+/* The band beside a lane: one segment per state, from its transition to
+ * the next (or the end), named where it starts. */
+static void draw_states(Pg *pg) {
+  const TlModel *m = pg->m;
+  for (guint i = 0; i < m->states->len; i++) {
+    const TlState *s = g_ptr_array_index(m->states, i);
+    const TlLane *l = lane_at(m, s->lane);
+    double end = nl__tl_vy(m, m->rows->len - 1) + TL_ROW / 2;
+    for (guint j = i + 1; j < m->states->len; j++) {
+      const TlState *n = g_ptr_array_index(m->states, j);
+      if (n->lane == s->lane) {
+        end = nl__tl_vy(m, n->row);
+        break;
       }
     }
-  }
-  char *lower = g_ascii_strdown((const char *)text, len);
-  *failed = strstr(lower, "fail") != NULL;
-  g_free(lower);
-  return 0;
-}
-
-static void text_box(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
-                     int lane, int y) {
-  GString *label = g_string_new(NULL), *tip = g_string_new(NULL);
-  gboolean failed = FALSE;
-  gsize skip = rec->kind == NL_TRACE_CHECK
-                   ? check_label_start(payload, rec->len, &failed)
-                   : 0;
-  gv_text(label, payload + skip, rec->len - skip,
-          box_max_chars(rec->kind, lane), TRUE);
-  /* Tooltip: the kind, where, and the whole text (for a call, the C call
-   * and its result). */
-  g_string_truncate(tl->t, 0);
-  g_string_append_printf(
-      tl->t, "%s at %s", nl_trace_kind_name((NlTraceKind)rec->kind),
-      rec->node ? nl_trace_name(tl->trace, rec->node) : "(scenario)");
-  if (rec->peer)
-    g_string_append_printf(tl->t, " [%s]", nl_trace_name(tl->trace, rec->peer));
-  g_string_append(tl->t, ", ");
-  time_label(rec->time, tl->t);
-  g_string_append_c(tl->t, '\n');
-  gv_tipstr(tip, tl->t->str);
-  gv_tip(tip, payload, rec->len);
-  const NlCallHelp *help = rec->kind == NL_TRACE_CALL
-                               ? nl_call_help_for((const char *)payload,
-                                                  rec->len)
-                               : NULL;
-  if (help != NULL) {
-    g_string_truncate(tl->t, 0);
-    g_string_append_printf(tl->t, "\n\n%s\nPython: %s\nBlocks on: %s\n"
-                           "Errors: %s",
-                           help->signature, help->python,
-                           help->blocks ? help->blocks : "nothing",
-                           help->errors);
-    gv_tipstr(tip, tl->t->str);
-  }
-  if (rec->kind == NL_TRACE_NAT_MAP)
-    table_tip(tl, lane, tip);
-  Agnode_t *n = event_box(tl, lane, y, rec->kind, label->str,
-                          text_chars(label->str), 1, tip->str);
-  if (rec->kind == NL_TRACE_CHECK && failed) {
-    set(n, "fillcolor", "#ffebee");
-    set(n, "fontcolor", "#b71c1c");
-  }
-  g_string_free(label, TRUE);
-  g_string_free(tip, TRUE);
-}
-
-/* A NAT translation: what changed, from the packet the NAT last received
- * (the same hop id when there is one) to the rewritten bytes. */
-static void xlate_box(Tl *tl, const NlTraceRecord *rec, const guint8 *pkt,
-                      int lane, int y) {
-  Lane *l = lane >= 0 ? lane_at(tl, lane) : NULL;
-  NlPktInfo before, after;
-  tl->seen |= 1u << LEGEND_XLATE;
-  nl__export_pkt_info(pkt, rec->len, &after);
-  gboolean have = l != NULL && l->last_rx != NULL;
-  if (have)
-    nl__export_pkt_info(l->last_rx, l->last_rx_len, &before);
-  GString *s = tl->s, *plain = g_string_new(NULL);
-  g_string_truncate(s, 0);
-  int lines = 0;
-  if (have && before.ip && after.ip) {
-    for (int src = 1; src >= 0; src--) {
-      gboolean changed =
-          src ? (before.src != after.src || before.sport != after.sport)
-              : (before.dst != after.dst || before.dport != after.dport);
-      if (!changed)
-        continue;
-      if (lines++)
-        g_string_append_c(s, '\n');
-      g_string_append(s, src ? "src " : "dst ");
-      nl__export_endpoint(&before, src, s);
-      g_string_append(s, " → ");
-      nl__export_endpoint(&after, src, s);
-    }
-  }
-  if (lines == 0) {
-    g_string_append(s, "NAT ");
-    nl__export_pkt_label(&after, pkt, rec->len, s);
-    lines = 1;
-  }
-  gv_str(plain, s->str);
-  guint chars = 0;
-  gchar **parts = g_strsplit(s->str, "\n", 0);
-  for (int i = 0; parts[i]; i++)
-    chars = MAX(chars, text_chars(parts[i]));
-  g_strfreev(parts);
-  GString *tip = g_string_new(NULL);
-  g_string_truncate(tl->t, 0);
-  g_string_append_printf(tl->t, "NAT %s translated, ",
-                         nl_trace_name(tl->trace, rec->node));
-  time_label(rec->time, tl->t);
-  g_string_append(tl->t, "\nbefore: ");
-  if (have)
-    nl_wire_describe(l->last_rx, l->last_rx_len, tl->t);
-  else
-    g_string_append(tl->t, "(not in the trace)");
-  g_string_append(tl->t, "\nafter: ");
-  nl_wire_describe(pkt, rec->len, tl->t);
-  gv_tipstr(tip, tl->t->str);
-  table_tip(tl, lane, tip);
-  event_box(tl, lane, y, rec->kind, plain->str, chars, lines, tip->str);
-  g_string_free(plain, TRUE);
-  g_string_free(tip, TRUE);
-}
-
-static int drop_x(Tl *tl, const Hop *h, int lane) {
-  if (lane >= 0 && lane != h->lane)
-    return lane_at(tl, lane)->x;
-  /* Dropped at the sender (queue full, no route): part of the way. */
-  int dir = h->peer_lane >= 0 && lane_at(tl, h->peer_lane)->x < h->x ? -1 : 1;
-  return h->x + dir * LANE_W * 2 / 5;
-}
-
-static void draw_record(Tl *tl, const NlTraceRecord *rec, const guint8 *payload,
-                        guint row) {
-  int y = row_y(row), lane = lane_find(tl, rec->node);
-  switch (rec->kind) {
-    case NL_TRACE_PKT_SEND: {
-      if (lane < 0)
-        return;
-      Hop *h = g_new0(Hop, 1);
-      NlPktInfo info;
-      nl__export_pkt_info(payload, rec->len, &info);
-      h->id = rec->id;
-      h->rec = rec;
-      h->pkt = payload;
-      h->lane = lane;
-      h->peer_lane = lane_find(tl, rec->peer);
-      h->x = lane_at(tl, lane)->x;
-      h->y = y;
-      h->colour = NULL;
-      if (tl->hop_colour != NULL)
-        h->colour =
-            tl->hop_colour(tl->trace, rec, payload, tl->hop_colour_data);
-      if (h->colour == NULL)
-        h->colour = proto_colour(tl, &info);
-      g_ptr_array_add(tl->hop_list, h);
-      g_hash_table_insert(tl->hops, &h->id, h);
-      hop_label(tl, h, &info);
-      return;
-    }
-    case NL_TRACE_PKT_RECV: {
-      Hop *h = g_hash_table_lookup(tl->hops, &rec->id);
-      if (lane < 0)
-        return;
-      if (h != NULL && !h->done) {
-        hop_arrow(tl, h, lane_at(tl, lane)->x, y, "hop", rec->time);
-        return;
-      }
-      /* Its send is not in the trace: a short arrow in from the peer. */
-      Hop tmp = {.id = rec->id,
-                 .rec = rec,
-                 .pkt = payload,
-                 .lane = lane,
-                 .peer_lane = -1,
-                 .y = y};
-      int from = lane_find(tl, rec->peer);
-      NlPktInfo info;
-      nl__export_pkt_info(payload, rec->len, &info);
-      tmp.colour = proto_colour(tl, &info);
-      tmp.x = from >= 0 ? lane_at(tl, from)->x : lane_at(tl, lane)->x - 60;
-      hop_arrow(tl, &tmp, lane_at(tl, lane)->x, y, "hop", rec->time);
-      return;
-    }
-    case NL_TRACE_PKT_DROP: {
-      Hop *h = g_hash_table_lookup(tl->hops, &rec->id);
-      GString *tip = g_string_new(NULL);
-      g_string_truncate(tl->t, 0);
-      g_string_append_printf(tl->t, "dropped at %s: %s, ",
-                             rec->node ? nl_trace_name(tl->trace, rec->node)
-                                       : "?",
-                             nl_drop_reason_name(nl_trace_drop_reason(rec->aux)));
-      time_label(rec->time, tl->t);
-      g_string_append_c(tl->t, '\n');
-      gv_tipstr(tip, tl->t->str);
-      pkt_tooltip(tl, rec, payload, tip);
-      if (h != NULL && !h->done) {
-        int x = drop_x(tl, h, lane);
-        Agedge_t *e = tl_line(tl, h->x, h->y, x, y, h->colour, "hop lost");
-        set(e, "style", "dashed");
-        set(e, "arrowhead", "none");
-        set(e, "tooltip", tip->str);
-        hop_id(e, h);
-        h->done = TRUE;
-        drop_mark(tl, x, y, h->x, nl_trace_drop_reason(rec->aux), tip->str);
-      } else if (lane >= 0) {
-        drop_mark(tl, lane_at(tl, lane)->x, y, 0, nl_trace_drop_reason(rec->aux),
-                  tip->str);
-      }
-      g_string_free(tip, TRUE);
-      return;
-    }
-    case NL_TRACE_NAT_XLATE: xlate_box(tl, rec, payload, lane, y); return;
-    case NL_TRACE_PKT_DELIVER: {
-      GString *label = g_string_new(NULL), *tip = g_string_new(NULL);
-      NlPktInfo info;
-      nl__export_pkt_info(payload, rec->len, &info);
-      g_string_truncate(tl->s, 0);
-      g_string_append(tl->s, "deliver ");
-      nl__export_pkt_label(&info, payload, rec->len, tl->s);
-      gv_text(label, (const guint8 *)tl->s->str, tl->s->len,
-              box_max_chars(rec->kind, lane), TRUE);
-      pkt_tooltip(tl, rec, payload, tip);
-      event_box(tl, lane, y, rec->kind, label->str, text_chars(label->str), 1,
-                tip->str);
-      g_string_free(label, TRUE);
-      g_string_free(tip, TRUE);
-      return;
-    }
-    default: text_box(tl, rec, payload, lane, y); return;
-  }
-}
-
-/* Remembers the packets each lane receives, whether drawn or not. */
-static void note_state(Tl *tl, const NlTraceRecord *rec,
-                       const guint8 *payload) {
-  if (rec->kind != NL_TRACE_PKT_RECV && rec->kind != NL_TRACE_NAT_TABLE)
-    return;
-  int lane = lane_find(tl, rec->node);
-  if (lane < 0)
-    return;
-  Lane *l = lane_at(tl, lane);
-  if (rec->kind == NL_TRACE_NAT_TABLE) {
-    l->table = payload;
-    l->table_len = rec->len;
-    l->table_time = rec->time;
-    return;
-  }
-  l->last_rx = payload;
-  l->last_rx_len = rec->len;
-  l->last_rx_id = rec->id;
-}
-
-/* ---- the whole drawing ---------------------------------------------- */
-
-/* Can @rec share the row of @prev?  A node that passes a packet on at the
- * instant it arrives (a router forwarding) draws the hop out from the same
- * point the hop in ended, when the two go opposite ways, so a path reads as
- * one line and takes fewer rows. */
-static gboolean merges(const Tl *tl, const NlTraceRecord *prev,
-                       const NlTraceRecord *rec) {
-  if (prev->kind != NL_TRACE_PKT_RECV || rec->kind != NL_TRACE_PKT_SEND ||
-      prev->node != rec->node || prev->time != rec->time)
-    return FALSE;
-  int me = lane_find(tl, rec->node), in = lane_find(tl, prev->peer),
-      out = lane_find(tl, rec->peer);
-  return me >= 0 && in >= 0 && out >= 0 && (in - me) * (out - me) < 0;
-}
-
-/* Gives each shown record, in order, its row. */
-typedef struct {
-  const NlTraceRecord *prev;
-  guint64 next;
-} RowStep;
-
-static guint64 row_step(const Tl *tl, RowStep *st, const NlTraceRecord *rec) {
-  guint64 row =
-      st->prev != NULL && merges(tl, st->prev, rec) ? st->next - 1 : st->next++;
-  st->prev = rec;
-  return row;
-}
-
-/* Before drawing: the lanes (declared ones first, in declaration order,
- * then the undeclared in first-use order), then the rows. */
-static void plan(Tl *tl) {
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  nl_trace_iter_init(&it, tl->trace);
-  while (nl_trace_iter_next(&it, &rec, &p))
-    if (rec->kind == NL_TRACE_NODE)
-      lane_add(tl, rec->node, p, rec->len);
-  nl_trace_iter_init(&it, tl->trace);
-  while (nl_trace_iter_next(&it, &rec, &p)) {
-    if (!shows(tl, rec->kind))
+    double y0 = MAX(nl__tl_vy(m, s->row), pg->y_off + m->top - 4);
+    double y1 = MIN(end, pg->y_off + m->bottom + 4);
+    if (y1 <= y0)
       continue;
-    lane_add(tl, rec->node, NULL, 0);
-    if (rec->kind == NL_TRACE_PKT_SEND)
-      lane_add(tl, rec->peer, NULL, 0);
+    double bx = l->x + l->band_side * 16;
+    Agnode_t *n = node_at(pg, bx, py(pg, (y0 + y1) / 2), 9, y1 - y0, "box",
+                          "state-band");
+    set(n, "style", "filled");
+    set(n, "fillcolor", state_fill(s->state));
+    set(n, "color", "#90a4ae");
+    set(n, "penwidth", "0.5");
+    tip(n, s->tooltip, pg->s);
+    pg->seen |= 1u << LG_STATE;
+    if (!on_page(pg, s->row))
+      continue;
+    Agnode_t *t = text_at(pg, bx + l->band_side * 8,
+                          row_at(m, s->row)->y, s->state, 8,
+                          l->band_side < 0 ? 'r' : 'l', TRUE, "tcp state");
+    set(t, "fontcolor", "#0d47a1");
+    tip(t, s->tooltip, pg->s);
   }
-  RowStep st = {0};
-  nl_trace_iter_init(&it, tl->trace);
-  while (nl_trace_iter_next(&it, &rec, &p)) {
-    if (shows(tl, rec->kind) && row_step(tl, &st, rec) >= tl->max_rows) {
-      tl->more++;
-      tl->last_time = rec->time;
-    }
-  }
-  tl->rows = (guint)MIN(st.next, (guint64)tl->max_rows);
 }
 
-/* One line of legend entries under the drawing, for what it used. */
-static void draw_legend(Tl *tl, int y) {
-  int x = LANE_X0 - HEAD_W / 2;
-  for (int i = 0; i < LEGEND_N; i++) {
-    if (!(tl->seen & (1u << i)))
+static void draw_loop(Pg *pg, const TlLoop *lp) {
+  const TlModel *m = pg->m;
+  if (!on_page(pg, lp->row0))
+    return;
+  const TlRow *r0 = row_at(m, lp->row0), *r1 = row_at(m, lp->row1);
+  double left = lane_at(m, lp->lane0)->x - m->gap / 2 + 8;
+  double right = lane_at(m, lp->lane1)->x + m->gap / 2 - 8;
+  left = MAX(left, m->axis_x + 6);
+  double top = r0->y - r0->above - 2;
+  double bottom = r1->page == pg->page ? r1->y + r1->below + 4 : m->bottom;
+  Agnode_t *f = node_at(pg, (left + right) / 2, (top + bottom) / 2,
+                        right - left, bottom - top, "box", "loop");
+  set(f, "style", "rounded,dashed");
+  set(f, "color", nl__tl_legend_colour(LG_LOOP, m->style));
+  set(f, "fillcolor", "none");
+  GString *s = g_string_new(NULL);
+  g_string_printf(s, "×%" G_GUINT64_FORMAT " ", lp->times);
+  g_string_append(s, "from ");
+  nl__tl_time_short(lp->t0, s);
+  g_string_append(s, " to ");
+  nl__tl_time_short(lp->t1, s);
+  Agnode_t *t = text_at(pg, left + 6, top + 7, s->str, 9, 'l', TRUE,
+                        "loop-label");
+  set(t, "fontcolor", nl__tl_legend_colour(LG_LOOP, m->style));
+  g_string_prepend(s, "this exchange happened ");
+  g_string_append(s, "; drawn once");
+  tip(f, s->str, pg->s);
+  tip(t, s->str, pg->s);
+  g_string_free(s, TRUE);
+  pg->seen |= 1u << LG_LOOP;
+}
+
+/* ---- legend, title, page number --------------------------------------- */
+
+static void draw_legend(Pg *pg, double y) {
+  const TlModel *m = pg->m;
+  double x = m->lanes->len ? MAX(lane_at(m, 0)->x - TL_HEAD_W / 2, 12) : 12;
+  for (int i = 0; i < LG_N; i++) {
+    if (!(pg->seen & (1u << i)))
       continue;
-    Agnode_t *n;
-    if (i == LEGEND_XLATE) {
-      n = tl_node(tl, x + 12, y, 24, 12, "box", "legend");
+    const char *colour = nl__tl_legend_colour((TlLegend)i, m->style);
+    if (i == LG_XLATE || i == LG_BAR || i == LG_STATE) {
+      Agnode_t *n = node_at(pg, x + 12, y, i == LG_XLATE ? 24 : 8,
+                            i == LG_XLATE ? 12 : 14, "box", "legend");
       set(n, "style", "filled");
-      set(n, "fillcolor", legend[i].colour);
+      set(n, "fillcolor", colour);
       set(n, "color", "#9e9e9e");
-    } else if (i == LEGEND_DROP) {
+    } else if (i == LG_DROP) {
       for (int k = 0; k < 2; k++) {
         int s = k ? -1 : 1;
-        Agedge_t *e = tl_line(tl, x + 12 - CROSS, y - s * CROSS, x + 12 + CROSS,
-                              y + s * CROSS, legend[i].colour, "legend");
+        Agedge_t *e = line(pg, x + 12 - TL_CROSS, y - s * TL_CROSS,
+                           x + 12 + TL_CROSS, y + s * TL_CROSS, colour,
+                           "legend");
         set(e, "arrowhead", "none");
         set(e, "penwidth", "2.5");
       }
+    } else if (i == LG_LOOP) {
+      Agnode_t *n = node_at(pg, x + 12, y, 24, 12, "box", "legend");
+      set(n, "style", "rounded,dashed");
+      set(n, "color", colour);
     } else {
-      Agedge_t *e = tl_line(tl, x, y, x + 24, y, legend[i].colour, "legend");
+      Agedge_t *e = line(pg, x, y, x + 24, y, colour, "legend");
       set(e, "penwidth", "1.5");
+      if (m->style == NL_TIMELINE_STYLE_CHAPTER &&
+          (i == LG_TCP || i == LG_UDP))
+        set(e, "style", "dashed");
     }
-    n = tl_text(tl, x + 30, y, legend[i].text, 9, 'l', FALSE, "legend");
-    x += 30 + text_width(text_chars(legend[i].text), 9, FALSE) + 18;
+    const char *words = nl__tl_legend_text((TlLegend)i);
+    text_at(pg, x + 30, y, words, TL_FONT, 'l', FALSE, "legend");
+    x += 30 + nl__tl_text_width(words, TL_FONT, FALSE, FALSE) + 20;
   }
 }
 
-static void draw(Tl *tl) {
-  int end_y = row_y(tl->rows) + (tl->more ? ROW_H : 0);
-  int bottom = end_y + ROW_H / 2;
-  if (tl->rows >= FOOTER_ROWS)
-    bottom += ROW_H / 2;
-
-  draw_lanes(tl, bottom);
-
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  NlTime shown_time = 0;
-  RowStep st = {0};
-  nl_trace_iter_init(&it, tl->trace);
-  while (nl_trace_iter_next(&it, &rec, &p)) {
-    if (shows(tl, rec->kind)) {
-      guint64 row = row_step(tl, &st, rec);
-      if (row >= tl->rows)
-        break;
-      time_row(tl, (guint)row, rec->time, &shown_time);
-      draw_record(tl, rec, p, (guint)row);
-    }
-    note_state(tl, rec, p);
-  }
-
-  /* Hops still open: in flight at the end of the trace, or beyond the
-   * rows drawn.  In send order. */
-  for (guint i = 0; i < tl->hop_list->len; i++) {
-    Hop *h = g_ptr_array_index(tl->hop_list, i);
-    if (h->done || h->peer_lane < 0)
-      continue;
-    hop_arrow(tl, h, lane_at(tl, h->peer_lane)->x, end_y, "hop in-flight", 0);
-  }
-
-  if (tl->more) {
-    g_string_truncate(tl->s, 0);
-    g_string_append_printf(tl->s, "… %" G_GUINT64_FORMAT " more event%s (to ",
-                           tl->more, tl->more == 1 ? "" : "s");
-    time_label(tl->last_time, tl->s);
-    g_string_append(tl->s, ")");
-    int n = MAX(1, (int)tl->lanes->len);
-    Agnode_t *m = tl_text(tl, LANE_X0 + (n - 1) * LANE_W / 2, end_y, tl->s->str,
-                          10, 'c', FALSE, "more");
-    set(m, "fontname", "Helvetica-Oblique");
-    set(m, "style", "filled");
-    set(m, "fillcolor", "white");
-  }
-  draw_legend(tl, bottom + (tl->rows >= FOOTER_ROWS ? HEAD_H + 12 : 20));
-}
-
-static void draw_title(Tl *tl, const char *title) {
-  if (title == NULL || title[0] == '\0')
+static void draw_title(Pg *pg) {
+  const TlModel *m = pg->m;
+  if (m->title == NULL || m->title[0] == '\0')
     return;
+  char *t = nl__tl_wrap(m->title, 16, TRUE, FALSE, m->width - 40, NULL, NULL);
+  char *nl = strchr(t, '\n');
+  if (nl)
+    strcpy(nl, "…");
+  text_at(pg, 18, 18, t, 16, 'l', TRUE, "title");
+  g_free(t);
+}
+
+static void draw_more(Pg *pg, double y) {
+  const TlModel *m = pg->m;
   GString *s = g_string_new(NULL);
-  gv_text(s, (const guint8 *)title, strlen(title), 120, TRUE);
-  tl_text(tl, LANE_X0 - HEAD_W / 2, -HEAD_H - 10, s->str, 16, 'l', TRUE,
-          "title");
+  g_string_append_printf(s, "… %" G_GUINT64_FORMAT " more event%s", m->more,
+                         m->more == 1 ? "" : "s");
+  if (m->folded)
+    g_string_append_printf(s, " not drawn: a timeline draws at most %u rows; "
+                              "draw a window with from=/to=",
+                           NL_TIMELINE_MAX_ROWS);
+  g_string_append(s, " (to ");
+  nl__tl_time_short(m->more_until, s);
+  g_string_append(s, ")");
+  double x = m->lanes->len ? (lane_at(m, 0)->x +
+                              lane_at(m, (int)m->lanes->len - 1)->x) / 2
+                           : m->width / 2;
+  Agnode_t *n = text_at(pg, x, y, s->str, 10, 'c', FALSE, "more");
+  set(n, "fontname", "Helvetica-Oblique");
+  set(n, "style", "filled");
+  set(n, "fillcolor", "white");
   g_string_free(s, TRUE);
 }
 
-/* cairo writes the wall-clock time into a PDF's /CreationDate; overwrite
- * its digits (and time-zone offset) in place, keeping every byte offset. */
-static void pdf_fix_dates(char *data, gsize len) {
-  static const char *const keys[] = {"/CreationDate (D:", "/ModDate (D:"};
-  for (size_t k = 0; k < G_N_ELEMENTS(keys); k++) {
-    gsize kl = strlen(keys[k]);
-    for (gsize i = 0; i + kl < len; i++) {
-      if (memcmp(data + i, keys[k], kl) != 0)
-        continue;
-      const char *fixed = "19700101000000";
-      for (gsize j = i + kl; j < len && data[j] != ')'; j++) {
-        if (*fixed)
-          data[j] = *fixed++;
-        else if (g_ascii_isdigit(data[j]))
-          data[j] = '0';
-        else if (data[j] == '-')
-          data[j] = '+';
-      }
-    }
+/* Page @page of @m as a graph (laid out by the caller). */
+static Agraph_t *page_graph(TlModel *m, int page, gboolean png) {
+  Pg pg = {.m = m, .page = page, .s = g_string_new(NULL)};
+  pg.y_off = page * (m->bottom - m->top);
+  pg.g = agopen((char *)"timeline", Agdirected, NULL);
+  declare_attributes(pg.g, png);
+  /* The page's corners: the drawing is exactly the page. */
+  point_at(&pg, 0, 0);
+  point_at(&pg, m->width, m->height);
+  draw_title(&pg);
+  gboolean last = page == m->n_pages - 1;
+  double bottom = m->bottom;
+  if (last && m->rows->len > 0) {
+    const TlRow *r = row_at(m, m->rows->len - 1);
+    bottom = MIN(m->bottom, r->y + r->below + (m->more ? TL_ROW + 4 : 8));
   }
+  if (!m->paged)
+    bottom = m->bottom;
+  draw_lanes(&pg, bottom);
+  /* Loops and bars under the rest. */
+  for (guint i = 0; i < m->loops->len; i++)
+    draw_loop(&pg, g_ptr_array_index(m->loops, i));
+  for (guint i = 0; i < m->bars->len; i++)
+    draw_bar(&pg, g_ptr_array_index(m->bars, i));
+  draw_states(&pg);
+  time_labels(&pg);
+  for (guint i = 0; i < m->hops->len; i++)
+    draw_hop(&pg, g_ptr_array_index(m->hops, i));
+  for (guint i = 0; i < m->boxes->len; i++) {
+    const TlBox *x = g_ptr_array_index(m->boxes, i);
+    if (on_page(&pg, x->row))
+      draw_box(&pg, x);
+  }
+  if (last && m->more) {
+    const TlRow *r = m->rows->len ? row_at(m, m->rows->len - 1) : NULL;
+    draw_more(&pg, r ? r->y + r->below + TL_ROW / 2 + 2 : m->top + 10);
+  }
+  draw_legend(&pg, m->height - 18);
+  if (m->n_pages > 1) {
+    g_string_printf(pg.s, "%d / %d", page + 1, m->n_pages);
+    char *t = g_strdup(pg.s->str);
+    Agnode_t *n = text_at(&pg, m->width - 16, m->height - 18, t, 9, 'r', FALSE,
+                          "page-number");
+    set(n, "fontcolor", "#757575");
+    g_free(t);
+  }
+  g_string_free(pg.s, TRUE);
+  return pg.g;
 }
+
+/* ---- the reference card -------------------------------------------------- */
+
+/* The card: for each call drawn, its C signature, the Python equivalent,
+ * what it waits for, its errors and what O_NONBLOCK changes.  One page
+ * per @per_page calls. */
+static Agraph_t *card_graph(TlModel *m, guint first, guint count,
+                            gboolean png) {
+  Pg pg = {.m = m, .s = g_string_new(NULL)};
+  pg.g = agopen((char *)"card", Agdirected, NULL);
+  declare_attributes(pg.g, png);
+  double w = MAX(m->width, TL_PAGE_W), h = w * 9 / 16;
+  point_at(&pg, 0, 0);
+  point_at(&pg, w, h);
+  text_at(&pg, 18, 18, "Reference card: the socket calls in this timeline",
+          16, 'l', TRUE, "title");
+  /* Two columns. */
+  double colw = (w - 54) / 2, y[2] = {46, 46};
+  for (guint i = first; i < first + count && i < m->calls->len; i++) {
+    const NlCallHelp *c = nl_call_help_named(g_ptr_array_index(m->calls, i));
+    if (c == NULL)
+      continue;
+    int col = y[0] <= y[1] ? 0 : 1;
+    double x = 18 + col * (colw + 18);
+    Agnode_t *n = text_at(&pg, x, y[col] + 7, c->name, 12, 'l', TRUE,
+                          "card-call");
+    (void)n;
+    y[col] += 18;
+    const char *lines[][2] = {{"", c->signature},
+                              {"Python: ", c->python},
+                              {"Blocks on: ", c->blocks ? c->blocks
+                                                        : "nothing (returns "
+                                                          "at once)"},
+                              {"Errors: ", c->errors},
+                              {"Non-blocking: ", c->nonblocking}};
+    for (size_t k = 0; k < G_N_ELEMENTS(lines); k++) {
+      if (lines[k][1] == NULL)
+        continue;
+      gboolean mono = k == 0;
+      char *text = g_strconcat(lines[k][0], lines[k][1], NULL);
+      guint nl;
+      double tw;
+      char *wrapped = nl__tl_wrap(text, 8.5, FALSE, mono, colw - 8, &nl, &tw);
+      double bh = nl * TL_LINE + 2;
+      Agnode_t *t = node_at(&pg, x + 4 + (tw + 4) / 2, y[col] + bh / 2,
+                            tw + 4, bh, "plaintext", "card-line");
+      g_string_truncate(pg.s, 0);
+      gv_escape(pg.s, wrapped, FALSE, 'l');
+      set(t, "label", pg.s->str);
+      set(t, "fontsize", "8.5");
+      set(t, "fontname", mono ? "Courier" : "Helvetica");
+      set(t, "fontcolor", mono ? "#37474f" : "#212121");
+      y[col] += bh + 2;
+      g_free(text);
+      g_free(wrapped);
+    }
+    y[col] += 10;
+  }
+  g_string_free(pg.s, TRUE);
+  return pg.g;
+}
+
+/* ---- rendering ------------------------------------------------------------ */
 
 /* One graphviz context for the process.  Graphviz 2.42's pango plugin
  * keeps a pointer to the last font name it measured, and that name belongs
@@ -1067,6 +786,119 @@ static GVC_t *graphviz_context(void) {
   return gvc;
 }
 
+void *nl__export_graphviz_lock(void) {
+  G_LOCK(graphviz);
+  return graphviz_context();
+}
+
+void nl__export_graphviz_unlock(void) {
+  G_UNLOCK(graphviz);
+}
+
+/* Lays out and renders @g (then frees it); NULL with @error set. */
+static GBytes *render_graph(Agraph_t *g, const char *format, GError **error) {
+  GVC_t *gvc = graphviz_context();
+  char *data = NULL;
+  unsigned int size = 0;
+  GBytes *out = NULL;
+  /* Graphviz warns on stderr (e.g. a label wider than its fixed-size
+   * node); the drawing is still right, so only errors are shown. */
+  agerrlevel_t level = agseterr(AGERR);
+  if (gvLayout(gvc, g, "nop2") != 0) {
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_RENDER,
+                "graphviz could not lay out the timeline");
+    goto fail_layout;
+  }
+  if (gvRenderData(gvc, g, format, &data, &size) != 0 || data == NULL) {
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_RENDER,
+                "graphviz has no \"%s\" renderer here (is the cairo plugin "
+                "of graphviz installed?)",
+                format);
+    goto fail_render;
+  }
+  out = g_bytes_new(data, size);
+  gvFreeRenderData(data);
+fail_render:
+  gvFreeLayout(gvc, g);
+fail_layout:
+  agseterr(level);
+  agclose(g);
+  return out;
+}
+
+static gboolean known_format(const char *format, GError **error) {
+  static const char *const formats[] = {"dot", "svg", "png", "pdf"};
+  for (size_t i = 0; i < G_N_ELEMENTS(formats); i++)
+    if (strcmp(format, formats[i]) == 0)
+      return TRUE;
+  g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_FORMAT,
+              "timeline format \"%s\" is not one of dot, svg, png, pdf",
+              format);
+  return FALSE;
+}
+
+#define CARD_CALLS 8 /* calls on one card page */
+
+/* Renders what @format holds of @m: PDF every page (and the card), the
+ * others page @page (0-based) or the card (@page == n_pages).  The
+ * pages go to @out. */
+static gboolean render_pages(TlModel *m, const char *format, int page,
+                             gboolean card, GPtrArray *out, GError **error) {
+  gboolean png = strcmp(format, "png") == 0;
+  gboolean pdf = strcmp(format, "pdf") == 0;
+  int first = pdf ? 0 : page, last = pdf ? m->n_pages - 1 : page;
+  gboolean ok = TRUE;
+  G_LOCK(graphviz);
+  for (int p = first; ok && p <= last && p < m->n_pages; p++) {
+    GBytes *b = render_graph(page_graph(m, p, png), format, error);
+    ok = b != NULL;
+    if (ok)
+      g_ptr_array_add(out, b);
+  }
+  if (ok && card && m->calls->len > 0 && (pdf || page == m->n_pages)) {
+    for (guint c = 0; ok && c < m->calls->len; c += CARD_CALLS) {
+      GBytes *b = render_graph(card_graph(m, c, CARD_CALLS, png), format,
+                               error);
+      ok = b != NULL;
+      if (ok)
+        g_ptr_array_add(out, b);
+    }
+  }
+  G_UNLOCK(graphviz);
+  return ok;
+}
+
+static guint8 *steal(GBytes *b, gsize *len) {
+  gsize n;
+  const guint8 *d = g_bytes_get_data(b, &n);
+  guint8 *out = g_malloc(n + 1);
+  memcpy(out, d, n);
+  out[n] = 0;
+  *len = n;
+  return out;
+}
+
+/* The PDF of @pages: one page as is, more merged. */
+static guint8 *pdf_of(GPtrArray *pages, gsize *len, GError **error) {
+  guint8 *data = nl__pdf_merge((GBytes *const *)pages->pdata, pages->len, len);
+  if (data == NULL)
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_RENDER,
+                "the PDF pages graphviz wrote could not be joined");
+  return data;
+}
+
+static TlModel *model_for(const NlTrace *trace, const NlTimelineOptions *opts,
+                          gboolean paged) {
+  TlModel *m = nl__tl_model_new(trace, opts);
+  nl__tl_layout(m, paged);
+  return m;
+}
+
+static gboolean card_wanted(const NlTimelineOptions *opts, const char *format) {
+  return !(opts && opts->no_card) &&
+         (strcmp(format, "png") == 0 || strcmp(format, "pdf") == 0);
+}
+
 guint8 *nl_timeline_render(const NlTrace *trace, const char *format,
                            const NlTimelineOptions *opts, gsize *len,
                            GError **error) {
@@ -1074,78 +906,43 @@ guint8 *nl_timeline_render(const NlTrace *trace, const char *format,
   g_return_val_if_fail(format != NULL, NULL);
   g_return_val_if_fail(len != NULL, NULL);
   *len = 0;
-  static const char *const formats[] = {"dot", "svg", "png", "pdf"};
-  gboolean known = FALSE;
-  for (size_t i = 0; i < G_N_ELEMENTS(formats); i++)
-    known = known || strcmp(format, formats[i]) == 0;
-  if (!known) {
+  if (!known_format(format, error))
+    return NULL;
+  gint page = opts ? opts->page : 0;
+  gboolean pdf = strcmp(format, "pdf") == 0;
+  gboolean paged = page > 0 || (pdf && page == 0);
+  TlModel *m = model_for(trace, opts, paged);
+  guint8 *result = NULL;
+  if (page > m->n_pages) {
     g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_FORMAT,
-                "timeline format \"%s\" is not one of dot, svg, png, pdf",
-                format);
+                "the timeline has %d page%s, not %d", m->n_pages,
+                m->n_pages == 1 ? "" : "s", page);
+    nl__tl_model_free(m);
     return NULL;
   }
-
-  Tl tl = {0};
-  tl.trace = trace;
-  tl.kinds = opts && opts->kinds ? opts->kinds : NL_TIMELINE_DEFAULT_KINDS;
-  tl.max_rows =
-      opts && opts->max_rows ? opts->max_rows : NL_TIMELINE_DEFAULT_ROWS;
-  tl.hop_colour = opts ? opts->hop_colour : NULL;
-  tl.hop_colour_data = opts ? opts->hop_colour_data : NULL;
-  tl.lanes = g_array_new(FALSE, TRUE, sizeof(Lane));
-  tl.lane_of = g_hash_table_new(g_direct_hash, g_direct_equal);
-  tl.hops = g_hash_table_new(g_int64_hash, g_int64_equal);
-  tl.hop_list = g_ptr_array_new_with_free_func(g_free);
-  tl.s = g_string_new(NULL);
-  tl.t = g_string_new(NULL);
-
-  guint8 *result = NULL;
-  G_LOCK(graphviz);
-  GVC_t *gvc = graphviz_context();
-  tl.g = agopen((char *)"timeline", Agdirected, NULL);
-  declare_attributes(tl.g);
-  plan(&tl);
-  draw_title(&tl, opts ? opts->title : NULL);
-  draw(&tl);
-
-  char *data = NULL;
-  unsigned int size = 0;
-  /* Graphviz warns on stderr (e.g. a label wider than its fixed-size
-   * node); the drawing is still right, so only errors are shown. */
-  agerrlevel_t level = agseterr(AGERR);
-  if (gvLayout(gvc, tl.g, "nop2") != 0) {
-    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_RENDER,
-                "graphviz could not lay out the timeline");
-    goto fail_layout;
+  GPtrArray *pages =
+      g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  if (pdf && page == 0) {
+    /* Every page and the card, in one PDF. */
+    if (render_pages(m, format, 0, card_wanted(opts, format), pages, error))
+      result = pdf_of(pages, len, error);
+  } else {
+    /* One page: the one asked for, or the whole timeline as one. */
+    int p = page > 0 ? page - 1 : 0;
+    if (pdf) {
+      G_LOCK(graphviz);
+      GBytes *b = render_graph(page_graph(m, p, FALSE), format, error);
+      G_UNLOCK(graphviz);
+      if (b != NULL)
+        g_ptr_array_add(pages, b);
+    } else {
+      render_pages(m, format, p, FALSE, pages, error);
+    }
+    if (pages->len > 0)
+      result = steal(g_ptr_array_index(pages, 0), len);
   }
-  if (gvRenderData(gvc, tl.g, format, &data, &size) != 0 || data == NULL) {
-    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_RENDER,
-                "graphviz has no \"%s\" renderer here (is the cairo plugin "
-                "of graphviz installed?)",
-                format);
-    goto fail_render;
-  }
-  if (strcmp(format, "pdf") == 0)
-    pdf_fix_dates(data, size);
-  result = g_malloc(size + 1);
-  memcpy(result, data, size);
-  result[size] = 0;
-  *len = size;
-  gvFreeRenderData(data);
-fail_render:
-  gvFreeLayout(gvc, tl.g);
-fail_layout:
-  agseterr(level);
-  agclose(tl.g);
-  G_UNLOCK(graphviz);
-  for (guint i = 0; i < tl.lanes->len; i++)
-    g_free(lane_at(&tl, (int)i)->kind);
-  g_array_free(tl.lanes, TRUE);
-  g_hash_table_destroy(tl.lane_of);
-  g_hash_table_destroy(tl.hops);
-  g_ptr_array_free(tl.hop_list, TRUE);
-  g_string_free(tl.s, TRUE);
-  g_string_free(tl.t, TRUE);
+  g_ptr_array_unref(pages);
+  nl__tl_model_free(m);
   return result;
 }
 
@@ -1167,9 +964,35 @@ const char *nl_timeline_format_of(const char *filename) {
   return format;
 }
 
-gboolean nl_timeline_write(const NlTrace *trace, const char *filename,
-                           const NlTimelineOptions *opts, GError **error) {
+static gboolean put(const char *file, const guint8 *data, gsize len,
+                    GPtrArray *files, GError **error) {
+  GError *err = NULL;
+  if (!g_file_set_contents(file, (const char *)data, (gssize)len, &err)) {
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO, "%s",
+                err->message);
+    g_error_free(err);
+    return FALSE;
+  }
+  g_ptr_array_add(files, g_strdup(file));
+  return TRUE;
+}
+
+/* "dir/stem" and ".ext" of @path. */
+static char *stem_of(const char *file, const char **ext) {
+  const char *dot = strrchr(file, '.');
+  const char *slash = strrchr(file, '/');
+  if (dot == NULL || (slash && dot < slash))
+    dot = file + strlen(file);
+  *ext = dot;
+  return g_strndup(file, (gsize)(dot - file));
+}
+
+gboolean nl_timeline_write_files(const NlTrace *trace, const char *filename,
+                                 const NlTimelineOptions *opts, char ***files,
+                                 GError **error) {
   g_return_val_if_fail(filename != NULL, FALSE);
+  if (files)
+    *files = NULL;
   const char *format = nl_timeline_format_of(filename);
   if (format == NULL) {
     g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_FORMAT,
@@ -1177,17 +1000,64 @@ gboolean nl_timeline_write(const NlTrace *trace, const char *filename,
                 filename);
     return FALSE;
   }
-  gsize len;
-  guint8 *data = nl_timeline_render(trace, format, opts, &len, error);
-  if (data == NULL)
-    return FALSE;
-  GError *err = NULL;
-  gboolean ok =
-      g_file_set_contents(filename, (const char *)data, (gssize)len, &err);
-  if (!ok) {
-    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO, "%s", err->message);
-    g_error_free(err);
+  gint page = opts ? opts->page : 0;
+  GPtrArray *written = g_ptr_array_new_with_free_func(g_free);
+  gboolean ok = FALSE;
+  if (strcmp(format, "pdf") == 0 || page != 0) {
+    gsize len;
+    guint8 *data = nl_timeline_render(trace, format, opts, &len, error);
+    if (data != NULL)
+      ok = put(filename, data, len, written, error);
+    g_free(data);
+  } else {
+    /* Every page: the first in @filename, the next ones beside it. */
+    TlModel *m = model_for(trace, opts, TRUE);
+    const char *ext;
+    char *stem = stem_of(filename, &ext);
+    int digits = m->n_pages >= 100 ? 3 : m->n_pages >= 10 ? 2 : 1;
+    ok = TRUE;
+    for (int p = 0; ok && p < m->n_pages; p++) {
+      GPtrArray *pages =
+          g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+      ok = render_pages(m, format, p, FALSE, pages, error);
+      if (ok) {
+        char *name = p == 0 ? g_strdup(filename)
+                            : g_strdup_printf("%s-%0*d%s", stem, digits,
+                                              p + 1, ext);
+        gsize len;
+        const guint8 *d = g_bytes_get_data(g_ptr_array_index(pages, 0), &len);
+        ok = put(name, d, len, written, error);
+        g_free(name);
+      }
+      g_ptr_array_unref(pages);
+    }
+    if (ok && card_wanted(opts, format) && m->calls->len > 0) {
+      GPtrArray *pages =
+          g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+      ok = render_pages(m, format, m->n_pages, TRUE, pages, error);
+      for (guint i = 0; ok && i < pages->len; i++) {
+        char *name = i == 0 ? g_strdup_printf("%s-card%s", stem, ext)
+                            : g_strdup_printf("%s-card-%u%s", stem, i + 1, ext);
+        gsize len;
+        const guint8 *d = g_bytes_get_data(g_ptr_array_index(pages, i), &len);
+        ok = put(name, d, len, written, error);
+        g_free(name);
+      }
+      g_ptr_array_unref(pages);
+    }
+    g_free(stem);
+    nl__tl_model_free(m);
   }
-  g_free(data);
+  if (ok && files) {
+    g_ptr_array_add(written, NULL);
+    *files = (char **)g_ptr_array_free(written, FALSE);
+  } else {
+    g_ptr_array_unref(written);
+  }
   return ok;
+}
+
+gboolean nl_timeline_write(const NlTrace *trace, const char *filename,
+                           const NlTimelineOptions *opts, GError **error) {
+  return nl_timeline_write_files(trace, filename, opts, NULL, error);
 }

@@ -176,6 +176,8 @@ static void add_topology(NlExpWorld *w, const NlTraceRecord *rec,
   g_free(text);
 }
 
+static void roles(NlExpWorld *w);
+
 NlExpWorld *nl__export_world_new(const NlTrace *trace) {
   NlExpWorld *w = g_new0(NlExpWorld, 1);
   w->trace = trace;
@@ -183,6 +185,8 @@ NlExpWorld *nl__export_world_new(const NlTrace *trace) {
   w->nodes = g_ptr_array_new_with_free_func(node_free);
   w->networks = g_ptr_array_new_with_free_func(network_free);
   w->node_by_id = g_hash_table_new(g_direct_hash, g_direct_equal);
+  w->relay_addrs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  w->server_addrs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *p;
@@ -211,12 +215,54 @@ NlExpWorld *nl__export_world_new(const NlTrace *trace) {
       default: break;
     }
   }
+  roles(w);
   return w;
+}
+
+static gboolean has_addr(const GArray *a, uint32_t v) {
+  for (guint i = 0; i < a->len; i++)
+    if (g_array_index(a, uint32_t, i) == v)
+      return TRUE;
+  return FALSE;
+}
+
+NlExpPath nl__export_world_path(const NlExpWorld *w, const NlPktInfo *i) {
+  if (!i->ip)
+    return NL_EXP_PATH_NONE;
+  if (has_addr(w->relay_addrs, i->src) || has_addr(w->relay_addrs, i->dst))
+    return NL_EXP_PATH_RELAY;
+  if (!w->traversal)
+    return NL_EXP_PATH_NONE;
+  if (has_addr(w->server_addrs, i->src) || has_addr(w->server_addrs, i->dst))
+    return NL_EXP_PATH_SERVER;
+  if (i->proto == NL_IPPROTO_UDP && i->app == NULL)
+    return NL_EXP_PATH_DIRECT;
+  return NL_EXP_PATH_NONE;
+}
+
+static void roles(NlExpWorld *w) {
+  for (guint i = 0; i < w->nodes->len; i++) {
+    const NlExpNode *n = g_ptr_array_index(w->nodes, i);
+    gboolean turn = nl__export_world_runs(n, "turn-server");
+    gboolean stun = nl__export_world_runs(n, "stun-server");
+    gboolean server = turn || stun || nl__export_world_runs(n, "signal") ||
+                      nl__export_world_runs(n, "rendezvous");
+    w->traversal |= turn || stun;
+    for (guint j = 0; j < n->links->len; j++) {
+      const NlExpLink *l = g_ptr_array_index(n->links, j);
+      if (turn)
+        g_array_append_val(w->relay_addrs, l->ip);
+      if (server)
+        g_array_append_val(w->server_addrs, l->ip);
+    }
+  }
 }
 
 void nl__export_world_free(NlExpWorld *w) {
   if (w == NULL)
     return;
+  g_array_free(w->relay_addrs, TRUE);
+  g_array_free(w->server_addrs, TRUE);
   g_ptr_array_unref(w->nodes);
   g_ptr_array_unref(w->networks);
   g_hash_table_destroy(w->node_by_id);

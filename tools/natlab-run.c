@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "export/jsonl.h"
-#include "export/pcap.h"
 #include "export/timeline.h"
 #include "scenarios/lang/scenario.h"
 #include "scenarios/runner/runner.h"
@@ -17,6 +16,7 @@
 #include "sim/net/wire.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/run-figures.h"
 
 typedef struct {
   guint64 seed;
@@ -96,93 +96,14 @@ static void show_progress(void *data, NlTime now, NlTime end, uint64_t events) {
   fflush(stderr);
 }
 
-/* Hops to or from a TURN relay are drawn amber, the roadmap's colour for
- * the relay path; others keep their protocol's colour. */
-static const char *relay_colour(const NlTrace *trace, const NlTraceRecord *send,
-                                const guint8 *pkt, gpointer data) {
-  GArray *relays = data;
-  if (send->len < 20)
-    return NULL;
-  uint32_t src = nl_wire_get32(pkt + 12), dst = nl_wire_get32(pkt + 16);
-  for (guint i = 0; i < relays->len; i++) {
-    uint32_t a = g_array_index(relays, uint32_t, i);
-    if (a == src || a == dst)
-      return "#d98c00";
-  }
-  return NULL;
-}
-
-/* The addresses of the hosts that run a TURN server in @s. */
-static GArray *relay_addrs(const NlScenario *s) {
-  GArray *out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  for (guint i = 0; i < s->nodes->len; i++) {
-    const NlScnNode *n = g_ptr_array_index(s->nodes, i);
-    gboolean relay = FALSE;
-    for (guint j = 0; j < n->runs->len; j++) {
-      const NlScnRun *r = g_ptr_array_index(n->runs, j);
-      relay |= r->kind == NL_SCN_PROGRAM_BUILTIN &&
-               strcmp(r->program, "turn-server") == 0;
-    }
-    for (guint j = 0; relay && j < n->links->len; j++) {
-      const NlScnLink *l = g_ptr_array_index(n->links, j);
-      for (guint k = 0; k < l->addrs->len; k++) {
-        const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
-        if (a->family == 4) {
-          uint32_t v = nl_scn_addr_ip4(a);
-          g_array_append_val(out, v);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/* (transfer full) the records of @t between @from and @to, with every
- * lane declaration; NULL when the window is the whole run. */
-static NlTrace *window_of(NlTrace *t, NlTime from, NlTime to) {
-  if (from <= 0 && to == NL_TIME_NEVER)
-    return NULL;
-  NlTrace *w = nl_trace_new();
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p)) {
-    if (rec->kind != NL_TRACE_NODE && (rec->time < from || rec->time > to))
-      continue;
-    nl_trace_add(w, rec->time, rec->kind,
-                 nl_trace_intern(w, nl_trace_name(t, rec->node)),
-                 nl_trace_intern(w, nl_trace_name(t, rec->peer)), rec->id,
-                 rec->aux, p, rec->len);
-  }
-  return w;
-}
-
 static gboolean write_outputs(NlTrace *t, const Options *o, const NlScenario *s,
-                              const char *title, GError **error) {
+                              const NlRunFigures *fig, const char *title,
+                              FILE *report, GError **error) {
   if (o->trace && !nl_trace_write_text(t, o->trace, error))
     return FALSE;
-  if (o->timeline) {
-    NlTimelineOptions topts;
-    memset(&topts, 0, sizeof topts);
-    topts.title = title;
-    /* The scenario's `timeline hide=...` leaves those kinds out, and
-     * `from=`/`to=` draw only that window (lanes are always kept). */
-    topts.kinds = NL_TIMELINE_DEFAULT_KINDS & ~s->timeline.hide;
-    GArray *relays = relay_addrs(s);
-    if (relays->len > 0) {
-      topts.hop_colour = relay_colour;
-      topts.hop_colour_data = relays;
-    }
-    NlTrace *window = window_of(t, s->timeline.from, s->timeline.to);
-    gboolean ok =
-        nl_timeline_write(window ? window : t, o->timeline, &topts, error);
-    nl_trace_free(window);
-    g_array_free(relays, TRUE);
-    if (!ok)
-      return FALSE;
-  }
-  if (o->pcap && !nl_pcap_write(t, o->pcap, NULL, error))
+  /* Timeline, capture and topology: tools/run-figures.c. */
+  if (!nl_run_figures_write(t, s, fig, o->timeline, o->pcap, title, report,
+                           error))
     return FALSE;
   if (o->jsonl && !nl_jsonl_write(t, o->jsonl, error))
     return FALSE;
@@ -257,6 +178,7 @@ static const char run_description[] =
 
 int nl_cmd_run(int argc, char **argv) {
   Options o = {0};
+  NlRunFigures fig = {0};
   const GOptionEntry entries[] = {
       {"seed", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_seed,
        "Replace the scenario's seed (0 to 18446744073709551615)", "N"},
@@ -270,7 +192,8 @@ int nl_cmd_run(int argc, char **argv) {
        "format: .svg .png .pdf .dot",
        "FILE"},
       {"pcap", 0, 0, G_OPTION_ARG_FILENAME, &o.pcap,
-       "Write every packet sent as a pcap capture (- for stdout)", "FILE"},
+       "Write a pcapng capture, one interface per node link (- for stdout)",
+       "FILE"},
       {"jsonl", 0, 0, G_OPTION_ARG_FILENAME, &o.jsonl,
        "Write the trace as JSON lines (docs/trace-jsonl.md; - for stdout)",
        "FILE"},
@@ -289,6 +212,7 @@ int nl_cmd_run(int argc, char **argv) {
   GOptionContext *ctx =
       nl_cli_context_new("run", "SCENARIO", "Run a scenario in virtual time.",
                          entries, &o, run_description);
+  nl_run_figures_add_options(ctx, &fig);
   GError *error = NULL;
   int rc = NL_EXIT_OK;
   NlScenario *s = NULL;
@@ -317,13 +241,18 @@ int nl_cmd_run(int argc, char **argv) {
     rc = NL_EXIT_ERROR;
     goto out;
   }
+  if (!nl_run_figures_check(&fig, s, &error)) {
+    rc = nl_cli_usage_error("run", "%s", error->message);
+    goto out;
+  }
   seal_natlab();
   NlRunOptions ropts = {.seed_set = o.seed_set,
                         .seed = o.seed,
                         .watchdog_ms = (unsigned)o.watchdog_ms};
   /* With no output that shows packets or calls, record only what the
    * expectations and the printed program output need. */
-  if (!o.trace && !o.timeline && !o.pcap && !o.jsonl)
+  if (!o.trace && !o.timeline && !o.pcap && !o.jsonl &&
+      !nl_run_figures_wanted(&fig))
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
   NlRun *run = nl_run_new(s, &ropts, &error);
   if (run == NULL) {
@@ -366,8 +295,8 @@ int nl_cmd_run(int argc, char **argv) {
   }
   if (!o.quiet)
     print_outputs(report, nl_run_trace(run));
-  if (!write_outputs(nl_run_trace(run), &o, s,
-                     s->timeline.title ? s->timeline.title : argv[1], &error)) {
+  if (!write_outputs(nl_run_trace(run), &o, s, &fig, argv[1], report,
+                    &error)) {
     fprintf(stderr, "natlab run: %s\n", error->message);
     rc = NL_EXIT_ERROR;
   }
@@ -388,6 +317,7 @@ out:
     g_error_free(error);
   nl_scenario_free(s);
   options_clear(&o);
+  nl_run_figures_clear(&fig);
   g_option_context_free(ctx);
   return rc;
 }

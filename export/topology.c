@@ -1,0 +1,498 @@
+/* The topology picture (see topology.h).  The graph is built with
+ * libcgraph in a fixed order (the trace's), so its DOT text is canonical;
+ * graphviz's dot lays it out left to right.
+ */
+#include "export/topology.h"
+
+#include <gvc.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "export/export-priv.h"
+#include "export/timeline.h"
+
+#define MAX_TABLE_ROWS 6 /* translation table rows drawn per NAT */
+
+static void set(void *obj, const char *name, const char *value) {
+  agsafeset(obj, (char *)name, (char *)value, (char *)"");
+}
+
+/* Appends @text as a DOT escString showing literally, each line ending
+ * justified by @just ('l') or centred ('n'). */
+static void esc(GString *out, const char *text, char just) {
+  for (const char *p = text; *p; p++) {
+    if (*p == '\\')
+      g_string_append(out, "\\\\");
+    else if (*p == '\n')
+      g_string_append_printf(out, "\\%c", just);
+    else if ((unsigned char)*p < 0x20)
+      g_string_append_c(out, '?');
+    else
+      g_string_append_c(out, *p);
+  }
+  if (just == 'l')
+    g_string_append(out, "\\l");
+}
+
+/* The mappings a NAT holds at the end of the run, from its NAT_MAP
+ * records: "UDP 10.0.0.5:41048 -> 203.0.113.1:1024 (for ...)". */
+static GPtrArray *table_of(const NlTrace *t, guint32 nat) {
+  GPtrArray *rows = g_ptr_array_new_with_free_func(g_free);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (rec->kind != NL_TRACE_NAT_MAP || rec->node != nat)
+      continue;
+    char *text = g_strndup((const char *)p, rec->len);
+    gboolean add = g_str_has_prefix(text, "new ");
+    gboolean gone = g_str_has_prefix(text, "expire ");
+    if (add || gone) {
+      /* "PROTO inside -> outside" is the key, and the row. */
+      const char *body = strchr(text, ' ') + 1;
+      const char *paren = strstr(body, " (");
+      char *key = g_strndup(body, paren ? (gsize)(paren - body) : strlen(body));
+      for (guint i = 0; i < rows->len; i++) {
+        if (g_str_has_prefix(g_ptr_array_index(rows, i), key)) {
+          g_ptr_array_remove_index(rows, i);
+          break;
+        }
+      }
+      if (add)
+        g_ptr_array_add(rows, g_strdup(key));
+      g_free(key);
+    }
+    g_free(text);
+  }
+  return rows;
+}
+
+static const char *node_fill(const NlExpNode *n, gboolean *server) {
+  *server = nl__export_world_runs(n, "stun-server") ||
+            nl__export_world_runs(n, "turn-server") ||
+            nl__export_world_runs(n, "signal") ||
+            nl__export_world_runs(n, "rendezvous") ||
+            nl__export_world_runs(n, "server");
+  if (n->kind && strcmp(n->kind, "router") == 0)
+    return "#e4e4e4";
+  if (n->kind && strcmp(n->kind, "firewall") == 0)
+    return "#f6d5d5";
+  if (nl__export_world_runs(n, "signal"))
+    return "#fff9c4";
+  return *server ? "#d9f0d9" : "#dce9f7";
+}
+
+/* What a host is for: its programs, as the trace started them. */
+static void put_role(GString *s, const NlExpNode *n) {
+  static const struct {
+    const char *program, *role;
+  } roles[] = {{"turn-server", "TURN relay"},
+               {"stun-server", "STUN server"},
+               {"signal", "signaling"},
+               {"rendezvous", "rendezvous"}};
+  for (gsize i = 0; i < G_N_ELEMENTS(roles); i++) {
+    if (nl__export_world_runs(n, roles[i].program)) {
+      g_string_append_printf(s, "\n%s", roles[i].role);
+      return;
+    }
+  }
+  if (n->programs->len > 0) {
+    g_string_append(s, "\nruns ");
+    for (guint i = 0; i < n->programs->len && i < 3; i++)
+      g_string_append_printf(s, "%s%s", i ? ", " : "",
+                             (const char *)g_ptr_array_index(n->programs, i));
+    if (n->programs->len > 3)
+      g_string_append(s, ", …");
+  }
+}
+
+typedef struct {
+  guint64 bytes[4]; /* by NlExpPath */
+  guint64 packets[4];
+} Traffic;
+
+/* Bytes on the wire by path: every hop of every packet counts, so a
+ * relayed byte, which crosses the relay's link twice, counts twice. */
+static void traffic(const NlExpWorld *w, Traffic *tr) {
+  memset(tr, 0, sizeof *tr);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, w->trace);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (rec->kind != NL_TRACE_PKT_SEND)
+      continue;
+    NlPktInfo info;
+    nl__export_pkt_info(p, rec->len, &info);
+    NlExpPath way = nl__export_world_path(w, &info);
+    tr->bytes[way] += rec->len;
+    tr->packets[way]++;
+  }
+}
+
+typedef struct {
+  const NlExpWorld *w;
+  Agraph_t *g;
+  GString *s;
+} Topo;
+
+static Agnode_t *node(Topo *t, const char *name) {
+  return agnode(t->g, (char *)name, 1);
+}
+
+static void add_networks(Topo *t) {
+  for (guint i = 0; i < t->w->networks->len; i++) {
+    const NlExpNetwork *n = g_ptr_array_index(t->w->networks, i);
+    char *id = g_strdup_printf("net:%s", n->name);
+    Agnode_t *v = node(t, id);
+    g_string_truncate(t->s, 0);
+    GString *plain = g_string_new(n->name);
+    char *prefixes = g_strjoinv("\n", g_strsplit(n->prefixes, ",", -1));
+    g_string_append_printf(plain, "\n%s", prefixes);
+    g_free(prefixes);
+    if (n->props[0])
+      g_string_append_printf(plain, "\n%s", n->props);
+    esc(t->s, plain->str, 'n');
+    set(v, "label", t->s->str);
+    set(v, "shape", "box");
+    set(v, "style", "rounded,filled");
+    set(v, "fillcolor", "#eceff1");
+    set(v, "color", "#78909c");
+    set(v, "class", "network");
+    g_string_free(plain, TRUE);
+    g_free(id);
+  }
+}
+
+static void add_nodes(Topo *t) {
+  const NlExpWorld *w = t->w;
+  for (guint i = 0; i < w->nodes->len; i++) {
+    const NlExpNode *n = g_ptr_array_index(w->nodes, i);
+    if (n->kind == NULL && n->links->len == 0)
+      continue;
+    Agnode_t *v = node(t, n->name);
+    GString *plain = g_string_new(n->name);
+    if (n->names)
+      g_string_append_printf(plain, "\n%s", n->names);
+    gboolean nat = n->kind && (strcmp(n->kind, "nat") == 0 ||
+                               strcmp(n->kind, "firewall") == 0);
+    g_string_truncate(t->s, 0);
+    if (nat) {
+      char preset[64];
+      nl__export_kv(n->nat ? n->nat : "", "preset", preset, sizeof preset);
+      g_string_append_printf(plain, "\n%s", preset[0] ? preset : n->kind);
+      esc(t->s, plain->str, 'n');
+      GPtrArray *rows = table_of(w->trace, n->id);
+      if (rows->len > 0) {
+        GString *tab = g_string_new("\n");
+        for (guint r = 0; r < rows->len && r < MAX_TABLE_ROWS; r++)
+          g_string_append_printf(tab, "%s\n",
+                                 (const char *)g_ptr_array_index(rows, r));
+        if (rows->len > MAX_TABLE_ROWS)
+          g_string_append_printf(tab, "… %u more\n",
+                                 rows->len - MAX_TABLE_ROWS);
+        g_string_truncate(tab, tab->len - 1);
+        esc(t->s, tab->str, 'n');
+        g_string_free(tab, TRUE);
+      }
+      g_ptr_array_unref(rows);
+      set(v, "shape", "hexagon");
+      set(v, "style", "filled");
+      set(v, "fillcolor", strcmp(n->kind, "nat") == 0 ? "#ffe0b8"
+                                                      : "#f6d5d5");
+      set(v, "class", n->kind);
+      if (n->nat)
+        set(v, "tooltip", n->nat);
+    } else {
+      gboolean server;
+      const char *fill = node_fill(n, &server);
+      put_role(plain, n);
+      esc(t->s, plain->str, 'n');
+      set(v, "shape", "box");
+      set(v, "style", "rounded,filled");
+      set(v, "fillcolor", fill);
+      set(v, "class", n->kind ? n->kind : "node");
+    }
+    set(v, "label", t->s->str);
+    g_string_free(plain, TRUE);
+  }
+}
+
+/* How far each node and network is from the first node (breadth first
+ * through the links), so that each link can point away from it: dot then
+ * ranks the topology as the path a packet takes, left to right. */
+static GHashTable *distances(const NlExpWorld *w) {
+  GHashTable *d = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  GQueue q = G_QUEUE_INIT;
+  for (guint s = 0; s < w->nodes->len; s++) {
+    const NlExpNode *start = g_ptr_array_index(w->nodes, s);
+    if (g_hash_table_contains(d, start->name))
+      continue;
+    g_hash_table_insert(d, g_strdup(start->name), GINT_TO_POINTER(1));
+    g_queue_push_tail(&q, g_strdup(start->name));
+    while (!g_queue_is_empty(&q)) {
+      char *v = g_queue_pop_head(&q);
+      int dv = GPOINTER_TO_INT(g_hash_table_lookup(d, v));
+      gboolean net = g_str_has_prefix(v, "net:");
+      for (guint i = 0; i < w->nodes->len; i++) {
+        const NlExpNode *n = g_ptr_array_index(w->nodes, i);
+        for (guint j = 0; j < n->links->len; j++) {
+          const NlExpLink *l = g_ptr_array_index(n->links, j);
+          char *netname = g_strdup_printf("net:%s", l->network);
+          const char *other = NULL;
+          if (net && strcmp(netname, v) == 0)
+            other = n->name;
+          else if (!net && strcmp(n->name, v) == 0)
+            other = netname;
+          if (other && !g_hash_table_contains(d, other)) {
+            g_hash_table_insert(d, g_strdup(other), GINT_TO_POINTER(dv + 1));
+            g_queue_push_tail(&q, g_strdup(other));
+          }
+          g_free(netname);
+        }
+      }
+      g_free(v);
+    }
+  }
+  return d;
+}
+
+static void add_links(Topo *t) {
+  const NlExpWorld *w = t->w;
+  GHashTable *dist = distances(w);
+  for (guint i = 0; i < w->nodes->len; i++) {
+    const NlExpNode *n = g_ptr_array_index(w->nodes, i);
+    for (guint j = 0; j < n->links->len; j++) {
+      const NlExpLink *l = g_ptr_array_index(n->links, j);
+      char *net = g_strdup_printf("net:%s", l->network);
+      int dn = GPOINTER_TO_INT(g_hash_table_lookup(dist, n->name));
+      int dl = GPOINTER_TO_INT(g_hash_table_lookup(dist, net));
+      Agedge_t *e = dl >= dn
+                        ? agedge(t->g, node(t, n->name), node(t, net), NULL, 1)
+                        : agedge(t->g, node(t, net), node(t, n->name), NULL, 1);
+      GString *plain = g_string_new(NULL);
+      g_string_append_printf(plain, "%s %s", l->ifname, l->addr);
+      if (strcmp(l->role, "link") != 0)
+        g_string_append_printf(plain, " (%s)", l->role);
+      /* What the link line itself set, beyond the MTU every link has. */
+      gchar **props = g_strsplit(l->props, " ", -1);
+      for (int k = 0; props[k]; k++)
+        if (props[k][0] && !g_str_has_prefix(props[k], "mtu=1500"))
+          g_string_append_printf(plain, "\n%s", props[k]);
+      g_strfreev(props);
+      g_string_truncate(t->s, 0);
+      esc(t->s, plain->str, 'n');
+      set(e, "label", t->s->str);
+      set(e, "class", "link");
+      g_string_free(plain, TRUE);
+      g_free(net);
+    }
+  }
+  g_hash_table_destroy(dist);
+}
+
+/* The traversal: direct and relayed paths, and the bytes each cost. */
+static void add_paths(Topo *t) {
+  Traffic tr;
+  traffic(t->w, &tr);
+  guint64 direct = tr.bytes[NL_EXP_PATH_DIRECT];
+  guint64 relay = tr.bytes[NL_EXP_PATH_RELAY];
+  if (!t->w->traversal || (direct == 0 && relay == 0))
+    return;
+  /* Direct: between peers (hosts that are no server) that exchanged
+   * direct packets; relayed: each peer to the relay. */
+  const NlExpWorld *w = t->w;
+  GPtrArray *peers = g_ptr_array_new();
+  for (guint i = 0; i < w->nodes->len; i++) {
+    const NlExpNode *n = g_ptr_array_index(w->nodes, i);
+    gboolean server;
+    node_fill(n, &server);
+    if (n->kind && strcmp(n->kind, "host") == 0 && !server &&
+        n->programs->len > 0)
+      g_ptr_array_add(peers, (gpointer)n);
+  }
+  for (guint i = 0; direct > 0 && i + 1 < peers->len; i += 2) {
+    const NlExpNode *a = g_ptr_array_index(peers, i);
+    const NlExpNode *b = g_ptr_array_index(peers, i + 1);
+    Agedge_t *e = agedge(t->g, node(t, a->name), node(t, b->name), NULL, 1);
+    set(e, "color", NL_TIMELINE_DIRECT_COLOUR);
+    set(e, "penwidth", "3");
+    set(e, "constraint", "false");
+    set(e, "class", "path direct");
+    g_string_printf(t->s, "direct: %" G_GUINT64_FORMAT " packets",
+                    tr.packets[NL_EXP_PATH_DIRECT]);
+    set(e, "label", t->s->str);
+    set(e, "fontcolor", NL_TIMELINE_DIRECT_COLOUR);
+  }
+  for (guint i = 0; relay > 0 && i < w->nodes->len; i++) {
+    const NlExpNode *r = g_ptr_array_index(w->nodes, i);
+    if (!nl__export_world_runs(r, "turn-server"))
+      continue;
+    for (guint k = 0; k < peers->len; k++) {
+      const NlExpNode *p = g_ptr_array_index(peers, k);
+      Agedge_t *e = agedge(t->g, node(t, p->name), node(t, r->name), NULL, 1);
+      set(e, "color", NL_TIMELINE_RELAY_COLOUR);
+      set(e, "penwidth", "3");
+      set(e, "style", "dashed");
+      set(e, "constraint", "false");
+      set(e, "class", "path relay");
+      set(e, "fontcolor", NL_TIMELINE_RELAY_COLOUR);
+      if (k == 0) {
+        g_string_printf(t->s, "relayed: %" G_GUINT64_FORMAT " packets",
+                        tr.packets[NL_EXP_PATH_RELAY]);
+        set(e, "label", t->s->str);
+      }
+    }
+  }
+  /* The bar: bytes on the wire, each path's bar as long as its bytes. */
+  guint64 most = MAX(direct, relay);
+  GString *h = g_string_new("<table border=\"0\" cellspacing=\"2\" "
+                            "cellpadding=\"2\"><tr><td colspan=\"2\"><b>bytes "
+                            "on the wire</b></td></tr>");
+  const struct {
+    const char *name, *colour;
+    guint64 bytes;
+  } bars[] = {{"direct", NL_TIMELINE_DIRECT_COLOUR, direct},
+              {"relayed", NL_TIMELINE_RELAY_COLOUR, relay}};
+  for (gsize i = 0; i < G_N_ELEMENTS(bars); i++) {
+    int width = most ? (int)(200 * bars[i].bytes / most) : 0;
+    g_string_append_printf(h, "<tr><td align=\"right\">%s</td><td "
+                              "align=\"left\"><table border=\"0\" "
+                              "cellspacing=\"0\" cellpadding=\"0\"><tr>",
+                           bars[i].name);
+    if (width > 0)
+      g_string_append_printf(h, "<td bgcolor=\"%s\" width=\"%d\" "
+                                "height=\"12\"></td>",
+                             bars[i].colour, width);
+    g_string_append_printf(h, "<td>&nbsp;%" G_GUINT64_FORMAT " B</td>"
+                              "</tr></table></td></tr>",
+                           bars[i].bytes);
+  }
+  if (direct > 0 && relay > 0)
+    g_string_append_printf(h, "<tr><td colspan=\"2\">relaying costs %.1f× "
+                              "the bytes</td></tr>",
+                           (double)relay / (double)direct);
+  g_string_append(h, "</table>");
+  Agnode_t *bar = node(t, "bytes");
+  set(bar, "shape", "plaintext");
+  set(bar, "class", "bytes");
+  set(bar, "label", "");
+  /* An HTML-like label: the text without the outer <>. */
+  char *html = agstrdup_html(t->g, h->str);
+  agxset(bar, agattr(t->g, AGNODE, (char *)"label", NULL), html);
+  agstrfree(t->g, html);
+  g_string_free(h, TRUE);
+  g_ptr_array_free(peers, TRUE);
+}
+
+static Agraph_t *build(const NlTrace *trace, const NlTopologyOptions *opts,
+                       NlExpWorld **wout) {
+  NlExpWorld *w = nl__export_world_new(trace);
+  Agraph_t *g = agopen((char *)"topology", Agundirected, NULL);
+  Topo t = {.w = w, .g = g, .s = g_string_new(NULL)};
+  agattr(g, AGRAPH, (char *)"rankdir", (char *)"LR");
+  agattr(g, AGRAPH, (char *)"bgcolor", (char *)"white");
+  agattr(g, AGRAPH, (char *)"pad", (char *)"0.3");
+  agattr(g, AGRAPH, (char *)"nodesep", (char *)"0.35");
+  agattr(g, AGRAPH, (char *)"ranksep", (char *)"0.6");
+  agattr(g, AGRAPH, (char *)"fontname", (char *)"Helvetica");
+  agattr(g, AGNODE, (char *)"fontname", (char *)"Helvetica");
+  agattr(g, AGNODE, (char *)"fontsize", (char *)"10");
+  agattr(g, AGNODE, (char *)"label", (char *)"\\N");
+  agattr(g, AGEDGE, (char *)"fontname", (char *)"Helvetica");
+  agattr(g, AGEDGE, (char *)"fontsize", (char *)"8");
+  agattr(g, AGEDGE, (char *)"color", (char *)"#757575");
+  if (opts && opts->title) {
+    g_string_truncate(t.s, 0);
+    esc(t.s, opts->title, 'n');
+    agattr(g, AGRAPH, (char *)"label", t.s->str);
+    agattr(g, AGRAPH, (char *)"labelloc", (char *)"t");
+    agattr(g, AGRAPH, (char *)"fontsize", (char *)"16");
+  }
+  add_networks(&t);
+  add_nodes(&t);
+  add_links(&t);
+  add_paths(&t);
+  g_string_free(t.s, TRUE);
+  *wout = w;
+  return g;
+}
+
+static gboolean known(const char *format, GError **error) {
+  if (strcmp(format, "dot") == 0 || strcmp(format, "svg") == 0 ||
+      strcmp(format, "png") == 0 || strcmp(format, "pdf") == 0)
+    return TRUE;
+  g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_FORMAT,
+              "topology format \"%s\" is not one of dot, svg, png, pdf",
+              format);
+  return FALSE;
+}
+
+guint8 *nl_topology_render(const NlTrace *trace, const char *format,
+                           const NlTopologyOptions *opts, gsize *len,
+                           GError **error) {
+  g_return_val_if_fail(trace != NULL && format != NULL && len != NULL, NULL);
+  *len = 0;
+  if (!known(format, error))
+    return NULL;
+  GVC_t *gvc = nl__export_graphviz_lock();
+  NlExpWorld *w;
+  Agraph_t *g = build(trace, opts, &w);
+  guint8 *out = NULL;
+  if (strcmp(format, "dot") == 0) {
+    char *data = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&data, &size);
+    if (f != NULL) {
+      agwrite(g, f);
+      fclose(f);
+      out = (guint8 *)data;
+      *len = size;
+    }
+  } else {
+    agerrlevel_t level = agseterr(AGERR);
+    char *data = NULL;
+    unsigned int size = 0;
+    if (gvLayout(gvc, g, "dot") == 0) {
+      if (gvRenderData(gvc, g, format, &data, &size) == 0 && data) {
+        out = g_malloc(size + 1);
+        memcpy(out, data, size);
+        out[size] = 0;
+        *len = size;
+        gvFreeRenderData(data);
+      }
+      gvFreeLayout(gvc, g);
+    }
+    agseterr(level);
+  }
+  agclose(g);
+  nl__export_graphviz_unlock();
+  nl__export_world_free(w);
+  if (out == NULL)
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_RENDER,
+                "graphviz could not draw the topology as %s", format);
+  return out;
+}
+
+gboolean nl_topology_write(const NlTrace *trace, const char *file,
+                           const NlTopologyOptions *opts, GError **error) {
+  const char *format = nl_timeline_format_of(file);
+  if (format == NULL) {
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_FORMAT,
+                "%s: a topology file ends in .svg, .png, .pdf or .dot", file);
+    return FALSE;
+  }
+  gsize len;
+  guint8 *data = nl_topology_render(trace, format, opts, &len, error);
+  if (data == NULL)
+    return FALSE;
+  GError *err = NULL;
+  gboolean ok = g_file_set_contents(file, (const char *)data, (gssize)len, &err);
+  if (!ok) {
+    g_set_error(error, NL_EXPORT_ERROR, NL_EXPORT_ERROR_IO, "%s", err->message);
+    g_error_free(err);
+  }
+  g_free(data);
+  return ok;
+}
