@@ -187,7 +187,7 @@ static void test_traversal_expect_path_follows_the_agent(void **state) {
                                     "direct: the ICE agent on peer-a "
                                     "selected",
                                     "data on the wire: direct 768 bytes (6 "
-                                    "datagrams), relayed 0 bytes",
+                                    "packets), relayed 0 bytes",
                                     NULL),
                    1);
   test_run_free(r);
@@ -256,17 +256,66 @@ static void test_traversal_figure_two_modes(void **state) {
   assert_string_equal(a->str,
                       "path peer-a peer-b: direct (ICE on peer-a: "
                       "srflx:203.0.113.1:50001 -> srflx:198.51.100.1:50002); "
-                      "data on the wire: 768 bytes direct (6 datagrams), 0 "
-                      "bytes relayed (0 datagrams, two legs each)\n");
+                      "data on the wire: 768 bytes direct (6 packets), 0 "
+                      "bytes relayed (0 packets, two legs each)\n");
   assert_true(g_str_has_prefix(b->str, "path peer-a peer-b: relayed (ICE on "
                                        "peer-a: relay:192.0.2.20:"));
   assert_non_null(strstr(b->str, "data on the wire: 0 bytes direct (0 "
-                                 "datagrams), 1592 bytes relayed (6 "
-                                 "datagrams, two legs each)\n"));
+                                 "packets), 1592 bytes relayed (6 "
+                                 "packets, two legs each)\n"));
   g_string_free(a, TRUE);
   g_string_free(b, TRUE);
   test_run_free(cone);
   test_run_free(relay);
+}
+
+/* The TCP hole punch of the bare hole-punch lesson: two connect()s, no
+ * listen(), a simultaneous open through cone NATs; nothing through
+ * symmetric ones. */
+static void test_traversal_tcp_simultaneous_open(void **state) {
+  char *dir = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+                               "lessons", "client-server-p2p", NULL);
+  char *cone = g_build_filename(dir, "tcp-hole-punch.nlab", NULL);
+  char *sym = g_build_filename(dir, "tcp-hole-punch-symmetric.nlab", NULL);
+  TestRun *r = test_run(cone, NULL);
+  assert_no_failures(r);
+  /* A's SYN was filtered by NAT-B, then B's SYN met A in SYN_SENT. */
+  assert_int_equal(test_count_lines(r->text, "nat-b drop <- nat-a",
+                                    "(nat filtered) TCP 203.0.113.1:50001 > "
+                                    "198.51.100.1:50002 [S]",
+                                    NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "peer-a tcp 10.0.0.5:50001 > "
+                                    "198.51.100.1:50002 SYN_SENT -> "
+                                    "SYN_RECEIVED",
+                                    NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "peer-b tcp 192.168.1.10:50002 "
+                                    "> 203.0.113.1:50001 SYN_SENT -> "
+                                    "ESTABLISHED",
+                                    NULL),
+                   1);
+  /* No peer listened or accepted. */
+  assert_int_equal(test_count_lines(r->text, "[peer-a/peer] listen(", NULL) +
+                       test_count_lines(r->text, "[peer-b/peer] listen(",
+                                        NULL) +
+                       test_count_lines(r->text, "[peer-a/peer] accept(",
+                                        NULL),
+                   0);
+  NlRunPathBytes pb;
+  nl_run_path_bytes(r->run, "peer-a", "peer-b", &pb);
+  assert_int_equal(pb.direct_packets, 2); /* one greeting each way */
+  assert_int_equal(pb.relayed_bytes, 0);
+  test_run_free(r);
+  r = test_run(sym, NULL);
+  assert_no_failures(r);
+  assert_int_equal(test_count_lines(r->text, "SYN_SENT -> SYN_RECEIVED",
+                                    "peer-", NULL),
+                   0);
+  test_run_free(r);
+  g_free(cone);
+  g_free(sym);
+  g_free(dir);
 }
 
 int main(void) {
@@ -280,6 +329,7 @@ int main(void) {
       cmocka_unit_test(test_traversal_relaying_about_doubles_the_bytes),
       cmocka_unit_test(test_traversal_symmetric_without_relay_fails),
       cmocka_unit_test(test_traversal_figure_two_modes),
+      cmocka_unit_test(test_traversal_tcp_simultaneous_open),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,9 +177,25 @@ void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
     if (rec->kind != NL_TRACE_PKT_DELIVER)
       continue;
     NlIp4Header ip;
-    if (nl_ip4_parse(p, rec->len, &ip) != NULL || ip.proto != NL_IPPROTO_UDP ||
-        ip.total_len < ip.ihl_bytes + NL_UDP_HDR_LEN ||
-        ip.total_len > rec->len)
+    if (nl_ip4_parse(p, rec->len, &ip) != NULL || ip.total_len > rec->len)
+      continue;
+    if (ip.proto == NL_IPPROTO_TCP) {
+      /* A TCP segment that carries data, straight between the peers (a
+       * TCP hole punch); handshakes and bare ACKs are not data. */
+      if (ip.total_len < ip.ihl_bytes + NL_TCP_HDR_LEN ||
+          (rec->node != na && rec->node != nb))
+        continue;
+      gsize hl = (gsize)(p[ip.ihl_bytes + 12] >> 4) * 4;
+      const NlScnNode *other = rec->node == na ? sb : sa;
+      if (ip.total_len > ip.ihl_bytes + hl &&
+          nl__run_node_has(s, other, ip.src, 0)) {
+        out->direct_bytes += ip.total_len;
+        out->direct_packets++;
+      }
+      continue;
+    }
+    if (ip.proto != NL_IPPROTO_UDP ||
+        ip.total_len < ip.ihl_bytes + NL_UDP_HDR_LEN)
       continue;
     const guint8 *pl = p + ip.ihl_bytes + NL_UDP_HDR_LEN;
     gsize plen = ip.total_len - ip.ihl_bytes - NL_UDP_HDR_LEN;
@@ -225,8 +241,8 @@ gboolean nl__run_expect_path_ice(NlRun *r, const NlScnExpect *x, NlTime until,
   NlRunPathBytes pb;
   nl_run_path_bytes(r, x->node, x->peer, &pb);
   char *bytes = g_strdup_printf(
-      "data on the wire: direct %" G_GUINT64_FORMAT " bytes (%u datagrams), "
-      "relayed %" G_GUINT64_FORMAT " bytes (%u datagrams, two legs each)",
+      "data on the wire: direct %" G_GUINT64_FORMAT " bytes (%u packets), "
+      "relayed %" G_GUINT64_FORMAT " bytes (%u packets, two legs each)",
       pb.direct_bytes, pb.direct_packets, pb.relayed_bytes,
       pb.relayed_packets);
   *pass = FALSE;
@@ -302,8 +318,8 @@ static void report_path(NlRun *r, const char *a, const char *b,
   }
   g_string_append_printf(out,
                          "; data on the wire: %" G_GUINT64_FORMAT
-                         " bytes direct (%u datagrams), %" G_GUINT64_FORMAT
-                         " bytes relayed (%u datagrams, two legs each)\n",
+                         " bytes direct (%u packets), %" G_GUINT64_FORMAT
+                         " bytes relayed (%u packets, two legs each)\n",
                          pb.direct_bytes, pb.direct_packets, pb.relayed_bytes,
                          pb.relayed_packets);
 }

@@ -58,8 +58,10 @@ typedef struct {
  * direct path; peer to TURN relay and relay to peer on a relayed one (so a
  * relayed byte counts about twice, as it crosses the internet twice).
  * STUN messages (checks, consent, keepalives, TURN control) are not data;
- * data inside ChannelData or a Send indication is.  Read from the
- * trace's delivery records, which every run keeps.
+ * data inside ChannelData or a Send indication is; so are TCP segments
+ * with a payload sent straight between the two (a punched TCP hole; they
+ * count as "datagrams" too).  Read from the trace's delivery records,
+ * which every run keeps.
  */
 void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
                        NlRunPathBytes *out);
