@@ -8,7 +8,9 @@
  *                                apart (every piece its own segment)
  *   echo-peer PORT delay MS      echoes each line MS milliseconds after it
  *                                arrived
- *   echo-peer PORT corrupt K     changes one byte in the echo of line K
+ *   echo-peer PORT corrupt K     changes one byte in the echo of line K, and
+ *                                says whether the client then closed the
+ *                                connection or sent another line
  *   echo-peer PORT close K       echoes K lines, then half of the next one,
  *                                then closes the connection
  *
@@ -63,11 +65,14 @@ int main(int argc, char **argv) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   size_t cap = 70000, len = 0;
   char *buf = malloc(cap);
-  int line = 0;
+  int line = 0, corrupted = 0;
   for (;;) {
     ssize_t k = recv(fd, buf + len, cap - len, 0);
-    if (k <= 0)
+    if (k <= 0) {
+      if (corrupted == line && corrupted > 0)
+        printf("the client closed the connection after the changed echo\n");
       break;
+    }
     len += (size_t)k;
     char *nl;
     while ((nl = memchr(buf, '\n', len)) != NULL) {
@@ -75,8 +80,12 @@ int main(int argc, char **argv) {
       line++;
       if (strcmp(mode, "delay") == 0)
         pause_ms(arg);
-      if (strcmp(mode, "corrupt") == 0 && line == arg)
+      if (strcmp(mode, "corrupt") == 0 && line == arg) {
         buf[n / 2] ^= 1;
+        corrupted = line;
+      }
+      if (corrupted > 0 && line == corrupted + 1)
+        printf("the client sent line %d after the changed echo\n", line);
       if (strcmp(mode, "close") == 0 && line == arg + 1) {
         send_all(fd, buf, n / 2);
         pause_ms(100);
