@@ -35,26 +35,34 @@ typedef struct {
   /* Why the name is not asserted yet: the part of the lab that will name
    * it.  The safety checks hold for it all the same. */
   const char *pending;
+  /* What its report must not say (NULL: nothing). */
+  const char *absent;
 } Hostile;
 
 static const Hostile hostiles[] = {
-    {"close-stdout", NULL,
-     "natlab survives fclose(stdout) (issue 11, not yet on main): the test "
-     "process must not die"},
-    {"dlsym-fork", "escape attempt", NULL},
-    {"dlsym-system", NULL,
-     "system() reaches a refused call that kills the test process with "
-     "SIGSYS instead of being named an escape attempt"},
-    {"exec", "escape attempt|build failed", NULL},
-    {"natlab-internals", "escape attempt|build failed|crash", NULL},
-    {"raw-syscall-socket", "escape attempt", NULL},
-    {"signal-parent", "escape attempt", NULL},
-    {"spin-sigalrm-blocked", "spin", NULL},
-    {"stack-overflow", "stack overflow", NULL},
-    {"unbounded-alloc", NULL,
-     "malloc() failing at the memory limit is not named a memory failure"},
-    {"write-outside", NULL,
-     "Landlock refuses the write (EACCES) without naming it"},
+    /* The grader survives it (the test process does not die); the program
+     * then fails the test as any program that serves nobody. */
+    {.name = "close-stdout", .pending = "its failure is the test's own",
+     .absent = "died of signal"},
+    {.name = "dlsym-fork", .named = "escape attempt"},
+    {.name = "dlsym-system",
+     .pending = "system() reaches a refused call that kills the test process "
+                "with SIGSYS instead of being named an escape attempt"},
+    {.name = "exec", .named = "escape attempt|build failed"},
+    {.name = "natlab-internals",
+     .pending = "natlab's internals are hidden, so dlsym() answers NULL and "
+                "nothing is called; the attempt itself is not named"},
+    {.name = "natlab-internals-linked", .named = "build failed"},
+    {.name = "raw-syscall-socket", .named = "escape attempt"},
+    {.name = "signal-parent", .named = "escape attempt"},
+    {.name = "spin-sigalrm-blocked", .named = "spin"},
+    {.name = "stack-overflow", .named = "stack overflow"},
+    {.name = "unbounded-alloc",
+     .pending = "at the memory limit natlab's own allocation fails too and "
+                "the test process dies (SIGTRAP) instead of the program "
+                "being named"},
+    {.name = "write-outside",
+     .pending = "Landlock refuses the write (EACCES) without naming it"},
 };
 
 static const char *const markers[] = {
@@ -174,6 +182,11 @@ static void test_grade_hostile_submissions_change_nothing(void **state) {
       print_error("no report for %s\n", h->name);
     assert_non_null(sec);
     assert_non_null(strstr(sec, "score: 0/10"));
+    if (h->absent && strstr(sec, h->absent)) {
+      print_error("%s: the report says \"%s\":\n%s\n", h->name, h->absent,
+                  sec);
+      fail();
+    }
     if (h->named) {
       gboolean found = FALSE;
       char **words = g_strsplit(h->named, "|", -1);
@@ -185,7 +198,7 @@ static void test_grade_hostile_submissions_change_nothing(void **state) {
       assert_true(found);
       g_strfreev(words);
     } else {
-      print_message("%s: not named yet (%s)\n", h->name, h->pending);
+      print_message("%s: no name asserted (%s)\n", h->name, h->pending);
     }
     g_free(sec);
   }
