@@ -2,7 +2,10 @@
  * each reference solution full marks and each classic wrong solution
  * exactly the score its rubric names: the proof that each graded test
  * measures what it says.  Every wrong solution in a wrong/ folder must
- * have a row here, and a second grading gives a byte-identical report. */
+ * have a row here; every other correct design in also-correct/ (threads,
+ * epoll, SO_RCVTIMEO, ...) must score full marks too, so that the tests
+ * check what a program does, not how; and a second grading gives a
+ * byte-identical report. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,6 +111,22 @@ static char *assignment_path(const char *folder) {
                           "assignments", folder, NULL);
 }
 
+/* The folders of @a's also-correct/ (sorted), or an empty array. */
+static GPtrArray *also_correct(const Assignment *a) {
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  char *dir = assignment_path(a->folder);
+  char *also = g_build_filename(dir, "also-correct", NULL);
+  GDir *d = g_dir_open(also, 0, NULL);
+  for (const char *n; d && (n = g_dir_read_name(d)) != NULL;)
+    g_ptr_array_add(names, g_strdup(n));
+  if (d)
+    g_dir_close(d);
+  g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+  g_free(also);
+  g_free(dir);
+  return names;
+}
+
 /* Runs natlab grade on every submission of @a; returns the TAP report. */
 static char *grade(const Assignment *a) {
   char *dir = assignment_path(a->folder);
@@ -123,6 +142,11 @@ static char *grade(const Assignment *a) {
     g_ptr_array_add(argv, strcmp(e->name, "reference") == 0
                               ? g_build_filename(dir, "reference", NULL)
                               : g_build_filename(dir, "wrong", e->name, NULL));
+  GPtrArray *also = also_correct(a);
+  for (guint i = 0; i < also->len; i++)
+    g_ptr_array_add(argv, g_build_filename(dir, "also-correct",
+                                           g_ptr_array_index(also, i), NULL));
+  g_ptr_array_unref(also);
   g_ptr_array_add(argv, g_strdup("--format=tap"));
   g_ptr_array_add(argv, g_strdup("--jobs=2"));
   g_ptr_array_add(argv, g_strdup("-o"));
@@ -181,7 +205,32 @@ static void check_every_wrong_listed(const Assignment *a) {
   g_free(dir);
 }
 
+/* Every also-correct submission has the reference's score and fails
+ * nothing. */
+static void check_also_correct(const Assignment *a, const char *tap) {
+  GPtrArray *also = also_correct(a);
+  for (guint i = 0; i < also->len; i++) {
+    const char *n = g_ptr_array_index(also, i);
+    char *score = g_strdup_printf("\n# %s: %s\n", n, a->subs[0].score);
+    char *fail = g_strdup_printf(" - %s: ", n);
+    gboolean failed = FALSE;
+    char **lines = g_strsplit(tap, "\n", -1);
+    for (char **l = lines; *l; l++)
+      failed = failed || (g_str_has_prefix(*l, "not ok ") && strstr(*l, fail));
+    g_strfreev(lines);
+    if (strstr(tap, score) == NULL || failed)
+      print_error("%s/also-correct/%s does not score %s:\n%s\n", a->folder, n,
+                  a->subs[0].score, tap);
+    assert_non_null(strstr(tap, score));
+    assert_false(failed);
+    g_free(score);
+    g_free(fail);
+  }
+  g_ptr_array_unref(also);
+}
+
 static void check_scores(const Assignment *a, const char *tap) {
+  check_also_correct(a, tap);
   char **lines = g_strsplit(tap, "\n", -1);
   for (const Expected *e = a->subs; e->name; e++) {
     char *score = g_strdup_printf("# %s: %s", e->name, e->score);
