@@ -213,6 +213,9 @@ static void test_facts_urandom_follows_the_seed(void **state) {
             *l3 = test_stdout(r3, "box/facts");
   assert_string_equal(line_of(l1, "urandom "), line_of(l2, "urandom "));
   assert_string_equal(line_of(l1, "random "), line_of(l2, "random "));
+  /* mkstemp()'s names come from the same stream. */
+  assert_string_equal(line_of(l1, "mkstemp "), line_of(l2, "mkstemp "));
+  assert_string_not_equal(line_of(l1, "mkstemp "), line_of(l3, "mkstemp "));
   assert_string_not_equal(line_of(l1, "urandom "), line_of(l3, "urandom "));
   assert_string_not_equal(line_of(l1, "urandom "), line_of(l1, "random "));
   g_ptr_array_unref(l1);

@@ -17,6 +17,7 @@
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/run-figures.h"
+#include "tools/natlab-determinism.h"
 
 typedef struct {
   guint64 seed;
@@ -27,6 +28,7 @@ typedef struct {
   char *pcap;
   char *jsonl;
   gboolean determinism;
+  char *det_child; /* --determinism-child=DIR: the check's second run */
   gboolean quiet;
   guint64 watchdog_ms;
 } Options;
@@ -116,6 +118,7 @@ static void options_clear(Options *o) {
   g_free(o->timeline);
   g_free(o->pcap);
   g_free(o->jsonl);
+  g_free(o->det_child);
 }
 
 /* Every output path is checked before the run, so a typo does not cost a
@@ -198,9 +201,13 @@ int nl_cmd_run(int argc, char **argv) {
        "Write the trace as JSON lines (docs/trace-jsonl.md; - for stdout)",
        "FILE"},
       {"check-determinism", 0, 0, G_OPTION_ARG_NONE, &o.determinism,
-       "Run twice in fresh worlds and report the first trace record that "
-       "differs (exit status 3)",
+       "Run again in a fresh process under another TZ, locale, HOME and "
+       "working directory; compare every record with its payload, the "
+       "capture and the timeline, and report the first difference (exit "
+       "status 3)",
        NULL},
+      {"determinism-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
+       &o.det_child, "The second run of --check-determinism", "DIR"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
        "Do not print the programs' output", NULL},
       {"watchdog", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_watchdog,
@@ -245,6 +252,18 @@ int nl_cmd_run(int argc, char **argv) {
     rc = nl_cli_usage_error("run", "%s", error->message);
     goto out;
   }
+  NlDetCheck *det = NULL;
+  if (o.determinism && o.det_child == NULL) {
+    NlDetArgs dargs = {.scenario = argv[1], .seed_set = o.seed_set,
+                       .seed = o.seed, .sets = o.sets,
+                       .watchdog_ms = o.watchdog_ms};
+    det = nl_det_start(&dargs, &error);
+    if (det == NULL) {
+      fprintf(stderr, "natlab run: %s\n", error->message);
+      rc = NL_EXIT_ERROR;
+      goto out;
+    }
+  }
   seal_natlab();
   NlRunOptions ropts = {.seed_set = o.seed_set,
                         .seed = o.seed,
@@ -252,11 +271,13 @@ int nl_cmd_run(int argc, char **argv) {
   /* With no output that shows packets or calls, record only what the
    * expectations and the printed program output need. */
   if (!o.trace && !o.timeline && !o.pcap && !o.jsonl &&
-      !nl_run_figures_wanted(&fig))
+      !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child)
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
   NlRun *run = nl_run_new(s, &ropts, &error);
   if (run == NULL) {
     fprintf(stderr, "%s\n", error->message);
+    if (det)
+      nl_det_finish(det, NULL, NULL, NULL);
     rc = NL_EXIT_ERROR;
     goto out;
   }
@@ -270,28 +291,19 @@ int nl_cmd_run(int argc, char **argv) {
   if (isatty(STDERR_FILENO))
     nl_run_set_progress(run, show_progress, &progress);
   guint failed = nl_run_execute(run);
-  if (o.determinism) {
-    NlRun *again = nl_run_new(s, &ropts, &error);
-    if (again == NULL) {
-      fprintf(stderr, "%s\n", error->message);
-      nl_run_free(run);
+  if (o.det_child != NULL) {
+    /* The check's second run: its parent compares what it wrote. */
+    if (!nl_det_child_write(o.det_child, run, s, &error)) {
+      fprintf(stderr, "natlab run: %s\n", error->message);
       rc = NL_EXIT_ERROR;
-      goto out;
     }
-    nl_run_execute(again);
-    GString *diff = g_string_new(NULL);
-    if (nl_run_trace_diff(nl_run_trace(run), nl_run_trace(again), diff)) {
-      fprintf(
-          report,
-          "deterministic: two runs gave identical traces (%" G_GUINT64_FORMAT
-          " records)\n",
-          nl_trace_count(nl_run_trace(run)));
-    } else {
-      fprintf(report, "NOT deterministic: %s", diff->str);
-      rc = NL_EXIT_NONDETERMINISTIC;
-    }
-    g_string_free(diff, TRUE);
-    nl_run_free(again);
+    nl_run_free(run);
+    goto out;
+  }
+  if (det != NULL) {
+    int drc = nl_det_finish(det, run, s, report);
+    if (drc != 0)
+      rc = drc == 3 ? NL_EXIT_NONDETERMINISTIC : NL_EXIT_ERROR;
   }
   if (!o.quiet)
     print_outputs(report, nl_run_trace(run));

@@ -87,6 +87,11 @@ NL_POSIX_FACT_CALLS(NL_POSIX_FACT_PROTO)
  * a real file (relative paths from the process's working directory). */
 NL_POSIX_API int nl_posix_open(const char *path, int flags, mode_t mode);
 NL_POSIX_API int nl_posix_openat(int dirfd, const char *path, int flags, mode_t mode);
+/* mkstemp(), mkostemp(), mkstemps(), mkostemps() (@dir FALSE: returns a
+ * descriptor) and mkdtemp() (@dir TRUE: returns 0); names from the
+ * process's seeded stream. */
+NL_POSIX_API int nl_posix_mktemp(char *tmpl, int suffixlen, int flags,
+                                 int dir);
 /* prctl(): PR_SET_NAME / PR_GET_NAME per thread, a few harmless options
  * remembered per process, EINVAL for the others. */
 NL_POSIX_API int nl_posix_prctl(int option, unsigned long a2, unsigned long a3,

@@ -206,6 +206,34 @@ int creat64(const char *path, mode_t mode) {
   return nl_posix_open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 }
 
+int mkstemp(char *tmpl) {
+  return nl_posix_mktemp(tmpl, 0, 0, 0);
+}
+int mkstemp64(char *tmpl) {
+  return nl_posix_mktemp(tmpl, 0, 0, 0);
+}
+int mkostemp(char *tmpl, int flags) {
+  return nl_posix_mktemp(tmpl, 0, flags, 0);
+}
+int mkostemp64(char *tmpl, int flags) {
+  return nl_posix_mktemp(tmpl, 0, flags, 0);
+}
+int mkstemps(char *tmpl, int suffixlen) {
+  return nl_posix_mktemp(tmpl, suffixlen, 0, 0);
+}
+int mkstemps64(char *tmpl, int suffixlen) {
+  return nl_posix_mktemp(tmpl, suffixlen, 0, 0);
+}
+int mkostemps(char *tmpl, int suffixlen, int flags) {
+  return nl_posix_mktemp(tmpl, suffixlen, flags, 0);
+}
+int mkostemps64(char *tmpl, int suffixlen, int flags) {
+  return nl_posix_mktemp(tmpl, suffixlen, flags, 0);
+}
+char *mkdtemp(char *tmpl) {
+  return nl_posix_mktemp(tmpl, 0, 0, 1) == 0 ? tmpl : NULL;
+}
+
 int prctl(int option, ...) {
   va_list ap;
   va_start(ap, option);

@@ -644,6 +644,46 @@ DIR *nl_posix_opendir(const char *path) {
   return d;
 }
 
+/* ---- temporary names ---- */
+
+/* mkstemp() and its kin, as glibc's __gen_tempname: the six X before
+ * @suffixlen bytes become letters and digits until a name is new.  glibc
+ * draws them from the real random source; here they come from the
+ * process's seeded stream, so a run names its files the same every time. */
+int nl_posix_mktemp(char *tmpl, int suffixlen, int flags, int dir) {
+  ENTER_OR(-1);
+  static const char chars[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  size_t len = tmpl ? strlen(tmpl) : 0;
+  if (tmpl == NULL || suffixlen < 0 || len < 6 + (size_t)suffixlen ||
+      strncmp(tmpl + len - 6 - suffixlen, "XXXXXX", 6) != 0)
+    return (int)ret(-EINVAL);
+  char *x = tmpl + len - 6 - suffixlen;
+  GString *abs = g_string_new(NULL);
+  int r = -EEXIST;
+  for (int attempt = 0; attempt < 62 * 62 * 62 && r == -EEXIST; attempt++) {
+    uint64_t v = nl_rand_u64(&t->proc->facts.urandom);
+    for (int i = 0; i < 6; i++, v /= 62)
+      x[i] = chars[v % 62];
+    NameKind k;
+    int dev;
+    r = path_of(t, tmpl, abs, &k, &dev);
+    if (r < 0)
+      break;
+    if (k != NAME_REAL)
+      r = -EEXIST;
+    else if (dir)
+      r = mkdir(abs->str, 0700) == 0 ? 0 : -errno;
+    else
+      r = open_resolved(t, abs->str,
+                        O_RDWR | O_CREAT | O_EXCL |
+                            (flags & ~O_ACCMODE & ~O_CREAT & ~O_EXCL),
+                        0600);
+  }
+  g_string_free(abs, TRUE);
+  return (int)ret(r);
+}
+
 /* ---- the working directory ---- */
 
 char *nl_posix_getcwd(char *buf, size_t size) {

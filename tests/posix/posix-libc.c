@@ -384,6 +384,28 @@ static void test_files(void) {
   CHECK("fopen /dev/urandom", f != NULL && fread(buf, 1, 16, f) == 16);
   if (f)
     fclose(f);
+  char tmpl[] = "/tmp/nl-libc-XXXXXX";
+  fd = mkstemp(tmpl);
+  CHECK("mkstemp makes a new file", fd >= 0 && strcmp(tmpl + 13, "XXXXXX") != 0 &&
+                                        access(tmpl, R_OK | W_OK) == 0);
+  CHECK("mkstemp's file is read-write", write(fd, "abc", 3) == 3 &&
+                                            lseek(fd, 0, SEEK_SET) == 0 &&
+                                            read(fd, buf, 3) == 3);
+  close(fd);
+  unlink(tmpl);
+  char sfx[] = "/tmp/nl-libc-XXXXXX.txt";
+  fd = mkstemps(sfx, 4);
+  CHECK("mkstemps keeps the suffix", fd >= 0 && strcmp(sfx + 19, ".txt") == 0);
+  close(fd);
+  unlink(sfx);
+  char bad[] = "/tmp/nl-libc-XXXXX";
+  CHECK_ERR("mkstemp wants six X", mkstemp(bad), EINVAL);
+  char dtmpl[] = "/tmp/nl-libc-XXXXXX";
+  CHECK("mkdtemp makes a folder", mkdtemp(dtmpl) == dtmpl &&
+                                      stat(dtmpl, &st) == 0 &&
+                                      S_ISDIR(st.st_mode) &&
+                                      (st.st_mode & 0777) == 0700);
+  rmdir(dtmpl);
   CHECK_ERR("open a missing file", open("/no/such/file", O_RDONLY), ENOENT);
   CHECK_ERR("O_DIRECTORY on a device", open("/dev/null", O_RDONLY | O_DIRECTORY),
             ENOTDIR);

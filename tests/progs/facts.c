@@ -87,6 +87,13 @@ int main(int argc, char **argv, char **envp) {
     fclose(f);
   printf("/proc/self/status %s\n",
          access("/proc/self/status", F_OK) == 0 ? "visible" : "hidden");
+  char tmpl[] = "/tmp/natlab-probe-XXXXXX";
+  fd = mkstemp(tmpl);
+  printf("mkstemp %s\n", fd >= 0 ? tmpl : "failed");
+  if (fd >= 0) {
+    close(fd);
+    unlink(tmpl);
+  }
   prctl(PR_GET_NAME, buf);
   printf("thread name %s\n", buf);
   struct ifaddrs *ifa;
