@@ -8,7 +8,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "scenarios/lang/scenario.h"
 
@@ -132,13 +136,13 @@ static const BadCase cases[] = {
      {0},
      "2:9",
      E(INCLUDE),
-     "it is a directory or a device"},
+     "it is a directory, not a regular file"},
     {"include a device",
      NET "include \"/dev/zero\"\n",
      {0},
      "2:9",
      E(INCLUDE),
-     "it is a directory or a device"},
+     "it is a device, not a regular file"},
     {"include inside a block",
      HOST_A "  include \"x.nlab\"\n",
      {0},
@@ -1091,6 +1095,147 @@ static void expect_file_error(const char *file, const char *where_file,
   g_free(wpath);
 }
 
+/* ---- bounds: the loader cannot be starved ---- */
+
+/* Loads @text from a file in a fresh folder holding @extra files too
+ * (made by @make); returns the error message (or NULL on success). */
+static char *load_in_dir(const char *text, void (*make)(const char *dir),
+                         NlScenarioError *code) {
+  char *dir = g_dir_make_tmp("natlab-bounds-XXXXXX", NULL);
+  char *path = g_build_filename(dir, "t.nlab", NULL);
+  g_file_set_contents(path, text, -1, NULL);
+  if (make)
+    make(dir);
+  GError *err = NULL;
+  NlScenario *s = nl_scenario_load(path, NULL, &err);
+  char *msg = NULL;
+  if (s == NULL) {
+    /* Messages name the file by its path: keep what follows it. */
+    msg = g_strdup(err->message + strlen(dir) + 1);
+    *code = (NlScenarioError)err->code;
+    g_error_free(err);
+  }
+  nl_scenario_free(s);
+  GDir *d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name(d)) != NULL) {
+    char *f = g_build_filename(dir, name, NULL);
+    g_unlink(f);
+    g_free(f);
+  }
+  g_dir_close(d);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(dir);
+  return msg;
+}
+
+/* A 754-byte scenario whose constants double thirty times would ask for
+ * 16 GiB: the line limit holds after substitution, so the ninth
+ * doubling (4 KiB, with the line's other words) is refused where it is
+ * written. */
+static void test_scenario_doubling_constants_are_refused(void **state) {
+  GString *t = g_string_new("set c0 = 12345678\n");
+  for (int i = 1; i <= 30; i++)
+    g_string_append_printf(t, "set c%d = ${c%d}${c%d}\n", i, i - 1, i - 1);
+  g_string_append(t, NET "host a\n  link lan 10.0.0.5\n  run chat-client "
+                         "$c30\n");
+  assert_true(t->len < 1024);
+  NlScenarioError code = 0;
+  char *msg = load_in_dir(t->str, NULL, &code);
+  assert_non_null(msg);
+  if (!g_str_has_prefix(msg, "t.nlab:10:10: this line is longer than 4096 "
+                             "bytes once its constants are substituted "
+                             "(from $c8)"))
+    fail_msg("got %s", msg);
+  assert_int_equal(code, NL_SCENARIO_ERROR_ENCODING);
+  g_free(msg);
+  g_string_free(t, TRUE);
+}
+
+static void make_fifo(const char *dir) {
+  char *f = g_build_filename(dir, "pipe.nlab", NULL);
+  assert_int_equal(mkfifo(f, 0600), 0);
+  g_free(f);
+}
+
+/* Including a FIFO would wait for a writer for ever: it is refused. */
+static void test_scenario_include_of_a_fifo_is_refused(void **state) {
+  NlScenarioError code = 0;
+  char *msg = load_in_dir(NET "include \"pipe.nlab\"\n", make_fifo, &code);
+  assert_non_null(msg);
+  if (!g_str_has_prefix(msg, "t.nlab:2:9: cannot include ") ||
+      strstr(msg, "pipe.nlab\": it is a FIFO, not a regular file") == NULL)
+    fail_msg("got %s", msg);
+  assert_int_equal(code, NL_SCENARIO_ERROR_INCLUDE);
+  g_free(msg);
+}
+
+static void make_sparse(const char *dir) {
+  /* 5 GiB of nothing: reading it first would take minutes. */
+  char *f = g_build_filename(dir, "huge.nlab", NULL);
+  int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, (off_t)5 << 30), 0);
+  close(fd);
+  g_free(f);
+}
+
+/* Sizes are checked before reading. */
+static void test_scenario_include_size_is_checked_first(void **state) {
+  NlScenarioError code = 0;
+  char *msg = load_in_dir(NET "include \"huge.nlab\"\n", make_sparse, &code);
+  assert_non_null(msg);
+  if (strstr(msg, "huge.nlab\": it is larger than 4194304 bytes") == NULL)
+    fail_msg("got %s", msg);
+  assert_int_equal(code, NL_SCENARIO_ERROR_INCLUDE);
+  g_free(msg);
+}
+
+static void make_big(const char *dir) {
+  /* 3 MiB of comments: valid, under the 4 MiB a file may have. */
+  GString *s = g_string_new(NULL);
+  while (s->len < (3u << 20))
+    g_string_append(s, "# a comment line to fill the file up to its size ...\n");
+  char *f = g_build_filename(dir, "big.nlab", NULL);
+  g_file_set_contents(f, s->str, (gssize)s->len, NULL);
+  g_free(f);
+  g_string_free(s, TRUE);
+}
+
+/* Files included again and again count every time: 16 MiB in all. */
+static void test_scenario_includes_are_bounded_in_total(void **state) {
+  GString *t = g_string_new(NET);
+  for (int i = 0; i < 8; i++)
+    g_string_append(t, "include \"big.nlab\"\n");
+  NlScenarioError code = 0;
+  char *msg = load_in_dir(t->str, make_big, &code);
+  assert_non_null(msg);
+  /* Five copies and the file fit; the sixth does not. */
+  if (!g_str_has_prefix(msg, "t.nlab:7:9: cannot include ") ||
+      strstr(msg, "come to more than 16777216 bytes in total") == NULL)
+    fail_msg("got %s", msg);
+  assert_int_equal(code, NL_SCENARIO_ERROR_INCLUDE);
+  g_free(msg);
+  g_string_free(t, TRUE);
+}
+
+/* The scenario itself must be a regular file too. */
+static void test_scenario_top_file_must_be_regular(void **state) {
+  char *dir = g_dir_make_tmp("natlab-bounds-XXXXXX", NULL);
+  make_fifo(dir);
+  char *f = g_build_filename(dir, "pipe.nlab", NULL);
+  GError *err = NULL;
+  assert_null(nl_scenario_load(f, NULL, &err));
+  assert_non_null(strstr(err->message, "it is a FIFO, not a regular file"));
+  assert_true(g_str_has_prefix(err->message, f));
+  g_error_free(err);
+  g_unlink(f);
+  g_rmdir(dir);
+  g_free(f);
+  g_free(dir);
+}
+
 static void test_scenario_include_cycle_names_the_chain(void **state) {
   char *a = bad_path("cycle-a.nlab"), *b = bad_path("cycle-b.nlab");
   char *chain =
@@ -1164,6 +1309,11 @@ int main(void) {
       cmocka_unit_test(test_scenario_missing_scenario_file),
       cmocka_unit_test(test_scenario_nul_byte),
       cmocka_unit_test(test_scenario_only_first_error_is_reported),
+      cmocka_unit_test(test_scenario_doubling_constants_are_refused),
+      cmocka_unit_test(test_scenario_include_of_a_fifo_is_refused),
+      cmocka_unit_test(test_scenario_include_size_is_checked_first),
+      cmocka_unit_test(test_scenario_includes_are_bounded_in_total),
+      cmocka_unit_test(test_scenario_top_file_must_be_regular),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,27 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
                  : g_strdup_printf(" (from $%s)", name);
     g_free(name);
     i = braced ? ne + 1 : ne;
+    /* A line's limit holds after substitution too, so constants that
+     * double each other cannot grow a line without bound. */
+    if (p->line_expanded + s->len > NL_SCENARIO_MAX_LINE) {
+      NlScnLoc loc = loc_at(l, from);
+      nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
+                   "this line is longer than %d bytes once its constants "
+                   "are substituted%s; expected shorter values",
+                   NL_SCENARIO_MAX_LINE, *src ? *src : "");
+      g_string_free(s, TRUE);
+      return FALSE;
+    }
+  }
+  p->line_expanded += s->len;
+  p->total_expanded += s->len;
+  if (p->total_expanded > NL_SCENARIO_MAX_TOTAL) {
+    NlScnLoc loc = loc_at(l, from);
+    g_string_free(s, TRUE);
+    return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
+                        "the scenario's words come to more than %u bytes in "
+                        "total; expected a smaller scenario",
+                        NL_SCENARIO_MAX_TOTAL);
   }
   *out = g_string_free(s, FALSE);
   return TRUE;
@@ -218,6 +239,7 @@ gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
   gsize pos = 0;
   gboolean ok = TRUE;
 
+  p->line_expanded = 0;
   while (is_blank(l->raw[pos]))
     pos++;
   l->indented = pos > 0;

@@ -55,6 +55,10 @@ typedef struct {
   GTree *prefixes; /* NlScnAddr* (owned copy) → NlScnNetwork*, by address */
   /* Locations of element names, for "already declared at". */
   GHashTable *name_loc; /* name → NlScnLoc* */
+  /* Bounds (scenario-lex.c, scenario.c): bytes of the current line after
+   * substitution, and of every file read and word made, in total. */
+  gsize line_expanded;
+  guint64 total_read, total_expanded;
 } NlScnParser;
 
 /* Sets the parser's error (first one wins) at @loc; returns FALSE. */

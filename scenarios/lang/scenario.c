@@ -5,7 +5,10 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(nl - scenario - error - quark, nl_scenario_error)
 
@@ -37,13 +40,69 @@ gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,
 /* ------------------------------------------------------------------ */
 /* Files and includes                                                   */
 
-/* FALSE for directories and devices (reading /dev/zero would never end);
- * regular files, pipes and missing files (reported when read) pass. */
-static gboolean is_readable_kind(const char *path) {
-  GStatBuf st;
-  if (g_stat(path, &st) != 0)
-    return TRUE;
-  return !S_ISDIR(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode);
+/* Reads @path if it is a regular file of at most @max bytes: opened
+ * without blocking (a FIFO's open would wait for a writer), checked with
+ * fstat before a byte is read, and read to at most @max + 1 bytes in case
+ * it grows meanwhile.  Returns: (transfer full) the text, or NULL with
+ * *@why set (a sentence fragment: "is a FIFO, not a regular file"). */
+static char *read_regular(const char *path, gsize max, gsize *len,
+                          char **why) {
+  *len = 0;
+  *why = NULL;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    *why = g_strdup_printf("cannot be read: %s", g_strerror(e));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    *why = g_strdup_printf("cannot be read: %s", g_strerror(e));
+    close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = g_strdup_printf(
+        "is %s, not a regular file",
+        S_ISDIR(st.st_mode)    ? "a directory"
+        : S_ISFIFO(st.st_mode) ? "a FIFO"
+        : S_ISSOCK(st.st_mode) ? "a socket"
+                               : "a device");
+    close(fd);
+    return NULL;
+  }
+  if ((guint64)st.st_size > max) {
+    *why = g_strdup_printf("is larger than %" G_GSIZE_FORMAT " bytes", max);
+    close(fd);
+    return NULL;
+  }
+  GString *text = g_string_sized_new((gsize)st.st_size + 1);
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int e = errno;
+      *why = g_strdup_printf("cannot be read: %s", g_strerror(e));
+      break;
+    }
+    if (n == 0)
+      break;
+    g_string_append_len(text, buf, n);
+    if (text->len > max) {
+      *why = g_strdup_printf("is larger than %" G_GSIZE_FORMAT " bytes", max);
+      break;
+    }
+  }
+  close(fd);
+  if (*why != NULL) {
+    g_string_free(text, TRUE);
+    return NULL;
+  }
+  *len = text->len;
+  return g_string_free(text, FALSE);
 }
 
 /* Fails if @display is already open (an include cycle); the message names
@@ -102,30 +161,30 @@ gboolean nl__scn_include(NlScnParser *p, const NlScnLoc *loc,
                       : g_build_filename(dir, path, NULL);
   char *text = NULL;
   gsize len = 0;
-  GError *err = NULL;
   gboolean ok = FALSE;
   g_free(dir);
   if (!check_cycle(p, display, loc))
     goto out;
-  if (!is_readable_kind(display)) {
-    nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
-                 "cannot include \"%s\": it is a directory or a device, "
-                 "expected a file",
-                 display);
+  char *why = NULL;
+  text = read_regular(display, NL_SCENARIO_MAX_FILE, &len, &why);
+  if (text == NULL) {
+    if (g_str_has_prefix(why, "cannot be read: "))
+      nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
+                   "cannot read included file \"%s\" (paths are relative "
+                   "to the including file): %s",
+                   display, why + strlen("cannot be read: "));
+    else
+      nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
+                   "cannot include \"%s\": it %s", display, why);
+    g_free(why);
     goto out;
   }
-  if (!g_file_get_contents(display, &text, &len, &err)) {
+  p->total_read += len;
+  if (p->total_read > NL_SCENARIO_MAX_TOTAL) {
     nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
-                 "cannot read included file \"%s\" (paths are relative to "
-                 "the including file): %s",
-                 display, err->message);
-    g_error_free(err);
-    goto out;
-  }
-  if (len > NL_SCENARIO_MAX_FILE) {
-    nl__scn_fail(p, loc, NL_SCENARIO_ERROR_INCLUDE,
-                 "included file \"%s\" is larger than %u bytes", display,
-                 NL_SCENARIO_MAX_FILE);
+                 "cannot include \"%s\": the scenario and its includes "
+                 "come to more than %u bytes in total",
+                 display, NL_SCENARIO_MAX_TOTAL);
     goto out;
   }
   ok = parse_file_text(p, display, text, len, loc);
@@ -218,6 +277,7 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   p.name_loc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   p.prefixes = g_tree_new_full(nl__scn_prefix_cmp, NULL, g_free, NULL);
 
+  p.total_read = n;
   NlScnLoc top = {path, 1, 1};
   gboolean ok = parse_file_text(&p, path, text, n, &top) && nl__scn_check(&p);
   for (guint i = 0; ok && i < n_over; i++) {
@@ -269,17 +329,12 @@ NlScenario *nl_scenario_load(const char *path, const char *const *overrides,
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
   char *text = NULL;
   gsize len = 0;
-  GError *err = NULL;
-  if (!is_readable_kind(path)) {
+  char *why = NULL;
+  text = read_regular(path, NL_SCENARIO_MAX_FILE, &len, &why);
+  if (text == NULL) {
     g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
-                "%s: is a directory or a device, expected a scenario file",
-                path);
-    return NULL;
-  }
-  if (!g_file_get_contents(path, &text, &len, &err)) {
-    g_set_error(error, NL_SCENARIO_ERROR, NL_SCENARIO_ERROR_IO,
-                "%s: cannot read the scenario: %s", path, err->message);
-    g_error_free(err);
+                "%s: cannot read the scenario: it %s", path, why);
+    g_free(why);
     return NULL;
   }
   NlScenario *s =

@@ -466,6 +466,10 @@ struct NlScenario {
 #define NL_SCENARIO_MAX_LINE 4096       /* bytes, without the newline */
 #define NL_SCENARIO_MAX_FILE (4u << 20) /* bytes */
 #define NL_SCENARIO_MAX_INCLUDE_DEPTH 16
+/* Every file read (the scenario and each include, counted each time it is
+ * included) and every word after its constants are substituted, in total:
+ * no scenario, however small, can make the loader read or build more. */
+#define NL_SCENARIO_MAX_TOTAL (16u << 20) /* bytes */
 
 /* ------------------------------------------------------------------ */
 /* Loading                                                              */
