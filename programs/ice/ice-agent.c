@@ -126,8 +126,9 @@ typedef struct {
 
 typedef struct {
   struct sockaddr_storage local;
-  int host; /* its host candidate */
-  Turn turn;
+  int host;   /* its host candidate */
+  Turn *turn; /* NULL until an allocation starts: most agents never need
+               * one, and the state is large */
 } Sock;
 
 struct NlIceAgent {
@@ -462,8 +463,8 @@ void nl_ice_agent_close(NlIceAgent *a, int64_t now) {
   g_return_if_fail(a != NULL);
   a->now = now;
   for (unsigned s = 0; s < a->n_socks; s++) {
-    Turn *tn = &a->socks[s].turn;
-    if (tn->state != TURN_READY)
+    Turn *tn = a->socks[s].turn;
+    if (tn == NULL || tn->state != TURN_READY)
       continue;
     Tx *t = tx_new(a, TX_TURN, (int)s);
     if (t == NULL)
@@ -481,10 +482,13 @@ void nl_ice_agent_free(NlIceAgent *a) {
   if (a == NULL)
     return;
   for (unsigned s = 0; s < a->n_socks; s++) {
-    Turn *t = &a->socks[s].turn;
+    Turn *t = a->socks[s].turn;
+    if (t == NULL)
+      continue;
     for (unsigned i = 0; i < t->n_perms; i++)
       for (unsigned k = 0; k < t->perms[i].nq; k++)
         free(t->perms[i].q[k].data);
+    free(t);
   }
   free(a->turn_user);
   free(a->turn_password);
@@ -500,7 +504,6 @@ int nl_ice_agent_add_socket(NlIceAgent *a, const struct sockaddr *local) {
   Sock *s = &a->socks[a->n_socks];
   memset(s, 0, sizeof *s);
   memcpy(&s->local, local, nl_stun_addr_len(local));
-  s->turn.relay_local = -1;
   s->host = -1;
   return (int)a->n_socks++;
 }
@@ -610,7 +613,7 @@ static Chan *chan_find_number(Turn *t, uint16_t number) {
 static void turn_wrap_send(NlIceAgent *a, int socket,
                            const struct sockaddr_storage *peer,
                            const uint8_t *data, size_t len) {
-  Turn *t = &a->socks[socket].turn;
+  Turn *t = a->socks[socket].turn;
   Chan *ch = chan_find_peer(t, peer);
   size_t n;
   if (ch && ch->bound) {
@@ -637,8 +640,8 @@ static void turn_wrap_send(NlIceAgent *a, int socket,
 static void relay_send(NlIceAgent *a, int socket,
                        const struct sockaddr_storage *peer,
                        const uint8_t *data, size_t len) {
-  Turn *t = &a->socks[socket].turn;
-  if (t->state != TURN_READY)
+  Turn *t = a->socks[socket].turn;
+  if (t == NULL || t->state != TURN_READY)
     return;
   Perm *p = perm_find(t, peer);
   if (p == NULL) {
@@ -1142,7 +1145,7 @@ static void bind_send(NlIceAgent *a, Tx *t) {
 }
 
 static void turn_send_request(NlIceAgent *a, Tx *t) {
-  Turn *tn = &a->socks[t->socket].turn;
+  Turn *tn = a->socks[t->socket].turn;
   NlStunWriter w;
   nl_stun_writer_init(&w, a->msg, sizeof a->msg, t->method, NL_STUN_REQUEST,
                       t->tid);
@@ -1181,7 +1184,7 @@ static void gathering_maybe_done(NlIceAgent *a, int64_t now) {
     const Tx *t = &a->txs[i];
     if (t->kind == TX_BIND ||
         (t->kind == TX_TURN && t->method == NL_STUN_ALLOCATE &&
-         a->socks[t->socket].turn.state == TURN_ALLOCATING))
+         a->socks[t->socket].turn->state == TURN_ALLOCATING))
       return;
   }
   a->gathered = TRUE;
@@ -1218,8 +1221,13 @@ void nl_ice_agent_gather(NlIceAgent *a, int64_t now) {
         a->cfg.turn.ss_family == a->socks[s].local.ss_family &&
         a->cfg.turn_user != NULL) {
       Tx *t = tx_new(a, TX_TURN, (int)s);
-      if (t != NULL) {
-        a->socks[s].turn.state = TURN_ALLOCATING;
+      Turn *tn = t ? calloc(1, sizeof *tn) : NULL;
+      if (t != NULL && tn == NULL)
+        t->kind = TX_FREE;
+      if (tn != NULL) {
+        tn->relay_local = -1;
+        tn->state = TURN_ALLOCATING;
+        a->socks[s].turn = tn;
         t->method = NL_STUN_ALLOCATE;
         t->lifetime = TURN_LIFETIME_S;
         turn_start_tx(a, t, now);
@@ -1606,7 +1614,7 @@ static void turn_flush_perm(NlIceAgent *a, int socket, Perm *p, gboolean send) {
 }
 
 static void turn_failed(NlIceAgent *a, int socket, const char *why) {
-  Turn *tn = &a->socks[socket].turn;
+  Turn *tn = a->socks[socket].turn;
   gboolean was_allocating = tn->state == TURN_ALLOCATING;
   tn->state = TURN_FAILED;
   logf_(a, "TURN: %s", why);
@@ -1617,7 +1625,7 @@ static void turn_failed(NlIceAgent *a, int socket, const char *why) {
 
 static void handle_turn_response(NlIceAgent *a, Tx *t, const NlStunMsg *m,
                                  int64_t now) {
-  Turn *tn = &a->socks[t->socket].turn;
+  Turn *tn = a->socks[t->socket].turn;
   int sock = t->socket;
   if (m->klass == NL_STUN_ERROR) {
     unsigned code = 0;
@@ -1739,8 +1747,9 @@ static void handle_turn_response(NlIceAgent *a, Tx *t, const NlStunMsg *m,
 static void turn_bind_channel(NlIceAgent *a, int socket,
                               const struct sockaddr_storage *peer,
                               int64_t now) {
-  Turn *tn = &a->socks[socket].turn;
-  if (tn->state != TURN_READY || chan_find_peer(tn, peer) != NULL ||
+  Turn *tn = a->socks[socket].turn;
+  if (tn == NULL || tn->state != TURN_READY ||
+      chan_find_peer(tn, peer) != NULL ||
       tn->n_chans >= MAX_CHANS)
     return;
   Chan *c = &tn->chans[tn->n_chans];
@@ -1774,7 +1783,7 @@ static void handle_bind_response(NlIceAgent *a, Tx *t, const NlStunMsg *m,
  * indication or ChannelData. */
 static gboolean handle_from_turn(NlIceAgent *a, int socket, const uint8_t *buf,
                                  size_t len, int64_t now) {
-  Turn *tn = &a->socks[socket].turn;
+  Turn *tn = a->socks[socket].turn;
   if (len >= 4 && (buf[0] & 0xC0) == 0x40) {
     uint16_t ch;
     const uint8_t *d;
@@ -1891,8 +1900,8 @@ gboolean nl_ice_agent_receive(NlIceAgent *a, int socket,
   struct sockaddr_storage src;
   memset(&src, 0, sizeof src);
   memcpy(&src, from, nl_stun_addr_len(from));
-  Turn *tn = &a->socks[socket].turn;
-  if (tn->state != TURN_IDLE && same_addr(&src, &a->cfg.turn))
+  Turn *tn = a->socks[socket].turn;
+  if (tn != NULL && tn->state != TURN_IDLE && same_addr(&src, &a->cfg.turn))
     return handle_from_turn(a, socket, buf, len, now);
   return handle_datagram(a, a->socks[socket].host, &src, buf, len, now);
 }
@@ -1970,8 +1979,8 @@ static void consent_tick(NlIceAgent *a, int64_t now) {
 
 static void turn_tick(NlIceAgent *a, int64_t now) {
   for (unsigned s = 0; s < a->n_socks; s++) {
-    Turn *tn = &a->socks[s].turn;
-    if (tn->state != TURN_READY)
+    Turn *tn = a->socks[s].turn;
+    if (tn == NULL || tn->state != TURN_READY)
       continue;
     if (now >= tn->refresh_at) {
       tn->refresh_at = INT64_MAX;
@@ -2023,7 +2032,7 @@ static void tx_timeout(NlIceAgent *a, Tx *t, int64_t now) {
         turn_failed(a, t->socket, "no answer from the server");
         gathering_maybe_done(a, now);
       } else if (t->method == NL_STUN_CREATE_PERMISSION) {
-        Perm *p = perm_find(&a->socks[t->socket].turn, &t->peer);
+        Perm *p = perm_find(a->socks[t->socket].turn, &t->peer);
         if (p) {
           turn_flush_perm(a, t->socket, p, FALSE);
           p->state = PERM_NONE;
@@ -2150,8 +2159,8 @@ int64_t nl_ice_agent_next_deadline(const NlIceAgent *a) {
     d = MIN(d, a->last_sent + (int64_t)a->cfg.keepalive_ms * MS);
   }
   for (unsigned s = 0; s < a->n_socks; s++) {
-    const Turn *tn = &a->socks[s].turn;
-    if (tn->state != TURN_READY)
+    const Turn *tn = a->socks[s].turn;
+    if (tn == NULL || tn->state != TURN_READY)
       continue;
     d = MIN(d, tn->refresh_at);
     for (unsigned i = 0; i < tn->n_perms; i++)
