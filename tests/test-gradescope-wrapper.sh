@@ -42,9 +42,9 @@ mkdir -p "$tmp/autograder/source"
 cp -R "$asg" "$tmp/autograder/source/echo-server"
 rm -rf "$tmp/autograder/source/echo-server/wrong"
 upload "$asg/reference/server.c" my-work
-check "the reference, uploaded in a folder, scores 90" 90
+check "the reference, uploaded in a folder, scores 100" 100
 upload "$asg/wrong/no-reuseaddr/server.c"
-check "no SO_REUSEADDR scores 80" 80
+check "no SO_REUSEADDR scores 90" 90
 upload ""
 check "an upload without server.c is graded 0" 0
 [ "$fails" -eq 0 ]
