@@ -165,12 +165,22 @@ check "and flags it the same way twice" cmp -s "$tmp/seeds1.txt" "$tmp/seeds2.tx
 check "a test that holds under every seed is not flagged" \
   sh -c "! grep -q 'depends on the seed' '$tmp/seeds3.txt'"
 
-# 7. -o: one submission's text report is the file itself.
+# 7. A per-host descriptor limit (host nofile=16) and 40 clients one after
+# another: the leaking server runs out, a named failure; the reference
+# holds.
+leaky="$root/tests/grade/leaky"
+"$natlab" grade "$leaky" "$leaky/reference" "$subs/leak" -o "$tmp/leaky"
+check "under a descriptor limit the reference scores full marks" \
+  has "^score: 4/4" "$tmp/leaky/reference.txt"
+check "and a leak is the named failure descriptor leak" \
+  has "descriptor leak: srv/server ran out of descriptors (EMFILE 28 times)" "$tmp/leaky/leak.txt"
+
+# 8. -o: one submission's text report is the file itself.
 "$natlab" grade "$asg" "$subs/leak" -o "$tmp/one.txt"
 check "-o with one submission names the report file" has "^submission: leak" "$tmp/one.txt"
 check "its timelines go beside it" test -d "$tmp/timelines"
 
-# 8. A broken assignment: file:line:col, exit status 2.
+# 9. A broken assignment: file:line:col, exit status 2.
 mkdir -p "$tmp/broken/tests" "$tmp/broken/reference"
 cp "$asg/tests/one-client.nlab" "$asg/tests/client.c" "$tmp/broken/tests/"
 cp "$asg/reference/server.c" "$tmp/broken/reference/"
