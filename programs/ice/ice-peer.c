@@ -6,10 +6,14 @@
  *
  * usage: ice-peer --signaling HOST:PORT [--room NAME] [--name NAME]
  *                 [--stun HOST:PORT] [--turn HOST:PORT --turn-user U:P]
- *                 [--port N] [--role auto|controlling|controlled]
+ *                 [--port N] [--bind IP] [--role auto|controlling|controlled]
  *                 [--types host,srflx,relay] [--count N] [--size N]
  *                 [--interval MS] [--duration MS] [--no-consent]
  *                 [--seed N] [--verbose]
+ *
+ * The peer has a UDP socket (port --port, default any) on every interface
+ * address that is up and not loopback, or only on --bind IP (e.g.
+ * 127.0.0.1 for two peers on one machine).
  *
  * --stun none and --turn none mean no such server (so that a scenario can
  * switch one off with --set).  --types limits the candidate types the
@@ -105,7 +109,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: ice-peer --signaling HOST:PORT [--room NAME] [--name NAME]\n"
           "         [--stun HOST:PORT] [--turn HOST:PORT --turn-user U:P]\n"
-          "         [--port N] [--role auto|controlling|controlled]\n"
+          "         [--port N] [--bind IP] [--role auto|controlling|controlled]\n"
           "         [--types host,srflx,relay] [--count N] [--size N]\n"
           "         [--interval MS] [--duration MS] [--no-consent]\n"
           "         [--seed N] [--verbose]\n");
@@ -371,8 +375,40 @@ static void on_event(void *user, const NlIceEvent *ev) {
 
 /* ---- setup ---- */
 
-/* One UDP socket per interface address that is up (not loopback). */
-static int open_sockets(Peer *p, unsigned long port) {
+static int open_socket(Peer *p, struct sockaddr_in *sin) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0)
+    return -1;
+  if (bind(fd, (struct sockaddr *)sin, sizeof *sin) < 0) {
+    perror("ice-peer: bind");
+    close(fd);
+    return -1;
+  }
+  socklen_t sl = sizeof *sin;
+  getsockname(fd, (struct sockaddr *)sin, &sl);
+  if (nl_ice_agent_add_socket(p->agent, (struct sockaddr *)sin) < 0) {
+    close(fd);
+    return -1;
+  }
+  if (p->name_arg == NULL && p->n_udp == 0)
+    inet_ntop(AF_INET, &sin->sin_addr, p->name, sizeof p->name);
+  p->udp[p->n_udp++] = fd;
+  return 0;
+}
+
+/* One UDP socket per interface address that is up (not loopback), or on
+ * @bind_ip alone. */
+static int open_sockets(Peer *p, unsigned long port, const char *bind_ip) {
+  if (bind_ip != NULL) {
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, bind_ip, &sin.sin_addr) != 1)
+      return -1;
+    open_socket(p, &sin);
+    return (int)p->n_udp;
+  }
   struct ifaddrs *ifs = NULL;
   if (getifaddrs(&ifs) != 0)
     return -1;
@@ -384,23 +420,8 @@ static int open_sockets(Peer *p, unsigned long port) {
     struct sockaddr_in sin;
     memcpy(&sin, i->ifa_addr, sizeof sin);
     sin.sin_port = htons((uint16_t)port);
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0)
-      continue;
-    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-      perror("ice-peer: bind");
-      close(fd);
-      continue;
-    }
-    socklen_t sl = sizeof sin;
-    getsockname(fd, (struct sockaddr *)&sin, &sl);
-    if (nl_ice_agent_add_socket(p->agent, (struct sockaddr *)&sin) < 0) {
-      close(fd);
+    if (open_socket(p, &sin) < 0 && p->n_udp >= NL_ICE_MAX_SOCKETS)
       break;
-    }
-    if (p->name_arg == NULL && p->n_udp == 0)
-      inet_ntop(AF_INET, &sin.sin_addr, p->name, sizeof p->name);
-    p->udp[p->n_udp++] = fd;
   }
   freeifaddrs(ifs);
   return (int)p->n_udp;
@@ -465,6 +486,7 @@ int main(int argc, char **argv) {
     return 1;
   const char *sig_spec = NULL, *stun_spec = NULL, *turn_spec = NULL;
   const char *turn_user = NULL, *role = "auto", *types = NULL;
+  const char *bind_ip = NULL;
   unsigned long port = 0, seed = 0;
   gboolean seeded = FALSE, no_consent = FALSE;
   NlIceConfig cfg;
@@ -497,6 +519,8 @@ int main(int argc, char **argv) {
       role = argv[++i];
     } else if (strcmp(a, "--types") == 0 && n) {
       types = argv[++i];
+    } else if (strcmp(a, "--bind") == 0 && n) {
+      bind_ip = argv[++i];
     } else if (strcmp(a, "--no-consent") == 0) {
       no_consent = TRUE;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -573,8 +597,9 @@ int main(int argc, char **argv) {
     goto out;
   if (p->name_arg)
     g_strlcpy(p->name, p->name_arg, sizeof p->name);
-  if (open_sockets(p, port) <= 0) {
-    fprintf(stderr, "ice-peer: no usable interface\n");
+  if (open_sockets(p, port, bind_ip) <= 0) {
+    fprintf(stderr, "ice-peer: no usable interface%s%s\n",
+            bind_ip ? " for --bind " : "", bind_ip ? bind_ip : "");
     goto out;
   }
   p->start = nl_prog_now_ns();
