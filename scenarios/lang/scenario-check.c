@@ -434,9 +434,14 @@ gboolean nl__scn_check(NlScnParser *p) {
   for (guint i = 0; i < s->actions->len; i++)
     if (!check_action(p, g_ptr_array_index(s->actions, i)))
       return FALSE;
-  for (guint i = 0; i < s->expects->len; i++)
-    if (!check_expect(p, g_ptr_array_index(s->expects, i)))
+  for (guint i = 0; i < s->expects->len; i++) {
+    NlScnExpect *e = g_ptr_array_index(s->expects, i);
+    for (guint k = 0; e->copies != NULL && k < e->copies->len; k++)
+      if (!check_expect(p, g_ptr_array_index(e->copies, k)))
+        return FALSE;
+    if (!check_expect(p, e))
       return FALSE;
+  }
   /* The timeline's lanes name nodes and programs. */
   GError *err = NULL;
   guint bad = 0;

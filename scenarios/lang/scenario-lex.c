@@ -123,6 +123,28 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
     gboolean braced = ns < to && l->raw[ns] == '{';
     if (braced)
       ns++;
+    if (braced) {
+      /* ${EXPR}: integer arithmetic over constants (scenario-group.c). */
+      gsize close = ns;
+      int depth = 0;
+      while (close < to && (l->raw[close] != '}' || depth > 0)) {
+        depth += l->raw[close] == '{' ? 1 : l->raw[close] == '}' ? -1 : 0;
+        close++;
+      }
+      if (close < to && nl__scn_is_expr(l->raw + ns, close - ns)) {
+        gint64 v;
+        if (!nl__scn_eval(p, l, ns, close, &v)) {
+          g_string_free(s, TRUE);
+          return FALSE;
+        }
+        g_string_append_printf(s, "%" G_GINT64_FORMAT, v);
+        if (*src == NULL)
+          *src = g_strdup_printf(" (from ${%.*s})", (int)(close - ns),
+                                 l->raw + ns);
+        i = close + 1;
+        continue;
+      }
+    }
     ne = ns;
     if (ne < to && is_name_start(l->raw[ne]))
       while (ne < to && is_name_char(l->raw[ne]))

@@ -508,6 +508,93 @@ static gboolean claim_prefix(NlScnParser *p, NlScnNetwork *n,
   return TRUE;
 }
 
+static uint32_t addr4(const NlScnAddr *a) {
+  return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 |
+         (uint32_t)a->bytes[2] << 8 | a->bytes[3];
+}
+
+static gboolean addr4_in(const NlScnAddr *prefix, uint32_t a) {
+  uint32_t mask = prefix->len == 0 ? 0 : ~(uint32_t)0 << (32 - prefix->len);
+  return (a & mask) == addr4(prefix);
+}
+
+/* The first IPv4 subnet's host addresses (not its network and broadcast
+ * addresses), from the lowest. */
+static void default_pool(NlScnNetwork *n) {
+  for (guint k = 0; k < n->prefixes->len; k++) {
+    const NlScnAddr *a = &g_array_index(n->prefixes, NlScnAddr, k);
+    if (a->family != 4)
+      continue;
+    uint32_t base = addr4(a);
+    uint32_t size = a->len == 0 ? 0 : (uint32_t)1 << (32 - a->len);
+    n->pool_first = a->len >= 31 ? base : base + 1;
+    n->pool_last = a->len >= 31 ? base + size - 1 : base + size - 2;
+    n->pool_next = n->pool_first;
+    return;
+  }
+}
+
+/* pool=FIRST-LAST on a network: addresses inside its subnets. */
+static gboolean pool_option(NlScnParser *p, NlScnLine *l, guint k,
+                            NlScnNetwork *n) {
+  const char *v = l->tok[k].value;
+  const char *dash = strchr(v, '-');
+  NlScnAddr a, b;
+  char *first = dash ? g_strndup(v, (gsize)(dash - v)) : NULL;
+  gboolean ok = dash != NULL && nl__scn_parse_addr(first, FALSE, &a) &&
+                nl__scn_parse_addr(dash + 1, FALSE, &b) && a.family == 4 &&
+                b.family == 4 && addr4(&a) <= addr4(&b);
+  g_free(first);
+  if (!ok)
+    return fail_val(p, l, k,
+                    "a pool of IPv4 addresses like pool=10.0.1.10-10.0.1.250 "
+                    "(first-last, the first not above the last)");
+  gboolean inside = FALSE;
+  for (guint j = 0; j < n->prefixes->len; j++) {
+    const NlScnAddr *pre = &g_array_index(n->prefixes, NlScnAddr, j);
+    if (pre->family == 4 && addr4_in(pre, addr4(&a)) &&
+        addr4_in(pre, addr4(&b)))
+      inside = TRUE;
+  }
+  if (!inside)
+    return fail_val(p, l, k, "a pool inside one of the network's subnets");
+  n->pool_first = n->pool_next = addr4(&a);
+  n->pool_last = addr4(&b);
+  n->has_pool = TRUE;
+  return TRUE;
+}
+
+/* `auto`: the network's next unclaimed pool address. */
+static gboolean auto_addr(NlScnParser *p, const NlScnLine *l, guint i,
+                          const char *network, NlScnAddr *out) {
+  NlScnNetwork *n = g_hash_table_lookup(p->s->network_index, network);
+  if (n == NULL)
+    return fail_tok(p, l, i, NL_SCENARIO_ERROR_REFERENCE,
+                    "`auto` takes the next address of network %s's pool: "
+                    "expected the network declared above this line",
+                    network);
+  while (n->pool_next <= n->pool_last && n->pool_next >= n->pool_first &&
+         g_hash_table_contains(p->claimed_addrs,
+                               GUINT_TO_POINTER(n->pool_next + 1)))
+    n->pool_next++;
+  if (n->pool_next > n->pool_last || n->pool_next < n->pool_first ||
+      (n->pool_first == 0 && n->pool_last == 0))
+    return fail_tok(p, l, i, NL_SCENARIO_ERROR_VALUE,
+                    "network %s's pool of addresses is used up: expected a "
+                    "larger subnet or pool=",
+                    network);
+  memset(out, 0, sizeof *out);
+  out->family = 4;
+  out->len = 32;
+  out->bytes[0] = (guint8)(n->pool_next >> 24);
+  out->bytes[1] = (guint8)(n->pool_next >> 16);
+  out->bytes[2] = (guint8)(n->pool_next >> 8);
+  out->bytes[3] = (guint8)n->pool_next;
+  out->loc = tok_loc(l, &l->tok[i]);
+  n->pool_next++;
+  return TRUE;
+}
+
 static gboolean stmt_network(NlScnParser *p, NlScnLine *l) {
   const char *usage = "network NAME SUBNET... [PROPERTY=VALUE...]";
   if (!get_name(p, l, 1, "a network name", usage) ||
@@ -529,8 +616,26 @@ static gboolean stmt_network(NlScnParser *p, NlScnLine *l) {
   if (n->prefixes->len == 0)
     return need_word(p, l, 2, "a subnet like 10.0.0.0/24", usage) &&
            fail_val(p, l, 2, "a subnet like 10.0.0.0/24");
-  if (!parse_props(p, l, i, &n->props, usage))
+  /* pool=FIRST-LAST: the addresses `link NAME auto` hands out. */
+  guint full = l->ntok;
+  for (guint k = i; k < l->ntok; k++)
+    if (l->tok[k].key != NULL && strcmp(l->tok[k].key, "pool") == 0) {
+      if (!pool_option(p, l, k, n))
+        return FALSE;
+      /* The other options are the link defaults: cut this one out. */
+      NlScnTok cut = l->tok[k];
+      memmove(&l->tok[k], &l->tok[k + 1],
+              (l->ntok - k - 1) * sizeof(NlScnTok));
+      l->tok[l->ntok - 1] = cut;
+      l->ntok--;
+      break;
+    }
+  gboolean props_ok = parse_props(p, l, i, &n->props, usage);
+  l->ntok = full;
+  if (!props_ok)
     return FALSE;
+  if (!n->has_pool)
+    default_pool(n);
   /* Overlaps, with this network's other prefixes and earlier networks. */
   for (guint j = 0; j < n->prefixes->len; j++)
     if (!claim_prefix(p, n, &g_array_index(n->prefixes, NlScnAddr, j)))
@@ -803,8 +908,14 @@ static gboolean blk_link(NlScnParser *p, NlScnLine *l) {
   guint i = 2;
   for (; is_word(l, i); i++) {
     NlScnAddr a;
-    if (!get_addr(p, l, i, FALSE, &a))
+    if (strcmp(l->tok[i].text, "auto") == 0 && !l->tok[i].quoted) {
+      if (!auto_addr(p, l, i, k->network, &a))
+        goto out;
+    } else if (!get_addr(p, l, i, FALSE, &a)) {
       goto out;
+    }
+    if (a.family == 4)
+      g_hash_table_add(p->claimed_addrs, GUINT_TO_POINTER(addr4(&a) + 1));
     g_array_append_val(k->addrs, a);
   }
   if (k->addrs->len == 0) {
@@ -1372,7 +1483,10 @@ static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i, NlTime at) {
   e->at = at;
   e->kind = (NlScnExpectKind)kind;
   e->within = NL_TIME_NEVER;
-  g_ptr_array_add(p->s->expects, e);
+  /* A copy of a grouped line belongs to its group (scenario-group.c). */
+  g_ptr_array_add(p->group_head != NULL ? p->group_head->copies
+                                        : p->s->expects,
+                  e);
   guint full = l->ntok, cut = full;
   if (!grading_options(p, l, i + 1, e, &cut))
     return FALSE;
@@ -1784,6 +1898,111 @@ static gboolean unknown_keyword(NlScnParser *p, NlScnLine *l,
   return r;
 }
 
+static gboolean parse_line(NlScnParser *p, NlScnLine *l);
+
+/* The copies of a group, read as if written out one after another:
+ * @lines are the group's line and, for a block, its indented lines (raw,
+ * with their line numbers).  An `expect` group becomes one expectation
+ * holding its copies; `at-least=K` or `at-least=P%` on the line says how
+ * many must hold (all by default). */
+static gboolean parse_group(NlScnParser *p, const char *file,
+                            NlScnGroupKind kind, GPtrArray *lines,
+                            GArray *numbers) {
+  NlScnLine head = {0};
+  head.file = file;
+  head.line = g_array_index(numbers, guint, 0);
+  head.raw = g_ptr_array_index(lines, 0);
+  NlScnGroup g;
+  if (!nl__scn_group_parse(p, &head, &g))
+    return FALSE;
+  char *tmpl = g_strdup(g.template_line);
+  NlScnExpect *group = NULL;
+  gint64 at_least = -1;
+  gboolean percent = FALSE;
+  gboolean ok = TRUE;
+  if (kind == NL_SCN_GROUP_EXPECT) {
+    /* at-least=K: read and cut from the template. */
+    char *al = strstr(tmpl, " at-least=");
+    if (al != NULL) {
+      char *v = al + strlen(" at-least=");
+      char *end = v;
+      while (*end != '\0' && *end != ' ' && *end != '\t')
+        end++;
+      char *num = g_strndup(v, (gsize)(end - v));
+      percent = g_str_has_suffix(num, "%");
+      if (percent)
+        num[strlen(num) - 1] = '\0';
+      gint64 n = -1;
+      char *ne = NULL;
+      if (*num != '\0')
+        n = g_ascii_strtoll(num, &ne, 10);
+      gboolean whole = ne != NULL && *ne == '\0';
+      g_free(num);
+      const char *orig = strstr(head.raw, " at-least=");
+      NlScnLoc loc = {file, head.line,
+                      (guint)g_utf8_strlen(head.raw,
+                                           orig ? orig + 1 - head.raw : 0) +
+                          1};
+      if (!whole || n < 0 ||
+          (percent ? n > 100 : n > g.hi - g.lo + 1)) {
+        nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
+                     "expected at-least=K with K from 0 to %" G_GINT64_FORMAT
+                     " (the copies of %s), or a percentage like 95%%",
+                     g.hi - g.lo + 1, g.label);
+        ok = FALSE;
+      }
+      at_least = n;
+      memmove(al, end, strlen(end) + 1);
+    }
+    group = g_new0(NlScnExpect, 1);
+    group->copies = g_ptr_array_new();
+  }
+  for (gint64 v = g.lo; ok && v <= g.hi; v++) {
+    nl__scn_group_bind(p, &g, v);
+    p->group_head = group;
+    for (guint k = 0; ok && k < lines->len; k++) {
+      NlScnLine l = {0};
+      l.file = file;
+      l.line = g_array_index(numbers, guint, k);
+      l.raw = k == 0 ? tmpl : g_ptr_array_index(lines, k);
+      ok = nl__scn_lex_line(p, &l) && parse_line(p, &l);
+      nl__scn_line_clear(&l);
+    }
+    p->group_head = NULL;
+    if (!ok)
+      nl__scn_group_name_copy(p, &g, v);
+  }
+  nl__scn_group_unbind(p, &g);
+  if (group != NULL) {
+    if (ok && group->copies->len > 0) {
+      /* The group reads as its first copy, with the line as written. */
+      NlScnExpect *first = g_ptr_array_index(group->copies, 0);
+      GPtrArray *copies = group->copies;
+      *group = *first;
+      group->copies = copies;
+      group->node = g_strdup(first->node);
+      group->program = g_strdup(first->program);
+      group->peer = g_strdup(first->peer);
+      group->text = g_strdup(first->text);
+      group->title = g_strdup(first->title);
+      group->feedback = g_strdup(first->feedback);
+      const char *raw = g_ptr_array_index(lines, 0);
+      const char *from = strstr(raw, "expect");
+      group->source = g_strstrip(g_strdup(from != NULL ? from : raw));
+      gint64 n = (gint64)copies->len;
+      group->at_least = at_least < 0 ? n
+                        : percent    ? (at_least * n + 99) / 100
+                                     : at_least;
+      g_ptr_array_add(p->s->expects, group);
+    } else {
+      nl__scn_expect_free(group);
+    }
+  }
+  g_free(tmpl);
+  nl__scn_group_clear(&g);
+  return ok;
+}
+
 static gboolean parse_line(NlScnParser *p, NlScnLine *l) {
   if (l->ntok == 0)
     return TRUE;
@@ -1841,7 +2060,10 @@ gboolean nl__scn_parse_text(NlScnParser *p, const char *file, const char *text,
   guint lineno = 0;
   if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
     pos = 3; /* a UTF-8 byte order mark */
-  p->block = NULL;
+  /* The lines, checked, with their numbers. */
+  GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+  GArray *numbers = g_array_new(FALSE, FALSE, sizeof(guint));
+  gboolean ok = TRUE;
   while (pos < len) {
     const char *start = text + pos;
     const char *nl = memchr(start, '\n', len - pos);
@@ -1855,36 +2077,76 @@ gboolean nl__scn_parse_text(NlScnParser *p, const char *file, const char *text,
     NlScnLoc loc = {file, lineno, 1};
     if (!g_utf8_validate_len(start, check, &bad)) {
       loc.column = (guint)g_utf8_strlen(start, bad - start) + 1;
-      if (*bad == '\0')
-        return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
-                            "NUL byte: expected a text file (is this a "
-                            "binary file?)");
+      if (*bad == '\0') {
+        ok = nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
+                          "NUL byte: expected a text file (is this a "
+                          "binary file?)");
+        break;
+      }
       /* A character cut by the length limit is not an encoding error. */
-      if (n <= NL_SCENARIO_MAX_LINE || (gsize)(bad - start) + 4 < check)
-        return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
-                            "invalid UTF-8 (byte 0x%02x): expected a text "
-                            "file in UTF-8",
-                            (guint)(guchar)*bad);
+      if (n <= NL_SCENARIO_MAX_LINE || (gsize)(bad - start) + 4 < check) {
+        ok = nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
+                          "invalid UTF-8 (byte 0x%02x): expected a text "
+                          "file in UTF-8",
+                          (guint)(guchar)*bad);
+        break;
+      }
     }
     if (n > NL_SCENARIO_MAX_LINE) {
       loc.column = 1;
-      return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
-                          "line is longer than %u bytes: expected shorter "
-                          "lines (split long lists over several statements)",
-                          NL_SCENARIO_MAX_LINE);
+      ok = nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
+                        "line is longer than %u bytes: expected shorter "
+                        "lines (split long lists over several statements)",
+                        NL_SCENARIO_MAX_LINE);
+      break;
     }
-    NlScnLine l = {0};
-    l.file = file;
-    l.line = lineno;
-    char *raw = g_strndup(start, n);
-    l.raw = raw;
-    gboolean ok = nl__scn_lex_line(p, &l) && parse_line(p, &l);
-    nl__scn_line_clear(&l);
-    g_free(raw);
-    if (!ok)
-      return FALSE;
+    g_ptr_array_add(lines, g_strndup(start, n));
+    g_array_append_val(numbers, lineno);
     pos = next;
   }
   p->block = NULL;
-  return TRUE;
+  for (guint k = 0; ok && k < lines->len;) {
+    const char *raw = g_ptr_array_index(lines, k);
+    NlScnGroupKind gk;
+    if (nl__scn_group_kind(raw, &gk)) {
+      /* A group: its line, and for a block the indented lines below. */
+      guint end = k + 1;
+      if (gk == NL_SCN_GROUP_BLOCK)
+        while (end < lines->len) {
+          const char *r = g_ptr_array_index(lines, end);
+          const char *t = r + strspn(r, " \t");
+          if (r[0] != ' ' && r[0] != '\t' && *t != '\0' && *t != '#')
+            break;
+          end++;
+        }
+      GPtrArray *part = g_ptr_array_new();
+      GArray *nums = g_array_new(FALSE, FALSE, sizeof(guint));
+      for (guint j = k; j < end; j++) {
+        g_ptr_array_add(part, g_ptr_array_index(lines, j));
+        g_array_append_val(nums, g_array_index(numbers, guint, j));
+      }
+      NlScnNode *outer = p->block;
+      if (gk != NL_SCN_GROUP_LINE)
+        p->block = NULL;
+      ok = parse_group(p, file, gk, part, nums);
+      /* A run group stays in its block; a block group closes its last
+       * copy's block. */
+      p->block = gk == NL_SCN_GROUP_LINE ? outer : NULL;
+      g_ptr_array_free(part, TRUE);
+      g_array_free(nums, TRUE);
+      k = end;
+      continue;
+    }
+    NlScnLine l = {0};
+    l.file = file;
+    l.line = g_array_index(numbers, guint, k);
+    l.raw = raw;
+    ok = nl__scn_lex_line(p, &l) && parse_line(p, &l);
+    nl__scn_line_clear(&l);
+    k++;
+  }
+  g_ptr_array_free(lines, TRUE);
+  g_array_free(numbers, TRUE);
+  p->block = NULL;
+  return ok;
 }

@@ -59,7 +59,45 @@ typedef struct {
    * substitution, and of every file read and word made, in total. */
   gsize line_expanded;
   guint64 total_read, total_expanded;
+  /* While the copies of a grouped `expect` line are read: the expectation
+   * they belong to (scenario-group.c). */
+  NlScnExpect *group_head;
+  /* IPv4 addresses given to links so far, for `auto` to skip. */
+  GHashTable *claimed_addrs; /* uint32 (host order) as pointer+1 */
 } NlScnParser;
+
+/* Groups (scenario-group.c): NAME[A..B] standing for copies. */
+typedef enum {
+  NL_SCN_GROUP_BLOCK,  /* a network/host/router/nat/firewall and its block */
+  NL_SCN_GROUP_LINE,   /* an indented `run` line */
+  NL_SCN_GROUP_EXPECT, /* an `expect` or `at T expect` line */
+} NlScnGroupKind;
+
+typedef struct {
+  char *var;           /* "i", or the name in NAME[VAR=A..B] */
+  gint64 lo, hi;
+  char *label;         /* "client[1..100]", for messages */
+  char *template_line; /* the line with NAME[...] as NAME${VAR} */
+  NlScnLoc loc;        /* the '[' */
+} NlScnGroup;
+
+/* Whether @raw (a line) is a group, and of which kind. */
+gboolean nl__scn_group_kind(const char *raw, NlScnGroupKind *kind);
+/* Reads the group of @l (bounds evaluated now); FALSE with the error set. */
+gboolean nl__scn_group_parse(NlScnParser *p, const NlScnLine *l,
+                             NlScnGroup *g);
+void nl__scn_group_clear(NlScnGroup *g);
+/* Sets, then removes, the group variable for one copy. */
+void nl__scn_group_bind(NlScnParser *p, const NlScnGroup *g, gint64 value);
+void nl__scn_group_unbind(NlScnParser *p, const NlScnGroup *g);
+/* Adds " (in copy VAR=N of LABEL)" to the parser's error. */
+void nl__scn_group_name_copy(NlScnParser *p, const NlScnGroup *g,
+                             gint64 value);
+/* Evaluates the integer expression raw[from..to) of @l. */
+gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from,
+                      gsize to, gint64 *out);
+/* Whether ${...} holding @s is an expression rather than a name. */
+gboolean nl__scn_is_expr(const char *s, gsize len);
 
 /* Sets the parser's error (first one wins) at @loc; returns FALSE. */
 gboolean nl__scn_fail(NlScnParser *p, const NlScnLoc *loc, int code,

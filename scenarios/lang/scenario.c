@@ -273,6 +273,7 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   p.stack = g_ptr_array_new_with_free_func(g_free);
   p.stack_names = g_ptr_array_new();
   p.consts = g_hash_table_new(g_str_hash, g_str_equal);
+  p.claimed_addrs = g_hash_table_new(g_direct_hash, g_direct_equal);
   p.pending_runs = g_ptr_array_new_with_free_func(pending_run_free);
   p.name_loc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   p.prefixes = g_tree_new_full(nl__scn_prefix_cmp, NULL, g_free, NULL);
@@ -311,6 +312,7 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   g_ptr_array_free(p.stack, TRUE);
   g_ptr_array_free(p.stack_names, TRUE);
   g_hash_table_destroy(p.consts);
+  g_hash_table_destroy(p.claimed_addrs);
   g_ptr_array_free(p.pending_runs, TRUE);
   g_hash_table_destroy(p.name_loc);
   g_tree_destroy(p.prefixes);
@@ -400,6 +402,11 @@ void nl__scn_action_free(NlScnAction *a) {
 }
 
 void nl__scn_expect_free(NlScnExpect *e) {
+  if (e->copies != NULL) {
+    for (guint i = 0; i < e->copies->len; i++)
+      nl__scn_expect_free(g_ptr_array_index(e->copies, i));
+    g_ptr_array_free(e->copies, TRUE);
+  }
   g_free(e->source);
   g_free(e->node);
   g_free(e->program);

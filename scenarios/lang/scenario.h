@@ -133,6 +133,11 @@ struct NlScnNetwork {
   char *name;
   GArray *prefixes;     /* of NlScnAddr, in file order, at least one */
   NlScnLinkProps props; /* defaults for attachments */
+  /* The addresses `link NETWORK auto` hands out, in order (IPv4): pool=
+   * FIRST-LAST, else the first subnet's hosts.  @pool_next is the next
+   * one to try while the file is read. */
+  uint32_t pool_first, pool_last, pool_next;
+  gboolean has_pool;
 };
 
 #define NL_SCN_NODE_KIND_MAP(X)                                                \
@@ -392,6 +397,11 @@ struct NlScnExpect {
   char *title;
   char *feedback;
   NlScnLoc points_loc, title_loc;
+  /* A group (`expect exit client[1..100]/echo ...`): @copies holds one
+   * expectation per copy (the fields above are the first copy's), and the
+   * group holds when at least @at_least of them do; NULL otherwise. */
+  GPtrArray *copies;
+  gint64 at_least;
 };
 
 /* `timeline lanes=...`: one lane per node, per program, or the listed
@@ -464,6 +474,7 @@ struct NlScenario {
 #define NL_SCENARIO_DEFAULT_SEED 1
 #define NL_SCENARIO_DEFAULT_DURATION (60 * NL_S)
 #define NL_SCENARIO_MAX_LINE 4096       /* bytes, without the newline */
+#define NL_SCENARIO_MAX_GROUP 100000    /* copies of one group */
 #define NL_SCENARIO_MAX_FILE (4u << 20) /* bytes */
 #define NL_SCENARIO_MAX_INCLUDE_DEPTH 16
 /* Every file read (the scenario and each include, counted each time it is

@@ -323,8 +323,9 @@ static guint payload_len(const guint8 *pkt, guint32 len, uint32_t *src) {
   return 0;
 }
 
-static void check(NlRun *r, ExpectEv *e, NlTime until) {
-  const NlScnExpect *x = e->expect;
+/* Whether @x holds at @until; *why says what happened when it does not. */
+static gboolean eval(NlRun *r, const NlScnExpect *x, NlTime until,
+                     char **why_out, char **detail_out) {
   NlTrace *t = nl_world_trace(r->world);
   guint32 node = x->node ? nl_trace_intern(t, x->node) : 0;
   char *pname = x->program ? g_strdup_printf("%s/%s", x->node, x->program)
@@ -427,7 +428,7 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
       if (!pass) {
         why = g_strdup(x->negate ? "the line was printed"
                                  : "no such line was printed");
-        e->detail = nl__run_explain_output(
+        *detail_out = nl__run_explain_output(
             t, proc,
             x->kind == NL_SCN_EXPECT_STDOUT ? NL_TRACE_STDOUT
                                             : NL_TRACE_STDERR,
@@ -556,6 +557,58 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
     default:
       why = g_strdup("unknown expectation");
   }
+  g_free(pname);
+  g_free(last_proc);
+  g_free(stats);
+  g_free(last_blocked);
+  *why_out = why;
+  return pass;
+}
+
+/* A group holds when at least at_least of its copies do; its report
+ * names how many held and the first copies that did not. */
+static gboolean eval_group(NlRun *r, const NlScnExpect *x, NlTime until,
+                           char **why, char **detail) {
+  guint n = x->copies->len, held = 0, shown = 0;
+  GString *failed = g_string_new(NULL);
+  char *first_why = NULL;
+  for (guint i = 0; i < n; i++) {
+    const NlScnExpect *c = g_ptr_array_index(x->copies, i);
+    char *w = NULL, *d = NULL;
+    if (eval(r, c, until, &w, &d)) {
+      held++;
+    } else {
+      if (*detail == NULL)
+        *detail = g_steal_pointer(&d);
+      if (shown++ < 5)
+        g_string_append_printf(failed, "%s%s%s%s", failed->len ? ", " : "",
+                               c->node, c->program ? "/" : "",
+                               c->program ? c->program : "");
+      if (first_why == NULL)
+        first_why = g_strdup(w);
+    }
+    g_free(w);
+    g_free(d);
+  }
+  gboolean pass = (gint64)held >= x->at_least;
+  *why = NULL;
+  if (!pass || held < n)
+    *why = g_strdup_printf(
+        "%u of %u held (at least %" G_GINT64_FORMAT " wanted)%s%s%s%s%s",
+        held, n, x->at_least, shown ? "; not: " : "", failed->str,
+        shown > 5 ? ", ..." : "", first_why ? "; first: " : "",
+        first_why ? first_why : "");
+  g_string_free(failed, TRUE);
+  g_free(first_why);
+  return pass;
+}
+
+static void check(NlRun *r, ExpectEv *e, NlTime until) {
+  const NlScnExpect *x = e->expect;
+  char *why = NULL;
+  gboolean pass = x->copies != NULL
+                      ? eval_group(r, x, until, &why, &e->detail)
+                      : eval(r, x, until, &why, &e->detail);
   e->checked = TRUE;
   e->passed = pass;
   e->why = why;
@@ -565,20 +618,21 @@ static void check(NlRun *r, ExpectEv *e, NlTime until) {
   trace_text(r, NL_TRACE_CHECK, x->node, "%s:%u: %s: %s%s%s", x->loc.file,
              x->loc.line, pass ? "pass" : "FAIL", x->source, why ? ": " : "",
              why ? why : "");
-  g_free(pname);
-  g_free(last_proc);
-  g_free(stats);
-  g_free(last_blocked);
 }
 
 static void run_expect(NlEvent *ev, void *data) {
   ExpectEv *e = data;
   /* Whether a program is blocked is recorded when asked. */
   if (e->expect->kind == NL_SCN_EXPECT_BLOCKED) {
-    NlNode *n = nl_world_find_node(e->run->world, e->expect->node);
-    NlProc *pr = n ? nl_proc_find(n, e->expect->program) : NULL;
-    if (pr)
-      nl_proc_trace_blocked(pr);
+    const NlScnExpect *x = e->expect;
+    guint n = x->copies != NULL ? x->copies->len : 1;
+    for (guint i = 0; i < n; i++) {
+      const NlScnExpect *c = x->copies ? g_ptr_array_index(x->copies, i) : x;
+      NlNode *node = nl_world_find_node(e->run->world, c->node);
+      NlProc *pr = node ? nl_proc_find(node, c->program) : NULL;
+      if (pr)
+        nl_proc_trace_blocked(pr);
+    }
   }
   check(e->run, e, nl_world_now(e->run->world));
 }

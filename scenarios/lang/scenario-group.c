@@ -1,0 +1,404 @@
+/* Groups: one line (or one block) of a scenario standing for N numbered
+ * copies, and the integer expressions that number them.
+ *
+ *   host client[1..100]              client1 ... client100, with $i = 1..100
+ *     link lan${(i-1)/10+1} 10.${(i-1)/10+1}.0.${(i-1)%10+10}
+ *     run echo-client 192.0.2.10 7
+ *   run name=worker[k=1..4] ./w.c $k     four programs on one host
+ *   expect exit client[1..100]/echo-client code 0 at-least=95
+ *
+ * A group is written as NAME[A..B] (the copy's number is $i) or
+ * NAME[VAR=A..B]; A and B are expressions, so `[1..$n]` follows a --set.
+ * The copies are read one after another, as if written out by hand, with
+ * the group variable set to the copy's number -- so a group scenario and its
+ * hand-written expansion are the same scenario.  A block header (network,
+ * host, router, nat, firewall) copies its indented lines with it; a `run`
+ * line inside a block copies itself; an `expect` line becomes one
+ * expectation over its copies, which holds when at least `at-least=K` (or
+ * K%) of them do (all, by default).
+ *
+ * Expressions: ${EXPR} where EXPR is integers, constants whose value is an
+ * integer, + - * / % (truncating, as C), unary -, and parentheses. */
+#include "scenarios/lang/scenario-priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- expressions ---- */
+
+typedef struct {
+  NlScnParser *p;
+  const NlScnLine *l;
+  const char *s;
+  gsize pos, end;
+  gsize base; /* byte offset of s[0] in the line, for columns */
+} Eval;
+
+static gboolean eval_fail(Eval *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static gboolean eval_fail(Eval *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  NlScnLoc loc = {e->l->file, e->l->line,
+                  (guint)g_utf8_strlen(e->l->raw, (gssize)(e->base + e->pos)) +
+                      1};
+  nl__scn_fail(e->p, &loc, NL_SCENARIO_ERROR_SYNTAX, "%s", msg);
+  g_free(msg);
+  return FALSE;
+}
+
+static void skip_blanks(Eval *e) {
+  while (e->pos < e->end && (e->s[e->pos] == ' ' || e->s[e->pos] == '\t'))
+    e->pos++;
+}
+
+static gboolean expr(Eval *e, gint64 *out);
+
+static gboolean parse_int(const char *text, gint64 *out) {
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  const char *t = text;
+  if (*t == '-' || *t == '+')
+    t++;
+  if (!g_ascii_isdigit(*t))
+    return FALSE;
+  for (const char *c = t; *c; c++)
+    if (!g_ascii_isdigit(*c))
+      return FALSE;
+  errno = 0;
+  char *endp;
+  gint64 v = g_ascii_strtoll(text, &endp, 10);
+  if (errno != 0 || *endp != '\0')
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+static gboolean factor(Eval *e, gint64 *out) {
+  skip_blanks(e);
+  if (e->pos >= e->end)
+    return eval_fail(e, "expected a number, a constant or ( in the "
+                        "expression");
+  char c = e->s[e->pos];
+  if (c == '(') {
+    e->pos++;
+    if (!expr(e, out))
+      return FALSE;
+    skip_blanks(e);
+    if (e->pos >= e->end || e->s[e->pos] != ')')
+      return eval_fail(e, "expected ) to close the parenthesis");
+    e->pos++;
+    return TRUE;
+  }
+  if (c == '-') {
+    e->pos++;
+    gint64 v;
+    if (!factor(e, &v))
+      return FALSE;
+    *out = -v;
+    return TRUE;
+  }
+  if (g_ascii_isdigit(c)) {
+    gsize start = e->pos;
+    while (e->pos < e->end && g_ascii_isdigit(e->s[e->pos]))
+      e->pos++;
+    char *num = g_strndup(e->s + start, e->pos - start);
+    gboolean ok = parse_int(num, out);
+    g_free(num);
+    if (!ok) {
+      e->pos = start;
+      return eval_fail(e, "this number is too large for an expression");
+    }
+    return TRUE;
+  }
+  if (c == '$') {
+    /* $n and ${n} read as n: a group's bounds are written like other
+     * words ([1..$n]). */
+    e->pos++;
+    gboolean braced = e->pos < e->end && e->s[e->pos] == '{';
+    if (braced) {
+      e->pos++;
+      if (!expr(e, out))
+        return FALSE;
+      skip_blanks(e);
+      if (e->pos >= e->end || e->s[e->pos] != '}')
+        return eval_fail(e, "expected } to close ${");
+      e->pos++;
+      return TRUE;
+    }
+    if (e->pos >= e->end ||
+        !(g_ascii_isalpha(e->s[e->pos]) || e->s[e->pos] == '_'))
+      return eval_fail(e, "expected a constant name after $");
+    return factor(e, out);
+  }
+  if (g_ascii_isalpha(c) || c == '_') {
+    gsize start = e->pos;
+    while (e->pos < e->end &&
+           (g_ascii_isalnum(e->s[e->pos]) || e->s[e->pos] == '_'))
+      e->pos++;
+    char *name = g_strndup(e->s + start, e->pos - start);
+    NlScnConst *k = g_hash_table_lookup(e->p->consts, name);
+    gboolean ok = TRUE;
+    if (k == NULL) {
+      e->pos = start;
+      ok = eval_fail(e, "$%s is not set: expected a constant or a group "
+                        "variable in the expression",
+                     name);
+    } else if (!parse_int(k->value, out)) {
+      e->pos = start;
+      ok = eval_fail(e, "$%s is \"%s\": expected an integer in an "
+                        "expression",
+                     name, k->value);
+    }
+    g_free(name);
+    return ok;
+  }
+  return eval_fail(e, "unexpected \"%c\" in the expression: expected a "
+                      "number, a constant, + - * / %% or parentheses",
+                   c);
+}
+
+static gboolean term(Eval *e, gint64 *out) {
+  if (!factor(e, out))
+    return FALSE;
+  for (;;) {
+    skip_blanks(e);
+    if (e->pos >= e->end)
+      return TRUE;
+    char op = e->s[e->pos];
+    if (op != '*' && op != '/' && op != '%')
+      return TRUE;
+    gsize at = e->pos++;
+    gint64 v;
+    if (!factor(e, &v))
+      return FALSE;
+    if ((op == '/' || op == '%') && v == 0) {
+      e->pos = at;
+      return eval_fail(e, "division by zero in the expression");
+    }
+    if (op == '*')
+      *out = *out * v;
+    else if (op == '/')
+      *out = *out / v;
+    else
+      *out = *out % v;
+  }
+}
+
+static gboolean expr(Eval *e, gint64 *out) {
+  if (!term(e, out))
+    return FALSE;
+  for (;;) {
+    skip_blanks(e);
+    if (e->pos >= e->end)
+      return TRUE;
+    char op = e->s[e->pos];
+    if (op != '+' && op != '-')
+      return TRUE;
+    e->pos++;
+    gint64 v;
+    if (!term(e, &v))
+      return FALSE;
+    *out = op == '+' ? *out + v : *out - v;
+  }
+}
+
+gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from,
+                      gsize to, gint64 *out) {
+  Eval e = {p, l, l->raw + from, 0, to - from, from};
+  if (!expr(&e, out))
+    return FALSE;
+  skip_blanks(&e);
+  if (e.pos < e.end)
+    return eval_fail(&e, "unexpected \"%c\" in the expression",
+                     e.s[e.pos]);
+  return TRUE;
+}
+
+gboolean nl__scn_is_expr(const char *s, gsize len) {
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum(s[i]) && s[i] != '_')
+      return TRUE;
+  return len > 0 && g_ascii_isdigit(s[0]);
+}
+
+/* ---- groups ---- */
+
+/* Finds NAME[...] in @raw: the first '[' of an unquoted word, before any
+ * comment.  Returns FALSE when the line has none. */
+static gboolean find_range(const char *raw, gsize *open, gsize *close) {
+  gboolean quoted = FALSE;
+  for (gsize i = 0; raw[i] != '\0'; i++) {
+    char c = raw[i];
+    if (c == '"' && (i == 0 || raw[i - 1] != '\\'))
+      quoted = !quoted;
+    if (quoted)
+      continue;
+    if (c == '#' && (i == 0 || raw[i - 1] == ' ' || raw[i - 1] == '\t'))
+      return FALSE;
+    if (c == '[') {
+      gsize j = i + 1;
+      while (raw[j] != '\0' && raw[j] != ']' && raw[j] != ' ' &&
+             raw[j] != '\t')
+        j++;
+      if (raw[j] != ']')
+        return FALSE;
+      *open = i;
+      *close = j;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* The word at @pos of @raw (its first byte). */
+static gsize word_start(const char *raw, gsize pos) {
+  while (pos > 0 && raw[pos - 1] != ' ' && raw[pos - 1] != '\t')
+    pos--;
+  return pos;
+}
+
+static gboolean first_word_is(const char *raw, const char *const *words,
+                              const char **which) {
+  gsize i = 0;
+  while (raw[i] == ' ' || raw[i] == '\t')
+    i++;
+  for (const char *const *w = words; *w != NULL; w++) {
+    gsize n = strlen(*w);
+    if (strncmp(raw + i, *w, n) == 0 &&
+        (raw[i + n] == ' ' || raw[i + n] == '\t' || raw[i + n] == '\0')) {
+      *which = *w;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+gboolean nl__scn_group_kind(const char *raw, NlScnGroupKind *kind) {
+  static const char *const blocks[] = {"network", "host",     "router",
+                                       "nat",     "firewall", NULL};
+  static const char *const lines[] = {"run", NULL};
+  static const char *const expects[] = {"expect", "at", NULL};
+  gsize open, close;
+  if (!find_range(raw, &open, &close))
+    return FALSE;
+  const char *w;
+  gboolean indented = raw[0] == ' ' || raw[0] == '\t';
+  if (!indented && first_word_is(raw, blocks, &w)) {
+    *kind = NL_SCN_GROUP_BLOCK;
+    return TRUE;
+  }
+  if (indented && first_word_is(raw, lines, &w)) {
+    *kind = NL_SCN_GROUP_LINE;
+    return TRUE;
+  }
+  if (!indented && first_word_is(raw, expects, &w) &&
+      (strcmp(w, "expect") == 0 || strstr(raw, " expect ") != NULL)) {
+    *kind = NL_SCN_GROUP_EXPECT;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+gboolean nl__scn_group_parse(NlScnParser *p, const NlScnLine *l,
+                             NlScnGroup *g) {
+  gsize open, close;
+  memset(g, 0, sizeof *g);
+  if (!find_range(l->raw, &open, &close))
+    return FALSE;
+  NlScnLoc loc = {l->file, l->line,
+                  (guint)g_utf8_strlen(l->raw, (gssize)open) + 1};
+  const char *r = l->raw;
+  /* [VAR=A..B] or [A..B] */
+  gsize a = open + 1, dots = 0;
+  for (gsize i = a; i + 1 < close; i++)
+    if (r[i] == '.' && r[i + 1] == '.') {
+      dots = i;
+      break;
+    }
+  if (dots == 0)
+    return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
+                        "expected a group like NAME[1..10] or "
+                        "NAME[k=1..10] (the copies' numbers)");
+  g->var = g_strdup("i");
+  for (gsize i = a; i < dots; i++)
+    if (r[i] == '=') {
+      gboolean good = i > a && (g_ascii_isalpha(r[a]) || r[a] == '_');
+      for (gsize k = a; k < i; k++)
+        good = good && (g_ascii_isalnum(r[k]) || r[k] == '_');
+      if (!good)
+        return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
+                            "expected a variable name before = in the group "
+                            "(like NAME[k=1..10])");
+      g_free(g->var);
+      g->var = g_strndup(r + a, i - a);
+      a = i + 1;
+      break;
+    }
+  /* The bounds are expressions; they may use constants ($n, ${n}). */
+  if (!nl__scn_eval(p, l, a, dots, &g->lo) ||
+      !nl__scn_eval(p, l, dots + 2, close, &g->hi))
+    return FALSE;
+  if (g->lo > g->hi || g->hi - g->lo >= NL_SCENARIO_MAX_GROUP)
+    return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
+                        "a group of %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT
+                        ": expected a first number not above the last, and "
+                        "at most %u copies",
+                        g->lo, g->hi, NL_SCENARIO_MAX_GROUP);
+  if (g_hash_table_contains(p->consts, g->var)) {
+    NlScnConst *k = g_hash_table_lookup(p->consts, g->var);
+    return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_CONFLICT,
+                        "the group variable $%s is already set at %s:%u:%u; "
+                        "expected another name (NAME[k=%" G_GINT64_FORMAT
+                        "..%" G_GINT64_FORMAT "])",
+                        g->var, k->loc.file, k->loc.line, k->loc.column,
+                        g->lo, g->hi);
+  }
+  g->loc = loc;
+  /* The template: NAME[...] becomes NAME${VAR}. */
+  g->label = g_strndup(r + word_start(r, open), close + 1 - word_start(r, open));
+  g->template_line = g_strdup_printf("%.*s${%s}%s", (int)open, r, g->var,
+                                     r + close + 1);
+  return TRUE;
+}
+
+void nl__scn_group_clear(NlScnGroup *g) {
+  g_free(g->var);
+  g_free(g->label);
+  g_free(g->template_line);
+  memset(g, 0, sizeof *g);
+}
+
+void nl__scn_group_bind(NlScnParser *p, const NlScnGroup *g, gint64 value) {
+  NlScnConst *k = g_hash_table_lookup(p->consts, g->var);
+  if (k == NULL) {
+    k = g_new0(NlScnConst, 1);
+    k->name = g_strdup(g->var);
+    k->loc = g->loc;
+    g_hash_table_insert(p->consts, k->name, k);
+  }
+  g_free(k->value);
+  k->value = g_strdup_printf("%" G_GINT64_FORMAT, value);
+}
+
+void nl__scn_group_unbind(NlScnParser *p, const NlScnGroup *g) {
+  NlScnConst *k = g_hash_table_lookup(p->consts, g->var);
+  if (k == NULL)
+    return;
+  g_hash_table_remove(p->consts, g->var);
+  g_free(k->name);
+  g_free(k->value);
+  g_free(k);
+}
+
+void nl__scn_group_name_copy(NlScnParser *p, const NlScnGroup *g,
+                             gint64 value) {
+  if (p->error != NULL && strstr(p->error->message, " (in copy ") == NULL) {
+    char *m = g_strdup_printf("%s (in copy %s=%" G_GINT64_FORMAT " of %s)",
+                              p->error->message, g->var, value, g->label);
+    g_free(p->error->message);
+    p->error->message = m;
+  }
+}
