@@ -142,6 +142,8 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
           *src = g_strdup_printf(" (from ${%.*s})", (int)(close - ns),
                                  l->raw + ns);
         i = close + 1;
+        if (p->line_expanded + s->len > NL_SCENARIO_MAX_LINE)
+          goto too_long;
         continue;
       }
     }
@@ -190,6 +192,7 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
     /* A line's limit holds after substitution too, so constants that
      * double each other cannot grow a line without bound. */
     if (p->line_expanded + s->len > NL_SCENARIO_MAX_LINE) {
+    too_long:;
       NlScnLoc loc = loc_at(l, from);
       nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
                    "this line is longer than %d bytes once its constants "
