@@ -131,7 +131,11 @@ static void test_facts_probe_ignores_the_real_environment(void **state) {
   assert_line(l, "locale at start C");
   assert_line(l, "setlocale(\"\") C.UTF-8; 1.50");
   assert_line(l, "cpus 1 pages 1024");
-  assert_line(l, "isatty 0 0 0");
+  assert_line(l, "isatty 0 0 0 ttyname (none)");
+  /* Booted 1000 s before the clock's start; the hostid of 10.0.0.5 as
+   * glibc derives one from an address. */
+  assert_line(l, "sysinfo uptime=1000 ram=1024 procs=1 load=3 "
+                 "hostid=000a0500");
   assert_line(l, "/etc/hostname box");
   assert_line(l, "/proc/self/status hidden");
   /* getifaddrs flags as Linux: UP|LOOPBACK|RUNNING|LOWER_UP, and

@@ -541,6 +541,53 @@ int nl_posix_get_nprocs_conf(void) {
   return NL_NPROCS;
 }
 
+/* sysinfo(): the uptime is CLOCK_BOOTTIME's, the memory NL_PHYS_BYTES, the
+ * processes the host's; no load, no swap. */
+int nl_posix_sysinfo(struct sysinfo *info) {
+  NlProc *p = cur_proc();
+  if (info == NULL)
+    return (int)ret(-EFAULT);
+  memset(info, 0, sizeof *info);
+  NlTime now = p ? nl_world_now(p->host->world) : 0;
+  info->uptime = (long)((now + NL_BOOT_OFFSET) / NL_S);
+  info->totalram = (unsigned long)NL_PHYS_BYTES;
+  info->freeram = (unsigned long)NL_PHYS_BYTES / 2;
+  info->mem_unit = 1;
+  guint procs = 0;
+  for (guint i = 0; p && i < p->host->procs->len; i++) {
+    NlProc *o = g_ptr_array_index(p->host->procs, i);
+    procs += o->state == NL_PROC_RUNNING || o->state == NL_PROC_STARTING;
+  }
+  info->procs = (unsigned short)MIN(procs, 65535u);
+  return 0;
+}
+
+int nl_posix_getloadavg(double loadavg[], int nelem) {
+  if (nelem < 0)
+    return -1;
+  for (int i = 0; i < MIN(nelem, 3); i++)
+    loadavg[i] = 0;
+  return MIN(nelem, 3);
+}
+
+/* gethostid(): glibc's without /etc/hostid, from the host's address (its
+ * first interface's, else 127.0.0.1) with its halves swapped. */
+long nl_posix_gethostid(void) {
+  NlProc *p = cur_proc();
+  uint32_t a = 0x7f000001;
+  if (p && nl_node_n_ifaces(p->host->node) > 0)
+    a = nl_iface_addr(nl_node_iface(p->host->node, 0));
+  uint32_t be = g_htonl(a);
+  return (long)(int32_t)(be << 16 | be >> 16);
+}
+
+int nl_posix_ttyname_r(int fd, char *buf, size_t len) {
+  NlProc *p = cur_proc();
+  if (p == NULL || nl__fd_get(p, fd) == NULL)
+    return EBADF;
+  return ENOTTY; /* no descriptor of the lab is a terminal */
+}
+
 /* ---- CPU time: every call into the lab costs NL_CALL_COST ---- */
 
 static uint64_t cpu_us(void) {

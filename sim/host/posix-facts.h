@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/time.h>
 #include <sys/times.h>
 #include <sys/types.h>
@@ -54,6 +55,10 @@
   X(int, pthread_getname_np, (pthread_t th, char *name, size_t len),           \
     (th, name, len))                                                           \
   X(int, isatty, (int fd), (fd))                                               \
+  X(int, ttyname_r, (int fd, char *buf, size_t len), (fd, buf, len))           \
+  X(int, sysinfo, (struct sysinfo *info), (info))                              \
+  X(int, getloadavg, (double loadavg[], int nelem), (loadavg, nelem))          \
+  X(long, gethostid, (void), ())                                               \
   X(char *, getcwd, (char *buf, size_t size), (buf, size))                     \
   X(int, chdir, (const char *path), (path))                                    \
   X(int, fchdir, (int fd), (fd))                                               \

@@ -234,6 +234,12 @@ char *mkdtemp(char *tmpl) {
   return nl_posix_mktemp(tmpl, 0, 0, 1) == 0 ? tmpl : NULL;
 }
 
+char *ttyname(int fd) {
+  int e = nl_posix_ttyname_r(fd, NULL, 0);
+  errno = e;
+  return NULL;
+}
+
 int prctl(int option, ...) {
   va_list ap;
   va_start(ap, option);

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,7 +70,14 @@ int main(int argc, char **argv, char **envp) {
   printf("setlocale(\"\") %s; %.2f\n", l ? l : "(null)", 1.5);
   printf("cpus %ld pages %ld\n", sysconf(_SC_NPROCESSORS_ONLN),
          sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / (1 << 20));
-  printf("isatty %d %d %d\n", isatty(0), isatty(1), isatty(2));
+  printf("isatty %d %d %d ttyname %s\n", isatty(0), isatty(1), isatty(2),
+         ttyname(1) ? ttyname(1) : "(none)");
+  struct sysinfo si;
+  sysinfo(&si);
+  double load[3];
+  printf("sysinfo uptime=%ld ram=%lu procs=%u load=%d hostid=%08lx\n",
+         si.uptime, si.totalram * si.mem_unit >> 20, si.procs,
+         getloadavg(load, 3), gethostid() & 0xffffffffL);
   unsigned char rnd[8];
   int fd = open("/dev/urandom", O_RDONLY);
   if (fd >= 0 && read(fd, rnd, sizeof rnd) == (ssize_t)sizeof rnd)
