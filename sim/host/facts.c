@@ -315,7 +315,8 @@ int nl__facts_fd_limit(const NlProc *p) {
 }
 
 void nl__facts_set_h_errno(NlProc *p, int v) {
-  if (p->facts.region.h_errno_p != NULL && *p->facts.region.owner == p)
+  if (p->facts.region.start != NULL && p->facts.region.h_errno_p != NULL &&
+      *p->facts.region.owner == p)
     *p->facts.region.h_errno_p = v;
 }
 
