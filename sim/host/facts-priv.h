@@ -23,21 +23,24 @@ typedef struct {
   NlTz tz;          /* the host's zone (its /etc/localtime): UTC unless set */
   char *tz_name;    /* as the scenario wrote it ("Europe/Berlin") */
   char **env;       /* NAME=VALUE over the defaults (owned strv) or NULL */
+  char **env_base;  /* the defaults with @env: what processes start with
+                     * (made when first needed, owned) */
   rlim_t nofile;    /* RLIMIT_NOFILE soft limit of new processes */
 } NlHostFacts;
 
 typedef struct {
-  char **env;             /* the environment main() starts with (strv) */
+  char **env;             /* the run's env= over its host's (strv), or NULL */
   char *cwd;              /* the working directory (absolute) */
   struct rlimit rlim[RLIM_NLIMITS];
   NlTz tz;                /* the zone tzset() last read */
   gboolean tz_set;
   locale_t locale;        /* setlocale()'s: the process's global locale */
-  char *lc_name[13];      /* per category (LC_CTYPE ... LC_IDENTIFICATION) */
+  const char *lc_name[13]; /* per category (LC_CTYPE ...), interned */
   char *lc_query;         /* the string setlocale() last returned */
   NlRand urandom;         /* /dev/urandom and /dev/random */
   NlShimRegion region;    /* the program's state section (start NULL: none) */
-  guint8 *region_saved;   /* this process's copy while another one runs */
+  guint8 *region_saved;   /* this process's copy while another one runs
+                           * (NULL until first saved: then the pristine) */
   NlShimStartFn shim_start;
   int pdeathsig, dumpable, no_new_privs; /* prctl() answers */
   struct hostent *hostent; /* gethostbyname()'s answer */

@@ -114,6 +114,15 @@ void nl__facts_host_init(NlHostStack *h) {
 void nl__facts_host_free(NlHostStack *h) {
   g_free(h->facts.tz_name);
   g_strfreev(h->facts.env);
+  g_strfreev(h->facts.env_base);
+}
+
+/* What every process of @h starts with before its run's env=. */
+static char **host_env(NlHostStack *h) {
+  if (h->facts.env_base == NULL)
+    h->facts.env_base = env_merge((char **)default_env,
+                                  (const char *const *)h->facts.env);
+  return h->facts.env_base;
 }
 
 gboolean nl_facts_host_set_timezone(NlNode *node, const char *zone) {
@@ -132,6 +141,8 @@ void nl_facts_host_set_env(NlNode *node, const char *const *env) {
   char **merged = env_merge(h->facts.env, env);
   g_strfreev(h->facts.env);
   h->facts.env = merged;
+  g_strfreev(h->facts.env_base);
+  h->facts.env_base = NULL;
 }
 
 void nl_facts_host_set_nofile(NlNode *node, guint64 n) {
@@ -139,6 +150,8 @@ void nl_facts_host_set_nofile(NlNode *node, guint64 n) {
 }
 
 void nl_facts_proc_set_env(NlProc *p, const char *const *env) {
+  if (env == NULL || env[0] == NULL)
+    return;
   char **merged = env_merge(p->facts.env, env);
   g_strfreev(p->facts.env);
   p->facts.env = merged;
@@ -170,17 +183,13 @@ static void rlimits_init(NlProc *p) {
 }
 
 static void locale_reset(NlProc *p) {
-  for (int c = 0; c < 13; c++) {
-    g_free(p->facts.lc_name[c]);
-    p->facts.lc_name[c] = g_strdup("C");
-  }
+  for (int c = 0; c < 13; c++)
+    p->facts.lc_name[c] = "C";
   p->facts.locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
 void nl__facts_proc_init(NlProc *p) {
   NlHostStack *h = p->host;
-  char **base = env_merge((char **)default_env, (const char *const *)h->facts.env);
-  p->facts.env = base;
   p->facts.cwd = g_strdup("/");
   rlimits_init(p);
   locale_reset(p);
@@ -192,11 +201,8 @@ void nl__facts_proc_init(NlProc *p) {
   NlShimRegionFn region = NULL;
   void *sym = nl_loader_symbol(p->module, NL_SHIM_REGION_SYMBOL);
   memcpy(&region, &sym, sizeof sym);
-  if (region != NULL) {
+  if (region != NULL)
     region(&p->facts.region);
-    p->facts.region_saved =
-        g_memdup2(p->facts.region.pristine, p->facts.region.len);
-  }
   sym = nl_loader_symbol(p->module, NL_SHIM_START_SYMBOL);
   memcpy(&p->facts.shim_start, &sym, sizeof sym);
 }
@@ -211,8 +217,6 @@ void nl__facts_proc_end(NlProc *p) {
 void nl__facts_proc_free(NlProc *p) {
   g_strfreev(p->facts.env);
   g_free(p->facts.cwd);
-  for (int c = 0; c < 13; c++)
-    g_free(p->facts.lc_name[c]);
   g_free(p->facts.lc_query);
   if (p->facts.locale)
     freelocale(p->facts.locale);
@@ -260,9 +264,15 @@ void nl__facts_enter(NlThread *t) {
   NlShimRegion *r = &p->facts.region;
   if (r->start != NULL && *r->owner != p) {
     NlProc *o = *r->owner;
-    if (o != NULL)
+    if (o != NULL) {
+      if (o->facts.region_saved == NULL)
+        o->facts.region_saved = g_malloc(r->len);
       memcpy(o->facts.region_saved, r->start, r->len);
-    memcpy(r->start, p->facts.region_saved, r->len);
+    }
+    /* A process that never ran starts from the section as loaded. */
+    memcpy(r->start,
+           p->facts.region_saved ? p->facts.region_saved : r->pristine,
+           r->len);
     *r->owner = p;
   }
   uselocale(t->facts.locale == LC_GLOBAL_LOCALE ? p->facts.locale
@@ -276,7 +286,11 @@ void nl__facts_leave(NlThread *t) {
 
 char **nl__facts_main_start(NlThread *t) {
   NlProc *p = t->proc;
-  char **env = p->facts.env;
+  char **merged = p->facts.env
+                      ? env_merge(host_env(p->host),
+                                  (const char *const *)p->facts.env)
+                      : NULL;
+  char **env = merged ? merged : host_env(p->host);
   char *pwd = NULL;
   if (!env_has(env, "PWD"))
     pwd = g_strconcat("PWD=", p->facts.cwd, NULL);
@@ -290,6 +304,7 @@ char **nl__facts_main_start(NlThread *t) {
   char **block = nl_posix_malloc(slots * sizeof(char *) + bytes);
   if (block == NULL) {
     g_free(pwd);
+    g_strfreev(merged);
     return NULL;
   }
   char *s = (char *)(block + slots);
@@ -303,6 +318,7 @@ char **nl__facts_main_start(NlThread *t) {
     g_free(pwd);
   }
   block[i] = NULL;
+  g_strfreev(merged);
   if (p->facts.shim_start != NULL) {
     NlShimStart st = {.env = block, .argv0 = p->argv[0]};
     p->facts.shim_start(&st);
@@ -852,10 +868,8 @@ char *nl_posix_setlocale(int category, const char *name) {
           ok = FALSE;
       if (ok)
         for (int i = 0; i < 13; i++)
-          if (i != LC_ALL) {
-            g_free(p->facts.lc_name[i]);
-            p->facts.lc_name[i] = g_strdup(names[i]);
-          }
+          if (i != LC_ALL)
+            p->facts.lc_name[i] = g_intern_string(names[i]);
       g_strfreev(parts);
       if (!ok) {
         errno = ENOENT;
@@ -867,10 +881,8 @@ char *nl_posix_setlocale(int category, const char *name) {
         return NULL;
       }
       for (int i = 0; i < 13; i++)
-        if (i != LC_ALL && (category == LC_ALL || i == category)) {
-          g_free(p->facts.lc_name[i]);
-          p->facts.lc_name[i] = g_strdup(name);
-        }
+        if (i != LC_ALL && (category == LC_ALL || i == category))
+          p->facts.lc_name[i] = g_intern_string(name);
     }
     locale_rebuild(p);
   }
