@@ -172,7 +172,11 @@ static void choose_gap(TlModel *m, gboolean paged) {
     if (h->from >= 0 && h->to >= 0 && ABS(h->from - h->to) == 1)
       want = MAX(want, nl__tl_text_width(h->label, TL_FONT, FALSE, FALSE) + 40);
   }
-  m->gap = CLAMP(want, 210, 340);
+  /* Wide enough for the text (which wraps past it), but a slide of many
+   * lanes stays about 1,440 points wide, so its text stays readable. */
+  int n = MAX((int)m->lanes->len, 2);
+  double most = MAX(210, (1440.0 - 260) / (n - 1));
+  m->gap = CLAMP(want, MIN(210, most), MIN(340, most));
   (void)paged;
 }
 
@@ -315,12 +319,17 @@ static double enters(double x0, double y0, double x1, double y1, double l,
 }
 
 typedef struct {
+  double l, r, t, b;
+} Rect;
+
+typedef struct {
   double x0, y0, x1, y1;
+  Rect label; /* its label's place (empty when it has none) */
 } Seg;
 
 /* The drawn segment of hop @h, in virtual coordinates. */
 static Seg hop_seg(const TlModel *m, const TlHop *h) {
-  Seg s;
+  Seg s = {0};
   s.x0 = nl__tl_end_x(m, h->from);
   s.y0 = vy(m, h->row0);
   if (h->dropped && h->drop_lane < 0 && h->from >= 0) {
@@ -335,12 +344,29 @@ static Seg hop_seg(const TlModel *m, const TlHop *h) {
   return s;
 }
 
+/* A hop's label: a rectangle above its start, towards the receiver. */
+static Rect label_rect(const TlModel *m, const TlHop *h, const Seg *s) {
+  Rect q;
+  gboolean right = s->x1 >= s->x0;
+  double w = h->label_w + 4;
+  q.l = right ? s->x0 + 6 : s->x0 - 6 - w;
+  q.r = q.l + w;
+  q.b = s->y0 - 3;
+  q.t = q.b - h->label_lines * TL_LINE - 2;
+  return q;
+}
+
 static double collisions(const TlModel *m, GPtrArray *segs, double l, double r,
                          double t, double b) {
   double hit = 0;
   for (guint i = 0; i < segs->len; i++) {
     const Seg *s = g_ptr_array_index(segs, i);
     hit += enters(s->x0, s->y0, s->x1, s->y1, l, r, t, b);
+    if (s->label.r > s->label.l && s->label.b > t && s->label.t < b) {
+      double lo = MAX(l, s->label.l), hi = MIN(r, s->label.r);
+      if (hi > lo)
+        hit += hi - lo;
+    }
   }
   return hit;
 }
@@ -352,11 +378,13 @@ static void place_boxes(TlModel *m) {
   GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < m->hops->len; i++) {
     const TlHop *h = g_ptr_array_index(m->hops, i);
-    Seg *s = g_new(Seg, 1);
+    Seg *s = g_new0(Seg, 1);
     *s = hop_seg(m, h);
+    if (!h->no_arrow)
+      s->label = label_rect(m, h, s);
     g_ptr_array_add(all, s);
     guint last = h->ended ? MIN(h->row1, n - 1) : n - 1;
-    for (guint r = h->row0; r <= last && r < n; r++) {
+    for (guint r = h->row0 > 0 ? h->row0 - 1 : 0; r <= last && r < n; r++) {
       if (at[r] == NULL)
         at[r] = g_ptr_array_new();
       g_ptr_array_add(at[r], s);

@@ -718,6 +718,13 @@ static void fold(Build *b) {
  * point the hop in ended, when the two go opposite ways, so a path reads as
  * one line and takes fewer rows. */
 static gboolean merges(const Build *b, const Rec *prev, const Rec *rec) {
+  /* A NAT sends the packet it translated from where the translation is
+   * drawn (the box goes beside the lane, away from the arrow). */
+  if (prev->r->kind == NL_TRACE_NAT_XLATE &&
+      rec->r->kind == NL_TRACE_PKT_SEND && prev->r->node == rec->r->node &&
+      prev->r->time == rec->r->time && prev->lane == rec->lane &&
+      prev->lane >= 0)
+    return TRUE;
   if (prev->r->kind != NL_TRACE_PKT_RECV ||
       rec->r->kind != NL_TRACE_PKT_SEND || prev->r->node != rec->r->node ||
       prev->r->time != rec->r->time || prev->lane != rec->lane)

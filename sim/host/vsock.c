@@ -588,11 +588,14 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
       nl__file_unref(nf);
       if (err == -EAGAIN)
         nl__wasted(t);
+      nl__trace_call(t, "accept(%d) = -%s", fd, strerrorname_np(-err));
       return err;
     }
     nl__file_unref(nf);
-    if (!wait_ready(t, f, POLLIN, deadline))
+    if (!wait_ready(t, f, POLLIN, deadline)) {
+      nl__trace_call(t, "accept(%d) = -EAGAIN", fd);
       return -EAGAIN;
+    }
   }
 }
 
@@ -776,7 +779,11 @@ ssize_t nl_vsock_sendto(NlThread *t, int fd, const void *buf, size_t len,
     return n;
   }
   ssize_t r = tcp_send(t, f, buf, len, flags);
-  nl__trace_call(t, "send(%d, %zu bytes) = %zd", fd, len, r);
+  if (r < 0)
+    nl__trace_call(t, "send(%d, %zu bytes) = -%s", fd, len,
+                   strerrorname_np((int)-r));
+  else
+    nl__trace_call(t, "send(%d, %zu bytes) = %zd", fd, len, r);
   return r;
 }
 
@@ -861,8 +868,12 @@ ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
     if (r >= 0 && sa != NULL && alen != NULL)
       *alen = 0; /* Linux leaves a connected stream's address unset */
   }
-  nl__trace_call(t, "%s(%d, %zu) = %zd", sa ? "recvfrom" : "recv", fd, len,
-                 r);
+  if (r < 0)
+    nl__trace_call(t, "%s(%d, %zu) = -%s", sa ? "recvfrom" : "recv", fd, len,
+                   strerrorname_np((int)-r));
+  else
+    nl__trace_call(t, "%s(%d, %zu) = %zd", sa ? "recvfrom" : "recv", fd, len,
+                   r);
   return r;
 }
 
