@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "export/export-priv.h"
+#include "export/timeline-priv.h"
 #include "export/timeline.h"
+#include "sim/net/wire.h"
 
 #define MAX_TABLE_ROWS 6 /* translation table rows drawn per NAT */
 
@@ -107,13 +109,51 @@ static void put_role(GString *s, const NlExpNode *n) {
   }
 }
 
+static gboolean is_stun(const guint8 *d, gsize len) {
+  char buf[48];
+  return nl__export_stun_name(d, len, buf) != NULL;
+}
+
+/* Whether a UDP payload carries the peers' data, not STUN or TURN
+ * control: plain data, or data a TURN Send/Data indication (RFC 8656
+ * §11, its DATA attribute 0x0013) or, to or from a relay (@relay), a
+ * ChannelData message (§12: channel 0x4000-0x7fff, a length, the data)
+ * wraps. */
+static gboolean peer_data(const guint8 *d, gsize len, gboolean relay) {
+  if (relay && len >= 4 && d[0] >= 0x40 && d[0] <= 0x7f) {
+    /* ChannelData when its length accounts for the datagram (padded to
+     * 4 bytes); otherwise plain data to or from a relayed address. */
+    gsize n = (gsize)(d[2] << 8 | d[3]);
+    if (n + 4 <= len && len - (n + 4) <= 3)
+      return !is_stun(d + 4, n);
+  }
+  if (!is_stun(d, len))
+    return TRUE;
+  guint16 type = (guint16)(d[0] << 8 | d[1]);
+  if (type != 0x0016 && type != 0x0017) /* Send, Data indication */
+    return FALSE;
+  for (gsize at = 20; at + 4 <= len;) {
+    guint16 attr = (guint16)(d[at] << 8 | d[at + 1]);
+    gsize alen = (gsize)(d[at + 2] << 8 | d[at + 3]);
+    if (at + 4 + alen > len)
+      break;
+    if (attr == 0x0013)
+      return !is_stun(d + at + 4, alen);
+    at += 4 + ((alen + 3) & ~(gsize)3);
+  }
+  return FALSE;
+}
+
 typedef struct {
   guint64 bytes[4]; /* by NlExpPath */
   guint64 packets[4];
 } Traffic;
 
-/* Bytes on the wire by path: every hop of every packet counts, so a
- * relayed byte, which crosses the relay's link twice, counts twice. */
+/* The peers' data on the wire, by path: each datagram a host puts on the
+ * wire counts once (forwarding by routers and NATs does not count again),
+ * so relayed data, which leaves the sending peer and then the relay,
+ * counts twice.  Data is UDP that is not STUN, or a TURN Send or Data
+ * indication (data wrapped for the relay). */
 static void traffic(const NlExpWorld *w, Traffic *tr) {
   memset(tr, 0, sizeof *tr);
   NlTraceIter it;
@@ -123,9 +163,18 @@ static void traffic(const NlExpWorld *w, Traffic *tr) {
   while (nl_trace_iter_next(&it, &rec, &p)) {
     if (rec->kind != NL_TRACE_PKT_SEND)
       continue;
+    const NlExpNode *from = nl__export_world_node(w, rec->node);
+    if (from == NULL || from->kind == NULL || strcmp(from->kind, "host") != 0)
+      continue;
     NlPktInfo info;
     nl__export_pkt_info(p, rec->len, &info);
+    if (!info.l4 || info.proto != NL_IPPROTO_UDP)
+      continue;
     NlExpPath way = nl__export_world_path(w, &info);
+    gsize off = (gsize)(p[0] & 0x0f) * 4 + NL_UDP_HDR_LEN;
+    if (off > rec->len ||
+        !peer_data(p + off, rec->len - off, way == NL_EXP_PATH_RELAY))
+      continue;
     tr->bytes[way] += rec->len;
     tr->packets[way]++;
   }
@@ -136,6 +185,43 @@ typedef struct {
   Agraph_t *g;
   GString *s;
 } Topo;
+
+/* Sizes every node from its text with the timeline's metrics (fixedsize),
+ * so that dot's layout, and the picture, do not depend on the machine's
+ * fonts. */
+static void size_node(Agnode_t *v, const char *plain, double size,
+                      gboolean hexagon) {
+  double w = 0;
+  int lines = 0;
+  gchar **ls = g_strsplit(plain, "\n", -1);
+  for (int i = 0; ls[i]; i++, lines++)
+    w = MAX(w, nl__tl_text_width(ls[i], size, FALSE, FALSE));
+  g_strfreev(ls);
+  w += hexagon ? 48 : 18;
+  double h = lines * size * 1.25 + (hexagon ? 16 : 10);
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  set(v, "fixedsize", "true");
+  set(v, "width", g_ascii_formatd(buf, sizeof buf, "%.3f", w / 72.0));
+  set(v, "height", g_ascii_formatd(buf, sizeof buf, "%.3f", h / 72.0));
+}
+
+/* A node's links, one line each: "eth0 10.0.0.5/24", with its role and
+ * what the link line set beyond the usual MTU. */
+static void put_links(GString *plain, const NlExpNode *n) {
+  for (guint j = 0; j < n->links->len; j++) {
+    const NlExpLink *l = g_ptr_array_index(n->links, j);
+    g_string_append_printf(plain, "\n%s%s%s %s",
+                           strcmp(l->role, "link") != 0 ? l->role : "",
+                           strcmp(l->role, "link") != 0 ? " " : "", l->ifname,
+                           l->addr);
+    gchar **props = g_strsplit(l->props, " ", -1);
+    for (int k = 0; props[k]; k++)
+      if (props[k][0] && !g_str_has_prefix(props[k], "mtu=1500"))
+        g_string_append_printf(plain, " %s", props[k]);
+    g_strfreev(props);
+  }
+}
+
 
 static Agnode_t *node(Topo *t, const char *name) {
   return agnode(t->g, (char *)name, 1);
@@ -155,6 +241,7 @@ static void add_networks(Topo *t) {
       g_string_append_printf(plain, "\n%s", n->props);
     esc(t->s, plain->str, 'n');
     set(v, "label", t->s->str);
+    size_node(v, plain->str, 10, FALSE);
     set(v, "shape", "box");
     set(v, "style", "rounded,filled");
     set(v, "fillcolor", "#eceff1");
@@ -177,44 +264,49 @@ static void add_nodes(Topo *t) {
       g_string_append_printf(plain, "\n%s", n->names);
     gboolean nat = n->kind && (strcmp(n->kind, "nat") == 0 ||
                                strcmp(n->kind, "firewall") == 0);
-    g_string_truncate(t->s, 0);
     if (nat) {
       char preset[64];
       nl__export_kv(n->nat ? n->nat : "", "preset", preset, sizeof preset);
       g_string_append_printf(plain, "\n%s", preset[0] ? preset : n->kind);
-      esc(t->s, plain->str, 'n');
+      put_links(plain, n);
       GPtrArray *rows = table_of(w->trace, n->id);
-      if (rows->len > 0) {
-        GString *tab = g_string_new("\n");
-        for (guint r = 0; r < rows->len && r < MAX_TABLE_ROWS; r++)
-          g_string_append_printf(tab, "%s\n",
-                                 (const char *)g_ptr_array_index(rows, r));
-        if (rows->len > MAX_TABLE_ROWS)
-          g_string_append_printf(tab, "… %u more\n",
-                                 rows->len - MAX_TABLE_ROWS);
-        g_string_truncate(tab, tab->len - 1);
-        esc(t->s, tab->str, 'n');
-        g_string_free(tab, TRUE);
-      }
+      if (rows->len > 0)
+        g_string_append(plain, "\ntranslations:");
+      for (guint r = 0; r < rows->len && r < MAX_TABLE_ROWS; r++)
+        g_string_append_printf(plain, "\n%s",
+                               (const char *)g_ptr_array_index(rows, r));
+      if (rows->len > MAX_TABLE_ROWS)
+        g_string_append_printf(plain, "\n… %u more",
+                               rows->len - MAX_TABLE_ROWS);
       g_ptr_array_unref(rows);
       set(v, "shape", "hexagon");
       set(v, "style", "filled");
       set(v, "fillcolor", strcmp(n->kind, "nat") == 0 ? "#ffe0b8"
                                                       : "#f6d5d5");
       set(v, "class", n->kind);
-      if (n->nat)
-        set(v, "tooltip", n->nat);
+      if (n->nat) {
+        /* Its type: how it maps and filters (RFC 4787). */
+        char mapping[64], filtering[64];
+        nl__export_kv(n->nat, "mapping", mapping, sizeof mapping);
+        nl__export_kv(n->nat, "filtering", filtering, sizeof filtering);
+        g_string_printf(t->s, "mapping: %s, filtering: %s", mapping,
+                        filtering);
+        set(v, "tooltip", t->s->str);
+      }
     } else {
       gboolean server;
       const char *fill = node_fill(n, &server);
       put_role(plain, n);
-      esc(t->s, plain->str, 'n');
+      put_links(plain, n);
       set(v, "shape", "box");
       set(v, "style", "rounded,filled");
       set(v, "fillcolor", fill);
       set(v, "class", n->kind ? n->kind : "node");
     }
+    g_string_truncate(t->s, 0);
+    esc(t->s, plain->str, 'n');
     set(v, "label", t->s->str);
+    size_node(v, plain->str, 10, nat);
     g_string_free(plain, TRUE);
   }
 }
@@ -271,21 +363,9 @@ static void add_links(Topo *t) {
       Agedge_t *e = dl >= dn
                         ? agedge(t->g, node(t, n->name), node(t, net), NULL, 1)
                         : agedge(t->g, node(t, net), node(t, n->name), NULL, 1);
-      GString *plain = g_string_new(NULL);
-      g_string_append_printf(plain, "%s %s", l->ifname, l->addr);
-      if (strcmp(l->role, "link") != 0)
-        g_string_append_printf(plain, " (%s)", l->role);
-      /* What the link line itself set, beyond the MTU every link has. */
-      gchar **props = g_strsplit(l->props, " ", -1);
-      for (int k = 0; props[k]; k++)
-        if (props[k][0] && !g_str_has_prefix(props[k], "mtu=1500"))
-          g_string_append_printf(plain, "\n%s", props[k]);
-      g_strfreev(props);
-      g_string_truncate(t->s, 0);
-      esc(t->s, plain->str, 'n');
-      set(e, "label", t->s->str);
       set(e, "class", "link");
-      g_string_free(plain, TRUE);
+      g_string_printf(t->s, "%s %s", l->ifname, l->addr);
+      set(e, "tooltip", t->s->str);
       g_free(net);
     }
   }
@@ -320,10 +400,7 @@ static void add_paths(Topo *t) {
     set(e, "penwidth", "3");
     set(e, "constraint", "false");
     set(e, "class", "path direct");
-    g_string_printf(t->s, "direct: %" G_GUINT64_FORMAT " packets",
-                    tr.packets[NL_EXP_PATH_DIRECT]);
-    set(e, "label", t->s->str);
-    set(e, "fontcolor", NL_TIMELINE_DIRECT_COLOUR);
+    set(e, "tooltip", "direct path: peer to peer");
   }
   for (guint i = 0; relay > 0 && i < w->nodes->len; i++) {
     const NlExpNode *r = g_ptr_array_index(w->nodes, i);
@@ -337,52 +414,62 @@ static void add_paths(Topo *t) {
       set(e, "style", "dashed");
       set(e, "constraint", "false");
       set(e, "class", "path relay");
-      set(e, "fontcolor", NL_TIMELINE_RELAY_COLOUR);
-      if (k == 0) {
-        g_string_printf(t->s, "relayed: %" G_GUINT64_FORMAT " packets",
-                        tr.packets[NL_EXP_PATH_RELAY]);
-        set(e, "label", t->s->str);
-      }
+      set(e, "tooltip", "relayed path: through TURN");
     }
   }
-  /* The bar: bytes on the wire, each path's bar as long as its bytes. */
+  /* The bar: bytes on the wire, each path's bar as long as its bytes,
+   * in a row of its own under the title. */
   guint64 most = MAX(direct, relay);
-  GString *h = g_string_new("<table border=\"0\" cellspacing=\"2\" "
-                            "cellpadding=\"2\"><tr><td colspan=\"2\"><b>bytes "
-                            "on the wire</b></td></tr>");
   const struct {
     const char *name, *colour;
-    guint64 bytes;
-  } bars[] = {{"direct", NL_TIMELINE_DIRECT_COLOUR, direct},
-              {"relayed", NL_TIMELINE_RELAY_COLOUR, relay}};
+    guint64 bytes, packets;
+  } bars[] = {{"direct", NL_TIMELINE_DIRECT_COLOUR, direct,
+               tr.packets[NL_EXP_PATH_DIRECT]},
+              {"relayed", NL_TIMELINE_RELAY_COLOUR, relay,
+               tr.packets[NL_EXP_PATH_RELAY]}};
+  Agraph_t *row = agsubg(t->g, (char *)"cluster_bytes", 1);
+  agsafeset(row, (char *)"label", (char *)"", (char *)"");
+  agsafeset(row, (char *)"style", (char *)"rounded", (char *)"");
+  agsafeset(row, (char *)"color", (char *)"#bdbdbd", (char *)"");
+  /* The caption is a node of a fixed size, like every text here (a
+   * cluster's label would be measured with the machine's fonts). */
+  Agnode_t *prev = agnode(row, (char *)"bytes", 1);
+  set(prev, "shape", "plaintext");
+  set(prev, "class", "bytes");
+  set(prev, "label", "the peers' data\non the wire");
+  size_node(prev, "the peers' data\non the wire", 10, FALSE);
   for (gsize i = 0; i < G_N_ELEMENTS(bars); i++) {
-    int width = most ? (int)(200 * bars[i].bytes / most) : 0;
-    g_string_append_printf(h, "<tr><td align=\"right\">%s</td><td "
-                              "align=\"left\"><table border=\"0\" "
-                              "cellspacing=\"0\" cellpadding=\"0\"><tr>",
-                           bars[i].name);
-    if (width > 0)
-      g_string_append_printf(h, "<td bgcolor=\"%s\" width=\"%d\" "
-                                "height=\"12\"></td>",
-                             bars[i].colour, width);
-    g_string_append_printf(h, "<td>&nbsp;%" G_GUINT64_FORMAT " B</td>"
-                              "</tr></table></td></tr>",
-                           bars[i].bytes);
+    char id[32];
+    g_snprintf(id, sizeof id, "bytes-%s", bars[i].name);
+    g_string_printf(t->s, "%s: %" G_GUINT64_FORMAT " B in %" G_GUINT64_FORMAT
+                    " packets",
+                    bars[i].name, bars[i].bytes, bars[i].packets);
+    char *words = g_strdup(t->s->str);
+    Agnode_t *v = agnode(row, id, 1);
+    set(v, "shape", "box");
+    set(v, "style", "filled");
+    set(v, "color", bars[i].colour);
+    set(v, "fillcolor", bars[i].bytes ? bars[i].colour : "white");
+    set(v, "fontcolor", bars[i].bytes * 2 >= most && bars[i].bytes ? "white"
+                                                                   : "black");
+    set(v, "class", "bytes");
+    set(v, "label", words);
+    /* At least wide enough for its words; the longer bar is 3x that. */
+    double text = nl__tl_text_width(words, 10, FALSE, FALSE) + 16;
+    double width = most ? MAX(text, 3 * text * (double)bars[i].bytes /
+                                        (double)most)
+                        : text;
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    set(v, "fixedsize", "true");
+    set(v, "width", g_ascii_formatd(buf, sizeof buf, "%.3f", width / 72.0));
+    set(v, "height", "0.3");
+    if (prev != NULL) {
+      Agedge_t *e = agedge(t->g, prev, v, NULL, 1);
+      set(e, "style", "invis");
+    }
+    prev = v;
+    g_free(words);
   }
-  if (direct > 0 && relay > 0)
-    g_string_append_printf(h, "<tr><td colspan=\"2\">relaying costs %.1f× "
-                              "the bytes</td></tr>",
-                           (double)relay / (double)direct);
-  g_string_append(h, "</table>");
-  Agnode_t *bar = node(t, "bytes");
-  set(bar, "shape", "plaintext");
-  set(bar, "class", "bytes");
-  set(bar, "label", "");
-  /* An HTML-like label: the text without the outer <>. */
-  char *html = agstrdup_html(t->g, h->str);
-  agxset(bar, agattr(t->g, AGNODE, (char *)"label", NULL), html);
-  agstrfree(t->g, html);
-  g_string_free(h, TRUE);
   g_ptr_array_free(peers, TRUE);
 }
 
