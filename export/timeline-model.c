@@ -857,6 +857,8 @@ static void hop_look(Build *b, TlHop *h, const Rec *r, const NlPktInfo *i) {
   if (hook != NULL) {
     h->colour = hook;
     h->legend = LG_HOOK;
+    if (b->m->hook_colour == NULL)
+      b->m->hook_colour = hook;
     return;
   }
   NlExpPath path = nl__export_world_path(b->m->world, i);
@@ -1313,6 +1315,8 @@ TlModel *nl__tl_model_new(const NlTrace *trace, const NlTimelineOptions *o) {
   m->title = o ? o->title : NULL;
   m->kinds = o && o->kinds ? o->kinds : NL_TIMELINE_DEFAULT_KINDS;
   m->style = o ? o->style : NL_TIMELINE_STYLE_DEFAULT;
+  m->hook_legend = o && o->hop_colour_legend ? o->hop_colour_legend
+                                             : "highlighted";
   m->world = nl__export_world_new(trace);
   m->lanes = g_ptr_array_new_with_free_func(lane_free);
   m->rows = g_array_new(FALSE, TRUE, sizeof(TlRow));

@@ -144,6 +144,8 @@ typedef struct {
   gboolean folded;  /* the row limit folded the rest */
   gboolean edges;   /* some hop goes beyond the figure's edge */
   int decimals;     /* of the time labels */
+  const char *hook_colour; /* the first colour the caller's hook gave */
+  const char *hook_legend; /* the legend's words for it */
   GPtrArray *calls; /* const char*: call names drawn, first-use order */
   /* The layout. */
   double gap;       /* between lanes */

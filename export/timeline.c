@@ -590,7 +590,9 @@ static void draw_legend(Pg *pg, double y) {
   for (int i = 0; i < LG_N; i++) {
     if (!(pg->seen & (1u << i)))
       continue;
-    const char *colour = nl__tl_legend_colour((TlLegend)i, m->style);
+    const char *colour = i == LG_HOOK && m->hook_colour
+                             ? m->hook_colour
+                             : nl__tl_legend_colour((TlLegend)i, m->style);
     if (i == LG_XLATE || i == LG_BAR || i == LG_STATE) {
       Agnode_t *n = node_at(pg, x + 12, y, i == LG_XLATE ? 24 : 8,
                             i == LG_XLATE ? 12 : 14, "box", "legend");
@@ -617,7 +619,8 @@ static void draw_legend(Pg *pg, double y) {
           (i == LG_TCP || i == LG_UDP))
         set(e, "style", "dashed");
     }
-    const char *words = nl__tl_legend_text((TlLegend)i);
+    const char *words = i == LG_HOOK ? m->hook_legend
+                                     : nl__tl_legend_text((TlLegend)i);
     text_at(pg, x + 30, y, words, TL_FONT, 'l', FALSE, "legend");
     x += 30 + nl__tl_text_width(words, TL_FONT, FALSE, FALSE) + 20;
   }
