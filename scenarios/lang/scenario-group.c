@@ -143,20 +143,23 @@ static gboolean factor(Eval *e, gint64 *out) {
     gboolean ok = TRUE;
     if (k == NULL) {
       e->pos = start;
-      ok = eval_fail(e, "$%s is not set: expected a constant or a group "
-                        "variable in the expression",
+      ok = eval_fail(e,
+                     "$%s is not set: expected a constant or a group "
+                     "variable in the expression",
                      name);
     } else if (!parse_int(k->value, out)) {
       e->pos = start;
-      ok = eval_fail(e, "$%s is \"%s\": expected an integer in an "
-                        "expression",
+      ok = eval_fail(e,
+                     "$%s is \"%s\": expected an integer in an "
+                     "expression",
                      name, k->value);
     }
     g_free(name);
     return ok;
   }
-  return eval_fail(e, "unexpected \"%c\" in the expression: expected a "
-                      "number, a constant, + - * / %% or parentheses",
+  return eval_fail(e,
+                   "unexpected \"%c\" in the expression: expected a "
+                   "number, a constant, + - * / %% or parentheses",
                    c);
 }
 
@@ -205,15 +208,14 @@ static gboolean expr(Eval *e, gint64 *out) {
   }
 }
 
-gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from,
-                      gsize to, gint64 *out) {
+gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from, gsize to,
+                      gint64 *out) {
   Eval e = {p, l, l->raw + from, 0, to - from, from};
   if (!expr(&e, out))
     return FALSE;
   skip_blanks(&e);
   if (e.pos < e.end)
-    return eval_fail(&e, "unexpected \"%c\" in the expression",
-                     e.s[e.pos]);
+    return eval_fail(&e, "unexpected \"%c\" in the expression", e.s[e.pos]);
   return TRUE;
 }
 
@@ -240,8 +242,7 @@ static gboolean find_range(const char *raw, gsize *open, gsize *close) {
       return FALSE;
     if (c == '[') {
       gsize j = i + 1;
-      while (raw[j] != '\0' && raw[j] != ']' && raw[j] != ' ' &&
-             raw[j] != '\t')
+      while (raw[j] != '\0' && raw[j] != ']' && raw[j] != ' ' && raw[j] != '\t')
         j++;
       if (raw[j] != ']')
         return FALSE;
@@ -353,14 +354,15 @@ gboolean nl__scn_group_parse(NlScnParser *p, const NlScnLine *l,
                         "the group variable $%s is already set at %s:%u:%u; "
                         "expected another name (NAME[k=%" G_GINT64_FORMAT
                         "..%" G_GINT64_FORMAT "])",
-                        g->var, k->loc.file, k->loc.line, k->loc.column,
-                        g->lo, g->hi);
+                        g->var, k->loc.file, k->loc.line, k->loc.column, g->lo,
+                        g->hi);
   }
   g->loc = loc;
   /* The template: NAME[...] becomes NAME${VAR}. */
-  g->label = g_strndup(r + word_start(r, open), close + 1 - word_start(r, open));
-  g->template_line = g_strdup_printf("%.*s${%s}%s", (int)open, r, g->var,
-                                     r + close + 1);
+  g->label =
+      g_strndup(r + word_start(r, open), close + 1 - word_start(r, open));
+  g->template_line =
+      g_strdup_printf("%.*s${%s}%s", (int)open, r, g->var, r + close + 1);
   return TRUE;
 }
 

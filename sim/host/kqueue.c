@@ -86,8 +86,8 @@ static void timer_fired(NlEvent *ev, void *data) {
   kn->expired++;
   kn->triggered = TRUE;
   if (!(kn->flags & EV_ONESHOT))
-    nl_event_schedule_in(nl_world_queue(kn->kq->file->host->world),
-                         &kn->timer, kn->period);
+    nl_event_schedule_in(nl_world_queue(kn->kq->file->host->world), &kn->timer,
+                         kn->period);
   nl__file_notify(kn->kq->file);
 }
 
@@ -103,8 +103,8 @@ static NlKnote *knote_find(NlKqueue *kq, uintptr_t ident, short filter) {
 /* The timer's period from data and the unit in fflags; -EINVAL when the
  * period is negative or the units are mixed. */
 static NlTime timer_period(const struct kevent *kev) {
-  unsigned units = kev->fflags & (NOTE_SECONDS | NOTE_MSECONDS |
-                                  NOTE_USECONDS | NOTE_NSECONDS);
+  unsigned units = kev->fflags & (NOTE_SECONDS | NOTE_MSECONDS | NOTE_USECONDS |
+                                  NOTE_NSECONDS);
   if (kev->data < 0 || (units & (units - 1)) != 0 ||
       (kev->fflags & NOTE_ABSTIME))
     return -EINVAL;
@@ -346,10 +346,9 @@ int nl_kq_kevent(NlThread *t, int kqfd, const struct kevent *changes,
     return n;
   }
   NlWorld *w = t->proc->host->world;
-  NlTime deadline =
-      timeout == NULL
-          ? NL_TIME_NEVER
-          : nl_world_now(w) + timeout->tv_sec * NL_S + timeout->tv_nsec;
+  NlTime deadline = timeout == NULL ? NL_TIME_NEVER
+                                    : nl_world_now(w) + timeout->tv_sec * NL_S +
+                                          timeout->tv_nsec;
   gboolean poll_only =
       timeout != NULL && timeout->tv_sec == 0 && timeout->tv_nsec == 0;
   /* Hold the kqueue while we wait: another thread may close it. */

@@ -67,9 +67,9 @@ struct NlUring {
   struct io_uring_sqe *sqes;
   unsigned cq_head, cq_tail, cq_flags, cq_overflow, cq_mask, cq_entries;
   struct io_uring_cqe *cqes;
-  GQueue overflow;   /* NlCqe that did not fit */
-  GPtrArray *reqs;   /* NlUreq in flight, submission order */
-  uint64_t counted;  /* completions posted, timeouts excepted */
+  GQueue overflow;  /* NlCqe that did not fit */
+  GPtrArray *reqs;  /* NlUreq in flight, submission order */
+  uint64_t counted; /* completions posted, timeouts excepted */
 };
 
 /* ---- completions ---- */
@@ -91,22 +91,38 @@ static void flush_overflow(NlUring *u) {
 
 static const char *op_name(unsigned op) {
   switch (op) {
-    case IORING_OP_NOP: return "nop";
-    case IORING_OP_READ: return "read";
-    case IORING_OP_WRITE: return "write";
-    case IORING_OP_SEND: return "send";
-    case IORING_OP_RECV: return "recv";
-    case IORING_OP_SENDMSG: return "sendmsg";
-    case IORING_OP_RECVMSG: return "recvmsg";
-    case IORING_OP_ACCEPT: return "accept";
-    case IORING_OP_CONNECT: return "connect";
-    case IORING_OP_CLOSE: return "close";
-    case IORING_OP_POLL_ADD: return "poll_add";
-    case IORING_OP_POLL_REMOVE: return "poll_remove";
-    case IORING_OP_TIMEOUT: return "timeout";
-    case IORING_OP_TIMEOUT_REMOVE: return "timeout_remove";
-    case IORING_OP_ASYNC_CANCEL: return "async_cancel";
-    default: return "unsupported";
+    case IORING_OP_NOP:
+      return "nop";
+    case IORING_OP_READ:
+      return "read";
+    case IORING_OP_WRITE:
+      return "write";
+    case IORING_OP_SEND:
+      return "send";
+    case IORING_OP_RECV:
+      return "recv";
+    case IORING_OP_SENDMSG:
+      return "sendmsg";
+    case IORING_OP_RECVMSG:
+      return "recvmsg";
+    case IORING_OP_ACCEPT:
+      return "accept";
+    case IORING_OP_CONNECT:
+      return "connect";
+    case IORING_OP_CLOSE:
+      return "close";
+    case IORING_OP_POLL_ADD:
+      return "poll_add";
+    case IORING_OP_POLL_REMOVE:
+      return "poll_remove";
+    case IORING_OP_TIMEOUT:
+      return "timeout";
+    case IORING_OP_TIMEOUT_REMOVE:
+      return "timeout_remove";
+    case IORING_OP_ASYNC_CANCEL:
+      return "async_cancel";
+    default:
+      return "unsupported";
   }
 }
 
@@ -146,7 +162,6 @@ static void post(NlUring *u, unsigned op, uint64_t user_data, int32_t res,
     timeouts_counted(u);
   }
 }
-
 
 /* ---- requests ---- */
 
@@ -233,8 +248,7 @@ static long attempt(NlUreq *r) {
       res = nl_vsock_write(k, fd, addr, s->len);
       break;
     case IORING_OP_ACCEPT:
-      res = nl_vsock_accept4(k, fd, addr,
-                             (socklen_t *)(uintptr_t)s->addr2,
+      res = nl_vsock_accept4(k, fd, addr, (socklen_t *)(uintptr_t)s->addr2,
                              (int)s->accept_flags);
       break;
     case IORING_OP_CONNECT:
@@ -286,8 +300,8 @@ static void progress(NlUreq *r) {
   }
   if (r->multishot) {
     /* Stays armed; the next report needs a new readiness change. */
-    post(r->u, r->sqe.opcode, r->sqe.user_data, (int32_t)res,
-         IORING_CQE_F_MORE, TRUE);
+    post(r->u, r->sqe.opcode, r->sqe.user_data, (int32_t)res, IORING_CQE_F_MORE,
+         TRUE);
     if (r->watch.file == NULL)
       nl__watch_add(&r->watch, r->file);
     return;
@@ -301,8 +315,8 @@ static void retry_fired(NlEvent *ev, void *data) {
 
 static void timeout_fired(NlEvent *ev, void *data) {
   NlUreq *r = data;
-  complete(r, (r->sqe.timeout_flags & IORING_TIMEOUT_ETIME_SUCCESS) ? 0
-                                                                    : -ETIME);
+  complete(r,
+           (r->sqe.timeout_flags & IORING_TIMEOUT_ETIME_SUCCESS) ? 0 : -ETIME);
 }
 
 /* A completion was posted: timeouts waiting for a count may be done.
@@ -397,9 +411,9 @@ static void issue(NlUring *u, const struct io_uring_sqe *sqe) {
   g_ptr_array_add(u->reqs, r);
   NlProc *p = u->kernel.proc;
   const struct io_uring_sqe *s = &r->sqe;
-  if (s->flags & (IOSQE_FIXED_FILE | IOSQE_IO_DRAIN | IOSQE_IO_LINK |
-                  IOSQE_IO_HARDLINK | IOSQE_BUFFER_SELECT |
-                  IOSQE_CQE_SKIP_SUCCESS)) {
+  if (s->flags &
+      (IOSQE_FIXED_FILE | IOSQE_IO_DRAIN | IOSQE_IO_LINK | IOSQE_IO_HARDLINK |
+       IOSQE_BUFFER_SELECT | IOSQE_CQE_SKIP_SUCCESS)) {
     complete(r, -EINVAL); /* not modelled (see the top of this file) */
     return;
   }
@@ -465,8 +479,8 @@ static void issue(NlUring *u, const struct io_uring_sqe *sqe) {
       complete(r, cancel_where(u, r, match_poll, FALSE) ? 0 : -ENOENT);
       return;
     case IORING_OP_ASYNC_CANCEL: {
-      gboolean all = (s->cancel_flags & (IORING_ASYNC_CANCEL_ALL |
-                                         IORING_ASYNC_CANCEL_ANY)) != 0;
+      gboolean all = (s->cancel_flags &
+                      (IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY)) != 0;
       if (s->cancel_flags & IORING_ASYNC_CANCEL_FD_FIXED) {
         complete(r, -EINVAL);
         return;
@@ -508,8 +522,7 @@ static void uring_closed(NlFile *f) {
   f->uring = NULL;
 }
 
-static const NlFileOps uring_ops = {.closed = uring_closed,
-                                    .poll = uring_poll};
+static const NlFileOps uring_ops = {.closed = uring_closed, .poll = uring_poll};
 
 static NlUring *ring_of(NlThread *t, const struct io_uring *ring, int *err) {
   if (ring == NULL) {
@@ -728,11 +741,11 @@ int nl_uring_get_events(NlThread *t, struct io_uring *ring) {
 
 int nl_uring_probe_fill(struct io_uring_probe *p, unsigned ops_len) {
   static const unsigned char supported[] = {
-      IORING_OP_NOP,        IORING_OP_READ,          IORING_OP_WRITE,
-      IORING_OP_SEND,       IORING_OP_RECV,          IORING_OP_SENDMSG,
-      IORING_OP_RECVMSG,    IORING_OP_ACCEPT,        IORING_OP_CONNECT,
-      IORING_OP_CLOSE,      IORING_OP_POLL_ADD,      IORING_OP_POLL_REMOVE,
-      IORING_OP_TIMEOUT,    IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
+      IORING_OP_NOP,     IORING_OP_READ,           IORING_OP_WRITE,
+      IORING_OP_SEND,    IORING_OP_RECV,           IORING_OP_SENDMSG,
+      IORING_OP_RECVMSG, IORING_OP_ACCEPT,         IORING_OP_CONNECT,
+      IORING_OP_CLOSE,   IORING_OP_POLL_ADD,       IORING_OP_POLL_REMOVE,
+      IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
   };
   unsigned last = 0;
   for (size_t i = 0; i < G_N_ELEMENTS(supported); i++) {

@@ -157,15 +157,19 @@ int main(void) {
   /* sendmsg / recvmsg with addresses. */
   struct sockaddr_in from;
   struct iovec iv = {buf, sizeof buf};
-  struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof from,
-                      .msg_iov = &iv, .msg_iovlen = 1};
+  struct msghdr mh = {.msg_name = &from,
+                      .msg_namelen = sizeof from,
+                      .msg_iov = &iv,
+                      .msg_iovlen = 1};
   s = sqe();
   io_uring_prep_recvmsg(s, u1, &mh, 0);
   s->user_data = 40;
   struct sockaddr_in dst = loopback(7201);
   struct iovec ov = {(void *)"msg!", 4};
-  struct msghdr om = {.msg_name = &dst, .msg_namelen = sizeof dst,
-                      .msg_iov = &ov, .msg_iovlen = 1};
+  struct msghdr om = {.msg_name = &dst,
+                      .msg_namelen = sizeof dst,
+                      .msg_iov = &ov,
+                      .msg_iovlen = 1};
   int u3 = udp_bound(7203);
   s = sqe();
   io_uring_prep_sendmsg(s, u3, &om, 0);
@@ -359,8 +363,7 @@ int main(void) {
   s->user_data = 77;
   submit();
   CHECK("send after the peer closed and reset: -EPIPE (SIGPIPE ignored)",
-        next(1000, &res, &ud) == 0 && ud == 77 &&
-            (res == -EPIPE));
+        next(1000, &res, &ud) == 0 && ud == 77 && (res == -EPIPE));
   int c2 = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in nobody = loopback(7399);
   s = sqe();
@@ -368,8 +371,7 @@ int main(void) {
   s->user_data = 78;
   submit();
   CHECK("connect to a port nobody listens on: -ECONNREFUSED",
-        next(1000, &res, &ud) == 0 && ud == 78 &&
-            res == -ECONNREFUSED);
+        next(1000, &res, &ud) == 0 && ud == 78 && res == -ECONNREFUSED);
 
   /* close. */
   s = sqe();
@@ -378,8 +380,8 @@ int main(void) {
   submit();
   CHECK("close completes with 0",
         next(1000, &res, &ud) == 0 && ud == 80 && res == 0);
-  CHECK("... and the descriptor is closed", fcntl(r70, F_GETFD) == -1 &&
-                                                errno == EBADF);
+  CHECK("... and the descriptor is closed",
+        fcntl(r70, F_GETFD) == -1 && errno == EBADF);
   s = sqe();
   io_uring_prep_close(s, r70);
   s->user_data = 81;
@@ -393,7 +395,8 @@ int main(void) {
     io_uring_prep_nop(s);
     s->user_data = 90 + i;
   }
-  CHECK("submit_and_wait(1) submits all three", io_uring_submit_and_wait(&ring, 1) == 3);
+  CHECK("submit_and_wait(1) submits all three",
+        io_uring_submit_and_wait(&ring, 1) == 3);
   struct io_uring_cqe *batch[8];
   unsigned nb = io_uring_peek_batch_cqe(&ring, batch, 8);
   CHECK("peek_batch_cqe returns the three, in order",
@@ -406,7 +409,8 @@ int main(void) {
     s->user_data = 100 + got++;
   }
   CHECK("eight entries fit the ring", got == 8);
-  CHECK("a full submission ring gives no more", io_uring_get_sqe(&ring) == NULL);
+  CHECK("a full submission ring gives no more",
+        io_uring_get_sqe(&ring) == NULL);
   CHECK("submitting the full ring submits 8", submit() == 8);
   nb = io_uring_peek_batch_cqe(&ring, batch, 8);
   CHECK("eight completions", nb == 8 && batch[7]->user_data == 107);
