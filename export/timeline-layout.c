@@ -445,6 +445,99 @@ static void place_boxes(TlModel *m) {
   g_ptr_array_unref(all);
 }
 
+/* ---- what each page draws ---------------------------------------------- */
+
+static int page_of(const TlModel *m, guint row) {
+  if (row >= m->rows->len)
+    return m->n_pages - 1;
+  return row_at((TlModel *)m, row)->page;
+}
+
+static void bucket(GPtrArray **pages, int from, int to, gpointer item) {
+  for (int p = from; p <= to; p++)
+    g_ptr_array_add(pages[p], item);
+}
+
+static GPtrArray **buckets(int n) {
+  GPtrArray **b = g_new0(GPtrArray *, n);
+  for (int p = 0; p < n; p++)
+    b[p] = g_ptr_array_new();
+  return b;
+}
+
+static void paginate_items(TlModel *m) {
+  int n = m->n_pages;
+  m->page_row = g_new0(guint, n + 1);
+  for (int p = 0, r = 0; p <= n; p++) {
+    while ((guint)r < m->rows->len && row_at(m, r)->page < p)
+      r++;
+    m->page_row[p] = (guint)r;
+  }
+  m->page_row[n] = m->rows->len;
+  m->page_hops = buckets(n);
+  m->page_boxes = buckets(n);
+  m->page_bars = buckets(n);
+  m->page_states = buckets(n);
+  m->page_loops = buckets(n);
+  for (guint i = 0; i < m->hops->len; i++) {
+    TlHop *h = g_ptr_array_index(m->hops, i);
+    int p0 = page_of(m, h->no_arrow ? h->row1 : h->row0);
+    int p1 = h->ended ? page_of(m, h->row1) : n - 1;
+    bucket(m->page_hops, p0, MAX(p0, p1), h);
+  }
+  for (guint i = 0; i < m->boxes->len; i++) {
+    TlBox *x = g_ptr_array_index(m->boxes, i);
+    int p = page_of(m, x->row);
+    bucket(m->page_boxes, p, p, x);
+  }
+  for (guint i = 0; i < m->bars->len; i++) {
+    TlBar *b = g_ptr_array_index(m->bars, i);
+    int p0 = page_of(m, b->row0);
+    int p1 = b->open ? n - 1 : page_of(m, b->row1);
+    bucket(m->page_bars, p0, MAX(p0, p1), b);
+  }
+  /* A state lasts until the lane's next one. */
+  GHashTable *last = g_hash_table_new(g_direct_hash, g_direct_equal);
+  for (guint i = m->states->len; i-- > 0;) {
+    TlState *st = g_ptr_array_index(m->states, i);
+    gpointer next = g_hash_table_lookup(last, GINT_TO_POINTER(st->lane + 1));
+    st->end_row = next ? ((TlState *)next)->row : G_MAXUINT;
+    g_hash_table_insert(last, GINT_TO_POINTER(st->lane + 1), st);
+    int p0 = page_of(m, st->row);
+    int p1 = st->end_row == G_MAXUINT ? n - 1 : page_of(m, st->end_row);
+    bucket(m->page_states, p0, MAX(p0, p1), st);
+  }
+  g_hash_table_destroy(last);
+  for (guint p = 0; p < (guint)n; p++) /* in order again */
+    for (guint a = 0, z = m->page_states[p]->len; a + 1 < z; a++, z--) {
+      gpointer tmp = g_ptr_array_index(m->page_states[p], a);
+      m->page_states[p]->pdata[a] = g_ptr_array_index(m->page_states[p], z - 1);
+      m->page_states[p]->pdata[z - 1] = tmp;
+    }
+  for (guint i = 0; i < m->loops->len; i++) {
+    TlLoop *lp = g_ptr_array_index(m->loops, i);
+    int p = page_of(m, lp->row0);
+    bucket(m->page_loops, p, p, lp);
+  }
+}
+
+void nl__tl_pages_free(TlModel *m) {
+  for (int p = 0; m->page_row != NULL && p < m->n_pages; p++) {
+    g_ptr_array_free(m->page_hops[p], TRUE);
+    g_ptr_array_free(m->page_boxes[p], TRUE);
+    g_ptr_array_free(m->page_bars[p], TRUE);
+    g_ptr_array_free(m->page_states[p], TRUE);
+    g_ptr_array_free(m->page_loops[p], TRUE);
+  }
+  g_free(m->page_row);
+  g_free(m->page_hops);
+  g_free(m->page_boxes);
+  g_free(m->page_bars);
+  g_free(m->page_states);
+  g_free(m->page_loops);
+  m->page_row = NULL;
+}
+
 /* ---- the whole layout -------------------------------------------------- */
 
 void nl__tl_layout(TlModel *m, gboolean paged) {
@@ -515,4 +608,5 @@ void nl__tl_layout(TlModel *m, gboolean paged) {
     place_rows(m, TRUE);
   }
   place_boxes(m);
+  paginate_items(m);
 }

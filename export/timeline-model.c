@@ -1383,6 +1383,7 @@ TlModel *nl__tl_model_new(const NlTrace *trace, const NlTimelineOptions *o) {
 void nl__tl_model_free(TlModel *m) {
   if (m == NULL)
     return;
+  nl__tl_pages_free(m);
   g_ptr_array_unref(m->lanes);
   g_array_free(m->rows, TRUE);
   g_ptr_array_unref(m->boxes);

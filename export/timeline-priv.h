@@ -113,6 +113,7 @@ typedef struct {
 typedef struct {
   int lane;
   guint row;
+  guint end_row; /* the lane's next state's row; G_MAXUINT: the end */
   char *state;   /* "ESTABLISHED" */
   char *tooltip; /* the record */
 } TlState;
@@ -155,6 +156,11 @@ typedef struct {
   int n_pages;
   gboolean paged;
   guint crossings;      /* boxes no placement could keep clear of arrows */
+  /* What each page draws (after the layout), so that drawing a page costs
+   * what is on it: rows [page_row[p], page_row[p + 1]), and the items. */
+  guint *page_row;
+  GPtrArray **page_hops, **page_boxes, **page_bars, **page_states,
+      **page_loops;
 } TlModel;
 
 /* timeline-model.c: the model of @trace under @opts; free with _free. */
@@ -164,6 +170,7 @@ void nl__tl_model_free(TlModel *m);
 /* timeline-layout.c: widths, wrapping, rows, pages and box placement.
  * @paged FALSE lays everything out on one long page. */
 void nl__tl_layout(TlModel *m, gboolean paged);
+void nl__tl_pages_free(TlModel *m);
 
 /* The x of a hop's end at lane @l (-1, -2: the left, right edge). */
 double nl__tl_end_x(const TlModel *m, int l);

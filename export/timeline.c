@@ -258,10 +258,8 @@ static void time_labels(Pg *pg) {
   const TlModel *m = pg->m;
   NlTime shown = 0;
   gboolean first = TRUE;
-  for (guint i = 0; i < m->rows->len; i++) {
+  for (guint i = m->page_row[pg->page]; i < m->page_row[pg->page + 1]; i++) {
     const TlRow *r = row_at(m, i);
-    if (r->page != pg->page)
-      continue;
     if (!first && r->time == shown)
       continue;
     first = FALSE;
@@ -516,17 +514,13 @@ static const char *state_fill(const char *state) {
  * the next (or the end), named where it starts. */
 static void draw_states(Pg *pg) {
   const TlModel *m = pg->m;
-  for (guint i = 0; i < m->states->len; i++) {
-    const TlState *s = g_ptr_array_index(m->states, i);
+  GPtrArray *states = m->page_states[pg->page];
+  for (guint i = 0; i < states->len; i++) {
+    const TlState *s = g_ptr_array_index(states, i);
     const TlLane *l = lane_at(m, s->lane);
-    double end = nl__tl_vy(m, m->rows->len - 1) + TL_ROW / 2;
-    for (guint j = i + 1; j < m->states->len; j++) {
-      const TlState *n = g_ptr_array_index(m->states, j);
-      if (n->lane == s->lane) {
-        end = nl__tl_vy(m, n->row);
-        break;
-      }
-    }
+    double end = s->end_row == G_MAXUINT
+                     ? nl__tl_vy(m, m->rows->len - 1) + TL_ROW / 2
+                     : nl__tl_vy(m, s->end_row);
     double y0 = MAX(nl__tl_vy(m, s->row), pg->y_off + m->top - 4);
     double y1 = MIN(end, pg->y_off + m->bottom + 4);
     if (y1 <= y0)
@@ -680,19 +674,16 @@ static Agraph_t *page_graph(TlModel *m, int page, gboolean png) {
     bottom = m->bottom;
   draw_lanes(&pg, bottom);
   /* Loops and bars under the rest. */
-  for (guint i = 0; i < m->loops->len; i++)
-    draw_loop(&pg, g_ptr_array_index(m->loops, i));
-  for (guint i = 0; i < m->bars->len; i++)
-    draw_bar(&pg, g_ptr_array_index(m->bars, i));
+  for (guint i = 0; i < m->page_loops[page]->len; i++)
+    draw_loop(&pg, g_ptr_array_index(m->page_loops[page], i));
+  for (guint i = 0; i < m->page_bars[page]->len; i++)
+    draw_bar(&pg, g_ptr_array_index(m->page_bars[page], i));
   draw_states(&pg);
   time_labels(&pg);
-  for (guint i = 0; i < m->hops->len; i++)
-    draw_hop(&pg, g_ptr_array_index(m->hops, i));
-  for (guint i = 0; i < m->boxes->len; i++) {
-    const TlBox *x = g_ptr_array_index(m->boxes, i);
-    if (on_page(&pg, x->row))
-      draw_box(&pg, x);
-  }
+  for (guint i = 0; i < m->page_hops[page]->len; i++)
+    draw_hop(&pg, g_ptr_array_index(m->page_hops[page], i));
+  for (guint i = 0; i < m->page_boxes[page]->len; i++)
+    draw_box(&pg, g_ptr_array_index(m->page_boxes[page], i));
   if (last && m->more) {
     const TlRow *r = m->rows->len ? row_at(m, m->rows->len - 1) : NULL;
     draw_more(&pg, r ? r->y + r->below + TL_ROW / 2 + 2 : m->top + 10);

@@ -48,7 +48,7 @@ G_BEGIN_DECLS
 
 /* A timeline draws at most this many rows; past it, what is left is
  * folded into one row with a note saying so (see docs/performance.md). */
-#define NL_TIMELINE_MAX_ROWS 4000
+#define NL_TIMELINE_MAX_ROWS 25000
 
 /* The colours the timeline gives the traversal paths (the chapter's
  * second figure): hops to or from a TURN relay, and hops between peers
