@@ -142,6 +142,37 @@ static void test_posix_libc_matches_linux(void **state) {
   compare("libc");
 }
 
+/* Several bad arguments: the errno of the check Linux makes first; accept()
+ * at EMFILE leaves the connection queued. */
+static void test_posix_check_order_matches_linux(void **state) {
+  compare("order");
+}
+
+/* accept() out of descriptors is in the trace, and counted both as an
+ * EMFILE and as a wasted call (the listener stays readable: a loop that
+ * polls it gets the same answer at once). */
+static void test_posix_accept_emfile_is_traced_and_wasted(void **state) {
+  char *trace = NULL;
+  GPtrArray *lab = run_lab("order", &trace);
+  g_ptr_array_unref(lab);
+  assert_int_equal(test_count_lines(trace, " call ", "accept(", "= -EMFILE",
+                                    NULL),
+                   2);
+  char **lines = g_strsplit(trace, "\n", -1);
+  guint wasted = 0, emfile = 0;
+  for (char **l = lines; *l; l++) {
+    const char *w = strstr(*l, " wasted="), *e = strstr(*l, " emfile=");
+    if (w && e) {
+      wasted = (guint)g_ascii_strtoull(w + 8, NULL, 10);
+      emfile = (guint)g_ascii_strtoull(e + 8, NULL, 10);
+    }
+  }
+  g_strfreev(lines);
+  assert_true(emfile >= 3); /* the socket() that ran out, two accepts */
+  assert_true(wasted >= 2);
+  g_free(trace);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_posix_udp_matches_linux),
@@ -150,6 +181,8 @@ int main(void) {
     cmocka_unit_test(test_posix_uring_matches_linux),
     cmocka_unit_test(test_posix_kqueue_follows_the_bsd_manual),
     cmocka_unit_test(test_posix_libc_matches_linux),
+    cmocka_unit_test(test_posix_check_order_matches_linux),
+    cmocka_unit_test(test_posix_accept_emfile_is_traced_and_wasted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

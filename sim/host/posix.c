@@ -327,6 +327,9 @@ int nl_posix_dup2(int fd, int fd2) {
   ENTER("dup2");
   if (fd == fd2)
     return nl__fd_get(t->proc, fd) ? fd : (int)ret(-EBADF);
+  if (fd2 < 0) /* a negative target is no descriptor (nl_vsock_dup3 reads
+                * it as F_DUPFD's lowest) */
+    return (int)ret(-EBADF);
   return (int)ret(nl_vsock_dup3(t, fd, fd2, 0));
 }
 int nl_posix_fcntl(int fd, int cmd, long arg) {

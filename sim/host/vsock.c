@@ -473,10 +473,12 @@ static gboolean wait_ready(NlThread *t, NlFile *f, unsigned mask,
 
 int nl_vsock_socket(NlThread *t, int domain, int type, int protocol) {
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (domain != AF_INET && domain != AF_INET6)
-    return -EAFNOSUPPORT;
+  /* Linux's __sys_socket checks the flags in @type first, then
+   * __sock_create the domain, then the type. */
   if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))
     return -EINVAL;
+  if (domain != AF_INET && domain != AF_INET6)
+    return -EAFNOSUPPORT;
   NlFileKind kind;
   if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
     kind = NL_FILE_UDP;
@@ -522,6 +524,17 @@ int nl_vsock_bind(NlThread *t, int fd, const struct sockaddr *sa,
     return err;
   uint32_t addr;
   uint16_t port;
+  /* inet_bind's compatibility rule: AF_UNSPEC is AF_INET when the address
+   * is INADDR_ANY. */
+  struct sockaddr_in unspec;
+  if (sa != NULL && len >= (socklen_t)sizeof unspec &&
+      sa->sa_family == AF_UNSPEC && f->domain == AF_INET) {
+    memcpy(&unspec, sa, sizeof unspec);
+    if (unspec.sin_addr.s_addr == htonl(INADDR_ANY)) {
+      unspec.sin_family = AF_INET;
+      sa = (const struct sockaddr *)&unspec;
+    }
+  }
   if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
     return err == -ENETUNREACH ? -EADDRNOTAVAIL : err;
   err = f->kind == NL_FILE_UDP ? udp_bind(f->host, f->udp, addr, port)
@@ -545,14 +558,37 @@ int nl_vsock_listen(NlThread *t, int fd, int backlog) {
   return err;
 }
 
+/* Whether nl__fd_install() would find a descriptor for @p. */
+static gboolean fd_available(NlProc *p) {
+  int limit = nl__facts_fd_limit(p);
+  for (int fd = 0; fd < limit; fd++)
+    if ((guint)fd >= p->fd_cap || p->fds[fd] == NULL)
+      return TRUE;
+  return FALSE;
+}
+
 int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
                      socklen_t *len, int flags) {
   int err;
-  NlFile *f = get_sock(t, fd, &err);
-  if (!f)
+  /* Linux: the descriptor (EBADF), the flags (EINVAL), then the socket
+   * (ENOTSOCK). */
+  if (!get_file(t, fd, &err))
     return err;
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
     return -EINVAL;
+  /* Then a free descriptor (get_unused_fd_flags), before the socket is
+   * even looked at: out of descriptors, accept() fails at once with
+   * EMFILE and leaves the connection queued, so the listener stays
+   * readable and a loop that polls it is told so again and again. */
+  if (!fd_available(t->proc)) {
+    t->proc->emfile++;
+    nl__wasted(t);
+    nl__trace_call(t, "accept(%d) = -EMFILE", fd);
+    return -EMFILE;
+  }
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
   if (f->kind != NL_FILE_TCP)
     return -EOPNOTSUPP;
   if (!f->tcp_listening)
@@ -675,6 +711,8 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
   uint32_t dst;
   uint16_t dport;
   int err;
+  if (flags & MSG_OOB)
+    return -EOPNOTSUPP; /* udp_sendmsg's first check */
   if (sa != NULL) {
     if ((err = sa_get(f, sa, alen, &dst, &dport)) < 0)
       return err;
@@ -764,14 +802,9 @@ ssize_t nl_vsock_sendto(NlThread *t, int fd, const void *buf, size_t len,
                         int flags, const struct sockaddr *sa,
                         socklen_t alen) {
   int err;
-  NlFile *f = get_file(t, fd, &err);
+  NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
-  if (f->kind != NL_FILE_UDP && f->kind != NL_FILE_TCP) {
-    if (sa != NULL || flags != 0)
-      return -ENOTSOCK;
-    return nl_vsock_write(t, fd, buf, len);
-  }
   if (f->kind == NL_FILE_UDP) {
     ssize_t n = udp_send(t, fd, f, buf, len, flags, sa, alen);
     if (n > 0)
@@ -852,14 +885,9 @@ static ssize_t tcp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
 ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
                           int flags, struct sockaddr *sa, socklen_t *alen) {
   int err;
-  NlFile *f = get_file(t, fd, &err);
+  NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
-  if (f->kind != NL_FILE_UDP && f->kind != NL_FILE_TCP) {
-    if (flags != 0)
-      return -ENOTSOCK;
-    return nl_vsock_read(t, fd, buf, len);
-  }
   ssize_t r;
   if (f->kind == NL_FILE_UDP) {
     r = udp_recv(t, f, buf, len, flags, sa, alen, NULL);
@@ -877,26 +905,61 @@ ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
   return r;
 }
 
-static size_t iov_total(const struct iovec *iov, int n) {
+/* Linux's MAX_RW_COUNT: no read or write moves more in one call. */
+#define NL_MAX_RW_COUNT ((size_t)0x7ffff000)
+
+/* import_iovec's checks: a length that is negative as an ssize_t is
+ * EINVAL; the total is cut at MAX_RW_COUNT.  OUT: *@total. */
+static int iov_check(const struct iovec *iov, size_t n, size_t *total) {
   size_t s = 0;
-  for (int i = 0; i < n; i++)
-    s += iov[i].iov_len;
-  return s;
+  if (n > 0 && iov == NULL)
+    return -EFAULT;
+  for (size_t i = 0; i < n; i++) {
+    if ((ssize_t)iov[i].iov_len < 0)
+      return -EINVAL;
+    s += MIN(iov[i].iov_len, NL_MAX_RW_COUNT - s);
+  }
+  *total = s;
+  return 0;
+}
+
+/* Copies the first @total bytes the iovecs describe into one buffer
+ * (transfer full). */
+static guint8 *iov_gather(const struct iovec *iov, size_t n, size_t total) {
+  guint8 *buf = g_malloc(MAX(total, 1));
+  size_t off = 0;
+  for (size_t i = 0; i < n && off < total; i++) {
+    size_t k = MIN(iov[i].iov_len, total - off);
+    memcpy(buf + off, iov[i].iov_base, k);
+    off += k;
+  }
+  return buf;
+}
+
+static void iov_scatter(const struct iovec *iov, size_t n, const guint8 *buf,
+                        size_t len) {
+  size_t off = 0;
+  for (size_t i = 0; i < n && off < len; i++) {
+    size_t k = MIN(iov[i].iov_len, len - off);
+    memcpy(iov[i].iov_base, buf + off, k);
+    off += k;
+  }
 }
 
 ssize_t nl_vsock_sendmsg(NlThread *t, int fd, const struct msghdr *msg,
                          int flags) {
+  int err;
+  /* Linux looks the socket up before it copies the message. */
+  if (!get_sock(t, fd, &err))
+    return err;
   if (msg == NULL)
     return -EFAULT;
   if (msg->msg_iovlen > 1024)
     return -EMSGSIZE;
-  size_t total = iov_total(msg->msg_iov, (int)msg->msg_iovlen);
-  guint8 *buf = g_malloc(MAX(total, 1));
-  size_t off = 0;
-  for (size_t i = 0; i < msg->msg_iovlen; i++) {
-    memcpy(buf + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
-    off += msg->msg_iov[i].iov_len;
-  }
+  size_t total;
+  if ((err = iov_check(msg->msg_iov, msg->msg_iovlen, &total)) < 0)
+    return err;
+  guint8 *buf = iov_gather(msg->msg_iov, msg->msg_iovlen, total);
   ssize_t r = nl_vsock_sendto(t, fd, buf, total, flags, msg->msg_name,
                               msg->msg_namelen);
   g_free(buf);
@@ -904,15 +967,18 @@ ssize_t nl_vsock_sendmsg(NlThread *t, int fd, const struct msghdr *msg,
 }
 
 ssize_t nl_vsock_recvmsg(NlThread *t, int fd, struct msghdr *msg, int flags) {
+  int err;
+  /* Linux looks the socket up before it copies the message. */
+  NlFile *f = get_sock(t, fd, &err);
+  if (!f)
+    return err;
   if (msg == NULL)
     return -EFAULT;
   if (msg->msg_iovlen > 1024)
     return -EMSGSIZE;
-  int err;
-  NlFile *f = get_file(t, fd, &err);
-  if (!f)
+  size_t total;
+  if ((err = iov_check(msg->msg_iov, msg->msg_iovlen, &total)) < 0)
     return err;
-  size_t total = iov_total(msg->msg_iov, (int)msg->msg_iovlen);
   guint8 *buf = g_malloc(MAX(total, 1));
   ssize_t r;
   int mflags = 0;
@@ -923,15 +989,8 @@ ssize_t nl_vsock_recvmsg(NlThread *t, int fd, struct msghdr *msg, int flags) {
     r = nl_vsock_recvfrom(t, fd, buf, total, flags, NULL, NULL);
     msg->msg_namelen = 0;
   }
-  if (r > 0) {
-    size_t left = MIN((size_t)r, total), off = 0;
-    for (size_t i = 0; i < msg->msg_iovlen && left > 0; i++) {
-      size_t n = MIN(left, msg->msg_iov[i].iov_len);
-      memcpy(msg->msg_iov[i].iov_base, buf + off, n);
-      off += n;
-      left -= n;
-    }
-  }
+  if (r > 0)
+    iov_scatter(msg->msg_iov, msg->msg_iovlen, buf, MIN((size_t)r, total));
   msg->msg_flags = mflags;
   msg->msg_controllen = 0;
   g_free(buf);
@@ -958,6 +1017,9 @@ ssize_t nl_vsock_read(NlThread *t, int fd, void *buf, size_t len) {
         }
         wait_ready(t, f, POLLIN, NL_TIME_NEVER);
       }
+    case NL_FILE_EPOLL:
+    case NL_FILE_URING:
+      return -EINVAL; /* no read operation (Linux's FMODE_CAN_READ) */
     default:
       return f->ops->read ? f->ops->read(f, buf, len) : -EBADF;
   }
@@ -998,40 +1060,79 @@ ssize_t nl_vsock_write(NlThread *t, int fd, const void *buf, size_t len) {
       }
       return (ssize_t)done;
     }
+    case NL_FILE_EPOLL:
+    case NL_FILE_URING:
+      return -EINVAL; /* no write operation (Linux's FMODE_CAN_WRITE) */
     default:
       return f->ops->write ? f->ops->write(f, buf, len) : -EBADF;
   }
 }
 
+/* The mode check read(), write(), readv() and writev() make right after
+ * finding the descriptor, before any other argument (Linux's vfs_readv:
+ * EBADF when it is not open for that, EINVAL when the file has no such
+ * operation).  Files of other modules answer a zero-length call with the
+ * error of their mode. */
+static int rw_mode(NlFile *f, gboolean write) {
+  switch (f->kind) {
+    case NL_FILE_UDP:
+    case NL_FILE_TCP:
+      return 0;
+    case NL_FILE_PIPE_R:
+      return write ? -EBADF : 0;
+    case NL_FILE_PIPE_W:
+    case NL_FILE_OUTPUT:
+      return write ? 0 : -EBADF;
+    case NL_FILE_EPOLL:
+    case NL_FILE_URING:
+      return -EINVAL; /* anonymous files with no read or write */
+    default: {
+      char none = 0;
+      ssize_t r = write ? (f->ops->write ? f->ops->write(f, &none, 0) : -EBADF)
+                        : (f->ops->read ? f->ops->read(f, &none, 0) : -EBADF);
+      return r == -EBADF || r == -EINVAL ? (int)r : 0;
+    }
+  }
+}
+
 ssize_t nl_vsock_readv(NlThread *t, int fd, const struct iovec *iov, int n) {
-  if (n < 0 || n > 1024)
+  int err;
+  NlFile *f = get_file(t, fd, &err);
+  if (!f)
+    return err;
+  if ((err = rw_mode(f, FALSE)) < 0)
+    return err;
+  if (n < 0 || n > 1024) /* UIO_MAXIOV */
     return -EINVAL;
-  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
-  NlFile *f = nl__fd_get(t->proc, fd);
-  if (f && (f->kind == NL_FILE_UDP || f->kind == NL_FILE_TCP))
+  size_t total;
+  if ((err = iov_check(iov, (size_t)n, &total)) < 0)
+    return err;
+  if (f->kind == NL_FILE_UDP || f->kind == NL_FILE_TCP) {
+    struct msghdr m = {.msg_iov = (struct iovec *)iov,
+                       .msg_iovlen = (size_t)n};
     return nl_vsock_recvmsg(t, fd, &m, 0);
-  size_t total = iov_total(iov, n);
+  }
   guint8 *buf = g_malloc(MAX(total, 1));
   ssize_t r = nl_vsock_read(t, fd, buf, total);
-  for (int i = 0, off = 0; r > 0 && i < n && off < r; i++) {
-    size_t k = MIN(iov[i].iov_len, (size_t)(r - off));
-    memcpy(iov[i].iov_base, buf + off, k);
-    off += (int)k;
-  }
+  if (r > 0)
+    iov_scatter(iov, (size_t)n, buf, (size_t)r);
   g_free(buf);
   return r;
 }
 
 ssize_t nl_vsock_writev(NlThread *t, int fd, const struct iovec *iov, int n) {
-  if (n < 0 || n > 1024)
+  int err;
+  NlFile *f = get_file(t, fd, &err);
+  if (!f)
+    return err;
+  if ((err = rw_mode(f, TRUE)) < 0)
+    return err;
+  if (n < 0 || n > 1024) /* UIO_MAXIOV */
     return -EINVAL;
-  size_t total = iov_total(iov, n);
-  guint8 *buf = g_malloc(MAX(total, 1));
-  size_t off = 0;
-  for (int i = 0; i < n; i++) {
-    memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
-    off += iov[i].iov_len;
-  }
+  size_t total;
+  if ((err = iov_check(iov, (size_t)n, &total)) < 0)
+    return err;
+  guint8 *buf = iov_gather(iov, (size_t)n, total);
   ssize_t r = nl_vsock_write(t, fd, buf, total);
   g_free(buf);
   return r;
@@ -1073,6 +1174,8 @@ int nl_vsock_getsockname(NlThread *t, int fd, struct sockaddr *sa,
     return err;
   if (sa == NULL || len == NULL)
     return -EFAULT;
+  if ((int)*len < 0)
+    return -EINVAL; /* move_addr_to_user */
   uint32_t a = 0;
   uint16_t p = 0;
   if (f->kind == NL_FILE_UDP) {
@@ -1105,6 +1208,8 @@ int nl_vsock_getpeername(NlThread *t, int fd, struct sockaddr *sa,
   } else if ((err = nl_tcp_getpeername(f->tcp, &a, &p)) < 0) {
     return err;
   }
+  if ((int)*len < 0)
+    return -EINVAL; /* checked when the address is copied, after the state */
   sa_put(f, a, p, sa, len);
   return 0;
 }
@@ -1201,6 +1306,20 @@ int nl_vsock_getsockopt(NlThread *t, int fd, int level, int name, void *val,
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
+  /* Linux hands a level that is not the socket's, IP's or its protocol's
+   * to ip_getsockopt, which refuses it before it reads the length
+   * (EOPNOTSUPP; ipv6_getsockopt says ENOPROTOOPT); every level then reads
+   * the length (EFAULT, EINVAL when negative) before the option's name. */
+  gboolean own = level == SOL_SOCKET || level == IPPROTO_IP ||
+                 level == (f->kind == NL_FILE_TCP ? IPPROTO_TCP
+                                                  : IPPROTO_UDP) ||
+                 (f->domain == AF_INET6 && level == IPPROTO_IPV6);
+  if (!own)
+    return f->domain == AF_INET6 ? -ENOPROTOOPT : -EOPNOTSUPP;
+  if (len == NULL)
+    return -EFAULT;
+  if ((int)*len < 0)
+    return -EINVAL;
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_TYPE: return put_int(val, len, f->type);
