@@ -218,11 +218,77 @@ static void test_proc_natlab_cc_refuses_unsupported_calls(void **state) {
   g_free(dir);
 }
 
+static int run_natlab_cli(const char *scenario, char **out) {
+  char *exe = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "tools",
+                               "natlab", NULL);
+  const char *argv[] = {exe, "run", scenario, NULL};
+  int status = -1;
+  char *err = NULL;
+  GError *e = NULL;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                    out, &err, &status, &e))
+    g_error("%s", e->message);
+  g_free(err);
+  g_free(exe);
+  return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+}
+
+/* "(busy-waiting?)" names a real busy wait only: a run of wasted calls
+ * (EAGAIN, a poll that found nothing) with no wait in between, at least
+ * NL_PROC_BUSY_WAIT_RUN long.  A correct edge-triggered epoll program
+ * wastes one EAGAIN per readiness (it must read until EAGAIN) and then
+ * waits: it is not labelled; the §14.8 busy-wait lesson is. */
+static void test_proc_busy_wait_label_only_for_a_real_busy_wait(void **state) {
+  char *dir = g_dir_make_tmp("natlab-busy-XXXXXX", NULL);
+  char *et = g_build_filename(dir, "et.nlab", NULL);
+  char *transfer = prog("transfer");
+  char *text = g_strdup_printf(
+      "duration 5s\nnetwork lan 10.0.0.0/24 latency=1ms\n"
+      "host server\n  link lan 10.0.0.1\n  run %s server epoll-et 5000\n"
+      "host client\n  link lan 10.0.0.2\n"
+      "  run at=1s %s client epoll-et 10.0.0.1 5000 100000\n"
+      "expect stdout client/transfer contains \"client: ok 100000\"\n",
+      transfer, transfer);
+  g_file_set_contents(et, text, -1, NULL);
+  char *out = NULL;
+  if (run_natlab_cli(et, &out) != 0)
+    fail_msg("natlab run %s failed:\n%s", et, out);
+  /* It did waste calls, each ending a drain... */
+  TestRun *r = test_run(et, NULL);
+  assert_int_equal(test_count_lines(r->text, "server stats", " wasted=0 ",
+                                    NULL),
+                   0);
+  const char *run = strstr(r->text, "wasted-run=");
+  assert_non_null(run);
+  assert_in_range(g_ascii_strtoull(run + 11, NULL, 10), 1, 3);
+  test_run_free(r);
+  /* ...but is no busy-wait. */
+  if (strstr(out, "busy-waiting") != NULL)
+    fail_msg("an edge-triggered epoll program was labelled:\n%s", out);
+  g_free(out);
+  char *lesson = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+                                  "lessons", "blocking", "busy-wait.nlab",
+                                  NULL);
+  assert_int_equal(run_natlab_cli(lesson, &out), 0);
+  assert_non_null(strstr(out, "server/server -- calls="));
+  assert_non_null(strstr(out, "(busy-waiting: 525003 wasted calls in a "
+                              "row)"));
+  g_free(out);
+  g_unlink(et);
+  g_rmdir(dir);
+  g_free(lesson);
+  g_free(text);
+  g_free(transfer);
+  g_free(et);
+  g_free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_proc_two_instances_keep_separate_globals),
     cmocka_unit_test(test_proc_misbehaving_programs_are_stopped_alone),
     cmocka_unit_test(test_proc_busy_wait_advances_virtual_time),
+    cmocka_unit_test(test_proc_busy_wait_label_only_for_a_real_busy_wait),
     cmocka_unit_test(test_proc_green_threads_are_deterministic),
     cmocka_unit_test(test_proc_names_and_interfaces_come_from_the_scenario),
     cmocka_unit_test(test_proc_randomness_is_seeded_per_host),

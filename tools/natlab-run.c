@@ -11,6 +11,7 @@
 #include "export/timeline.h"
 #include "scenarios/lang/scenario.h"
 #include "scenarios/runner/runner.h"
+#include "sim/host/proc.h"
 #include "scenarios/runner/runner-path.h"
 #include "sim/host/seal.h"
 #include "sim/net/wire.h"
@@ -56,14 +57,22 @@ static void print_outputs(FILE *out, NlTrace *t) {
   const guint8 *p;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &p)) {
-    /* A program's call statistics are shown when it wasted calls (a
-     * busy-wait): the lesson of §14.8 in one line. */
-    if (rec->kind == NL_TRACE_STATS &&
-        g_strstr_len((const char *)p, rec->len, " wasted=0 ") == NULL) {
-      char tb[NL_TIME_STRLEN];
-      fprintf(out, "[%12s] %s -- %.*s (busy-waiting?)\n",
-              nl_time_to_string(rec->time, tb), nl_trace_name(t, rec->peer),
-              (int)rec->len, (const char *)p);
+    /* A program's call statistics are shown when it busy-waited
+     * (NL_PROC_BUSY_WAIT_RUN wasted calls in a row, without waiting): the
+     * lesson of §14.8 in one line. */
+    if (rec->kind == NL_TRACE_STATS) {
+      char *text = g_strndup((const char *)p, rec->len);
+      const char *run = strstr(text, " wasted-run=");
+      guint64 n = run ? g_ascii_strtoull(run + 12, NULL, 10) : 0;
+      if (n >= NL_PROC_BUSY_WAIT_RUN) {
+        char tb[NL_TIME_STRLEN];
+        fprintf(out,
+                "[%12s] %s -- %s (busy-waiting: %" G_GUINT64_FORMAT
+                " wasted calls in a row)\n",
+                nl_time_to_string(rec->time, tb), nl_trace_name(t, rec->peer),
+                text, n);
+      }
+      g_free(text);
       continue;
     }
     if (rec->kind != NL_TRACE_STDOUT && rec->kind != NL_TRACE_STDERR &&

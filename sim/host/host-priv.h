@@ -200,6 +200,9 @@ struct NlThread {
   /* While it waits in the call, since when (NL_TIME_NEVER when it has
    * not waited in this call yet): for "blocked in CALL since T". */
   NlTime block_since;
+  /* Wasted calls (nl__wasted) since it last waited: a busy-wait's
+   * length. */
+  uint64_t wasted_run;
   NlThreadFacts facts; /* facts.c */
 };
 
@@ -232,6 +235,7 @@ struct NlProc {
   GPtrArray *atexit_fns; /* void (*)(void), registration order */
   gboolean in_atexit;
   uint64_t calls, wasted;
+  uint64_t wasted_run_max; /* the longest run of any of its threads */
   /* What grading measures (docs/grading.md), in the statistics record:
    * payload bytes its sockets sent, descriptors and accepted connections
    * open at once (most), and descriptors refused for the limit. */
@@ -250,6 +254,10 @@ extern NlThread *nl__current;
 NlThread *nl__enter(void);
 /* Counts a call that did nothing useful (EAGAIN, a zero-timeout poll). */
 void nl__wasted(NlThread *t);
+/* A call that could have waited (poll, select, epoll_wait, kevent with a
+ * timeout other than zero) found something ready at once: like a wait, it
+ * ends a run of wasted calls (NL_PROC_BUSY_WAIT_RUN). */
+void nl__ready(NlThread *t);
 /* Blocks until a waited file notifies, the channel is signalled, or
  * @deadline (NL_TIME_NEVER: none).  Returns TRUE if woken before it. */
 gboolean nl__block(NlThread *t, NlTime deadline);

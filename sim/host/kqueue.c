@@ -378,6 +378,8 @@ int nl_kq_kevent(NlThread *t, int kqfd, const struct kevent *changes,
         (deadline != NL_TIME_NEVER && nl_world_now(w) >= deadline)) {
       if (n == 0 && poll_only)
         nl__wasted(t);
+      else if (n > 0 && !poll_only)
+        nl__ready(t);
       nl__trace_call(t, "kevent(%d, %d changes, %d) = %d", kqfd, nchanges,
                      nevents, n);
       nl__file_unref(kf);

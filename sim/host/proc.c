@@ -282,10 +282,11 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
                   nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
                   "calls=%" G_GUINT64_FORMAT " wasted=%" G_GUINT64_FORMAT
                   " cpu=%" G_GUINT64_FORMAT "us sent=%" G_GUINT64_FORMAT
-                  " fds=%u connections=%u emfile=%u",
+                  " fds=%u connections=%u emfile=%u wasted-run=%"
+                  G_GUINT64_FORMAT,
                   p->calls, p->wasted,
                   (guint64)(p->calls * (NL_CALL_COST / NL_US)), p->sent,
-                  p->fds_max, p->conns_max, p->emfile);
+                  p->fds_max, p->conns_max, p->emfile, p->wasted_run_max);
   if (state == NL_PROC_EXITED)
     proc_trace(p, "exit %d", code);
   else

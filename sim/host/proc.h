@@ -39,6 +39,16 @@ typedef enum {
 /* Modelled virtual CPU cost of every call into the lab. */
 #define NL_CALL_COST (1 * NL_US)
 
+/* A busy-wait, as natlab names one: a thread made this many wasted calls
+ * (EAGAIN, a poll or select with nothing ready and no wait) in a row,
+ * without waiting once in between.  A correct event loop waits in poll(),
+ * epoll_wait() or select() between rounds, so its wasted calls (the one
+ * EAGAIN that ends each edge-triggered drain, a spurious wakeup) never
+ * add up to this; a loop that retries a non-blocking call instead of
+ * waiting makes a million a second of virtual time.  The STATS record of
+ * a process says its longest run ("wasted-run=N"). */
+#define NL_PROC_BUSY_WAIT_RUN 100
+
 /**
  * nl_proc_spawn: starts @program on @node at virtual time @at.
  * @name: the instance name, unique on the node ("client").

@@ -364,10 +364,16 @@ NlThread *nl__enter(void) {
   return t;
 }
 
+void nl__ready(NlThread *t) {
+  t->wasted_run = 0;
+}
+
 void nl__wasted(NlThread *t) {
   if (t->quiet)
     return;
   t->proc->wasted++;
+  if (++t->wasted_run > t->proc->wasted_run_max)
+    t->proc->wasted_run_max = t->wasted_run;
 }
 
 void nl__wait_file(NlThread *t, NlFile *f) {
@@ -419,6 +425,7 @@ static void trace_block(NlThread *t) {
 
 gboolean nl__block(NlThread *t, NlTime deadline) {
   NlWorld *w = t->proc->host->world;
+  t->wasted_run = 0; /* it waits: whatever it wasted was no busy-wait */
   if (t->call != NULL && !t->call_blocked)
     trace_block(t);
   t->blocked = TRUE;

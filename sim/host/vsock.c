@@ -1498,6 +1498,8 @@ int nl_vsock_poll(NlThread *t, struct pollfd *fds, nfds_t n, int timeout_ms) {
         timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
       if (ready == 0 && timeout_ms == 0)
         nl__wasted(t);
+      else if (ready > 0 && timeout_ms != 0)
+        nl__ready(t);
       nl__trace_call(t, "poll(%lu fds, %d) = %d", (unsigned long)n,
                      timeout_ms, ready);
       return ready;
@@ -1578,6 +1580,8 @@ int nl_vsock_select(NlThread *t, int nfds, fd_set *r, fd_set *w, fd_set *e,
       }
       if (ready == 0 && span == 0)
         nl__wasted(t);
+      else if (ready > 0 && span != 0)
+        nl__ready(t);
       nl__trace_call(t, "select(%d) = %d", nfds, ready);
       return ready;
     }
@@ -1700,6 +1704,8 @@ int nl_vsock_epoll_wait(NlThread *t, int epfd, struct epoll_event *evs,
         timeout_ms == 0 || (deadline != NL_TIME_NEVER && now >= deadline)) {
       if (n == 0 && timeout_ms == 0)
         nl__wasted(t);
+      else if (n > 0 && timeout_ms != 0)
+        nl__ready(t);
       nl__trace_call(t, "epoll_wait(%d, %d) = %d", epfd, timeout_ms, n);
       return n;
     }
