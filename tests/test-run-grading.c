@@ -67,14 +67,14 @@ static void test_grading_counters_hold_at_their_values(void **state) {
   assert_string_equal(o,
                       "pass\n"
                       "it measured 6 (calls=11 wasted=0 cpu=11us sent=6 fds=4 "
-                      "connections=0 emfile=0)\n"
+                      "connections=0 emfile=0 wasted-run=0)\n"
                       "pass\n"
                       "it measured 4 (calls=11 wasted=0 cpu=11us sent=6 fds=4 "
-                      "connections=0 emfile=0)\n"
+                      "connections=0 emfile=0 wasted-run=0)\n"
                       "pass\n"
                       "pass\n"
                       "it measured 1 (calls=16 wasted=0 cpu=16us sent=10 fds=5 "
-                      "connections=1 emfile=0)\n"
+                      "connections=1 emfile=0 wasted-run=0)\n"
                       "pass\n");
   g_free(o);
   /* calls and cpu agree: 1 µs of virtual CPU a call. */
@@ -84,7 +84,7 @@ static void test_grading_counters_hold_at_their_values(void **state) {
                       NULL);
   assert_string_equal(o2, "pass\npass\nit used 0.000011000s of virtual CPU "
                           "(calls=11 wasted=0 cpu=11us sent=6 fds=4 "
-                          "connections=0 emfile=0)\n");
+                          "connections=0 emfile=0 wasted-run=0)\n");
   g_free(o2);
   test_run_free(r);
 }
