@@ -552,12 +552,14 @@ static void find_failure(NlTrace *t, const NlScenario *s, GHashTable *mine,
                                     text);
     } else if (rec->kind == NL_TRACE_STATS) {
       const char *e = strstr(text, " emfile=");
-      if (e != NULL && g_ascii_strtoull(e + 8, NULL, 10) > 0) {
+      guint64 emfile = e != NULL ? g_ascii_strtoull(e + 8, NULL, 10) : 0;
+      if (emfile > 0) {
         f->failure = g_strdup("descriptor leak");
         f->happened = g_strdup_printf(
-            "%s ran out of descriptors (EMFILE %s times): descriptors it "
-            "no longer used were not closed (%s), ended at virtual time %ss",
-            who, e + 8, text, tb);
+            "%s ran out of descriptors (EMFILE %" G_GUINT64_FORMAT
+            " times): descriptors it no longer used were not closed (%s), "
+            "ended at virtual time %ss",
+            who, emfile, text, tb);
       }
     }
     g_free(text);

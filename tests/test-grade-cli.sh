@@ -172,8 +172,10 @@ leaky="$root/tests/grade/leaky"
 "$natlab" grade "$leaky" "$leaky/reference" "$subs/leak" -o "$tmp/leaky"
 check "under a descriptor limit the reference scores full marks" \
   has "^score: 4/4" "$tmp/leaky/reference.txt"
+# (Out of descriptors, accept() fails at once and leaves the connection
+# queued, as on Linux: the leaking server's accept loop spins on EMFILE.)
 check "and a leak is the named failure descriptor leak" \
-  has "descriptor leak: srv/server ran out of descriptors (EMFILE 28 times)" "$tmp/leaky/leak.txt"
+  has "descriptor leak: srv/server ran out of descriptors (EMFILE [0-9][0-9]* times)" "$tmp/leaky/leak.txt"
 
 # 8. -o: one submission's text report is the file itself.
 "$natlab" grade "$asg" "$subs/leak" -o "$tmp/one.txt"
