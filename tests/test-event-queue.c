@@ -179,6 +179,85 @@ static void test_event_many_random_keep_heap_order(void **state) {
   nl_event_queue_free(q);
 }
 
+/* The firing event stays in the heap while its callback runs (so that a
+ * re-arm moves it once): it must look exactly as if it had been removed. */
+typedef struct {
+  NlEvent ev;
+  NlEventQueue *q;
+  int fired;
+  gboolean pending_inside;
+  guint size_inside;
+  NlTime next_inside;
+  gboolean rearm;
+} Self;
+
+static void self_fire(NlEvent *ev, void *data) {
+  Self *s = data;
+  s->fired++;
+  s->pending_inside = nl_event_pending(ev);
+  s->size_inside = nl_event_queue_size(s->q);
+  s->next_inside = nl_event_next_time(s->q);
+  if (s->rearm && s->fired < 3)
+    nl_event_schedule_in(s->q, ev, 25);
+}
+
+static void test_event_firing_event_is_not_pending(void **state) {
+  NlEventQueue *q = nl_event_queue_new();
+  Self a = {.q = q, .rearm = TRUE}, b = {.q = q};
+  nl_event_init(&a.ev, self_fire, &a);
+  nl_event_init(&b.ev, self_fire, &b);
+  nl_event_schedule(q, &a.ev, 10);
+  nl_event_schedule(q, &b.ev, 60);
+  nl_event_run_until(q, 10);
+  assert_int_equal(a.fired, 1);
+  assert_false(a.pending_inside);
+  assert_int_equal(a.size_inside, 1);    /* only b */
+  assert_int_equal(a.next_inside, 60);   /* b, not a itself */
+  assert_true(nl_event_pending(&a.ev)); /* re-armed for 35 */
+  nl_event_run(q);
+  /* a fires at 10, 35 and 60 (re-armed twice); b, scheduled for 60
+   * before a's second re-arm, fires first at 60 and sees a pending. */
+  assert_int_equal(a.fired, 3);
+  assert_int_equal(b.fired, 1);
+  assert_false(b.pending_inside);
+  assert_int_equal(b.size_inside, 1); /* a's last re-arm, due at 60 */
+  assert_int_equal(nl_event_queue_size(q), 0);
+  assert_false(nl_event_pending(&a.ev));
+  nl_event_queue_free(q);
+}
+
+/* A callback that frees its own event (not re-armed) leaves the queue
+ * whole: the next events still fire in order. */
+typedef struct {
+  NlEvent ev;
+  int *log;
+  int id;
+} Owned;
+
+static void free_self(NlEvent *ev, void *data) {
+  Owned *o = data;
+  o->log[0]++;
+  o->log[o->log[0]] = o->id;
+  g_free(o);
+}
+
+static void test_event_callback_may_free_its_event(void **state) {
+  NlEventQueue *q = nl_event_queue_new();
+  int log[8] = {0};
+  for (int i = 0; i < 5; i++) {
+    Owned *o = g_new0(Owned, 1);
+    o->log = log;
+    o->id = i;
+    nl_event_init(&o->ev, free_self, o);
+    nl_event_schedule(q, &o->ev, 100 - 10 * i);
+  }
+  assert_int_equal(nl_event_run(q), 5);
+  assert_int_equal(log[0], 5);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(log[1 + i], 4 - i);
+  nl_event_queue_free(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_event_fires_in_time_order),
@@ -188,6 +267,8 @@ int main(void) {
     cmocka_unit_test(test_event_callback_may_rearm_and_cancel),
     cmocka_unit_test(test_event_run_until_stops_at_bound),
     cmocka_unit_test(test_event_many_random_keep_heap_order),
+    cmocka_unit_test(test_event_firing_event_is_not_pending),
+    cmocka_unit_test(test_event_callback_may_free_its_event),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
