@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ice-agent.h"
@@ -541,6 +542,14 @@ static void test_ice_agent_gathers_server_reflexive(void **state) {
   run_until(&n, 5 * S);
   assert_int_equal(n.p[1].selected, 1);
   assert_int_equal(n.p[1].pair.remote.type, NL_ICE_CAND_SRFLX);
+  /* §6.1.2.4: A's server-reflexive candidate is replaced by its base, so
+   * it pairs nothing of its own: one pair (host, B's host); B pairs its
+   * host with A's two candidates. */
+  NlIceStats sa, sb;
+  nl_ice_agent_stats(n.p[0].agent, &sa);
+  nl_ice_agent_stats(n.p[1].agent, &sb);
+  assert_int_equal(sa.pairs, 1);
+  assert_int_equal(sb.pairs, 2);
   net_free(&n);
 }
 
@@ -663,6 +672,89 @@ static void test_ice_agent_unreachable_peer_fails(void **state) {
   net_free(&n);
 }
 
+typedef struct {
+  GPtrArray *sent; /* Pkt*: what the agent put on the wire */
+} Capture;
+
+static void capture_send(void *user, int socket, const struct sockaddr *to,
+                         const uint8_t *buf, size_t len) {
+  Capture *c = user;
+  Pkt *p = g_new0(Pkt, 1);
+  memcpy(&p->to, to, nl_stun_addr_len(to));
+  p->at = socket;
+  p->buf = g_memdup2(buf, len);
+  p->len = len;
+  g_ptr_array_add(c->sent, p);
+}
+
+static void test_ice_agent_orders_and_prunes_pairs(void **state) {
+  /* Four interfaces and 32 remote host candidates: 128 pairs, of which
+   * the 100 with the highest priority are kept (§6.1.2.5), and checked
+   * highest priority first (§6.1.2.6: the first check of each
+   * foundation). */
+  Capture cap = {.sent = g_ptr_array_new_with_free_func(pkt_free)};
+  NlIceConfig cfg = config(NL_ICE_ROLE_CONTROLLING, 11);
+  NlIceCallbacks cb = {.send = capture_send, .user = &cap};
+  NlIceAgent *a = nl_ice_agent_new(&cfg, &cb);
+  for (int i = 0; i < 4; i++) {
+    struct sockaddr_storage ss;
+    char ip[32];
+    snprintf(ip, sizeof ip, "10.0.%d.1", i);
+    addr4(&ss, ip, 5000);
+    assert_int_equal(nl_ice_agent_add_socket(a, (struct sockaddr *)&ss), i);
+  }
+  nl_ice_agent_gather(a, 0);
+  nl_ice_agent_set_remote_credentials(a, "ufrag", "a-password-of-22-chars");
+  for (int r = 0; r < 33; r++) {
+    char line[128];
+    /* Remote priorities rise with r; one foundation each. */
+    snprintf(line, sizeof line,
+             "candidate:%d 1 udp %u 198.51.100.%d 6000 typ host", 100 + r,
+             (unsigned)(1000000 + r), 10 + r);
+    NlIceCandidate c;
+    assert_true(nl_ice_candidate_from_sdp(line, &c));
+    /* The 33rd is one too many (NL_ICE_MAX_REMOTE). */
+    assert_int_equal(nl_ice_agent_add_remote_candidate(a, &c, 0), r < 32);
+  }
+  nl_ice_agent_remote_done(a, 0);
+  NlIceStats st;
+  nl_ice_agent_stats(a, &st);
+  assert_int_equal(st.pairs, 100);
+  assert_int_equal(cap.sent->len, 0); /* checks start at the next tick */
+  assert_int_equal(nl_ice_agent_next_deadline(a), 0);
+  nl_ice_agent_tick(a, 0);
+  /* The first check: the best local (interface 0) with the best remote
+   * (198.51.100.41, r = 31). */
+  assert_int_equal(cap.sent->len, 1);
+  char s[64];
+  Pkt *first = g_ptr_array_index(cap.sent, 0);
+  assert_string_equal(
+      nl_stun_addr_to_string((struct sockaddr *)&first->to, s, sizeof s),
+      "198.51.100.41:6000");
+  assert_int_equal(first->at, 0); /* from socket 0 */
+  /* Then one check per Ta, never a pruned pair: the 28 pairs dropped are
+   * the lowest (remotes r < 7 from interface 3). */
+  for (int64_t t = 50 * MS; t <= 100 * 50 * MS; t += 50 * MS)
+    nl_ice_agent_tick(a, t);
+  gboolean seen[4][32] = {{FALSE}};
+  for (guint i = 0; i < cap.sent->len; i++) {
+    Pkt *p = g_ptr_array_index(cap.sent, i);
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->to;
+    int r = (int)(ntohl(sin->sin_addr.s_addr) & 0xff) - 10;
+    seen[p->at][r] = TRUE;
+  }
+  guint distinct = 0;
+  for (int l = 0; l < 4; l++)
+    for (int r = 0; r < 32; r++) {
+      distinct += seen[l][r];
+      if (l == 3 && r < 7)
+        assert_false(seen[l][r]);
+    }
+  assert_int_equal(distinct, 100);
+  nl_ice_agent_free(a);
+  g_ptr_array_unref(cap.sent);
+}
+
 static GString *wire_text(Net *n) {
   GString *s = g_string_new(NULL);
   for (guint i = 0; i < n->wire->len; i++) {
@@ -711,6 +803,7 @@ int main(void) {
       cmocka_unit_test(test_ice_agent_keepalives_without_consent),
       cmocka_unit_test(test_ice_agent_unreachable_peer_fails),
       cmocka_unit_test(test_ice_agent_same_seed_same_wire),
+      cmocka_unit_test(test_ice_agent_orders_and_prunes_pairs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 
 #define MS G_GINT64_CONSTANT(1000000)
 #define NS_PER_S G_GINT64_CONSTANT(1000000000)
-#define MAX_TX 64
+#define MAX_TX (NL_ICE_MAX_PAIRS + 16) /* a check per pair, and the rest */
 #define MAX_TRIGGERED NL_ICE_MAX_PAIRS
 #define MAX_PERMS 16
 #define MAX_CHANS 8
@@ -1263,9 +1263,11 @@ static void start_checks_if_ready(NlIceAgent *a, int64_t now) {
                                     count_state(a, PAIR_FROZEN) +
                                     count_state(a, PAIR_IN_PROGRESS));
   set_state(a, NL_ICE_STATE_CHECKING, NULL);
+  /* The first check goes out at the next tick, not now: candidates that
+   * arrive together (one signaling read) are all paired first, so the
+   * checks start with the best pair (§6.1.4.2). */
   if (a->next_check < now)
     a->next_check = now;
-  pace_checks(a, now);
   /* Pairs may have succeeded already, by triggered checks answering the
    * peer's checks that came before our own list was ready. */
   maybe_nominate(a, now);
