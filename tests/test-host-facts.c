@@ -138,6 +138,12 @@ static void test_facts_probe_ignores_the_real_environment(void **state) {
                  "hostid=000a0500");
   assert_line(l, "/etc/hostname box");
   assert_line(l, "/proc/self/status hidden");
+  assert_line(l, "/etc/hosts 127.0.0.1\tlocalhost");
+  assert_line(l, "/etc/passwd root:x:0:0:root:/root:/bin/sh");
+  assert_line(l, "/etc/resolv.conf # natlab: names are the scenario's "
+                 "(getaddrinfo)");
+  assert_line(l, "/etc/localtime No such file or directory");
+  assert_non_null(line_of(l, "/etc/machine-id "));
   /* getifaddrs flags as Linux: UP|LOOPBACK|RUNNING|LOWER_UP, and
    * UP|BROADCAST|RUNNING|MULTICAST|LOWER_UP. */
   assert_line(l, "iface lo flags=0x10049");

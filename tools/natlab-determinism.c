@@ -6,7 +6,10 @@
  * the first run begins (and before natlab seals itself), with everything
  * of the real machine that could leak into a run made different: TZ,
  * LANG and LC_ALL, HOME and the working directory (fresh temporary ones),
- * and one more variable.  The two runs go on in parallel.
+ * and one more variable.  The child loads the scenario and waits on its
+ * standard input; the parent closes that pipe when its own run is over,
+ * so the runs follow each other as two runs by hand would (at the same
+ * time, programs that use real files could race each other).
  *
  * The child writes what its run produced -- every trace record with its
  * payload bytes, the pcap capture, the timeline (DOT) -- into a folder;
@@ -33,6 +36,7 @@ struct NlDetCheck {
   char *second; /* base/second: the child's */
   GPid pid;
   int err_fd; /* the child's stderr */
+  int go_fd;  /* the child's stdin: closed when it may run */
   char *env_summary;
 };
 
@@ -49,6 +53,7 @@ static const char *other(const char *name, const char *a, const char *b) {
 NlDetCheck *nl_det_start(const NlDetArgs *args, GError **error) {
   NlDetCheck *d = g_new0(NlDetCheck, 1);
   d->err_fd = -1;
+  d->go_fd = -1;
   d->base = g_dir_make_tmp("natlab-determinism-XXXXXX", error);
   if (d->base == NULL) {
     g_free(d);
@@ -97,9 +102,8 @@ NlDetCheck *nl_det_start(const NlDetArgs *args, GError **error) {
   g_ptr_array_add(argv, NULL);
   gboolean ok = g_spawn_async_with_pipes(
       cwd, (char **)argv->pdata, env,
-      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL |
-          G_SPAWN_STDOUT_TO_DEV_NULL,
-      NULL, NULL, &d->pid, NULL, NULL, &d->err_fd, error);
+      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+      &d->pid, &d->go_fd, NULL, &d->err_fd, error);
   g_ptr_array_free(argv, TRUE);
   g_strfreev(env);
   g_free(home);
@@ -163,6 +167,16 @@ static gboolean write_all(const char *dir, NlRun *run, const NlScenario *s,
 gboolean nl_det_child_write(const char *dir, NlRun *run, const NlScenario *s,
                             GError **error) {
   return write_all(dir, run, s, error);
+}
+
+gboolean nl_det_child_wait(void) {
+  char buf[64];
+  ssize_t n;
+  gboolean go = TRUE;
+  while ((n = read(STDIN_FILENO, buf, sizeof buf)) > 0 ||
+         (n < 0 && errno == EINTR))
+    go &= n <= 0 || memchr(buf, 'q', (size_t)n) == NULL;
+  return go;
 }
 
 /* ---- comparing ---- */
@@ -303,6 +317,13 @@ int nl_det_finish(NlDetCheck *d, NlRun *run, const NlScenario *s,
   int rc = 0;
   char *child_err = NULL;
   int status = 0;
+  if (d->go_fd >= 0) {
+    /* The first run is over: the second may start, or must not when the
+     * first could not run ("q"). */
+    if (run == NULL)
+      (void)!write(d->go_fd, "q", 1);
+    close(d->go_fd);
+  }
   if (d->err_fd >= 0) {
     child_err = read_all_fd(d->err_fd);
     close(d->err_fd);

@@ -23,8 +23,8 @@ typedef struct {
 
 /**
  * nl_det_start: starts the second run in a child natlab (before natlab
- * seals itself: a sealed process cannot start one).  It runs at the same
- * time as the first, in a fresh temporary working directory and HOME, with
+ * seals itself: a sealed process cannot start one).  It runs once the
+ * first is over, in a fresh temporary working directory and HOME, with
  * another TZ, LANG and LC_ALL than natlab's and one more variable.
  * Returns: (transfer full) the check, or NULL with @error set.
  */
@@ -45,5 +45,9 @@ int nl_det_finish(NlDetCheck *d, NlRun *run, const NlScenario *s,
  * the run produced into DIR for its parent. */
 gboolean nl_det_child_write(const char *dir, NlRun *run, const NlScenario *s,
                             GError **error);
+
+/* In the child, before its run: waits until the parent's run is over.
+ * Returns: FALSE when the parent could not run (the child then stops). */
+gboolean nl_det_child_wait(void);
 
 #endif

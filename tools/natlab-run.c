@@ -273,6 +273,8 @@ int nl_cmd_run(int argc, char **argv) {
       goto out;
     }
   }
+  if (o.det_child != NULL && !nl_det_child_wait())
+    goto out;
   seal_natlab();
   NlRunOptions ropts = {.seed_set = o.seed_set,
                         .seed = o.seed,

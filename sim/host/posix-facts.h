@@ -74,6 +74,8 @@
   X(int, remove, (const char *path), (path))                                   \
   X(char *, realpath, (const char *path, char *resolved), (path, resolved))    \
   X(DIR *, opendir, (const char *path), (path))                                \
+  X(ssize_t, readlink, (const char *path, char *buf, size_t len),              \
+    (path, buf, len))                                                          \
   X(int, fsync, (int fd), (fd))                                                \
   X(int, ftruncate, (int fd, off_t len), (fd, len))
 

@@ -7,9 +7,12 @@
  *   - a device of the lab: /dev/null, /dev/zero, /dev/full, /dev/random
  *     and /dev/urandom (the process's seeded stream), /dev/stdin,
  *     /dev/stdout, /dev/stderr and /dev/fd/N (its descriptors);
- *   - a virtual file of the host: /etc/hostname, /etc/timezone;
- *   - nothing, for the rest of /dev, /proc and /sys, which would describe
- *     natlab's process and the real machine (ENOENT);
+ *   - a virtual file of the host: /etc/hostname, /etc/timezone,
+ *     /etc/hosts, /etc/passwd, /etc/group, /etc/machine-id,
+ *     /etc/resolv.conf;
+ *   - nothing, for /etc/localtime (the host's zone is its `timezone=`),
+ *     and the rest of /dev, /proc and /sys, which would describe natlab's
+ *     process and the real machine (ENOENT);
  *   - otherwise a real file: regular files are not simulated.  It is
  *     opened for real and becomes a lab descriptor (read, write, lseek,
  *     fstat, close and the descriptor limit apply), closed with the
@@ -28,6 +31,7 @@
 
 #include "sim/host/posix.h"
 #include "sim/host/vsock.h"
+#include "sim/net/wire.h"
 
 typedef enum {
   VF_NULL,
@@ -175,7 +179,39 @@ static NameKind classify(NlProc *p, const char *path, int *dev, int *fd,
                     p->host->facts.tz_name ? p->host->facts.tz_name : "Etc/UTC");
     return NAME_TEXT;
   }
-  if (under(path, "/dev") || under(path, "/proc") || under(path, "/sys"))
+  if (strcmp(path, "/etc/hosts") == 0) {
+    /* localhost and the host's own name on its first address. */
+    NlNode *n = p->host->node;
+    char ip[16] = "127.0.1.1";
+    if (nl_node_n_ifaces(n) > 0)
+      nl_ip4_to_string(nl_iface_addr(nl_node_iface(n, 0)), ip);
+    g_string_printf(text, "127.0.0.1\tlocalhost\n%s\t%s\n", ip,
+                    nl_node_name(n));
+    return NAME_TEXT;
+  }
+  if (strcmp(path, "/etc/passwd") == 0) {
+    g_string_assign(text, "root:x:0:0:root:/root:/bin/sh\n"
+                          "lab:x:1000:1000:natlab user:/home/lab:/bin/sh\n");
+    return NAME_TEXT;
+  }
+  if (strcmp(path, "/etc/group") == 0) {
+    g_string_assign(text, "root:x:0:\nlab:x:1000:\n");
+    return NAME_TEXT;
+  }
+  if (strcmp(path, "/etc/machine-id") == 0) {
+    /* 128 bits from the host's name: the same for the host every run. */
+    char *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+                                            nl_node_name(p->host->node), -1);
+    g_string_printf(text, "%.32s\n", h);
+    g_free(h);
+    return NAME_TEXT;
+  }
+  if (strcmp(path, "/etc/resolv.conf") == 0) {
+    g_string_assign(text, "# natlab: names are the scenario's (getaddrinfo)\n");
+    return NAME_TEXT;
+  }
+  if (strcmp(path, "/etc/localtime") == 0 || under(path, "/dev") ||
+      under(path, "/proc") || under(path, "/sys"))
     return NAME_HIDDEN;
   return NAME_REAL;
 }
@@ -623,6 +659,23 @@ char *nl_posix_realpath(const char *path, char *resolved) {
   }
   strcpy(resolved, buf);
   return resolved;
+}
+
+ssize_t nl_posix_readlink(const char *path, char *buf, size_t len) {
+  ENTER_OR(-1);
+  GString *abs = g_string_new(NULL);
+  NameKind k;
+  int dev;
+  int r = path_of(t, path, abs, &k, &dev);
+  ssize_t n = 0;
+  if (r == 0 && k == NAME_HIDDEN)
+    r = -ENOENT;
+  else if (r == 0 && k != NAME_REAL)
+    r = -EINVAL; /* the lab's files are not links */
+  else if (r == 0 && (n = readlink(abs->str, buf, len)) < 0)
+    r = -errno;
+  g_string_free(abs, TRUE);
+  return r < 0 ? ret(r) : n;
 }
 
 DIR *nl_posix_opendir(const char *path) {

@@ -2,6 +2,7 @@
  * must answer each from the scenario, never from the machine natlab runs
  * on (tests/test-host-facts.c runs it under different real environments
  * and on different hosts). */
+#include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <locale.h>
@@ -93,6 +94,20 @@ int main(int argc, char **argv, char **envp) {
     printf("/etc/hostname %s", buf);
   if (f)
     fclose(f);
+  static const char *const etc[] = {"/etc/hosts", "/etc/passwd",
+                                    "/etc/machine-id", "/etc/resolv.conf"};
+  for (size_t i = 0; i < sizeof etc / sizeof *etc; i++) {
+    f = fopen(etc[i], "r");
+    char first[256] = "(missing)";
+    if (f != NULL && fgets(first, sizeof first, f))
+      first[strcspn(first, "\n")] = '\0';
+    printf("%s %s\n", etc[i], first);
+    if (f)
+      fclose(f);
+  }
+  char link[256];
+  ssize_t ln = readlink("/etc/localtime", link, sizeof link - 1);
+  printf("/etc/localtime %s\n", ln < 0 ? strerror(errno) : "a link");
   printf("/proc/self/status %s\n",
          access("/proc/self/status", F_OK) == 0 ? "visible" : "hidden");
   char tmpl[] = "/tmp/natlab-probe-XXXXXX";
