@@ -1,17 +1,18 @@
 #!/bin/sh
-# Grading a class: 100 echo-server submissions (a mix of the reference and
-# wrong ones: 60 reference, 10 each of a leak, a crash, a deadlock and a
-# build failure), graded with every core; prints the build and test
-# phases' wall and CPU time (docs/performance.md, "Grading").
+# Grading a class: 100 echo-server submissions, a mix of the reference and
+# wrong ones, graded with every core; prints the build and test phases'
+# wall and CPU time (docs/performance.md, "Grading").
 #
 #   bench/grade-echo.sh BUILD-DIR [ASSIGNMENT [JOBS]]
 #
-# ASSIGNMENT defaults to tests/grade/echo; its reference/ and the wrong
-# submissions of tests/grade/subs are copied into a temporary class.
+# ASSIGNMENT defaults to scenarios/assignments/echo-server: 58 copies of
+# its reference and 6 of each of its 7 wrong solutions (wrong/*).  For an
+# assignment without wrong/ (tests/grade/echo): 60 references and 10 each
+# of tests/grade/subs' leak, crash, deadlock and build failure.
 set -eu
 build=${1:?usage: grade-echo.sh BUILD-DIR [ASSIGNMENT [JOBS]]}
 root=$(cd "$(dirname "$0")/.." && pwd)
-asg=${2:-$root/tests/grade/echo}
+asg=${2:-$root/scenarios/assignments/echo-server}
 jobs=${3:-$(nproc)}
 class=$(mktemp -d)
 trap 'rm -rf "$class"' EXIT
@@ -24,8 +25,15 @@ add() { # SOURCE-FOLDER COUNT
     cp "$1"/*.c "$class/s$(printf %03d $i)/"
   done
 }
-add "$asg/reference" 60
-for w in leak crash deadlock nobuild; do add "$root/tests/grade/subs/$w" 10; done
+if [ -d "$asg/wrong" ]; then
+  n_wrong=$(ls "$asg/wrong" | wc -l)
+  per=$((40 / n_wrong))
+  add "$asg/reference" $((100 - per * n_wrong))
+  for w in "$asg"/wrong/*/; do add "$w" "$per"; done
+else
+  add "$asg/reference" 60
+  for w in leak crash deadlock nobuild; do add "$root/tests/grade/subs/$w" 10; done
+fi
 start=$(date +%s.%N)
 NATLAB_GRADE_TIMES=1 "$build/tools/natlab" grade "$asg" "$class"/s* \
   --jobs "$jobs" -o "$class/reports" 2> "$class/times"
