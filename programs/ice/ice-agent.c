@@ -13,7 +13,11 @@
 
 #define MS G_GINT64_CONSTANT(1000000)
 #define NS_PER_S G_GINT64_CONSTANT(1000000000)
-#define MAX_TX (NL_ICE_MAX_PAIRS + 16) /* a check per pair, and the rest */
+/* Transactions live in blocks of TX_BLOCK, allocated as needed (most
+ * agents need one or two), never moved: a Tx pointer stays valid. */
+#define TX_BLOCK 16
+#define TX_BLOCKS 8 /* 128: a check per pair (100), and the rest */
+#define MAX_TX (TX_BLOCK * TX_BLOCKS)
 #define MAX_TRIGGERED NL_ICE_MAX_PAIRS
 #define MAX_PERMS 16
 #define MAX_CHANS 8
@@ -153,7 +157,8 @@ struct NlIceAgent {
   unsigned n_pairs;
   int triggered[MAX_TRIGGERED];
   unsigned n_triggered;
-  Tx txs[MAX_TX];
+  Tx *txb[TX_BLOCKS]; /* NULL until needed */
+  unsigned n_tx;      /* slots allocated: TX_BLOCK per block */
 
   gboolean gathering, gathered, remote_done, checking;
   int64_t now; /* the time of the call being served */
@@ -490,6 +495,8 @@ void nl_ice_agent_free(NlIceAgent *a) {
         free(t->perms[i].q[k].data);
     free(t);
   }
+  for (unsigned b = 0; b < TX_BLOCKS; b++)
+    free(a->txb[b]);
   free(a->turn_user);
   free(a->turn_password);
   free(a->rufrag);
@@ -549,28 +556,41 @@ void nl_ice_agent_stats(const NlIceAgent *a, NlIceStats *out) {
 
 /* ---- transactions ---- */
 
+/* Slot @i (below a->n_tx). */
+static inline Tx *tx_at(const NlIceAgent *a, unsigned i) {
+  return &a->txb[i / TX_BLOCK][i % TX_BLOCK];
+}
+
 static Tx *tx_new(NlIceAgent *a, int kind, int socket) {
-  for (unsigned i = 0; i < MAX_TX; i++) {
-    Tx *t = &a->txs[i];
-    if (t->kind != TX_FREE)
-      continue;
-    memset(t, 0, sizeof *t);
-    t->kind = (TxKind)kind;
-    t->socket = socket;
-    t->pair = -1;
-    uint64_t r1 = rnd(a), r2 = rnd(a);
-    memcpy(t->tid, &r1, 8);
-    memcpy(t->tid + 8, &r2, 4);
-    return t;
+  Tx *t = NULL;
+  for (unsigned i = 0; i < a->n_tx && t == NULL; i++)
+    if (tx_at(a, i)->kind == TX_FREE)
+      t = tx_at(a, i);
+  if (t == NULL) {
+    if (a->n_tx >= MAX_TX)
+      return NULL;
+    Tx *block = calloc(TX_BLOCK, sizeof *block);
+    if (block == NULL)
+      return NULL;
+    a->txb[a->n_tx / TX_BLOCK] = block;
+    t = block;
+    a->n_tx += TX_BLOCK;
   }
-  return NULL;
+  memset(t, 0, sizeof *t);
+  t->kind = (TxKind)kind;
+  t->socket = socket;
+  t->pair = -1;
+  uint64_t r1 = rnd(a), r2 = rnd(a);
+  memcpy(t->tid, &r1, 8);
+  memcpy(t->tid + 8, &r2, 4);
+  return t;
 }
 
 static Tx *tx_find(NlIceAgent *a, const uint8_t tid[NL_STUN_TID_LEN]) {
-  for (unsigned i = 0; i < MAX_TX; i++)
-    if (a->txs[i].kind != TX_FREE &&
-        memcmp(a->txs[i].tid, tid, NL_STUN_TID_LEN) == 0)
-      return &a->txs[i];
+  for (unsigned i = 0; i < a->n_tx; i++)
+    if (tx_at(a, i)->kind != TX_FREE &&
+        memcmp(tx_at(a, i)->tid, tid, NL_STUN_TID_LEN) == 0)
+      return tx_at(a, i);
   return NULL;
 }
 
@@ -786,9 +806,9 @@ static gboolean foundation_active(const NlIceAgent *a, const char *f) {
 }
 
 static gboolean pair_has_tx(const NlIceAgent *a, int pair) {
-  for (unsigned i = 0; i < MAX_TX; i++)
-    if ((a->txs[i].kind == TX_CHECK || a->txs[i].kind == TX_CONSENT) &&
-        a->txs[i].pair == pair)
+  for (unsigned i = 0; i < a->n_tx; i++)
+    if ((tx_at(a, i)->kind == TX_CHECK || tx_at(a, i)->kind == TX_CONSENT) &&
+        tx_at(a, i)->pair == pair)
       return TRUE;
   return FALSE;
 }
@@ -1051,9 +1071,9 @@ static void select_pair(NlIceAgent *a, int valid, int64_t now) {
   a->n_triggered = 0;
   for (unsigned i = 0; i < a->n_pairs; i++)
     a->pairs[i].triggered = FALSE;
-  for (unsigned i = 0; i < MAX_TX; i++)
-    if (a->txs[i].kind == TX_CHECK)
-      a->txs[i].cancelled = TRUE;
+  for (unsigned i = 0; i < a->n_tx; i++)
+    if (tx_at(a, i)->kind == TX_CHECK)
+      tx_at(a, i)->cancelled = TRUE;
   char s[160];
   logf_(a, "selected %s", pair_str(a, v, s, sizeof s));
   const Local *base = &a->locals[a->locals[v->local].base];
@@ -1180,8 +1200,8 @@ static void turn_start_tx(NlIceAgent *a, Tx *t, int64_t now) {
 static void gathering_maybe_done(NlIceAgent *a, int64_t now) {
   if (!a->gathering || a->gathered)
     return;
-  for (unsigned i = 0; i < MAX_TX; i++) {
-    const Tx *t = &a->txs[i];
+  for (unsigned i = 0; i < a->n_tx; i++) {
+    const Tx *t = tx_at(a, i);
     if (t->kind == TX_BIND ||
         (t->kind == TX_TURN && t->method == NL_STUN_ALLOCATE &&
          a->socks[t->socket].turn->state == TURN_ALLOCATING))
@@ -1459,9 +1479,9 @@ static void handle_request(NlIceAgent *a, int local, const NlStunMsg *m,
         select_pair(a, p->valid_pair, now);
       break;
     case PAIR_IN_PROGRESS:
-      for (unsigned i = 0; i < MAX_TX; i++)
-        if (a->txs[i].kind == TX_CHECK && a->txs[i].pair == pi)
-          a->txs[i].cancelled = TRUE;
+      for (unsigned i = 0; i < a->n_tx; i++)
+        if (tx_at(a, i)->kind == TX_CHECK && tx_at(a, i)->pair == pi)
+          tx_at(a, i)->cancelled = TRUE;
       p->state = PAIR_WAITING;
       trigger(a, pi);
       break;
@@ -2065,8 +2085,8 @@ static void tx_timeout(NlIceAgent *a, Tx *t, int64_t now) {
 void nl_ice_agent_tick(NlIceAgent *a, int64_t now) {
   g_return_if_fail(a != NULL);
   a->now = now;
-  for (unsigned i = 0; i < MAX_TX; i++) {
-    Tx *t = &a->txs[i];
+  for (unsigned i = 0; i < a->n_tx; i++) {
+    Tx *t = tx_at(a, i);
     if (t->kind == TX_FREE)
       continue;
     switch (nl_stun_timer_refresh(&t->timer, now)) {
@@ -2094,8 +2114,8 @@ void nl_ice_agent_tick(NlIceAgent *a, int64_t now) {
     }
   }
   if (a->gathering && !a->gathered && now >= a->gather_deadline) {
-    for (unsigned i = 0; i < MAX_TX; i++) {
-      Tx *t = &a->txs[i];
+    for (unsigned i = 0; i < a->n_tx; i++) {
+      Tx *t = tx_at(a, i);
       if (t->kind == TX_BIND ||
           (t->kind == TX_TURN && t->method == NL_STUN_ALLOCATE))
         tx_timeout(a, t, now);
@@ -2142,9 +2162,9 @@ static gboolean has_check_work(const NlIceAgent *a) {
 int64_t nl_ice_agent_next_deadline(const NlIceAgent *a) {
   g_return_val_if_fail(a != NULL, INT64_MAX);
   int64_t d = INT64_MAX;
-  for (unsigned i = 0; i < MAX_TX; i++)
-    if (a->txs[i].kind != TX_FREE)
-      d = MIN(d, a->txs[i].timer.deadline_ns);
+  for (unsigned i = 0; i < a->n_tx; i++)
+    if (tx_at(a, i)->kind != TX_FREE)
+      d = MIN(d, tx_at(a, i)->timer.deadline_ns);
   if (a->gathering && !a->gathered)
     d = MIN(d, a->gather_deadline);
   if (a->state == NL_ICE_STATE_FAILED)
