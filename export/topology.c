@@ -234,7 +234,9 @@ static void add_networks(Topo *t) {
     Agnode_t *v = node(t, id);
     g_string_truncate(t->s, 0);
     GString *plain = g_string_new(n->name);
-    char *prefixes = g_strjoinv("\n", g_strsplit(n->prefixes, ",", -1));
+    gchar **parts = g_strsplit(n->prefixes, ",", -1);
+    char *prefixes = g_strjoinv("\n", parts);
+    g_strfreev(parts);
     g_string_append_printf(plain, "\n%s", prefixes);
     g_free(prefixes);
     if (n->props[0])
