@@ -242,7 +242,25 @@ static void wrap_all(TlModel *m) {
 /* The rows' area of a page: below the title and the lane headers, above
  * the legend and the page number. */
 static void page_frame(TlModel *m) {
-  m->top = (m->title && m->title[0] ? 40 : 14) + TL_HEAD_H + 10;
+  /* The title wraps (never cut); the lane headers are as tall as their
+   * longest label wraps to. */
+  g_free(m->title_lines);
+  m->title_lines = NULL;
+  m->n_title_lines = 0;
+  if (m->title && m->title[0])
+    m->title_lines = nl__tl_wrap(m->title, 16, TRUE, FALSE, m->width - 36,
+                                 &m->n_title_lines, NULL);
+  m->title_h = m->n_title_lines ? 20 + 20.0 * m->n_title_lines : 14;
+  guint most = 1;
+  for (guint i = 0; i < m->lanes->len; i++) {
+    const TlLane *l = g_ptr_array_index(m->lanes, i);
+    guint n = 1;
+    char *w = nl__tl_wrap(l->label, 11, TRUE, FALSE, TL_HEAD_W - 10, &n, NULL);
+    g_free(w);
+    most = MAX(most, n + (l->sub != NULL));
+  }
+  m->head_h = MAX(TL_HEAD_H, most * 13.5 + 8);
+  m->top = m->title_h + m->head_h + 10;
 }
 
 static void place_rows(TlModel *m, gboolean paged) {

@@ -1384,6 +1384,7 @@ void nl__tl_model_free(TlModel *m) {
   if (m == NULL)
     return;
   nl__tl_pages_free(m);
+  g_free(m->title_lines);
   g_ptr_array_unref(m->lanes);
   g_array_free(m->rows, TRUE);
   g_ptr_array_unref(m->boxes);

@@ -153,6 +153,10 @@ typedef struct {
   double width, height; /* of a page */
   double top, bottom;   /* of the rows' area */
   double axis_x;        /* right edge of the time labels */
+  char *title_lines;    /* the title, wrapped to the page */
+  guint n_title_lines;
+  double title_h;       /* room above the lane headers (title or not) */
+  double head_h;        /* lane header boxes: tall enough for their text */
   int n_pages;
   gboolean paged;
   guint crossings;      /* boxes no placement could keep clear of arrows */

@@ -223,7 +223,7 @@ static void lane_header(Pg *pg, int i, double y) {
     g_string_append(s, "\\n");
     gv_escape(s, l->sub, FALSE, 'n');
   }
-  Agnode_t *n = node_at(pg, l->x, y, TL_HEAD_W, TL_HEAD_H, "box", "lane");
+  Agnode_t *n = node_at(pg, l->x, y, TL_HEAD_W, pg->m->head_h, "box", "lane");
   set(n, "label", s->str);
   set(n, "style", "rounded,filled");
   set(n, "fillcolor", lane_fill(l->kind));
@@ -235,7 +235,7 @@ static void lane_header(Pg *pg, int i, double y) {
 }
 
 static double header_y(const TlModel *m) {
-  return (m->title && m->title[0] ? 40 : 14) + TL_HEAD_H / 2;
+  return m->title_h + m->head_h / 2;
 }
 
 static void draw_lanes(Pg *pg, double bottom) {
@@ -243,7 +243,7 @@ static void draw_lanes(Pg *pg, double bottom) {
   double hy = header_y(m);
   for (guint i = 0; i < m->lanes->len; i++) {
     TlLane *l = lane_at(m, (int)i);
-    Agedge_t *e = line(pg, l->x, hy + TL_HEAD_H / 2, l->x, bottom, "#9e9e9e",
+    Agedge_t *e = line(pg, l->x, hy + m->head_h / 2, l->x, bottom, "#9e9e9e",
                        "lifeline");
     set(e, "style", "dashed");
     set(e, "arrowhead", "none");
@@ -624,12 +624,10 @@ static void draw_title(Pg *pg) {
   const TlModel *m = pg->m;
   if (m->title == NULL || m->title[0] == '\0')
     return;
-  char *t = nl__tl_wrap(m->title, 16, TRUE, FALSE, m->width - 40, NULL, NULL);
-  char *nl = strchr(t, '\n');
-  if (nl)
-    strcpy(nl, "…");
-  text_at(pg, 18, 18, t, 16, 'l', TRUE, "title");
-  g_free(t);
+  gchar **lines = g_strsplit(m->title_lines, "\n", -1);
+  for (int i = 0; lines[i]; i++)
+    text_at(pg, 18, 18 + 20 * i, lines[i], 16, 'l', TRUE, "title");
+  g_strfreev(lines);
 }
 
 static void draw_more(Pg *pg, double y) {
