@@ -90,23 +90,34 @@ static char *source_text(const char *name) {
   return text;
 }
 
-/* Builds @source with natlab-cc; the result's dir holds prog.so when the
- * build succeeded. */
-static Result *natlab_cc(const char *source) {
+/* Builds @source with natlab-cc and the NULL-terminated @extra options;
+ * the result's dir holds prog.so when the build succeeded. */
+static Result *natlab_cc_with(const char *source, const char *const *extra) {
   Result *r = g_new0(Result, 1);
   r->dir = g_dir_make_tmp("natlab-cc-XXXXXX", NULL);
   char *src = g_build_filename(r->dir, "prog.c", NULL);
   g_assert_true(g_file_set_contents(src, source, -1, NULL));
-  const char *argv[] = {"/bin/sh", g_getenv("NATLAB_CC"), "-o", "prog.so",
-                        "prog.c", NULL};
+  GPtrArray *argv = g_ptr_array_new();
+  const char *base[] = {"/bin/sh", g_getenv("NATLAB_CC"), "-o", "prog.so",
+                        "prog.c"};
+  for (size_t i = 0; i < G_N_ELEMENTS(base); i++)
+    g_ptr_array_add(argv, (gpointer)base[i]);
+  for (size_t i = 0; extra && extra[i]; i++)
+    g_ptr_array_add(argv, (gpointer)extra[i]);
+  g_ptr_array_add(argv, NULL);
   int ws = 0;
   GError *err = NULL;
-  if (!g_spawn_sync(r->dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                    &r->out, &r->err, &ws, &err))
+  if (!g_spawn_sync(r->dir, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
+                    NULL, &r->out, &r->err, &ws, &err))
     g_error("%s", err->message);
   r->status = exit_status(ws);
+  g_ptr_array_free(argv, TRUE);
   g_free(src);
   return r;
+}
+
+static Result *natlab_cc(const char *source) {
+  return natlab_cc_with(source, NULL);
 }
 
 static gboolean built(const Result *r) {
@@ -275,11 +286,14 @@ static int loopback_socket(int type, int *port) {
   return fd;
 }
 
-/* The expected report of a refused call, with host/name and time. */
+/* The expected report of a call refused by the kernel filter, or by the
+ * lab itself when @call starts with '=', with host/name and time. */
 static void assert_refused(const Result *r, const char *time,
                            const char *who, const char *call) {
-  char *line = g_strdup_printf("%s -- refused: the system call %s", who,
-                               call);
+  char *line = call[0] == '='
+                   ? g_strdup_printf("%s -- refused: %s", who, call + 1)
+                   : g_strdup_printf("%s -- refused: the system call %s",
+                                     who, call);
   if (count_lines(r->all, time, line, NULL) != 1)
     print_error("no \"%s %s\" in:\n%s\n", time, line, r->all);
   assert_int_equal(count_lines(r->all, time, line, NULL), 1);
@@ -313,8 +327,10 @@ static void test_confine_raw_sockets_reach_nothing(void **state) {
   char *h = prog("hostile");
   char *hosts = g_strdup_printf("host a\n  run name=udp at=10ms %s raw-udp %d\n"
                                 "host b\n  run name=tcp at=20ms %s raw-tcp %d\n"
-                                "host c\n  run name=i80 at=30ms %s int80\n",
-                                h, uport, h, tport, h);
+                                "host c\n  run name=i80 at=30ms %s int80\n"
+                                "host d\n  run name=sc at=40ms %s "
+                                "syscall-socket\n",
+                                h, uport, h, tport, h, h);
   char *text = with_bystanders(hosts);
   Result *r = run_twice(text, 0);
   assert_refused(r, "0.010001", "a/udp", "socket (a real socket)");
@@ -322,6 +338,11 @@ static void test_confine_raw_sockets_reach_nothing(void **state) {
   assert_int_equal(count_lines(r->all, "0.030001", "c/i80 -- refused: a "
                                "system call of another ABI", NULL),
                    1);
+  /* libc's syscall() is the lab's: it answers what it can and refuses
+   * the rest by name. */
+  assert_refused(r, "0.040001", "d/sc",
+                 "=syscall(41) (socket): a system call the lab does not "
+                 "answer");
   assert_int_equal(count_lines(r->all, "fd ", NULL), 0);
   assert_bystanders_fine(r);
   /* Nothing arrived: no datagram, no connection, within 300 ms. */
@@ -336,6 +357,35 @@ static void test_confine_raw_sockets_reach_nothing(void **state) {
   g_free(h);
 }
 
+static void test_confine_heap_smashes_stay_in_the_programs_heap(
+    void **state) {
+  char *h = prog("hostile");
+  char *hosts = g_strdup_printf("host a\n  run name=smash at=10ms %s "
+                                "heap-smash\n"
+                                "host b\n  run name=twice at=20ms %s "
+                                "double-free\n",
+                                h, h);
+  char *text = with_bystanders(hosts);
+  Result *r = run_twice(text, 0);
+  /* The write ran off the end of the program's own heap, not into
+   * natlab's: a crash of the program, named. */
+  assert_int_equal(count_lines(r->all, "0.010001", "a/smash -- crashed: "
+                               "Segmentation fault", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "a/smash: smashed", NULL), 0);
+  assert_int_equal(count_lines(r->all, "b/twice (stderr): free(): invalid "
+                               "pointer, or freed twice", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "0.020001", "b/twice -- crashed: "
+                               "Aborted", NULL),
+                   1);
+  assert_bystanders_fine(r);
+  result_free(r);
+  g_free(text);
+  g_free(hosts);
+  g_free(h);
+}
+
 static void test_confine_processes_and_exec_are_refused(void **state) {
   char *h = prog("hostile");
   char *dir = g_dir_make_tmp("natlab-escape-XXXXXX", NULL);
@@ -344,15 +394,24 @@ static void test_confine_processes_and_exec_are_refused(void **state) {
   char *hosts = g_strdup_printf(
       "host a\n  run name=shell at=10ms %s dlsym-system %s\n"
       "host b\n  run name=forker at=20ms %s dlsym-fork\n"
-      "host c\n  run name=execer at=30ms %s execvpe %s\n",
-      h, f1, h, h, f2);
+      "host c\n  run name=execer at=30ms %s execvpe %s\n"
+      "host d\n  run name=rawexec at=40ms %s raw-exec %s\n",
+      h, f1, h, h, f2, h, f2);
   char *text = with_bystanders(hosts);
   Result *r = run_twice(text, 0);
-  /* system() first replaces SIGINT's handler: refused there. */
-  assert_refused(r, "0.010001", "a/shell", "rt_sigaction");
-  assert_refused(r, "0.020001", "b/forker", "clone (a new process)");
+  /* dlsym is the lab's: it refuses what natlab-cc refuses. */
+  assert_refused(r, "0.010001", "a/shell",
+                 "=dlsym(\"system\"): system() is a call natlab refuses");
+  assert_refused(r, "0.020001", "b/forker",
+                 "=dlsym(\"fork\"): fork() is a call natlab refuses");
+  /* Called directly (natlab-cc would have refused to build it): the
+   * shim's execvpe refuses it; by a raw instruction, the kernel filter
+   * refuses the system call. */
   assert_refused(r, "0.030001", "c/execer",
+                 "=execvpe(): a call natlab refuses");
+  assert_refused(r, "0.040001", "d/rawexec",
                  "execve (running another program)");
+  assert_int_equal(count_lines(r->all, "raw-exec: ", NULL), 0);
   /* No line after the refused call, no child, no command. */
   assert_int_equal(count_lines(r->all, "system: ", NULL), 0);
   assert_int_equal(count_lines(r->all, "fork: ", NULL), 0);
@@ -375,11 +434,26 @@ static void test_confine_signals_and_the_watchdog_stay_natlabs(void **state) {
   char *hosts = g_strdup_printf(
       "host a\n  run name=kill at=10ms %s kill0\n"
       "host b\n  run name=blk at=20ms %s sigblock-spin\n"
-      "host c\n  run name=alrm at=30ms %s sigaction-alrm\n",
-      h, h, h);
+      "host c\n  run name=alrm at=30ms %s sigaction-alrm\n"
+      "host d\n  run name=victim udp-echo-server 9\n"
+      "  run name=killer at=40ms %s kill 100 15\n"
+      "  run name=stray at=50ms %s kill 4242 15\n",
+      h, h, h, h, h);
   char *text = with_bystanders(hosts);
   Result *r = run_twice(text, 0);
-  assert_refused(r, "0.010001", "a/kill", "kill (a real signal)");
+  /* kill(0) is the lab's: its process group is itself, which SIGTERM
+   * ends (128 + 15), and natlab goes on. */
+  assert_int_equal(count_lines(r->all, "a/kill -- exit 143", NULL), 1);
+  /* Another process of the host gets the default action; a pid that is
+   * not there is ESRCH; nothing real is signalled. */
+  assert_int_equal(count_lines(r->all, "0.040002", "d/victim -- killed by "
+                               "signal Terminated (SIGTERM) from d/killer",
+                               NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "d/killer: kill: 0 errno 0", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "d/stray: kill: -1 errno 3", NULL),
+                   1);
   /* The mask change is ignored: the watchdog still stops the spin. */
   assert_int_equal(count_lines(r->all, "0.020001", "b/blk -- stopped by the "
                                "watchdog", NULL),
@@ -423,6 +497,214 @@ static void test_confine_constructors_are_confined(void **state) {
   g_free(c);
 }
 
+/* ---- prebuilt libraries see only the lab ---- */
+
+/* The path of the compiler's lib@name (e.g. "event.a"), or NULL. */
+static char *system_library(const char *file) {
+  char *arg = g_strdup_printf("-print-file-name=%s", file);
+  const char *argv[] = {"cc", arg, NULL};
+  char *out = NULL;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+                             NULL, NULL, &out, NULL, NULL, NULL));
+  g_strstrip(out);
+  g_free(arg);
+  if (!g_path_is_absolute(out) || !g_file_test(out, G_FILE_TEST_EXISTS)) {
+    g_free(out);
+    return NULL;
+  }
+  return out;
+}
+
+static void test_confine_libevent_server_runs_over_virtual_epoll(
+    void **state) {
+  char *archive = system_library("libevent.a");
+  if (archive == NULL) {
+    print_message("libevent.a not installed (tools/setup: libevent-dev)\n");
+    skip();
+  }
+  char *src = source_text("levent-echo.c");
+  const char *extra[] = {"-levent", NULL};
+  Result *b = natlab_cc_with(src, extra);
+  if (b->status != 0)
+    print_error("%s\n", b->err);
+  assert_int_equal(b->status, 0);
+  char *so = g_build_filename(b->dir, "prog.so", NULL);
+  char *text = g_strdup_printf(
+      "duration 2s\nnetwork lan 10.0.0.0/24\n"
+      "host server\n  link lan 10.0.0.1\n  run name=levent %s 7\n"
+      "host client\n  link lan 10.0.0.2\n"
+      "  run at=100ms tcp-echo-client 10.0.0.1 7 hello libevent\n"
+      "expect exit client/tcp-echo-client code 0\n",
+      so);
+  Result *r = run_twice(text, 0);
+  /* libevent chose epoll, the lab's; its connection and echo went through
+   * the lab; its timer fired 500 ms later in virtual time. */
+  assert_int_equal(count_lines(r->all, "server/levent: libevent ",
+                               " with epoll", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "server/levent: accepted a connection",
+                               NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "client/tcp-echo-client: Server "
+                               "replied: hello libevent", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "[ 0.5000", "server/levent: timer "
+                               "fired at 1735689600.5000", NULL),
+                   1);
+  assert_int_equal(count_lines(r->all, "1 of 1 expectations held", NULL), 1);
+  result_free(r);
+  g_free(text);
+  g_free(so);
+  result_free(b);
+  g_free(src);
+  g_free(archive);
+}
+
+static void test_confine_shared_library_that_bypasses_the_lab_is_refused(
+    void **state) {
+  char *shared = system_library("libevent.so");
+  if (shared == NULL) {
+    print_message("libevent.so not installed (tools/setup: libevent-dev)\n");
+    skip();
+  }
+  char *src = source_text("levent-echo.c");
+  const char *extra[] = {shared, NULL};
+  Result *b = natlab_cc_with(src, extra);
+  assert_int_equal(b->status, 1);
+  /* Named: the library, and calls of the network, the clock... */
+  assert_non_null(strstr(b->err, "natlab-cc: the shared library libevent"));
+  assert_non_null(strstr(b->err, "socket()"));
+  assert_non_null(strstr(b->err, "epoll_wait()"));
+  assert_non_null(strstr(b->err, "clock_gettime()"));
+  assert_non_null(strstr(b->err, "link its static archive instead"));
+  assert_false(built(b));
+  result_free(b);
+  g_free(src);
+  g_free(shared);
+}
+
+/* The bytes RAND_bytes wrote on @who, from @r's output. */
+static char *random_of(const Result *r, const char *who) {
+  char *key = g_strdup_printf("%s: random ", who);
+  const char *at = strstr(r->err, key);
+  char *bytes = at ? g_strndup(at + strlen(key), 32) : g_strdup("");
+  g_free(key);
+  return bytes;
+}
+
+static void test_confine_rand_bytes_follow_the_seed(void **state) {
+  char *archive = system_library("libcrypto.a");
+  if (archive == NULL) {
+    print_message("libcrypto.a not installed (tools/setup: libssl-dev)\n");
+    skip();
+  }
+  char *src = source_text("randbytes.c");
+  const char *extra[] = {"-lcrypto", NULL};
+  Result *b = natlab_cc_with(src, extra);
+  if (b->status != 0)
+    print_error("%s\n", b->err);
+  assert_int_equal(b->status, 0);
+  char *so = g_build_filename(b->dir, "prog.so", NULL);
+  char *t1 = g_strdup_printf("seed 1\nduration 1s\nhost a\n  run name=r %s\n"
+                             "host b\n  run name=r %s\n",
+                             so, so);
+  char *t2 = g_strdup_printf("seed 2\nduration 1s\nhost a\n  run name=r %s\n",
+                             so);
+  /* The same bytes on every run (run_twice compares them)... */
+  Result *r1 = run_twice(t1, 0), *r2 = run_natlab(t2);
+  char *a1 = random_of(r1, "a/r"), *b1 = random_of(r1, "b/r");
+  char *a2 = random_of(r2, "a/r");
+  assert_int_equal(strlen(a1), 32);
+  /* ...from the seed, per host and program. */
+  assert_string_not_equal(a1, b1);
+  assert_string_not_equal(a1, a2);
+  g_free(a1);
+  g_free(b1);
+  g_free(a2);
+  result_free(r1);
+  result_free(r2);
+  g_free(t1);
+  g_free(t2);
+  g_free(so);
+  result_free(b);
+  g_free(src);
+  g_free(archive);
+}
+
+/* ---- the list of refused calls ---- */
+
+static void test_confine_natlab_cc_refuses_what_the_program_calls(
+    void **state) {
+  Result *r = natlab_cc("#include <signal.h>\n#include <stdlib.h>\n"
+                        "#include <unistd.h>\n"
+                        "int main(void) {\n"
+                        "  char *const a[] = {\"true\", NULL};\n"
+                        "  sigset_t s;\n  sigemptyset(&s);\n"
+                        "  if (setsid() < 0) sigsuspend(&s);\n"
+                        "  execvpe(\"true\", a, a);\n"
+                        "  return system(\"true\");\n}\n");
+  assert_int_equal(r->status, 1);
+  const char *names[] = {"setsid", "sigsuspend", "execvpe", "system"};
+  for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+    char *line = g_strdup_printf("natlab-cc: the program calls %s(), which "
+                                 "natlab does not support",
+                                 names[i]);
+    assert_non_null(strstr(r->err, line));
+    g_free(line);
+  }
+  assert_false(built(r));
+  result_free(r);
+}
+
+static void test_confine_shim_answers_every_refused_call(void **state) {
+  /* A static library may name a refused call natlab-cc cannot see in the
+   * program: the shim defines each, so libc's is never reached. */
+  char *list_path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "sim",
+                                     "host", "posix-refused.txt", NULL);
+  char *list = NULL;
+  assert_true(g_file_get_contents(list_path, &list, NULL, NULL));
+  char *shim = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "sim", "host",
+                                "libnatlab-shim.a", NULL);
+  const char *argv[] = {"nm", "--defined-only", shim, NULL};
+  char *out = NULL;
+  assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+                           NULL, NULL, &out, NULL, NULL, NULL));
+  GHashTable *defined = g_hash_table_new(g_str_hash, g_str_equal);
+  char **lines = g_strsplit(out, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    char **f = g_strsplit(*l, " ", -1);
+    if (g_strv_length(f) == 3 && strcmp(f[1], "T") == 0)
+      g_hash_table_add(defined, g_strdup(f[2]));
+    g_strfreev(f);
+  }
+  char **names = g_strsplit_set(list, " \n", -1);
+  guint missing = 0, n = 0;
+  for (char **name = names; *name; name++) {
+    /* io_uring has no libc function to stand in for. */
+    if (**name == '\0' || g_str_has_prefix(*name, "io_uring_"))
+      continue;
+    n++;
+    if (!g_hash_table_contains(defined, *name)) {
+      print_error("the shim does not define %s\n", *name);
+      missing++;
+    }
+  }
+  assert_int_equal(missing, 0);
+  assert_true(n > 50);
+  g_strfreev(names);
+  g_strfreev(lines);
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init(&it, defined);
+  while (g_hash_table_iter_next(&it, &k, NULL))
+    g_free(k);
+  g_hash_table_destroy(defined);
+  g_free(out);
+  g_free(shim);
+  g_free(list);
+  g_free(list_path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_confine_natlab_exports_only_the_posix_face),
@@ -430,11 +712,18 @@ int main(void) {
     cmocka_unit_test(test_confine_internal_calls_cannot_load),
     cmocka_unit_test(test_confine_closing_stdout_is_survived),
     cmocka_unit_test(test_confine_stack_overflow_with_a_large_frame_is_named),
+    cmocka_unit_test(test_confine_heap_smashes_stay_in_the_programs_heap),
     cmocka_unit_test(test_confine_raw_sockets_reach_nothing),
     cmocka_unit_test(test_confine_processes_and_exec_are_refused),
     cmocka_unit_test(test_confine_signals_and_the_watchdog_stay_natlabs),
     cmocka_unit_test(test_confine_natlabs_process_stays_natlabs),
     cmocka_unit_test(test_confine_constructors_are_confined),
+    cmocka_unit_test(test_confine_libevent_server_runs_over_virtual_epoll),
+    cmocka_unit_test(
+        test_confine_shared_library_that_bypasses_the_lab_is_refused),
+    cmocka_unit_test(test_confine_rand_bytes_follow_the_seed),
+    cmocka_unit_test(test_confine_natlab_cc_refuses_what_the_program_calls),
+    cmocka_unit_test(test_confine_shim_answers_every_refused_call),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "sim/host/coro.h"
 #include "sim/host/facts-priv.h"
+#include "sim/host/heap.h"
 #include "sim/host/loader.h"
 #include "sim/net/net.h"
 #include "sim/host/proc.h"
@@ -206,6 +207,10 @@ struct NlThread {
   NlThreadFacts facts; /* facts.c */
 };
 
+/* A thread's pthread_t: its thread id, the same on every run (a pointer
+ * would not be, and a program may print or hash it: OpenSSL does). */
+#define NL_PTHREAD_OF(t) ((pthread_t)(t)->tid)
+
 struct NlProc {
   NlHostStack *host;
   char *name;
@@ -229,10 +234,15 @@ struct NlProc {
   NlFile *stdin_w;  /* the scenario's end of stdin */
   NlRand rand;
   uint64_t rand_seed;
-  GHashTable *heap;   /* pointer -> size: what the program malloc'ed */
+  GHashTable *heap;   /* pointer -> size: what natlab allocated for it */
+  NlHeap *pheap;      /* what the program mallocs (heap.h); NULL until then */
   GHashTable *chans;  /* wait channel -> GPtrArray of NlThread */
   gboolean sigpipe_ignored;
   GPtrArray *atexit_fns; /* void (*)(void), registration order */
+  /* pthread keys (posix-confine.c): in use, by key; and the values, by
+   * (thread id << 16 | key).  NULL until the first key. */
+  GArray *keys;
+  GHashTable *specific;
   gboolean in_atexit;
   uint64_t calls, wasted;
   uint64_t wasted_run_max; /* the longest run of any of its threads */
@@ -308,6 +318,9 @@ G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code);
 /* ---- proc.c: processes and threads ---- */
 
 NlHostStack *nl__host_stack(NlNode *node);
+/* Ends @p (not the calling process) by @sig's default action, with
+ * exit status 128 + @sig and @why in its record. */
+void nl__proc_signal_kill(NlProc *p, int sig, const char *why);
 /* A new thread of @p, scheduled to run now; NULL with *err = -EAGAIN. */
 NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
                          void *arg, int *err);

@@ -197,6 +197,13 @@ void *nl_loader_symbol(const NlProgram *prog, const char *name) {
   return dlsym(prog->handle, name);
 }
 
+void *nl_loader_own_symbol(const NlProgram *prog, const char *name) {
+  g_return_val_if_fail(prog != NULL, NULL);
+  g_return_val_if_fail(name != NULL, NULL);
+  void *sym = dlsym(prog->handle, name);
+  return sym != NULL && defined_in(prog->handle, sym) ? sym : NULL;
+}
+
 const char *nl_loader_path(const NlProgram *prog) {
   g_return_val_if_fail(prog != NULL, NULL);
   return prog->path;

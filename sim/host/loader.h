@@ -52,6 +52,10 @@ NlMainFn nl_loader_main(const NlProgram *prog);
 /* The address of @name in this instance (dlsym), or NULL. */
 void *nl_loader_symbol(const NlProgram *prog, const char *name);
 
+/* Like nl_loader_symbol(), but only a definition in the object itself, not
+ * in the libraries it links (libc). */
+void *nl_loader_own_symbol(const NlProgram *prog, const char *name);
+
 /* The path given to nl_loader_open(). */
 const char *nl_loader_path(const NlProgram *prog);
 

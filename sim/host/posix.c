@@ -946,31 +946,91 @@ static void heap_forget(void *ptr) {
     g_hash_table_remove(p->heap, ptr);
 }
 
+/* What a program mallocs lives in its own heap (heap.h), away from
+ * natlab's; outside a program (a constructor) it is libc's.  Memory libc
+ * allocated for a program (getline's buffer) and natlab's answers
+ * (getaddrinfo's) are libc's too, and free() gives them back there. */
+static NlHeap *program_heap(void) {
+  NlProc *p = proc_or_null();
+  if (p == NULL)
+    return NULL;
+  if (p->pheap == NULL)
+    p->pheap = nl_heap_new();
+  return p->pheap;
+}
+
+/* A block the heap does not know was handed back: the program is ended
+ * as glibc ends it (a message, then abort). */
+static void heap_misuse(const char *what) {
+  if (nl__current == NULL)
+    return;
+  char *msg = g_strdup_printf("%s\n", what);
+  nl__proc_output(nl__current->proc, 2, msg, strlen(msg));
+  g_free(msg);
+  nl_posix_abort();
+}
+
 void *nl_posix_malloc(size_t n) {
-  void *ptr = malloc(n);
-  heap_note(ptr, n);
-  return ptr;
+  NlHeap *h = program_heap();
+  return h ? nl_heap_alloc(h, n) : malloc(n);
 }
 
 void *nl_posix_calloc(size_t n, size_t size) {
-  void *ptr = calloc(n, size);
-  heap_note(ptr, n * size);
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  NlHeap *h = program_heap();
+  if (h == NULL)
+    return calloc(n, size);
+  void *ptr = nl_heap_alloc(h, total);
+  if (ptr != NULL)
+    memset(ptr, 0, total);
   return ptr;
 }
 
 void *nl_posix_realloc(void *ptr, size_t n) {
   if (ptr == NULL)
     return nl_posix_malloc(n);
-  heap_forget(ptr);
-  void *np = realloc(ptr, n);
-  /* On failure the old block is still the program's. */
-  heap_note(np != NULL || n == 0 ? np : ptr, n);
+  NlHeap *owner = nl_heap_of(ptr);
+  if (owner == NULL) {
+    heap_forget(ptr);
+    void *np = realloc(ptr, n);
+    /* On failure the old block is still the program's. */
+    heap_note(np != NULL || n == 0 ? np : ptr, n);
+    return np;
+  }
+  size_t have = nl_heap_size(owner, ptr);
+  if (have == 0) {
+    heap_misuse("realloc(): invalid pointer");
+    return NULL;
+  }
+  if (n == 0) { /* glibc: frees it */
+    nl_heap_free(owner, ptr);
+    return NULL;
+  }
+  if (n <= have)
+    return ptr;
+  void *np = nl_heap_alloc(owner, n);
+  if (np == NULL)
+    return NULL;
+  memcpy(np, ptr, have);
+  nl_heap_free(owner, ptr);
   return np;
 }
 
 void nl_posix_free(void *ptr) {
-  heap_forget(ptr);
-  free(ptr);
+  if (ptr == NULL)
+    return;
+  NlHeap *owner = nl_heap_of(ptr);
+  if (owner == NULL) {
+    heap_forget(ptr);
+    free(ptr);
+    return;
+  }
+  if (!nl_heap_free(owner, ptr))
+    heap_misuse("free(): invalid pointer, or freed twice");
 }
 
 char *nl_posix_strdup(const char *s) {
@@ -992,10 +1052,16 @@ char *nl_posix_strndup(const char *s, size_t n) {
 }
 
 int nl_posix_posix_memalign(void **out, size_t align, size_t n) {
-  int r = posix_memalign(out, align, n);
-  if (r == 0)
-    heap_note(*out, n);
-  return r;
+  if (align < sizeof(void *) || (align & (align - 1)) != 0)
+    return EINVAL;
+  NlHeap *h = program_heap();
+  if (h == NULL)
+    return posix_memalign(out, align, n);
+  void *ptr = nl_heap_alloc_aligned(h, align, n);
+  if (ptr == NULL)
+    return ENOMEM;
+  *out = ptr;
+  return 0;
 }
 
 /* ---- threads: green threads of the process ---- */
@@ -1006,7 +1072,7 @@ static NlThread *thread_of(pthread_t th) {
   if (p == NULL)
     return NULL;
   for (guint i = 0; i < p->threads->len; i++)
-    if ((pthread_t)g_ptr_array_index(p->threads, i) == th)
+    if (NL_PTHREAD_OF((NlThread *)g_ptr_array_index(p->threads, i)) == th)
       return g_ptr_array_index(p->threads, i);
   return NULL;
 }
@@ -1024,7 +1090,7 @@ int nl_posix_pthread_create(pthread_t *th, const pthread_attr_t *attr,
   if (attr != NULL)
     pthread_attr_getdetachstate(attr, &detach);
   n->detached = detach == PTHREAD_CREATE_DETACHED;
-  *th = (pthread_t)n;
+  *th = NL_PTHREAD_OF(n);
   nl__trace_call(t, "pthread_create() = thread %d", n->tid);
   return 0;
 }
@@ -1069,7 +1135,7 @@ int nl_posix_pthread_detach(pthread_t th) {
 }
 
 pthread_t nl_posix_pthread_self(void) {
-  return (pthread_t)nl__current;
+  return nl__current ? NL_PTHREAD_OF(nl__current) : 0;
 }
 
 int nl_posix_pthread_equal(pthread_t a, pthread_t b) {

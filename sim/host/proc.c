@@ -296,6 +296,9 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
     nl_loader_close(p->module);
     p->module = NULL;
   }
+  /* After the module: its destructors may still free into it. */
+  nl_heap_destroy(p->pheap);
+  p->pheap = NULL;
 }
 
 static void proc_free(NlProc *p) {
@@ -303,6 +306,10 @@ static void proc_free(NlProc *p) {
     proc_terminate(p, NL_PROC_KILLED, 137, "killed: the simulation ended");
   g_ptr_array_free(p->threads, TRUE);
   g_ptr_array_free(p->atexit_fns, TRUE);
+  if (p->keys != NULL)
+    g_array_free(p->keys, TRUE);
+  if (p->specific != NULL)
+    g_hash_table_destroy(p->specific);
   g_free(p->fds);
   g_free(p->cloexec);
   for (int s = 0; s < 3; s++)
@@ -454,6 +461,10 @@ NlProc *nl_proc_find(NlNode *node, const char *name) {
       nl_node_kind(node) == NL_NODE_FIREWALL)
     return NULL;
   return g_hash_table_lookup(h->proc_by_name, name);
+}
+
+void nl__proc_signal_kill(NlProc *p, int sig, const char *why) {
+  proc_terminate(p, NL_PROC_KILLED, 128 + sig, why);
 }
 
 void nl_proc_kill(NlProc *p, const char *why) {

@@ -677,9 +677,16 @@ static const char *describe(const Rule *r, long nr) {
   return seal.text;
 }
 
+/* A refusal the lab made itself (nl_seal_refuse), described in words:
+ * the last one only, which is reported before another can happen. */
+static char custom_text[200];
+static const char custom_marker = 0;
+
 const char *nl_seal_last_refusal(void) {
   if (!seal.refused_any)
     return NULL;
+  if (seal.last_rule == (const Rule *)&custom_marker)
+    return custom_text;
   return describe(seal.last_rule, seal.last_nr);
 }
 
@@ -687,9 +694,24 @@ const char *nl_seal_refusal(const NlCoro *c) {
   g_return_val_if_fail(c != NULL, NULL);
   if (c->refusal == NULL)
     return NULL;
+  if (c->refusal == (const void *)&custom_marker)
+    return custom_text;
   /* &seal stands for "a call of another ABI". */
   return describe(c->refusal == (const void *)&seal ? NULL : c->refusal,
                   c->refusal_nr);
+}
+
+void nl_seal_refuse(const char *what) {
+  g_strlcpy(custom_text, what, sizeof custom_text);
+  NlCoro *c = nl__coro_tls.cur;
+  if (c != NULL) {
+    c->refusal = &custom_marker;
+    nl_guard_crash_current(SIGSYS);
+  }
+  seal.last_rule = (const Rule *)&custom_marker;
+  seal.refused_any = TRUE;
+  if (seal.loading > 0)
+    seal.loading_refused++;
 }
 
 gboolean nl_seal_refusal_pending(const NlCoro *c) {

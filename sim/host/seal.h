@@ -113,6 +113,17 @@ void nl_seal_check(void);
 const char *nl_seal_last_refusal(void);
 
 /**
+ * nl_seal_refuse: a refusal by the lab itself (a call the shim answers by
+ * refusing it: dlsym("system"), syscall(SYS_socket)...), described by
+ * @what ("dlsym(\"system\"): ...").  In a coroutine, ends it as a refused
+ * system call would (nl_seal_refusal() then gives @what) and never
+ * returns; while a program is being loaded, counts it for
+ * nl_seal_loading_end() and returns (the call then fails).  Works sealed
+ * or not.
+ */
+void nl_seal_refuse(const char *what);
+
+/**
  * nl_seal_loading_begin, nl_seal_loading_end: bracket code of a program
  * that runs outside a coroutine (loading or unloading its object runs its
  * constructors and destructors).  Refused calls in between fail with EPERM.

@@ -7,17 +7,23 @@
  *                           instructions (no libc)
  *   hostile raw-tcp PORT    socket + connect 127.0.0.1:PORT, likewise
  *   hostile int80           a 32-bit system call (int 0x80: getpid)
+ *   hostile raw-exec FILE   execve("/usr/bin/touch", FILE) by `syscall`
  *   hostile dlsym-system FILE   system("touch FILE") found with dlsym
  *   hostile dlsym-fork      fork() found with dlsym
  *   hostile execvpe FILE    execvpe("touch", ...) called directly
  *   hostile kill0           kill(0, SIGTERM): natlab's process group
+ *   hostile kill PID SIG    kill(PID, SIG), then prints the result
+ *   hostile syscall-socket  socket() through libc's syscall()
  *   hostile sigblock-spin   blocks SIGALRM with sigblock(), then spins
  *   hostile sigaction-alrm  replaces SIGALRM's handler through the raw
  *                           rt_sigaction, then spins
  *   hostile exit-group      ends the real process with exit_group(0)
  *   hostile chdir DIR       moves natlab's working directory
+ *   hostile heap-smash      writes 8 MiB past a 64-byte malloc'ed block
+ *   hostile double-free     frees a block twice
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +72,14 @@ int main(int argc, char **argv) {
     else
       raw(SYS_sendto, fd, (long)"escaped", 7, 0, (long)sa, 16);
     printf("%s: fd %ld\n", what, fd);
+    return 0;
+  }
+  if (strcmp(what, "raw-exec") == 0) {
+    const char *args[] = {"touch", param, NULL};
+    const char *env[] = {NULL};
+    long r = raw(SYS_execve, (long)"/usr/bin/touch", (long)args, (long)env,
+                 0, 0, 0);
+    printf("raw-exec: %ld\n", r);
     return 0;
   }
   if (strcmp(what, "int80") == 0) {
@@ -125,6 +139,17 @@ int main(int argc, char **argv) {
     printf("execvpe failed\n");
     return 1;
   }
+  if (strcmp(what, "kill") == 0 && argc > 3) {
+    errno = 0;
+    int r = kill(atoi(param), atoi(argv[3]));
+    printf("kill: %d errno %d\n", r, r == 0 ? 0 : errno);
+    return 0;
+  }
+  if (strcmp(what, "syscall-socket") == 0) {
+    long fd = syscall(SYS_socket, 2, 2, 0);
+    printf("syscall: fd %ld\n", fd);
+    return 0;
+  }
   if (strcmp(what, "kill0") == 0) {
     int r = kill(0, SIGTERM);
     printf("kill: %d\n", r);
@@ -138,6 +163,22 @@ int main(int argc, char **argv) {
     volatile unsigned long n = 0;
     for (;;)
       n++;
+  }
+  /* volatile: so the compiler keeps what C calls undefined. */
+  if (strcmp(what, "heap-smash") == 0) {
+    char *volatile p = malloc(64);
+    volatile size_t n = (size_t)8 << 20;
+    for (size_t i = 0; i < n; i++)
+      p[i] = 'x';
+    printf("smashed %c\n", p[100]);
+    return 0;
+  }
+  if (strcmp(what, "double-free") == 0) {
+    void *volatile p = malloc(64);
+    free(p);
+    free(p);
+    printf("freed twice\n");
+    return 0;
   }
   printf("unknown: %s\n", what);
   return 2;

@@ -1,0 +1,341 @@
+/* Program heaps (see heap.h for the contract).
+ *
+ * Layout of a slot: 64 KiB never accessible, then blocks from a bump
+ * pointer, committed (made readable and writable) as the bump pointer
+ * needs, and the rest of the slot inaccessible.  Each block has a 16-byte
+ * header in front of it: a check word that depends on the header's own
+ * address (so a header copied or overwritten is seen), the block's class,
+ * and its usable size.
+ *
+ * Small blocks (up to 64 KiB) come in 48 classes (16-byte steps to 256,
+ * then four per power of two) and are reused from one free list per
+ * class, whose heads are in natlab's memory and whose links are in the
+ * freed blocks themselves; every link is checked before it is followed.
+ * Large blocks are whole pages, reused best fit from a list kept in
+ * natlab's memory; one of a megabyte or more gives its pages back to the
+ * kernel when freed (they read as zeros again).
+ *
+ * Why slots at fixed addresses: the addresses then depend only on what the
+ * programs did, so they are the same on every run.  The slots sit between
+ * 32 TiB and 80 TiB, above AddressSanitizer's shadow and below where Linux
+ * puts executables (about 85 TiB) and its mmap area (just under 128 TiB).
+ * A slot something else already uses is skipped (MAP_FIXED_NOREPLACE).
+ */
+#include "sim/host/heap.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define SLOT_BASE ((uintptr_t)0x200000000000)
+#define N_SLOTS 12288 /* 48 TiB of 4 GiB slots */
+#define GUARD_LOW ((uintptr_t)64 * 1024)
+#define COMMIT_MIN ((uintptr_t)256 * 1024)
+#define COMMIT_MAX_STEP ((uintptr_t)64 * 1024 * 1024)
+#define PAGE ((uintptr_t)4096)
+#define RELEASE_MIN ((size_t)1024 * 1024)
+
+#define N_CLASSES 48
+#define SMALL_MAX ((size_t)65536)
+#define CLS_LARGE 0xfffe
+#define CLS_ALIGNED 0xffff
+
+#define MAGIC_LIVE 0x4e4c4865u /* "NLHe" */
+#define MAGIC_FREE 0x6e6c6846u /* "nlhF" */
+
+typedef struct {
+  uint32_t check;
+  uint32_t cls;
+  uint64_t size; /* usable bytes; for CLS_ALIGNED, the offset back */
+} Head;
+
+G_STATIC_ASSERT(sizeof(Head) == 16);
+
+typedef struct {
+  uintptr_t head;
+  size_t size;
+} LargeFree;
+
+struct NlHeap {
+  int slot; /* -1 until reserved */
+  uintptr_t base, top, committed, end;
+  uintptr_t free_small[N_CLASSES];
+  GArray *free_large;
+  size_t in_use;
+};
+
+/* Which heap holds each slot; TAKEN marks one something else uses. */
+static NlHeap *slots[N_SLOTS];
+static NlHeap taken_marker;
+#define TAKEN (&taken_marker)
+
+static uint32_t check_of(const Head *h, uint32_t magic) {
+  uintptr_t a = (uintptr_t)h;
+  return magic ^ (uint32_t)(a >> 4) ^ (uint32_t)(a >> 36);
+}
+
+static size_t class_size(unsigned cls) {
+  if (cls < 16)
+    return 16 * (size_t)(cls + 1);
+  unsigned k = cls - 16;
+  size_t base = (size_t)1 << (8 + k / 4);
+  return base + (k % 4 + 1) * (base / 4);
+}
+
+static unsigned class_of(size_t n) {
+  if (n <= 256)
+    return n == 0 ? 0 : (unsigned)((n + 15) / 16 - 1);
+  unsigned p = (unsigned)(63 - __builtin_clzll((unsigned long long)(n - 1)));
+  size_t base = (size_t)1 << p, step = base / 4;
+  unsigned idx = (unsigned)((n - base + step - 1) / step);
+  return 16 + (p - 8) * 4 + idx - 1;
+}
+
+NlHeap *nl_heap_new(void) {
+  NlHeap *h = g_new0(NlHeap, 1);
+  h->slot = -1;
+  h->free_large = g_array_new(FALSE, FALSE, sizeof(LargeFree));
+  return h;
+}
+
+static gboolean reserve(NlHeap *h) {
+  for (int i = 0; i < N_SLOTS; i++) {
+    if (slots[i] != NULL)
+      continue;
+    uintptr_t want = SLOT_BASE + (uintptr_t)i * NL_HEAP_SLOT_SIZE;
+    void *got = mmap((void *)want, NL_HEAP_SLOT_SIZE, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                         MAP_FIXED_NOREPLACE,
+                     -1, 0);
+    if (got == MAP_FAILED) {
+      if (errno != EEXIST)
+        return FALSE;
+      slots[i] = TAKEN;
+      continue;
+    }
+    if ((uintptr_t)got != want) { /* a kernel without NOREPLACE */
+      munmap(got, NL_HEAP_SLOT_SIZE);
+      slots[i] = TAKEN;
+      continue;
+    }
+    slots[i] = h;
+    h->slot = i;
+    h->base = want + GUARD_LOW;
+    h->top = h->base;
+    h->committed = h->base;
+    h->end = want + NL_HEAP_SLOT_SIZE;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+void nl_heap_destroy(NlHeap *h) {
+  if (h == NULL)
+    return;
+  if (h->slot >= 0) {
+    munmap((void *)(SLOT_BASE + (uintptr_t)h->slot * NL_HEAP_SLOT_SIZE),
+           NL_HEAP_SLOT_SIZE);
+    slots[h->slot] = NULL;
+  }
+  g_array_free(h->free_large, TRUE);
+  g_free(h);
+}
+
+NlHeap *nl_heap_of(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  if (a < SLOT_BASE || a >= SLOT_BASE + N_SLOTS * NL_HEAP_SLOT_SIZE)
+    return NULL;
+  NlHeap *h = slots[(a - SLOT_BASE) / NL_HEAP_SLOT_SIZE];
+  return h == TAKEN ? NULL : h;
+}
+
+/* @n more bytes at the bump pointer (16-aligned), committed; 0 if the
+ * slot is full. */
+static uintptr_t bump(NlHeap *h, size_t n) {
+  if (h->slot < 0 && !reserve(h))
+    return 0;
+  if (n > h->end - h->top)
+    return 0;
+  uintptr_t start = h->top, stop = start + n;
+  if (stop > h->committed) {
+    uintptr_t grow = MIN(MAX(h->committed - h->base, COMMIT_MIN),
+                         COMMIT_MAX_STEP);
+    uintptr_t want = MIN(MAX(stop, h->committed + grow), h->end);
+    want = (want + PAGE - 1) & ~(PAGE - 1);
+    if (mprotect((void *)h->committed, want - h->committed,
+                 PROT_READ | PROT_WRITE) != 0)
+      return 0;
+    h->committed = want;
+  }
+  h->top = stop;
+  return start;
+}
+
+/* A header in @h's blocks, with room for a block after it. */
+static gboolean head_in(const NlHeap *h, uintptr_t head) {
+  return head >= h->base && head + sizeof(Head) <= h->top &&
+         (head & 15) == 0;
+}
+
+static void *block_init(uintptr_t head, unsigned cls, size_t size) {
+  Head *hd = (Head *)head;
+  hd->check = check_of(hd, MAGIC_LIVE);
+  hd->cls = cls;
+  hd->size = size;
+  return hd + 1;
+}
+
+static void *alloc_small(NlHeap *h, unsigned cls) {
+  size_t size = class_size(cls);
+  uintptr_t p = h->free_small[cls];
+  if (p != 0) {
+    uintptr_t head = p - sizeof(Head);
+    const Head *hd = (const Head *)head;
+    uintptr_t next = 0;
+    /* The block must be where a block of its class can be, and marked
+     * free; its link must be one too, or nothing. */
+    if (head_in(h, head) && hd->check == check_of(hd, MAGIC_FREE) &&
+        hd->cls == cls) {
+      memcpy(&next, (const void *)p, sizeof next);
+      if (next == 0 || head_in(h, next - sizeof(Head))) {
+        h->free_small[cls] = next;
+        return block_init(head, cls, size);
+      }
+    }
+    /* Corrupted by the program: forget the list, take fresh memory. */
+    h->free_small[cls] = 0;
+  }
+  uintptr_t head = bump(h, sizeof(Head) + size);
+  return head ? block_init(head, cls, size) : NULL;
+}
+
+static void *alloc_large(NlHeap *h, size_t n) {
+  size_t size = (n + PAGE - 1) & ~(PAGE - 1);
+  if (size < n)
+    return NULL;
+  /* Best fit among the freed ones. */
+  guint best = G_MAXUINT;
+  for (guint i = 0; i < h->free_large->len; i++) {
+    const LargeFree *f = &g_array_index(h->free_large, LargeFree, i);
+    if (f->size >= size &&
+        (best == G_MAXUINT ||
+         f->size < g_array_index(h->free_large, LargeFree, best).size))
+      best = i;
+  }
+  if (best != G_MAXUINT) {
+    LargeFree f = g_array_index(h->free_large, LargeFree, best);
+    g_array_remove_index(h->free_large, best);
+    size_t rest = f.size - size;
+    if (rest >= SMALL_MAX + sizeof(Head)) {
+      /* The tail stays free, as a block of its own. */
+      LargeFree tail = {f.head + sizeof(Head) + size, rest - sizeof(Head)};
+      Head *th = (Head *)tail.head;
+      th->check = check_of(th, MAGIC_FREE);
+      th->cls = CLS_LARGE;
+      th->size = tail.size;
+      g_array_append_val(h->free_large, tail);
+    } else {
+      size = f.size;
+    }
+    return block_init(f.head, CLS_LARGE, size);
+  }
+  uintptr_t head = bump(h, sizeof(Head) + size);
+  return head ? block_init(head, CLS_LARGE, size) : NULL;
+}
+
+void *nl_heap_alloc(NlHeap *h, size_t n) {
+  g_return_val_if_fail(h != NULL, NULL);
+  void *p = n <= SMALL_MAX ? alloc_small(h, class_of(n)) : alloc_large(h, n);
+  if (p == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  h->in_use += ((const Head *)p - 1)->size;
+  return p;
+}
+
+void *nl_heap_alloc_aligned(NlHeap *h, size_t align, size_t n) {
+  g_return_val_if_fail(h != NULL, NULL);
+  g_return_val_if_fail(align != 0 && (align & (align - 1)) == 0, NULL);
+  if (align <= 16)
+    return nl_heap_alloc(h, n);
+  if (n > SIZE_MAX - align - sizeof(Head)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  char *raw = nl_heap_alloc(h, n + align + sizeof(Head));
+  if (raw == NULL)
+    return NULL;
+  uintptr_t aligned =
+      ((uintptr_t)raw + sizeof(Head) + align - 1) & ~(uintptr_t)(align - 1);
+  Head *w = (Head *)aligned - 1;
+  w->check = check_of(w, MAGIC_LIVE);
+  w->cls = CLS_ALIGNED;
+  w->size = aligned - (uintptr_t)raw;
+  return (void *)aligned;
+}
+
+/* The header of block @p in use, following an aligned block to the block
+ * that holds it; NULL if @p is no such block. */
+static Head *live_head(const NlHeap *h, const void *p) {
+  uintptr_t head = (uintptr_t)p - sizeof(Head);
+  if (!head_in(h, head))
+    return NULL;
+  Head *hd = (Head *)head;
+  if (hd->check != check_of(hd, MAGIC_LIVE))
+    return NULL;
+  if (hd->cls == CLS_ALIGNED) {
+    uintptr_t raw = (uintptr_t)p - hd->size;
+    if (hd->size < sizeof(Head) || !head_in(h, raw - sizeof(Head)))
+      return NULL;
+    hd = (Head *)(raw - sizeof(Head));
+    if (hd->check != check_of(hd, MAGIC_LIVE) || hd->cls == CLS_ALIGNED)
+      return NULL;
+  }
+  if (hd->cls != CLS_LARGE &&
+      (hd->cls >= N_CLASSES || hd->size != class_size(hd->cls)))
+    return NULL;
+  return hd;
+}
+
+gboolean nl_heap_free(NlHeap *h, void *p) {
+  g_return_val_if_fail(h != NULL, FALSE);
+  Head *hd = live_head(h, p);
+  if (hd == NULL)
+    return FALSE;
+  Head *given = (Head *)p - 1;
+  if (given != hd)
+    given->check = 0; /* the aligned block's own header: used up */
+  h->in_use -= hd->size;
+  hd->check = check_of(hd, MAGIC_FREE);
+  uintptr_t payload = (uintptr_t)(hd + 1);
+  if (hd->cls == CLS_LARGE) {
+    if (hd->size >= RELEASE_MIN) {
+      /* Whole pages inside the block go back to the kernel. */
+      uintptr_t lo = (payload + PAGE - 1) & ~(PAGE - 1);
+      uintptr_t hi = (payload + hd->size) & ~(PAGE - 1);
+      if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    LargeFree f = {(uintptr_t)hd, hd->size};
+    g_array_append_val(h->free_large, f);
+    return TRUE;
+  }
+  memcpy((void *)payload, &h->free_small[hd->cls], sizeof(uintptr_t));
+  h->free_small[hd->cls] = payload;
+  return TRUE;
+}
+
+size_t nl_heap_size(NlHeap *h, const void *p) {
+  g_return_val_if_fail(h != NULL, 0);
+  const Head *hd = live_head(h, p);
+  if (hd == NULL)
+    return 0;
+  return hd->size - ((uintptr_t)p - (uintptr_t)(hd + 1));
+}
+
+size_t nl_heap_in_use(const NlHeap *h) {
+  g_return_val_if_fail(h != NULL, 0);
+  return h->in_use;
+}

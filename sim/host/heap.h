@@ -1,0 +1,79 @@
+/* Program heaps: what a program mallocs lives in a region of its own,
+ * away from natlab's heap.
+ *
+ * Each heap is one slot of address space reserved for it (4 GiB, at a
+ * fixed place: slots are given lowest first), of which it commits what it
+ * uses, with inaccessible memory around: so
+ *
+ * - a program's heap overflow or wild write near its own blocks hits its
+ *   own memory or faults (a crash, named), not natlab's heap;
+ * - a program that mallocs without end gets NULL at 4 GiB, not natlab's
+ *   memory;
+ * - the addresses malloc returns are the same on every run and every
+ *   machine (the slot, and a deterministic allocator), so a pointer value
+ *   a program mixes into its output (OpenSSL mixes the address of its
+ *   random generator into its seed) does not change the run;
+ * - the whole heap goes at once when the process ends.
+ *
+ * The allocator keeps its lists in natlab's memory and checks every block
+ * it is handed back, so a program that corrupts its own heap or frees a
+ * block twice is stopped (nl_heap_free() returns FALSE), and the allocator
+ * never writes outside the region because of it.
+ *
+ * Not contained: a wild write far from the program's blocks (into natlab's
+ * own memory, its globals or another program's), and what libc allocates
+ * for the program itself (a FILE from fopen, getaddrinfo's answers in
+ * libc), which stays in natlab's heap.
+ */
+#ifndef NL_HEAP_H
+#define NL_HEAP_H
+
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+typedef struct NlHeap NlHeap;
+
+/* Largest block a heap gives: its slot, less its bookkeeping. */
+#define NL_HEAP_SLOT_SIZE ((size_t)4 << 30)
+
+/**
+ * nl_heap_new: (transfer full) a heap; its slot is reserved at the first
+ * allocation.
+ */
+NlHeap *nl_heap_new(void);
+
+/* Releases @h's slot and everything in it.  NULL is a no-op. */
+void nl_heap_destroy(NlHeap *h);
+
+/**
+ * nl_heap_alloc: @n bytes aligned to 16 (any size, 0 included, gives a
+ * distinct block).  Returns: NULL when the slot is full or cannot be
+ * reserved (errno ENOMEM).
+ */
+void *nl_heap_alloc(NlHeap *h, size_t n);
+
+/* Like nl_heap_alloc(), aligned to @align (a power of two). */
+void *nl_heap_alloc_aligned(NlHeap *h, size_t align, size_t n);
+
+/* The heap whose slot holds @p, or NULL (natlab's own memory, libc's). */
+NlHeap *nl_heap_of(const void *p);
+
+/**
+ * nl_heap_free: gives back block @p of @h.
+ * Returns: FALSE, and does nothing, if @p is not a block of @h in use
+ * (freed twice, never allocated, or its header overwritten).
+ */
+gboolean nl_heap_free(NlHeap *h, void *p);
+
+/* The usable size of block @p of @h (at least what was asked), or 0 if
+ * @p is not a block of @h in use. */
+size_t nl_heap_size(NlHeap *h, const void *p);
+
+/* Bytes in use in @h (blocks not freed), for tests. */
+size_t nl_heap_in_use(const NlHeap *h);
+
+G_END_DECLS
+
+#endif
