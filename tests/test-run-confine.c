@@ -680,8 +680,9 @@ static void test_confine_shim_answers_every_refused_call(void **state) {
   char **names = g_strsplit_set(list, " \n", -1);
   guint missing = 0, n = 0;
   for (char **name = names; *name; name++) {
-    /* io_uring has no libc function to stand in for. */
-    if (**name == '\0' || g_str_has_prefix(*name, "io_uring_"))
+    /* liburing's functions are liburing's (the lab answers liburing's
+     * API itself, sim/host/uring.c): none in libc to stand in for. */
+    if (**name == '\0' || strstr(*name, "io_uring_") != NULL)
       continue;
     n++;
     if (!g_hash_table_contains(defined, *name)) {
