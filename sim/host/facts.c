@@ -648,7 +648,7 @@ static NlThread *thread_by_handle(pthread_t th) {
   if (p == NULL)
     return NULL;
   for (guint i = 0; i < p->threads->len; i++)
-    if ((pthread_t)g_ptr_array_index(p->threads, i) == th)
+    if (NL_PTHREAD_OF((NlThread *)g_ptr_array_index(p->threads, i)) == th)
       return g_ptr_array_index(p->threads, i);
   return NULL;
 }
