@@ -1,9 +1,9 @@
 /* Program heaps: what a program mallocs lives in a region of its own,
  * away from natlab's heap.
  *
- * Each heap is one slot of address space reserved for it (4 GiB, at a
- * fixed place: slots are given lowest first), of which it commits what it
- * uses, with inaccessible memory around: so
+ * Each heap is one slot of address space (4 GiB, at a fixed place: slots
+ * are given lowest first), of which it maps only what it uses (only that
+ * counts against RLIMIT_AS), with unmapped memory around: so
  *
  * - a program's heap overflow or wild write near its own blocks hits its
  *   own memory or faults (a crash, named), not natlab's heap;

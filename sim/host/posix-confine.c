@@ -289,6 +289,13 @@ int nl_posix_kill(pid_t pid, int sig) {
       return 0;
     }
   }
+  /* Not a process of this host: its parent (pid 1), or a pid of the real
+   * machine.  Asking whether it exists is harmless; signalling it is
+   * reaching outside the lab. */
+  if (sig != 0)
+    refuse(EPERM,
+           "kill(%d, %d): a signal to a process that is not on this host",
+           (int)pid, sig);
   errno = ESRCH;
   return -1;
 }

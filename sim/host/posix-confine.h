@@ -39,7 +39,8 @@ NL_POSIX_API int nl_posix_getentropy(void *buf, size_t len);
 
 /* Signals to processes of the same host, with their default actions
  * (nothing is ever delivered to a handler, as docs/posix-coverage.md
- * says): kill(0) and kill(own pid) are raise(). */
+ * says): kill(0) and kill(own pid) are raise(); a signal to a pid that is
+ * not on the host (the parent, pid 1, or a real one) is refused by name. */
 NL_POSIX_API int nl_posix_kill(pid_t pid, int sig);
 NL_POSIX_API int nl_posix_tgkill(pid_t tgid, pid_t tid, int sig);
 NL_POSIX_API int nl_posix_pthread_kill(pthread_t th, int sig);
