@@ -319,8 +319,13 @@ static gboolean process_ack(NlTcpSock *s, const Seg *g) {
     s->cwnd = MIN(s->cwnd, (uint32_t)1 << 30);
   }
   nl__tcp_arm_rexmit(s);
-  if (!was_writable && nl__tcp_writable(s))
+  /* Linux tcp_check_space: a writer that found no space is woken once
+   * there is some, however the space came (fast recovery inflates cwnd,
+   * and with it the send buffer, without an ACK of new data). */
+  if ((!was_writable || s->nospace) && nl__tcp_writable(s)) {
+    s->nospace = 0;
     nl__tcp_mark_notify(s);
+  }
   nl__tcp_output(s);
   return TRUE;
 }

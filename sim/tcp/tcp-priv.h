@@ -71,6 +71,7 @@ struct NlTcpSock {
   guint in_recovery : 1; /* NewReno fast recovery */
   guint rtt_timing : 1;
   guint notify_pending : 1;
+  guint nospace : 1; /* SOCK_NOSPACE: poll found no send space */
   guint dead : 1; /* unlinked, waiting to be freed */
   guint shut : 2; /* NL_*_SHUTDOWN */
   guint wscale_ok : 1;

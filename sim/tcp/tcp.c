@@ -870,6 +870,8 @@ unsigned nl_tcp_poll(NlTcpSock *s) {
     if (!(s->shut & NL_SEND_SHUTDOWN)) {
       if (nl__tcp_writable(s))
         mask |= POLLOUT | POLLWRNORM;
+      else
+        s->nospace = 1; /* Linux tcp_poll: a writer waits for space */
     } else {
       mask |= POLLOUT | POLLWRNORM;
     }
