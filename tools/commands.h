@@ -40,6 +40,8 @@ int nl_cmd_matrix(int argc, char **argv);
 int nl_cmd_presets(int argc, char **argv);
 /* tools/natlab-grade.c */
 int nl_cmd_grade(int argc, char **argv);
+/* tools/natlab-sweep.c */
+int nl_cmd_sweep(int argc, char **argv);
 
 G_END_DECLS
 

@@ -26,6 +26,8 @@ static const NlCommand commands[] = {
      "Grade submissions against an assignment (docs/grading.md)"},
     {"matrix", nl_cmd_matrix, "[--turn] [--nat NAME=FIELDS]...",
      "Run ICE between every pair of NAT types"},
+    {"sweep", nl_cmd_sweep, "SCENARIO --set NAME=V1,V2,... --metric SPEC",
+     "Run a scenario over a grid of values and seeds; plot metrics"},
     {"help", cmd_help, "[COMMAND]", "Show the help of natlab or a command"},
 };
 

@@ -153,13 +153,16 @@ static gboolean runs_relay(const NlScnNode *n) {
 
 void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
                        NlRunPathBytes *out) {
+  nl__run_path_bytes_in(nl__run_scenario(r), nl_run_trace(r), a, b, out);
+}
+
+void nl__run_path_bytes_in(const NlScenario *s, NlTrace *t, const char *a,
+                           const char *b, NlRunPathBytes *out) {
   memset(out, 0, sizeof *out);
-  const NlScenario *s = nl__run_scenario(r);
   const NlScnNode *sa = nl_scenario_find_node(s, a);
   const NlScnNode *sb = nl_scenario_find_node(s, b);
   if (sa == NULL || sb == NULL)
     return;
-  NlTrace *t = nl_run_trace(r);
   guint32 na = nl_trace_intern(t, a), nb = nl_trace_intern(t, b);
   GArray *relay_ids = g_array_new(FALSE, FALSE, sizeof(guint32));
   for (guint i = 0; i < s->nodes->len; i++) {

@@ -84,6 +84,10 @@ void nl_run_report_paths(NlRun *r, GString *out);
 gboolean nl__run_expect_path_ice(NlRun *r, const NlScnExpect *x, NlTime until,
                                  gboolean *pass, char **why);
 
+/* nl_run_path_bytes() from a trace of a run of @s (runner-metric.c). */
+void nl__run_path_bytes_in(const NlScenario *s, NlTrace *t, const char *a,
+                           const char *b, NlRunPathBytes *out);
+
 /* runner.c's address ownership rules, shared with the path reader. */
 gboolean nl__run_node_has(const NlScenario *s, const NlScnNode *n,
                           uint32_t addr, guint depth);
