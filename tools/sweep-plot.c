@@ -279,6 +279,17 @@ char *nl_sweep_plot_svg(const NlSweepPlot *p, GError **error) {
       g_string_erase(s, d - s->str, e - d);
     g_string_insert(s, d - s->str, "<desc>natlab sweep (gnuplot)");
   }
+  /* The document's title is the plot's, not "Gnuplot". */
+  const char *tt = strstr(s->str, "<title>Gnuplot</title>");
+  if (tt != NULL) {
+    gsize at = (gsize)(tt - s->str);
+    g_string_erase(s, (gssize)at, (gssize)strlen("<title>Gnuplot</title>"));
+    char *esc = g_markup_escape_text(p->title, -1);
+    char *t = g_strdup_printf("<title>%s</title>", esc);
+    g_string_insert(s, (gssize)at, t);
+    g_free(t);
+    g_free(esc);
+  }
   svg = g_string_free(s, FALSE);
 out:
   if (path != NULL) {

@@ -377,6 +377,13 @@ NlRunMetric *nl_run_metric_parse(const char *spec, const NlScenario *s,
         break;
       }
       ok = check_node(s, w[0], cols[0], error);
+      if (ok && s != NULL &&
+          nl_scenario_find_node(s, w[0])->kind != NL_SCN_NODE_HOST)
+        ok = spec_error(error, cols[0],
+                        "%s is not a host (%s counts the datagrams a host's "
+                        "programs %s)",
+                        w[0], kind_names[m->kind],
+                        m->kind == NL_RUN_METRIC_SENT ? "send" : "receive");
       if (ok && n == 2)
         ok = parse_port(w[1], cols[1], &m->port, error);
       m->a = g_strdup(w[0]);
