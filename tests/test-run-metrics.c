@@ -40,14 +40,18 @@ static double eval(const char *spec, NlTrace *t, const NlScenario *s) {
 #define ISN 4294960000u /* wraps within the transfer */
 #define SEG 1000
 
-static void tcp_rec(NlTrace *t, NlTime when, NlTraceKind kind,
-                    const char *node, const char *peer, uint32_t src,
-                    uint16_t sport, uint32_t dst, uint16_t dport,
-                    uint32_t seq, uint8_t flags, size_t plen) {
+static void tcp_rec(NlTrace *t, NlTime when, NlTraceKind kind, const char *node,
+                    const char *peer, uint32_t src, uint16_t sport,
+                    uint32_t dst, uint16_t dport, uint32_t seq, uint8_t flags,
+                    size_t plen) {
   static guint8 buf[2048];
   static guint8 payload[SEG];
-  NlTcpHeader h = {.sport = sport, .dport = dport, .seq = seq, .ack = 1,
-                   .flags = flags, .window = 65535};
+  NlTcpHeader h = {.sport = sport,
+                   .dport = dport,
+                   .seq = seq,
+                   .ack = 1,
+                   .flags = flags,
+                   .window = 65535};
   size_t n = nl_tcp4_build(buf, src, dst, &h, payload, plen, 1, 64, TRUE);
   nl_trace_add(t, when, kind, nl_trace_intern(t, node),
                nl_trace_intern(t, peer), 0, 0, buf, (guint32)n);
@@ -61,8 +65,8 @@ static NlTrace *transfer(guint n, guint lost, uint32_t isn, NlTime *first,
                          NlTime *last) {
   NlTrace *t = nl_trace_new();
   uint32_t a = 0x0a000005, anat = 0xcb007101, b = 0xc000020a;
-  tcp_rec(t, 0, NL_TRACE_PKT_SEND, "a", "gw", a, 5555, b, 80, isn,
-          NL_TCP_SYN, 0);
+  tcp_rec(t, 0, NL_TRACE_PKT_SEND, "a", "gw", a, 5555, b, 80, isn, NL_TCP_SYN,
+          0);
   tcp_rec(t, 25 * NL_MS, NL_TRACE_PKT_DELIVER, "b", "gw", anat, 40000, b, 80,
           isn, NL_TCP_SYN, 0);
   NlTime at = 100 * NL_MS;
@@ -72,16 +76,16 @@ static NlTrace *transfer(guint n, guint lost, uint32_t isn, NlTime *first,
     tcp_rec(t, at, NL_TRACE_PKT_SEND, "a", "gw", a, 5555, b, 80, seq,
             NL_TCP_ACK, SEG);
     if (i != lost)
-      tcp_rec(t, at + 25 * NL_MS, NL_TRACE_PKT_DELIVER, "b", "gw", anat,
-              40000, b, 80, seq, NL_TCP_ACK, SEG);
+      tcp_rec(t, at + 25 * NL_MS, NL_TRACE_PKT_DELIVER, "b", "gw", anat, 40000,
+              b, 80, seq, NL_TCP_ACK, SEG);
     *last = at + 25 * NL_MS;
   }
   if (lost < n) {
     uint32_t seq = isn + 1 + lost * SEG;
     tcp_rec(t, at, NL_TRACE_PKT_SEND, "a", "gw", a, 5555, b, 80, seq,
             NL_TCP_ACK, SEG);
-    tcp_rec(t, at + 25 * NL_MS, NL_TRACE_PKT_DELIVER, "b", "gw", anat, 40000,
-            b, 80, seq, NL_TCP_ACK, SEG);
+    tcp_rec(t, at + 25 * NL_MS, NL_TRACE_PKT_DELIVER, "b", "gw", anat, 40000, b,
+            80, seq, NL_TCP_ACK, SEG);
     *last = at + 25 * NL_MS;
   }
   /* A FIN carries no data. */
@@ -124,8 +128,8 @@ static void test_metric_tcp_flows_are_matched_by_isn(void **s) {
   NlTrace *t = transfer(5, G_MAXUINT, ISN, &first, &last);
   NlTrace *u = nl_trace_new();
   /* Only b's side, with another ISN. */
-  tcp_rec(u, 0, NL_TRACE_PKT_SEND, "a", "gw", 0x0a000005, 5555, 0xc000020a,
-          80, 1000, NL_TCP_SYN, 0);
+  tcp_rec(u, 0, NL_TRACE_PKT_SEND, "a", "gw", 0x0a000005, 5555, 0xc000020a, 80,
+          1000, NL_TCP_SYN, 0);
   tcp_rec(u, NL_MS, NL_TRACE_PKT_DELIVER, "b", "gw", 0xcb007101, 40000,
           0xc000020a, 80, 2000, NL_TCP_SYN, 0);
   tcp_rec(u, 2 * NL_MS, NL_TRACE_PKT_DELIVER, "b", "gw", 0xcb007101, 40000,
@@ -193,10 +197,9 @@ static void test_metric_udp_delivered_equals_sent_without_loss(void **s) {
   assert_true(run_eval("bytes:internet", r) == 40 * 38);
   assert_true(run_eval("packets:internet:server", r) == 40);
   assert_true(run_eval("packets:lan:client", r) == 40);
-  assert_true(run_eval("echoes=stdout:client/udp-echo-client:([0-9]+) of",
-                       r) == 20);
-  assert_true(run_eval("stdout.count:client/udp-echo-client:^echo:", r) ==
+  assert_true(run_eval("echoes=stdout:client/udp-echo-client:([0-9]+) of", r) ==
               20);
+  assert_true(run_eval("stdout.count:client/udp-echo-client:^echo:", r) == 20);
   test_run_free(r);
 }
 
@@ -263,10 +266,14 @@ static void test_metric_stdout_aggregates(void **s) {
   static const struct {
     const char *agg;
     double want;
-  } cases[] = {{"", 123456789},     {".mean", 123456789},
-               {".first", 123456789}, {".last", 123456789},
-               {".min", 123456789}, {".max", 123456789},
-               {".sum", 20.0 * 123456789}, {".count", 20}};
+  } cases[] = {{"", 123456789},
+               {".mean", 123456789},
+               {".first", 123456789},
+               {".last", 123456789},
+               {".min", 123456789},
+               {".max", 123456789},
+               {".sum", 20.0 * 123456789},
+               {".count", 20}};
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     spec = g_strdup_printf("stdout%s%s", cases[i].agg, re);
     assert_true(run_eval(spec, r) == cases[i].want);
@@ -360,8 +367,8 @@ static void test_metric_bad_specs_name_their_column(void **s) {
     if (m != NULL)
       fail_msg("%s: accepted", cases[i].spec);
     if (strstr(e->message, cases[i].want) == NULL)
-      fail_msg("%s: \"%s\" does not contain \"%s\"", cases[i].spec,
-               e->message, cases[i].want);
+      fail_msg("%s: \"%s\" does not contain \"%s\"", cases[i].spec, e->message,
+               cases[i].want);
     g_error_free(e);
   }
   /* Labels and units. */

@@ -45,8 +45,8 @@ typedef struct {
 } Param;
 
 typedef struct {
-  guint *idx;        /* value index per parameter */
-  char **overrides;  /* NULL-terminated NAME=VALUE */
+  guint *idx;       /* value index per parameter */
+  char **overrides; /* NULL-terminated NAME=VALUE */
   NlScenario *s;
 } Cell;
 
@@ -511,9 +511,8 @@ static void write_text(const Sweep *w, GString *out) {
   }
   guint *width = g_new0(guint, ncol);
   for (guint i = 0; i < cells->len; i++)
-    width[i % ncol] =
-        MAX(width[i % ncol],
-            (guint)g_utf8_strlen(g_ptr_array_index(cells, i), -1));
+    width[i % ncol] = MAX(
+        width[i % ncol], (guint)g_utf8_strlen(g_ptr_array_index(cells, i), -1));
   g_string_append_printf(out, "natlab sweep %s: %u cells x %u seed%s", w->path,
                          w->n_cells, w->seeds, w->seeds == 1 ? "" : "s");
   if (w->seeds > 1)
@@ -575,11 +574,10 @@ static char *write_svg(const Sweep *w, GError **error) {
                                  : g_strdup(xp->name);
   /* The y axis: one metric names it; several share their unit. */
   const NlRunMetric *m0 = g_ptr_array_index(w->metrics, 0);
-  char *ylabel = w->metrics->len == 1
-                     ? metric_heading(m0)
-                     : g_strdup(nl_run_metric_unit(m0)[0]
-                                    ? nl_run_metric_unit(m0)
-                                    : "value");
+  char *ylabel = w->metrics->len == 1 ? metric_heading(m0)
+                                      : g_strdup(nl_run_metric_unit(m0)[0]
+                                                     ? nl_run_metric_unit(m0)
+                                                     : "value");
   /* A series per metric and per combination of the other parameters. */
   guint combos = w->n_cells / nx;
   GPtrArray *series = g_ptr_array_new_with_free_func(series_free);
@@ -596,10 +594,9 @@ static char *write_svg(const Sweep *w, GError **error) {
       for (guint j = 1; j < w->params->len; j++) {
         if (label->len)
           g_string_append(label, ", ");
-        g_string_append_printf(
-            label, "%s=%s",
-            ((Param *)g_ptr_array_index(w->params, j))->name,
-            value_of(w, c, j));
+        g_string_append_printf(label, "%s=%s",
+                               ((Param *)g_ptr_array_index(w->params, j))->name,
+                               value_of(w, c, j));
       }
       if (label->len == 0)
         g_string_append(label, nl_run_metric_label(m0));
@@ -614,10 +611,9 @@ static char *write_svg(const Sweep *w, GError **error) {
       g_ptr_array_add(series, se);
     }
   }
-  char *title =
-      w->title ? g_strdup(w->title)
-               : g_strdup_printf("%s against %s", nl_run_metric_label(m0),
-                                 xp->name);
+  char *title = w->title ? g_strdup(w->title)
+                         : g_strdup_printf("%s against %s",
+                                           nl_run_metric_label(m0), xp->name);
   NlSweepPlot plot = {
       .title = title,
       .xlabel = xlabel,
@@ -713,16 +709,15 @@ int nl_cmd_sweep(int argc, char **argv) {
       {"seeds", 0, 0, G_OPTION_ARG_STRING, &w.seeds_s,
        "Runs per cell, with seeds S to S+K-1 (default 1; at most 1000)", "K"},
       {"metric", 'm', 0, G_OPTION_ARG_STRING_ARRAY, &w.metric_specs,
-       "A number to read from each run's trace (repeatable; below)",
-       "SPEC"},
+       "A number to read from each run's trace (repeatable; below)", "SPEC"},
       {"jobs", 'j', 0, G_OPTION_ARG_STRING, &w.jobs_s,
        "Runs at once (default: every core; 1 to 256)", "N"},
       {"format", 0, 0, G_OPTION_ARG_STRING, &w.format,
        "csv (default), text or svg", "F"},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &w.output,
        "Write to FILE instead of stdout", "FILE"},
-      {"title", 0, 0, G_OPTION_ARG_STRING, &w.title,
-       "The plot's title (svg)", "TEXT"},
+      {"title", 0, 0, G_OPTION_ARG_STRING, &w.title, "The plot's title (svg)",
+       "TEXT"},
       {"curve", 0, 0, G_OPTION_ARG_STRING_ARRAY, &w.curve_specs,
        "Draw a model beside the measurements (svg; repeatable): an "
        "expression of x with numbers, pi, + - * / ** ( ) sqrt exp log log10 "
@@ -782,8 +777,9 @@ int nl_cmd_sweep(int argc, char **argv) {
   }
   if (format != SVG && (w.title || w.curve_specs || w.log)) {
     rc = nl_cli_usage_error("sweep", "--%s is for --format svg",
-                            w.title ? "title" : w.curve_specs ? "curve"
-                                                              : "log");
+                            w.title         ? "title"
+                            : w.curve_specs ? "curve"
+                                            : "log");
     goto out;
   }
   /* The grid. */
@@ -816,9 +812,8 @@ int nl_cmd_sweep(int argc, char **argv) {
     goto bad;
   }
   if (w.metric_specs == NULL) {
-    rc = nl_cli_usage_error("sweep",
-                            "no --metric given (like --metric "
-                            "goodput:client:server)");
+    rc = nl_cli_usage_error("sweep", "no --metric given (like --metric "
+                                     "goodput:client:server)");
     goto out;
   }
   if (format == SVG && w.params->len == 0) {
@@ -855,8 +850,7 @@ int nl_cmd_sweep(int argc, char **argv) {
       c->overrides[j] = g_strdup_printf(
           "%s=%s", p->name, (char *)g_ptr_array_index(p->values, c->idx[j]));
     }
-    c->s = nl_scenario_load(w.path, (const char *const *)c->overrides,
-                            &error);
+    c->s = nl_scenario_load(w.path, (const char *const *)c->overrides, &error);
     if (c->s != NULL && !nl_run_build_programs(c->s, &error)) {
       nl_scenario_free(c->s);
       c->s = NULL;
@@ -874,8 +868,8 @@ int nl_cmd_sweep(int argc, char **argv) {
     }
   }
   /* The metrics, checked against the first combination's scenario. */
-  w.metrics = g_ptr_array_new_with_free_func(
-      (GDestroyNotify)nl_run_metric_free);
+  w.metrics =
+      g_ptr_array_new_with_free_func((GDestroyNotify)nl_run_metric_free);
   w.trace_mask = NL_RUN_CHECK_KINDS;
   for (char **s = w.metric_specs; *s; s++) {
     NlRunMetric *m = nl_run_metric_parse(*s, w.cells[0].s, &error);
@@ -928,8 +922,8 @@ int nl_cmd_sweep(int argc, char **argv) {
       continue;
     const Cell *c = &w.cells[r->cell];
     char *which = g_strjoinv(" ", c->overrides);
-    fprintf(stderr, "natlab sweep: %s%sseed %" G_GUINT64_FORMAT ": %s\n",
-            which, which[0] ? ", " : "", c->s->seed + r->seed_i,
+    fprintf(stderr, "natlab sweep: %s%sseed %" G_GUINT64_FORMAT ": %s\n", which,
+            which[0] ? ", " : "", c->s->seed + r->seed_i,
             r->error ? r->error : "did not run");
     g_free(which);
     rc = NL_EXIT_FAILED;

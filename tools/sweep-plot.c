@@ -109,14 +109,13 @@ static void num(GString *out, double v) {
 
 static char *script(const NlSweepPlot *p, guint *n_plotted) {
   GString *g = g_string_new(NULL);
-  g_string_append(g,
-                  "set terminal svg size 800,520 fixed noenhanced "
-                  "font 'DejaVu Sans,15' background '#ffffff'\n"
-                  "set encoding utf8\n"
-                  "set border 3 lw 1.2\nset tics nomirror out\n"
-                  "set grid ytics lc rgb '#dddddd' lw 1 dt 1\n"
-                  "set key below center horizontal noautotitle\n"
-                  "set samples 400\n");
+  g_string_append(g, "set terminal svg size 800,520 fixed noenhanced "
+                     "font 'DejaVu Sans,15' background '#ffffff'\n"
+                     "set encoding utf8\n"
+                     "set border 3 lw 1.2\nset tics nomirror out\n"
+                     "set grid ytics lc rgb '#dddddd' lw 1 dt 1\n"
+                     "set key below center horizontal noautotitle\n"
+                     "set samples 400\n");
   g_string_append(g, "set title ");
   quoted(g, p->title);
   g_string_append(g, " font ',18'\nset xlabel ");
@@ -139,7 +138,8 @@ static char *script(const NlSweepPlot *p, guint *n_plotted) {
   else
     g_string_append(g, "set yrange [0:*]\n");
   if (p->x == NULL) {
-    g_string_append_printf(g, "set xrange [-0.5:%g]\nset xtics (", p->n_x - 0.5);
+    g_string_append_printf(g, "set xrange [-0.5:%g]\nset xtics (",
+                           p->n_x - 0.5);
     for (guint i = 0; i < p->n_x; i++) {
       if (i)
         g_string_append(g, ", ");
@@ -215,8 +215,9 @@ static char *script(const NlSweepPlot *p, guint *n_plotted) {
     const NlSweepCurve *cu = g_ptr_array_index(p->curves, c);
     if (plotted++)
       g_string_append(plot, ", \\\n  ");
-    g_string_append_printf(plot, "(%s) with lines lw 2 dt %u lc rgb '%s' "
-                                 "title ",
+    g_string_append_printf(plot,
+                           "(%s) with lines lw 2 dt %u lc rgb '%s' "
+                           "title ",
                            cu->expr, 2 + c % 3,
                            curve_colours[c % G_N_ELEMENTS(curve_colours)]);
     quoted(plot, cu->label);
@@ -266,8 +267,8 @@ char *nl_sweep_plot_svg(const NlSweepPlot *p, GError **error) {
                     &status, error))
     goto out;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || out[0] == '\0') {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                "gnuplot failed: %s", g_strstrip(err));
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "gnuplot failed: %s",
+                g_strstrip(err));
     goto out;
   }
   /* The one line that depends on gnuplot's version. */

@@ -11,7 +11,7 @@
 #include "scenarios/runner/runner-path.h"
 #include "sim/net/wire.h"
 
-G_DEFINE_QUARK(nl-run-metric-error-quark, nl_run_metric_error)
+G_DEFINE_QUARK(nl - run - metric - error - quark, nl_run_metric_error)
 
 struct NlRunMetric {
   char *spec;
@@ -19,10 +19,10 @@ struct NlRunMetric {
   char *unit;
   NlRunMetricKind kind;
   NlRunMetricAgg agg;
-  char *a;      /* FROM, HOST, NETWORK or A */
-  char *b;      /* TO, NODE or B; NULL when not given */
-  char *who;    /* "HOST/PROG" for line, exit, stdout, stderr */
-  guint port;   /* 0: any */
+  char *a;    /* FROM, HOST, NETWORK or A */
+  char *b;    /* TO, NODE or B; NULL when not given */
+  char *who;  /* "HOST/PROG" for line, exit, stdout, stderr */
+  guint port; /* 0: any */
   GRegex *re;
 };
 
@@ -65,8 +65,8 @@ static guint distance(const char *a, const char *b) {
     row[0] = (guint)i;
     for (gsize j = 1; j <= lb; j++) {
       guint up = row[j];
-      guint cost = g_ascii_tolower(a[i - 1]) == g_ascii_tolower(b[j - 1])
-                       ? 0 : 1;
+      guint cost =
+          g_ascii_tolower(a[i - 1]) == g_ascii_tolower(b[j - 1]) ? 0 : 1;
       row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
       diag = up;
     }
@@ -131,9 +131,8 @@ static gboolean check_network(const NlScenario *s, const char *name, gsize col,
       nearest(name, (const char *const *)names->pdata, names->len);
   gboolean r;
   if (near != NULL)
-    r = spec_error(error, col,
-                   "%s has no network \"%s\"; did you mean \"%s\"?", s->path,
-                   name, near);
+    r = spec_error(error, col, "%s has no network \"%s\"; did you mean \"%s\"?",
+                   s->path, name, near);
   else
     r = spec_error(error, col, "%s has no network \"%s\"", s->path, name);
   g_ptr_array_free(names, TRUE);
@@ -162,8 +161,8 @@ static gboolean check_program(const NlScenario *s, const char *who, gsize col,
           nearest(slash + 1, (const char *const *)names->pdata, names->len);
       if (near != NULL)
         ok = spec_error(error, col + (gsize)(slash - who) + 1,
-                        "%s runs no program \"%s\"; did you mean \"%s\"?",
-                        host, slash + 1, near);
+                        "%s runs no program \"%s\"; did you mean \"%s\"?", host,
+                        slash + 1, near);
       else if (names->len == 0)
         ok = spec_error(error, col + (gsize)(slash - who) + 1,
                         "%s runs no program", host);
@@ -186,8 +185,8 @@ static gboolean parse_port(const char *word, gsize col, guint *out,
                            GError **error) {
   char *end = NULL;
   guint64 v = g_ascii_strtoull(word, &end, 10);
-  if (word[0] == '\0' || !g_ascii_isdigit(word[0]) || *end != '\0' ||
-      v == 0 || v > 65535)
+  if (word[0] == '\0' || !g_ascii_isdigit(word[0]) || *end != '\0' || v == 0 ||
+      v > 65535)
     return spec_error(error, col, "expected a port from 1 to 65535, not \"%s\"",
                       word);
   *out = (guint)v;
@@ -210,8 +209,7 @@ void nl_run_metric_free(NlRunMetric *m) {
 
 /* The arguments after KIND:, split at ':' into at most @max words (the
  * last keeps its colons); @cols gets each word's column. */
-static char **split_args(const char *args, gsize col0, guint max,
-                         gsize *cols) {
+static char **split_args(const char *args, gsize col0, guint max, gsize *cols) {
   GPtrArray *w = g_ptr_array_new();
   const char *p = args;
   while (TRUE) {
@@ -230,18 +228,30 @@ static char **split_args(const char *args, gsize col0, guint max,
 
 static const char *usage_of(NlRunMetricKind k) {
   switch (k) {
-    case NL_RUN_METRIC_GOODPUT: return "goodput:FROM:TO[:PORT]";
-    case NL_RUN_METRIC_RETRANSMITS: return "retransmits:FROM:TO[:PORT]";
-    case NL_RUN_METRIC_SENT: return "sent:HOST[:PORT]";
-    case NL_RUN_METRIC_DELIVERED: return "delivered:HOST[:PORT]";
-    case NL_RUN_METRIC_LINE: return "line:HOST/PROGRAM:REGEX";
-    case NL_RUN_METRIC_EXIT: return "exit:HOST/PROGRAM";
-    case NL_RUN_METRIC_BYTES: return "bytes:NETWORK[:NODE]";
-    case NL_RUN_METRIC_PACKETS: return "packets:NETWORK[:NODE]";
-    case NL_RUN_METRIC_PATH_BYTES: return "path-bytes:A:B";
-    case NL_RUN_METRIC_STDOUT: return "stdout[.AGG]:HOST/PROGRAM:REGEX";
-    case NL_RUN_METRIC_STDERR: return "stderr[.AGG]:HOST/PROGRAM:REGEX";
-    default: return "?";
+    case NL_RUN_METRIC_GOODPUT:
+      return "goodput:FROM:TO[:PORT]";
+    case NL_RUN_METRIC_RETRANSMITS:
+      return "retransmits:FROM:TO[:PORT]";
+    case NL_RUN_METRIC_SENT:
+      return "sent:HOST[:PORT]";
+    case NL_RUN_METRIC_DELIVERED:
+      return "delivered:HOST[:PORT]";
+    case NL_RUN_METRIC_LINE:
+      return "line:HOST/PROGRAM:REGEX";
+    case NL_RUN_METRIC_EXIT:
+      return "exit:HOST/PROGRAM";
+    case NL_RUN_METRIC_BYTES:
+      return "bytes:NETWORK[:NODE]";
+    case NL_RUN_METRIC_PACKETS:
+      return "packets:NETWORK[:NODE]";
+    case NL_RUN_METRIC_PATH_BYTES:
+      return "path-bytes:A:B";
+    case NL_RUN_METRIC_STDOUT:
+      return "stdout[.AGG]:HOST/PROGRAM:REGEX";
+    case NL_RUN_METRIC_STDERR:
+      return "stderr[.AGG]:HOST/PROGRAM:REGEX";
+    default:
+      return "?";
   }
 }
 
@@ -398,8 +408,7 @@ NlRunMetric *nl_run_metric_parse(const char *spec, const NlScenario *s,
       if (ok && n == 2) {
         ok = check_node(s, w[1], cols[1], error);
         if (ok && s != NULL &&
-            nl_scenario_find_link(nl_scenario_find_node(s, w[1]), w[0]) ==
-                NULL)
+            nl_scenario_find_link(nl_scenario_find_node(s, w[1]), w[0]) == NULL)
           ok = spec_error(error, cols[1], "%s has no link on %s", w[1], w[0]);
         m->b = g_strdup(w[1]);
       }
@@ -464,14 +473,19 @@ guint64 nl_run_metric_trace_kinds(const NlRunMetric *m) {
                 err = (1u << NL_TRACE_PROC) | (1u << NL_TRACE_STDERR);
   switch (m->kind) {
     case NL_RUN_METRIC_GOODPUT:
-    case NL_RUN_METRIC_RETRANSMITS: return send | deliver;
+    case NL_RUN_METRIC_RETRANSMITS:
+      return send | deliver;
     case NL_RUN_METRIC_SENT:
     case NL_RUN_METRIC_BYTES:
-    case NL_RUN_METRIC_PACKETS: return send;
+    case NL_RUN_METRIC_PACKETS:
+      return send;
     case NL_RUN_METRIC_DELIVERED:
-    case NL_RUN_METRIC_PATH_BYTES: return deliver;
-    case NL_RUN_METRIC_STDERR: return err;
-    default: return out;
+    case NL_RUN_METRIC_PATH_BYTES:
+      return deliver;
+    case NL_RUN_METRIC_STDERR:
+      return err;
+    default:
+      return out;
   }
 }
 
@@ -499,13 +513,13 @@ typedef struct {
   gboolean have_isn; /* sender: its SYN seen; receiver: the peer's */
   guint32 isn;
   /* the sender's side (FROM) */
-  gint64 snd_max;   /* highest data offset sent + 1 */
+  gint64 snd_max; /* highest data offset sent + 1 */
   NlTime first_data;
   guint retransmits;
   /* the receiver's side (TO) */
-  gint64 rcv_nxt;   /* bytes received in order */
-  GArray *ooo;      /* gint64 pairs [start, end) received out of order */
-  NlTime last_adv;  /* when rcv_nxt last moved */
+  gint64 rcv_nxt;  /* bytes received in order */
+  GArray *ooo;     /* gint64 pairs [start, end) received out of order */
+  NlTime last_adv; /* when rcv_nxt last moved */
 } Conn;
 
 static void conn_free(gpointer p) {
@@ -601,8 +615,8 @@ static double eval_tcp(const NlRunMetric *m, NlTrace *t) {
     ConnKey k;
     guint32 seq, plen;
     guint8 flags;
-    if ((!at_from && !at_to) || !tcp_segment(p, rec->len, &k, &seq, &flags,
-                                             &plen))
+    if ((!at_from && !at_to) ||
+        !tcp_segment(p, rec->len, &k, &seq, &flags, &plen))
       continue;
     Conn *c = conn_get(at_from ? snd : rcv, at_from ? snd_all : rcv_all, &k);
     if (flags & NL_TCP_SYN) {
@@ -675,8 +689,7 @@ static gboolean owns(const NlScnNode *n, guint32 addr) {
   return FALSE;
 }
 
-static double eval_udp(const NlRunMetric *m, NlTrace *t,
-                       const NlScenario *s) {
+static double eval_udp(const NlRunMetric *m, NlTrace *t, const NlScenario *s) {
   guint32 node = nl_trace_intern(t, m->a);
   const NlScnNode *sn = s ? nl_scenario_find_node(s, m->a) : NULL;
   gboolean sent = m->kind == NL_RUN_METRIC_SENT;
@@ -690,9 +703,8 @@ static double eval_udp(const NlRunMetric *m, NlTrace *t,
         rec->kind != (sent ? NL_TRACE_PKT_SEND : NL_TRACE_PKT_DELIVER))
       continue;
     NlIp4Header ip;
-    if (nl_ip4_parse(p, rec->len, &ip) != NULL ||
-        ip.proto != NL_IPPROTO_UDP || ip.frag_offset != 0 ||
-        ip.total_len > rec->len ||
+    if (nl_ip4_parse(p, rec->len, &ip) != NULL || ip.proto != NL_IPPROTO_UDP ||
+        ip.frag_offset != 0 || ip.total_len > rec->len ||
         ip.total_len < ip.ihl_bytes + NL_UDP_HDR_LEN)
       continue;
     /* Sent: from one of its own addresses (not forwarded through it). */
@@ -707,8 +719,7 @@ static double eval_udp(const NlRunMetric *m, NlTrace *t,
 
 /* ---- bytes on a network ---- */
 
-static double eval_wire(const NlRunMetric *m, NlTrace *t,
-                        const NlScenario *s) {
+static double eval_wire(const NlRunMetric *m, NlTrace *t, const NlScenario *s) {
   guint32 only = m->b ? nl_trace_intern(t, m->b) : 0;
   /* (node, peer) hop → on the network or not, as the scenario's links
    * say: the hop crosses a network both ends link to. */
@@ -727,12 +738,10 @@ static double eval_wire(const NlRunMetric *m, NlTrace *t,
     gint64 key = ((gint64)rec->node << 32) | rec->peer;
     gpointer v = g_hash_table_lookup(on, &key);
     if (v == NULL) {
-      const NlScnNode *a = s ? nl_scenario_find_node(
-                                   s, nl_trace_name(t, rec->node))
-                             : NULL;
-      const NlScnNode *b = s ? nl_scenario_find_node(
-                                   s, nl_trace_name(t, rec->peer))
-                             : NULL;
+      const NlScnNode *a =
+          s ? nl_scenario_find_node(s, nl_trace_name(t, rec->node)) : NULL;
+      const NlScnNode *b =
+          s ? nl_scenario_find_node(s, nl_trace_name(t, rec->peer)) : NULL;
       gboolean yes = a != NULL && b != NULL &&
                      nl_scenario_find_link(a, m->a) != NULL &&
                      nl_scenario_find_link(b, m->a) != NULL;
@@ -756,8 +765,8 @@ static double eval_wire(const NlRunMetric *m, NlTrace *t,
 
 static double eval_output(const NlRunMetric *m, NlTrace *t, GError **error) {
   guint32 who = nl_trace_intern(t, m->who);
-  NlTraceKind want = m->kind == NL_RUN_METRIC_STDERR ? NL_TRACE_STDERR
-                                                     : NL_TRACE_STDOUT;
+  NlTraceKind want =
+      m->kind == NL_RUN_METRIC_STDERR ? NL_TRACE_STDERR : NL_TRACE_STDOUT;
   NlTime start = NL_TIME_NEVER;
   guint n = 0;
   double acc = 0, first = NAN, last = NAN;
@@ -784,8 +793,7 @@ static double eval_output(const NlRunMetric *m, NlTrace *t, GError **error) {
     if (hit && m->kind == NL_RUN_METRIC_LINE) {
       g_match_info_free(mi);
       g_free(line);
-      return start == NL_TIME_NEVER ? NAN
-                                    : (double)(rec->time - start) / 1e9;
+      return start == NL_TIME_NEVER ? NAN : (double)(rec->time - start) / 1e9;
     }
     if (hit && m->agg != NL_RUN_METRIC_COUNT) {
       int group = g_regex_get_capture_count(m->re) > 0 ? 1 : 0;
@@ -807,16 +815,23 @@ static double eval_output(const NlRunMetric *m, NlTrace *t, GError **error) {
       g_free(text);
       if (n == 0) {
         first = v;
-        acc = m->agg == NL_RUN_METRIC_MIN || m->agg == NL_RUN_METRIC_MAX ? v
-                                                                         : 0;
+        acc =
+            m->agg == NL_RUN_METRIC_MIN || m->agg == NL_RUN_METRIC_MAX ? v : 0;
       }
       last = v;
       switch (m->agg) {
-        case NL_RUN_METRIC_MIN: acc = MIN(acc, v); break;
-        case NL_RUN_METRIC_MAX: acc = MAX(acc, v); break;
+        case NL_RUN_METRIC_MIN:
+          acc = MIN(acc, v);
+          break;
+        case NL_RUN_METRIC_MAX:
+          acc = MAX(acc, v);
+          break;
         case NL_RUN_METRIC_MEAN:
-        case NL_RUN_METRIC_SUM: acc += v; break;
-        default: break;
+        case NL_RUN_METRIC_SUM:
+          acc += v;
+          break;
+        default:
+          break;
       }
     }
     if (hit)
@@ -831,10 +846,14 @@ static double eval_output(const NlRunMetric *m, NlTrace *t, GError **error) {
   if (n == 0)
     return NAN;
   switch (m->agg) {
-    case NL_RUN_METRIC_MEAN: return acc / n;
-    case NL_RUN_METRIC_FIRST: return first;
-    case NL_RUN_METRIC_LAST: return last;
-    default: return acc;
+    case NL_RUN_METRIC_MEAN:
+      return acc / n;
+    case NL_RUN_METRIC_FIRST:
+      return first;
+    case NL_RUN_METRIC_LAST:
+      return last;
+    default:
+      return acc;
   }
 }
 
@@ -876,6 +895,6 @@ gboolean nl_run_metric_eval_trace(const NlRunMetric *m, NlTrace *t,
 
 gboolean nl_run_metric_eval(const NlRunMetric *m, NlRun *r, double *out,
                             GError **error) {
-  return nl_run_metric_eval_trace(m, nl_run_trace(r), nl__run_scenario(r),
-                                  out, error);
+  return nl_run_metric_eval_trace(m, nl_run_trace(r), nl__run_scenario(r), out,
+                                  error);
 }

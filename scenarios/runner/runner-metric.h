@@ -60,7 +60,7 @@ typedef enum {
 #define NL_X(e, s, u) NL_RUN_METRIC_##e,
   NL_RUN_METRIC_KIND_MAP(NL_X)
 #undef NL_X
-  NL_RUN_METRIC_N_KINDS
+      NL_RUN_METRIC_N_KINDS
 } NlRunMetricKind;
 
 /* How the numbers of several matching lines make one (stdout, stderr). */
