@@ -477,7 +477,7 @@ static void bucket(GPtrArray **pages, int from, int to, gpointer item) {
 }
 
 static GPtrArray **buckets(int n) {
-  GPtrArray **b = g_new0(GPtrArray *, n);
+  GPtrArray **b = g_new0(GPtrArray *, (gsize)MAX(n, 0));
   for (int p = 0; p < n; p++)
     b[p] = g_ptr_array_new();
   return b;

@@ -1953,7 +1953,7 @@ static void consent_tick(NlIceAgent *a, int64_t now) {
   if (!a->cfg.consent_off &&
       now - a->last_consent >= (int64_t)a->cfg.consent_expiry_ms * MS) {
     /* RFC 7675 §5.1: no answer for 30 s; stop sending on this path. */
-    char s[160], why[200];
+    char s[160], why[256];
     snprintf(why, sizeof why, "consent expired: no answer on %s for %u s",
              pair_str(a, p, s, sizeof s), a->cfg.consent_expiry_ms / 1000);
     logf_(a, "%s", why);
