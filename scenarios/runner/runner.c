@@ -91,14 +91,20 @@ static void link_props(const NlScnLink *l, NlLinkProps *out) {
   props_from(&eff, out);
 }
 
-static gboolean check_ip4(const NlScnAddr *a, GError **error) {
+/* @what ("a port forward"): where IPv6 is not modelled yet. */
+static gboolean check_ip4(const NlScnAddr *a, const char *what,
+                          GError **error) {
   if (a->family == 4)
     return TRUE;
   g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD,
-              LOC_FMT "IPv6 is not simulated yet (dual stack is on the "
-                      "roadmap); use an IPv4 address",
-              LOC_ARGS(a->loc));
+              LOC_FMT "%s takes an IPv4 address", LOC_ARGS(a->loc), what);
   return FALSE;
+}
+
+static NlIp6 scn_ip6(const NlScnAddr *a) {
+  NlIp6 r;
+  memcpy(r.b, a->bytes, 16);
+  return r;
 }
 
 static uint32_t prefix_len_mask(guint len) {
@@ -265,9 +271,11 @@ static gboolean own_addr(const NlScnNode *n, uint32_t addr, gboolean outside) {
     const NlScnLink *l = g_ptr_array_index(n->links, i);
     if (outside && l->role == NL_SCN_ROLE_INSIDE)
       continue;
-    for (guint j = 0; j < l->addrs->len; j++)
-      if (nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, j)) == addr)
+    for (guint j = 0; j < l->addrs->len; j++) {
+      const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, j);
+      if (a->family == 4 && nl_scn_addr_ip4(a) == addr)
         return TRUE;
+    }
   }
   return FALSE;
 }
@@ -283,6 +291,8 @@ gboolean nl__run_node_has(const NlScenario *s, const NlScnNode *n,
     return FALSE;
   for (guint i = 0; i < n->routes->len; i++) {
     const NlScnRoute *rt = g_ptr_array_index(n->routes, i);
+    if (rt->via.family != 4)
+      continue;
     uint32_t via = nl_scn_addr_ip4(&rt->via);
     for (guint k = 0; k < s->nodes->len; k++) {
       const NlScnNode *g = g_ptr_array_index(s->nodes, k);
@@ -671,7 +681,10 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
       g_ptr_array_add(inside, f);
     } else {
       for (guint j = 0; j < l->addrs->len; j++) {
-        uint32_t a = nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, j));
+        const NlScnAddr *sa = &g_array_index(l->addrs, NlScnAddr, j);
+        if (sa->family != 4)
+          continue; /* IPv6 is routed through, not translated */
+        uint32_t a = nl_scn_addr_ip4(sa);
         g_array_append_val(ext, a);
       }
     }
@@ -683,6 +696,12 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
   for (guint i = 0; i < sn->forwards->len; i++) {
     const NlScnForward *f = g_ptr_array_index(sn->forwards, i);
     GError *err = NULL;
+    if (!check_ip4(&f->addr, "a port forward", error)) {
+      nl_nat_free(nat);
+      g_ptr_array_free(inside, TRUE);
+      g_array_free(ext, TRUE);
+      return FALSE;
+    }
     uint32_t addr = nl_scn_addr_ip4(&f->addr);
     if (f->dmz) {
       nl_nat_set_dmz(nat, addr);
@@ -707,6 +726,62 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
   return TRUE;
 }
 
+/* One `link` line: its first IPv4 address makes the interface (extra
+ * IPv4 addresses, a NAT's pool, become extra interfaces on the same
+ * segment); its IPv6 addresses go on that first interface (attached
+ * without IPv4 when the line has none), which is then dual-stack. */
+static gboolean build_link(NlNode *node, NlNetwork *net, const NlScnLink *l,
+                           const NlLinkProps *props, uint32_t *first,
+                           GError **error) {
+  NlIface *main_if = NULL;
+  for (guint k = 0; k < l->addrs->len; k++) {
+    const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+    if (a->family != 4)
+      continue;
+    NlIface *f = nl_node_attach(node, net, nl_scn_addr_ip4(a), props);
+    if (main_if == NULL)
+      main_if = f;
+    if (*first == 0)
+      *first = nl_scn_addr_ip4(a);
+  }
+  for (guint k = 0; k < l->addrs->len; k++) {
+    const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+    if (a->family != 6)
+      continue;
+    /* RFC 8200 §5: IPv6 needs links of at least 1280 bytes. */
+    guint mtu = props->mtu ? props->mtu : NL_DEFAULT_MTU;
+    if (mtu < NL_IP6_MIN_MTU) {
+      g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD,
+                  LOC_FMT "IPv6 needs a link MTU of at least 1280 bytes "
+                          "(RFC 8200 §5); this link's is %u",
+                  LOC_ARGS(a->loc), mtu);
+      return FALSE;
+    }
+    if (main_if == NULL)
+      main_if = nl_node_attach(node, net, 0, props);
+    NlIp6 a6 = scn_ip6(a);
+    nl_iface_add_addr6(main_if, &a6);
+  }
+  return TRUE;
+}
+
+/* A node's IPv6 addresses answer its names too (AAAA), in the order
+ * written. */
+static void name_node6(NlWorld *w, const NlScnNode *sn) {
+  for (guint j = 0; j < sn->links->len; j++) {
+    const NlScnLink *l = g_ptr_array_index(sn->links, j);
+    for (guint k = 0; k < l->addrs->len; k++) {
+      const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+      if (a->family != 6)
+        continue;
+      NlIp6 a6 = scn_ip6(a);
+      nl_world_add_name6(w, sn->name, &a6);
+      for (guint n = 0; n < sn->names->len; n++)
+        nl_world_add_name6(w, g_ptr_array_index(sn->names, n), &a6);
+    }
+  }
+}
+
 static gboolean build(NlRun *r, GError **error) {
   const NlScenario *s = r->s;
   for (guint i = 0; i < s->networks->len; i++) {
@@ -714,8 +789,11 @@ static gboolean build(NlRun *r, GError **error) {
     NlNetwork *net = nl_network_new(r->world, sn->name);
     for (guint j = 0; j < sn->prefixes->len; j++) {
       const NlScnAddr *a = &g_array_index(sn->prefixes, NlScnAddr, j);
-      if (!check_ip4(a, error))
-        return FALSE;
+      if (a->family == 6) {
+        NlIp6 p6 = scn_ip6(a);
+        nl_network_add_prefix6(net, &p6, a->len);
+        continue;
+      }
       nl_network_add_prefix(net, nl_scn_addr_ip4(a), a->len);
     }
   }
@@ -728,16 +806,8 @@ static gboolean build(NlRun *r, GError **error) {
       NlLinkProps props;
       link_props(l, &props);
       NlNetwork *net = nl_world_find_network(r->world, l->network);
-      for (guint k = 0; k < l->addrs->len; k++) {
-        const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
-        if (!check_ip4(a, error))
-          return FALSE;
-        /* Extra addresses on one link (a NAT's pool) become extra
-         * interfaces on the same segment. */
-        nl_node_attach(node, net, nl_scn_addr_ip4(a), &props);
-        if (first == 0)
-          first = nl_scn_addr_ip4(a);
-      }
+      if (!build_link(node, net, l, &props, &first, error))
+        return FALSE;
     }
     /* Its names: every address, the public one first (a NAT's outside
      * address, else the first written); a lookup answers the one on a
@@ -752,7 +822,10 @@ static gboolean build(NlRun *r, GError **error) {
           if (pass == 0 && l->role != NL_SCN_ROLE_OUTSIDE)
             continue;
           for (guint k = 0; k < l->addrs->len; k++) {
-            uint32_t a = nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, k));
+            const NlScnAddr *sa = &g_array_index(l->addrs, NlScnAddr, k);
+            if (sa->family != 4)
+              continue;
+            uint32_t a = nl_scn_addr_ip4(sa);
             g_array_append_val(order, a);
           }
         }
@@ -764,10 +837,14 @@ static gboolean build(NlRun *r, GError **error) {
       }
       g_array_free(order, TRUE);
     }
+    name_node6(r->world, sn);
     for (guint j = 0; j < sn->routes->len; j++) {
       const NlScnRoute *rt = g_ptr_array_index(sn->routes, j);
-      if (!check_ip4(&rt->dest, error) || !check_ip4(&rt->via, error))
-        return FALSE;
+      if (rt->dest.family == 6) {
+        NlIp6 d = scn_ip6(&rt->dest), v = scn_ip6(&rt->via);
+        nl_node_add_route6(node, &d, rt->dest.len, &v);
+        continue;
+      }
       uint32_t dest = nl_scn_addr_ip4(&rt->dest) & prefix_len_mask(rt->dest.len);
       nl_node_add_route(node, dest, rt->dest.len, nl_scn_addr_ip4(&rt->via));
     }

@@ -110,7 +110,8 @@ typedef enum {
   X(FIREWALL, "firewall")                                                      \
   X(BLOCKED, "blocked by policy")                                              \
   X(HOST_DOWN, "host down")                                                    \
-  X(TCP_NO_LISTENER, "tcp no listener")
+  X(TCP_NO_LISTENER, "tcp no listener")                                       \
+  X(TOO_BIG, "packet too big") /* IPv6: routers do not fragment */
 
 typedef enum {
 #define NL_X(e, s) NL_DROP_##e,

@@ -349,6 +349,10 @@ static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
 void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
   NlHostStack *h = data;
   NlIp4Header ip;
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    nl_node_default_local_in(node, pkt);
+    return;
+  }
   if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
     nl_node_drop(node, pkt, NL_DROP_MALFORMED);
     return;
