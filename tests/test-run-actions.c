@@ -209,7 +209,7 @@ static void test_run_ipv6_small_mtu_is_refused_with_its_line(void **state) {
   assert_null(r);
   /* IPv4 takes any MTU; the IPv6 address on b's link is refused. */
   assert_true(g_str_has_prefix(err->message,
-                               "v6.nlab:5:22: IPv6 needs a link MTU of at "
+                               "v6.nlab:5:21: IPv6 needs a link MTU of at "
                                "least 1280 bytes"));
   g_error_free(err);
   nl_scenario_free(s);
