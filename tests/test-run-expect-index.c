@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scenarios/runner/runner-path.h"
 #include "sim/net/wire.h"
 #include "test-run-util.h"
 
@@ -136,6 +137,8 @@ static void test_results_do_not_depend_on_what_is_kept(void **state) {
   assert_int_equal(kept(b, NL_TRACE_PKT_DELIVER), 0);
   assert_int_equal(kept(b, NL_TRACE_PKT_DROP), 0);
   assert_int_equal(kept(b, NL_TRACE_TCP_STATE), 0);
+  /* And natlab run without outputs keeps nothing per delivered packet. */
+  assert_int_equal(kept(c, NL_TRACE_PKT_DELIVER), 0);
   /* A second run is the same, record for record. */
   TestRun *again = test_run_opts("every.nlab", every_kind, &all);
   assert_string_equal(a->text, again->text);
@@ -191,6 +194,56 @@ static void test_counts_are_the_records(void **state) {
   test_run_free(r);
 }
 
+/* The path reports (runner-path.c) tally the deliveries as they are made:
+ * a run that keeps no delivery record (natlab run without outputs)
+ * reports the same paths and bytes as one that keeps every record, for a
+ * direct and a relayed path. */
+static void test_path_reports_need_no_kept_deliveries(void **state) {
+  char *path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+                                "figures", "nat-traversal.nlab", NULL);
+  const char *const cone[] = {NULL};
+  const char *const sym[] = {"nat=symmetric", NULL};
+  const char *const *sets[] = {cone, sym};
+  for (guint i = 0; i < G_N_ELEMENTS(sets); i++) {
+    GString *rep[2];
+    NlRunPathBytes pb[2];
+    guint delivered[2];
+    for (guint k = 0; k < 2; k++) {
+      NlRunOptions o = {.trace_mask = k ? NL_RUN_CHECK_KINDS : 0};
+      GError *err = NULL;
+      NlScenario *s = nl_scenario_load(path, sets[i], &err);
+      assert_non_null(s);
+      NlRun *run = nl_run_new(s, &o, &err);
+      assert_non_null(run);
+      assert_int_equal(nl_run_execute(run), 0);
+      rep[k] = g_string_new(NULL);
+      nl_run_report_paths(run, rep[k]);
+      nl_run_path_bytes(run, "peer-a", "peer-b", &pb[k]);
+      if (k == 0) {
+        /* The tally equals what the kept records say (natlab sweep's
+         * path-bytes metric reads them). */
+        NlRunPathBytes from_records;
+        nl__run_path_bytes_in(s, nl_run_trace(run), "peer-a", "peer-b",
+                              &from_records);
+        assert_memory_equal(&from_records, &pb[0], sizeof pb[0]);
+      }
+      TestRun tr = {.run = run};
+      delivered[k] = kept(&tr, NL_TRACE_PKT_DELIVER);
+      nl_run_free(run);
+      nl_scenario_free(s);
+    }
+    assert_true(delivered[0] > 0);
+    assert_int_equal(delivered[1], 0);
+    assert_string_equal(rep[0]->str, rep[1]->str);
+    assert_non_null(strstr(rep[0]->str, i ? "relayed (ICE" : "direct (ICE"));
+    assert_memory_equal(&pb[0], &pb[1], sizeof pb[0]);
+    assert_true(i ? pb[0].relayed_bytes > 0 : pb[0].direct_bytes > 0);
+    g_string_free(rep[0], TRUE);
+    g_string_free(rep[1], TRUE);
+  }
+  g_free(path);
+}
+
 /* A thousand expectations, and a group of a thousand copies, over a
  * thousand programs: each gets its own result. */
 static void test_thousand_expectations_each_their_own(void **state) {
@@ -230,6 +283,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_results_do_not_depend_on_what_is_kept),
       cmocka_unit_test(test_counts_are_the_records),
+      cmocka_unit_test(test_path_reports_need_no_kept_deliveries),
       cmocka_unit_test(test_thousand_expectations_each_their_own),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

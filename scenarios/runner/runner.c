@@ -42,6 +42,7 @@ struct NlRun {
   GPtrArray *actions; /* ActionEv */
   GPtrArray *expects; /* ExpectEv */
   NlExpectIndex *index; /* what the expectations read (runner-expect.c) */
+  NlPathTally *tally;   /* what the path reports read (runner-path.c) */
   guint failed;
   NlRunProgressFn progress;
   void *progress_data;
@@ -600,6 +601,7 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
   r->expects = g_ptr_array_new();
   /* Before anything is recorded: the expectations read every record. */
   r->index = nl__expect_index_new(r);
+  r->tally = nl__path_tally_new(nl_world_trace(r->world));
   if (opts && opts->watchdog_ms)
     nl_proc_set_watchdog(opts->watchdog_ms);
   if (!build(r, error)) {
@@ -671,11 +673,16 @@ void nl_run_free(NlRun *r) {
   g_ptr_array_free(r->actions, TRUE);
   nl_world_free(r->world);
   nl__expect_index_free(r->index);
+  nl__path_tally_free(r->tally);
   g_free(r);
 }
 
 const NlScenario *nl__run_scenario(const NlRun *r) {
   return r->s;
+}
+
+NlPathTally *nl__run_path_tally(const NlRun *r) {
+  return r->tally;
 }
 
 NlWorld *nl_run_world(NlRun *r) {
