@@ -3,6 +3,8 @@
  *   bench-procs                       every case below, each in a child
  *   bench-procs rtt COUNT             (a) blocking UDP round trips
  *   bench-procs spawn HOSTS PER_HOST  (b) HOSTS × PER_HOST echo servers
+ *   bench-procs spawn HOSTS PER_HOST user   (c) the same with a user's
+ *                                     program (bench-procs-pingpong server)
  *
  * (a) Two processes ping-pong a 1-byte UDP datagram through sendto() and
  * a blocking recvfrom() (bench-procs-pingpong.c, loaded as a user program):
@@ -17,6 +19,10 @@
  * prints a line and blocks in recvfrom), through nl_scenario_load_string,
  * nl_run_new and nl_run_execute.  Prints build, run and free times and the
  * resident memory: peak (ru_maxrss) and the growth from before the build.
+ *
+ * (c) As (b), but each process runs a user's program built with the shim
+ * (bench-procs-pingpong.so as `server PORT`, blocking in recvfrom): what
+ * an instance of a student's program costs to load, run and unload.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,14 +132,18 @@ static void bench_rtt(long count) {
 
 /* ---- (b) many processes ---- */
 
-static void bench_spawn(guint hosts, guint per_host) {
+static void bench_spawn(guint hosts, guint per_host, gboolean user) {
   GString *text = g_string_new("duration 1s\nnetwork lan 10.0.0.0/16\n");
   for (guint h = 0; h < hosts; h++) {
     g_string_append_printf(text, "host h%u\n  link lan 10.0.%u.%u\n", h,
                            (h + 1) / 256, (h + 1) % 256);
     for (guint i = 0; i < per_host; i++)
-      g_string_append_printf(text, "  run name=s%u udp-echo-server %u\n", i,
-                             10000 + i);
+      if (user)
+        g_string_append_printf(text, "  run name=s%u %s server %u\n", i,
+                               BENCH_PINGPONG, 10000 + i);
+      else
+        g_string_append_printf(text, "  run name=s%u udp-echo-server %u\n",
+                               i, 10000 + i);
   }
   guint procs = hosts * per_host;
   long rss0 = rss_kib();
@@ -165,8 +175,10 @@ static void bench_spawn(guint hosts, guint per_host) {
   const guint8 *p;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &p))
-    listening += rec->kind == NL_TRACE_STDOUT && rec->len > 12 &&
-                 memcmp(p, "listening on", 12) == 0;
+    listening += user ? rec->kind == NL_TRACE_PROC && rec->len > 10 &&
+                            memcmp(p, "start pid=", 10) == 0
+                      : rec->kind == NL_TRACE_STDOUT && rec->len > 12 &&
+                            memcmp(p, "listening on", 12) == 0;
   if (listening != procs)
     g_error("%u of %u servers listening", listening, procs);
   uint64_t records = nl_trace_count(t);
@@ -175,14 +187,15 @@ static void bench_spawn(guint hosts, guint per_host) {
   double w4 = clock_s(CLOCK_MONOTONIC);
   double c4 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
   long peak = peak_rss_kib();
-  printf("spawn %u hosts x %u = %u processes (%zu bytes of scenario, "
+  printf("spawn %u hosts x %u = %u processes of %s (%zu bytes of scenario, "
          "%" G_GUINT64_FORMAT " trace records):\n"
          "  parse %.3f s wall (%.3f CPU), build %.3f s (%.3f), run 1 s "
          "virtual %.3f s (%.3f), free %.3f s (%.3f)\n"
          "  RSS before %ld KiB, built %ld KiB, after run %ld KiB; peak %ld "
          "KiB after build, %ld after run, %ld at the end: %.1f KiB per "
          "process (after run, from before)\n",
-         hosts, per_host, procs, text->len, records, w1 - w0, c1 - c0,
+         hosts, per_host, procs, user ? "a user's program" : "a built-in",
+         text->len, records, w1 - w0, c1 - c0,
          w2 - w1, c2 - c1, w3 - w2, c3 - c2, w4 - w3, c4 - c3, rss0,
          rss_built, rss_ran, peak_built, peak_ran, peak,
          (double)(rss_ran - rss0) / procs);
@@ -197,7 +210,8 @@ static void in_child(int argc, const char **argv) {
     if (strcmp(argv[0], "rtt") == 0)
       bench_rtt(atol(argv[1]));
     else
-      bench_spawn((guint)atoi(argv[1]), (guint)atoi(argv[2]));
+      bench_spawn((guint)atoi(argv[1]), (guint)atoi(argv[2]),
+                  argc > 3 && strcmp(argv[3], "user") == 0);
     fflush(stdout);
     _exit(0);
   }
@@ -211,16 +225,19 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "rtt") == 0) {
     bench_rtt(atol(argv[2]));
   } else if (argc >= 4 && strcmp(argv[1], "spawn") == 0) {
-    bench_spawn((guint)atoi(argv[2]), (guint)atoi(argv[3]));
+    bench_spawn((guint)atoi(argv[2]), (guint)atoi(argv[3]),
+                argc > 4 && strcmp(argv[4], "user") == 0);
   } else if (argc == 1) {
     const char *rtt[] = {"rtt", "200000"};
     const char *one[] = {"spawn", "1", "10000"};
     const char *many[] = {"spawn", "100", "100"};
+    const char *users[] = {"spawn", "10000", "1", "user"};
     in_child(2, rtt);
     in_child(3, one);
     in_child(3, many);
+    in_child(4, users);
   } else {
-    fprintf(stderr, "usage: %s [rtt COUNT | spawn HOSTS PER_HOST]\n",
+    fprintf(stderr, "usage: %s [rtt COUNT | spawn HOSTS PER_HOST [user]]\n",
             argv[0]);
     return 2;
   }

@@ -41,7 +41,11 @@ typedef struct {
   NlShimRegion region;    /* the program's state section (start NULL: none) */
   guint8 *region_saved;   /* this process's copy while another one runs
                            * (NULL until first saved: then the pristine) */
+  const void *hole;       /* bytes of the region never swapped (hole_len) */
+  size_t hole_len;
   NlShimStartFn shim_start;
+  NlShimEndFn shim_end;   /* set once the process has streams of its own */
+  guint64 std_seq;        /* when those streams were made (see facts.c) */
   int pdeathsig, dumpable, no_new_privs; /* prctl() answers */
   struct hostent *hostent; /* gethostbyname()'s answer */
 } NlProcFacts;

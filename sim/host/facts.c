@@ -17,6 +17,7 @@
 #include "sim/host/host-priv.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -188,6 +189,42 @@ static void locale_reset(NlProc *p) {
   p->facts.locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
+static void region_switch(NlProc *p);
+
+/* ---- Standard streams of a shared instance's processes ----
+ *
+ * Each process of a shared instance (proc.c) gets stdin, stdout and
+ * stderr of its own from the shim (shim.c), made with fopencookie.  When
+ * it ends they are kept for the next process of that instance instead of
+ * closed: glibc unlinks a FILE it closes by walking its list of all open
+ * FILEs, so closing 30,000 of them one by one costs seconds.  When the
+ * instance is unloaded, the kept ones are closed newest first, each then
+ * found at the head of glibc's list. */
+typedef struct {
+  guint64 seq; /* in the order they were made */
+  void *f[3];  /* FILE *: stdin, stdout, stderr */
+} NlSpareStd;
+
+static guint64 std_made;
+
+static gint spare_newest_first(gconstpointer a, gconstpointer b) {
+  const NlSpareStd *x = a, *y = b;
+  return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
+}
+
+void nl__facts_shared_free(NlSharedProgram *sp) {
+  if (sp->spare_std == NULL)
+    return;
+  g_array_sort(sp->spare_std, spare_newest_first);
+  for (guint i = 0; i < sp->spare_std->len; i++) {
+    NlSpareStd *s = &g_array_index(sp->spare_std, NlSpareStd, i);
+    for (int k = 2; k >= 0; k--)
+      fclose(s->f[k]);
+  }
+  g_array_free(sp->spare_std, TRUE);
+  sp->spare_std = NULL;
+}
+
 void nl__facts_proc_init(NlProc *p) {
   NlHostStack *h = p->host;
   p->facts.cwd = g_strdup("/");
@@ -203,12 +240,34 @@ void nl__facts_proc_init(NlProc *p) {
   memcpy(&region, &sym, sizeof sym);
   if (region != NULL)
     region(&p->facts.region);
+  if (p->shared != NULL) {
+    /* One object for many processes: the region is all its data. */
+    NlSharedProgram *sp = p->shared;
+    p->facts.region.start = sp->data;
+    p->facts.region.len = sp->len;
+    p->facts.region.owner = &sp->owner;
+    p->facts.region.pristine = sp->pristine;
+    p->facts.hole = sp->hole;
+    p->facts.hole_len = sp->hole_len;
+  }
   sym = nl_loader_symbol(p->module, NL_SHIM_START_SYMBOL);
   memcpy(&p->facts.shim_start, &sym, sizeof sym);
 }
 
 void nl__facts_proc_end(NlProc *p) {
   NlShimRegion *r = &p->facts.region;
+  if (p->facts.shim_end != NULL) {
+    /* Its own streams, taken from its own data, wait for the next. */
+    region_switch(p);
+    NlSpareStd s = {.seq = p->facts.std_seq};
+    p->facts.shim_end(s.f);
+    p->facts.shim_end = NULL;
+    if (s.f[0] != NULL && s.f[1] != NULL && s.f[2] != NULL) {
+      if (p->shared->spare_std == NULL)
+        p->shared->spare_std = g_array_new(FALSE, FALSE, sizeof(NlSpareStd));
+      g_array_append_val(p->shared->spare_std, s);
+    }
+  }
   if (r->start != NULL && *r->owner == p)
     *r->owner = NULL;
   r->start = NULL;
@@ -243,14 +302,18 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent) {
  * addresses directly (optind, optarg, environ, tzname, h_errno...) and
  * what libc keeps in hidden statics (strtok's position, the buffers of
  * localtime(), asctime(), strerror(), inet_ntoa()...) -- in one section
- * of its object, "nl_proc_state" (sim/host/shim-libc.c).  A user's
- * program is a private copy per process, so the section is already per
- * process.  The lab's own programs are loaded once for every host; for
- * them the section holds the state of the process that ran last, and the
- * lab swaps it when a thread of another process of the same object runs:
- * it saves the section into the owner's copy and loads the runner's.  A
- * swap costs two copies of a few hundred bytes, and only when processes
- * of one object alternate.
+ * of its object, "nl_proc_state" (sim/host/shim-libc.c).  The lab's own
+ * programs are loaded once for every host; for them the section holds the
+ * state of the process that ran last, and the lab swaps it when a thread
+ * of another process of the same object runs: it saves the section into
+ * the owner's copy and loads the runner's.  A swap costs two copies of a
+ * few hundred bytes, and only when processes of one object alternate.
+ * A user's program is loaded once too when it can be (proc.c,
+ * NlSharedProgram): then the region is all of its writable data (its
+ * globals and static buffers, the section among them) less the shim's
+ * copy of the pristine section, a few KiB for most programs.  One that
+ * cannot (its own constructors, thread-locals, much data) is a private
+ * copy per process, whose section is already its own.
  *
  * Why this and not the alternatives: keeping each piece of state in the
  * NlProc works for state behind functions, but not for variables a
@@ -259,22 +322,41 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent) {
  * and by natlab.  So the shim owns every piece of that state, and one
  * mechanism makes all of it per process. */
 
-void nl__facts_enter(NlThread *t) {
-  NlProc *p = t->proc;
+/* The region less its hole, between the object and a compact copy. */
+static void region_save(const NlProcFacts *f, guint8 *dst) {
+  const guint8 *src = f->region.start;
+  size_t a = f->hole_len ? (size_t)((const guint8 *)f->hole - src) : 0;
+  memcpy(dst, src, a);
+  memcpy(dst + a, src + a + f->hole_len, f->region.len - a - f->hole_len);
+}
+
+static void region_load(const NlProcFacts *f, const guint8 *src) {
+  guint8 *dst = f->region.start;
+  size_t a = f->hole_len ? (size_t)((const guint8 *)f->hole - dst) : 0;
+  memcpy(dst, src, a);
+  memcpy(dst + a + f->hole_len, src + a, f->region.len - a - f->hole_len);
+}
+
+/* Puts @p's data into its object, saving the data there now. */
+static void region_switch(NlProc *p) {
   NlShimRegion *r = &p->facts.region;
   if (r->start != NULL && *r->owner != p) {
     NlProc *o = *r->owner;
     if (o != NULL) {
       if (o->facts.region_saved == NULL)
-        o->facts.region_saved = g_malloc(r->len);
-      memcpy(o->facts.region_saved, r->start, r->len);
+        o->facts.region_saved = g_malloc(r->len - o->facts.hole_len);
+      region_save(&o->facts, o->facts.region_saved);
     }
-    /* A process that never ran starts from the section as loaded. */
-    memcpy(r->start,
-           p->facts.region_saved ? p->facts.region_saved : r->pristine,
-           r->len);
+    /* A process that never ran starts from the region as loaded. */
+    region_load(&p->facts, p->facts.region_saved ? p->facts.region_saved
+                                                 : r->pristine);
     *r->owner = p;
   }
+}
+
+void nl__facts_enter(NlThread *t) {
+  NlProc *p = t->proc;
+  region_switch(p);
   uselocale(t->facts.locale == LC_GLOBAL_LOCALE ? p->facts.locale
                                                 : t->facts.locale);
 }
@@ -321,6 +403,22 @@ char **nl__facts_main_start(NlThread *t) {
   g_strfreev(merged);
   if (p->facts.shim_start != NULL) {
     NlShimStart st = {.env = block, .argv0 = p->argv[0]};
+    void *end = p->shared ? nl_loader_symbol(p->module, NL_SHIM_END_SYMBOL)
+                          : NULL;
+    if (end != NULL) {
+      /* Streams of its own: an ended process's, or new ones. */
+      st.own_std = 1;
+      memcpy(&p->facts.shim_end, &end, sizeof end);
+      GArray *spare = p->shared->spare_std;
+      if (spare != NULL && spare->len > 0) {
+        NlSpareStd *kept = &g_array_index(spare, NlSpareStd, spare->len - 1);
+        memcpy(st.std, kept->f, sizeof st.std);
+        p->facts.std_seq = kept->seq;
+        g_array_set_size(spare, spare->len - 1);
+      } else {
+        p->facts.std_seq = ++std_made;
+      }
+    }
     p->facts.shim_start(&st);
   }
   return block;

@@ -29,17 +29,6 @@ typedef struct NlWatch NlWatch;
 typedef struct NlKqueue NlKqueue; /* kqueue.c */
 typedef struct NlUring NlUring;   /* uring.c */
 
-/* What an AF_INET6 socket's IPPROTO_IPV6 options say (vsock.c). */
-typedef struct {
-  int hops;     /* IPV6_UNICAST_HOPS; -1: the route's (64) */
-  int mhops;    /* IPV6_MULTICAST_HOPS; -1: 1 */
-  int tclass;   /* IPV6_TCLASS */
-  int pmtudisc; /* IPV6_MTU_DISCOVER */
-  int mtu;      /* IPV6_MTU (0: the path's) */
-  guint32 flags; /* booleans: bit (name & 31) for the IPV6_RECV* options */
-  gboolean dontfrag, mloop;
-} NlSockV6;
-
 /* CLOCK_MONOTONIC reads as if the machine booted this long before. */
 #define NL_BOOT_OFFSET (1000 * NL_S)
 
@@ -109,7 +98,6 @@ struct NlFile {
   int domain, type;
   NlTime rcvtimeo, sndtimeo; /* 0 = none */
   gboolean v6only;
-  NlSockV6 v6; /* AF_INET6 sockets */
   NlUdpSock *udp;
   NlTcpSock *tcp;
   gboolean tcp_listening;
@@ -127,11 +115,8 @@ struct NlFile {
   NlVfile *vf;
 };
 
-/* A socket's addresses are NlIp6: an IPv4 address in its v4-mapped form
- * (as Linux's dual-stack sockets hold it); the unspecified address of
- * either family is all zeros. */
 typedef struct {
-  NlIp6 src;
+  uint32_t src;
   uint16_t sport;
   guint len;
   guint8 data[];
@@ -139,10 +124,10 @@ typedef struct {
 
 struct NlUdpSock {
   NlFile *file;
-  NlIp6 laddr;
+  uint32_t laddr;
   uint16_t lport;
   gboolean bound;
-  NlIp6 raddr;
+  uint32_t raddr;
   uint16_t rport;
   gboolean connected;
   GQueue queue; /* NlDatagram */
@@ -226,6 +211,29 @@ struct NlThread {
  * would not be, and a program may print or hash it: OpenSSL does). */
 #define NL_PTHREAD_OF(t) ((pthread_t)(t)->tid)
 
+/* One loaded instance of a user's program that its processes share: the
+ * object is loaded once, and each process's writable data (its globals,
+ * its static buffers, the shim's libc state) is swapped into the object
+ * when one of its threads runs (facts.c, nl__facts_enter), so that an
+ * instance costs what its data costs.  Programs whose constructors,
+ * destructors or thread-locals would not survive that get a private copy
+ * each (proc.c). */
+typedef struct {
+  char *key;        /* the file's path and identity (a rebuilt file is new) */
+  NlProgram *mod;
+  guint refs;       /* processes using it */
+  void *owner;      /* the NlProc whose data the object holds now */
+  void *data;       /* the swapped bytes (NlProgramLayout) */
+  size_t len;
+  const void *hole; /* the shim's copy of its pristine state: never swapped */
+  size_t hole_len;
+  guint8 *pristine; /* @data as loaded, less the hole */
+  GArray *spare_std; /* NlSpareStd: ended processes' streams, for the next */
+} NlSharedProgram;
+
+/* Closes what @sp kept for its processes (facts.c), before unloading. */
+void nl__facts_shared_free(NlSharedProgram *sp);
+
 struct NlProc {
   NlHostStack *host;
   char *name;
@@ -238,6 +246,7 @@ struct NlProc {
   char **argv;
   int argc;
   NlProgram *module;
+  NlSharedProgram *shared; /* @module's sharing, or NULL: a private copy */
   int (*main_fn)(int, char **);
   NlFile **fds;      /* fd_cap entries; grows up to RLIMIT_NOFILE */
   gboolean *cloexec;

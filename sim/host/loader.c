@@ -219,6 +219,58 @@ gboolean nl_loader_is_private(const NlProgram *prog) {
   return prog->memfd >= 0;
 }
 
+typedef struct {
+  uintptr_t base;
+  const char *name;
+  NlProgramLayout *out;
+  gboolean found;
+} LayoutFind;
+
+static int layout_phdrs(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  LayoutFind *f = data;
+  if (info->dlpi_addr != f->base || g_strcmp0(info->dlpi_name, f->name) != 0)
+    return 0;
+  uintptr_t lo = UINTPTR_MAX, hi = 0, relro_end = 0;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+      lo = MIN(lo, start);
+      hi = MAX(hi, start + ph->p_memsz);
+    } else if (ph->p_type == PT_GNU_RELRO) {
+      relro_end = start + ph->p_memsz;
+    } else if (ph->p_type == PT_TLS) {
+      f->out->tls = TRUE;
+    }
+  }
+  /* RELRO is read-only once relocated: the same for every instance. */
+  lo = MAX(lo, relro_end);
+  if (lo < hi) {
+    f->out->data = (void *)lo;
+    f->out->data_len = hi - lo;
+  }
+  f->found = TRUE;
+  return 1;
+}
+
+gboolean nl_loader_layout(const NlProgram *prog, NlProgramLayout *out) {
+  g_return_val_if_fail(prog != NULL && out != NULL, FALSE);
+  memset(out, 0, sizeof *out);
+  struct link_map *lm = NULL;
+  if (dlinfo(prog->handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL)
+    return FALSE;
+  for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+    if (d->d_tag == DT_INIT_ARRAYSZ)
+      out->ctors = (guint)(d->d_un.d_val / sizeof(void *));
+    else if (d->d_tag == DT_FINI_ARRAYSZ)
+      out->dtors = (guint)(d->d_un.d_val / sizeof(void *));
+  }
+  LayoutFind f = {lm->l_addr, lm->l_name, out, FALSE};
+  dl_iterate_phdr(layout_phdrs, &f);
+  return f.found;
+}
+
 void nl_loader_close(NlProgram *prog) {
   if (prog == NULL)
     return;

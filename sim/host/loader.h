@@ -9,6 +9,10 @@
  * separate them but is limited to 16 namespaces.  A shared open is a plain
  * dlopen(): every shared open of one path is the same instance.
  *
+ * Processes of a user's program share one private copy when they can
+ * (proc.c, NlSharedProgram): nl_loader_layout() tells where its writable
+ * data is, which the lab swaps per process.
+ *
  * Objects are loaded RTLD_NOW | RTLD_LOCAL, so two instances never satisfy
  * each other's symbols.  Note that a function the object both defines and
  * calls (e.g. the shim's `socket`) still binds to an earlier definition in
@@ -64,6 +68,21 @@ gboolean nl_loader_is_private(const NlProgram *prog);
 /* TRUE if @addr lies in this instance's own object (its code or data, not
  * a library it uses). */
 gboolean nl_loader_contains(const NlProgram *prog, const void *addr);
+
+/* How a loaded object lays out its data, for sharing one instance among
+ * processes (proc.c swaps @data per process). */
+typedef struct {
+  void *data;      /* the writable bytes past RELRO: .data, .bss, the
+                    * shim's state; NULL when the object has none */
+  size_t data_len;
+  guint ctors;     /* entries of .init_array */
+  guint dtors;     /* entries of .fini_array */
+  gboolean tls;    /* thread-local storage (PT_TLS) */
+} NlProgramLayout;
+
+/* Fills @out from the loaded object's program headers and dynamic
+ * section.  Returns: FALSE if they cannot be found. */
+gboolean nl_loader_layout(const NlProgram *prog, NlProgramLayout *out);
 
 /**
  * nl_loader_close: unloads this instance (dlclose; for a private copy also

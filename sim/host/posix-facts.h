@@ -139,6 +139,7 @@ typedef struct {
   size_t len;
   void **owner;          /* the process whose state is in it now */
   const void *pristine;  /* the section as loaded */
+  size_t pristine_len;   /* the size of the shim's buffer holding it */
   int *h_errno_p;        /* the program's h_errno (inside the section) */
 } NlShimRegion;
 
@@ -146,12 +147,19 @@ typedef struct {
 typedef struct {
   char **env;          /* the environment, NULL-terminated (process heap) */
   const char *argv0;   /* for program_invocation_name */
+  int own_std;         /* give this process standard streams of its own
+                        * (a shared instance: proc.c) */
+  void *std[3];        /* with own_std: the streams of an ended process to
+                        * reuse (FILE *), or NULL to make new ones */
 } NlShimStart;
 
 /* The shim's own functions the lab looks up in a loaded program. */
 typedef void (*NlShimRegionFn)(NlShimRegion *out);
 typedef void (*NlShimStartFn)(const NlShimStart *start);
+/* Gives back the process's own streams (FILE *) in @std. */
+typedef void (*NlShimEndFn)(void **std);
 #define NL_SHIM_REGION_SYMBOL "nl__shim_region"
 #define NL_SHIM_START_SYMBOL "nl__shim_start"
+#define NL_SHIM_END_SYMBOL "nl__shim_end"
 
 #endif

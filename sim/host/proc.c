@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim/host/backtrace.h"
 #include "sim/host/guard.h"
@@ -223,6 +224,136 @@ static void flush_lines(NlProc *p) {
       nl__proc_output(p, s, "\n", 1);
 }
 
+/* ---- programs shared by their processes (NlSharedProgram) ---- */
+
+/* Most a shared program's data may be: each switch between two of its
+ * processes copies it twice (larger programs get a private copy). */
+#define NL_PROC_SHARE_MAX_DATA (64 * 1024)
+
+/* The constructors and destructors of a program with none of its own:
+ * the C runtime's (frame_dummy, __do_global_dtors_aux) and the shim's
+ * (its streams and its state section; shim.c, shim-libc.c). */
+#define NL_PROC_SHIM_CTORS 3
+#define NL_PROC_SHIM_DTORS 2
+
+/* Loaded user programs by key, while a process uses them. */
+static GHashTable *shared_programs;
+
+/* The file's path and identity: a program rebuilt at the same path (a new
+ * inode, size or time) is another program. */
+static char *program_key(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return NULL;
+  return g_strdup_printf("%ju:%ju:%jd:%jd.%09ld:%s", (uintmax_t)st.st_dev,
+                         (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+                         (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                         path);
+}
+
+/* Whether processes can share @mod's one instance, with their data
+ * swapped in turn; fills @sp's layout when they can.  Not when its
+ * constructors or destructors are more than the C runtime's and the
+ * shim's (one that allocates, or runs per process, must run per copy),
+ * when it has thread-locals (one block per real thread, not per
+ * process), or when it was not built with the shim. */
+static gboolean shareable(NlProgram *mod, NlSharedProgram *sp) {
+  NlProgramLayout lay;
+  if (!nl_loader_layout(mod, &lay) || lay.tls ||
+      lay.ctors > NL_PROC_SHIM_CTORS || lay.dtors > NL_PROC_SHIM_DTORS ||
+      lay.data == NULL ||
+      lay.data_len > NL_PROC_SHARE_MAX_DATA)
+    return FALSE;
+  NlShimRegionFn region = NULL;
+  void *sym = nl_loader_symbol(mod, NL_SHIM_REGION_SYMBOL);
+  memcpy(&region, &sym, sizeof sym);
+  if (region == NULL)
+    return FALSE;
+  NlShimRegion r = {0};
+  region(&r);
+  guint8 *lo = lay.data, *hi = lo + lay.data_len;
+  if ((guint8 *)r.start < lo || (guint8 *)r.start + r.len > hi)
+    return FALSE; /* its state section is not in the data: not the shim */
+  sp->data = lay.data;
+  sp->len = lay.data_len;
+  if (r.pristine_len > 0 && (const guint8 *)r.pristine >= lo &&
+      (const guint8 *)r.pristine + r.pristine_len <= hi) {
+    sp->hole = r.pristine;
+    sp->hole_len = r.pristine_len;
+  }
+  /* The data as loaded (after relocation and the shim's constructor),
+   * which every process starts from. */
+  size_t a = sp->hole_len ? (size_t)((const guint8 *)sp->hole - lo) : 0;
+  sp->pristine = g_malloc(sp->len - sp->hole_len);
+  memcpy(sp->pristine, lo, a);
+  memcpy(sp->pristine + a, lo + a + sp->hole_len, sp->len - a - sp->hole_len);
+  return TRUE;
+}
+
+/* A user's program for a new process: the loaded instance its other
+ * processes use when it can be shared (*@shared set), else a private copy
+ * (*@shared NULL). */
+static NlProgram *user_program_open(const char *path, NlSharedProgram **shared,
+                                    GError **error) {
+  *shared = NULL;
+  char *key = program_key(path);
+  NlSharedProgram *sp =
+      key && shared_programs ? g_hash_table_lookup(shared_programs, key) : NULL;
+  if (sp != NULL) {
+    g_free(key);
+    sp->refs++;
+    *shared = sp;
+    return sp->mod;
+  }
+  NlProgram *mod = nl_loader_open(path, TRUE, error);
+  if (mod == NULL || key == NULL) {
+    g_free(key);
+    return mod;
+  }
+  sp = g_new0(NlSharedProgram, 1);
+  if (!shareable(mod, sp)) {
+    g_free(sp);
+    g_free(key);
+    return mod;
+  }
+  sp->key = key;
+  sp->mod = mod;
+  sp->refs = 1;
+  if (shared_programs == NULL)
+    shared_programs = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(shared_programs, sp->key, sp);
+  *shared = sp;
+  return mod;
+}
+
+/* Ends @p's use of its program; the last process unloads it. */
+static void proc_program_close(NlProc *p) {
+  NlSharedProgram *sp = p->shared;
+  p->shared = NULL;
+  if (sp == NULL) {
+    nl_loader_close(p->module);
+    return;
+  }
+  if (--sp->refs > 0)
+    return;
+  g_hash_table_remove(shared_programs, sp->key);
+  if (g_hash_table_size(shared_programs) == 0) {
+    g_hash_table_destroy(shared_programs);
+    shared_programs = NULL;
+  }
+  /* The object's data as loaded again (its own streams, which its
+   * destructor closes), whichever process ran last. */
+  guint8 *lo = sp->data;
+  size_t a = sp->hole_len ? (size_t)((const guint8 *)sp->hole - lo) : 0;
+  memcpy(lo, sp->pristine, a);
+  memcpy(lo + a + sp->hole_len, sp->pristine + a, sp->len - a - sp->hole_len);
+  nl__facts_shared_free(sp);
+  nl_loader_close(sp->mod);
+  g_free(sp->pristine);
+  g_free(sp->key);
+  g_free(sp);
+}
+
 /* ---- process lifecycle ---- */
 
 static void proc_trace(NlProc *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -293,7 +424,7 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
     proc_trace(p, "%s", why ? why : nl_proc_state_name(state));
   nl__facts_proc_end(p);
   if (p->module) {
-    nl_loader_close(p->module);
+    proc_program_close(p);
     p->module = NULL;
   }
   /* After the module: its destructors may still free into it. */
@@ -400,13 +531,17 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
     return NULL;
   }
   ensure_guard();
-  /* natlab's own programs keep no mutable globals: one copy serves every
-   * host.  Users' programs get a private copy each. */
-  NlProgram *mod = nl_loader_open(path, !builtin, error);
+  /* natlab's own programs: one copy serves every host (their libc state
+   * is swapped, facts.c).  Users' programs: one instance shared with its
+   * data swapped where it can be, else a private copy each. */
+  NlSharedProgram *shared = NULL;
+  NlProgram *mod = builtin ? nl_loader_open(path, FALSE, error)
+                           : user_program_open(path, &shared, error);
   g_free(path);
   if (mod == NULL)
     return NULL;
   NlProc *p = g_new0(NlProc, 1);
+  p->shared = shared;
   p->host = h;
   p->name = g_strdup(name);
   p->program = g_strdup(program);

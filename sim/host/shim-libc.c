@@ -105,6 +105,7 @@ void nl__shim_region(NlShimRegion *out) {
   out->len = (size_t)(__stop_nl_proc_state - __start_nl_proc_state);
   out->owner = &region_owner;
   out->pristine = region_pristine;
+  out->pristine_len = sizeof region_pristine;
   out->h_errno_p = &h_errno_v;
 }
 
@@ -116,7 +117,10 @@ __attribute__((constructor)) static void nl_shim_state_init(void) {
 }
 
 void nl__shim_start(const NlShimStart *s);
+void nl__shim_std_own(void *const reuse[3]); /* shim.c */
 void nl__shim_start(const NlShimStart *s) {
+  if (s->own_std)
+    nl__shim_std_own(s->std);
   environ = s->env;
   program_invocation_name = (char *)s->argv0;
   const char *slash = strrchr(s->argv0, '/');

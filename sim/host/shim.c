@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,58 @@ int fclose(FILE *fp) {
     if (fp != NULL && fp == std_files[i])
       return nl_posix_close(i) == 0 ? 0 : EOF;
   return _IO_fclose(fp);
+}
+
+/* A process of an instance that several processes share (proc.c) has
+ * streams of its own: a FILE holds state -- an unread byte, the EOF and
+ * error flags -- that must not pass from one process to another.  The
+ * variables are per process (the lab swaps this object's data), and
+ * shared_std keeps the object's own streams, which nl_shim_fini closes.
+ * The lab keeps an ended process's streams for the next process rather
+ * than closing them: glibc finds a FILE to close by walking the list of
+ * every open FILE, so closing thousands one by one is quadratic. */
+static FILE *shared_std[3];
+
+void nl__shim_std_own(void *const reuse[3]);
+void nl__shim_std_own(void *const reuse[3]) {
+  cookie_io_functions_t wio = {.write = cookie_write};
+  cookie_io_functions_t rio = {.read = cookie_read};
+  for (int i = 0; i < 3; i++)
+    shared_std[i] = std_files[i];
+  if (reuse[0] != NULL && reuse[1] != NULL && reuse[2] != NULL) {
+    for (int i = 0; i < 3; i++) {
+      std_files[i] = reuse[i];
+      __fpurge(std_files[i]); /* nothing read ahead or pushed back */
+      clearerr(std_files[i]);
+    }
+  } else {
+    std_files[0] = fopencookie((void *)0L, "r", rio);
+    std_files[1] = fopencookie((void *)1L, "w", wio);
+    std_files[2] = fopencookie((void *)2L, "w", wio);
+    for (int i = 0; i < 3; i++)
+      if (std_files[i] != NULL)
+        setvbuf(std_files[i], NULL, _IONBF, 0);
+  }
+  stdin = std_files[0];
+  stdout = std_files[1];
+  stderr = std_files[2];
+}
+
+/* The process ends: its own streams go back to the lab (@std), the
+ * object's come back. */
+void nl__shim_end(void **std);
+void nl__shim_end(void **std) {
+  for (int i = 0; i < 3; i++) {
+    std[i] = NULL;
+    if (shared_std[i] == NULL)
+      continue;
+    std[i] = std_files[i];
+    std_files[i] = shared_std[i];
+    shared_std[i] = NULL;
+  }
+  stdin = std_files[0];
+  stdout = std_files[1];
+  stderr = std_files[2];
 }
 
 __attribute__((destructor)) static void nl_shim_fini(void) {
