@@ -27,6 +27,8 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
                                NlPacket *pkt) {
   NatNode *nn = data;
   NlIp4Header ip;
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6)
+    return NL_DROP_NONE; /* IPv6 is routed, not translated */
   if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL)
     return NL_DROP_MALFORMED;
   NlNatDirection dir;

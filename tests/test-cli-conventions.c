@@ -296,7 +296,8 @@ static void test_cli_presets_named_text_and_json(void **state) {
 }
 
 /* natlab check reports what run would report before running: a program
- * that does not compile, a .so that is not one or has no main, IPv6. */
+ * that does not compile, a .so that is not one or has no main, an IPv6
+ * link below IPv6's minimum MTU. */
 static void test_cli_check_validates_the_world(void **state) {
   char *dir = g_dir_make_tmp("natlab-check-XXXXXX", NULL);
   const struct {
@@ -348,12 +349,14 @@ static void test_cli_check_validates_the_world(void **state) {
   }
   char *v6 = g_build_filename(dir, "v6.nlab", NULL);
   g_assert(g_file_set_contents(v6,
-                               "duration 1s\nnetwork lan 2001:db8::/64\n"
+                               "duration 1s\n"
+                               "network lan 2001:db8::/64 mtu=1000\n"
                                "host a\n  link lan 2001:db8::1\n",
                                -1, NULL));
   Result r = natlab("check", v6, NULL);
   assert_int_equal(r.rc, 2);
-  assert_non_null(strstr(r.err, "v6.nlab:2:13: IPv6 is not simulated yet"));
+  assert_non_null(strstr(r.err, "v6.nlab:4:12: IPv6 needs a link MTU of at "
+                                "least 1280 bytes"));
   result_clear(&r);
   /* A valid scenario is ok; several are checked in one call. */
   char *good = write_scenario(dir);

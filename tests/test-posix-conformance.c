@@ -142,6 +142,12 @@ static void test_posix_libc_matches_linux(void **state) {
   compare("libc");
 }
 
+/* IPv6 over ::1 and 127.0.0.1: dual-stack and v6-only sockets, v4-mapped
+ * peers, IPv6 options, getaddrinfo over both families. */
+static void test_posix_ipv6_matches_linux(void **state) {
+  compare("ipv6");
+}
+
 /* Several bad arguments: the errno of the check Linux makes first; accept()
  * at EMFILE leaves the connection queued. */
 static void test_posix_check_order_matches_linux(void **state) {
@@ -182,6 +188,7 @@ int main(void) {
     cmocka_unit_test(test_posix_kqueue_follows_the_bsd_manual),
     cmocka_unit_test(test_posix_libc_matches_linux),
     cmocka_unit_test(test_posix_check_order_matches_linux),
+    cmocka_unit_test(test_posix_ipv6_matches_linux),
     cmocka_unit_test(test_posix_accept_emfile_is_traced_and_wasted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

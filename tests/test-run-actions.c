@@ -197,17 +197,20 @@ static void test_run_firewall_chained_nats_and_directions(void **state) {
   test_run_free(r);
 }
 
-static void test_run_ipv6_is_refused_with_its_line(void **state) {
+static void test_run_ipv6_small_mtu_is_refused_with_its_line(void **state) {
   GError *err = NULL;
   NlScenario *s = nl_scenario_load_string(
       "v6.nlab",
-      "network lan 2001:db8::/64\nhost a\n  link lan 2001:db8::5\n", -1,
-      NULL, &err);
+      "network lan 10.0.0.0/24 2001:db8::/64 mtu=1200\nhost a\n"
+      "  link lan 10.0.0.5\nhost b\n  link lan 10.0.0.6 2001:db8::6\n",
+      -1, NULL, &err);
   assert_non_null(s);
   NlRun *r = nl_run_new(s, NULL, &err);
   assert_null(r);
-  assert_true(g_str_has_prefix(err->message, "v6.nlab:1:13: IPv6 is not "
-                                             "simulated yet"));
+  /* IPv4 takes any MTU; the IPv6 address on b's link is refused. */
+  assert_true(g_str_has_prefix(err->message,
+                               "v6.nlab:5:21: IPv6 needs a link MTU of at "
+                               "least 1280 bytes"));
   g_error_free(err);
   nl_scenario_free(s);
 }
@@ -246,7 +249,7 @@ int main(void) {
     cmocka_unit_test(test_expect_results_name_their_line),
     cmocka_unit_test(test_run_progress_slices_leave_the_trace_unchanged),
     cmocka_unit_test(test_run_firewall_chained_nats_and_directions),
-    cmocka_unit_test(test_run_ipv6_is_refused_with_its_line),
+    cmocka_unit_test(test_run_ipv6_small_mtu_is_refused_with_its_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,7 @@ static void test_proc_names_and_interfaces_come_from_the_scenario(
       print_error("%s\n", line);
     pass += g_str_has_prefix(line, "PASS ");
   }
-  assert_int_equal(pass, 18);
+  assert_int_equal(pass, 19);
   assert_int_equal(pass, l->len);
   g_ptr_array_unref(l);
   test_run_free(r);

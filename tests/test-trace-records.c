@@ -46,6 +46,38 @@ static void test_trace_mask_skips_kinds(void **state) {
   nl_trace_free(t);
 }
 
+typedef struct {
+  GString *seen;
+} Heard;
+
+static void hear(void *data, const NlTraceRecord *rec, const guint8 *p) {
+  Heard *h = data;
+  g_string_append_printf(h->seen, "%s:%.*s;", nl_trace_kind_name(rec->kind),
+                         (int)rec->len, (const char *)p);
+}
+
+static void test_trace_listener_hears_records_not_kept(void **state) {
+  NlTrace *t = nl_trace_new();
+  nl_trace_set_mask(t, 1u << NL_TRACE_STDOUT);
+  Heard h = {g_string_new(NULL)};
+  nl_trace_addf(t, 0, NL_TRACE_NOTE, 0, 0, 0, 0, "before");
+  nl_trace_listen(t, (1u << NL_TRACE_NOTE) | (1u << NL_TRACE_STDOUT), hear,
+                  &h);
+  assert_true(nl_trace_wants(t, NL_TRACE_NOTE));
+  assert_false(nl_trace_wants(t, NL_TRACE_STDERR));
+  nl_trace_addf(t, 1, NL_TRACE_NOTE, 0, 0, 0, 0, "heard");
+  nl_trace_addf(t, 2, NL_TRACE_STDOUT, 0, 0, 0, 0, "kept");
+  nl_trace_addf(t, 3, NL_TRACE_STDERR, 0, 0, 0, 0, "neither");
+  /* Heard in order, from the listen on; only STDOUT kept. */
+  assert_string_equal(h.seen->str, "note:heard;stdout:kept;");
+  assert_int_equal(nl_trace_count(t), 1);
+  assert_int_equal(nl_trace_lookup(t, "nobody"), 0);
+  guint32 a = nl_trace_intern(t, "alice");
+  assert_int_equal(nl_trace_lookup(t, "alice"), a);
+  g_string_free(h.seen, TRUE);
+  nl_trace_free(t);
+}
+
 static void test_trace_text_form_of_packet_and_text(void **state) {
   NlTrace *t = nl_trace_new();
   nl_trace_set_packet_format(t, nl_wire_describe);
@@ -80,6 +112,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
     cmocka_unit_test(test_trace_mask_skips_kinds),
+    cmocka_unit_test(test_trace_listener_hears_records_not_kept),
     cmocka_unit_test(test_trace_text_form_of_packet_and_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include "tools/commands.h"
 #include "tools/run-figures.h"
 #include "tools/natlab-determinism.h"
+#include "tools/run-stats.h"
 
 typedef struct {
   guint64 seed;
@@ -32,6 +33,7 @@ typedef struct {
   char *det_child; /* --determinism-child=DIR: the check's second run */
   gboolean quiet;
   guint64 watchdog_ms;
+  gboolean stats;
 } Options;
 
 static gboolean parse_seed(const char *name, const char *value, gpointer data,
@@ -219,6 +221,10 @@ int nl_cmd_run(int argc, char **argv) {
        &o.det_child, "The second run of --check-determinism", "DIR"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
        "Do not print the programs' output", NULL},
+      {"stats", 0, 0, G_OPTION_ARG_NONE, &o.stats,
+       "Print what the run did and cost: events, packet hops, deliveries, "
+       "trace records, CPU time of each phase, peak memory",
+       NULL},
       {"watchdog", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_watchdog,
        "Stop a program that runs this long (ms of its own CPU time, never "
        "wall-clock time; 1 to 3600000) without calling into the lab "
@@ -246,6 +252,8 @@ int nl_cmd_run(int argc, char **argv) {
     rc = nl_cli_usage_error("run", "%s", error->message);
     goto out;
   }
+  NlRunStats stats;
+  nl_run_stats_begin(&stats);
   s = nl_scenario_load(argv[1], (const char *const *)o.sets, &error);
   if (s == NULL) {
     fprintf(stderr, "%s\n", error->message);
@@ -284,7 +292,9 @@ int nl_cmd_run(int argc, char **argv) {
   if (!o.trace && !o.timeline && !o.pcap && !o.jsonl &&
       !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child)
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
+  nl_run_stats_mark(&stats, NL_RUN_STATS_LOAD);
   NlRun *run = nl_run_new(s, &ropts, &error);
+  nl_run_stats_mark(&stats, NL_RUN_STATS_BUILD);
   if (run == NULL) {
     fprintf(stderr, "%s\n", error->message);
     if (det)
@@ -334,7 +344,13 @@ int nl_cmd_run(int argc, char **argv) {
   }
   if (rc == NL_EXIT_OK && failed > 0)
     rc = NL_EXIT_FAILED;
+  if (o.stats)
+    nl_run_stats_count(&stats, run);
+  nl_run_stats_mark(&stats, NL_RUN_STATS_RUN);
   nl_run_free(run);
+  nl_run_stats_mark(&stats, NL_RUN_STATS_END);
+  if (o.stats)
+    nl_run_stats_print(&stats, report);
 out:
   if (error)
     g_error_free(error);

@@ -151,13 +151,87 @@ static gboolean runs_relay(const NlScnNode *n) {
   return FALSE;
 }
 
-void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
-                       NlRunPathBytes *out) {
-  nl__run_path_bytes_in(nl__run_scenario(r), nl_run_trace(r), a, b, out);
+/* ---- the deliveries' tally ---- */
+
+/* What a delivery is for the path reader: a TCP segment with data, or a
+ * UDP datagram (+ STUN, + carrying data if it came through a relay). */
+enum {
+  TALLY_TCP_DATA,
+  TALLY_UDP, /* + TALLY_STUN, + TALLY_RELAY_DATA */
+  TALLY_STUN = 1,
+  TALLY_RELAY_DATA = 2,
+  TALLY_N = TALLY_UDP + 4
+};
+
+typedef struct {
+  guint64 key; /* node id << 32 | source address */
+  guint64 bytes[TALLY_N];
+  guint packets[TALLY_N];
+} TallyEntry;
+
+struct NlPathTally {
+  GHashTable *by_key; /* &TallyEntry.key -> TallyEntry */
+};
+
+static void on_delivery(void *data, const NlTraceRecord *rec,
+                        const guint8 *p) {
+  NlPathTally *pt = data;
+  NlIp4Header ip;
+  if (nl_ip4_parse(p, rec->len, &ip) != NULL || ip.total_len > rec->len)
+    return;
+  guint cat;
+  if (ip.proto == NL_IPPROTO_TCP) {
+    /* A TCP segment that carries data (a punched TCP hole); handshakes
+     * and bare ACKs are not data. */
+    if (ip.total_len < ip.ihl_bytes + NL_TCP_HDR_LEN)
+      return;
+    gsize hl = (gsize)(p[ip.ihl_bytes + 12] >> 4) * 4;
+    if (ip.total_len <= ip.ihl_bytes + hl)
+      return;
+    cat = TALLY_TCP_DATA;
+  } else if (ip.proto == NL_IPPROTO_UDP &&
+             ip.total_len >= ip.ihl_bytes + NL_UDP_HDR_LEN) {
+    const guint8 *pl = p + ip.ihl_bytes + NL_UDP_HDR_LEN;
+    gsize plen = ip.total_len - ip.ihl_bytes - NL_UDP_HDR_LEN;
+    cat = TALLY_UDP + (is_stun(pl, plen) ? TALLY_STUN : 0) +
+          (relay_carries_data(pl, plen) ? TALLY_RELAY_DATA : 0);
+  } else {
+    return;
+  }
+  guint64 key = (guint64)rec->node << 32 | ip.src;
+  TallyEntry *e = g_hash_table_lookup(pt->by_key, &key);
+  if (e == NULL) {
+    e = g_new0(TallyEntry, 1);
+    e->key = key;
+    g_hash_table_insert(pt->by_key, &e->key, e);
+  }
+  e->bytes[cat] += ip.total_len;
+  e->packets[cat]++;
 }
 
-void nl__run_path_bytes_in(const NlScenario *s, NlTrace *t, const char *a,
-                           const char *b, NlRunPathBytes *out) {
+static NlPathTally *tally_new(void) {
+  NlPathTally *pt = g_new0(NlPathTally, 1);
+  pt->by_key = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
+                                     g_free);
+  return pt;
+}
+
+NlPathTally *nl__path_tally_new(NlTrace *t) {
+  NlPathTally *pt = tally_new();
+  nl_trace_listen(t, 1u << NL_TRACE_PKT_DELIVER, on_delivery, pt);
+  return pt;
+}
+
+void nl__path_tally_free(NlPathTally *pt) {
+  if (pt == NULL)
+    return;
+  g_hash_table_destroy(pt->by_key);
+  g_free(pt);
+}
+
+/* The bytes of @a and @b's data in tally @pt of a run of @s (trace @t). */
+static void tally_sum(const NlScenario *s, NlTrace *t, const NlPathTally *pt,
+                      const char *a, const char *b, NlRunPathBytes *out) {
   memset(out, 0, sizeof *out);
   const NlScnNode *sa = nl_scenario_find_node(s, a);
   const NlScnNode *sb = nl_scenario_find_node(s, b);
@@ -172,60 +246,63 @@ void nl__run_path_bytes_in(const NlScenario *s, NlTrace *t, const char *a,
       g_array_append_val(relay_ids, id);
     }
   }
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p)) {
-    if (rec->kind != NL_TRACE_PKT_DELIVER)
-      continue;
-    NlIp4Header ip;
-    if (nl_ip4_parse(p, rec->len, &ip) != NULL || ip.total_len > rec->len)
-      continue;
-    if (ip.proto == NL_IPPROTO_TCP) {
-      /* A TCP segment that carries data, straight between the peers (a
-       * TCP hole punch); handshakes and bare ACKs are not data. */
-      if (ip.total_len < ip.ihl_bytes + NL_TCP_HDR_LEN ||
-          (rec->node != na && rec->node != nb))
-        continue;
-      gsize hl = (gsize)(p[ip.ihl_bytes + 12] >> 4) * 4;
-      const NlScnNode *other = rec->node == na ? sb : sa;
-      if (ip.total_len > ip.ihl_bytes + hl &&
-          nl__run_node_has(s, other, ip.src, 0)) {
-        out->direct_bytes += ip.total_len;
-        out->direct_packets++;
-      }
-      continue;
-    }
-    if (ip.proto != NL_IPPROTO_UDP ||
-        ip.total_len < ip.ihl_bytes + NL_UDP_HDR_LEN)
-      continue;
-    const guint8 *pl = p + ip.ihl_bytes + NL_UDP_HDR_LEN;
-    gsize plen = ip.total_len - ip.ihl_bytes - NL_UDP_HDR_LEN;
-    if (rec->node == na || rec->node == nb) {
-      const NlScnNode *other = rec->node == na ? sb : sa;
-      if (nl__run_node_has(s, other, ip.src, 0)) {
-        if (is_stun(pl, plen))
-          continue;
-        out->direct_bytes += ip.total_len;
-        out->direct_packets++;
-      } else if (nl__run_is_relay(s, ip.src) &&
-                 relay_carries_data(pl, plen)) {
-        out->relayed_bytes += ip.total_len;
-        out->relayed_packets++;
+  /* Sums only: the table's order does not matter. */
+  GHashTableIter hi;
+  gpointer k, v;
+  g_hash_table_iter_init(&hi, pt->by_key);
+  while (g_hash_table_iter_next(&hi, &k, &v)) {
+    const TallyEntry *e = v;
+    guint32 node = (guint32)(e->key >> 32), src = (guint32)e->key;
+    if (node == na || node == nb) {
+      const NlScnNode *other = node == na ? sb : sa;
+      if (nl__run_node_has(s, other, src, 0)) {
+        /* Straight from the other: TCP data and UDP that is not STUN. */
+        for (guint c = 0; c < TALLY_N; c++)
+          if (c == TALLY_TCP_DATA ||
+              (c >= TALLY_UDP && !((c - TALLY_UDP) & TALLY_STUN))) {
+            out->direct_bytes += e->bytes[c];
+            out->direct_packets += e->packets[c];
+          }
+      } else if (nl__run_is_relay(s, src)) {
+        for (guint c = TALLY_UDP; c < TALLY_N; c++)
+          if ((c - TALLY_UDP) & TALLY_RELAY_DATA) {
+            out->relayed_bytes += e->bytes[c];
+            out->relayed_packets += e->packets[c];
+          }
       }
       continue;
     }
     gboolean at_relay = FALSE;
     for (guint i = 0; i < relay_ids->len; i++)
-      at_relay |= g_array_index(relay_ids, guint32, i) == rec->node;
-    if (at_relay &&
-        (nl__run_node_has(s, sa, ip.src, 0) ||
-         nl__run_node_has(s, sb, ip.src, 0)) &&
-        relay_carries_data(pl, plen))
-      out->relayed_bytes += ip.total_len;
+      at_relay |= g_array_index(relay_ids, guint32, i) == node;
+    if (at_relay && (nl__run_node_has(s, sa, src, 0) ||
+                     nl__run_node_has(s, sb, src, 0)))
+      for (guint c = TALLY_UDP; c < TALLY_N; c++)
+        if ((c - TALLY_UDP) & TALLY_RELAY_DATA)
+          out->relayed_bytes += e->bytes[c];
   }
   g_array_free(relay_ids, TRUE);
+}
+
+void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
+                       NlRunPathBytes *out) {
+  tally_sum(nl__run_scenario(r), nl_run_trace(r), nl__run_path_tally(r), a, b,
+            out);
+}
+
+void nl__run_path_bytes_in(const NlScenario *s, NlTrace *t, const char *a,
+                           const char *b, NlRunPathBytes *out) {
+  /* The same tally, made from the delivery records the trace kept. */
+  NlPathTally *pt = tally_new();
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p))
+    if (rec->kind == NL_TRACE_PKT_DELIVER)
+      on_delivery(pt, rec, p);
+  tally_sum(s, t, pt, a, b, out);
+  nl__path_tally_free(pt);
 }
 
 /* ---- expect path ---- */

@@ -60,8 +60,9 @@ typedef struct {
  * STUN messages (checks, consent, keepalives, TURN control) are not data;
  * data inside ChannelData or a Send indication is; so are TCP segments
  * with a payload sent straight between the two (a punched TCP hole; they
- * count as "datagrams" too).  Read from the trace's delivery records,
- * which every run keeps.
+ * count as "datagrams" too).  Tallied from the delivery records as they
+ * are made (whether the trace keeps them or not), so it is the same in
+ * every run whatever its outputs.
  */
 void nl_run_path_bytes(NlRun *r, const char *a, const char *b,
                        NlRunPathBytes *out);
@@ -87,6 +88,14 @@ gboolean nl__run_expect_path_ice(NlRun *r, const NlScnExpect *x, NlTime until,
 /* nl_run_path_bytes() from a trace of a run of @s (runner-metric.c). */
 void nl__run_path_bytes_in(const NlScenario *s, NlTrace *t, const char *a,
                            const char *b, NlRunPathBytes *out);
+/* For runner.c: the tally nl_run_path_bytes reads, by delivering node,
+ * source address and kind of datagram (bounded by the pairs that talk,
+ * not by the packets), listening to @t from now on: made before anything
+ * is recorded. */
+typedef struct NlPathTally NlPathTally;
+NlPathTally *nl__path_tally_new(NlTrace *t);
+void nl__path_tally_free(NlPathTally *pt);
+NlPathTally *nl__run_path_tally(const NlRun *r);
 
 /* runner.c's address ownership rules, shared with the path reader. */
 gboolean nl__run_node_has(const NlScenario *s, const NlScnNode *n,

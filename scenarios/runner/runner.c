@@ -10,6 +10,7 @@
 
 #include "natmodels/nat-behaviour.h"
 #include "scenarios/runner/explain.h"
+#include "scenarios/runner/runner-expect.h"
 #include "natmodels/nat-node.h"
 #include "scenarios/runner/runner-path.h"
 #include "scenarios/runner/topology.h"
@@ -40,6 +41,8 @@ struct NlRun {
   NlWorld *world;
   GPtrArray *actions; /* ActionEv */
   GPtrArray *expects; /* ExpectEv */
+  NlExpectIndex *index; /* what the expectations read (runner-expect.c) */
+  NlPathTally *tally;   /* what the path reports read (runner-path.c) */
   guint failed;
   NlRunProgressFn progress;
   void *progress_data;
@@ -91,14 +94,20 @@ static void link_props(const NlScnLink *l, NlLinkProps *out) {
   props_from(&eff, out);
 }
 
-static gboolean check_ip4(const NlScnAddr *a, GError **error) {
+/* @what ("a port forward"): where IPv6 is not modelled yet. */
+static gboolean check_ip4(const NlScnAddr *a, const char *what,
+                          GError **error) {
   if (a->family == 4)
     return TRUE;
   g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD,
-              LOC_FMT "IPv6 is not simulated yet (dual stack is on the "
-                      "roadmap); use an IPv4 address",
-              LOC_ARGS(a->loc));
+              LOC_FMT "%s takes an IPv4 address", LOC_ARGS(a->loc), what);
   return FALSE;
+}
+
+static NlIp6 scn_ip6(const NlScnAddr *a) {
+  NlIp6 r;
+  memcpy(r.b, a->bytes, 16);
+  return r;
 }
 
 static uint32_t prefix_len_mask(guint len) {
@@ -265,9 +274,11 @@ static gboolean own_addr(const NlScnNode *n, uint32_t addr, gboolean outside) {
     const NlScnLink *l = g_ptr_array_index(n->links, i);
     if (outside && l->role == NL_SCN_ROLE_INSIDE)
       continue;
-    for (guint j = 0; j < l->addrs->len; j++)
-      if (nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, j)) == addr)
+    for (guint j = 0; j < l->addrs->len; j++) {
+      const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, j);
+      if (a->family == 4 && nl_scn_addr_ip4(a) == addr)
         return TRUE;
+    }
   }
   return FALSE;
 }
@@ -283,6 +294,8 @@ gboolean nl__run_node_has(const NlScenario *s, const NlScnNode *n,
     return FALSE;
   for (guint i = 0; i < n->routes->len; i++) {
     const NlScnRoute *rt = g_ptr_array_index(n->routes, i);
+    if (rt->via.family != 4)
+      continue;
     uint32_t via = nl_scn_addr_ip4(&rt->via);
     for (guint k = 0; k < s->nodes->len; k++) {
       const NlScnNode *g = g_ptr_array_index(s->nodes, k);
@@ -309,306 +322,10 @@ gboolean nl__run_is_relay(const NlScenario *s, uint32_t addr) {
   return FALSE;
 }
 
-/* Bytes of transport payload in an IPv4 packet (UDP or TCP). */
-static guint payload_len(const guint8 *pkt, guint32 len, uint32_t *src) {
-  NlIp4Header ip;
-  if (nl_ip4_parse(pkt, len, &ip) != NULL)
-    return 0;
-  *src = ip.src;
-  guint l4 = ip.total_len - ip.ihl_bytes;
-  if (ip.proto == NL_IPPROTO_UDP && l4 >= NL_UDP_HDR_LEN)
-    return l4 - NL_UDP_HDR_LEN;
-  if (ip.proto == NL_IPPROTO_TCP && l4 >= NL_TCP_HDR_LEN)
-    return l4 - (guint)((pkt[ip.ihl_bytes + 12] >> 4) * 4);
-  return 0;
-}
-
-/* Whether @x holds at @until; *why says what happened when it does not. */
-static gboolean eval(NlRun *r, const NlScnExpect *x, NlTime until,
-                     char **why_out, char **detail_out) {
-  NlTrace *t = nl_world_trace(r->world);
-  guint32 node = x->node ? nl_trace_intern(t, x->node) : 0;
-  char *pname = x->program ? g_strdup_printf("%s/%s", x->node, x->program)
-                           : NULL;
-  guint32 proc = pname ? nl_trace_intern(t, pname) : 0;
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  gboolean pass = FALSE;
-  char *why = NULL;
-  gint64 total = 0;
-  gboolean seen = FALSE;
-  char *last_proc = NULL;
-  char *stats = NULL;   /* the program's statistics record */
-  char *last_blocked = NULL;
-  NlTime started = NL_TIME_NEVER, ended = NL_TIME_NEVER;
-  NlTime blocked_at = NL_TIME_NEVER, blocked_since = 0;
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p) && rec->time <= until) {
-    if (proc != 0 && rec->node == node && rec->peer == proc) {
-      if (rec->kind == NL_TRACE_STATS) {
-        g_free(stats);
-        stats = g_strndup((const char *)p, rec->len);
-      } else if (rec->kind == NL_TRACE_PROC) {
-        if (rec->len >= 6 && memcmp(p, "start ", 6) == 0) {
-          started = rec->time;
-          ended = NL_TIME_NEVER;
-          blocked_at = NL_TIME_NEVER;
-        } else if (rec->len >= 7 && memcmp(p, "blocked", 7) == 0) {
-          blocked_at = rec->time;
-          blocked_since = (NlTime)rec->id;
-          g_free(last_blocked);
-          last_blocked = g_strndup((const char *)p, rec->len);
-        } else if (ended == NL_TIME_NEVER) {
-          ended = rec->time;
-        }
-      }
-    }
-    switch (x->kind) {
-      case NL_SCN_EXPECT_STDOUT:
-      case NL_SCN_EXPECT_STDERR: {
-        NlTraceKind k = x->kind == NL_SCN_EXPECT_STDOUT ? NL_TRACE_STDOUT
-                                                        : NL_TRACE_STDERR;
-        if (rec->kind == k && rec->node == node && rec->peer == proc &&
-            g_strstr_len((const char *)p, rec->len, x->text) != NULL)
-          seen = TRUE;
-        break;
-      }
-      case NL_SCN_EXPECT_EXIT:
-        if (rec->kind == NL_TRACE_PROC && rec->node == node &&
-            rec->peer == proc &&
-            !(rec->len >= 7 && memcmp(p, "blocked", 7) == 0)) {
-          g_free(last_proc);
-          last_proc = g_strndup((const char *)p, rec->len);
-        }
-        break;
-      case NL_SCN_EXPECT_RECEIVED:
-        if (rec->kind == NL_TRACE_PKT_DELIVER && rec->node == node) {
-          uint32_t src = 0;
-          guint n = payload_len(p, rec->len, &src);
-          if (n > 0 && nl__run_node_has(r->s, x->peer_ref, src, 0))
-            total += x->count_packets ? 1 : n;
-        }
-        break;
-      case NL_SCN_EXPECT_PATH:
-        if (rec->kind == NL_TRACE_PKT_DELIVER && rec->node == node) {
-          uint32_t src = 0;
-          if (payload_len(p, rec->len, &src) == 0)
-            break;
-          if (nl__run_node_has(r->s, x->peer_ref, src, 0))
-            total |= 1; /* straight from the peer (or its NAT) */
-          else if (nl__run_is_relay(r->s, src))
-            total |= 2; /* from a TURN relay */
-        }
-        break;
-      case NL_SCN_EXPECT_TCP:
-        if (rec->kind == NL_TRACE_TCP_STATE && rec->node == node) {
-          char *arrow = g_strdup_printf("-> %s", x->text);
-          if (g_strstr_len((const char *)p, rec->len, arrow))
-            seen = TRUE;
-          g_free(arrow);
-        }
-        break;
-      case NL_SCN_EXPECT_FILTERED:
-        /* The NAT's own refusals, made as packets arrive (a drop on the
-         * way out is the link's or a partition's). */
-        if (rec->kind == NL_TRACE_PKT_DROP && rec->node == node &&
-            !(rec->aux & NL_DROP_OUTGOING) &&
-            ((x->drop_reasons >> nl_trace_drop_reason(rec->aux)) & 1))
-          total++;
-        break;
-      default:
-        break;
-    }
-  }
-  switch (x->kind) {
-    case NL_SCN_EXPECT_STDOUT:
-    case NL_SCN_EXPECT_STDERR:
-      pass = x->negate ? !seen : seen;
-      if (!pass) {
-        why = g_strdup(x->negate ? "the line was printed"
-                                 : "no such line was printed");
-        *detail_out = nl__run_explain_output(
-            t, proc,
-            x->kind == NL_SCN_EXPECT_STDOUT ? NL_TRACE_STDOUT
-                                            : NL_TRACE_STDERR,
-            x->text, x->negate, until);
-      }
-      break;
-    case NL_SCN_EXPECT_EXIT: {
-      int code;
-      char tb[NL_TIME_STRLEN];
-      if (last_proc && sscanf(last_proc, "exit %d", &code) == 1) {
-        pass = !x->has_code || nl_scn_cmp_holds(x->cmp, code, x->value);
-        if (!pass)
-          why = g_strdup_printf("it exited with %d", code);
-        else if (x->within != NL_TIME_NEVER && started != NL_TIME_NEVER &&
-                 ended - started > x->within) {
-          pass = FALSE;
-          why = g_strdup_printf("it exited %ss after it started",
-                                nl_time_to_string(ended - started, tb));
-        }
-      } else if (last_blocked != NULL) {
-        why = g_strdup_printf("it did not exit: %s", last_blocked);
-      } else {
-        why = g_strdup_printf("it did not exit: %s",
-                              last_proc ? last_proc : "it never started");
-      }
-      break;
-    }
-    case NL_SCN_EXPECT_CALLS:
-    case NL_SCN_EXPECT_WASTED:
-    case NL_SCN_EXPECT_CPU:
-    case NL_SCN_EXPECT_FDS:
-    case NL_SCN_EXPECT_SENT:
-    case NL_SCN_EXPECT_CONNECTIONS: {
-      static const char *const keys[] = {
-          [NL_SCN_EXPECT_CALLS] = "calls=", [NL_SCN_EXPECT_WASTED] = "wasted=",
-          [NL_SCN_EXPECT_CPU] = "cpu=",     [NL_SCN_EXPECT_FDS] = "fds=",
-          [NL_SCN_EXPECT_SENT] = "sent=",   [NL_SCN_EXPECT_CONNECTIONS] =
-                                                "connections="};
-      const char *at = NULL;
-      if (stats != NULL) {
-        char *pat = g_strdup_printf(" %s", keys[x->kind]);
-        char *padded = g_strdup_printf(" %s", stats);
-        const char *hit = strstr(padded, pat);
-        if (hit != NULL)
-          at = stats + (hit - padded) + strlen(keys[x->kind]);
-        g_free(pat);
-        if (at == NULL) {
-          g_free(padded);
-        } else {
-          gint64 v = g_ascii_strtoll(at, NULL, 10);
-          if (x->kind == NL_SCN_EXPECT_CPU)
-            v *= NL_US;
-          pass = nl_scn_cmp_holds(x->cmp, v, x->value);
-          if (!pass) {
-            char tb[NL_TIME_STRLEN];
-            why = x->kind == NL_SCN_EXPECT_CPU
-                      ? g_strdup_printf("it used %ss of virtual CPU (%s)",
-                                        nl_time_to_string(v, tb), stats)
-                      : g_strdup_printf("it measured %" G_GINT64_FORMAT
-                                        " (%s)", v, stats);
-          }
-          g_free(padded);
-        }
-      }
-      if (at == NULL)
-        why = g_strdup(last_proc == NULL && started == NL_TIME_NEVER
-                           ? "it never started"
-                       : ended == NL_TIME_NEVER
-                           ? "it has not ended yet (its counters are "
-                             "recorded when it ends)"
-                           : "it made no call into the lab");
-      break;
-    }
-    case NL_SCN_EXPECT_BLOCKED: {
-      char tb[NL_TIME_STRLEN];
-      /* At the end of the run the record comes just before the end. */
-      gboolean now = blocked_at != NL_TIME_NEVER && blocked_at == until &&
-                     (ended == NL_TIME_NEVER || ended == until);
-      if (!now) {
-        why = g_strdup(started == NL_TIME_NEVER ? "it never started"
-                       : ended != NL_TIME_NEVER  ? "it had ended"
-                                                 : "it was not blocked");
-      } else if (x->text != NULL) {
-        char *in = g_strdup_printf(" in %s() ", x->text);
-        pass = strstr(last_blocked, in) != NULL;
-        g_free(in);
-      } else {
-        pass = TRUE;
-      }
-      if (now && !pass)
-        why = g_strdup_printf("it was %s", last_blocked);
-      if (pass && x->has_since &&
-          !nl_scn_cmp_holds(x->since_cmp, blocked_since, x->since)) {
-        pass = FALSE;
-        why = g_strdup_printf("it was blocked since %ss: %s",
-                              nl_time_to_string(blocked_since, tb),
-                              last_blocked);
-      }
-      break;
-    }
-    case NL_SCN_EXPECT_RECEIVED:
-    case NL_SCN_EXPECT_FILTERED:
-      pass = nl_scn_cmp_holds(x->cmp, total, x->value);
-      if (!pass)
-        why = g_strdup_printf("the count was %" G_GINT64_FORMAT, total);
-      break;
-    case NL_SCN_EXPECT_TCP:
-      pass = seen;
-      if (!pass)
-        why = g_strdup_printf("no connection reached %s", x->text);
-      break;
-    case NL_SCN_EXPECT_PATH:
-      /* What an ICE agent on either host selected decides (runner-path.c);
-       * without one, the packets do.  Direct: data came from the peer
-       * itself (through NATs); relayed: data came only through a TURN
-       * server. */
-      if (nl__run_expect_path_ice(r, x, until, &pass, &why))
-        break;
-      pass = x->path == NL_SCN_PATH_DIRECT ? (total & 1) != 0
-                                           : total == 2;
-      if (!pass)
-        why = g_strdup(total == 0   ? "no data arrived from the peer at all"
-                       : total & 1 ? "data arrived directly from the peer"
-                                    : "data arrived only through a relay");
-      break;
-    default:
-      why = g_strdup("unknown expectation");
-  }
-  g_free(pname);
-  g_free(last_proc);
-  g_free(stats);
-  g_free(last_blocked);
-  *why_out = why;
-  return pass;
-}
-
-/* A group holds when at least at_least of its copies do; its report
- * names how many held and the first copies that did not. */
-static gboolean eval_group(NlRun *r, const NlScnExpect *x, NlTime until,
-                           char **why, char **detail) {
-  guint n = x->copies->len, held = 0, shown = 0;
-  GString *failed = g_string_new(NULL);
-  char *first_why = NULL;
-  for (guint i = 0; i < n; i++) {
-    const NlScnExpect *c = g_ptr_array_index(x->copies, i);
-    char *w = NULL, *d = NULL;
-    if (eval(r, c, until, &w, &d)) {
-      held++;
-    } else {
-      if (*detail == NULL)
-        *detail = g_steal_pointer(&d);
-      if (shown++ < 5)
-        g_string_append_printf(failed, "%s%s%s%s", failed->len ? ", " : "",
-                               c->node, c->program ? "/" : "",
-                               c->program ? c->program : "");
-      if (first_why == NULL)
-        first_why = g_strdup(w);
-    }
-    g_free(w);
-    g_free(d);
-  }
-  gboolean pass = (gint64)held >= x->at_least;
-  *why = NULL;
-  if (!pass || held < n)
-    *why = g_strdup_printf(
-        "%u of %u held (at least %" G_GINT64_FORMAT " wanted)%s%s%s%s%s",
-        held, n, x->at_least, shown ? "; not: " : "", failed->str,
-        shown > 5 ? ", ..." : "", first_why ? "; first: " : "",
-        first_why ? first_why : "");
-  g_string_free(failed, TRUE);
-  g_free(first_why);
-  return pass;
-}
-
 static void check(NlRun *r, ExpectEv *e, NlTime until) {
   const NlScnExpect *x = e->expect;
   char *why = NULL;
-  gboolean pass = x->copies != NULL
-                      ? eval_group(r, x, until, &why, &e->detail)
-                      : eval(r, x, until, &why, &e->detail);
+  gboolean pass = nl__expect_eval(r->index, x, until, &why, &e->detail);
   e->checked = TRUE;
   e->passed = pass;
   e->why = why;
@@ -671,7 +388,10 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
       g_ptr_array_add(inside, f);
     } else {
       for (guint j = 0; j < l->addrs->len; j++) {
-        uint32_t a = nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, j));
+        const NlScnAddr *sa = &g_array_index(l->addrs, NlScnAddr, j);
+        if (sa->family != 4)
+          continue; /* IPv6 is routed through, not translated */
+        uint32_t a = nl_scn_addr_ip4(sa);
         g_array_append_val(ext, a);
       }
     }
@@ -683,6 +403,12 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
   for (guint i = 0; i < sn->forwards->len; i++) {
     const NlScnForward *f = g_ptr_array_index(sn->forwards, i);
     GError *err = NULL;
+    if (!check_ip4(&f->addr, "a port forward", error)) {
+      nl_nat_free(nat);
+      g_ptr_array_free(inside, TRUE);
+      g_array_free(ext, TRUE);
+      return FALSE;
+    }
     uint32_t addr = nl_scn_addr_ip4(&f->addr);
     if (f->dmz) {
       nl_nat_set_dmz(nat, addr);
@@ -707,6 +433,62 @@ static gboolean build_nat(NlRun *r, const NlScnNode *sn, NlNode *node,
   return TRUE;
 }
 
+/* One `link` line: its first IPv4 address makes the interface (extra
+ * IPv4 addresses, a NAT's pool, become extra interfaces on the same
+ * segment); its IPv6 addresses go on that first interface (attached
+ * without IPv4 when the line has none), which is then dual-stack. */
+static gboolean build_link(NlNode *node, NlNetwork *net, const NlScnLink *l,
+                           const NlLinkProps *props, uint32_t *first,
+                           GError **error) {
+  NlIface *main_if = NULL;
+  for (guint k = 0; k < l->addrs->len; k++) {
+    const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+    if (a->family != 4)
+      continue;
+    NlIface *f = nl_node_attach(node, net, nl_scn_addr_ip4(a), props);
+    if (main_if == NULL)
+      main_if = f;
+    if (*first == 0)
+      *first = nl_scn_addr_ip4(a);
+  }
+  for (guint k = 0; k < l->addrs->len; k++) {
+    const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+    if (a->family != 6)
+      continue;
+    /* RFC 8200 §5: IPv6 needs links of at least 1280 bytes. */
+    guint mtu = props->mtu ? props->mtu : NL_DEFAULT_MTU;
+    if (mtu < NL_IP6_MIN_MTU) {
+      g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_BUILD,
+                  LOC_FMT "IPv6 needs a link MTU of at least 1280 bytes "
+                          "(RFC 8200 §5); this link's is %u",
+                  LOC_ARGS(a->loc), mtu);
+      return FALSE;
+    }
+    if (main_if == NULL)
+      main_if = nl_node_attach(node, net, 0, props);
+    NlIp6 a6 = scn_ip6(a);
+    nl_iface_add_addr6(main_if, &a6);
+  }
+  return TRUE;
+}
+
+/* A node's IPv6 addresses answer its names too (AAAA), in the order
+ * written. */
+static void name_node6(NlWorld *w, const NlScnNode *sn) {
+  for (guint j = 0; j < sn->links->len; j++) {
+    const NlScnLink *l = g_ptr_array_index(sn->links, j);
+    for (guint k = 0; k < l->addrs->len; k++) {
+      const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
+      if (a->family != 6)
+        continue;
+      NlIp6 a6 = scn_ip6(a);
+      nl_world_add_name6(w, sn->name, &a6);
+      for (guint n = 0; n < sn->names->len; n++)
+        nl_world_add_name6(w, g_ptr_array_index(sn->names, n), &a6);
+    }
+  }
+}
+
 static gboolean build(NlRun *r, GError **error) {
   const NlScenario *s = r->s;
   for (guint i = 0; i < s->networks->len; i++) {
@@ -714,8 +496,11 @@ static gboolean build(NlRun *r, GError **error) {
     NlNetwork *net = nl_network_new(r->world, sn->name);
     for (guint j = 0; j < sn->prefixes->len; j++) {
       const NlScnAddr *a = &g_array_index(sn->prefixes, NlScnAddr, j);
-      if (!check_ip4(a, error))
-        return FALSE;
+      if (a->family == 6) {
+        NlIp6 p6 = scn_ip6(a);
+        nl_network_add_prefix6(net, &p6, a->len);
+        continue;
+      }
       nl_network_add_prefix(net, nl_scn_addr_ip4(a), a->len);
     }
   }
@@ -728,16 +513,8 @@ static gboolean build(NlRun *r, GError **error) {
       NlLinkProps props;
       link_props(l, &props);
       NlNetwork *net = nl_world_find_network(r->world, l->network);
-      for (guint k = 0; k < l->addrs->len; k++) {
-        const NlScnAddr *a = &g_array_index(l->addrs, NlScnAddr, k);
-        if (!check_ip4(a, error))
-          return FALSE;
-        /* Extra addresses on one link (a NAT's pool) become extra
-         * interfaces on the same segment. */
-        nl_node_attach(node, net, nl_scn_addr_ip4(a), &props);
-        if (first == 0)
-          first = nl_scn_addr_ip4(a);
-      }
+      if (!build_link(node, net, l, &props, &first, error))
+        return FALSE;
     }
     /* Its names: every address, the public one first (a NAT's outside
      * address, else the first written); a lookup answers the one on a
@@ -752,7 +529,10 @@ static gboolean build(NlRun *r, GError **error) {
           if (pass == 0 && l->role != NL_SCN_ROLE_OUTSIDE)
             continue;
           for (guint k = 0; k < l->addrs->len; k++) {
-            uint32_t a = nl_scn_addr_ip4(&g_array_index(l->addrs, NlScnAddr, k));
+            const NlScnAddr *sa = &g_array_index(l->addrs, NlScnAddr, k);
+            if (sa->family != 4)
+              continue;
+            uint32_t a = nl_scn_addr_ip4(sa);
             g_array_append_val(order, a);
           }
         }
@@ -764,10 +544,14 @@ static gboolean build(NlRun *r, GError **error) {
       }
       g_array_free(order, TRUE);
     }
+    name_node6(r->world, sn);
     for (guint j = 0; j < sn->routes->len; j++) {
       const NlScnRoute *rt = g_ptr_array_index(sn->routes, j);
-      if (!check_ip4(&rt->dest, error) || !check_ip4(&rt->via, error))
-        return FALSE;
+      if (rt->dest.family == 6) {
+        NlIp6 d = scn_ip6(&rt->dest), v = scn_ip6(&rt->via);
+        nl_node_add_route6(node, &d, rt->dest.len, &v);
+        continue;
+      }
       uint32_t dest = nl_scn_addr_ip4(&rt->dest) & prefix_len_mask(rt->dest.len);
       nl_node_add_route(node, dest, rt->dest.len, nl_scn_addr_ip4(&rt->via));
     }
@@ -815,6 +599,9 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
     nl_trace_set_mask(nl_world_trace(r->world), opts->trace_mask);
   r->actions = g_ptr_array_new_with_free_func(g_free);
   r->expects = g_ptr_array_new();
+  /* Before anything is recorded: the expectations read every record. */
+  r->index = nl__expect_index_new(r);
+  r->tally = nl__path_tally_new(nl_world_trace(r->world));
   if (opts && opts->watchdog_ms)
     nl_proc_set_watchdog(opts->watchdog_ms);
   if (!build(r, error)) {
@@ -885,11 +672,17 @@ void nl_run_free(NlRun *r) {
   g_ptr_array_free(r->expects, TRUE);
   g_ptr_array_free(r->actions, TRUE);
   nl_world_free(r->world);
+  nl__expect_index_free(r->index);
+  nl__path_tally_free(r->tally);
   g_free(r);
 }
 
 const NlScenario *nl__run_scenario(const NlRun *r) {
   return r->s;
+}
+
+NlPathTally *nl__run_path_tally(const NlRun *r) {
+  return r->tally;
 }
 
 NlWorld *nl_run_world(NlRun *r) {

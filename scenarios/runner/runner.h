@@ -21,12 +21,15 @@ typedef struct {
   uint64_t trace_mask;  /* kinds recorded; 0: all (see NL_RUN_CHECK_KINDS) */
 } NlRunOptions;
 
-/* The kinds that expectations and the programs' printed output need: a
- * run asked for no trace, timeline or capture records only these, and
- * spends almost nothing on per-packet tracing. */
+/* The kinds that the reports of a run read from its trace (failed
+ * expectations explained with the programs' output, grading's context): a
+ * run asked for no trace, timeline or capture keeps only these.  No
+ * delivery record is kept: the expectations (runner-expect.c) and the path
+ * reports (runner-path.c) take what they need of each delivery as it is
+ * made, so such a run keeps nothing per delivered packet. */
 #define NL_RUN_CHECK_KINDS                                                     \
   ((1u << NL_TRACE_NODE) | (1u << NL_TRACE_PKT_DROP) |                         \
-   (1u << NL_TRACE_PKT_DELIVER) | (1u << NL_TRACE_TCP_STATE) |                 \
+   (1u << NL_TRACE_TCP_STATE) |                                                \
    (1u << NL_TRACE_PROC) | (1u << NL_TRACE_STDOUT) |                           \
    (1u << NL_TRACE_STDERR) | (1u << NL_TRACE_STDIN) | (1u << NL_TRACE_CHECK) | \
    (1u << NL_TRACE_STATS) | (1u << NL_TRACE_NOTE))

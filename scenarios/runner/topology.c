@@ -160,15 +160,39 @@ void nl__run_trace_topology(NlWorld *w, const NlScenario *sc) {
     guint index = 0;
     for (guint j = 0; j < sn->links->len; j++) {
       const NlScnLink *l = g_ptr_array_index(sn->links, j);
-      for (guint k = 0; k < l->addrs->len; k++, index++) {
+      /* One record per interface: one per IPv4 address (extra ones are
+       * extra interfaces); the line's IPv6 addresses are on its first,
+       * after its IPv4 one ("addr=10.0.0.2/24,2001:db8::2/64"). */
+      guint n4 = 0;
+      for (guint k = 0; k < l->addrs->len; k++)
+        n4 += g_array_index(l->addrs, NlScnAddr, k).family == 4;
+      guint n_if = MAX(n4, 1u);
+      for (guint m = 0, k4 = 0; m < n_if; m++, index++) {
         if (index >= nl_node_n_ifaces(node))
           break;
         NlIface *f = nl_node_iface(node, index);
-        NlScnAddr addr = g_array_index(l->addrs, NlScnAddr, k);
-        addr.len = (guint8)nl_iface_prefix_len(f);
+        GString *addrs = g_string_new(NULL);
+        for (guint k = 0; k < l->addrs->len; k++) {
+          NlScnAddr addr = g_array_index(l->addrs, NlScnAddr, k);
+          if (addr.family == 4) {
+            if (k4++ != m)
+              continue;
+            addr.len = (guint8)nl_iface_prefix_len(f);
+          } else if (m == 0) {
+            NlIp6 a6;
+            memcpy(a6.b, addr.bytes, 16);
+            addr.len = (guint8)nl_iface_prefix_len6(f, &a6);
+          } else {
+            continue;
+          }
+          g_string_append_printf(addrs, "%s%s", addrs->len ? "," : "",
+                                 nl_scn_addr_to_string(&addr, a));
+        }
+        k4 = 0;
         g_string_printf(s, "ifname=%s addr=%s role=%s mtu=%u",
-                        nl_iface_name(f), nl_scn_addr_to_string(&addr, a),
-                        role_name(l->role), nl_iface_mtu(f));
+                        nl_iface_name(f), addrs->str, role_name(l->role),
+                        nl_iface_mtu(f));
+        g_string_free(addrs, TRUE);
         put_props(s, &l->props);
         add(t, NL_TOPO_LINK, (guint8)nl_iface_index(f), sn->name, l->network,
             s);

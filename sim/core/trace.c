@@ -20,8 +20,17 @@ typedef struct {
   gsize used, size;
 } Chunk;
 
+typedef struct {
+  uint64_t kinds;
+  NlTraceListenFn fn;
+  void *data;
+} Listener;
+
 struct NlTrace {
-  uint64_t mask; /* first, for nl_trace_wants() */
+  uint64_t mask; /* first, for nl_trace_wants(): kept | listened to */
+  uint64_t keep; /* kinds kept */
+  uint64_t listened; /* kinds some listener wants */
+  GArray *listeners; /* of Listener */
   GArray *chunks; /* of Chunk */
   uint64_t count;
   GHashTable *ids;  /* name -> id+1 */
@@ -55,7 +64,8 @@ static const char *const drop_names[] = {
 
 NlTrace *nl_trace_new(void) {
   NlTrace *t = g_new0(NlTrace, 1);
-  t->mask = ~(uint64_t)0;
+  t->mask = t->keep = ~(uint64_t)0;
+  t->listeners = g_array_new(FALSE, FALSE, sizeof(Listener));
   t->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
   t->ids = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);
   t->names = g_ptr_array_new_with_free_func(g_free);
@@ -69,6 +79,7 @@ void nl_trace_free(NlTrace *t) {
   for (guint i = 0; i < t->chunks->len; i++)
     free(g_array_index(t->chunks, Chunk, i).data);
   g_array_free(t->chunks, TRUE);
+  g_array_free(t->listeners, TRUE);
   g_hash_table_destroy(t->ids);
   g_ptr_array_free(t->names, TRUE);
   g_free(t);
@@ -89,13 +100,28 @@ guint32 nl_trace_intern(NlTrace *t, const char *name) {
   return id;
 }
 
+guint32 nl_trace_lookup(const NlTrace *t, const char *name) {
+  gpointer v = g_hash_table_lookup(t->ids, name);
+  return v != NULL ? GPOINTER_TO_UINT(v) - 1 : 0;
+}
+
 const char *nl_trace_name(const NlTrace *t, guint32 id) {
   g_return_val_if_fail(id < t->names->len, "?");
   return g_ptr_array_index(t->names, id);
 }
 
 void nl_trace_set_mask(NlTrace *t, uint64_t mask) {
-  t->mask = mask;
+  t->keep = mask;
+  t->mask = t->keep | t->listened;
+}
+
+void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
+                     void *data) {
+  g_return_if_fail(fn != NULL);
+  Listener l = {kinds, fn, data};
+  g_array_append_val(t->listeners, l);
+  t->listened |= kinds;
+  t->mask = t->keep | t->listened;
 }
 
 static guint8 *reserve(NlTrace *t, gsize n) {
@@ -132,10 +158,19 @@ void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
   g_return_if_fail(kind < NL_TRACE_N_KINDS);
   if (!nl_trace_wants(t, kind))
     return;
-  gsize padded = (sizeof(NlTraceRecord) + len + 7) & ~(gsize)7;
-  guint8 *p = reserve(t, padded);
   NlTraceRecord rec = {.time = time, .id = id, .kind = kind, .aux = aux,
                        .node = node, .peer = peer, .len = len};
+  if ((t->listened >> kind) & 1) {
+    for (guint i = 0; i < t->listeners->len; i++) {
+      const Listener *l = &g_array_index(t->listeners, Listener, i);
+      if ((l->kinds >> kind) & 1)
+        l->fn(l->data, &rec, payload);
+    }
+  }
+  if (!((t->keep >> kind) & 1))
+    return;
+  gsize padded = (sizeof(NlTraceRecord) + len + 7) & ~(gsize)7;
+  guint8 *p = reserve(t, padded);
   memcpy(p, &rec, sizeof rec);
   if (len)
     memcpy(p + sizeof rec, payload, len);

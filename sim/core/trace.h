@@ -110,7 +110,8 @@ typedef enum {
   X(FIREWALL, "firewall")                                                      \
   X(BLOCKED, "blocked by policy")                                              \
   X(HOST_DOWN, "host down")                                                    \
-  X(TCP_NO_LISTENER, "tcp no listener")
+  X(TCP_NO_LISTENER, "tcp no listener")                                       \
+  X(TOO_BIG, "packet too big") /* IPv6: routers do not fragment */
 
 typedef enum {
 #define NL_X(e, s) NL_DROP_##e,
@@ -153,10 +154,31 @@ void nl_trace_free(NlTrace *t);
  */
 guint32 nl_trace_intern(NlTrace *t, const char *name);
 const char *nl_trace_name(const NlTrace *t, guint32 id);
+/* The id of @name if it was interned (without adding it): 0 otherwise. */
+guint32 nl_trace_lookup(const NlTrace *t, const char *name);
 
-/* Which kinds are recorded; all by default.  Bit (1 << kind). */
+/* Which kinds are kept (for iteration and the outputs); all by default.
+ * Bit (1 << kind). */
 void nl_trace_set_mask(NlTrace *t, uint64_t mask);
+/* Whether a record of kind @k is kept or listened to: producers check it
+ * before they spend anything on making a record. */
 static inline gboolean nl_trace_wants(const NlTrace *t, NlTraceKind k);
+
+/* Sees a record as it is added, kept or not.  @rec and @payload are valid
+ * only during the call.  A listener must not add records. */
+typedef void (*NlTraceListenFn)(void *data, const NlTraceRecord *rec,
+                                const guint8 *payload);
+
+/**
+ * nl_trace_listen: calls @fn(@data, ...) for every record of the kinds in
+ * @kinds (bit 1 << kind) from now on, in the order they are added, before
+ * the trace keeps it (if its mask says so).  So a consumer that needs each
+ * record once, as it happens (the expectations), costs no memory for
+ * kinds nothing else keeps.  Listeners are called in the order they were
+ * added.
+ */
+void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
+                     void *data);
 
 /**
  * nl_trace_add: appends a record; @payload (@len bytes) is copied.
@@ -170,6 +192,7 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
                    guint32 peer, uint64_t id, uint16_t aux, const char *fmt,
                    ...) G_GNUC_PRINTF(8, 9);
 
+/* The number of records kept. */
 uint64_t nl_trace_count(const NlTrace *t);
 
 void nl_trace_iter_init(NlTraceIter *it, const NlTrace *t);

@@ -29,6 +29,17 @@ typedef struct NlWatch NlWatch;
 typedef struct NlKqueue NlKqueue; /* kqueue.c */
 typedef struct NlUring NlUring;   /* uring.c */
 
+/* What an AF_INET6 socket's IPPROTO_IPV6 options say (vsock.c). */
+typedef struct {
+  int hops;     /* IPV6_UNICAST_HOPS; -1: the route's (64) */
+  int mhops;    /* IPV6_MULTICAST_HOPS; -1: 1 */
+  int tclass;   /* IPV6_TCLASS */
+  int pmtudisc; /* IPV6_MTU_DISCOVER */
+  int mtu;      /* IPV6_MTU (0: the path's) */
+  guint32 flags; /* booleans: bit (name & 31) for the IPV6_RECV* options */
+  gboolean dontfrag, mloop;
+} NlSockV6;
+
 /* CLOCK_MONOTONIC reads as if the machine booted this long before. */
 #define NL_BOOT_OFFSET (1000 * NL_S)
 
@@ -98,6 +109,7 @@ struct NlFile {
   int domain, type;
   NlTime rcvtimeo, sndtimeo; /* 0 = none */
   gboolean v6only;
+  NlSockV6 v6; /* AF_INET6 sockets */
   NlUdpSock *udp;
   NlTcpSock *tcp;
   gboolean tcp_listening;
@@ -115,8 +127,11 @@ struct NlFile {
   NlVfile *vf;
 };
 
+/* A socket's addresses are NlIp6: an IPv4 address in its v4-mapped form
+ * (as Linux's dual-stack sockets hold it); the unspecified address of
+ * either family is all zeros. */
 typedef struct {
-  uint32_t src;
+  NlIp6 src;
   uint16_t sport;
   guint len;
   guint8 data[];
@@ -124,10 +139,10 @@ typedef struct {
 
 struct NlUdpSock {
   NlFile *file;
-  uint32_t laddr;
+  NlIp6 laddr;
   uint16_t lport;
   gboolean bound;
-  uint32_t raddr;
+  NlIp6 raddr;
   uint16_t rport;
   gboolean connected;
   GQueue queue; /* NlDatagram */

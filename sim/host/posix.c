@@ -17,6 +17,7 @@
 #include "sim/host/uring.h"
 #include "sim/host/vsock.h"
 #include "sim/net/wire.h"
+#include "sim/net/wire6.h"
 
 /* The wall clock of every run starts at NL_REALTIME_EPOCH (2025). */
 #define NL_EPOCH_BASE ((time_t)NL_REALTIME_EPOCH)
@@ -377,6 +378,105 @@ static int service_port(const char *service, int flags, int *port) {
   return EAI_SERVICE;
 }
 
+/* One answer of getaddrinfo before it becomes addrinfo entries. */
+typedef struct {
+  int family;
+  NlIp6 addr; /* AF_INET: v4-mapped */
+  uint32_t scope;
+} GaiAddr;
+
+#define GAI_MAX 8
+
+/* RFC 6724 §6 (glibc's rfc3484_sort, with glibc's default precedences:
+ * ::1 50, ::/0 40, 2002::/16 30, ::/96 20, ::ffff:0:0/96 10): usable
+ * destinations first (the host has a source address that reaches them,
+ * rule 1), then higher precedence (rule 6), else as found (rule 10). */
+static int gai_precedence(const GaiAddr *g) {
+  const NlIp6 *a = &g->addr;
+  if (nl_ip6_is_loopback(a))
+    return 50;
+  if (nl_ip6_is_v4mapped(a))
+    return 10;
+  if (a->b[0] == 0x20 && a->b[1] == 0x02)
+    return 30;
+  static const guint8 zero12[12];
+  if (memcmp(a->b, zero12, 12) == 0)
+    return 20;
+  return 40;
+}
+
+static gboolean gai_usable(NlNode *n, const GaiAddr *g) {
+  if (nl_ip6_is_v4mapped(&g->addr)) {
+    uint32_t v4 = nl_ip6_to4(&g->addr);
+    NlIface *f;
+    uint32_t nh;
+    return nl_node_has_addr(n, v4) || nl_node_route(n, v4, &f, &nh);
+  }
+  return nl_node_source6(n, &g->addr, NULL, NULL);
+}
+
+static void gai_sort(NlNode *n, GaiAddr *v, guint k) {
+  int key[GAI_MAX];
+  for (guint i = 0; i < k; i++)
+    key[i] = (gai_usable(n, &v[i]) ? 1000 : 0) + gai_precedence(&v[i]);
+  for (guint i = 1; i < k; i++) { /* stable insertion sort */
+    GaiAddr x = v[i];
+    int kx = key[i];
+    guint j = i;
+    while (j > 0 && key[j - 1] < kx) {
+      v[j] = v[j - 1];
+      key[j] = key[j - 1];
+      j--;
+    }
+    v[j] = x;
+    key[j] = kx;
+  }
+}
+
+/* A numeric IPv6 address, with an optional "%scope" (an interface name or
+ * index).  -1: not one; EAI_NONAME: an unknown scope. */
+static int gai_numeric6(NlNode *n, const char *node, NlIp6 *out,
+                        uint32_t *scope) {
+  char buf[NL_IP6_STRLEN + IF_NAMESIZE + 2];
+  if (strlen(node) >= sizeof buf)
+    return -1;
+  g_strlcpy(buf, node, sizeof buf);
+  char *pct = strchr(buf, '%');
+  if (pct != NULL)
+    *pct++ = '\0';
+  if (!nl_ip6_from_string(buf, out))
+    return -1;
+  *scope = 0;
+  if (pct == NULL)
+    return 0;
+  if (strcmp(pct, "lo") == 0) {
+    *scope = 1;
+    return 0;
+  }
+  for (guint i = 0; i < nl_node_n_ifaces(n); i++)
+    if (strcmp(nl_iface_name(nl_node_iface(n, i)), pct) == 0) {
+      *scope = nl_iface_index(nl_node_iface(n, i));
+      return 0;
+    }
+  char *end;
+  unsigned long v = strtoul(pct, &end, 10);
+  if (*pct != '\0' && *end == '\0' && v <= G_MAXUINT32) {
+    *scope = (uint32_t)v;
+    return 0;
+  }
+  return EAI_NONAME;
+}
+
+static void gai_add(GaiAddr *v, guint *k, int family, const NlIp6 *a,
+                    uint32_t scope) {
+  if (*k >= GAI_MAX)
+    return;
+  v[*k].family = family;
+  v[*k].addr = *a;
+  v[*k].scope = scope;
+  (*k)++;
+}
+
 int nl_posix_getaddrinfo(const char *node, const char *service,
                          const struct addrinfo *hints,
                          struct addrinfo **res) {
@@ -399,72 +499,141 @@ int nl_posix_getaddrinfo(const char *node, const char *service,
   int e = service_port(service, flags, &port);
   if (e != 0)
     return e;
-  uint32_t addr;
+  NlNode *host = t->proc->host->node;
+  /* glibc: AI_ADDRCONFIG narrows AF_UNSPEC to the one family the host
+   * has an address of (loopback's aside), and refuses a family it has
+   * none of. */
+  if (flags & AI_ADDRCONFIG) {
+    gboolean s4 = nl_node_has_ip4(host), s6 = nl_node_has_ip6(host);
+    if (family == AF_UNSPEC && (s4 || s6)) {
+      if (s4 != s6)
+        family = s4 ? AF_INET : AF_INET6;
+    } else if ((family == AF_INET && !s4) || (family == AF_INET6 && !s6)) {
+      return EAI_NONAME;
+    }
+  }
+  GaiAddr v[GAI_MAX];
+  guint k = 0;
+  uint32_t a4;
+  NlIp6 a6;
+  uint32_t scope = 0;
+  int num6 = node != NULL ? gai_numeric6(host, node, &a6, &scope) : -1;
   if (node == NULL) {
-    addr = (flags & AI_PASSIVE) ? 0 : 0x7f000001;
-  } else if (nl_ip4_from_string(node, &addr)) {
-    /* numeric */
+    /* As glibc: passive gives 0.0.0.0 then ::, active ::1 then
+     * 127.0.0.1. */
+    gboolean passive = (flags & AI_PASSIVE) != 0;
+    NlIp6 any6 = {{0}}, lo6 = {.b = {[15] = 1}};
+    NlIp6 any4 = nl_ip6_from4(0), lo4 = nl_ip6_from4(0x7f000001);
+    if (passive && family != AF_INET6)
+      gai_add(v, &k, AF_INET, &any4, 0);
+    if (family != AF_INET)
+      gai_add(v, &k, AF_INET6, passive ? &any6 : &lo6, 0);
+    if (!passive && family != AF_INET6)
+      gai_add(v, &k, AF_INET, &lo4, 0);
+  } else if (nl_ip4_from_string(node, &a4)) {
+    NlIp6 m = nl_ip6_from4(a4);
+    if (family == AF_INET6 && !(flags & AI_V4MAPPED))
+      return EAI_ADDRFAMILY;
+    gai_add(v, &k, family == AF_INET6 ? AF_INET6 : AF_INET, &m, 0);
+  } else if (num6 >= 0) {
+    if (num6 != 0)
+      return num6;
+    if (family == AF_INET)
+      return EAI_ADDRFAMILY;
+    gai_add(v, &k, AF_INET6, &a6, scope);
   } else if (flags & AI_NUMERICHOST) {
     return EAI_NONAME;
-  } else if (g_ascii_strcasecmp(node, "localhost") == 0) {
-    addr = 0x7f000001;
-  } else if (!nl_world_lookup_name_from(t->proc->host->world,
-                                        t->proc->host->node, node, &addr)) {
-    nl__trace_call(t, "getaddrinfo(\"%s\") = EAI_NONAME", node);
-    return EAI_NONAME;
+  } else {
+    NlWorld *w = t->proc->host->world;
+    gboolean has4 = FALSE;
+    NlIp6 six[GAI_MAX];
+    guint n6 = 0;
+    if (g_ascii_strcasecmp(node, "localhost") == 0) {
+      a4 = 0x7f000001; /* the lab's /etc/hosts: 127.0.0.1 localhost */
+      has4 = TRUE;
+    } else {
+      has4 = nl_world_lookup_name_from(w, host, node, &a4);
+      n6 = MIN(nl_world_lookup_name6(w, host, node, six, GAI_MAX), GAI_MAX);
+    }
+    if (!has4 && n6 == 0) {
+      nl__trace_call(t, "getaddrinfo(\"%s\") = EAI_NONAME", node);
+      return EAI_NONAME;
+    }
+    NlIp6 m = nl_ip6_from4(a4);
+    if (family != AF_INET)
+      for (guint i = 0; i < n6; i++)
+        gai_add(v, &k, AF_INET6, &six[i], 0);
+    if (has4 && family == AF_INET)
+      gai_add(v, &k, AF_INET, &m, 0);
+    if (has4 && family == AF_UNSPEC)
+      gai_add(v, &k, AF_INET, &m, 0);
+    /* AF_INET6 with AI_V4MAPPED: the A answers, mapped, when there is no
+     * AAAA answer (or always, with AI_ALL). */
+    if (has4 && family == AF_INET6 && (flags & AI_V4MAPPED) &&
+        (n6 == 0 || (flags & AI_ALL)))
+      gai_add(v, &k, AF_INET6, &m, 0);
+    if (k == 0) {
+      nl__trace_call(t, "getaddrinfo(\"%s\") = EAI_NODATA", node);
+      return EAI_NODATA;
+    }
+    if (k > 1)
+      gai_sort(host, v, k);
   }
-  /* The lab's networks are IPv4: an AF_INET6 query gets v4-mapped
-   * addresses only with AI_V4MAPPED, as glibc answers. */
-  gboolean v6 = family == AF_INET6;
-  if (v6 && !(flags & AI_V4MAPPED))
-    return EAI_NONAME;
   static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW};
   struct addrinfo *head = NULL, **tail = &head;
-  for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
-    int st = types[i];
-    if (socktype != 0 && socktype != st)
-      continue;
-    int proto = st == SOCK_STREAM ? IPPROTO_TCP
-                : st == SOCK_DGRAM ? IPPROTO_UDP
-                                   : 0;
-    if (protocol != 0 && st != SOCK_RAW && protocol != proto)
-      continue;
-    struct addrinfo *ai = g_malloc0(sizeof *ai + sizeof(struct sockaddr_in6));
-    ai->ai_family = v6 ? AF_INET6 : AF_INET;
-    ai->ai_socktype = st;
-    ai->ai_protocol = st == SOCK_RAW ? protocol : proto;
-    ai->ai_addr = (struct sockaddr *)(ai + 1);
-    if (v6) {
-      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ai->ai_addr;
-      s6->sin6_family = AF_INET6;
-      s6->sin6_port = htons((uint16_t)port);
-      if (addr != 0) {
-        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
-        uint32_t be = htonl(addr);
-        memcpy(&s6->sin6_addr.s6_addr[12], &be, 4);
+  for (guint j = 0; j < k; j++)
+    for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+      int st = types[i];
+      if (socktype != 0 && socktype != st)
+        continue;
+      int proto = st == SOCK_STREAM ? IPPROTO_TCP
+                  : st == SOCK_DGRAM ? IPPROTO_UDP
+                                     : 0;
+      if (protocol != 0 && st != SOCK_RAW && protocol != proto)
+        continue;
+      struct addrinfo *ai =
+          g_malloc0(sizeof *ai + sizeof(struct sockaddr_in6));
+      ai->ai_family = v[j].family;
+      ai->ai_socktype = st;
+      ai->ai_protocol = st == SOCK_RAW ? protocol : proto;
+      ai->ai_addr = (struct sockaddr *)(ai + 1);
+      if (v[j].family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ai->ai_addr;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        memcpy(s6->sin6_addr.s6_addr, v[j].addr.b, 16);
+        s6->sin6_scope_id = v[j].scope;
+        ai->ai_addrlen = sizeof *s6;
+      } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ai->ai_addr;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        s4->sin_addr.s_addr = htonl(nl_ip6_to4(&v[j].addr));
+        ai->ai_addrlen = sizeof *s4;
       }
-      ai->ai_addrlen = sizeof *s6;
-    } else {
-      struct sockaddr_in *s4 = (struct sockaddr_in *)ai->ai_addr;
-      s4->sin_family = AF_INET;
-      s4->sin_port = htons((uint16_t)port);
-      s4->sin_addr.s_addr = htonl(addr);
-      ai->ai_addrlen = sizeof *s4;
+      if ((flags & AI_CANONNAME) && head == NULL) {
+        ai->ai_canonname = g_strdup(node ? node : "");
+        heap_note(ai->ai_canonname, 1);
+      }
+      /* Reclaimed with the process if it never calls freeaddrinfo(). */
+      heap_note(ai, sizeof *ai);
+      *tail = ai;
+      tail = &ai->ai_next;
     }
-    if ((flags & AI_CANONNAME) && head == NULL) {
-      ai->ai_canonname = g_strdup(node ? node : "");
-      heap_note(ai->ai_canonname, 1);
-    }
-    /* Reclaimed with the process if it never calls freeaddrinfo(). */
-    heap_note(ai, sizeof *ai);
-    *tail = ai;
-    tail = &ai->ai_next;
-  }
   if (head == NULL)
     return EAI_SOCKTYPE;
-  char ip[16];
+  GString *list = g_string_new(NULL);
+  for (guint j = 0; j < k; j++) {
+    char ip[NL_IP6_STRLEN];
+    if (v[j].family == AF_INET)
+      nl_ip4_to_string(nl_ip6_to4(&v[j].addr), ip);
+    else
+      nl_ip6_to_string(&v[j].addr, ip);
+    g_string_append_printf(list, "%s%s", j ? ", " : "", ip);
+  }
   nl__trace_call(t, "getaddrinfo(\"%s\") = %s", node ? node : "(null)",
-                 nl_ip4_to_string(addr, ip));
+                 list->str);
+  g_string_free(list, TRUE);
   *res = head;
   return 0;
 }
@@ -488,6 +657,8 @@ int nl_posix_getnameinfo(const struct sockaddr *sa, socklen_t salen,
   uint16_t port;
   if (sa == NULL)
     return EAI_FAMILY;
+  NlIp6 a6 = {{0}};
+  gboolean v6 = FALSE;
   if (sa->sa_family == AF_INET && salen >= (socklen_t)sizeof(struct sockaddr_in)) {
     const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
     addr = ntohl(s4->sin_addr.s_addr);
@@ -495,22 +666,26 @@ int nl_posix_getnameinfo(const struct sockaddr *sa, socklen_t salen,
   } else if (sa->sa_family == AF_INET6 &&
              salen >= (socklen_t)sizeof(struct sockaddr_in6)) {
     const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-    const uint8_t *b = s6->sin6_addr.s6_addr;
-    addr = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
-           ((uint32_t)b[14] << 8) | b[15];
+    memcpy(a6.b, s6->sin6_addr.s6_addr, 16);
+    v6 = TRUE;
+    addr = nl_ip6_to4(&a6);
     port = ntohs(s6->sin6_port);
   } else {
     return EAI_FAMILY;
   }
   if (host != NULL && hostlen > 0) {
     const char *name = NULL;
-    char ip[16];
+    char ip[NL_IP6_STRLEN];
     if (!(flags & NI_NUMERICHOST))
-      name = nl_world_name_of(t->proc->host->world, addr);
+      /* A v4-mapped address is named by its IPv4 address, as the hosts
+       * database answers; as a number it stays in IPv6's form. */
+      name = v6 && !nl_ip6_is_v4mapped(&a6)
+                 ? nl_world_name_of6(t->proc->host->world, &a6)
+                 : nl_world_name_of(t->proc->host->world, addr);
     if (name == NULL && (flags & NI_NAMEREQD))
       return EAI_NONAME;
     if (name == NULL)
-      name = nl_ip4_to_string(addr, ip);
+      name = v6 ? nl_ip6_to_string(&a6, ip) : nl_ip4_to_string(addr, ip);
     if (strlen(name) + 1 > hostlen)
       return EAI_OVERFLOW;
     strcpy(host, name);
@@ -559,11 +734,63 @@ typedef struct {
   char name[16];
 } IfEntry;
 
+typedef struct {
+  struct ifaddrs ifa; /* first: freeifaddrs frees an entry through it */
+  struct sockaddr_in6 addr, mask;
+  char name[16];
+} IfEntry6;
+
+/* The AF_INET6 entries, after every AF_INET one as Linux lists them: lo's
+ * ::1 first, then each interface's addresses in the order they were
+ * given. */
+static IfEntry6 *ifaddrs6(NlNode *n, struct ifaddrs **last) {
+  IfEntry6 *head = NULL;
+  struct ifaddrs **tail = last;
+  for (guint i = 0; i <= nl_node_n_ifaces(n); i++) {
+    NlIface *f = i ? nl_node_iface(n, i - 1) : NULL;
+    guint k_n = f ? nl_iface_n_addrs6(f) : 1;
+    for (guint k = 0; k < k_n; k++) {
+      IfEntry6 *e = g_new0(IfEntry6, 1);
+      heap_note(e, sizeof *e);
+      NlIp6 a = {.b = {[15] = 1}};
+      guint len = 128;
+      if (f == NULL) {
+        g_strlcpy(e->name, "lo", sizeof e->name);
+        e->ifa.ifa_flags = IFF_UP | IFF_RUNNING | IFF_LOOPBACK | IFF_LOWER_UP;
+      } else {
+        g_strlcpy(e->name, nl_iface_name(f), sizeof e->name);
+        a = *nl_iface_addr6(f, k);
+        len = nl_iface_prefix_len6(f, &a);
+        e->ifa.ifa_flags = IFF_UP | IFF_BROADCAST | IFF_RUNNING |
+                           IFF_MULTICAST | IFF_LOWER_UP;
+        if (!nl_iface_is_up(f))
+          e->ifa.ifa_flags &= ~(unsigned)(IFF_UP | IFF_RUNNING | IFF_LOWER_UP);
+      }
+      NlIp6 m = {{0}};
+      for (guint b = 0; b < len; b++)
+        m.b[b / 8] |= (guint8)(0x80u >> (b % 8));
+      e->addr.sin6_family = e->mask.sin6_family = AF_INET6;
+      memcpy(e->addr.sin6_addr.s6_addr, a.b, 16);
+      memcpy(e->mask.sin6_addr.s6_addr, m.b, 16);
+      e->ifa.ifa_name = e->name;
+      e->ifa.ifa_addr = (struct sockaddr *)&e->addr;
+      e->ifa.ifa_netmask = (struct sockaddr *)&e->mask;
+      *tail = &e->ifa;
+      tail = &e->ifa.ifa_next;
+      if (head == NULL)
+        head = e;
+    }
+  }
+  return head;
+}
+
 int nl_posix_getifaddrs(struct ifaddrs **ifap) {
   ENTER("getifaddrs");
   NlNode *n = t->proc->host->node;
   IfEntry *prev = NULL, *head = NULL;
   for (guint i = 0; i <= nl_node_n_ifaces(n); i++) {
+    if (i > 0 && nl_iface_addr(nl_node_iface(n, i - 1)) == 0)
+      continue; /* an IPv6-only interface */
     IfEntry *e = g_new0(IfEntry, 1);
     heap_note(e, sizeof *e);
     uint32_t a, m;
@@ -599,6 +826,7 @@ int nl_posix_getifaddrs(struct ifaddrs **ifap) {
       head = e;
     prev = e;
   }
+  ifaddrs6(n, &prev->ifa.ifa_next);
   *ifap = &head->ifa;
   return 0;
 }

@@ -19,50 +19,88 @@
 #define UDP_DEFAULT_SNDBUF 212992
 #define UDP_TRUESIZE_OVERHEAD 768 /* skb overhead Linux charges per datagram */
 
-/* ---- addresses ---- */
+/* ---- addresses ----
+ *
+ * The lab holds a socket address as an NlIp6 (host-priv.h): an IPv4
+ * address in its v4-mapped form, the unspecified address of either family
+ * all zeros.  What a sockaddr may be depends on the socket's family and
+ * the call, in Linux's order of checks (inet_bind, __inet6_bind,
+ * __ip4_datagram_connect, __ip6_datagram_connect, tcp_v6_connect,
+ * udp_sendmsg, udpv6_sendmsg). */
+
+typedef enum { SA_BIND, SA_CONNECT, SA_SEND } SaOp;
+
+#define SIN6_LEN_RFC2133 24 /* a sockaddr_in6 without sin6_scope_id */
+
+static const NlIp6 ip6_any;
+
+static NlIp6 ip6_loopback(void) {
+  NlIp6 a = {.b = {[15] = 1}};
+  return a;
+}
+
+/* Whether @a is an IPv4 address (v4-mapped), or :: on an AF_INET socket. */
+static gboolean is_v4(const NlFile *f, const NlIp6 *a) {
+  return nl_ip6_is_v4mapped(a) || (f->domain == AF_INET && nl_ip6_is_any(a));
+}
 
 static int sa_get(const NlFile *f, const struct sockaddr *sa, socklen_t len,
-                  uint32_t *addr, uint16_t *port) {
+                  SaOp op, NlIp6 *addr, uint16_t *port) {
   if (sa == NULL)
     return -EFAULT;
   if (len < (socklen_t)sizeof(sa_family_t))
     return -EINVAL;
-  if (sa->sa_family == AF_INET) {
+  /* udp_sendmsg takes AF_UNSPEC for AF_INET. */
+  gboolean unspec4 = op == SA_SEND && f->domain == AF_INET &&
+                     sa->sa_family == AF_UNSPEC;
+  if (f->domain == AF_INET6 && sa->sa_family == AF_INET &&
+      !(op == SA_BIND) && !(op == SA_CONNECT && f->type == SOCK_STREAM)) {
+    /* A dual-stack socket connects or sends to IPv4 as an AF_INET one. */
+    if (f->v6only)
+      return op == SA_CONNECT ? -EAFNOSUPPORT : -ENETUNREACH;
     if (len < (socklen_t)sizeof(struct sockaddr_in))
       return -EINVAL;
-    if (f->domain == AF_INET6 && f->v6only)
-      return -EAFNOSUPPORT;
     const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-    *addr = ntohl(in->sin_addr.s_addr);
+    *addr = nl_ip6_from4(ntohl(in->sin_addr.s_addr));
     *port = ntohs(in->sin_port);
     return 0;
   }
-  if (sa->sa_family == AF_INET6) {
-    if (f->domain != AF_INET6)
-      return -EAFNOSUPPORT;
-    if (len < (socklen_t)sizeof(struct sockaddr_in6))
+  if (f->domain == AF_INET) {
+    if (len < (socklen_t)sizeof(struct sockaddr_in))
       return -EINVAL;
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-    const guint8 *b = in6->sin6_addr.s6_addr;
-    static const guint8 zero[16];
-    *port = ntohs(in6->sin6_port);
-    if (memcmp(b, zero, 16) == 0) {
-      *addr = 0;
-      return 0;
-    }
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && !f->v6only) {
-      *addr = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
-              ((uint32_t)b[14] << 8) | b[15];
-      return 0;
-    }
-    /* natlab's networks are IPv4 for now (dual stack is on the roadmap). */
-    return -ENETUNREACH;
+    if (sa->sa_family != AF_INET && !unspec4)
+      return -EAFNOSUPPORT;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    uint32_t v4 = ntohl(in->sin_addr.s_addr);
+    *addr = v4 == 0 ? ip6_any : nl_ip6_from4(v4);
+    *port = ntohs(in->sin_port);
+    return 0;
   }
-  return -EAFNOSUPPORT;
+  if (len < SIN6_LEN_RFC2133)
+    return -EINVAL;
+  if (sa->sa_family != AF_INET6)
+    return op == SA_SEND ? -EINVAL : -EAFNOSUPPORT;
+  const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+  memcpy(addr->b, in6->sin6_addr.s6_addr, 16);
+  *port = ntohs(in6->sin6_port);
+  uint32_t scope = len >= (socklen_t)sizeof *in6 ? in6->sin6_scope_id : 0;
+  if (nl_ip6_is_v4mapped(addr)) {
+    if (f->v6only)
+      return op == SA_BIND ? -EINVAL : -ENETUNREACH;
+    return 0;
+  }
+  /* A link-local address needs an interface (sin6_scope_id); the lab
+   * gives interfaces no link-local addresses, so none is ever local and
+   * none is reachable. */
+  if (nl_ip6_is_linklocal(addr) && scope == 0 && op != SA_SEND)
+    return -EINVAL;
+  if (op != SA_BIND && nl_ip6_is_any(addr))
+    *addr = ip6_loopback(); /* :: means loopback, a BSD-ism Linux keeps */
+  return 0;
 }
 
 /* Fills @sa as Linux does: truncated to *@len, *@len set to the size. */
-static void sa_put(const NlFile *f, uint32_t addr, uint16_t port,
+static void sa_put(const NlFile *f, const NlIp6 *addr, uint16_t port,
                    struct sockaddr *sa, socklen_t *len) {
   if (sa == NULL || len == NULL)
     return;
@@ -75,27 +113,34 @@ static void sa_put(const NlFile *f, uint32_t addr, uint16_t port,
   if (f->domain == AF_INET6) {
     u.in6.sin6_family = AF_INET6;
     u.in6.sin6_port = htons(port);
-    if (addr != 0) {
-      u.in6.sin6_addr.s6_addr[10] = 0xff;
-      u.in6.sin6_addr.s6_addr[11] = 0xff;
-      uint32_t be = htonl(addr);
-      memcpy(&u.in6.sin6_addr.s6_addr[12], &be, 4);
-    }
+    memcpy(u.in6.sin6_addr.s6_addr, addr->b, 16);
     n = sizeof u.in6;
   } else {
     u.in.sin_family = AF_INET;
     u.in.sin_port = htons(port);
-    u.in.sin_addr.s_addr = htonl(addr);
+    u.in.sin_addr.s_addr = htonl(nl_ip6_to4(addr));
     n = sizeof u.in;
   }
   memcpy(sa, &u, MIN(*len, n));
   *len = n;
 }
 
-static char *fmt_addr(uint32_t a, uint16_t p, char *buf) {
-  char ip[16];
-  g_snprintf(buf, 24, "%s:%u", nl_ip4_to_string(a, ip), p);
+#define ADDR_STRLEN (NL_IP6_STRLEN + 8)
+
+/* "10.0.0.5:7" (IPv4, as before dual stack) or "[2001:db8::5]:7". */
+static char *fmt_addr6(const NlIp6 *a, uint16_t p, char *buf) {
+  char ip[NL_IP6_STRLEN];
+  if (nl_ip6_is_v4mapped(a) || nl_ip6_is_any(a))
+    g_snprintf(buf, ADDR_STRLEN, "%s:%u",
+               nl_ip4_to_string(nl_ip6_to4(a), ip), p);
+  else
+    g_snprintf(buf, ADDR_STRLEN, "[%s]:%u", nl_ip6_to_string(a, ip), p);
   return buf;
+}
+
+static char *fmt_addr(uint32_t a, uint16_t p, char *buf) {
+  NlIp6 m = nl_ip6_from4(a);
+  return fmt_addr6(&m, p, buf);
 }
 
 /* ---- the TCP engine's hooks ---- */
@@ -170,14 +215,56 @@ static GPtrArray *port_list(NlHostStack *h, uint16_t port, gboolean create) {
   return l;
 }
 
-static gboolean udp_conflicts(NlHostStack *h, NlUdpSock *u, uint32_t addr,
+/* What a socket bound to @laddr takes: IPv4 (an AF_INET socket, or a
+ * dual-stack one bound to :: or a v4-mapped address) and IPv6 (an
+ * AF_INET6 socket not bound to a v4-mapped address). */
+static gboolean takes_v4(const NlFile *f, const NlIp6 *laddr) {
+  if (f->domain == AF_INET)
+    return TRUE;
+  return !f->v6only && (nl_ip6_is_any(laddr) || nl_ip6_is_v4mapped(laddr));
+}
+
+static gboolean takes_v6(const NlFile *f, const NlIp6 *laddr) {
+  return f->domain == AF_INET6 && !nl_ip6_is_v4mapped(laddr);
+}
+
+/* Whether a socket bound to @laddr takes a packet to @dst. */
+static gboolean udp_takes(const NlFile *f, const NlIp6 *laddr,
+                          const NlIp6 *dst) {
+  if (nl_ip6_is_v4mapped(dst)) {
+    if (!takes_v4(f, laddr))
+      return FALSE;
+    return nl_ip6_is_any(laddr) || nl_ip6_to4(laddr) == 0 ||
+           nl_ip6_equal(laddr, dst);
+  }
+  if (!takes_v6(f, laddr))
+    return FALSE;
+  return nl_ip6_is_any(laddr) || nl_ip6_equal(laddr, dst);
+}
+
+/* Whether the addresses two bindings take overlap (inet_bind_conflict and
+ * its IPv6 twin: 0.0.0.0 and a dual-stack :: share IPv4). */
+static gboolean binds_overlap(const NlFile *fa, const NlIp6 *a,
+                              const NlFile *fb, const NlIp6 *b) {
+  if (takes_v4(fa, a) && takes_v4(fb, b)) {
+    uint32_t x = nl_ip6_is_any(a) ? 0 : nl_ip6_to4(a);
+    uint32_t y = nl_ip6_is_any(b) ? 0 : nl_ip6_to4(b);
+    if (x == 0 || y == 0 || x == y)
+      return TRUE;
+  }
+  if (takes_v6(fa, a) && takes_v6(fb, b))
+    return nl_ip6_is_any(a) || nl_ip6_is_any(b) || nl_ip6_equal(a, b);
+  return FALSE;
+}
+
+static gboolean udp_conflicts(NlHostStack *h, NlUdpSock *u, const NlIp6 *addr,
                               uint16_t port) {
   GPtrArray *l = port_list(h, port, FALSE);
   if (l == NULL)
     return FALSE;
   for (guint i = 0; i < l->len; i++) {
     NlUdpSock *o = g_ptr_array_index(l, i);
-    if (o->laddr != 0 && addr != 0 && o->laddr != addr)
+    if (!binds_overlap(u->file, addr, o->file, &o->laddr))
       continue;
     /* Linux: sharing needs SO_REUSEADDR on both, or SO_REUSEPORT on both. */
     if ((u->reuseaddr && o->reuseaddr) || (u->reuseport && o->reuseport))
@@ -187,12 +274,24 @@ static gboolean udp_conflicts(NlHostStack *h, NlUdpSock *u, uint32_t addr,
   return FALSE;
 }
 
-static int udp_bind(NlHostStack *h, NlUdpSock *u, uint32_t addr,
+/* Whether @addr may be bound on @h: unspecified, one of its own, or an
+ * IPv4 loopback or broadcast address. */
+static gboolean bindable(NlHostStack *h, const NlIp6 *addr) {
+  if (nl_ip6_is_any(addr))
+    return TRUE;
+  if (nl_ip6_is_v4mapped(addr)) {
+    uint32_t v4 = nl_ip6_to4(addr);
+    return v4 == 0 || nl_node_has_addr(h->node, v4) || v4 == 0xffffffffu ||
+           (v4 >> 24) == 127;
+  }
+  return nl_node_has_addr6(h->node, addr);
+}
+
+static int udp_bind(NlHostStack *h, NlUdpSock *u, const NlIp6 *addr,
                     uint16_t port) {
   if (u->bound)
     return -EINVAL;
-  if (addr != 0 && !nl_node_has_addr(h->node, addr) &&
-      addr != 0xffffffffu && (addr >> 24) != 127)
+  if (!bindable(h, addr))
     return -EADDRNOTAVAIL;
   if (port == 0) {
     /* Linux picks a random start in ip_local_port_range and walks up. */
@@ -212,7 +311,7 @@ static int udp_bind(NlHostStack *h, NlUdpSock *u, uint32_t addr,
   } else if (udp_conflicts(h, u, addr, port)) {
     return -EADDRINUSE;
   }
-  u->laddr = addr;
+  u->laddr = *addr;
   u->lport = port;
   u->bound = TRUE;
   u->bind_seq = ++h->bind_seq;
@@ -233,29 +332,33 @@ static void udp_unbind(NlHostStack *h, NlUdpSock *u) {
 }
 
 /* The socket a datagram to (dst, dport) from (src, sport) goes to: the
- * most specific match, as Linux's compute_score ranks them; among equals,
- * the one bound last (SO_REUSEADDR) or a hash of the source (SO_REUSEPORT). */
-static NlUdpSock *udp_lookup(NlHostStack *h, uint32_t src, uint16_t sport,
-                             uint32_t dst, uint16_t dport) {
+ * most specific match, as Linux's compute_score ranks them (an AF_INET
+ * socket before a dual-stack one for IPv4); among equals, the one bound
+ * last (SO_REUSEADDR) or a hash of the source (SO_REUSEPORT). */
+static NlUdpSock *udp_lookup(NlHostStack *h, const NlIp6 *src, uint16_t sport,
+                             const NlIp6 *dst, uint16_t dport) {
   GPtrArray *l = port_list(h, dport, FALSE);
   if (l == NULL)
     return NULL;
   NlUdpSock *best = NULL;
   int best_score = -1;
   guint n_reuseport = 0;
+  gboolean v4 = nl_ip6_is_v4mapped(dst);
   for (guint i = 0; i < l->len; i++) {
     NlUdpSock *u = g_ptr_array_index(l, i);
+    if (!udp_takes(u->file, &u->laddr, dst))
+      continue;
     int score = 0;
-    if (u->laddr != 0) {
-      if (u->laddr != dst)
-        continue;
+    if (!nl_ip6_is_any(&u->laddr) &&
+        !(nl_ip6_is_v4mapped(&u->laddr) && nl_ip6_to4(&u->laddr) == 0))
       score += 4;
-    }
     if (u->connected) {
-      if (u->raddr != src || u->rport != sport)
+      if (!nl_ip6_equal(&u->raddr, src) || u->rport != sport)
         continue;
       score += 8;
     }
+    if (v4 && u->file->domain == AF_INET)
+      score += 1;
     if (score > best_score ||
         (score == best_score && u->bind_seq > best->bind_seq)) {
       best = u;
@@ -265,7 +368,8 @@ static NlUdpSock *udp_lookup(NlHostStack *h, uint32_t src, uint16_t sport,
   }
   if (best != NULL && best->reuseport && n_reuseport > 1) {
     /* Spread flows over the group deterministically by the source. */
-    guint k = (src * 2654435761u ^ sport) % n_reuseport, j = 0;
+    guint hs = v4 ? nl_ip6_to4(src) : nl_ip6_hash(src);
+    guint k = (hs * 2654435761u ^ sport) % n_reuseport, j = 0;
     for (guint i = 0; i < l->len; i++) {
       NlUdpSock *u = g_ptr_array_index(l, i);
       if (u->reuseport && j++ == k)
@@ -275,33 +379,53 @@ static NlUdpSock *udp_lookup(NlHostStack *h, uint32_t src, uint16_t sport,
   return best;
 }
 
-static void udp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
-  NlUdpHeader uh;
-  if (nl_udp4_parse(pkt->data, pkt->len, ip, &uh) != NULL) {
-    nl_node_drop(h->node, pkt, NL_DROP_BAD_CHECKSUM);
-    return;
-  }
-  NlUdpSock *u = udp_lookup(h, ip->src, uh.sport, ip->dst, uh.dport);
+/* Queues @plen bytes at @payload of @pkt for the socket that takes them
+ * (or answers as an unbound port does).  Takes @pkt. */
+static void udp_deliver(NlHostStack *h, NlPacket *pkt, const NlIp6 *src,
+                        const NlIp6 *dst, const NlUdpHeader *uh,
+                        const guint8 *payload) {
+  NlUdpSock *u = udp_lookup(h, src, uh->sport, dst, uh->dport);
   if (u == NULL) {
     nl_node_default_local_in(h->node, pkt);
     return;
   }
-  guint plen = uh.len - NL_UDP_HDR_LEN;
+  guint plen = uh->len - NL_UDP_HDR_LEN;
   size_t charge = plen + UDP_TRUESIZE_OVERHEAD;
   if (u->queued + charge > (size_t)u->rcvbuf) {
     nl_node_drop(h->node, pkt, NL_DROP_RCVBUF_FULL);
     return;
   }
   NlDatagram *d = g_malloc(sizeof *d + plen);
-  d->src = ip->src;
-  d->sport = uh.sport;
+  d->src = *src;
+  d->sport = uh->sport;
   d->len = plen;
-  memcpy(d->data, pkt->data + ip->ihl_bytes + NL_UDP_HDR_LEN, plen);
+  memcpy(d->data, payload, plen);
   g_queue_push_tail(&u->queue, d);
   u->queued += charge;
   nl_node_trace_deliver(h->node, pkt);
   nl_packet_free(pkt);
   nl__file_notify(u->file);
+}
+
+static void udp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
+  NlUdpHeader uh;
+  if (nl_udp4_parse(pkt->data, pkt->len, ip, &uh) != NULL) {
+    nl_node_drop(h->node, pkt, NL_DROP_BAD_CHECKSUM);
+    return;
+  }
+  NlIp6 src = nl_ip6_from4(ip->src), dst = nl_ip6_from4(ip->dst);
+  udp_deliver(h, pkt, &src, &dst, &uh,
+              pkt->data + ip->ihl_bytes + NL_UDP_HDR_LEN);
+}
+
+static void udp6_input(NlHostStack *h, NlPacket *pkt, const NlIp6Header *ip) {
+  NlUdpHeader uh;
+  if (nl_udp6_parse(pkt->data, pkt->len, ip, &uh) != NULL) {
+    nl_node_drop(h->node, pkt, NL_DROP_BAD_CHECKSUM);
+    return;
+  }
+  udp_deliver(h, pkt, &ip->src, &ip->dst, &uh,
+              pkt->data + ip->hdr_bytes + NL_UDP_HDR_LEN);
 }
 
 static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
@@ -319,7 +443,8 @@ static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
     return;
   }
   uint8_t proto = o[9];
-  uint32_t osrc = nl_wire_get32(o + 12), odst = nl_wire_get32(o + 16);
+  NlIp6 osrc = nl_ip6_from4(nl_wire_get32(o + 12));
+  NlIp6 odst = nl_ip6_from4(nl_wire_get32(o + 16));
   uint16_t osport = nl_wire_get16(o + oihl);
   uint16_t odport = nl_wire_get16(o + oihl + 2);
   nl_node_trace_deliver(h->node, pkt);
@@ -328,7 +453,7 @@ static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
       nl_tcp_icmp_input(h->tcp, pkt->data, pkt->len);
   } else if (proto == NL_IPPROTO_UDP) {
     /* Linux reports ICMP errors on connected UDP sockets only. */
-    NlUdpSock *u = udp_lookup(h, odst, odport, osrc, osport);
+    NlUdpSock *u = udp_lookup(h, &odst, odport, &osrc, osport);
     if (u != NULL && u->connected) {
       int err = ECONNREFUSED;
       if (ic[0] == NL_ICMP_DEST_UNREACH && ic[1] == NL_ICMP_HOST_UNREACH)
@@ -346,8 +471,86 @@ static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
   nl_packet_free(pkt);
 }
 
+/* icmpv6_err_convert: the errno an ICMPv6 error means, and whether it is
+ * "fatal" (only those reach a socket that did not ask for IPV6_RECVERR). */
+static int icmp6_errno(uint8_t type, uint8_t code, gboolean *fatal) {
+  *fatal = FALSE;
+  switch (type) {
+    case NL_ICMP6_DEST_UNREACH:
+      switch (code) {
+        case NL_ICMP6_NO_ROUTE: return ENETUNREACH;
+        case NL_ICMP6_PORT_UNREACH: *fatal = TRUE; return ECONNREFUSED;
+        case NL_ICMP6_ADMIN_PROHIBITED:
+        case 5: /* source address failed policy */
+        case 6: /* reject route */
+          *fatal = TRUE;
+          return EACCES;
+        default: return EHOSTUNREACH;
+      }
+    case NL_ICMP6_PACKET_TOO_BIG: *fatal = TRUE; return EMSGSIZE;
+    case NL_ICMP6_PARAM_PROBLEM: *fatal = TRUE; return EPROTO;
+    case NL_ICMP6_TIME_EXCEEDED: return EHOSTUNREACH;
+    default: return EPROTO;
+  }
+}
+
+static void icmp6_input(NlHostStack *h, NlPacket *pkt, const NlIp6Header *ip) {
+  size_t l4 = NL_IP6_HDR_LEN + (size_t)ip->payload_len - ip->hdr_bytes;
+  const guint8 *ic = pkt->data + ip->hdr_bytes;
+  if (l4 < NL_ICMP6_HDR_LEN || ic[0] >= 128) {
+    nl_node_default_local_in(h->node, pkt); /* echo */
+    return;
+  }
+  /* The quoted packet: its header, a fragment header perhaps, then the
+   * first bytes of UDP or TCP. */
+  const guint8 *o = ic + NL_ICMP6_HDR_LEN;
+  size_t olen = l4 - NL_ICMP6_HDR_LEN, off = NL_IP6_HDR_LEN;
+  if (olen < NL_IP6_HDR_LEN + 4 || (o[0] >> 4) != 6) {
+    nl_node_drop(h->node, pkt, NL_DROP_MALFORMED);
+    return;
+  }
+  uint8_t proto = o[6];
+  if (proto == NL_IPPROTO_FRAGMENT && olen >= off + NL_IP6_FRAG_HDR_LEN + 4) {
+    proto = o[off];
+    off += NL_IP6_FRAG_HDR_LEN;
+  }
+  NlIp6 osrc, odst;
+  memcpy(osrc.b, o + 8, 16);
+  memcpy(odst.b, o + 24, 16);
+  nl_node_trace_deliver(h->node, pkt);
+  if (proto == NL_IPPROTO_UDP && olen >= off + 4) {
+    uint16_t osport = nl_wire_get16(o + off);
+    uint16_t odport = nl_wire_get16(o + off + 2);
+    NlUdpSock *u = udp_lookup(h, &odst, odport, &osrc, osport);
+    gboolean fatal;
+    int err = icmp6_errno(ic[0], ic[1], &fatal);
+    /* __udp6_lib_err: a Packet Too Big is "fatal" unless the socket set
+     * IPV6_MTU_DISCOVER to IPV6_PMTUDISC_DONT. */
+    if (u != NULL && ic[0] == NL_ICMP6_PACKET_TOO_BIG &&
+        u->file->v6.pmtudisc == IPV6_PMTUDISC_DONT)
+      fatal = FALSE;
+    if (u != NULL && u->connected && fatal) {
+      u->pending_error = err;
+      nl__file_notify(u->file);
+    }
+  }
+  nl_packet_free(pkt);
+}
+
 void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
   NlHostStack *h = data;
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    NlIp6Header ip6;
+    if (nl_ip6_parse(pkt->data, pkt->len, &ip6) != NULL) {
+      nl_node_drop(node, pkt, NL_DROP_MALFORMED);
+      return;
+    }
+    switch (ip6.proto) {
+      case NL_IPPROTO_UDP: udp6_input(h, pkt, &ip6); return;
+      case NL_IPPROTO_ICMPV6: icmp6_input(h, pkt, &ip6); return;
+      default: nl_node_default_local_in(node, pkt); return;
+    }
+  }
   NlIp4Header ip;
   if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
     nl_node_drop(node, pkt, NL_DROP_MALFORMED);
@@ -494,6 +697,10 @@ int nl_vsock_socket(NlThread *t, int domain, int type, int protocol) {
   NlFile *f = nl__file_new(h, kind, &sock_ops);
   f->domain = domain;
   f->type = base;
+  f->v6.hops = -1;
+  f->v6.mhops = -1;
+  f->v6.pmtudisc = IPV6_PMTUDISC_WANT;
+  f->v6.mloop = TRUE;
   if (type & SOCK_NONBLOCK)
     f->status_flags |= O_NONBLOCK;
   if (kind == NL_FILE_UDP) {
@@ -522,7 +729,7 @@ int nl_vsock_bind(NlThread *t, int fd, const struct sockaddr *sa,
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
-  uint32_t addr;
+  NlIp6 addr;
   uint16_t port;
   /* inet_bind's compatibility rule: AF_UNSPEC is AF_INET when the address
    * is INADDR_ANY. */
@@ -535,12 +742,16 @@ int nl_vsock_bind(NlThread *t, int fd, const struct sockaddr *sa,
       sa = (const struct sockaddr *)&unspec;
     }
   }
-  if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
-    return err == -ENETUNREACH ? -EADDRNOTAVAIL : err;
-  err = f->kind == NL_FILE_UDP ? udp_bind(f->host, f->udp, addr, port)
-                               : nl_tcp_bind(f->tcp, addr, port);
-  char b[24];
-  nl__trace_call(t, "bind(%d, %s) = %d", fd, fmt_addr(addr, port, b), err);
+  if ((err = sa_get(f, sa, len, SA_BIND, &addr, &port)) < 0)
+    return err;
+  if (f->kind == NL_FILE_UDP)
+    err = udp_bind(f->host, f->udp, &addr, port);
+  else if (!is_v4(f, &addr) && !nl_ip6_is_any(&addr))
+    err = -EADDRNOTAVAIL; /* TCP over IPv6 is not modelled yet */
+  else
+    err = nl_tcp_bind(f->tcp, nl_ip6_to4(&addr), port);
+  char b[ADDR_STRLEN];
+  nl__trace_call(t, "bind(%d, %s) = %d", fd, fmt_addr6(&addr, port, b), err);
   return err;
 }
 
@@ -613,9 +824,11 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
       }
       uint32_t a;
       uint16_t p;
-      if (nl_tcp_getpeername(s, &a, &p) == 0)
-        sa_put(nf, a, p, sa, len);
-      char b[24];
+      if (nl_tcp_getpeername(s, &a, &p) == 0) {
+        NlIp6 a6 = nl_ip6_from4(a);
+        sa_put(nf, &a6, p, sa, len);
+      }
+      char b[ADDR_STRLEN];
       nl__trace_call(t, "accept(%d) = %d from %s", fd, nfd,
                      fmt_addr(a, p, b));
       return nfd;
@@ -635,10 +848,18 @@ int nl_vsock_accept4(NlThread *t, int fd, struct sockaddr *sa,
   }
 }
 
-static uint32_t source_for(NlHostStack *h, uint32_t dst) {
-  uint32_t src;
-  guint mtu;
-  return route_to(h, dst, &src, &mtu) ? src : 0;
+/* The source address of a packet from @h to @dst (an address of either
+ * family); FALSE when there is no route. */
+static gboolean source_for(NlHostStack *h, const NlIp6 *dst, NlIp6 *src) {
+  if (nl_ip6_is_v4mapped(dst)) {
+    uint32_t s4;
+    guint mtu;
+    if (!route_to(h, nl_ip6_to4(dst), &s4, &mtu))
+      return FALSE;
+    *src = nl_ip6_from4(s4);
+    return TRUE;
+  }
+  return nl_node_source6(h->node, dst, src, NULL);
 }
 
 int nl_vsock_connect(NlThread *t, int fd, const struct sockaddr *sa,
@@ -647,9 +868,9 @@ int nl_vsock_connect(NlThread *t, int fd, const struct sockaddr *sa,
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
-  uint32_t addr;
+  NlIp6 addr;
   uint16_t port;
-  char b[24];
+  char b[ADDR_STRLEN];
   if (f->kind == NL_FILE_UDP) {
     NlUdpSock *u = f->udp;
     if (sa != NULL && len >= (socklen_t)sizeof(sa_family_t) &&
@@ -657,41 +878,45 @@ int nl_vsock_connect(NlThread *t, int fd, const struct sockaddr *sa,
       u->connected = FALSE; /* dissolve the association */
       return 0;
     }
-    if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
+    /* inet_dgram_connect binds a port before the protocol reads the
+     * address (a refused address leaves the socket bound). */
+    if (!u->bound && (err = udp_bind(f->host, u, &ip6_any, 0)) < 0)
       return err;
-    if (!u->bound && (err = udp_bind(f->host, u, 0, 0)) < 0)
+    if ((err = sa_get(f, sa, len, SA_CONNECT, &addr, &port)) < 0)
       return err;
-    if (u->laddr == 0) {
-      uint32_t src = source_for(f->host, addr);
-      if (src == 0)
-        return -ENETUNREACH;
-    }
+    NlIp6 src;
+    if (!source_for(f->host, &addr, &src))
+      return -ENETUNREACH;
     u->raddr = addr;
     u->rport = port;
     u->connected = TRUE;
     u->pending_error = 0;
-    nl__trace_call(t, "connect(%d, %s) = 0", fd, fmt_addr(addr, port, b));
+    nl__trace_call(t, "connect(%d, %s) = 0", fd, fmt_addr6(&addr, port, b));
     return 0;
   }
-  if ((err = sa_get(f, sa, len, &addr, &port)) < 0)
+  if ((err = sa_get(f, sa, len, SA_CONNECT, &addr, &port)) < 0)
     return err;
-  err = nl_tcp_connect(f->tcp, addr, port);
+  if (!is_v4(f, &addr))
+    return -ENETUNREACH; /* TCP over IPv6 is not modelled yet */
+  uint32_t a4 = nl_ip6_to4(&addr);
+  err = nl_tcp_connect(f->tcp, a4, port);
   if (err != -EINPROGRESS) {
-    nl__trace_call(t, "connect(%d, %s) = %d", fd, fmt_addr(addr, port, b),
+    nl__trace_call(t, "connect(%d, %s) = %d", fd, fmt_addr6(&addr, port, b),
                    err);
     return err;
   }
   if (nonblocking(f, 0)) {
     nl__trace_call(t, "connect(%d, %s) = -EINPROGRESS", fd,
-                   fmt_addr(addr, port, b));
+                   fmt_addr6(&addr, port, b));
     return -EINPROGRESS;
   }
   if (!wait_ready(t, f, POLLOUT, deadline_of(t, f->sndtimeo)))
     return -EINPROGRESS; /* SO_SNDTIMEO expired, as Linux reports it */
-  err = nl_tcp_connect(f->tcp, addr, port);
+  err = nl_tcp_connect(f->tcp, a4, port);
   if (err == -EISCONN)
     err = 0;
-  nl__trace_call(t, "connect(%d, %s) = %d", fd, fmt_addr(addr, port, b), err);
+  nl__trace_call(t, "connect(%d, %s) = %d", fd, fmt_addr6(&addr, port, b),
+                 err);
   return err;
 }
 
@@ -703,18 +928,53 @@ static void sigpipe(NlThread *t, int flags) {
   nl__proc_exit(t, 128 + SIGPIPE);
 }
 
+/* Sends @len bytes to @dst over IPv6 from @h, as udpv6_sendmsg: the
+ * socket's hop limit and traffic class; larger than the path MTU, the
+ * datagram is fragmented here unless the socket said IPV6_DONTFRAG or
+ * IPV6_PMTUDISC_DO/PROBE (then EMSGSIZE). */
+static int udp6_output(NlHostStack *h, NlUdpSock *u, const NlIp6 *src,
+                       const NlIp6 *dst, uint16_t dport, const void *buf,
+                       size_t len) {
+  const NlSockV6 *o = &u->file->v6;
+  guint mtu;
+  if (!nl_node_source6(h->node, dst, NULL, &mtu))
+    return -ENETUNREACH;
+  if (o->mtu > 0)
+    mtu = MIN(mtu, (guint)o->mtu);
+  gboolean dontfrag = o->dontfrag || o->pmtudisc == IPV6_PMTUDISC_DO ||
+                      o->pmtudisc == IPV6_PMTUDISC_PROBE;
+  size_t total = NL_IP6_HDR_LEN + NL_UDP_HDR_LEN + len;
+  if (dontfrag && total > mtu)
+    return -EMSGSIZE;
+  guint8 *pkt = g_malloc(total);
+  nl_udp6_build(pkt, src, u->lport, dst, dport, buf, len,
+                (uint8_t)(o->hops < 0 ? NL_IP6_DEFAULT_HOPS : o->hops),
+                (uint8_t)o->tclass);
+  int err = nl_node_send6(h->node, pkt, total, TRUE);
+  g_free(pkt);
+  return err;
+}
+
 static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
                         size_t len,
                         int flags, const struct sockaddr *sa, socklen_t alen) {
   NlUdpSock *u = f->udp;
   NlHostStack *h = f->host;
-  uint32_t dst;
+  NlIp6 dst;
   uint16_t dport;
   int err;
+  /* inet_send_prepare binds a port before udp_sendmsg looks at anything
+   * (a refused datagram leaves the socket bound). */
+  if (!u->bound && (err = udp_bind(h, u, &ip6_any, 0)) < 0)
+    return err;
   if (flags & MSG_OOB)
     return -EOPNOTSUPP; /* udp_sendmsg's first check */
+  /* udpv6_sendmsg: AF_UNSPEC is no address at all. */
+  if (sa != NULL && f->domain == AF_INET6 &&
+      alen >= (socklen_t)sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
+    sa = NULL;
   if (sa != NULL) {
-    if ((err = sa_get(f, sa, alen, &dst, &dport)) < 0)
+    if ((err = sa_get(f, sa, alen, SA_SEND, &dst, &dport)) < 0)
       return err;
   } else if (u->connected) {
     dst = u->raddr;
@@ -727,27 +987,39 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
     u->pending_error = 0;
     return -err;
   }
-  if (len > UDP_MAX_PAYLOAD)
+  gboolean v4 = is_v4(f, &dst);
+  if (v4)
+    dst = nl_ip6_from4(nl_ip6_to4(&dst)); /* 0.0.0.0 too */
+  if (len > (v4 ? UDP_MAX_PAYLOAD : NL_IP6_MAX_PAYLOAD - NL_UDP_HDR_LEN))
     return -EMSGSIZE;
   if (dport == 0)
     return -EINVAL;
-  if (dst == 0xffffffffu && !u->broadcast)
+  if (v4 && nl_ip6_to4(&dst) == 0xffffffffu && !u->broadcast)
     return -EACCES;
-  if (!u->bound && (err = udp_bind(h, u, 0, 0)) < 0)
-    return err;
-  uint32_t src = u->laddr ? u->laddr : source_for(h, dst);
-  if (src == 0)
+  /* The bound address, unless it is unspecified (or IPv4's on an
+   * IPv6 packet: no route). */
+  NlIp6 src = u->laddr;
+  gboolean any = nl_ip6_is_any(&src) ||
+                 (nl_ip6_is_v4mapped(&src) && nl_ip6_to4(&src) == 0);
+  if (v4 != nl_ip6_is_v4mapped(&src) && !any)
     return -ENETUNREACH;
-  guint8 *pkt = g_malloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len);
-  size_t n = nl_udp4_build(pkt, src, u->lport, dst, dport, buf, len,
-                           nl_node_next_ip_id(h->node), (uint8_t)u->ttl,
-                           u->df);
-  err = nl_node_send(h->node, pkt, n);
-  g_free(pkt);
+  if (any && !source_for(h, &dst, &src))
+    return -ENETUNREACH;
+  if (v4) {
+    guint8 *pkt = g_malloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len);
+    size_t n = nl_udp4_build(pkt, nl_ip6_to4(&src), u->lport,
+                             nl_ip6_to4(&dst), dport, buf, len,
+                             nl_node_next_ip_id(h->node), (uint8_t)u->ttl,
+                             u->df);
+    err = nl_node_send(h->node, pkt, n);
+    g_free(pkt);
+  } else {
+    err = udp6_output(h, u, &src, &dst, dport, buf, len);
+  }
   if (nl_trace_wants(nl_world_trace(h->world), NL_TRACE_CALL)) {
-    char b[24];
+    char b[ADDR_STRLEN];
     nl__trace_call(t, "sendto(%d, %zu bytes, %s) = %zd", fd, len,
-                   fmt_addr(dst, dport, b),
+                   fmt_addr6(&dst, dport, b),
                    err < 0 ? (ssize_t)err : (ssize_t)len);
   }
   if (err == -EHOSTDOWN)
@@ -835,7 +1107,7 @@ static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
     if (d != NULL) {
       size_t n = MIN(len, (size_t)d->len);
       memcpy(buf, d->data, n);
-      sa_put(f, d->src, d->sport, sa, alen);
+      sa_put(f, &d->src, d->sport, sa, alen);
       if (msg_flags && n < d->len)
         *msg_flags |= MSG_TRUNC;
       ssize_t r = (flags & MSG_TRUNC) ? (ssize_t)d->len : (ssize_t)n;
@@ -1176,17 +1448,23 @@ int nl_vsock_getsockname(NlThread *t, int fd, struct sockaddr *sa,
     return -EFAULT;
   if ((int)*len < 0)
     return -EINVAL; /* move_addr_to_user */
-  uint32_t a = 0;
+  NlIp6 a = ip6_any;
   uint16_t p = 0;
   if (f->kind == NL_FILE_UDP) {
     a = f->udp->laddr;
     p = f->udp->lport;
-    if (a == 0 && f->udp->connected)
-      a = source_for(f->host, f->udp->raddr);
+    if (f->udp->connected && (nl_ip6_is_any(&a) || (nl_ip6_is_v4mapped(&a) &&
+                                                     nl_ip6_to4(&a) == 0)) &&
+        !source_for(f->host, &f->udp->raddr, &a))
+      a = ip6_any;
   } else {
-    nl_tcp_getsockname(f->tcp, &a, &p);
+    uint32_t a4 = 0;
+    nl_tcp_getsockname(f->tcp, &a4, &p);
+    /* A dual-stack socket that is not bound reads as :: until it talks
+     * IPv4, as on Linux. */
+    a = a4 ? nl_ip6_from4(a4) : ip6_any;
   }
-  sa_put(f, a, p, sa, len);
+  sa_put(f, &a, p, sa, len);
   return 0;
 }
 
@@ -1198,19 +1476,22 @@ int nl_vsock_getpeername(NlThread *t, int fd, struct sockaddr *sa,
     return err;
   if (sa == NULL || len == NULL)
     return -EFAULT;
-  uint32_t a;
+  NlIp6 a;
   uint16_t p;
   if (f->kind == NL_FILE_UDP) {
     if (!f->udp->connected)
       return -ENOTCONN;
     a = f->udp->raddr;
     p = f->udp->rport;
-  } else if ((err = nl_tcp_getpeername(f->tcp, &a, &p)) < 0) {
-    return err;
+  } else {
+    uint32_t a4;
+    if ((err = nl_tcp_getpeername(f->tcp, &a4, &p)) < 0)
+      return err;
+    a = nl_ip6_from4(a4);
   }
   if ((int)*len < 0)
     return -EINVAL; /* checked when the address is copied, after the state */
-  sa_put(f, a, p, sa, len);
+  sa_put(f, &a, p, sa, len);
   return 0;
 }
 
@@ -1230,6 +1511,126 @@ static int put_int(void *val, socklen_t *len, int v) {
   memcpy(val, &v, (size_t)n);
   *len = n;
   return 0;
+}
+
+/* Whether @f has a local port (inet_num): IPV6_V6ONLY is fixed then. */
+static gboolean has_port(NlFile *f) {
+  if (f->kind == NL_FILE_UDP)
+    return f->udp->bound;
+  uint32_t a = 0;
+  uint16_t p = 0;
+  nl_tcp_getsockname(f->tcp, &a, &p);
+  return p != 0;
+}
+
+/* do_ipv6_setsockopt's options, for sockets of either protocol. */
+static int v6_setsockopt(NlFile *f, int name, const void *val,
+                         socklen_t len) {
+  int err, v;
+  if (f->domain != AF_INET6)
+    return -ENOPROTOOPT;
+  if ((err = get_int(val, len, &v)) < 0)
+    return err;
+  NlSockV6 *o = &f->v6;
+  switch (name) {
+    case IPV6_V6ONLY:
+      if (has_port(f))
+        return -EINVAL;
+      f->v6only = v != 0;
+      return 0;
+    case IPV6_UNICAST_HOPS:
+    case IPV6_MULTICAST_HOPS:
+      if (v < -1 || v > 255)
+        return -EINVAL;
+      *(name == IPV6_UNICAST_HOPS ? &o->hops : &o->mhops) = v;
+      return 0;
+    case IPV6_TCLASS:
+      if (v < -1 || v > 0xff)
+        return -EINVAL;
+      o->tclass = v == -1 ? 0 : v;
+      return 0;
+    case IPV6_MTU_DISCOVER:
+      if (v < IPV6_PMTUDISC_DONT || v > IPV6_PMTUDISC_OMIT)
+        return -EINVAL;
+      o->pmtudisc = v;
+      return 0;
+    case IPV6_MTU:
+      if (v != 0 && v < NL_IP6_MIN_MTU)
+        return -EINVAL;
+      o->mtu = v;
+      return 0;
+    case IPV6_DONTFRAG: o->dontfrag = v != 0; return 0;
+    case IPV6_MULTICAST_LOOP:
+      if (v != 0 && v != 1)
+        return -EINVAL;
+      o->mloop = v;
+      return 0;
+    /* Ancillary data and extended errors natlab does not deliver: taken
+     * and remembered, as Linux takes them. */
+    case IPV6_RECVPKTINFO:
+    case IPV6_RECVHOPLIMIT:
+    case IPV6_RECVTCLASS:
+    case IPV6_RECVERR:
+    case IPV6_RECVPATHMTU:
+      if (v)
+        o->flags |= 1u << (name & 31);
+      else
+        o->flags &= ~(1u << (name & 31));
+      return 0;
+    default: return -ENOPROTOOPT;
+  }
+}
+
+static int put_int(void *val, socklen_t *len, int v);
+static gboolean route_to(NlHostStack *h, uint32_t dst, uint32_t *src,
+                         guint *mtu);
+
+static int v6_getsockopt(NlFile *f, int name, void *val, socklen_t *len) {
+  const NlSockV6 *o = &f->v6;
+  switch (name) {
+    case IPV6_V6ONLY: return put_int(val, len, f->v6only);
+    case IPV6_UNICAST_HOPS:
+      return put_int(val, len, o->hops < 0 ? NL_IP6_DEFAULT_HOPS : o->hops);
+    case IPV6_MULTICAST_HOPS:
+      return put_int(val, len, o->mhops < 0 ? 1 : o->mhops);
+    case IPV6_TCLASS: return put_int(val, len, o->tclass);
+    case IPV6_MTU_DISCOVER: return put_int(val, len, o->pmtudisc);
+    case IPV6_DONTFRAG: return put_int(val, len, o->dontfrag);
+    case IPV6_MULTICAST_LOOP: return put_int(val, len, o->mloop);
+    case IPV6_RECVPKTINFO:
+    case IPV6_RECVHOPLIMIT:
+    case IPV6_RECVTCLASS:
+    case IPV6_RECVERR:
+    case IPV6_RECVPATHMTU:
+      return put_int(val, len, (o->flags >> (name & 31)) & 1);
+    case IPV6_MTU: {
+      /* The path MTU of a connected socket (loopback: 65536). */
+      NlIp6 peer;
+      guint mtu = 0;
+      if (f->kind == NL_FILE_UDP) {
+        if (!f->udp->connected)
+          return -ENOTCONN;
+        peer = f->udp->raddr;
+      } else {
+        uint32_t a4;
+        uint16_t p;
+        if (nl_tcp_getpeername(f->tcp, &a4, &p) < 0)
+          return -ENOTCONN;
+        peer = nl_ip6_from4(a4);
+      }
+      if (nl_ip6_is_v4mapped(&peer)) {
+        uint32_t src;
+        if (!route_to(f->host, nl_ip6_to4(&peer), &src, &mtu))
+          return -ENOTCONN;
+        if (mtu == 65535)
+          mtu = 65536;
+      } else if (!nl_node_source6(f->host->node, &peer, NULL, &mtu)) {
+        return -ENOTCONN;
+      }
+      return put_int(val, len, (int)mtu);
+    }
+    default: return -ENOPROTOOPT;
+  }
 }
 
 int nl_vsock_setsockopt(NlThread *t, int fd, int level, int name,
@@ -1254,14 +1655,8 @@ int nl_vsock_setsockopt(NlThread *t, int fd, int level, int name,
       f->sndtimeo = d;
     return 0;
   }
-  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
-    if (f->domain != AF_INET6)
-      return -ENOPROTOOPT;
-    if ((err = get_int(val, len, &v)) < 0)
-      return err;
-    f->v6only = v != 0;
-    return 0;
-  }
+  if (level == IPPROTO_IPV6)
+    return v6_setsockopt(f, name, val, len);
   if (f->kind == NL_FILE_TCP)
     return nl_tcp_setsockopt(f->tcp, level, name, val, len);
   NlUdpSock *u = f->udp;
@@ -1343,9 +1738,8 @@ int nl_vsock_getsockopt(NlThread *t, int fd, int level, int name, void *val,
       default: break;
     }
   }
-  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
-    return f->domain == AF_INET6 ? put_int(val, len, f->v6only)
-                                 : -ENOPROTOOPT;
+  if (level == IPPROTO_IPV6)
+    return v6_getsockopt(f, name, val, len);
   if (f->kind == NL_FILE_TCP) {
     if (level == SOL_SOCKET && name == SO_ERROR)
       return put_int(val, len, nl_tcp_take_error(f->tcp));

@@ -21,7 +21,17 @@ struct NlIface {
   NlLinkProps props;
   NlDirState up_state, down_state;
   NlRand rand;
+  GArray *addrs6; /* NlIp6, as added; NULL when it has none (net6.c) */
 };
+
+/* An IPv6 route (net6.c): connected (no gateway) or via @via. */
+typedef struct {
+  NlIp6 prefix;
+  guint len;
+  gboolean has_via;
+  NlIp6 via;
+  NlIface *iface;
+} NlRoute6;
 
 typedef struct {
   uint32_t prefix, mask;
@@ -35,6 +45,8 @@ struct NlNetwork {
   char *name;
   GArray *prefixes;   /* of NlRoute (prefix, mask, len) */
   GHashTable *by_addr; /* addr -> NlIface */
+  GArray *prefixes6;    /* of NlRoute6 (prefix, len) */
+  GHashTable *by_addr6; /* NlIp6 (owned) -> NlIface */
 };
 
 struct NlNode {
@@ -52,6 +64,14 @@ struct NlNode {
   GHashTable *reasm; /* ReasmKey -> Reasm */
   void *stack;
   GDestroyNotify stack_destroy;
+  /* IPv6 (net6.c): routes as declared, the table (longest prefix first),
+   * reassembly queues, the path MTUs learnt from Packet Too Big, and the
+   * next fragment identification. */
+  GArray *static_routes6, *table6;
+  gboolean table6_dirty;
+  GHashTable *reasm6;
+  GHashTable *pmtu6; /* NlIp6 destination (owned) -> NlPmtu6 */
+  uint32_t frag_id6;
 };
 
 struct NlWorld {
@@ -67,6 +87,33 @@ struct NlWorld {
   uint64_t next_pkt_id;
   NlNetStats stats;
   NlPacket *in_flight; /* packets on links, freed with the world */
+  /* AAAA names (net6.c): name -> GArray of NlIp6, and every (name,
+   * address) pair in registration order for reverse lookups. */
+  GHashTable *names6;
+  GArray *name6_order;   /* NlIp6 */
+  GPtrArray *name6_list; /* the names (owned by names6) */
 };
+
+/* ---- net.c, for net6.c ---- */
+
+/* Puts @pkt (owned) on the link of @from to @to (NULL: nobody answers
+ * neighbour discovery for the next hop: NO_NEIGHBOUR). */
+void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt);
+/* Delivers a copy of @data to @n itself, as over loopback. */
+void nl__loop_send(NlNode *n, const guint8 *data, size_t len);
+
+/* ---- net6.c, for net.c ---- */
+
+void nl__node_init6(NlNode *n);
+void nl__node_free6(NlNode *n);
+void nl__network_init6(NlNetwork *n);
+void nl__network_free6(NlNetwork *n);
+void nl__world_free6(NlWorld *w);
+/* An IPv6 packet arrived on @in (NULL: over loopback).  Takes @pkt. */
+void nl__node_input6(NlNode *n, NlIface *in, NlPacket *pkt);
+void nl__default_local_in6(NlNode *n, NlPacket *pkt);
+/* OUT: the nodes owning an IPv6 packet's source and destination. */
+gboolean nl__owners6(NlWorld *w, const guint8 *pkt, size_t len, NlNode **a,
+                     NlNode **b);
 
 #endif

@@ -87,12 +87,15 @@ static void node_free(NlNode *n) {
     NlIface *f = g_ptr_array_index(n->ifaces, i);
     g_free(f->up_state.departures);
     g_free(f->down_state.departures);
+    if (f->addrs6)
+      g_array_free(f->addrs6, TRUE);
     g_free(f);
   }
   g_ptr_array_free(n->ifaces, TRUE);
   g_array_free(n->static_routes, TRUE);
   g_array_free(n->table, TRUE);
   g_hash_table_destroy(n->reasm);
+  nl__node_free6(n);
   g_free(n->name);
   g_free(n);
 }
@@ -120,6 +123,7 @@ void nl_world_free(NlWorld *w) {
     NlNetwork *n = g_ptr_array_index(w->networks, i);
     g_array_free(n->prefixes, TRUE);
     g_hash_table_destroy(n->by_addr);
+    nl__network_free6(n);
     g_free(n->name);
     g_free(n);
   }
@@ -128,6 +132,7 @@ void nl_world_free(NlWorld *w) {
   g_hash_table_destroy(w->node_by_name);
   g_hash_table_destroy(w->net_by_name);
   g_hash_table_destroy(w->names);
+  nl__world_free6(w);
   g_array_free(w->name_order, TRUE);
   g_ptr_array_free(w->name_list, TRUE);
   g_hash_table_destroy(w->blocked);
@@ -255,6 +260,7 @@ NlNetwork *nl_network_new(NlWorld *w, const char *name) {
   n->name = g_strdup(name);
   n->prefixes = g_array_new(FALSE, TRUE, sizeof(NlRoute));
   n->by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
+  nl__network_init6(n);
   g_ptr_array_add(w->networks, n);
   g_hash_table_insert(w->net_by_name, n->name, n);
   return n;
@@ -303,6 +309,7 @@ NlNode *nl_node_new(NlWorld *w, const char *name, NlNodeKind kind) {
   n->reasm = g_hash_table_new_full(reasm_hash, reasm_equal, NULL, reasm_free);
   n->trace_id = nl_trace_intern(w->trace, name);
   n->ip_id = 1;
+  nl__node_init6(n);
   g_ptr_array_add(w->nodes, n);
   g_hash_table_insert(w->node_by_name, n->name, n);
   nl_trace_addf(w->trace, nl_event_now(w->queue), NL_TRACE_NODE, n->trace_id,
@@ -364,8 +371,9 @@ static void dir_state_init(NlDirState *s, guint queue) {
 NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
                         const NlLinkProps *props) {
   g_return_val_if_fail(n != NULL && net != NULL, NULL);
-  g_return_val_if_fail(!g_hash_table_contains(net->by_addr,
-                                              GUINT_TO_POINTER(addr)),
+  g_return_val_if_fail(addr == 0 || !g_hash_table_contains(
+                                                    net->by_addr,
+                                                    GUINT_TO_POINTER(addr)),
                        NULL);
   NlIface *f = g_new0(NlIface, 1);
   f->node = n;
@@ -379,7 +387,8 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
   char *rname = g_strdup_printf("link:%s/%s", n->name, net->name);
   nl_rand_init(&f->rand, n->world->seed, rname);
   g_free(rname);
-  g_hash_table_insert(net->by_addr, GUINT_TO_POINTER(addr), f);
+  if (addr != 0) /* 0: an interface with IPv6 addresses only */
+    g_hash_table_insert(net->by_addr, GUINT_TO_POINTER(addr), f);
   n->table_dirty = TRUE;
   return f;
 }
@@ -403,6 +412,8 @@ NlIface *nl_node_find_iface(const NlNode *n, const char *network_name) {
 gboolean nl_node_has_addr(const NlNode *n, uint32_t addr) {
   if ((addr >> 24) == 127)
     return TRUE; /* loopback, 127.0.0.0/8 */
+  if (addr == 0)
+    return FALSE;
   for (guint i = 0; i < n->ifaces->len; i++)
     if (((NlIface *)g_ptr_array_index(n->ifaces, i))->addr == addr)
       return TRUE;
@@ -431,6 +442,8 @@ static void rebuild_table(NlNode *n) {
   g_array_set_size(n->table, 0);
   for (guint i = 0; i < n->ifaces->len; i++) {
     NlIface *f = g_ptr_array_index(n->ifaces, i);
+    if (f->addr == 0)
+      continue; /* no IPv4 on this interface */
     for (guint j = 0; j < f->network->prefixes->len; j++) {
       NlRoute r = g_array_index(f->network->prefixes, NlRoute, j);
       r.via = 0;
@@ -768,10 +781,16 @@ static gboolean blocked(NlWorld *w, NlIface *from, NlIface *to,
   int64_t key = pair_key(from->node, to->node);
   if (g_hash_table_contains(w->blocked, &key))
     return TRUE;
-  if (pkt->len < NL_IP4_HDR_LEN)
-    return FALSE;
-  NlNode *a = owner_of(w, nl_wire_get32(pkt->data + 12));
-  NlNode *b = owner_of(w, nl_wire_get32(pkt->data + 16));
+  NlNode *a, *b;
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    if (!nl__owners6(w, pkt->data, pkt->len, &a, &b))
+      return FALSE;
+  } else {
+    if (pkt->len < NL_IP4_HDR_LEN)
+      return FALSE;
+    a = owner_of(w, nl_wire_get32(pkt->data + 12));
+    b = owner_of(w, nl_wire_get32(pkt->data + 16));
+  }
   if (a == NULL || b == NULL)
     return FALSE;
   key = pair_key(a, b);
@@ -780,9 +799,13 @@ static gboolean blocked(NlWorld *w, NlIface *from, NlIface *to,
 
 /* Puts @pkt (owned) on the link of @from towards @next_hop. */
 static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
+  nl__hop_start_to(from, g_hash_table_lookup(from->network->by_addr,
+                                             GUINT_TO_POINTER(next_hop)),
+                   pkt);
+}
+
+void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   NlWorld *w = from->node->world;
-  NlIface *to = g_hash_table_lookup(from->network->by_addr,
-                                    GUINT_TO_POINTER(next_hop));
   pkt->from = from;
   pkt->to = to;
   pkt->id = ++w->next_pkt_id;
@@ -864,21 +887,27 @@ static int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
   return 0;
 }
 
+void nl__loop_send(NlNode *n, const guint8 *data, size_t len) {
+  /* To itself, as over loopback: delivered by an event at this same
+   * time, never from inside the sender's call (Linux queues loopback
+   * packets too), so protocol code is not re-entered. */
+  NlPacket *p = nl_packet_new(data, len);
+  p->loop = n;
+  p->stage = STAGE_LOOP;
+  nl_event_init(&p->ev, hop_event, p);
+  in_flight_add(n->world, p);
+  nl_event_schedule(n->world->queue, &p->ev, nl_event_now(n->world->queue));
+}
+
 int nl_node_send(NlNode *n, const guint8 *data, size_t len) {
   NlIp4Header ip;
+  if (len >= 1 && (data[0] >> 4) == 6)
+    return nl_node_send6(n, data, len, FALSE);
   g_return_val_if_fail(nl_ip4_parse(data, len, &ip) == NULL, -EINVAL);
   if (!n->up)
     return -EHOSTDOWN;
   if (nl_node_has_addr(n, ip.dst)) {
-    /* To itself, as over loopback: delivered by an event at this same
-     * time, never from inside the sender's call (Linux queues loopback
-     * packets too), so protocol code is not re-entered. */
-    NlPacket *p = nl_packet_new(data, len);
-    p->loop = n;
-    p->stage = STAGE_LOOP;
-    nl_event_init(&p->ev, hop_event, p);
-    in_flight_add(n->world, p);
-    nl_event_schedule(n->world->queue, &p->ev, nl_event_now(n->world->queue));
+    nl__loop_send(n, data, len);
     return 0;
   }
   NlIface *f;
@@ -1101,6 +1130,10 @@ static void default_local_in(NlNode *n, NlPacket *pkt) {
 }
 
 void nl_node_default_local_in(NlNode *n, NlPacket *pkt) {
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    nl__default_local_in6(n, pkt);
+    return;
+  }
   default_local_in(n, pkt);
 }
 
@@ -1137,6 +1170,10 @@ static void icmp_error_about(NlNode *n, const NlPacket *pkt,
 
 static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   NlIp4Header ip;
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    nl__node_input6(n, in, pkt);
+    return;
+  }
   const char *why = nl_ip4_parse(pkt->data, pkt->len, &ip);
   if (why != NULL) {
     nl_node_drop(n, pkt, strstr(why, "checksum") ? NL_DROP_BAD_CHECKSUM

@@ -20,6 +20,7 @@
 #include "sim/core/event.h"
 #include "sim/core/rand.h"
 #include "sim/core/trace.h"
+#include "sim/net/wire6.h"
 
 G_BEGIN_DECLS
 
@@ -243,6 +244,84 @@ guint nl_iface_prefix_len(const NlIface *i);
 /* (transfer full) a packet holding a copy of @len bytes. */
 NlPacket *nl_packet_new(const guint8 *data, size_t len);
 void nl_packet_free(NlPacket *p);
+
+/* ---- IPv6 (net6.c) ----
+ *
+ * A node is dual-stack when its interfaces carry IPv6 addresses beside
+ * (or instead of) their IPv4 one: an interface attached with address 0
+ * has IPv6 only.  IPv6 follows RFC 8200: links carry at least 1280 bytes,
+ * routers never fragment (a packet larger than the next link's MTU is
+ * dropped with an ICMPv6 Packet Too Big back to its source), sources
+ * fragment with a fragment header, and a node remembers the path MTU a
+ * Packet Too Big tells it (RFC 8201) for NL_PMTU6_EXPIRES.  Neighbour
+ * discovery is not modelled as packets: as for IPv4 (no ARP), a next hop
+ * on the segment answers at once, or the packet is dropped
+ * (NO_NEIGHBOUR). */
+
+#define NL_PMTU6_EXPIRES (600 * NL_S) /* net.ipv6.route.mtu_expires */
+#define NL_IP6_DEFAULT_HOPS 64        /* net.ipv6.conf.all.hop_limit */
+
+/* Adds an IPv6 prefix carried by the segment. */
+void nl_network_add_prefix6(NlNetwork *n, const NlIp6 *prefix, guint len);
+gboolean nl_network_contains6(const NlNetwork *n, const NlIp6 *addr);
+
+/* Gives @i the IPv6 address @addr (which no other interface on its
+ * segment has). */
+void nl_iface_add_addr6(NlIface *i, const NlIp6 *addr);
+guint nl_iface_n_addrs6(const NlIface *i);
+const NlIp6 *nl_iface_addr6(const NlIface *i, guint k);
+/* The prefix length of @i's network IPv6 prefix that holds @addr. */
+guint nl_iface_prefix_len6(const NlIface *i, const NlIp6 *addr);
+
+/* Whether @addr is ::1 or one of @n's IPv6 addresses. */
+gboolean nl_node_has_addr6(const NlNode *n, const NlIp6 *addr);
+/* Whether @n has an IPv6 address other than ::1 (getaddrinfo's
+ * AI_ADDRCONFIG), and an IPv4 one other than 127.0.0.1. */
+gboolean nl_node_has_ip6(const NlNode *n);
+gboolean nl_node_has_ip4(const NlNode *n);
+
+/* A static IPv6 route: @prefix/@len via gateway @via, on one of @n's
+ * networks (routes through other gateways are ignored). */
+void nl_node_add_route6(NlNode *n, const NlIp6 *prefix, guint len,
+                        const NlIp6 *via);
+/* Longest-prefix match.  OUT: @iface and @next_hop.  FALSE: no route. */
+gboolean nl_node_route6(const NlNode *n, const NlIp6 *dst, NlIface **iface,
+                        NlIp6 *next_hop);
+/**
+ * nl_node_source6: the source address a packet from @n to @dst leaves with
+ * (RFC 6724 §5: an address of the outgoing interface, the one sharing the
+ * longest prefix with @dst; @dst itself when it is @n's own) and the path
+ * MTU towards it (loopback: 65536; else the link's, or less when a Packet
+ * Too Big said so).  OUT: @src and @mtu (either may be NULL).
+ * Returns: FALSE when there is no route.
+ */
+gboolean nl_node_source6(NlNode *n, const NlIp6 *dst, NlIp6 *src, guint *mtu);
+/* Records a path MTU for @dst (never below 1280, never raised). */
+void nl_node_learn_pmtu6(NlNode *n, const NlIp6 *dst, guint mtu);
+
+/**
+ * nl_node_send6: sends an IPv6 packet @n originates (checksums done).
+ * Larger than the path MTU, it is fragmented here when @may_fragment
+ * (RFC 8200 §4.5: the source fragments) and refused otherwise.
+ * Returns: 0, or -ENETUNREACH (no route), -EMSGSIZE, -EHOSTDOWN.
+ */
+int nl_node_send6(NlNode *n, const guint8 *pkt, size_t len,
+                  gboolean may_fragment);
+/* Sends an ICMPv6 error from @n about @orig (never about an ICMPv6 error
+ * or a packet from an unspecified or multicast source); @param: the MTU
+ * of a Packet Too Big. */
+void nl_node_send_icmp6_error(NlNode *n, const guint8 *orig, size_t orig_len,
+                              uint8_t type, uint8_t code, uint32_t param);
+
+/* AAAA names: @name resolves to @addr too (see nl_world_add_name). */
+void nl_world_add_name6(NlWorld *w, const char *name, const NlIp6 *addr);
+/* OUT: up to @max of @name's IPv6 addresses, in registration order, the
+ * first on a network @from (may be NULL) is on moved first.  Returns how
+ * many @name has (0 when none). */
+guint nl_world_lookup_name6(const NlWorld *w, const NlNode *from,
+                            const char *name, NlIp6 *out, guint max);
+/* The first name registered for @addr, or NULL. */
+const char *nl_world_name_of6(const NlWorld *w, const NlIp6 *addr);
 
 G_END_DECLS
 

@@ -2,6 +2,9 @@
  * follow RFC 791 (IPv4), RFC 768 (UDP), RFC 9293 (TCP), RFC 792 (ICMP). */
 #include "sim/net/wire.h"
 
+#include "sim/net/wire-priv.h"
+#include "sim/net/wire6.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -131,12 +134,9 @@ const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   return NULL;
 }
 
-const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+const char *nl__tcp_parse(const guint8 *t, size_t l4, uint32_t psum,
                           NlTcpHeader *out) {
   memset(out, 0, sizeof *out);
-  size_t l4 = ip->total_len - ip->ihl_bytes;
-  const guint8 *t = pkt + ip->ihl_bytes;
-  (void)len;
   if (l4 < NL_TCP_HDR_LEN)
     return "shorter than a TCP header";
   out->sport = nl_wire_get16(t);
@@ -148,9 +148,7 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   out->window = nl_wire_get16(t + 14);
   if (out->hdr_bytes < NL_TCP_HDR_LEN || out->hdr_bytes > l4)
     return "bad TCP header length";
-  uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_TCP,
-                                  (uint16_t)l4);
-  if (nl_wire_fold(nl_wire_sum(t, l4, s)) != 0)
+  if (nl_wire_fold(nl_wire_sum(t, l4, psum)) != 0)
     return "bad TCP checksum";
   for (size_t i = NL_TCP_HDR_LEN; i < out->hdr_bytes;) {
     guint8 kind = t[i];
@@ -177,22 +175,22 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   return NULL;
 }
 
+const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                          NlTcpHeader *out) {
+  size_t l4 = ip->total_len - ip->ihl_bytes;
+  (void)len;
+  uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_TCP,
+                                  (uint16_t)l4);
+  return nl__tcp_parse(pkt + ip->ihl_bytes, l4, s, out);
+}
+
 size_t nl_tcp4_options_len(const NlTcpHeader *h) {
   return (h->mss ? 4u : 0u) + (h->ts ? 12u : 0u) + (h->wscale ? 4u : 0u);
 }
 
-size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
-                     const NlTcpHeader *h, const void *payload, size_t plen,
-                     uint16_t ip_id, uint8_t ttl, gboolean df) {
-  size_t olen = nl_tcp4_options_len(h);
-  size_t thl = NL_TCP_HDR_LEN + olen;
-  size_t total = NL_IP4_HDR_LEN + thl + plen;
-  g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
-  NlIp4Header ih = {.total_len = (uint16_t)total, .id = ip_id, .df = df,
-                    .ttl = ttl, .proto = NL_IPPROTO_TCP, .src = src,
-                    .dst = dst};
-  nl_ip4_write(buf, &ih);
-  guint8 *t = buf + NL_IP4_HDR_LEN;
+size_t nl__tcp_write(guint8 *t, const NlTcpHeader *h, const void *payload,
+                     size_t plen) {
+  size_t thl = NL_TCP_HDR_LEN + nl_tcp4_options_len(h);
   nl_wire_put16(t, h->sport);
   nl_wire_put16(t + 2, h->dport);
   nl_wire_put32(t + 4, h->seq);
@@ -227,6 +225,22 @@ size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
   }
   if (plen && (const guint8 *)payload != t + thl)
     memcpy(t + thl, payload, plen);
+  return thl;
+}
+
+size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
+                     const NlTcpHeader *h, const void *payload, size_t plen,
+                     uint16_t ip_id, uint8_t ttl, gboolean df) {
+  size_t olen = nl_tcp4_options_len(h);
+  size_t thl = NL_TCP_HDR_LEN + olen;
+  size_t total = NL_IP4_HDR_LEN + thl + plen;
+  g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
+  NlIp4Header ih = {.total_len = (uint16_t)total, .id = ip_id, .df = df,
+                    .ttl = ttl, .proto = NL_IPPROTO_TCP, .src = src,
+                    .dst = dst};
+  nl_ip4_write(buf, &ih);
+  guint8 *t = buf + NL_IP4_HDR_LEN;
+  nl__tcp_write(t, h, payload, plen);
   uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_TCP,
                                   (uint16_t)(thl + plen));
   nl_wire_put16(t + 16, nl_wire_fold(nl_wire_sum(t, thl + plen, s)));
@@ -337,8 +351,16 @@ static void describe_tcp_flags(uint8_t f, GString *out) {
   g_string_append_c(out, ']');
 }
 
+void nl__describe_tcp_flags(uint8_t f, GString *out) {
+  describe_tcp_flags(f, out);
+}
+
 void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
   NlIp4Header ip;
+  if (len >= 1 && (pkt[0] >> 4) == 6) {
+    nl_wire_describe6(pkt, len, out);
+    return;
+  }
   char a[16], b[16];
   const char *why = nl_ip4_parse(pkt, len, &ip);
   if (why != NULL) {

@@ -53,15 +53,26 @@ int main(void) {
             strcmp(host, "10.0.0.1") == 0);
   struct ifaddrs *ifa = NULL;
   CHECK("getifaddrs", getifaddrs(&ifa) == 0 && ifa != NULL);
-  int n = 0, found = 0;
-  for (struct ifaddrs *i = ifa; i; i = i->ifa_next, n++)
+  /* AF_INET entries (lo, eth0), then AF_INET6 ones (lo's ::1, as on
+   * Linux with IPv6 enabled, even on a host without IPv6 addresses). */
+  int n = 0, found = 0, n6 = 0;
+  for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+    if (i->ifa_addr->sa_family == AF_INET6) {
+      n6 += strcmp(i->ifa_name, "lo") == 0 &&
+            IN6_IS_ADDR_LOOPBACK(
+                &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr);
+      continue;
+    }
+    n++;
     if (strcmp(i->ifa_name, "eth0") == 0 &&
         ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
             htonl(0x0a000005) &&
         ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr ==
             htonl(0xffffff00))
       found = 1;
+  }
   CHECK("getifaddrs-lo-and-eth0", n == 2 && found);
+  CHECK("getifaddrs-lo-ipv6-loopback", n6 == 1);
   freeifaddrs(ifa);
   CHECK("if-nametoindex-lo", if_nametoindex("lo") == 1);
   CHECK("if-nametoindex-eth0", if_nametoindex("eth0") == 2);

@@ -1,0 +1,566 @@
+/* Expectations in one pass over the trace (see runner-expect.h).
+ *
+ * Each expectation, and each copy of a group, is a Leaf with the few
+ * numbers its check needs (a line seen, a count, a sum).  A program's
+ * process and statistics records are shared by every expectation on it:
+ * its ProcState holds what the checks of exit codes, counters and blocked
+ * calls read (the last start, end, blocked report and statistics).
+ *
+ * Records are found their leaves through the names they carry: every name
+ * an expectation mentions (a node, or "node/program") has an Entry, and
+ * the trace's interned ids are resolved to entries once each (ids only
+ * grow, and an id never changes its name), so filing a record costs an
+ * array lookup and the work of the expectations it concerns.  While
+ * records come, names are looked up, never interned: the index adds
+ * nothing to the trace, so the trace is what it would be without it (a
+ * failed output expectation's explanation interns its program's name when
+ * it is checked, as the evaluation that read the trace did). */
+#include "scenarios/runner/runner-expect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "scenarios/runner/explain.h"
+#include "scenarios/runner/runner-path.h"
+#include "sim/net/wire.h"
+
+typedef struct Entry Entry;
+
+typedef struct {
+  Entry *node; /* the node its records must come from */
+  char *stats; /* the last statistics record */
+  char *last_proc; /* the last process record that is not "blocked" */
+  char *last_blocked;
+  NlTime started, ended, blocked_at, blocked_since;
+} ProcState;
+
+typedef struct {
+  const NlScnExpect *x;
+  Entry *node;       /* where its records come from */
+  ProcState *proc;   /* its program's, or NULL */
+  gboolean seen;     /* stdout/stderr: a line had the text; tcp: state */
+  gint64 total;      /* received: count; path: bits; filtered: count */
+  char *arrow;       /* tcp: "-> STATE" */
+  GHashTable *from;  /* received, path: source address -> class + 1 */
+} Leaf;
+
+struct Entry {
+  ProcState *proc;  /* when the name is a program ("node/program") */
+  GPtrArray *out;   /* leaves on this program's stdout or stderr */
+  GPtrArray *deliver, *tcp, *drop; /* leaves on this node's records */
+};
+
+struct NlExpectIndex {
+  NlRun *run;
+  const NlScenario *s;
+  NlTrace *trace;
+  GHashTable *entries; /* name -> Entry */
+  GHashTable *leaves;  /* NlScnExpect * -> Leaf */
+  GPtrArray *by_id;    /* trace id -> Entry, or &none, or NULL: unresolved */
+};
+
+static Entry none;
+
+static void proc_state_free(ProcState *ps) {
+  g_free(ps->stats);
+  g_free(ps->last_proc);
+  g_free(ps->last_blocked);
+  g_free(ps);
+}
+
+static void entry_free(gpointer p) {
+  Entry *e = p;
+  if (e->proc)
+    proc_state_free(e->proc);
+  for (GPtrArray **a = (GPtrArray *[]){e->out, e->deliver, e->tcp, e->drop},
+                 **end = a + 4;
+       a < end; a++)
+    if (*a)
+      g_ptr_array_free(*a, TRUE);
+  g_free(e);
+}
+
+static void leaf_free(gpointer p) {
+  Leaf *l = p;
+  g_free(l->arrow);
+  if (l->from)
+    g_hash_table_destroy(l->from);
+  g_free(l);
+}
+
+static Entry *entry_named(NlExpectIndex *ix, const char *name) {
+  Entry *e = g_hash_table_lookup(ix->entries, name);
+  if (e == NULL) {
+    e = g_new0(Entry, 1);
+    g_hash_table_insert(ix->entries, g_strdup(name), e);
+  }
+  return e;
+}
+
+static void add_to(GPtrArray **list, Leaf *l) {
+  if (*list == NULL)
+    *list = g_ptr_array_new();
+  g_ptr_array_add(*list, l);
+}
+
+/* The kinds @x reads. */
+static uint64_t leaf_kinds(const NlScnExpect *x) {
+  uint64_t k = 0;
+  if (x->program != NULL)
+    k |= (1u << NL_TRACE_PROC) | (1u << NL_TRACE_STATS);
+  switch (x->kind) {
+    case NL_SCN_EXPECT_STDOUT:
+      k |= 1u << NL_TRACE_STDOUT;
+      break;
+    case NL_SCN_EXPECT_STDERR:
+      k |= 1u << NL_TRACE_STDERR;
+      break;
+    case NL_SCN_EXPECT_RECEIVED:
+    case NL_SCN_EXPECT_PATH:
+      k |= 1u << NL_TRACE_PKT_DELIVER;
+      break;
+    case NL_SCN_EXPECT_TCP:
+      k |= 1u << NL_TRACE_TCP_STATE;
+      break;
+    case NL_SCN_EXPECT_FILTERED:
+      k |= 1u << NL_TRACE_PKT_DROP;
+      break;
+    default:
+      break;
+  }
+  return k;
+}
+
+static uint64_t add_leaf(NlExpectIndex *ix, const NlScnExpect *x) {
+  Leaf *l = g_new0(Leaf, 1);
+  l->x = x;
+  g_hash_table_insert(ix->leaves, (gpointer)x, l);
+  if (x->node == NULL)
+    return 0;
+  l->node = entry_named(ix, x->node);
+  if (x->program != NULL) {
+    char *pname = g_strdup_printf("%s/%s", x->node, x->program);
+    Entry *pe = entry_named(ix, pname);
+    g_free(pname);
+    if (pe->proc == NULL) {
+      pe->proc = g_new0(ProcState, 1);
+      pe->proc->node = l->node;
+      pe->proc->started = pe->proc->ended = pe->proc->blocked_at =
+          NL_TIME_NEVER;
+    }
+    l->proc = pe->proc;
+    if (x->kind == NL_SCN_EXPECT_STDOUT || x->kind == NL_SCN_EXPECT_STDERR)
+      add_to(&pe->out, l);
+  }
+  switch (x->kind) {
+    case NL_SCN_EXPECT_RECEIVED:
+    case NL_SCN_EXPECT_PATH:
+      l->from = g_hash_table_new(g_direct_hash, g_direct_equal);
+      add_to(&l->node->deliver, l);
+      break;
+    case NL_SCN_EXPECT_TCP:
+      l->arrow = g_strdup_printf("-> %s", x->text);
+      add_to(&l->node->tcp, l);
+      break;
+    case NL_SCN_EXPECT_FILTERED:
+      add_to(&l->node->drop, l);
+      break;
+    default:
+      break;
+  }
+  return leaf_kinds(x);
+}
+
+/* The entry of trace name @id, or NULL when no expectation names it. */
+static inline Entry *entry_of(NlExpectIndex *ix, guint32 id) {
+  if (G_LIKELY(id < ix->by_id->len)) {
+    Entry *e = g_ptr_array_index(ix->by_id, id);
+    if (G_LIKELY(e != NULL))
+      return e == &none ? NULL : e;
+  } else {
+    g_ptr_array_set_size(ix->by_id, id + 1);
+  }
+  Entry *e = g_hash_table_lookup(ix->entries, nl_trace_name(ix->trace, id));
+  g_ptr_array_index(ix->by_id, id) = e ? e : &none;
+  return e;
+}
+
+static gboolean text_starts(const guint8 *p, guint32 len, const char *word) {
+  size_t n = strlen(word);
+  return len >= n && memcmp(p, word, n) == 0;
+}
+
+static void on_proc(ProcState *ps, const NlTraceRecord *rec,
+                    const guint8 *p) {
+  if (rec->kind == NL_TRACE_STATS) {
+    g_free(ps->stats);
+    ps->stats = g_strndup((const char *)p, rec->len);
+    return;
+  }
+  gboolean blocked = text_starts(p, rec->len, "blocked");
+  if (text_starts(p, rec->len, "start ")) {
+    ps->started = rec->time;
+    ps->ended = NL_TIME_NEVER;
+    ps->blocked_at = NL_TIME_NEVER;
+  } else if (blocked) {
+    ps->blocked_at = rec->time;
+    ps->blocked_since = (NlTime)rec->id;
+    g_free(ps->last_blocked);
+    ps->last_blocked = g_strndup((const char *)p, rec->len);
+  } else if (ps->ended == NL_TIME_NEVER) {
+    ps->ended = rec->time;
+  }
+  if (!blocked) {
+    g_free(ps->last_proc);
+    ps->last_proc = g_strndup((const char *)p, rec->len);
+  }
+}
+
+/* Bytes of transport payload in an IPv4 packet (UDP or TCP). */
+static guint payload_len(const guint8 *pkt, guint32 len, uint32_t *src) {
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt, len, &ip) != NULL)
+    return 0;
+  *src = ip.src;
+  guint l4 = ip.total_len - ip.ihl_bytes;
+  if (ip.proto == NL_IPPROTO_UDP && l4 >= NL_UDP_HDR_LEN)
+    return l4 - NL_UDP_HDR_LEN;
+  if (ip.proto == NL_IPPROTO_TCP && l4 >= NL_TCP_HDR_LEN)
+    return l4 - (guint)((pkt[ip.ihl_bytes + 12] >> 4) * 4);
+  return 0;
+}
+
+/* Where a datagram from @src comes from for @l: 1 its peer (or the peer's
+ * NAT), 2 a TURN relay, 0 neither; worked out once per address. */
+static guint source_class(NlExpectIndex *ix, Leaf *l, uint32_t src) {
+  gpointer v = g_hash_table_lookup(l->from, GUINT_TO_POINTER(src));
+  if (v != NULL)
+    return GPOINTER_TO_UINT(v) - 1;
+  guint c = nl__run_node_has(ix->s, l->x->peer_ref, src, 0) ? 1
+            : l->x->kind == NL_SCN_EXPECT_PATH && nl__run_is_relay(ix->s, src)
+                ? 2
+                : 0;
+  g_hash_table_insert(l->from, GUINT_TO_POINTER(src), GUINT_TO_POINTER(c + 1));
+  return c;
+}
+
+static void on_record(void *data, const NlTraceRecord *rec,
+                      const guint8 *p) {
+  NlExpectIndex *ix = data;
+  switch (rec->kind) {
+    case NL_TRACE_PROC:
+    case NL_TRACE_STATS: {
+      Entry *e = entry_of(ix, rec->peer);
+      if (e != NULL && e->proc != NULL && entry_of(ix, rec->node) == e->proc->node)
+        on_proc(e->proc, rec, p);
+      break;
+    }
+    case NL_TRACE_STDOUT:
+    case NL_TRACE_STDERR: {
+      Entry *e = entry_of(ix, rec->peer);
+      if (e == NULL || e->out == NULL ||
+          entry_of(ix, rec->node) != e->proc->node)
+        break;
+      NlScnExpectKind want = rec->kind == NL_TRACE_STDOUT
+                                 ? NL_SCN_EXPECT_STDOUT
+                                 : NL_SCN_EXPECT_STDERR;
+      for (guint i = 0; i < e->out->len; i++) {
+        Leaf *l = g_ptr_array_index(e->out, i);
+        if (!l->seen && l->x->kind == want &&
+            g_strstr_len((const char *)p, rec->len, l->x->text) != NULL)
+          l->seen = TRUE;
+      }
+      break;
+    }
+    case NL_TRACE_PKT_DELIVER: {
+      Entry *e = entry_of(ix, rec->node);
+      if (e == NULL || e->deliver == NULL)
+        break;
+      uint32_t src = 0;
+      guint n = payload_len(p, rec->len, &src);
+      if (n == 0)
+        break;
+      for (guint i = 0; i < e->deliver->len; i++) {
+        Leaf *l = g_ptr_array_index(e->deliver, i);
+        guint c = source_class(ix, l, src);
+        if (l->x->kind == NL_SCN_EXPECT_RECEIVED) {
+          if (c == 1)
+            l->total += l->x->count_packets ? 1 : n;
+        } else if (c == 1) {
+          l->total |= 1; /* straight from the peer (or its NAT) */
+        } else if (c == 2) {
+          l->total |= 2; /* from a TURN relay */
+        }
+      }
+      break;
+    }
+    case NL_TRACE_TCP_STATE: {
+      Entry *e = entry_of(ix, rec->node);
+      if (e == NULL || e->tcp == NULL)
+        break;
+      for (guint i = 0; i < e->tcp->len; i++) {
+        Leaf *l = g_ptr_array_index(e->tcp, i);
+        if (!l->seen && g_strstr_len((const char *)p, rec->len, l->arrow))
+          l->seen = TRUE;
+      }
+      break;
+    }
+    case NL_TRACE_PKT_DROP: {
+      /* The NAT's own refusals, made as packets arrive (a drop on the
+       * way out is the link's or a partition's). */
+      if (rec->aux & NL_DROP_OUTGOING)
+        break;
+      Entry *e = entry_of(ix, rec->node);
+      if (e == NULL || e->drop == NULL)
+        break;
+      for (guint i = 0; i < e->drop->len; i++) {
+        Leaf *l = g_ptr_array_index(e->drop, i);
+        if ((l->x->drop_reasons >> nl_trace_drop_reason(rec->aux)) & 1)
+          l->total++;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+NlExpectIndex *nl__expect_index_new(NlRun *r) {
+  NlExpectIndex *ix = g_new0(NlExpectIndex, 1);
+  ix->run = r;
+  ix->s = nl__run_scenario(r);
+  ix->trace = nl_run_trace(r);
+  ix->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                      entry_free);
+  ix->leaves = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     leaf_free);
+  ix->by_id = g_ptr_array_new();
+  uint64_t kinds = 0;
+  for (guint i = 0; i < ix->s->expects->len; i++) {
+    const NlScnExpect *x = g_ptr_array_index(ix->s->expects, i);
+    if (x->copies == NULL) {
+      kinds |= add_leaf(ix, x);
+      continue;
+    }
+    for (guint j = 0; j < x->copies->len; j++)
+      kinds |= add_leaf(ix, g_ptr_array_index(x->copies, j));
+  }
+  if (kinds != 0)
+    nl_trace_listen(ix->trace, kinds, on_record, ix);
+  return ix;
+}
+
+void nl__expect_index_free(NlExpectIndex *ix) {
+  if (ix == NULL)
+    return;
+  g_hash_table_destroy(ix->leaves);
+  g_hash_table_destroy(ix->entries);
+  g_ptr_array_free(ix->by_id, TRUE);
+  g_free(ix);
+}
+
+/* ---- checking ---- */
+
+/* Whether leaf @l holds at @until; *why_out says what happened when it does
+ * not, and (with @detail_out) *detail_out explains a failed output line. */
+static gboolean leaf_eval(NlExpectIndex *ix, Leaf *l, NlTime until,
+                          char **why_out, char **detail_out) {
+  const NlScnExpect *x = l->x;
+  const ProcState *ps = l->proc;
+  static const ProcState no_proc = {.started = NL_TIME_NEVER,
+                                    .ended = NL_TIME_NEVER,
+                                    .blocked_at = NL_TIME_NEVER};
+  if (ps == NULL)
+    ps = &no_proc;
+  gboolean pass = FALSE;
+  char *why = NULL;
+  switch (x->kind) {
+    case NL_SCN_EXPECT_STDOUT:
+    case NL_SCN_EXPECT_STDERR:
+      pass = x->negate ? !l->seen : l->seen;
+      if (!pass) {
+        why = g_strdup(x->negate ? "the line was printed"
+                                 : "no such line was printed");
+        if (detail_out != NULL) {
+          char *pname = g_strdup_printf("%s/%s", x->node, x->program);
+          *detail_out = nl__run_explain_output(
+              ix->trace, nl_trace_intern(ix->trace, pname),
+              x->kind == NL_SCN_EXPECT_STDOUT ? NL_TRACE_STDOUT
+                                              : NL_TRACE_STDERR,
+              x->text, x->negate, until);
+          g_free(pname);
+        }
+      }
+      break;
+    case NL_SCN_EXPECT_EXIT: {
+      int code;
+      char tb[NL_TIME_STRLEN];
+      const char *last_proc = ps->last_proc;
+      if (last_proc && sscanf(last_proc, "exit %d", &code) == 1) {
+        pass = !x->has_code || nl_scn_cmp_holds(x->cmp, code, x->value);
+        if (!pass)
+          why = g_strdup_printf("it exited with %d", code);
+        else if (x->within != NL_TIME_NEVER && ps->started != NL_TIME_NEVER &&
+                 ps->ended - ps->started > x->within) {
+          pass = FALSE;
+          why = g_strdup_printf("it exited %ss after it started",
+                                nl_time_to_string(ps->ended - ps->started, tb));
+        }
+      } else if (ps->last_blocked != NULL) {
+        why = g_strdup_printf("it did not exit: %s", ps->last_blocked);
+      } else {
+        why = g_strdup_printf("it did not exit: %s",
+                              last_proc ? last_proc : "it never started");
+      }
+      break;
+    }
+    case NL_SCN_EXPECT_CALLS:
+    case NL_SCN_EXPECT_WASTED:
+    case NL_SCN_EXPECT_CPU:
+    case NL_SCN_EXPECT_FDS:
+    case NL_SCN_EXPECT_SENT:
+    case NL_SCN_EXPECT_CONNECTIONS: {
+      static const char *const keys[] = {
+          [NL_SCN_EXPECT_CALLS] = "calls=", [NL_SCN_EXPECT_WASTED] = "wasted=",
+          [NL_SCN_EXPECT_CPU] = "cpu=",     [NL_SCN_EXPECT_FDS] = "fds=",
+          [NL_SCN_EXPECT_SENT] = "sent=",   [NL_SCN_EXPECT_CONNECTIONS] =
+                                                "connections="};
+      const char *stats = ps->stats;
+      const char *at = NULL;
+      if (stats != NULL) {
+        char *pat = g_strdup_printf(" %s", keys[x->kind]);
+        char *padded = g_strdup_printf(" %s", stats);
+        const char *hit = strstr(padded, pat);
+        if (hit != NULL)
+          at = stats + (hit - padded) + strlen(keys[x->kind]);
+        g_free(pat);
+        if (at != NULL) {
+          gint64 v = g_ascii_strtoll(at, NULL, 10);
+          if (x->kind == NL_SCN_EXPECT_CPU)
+            v *= NL_US;
+          pass = nl_scn_cmp_holds(x->cmp, v, x->value);
+          if (!pass) {
+            char tb[NL_TIME_STRLEN];
+            why = x->kind == NL_SCN_EXPECT_CPU
+                      ? g_strdup_printf("it used %ss of virtual CPU (%s)",
+                                        nl_time_to_string(v, tb), stats)
+                      : g_strdup_printf("it measured %" G_GINT64_FORMAT
+                                        " (%s)", v, stats);
+          }
+        }
+        g_free(padded);
+      }
+      if (at == NULL)
+        why = g_strdup(ps->started == NL_TIME_NEVER
+                           ? "it never started"
+                       : ps->ended == NL_TIME_NEVER
+                           ? "it has not ended yet (its counters are "
+                             "recorded when it ends)"
+                           : "it made no call into the lab");
+      break;
+    }
+    case NL_SCN_EXPECT_BLOCKED: {
+      char tb[NL_TIME_STRLEN];
+      /* At the end of the run the record comes just before the end. */
+      gboolean now = ps->blocked_at != NL_TIME_NEVER &&
+                     ps->blocked_at == until &&
+                     (ps->ended == NL_TIME_NEVER || ps->ended == until);
+      if (!now) {
+        why = g_strdup(ps->started == NL_TIME_NEVER ? "it never started"
+                       : ps->ended != NL_TIME_NEVER  ? "it had ended"
+                                                     : "it was not blocked");
+      } else if (x->text != NULL) {
+        char *in = g_strdup_printf(" in %s() ", x->text);
+        pass = strstr(ps->last_blocked, in) != NULL;
+        g_free(in);
+      } else {
+        pass = TRUE;
+      }
+      if (now && !pass)
+        why = g_strdup_printf("it was %s", ps->last_blocked);
+      if (pass && x->has_since &&
+          !nl_scn_cmp_holds(x->since_cmp, ps->blocked_since, x->since)) {
+        pass = FALSE;
+        why = g_strdup_printf("it was blocked since %ss: %s",
+                              nl_time_to_string(ps->blocked_since, tb),
+                              ps->last_blocked);
+      }
+      break;
+    }
+    case NL_SCN_EXPECT_RECEIVED:
+    case NL_SCN_EXPECT_FILTERED:
+      pass = nl_scn_cmp_holds(x->cmp, l->total, x->value);
+      if (!pass)
+        why = g_strdup_printf("the count was %" G_GINT64_FORMAT, l->total);
+      break;
+    case NL_SCN_EXPECT_TCP:
+      pass = l->seen;
+      if (!pass)
+        why = g_strdup_printf("no connection reached %s", x->text);
+      break;
+    case NL_SCN_EXPECT_PATH:
+      /* What an ICE agent on either host selected decides (runner-path.c);
+       * without one, the packets do.  Direct: data came from the peer
+       * itself (through NATs); relayed: data came only through a TURN
+       * server. */
+      if (nl__run_expect_path_ice(ix->run, x, until, &pass, &why))
+        break;
+      pass = x->path == NL_SCN_PATH_DIRECT ? (l->total & 1) != 0
+                                           : l->total == 2;
+      if (!pass)
+        why = g_strdup(l->total == 0  ? "no data arrived from the peer at all"
+                       : l->total & 1 ? "data arrived directly from the peer"
+                                      : "data arrived only through a relay");
+      break;
+    default:
+      why = g_strdup("unknown expectation");
+  }
+  *why_out = why;
+  return pass;
+}
+
+/* A group holds when at least at_least of its copies do; its report
+ * names how many held and the first copies that did not.  Only the first
+ * failing copy is explained (its detail is the one shown). */
+static gboolean group_eval(NlExpectIndex *ix, const NlScnExpect *x,
+                           NlTime until, char **why, char **detail) {
+  guint n = x->copies->len, held = 0, shown = 0;
+  GString *failed = g_string_new(NULL);
+  char *first_why = NULL;
+  for (guint i = 0; i < n; i++) {
+    const NlScnExpect *c = g_ptr_array_index(x->copies, i);
+    Leaf *l = g_hash_table_lookup(ix->leaves, c);
+    char *w = NULL;
+    if (leaf_eval(ix, l, until, &w, *detail == NULL ? detail : NULL)) {
+      held++;
+    } else {
+      if (shown++ < 5)
+        g_string_append_printf(failed, "%s%s%s%s", failed->len ? ", " : "",
+                               c->node, c->program ? "/" : "",
+                               c->program ? c->program : "");
+      if (first_why == NULL)
+        first_why = g_strdup(w);
+    }
+    g_free(w);
+  }
+  gboolean pass = (gint64)held >= x->at_least;
+  *why = NULL;
+  if (!pass || held < n)
+    *why = g_strdup_printf(
+        "%u of %u held (at least %" G_GINT64_FORMAT " wanted)%s%s%s%s%s",
+        held, n, x->at_least, shown ? "; not: " : "", failed->str,
+        shown > 5 ? ", ..." : "", first_why ? "; first: " : "",
+        first_why ? first_why : "");
+  g_string_free(failed, TRUE);
+  g_free(first_why);
+  return pass;
+}
+
+gboolean nl__expect_eval(NlExpectIndex *ix, const NlScnExpect *x,
+                         NlTime until, char **why, char **detail) {
+  if (x->copies != NULL)
+    return group_eval(ix, x, until, why, detail);
+  Leaf *l = g_hash_table_lookup(ix->leaves, x);
+  g_return_val_if_fail(l != NULL, FALSE);
+  return leaf_eval(ix, l, until, why, detail);
+}

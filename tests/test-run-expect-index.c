@@ -1,0 +1,290 @@
+/* Expectations in one pass (scenarios/runner/runner-expect.c): each record
+ * is filed once, as it is added, into the expectations it concerns, so the
+ * results do not depend on which records the trace keeps, and equal what
+ * the kept records say. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scenarios/runner/runner-path.h"
+#include "sim/net/wire.h"
+#include "test-run-util.h"
+
+/* Every kind of expectation, some at a time during the run, some failing
+ * on purpose so their reasons (counts, exit codes, lines) show. */
+static const char *every_kind =
+    "duration 4s\n"
+    "network internet 192.0.2.0/24\n"
+    "network lan 10.0.0.0/24\n"
+    "host server\n"
+    "  link internet 192.0.2.10\n"
+    "  run udp-echo-server 7\n"
+    "  run tcp-echo-server 8\n"
+    "nat gw preset=port-restricted-cone\n"
+    "  inside lan 10.0.0.1\n"
+    "  outside internet 192.0.2.1\n"
+    "host c[1..3]\n"
+    "  link lan 10.0.0.${10+i}\n"
+    "  route default via 10.0.0.1\n"
+    "  run at=${i*10}ms udp-echo-client 192.0.2.10 7 hello 5 100\n"
+    "  run at=${i*10+500}ms tcp-echo-client 192.0.2.10 8 hi\n"
+    "host outsider\n"
+    "  link internet 192.0.2.20\n"
+    "  run at=1s udp-echo-client 192.0.2.1 9 knock 2 10\n"
+    "at 300ms expect stdout c1/udp-echo-client contains \"echo: hello\"\n"
+    "at 300ms expect stdout c2/udp-echo-client contains \"5 of 5\"\n"
+    "expect stdout c[1..3]/udp-echo-client contains \"5 of 5\"\n"
+    "expect stdout c1/udp-echo-client lacks \"no echo\"\n"
+    "expect stderr c1/udp-echo-client contains \"nothing\"\n"
+    "expect exit c[1..3]/udp-echo-client code 0\n"
+    "expect exit c1/tcp-echo-client code 3\n"
+    "expect exit server/udp-echo-server code 0\n"
+    "expect received server from c1 bytes == 1\n"
+    "expect received server from c2 packets >= 5\n"
+    "expect received c3 from server bytes == 25\n"
+    "expect tcp c2/tcp-echo-client state TIME_WAIT\n"
+    "expect tcp server state ESTABLISHED\n"
+    "expect tcp c1 state LISTEN\n"
+    "expect filtered gw count == 0\n"
+    "expect filtered gw reason=no-mapping count >= 1\n"
+    "expect calls c1/udp-echo-client < 10\n"
+    "expect sent c2/udp-echo-client bytes == 25\n"
+    "expect fds server/udp-echo-server == 4\n"
+    "expect blocked server/udp-echo-server in recvfrom\n"
+    "at 2s expect blocked server/tcp-echo-server in accept\n"
+    "expect path c1 server direct\n";
+
+/* The results of every expectation, one line each. */
+static char *results(TestRun *r) {
+  GString *out = g_string_new(NULL);
+  for (guint i = 0; i < nl_run_n_expects(r->run); i++) {
+    gboolean passed;
+    const char *why;
+    NlTime when;
+    const NlScnExpect *x =
+        nl_run_expect_result(r->run, i, &passed, &why, &when);
+    g_string_append_printf(out, "%s: %s at %" G_GINT64_FORMAT ": %s\n",
+                           x->source, passed ? "pass" : "FAIL", when,
+                           why ? why : "");
+  }
+  GString *rep = g_string_new(NULL);
+  nl_run_report_failures(r->run, rep);
+  g_string_append(out, rep->str);
+  g_string_free(rep, TRUE);
+  return g_string_free(out, FALSE);
+}
+
+/* How many records of @kind the trace kept. */
+static guint kept(TestRun *r, NlTraceKind kind) {
+  guint n = 0;
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, nl_run_trace(r->run));
+  while (nl_trace_iter_next(&it, &rec, &p))
+    n += rec->kind == kind;
+  return n;
+}
+
+static void test_results_do_not_depend_on_what_is_kept(void **state) {
+  /* Everything kept, as with --trace; only what the reports read; and
+   * only what natlab run keeps without outputs. */
+  NlRunOptions all = {0};
+  NlRunOptions few = {.trace_mask = (1u << NL_TRACE_STDOUT) |
+                                    (1u << NL_TRACE_STDERR) |
+                                    (1u << NL_TRACE_PROC)};
+  NlRunOptions checks = {.trace_mask = NL_RUN_CHECK_KINDS};
+  TestRun *a = test_run_opts("every.nlab", every_kind, &all);
+  TestRun *b = test_run_opts("every.nlab", every_kind, &few);
+  TestRun *c = test_run_opts("every.nlab", every_kind, &checks);
+  char *ra = results(a), *rb = results(b), *rc = results(c);
+  assert_string_equal(ra, rb);
+  assert_string_equal(ra, rc);
+  assert_int_equal(a->failed, b->failed);
+  assert_int_equal(a->failed, c->failed);
+  /* The ones written to fail did, with the reasons the records give. */
+  assert_non_null(strstr(ra, "from c1 bytes == 1: FAIL"));
+  assert_non_null(strstr(ra, "contains \"nothing\": FAIL"));
+  assert_non_null(strstr(ra, "code 3: FAIL at 4000000000: it exited with 0"));
+  assert_non_null(strstr(ra, "udp-echo-server code 0: FAIL at 4000000000: "
+                             "it did not exit: blocked in recvfrom()"));
+  assert_non_null(strstr(ra, "state LISTEN: FAIL"));
+  assert_non_null(strstr(ra, "calls c1/udp-echo-client < 10: FAIL"));
+  assert_non_null(strstr(ra, "gw count == 0: FAIL"));
+  /* And the others held. */
+  assert_non_null(strstr(ra, "reason=no-mapping count >= 1: pass"));
+  assert_non_null(strstr(ra, "state TIME_WAIT: pass"));
+  assert_non_null(strstr(ra, "server state ESTABLISHED: pass"));
+  assert_non_null(strstr(ra, "from c2 packets >= 5: pass"));
+  assert_non_null(strstr(ra, "sent c2/udp-echo-client bytes == 25: pass"));
+  assert_non_null(strstr(ra, "fds server/udp-echo-server == 4: pass"));
+  assert_non_null(strstr(ra, "lacks \"no echo\": pass"));
+  assert_non_null(strstr(ra, "in recvfrom: pass"));
+  assert_non_null(strstr(ra, "in accept: pass at 2000000000"));
+  assert_non_null(strstr(ra, "path c1 server direct: pass"));
+  /* A check during the run sees the records up to its time only. */
+  assert_non_null(strstr(ra, "c2/udp-echo-client contains \"5 of 5\": FAIL "
+                             "at 300000000"));
+  assert_non_null(strstr(ra, "c[1..3]/udp-echo-client contains \"5 of 5\": "
+                             "pass"));
+  assert_int_equal(a->failed, 9);
+  /* Fewer records kept: the trace holds no packets at all. */
+  assert_true(kept(a, NL_TRACE_PKT_DELIVER) > 0);
+  assert_int_equal(kept(b, NL_TRACE_PKT_DELIVER), 0);
+  assert_int_equal(kept(b, NL_TRACE_PKT_DROP), 0);
+  assert_int_equal(kept(b, NL_TRACE_TCP_STATE), 0);
+  /* And natlab run without outputs keeps nothing per delivered packet. */
+  assert_int_equal(kept(c, NL_TRACE_PKT_DELIVER), 0);
+  /* A second run is the same, record for record. */
+  TestRun *again = test_run_opts("every.nlab", every_kind, &all);
+  assert_string_equal(a->text, again->text);
+  char *ragain = results(again);
+  assert_string_equal(ra, ragain);
+  g_free(ragain);
+  test_run_free(again);
+  g_free(ra);
+  g_free(rb);
+  g_free(rc);
+  test_run_free(a);
+  test_run_free(b);
+  test_run_free(c);
+}
+
+/* `received` and `filtered` count what the kept records say. */
+static void test_counts_are_the_records(void **state) {
+  TestRun *r = test_run("every.nlab", every_kind);
+  NlTrace *t = nl_run_trace(r->run);
+  guint32 c3 = nl_trace_lookup(t, "c3"), gw = nl_trace_lookup(t, "gw");
+  gint64 bytes = 0, drops = 0;
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    NlIp4Header ip;
+    if (rec->kind == NL_TRACE_PKT_DROP && rec->node == gw &&
+        !(rec->aux & NL_DROP_OUTGOING))
+      drops++;
+    if (rec->kind != NL_TRACE_PKT_DELIVER || rec->node != c3 ||
+        nl_ip4_parse(p, rec->len, &ip) != NULL || ip.src != 0xc000020a)
+      continue;
+    if (ip.proto == NL_IPPROTO_UDP)
+      bytes += ip.total_len - ip.ihl_bytes - NL_UDP_HDR_LEN;
+    else if (ip.proto == NL_IPPROTO_TCP)
+      bytes += ip.total_len - ip.ihl_bytes - (p[ip.ihl_bytes + 12] >> 4) * 4;
+  }
+  /* Five echoes of "hello" and the TCP echo's reply at least. */
+  assert_true(bytes > 25);
+  assert_true(drops > 0);
+  char *res = results(r);
+  char *want = g_strdup_printf("received c3 from server bytes == 25: FAIL "
+                               "at 4000000000: the count was %" G_GINT64_FORMAT,
+                               bytes);
+  assert_non_null(strstr(res, want));
+  g_free(want);
+  want = g_strdup_printf("gw count == 0: FAIL at 4000000000: the count was "
+                         "%" G_GINT64_FORMAT, drops);
+  assert_non_null(strstr(res, want));
+  g_free(want);
+  g_free(res);
+  test_run_free(r);
+}
+
+/* The path reports (runner-path.c) tally the deliveries as they are made:
+ * a run that keeps no delivery record (natlab run without outputs)
+ * reports the same paths and bytes as one that keeps every record, for a
+ * direct and a relayed path. */
+static void test_path_reports_need_no_kept_deliveries(void **state) {
+  char *path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+                                "figures", "nat-traversal.nlab", NULL);
+  const char *const cone[] = {NULL};
+  const char *const sym[] = {"nat=symmetric", NULL};
+  const char *const *sets[] = {cone, sym};
+  for (guint i = 0; i < G_N_ELEMENTS(sets); i++) {
+    GString *rep[2];
+    NlRunPathBytes pb[2];
+    guint delivered[2];
+    for (guint k = 0; k < 2; k++) {
+      NlRunOptions o = {.trace_mask = k ? NL_RUN_CHECK_KINDS : 0};
+      GError *err = NULL;
+      NlScenario *s = nl_scenario_load(path, sets[i], &err);
+      assert_non_null(s);
+      NlRun *run = nl_run_new(s, &o, &err);
+      assert_non_null(run);
+      assert_int_equal(nl_run_execute(run), 0);
+      rep[k] = g_string_new(NULL);
+      nl_run_report_paths(run, rep[k]);
+      nl_run_path_bytes(run, "peer-a", "peer-b", &pb[k]);
+      if (k == 0) {
+        /* The tally equals what the kept records say (natlab sweep's
+         * path-bytes metric reads them). */
+        NlRunPathBytes from_records;
+        nl__run_path_bytes_in(s, nl_run_trace(run), "peer-a", "peer-b",
+                              &from_records);
+        assert_memory_equal(&from_records, &pb[0], sizeof pb[0]);
+      }
+      TestRun tr = {.run = run};
+      delivered[k] = kept(&tr, NL_TRACE_PKT_DELIVER);
+      nl_run_free(run);
+      nl_scenario_free(s);
+    }
+    assert_true(delivered[0] > 0);
+    assert_int_equal(delivered[1], 0);
+    assert_string_equal(rep[0]->str, rep[1]->str);
+    assert_non_null(strstr(rep[0]->str, i ? "relayed (ICE" : "direct (ICE"));
+    assert_memory_equal(&pb[0], &pb[1], sizeof pb[0]);
+    assert_true(i ? pb[0].relayed_bytes > 0 : pb[0].direct_bytes > 0);
+    g_string_free(rep[0], TRUE);
+    g_string_free(rep[1], TRUE);
+  }
+  g_free(path);
+}
+
+/* A thousand expectations, and a group of a thousand copies, over a
+ * thousand programs: each gets its own result. */
+static void test_thousand_expectations_each_their_own(void **state) {
+  GString *s = g_string_new("duration 2s\n"
+                            "network lan 10.0.0.0/16\n"
+                            "host server\n"
+                            "  link lan 10.0.0.1\n"
+                            "  run udp-echo-server 7\n"
+                            "host c[1..1000]\n"
+                            "  link lan auto\n"
+                            "  run at=${i}ms udp-echo-client 10.0.0.1 7 "
+                            "m${i} 1\n"
+                            "expect stdout c[1..1000]/udp-echo-client "
+                            "contains \"1 of 1\"\n");
+  for (int i = 1; i <= 1000; i++)
+    g_string_append_printf(s,
+                           "expect stdout c%d/udp-echo-client contains "
+                           "\"echo: m%d\"\n",
+                           i, i == 500 ? 501 : i);
+  TestRun *r = test_run("thousand.nlab", s->str);
+  assert_int_equal(r->failed, 1);
+  char *res = results(r);
+  assert_non_null(strstr(res, "c500/udp-echo-client contains \"echo: m501\": "
+                              "FAIL"));
+  assert_non_null(strstr(res, "c501/udp-echo-client contains \"echo: m501\": "
+                              "pass"));
+  assert_non_null(strstr(res, "c[1..1000]/udp-echo-client contains \"1 of 1\""
+                              ": pass"));
+  /* The failure is explained from the program's lines. */
+  assert_non_null(strstr(res, "echo: m500"));
+  g_free(res);
+  test_run_free(r);
+  g_string_free(s, TRUE);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_results_do_not_depend_on_what_is_kept),
+      cmocka_unit_test(test_counts_are_the_records),
+      cmocka_unit_test(test_path_reports_need_no_kept_deliveries),
+      cmocka_unit_test(test_thousand_expectations_each_their_own),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
