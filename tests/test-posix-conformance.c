@@ -179,6 +179,12 @@ static void test_posix_accept_emfile_is_traced_and_wasted(void **state) {
   g_free(trace);
 }
 
+/* socketpair(AF_UNIX, SOCK_STREAM) and FIOCLEX, which CPython uses. */
+static void test_posix_socketpair_matches_linux(void **state) {
+  (void)state;
+  compare("socketpair");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_posix_udp_matches_linux),
@@ -190,6 +196,7 @@ int main(void) {
     cmocka_unit_test(test_posix_check_order_matches_linux),
     cmocka_unit_test(test_posix_ipv6_matches_linux),
     cmocka_unit_test(test_posix_accept_emfile_is_traced_and_wasted),
+    cmocka_unit_test(test_posix_socketpair_matches_linux),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

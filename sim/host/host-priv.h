@@ -71,6 +71,7 @@ typedef enum {
   NL_FILE_KQUEUE, /* kqueue.c */
   NL_FILE_URING,  /* uring.c */
   NL_FILE_VFS,    /* a device or a file opened by name (vfs.c) */
+  NL_FILE_UNIX,   /* one end of socketpair(AF_UNIX, SOCK_STREAM) */
 } NlFileKind;
 
 typedef struct NlVfile NlVfile;
@@ -114,8 +115,9 @@ struct NlFile {
   NlTcpSock *tcp;
   gboolean tcp_listening;
   gboolean accepted; /* made by accept(): a connection the process serves */
-  /* pipes */
+  /* pipes; a socketpair end reads @pipe and writes @pipe_tx */
   NlPipe *pipe;
+  NlPipe *pipe_tx;
   /* epoll, kqueue, io_uring */
   NlEpoll *ep;
   NlKqueue *kq;
@@ -258,6 +260,7 @@ struct NlProc {
   NlProcState state;
   int exit_code;
   gboolean exiting;
+  char *crash_why; /* nl_posix_runtime_crash(): ends as crashed, saying so */
   char **argv;
   int argc;
   NlProgram *module;
@@ -342,6 +345,8 @@ NlFile *nl__fd_get(NlProc *p, int fd);
 
 /* Pipes: non-blocking I/O; the callers block. */
 int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w);
+/* The two ends of a socketpair(AF_UNIX, SOCK_STREAM) (sched.c). */
+void nl__unix_pair_new(NlHostStack *h, NlFile **a, NlFile **b);
 ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len);
 ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len);
 /* An epoll instance with no items, and one item watching @f. */

@@ -106,6 +106,8 @@
     (unsigned entries, struct io_uring_params *p), (entries, p))               \
   X(int, pipe, (int fds[2]), (fds))                                            \
   X(int, pipe2, (int fds[2], int flags), (fds, flags))                         \
+  X(int, socketpair, (int domain, int type, int protocol, int sv[2]),          \
+    (domain, type, protocol, sv))                                              \
   X(int, dup, (int fd), (fd))                                                  \
   X(int, dup2, (int fd, int fd2), (fd, fd2))                                   \
   X(int, getaddrinfo,                                                          \

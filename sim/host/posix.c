@@ -320,6 +320,10 @@ int nl_posix_pipe2(int fds[2], int flags) {
   ENTER("pipe2");
   return (int)ret(nl_vsock_pipe2(t, fds, flags));
 }
+int nl_posix_socketpair(int domain, int type, int protocol, int sv[2]) {
+  ENTER("socketpair");
+  return (int)ret(nl_vsock_socketpair(t, domain, type, protocol, sv));
+}
 int nl_posix_dup(int fd) {
   ENTER("dup");
   return (int)ret(nl_vsock_dup3(t, fd, -1, 0));
@@ -1062,6 +1066,17 @@ void nl_posix_exit(int code) {
   NlThread *t = nl__current;
   if (t == NULL)
     exit(code);
+  nl__proc_exit(t, code);
+}
+
+void nl_posix_runtime_crash(const char *why, int code) {
+  NlThread *t = nl__current;
+  if (t == NULL)
+    exit(code);
+  NlProc *p = t->proc;
+  if (p->crash_why == NULL)
+    p->crash_why = g_utf8_make_valid(why ? why : "a runtime error",
+                                     why ? (gssize)strnlen(why, 512) : -1);
   nl__proc_exit(t, code);
 }
 

@@ -51,6 +51,11 @@ nl_posix_verrx(int code, const char *fmt, va_list ap);
 NL_POSIX_API int nl_posix_ioctl(int fd, unsigned long req, void *arg);
 NL_POSIX_API __attribute__((noreturn)) void nl_posix_exit(int code);
 NL_POSIX_API __attribute__((noreturn)) void nl_posix_abort(void);
+/* A language runtime inside the program (natlab-python) ends the process
+ * as crashed: "crashed: @why" in its report (@why names the error and
+ * where, "uncaught ValueError: bad at f.py:3 in g"), @code its status. */
+NL_POSIX_API __attribute__((noreturn)) void
+nl_posix_runtime_crash(const char *why, int code);
 NL_POSIX_API __attribute__((noreturn)) void
 nl_posix_assert_fail(const char *expr, const char *file, unsigned int line,
                      const char *func);

@@ -136,6 +136,12 @@ static void thread_run(NlEvent *ev, void *data) {
   switch (nl_coro_end_reason(t->coro)) {
     case NL_CORO_END_RETURNED:
     case NL_CORO_END_EXITED:
+      if (p->exiting && p->crash_why != NULL) {
+        char *why = g_strdup_printf("crashed: %s", p->crash_why);
+        proc_terminate(p, NL_PROC_CRASHED, p->exit_code, why);
+        g_free(why);
+        return;
+      }
       if (p->exiting) {
         proc_terminate(p, NL_PROC_EXITED, p->exit_code, NULL);
         return;
@@ -448,6 +454,7 @@ static void proc_free(NlProc *p) {
   g_hash_table_destroy(p->heap);
   g_hash_table_destroy(p->chans);
   nl__facts_proc_free(p);
+  g_free(p->crash_why);
   g_strfreev(p->argv);
   g_free(p->name);
   g_free(p->program);

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "sim/core/trace.h"
 #include "sim/host/guard.h"
@@ -210,6 +211,70 @@ int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w) {
   return 0;
 }
 
+/* socketpair(AF_UNIX, SOCK_STREAM): two pipes crossed, each end reading
+ * one and writing the other, as Linux's stream pair behaves (a byte
+ * stream each way, EOF when the peer closes, EPIPE writing to a closed
+ * peer).  CPython's asyncio wakes its loop through one. */
+static unsigned unix_poll(NlFile *f) {
+  unsigned m = 0;
+  if (f->pipe->len > 0 || f->pipe->writers == 0)
+    m |= POLLIN | POLLRDNORM;
+  if (f->pipe->writers == 0)
+    m |= POLLRDHUP;
+  if (f->pipe_tx->readers == 0)
+    m |= POLLOUT | POLLWRNORM | (f->pipe->writers == 0 ? POLLHUP : 0);
+  else if (NL_PIPE_SIZE - f->pipe_tx->len >= 4096 || f->pipe_tx->len == 0)
+    m |= POLLOUT | POLLWRNORM;
+  return m;
+}
+
+static void unix_closed(NlFile *f) {
+  NlPipe *rx = f->pipe, *tx = f->pipe_tx;
+  rx->readers--;
+  rx->r = NULL;
+  tx->writers--;
+  tx->w = NULL;
+  NlFile *peer = tx->r;
+  if (peer != NULL)
+    nl__file_notify(peer);
+  for (int i = 0; i < 2; i++) {
+    NlPipe *pp = i == 0 ? rx : tx;
+    if (pp->readers == 0 && pp->writers == 0) {
+      g_free(pp->buf);
+      g_free(pp);
+    }
+  }
+}
+
+static void unix_fill(NlFile *f, NlFileFill *out) {
+  out->readable = (int64_t)f->pipe->len;
+  out->writable = (int64_t)(NL_PIPE_SIZE - f->pipe_tx->len);
+  out->read_eof = f->pipe->writers == 0;
+  out->write_eof = f->pipe_tx->readers == 0;
+}
+
+static const NlFileOps unix_ops = {
+    .closed = unix_closed, .poll = unix_poll, .fill = unix_fill};
+
+void nl__unix_pair_new(NlHostStack *h, NlFile **a, NlFile **b) {
+  NlPipe *ab = g_new0(NlPipe, 1), *ba = g_new0(NlPipe, 1);
+  ab->buf = g_malloc(NL_PIPE_SIZE);
+  ba->buf = g_malloc(NL_PIPE_SIZE);
+  ab->readers = ab->writers = ba->readers = ba->writers = 1;
+  *a = nl__file_new(h, NL_FILE_UNIX, &unix_ops);
+  *b = nl__file_new(h, NL_FILE_UNIX, &unix_ops);
+  (*a)->domain = (*b)->domain = AF_UNIX;
+  (*a)->type = (*b)->type = SOCK_STREAM;
+  (*a)->pipe = ba;
+  (*a)->pipe_tx = ab;
+  (*b)->pipe = ab;
+  (*b)->pipe_tx = ba;
+  ab->w = *a;
+  ab->r = *b;
+  ba->w = *b;
+  ba->r = *a;
+}
+
 /* Non-blocking pipe I/O; the callers block. */
 ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len) {
   NlPipe *pp = f->pipe;
@@ -226,7 +291,7 @@ ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len) {
 }
 
 ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len) {
-  NlPipe *pp = f->pipe;
+  NlPipe *pp = f->kind == NL_FILE_UNIX ? f->pipe_tx : f->pipe;
   if (pp->readers == 0)
     return -EPIPE;
   size_t room = NL_PIPE_SIZE - pp->len;

@@ -955,6 +955,92 @@ static int udp6_output(NlHostStack *h, NlUdpSock *u, const NlIp6 *src,
   return err;
 }
 
+/* ---- socketpair(AF_UNIX, SOCK_STREAM) ends (sched.c makes them) ---- */
+
+static ssize_t unix_recv(NlThread *t, NlFile *f, void *buf, size_t len,
+                         int flags) {
+  if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
+    return -EOPNOTSUPP;
+  NlTime deadline = deadline_of(t, f->rcvtimeo);
+  for (;;) {
+    ssize_t n = nl__pipe_read(f, buf, len);
+    if (n != -EAGAIN || len == 0)
+      return len == 0 ? 0 : n;
+    if (nonblocking(f, flags)) {
+      nl__wasted(t);
+      return -EAGAIN;
+    }
+    if (!wait_ready(t, f, POLLIN, deadline))
+      return -EAGAIN; /* SO_RCVTIMEO */
+  }
+}
+
+static ssize_t unix_send(NlThread *t, NlFile *f, const void *buf, size_t len,
+                         int flags, const struct sockaddr *sa) {
+  if (sa != NULL)
+    return f->pipe_tx->readers == 0 ? -EPIPE : -EISCONN;
+  if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL))
+    return -EOPNOTSUPP;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = nl__pipe_write(f, (const guint8 *)buf + done, len - done);
+    if (n > 0) {
+      done += (size_t)n;
+      continue;
+    }
+    if (n == -EPIPE) {
+      if (done)
+        return (ssize_t)done;
+      sigpipe(t, flags);
+      return n;
+    }
+    if (nonblocking(f, flags)) {
+      if (!done)
+        nl__wasted(t);
+      return done ? (ssize_t)done : -EAGAIN;
+    }
+    wait_ready(t, f, POLLOUT, NL_TIME_NEVER);
+  }
+  return (ssize_t)done;
+}
+
+int nl_vsock_socketpair(NlThread *t, int domain, int type, int protocol,
+                        int sv[2]) {
+  int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
+  type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (domain == AF_INET || domain == AF_INET6)
+    return -EOPNOTSUPP; /* Linux: such sockets exist but make no pairs */
+  if (domain != AF_UNIX)
+    return -EAFNOSUPPORT;
+  if (type != SOCK_STREAM)
+    return -EOPNOTSUPP; /* the lab makes stream pairs only */
+  if (protocol != 0)
+    return -EPROTONOSUPPORT;
+  if (sv == NULL)
+    return -EFAULT;
+  NlFile *a, *b;
+  nl__unix_pair_new(t->proc->host, &a, &b);
+  if (flags & SOCK_NONBLOCK)
+    a->status_flags = b->status_flags = O_NONBLOCK;
+  gboolean cloexec = (flags & SOCK_CLOEXEC) != 0;
+  int fa = nl__fd_install(t->proc, a, 0, cloexec);
+  if (fa < 0) {
+    nl__file_unref(a);
+    nl__file_unref(b);
+    return fa;
+  }
+  int fb = nl__fd_install(t->proc, b, 0, cloexec);
+  if (fb < 0) {
+    t->proc->fds[fa] = NULL;
+    nl__file_unref(a);
+    nl__file_unref(b);
+    return fb;
+  }
+  sv[0] = fa;
+  sv[1] = fb;
+  return 0;
+}
+
 static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
                         size_t len,
                         int flags, const struct sockaddr *sa, socklen_t alen) {
@@ -1074,6 +1160,9 @@ ssize_t nl_vsock_sendto(NlThread *t, int fd, const void *buf, size_t len,
                         int flags, const struct sockaddr *sa,
                         socklen_t alen) {
   int err;
+  NlFile *uf = nl__fd_get(t->proc, fd);
+  if (uf != NULL && uf->kind == NL_FILE_UNIX)
+    return unix_send(t, uf, buf, len, flags, sa);
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
@@ -1157,6 +1246,12 @@ static ssize_t tcp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
 ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
                           int flags, struct sockaddr *sa, socklen_t *alen) {
   int err;
+  NlFile *uf = nl__fd_get(t->proc, fd);
+  if (uf != NULL && uf->kind == NL_FILE_UNIX) {
+    if (alen != NULL)
+      *alen = 0; /* an unnamed peer */
+    return unix_recv(t, uf, buf, len, flags);
+  }
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
@@ -1278,6 +1373,8 @@ ssize_t nl_vsock_read(NlThread *t, int fd, void *buf, size_t len) {
     case NL_FILE_UDP:
     case NL_FILE_TCP:
       return nl_vsock_recvfrom(t, fd, buf, len, 0, NULL, NULL);
+    case NL_FILE_UNIX:
+      return unix_recv(t, f, buf, len, 0);
     case NL_FILE_PIPE_R:
       for (;;) {
         ssize_t n = nl__pipe_read(f, buf, len);
@@ -1309,6 +1406,8 @@ ssize_t nl_vsock_write(NlThread *t, int fd, const void *buf, size_t len) {
     case NL_FILE_OUTPUT:
       nl__proc_output(f->out_proc, f->out_stream, buf, len);
       return (ssize_t)len;
+    case NL_FILE_UNIX:
+      return unix_send(t, f, buf, len, 0, NULL);
     case NL_FILE_PIPE_W: {
       size_t done = 0;
       while (done < len) {
@@ -1421,8 +1520,51 @@ int nl_vsock_close(NlThread *t, int fd) {
   return 0;
 }
 
+static int put_int(void *val, socklen_t *len, int v);
+
+/* getsockname, getpeername, getsockopt and shutdown on a socketpair end:
+ * -ENOTSOCK when @f is not one, so the caller goes on. */
+static int unix_sockcall(NlFile *f, int op, int how, struct sockaddr *sa,
+                         socklen_t *len, int name, void *val) {
+  if (f == NULL || f->kind != NL_FILE_UNIX)
+    return -ENOTSOCK;
+  switch (op) {
+    case 's': /* shutdown: no more writing (SHUT_WR) or reading (SHUT_RD) */
+      if (how < SHUT_RD || how > SHUT_RDWR)
+        return -EINVAL;
+      if ((how == SHUT_WR || how == SHUT_RDWR) && f->pipe_tx->w == f) {
+        f->pipe_tx->writers--;
+        f->pipe_tx->w = NULL;
+        if (f->pipe_tx->r)
+          nl__file_notify(f->pipe_tx->r);
+      }
+      return 0;
+    case 'n':   /* getsockname */
+    case 'p': { /* getpeername: both unnamed */
+      if (sa == NULL || len == NULL)
+        return -EFAULT;
+      sa_family_t fam = AF_UNIX;
+      memcpy(sa, &fam, MIN((size_t)*len, sizeof fam));
+      *len = sizeof fam;
+      return 0;
+    }
+    default: /* getsockopt at SOL_SOCKET */
+      switch (name) {
+        case SO_TYPE: return put_int(val, len, SOCK_STREAM);
+        case SO_DOMAIN: return put_int(val, len, AF_UNIX);
+        case SO_PROTOCOL: return put_int(val, len, 0);
+        case SO_ERROR: return put_int(val, len, 0);
+        case SO_ACCEPTCONN: return put_int(val, len, 0);
+        default: return -ENOPROTOOPT;
+      }
+  }
+}
+
 int nl_vsock_shutdown(NlThread *t, int fd, int how) {
   int err;
+  NlFile *u = nl__fd_get(t->proc, fd);
+  if (u != NULL && u->kind == NL_FILE_UNIX)
+    return unix_sockcall(u, 's', how, NULL, NULL, 0, NULL);
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
@@ -1441,6 +1583,9 @@ int nl_vsock_shutdown(NlThread *t, int fd, int how) {
 int nl_vsock_getsockname(NlThread *t, int fd, struct sockaddr *sa,
                          socklen_t *len) {
   int err;
+  NlFile *u = nl__fd_get(t->proc, fd);
+  if (u != NULL && u->kind == NL_FILE_UNIX)
+    return unix_sockcall(u, 'n', 0, sa, len, 0, NULL);
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
@@ -1471,6 +1616,9 @@ int nl_vsock_getsockname(NlThread *t, int fd, struct sockaddr *sa,
 int nl_vsock_getpeername(NlThread *t, int fd, struct sockaddr *sa,
                          socklen_t *len) {
   int err;
+  NlFile *u = nl__fd_get(t->proc, fd);
+  if (u != NULL && u->kind == NL_FILE_UNIX)
+    return unix_sockcall(u, 'p', 0, sa, len, 0, NULL);
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
@@ -1698,6 +1846,11 @@ int nl_vsock_setsockopt(NlThread *t, int fd, int level, int name,
 int nl_vsock_getsockopt(NlThread *t, int fd, int level, int name, void *val,
                         socklen_t *len) {
   int err;
+  NlFile *uf = nl__fd_get(t->proc, fd);
+  if (uf != NULL && uf->kind == NL_FILE_UNIX)
+    return level == SOL_SOCKET
+               ? unix_sockcall(uf, 'o', 0, NULL, len, name, val)
+               : -EOPNOTSUPP;
   NlFile *f = get_sock(t, fd, &err);
   if (!f)
     return err;
@@ -1824,6 +1977,12 @@ int nl_vsock_ioctl(NlThread *t, int fd, unsigned long req, void *arg) {
   NlFile *f = nl__fd_get(t->proc, fd);
   if (f == NULL)
     return -EBADF;
+  /* FIOCLEX and FIONCLEX ignore their argument, as on Linux (CPython
+   * marks every file it opens so). */
+  if (req == FIOCLEX || req == FIONCLEX) {
+    t->proc->cloexec[fd] = req == FIOCLEX;
+    return 0;
+  }
   if (arg == NULL)
     return -EFAULT;
   switch (req) {
@@ -1845,7 +2004,7 @@ int nl_vsock_ioctl(NlThread *t, int fd, unsigned long req, void *arg) {
         if (f->tcp_listening)
           return -EINVAL;
         n = (int)nl_tcp_readable(f->tcp);
-      } else if (f->kind == NL_FILE_PIPE_R) {
+      } else if (f->kind == NL_FILE_PIPE_R || f->kind == NL_FILE_UNIX) {
         n = (int)f->pipe->len;
       } else {
         return -ENOTTY;

@@ -66,6 +66,8 @@ int nl_vsock_epoll_ctl(NlThread *t, int epfd, int op, int fd,
 int nl_vsock_epoll_wait(NlThread *t, int epfd, struct epoll_event *evs,
                         int max, int timeout_ms);
 int nl_vsock_pipe2(NlThread *t, int fds[2], int flags);
+int nl_vsock_socketpair(NlThread *t, int domain, int type, int protocol,
+                        int sv[2]);
 int nl_vsock_dup3(NlThread *t, int oldfd, int newfd, int flags);
 
 G_END_DECLS
