@@ -185,6 +185,12 @@ static void test_posix_socketpair_matches_linux(void **state) {
   compare("socketpair");
 }
 
+/* Unnamed semaphores and CLOCK_MONOTONIC conditions (CPython's locks). */
+static void test_posix_sem_matches_linux(void **state) {
+  (void)state;
+  compare("sem");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_posix_udp_matches_linux),
@@ -197,6 +203,7 @@ int main(void) {
     cmocka_unit_test(test_posix_ipv6_matches_linux),
     cmocka_unit_test(test_posix_accept_emfile_is_traced_and_wasted),
     cmocka_unit_test(test_posix_socketpair_matches_linux),
+    cmocka_unit_test(test_posix_sem_matches_linux),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

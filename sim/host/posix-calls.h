@@ -177,6 +177,17 @@
   X(int, pthread_cond_broadcast, (pthread_cond_t *c), (c))                     \
   X(int, pthread_once, (pthread_once_t *once, void (*fn)(void)), (once, fn))   \
   X(int, sched_yield, (void), ())                                              \
+  X(int, sem_init, (sem_t *s, int pshared, unsigned value), (s, pshared, value)) \
+  X(int, sem_destroy, (sem_t *s), (s))                                         \
+  X(int, sem_post, (sem_t *s), (s))                                            \
+  X(int, sem_getvalue, (sem_t *s, int *value), (s, value))                     \
+  X(int, sem_wait, (sem_t *s), (s))                                            \
+  X(int, sem_trywait, (sem_t *s), (s))                                         \
+  X(int, sem_timedwait, (sem_t *s, const struct timespec *abstime),            \
+    (s, abstime))                                                              \
+  X(int, sem_clockwait,                                                        \
+    (sem_t *s, clockid_t clk, const struct timespec *abstime),                 \
+    (s, clk, abstime))                                                         \
   X(int, puts, (const char *s), (s))                                           \
   X(int, putchar, (int c), (c))                                                \
   X(int, getchar, (void), ())                                                  \

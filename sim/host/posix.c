@@ -882,6 +882,14 @@ static NlTime now_of(NlThread *t) {
   return nl_world_now(t->proc->host->world);
 }
 
+/* An absolute time on @clk (CLOCK_REALTIME or CLOCK_MONOTONIC) as a
+ * virtual time. */
+static NlTime abs_deadline(clockid_t clk, const struct timespec *ts) {
+  NlTime d = (NlTime)ts->tv_sec * NL_S + ts->tv_nsec;
+  return clk == CLOCK_MONOTONIC ? d - NL_BOOT_OFFSET
+                                : d - (NlTime)NL_EPOCH_BASE * NL_S;
+}
+
 int nl_posix_clock_gettime(clockid_t clk, struct timespec *ts) {
   ENTER("clock_gettime");
   NlTime v;
@@ -1472,8 +1480,17 @@ int nl_posix_pthread_mutex_unlock(pthread_mutex_t *m) {
   return 0;
 }
 
+/* A condition keeps its clock as glibc does: bit 0 of __wrefs set for
+ * CLOCK_MONOTONIC (pthread_condattr_setclock), clear for the default
+ * CLOCK_REALTIME, so PTHREAD_COND_INITIALIZER is a realtime condition. */
+#define NL_COND_MONOTONIC 1u
+
 int nl_posix_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a) {
   memset(c, 0, sizeof *c);
+  clockid_t clk = CLOCK_REALTIME;
+  if (a != NULL && pthread_condattr_getclock(a, &clk) == 0 &&
+      clk == CLOCK_MONOTONIC)
+    c->__data.__wrefs |= NL_COND_MONOTONIC;
   return 0;
 }
 
@@ -1508,10 +1525,93 @@ int nl_posix_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
   if (abstime == NULL || abstime->tv_nsec < 0 ||
       abstime->tv_nsec >= 1000000000)
     return EINVAL;
-  /* The default condition clock is CLOCK_REALTIME. */
-  NlTime deadline =
-      (abstime->tv_sec - NL_EPOCH_BASE) * NL_S + abstime->tv_nsec;
+  /* On the condition's clock: CLOCK_REALTIME unless its attributes
+   * chose CLOCK_MONOTONIC (CPython's GIL and locks do). */
+  NlTime deadline = abs_deadline((c->__data.__wrefs & NL_COND_MONOTONIC)
+                                     ? CLOCK_MONOTONIC
+                                     : CLOCK_REALTIME,
+                                 abstime);
   return cond_wait(c, m, deadline);
+}
+
+/* ---- unnamed semaphores (sem_init), for green threads ---- */
+
+/* The count lives in the sem_t's first word; waiters wait on the
+ * semaphore's address, woken in the order they came. */
+static unsigned *sem_count(sem_t *s) {
+  return (unsigned *)(void *)s;
+}
+
+int nl_posix_sem_init(sem_t *s, int pshared, unsigned value) {
+  if (value > SEM_VALUE_MAX) {
+    errno = EINVAL;
+    return -1;
+  }
+  memset(s, 0, sizeof *s);
+  *sem_count(s) = value;
+  return 0;
+}
+
+int nl_posix_sem_destroy(sem_t *s) {
+  return 0;
+}
+
+int nl_posix_sem_post(sem_t *s) {
+  if (*sem_count(s) == SEM_VALUE_MAX) {
+    errno = EOVERFLOW;
+    return -1;
+  }
+  (*sem_count(s))++;
+  if (nl__current)
+    nl__wake_chan(nl__current->proc, s, FALSE);
+  return 0;
+}
+
+int nl_posix_sem_getvalue(sem_t *s, int *value) {
+  *value = (int)*sem_count(s);
+  return 0;
+}
+
+static int sem_wait_until(sem_t *s, NlTime deadline, gboolean try) {
+  NlThread *t = nl__current;
+  while (*sem_count(s) == 0) {
+    if (t == NULL || try) {
+      errno = EAGAIN;
+      return -1;
+    }
+    if (deadline != NL_TIME_NEVER && now_of(t) >= deadline) {
+      errno = ETIMEDOUT;
+      return -1;
+    }
+    t->call = "sem_wait";
+    t->block_since = NL_TIME_NEVER;
+    nl__wait_chan(t, s);
+    nl__block(t, deadline);
+  }
+  (*sem_count(s))--;
+  return 0;
+}
+
+int nl_posix_sem_wait(sem_t *s) {
+  return sem_wait_until(s, NL_TIME_NEVER, FALSE);
+}
+
+int nl_posix_sem_trywait(sem_t *s) {
+  return sem_wait_until(s, NL_TIME_NEVER, TRUE);
+}
+
+int nl_posix_sem_clockwait(sem_t *s, clockid_t clk,
+                           const struct timespec *abstime) {
+  if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) || abstime == NULL ||
+      abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000) {
+    errno = EINVAL;
+    return -1;
+  }
+  return sem_wait_until(s, abs_deadline(clk, abstime), FALSE);
+}
+
+int nl_posix_sem_timedwait(sem_t *s, const struct timespec *abstime) {
+  return nl_posix_sem_clockwait(s, CLOCK_REALTIME, abstime);
 }
 
 int nl_posix_pthread_cond_signal(pthread_cond_t *c) {
