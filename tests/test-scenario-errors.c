@@ -613,7 +613,7 @@ static const BadCase cases[] = {
      {0},
      "4:7",
      E(VALUE),
-     "a user program ending in .c or .so"},
+     "a user program ending in .c, .so or .py"},
     {"user program missing",
      HOST_A "  run ./not-there.c\n",
      {0},

@@ -745,7 +745,7 @@ static void test_scenario_addr_helpers(void **state) {
   assert_string_equal(nl_scn_expect_name(NL_SCN_EXPECT_FILTERED), "filtered");
   assert_string_equal(nl_scn_cmp_name(NL_SCN_CMP_GE), ">=");
   const char *const *b = nl_scenario_builtin_programs();
-  assert_int_equal(g_strv_length((char **)b), 12);
+  assert_int_equal(g_strv_length((char **)b), 13);
   assert_true(g_strv_contains(b, "signaling-server"));
   assert_true(g_strv_contains(b, "ice-peer"));
   nl_scenario_free(s);

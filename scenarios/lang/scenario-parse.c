@@ -978,6 +978,7 @@ static const char *const builtins[] = {
     "turn-client",
     "signaling-server",
     "ice-peer",
+    "python3", /* CPython (natlab-python): `run python3 -m MODULE` */
     NULL,
 };
 
@@ -1053,16 +1054,18 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
   r->program_loc = tok_loc(l, pt);
   const char *prog = pt->text;
   gboolean user = strchr(prog, '/') != NULL || g_str_has_suffix(prog, ".c") ||
-                  g_str_has_suffix(prog, ".so");
+                  g_str_has_suffix(prog, ".so") || g_str_has_suffix(prog, ".py");
   if (user) {
     if (g_str_has_suffix(prog, ".c") || g_str_has_suffix(prog, "/"))
       r->kind = NL_SCN_PROGRAM_SOURCE;
     else if (g_str_has_suffix(prog, ".so"))
       r->kind = NL_SCN_PROGRAM_SHARED;
+    else if (g_str_has_suffix(prog, ".py"))
+      r->kind = NL_SCN_PROGRAM_PYTHON;
     else
       return fail_val(p, l, i,
-                      "a user program ending in .c or .so, or a folder of "
-                      ".c files ending in /, like ./my-client.c");
+                      "a user program ending in .c, .so or .py, or a folder "
+                      "of .c files ending in /, like ./my-client.c");
     char *dir = g_path_get_dirname(l->file);
     char *absdir = g_canonicalize_filename(dir, NULL);
     r->path = g_canonicalize_filename(prog, absdir);
@@ -1077,6 +1080,11 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
                           "%s; a user program's path is relative to the "
                           "scenario file)",
                           folder ? "folder" : "file", prog, r->path);
+    }
+    if (r->kind == NL_SCN_PROGRAM_PYTHON) {
+      NlScnLoc loc = tok_loc(l, pt);
+      if (!nl__scn_python_source_ok(p, &loc, prog, r->path))
+        return FALSE;
     }
     /* The sources of one program: a folder's .c files, or the .c words
      * that follow the first (quote one to pass it as an argument). */

@@ -113,6 +113,11 @@ gboolean nl__scn_parse_text(NlScnParser *p, const char *file, const char *text,
 /* Resolution and checks after every file is read. */
 gboolean nl__scn_check(NlScnParser *p);
 
+/* A `run ./x.py` line's file (scenario-python.c): text that CPython can
+ * read, no more than 16 MiB; @as_written names it in the error. */
+gboolean nl__scn_python_source_ok(NlScnParser *p, const NlScnLoc *loc,
+                                  const char *as_written, const char *path);
+
 /* Lexer (scenario-lex.c). */
 gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l);
 void nl__scn_line_clear(NlScnLine *l);

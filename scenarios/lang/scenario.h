@@ -187,7 +187,8 @@ struct NlScnRoute {
 #define NL_SCN_PROGRAM_KIND_MAP(X)                                             \
   X(BUILTIN, "built-in") /* one of nl_scenario_builtin_programs() */           \
   X(SOURCE, "source")    /* user .c files or a folder, built with natlab-cc */ \
-  X(SHARED, "shared")    /* a user .so built with natlab-cc */
+  X(SHARED, "shared")    /* a user .so built with natlab-cc */              \
+  X(PYTHON, "python")    /* a user .py run by python3 (natlab-python) */
 
 typedef enum {
 #define NL_X(e, s) NL_SCN_PROGRAM_##e,
@@ -209,7 +210,7 @@ struct NlScnRun {
   char *program; /* as written: "udp-echo-client" or "./my-client.c" */
   NlScnLoc program_loc;
   char *path;  /* absolute path of a user program (its first .c file, its
-                * folder or its .so); NULL for built-ins */
+                * folder, its .so or its .py); NULL for built-ins */
   char **sources; /* SOURCE: NULL-terminated absolute paths of its .c files
                    * (`run ./a.c ./b.c`, or a folder's in byte order) */
   char **argv; /* NULL-terminated; argv[0] = @program */

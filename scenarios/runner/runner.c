@@ -14,6 +14,7 @@
 #include "natmodels/nat-node.h"
 #include "scenarios/runner/runner-path.h"
 #include "scenarios/runner/topology.h"
+#include "scenarios/runner/runner-python.h"
 #include "scenarios/runner/runner-facts.h"
 #include "sim/host/proc.h"
 #include "sim/net/wire.h"
@@ -152,9 +153,14 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
   }
   char *program = NULL;
   GError *err = NULL;
+  char **argv = NULL;
   switch (run->kind) {
     case NL_SCN_PROGRAM_BUILTIN: program = g_strdup(run->program); break;
     case NL_SCN_PROGRAM_SHARED: program = g_strdup(run->path); break;
+    case NL_SCN_PROGRAM_PYTHON:
+      program = g_strdup("python3");
+      argv = nl__run_python_argv(run, r->s);
+      break;
     case NL_SCN_PROGRAM_SOURCE:
       program = nl_run_build_sources((const char *const *)run->sources, &err);
       break;
@@ -162,18 +168,21 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
   NlProc *p = NULL;
   if (program != NULL &&
       (p = nl_proc_spawn(node, run->name, program,
-                         (const char *const *)run->argv, run->at, &err)) ==
-          NULL) {
+                         (const char *const *)(argv ? argv : run->argv),
+                         run->at, &err)) == NULL) {
     g_free(program);
     program = NULL;
   }
   if (program == NULL) {
+    nl__run_python_explain(run, &err);
     g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM, LOC_FMT "%s",
                 LOC_ARGS(run->program_loc), err->message);
     g_error_free(err);
+    g_strfreev(argv);
     return FALSE;
   }
   g_free(program);
+  g_strfreev(argv);
   nl__run_proc_facts(p, run, r->s);
   return TRUE;
 }

@@ -540,10 +540,17 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   ensure_guard();
   /* natlab's own programs: one copy serves every host (their libc state
    * is swapped, facts.c).  Users' programs: one instance shared with its
-   * data swapped where it can be, else a private copy each. */
+   * data swapped where it can be, else a private copy each.  python3
+   * (natlab-python) is natlab's, but an interpreter's globals are per
+   * process and far larger than what is swapped: a private copy each. */
   NlSharedProgram *shared = NULL;
-  NlProgram *mod = builtin ? nl_loader_open(path, FALSE, error)
-                           : user_program_open(path, &shared, error);
+  NlProgram *mod;
+  if (builtin && strcmp(program, "python3") == 0)
+    mod = nl_loader_open(path, TRUE, error);
+  else if (builtin)
+    mod = nl_loader_open(path, FALSE, error);
+  else
+    mod = user_program_open(path, &shared, error);
   g_free(path);
   if (mod == NULL)
     return NULL;
