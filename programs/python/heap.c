@@ -4,12 +4,12 @@
  * interpreter starts and given back when its module is unloaded.
  *
  * Why: an object's default hash is its address, so the order of a set of
- * objects (the chat server's clients) follows the addresses.  The region
- * is aligned to 1 GiB and filled in the same order on every run, so every
- * address below the 1 GiB bit is the same on every run, whatever the
- * machine's address layout and whatever natlab did before: a set or dict
- * of fewer than 2^26 slots iterates the same way.  (An id() printed in
- * full still shows the region's base, which varies.)
+ * objects (the chat server's clients) follows the addresses, all their
+ * bits (a set probes with the hash's high bits).  The region is a 16 GiB
+ * slot at a fixed address, the first free one when the process starts,
+ * and filled in the same order on every run: every address, id() and
+ * hash is the same on every run, whatever the machine's address layout
+ * and whatever natlab did before.
  *
  * Blocks have a 16-byte header (their class or size).  Small blocks (up
  * to 1 MiB) come in classes of 16-byte steps to 1 KiB, then four per power
@@ -24,8 +24,12 @@
 
 #include "programs/python/natlab-python.h"
 
-#define REGION ((size_t)64 << 30) /* reserved, not committed */
-#define ALIGN ((size_t)1 << 30)
+#define REGION ((size_t)16 << 30) /* reserved, not committed */
+/* Slots from 17 TiB to 31 TiB: above AddressSanitizer's shadow (to 16
+ * TiB), below natlab's program heaps (from 32 TiB) and far below where
+ * Linux maps executables and libraries (85 TiB and up). */
+#define SLOT_BASE ((uintptr_t)0x110000000000)
+#define N_SLOTS ((uintptr_t)896)
 #define HEAD 16u
 #define SMALL_MAX ((size_t)1 << 20)
 #define LARGE_UNIT ((size_t)64 << 10)
@@ -68,17 +72,27 @@ static unsigned class_of(size_t n, size_t *cap) {
 int nl_py_heap_init(void) {
   if (map_base != NULL)
     return 0;
-  size_t len = REGION + ALIGN;
-  void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (m == MAP_FAILED)
-    return -1;
-  map_base = m;
-  map_len = len;
-  uintptr_t a = ((uintptr_t)m + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
-  bump = (char *)a;
-  end = bump + REGION;
-  return 0;
+  /* The first free slot, in the order processes start: the same slots on
+   * every run, as nothing else maps there. */
+  for (uintptr_t i = 0; i < N_SLOTS; i++) {
+    void *want = (void *)(SLOT_BASE + i * REGION);
+    void *m = mmap(want, REGION, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                       MAP_FIXED_NOREPLACE,
+                   -1, 0);
+    if (m == MAP_FAILED)
+      continue;
+    if (m != want) { /* a kernel without MAP_FIXED_NOREPLACE */
+      munmap(m, REGION);
+      continue;
+    }
+    map_base = m;
+    map_len = REGION;
+    bump = m;
+    end = bump + REGION;
+    return 0;
+  }
+  return -1;
 }
 
 static void *take(size_t n) {

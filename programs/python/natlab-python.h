@@ -18,8 +18,7 @@
 #define NL_PY_STDLIB_W NL_PY_WIDEN(NL_PY_STDLIB)
 #define NL_PY_EXECUTABLE NL_PY_PREFIX "/bin/python3.11"
 
-/* heap.c: the interpreter's memory, at addresses whose low 30 bits are
- * the same every run.  Init before anything is allocated; install after
+/* heap.c: the interpreter's memory, at the same addresses every run.  Init before anything is allocated; install after
  * Py_PreInitialize() and before Py_InitializeFromConfig(). */
 int nl_py_heap_init(void);
 void nl_py_heap_install(void);
