@@ -223,3 +223,47 @@ __attribute__((destructor)) static void heap_fini(void) {
     munmap(map_base, map_len);
   map_base = NULL;
 }
+
+/* The other addresses CPython sees: its static objects (built-in types,
+ * None, the small ints, its interned strings) and C functions lie in this
+ * module's image, which the dynamic loader places wherever address-space
+ * randomisation says, elsewhere on every run.  Three things make them
+ * repeat too:
+ *   - the link wraps _Py_HashPointer (the hash of object, type, method,
+ *     descriptor, cell and context variable): an address in the image
+ *     hashes as its offset from a fixed base, so a set of types or of
+ *     bound methods iterates in the same order on every run;
+ *   - it wraps PyLong_FromVoidPtr (id(), and the keys of a type's
+ *     subclasses) the same way, so id(None) is the same every run;
+ *   - the image is linked with 64 KiB pages, so the loader places it at a
+ *     64 KiB boundary: CPython's method cache indexes its entries by bits
+ *     3 to 14 of the attribute name's address, and which entries collide
+ *     decides which names the cache keeps alive, hence the order of later
+ *     allocations (and so every heap address after).
+ * The fixed base lies between AddressSanitizer's shadow (to 16 TiB) and
+ * the heap slots, where nothing is mapped. */
+#define IMAGE_BASE ((uintptr_t)0x108000000000)
+
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
+
+static const void *image_relative(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  uintptr_t lo = (uintptr_t)__ehdr_start, hi = (uintptr_t)_end;
+  if (a >= lo && a < hi)
+    return (const void *)(IMAGE_BASE + (a - lo));
+  return p;
+}
+
+Py_hash_t __real__Py_HashPointer(const void *p);
+Py_hash_t __wrap__Py_HashPointer(const void *p);
+PyObject *__real_PyLong_FromVoidPtr(void *p);
+PyObject *__wrap_PyLong_FromVoidPtr(void *p);
+
+Py_hash_t __wrap__Py_HashPointer(const void *p) {
+  return __real__Py_HashPointer(image_relative(p));
+}
+
+PyObject *__wrap_PyLong_FromVoidPtr(void *p) {
+  return __real_PyLong_FromVoidPtr((void *)image_relative(p));
+}
