@@ -15,7 +15,6 @@
 #include <pthread.h>
 #include <pty.h>
 #include <sched.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -163,9 +162,6 @@ int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
              struct timespec *timeout) {
   return (int)R(recvmmsg);
 }
-int socketpair(int domain, int type, int protocol, int sv[2]) {
-  return (int)R(socketpair);
-}
 ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
   return R(sendfile);
 }
@@ -218,14 +214,6 @@ struct servent *getservbyname(const char *name, const char *proto) {
 int pthread_spin_lock(pthread_spinlock_t *lock) {
   R(pthread_spin_lock);
   return ENOSYS;
-}
-int sem_init(sem_t *sem, int pshared, unsigned int value) {
-  return (int)R(sem_init);
-}
-int sem_wait(sem_t *sem) { return (int)R(sem_wait); }
-int sem_post(sem_t *sem) { return (int)R(sem_post); }
-int sem_timedwait(sem_t *sem, const struct timespec *abstime) {
-  return (int)R(sem_timedwait);
 }
 int pthread_cancel(pthread_t th) {
   R(pthread_cancel);
