@@ -204,14 +204,10 @@ int main(int argc, char **argv) {
   PyPreConfig_InitPythonConfig(&pre);
   pre.utf8_mode = 1;
   pre.coerce_c_locale = 0;
-  if (nl_py_heap_init() != 0) {
-    fprintf(stderr, "natlab-python: cannot reserve the interpreter's heap\n");
-    return 1;
-  }
+  nl_py_heap_install();
   PyStatus st = Py_PreInitializeFromBytesArgs(&pre, argc, argv);
   if (PyStatus_Exception(st))
     return fail_status(st);
-  nl_py_heap_install();
 
   PyConfig config;
   PyConfig_InitPythonConfig(&config);

@@ -18,9 +18,9 @@
 #define NL_PY_STDLIB_W NL_PY_WIDEN(NL_PY_STDLIB)
 #define NL_PY_EXECUTABLE NL_PY_PREFIX "/bin/python3.11"
 
-/* heap.c: the interpreter's memory, at the same addresses every run.  Init before anything is allocated; install after
- * Py_PreInitialize() and before Py_InitializeFromConfig(). */
-int nl_py_heap_init(void);
+/* heap.c: pymalloc's arenas from the process's heap, so every address
+ * (and id() and default hash) is the same every run.  Called before
+ * anything is allocated. */
 void nl_py_heap_install(void);
 
 /* The longest crash reason kept. */
