@@ -23,6 +23,16 @@ static char *source_path(const char *rel) {
   return g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), rel, NULL);
 }
 
+/* natlab-python (programs/python/) is built only where libpython3.11-dev
+ * is installed; its lessons are named NAME-py.nlab. */
+static gboolean python_built(void) {
+  char *so = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "programs",
+                              "python3.so", NULL);
+  gboolean built = g_file_test(so, G_FILE_TEST_EXISTS);
+  g_free(so);
+  return built;
+}
+
 static int spawn_natlab(GPtrArray *args, char **out, char **err) {
   char *exe = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "tools",
                                "natlab", NULL);
@@ -66,6 +76,10 @@ static void test_run_figures_docs_regenerate_byte_identical(void **state) {
       continue;
     gchar **w = g_strsplit_set(lines[i], " ", -1);
     assert_true(g_strv_length(w) >= 3);
+    if (g_str_has_suffix(w[2], "-py.nlab") && !python_built()) {
+      g_strfreev(w); /* a Python lesson, in a natlab built without Python */
+      continue;
+    }
     char *base = g_path_get_basename(w[0]);
     char *out = g_build_filename(dir, base, NULL);
     char *opt = g_strdup_printf("--%s", w[1]);
@@ -158,16 +172,6 @@ static void options_of(const NlScenario *s, NlTimelineOptions *o,
                                               : NL_TIMELINE_STYLE_DEFAULT;
   o->no_collapse = !t->collapse;
   o->no_end = !t->end;
-}
-
-/* natlab-python (programs/python/) is built only where libpython3.11-dev
- * is installed; its lessons are named NAME-py.nlab. */
-static gboolean python_built(void) {
-  char *so = g_build_filename(g_getenv("NATLAB_BUILD_ROOT"), "programs",
-                              "python3.so", NULL);
-  gboolean built = g_file_test(so, G_FILE_TEST_EXISTS);
-  g_free(so);
-  return built;
 }
 
 static void test_run_figures_every_lesson_timeline_is_whole(void **state) {
