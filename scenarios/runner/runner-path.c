@@ -209,10 +209,19 @@ static void on_delivery(void *data, const NlTraceRecord *rec,
   e->packets[cat]++;
 }
 
+/* Node ids and addresses are small and close together: mixed (a 64-bit
+ * finalizer), so that they spread over the table. */
+static guint key_hash(gconstpointer p) {
+  guint64 k = *(const guint64 *)p;
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  return (guint)k;
+}
+
 static NlPathTally *tally_new(void) {
   NlPathTally *pt = g_new0(NlPathTally, 1);
-  pt->by_key = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
-                                     g_free);
+  pt->by_key = g_hash_table_new_full(key_hash, g_int64_equal, NULL, g_free);
   return pt;
 }
 
