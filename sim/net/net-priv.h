@@ -33,6 +33,11 @@ typedef struct {
   NlIface *iface;
 } NlRoute6;
 
+/* Up to this many routes a node's table is scanned; past it, found by
+ * prefix (net.c).  Up to this many addresses, a node's are scanned. */
+#define NL__ROUTE_SCAN 8
+#define NL__ADDR_SCAN 8
+
 typedef struct {
   uint32_t prefix, mask;
   guint len;
@@ -59,6 +64,19 @@ struct NlNode {
   GArray *static_routes; /* of NlRoute, as declared */
   GArray *table;         /* of NlRoute, longest prefix first */
   gboolean table_dirty;
+  guint64 table_gen;     /* the world's prefixes_gen it was built at */
+  /* Past NL__ROUTE_SCAN routes, the table is also found by prefix: one
+   * hash of (length << 32 | prefix) -> first table index + 1, probed for
+   * each of the table's prefix lengths, longest first. */
+  GHashTable *route_index;
+  guint8 route_lens[33];
+  guint n_route_lens;
+  /* The interfaces' IPv4 addresses: the first NL__ADDR_SCAN here, in
+   * the node itself (no pointer to follow); past that many, all of them
+   * in a set. */
+  uint32_t addrs[NL__ADDR_SCAN];
+  guint n_addrs;
+  GHashTable *addr_set;
   uint16_t ip_id;
   NlNodeHooks hooks;
   GHashTable *reasm; /* ReasmKey -> Reasm */
@@ -84,6 +102,7 @@ struct NlWorld {
   GArray *name_order;  /* addresses, in registration order */
   GPtrArray *name_list; /* the names, same order (owned by names) */
   GHashTable *blocked; /* node-pair key -> 1 */
+  guint64 prefixes_gen; /* grows when a network gains a prefix */
   uint64_t next_pkt_id;
   NlNetStats stats;
   NlPacket *in_flight; /* packets on links, freed with the world */

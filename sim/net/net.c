@@ -3,6 +3,7 @@
 #include "sim/net/net-priv.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/net/wire.h"
@@ -94,6 +95,10 @@ static void node_free(NlNode *n) {
   g_ptr_array_free(n->ifaces, TRUE);
   g_array_free(n->static_routes, TRUE);
   g_array_free(n->table, TRUE);
+  if (n->route_index)
+    g_hash_table_destroy(n->route_index);
+  if (n->addr_set)
+    g_hash_table_destroy(n->addr_set);
   g_hash_table_destroy(n->reasm);
   nl__node_free6(n);
   g_free(n->name);
@@ -272,9 +277,9 @@ void nl_network_add_prefix(NlNetwork *n, uint32_t addr, guint len) {
   r.prefix = addr & r.mask;
   g_array_append_val(n->prefixes, r);
   /* Connected routes (and which gateways are on-link) derive from the
-   * prefixes: tables built before are stale. */
-  for (guint i = 0; i < n->world->nodes->len; i++)
-    ((NlNode *)g_ptr_array_index(n->world->nodes, i))->table_dirty = TRUE;
+   * prefixes: tables built before are stale (each node sees it when it
+   * next routes, so adding N networks to M nodes costs N + M). */
+  n->world->prefixes_gen++;
 }
 
 const char *nl_network_name(const NlNetwork *n) {
@@ -387,8 +392,19 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
   char *rname = g_strdup_printf("link:%s/%s", n->name, net->name);
   nl_rand_init(&f->rand, n->world->seed, rname);
   g_free(rname);
-  if (addr != 0) /* 0: an interface with IPv6 addresses only */
+  if (addr != 0) { /* 0: an interface with IPv6 addresses only */
     g_hash_table_insert(net->by_addr, GUINT_TO_POINTER(addr), f);
+    if (n->n_addrs < NL__ADDR_SCAN) {
+      n->addrs[n->n_addrs++] = addr;
+    } else {
+      if (n->addr_set == NULL) {
+        n->addr_set = g_hash_table_new(g_direct_hash, g_direct_equal);
+        for (guint i = 0; i < n->n_addrs; i++)
+          g_hash_table_add(n->addr_set, GUINT_TO_POINTER(n->addrs[i]));
+      }
+      g_hash_table_add(n->addr_set, GUINT_TO_POINTER(addr));
+    }
+  }
   n->table_dirty = TRUE;
   return f;
 }
@@ -414,8 +430,10 @@ gboolean nl_node_has_addr(const NlNode *n, uint32_t addr) {
     return TRUE; /* loopback, 127.0.0.0/8 */
   if (addr == 0)
     return FALSE;
-  for (guint i = 0; i < n->ifaces->len; i++)
-    if (((NlIface *)g_ptr_array_index(n->ifaces, i))->addr == addr)
+  if (n->addr_set != NULL)
+    return g_hash_table_contains(n->addr_set, GUINT_TO_POINTER(addr));
+  for (guint i = 0; i < n->n_addrs; i++)
+    if (n->addrs[i] == addr)
       return TRUE;
   return FALSE;
 }
@@ -436,6 +454,50 @@ static gint route_cmp(gconstpointer a, gconstpointer b) {
   if ((x->via == 0) != (y->via == 0))
     return x->via == 0 ? -1 : 1;
   return 0;
+}
+
+typedef struct {
+  NlRoute r;
+  guint pos;
+} RankedRoute;
+
+static int ranked_cmp(const void *a, const void *b) {
+  const RankedRoute *x = a, *y = b;
+  gint c = route_cmp(&x->r, &y->r);
+  return c != 0 ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static guint route_key_hash(gconstpointer k) {
+  guint64 v = (guint64)(guintptr)k;
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdull;
+  v ^= v >> 33;
+  return (guint)v;
+}
+
+static inline gpointer route_key(guint len, uint32_t prefix) {
+  return (gpointer)(guintptr)((guint64)len << 32 | prefix);
+}
+
+/* The table by prefix, for tables too long to scan (see net-priv.h). */
+static void index_table(NlNode *n) {
+  if (n->route_index != NULL)
+    g_hash_table_remove_all(n->route_index);
+  n->n_route_lens = 0;
+  if (n->table->len <= NL__ROUTE_SCAN)
+    return;
+  if (n->route_index == NULL)
+    n->route_index = g_hash_table_new(route_key_hash, g_direct_equal);
+  for (guint i = 0; i < n->table->len; i++) {
+    const NlRoute *r = &g_array_index(n->table, NlRoute, i);
+    if (n->n_route_lens == 0 ||
+        n->route_lens[n->n_route_lens - 1] != r->len)
+      n->route_lens[n->n_route_lens++] = (guint8)r->len;
+    gpointer key = route_key(r->len, r->prefix);
+    /* The first of equal routes is the one a scan finds. */
+    if (!g_hash_table_contains(n->route_index, key))
+      g_hash_table_insert(n->route_index, key, GUINT_TO_POINTER(i + 1));
+  }
 }
 
 static void rebuild_table(NlNode *n) {
@@ -465,27 +527,43 @@ static void rebuild_table(NlNode *n) {
     if (r.iface != NULL)
       g_array_append_val(n->table, r);
   }
-  /* g_array_sort is not stable; sort by index as a tie-breaker via a
-   * stable insertion sort instead (tables are small). */
-  for (guint i = 1; i < n->table->len; i++) {
-    NlRoute key = g_array_index(n->table, NlRoute, i);
-    guint j = i;
-    while (j > 0 && route_cmp(&key, &g_array_index(n->table, NlRoute,
-                                                   j - 1)) < 0) {
-      g_array_index(n->table, NlRoute, j) =
-          g_array_index(n->table, NlRoute, j - 1);
-      j--;
-    }
-    g_array_index(n->table, NlRoute, j) = key;
-  }
+  /* Sorted stably (by position as the last key): equal routes keep the
+   * order they were declared in. */
+  guint nt = n->table->len;
+  RankedRoute *ranked = g_new(RankedRoute, nt);
+  for (guint i = 0; i < nt; i++)
+    ranked[i] = (RankedRoute){g_array_index(n->table, NlRoute, i), i};
+  qsort(ranked, nt, sizeof *ranked, ranked_cmp);
+  for (guint i = 0; i < nt; i++)
+    g_array_index(n->table, NlRoute, i) = ranked[i].r;
+  g_free(ranked);
+  index_table(n);
   n->table_dirty = FALSE;
+  n->table_gen = n->world->prefixes_gen;
 }
 
 gboolean nl_node_route(const NlNode *cn, uint32_t dst, NlIface **iface,
                        uint32_t *next_hop) {
   NlNode *n = (NlNode *)cn;
-  if (n->table_dirty)
+  if (n->table_dirty || n->table_gen != n->world->prefixes_gen)
     rebuild_table(n);
+  if (n->n_route_lens > 0) {
+    for (guint i = 0; i < n->n_route_lens; i++) {
+      guint len = n->route_lens[i];
+      gpointer v = g_hash_table_lookup(n->route_index,
+                                       route_key(len, dst & mask_of(len)));
+      if (v != NULL) {
+        const NlRoute *r = &g_array_index(n->table, NlRoute,
+                                          GPOINTER_TO_UINT(v) - 1);
+        *iface = r->iface;
+        *next_hop = r->via ? r->via : dst;
+        return TRUE;
+      }
+    }
+    *iface = NULL;
+    *next_hop = 0;
+    return FALSE;
+  }
   for (guint i = 0; i < n->table->len; i++) {
     const NlRoute *r = &g_array_index(n->table, NlRoute, i);
     if ((dst & r->mask) == r->prefix) {
