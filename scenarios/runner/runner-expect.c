@@ -34,11 +34,22 @@ typedef struct {
   NlTime started, ended, blocked_at, blocked_since;
 } ProcState;
 
+/* A text that expectations look for in one program's lines (stdout or
+ * stderr): shared by every expectation on the same program and text (a
+ * group's copy and a line of its own), looked for until one line has it. */
+typedef struct {
+  char *text;
+  gsize len;
+  NlTraceKind kind;
+  gboolean seen;
+} Needle;
+
 typedef struct {
   const NlScnExpect *x;
   Entry *node;       /* where its records come from */
   ProcState *proc;   /* its program's, or NULL */
-  gboolean seen;     /* stdout/stderr: a line had the text; tcp: state */
+  gboolean seen;     /* tcp: a connection reached the state */
+  Needle *needle;    /* stdout, stderr: its text */
   gint64 total;      /* received: count; path: bits; filtered: count */
   char *arrow;       /* tcp: "-> STATE" */
   GHashTable *from;  /* received, path: source address -> class + 1 */
@@ -46,7 +57,8 @@ typedef struct {
 
 struct Entry {
   ProcState *proc;  /* when the name is a program ("node/program") */
-  GPtrArray *out;   /* leaves on this program's stdout or stderr */
+  GPtrArray *out;   /* Needles in this program's stdout or stderr */
+  guint unseen;     /* of them */
   GPtrArray *deliver, *tcp, *drop; /* leaves on this node's records */
 };
 
@@ -68,10 +80,18 @@ static void proc_state_free(ProcState *ps) {
   g_free(ps);
 }
 
+static void needle_free(gpointer p) {
+  Needle *nd = p;
+  g_free(nd->text);
+  g_free(nd);
+}
+
 static void entry_free(gpointer p) {
   Entry *e = p;
   if (e->proc)
     proc_state_free(e->proc);
+  if (e->out)
+    g_ptr_array_set_free_func(e->out, needle_free);
   for (GPtrArray **a = (GPtrArray *[]){e->out, e->deliver, e->tcp, e->drop},
                  **end = a + 4;
        a < end; a++)
@@ -101,6 +121,26 @@ static void add_to(GPtrArray **list, Leaf *l) {
   if (*list == NULL)
     *list = g_ptr_array_new();
   g_ptr_array_add(*list, l);
+}
+
+/* The needle of @pe's lines that @x looks for (shared). */
+static Needle *needle_for(Entry *pe, const NlScnExpect *x) {
+  NlTraceKind kind = x->kind == NL_SCN_EXPECT_STDOUT ? NL_TRACE_STDOUT
+                                                     : NL_TRACE_STDERR;
+  if (pe->out == NULL)
+    pe->out = g_ptr_array_new();
+  for (guint i = 0; i < pe->out->len; i++) {
+    Needle *nd = g_ptr_array_index(pe->out, i);
+    if (nd->kind == kind && strcmp(nd->text, x->text) == 0)
+      return nd;
+  }
+  Needle *nd = g_new0(Needle, 1);
+  nd->text = g_strdup(x->text);
+  nd->len = strlen(x->text);
+  nd->kind = kind;
+  g_ptr_array_add(pe->out, nd);
+  pe->unseen++;
+  return nd;
 }
 
 /* The kinds @x reads. */
@@ -150,7 +190,7 @@ static uint64_t add_leaf(NlExpectIndex *ix, const NlScnExpect *x) {
     }
     l->proc = pe->proc;
     if (x->kind == NL_SCN_EXPECT_STDOUT || x->kind == NL_SCN_EXPECT_STDERR)
-      add_to(&pe->out, l);
+      l->needle = needle_for(pe, x);
   }
   switch (x->kind) {
     case NL_SCN_EXPECT_RECEIVED:
@@ -258,17 +298,18 @@ static void on_record(void *data, const NlTraceRecord *rec,
     case NL_TRACE_STDOUT:
     case NL_TRACE_STDERR: {
       Entry *e = entry_of(ix, rec->peer);
-      if (e == NULL || e->out == NULL ||
+      if (e == NULL || e->unseen == 0 ||
           entry_of(ix, rec->node) != e->proc->node)
         break;
-      NlScnExpectKind want = rec->kind == NL_TRACE_STDOUT
-                                 ? NL_SCN_EXPECT_STDOUT
-                                 : NL_SCN_EXPECT_STDERR;
+      /* As g_strstr_len: the line up to a NUL byte. */
+      gsize len = strnlen((const char *)p, rec->len);
       for (guint i = 0; i < e->out->len; i++) {
-        Leaf *l = g_ptr_array_index(e->out, i);
-        if (!l->seen && l->x->kind == want &&
-            g_strstr_len((const char *)p, rec->len, l->x->text) != NULL)
-          l->seen = TRUE;
+        Needle *nd = g_ptr_array_index(e->out, i);
+        if (!nd->seen && nd->kind == rec->kind &&
+            memmem(p, len, nd->text, nd->len) != NULL) {
+          nd->seen = TRUE;
+          e->unseen--;
+        }
       }
       break;
     }
@@ -377,7 +418,7 @@ static gboolean leaf_eval(NlExpectIndex *ix, Leaf *l, NlTime until,
   switch (x->kind) {
     case NL_SCN_EXPECT_STDOUT:
     case NL_SCN_EXPECT_STDERR:
-      pass = x->negate ? !l->seen : l->seen;
+      pass = x->negate ? !l->needle->seen : l->needle->seen;
       if (!pass) {
         why = g_strdup(x->negate ? "the line was printed"
                                  : "no such line was printed");
