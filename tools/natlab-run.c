@@ -20,6 +20,7 @@
 #include "tools/run-figures.h"
 #include "tools/natlab-determinism.h"
 #include "tools/run-stats.h"
+#include "tools/run-trace-stream.h"
 
 typedef struct {
   guint64 seed;
@@ -111,8 +112,12 @@ static void show_progress(void *data, NlTime now, NlTime end, uint64_t events) {
 
 static gboolean write_outputs(NlTrace *t, const Options *o, const NlScenario *s,
                               const NlRunFigures *fig, const char *title,
-                              FILE *report, GError **error) {
-  if (o->trace && !nl_trace_write_text(t, o->trace, error))
+                              NlTraceStream *stream, FILE *report,
+                              GError **error) {
+  if (stream != NULL && !nl_trace_stream_finish(stream, error))
+    return FALSE;
+  if (o->trace && stream == NULL &&
+      !nl_trace_write_text(t, o->trace, error))
     return FALSE;
   /* Timeline, capture and topology: tools/run-figures.c. */
   if (!nl_run_figures_write(t, s, fig, o->timeline, o->pcap, title, report,
@@ -238,6 +243,7 @@ int nl_cmd_run(int argc, char **argv) {
   GError *error = NULL;
   int rc = NL_EXIT_OK;
   NlScenario *s = NULL;
+  NlTraceStream *stream = NULL;
   if (!nl_cli_parse(ctx, &argc, &argv, &rc))
     goto out;
   if (argc != 2) {
@@ -292,11 +298,27 @@ int nl_cmd_run(int argc, char **argv) {
   if (!o.trace && !o.timeline && !o.pcap && !o.jsonl &&
       !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child)
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
+  /* The text trace alone is written as the run goes (run-trace-stream.h):
+   * nothing is kept for it. */
+  if (o.trace && !o.timeline && !o.pcap && !o.jsonl &&
+      !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child &&
+      nl_trace_stream_possible(o.trace)) {
+    stream = nl_trace_stream_new(o.trace, &error);
+    if (stream == NULL) {
+      fprintf(stderr, "natlab run: %s\n", error->message);
+      rc = NL_EXIT_ERROR;
+      goto out;
+    }
+    ropts.trace_mask = NL_RUN_CHECK_KINDS;
+    ropts.trace_ready = nl_trace_stream_attach;
+    ropts.trace_ready_data = stream;
+  }
   nl_run_stats_mark(&stats, NL_RUN_STATS_LOAD);
   NlRun *run = nl_run_new(s, &ropts, &error);
   nl_run_stats_mark(&stats, NL_RUN_STATS_BUILD);
   if (run == NULL) {
     fprintf(stderr, "%s\n", error->message);
+    nl_trace_stream_abandon(stream);
     if (det)
       nl_det_finish(det, NULL, NULL, NULL);
     rc = NL_EXIT_ERROR;
@@ -328,7 +350,7 @@ int nl_cmd_run(int argc, char **argv) {
   }
   if (!o.quiet)
     print_outputs(report, nl_run_trace(run));
-  if (!write_outputs(nl_run_trace(run), &o, s, &fig, argv[1], report,
+  if (!write_outputs(nl_run_trace(run), &o, s, &fig, argv[1], stream, report,
                     &error)) {
     fprintf(stderr, "natlab run: %s\n", error->message);
     rc = NL_EXIT_ERROR;
@@ -352,6 +374,9 @@ int nl_cmd_run(int argc, char **argv) {
   if (o.stats)
     nl_run_stats_print(&stats, report);
 out:
+  /* The run, and the listener on its trace, are gone. */
+  nl_trace_stream_abandon(stream);
+  nl_trace_stream_free(stream);
   if (error)
     g_error_free(error);
   nl_scenario_free(s);

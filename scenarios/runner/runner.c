@@ -606,6 +606,8 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
   r->world = nl_world_new(opts && opts->seed_set ? opts->seed : s->seed);
   if (opts && opts->trace_mask)
     nl_trace_set_mask(nl_world_trace(r->world), opts->trace_mask);
+  if (opts && opts->trace_ready)
+    opts->trace_ready(opts->trace_ready_data, nl_world_trace(r->world));
   r->actions = g_ptr_array_new_with_free_func(g_free);
   r->expects = g_ptr_array_new();
   /* Before anything is recorded: the expectations read every record. */

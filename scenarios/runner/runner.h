@@ -19,6 +19,11 @@ typedef struct {
   uint64_t seed;        /* replaces the scenario's seed when seed_set */
   unsigned watchdog_ms; /* 0: the default */
   uint64_t trace_mask;  /* kinds recorded; 0: all (see NL_RUN_CHECK_KINDS) */
+  /* Called once with the run's trace as soon as it exists, before
+   * anything is recorded: to listen to it (nl_trace_listen), e.g. an
+   * output written as the run goes that needs no record kept. */
+  void (*trace_ready)(void *data, NlTrace *t);
+  void *trace_ready_data;
 } NlRunOptions;
 
 /* The kinds that the reports of a run read from its trace (failed

@@ -1,0 +1,104 @@
+/* natlab run --trace=FILE written as the run goes (see run-trace-stream.h). */
+#include "tools/run-trace-stream.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct NlTraceStream {
+  char *path, *tmp;
+  FILE *f;
+  const NlTrace *t;
+  GString *line;
+  gboolean done; /* the listener stays on the trace; it ignores the rest */
+};
+
+gboolean nl_trace_stream_possible(const char *path) {
+  if (strcmp(path, "-") == 0)
+    return FALSE;
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT;
+  return S_ISREG(st.st_mode);
+}
+
+NlTraceStream *nl_trace_stream_new(const char *path, GError **error) {
+  NlTraceStream *st = g_new0(NlTraceStream, 1);
+  st->path = g_strdup(path);
+  st->tmp = g_strdup_printf("%s.XXXXXX", path);
+  int fd = mkstemp(st->tmp);
+  if (fd < 0) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "%s: %s", path, g_strerror(errno));
+    nl_trace_stream_free(st);
+    return NULL;
+  }
+  /* The mode fopen(path, "w") would give it. */
+  mode_t mask = umask(0);
+  umask(mask);
+  if (fchmod(fd, 0666 & ~mask) != 0 || (st->f = fdopen(fd, "w")) == NULL) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "%s: %s", path, g_strerror(errno));
+    close(fd);
+    unlink(st->tmp);
+    nl_trace_stream_free(st);
+    return NULL;
+  }
+  st->line = g_string_sized_new(256);
+  return st;
+}
+
+static void on_record(void *data, const NlTraceRecord *rec,
+                      const guint8 *payload) {
+  NlTraceStream *st = data;
+  if (st->done)
+    return;
+  g_string_truncate(st->line, 0);
+  nl_trace_format(st->t, rec, payload, st->line);
+  g_string_append_c(st->line, '\n');
+  fwrite(st->line->str, 1, st->line->len, st->f);
+}
+
+void nl_trace_stream_attach(void *stream, NlTrace *t) {
+  NlTraceStream *st = stream;
+  st->t = t;
+  nl_trace_listen(t, ~(uint64_t)0, on_record, st);
+}
+
+void nl_trace_stream_free(NlTraceStream *st) {
+  if (st == NULL)
+    return;
+  g_return_if_fail(st->f == NULL);
+  g_free(st->path);
+  g_free(st->tmp);
+  if (st->line)
+    g_string_free(st->line, TRUE);
+  g_free(st);
+}
+
+gboolean nl_trace_stream_finish(NlTraceStream *st, GError **error) {
+  g_return_val_if_fail(!st->done, FALSE);
+  st->done = TRUE;
+  gboolean ok = !ferror(st->f);
+  ok = (fclose(st->f) == 0) && ok;
+  st->f = NULL;
+  if (!ok || rename(st->tmp, st->path) != 0) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: write failed",
+                st->path);
+    unlink(st->tmp);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void nl_trace_stream_abandon(NlTraceStream *st) {
+  if (st == NULL || st->done)
+    return;
+  st->done = TRUE;
+  fclose(st->f);
+  st->f = NULL;
+  unlink(st->tmp);
+}
