@@ -1921,8 +1921,10 @@ static gboolean parse_group(NlScnParser *p, const char *file,
   head.line = g_array_index(numbers, guint, 0);
   head.raw = g_ptr_array_index(lines, 0);
   NlScnGroup g;
-  if (!nl__scn_group_parse(p, &head, &g))
+  if (!nl__scn_group_parse(p, &head, &g)) {
+    nl__scn_group_clear(&g); /* a failed parse may hold the variable */
     return FALSE;
+  }
   char *tmpl = g_strdup(g.template_line);
   NlScnExpect *group = NULL;
   gint64 at_least = -1;
