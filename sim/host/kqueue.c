@@ -351,8 +351,9 @@ int nl_kq_kevent(NlThread *t, int kqfd, const struct kevent *changes,
                                           timeout->tv_nsec;
   gboolean poll_only =
       timeout != NULL && timeout->tv_sec == 0 && timeout->tv_nsec == 0;
-  /* Hold the kqueue while we wait: another thread may close it. */
-  nl__file_ref(kf);
+  /* Hold the kqueue while we wait: another thread may close it.  A
+   * thread killed while it waits gives it back in thread_free(). */
+  t->held = nl__file_ref(kf);
   for (;;) {
     GPtrArray *snap = g_ptr_array_copy(kq->knotes, NULL, NULL);
     GPtrArray *again = g_ptr_array_new();
@@ -382,6 +383,7 @@ int nl_kq_kevent(NlThread *t, int kqfd, const struct kevent *changes,
         nl__ready(t);
       nl__trace_call(t, "kevent(%d, %d changes, %d) = %d", kqfd, nchanges,
                      nevents, n);
+      t->held = NULL;
       nl__file_unref(kf);
       return n;
     }

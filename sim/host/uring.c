@@ -679,7 +679,9 @@ int nl_uring_wait(NlThread *t, struct io_uring *ring,
     *cqe_ptr = NULL;
   if (u == NULL)
     return err;
-  nl__file_ref(u->file);
+  /* Held while we wait; a thread killed while it waits gives it back in
+   * thread_free(). */
+  t->held = nl__file_ref(u->file);
   int n = do_submit ? submit(t, u, ring) : 0;
   if (submitted != NULL)
     *submitted = n;
@@ -711,6 +713,7 @@ int nl_uring_wait(NlThread *t, struct io_uring *ring,
     nl__block(t, deadline);
   }
   nl__trace_call(t, "io_uring wait(%u) = %d", wait_nr, rc);
+  t->held = NULL;
   nl__file_unref(u->file);
   return rc;
 }
