@@ -113,6 +113,21 @@ static inline int nl_prog_bind(const struct sockaddr *sa, int type) {
   return fd;
 }
 
+/* Zeroed memory the program keeps across calls (buffers, connections,
+ * allocations), from malloc: in the lab that is the process's own heap,
+ * which goes with the process even when the process is killed where it
+ * stands (a server at the end of a run); GLib's g_malloc would take it from
+ * natlab's heap and a killed server would leak it.  Free it with free().
+ * Out of memory ends the program, as g_malloc does. */
+static inline void *nl_prog_alloc(size_t n) {
+  void *p = calloc(1, n > 0 ? n : 1);
+  if (p == NULL) {
+    fprintf(stderr, "out of memory (%zu bytes)\n", n);
+    exit(1);
+  }
+  return p;
+}
+
 /* Writes all of @len bytes to a stream socket.  Returns: 0 or -errno. */
 static inline int nl_prog_write_all(int fd, const uint8_t *buf, size_t len) {
   while (len > 0) {

@@ -227,7 +227,7 @@ static void handle_udp(Server *s, int ip, int port, uint8_t *in, uint8_t *out) {
 
 static void conn_close(Server *s, unsigned i) {
   close(s->conns[i].fd);
-  g_free(s->conns[i].buf);
+  free(s->conns[i].buf);
   s->conns[i] = s->conns[s->n_conns - 1];
   s->n_conns--;
 }
@@ -369,8 +369,8 @@ int main(int argc, char **argv) {
   }
 
   nl_prog_block_signals(&sigs);
-  uint8_t *in = g_malloc(NL_STUN_MAX_MSG_LEN + 1);
-  uint8_t *out = g_malloc(NL_STUN_MAX_MSG_LEN);
+  uint8_t *in = nl_prog_alloc(NL_STUN_MAX_MSG_LEN + 1);
+  uint8_t *out = nl_prog_alloc(NL_STUN_MAX_MSG_LEN);
   int64_t start = nl_prog_now_ns();
   for (;;) {
     /* where[]: ip*2+port for UDP, 4+ip*2+port for a listener, 8+i for
@@ -438,7 +438,7 @@ int main(int argc, char **argv) {
           if (getsockname(fd, (struct sockaddr *)&c->local, &llen) < 0)
             c->local = s.addr[ip][p];
           c->last_ns = now;
-          c->buf = g_malloc(TCP_BUF);
+          c->buf = nl_prog_alloc(TCP_BUF);
         }
       }
     }
@@ -450,8 +450,8 @@ int main(int argc, char **argv) {
          " dropped=%" G_GUINT64_FORMAT "\n",
          s.answered, s.dropped);
   fflush(stdout);
-  g_free(in);
-  g_free(out);
+  free(in);
+  free(out);
   while (s.n_conns > 0)
     conn_close(&s, s.n_conns - 1);
   status = 0;

@@ -331,9 +331,9 @@ int main(int argc, char **argv) {
   unsigned long count = 5, interval = 100, size = 0, lifetime = 600;
   unsigned long duration = 0, wait = 1000, seed = 0, channel = 0x4000;
   gboolean seeded = FALSE, send_ind = FALSE;
-  c.rbuf = g_malloc(BUF);
-  c.sbuf = g_malloc(BUF);
-  c.wbuf = g_malloc(BUF);
+  c.rbuf = nl_prog_alloc(BUF);
+  c.sbuf = nl_prog_alloc(BUF);
+  c.wbuf = nl_prog_alloc(BUF);
   int status = 2;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -446,7 +446,7 @@ int main(int argc, char **argv) {
   int64_t next_chan = start + 540 * NS_PER_S;
   int64_t next_send = start;
   int64_t last_send = start;
-  uint8_t *payload = g_malloc(size > 0 ? size : strlen(message) + 32);
+  uint8_t *payload = nl_prog_alloc(size > 0 ? size : strlen(message) + 32);
   status = 0;
   for (;;) {
     now = nl_prog_now_ns();
@@ -515,7 +515,7 @@ int main(int argc, char **argv) {
       break;
     }
   }
-  g_free(payload);
+  free(payload);
   printf("sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT "\n", c.sent,
          c.received);
 out_release : {
@@ -531,8 +531,8 @@ out_user:
 fail_usage:
   usage(stderr);
 out_free:
-  g_free(c.rbuf);
-  g_free(c.sbuf);
-  g_free(c.wbuf);
+  free(c.rbuf);
+  free(c.sbuf);
+  free(c.wbuf);
   return status;
 }

@@ -198,7 +198,7 @@ static void alloc_free(Server *s, Alloc *a, const char *why) {
   close(a->relay_fd);
   g_array_free(a->perms, TRUE);
   g_array_free(a->chans, TRUE);
-  g_free(a);
+  free(a);
 }
 
 static void alloc_remove(Server *s, Alloc *a, const char *why) {
@@ -500,7 +500,7 @@ static void handle_allocate(Server *s, const Source *src, Ctx *c, int user,
     send_error(s, src, c, 508, "Insufficient Capacity", now);
     return;
   }
-  a = g_new0(Alloc, 1);
+  a = nl_prog_alloc(sizeof *a);
   if (next.fd >= 0) {
     next.token = nl_prog_rand_next(&s->rand);
     next.expires = now + RESERVATION_S * NS_PER_S;
@@ -913,8 +913,8 @@ static gboolean conn_read(Server *s, Conn *cn, int64_t now) {
 
 static void conn_free(Conn *cn) {
   close(cn->fd);
-  g_free(cn->buf);
-  g_free(cn);
+  free(cn->buf);
+  free(cn);
 }
 
 static gboolean is_private_ip4(uint32_t a) {
@@ -1121,9 +1121,9 @@ int main(int argc, char **argv) {
            tcp ? " (udp+tcp)" : " (udp)", s.realm);
     fflush(stdout);
   }
-  s.out = g_malloc(MSG_BUF);
-  s.out2 = g_malloc(MSG_BUF);
-  uint8_t *in = g_malloc(MSG_BUF);
+  s.out = nl_prog_alloc(MSG_BUF);
+  s.out2 = nl_prog_alloc(MSG_BUF);
+  uint8_t *in = nl_prog_alloc(MSG_BUF);
   nl_prog_block_signals(&sigs);
   s.start_ns = nl_prog_now_ns();
   GArray *pfds = g_array_new(FALSE, FALSE, sizeof(struct pollfd));
@@ -1165,14 +1165,14 @@ int main(int argc, char **argv) {
         handle_client(&s, &src, in, (size_t)n, now);
     }
     if (rc > 0 && pf[1].revents) {
-      Conn *cn = g_new0(Conn, 1);
+      Conn *cn = nl_prog_alloc(sizeof *cn);
       socklen_t l = sizeof cn->peer;
       cn->fd = accept(s.tcp, (struct sockaddr *)&cn->peer, &l);
       if (cn->fd >= 0) {
-        cn->buf = g_malloc(TCP_BUF);
+        cn->buf = nl_prog_alloc(TCP_BUF);
         g_ptr_array_add(s.conns, cn);
       } else {
-        g_free(cn);
+        free(cn);
       }
     }
     /* Relays before connections: handling a client may delete an
@@ -1208,9 +1208,9 @@ int main(int argc, char **argv) {
     conn_free(g_ptr_array_index(s.conns, s.conns->len - 1));
     g_ptr_array_remove_index(s.conns, s.conns->len - 1);
   }
-  g_free(in);
-  g_free(s.out);
-  g_free(s.out2);
+  free(in);
+  free(s.out);
+  free(s.out2);
   status = 0;
   if (s.tcp >= 0)
     close(s.tcp);
