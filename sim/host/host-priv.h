@@ -59,6 +59,7 @@ struct NlHostStack {
   int next_pid;
   uint64_t bind_seq;
   NlHostFacts facts; /* facts.c */
+  guint files_open;  /* NlFile alive (sched.c), for nl_proc_open_files() */
 };
 
 typedef enum {

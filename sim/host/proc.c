@@ -620,6 +620,14 @@ void nl_proc_kill(NlProc *p, const char *why) {
   proc_terminate(p, NL_PROC_KILLED, 137, why ? why : "killed");
 }
 
+guint nl_proc_open_files(NlNode *node) {
+  NlHostStack *h = nl_node_stack(node);
+  if (h == NULL || nl_node_kind(node) == NL_NODE_NAT ||
+      nl_node_kind(node) == NL_NODE_FIREWALL)
+    return 0;
+  return h->files_open;
+}
+
 void nl_proc_kill_all(NlNode *node, const char *why) {
   NlHostStack *h = nl_node_stack(node);
   /* A NAT's node stack is its translator, and it runs no programs. */

@@ -68,6 +68,12 @@ NlProc *nl_proc_find(NlNode *node, const char *name);
 /* Kills the process now (its sockets close as at exit). */
 void nl_proc_kill(NlProc *p, const char *why);
 
+/* Open files (sockets, pipes, epoll instances, kqueues, io_urings,
+ * standard streams...) on @node's host stack now: what its processes have
+ * not given back.  For tests: a process that ended, however it ended,
+ * leaves none of its own. */
+guint nl_proc_open_files(NlNode *node);
+
 /* Kills every process on @node (a host crash). */
 void nl_proc_kill_all(NlNode *node, const char *why);
 

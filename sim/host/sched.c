@@ -28,6 +28,7 @@ NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops) {
   f->ops = ops;
   f->refs = 1;
   f->host = h;
+  h->files_open++;
   f->waiters = g_ptr_array_new();
   f->watchers = g_ptr_array_new();
   return f;
@@ -65,6 +66,7 @@ void nl__file_unref(NlFile *f) {
   }
   g_ptr_array_free(f->waiters, TRUE);
   g_ptr_array_free(f->watchers, TRUE);
+  f->host->files_open--;
   g_free(f);
 }
 

@@ -1,0 +1,70 @@
+/* A process stopped where it stands -- blocked in kevent(), in an
+ * io_uring wait, in recv(), or in all three on three threads -- gives back
+ * every file it had: its host keeps none open afterwards (a kqueue or a
+ * ring held by the waiting call used to stay behind). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/host/proc.h"
+#include "test-run-util.h"
+
+static void check_stopped_leaves_nothing(const char *mode) {
+  char *prog = g_strdup_printf("%s/tests/waitkill.so",
+                               g_getenv("NATLAB_BUILD_ROOT"));
+  char *text = g_strdup_printf("duration 2s\nhost a\n  run %s %s\n"
+                               "at 1s stop a/waitkill\n",
+                               prog, mode);
+  TestRun *r = test_run("k.nlab", text);
+  /* It got to its call, and never out of it. */
+  GPtrArray *l = test_stdout(r, "a/waitkill");
+  guint expect = strcmp(mode, "threads") == 0 ? 3 : 1;
+  assert_int_equal(l->len, expect);
+  for (guint i = 0; i < l->len; i++)
+    assert_true(g_str_has_prefix(g_ptr_array_index(l, i), "waiting in "));
+  g_ptr_array_unref(l);
+  assert_int_equal(
+      test_count_lines(r->text, "a/waitkill", "stopped by the scenario", NULL),
+      1);
+  NlNode *a = nl_world_find_node(nl_run_world(r->run), "a");
+  assert_non_null(a);
+  assert_int_equal(nl_proc_open_files(a), 0);
+  /* The same trace, byte for byte, on a second run. */
+  TestRun *again = test_run("k.nlab", text);
+  assert_string_equal(r->text, again->text);
+  test_run_free(again);
+  test_run_free(r);
+  g_free(text);
+  g_free(prog);
+}
+
+static void test_kill_in_kevent_gives_back_the_kqueue(void **state) {
+  check_stopped_leaves_nothing("kevent");
+}
+
+static void test_kill_in_uring_wait_gives_back_the_ring(void **state) {
+  check_stopped_leaves_nothing("uring");
+}
+
+static void test_kill_in_recv_gives_back_the_socket(void **state) {
+  check_stopped_leaves_nothing("recv");
+}
+
+static void test_kill_with_three_waiting_threads(void **state) {
+  check_stopped_leaves_nothing("threads");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_kill_in_kevent_gives_back_the_kqueue),
+    cmocka_unit_test(test_kill_in_uring_wait_gives_back_the_ring),
+    cmocka_unit_test(test_kill_in_recv_gives_back_the_socket),
+    cmocka_unit_test(test_kill_with_three_waiting_threads),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
