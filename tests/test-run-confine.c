@@ -320,6 +320,30 @@ static void assert_bystanders_fine(const Result *r) {
   assert_int_equal(count_lines(r->all, "natlab: sealed", NULL), 0);
 }
 
+static void test_confine_internal_calls_through_dlsym_are_named(
+    void **state) {
+  /* Found with dlsym(), natlab's functions are refused by name, whether
+   * hidden (nl_trace_add) or the POSIX face itself (nl_posix_socket):
+   * the program ends there, before it can call anything. */
+  char *h = prog("hostile");
+  char *hosts = g_strdup_printf(
+      "host a\n  run name=forge at=10ms %s dlsym-internal nl_trace_add\n"
+      "host b\n  run name=face at=20ms %s dlsym-internal nl_posix_socket\n",
+      h, h);
+  char *text = with_bystanders(hosts);
+  Result *r = run_twice(text, 0);
+  assert_refused(r, "0.010001", "a/forge",
+                 "=dlsym(\"nl_trace_add\"): a function of natlab itself");
+  assert_refused(r, "0.020001", "b/face",
+                 "=dlsym(\"nl_posix_socket\"): a function of natlab itself");
+  assert_int_equal(count_lines(r->all, "dlsym-internal: ", NULL), 0);
+  assert_bystanders_fine(r);
+  result_free(r);
+  g_free(text);
+  g_free(hosts);
+  g_free(h);
+}
+
 static void test_confine_raw_sockets_reach_nothing(void **state) {
   int uport, tport;
   int ufd = loopback_socket(SOCK_DGRAM, &uport);
@@ -395,8 +419,9 @@ static void test_confine_processes_and_exec_are_refused(void **state) {
       "host a\n  run name=shell at=10ms %s dlsym-system %s\n"
       "host b\n  run name=forker at=20ms %s dlsym-fork\n"
       "host c\n  run name=execer at=30ms %s execvpe %s\n"
-      "host d\n  run name=rawexec at=40ms %s raw-exec %s\n",
-      h, f1, h, h, f2, h, f2);
+      "host d\n  run name=rawexec at=40ms %s raw-exec %s\n"
+      "host e\n  run name=spawner at=50ms %s posix-spawn %s\n",
+      h, f1, h, h, f2, h, f2, h, f2);
   char *text = with_bystanders(hosts);
   Result *r = run_twice(text, 0);
   /* dlsym is the lab's: it refuses what natlab-cc refuses. */
@@ -411,7 +436,10 @@ static void test_confine_processes_and_exec_are_refused(void **state) {
                  "=execvpe(): a call natlab refuses");
   assert_refused(r, "0.040001", "d/rawexec",
                  "execve (running another program)");
+  assert_refused(r, "0.050001", "e/spawner",
+                 "=posix_spawn(): a call natlab refuses");
   assert_int_equal(count_lines(r->all, "raw-exec: ", NULL), 0);
+  assert_int_equal(count_lines(r->all, "posix_spawn: ", NULL), 0);
   /* No line after the refused call, no child, no command. */
   assert_int_equal(count_lines(r->all, "system: ", NULL), 0);
   assert_int_equal(count_lines(r->all, "fork: ", NULL), 0);
@@ -712,6 +740,7 @@ int main(void) {
     cmocka_unit_test(test_confine_natlab_exports_only_the_posix_face),
     cmocka_unit_test(test_confine_natlab_cc_refuses_internal_calls),
     cmocka_unit_test(test_confine_internal_calls_cannot_load),
+    cmocka_unit_test(test_confine_internal_calls_through_dlsym_are_named),
     cmocka_unit_test(test_confine_closing_stdout_is_survived),
     cmocka_unit_test(test_confine_stack_overflow_with_a_large_frame_is_named),
     cmocka_unit_test(test_confine_heap_smashes_stay_in_the_programs_heap),

@@ -99,6 +99,17 @@ static void *lookup(void *handle, const char *name, const char *version) {
     if (own != NULL)
       return own;
   }
+  /* natlab's own functions: hidden from programs (the executable exports
+   * only the POSIX face the shim calls, nl_posix_*), and an attempt to
+   * reach them is named, whether or not the name exists. */
+  if (g_str_has_prefix(name, "nl_")) {
+    refuse(EPERM,
+           "dlsym(\"%s\"): a function of natlab itself; a program reaches "
+           "natlab only through its own calls (docs/posix-coverage.md)",
+           name);
+    dl_fail("%s: refused by natlab", name);
+    return NULL;
+  }
   void *h = handle == (void *)&dl_self || handle == RTLD_NEXT ? RTLD_DEFAULT
                                                               : handle;
   dlerror();

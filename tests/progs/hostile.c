@@ -11,6 +11,9 @@
  *   hostile dlsym-system FILE   system("touch FILE") found with dlsym
  *   hostile dlsym-fork      fork() found with dlsym
  *   hostile execvpe FILE    execvpe("touch", ...) called directly
+ *   hostile posix-spawn FILE   posix_spawn("/usr/bin/touch", FILE)
+ *   hostile dlsym-internal NAME  natlab's function NAME found with dlsym,
+ *                           then called
  *   hostile kill0           kill(0, SIGTERM): natlab's process group
  *   hostile kill PID SIG    kill(PID, SIG), then prints the result
  *   hostile syscall-socket  socket() through libc's syscall()
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -138,6 +142,21 @@ int main(int argc, char **argv) {
     execvpe("touch", args, env);
     printf("execvpe failed\n");
     return 1;
+  }
+  if (strcmp(what, "posix-spawn") == 0) {
+    char *const args[] = {"touch", (char *)param, NULL};
+    char *const env[] = {NULL};
+    pid_t pid = 0;
+    int r = posix_spawn(&pid, "/usr/bin/touch", NULL, NULL, args, env);
+    printf("posix_spawn: %d pid %d\n", r, (int)pid);
+    return 0;
+  }
+  if (strcmp(what, "dlsym-internal") == 0) {
+    void (*f)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, param);
+    printf("dlsym-internal: %s\n", f ? "found" : "not found");
+    if (f)
+      f(); /* with garbage arguments: whatever it does, it is not ours */
+    return 0;
   }
   if (strcmp(what, "kill") == 0 && argc > 3) {
     errno = 0;
