@@ -19,6 +19,7 @@
 
 #include "export/timeline.h"
 #include "scenarios/runner/runner.h"
+#include "sim/host/heap.h"
 #include "sim/host/proc.h"
 
 #define OUTPUT_TAIL 10      /* lines of program output in a report */
@@ -503,7 +504,8 @@ static void find_failure(NlTrace *t, const NlScenario *s, GHashTable *mine,
   const guint8 *p;
   nl_trace_iter_init(&it, t);
   while (f->failure == NULL && nl_trace_iter_next(&it, &rec, &p)) {
-    if (rec->kind != NL_TRACE_PROC && rec->kind != NL_TRACE_STATS)
+    if (rec->kind != NL_TRACE_PROC && rec->kind != NL_TRACE_STATS &&
+        rec->kind != NL_TRACE_NOTE)
       continue;
     const char *who = nl_trace_name(t, rec->peer);
     if (!is_submission_run(s, mine, who))
@@ -511,7 +513,16 @@ static void find_failure(NlTrace *t, const NlScenario *s, GHashTable *mine,
     char *text = g_strndup((const char *)p, rec->len);
     char tb[NL_TIME_STRLEN];
     nl_time_to_string(rec->time, tb);
-    if (rec->kind == NL_TRACE_PROC && g_str_has_prefix(text, "refused:")) {
+    if (rec->kind == NL_TRACE_NOTE) {
+      /* The lab refused a program's allocation (sim/host/heap.h). */
+      if (g_str_has_prefix(text, "out of memory:")) {
+        f->failure = g_strdup("memory limit");
+        f->happened = g_strdup_printf(
+            "%s ran out of memory at virtual time %ss: %s", who, tb,
+            text + strlen("out of memory: "));
+      }
+    } else if (rec->kind == NL_TRACE_PROC &&
+               g_str_has_prefix(text, "refused:")) {
       /* natlab's seal (sim/host/seal.h) refused a real system call. */
       char *what = g_strdup(text + strlen("refused: "));
       char *semi = strchr(what, ';');
@@ -564,6 +575,31 @@ static void find_failure(NlTrace *t, const NlScenario *s, GHashTable *mine,
     }
     g_free(text);
   }
+}
+
+/* The first submission program of @t that exited with a status other
+ * than 0: for a failed test, how the program ended says more than the
+ * expectation (a server that closed its standard streams and returned 3
+ * before any client came).  Sets *@when; NULL when none did. */
+static char *find_failed_exit(NlTrace *t, GHashTable *mine, NlTime *when) {
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    if (rec->kind != NL_TRACE_PROC || rec->len < 6 ||
+        memcmp(p, "exit ", 5) != 0 || (rec->len == 6 && p[5] == '0'))
+      continue;
+    const char *who = nl_trace_name(t, rec->peer);
+    if (!g_hash_table_contains(mine, who))
+      continue;
+    char tb[NL_TIME_STRLEN];
+    *when = rec->time;
+    return g_strdup_printf("%s exited with status %.*s at virtual time %ss",
+                           who, (int)rec->len - 5, (const char *)p + 5,
+                           nl_time_to_string(rec->time, tb));
+  }
+  return NULL;
 }
 
 static void append_tail(GString *s, GQueue *q) {
@@ -672,6 +708,8 @@ static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
   nl_run_execute(run);
   RunFailure f = {0};
   find_failure(nl_run_trace(run), uj->s, mine, &f);
+  NlTime exit_time = NL_TIME_NEVER;
+  char *exited = find_failed_exit(nl_run_trace(run), mine, &exit_time);
   gboolean any_failed = f.failure != NULL;
   for (guint i = 0; i < uj->s->expects->len; i++) {
     gboolean passed;
@@ -721,6 +759,14 @@ static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
       t->passed = TRUE;
       t->got = e->points;
       t->happened = g_strdup_printf("held at virtual time %ss", tb);
+    } else if (exited != NULL && exit_time <= when) {
+      /* Named by how the program ended; the points are the
+       * expectation's (0, as it failed). */
+      t->failure = g_strdup("exited");
+      t->happened = g_strdup_printf(
+          "exited: %s, before the check\nthe expectation, checked at "
+          "virtual time %ss: %s",
+          exited, tb, why ? why : "it did not hold");
     } else {
       t->happened = g_strdup_printf("at virtual time %ss: %s", tb,
                                     why ? why : "it did not hold");
@@ -738,6 +784,7 @@ static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
     g_ptr_array_add(uj->unit->tests, t);
   }
   g_free(svg);
+  g_free(exited);
   g_free(f.failure);
   g_free(f.happened);
   nl_run_free(full);
@@ -795,6 +842,10 @@ static pid_t unit_start(Job *j) {
   NlGradeConfine conf = {.limits = &c->a->limits, .scratch = uj->scratch,
                          .readable = readable};
   nl__grade_confine(&conf);
+  /* Programs' heaps get half the memory limit, the rest is natlab's: a
+   * program that allocates without bound is refused at the same
+   * allocation on every machine, and named, before natlab runs out. */
+  nl_heap_set_limit((size_t)(c->a->limits.memory / 2));
   GHashTable *mine = submission_runs(uj->s, mods);
   unit_execute(c, uj, mine);
   GKeyFile *kf = g_key_file_new();

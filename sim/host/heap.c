@@ -62,7 +62,12 @@ struct NlHeap {
   uintptr_t free_small[N_CLASSES];
   GArray *free_large;
   size_t in_use;
+  guint refusals;
 };
+
+/* nl_heap_set_limit(), and what all heaps hold together. */
+static size_t total_limit;
+static size_t total_in_use;
 
 /* Which heap holds each slot; TAKEN marks one something else uses. */
 static NlHeap *slots[N_SLOTS];
@@ -148,6 +153,7 @@ void nl_heap_destroy(NlHeap *h) {
     munmap((void *)h->base, h->committed - h->base);
     slots[h->slot] = NULL;
   }
+  total_in_use -= h->in_use;
   g_array_free(h->free_large, TRUE);
   g_free(h);
 }
@@ -255,13 +261,34 @@ static void *alloc_large(NlHeap *h, size_t n) {
 
 void *nl_heap_alloc(NlHeap *h, size_t n) {
   g_return_val_if_fail(h != NULL, NULL);
-  void *p = n <= SMALL_MAX ? alloc_small(h, class_of(n)) : alloc_large(h, n);
+  /* The block's size, as the allocator will round it. */
+  size_t size = n <= SMALL_MAX ? class_size(class_of(n))
+                               : (n + PAGE - 1) & ~(PAGE - 1);
+  void *p = NULL;
+  if (total_limit == 0 ||
+      (size >= n && size <= total_limit - MIN(total_limit, total_in_use)))
+    p = n <= SMALL_MAX ? alloc_small(h, class_of(n)) : alloc_large(h, n);
   if (p == NULL) {
+    h->refusals++;
     errno = ENOMEM;
     return NULL;
   }
   h->in_use += ((const Head *)p - 1)->size;
+  total_in_use += ((const Head *)p - 1)->size;
   return p;
+}
+
+void nl_heap_set_limit(size_t bytes) {
+  total_limit = bytes;
+}
+
+size_t nl_heap_limit(void) {
+  return total_limit;
+}
+
+guint nl_heap_refusals(const NlHeap *h) {
+  g_return_val_if_fail(h != NULL, 0);
+  return h->refusals;
 }
 
 void *nl_heap_alloc_aligned(NlHeap *h, size_t align, size_t n) {
@@ -317,6 +344,7 @@ gboolean nl_heap_free(NlHeap *h, void *p) {
   if (given != hd)
     given->check = 0; /* the aligned block's own header: used up */
   h->in_use -= hd->size;
+  total_in_use -= hd->size;
   hd->check = check_of(hd, MAGIC_FREE);
   uintptr_t payload = (uintptr_t)(hd + 1);
   if (hd->cls == CLS_LARGE) {

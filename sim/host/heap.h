@@ -74,6 +74,25 @@ size_t nl_heap_size(NlHeap *h, const void *p);
 /* Bytes in use in @h (blocks not freed), for tests. */
 size_t nl_heap_in_use(const NlHeap *h);
 
+/**
+ * nl_heap_set_limit: at most @bytes in use in all heaps together (0: no
+ * limit but each slot's).  An allocation past it fails (NULL, ENOMEM), at
+ * the same allocation on every run, as the blocks the programs hold
+ * depend only on what they did: `natlab grade` sets it under its real
+ * memory limit so that a program that allocates without bound is refused
+ * deterministically and named, before natlab itself runs out.
+ */
+void nl_heap_set_limit(size_t bytes);
+
+/* The limit nl_heap_set_limit() set (0: none). */
+size_t nl_heap_limit(void);
+
+/**
+ * nl_heap_refusals: how many allocations of @h failed (the limit, or a
+ * full slot).  The first is the one to name.
+ */
+guint nl_heap_refusals(const NlHeap *h);
+
 G_END_DECLS
 
 #endif

@@ -1221,9 +1221,46 @@ static void heap_misuse(const char *what) {
   nl_posix_abort();
 }
 
+/* An allocation of @n bytes by @call failed in the program's heap @h:
+ * the first time, named in the trace (a note on the program) and on its
+ * stderr, as natlab grade names a program that allocates without bound.
+ * The call fails with ENOMEM, as under a real memory limit. */
+static void *heap_refused(NlHeap *h, const char *call, size_t n) {
+  NlThread *t = nl__current;
+  if (t == NULL || nl_heap_refusals(h) != 1) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  NlProc *p = t->proc;
+  size_t limit = nl_heap_limit();
+  char *why = limit != 0
+                  ? g_strdup_printf(" (all programs' heaps together may hold "
+                                    "%zu MiB)",
+                                    limit >> 20)
+                  : g_strdup_printf(" (a heap holds at most %zu MiB)",
+                                    NL_HEAP_SLOT_SIZE >> 20);
+  char *text = g_strdup_printf("out of memory: %s(%zu) failed with %zu MiB "
+                               "in use%s",
+                               call, n, nl_heap_in_use(h) >> 20, why);
+  NlWorld *w = p->host->world;
+  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_NOTE,
+               nl_node_trace_id(p->host->node), p->trace_name, 0, 0, text,
+               (guint32)strlen(text));
+  char *msg = g_strdup_printf("natlab: %s\n", text);
+  nl__proc_output(p, 2, msg, strlen(msg));
+  g_free(msg);
+  g_free(text);
+  g_free(why);
+  errno = ENOMEM;
+  return NULL;
+}
+
 void *nl_posix_malloc(size_t n) {
   NlHeap *h = program_heap();
-  return h ? nl_heap_alloc(h, n) : malloc(n);
+  if (h == NULL)
+    return malloc(n);
+  void *ptr = nl_heap_alloc(h, n);
+  return ptr ? ptr : heap_refused(h, "malloc", n);
 }
 
 void *nl_posix_calloc(size_t n, size_t size) {
@@ -1236,8 +1273,9 @@ void *nl_posix_calloc(size_t n, size_t size) {
   if (h == NULL)
     return calloc(n, size);
   void *ptr = nl_heap_alloc(h, total);
-  if (ptr != NULL)
-    memset(ptr, 0, total);
+  if (ptr == NULL)
+    return heap_refused(h, "calloc", total);
+  memset(ptr, 0, total);
   return ptr;
 }
 
@@ -1265,7 +1303,7 @@ void *nl_posix_realloc(void *ptr, size_t n) {
     return ptr;
   void *np = nl_heap_alloc(owner, n);
   if (np == NULL)
-    return NULL;
+    return heap_refused(owner, "realloc", n);
   memcpy(np, ptr, have);
   nl_heap_free(owner, ptr);
   return np;
@@ -1309,8 +1347,10 @@ int nl_posix_posix_memalign(void **out, size_t align, size_t n) {
   if (h == NULL)
     return posix_memalign(out, align, n);
   void *ptr = nl_heap_alloc_aligned(h, align, n);
-  if (ptr == NULL)
+  if (ptr == NULL) {
+    heap_refused(h, "posix_memalign", n);
     return ENOMEM;
+  }
   *out = ptr;
   return 0;
 }
