@@ -324,6 +324,48 @@ static void test_facts_nofile_limits_one_process(void **state) {
   g_free(n);
 }
 
+/* A process that changes its environment, time zone, thread name,
+ * descriptor limit, working directory and locale changes only its own:
+ * a later process on its host and one on another host see the lab's
+ * defaults, as the first saw them before its change. */
+static void test_facts_changes_stay_in_the_process(void **state) {
+  char *f = prog("facts");
+  char *text = g_strdup_printf("duration 1s\nhost a\n"
+                               "  run name=changer %s change\n"
+                               "  run name=later at=10ms %s\n"
+                               "host b\n  run at=20ms %s\n",
+                               f, f, f);
+  TestRun *r = test_run("c.nlab", text);
+  TestRun *again = test_run("c.nlab", text);
+  assert_string_equal(r->text, again->text);
+  GPtrArray *c = test_stdout(r, "a/changer"), *l = test_stdout(r, "a/later"),
+            *b = test_stdout(r, "b/facts");
+  assert_line(c, "changed: GREETING=changed zone=JST name=renamed "
+                 "nofile=16 cwd=/");
+  GPtrArray *others[] = {c, l, b};
+  for (guint i = 0; i < G_N_ELEMENTS(others); i++) {
+    /* Printed before the change (the changer) or after it (the others):
+     * the lab's defaults. */
+    assert_line(others[i], "env GREETING=(unset)");
+    assert_line(others[i], "env TZ=(unset)");
+    assert_line(others[i], "localtime 2025-01-01 00:00:00 UTC +0000");
+    assert_line(others[i], "nofile 1024/4096");
+    assert_line(others[i], "locale at start C");
+    const char *cwd = line_of(others[i], "cwd ");
+    assert_non_null(cwd);
+    assert_string_not_equal(cwd, "cwd /");
+  }
+  assert_line(l, "thread name facts.so");
+  assert_line(b, "thread name facts.so");
+  g_ptr_array_unref(c);
+  g_ptr_array_unref(l);
+  g_ptr_array_unref(b);
+  test_run_free(r);
+  test_run_free(again);
+  g_free(text);
+  g_free(f);
+}
+
 /* chdir() moves the program, not natlab: --trace lands where natlab was
  * started, the program's relative file where it went. */
 static void test_facts_chdir_leaves_natlab_outputs_alone(void **state) {
@@ -376,6 +418,7 @@ int main(void) {
     cmocka_unit_test(test_facts_getopt_state_is_per_process),
     cmocka_unit_test(test_facts_nofile_limits_one_process),
     cmocka_unit_test(test_facts_chdir_leaves_natlab_outputs_alone),
+    cmocka_unit_test(test_facts_changes_stay_in_the_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

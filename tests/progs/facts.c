@@ -125,5 +125,26 @@ int main(int argc, char **argv, char **envp) {
       printf("iface %s flags=%#x\n", i->ifa_name, i->ifa_flags);
     freeifaddrs(ifa);
   }
+  if (argc > 1 && strcmp(argv[1], "change") == 0) {
+    /* Changes every fact a process may change: only its own (another
+     * process, on this host or another, must still see the lab's). */
+    setenv("GREETING", "changed", 1);
+    setenv("TZ", "Asia/Tokyo", 1);
+    tzset();
+    prctl(PR_SET_NAME, "renamed");
+    struct rlimit small = {16, 4096};
+    setrlimit(RLIMIT_NOFILE, &small);
+    if (chdir("/") != 0)
+      perror("chdir");
+    setlocale(LC_ALL, "C.UTF-8");
+    char name[16] = "";
+    prctl(PR_GET_NAME, name);
+    getrlimit(RLIMIT_NOFILE, &r);
+    localtime_r(&t, &tm);
+    strftime(host, sizeof host, "%Z", &tm);
+    printf("changed: GREETING=%s zone=%s name=%s nofile=%llu cwd=%s\n",
+           getenv("GREETING"), host, name, (unsigned long long)r.rlim_cur,
+           getcwd(buf, sizeof buf) ? buf : "?");
+  }
   return 0;
 }
