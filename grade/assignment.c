@@ -5,6 +5,9 @@
 #include "grade/grade-priv.h"
 
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 G_DEFINE_QUARK(natlab-grade-error-quark, nl_grade_error)
 
@@ -263,21 +266,111 @@ static gboolean parse_line(NlAssignment *a, GArray *w, const char *file,
 #undef END_COL
 }
 
+NlScenario *nl__grade_load_test(const NlAssignment *a, const char *path,
+                                const char *const *values, gboolean *used,
+                                GError **error) {
+  guint n = a->programs->len;
+  gboolean *set = g_new(gboolean, n + 1);
+  for (guint p = 0; p < n; p++)
+    set[p] = TRUE;
+  NlScenario *s = NULL;
+  /* Every program set; a constant the file lacks is named by the error
+   * ("--set NAME=VALUE: FILE sets no constant ..."): left out, again. */
+  for (guint attempt = 0; attempt <= n; attempt++) {
+    GPtrArray *sets = g_ptr_array_new_with_free_func(g_free);
+    for (guint p = 0; p < n; p++)
+      if (set[p])
+        g_ptr_array_add(
+            sets, g_strdup_printf(
+                      "%s=%s",
+                      ((NlGradeProgram *)g_ptr_array_index(a->programs, p))
+                          ->name,
+                      values[p]));
+    g_ptr_array_add(sets, NULL);
+    GError *err = NULL;
+    s = nl_scenario_load(path, (const char *const *)sets->pdata, &err);
+    gint unused = -1;
+    if (s == NULL && err->code == NL_SCENARIO_ERROR_OVERRIDE)
+      for (guint p = 0, k = 0; p < n && unused < 0; p++) {
+        if (!set[p])
+          continue;
+        char *head = g_strdup_printf(
+            "--set %s:", (char *)g_ptr_array_index(sets, k++));
+        if (g_str_has_prefix(err->message, head))
+          unused = (gint)p;
+        g_free(head);
+      }
+    g_ptr_array_free(sets, TRUE);
+    if (s != NULL || unused < 0) {
+      if (err != NULL)
+        g_propagate_error(error, err);
+      break;
+    }
+    g_error_free(err);
+    set[unused] = FALSE;
+  }
+  for (guint p = 0; used != NULL && p < n; p++)
+    used[p] = s != NULL && set[p];
+  g_free(set);
+  return s;
+}
+
 /* Each test file loads with every program set, holds a graded
- * expectation, and sets each program it runs as a constant. */
+ * expectation, and sets each program it runs as a constant.  The
+ * programs are set to a placeholder (an empty file, removed after): the
+ * reference solution the `set` lines name need not be there. */
 static gboolean check_tests(NlAssignment *a, GError **error) {
   GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                             g_free);
   gboolean ok = TRUE;
+  char *placeholder = NULL;
+  int pfd = g_file_open_tmp("natlab-grade-XXXXXX.so", &placeholder, error);
+  if (pfd < 0) {
+    g_hash_table_destroy(names);
+    return FALSE;
+  }
+  close(pfd);
+  const char **values = g_new0(const char *, a->programs->len + 1);
+  for (guint p = 0; p < a->programs->len; p++)
+    values[p] = placeholder;
+  gboolean *used = g_new0(gboolean, a->programs->len + 1);
   for (guint i = 0; ok && i < a->tests->len; i++) {
     NlGradeTestFile *t = g_ptr_array_index(a->tests, i);
-    NlScenario *s = nl_scenario_load(t->path, NULL, error);
+    NlScenario *s = nl__grade_load_test(a, t->path, values, used, error);
     if (s == NULL) {
       ok = FALSE;
       break;
     }
+    /* A requires= names one other expectation of the file. */
+    for (guint k = 0; ok && k < s->expects->len; k++) {
+      const NlScnExpect *e = g_ptr_array_index(s->expects, k);
+      if (e->requires == NULL)
+        continue;
+      guint found = 0;
+      gboolean self = FALSE;
+      for (guint q = 0; q < s->expects->len; q++) {
+        const NlScnExpect *o = g_ptr_array_index(s->expects, q);
+        if (o->title != NULL && strcmp(o->title, e->requires) == 0) {
+          found++;
+          self |= q == k;
+        }
+      }
+      const NlScnLoc *l = &e->requires_loc;
+      if (self)
+        ok = fail(error, l->file, l->line, l->column,
+                  "requires=\"%s\" names this expectation itself: expected "
+                  "the name= of another expectation of this file",
+                  e->requires);
+      else if (found != 1)
+        ok = fail(error, l->file, l->line, l->column,
+                  found == 0 ? "requires=\"%s\": no expectation of this file "
+                               "has name=\"%s\""
+                             : "requires=\"%s\": more than one expectation "
+                               "of this file has name=\"%s\"",
+                  e->requires, e->requires);
+    }
     guint graded = 0;
-    for (guint k = 0; k < s->expects->len; k++) {
+    for (guint k = 0; ok && k < s->expects->len; k++) {
       const NlScnExpect *e = g_ptr_array_index(s->expects, k);
       if (e->points < 0)
         continue;
@@ -309,12 +402,7 @@ static gboolean check_tests(NlAssignment *a, GError **error) {
     /* The programs of the rubric it uses are constants it sets. */
     for (guint k = 0; ok && k < a->programs->len; k++) {
       NlGradeProgram *p = g_ptr_array_index(a->programs, k);
-      gboolean set = FALSE;
-      for (guint c = 0; c < s->consts->len; c++) {
-        const NlScnConst *sc = g_ptr_array_index(s->consts, c);
-        set |= strcmp(sc->name, p->name) == 0;
-      }
-      if (!set && a->programs->len == 1) {
+      if (!used[k] && a->programs->len == 1) {
         g_set_error(error, NL_GRADE_ERROR, NL_GRADE_ERROR_ASSIGNMENT,
                     "%s: %s does not set the program's constant: expected "
                     "a line `set %s = ../reference/%s` and `run ... $%s`",
@@ -324,6 +412,10 @@ static gboolean check_tests(NlAssignment *a, GError **error) {
     }
     nl_scenario_free(s);
   }
+  g_unlink(placeholder);
+  g_free(placeholder);
+  g_free(values);
+  g_free(used);
   g_hash_table_destroy(names);
   return ok;
 }

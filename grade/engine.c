@@ -690,6 +690,30 @@ static char *timeline_svg(NlTrace *t, const NlScenario *s, const char *title,
   return text;
 }
 
+/* When @e has a requires= and the expectation it names did not hold:
+ * why, with its virtual time (transfer full); NULL otherwise. */
+static char *unmet_requirement(NlRun *run, const NlScenario *s,
+                               const NlScnExpect *e) {
+  if (e->requires == NULL)
+    return NULL;
+  for (guint j = 0; j < s->expects->len; j++) {
+    gboolean held;
+    const char *why;
+    NlTime when;
+    const NlScnExpect *o = nl_run_expect_result(run, j, &held, &why, &when);
+    if (o == e || o->title == NULL || strcmp(o->title, e->requires) != 0)
+      continue;
+    if (held)
+      return NULL;
+    char tb[NL_TIME_STRLEN];
+    return g_strdup_printf("%s (%s, checked at virtual time %ss)",
+                           why ? why : "it did not hold", o->source,
+                           nl_time_to_string(when, tb));
+  }
+  /* The assignment's check makes sure it is there. */
+  return g_strdup("no expectation of that name");
+}
+
 /* In the child: runs the unit and fills its tests. */
 static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
   const NlGradeTestFile *tf = g_ptr_array_index(c->a->tests, uj->unit->test);
@@ -716,7 +740,11 @@ static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
     const char *why;
     NlTime when;
     const NlScnExpect *e = nl_run_expect_result(run, i, &passed, &why, &when);
-    any_failed |= e->points >= 0 && !passed;
+    char *unmet = e->points >= 0 && passed
+                      ? unmet_requirement(run, uj->s, e)
+                      : NULL;
+    any_failed |= e->points >= 0 && (!passed || unmet != NULL);
+    g_free(unmet);
   }
   /* A failed test shows the failing run in full: run again recording
    * everything (the same run: virtual time is exact).  Not after a spin:
@@ -741,6 +769,7 @@ static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
       continue;
     NlGradeTest *t = nl__grade_test_new();
     char tb[NL_TIME_STRLEN];
+    char *rwhy = NULL;
     t->name = nl__grade_test_name(e);
     t->where = where_of(c, &e->loc);
     t->expected = g_strdup(e->source);
@@ -755,6 +784,15 @@ static void unit_execute(Ctx *c, UnitJob *uj, GHashTable *mine) {
       t->happened = g_strdup_printf(
           "%s: %s\nthe expectation, checked at virtual time %ss: %s",
           f.failure, f.happened, tb, passed ? "held" : why ? why : "failed");
+    } else if (passed && (rwhy = unmet_requirement(run, uj->s, e)) != NULL) {
+      /* It held, but not in the way the rubric asks: what it requires
+       * (an echo before the crash) did not happen. */
+      t->failure = g_strdup("requirement not met");
+      t->happened = g_strdup_printf(
+          "at virtual time %ss it held, but it requires \"%s\", which did "
+          "not hold: %s",
+          tb, e->requires, rwhy);
+      g_free(rwhy);
     } else if (passed) {
       t->passed = TRUE;
       t->got = e->points;
@@ -932,28 +970,10 @@ static void unit_done(Job *j) {
 static NlScenario *load_unit(Ctx *c, guint sub, guint test, GError **error) {
   const NlGradeTestFile *tf = g_ptr_array_index(c->a->tests, test);
   GPtrArray *mods = g_ptr_array_index(c->modules, sub);
-  GPtrArray *sets = g_ptr_array_new_with_free_func(g_free);
-  NlScenario *probe = nl_scenario_load(tf->path, NULL, error);
-  if (probe == NULL) {
-    g_ptr_array_free(sets, TRUE);
-    return NULL;
-  }
-  for (guint p = 0; p < c->a->programs->len; p++) {
-    const NlGradeProgram *prog = g_ptr_array_index(c->a->programs, p);
-    gboolean used = FALSE;
-    for (guint k = 0; k < probe->consts->len; k++)
-      used |= strcmp(((NlScnConst *)g_ptr_array_index(probe->consts, k))->name,
-                     prog->name) == 0;
-    if (used)
-      g_ptr_array_add(sets, g_strdup_printf("%s=%s", prog->name,
-                                            (char *)g_ptr_array_index(mods,
-                                                                      p)));
-  }
-  nl_scenario_free(probe);
-  g_ptr_array_add(sets, NULL);
-  NlScenario *s = nl_scenario_load(tf->path, (const char *const *)sets->pdata,
-                                   error);
-  g_ptr_array_free(sets, TRUE);
+  /* The reference solution the file's `set` lines name need not exist. */
+  NlScenario *s = nl__grade_load_test(c->a, tf->path,
+                                      (const char *const *)mods->pdata, NULL,
+                                      error);
   if (s == NULL)
     return NULL;
   for (guint i = 0; i < s->nodes->len; i++) {
@@ -1122,8 +1142,17 @@ NlGradeRun *nl_grade_run(const NlAssignment *a, char **subs,
     if (log == NULL)
       uj->s = load_unit(&c, u->sub, u->test, &err);
     if (uj->s == NULL) {
+      /* Its programs stand in as an empty file: the reference solution
+       * the test file names need not exist. */
       const NlGradeTestFile *tf = g_ptr_array_index(a->tests, u->test);
-      uj->s = nl_scenario_load(tf->path, NULL, NULL);
+      char *none = g_build_filename(c.work, "no-program.so", NULL);
+      g_file_set_contents(none, "", 0, NULL);
+      const char **values = g_new0(const char *, a->programs->len + 1);
+      for (guint p = 0; p < a->programs->len; p++)
+        values[p] = none;
+      uj->s = nl__grade_load_test(a, tf->path, values, NULL, NULL);
+      g_free(values);
+      g_free(none);
     }
     guint64 base = o->seed_set ? o->seed : uj->s ? uj->s->seed : 1;
     uj->seed = base + u->seed_i;

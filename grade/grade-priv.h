@@ -10,6 +10,15 @@ G_BEGIN_DECLS
 /* The test's name: its name= or the expectation as written. */
 char *nl__grade_test_name(const NlScnExpect *e);
 
+/* Loads test file @path with the constant of each program of @a set to
+ * @values[p] (one per program of the rubric), leaving out the programs
+ * the file does not set; @used[p] (may be NULL) tells which it sets.  So
+ * a test file loads whether or not the `set` line's own value (the
+ * reference solution) exists. */
+NlScenario *nl__grade_load_test(const NlAssignment *a, const char *path,
+                                const char *const *values, gboolean *used,
+                                GError **error);
+
 /* ---- results.c ---- */
 
 NlGradeTest *nl__grade_test_new(void);

@@ -56,6 +56,14 @@ static const Assignment echo_client = {
      {"no-timeout", "80/100", {"the server's host crashes"}},
      {"no-compare", "85/100", {"a wrong echo is an error"}},
      {"busy-wait", "90/100", {"waiting without busy-waiting"}},
+     /* Exits 1 at once: the tests about failing well require the echo to
+      * have run first, so it scores nothing. */
+     {"gives-up",
+      "0/100",
+      {"one short echo", "exit status 0", "long lines in many segments",
+       "an echo in small pieces", "a wrong echo is an error",
+       "the server's host crashes", "the server closes mid-echo",
+       "waiting without busy-waiting"}},
      {NULL, NULL, {NULL}}}};
 
 static const Assignment udp_rpc = {

@@ -192,6 +192,24 @@ sed -i 's/points=5/points=-5/' "$tmp/broken/tests/one-client.nlab"
 "$natlab" grade "$tmp/broken" "$asg/reference" > /dev/null 2> "$tmp/broken.err"
 check "a broken test file exits 2" test $? -eq 2
 check "and names its file:line:col" has "one-client.nlab:12:.*expected points" "$tmp/broken.err"
+sed -i 's/points=-5/points=5 requires="nothing of that name"/' "$tmp/broken/tests/one-client.nlab"
+"$natlab" grade "$tmp/broken" "$asg/reference" > /dev/null 2> "$tmp/broken.err"
+check "a requires= that names no expectation exits 2" test $? -eq 2
+check "and names its file:line:col" \
+  has "one-client.nlab:12:[0-9]*: requires=\"nothing of that name\": no expectation of this file has name=" "$tmp/broken.err"
+
+# 10. An assignment without its reference solution grades all the same:
+# the test files' `set` lines name it, natlab grade sets them to each
+# submission's program (and, for one that does not build, still lists
+# every test).
+mkdir -p "$tmp/noref"
+cp -R "$asg/rubric" "$asg/tests" "$tmp/noref/"
+"$natlab" grade "$tmp/noref" "$asg/reference" "$subs/nobuild" > "$tmp/noref.txt" 2>&1
+check "an assignment without reference/ grades (exit 0)" test $? -eq 0
+check "the reference, graded from elsewhere, scores full marks" \
+  has "^score: 11/11 (6 of 6 tests passed)" "$tmp/noref.txt"
+check "a submission that does not build scores 0 on every test" \
+  has "^score: 0/11 (0 of 6 tests passed)" "$tmp/noref.txt"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

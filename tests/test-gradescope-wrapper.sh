@@ -35,12 +35,14 @@ upload() { # FILE [FOLDER]: the student's upload
 
 echo "TAP version 13"
 echo "1..3"
-# The autograder zip: the assignment without its wrong solutions (natlab
-# grade loads each test file as written, with the reference as its
-# program; natlab itself is on PATH after setup.sh, here $NATLAB).
+# The autograder zip: the assignment without its wrong solutions and
+# without its reference solution, which the test files' `set` lines name
+# (natlab grade sets each to the student's program; natlab itself is on
+# PATH after setup.sh, here $NATLAB).
 mkdir -p "$tmp/autograder/source"
 cp -R "$asg" "$tmp/autograder/source/echo-server"
-rm -rf "$tmp/autograder/source/echo-server/wrong"
+rm -rf "$tmp/autograder/source/echo-server/wrong" \
+  "$tmp/autograder/source/echo-server/reference"
 upload "$asg/reference/server.c" my-work
 check "the reference, uploaded in a folder, scores 100" 100
 upload "$asg/wrong/no-reuseaddr/server.c"

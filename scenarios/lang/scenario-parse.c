@@ -1748,7 +1748,8 @@ static gboolean parse_points(const char *v, gint64 *out) {
  * feedback=): read into @e and cut off the line (*ntok words remain). */
 static gboolean grading_options(NlScnParser *p, NlScnLine *l, guint first,
                                 NlScnExpect *e, guint *ntok) {
-  static const char *const keys[] = {"points", "name", "feedback", NULL};
+  static const char *const keys[] = {"points", "name", "feedback",
+                                     "requires", NULL};
   guint n = l->ntok;
   while (n > first + 1 && l->tok[n - 1].key != NULL &&
          g_strv_contains(keys, l->tok[n - 1].key))
@@ -1771,6 +1772,13 @@ static gboolean grading_options(NlScnParser *p, NlScnLine *l, guint first,
         return fail_val(p, l, k, "a test name like \"echoes one line\"");
       e->title = g_strdup(t->value);
       e->title_loc = val_loc(l, t);
+    } else if (strcmp(t->key, "requires") == 0) {
+      if (t->value[0] == '\0')
+        return fail_val(p, l, k,
+                        "the name= of another expectation of this file, "
+                        "like \"echoes before the crash\"");
+      e->requires = g_strdup(t->value);
+      e->requires_loc = val_loc(l, t);
     } else {
       e->feedback = g_strdup(t->value);
     }
@@ -1996,6 +2004,7 @@ static gboolean parse_group(NlScnParser *p, const char *file,
       group->text = g_strdup(first->text);
       group->title = g_strdup(first->title);
       group->feedback = g_strdup(first->feedback);
+      group->requires = g_strdup(first->requires);
       const char *raw = g_ptr_array_index(lines, 0);
       const char *from = strstr(raw, "expect");
       group->source = g_strstrip(g_strdup(from != NULL ? from : raw));

@@ -414,6 +414,7 @@ void nl__scn_expect_free(NlScnExpect *e) {
   g_free(e->text);
   g_free(e->title);
   g_free(e->feedback);
+  g_free(e->requires);
   g_free(e);
 }
 

@@ -398,6 +398,11 @@ struct NlScnExpect {
   char *title;
   char *feedback;
   NlScnLoc points_loc, title_loc;
+  /* requires="NAME": the test scores only when the expectation of that
+   * name= (graded or not, in the same file) held too; NULL when not
+   * given (docs/grading.md). */
+  char *requires;
+  NlScnLoc requires_loc;
   /* A group (`expect exit client[1..100]/echo ...`): @copies holds one
    * expectation per copy (the fields above are the first copy's), and the
    * group holds when at least @at_least of them do; NULL otherwise. */
