@@ -735,6 +735,38 @@ static void test_confine_shim_answers_every_refused_call(void **state) {
   g_free(list_path);
 }
 
+static void test_confine_every_refused_call_is_documented(void **state) {
+  /* docs/posix-coverage.md names each call of the list (as `name`), with
+   * why it is refused. */
+  char *list_path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "sim",
+                                     "host", "posix-refused.txt", NULL);
+  char *doc_path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "docs",
+                                    "posix-coverage.md", NULL);
+  char *list = NULL, *doc = NULL;
+  assert_true(g_file_get_contents(list_path, &list, NULL, NULL));
+  assert_true(g_file_get_contents(doc_path, &doc, NULL, NULL));
+  char **names = g_strsplit_set(list, " \n", -1);
+  guint missing = 0, n = 0;
+  for (char **name = names; *name; name++) {
+    if (**name == '\0')
+      continue;
+    n++;
+    char *quoted = g_strdup_printf("`%s`", *name);
+    if (strstr(doc, quoted) == NULL) {
+      print_error("docs/posix-coverage.md does not name %s\n", quoted);
+      missing++;
+    }
+    g_free(quoted);
+  }
+  assert_int_equal(missing, 0);
+  assert_true(n > 50);
+  g_strfreev(names);
+  g_free(doc);
+  g_free(list);
+  g_free(doc_path);
+  g_free(list_path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_confine_natlab_exports_only_the_posix_face),
@@ -755,6 +787,7 @@ int main(void) {
     cmocka_unit_test(test_confine_rand_bytes_follow_the_seed),
     cmocka_unit_test(test_confine_natlab_cc_refuses_what_the_program_calls),
     cmocka_unit_test(test_confine_shim_answers_every_refused_call),
+    cmocka_unit_test(test_confine_every_refused_call_is_documented),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
