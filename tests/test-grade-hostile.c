@@ -53,6 +53,8 @@ static const Hostile hostiles[] = {
      .also = "dlsym(\"system\")"},
     {.name = "exec", .named = "failure: build failed\n",
      .also = "execve"},
+    {.name = "kill-group", .named = "failure: exited\n",
+     .also = "srv/server exited with status 143 at virtual time"},
     {.name = "natlab-internals", .named = "failure: escape attempt\n",
      .also = "dlsym(\"nl_trace_add\"): a function of natlab itself"},
     {.name = "natlab-internals-linked", .named = "failure: build failed\n",
@@ -61,6 +63,8 @@ static const Hostile hostiles[] = {
      .also = "the system call socket"},
     {.name = "signal-parent", .named = "failure: escape attempt\n",
      .also = "a signal to a process that is not on this host"},
+    {.name = "spawn", .named = "failure: build failed\n",
+     .also = "posix_spawn"},
     {.name = "spin-sigalrm-blocked", .named = "failure: spin\n",
      .also = "until the watchdog stopped it"},
     {.name = "stack-overflow", .named = "failure: crash\n",
@@ -76,6 +80,7 @@ static const Hostile hostiles[] = {
 static const char *const markers[] = {
     "natlab-hostile-dlsym-system", "natlab-hostile-dlsym-fork",
     "natlab-hostile-exec", "natlab-hostile-write-outside",
+    "natlab-hostile-spawn",
 };
 
 static char *src(const char *a, const char *b) {
