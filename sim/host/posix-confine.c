@@ -211,15 +211,13 @@ int nl_posix_getentropy(void *buf, size_t len) {
 
 long nl_posix_refused_call(const char *name) {
   static const char *const harmless[] = {
-      "sendmmsg",        "recvmmsg",       "socketpair",
-      "sendfile",        "sendfile64",     "splice",
-      "ppoll",           "pselect",        "epoll_pwait",
-      "epoll_pwait2",    "signalfd",       "timerfd_create",
-      "eventfd",         "inotify_init",   "inotify_init1",
-      "gethostbyname_r", "gethostbyaddr",  "getservbyname",
-      "pthread_spin_lock", "sem_init",     "sem_wait",
-      "sem_post",        "sem_timedwait",  "pthread_cancel",
-      "pthread_barrier_wait"};
+      "sendmmsg",        "recvmmsg",       "sendfile",
+      "sendfile64",      "splice",         "ppoll",
+      "pselect",         "epoll_pwait",    "epoll_pwait2",
+      "signalfd",        "timerfd_create", "eventfd",
+      "inotify_init",    "inotify_init1",  "gethostbyname_r",
+      "gethostbyaddr",   "getservbyname",  "pthread_spin_lock",
+      "pthread_cancel",  "pthread_barrier_wait"};
   for (size_t i = 0; i < G_N_ELEMENTS(harmless); i++)
     if (strcmp(harmless[i], name) == 0)
       return nl_posix_unsupported(name);
