@@ -86,6 +86,9 @@ static char *stack_lo(const NlCoro *c) {
  * memory kept. */
 #define STACK_CACHE_MAX 64
 
+/* madvise(2): MADV_GUARD_INSTALL (Linux 6.13; glibc 2.36 lacks the name). */
+#define NL_MADV_GUARD_INSTALL 102
+
 typedef struct {
   char *map;
   size_t map_size;
@@ -104,13 +107,22 @@ static char *stack_take(size_t map_size) {
 
   /* One mapping, guard region at the bottom (stacks grow down).
    * MAP_NORESERVE: pages are committed only when touched. */
-  char *map = mmap(NULL, map_size, PROT_NONE,
+  char *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                    -1, 0);
   if (map == MAP_FAILED)
     return NULL;
-  if (mprotect(map + NL_CORO_GUARD_SIZE, map_size - NL_CORO_GUARD_SIZE,
-               PROT_READ | PROT_WRITE) != 0) {
+  /* The guard: guard markers where the kernel has them (Linux 6.13), so
+   * the mapping stays one memory area that merges with its neighbours --
+   * with a PROT_NONE guard every stack is two areas, and a process may
+   * have only vm.max_map_count (65,530) of them: about 25,000 programs.
+   * Older kernels (EINVAL) and valgrind get the PROT_NONE guard. */
+  static __thread int guard_markers = 1;
+  if (guard_markers &&
+      madvise(map, NL_CORO_GUARD_SIZE, NL_MADV_GUARD_INSTALL) == 0)
+    return map;
+  guard_markers = 0;
+  if (mprotect(map, NL_CORO_GUARD_SIZE, PROT_NONE) != 0) {
     int saved = errno;
     munmap(map, map_size);
     errno = saved;
