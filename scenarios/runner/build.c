@@ -154,9 +154,18 @@ static gboolean write_manifest(const char *module, const char *depfile,
 typedef struct {
   char *module;
   char *manifest;
+  guint checked; /* the batch in which it was last found fresh, or 0 */
 } Known;
 
 static GHashTable *known_entries;
+static guint batch;      /* the current batch (nl__run_build_batch) */
+static gboolean batching;
+
+void nl__run_build_batch(gboolean on) {
+  batching = on;
+  if (on)
+    batch++;
+}
 
 static void known_free(gpointer data) {
   Known *k = data;
@@ -181,8 +190,11 @@ char *nl_run_build_sources(const char *const *sources, GError **error) {
     known_entries =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, known_free);
   char *key = sources_key(sources);
-  const Known *known = g_hash_table_lookup(known_entries, key);
-  if (known != NULL && entry_fresh(known->module, known->manifest)) {
+  Known *known = g_hash_table_lookup(known_entries, key);
+  if (known != NULL &&
+      ((batching && known->checked == batch) ||
+       entry_fresh(known->module, known->manifest))) {
+    known->checked = batching ? batch : 0;
     g_free(key);
     return g_strdup(known->module);
   }
@@ -192,6 +204,7 @@ char *nl_run_build_sources(const char *const *sources, GError **error) {
     Known *k = g_new0(Known, 1);
     k->module = g_strdup(out);
     k->manifest = manifest;
+    k->checked = batching ? batch : 0;
     g_hash_table_replace(known_entries, key, k);
   } else {
     g_free(manifest);

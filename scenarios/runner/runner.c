@@ -117,8 +117,17 @@ static uint32_t prefix_len_mask(guint len) {
 
 /* ---- programs (built by build.c) ---- */
 
+static gboolean build_programs(const NlScenario *s, GError **error);
+
 gboolean nl_run_build_programs(const NlScenario *s, GError **error) {
   g_return_val_if_fail(s != NULL, FALSE);
+  nl__run_build_batch(TRUE);
+  gboolean ok = build_programs(s, error);
+  nl__run_build_batch(FALSE);
+  return ok;
+}
+
+static gboolean build_programs(const NlScenario *s, GError **error) {
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
     for (guint j = 0; j < sn->runs->len; j++) {
@@ -569,13 +578,17 @@ static gboolean build(NlRun *r, GError **error) {
       return FALSE;
   }
   nl__run_trace_topology(r->world, s);
+  nl__run_build_batch(TRUE);
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
     nl__run_host_facts(nl_world_find_node(r->world, sn->name), sn);
     for (guint j = 0; j < sn->runs->len; j++)
-      if (!spawn_run(r, g_ptr_array_index(sn->runs, j), error))
+      if (!spawn_run(r, g_ptr_array_index(sn->runs, j), error)) {
+        nl__run_build_batch(FALSE);
         return FALSE;
+      }
   }
+  nl__run_build_batch(FALSE);
   NlEventQueue *q = nl_world_queue(r->world);
   for (guint i = 0; i < s->actions->len; i++) {
     ActionEv *a = g_new0(ActionEv, 1);

@@ -104,6 +104,12 @@ char *nl_run_build_sources(const char *const *sources,
 gboolean nl_run_build_programs(const NlScenario *s,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Internal (runner.c): between nl__run_build_batch(TRUE) and (FALSE), a
+ * program's cache entry is checked once however many run lines name it
+ * (a group of 100,000 hosts running one source): the files are taken not
+ * to change while one scenario is being built. */
+void nl__run_build_batch(gboolean on);
+
 /* nl_run_build_sources() of one file. */
 char *nl_run_build_program(const char *source,
                            GError **error) G_GNUC_WARN_UNUSED_RESULT;
