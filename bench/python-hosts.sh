@@ -7,10 +7,16 @@
 # Python process: the difference divided by N - 1 (docs/performance.md,
 # "Python").
 #
-#   bench/python-hosts.sh BUILD-DIR [N]     (N defaults to 100)
+#   bench/python-hosts.sh BUILD-DIR [N [SPREAD]]
+#
+# N defaults to 100.  The servers all start at 0 s, so their start-ups
+# interleave call by call (the lab runs the process whose virtual clock is
+# earliest); SPREAD (ms) starts the k-th at k * SPREAD ms instead, so each
+# starts up alone.
 set -eu
-build=${1:?usage: python-hosts.sh BUILD-DIR [N]}
+build=${1:?usage: python-hosts.sh BUILD-DIR [N [SPREAD]]}
 n=${2:-100}
+spread=${3:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
 natlab=$build/tools/natlab
 [ -f "$build/programs/python3.so" ] || {
@@ -23,14 +29,14 @@ cp "$root/scenarios/lessons/socket-lifecycle/udp-echo-server.py" "$dir/"
 
 scenario() { # HOSTS > FILE
   echo "seed 1"
-  echo "duration 3s"
+  echo "duration $((3 + n * spread / 1000))s"
   echo "network lan 10.0.0.0/16 latency=1ms"
   h=1
   while [ "$h" -le "$1" ]; do
     echo "host s$h"
     echo "  link lan 10.0.$((h / 250)).$((h % 250 + 1))"
-    echo "  run ./udp-echo-server.py"
-    echo "  run at=1s udp-echo-client 127.0.0.1 8080 hello 1 200"
+    echo "  run at=$((h * spread))ms ./udp-echo-server.py"
+    echo "  run at=$((1000 + n * spread))ms udp-echo-client 127.0.0.1 8080 hello 1 200"
     h=$((h + 1))
   done
   echo "expect stdout s$1/udp-echo-client contains \"1 of 1 echoes received\""
