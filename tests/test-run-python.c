@@ -99,6 +99,18 @@ static void test_chapter_chat_behind_nats(void **state) {
   check_determinism("scenarios/lessons/chat/chat-py.nlab");
 }
 
+/* id(), hashes and set order come from addresses: CPython's heap and its
+ * own image, which address-space randomisation places anew in every
+ * natlab process; --check-determinism's second process must print the
+ * same. */
+static void test_addresses_repeat_across_processes(void **state) {
+  char *t = run_twice("tests/python/ids.nlab");
+  assert_int_equal(test_count_lines(t, "[h/ids] id(None) 0x", NULL), 1);
+  assert_int_equal(test_count_lines(t, "[h/ids] sockets [", NULL), 1);
+  g_free(t);
+  check_determinism("tests/python/ids.nlab");
+}
+
 static void test_threads_timeouts_selectors_names(void **state) {
   char *t = run_twice("tests/python/features.nlab");
   const char *want[] = {
@@ -212,6 +224,7 @@ int main(void) {
       cmocka_unit_test(test_chapter_tcp_echo),
       cmocka_unit_test(test_chapter_udp_server),
       cmocka_unit_test(test_chapter_chat_behind_nats),
+      cmocka_unit_test(test_addresses_repeat_across_processes),
       cmocka_unit_test(test_threads_timeouts_selectors_names),
       cmocka_unit_test(test_raise_is_reported_as_a_crash),
       cmocka_unit_test(test_extension_module_refused_by_name),
