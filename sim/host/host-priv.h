@@ -165,6 +165,7 @@ struct NlPipe {
   gsize head, len;
   int readers, writers;
   NlFile *r, *w; /* the two ends, while open */
+  int holders;   /* socketpair ends holding it, open or shut down */
 };
 
 /* Something that wants to know when a file's readiness may have changed

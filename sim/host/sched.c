@@ -230,18 +230,23 @@ static unsigned unix_poll(NlFile *f) {
   return m;
 }
 
+/* An end closes: it reads and writes no more (its writing side may be
+ * shut down already: shutdown(SHUT_WR) let go of it); each pipe goes
+ * when neither end holds it. */
 static void unix_closed(NlFile *f) {
   NlPipe *rx = f->pipe, *tx = f->pipe_tx;
   rx->readers--;
   rx->r = NULL;
-  tx->writers--;
-  tx->w = NULL;
+  if (tx->w == f) {
+    tx->writers--;
+    tx->w = NULL;
+  }
   NlFile *peer = tx->r;
   if (peer != NULL)
     nl__file_notify(peer);
   for (int i = 0; i < 2; i++) {
     NlPipe *pp = i == 0 ? rx : tx;
-    if (pp->readers == 0 && pp->writers == 0) {
+    if (--pp->holders == 0) {
       g_free(pp->buf);
       g_free(pp);
     }
@@ -263,6 +268,7 @@ void nl__unix_pair_new(NlHostStack *h, NlFile **a, NlFile **b) {
   ab->buf = g_malloc(NL_PIPE_SIZE);
   ba->buf = g_malloc(NL_PIPE_SIZE);
   ab->readers = ab->writers = ba->readers = ba->writers = 1;
+  ab->holders = ba->holders = 2;
   *a = nl__file_new(h, NL_FILE_UNIX, &unix_ops);
   *b = nl__file_new(h, NL_FILE_UNIX, &unix_ops);
   (*a)->domain = (*b)->domain = AF_UNIX;
