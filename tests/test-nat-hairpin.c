@@ -139,7 +139,7 @@ static void test_nat_rfc5780_hairpin_test_passes_every_hairpinning_preset(
     assert_false(p->hairpin_filtering);
     Env env;
     env_init(&env, p);
-    Seen first, got;
+    Seen first = {0}, got = {0};
     assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5000, S, 3478, &first),
                      NL_NAT_PASS);
     NlNatVerdict v = env_udp(&env, NL_NAT_OUTBOUND, HA, 5001, first.src,
@@ -167,7 +167,7 @@ static void test_nat_hairpin_filtering_on_applies_target_filter(void **state) {
     NlNatBehaviour b = behaviour(presets[i], "hairpin-filtering", "on", NULL);
     Env env;
     env_init(&env, &b);
-    Seen first;
+    Seen first = {0};
     assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5000, S, 3478, &first),
                      NL_NAT_PASS);
     assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, HA, 5001, first.src,
