@@ -16,8 +16,12 @@ trap cleanup EXIT INT TERM
 
 n=0
 fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/out"; }
+# Each result says how long its step took (seconds since the last one), so
+# a run that nears the suite's timeout shows which step was slow.
+last=$(date +%s)
+took() { now=$(date +%s); echo "# $((now - last)) s"; last=$now; }
+ok() { n=$((n + 1)); echo "ok $n - $1"; took; }
+notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/out"; took; }
 
 # Start a program that prints a line once it has bound PORT; try ports
 # until one is free.  Sets $port and adds the pid to $pids.
