@@ -73,6 +73,12 @@ static const Assignment udp_rpc = {
      {"no-retransmit", "75/100", {"30 % loss"}},
      {"no-id-check", "75/100", {"late duplicate answers"}},
      {"busy-wait", "90/100", {"waiting without busy-waiting"}},
+     /* Exits 1 at once: "the server is unreachable" requires a request
+      * first. */
+     {"gives-up",
+      "0/100",
+      {"ten answers", "exit status 0", "30 % loss", "late duplicate answers",
+       "waiting without busy-waiting", "the server is unreachable"}},
      {NULL, NULL, {NULL}}}};
 
 static const Assignment stun_client = {
@@ -86,6 +92,13 @@ static const Assignment stun_client = {
      {"no-txid-check", "85/100", {"the transaction ID is checked"}},
      {"no-timeout", "65/100", {"25 % loss", "the server is unreachable"}},
      {"busy-wait", "90/100", {"waiting without busy-waiting"}},
+     /* Exits 1 at once: "the server is unreachable" requires a Binding
+      * request first. */
+     {"gives-up",
+      "0/100",
+      {"the address seen through the NAT", "exit status 0", "25 % loss",
+       "attributes padded to 4 bytes", "the transaction ID is checked",
+       "waiting without busy-waiting", "the server is unreachable"}},
      {NULL, NULL, {NULL}}}};
 
 static const Assignment hole_punch = {
@@ -109,6 +122,14 @@ static const Assignment hole_punch = {
      {"no-timeout",
       "25/100",
       {"A connects through two NATs", "exit status 0", "A connects despite loss",
+       "B connects despite loss", "the peer comes later", "A gives up",
+       "B gives up"}},
+     /* Exits 1 at once: "A gives up" and "B gives up" require the peer
+      * to have tried first. */
+     {"gives-up",
+      "0/100",
+      {"A connects through two NATs", "B connects through two NATs",
+       "exit status 0", "traffic goes directly", "A connects despite loss",
        "B connects despite loss", "the peer comes later", "A gives up",
        "B gives up"}},
      {NULL, NULL, {NULL}}}};
