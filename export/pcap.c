@@ -32,6 +32,13 @@ enum {
    * two interfaces of that type ("a type 101 different from the type of
    * the first interface"). */
   LINKTYPE_IPV4 = 228,
+  /* A capture holding IPv6 (dual stack): a 4-byte address family in
+   * network order before each packet (BSD loopback), as one link type
+   * for every interface (libpcap refuses a file whose interfaces differ,
+   * and a raw IPv4 link cannot carry IPv6). */
+  LINKTYPE_LOOP = 108,
+  LOOP_AF_INET = 2,
+  LOOP_AF_INET6 = 24, /* the BSDs' value every reader knows */
   SNAPLEN = 65535,
   DIR_IN = 1,
   DIR_OUT = 2
@@ -94,6 +101,7 @@ typedef struct {
   GString *b;
   FILE *f;
   gboolean write_failed;
+  gboolean loop; /* some packet is IPv6: LINKTYPE_LOOP */
 } Cap;
 
 static void iface_free(gpointer p) {
@@ -138,7 +146,7 @@ static guint iface_for(Cap *c, guint32 node, guint32 peer, const guint8 *pkt,
                        guint32 len) {
   const NlExpLink *l = peer ? nl__export_world_hop_link(c->world, node, peer)
                             : NULL;
-  if (l == NULL && len >= NL_IP4_HDR_LEN)
+  if (l == NULL && len >= NL_IP4_HDR_LEN && (pkt[0] >> 4) == 4)
     l = nl__export_world_link_for(c->world, node, nl_wire_get32(pkt + 16));
   return iface_add(c, node, l);
 }
@@ -165,7 +173,7 @@ static void write_shb(Cap *c) {
 static void write_idb(Cap *c, const Iface *f) {
   GString *b = c->b;
   block_begin(b, BT_IDB);
-  put16(b, LINKTYPE_IPV4);
+  put16(b, c->loop ? LINKTYPE_LOOP : LINKTYPE_IPV4);
   put16(b, 0);
   put32(b, SNAPLEN);
   put_opt_str(b, IF_NAME, f->name);
@@ -214,12 +222,18 @@ static void write_epb(Cap *c, guint iface, const NlTraceRecord *rec,
   GString *b = c->b;
   guint64 ts = (guint64)(c->world->epoch * NL_S + MAX(rec->time, 0));
   guint32 caplen = MIN(rec->len, (guint32)SNAPLEN);
+  guint32 head = c->loop ? 4 : 0;
   block_begin(b, BT_EPB);
   put32(b, iface);
   put32(b, (guint32)(ts >> 32));
   put32(b, (guint32)ts);
-  put32(b, caplen);
-  put32(b, rec->len);
+  put32(b, caplen + head);
+  put32(b, rec->len + head);
+  if (c->loop) {
+    guint8 af = rec->len >= 1 && (pkt[0] >> 4) == 6 ? LOOP_AF_INET6
+                                                     : LOOP_AF_INET;
+    g_string_append_len(b, (const char *)(guint8[]){0, 0, 0, af}, 4);
+  }
   g_string_append_len(b, (const char *)pkt, caplen);
   pad4(b);
   put_opt(b, EPB_FLAGS, (guint8[]){(guint8)dir, 0, 0, 0}, 4);
@@ -247,6 +261,7 @@ static void plan_interfaces(Cap *c) {
   while (nl_trace_iter_next(&it, &rec, &p)) {
     switch (rec->kind) {
       case NL_TRACE_PKT_SEND:
+        c->loop |= rec->len >= 1 && (p[0] >> 4) == 6;
         if (wanted(c, rec->node))
           iface_for(c, rec->node, rec->peer, p, rec->len);
         if (c->want && wanted(c, rec->peer))
@@ -254,6 +269,7 @@ static void plan_interfaces(Cap *c) {
         break;
       case NL_TRACE_PKT_RECV:
       case NL_TRACE_PKT_DROP:
+        c->loop |= rec->len >= 1 && (p[0] >> 4) == 6;
         if (wanted(c, rec->node))
           iface_for(c, rec->node, rec->peer, p, rec->len);
         if (rec->kind == NL_TRACE_PKT_DROP && rec->id != 0) {
