@@ -1,12 +1,14 @@
 /* NAT devices: the glue between a node's packets and its NlNat. */
 #include "natmodels/nat-node.h"
 
+#include "natmodels/fw6.h"
 #include "sim/net/wire.h"
 
 typedef struct {
   NlNat *nat;
   GPtrArray *inside; /* NlIface* */
   GArray *external;  /* uint32_t: addresses of the outside interfaces */
+  NlFw6 *fw6;        /* IPv6 is filtered, never translated (RFC 6092) */
 } NatNode;
 
 static gboolean is_inside(const NatNode *nn, const NlIface *f) {
@@ -27,8 +29,26 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
                                NlPacket *pkt) {
   NatNode *nn = data;
   NlIp4Header ip;
-  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6)
-    return NL_DROP_NONE; /* IPv6 is routed, not translated */
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    /* IPv6 is routed, not translated, through a stateful firewall with
+     * the device's filtering (RFC 6092); traffic for the device itself
+     * is its own. */
+    NlIp6 dst;
+    if (pkt->len < NL_IP6_HDR_LEN)
+      return NL_DROP_MALFORMED;
+    memcpy(dst.b, pkt->data + 24, 16);
+    gboolean out = is_inside(nn, in);
+    if (!out && nl_node_has_addr6(node, &dst))
+      return NL_DROP_NONE;
+    NlWorld *w = nl_node_world(node);
+    if (nn->fw6 == NULL)
+      nn->fw6 = nl_fw6_new(nl_nat_get_behaviour(nn->nat), nl_world_trace(w),
+                           nl_node_trace_id(node));
+    return nl_fw6_process(nn->fw6, out ? NL_NAT_OUTBOUND : NL_NAT_INBOUND,
+                          nl_world_now(w), pkt->data, pkt->len)
+               ? NL_DROP_NONE
+               : NL_DROP_FIREWALL;
+  }
   if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL)
     return NL_DROP_MALFORMED;
   NlNatDirection dir;
@@ -60,6 +80,7 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
 static void nat_node_free(gpointer p) {
   NatNode *nn = p;
   nl_nat_free(nn->nat);
+  nl_fw6_free(nn->fw6);
   g_ptr_array_free(nn->inside, TRUE);
   g_array_free(nn->external, TRUE);
   g_free(nn);
