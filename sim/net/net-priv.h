@@ -111,6 +111,7 @@ struct NlWorld {
   GHashTable *names6;
   GArray *name6_order;   /* NlIp6 */
   GPtrArray *name6_list; /* the names (owned by names6) */
+  gboolean dns64;        /* a NAT64 serves 64:ff9b::/96 (net6.c) */
 };
 
 /* ---- net.c, for net6.c ---- */
@@ -120,6 +121,10 @@ struct NlWorld {
 void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt);
 /* Delivers a copy of @data to @n itself, as over loopback. */
 void nl__loop_send(NlNode *n, const guint8 *data, size_t len);
+
+/* After prerouting (a NAT64 changed the packet's family): the node's own,
+ * or forwarded.  Takes @pkt. */
+void nl__node_route4(NlNode *n, NlPacket *pkt);
 
 /* ---- net6.c, for net.c ---- */
 
@@ -131,6 +136,8 @@ void nl__world_free6(NlWorld *w);
 /* An IPv6 packet arrived on @in (NULL: over loopback).  Takes @pkt. */
 void nl__node_input6(NlNode *n, NlIface *in, NlPacket *pkt);
 void nl__default_local_in6(NlNode *n, NlPacket *pkt);
+/* After prerouting: the node's own, or forwarded.  Takes @pkt. */
+void nl__node_route6(NlNode *n, NlPacket *pkt);
 /* OUT: the nodes owning an IPv6 packet's source and destination. */
 gboolean nl__owners6(NlWorld *w, const guint8 *pkt, size_t len, NlNode **a,
                      NlNode **b);

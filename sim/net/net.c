@@ -1246,6 +1246,9 @@ static void icmp_error_about(NlNode *n, const NlPacket *pkt,
   g_free(orig);
 }
 
+static void route4(NlNode *n, NlPacket *pkt, const NlIp4Header *ipp,
+                   const guint8 *pre, size_t pre_len);
+
 static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   NlIp4Header ip;
   if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
@@ -1272,11 +1275,35 @@ static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
       nl_node_drop(n, pkt, r);
       return;
     }
+    if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+      nl__node_route6(n, pkt); /* a NAT64 made it IPv6 */
+      return;
+    }
     if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
       nl_node_drop(n, pkt, NL_DROP_MALFORMED);
       return;
     }
   }
+  route4(n, pkt, &ip, pre, pre_len);
+}
+
+void nl__node_route4(NlNode *n, NlPacket *pkt) {
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
+    nl_node_drop(n, pkt, NL_DROP_MALFORMED);
+    return;
+  }
+  guint8 pre[60 + 8];
+  size_t pre_len = MIN((size_t)pkt->len, (size_t)ip.ihl_bytes + 8);
+  memcpy(pre, pkt->data, pre_len);
+  route4(n, pkt, &ip, pre, pre_len);
+}
+
+/* @pkt after prerouting: for the node itself, or forwarded; @pre is what
+ * an ICMP error quotes. */
+static void route4(NlNode *n, NlPacket *pkt, const NlIp4Header *ipp,
+                   const guint8 *pre, size_t pre_len) {
+  NlIp4Header ip = *ipp;
   if (nl_node_has_addr(n, ip.dst)) {
     local_in(n, pkt, &ip);
     return;

@@ -323,6 +323,12 @@ guint nl_world_lookup_name6(const NlWorld *w, const NlNode *from,
 /* The first name registered for @addr, or NULL. */
 const char *nl_world_name_of6(const NlWorld *w, const NlIp6 *addr);
 
+/* DNS64 (RFC 6147): a NAT64 in the world translates 64:ff9b::/96, so an
+ * IPv6-only host's resolver answers a name that has only IPv4 addresses
+ * with 64:ff9b::a.b.c.d (getaddrinfo). */
+void nl_world_set_dns64(NlWorld *w, gboolean on);
+gboolean nl_world_dns64(const NlWorld *w);
+
 G_END_DECLS
 
 #endif

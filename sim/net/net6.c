@@ -641,10 +641,19 @@ void nl__node_input6(NlNode *n, NlIface *in, NlPacket *pkt) {
       nl_node_drop(n, pkt, r);
       return;
     }
-    if (nl_ip6_parse(pkt->data, pkt->len, &ip) != NULL) {
-      nl_node_drop(n, pkt, NL_DROP_MALFORMED);
+    if (pkt->len >= 1 && (pkt->data[0] >> 4) == 4) {
+      nl__node_route4(n, pkt); /* a NAT64 made it IPv4 */
       return;
     }
+  }
+  nl__node_route6(n, pkt);
+}
+
+void nl__node_route6(NlNode *n, NlPacket *pkt) {
+  NlIp6Header ip;
+  if (nl_ip6_parse(pkt->data, pkt->len, &ip) != NULL) {
+    nl_node_drop(n, pkt, NL_DROP_MALFORMED);
+    return;
   }
   if (nl_node_has_addr6(n, &ip.dst)) {
     local_in6(n, pkt, &ip);
@@ -773,4 +782,12 @@ const char *nl_world_name_of6(const NlWorld *w, const NlIp6 *addr) {
     if (nl_ip6_equal(&g_array_index(w->name6_order, NlIp6, i), addr))
       return g_ptr_array_index(w->name6_list, i);
   return NULL;
+}
+
+void nl_world_set_dns64(NlWorld *w, gboolean on) {
+  w->dns64 = on;
+}
+
+gboolean nl_world_dns64(const NlWorld *w) {
+  return w->dns64;
 }

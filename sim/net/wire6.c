@@ -426,3 +426,20 @@ void nl_wire_describe6(const guint8 *pkt, size_t len, GString *out) {
                              ip.proto, l4);
   }
 }
+
+static const guint8 nat64_wkp[12] = {0x00, 0x64, 0xff, 0x9b};
+
+NlIp6 nl_ip6_nat64(uint32_t v4) {
+  NlIp6 a;
+  memcpy(a.b, nat64_wkp, 12);
+  nl_wire_put32(a.b + 12, v4);
+  return a;
+}
+
+gboolean nl_ip6_is_nat64(const NlIp6 *a, uint32_t *v4) {
+  if (memcmp(a->b, nat64_wkp, 12) != 0)
+    return FALSE;
+  if (v4 != NULL)
+    *v4 = nl_wire_get32(a->b + 12);
+  return TRUE;
+}

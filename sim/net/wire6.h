@@ -97,6 +97,11 @@ gboolean nl_ip6_is_v4mapped(const NlIp6 *a); /* ::ffff:0:0/96 */
 NlIp6 nl_ip6_from4(uint32_t v4);
 /* The IPv4 address of a v4-mapped address (host order). */
 uint32_t nl_ip6_to4(const NlIp6 *a);
+/* 64:ff9b::@v4, the NAT64 well-known prefix's address for @v4 (RFC 6052
+ * §2.1, §2.2 with a /96 prefix). */
+NlIp6 nl_ip6_nat64(uint32_t v4);
+/* Whether @a is in 64:ff9b::/96; @v4 (may be NULL) gets the address. */
+gboolean nl_ip6_is_nat64(const NlIp6 *a, uint32_t *v4);
 /* Whether the first @len bits of @a and @prefix agree. */
 gboolean nl_ip6_prefix_match(const NlIp6 *a, const NlIp6 *prefix, guint len);
 /* @a with all but its first @len bits cleared. */
