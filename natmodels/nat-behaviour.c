@@ -171,6 +171,7 @@ static const Field fields[] = {
   PLAIN_FIELD("inbound-refresh", FIELD_BOOL, inbound_refresh),
   PLAIN_FIELD("translate", FIELD_BOOL, translate),
   PLAIN_FIELD("block-outbound-udp", FIELD_BOOL, block_outbound_udp),
+  PLAIN_FIELD("nat64", FIELD_BOOL, nat64),
 };
 
 gboolean nl_nat_duration_parse(const char *s, NlTime *out) {
@@ -390,6 +391,8 @@ void nl_nat_behaviour_describe(const NlNatBehaviour *b, GString *out) {
     const guint8 *p = (const guint8 *)b + f->offset;
     if (f->type == FIELD_PORT) /* shown as port-range */
       continue;
+    if (f->offset == offsetof(NlNatBehaviour, nat64) && !b->nat64)
+      continue; /* an IPv4 NAT's description stays as it was */
     g_string_append_printf(out, "%s%s=", first ? "" : " ", f->name);
     first = FALSE;
     switch (f->type) {

@@ -179,6 +179,13 @@ typedef struct {
   /* [block-outbound-udp] every outbound UDP packet is dropped (BLOCKED):
    * a network that allows only TCP. */
   gboolean block_outbound_udp;
+  /* [nat64] stateful NAT64 (RFC 6146) besides IPv4 NAT: IPv6 packets from
+   * inside to the well-known prefix 64:ff9b::/96 (RFC 6052) leave as
+   * IPv4 to the address the last 32 bits hold, from the device's external
+   * address, and the answers come back as IPv6 (RFC 7915); the world's
+   * IPv6-only hosts get DNS64 answers (RFC 6147).  Off by default; shown
+   * by nl_nat_behaviour_describe() only when on. */
+  gboolean nat64;
 } NlNatBehaviour;
 
 /**

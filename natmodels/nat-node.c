@@ -2,6 +2,7 @@
 #include "natmodels/nat-node.h"
 
 #include "natmodels/fw6.h"
+#include "natmodels/nat64.h"
 #include "sim/net/wire.h"
 
 typedef struct {
@@ -9,6 +10,7 @@ typedef struct {
   GPtrArray *inside; /* NlIface* */
   GArray *external;  /* uint32_t: addresses of the outside interfaces */
   NlFw6 *fw6;        /* IPv6 is filtered, never translated (RFC 6092) */
+  NlNat64 *nat64;    /* NULL unless the behaviour says nat64 */
 } NatNode;
 
 static gboolean is_inside(const NatNode *nn, const NlIface *f) {
@@ -25,10 +27,12 @@ static gboolean is_external(const NatNode *nn, uint32_t addr) {
   return FALSE;
 }
 
+static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
+                               NlPacket *pkt);
+
 static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
                                NlPacket *pkt) {
   NatNode *nn = data;
-  NlIp4Header ip;
   if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
     /* IPv6 is routed, not translated, through a stateful firewall with
      * the device's filtering (RFC 6092); traffic for the device itself
@@ -41,6 +45,17 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
     if (!out && nl_node_has_addr6(node, &dst))
       return NL_DROP_NONE;
     NlWorld *w = nl_node_world(node);
+    if (out && nn->nat64 != NULL && nl_nat64_prefix_match(&dst, NULL)) {
+      /* NAT64: translated to IPv4 from the host's pool address, then
+       * through the IPv4 NAT below. */
+      NlDropReason why;
+      size_t n = nl_nat64_6to4(nn->nat64, nl_world_now(w), pkt->data,
+                               pkt->len, pkt->data, &why);
+      if (n == 0)
+        return why;
+      pkt->len = (guint)n;
+      return translate4(nn, node, in, pkt);
+    }
     if (nn->fw6 == NULL)
       nn->fw6 = nl_fw6_new(nl_nat_get_behaviour(nn->nat), nl_world_trace(w),
                            nl_node_trace_id(node));
@@ -49,6 +64,14 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
                ? NL_DROP_NONE
                : NL_DROP_FIREWALL;
   }
+  return translate4(nn, node, in, pkt);
+}
+
+/* An IPv4 packet through the NAT (and, coming back to an IPv6 host of a
+ * NAT64, translated to IPv6 after it). */
+static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
+                               NlPacket *pkt) {
+  NlIp4Header ip;
   if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL)
     return NL_DROP_MALFORMED;
   NlNatDirection dir;
@@ -71,6 +94,19 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
   NlNatVerdict v = nl_nat_process(nn->nat, dir, pkt->data, pkt->len, &why);
   if (v == NL_NAT_DROP)
     return why == NL_DROP_NONE ? NL_DROP_NAT_FILTERED : why;
+  if (dir == NL_NAT_INBOUND && v == NL_NAT_PASS && nn->nat64 != NULL &&
+      nl_nat64_owns(nn->nat64, nl_wire_get32(pkt->data + 16))) {
+    guint8 *buf = g_malloc(MAX((size_t)pkt->len + 20, 64u));
+    size_t n = nl_nat64_4to6(nn->nat64, pkt->data, pkt->len, buf, &why);
+    if (n == 0) {
+      g_free(buf);
+      return why;
+    }
+    g_free(pkt->data);
+    pkt->data = buf;
+    pkt->cap = (guint)MAX((size_t)pkt->len + 20, 64u);
+    pkt->len = (guint)n;
+  }
   NlWorld *w = nl_node_world(node);
   nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_NAT_XLATE,
                nl_node_trace_id(node), 0, pkt->id, 0, pkt->data, pkt->len);
@@ -81,6 +117,7 @@ static void nat_node_free(gpointer p) {
   NatNode *nn = p;
   nl_nat_free(nn->nat);
   nl_fw6_free(nn->fw6);
+  nl_nat64_free(nn->nat64);
   g_ptr_array_free(nn->inside, TRUE);
   g_array_free(nn->external, TRUE);
   g_free(nn);
@@ -99,6 +136,11 @@ void nl_nat_node_attach(NlNode *node, NlNat *nat, GPtrArray *inside) {
       uint32_t a = nl_iface_addr(f);
       g_array_append_val(nn->external, a);
     }
+  }
+  if (nl_nat_get_behaviour(nat)->nat64) {
+    nn->nat64 = nl_nat64_new(nl_world_trace(nl_node_world(node)),
+                             nl_node_trace_id(node));
+    nl_world_set_dns64(nl_node_world(node), TRUE);
   }
   nl_node_set_stack(node, nn, nat_node_free);
   NlNodeHooks hooks = {.prerouting = prerouting, .data = nn};
