@@ -563,6 +563,14 @@ int nl_posix_getaddrinfo(const char *node, const char *service,
       nl__trace_call(t, "getaddrinfo(\"%s\") = EAI_NONAME", node);
       return EAI_NONAME;
     }
+    /* DNS64 (RFC 6147): an IPv6-only host's resolver synthesizes an AAAA
+     * answer, 64:ff9b::a.b.c.d, for a name with only A answers when the
+     * world has a NAT64 to translate it. */
+    if (n6 == 0 && has4 && nl_world_dns64(w) && nl_node_has_ip6(host) &&
+        !nl_node_has_ip4(host) && (a4 >> 24) != 127) {
+      six[0] = nl_ip6_nat64(a4);
+      n6 = 1;
+    }
     NlIp6 m = nl_ip6_from4(a4);
     if (family != AF_INET)
       for (guint i = 0; i < n6; i++)
