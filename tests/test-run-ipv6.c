@@ -2,8 +2,9 @@
  * client reaches a dual-stack server over IPv6 and an IPv4-only one (or
  * from an IPv4-only host) over IPv4; a v6-only socket refuses IPv4 peers;
  * a Packet Too Big reaches the sender and its next datagram fits; two
- * peers punch a hole through two IPv6 stateful firewalls; tshark dissects
- * the captures cleanly.  Every run is repeated and must give a
+ * peers punch a hole through two IPv6 stateful firewalls; an IPv6-only
+ * host reaches an IPv4 server through NAT64/DNS64; tshark dissects the
+ * captures cleanly.  Every run is repeated and must give a
  * byte-identical trace. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,6 +179,41 @@ static void test_ipv6_hole_punch_through_two_firewalls(void **state) {
   test_run_free(r);
 }
 
+static void test_ipv6_only_host_reaches_ipv4_through_nat64(void **state) {
+  TestRun *r = run_twice("ipv6-nat64/nat64.nlab");
+  /* DNS64: the IPv4-only name answers with the well-known prefix first. */
+  assert_true(printed(r, "phone/dual-client",
+                      "server has: 64:ff9b::cb00:710a 203.0.113.10"));
+  assert_true(printed(r, "phone/dual-client",
+                      "reached 64:ff9b::cb00:710a port 7000 over IPv6: "
+                      "\"hello from v6\""));
+  /* The phone sends IPv6 only; the server receives IPv4 only, from the
+   * gateway's public address. */
+  assert_int_equal(test_count_lines(r->text, "phone send -> gw", "UDP "
+                                    "[2001:db8:6::5]:", "> [64:ff9b::cb00:"
+                                    "710a]:7000 len=13",
+                                    NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "server deliver <- gw", "UDP "
+                                    "203.0.113.1:", "> 203.0.113.10:7000 "
+                                    "len=13",
+                                    NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "phone deliver <- gw", "UDP "
+                                    "[64:ff9b::cb00:710a]:7000 > "
+                                    "[2001:db8:6::5]:",
+                                    NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "phone send", "UDP 2", NULL), 0);
+  assert_int_equal(test_count_lines(r->text, "gw mapping", "nat64 "
+                                    "[2001:db8:6::5] is 192.168.255.1",
+                                    NULL),
+                   1);
+  assert_true(printed(r, "server/dual-server",
+                      "from [::ffff:203.0.113.1]:"));
+  test_run_free(r);
+}
+
 static char *tshark_of(const char *tshark, const char *pcap) {
   /* -V: every field; checksums verified. */
   char *argv[] = {(char *)tshark, "-n", "-V", "-o", "udp.check_checksum:TRUE",
@@ -202,7 +238,8 @@ static void test_ipv6_tshark_dissects_the_captures(void **state) {
   }
   char *dir = g_dir_make_tmp("natlab-ipv6-XXXXXX", NULL);
   const char *lessons[] = {"ipv6-packet-too-big/packet-too-big.nlab",
-                           "ipv6-dual-stack/dual-stack.nlab"};
+                           "ipv6-dual-stack/dual-stack.nlab",
+                           "ipv6-nat64/nat64.nlab"};
   for (guint i = 0; i < G_N_ELEMENTS(lessons); i++) {
     TestRun *r = run_twice(lessons[i]);
     char *pcap = g_build_filename(dir, "cap.pcapng", NULL);
@@ -223,10 +260,15 @@ static void test_ipv6_tshark_dissects_the_captures(void **state) {
       assert_non_null(strstr(out, "[2 IPv6 Fragments (1408 bytes)"));
       assert_non_null(strstr(out, "[Checksum Status: Good]"));
       assert_null(strstr(out, "Family: IP (2)"));
-    } else {
+    } else if (i == 1) {
       /* Both families in one file. */
       assert_non_null(strstr(out, "Family: IP (2)"));
       assert_non_null(strstr(out, "Src: 2001:db8:1::2, Dst: 2001:db8:1::1"));
+    } else {
+      /* One datagram on both sides of the translator, checksums right. */
+      assert_non_null(strstr(out, "Src: 2001:db8:6::5, Dst: 64:ff9b::cb00:710a"));
+      assert_non_null(strstr(out, "Src: 203.0.113.1, Dst: 203.0.113.10"));
+      assert_non_null(strstr(out, "[Checksum Status: Good]"));
     }
     g_free(out);
     g_remove(pcap);
@@ -244,6 +286,7 @@ int main(void) {
       cmocka_unit_test(test_ipv6_v6only_socket_refuses_ipv4_peers),
       cmocka_unit_test(test_ipv6_packet_too_big_reaches_sender_next_fits),
       cmocka_unit_test(test_ipv6_hole_punch_through_two_firewalls),
+      cmocka_unit_test(test_ipv6_only_host_reaches_ipv4_through_nat64),
       cmocka_unit_test(test_ipv6_tshark_dissects_the_captures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
