@@ -22,11 +22,22 @@ typedef struct {
   NlTime expires;
 } Entry;
 
+/* A fragmented datagram whose first fragment was let in: its later
+ * fragments (which carry no ports) follow it. */
+typedef struct {
+  NlIp6 src, dst;
+  uint32_t id;
+  NlTime expires;
+} Frag;
+
+#define FRAG_LIFETIME (60 * NL_S) /* RFC 8200 §4.5's reassembly time */
+
 struct NlFw6 {
   NlNatBehaviour b;
   NlTrace *trace;
   guint32 node;
   GHashTable *entries; /* Key* -> Entry* (the key is inside the entry) */
+  GArray *frags;       /* Frag, oldest first */
 };
 
 static guint key_hash(gconstpointer p) {
@@ -53,6 +64,7 @@ NlFw6 *nl_fw6_new(const NlNatBehaviour *b, NlTrace *trace,
   fw->trace = trace;
   fw->node = trace_node_id;
   fw->entries = g_hash_table_new_full(key_hash, key_equal, NULL, entry_free);
+  fw->frags = g_array_new(FALSE, FALSE, sizeof(Frag));
   return fw;
 }
 
@@ -60,11 +72,38 @@ void nl_fw6_free(NlFw6 *fw) {
   if (fw == NULL)
     return;
   g_hash_table_destroy(fw->entries);
+  g_array_free(fw->frags, TRUE);
   g_free(fw);
 }
 
 void nl_fw6_clear(NlFw6 *fw) {
   g_hash_table_remove_all(fw->entries);
+  g_array_set_size(fw->frags, 0);
+}
+
+/* Whether a later fragment of (@ip's source, destination, id) follows a
+ * first fragment that was let in; forgets the expired ones. */
+static gboolean frag_known(NlFw6 *fw, const NlIp6Header *ip, NlTime now) {
+  guint keep = 0;
+  gboolean found = FALSE;
+  for (guint i = 0; i < fw->frags->len; i++) {
+    Frag *f = &g_array_index(fw->frags, Frag, i);
+    if (now >= f->expires)
+      continue;
+    found |= f->id == ip->frag_id && nl_ip6_equal(&f->src, &ip->src) &&
+             nl_ip6_equal(&f->dst, &ip->dst);
+    g_array_index(fw->frags, Frag, keep++) = *f;
+  }
+  g_array_set_size(fw->frags, keep);
+  return found;
+}
+
+static void frag_admit(NlFw6 *fw, const NlIp6Header *ip, NlTime now) {
+  if (fw->frags->len >= 1024) /* bounded: the oldest goes */
+    g_array_remove_index(fw->frags, 0);
+  Frag f = {.src = ip->src, .dst = ip->dst, .id = ip->frag_id,
+            .expires = now + FRAG_LIFETIME};
+  g_array_append_val(fw->frags, f);
 }
 
 static const char *proto_name(uint8_t p) {
@@ -180,12 +219,18 @@ gboolean nl_fw6_process(NlFw6 *fw, NlNatDirection dir, NlTime now,
     }
     return TRUE;
   }
+  if (later_fragment)
+    return frag_known(fw, &ip, now);
   if (has_ports) {
     if (ip.proto == NL_IPPROTO_ICMPV6 && l4[0] != NL_ICMP6_ECHO_REPLY)
       return FALSE; /* an unsolicited echo request */
     Key k = {.proto = ip.proto, .port = dport, .addr = ip.dst};
     Remote r = {.addr = ip.src, .port = sport};
-    return inbound(fw, now, &k, &r, TRUE);
+    if (!inbound(fw, now, &k, &r, TRUE))
+      return FALSE;
+    if (ip.frag && ip.mf)
+      frag_admit(fw, &ip, now);
+    return TRUE;
   }
   if (ip.proto == NL_IPPROTO_ICMPV6 && !later_fragment && n >= 8 &&
       l4[0] < 128) {

@@ -15,7 +15,9 @@
  *     Exceeded, Parameter Problem): pass when the packet they quote
  *     matches an entry (so path MTU discovery works through it);
  *   everything else (unsolicited): dropped, FIREWALL.
- * Non-first fragments carry no ports: inbound they are dropped.
+ * Non-first fragments carry no ports: inbound, they pass when the first
+ * fragment of their datagram (same source, destination and
+ * identification, within 60 s) was let in.
  *
  * Expiry is checked when an entry is used, against the virtual clock, so
  * the table needs no event.  Trace: NL_TRACE_NAT_MAP records "new UDP

@@ -1,8 +1,8 @@
 /* The IPv6 stateful firewall (natmodels/fw6.c, RFC 6092): outbound opens
  * state, inbound passes only as the filtering behaviour admits it while
  * the state lives, ICMPv6 errors pass only about a known flow, and
- * unsolicited traffic (a datagram, an echo request, a later fragment) is
- * filtered. */
+ * unsolicited traffic (a datagram, an echo request) is filtered; later
+ * fragments follow their first. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -152,12 +152,63 @@ static void test_fw6_echo(void **state) {
   nl_fw6_free(fw);
 }
 
+/* A fragment of a UDP datagram from @src:@sport to @dst:@dport: the
+ * first one (@off 0) carries the UDP header, a later one only data. */
+static size_t frag(guint8 *buf, const char *src, const char *dst,
+                   uint32_t id, uint16_t off, gboolean mf, uint16_t sport,
+                   uint16_t dport) {
+  NlIp6Header h = {0};
+  h.src = ip(src);
+  h.dst = ip(dst);
+  h.next = NL_IPPROTO_FRAGMENT;
+  h.hop_limit = 64;
+  h.payload_len = NL_IP6_FRAG_HDR_LEN + 16;
+  nl_ip6_write(buf, &h);
+  guint8 *f = buf + NL_IP6_HDR_LEN;
+  memset(f, 0, NL_IP6_FRAG_HDR_LEN + 16);
+  f[0] = NL_IPPROTO_UDP;
+  nl_wire_put16(f + 2, (uint16_t)(off | (mf ? 1 : 0)));
+  nl_wire_put32(f + 4, id);
+  if (off == 0) {
+    nl_wire_put16(f + 8, sport);
+    nl_wire_put16(f + 10, dport);
+    nl_wire_put16(f + 12, 40); /* the whole datagram's UDP length */
+  }
+  return NL_IP6_HDR_LEN + NL_IP6_FRAG_HDR_LEN + 16;
+}
+
+/* A fragmented answer: the later fragments follow a first fragment that
+ * was let in (same source, destination and identification, for 60 s);
+ * those of a datagram whose first fragment was filtered do not. */
+static void test_fw6_fragments_follow_their_first(void **state) {
+  NlNatBehaviour b = behaviour("firewall", NULL);
+  NlFw6 *fw = nl_fw6_new(&b, NULL, 0);
+  guint8 pkt[128];
+  size_t n = udp(pkt, H, 5000, S, 7000);
+  assert_true(pass(fw, NL_NAT_OUTBOUND, NL_S, pkt, n));
+  n = frag(pkt, S, H, 77, 16, FALSE, 0, 0);
+  assert_false(pass(fw, NL_NAT_INBOUND, NL_S, pkt, n)); /* first unseen */
+  n = frag(pkt, S, H, 77, 0, TRUE, 7000, 5000);
+  assert_true(pass(fw, NL_NAT_INBOUND, NL_S, pkt, n));
+  n = frag(pkt, S, H, 77, 16, FALSE, 0, 0);
+  assert_true(pass(fw, NL_NAT_INBOUND, 2 * NL_S, pkt, n));
+  assert_false(pass(fw, NL_NAT_INBOUND, 62 * NL_S, pkt, n)); /* expired */
+  /* From someone the flow never sent to: the first is filtered, so is
+   * the rest. */
+  n = frag(pkt, P, H, 78, 0, TRUE, 7000, 5000);
+  assert_false(pass(fw, NL_NAT_INBOUND, 3 * NL_S, pkt, n));
+  n = frag(pkt, P, H, 78, 16, FALSE, 0, 0);
+  assert_false(pass(fw, NL_NAT_INBOUND, 3 * NL_S, pkt, n));
+  nl_fw6_free(fw);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fw6_filters_by_behaviour),
       cmocka_unit_test(test_fw6_state_expires),
       cmocka_unit_test(test_fw6_icmp_errors_follow_state),
       cmocka_unit_test(test_fw6_echo),
+      cmocka_unit_test(test_fw6_fragments_follow_their_first),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
