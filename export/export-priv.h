@@ -7,17 +7,21 @@
 #include <stdint.h>
 
 #include "sim/core/trace.h"
+#include "sim/net/wire6.h"
 
 G_BEGIN_DECLS
 
 /* What the exporters need to know about one packet. */
 typedef struct {
-  gboolean ip;       /* an IPv4 header parsed */
+  gboolean ip;       /* an IPv4 (or, with @v6, IPv6) header parsed */
+  gboolean v6;       /* IPv6: @src6 and @dst6, @ttl is the hop limit,
+                      * @proto the upper layer after extension headers */
   gboolean l4;       /* the transport header parsed (not a fragment) */
-  gboolean fragment; /* a non-first or more-fragments IPv4 fragment */
+  gboolean fragment; /* a non-first or more-fragments fragment */
   uint8_t proto;
   uint8_t ttl;
-  uint32_t src, dst;
+  uint32_t src, dst; /* IPv4; 0 for IPv6 */
+  NlIp6 src6, dst6;
   uint16_t sport, dport; /* UDP/TCP */
   uint8_t tcp_flags;
   uint8_t icmp_type, icmp_code;
@@ -37,7 +41,8 @@ void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt, size_t len,
 /* Appends "SYN,ACK" style TCP flag names. */
 void nl__export_tcp_flags(uint8_t flags, GString *out);
 
-/* Appends "10.0.0.5:5000" (or just the address for ICMP and fragments). */
+/* Appends "10.0.0.5:5000" or "[2001:db8::5]:5000" (or just the address
+ * for ICMP and fragments). */
 void nl__export_endpoint(const NlPktInfo *info, gboolean source, GString *out);
 
 /* Names a STUN/TURN message from its UDP payload (RFC 5389 magic cookie

@@ -6,6 +6,7 @@
 
 #include "export/export-priv.h"
 #include "sim/net/wire.h"
+#include "sim/net/wire6.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(natlab-export-error-quark, nl_export_error)
@@ -57,9 +58,68 @@ const char *nl__export_stun_name(const guint8 *udp, size_t len, char *buf) {
   return buf;
 }
 
+static void pkt_info6(const guint8 *pkt, size_t len, NlPktInfo *info) {
+  NlIp6Header ip;
+  if (nl_ip6_parse(pkt, len, &ip) != NULL)
+    return;
+  info->ip = info->v6 = TRUE;
+  info->proto = ip.proto;
+  info->ttl = ip.hop_limit;
+  info->src6 = ip.src;
+  info->dst6 = ip.dst;
+  size_t end = MIN(len, (size_t)NL_IP6_HDR_LEN + ip.payload_len);
+  size_t l4len = end > ip.hdr_bytes ? end - ip.hdr_bytes : 0;
+  const guint8 *l4 = pkt + ip.hdr_bytes;
+  if (ip.frag && (ip.frag_offset != 0 || ip.mf)) {
+    info->fragment = TRUE;
+    info->payload_len = (uint32_t)l4len;
+    return;
+  }
+  switch (ip.proto) {
+    case NL_IPPROTO_UDP: {
+      NlUdpHeader u;
+      if (nl_udp6_parse(pkt, len, &ip, &u) != NULL)
+        return;
+      info->l4 = TRUE;
+      info->sport = u.sport;
+      info->dport = u.dport;
+      info->payload_len = u.len - NL_UDP_HDR_LEN;
+      info->app = nl__export_stun_name(l4 + NL_UDP_HDR_LEN, info->payload_len,
+                                       info->app_buf);
+      return;
+    }
+    case NL_IPPROTO_TCP: {
+      NlTcpHeader t;
+      if (nl_tcp6_parse(pkt, len, &ip, &t) != NULL)
+        return;
+      info->l4 = TRUE;
+      info->sport = t.sport;
+      info->dport = t.dport;
+      info->tcp_flags = t.flags;
+      info->tcp_seq = t.seq;
+      info->tcp_ack = t.ack;
+      info->payload_len = (uint32_t)(l4len - t.hdr_bytes);
+      return;
+    }
+    case NL_IPPROTO_ICMPV6:
+      if (l4len < NL_ICMP6_HDR_LEN)
+        return;
+      info->l4 = TRUE;
+      info->icmp_type = l4[0];
+      info->icmp_code = l4[1];
+      info->payload_len = (uint32_t)(l4len - NL_ICMP6_HDR_LEN);
+      return;
+    default: info->payload_len = (uint32_t)l4len; return;
+  }
+}
+
 void nl__export_pkt_info(const guint8 *pkt, size_t len, NlPktInfo *info) {
   NlIp4Header ip;
   memset(info, 0, sizeof *info);
+  if (pkt != NULL && len >= 1 && (pkt[0] >> 4) == 6) {
+    pkt_info6(pkt, len, info);
+    return;
+  }
   if (pkt == NULL || nl_ip4_parse(pkt, len, &ip) != NULL)
     return;
   info->ip = TRUE;
@@ -132,12 +192,37 @@ void nl__export_tcp_flags(uint8_t flags, GString *out) {
 }
 
 void nl__export_endpoint(const NlPktInfo *info, gboolean source, GString *out) {
-  char a[16];
-  nl_ip4_to_string(source ? info->src : info->dst, a);
-  g_string_append(out, a);
-  if (info->l4 &&
-      (info->proto == NL_IPPROTO_UDP || info->proto == NL_IPPROTO_TCP))
+  char a[NL_IP6_STRLEN];
+  gboolean port = info->l4 && (info->proto == NL_IPPROTO_UDP ||
+                               info->proto == NL_IPPROTO_TCP);
+  if (info->v6) {
+    nl_ip6_to_string(source ? &info->src6 : &info->dst6, a);
+    g_string_append_printf(out, port ? "[%s]" : "%s", a);
+  } else {
+    nl_ip4_to_string(source ? info->src : info->dst, a);
+    g_string_append(out, a);
+  }
+  if (port)
     g_string_append_printf(out, ":%u", source ? info->sport : info->dport);
+}
+
+static const char *icmp6_name(const NlPktInfo *i) {
+  switch (i->icmp_type) {
+    case NL_ICMP6_ECHO_REQUEST: return "echo request";
+    case NL_ICMP6_ECHO_REPLY: return "echo reply";
+    case NL_ICMP6_PACKET_TOO_BIG: return "packet too big";
+    case NL_ICMP6_TIME_EXCEEDED: return "time exceeded";
+    case NL_ICMP6_PARAM_PROBLEM: return "parameter problem";
+    case NL_ICMP6_DEST_UNREACH:
+      switch (i->icmp_code) {
+        case NL_ICMP6_NO_ROUTE: return "no route";
+        case NL_ICMP6_ADMIN_PROHIBITED: return "admin prohibited";
+        case NL_ICMP6_ADDR_UNREACH: return "address unreachable";
+        case NL_ICMP6_PORT_UNREACH: return "port unreachable";
+        default: return "unreachable";
+      }
+    default: return "message";
+  }
 }
 
 static const char *icmp_name(const NlPktInfo *i) {
@@ -166,8 +251,8 @@ void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt, size_t len,
   }
   if (info->fragment || !info->l4) {
     /* Fragments and unparsed transports get the addresses only. */
-    g_string_append_printf(out, "%s ",
-                           info->fragment ? "IPv4 fragment" : "IPv4");
+    g_string_append_printf(out, "%s%s ", info->v6 ? "IPv6" : "IPv4",
+                           info->fragment ? " fragment" : "");
     nl__export_endpoint(info, TRUE, out);
     g_string_append(out, " → ");
     nl__export_endpoint(info, FALSE, out);
@@ -179,7 +264,12 @@ void nl__export_pkt_label(const NlPktInfo *info, const guint8 *pkt, size_t len,
       g_string_append(out, info->app ? info->app : "UDP");
       break;
     case NL_IPPROTO_TCP: g_string_append(out, "TCP"); break;
-    default: g_string_append_printf(out, "ICMP %s", icmp_name(info)); break;
+    default:
+      if (info->v6)
+        g_string_append_printf(out, "ICMPv6 %s", icmp6_name(info));
+      else
+        g_string_append_printf(out, "ICMP %s", icmp_name(info));
+      break;
   }
   g_string_append_c(out, ' ');
   nl__export_endpoint(info, TRUE, out);

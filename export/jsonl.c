@@ -50,6 +50,7 @@ static const char *proto_name(uint8_t proto) {
     case NL_IPPROTO_UDP: return "udp";
     case NL_IPPROTO_TCP: return "tcp";
     case NL_IPPROTO_ICMP: return "icmp";
+    case NL_IPPROTO_ICMPV6: return "icmpv6";
     default: return NULL;
   }
 }
@@ -57,7 +58,7 @@ static const char *proto_name(uint8_t proto) {
 static void json_packet(GString *out, const NlTraceRecord *rec,
                         const guint8 *p) {
   NlPktInfo info;
-  char a[16];
+  char a[NL_IP6_STRLEN];
   GString *d = g_string_new(NULL);
   nl__export_pkt_info(p, rec->len, &info);
   g_string_append_printf(out, "{\"len\":%u,\"decode\":", rec->len);
@@ -69,11 +70,19 @@ static void json_packet(GString *out, const NlTraceRecord *rec,
       g_string_append_printf(out, ",\"proto\":\"%s\"", proto);
     else
       g_string_append_printf(out, ",\"proto\":%u", info.proto);
-    g_string_append_printf(out, ",\"src\":\"%s\"",
-                           nl_ip4_to_string(info.src, a));
-    g_string_append_printf(out, ",\"dst\":\"%s\"",
-                           nl_ip4_to_string(info.dst, a));
-    g_string_append_printf(out, ",\"ttl\":%u", info.ttl);
+    if (info.v6) {
+      g_string_append_printf(out, ",\"src\":\"%s\"",
+                             nl_ip6_to_string(&info.src6, a));
+      g_string_append_printf(out, ",\"dst\":\"%s\"",
+                             nl_ip6_to_string(&info.dst6, a));
+      g_string_append_printf(out, ",\"hop_limit\":%u", info.ttl);
+    } else {
+      g_string_append_printf(out, ",\"src\":\"%s\"",
+                             nl_ip4_to_string(info.src, a));
+      g_string_append_printf(out, ",\"dst\":\"%s\"",
+                             nl_ip4_to_string(info.dst, a));
+      g_string_append_printf(out, ",\"ttl\":%u", info.ttl);
+    }
     if (info.fragment)
       g_string_append(out, ",\"fragment\":true");
   }
@@ -88,7 +97,8 @@ static void json_packet(GString *out, const NlTraceRecord *rec,
     g_string_append_printf(out, ",\"seq\":%u,\"ack\":%u", info.tcp_seq,
                            info.tcp_ack);
   }
-  if (info.l4 && info.proto == NL_IPPROTO_ICMP)
+  if (info.l4 && (info.proto == NL_IPPROTO_ICMP ||
+                  (info.v6 && info.proto == NL_IPPROTO_ICMPV6)))
     g_string_append_printf(out, ",\"icmp_type\":%u,\"icmp_code\":%u",
                            info.icmp_type, info.icmp_code);
   if (info.ip)

@@ -1038,9 +1038,13 @@ static void xlate_box(Build *b, const Rec *r, const NodeState *st) {
   int lines = 0;
   if (have && before.ip && after.ip) {
     for (int src = 1; src >= 0; src--) {
+      /* A NAT64 changes the family: both ends then change. */
       gboolean changed =
-          src ? (before.src != after.src || before.sport != after.sport)
-              : (before.dst != after.dst || before.dport != after.dport);
+          before.v6 != after.v6 ||
+          (src ? (before.src != after.src || before.sport != after.sport ||
+                  !nl_ip6_equal(&before.src6, &after.src6))
+               : (before.dst != after.dst || before.dport != after.dport ||
+                  !nl_ip6_equal(&before.dst6, &after.dst6)));
       if (!changed)
         continue;
       if (lines++)

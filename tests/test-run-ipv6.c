@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "export/jsonl.h"
 #include "export/pcap.h"
+#include "export/timeline.h"
 #include "test-run-util.h"
 
 static char *lesson(const char *rel) {
@@ -214,6 +216,59 @@ static void test_ipv6_only_host_reaches_ipv4_through_nat64(void **state) {
   test_run_free(r);
 }
 
+/* The JSON trace and the timeline decode IPv6 packets: addresses, ports,
+ * hop limit, ICMPv6 names. */
+static void test_ipv6_in_json_trace_and_timeline(void **state) {
+  TestRun *r = run_twice("ipv6-packet-too-big/packet-too-big.nlab");
+  NlTrace *t = nl_run_trace(r->run);
+  GString *json = g_string_new(NULL);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  guint64 seq = 0;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    nl_jsonl_format(t, seq++, rec, p, json);
+    g_string_append_c(json, '\n');
+  }
+  assert_non_null(strstr(json->str, "\"proto\":\"udp\",\"src\":"
+                                    "\"2001:db8:1::5\",\"dst\":"
+                                    "\"2001:db8:2::7\",\"hop_limit\":64,"));
+  assert_non_null(strstr(json->str, "\"proto\":\"icmpv6\",\"src\":"
+                                    "\"2001:db8:1::1\",\"dst\":"
+                                    "\"2001:db8:1::5\",\"hop_limit\":64,"
+                                    "\"icmp_type\":2,\"icmp_code\":0"));
+  assert_non_null(strstr(json->str, "\"fragment\":true"));
+  g_string_free(json, TRUE);
+  char *dir = g_dir_make_tmp("natlab-ipv6-XXXXXX", NULL);
+  char *path = g_build_filename(dir, "t.dot", NULL);
+  char **files = NULL;
+  GError *err = NULL;
+  if (!nl_timeline_write_files(t, path, NULL, &files, &err))
+    fail_msg("%s", err->message);
+  GString *all = g_string_new(NULL);
+  for (char **f = files; *f; f++) {
+    char *text = NULL;
+    assert_true(g_file_get_contents(*f, &text, NULL, NULL));
+    g_string_append(all, text);
+    g_free(text);
+    g_remove(*f);
+  }
+  assert_non_null(strstr(all->str, "UDP [2001:db8:1::5]:"));
+  assert_non_null(strstr(all->str, "→ [2001:db8:2::7]:7000 (1400 B)"));
+  assert_non_null(strstr(all->str, "ICMPv6 packet too big 2001:db8:1::1 → "
+                                   "2001:db8:1::5"));
+  assert_non_null(strstr(all->str, "IPv6 fragment 2001:db8:1::5 → "
+                                   "2001:db8:2::7 (1232 B)"));
+  assert_null(strstr(all->str, "malformed packet"));
+  g_string_free(all, TRUE);
+  g_strfreev(files);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(dir);
+  test_run_free(r);
+}
+
 static char *tshark_of(const char *tshark, const char *pcap) {
   /* -V: every field; checksums verified. */
   char *argv[] = {(char *)tshark, "-n", "-V", "-o", "udp.check_checksum:TRUE",
@@ -287,6 +342,7 @@ int main(void) {
       cmocka_unit_test(test_ipv6_packet_too_big_reaches_sender_next_fits),
       cmocka_unit_test(test_ipv6_hole_punch_through_two_firewalls),
       cmocka_unit_test(test_ipv6_only_host_reaches_ipv4_through_nat64),
+      cmocka_unit_test(test_ipv6_in_json_trace_and_timeline),
       cmocka_unit_test(test_ipv6_tshark_dissects_the_captures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
