@@ -533,7 +533,8 @@ static void rebuild_table(NlNode *n) {
   RankedRoute *ranked = g_new(RankedRoute, nt);
   for (guint i = 0; i < nt; i++)
     ranked[i] = (RankedRoute){g_array_index(n->table, NlRoute, i), i};
-  qsort(ranked, nt, sizeof *ranked, ranked_cmp);
+  if (nt > 1) /* qsort takes no NULL array, even of 0 (an IPv6-only node) */
+    qsort(ranked, nt, sizeof *ranked, ranked_cmp);
   for (guint i = 0; i < nt; i++)
     g_array_index(n->table, NlRoute, i) = ranked[i].r;
   g_free(ranked);
