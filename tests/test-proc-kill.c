@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/host/heap.h"
+#include "sim/host/host-priv.h"
 #include "sim/host/proc.h"
 #include "test-run-util.h"
 
@@ -59,12 +61,43 @@ static void test_kill_with_three_waiting_threads(void **state) {
   check_stopped_leaves_nothing("threads");
 }
 
+/* A program's constructor runs when its private copy loads, before the
+ * process runs; what it mallocs is the process's all the same, as on
+ * Linux: it is in the process's heap, which goes with the process (it was
+ * natlab's heap, and leaked with every process of such a program). */
+static void test_constructor_allocates_in_its_process_heap(void **state) {
+  char *prog = g_strdup_printf("%s/tests/instances-ctor.so",
+                               g_getenv("NATLAB_BUILD_ROOT"));
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s a\n"
+                               "host b\n  run %s b\n",
+                               prog, prog);
+  GError *err = NULL;
+  NlScenario *s = nl_scenario_load_string("c.nlab", text, -1, NULL, &err);
+  assert_non_null(s);
+  NlRun *run = nl_run_new(s, NULL, &err);
+  assert_non_null(run);
+  const char *hosts[] = {"a", "b"};
+  for (int i = 0; i < 2; i++) {
+    NlNode *n = nl_world_find_node(nl_run_world(run), hosts[i]);
+    NlProc *p = nl_proc_find(n, "instances-ctor");
+    assert_non_null(p);
+    assert_non_null(p->pheap);
+    assert_true(nl_heap_in_use(p->pheap) >= 16);
+  }
+  assert_int_equal(nl_run_execute(run), 0);
+  nl_run_free(run);
+  nl_scenario_free(s);
+  g_free(text);
+  g_free(prog);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_kill_in_kevent_gives_back_the_kqueue),
     cmocka_unit_test(test_kill_in_uring_wait_gives_back_the_ring),
     cmocka_unit_test(test_kill_in_recv_gives_back_the_socket),
     cmocka_unit_test(test_kill_with_three_waiting_threads),
+    cmocka_unit_test(test_constructor_allocates_in_its_process_heap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,6 +302,10 @@ struct NlProc {
 
 /* The thread running now, or NULL outside a program. */
 extern NlThread *nl__current;
+/* While a process's private copy of its program loads, the heap of that
+ * process: what the program's constructors malloc goes there, and so
+ * with the process (proc.c sets it, posix.c's malloc uses it). */
+extern NlHeap *nl__loading_heap;
 
 /* Inside a program: charges one call's cost (yielding) and returns the
  * current thread; NULL when not called from a program. */

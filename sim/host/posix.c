@@ -1212,7 +1212,7 @@ static void heap_forget(void *ptr) {
 static NlHeap *program_heap(void) {
   NlProc *p = proc_or_null();
   if (p == NULL)
-    return NULL;
+    return nl__loading_heap; /* a constructor, or natlab's own call */
   if (p->pheap == NULL)
     p->pheap = nl_heap_new();
   return p->pheap;

@@ -19,6 +19,8 @@
 #include "sim/core/trace.h"
 #include "sim/host/vsock.h"
 
+NlHeap *nl__loading_heap;
+
 G_DEFINE_QUARK(natlab-proc-error-quark, nl_proc_error)
 
 static unsigned watchdog_ms = 2000;
@@ -300,7 +302,7 @@ static gboolean shareable(NlProgram *mod, NlSharedProgram *sp) {
  * processes use when it can be shared (*@shared set), else a private copy
  * (*@shared NULL). */
 static NlProgram *user_program_open(const char *path, NlSharedProgram **shared,
-                                    GError **error) {
+                                    NlHeap *heap, GError **error) {
   *shared = NULL;
   char *key = program_key(path);
   NlSharedProgram *sp =
@@ -317,7 +319,9 @@ static NlProgram *user_program_open(const char *path, NlSharedProgram **shared,
     return mod;
   }
   sp = g_new0(NlSharedProgram, 1);
-  if (!shareable(mod, sp)) {
+  /* A program whose loading allocated (a constructor) points into this
+   * process's heap: a private copy each. */
+  if (nl_heap_in_use(heap) > 0 || !shareable(mod, sp)) {
     g_free(sp);
     g_free(key);
     return mod;
@@ -545,17 +549,25 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
    * process and far larger than what is swapped: a private copy each. */
   NlSharedProgram *shared = NULL;
   NlProgram *mod;
+  /* What a private copy's constructors malloc is the process's, as on
+   * Linux, where they run in the process (nl__loading_heap). */
+  NlHeap *heap = nl_heap_new();
+  nl__loading_heap = builtin && strcmp(program, "python3") != 0 ? NULL : heap;
   if (builtin && strcmp(program, "python3") == 0)
     mod = nl_loader_open(path, TRUE, error);
   else if (builtin)
     mod = nl_loader_open(path, FALSE, error);
   else
-    mod = user_program_open(path, &shared, error);
+    mod = user_program_open(path, &shared, heap, error);
+  nl__loading_heap = NULL;
   g_free(path);
-  if (mod == NULL)
+  if (mod == NULL) {
+    nl_heap_destroy(heap);
     return NULL;
+  }
   NlProc *p = g_new0(NlProc, 1);
   p->shared = shared;
+  p->pheap = heap;
   p->host = h;
   p->name = g_strdup(name);
   p->program = g_strdup(program);
