@@ -99,6 +99,33 @@ static void test_heap_each_heap_has_its_own_slot(void **state) {
   nl_heap_destroy(b);
 }
 
+/* A world of more programs than 4 GiB slots fit (12,288) gets smaller
+ * slots, so that every program can have a heap; while a heap is live the
+ * size stays; a small world gets 4 GiB again. */
+static void test_heap_slots_shrink_for_large_worlds(void **state) {
+  nl_heap_plan(100000);
+  assert_int_equal(nl_heap_slot_size(), (size_t)256 << 20);
+  NlHeap *a = nl_heap_new(), *b = nl_heap_new();
+  char *pa = nl_heap_alloc(a, 64), *pb = nl_heap_alloc(b, 64);
+  assert_non_null(pa);
+  assert_non_null(pb);
+  uintptr_t d = (uintptr_t)(pa < pb ? pb - pa : pa - pb);
+  assert_true(d >= ((size_t)256 << 20) - 65536 && d < (size_t)512 << 20);
+  assert_null(nl_heap_alloc(a, (size_t)300 << 20)); /* past its slot */
+  assert_non_null(nl_heap_alloc(a, (size_t)200 << 20));
+  nl_heap_plan(10); /* heaps are live: no change */
+  assert_int_equal(nl_heap_slot_size(), (size_t)256 << 20);
+  assert_ptr_equal(nl_heap_of(pb), b);
+  nl_heap_destroy(a);
+  nl_heap_destroy(b);
+  nl_heap_plan(10);
+  assert_int_equal(nl_heap_slot_size(), NL_HEAP_SLOT_SIZE);
+  nl_heap_plan(20000); /* 2 GiB slots hold 20,000 in 48 TiB */
+  assert_int_equal(nl_heap_slot_size(), (size_t)2 << 30);
+  nl_heap_plan(0);
+  assert_int_equal(nl_heap_slot_size(), NL_HEAP_SLOT_SIZE);
+}
+
 static void test_heap_refuses_double_free_and_bad_pointers(void **state) {
   NlHeap *h = nl_heap_new();
   char *p = nl_heap_alloc(h, 100);
@@ -166,6 +193,7 @@ int main(void) {
       cmocka_unit_test(test_heap_freed_blocks_are_reused),
       cmocka_unit_test(test_heap_addresses_are_the_same_every_run),
       cmocka_unit_test(test_heap_each_heap_has_its_own_slot),
+      cmocka_unit_test(test_heap_slots_shrink_for_large_worlds),
       cmocka_unit_test(test_heap_refuses_double_free_and_bad_pointers),
       cmocka_unit_test(test_heap_does_not_follow_a_corrupted_free_list),
       cmocka_unit_test(test_heap_aligned_blocks),

@@ -16,6 +16,7 @@
 #include "scenarios/runner/topology.h"
 #include "scenarios/runner/runner-python.h"
 #include "scenarios/runner/runner-facts.h"
+#include "sim/host/heap.h"
 #include "sim/host/proc.h"
 #include "sim/net/wire.h"
 
@@ -578,6 +579,12 @@ static gboolean build(NlRun *r, GError **error) {
       return FALSE;
   }
   nl__run_trace_topology(r->world, s);
+  /* Program heaps sized so that every program of the world can have one
+   * (4 GiB each up to 12,288 programs, less beyond). */
+  guint programs = 0;
+  for (guint i = 0; i < s->nodes->len; i++)
+    programs += ((const NlScnNode *)g_ptr_array_index(s->nodes, i))->runs->len;
+  nl_heap_plan(programs);
   nl__run_build_batch(TRUE);
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *sn = g_ptr_array_index(s->nodes, i);

@@ -28,7 +28,8 @@
 #include <sys/mman.h>
 
 #define SLOT_BASE ((uintptr_t)0x200000000000)
-#define N_SLOTS 12288 /* 48 TiB of 4 GiB slots */
+#define REGION_SIZE ((uintptr_t)48 << 40) /* 48 TiB: 32 TiB to 80 TiB */
+#define SLOT_MIN ((size_t)64 << 20)
 #define GUARD_LOW ((uintptr_t)64 * 1024)
 #define COMMIT_MIN ((uintptr_t)256 * 1024)
 #define COMMIT_MAX_STEP ((uintptr_t)64 * 1024 * 1024)
@@ -69,8 +70,13 @@ struct NlHeap {
 static size_t total_limit;
 static size_t total_in_use;
 
-/* Which heap holds each slot; TAKEN marks one something else uses. */
-static NlHeap *slots[N_SLOTS];
+/* The slot size (nl_heap_plan) and which heap holds each slot; TAKEN
+ * marks one something else uses.  No slot below first_free is free. */
+static size_t slot_size = NL_HEAP_SLOT_SIZE;
+static guint n_slots;
+static NlHeap **slots;
+static guint first_free;
+static guint live_heaps;
 static NlHeap taken_marker;
 #define TAKEN (&taken_marker)
 
@@ -125,10 +131,14 @@ static gboolean map_at(uintptr_t at, size_t len) {
  * faults, and nothing else goes there, as Linux maps from the top of the
  * address space down. */
 static gboolean reserve(NlHeap *h) {
-  for (int i = 0; i < N_SLOTS; i++) {
+  if (slots == NULL) {
+    n_slots = (guint)(REGION_SIZE / slot_size);
+    slots = g_new0(NlHeap *, n_slots);
+  }
+  for (guint i = first_free; i < n_slots; i++) {
     if (slots[i] != NULL)
       continue;
-    uintptr_t start = SLOT_BASE + (uintptr_t)i * NL_HEAP_SLOT_SIZE;
+    uintptr_t start = SLOT_BASE + (uintptr_t)i * slot_size;
     if (!map_at(start + GUARD_LOW, COMMIT_MIN)) {
       if (errno != EEXIST)
         return FALSE;
@@ -136,14 +146,35 @@ static gboolean reserve(NlHeap *h) {
       continue;
     }
     slots[i] = h;
-    h->slot = i;
+    first_free = i + 1;
+    live_heaps++;
+    h->slot = (int)i;
     h->base = start + GUARD_LOW;
     h->top = h->base;
     h->committed = h->base + COMMIT_MIN;
-    h->end = start + NL_HEAP_SLOT_SIZE;
+    h->end = start + slot_size;
     return TRUE;
   }
+  first_free = n_slots;
   return FALSE;
+}
+
+void nl_heap_plan(guint heaps) {
+  if (live_heaps > 0)
+    return; /* slots in use keep their size */
+  size_t size = NL_HEAP_SLOT_SIZE;
+  while (size > SLOT_MIN && REGION_SIZE / size < heaps)
+    size /= 2;
+  if (size == slot_size)
+    return;
+  slot_size = size;
+  g_free(slots);
+  slots = NULL; /* remade for the new size at the next reservation */
+  first_free = 0;
+}
+
+size_t nl_heap_slot_size(void) {
+  return slot_size;
 }
 
 void nl_heap_destroy(NlHeap *h) {
@@ -152,6 +183,8 @@ void nl_heap_destroy(NlHeap *h) {
   if (h->slot >= 0) {
     munmap((void *)h->base, h->committed - h->base);
     slots[h->slot] = NULL;
+    first_free = MIN(first_free, (guint)h->slot);
+    live_heaps--;
   }
   total_in_use -= h->in_use;
   g_array_free(h->free_large, TRUE);
@@ -160,9 +193,9 @@ void nl_heap_destroy(NlHeap *h) {
 
 NlHeap *nl_heap_of(const void *p) {
   uintptr_t a = (uintptr_t)p;
-  if (a < SLOT_BASE || a >= SLOT_BASE + N_SLOTS * NL_HEAP_SLOT_SIZE)
+  if (slots == NULL || a < SLOT_BASE || a >= SLOT_BASE + n_slots * slot_size)
     return NULL;
-  NlHeap *h = slots[(a - SLOT_BASE) / NL_HEAP_SLOT_SIZE];
+  NlHeap *h = slots[(a - SLOT_BASE) / slot_size];
   return h == TAKEN ? NULL : h;
 }
 

@@ -1,14 +1,15 @@
 /* Program heaps: what a program mallocs lives in a region of its own,
  * away from natlab's heap.
  *
- * Each heap is one slot of address space (4 GiB, at a fixed place: slots
- * are given lowest first), of which it maps only what it uses (only that
+ * Each heap is one slot of address space (4 GiB, less in a world of more
+ * than 12,288 programs: nl_heap_plan; at a fixed place: slots are given
+ * lowest first), of which it maps only what it uses (only that
  * counts against RLIMIT_AS), with unmapped memory around: so
  *
  * - a program's heap overflow or wild write near its own blocks hits its
  *   own memory or faults (a crash, named), not natlab's heap;
- * - a program that mallocs without end gets NULL at 4 GiB, not natlab's
- *   memory;
+ * - a program that mallocs without end gets NULL at its slot's end (4
+ *   GiB), not natlab's memory;
  * - the addresses malloc returns are the same on every run and every
  *   machine (the slot, and a deterministic allocator), so a pointer value
  *   a program mixes into its output (OpenSSL mixes the address of its
@@ -35,8 +36,21 @@ G_BEGIN_DECLS
 
 typedef struct NlHeap NlHeap;
 
-/* Largest block a heap gives: its slot, less its bookkeeping. */
+/* Largest block a heap gives: its slot, less its bookkeeping (4 GiB, or
+ * less in a world of more than 12,288 programs: nl_heap_plan). */
 #define NL_HEAP_SLOT_SIZE ((size_t)4 << 30)
+
+/**
+ * nl_heap_plan: sizes the slots for @heaps programs at once.  The slots
+ * share 48 TiB of address space: 12,288 of 4 GiB, and for a larger world
+ * slots halved until @heaps fit (64 MiB at the least: 786,432), so that
+ * 100,000 programs that malloc can run together, each with 256 MiB.
+ * Does nothing while a heap holds a slot.
+ */
+void nl_heap_plan(guint heaps);
+
+/* The slot size: the most one heap can hold. */
+size_t nl_heap_slot_size(void);
 
 /**
  * nl_heap_new: (transfer full) a heap; its slot is reserved at the first

@@ -1246,7 +1246,7 @@ static void *heap_refused(NlHeap *h, const char *call, size_t n) {
                                     "%zu MiB)",
                                     limit >> 20)
                   : g_strdup_printf(" (a heap holds at most %zu MiB)",
-                                    NL_HEAP_SLOT_SIZE >> 20);
+                                    nl_heap_slot_size() >> 20);
   char *text = g_strdup_printf("out of memory: %s(%zu) failed with %zu MiB "
                                "in use%s",
                                call, n, nl_heap_in_use(h) >> 20, why);
