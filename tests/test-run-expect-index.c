@@ -98,14 +98,37 @@ static void test_results_do_not_depend_on_what_is_kept(void **state) {
                                     (1u << NL_TRACE_STDERR) |
                                     (1u << NL_TRACE_PROC)};
   NlRunOptions checks = {.trace_mask = NL_RUN_CHECK_KINDS};
+  /* natlab run -q: the lines no report reads are not kept either. */
+  NlRunOptions quiet = {.trace_mask = NL_RUN_CHECK_KINDS,
+                        .output_unshown = TRUE};
   TestRun *a = test_run_opts("every.nlab", every_kind, &all);
   TestRun *b = test_run_opts("every.nlab", every_kind, &few);
   TestRun *c = test_run_opts("every.nlab", every_kind, &checks);
+  TestRun *q = test_run_opts("every.nlab", every_kind, &quiet);
   char *ra = results(a), *rb = results(b), *rc = results(c);
+  char *rq = results(q);
   assert_string_equal(ra, rb);
   assert_string_equal(ra, rc);
+  assert_string_equal(ra, rq);
   assert_int_equal(a->failed, b->failed);
   assert_int_equal(a->failed, c->failed);
+  assert_int_equal(a->failed, q->failed);
+  /* -q kept the lines of the programs output expectations name (c1, c2,
+   * c3's udp-echo-client) and not the servers' or the TCP clients'. */
+  assert_true(kept(q, NL_TRACE_STDOUT) > 0);
+  assert_true(kept(q, NL_TRACE_STDOUT) < kept(c, NL_TRACE_STDOUT));
+  assert_int_equal(
+      test_count_lines(q->text, "stdout [server/udp-echo-server]", NULL), 0);
+  assert_true(
+      test_count_lines(c->text, "stdout [server/udp-echo-server]", NULL) > 0);
+  assert_true(test_count_lines(c->text, "stdout [c1/udp-echo-client] echo: "
+                               "hello", NULL) == 5);
+  assert_int_equal(test_count_lines(q->text, "stdout [c1/udp-echo-client] "
+                                    "echo: hello", NULL),
+                   test_count_lines(c->text,
+                                    "stdout [c1/udp-echo-client] echo: hello", NULL));
+  g_free(rq);
+  test_run_free(q);
   /* The ones written to fail did, with the reasons the records give. */
   assert_non_null(strstr(ra, "from c1 bytes == 1: FAIL"));
   assert_non_null(strstr(ra, "contains \"nothing\": FAIL"));
@@ -209,7 +232,9 @@ static void test_path_reports_need_no_kept_deliveries(void **state) {
     NlRunPathBytes pb[2];
     guint delivered[2];
     for (guint k = 0; k < 2; k++) {
-      NlRunOptions o = {.trace_mask = k ? NL_RUN_CHECK_KINDS : 0};
+      /* The second as natlab run -q keeps it (the agents' ice: lines). */
+      NlRunOptions o = {.trace_mask = k ? NL_RUN_CHECK_KINDS : 0,
+                        .output_unshown = k == 1};
       GError *err = NULL;
       NlScenario *s = nl_scenario_load(path, sets[i], &err);
       assert_non_null(s);

@@ -78,6 +78,38 @@ static void test_trace_listener_hears_records_not_kept(void **state) {
   nl_trace_free(t);
 }
 
+static gboolean keep_odd(void *data, const NlTraceRecord *rec,
+                         const guint8 *p) {
+  return rec->id % 2 == 1;
+}
+
+static void test_trace_keep_only_filters_kept_not_heard(void **state) {
+  NlTrace *t = nl_trace_new();
+  Heard h = {g_string_new(NULL)};
+  nl_trace_listen(t, 1u << NL_TRACE_STDOUT, hear, &h);
+  nl_trace_keep_only(t, 1u << NL_TRACE_STDOUT, keep_odd, NULL);
+  for (uint64_t id = 0; id < 4; id++)
+    nl_trace_addf(t, 0, NL_TRACE_STDOUT, 0, 0, id, 0, "line%u", (guint)id);
+  nl_trace_addf(t, 0, NL_TRACE_NOTE, 0, 0, 0, 0, "a note"); /* not filtered */
+  /* Every line heard; the odd ones and the note kept. */
+  assert_string_equal(h.seen->str,
+                      "stdout:line0;stdout:line1;stdout:line2;stdout:line3;");
+  assert_int_equal(nl_trace_count(t), 3);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  assert_true(nl_trace_iter_next(&it, &rec, &p));
+  assert_int_equal(rec->id, 1);
+  assert_true(nl_trace_iter_next(&it, &rec, &p));
+  assert_int_equal(rec->id, 3);
+  assert_true(nl_trace_iter_next(&it, &rec, &p));
+  assert_int_equal(rec->kind, NL_TRACE_NOTE);
+  assert_false(nl_trace_iter_next(&it, &rec, &p));
+  g_string_free(h.seen, TRUE);
+  nl_trace_free(t);
+}
+
 static void test_trace_text_form_of_packet_and_text(void **state) {
   NlTrace *t = nl_trace_new();
   nl_trace_set_packet_format(t, nl_wire_describe);
@@ -113,6 +145,7 @@ int main(void) {
     cmocka_unit_test(test_trace_records_come_back_in_order),
     cmocka_unit_test(test_trace_mask_skips_kinds),
     cmocka_unit_test(test_trace_listener_hears_records_not_kept),
+    cmocka_unit_test(test_trace_keep_only_filters_kept_not_heard),
     cmocka_unit_test(test_trace_text_form_of_packet_and_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -296,8 +296,11 @@ int nl_cmd_run(int argc, char **argv) {
   /* With no output that shows packets or calls, record only what the
    * expectations and the printed program output need. */
   if (!o.trace && !o.timeline && !o.pcap && !o.jsonl &&
-      !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child)
+      !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child) {
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
+    /* -q: the lines are not printed; keep those the reports read. */
+    ropts.output_unshown = o.quiet;
+  }
   /* The text trace alone is written as the run goes (run-trace-stream.h):
    * nothing is kept for it. */
   if (o.trace && !o.timeline && !o.pcap && !o.jsonl &&
@@ -310,6 +313,7 @@ int nl_cmd_run(int argc, char **argv) {
       goto out;
     }
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
+    ropts.output_unshown = o.quiet;
     ropts.trace_ready = nl_trace_stream_attach;
     ropts.trace_ready_data = stream;
   }

@@ -366,6 +366,12 @@ static void on_record(void *data, const NlTraceRecord *rec,
   }
 }
 
+gboolean nl__expect_reads_lines(NlExpectIndex *ix, guint32 peer,
+                                guint32 node) {
+  Entry *e = entry_of(ix, peer);
+  return e != NULL && e->out != NULL && entry_of(ix, node) == e->proc->node;
+}
+
 NlExpectIndex *nl__expect_index_new(NlRun *r) {
   NlExpectIndex *ix = g_new0(NlExpectIndex, 1);
   ix->run = r;

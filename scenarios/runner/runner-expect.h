@@ -32,6 +32,11 @@ void nl__expect_index_free(NlExpectIndex *ix);
  * after it).  *@why: what happened when it does not (NULL when it holds
  * and all its copies do); *@detail: lines that explain a failed output
  * expectation (explain.h), or left NULL. */
+/* Whether an output expectation reads the lines of program @peer on node
+ * @node (trace ids): their explanations show them. */
+gboolean nl__expect_reads_lines(NlExpectIndex *ix, guint32 peer,
+                                guint32 node);
+
 gboolean nl__expect_eval(NlExpectIndex *ix, const NlScnExpect *x,
                          NlTime until, char **why, char **detail);
 

@@ -618,6 +618,15 @@ static gboolean build(NlRun *r, GError **error) {
   return TRUE;
 }
 
+/* A line worth keeping when the programs' output is not shown (see
+ * NlRunOptions.output_unshown). */
+static gboolean keep_line(void *data, const NlTraceRecord *rec,
+                          const guint8 *p) {
+  NlRun *r = data;
+  return (rec->len >= 5 && memcmp(p, "ice: ", 5) == 0) ||
+         nl__expect_reads_lines(r->index, rec->peer, rec->node);
+}
+
 NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
                   GError **error) {
   g_return_val_if_fail(s != NULL, NULL);
@@ -633,6 +642,10 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
   /* Before anything is recorded: the expectations read every record. */
   r->index = nl__expect_index_new(r);
   r->tally = nl__path_tally_new(nl_world_trace(r->world));
+  if (opts && opts->output_unshown)
+    nl_trace_keep_only(nl_world_trace(r->world),
+                       (1u << NL_TRACE_STDOUT) | (1u << NL_TRACE_STDERR),
+                       keep_line, r);
   if (opts && opts->watchdog_ms)
     nl_proc_set_watchdog(opts->watchdog_ms);
   if (!build(r, error)) {

@@ -24,6 +24,11 @@ typedef struct {
    * output written as the run goes that needs no record kept. */
   void (*trace_ready)(void *data, NlTrace *t);
   void *trace_ready_data;
+  /* The programs' output is not shown after the run (natlab run -q): of
+   * their lines (stdout, stderr) keep only those the reports read: of the
+   * programs an output expectation names, and ICE agents' `ice: ` lines
+   * (the path reports).  Without it every line the mask keeps is kept. */
+  gboolean output_unshown;
 } NlRunOptions;
 
 /* The kinds that the reports of a run read from its trace (failed

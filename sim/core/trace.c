@@ -30,6 +30,9 @@ struct NlTrace {
   uint64_t mask; /* first, for nl_trace_wants(): kept | listened to */
   uint64_t keep; /* kinds kept */
   uint64_t listened; /* kinds some listener wants */
+  uint64_t filtered; /* kinds kept only when keep_fn says so */
+  NlTraceKeepFn keep_fn;
+  void *keep_data;
   GArray *listeners; /* of Listener */
   GArray *chunks; /* of Chunk */
   uint64_t count;
@@ -124,6 +127,14 @@ void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
   t->mask = t->keep | t->listened;
 }
 
+void nl_trace_keep_only(NlTrace *t, uint64_t kinds, NlTraceKeepFn fn,
+                        void *data) {
+  g_return_if_fail(fn != NULL || kinds == 0);
+  t->filtered = kinds;
+  t->keep_fn = fn;
+  t->keep_data = data;
+}
+
 static guint8 *reserve(NlTrace *t, gsize n) {
   Chunk *c = t->chunks->len
                  ? &g_array_index(t->chunks, Chunk, t->chunks->len - 1)
@@ -168,6 +179,8 @@ void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
     }
   }
   if (!((t->keep >> kind) & 1))
+    return;
+  if (((t->filtered >> kind) & 1) && !t->keep_fn(t->keep_data, &rec, payload))
     return;
   gsize padded = (sizeof(NlTraceRecord) + len + 7) & ~(gsize)7;
   guint8 *p = reserve(t, padded);

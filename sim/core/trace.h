@@ -180,6 +180,20 @@ typedef void (*NlTraceListenFn)(void *data, const NlTraceRecord *rec,
 void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
                      void *data);
 
+/* Whether a record of a filtered kind is kept (see nl_trace_keep_only). */
+typedef gboolean (*NlTraceKeepFn)(void *data, const NlTraceRecord *rec,
+                                  const guint8 *payload);
+
+/**
+ * nl_trace_keep_only: of the kinds in @kinds that the mask keeps, keep
+ * only the records for which @fn(@data, ...) is TRUE (called after the
+ * listeners; one filter per trace, the last set).  For a run whose
+ * reports read some of a kind's records, not all: the lines of the
+ * programs an expectation names, not every program's.
+ */
+void nl_trace_keep_only(NlTrace *t, uint64_t kinds, NlTraceKeepFn fn,
+                        void *data);
+
 /**
  * nl_trace_add: appends a record; @payload (@len bytes) is copied.
  */
