@@ -322,19 +322,28 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent) {
  * and by natlab.  So the shim owns every piece of that state, and one
  * mechanism makes all of it per process. */
 
-/* The region less its hole, between the object and a compact copy. */
-static void region_save(const NlProcFacts *f, guint8 *dst) {
-  const guint8 *src = f->region.start;
-  size_t a = f->hole_len ? (size_t)((const guint8 *)f->hole - src) : 0;
+void nl__region_save(const void *start, size_t len, const void *hole,
+                     size_t hole_len, guint8 *dst) {
+  const guint8 *src = start;
+  size_t a = hole_len ? (size_t)((const guint8 *)hole - src) : 0;
   memcpy(dst, src, a);
-  memcpy(dst + a, src + a + f->hole_len, f->region.len - a - f->hole_len);
+  memcpy(dst + a, src + a + hole_len, len - a - hole_len);
+}
+
+void nl__region_load(void *start, size_t len, const void *hole,
+                     size_t hole_len, const guint8 *src) {
+  guint8 *dst = start;
+  size_t a = hole_len ? (size_t)((const guint8 *)hole - dst) : 0;
+  memcpy(dst, src, a);
+  memcpy(dst + a + hole_len, src + a, len - a - hole_len);
+}
+
+static void region_save(const NlProcFacts *f, guint8 *dst) {
+  nl__region_save(f->region.start, f->region.len, f->hole, f->hole_len, dst);
 }
 
 static void region_load(const NlProcFacts *f, const guint8 *src) {
-  guint8 *dst = f->region.start;
-  size_t a = f->hole_len ? (size_t)((const guint8 *)f->hole - dst) : 0;
-  memcpy(dst, src, a);
-  memcpy(dst + a + f->hole_len, src + a, f->region.len - a - f->hole_len);
+  nl__region_load(f->region.start, f->region.len, f->hole, f->hole_len, src);
 }
 
 /* Puts @p's data into its object, saving the data there now. */
@@ -403,12 +412,10 @@ char **nl__facts_main_start(NlThread *t) {
   g_strfreev(merged);
   if (p->facts.shim_start != NULL) {
     NlShimStart st = {.env = block, .argv0 = p->argv[0]};
-    void *end = p->shared ? nl_loader_symbol(p->module, NL_SHIM_END_SYMBOL)
-                          : NULL;
-    if (end != NULL) {
+    if (p->shared != NULL && p->shared->shim_end != NULL) {
       /* Streams of its own: an ended process's, or new ones. */
       st.own_std = 1;
-      memcpy(&p->facts.shim_end, &end, sizeof end);
+      p->facts.shim_end = p->shared->shim_end;
       GArray *spare = p->shared->spare_std;
       if (spare != NULL && spare->len > 0) {
         NlSpareStd *kept = &g_array_index(spare, NlSpareStd, spare->len - 1);

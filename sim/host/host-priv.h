@@ -248,7 +248,15 @@ typedef struct {
   size_t hole_len;
   guint8 *pristine; /* @data as loaded, less the hole */
   GArray *spare_std; /* NlSpareStd: ended processes' streams, for the next */
+  NlShimEndFn shim_end; /* the shim's nl__shim_end in @mod, or NULL */
 } NlSharedProgram;
+
+/* A swapped region less its hole, copied out to a compact buffer of
+ * @len - @hole_len bytes, and back in (facts.c). */
+void nl__region_save(const void *start, size_t len, const void *hole,
+                     size_t hole_len, guint8 *dst);
+void nl__region_load(void *start, size_t len, const void *hole,
+                     size_t hole_len, const guint8 *src);
 
 /* Closes what @sp kept for its processes (facts.c), before unloading. */
 void nl__facts_shared_free(NlSharedProgram *sp);

@@ -291,10 +291,10 @@ static gboolean shareable(NlProgram *mod, NlSharedProgram *sp) {
   }
   /* The data as loaded (after relocation and the shim's constructor),
    * which every process starts from. */
-  size_t a = sp->hole_len ? (size_t)((const guint8 *)sp->hole - lo) : 0;
+  void *end = nl_loader_symbol(mod, NL_SHIM_END_SYMBOL);
+  memcpy(&sp->shim_end, &end, sizeof end);
   sp->pristine = g_malloc(sp->len - sp->hole_len);
-  memcpy(sp->pristine, lo, a);
-  memcpy(sp->pristine + a, lo + a + sp->hole_len, sp->len - a - sp->hole_len);
+  nl__region_save(sp->data, sp->len, sp->hole, sp->hole_len, sp->pristine);
   return TRUE;
 }
 
@@ -353,10 +353,7 @@ static void proc_program_close(NlProc *p) {
   }
   /* The object's data as loaded again (its own streams, which its
    * destructor closes), whichever process ran last. */
-  guint8 *lo = sp->data;
-  size_t a = sp->hole_len ? (size_t)((const guint8 *)sp->hole - lo) : 0;
-  memcpy(lo, sp->pristine, a);
-  memcpy(lo + a + sp->hole_len, sp->pristine + a, sp->len - a - sp->hole_len);
+  nl__region_load(sp->data, sp->len, sp->hole, sp->hole_len, sp->pristine);
   nl__facts_shared_free(sp);
   nl_loader_close(sp->mod);
   g_free(sp->pristine);
