@@ -35,7 +35,12 @@ typedef struct {
   gboolean quiet;
   guint64 watchdog_ms;
   gboolean stats;
+  gint64 trace_window; /* --trace-window: bytes; 0 keeps every record */
 } Options;
+
+/* The records a run keeps for its outputs are written to a temporary file
+ * as the run goes, this many bytes at a time (nl_trace_spill). */
+#define TRACE_WINDOW (4 << 20)
 
 static gboolean parse_seed(const char *name, const char *value, gpointer data,
                            GError **error) {
@@ -91,6 +96,37 @@ static void print_outputs(FILE *out, NlTrace *t) {
   }
 }
 
+/* --trace-window=BYTES (hidden, for tests): the spilled trace's window,
+ * or 0 to keep every record in memory. */
+static gboolean parse_window(const char *name, const char *value,
+                             gpointer data, GError **error) {
+  Options *o = data;
+  guint64 v;
+  if (!nl_cli_parse_uint("--trace-window", value, 0, G_MAXINT32, &v, error))
+    return FALSE;
+  o->trace_window = (gint64)v;
+  return TRUE;
+}
+
+/* What the run's trace needs once it exists (NlRunOptions.trace_ready). */
+typedef struct {
+  gsize window;          /* spill with this window; 0: keep in memory */
+  NlTraceStream *stream; /* the text trace written as the run goes */
+} TraceSetup;
+
+static void trace_ready(void *data, NlTrace *t) {
+  TraceSetup *ts = data;
+  GError *error = NULL;
+  if (ts->window > 0 && !nl_trace_spill(t, NULL, ts->window, &error)) {
+    fprintf(stderr,
+            "natlab run: warning: the trace stays in memory: %s\n",
+            error->message);
+    g_error_free(error);
+  }
+  if (ts->stream != NULL)
+    nl_trace_stream_attach(ts->stream, t);
+}
+
 typedef struct {
   gint64 start, last;
 } Progress;
@@ -115,6 +151,8 @@ static gboolean write_outputs(NlTrace *t, const Options *o, const NlScenario *s,
                               NlTraceStream *stream, FILE *report,
                               GError **error) {
   if (stream != NULL && !nl_trace_stream_finish(stream, error))
+    return FALSE;
+  if (!nl_trace_spill_ok(t, error))
     return FALSE;
   if (o->trace && stream == NULL &&
       !nl_trace_write_text(t, o->trace, error))
@@ -196,7 +234,7 @@ static const char run_description[] =
     "stdout; with an output written to stdout (-), they go to stderr.\n";
 
 int nl_cmd_run(int argc, char **argv) {
-  Options o = {0};
+  Options o = {.trace_window = TRACE_WINDOW};
   NlRunFigures fig = {0};
   const GOptionEntry entries[] = {
       {"seed", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_seed,
@@ -235,6 +273,11 @@ int nl_cmd_run(int argc, char **argv) {
        "wall-clock time; 1 to 3600000) without calling into the lab "
        "(default 2000)",
        "MS"},
+      {"trace-window", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_CALLBACK,
+       (gpointer)parse_window,
+       "Keep at most this many bytes of trace records in memory, the rest "
+       "in a temporary file (0: all in memory)",
+       "BYTES"},
       G_OPTION_ENTRY_NULL};
   GOptionContext *ctx =
       nl_cli_context_new("run", "SCENARIO", "Run a scenario in virtual time.",
@@ -293,20 +336,20 @@ int nl_cmd_run(int argc, char **argv) {
   NlRunOptions ropts = {.seed_set = o.seed_set,
                         .seed = o.seed,
                         .watchdog_ms = (unsigned)o.watchdog_ms};
-  /* With no output that shows packets or calls, record only what the
-   * expectations and the printed program output need. */
-  if (!o.trace && !o.timeline && !o.pcap && !o.jsonl &&
-      !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child) {
+  TraceSetup setup = {0};
+  gboolean others = o.timeline || o.pcap || o.jsonl ||
+                    nl_run_figures_wanted(&fig) || o.determinism ||
+                    o.det_child;
+  if (!o.trace && !others) {
+    /* With no output that shows packets or calls, record only what the
+     * expectations and the printed program output need. */
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
     /* -q: the lines are not printed; keep those the reports read. */
     ropts.output_unshown = o.quiet;
-  }
-  /* The text trace alone is written as the run goes (run-trace-stream.h):
-   * nothing is kept for it. */
-  if (o.trace && !o.timeline && !o.pcap && !o.jsonl &&
-      !nl_run_figures_wanted(&fig) && !o.determinism && !o.det_child &&
-      nl_trace_stream_possible(o.trace)) {
-    stream = nl_trace_stream_new(o.trace, &error);
+  } else if (o.trace && !others && nl_trace_stream_possible(o.trace)) {
+    /* The text trace alone is written as the run goes
+     * (run-trace-stream.h): nothing is kept for it. */
+    setup.stream = stream = nl_trace_stream_new(o.trace, &error);
     if (stream == NULL) {
       fprintf(stderr, "natlab run: %s\n", error->message);
       rc = NL_EXIT_ERROR;
@@ -314,8 +357,14 @@ int nl_cmd_run(int argc, char **argv) {
     }
     ropts.trace_mask = NL_RUN_CHECK_KINDS;
     ropts.output_unshown = o.quiet;
-    ropts.trace_ready = nl_trace_stream_attach;
-    ropts.trace_ready_data = stream;
+  } else {
+    /* Outputs that read every record after the run: the records go to a
+     * temporary file as the run goes, memory holds a window of them. */
+    setup.window = (gsize)o.trace_window;
+  }
+  if (setup.window > 0 || setup.stream != NULL) {
+    ropts.trace_ready = trace_ready;
+    ropts.trace_ready_data = &setup;
   }
   nl_run_stats_mark(&stats, NL_RUN_STATS_LOAD);
   NlRun *run = nl_run_new(s, &ropts, &error);

@@ -2,14 +2,24 @@
  * is already recorded: the first of 1 MiB, the rest of 4 MiB, aligned to
  * and advised as transparent huge pages, since a long run's trace grows
  * by hundreds of MiB and faulting it in 4 KiB pages cost more than
- * writing it (see docs/performance.md, "UDP path"). */
+ * writing it (see docs/performance.md, "UDP path").
+ *
+ * A spilled trace (nl_trace_spill) keeps one window of records in memory
+ * instead and appends it to an unlinked file each time it fills; the
+ * records are read back through a read-only shared mapping of that file,
+ * whose pages the iterators give back to the kernel behind them
+ * (MADV_DONTNEED: a page read again is read again from the file, so a
+ * pointer handed out earlier stays good). */
 #include "sim/core/trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #define CHUNK_SIZE (1u << 20)
 #define BIG_CHUNK_SIZE (4u << 20)
@@ -26,6 +36,26 @@ typedef struct {
   void *data;
 } Listener;
 
+/* How far an iterator reads into the file's mapping before it gives the
+ * pages behind it back. */
+#define SPILL_DROP_STEP (8u << 20)
+
+typedef struct {
+  guint8 *data;
+  gsize len;
+} Mapping;
+
+typedef struct {
+  int fd;
+  guint8 *window; /* the records not yet written, @used bytes */
+  gsize size, used;
+  guint64 written; /* bytes in the file: the records before the window */
+  Mapping map;     /* the file, mapped for reading, when read */
+  GArray *old_maps; /* of Mapping: superseded, kept for pointers into them */
+  int error;        /* errno of the first failed write, or 0 */
+  gsize page;       /* the system's page size */
+} Spill;
+
 struct NlTrace {
   uint64_t mask; /* first, for nl_trace_wants(): kept | listened to */
   uint64_t keep; /* kinds kept */
@@ -35,6 +65,7 @@ struct NlTrace {
   void *keep_data;
   GArray *listeners; /* of Listener */
   GArray *chunks; /* of Chunk */
+  Spill *spill;   /* NULL: every record stays in the chunks */
   uint64_t count;
   GHashTable *ids;  /* name -> id+1 */
   GPtrArray *names; /* id -> name */
@@ -76,9 +107,25 @@ NlTrace *nl_trace_new(void) {
   return t;
 }
 
+static void spill_free(Spill *s) {
+  if (s == NULL)
+    return;
+  if (s->map.data != NULL)
+    munmap(s->map.data, s->map.len);
+  for (guint i = 0; i < s->old_maps->len; i++) {
+    Mapping *m = &g_array_index(s->old_maps, Mapping, i);
+    munmap(m->data, m->len);
+  }
+  g_array_free(s->old_maps, TRUE);
+  close(s->fd);
+  g_free(s->window);
+  g_free(s);
+}
+
 void nl_trace_free(NlTrace *t) {
   if (t == NULL)
     return;
+  spill_free(t->spill);
   for (guint i = 0; i < t->chunks->len; i++)
     free(g_array_index(t->chunks, Chunk, i).data);
   g_array_free(t->chunks, TRUE);
@@ -135,6 +182,161 @@ void nl_trace_keep_only(NlTrace *t, uint64_t kinds, NlTraceKeepFn fn,
   t->keep_data = data;
 }
 
+/* An unlinked file in @dir: O_TMPFILE where the file system has it. */
+static int open_unlinked(const char *dir, GError **error) {
+  int fd = -1;
+#ifdef O_TMPFILE
+  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+  if (fd < 0) {
+    char *tmpl = g_build_filename(dir, "natlab-trace-XXXXXX", NULL);
+    fd = g_mkstemp_full(tmpl, O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      unlink(tmpl);
+    g_free(tmpl);
+  }
+  if (fd < 0)
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "%s: %s", dir, g_strerror(errno));
+  return fd;
+}
+
+/* Writes @n bytes of @iov to the end of the file: all, or s->error set. */
+static void spill_write(Spill *s, struct iovec *iov, int n) {
+  while (s->error == 0 && n > 0) {
+    ssize_t w = writev(s->fd, iov, n);
+    if (w < 0) {
+      if (errno != EINTR)
+        s->error = errno;
+      continue;
+    }
+    s->written += (guint64)w;
+    while (n > 0 && (gsize)w >= iov->iov_len) {
+      w -= (ssize_t)iov->iov_len;
+      iov++;
+      n--;
+    }
+    if (n > 0) {
+      iov->iov_base = (guint8 *)iov->iov_base + w;
+      iov->iov_len -= (gsize)w;
+    }
+  }
+}
+
+static void spill_flush(Spill *s) {
+  if (s->used == 0)
+    return;
+  struct iovec v = {s->window, s->used};
+  guint64 before = s->written;
+  spill_write(s, &v, 1);
+  /* A failed write loses the window; what was written stays readable. */
+  if (s->error != 0)
+    s->written = before;
+  s->used = 0;
+}
+
+static void spill_add(Spill *s, const NlTraceRecord *rec,
+                      const void *payload, gsize padded) {
+  if (s->size - s->used < padded)
+    spill_flush(s);
+  if (padded > s->size) {
+    /* Bigger than the window: straight to the file. */
+    static const guint8 zeros[8];
+    struct iovec v[3] = {
+        {(void *)rec, sizeof *rec},
+        {(void *)payload, rec->len},
+        {(void *)zeros, padded - sizeof *rec - rec->len}};
+    guint64 before = s->written;
+    spill_write(s, v, 3);
+    if (s->error != 0 && s->written != before) {
+      /* Half a record: cut the file back to the records before it. */
+      if (ftruncate(s->fd, (off_t)before) != 0 ||
+          lseek(s->fd, (off_t)before, SEEK_SET) < 0)
+        s->error = errno;
+      s->written = before;
+    }
+    return;
+  }
+  if (s->window == NULL)
+    s->window = g_malloc(s->size);
+  guint8 *p = s->window + s->used;
+  memcpy(p, rec, sizeof *rec);
+  if (rec->len)
+    memcpy(p + sizeof *rec, payload, rec->len);
+  memset(p + sizeof *rec + rec->len, 0, padded - sizeof *rec - rec->len);
+  s->used += padded;
+}
+
+gboolean nl_trace_spill(NlTrace *t, const char *dir, gsize window,
+                        GError **error) {
+  g_return_val_if_fail(t->spill == NULL, FALSE);
+  g_return_val_if_fail(window > 0, FALSE);
+  int fd = open_unlinked(dir != NULL ? dir : g_get_tmp_dir(), error);
+  if (fd < 0)
+    return FALSE;
+  Spill *s = g_new0(Spill, 1);
+  s->fd = fd;
+  s->size = (window + 7) & ~(gsize)7;
+  s->old_maps = g_array_new(FALSE, FALSE, sizeof(Mapping));
+  s->page = (gsize)sysconf(_SC_PAGESIZE);
+  /* The records kept so far go first. */
+  for (guint i = 0; i < t->chunks->len; i++) {
+    Chunk *c = &g_array_index(t->chunks, Chunk, i);
+    struct iovec v = {c->data, c->used};
+    spill_write(s, &v, 1);
+  }
+  if (s->error != 0) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(s->error),
+                "%s: %s", dir != NULL ? dir : g_get_tmp_dir(),
+                g_strerror(s->error));
+    spill_free(s);
+    return FALSE;
+  }
+  for (guint i = 0; i < t->chunks->len; i++)
+    free(g_array_index(t->chunks, Chunk, i).data);
+  g_array_set_size(t->chunks, 0);
+  t->spill = s;
+  return TRUE;
+}
+
+/* The file's mapping, covering every record written: a new one when the
+ * file grew since the last (the old one stays mapped for the pointers
+ * into it, its pages given back). */
+static const guint8 *spill_map(Spill *s) {
+  if (s->map.len >= s->written)
+    return s->map.data;
+  void *m = mmap(NULL, s->written, PROT_READ, MAP_SHARED, s->fd, 0);
+  if (m == MAP_FAILED)
+    g_error("trace: cannot map the spilled records: %s", g_strerror(errno));
+  madvise(m, s->written, MADV_SEQUENTIAL); /* advice only */
+  if (s->map.data != NULL) {
+    madvise(s->map.data, s->map.len, MADV_DONTNEED);
+    g_array_append_val(s->old_maps, s->map);
+  }
+  s->map.data = m;
+  s->map.len = s->written;
+  return s->map.data;
+}
+
+gboolean nl_trace_spill_ok(const NlTrace *t, GError **error) {
+  if (t->spill == NULL || t->spill->error == 0)
+    return TRUE;
+  g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(t->spill->error),
+              "the trace's records could not be written to a temporary "
+              "file: %s",
+              g_strerror(t->spill->error));
+  return FALSE;
+}
+
+gsize nl_trace_memory(const NlTrace *t) {
+  if (t->spill != NULL)
+    return t->spill->window != NULL ? t->spill->size : 0;
+  gsize n = 0;
+  for (guint i = 0; i < t->chunks->len; i++)
+    n += g_array_index(t->chunks, Chunk, i).size;
+  return n;
+}
+
 static guint8 *reserve(NlTrace *t, gsize n) {
   Chunk *c = t->chunks->len
                  ? &g_array_index(t->chunks, Chunk, t->chunks->len - 1)
@@ -183,12 +385,16 @@ void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
   if (((t->filtered >> kind) & 1) && !t->keep_fn(t->keep_data, &rec, payload))
     return;
   gsize padded = (sizeof(NlTraceRecord) + len + 7) & ~(gsize)7;
+  t->count++;
+  if (t->spill != NULL) {
+    spill_add(t->spill, &rec, payload, padded);
+    return;
+  }
   guint8 *p = reserve(t, padded);
   memcpy(p, &rec, sizeof rec);
   if (len)
     memcpy(p + sizeof rec, payload, len);
   memset(p + sizeof rec + len, 0, padded - sizeof rec - len);
-  t->count++;
 }
 
 void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
@@ -212,11 +418,43 @@ void nl_trace_iter_init(NlTraceIter *it, const NlTrace *t) {
   it->trace = t;
   it->chunk = 0;
   it->offset = 0;
+  it->dropped = 0;
+}
+
+/* In a spilled trace, @it->offset counts bytes from the first record: the
+ * file's, then the window's. */
+static gboolean spill_next(NlTraceIter *it, Spill *s,
+                           const NlTraceRecord **rec, const guint8 **payload) {
+  const guint8 *at;
+  if (it->offset < s->written) {
+    const guint8 *map = spill_map(s);
+    at = map + it->offset;
+    /* Give back the pages before this record's, a step at a time. */
+    gsize behind = it->offset & ~(s->page - 1);
+    if (behind - it->dropped >= SPILL_DROP_STEP && behind > it->dropped) {
+      madvise((void *)(map + it->dropped), behind - it->dropped,
+              MADV_DONTNEED);
+      it->dropped = behind;
+    }
+  } else if (it->offset - s->written < s->used) {
+    at = s->window + (it->offset - s->written);
+  } else {
+    *rec = NULL;
+    *payload = NULL;
+    return FALSE;
+  }
+  const NlTraceRecord *r = (const NlTraceRecord *)at;
+  *rec = r;
+  *payload = at + sizeof *r;
+  it->offset += (sizeof *r + r->len + 7) & ~(gsize)7;
+  return TRUE;
 }
 
 gboolean nl_trace_iter_next(NlTraceIter *it, const NlTraceRecord **rec,
                             const guint8 **payload) {
   const NlTrace *t = it->trace;
+  if (t->spill != NULL)
+    return spill_next(it, t->spill, rec, payload);
   while (it->chunk < t->chunks->len) {
     const Chunk *c = &g_array_index(t->chunks, Chunk, it->chunk);
     if (it->offset < c->used) {

@@ -143,6 +143,7 @@ typedef struct {
   const NlTrace *trace;
   guint chunk;
   gsize offset;
+  gsize dropped; /* spilled: the file's pages given back, up to here */
 } NlTraceIter;
 
 NlTrace *nl_trace_new(void);
@@ -209,8 +210,29 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
 /* The number of records kept. */
 uint64_t nl_trace_count(const NlTrace *t);
 
+/**
+ * nl_trace_spill: from now on, the trace keeps at most @window bytes of
+ * records in memory: when they fill it, they are appended to an unlinked
+ * temporary file in @dir (NULL: g_get_tmp_dir()), and iteration reads
+ * them back from there, in the same order and byte for byte.  For a run
+ * whose outputs read every record after it (a timeline, a capture, JSON
+ * lines): its memory no longer grows with the trace.  Only before the
+ * first record is kept.  Returns FALSE with @error set if the file cannot
+ * be made (the trace then stays in memory).
+ */
+gboolean nl_trace_spill(NlTrace *t, const char *dir, gsize window,
+                        GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* FALSE with @error set when a spilled trace could not write its records
+ * (a full disk): records added since are missing. */
+gboolean nl_trace_spill_ok(const NlTrace *t, GError **error);
+/* Bytes of memory holding records: the chunks, or a spilled trace's
+ * window (the file is not counted). */
+gsize nl_trace_memory(const NlTrace *t);
+
 void nl_trace_iter_init(NlTraceIter *it, const NlTrace *t);
-/* OUT: @rec and @payload point into the trace; valid until it is freed. */
+/* OUT: @rec and @payload point into the trace; valid until it is freed
+ * (a spilled trace: until it is freed or a record is added, which may
+ * write the window out and reuse it). */
 gboolean nl_trace_iter_next(NlTraceIter *it, const NlTraceRecord **rec,
                             const guint8 **payload);
 
