@@ -203,7 +203,6 @@ static const NlFileOps pipe_w_ops = {
 
 int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w) {
   NlPipe *pp = g_new0(NlPipe, 1);
-  pp->buf = g_malloc(NL_PIPE_SIZE);
   pp->readers = pp->writers = 1;
   *r = nl__file_new(h, NL_FILE_PIPE_R, &pipe_r_ops);
   *w = nl__file_new(h, NL_FILE_PIPE_W, &pipe_w_ops);
@@ -265,8 +264,6 @@ static const NlFileOps unix_ops = {
 
 void nl__unix_pair_new(NlHostStack *h, NlFile **a, NlFile **b) {
   NlPipe *ab = g_new0(NlPipe, 1), *ba = g_new0(NlPipe, 1);
-  ab->buf = g_malloc(NL_PIPE_SIZE);
-  ba->buf = g_malloc(NL_PIPE_SIZE);
   ab->readers = ab->writers = ba->readers = ba->writers = 1;
   ab->holders = ba->holders = 2;
   *a = nl__file_new(h, NL_FILE_UNIX, &unix_ops);
@@ -289,8 +286,9 @@ ssize_t nl__pipe_read(NlFile *f, void *buf, size_t len) {
   if (pp->len == 0)
     return pp->writers == 0 ? 0 : -EAGAIN;
   size_t n = MIN(len, pp->len);
-  for (size_t i = 0; i < n; i++)
-    ((guint8 *)buf)[i] = pp->buf[(pp->head + i) % NL_PIPE_SIZE];
+  size_t first = MIN(n, NL_PIPE_SIZE - pp->head);
+  memcpy(buf, pp->buf + pp->head, first);
+  memcpy((guint8 *)buf + first, pp->buf, n - first);
   pp->head = (pp->head + n) % NL_PIPE_SIZE;
   pp->len -= n;
   if (pp->w)
@@ -307,8 +305,14 @@ ssize_t nl__pipe_write(NlFile *f, const void *buf, size_t len) {
   if (room == 0 || (len <= 4096 && room < len))
     return -EAGAIN;
   size_t n = MIN(len, room);
-  for (size_t i = 0; i < n; i++)
-    pp->buf[(pp->head + pp->len + i) % NL_PIPE_SIZE] = ((const guint8 *)buf)[i];
+  /* The ring is allocated by the first write: most pipes (every process's
+   * stdin) are never written, and 64 KiB each adds up over 100,000. */
+  if (pp->buf == NULL)
+    pp->buf = g_malloc(NL_PIPE_SIZE);
+  size_t tail = (pp->head + pp->len) % NL_PIPE_SIZE;
+  size_t first = MIN(n, NL_PIPE_SIZE - tail);
+  memcpy(pp->buf + tail, buf, first);
+  memcpy(pp->buf, (const guint8 *)buf + first, n - first);
   pp->len += n;
   if (pp->r)
     nl__file_notify(pp->r);

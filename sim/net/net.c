@@ -365,7 +365,10 @@ static void dir_state_init(NlDirState *s, guint queue) {
   NlDirState old = *s;
   memset(s, 0, sizeof *s);
   s->size = queue ? queue : NL_DEFAULT_QUEUE;
-  s->departures = g_new0(NlTime, s->size);
+  /* The queue's ring is allocated when a link with a bandwidth first
+   * queues a packet (dir_pass): most links have none. */
+  if (old.count > 0)
+    s->departures = g_new0(NlTime, s->size);
   s->busy_until = old.busy_until;
   s->last_arrival = old.last_arrival;
   for (guint k = 0; k < old.count && s->count < s->size; k++)
@@ -693,6 +696,8 @@ static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
     }
     if (s->count >= s->size)
       return NL_DROP_QUEUE_FULL;
+    if (s->departures == NULL)
+      s->departures = g_new0(NlTime, s->size);
     NlTime tx = (NlTime)(((uint64_t)len * 8u * 1000000000u + d->bandwidth - 1) /
                          d->bandwidth);
     NlTime start = MAX(when, s->busy_until);

@@ -91,6 +91,26 @@ int main(void) {
   close(d);
   close(p[1]);
   CHECK("eof-when-writers-gone", read(p[0], buf, sizeof buf) == 0);
+  /* A full pipe, drained in part and written past the end of its ring:
+   * the bytes come out in order. */
+  int w[2];
+  pipe(w);
+  fcntl(w[1], F_SETFL, O_NONBLOCK);
+  static unsigned char big[70000], back[70000];
+  for (size_t i = 0; i < sizeof big; i++)
+    big[i] = (unsigned char)(i * 7 + i / 251);
+  CHECK("pipe-fills-at-64k", write(w[1], big, sizeof big) == 65536);
+  CHECK("pipe-partial-read", read(w[0], back, 40000) == 40000 &&
+                                 memcmp(back, big, 40000) == 0);
+  CHECK("pipe-write-wraps", write(w[1], big + 65536, 4464) == 4464 &&
+                                write(w[1], big, 25000) == 25000);
+  CHECK("pipe-wrapped-read-in-order",
+        read(w[0], back, sizeof back) == 55000 &&
+            memcmp(back, big + 40000, 30000) == 0 &&
+            memcmp(back + 25536, big + 65536, 4464) == 0 &&
+            memcmp(back + 30000, big, 25000) == 0);
+  close(w[0]);
+  close(w[1]);
   int q[2];
   pipe(q);
   close(q[0]);
