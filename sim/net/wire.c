@@ -9,19 +9,50 @@
 #include <string.h>
 
 
-uint32_t nl_wire_sum(const void *data, size_t len, uint32_t sum) {
-  const guint8 *p = data;
-  uint64_t s = sum;
-  while (len >= 2) {
-    s += (uint32_t)((p[0] << 8) | p[1]);
+/* The ones-complement sum of @len bytes, folded to 16 bits (0 only when
+ * every byte is 0).  RFC 1071 §2(B): the sum does not depend on byte
+ * order, so the data is added as native words, 8 bytes at a time (their
+ * two 32-bit halves into a 64-bit total, which cannot overflow for an IP
+ * packet), and the folded result is put back in network order at the end
+ * (on a little-endian machine, a byte swap). */
+static inline uint32_t sum16(const guint8 *p, size_t len) {
+  uint64_t s = 0;
+  for (; len >= 8; p += 8, len -= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    s += (w & 0xffffffffu) + (w >> 32);
+  }
+  if (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    s += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t w;
+    memcpy(&w, p, 2);
+    s += w;
     p += 2;
     len -= 2;
   }
-  if (len)
-    s += (uint32_t)(p[0] << 8);
-  while (s >> 32)
-    s = (s & 0xffffffffu) + (s >> 32);
-  return (uint32_t)s;
+  if (len) {
+    /* The odd last byte is the high half of a word padded with zero. */
+    uint16_t w = 0;
+    memcpy(&w, p, 1);
+    s += w;
+  }
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return g_ntohs((uint16_t)s);
+}
+
+uint32_t nl_wire_sum(const void *data, size_t len, uint32_t sum) {
+  uint64_t s = (uint64_t)sum + sum16(data, len);
+  return (uint32_t)((s & 0xffffffffu) + (s >> 32));
 }
 
 uint16_t nl_wire_fold(uint32_t sum) {
@@ -31,7 +62,7 @@ uint16_t nl_wire_fold(uint32_t sum) {
 }
 
 uint16_t nl_wire_checksum(const void *data, size_t len) {
-  return nl_wire_fold(nl_wire_sum(data, len, 0));
+  return (uint16_t)~sum16(data, len);
 }
 
 uint32_t nl_wire_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto,
