@@ -102,10 +102,8 @@ static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
       g_free(buf);
       return why;
     }
-    g_free(pkt->data);
-    pkt->data = buf;
-    pkt->cap = (guint)MAX((size_t)pkt->len + 20, 64u);
-    pkt->len = (guint)n;
+    nl_packet_set_data(pkt, buf, (guint)n,
+                       (guint)MAX((size_t)pkt->len + 20, 64u));
   }
   NlWorld *w = nl_node_world(node);
   nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_NAT_XLATE,

@@ -11,6 +11,20 @@ typedef struct {
   guint head, count, size;
 } NlDirState;
 
+/* Addresses on a network -> their interface: open addressing with linear
+ * probing (0, never an interface's address, marks an empty slot), looked
+ * up for every hop's next hop; never iterated. */
+typedef struct {
+  uint32_t addr;
+  NlIface *iface;
+} NlAddrSlot;
+
+typedef struct {
+  NlAddrSlot *slots;
+  guint mask; /* capacity - 1, a power of two; at most half full */
+  guint len;
+} NlAddrTable;
+
 struct NlIface {
   NlNode *node;
   NlNetwork *network;
@@ -19,6 +33,7 @@ struct NlIface {
   char name[16];
   gboolean up;
   NlLinkProps props;
+  gboolean up_ideal, down_ideal; /* no delay, loss... (dir_trivial) */
   NlDirState up_state, down_state;
   NlRand rand;
   GArray *addrs6; /* NlIp6, as added; NULL when it has none (net6.c) */
@@ -49,7 +64,7 @@ struct NlNetwork {
   NlWorld *world;
   char *name;
   GArray *prefixes;   /* of NlRoute (prefix, mask, len) */
-  GHashTable *by_addr; /* addr -> NlIface */
+  NlAddrTable by_addr; /* IPv4 addr -> NlIface */
   GArray *prefixes6;    /* of NlRoute6 (prefix, len) */
   GHashTable *by_addr6; /* NlIp6 (owned) -> NlIface */
 };

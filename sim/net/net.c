@@ -17,15 +17,50 @@ static const char *const node_kind_names[] = {
 };
 
 static void node_input(NlNode *n, NlIface *in, NlPacket *pkt);
+static gboolean dir_trivial(const NlLinkDir *d);
 static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop);
 static void reasm_free(gpointer p);
 
 /* ---- packets ---- */
 
+/* A packet and its bytes are one block of memory when they fit one of two
+ * sizes (a datagram; a full-size segment), and freed blocks are kept for
+ * the next packets, up to PKT_KEEP of each size: a hop then costs no
+ * malloc.  The kept blocks are per thread (a world is used from one
+ * thread) and given back when a world is freed. */
+typedef struct {
+  NlPacket p;
+  guint8 buf[];
+} PacketBlock;
+
+#define PKT_CLASSES 2
+#define PKT_KEEP 128
+static const guint pkt_class_cap[PKT_CLASSES] = {256, 2048};
+
+typedef struct {
+  PacketBlock *blocks[PKT_KEEP];
+  guint n;
+} PacketKeep;
+
+static _Thread_local PacketKeep pkt_keep[PKT_CLASSES];
+
 NlPacket *nl_packet_new(const guint8 *data, size_t len) {
-  NlPacket *p = g_new0(NlPacket, 1);
-  p->cap = MAX((guint)len, 64u);
-  p->data = g_malloc(p->cap);
+  gint k = len <= pkt_class_cap[0] ? 0 : len <= pkt_class_cap[1] ? 1 : -1;
+  PacketBlock *b;
+  if (k >= 0 && pkt_keep[k].n > 0)
+    b = pkt_keep[k].blocks[--pkt_keep[k].n];
+  else
+    b = g_malloc(sizeof(PacketBlock) + (k >= 0 ? pkt_class_cap[k] : 0));
+  NlPacket *p = &b->p;
+  memset(p, 0, sizeof *p);
+  p->size_class = k;
+  if (k >= 0) {
+    p->cap = pkt_class_cap[k];
+    p->data = b->buf;
+  } else {
+    p->cap = (guint)len;
+    p->data = g_malloc(p->cap);
+  }
   memcpy(p->data, data, len);
   p->len = (guint)len;
   p->ev.heap_index = G_MAXUINT;
@@ -35,8 +70,76 @@ NlPacket *nl_packet_new(const guint8 *data, size_t len) {
 void nl_packet_free(NlPacket *p) {
   if (p == NULL)
     return;
-  g_free(p->data);
-  g_free(p);
+  PacketBlock *b = (PacketBlock *)p;
+  if (p->data != b->buf)
+    g_free(p->data);
+  gint k = p->size_class;
+  if (k >= 0 && pkt_keep[k].n < PKT_KEEP)
+    pkt_keep[k].blocks[pkt_keep[k].n++] = b;
+  else
+    g_free(b);
+}
+
+void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap) {
+  if (p->data != ((PacketBlock *)p)->buf)
+    g_free(p->data);
+  p->data = data;
+  p->len = len;
+  p->cap = cap;
+}
+
+static void packets_release_kept(void) {
+  for (guint k = 0; k < PKT_CLASSES; k++)
+    while (pkt_keep[k].n > 0)
+      g_free(pkt_keep[k].blocks[--pkt_keep[k].n]);
+}
+
+/* ---- addresses on a network ---- */
+
+static inline guint addr_hash(uint32_t addr) {
+  uint32_t h = addr * 0x9e3779b1u;
+  return h ^ (h >> 15);
+}
+
+static void addr_table_init(NlAddrTable *t) {
+  t->mask = 15;
+  t->len = 0;
+  t->slots = g_new0(NlAddrSlot, t->mask + 1);
+}
+
+static inline NlIface *addr_table_lookup(const NlAddrTable *t, uint32_t addr) {
+  if (addr == 0)
+    return NULL;
+  for (guint i = addr_hash(addr) & t->mask;; i = (i + 1) & t->mask) {
+    const NlAddrSlot *s = &t->slots[i];
+    if (s->addr == addr)
+      return s->iface;
+    if (s->addr == 0)
+      return NULL;
+  }
+}
+
+static void addr_table_put(NlAddrTable *t, uint32_t addr, NlIface *f) {
+  guint i = addr_hash(addr) & t->mask;
+  while (t->slots[i].addr != 0)
+    i = (i + 1) & t->mask;
+  t->slots[i] = (NlAddrSlot){addr, f};
+}
+
+/* @addr (not 0) must not be in @t. */
+static void addr_table_insert(NlAddrTable *t, uint32_t addr, NlIface *f) {
+  if ((t->len + 1) * 2 > t->mask + 1) {
+    NlAddrSlot *old = t->slots;
+    guint n = t->mask + 1;
+    t->mask = 2 * n - 1;
+    t->slots = g_new0(NlAddrSlot, 2 * n);
+    for (guint i = 0; i < n; i++)
+      if (old[i].addr != 0)
+        addr_table_put(t, old[i].addr, old[i].iface);
+    g_free(old);
+  }
+  addr_table_put(t, addr, f);
+  t->len++;
 }
 
 static void in_flight_add(NlWorld *w, NlPacket *p) {
@@ -127,7 +230,7 @@ void nl_world_free(NlWorld *w) {
   for (guint i = 0; i < w->networks->len; i++) {
     NlNetwork *n = g_ptr_array_index(w->networks, i);
     g_array_free(n->prefixes, TRUE);
-    g_hash_table_destroy(n->by_addr);
+    g_free(n->by_addr.slots);
     nl__network_free6(n);
     g_free(n->name);
     g_free(n);
@@ -144,6 +247,7 @@ void nl_world_free(NlWorld *w) {
   nl_event_queue_free(w->queue);
   nl_trace_free(w->trace);
   g_free(w);
+  packets_release_kept();
 }
 
 NlEventQueue *nl_world_queue(NlWorld *w) {
@@ -264,7 +368,7 @@ NlNetwork *nl_network_new(NlWorld *w, const char *name) {
   n->world = w;
   n->name = g_strdup(name);
   n->prefixes = g_array_new(FALSE, TRUE, sizeof(NlRoute));
-  n->by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
+  addr_table_init(&n->by_addr);
   nl__network_init6(n);
   g_ptr_array_add(w->networks, n);
   g_hash_table_insert(w->net_by_name, n->name, n);
@@ -379,10 +483,7 @@ static void dir_state_init(NlDirState *s, guint queue) {
 NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
                         const NlLinkProps *props) {
   g_return_val_if_fail(n != NULL && net != NULL, NULL);
-  g_return_val_if_fail(addr == 0 || !g_hash_table_contains(
-                                                    net->by_addr,
-                                                    GUINT_TO_POINTER(addr)),
-                       NULL);
+  g_return_val_if_fail(addr_table_lookup(&net->by_addr, addr) == NULL, NULL);
   NlIface *f = g_new0(NlIface, 1);
   f->node = n;
   f->network = net;
@@ -396,7 +497,7 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
   nl_rand_init(&f->rand, n->world->seed, rname);
   g_free(rname);
   if (addr != 0) { /* 0: an interface with IPv6 addresses only */
-    g_hash_table_insert(net->by_addr, GUINT_TO_POINTER(addr), f);
+    addr_table_insert(&net->by_addr, addr, f);
     if (n->n_addrs < NL__ADDR_SCAN) {
       n->addrs[n->n_addrs++] = addr;
     } else {
@@ -639,6 +740,8 @@ void nl_iface_set_props(NlIface *i, const NlLinkProps *props) {
     i->props.down.queue = NL_DEFAULT_QUEUE;
   dir_state_init(&i->up_state, i->props.up.queue);
   dir_state_init(&i->down_state, i->props.down.queue);
+  i->up_ideal = dir_trivial(&i->props.up);
+  i->down_ideal = dir_trivial(&i->props.down);
 }
 
 guint nl_iface_prefix_len(const NlIface *i) {
@@ -747,7 +850,7 @@ static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
   NlIface *to = pkt->to;
   NlDropReason why = NL_DROP_NONE;
   gboolean dup = FALSE;
-  if (!dir_trivial(&to->props.down)) {
+  if (!to->down_ideal) {
     dup = to->props.down.dup > 0 &&
           nl_rand_chance(&to->rand, to->props.down.dup);
     why = dir_pass(to, &to->props.down, &to->down_state, pkt->len, &t, NULL);
@@ -851,7 +954,7 @@ static void flush_tx(NlIface *f, NlDropReason why) {
 static NlNode *owner_of(NlWorld *w, uint32_t addr) {
   for (guint i = 0; i < w->networks->len; i++) {
     NlNetwork *n = g_ptr_array_index(w->networks, i);
-    NlIface *f = g_hash_table_lookup(n->by_addr, GUINT_TO_POINTER(addr));
+    NlIface *f = addr_table_lookup(&n->by_addr, addr);
     if (f != NULL)
       return f->node;
   }
@@ -883,8 +986,7 @@ static gboolean blocked(NlWorld *w, NlIface *from, NlIface *to,
 
 /* Puts @pkt (owned) on the link of @from towards @next_hop. */
 static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
-  nl__hop_start_to(from, g_hash_table_lookup(from->network->by_addr,
-                                             GUINT_TO_POINTER(next_hop)),
+  nl__hop_start_to(from, addr_table_lookup(&from->network->by_addr, next_hop),
                    pkt);
 }
 
@@ -911,7 +1013,7 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   NlTime t = nl_event_now(w->queue);
   pkt->sent_out = t;
   gboolean dup = FALSE;
-  if (why == NL_DROP_NONE && !dir_trivial(&from->props.up)) {
+  if (why == NL_DROP_NONE && !from->up_ideal) {
     dup = from->props.up.dup > 0 &&
           nl_rand_chance(&from->rand, from->props.up.dup);
     why = dir_pass(from, &from->props.up, &from->up_state, pkt->len, &t,
@@ -928,7 +1030,7 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
     hop_dup(w, pkt, STAGE_SWITCH, t + NL_US);
   nl_event_init(&pkt->ev, hop_event, pkt);
   in_flight_add(w, pkt);
-  if (t == nl_event_now(w->queue) || dir_trivial(&to->props.down)) {
+  if (t == nl_event_now(w->queue) || to->down_ideal) {
     hop_down(w, pkt, t);
   } else {
     pkt->stage = STAGE_SWITCH;

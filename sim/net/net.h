@@ -71,6 +71,7 @@ struct NlPacket {
   NlIface *to;
   uint64_t id;    /* current hop's transmission id */
   guint stage;    /* private */
+  gint size_class; /* private: which kept size its block is, or -1 (net.c) */
   guint len;      /* bytes in data */
   guint cap;
   guint8 *data;   /* IPv4 packet */
@@ -244,6 +245,9 @@ guint nl_iface_prefix_len(const NlIface *i);
 /* (transfer full) a packet holding a copy of @len bytes. */
 NlPacket *nl_packet_new(const guint8 *data, size_t len);
 void nl_packet_free(NlPacket *p);
+/* Replaces @p's bytes with @data (transfer full: g_malloc'd, @cap bytes
+ * allocated, @len used). */
+void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap);
 
 /* ---- IPv6 (net6.c) ----
  *
