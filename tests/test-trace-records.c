@@ -140,6 +140,122 @@ static void test_trace_text_form_of_packet_and_text(void **state) {
   nl_trace_free(t);
 }
 
+
+/* The hand-written formatters write what printf would. */
+static void test_trace_text_numbers_as_printf(void **state) {
+  uint64_t v = 0;
+  for (int i = 0; i < 2000; i++) {
+    char want[32], got[32];
+    snprintf(want, sizeof want, "%" G_GUINT64_FORMAT, v);
+    *nl_trace_put_uint(got, v) = '\0';
+    assert_string_equal(got, want);
+    /* 0..99, powers of ten and their neighbours, then big values. */
+    v = i < 100 ? v + 1 : i < 400 ? v * 3 + (uint64_t)(i % 7) : v * 7 + 1;
+  }
+  char got[32];
+  *nl_trace_put_uint(got, G_MAXUINT64) = '\0';
+  assert_string_equal(got, "18446744073709551615");
+  const uint32_t addrs[] = {0, 1, 0x0a000005, 0xc0a80101, 0x64400a0b,
+                            0xffffffff, 0x01020304, 0x0a00ff09};
+  for (gsize i = 0; i < G_N_ELEMENTS(addrs); i++) {
+    char want[16], a[16];
+    uint32_t x = addrs[i];
+    snprintf(want, sizeof want, "%u.%u.%u.%u", x >> 24, (x >> 16) & 0xff,
+             (x >> 8) & 0xff, x & 0xff);
+    assert_string_equal(nl_ip4_to_string(x, a), want);
+  }
+}
+
+static void test_trace_text_times_as_nl_time_to_string(void **state) {
+  const NlTime times[] = {0, 1, 9, 10, 999999999, 1000000000, 1000000001,
+                          1500, 123456789012345, -1, -1000000000,
+                          -1500000001, G_MAXINT64, G_MININT64};
+  NlTrace *t = nl_trace_new();
+  GString *s = g_string_new(NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS(times); i++) {
+    nl_trace_addf(t, times[i], NL_TRACE_NOTE, 0, 0, 0, 0, "x");
+  }
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  gsize i = 0;
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    char tb[NL_TIME_STRLEN];
+    char *want = g_strdup_printf("%s  note x", nl_time_to_string(times[i], tb));
+    g_string_truncate(s, 0);
+    nl_trace_format(t, rec, p, s);
+    assert_string_equal(s->str, want);
+    g_free(want);
+    i++;
+  }
+  assert_int_equal(i, G_N_ELEMENTS(times));
+  g_string_free(s, TRUE);
+  nl_trace_free(t);
+}
+
+static void test_trace_text_escapes_control_bytes(void **state) {
+  NlTrace *t = nl_trace_new();
+  guint32 a = nl_trace_intern(t, "alice"), p1 = nl_trace_intern(t, "a/p");
+  const char text[] = "a\\b\x01\x7f\xc3\xa9\n\ttail";
+  nl_trace_add(t, 0, NL_TRACE_STDOUT, a, p1, 0, 0, text, sizeof text - 1);
+  nl_trace_add(t, 0, NL_TRACE_STDERR, a, 0, 0, 0, "", 0);
+  nl_trace_add(t, 0, NL_TRACE_NOTE, a, 0, 0, 0, "\\", 1);
+  GString *s = g_string_new(NULL);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    nl_trace_format(t, rec, p, s);
+    g_string_append_c(s, '\n');
+  }
+  assert_string_equal(s->str,
+                      "0.000000000 alice stdout [a/p] "
+                      "a\\\\b\\x01\\x7f\xc3\xa9\\x0a\\x09tail\n"
+                      "0.000000000 alice stderr \n"
+                      "0.000000000 alice note \\\\\n");
+  g_string_free(s, TRUE);
+  nl_trace_free(t);
+}
+
+static void test_trace_text_form_of_tcp(void **state) {
+  NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
+  guint32 a = nl_trace_intern(t, "a");
+  guint8 pkt[128];
+  NlTcpHeader h = {.sport = 40000, .dport = 80, .seq = 4294967295u,
+                   .ack = 0, .flags = NL_TCP_SYN, .window = 65535,
+                   .mss = 1460};
+  size_t n = nl_tcp4_build(pkt, 0x0a000005, 0xc000020a, &h, NULL, 0, 1, 64,
+                           TRUE);
+  nl_trace_add(t, 0, NL_TRACE_PKT_SEND, a, 0, 1, 0, pkt, (guint32)n);
+  NlTcpHeader d = {.sport = 80, .dport = 40000, .seq = 7, .ack = 12345,
+                   .flags = NL_TCP_ACK | NL_TCP_PSH | NL_TCP_FIN,
+                   .window = 0};
+  n = nl_tcp4_build(pkt, 0xc000020a, 0x0a000005, &d, "hello", 5, 2, 64,
+                    TRUE);
+  nl_trace_add(t, 0, NL_TRACE_PKT_RECV, a, 0, 18446744073709551615u, 0, pkt,
+               (guint32)n);
+  GString *s = g_string_new(NULL);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    nl_trace_format(t, rec, p, s);
+    g_string_append_c(s, '\n');
+  }
+  assert_string_equal(
+      s->str,
+      "0.000000000 a send ->  #1 TCP 10.0.0.5:40000 > 192.0.2.10:80 [S] "
+      "seq=4294967295 win=65535 len=0 mss=1460\n"
+      "0.000000000 a recv #18446744073709551615 TCP 192.0.2.10:80 > "
+      "10.0.0.5:40000 [FP.] seq=7 ack=12345 win=0 len=5\n");
+  g_string_free(s, TRUE);
+  nl_trace_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
@@ -147,6 +263,10 @@ int main(void) {
     cmocka_unit_test(test_trace_listener_hears_records_not_kept),
     cmocka_unit_test(test_trace_keep_only_filters_kept_not_heard),
     cmocka_unit_test(test_trace_text_form_of_packet_and_text),
+    cmocka_unit_test(test_trace_text_numbers_as_printf),
+    cmocka_unit_test(test_trace_text_times_as_nl_time_to_string),
+    cmocka_unit_test(test_trace_text_escapes_control_bytes),
+    cmocka_unit_test(test_trace_text_form_of_tcp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,11 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Lines are gathered and written this many bytes at a time. */
+#define BLOCK (64u << 10)
+
 struct NlTraceStream {
   char *path, *tmp;
   FILE *f;
   const NlTrace *t;
-  GString *line;
+  GString *block; /* lines not yet written */
   gboolean done; /* the listener stays on the trace; it ignores the rest */
 };
 
@@ -47,7 +50,9 @@ NlTraceStream *nl_trace_stream_new(const char *path, GError **error) {
     nl_trace_stream_free(st);
     return NULL;
   }
-  st->line = g_string_sized_new(256);
+  /* FILE's own buffer would only be copied through. */
+  setvbuf(st->f, NULL, _IONBF, 0);
+  st->block = g_string_sized_new(BLOCK + 4096);
   return st;
 }
 
@@ -56,10 +61,12 @@ static void on_record(void *data, const NlTraceRecord *rec,
   NlTraceStream *st = data;
   if (st->done)
     return;
-  g_string_truncate(st->line, 0);
-  nl_trace_format(st->t, rec, payload, st->line);
-  g_string_append_c(st->line, '\n');
-  fwrite(st->line->str, 1, st->line->len, st->f);
+  nl_trace_format(st->t, rec, payload, st->block);
+  g_string_append_c(st->block, '\n');
+  if (st->block->len >= BLOCK) {
+    fwrite(st->block->str, 1, st->block->len, st->f);
+    g_string_truncate(st->block, 0);
+  }
 }
 
 void nl_trace_stream_attach(void *stream, NlTrace *t) {
@@ -74,14 +81,16 @@ void nl_trace_stream_free(NlTraceStream *st) {
   g_return_if_fail(st->f == NULL);
   g_free(st->path);
   g_free(st->tmp);
-  if (st->line)
-    g_string_free(st->line, TRUE);
+  if (st->block)
+    g_string_free(st->block, TRUE);
   g_free(st);
 }
 
 gboolean nl_trace_stream_finish(NlTraceStream *st, GError **error) {
   g_return_val_if_fail(!st->done, FALSE);
   st->done = TRUE;
+  fwrite(st->block->str, 1, st->block->len, st->f);
+  g_string_truncate(st->block, 0);
   gboolean ok = !ferror(st->f);
   ok = (fclose(st->f) == 0) && ok;
   st->f = NULL;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define CHUNK_SIZE (1u << 20)
+#define TEXT_BLOCK (64u << 10) /* bytes of text written at a time */
 #define BIG_CHUNK_SIZE (4u << 20)
 #define HUGE_PAGE (2u << 20)
 
@@ -402,7 +403,16 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
                    ...) {
   if (!nl_trace_wants(t, kind))
     return;
+  /* Most texts fit on the stack: no allocation for them. */
+  char buf[256];
   va_list ap;
+  va_start(ap, fmt);
+  int n = g_vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n >= 0 && (gsize)n < sizeof buf) {
+    nl_trace_add(t, time, kind, node, peer, id, aux, buf, (guint32)n);
+    return;
+  }
   va_start(ap, fmt);
   char *s = g_strdup_vprintf(fmt, ap);
   va_end(ap);
@@ -480,43 +490,130 @@ const char *nl_drop_reason_name(NlDropReason r) {
   return r < NL_DROP_N_REASONS ? drop_names[r] : "?";
 }
 
+char *nl_trace_put_uint(char *p, uint64_t v) {
+  static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                              "25262728293031323334353637383940414243444546474849"
+                              "50515253545556575859606162636465666768697071727374"
+                              "75767778798081828384858687888990919293949596979899";
+  if (v < 10) {
+    *p = (char)('0' + v);
+    return p + 1;
+  }
+  /* Two digits at a time, from the right, into a buffer; then copied. */
+  char tmp[20];
+  char *e = tmp + sizeof tmp, *q = e;
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    q -= 2;
+    memcpy(q, pairs + 2 * r, 2);
+  }
+  if (v >= 10) {
+    q -= 2;
+    memcpy(q, pairs + 2 * v, 2);
+  } else {
+    *--q = (char)('0' + v);
+  }
+  memcpy(p, q, (gsize)(e - q));
+  return p + (e - q);
+}
+
+/* nl_time_to_string's form ("%s%" PRIu64 ".%09" PRIu64), by hand: the
+ * text trace formats millions of times. */
+static char *put_time(char *p, NlTime t) {
+  uint64_t a = t < 0 ? (uint64_t)(-(t + 1)) + 1 : (uint64_t)t;
+  if (t < 0)
+    *p++ = '-';
+  p = nl_trace_put_uint(p, a / 1000000000u);
+  *p++ = '.';
+  uint64_t frac = a % 1000000000u;
+  for (int i = 8; i >= 0; i--) {
+    p[i] = (char)('0' + frac % 10);
+    frac /= 10;
+  }
+  return p + 9;
+}
+
+/* g_string_append_len without a call when it fits. */
+static inline void put(GString *out, const char *s, gsize n) {
+  if (out->len + n < out->allocated_len) {
+    memcpy(out->str + out->len, s, n);
+    out->len += n;
+    out->str[out->len] = '\0';
+  } else {
+    g_string_append_len(out, s, (gssize)n);
+  }
+}
+
+static inline void put_str(GString *out, const char *s) {
+  put(out, s, strlen(s));
+}
+
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                      const guint8 *payload, GString *out) {
-  char tb[NL_TIME_STRLEN];
-  g_string_append_printf(out, "%s %s %s", nl_time_to_string(rec->time, tb),
-                         nl_trace_name(t, rec->node),
-                         nl_trace_kind_name(rec->kind));
+  char buf[64];
+  char *p = put_time(buf, rec->time);
+  *p++ = ' ';
+  put(out, buf, (gsize)(p - buf));
+  put_str(out, nl_trace_name(t, rec->node));
+  put(out, " ", 1);
+  put_str(out, nl_trace_kind_name(rec->kind));
   if (rec->kind < NL_TRACE_N_KINDS && kind_is_packet[rec->kind]) {
     if (rec->kind == NL_TRACE_PKT_SEND ||
-        (rec->kind == NL_TRACE_PKT_DROP && (rec->aux & NL_DROP_OUTGOING)))
-      g_string_append_printf(out, " -> %s", nl_trace_name(t, rec->peer));
-    else if (rec->peer != 0)
-      g_string_append_printf(out, " <- %s", nl_trace_name(t, rec->peer));
-    g_string_append_printf(out, " #%" G_GUINT64_FORMAT " ", rec->id);
-    if (rec->kind == NL_TRACE_PKT_DROP)
-      g_string_append_printf(out, "(%s) ",
-                             nl_drop_reason_name(
-                                 nl_trace_drop_reason(rec->aux)));
+        (rec->kind == NL_TRACE_PKT_DROP && (rec->aux & NL_DROP_OUTGOING))) {
+      put(out, " -> ", 4);
+      put_str(out, nl_trace_name(t, rec->peer));
+    } else if (rec->peer != 0) {
+      put(out, " <- ", 4);
+      put_str(out, nl_trace_name(t, rec->peer));
+    }
+    p = buf;
+    *p++ = ' ';
+    *p++ = '#';
+    p = nl_trace_put_uint(p, rec->id);
+    *p++ = ' ';
+    put(out, buf, (gsize)(p - buf));
+    if (rec->kind == NL_TRACE_PKT_DROP) {
+      put(out, "(", 1);
+      put_str(out, nl_drop_reason_name(nl_trace_drop_reason(rec->aux)));
+      put(out, ") ", 2);
+    }
     /* The core does not know wire formats: the network layer installs
      * the decoder (nl_world_new); without one the length is all we say. */
-    if (t->packet_format != NULL)
+    if (t->packet_format != NULL) {
       t->packet_format(payload, rec->len, out);
-    else
-      g_string_append_printf(out, "%" G_GUINT32_FORMAT " bytes", rec->len);
+    } else {
+      p = nl_trace_put_uint(buf, rec->len);
+      put(out, buf, (gsize)(p - buf));
+      put(out, " bytes", 6);
+    }
   } else {
-    if (rec->peer != 0)
-      g_string_append_printf(out, " [%s]", nl_trace_name(t, rec->peer));
-    g_string_append_c(out, ' ');
+    if (rec->peer != 0) {
+      put(out, " [", 2);
+      put_str(out, nl_trace_name(t, rec->peer));
+      put(out, "]", 1);
+    }
+    put(out, " ", 1);
     /* Text payloads are printed with control characters escaped, so one
-     * record is always one line. */
-    for (guint32 i = 0; i < rec->len; i++) {
-      guint8 ch = payload[i];
-      if (ch == '\\')
-        g_string_append(out, "\\\\");
-      else if (ch < 0x20 || ch == 0x7f)
-        g_string_append_printf(out, "\\x%02x", ch);
-      else
-        g_string_append_c(out, (char)ch);
+     * record is always one line: runs of plain bytes are copied whole. */
+    guint32 i = 0;
+    while (i < rec->len) {
+      guint32 run = i;
+      while (run < rec->len && payload[run] >= 0x20 && payload[run] != 0x7f &&
+             payload[run] != '\\')
+        run++;
+      put(out, (const char *)payload + i, run - i);
+      if (run == rec->len)
+        break;
+      guint8 ch = payload[run];
+      if (ch == '\\') {
+        put(out, "\\\\", 2);
+      } else {
+        static const char hex[] = "0123456789abcdef";
+        char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+        put(out, e, 4);
+      }
+      i = run + 1;
     }
   }
 }
@@ -529,18 +626,22 @@ gboolean nl_trace_write_text(const NlTrace *t, const char *path,
                 "%s: %s", path, g_strerror(errno));
     return FALSE;
   }
-  GString *line = g_string_sized_new(256);
+  /* Lines are gathered and written a block at a time. */
+  GString *block = g_string_sized_new(TEXT_BLOCK + 4096);
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *payload;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &payload)) {
-    g_string_truncate(line, 0);
-    nl_trace_format(t, rec, payload, line);
-    g_string_append_c(line, '\n');
-    fwrite(line->str, 1, line->len, f);
+    nl_trace_format(t, rec, payload, block);
+    g_string_append_c(block, '\n');
+    if (block->len >= TEXT_BLOCK) {
+      fwrite(block->str, 1, block->len, f);
+      g_string_truncate(block, 0);
+    }
   }
-  g_string_free(line, TRUE);
+  fwrite(block->str, 1, block->len, f);
+  g_string_free(block, TRUE);
   gboolean ok = !ferror(f);
   if (f != stdout)
     ok = (fclose(f) == 0) && ok;

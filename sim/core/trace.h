@@ -260,6 +260,11 @@ void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn);
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                      const guint8 *payload, GString *out);
 
+/* Writes @v in decimal at @p (up to 20 bytes, no NUL); returns the end.
+ * For formatters that run once per record (nl_trace_format, the packet
+ * decoder), where printf's cost shows. */
+char *nl_trace_put_uint(char *p, uint64_t v);
+
 /**
  * nl_trace_write_text: writes every record, one line each, to @path
  * ("-" for stdout).

@@ -4,6 +4,7 @@
 
 #include "sim/net/wire-priv.h"
 #include "sim/net/wire6.h"
+#include "sim/core/trace.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -341,9 +342,19 @@ size_t nl_icmp4_build_error(guint8 *buf, uint32_t src, uint8_t type,
   return total;
 }
 
+/* "a.b.c.d" at @p, no NUL; returns the end (the trace's text form
+ * formats two per packet record, so not with printf). */
+static char *put_ip4(char *p, uint32_t a) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    p = nl_trace_put_uint(p, (a >> shift) & 0xff);
+    if (shift > 0)
+      *p++ = '.';
+  }
+  return p;
+}
+
 char *nl_ip4_to_string(uint32_t a, char *buf) {
-  snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
-           a & 0xff);
+  *put_ip4(buf, a) = '\0';
   return buf;
 }
 
@@ -415,8 +426,19 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
         g_string_append_printf(out, "UDP %s > %s malformed (%s)", a, b, why);
         return;
       }
-      g_string_append_printf(out, "UDP %s:%u > %s:%u len=%u", a, u.sport, b,
-                             u.dport, u.len - NL_UDP_HDR_LEN);
+      /* "UDP %s:%u > %s:%u len=%u", by hand. */
+      char line[80], *q = line;
+      memcpy(q, "UDP ", 4);
+      q = put_ip4(q + 4, ip.src);
+      *q++ = ':';
+      q = nl_trace_put_uint(q, u.sport);
+      memcpy(q, " > ", 3);
+      q = put_ip4(q + 3, ip.dst);
+      *q++ = ':';
+      q = nl_trace_put_uint(q, u.dport);
+      memcpy(q, " len=", 5);
+      q = nl_trace_put_uint(q + 5, (uint32_t)(u.len - NL_UDP_HDR_LEN));
+      g_string_append_len(out, line, q - line);
       return;
     }
     case NL_IPPROTO_TCP: {
@@ -425,15 +447,37 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
         g_string_append_printf(out, "TCP %s > %s malformed (%s)", a, b, why);
         return;
       }
-      g_string_append_printf(out, "TCP %s:%u > %s:%u ", a, t.sport, b, t.dport);
+      /* "TCP %s:%u > %s:%u [FLAGS] seq=%u[ ack=%u] win=%u len=%u[ mss=%u]",
+       * by hand. */
+      char line[160], *q = line;
+      memcpy(q, "TCP ", 4);
+      q = put_ip4(q + 4, ip.src);
+      *q++ = ':';
+      q = nl_trace_put_uint(q, t.sport);
+      memcpy(q, " > ", 3);
+      q = put_ip4(q + 3, ip.dst);
+      *q++ = ':';
+      q = nl_trace_put_uint(q, t.dport);
+      *q++ = ' ';
+      g_string_append_len(out, line, q - line);
       describe_tcp_flags(t.flags, out);
-      g_string_append_printf(out, " seq=%u", t.seq);
-      if (t.flags & NL_TCP_ACK)
-        g_string_append_printf(out, " ack=%u", t.ack);
-      g_string_append_printf(out, " win=%u len=%u", t.window,
-                             ip.total_len - ip.ihl_bytes - t.hdr_bytes);
-      if (t.mss)
-        g_string_append_printf(out, " mss=%u", t.mss);
+      q = line;
+      memcpy(q, " seq=", 5);
+      q = nl_trace_put_uint(q + 5, t.seq);
+      if (t.flags & NL_TCP_ACK) {
+        memcpy(q, " ack=", 5);
+        q = nl_trace_put_uint(q + 5, t.ack);
+      }
+      memcpy(q, " win=", 5);
+      q = nl_trace_put_uint(q + 5, t.window);
+      memcpy(q, " len=", 5);
+      q = nl_trace_put_uint(
+          q + 5, (uint32_t)(ip.total_len - ip.ihl_bytes - t.hdr_bytes));
+      if (t.mss) {
+        memcpy(q, " mss=", 5);
+        q = nl_trace_put_uint(q + 5, t.mss);
+      }
+      g_string_append_len(out, line, q - line);
       return;
     }
     case NL_IPPROTO_ICMP: {
