@@ -391,24 +391,31 @@ NlFile *nl__epoll_file_new(NlHostStack *h) {
 
 /* ---- standard output and error ---- */
 
-/* Cuts what a program writes into lines, each a trace record. */
+/* The longest line kept: the rest of a longer line is dropped. */
+#define NL_LINE_MAX (64 * 1024)
+
+/* Cuts what a program writes into lines, each a trace record.  Whole runs
+ * of bytes are copied at once (memchr for the newline): a program that
+ * prints a line per packet pays this per datagram. */
 void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
   GString *line = p->line[stream];
-  NlWorld *w = p->host->world;
-  const char *s = buf;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] == '\n') {
-      nl_trace_add(nl_world_trace(w), nl_world_now(w),
-                   stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
-                   nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
-                   line->str, (guint32)line->len);
-      g_string_truncate(line, 0);
-    } else if (line->len < 64 * 1024) {
-      g_string_append_c(line, s[i]);
-    }
+  const char *s = buf, *end = s + len;
+  while (s < end) {
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t n = (size_t)((nl != NULL ? nl : end) - s);
+    if (line->len < NL_LINE_MAX)
+      g_string_append_len(line, s, (gssize)MIN(n, NL_LINE_MAX - line->len));
+    if (nl == NULL)
+      break;
+    NlWorld *w = p->host->world;
+    nl_trace_add(nl_world_trace(w), nl_world_now(w),
+                 stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
+                 nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
+                 line->str, (guint32)line->len);
+    g_string_truncate(line, 0);
+    s = nl + 1;
   }
 }
-
 
 static unsigned output_poll(NlFile *f) {
   return POLLOUT | POLLWRNORM;
