@@ -1694,11 +1694,13 @@ int nl_posix_sched_yield(void) {
 int nl_posix_puts(const char *s) {
   nl_seal_check(); /* before allocating (seal.h) */
   size_t n = strlen(s);
-  char *line = g_malloc(n + 1);
+  char small[512];
+  char *line = n < sizeof small ? small : g_malloc(n + 1);
   memcpy(line, s, n);
   line[n] = '\n';
   ssize_t r = nl_posix_write(1, line, n + 1);
-  g_free(line);
+  if (line != small)
+    g_free(line);
   return r < 0 ? EOF : (int)(n + 1);
 }
 
@@ -1715,6 +1717,14 @@ int nl_posix_getchar(void) {
 
 int nl_posix_vprintf(const char *fmt, va_list ap) {
   nl_seal_check(); /* before allocating (seal.h) */
+  /* Most lines fit on the stack: no allocation per printf. */
+  char small[512];
+  va_list aq;
+  va_copy(aq, ap);
+  int k = vsnprintf(small, sizeof small, fmt, aq);
+  va_end(aq);
+  if (k >= 0 && (size_t)k < sizeof small)
+    return (int)nl_posix_write(1, small, strlen(small));
   char *s = g_strdup_vprintf(fmt, ap);
   ssize_t n = nl_posix_write(1, s, strlen(s));
   g_free(s);
