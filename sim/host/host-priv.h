@@ -133,12 +133,14 @@ struct NlFile {
 /* A socket's addresses are NlIp6: an IPv4 address in its v4-mapped form
  * (as Linux's dual-stack sockets hold it); the unspecified address of
  * either family is all zeros. */
-typedef struct {
+typedef struct NlDatagram NlDatagram;
+struct NlDatagram {
+  NlDatagram *next; /* the receive queue is a list through here */
   NlIp6 src;
   uint16_t sport;
   guint len;
   guint8 data[];
-} NlDatagram;
+};
 
 struct NlUdpSock {
   NlFile *file;
@@ -148,7 +150,7 @@ struct NlUdpSock {
   NlIp6 raddr;
   uint16_t rport;
   gboolean connected;
-  GQueue queue; /* NlDatagram */
+  NlDatagram *head, **tail; /* the receive queue, oldest first */
   size_t queued; /* bytes charged against rcvbuf */
   int rcvbuf, sndbuf;
   gboolean reuseaddr, reuseport, broadcast;

@@ -396,11 +396,13 @@ static void udp_deliver(NlHostStack *h, NlPacket *pkt, const NlIp6 *src,
     return;
   }
   NlDatagram *d = g_malloc(sizeof *d + plen);
+  d->next = NULL;
   d->src = *src;
   d->sport = uh->sport;
   d->len = plen;
   memcpy(d->data, payload, plen);
-  g_queue_push_tail(&u->queue, d);
+  *u->tail = d;
+  u->tail = &d->next;
   u->queued += charge;
   nl_node_trace_deliver(h->node, pkt);
   nl_packet_free(pkt);
@@ -579,7 +581,11 @@ static void sock_closed(NlFile *f) {
   if (f->kind == NL_FILE_UDP) {
     NlUdpSock *u = f->udp;
     udp_unbind(f->host, u);
-    g_queue_clear_full(&u->queue, g_free);
+    while (u->head != NULL) {
+      NlDatagram *d = u->head;
+      u->head = d->next;
+      g_free(d);
+    }
     g_free(u);
     f->udp = NULL;
   } else if (f->kind == NL_FILE_TCP && f->tcp) {
@@ -593,7 +599,7 @@ static unsigned sock_poll(NlFile *f) {
     return f->tcp ? nl_tcp_poll(f->tcp) : POLLNVAL;
   NlUdpSock *u = f->udp;
   unsigned m = POLLOUT | POLLWRNORM;
-  if (!g_queue_is_empty(&u->queue))
+  if (u->head != NULL)
     m |= POLLIN | POLLRDNORM;
   if (u->pending_error)
     m |= POLLERR;
@@ -617,8 +623,8 @@ static void sock_fill(NlFile *f, NlFileFill *out) {
     return;
   }
   NlUdpSock *u = f->udp;
-  for (GList *l = u->queue.head; l != NULL; l = l->next)
-    out->readable += ((NlDatagram *)l->data)->len;
+  for (const NlDatagram *d = u->head; d != NULL; d = d->next)
+    out->readable += d->len;
   out->writable = u->sndbuf;
   out->error = u->pending_error;
 }
@@ -709,7 +715,7 @@ int nl_vsock_socket(NlThread *t, int domain, int type, int protocol) {
     u->rcvbuf = UDP_DEFAULT_RCVBUF;
     u->sndbuf = UDP_DEFAULT_SNDBUF;
     u->ttl = 64;
-    g_queue_init(&u->queue);
+    u->tail = &u->head;
     f->udp = u;
   } else {
     f->tcp = nl_tcp_socket(tcp_stack(h), f);
@@ -1192,7 +1198,7 @@ static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
       u->pending_error = 0;
       return -e;
     }
-    NlDatagram *d = g_queue_peek_head(&u->queue);
+    NlDatagram *d = u->head;
     if (d != NULL) {
       size_t n = MIN(len, (size_t)d->len);
       memcpy(buf, d->data, n);
@@ -1201,7 +1207,9 @@ static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
         *msg_flags |= MSG_TRUNC;
       ssize_t r = (flags & MSG_TRUNC) ? (ssize_t)d->len : (ssize_t)n;
       if (!(flags & MSG_PEEK)) {
-        g_queue_pop_head(&u->queue);
+        u->head = d->next;
+        if (u->head == NULL)
+          u->tail = &u->head;
         u->queued -= d->len + UDP_TRUESIZE_OVERHEAD;
         g_free(d);
       }
@@ -1998,7 +2006,7 @@ int nl_vsock_ioctl(NlThread *t, int fd, unsigned long req, void *arg) {
     case FIONREAD: {
       int n = 0;
       if (f->kind == NL_FILE_UDP) {
-        NlDatagram *d = g_queue_peek_head(&f->udp->queue);
+        const NlDatagram *d = f->udp->head;
         n = d ? (int)d->len : 0; /* Linux: the next datagram's size */
       } else if (f->kind == NL_FILE_TCP) {
         if (f->tcp_listening)
