@@ -1098,13 +1098,17 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
   if (any && !source_for(h, &dst, &src))
     return -ENETUNREACH;
   if (v4) {
-    guint8 *pkt = g_malloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len);
+    /* nl_node_send copies the packet: a small one is built on the stack. */
+    guint8 small[2048];
+    size_t need = NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len;
+    guint8 *pkt = need <= sizeof small ? small : g_malloc(need);
     size_t n = nl_udp4_build(pkt, nl_ip6_to4(&src), u->lport,
                              nl_ip6_to4(&dst), dport, buf, len,
                              nl_node_next_ip_id(h->node), (uint8_t)u->ttl,
                              u->df);
     err = nl_node_send(h->node, pkt, n);
-    g_free(pkt);
+    if (pkt != small)
+      g_free(pkt);
   } else {
     err = udp6_output(h, u, &src, &dst, dport, buf, len);
   }
