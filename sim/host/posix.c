@@ -1073,6 +1073,11 @@ pid_t nl_posix_getpid(void) {
   return p ? p->pid : 1;
 }
 
+const char *nl_posix_inet_ntop(int af, const void *src, char *dst,
+                               socklen_t size) {
+  return inet_ntop(af, src, dst, size);
+}
+
 const char *nl_posix_progname(void) {
   NlProc *p = proc_or_null();
   return p ? p->argv[0] : "natlab";

@@ -69,6 +69,10 @@ NL_POSIX_API int nl_posix_unsupported(const char *name);
 NL_POSIX_API int nl_posix_atexit(void (*fn)(void));
 /* The current program's name (argv[0]) for err()/warn(). */
 NL_POSIX_API const char *nl_posix_progname(void);
+/* inet_ntop(3) as glibc answers it, for the families the shim does not
+ * format itself (it formats IPv4). */
+NL_POSIX_API const char *nl_posix_inet_ntop(int af, const void *src,
+                                            char *dst, socklen_t size);
 
 /* The system facts (their prototypes are there too). */
 #include "sim/host/posix-facts.h"

@@ -965,6 +965,32 @@ char *inet_ntoa(struct in_addr in) {
   return ntoa_buf;
 }
 
+/* inet_ntop(3).  IPv4 is formatted here, as glibc's does but without
+ * its sprintf: a server that prints each peer's address calls it for every
+ * datagram.  Other families are glibc's. */
+const char *inet_ntop(int af, const void *restrict src, char *restrict dst,
+                      socklen_t size) {
+  if (af != AF_INET)
+    return nl_posix_inet_ntop(af, src, dst, size);
+  const unsigned char *b = src;
+  char tmp[sizeof "255.255.255.255"];
+  size_t n = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned v = b[i];
+    if (v >= 100)
+      tmp[n++] = (char)('0' + v / 100);
+    if (v >= 10)
+      tmp[n++] = (char)('0' + v / 10 % 10);
+    tmp[n++] = (char)('0' + v % 10);
+    tmp[n++] = i < 3 ? '.' : '\0';
+  }
+  if (n - 1 >= size) {
+    errno = ENOSPC;
+    return NULL;
+  }
+  return memcpy(dst, tmp, n);
+}
+
 int *__h_errno_location(void) {
   return &h_errno_v;
 }

@@ -172,6 +172,35 @@ static void test_statics(void) {
   CHECK(fmt("inet_ntoa %s", inet_ntoa(a)), 1);
 }
 
+/* ---- inet_ntop: IPv4 formatted by the shim, IPv6 by glibc ---- */
+
+static void test_inet_ntop(void) {
+  static const unsigned char v4[][4] = {
+      {0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 9, 100}, {1, 20, 199, 7}};
+  for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++) {
+    char b[INET_ADDRSTRLEN];
+    CHECK(fmt("inet_ntop %s", inet_ntop(AF_INET, v4[i], b, sizeof b)), 1);
+  }
+  /* The whole text and its NUL must fit: ENOSPC, dst left alone. */
+  char small[8] = "xxxxxxx";
+  errno = 0;
+  const char *r = inet_ntop(AF_INET, v4[2], small, 8);
+  CHECK(fmt("inet_ntop into 8 bytes: %s errno=%d %s", r ? r : "NULL", errno,
+            small),
+        1);
+  char fits[9];
+  CHECK(fmt("inet_ntop into 9 bytes: %s", inet_ntop(AF_INET, v4[2], fits, 9)),
+        1);
+  CHECK_ERR("inet_ntop into 0 bytes", inet_ntop(AF_INET, v4[0], small, 0)
+                                          ? 0 : -1, ENOSPC);
+  unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 5};
+  char b6[INET6_ADDRSTRLEN];
+  CHECK(fmt("inet_ntop v6 %s", inet_ntop(AF_INET6, v6, b6, sizeof b6)), 1);
+  CHECK_ERR("inet_ntop of another family", inet_ntop(AF_UNIX, v6, b6,
+                                                     sizeof b6) ? 0 : -1,
+            EAFNOSUPPORT);
+}
+
 /* ---- environment ---- */
 
 static void test_env(void) {
@@ -432,6 +461,7 @@ static void test_files(void) {
 int main(void) {
   test_getopt();
   test_statics();
+  test_inet_ntop();
   test_env();
   test_time();
   test_locale();
