@@ -214,6 +214,114 @@ static void test_coro_fpu_control_is_per_coroutine(void **state) {
   nl_coro_free(c);
 }
 
+/* Two coroutines with different rounding modes, switched in turn: each
+ * computes with its own, whoever ran last. */
+typedef struct {
+  int mode;
+  double tenth[2]; /* 0.1 is not exact: rounded down, it is less */
+  int round_seen[2];
+} RoundCase;
+
+static void round_run(void *arg) {
+  RoundCase *r = arg;
+  if (r->mode != FE_TONEAREST)
+    fesetround(r->mode);
+  nl_coro_yield();
+  for (int i = 0; i < 2; i++) {
+    volatile double one = 1.0, ten = 10.0;
+    r->tenth[i] = one / ten;
+    r->round_seen[i] = fegetround();
+    nl_coro_yield();
+  }
+}
+
+static void test_coro_rounding_mode_per_coroutine(void **state) {
+  RoundCase down = {FE_DOWNWARD, {0, 0}, {-1, -1}};
+  RoundCase near = {FE_TONEAREST, {0, 0}, {-1, -1}};
+  NlCoro *a = nl_coro_new(round_run, &down, 0);
+  NlCoro *b = nl_coro_new(round_run, &near, 0);
+  for (int i = 0; i < 3; i++) {
+    nl_coro_resume(a); /* a computes right after b ran, and b after a */
+    nl_coro_resume(b);
+    assert_int_equal(fegetround(), FE_TONEAREST);
+  }
+  volatile double one = 1.0, ten = 10.0;
+  double here = one / ten;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(down.round_seen[i], FE_DOWNWARD);
+    assert_int_equal(near.round_seen[i], FE_TONEAREST);
+    assert_true(near.tenth[i] == here);
+    if (!RUNNING_ON_VALGRIND) /* see test_coro_fpu_control_is_per_coroutine */
+      assert_true(down.tenth[i] < here);
+  }
+  nl_coro_free(a);
+  nl_coro_free(b);
+}
+
+/* MXCSR alone (as _mm_setcsr or -ffast-math's start-up code change it,
+ * leaving the x87 control word as it is): the rounding control, flush to
+ * zero and the exception flags stay with the coroutine that set them. */
+#define MXCSR_RC_MASK 0x6000u
+#define MXCSR_RC_UP 0x4000u
+#define MXCSR_FTZ 0x8000u
+#define MXCSR_FLAGS 0x3Fu
+#define MXCSR_ZE 0x04u
+
+static unsigned get_mxcsr(void) {
+  unsigned v;
+  __asm__ volatile("stmxcsr %0" : "=m"(v));
+  return v;
+}
+
+static void set_mxcsr(unsigned v) {
+  __asm__ volatile("ldmxcsr %0" : : "m"(v));
+}
+
+typedef struct {
+  unsigned seen_after;
+  unsigned short fpucw_after;
+} MxcsrCase;
+
+static void mxcsr_run(void *arg) {
+  MxcsrCase *m = arg;
+  set_mxcsr((get_mxcsr() & ~MXCSR_RC_MASK) | MXCSR_RC_UP | MXCSR_FTZ);
+  volatile double one = 1.0, zero = 0.0;
+  volatile double inf = one / zero; /* raises divide-by-zero */
+  (void)inf;
+  nl_coro_yield();
+  m->seen_after = get_mxcsr();
+  __asm__ volatile("fnstcw %0" : "=m"(m->fpucw_after));
+}
+
+static void test_coro_mxcsr_is_per_coroutine(void **state) {
+#if defined(__x86_64__)
+  feclearexcept(FE_ALL_EXCEPT);
+  unsigned ours = get_mxcsr();
+  unsigned short cw;
+  __asm__ volatile("fnstcw %0" : "=m"(cw));
+  MxcsrCase m = {0, 0};
+  NlCoro *c = nl_coro_new(mxcsr_run, &m, 0);
+  nl_coro_resume(c);
+  assert_int_equal(get_mxcsr(), ours); /* nothing came out, flags neither */
+  volatile double one = 1.0, three = 3.0;
+  volatile double third = one / three; /* raises inexact, here only */
+  (void)third;
+  nl_coro_resume(c);
+  assert_true(nl_coro_done(c));
+  assert_int_equal(m.seen_after & MXCSR_RC_MASK, MXCSR_RC_UP);
+  if (!RUNNING_ON_VALGRIND) { /* valgrind keeps neither FTZ nor flags */
+    assert_true(m.seen_after & MXCSR_FTZ);
+    assert_int_equal(m.seen_after & MXCSR_FLAGS, MXCSR_ZE);
+  }
+  assert_int_equal(m.fpucw_after, cw);
+  assert_int_equal(get_mxcsr() & ~MXCSR_FLAGS, ours & ~MXCSR_FLAGS);
+  feclearexcept(FE_ALL_EXCEPT);
+  nl_coro_free(c);
+#else
+  skip();
+#endif
+}
+
 static void never_run(void *arg) {
   int *ran = arg;
   *ran = 1;
@@ -339,6 +447,8 @@ int main(void) {
       cmocka_unit_test(test_coro_exit_ends_only_that_coroutine),
       cmocka_unit_test(test_coro_errno_is_per_coroutine),
       cmocka_unit_test(test_coro_fpu_control_is_per_coroutine),
+      cmocka_unit_test(test_coro_rounding_mode_per_coroutine),
+      cmocka_unit_test(test_coro_mxcsr_is_per_coroutine),
       cmocka_unit_test(test_coro_free_abandons_without_running),
       cmocka_unit_test(test_coro_many_alive_at_once),
       cmocka_unit_test(test_coro_stack_size_rounded_to_pages),

@@ -8,12 +8,17 @@
  * per thread, not per coroutine (glibc's swapcontext makes an
  * rt_sigprocmask call, ~1 us, for that).
  *
- * The switch resumes with `pop; jmp *reg` (with CET: `ret`), and reloads
- * MXCSR and the x87 control word only when they differ.  Measured on this
- * machine (docs/performance.md): `ret` mispredicts every time; ldmxcsr and
- * fldcw on every switch cost more than everything else together.  Saving
- * MXCSR (stmxcsr) still costs about 4 ns per switch here, about half of the
- * switch; the ABI requires it, so it stays.
+ * The switch resumes with `pop; jmp *reg` (with CET: `ret`): a `ret`
+ * mispredicts every time (the return stack holds the other side's calls).
+ *
+ * MXCSR is reloaded on every switch, the x87 control word only when it
+ * differs.  Measured on this machine (AMD family 26; docs/performance.md):
+ * `ldmxcsr` costs next to nothing, `fldcw` ~0.3 ns, but reading back what
+ * `stmxcsr` just stored, to compare, stalls ~2 ns (the load waits for the
+ * store).  `fnstcw` forwards to a load as any store does.  `stmxcsr`
+ * itself (~1 ns) stays: the ABI makes MXCSR's control bits callee-saved.
+ * Reloading the whole MXCSR also gives each coroutine its own exception
+ * flags, as threads have theirs.
  */
 #include "sim/host/coro-priv.h"
 
@@ -54,24 +59,15 @@ __asm__(".text\n"
         ".cfi_adjust_cfa_offset 8\n"
         "stmxcsr (%rsp)\n"
         "fnstcw 4(%rsp)\n"
-        /* Two loads matching the two stores, so both are forwarded (one
-         * 8-byte load over them would stall). */
-        "movl (%rsp), %r8d\n"
         "movzwl 4(%rsp), %r9d\n"
         "movq %rsp, (%rdi)\n"
         "movq (%rsi), %rsp\n"
         /* On the new stack: publish who runs now (see coro-priv.h). */
         "movq %rcx, (%rdx)\n"
         "movl $0, 8(%rdx)\n"
-        /* Reload the FP control state only when it differs: ldmxcsr and
-         * fldcw are slow (microcoded), and it almost never differs.  The
-         * low 6 bits of MXCSR are exception flags, which the ABI does not
-         * preserve across calls; they are left out of the comparison. */
-        "xorl (%rsp), %r8d\n"
-        "xorw 4(%rsp), %r9w\n"
-        "andl $-64, %r8d\n"
-        "orl %r9d, %r8d\n"
-        "jnz 2f\n"
+        "ldmxcsr (%rsp)\n"
+        "cmpw 4(%rsp), %r9w\n"
+        "jne 2f\n"
         "1:\n"
         "addq $8, %rsp\n"
         ".cfi_adjust_cfa_offset -8\n"
@@ -99,7 +95,6 @@ __asm__(".text\n"
 #endif
         ".cfi_def_cfa_offset 64\n"
         "2:\n"
-        "ldmxcsr (%rsp)\n"
         "fldcw 4(%rsp)\n"
         "jmp 1b\n"
         ".cfi_endproc\n"

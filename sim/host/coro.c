@@ -141,7 +141,7 @@ static void stack_give_back(char *map, size_t map_size) {
   munmap(map, map_size);
 }
 
-static void reap(void);
+static inline void reap(void);
 static inline int busy_begin(NlCoroTls *t);
 static inline void busy_end(NlCoroTls *t, int was);
 
@@ -209,13 +209,19 @@ static void release_stack(NlCoro *c) {
  * the next coroutine call on this thread. */
 static __thread NlCoro *zombies;
 
-static void reap(void) {
-  while (G_UNLIKELY(zombies != NULL)) {
+G_GNUC_NO_INLINE static void reap_all(void) {
+  while (zombies != NULL) {
     NlCoro *z = zombies;
     zombies = z->next_zombie;
     z->next_zombie = NULL;
     release_stack(z);
   }
+}
+
+/* Inlined test, out-of-line work: a resume then costs no call. */
+static inline void reap(void) {
+  if (G_UNLIKELY(zombies != NULL))
+    reap_all();
 }
 
 /* The runtime's own bookkeeping (stack cache, zombie list) must not be cut
@@ -246,10 +252,10 @@ void nl_coro_free(NlCoro *c) {
 }
 
 /* errno's address never changes within a thread; `errno` itself is a call
- * to __errno_location(). */
+ * to __errno_location().  Set by the first resume on a thread (the slow
+ * path below), so a yield or an end, which only a resumed coroutine
+ * makes, always finds it set. */
 static inline int *errno_ptr(NlCoroTls *t) {
-  if (G_UNLIKELY(t->errno_p == NULL))
-    t->errno_p = &errno;
   return t->errno_p;
 }
 
@@ -268,15 +274,7 @@ static inline int *errno_ptr(NlCoroTls *t) {
  *
  * Under ASan the arriving side must call __sanitizer_finish_switch_fiber(),
  * so there the switch is an ordinary call followed by that. */
-void nl_coro_resume(NlCoro *c) {
-  NlCoroTls *t = &nl__coro_tls;
-  g_return_if_fail(c != NULL);
-  g_return_if_fail(c->end == NL_CORO_END_NONE);
-  g_return_if_fail(!c->running);
-
-  t->in_switch = 1;
-  SIGNAL_FENCE();
-  reap();
+static inline void resume_go(NlCoroTls *t, NlCoro *c) {
   int *errp = errno_ptr(t);
   c->resumer = t->cur;
   c->running = TRUE;
@@ -289,6 +287,37 @@ void nl_coro_resume(NlCoro *c) {
 #ifdef NL_ASAN
   asan_finish(c->asan_back_fake, NULL, NULL);
 #endif
+}
+
+/* Out of line, so that the common path makes no call and saves no
+ * register: stacks to release, or the thread's first resume. */
+G_GNUC_NO_INLINE static void resume_slow(NlCoroTls *t, NlCoro *c) {
+  reap_all();
+  if (t->errno_p == NULL)
+    t->errno_p = &errno;
+  resume_go(t, c);
+}
+
+/* The criticals of a refused resume, out of line. */
+G_GNUC_NO_INLINE static void resume_refused(NlCoro *c) {
+  g_return_if_fail(c != NULL);
+  g_return_if_fail(c->end == NL_CORO_END_NONE);
+  g_return_if_fail(!c->running);
+}
+
+void nl_coro_resume(NlCoro *c) {
+  NlCoroTls *t = &nl__coro_tls;
+  if (G_UNLIKELY(c == NULL || c->end != NL_CORO_END_NONE || c->running)) {
+    resume_refused(c);
+    return;
+  }
+
+  t->in_switch = 1;
+  SIGNAL_FENCE();
+  if (G_UNLIKELY(zombies != NULL || t->errno_p == NULL))
+    resume_slow(t, c);
+  else
+    resume_go(t, c);
 }
 
 void nl_coro_yield(void) {
