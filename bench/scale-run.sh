@@ -2,8 +2,9 @@
 # Whole `natlab run` processes at scale (issue 17): UDP echo through NATs
 # or one router, with and without 1,000 expect lines and a trace; prints
 # each case's counts and the median over RUNS of its CPU time
-# (natlab run --stats), and deliveries per CPU second of the run phase and
-# of the whole process (docs/performance.md, "Whole runs").
+# (natlab run --stats), deliveries per CPU second of the run phase and of
+# the whole process, and the median peak RSS in KiB (docs/performance.md,
+# "Whole runs").
 #
 #   bench/scale-run.sh BUILD-DIR [RUNS [CASE...]]
 #
@@ -59,8 +60,8 @@ sed -e 's/^duration 3s/duration 500s/' -e 's/\$msg 100 10/$msg 20000 10/' \
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-22s %9s %9s %8s %8s %8s %10s %10s\n' case events delivered records \
-  run-s cpu-s "deliv/s" "whole/s"
+printf '%-22s %9s %9s %8s %8s %8s %10s %10s %9s\n' case events delivered records \
+  run-s cpu-s "deliv/s" "whole/s" rss-KiB
 for c in $cases; do
   args="-q --stats"
   case $c in
@@ -82,8 +83,9 @@ for c in $cases; do
   first=$(head -1 "$tmp/lines")
   run=$(field cpu-run < "$tmp/lines" | median)
   cpu=$(field cpu < "$tmp/lines" | sed -n 'p' | median)
+  rss=$(field max-rss < "$tmp/lines" | median)
   del=$(echo "$first" | field delivered)
-  printf '%-22s %9s %9s %8s %8s %8s %10.0f %10.0f\n' "$c" \
+  printf '%-22s %9s %9s %8s %8s %8s %10.0f %10.0f %9s\n' "$c" \
     "$(echo "$first" | field events)" "$del" "$(echo "$first" | field records)" \
-    "$run" "$cpu" "$(echo "$del / $run" | bc -l)" "$(echo "$del / $cpu" | bc -l)"
+    "$run" "$cpu" "$(echo "$del / $run" | bc -l)" "$(echo "$del / $cpu" | bc -l)" "$rss"
 done
