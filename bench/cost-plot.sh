@@ -18,8 +18,9 @@
 # Beyond 10,000 hosts the message is 32 bytes (a scenario's words may come
 # to 16 MiB at most).  One run a point, none of the scenario's expect
 # lines: this script checks the deliveries.  100,000 hosts take 20-60 s of
-# CPU and a few GiB; a natlab run is stopped after TIMEOUT s (900).
-# Environment: NS3=0 leaves ns-3 out; NS3_MAX=N its largest size.
+# CPU and a few GiB; a natlab run is stopped after TIMEOUT s (600).
+# Environment: NS3=0 leaves ns-3 out; NS3_MAX=N its largest size;
+# REPLOT=1 draws PLOT.dat again without measuring.
 set -eu
 build=${1:?usage: cost-plot.sh BUILD-DIR PLOT.svg [HOSTS...]}
 out=${2:?usage: cost-plot.sh BUILD-DIR PLOT.svg [HOSTS...]}
@@ -39,6 +40,9 @@ if [ "${NS3:-1}" != 0 ]; then
 fi
 ns3_max=${NS3_MAX:-10000}
 dat=${out%.svg}.dat
+if [ "${REPLOT:-0}" = 1 ] && [ -f "$dat" ]; then
+  echo "cost-plot: REPLOT=1: drawing $dat again"
+else
 {
   echo "# bench/cost-plot.sh: CPU ns per delivery; natlab $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d')"
   echo "# hosts deliveries natlab-whole natlab-run floor ns3-run natlab-peak-KiB"
@@ -69,18 +73,18 @@ for n in $sizes; do
   fi
   w=$("$here/workload.sh" "$tmp/w.nlab" lans=$lans)
   want=$(echo "$w" | field deliveries)
-  st=$(timeout "${TIMEOUT:-900}" "$natlab" run -q --stats --set lans=$lans \
+  st=$(timeout "${TIMEOUT:-600}" "$natlab" run -q --stats --set lans=$lans \
     "$tmp/w.nlab" 2>&1 | grep '^stats: ' || true)
   del=$(echo "$st" | field delivered)
   if [ -n "$del" ] && [ "$del" != 0 ]; then
-    nl=$(echo "1000000000 * $(echo "$st" | field cpu) / $del" | bc -l)
-    nlr=$(echo "1000000000 * $(echo "$st" | field cpu-run) / $del" | bc -l)
+    nl=$(echo "scale=1; 1000000000 * $(echo "$st" | field cpu) / $del" | bc)
+    nlr=$(echo "scale=1; 1000000000 * $(echo "$st" | field cpu-run) / $del" | bc)
     rss=$(echo "$st" | field max-rss)
   else
     nl=NaN nlr=NaN rss=NaN del=0
   fi
   [ "$del" = "$want" ] ||
-    echo "cost-plot: $n hosts: natlab delivered $del, the workload says $want (failed, or timed out after ${TIMEOUT:-900} s)" >&2
+    echo "cost-plot: $n hosts: natlab delivered $del, the workload says $want (failed, or timed out after ${TIMEOUT:-600} s)" >&2
   # shellcheck disable=SC2086
   fl=$("$build/bench/bench-floor" $w | field 'ns\/delivery')
   n3=NaN
@@ -97,20 +101,21 @@ for n in $sizes; do
   echo "$n $del $nl $nlr $fl $n3 $rss" >> "$tmp/dat"
 done
 cp "$tmp/dat" "$dat"
+fi
+made=$(sed -n '1s/.*; natlab \([^,]*\), \(.*\)/\1 (release); \2/p' "$dat")
 model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 gnuplot <<EOF
-set terminal svg size 760,480 dynamic font "Helvetica,13" background "white"
+set terminal svg size 800,560 dynamic font "Helvetica,13" background "white"
 set output "$out"
-set title "CPU time per delivered datagram, UDP echo behind NATs (10 hosts a NAT)"
+set title "CPU time per delivered datagram: UDP echo, 10 hosts behind each NAT\n$model, $(nproc) cores; natlab $made" font ",12"
 set xlabel "hosts"
-set ylabel "CPU ns per delivery"
+set ylabel "CPU ns per delivery (log)"
 set logscale xy
-set format x "%.0s%c"
+set xrange [7:140000]
+set xtics ("10" 10, "100" 100, "1,000" 1000, "10,000" 10000, "100,000" 100000)
 set grid xtics ytics mytics lc rgb "#dddddd"
-set key top left
+set key below
 set datafile missing "NaN"
-set label 1 "$model, $(nproc) cores; natlab $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') release; $(date -u '+%Y-%m-%d')" at graph 0.02, graph -0.16 font ",10" tc rgb "#757575"
-set bmargin 6
 plot "$dat" using 1:3 with linespoints lw 2 pt 7 lc rgb "#1565c0" title "natlab run, whole process", \
      "$dat" using 1:4 with linespoints lw 1 pt 6 dt 2 lc rgb "#1565c0" title "natlab, run phase only", \
      "$dat" using 1:5 with linespoints lw 2 pt 5 lc rgb "#2e7d32" title "single-core floor (bench-floor)", \
