@@ -258,6 +258,60 @@ static void test_event_callback_may_free_its_event(void **state) {
   nl_event_queue_free(q);
 }
 
+/* nl_event_advance: a callback that would schedule an event and have it
+ * fire next moves the clock instead -- only when no pending event comes
+ * before it or at the same time, within the loop's limit, and only inside a
+ * callback; each advance counts as a fired event. */
+typedef struct {
+  NlEvent ev;
+  NlEventQueue *q;
+  NlTime tries[4];
+  gboolean got[4];
+  NlTime after[4];
+} Adv;
+
+static void advance_cb(NlEvent *ev, void *data) {
+  Adv *a = data;
+  for (int i = 0; i < 4; i++) {
+    a->got[i] = nl_event_advance(a->q, a->tries[i]);
+    a->after[i] = nl_event_now(a->q);
+  }
+  (void)ev;
+}
+
+static void test_event_advance_only_when_nothing_comes_first(void **state) {
+  NlEventQueue *q = nl_event_queue_new();
+  assert_false(nl_event_advance(q, 5)); /* outside a callback */
+  Log log = {0};
+  log.q = q;
+  Item other = {.id = 7, .log = &log};
+  nl_event_init(&other.ev, record, &other);
+  nl_event_schedule(q, &other.ev, 40);
+  /* At 10: to 20 and 30 (nothing pending before 40), not to 40 (the
+   * pending event at 40 comes first), not past the limit. */
+  Adv a = {.q = q, .tries = {20, 30, 40, 25}};
+  nl_event_init(&a.ev, advance_cb, &a);
+  nl_event_schedule(q, &a.ev, 10);
+  assert_int_equal(nl_event_run_until(q, 100), 4);
+  assert_true(a.got[0] && a.got[1]);
+  assert_false(a.got[2]); /* the event at 40 is first */
+  assert_false(a.got[3]); /* time never goes back */
+  assert_int_equal(a.after[1], 30);
+  assert_int_equal(a.after[3], 30);
+  assert_int_equal(log.n, 1);
+  assert_int_equal(log.when[0], 40);
+  assert_int_equal(nl_event_fired(q), 4);
+  /* The loop's limit: at 150, not beyond 160. */
+  Adv b = {.q = q, .tries = {160, 161, 170, 200}};
+  nl_event_init(&b.ev, advance_cb, &b);
+  nl_event_schedule(q, &b.ev, 150);
+  assert_int_equal(nl_event_run_until(q, 160), 2);
+  assert_true(b.got[0]);
+  assert_false(b.got[1] || b.got[2] || b.got[3]);
+  assert_int_equal(nl_event_now(q), 160);
+  nl_event_queue_free(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_event_fires_in_time_order),
@@ -269,6 +323,7 @@ int main(void) {
     cmocka_unit_test(test_event_many_random_keep_heap_order),
     cmocka_unit_test(test_event_firing_event_is_not_pending),
     cmocka_unit_test(test_event_callback_may_free_its_event),
+    cmocka_unit_test(test_event_advance_only_when_nothing_comes_first),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,7 @@ struct NlEventQueue {
   NlTime now;
   uint64_t next_seq;
   uint64_t fired;
+  NlTime until; /* the running nl_event_run*()'s limit */
   gboolean stopped;
   /* The event whose callback runs, still in slot 0 until it returns (NULL
    * once it re-armed or when none runs). */
@@ -211,7 +212,8 @@ NlTime nl_event_now(const NlEventQueue *q) {
 }
 
 static uint64_t run(NlEventQueue *q, NlTime until) {
-  uint64_t n = 0;
+  uint64_t n = 0, advanced = q->fired;
+  q->until = until;
   q->stopped = FALSE;
   while (q->len > 0 && !q->stopped) {
     Slot *top = &q->heap[0];
@@ -234,10 +236,11 @@ static uint64_t run(NlEventQueue *q, NlTime until) {
       remove_slot(q, 0);
     }
   }
+  advanced = q->fired - advanced; /* nl_event_advance() in callbacks */
   q->fired += n;
   if (!q->stopped && until != NL_TIME_NEVER && q->now < until)
     q->now = until;
-  return n;
+  return n + advanced;
 }
 
 uint64_t nl_event_run(NlEventQueue *q) {
@@ -268,6 +271,19 @@ NlTime nl_event_next_time(const NlEventQueue *q) {
   if (q->len > 2 && before(&q->heap[2], &q->heap[1]))
     c = 2;
   return key_time(q->heap[c].key);
+}
+
+gboolean nl_event_advance(NlEventQueue *q, NlTime at) {
+  /* Only inside a callback of a running loop, within its limit, and only
+   * when no pending event comes first (one already at @at would: it has
+   * the smaller seq). */
+  if (q->firing == NULL || q->stopped || at < q->now || at > q->until ||
+      nl_event_next_time(q) <= at)
+    return FALSE;
+  q->now = at;
+  q->next_seq++; /* the seq the event would have taken */
+  q->fired++;
+  return TRUE;
 }
 
 uint64_t nl_event_fired(const NlEventQueue *q) {

@@ -94,6 +94,16 @@ void nl_event_stop(NlEventQueue *q);
 guint nl_event_queue_size(const NlEventQueue *q);
 NlTime nl_event_next_time(const NlEventQueue *q);
 
+/**
+ * nl_event_advance: for a callback that would schedule an event at @at and
+ * have it fire next: when no pending event comes before it (nor at @at)
+ * and @at is within the running loop's limit, moves the clock to @at and
+ * counts the event as fired, and the caller goes on as the event would
+ * have; the same events fire in the same order.  FALSE (nothing done)
+ * otherwise, and outside a callback of nl_event_run*().
+ */
+gboolean nl_event_advance(NlEventQueue *q, NlTime at);
+
 /* Total events fired since creation. */
 uint64_t nl_event_fired(const NlEventQueue *q);
 
