@@ -304,8 +304,53 @@ static void test_thousand_expectations_each_their_own(void **state) {
   g_string_free(s, TRUE);
 }
 
+/* A text is found anywhere in a line: at its start, at its end, after
+ * earlier places where only its first byte matches, longer than sixteen
+ * bytes; never past the line's end. */
+static void test_text_found_anywhere_in_a_line(void **state) {
+  static const struct {
+    const char *text;
+    gboolean holds;
+  } cases[] = {
+      {"echo: hello", TRUE},            /* the whole line */
+      {"echo", TRUE},                   /* its start */
+      {"ello", TRUE},                   /* 'e' first matches at 0 */
+      {"echoes received", TRUE},        /* its end */
+      {"3 of 3 echoes received", TRUE}, /* longer than 16 bytes */
+      {"3 of 3 echoes received!", FALSE},
+      {"echo: hellox", FALSE},          /* longer than the line */
+      {"hello ", FALSE},
+      {"lo", TRUE},
+      {"", TRUE},
+  };
+  GString *s = g_string_new("duration 1s\n"
+                            "network lan 10.0.0.0/24\n"
+                            "host server\n"
+                            "  link lan 10.0.0.1\n"
+                            "  run udp-echo-server 7\n"
+                            "host c\n"
+                            "  link lan 10.0.0.2\n"
+                            "  run udp-echo-client 10.0.0.1 7 hello 3 10\n");
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    g_string_append_printf(s, "expect stdout c/udp-echo-client contains \"%s\"\n",
+                           cases[i].text);
+  TestRun *r = test_run("anywhere.nlab", s->str);
+  char *res = results(r);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *want = g_strdup_printf("contains \"%s\": %s", cases[i].text,
+                                 cases[i].holds ? "pass" : "FAIL");
+    if (strstr(res, want) == NULL)
+      fail_msg("%s not in:\n%s", want, res);
+    g_free(want);
+  }
+  g_free(res);
+  test_run_free(r);
+  g_string_free(s, TRUE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_text_found_anywhere_in_a_line),
       cmocka_unit_test(test_results_do_not_depend_on_what_is_kept),
       cmocka_unit_test(test_counts_are_the_records),
       cmocka_unit_test(test_path_reports_need_no_kept_deliveries),
