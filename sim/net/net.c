@@ -643,6 +643,8 @@ static void rebuild_table(NlNode *n) {
     g_array_index(n->table, NlRoute, i) = ranked[i].r;
   g_free(ranked);
   index_table(n);
+  n->routes = (NlRoute *)(void *)n->table->data;
+  n->n_routes = n->table->len;
   n->table_dirty = FALSE;
   n->table_gen = n->world->prefixes_gen;
 }
@@ -669,8 +671,8 @@ gboolean nl_node_route(const NlNode *cn, uint32_t dst, NlIface **iface,
     *next_hop = 0;
     return FALSE;
   }
-  for (guint i = 0; i < n->table->len; i++) {
-    const NlRoute *r = &g_array_index(n->table, NlRoute, i);
+  for (guint i = 0; i < n->n_routes; i++) {
+    const NlRoute *r = &n->routes[i];
     if ((dst & r->mask) == r->prefix) {
       *iface = r->iface;
       *next_hop = r->via ? r->via : dst;
