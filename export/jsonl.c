@@ -8,22 +8,49 @@
 #include "export/export-priv.h"
 #include "sim/net/wire.h"
 
+/* g_string_append_len without a call when it fits: a record's line is
+ * some thirty pieces. */
+static inline void put(GString *out, const char *s, gsize n) {
+  if (out->len + n < out->allocated_len) {
+    memcpy(out->str + out->len, s, n);
+    out->len += n;
+    out->str[out->len] = '\0';
+  } else {
+    g_string_append_len(out, s, (gssize)n);
+  }
+}
+#define PUT(out, lit) put((out), (lit), sizeof(lit) - 1)
+
 /* Appends @len bytes as a JSON string (RFC 8259 §7): quotes, backslash and
  * control characters escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029
  * escaped so that the line is also valid JavaScript. */
+static inline gboolean plain(guint8 c) {
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 static void json_string(GString *out, const guint8 *s, gsize len) {
   const guint8 *p = s, *end = s + len;
   g_string_append_c(out, '"');
   while (p < end) {
+    /* Printable ASCII stands for itself: copied a run at a time. */
+    const guint8 *run = p;
+    while (run < end && plain(*run))
+      run++;
+    if (run > p) {
+      put(out, (const char *)p, (gsize)(run - p));
+      p = run;
+      if (p == end)
+        break;
+    }
     gunichar c = nl__export_next_char(&p, end);
     switch (c) {
-      case '"': g_string_append(out, "\\\""); break;
-      case '\\': g_string_append(out, "\\\\"); break;
-      case '\n': g_string_append(out, "\\n"); break;
-      case '\r': g_string_append(out, "\\r"); break;
-      case '\t': g_string_append(out, "\\t"); break;
-      case '\b': g_string_append(out, "\\b"); break;
-      case '\f': g_string_append(out, "\\f"); break;
+      case '"': PUT(out, "\\\""); break;
+      case '\\': PUT(out, "\\\\"); break;
+      case '\n': PUT(out, "\\n"); break;
+      case '\r': PUT(out, "\\r"); break;
+      case '\t': PUT(out, "\\t"); break;
+      case '\b': PUT(out, "\\b"); break;
+      case '\f': PUT(out, "\\f"); break;
       default:
         if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029)
           g_string_append_printf(out, "\\u%04x", c);
@@ -38,9 +65,42 @@ static void json_cstr(GString *out, const char *s) {
   json_string(out, (const guint8 *)s, strlen(s));
 }
 
+/* The text appended to @out since @at, where a '"' was appended before
+ * it, made a JSON string: closed when it needs no escape, else escaped. */
+static void json_close(GString *out, gsize at) {
+  gsize i = at;
+  while (i < out->len && plain((guint8)out->str[i]))
+    i++;
+  if (i == out->len) {
+    g_string_append_c(out, '"');
+    return;
+  }
+  gsize n = out->len - at;
+  char *raw = g_strndup(out->str + at, n);
+  g_string_truncate(out, at - 1);
+  json_string(out, (const guint8 *)raw, n);
+  g_free(raw);
+}
+
+/* printf's "%" G_GUINT64_FORMAT, by hand: JSON lines write several
+ * numbers per record. */
+static void json_uint(GString *out, guint64 v) {
+  char buf[24];
+  put(out, buf, (gsize)(nl_trace_put_uint(buf, v) - buf));
+}
+
+static void json_int(GString *out, gint64 v) {
+  if (v < 0) {
+    g_string_append_c(out, '-');
+    json_uint(out, (guint64)(-(v + 1)) + 1);
+  } else {
+    json_uint(out, (guint64)v);
+  }
+}
+
 static void json_name(GString *out, const NlTrace *t, guint32 id) {
   if (id == 0)
-    g_string_append(out, "null");
+    PUT(out, "null");
   else
     json_cstr(out, nl_trace_name(t, id));
 }
@@ -59,64 +119,81 @@ static void json_packet(GString *out, const NlTraceRecord *rec,
                         const guint8 *p) {
   NlPktInfo info;
   char a[NL_IP6_STRLEN];
-  GString *d = g_string_new(NULL);
   nl__export_pkt_info(p, rec->len, &info);
-  g_string_append_printf(out, "{\"len\":%u,\"decode\":", rec->len);
-  nl_wire_describe(p, rec->len, d);
-  json_cstr(out, d->str);
+  PUT(out, "{\"len\":");
+  json_uint(out, rec->len);
+  PUT(out, ",\"decode\":\"");
+  gsize at = out->len;
+  nl_wire_describe(p, rec->len, out);
+  json_close(out, at);
   if (info.ip) {
     const char *proto = proto_name(info.proto);
-    if (proto != NULL)
-      g_string_append_printf(out, ",\"proto\":\"%s\"", proto);
-    else
-      g_string_append_printf(out, ",\"proto\":%u", info.proto);
-    if (info.v6) {
-      g_string_append_printf(out, ",\"src\":\"%s\"",
-                             nl_ip6_to_string(&info.src6, a));
-      g_string_append_printf(out, ",\"dst\":\"%s\"",
-                             nl_ip6_to_string(&info.dst6, a));
-      g_string_append_printf(out, ",\"hop_limit\":%u", info.ttl);
+    PUT(out, ",\"proto\":");
+    if (proto != NULL) {
+      g_string_append_c(out, '"');
+      put(out, proto, strlen(proto));
+      g_string_append_c(out, '"');
     } else {
-      g_string_append_printf(out, ",\"src\":\"%s\"",
-                             nl_ip4_to_string(info.src, a));
-      g_string_append_printf(out, ",\"dst\":\"%s\"",
-                             nl_ip4_to_string(info.dst, a));
-      g_string_append_printf(out, ",\"ttl\":%u", info.ttl);
+      json_uint(out, info.proto);
     }
+    if (info.v6) {
+      PUT(out, ",\"src\":\"");
+      put(out, a, strlen(nl_ip6_to_string(&info.src6, a)));
+      PUT(out, "\",\"dst\":\"");
+      put(out, a, strlen(nl_ip6_to_string(&info.dst6, a)));
+      PUT(out, "\",\"hop_limit\":");
+    } else {
+      PUT(out, ",\"src\":\"");
+      put(out, a, strlen(nl_ip4_to_string(info.src, a)));
+      PUT(out, "\",\"dst\":\"");
+      put(out, a, strlen(nl_ip4_to_string(info.dst, a)));
+      PUT(out, "\",\"ttl\":");
+    }
+    json_uint(out, info.ttl);
     if (info.fragment)
-      g_string_append(out, ",\"fragment\":true");
+      PUT(out, ",\"fragment\":true");
   }
-  if (info.l4 && (info.proto == NL_IPPROTO_UDP || info.proto == NL_IPPROTO_TCP))
-    g_string_append_printf(out, ",\"sport\":%u,\"dport\":%u", info.sport,
-                           info.dport);
+  if (info.l4 &&
+      (info.proto == NL_IPPROTO_UDP || info.proto == NL_IPPROTO_TCP)) {
+    PUT(out, ",\"sport\":");
+    json_uint(out, info.sport);
+    PUT(out, ",\"dport\":");
+    json_uint(out, info.dport);
+  }
   if (info.l4 && info.proto == NL_IPPROTO_TCP) {
-    g_string_truncate(d, 0);
-    nl__export_tcp_flags(info.tcp_flags, d);
-    g_string_append(out, ",\"flags\":");
-    json_cstr(out, d->str);
-    g_string_append_printf(out, ",\"seq\":%u,\"ack\":%u", info.tcp_seq,
-                           info.tcp_ack);
+    PUT(out, ",\"flags\":\"");
+    at = out->len;
+    nl__export_tcp_flags(info.tcp_flags, out);
+    json_close(out, at);
+    PUT(out, ",\"seq\":");
+    json_uint(out, info.tcp_seq);
+    PUT(out, ",\"ack\":");
+    json_uint(out, info.tcp_ack);
   }
   if (info.l4 && (info.proto == NL_IPPROTO_ICMP ||
-                  (info.v6 && info.proto == NL_IPPROTO_ICMPV6)))
-    g_string_append_printf(out, ",\"icmp_type\":%u,\"icmp_code\":%u",
-                           info.icmp_type, info.icmp_code);
-  if (info.ip)
-    g_string_append_printf(out, ",\"payload_len\":%u", info.payload_len);
+                  (info.v6 && info.proto == NL_IPPROTO_ICMPV6))) {
+    PUT(out, ",\"icmp_type\":");
+    json_uint(out, info.icmp_type);
+    PUT(out, ",\"icmp_code\":");
+    json_uint(out, info.icmp_code);
+  }
+  if (info.ip) {
+    PUT(out, ",\"payload_len\":");
+    json_uint(out, info.payload_len);
+  }
   if (info.app != NULL) {
-    g_string_append(out, ",\"app\":");
+    PUT(out, ",\"app\":");
     json_cstr(out, info.app);
   }
   static const char digits[] = "0123456789abcdef";
-  g_string_append(out, ",\"hex\":\"");
-  gsize at = out->len;
+  PUT(out, ",\"hex\":\"");
+  at = out->len;
   g_string_set_size(out, at + 2 * (gsize)rec->len);
   for (guint32 i = 0; i < rec->len; i++) {
     out->str[at + 2 * i] = digits[p[i] >> 4];
     out->str[at + 2 * i + 1] = digits[p[i] & 15];
   }
-  g_string_append(out, "\"}");
-  g_string_free(d, TRUE);
+  PUT(out, "\"}");
 }
 
 static gboolean is_packet(guint16 kind) {
@@ -133,27 +210,30 @@ static gboolean is_packet(guint16 kind) {
 void nl_jsonl_format(const NlTrace *trace, guint64 seq,
                      const NlTraceRecord *rec, const guint8 *payload,
                      GString *out) {
-  g_string_append_printf(out,
-                         "{\"seq\":%" G_GUINT64_FORMAT
-                         ",\"time_ns\":%" G_GINT64_FORMAT ",\"kind\":",
-                         seq, (gint64)rec->time);
+  PUT(out, "{\"seq\":");
+  json_uint(out, seq);
+  PUT(out, ",\"time_ns\":");
+  json_int(out, (gint64)rec->time);
+  PUT(out, ",\"kind\":");
   json_cstr(out, nl_trace_kind_name((NlTraceKind)rec->kind));
-  g_string_append(out, ",\"node\":");
+  PUT(out, ",\"node\":");
   json_name(out, trace, rec->node);
-  g_string_append(out, ",\"peer\":");
+  PUT(out, ",\"peer\":");
   json_name(out, trace, rec->peer);
-  g_string_append_printf(out, ",\"id\":%" G_GUINT64_FORMAT ",\"aux\":%u",
-                         rec->id, rec->aux);
-  g_string_append(out, ",\"reason\":");
+  PUT(out, ",\"id\":");
+  json_uint(out, rec->id);
+  PUT(out, ",\"aux\":");
+  json_uint(out, rec->aux);
+  PUT(out, ",\"reason\":");
   if (rec->kind == NL_TRACE_PKT_DROP)
     json_cstr(out, nl_drop_reason_name(nl_trace_drop_reason(rec->aux)));
   else
-    g_string_append(out, "null");
+    PUT(out, "null");
   if (is_packet(rec->kind)) {
-    g_string_append(out, ",\"packet\":");
+    PUT(out, ",\"packet\":");
     json_packet(out, rec, payload);
   } else {
-    g_string_append(out, ",\"text\":");
+    PUT(out, ",\"text\":");
     json_string(out, payload, rec->len);
   }
   g_string_append_c(out, '}');
@@ -170,19 +250,23 @@ gboolean nl_jsonl_write(const NlTrace *trace, const char *path,
                 g_strerror(errno));
     return FALSE;
   }
-  GString *line = g_string_sized_new(512);
+  /* Lines are gathered and written 64 KiB at a time. */
+  GString *block = g_string_sized_new((64 << 10) + 4096);
   NlTraceIter it;
   const NlTraceRecord *rec;
   const guint8 *p;
   guint64 seq = 0;
   nl_trace_iter_init(&it, trace);
   while (nl_trace_iter_next(&it, &rec, &p)) {
-    g_string_truncate(line, 0);
-    nl_jsonl_format(trace, seq++, rec, p, line);
-    g_string_append_c(line, '\n');
-    fwrite(line->str, 1, line->len, f);
+    nl_jsonl_format(trace, seq++, rec, p, block);
+    g_string_append_c(block, '\n');
+    if (block->len >= (64 << 10)) {
+      fwrite(block->str, 1, block->len, f);
+      g_string_truncate(block, 0);
+    }
   }
-  g_string_free(line, TRUE);
+  fwrite(block->str, 1, block->len, f);
+  g_string_free(block, TRUE);
   gboolean ok = !ferror(f);
   ok = (to_stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
   if (!ok)
