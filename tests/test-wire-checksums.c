@@ -121,6 +121,50 @@ static void test_wire_truncated_and_garbage_rejected(void **state) {
   g_string_free(s, TRUE);
 }
 
+/* A plain 20-byte header is read straight through; one with options, a
+ * bad checksum or a wrong length the long way: each reads as RFC 791
+ * says, or says what is wrong. */
+static void test_wire_ip4_parse_plain_and_other_headers(void **state) {
+  NlIp4Header h = {.total_len = 48, .id = 0x1234, .df = FALSE, .mf = TRUE,
+                   .frag_offset = 1480, .ttl = 9, .proto = 17,
+                   .src = 0x0a000005, .dst = 0xc000020a, .tos = 0x10};
+  guint8 pkt[48] = {0};
+  nl_ip4_write(pkt, &h);
+  NlIp4Header ip;
+  assert_null(nl_ip4_parse(pkt, sizeof pkt, &ip));
+  assert_int_equal(ip.ihl_bytes, 20);
+  assert_int_equal(ip.tos, 0x10);
+  assert_int_equal(ip.total_len, 48);
+  assert_int_equal(ip.id, 0x1234);
+  assert_false(ip.df);
+  assert_true(ip.mf);
+  assert_int_equal(ip.frag_offset, 1480);
+  assert_int_equal(ip.ttl, 9);
+  assert_int_equal(ip.proto, 17);
+  assert_int_equal(ip.src, 0x0a000005);
+  assert_int_equal(ip.dst, 0xc000020a);
+  /* Shorter than its total length; a bad checksum. */
+  assert_string_equal(nl_ip4_parse(pkt, 47, &ip), "bad IPv4 total length");
+  pkt[11] ^= 1;
+  assert_string_equal(nl_ip4_parse(pkt, sizeof pkt, &ip),
+                      "bad IPv4 header checksum");
+  assert_int_equal(ip.src, 0x0a000005); /* read before the checksum */
+  pkt[11] ^= 1;
+  /* Four bytes of options (a no-op option and end of list). */
+  guint8 opt[48] = {0};
+  memcpy(opt, pkt, 20);
+  opt[0] = 0x46;
+  opt[20] = 1;
+  nl_wire_put16(opt + 10, 0);
+  nl_wire_put16(opt + 10, nl_wire_checksum(opt, 24));
+  assert_null(nl_ip4_parse(opt, sizeof opt, &ip));
+  assert_int_equal(ip.ihl_bytes, 24);
+  assert_int_equal(ip.total_len, 48);
+  assert_int_equal(ip.dst, 0xc000020a);
+  opt[0] = 0x55;
+  assert_string_equal(nl_ip4_parse(opt, sizeof opt, &ip), "not IPv4");
+}
+
 static void test_wire_icmp_port_unreachable_quotes_original(void **state) {
   guint8 orig[64], err[NL_ICMP_ERROR_MAX];
   size_t n = nl_udp4_build(orig, 0x0a000005, 5000, 0xc000020a, 9, "hi", 2, 7,
@@ -159,6 +203,7 @@ int main(void) {
     cmocka_unit_test(test_wire_udp_roundtrip_and_corruption),
     cmocka_unit_test(test_wire_nat_rewrite_then_l4_checksum),
     cmocka_unit_test(test_wire_truncated_and_garbage_rejected),
+    cmocka_unit_test(test_wire_ip4_parse_plain_and_other_headers),
     cmocka_unit_test(test_wire_icmp_port_unreachable_quotes_original),
     cmocka_unit_test(test_wire_ip4_string_parse),
   };
