@@ -91,7 +91,8 @@ static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
     dir = NL_NAT_INBOUND;
   }
   NlDropReason why = NL_DROP_NONE;
-  NlNatVerdict v = nl_nat_process(nn->nat, dir, pkt->data, pkt->len, &why);
+  NlNatVerdict v =
+      nl_nat_process_parsed(nn->nat, dir, pkt->data, pkt->len, &ip, &why);
   if (v == NL_NAT_DROP)
     return why == NL_DROP_NONE ? NL_DROP_NAT_FILTERED : why;
   if (dir == NL_NAT_INBOUND && v == NL_NAT_PASS && nn->nat64 != NULL &&

@@ -257,11 +257,15 @@ static gboolean is_icmp_echo(uint8_t type) {
   return type == NL_ICMP_ECHO_REQUEST || type == NL_ICMP_ECHO_REPLY;
 }
 
-/* Reads the flow of @pkt.  Returns FALSE if it is malformed. */
-static gboolean parse_flow(guint8 *pkt, size_t len, Flow *f) {
+/* Reads the flow of @pkt, whose IPv4 header reads as @ipp (NULL: not read
+ * yet).  Returns FALSE if it is malformed. */
+static gboolean parse_flow(guint8 *pkt, size_t len, const NlIp4Header *ipp,
+                           Flow *f) {
   NlIp4Header ip;
   memset(f, 0, sizeof *f);
-  if (nl_ip4_parse(pkt, len, &ip) != NULL)
+  if (ipp != NULL)
+    ip = *ipp;
+  else if (nl_ip4_parse(pkt, len, &ip) != NULL)
     return FALSE;
   /* The NAT works on whole datagrams (the network layer reassembles before
    * it, as Linux does before conntrack). */
@@ -1096,8 +1100,26 @@ static NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
   return pass(nat, NL_NAT_PASS);
 }
 
+static NlNatVerdict process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
+                            size_t len, const NlIp4Header *ip,
+                            NlDropReason *why_out);
+
 NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
                             size_t len, NlDropReason *why_out) {
+  return process(nat, dir, pkt, len, NULL, why_out);
+}
+
+NlNatVerdict nl_nat_process_parsed(NlNat *nat, NlNatDirection dir,
+                                   guint8 *pkt, size_t len,
+                                   const NlIp4Header *ip,
+                                   NlDropReason *why_out) {
+  g_return_val_if_fail(ip != NULL, NL_NAT_DROP);
+  return process(nat, dir, pkt, len, ip, why_out);
+}
+
+static NlNatVerdict process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
+                            size_t len, const NlIp4Header *ip,
+                            NlDropReason *why_out) {
   NlDropReason dummy;
   if (why_out == NULL)
     why_out = &dummy;
@@ -1106,7 +1128,7 @@ NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
   NlTime now = nl_event_now(nat->q);
   expire_due(nat, now);
   Flow f;
-  if (!parse_flow(pkt, len, &f))
+  if (!parse_flow(pkt, len, ip, &f))
     return drop(nat, NL_DROP_MALFORMED, why_out);
   if (dir == NL_NAT_OUTBOUND)
     return process_outbound(nat, pkt, &f, now, why_out);

@@ -44,6 +44,7 @@
 #include "natmodels/nat-behaviour.h"
 #include "sim/core/event.h"
 #include "sim/core/trace.h"
+#include "sim/net/wire.h"
 
 G_BEGIN_DECLS
 
@@ -167,6 +168,12 @@ void nl_nat_free(NlNat *nat);
  */
 NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
                             size_t len, NlDropReason *why_out);
+/* The same, for a packet whose IPv4 header @ip the caller has just read
+ * with nl_ip4_parse() (which found nothing wrong): it is not read again. */
+NlNatVerdict nl_nat_process_parsed(NlNat *nat, NlNatDirection dir,
+                                   guint8 *pkt, size_t len,
+                                   const NlIp4Header *ip,
+                                   NlDropReason *why_out);
 
 /**
  * nl_nat_snapshot: appends the table at the current time to @out, one
