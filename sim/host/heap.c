@@ -19,6 +19,23 @@
  * 32 TiB and 80 TiB, above AddressSanitizer's shadow and below where Linux
  * puts executables (about 85 TiB) and its mmap area (just under 128 TiB).
  * A slot something else already uses is skipped (MAP_FIXED_NOREPLACE).
+ *
+ * Why one reservation: a process may have only vm.max_map_count (65,530)
+ * memory areas, and a heap mapped by itself is one, so only about 60,000
+ * programs that malloc could run at once, and past that every mmap in the
+ * process failed, natlab's own malloc included.  So the slots' address
+ * space is reserved as one mapping, read-write, MAP_NORESERVE (pages cost
+ * only once touched), grown 1 TiB at a time as slots are taken, adjacent
+ * parts merging into one memory area; a heap's bounds are guard markers
+ * (MADV_GUARD_INSTALL, Linux 6.13: pages that fault, kept in the page
+ * tables, so the area is never split): the slot's first 64 KiB, and the
+ * 64 KiB past what the heap has committed, moved as it grows.  A dead
+ * heap's pages go back with MADV_DONTNEED (they read as zeros again), not
+ * munmap.  Where the kernel has no guard markers, or refuses the
+ * reservation (RLIMIT_AS, as natlab grade sets it, counts reserved address
+ * space; overcommit_memory=2 ignores MAP_NORESERVE), each heap is mapped by
+ * itself as before: only what it uses, with unmapped memory around.  The
+ * slots and so the addresses are the same either way.
  */
 #include "sim/host/heap.h"
 
@@ -35,6 +52,12 @@
 #define COMMIT_MAX_STEP ((uintptr_t)64 * 1024 * 1024)
 #define PAGE ((uintptr_t)4096)
 #define RELEASE_MIN ((size_t)1024 * 1024)
+#define GUARD_HIGH ((uintptr_t)64 * 1024)
+#define CHUNK ((uintptr_t)1 << 40) /* the reservation grows by 1 TiB */
+
+/* madvise(2) advice of Linux 6.13 (glibc 2.36 lacks the names). */
+#define NL_MADV_GUARD_INSTALL 102
+#define NL_MADV_GUARD_REMOVE 103
 
 #define N_CLASSES 48
 #define SMALL_MAX ((size_t)65536)
@@ -59,11 +82,14 @@ typedef struct {
 
 struct NlHeap {
   int slot; /* -1 until reserved */
+  gboolean own_map; /* mapped by itself, not in the reservation */
   uintptr_t base, top, committed, end;
   uintptr_t free_small[N_CLASSES];
   GArray *free_large;
   size_t in_use;
   guint refusals;
+  NlHeapRefusal refusal; /* why the first refusal */
+  int refusal_errno;
 };
 
 /* nl_heap_set_limit(), and what all heaps hold together. */
@@ -79,6 +105,17 @@ static guint first_free;
 static guint live_heaps;
 static NlHeap taken_marker;
 #define TAKEN (&taken_marker)
+
+/* The reservation: [SLOT_BASE, reserved_end) is mapped as one area (none
+ * yet when equal).  reserve_off: the kernel refused it (or has no guard
+ * markers), so heaps are mapped one by one.  low_guarded[i]: slot i's
+ * first 64 KiB are guard markers (they stay when its heap goes). */
+static uintptr_t reserved_end = SLOT_BASE;
+static gboolean reserve_off;
+static guint8 *low_guarded;
+
+/* nl__heap_fail_reservations(). */
+static guint fail_next;
 
 static uint32_t check_of(const Head *h, uint32_t magic) {
   uintptr_t a = (uintptr_t)h;
@@ -125,25 +162,110 @@ static gboolean map_at(uintptr_t at, size_t len) {
   return TRUE;
 }
 
-/* Takes the lowest free slot and maps its first part.  Only what is
- * mapped counts against the address-space limit (RLIMIT_AS, which natlab
- * grade sets), so the rest of the slot stays unmapped: an access there
+/* Grows the reservation to cover [SLOT_BASE, @need), a chunk at a time.
+ * FALSE if it cannot (and then never tries again). */
+static gboolean reservation_cover(uintptr_t need) {
+  if (need <= reserved_end)
+    return TRUE;
+  if (reserve_off)
+    return FALSE;
+  uintptr_t want = SLOT_BASE + ((need - SLOT_BASE + CHUNK - 1) & ~(CHUNK - 1));
+  want = MIN(want, SLOT_BASE + REGION_SIZE);
+  if (!map_at(reserved_end, want - reserved_end)) {
+    reserve_off = TRUE;
+    return FALSE;
+  }
+  if (reserved_end == SLOT_BASE) {
+    /* Guard markers, or no reservation: without them a heap's bounds
+     * would be PROT_NONE pages, which split the area. */
+    if (madvise((void *)SLOT_BASE, PAGE, NL_MADV_GUARD_INSTALL) != 0) {
+      munmap((void *)SLOT_BASE, want - SLOT_BASE);
+      reserve_off = TRUE;
+      return FALSE;
+    }
+    madvise((void *)SLOT_BASE, PAGE, NL_MADV_GUARD_REMOVE);
+  }
+  reserved_end = want;
+  return TRUE;
+}
+
+/* The guard past @h's committed part when it ends at @at: the 64 KiB
+ * after it, within the slot; at the slot's end, the next slot's first 64
+ * KiB (its low guard, which stays). */
+static gboolean top_guard(const NlHeap *h, uintptr_t at, int advice) {
+  uintptr_t stop = MIN(at + GUARD_HIGH, h->end);
+  if (stop > at)
+    return madvise((void *)at, stop - at, advice) == 0;
+  guint next = (guint)h->slot + 1;
+  if (advice != NL_MADV_GUARD_INSTALL || next >= n_slots ||
+      low_guarded[next] || h->end + GUARD_LOW > reserved_end)
+    return TRUE;
+  if (madvise((void *)h->end, GUARD_LOW, advice) != 0)
+    return FALSE;
+  low_guarded[next] = 1;
+  return TRUE;
+}
+
+/* Sets up slot @i (at @start) for @h in the reservation: its low guard,
+ * and the guard past its first COMMIT_MIN. */
+static gboolean reserved_slot(NlHeap *h, guint i, uintptr_t start) {
+  if (!low_guarded[i]) {
+    if (madvise((void *)start, GUARD_LOW, NL_MADV_GUARD_INSTALL) != 0)
+      return FALSE;
+    low_guarded[i] = 1;
+  }
+  h->slot = (int)i;
+  h->end = start + slot_size;
+  gboolean ok =
+      top_guard(h, start + GUARD_LOW + COMMIT_MIN, NL_MADV_GUARD_INSTALL);
+  h->slot = -1;
+  return ok;
+}
+
+/* Notes why @h refuses an allocation (the first time). */
+static void refusal(NlHeap *h, NlHeapRefusal why, int err) {
+  if (h->refusal == NL_HEAP_REFUSED_NONE) {
+    h->refusal = why;
+    h->refusal_errno = err;
+  }
+}
+
+/* Takes the lowest free slot.  In the reservation that is guard markers
+ * only; a slot mapped by itself maps its first part.  Only what is mapped
+ * counts against the address-space limit (RLIMIT_AS, which natlab grade
+ * sets), so the rest of such a slot stays unmapped: an access there
  * faults, and nothing else goes there, as Linux maps from the top of the
- * address space down. */
+ * address space down.  FALSE (errno, and @h's refusal noted) if the
+ * kernel refuses. */
 static gboolean reserve(NlHeap *h) {
   if (slots == NULL) {
     n_slots = (guint)(REGION_SIZE / slot_size);
     slots = g_new0(NlHeap *, n_slots);
+    low_guarded = g_new0(guint8, n_slots);
   }
   for (guint i = first_free; i < n_slots; i++) {
     if (slots[i] != NULL)
       continue;
     uintptr_t start = SLOT_BASE + (uintptr_t)i * slot_size;
-    if (!map_at(start + GUARD_LOW, COMMIT_MIN)) {
-      if (errno != EEXIST)
-        return FALSE;
-      slots[i] = TAKEN;
-      continue;
+    gboolean ok;
+    if (fail_next > 0) {
+      fail_next--;
+      errno = ENOMEM;
+      ok = FALSE;
+    } else if (reservation_cover(start + slot_size)) {
+      ok = reserved_slot(h, i, start);
+      h->own_map = FALSE;
+    } else {
+      ok = map_at(start + GUARD_LOW, COMMIT_MIN);
+      if (!ok && errno == EEXIST) {
+        slots[i] = TAKEN;
+        continue;
+      }
+      h->own_map = TRUE;
+    }
+    if (!ok) {
+      refusal(h, NL_HEAP_REFUSED_SYSTEM, errno);
+      return FALSE;
     }
     slots[i] = h;
     first_free = i + 1;
@@ -156,7 +278,13 @@ static gboolean reserve(NlHeap *h) {
     return TRUE;
   }
   first_free = n_slots;
+  refusal(h, NL_HEAP_REFUSED_SYSTEM, ENOMEM);
+  errno = ENOMEM;
   return FALSE;
+}
+
+void nl__heap_fail_reservations(guint n) {
+  fail_next = n;
 }
 
 void nl_heap_plan(guint heaps) {
@@ -170,7 +298,13 @@ void nl_heap_plan(guint heaps) {
   slot_size = size;
   g_free(slots);
   slots = NULL; /* remade for the new size at the next reservation */
+  g_free(low_guarded);
+  low_guarded = NULL;
   first_free = 0;
+  /* The slots' low guards were where the old size put them. */
+  if (reserved_end > SLOT_BASE)
+    munmap((void *)SLOT_BASE, reserved_end - SLOT_BASE);
+  reserved_end = SLOT_BASE;
 }
 
 size_t nl_heap_slot_size(void) {
@@ -180,8 +314,15 @@ size_t nl_heap_slot_size(void) {
 void nl_heap_destroy(NlHeap *h) {
   if (h == NULL)
     return;
-  if (h->slot >= 0) {
+  if (h->slot >= 0 && h->own_map) {
     munmap((void *)h->base, h->committed - h->base);
+  } else if (h->slot >= 0) {
+    /* Its pages back to the kernel (zeros for the slot's next heap); the
+     * low guard stays, the top one goes. */
+    madvise((void *)h->base, h->committed - h->base, MADV_DONTNEED);
+    top_guard(h, h->committed, NL_MADV_GUARD_REMOVE);
+  }
+  if (h->slot >= 0) {
     slots[h->slot] = NULL;
     first_free = MIN(first_free, (guint)h->slot);
     live_heaps--;
@@ -199,21 +340,34 @@ NlHeap *nl_heap_of(const void *p) {
   return h == TAKEN ? NULL : h;
 }
 
+/* Commits [h->committed, @want): maps it, or moves the top guard to
+ * past it. */
+static gboolean commit(NlHeap *h, uintptr_t want) {
+  if (h->own_map)
+    return map_at(h->committed, want - h->committed);
+  return top_guard(h, want, NL_MADV_GUARD_INSTALL) &&
+         top_guard(h, h->committed, NL_MADV_GUARD_REMOVE);
+}
+
 /* @n more bytes at the bump pointer (16-aligned), committed; 0 if the
- * slot is full. */
+ * slot is full or the kernel refuses (@h's refusal noted). */
 static uintptr_t bump(NlHeap *h, size_t n) {
   if (h->slot < 0 && !reserve(h))
     return 0;
-  if (n > h->end - h->top)
+  if (n > h->end - h->top) {
+    refusal(h, NL_HEAP_REFUSED_SLOT, ENOMEM);
     return 0;
+  }
   uintptr_t start = h->top, stop = start + n;
   if (stop > h->committed) {
     uintptr_t grow = MIN(MAX(h->committed - h->base, COMMIT_MIN),
                          COMMIT_MAX_STEP);
     uintptr_t want = MIN(MAX(stop, h->committed + grow), h->end);
     want = (want + PAGE - 1) & ~(PAGE - 1);
-    if (!map_at(h->committed, want - h->committed))
+    if (!commit(h, want)) {
+      refusal(h, NL_HEAP_REFUSED_SYSTEM, errno);
       return 0;
+    }
     h->committed = want;
   }
   h->top = stop;
@@ -298,10 +452,14 @@ void *nl_heap_alloc(NlHeap *h, size_t n) {
   size_t size = n <= SMALL_MAX ? class_size(class_of(n))
                                : (n + PAGE - 1) & ~(PAGE - 1);
   void *p = NULL;
-  if (total_limit == 0 ||
-      (size >= n && size <= total_limit - MIN(total_limit, total_in_use)))
+  gboolean within =
+      total_limit == 0 ||
+      (size >= n && size <= total_limit - MIN(total_limit, total_in_use));
+  if (within)
     p = n <= SMALL_MAX ? alloc_small(h, class_of(n)) : alloc_large(h, n);
   if (p == NULL) {
+    /* (A no-op if the kernel's refusal was noted already.) */
+    refusal(h, within ? NL_HEAP_REFUSED_SLOT : NL_HEAP_REFUSED_LIMIT, ENOMEM);
     h->refusals++;
     errno = ENOMEM;
     return NULL;
@@ -322,6 +480,17 @@ size_t nl_heap_limit(void) {
 guint nl_heap_refusals(const NlHeap *h) {
   g_return_val_if_fail(h != NULL, 0);
   return h->refusals;
+}
+
+NlHeapRefusal nl_heap_refusal(const NlHeap *h, int *err) {
+  g_return_val_if_fail(h != NULL, NL_HEAP_REFUSED_NONE);
+  if (err != NULL)
+    *err = h->refusal_errno;
+  return h->refusal;
+}
+
+gboolean nl_heap_reserved(void) {
+  return reserved_end > SLOT_BASE;
 }
 
 void *nl_heap_alloc_aligned(NlHeap *h, size_t align, size_t n) {

@@ -3,8 +3,10 @@
  *
  * Each heap is one slot of address space (4 GiB, less in a world of more
  * than 12,288 programs: nl_heap_plan; at a fixed place: slots are given
- * lowest first), of which it maps only what it uses (only that
- * counts against RLIMIT_AS), with unmapped memory around: so
+ * lowest first), of which it commits only what it uses, with memory that
+ * faults around (guard markers in one reservation for all slots, so that
+ * heaps cost no memory area of the kernel's each; where the kernel cannot,
+ * a mapping per heap of only what it uses, unmapped memory around): so
  *
  * - a program's heap overflow or wild write near its own blocks hits its
  *   own memory or faults (a crash, named), not natlab's heap;
@@ -106,6 +108,29 @@ size_t nl_heap_limit(void);
  * full slot).  The first is the one to name.
  */
 guint nl_heap_refusals(const NlHeap *h);
+
+/* Why a heap refused an allocation. */
+typedef enum {
+  NL_HEAP_REFUSED_NONE,   /* it has not */
+  NL_HEAP_REFUSED_LIMIT,  /* nl_heap_set_limit() */
+  NL_HEAP_REFUSED_SLOT,   /* its slot is full */
+  NL_HEAP_REFUSED_SYSTEM, /* the kernel refused memory (a slot, or more of
+                           * one: out of memory areas or address space) */
+} NlHeapRefusal;
+
+/**
+ * nl_heap_refusal: why @h refused its first refused allocation, and in
+ * *@err (may be NULL) the errno the kernel gave for NL_HEAP_REFUSED_SYSTEM.
+ */
+NlHeapRefusal nl_heap_refusal(const NlHeap *h, int *err);
+
+/* TRUE if heaps are carved from one reservation (guard markers between
+ * them); FALSE before the first heap, or when each is its own mapping. */
+gboolean nl_heap_reserved(void);
+
+/* For tests: the next @n slot reservations fail as when the kernel
+ * refuses memory (ENOMEM). */
+void nl__heap_fail_reservations(guint n);
 
 G_END_DECLS
 

@@ -1245,13 +1245,22 @@ static void *heap_refused(NlHeap *h, const char *call, size_t n) {
     return NULL;
   }
   NlProc *p = t->proc;
-  size_t limit = nl_heap_limit();
-  char *why = limit != 0
-                  ? g_strdup_printf(" (all programs' heaps together may hold "
-                                    "%zu MiB)",
-                                    limit >> 20)
-                  : g_strdup_printf(" (a heap holds at most %zu MiB)",
-                                    nl_heap_slot_size() >> 20);
+  int err = 0;
+  char *why;
+  switch (nl_heap_refusal(h, &err)) {
+  case NL_HEAP_REFUSED_LIMIT:
+    why = g_strdup_printf(" (all programs' heaps together may hold %zu MiB)",
+                          nl_heap_limit() >> 20);
+    break;
+  case NL_HEAP_REFUSED_SYSTEM:
+    why = g_strdup_printf(" (natlab could not get memory for its heap: %s)",
+                          g_strerror(err));
+    break;
+  default:
+    why = g_strdup_printf(" (a heap holds at most %zu MiB)",
+                          nl_heap_slot_size() >> 20);
+    break;
+  }
   char *text = g_strdup_printf("out of memory: %s(%zu) failed with %zu MiB "
                                "in use%s",
                                call, n, nl_heap_in_use(h) >> 20, why);
