@@ -119,8 +119,18 @@ NlDetCheck *nl_det_start(const NlDetArgs *args, GError **error) {
 
 /* ---- what a run produced ---- */
 
+/* One line per record, written a block at a time as the records are
+ * read (a large run's dump is gigabytes): time, node, peer, id, aux, the
+ * text form, the payload in hex, separated by tabs. */
 static gboolean write_records(NlTrace *t, const char *path, GError **error) {
-  GString *out = g_string_new(NULL);
+  FILE *f = fopen(path, "w");
+  if (f == NULL) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "%s: %s", path, g_strerror(errno));
+    return FALSE;
+  }
+  static const char digits[] = "0123456789abcdef";
+  GString *out = g_string_sized_new((64 << 10) + 4096);
   GString *text = g_string_new(NULL);
   NlTraceIter it;
   const NlTraceRecord *rec;
@@ -135,13 +145,26 @@ static gboolean write_records(NlTrace *t, const char *path, GError **error) {
                            (gint64)rec->time, nl_trace_name(t, rec->node),
                            nl_trace_name(t, rec->peer), (unsigned)rec->id,
                            (unsigned)rec->aux, text->str);
-    for (guint32 i = 0; i < rec->len; i++)
-      g_string_append_printf(out, "%02x", p[i]);
+    gsize at = out->len;
+    g_string_set_size(out, at + 2 * (gsize)rec->len);
+    for (guint32 i = 0; i < rec->len; i++) {
+      out->str[at + 2 * i] = digits[p[i] >> 4];
+      out->str[at + 2 * i + 1] = digits[p[i] & 15];
+    }
     g_string_append_c(out, '\n');
+    if (out->len >= (64 << 10)) {
+      fwrite(out->str, 1, out->len, f);
+      g_string_truncate(out, 0);
+    }
   }
-  gboolean ok = g_file_set_contents(path, out->str, (gssize)out->len, error);
+  fwrite(out->str, 1, out->len, f);
   g_string_free(text, TRUE);
   g_string_free(out, TRUE);
+  gboolean ok = !ferror(f);
+  ok = (fclose(f) == 0) && ok;
+  if (!ok)
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: write failed",
+                path);
   return ok;
 }
 
@@ -192,13 +215,36 @@ static char *read_file(const char *dir, const char *name, gsize *len) {
   return data;
 }
 
-/* The first differing record, from the two dumps; FALSE when the same. */
-static gboolean diff_records(const char *a, const char *b, GString *out) {
-  char **la = g_strsplit(a, "\n", -1), **lb = g_strsplit(b, "\n", -1);
-  guint na = g_strv_length(la), nb = g_strv_length(lb);
+/* The next line of @f without its newline, in @line; FALSE at the end
+ * (@line is then ""). */
+static gboolean next_line(FILE *f, GString *line) {
+  g_string_truncate(line, 0);
+  if (f == NULL)
+    return FALSE;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, f) != NULL) {
+    gsize n = strlen(buf);
+    if (n > 0 && buf[n - 1] == '\n') {
+      g_string_append_len(line, buf, (gssize)n - 1);
+      return TRUE;
+    }
+    g_string_append_len(line, buf, (gssize)n);
+  }
+  return line->len > 0;
+}
+
+/* The first differing record of the two dumps (files, read a line at a
+ * time: a large run's are gigabytes); FALSE when the same. */
+static gboolean diff_records(const char *path_a, const char *path_b,
+                             GString *out) {
+  FILE *fa = fopen(path_a, "r"), *fb = fopen(path_b, "r");
+  GString *lx = g_string_new(NULL), *ly = g_string_new(NULL);
   gboolean differ = FALSE;
-  for (guint i = 0; i < MAX(na, nb); i++) {
-    const char *x = i < na ? la[i] : "", *y = i < nb ? lb[i] : "";
+  for (guint i = 0;; i++) {
+    gboolean ha = next_line(fa, lx), hb = next_line(fb, ly);
+    if (!ha && !hb)
+      break;
+    const char *x = lx->str, *y = ly->str;
     if (strcmp(x, y) == 0)
       continue;
     char **fx = g_strsplit(x, "\t", 7), **fy = g_strsplit(y, "\t", 7);
@@ -227,8 +273,12 @@ static gboolean diff_records(const char *a, const char *b, GString *out) {
     differ = TRUE;
     break;
   }
-  g_strfreev(la);
-  g_strfreev(lb);
+  g_string_free(lx, TRUE);
+  g_string_free(ly, TRUE);
+  if (fa != NULL)
+    fclose(fa);
+  if (fb != NULL)
+    fclose(fb);
   return differ;
 }
 
@@ -350,8 +400,8 @@ int nl_det_finish(NlDetCheck *d, NlRun *run, const NlScenario *s,
     goto out;
   }
   gsize n1, n2;
-  char *r1 = read_file(d->first, RECORDS, &n1);
-  char *r2 = read_file(d->second, RECORDS, &n2);
+  char *r1 = g_build_filename(d->first, RECORDS, NULL);
+  char *r2 = g_build_filename(d->second, RECORDS, NULL);
   char *c1 = read_file(d->first, CAPTURE, &n1);
   gsize m1 = n1;
   char *c2 = read_file(d->second, CAPTURE, &n2);
@@ -360,9 +410,9 @@ int nl_det_finish(NlDetCheck *d, NlRun *run, const NlScenario *s,
   char *t2 = read_file(d->second, TIMELINE, &n2);
   GString *diff = g_string_new(NULL);
   gboolean differ =
-      r2 == NULL ? (g_string_append(diff, "the second run wrote no trace\n"),
-                    TRUE)
-                 : diff_records(r1 ? r1 : "", r2, diff) ||
+      !g_file_test(r2, G_FILE_TEST_IS_REGULAR)
+          ? (g_string_append(diff, "the second run wrote no trace\n"), TRUE)
+          : diff_records(r1, r2, diff) ||
                        diff_capture((const guint8 *)c1, c1 ? m1 : 0,
                                     (const guint8 *)c2, c2 ? m2 : 0, diff) ||
                        diff_text("timelines", t1, t2, diff);
