@@ -564,7 +564,7 @@ void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
       return;
     case NL_IPPROTO_TCP:
       nl_node_trace_deliver(node, pkt);
-      nl_tcp_input(tcp_stack(h), pkt->data, pkt->len);
+      nl_tcp_input_ip4(tcp_stack(h), pkt->data, pkt->len, &ip);
       nl_packet_free(pkt);
       return;
     case NL_IPPROTO_ICMP:

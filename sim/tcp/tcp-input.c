@@ -638,9 +638,18 @@ static gboolean time_wait_input(NlTcpSock *tw, const Seg *g) {
 
 void nl_tcp_input(NlTcpStack *st, const guint8 *pkt, size_t len) {
   g_return_if_fail(st != NULL && pkt != NULL);
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt, len, &ip) != NULL)
+    return;
+  nl_tcp_input_ip4(st, pkt, len, &ip);
+}
+
+void nl_tcp_input_ip4(NlTcpStack *st, const guint8 *pkt, size_t len,
+                      const NlIp4Header *ip) {
+  g_return_if_fail(st != NULL && pkt != NULL && ip != NULL);
   Seg g;
-  if (nl_ip4_parse(pkt, len, &g.ip) != NULL || g.ip.proto != NL_IPPROTO_TCP ||
-      g.ip.mf || g.ip.frag_offset != 0)
+  g.ip = *ip;
+  if (g.ip.proto != NL_IPPROTO_TCP || g.ip.mf || g.ip.frag_offset != 0)
     return;
   if (nl_tcp4_parse(pkt, len, &g.ip, &g.th) != NULL)
     return;

@@ -135,6 +135,12 @@ struct NlTcpSock {
   guint user_timeout;               /* ms, 0 = off */
 };
 
+/* A growable array of sockets, emptied without a call. */
+typedef struct {
+  NlTcpSock **v;
+  guint len, cap;
+} NlTcpSockList;
+
 struct NlTcpStack {
   NlEventQueue *q;
   NlTrace *trace;
@@ -144,9 +150,10 @@ struct NlTcpStack {
   NlTcpHooks hooks;
   GQueue all;        /* every NlTcpSock, creation order */
   GHashTable *conns; /* NlTcpKey* → sock (4-tuple) */
+  NlTcpSock *last_conn; /* the last found in conns (NULL once unhashed) */
   GHashTable *ports; /* port → GPtrArray of bound socks, bind order */
-  GPtrArray *notify; /* socks with notify_pending, in marking order */
-  GPtrArray *dead;   /* socks to free when the engine is left */
+  NlTcpSockList notify; /* socks with notify_pending, in marking order */
+  NlTcpSockList dead;   /* socks to free when the engine is left */
   guint depth;       /* entry nesting; deferred work runs at 0 */
   uint16_t ip_id;
   uint64_t isn_secret;
@@ -156,8 +163,22 @@ struct NlTcpStack {
 
 /* tcp.c */
 uint32_t nl__tcp_isn(NlTcpStack *st, const NlTcpKey *k);
-void nl__tcp_enter(NlTcpStack *st);
-void nl__tcp_leave(NlTcpStack *st);
+void nl__tcp_leave_slow(NlTcpStack *st);
+
+/* Entry into the engine and exit from it: notifications and frees wait
+ * until the outermost exit (nl__tcp_leave_slow does them).  Inline: every
+ * packet and call passes here several times, mostly with nothing to do. */
+static inline void nl__tcp_enter(NlTcpStack *st) {
+  st->depth++;
+}
+
+static inline void nl__tcp_leave(NlTcpStack *st) {
+  g_assert(st->depth > 0);
+  if (st->depth > 1 || st->notify.len > 0 || st->dead.len > 0)
+    nl__tcp_leave_slow(st);
+  else
+    st->depth = 0;
+}
 void nl__tcp_set_state(NlTcpSock *s, NlTcpState ns);
 void nl__tcp_trace(NlTcpSock *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void nl__tcp_mark_notify(NlTcpSock *s);

@@ -102,8 +102,6 @@ NlTcpStack *nl_tcp_stack_new(NlEventQueue *q, NlTrace *trace,
   st->conns = g_hash_table_new(key_hash, key_equal);
   st->ports = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                     (GDestroyNotify)g_ptr_array_unref);
-  st->notify = g_ptr_array_new();
-  st->dead = g_ptr_array_new();
   st->ip_id = (uint16_t)nl_rand_u64(&st->rand);
   st->isn_secret = nl_rand_u64(&st->rand);
   return st;
@@ -130,8 +128,8 @@ void nl_tcp_stack_free(NlTcpStack *st) {
     sock_free(l->data);
   g_hash_table_destroy(st->conns);
   g_hash_table_destroy(st->ports);
-  g_ptr_array_free(st->notify, TRUE);
-  g_ptr_array_free(st->dead, TRUE);
+  g_free(st->notify.v);
+  g_free(st->dead.v);
   g_free(st->host_name);
   g_free(st);
 }
@@ -144,11 +142,15 @@ void nl_tcp_stack_stats(const NlTcpStack *st, NlTcpStats *out) {
   *out = st->stats;
 }
 
-void nl__tcp_enter(NlTcpStack *st) {
-  st->depth++;
+static void list_add(NlTcpSockList *l, NlTcpSock *s) {
+  if (l->len == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 8;
+    l->v = g_renew(NlTcpSock *, l->v, l->cap);
+  }
+  l->v[l->len++] = s;
 }
 
-void nl__tcp_leave(NlTcpStack *st) {
+void nl__tcp_leave_slow(NlTcpStack *st) {
   g_assert(st->depth > 0);
   if (st->depth > 1) {
     st->depth--;
@@ -156,19 +158,19 @@ void nl__tcp_leave(NlTcpStack *st) {
   }
   /* Notify in marking order; a hook may call back in (depth stays 1, so
    * nested calls only append to the lists). */
-  for (guint i = 0; i < st->notify->len; i++) {
-    NlTcpSock *s = g_ptr_array_index(st->notify, i);
+  for (guint i = 0; i < st->notify.len; i++) {
+    NlTcpSock *s = st->notify.v[i];
     s->notify_pending = 0;
     if (s->user_owned && st->hooks.notify != NULL)
       st->hooks.notify(st->hooks.ctx, s, s->user);
   }
-  g_ptr_array_set_size(st->notify, 0);
-  for (guint i = 0; i < st->dead->len; i++) {
-    NlTcpSock *s = g_ptr_array_index(st->dead, i);
+  st->notify.len = 0;
+  for (guint i = 0; i < st->dead.len; i++) {
+    NlTcpSock *s = st->dead.v[i];
     g_queue_unlink(&st->all, &s->all_link);
     sock_free(s);
   }
-  g_ptr_array_set_size(st->dead, 0);
+  st->dead.len = 0;
   st->depth--;
 }
 
@@ -176,7 +178,7 @@ void nl__tcp_mark_notify(NlTcpSock *s) {
   if (s->notify_pending || !s->user_owned)
     return;
   s->notify_pending = 1;
-  g_ptr_array_add(s->st->notify, s);
+  list_add(&s->st->notify, s);
 }
 
 static void format_tuple(const NlTcpSock *s, char *buf, size_t n) {
@@ -239,6 +241,8 @@ void nl__tcp_unhash(NlTcpSock *s) {
     return;
   g_hash_table_remove(s->st->conns, &s->key);
   s->hashed = 0;
+  if (s->st->last_conn == s)
+    s->st->last_conn = NULL;
 }
 
 void nl__tcp_port_add(NlTcpSock *s) {
@@ -267,8 +271,17 @@ void nl__tcp_port_remove(NlTcpSock *s) {
 
 NlTcpSock *nl__tcp_lookup(NlTcpStack *st, uint32_t laddr, uint16_t lport,
                           uint32_t raddr, uint16_t rport) {
+  /* A bulk flow's packets come one connection after another: the last
+   * one found first. */
+  NlTcpSock *c = st->last_conn;
+  if (c != NULL && c->key.laddr == laddr && c->key.raddr == raddr &&
+      c->key.lport == lport && c->key.rport == rport)
+    return c;
   NlTcpKey k = {.laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport};
-  return g_hash_table_lookup(st->conns, &k);
+  c = g_hash_table_lookup(st->conns, &k);
+  if (c != NULL)
+    st->last_conn = c;
+  return c;
 }
 
 /* The listener for a SYN: one bound to @laddr before one bound to any
@@ -310,7 +323,7 @@ void nl__tcp_maybe_free(NlTcpSock *s) {
   nl__tcp_unhash(s);
   nl__tcp_port_remove(s);
   s->dead = 1;
-  g_ptr_array_add(s->st->dead, s);
+  list_add(&s->st->dead, s);
 }
 
 /* Linux's tcp_done: the connection is gone. */
@@ -387,9 +400,8 @@ size_t nl__tcp_autotune_cap(const NlTcpSock *s, size_t max) {
 size_t nl__tcp_snd_space(const NlTcpSock *s) {
   if (s->sndbuf_locked || !nl__tcp_synced(s->state))
     return s->sndbuf;
-  size_t per_mss = 1;
-  while (per_mss < (size_t)s->mss + 320 + 576) /* MAX_TCP_HEADER, skb */
-    per_mss <<= 1;
+  /* The power of two at or above MSS + MAX_TCP_HEADER + skb overhead. */
+  size_t per_mss = (size_t)1 << g_bit_storage((gulong)s->mss + 320 + 576 - 1);
   size_t segs = MAX((size_t)(s->cwnd / MAX(s->mss, 1u)),
                     (size_t)NL_TCP_INIT_CWND);
   size_t want = 2 * segs * per_mss;
