@@ -25,7 +25,7 @@ set -eu
 build=${1:?usage: cost-plot.sh BUILD-DIR PLOT.svg [HOSTS...]}
 out=${2:?usage: cost-plot.sh BUILD-DIR PLOT.svg [HOSTS...]}
 shift 2
-sizes=${*:-10 100 1000 10000 100000}
+sizes=${*:-10 100 1000 10000 50000 100000}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=$(cd "$build" && pwd)
@@ -73,18 +73,22 @@ for n in $sizes; do
   fi
   w=$("$here/workload.sh" "$tmp/w.nlab" lans=$lans)
   want=$(echo "$w" | field deliveries)
-  st=$(timeout "${TIMEOUT:-600}" "$natlab" run -q --stats --set lans=$lans \
-    "$tmp/w.nlab" 2>&1 | grep '^stats: ' || true)
+  timeout "${TIMEOUT:-600}" "$natlab" run -q --stats --set lans=$lans \
+    "$tmp/w.nlab" > "$tmp/out" 2>&1 || true
+  st=$(grep '^stats: ' "$tmp/out" || true)
   del=$(echo "$st" | field delivered)
+  why=
   if [ -n "$del" ] && [ "$del" != 0 ]; then
     nl=$(echo "scale=1; 1000000000 * $(echo "$st" | field cpu) / $del" | bc)
     nlr=$(echo "scale=1; 1000000000 * $(echo "$st" | field cpu-run) / $del" | bc)
     rss=$(echo "$st" | field max-rss)
   else
     nl=NaN nlr=NaN rss=NaN del=0
+    why=$(grep -v '^ *$' "$tmp/out" | tail -1)
+    echo "# $n hosts: natlab failed: ${why:-timed out after ${TIMEOUT:-600} s}" >> "$tmp/dat"
   fi
   [ "$del" = "$want" ] ||
-    echo "cost-plot: $n hosts: natlab delivered $del, the workload says $want (failed, or timed out after ${TIMEOUT:-600} s)" >&2
+    echo "cost-plot: $n hosts: natlab delivered $del, the workload says $want${why:+ ($why)}" >&2
   # shellcheck disable=SC2086
   fl=$("$build/bench/bench-floor" $w | field 'ns\/delivery')
   n3=NaN
