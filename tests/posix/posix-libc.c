@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,29 @@ static void test_statics(void) {
         1);
   struct in_addr a = {.s_addr = htonl(0xc0a80105)};
   CHECK(fmt("inet_ntoa %s", inet_ntoa(a)), 1);
+}
+
+/* ---- printf: the lab formats the common conversions itself ---- */
+
+static void test_printf(void) {
+  /* The lines themselves are the outcomes, compared with Linux's. */
+  printf("PASS printf ints %d %i %d %d %u %u %x %x|\n", 0, -1, INT_MIN,
+         INT_MAX, 0u, UINT_MAX, 0u, 0xdeadbeefu);
+  printf("PASS printf longs %ld %ld %lu %lx %lld %lld %llu %llx|\n", LONG_MIN,
+         LONG_MAX, ULONG_MAX, 255ul, LLONG_MIN, 42ll, ULLONG_MAX, ULLONG_MAX);
+  printf("PASS printf sizes %zd %zd %zu %zx %zi|\n", (ssize_t)-5,
+         (ssize_t)SSIZE_MAX, (size_t)SIZE_MAX, (size_t)4096, (ssize_t)7);
+  const char *volatile nul = NULL;
+  printf("PASS printf text %s|%s|%c|%%|%s|%c%c\n", "abc", "", 'x', nul, 'y',
+         'z');
+  printf("PASS printf others %5d|%-3s|%.2f|%hhd|%#x|%+d|%3c|%.2s|%%%%\n", 42,
+         "a", 2.5, 300, 255, 7, 'q', "xyz");
+  char big[700];
+  memset(big, 'b', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  printf("PASS printf long %s|%d\n", big, 1);
+  CHECK(fmt("printf returns %d", printf("%s %d\n", "twelve", 12)), 1);
+  CHECK(fmt("printf of nothing returns %d", printf("%s", "")), 1);
 }
 
 /* ---- inet_ntop: IPv4 formatted by the shim, IPv6 by glibc ---- */
@@ -462,6 +487,7 @@ int main(void) {
   test_getopt();
   test_statics();
   test_inet_ntop();
+  test_printf();
   test_env();
   test_time();
   test_locale();
