@@ -53,6 +53,8 @@ struct NlHostStack {
   NlWorld *world;
   NlTcpStack *tcp;
   GHashTable *udp_ports; /* port -> GPtrArray of NlUdpSock, bind order */
+  GPtrArray *udp_last;   /* the list of udp_last_port, looked up last */
+  uint16_t udp_last_port;
   NlRand port_rand;
   GPtrArray *procs;      /* NlProc, spawn order */
   GHashTable *proc_by_name; /* instance name -> NlProc (lookups only) */

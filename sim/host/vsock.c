@@ -202,15 +202,23 @@ void nl__vsock_stack_free(NlHostStack *h) {
   h->tcp = NULL;
   g_hash_table_destroy(h->udp_ports);
   h->udp_ports = NULL;
+  h->udp_last = NULL;
 }
 
 /* ---- UDP ---- */
 
 static GPtrArray *port_list(NlHostStack *h, uint16_t port, gboolean create) {
+  /* A host's datagrams mostly go to the port of the one before. */
+  if (h->udp_last != NULL && h->udp_last_port == port)
+    return h->udp_last;
   GPtrArray *l = g_hash_table_lookup(h->udp_ports, GUINT_TO_POINTER(port));
   if (l == NULL && create) {
     l = g_ptr_array_new();
     g_hash_table_insert(h->udp_ports, GUINT_TO_POINTER(port), l);
+  }
+  if (l != NULL) {
+    h->udp_last = l;
+    h->udp_last_port = port;
   }
   return l;
 }
@@ -325,8 +333,11 @@ static void udp_unbind(NlHostStack *h, NlUdpSock *u) {
   GPtrArray *l = port_list(h, u->lport, FALSE);
   if (l != NULL) {
     g_ptr_array_remove(l, u);
-    if (l->len == 0)
+    if (l->len == 0) {
+      if (h->udp_last == l)
+        h->udp_last = NULL;
       g_hash_table_remove(h->udp_ports, GUINT_TO_POINTER(u->lport));
+    }
   }
   u->bound = FALSE;
 }
