@@ -48,6 +48,8 @@ typedef struct {
  * program says otherwise) is the limit in force. */
 #define NL_MAX_FDS 1048576
 
+typedef struct NlDatagram NlDatagram;
+
 struct NlHostStack {
   NlNode *node;
   NlWorld *world;
@@ -55,6 +57,8 @@ struct NlHostStack {
   GHashTable *udp_ports; /* port -> GPtrArray of NlUdpSock, bind order */
   GPtrArray *udp_last;   /* the list of udp_last_port, looked up last */
   uint16_t udp_last_port;
+  NlDatagram *dgram_spare; /* small datagram blocks kept for reuse (vsock.c) */
+  guint dgram_spare_n;
   NlRand port_rand;
   GPtrArray *procs;      /* NlProc, spawn order */
   GHashTable *proc_by_name; /* instance name -> NlProc (lookups only) */
@@ -135,7 +139,6 @@ struct NlFile {
 /* A socket's addresses are NlIp6: an IPv4 address in its v4-mapped form
  * (as Linux's dual-stack sockets hold it); the unspecified address of
  * either family is all zeros. */
-typedef struct NlDatagram NlDatagram;
 struct NlDatagram {
   NlDatagram *next; /* the receive queue is a list through here */
   NlIp6 src;

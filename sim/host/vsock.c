@@ -203,9 +203,47 @@ void nl__vsock_stack_free(NlHostStack *h) {
   g_hash_table_destroy(h->udp_ports);
   h->udp_ports = NULL;
   h->udp_last = NULL;
+  while (h->dgram_spare != NULL) {
+    NlDatagram *d = h->dgram_spare;
+    h->dgram_spare = d->next;
+    g_free(d);
+  }
+  h->dgram_spare_n = 0;
 }
 
 /* ---- UDP ---- */
+
+/* A queued datagram of up to DGRAM_SMALL bytes takes a block of that size,
+ * and a host keeps up to DGRAM_SPARE of those it gave back for the next
+ * ones: a socket's datagrams mostly come and go one at a time. */
+#define DGRAM_SMALL 256
+#define DGRAM_SPARE 4
+
+static NlDatagram *dgram_new(NlHostStack *h, guint len) {
+  NlDatagram *d;
+  if (len > DGRAM_SMALL) {
+    d = g_malloc(sizeof *d + len);
+  } else if (h->dgram_spare != NULL) {
+    d = h->dgram_spare;
+    h->dgram_spare = d->next;
+    h->dgram_spare_n--;
+  } else {
+    d = g_malloc(sizeof *d + DGRAM_SMALL);
+  }
+  d->next = NULL;
+  d->len = len;
+  return d;
+}
+
+static void dgram_free(NlHostStack *h, NlDatagram *d) {
+  if (d->len <= DGRAM_SMALL && h->dgram_spare_n < DGRAM_SPARE) {
+    d->next = h->dgram_spare;
+    h->dgram_spare = d;
+    h->dgram_spare_n++;
+    return;
+  }
+  g_free(d);
+}
 
 static GPtrArray *port_list(NlHostStack *h, uint16_t port, gboolean create) {
   /* A host's datagrams mostly go to the port of the one before. */
@@ -406,11 +444,9 @@ static void udp_deliver(NlHostStack *h, NlPacket *pkt, const NlIp6 *src,
     nl_node_drop(h->node, pkt, NL_DROP_RCVBUF_FULL);
     return;
   }
-  NlDatagram *d = g_malloc(sizeof *d + plen);
-  d->next = NULL;
+  NlDatagram *d = dgram_new(h, plen);
   d->src = *src;
   d->sport = uh->sport;
-  d->len = plen;
   memcpy(d->data, payload, plen);
   *u->tail = d;
   u->tail = &d->next;
@@ -595,7 +631,7 @@ static void sock_closed(NlFile *f) {
     while (u->head != NULL) {
       NlDatagram *d = u->head;
       u->head = d->next;
-      g_free(d);
+      dgram_free(f->host, d);
     }
     g_free(u);
     f->udp = NULL;
@@ -1226,7 +1262,7 @@ static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
         if (u->head == NULL)
           u->tail = &u->head;
         u->queued -= d->len + UDP_TRUESIZE_OVERHEAD;
-        g_free(d);
+        dgram_free(f->host, d);
       }
       return r;
     }
