@@ -116,6 +116,18 @@ static void test_heap_bounds_fault(void **state) {
   assert_false(faults(poke, big + (1 << 20) - 1));
   assert_false(faults(poke, p + (256 << 10)));
   nl_heap_destroy(h);
+  /* The slot's next heap: bounds where its own size puts them, not where
+   * the last one's grew to; and again after one that never grew. */
+  for (int round = 0; round < 2; round++) {
+    NlHeap *next = nl_heap_new();
+    char *q = nl_heap_alloc(next, 64);
+    assert_ptr_equal(q, p);
+    assert_int_equal(q[0], 0);
+    assert_true(faults(poke, q - 17));
+    assert_true(faults(poke, q + (256 << 10)));
+    assert_false(faults(poke, q + (256 << 10) - 17));
+    nl_heap_destroy(next);
+  }
 }
 
 /* The kernel refuses a heap its memory (out of memory areas, or of

@@ -109,10 +109,14 @@ static NlHeap taken_marker;
 /* The reservation: [SLOT_BASE, reserved_end) is mapped as one area (none
  * yet when equal).  reserve_off: the kernel refused it (or has no guard
  * markers), so heaps are mapped one by one.  low_guarded[i]: slot i's
- * first 64 KiB are guard markers (they stay when its heap goes). */
+ * first 64 KiB are guard markers (they stay when its heap goes);
+ * slot_top[i]: where slot i's guard past the committed part is (0: none),
+ * which also stays when a heap that never grew goes, so that the slot's
+ * next heap costs no system call. */
 static uintptr_t reserved_end = SLOT_BASE;
 static gboolean reserve_off;
 static guint8 *low_guarded;
+static uintptr_t *slot_top;
 
 /* nl__heap_fail_reservations(). */
 static guint fail_next;
@@ -214,11 +218,15 @@ static gboolean reserved_slot(NlHeap *h, guint i, uintptr_t start) {
       return FALSE;
     low_guarded[i] = 1;
   }
+  uintptr_t top = start + GUARD_LOW + COMMIT_MIN;
+  if (slot_top[i] == top)
+    return TRUE; /* its last heap's, which never grew */
   h->slot = (int)i;
   h->end = start + slot_size;
-  gboolean ok =
-      top_guard(h, start + GUARD_LOW + COMMIT_MIN, NL_MADV_GUARD_INSTALL);
+  gboolean ok = top_guard(h, top, NL_MADV_GUARD_INSTALL);
   h->slot = -1;
+  if (ok)
+    slot_top[i] = top;
   return ok;
 }
 
@@ -242,6 +250,7 @@ static gboolean reserve(NlHeap *h) {
     n_slots = (guint)(REGION_SIZE / slot_size);
     slots = g_new0(NlHeap *, n_slots);
     low_guarded = g_new0(guint8, n_slots);
+    slot_top = g_new0(uintptr_t, n_slots);
   }
   for (guint i = first_free; i < n_slots; i++) {
     if (slots[i] != NULL)
@@ -300,6 +309,8 @@ void nl_heap_plan(guint heaps) {
   slots = NULL; /* remade for the new size at the next reservation */
   g_free(low_guarded);
   low_guarded = NULL;
+  g_free(slot_top);
+  slot_top = NULL;
   first_free = 0;
   /* The slots' low guards were where the old size put them. */
   if (reserved_end > SLOT_BASE)
@@ -318,9 +329,13 @@ void nl_heap_destroy(NlHeap *h) {
     munmap((void *)h->base, h->committed - h->base);
   } else if (h->slot >= 0) {
     /* Its pages back to the kernel (zeros for the slot's next heap); the
-     * low guard stays, the top one goes. */
+     * low guard stays, and the top one if the heap never grew (where the
+     * slot's next heap wants it), else it goes. */
     madvise((void *)h->base, h->committed - h->base, MADV_DONTNEED);
-    top_guard(h, h->committed, NL_MADV_GUARD_REMOVE);
+    if (h->committed != h->base + COMMIT_MIN) {
+      top_guard(h, h->committed, NL_MADV_GUARD_REMOVE);
+      slot_top[h->slot] = 0;
+    }
   }
   if (h->slot >= 0) {
     slots[h->slot] = NULL;
@@ -345,8 +360,10 @@ NlHeap *nl_heap_of(const void *p) {
 static gboolean commit(NlHeap *h, uintptr_t want) {
   if (h->own_map)
     return map_at(h->committed, want - h->committed);
-  return top_guard(h, want, NL_MADV_GUARD_INSTALL) &&
-         top_guard(h, h->committed, NL_MADV_GUARD_REMOVE);
+  if (!top_guard(h, want, NL_MADV_GUARD_INSTALL))
+    return FALSE;
+  slot_top[h->slot] = want;
+  return top_guard(h, h->committed, NL_MADV_GUARD_REMOVE);
 }
 
 /* @n more bytes at the bump pointer (16-aligned), committed; 0 if the
