@@ -107,8 +107,9 @@ static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
                        (guint)MAX((size_t)pkt->len + 20, 64u));
   }
   NlWorld *w = nl_node_world(node);
-  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_NAT_XLATE,
-               nl_node_trace_id(node), 0, pkt->id, 0, pkt->data, pkt->len);
+  if (nl_trace_wants(nl_world_trace(w), NL_TRACE_NAT_XLATE))
+    nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_NAT_XLATE,
+                 nl_node_trace_id(node), 0, pkt->id, 0, pkt->data, pkt->len);
   return NL_DROP_NONE;
 }
 

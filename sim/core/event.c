@@ -50,9 +50,9 @@ static inline NlTime key_time(Key k) {
 }
 
 struct NlEventQueue {
+  NlTime now; /* first: read inline by nl_event_now() (event.h) */
   Slot *heap;
   guint len, cap;
-  NlTime now;
   uint64_t next_seq;
   uint64_t fired;
   NlTime until; /* the running nl_event_run*()'s limit */
@@ -207,9 +207,12 @@ void nl_event_cancel(NlEventQueue *q, NlEvent *ev) {
   }
 }
 
-NlTime nl_event_now(const NlEventQueue *q) {
+NlTime (nl_event_now)(const NlEventQueue *q) {
   return q->now;
 }
+
+G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlEventQueue, now) ==
+                G_STRUCT_OFFSET(struct NlEventQueueNowHolder, now));
 
 static uint64_t run(NlEventQueue *q, NlTime until) {
   uint64_t n = 0, advanced = q->fired;

@@ -74,6 +74,16 @@ static inline gboolean nl_event_pending(const NlEvent *ev) {
 
 NlTime nl_event_now(const NlEventQueue *q);
 
+/* Private, for the inline nl_event_now (read for every packet and call):
+ * the queue's clock is its first field. */
+struct NlEventQueueNowHolder {
+  NlTime now;
+};
+static inline NlTime nl__event_now_inline(const NlEventQueue *q) {
+  return ((const struct NlEventQueueNowHolder *)(const void *)q)->now;
+}
+#define nl_event_now(q) nl__event_now_inline(q)
+
 /**
  * nl_event_run: fires events until the queue is empty or nl_event_stop().
  * Returns: the number of events fired.

@@ -760,6 +760,8 @@ guint nl_iface_prefix_len(const NlIface *i) {
 /* @aux: for drops, the NlDropReason (| NL_DROP_OUTGOING). */
 static void trace_pkt(NlWorld *w, NlTraceKind kind, NlNode *at, NlNode *peer,
                       const NlPacket *p, unsigned aux) {
+  if (!nl_trace_wants(w->trace, kind))
+    return; /* e.g. the sends and receipts of a run without outputs */
   nl_trace_add(w->trace, nl_event_now(w->queue), kind, at->trace_id,
                peer ? peer->trace_id : 0, p->id, (uint16_t)aux, p->data,
                p->len);
