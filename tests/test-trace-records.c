@@ -256,6 +256,51 @@ static void test_trace_text_form_of_tcp(void **state) {
   nl_trace_free(t);
 }
 
+/* Escapes found wherever they sit in a long text (the formatter looks at
+ * eight bytes at a time): each special byte at each place of a 40-byte
+ * line, against the rule written plainly. */
+static void test_trace_text_escapes_anywhere(void **state) {
+  const guint8 specials[] = {0x00, 0x01, 0x1f, 0x20, 0x21, 0x5b, 0x5c, 0x5d,
+                             0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xff};
+  NlTrace *t = nl_trace_new();
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  for (gsize s = 0; s < G_N_ELEMENTS(specials); s++) {
+    for (int at = 0; at < 40; at++) {
+      guint8 text[40];
+      for (int i = 0; i < 40; i++)
+        text[i] = (guint8)('a' + i % 26);
+      text[at] = specials[s];
+      if (at + 9 < 40)
+        text[at + 9] = 0x1f; /* a second one in the next word */
+      nl_trace_add(t, 0, NL_TRACE_NOTE, 0, 0, 0, 0, text, sizeof text);
+      g_string_assign(want, "0.000000000  note ");
+      for (int i = 0; i < 40; i++) {
+        if (text[i] == '\\')
+          g_string_append(want, "\\\\");
+        else if (text[i] < 0x20 || text[i] == 0x7f)
+          g_string_append_printf(want, "\\x%02x", text[i]);
+        else
+          g_string_append_c(want, (char)text[i]);
+      }
+      NlTraceIter it;
+      const NlTraceRecord *rec = NULL, *last = NULL;
+      const guint8 *p = NULL, *lp = NULL;
+      nl_trace_iter_init(&it, t);
+      while (nl_trace_iter_next(&it, &rec, &p)) {
+        last = rec;
+        lp = p;
+      }
+      g_string_truncate(got, 0);
+      nl_trace_format(t, last, lp, got);
+      assert_int_equal(got->len, want->len);
+      assert_memory_equal(got->str, want->str, want->len);
+    }
+  }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+  nl_trace_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
@@ -266,6 +311,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_numbers_as_printf),
     cmocka_unit_test(test_trace_text_times_as_nl_time_to_string),
     cmocka_unit_test(test_trace_text_escapes_control_bytes),
+    cmocka_unit_test(test_trace_text_escapes_anywhere),
     cmocka_unit_test(test_trace_text_form_of_tcp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,7 @@ struct NlTrace {
   uint64_t count;
   GHashTable *ids;  /* name -> id+1 */
   GPtrArray *names; /* id -> name */
+  GArray *name_lens; /* id -> strlen(name), guint32: for nl_trace_format */
   NlTracePacketFormat packet_format; /* installed by the network layer */
 };
 
@@ -91,6 +92,12 @@ static const gboolean kind_is_packet[] = {
 #undef NL_TEXT
 };
 
+static const guint8 kind_name_lens[] = {
+#define NL_X(e, s, p) sizeof(s) - 1,
+  NL_TRACE_KIND_MAP(NL_X)
+#undef NL_X
+};
+
 static const char *const drop_names[] = {
 #define NL_X(e, s) s,
   NL_DROP_REASON_MAP(NL_X)
@@ -104,6 +111,7 @@ NlTrace *nl_trace_new(void) {
   t->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
   t->ids = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);
   t->names = g_ptr_array_new_with_free_func(g_free);
+  t->name_lens = g_array_new(FALSE, FALSE, sizeof(guint32));
   nl_trace_intern(t, "");
   return t;
 }
@@ -133,6 +141,7 @@ void nl_trace_free(NlTrace *t) {
   g_array_free(t->listeners, TRUE);
   g_hash_table_destroy(t->ids);
   g_ptr_array_free(t->names, TRUE);
+  g_array_free(t->name_lens, TRUE);
   g_free(t);
 }
 
@@ -146,7 +155,9 @@ guint32 nl_trace_intern(NlTrace *t, const char *name) {
     return GPOINTER_TO_UINT(v) - 1;
   char *copy = g_strdup(name);
   guint32 id = t->names->len;
+  guint32 len = (guint32)strlen(copy);
   g_ptr_array_add(t->names, copy);
+  g_array_append_val(t->name_lens, len);
   g_hash_table_insert(t->ids, copy, GUINT_TO_POINTER(id + 1));
   return id;
 }
@@ -490,11 +501,14 @@ const char *nl_drop_reason_name(NlDropReason r) {
   return r < NL_DROP_N_REASONS ? drop_names[r] : "?";
 }
 
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324"
+    "25262728293031323334353637383940414243444546474849"
+    "50515253545556575859606162636465666768697071727374"
+    "75767778798081828384858687888990919293949596979899";
+
 char *nl_trace_put_uint(char *p, uint64_t v) {
-  static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                              "25262728293031323334353637383940414243444546474849"
-                              "50515253545556575859606162636465666768697071727374"
-                              "75767778798081828384858687888990919293949596979899";
+  const char *pairs = digit_pairs;
   if (v < 10) {
     *p = (char)('0' + v);
     return p + 1;
@@ -526,11 +540,13 @@ static char *put_time(char *p, NlTime t) {
     *p++ = '-';
   p = nl_trace_put_uint(p, a / 1000000000u);
   *p++ = '.';
-  uint64_t frac = a % 1000000000u;
-  for (int i = 8; i >= 0; i--) {
-    p[i] = (char)('0' + frac % 10);
-    frac /= 10;
+  /* Nine digits, zeros first: the last eight two at a time. */
+  uint32_t frac = (uint32_t)(a % 1000000000u);
+  for (int i = 7; i > 0; i -= 2) {
+    memcpy(p + i, digit_pairs + 2 * (frac % 100), 2);
+    frac /= 100;
   }
+  p[0] = (char)('0' + frac);
   return p + 9;
 }
 
@@ -549,23 +565,50 @@ static inline void put_str(GString *out, const char *s) {
   put(out, s, strlen(s));
 }
 
+/* Whether none of the 8 bytes at @p needs an escape (a control byte,
+ * DEL or a backslash), eight at a time: a byte below 0x20 borrows in
+ * (w - 0x20...) where its own top bit was clear; a byte equal to c is a
+ * zero byte of w ^ c...  A borrow only ever follows a byte found, so the
+ * answer is exact. */
+static inline gboolean plain8(const guint8 *p) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t w;
+  memcpy(&w, p, 8);
+  uint64_t del = w ^ (ones * 0x7f), bs = w ^ (ones * '\\');
+  uint64_t found = ((w - ones * 0x20) & ~w) | ((del - ones) & ~del) |
+                   ((bs - ones) & ~bs);
+  return (found & highs) == 0;
+}
+
+/* An interned name, its length known. */
+static inline void put_name(GString *out, const NlTrace *t, guint32 id) {
+  if (G_LIKELY(id < t->names->len))
+    put(out, g_ptr_array_index(t->names, id),
+        g_array_index(t->name_lens, guint32, id));
+  else
+    put_str(out, nl_trace_name(t, id));
+}
+
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                      const guint8 *payload, GString *out) {
   char buf[64];
   char *p = put_time(buf, rec->time);
   *p++ = ' ';
   put(out, buf, (gsize)(p - buf));
-  put_str(out, nl_trace_name(t, rec->node));
+  put_name(out, t, rec->node);
   put(out, " ", 1);
-  put_str(out, nl_trace_kind_name(rec->kind));
+  if (rec->kind < NL_TRACE_N_KINDS)
+    put(out, kind_names[rec->kind], kind_name_lens[rec->kind]);
+  else
+    put_str(out, nl_trace_kind_name(rec->kind));
   if (rec->kind < NL_TRACE_N_KINDS && kind_is_packet[rec->kind]) {
     if (rec->kind == NL_TRACE_PKT_SEND ||
         (rec->kind == NL_TRACE_PKT_DROP && (rec->aux & NL_DROP_OUTGOING))) {
       put(out, " -> ", 4);
-      put_str(out, nl_trace_name(t, rec->peer));
+      put_name(out, t, rec->peer);
     } else if (rec->peer != 0) {
       put(out, " <- ", 4);
-      put_str(out, nl_trace_name(t, rec->peer));
+      put_name(out, t, rec->peer);
     }
     p = buf;
     *p++ = ' ';
@@ -590,7 +633,7 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
   } else {
     if (rec->peer != 0) {
       put(out, " [", 2);
-      put_str(out, nl_trace_name(t, rec->peer));
+      put_name(out, t, rec->peer);
       put(out, "]", 1);
     }
     put(out, " ", 1);
@@ -599,6 +642,8 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
     guint32 i = 0;
     while (i < rec->len) {
       guint32 run = i;
+      while (run + 8 <= rec->len && plain8(payload + run))
+        run += 8;
       while (run < rec->len && payload[run] >= 0x20 && payload[run] != 0x7f &&
              payload[run] != '\\')
         run++;

@@ -377,7 +377,15 @@ size_t nl_icmp4_build_error(guint8 *buf, uint32_t src, uint8_t type,
  * formats two per packet record, so not with printf). */
 static char *put_ip4(char *p, uint32_t a) {
   for (int shift = 24; shift >= 0; shift -= 8) {
-    p = nl_trace_put_uint(p, (a >> shift) & 0xff);
+    unsigned o = (a >> shift) & 0xff;
+    if (o >= 100) {
+      *p++ = (char)('0' + o / 100);
+      o %= 100;
+      *p++ = (char)('0' + o / 10);
+    } else if (o >= 10) {
+      *p++ = (char)('0' + o / 10);
+    }
+    *p++ = (char)('0' + o % 10);
     if (shift > 0)
       *p++ = '.';
   }
@@ -440,9 +448,15 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
     g_string_append_printf(out, "malformed (%s) len=%zu", why, len);
     return;
   }
-  nl_ip4_to_string(ip.src, a);
-  nl_ip4_to_string(ip.dst, b);
-  if (ip.frag_offset != 0 || ip.mf) {
+  /* The UDP and TCP lines write their addresses themselves (put_ip4):
+   * the text trace decodes every packet. */
+  gboolean fragment = ip.frag_offset != 0 || ip.mf;
+  if (fragment ||
+      (ip.proto != NL_IPPROTO_UDP && ip.proto != NL_IPPROTO_TCP)) {
+    nl_ip4_to_string(ip.src, a);
+    nl_ip4_to_string(ip.dst, b);
+  }
+  if (fragment) {
     g_string_append_printf(out,
                            "IPv4 fragment %s > %s proto=%u id=%u off=%u%s "
                            "len=%u",
@@ -454,6 +468,8 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
     case NL_IPPROTO_UDP: {
       NlUdpHeader u;
       if ((why = nl_udp4_parse(pkt, len, &ip, &u)) != NULL) {
+        nl_ip4_to_string(ip.src, a);
+        nl_ip4_to_string(ip.dst, b);
         g_string_append_printf(out, "UDP %s > %s malformed (%s)", a, b, why);
         return;
       }
@@ -475,6 +491,8 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
     case NL_IPPROTO_TCP: {
       NlTcpHeader t;
       if ((why = nl_tcp4_parse(pkt, len, &ip, &t)) != NULL) {
+        nl_ip4_to_string(ip.src, a);
+        nl_ip4_to_string(ip.dst, b);
         g_string_append_printf(out, "TCP %s > %s malformed (%s)", a, b, why);
         return;
       }
