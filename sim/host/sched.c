@@ -550,14 +550,24 @@ void nl__trace_call(NlThread *t, const char *fmt, ...) {
   NlTrace *tr = nl_world_trace(w);
   if (t->quiet || !nl_trace_wants(tr, NL_TRACE_CALL))
     return;
+  /* Most calls' text fits on the stack: no allocation for it. */
+  char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  char *s = g_strdup_vprintf(fmt, ap);
+  int n = g_vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
+  char *s = buf;
+  if (n < 0 || (gsize)n >= sizeof buf) {
+    va_start(ap, fmt);
+    s = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    n = (int)strlen(s);
+  }
   nl_trace_add(tr, nl_world_now(w), NL_TRACE_CALL,
                nl_node_trace_id(t->proc->host->node), t->proc->trace_name, 0,
-               (uint16_t)t->tid, s, (guint32)strlen(s));
-  g_free(s);
+               (uint16_t)t->tid, s, (guint32)n);
+  if (s != buf)
+    g_free(s);
 }
 
 /* exit(): runs the atexit handlers (last registered first) and ends the
