@@ -129,12 +129,8 @@ gboolean nl__scn_run_option(NlScnParser *p, NlScnLine *l, guint i,
     return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_CONFLICT,
                         "cwd= is given twice; expected it once");
   }
-  char *dir = g_path_get_dirname(l->file);
-  char *absdir = g_canonicalize_filename(dir, NULL);
-  char *path = g_canonicalize_filename(t->value, absdir);
-  g_free(dir);
-  g_free(absdir);
-  if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
+  char *path = nl__scn_path(p, l->file, t->value);
+  if (!nl__scn_file_test(p, path, G_FILE_TEST_IS_DIR)) {
     gboolean ok = nl__scn_fail(p, &vloc, NL_SCENARIO_ERROR_VALUE,
                                "expected an existing directory for cwd=, "
                                "got \"%s\" (looked for %s; a relative "

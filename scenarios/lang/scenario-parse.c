@@ -1066,14 +1066,10 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
       return fail_val(p, l, i,
                       "a user program ending in .c, .so or .py, or a folder "
                       "of .c files ending in /, like ./my-client.c");
-    char *dir = g_path_get_dirname(l->file);
-    char *absdir = g_canonicalize_filename(dir, NULL);
-    r->path = g_canonicalize_filename(prog, absdir);
-    g_free(dir);
-    g_free(absdir);
+    r->path = nl__scn_path(p, l->file, prog);
     gboolean folder = g_str_has_suffix(prog, "/");
-    if (!g_file_test(r->path,
-                     folder ? G_FILE_TEST_IS_DIR : G_FILE_TEST_IS_REGULAR)) {
+    if (!nl__scn_file_test(p, r->path, folder ? G_FILE_TEST_IS_DIR
+                                               : G_FILE_TEST_IS_REGULAR)) {
       NlScnLoc loc = tok_loc(l, pt);
       return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
                           "program %s \"%s\" does not exist (looked for "
@@ -1116,12 +1112,8 @@ static gboolean parse_run(NlScnParser *p, NlScnLine *l, guint i, NlScnRun *r,
              l->tok[i + 1].key == NULL &&
              g_str_has_suffix(l->tok[i + 1].text, ".c");
            i++) {
-        char *d2 = g_path_get_dirname(l->file);
-        char *abs2 = g_canonicalize_filename(d2, NULL);
-        char *f = g_canonicalize_filename(l->tok[i + 1].text, abs2);
-        g_free(d2);
-        g_free(abs2);
-        if (!g_file_test(f, G_FILE_TEST_IS_REGULAR)) {
+        char *f = nl__scn_path(p, l->file, l->tok[i + 1].text);
+        if (!nl__scn_file_test(p, f, G_FILE_TEST_IS_REGULAR)) {
           NlScnLoc loc = tok_loc(l, &l->tok[i + 1]);
           nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_VALUE,
                        "program file \"%s\" does not exist (looked for %s; "

@@ -64,7 +64,17 @@ typedef struct {
   NlScnExpect *group_head;
   /* IPv4 addresses given to links so far, for `auto` to skip. */
   GHashTable *claimed_addrs; /* uint32 (host order) as pointer+1 */
+  /* What the file system said, asked once per parse: a group of 100,000
+   * `run` lines names one program (nl__scn_path, nl__scn_file_test). */
+  GHashTable *abs_dirs;   /* scenario file → its directory, absolute */
+  GHashTable *file_tests; /* "T:path" → GINT_TO_POINTER(1 + result) */
 } NlScnParser;
+
+/* (transfer full) @rel made absolute from the directory of @file (a
+ * scenario file), as g_canonicalize_filename does. */
+char *nl__scn_path(NlScnParser *p, const char *file, const char *rel);
+/* g_file_test(@path, @test), answered once per parse and path. */
+gboolean nl__scn_file_test(NlScnParser *p, const char *path, GFileTest test);
 
 /* Groups (scenario-group.c): NAME[A..B] standing for copies. */
 typedef enum {

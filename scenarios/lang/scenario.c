@@ -274,6 +274,8 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   p.stack_names = g_ptr_array_new();
   p.consts = g_hash_table_new(g_str_hash, g_str_equal);
   p.claimed_addrs = g_hash_table_new(g_direct_hash, g_direct_equal);
+  p.abs_dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  p.file_tests = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   p.pending_runs = g_ptr_array_new_with_free_func(pending_run_free);
   p.name_loc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   p.prefixes = g_tree_new_full(nl__scn_prefix_cmp, NULL, g_free, NULL);
@@ -313,6 +315,8 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   g_ptr_array_free(p.stack_names, TRUE);
   g_hash_table_destroy(p.consts);
   g_hash_table_destroy(p.claimed_addrs);
+  g_hash_table_destroy(p.abs_dirs);
+  g_hash_table_destroy(p.file_tests);
   g_ptr_array_free(p.pending_runs, TRUE);
   g_hash_table_destroy(p.name_loc);
   g_tree_destroy(p.prefixes);
@@ -575,3 +579,27 @@ NL_NAME_FN(nl_scn_program_kind_name, NlScnProgramKind, NL_SCN_PROGRAM_KIND_MAP,
 #define NL_X(e, s, u) s,
 NL_NAME_FN(nl_scn_prop_name, NlScnProp, NL_SCN_PROP_MAP, 0)
 #undef NL_X
+
+char *nl__scn_path(NlScnParser *p, const char *file, const char *rel) {
+  const char *abs = g_hash_table_lookup(p->abs_dirs, file);
+  if (abs == NULL) {
+    char *dir = g_path_get_dirname(file);
+    char *made = g_canonicalize_filename(dir, NULL);
+    g_free(dir);
+    g_hash_table_insert(p->abs_dirs, g_strdup(file), made);
+    abs = made;
+  }
+  return g_canonicalize_filename(rel, abs);
+}
+
+gboolean nl__scn_file_test(NlScnParser *p, const char *path, GFileTest test) {
+  char *key = g_strdup_printf("%d:%s", (int)test, path);
+  gpointer v = g_hash_table_lookup(p->file_tests, key);
+  if (v != NULL) {
+    g_free(key);
+    return GPOINTER_TO_INT(v) - 1;
+  }
+  gboolean r = g_file_test(path, test);
+  g_hash_table_insert(p->file_tests, key, GINT_TO_POINTER(1 + r));
+  return r;
+}

@@ -25,18 +25,8 @@ void nl__run_host_facts(NlNode *node, const NlScnNode *sn) {
   g_strfreev(env);
 }
 
-void nl__run_proc_facts(NlProc *p, const NlScnRun *run, const NlScenario *s) {
-  /* A program starts in the scenario file's directory, so it finds the
-   * files beside it; cwd= says otherwise. */
-  if (run->cwd != NULL) {
-    nl_facts_proc_set_cwd(p, run->cwd);
-  } else {
-    char *dir = g_path_get_dirname(s->path);
-    char *abs = g_canonicalize_filename(dir, NULL);
-    nl_facts_proc_set_cwd(p, abs);
-    g_free(abs);
-    g_free(dir);
-  }
+void nl__run_proc_facts(NlProc *p, const NlScnRun *run, const char *home) {
+  nl_facts_proc_set_cwd(p, run->cwd != NULL ? run->cwd : home);
   char **env = strv_of(run->env);
   nl_facts_proc_set_env(p, (const char *const *)env);
   g_strfreev(env);

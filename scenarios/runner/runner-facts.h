@@ -11,7 +11,9 @@
 /* Before any of @sn's programs is spawned on @node. */
 void nl__run_host_facts(NlNode *node, const NlScnNode *sn);
 
-/* Right after @p is spawned for @run of @s (before it starts). */
-void nl__run_proc_facts(NlProc *p, const NlScnRun *run, const NlScenario *s);
+/* Right after @p is spawned for @run (before it starts).  A program starts
+ * in @home, the scenario file's directory made absolute, so it finds the
+ * files beside it; cwd= says otherwise. */
+void nl__run_proc_facts(NlProc *p, const NlScnRun *run, const char *home);
 
 #endif

@@ -5,15 +5,8 @@
 
 #include "sim/host/proc.h"
 
-char **nl__run_python_argv(const NlScnRun *run, const NlScenario *s) {
-  char *cwd;
-  if (run->cwd != NULL) {
-    cwd = g_strdup(run->cwd);
-  } else {
-    char *dir = g_path_get_dirname(s->path);
-    cwd = g_canonicalize_filename(dir, NULL);
-    g_free(dir);
-  }
+char **nl__run_python_argv(const NlScnRun *run, const char *home) {
+  const char *cwd = run->cwd != NULL ? run->cwd : home;
   const char *script = run->path;
   size_t n = strlen(cwd);
   if (strncmp(run->path, cwd, n) == 0 && run->path[n] == '/')
@@ -23,7 +16,6 @@ char **nl__run_python_argv(const NlScnRun *run, const NlScenario *s) {
   argv[1] = g_strdup(script);
   for (int i = 1; i < run->argc; i++)
     argv[i + 1] = g_strdup(run->argv[i]);
-  g_free(cwd);
   return argv;
 }
 

@@ -7,13 +7,13 @@
 
 #include "scenarios/lang/scenario.h"
 
-/* (transfer full) the argv of @run, a NL_SCN_PROGRAM_PYTHON run of @s:
+/* (transfer full) the argv of @run, a NL_SCN_PROGRAM_PYTHON run:
  * "python3", the script, then the run's arguments.  The script is named
  * relative to the process's working directory when it lies under it
- * (the scenario's folder unless cwd= says otherwise), so the trace and
+ * (@home, the scenario's folder, unless cwd= says otherwise), so the trace and
  * tracebacks say "server.py" on every machine; otherwise by its absolute
  * path. */
-char **nl__run_python_argv(const NlScnRun *run, const NlScenario *s);
+char **nl__run_python_argv(const NlScnRun *run, const char *home);
 
 /* When @run could not start because natlab has no python3 module, @err
  * says how to get one. */

@@ -45,6 +45,9 @@ struct NlRun {
   GPtrArray *expects; /* ExpectEv */
   NlExpectIndex *index; /* what the expectations read (runner-expect.c) */
   NlPathTally *tally;   /* what the path reports read (runner-path.c) */
+  char *home; /* a program's directory unless cwd= says otherwise: the
+               * scenario file's, made absolute once (getcwd is a system
+               * call, and a world may start 100,000 programs) */
   guint failed;
   NlRunProgressFn progress;
   void *progress_data;
@@ -169,7 +172,7 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
     case NL_SCN_PROGRAM_SHARED: program = g_strdup(run->path); break;
     case NL_SCN_PROGRAM_PYTHON:
       program = g_strdup("python3");
-      argv = nl__run_python_argv(run, r->s);
+      argv = nl__run_python_argv(run, r->home);
       break;
     case NL_SCN_PROGRAM_SOURCE:
       program = nl_run_build_sources((const char *const *)run->sources, &err);
@@ -193,7 +196,7 @@ static gboolean spawn_run(NlRun *r, const NlScnRun *run, GError **error) {
   }
   g_free(program);
   g_strfreev(argv);
-  nl__run_proc_facts(p, run, r->s);
+  nl__run_proc_facts(p, run, r->home);
   return TRUE;
 }
 
@@ -632,6 +635,9 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
   g_return_val_if_fail(s != NULL, NULL);
   NlRun *r = g_new0(NlRun, 1);
   r->s = s;
+  char *dir = g_path_get_dirname(s->path);
+  r->home = g_canonicalize_filename(dir, NULL);
+  g_free(dir);
   r->world = nl_world_new(opts && opts->seed_set ? opts->seed : s->seed);
   if (opts && opts->trace_mask)
     nl_trace_set_mask(nl_world_trace(r->world), opts->trace_mask);
@@ -718,6 +724,7 @@ void nl_run_free(NlRun *r) {
   nl_world_free(r->world);
   nl__expect_index_free(r->index);
   nl__path_tally_free(r->tally);
+  g_free(r->home);
   g_free(r);
 }
 
