@@ -8,16 +8,9 @@
 #include "export/export-priv.h"
 #include "sim/net/wire.h"
 
-/* g_string_append_len without a call when it fits: a record's line is
- * some thirty pieces. */
+/* A record's line is some thirty pieces. */
 static inline void put(GString *out, const char *s, gsize n) {
-  if (out->len + n < out->allocated_len) {
-    memcpy(out->str + out->len, s, n);
-    out->len += n;
-    out->str[out->len] = '\0';
-  } else {
-    g_string_append_len(out, s, (gssize)n);
-  }
+  nl_trace_put_len(out, s, n);
 }
 #define PUT(out, lit) put((out), (lit), sizeof(lit) - 1)
 

@@ -550,15 +550,8 @@ static char *put_time(char *p, NlTime t) {
   return p + 9;
 }
 
-/* g_string_append_len without a call when it fits. */
 static inline void put(GString *out, const char *s, gsize n) {
-  if (out->len + n < out->allocated_len) {
-    memcpy(out->str + out->len, s, n);
-    out->len += n;
-    out->str[out->len] = '\0';
-  } else {
-    g_string_append_len(out, s, (gssize)n);
-  }
+  nl_trace_put_len(out, s, n);
 }
 
 static inline void put_str(GString *out, const char *s) {

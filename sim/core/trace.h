@@ -11,6 +11,7 @@
 
 #include <glib.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sim/core/event.h"
 
@@ -264,6 +265,18 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
  * For formatters that run once per record (nl_trace_format, the packet
  * decoder), where printf's cost shows. */
 char *nl_trace_put_uint(char *p, uint64_t v);
+
+/* g_string_append_len without a call when it fits (the text and JSON
+ * formatters append a record's line in some thirty pieces). */
+static inline void nl_trace_put_len(GString *out, const char *s, gsize n) {
+  if (out->len + n < out->allocated_len) {
+    memcpy(out->str + out->len, s, n);
+    out->len += n;
+    out->str[out->len] = '\0';
+  } else {
+    g_string_append_len(out, s, (gssize)n);
+  }
+}
 
 /**
  * nl_trace_write_text: writes every record, one line each, to @path

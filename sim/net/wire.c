@@ -392,6 +392,20 @@ static char *put_ip4(char *p, uint32_t a) {
   return p;
 }
 
+/* "PROTO a.b.c.d:port > e.f.g.h:port" (@proto is 4 characters with its
+ * space); returns the end. */
+static char *put_ends(char *p, const char *proto, uint32_t src, uint16_t sport,
+                      uint32_t dst, uint16_t dport) {
+  memcpy(p, proto, 4);
+  p = put_ip4(p + 4, src);
+  *p++ = ':';
+  p = nl_trace_put_uint(p, sport);
+  memcpy(p, " > ", 3);
+  p = put_ip4(p + 3, dst);
+  *p++ = ':';
+  return nl_trace_put_uint(p, dport);
+}
+
 char *nl_ip4_to_string(uint32_t a, char *buf) {
   *put_ip4(buf, a) = '\0';
   return buf;
@@ -474,15 +488,8 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
         return;
       }
       /* "UDP %s:%u > %s:%u len=%u", by hand. */
-      char line[80], *q = line;
-      memcpy(q, "UDP ", 4);
-      q = put_ip4(q + 4, ip.src);
-      *q++ = ':';
-      q = nl_trace_put_uint(q, u.sport);
-      memcpy(q, " > ", 3);
-      q = put_ip4(q + 3, ip.dst);
-      *q++ = ':';
-      q = nl_trace_put_uint(q, u.dport);
+      char line[80];
+      char *q = put_ends(line, "UDP ", ip.src, u.sport, ip.dst, u.dport);
       memcpy(q, " len=", 5);
       q = nl_trace_put_uint(q + 5, (uint32_t)(u.len - NL_UDP_HDR_LEN));
       g_string_append_len(out, line, q - line);
@@ -498,15 +505,8 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
       }
       /* "TCP %s:%u > %s:%u [FLAGS] seq=%u[ ack=%u] win=%u len=%u[ mss=%u]",
        * by hand. */
-      char line[160], *q = line;
-      memcpy(q, "TCP ", 4);
-      q = put_ip4(q + 4, ip.src);
-      *q++ = ':';
-      q = nl_trace_put_uint(q, t.sport);
-      memcpy(q, " > ", 3);
-      q = put_ip4(q + 3, ip.dst);
-      *q++ = ':';
-      q = nl_trace_put_uint(q, t.dport);
+      char line[160];
+      char *q = put_ends(line, "TCP ", ip.src, t.sport, ip.dst, t.dport);
       *q++ = ' ';
       g_string_append_len(out, line, q - line);
       describe_tcp_flags(t.flags, out);
