@@ -1845,7 +1845,7 @@ int nl_posix_vprintf(const char *fmt, va_list ap) {
     va_end(aq);
   }
   if (k >= 0 && (size_t)k < sizeof small)
-    return (int)nl_posix_write(1, small, strlen(small));
+    return (int)nl_posix_write(1, small, (size_t)k);
   char *s = g_strdup_vprintf(fmt, ap);
   ssize_t n = nl_posix_write(1, s, strlen(s));
   g_free(s);

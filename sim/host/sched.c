@@ -403,11 +403,21 @@ void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
   while (s < end) {
     const char *nl = memchr(s, '\n', (size_t)(end - s));
     size_t n = (size_t)((nl != NULL ? nl : end) - s);
+    NlWorld *w = p->host->world;
+    if (nl != NULL && line->len == 0 && n <= NL_LINE_MAX) {
+      /* A whole line in one write (printf's common case): recorded from
+       * the caller's bytes, not copied into the line first. */
+      nl_trace_add(nl_world_trace(w), nl_world_now(w),
+                   stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
+                   nl_node_trace_id(p->host->node), p->trace_name, 0, 0, s,
+                   (guint32)n);
+      s = nl + 1;
+      continue;
+    }
     if (line->len < NL_LINE_MAX)
       g_string_append_len(line, s, (gssize)MIN(n, NL_LINE_MAX - line->len));
     if (nl == NULL)
       break;
-    NlWorld *w = p->host->world;
     nl_trace_add(nl_world_trace(w), nl_world_now(w),
                  stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
                  nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
