@@ -7,8 +7,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "test-run-util.h"
 
@@ -148,6 +152,107 @@ static void test_build_header_edit_rebuilds(void **state) {
   g_free(scn);
 }
 
+/* The manifest beside module @mod (NAME-KEY.so -> NAME-KEY.deps). */
+static char *manifest_of(const char *mod) {
+  g_assert(g_str_has_suffix(mod, ".so"));
+  return g_strdup_printf("%.*s.deps", (int)strlen(mod) - 3, mod);
+}
+
+/* Replaces the sum recorded for @path in manifest @deps with zeros. */
+static void forge_sum(const char *deps, const char *path) {
+  char *text = NULL;
+  assert_true(g_file_get_contents(deps, &text, NULL, NULL));
+  char **lines = g_strsplit(text, "\n", -1);
+  gboolean found = FALSE;
+  for (char **l = lines; *l; l++)
+    if (g_str_has_suffix(*l, path) && strchr(*l, ' ') == *l + 64) {
+      memset(*l, '0', 64);
+      found = TRUE;
+    }
+  assert_true(found);
+  char *again = g_strjoinv("\n", lines);
+  assert_true(g_file_set_contents(deps, again, -1, NULL));
+  g_free(again);
+  g_strfreev(lines);
+  g_free(text);
+}
+
+/* Sets the modification time of @path to @sec seconds from now. */
+static void set_mtime(const char *path, gint64 sec) {
+  struct timespec t[2];
+  clock_gettime(CLOCK_REALTIME, &t[0]);
+  t[0].tv_sec += sec;
+  t[1] = t[0];
+  assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* The build cache believes a file's recorded stat only when it is older
+ * than the manifest by a second (else it reads the file), and a file
+ * rewritten in place with its size and modification time put back is
+ * still seen (its change time moved). */
+static void test_build_stat_shortcut(void **state) {
+  char *m = put("st/main.c", main_c);
+  char *o = put("st/other.c", "const char *other(void) { return \"b\"; }\n");
+  char *h = put("st/msg.h", "#define MSG \"one\"\n");
+  const char *srcs[] = {m, o, NULL};
+  GError *err = NULL;
+  char *mod = nl_run_build_sources(srcs, &err);
+  assert_non_null(mod);
+  char *deps = manifest_of(mod);
+  char *text = NULL;
+  assert_true(g_file_get_contents(deps, &text, NULL, NULL));
+  assert_true(g_str_has_prefix(text, "natlab-deps 2\n"));
+  g_free(text);
+  GStatBuf before, after;
+  assert_int_equal(g_stat(mod, &before), 0);
+
+  /* A wrong sum for msg.h, in a manifest written just now: the header
+   * changed within the second its stat was taken, for all natlab knows,
+   * so it is read, and the program is rebuilt. */
+  forge_sum(deps, h);
+  char *mod2 = nl_run_build_sources(srcs, &err);
+  assert_string_equal(mod, mod2);
+  g_free(mod2);
+  char *sum1 = module_sum(mod);
+
+  /* The same wrong sum in a manifest ten seconds newer than the header's
+   * change: the stat is believed and the file not read, so the forged
+   * sum goes unnoticed and the module is not rebuilt. */
+  forge_sum(deps, h);
+  set_mtime(deps, 10);
+  assert_int_equal(g_stat(mod, &before), 0);
+  mod2 = nl_run_build_sources(srcs, &err);
+  assert_string_equal(mod, mod2);
+  g_free(mod2);
+  assert_int_equal(g_stat(mod, &after), 0);
+  assert_int_equal(before.st_ino, after.st_ino);
+
+  /* Rewritten in place, the same size, its modification time put back (as
+   * a checkout that resets times does): its change time moved, so it is
+   * read, and the program is rebuilt with the new text. */
+  GStatBuf hs;
+  assert_int_equal(g_stat(h, &hs), 0);
+  FILE *f = fopen(h, "r+");
+  assert_non_null(f);
+  assert_int_equal(fputs("#define MSG \"two\"\n", f) >= 0, 1);
+  assert_int_equal(fclose(f), 0);
+  struct timespec t[2] = {hs.st_atim, hs.st_mtim};
+  assert_int_equal(utimensat(AT_FDCWD, h, t, 0), 0);
+  set_mtime(deps, 10);
+  mod2 = nl_run_build_sources(srcs, &err);
+  assert_string_equal(mod, mod2);
+  char *sum2 = module_sum(mod2);
+  assert_string_not_equal(sum1, sum2);
+  g_free(sum1);
+  g_free(sum2);
+  g_free(mod2);
+  g_free(deps);
+  g_free(mod);
+  g_free(m);
+  g_free(o);
+  g_free(h);
+}
+
 static void test_build_several_files_and_arguments(void **state) {
   char *m = put("many/main.c", main_c);
   char *o =
@@ -250,6 +355,7 @@ static void test_build_compile_error_names_every_source(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_build_header_edit_rebuilds),
+      cmocka_unit_test(test_build_stat_shortcut),
       cmocka_unit_test(test_build_several_files_and_arguments),
       cmocka_unit_test(test_build_folder_program),
       cmocka_unit_test(test_build_bad_program_lists),

@@ -9,12 +9,31 @@
  * content, so editing an included header rebuilds the program, as make
  * with -MD does, but by content rather than time stamps: a file rewritten
  * within the same second, or a checkout that resets times, is still seen.
+ *
+ * Hashing every header on every run cost more than the run itself for a
+ * short scenario, so the manifest also keeps each file's stat (device,
+ * inode, size, modification and change times in nanoseconds), and a file
+ * whose stat is the one recorded is taken to have the recorded content
+ * without being read, as git does with its index.  Only a stat that can
+ * be trusted is used that way: one whose change time is more than a second
+ * older than the manifest itself.  The change time cannot be set by a
+ * program (a checkout that resets modification times still moves it), so
+ * a file changed after it was recorded has another stat, and one changed
+ * within the same clock tick as it was recorded is still hashed (git's
+ * "racily clean" entries).  A manifest whose files had to be hashed and
+ * still match is written again with their stats of now, so the next run
+ * reads none of them.  natlab-cc and its shim, whose sums make the key,
+ * are remembered the same way (natlab-cc-PATHKEY.tool), so a run neither
+ * hashes them nor asks natlab-cc where the shim is.
  */
 #include "scenarios/runner/runner.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MANIFEST_SELF "(module)"
@@ -51,34 +70,144 @@ static char *file_sum(const char *path) {
   return sum;
 }
 
-/* Whether the manifest @deps still describes the files and @module. */
-static gboolean entry_fresh(const char *module, const char *deps) {
-  char *text = NULL;
-  if (!g_file_test(module, G_FILE_TEST_IS_REGULAR) ||
-      !g_file_get_contents(deps, &text, NULL, NULL))
+#define MANIFEST_V2 "natlab-deps 2"
+#define STAT_TRUSTED_NS G_GINT64_CONSTANT(1000000000)
+
+static gint64 ns_of(const struct timespec *ts) {
+  return (gint64)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* (transfer full) @st as a manifest field: "DEV:INO:SIZE:MTIME:CTIME",
+ * times in nanoseconds. */
+static char *stat_field(const struct stat *st) {
+  return g_strdup_printf("%ju:%ju:%jd:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
+                         (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+                         (intmax_t)st->st_size, ns_of(&st->st_mtim),
+                         ns_of(&st->st_ctim));
+}
+
+/* Whether a recorded stat field may stand for its content in a manifest
+ * last written at @written (ns): its change time a second older. */
+static gboolean stat_trusted(const char *field, gint64 written) {
+  const char *ctime = strrchr(field, ':');
+  if (ctime == NULL)
     return FALSE;
-  gboolean fresh = TRUE, self = FALSE;
+  gint64 c = g_ascii_strtoll(ctime + 1, NULL, 10);
+  return c > 0 && c < written - STAT_TRUSTED_NS;
+}
+
+/* One checked line of a manifest. */
+typedef struct {
+  char *sum, *stat, *path;
+} Dep;
+
+static void dep_clear(gpointer p) {
+  Dep *d = p;
+  g_free(d->sum);
+  g_free(d->stat);
+  g_free(d->path);
+}
+
+/* Checks the manifest @deps: every file it names still has its recorded
+ * content (MANIFEST_SELF stands for @self).  Returns FALSE when one does
+ * not, or the manifest cannot be read; else TRUE, and rewrites the
+ * manifest with the stats of now when a file had to be hashed.  With
+ * @out, the checked lines (sums and paths) go there. */
+static gboolean manifest_check(const char *deps, const char *self,
+                               GArray *out) {
+  char *text = NULL;
+  GStatBuf mst;
+  if (g_stat(deps, &mst) != 0 || !g_file_get_contents(deps, &text, NULL, NULL))
+    return FALSE;
+  gint64 written = ns_of(&mst.st_mtim);
   char **lines = g_strsplit(text, "\n", -1);
-  for (char **l = lines; fresh && *l; l++) {
+  g_free(text);
+  gboolean v2 = lines[0] != NULL && strcmp(lines[0], MANIFEST_V2) == 0;
+  gboolean fresh = TRUE, hashed = FALSE;
+  GArray *checked = g_array_new(FALSE, TRUE, sizeof(Dep));
+  g_array_set_clear_func(checked, dep_clear);
+  for (char **l = lines + (v2 ? 1 : 0); fresh && *l; l++) {
     if (**l == '\0')
       continue;
-    /* "SUM PATH": the path may hold spaces, the sum does not. */
-    char *space = strchr(*l, ' ');
-    if (space == NULL) {
+    /* "SUM STAT PATH" (or "SUM PATH" before stats were kept): the path
+     * may hold spaces, the sum and the stat do not. */
+    char *sum = *l, *recorded = NULL, *path = strchr(sum, ' ');
+    if (path != NULL && v2) {
+      recorded = path + 1;
+      path = strchr(recorded, ' ');
+    }
+    if (path == NULL) {
       fresh = FALSE;
       break;
     }
-    *space = '\0';
-    const char *path = space + 1;
-    gboolean is_self = strcmp(path, MANIFEST_SELF) == 0;
-    self |= is_self;
-    char *now = file_sum(is_self ? module : path);
-    fresh = now != NULL && strcmp(now, *l) == 0;
-    g_free(now);
+    *path++ = '\0';
+    if (recorded != NULL)
+      recorded[-1] = '\0';
+    const char *file = strcmp(path, MANIFEST_SELF) == 0 ? self : path;
+    GStatBuf st;
+    if (file == NULL || g_stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
+      fresh = FALSE;
+      break;
+    }
+    Dep d = {g_strdup(sum), stat_field(&st), g_strdup(path)};
+    if (recorded == NULL || strcmp(recorded, d.stat) != 0 ||
+        !stat_trusted(recorded, written)) {
+      hashed = TRUE;
+      char *now = file_sum(file);
+      fresh = now != NULL && strcmp(now, sum) == 0;
+      g_free(now);
+    }
+    g_array_append_val(checked, d);
   }
   g_strfreev(lines);
-  g_free(text);
+  if (fresh && hashed) {
+    /* Atomic (a temporary file renamed over it); a failure only means the
+     * next run hashes again. */
+    GString *again = g_string_new(MANIFEST_V2 "\n");
+    for (guint i = 0; i < checked->len; i++) {
+      const Dep *d = &g_array_index(checked, Dep, i);
+      g_string_append_printf(again, "%s %s %s\n", d->sum, d->stat, d->path);
+    }
+    g_file_set_contents(deps, again->str, (gssize)again->len, NULL);
+    g_string_free(again, TRUE);
+  }
+  if (fresh && out != NULL) {
+    for (guint i = 0; i < checked->len; i++) {
+      Dep *d = &g_array_index(checked, Dep, i);
+      g_array_append_val(out, *d);
+      memset(d, 0, sizeof *d);
+    }
+  }
+  g_array_free(checked, TRUE);
+  return fresh;
+}
+
+/* Whether the manifest @deps still describes the files and @module (which
+ * it must name). */
+static gboolean entry_fresh(const char *module, const char *deps) {
+  if (!g_file_test(module, G_FILE_TEST_IS_REGULAR))
+    return FALSE;
+  GArray *lines = g_array_new(FALSE, TRUE, sizeof(Dep));
+  g_array_set_clear_func(lines, dep_clear);
+  gboolean fresh = manifest_check(deps, module, lines), self = FALSE;
+  for (guint i = 0; fresh && i < lines->len; i++)
+    self |= strcmp(g_array_index(lines, Dep, i).path, MANIFEST_SELF) == 0;
+  g_array_free(lines, TRUE);
   return fresh && self;
+}
+
+/* Appends "SUM STAT PATH" for @file to @out (recorded as @as); FALSE when
+ * it cannot be read. */
+static gboolean manifest_line(GString *out, const char *file, const char *as) {
+  GStatBuf st;
+  char *sum = g_stat(file, &st) == 0 ? file_sum(file) : NULL;
+  if (sum == NULL)
+    return FALSE;
+  char *field = stat_field(&st);
+  g_string_append_printf(out, "%s %s %s\n", sum, field, as);
+  g_free(field);
+  g_free(sum);
+  return TRUE;
 }
 
 /* The prerequisites of a make rule as cc -MD writes it ("OUT: a.c b.h"),
@@ -122,28 +251,75 @@ static gboolean write_manifest(const char *module, const char *depfile,
     return FALSE;
   GPtrArray *paths = depfile_paths(text);
   g_free(text);
-  GString *out = g_string_new(NULL);
+  GString *out = g_string_new(MANIFEST_V2 "\n");
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < paths->len; i++) {
     const char *path = paths->pdata[i];
-    char *sum = file_sum(path);
-    if (sum == NULL) {
+    if (!manifest_line(out, path, path)) {
       g_set_error(error, NL_RUN_ERROR, NL_RUN_ERROR_PROGRAM,
                   "%s: cannot read it after building %s", path, module);
       ok = FALSE;
-    } else {
-      g_string_append_printf(out, "%s %s\n", sum, path);
     }
-    g_free(sum);
   }
-  char *self = file_sum(module);
-  g_string_append_printf(out, "%s %s\n", self ? self : "-", MANIFEST_SELF);
-  g_free(self);
+  if (!manifest_line(out, module, MANIFEST_SELF))
+    g_string_append_printf(out, "- - %s\n", MANIFEST_SELF);
   ok = ok && paths->len > 0 &&
        g_file_set_contents(manifest, out->str, (gssize)out->len, error);
   g_string_free(out, TRUE);
   g_ptr_array_free(paths, TRUE);
   return ok;
+}
+
+/* The sums of natlab-cc @cc and of its shim, for the cache key, in
+ * @key: from DIR/natlab-cc-PATHKEY.tool while it holds, else by asking
+ * natlab-cc where the shim is and reading both (and writing the file). */
+static void key_tools(GChecksum *key, const char *cc, const char *dir) {
+  char *pathkey = g_compute_checksum_for_string(G_CHECKSUM_SHA256, cc, -1);
+  char *name = g_strdup_printf("natlab-cc-%.16s.tool", pathkey);
+  char *memo = g_build_filename(dir, name, NULL);
+  g_free(name);
+  g_free(pathkey);
+  GArray *lines = g_array_new(FALSE, TRUE, sizeof(Dep));
+  g_array_set_clear_func(lines, dep_clear);
+  /* Line 1: natlab-cc at this path; line 2: the shim. */
+  if (manifest_check(memo, NULL, lines) && lines->len == 2 &&
+      strcmp(g_array_index(lines, Dep, 0).path, cc) == 0) {
+    for (guint i = 0; i < 2; i++)
+      g_checksum_update(key, (const guchar *)g_array_index(lines, Dep, i).sum,
+                        -1);
+    g_array_free(lines, TRUE);
+    g_free(memo);
+    return;
+  }
+  g_array_free(lines, TRUE);
+  GString *out = g_string_new(MANIFEST_V2 "\n");
+  gboolean whole = manifest_line(out, cc, cc);
+  char *cc_sum = file_sum(cc);
+  if (cc_sum != NULL)
+    g_checksum_update(key, (const guchar *)cc_sum, -1);
+  g_free(cc_sum);
+  const char *shim_argv[] = {"/bin/sh", cc, "--print-shim", NULL};
+  char *shim = NULL;
+  whole = whole &&
+          g_spawn_sync(NULL, (char **)shim_argv, NULL,
+                       G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &shim, NULL,
+                       NULL, NULL);
+  if (shim != NULL) {
+    g_strstrip(shim);
+    char *shim_sum = file_sum(shim);
+    if (shim_sum != NULL)
+      g_checksum_update(key, (const guchar *)shim_sum, -1);
+    g_free(shim_sum);
+    whole = whole && shim[0] != '\0' && strchr(shim, '\n') == NULL &&
+            manifest_line(out, shim, shim);
+  }
+  g_free(shim);
+  if (whole) {
+    g_mkdir_with_parents(dir, 0755);
+    g_file_set_contents(memo, out->str, (gssize)out->len, NULL);
+  }
+  g_string_free(out, TRUE);
+  g_free(memo);
 }
 
 /* Cache entries this process built or found, by their list of sources:
@@ -227,22 +403,9 @@ static char *build_sources(const char *const *sources, char **manifest_out,
   for (const char *const *s = sources; *s; s++)
     g_checksum_update(key, (const guchar *)*s, (gssize)strlen(*s) + 1);
   g_checksum_update(key, (const guchar *)cc, (gssize)strlen(cc) + 1);
-  char *cc_sum = file_sum(cc);
-  if (cc_sum != NULL)
-    g_checksum_update(key, (const guchar *)cc_sum, -1);
-  g_free(cc_sum);
-  const char *shim_argv[] = {"/bin/sh", cc, "--print-shim", NULL};
-  char *shim = NULL;
-  if (g_spawn_sync(NULL, (char **)shim_argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
-                   NULL, NULL, &shim, NULL, NULL, NULL)) {
-    char *shim_sum = file_sum(g_strstrip(shim));
-    if (shim_sum != NULL)
-      g_checksum_update(key, (const guchar *)shim_sum, -1);
-    g_free(shim_sum);
-  }
-  g_free(shim);
-
   char *dir = g_build_filename(g_get_user_cache_dir(), "natlab", NULL);
+  key_tools(key, cc, dir);
+
   char *base = g_path_get_basename(sources[0]);
   char *dot = strrchr(base, '.');
   if (dot != NULL && dot != base)
