@@ -105,13 +105,31 @@ static gboolean lex_string(NlScnParser *p, const NlScnLine *l, gsize pos,
  * constant used (for messages). */
 static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
                            gsize to, char **out, char **src) {
-  GString *s = g_string_new(NULL);
+  const char *dollar = memchr(l->raw + from, '$', to - from);
+  if (dollar == NULL) {
+    /* Most words: nothing to replace. */
+    p->line_expanded += to - from;
+    p->total_expanded += to - from;
+    if (p->total_expanded > NL_SCENARIO_MAX_TOTAL) {
+      NlScnLoc loc = loc_at(l, from);
+      return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
+                          "the scenario's words come to more than %u bytes "
+                          "in total; expected a smaller scenario",
+                          NL_SCENARIO_MAX_TOTAL);
+    }
+    *out = g_strndup(l->raw + from, to - from);
+    return TRUE;
+  }
+  GString *s = g_string_sized_new(to - from + 16);
   gsize i = from;
   while (i < to) {
     char c = l->raw[i];
     if (c != '$') {
-      g_string_append_c(s, c);
-      i++;
+      /* The run up to the next $ at once. */
+      const char *d = memchr(l->raw + i, '$', to - i);
+      gsize run = d != NULL ? (gsize)(d - l->raw) - i : to - i;
+      g_string_append_len(s, l->raw + i, (gssize)run);
+      i += run;
       continue;
     }
     if (i + 1 < to && l->raw[i + 1] == '$') {
@@ -137,10 +155,21 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
           g_string_free(s, TRUE);
           return FALSE;
         }
-        g_string_append_printf(s, "%" G_GINT64_FORMAT, v);
-        if (*src == NULL)
-          *src = g_strdup_printf(" (from ${%.*s})", (int)(close - ns),
-                                 l->raw + ns);
+        char num[24], *d = num + sizeof num;
+        guint64 m = v < 0 ? 0 - (guint64)v : (guint64)v;
+        do
+          *--d = (char)('0' + m % 10);
+        while ((m /= 10) != 0);
+        if (v < 0)
+          *--d = '-';
+        g_string_append_len(s, d, num + sizeof num - d);
+        if (*src == NULL) {
+          /* " (from ${EXPR})" */
+          GString *f = g_string_new(" (from ${");
+          g_string_append_len(f, l->raw + ns, (gssize)(close - ns));
+          g_string_append(f, "})");
+          *src = g_string_free(f, FALSE);
+        }
         i = close + 1;
         if (p->line_expanded + s->len > NL_SCENARIO_MAX_LINE)
           goto too_long;
@@ -185,8 +214,8 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
     g_string_append(s, c2->value);
     if (*src == NULL)
       *src = c2->overridden
-                 ? g_strdup_printf(" (from --set %s=%s)", name, c2->value)
-                 : g_strdup_printf(" (from $%s)", name);
+                 ? g_strconcat(" (from --set ", name, "=", c2->value, ")", NULL)
+                 : g_strconcat(" (from $", name, ")", NULL);
     g_free(name);
     i = braced ? ne + 1 : ne;
     /* A line's limit holds after substitution too, so constants that
@@ -260,7 +289,7 @@ static gboolean lex_word(NlScnParser *p, const NlScnLine *l, gsize pos,
 }
 
 gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
-  GArray *toks = g_array_new(FALSE, TRUE, sizeof(NlScnTok));
+  GArray *toks = g_array_sized_new(FALSE, TRUE, sizeof(NlScnTok), 8);
   gsize pos = 0;
   gboolean ok = TRUE;
 
