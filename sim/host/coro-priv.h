@@ -72,6 +72,8 @@ struct NlCoro {
   NlCoro *resumer;  /* set by nl_coro_resume() */
   char *map;        /* mmap base: guard region, then the stack */
   size_t map_size;  /* guard + stack */
+  gboolean pooled;  /* a slot of a batch of stacks (coro.c) */
+  gboolean keep_stack; /* nl_coro_keep_stack() */
   size_t stack_size;
   NlCoroEnd end;
   int signo;

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -97,7 +99,125 @@ typedef struct {
 static __thread CachedStack stack_cache[STACK_CACHE_MAX];
 static __thread int stack_cache_n;
 
-static char *stack_take(size_t map_size) {
+/* Guard markers work here (cleared at the first refusal). */
+static __thread int guard_markers = 1;
+
+/* Puts the guard at the bottom of the stack mapped at @map: guard markers
+ * where the kernel has them (Linux 6.13), so the mapping stays one memory
+ * area that merges with its neighbours -- with a PROT_NONE guard every
+ * stack is two areas, and a process may have only vm.max_map_count
+ * (65,530) of them: about 25,000 programs.  Older kernels (EINVAL) and
+ * valgrind get the PROT_NONE guard. */
+static gboolean guard_install(char *map) {
+  if (guard_markers &&
+      madvise(map, NL_CORO_GUARD_SIZE, NL_MADV_GUARD_INSTALL) == 0)
+    return TRUE;
+  guard_markers = 0;
+  return mprotect(map, NL_CORO_GUARD_SIZE, PROT_NONE) == 0;
+}
+
+/* Stacks of the default size -- every program's main thread and most of
+ * its threads -- come from batches: one mapping of BATCH_SLOTS slots, each
+ * a guard and a stack, carved in order.  A slot's guard is installed when
+ * it is first used and stays, and an ended coroutine's slot is kept for
+ * the next: starting and ending a program then costs no system call,
+ * where a mapping of its own cost an mmap, a madvise and a munmap each
+ * (with their page-table work, most of the 84 us a program start cost at
+ * 10,000 programs; docs/performance.md).  What bounds the memory kept is
+ * that freed slots beyond the DIRTY_MAX most recent give their pages back
+ * (MADV_DONTNEED: they read as zeros again, and the guard markers stay),
+ * DIRTY_MAX at a time, sorted, with one call for each run of adjacent
+ * slots.  Batches are unmapped by nl_coro_trim_cache() when no slot is in
+ * use.  A batch the kernel refuses (RLIMIT_AS) falls back to a mapping per
+ * stack. */
+#define SLOT_SIZE (NL_CORO_GUARD_SIZE + NL_CORO_STACK_DEFAULT)
+#define BATCH_SLOTS 64
+#define DIRTY_MAX 64
+
+typedef struct {
+  GPtrArray *batches; /* their maps, BATCH_SLOTS * SLOT_SIZE each */
+  char *next, *end;   /* the newest batch's slots not used yet */
+  GPtrArray *dirty;   /* freed slots that may hold pages, oldest first */
+  GPtrArray *clean;   /* freed slots whose pages went back */
+  guint live;
+} SlotPool;
+
+static __thread SlotPool pool;
+
+/* A slot of a batch, or NULL (the kernel refused a batch or a guard). */
+static char *slot_take(void) {
+  if (pool.dirty == NULL) {
+    pool.batches = g_ptr_array_new();
+    pool.dirty = g_ptr_array_new();
+    pool.clean = g_ptr_array_new();
+  }
+  char *map;
+  if (pool.dirty->len > 0) {
+    map = g_ptr_array_steal_index_fast(pool.dirty, pool.dirty->len - 1);
+  } else if (pool.clean->len > 0) {
+    map = g_ptr_array_steal_index_fast(pool.clean, pool.clean->len - 1);
+  } else {
+    if (pool.next == pool.end) {
+      size_t len = (size_t)BATCH_SLOTS * SLOT_SIZE;
+      char *b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                     -1, 0);
+      if (b == MAP_FAILED)
+        return NULL;
+      g_ptr_array_add(pool.batches, b);
+      pool.next = b;
+      pool.end = b + len;
+    }
+    if (!guard_install(pool.next))
+      return NULL;
+    map = pool.next;
+    pool.next += SLOT_SIZE;
+  }
+  pool.live++;
+  return map;
+}
+
+static int addr_order(const void *a, const void *b) {
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Gives back the pages of the @n oldest dirty slots (the first @n): in
+ * address order, one call for each run of adjacent slots (with guard
+ * markers, which stay; a PROT_NONE guard is an area of its own, so
+ * then one call a slot). */
+static void slots_release(guint n) {
+  char **v = (char **)pool.dirty->pdata;
+  qsort(v, n, sizeof *v, addr_order);
+  for (guint i = 0; i < n;) {
+    guint j = i + 1;
+    while (guard_markers && j < n && v[j] == v[j - 1] + SLOT_SIZE)
+      j++;
+    char *lo = v[i] + NL_CORO_GUARD_SIZE, *hi = v[j - 1] + SLOT_SIZE;
+    madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+    for (; i < j; i++)
+      g_ptr_array_add(pool.clean, v[i]);
+  }
+  g_ptr_array_remove_range(pool.dirty, 0, n);
+}
+
+static void slot_give_back(char *map) {
+  pool.live--;
+  g_ptr_array_add(pool.dirty, map);
+  if (pool.dirty->len >= 2 * DIRTY_MAX)
+    slots_release(DIRTY_MAX);
+}
+
+/* A stack of @map_size bytes (guard included); *@pooled: a batch's slot. */
+static char *stack_take(size_t map_size, gboolean *pooled) {
+  *pooled = FALSE;
+  if (map_size == SLOT_SIZE) {
+    char *map = slot_take();
+    if (map != NULL) {
+      *pooled = TRUE;
+      return map;
+    }
+  }
   for (int i = stack_cache_n - 1; i >= 0; i--)
     if (stack_cache[i].map_size == map_size) {
       char *map = stack_cache[i].map;
@@ -112,17 +232,7 @@ static char *stack_take(size_t map_size) {
                    -1, 0);
   if (map == MAP_FAILED)
     return NULL;
-  /* The guard: guard markers where the kernel has them (Linux 6.13), so
-   * the mapping stays one memory area that merges with its neighbours --
-   * with a PROT_NONE guard every stack is two areas, and a process may
-   * have only vm.max_map_count (65,530) of them: about 25,000 programs.
-   * Older kernels (EINVAL) and valgrind get the PROT_NONE guard. */
-  static __thread int guard_markers = 1;
-  if (guard_markers &&
-      madvise(map, NL_CORO_GUARD_SIZE, NL_MADV_GUARD_INSTALL) == 0)
-    return map;
-  guard_markers = 0;
-  if (mprotect(map, NL_CORO_GUARD_SIZE, PROT_NONE) != 0) {
+  if (!guard_install(map)) {
     int saved = errno;
     munmap(map, map_size);
     errno = saved;
@@ -131,7 +241,11 @@ static char *stack_take(size_t map_size) {
   return map;
 }
 
-static void stack_give_back(char *map, size_t map_size) {
+static void stack_give_back(char *map, size_t map_size, gboolean pooled) {
+  if (pooled) {
+    slot_give_back(map);
+    return;
+  }
   if (stack_cache_n < STACK_CACHE_MAX) {
     stack_cache[stack_cache_n].map = map;
     stack_cache[stack_cache_n].map_size = map_size;
@@ -153,6 +267,17 @@ void nl_coro_trim_cache(void) {
     munmap(stack_cache[stack_cache_n].map,
            stack_cache[stack_cache_n].map_size);
   }
+  if (pool.dirty != NULL && pool.live == 0) {
+    for (guint i = 0; i < pool.batches->len; i++)
+      munmap(g_ptr_array_index(pool.batches, i),
+             (size_t)BATCH_SLOTS * SLOT_SIZE);
+    g_ptr_array_free(pool.batches, TRUE);
+    g_ptr_array_free(pool.dirty, TRUE);
+    g_ptr_array_free(pool.clean, TRUE);
+    memset(&pool, 0, sizeof pool);
+  } else if (pool.dirty != NULL && pool.dirty->len > 0) {
+    slots_release(pool.dirty->len);
+  }
   busy_end(&nl__coro_tls, was);
 }
 
@@ -167,7 +292,8 @@ NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
   NlCoroTls *t = &nl__coro_tls;
   int was = busy_begin(t);
   reap();
-  char *map = stack_take(map_size);
+  gboolean pooled;
+  char *map = stack_take(map_size, &pooled);
   busy_end(t, was);
   if (map == NULL)
     return NULL;
@@ -177,6 +303,7 @@ NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
   c->arg = arg;
   c->map = map;
   c->map_size = map_size;
+  c->pooled = pooled;
   c->stack_size = stack_size;
   c->end = NL_CORO_END_NONE;
 #ifdef NL_VALGRIND
@@ -199,7 +326,7 @@ static void release_stack(NlCoro *c) {
 #ifdef NL_ASAN
   ASAN_UNPOISON_MEMORY_REGION(stack_lo(c), c->stack_size);
 #endif
-  stack_give_back(c->map, c->map_size);
+  stack_give_back(c->map, c->map_size, c->pooled);
   c->map = NULL;
 }
 
@@ -214,7 +341,8 @@ G_GNUC_NO_INLINE static void reap_all(void) {
     NlCoro *z = zombies;
     zombies = z->next_zombie;
     z->next_zombie = NULL;
-    release_stack(z);
+    if (!z->keep_stack)
+      release_stack(z);
   }
 }
 
@@ -476,6 +604,11 @@ void nl_coro_set_data(NlCoro *c, void *data) {
 void *nl_coro_get_data(const NlCoro *c) {
   g_return_val_if_fail(c != NULL, NULL);
   return c->data;
+}
+
+void nl_coro_keep_stack(NlCoro *c) {
+  g_return_if_fail(c != NULL);
+  c->keep_stack = TRUE;
 }
 
 size_t nl_coro_stack_size(const NlCoro *c) {

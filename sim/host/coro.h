@@ -126,11 +126,17 @@ void nl_coro_set_data(NlCoro *c, void *data);
 void *nl_coro_get_data(const NlCoro *c);
 
 /**
- * nl_coro_trim_cache: unmaps the stacks this thread keeps for reuse (up to
- * 64 stacks of ended coroutines are kept, since mapping a fresh stack costs
- * system calls and a page fault).  Optional; e.g. at the end of a run.
+ * nl_coro_trim_cache: gives back the stacks this thread keeps for reuse (up
+ * to 128 stacks of ended coroutines keep their pages, and the batches their
+ * default-size stacks come from stay mapped, since mapping a fresh stack
+ * costs system calls and a page fault): their pages, and the batches when
+ * no coroutine uses them.  Optional; e.g. at the end of a run.
  */
 void nl_coro_trim_cache(void);
+
+/* Keeps @c's stack until nl_coro_free(), even after @c ends (the stack of
+ * a process's main thread holds its environment). */
+void nl_coro_keep_stack(NlCoro *c);
 
 /* Usable stack size in bytes (after rounding). */
 size_t nl_coro_stack_size(const NlCoro *c);

@@ -70,9 +70,21 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent);
  * and natlab's back out. */
 void nl__facts_enter(NlThread *t);
 void nl__facts_leave(NlThread *t);
-/* In the main thread, before main(): hands the shim the environment.
+/* The environment main() starts with: what goes in its block. */
+typedef struct {
+  char **env;    /* the variables (host_env()'s or @merged) */
+  char **merged; /* owned, or NULL */
+  char *pwd;     /* owned "PWD=...", or NULL */
+  size_t slots;  /* pointers in the block, the NULL included */
+} NlEnvPlan;
+/* Plans the environment of @t's process.  Returns: the size of its block
+ * (pointers, then strings).  nl__facts_main_start() must follow, with
+ * the block. */
+size_t nl__facts_env_plan(NlThread *t, NlEnvPlan *plan);
+/* In the main thread, before main(): fills @mem (the block planned, or
+ * NULL if there is none) with the environment and hands it to the shim.
  * Returns: the environment, for main()'s third argument. */
-char **nl__facts_main_start(NlThread *t);
+char **nl__facts_main_start(NlThread *t, NlEnvPlan *plan, void *mem);
 /* The largest descriptor number + 1 the process may use now. */
 int nl__facts_fd_limit(const NlProc *p);
 /* The program's h_errno, as gethostbyname() leaves it. */

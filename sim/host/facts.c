@@ -375,32 +375,39 @@ void nl__facts_leave(NlThread *t) {
   uselocale(LC_GLOBAL_LOCALE);
 }
 
-char **nl__facts_main_start(NlThread *t) {
+size_t nl__facts_env_plan(NlThread *t, NlEnvPlan *plan) {
   NlProc *p = t->proc;
-  char **merged = p->facts.env
-                      ? env_merge(host_env(p->host),
-                                  (const char *const *)p->facts.env)
-                      : NULL;
-  char **env = merged ? merged : host_env(p->host);
-  char *pwd = NULL;
-  if (!env_has(env, "PWD"))
-    pwd = g_strconcat("PWD=", p->facts.cwd, NULL);
-  /* One block in the process's heap: the array, then the strings. */
+  plan->merged = p->facts.env
+                     ? env_merge(host_env(p->host),
+                                 (const char *const *)p->facts.env)
+                     : NULL;
+  plan->env = plan->merged ? plan->merged : host_env(p->host);
+  plan->pwd = NULL;
+  if (!env_has(plan->env, "PWD"))
+    plan->pwd = g_strconcat("PWD=", p->facts.cwd, NULL);
+  /* One block: the array, then the strings. */
   size_t n = 0, bytes = 0;
-  for (char **e = env; *e; e++, n++)
+  for (char **e = plan->env; *e; e++, n++)
     bytes += strlen(*e) + 1;
-  if (pwd)
-    bytes += strlen(pwd) + 1;
-  size_t slots = n + (pwd != NULL) + 1;
-  char **block = nl_posix_malloc(slots * sizeof(char *) + bytes);
+  if (plan->pwd)
+    bytes += strlen(plan->pwd) + 1;
+  plan->slots = n + (plan->pwd != NULL) + 1;
+  return plan->slots * sizeof(char *) + bytes;
+}
+
+char **nl__facts_main_start(NlThread *t, NlEnvPlan *plan, void *mem) {
+  NlProc *p = t->proc;
+  char **block = mem;
+  char *pwd = plan->pwd;
+  char **merged = plan->merged;
   if (block == NULL) {
     g_free(pwd);
     g_strfreev(merged);
     return NULL;
   }
-  char *s = (char *)(block + slots);
+  char *s = (char *)(block + plan->slots);
   size_t i = 0;
-  for (char **e = env; *e; e++) {
+  for (char **e = plan->env; *e; e++) {
     block[i++] = strcpy(s, *e);
     s += strlen(*e) + 1;
   }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <alloca.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "sim/host/backtrace.h"
 #include "sim/host/guard.h"
+#include "sim/host/posix.h"
 #include "sim/host/seal.h"
 #include "sim/core/trace.h"
 #include "sim/host/vsock.h"
@@ -183,12 +185,23 @@ static void thread_run(NlEvent *ev, void *data) {
   }
 }
 
+/* The largest environment main()'s stack holds (thread_entry()). */
+#define NL_PROC_ENV_ON_STACK ((size_t)16 * 1024)
+
 static void thread_entry(void *arg) {
   NlThread *t = arg;
   NlProc *p = t->proc;
   if (t->is_main) {
-    /* main() may take the environment as a third argument. */
-    char **env = nl__facts_main_start(t);
+    /* main() may take the environment as a third argument.  It is on the
+     * main thread's stack, as Linux puts it (kept until the process ends,
+     * nl_coro_keep_stack()): it then costs no page of the program's heap,
+     * which a program that never mallocs never touches.  A large one goes
+     * in the heap. */
+    NlEnvPlan plan;
+    size_t bytes = nl__facts_env_plan(t, &plan);
+    void *block = bytes <= NL_PROC_ENV_ON_STACK ? alloca(bytes)
+                                                : nl_posix_malloc(bytes);
+    char **env = nl__facts_main_start(t, &plan, block);
     int (*main3)(int, char **, char **);
     void (*any)(void) = (void (*)(void))p->main_fn;
     main3 = (int (*)(int, char **, char **))any;
@@ -216,6 +229,8 @@ NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
     return NULL;
   }
   nl_coro_set_data(t->coro, t);
+  if (is_main)
+    nl_coro_keep_stack(t->coro); /* its environment (thread_entry()) */
   nl__facts_thread_init(t, is_main ? NULL : nl__current);
   nl_event_init(&t->wake, thread_run, t);
   g_ptr_array_add(p->threads, t);
