@@ -77,7 +77,7 @@ check "without the seal, the CPU-time limit stops it" \
 check "allocating without bound is stopped at the memory limit" \
   has "failure: memory limit" "$tmp/all/alloc.txt"
 check "the memory limit names the program, the virtual time and the call" \
-  has "srv/server ran out of memory at virtual time [0-9.]*s: malloc(1048576) failed with 511 MiB in use (all programs' heaps together may hold 512 MiB)" "$tmp/all/alloc.txt"
+  has "srv/server ran out of memory at virtual time [0-9.]*s: malloc(1048576) failed with 512 MiB in use (all programs' heaps together may hold 512 MiB)" "$tmp/all/alloc.txt"
 check "a leak loses exactly the points of its test" has "^score: 10/11" "$tmp/all/leak.txt"
 check "the leak's test says what was measured" \
   has "fds=6" "$tmp/all/leak.txt"
