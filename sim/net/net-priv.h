@@ -99,12 +99,12 @@ struct NlNode {
    * each of the table's prefix lengths, longest first. */
   GHashTable *route_index;
   guint8 route_lens[33];
-  GHashTable *reasm; /* ReasmKey -> Reasm */
+  GHashTable *reasm; /* ReasmKey -> Reasm; NULL until the first fragment */
   void *stack;
   GDestroyNotify stack_destroy;
   /* IPv6 (net6.c): routes as declared, the table (longest prefix first),
    * reassembly queues, the path MTUs learnt from Packet Too Big, and the
-   * next fragment identification. */
+   * next fragment identification.  Each NULL until first used. */
   GArray *static_routes6, *table6;
   gboolean table6_dirty;
   GHashTable *reasm6;

@@ -202,7 +202,8 @@ static void node_free(NlNode *n) {
     g_hash_table_destroy(n->route_index);
   if (n->addr_set)
     g_hash_table_destroy(n->addr_set);
-  g_hash_table_destroy(n->reasm);
+  if (n->reasm != NULL)
+    g_hash_table_destroy(n->reasm);
   nl__node_free6(n);
   g_free(n->name);
   g_free(n);
@@ -415,7 +416,6 @@ NlNode *nl_node_new(NlWorld *w, const char *name, NlNodeKind kind) {
   n->ifaces = g_ptr_array_new();
   n->static_routes = g_array_new(FALSE, TRUE, sizeof(NlRoute));
   n->table = g_array_new(FALSE, TRUE, sizeof(NlRoute));
-  n->reasm = g_hash_table_new_full(reasm_hash, reasm_equal, NULL, reasm_free);
   n->trace_id = nl_trace_intern(w->trace, name);
   n->ip_id = 1;
   nl__node_init6(n);
@@ -1201,6 +1201,8 @@ static void reasm_timeout(NlEvent *ev, void *data) {
 static NlPacket *reassemble(NlNode *n, NlPacket *pkt, const NlIp4Header *ip) {
   ReasmKey key = {.src = ip->src, .dst = ip->dst, .id = ip->id,
                   .proto = ip->proto};
+  if (n->reasm == NULL) /* made on first use: most nodes never need it */
+    n->reasm = g_hash_table_new_full(reasm_hash, reasm_equal, NULL, reasm_free);
   Reasm *r = g_hash_table_lookup(n->reasm, &key);
   guint len = ip->total_len - ip->ihl_bytes;
   if ((guint)ip->frag_offset + len > NL_IP4_MAX_LEN - NL_IP4_HDR_LEN) {

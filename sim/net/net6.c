@@ -62,20 +62,29 @@ static void reasm6_free(gpointer p) {
 
 /* ---- lifecycle ---- */
 
+/* A node's IPv6 routes, reassemblies and path MTUs are made on first use
+ * (NULL until then): most nodes of a large IPv4 scenario never need them,
+ * and they were four allocations and two hash tables a node. */
 void nl__node_init6(NlNode *n) {
+  (void)n;
+}
+
+static void routes6_make(NlNode *n) {
+  if (n->table6 != NULL)
+    return;
   n->static_routes6 = g_array_new(FALSE, TRUE, sizeof(NlRoute6));
   n->table6 = g_array_new(FALSE, TRUE, sizeof(NlRoute6));
-  n->reasm6 = g_hash_table_new_full(reasm6_hash, reasm6_equal, NULL,
-                                    reasm6_free);
-  n->pmtu6 = g_hash_table_new_full(nl_ip6_hash, nl_ip6_hash_equal, g_free,
-                                   g_free);
 }
 
 void nl__node_free6(NlNode *n) {
-  g_array_free(n->static_routes6, TRUE);
-  g_array_free(n->table6, TRUE);
-  g_hash_table_destroy(n->reasm6);
-  g_hash_table_destroy(n->pmtu6);
+  if (n->table6 != NULL) {
+    g_array_free(n->static_routes6, TRUE);
+    g_array_free(n->table6, TRUE);
+  }
+  if (n->reasm6 != NULL)
+    g_hash_table_destroy(n->reasm6);
+  if (n->pmtu6 != NULL)
+    g_hash_table_destroy(n->pmtu6);
 }
 
 void nl__network_init6(NlNetwork *n) {
@@ -180,6 +189,7 @@ void nl_node_add_route6(NlNode *n, const NlIp6 *prefix, guint len,
   g_return_if_fail(len <= 128);
   NlRoute6 r = {.prefix = nl_ip6_masked(prefix, len), .len = len,
                 .has_via = TRUE, .via = *via};
+  routes6_make(n);
   g_array_append_val(n->static_routes6, r);
   n->table6_dirty = TRUE;
 }
@@ -194,6 +204,7 @@ static gint route6_cmp(const NlRoute6 *x, const NlRoute6 *y) {
 }
 
 static void rebuild_table6(NlNode *n) {
+  routes6_make(n);
   g_array_set_size(n->table6, 0);
   for (guint i = 0; i < n->ifaces->len; i++) {
     NlIface *f = g_ptr_array_index(n->ifaces, i);
@@ -244,7 +255,7 @@ gboolean nl_node_route6(const NlNode *cn, const NlIp6 *dst, NlIface **iface,
   NlNode *n = (NlNode *)cn;
   if (n->table6_dirty)
     rebuild_table6(n);
-  for (guint i = 0; i < n->table6->len; i++) {
+  for (guint i = 0; n->table6 != NULL && i < n->table6->len; i++) {
     const NlRoute6 *r = &g_array_index(n->table6, NlRoute6, i);
     if (nl_ip6_prefix_match(dst, &r->prefix, r->len)) {
       *iface = r->iface;
@@ -275,7 +286,7 @@ static guint common_prefix(const NlIp6 *a, const NlIp6 *b) {
 }
 
 static guint pmtu_of(NlNode *n, const NlIp6 *dst, guint link_mtu) {
-  NlPmtu6 *p = g_hash_table_lookup(n->pmtu6, dst);
+  NlPmtu6 *p = n->pmtu6 ? g_hash_table_lookup(n->pmtu6, dst) : NULL;
   if (p == NULL)
     return link_mtu;
   if (p->expires <= nl_event_now(n->world->queue)) {
@@ -316,6 +327,9 @@ void nl_node_learn_pmtu6(NlNode *n, const NlIp6 *dst, guint mtu) {
    * Packet Too Big. */
   mtu = MAX(mtu, (guint)NL_IP6_MIN_MTU);
   NlTime now = nl_event_now(n->world->queue);
+  if (n->pmtu6 == NULL)
+    n->pmtu6 =
+        g_hash_table_new_full(nl_ip6_hash, nl_ip6_hash_equal, g_free, g_free);
   NlPmtu6 *p = g_hash_table_lookup(n->pmtu6, dst);
   if (p != NULL && p->expires > now && p->mtu <= mtu)
     return;
@@ -465,6 +479,9 @@ static NlPacket *reassemble6(NlNode *n, NlPacket *pkt, const NlIp6Header *ip) {
     nl_node_drop(n, pkt, NL_DROP_MALFORMED);
     return NULL;
   }
+  if (n->reasm6 == NULL)
+    n->reasm6 =
+        g_hash_table_new_full(reasm6_hash, reasm6_equal, NULL, reasm6_free);
   Reasm6 *r = g_hash_table_lookup(n->reasm6, &key);
   if (r == NULL) {
     r = g_new0(Reasm6, 1);
