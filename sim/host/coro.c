@@ -159,9 +159,9 @@ static char *slot_take(void) {
   } else {
     if (pool.next == pool.end) {
       size_t len = (size_t)BATCH_SLOTS * SLOT_SIZE;
-      char *b = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                     -1, 0);
+      char *b =
+          mmap(NULL, len, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
       if (b == MAP_FAILED)
         return NULL;
       g_ptr_array_add(pool.batches, b);

@@ -40,7 +40,10 @@ typedef struct {
   NlRand urandom;         /* /dev/urandom and /dev/random */
   NlShimRegion region;    /* the program's state section (start NULL: none) */
   guint8 *region_saved;   /* this process's copy while another one runs
-                           * (NULL until first saved: then the pristine) */
+                           * (NULL until first saved: then the pristine);
+                           * of a large region, only what differs from
+                           * the pristine (facts.c, "Compact copies") */
+  guint32 saved_len, saved_cap; /* bytes of a compact copy, and room */
   const void *hole;       /* bytes of the region never swapped (hole_len) */
   size_t hole_len;
   NlShimStartFn shim_start;

@@ -591,6 +591,11 @@ size_t nl_heap_size(NlHeap *h, const void *p) {
   return hd->size - ((uintptr_t)p - (uintptr_t)(hd + 1));
 }
 
+gboolean nl_heap_untouched(const NlHeap *h) {
+  g_return_val_if_fail(h != NULL, FALSE);
+  return h->slot < 0 && h->refusals == 0 && h->refusal == NL_HEAP_REFUSED_NONE;
+}
+
 size_t nl_heap_in_use(const NlHeap *h) {
   g_return_val_if_fail(h != NULL, 0);
   return h->in_use;

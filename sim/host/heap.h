@@ -90,6 +90,10 @@ size_t nl_heap_size(NlHeap *h, const void *p);
 /* Bytes in use in @h (blocks not freed), for tests. */
 size_t nl_heap_in_use(const NlHeap *h);
 
+/* TRUE if nothing was ever asked of @h (it has no slot and refused
+ * nothing): destroying it then changes nothing a program could see. */
+gboolean nl_heap_untouched(const NlHeap *h);
+
 /**
  * nl_heap_set_limit: at most @bytes in use in all heaps together (0: no
  * limit but each slot's).  An allocation past it fails (NULL, ENOMEM), at

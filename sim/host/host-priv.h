@@ -289,13 +289,15 @@ struct NlProc {
   GPtrArray *threads; /* NlThread, creation order */
   int next_tid;
   NlEvent start_ev;
-  GString *line[3]; /* partial stdout/stderr lines */
+  GString *line[3]; /* partial stdout/stderr lines; NULL until one */
   NlFile *stdin_w;  /* the scenario's end of stdin */
   NlRand rand;
   uint64_t rand_seed;
-  GHashTable *heap;   /* pointer -> size: what natlab allocated for it */
+  /* pointer -> size: what natlab allocated for it (NULL: nothing yet) */
+  GHashTable *heap;
   NlHeap *pheap;      /* what the program mallocs (heap.h); NULL until then */
-  GHashTable *chans;  /* wait channel -> GPtrArray of NlThread */
+  /* wait channel -> GPtrArray of NlThread (NULL: no wait yet) */
+  GHashTable *chans;
   gboolean sigpipe_ignored;
   GPtrArray *atexit_fns; /* void (*)(void), registration order */
   /* pthread keys (posix-confine.c): in use, by key; and the values, by

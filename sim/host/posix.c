@@ -1200,13 +1200,16 @@ int nl_posix_raise(int sig) {
 
 static void heap_note(void *ptr, size_t n) {
   NlProc *p = proc_or_null();
-  if (p != NULL && ptr != NULL)
+  if (p != NULL && ptr != NULL) {
+    if (p->heap == NULL)
+      p->heap = g_hash_table_new(g_direct_hash, g_direct_equal);
     g_hash_table_insert(p->heap, ptr, GSIZE_TO_POINTER(n));
+  }
 }
 
 static void heap_forget(void *ptr) {
   NlProc *p = proc_or_null();
-  if (p != NULL && ptr != NULL)
+  if (p != NULL && ptr != NULL && p->heap != NULL)
     g_hash_table_remove(p->heap, ptr);
 }
 

@@ -98,7 +98,7 @@ static void thread_free(NlThread *t) {
     g_ptr_array_remove(((NlFile *)g_ptr_array_index(t->waiting_on, i))->waiters,
                        t);
   g_ptr_array_free(t->waiting_on, TRUE);
-  if (t->chan) {
+  if (t->chan) { /* (so p->chans exists) */
     GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);
     if (q)
       g_ptr_array_remove(q, t);
@@ -199,8 +199,8 @@ static void thread_entry(void *arg) {
      * in the heap. */
     NlEnvPlan plan;
     size_t bytes = nl__facts_env_plan(t, &plan);
-    void *block = bytes <= NL_PROC_ENV_ON_STACK ? alloca(bytes)
-                                                : nl_posix_malloc(bytes);
+    void *block =
+        bytes <= NL_PROC_ENV_ON_STACK ? alloca(bytes) : nl_posix_malloc(bytes);
     char **env = nl__facts_main_start(t, &plan, block);
     int (*main3)(int, char **, char **);
     void (*any)(void) = (void (*)(void))p->main_fn;
@@ -243,7 +243,7 @@ NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
 
 static void flush_lines(NlProc *p) {
   for (int s = 1; s <= 2; s++)
-    if (p->line[s]->len > 0)
+    if (p->line[s] != NULL && p->line[s]->len > 0)
       nl__proc_output(p, s, "\n", 1);
 }
 
@@ -393,6 +393,8 @@ static void proc_trace(NlProc *p, const char *fmt, ...) {
 
 static void free_heap(NlProc *p) {
   /* What the program left allocated is reclaimed, as the kernel does. */
+  if (p->heap == NULL)
+    return;
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init(&it, p->heap);
@@ -466,9 +468,12 @@ static void proc_free(NlProc *p) {
   g_free(p->fds);
   g_free(p->cloexec);
   for (int s = 0; s < 3; s++)
-    g_string_free(p->line[s], TRUE);
-  g_hash_table_destroy(p->heap);
-  g_hash_table_destroy(p->chans);
+    if (p->line[s] != NULL)
+      g_string_free(p->line[s], TRUE);
+  if (p->heap != NULL)
+    g_hash_table_destroy(p->heap);
+  if (p->chans != NULL)
+    g_hash_table_destroy(p->chans);
   nl__facts_proc_free(p);
   g_free(p->crash_why);
   g_strfreev(p->argv);
@@ -577,6 +582,12 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
     nl_heap_destroy(heap);
     return NULL;
   }
+  /* A heap its loading did not use is made again at its first malloc
+   * (posix.c): most programs of a large scenario never malloc. */
+  if (nl_heap_untouched(heap)) {
+    nl_heap_destroy(heap);
+    heap = NULL;
+  }
   NlProc *p = g_new0(NlProc, 1);
   p->shared = shared;
   p->pheap = heap;
@@ -601,11 +612,6 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   p->argv = (char **)g_ptr_array_free(av, FALSE);
   p->threads = g_ptr_array_new();
   p->atexit_fns = g_ptr_array_new();
-  for (int s = 0; s < 3; s++)
-    p->line[s] = g_string_new(NULL);
-  p->heap = g_hash_table_new(g_direct_hash, g_direct_equal);
-  p->chans = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                   (GDestroyNotify)g_ptr_array_unref);
   char *rn = g_strdup_printf("proc:%s/%s", nl_node_name(node), name);
   nl_rand_init(&p->rand, nl_world_seed(h->world), rn);
   g_free(rn);

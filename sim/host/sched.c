@@ -398,13 +398,13 @@ NlFile *nl__epoll_file_new(NlHostStack *h) {
  * of bytes are copied at once (memchr for the newline): a program that
  * prints a line per packet pays this per datagram. */
 void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
-  GString *line = p->line[stream];
+  GString *line = p->line[stream]; /* NULL until a line spans writes */
   const char *s = buf, *end = s + len;
   while (s < end) {
     const char *nl = memchr(s, '\n', (size_t)(end - s));
     size_t n = (size_t)((nl != NULL ? nl : end) - s);
     NlWorld *w = p->host->world;
-    if (nl != NULL && line->len == 0 && n <= NL_LINE_MAX) {
+    if (nl != NULL && (line == NULL || line->len == 0) && n <= NL_LINE_MAX) {
       /* A whole line in one write (printf's common case): recorded from
        * the caller's bytes, not copied into the line first. */
       nl_trace_add(nl_world_trace(w), nl_world_now(w),
@@ -414,6 +414,8 @@ void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
       s = nl + 1;
       continue;
     }
+    if (line == NULL)
+      line = p->line[stream] = g_string_new(NULL);
     if (line->len < NL_LINE_MAX)
       g_string_append_len(line, s, (gssize)MIN(n, NL_LINE_MAX - line->len));
     if (nl == NULL)
@@ -483,6 +485,9 @@ void nl__wait_file(NlThread *t, NlFile *f) {
 }
 
 void nl__wait_chan(NlThread *t, gconstpointer chan) {
+  if (t->proc->chans == NULL)
+    t->proc->chans = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                           (GDestroyNotify)g_ptr_array_unref);
   GPtrArray *q = g_hash_table_lookup(t->proc->chans, chan);
   if (q == NULL) {
     q = g_ptr_array_new();
@@ -493,7 +498,7 @@ void nl__wait_chan(NlThread *t, gconstpointer chan) {
 }
 
 void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all) {
-  GPtrArray *q = g_hash_table_lookup(p->chans, chan);
+  GPtrArray *q = p->chans ? g_hash_table_lookup(p->chans, chan) : NULL;
   if (q == NULL)
     return;
   /* Wake in the order they started waiting: FIFO, deterministic. */
