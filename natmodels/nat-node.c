@@ -54,6 +54,7 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
       if (n == 0)
         return why;
       pkt->len = (guint)n;
+      pkt->ip4_ok = FALSE; /* new bytes */
       return translate4(nn, node, in, pkt);
     }
     if (nn->fw6 == NULL)
@@ -71,9 +72,9 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
  * NAT64, translated to IPv6 after it). */
 static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
                                NlPacket *pkt) {
-  NlIp4Header ip;
-  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL)
+  if (nl_packet_ip4(pkt) != NULL)
     return NL_DROP_MALFORMED;
+  NlIp4Header ip = pkt->ip4;
   NlNatDirection dir;
   if (is_inside(nn, in)) {
     /* Traffic for the device itself (its inside address) is not
@@ -93,6 +94,10 @@ static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
   NlDropReason why = NL_DROP_NONE;
   NlNatVerdict v =
       nl_nat_process_parsed(nn->nat, dir, pkt->data, pkt->len, &ip, &why);
+  /* Of the IPv4 header, the NAT changes the addresses only (and the
+   * checksum, incrementally): the packet's kept header follows. */
+  pkt->ip4.src = nl_wire_get32(pkt->data + 12);
+  pkt->ip4.dst = nl_wire_get32(pkt->data + 16);
   if (v == NL_NAT_DROP)
     return why == NL_DROP_NONE ? NL_DROP_NAT_FILTERED : why;
   if (dir == NL_NAT_INBOUND && v == NL_NAT_PASS && nn->nat64 != NULL &&

@@ -462,7 +462,11 @@ static void udp_deliver(NlHostStack *h, NlPacket *pkt, const NlIp6 *src,
 
 static void udp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
   NlUdpHeader uh;
-  if (nl_udp4_parse(pkt->data, pkt->len, ip, &uh) != NULL) {
+  /* The checksum is checked unless the packet knows it right (its
+   * builder made it: net.h). */
+  if ((pkt->ip4_ok && pkt->udp_sum_ok
+           ? nl_udp4_read(pkt->data, pkt->len, ip, &uh)
+           : nl_udp4_parse(pkt->data, pkt->len, ip, &uh)) != NULL) {
     nl_node_drop(h->node, pkt, NL_DROP_BAD_CHECKSUM);
     return;
   }
@@ -604,22 +608,22 @@ void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
       default: nl_node_default_local_in(node, pkt); return;
     }
   }
-  NlIp4Header ip;
-  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
+  if (nl_packet_ip4(pkt) != NULL) {
     nl_node_drop(node, pkt, NL_DROP_MALFORMED);
     return;
   }
-  switch (ip.proto) {
+  const NlIp4Header *ip = &pkt->ip4;
+  switch (ip->proto) {
     case NL_IPPROTO_UDP:
-      udp_input(h, pkt, &ip);
+      udp_input(h, pkt, ip);
       return;
     case NL_IPPROTO_TCP:
       nl_node_trace_deliver(node, pkt);
-      nl_tcp_input_ip4(tcp_stack(h), pkt->data, pkt->len, &ip);
+      nl_tcp_input_ip4(tcp_stack(h), pkt->data, pkt->len, ip);
       nl_packet_free(pkt);
       return;
     case NL_IPPROTO_ICMP:
-      icmp_input(h, pkt, &ip);
+      icmp_input(h, pkt, ip);
       return;
     default:
       nl_node_default_local_in(node, pkt);
@@ -1146,20 +1150,30 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
                  (nl_ip6_is_v4mapped(&src) && nl_ip6_to4(&src) == 0);
   if (v4 != nl_ip6_is_v4mapped(&src) && !any)
     return -ENETUNREACH;
-  if (any && !source_for(h, &dst, &src))
+  /* The route that chose the source address is the packet's way out:
+   * looked up once. */
+  NlRouteHop hop = {NULL, 0};
+  if (any && v4) {
+    uint32_t d4 = nl_ip6_to4(&dst);
+    if (nl_node_has_addr(h->node, d4))
+      src = dst;
+    else if (nl_node_route(h->node, d4, &hop.iface, &hop.next_hop))
+      src = nl_ip6_from4(nl_iface_addr(hop.iface));
+    else
+      return -ENETUNREACH;
+  } else if (any && !source_for(h, &dst, &src)) {
     return -ENETUNREACH;
+  }
   if (v4) {
-    /* nl_node_send copies the packet: a small one is built on the stack. */
-    guint8 small[2048];
-    size_t need = NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len;
-    guint8 *pkt = need <= sizeof small ? small : g_malloc(need);
-    size_t n = nl_udp4_build(pkt, nl_ip6_to4(&src), u->lport,
-                             nl_ip6_to4(&dst), dport, buf, len,
-                             nl_node_next_ip_id(h->node), (uint8_t)u->ttl,
-                             u->df);
-    err = nl_node_send(h->node, pkt, n);
-    if (pkt != small)
-      g_free(pkt);
+    /* Built in the packet that goes, its IPv4 header known. */
+    NlPacket *pkt = nl_packet_alloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len);
+    nl_udp4_build_ip(pkt->data, nl_ip6_to4(&src), u->lport,
+                     nl_ip6_to4(&dst), dport, buf, len,
+                     nl_node_next_ip_id(h->node), (uint8_t)u->ttl, u->df,
+                     &pkt->ip4);
+    pkt->ip4_ok = TRUE;
+    pkt->udp_sum_ok = TRUE;
+    err = nl_node_send_packet(h->node, pkt, hop.iface ? &hop : NULL);
   } else {
     err = udp6_output(h, u, &src, &dst, dport, buf, len);
   }
@@ -1326,6 +1340,8 @@ ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
     if (r >= 0 && sa != NULL && alen != NULL)
       *alen = 0; /* Linux leaves a connected stream's address unset */
   }
+  if (!nl_trace_wants(nl_world_trace(f->host->world), NL_TRACE_CALL))
+    return r; /* nobody reads it: not formatted */
   if (r < 0)
     nl__trace_call(t, "%s(%d, %zu) = -%s", sa ? "recvfrom" : "recv", fd, len,
                    strerrorname_np((int)-r));

@@ -44,7 +44,7 @@ typedef struct {
 
 static _Thread_local PacketKeep pkt_keep[PKT_CLASSES];
 
-NlPacket *nl_packet_new(const guint8 *data, size_t len) {
+NlPacket *nl_packet_alloc(size_t len) {
   gint k = len <= pkt_class_cap[0] ? 0 : len <= pkt_class_cap[1] ? 1 : -1;
   PacketBlock *b;
   if (k >= 0 && pkt_keep[k].n > 0)
@@ -61,10 +61,43 @@ NlPacket *nl_packet_new(const guint8 *data, size_t len) {
     p->cap = (guint)len;
     p->data = g_malloc(p->cap);
   }
-  memcpy(p->data, data, len);
   p->len = (guint)len;
   p->ev.heap_index = G_MAXUINT;
   return p;
+}
+
+NlPacket *nl_packet_new(const guint8 *data, size_t len) {
+  NlPacket *p = nl_packet_alloc(len);
+  memcpy(p->data, data, len);
+  return p;
+}
+
+const char *nl__packet_ip4_read(NlPacket *p) {
+#ifdef NL_IP4_CACHE_CHECK
+  /* A build that checks the kept header against the bytes each time it
+   * is used (meson configure -Dc_args=-DNL_IP4_CACHE_CHECK). */
+  if (p->ip4_ok) {
+    NlIp4Header h;
+    NlUdpHeader uh;
+    const NlIp4Header *c = &p->ip4;
+    if (nl_ip4_parse(p->data, p->len, &h) != NULL ||
+        h.ihl_bytes != c->ihl_bytes || h.tos != c->tos ||
+        h.total_len != c->total_len || h.id != c->id || h.df != c->df ||
+        h.mf != c->mf || h.frag_offset != c->frag_offset ||
+        h.ttl != c->ttl || h.proto != c->proto || h.src != c->src ||
+        h.dst != c->dst)
+      g_error("a packet's kept IPv4 header is not its bytes'");
+    if (p->udp_sum_ok && (h.proto != NL_IPPROTO_UDP || h.mf ||
+                          h.frag_offset != 0 ||
+                          nl_udp4_parse(p->data, p->len, &h, &uh) != NULL))
+      g_error("a packet's UDP checksum is not right");
+    return NULL;
+  }
+#endif
+  const char *why = nl_ip4_parse(p->data, p->len, &p->ip4);
+  p->ip4_ok = why == NULL;
+  p->udp_sum_ok = FALSE;
+  return why;
 }
 
 void nl_packet_free(NlPacket *p) {
@@ -86,6 +119,7 @@ void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap) {
   p->data = data;
   p->len = len;
   p->cap = cap;
+  p->ip4_ok = FALSE;
 }
 
 static void packets_release_kept(void) {
@@ -840,6 +874,9 @@ static void hop_dup(NlWorld *w, NlPacket *pkt, guint stage, NlTime at) {
   copy->from = pkt->from;
   copy->to = pkt->to;
   copy->sent_out = pkt->sent_out;
+  copy->ip4 = pkt->ip4;
+  copy->ip4_ok = pkt->ip4_ok;
+  copy->udp_sum_ok = pkt->udp_sum_ok;
   copy->id = ++w->next_pkt_id;
   w->stats.sent++;
   trace_pkt(w, NL_TRACE_PKT_SEND, copy->from->node, copy->to->node, copy,
@@ -1052,9 +1089,9 @@ static int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
     hop_start(f, pkt, next_hop);
     return 0;
   }
-  NlIp4Header ip;
-  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL)
+  if (nl_packet_ip4(pkt) != NULL)
     return -EINVAL;
+  NlIp4Header ip = pkt->ip4;
   if (ip.df)
     return -EMSGSIZE;
   /* RFC 791: each fragment carries a multiple of 8 data bytes, except the
@@ -1077,11 +1114,10 @@ static int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
   return 0;
 }
 
-void nl__loop_send(NlNode *n, const guint8 *data, size_t len) {
-  /* To itself, as over loopback: delivered by an event at this same
-   * time, never from inside the sender's call (Linux queues loopback
-   * packets too), so protocol code is not re-entered. */
-  NlPacket *p = nl_packet_new(data, len);
+/* To itself, as over loopback: delivered by an event at this same time,
+ * never from inside the sender's call (Linux queues loopback packets too),
+ * so protocol code is not re-entered.  Takes @p. */
+static void loop_packet(NlNode *n, NlPacket *p) {
   p->loop = n;
   p->stage = STAGE_LOOP;
   nl_event_init(&p->ev, hop_event, p);
@@ -1089,24 +1125,65 @@ void nl__loop_send(NlNode *n, const guint8 *data, size_t len) {
   nl_event_schedule(n->world->queue, &p->ev, nl_event_now(n->world->queue));
 }
 
+void nl__loop_send(NlNode *n, const guint8 *data, size_t len) {
+  loop_packet(n, nl_packet_new(data, len));
+}
+
+/* nl_node_send of @p (taken), whose header is read (ip4_ok). */
+static int send4(NlNode *n, NlPacket *p, const NlRouteHop *route) {
+  int err;
+  if (!n->up) {
+    err = -EHOSTDOWN;
+    goto refused;
+  }
+  NlIface *f;
+  uint32_t next_hop;
+  if (route != NULL) {
+    f = route->iface;
+    next_hop = route->next_hop;
+  } else {
+    if (nl_node_has_addr(n, p->ip4.dst)) {
+      loop_packet(n, p);
+      return 0;
+    }
+    if (!nl_node_route(n, p->ip4.dst, &f, &next_hop)) {
+      err = -ENETUNREACH;
+      goto refused;
+    }
+  }
+  if (p->len > f->props.mtu && p->ip4.df) {
+    err = -EMSGSIZE;
+    goto refused;
+  }
+  if ((err = output(f, p, next_hop)) == 0)
+    return 0;
+refused:
+  nl_packet_free(p);
+  return err;
+}
+
 int nl_node_send(NlNode *n, const guint8 *data, size_t len) {
   NlIp4Header ip;
   if (len >= 1 && (data[0] >> 4) == 6)
     return nl_node_send6(n, data, len, FALSE);
   g_return_val_if_fail(nl_ip4_parse(data, len, &ip) == NULL, -EINVAL);
-  if (!n->up)
-    return -EHOSTDOWN;
-  if (nl_node_has_addr(n, ip.dst)) {
-    nl__loop_send(n, data, len);
-    return 0;
+  NlPacket *p = nl_packet_new(data, len);
+  p->ip4 = ip;
+  p->ip4_ok = TRUE;
+  return send4(n, p, NULL);
+}
+
+int nl_node_send_packet(NlNode *n, NlPacket *pkt, const NlRouteHop *route) {
+  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    int err = nl_node_send6(n, pkt->data, pkt->len, FALSE);
+    nl_packet_free(pkt);
+    return err;
   }
-  NlIface *f;
-  uint32_t next_hop;
-  if (!nl_node_route(n, ip.dst, &f, &next_hop))
-    return -ENETUNREACH;
-  if (len > f->props.mtu && ip.df)
-    return -EMSGSIZE;
-  return output(f, nl_packet_new(data, len), next_hop);
+  if (nl_packet_ip4(pkt) != NULL) {
+    nl_packet_free(pkt);
+    g_return_val_if_reached(-EINVAL);
+  }
+  return send4(n, pkt, route);
 }
 
 void nl_node_send_icmp_error(NlNode *n, const guint8 *orig, size_t orig_len,
@@ -1256,7 +1333,10 @@ static NlPacket *reassemble(NlNode *n, NlPacket *pkt, const NlIp4Header *ip) {
 
 static void default_local_in(NlNode *n, NlPacket *pkt) {
   NlIp4Header ip;
-  (void)nl_ip4_parse(pkt->data, pkt->len, &ip);
+  if (nl_packet_ip4(pkt) == NULL)
+    ip = pkt->ip4;
+  else
+    (void)nl_ip4_parse(pkt->data, pkt->len, &ip);
   switch (ip.proto) {
     case NL_IPPROTO_UDP:
       nl_node_send_icmp_error(n, pkt->data, pkt->len, NL_ICMP_DEST_UNREACH,
@@ -1307,6 +1387,7 @@ static void default_local_in(NlNode *n, NlPacket *pkt) {
         h.mf = FALSE;
         h.frag_offset = 0;
         nl_ip4_write(pkt->data, &h);
+        pkt->ip4_ok = FALSE;
         ic[0] = NL_ICMP_ECHO_REPLY;
         nl_ip4_update_l4_checksum(pkt->data, pkt->len);
         nl_node_send(n, pkt->data, pkt->len);
@@ -1364,25 +1445,26 @@ static void route4(NlNode *n, NlPacket *pkt, const NlIp4Header *ipp,
                    const guint8 *pre, size_t pre_len);
 
 static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
-  NlIp4Header ip;
   if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
     nl__node_input6(n, in, pkt);
     return;
   }
-  const char *why = nl_ip4_parse(pkt->data, pkt->len, &ip);
+  /* Read once where the packet started, usually, and kept with it. */
+  const char *why = nl_packet_ip4(pkt);
   if (why != NULL) {
     nl_node_drop(n, pkt, strstr(why, "checksum") ? NL_DROP_BAD_CHECKSUM
                                                   : NL_DROP_MALFORMED);
     return;
   }
-  if (ip.total_len < pkt->len)
-    pkt->len = ip.total_len; /* trailing bytes are link padding */
+  const NlIp4Header *ip = &pkt->ip4;
+  if (ip->total_len < pkt->len)
+    pkt->len = ip->total_len; /* trailing bytes are link padding */
   /* What an ICMP error quotes (the IP header and 8 bytes, RFC 792), as it
    * was before a NAT rewrote it. */
   guint8 pre[60 + 8];
   size_t pre_len = 0;
   if (in != NULL && n->hooks.prerouting) {
-    pre_len = MIN((size_t)pkt->len, (size_t)ip.ihl_bytes + 8);
+    pre_len = MIN((size_t)pkt->len, (size_t)ip->ihl_bytes + 8);
     memcpy(pre, pkt->data, pre_len);
     NlDropReason r = n->hooks.prerouting(n->hooks.data, n, in, pkt);
     if (r != NL_DROP_NONE) {
@@ -1393,24 +1475,25 @@ static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
       nl__node_route6(n, pkt); /* a NAT64 made it IPv6 */
       return;
     }
-    if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
+    /* The hook kept pkt->ip4 in step with what it changed, or cleared
+     * ip4_ok. */
+    if (nl_packet_ip4(pkt) != NULL) {
       nl_node_drop(n, pkt, NL_DROP_MALFORMED);
       return;
     }
   }
-  route4(n, pkt, &ip, pre, pre_len);
+  route4(n, pkt, &pkt->ip4, pre, pre_len);
 }
 
 void nl__node_route4(NlNode *n, NlPacket *pkt) {
-  NlIp4Header ip;
-  if (nl_ip4_parse(pkt->data, pkt->len, &ip) != NULL) {
+  if (nl_packet_ip4(pkt) != NULL) {
     nl_node_drop(n, pkt, NL_DROP_MALFORMED);
     return;
   }
   guint8 pre[60 + 8];
-  size_t pre_len = MIN((size_t)pkt->len, (size_t)ip.ihl_bytes + 8);
+  size_t pre_len = MIN((size_t)pkt->len, (size_t)pkt->ip4.ihl_bytes + 8);
   memcpy(pre, pkt->data, pre_len);
-  route4(n, pkt, &ip, pre, pre_len);
+  route4(n, pkt, &pkt->ip4, pre, pre_len);
 }
 
 /* @pkt after prerouting: for the node itself, or forwarded; @pre is what
@@ -1448,6 +1531,7 @@ static void route4(NlNode *n, NlPacket *pkt, const NlIp4Header *ipp,
     return;
   }
   pkt->data[8]--; /* TTL */
+  pkt->ip4.ttl = pkt->data[8];
   nl_ip4_update_checksum(pkt->data);
   n->world->stats.forwarded++;
   if (output(f, pkt, next_hop) != 0)

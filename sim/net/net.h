@@ -78,6 +78,16 @@ struct NlPacket {
   NlPacket *prev, *next; /* private: the world's in-flight list */
   NlNode *loop;          /* private: the node of a loopback packet */
   NlTime sent_out;       /* private: when its last bit left @from */
+  /* The IPv4 header of data as nl_ip4_parse reads it, when ip4_ok (see
+   * nl_packet_ip4): read once where the packet starts and kept with it
+   * from hop to hop.  Whoever changes data's IPv4 header (a prerouting
+   * hook: a NAT) updates ip4 or clears ip4_ok.  With ip4_ok, udp_sum_ok
+   * says that a UDP datagram's checksum is known right: its builder
+   * computed it, and whoever changes what it covers (a NAT) updates it as
+   * the NAT does or clears ip4_ok. */
+  NlIp4Header ip4;
+  gboolean ip4_ok;
+  gboolean udp_sum_ok;
 };
 
 /* What a node's upper layers do with packets.  All optional. */
@@ -204,6 +214,18 @@ uint16_t nl_node_next_ip_id(NlNode *n);
  * MTU with DF set), -EHOSTDOWN (node down).
  */
 int nl_node_send(NlNode *n, const guint8 *pkt, size_t len);
+/**
+ * nl_node_send_packet: nl_node_send for a packet (transfer full: taken on
+ * success and on error) of an IPv4 header already read (@pkt->ip4_ok: its
+ * builder filled ip4) or not.  @route (may be NULL): the interface and
+ * next hop nl_node_route gave for @pkt's destination since the node's
+ * table last changed, when @pkt is not for @n itself.
+ */
+typedef struct {
+  NlIface *iface;
+  uint32_t next_hop;
+} NlRouteHop;
+int nl_node_send_packet(NlNode *n, NlPacket *pkt, const NlRouteHop *route);
 
 /* Sends an ICMP error from @n about @orig (never about an ICMP error). */
 void nl_node_send_icmp_error(NlNode *n, const guint8 *orig, size_t orig_len,
@@ -244,6 +266,21 @@ guint nl_iface_prefix_len(const NlIface *i);
 
 /* (transfer full) a packet holding a copy of @len bytes. */
 NlPacket *nl_packet_new(const guint8 *data, size_t len);
+/* (transfer full) a packet of @len bytes for the caller to write. */
+NlPacket *nl_packet_alloc(size_t len);
+const char *nl__packet_ip4_read(NlPacket *p);
+/**
+ * nl_packet_ip4: reads @p's IPv4 header into @p->ip4 unless it is there
+ * already (@p->ip4_ok).
+ * Returns: NULL, or what nl_ip4_parse says is wrong with it.
+ */
+static inline const char *nl_packet_ip4(NlPacket *p) {
+#ifndef NL_IP4_CACHE_CHECK
+  if (G_LIKELY(p->ip4_ok))
+    return NULL;
+#endif
+  return nl__packet_ip4_read(p);
+}
 void nl_packet_free(NlPacket *p);
 /* Replaces @p's bytes with @data (transfer full: g_malloc'd, @cap bytes
  * allocated, @len used). */

@@ -156,11 +156,21 @@ void nl_ip4_update_checksum(guint8 *pkt) {
 size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
                      uint16_t dport, const void *payload, size_t plen,
                      uint16_t ip_id, uint8_t ttl, gboolean df) {
+  NlIp4Header h;
+  return nl_udp4_build_ip(buf, src, sport, dst, dport, payload, plen, ip_id,
+                          ttl, df, &h);
+}
+
+size_t nl_udp4_build_ip(guint8 *buf, uint32_t src, uint16_t sport,
+                        uint32_t dst, uint16_t dport, const void *payload,
+                        size_t plen, uint16_t ip_id, uint8_t ttl, gboolean df,
+                        NlIp4Header *ip) {
   size_t total = NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + plen;
   g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
-  NlIp4Header h = {.total_len = (uint16_t)total, .id = ip_id, .df = df,
-                   .ttl = ttl, .proto = NL_IPPROTO_UDP, .src = src,
-                   .dst = dst};
+  NlIp4Header h = {.ihl_bytes = NL_IP4_HDR_LEN, .total_len = (uint16_t)total,
+                   .id = ip_id, .df = df, .ttl = ttl,
+                   .proto = NL_IPPROTO_UDP, .src = src, .dst = dst};
+  *ip = h;
   nl_ip4_write(buf, &h);
   guint8 *u = buf + NL_IP4_HDR_LEN;
   nl_wire_put16(u, sport);
@@ -178,6 +188,20 @@ size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
 
 const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlUdpHeader *out) {
+  const char *why = nl_udp4_read(pkt, len, ip, out);
+  if (why != NULL)
+    return why;
+  const guint8 *u = pkt + ip->ihl_bytes;
+  if (nl_wire_get16(u + 6) != 0) {
+    uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_UDP, out->len);
+    if (nl_wire_fold(nl_wire_sum(u, out->len, s)) != 0)
+      return "bad UDP checksum";
+  }
+  return NULL;
+}
+
+const char *nl_udp4_read(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                         NlUdpHeader *out) {
   memset(out, 0, sizeof *out);
   size_t l4 = ip->total_len - ip->ihl_bytes;
   const guint8 *u = pkt + ip->ihl_bytes;
@@ -189,11 +213,6 @@ const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   out->len = nl_wire_get16(u + 4);
   if (out->len < NL_UDP_HDR_LEN || out->len > l4)
     return "bad UDP length";
-  if (nl_wire_get16(u + 6) != 0) {
-    uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_UDP, out->len);
-    if (nl_wire_fold(nl_wire_sum(u, out->len, s)) != 0)
-      return "bad UDP checksum";
-  }
   return NULL;
 }
 

@@ -126,10 +126,21 @@ size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
                      uint16_t dport, const void *payload, size_t plen,
                      uint16_t ip_id, uint8_t ttl, gboolean df);
 
+/* nl_udp4_build, and OUT: @ip, the IPv4 header it wrote as nl_ip4_parse
+ * reads it back. */
+size_t nl_udp4_build_ip(guint8 *buf, uint32_t src, uint16_t sport,
+                        uint32_t dst, uint16_t dport, const void *payload,
+                        size_t plen, uint16_t ip_id, uint8_t ttl, gboolean df,
+                        NlIp4Header *ip);
+
 /* Reads the UDP header of an unfragmented datagram; checks its checksum.
  * Returns NULL or what is wrong. */
 const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlUdpHeader *out);
+/* nl_udp4_parse without the checksum, for a datagram whose checksum is
+ * known right. */
+const char *nl_udp4_read(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                         NlUdpHeader *out);
 
 /* Recomputes the transport checksum (UDP, TCP or ICMP) of an unfragmented
  * IPv4 packet in place, e.g. after a NAT rewrote addresses or ports. */
