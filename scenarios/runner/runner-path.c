@@ -171,14 +171,30 @@ typedef struct {
 
 struct NlPathTally {
   GHashTable *by_key; /* &TallyEntry.key -> TallyEntry */
+  /* By node id: the entry of the node's last delivery (a node mostly
+   * hears from one address), or NULL. */
+  TallyEntry **last;
+  guint n_last;
 };
 
 static void on_delivery(void *data, const NlTraceRecord *rec,
                         const guint8 *p) {
   NlPathTally *pt = data;
-  NlIp4Header ip;
-  if (nl_ip4_parse(p, rec->len, &ip) != NULL || ip.total_len > rec->len)
+  /* What nl_ip4_parse reads, less the header checksum: a delivered
+   * packet's was checked when it arrived. */
+  struct {
+    guint ihl_bytes, total_len, proto;
+    uint32_t src;
+  } ip;
+  if (rec->len < NL_IP4_HDR_LEN || (p[0] >> 4) != 4)
     return;
+  ip.ihl_bytes = (guint)(p[0] & 0x0f) * 4;
+  ip.total_len = nl_wire_get16(p + 2);
+  if (ip.ihl_bytes < NL_IP4_HDR_LEN || ip.ihl_bytes > rec->len ||
+      ip.total_len < ip.ihl_bytes || ip.total_len > rec->len)
+    return;
+  ip.proto = p[9];
+  ip.src = nl_wire_get32(p + 12);
   guint cat;
   if (ip.proto == NL_IPPROTO_TCP) {
     /* A TCP segment that carries data (a punched TCP hole); handshakes
@@ -199,11 +215,21 @@ static void on_delivery(void *data, const NlTraceRecord *rec,
     return;
   }
   guint64 key = (guint64)rec->node << 32 | ip.src;
-  TallyEntry *e = g_hash_table_lookup(pt->by_key, &key);
-  if (e == NULL) {
-    e = g_new0(TallyEntry, 1);
-    e->key = key;
-    g_hash_table_insert(pt->by_key, &e->key, e);
+  if (rec->node >= pt->n_last) {
+    guint n = MAX(rec->node + 1, 2 * pt->n_last);
+    pt->last = g_renew(TallyEntry *, pt->last, n);
+    memset(pt->last + pt->n_last, 0, (n - pt->n_last) * sizeof *pt->last);
+    pt->n_last = n;
+  }
+  TallyEntry *e = pt->last[rec->node];
+  if (e == NULL || e->key != key) {
+    e = g_hash_table_lookup(pt->by_key, &key);
+    if (e == NULL) {
+      e = g_new0(TallyEntry, 1);
+      e->key = key;
+      g_hash_table_insert(pt->by_key, &e->key, e);
+    }
+    pt->last[rec->node] = e;
   }
   e->bytes[cat] += ip.total_len;
   e->packets[cat]++;
@@ -235,6 +261,7 @@ void nl__path_tally_free(NlPathTally *pt) {
   if (pt == NULL)
     return;
   g_hash_table_destroy(pt->by_key);
+  g_free(pt->last);
   g_free(pt);
 }
 
