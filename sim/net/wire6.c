@@ -11,11 +11,6 @@
 
 /* ---- addresses ---- */
 
-gboolean nl_ip6_is_any(const NlIp6 *a) {
-  static const NlIp6 zero;
-  return nl_ip6_equal(a, &zero);
-}
-
 gboolean nl_ip6_is_loopback(const NlIp6 *a) {
   static const NlIp6 one = {.b = {[15] = 1}};
   return nl_ip6_equal(a, &one);
@@ -27,21 +22,6 @@ gboolean nl_ip6_is_linklocal(const NlIp6 *a) {
 
 gboolean nl_ip6_is_multicast(const NlIp6 *a) {
   return a->b[0] == 0xff;
-}
-
-gboolean nl_ip6_is_v4mapped(const NlIp6 *a) {
-  static const guint8 pre[12] = {[10] = 0xff, [11] = 0xff};
-  return memcmp(a->b, pre, 12) == 0;
-}
-
-NlIp6 nl_ip6_from4(uint32_t v4) {
-  NlIp6 a = {.b = {[10] = 0xff, [11] = 0xff}};
-  nl_wire_put32(a.b + 12, v4);
-  return a;
-}
-
-uint32_t nl_ip6_to4(const NlIp6 *a) {
-  return nl_wire_get32(a->b + 12);
 }
 
 gboolean nl_ip6_prefix_match(const NlIp6 *a, const NlIp6 *prefix, guint len) {

@@ -88,15 +88,38 @@ typedef struct {
 static inline gboolean nl_ip6_equal(const NlIp6 *a, const NlIp6 *b) {
   return memcmp(a->b, b->b, 16) == 0;
 }
-gboolean nl_ip6_is_any(const NlIp6 *a);      /* :: */
+/* :: (inline, as the three below: the socket layer asks them of every
+ * datagram's addresses) */
+static inline gboolean nl_ip6_is_any(const NlIp6 *a) {
+  uint64_t x, y;
+  memcpy(&x, a->b, 8);
+  memcpy(&y, a->b + 8, 8);
+  return (x | y) == 0;
+}
 gboolean nl_ip6_is_loopback(const NlIp6 *a); /* ::1 */
 gboolean nl_ip6_is_linklocal(const NlIp6 *a); /* fe80::/10 */
 gboolean nl_ip6_is_multicast(const NlIp6 *a); /* ff00::/8 */
-gboolean nl_ip6_is_v4mapped(const NlIp6 *a); /* ::ffff:0:0/96 */
+/* ::ffff:0:0/96 */
+static inline gboolean nl_ip6_is_v4mapped(const NlIp6 *a) {
+  static const guint8 pre[4] = {0, 0, 0xff, 0xff};
+  uint64_t x;
+  memcpy(&x, a->b, 8);
+  return x == 0 && memcmp(a->b + 8, pre, 4) == 0;
+}
 /* ::ffff:@v4 (@v4 host order). */
-NlIp6 nl_ip6_from4(uint32_t v4);
+static inline NlIp6 nl_ip6_from4(uint32_t v4) {
+  NlIp6 a = {.b = {[10] = 0xff,
+                   [11] = 0xff,
+                   [12] = (guint8)(v4 >> 24),
+                   [13] = (guint8)(v4 >> 16),
+                   [14] = (guint8)(v4 >> 8),
+                   [15] = (guint8)v4}};
+  return a;
+}
 /* The IPv4 address of a v4-mapped address (host order). */
-uint32_t nl_ip6_to4(const NlIp6 *a);
+static inline uint32_t nl_ip6_to4(const NlIp6 *a) {
+  return nl_wire_get32(a->b + 12);
+}
 /* 64:ff9b::@v4, the NAT64 well-known prefix's address for @v4 (RFC 6052
  * §2.1, §2.2 with a /96 prefix). */
 NlIp6 nl_ip6_nat64(uint32_t v4);
