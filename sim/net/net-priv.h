@@ -48,6 +48,11 @@ typedef struct {
   NlIface *iface;
 } NlRoute6;
 
+typedef struct {
+  guint64 key;
+  guint index1;
+} NlRouteSlot;
+
 /* Up to this many routes a node's table is scanned; past it, found by
  * prefix (net.c).  Up to this many addresses, a node's are scanned. */
 #define NL__ROUTE_SCAN 8
@@ -83,7 +88,7 @@ struct NlNode {
   guint n_route_lens;
   guint64 table_gen;   /* the world's prefixes_gen it was built at */
   NlRoute *routes;     /* table->data, when not dirty */
-  GHashTable *addr_set;
+  NlAddrTable *addr_set; /* see addrs */
   NlNodeHooks hooks;
   /* The interfaces' IPv4 addresses: the first NL__ADDR_SCAN here, in
    * the node itself (no pointer to follow); past that many, all of them
@@ -94,10 +99,12 @@ struct NlNode {
   GPtrArray *ifaces;
   GArray *static_routes; /* of NlRoute, as declared */
   GArray *table;         /* of NlRoute, longest prefix first */
-  /* Past NL__ROUTE_SCAN routes, the table is also found by prefix: one
-   * hash of (length << 32 | prefix) -> first table index + 1, probed for
-   * each of the table's prefix lengths, longest first. */
-  GHashTable *route_index;
+  /* Past NL__ROUTE_SCAN routes, the table is also found by prefix: an
+   * open-addressing table of (length << 32 | prefix) -> first table index
+   * + 1 (0: an empty slot), probed for each of the table's prefix
+   * lengths, longest first. */
+  NlRouteSlot *route_index;
+  guint route_mask; /* its capacity - 1, a power of two; at most half full */
   guint8 route_lens[33];
   GHashTable *reasm; /* ReasmKey -> Reasm; NULL until the first fragment */
   void *stack;

@@ -232,10 +232,11 @@ static void node_free(NlNode *n) {
   g_ptr_array_free(n->ifaces, TRUE);
   g_array_free(n->static_routes, TRUE);
   g_array_free(n->table, TRUE);
-  if (n->route_index)
-    g_hash_table_destroy(n->route_index);
-  if (n->addr_set)
-    g_hash_table_destroy(n->addr_set);
+  g_free(n->route_index);
+  if (n->addr_set) {
+    g_free(n->addr_set->slots);
+    g_free(n->addr_set);
+  }
   if (n->reasm != NULL)
     g_hash_table_destroy(n->reasm);
   nl__node_free6(n);
@@ -536,11 +537,14 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
       n->addrs[n->n_addrs++] = addr;
     } else {
       if (n->addr_set == NULL) {
-        n->addr_set = g_hash_table_new(g_direct_hash, g_direct_equal);
+        n->addr_set = g_new(NlAddrTable, 1);
+        addr_table_init(n->addr_set);
         for (guint i = 0; i < n->n_addrs; i++)
-          g_hash_table_add(n->addr_set, GUINT_TO_POINTER(n->addrs[i]));
+          if (addr_table_lookup(n->addr_set, n->addrs[i]) == NULL)
+            addr_table_insert(n->addr_set, n->addrs[i], f);
       }
-      g_hash_table_add(n->addr_set, GUINT_TO_POINTER(addr));
+      if (addr_table_lookup(n->addr_set, addr) == NULL)
+        addr_table_insert(n->addr_set, addr, f);
     }
   }
   n->table_dirty = TRUE;
@@ -569,7 +573,7 @@ gboolean nl_node_has_addr(const NlNode *n, uint32_t addr) {
   if (addr == 0)
     return FALSE;
   if (n->addr_set != NULL)
-    return g_hash_table_contains(n->addr_set, GUINT_TO_POINTER(addr));
+    return addr_table_lookup(n->addr_set, addr) != NULL;
   for (guint i = 0; i < n->n_addrs; i++)
     if (n->addrs[i] == addr)
       return TRUE;
@@ -605,36 +609,51 @@ static int ranked_cmp(const void *a, const void *b) {
   return c != 0 ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-static guint route_key_hash(gconstpointer k) {
-  guint64 v = (guint64)(guintptr)k;
+static inline guint route_key_hash(guint64 v) {
   v ^= v >> 33;
   v *= 0xff51afd7ed558ccdull;
   v ^= v >> 33;
   return (guint)v;
 }
 
-static inline gpointer route_key(guint len, uint32_t prefix) {
-  return (gpointer)(guintptr)((guint64)len << 32 | prefix);
+static inline guint64 route_key(guint len, uint32_t prefix) {
+  return (guint64)len << 32 | prefix;
+}
+
+/* The first table index + 1 of the route @key, or 0. */
+static inline guint route_find(const NlNode *n, guint64 key) {
+  for (guint i = route_key_hash(key) & n->route_mask;;
+       i = (i + 1) & n->route_mask) {
+    const NlRouteSlot *s = &n->route_index[i];
+    if (s->index1 == 0 || s->key == key)
+      return s->index1;
+  }
 }
 
 /* The table by prefix, for tables too long to scan (see net-priv.h). */
 static void index_table(NlNode *n) {
-  if (n->route_index != NULL)
-    g_hash_table_remove_all(n->route_index);
+  g_free(n->route_index);
+  n->route_index = NULL;
   n->n_route_lens = 0;
   if (n->table->len <= NL__ROUTE_SCAN)
     return;
-  if (n->route_index == NULL)
-    n->route_index = g_hash_table_new(route_key_hash, g_direct_equal);
+  guint cap = 16;
+  while (cap < 2 * n->table->len)
+    cap *= 2;
+  n->route_index = g_new0(NlRouteSlot, cap);
+  n->route_mask = cap - 1;
   for (guint i = 0; i < n->table->len; i++) {
     const NlRoute *r = &g_array_index(n->table, NlRoute, i);
     if (n->n_route_lens == 0 ||
         n->route_lens[n->n_route_lens - 1] != r->len)
       n->route_lens[n->n_route_lens++] = (guint8)r->len;
-    gpointer key = route_key(r->len, r->prefix);
+    guint64 key = route_key(r->len, r->prefix);
     /* The first of equal routes is the one a scan finds. */
-    if (!g_hash_table_contains(n->route_index, key))
-      g_hash_table_insert(n->route_index, key, GUINT_TO_POINTER(i + 1));
+    guint k = route_key_hash(key) & n->route_mask;
+    while (n->route_index[k].index1 != 0 && n->route_index[k].key != key)
+      k = (k + 1) & n->route_mask;
+    if (n->route_index[k].index1 == 0)
+      n->route_index[k] = (NlRouteSlot){key, i + 1};
   }
 }
 
@@ -691,11 +710,9 @@ gboolean nl_node_route(const NlNode *cn, uint32_t dst, NlIface **iface,
   if (n->n_route_lens > 0) {
     for (guint i = 0; i < n->n_route_lens; i++) {
       guint len = n->route_lens[i];
-      gpointer v = g_hash_table_lookup(n->route_index,
-                                       route_key(len, dst & mask_of(len)));
-      if (v != NULL) {
-        const NlRoute *r = &g_array_index(n->table, NlRoute,
-                                          GPOINTER_TO_UINT(v) - 1);
+      guint v = route_find(n, route_key(len, dst & mask_of(len)));
+      if (v != 0) {
+        const NlRoute *r = &n->routes[v - 1];
         *iface = r->iface;
         *next_hop = r->via ? r->via : dst;
         return TRUE;
