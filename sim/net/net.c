@@ -25,21 +25,22 @@ static void reasm_free(gpointer p);
 
 /* A packet and its bytes are one block of memory when they fit one of two
  * sizes (a datagram; a full-size segment), and freed blocks are kept for
- * the next packets, up to PKT_KEEP of each size: a hop then costs no
- * malloc.  The kept blocks are per thread (a world is used from one
- * thread) and given back when a world is freed. */
+ * the next packets, up to pkt_keep_max of each size (as many as a run
+ * has in flight at once: 1,000 hosts have about 1,200 datagrams on their
+ * links): a hop then costs no malloc.  The kept blocks are per thread (a
+ * world is used from one thread) and given back when a world is freed. */
 typedef struct {
   NlPacket p;
   guint8 buf[];
 } PacketBlock;
 
 #define PKT_CLASSES 2
-#define PKT_KEEP 128
 static const guint pkt_class_cap[PKT_CLASSES] = {256, 2048};
+static const guint pkt_keep_max[PKT_CLASSES] = {16384, 1024};
 
 typedef struct {
-  PacketBlock *blocks[PKT_KEEP];
-  guint n;
+  PacketBlock **blocks;
+  guint n, cap;
 } PacketKeep;
 
 static _Thread_local PacketKeep pkt_keep[PKT_CLASSES];
@@ -107,10 +108,20 @@ void nl_packet_free(NlPacket *p) {
   if (p->data != b->buf)
     g_free(p->data);
   gint k = p->size_class;
-  if (k >= 0 && pkt_keep[k].n < PKT_KEEP)
-    pkt_keep[k].blocks[pkt_keep[k].n++] = b;
-  else
+  if (k < 0) {
     g_free(b);
+    return;
+  }
+  PacketKeep *keep = &pkt_keep[k];
+  if (keep->n == keep->cap) {
+    if (keep->cap == pkt_keep_max[k]) {
+      g_free(b);
+      return;
+    }
+    keep->cap = keep->cap ? MIN(2 * keep->cap, pkt_keep_max[k]) : 64;
+    keep->blocks = g_renew(PacketBlock *, keep->blocks, keep->cap);
+  }
+  keep->blocks[keep->n++] = b;
 }
 
 void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap) {
@@ -123,9 +134,13 @@ void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap) {
 }
 
 static void packets_release_kept(void) {
-  for (guint k = 0; k < PKT_CLASSES; k++)
+  for (guint k = 0; k < PKT_CLASSES; k++) {
     while (pkt_keep[k].n > 0)
       g_free(pkt_keep[k].blocks[--pkt_keep[k].n]);
+    g_free(pkt_keep[k].blocks);
+    pkt_keep[k].blocks = NULL;
+    pkt_keep[k].cap = 0;
+  }
 }
 
 /* ---- addresses on a network ---- */
