@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -312,6 +313,165 @@ static void test_event_advance_only_when_nothing_comes_first(void **state) {
   nl_event_queue_free(q);
 }
 
+/* The queue against a model that knows nothing but the rule: the pending
+ * event with the smallest (time, order of scheduling) fires next.  Random
+ * schedules, moves and cancels, from callbacks and between runs, with
+ * delays of every size (0, nanoseconds, microseconds, milliseconds,
+ * seconds, hours, up to 2^62 ns) and many ties; bounded runs; advances.
+ * Every firing, every next time and every advance must be the model's. */
+enum { MODEL_N = 300 };
+
+typedef struct Model Model;
+
+typedef struct {
+  NlEvent ev;
+  Model *m;
+  int id;
+} MItem;
+
+struct Model {
+  NlEventQueue *q;
+  MItem items[MODEL_N];
+  gboolean pending[MODEL_N];
+  NlTime at[MODEL_N];
+  uint64_t seq[MODEL_N];
+  uint64_t next_seq;
+  uint64_t x;
+  uint64_t fired, advanced;
+  NlTime until;
+};
+
+static uint64_t model_rand(Model *m) {
+  m->x = m->x * 6364136223846793005ull + 1442695040888963407ull;
+  return m->x >> 17;
+}
+
+/* A delay of a random scale: none, nanoseconds, microseconds, ...,
+ * hours, 2^40 ns; with @huge, up to 2^62 ns (scheduled far ahead, and
+ * mostly moved or cancelled, like the lab's receive timeouts). */
+static NlTime model_delay(Model *m, gboolean huge) {
+  static const NlTime scale[] = {0, 1, 3, 255, 256, 1000, 65536, NL_MS,
+                                 10 * NL_MS, NL_S, 3600 * NL_S,
+                                 (NlTime)1 << 40};
+  uint64_t r = model_rand(m);
+  guint k = (guint)(r % 14);
+  if (k == 12)
+    return (NlTime)(model_rand(m) % 300); /* ties and neighbours */
+  if (k == 13)
+    return huge ? (NlTime)1 << (40 + model_rand(m) % 23) : 0;
+  return (NlTime)((r >> 8) % (uint64_t)(scale[k] + 1));
+}
+
+/* The model's next event (-1 if none). */
+static int model_next(const Model *m) {
+  int best = -1;
+  for (int i = 0; i < MODEL_N; i++)
+    if (m->pending[i] &&
+        (best < 0 || m->at[i] < m->at[best] ||
+         (m->at[i] == m->at[best] && m->seq[i] < m->seq[best])))
+      best = i;
+  return best;
+}
+
+static void model_schedule(Model *m, int i, NlTime delay) {
+  NlTime now = nl_event_now(m->q);
+  if (delay > NL_TIME_NEVER - ((NlTime)1 << 61) - now)
+    return; /* nothing overflows */
+  NlTime at = now + delay;
+  nl_event_schedule(m->q, &m->items[i].ev, at);
+  m->pending[i] = TRUE;
+  m->at[i] = at;
+  m->seq[i] = m->next_seq++;
+}
+
+/* A few random operations at the current time. */
+static void model_ops(Model *m, gboolean in_callback) {
+  guint ops = (guint)(model_rand(m) % 4);
+  for (guint o = 0; o < ops; o++) {
+    int i = (int)(model_rand(m) % MODEL_N);
+    uint64_t r = model_rand(m) % 10;
+    NlTime now = nl_event_now(m->q);
+    if (r < 7) {
+      model_schedule(m, i, model_delay(m, TRUE));
+    } else if (r < 9) {
+      nl_event_cancel(m->q, &m->items[i].ev);
+      m->pending[i] = FALSE;
+    } else if (in_callback) {
+      NlTime at = now + model_delay(m, FALSE);
+      int next = model_next(m);
+      gboolean expect = at <= m->until && (next < 0 || m->at[next] > at);
+      gboolean got = nl_event_advance(m->q, at);
+      assert_int_equal(got, expect);
+      if (got) {
+        m->advanced++;
+        assert_int_equal(nl_event_now(m->q), at);
+      }
+    }
+    int next = model_next(m);
+    assert_int_equal(nl_event_next_time(m->q),
+                     next < 0 ? NL_TIME_NEVER : m->at[next]);
+  }
+}
+
+static void model_fire(NlEvent *ev, void *data) {
+  MItem *it = data;
+  Model *m = it->m;
+  int expect = model_next(m);
+  assert_int_equal(it->id, expect);
+  assert_int_equal(nl_event_now(m->q), m->at[expect]);
+  assert_false(nl_event_pending(ev));
+  m->pending[expect] = FALSE;
+  m->fired++;
+  if (m->fired < 200000)
+    model_ops(m, TRUE);
+}
+
+static void test_event_random_against_model(void **state) {
+  static Model m;
+  memset(&m, 0, sizeof m);
+  m.q = nl_event_queue_new();
+  m.x = 99;
+  for (int i = 0; i < MODEL_N; i++) {
+    m.items[i] = (MItem){.m = &m, .id = i};
+    nl_event_init(&m.items[i].ev, model_fire, &m.items[i]);
+  }
+  uint64_t total = 0;
+  for (int round = 0; round < 3000; round++) {
+    model_ops(&m, FALSE);
+    for (int i = 0; i < 3; i++)
+      model_schedule(&m, (int)(model_rand(&m) % MODEL_N),
+                     model_delay(&m, TRUE));
+    NlTime now = nl_event_now(m.q);
+    /* Bounded runs (the clock stays below 2^58 ns, so that nothing
+     * overflows) and, at the end, one to the last event. */
+    m.until = round == 2999 ? NL_TIME_NEVER
+              : round % 50 == 0 ? now + ((NlTime)1 << 46)
+                                : now + model_delay(&m, FALSE);
+    uint64_t before = m.fired + m.advanced;
+    total += m.until == NL_TIME_NEVER ? nl_event_run(m.q)
+                                      : nl_event_run_until(m.q, m.until);
+    assert_int_equal(total, m.fired + m.advanced);
+    assert_true(m.fired + m.advanced >= before);
+    int next = model_next(&m);
+    if (m.until != NL_TIME_NEVER) {
+      assert_int_equal(nl_event_now(m.q), m.until);
+      assert_true(next < 0 || m.at[next] > m.until);
+    } else {
+      assert_int_equal(next, -1);
+    }
+    guint n = 0;
+    for (int i = 0; i < MODEL_N; i++)
+      n += m.pending[i];
+    assert_int_equal(nl_event_queue_size(m.q), n);
+  }
+  assert_int_equal(nl_event_fired(m.q), total);
+  assert_true(m.fired > 10000);
+  assert_true(m.advanced > 100);
+  nl_event_queue_free(m.q);
+  for (int i = 0; i < MODEL_N; i++)
+    assert_false(nl_event_pending(&m.items[i].ev));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_event_fires_in_time_order),
@@ -324,6 +484,7 @@ int main(void) {
     cmocka_unit_test(test_event_firing_event_is_not_pending),
     cmocka_unit_test(test_event_callback_may_free_its_event),
     cmocka_unit_test(test_event_advance_only_when_nothing_comes_first),
+    cmocka_unit_test(test_event_random_against_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,196 +1,189 @@
-/* The event core.  A binary min-heap keyed by (time, seq).
+/* The event core.  A hierarchical timing wheel whose order is exact:
+ * events fire by (time, order of scheduling), as a heap keyed by
+ * (time, seq) would fire them.
  *
- * Trade-offs, measured with bench/bench-event (docs/performance.md):
- *  - Each heap slot holds the key beside the pointer, so comparisons read
- *    the array only and never chase pointers into events scattered over
- *    the heap; each event keeps its slot index, so cancel is O(log n)
- *    without tombstones, and scheduling allocates only when the array grows
- *    (amortised never).
- *  - The key (time, seq) is one 128-bit number, so choosing the smaller
- *    child is one branch-free comparison.  (Four or eight children a node
- *    measured slower: more comparisons a level than the depth saves.)
- *  - The event being fired stays at the root while its callback runs.  Most
- *    callbacks re-arm their own event (timers, links, programs): that re-arm
- *    then moves the root down once instead of removing it and inserting it
- *    again.  During its callback the event is not pending (its index is
- *    G_MAXUINT), as callers expect.
- *  - How the root moves down depends on where its new key belongs.  A
- *    re-armed event usually fires soon (a program woken by a packet, a hop
- *    of a millisecond among timeouts of a second): with 1,000 hosts, 20 %
- *    stay at the root and most stop within three levels, so the first four
- *    levels are sifted top-down, stopping where it fits, and only a key
- *    that goes further continues bottom-up (the hole down to a leaf along
- *    the smaller children, then the key rises: Floyd's sift, cheap for a
- *    key that belongs far down, as bench-event's uniform delays do).  A
- *    removed root is replaced by the last slot, whose key belongs near
- *    the bottom: bottom-up all the way.  (All bottom-up: 430 instructions
- *    a schedule with 1,000 hosts behind NATs; this: about 150.)
- *  Together: 16 -> 25 M events/s with 1,000 pending (bench-event).
+ * Trade-offs, measured with bench/bench-event and callgrind on the scale
+ * scenarios (docs/performance.md, "Event queue: a timing wheel"):
+ *  - A binary heap costs O(log n) for every schedule and every firing,
+ *    and the lab's pending events are mostly timeouts that are moved or
+ *    cancelled long before they are due (a receive timeout of a second
+ *    beside hops of a millisecond): with 1,000 hosts the heap's sifts were
+ *    13 % of a whole run, 270 instructions an event.  Here scheduling,
+ *    moving and cancelling are O(1) (a doubly linked bucket list and a
+ *    two-word bitmap look-up), and an event is moved down at most once per
+ *    level it starts above level 0.
+ *  - The wheel has LEVELS levels of SLOTS buckets; a bucket of level k
+ *    holds the events whose times agree with the wheel's base (q->base,
+ *    never after any pending event's time) on every digit (LEVEL_BITS
+ *    bits) above k and differ on digit k; level 0's buckets each hold one
+ *    time.  Six levels of twelve bits cover every NlTime: level 0 spans
+ *    4.1 us (a call's microsecond mostly lands there), level 1 16.8 ms in
+ *    buckets of 4.1 us (a hop's or a sleep's milliseconds: moved down
+ *    once), level 2 68.7 s (timeouts: mostly moved or cancelled before
+ *    they come down).  Eight bits a level measured 3 % more instructions
+ *    in the scale runs (more moves down).
+ *  - A bucket is a FIFO: within a level-0 bucket (one time) the events are
+ *    in the order they were scheduled, which is the order they must fire
+ *    in.  That holds because an event never skips a level that an event
+ *    due at the same time and scheduled later sits at (the base only comes
+ *    closer to their time), buckets move down in order, and a bucket moves
+ *    down before anything is scheduled into the buckets below it (the
+ *    base moves into a bucket's range only by moving that bucket down or
+ *    by firing its only event).
+ *  - The earliest event is in the first non-empty bucket of the lowest
+ *    non-empty level: the base's own bucket of each level above 0 stays
+ *    empty (see above), so every event of level k comes after every event
+ *    of the levels below.  A bucket above level 0 with one event is not
+ *    moved down: that event fires from there.
+ *  - The base moves only when the loop fires or moves down a bucket,
+ *    never past the loop's limit, so it is never after the clock: a new
+ *    event (at >= now) always has its bucket.
+ *  - The event that fires leaves its bucket before its callback runs: it
+ *    is not pending then, may re-arm (an ordinary schedule) or be freed.
  */
 #include "sim/core/event.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
-/* The key is (time, seq) as one unsigned 128-bit number: one comparison,
- * which the compiler makes branch-free.  Time is never negative. */
-typedef unsigned __int128 Key;
+#define LEVEL_BITS 12u
+#define SLOTS (1u << LEVEL_BITS)
+#define LEVELS 6u /* LEVELS * LEVEL_BITS >= 63: every NlTime */
+#define WORDS (SLOTS / 64u)
 
+/* A bucket is its first event; the first's prev is the last (8 bytes a
+ * bucket: level 0 fits the first-level cache). */
 typedef struct {
-  Key key;
-  NlEvent *ev;
-} Slot;
-
-static inline Key key_of(NlTime time, uint64_t seq) {
-  return (Key)(uint64_t)time << 64 | seq;
-}
-
-static inline NlTime key_time(Key k) {
-  return (NlTime)(uint64_t)(k >> 64);
-}
+  NlEvent *head;
+} Bucket;
 
 struct NlEventQueue {
-  NlTime now; /* first: read inline by nl_event_now() (event.h) */
-  Slot *heap;
-  guint len, cap;
-  uint64_t next_seq;
+  NlTime now;  /* first: read inline by nl_event_now() (event.h) */
+  NlTime base; /* the wheel's base: <= now and <= every pending time */
+  guint len;
+  guint levels; /* bit k: level k holds an event */
   uint64_t fired;
   NlTime until; /* the running nl_event_run*()'s limit */
   gboolean stopped;
-  /* The event whose callback runs, still in slot 0 until it returns (NULL
-   * once it re-armed or when none runs). */
-  NlEvent *firing;
+  NlEvent *firing; /* the event whose callback runs, or NULL */
+  uint64_t used[LEVELS]; /* bit j: bits[k][j] is not 0 */
+  uint64_t bits[LEVELS][WORDS]; /* the non-empty buckets */
+  Bucket buckets[LEVELS * SLOTS];
 };
 
-#define ARITY 2
-/* A re-armed root is sifted top-down through the nodes above this index
- * (the first four levels), bottom-up below (see nl_event_schedule). */
-#define TOP_DOWN_NODES 15u
-
 NlEventQueue *nl_event_queue_new(void) {
-  NlEventQueue *q = g_new0(NlEventQueue, 1);
-  q->cap = 256;
-  q->heap = g_new(Slot, q->cap);
-  return q;
+  return g_new0(NlEventQueue, 1);
+}
+
+/* The non-empty bucket of level @k with the smallest slot. */
+static inline guint first_slot(const NlEventQueue *q, guint k) {
+  guint j = (guint)__builtin_ctzll(q->used[k]);
+  return j * 64u + (guint)__builtin_ctzll(q->bits[k][j]);
 }
 
 void nl_event_queue_free(NlEventQueue *q) {
   if (q == NULL)
     return;
-  for (guint i = 0; i < q->len; i++)
-    if (q->heap[i].ev != q->firing)
-      q->heap[i].ev->heap_index = G_MAXUINT;
-  g_free(q->heap);
+  for (guint i = 0; i < LEVELS * SLOTS; i++)
+    for (NlEvent *ev = q->buckets[i].head; ev != NULL; ev = ev->next)
+      ev->slot = G_MAXUINT;
   g_free(q);
 }
 
 void nl_event_init(NlEvent *ev, NlEventFn fn, void *data) {
   ev->time = 0;
-  ev->seq = 0;
+  ev->next = ev->prev = NULL;
   ev->fn = fn;
   ev->data = data;
-  ev->heap_index = G_MAXUINT;
+  ev->slot = G_MAXUINT;
 }
 
-static inline gboolean before(const Slot *a, const Slot *b) {
-  return a->key < b->key;
-}
-
-/* Writes @s into slot @i.  The firing event (slot 0, not pending) is never
- * moved by a sift: every other key is greater than its key, and it leaves
- * slot 0 only by its re-arm (which clears q->firing first) or its
- * removal. */
-static inline void place(NlEventQueue *q, guint i, const Slot *s) {
-  q->heap[i] = *s;
-  s->ev->heap_index = i;
-}
-
-static void sift_up(NlEventQueue *q, guint i, Slot s) {
-  while (i > 0) {
-    guint parent = (i - 1) / ARITY;
-    if (!before(&s, &q->heap[parent]))
-      break;
-    place(q, i, &q->heap[parent]);
-    i = parent;
+/* Appends @ev (idle, ev->time >= q->base) to its bucket. */
+static inline void insert(NlEventQueue *q, NlEvent *ev) {
+  uint64_t t = (uint64_t)ev->time, x = t ^ (uint64_t)q->base;
+  guint k = x != 0 ? (guint)(63 - __builtin_clzll(x)) / LEVEL_BITS : 0;
+  guint s = (guint)(t >> (k * LEVEL_BITS)) & (SLOTS - 1);
+  guint i = k * SLOTS + s;
+  Bucket *b = &q->buckets[i];
+  ev->slot = i;
+  ev->next = NULL;
+  if (b->head != NULL) {
+    NlEvent *last = b->head->prev;
+    last->next = ev;
+    ev->prev = last;
+    b->head->prev = ev;
+  } else {
+    b->head = ev;
+    ev->prev = ev;
+    q->bits[k][s / 64u] |= (uint64_t)1 << (s % 64u);
+    q->used[k] |= (uint64_t)1 << (s / 64u);
+    q->levels |= 1u << k;
   }
-  place(q, i, &s);
 }
 
-static void sift_down(NlEventQueue *q, guint i, Slot s) {
-  guint c;
-  while ((c = ARITY * i + 1) < q->len) {
-    if (c + 1 < q->len)
-      c += before(&q->heap[c + 1], &q->heap[c]);
-    if (!before(&q->heap[c], &s))
-      break;
-    place(q, i, &q->heap[c]);
-    i = c;
+static inline void bucket_emptied(NlEventQueue *q, guint i) {
+  guint k = i / SLOTS, s = i % SLOTS;
+  uint64_t *w = &q->bits[k][s / 64u];
+  *w &= ~((uint64_t)1 << (s % 64u));
+  if (*w == 0) {
+    q->used[k] &= ~((uint64_t)1 << (s / 64u));
+    if (q->used[k] == 0)
+      q->levels &= ~(1u << k);
   }
-  place(q, i, &s);
 }
+G_STATIC_ASSERT(WORDS == 64);
 
-/* Fills the hole at slot @i with @s, which belongs below slot @top_down
- * only rarely: the levels above that slot are sifted top-down, stopping as
- * soon as @s fits; past them the hole goes on to a leaf along the smaller
- * children (one branch-free comparison a level) and @s rises from there
- * (Floyd's bottom-up sift, for a key that belongs far down). */
-static void sift_down_hybrid(NlEventQueue *q, guint i, Slot s, guint top_down) {
-  guint c;
-  while ((c = ARITY * i + 1) < q->len) {
-    if (c + 1 < q->len)
-      c += before(&q->heap[c + 1], &q->heap[c]);
-    if (i < top_down && !before(&q->heap[c], &s))
-      break;
-    place(q, i, &q->heap[c]);
-    i = c;
+/* Takes pending @ev out of its bucket. */
+static inline void unlink_event(NlEventQueue *q, NlEvent *ev) {
+  Bucket *b = &q->buckets[ev->slot];
+  if (ev == b->head) {
+    b->head = ev->next;
+    if (b->head != NULL)
+      b->head->prev = ev->prev;
+    else
+      bucket_emptied(q, ev->slot);
+  } else {
+    ev->prev->next = ev->next;
+    if (ev->next != NULL)
+      ev->next->prev = ev->prev;
+    else
+      b->head->prev = ev->prev; /* the new last */
   }
-  if (i < top_down)
-    place(q, i, &s);
-  else
-    sift_up(q, i, s);
+  ev->slot = G_MAXUINT;
 }
 
-/* Removes slot @i (its event is not touched). */
-static void remove_slot(NlEventQueue *q, guint i) {
-  Slot last = q->heap[--q->len];
-  if (i == q->len)
-    return;
-  if (i == 0) /* the last slot's key belongs near the bottom */
-    sift_down_hybrid(q, 0, last, 0);
-  else if (before(&last, &q->heap[(i - 1) / ARITY]))
-    sift_up(q, i, last);
-  else
-    sift_down(q, i, last);
+/* The earliest time bucket @s of level @k can hold, given the base. */
+static inline NlTime slot_start(const NlEventQueue *q, guint k, guint s) {
+  uint64_t span = (uint64_t)1 << (k * LEVEL_BITS);
+  uint64_t above = ~((span << LEVEL_BITS) - 1); /* 0 for the top level */
+  return (NlTime)(((uint64_t)q->base & above) | (uint64_t)s * span);
+}
+
+/* Moves the base to the start of bucket @s of level @k > 0, the first
+ * non-empty bucket of the lowest non-empty level, and its events, in
+ * order, into the levels below. */
+static void move_down(NlEventQueue *q, guint k, guint s) {
+  guint i = k * SLOTS + s;
+  NlEvent *ev = q->buckets[i].head;
+  q->buckets[i].head = NULL;
+  bucket_emptied(q, i);
+  q->base = slot_start(q, k, s);
+  while (ev != NULL) {
+    NlEvent *next = ev->next;
+    insert(q, ev);
+    ev = next;
+  }
 }
 
 void nl_event_schedule(NlEventQueue *q, NlEvent *ev, NlTime at) {
   g_return_if_fail(q != NULL && ev != NULL && ev->fn != NULL);
   g_return_if_fail(at >= q->now);
+  if (nl_event_pending(ev))
+    unlink_event(q, ev); /* moved: after every event already at @at */
+  else
+    q->len++;
   ev->time = at;
-  ev->seq = q->next_seq++;
-  Slot s = {key_of(at, ev->seq), ev};
-  if (ev == q->firing) {
-    /* The firing event re-arms: it moves down from the root.  Its new time
-     * is most often near (a program woken by a packet, a hop of a
-     * millisecond among timers of a second), so the first levels are
-     * sifted top-down; a key past them goes on bottom-up. */
-    q->firing = NULL;
-    sift_down_hybrid(q, 0, s, TOP_DOWN_NODES);
-    return;
-  }
-  if (nl_event_pending(ev)) {
-    guint i = ev->heap_index;
-    if (i > 0 && before(&s, &q->heap[(i - 1) / ARITY]))
-      sift_up(q, i, s);
-    else
-      sift_down(q, i, s);
-    return;
-  }
-  if (q->len == q->cap) {
-    q->cap *= 2;
-    q->heap = g_renew(Slot, q->heap, q->cap);
-  }
-  sift_up(q, q->len++, s);
+  insert(q, ev);
 }
 
 void nl_event_schedule_in(NlEventQueue *q, NlEvent *ev, NlTime delay) {
@@ -201,9 +194,8 @@ void nl_event_schedule_in(NlEventQueue *q, NlEvent *ev, NlTime delay) {
 void nl_event_cancel(NlEventQueue *q, NlEvent *ev) {
   g_return_if_fail(q != NULL && ev != NULL);
   if (nl_event_pending(ev)) {
-    guint i = ev->heap_index;
-    ev->heap_index = G_MAXUINT;
-    remove_slot(q, i);
+    unlink_event(q, ev);
+    q->len--;
   }
 }
 
@@ -218,26 +210,39 @@ static uint64_t run(NlEventQueue *q, NlTime until) {
   uint64_t n = 0, advanced = q->fired;
   q->until = until;
   q->stopped = FALSE;
-  while (q->len > 0 && !q->stopped) {
-    Slot *top = &q->heap[0];
-    NlTime t = key_time(top->key);
+  while (q->levels != 0 && !q->stopped) {
+    guint k = (guint)__builtin_ctz(q->levels);
+    guint s = first_slot(q, k), i = k * SLOTS + s;
+    Bucket *b = &q->buckets[i];
+    if (k > 0 && b->head->next != NULL) {
+      /* Its events come after the limit if the bucket's start does; the
+       * base never moves past the limit (nor so past the clock). */
+      if (slot_start(q, k, s) > until)
+        break;
+      move_down(q, k, s);
+      continue;
+    }
+    /* The earliest event: the head of a bucket of level 0, or the only
+     * event of a bucket above (the base then moves to its time without
+     * moving it down: every other event stays where it belongs). */
+    NlEvent *ev = b->head;
+    NlTime t = ev->time;
     if (t > until)
       break;
-    NlEvent *ev = top->ev;
     g_assert(t >= q->now); /* time never moves backwards */
-    q->now = t;
+    b->head = ev->next;
+    if (b->head != NULL)
+      b->head->prev = ev->prev;
+    else
+      bucket_emptied(q, i);
+    ev->slot = G_MAXUINT; /* not pending while it fires */
+    q->len--;
+    q->now = q->base = t;
     n++;
-    /* Not pending while it fires; it stays in slot 0 until it returns. */
-    ev->heap_index = G_MAXUINT;
+    /* The callback may re-arm or free @ev: nothing touches it afterwards. */
     q->firing = ev;
-    /* The callback may re-arm or free @ev: nothing touches it afterwards
-     * (a re-arm clears q->firing; an event freed and not re-armed is only
-     * compared by address). */
     ev->fn(ev, ev->data);
-    if (q->firing == ev) {
-      q->firing = NULL;
-      remove_slot(q, 0);
-    }
+    q->firing = NULL;
   }
   advanced = q->fired - advanced; /* nl_event_advance() in callbacks */
   q->fired += n;
@@ -260,31 +265,46 @@ void nl_event_stop(NlEventQueue *q) {
 }
 
 guint nl_event_queue_size(const NlEventQueue *q) {
-  /* The firing event still sits in slot 0, but is not pending. */
-  return q->len - (q->firing != NULL);
+  return q->len;
+}
+
+/* Whether a pending event is due at or before @at. */
+static gboolean due_by(const NlEventQueue *q, NlTime at) {
+  if (q->levels == 0)
+    return FALSE;
+  guint k = (guint)__builtin_ctz(q->levels);
+  guint s = first_slot(q, k);
+  const NlEvent *ev = q->buckets[k * SLOTS + s].head;
+  if (k == 0)
+    return ev->time <= at; /* the earliest */
+  if (slot_start(q, k, s) > at)
+    return FALSE;
+  for (; ev != NULL; ev = ev->next) /* the earliest is in this bucket */
+    if (ev->time <= at)
+      return TRUE;
+  return FALSE;
 }
 
 NlTime nl_event_next_time(const NlEventQueue *q) {
-  if (q->firing == NULL)
-    return q->len ? key_time(q->heap[0].key) : NL_TIME_NEVER;
-  /* While an event fires, the next one is the smaller child of slot 0. */
-  if (q->len < 2)
+  if (q->levels == 0)
     return NL_TIME_NEVER;
-  guint c = 1;
-  if (q->len > 2 && before(&q->heap[2], &q->heap[1]))
-    c = 2;
-  return key_time(q->heap[c].key);
+  guint k = (guint)__builtin_ctz(q->levels);
+  guint s = first_slot(q, k);
+  const NlEvent *ev = q->buckets[k * SLOTS + s].head;
+  NlTime next = ev->time; /* level 0: a bucket holds one time */
+  for (; k > 0 && ev != NULL; ev = ev->next)
+    next = MIN(next, ev->time);
+  return next;
 }
 
 gboolean nl_event_advance(NlEventQueue *q, NlTime at) {
   /* Only inside a callback of a running loop, within its limit, and only
-   * when no pending event comes first (one already at @at would: it has
-   * the smaller seq). */
+   * when no pending event comes first (one already at @at would: it was
+   * scheduled before). */
   if (q->firing == NULL || q->stopped || at < q->now || at > q->until ||
-      nl_event_next_time(q) <= at)
+      due_by(q, at))
     return FALSE;
   q->now = at;
-  q->next_seq++; /* the seq the event would have taken */
   q->fired++;
   return TRUE;
 }

@@ -1,5 +1,6 @@
 /* The event core: a virtual clock and a queue of events ordered by
- * (time, insertion sequence).  Network, NAT and sockets are only clients.
+ * (time, insertion sequence): of two events due at the same time, the one
+ * scheduled first fires first.  Network, NAT and sockets are only clients.
  */
 #ifndef NL_EVENT_H
 #define NL_EVENT_H
@@ -30,13 +31,14 @@ typedef int64_t NlTime;
 typedef void (*NlEventFn)(NlEvent *ev, void *data);
 
 /* An event is embedded in its owner (a packet, a timer, a socket), so
- * scheduling never allocates.  The fields are private. */
+ * scheduling never allocates.  The fields are private (time may be read:
+ * when a pending event is due). */
 struct NlEvent {
   NlTime time;
-  uint64_t seq;
+  NlEvent *next, *prev; /* in its bucket of the queue's wheel */
   NlEventFn fn;
   void *data;
-  guint heap_index; /* position in the heap, or G_MAXUINT when idle */
+  guint slot; /* its bucket, or G_MAXUINT when idle */
 };
 
 /**
@@ -52,7 +54,7 @@ void nl_event_init(NlEvent *ev, NlEventFn fn, void *data);
 
 /**
  * nl_event_schedule: fires @ev at absolute time @at (>= now).  An event that
- * is already pending is moved; it then takes a new sequence number, so it
+ * is already pending is moved; it then counts as scheduled now, so it
  * fires after every event already scheduled for the same time.
  */
 void nl_event_schedule(NlEventQueue *q, NlEvent *ev, NlTime at);
@@ -69,7 +71,7 @@ void nl_event_schedule_in(NlEventQueue *q, NlEvent *ev, NlTime delay);
 void nl_event_cancel(NlEventQueue *q, NlEvent *ev);
 
 static inline gboolean nl_event_pending(const NlEvent *ev) {
-  return ev->heap_index != G_MAXUINT;
+  return ev->slot != G_MAXUINT;
 }
 
 NlTime nl_event_now(const NlEventQueue *q);

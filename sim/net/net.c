@@ -63,7 +63,7 @@ NlPacket *nl_packet_alloc(size_t len) {
     p->data = g_malloc(p->cap);
   }
   p->len = (guint)len;
-  p->ev.heap_index = G_MAXUINT;
+  p->ev.slot = G_MAXUINT;
   return p;
 }
 
