@@ -49,11 +49,11 @@ static TestRun *run_counting(const char *text, guint *loaded) {
   return r;
 }
 
-/* HOSTS hosts h1..hN each running @program with "-n I aI,b,c" (@opts) or
+/* @n hosts h1..hN each running @program with "-n I aI,b,c" (@opts) or
  * "hI". */
-static char *hosts_running(const char *program, gboolean opts) {
+static char *hosts_running(const char *program, gboolean opts, int n) {
   GString *s = g_string_new("duration 2s\n");
-  for (int i = 1; i <= HOSTS; i++) {
+  for (int i = 1; i <= n; i++) {
     g_string_append_printf(s, "host h%d\n  run %s ", i, program);
     if (opts)
       g_string_append_printf(s, "-n %d a%d,b,c", i, i);
@@ -64,17 +64,19 @@ static char *hosts_running(const char *program, gboolean opts) {
   return g_string_free(s, FALSE);
 }
 
-static void test_instances_share_one_load_and_keep_their_data(void **state) {
+/* @n processes of tests/progs/instances.c, one object, each with its own
+ * data; the same trace twice. */
+static void share_and_keep(int n) {
   char *p = prog("instances");
-  char *text = hosts_running(p, TRUE);
+  char *text = hosts_running(p, TRUE, n);
   GString *ex = g_string_new(text);
-  for (int i = 1; i <= HOSTS; i++)
+  for (int i = 1; i <= n; i++)
     g_string_append_printf(ex, "expect exit h%d/instances code 0\n", i);
   guint loaded;
   TestRun *r = run_counting(ex->str, &loaded);
   assert_int_equal(r->failed, 0);
-  assert_int_equal(loaded, 1); /* one object for fifty processes */
-  for (int i = 1; i <= HOSTS; i++) {
+  assert_int_equal(loaded, 1); /* one object for all the processes */
+  for (int i = 1; i <= n; i++) {
     char *who = g_strdup_printf("h%d/instances", i);
     GPtrArray *l = test_stdout(r, who);
     assert_int_equal(l->len, 3);
@@ -103,9 +105,20 @@ static void test_instances_share_one_load_and_keep_their_data(void **state) {
   g_free(p);
 }
 
+static void test_instances_share_one_load_and_keep_their_data(void **state) {
+  share_and_keep(HOSTS);
+}
+
+/* Past 256 processes of one program, each one's copy of the program's data
+ * is kept as what differs from the data as loaded (sim/host/facts.c,
+ * "Compact copies"); each still finds exactly its own. */
+static void test_many_instances_keep_their_data(void **state) {
+  share_and_keep(300);
+}
+
 static void test_instances_with_a_constructor_are_private(void **state) {
   char *p = prog("instances-ctor");
-  char *text = hosts_running(p, FALSE);
+  char *text = hosts_running(p, FALSE, HOSTS);
   guint loaded;
   TestRun *r = run_counting(text, &loaded);
   assert_int_equal(r->failed, 0);
@@ -180,6 +193,7 @@ static void test_instances_read_their_own_standard_input(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_instances_share_one_load_and_keep_their_data),
+      cmocka_unit_test(test_many_instances_keep_their_data),
       cmocka_unit_test(test_instances_with_a_constructor_are_private),
       cmocka_unit_test(test_instances_read_their_own_standard_input),
   };

@@ -17,8 +17,9 @@ static unsigned char marks[3000];
 
 static int marks_ok(int n) {
   for (size_t i = 0; i < sizeof marks; i++) {
-    int want =
-        i == (size_t)n * 37 % sizeof marks || i == sizeof marks - 1 ? n : 0;
+    int want = i == (size_t)n * 37 % sizeof marks || i == sizeof marks - 1
+                   ? (unsigned char)n
+                   : 0;
     if (marks[i] != want)
       return 0;
   }
