@@ -156,7 +156,8 @@ static void test_trace_text_numbers_as_printf(void **state) {
   *nl_trace_put_uint(got, G_MAXUINT64) = '\0';
   assert_string_equal(got, "18446744073709551615");
   const uint32_t addrs[] = {0, 1, 0x0a000005, 0xc0a80101, 0x64400a0b,
-                            0xffffffff, 0x01020304, 0x0a00ff09};
+                            0xffffffff, 0x01020304, 0x0a00ff09, 0x63646465,
+                            0xc7c8c9fe, 0x090a6364};
   for (gsize i = 0; i < G_N_ELEMENTS(addrs); i++) {
     char want[16], a[16];
     uint32_t x = addrs[i];
@@ -301,6 +302,107 @@ static void test_trace_text_escapes_anywhere(void **state) {
   nl_trace_free(t);
 }
 
+
+/* A packet's decode is remembered by its bytes, in a slot chosen by the
+ * record's id: whatever ids and bytes come, each line is the decoder's
+ * text of its own bytes -- the same bytes under another id, other bytes
+ * under the same id or one sharing its slot, a copy with a bad checksum,
+ * a packet too big to be remembered. */
+static void test_trace_text_packet_decodes_remembered_by_bytes(void **state) {
+  NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
+  /* Names of 31, 32 and 33 bytes: copied whole or not. */
+  guint32 names[] = {nl_trace_intern(t, "a"),
+                     nl_trace_intern(t, "n23456789012345678901234567890a"),
+                     nl_trace_intern(t, "n234567890123456789012345678901b"),
+                     nl_trace_intern(t, "n2345678901234567890123456789012c")};
+  static guint8 pkts[5][3000];
+  size_t lens[5];
+  lens[0] = nl_udp4_build(pkts[0], 0x0a000005, 5000, 0xc000020a, 7, "hello",
+                          5, 1, 64, FALSE);
+  lens[1] = nl_udp4_build(pkts[1], 0x0a000005, 5001, 0xc000020a, 7, "hello",
+                          5, 1, 64, FALSE);
+  memcpy(pkts[2], pkts[0], lens[0]); /* the same with a bad UDP checksum */
+  lens[2] = lens[0];
+  pkts[2][lens[2] - 1] ^= 1;
+  static guint8 big[2900];
+  memset(big, 'x', sizeof big);
+  lens[3] = nl_udp4_build(pkts[3], 0x0a000005, 5000, 0xc000020a, 7, big,
+                          sizeof big, 1, 64, FALSE);
+  lens[4] = nl_udp4_build(pkts[4], 0x0a000005, 5000, 0xc000020a, 7, "", 0,
+                          1, 64, FALSE);
+  const uint64_t ids[] = {1, 257, 1, 513, 2, 1, 1u << 20};
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  for (int round = 0; round < 3; round++) {
+    for (gsize i = 0; i < G_N_ELEMENTS(ids); i++) {
+      for (gsize k = 0; k < G_N_ELEMENTS(lens); k++) {
+        guint32 node = names[(i + k) % G_N_ELEMENTS(names)];
+        guint32 peer = names[(i + k + round) % G_N_ELEMENTS(names)];
+        NlTraceRecord rec = {.time = (NlTime)(i * 1000 + k), .id = ids[i],
+                             .kind = NL_TRACE_PKT_RECV, .node = node,
+                             .peer = peer, .len = (uint32_t)lens[k]};
+        g_string_truncate(got, 0);
+        nl_trace_format(t, &rec, pkts[k], got);
+        char tb[NL_TIME_STRLEN];
+        g_string_printf(want, "%s %s recv <- %s #%" G_GUINT64_FORMAT " ",
+                        nl_time_to_string(rec.time, tb),
+                        nl_trace_name(t, node), nl_trace_name(t, peer),
+                        ids[i]);
+        nl_wire_describe(pkts[k], lens[k], want);
+        assert_string_equal(got->str, want->str);
+      }
+    }
+  }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+  nl_trace_free(t);
+}
+
+static int vformat(char *out, gsize cap, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+static int vformat(char *out, gsize cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = nl_trace_vformat(out, cap, fmt, ap);
+  va_end(ap);
+  return n;
+}
+
+/* The records' formatter writes what printf writes, by hand or not. */
+static void test_trace_vformat_as_printf(void **state) {
+  char got[256], want[256];
+#define SAME(...)                                                              \
+  do {                                                                         \
+    int n = vformat(got, sizeof got, __VA_ARGS__);                             \
+    int m = g_snprintf(want, sizeof want, __VA_ARGS__);                        \
+    assert_int_equal(n, m);                                                    \
+    assert_string_equal(got, want);                                            \
+  } while (0)
+  SAME("sendto(%d, %zu bytes, %s) = %zd", 3, (size_t)100, "1.2.3.4:5",
+       (ssize_t)-101);
+  SAME("%d %d %d %i", 0, -1, G_MININT, G_MAXINT);
+  SAME("%ld %lld %zd", G_MINLONG, (long long)G_MININT64, (ssize_t)-7);
+  SAME("%u %lu %llu %zu", G_MAXUINT, G_MAXULONG, (unsigned long long)G_MAXUINT64,
+       (size_t)0);
+  SAME("%x %lx %llx %zx", 0u, 0xdeadbeefUL, 0x0123456789abcdefULL,
+       (size_t)255);
+  SAME("%s|%s|%c|%%|", "", "text", 'q');
+  SAME("%s", (const char *)NULL);
+  SAME("no conversions at all");
+  SAME("%s", "");
+  /* Not taken by hand: flags, widths, precisions. */
+  SAME("%5d|%-3s|%.2s|%02x|%+d", 42, "a", "abc", 7u, 3);
+  SAME("%p", (void *)NULL);
+  /* Too long for the room: -1, by hand or not. */
+  char small[8];
+  assert_int_equal(vformat(small, sizeof small, "%s", "1234567"), 7);
+  assert_string_equal(small, "1234567");
+  assert_int_equal(vformat(small, sizeof small, "%s", "12345678"), -1);
+  assert_int_equal(vformat(small, sizeof small, "%d", 12345678), -1);
+  assert_int_equal(vformat(small, sizeof small, "%5d%5d", 1, 2), -1);
+#undef SAME
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
@@ -313,6 +415,8 @@ int main(void) {
     cmocka_unit_test(test_trace_text_escapes_control_bytes),
     cmocka_unit_test(test_trace_text_escapes_anywhere),
     cmocka_unit_test(test_trace_text_form_of_tcp),
+    cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
+    cmocka_unit_test(test_trace_vformat_as_printf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

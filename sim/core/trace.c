@@ -57,6 +57,38 @@ typedef struct {
   gsize page;       /* the system's page size */
 } Spill;
 
+/* An interned name and its length.  Names are stored with NAME_PAD zero
+ * bytes after them, so that the formatter copies a short one in one
+ * fixed-size move. */
+#define NAME_PAD 32
+typedef struct {
+  const char *s;
+  guint32 len;
+} Name;
+
+/* Packet decodes remembered for nl_trace_format (put_packet): DESC_SLOTS
+ * slots chosen by the record's id, each the last packet of up to
+ * DESC_MAX_PKT bytes decoded there and its text. */
+#define DESC_SLOTS 256
+#define DESC_MAX_PKT 2048
+#define DESC_MAX_TEXT 232
+typedef struct {
+  guint32 len; /* of the packet, 0 when none */
+  guint32 text_len;
+  guint8 *bytes; /* DESC_MAX_PKT bytes, allocated on first use */
+  char text[DESC_MAX_TEXT];
+} DescSlot;
+
+/* What nl_trace_format remembers from one record to the next: the last
+ * time written (most records share their time with the one before) and
+ * packet decodes. */
+typedef struct {
+  NlTime time;        /* the last time written, if time_len */
+  guint32 time_len;
+  char time_text[32];
+  DescSlot *slots; /* DESC_SLOTS, allocated on first use */
+} DescCache;
+
 struct NlTrace {
   uint64_t mask; /* first, for nl_trace_wants(): kept | listened to */
   uint64_t keep; /* kinds kept */
@@ -70,8 +102,9 @@ struct NlTrace {
   uint64_t count;
   GHashTable *ids;  /* name -> id+1 */
   GPtrArray *names; /* id -> name */
-  GArray *name_lens; /* id -> strlen(name), guint32: for nl_trace_format */
+  GArray *name_tab; /* id -> Name: for nl_trace_format */
   NlTracePacketFormat packet_format; /* installed by the network layer */
+  DescCache *desc; /* its decodes, remembered */
 };
 
 G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlTrace, mask) == 0);
@@ -90,6 +123,13 @@ static const gboolean kind_is_packet[] = {
 #undef NL_X
 #undef NL_PKT
 #undef NL_TEXT
+};
+
+/* The kinds' names in NAME_PAD bytes each, copied whole. */
+static const char kind_names_padded[][NAME_PAD] = {
+#define NL_X(e, s, p) s,
+  NL_TRACE_KIND_MAP(NL_X)
+#undef NL_X
 };
 
 static const guint8 kind_name_lens[] = {
@@ -111,7 +151,8 @@ NlTrace *nl_trace_new(void) {
   t->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
   t->ids = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);
   t->names = g_ptr_array_new_with_free_func(g_free);
-  t->name_lens = g_array_new(FALSE, FALSE, sizeof(guint32));
+  t->name_tab = g_array_new(FALSE, FALSE, sizeof(Name));
+  t->desc = g_new0(DescCache, 1);
   nl_trace_intern(t, "");
   return t;
 }
@@ -141,7 +182,13 @@ void nl_trace_free(NlTrace *t) {
   g_array_free(t->listeners, TRUE);
   g_hash_table_destroy(t->ids);
   g_ptr_array_free(t->names, TRUE);
-  g_array_free(t->name_lens, TRUE);
+  g_array_free(t->name_tab, TRUE);
+  if (t->desc->slots != NULL) {
+    for (guint i = 0; i < DESC_SLOTS; i++)
+      g_free(t->desc->slots[i].bytes);
+    g_free(t->desc->slots);
+  }
+  g_free(t->desc);
   g_free(t);
 }
 
@@ -153,11 +200,13 @@ guint32 nl_trace_intern(NlTrace *t, const char *name) {
   gpointer v = g_hash_table_lookup(t->ids, name);
   if (v != NULL)
     return GPOINTER_TO_UINT(v) - 1;
-  char *copy = g_strdup(name);
+  guint32 len = (guint32)strlen(name);
+  char *copy = g_malloc0(len + NAME_PAD + 1);
+  memcpy(copy, name, len);
   guint32 id = t->names->len;
-  guint32 len = (guint32)strlen(copy);
   g_ptr_array_add(t->names, copy);
-  g_array_append_val(t->name_lens, len);
+  Name n = {copy, len};
+  g_array_append_val(t->name_tab, n);
   g_hash_table_insert(t->ids, copy, GUINT_TO_POINTER(id + 1));
   return id;
 }
@@ -409,6 +458,117 @@ void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
   memset(p + sizeof rec + len, 0, padded - sizeof rec - len);
 }
 
+/* printf's common case, by hand: conversions d i u x s c and %% with no
+ * flags, width, precision or position, and the length modifiers l ll z,
+ * written as glibc writes them ("(null)" for a NULL string).  Returns the
+ * length (@out NUL-terminated), or -1 for anything else or a text of
+ * @cap bytes or more. */
+static int format_simple(char *out, gsize cap, const char *fmt, va_list ap) {
+  char *p = out, *end = out + cap - 1; /* room for the NUL */
+  const char *f = fmt;
+  for (;;) {
+    char c = *f++;
+    if (c == '\0')
+      break;
+    if (c != '%') {
+      if (p == end)
+        return -1;
+      *p++ = c;
+      continue;
+    }
+    int lng = 0; /* 1: l, 2: ll, 3: z */
+    if (*f == 'l') {
+      lng = 1;
+      if (*++f == 'l') {
+        lng = 2;
+        f++;
+      }
+    } else if (*f == 'z') {
+      lng = 3;
+      f++;
+    }
+    char num[24];
+    const char *piece = num;
+    gsize n;
+    switch (*f++) {
+      case '%':
+        if (lng != 0)
+          return -1;
+        num[0] = '%';
+        n = 1;
+        break;
+      case 'd':
+      case 'i': {
+        long long v = lng == 0   ? va_arg(ap, int)
+                      : lng == 1 ? va_arg(ap, long)
+                      : lng == 2 ? va_arg(ap, long long)
+                                 : va_arg(ap, ssize_t);
+        char *q = num;
+        if (v < 0)
+          *q++ = '-';
+        q = nl_trace_put_uint(q, v < 0 ? 0ull - (unsigned long long)v
+                                       : (unsigned long long)v);
+        n = (gsize)(q - num);
+        break;
+      }
+      case 'u': {
+        unsigned long long v = lng == 0   ? va_arg(ap, unsigned)
+                               : lng == 1 ? va_arg(ap, unsigned long)
+                               : lng == 2 ? va_arg(ap, unsigned long long)
+                                          : va_arg(ap, size_t);
+        n = (gsize)(nl_trace_put_uint(num, v) - num);
+        break;
+      }
+      case 'x': {
+        unsigned long long v = lng == 0   ? va_arg(ap, unsigned)
+                               : lng == 1 ? va_arg(ap, unsigned long)
+                               : lng == 2 ? va_arg(ap, unsigned long long)
+                                          : va_arg(ap, size_t);
+        char *q = num + sizeof num;
+        do {
+          *--q = "0123456789abcdef"[v & 15];
+          v >>= 4;
+        } while (v != 0);
+        piece = q;
+        n = (gsize)(num + sizeof num - q);
+        break;
+      }
+      case 's':
+        if (lng != 0)
+          return -1;
+        piece = va_arg(ap, const char *);
+        if (piece == NULL)
+          piece = "(null)";
+        n = strlen(piece);
+        break;
+      case 'c':
+        if (lng != 0)
+          return -1;
+        num[0] = (char)(unsigned char)va_arg(ap, int);
+        n = 1;
+        break;
+      default:
+        return -1;
+    }
+    if (n > (gsize)(end - p))
+      return -1;
+    memcpy(p, piece, n);
+    p += n;
+  }
+  *p = '\0';
+  return (int)(p - out);
+}
+
+int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap) {
+  va_list aq;
+  va_copy(aq, ap);
+  int n = format_simple(out, cap, fmt, aq);
+  va_end(aq);
+  if (n < 0)
+    n = g_vsnprintf(out, cap, fmt, ap);
+  return n >= 0 && (gsize)n < cap ? n : -1;
+}
+
 void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
                    guint32 peer, uint64_t id, uint16_t aux, const char *fmt,
                    ...) {
@@ -418,9 +578,9 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
   char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  int n = g_vsnprintf(buf, sizeof buf, fmt, ap);
+  int n = nl_trace_vformat(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  if (n >= 0 && (gsize)n < sizeof buf) {
+  if (n >= 0) {
     nl_trace_add(t, time, kind, node, peer, id, aux, buf, (guint32)n);
     return;
   }
@@ -501,35 +661,24 @@ const char *nl_drop_reason_name(NlDropReason r) {
   return r < NL_DROP_N_REASONS ? drop_names[r] : "?";
 }
 
-static const char digit_pairs[] =
+const char nl__trace_digit_pairs[200] =
     "00010203040506070809101112131415161718192021222324"
     "25262728293031323334353637383940414243444546474849"
     "50515253545556575859606162636465666768697071727374"
     "75767778798081828384858687888990919293949596979899";
 
-char *nl_trace_put_uint(char *p, uint64_t v) {
-  const char *pairs = digit_pairs;
-  if (v < 10) {
-    *p = (char)('0' + v);
-    return p + 1;
-  }
-  /* Two digits at a time, from the right, into a buffer; then copied. */
-  char tmp[20];
-  char *e = tmp + sizeof tmp, *q = e;
-  while (v >= 100) {
-    unsigned r = (unsigned)(v % 100);
-    v /= 100;
-    q -= 2;
-    memcpy(q, pairs + 2 * r, 2);
-  }
-  if (v >= 10) {
-    q -= 2;
-    memcpy(q, pairs + 2 * v, 2);
-  } else {
-    *--q = (char)('0' + v);
-  }
-  memcpy(p, q, (gsize)(e - q));
-  return p + (e - q);
+const uint64_t nl__trace_pow10[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+    10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+    100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull};
+
+char *nl__trace_room_grow(GString *out, gsize n) {
+  gsize len = out->len;
+  g_string_set_size(out, len + n);
+  out->len = len;
+  return out->str + len;
 }
 
 /* nl_time_to_string's form ("%s%" PRIu64 ".%09" PRIu64), by hand: the
@@ -543,19 +692,11 @@ static char *put_time(char *p, NlTime t) {
   /* Nine digits, zeros first: the last eight two at a time. */
   uint32_t frac = (uint32_t)(a % 1000000000u);
   for (int i = 7; i > 0; i -= 2) {
-    memcpy(p + i, digit_pairs + 2 * (frac % 100), 2);
+    memcpy(p + i, nl__trace_digit_pairs + 2 * (frac % 100), 2);
     frac /= 100;
   }
   p[0] = (char)('0' + frac);
   return p + 9;
-}
-
-static inline void put(GString *out, const char *s, gsize n) {
-  nl_trace_put_len(out, s, n);
-}
-
-static inline void put_str(GString *out, const char *s) {
-  put(out, s, strlen(s));
 }
 
 /* Whether none of the 8 bytes at @p needs an escape (a control byte,
@@ -573,87 +714,160 @@ static inline gboolean plain8(const guint8 *p) {
   return (found & highs) == 0;
 }
 
-/* An interned name, its length known. */
-static inline void put_name(GString *out, const NlTrace *t, guint32 id) {
-  if (G_LIKELY(id < t->names->len))
-    put(out, g_ptr_array_index(t->names, id),
-        g_array_index(t->name_lens, guint32, id));
+static inline gboolean plain1(guint8 c) {
+  return c >= 0x20 && c != 0x7f && c != '\\';
+}
+
+/* An interned name: its bytes are followed by NAME_PAD zeros (see
+ * nl_trace_intern), so a short one is copied in one fixed-size move. */
+static const char unknown_text[NAME_PAD] = "?";
+static const Name unknown_name = {unknown_text, 1};
+
+static inline const Name *name_of(const NlTrace *t, guint32 id) {
+  if (G_LIKELY(id < t->name_tab->len))
+    return &g_array_index(t->name_tab, Name, id);
+  (void)nl_trace_name(t, id); /* says it is unknown */
+  return &unknown_name;
+}
+
+/* Writes @n at @p, where NAME_PAD bytes more may be written; returns the
+ * end. */
+static inline char *put_name(char *p, const Name *n) {
+  if (G_LIKELY(n->len <= NAME_PAD))
+    memcpy(p, n->s, NAME_PAD);
   else
-    put_str(out, nl_trace_name(t, id));
+    memcpy(p, n->s, n->len);
+  return p + n->len;
+}
+
+/* The packet decoder's text for @payload, from the cache when the same
+ * bytes were decoded last under an id with the same slot: a hop's send,
+ * receive and delivery records carry the same bytes, so two in three
+ * decodes are copies.  The decoder is a function of the bytes alone, so
+ * the text is the same either way. */
+static void put_packet(const NlTrace *t, const NlTraceRecord *rec,
+                       const guint8 *payload, GString *out) {
+  DescCache *c = t->desc;
+  if (rec->len > DESC_MAX_PKT || rec->len == 0) {
+    t->packet_format(payload, rec->len, out);
+    return;
+  }
+  if (c->slots == NULL)
+    c->slots = g_new0(DescSlot, DESC_SLOTS);
+  DescSlot *d = &c->slots[rec->id & (DESC_SLOTS - 1)];
+  if (d->len == rec->len && memcmp(d->bytes, payload, rec->len) == 0) {
+    nl_trace_put_len(out, d->text, d->text_len);
+    return;
+  }
+  gsize at = out->len;
+  t->packet_format(payload, rec->len, out);
+  gsize n = out->len - at;
+  if (n > DESC_MAX_TEXT) {
+    d->len = 0;
+    return;
+  }
+  if (d->bytes == NULL)
+    d->bytes = g_malloc(DESC_MAX_PKT);
+  memcpy(d->bytes, payload, rec->len);
+  memcpy(d->text, out->str + at, n);
+  d->len = rec->len;
+  d->text_len = (guint32)n;
 }
 
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                      const guint8 *payload, GString *out) {
-  char buf[64];
-  char *p = put_time(buf, rec->time);
+  NlTraceKind kind = rec->kind;
+  const Name *node = name_of(t, rec->node);
+  const Name *peer = name_of(t, rec->peer);
+  gboolean packet = kind < NL_TRACE_N_KINDS && kind_is_packet[kind];
+  /* The time, names, kind, id and drop reason: under 180 bytes besides
+   * the names, counting the fixed-size copies' overshoot; a text's bytes
+   * are at most four each. */
+  gsize need = 224 + node->len + peer->len + (packet ? 0 : 4 * (gsize)rec->len);
+  char *p = nl_trace_room(out, need);
+  DescCache *c = t->desc;
+  if (rec->time != c->time || c->time_len == 0) {
+    c->time_len = (guint32)(put_time(c->time_text, rec->time) - c->time_text);
+    c->time = rec->time;
+  }
+  memcpy(p, c->time_text, sizeof c->time_text);
+  p += c->time_len;
   *p++ = ' ';
-  put(out, buf, (gsize)(p - buf));
-  put_name(out, t, rec->node);
-  put(out, " ", 1);
-  if (rec->kind < NL_TRACE_N_KINDS)
-    put(out, kind_names[rec->kind], kind_name_lens[rec->kind]);
-  else
-    put_str(out, nl_trace_kind_name(rec->kind));
-  if (rec->kind < NL_TRACE_N_KINDS && kind_is_packet[rec->kind]) {
-    if (rec->kind == NL_TRACE_PKT_SEND ||
-        (rec->kind == NL_TRACE_PKT_DROP && (rec->aux & NL_DROP_OUTGOING))) {
-      put(out, " -> ", 4);
-      put_name(out, t, rec->peer);
+  p = put_name(p, node);
+  *p++ = ' ';
+  if (G_LIKELY(kind < NL_TRACE_N_KINDS)) {
+    memcpy(p, kind_names_padded[kind], NAME_PAD);
+    p += kind_name_lens[kind];
+  } else {
+    *p++ = '?';
+  }
+  if (packet) {
+    if (kind == NL_TRACE_PKT_SEND ||
+        (kind == NL_TRACE_PKT_DROP && (rec->aux & NL_DROP_OUTGOING))) {
+      memcpy(p, " -> ", 4);
+      p = put_name(p + 4, peer);
     } else if (rec->peer != 0) {
-      put(out, " <- ", 4);
-      put_name(out, t, rec->peer);
+      memcpy(p, " <- ", 4);
+      p = put_name(p + 4, peer);
     }
-    p = buf;
+    memcpy(p, " #", 2);
+    p = nl_trace_put_uint(p + 2, rec->id);
     *p++ = ' ';
-    *p++ = '#';
-    p = nl_trace_put_uint(p, rec->id);
-    *p++ = ' ';
-    put(out, buf, (gsize)(p - buf));
-    if (rec->kind == NL_TRACE_PKT_DROP) {
-      put(out, "(", 1);
-      put_str(out, nl_drop_reason_name(nl_trace_drop_reason(rec->aux)));
-      put(out, ") ", 2);
+    if (kind == NL_TRACE_PKT_DROP) {
+      const char *why = nl_drop_reason_name(nl_trace_drop_reason(rec->aux));
+      gsize n = strlen(why);
+      *p++ = '(';
+      memcpy(p, why, n);
+      p += n;
+      memcpy(p, ") ", 2);
+      p += 2;
     }
     /* The core does not know wire formats: the network layer installs
      * the decoder (nl_world_new); without one the length is all we say. */
     if (t->packet_format != NULL) {
-      t->packet_format(payload, rec->len, out);
+      nl_trace_room_done(out, p);
+      put_packet(t, rec, payload, out);
     } else {
-      p = nl_trace_put_uint(buf, rec->len);
-      put(out, buf, (gsize)(p - buf));
-      put(out, " bytes", 6);
+      p = nl_trace_put_uint(p, rec->len);
+      memcpy(p, " bytes", 6);
+      nl_trace_room_done(out, p + 6);
     }
-  } else {
-    if (rec->peer != 0) {
-      put(out, " [", 2);
-      put_name(out, t, rec->peer);
-      put(out, "]", 1);
-    }
-    put(out, " ", 1);
-    /* Text payloads are printed with control characters escaped, so one
-     * record is always one line: runs of plain bytes are copied whole. */
-    guint32 i = 0;
-    while (i < rec->len) {
-      guint32 run = i;
-      while (run + 8 <= rec->len && plain8(payload + run))
-        run += 8;
-      while (run < rec->len && payload[run] >= 0x20 && payload[run] != 0x7f &&
-             payload[run] != '\\')
-        run++;
-      put(out, (const char *)payload + i, run - i);
-      if (run == rec->len)
-        break;
-      guint8 ch = payload[run];
-      if (ch == '\\') {
-        put(out, "\\\\", 2);
-      } else {
-        static const char hex[] = "0123456789abcdef";
-        char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
-        put(out, e, 4);
-      }
-      i = run + 1;
-    }
+    return;
   }
+  if (rec->peer != 0) {
+    memcpy(p, " [", 2);
+    p = put_name(p + 2, peer);
+    *p++ = ']';
+  }
+  *p++ = ' ';
+  /* Text payloads are printed with control characters escaped, so one
+   * record is always one line: runs of plain bytes are copied whole. */
+  const guint8 *s = payload, *end = payload + rec->len;
+  while (s < end) {
+    const guint8 *run = s;
+    while (end - run >= 8 && plain8(run))
+      run += 8;
+    while (run < end && plain1(*run))
+      run++;
+    memcpy(p, s, (gsize)(run - s));
+    p += run - s;
+    if (run == end)
+      break;
+    guint8 ch = *run;
+    if (ch == '\\') {
+      memcpy(p, "\\\\", 2);
+      p += 2;
+    } else {
+      static const char hex[] = "0123456789abcdef";
+      p[0] = '\\';
+      p[1] = 'x';
+      p[2] = hex[ch >> 4];
+      p[3] = hex[ch & 15];
+      p += 4;
+    }
+    s = run + 1;
+  }
+  nl_trace_room_done(out, p);
 }
 
 gboolean nl_trace_write_text(const NlTrace *t, const char *path,

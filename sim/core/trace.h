@@ -208,6 +208,17 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
                    guint32 peer, uint64_t id, uint16_t aux, const char *fmt,
                    ...) G_GNUC_PRINTF(8, 9);
 
+/**
+ * nl_trace_vformat: vsnprintf(@out, @cap, @fmt, @ap) for the texts of
+ * records, made once per call or packet: the common conversions (d i u x
+ * s c and %% with no flags, width, precision or position; length l ll z)
+ * by hand, anything else by g_vsnprintf.  Returns the text's length, or
+ * -1 when it needs @cap bytes or more (@ap is then used up: format again
+ * from a new one).
+ */
+int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap)
+    G_GNUC_PRINTF(3, 0);
+
 /* The number of records kept. */
 uint64_t nl_trace_count(const NlTrace *t);
 
@@ -261,10 +272,43 @@ void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn);
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                      const guint8 *payload, GString *out);
 
+/* Private: "00" "01" ... "99" and 10^0 ... 10^19, for nl_trace_put_uint. */
+extern const char nl__trace_digit_pairs[200];
+extern const uint64_t nl__trace_pow10[20];
+
 /* Writes @v in decimal at @p (up to 20 bytes, no NUL); returns the end.
  * For formatters that run once per record (nl_trace_format, the packet
- * decoder), where printf's cost shows. */
-char *nl_trace_put_uint(char *p, uint64_t v);
+ * decoder), where printf's cost shows: the digits are counted first
+ * (log10 from the highest bit set, corrected by one comparison) and
+ * written in place, two at a time from the right. */
+static inline char *nl_trace_put_uint(char *p, uint64_t v) {
+  if (v < 10) {
+    *p = (char)('0' + v);
+    return p + 1;
+  }
+  unsigned bits = 64u - (unsigned)__builtin_clzll(v);
+  unsigned n = (bits * 1233u) >> 12; /* 1233 / 4096 ~ log10(2) */
+  n += v >= nl__trace_pow10[n];
+  char *end = p + n, *q = end;
+  while (v > 0xffffffffu) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    q -= 2;
+    memcpy(q, nl__trace_digit_pairs + 2 * r, 2);
+  }
+  uint32_t w = (uint32_t)v;
+  while (w >= 100) {
+    unsigned r = w % 100;
+    w /= 100;
+    q -= 2;
+    memcpy(q, nl__trace_digit_pairs + 2 * r, 2);
+  }
+  if (w >= 10)
+    memcpy(q - 2, nl__trace_digit_pairs + 2 * w, 2);
+  else
+    q[-1] = (char)('0' + w);
+  return end;
+}
 
 /* g_string_append_len without a call when it fits (the text and JSON
  * formatters append a record's line in some thirty pieces). */
@@ -276,6 +320,21 @@ static inline void nl_trace_put_len(GString *out, const char *s, gsize n) {
   } else {
     g_string_append_len(out, s, (gssize)n);
   }
+}
+
+/* For formatters that write a piece of known greatest length: the place
+ * at the end of @out with room for @n bytes and a NUL after them (@out
+ * grown if needed); write there, then nl_trace_room_done with the end of
+ * what was written. */
+char *nl__trace_room_grow(GString *out, gsize n);
+static inline char *nl_trace_room(GString *out, gsize n) {
+  if (G_LIKELY(out->len + n < out->allocated_len))
+    return out->str + out->len;
+  return nl__trace_room_grow(out, n);
+}
+static inline void nl_trace_room_done(GString *out, char *end) {
+  out->len = (gsize)(end - out->str);
+  *end = '\0';
 }
 
 /**

@@ -347,6 +347,13 @@ void nl__file_notify(NlFile *f);
 unsigned nl__file_poll(NlFile *f);
 /* A CALL record: node = the host, peer = the process, aux = the thread. */
 void nl__trace_call(NlThread *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* The CALL record of a call made once per datagram or segment, written
+ * without a format: "CALL(FD, LEN bytes, ADDR) = R" (" bytes" when
+ * @bytes, ", ADDR" when @addr), R as a number, or as "-NAME" of the errno
+ * -R when @r < 0 and @errname (strerrorname_np's text). */
+void nl__trace_call_io(NlThread *t, const char *call, int fd, size_t len,
+                       gboolean bytes, const char *addr, ssize_t r,
+                       gboolean errname);
 /* Names the call @t is in (a string literal), so that if it waits,
  * nl__block() records a BLOCK ("accept(3)") before the first wait. */
 static inline void nl__call_begin(NlThread *t, const char *name, int fd) {

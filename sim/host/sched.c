@@ -519,14 +519,26 @@ static void trace_block(NlThread *t) {
   t->call_blocked = TRUE;
   if (!nl_trace_wants(tr, NL_TRACE_BLOCK))
     return;
+  /* "%s(%d)" or "%s()" (at most 63 bytes), by hand: once per wait. */
   char text[64];
-  if (t->call_fd >= 0)
-    g_snprintf(text, sizeof text, "%s(%d)", t->call, t->call_fd);
-  else
-    g_snprintf(text, sizeof text, "%s()", t->call);
+  size_t n = strlen(t->call);
+  char *e = text + n;
+  if (n <= sizeof text - 24) {
+    memcpy(text, t->call, n);
+    *e++ = '(';
+    if (t->call_fd >= 0)
+      e = nl_trace_put_uint(e, (uint64_t)t->call_fd);
+    *e++ = ')';
+  } else {
+    if (t->call_fd >= 0)
+      g_snprintf(text, sizeof text, "%s(%d)", t->call, t->call_fd);
+    else
+      g_snprintf(text, sizeof text, "%s()", t->call);
+    e = text + strlen(text);
+  }
   nl_trace_add(tr, nl_world_now(w), NL_TRACE_BLOCK,
                nl_node_trace_id(t->proc->host->node), t->proc->trace_name, 0,
-               (uint16_t)t->tid, text, (guint32)strlen(text));
+               (uint16_t)t->tid, text, (guint32)(e - text));
 }
 
 gboolean nl__block(NlThread *t, NlTime deadline) {
@@ -565,14 +577,15 @@ void nl__trace_call(NlThread *t, const char *fmt, ...) {
   NlTrace *tr = nl_world_trace(w);
   if (t->quiet || !nl_trace_wants(tr, NL_TRACE_CALL))
     return;
-  /* Most calls' text fits on the stack: no allocation for it. */
+  /* Most calls' text fits on the stack: no allocation for it, and no
+   * printf for the common conversions (nl_trace_vformat). */
   char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  int n = g_vsnprintf(buf, sizeof buf, fmt, ap);
+  int n = nl_trace_vformat(buf, sizeof buf, fmt, ap);
   va_end(ap);
   char *s = buf;
-  if (n < 0 || (gsize)n >= sizeof buf) {
+  if (n < 0) {
     va_start(ap, fmt);
     s = g_strdup_vprintf(fmt, ap);
     va_end(ap);
@@ -583,6 +596,65 @@ void nl__trace_call(NlThread *t, const char *fmt, ...) {
                (uint16_t)t->tid, s, (guint32)n);
   if (s != buf)
     g_free(s);
+}
+
+void nl__trace_call_io(NlThread *t, const char *call, int fd, size_t len,
+                       gboolean bytes, const char *addr, ssize_t r,
+                       gboolean errname) {
+  NlWorld *w = t->proc->host->world;
+  NlTrace *tr = nl_world_trace(w);
+  if (t->quiet || !nl_trace_wants(tr, NL_TRACE_CALL))
+    return;
+  const char *err = errname && r < 0 ? strerrorname_np((int)-r) : NULL;
+  if (errname && r < 0 && err == NULL)
+    err = "(null)"; /* as printf's %s writes it */
+  size_t nc = strlen(call), na = addr != NULL ? strlen(addr) : 0;
+  size_t ne = err != NULL ? strlen(err) : 0;
+  if (nc + na + ne > 160) {
+    /* Not from natlab's own calls; as printf writes it. */
+    if (err != NULL)
+      nl__trace_call(t, "%s(%d, %zu%s%s%s) = -%s", call, fd, len,
+                     bytes ? " bytes" : "", addr ? ", " : "", addr ? addr : "",
+                     err);
+    else
+      nl__trace_call(t, "%s(%d, %zu%s%s%s) = %zd", call, fd, len,
+                     bytes ? " bytes" : "", addr ? ", " : "", addr ? addr : "",
+                     r);
+    return;
+  }
+  char text[256];
+  char *e = text;
+  memcpy(e, call, nc);
+  e += nc;
+  *e++ = '(';
+  if (fd < 0)
+    *e++ = '-';
+  e = nl_trace_put_uint(e, fd < 0 ? 0u - (uint64_t)fd : (uint64_t)fd);
+  memcpy(e, ", ", 2);
+  e = nl_trace_put_uint(e + 2, len);
+  if (bytes) {
+    memcpy(e, " bytes", 6);
+    e += 6;
+  }
+  if (addr != NULL) {
+    memcpy(e, ", ", 2);
+    memcpy(e + 2, addr, na);
+    e += 2 + na;
+  }
+  memcpy(e, ") = ", 4);
+  e += 4;
+  if (err != NULL) {
+    *e++ = '-';
+    memcpy(e, err, ne);
+    e += ne;
+  } else {
+    if (r < 0)
+      *e++ = '-';
+    e = nl_trace_put_uint(e, r < 0 ? 0u - (uint64_t)r : (uint64_t)r);
+  }
+  nl_trace_add(tr, nl_world_now(w), NL_TRACE_CALL,
+               nl_node_trace_id(t->proc->host->node), t->proc->trace_name, 0,
+               (uint16_t)t->tid, text, (guint32)(e - text));
 }
 
 /* exit(): runs the atexit handlers (last registered first) and ends the

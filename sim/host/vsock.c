@@ -1179,9 +1179,8 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
   }
   if (nl_trace_wants(nl_world_trace(h->world), NL_TRACE_CALL)) {
     char b[ADDR_STRLEN];
-    nl__trace_call(t, "sendto(%d, %zu bytes, %s) = %zd", fd, len,
-                   fmt_addr6(&dst, dport, b),
-                   err < 0 ? (ssize_t)err : (ssize_t)len);
+    nl__trace_call_io(t, "sendto", fd, len, TRUE, fmt_addr6(&dst, dport, b),
+                      err < 0 ? (ssize_t)err : (ssize_t)len, FALSE);
   }
   if (err == -EHOSTDOWN)
     err = -ENETDOWN;
@@ -1248,11 +1247,7 @@ ssize_t nl_vsock_sendto(NlThread *t, int fd, const void *buf, size_t len,
     return n;
   }
   ssize_t r = tcp_send(t, f, buf, len, flags);
-  if (r < 0)
-    nl__trace_call(t, "send(%d, %zu bytes) = -%s", fd, len,
-                   strerrorname_np((int)-r));
-  else
-    nl__trace_call(t, "send(%d, %zu bytes) = %zd", fd, len, r);
+  nl__trace_call_io(t, "send", fd, len, TRUE, NULL, r, TRUE);
   return r;
 }
 
@@ -1342,12 +1337,7 @@ ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
   }
   if (!nl_trace_wants(nl_world_trace(f->host->world), NL_TRACE_CALL))
     return r; /* nobody reads it: not formatted */
-  if (r < 0)
-    nl__trace_call(t, "%s(%d, %zu) = -%s", sa ? "recvfrom" : "recv", fd, len,
-                   strerrorname_np((int)-r));
-  else
-    nl__trace_call(t, "%s(%d, %zu) = %zd", sa ? "recvfrom" : "recv", fd, len,
-                   r);
+  nl__trace_call_io(t, sa ? "recvfrom" : "recv", fd, len, FALSE, NULL, r, TRUE);
   return r;
 }
 

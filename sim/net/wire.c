@@ -393,22 +393,25 @@ size_t nl_icmp4_build_error(guint8 *buf, uint32_t src, uint8_t type,
 }
 
 /* "a.b.c.d" at @p, no NUL; returns the end (the trace's text form
- * formats two per packet record, so not with printf). */
+ * formats two per packet record, so not with printf): each octet's last
+ * two digits from the trace's table of pairs, no division. */
 static char *put_ip4(char *p, uint32_t a) {
   for (int shift = 24; shift >= 0; shift -= 8) {
     unsigned o = (a >> shift) & 0xff;
     if (o >= 100) {
-      *p++ = (char)('0' + o / 100);
-      o %= 100;
-      *p++ = (char)('0' + o / 10);
+      unsigned h = o >= 200 ? 2 : 1;
+      *p = (char)('0' + h);
+      memcpy(p + 1, nl__trace_digit_pairs + 2 * (o - 100 * h), 2);
+      p += 3;
     } else if (o >= 10) {
-      *p++ = (char)('0' + o / 10);
+      memcpy(p, nl__trace_digit_pairs + 2 * o, 2);
+      p += 2;
+    } else {
+      *p++ = (char)('0' + o);
     }
-    *p++ = (char)('0' + o % 10);
-    if (shift > 0)
-      *p++ = '.';
+    *p++ = '.';
   }
-  return p;
+  return p - 1;
 }
 
 /* "PROTO a.b.c.d:port > e.f.g.h:port" (@proto is 4 characters with its
@@ -452,17 +455,24 @@ gboolean nl_ip4_from_string(const char *s, uint32_t *out) {
   return TRUE;
 }
 
-static void describe_tcp_flags(uint8_t f, GString *out) {
+/* "[S.]": the flags set, in this order; returns the end. */
+static char *put_tcp_flags(char *p, uint8_t f) {
   static const struct {
     uint8_t bit;
     char c;
   } names[] = {{NL_TCP_SYN, 'S'}, {NL_TCP_FIN, 'F'}, {NL_TCP_RST, 'R'},
                {NL_TCP_PSH, 'P'}, {NL_TCP_ACK, '.'}, {NL_TCP_URG, 'U'}};
-  g_string_append_c(out, '[');
+  *p++ = '[';
   for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
     if (f & names[i].bit)
-      g_string_append_c(out, names[i].c);
-  g_string_append_c(out, ']');
+      *p++ = names[i].c;
+  *p++ = ']';
+  return p;
+}
+
+static void describe_tcp_flags(uint8_t f, GString *out) {
+  char b[8];
+  nl_trace_put_len(out, b, (gsize)(put_tcp_flags(b, f) - b));
 }
 
 void nl__describe_tcp_flags(uint8_t f, GString *out) {
@@ -511,7 +521,7 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
       char *q = put_ends(line, "UDP ", ip.src, u.sport, ip.dst, u.dport);
       memcpy(q, " len=", 5);
       q = nl_trace_put_uint(q + 5, (uint32_t)(u.len - NL_UDP_HDR_LEN));
-      g_string_append_len(out, line, q - line);
+      nl_trace_put_len(out, line, (gsize)(q - line));
       return;
     }
     case NL_IPPROTO_TCP: {
@@ -527,9 +537,7 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
       char line[160];
       char *q = put_ends(line, "TCP ", ip.src, t.sport, ip.dst, t.dport);
       *q++ = ' ';
-      g_string_append_len(out, line, q - line);
-      describe_tcp_flags(t.flags, out);
-      q = line;
+      q = put_tcp_flags(q, t.flags);
       memcpy(q, " seq=", 5);
       q = nl_trace_put_uint(q + 5, t.seq);
       if (t.flags & NL_TCP_ACK) {
@@ -545,7 +553,7 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
         memcpy(q, " mss=", 5);
         q = nl_trace_put_uint(q + 5, t.mss);
       }
-      g_string_append_len(out, line, q - line);
+      nl_trace_put_len(out, line, (gsize)(q - line));
       return;
     }
     case NL_IPPROTO_ICMP: {
