@@ -392,23 +392,52 @@ size_t nl_icmp4_build_error(guint8 *buf, uint32_t src, uint8_t type,
   return total;
 }
 
-/* "a.b.c.d" at @p, no NUL; returns the end (the trace's text form
- * formats two per packet record, so not with printf): each octet's last
- * two digits from the trace's table of pairs, no division. */
+/* Each octet's decimal text in 4 bytes, its length in the last: copied
+ * whole. */
+static const char octet_text[256][4] = {
+    "0\0\0\1", "1\0\0\1", "2\0\0\1", "3\0\0\1", "4\0\0\1", "5\0\0\1",
+    "6\0\0\1", "7\0\0\1", "8\0\0\1", "9\0\0\1", "10\0\2", "11\0\2", "12\0\2",
+    "13\0\2", "14\0\2", "15\0\2", "16\0\2", "17\0\2", "18\0\2", "19\0\2",
+    "20\0\2", "21\0\2", "22\0\2", "23\0\2", "24\0\2", "25\0\2", "26\0\2",
+    "27\0\2", "28\0\2", "29\0\2", "30\0\2", "31\0\2", "32\0\2", "33\0\2",
+    "34\0\2", "35\0\2", "36\0\2", "37\0\2", "38\0\2", "39\0\2", "40\0\2",
+    "41\0\2", "42\0\2", "43\0\2", "44\0\2", "45\0\2", "46\0\2", "47\0\2",
+    "48\0\2", "49\0\2", "50\0\2", "51\0\2", "52\0\2", "53\0\2", "54\0\2",
+    "55\0\2", "56\0\2", "57\0\2", "58\0\2", "59\0\2", "60\0\2", "61\0\2",
+    "62\0\2", "63\0\2", "64\0\2", "65\0\2", "66\0\2", "67\0\2", "68\0\2",
+    "69\0\2", "70\0\2", "71\0\2", "72\0\2", "73\0\2", "74\0\2", "75\0\2",
+    "76\0\2", "77\0\2", "78\0\2", "79\0\2", "80\0\2", "81\0\2", "82\0\2",
+    "83\0\2", "84\0\2", "85\0\2", "86\0\2", "87\0\2", "88\0\2", "89\0\2",
+    "90\0\2", "91\0\2", "92\0\2", "93\0\2", "94\0\2", "95\0\2", "96\0\2",
+    "97\0\2", "98\0\2", "99\0\2", "100\3", "101\3", "102\3", "103\3", "104\3",
+    "105\3", "106\3", "107\3", "108\3", "109\3", "110\3", "111\3", "112\3",
+    "113\3", "114\3", "115\3", "116\3", "117\3", "118\3", "119\3", "120\3",
+    "121\3", "122\3", "123\3", "124\3", "125\3", "126\3", "127\3", "128\3",
+    "129\3", "130\3", "131\3", "132\3", "133\3", "134\3", "135\3", "136\3",
+    "137\3", "138\3", "139\3", "140\3", "141\3", "142\3", "143\3", "144\3",
+    "145\3", "146\3", "147\3", "148\3", "149\3", "150\3", "151\3", "152\3",
+    "153\3", "154\3", "155\3", "156\3", "157\3", "158\3", "159\3", "160\3",
+    "161\3", "162\3", "163\3", "164\3", "165\3", "166\3", "167\3", "168\3",
+    "169\3", "170\3", "171\3", "172\3", "173\3", "174\3", "175\3", "176\3",
+    "177\3", "178\3", "179\3", "180\3", "181\3", "182\3", "183\3", "184\3",
+    "185\3", "186\3", "187\3", "188\3", "189\3", "190\3", "191\3", "192\3",
+    "193\3", "194\3", "195\3", "196\3", "197\3", "198\3", "199\3", "200\3",
+    "201\3", "202\3", "203\3", "204\3", "205\3", "206\3", "207\3", "208\3",
+    "209\3", "210\3", "211\3", "212\3", "213\3", "214\3", "215\3", "216\3",
+    "217\3", "218\3", "219\3", "220\3", "221\3", "222\3", "223\3", "224\3",
+    "225\3", "226\3", "227\3", "228\3", "229\3", "230\3", "231\3", "232\3",
+    "233\3", "234\3", "235\3", "236\3", "237\3", "238\3", "239\3", "240\3",
+    "241\3", "242\3", "243\3", "244\3", "245\3", "246\3", "247\3", "248\3",
+    "249\3", "250\3", "251\3", "252\3", "253\3", "254\3", "255\3"};
+
+/* "a.b.c.d" at @p (and up to 3 bytes after it overwritten), no NUL;
+ * returns the end (the trace's text form formats two per packet record,
+ * so not with printf). */
 static char *put_ip4(char *p, uint32_t a) {
   for (int shift = 24; shift >= 0; shift -= 8) {
-    unsigned o = (a >> shift) & 0xff;
-    if (o >= 100) {
-      unsigned h = o >= 200 ? 2 : 1;
-      *p = (char)('0' + h);
-      memcpy(p + 1, nl__trace_digit_pairs + 2 * (o - 100 * h), 2);
-      p += 3;
-    } else if (o >= 10) {
-      memcpy(p, nl__trace_digit_pairs + 2 * o, 2);
-      p += 2;
-    } else {
-      *p++ = (char)('0' + o);
-    }
+    const char *o = octet_text[(a >> shift) & 0xff];
+    memcpy(p, o, 4);
+    p += o[3];
     *p++ = '.';
   }
   return p - 1;
@@ -516,12 +545,12 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
         g_string_append_printf(out, "UDP %s > %s malformed (%s)", a, b, why);
         return;
       }
-      /* "UDP %s:%u > %s:%u len=%u", by hand. */
-      char line[80];
-      char *q = put_ends(line, "UDP ", ip.src, u.sport, ip.dst, u.dport);
+      /* "UDP %s:%u > %s:%u len=%u", by hand, in place (under 80 bytes). */
+      char *q = nl_trace_room(out, 80);
+      q = put_ends(q, "UDP ", ip.src, u.sport, ip.dst, u.dport);
       memcpy(q, " len=", 5);
       q = nl_trace_put_uint(q + 5, (uint32_t)(u.len - NL_UDP_HDR_LEN));
-      nl_trace_put_len(out, line, (gsize)(q - line));
+      nl_trace_room_done(out, q);
       return;
     }
     case NL_IPPROTO_TCP: {
@@ -534,7 +563,7 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
       }
       /* "TCP %s:%u > %s:%u [FLAGS] seq=%u[ ack=%u] win=%u len=%u[ mss=%u]",
        * by hand. */
-      char line[160];
+      char *line = nl_trace_room(out, 160);
       char *q = put_ends(line, "TCP ", ip.src, t.sport, ip.dst, t.dport);
       *q++ = ' ';
       q = put_tcp_flags(q, t.flags);
@@ -553,7 +582,7 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out) {
         memcpy(q, " mss=", 5);
         q = nl_trace_put_uint(q + 5, t.mss);
       }
-      nl_trace_put_len(out, line, (gsize)(q - line));
+      nl_trace_room_done(out, q);
       return;
     }
     case NL_IPPROTO_ICMP: {
