@@ -144,38 +144,50 @@ const char *nl_nat_map_event_name(NlNatMapEvent e) {
 /* ---- wire helpers ------------------------------------------------------ */
 
 
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for the checksum field at @c
- * when a 16-bit word changes from @old to @new. */
-static void csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
-  uint32_t s = (uint16_t)~nl_wire_get16(c);
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), the checksum @hc after a
+ * 16-bit word changes from @old to @new. */
+static inline uint16_t csum_step(uint16_t hc, uint16_t old, uint16_t new) {
+  uint32_t s = (uint16_t)~hc;
   s += (uint16_t)~old;
   s += new;
-  while (s >> 16)
-    s = (s & 0xffff) + (s >> 16);
-  nl_wire_put16(c, (uint16_t)~s);
+  /* At most 3 * 0xffff: two end-around carries fold it to 16 bits (a
+   * third would change nothing). */
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)~s;
 }
 
-static void csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
-  csum_replace16(c, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
-  csum_replace16(c, (uint16_t)old, (uint16_t)new);
+/* The checksum @hc after a 32-bit word changes: its two halves in turn. */
+static inline uint16_t csum_step32(uint16_t hc, uint32_t old, uint32_t new) {
+  hc = csum_step(hc, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
+  return csum_step(hc, (uint16_t)old, (uint16_t)new);
+}
+
+/* The same on the checksum field at @c. */
+static inline void csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
+  nl_wire_put16(c, csum_step(nl_wire_get16(c), old, new));
+}
+
+static inline void csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
+  nl_wire_put16(c, csum_step32(nl_wire_get16(c), old, new));
 }
 
 /* UDP keeps 0 as "no checksum" (RFC 768), and writes a computed 0 as
  * 0xffff. */
-static void udp_csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
-  if (nl_wire_get16(c) == 0)
+static inline void udp_csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
+  uint16_t hc = nl_wire_get16(c);
+  if (hc == 0)
     return;
-  csum_replace32(c, old, new);
-  if (nl_wire_get16(c) == 0)
-    nl_wire_put16(c, 0xffff);
+  hc = csum_step32(hc, old, new);
+  nl_wire_put16(c, hc == 0 ? 0xffff : hc);
 }
 
-static void udp_csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
-  if (nl_wire_get16(c) == 0)
+static inline void udp_csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
+  uint16_t hc = nl_wire_get16(c);
+  if (hc == 0)
     return;
-  csum_replace16(c, old, new);
-  if (nl_wire_get16(c) == 0)
-    nl_wire_put16(c, 0xffff);
+  hc = csum_step(hc, old, new);
+  nl_wire_put16(c, hc == 0 ? 0xffff : hc);
 }
 
 /* Rewrites the source (@src TRUE) or destination address and port of a
