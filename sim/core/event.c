@@ -101,7 +101,8 @@ void nl_event_init(NlEvent *ev, NlEventFn fn, void *data) {
 /* Appends @ev (idle, ev->time >= q->base) to its bucket. */
 static inline void insert(NlEventQueue *q, NlEvent *ev) {
   uint64_t t = (uint64_t)ev->time, x = t ^ (uint64_t)q->base;
-  guint k = x != 0 ? (guint)(63 - __builtin_clzll(x)) / LEVEL_BITS : 0;
+  /* Level 0 (most events) without the bit scan. */
+  guint k = x < SLOTS ? 0 : (guint)(63 - __builtin_clzll(x)) / LEVEL_BITS;
   guint s = (guint)(t >> (k * LEVEL_BITS)) & (SLOTS - 1);
   guint i = k * SLOTS + s;
   Bucket *b = &q->buckets[i];
