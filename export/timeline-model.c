@@ -162,16 +162,23 @@ const char *nl__tl_legend_text(TlLegend l) {
 
 /* ---- records ----------------------------------------------------------- */
 
+/* One per record of the trace (32 bytes: a long run's timeline holds
+ * millions); its payload follows it (nl_trace_payload). */
 typedef struct {
   const NlTraceRecord *r;
-  const guint8 *p;
-  int lane;     /* -1: not drawn (no lane); -2: across every lane */
-  gboolean shown;
-  gboolean kept;  /* drawn (not folded into a repeat) */
-  gint64 partner; /* index of the other end (send/recv, block/call) */
   guint64 sig;
+  gint32 partner; /* index of the other end (send/recv, block/call) */
   guint row;
+  int lane;       /* -1: not drawn (no lane); -2: across every lane */
+  guint8 shown;
+  guint8 kept;    /* drawn (not folded into a repeat) */
 } Rec;
+
+G_STATIC_ASSERT(sizeof(Rec) <= 32);
+
+static inline const guint8 *rec_p(const Rec *r) {
+  return nl_trace_payload(r->r);
+}
 
 typedef struct {
   TlModel *m;
@@ -257,7 +264,7 @@ static gboolean shows_kind(const Build *b, guint16 kind) {
 
 static gboolean text_has_prefix(const Rec *r, const char *prefix) {
   gsize n = strlen(prefix);
-  return r->r->len >= n && memcmp(r->p, prefix, n) == 0;
+  return r->r->len >= n && memcmp(rec_p(r), prefix, n) == 0;
 }
 
 /* Which records are drawn: the kinds, the window, the run's end. */
@@ -398,7 +405,7 @@ static void learn_ports(Build *b) {
     const Rec *r = &g_array_index(b->recs, Rec, i);
     if (r->r->kind != NL_TRACE_CALL || r->r->peer == 0)
       continue;
-    char *text = g_strndup((const char *)r->p, r->r->len);
+    char *text = g_strndup((const char *)rec_p(r), r->r->len);
     const char *eq = strstr(text, ") = ");
     long fd = -1;
     if (g_str_has_prefix(text, "socket(") && eq != NULL) {
@@ -491,7 +498,7 @@ static int record_lane(Build *b, guint i) {
   if (progs && (k == NL_TRACE_PKT_SEND || k == NL_TRACE_PKT_RECV ||
                 k == NL_TRACE_PKT_DROP || k == NL_TRACE_PKT_DELIVER)) {
     NlPktInfo info;
-    nl__export_pkt_info(r->p, r->r->len, &info);
+    nl__export_pkt_info(rec_p(r), r->r->len, &info);
     if (info.l4 && (info.proto == NL_IPPROTO_TCP ||
                     info.proto == NL_IPPROTO_UDP)) {
       gboolean out = k == NL_TRACE_PKT_SEND ||
@@ -505,7 +512,7 @@ static int record_lane(Build *b, guint i) {
   }
   if (progs && k == NL_TRACE_TCP_STATE) {
     /* "10.0.0.2:59673 > 10.0.0.1:8080 CLOSED -> SYN_SENT" */
-    const char *colon = memchr(r->p, ':', MIN(r->r->len, 24u));
+    const char *colon = memchr(rec_p(r), ':', MIN(r->r->len, 24u));
     long port = colon ? strtol(colon + 1, NULL, 10) : 0;
     guint32 prog = port_owner(b, i, NL_IPPROTO_TCP, (guint16)port);
     return program_lane(b, node, prog);
@@ -537,8 +544,8 @@ static void pair(Build *b) {
       case NL_TRACE_CALL: {
         guint j = GPOINTER_TO_UINT(g_hash_table_lookup(open, thread_key(r)));
         if (j != 0) {
-          g_array_index(b->recs, Rec, j - 1).partner = i;
-          r->partner = j - 1;
+          g_array_index(b->recs, Rec, j - 1).partner = (gint32)i;
+          r->partner = (gint32)(j - 1);
           g_hash_table_remove(open, thread_key(r));
         }
         break;
@@ -554,8 +561,10 @@ static void pair(Build *b) {
                                  g_hash_table_lookup(sends, &r->r->id))
                            : 0;
         if (j != 0 && g_array_index(b->recs, Rec, j - 1).partner < 0) {
-          g_array_index(b->recs, Rec, j - 1).partner = i;
-          r->partner = j - 1;
+          g_array_index(b->recs, Rec, j - 1).partner = (gint32)i;
+          r->partner = (gint32)(j - 1);
+          /* A hop ends once: only sends in flight are remembered. */
+          g_hash_table_remove(sends, &r->r->id);
         }
         break;
       }
@@ -605,7 +614,7 @@ static guint64 signature(const Build *b, const Rec *r) {
   if (r->r->kind == NL_TRACE_PKT_SEND || r->r->kind == NL_TRACE_PKT_RECV ||
       r->r->kind == NL_TRACE_PKT_DROP) {
     NlPktInfo info;
-    nl__export_pkt_info(r->p, r->r->len, &info);
+    nl__export_pkt_info(rec_p(r), r->r->len, &info);
     MIX(r->r->peer);
     MIX(info.proto);
     MIX(info.tcp_flags);
@@ -617,7 +626,7 @@ static guint64 signature(const Build *b, const Rec *r) {
       MIX(r->r->aux);
   } else {
     for (guint32 i = 0; i < r->r->len; i++)
-      MIX(g_ascii_isdigit(r->p[i]) ? '#' : r->p[i]);
+      MIX(g_ascii_isdigit(rec_p(r)[i]) ? '#' : rec_p(r)[i]);
   }
 #undef MIX
   return h;
@@ -851,7 +860,7 @@ static void pkt_tip(const Build *b, const NlTraceRecord *rec,
 static void hop_look(Build *b, TlHop *h, const Rec *r, const NlPktInfo *i) {
   const NlTimelineOptions *o = b->o;
   const char *hook = o && o->hop_colour
-                         ? o->hop_colour(b->m->trace, r->r, r->p,
+                         ? o->hop_colour(b->m->trace, r->r, rec_p(r),
                                          o->hop_colour_data)
                          : NULL;
   if (hook != NULL) {
@@ -886,7 +895,7 @@ static void hop_look(Build *b, TlHop *h, const Rec *r, const NlPktInfo *i) {
 /* A hop's label: what the packet is. */
 static char *hop_text(const Rec *r, const NlPktInfo *i) {
   GString *s = g_string_new(NULL);
-  nl__export_pkt_label(i, r->p, r->r->len, s);
+  nl__export_pkt_label(i, rec_p(r), r->r->len, s);
   return g_string_free(s, FALSE);
 }
 
@@ -902,7 +911,7 @@ static int edge_for(const Build *b, int from) {
 static TlHop *hop_new(Build *b, const Rec *r, int from, guint row) {
   TlHop *h = g_new0(TlHop, 1);
   NlPktInfo info;
-  nl__export_pkt_info(r->p, r->r->len, &info);
+  nl__export_pkt_info(rec_p(r), r->r->len, &info);
   h->id = r->r->id;
   h->from = from;
   h->row0 = h->row1 = row;
@@ -911,7 +920,7 @@ static TlHop *hop_new(Build *b, const Rec *r, int from, guint row) {
   hop_look(b, h, r, &info);
   h->label = hop_text(r, &info);
   GString *tip = g_string_new(NULL);
-  pkt_tip(b, r->r, r->p, tip);
+  pkt_tip(b, r->r, rec_p(r), tip);
   h->tooltip = g_string_free(tip, FALSE);
   g_ptr_array_add(b->m->hops, h);
   return h;
@@ -962,19 +971,20 @@ static void note_call(TlModel *m, const guint8 *p, guint32 len) {
 static void text_box(Build *b, const Rec *r, const NodeState *st) {
   gboolean failed = FALSE;
   gsize skip = r->r->kind == NL_TRACE_CHECK
-                   ? check_label_start(r->p, r->r->len, &failed)
+                   ? check_label_start(rec_p(r), r->r->len, &failed)
                    : 0;
-  char *text = clean_text(r->p + skip, r->r->len - skip, TRUE);
+  char *text = clean_text(rec_p(r) + skip, r->r->len - skip, TRUE);
   GString *tip = g_string_new(NULL);
   tip_head(b, r, tip);
-  char *all = clean_text(r->p, r->r->len, TRUE);
+  char *all = clean_text(rec_p(r), r->r->len, TRUE);
   g_string_append(tip, all);
   g_free(all);
   if (r->r->kind == NL_TRACE_CALL) {
-    const NlCallHelp *help = nl_call_help_for((const char *)r->p, r->r->len);
+    const NlCallHelp *help =
+        nl_call_help_for((const char *)rec_p(r), r->r->len);
     if (help)
       call_help_tip(help, tip);
-    note_call(b->m, r->p, r->r->len);
+    note_call(b->m, rec_p(r), r->r->len);
   }
   if (r->r->kind == NL_TRACE_NAT_MAP)
     table_tip(st, tip);
@@ -996,18 +1006,19 @@ static void block_box(Build *b, const Rec *r) {
   /* The call as written in its return, without the result. */
   char *call = NULL;
   if (ret != NULL && ret->kept) {
-    char *t = clean_text(ret->p, ret->r->len, FALSE);
+    char *t = clean_text(rec_p(ret), ret->r->len, FALSE);
     char *eq = strstr(t, " = ");
     if (eq)
       *eq = '\0';
     call = t;
   } else {
-    call = clean_text(r->p, r->r->len, FALSE);
+    call = clean_text(rec_p(r), r->r->len, FALSE);
   }
   GString *tip = g_string_new(NULL);
   tip_head(b, r, tip);
   g_string_append_printf(tip, "%s waits", call);
-  const NlCallHelp *help = nl_call_help_for((const char *)r->p, r->r->len);
+  const NlCallHelp *help =
+      nl_call_help_for((const char *)rec_p(r), r->r->len);
   if (help != NULL) {
     g_string_append_printf(tip, " for %s",
                            help->blocks ? help->blocks : "its turn");
@@ -1030,7 +1041,7 @@ static void block_box(Build *b, const Rec *r) {
  * to the rewritten bytes. */
 static void xlate_box(Build *b, const Rec *r, const NodeState *st) {
   NlPktInfo before, after;
-  nl__export_pkt_info(r->p, r->r->len, &after);
+  nl__export_pkt_info(rec_p(r), r->r->len, &after);
   gboolean have = st != NULL && st->last_rx != NULL;
   if (have)
     nl__export_pkt_info(st->last_rx, st->last_rx_len, &before);
@@ -1057,7 +1068,7 @@ static void xlate_box(Build *b, const Rec *r, const NodeState *st) {
   }
   if (lines == 0) {
     g_string_append(s, "NAT ");
-    nl__export_pkt_label(&after, r->p, r->r->len, s);
+    nl__export_pkt_label(&after, rec_p(r), r->r->len, s);
   }
   GString *tip = g_string_new(NULL);
   g_string_append_printf(tip, "NAT %s translated, ",
@@ -1069,7 +1080,7 @@ static void xlate_box(Build *b, const Rec *r, const NodeState *st) {
   else
     g_string_append(tip, "(not in the trace)");
   g_string_append(tip, "\nafter: ");
-  nl_wire_describe(r->p, r->r->len, tip);
+  nl_wire_describe(rec_p(r), r->r->len, tip);
   table_tip(st, tip);
   box_new(b->m, r->row, r->lane, NL_TRACE_NAT_XLATE, g_string_free(s, FALSE),
           g_string_free(tip, FALSE));
@@ -1118,7 +1129,7 @@ static void tcp_state(Build *b, const Rec *r) {
     return;
   }
   /* "A > B OLD -> NEW": the new state. */
-  char *text = clean_text(r->p, r->r->len, FALSE);
+  char *text = clean_text(rec_p(r), r->r->len, FALSE);
   const char *arrow = g_strrstr(text, "-> ");
   TlState *st = g_new0(TlState, 1);
   st->lane = r->lane;
@@ -1209,11 +1220,11 @@ static void make_items(Build *b) {
         case NL_TRACE_NAT_XLATE: xlate_box(b, r, st); break;
         case NL_TRACE_PKT_DELIVER: {
           NlPktInfo info;
-          nl__export_pkt_info(r->p, r->r->len, &info);
+          nl__export_pkt_info(rec_p(r), r->r->len, &info);
           GString *s = g_string_new("deliver ");
-          nl__export_pkt_label(&info, r->p, r->r->len, s);
+          nl__export_pkt_label(&info, rec_p(r), r->r->len, s);
           GString *tip = g_string_new(NULL);
-          pkt_tip(b, r->r, r->p, tip);
+          pkt_tip(b, r->r, rec_p(r), tip);
           box_new(m, r->row, r->lane, k, g_string_free(s, FALSE),
                   g_string_free(tip, FALSE));
           break;
@@ -1236,11 +1247,11 @@ static void make_items(Build *b) {
         g_hash_table_insert(nodes, GUINT_TO_POINTER(r->r->node), st);
       }
       if (k == NL_TRACE_NAT_TABLE) {
-        st->table = r->p;
+        st->table = rec_p(r);
         st->table_len = r->r->len;
         st->table_time = r->r->time;
       } else {
-        st->last_rx = r->p;
+        st->last_rx = rec_p(r);
         st->last_rx_len = r->r->len;
       }
     }
@@ -1347,7 +1358,8 @@ TlModel *nl__tl_model_new(const NlTrace *trace, const NlTimelineOptions *o) {
   const guint8 *p;
   nl_trace_iter_init(&it, trace);
   while (nl_trace_iter_next(&it, &rec, &p)) {
-    Rec r = {.r = rec, .p = p, .lane = -1, .partner = -1, .row = G_MAXUINT};
+    g_assert(p == nl_trace_payload(rec));
+    Rec r = {.r = rec, .lane = -1, .partner = -1, .row = G_MAXUINT};
     g_array_append_val(b.recs, r);
   }
   choose(&b);

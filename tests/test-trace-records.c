@@ -29,6 +29,7 @@ static void test_trace_records_come_back_in_order(void **state) {
     int n = snprintf(want, sizeof want, "n%d", i);
     assert_int_equal(r->time, i);
     assert_int_equal(r->len, n);
+    assert_ptr_equal(p, nl_trace_payload(r));
     assert_memory_equal(p, want, n);
     i++;
   }
@@ -382,8 +383,8 @@ static void test_trace_vformat_as_printf(void **state) {
        (ssize_t)-101);
   SAME("%d %d %d %i", 0, -1, G_MININT, G_MAXINT);
   SAME("%ld %lld %zd", G_MINLONG, (long long)G_MININT64, (ssize_t)-7);
-  SAME("%u %lu %llu %zu", G_MAXUINT, G_MAXULONG, (unsigned long long)G_MAXUINT64,
-       (size_t)0);
+  SAME("%u %lu %llu %zu", G_MAXUINT, G_MAXULONG,
+       (unsigned long long)G_MAXUINT64, (size_t)0);
   SAME("%x %lx %llx %zx", 0u, 0xdeadbeefUL, 0x0123456789abcdefULL,
        (size_t)255);
   SAME("%s|%s|%c|%%|", "", "text", 'q');

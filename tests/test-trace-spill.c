@@ -35,6 +35,7 @@ static GByteArray *all_records(const NlTrace *t) {
   const guint8 *p;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &p)) {
+    assert_ptr_equal(p, nl_trace_payload(rec)); /* kept or spilled */
     g_byte_array_append(out, (const guint8 *)rec, sizeof *rec);
     g_byte_array_append(out, p, rec->len);
   }

@@ -244,9 +244,15 @@ gsize nl_trace_memory(const NlTrace *t);
 void nl_trace_iter_init(NlTraceIter *it, const NlTrace *t);
 /* OUT: @rec and @payload point into the trace; valid until it is freed
  * (a spilled trace: until it is freed or a record is added, which may
- * write the window out and reuse it). */
+ * write the window out and reuse it).  The payload follows its record:
+ * @payload is nl_trace_payload(@rec). */
 gboolean nl_trace_iter_next(NlTraceIter *it, const NlTraceRecord **rec,
                             const guint8 **payload);
+
+/* The payload of a record got from nl_trace_iter_next (what follows it). */
+static inline const guint8 *nl_trace_payload(const NlTraceRecord *rec) {
+  return (const guint8 *)(rec + 1);
+}
 
 const char *nl_trace_kind_name(NlTraceKind k);
 const char *nl_drop_reason_name(NlDropReason r);
