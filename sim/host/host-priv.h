@@ -8,6 +8,7 @@
 #define NL_HOST_PRIV_H
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/epoll.h>
 
 #include "sim/host/coro.h"
@@ -105,13 +106,48 @@ typedef struct {
   ssize_t (*write)(NlFile *f, const void *buf, size_t len);
 } NlFileOps;
 
+/* Who waits on what: a file's blocked threads and the files a thread
+ * waits on, in the order they started waiting (wake-ups go in that
+ * order).  Held in the structures themselves: most hold one entry, and
+ * a blocking call adds and removes it once per wait. */
+typedef struct {
+  gpointer *v;
+  guint len, cap;
+} NlWaitList;
+
+static inline void nl__wait_list_add(NlWaitList *l, gpointer p) {
+  if (l->len == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 2;
+    l->v = g_renew(gpointer, l->v, l->cap);
+  }
+  l->v[l->len++] = p;
+}
+
+/* Removes the first @p, keeping the order of the rest. */
+static inline void nl__wait_list_remove(NlWaitList *l, gconstpointer p) {
+  for (guint i = 0; i < l->len; i++) {
+    if (l->v[i] == p) {
+      l->len--;
+      if (i < l->len)
+        memmove(&l->v[i], &l->v[i + 1], (l->len - i) * sizeof *l->v);
+      return;
+    }
+  }
+}
+
+static inline void nl__wait_list_clear(NlWaitList *l) {
+  g_free(l->v);
+  l->v = NULL;
+  l->len = l->cap = 0;
+}
+
 struct NlFile {
   NlFileKind kind;
   const NlFileOps *ops;
   int refs;
   int status_flags; /* O_NONBLOCK */
   NlHostStack *host;
-  GPtrArray *waiters;  /* NlThread blocked on this file */
+  NlWaitList waiters; /* NlThread blocked on this file */
   GPtrArray *watchers; /* NlWatch on this file, insertion order */
   /* sockets */
   int domain, type;
@@ -208,7 +244,7 @@ struct NlThread {
   NlEvent wake;
   int tid;
   gboolean blocked, woken;
-  GPtrArray *waiting_on; /* NlFile */
+  NlWaitList waiting_on; /* NlFile */
   gconstpointer chan;    /* wait channel (mutex, cond, join) or NULL */
   NlFile *held;          /* a file kept alive while blocked on it */
   void *(*start)(void *);

@@ -1434,7 +1434,7 @@ int nl_posix_pthread_join(pthread_t th, void **retval) {
   /* The thread's coroutine already ended; forget it. */
   g_ptr_array_remove(t->proc->threads, target);
   nl_event_cancel(nl_world_queue(t->proc->host->world), &target->wake);
-  g_ptr_array_free(target->waiting_on, TRUE);
+  nl__wait_list_clear(&target->waiting_on);
   nl_coro_free(target->coro);
   g_free(target);
   return 0;

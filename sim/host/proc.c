@@ -94,10 +94,9 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
 static void thread_free(NlThread *t) {
   NlWorld *w = t->proc->host->world;
   nl_event_cancel(nl_world_queue(w), &t->wake);
-  for (guint i = 0; i < t->waiting_on->len; i++)
-    g_ptr_array_remove(((NlFile *)g_ptr_array_index(t->waiting_on, i))->waiters,
-                       t);
-  g_ptr_array_free(t->waiting_on, TRUE);
+  for (guint i = 0; i < t->waiting_on.len; i++)
+    nl__wait_list_remove(&((NlFile *)t->waiting_on.v[i])->waiters, t);
+  nl__wait_list_clear(&t->waiting_on);
   if (t->chan) { /* (so p->chans exists) */
     GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);
     if (q)
@@ -219,12 +218,10 @@ NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
   t->start = start;
   t->arg = arg;
   t->tid = is_main ? p->pid : p->pid + (++p->next_tid);
-  t->waiting_on = g_ptr_array_new();
   t->block_since = NL_TIME_NEVER;
   t->coro = nl_coro_new(thread_entry, t, 0);
   if (t->coro == NULL) {
     *err = -EAGAIN;
-    g_ptr_array_free(t->waiting_on, TRUE);
     g_free(t);
     return NULL;
   }
@@ -684,7 +681,7 @@ void nl_proc_trace_blocked(NlProc *p) {
       return; /* a thread is running or about to run */
     }
     timed |= nl_event_pending(&t->wake);
-    files |= t->waiting_on->len > 0 || t->chan == NULL;
+    files |= t->waiting_on.len > 0 || t->chan == NULL;
     oldest = MIN(oldest, t->block_since);
     char tb[NL_TIME_STRLEN];
     if (p->threads->len > 1)

@@ -29,7 +29,6 @@ NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops) {
   f->refs = 1;
   f->host = h;
   h->files_open++;
-  f->waiters = g_ptr_array_new();
   f->watchers = g_ptr_array_new();
   return f;
 }
@@ -50,21 +49,21 @@ void nl__file_unref(NlFile *f) {
     w->gone(w);
   }
   /* Threads blocked on it wake and see it gone. */
-  for (guint i = 0; i < f->waiters->len; i++) {
-    NlThread *t = g_ptr_array_index(f->waiters, i);
-    g_ptr_array_remove(t->waiting_on, f);
+  for (guint i = 0; i < f->waiters.len; i++) {
+    NlThread *t = f->waiters.v[i];
+    nl__wait_list_remove(&t->waiting_on, f);
   }
   if (f->ops->closed != NULL)
     f->ops->closed(f);
-  for (guint i = 0; i < f->waiters->len; i++) {
-    NlThread *t = g_ptr_array_index(f->waiters, i);
+  for (guint i = 0; i < f->waiters.len; i++) {
+    NlThread *t = f->waiters.v[i];
     if (t->blocked && !t->woken) {
       t->woken = TRUE;
       nl_event_schedule(nl_world_queue(f->host->world), &t->wake,
                         nl_world_now(f->host->world));
     }
   }
-  g_ptr_array_free(f->waiters, TRUE);
+  nl__wait_list_clear(&f->waiters);
   g_ptr_array_free(f->watchers, TRUE);
   f->host->files_open--;
   g_free(f);
@@ -141,8 +140,8 @@ void nl__file_notify(NlFile *f) {
     NlWatch *w = g_ptr_array_index(f->watchers, i);
     w->notify(w);
   }
-  for (guint i = 0; i < f->waiters->len; i++)
-    wake_thread(g_ptr_array_index(f->waiters, i));
+  for (guint i = 0; i < f->waiters.len; i++)
+    wake_thread(f->waiters.v[i]);
 }
 
 unsigned nl__file_poll(NlFile *f) {
@@ -480,8 +479,8 @@ void nl__wasted(NlThread *t) {
 }
 
 void nl__wait_file(NlThread *t, NlFile *f) {
-  g_ptr_array_add(f->waiters, t);
-  g_ptr_array_add(t->waiting_on, f);
+  nl__wait_list_add(&f->waiters, t);
+  nl__wait_list_add(&t->waiting_on, f);
 }
 
 void nl__wait_chan(NlThread *t, gconstpointer chan) {
@@ -559,10 +558,9 @@ gboolean nl__block(NlThread *t, NlTime deadline) {
   t->blocked = FALSE;
   gboolean woken = t->woken;
   t->woken = FALSE;
-  for (guint i = 0; i < t->waiting_on->len; i++)
-    g_ptr_array_remove(((NlFile *)g_ptr_array_index(t->waiting_on, i))->waiters,
-                       t);
-  g_ptr_array_set_size(t->waiting_on, 0);
+  for (guint i = 0; i < t->waiting_on.len; i++)
+    nl__wait_list_remove(&((NlFile *)t->waiting_on.v[i])->waiters, t);
+  t->waiting_on.len = 0;
   if (t->chan) {
     GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);
     if (q)

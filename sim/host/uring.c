@@ -517,7 +517,7 @@ static void uring_closed(NlFile *f) {
   g_free(u->sq_array);
   g_free(u->sqes);
   g_free(u->cqes);
-  g_ptr_array_free(u->kernel.waiting_on, TRUE);
+  nl__wait_list_clear(&u->kernel.waiting_on);
   g_free(u);
   f->uring = NULL;
 }
@@ -581,7 +581,6 @@ int nl_uring_queue_init_params(NlThread *t, unsigned entries,
   u->kernel.proc = t->proc;
   u->kernel.tid = t->proc->pid;
   u->kernel.quiet = TRUE;
-  u->kernel.waiting_on = g_ptr_array_new();
   u->sq_entries = sq;
   u->sq_mask = sq - 1;
   u->cq_entries = cq;
