@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/core/trace.h"
 #include "sim/host/guard.h"
 #include "sim/host/kqueue.h"
 #include "sim/host/seal.h"
@@ -1732,122 +1733,17 @@ int nl_posix_getchar(void) {
   return r == 1 ? ch : EOF;
 }
 
-/* Writes @v in base @base (lowercase digits) ending at @end; returns the
- * first digit. */
-static char *fmt_digits(char *end, unsigned long long v, unsigned base) {
-  do {
-    *--end = "0123456789abcdef"[v % base];
-    v /= base;
-  } while (v != 0);
-  return end;
-}
-
-/* printf's common case without glibc's machinery (~1,000 instructions a
- * call there): conversions d i u x s c and %% with no flags, width,
- * precision or position, and the length modifiers l ll z.  Writes what
- * vsnprintf would into @out (NUL-terminated) and returns its length, or -1
- * for a format it does not take or a result longer than @cap - 1 (the
- * caller then formats with vsnprintf, from its own copy of the
- * arguments). */
-static int fmt_simple(char *out, size_t cap, const char *fmt, va_list ap) {
-  size_t n = 0;
-  for (const char *f = fmt; *f != '\0'; f++) {
-    const char *piece;
-    size_t len;
-    char num[24];
-    if (*f != '%') {
-      const char *e = strchrnul(f, '%');
-      piece = f;
-      len = (size_t)(e - f);
-      f = e - 1;
-    } else {
-      f++;
-      int lng = 0; /* 1: l, 2: ll, 3: z */
-      if (*f == 'l') {
-        lng = 1;
-        if (*++f == 'l') {
-          lng = 2;
-          f++;
-        }
-      } else if (*f == 'z') {
-        lng = 3;
-        f++;
-      }
-      switch (*f) {
-        case '%':
-          if (lng != 0)
-            return -1;
-          piece = "%";
-          len = 1;
-          break;
-        case 'd':
-        case 'i': {
-          long long v = lng == 0   ? va_arg(ap, int)
-                        : lng == 1 ? va_arg(ap, long)
-                        : lng == 2 ? va_arg(ap, long long)
-                                   : va_arg(ap, ssize_t);
-          unsigned long long m = v < 0 ? 0ull - (unsigned long long)v
-                                       : (unsigned long long)v;
-          char *d = fmt_digits(num + sizeof num, m, 10);
-          if (v < 0)
-            *--d = '-';
-          piece = d;
-          len = (size_t)(num + sizeof num - d);
-          break;
-        }
-        case 'u':
-        case 'x': {
-          unsigned long long v = lng == 0   ? va_arg(ap, unsigned)
-                                 : lng == 1 ? va_arg(ap, unsigned long)
-                                 : lng == 2 ? va_arg(ap, unsigned long long)
-                                            : va_arg(ap, size_t);
-          char *d = fmt_digits(num + sizeof num, v, *f == 'u' ? 10 : 16);
-          piece = d;
-          len = (size_t)(num + sizeof num - d);
-          break;
-        }
-        case 's':
-          if (lng != 0)
-            return -1;
-          piece = va_arg(ap, const char *);
-          if (piece == NULL)
-            piece = "(null)";
-          len = strlen(piece);
-          break;
-        case 'c':
-          if (lng != 0)
-            return -1;
-          num[0] = (char)(unsigned char)va_arg(ap, int);
-          piece = num;
-          len = 1;
-          break;
-        default:
-          return -1;
-      }
-    }
-    if (len >= cap - n)
-      return -1;
-    memcpy(out + n, piece, len);
-    n += len;
-  }
-  out[n] = '\0';
-  return (int)n;
-}
-
 int nl_posix_vprintf(const char *fmt, va_list ap) {
   nl_seal_check(); /* before allocating (seal.h) */
-  /* Most lines fit on the stack: no allocation per printf. */
+  /* Most lines fit on the stack: no allocation per printf, and the
+   * common conversions without glibc's machinery (the trace's formatter,
+   * which falls back to vsnprintf for the rest). */
   char small[512];
   va_list aq;
   va_copy(aq, ap);
-  int k = fmt_simple(small, sizeof small, fmt, aq);
+  int k = nl_trace_vformat(small, sizeof small, fmt, aq);
   va_end(aq);
-  if (k < 0) {
-    va_copy(aq, ap);
-    k = vsnprintf(small, sizeof small, fmt, aq);
-    va_end(aq);
-  }
-  if (k >= 0 && (size_t)k < sizeof small)
+  if (k >= 0)
     return (int)nl_posix_write(1, small, (size_t)k);
   char *s = g_strdup_vprintf(fmt, ap);
   ssize_t n = nl_posix_write(1, s, strlen(s));
