@@ -9,6 +9,7 @@
  * same trace gives the same picture everywhere.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "export/timeline-priv.h"
@@ -389,28 +390,85 @@ static double collisions(const TlModel *m, GPtrArray *segs, double l, double r,
   return hit;
 }
 
+/* The rows an arrow crosses, [from, last], for the sweep in place_boxes. */
+typedef struct {
+  guint from, last;
+  guint hop;
+} Span;
+
+static int span_by_from(const void *a, const void *b) {
+  const Span *x = a, *y = b;
+  if (x->from != y->from)
+    return x->from < y->from ? -1 : 1;
+  return x->hop < y->hop ? -1 : x->hop > y->hop;
+}
+
+static int span_by_last(const void *a, const void *b) {
+  const Span *x = a, *y = b;
+  if (x->last != y->last)
+    return x->last < y->last ? -1 : 1;
+  return x->hop < y->hop ? -1 : x->hop > y->hop;
+}
+
+/* Boxes (indexes into @boxes) by row, in their order within a row. */
+static gint box_by_row(gconstpointer a, gconstpointer b, gpointer boxes) {
+  guint i = *(const guint *)a, j = *(const guint *)b;
+  const TlBox *x = g_ptr_array_index((GPtrArray *)boxes, i);
+  const TlBox *y = g_ptr_array_index((GPtrArray *)boxes, j);
+  if (x->row != y->row)
+    return x->row < y->row ? -1 : 1;
+  return i < j ? -1 : i > j;
+}
+
+/* Where in @idx (ascending) hop @hop is or would go. */
+static guint active_find(const GArray *idx, guint hop) {
+  guint lo = 0, hi = idx->len;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    if (g_array_index(idx, guint, mid) < hop)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 static void place_boxes(TlModel *m) {
-  /* The arrows by the rows they cross. */
-  guint n = m->rows->len;
-  GPtrArray **at = g_new0(GPtrArray *, MAX(n, 1));
-  GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
-  for (guint i = 0; i < m->hops->len; i++) {
+  /* The arrows that cross each row a box is on, in the hops' order: a
+   * sweep down the rows, keeping the arrows that cross the row reached
+   * (listing them for every row took memory in rows times arrows in
+   * flight: 150 MiB for a 25,000-row timeline of 1,000 hosts). */
+  guint n = m->rows->len, nh = m->hops->len;
+  Seg *all = g_new0(Seg, MAX(nh, 1));
+  Span *starts = g_new(Span, MAX(nh, 1));
+  guint ns = 0;
+  for (guint i = 0; i < nh; i++) {
     const TlHop *h = g_ptr_array_index(m->hops, i);
-    Seg *s = g_new0(Seg, 1);
+    Seg *s = &all[i];
     *s = hop_seg(m, h);
     if (!h->no_arrow)
       s->label = label_rect(m, h, s);
-    g_ptr_array_add(all, s);
+    if (n == 0)
+      continue;
+    guint from = h->row0 > 0 ? h->row0 - 1 : 0;
     guint last = h->ended ? MIN(h->row1, n - 1) : n - 1;
-    for (guint r = h->row0 > 0 ? h->row0 - 1 : 0; r <= last && r < n; r++) {
-      if (at[r] == NULL)
-        at[r] = g_ptr_array_new();
-      g_ptr_array_add(at[r], s);
-    }
+    if (from <= last)
+      starts[ns++] = (Span){from, last, i};
   }
+  Span *ends = g_memdup2(starts, sizeof(Span) * MAX(ns, 1));
+  qsort(starts, ns, sizeof(Span), span_by_from);
+  qsort(ends, ns, sizeof(Span), span_by_last);
+  guint nb = m->boxes->len;
+  guint *order = g_new(guint, MAX(nb, 1));
+  for (guint i = 0; i < nb; i++)
+    order[i] = i;
+  g_qsort_with_data(order, (gint)nb, sizeof(guint), box_by_row, m->boxes);
+  GArray *idx = g_array_new(FALSE, FALSE, sizeof(guint)); /* hops, sorted */
+  GPtrArray *active = g_ptr_array_new();                  /* their Segs */
+  guint si = 0, ei = 0;
   static GPtrArray empty;
-  for (guint i = 0; i < m->boxes->len; i++) {
-    TlBox *x = g_ptr_array_index(m->boxes, i);
+  for (guint bi = 0; bi < nb; bi++) {
+    TlBox *x = g_ptr_array_index(m->boxes, order[bi]);
     if (x->place == BX_SPAN) {
       int k = MAX((int)m->lanes->len, 1);
       x->x = m->lanes->len ? (lane_x(m, 0) + lane_x(m, k - 1)) / 2
@@ -419,7 +477,20 @@ static void place_boxes(TlModel *m) {
     }
     double cx = lane_x(m, x->lane);
     double t = vy(m, x->row) - x->h / 2, b = vy(m, x->row) + x->h / 2;
-    GPtrArray *segs = x->row < n && at[x->row] ? at[x->row] : &empty;
+    GPtrArray *segs = &empty;
+    if (x->row < n) {
+      for (; si < ns && starts[si].from <= x->row; si++) {
+        guint at = active_find(idx, starts[si].hop);
+        g_array_insert_val(idx, at, starts[si].hop);
+        g_ptr_array_insert(active, (gint)at, &all[starts[si].hop]);
+      }
+      for (; ei < ns && ends[ei].last < x->row; ei++) {
+        guint at = active_find(idx, ends[ei].hop);
+        g_array_remove_index(idx, at);
+        g_ptr_array_remove_index(active, at);
+      }
+      segs = active;
+    }
     /* Centred, then beside the lane (beyond its state band): first the
      * side the arrows are not. */
     const TlLane *ln = g_ptr_array_index(m->lanes, x->lane);
@@ -456,11 +527,12 @@ static void place_boxes(TlModel *m) {
               x->text, x->row, x->lane, best);
     }
   }
-  for (guint r = 0; r < n; r++)
-    if (at[r])
-      g_ptr_array_free(at[r], TRUE);
-  g_free(at);
-  g_ptr_array_unref(all);
+  g_array_free(idx, TRUE);
+  g_ptr_array_free(active, TRUE);
+  g_free(order);
+  g_free(starts);
+  g_free(ends);
+  g_free(all);
 }
 
 /* ---- what each page draws ---------------------------------------------- */
