@@ -125,6 +125,38 @@ static void test_links_latency_adds_up(void **state) {
   rx_clear(&rx);
 }
 
+/* A link whose latency drops while a packet is on it (a direction with a
+ * latency alone, the hop's inline case): a packet sent later never
+ * overtakes it, as with jitter. */
+static void test_links_latency_drop_keeps_order(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlLinkProps ap = {.up = {.latency = 50 * NL_MS}};
+  NlWorld *w = pair_world(SEED, &ap, NULL, &rx);
+  NlNode *a = node(w, "a");
+  assert_int_equal(udp_send(a, 0, BADDR, 10, 1, 64, FALSE), 0);
+  run_to(w, 10 * NL_MS);
+  ap.up.latency = 5 * NL_MS;
+  nl_iface_set_props(nl_node_iface(a, 0), &ap);
+  assert_int_equal(udp_send(a, 0, BADDR, 10, 2, 64, FALSE), 0);
+  run_to(w, 20 * NL_MS);
+  assert_int_equal(udp_send(a, 0, BADDR, 10, 3, 64, FALSE), 0);
+  run_to(w, 100 * NL_MS);
+  assert_int_equal(udp_send(a, 0, BADDR, 10, 4, 64, FALSE), 0);
+  run(w);
+  assert_int_equal(rx.pkts->len, 4);
+  gsize len;
+  for (guint i = 0; i < 4; i++)
+    assert_int_equal(pkt_id(rx_data(&rx, i, &len), len), i + 1);
+  assert_int_equal(rx_time(&rx, 0), 50 * NL_MS);
+  assert_int_equal(rx_time(&rx, 1), 50 * NL_MS); /* held behind 1 */
+  assert_int_equal(rx_time(&rx, 2), 50 * NL_MS);
+  assert_int_equal(rx_time(&rx, 3), 105 * NL_MS); /* the new latency */
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
 /* ---- bandwidth ---- */
 
 /* a's up is 1 Mbit/s with 1 ms latency: three 1250-byte packets at 0,
@@ -835,6 +867,7 @@ static void test_links_determinism(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_links_latency_adds_up),
+      cmocka_unit_test(test_links_latency_drop_keeps_order),
       cmocka_unit_test(test_links_bandwidth_serialises),
       cmocka_unit_test(test_links_bandwidth_down_direction_queues),
       cmocka_unit_test(test_links_props_change_keeps_queue),

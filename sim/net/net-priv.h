@@ -32,6 +32,7 @@ struct NlIface {
   guint index;
   gboolean up;
   gboolean up_ideal, down_ideal; /* no delay, loss... (dir_trivial) */
+  gboolean up_latency_only; /* a delay and nothing else (dir_latency_only) */
   char name[16];
   NlLinkProps props;
   NlDirState up_state, down_state;
@@ -129,6 +130,7 @@ struct NlWorld {
   GArray *name_order;  /* addresses, in registration order */
   GPtrArray *name_list; /* the names, same order (owned by names) */
   GHashTable *blocked; /* node-pair key -> 1 */
+  guint n_blocked;     /* its size: read at every hop */
   guint64 prefixes_gen; /* grows when a network gains a prefix */
   uint64_t next_pkt_id;
   NlNetStats stats;

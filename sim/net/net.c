@@ -18,8 +18,10 @@ static const char *const node_kind_names[] = {
 
 static void node_input(NlNode *n, NlIface *in, NlPacket *pkt);
 static gboolean dir_trivial(const NlLinkDir *d);
+static gboolean dir_latency_only(const NlLinkDir *d);
 static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop);
 static void reasm_free(gpointer p);
+static void hop_event(NlEvent *ev, void *data);
 
 /* ---- packets ---- */
 
@@ -63,6 +65,9 @@ NlPacket *nl_packet_alloc(size_t len) {
     p->data = g_malloc(p->cap);
   }
   p->len = (guint)len;
+  /* Its hops' arrival event (nl_event_init's, once for all of them). */
+  p->ev.fn = hop_event;
+  p->ev.data = p;
   p->ev.slot = G_MAXUINT;
   return p;
 }
@@ -401,6 +406,7 @@ void nl_world_partition(NlWorld *w, NlNode *a, NlNode *b, gboolean blocked) {
   } else {
     g_hash_table_remove(w->blocked, &key);
   }
+  w->n_blocked = g_hash_table_size(w->blocked);
 }
 
 void nl_world_stats(const NlWorld *w, NlNetStats *out) {
@@ -810,6 +816,7 @@ void nl_iface_set_props(NlIface *i, const NlLinkProps *props) {
   dir_state_init(&i->down_state, i->props.down.queue);
   i->up_ideal = dir_trivial(&i->props.up);
   i->down_ideal = dir_trivial(&i->props.down);
+  i->up_latency_only = dir_latency_only(&i->props.up);
 }
 
 guint nl_iface_prefix_len(const NlIface *i) {
@@ -852,6 +859,14 @@ void nl_node_trace_deliver(NlNode *n, const NlPacket *pkt) {
 static gboolean dir_trivial(const NlLinkDir *d) {
   return d->latency == 0 && d->jitter == 0 && d->loss == 0 && d->dup == 0 &&
          d->reorder == 0 && d->bandwidth == 0;
+}
+
+/* A direction that only delays (a network's latency, nothing else): what
+ * dir_pass does with it, it draws no random number, is done inline at
+ * every hop (nl__hop_start_to). */
+static gboolean dir_latency_only(const NlLinkDir *d) {
+  return d->jitter == 0 && d->loss == 0 && d->dup == 0 && d->reorder == 0 &&
+         d->bandwidth == 0;
 }
 
 /* Passes a packet of @len bytes through one direction of a link, from time
@@ -1081,12 +1096,19 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   NlDropReason why = NL_DROP_NONE;
   if (!from->up || !to->up)
     why = NL_DROP_LINK_DOWN;
-  else if (g_hash_table_size(w->blocked) > 0 && blocked(w, from, to, pkt))
+  else if (w->n_blocked > 0 && blocked(w, from, to, pkt))
     why = NL_DROP_BLOCKED;
-  NlTime t = nl_event_now(w->queue);
+  NlTime now = nl_event_now(w->queue), t = now;
   pkt->sent_out = t;
   gboolean dup = FALSE;
-  if (why == NL_DROP_NONE && !from->up_ideal) {
+  if (why == NL_DROP_NONE && from->up_latency_only) {
+    /* dir_pass's steps for a delay alone: out after the latency, never
+     * before the packet sent before it. */
+    NlDirState *s = &from->up_state;
+    t += from->props.up.latency;
+    t = MAX(t, s->last_arrival);
+    s->last_arrival = t;
+  } else if (why == NL_DROP_NONE && !from->up_ideal) {
     dup = from->props.up.dup > 0 &&
           nl_rand_chance(&from->rand, from->props.up.dup);
     why = dir_pass(from, &from->props.up, &from->up_state, pkt->len, &t,
@@ -1101,9 +1123,8 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   }
   if (dup)
     hop_dup(w, pkt, STAGE_SWITCH, t + NL_US);
-  nl_event_init(&pkt->ev, hop_event, pkt);
   in_flight_add(w, pkt);
-  if (t == nl_event_now(w->queue) || to->down_ideal) {
+  if (t == now || to->down_ideal) {
     hop_down(w, pkt, t);
   } else {
     pkt->stage = STAGE_SWITCH;
@@ -1442,9 +1463,10 @@ void nl_node_default_local_in(NlNode *n, NlPacket *pkt) {
   default_local_in(n, pkt);
 }
 
-static void local_in(NlNode *n, NlPacket *pkt, const NlIp4Header *ip) {
-  if (ip->mf || ip->frag_offset != 0) {
-    pkt = reassemble(n, pkt, ip);
+static void local_in(NlNode *n, NlPacket *pkt) {
+  if (pkt->ip4.mf || pkt->ip4.frag_offset != 0) {
+    NlIp4Header ip = pkt->ip4; /* reassemble frees pkt */
+    pkt = reassemble(n, pkt, &ip);
     if (pkt == NULL)
       return;
   }
@@ -1473,8 +1495,8 @@ static void icmp_error_about(NlNode *n, const NlPacket *pkt,
   g_free(orig);
 }
 
-static void route4(NlNode *n, NlPacket *pkt, const NlIp4Header *ipp,
-                   const guint8 *pre, size_t pre_len);
+static void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
+                   size_t pre_len);
 
 static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
@@ -1497,7 +1519,10 @@ static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   size_t pre_len = 0;
   if (in != NULL && n->hooks.prerouting) {
     pre_len = MIN((size_t)pkt->len, (size_t)ip->ihl_bytes + 8);
-    memcpy(pre, pkt->data, pre_len);
+    if (G_LIKELY(pre_len == NL_IP4_HDR_LEN + 8))
+      memcpy(pre, pkt->data, NL_IP4_HDR_LEN + 8); /* a few moves */
+    else
+      memcpy(pre, pkt->data, pre_len);
     NlDropReason r = n->hooks.prerouting(n->hooks.data, n, in, pkt);
     if (r != NL_DROP_NONE) {
       nl_node_drop(n, pkt, r);
@@ -1514,7 +1539,7 @@ static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
       return;
     }
   }
-  route4(n, pkt, &pkt->ip4, pre, pre_len);
+  route4(n, pkt, pre, pre_len);
 }
 
 void nl__node_route4(NlNode *n, NlPacket *pkt) {
@@ -1525,30 +1550,30 @@ void nl__node_route4(NlNode *n, NlPacket *pkt) {
   guint8 pre[60 + 8];
   size_t pre_len = MIN((size_t)pkt->len, (size_t)pkt->ip4.ihl_bytes + 8);
   memcpy(pre, pkt->data, pre_len);
-  route4(n, pkt, &pkt->ip4, pre, pre_len);
+  route4(n, pkt, pre, pre_len);
 }
 
 /* @pkt after prerouting: for the node itself, or forwarded; @pre is what
  * an ICMP error quotes. */
-static void route4(NlNode *n, NlPacket *pkt, const NlIp4Header *ipp,
-                   const guint8 *pre, size_t pre_len) {
-  NlIp4Header ip = *ipp;
-  if (nl_node_has_addr(n, ip.dst)) {
-    local_in(n, pkt, &ip);
+static void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
+                   size_t pre_len) {
+  const NlIp4Header *ip = &pkt->ip4;
+  if (nl_node_has_addr(n, ip->dst)) {
+    local_in(n, pkt);
     return;
   }
   if (!n->forwarding) {
     nl_node_drop(n, pkt, NL_DROP_NOT_FOR_US);
     return;
   }
-  if (ip.ttl <= 1) {
+  if (ip->ttl <= 1) {
     icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_TIME_EXCEEDED, 0, 0);
     nl_node_drop(n, pkt, NL_DROP_TTL);
     return;
   }
   NlIface *f;
   uint32_t next_hop;
-  if (!nl_node_route(n, ip.dst, &f, &next_hop)) {
+  if (!nl_node_route(n, ip->dst, &f, &next_hop)) {
     icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_DEST_UNREACH,
                      NL_ICMP_NET_UNREACH, 0);
     nl_node_drop(n, pkt, NL_DROP_NO_ROUTE);
@@ -1556,15 +1581,21 @@ static void route4(NlNode *n, NlPacket *pkt, const NlIp4Header *ipp,
   }
   /* Too big with DF: refused before the TTL is touched, so the ICMP
    * quotes the packet as it came (as Linux's ip_forward does). */
-  if (pkt->len > f->props.mtu && ip.df) {
+  if (pkt->len > f->props.mtu && ip->df) {
     icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_DEST_UNREACH,
                      NL_ICMP_FRAG_NEEDED, (uint16_t)f->props.mtu);
     nl_node_drop(n, pkt, NL_DROP_FRAG_NEEDED);
     return;
   }
-  pkt->data[8]--; /* TTL */
+  /* The TTL, the high byte of the header's fifth 16-bit word, goes down
+   * by one, so the header's checksum goes up by 0x0100 (RFC 1624, as
+   * Linux's ip_decrease_ttl): the header's checksum is right (read, built
+   * or kept in step), and the result is in [0, 0xfffe] as a checksum
+   * summed whole is, so the same bytes. */
+  pkt->data[8]--;
   pkt->ip4.ttl = pkt->data[8];
-  nl_ip4_update_checksum(pkt->data);
+  uint32_t c = (uint32_t)nl_wire_get16(pkt->data + 10) + 0x0100u;
+  nl_wire_put16(pkt->data + 10, (uint16_t)(c + (c >= 0xffffu)));
   n->world->stats.forwarded++;
   if (output(f, pkt, next_hop) != 0)
     nl_node_drop(n, pkt, NL_DROP_MALFORMED); /* output did not take it */
