@@ -12,37 +12,59 @@
 
 /* The ones-complement sum of @len bytes, folded to 16 bits (0 only when
  * every byte is 0).  RFC 1071 §2(B): the sum does not depend on byte
- * order, so the data is added as native words, 8 bytes at a time (their
- * two 32-bit halves into a 64-bit total, which cannot overflow for an IP
- * packet), and the folded result is put back in network order at the end
- * (on a little-endian machine, a byte swap). */
+ * order, so the data is added as native 64-bit words, 32 bytes a turn,
+ * with their carries counted apart (each carry out of 64 bits is worth 1:
+ * 2^64 = 1 modulo 2^64 - 1, a multiple of 0xffff), and the folded result
+ * is put back in network order at the end (on a little-endian machine, a
+ * byte swap).  An add and an add-with-carry per word; the result is the
+ * same 16-bit value as a sum word by word: both are in [1, 0xffff] for
+ * data that is not all zeros, and equal modulo 0xffff. */
 static inline uint32_t sum16(const guint8 *p, size_t len) {
-  uint64_t s = 0;
+  uint64_t s = 0, carries = 0, w, t;
+#define SUM_ADD(v)                                                           \
+  do {                                                                       \
+    carries += __builtin_add_overflow(s, (v), &t);                           \
+    s = t;                                                                   \
+  } while (0)
+  for (; len >= 32; p += 32, len -= 32) {
+    uint64_t w0, w1, w2, w3;
+    memcpy(&w0, p, 8);
+    memcpy(&w1, p + 8, 8);
+    memcpy(&w2, p + 16, 8);
+    memcpy(&w3, p + 24, 8);
+    SUM_ADD(w0);
+    SUM_ADD(w1);
+    SUM_ADD(w2);
+    SUM_ADD(w3);
+  }
   for (; len >= 8; p += 8, len -= 8) {
-    uint64_t w;
     memcpy(&w, p, 8);
-    s += (w & 0xffffffffu) + (w >> 32);
+    SUM_ADD(w);
   }
   if (len >= 4) {
-    uint32_t w;
-    memcpy(&w, p, 4);
-    s += w;
+    uint32_t w4;
+    memcpy(&w4, p, 4);
+    SUM_ADD(w4);
     p += 4;
     len -= 4;
   }
   if (len >= 2) {
-    uint16_t w;
-    memcpy(&w, p, 2);
-    s += w;
+    uint16_t w2;
+    memcpy(&w2, p, 2);
+    SUM_ADD(w2);
     p += 2;
     len -= 2;
   }
   if (len) {
     /* The odd last byte is the high half of a word padded with zero. */
-    uint16_t w = 0;
-    memcpy(&w, p, 1);
-    s += w;
+    uint16_t w1 = 0;
+    memcpy(&w1, p, 1);
+    SUM_ADD(w1);
   }
+#undef SUM_ADD
+  /* The carries back in (end-around), then 64 -> 32 -> 16 bits. */
+  s += carries;
+  s += s < carries;
   s = (s & 0xffffffffu) + (s >> 32);
   s = (s & 0xffffffffu) + (s >> 32);
   s = (s & 0xffff) + (s >> 16);
