@@ -1124,7 +1124,12 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   if (dup)
     hop_dup(w, pkt, STAGE_SWITCH, t + NL_US);
   in_flight_add(w, pkt);
-  if (t == now || to->down_ideal) {
+  if (to->down_ideal) {
+    /* hop_down's steps for an ideal direction: arrives when it comes out
+     * of the sender's side. */
+    pkt->stage = STAGE_ARRIVE;
+    nl_event_schedule(w->queue, &pkt->ev, t);
+  } else if (t == now) {
     hop_down(w, pkt, t);
   } else {
     pkt->stage = STAGE_SWITCH;
@@ -1134,14 +1139,21 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
 
 /* ---- output, fragmentation ---- */
 
+static int output_fragments(NlIface *f, NlPacket *pkt, uint32_t next_hop);
+
 /* Sends @pkt (owned) out of @f to @next_hop, fragmenting to the MTU.
  * Returns 0 or -EMSGSIZE (DF set and too big; @pkt is then not freed). */
-static int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
-  guint mtu = f->props.mtu;
-  if (pkt->len <= mtu) {
+static inline int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
+  if (G_LIKELY(pkt->len <= f->props.mtu)) {
     hop_start(f, pkt, next_hop);
     return 0;
   }
+  return output_fragments(f, pkt, next_hop);
+}
+
+/* output() of a packet larger than @f's MTU. */
+static int output_fragments(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
+  guint mtu = f->props.mtu;
   if (nl_packet_ip4(pkt) != NULL)
     return -EINVAL;
   NlIp4Header ip = pkt->ip4;
