@@ -11,6 +11,9 @@ typedef struct {
   GArray *external;  /* uint32_t: addresses of the outside interfaces */
   NlFw6 *fw6;        /* IPv6 is filtered, never translated (RFC 6092) */
   NlNat64 *nat64;    /* NULL unless the behaviour says nat64 */
+  NlWorld *world;    /* the node's, and its trace: read for every packet */
+  NlTrace *trace;
+  gboolean translating; /* the behaviour translates (not a firewall) */
 } NatNode;
 
 static gboolean is_inside(const NatNode *nn, const NlIface *f) {
@@ -74,26 +77,25 @@ static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
                                NlPacket *pkt) {
   if (nl_packet_ip4(pkt) != NULL)
     return NL_DROP_MALFORMED;
-  NlIp4Header ip = pkt->ip4;
+  const NlIp4Header *ip = &pkt->ip4;
   NlNatDirection dir;
   if (is_inside(nn, in)) {
     /* Traffic for the device itself (its inside address) is not
      * translated; traffic to its external address is hairpinning. */
-    if (nl_node_has_addr(node, ip.dst) && !is_external(nn, ip.dst))
+    if (nl_node_has_addr(node, ip->dst) && !is_external(nn, ip->dst))
       return NL_DROP_NONE;
     dir = NL_NAT_OUTBOUND;
   } else {
     /* A NAT sees inbound traffic for its external addresses; a firewall
      * (no translation) sees everything headed inside. */
-    gboolean translating = nl_nat_get_behaviour(nn->nat)->translate;
-    if (translating ? !is_external(nn, ip.dst)
-                    : nl_node_has_addr(node, ip.dst))
+    if (nn->translating ? !is_external(nn, ip->dst)
+                        : nl_node_has_addr(node, ip->dst))
       return NL_DROP_NONE;
     dir = NL_NAT_INBOUND;
   }
   NlDropReason why = NL_DROP_NONE;
   NlNatVerdict v =
-      nl_nat_process_parsed(nn->nat, dir, pkt->data, pkt->len, &ip, &why);
+      nl_nat_process_parsed(nn->nat, dir, pkt->data, pkt->len, ip, &why);
   /* Of the IPv4 header, the NAT changes the addresses only (and the
    * checksum, incrementally): the packet's kept header follows. */
   pkt->ip4.src = nl_wire_get32(pkt->data + 12);
@@ -111,9 +113,8 @@ static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
     nl_packet_set_data(pkt, buf, (guint)n,
                        (guint)MAX((size_t)pkt->len + 20, 64u));
   }
-  NlWorld *w = nl_node_world(node);
-  if (nl_trace_wants(nl_world_trace(w), NL_TRACE_NAT_XLATE))
-    nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_NAT_XLATE,
+  if (nl_trace_wants(nn->trace, NL_TRACE_NAT_XLATE))
+    nl_trace_add(nn->trace, nl_world_now(nn->world), NL_TRACE_NAT_XLATE,
                  nl_node_trace_id(node), 0, pkt->id, 0, pkt->data, pkt->len);
   return NL_DROP_NONE;
 }
@@ -131,6 +132,9 @@ static void nat_node_free(gpointer p) {
 void nl_nat_node_attach(NlNode *node, NlNat *nat, GPtrArray *inside) {
   NatNode *nn = g_new0(NatNode, 1);
   nn->nat = nat;
+  nn->world = nl_node_world(node);
+  nn->trace = nl_world_trace(nn->world);
+  nn->translating = nl_nat_get_behaviour(nat)->translate;
   nn->inside = g_ptr_array_new();
   nn->external = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   for (guint i = 0; i < inside->len; i++)

@@ -172,21 +172,32 @@ static inline void csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
   nl_wire_put16(c, csum_step32(nl_wire_get16(c), old, new));
 }
 
-/* UDP keeps 0 as "no checksum" (RFC 768), and writes a computed 0 as
- * 0xffff. */
-static inline void udp_csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
+/* The UDP checksum at @c after an address and a port change.  UDP keeps
+ * 0 as "no checksum" (RFC 768), and writes a computed 0 as 0xffff.  RFC
+ * 1624's terms of the three 16-bit words are summed at once and folded
+ * once: the same bytes as a csum_step per word (as this did before).  Each
+ * step's result is in [0, 0xfffe] (0xffff only when ~hc, ~old and new are
+ * all 0, which the next step reads as it would read 0); both ways give the
+ * same value modulo 0xffff, and with 0 written as 0xffff both end in
+ * [1, 0xffff], where that value has one form. */
+static inline void udp_csum_replace_endpoint(guint8 *c, uint32_t old_addr,
+                                             uint32_t new_addr,
+                                             uint16_t old_port,
+                                             uint16_t new_port) {
   uint16_t hc = nl_wire_get16(c);
   if (hc == 0)
     return;
-  hc = csum_step32(hc, old, new);
-  nl_wire_put16(c, hc == 0 ? 0xffff : hc);
-}
-
-static inline void udp_csum_replace16(guint8 *c, uint16_t old, uint16_t new) {
-  uint16_t hc = nl_wire_get16(c);
-  if (hc == 0)
-    return;
-  hc = csum_step(hc, old, new);
+  uint32_t s = (uint16_t)~hc;
+  s += (uint16_t)~(old_addr >> 16);
+  s += (uint16_t)~old_addr;
+  s += (uint16_t)~old_port;
+  s += new_addr >> 16;
+  s += new_addr & 0xffff;
+  s += new_port;
+  /* At most 7 * 0xffff: two end-around carries fold it to 16 bits. */
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  hc = (uint16_t)~s;
   nl_wire_put16(c, hc == 0 ? 0xffff : hc);
 }
 
@@ -212,10 +223,8 @@ static void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
       guint8 *pp = l4 + (src ? 0 : 2);
       uint16_t old_port = nl_wire_get16(pp);
       nl_wire_put16(pp, port);
-      if (l4len >= 8) {
-        udp_csum_replace32(l4 + 6, old_addr, addr);
-        udp_csum_replace16(l4 + 6, old_port, port);
-      }
+      if (l4len >= 8)
+        udp_csum_replace_endpoint(l4 + 6, old_addr, addr, old_port, port);
       break;
     }
     case NL_IPPROTO_TCP: {
@@ -635,7 +644,7 @@ static void unlink_entry(NlNat *nat, Entry *e) {
 
 /* Removes every mapping due at @now (expires <= now), oldest first, with a
  * record each, and re-arms the timer. */
-static void expire_due(NlNat *nat, NlTime now) {
+static void expire_due_slow(NlNat *nat, NlTime now) {
   while (nat->heap_len > 0 && nat->heap[0]->heap_time <= now) {
     Entry *e = nat->heap[0];
     if (e->expires > e->heap_time) { /* refreshed since: re-key */
@@ -649,6 +658,16 @@ static void expire_due(NlNat *nat, NlTime now) {
     unlink_entry(nat, e);
   }
   arm_timer(nat);
+}
+
+/* expire_due_slow, whose common case (nothing due, the timer armed where
+ * it should be) makes no call: every packet asks. */
+static inline void expire_due(NlNat *nat, NlTime now) {
+  if (nat->heap_len > 0 && nat->heap[0]->heap_time > now &&
+      nl_event_pending(&nat->timer) &&
+      nat->timer.time == nat->heap[0]->heap_time)
+    return; /* arm_timer would change nothing */
+  expire_due_slow(nat, now);
 }
 
 static void on_timer(NlEvent *ev, void *data) {

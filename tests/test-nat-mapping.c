@@ -328,6 +328,83 @@ static void test_nat_rfc4787_req2_paired_address_pooling(void **state) {
   env_free(&env);
 }
 
+/* A UDP datagram @src:@sport -> @dst:@dport with an 8-byte payload whose
+ * last 16-bit word is @tail. */
+static size_t udp_tail(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
+                       uint16_t dport, uint16_t tail) {
+  guint8 payload[8] = {'n', 'a', 't', 'l', 'a', 'b',
+                       (guint8)(tail >> 8), (guint8)tail};
+  return nl_udp4_build(buf, src, sport, dst, dport, payload, sizeof payload,
+                       4242, 64, FALSE);
+}
+
+/* The tail word that makes the UDP checksum of udp_tail(...) sum to
+ * nothing (a computed 0, written 0xffff). */
+static uint16_t zero_sum_tail(uint32_t src, uint16_t sport, uint32_t dst,
+                              uint16_t dport) {
+  guint8 b[64];
+  udp_tail(b, src, sport, dst, dport, 0);
+  uint16_t c = (uint16_t)(b[NL_IP4_HDR_LEN + 6] << 8 | b[NL_IP4_HDR_LEN + 7]);
+  uint32_t sum = (uint16_t)~c; /* the sum with a tail of 0 */
+  return (uint16_t)((0xffffu - sum) % 0xffffu);
+}
+
+/* The NAT updates the UDP checksum incrementally (RFC 1624): the bytes are
+ * those of the datagram built anew with the new endpoint, whatever the
+ * values, both ways; among them the checksums that sum to zero (0xffff on
+ * the wire) before or after, and addresses whose halves go from 0xffff to
+ * 0. */
+static void test_nat_udp_checksum_as_built_anew(void **state) {
+  (void)state;
+  NlNatBehaviour b = behaviour("full-cone", NULL);
+  const uint32_t exts[] = {A("203.0.113.1"), A("0.0.113.1"),
+                           A("255.255.0.1")};
+  const uint32_t ins[] = {A("10.0.0.5"), A("255.255.0.5"), A("0.0.255.255")};
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (guint ei = 0; ei < G_N_ELEMENTS(exts); ei++) {
+    Env env;
+    env_init_n(&env, &b, &exts[ei], 1, "nat");
+    for (guint k = 0; k < 600; k++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      uint32_t h = ins[k % G_N_ELEMENTS(ins)];
+      uint16_t hport = (uint16_t)(1024 + k);
+      uint32_t r = k % 5 == 0 ? A("255.255.255.254") : (uint32_t)x;
+      uint16_t rport = (uint16_t)(x >> 32);
+      if (rport == 0)
+        rport = 1;
+      guint mode = k % 3; /* random tail, zero sum before, zero sum after */
+      uint16_t tail = (uint16_t)(x >> 48);
+      if (mode == 1)
+        tail = zero_sum_tail(h, hport, r, rport);
+      env.len = udp_tail(env.pkt, h, hport, r, rport, tail);
+      /* After: the external endpoint is the inside port (preserved). */
+      if (mode == 2)
+        env.len = udp_tail(env.pkt, h, hport, r, rport,
+                           zero_sum_tail(exts[ei], hport, r, rport));
+      assert_int_equal(env_process(&env, NL_NAT_OUTBOUND), NL_NAT_PASS);
+      guint8 want[64];
+      size_t n = udp_tail(want, exts[ei], hport, r, rport,
+                          (uint16_t)(env.pkt[env.len - 2] << 8 |
+                                     env.pkt[env.len - 1]));
+      assert_int_equal(env.len, n);
+      assert_memory_equal(env.pkt, want, n);
+      /* And the answer, in. */
+      env.len = udp_tail(env.pkt, r, rport, exts[ei], hport, tail);
+      if (mode == 2)
+        env.len = udp_tail(env.pkt, r, rport, exts[ei], hport,
+                           zero_sum_tail(r, rport, h, hport));
+      assert_int_equal(env_process(&env, NL_NAT_INBOUND), NL_NAT_PASS);
+      n = udp_tail(want, r, rport, h, hport,
+                   (uint16_t)(env.pkt[env.len - 2] << 8 |
+                              env.pkt[env.len - 1]));
+      assert_memory_equal(env.pkt, want, n);
+    }
+    env_free(&env);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nat_rfc4787_s4_1_every_mapping_filtering_allocation),
@@ -342,6 +419,7 @@ int main(void) {
       cmocka_unit_test(test_nat_rfc4787_s4_2_1_preserve_collision_takes_next),
       cmocka_unit_test(test_nat_rfc4787_req4_parity_and_range),
       cmocka_unit_test(test_nat_rfc4787_req2_paired_address_pooling),
+      cmocka_unit_test(test_nat_udp_checksum_as_built_anew),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
