@@ -46,6 +46,17 @@ static gboolean is_v4(const NlFile *f, const NlIp6 *a) {
 
 static int sa_get(const NlFile *f, const struct sockaddr *sa, socklen_t len,
                   SaOp op, NlIp6 *addr, uint16_t *port) {
+  if (G_LIKELY(f->domain == AF_INET && sa != NULL &&
+               len >= (socklen_t)sizeof(struct sockaddr_in) &&
+               sa->sa_family == AF_INET)) {
+    /* The common case, an IPv4 address for an AF_INET socket: what the
+     * checks below come to for it. */
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    uint32_t v4 = ntohl(in->sin_addr.s_addr);
+    *addr = v4 == 0 ? ip6_any : nl_ip6_from4(v4);
+    *port = ntohs(in->sin_port);
+    return 0;
+  }
   if (sa == NULL)
     return -EFAULT;
   if (len < (socklen_t)sizeof(sa_family_t))
@@ -104,6 +115,16 @@ static void sa_put(const NlFile *f, const NlIp6 *addr, uint16_t port,
                    struct sockaddr *sa, socklen_t *len) {
   if (sa == NULL || len == NULL)
     return;
+  if (G_LIKELY(f->domain == AF_INET &&
+               *len >= (socklen_t)sizeof(struct sockaddr_in))) {
+    /* The common case: the whole sockaddr_in, written at once. */
+    struct sockaddr_in in = {.sin_family = AF_INET,
+                             .sin_port = htons(port),
+                             .sin_addr.s_addr = htonl(nl_ip6_to4(addr))};
+    memcpy(sa, &in, sizeof in);
+    *len = sizeof in;
+    return;
+  }
   union {
     struct sockaddr_in in;
     struct sockaddr_in6 in6;
@@ -393,6 +414,16 @@ static NlUdpSock *udp_lookup(NlHostStack *h, const NlIp6 *src, uint16_t sport,
   GPtrArray *l = port_list(h, dport, FALSE);
   if (l == NULL)
     return NULL;
+  if (l->len == 1) {
+    /* One socket on the port (nearly always): it, if it takes the
+     * datagram, as the loop below finds. */
+    NlUdpSock *u = g_ptr_array_index(l, 0);
+    if (!udp_takes(u->file, &u->laddr, dst))
+      return NULL;
+    if (u->connected && (!nl_ip6_equal(&u->raddr, src) || u->rport != sport))
+      return NULL;
+    return u;
+  }
   NlUdpSock *best = NULL;
   int best_score = -1;
   guint n_reuseport = 0;
