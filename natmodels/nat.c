@@ -703,6 +703,8 @@ static void touch(NlNat *nat, Entry *e, NlTime now, gboolean refreshing,
   if (t > old && (tcp_changed || now - e->refresh_logged >= NL_S)) {
     char tb[NL_TIME_STRLEN], why[80];
     e->refresh_logged = now;
+    if (nat->trace == NULL || !nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP))
+      return; /* trace_entry would drop it: not formatted */
     g_snprintf(why, sizeof why, "%s%s%s, until %s",
                outbound ? "outbound" : "inbound", tcp_changed ? ", " : "",
                tcp_changed ? tcp_state_name(e->tcp) : "",

@@ -16,7 +16,7 @@ static const char *const node_kind_names[] = {
 #undef NL_X
 };
 
-static void node_input(NlNode *n, NlIface *in, NlPacket *pkt);
+static inline void node_input(NlNode *n, NlIface *in, NlPacket *pkt);
 static gboolean dir_trivial(const NlLinkDir *d);
 static gboolean dir_latency_only(const NlLinkDir *d);
 static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop);
@@ -1507,10 +1507,10 @@ static void icmp_error_about(NlNode *n, const NlPacket *pkt,
   g_free(orig);
 }
 
-static void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
+static inline void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
                    size_t pre_len);
 
-static void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
+static inline void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
     nl__node_input6(n, in, pkt);
     return;
@@ -1567,7 +1567,7 @@ void nl__node_route4(NlNode *n, NlPacket *pkt) {
 
 /* @pkt after prerouting: for the node itself, or forwarded; @pre is what
  * an ICMP error quotes. */
-static void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
+static inline void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
                    size_t pre_len) {
   const NlIp4Header *ip = &pkt->ip4;
   if (nl_node_has_addr(n, ip->dst)) {

@@ -154,19 +154,26 @@ static const char *ip4_parse_any(const guint8 *pkt, size_t len,
 }
 
 void nl_ip4_write(guint8 *buf, const NlIp4Header *h) {
+  uint16_t ff = (uint16_t)((h->df ? 0x4000 : 0) | (h->mf ? 0x2000 : 0) |
+                           ((h->frag_offset / 8) & 0x1fff));
+  /* The checksum from the fields, not read back from the bytes: nine
+   * 16-bit words (less than 2^20), folded twice to [1, 0xffff] (the first
+   * word is never 0), as sum16 folds them. */
+  uint32_t s = (0x4500u | h->tos) + h->total_len + h->id + ff +
+               ((uint32_t)h->ttl << 8 | h->proto) + (h->src >> 16) +
+               (h->src & 0xffff) + (h->dst >> 16) + (h->dst & 0xffff);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
   buf[0] = 0x45;
   buf[1] = h->tos;
   nl_wire_put16(buf + 2, h->total_len);
   nl_wire_put16(buf + 4, h->id);
-  uint16_t ff = (uint16_t)((h->df ? 0x4000 : 0) | (h->mf ? 0x2000 : 0) |
-                           ((h->frag_offset / 8) & 0x1fff));
   nl_wire_put16(buf + 6, ff);
   buf[8] = h->ttl;
   buf[9] = h->proto;
-  nl_wire_put16(buf + 10, 0);
+  nl_wire_put16(buf + 10, (uint16_t)~s);
   nl_wire_put32(buf + 12, h->src);
   nl_wire_put32(buf + 16, h->dst);
-  nl_wire_put16(buf + 10, nl_wire_checksum(buf, NL_IP4_HDR_LEN));
 }
 
 void nl_ip4_update_checksum(guint8 *pkt) {
