@@ -157,6 +157,30 @@ static void test_links_latency_drop_keeps_order(void **state) {
   rx_clear(&rx);
 }
 
+/* A link made ideal while a packet is on it: what is sent next comes at
+ * once, before it (an ideal direction keeps no order). */
+static void test_links_ideal_after_latency_overtakes(void **state) {
+  (void)state;
+  Rx rx;
+  rx_init(&rx);
+  NlLinkProps ap = {.up = {.latency = 50 * NL_MS}};
+  NlWorld *w = pair_world(SEED, &ap, NULL, &rx);
+  NlNode *a = node(w, "a");
+  assert_int_equal(udp_send(a, 0, BADDR, 10, 1, 64, FALSE), 0);
+  run_to(w, 10 * NL_MS);
+  nl_iface_set_props(nl_node_iface(a, 0), NULL);
+  assert_int_equal(udp_send(a, 0, BADDR, 10, 2, 64, FALSE), 0);
+  run(w);
+  assert_int_equal(rx.pkts->len, 2);
+  gsize len;
+  assert_int_equal(pkt_id(rx_data(&rx, 0, &len), len), 2);
+  assert_int_equal(rx_time(&rx, 0), 10 * NL_MS);
+  assert_int_equal(pkt_id(rx_data(&rx, 1, &len), len), 1);
+  assert_int_equal(rx_time(&rx, 1), 50 * NL_MS);
+  nl_world_free(w);
+  rx_clear(&rx);
+}
+
 /* ---- bandwidth ---- */
 
 /* a's up is 1 Mbit/s with 1 ms latency: three 1250-byte packets at 0,
@@ -868,6 +892,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_links_latency_adds_up),
       cmocka_unit_test(test_links_latency_drop_keeps_order),
+      cmocka_unit_test(test_links_ideal_after_latency_overtakes),
       cmocka_unit_test(test_links_bandwidth_serialises),
       cmocka_unit_test(test_links_bandwidth_down_direction_queues),
       cmocka_unit_test(test_links_props_change_keeps_queue),

@@ -863,10 +863,12 @@ static gboolean dir_trivial(const NlLinkDir *d) {
 
 /* A direction that only delays (a network's latency, nothing else): what
  * dir_pass does with it, it draws no random number, is done inline at
- * every hop (nl__hop_start_to). */
+ * every hop (nl__hop_start_to).  An ideal direction is not: it skips
+ * dir_pass, its packets may pass those still on the wire after a change
+ * of properties. */
 static gboolean dir_latency_only(const NlLinkDir *d) {
-  return d->jitter == 0 && d->loss == 0 && d->dup == 0 && d->reorder == 0 &&
-         d->bandwidth == 0;
+  return d->latency > 0 && d->jitter == 0 && d->loss == 0 && d->dup == 0 &&
+         d->reorder == 0 && d->bandwidth == 0;
 }
 
 /* Passes a packet of @len bytes through one direction of a link, from time
