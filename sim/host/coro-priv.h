@@ -107,6 +107,7 @@ struct NlCoroTls {
   volatile int in_switch; /* offset 8: likewise */
   volatile unsigned long switches; /* bumped on every resume (watchdog) */
   int *errno_p; /* &errno of this thread, cached: errno is a call */
+  NlCoro *zombies; /* ended, stacks not yet released (coro.c) */
 #if !defined(NL_CORO_ASM_SWITCH)
   NlCoro *pending_cur; /* ucontext: @cur handed to the arriving side */
 #endif
@@ -114,6 +115,13 @@ struct NlCoroTls {
 
 extern __thread NlCoroTls nl__coro_tls
     __attribute__((tls_model("initial-exec")));
+
+/* TRUE when @c has not ended and no refused system call waits to end it
+ * (sim/host/seal.c): what a resume mostly leaves.  Inline, for the
+ * scheduler's every resume (sim/host/proc.c). */
+static inline gboolean nl__coro_parked(const NlCoro *c) {
+  return c->end == NL_CORO_END_NONE && !c->refusal_pending;
+}
 
 /**
  * nl__coro_kill_current: ends the running coroutine with @why (CRASHED or

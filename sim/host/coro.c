@@ -322,12 +322,11 @@ static void release_stack(NlCoro *c) {
  * (it runs on that stack), and its resumer runs no code of ours after the
  * switch (see nl_coro_resume), so ended coroutines wait on this list until
  * the next coroutine call on this thread. */
-static __thread NlCoro *zombies;
-
 G_GNUC_NO_INLINE static void reap_all(void) {
-  while (zombies != NULL) {
-    NlCoro *z = zombies;
-    zombies = z->next_zombie;
+  NlCoroTls *t = &nl__coro_tls;
+  while (t->zombies != NULL) {
+    NlCoro *z = t->zombies;
+    t->zombies = z->next_zombie;
     z->next_zombie = NULL;
     if (!z->keep_stack)
       release_stack(z);
@@ -336,7 +335,7 @@ G_GNUC_NO_INLINE static void reap_all(void) {
 
 /* Inlined test, out-of-line work: a resume then costs no call. */
 static inline void reap(void) {
-  if (G_UNLIKELY(zombies != NULL))
+  if (G_UNLIKELY(nl__coro_tls.zombies != NULL))
     reap_all();
 }
 
@@ -407,7 +406,8 @@ static inline void resume_go(NlCoroTls *t, NlCoro *c) {
 
 /* Out of line, so that the common path makes no call and saves no
  * register: stacks to release, or the thread's first resume. */
-G_GNUC_NO_INLINE static void resume_slow(NlCoroTls *t, NlCoro *c) {
+G_GNUC_NO_INLINE static void resume_slow(NlCoro *c) {
+  NlCoroTls *t = &nl__coro_tls;
   reap_all();
   if (t->errno_p == NULL)
     t->errno_p = &errno;
@@ -422,16 +422,16 @@ G_GNUC_NO_INLINE static void resume_refused(NlCoro *c) {
 }
 
 void nl_coro_resume(NlCoro *c) {
-  NlCoroTls *t = &nl__coro_tls;
   if (G_UNLIKELY(c == NULL || c->end != NL_CORO_END_NONE || c->running)) {
     resume_refused(c);
     return;
   }
-
+  NlCoroTls *t = &nl__coro_tls;
   t->in_switch = 1;
   SIGNAL_FENCE();
-  if (G_UNLIKELY(zombies != NULL || t->errno_p == NULL))
-    resume_slow(t, c);
+  /* One test for both: zombies set, or errno's address not yet known. */
+  if (G_UNLIKELY(t->zombies != NULL || t->errno_p == NULL))
+    resume_slow(c);
   else
     resume_go(t, c);
 }
@@ -472,8 +472,8 @@ NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
                 (nl__coro_addr_in_guard(c, addr) || c->sp_below);
   c->running = FALSE;
   *errno_ptr(t) = c->back_errno;
-  c->next_zombie = zombies;
-  zombies = c;
+  c->next_zombie = t->zombies;
+  t->zombies = c;
   asan_start(NULL, c->asan_back_lo, c->asan_back_size);
   nl__coro_switch(&c->ctx, &c->back, t, c->resumer);
   /* Nothing ever switches back to an ended coroutine. */
