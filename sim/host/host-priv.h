@@ -241,6 +241,7 @@ struct NlEpoll {
 struct NlThread {
   NlProc *proc;
   NlCoro *coro;
+  NlEventQueue *queue; /* its world's, for every call (nl__enter) */
   NlEvent wake;
   int tid;
   gboolean blocked, woken;

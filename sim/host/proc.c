@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "sim/host/backtrace.h"
+#include "sim/host/coro-priv.h"
 #include "sim/host/guard.h"
 #include "sim/host/posix.h"
 #include "sim/host/seal.h"
@@ -128,6 +129,9 @@ static void thread_run(NlEvent *ev, void *data) {
   nl_coro_resume(t->coro);
   nl__facts_leave(t);
   nl__current = NULL;
+  /* Parked in a call, as after almost every resume: nothing to do. */
+  if (G_LIKELY(nl__coro_parked(t->coro)))
+    return;
   if (G_UNLIKELY(nl_seal_refusal_pending(t->coro))) {
     /* A refused system call made inside libc: ended now, at its next call
      * into the lab, its end or the watchdog (seal.h). */
@@ -231,8 +235,8 @@ NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
   nl__facts_thread_init(t, is_main ? NULL : nl__current);
   nl_event_init(&t->wake, thread_run, t);
   g_ptr_array_add(p->threads, t);
-  NlWorld *w = p->host->world;
-  nl_event_schedule(nl_world_queue(w), &t->wake, nl_world_now(w));
+  t->queue = nl_world_queue(p->host->world);
+  nl_event_schedule(t->queue, &t->wake, nl_event_now(t->queue));
   return t;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "sim/core/trace.h"
+#include "sim/host/coro-priv.h"
 #include "sim/host/guard.h"
 #include "sim/host/seal.h"
 
@@ -120,8 +121,7 @@ static void wake_thread(NlThread *t) {
   if (!t->blocked || t->woken)
     return;
   t->woken = TRUE;
-  NlWorld *w = t->proc->host->world;
-  nl_event_schedule(nl_world_queue(w), &t->wake, nl_world_now(w));
+  nl_event_schedule(t->queue, &t->wake, nl_event_now(t->queue));
 }
 
 void nl__watch_add(NlWatch *w, NlFile *f) {
@@ -447,14 +447,16 @@ NlThread *nl__enter(void) {
   NlThread *t = nl__current;
   if (t == NULL)
     return NULL;
-  nl_seal_check();
+  /* nl_seal_check(), its test inline: a refused system call to end for. */
+  const NlCoro *c = nl__coro_tls.cur;
+  if (G_UNLIKELY(c != NULL && c->refusal_pending))
+    nl_seal_check();
   nl_guard_tick();
   t->proc->calls++;
   t->call = NULL;
   t->block_since = NL_TIME_NEVER;
-  NlWorld *w = t->proc->host->world;
-  NlEventQueue *q = nl_world_queue(w);
-  NlTime at = nl_world_now(w) + NL_CALL_COST;
+  NlEventQueue *q = t->queue;
+  NlTime at = nl_event_now(q) + NL_CALL_COST;
   /* The call costs NL_CALL_COST of virtual time: the thread wakes then.
    * When nothing else would happen first, its wake-up is counted and the
    * clock moved without the round trip through the event loop (a switch
@@ -541,19 +543,19 @@ static void trace_block(NlThread *t) {
 }
 
 gboolean nl__block(NlThread *t, NlTime deadline) {
-  NlWorld *w = t->proc->host->world;
+  NlEventQueue *q = t->queue;
   t->wasted_run = 0; /* it waits: whatever it wasted was no busy-wait */
   if (t->call != NULL && !t->call_blocked)
     trace_block(t);
   t->blocked = TRUE;
   t->woken = FALSE;
+  NlTime now = nl_event_now(q);
   if (t->block_since == NL_TIME_NEVER)
-    t->block_since = nl_world_now(w);
+    t->block_since = now;
   if (deadline != NL_TIME_NEVER)
-    nl_event_schedule(nl_world_queue(w), &t->wake,
-                      MAX(deadline, nl_world_now(w)));
+    nl_event_schedule(q, &t->wake, MAX(deadline, now));
   else
-    nl_event_cancel(nl_world_queue(w), &t->wake);
+    nl_event_cancel(q, &t->wake);
   nl_coro_yield();
   t->blocked = FALSE;
   gboolean woken = t->woken;
@@ -562,9 +564,9 @@ gboolean nl__block(NlThread *t, NlTime deadline) {
     nl__wait_list_remove(&((NlFile *)t->waiting_on.v[i])->waiters, t);
   t->waiting_on.len = 0;
   if (t->chan) {
-    GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);
-    if (q)
-      g_ptr_array_remove(q, t);
+    GPtrArray *waiters = g_hash_table_lookup(t->proc->chans, t->chan);
+    if (waiters)
+      g_ptr_array_remove(waiters, t);
     t->chan = NULL;
   }
   return woken;
