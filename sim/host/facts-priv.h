@@ -72,7 +72,10 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent);
 /* Around every run of a thread: its process's state section and locale in,
  * and natlab's back out. */
 void nl__facts_enter(NlThread *t);
-void nl__facts_leave(NlThread *t);
+static inline void nl__facts_leave(NlThread *t) {
+  /* natlab itself formats in the global locale. */
+  uselocale(LC_GLOBAL_LOCALE);
+}
 /* The environment main() starts with: what goes in its block. */
 typedef struct {
   char **env;    /* the variables (host_env()'s or @merged) */

@@ -499,11 +499,6 @@ void nl__facts_enter(NlThread *t) {
                                                 : t->facts.locale);
 }
 
-void nl__facts_leave(NlThread *t) {
-  /* natlab itself formats in the global locale. */
-  uselocale(LC_GLOBAL_LOCALE);
-}
-
 size_t nl__facts_env_plan(NlThread *t, NlEnvPlan *plan) {
   NlProc *p = t->proc;
   plan->merged = p->facts.env ? env_merge(host_env(p->host),

@@ -119,10 +119,11 @@ static void proc_refused(NlProc *p, NlThread *t) {
   g_free(why);
 }
 
+static void thread_stopped(NlThread *t);
+
 static void thread_run(NlEvent *ev, void *data) {
   NlThread *t = data;
-  NlProc *p = t->proc;
-  if (t->done || p->state != NL_PROC_RUNNING)
+  if (t->done || t->proc->state != NL_PROC_RUNNING)
     return;
   nl__current = t;
   nl__facts_enter(t);
@@ -130,8 +131,14 @@ static void thread_run(NlEvent *ev, void *data) {
   nl__facts_leave(t);
   nl__current = NULL;
   /* Parked in a call, as after almost every resume: nothing to do. */
-  if (G_LIKELY(nl__coro_parked(t->coro)))
-    return;
+  if (G_UNLIKELY(!nl__coro_parked(t->coro)))
+    thread_stopped(t);
+}
+
+/* The thread's coroutine ended, or a refused system call ends it: out of
+ * line, so that thread_run() saves no register for this. */
+G_GNUC_NO_INLINE static void thread_stopped(NlThread *t) {
+  NlProc *p = t->proc;
   if (G_UNLIKELY(nl_seal_refusal_pending(t->coro))) {
     /* A refused system call made inside libc: ended now, at its next call
      * into the lab, its end or the watchdog (seal.h). */
