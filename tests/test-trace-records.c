@@ -369,6 +369,15 @@ static int vformat(char *out, gsize cap, const char *fmt, ...) {
   return n;
 }
 
+/* vformat with a format made at run time (no format check). */
+static int nl_trace_vformat_test(char *out, gsize cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = nl_trace_vformat(out, cap, fmt, ap);
+  va_end(ap);
+  return n;
+}
+
 /* The records' formatter writes what printf writes, by hand or not. */
 static void test_trace_vformat_as_printf(void **state) {
   char got[256], want[256];
@@ -404,6 +413,45 @@ static void test_trace_vformat_as_printf(void **state) {
 #undef SAME
 }
 
+/* The text between conversions is copied a word at a time: at every
+ * alignment of the format, every length of text before and after a
+ * conversion, bytes with the top bit set, and every room from too small
+ * to enough, the result is printf's. */
+static void test_trace_vformat_text_at_every_alignment(void **state) {
+  static const char pattern[] = "a\xc3\xa9 b\x80\xff-.xyz0123456789ABCDEFGHIJ";
+  char fmt_room[128], got[96], want[96];
+  for (gsize align = 0; align < 8; align++) {
+    for (gsize before = 0; before < 24; before++) {
+      for (gsize after = 0; after < 24; after += 5) {
+        /* before bytes, "%d", after bytes, at fmt_room + align */
+        char *fmt = fmt_room + align;
+        memcpy(fmt, pattern, before);
+        memcpy(fmt + before, "%d", 2);
+        memcpy(fmt + before + 2, pattern + 3, after);
+        fmt[before + 2 + after] = '\0';
+        memcpy(want, pattern, before);
+        memcpy(want + before, "42", 2);
+        memcpy(want + before + 2, pattern + 3, after);
+        int m = (int)(before + 2 + after);
+        want[m] = '\0';
+        for (gsize cap = 1; cap <= sizeof got; cap += cap < 40 ? 1 : 23) {
+          memset(got, '#', sizeof got);
+          int n = nl_trace_vformat_test(got, cap, fmt, 42);
+          if ((gsize)m < cap) {
+            assert_int_equal(n, m);
+            assert_string_equal(got, want);
+          } else {
+            assert_int_equal(n, -1);
+          }
+          /* Nothing written past the room. */
+          for (gsize i = cap; i < sizeof got; i++)
+            assert_int_equal(got[i], '#');
+        }
+      }
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
@@ -418,6 +466,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_form_of_tcp),
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
     cmocka_unit_test(test_trace_vformat_as_printf),
+    cmocka_unit_test(test_trace_vformat_text_at_every_alignment),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -438,11 +438,10 @@ void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
   NlTraceRecord rec = {.time = time, .id = id, .kind = kind, .aux = aux,
                        .node = node, .peer = peer, .len = len};
   if ((t->listened >> kind) & 1) {
-    for (guint i = 0; i < t->listeners->len; i++) {
-      const Listener *l = &g_array_index(t->listeners, Listener, i);
+    const Listener *l = (const Listener *)(void *)t->listeners->data;
+    for (const Listener *end = l + t->listeners->len; l < end; l++)
       if ((l->kinds >> kind) & 1)
         l->fn(l->data, &rec, payload);
-    }
   }
   if (!((t->keep >> kind) & 1))
     return;
@@ -455,10 +454,70 @@ void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
     return;
   }
   guint8 *p = reserve(t, padded);
+  /* The padding's zeros: the record's last word zeroed first (a record
+   * is at least a word long), then the header and payload over it. */
+  G_STATIC_ASSERT(sizeof rec >= 8);
+  static const uint64_t zero;
+  memcpy(p + padded - 8, &zero, 8);
   memcpy(p, &rec, sizeof rec);
   if (len)
     memcpy(p + sizeof rec, payload, len);
-  memset(p + sizeof rec + len, 0, padded - sizeof rec - len);
+}
+
+/* Whether the text between conversions is copied a word at a time (see
+ * copy_literal).  Not under AddressSanitizer: the aligned word read may
+ * go past the format's NUL, into bytes that are not the string's (never
+ * into another page), which ASan would rightly report. */
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN && !defined(__SANITIZE_ADDRESS__)
+#define LITERAL_WORDS 1
+#else
+#define LITERAL_WORDS 0
+#endif
+
+/* Copies the format's text at @f up to its next '%' or NUL to *@pp,
+ * which may not pass @end; returns where it stopped (at the '%' or the
+ * NUL), or NULL when the text does not fit.  Eight bytes at a time: the
+ * aligned word that holds @f is read (an aligned read never crosses into
+ * another page), the bytes before @f made stop-free (their top bit set),
+ * and the first NUL or '%' found as the lowest zero byte of w and of
+ * w ^ '%'...: a byte is flagged by (x - 0x01...) & ~x & 0x80... only
+ * where it is zero or above a zero byte, so the lowest flag is exact.
+ * Each word is stored whole, shifted to start at @f; the bytes past the
+ * stop are overwritten later or lie past the end (the caller's room). */
+static inline const char *copy_literal(char **pp, char *end, const char *f) {
+  char *p = *pp;
+#if LITERAL_WORDS
+  const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
+  unsigned off = (unsigned)((uintptr_t)f & 7);
+  const char *a = f - off;
+  uint64_t w;
+  memcpy(&w, a, 8);
+  w |= highs & ((1ull << (8 * off)) - 1);
+  while (end - p >= 8) {
+    uint64_t pc = w ^ (ones * '%');
+    uint64_t stop = (((w - ones) & ~w) | ((pc - ones) & ~pc)) & highs;
+    uint64_t text = w >> (8 * off);
+    memcpy(p, &text, 8);
+    if (stop != 0) {
+      unsigned k = (unsigned)__builtin_ctzll(stop) >> 3;
+      *pp = p + (k - off);
+      return a + k;
+    }
+    p += 8 - off;
+    a += 8;
+    off = 0;
+    memcpy(&w, a, 8);
+  }
+  f = a + off;
+#endif
+  /* Byte by byte, near the end of the room. */
+  for (char c; (c = *f) != '\0' && c != '%'; f++) {
+    if (p == end)
+      return NULL;
+    *p++ = c;
+  }
+  *pp = p;
+  return f;
 }
 
 /* printf's common case, by hand: conversions d i u x s c and %% with no
@@ -470,15 +529,11 @@ static int format_simple(char *out, gsize cap, const char *fmt, va_list ap) {
   char *p = out, *end = out + cap - 1; /* room for the NUL */
   const char *f = fmt;
   for (;;) {
-    char c = *f++;
-    if (c == '\0')
+    f = copy_literal(&p, end, f);
+    if (f == NULL)
+      return -1;
+    if (*f++ == '\0')
       break;
-    if (c != '%') {
-      if (p == end)
-        return -1;
-      *p++ = c;
-      continue;
-    }
     int lng = 0; /* 1: l, 2: ll, 3: z */
     if (*f == 'l') {
       lng = 1;

@@ -214,7 +214,8 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
  * s c and %% with no flags, width, precision or position; length l ll z)
  * by hand, anything else by g_vsnprintf.  Returns the text's length, or
  * -1 when it needs @cap bytes or more (@ap is then used up: format again
- * from a new one).
+ * from a new one).  The bytes of @out after the text's NUL may be changed
+ * too (the text is copied a word at a time).
  */
 int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap)
     G_GNUC_PRINTF(3, 0);

@@ -1,0 +1,60 @@
+/* Standard output as a program sees it, each way it can be written: whole
+ * lines, lines in pieces, printf mixed with write(1, ...), puts and
+ * putchar, conversions printf's fast formatter leaves to vsnprintf, a
+ * line longer than the formatter's room, stdout redirected to a pipe and
+ * back, and a last line without its newline.  The test reads the lines
+ * recorded; the exit code says whether every return value was right. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int bad;
+#define WANT(cond)                                                             \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "wrong: %s (line %d)\n", #cond, __LINE__);              \
+      bad = 1;                                                                 \
+    }                                                                          \
+  } while (0)
+
+int main(void) {
+  WANT(printf("whole %d %s\n", 1, "line") == 13);
+  WANT(printf("in ") == 3);
+  WANT(printf("%s", "pieces") == 6);
+  WANT(printf("\n") == 1);
+  WANT(write(1, "write ", 6) == 6);
+  WANT(printf("then printf\n") == 12);
+  WANT(printf("printf then ") == 12);
+  WANT(write(1, "write\n", 6) == 6);
+  WANT(puts("puts") >= 0);
+  WANT(putchar('c') == 'c');
+  WANT(putchar('\n') == '\n');
+  WANT(printf("two\nlines\n") == 10);
+  WANT(printf("[%5d|%-3s|%.2s|%#x]\n", 42, "a", "abc", 255u) == 20);
+  char big[700];
+  memset(big, 'y', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  WANT(printf("long %s end\n", big) == (int)(sizeof big - 1) + 10);
+  WANT(fflush(stdout) == 0);
+  fprintf(stderr, "to stderr %d\n", 2);
+
+  /* stdout redirected to a pipe: printf writes there, not to the lab's
+   * capture, then back. */
+  int saved = dup(1), p[2];
+  WANT(saved >= 0 && pipe(p) == 0);
+  WANT(dup2(p[1], 1) == 1);
+  WANT(printf("into the pipe %d\n", 7) == 16);
+  WANT(puts("and puts") >= 0);
+  WANT(dup2(saved, 1) == 1);
+  close(saved);
+  close(p[1]);
+  char got[64];
+  ssize_t n = read(p[0], got, sizeof got - 1);
+  WANT(n == 25);
+  got[n > 0 ? n : 0] = '\0';
+  WANT(strcmp(got, "into the pipe 7\nand puts\n") == 0);
+  close(p[0]);
+  printf("back %s", "on stdout\n");
+  printf("no newline at the end");
+  return bad;
+}

@@ -1,0 +1,88 @@
+/* A program's standard output, as the lab records it: the lines printf,
+ * puts, putchar and write(1, ...) make, whole or in pieces, the same
+ * whichever path wrote them (the capture's fast path, or the general
+ * write when stdout is redirected). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-run-util.h"
+
+static char *prog(const char *name) {
+  return g_strdup_printf("%s/tests/%s.so", g_getenv("NATLAB_BUILD_ROOT"),
+                         name);
+}
+
+static GPtrArray *lines_of(TestRun *r, NlTraceKind kind, const char *who) {
+  NlTrace *t = nl_run_trace(r->run);
+  GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p))
+    if (rec->kind == kind && strcmp(nl_trace_name(t, rec->peer), who) == 0)
+      g_ptr_array_add(lines, g_strndup((const char *)p, rec->len));
+  return lines;
+}
+
+static void test_stdio_lines_as_the_program_wrote_them(void **state) {
+  char *s = prog("stdio");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n"
+                               "expect exit a/stdio code 0\n",
+                               s);
+  TestRun *r = test_run("s.nlab", text);
+  assert_int_equal(r->failed, 0);
+  GString *big = g_string_new("long ");
+  for (int i = 0; i < 699; i++)
+    g_string_append_c(big, 'y');
+  g_string_append(big, " end");
+  const char *want[] = {"whole 1 line", "in pieces", "write then printf",
+                        "printf then write", "puts", "c", "two", "lines",
+                        "[   42|a  |ab|0xff]", big->str, "back on stdout",
+                        "no newline at the end"};
+  GPtrArray *l = lines_of(r, NL_TRACE_STDOUT, "a/stdio");
+  assert_int_equal(l->len, G_N_ELEMENTS(want));
+  for (guint i = 0; i < l->len; i++)
+    assert_string_equal(g_ptr_array_index(l, i), want[i]);
+  g_ptr_array_unref(l);
+  /* stderr: its one line, and no "wrong:" report. */
+  l = lines_of(r, NL_TRACE_STDERR, "a/stdio");
+  assert_int_equal(l->len, 1);
+  assert_string_equal(g_ptr_array_index(l, 0), "to stderr 2");
+  g_ptr_array_unref(l);
+  /* Each printed piece is one write call, wherever it went. */
+  assert_int_equal(test_count_lines(r->text, "into the pipe", NULL), 0);
+  test_run_free(r);
+  g_string_free(big, TRUE);
+  g_free(text);
+  g_free(s);
+}
+
+/* The same run twice: the same trace, byte for byte. */
+static void test_stdio_trace_is_deterministic(void **state) {
+  char *s = prog("stdio");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\nhost b\n"
+                               "  run at=1ms %s\n",
+                               s, s);
+  TestRun *a = test_run("s.nlab", text);
+  TestRun *b = test_run("s.nlab", text);
+  assert_string_equal(a->text, b->text);
+  test_run_free(a);
+  test_run_free(b);
+  g_free(text);
+  g_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_stdio_lines_as_the_program_wrote_them),
+      cmocka_unit_test(test_stdio_trace_is_deterministic),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
