@@ -44,7 +44,7 @@ static void test_stdio_lines_as_the_program_wrote_them(void **state) {
   g_string_append(big, " end");
   const char *want[] = {"whole 1 line", "in pieces", "write then printf",
                         "printf then write", "puts", "c", "two", "lines",
-                        "[   42|a  |ab|0xff]", big->str, "back on stdout",
+                        "[   42|a  |ab|0xff]", big->str, "cut", "back on stdout",
                         "no newline at the end"};
   GPtrArray *l = lines_of(r, NL_TRACE_STDOUT, "a/stdio");
   assert_int_equal(l->len, G_N_ELEMENTS(want));
@@ -61,6 +61,24 @@ static void test_stdio_lines_as_the_program_wrote_them(void **state) {
   test_run_free(r);
   g_string_free(big, TRUE);
   g_free(text);
+  g_free(s);
+}
+
+/* expect stdout reads a line up to its first NUL byte (as g_strstr_len):
+ * "here", after the NUL, is not in it. */
+static void test_stdio_expect_reads_line_up_to_nul(void **state) {
+  char *s = prog("stdio");
+  const char *needles[] = {"cut", "here", "on stdout"};
+  const guint failed[] = {0, 1, 0};
+  for (gsize i = 0; i < G_N_ELEMENTS(needles); i++) {
+    char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n"
+                                 "expect stdout a/stdio contains \"%s\"\n",
+                                 s, needles[i]);
+    TestRun *r = test_run("s.nlab", text);
+    assert_int_equal(r->failed, failed[i]);
+    test_run_free(r);
+    g_free(text);
+  }
   g_free(s);
 }
 
@@ -82,6 +100,7 @@ static void test_stdio_trace_is_deterministic(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stdio_lines_as_the_program_wrote_them),
+      cmocka_unit_test(test_stdio_expect_reads_line_up_to_nul),
       cmocka_unit_test(test_stdio_trace_is_deterministic),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

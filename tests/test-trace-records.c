@@ -452,6 +452,51 @@ static void test_trace_vformat_text_at_every_alignment(void **state) {
   }
 }
 
+/* Formats are remembered by address, parsed: a format rewritten in place
+ * (the same address, another text: longer, shorter, another conversion,
+ * one vsnprintf must do) is parsed again, and formats too long or with
+ * too many pieces to remember are formatted all the same. */
+static void test_trace_vformat_format_rewritten_in_place(void **state) {
+  char fmt[200], got[256];
+  static const struct {
+    const char *fmt, *want;
+  } cases[] = {
+      {"a%db", "a7b"},       {"a%sb", "a(null)b"}, {"a%5db", "a    7b"},
+      {"a%db", "a7b"},       {"a%d", "a7"},        {"%d", "7"},
+      {"", ""},              {"%%%d%%", "%7%"},    {"a%lldb", "a7b"},
+      {"abcdefgh%d", "abcdefgh7"},                 {"abcdefgh%x", "abcdefgh7"},
+      {"abcdefgh%d", "abcdefgh7"},
+  };
+  for (gsize round = 0; round < 2; round++) {
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+      strcpy(fmt, cases[i].fmt);
+      int n = strstr(fmt, "%s") ? nl_trace_vformat_test(got, sizeof got, fmt,
+                                                        (const char *)NULL)
+              : strstr(fmt, "%ll")
+                  ? nl_trace_vformat_test(got, sizeof got, fmt, 7ll)
+                  : nl_trace_vformat_test(got, sizeof got, fmt, 7);
+      assert_int_equal(n, (int)strlen(cases[i].want));
+      assert_string_equal(got, cases[i].want);
+    }
+  }
+  /* Too long to remember (over 64 bytes), and too many pieces. */
+  memset(fmt, 'z', 100);
+  strcpy(fmt + 100, "%d!");
+  for (int k = 0; k < 2; k++) {
+    int n = nl_trace_vformat_test(got, sizeof got, fmt, 5);
+    assert_int_equal(n, 102);
+    assert_int_equal(got[100], '5');
+    assert_int_equal(got[101], '!');
+  }
+  strcpy(fmt, "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d");
+  for (int k = 0; k < 2; k++) {
+    int n = nl_trace_vformat_test(got, sizeof got, fmt, 1, 2, 3, 4, 5, 6, 7, 8,
+                                  9, 10, 11, 12);
+    assert_int_equal(n, 26);
+    assert_string_equal(got, "1,2,3,4,5,6,7,8,9,10,11,12");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
@@ -467,6 +512,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
     cmocka_unit_test(test_trace_vformat_as_printf),
     cmocka_unit_test(test_trace_vformat_text_at_every_alignment),
+    cmocka_unit_test(test_trace_vformat_format_rewritten_in_place),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -331,15 +331,26 @@ static void on_record(void *data, const NlTraceRecord *rec,
       if (e == NULL || e->unseen == 0 ||
           entry_of(ix, rec->node) != e->proc_node)
         break;
-      /* As g_strstr_len: the line up to a NUL byte. */
-      gsize len = strnlen((const char *)p, rec->len);
+      /* As g_strstr_len: the line up to a NUL byte.  A line seldom has
+       * one, and seldom holds a needle: the needles are looked for in the
+       * whole line and the NUL only once one is found there (a needle has
+       * no NUL, so one found before the line's first NUL is in the line;
+       * one found past it is looked for again before it). */
+      gsize len = rec->len;
+      gboolean cut = FALSE;
       for (guint i = 0; i < e->n_out; i++) {
         Needle *nd = i == 0 ? e->first : g_ptr_array_index(e->out, i);
-        if (!nd->seen && nd->kind == rec->kind &&
-            holds(p, len, nd->text, nd->len)) {
-          nd->seen = TRUE;
-          e->unseen--;
+        if (nd->seen || nd->kind != rec->kind ||
+            !holds(p, len, nd->text, nd->len))
+          continue;
+        if (!cut) {
+          cut = TRUE;
+          len = strnlen((const char *)p, rec->len);
+          if (len < rec->len && !holds(p, len, nd->text, nd->len))
+            continue;
         }
+        nd->seen = TRUE;
+        e->unseen--;
       }
       break;
     }

@@ -520,12 +520,124 @@ static inline const char *copy_literal(char **pp, char *end, const char *f) {
   return f;
 }
 
-/* printf's common case, by hand: conversions d i u x s c and %% with no
- * flags, width, precision or position, and the length modifiers l ll z,
- * written as glibc writes them ("(null)" for a NULL string).  Returns the
- * length (@out NUL-terminated), or -1 for anything else or a text of
- * @cap bytes or more. */
-static int format_simple(char *out, gsize cap, const char *fmt, va_list ap) {
+/* printf's common conversions: d i u x s c and %%, with no flags,
+ * width, precision or position, and the length modifiers l ll z. */
+enum { CONV_PCT, CONV_D, CONV_U, CONV_X, CONV_S, CONV_C };
+
+/* Reads the conversion after a '%' at @f into *@conv and *@lng (0 none,
+ * 1 l, 2 ll, 3 z); returns what follows it, or NULL for any other. */
+static inline const char *parse_conv(const char *f, unsigned *conv,
+                                     unsigned *lng) {
+  unsigned l = 0;
+  if (*f == 'l') {
+    l = 1;
+    if (*++f == 'l') {
+      l = 2;
+      f++;
+    }
+  } else if (*f == 'z') {
+    l = 3;
+    f++;
+  }
+  unsigned c;
+  switch (*f++) {
+    case '%':
+      c = CONV_PCT;
+      break;
+    case 'd':
+    case 'i':
+      c = CONV_D;
+      break;
+    case 'u':
+      c = CONV_U;
+      break;
+    case 'x':
+      c = CONV_X;
+      break;
+    case 's':
+      c = CONV_S;
+      break;
+    case 'c':
+      c = CONV_C;
+      break;
+    default:
+      return NULL;
+  }
+  if (l != 0 && (c == CONV_PCT || c == CONV_S || c == CONV_C))
+    return NULL;
+  *conv = c;
+  *lng = l;
+  return f;
+}
+
+/* Writes conversion @conv (@lng as parse_conv) of the next argument of
+ * *@ap at *@pp, not past @end, as glibc writes it ("(null)" for a NULL
+ * string); FALSE when it does not fit. */
+static inline gboolean put_conv(char **pp, char *end, unsigned conv,
+                                unsigned lng, va_list *ap) {
+  char num[24];
+  const char *piece = num;
+  gsize n;
+  switch (conv) {
+    case CONV_PCT:
+      num[0] = '%';
+      n = 1;
+      break;
+    case CONV_D: {
+      long long v = lng == 0   ? va_arg(*ap, int)
+                    : lng == 1 ? va_arg(*ap, long)
+                    : lng == 2 ? va_arg(*ap, long long)
+                               : va_arg(*ap, ssize_t);
+      char *q = num;
+      if (v < 0)
+        *q++ = '-';
+      q = nl_trace_put_uint(q, v < 0 ? 0ull - (unsigned long long)v
+                                     : (unsigned long long)v);
+      n = (gsize)(q - num);
+      break;
+    }
+    case CONV_U:
+    case CONV_X: {
+      unsigned long long v = lng == 0   ? va_arg(*ap, unsigned)
+                             : lng == 1 ? va_arg(*ap, unsigned long)
+                             : lng == 2 ? va_arg(*ap, unsigned long long)
+                                        : va_arg(*ap, size_t);
+      if (conv == CONV_U) {
+        n = (gsize)(nl_trace_put_uint(num, v) - num);
+        break;
+      }
+      char *q = num + sizeof num;
+      do {
+        *--q = "0123456789abcdef"[v & 15];
+        v >>= 4;
+      } while (v != 0);
+      piece = q;
+      n = (gsize)(num + sizeof num - q);
+      break;
+    }
+    case CONV_S:
+      piece = va_arg(*ap, const char *);
+      if (piece == NULL)
+        piece = "(null)";
+      n = strlen(piece);
+      break;
+    default: /* CONV_C */
+      num[0] = (char)(unsigned char)va_arg(*ap, int);
+      n = 1;
+      break;
+  }
+  if (n > (gsize)(end - *pp))
+    return FALSE;
+  memcpy(*pp, piece, n);
+  *pp += n;
+  return TRUE;
+}
+
+/* printf's common case, by hand, for the formats the cache below does
+ * not hold: returns the length (@out NUL-terminated), or -1 for any
+ * other conversion or a text of @cap bytes or more. */
+static int format_simple(char *out, gsize cap, const char *fmt,
+                         va_list *ap) {
   char *p = out, *end = out + cap - 1; /* room for the NUL */
   const char *f = fmt;
   for (;;) {
@@ -534,93 +646,162 @@ static int format_simple(char *out, gsize cap, const char *fmt, va_list ap) {
       return -1;
     if (*f++ == '\0')
       break;
-    int lng = 0; /* 1: l, 2: ll, 3: z */
-    if (*f == 'l') {
-      lng = 1;
-      if (*++f == 'l') {
-        lng = 2;
-        f++;
-      }
-    } else if (*f == 'z') {
-      lng = 3;
-      f++;
-    }
-    char num[24];
-    const char *piece = num;
-    gsize n;
-    switch (*f++) {
-      case '%':
-        if (lng != 0)
-          return -1;
-        num[0] = '%';
-        n = 1;
-        break;
-      case 'd':
-      case 'i': {
-        long long v = lng == 0   ? va_arg(ap, int)
-                      : lng == 1 ? va_arg(ap, long)
-                      : lng == 2 ? va_arg(ap, long long)
-                                 : va_arg(ap, ssize_t);
-        char *q = num;
-        if (v < 0)
-          *q++ = '-';
-        q = nl_trace_put_uint(q, v < 0 ? 0ull - (unsigned long long)v
-                                       : (unsigned long long)v);
-        n = (gsize)(q - num);
-        break;
-      }
-      case 'u': {
-        unsigned long long v = lng == 0   ? va_arg(ap, unsigned)
-                               : lng == 1 ? va_arg(ap, unsigned long)
-                               : lng == 2 ? va_arg(ap, unsigned long long)
-                                          : va_arg(ap, size_t);
-        n = (gsize)(nl_trace_put_uint(num, v) - num);
-        break;
-      }
-      case 'x': {
-        unsigned long long v = lng == 0   ? va_arg(ap, unsigned)
-                               : lng == 1 ? va_arg(ap, unsigned long)
-                               : lng == 2 ? va_arg(ap, unsigned long long)
-                                          : va_arg(ap, size_t);
-        char *q = num + sizeof num;
-        do {
-          *--q = "0123456789abcdef"[v & 15];
-          v >>= 4;
-        } while (v != 0);
-        piece = q;
-        n = (gsize)(num + sizeof num - q);
-        break;
-      }
-      case 's':
-        if (lng != 0)
-          return -1;
-        piece = va_arg(ap, const char *);
-        if (piece == NULL)
-          piece = "(null)";
-        n = strlen(piece);
-        break;
-      case 'c':
-        if (lng != 0)
-          return -1;
-        num[0] = (char)(unsigned char)va_arg(ap, int);
-        n = 1;
-        break;
-      default:
-        return -1;
-    }
-    if (n > (gsize)(end - p))
+    unsigned conv, lng;
+    f = parse_conv(f, &conv, &lng);
+    if (f == NULL || !put_conv(&p, end, conv, lng, ap))
       return -1;
-    memcpy(p, piece, n);
-    p += n;
   }
   *p = '\0';
   return (int)(p - out);
 }
 
+#if LITERAL_WORDS
+/* Formats remembered by address, parsed: a program prints through a few
+ * formats, each a string constant, thousands of times.  A slot keeps the
+ * aligned words that held the format's text (with its NUL) when it was
+ * parsed, and a format is taken from its slot only when those words still
+ * hold that text: so a format in a buffer that changes, or another
+ * program's loaded where one was unloaded, is parsed again.  The words
+ * are compared in order and the first difference stops the comparison:
+ * a word is read only when the text so far matched without its NUL, that
+ * is when the string reaches into that word (no read crosses into a page
+ * it does not touch).  Only the text of the format decides what is
+ * written, so the cache changes how fast, never what. */
+#define FMT_SLOTS 64
+#define FMT_MAX 64 /* bytes of text (with its NUL) of a remembered format */
+#define FMT_WORDS (FMT_MAX / 8 + 1)
+#define FMT_OPS 16
+#define OP_TEXT 0xff /* an op that copies text, not a conversion */
+#define NOT_SIMPLE 0xff /* nops of a format left to vsnprintf */
+
+typedef struct {
+  guint8 conv; /* CONV_*, or OP_TEXT */
+  guint8 lng;
+  guint8 off, len; /* OP_TEXT: the bytes of text[] */
+} FmtOp;
+
+typedef struct {
+  const char *fmt; /* NULL: empty */
+  guint8 nwords, nops;
+  FmtOp ops[FMT_OPS];
+  uint64_t words[FMT_WORDS], masks[FMT_WORDS]; /* masks: the text's bytes */
+  char text[FMT_MAX + 16]; /* zero-padded: a short piece moves in one copy */
+} FmtSlot;
+
+static __thread FmtSlot fmt_slots[FMT_SLOTS];
+
+static inline gboolean fmt_same(const FmtSlot *c, const char *fmt) {
+  const char *a = (const char *)((uintptr_t)fmt & ~(uintptr_t)7);
+  for (unsigned i = 0; i < c->nwords; i++) {
+    uint64_t w;
+    memcpy(&w, a + 8 * i, 8);
+    if ((w ^ c->words[i]) & c->masks[i])
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Parses @fmt into @c; FALSE (and @c left empty) when it cannot be
+ * remembered: too long, or too many pieces. */
+static gboolean fmt_parse(FmtSlot *c, const char *fmt) {
+  c->fmt = NULL;
+  gsize len = strlen(fmt) + 1;
+  if (len > FMT_MAX)
+    return FALSE;
+  unsigned n = 0;
+  const char *f = fmt;
+  while (*f != '\0') {
+    if (n == FMT_OPS)
+      return FALSE;
+    const char *run = f;
+    while (*f != '\0' && *f != '%')
+      f++;
+    if (f > run) {
+      c->ops[n++] = (FmtOp){OP_TEXT, 0, (guint8)(run - fmt),
+                            (guint8)(f - run)};
+      continue;
+    }
+    unsigned conv, lng;
+    const char *next = parse_conv(f + 1, &conv, &lng);
+    if (next == NULL) {
+      n = NOT_SIMPLE;
+      break;
+    }
+    if (conv == CONV_PCT) /* the second '%', as text */
+      c->ops[n++] = (FmtOp){OP_TEXT, 0, (guint8)(f + 1 - fmt), 1};
+    else
+      c->ops[n++] = (FmtOp){(guint8)conv, (guint8)lng, 0, 0};
+    f = next;
+  }
+  c->nops = (guint8)n;
+  memset(c->text, 0, sizeof c->text);
+  memcpy(c->text, fmt, len);
+  unsigned off = (unsigned)((uintptr_t)fmt & 7);
+  const char *a = fmt - off;
+  c->nwords = (guint8)((off + len + 7) / 8);
+  for (unsigned i = 0; i < c->nwords; i++) {
+    memcpy(&c->words[i], a + 8 * i, 8); /* each holds bytes of the text */
+    uint64_t m = ~(uint64_t)0;
+    if (i == 0)
+      m &= ~(uint64_t)0 << (8 * off);
+    unsigned last = off + (unsigned)len - 1 - 8 * i; /* the NUL's byte */
+    if (last < 7)
+      m &= ~(uint64_t)0 >> (8 * (7 - last));
+    c->masks[i] = m;
+  }
+  c->fmt = fmt;
+  return TRUE;
+}
+
+/* The slot that holds @fmt, parsed now if it was not; NULL when it cannot
+ * be held. */
+static inline FmtSlot *fmt_slot(const char *fmt) {
+  uintptr_t h = (uintptr_t)fmt;
+  FmtSlot *c = &fmt_slots[(h ^ (h >> 6) ^ (h >> 12)) & (FMT_SLOTS - 1)];
+  if (G_LIKELY(c->fmt == fmt && fmt_same(c, fmt)))
+    return c;
+  return fmt_parse(c, fmt) ? c : NULL;
+}
+
+static int format_parsed(const FmtSlot *c, char *out, gsize cap,
+                         va_list *ap) {
+  char *p = out, *end = out + cap - 1; /* room for the NUL */
+  for (const FmtOp *op = c->ops, *stop = op + c->nops; op < stop; op++) {
+    if (op->conv != OP_TEXT) {
+      if (!put_conv(&p, end, op->conv, op->lng, ap))
+        return -1;
+      continue;
+    }
+    const char *piece = c->text + op->off;
+    if (op->len <= 16 && end - p >= 16) {
+      memcpy(p, piece, 16);
+    } else {
+      if (op->len > end - p)
+        return -1;
+      memcpy(p, piece, op->len);
+    }
+    p += op->len;
+  }
+  *p = '\0';
+  return (int)(p - out);
+}
+#endif
+
 int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap) {
   va_list aq;
   va_copy(aq, ap);
-  int n = format_simple(out, cap, fmt, aq);
+  int n;
+#if LITERAL_WORDS
+  const FmtSlot *c = fmt_slot(fmt);
+  if (c == NULL)
+    n = format_simple(out, cap, fmt, &aq);
+  else if (c->nops != NOT_SIMPLE)
+    n = format_parsed(c, out, cap, &aq);
+  else
+    n = -1;
+#else
+  n = format_simple(out, cap, fmt, &aq);
+#endif
   va_end(aq);
   if (n < 0)
     n = g_vsnprintf(out, cap, fmt, ap);

@@ -54,6 +54,7 @@ int main(void) {
   got[n > 0 ? n : 0] = '\0';
   WANT(strcmp(got, "into the pipe 7\nand puts\n") == 0);
   close(p[0]);
+  WANT(write(1, "cut\0here\n", 9) == 9); /* a line with a NUL byte */
   printf("back %s", "on stdout\n");
   printf("no newline at the end");
   return bad;
