@@ -678,7 +678,7 @@ static void index_table(NlNode *n) {
   }
 }
 
-static void rebuild_table(NlNode *n) {
+G_GNUC_NO_INLINE static void rebuild_table(NlNode *n) {
   g_array_set_size(n->table, 0);
   for (guint i = 0; i < n->ifaces->len; i++) {
     NlIface *f = g_ptr_array_index(n->ifaces, i);
@@ -723,37 +723,43 @@ static void rebuild_table(NlNode *n) {
   n->table_gen = n->world->prefixes_gen;
 }
 
+/* The route of a table past NL__ROUTE_SCAN routes, by prefix. */
+G_GNUC_NO_INLINE static const NlRoute *route_indexed(const NlNode *n,
+                                                     uint32_t dst) {
+  for (guint i = 0; i < n->n_route_lens; i++) {
+    guint len = n->route_lens[i];
+    guint v = route_find(n, route_key(len, dst & mask_of(len)));
+    if (v != 0)
+      return &n->routes[v - 1];
+  }
+  return NULL;
+}
+
+/* The route @n takes to @dst (longest prefix first), or NULL.  A short
+ * table is scanned here, without a call. */
+static inline const NlRoute *route_match(NlNode *n, uint32_t dst) {
+  if (G_UNLIKELY(n->table_dirty || n->table_gen != n->world->prefixes_gen))
+    rebuild_table(n);
+  if (G_UNLIKELY(n->n_route_lens > 0))
+    return route_indexed(n, dst);
+  const NlRoute *r = n->routes;
+  for (guint i = n->n_routes; i > 0; i--, r++)
+    if ((dst & r->mask) == r->prefix)
+      return r;
+  return NULL;
+}
+
 gboolean nl_node_route(const NlNode *cn, uint32_t dst, NlIface **iface,
                        uint32_t *next_hop) {
-  NlNode *n = (NlNode *)cn;
-  if (n->table_dirty || n->table_gen != n->world->prefixes_gen)
-    rebuild_table(n);
-  if (n->n_route_lens > 0) {
-    for (guint i = 0; i < n->n_route_lens; i++) {
-      guint len = n->route_lens[i];
-      guint v = route_find(n, route_key(len, dst & mask_of(len)));
-      if (v != 0) {
-        const NlRoute *r = &n->routes[v - 1];
-        *iface = r->iface;
-        *next_hop = r->via ? r->via : dst;
-        return TRUE;
-      }
-    }
+  const NlRoute *r = route_match((NlNode *)cn, dst);
+  if (r == NULL) {
     *iface = NULL;
     *next_hop = 0;
     return FALSE;
   }
-  for (guint i = 0; i < n->n_routes; i++) {
-    const NlRoute *r = &n->routes[i];
-    if ((dst & r->mask) == r->prefix) {
-      *iface = r->iface;
-      *next_hop = r->via ? r->via : dst;
-      return TRUE;
-    }
-  }
-  *iface = NULL;
-  *next_hop = 0;
-  return FALSE;
+  *iface = r->iface;
+  *next_hop = r->via ? r->via : dst;
+  return TRUE;
 }
 
 uint16_t nl_node_next_ip_id(NlNode *n) {
@@ -1080,12 +1086,41 @@ static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
                    pkt);
 }
 
+G_GNUC_NO_INLINE static void hop_start_general(NlWorld *w, NlIface *from,
+                                               NlIface *to, NlPacket *pkt);
+
 void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   NlWorld *w = from->node->world;
   pkt->from = from;
   pkt->to = to;
   pkt->id = ++w->next_pkt_id;
   w->stats.sent++;
+  /* The common hop, without calls but the schedule: to a neighbour, both
+   * ends up, no partition, a delay or nothing on the way out and nothing
+   * on the way in, no record wanted.  What hop_start_general does then. */
+  if (G_LIKELY(to != NULL && to != from &&
+               (from->up_latency_only || from->up_ideal) && to->down_ideal &&
+               from->up && to->up && w->n_blocked == 0 &&
+               !nl_trace_wants(w->trace, NL_TRACE_PKT_SEND))) {
+    NlTime t = nl_event_now(w->queue);
+    pkt->sent_out = t;
+    if (from->up_latency_only) {
+      NlDirState *s = &from->up_state;
+      t += from->props.up.latency;
+      t = MAX(t, s->last_arrival);
+      s->last_arrival = t;
+    }
+    in_flight_add(w, pkt);
+    pkt->stage = STAGE_ARRIVE;
+    nl_event_schedule(w->queue, &pkt->ev, t);
+    return;
+  }
+  hop_start_general(w, from, to, pkt);
+}
+
+/* nl__hop_start_to's steps after the transmission id, for every hop. */
+static void hop_start_general(NlWorld *w, NlIface *from, NlIface *to,
+                              NlPacket *pkt) {
   if (to == NULL || to == from) {
     /* Like an ARP request nobody answers. */
     w->stats.dropped++;
@@ -1585,14 +1620,15 @@ static inline void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
     nl_node_drop(n, pkt, NL_DROP_TTL);
     return;
   }
-  NlIface *f;
-  uint32_t next_hop;
-  if (!nl_node_route(n, ip->dst, &f, &next_hop)) {
+  const NlRoute *r = route_match(n, ip->dst);
+  if (r == NULL) {
     icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_DEST_UNREACH,
                      NL_ICMP_NET_UNREACH, 0);
     nl_node_drop(n, pkt, NL_DROP_NO_ROUTE);
     return;
   }
+  NlIface *f = r->iface;
+  uint32_t next_hop = r->via ? r->via : ip->dst;
   /* Too big with DF: refused before the TTL is touched, so the ICMP
    * quotes the packet as it came (as Linux's ip_forward does). */
   if (pkt->len > f->props.mtu && ip->df) {
