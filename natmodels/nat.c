@@ -689,8 +689,9 @@ static void set_expiry(NlNat *nat, Entry *e, NlTime expires) {
 
 /* A packet used @e at @now.  @refreshing: its direction refreshes mappings
  * (RFC 4787 REQ-6 outbound; §4.3 inbound). */
-static void touch(NlNat *nat, Entry *e, NlTime now, gboolean refreshing,
-                  gboolean outbound, gboolean tcp_changed) {
+static inline void touch(NlNat *nat, Entry *e, NlTime now,
+                         gboolean refreshing, gboolean outbound,
+                         gboolean tcp_changed) {
   if (e->is_static)
     return; /* a forward lives as long as the NAT */
   NlTime t = now + timeout_of(nat, e);
@@ -1133,9 +1134,10 @@ static NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
   return pass(nat, NL_NAT_PASS);
 }
 
-static NlNatVerdict process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
-                            size_t len, const NlIp4Header *ip,
-                            NlDropReason *why_out);
+static inline NlNatVerdict process(NlNat *nat, NlNatDirection dir,
+                                   guint8 *pkt, size_t len,
+                                   const NlIp4Header *ip,
+                                   NlDropReason *why_out);
 
 NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
                             size_t len, NlDropReason *why_out) {
@@ -1150,9 +1152,10 @@ NlNatVerdict nl_nat_process_parsed(NlNat *nat, NlNatDirection dir,
   return process(nat, dir, pkt, len, ip, why_out);
 }
 
-static NlNatVerdict process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
-                            size_t len, const NlIp4Header *ip,
-                            NlDropReason *why_out) {
+static inline NlNatVerdict process(NlNat *nat, NlNatDirection dir,
+                                   guint8 *pkt, size_t len,
+                                   const NlIp4Header *ip,
+                                   NlDropReason *why_out) {
   NlDropReason dummy;
   if (why_out == NULL)
     why_out = &dummy;

@@ -229,21 +229,6 @@ const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   return NULL;
 }
 
-const char *nl_udp4_read(const guint8 *pkt, size_t len, const NlIp4Header *ip,
-                         NlUdpHeader *out) {
-  memset(out, 0, sizeof *out);
-  size_t l4 = ip->total_len - ip->ihl_bytes;
-  const guint8 *u = pkt + ip->ihl_bytes;
-  (void)len;
-  if (l4 < NL_UDP_HDR_LEN)
-    return "shorter than a UDP header";
-  out->sport = nl_wire_get16(u);
-  out->dport = nl_wire_get16(u + 2);
-  out->len = nl_wire_get16(u + 4);
-  if (out->len < NL_UDP_HDR_LEN || out->len > l4)
-    return "bad UDP length";
-  return NULL;
-}
 
 const char *nl__tcp_parse(const guint8 *t, size_t l4, uint32_t psum,
                           NlTcpHeader *out) {

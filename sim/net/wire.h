@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 G_BEGIN_DECLS
 
@@ -138,9 +139,23 @@ size_t nl_udp4_build_ip(guint8 *buf, uint32_t src, uint16_t sport,
 const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlUdpHeader *out);
 /* nl_udp4_parse without the checksum, for a datagram whose checksum is
- * known right. */
-const char *nl_udp4_read(const guint8 *pkt, size_t len, const NlIp4Header *ip,
-                         NlUdpHeader *out);
+ * known right (inline: every delivery reads one). */
+static inline const char *nl_udp4_read(const guint8 *pkt, size_t len,
+                                       const NlIp4Header *ip,
+                                       NlUdpHeader *out) {
+  size_t l4 = ip->total_len - ip->ihl_bytes;
+  const guint8 *u = pkt + ip->ihl_bytes;
+  (void)len;
+  memset(out, 0, sizeof *out);
+  if (l4 < NL_UDP_HDR_LEN)
+    return "shorter than a UDP header";
+  out->sport = nl_wire_get16(u);
+  out->dport = nl_wire_get16(u + 2);
+  out->len = nl_wire_get16(u + 4);
+  if (out->len < NL_UDP_HDR_LEN || out->len > l4)
+    return "bad UDP length";
+  return NULL;
+}
 
 /* Recomputes the transport checksum (UDP, TCP or ICMP) of an unfragmented
  * IPv4 packet in place, e.g. after a NAT rewrote addresses or ports. */
