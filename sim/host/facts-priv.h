@@ -28,6 +28,9 @@ typedef struct {
   rlim_t nofile;    /* RLIMIT_NOFILE soft limit of new processes */
 } NlHostFacts;
 
+/* Bytes of a process's saved region kept in its NlProcFacts. */
+#define NL_FACTS_SAVED_INLINE 40
+
 typedef struct {
   char **env;             /* the run's env= over its host's (strv), or NULL */
   char *cwd;              /* the working directory (absolute) */
@@ -39,13 +42,16 @@ typedef struct {
   char *lc_query;         /* the string setlocale() last returned */
   NlRand urandom;         /* /dev/urandom and /dev/random */
   NlShimRegion region;    /* the program's state section (start NULL: none) */
-  guint8 *region_saved;   /* this process's copy while another one runs
-                           * (NULL until first saved: then the pristine);
-                           * of a large region, only what differs from
-                           * the pristine (facts.c, "Compact copies") */
-  guint32 saved_len, saved_cap; /* bytes of a compact copy, and room */
   const void *hole;       /* bytes of the region never swapped (hole_len) */
   size_t hole_len;
+  /* This process's copy of the region while another one runs (facts.c,
+   * "Swapping a region"): what differs from the pristine as records, or
+   * the region less its hole whole; saved_len bytes, in saved_inline up
+   * to NL_FACTS_SAVED_INLINE, else at saved_heap (saved_cap bytes). */
+  guint32 saved_len, saved_cap;
+  gboolean saved_whole;
+  guint8 *saved_heap;
+  guint8 saved_inline[NL_FACTS_SAVED_INLINE];
   NlShimStartFn shim_start;
   NlShimEndFn shim_end;   /* set once the process has streams of its own */
   guint64 std_seq;        /* when those streams were made (see facts.c) */

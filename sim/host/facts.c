@@ -189,7 +189,8 @@ static void locale_reset(NlProc *p) {
   p->facts.locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
-static void region_switch(NlProc *p);
+static inline void region_switch(NlProc *p);
+static void region_loaded_forget(const NlProc *p);
 
 /* ---- Standard streams of a shared instance's processes ----
  *
@@ -268,8 +269,11 @@ void nl__facts_proc_end(NlProc *p) {
       g_array_append_val(p->shared->spare_std, s);
     }
   }
-  if (r->start != NULL && *r->owner == p)
-    *r->owner = NULL;
+  if (r->start != NULL) {
+    region_loaded_forget(p);
+    if (*r->owner == p)
+      *r->owner = NULL;
+  }
   r->start = NULL;
 }
 
@@ -279,7 +283,7 @@ void nl__facts_proc_free(NlProc *p) {
   g_free(p->facts.lc_query);
   if (p->facts.locale)
     freelocale(p->facts.locale);
-  g_free(p->facts.region_saved);
+  g_free(p->facts.saved_heap);
   if (p->facts.hostent) {
     g_free(p->facts.hostent->h_name);
     g_free(p->facts.hostent);
@@ -325,7 +329,11 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent) {
 void nl__region_save(const void *start, size_t len, const void *hole,
                      size_t hole_len, guint8 *dst) {
   const guint8 *src = start;
-  size_t a = hole_len ? (size_t)((const guint8 *)hole - src) : 0;
+  if (hole_len == 0) {
+    memcpy(dst, src, len);
+    return;
+  }
+  size_t a = (size_t)((const guint8 *)hole - src);
   memcpy(dst, src, a);
   memcpy(dst + a, src + a + hole_len, len - a - hole_len);
 }
@@ -333,7 +341,11 @@ void nl__region_save(const void *start, size_t len, const void *hole,
 void nl__region_load(void *start, size_t len, const void *hole,
                      size_t hole_len, const guint8 *src) {
   guint8 *dst = start;
-  size_t a = hole_len ? (size_t)((const guint8 *)hole - dst) : 0;
+  if (hole_len == 0) {
+    memcpy(dst, src, len);
+    return;
+  }
+  size_t a = (size_t)((const guint8 *)hole - dst);
   memcpy(dst, src, a);
   memcpy(dst + a + hole_len, src + a, len - a - hole_len);
 }
@@ -346,150 +358,334 @@ static void region_load(const NlProcFacts *f, const guint8 *src) {
   nl__region_load(f->region.start, f->region.len, f->hole, f->hole_len, src);
 }
 
-/* ---- Compact copies ----
+/* ---- Swapping a region ----
  *
- * A process's copy of a large region (a shared user program's data: its
- * static buffers, a few KiB) holds only the CHUNK-byte pieces that differ
- * from the pristine, as records (offset, length, bytes), since most of a
- * waiting program's data is as loaded (a receive buffer never filled, the
- * C library's tables): at 10,000 processes of one program, a full copy
- * each was 2.9 KiB of the 21 a host cost.  Saving then compares the
- * region with the pristine (memcmp by BLOCK, then 16 bytes at a time)
- * instead of copying it, and loading copies the pristine and then the
- * records.  That costs more than two copies (about 1,000 instructions a
- * switch more for udp-sink.c's 2.9 KiB, a third of them in memcmp), so it
- * is done only where the memory is worth it: a region of COMPACT_MIN bytes
- * or more shared by COMPACT_SHARERS processes or more (below, at most
- * 256 x 2.9 KiB).  The lab's own programs' state sections, a few hundred
- * bytes swapped at every delivery, are always copied whole.  A copy that
- * would be no smaller is kept whole (saved_len 0). */
-#define COMPACT_MIN 1024
-#define COMPACT_SHARERS 256
-#define CHUNK 64
+ * A process's copy of its region while another process of its program
+ * runs holds only what differs from the pristine: records (offset,
+ * length, bytes) of the 8-byte words that differ, adjacent ones in one
+ * record.  Most of a waiting program's state is as loaded -- the lab's
+ * programs' state sections differ in a few pointers set at start
+ * (environ, program_invocation_name), a user program's data in what it
+ * wrote (a receive buffer never filled, the C library's tables, do not)
+ * -- so a copy is mostly a few dozen bytes, kept in the NlProcFacts
+ * itself up to NL_FACTS_SAVED_INLINE bytes.
+ *
+ * Saving compares the region with the pristine, 64 bytes at a time;
+ * both are in the cache (the region just ran; the pristine is shared by
+ * every process of the program).  Loading then copies no whole region:
+ * the region is the pristine but for the records just saved, so those
+ * words get the pristine's bytes back and the new owner's records are
+ * written.  A switch thus touches, of the memory the other processes'
+ * runs left cold, only the new owner's records, where whole copies read
+ * and wrote all of the region (the lab's programs' sections: 648 bytes,
+ * 11 cache lines; at 1,000 hosts 14 of the 89 misses a delivery cost,
+ * docs/performance.md).  A saved copy that did not change is not
+ * written again, and one that would be no smaller than the region is
+ * kept whole. */
+
+#define SAVED_WORD 8
+#define SAVED_BLOCK 64 /* compared at once, then by word */
 
 typedef struct {
   guint32 off, len; /* in the region less its hole; then the bytes */
-} CompactRec;
+} DiffRec;
 
-#define BLOCK 512 /* compared at once first (memcmp), then by CHUNK */
+/* Records being written: the open one is extended while words follow. */
+typedef struct {
+  guint8 *out;   /* the end of what is written */
+  guint8 *open;  /* the open record's header, or NULL */
+  size_t end;    /* where the open record ends (region less its hole) */
+} DiffOut;
+
+static void diff_word(DiffOut *d, const guint8 *src, size_t off, size_t n) {
+  if (d->open != NULL && d->end == off) {
+    DiffRec rec;
+    memcpy(&rec, d->open, sizeof rec);
+    rec.len += (guint32)n;
+    memcpy(d->open, &rec, sizeof rec);
+  } else {
+    DiffRec rec = {(guint32)off, (guint32)n};
+    d->open = d->out;
+    memcpy(d->out, &rec, sizeof rec);
+    d->out += sizeof rec;
+  }
+  memcpy(d->out, src, n);
+  d->out += n;
+  d->end = off + n;
+}
+
+/* The start of the first SAVED_BLOCK-byte block from @i on where @a and
+ * @b differ, or where fewer than SAVED_BLOCK bytes are left before @n. */
+typedef size_t (*SameRunFn)(const guint8 *a, const guint8 *b, size_t i,
+                            size_t n);
 
 typedef guint64 Vec16 __attribute__((vector_size(16)));
 
-/* Whether @n bytes at @a and @b are the same (@n == CHUNK: 16 at a time,
- * with no branch). */
-static gboolean chunk_same(const guint8 *a, const guint8 *b, size_t n) {
-  if (n != CHUNK)
-    return memcmp(a, b, n) == 0;
-  Vec16 x = {0, 0};
-  for (size_t i = 0; i < CHUNK; i += 16) {
-    Vec16 u, v;
-    memcpy(&u, a + i, 16);
-    memcpy(&v, b + i, 16);
-    x |= u ^ v;
-  }
-  return (x[0] | x[1]) == 0;
-}
-
-/* Writes at @out the records of [@src, @src + @n), at @off of the
- * region less its hole, against the pristine's same bytes @pri.
- * Returns: the end of what it wrote. */
-static guint8 *compact_part(guint8 *out, const guint8 *src, const guint8 *pri,
-                            size_t n, size_t off) {
-  for (size_t b = 0; b < n; b += BLOCK) {
-    size_t end = MIN(b + BLOCK, n);
-    if (memcmp(src + b, pri + b, end - b) == 0)
-      continue;
-    for (size_t i = b; i < end; i += CHUNK) {
-      size_t k = MIN((size_t)CHUNK, end - i);
-      if (chunk_same(src + i, pri + i, k))
-        continue;
-      CompactRec rec = {(guint32)(off + i), (guint32)k};
-      memcpy(out, &rec, sizeof rec);
-      memcpy(out + sizeof rec, src + i, k);
-      out += sizeof rec + k;
+static size_t same_run_any(const guint8 *a, const guint8 *b, size_t i,
+                           size_t n) {
+  for (; i + SAVED_BLOCK <= n; i += SAVED_BLOCK) {
+    Vec16 x = {0, 0};
+    for (size_t k = 0; k < SAVED_BLOCK; k += 16) {
+      Vec16 u, v;
+      memcpy(&u, a + i + k, 16);
+      memcpy(&v, b + i + k, 16);
+      x |= u ^ v;
     }
+    if ((x[0] | x[1]) != 0)
+      break;
   }
-  return out;
+  return i;
 }
 
-/* Saves @f's region whole. */
-static void region_save_whole(NlProcFacts *f) {
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same with AVX2 where the processor has it: 9 instructions a block
+ * where the above takes 20. */
+__attribute__((target("avx2"))) static size_t
+same_run_avx2(const guint8 *a, const guint8 *b, size_t i, size_t n) {
+  for (; i + SAVED_BLOCK <= n; i += SAVED_BLOCK) {
+    __m256i u0 = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
+    __m256i u1 =
+        _mm256_loadu_si256((const __m256i *)(const void *)(a + i + 32));
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(b + i));
+    __m256i v1 =
+        _mm256_loadu_si256((const __m256i *)(const void *)(b + i + 32));
+    __m256i x =
+        _mm256_or_si256(_mm256_xor_si256(u0, v0), _mm256_xor_si256(u1, v1));
+    if (!_mm256_testz_si256(x, x))
+      break;
+  }
+  return i;
+}
+#endif
+
+static size_t same_run_first(const guint8 *a, const guint8 *b, size_t i,
+                             size_t n);
+static SameRunFn same_run = same_run_first;
+
+/* Picks the comparison for this processor at the first call. */
+static size_t same_run_first(const guint8 *a, const guint8 *b, size_t i,
+                             size_t n) {
+  same_run = same_run_any;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2"))
+    same_run = same_run_avx2;
+#endif
+  return same_run(a, b, i, n);
+}
+
+/* Records the words of [@src, @src + @n) that differ from the pristine's
+ * same bytes @pri; @off: where @src is in the region less its hole. */
+static void diff_part(DiffOut *d, const guint8 *src, const guint8 *pri,
+                      size_t n, size_t off) {
+  size_t i = 0;
+  for (;;) {
+    i = same_run(src, pri, i, n);
+    if (i + SAVED_BLOCK > n)
+      break;
+    for (size_t k = i; k < i + SAVED_BLOCK; k += SAVED_WORD) {
+      guint64 u, v;
+      memcpy(&u, src + k, sizeof u);
+      memcpy(&v, pri + k, sizeof v);
+      if (u != v)
+        diff_word(d, src + k, off + k, SAVED_WORD);
+    }
+    i += SAVED_BLOCK;
+  }
+  for (; i < n; i += SAVED_WORD) {
+    size_t k = MIN((size_t)SAVED_WORD, n - i);
+    if (memcmp(src + i, pri + i, k) != 0)
+      diff_word(d, src + i, off + i, k);
+  }
+}
+
+static size_t hole_at(const NlProcFacts *f) {
+  return f->hole_len ? (size_t)((const guint8 *)f->hole -
+                                (const guint8 *)f->region.start)
+                     : 0;
+}
+
+static guint8 *saved_bytes(NlProcFacts *f) {
+  return f->saved_len <= NL_FACTS_SAVED_INLINE ? f->saved_inline
+                                               : f->saved_heap;
+}
+
+/* Room for @len saved bytes (the old ones are not kept). */
+static guint8 *saved_room(NlProcFacts *f, size_t len) {
+  if (len > NL_FACTS_SAVED_INLINE &&
+      (f->saved_cap < len || f->saved_cap > 2 * len + 64)) {
+    g_free(f->saved_heap);
+    f->saved_heap = g_malloc(len);
+    f->saved_cap = (guint32)len;
+  }
+  f->saved_len = (guint32)len;
+  return saved_bytes(f);
+}
+
+/* ---- What the region was loaded as ----
+ *
+ * Saving a process whose run left its region as it was loaded needs no
+ * records made: its copy still says what the region is.  So loading
+ * keeps a copy of the region as loaded (from data in the cache, into a
+ * buffer in the cache), and saving compares the region with it, 64 bytes
+ * at a time, before it looks for what differs from the pristine word by
+ * word.  A few slots, by the region's owner pointer; one taken by
+ * another region, or a process that was not loaded last, makes the
+ * comparison with the pristine.  Only the work done depends on them,
+ * never the bytes saved or loaded. */
+#define LOADED_SLOTS 4
+
+typedef struct {
+  void **owner;   /* the region's (NlShimRegion.owner), or NULL: free */
+  const NlProc *who; /* the process loaded */
+  size_t len, cap;
+  guint8 *bytes;  /* the region less its hole as loaded */
+} LoadedCopy;
+
+static __thread LoadedCopy loaded[LOADED_SLOTS];
+
+static LoadedCopy *loaded_slot(void **owner) {
+  return &loaded[((uintptr_t)owner >> 4) % LOADED_SLOTS];
+}
+
+/* Whether [@a, @a + @n) and [@b, @b + @n) hold the same bytes. */
+static gboolean same_bytes(const guint8 *a, const guint8 *b, size_t n) {
+  size_t i = n >= SAVED_BLOCK ? same_run(a, b, 0, n) : 0;
+  if (i + SAVED_BLOCK <= n)
+    return FALSE;
+  for (; i + SAVED_WORD <= n; i += SAVED_WORD) {
+    guint64 u, v;
+    memcpy(&u, a + i, sizeof u);
+    memcpy(&v, b + i, sizeof v);
+    if (u != v)
+      return FALSE;
+  }
+  return i == n || memcmp(a + i, b + i, n - i) == 0;
+}
+
+/* Whether @o's region (@o the process loaded last) is as loaded. */
+static gboolean region_as_loaded(const NlProc *o) {
+  const NlProcFacts *f = &o->facts;
+  LoadedCopy *c = loaded_slot(f->region.owner);
+  if (c->owner != f->region.owner || c->who != o)
+    return FALSE;
+  const guint8 *start = f->region.start;
   size_t total = f->region.len - f->hole_len;
-  if (f->saved_cap < total) {
-    f->region_saved = g_realloc(f->region_saved, total);
-    f->saved_cap = (guint32)total;
-  }
-  f->saved_len = 0;
-  region_save(f, f->region_saved);
+  if (f->hole_len == 0)
+    return same_bytes(start, c->bytes, total);
+  size_t a = hole_at(f);
+  return same_bytes(start, c->bytes, a) &&
+         same_bytes(start + a + f->hole_len, c->bytes + a, total - a);
 }
 
-/* Saves @f's region as what differs from @pristine, or whole if that is
- * no smaller. */
-static void region_save_compact(NlProcFacts *f, const guint8 *pristine) {
+static void region_loaded(const NlProc *p) {
+  const NlProcFacts *f = &p->facts;
+  LoadedCopy *c = loaded_slot(f->region.owner);
+  size_t total = f->region.len - f->hole_len;
+  if (c->cap < total) {
+    g_free(c->bytes);
+    c->bytes = g_malloc(total);
+    c->cap = total;
+  }
+  c->owner = f->region.owner;
+  c->who = p;
+  c->len = total;
+  region_save(f, c->bytes);
+}
+
+/* Forgets what @p's region was loaded as (@p ends, or leaves it). */
+static void region_loaded_forget(const NlProc *p) {
+  LoadedCopy *c = loaded_slot(p->facts.region.owner);
+  if (c->who == p)
+    c->owner = NULL, c->who = NULL;
+}
+
+/* Saves @o's region, the one in the object.  Returns: TRUE if as records
+ * (the region is the pristine but for them), FALSE if whole. */
+static gboolean region_save_diff(NlProc *o, const guint8 *pristine) {
+  NlProcFacts *f = &o->facts;
+  if (region_as_loaded(o))
+    return !f->saved_whole;
   static __thread guint8 *scratch;
   static __thread size_t scratch_cap;
   const guint8 *start = f->region.start;
   size_t total = f->region.len - f->hole_len;
-  size_t need = total + sizeof(CompactRec) * (total / CHUNK + 2);
+  size_t need = total + sizeof(DiffRec) * (total / SAVED_WORD + 2);
   if (scratch_cap < need) {
-    scratch = g_realloc(scratch, need);
+    g_free(scratch);
+    scratch = g_malloc(need);
     scratch_cap = need;
   }
-  size_t a = f->hole_len ? (size_t)((const guint8 *)f->hole - start) : 0;
-  guint8 *end = compact_part(scratch, start, pristine, a, 0);
-  end = compact_part(end, start + a + f->hole_len, pristine + a, total - a, a);
-  size_t len = (size_t)(end - scratch);
-  if (len >= total) {
-    region_save_whole(f);
-    return;
+  size_t a = hole_at(f);
+  DiffOut d = {scratch, NULL, 0};
+  diff_part(&d, start, pristine, a, 0);
+  d.open = NULL; /* no record straddles the hole */
+  diff_part(&d, start + a + f->hole_len, pristine + a, total - a, a);
+  size_t len = (size_t)(d.out - scratch);
+  if (len >= total && total > 0) {
+    f->saved_whole = TRUE;
+    region_save(f, saved_room(f, total));
+    return FALSE;
   }
-  if (f->saved_cap < len || f->saved_cap > 2 * len + 64) {
-    f->region_saved = g_realloc(f->region_saved, MAX(len, 1));
-    f->saved_cap = (guint32)MAX(len, 1);
-  }
-  memcpy(f->region_saved, scratch, len);
-  f->saved_len = len ? (guint32)len : G_MAXUINT32; /* nonzero: compact */
+  if (!f->saved_whole && f->saved_len == len &&
+      memcmp(saved_bytes(f), scratch, len) == 0)
+    return TRUE; /* as saved before */
+  f->saved_whole = FALSE;
+  memcpy(saved_room(f, len), scratch, len);
+  return TRUE;
 }
 
-static void region_load_compact(const NlProcFacts *f, const guint8 *pristine) {
-  region_load(f, pristine);
-  if (f->saved_len == G_MAXUINT32)
-    return; /* as the pristine */
+/* Writes the words of @f's records into its region: their saved bytes,
+ * or with @pristine, the pristine's. */
+static void records_apply(NlProcFacts *f, const guint8 *pristine) {
   guint8 *start = f->region.start;
-  size_t a = f->hole_len ? (size_t)((const guint8 *)f->hole - start) : 0;
-  for (size_t at = 0; at < f->saved_len;) {
-    CompactRec rec;
-    memcpy(&rec, f->region_saved + at, sizeof rec);
-    at += sizeof rec;
-    /* Records never straddle the hole (compact_part()). */
-    guint8 *dst = start + rec.off + (rec.off >= a ? f->hole_len : 0);
-    memcpy(dst, f->region_saved + at, rec.len);
-    at += rec.len;
+  size_t a = f->hole_len ? hole_at(f) : G_MAXSIZE, hole_len = f->hole_len;
+  const guint8 *r = saved_bytes(f), *end = r + f->saved_len;
+  while (r < end) {
+    DiffRec rec;
+    memcpy(&rec, r, sizeof rec);
+    r += sizeof rec;
+    guint8 *dst = start + rec.off;
+    if (rec.off >= a)
+      dst += hole_len;
+    const guint8 *src = pristine ? pristine + rec.off : r;
+    r += rec.len;
+    if (rec.len == SAVED_WORD) {
+      guint64 w;
+      memcpy(&w, src, sizeof w);
+      memcpy(dst, &w, sizeof w);
+    } else {
+      memcpy(dst, src, rec.len);
+    }
   }
+}
+
+/* region_switch() when @p's region holds another process's data. */
+G_GNUC_NO_INLINE static void region_switch_in(NlProc *p) {
+  NlShimRegion *r = &p->facts.region;
+  NlProc *o = *r->owner;
+  const guint8 *pristine = r->pristine;
+  /* Whether the object holds the pristine but for @o's records. */
+  gboolean near = o != NULL && region_save_diff(o, pristine);
+  NlProcFacts *f = &p->facts;
+  if (f->saved_whole) {
+    region_load(f, saved_bytes(f));
+  } else {
+    if (near)
+      records_apply(&o->facts, pristine);
+    else
+      region_load(f, pristine);
+    records_apply(f, NULL);
+  }
+  *r->owner = p;
+  region_loaded(p);
 }
 
 /* Puts @p's data into its object, saving the data there now. */
-static void region_switch(NlProc *p) {
+static inline void region_switch(NlProc *p) {
   NlShimRegion *r = &p->facts.region;
-  if (r->start != NULL && *r->owner != p) {
-    NlProc *o = *r->owner;
-    if (o != NULL) {
-      /* Compact only where it pays: many processes, a large region. */
-      if (o->shared != NULL && o->shared->refs >= COMPACT_SHARERS &&
-          r->len - o->facts.hole_len >= COMPACT_MIN)
-        region_save_compact(&o->facts, r->pristine);
-      else
-        region_save_whole(&o->facts);
-    }
-    /* A process that never ran starts from the region as loaded. */
-    if (p->facts.region_saved == NULL)
-      region_load(&p->facts, r->pristine);
-    else if (p->facts.saved_len != 0)
-      region_load_compact(&p->facts, r->pristine);
-    else
-      region_load(&p->facts, p->facts.region_saved);
-    *r->owner = p;
-  }
+  if (r->start != NULL && *r->owner != p)
+    region_switch_in(p);
 }
 
 void nl__facts_enter(NlThread *t) {
