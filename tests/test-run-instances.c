@@ -109,9 +109,9 @@ static void test_instances_share_one_load_and_keep_their_data(void **state) {
   share_and_keep(HOSTS);
 }
 
-/* Past 256 processes of one program, each one's copy of the program's data
- * is kept as what differs from the data as loaded (sim/host/facts.c,
- * "Compact copies"); each still finds exactly its own. */
+/* 300 processes of one program, each one's copy of the program's data
+ * kept as what differs from the data as loaded (sim/host/facts.c,
+ * "Swapping a region"); each still finds exactly its own. */
 static void test_many_instances_keep_their_data(void **state) {
   share_and_keep(300);
 }

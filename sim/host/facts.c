@@ -310,8 +310,9 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent) {
  * programs are loaded once for every host; for them the section holds the
  * state of the process that ran last, and the lab swaps it when a thread
  * of another process of the same object runs: it saves the section into
- * the owner's copy and loads the runner's.  A swap costs two copies of a
- * few hundred bytes, and only when processes of one object alternate.
+ * the owner's copy and loads the runner's, only when processes of one
+ * object alternate; a copy holds what differs from the section as loaded
+ * ("Swapping a region" below).
  * A user's program is loaded once too when it can be (proc.c,
  * NlSharedProgram): then the region is all of its writable data (its
  * globals and static buffers, the section among them) less the shim's

@@ -258,7 +258,7 @@ static void flush_lines(NlProc *p) {
 /* ---- programs shared by their processes (NlSharedProgram) ---- */
 
 /* Most a shared program's data may be: each switch between two of its
- * processes copies it twice (larger programs get a private copy). */
+ * processes compares it whole (larger programs get a private copy). */
 #define NL_PROC_SHARE_MAX_DATA (64 * 1024)
 
 /* The constructors and destructors of a program with none of its own:
