@@ -57,6 +57,28 @@ static void hear(void *data, const NlTraceRecord *rec, const guint8 *p) {
                          (int)rec->len, (const char *)p);
 }
 
+/* Several listeners, their kinds overlapping, added at different times:
+ * each record reaches the ones that asked for its kind, in the order they
+ * were added. */
+static void test_trace_listeners_called_by_kind_in_order(void **state) {
+  NlTrace *t = nl_trace_new();
+  GString *log = g_string_new(NULL);
+  Heard a = {log}, b = {log};
+  nl_trace_listen(t, 1u << NL_TRACE_STDOUT, hear, &a);
+  nl_trace_addf(t, 0, NL_TRACE_STDOUT, 0, 0, 0, 0, "a1");
+  nl_trace_listen(t, (1u << NL_TRACE_STDOUT) | (1u << NL_TRACE_NOTE), hear,
+                  &b);
+  nl_trace_addf(t, 1, NL_TRACE_STDOUT, 0, 0, 0, 0, "ab2");
+  nl_trace_listen(t, 1u << NL_TRACE_NOTE, hear, &a);
+  nl_trace_addf(t, 2, NL_TRACE_NOTE, 0, 0, 0, 0, "ba3");
+  nl_trace_addf(t, 3, NL_TRACE_STDERR, 0, 0, 0, 0, "none");
+  /* Which listener heard: the same text once per listener, in order. */
+  assert_string_equal(log->str,
+                      "stdout:a1;stdout:ab2;stdout:ab2;note:ba3;note:ba3;");
+  g_string_free(log, TRUE);
+  nl_trace_free(t);
+}
+
 static void test_trace_listener_hears_records_not_kept(void **state) {
   NlTrace *t = nl_trace_new();
   nl_trace_set_mask(t, 1u << NL_TRACE_STDOUT);
@@ -502,6 +524,7 @@ int main(void) {
     cmocka_unit_test(test_trace_records_come_back_in_order),
     cmocka_unit_test(test_trace_mask_skips_kinds),
     cmocka_unit_test(test_trace_listener_hears_records_not_kept),
+    cmocka_unit_test(test_trace_listeners_called_by_kind_in_order),
     cmocka_unit_test(test_trace_keep_only_filters_kept_not_heard),
     cmocka_unit_test(test_trace_text_form_of_packet_and_text),
     cmocka_unit_test(test_trace_text_numbers_as_printf),

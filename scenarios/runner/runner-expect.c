@@ -76,6 +76,8 @@ struct NlExpectIndex {
   GHashTable *entries; /* name -> Entry */
   GHashTable *leaves;  /* NlScnExpect * -> Leaf */
   GPtrArray *by_id;    /* trace id -> Entry, or &none, or NULL: unresolved */
+  guint32 line_peer, line_node; /* the last line on_record saw */
+  gboolean line_reads;          /* whether an expectation reads its lines */
 };
 
 static Entry none;
@@ -328,8 +330,13 @@ static void on_record(void *data, const NlTraceRecord *rec,
     case NL_TRACE_STDOUT:
     case NL_TRACE_STDERR: {
       Entry *e = entry_of(ix, rec->peer);
-      if (e == NULL || e->unseen == 0 ||
-          entry_of(ix, rec->node) != e->proc_node)
+      gboolean reads = e != NULL && e->out != NULL &&
+                       entry_of(ix, rec->node) == e->proc_node;
+      /* The run asks next whether to keep this line (keep_line). */
+      ix->line_peer = rec->peer;
+      ix->line_node = rec->node;
+      ix->line_reads = reads;
+      if (!reads || e->unseen == 0)
         break;
       /* As g_strstr_len: the line up to a NUL byte.  A line seldom has
        * one, and seldom holds a needle: the needles are looked for in the
@@ -409,6 +416,9 @@ static void on_record(void *data, const NlTraceRecord *rec,
 
 gboolean nl__expect_reads_lines(NlExpectIndex *ix, guint32 peer,
                                 guint32 node) {
+  /* Asked of each line right after on_record saw it: its answer. */
+  if (peer == ix->line_peer && node == ix->line_node)
+    return ix->line_reads;
   Entry *e = entry_of(ix, peer);
   return e != NULL && e->out != NULL && entry_of(ix, node) == e->proc_node;
 }
@@ -423,6 +433,7 @@ NlExpectIndex *nl__expect_index_new(NlRun *r) {
   ix->leaves = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                      leaf_free);
   ix->by_id = g_ptr_array_new();
+  ix->line_peer = ix->line_node = G_MAXUINT32; /* none yet */
   uint64_t kinds = 0;
   for (guint i = 0; i < ix->s->expects->len; i++) {
     const NlScnExpect *x = g_ptr_array_index(ix->s->expects, i);

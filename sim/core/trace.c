@@ -100,6 +100,8 @@ struct NlTrace {
   NlTraceKeepFn keep_fn;
   void *keep_data;
   GArray *listeners; /* of Listener */
+  Listener *by_kind[NL_TRACE_N_KINDS]; /* each kind's, in order, ended by
+                                        * a NULL fn; NULL: none */
   GArray *chunks; /* of Chunk */
   Spill *spill;   /* NULL: every record stays in the chunks */
   uint64_t count;
@@ -183,6 +185,8 @@ void nl_trace_free(NlTrace *t) {
     free(g_array_index(t->chunks, Chunk, i).data);
   g_array_free(t->chunks, TRUE);
   g_array_free(t->listeners, TRUE);
+  for (guint k = 0; k < NL_TRACE_N_KINDS; k++)
+    g_free(t->by_kind[k]);
   g_hash_table_destroy(t->ids);
   g_ptr_array_free(t->names, TRUE);
   g_array_free(t->name_tab, TRUE);
@@ -234,6 +238,18 @@ void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
   g_return_if_fail(fn != NULL);
   Listener l = {kinds, fn, data};
   g_array_append_val(t->listeners, l);
+  /* Each kind's list made again: a record calls its kind's listeners
+   * only, without testing the others'. */
+  for (guint k = 0; k < NL_TRACE_N_KINDS; k++) {
+    if (!((kinds >> k) & 1))
+      continue;
+    guint n = 0;
+    while (t->by_kind[k] != NULL && t->by_kind[k][n].fn != NULL)
+      n++;
+    t->by_kind[k] = g_renew(Listener, t->by_kind[k], n + 2);
+    t->by_kind[k][n] = l;
+    t->by_kind[k][n + 1] = (Listener){0};
+  }
   t->listened |= kinds;
   t->mask = t->keep | t->listened;
 }
@@ -437,12 +453,9 @@ void nl_trace_add(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
     return;
   NlTraceRecord rec = {.time = time, .id = id, .kind = kind, .aux = aux,
                        .node = node, .peer = peer, .len = len};
-  if ((t->listened >> kind) & 1) {
-    const Listener *l = (const Listener *)(void *)t->listeners->data;
-    for (const Listener *end = l + t->listeners->len; l < end; l++)
-      if ((l->kinds >> kind) & 1)
-        l->fn(l->data, &rec, payload);
-  }
+  if ((t->listened >> kind) & 1)
+    for (const Listener *l = t->by_kind[kind]; l->fn != NULL; l++)
+      l->fn(l->data, &rec, payload);
   if (!((t->keep >> kind) & 1))
     return;
   if (((t->filtered >> kind) & 1) && !t->keep_fn(t->keep_data, &rec, payload))
@@ -626,6 +639,11 @@ static inline gboolean put_conv(char **pp, char *end, unsigned conv,
       n = 1;
       break;
   }
+  if (piece == num && end - *pp >= (ptrdiff_t)sizeof num) {
+    memcpy(*pp, num, sizeof num); /* one fixed-size move */
+    *pp += n;
+    return TRUE;
+  }
   if (n > (gsize)(end - *pp))
     return FALSE;
   memcpy(*pp, piece, n);
@@ -670,22 +688,19 @@ static int format_simple(char *out, gsize cap, const char *fmt,
 #define FMT_SLOTS 64
 #define FMT_MAX 64 /* bytes of text (with its NUL) of a remembered format */
 #define FMT_WORDS (FMT_MAX / 8 + 1)
-#define FMT_OPS 16
-#define OP_TEXT 0xff /* an op that copies text, not a conversion */
-#define NOT_SIMPLE 0xff /* nops of a format left to vsnprintf */
-
-typedef struct {
-  guint8 conv; /* CONV_*, or OP_TEXT */
-  guint8 lng;
-  guint8 off, len; /* OP_TEXT: the bytes of text[] */
-} FmtOp;
+#define FMT_CONVS 16
+#define NOT_SIMPLE 0xff /* nconv of a format left to vsnprintf */
 
 typedef struct {
   const char *fmt; /* NULL: empty */
-  guint8 nwords, nops;
-  FmtOp ops[FMT_OPS];
+  guint8 nwords;
+  guint8 nconv;                 /* conversions, or NOT_SIMPLE */
+  guint8 conv[FMT_CONVS];       /* CONV_* | length modifier << 4 */
+  guint8 tlen[FMT_CONVS + 1];   /* the text before each, and after the last */
   uint64_t words[FMT_WORDS], masks[FMT_WORDS]; /* masks: the text's bytes */
-  char text[FMT_MAX + 16]; /* zero-padded: a short piece moves in one copy */
+  char text[FMT_MAX + 16]; /* the pieces of text, one after another ("%%"
+                            * as "%"), zero-padded: a short piece moves in
+                            * one 16-byte copy */
 } FmtSlot;
 
 static __thread FmtSlot fmt_slots[FMT_SLOTS];
@@ -702,23 +717,18 @@ static inline gboolean fmt_same(const FmtSlot *c, const char *fmt) {
 }
 
 /* Parses @fmt into @c; FALSE (and @c left empty) when it cannot be
- * remembered: too long, or too many pieces. */
+ * remembered: too long, or too many conversions. */
 static gboolean fmt_parse(FmtSlot *c, const char *fmt) {
   c->fmt = NULL;
   gsize len = strlen(fmt) + 1;
   if (len > FMT_MAX)
     return FALSE;
-  unsigned n = 0;
-  const char *f = fmt;
-  while (*f != '\0') {
-    if (n == FMT_OPS)
-      return FALSE;
-    const char *run = f;
-    while (*f != '\0' && *f != '%')
-      f++;
-    if (f > run) {
-      c->ops[n++] = (FmtOp){OP_TEXT, 0, (guint8)(run - fmt),
-                            (guint8)(f - run)};
+  memset(c->text, 0, sizeof c->text);
+  unsigned n = 0, t = 0, piece = 0;
+  for (const char *f = fmt; *f != '\0';) {
+    if (*f != '%') {
+      c->text[t++] = *f++;
+      piece++;
       continue;
     }
     unsigned conv, lng;
@@ -727,15 +737,21 @@ static gboolean fmt_parse(FmtSlot *c, const char *fmt) {
       n = NOT_SIMPLE;
       break;
     }
-    if (conv == CONV_PCT) /* the second '%', as text */
-      c->ops[n++] = (FmtOp){OP_TEXT, 0, (guint8)(f + 1 - fmt), 1};
-    else
-      c->ops[n++] = (FmtOp){(guint8)conv, (guint8)lng, 0, 0};
     f = next;
+    if (conv == CONV_PCT) {
+      c->text[t++] = '%';
+      piece++;
+      continue;
+    }
+    if (n == FMT_CONVS)
+      return FALSE;
+    c->tlen[n] = (guint8)piece;
+    c->conv[n++] = (guint8)(conv | lng << 4);
+    piece = 0;
   }
-  c->nops = (guint8)n;
-  memset(c->text, 0, sizeof c->text);
-  memcpy(c->text, fmt, len);
+  if (n != NOT_SIMPLE)
+    c->tlen[n] = (guint8)piece;
+  c->nconv = (guint8)n;
   unsigned off = (unsigned)((uintptr_t)fmt & 7);
   const char *a = fmt - off;
   c->nwords = (guint8)((off + len + 7) / 8);
@@ -763,24 +779,36 @@ static inline FmtSlot *fmt_slot(const char *fmt) {
   return fmt_parse(c, fmt) ? c : NULL;
 }
 
+/* Writes @n bytes of text at *@pp, not past @end (@text may be read 16
+ * bytes past its start); FALSE when they do not fit. */
+static inline gboolean put_text_piece(char **pp, char *end, const char *text,
+                                      unsigned n) {
+  if (G_LIKELY(n <= 16 && end - *pp >= 16)) {
+    memcpy(*pp, text, 16);
+  } else {
+    if (n > (gsize)(end - *pp))
+      return FALSE;
+    memcpy(*pp, text, n);
+  }
+  *pp += n;
+  return TRUE;
+}
+
 static int format_parsed(const FmtSlot *c, char *out, gsize cap,
                          va_list *ap) {
   char *p = out, *end = out + cap - 1; /* room for the NUL */
-  for (const FmtOp *op = c->ops, *stop = op + c->nops; op < stop; op++) {
-    if (op->conv != OP_TEXT) {
-      if (!put_conv(&p, end, op->conv, op->lng, ap))
-        return -1;
-      continue;
-    }
-    const char *piece = c->text + op->off;
-    if (op->len <= 16 && end - p >= 16) {
-      memcpy(p, piece, 16);
-    } else {
-      if (op->len > end - p)
-        return -1;
-      memcpy(p, piece, op->len);
-    }
-    p += op->len;
+  const char *text = c->text;
+  unsigned n = c->nconv;
+  for (unsigned k = 0;; k++) {
+    unsigned t = c->tlen[k];
+    if (!put_text_piece(&p, end, text, t))
+      return -1;
+    text += t;
+    if (k == n)
+      break;
+    unsigned conv = c->conv[k];
+    if (!put_conv(&p, end, conv & 15, conv >> 4, ap))
+      return -1;
   }
   *p = '\0';
   return (int)(p - out);
@@ -795,7 +823,7 @@ int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap) {
   const FmtSlot *c = fmt_slot(fmt);
   if (c == NULL)
     n = format_simple(out, cap, fmt, &aq);
-  else if (c->nops != NOT_SIMPLE)
+  else if (c->nconv != NOT_SIMPLE)
     n = format_parsed(c, out, cap, &aq);
   else
     n = -1;
