@@ -30,13 +30,13 @@ static gboolean is_external(const NatNode *nn, uint32_t addr) {
   return FALSE;
 }
 
-static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
-                               NlPacket *pkt);
+static inline NlDropReason translate4(NatNode *nn, NlNode *node,
+                                      NlIface *in, NlPacket *pkt);
 
 static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
                                NlPacket *pkt) {
   NatNode *nn = data;
-  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+  if (nl_packet_is_ip6(pkt)) {
     /* IPv6 is routed, not translated, through a stateful firewall with
      * the device's filtering (RFC 6092); traffic for the device itself
      * is its own. */
@@ -73,8 +73,8 @@ static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
 
 /* An IPv4 packet through the NAT (and, coming back to an IPv6 host of a
  * NAT64, translated to IPv6 after it). */
-static NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
-                               NlPacket *pkt) {
+static inline NlDropReason translate4(NatNode *nn, NlNode *node,
+                                      NlIface *in, NlPacket *pkt) {
   if (nl_packet_ip4(pkt) != NULL)
     return NL_DROP_MALFORMED;
   const NlIp4Header *ip = &pkt->ip4;

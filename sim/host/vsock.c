@@ -465,9 +465,9 @@ static NlUdpSock *udp_lookup(NlHostStack *h, const NlIp6 *src, uint16_t sport,
 
 /* Queues @plen bytes at @payload of @pkt for the socket that takes them
  * (or answers as an unbound port does).  Takes @pkt. */
-static void udp_deliver(NlHostStack *h, NlPacket *pkt, const NlIp6 *src,
-                        const NlIp6 *dst, const NlUdpHeader *uh,
-                        const guint8 *payload) {
+static inline void udp_deliver(NlHostStack *h, NlPacket *pkt,
+                               const NlIp6 *src, const NlIp6 *dst,
+                               const NlUdpHeader *uh, const guint8 *payload) {
   NlUdpSock *u = udp_lookup(h, src, uh->sport, dst, uh->dport);
   if (u == NULL) {
     nl_node_default_local_in(h->node, pkt);
@@ -627,7 +627,7 @@ static void icmp6_input(NlHostStack *h, NlPacket *pkt, const NlIp6Header *ip) {
 
 void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
   NlHostStack *h = data;
-  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+  if (nl_packet_is_ip6(pkt)) {
     NlIp6Header ip6;
     if (nl_ip6_parse(pkt->data, pkt->len, &ip6) != NULL) {
       nl_node_drop(node, pkt, NL_DROP_MALFORMED);

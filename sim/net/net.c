@@ -1065,7 +1065,7 @@ static gboolean blocked(NlWorld *w, NlIface *from, NlIface *to,
   if (g_hash_table_contains(w->blocked, &key))
     return TRUE;
   NlNode *a, *b;
-  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+  if (nl_packet_is_ip6(pkt)) {
     if (!nl__owners6(w, pkt->data, pkt->len, &a, &b))
       return FALSE;
   } else {
@@ -1276,7 +1276,7 @@ int nl_node_send(NlNode *n, const guint8 *data, size_t len) {
 }
 
 int nl_node_send_packet(NlNode *n, NlPacket *pkt, const NlRouteHop *route) {
-  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+  if (nl_packet_is_ip6(pkt)) {
     int err = nl_node_send6(n, pkt->data, pkt->len, FALSE);
     nl_packet_free(pkt);
     return err;
@@ -1505,7 +1505,7 @@ static void default_local_in(NlNode *n, NlPacket *pkt) {
 }
 
 void nl_node_default_local_in(NlNode *n, NlPacket *pkt) {
-  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+  if (nl_packet_is_ip6(pkt)) {
     nl__default_local_in6(n, pkt);
     return;
   }
@@ -1548,7 +1548,7 @@ static inline void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
                    size_t pre_len);
 
 static inline void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
-  if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+  if (nl_packet_is_ip6(pkt)) {
     nl__node_input6(n, in, pkt);
     return;
   }
@@ -1577,7 +1577,7 @@ static inline void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
       nl_node_drop(n, pkt, r);
       return;
     }
-    if (pkt->len >= 1 && (pkt->data[0] >> 4) == 6) {
+    if (nl_packet_is_ip6(pkt)) {
       nl__node_route6(n, pkt); /* a NAT64 made it IPv6 */
       return;
     }

@@ -281,6 +281,11 @@ static inline const char *nl_packet_ip4(NlPacket *p) {
 #endif
   return nl__packet_ip4_read(p);
 }
+/* Whether @p is IPv6 (its version nibble); a packet whose IPv4 header is
+ * kept (ip4_ok) is not, without reading its bytes. */
+static inline gboolean nl_packet_is_ip6(const NlPacket *p) {
+  return !p->ip4_ok && p->len >= 1 && (p->data[0] >> 4) == 6;
+}
 void nl_packet_free(NlPacket *p);
 /* Replaces @p's bytes with @data (transfer full: g_malloc'd, @cap bytes
  * allocated, @len used). */

@@ -108,12 +108,14 @@ static inline gboolean nl_ip6_is_v4mapped(const NlIp6 *a) {
 }
 /* ::ffff:@v4 (@v4 host order). */
 static inline NlIp6 nl_ip6_from4(uint32_t v4) {
-  NlIp6 a = {.b = {[10] = 0xff,
-                   [11] = 0xff,
-                   [12] = (guint8)(v4 >> 24),
-                   [13] = (guint8)(v4 >> 16),
-                   [14] = (guint8)(v4 >> 8),
-                   [15] = (guint8)v4}};
+  /* Three stores (zeros, the prefix, the address), not sixteen bytes. */
+  static const guint8 pre[4] = {0, 0, 0xff, 0xff};
+  NlIp6 a;
+  uint64_t zero = 0;
+  uint32_t be = g_htonl(v4);
+  memcpy(a.b, &zero, 8);
+  memcpy(a.b + 8, pre, 4);
+  memcpy(a.b + 12, &be, 4);
   return a;
 }
 /* The IPv4 address of a v4-mapped address (host order). */
