@@ -48,8 +48,7 @@ int nl_posix_unsupported(const char *name) {
   NlThread *t = nl__enter();                                                   \
   if (t == NULL)                                                               \
     return nl_posix_unsupported(name);                                         \
-  t->call = name;                                                              \
-  t->block_since = NL_TIME_NEVER;
+  t->call = name; /* (nl__enter() reset t->block_since) */
 
 /* ENTER for a call that may wait on descriptor @fd (-1: none): names the
  * call for its BLOCK record. */

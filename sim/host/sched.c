@@ -443,6 +443,14 @@ NlFile *nl__output_file_new(NlHostStack *h, NlProc *p, int stream) {
 
 /* ---- blocking and waking ---- */
 
+/* nl__enter()'s call waits for its event: out of line, so that a call
+ * that goes on at once saves no more registers than it needs. */
+G_GNUC_NO_INLINE static void enter_wait(NlThread *t) {
+  NlEventQueue *q = t->queue; /* its clock has not moved */
+  nl_event_schedule(q, &t->wake, nl_event_now(q) + NL_CALL_COST);
+  nl_coro_yield();
+}
+
 NlThread *nl__enter(void) {
   NlThread *t = nl__current;
   if (t == NULL)
@@ -461,10 +469,8 @@ NlThread *nl__enter(void) {
    * When nothing else would happen first, its wake-up is counted and the
    * clock moved without the round trip through the event loop (a switch
    * out and back, the heap's work); otherwise it waits for its event. */
-  if (!nl_event_advance(q, at)) {
-    nl_event_schedule(q, &t->wake, at);
-    nl_coro_yield();
-  }
+  if (!nl_event_advance(q, at))
+    enter_wait(t);
   return t;
 }
 
