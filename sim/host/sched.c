@@ -396,16 +396,17 @@ NlFile *nl__epoll_file_new(NlHostStack *h) {
 /* Cuts what a program writes into lines, each a trace record.  Whole runs
  * of bytes are copied at once (memchr for the newline): a program that
  * prints a line per packet pays this per datagram. */
-void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
+static G_GNUC_NO_INLINE void output_lines(NlProc *p, int stream,
+                                          const char *s, size_t len) {
   GString *line = p->line[stream]; /* NULL until a line spans writes */
-  const char *s = buf, *end = s + len;
+  const char *end = s + len;
   while (s < end) {
     const char *nl = memchr(s, '\n', (size_t)(end - s));
     size_t n = (size_t)((nl != NULL ? nl : end) - s);
     NlWorld *w = p->host->world;
     if (nl != NULL && (line == NULL || line->len == 0) && n <= NL_LINE_MAX) {
-      /* A whole line in one write (printf's common case): recorded from
-       * the caller's bytes, not copied into the line first. */
+      /* A whole line in one write: recorded from the caller's bytes, not
+       * copied into the line first. */
       nl_trace_add(nl_world_trace(w), nl_world_now(w),
                    stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
                    nl_node_trace_id(p->host->node), p->trace_name, 0, 0, s,
@@ -426,6 +427,24 @@ void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
     g_string_truncate(line, 0);
     s = nl + 1;
   }
+}
+
+void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
+  const char *s = buf;
+  const GString *line = p->line[stream];
+  /* printf's common case, apart: one write that is one whole line, with
+   * nothing pending, recorded from the caller's bytes. */
+  if (G_LIKELY(len - 1 <= NL_LINE_MAX && s[len - 1] == '\n' &&
+               (line == NULL || line->len == 0) &&
+               memchr(s, '\n', len - 1) == NULL)) {
+    NlWorld *w = p->host->world;
+    nl_trace_add(nl_world_trace(w), nl_world_now(w),
+                 stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
+                 nl_node_trace_id(p->host->node), p->trace_name, 0, 0, s,
+                 (guint32)(len - 1));
+    return;
+  }
+  output_lines(p, stream, s, len);
 }
 
 static unsigned output_poll(NlFile *f) {
