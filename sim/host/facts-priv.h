@@ -29,7 +29,7 @@ typedef struct {
 } NlHostFacts;
 
 /* Bytes of a process's saved region kept in its NlProcFacts. */
-#define NL_FACTS_SAVED_INLINE 40
+#define NL_FACTS_SAVED_INLINE 48
 
 typedef struct {
   char **env;             /* the run's env= over its host's (strv), or NULL */
@@ -45,13 +45,13 @@ typedef struct {
   const void *hole;       /* bytes of the region never swapped (hole_len) */
   size_t hole_len;
   /* This process's copy of the region while another one runs (facts.c,
-   * "Swapping a region"): what differs from the pristine as records, or
+   * "Swapping a region"): the words that differ from the pristine, or
    * the region less its hole whole; saved_len bytes, in saved_inline up
    * to NL_FACTS_SAVED_INLINE, else at saved_heap (saved_cap bytes). */
   guint32 saved_len, saved_cap;
   gboolean saved_whole;
   guint8 *saved_heap;
-  guint8 saved_inline[NL_FACTS_SAVED_INLINE];
+  guint64 saved_inline[NL_FACTS_SAVED_INLINE / 8];
   NlShimStartFn shim_start;
   NlShimEndFn shim_end;   /* set once the process has streams of its own */
   guint64 std_seq;        /* when those streams were made (see facts.c) */

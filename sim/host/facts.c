@@ -362,22 +362,21 @@ static void region_load(const NlProcFacts *f, const guint8 *src) {
 /* ---- Swapping a region ----
  *
  * A process's copy of its region while another process of its program
- * runs holds only what differs from the pristine: records (offset,
- * length, bytes) of the 8-byte words that differ, adjacent ones in one
- * record.  Most of a waiting program's state is as loaded -- the lab's
+ * runs holds only what differs from the pristine: the 8-byte words that
+ * differ, each with where it goes (DiffWord).  Most of a waiting
+ * program's state is as loaded -- the lab's
  * programs' state sections differ in a few pointers set at start
  * (environ, program_invocation_name), a user program's data in what it
  * wrote (a receive buffer never filled, the C library's tables, do not)
- * -- so a copy is mostly a few dozen bytes, kept in the NlProcFacts
- * itself up to NL_FACTS_SAVED_INLINE bytes.
+ * -- so a copy is mostly a few words, kept in the NlProcFacts itself up
+ * to NL_FACTS_SAVED_INLINE bytes (3 words: the lab's echo client's).
  *
- * Saving compares the region with the pristine, 64 bytes at a time;
- * both are in the cache (the region just ran; the pristine is shared by
- * every process of the program).  Loading then copies no whole region:
- * the region is the pristine but for the records just saved, so those
- * words get the pristine's bytes back and the new owner's records are
- * written.  A switch thus touches, of the memory the other processes'
- * runs left cold, only the new owner's records, where whole copies read
+ * Saving compares the region with the pristine (or first with a copy of
+ * it as loaded, below); both are in the cache (the region just ran; the
+ * pristine is shared by every process of the program).  Loading then copies no whole region:
+ * the region is the pristine but for the words just saved, so those get
+ * the pristine's bytes back and the new owner's words are written.  A switch thus touches, of the memory the other processes'
+ * runs left cold, only the new owner's words, where whole copies read
  * and wrote all of the region (the lab's programs' sections: 648 bytes,
  * 11 cache lines; at 1,000 hosts 14 of the 89 misses a delivery cost,
  * docs/performance.md).  A saved copy that did not change is not
@@ -387,32 +386,28 @@ static void region_load(const NlProcFacts *f, const guint8 *src) {
 #define SAVED_WORD 8
 #define SAVED_BLOCK 64 /* compared at once, then by word */
 
+/* A word of a process's copy: where it is in the region less its hole
+ * (@off: in the pristine and the copy as loaded) and in the region (@at),
+ * and its bytes.  The last bytes of a part of the region (before or after
+ * its hole) may be fewer than a word: @at then says how many
+ * (DIFF_PART_SHIFT). */
 typedef struct {
-  guint32 off, len; /* in the region less its hole; then the bytes */
-} DiffRec;
+  guint32 off, at;
+  guint64 bytes;
+} DiffWord;
 
-/* Records being written: the open one is extended while words follow. */
-typedef struct {
-  guint8 *out;   /* the end of what is written */
-  guint8 *open;  /* the open record's header, or NULL */
-  size_t end;    /* where the open record ends (region less its hole) */
-} DiffOut;
+#define DIFF_PART_SHIFT 28 /* bytes of a short word, in @at's top bits */
+#define DIFF_AT_MASK ((1u << DIFF_PART_SHIFT) - 1)
 
-static void diff_word(DiffOut *d, const guint8 *src, size_t off, size_t n) {
-  if (d->open != NULL && d->end == off) {
-    DiffRec rec;
-    memcpy(&rec, d->open, sizeof rec);
-    rec.len += (guint32)n;
-    memcpy(d->open, &rec, sizeof rec);
-  } else {
-    DiffRec rec = {(guint32)off, (guint32)n};
-    d->open = d->out;
-    memcpy(d->out, &rec, sizeof rec);
-    d->out += sizeof rec;
-  }
-  memcpy(d->out, src, n);
-  d->out += n;
-  d->end = off + n;
+/* Appends the @n bytes at @src, at @off in the region less its hole. */
+static DiffWord *diff_word(DiffWord *out, const guint8 *src, size_t off,
+                           size_t at, size_t n) {
+  DiffWord w = {(guint32)off, (guint32)at, 0};
+  memcpy(&w.bytes, src, n);
+  if (n < SAVED_WORD)
+    w.at |= (guint32)n << DIFF_PART_SHIFT;
+  *out = w;
+  return out + 1;
 }
 
 /* The start of the first SAVED_BLOCK-byte block from @i on where @a and
@@ -475,10 +470,64 @@ static size_t same_run_first(const guint8 *a, const guint8 *b, size_t i,
   return same_run(a, b, i, n);
 }
 
-/* Records the words of [@src, @src + @n) that differ from the pristine's
- * same bytes @pri; @off: where @src is in the region less its hole. */
-static void diff_part(DiffOut *d, const guint8 *src, const guint8 *pri,
-                      size_t n, size_t off) {
+/* Whether the @n bytes at @a and @b are the same: blocks from the start,
+ * and the last block ending at @n (it may overlap the one before). */
+typedef gboolean (*SameFn)(const guint8 *a, const guint8 *b, size_t n);
+
+static gboolean same_any(const guint8 *a, const guint8 *b, size_t n) {
+  if (n < SAVED_BLOCK)
+    return memcmp(a, b, n) == 0;
+  size_t last = n - SAVED_BLOCK;
+  return same_run_any(a, b, 0, n) >= n - n % SAVED_BLOCK &&
+         same_run_any(a + last, b + last, 0, SAVED_BLOCK) == SAVED_BLOCK;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static inline __m256i
+xor_at(const guint8 *a, const guint8 *b, size_t i) {
+  return _mm256_xor_si256(
+      _mm256_loadu_si256((const __m256i *)(const void *)(a + i)),
+      _mm256_loadu_si256((const __m256i *)(const void *)(b + i)));
+}
+
+/* 128 bytes a turn, then the last 32 to 128 bytes ending at @n. */
+__attribute__((target("avx2"))) static gboolean
+same_avx2(const guint8 *a, const guint8 *b, size_t n) {
+  if (n < 32)
+    return memcmp(a, b, n) == 0;
+  size_t i = 0;
+  for (; i + 128 <= n; i += 128) {
+    __m256i x = _mm256_or_si256(
+        _mm256_or_si256(xor_at(a, b, i), xor_at(a, b, i + 32)),
+        _mm256_or_si256(xor_at(a, b, i + 64), xor_at(a, b, i + 96)));
+    if (!_mm256_testz_si256(x, x))
+      return FALSE;
+  }
+  __m256i x = xor_at(a, b, n - 32);
+  for (; i + 32 < n; i += 32)
+    x = _mm256_or_si256(x, xor_at(a, b, i));
+  return _mm256_testz_si256(x, x);
+}
+#endif
+
+static gboolean same_first(const guint8 *a, const guint8 *b, size_t n);
+static SameFn same_bytes = same_first;
+
+/* Picks the comparison for this processor at the first call. */
+static gboolean same_first(const guint8 *a, const guint8 *b, size_t n) {
+  same_bytes = same_any;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2"))
+    same_bytes = same_avx2;
+#endif
+  return same_bytes(a, b, n);
+}
+
+/* Appends the words of [@src, @src + @n) that differ from the pristine's
+ * same bytes @pri; @off: where @src is in the region less its hole, @at
+ * in the region.  Returns: the end of what it appended. */
+static DiffWord *diff_part(DiffWord *d, const guint8 *src, const guint8 *pri,
+                           size_t n, size_t off, size_t at) {
   size_t i = 0;
   for (;;) {
     i = same_run(src, pri, i, n);
@@ -489,15 +538,16 @@ static void diff_part(DiffOut *d, const guint8 *src, const guint8 *pri,
       memcpy(&u, src + k, sizeof u);
       memcpy(&v, pri + k, sizeof v);
       if (u != v)
-        diff_word(d, src + k, off + k, SAVED_WORD);
+        d = diff_word(d, src + k, off + k, at + k, SAVED_WORD);
     }
     i += SAVED_BLOCK;
   }
   for (; i < n; i += SAVED_WORD) {
     size_t k = MIN((size_t)SAVED_WORD, n - i);
     if (memcmp(src + i, pri + i, k) != 0)
-      diff_word(d, src + i, off + i, k);
+      d = diff_word(d, src + i, off + i, at + i, k);
   }
+  return d;
 }
 
 static size_t hole_at(const NlProcFacts *f) {
@@ -507,7 +557,7 @@ static size_t hole_at(const NlProcFacts *f) {
 }
 
 static guint8 *saved_bytes(NlProcFacts *f) {
-  return f->saved_len <= NL_FACTS_SAVED_INLINE ? f->saved_inline
+  return f->saved_len <= NL_FACTS_SAVED_INLINE ? (guint8 *)f->saved_inline
                                                : f->saved_heap;
 }
 
@@ -526,11 +576,12 @@ static guint8 *saved_room(NlProcFacts *f, size_t len) {
 /* ---- What the region was loaded as ----
  *
  * Saving a process whose run left its region as it was loaded needs no
- * records made: its copy still says what the region is.  So loading
- * keeps a copy of the region as loaded (from data in the cache, into a
- * buffer in the cache), and saving compares the region with it, 64 bytes
- * at a time, before it looks for what differs from the pristine word by
- * word.  A few slots, by the region's owner pointer; one taken by
+ * words found: its copy still says what the region is.  So loading
+ * keeps a copy of the region as loaded (copied whole when the object held
+ * another region's data; else the same words as the object's written
+ * into the copy), and saving compares the region with it, 128 bytes at a
+ * time (AVX2), before it looks for what differs from the pristine word
+ * by word.  A few slots, by the region's owner pointer; one taken by
  * another region, or a process that was not loaded last, makes the
  * comparison with the pristine.  Only the work done depends on them,
  * never the bytes saved or loaded. */
@@ -549,25 +600,10 @@ static LoadedCopy *loaded_slot(void **owner) {
   return &loaded[((uintptr_t)owner >> 4) % LOADED_SLOTS];
 }
 
-/* Whether [@a, @a + @n) and [@b, @b + @n) hold the same bytes. */
-static gboolean same_bytes(const guint8 *a, const guint8 *b, size_t n) {
-  size_t i = n >= SAVED_BLOCK ? same_run(a, b, 0, n) : 0;
-  if (i + SAVED_BLOCK <= n)
-    return FALSE;
-  for (; i + SAVED_WORD <= n; i += SAVED_WORD) {
-    guint64 u, v;
-    memcpy(&u, a + i, sizeof u);
-    memcpy(&v, b + i, sizeof v);
-    if (u != v)
-      return FALSE;
-  }
-  return i == n || memcmp(a + i, b + i, n - i) == 0;
-}
-
-/* Whether @o's region (@o the process loaded last) is as loaded. */
-static gboolean region_as_loaded(const NlProc *o) {
+/* Whether @o's region (@o the process loaded last) is as its copy @c
+ * says it was loaded. */
+static gboolean region_as_loaded(const NlProc *o, const LoadedCopy *c) {
   const NlProcFacts *f = &o->facts;
-  LoadedCopy *c = loaded_slot(f->region.owner);
   if (c->owner != f->region.owner || c->who != o)
     return FALSE;
   const guint8 *start = f->region.start;
@@ -579,9 +615,9 @@ static gboolean region_as_loaded(const NlProc *o) {
          same_bytes(start + a + f->hole_len, c->bytes + a, total - a);
 }
 
-static void region_loaded(const NlProc *p) {
+/* Copies @p's region as loaded into @c. */
+static void region_loaded(const NlProc *p, LoadedCopy *c) {
   const NlProcFacts *f = &p->facts;
-  LoadedCopy *c = loaded_slot(f->region.owner);
   size_t total = f->region.len - f->hole_len;
   if (c->cap < total) {
     g_free(c->bytes);
@@ -601,29 +637,27 @@ static void region_loaded_forget(const NlProc *p) {
     c->owner = NULL, c->who = NULL;
 }
 
-/* Saves @o's region, the one in the object.  Returns: TRUE if as records
+/* Saves @o's region, the one in the object.  Returns: TRUE if as words
  * (the region is the pristine but for them), FALSE if whole. */
 static gboolean region_save_diff(NlProc *o, const guint8 *pristine) {
   NlProcFacts *f = &o->facts;
-  if (region_as_loaded(o))
-    return !f->saved_whole;
   static __thread guint8 *scratch;
   static __thread size_t scratch_cap;
   const guint8 *start = f->region.start;
   size_t total = f->region.len - f->hole_len;
-  size_t need = total + sizeof(DiffRec) * (total / SAVED_WORD + 2);
+  size_t need = sizeof(DiffWord) * (total / SAVED_WORD + 2);
   if (scratch_cap < need) {
     g_free(scratch);
     scratch = g_malloc(need);
     scratch_cap = need;
   }
   size_t a = hole_at(f);
-  DiffOut d = {scratch, NULL, 0};
-  diff_part(&d, start, pristine, a, 0);
-  d.open = NULL; /* no record straddles the hole */
-  diff_part(&d, start + a + f->hole_len, pristine + a, total - a, a);
-  size_t len = (size_t)(d.out - scratch);
-  if (len >= total && total > 0) {
+  DiffWord *d = (DiffWord *)(void *)scratch;
+  d = diff_part(d, start, pristine, a, 0, 0);
+  d = diff_part(d, start + a + f->hole_len, pristine + a, total - a, a,
+                a + f->hole_len);
+  size_t len = (size_t)((guint8 *)d - scratch);
+  if ((len >= total && total > 0) || f->region.len > DIFF_AT_MASK) {
     f->saved_whole = TRUE;
     region_save(f, saved_room(f, total));
     return FALSE;
@@ -636,27 +670,28 @@ static gboolean region_save_diff(NlProc *o, const guint8 *pristine) {
   return TRUE;
 }
 
-/* Writes the words of @f's records into its region: their saved bytes,
- * or with @pristine, the pristine's. */
-static void records_apply(NlProcFacts *f, const guint8 *pristine) {
+/* Writes @f's saved words into its region, and with @copy into that copy
+ * of it less its hole: their saved bytes, or with @pristine, the
+ * pristine's. */
+static void words_put(NlProcFacts *f, guint8 *copy, const guint8 *pristine) {
   guint8 *start = f->region.start;
-  size_t a = f->hole_len ? hole_at(f) : G_MAXSIZE, hole_len = f->hole_len;
-  const guint8 *r = saved_bytes(f), *end = r + f->saved_len;
-  while (r < end) {
-    DiffRec rec;
-    memcpy(&rec, r, sizeof rec);
-    r += sizeof rec;
-    guint8 *dst = start + rec.off;
-    if (rec.off >= a)
-      dst += hole_len;
-    const guint8 *src = pristine ? pristine + rec.off : r;
-    r += rec.len;
-    if (rec.len == SAVED_WORD) {
-      guint64 w;
-      memcpy(&w, src, sizeof w);
-      memcpy(dst, &w, sizeof w);
+  const DiffWord *w = (const DiffWord *)(const void *)saved_bytes(f);
+  const DiffWord *end = w + f->saved_len / sizeof *w;
+  for (; w < end; w++) {
+    guint64 v = w->bytes;
+    if (G_LIKELY(w->at <= DIFF_AT_MASK)) {
+      if (pristine != NULL)
+        memcpy(&v, pristine + w->off, sizeof v);
+      memcpy(start + w->at, &v, sizeof v);
+      if (copy != NULL)
+        memcpy(copy + w->off, &v, sizeof v);
     } else {
-      memcpy(dst, src, rec.len);
+      size_t n = w->at >> DIFF_PART_SHIFT;
+      const void *src = pristine != NULL ? (const void *)(pristine + w->off)
+                                         : (const void *)&v;
+      memcpy(start + (w->at & DIFF_AT_MASK), src, n);
+      if (copy != NULL)
+        memcpy(copy + w->off, src, n);
     }
   }
 }
@@ -666,20 +701,32 @@ G_GNUC_NO_INLINE static void region_switch_in(NlProc *p) {
   NlShimRegion *r = &p->facts.region;
   NlProc *o = *r->owner;
   const guint8 *pristine = r->pristine;
-  /* Whether the object holds the pristine but for @o's records. */
-  gboolean near = o != NULL && region_save_diff(o, pristine);
+  LoadedCopy *c = loaded_slot(r->owner);
+  /* near: the object holds the pristine but for @o's words; kept: @c
+   * holds what the object holds (then the same changes go to both). */
+  gboolean near = FALSE, kept = FALSE;
+  if (o != NULL) {
+    kept = region_as_loaded(o, c);
+    near = kept ? !o->facts.saved_whole : region_save_diff(o, pristine);
+  }
   NlProcFacts *f = &p->facts;
   if (f->saved_whole) {
     region_load(f, saved_bytes(f));
+    kept = FALSE;
   } else {
-    if (near)
-      records_apply(&o->facts, pristine);
-    else
+    if (near) {
+      words_put(&o->facts, kept ? c->bytes : NULL, pristine);
+    } else {
       region_load(f, pristine);
-    records_apply(f, NULL);
+      kept = FALSE;
+    }
+    words_put(f, kept ? c->bytes : NULL, NULL);
   }
   *r->owner = p;
-  region_loaded(p);
+  if (kept)
+    c->who = p;
+  else
+    region_loaded(p, c);
 }
 
 /* Puts @p's data into its object, saving the data there now. */
