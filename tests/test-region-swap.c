@@ -42,8 +42,8 @@ static NlProc *proc_new(Program *g, int k) {
   p->facts.region.owner = &g->owner;
   p->facts.region.pristine = g->pristine;
   if (g->hole_len > 0) {
-    p->facts.hole = g->data + g->hole_at;
-    p->facts.hole_len = g->hole_len;
+    p->facts.hole_at = (guint32)g->hole_at;
+    p->facts.hole_len = (guint32)g->hole_len;
   }
   size_t total = g->len - g->hole_len;
   g_free(g->model[k]);

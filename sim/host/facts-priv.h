@@ -31,27 +31,29 @@ typedef struct {
 /* Bytes of a process's saved region kept in its NlProcFacts. */
 #define NL_FACTS_SAVED_INLINE 48
 
+/* What a run of a thread of the process reads comes first (NlProc in
+ * host-priv.h puts these fields among its own first ones). */
 typedef struct {
+  locale_t locale;        /* setlocale()'s: the process's global locale */
+  NlShimRegion region;    /* the program's state section (start NULL: none) */
+  guint32 hole_at, hole_len; /* bytes of the region never swapped */
+  /* This process's copy of the region while another one runs (facts.c,
+   * "Swapping a region"): the words that differ from the pristine, or
+   * the region less its hole whole; saved_len bytes, in saved_inline up
+   * to NL_FACTS_SAVED_INLINE, else at saved_heap (saved_cap bytes). */
+  guint32 saved_len;
+  gboolean saved_whole;
+  guint64 saved_inline[NL_FACTS_SAVED_INLINE / 8];
+  guint32 saved_cap;
+  guint8 *saved_heap;
   char **env;             /* the run's env= over its host's (strv), or NULL */
   char *cwd;              /* the working directory (absolute) */
   struct rlimit rlim[RLIM_NLIMITS];
   NlTz tz;                /* the zone tzset() last read */
   gboolean tz_set;
-  locale_t locale;        /* setlocale()'s: the process's global locale */
   const char *lc_name[13]; /* per category (LC_CTYPE ...), interned */
   char *lc_query;         /* the string setlocale() last returned */
   NlRand urandom;         /* /dev/urandom and /dev/random */
-  NlShimRegion region;    /* the program's state section (start NULL: none) */
-  const void *hole;       /* bytes of the region never swapped (hole_len) */
-  size_t hole_len;
-  /* This process's copy of the region while another one runs (facts.c,
-   * "Swapping a region"): the words that differ from the pristine, or
-   * the region less its hole whole; saved_len bytes, in saved_inline up
-   * to NL_FACTS_SAVED_INLINE, else at saved_heap (saved_cap bytes). */
-  guint32 saved_len, saved_cap;
-  gboolean saved_whole;
-  guint8 *saved_heap;
-  guint64 saved_inline[NL_FACTS_SAVED_INLINE / 8];
   NlShimStartFn shim_start;
   NlShimEndFn shim_end;   /* set once the process has streams of its own */
   guint64 std_seq;        /* when those streams were made (see facts.c) */
@@ -60,8 +62,8 @@ typedef struct {
 } NlProcFacts;
 
 typedef struct {
-  char name[16];   /* prctl(PR_SET_NAME), pthread_setname_np() */
   locale_t locale; /* uselocale(): LC_GLOBAL_LOCALE follows the process */
+  char name[16];   /* prctl(PR_SET_NAME), pthread_setname_np() */
 } NlThreadFacts;
 
 /* proc.c calls these. */

@@ -248,8 +248,10 @@ void nl__facts_proc_init(NlProc *p) {
     p->facts.region.len = sp->len;
     p->facts.region.owner = &sp->owner;
     p->facts.region.pristine = sp->pristine;
-    p->facts.hole = sp->hole;
-    p->facts.hole_len = sp->hole_len;
+    if (sp->hole_len > 0) {
+      p->facts.hole_at = (guint32)((const guint8 *)sp->hole - (const guint8 *)sp->data);
+      p->facts.hole_len = (guint32)sp->hole_len;
+    }
   }
   sym = nl_loader_symbol(p->module, NL_SHIM_START_SYMBOL);
   memcpy(&p->facts.shim_start, &sym, sizeof sym);
@@ -352,11 +354,15 @@ void nl__region_load(void *start, size_t len, const void *hole,
 }
 
 static void region_save(const NlProcFacts *f, guint8 *dst) {
-  nl__region_save(f->region.start, f->region.len, f->hole, f->hole_len, dst);
+  nl__region_save(f->region.start, f->region.len,
+                  (const guint8 *)f->region.start + f->hole_at, f->hole_len,
+                  dst);
 }
 
 static void region_load(const NlProcFacts *f, const guint8 *src) {
-  nl__region_load(f->region.start, f->region.len, f->hole, f->hole_len, src);
+  nl__region_load(f->region.start, f->region.len,
+                  (const guint8 *)f->region.start + f->hole_at, f->hole_len,
+                  src);
 }
 
 /* ---- Swapping a region ----
@@ -551,9 +557,7 @@ static DiffWord *diff_part(DiffWord *d, const guint8 *src, const guint8 *pri,
 }
 
 static size_t hole_at(const NlProcFacts *f) {
-  return f->hole_len ? (size_t)((const guint8 *)f->hole -
-                                (const guint8 *)f->region.start)
-                     : 0;
+  return f->hole_at;
 }
 
 static guint8 *saved_bytes(NlProcFacts *f) {

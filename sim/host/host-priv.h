@@ -238,36 +238,41 @@ struct NlEpoll {
   GPtrArray *items; /* NlEpItem, insertion order */
 };
 
+/* The fields a run of the thread touches come first, together: at 1,000
+ * hosts each run finds them out of the cache, a miss a line (three lines
+ * of a 64-byte-aligned allocation, proc.c; docs/performance.md, "1,000
+ * hosts: where the misses are"). */
 struct NlThread {
   NlProc *proc;
   NlCoro *coro;
   NlEventQueue *queue; /* its world's, for every call (nl__enter) */
   NlEvent wake;
-  int tid;
-  gboolean blocked, woken;
-  NlWaitList waiting_on; /* NlFile */
-  gconstpointer chan;    /* wait channel (mutex, cond, join) or NULL */
-  NlFile *held;          /* a file kept alive while blocked on it */
-  void *(*start)(void *);
-  void *arg;
-  void *retval;
-  gboolean detached, done, joined;
-  gboolean is_main;
+  gboolean blocked, woken, done;
   /* A stand-in for the kernel's own work (io_uring requests): its calls
    * are not traced, not counted as wasted, and never raise SIGPIPE. */
   gboolean quiet;
   /* The call in progress, for its BLOCK record (sim/core/trace.h): set on
    * entry by posix.c, traced the first time the call waits. */
-  const char *call;
   int call_fd; /* -1 when the call has no descriptor */
   gboolean call_blocked;
+  const char *call;
   /* While it waits in the call, since when (NL_TIME_NEVER when it has
    * not waited in this call yet): for "blocked in CALL since T". */
   NlTime block_since;
   /* Wasted calls (nl__wasted) since it last waited: a busy-wait's
    * length. */
   uint64_t wasted_run;
-  NlThreadFacts facts; /* facts.c */
+  NlWaitList waiting_on; /* NlFile */
+  gconstpointer chan;    /* wait channel (mutex, cond, join) or NULL */
+  NlFile *held;          /* a file kept alive while blocked on it */
+  NlThreadFacts facts; /* facts.c: its locale first */
+  /* Not used by a run. */
+  int tid;
+  gboolean detached, joined;
+  gboolean is_main;
+  void *(*start)(void *);
+  void *arg;
+  void *retval;
 };
 
 /* A thread's pthread_t: its thread id, the same on every run (a pointer
@@ -305,13 +310,27 @@ void nl__region_load(void *start, size_t len, const void *hole,
 /* Closes what @sp kept for its processes (facts.c), before unloading. */
 void nl__facts_shared_free(NlSharedProgram *sp);
 
+/* As NlThread: what a run of one of its threads touches comes first (with
+ * the first fields of NlProcFacts, three lines). */
 struct NlProc {
   NlHostStack *host;
-  char *name;
-  char *program;
+  NlFile **fds;      /* fd_cap entries; grows up to RLIMIT_NOFILE */
+  guint fd_cap;
+  NlProcState state;
+  uint64_t calls;
+  /* What grading measures (docs/grading.md), in the statistics record:
+   * payload bytes its sockets sent, descriptors and accepted connections
+   * open at once (most), and descriptors refused for the limit. */
+  uint64_t sent;
+  GString *line[3]; /* partial stdout/stderr lines; NULL until one */
   guint32 trace_name;
   int pid;
-  NlProcState state;
+  NlProcFacts facts; /* facts.c, vfs.c */
+  /* Not used by most runs. */
+  uint64_t wasted;
+  guint fds_max, conns_max, emfile;
+  char *name;
+  char *program;
   int exit_code;
   gboolean exiting;
   char *crash_why; /* nl_posix_runtime_crash(): ends as crashed, saying so */
@@ -320,13 +339,10 @@ struct NlProc {
   NlProgram *module;
   NlSharedProgram *shared; /* @module's sharing, or NULL: a private copy */
   int (*main_fn)(int, char **);
-  NlFile **fds;      /* fd_cap entries; grows up to RLIMIT_NOFILE */
   gboolean *cloexec;
-  guint fd_cap;
   GPtrArray *threads; /* NlThread, creation order */
   int next_tid;
   NlEvent start_ev;
-  GString *line[3]; /* partial stdout/stderr lines; NULL until one */
   NlFile *stdin_w;  /* the scenario's end of stdin */
   NlRand rand;
   uint64_t rand_seed;
@@ -342,14 +358,7 @@ struct NlProc {
   GArray *keys;
   GHashTable *specific;
   gboolean in_atexit;
-  uint64_t calls, wasted;
   uint64_t wasted_run_max; /* the longest run of any of its threads */
-  /* What grading measures (docs/grading.md), in the statistics record:
-   * payload bytes its sockets sent, descriptors and accepted connections
-   * open at once (most), and descriptors refused for the limit. */
-  uint64_t sent;
-  guint fds_max, conns_max, emfile;
-  NlProcFacts facts; /* facts.c, vfs.c */
 };
 
 /* ---- sched.c: files, descriptors, blocking ---- */

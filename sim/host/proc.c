@@ -106,7 +106,7 @@ static void thread_free(NlThread *t) {
   nl_coro_free(t->coro);
   if (t->held)
     nl__file_unref(t->held);
-  g_free(t);
+  g_aligned_free(t);
 }
 
 /* natlab's seal (seal.h) refused a real system call of @t: the process
@@ -223,7 +223,8 @@ static void thread_entry(void *arg) {
 
 NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
                          void *arg, int *err) {
-  NlThread *t = g_new0(NlThread, 1);
+  /* Aligned: its first fields in the fewest lines (host-priv.h). */
+  NlThread *t = g_aligned_alloc0(1, sizeof(NlThread), 64);
   t->proc = p;
   t->is_main = is_main;
   t->start = start;
@@ -233,7 +234,7 @@ NlThread *nl__thread_new(NlProc *p, gboolean is_main, void *(*start)(void *),
   t->coro = nl_coro_new(thread_entry, t, 0);
   if (t->coro == NULL) {
     *err = -EAGAIN;
-    g_free(t);
+    g_aligned_free(t);
     return NULL;
   }
   nl_coro_set_data(t->coro, t);
@@ -487,7 +488,7 @@ static void proc_free(NlProc *p) {
   g_strfreev(p->argv);
   g_free(p->name);
   g_free(p->program);
-  g_free(p);
+  g_aligned_free(p);
 }
 
 static void host_stack_free(gpointer data) {
@@ -596,7 +597,7 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
     nl_heap_destroy(heap);
     heap = NULL;
   }
-  NlProc *p = g_new0(NlProc, 1);
+  NlProc *p = g_aligned_alloc0(1, sizeof(NlProc), 64); /* as NlThread */
   p->shared = shared;
   p->pheap = heap;
   p->host = h;
