@@ -519,6 +519,34 @@ static void test_trace_vformat_format_rewritten_in_place(void **state) {
   }
 }
 
+/* Formats whose addresses share their slots (the cache's index, as
+ * sim/core/trace.c computes it), used in turn: each formats as itself. */
+static void test_trace_vformat_formats_sharing_slots(void **state) {
+  static char room[1 << 16];
+  char *at[4];
+  int found = 0;
+  uintptr_t want = 0;
+  for (gsize off = 0; off + 64 < sizeof room && found < 4; off += 8) {
+    uintptr_t h = (uintptr_t)(room + off);
+    uintptr_t pair = (h ^ (h >> 6) ^ (h >> 12)) & 62;
+    if (found == 0)
+      want = pair;
+    if (pair == want)
+      at[found++] = room + off;
+  }
+  assert_int_equal(found, 4);
+  for (int i = 0; i < 4; i++)
+    g_snprintf(at[i], 64, "f%d:%%d", i);
+  char got[64], expect[64];
+  for (int round = 0; round < 20; round++) {
+    int i = (round * 7 + round / 3) % 4;
+    int n = nl_trace_vformat_test(got, sizeof got, at[i], round);
+    g_snprintf(expect, sizeof expect, "f%d:%d", i, round);
+    assert_int_equal(n, (int)strlen(expect));
+    assert_string_equal(got, expect);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
@@ -536,6 +564,7 @@ int main(void) {
     cmocka_unit_test(test_trace_vformat_as_printf),
     cmocka_unit_test(test_trace_vformat_text_at_every_alignment),
     cmocka_unit_test(test_trace_vformat_format_rewritten_in_place),
+    cmocka_unit_test(test_trace_vformat_formats_sharing_slots),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

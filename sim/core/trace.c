@@ -695,6 +695,7 @@ typedef struct {
   const char *fmt; /* NULL: empty */
   guint8 nwords;
   guint8 nconv;                 /* conversions, or NOT_SIMPLE */
+  guint8 taken_last; /* in a pair's first slot: 1 when it was taken last */
   guint8 conv[FMT_CONVS];       /* CONV_* | length modifier << 4 */
   guint8 tlen[FMT_CONVS + 1];   /* the text before each, and after the last */
   uint64_t words[FMT_WORDS], masks[FMT_WORDS]; /* masks: the text's bytes */
@@ -772,10 +773,19 @@ static gboolean fmt_parse(FmtSlot *c, const char *fmt) {
 /* The slot that holds @fmt, parsed now if it was not; NULL when it cannot
  * be held. */
 static inline FmtSlot *fmt_slot(const char *fmt) {
+  /* Two slots a format may be in, so that two formats a program uses in
+   * turn are not parsed again and again when their addresses hash
+   * alike; a new one takes the pair's slot not taken last. */
   uintptr_t h = (uintptr_t)fmt;
-  FmtSlot *c = &fmt_slots[(h ^ (h >> 6) ^ (h >> 12)) & (FMT_SLOTS - 1)];
-  if (G_LIKELY(c->fmt == fmt && fmt_same(c, fmt)))
-    return c;
+  FmtSlot *c = &fmt_slots[(h ^ (h >> 6) ^ (h >> 12)) & (FMT_SLOTS - 2)];
+  if (G_LIKELY(c->fmt == fmt) || (++c)->fmt == fmt) {
+    if (G_LIKELY(fmt_same(c, fmt)))
+      return c;
+  } else {
+    c = c[-1].fmt == NULL || c[-1].taken_last == 0 ? c - 1 : c;
+  }
+  FmtSlot *pair = c - ((c - fmt_slots) & 1);
+  pair[0].taken_last = c == pair;
   return fmt_parse(c, fmt) ? c : NULL;
 }
 
