@@ -306,16 +306,22 @@ void nl_world_free(NlWorld *w) {
   packets_release_kept();
 }
 
-NlEventQueue *nl_world_queue(NlWorld *w) {
+/* net.h reads the first two fields inline. */
+G_STATIC_ASSERT(offsetof(NlWorld, queue) ==
+                offsetof(struct NlWorldHead, queue));
+G_STATIC_ASSERT(offsetof(NlWorld, trace) ==
+                offsetof(struct NlWorldHead, trace));
+
+NlEventQueue *(nl_world_queue)(NlWorld *w) {
   return w->queue;
 }
-NlTrace *nl_world_trace(NlWorld *w) {
+NlTrace *(nl_world_trace)(NlWorld *w) {
   return w->trace;
 }
 uint64_t nl_world_seed(const NlWorld *w) {
   return w->seed;
 }
-NlTime nl_world_now(const NlWorld *w) {
+NlTime (nl_world_now)(const NlWorld *w) {
   return nl_event_now(w->queue);
 }
 

@@ -118,6 +118,25 @@ NlTrace *nl_world_trace(NlWorld *w);
 uint64_t nl_world_seed(const NlWorld *w);
 NlTime nl_world_now(const NlWorld *w);
 
+/* Private, for the inline accessors below (the clock and the trace are
+ * read for every packet and call): the world's first two fields. */
+struct NlWorldHead {
+  NlEventQueue *queue;
+  NlTrace *trace;
+};
+static inline NlEventQueue *nl__world_queue_inline(const NlWorld *w) {
+  return ((const struct NlWorldHead *)(const void *)w)->queue;
+}
+static inline NlTrace *nl__world_trace_inline(const NlWorld *w) {
+  return ((const struct NlWorldHead *)(const void *)w)->trace;
+}
+static inline NlTime nl__world_now_inline(const NlWorld *w) {
+  return nl_event_now(nl__world_queue_inline(w));
+}
+#define nl_world_queue(w) nl__world_queue_inline(w)
+#define nl_world_trace(w) nl__world_trace_inline(w)
+#define nl_world_now(w) nl__world_now_inline(w)
+
 NlNode *nl_world_find_node(const NlWorld *w, const char *name);
 NlNetwork *nl_world_find_network(const NlWorld *w, const char *name);
 guint nl_world_n_nodes(const NlWorld *w);
