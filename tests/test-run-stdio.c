@@ -82,6 +82,22 @@ static void test_stdio_expect_reads_line_up_to_nul(void **state) {
   g_free(s);
 }
 
+/* printf(NULL): the program crashes there (as it did before printf's
+ * formats were remembered: an empty slot's format is NULL too). */
+static void test_stdio_null_format_crashes(void **state) {
+  char *s = prog("stdio");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s null-format\n",
+                               s);
+  TestRun *r = test_run("s.nlab", text);
+  assert_int_equal(test_count_lines(r->text, "stdout [a/stdio] before", NULL),
+                   1);
+  assert_int_equal(test_count_lines(r->text, "after", NULL), 0);
+  assert_int_equal(test_count_lines(r->text, "crashed", NULL), 1);
+  test_run_free(r);
+  g_free(text);
+  g_free(s);
+}
+
 /* The same run twice: the same trace, byte for byte. */
 static void test_stdio_trace_is_deterministic(void **state) {
   char *s = prog("stdio");
@@ -101,6 +117,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stdio_lines_as_the_program_wrote_them),
       cmocka_unit_test(test_stdio_expect_reads_line_up_to_nul),
+      cmocka_unit_test(test_stdio_null_format_crashes),
       cmocka_unit_test(test_stdio_trace_is_deterministic),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

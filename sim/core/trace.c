@@ -830,7 +830,8 @@ int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap) {
   va_copy(aq, ap);
   int n;
 #if LITERAL_WORDS
-  const FmtSlot *c = fmt_slot(fmt);
+  /* (A NULL format is not looked up: an empty slot's is NULL too.) */
+  const FmtSlot *c = fmt != NULL ? fmt_slot(fmt) : NULL;
   if (c == NULL)
     n = format_simple(out, cap, fmt, &aq);
   else if (c->nconv != NOT_SIMPLE)
