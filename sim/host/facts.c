@@ -674,29 +674,37 @@ static gboolean region_save_diff(NlProc *o, const guint8 *pristine) {
   return TRUE;
 }
 
+/* A short word (the last bytes of a part of the region): its @n bytes. */
+G_GNUC_NO_INLINE static void word_put_short(guint8 *start, guint8 *copy,
+                                            const DiffWord *w,
+                                            const guint8 *pristine) {
+  size_t n = w->at >> DIFF_PART_SHIFT;
+  const void *src = pristine != NULL ? (const void *)(pristine + w->off)
+                                     : (const void *)&w->bytes;
+  memcpy(start + (w->at & DIFF_AT_MASK), src, n);
+  if (copy != NULL)
+    memcpy(copy + w->off, src, n);
+}
+
 /* Writes @f's saved words into its region, and with @copy into that copy
  * of it less its hole: their saved bytes, or with @pristine, the
- * pristine's. */
-static void words_put(NlProcFacts *f, guint8 *copy, const guint8 *pristine) {
+ * pristine's.  Inline, so that each caller's loop tests neither. */
+static inline __attribute__((always_inline)) void
+words_put(NlProcFacts *f, guint8 *copy, const guint8 *pristine) {
   guint8 *start = f->region.start;
   const DiffWord *w = (const DiffWord *)(const void *)saved_bytes(f);
   const DiffWord *end = w + f->saved_len / sizeof *w;
   for (; w < end; w++) {
-    guint64 v = w->bytes;
-    if (G_LIKELY(w->at <= DIFF_AT_MASK)) {
-      if (pristine != NULL)
-        memcpy(&v, pristine + w->off, sizeof v);
-      memcpy(start + w->at, &v, sizeof v);
-      if (copy != NULL)
-        memcpy(copy + w->off, &v, sizeof v);
-    } else {
-      size_t n = w->at >> DIFF_PART_SHIFT;
-      const void *src = pristine != NULL ? (const void *)(pristine + w->off)
-                                         : (const void *)&v;
-      memcpy(start + (w->at & DIFF_AT_MASK), src, n);
-      if (copy != NULL)
-        memcpy(copy + w->off, src, n);
+    if (G_UNLIKELY(w->at > DIFF_AT_MASK)) {
+      word_put_short(start, copy, w, pristine);
+      continue;
     }
+    guint64 v = w->bytes;
+    if (pristine != NULL)
+      memcpy(&v, pristine + w->off, sizeof v);
+    memcpy(start + w->at, &v, sizeof v);
+    if (copy != NULL)
+      memcpy(copy + w->off, &v, sizeof v);
   }
 }
 
@@ -718,13 +726,19 @@ G_GNUC_NO_INLINE static void region_switch_in(NlProc *p) {
     region_load(f, saved_bytes(f));
     kept = FALSE;
   } else {
-    if (near) {
-      words_put(&o->facts, kept ? c->bytes : NULL, pristine);
+    if (near && kept) {
+      /* The common case: the object and its copy as loaded alike. */
+      words_put(&o->facts, c->bytes, pristine);
+      words_put(f, c->bytes, NULL);
     } else {
-      region_load(f, pristine);
-      kept = FALSE;
+      if (near) {
+        words_put(&o->facts, NULL, pristine);
+      } else {
+        region_load(f, pristine);
+        kept = FALSE;
+      }
+      words_put(f, NULL, NULL);
     }
-    words_put(f, kept ? c->bytes : NULL, NULL);
   }
   *r->owner = p;
   if (kept)
