@@ -286,7 +286,7 @@ NlCoro *nl_coro_new(NlCoroFn fn, void *arg, size_t stack_size) {
   if (map == NULL)
     return NULL;
 
-  NlCoro *c = g_new0(NlCoro, 1);
+  NlCoro *c = g_aligned_alloc0(1, sizeof(NlCoro), 64); /* coro-priv.h */
   c->fn = fn;
   c->arg = arg;
   c->map = map;
@@ -363,7 +363,7 @@ void nl_coro_free(NlCoro *c) {
   reap(); /* @c may be on the list */
   release_stack(c);
   busy_end(t, was);
-  g_free(c);
+  g_aligned_free(c);
 }
 
 /* errno's address never changes within a thread; `errno` itself is a call
