@@ -62,24 +62,37 @@ median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-22s %9s %9s %8s %8s %8s %10s %10s %9s\n' case events delivered records \
   run-s cpu-s "deliv/s" "whole/s" rss-KiB
-for c in $cases; do
+# Round-robin: run k of every case, then run k+1.  This machine's speed
+# drifts by tens of per cent over minutes; consecutive runs of one case
+# put a slow minute into one case's median, interleaved runs spread it
+# over all (and keep ratios such as trace/no-trace fair).
+args_of() {
   args="-q --stats"
-  case $c in
+  case $1 in
     nat10) file=$tmp/nat10.nlab; args="$args --set lans=1" ;;
     nat1000) file=$nat ;;
     nat1000-expect) file=$tmp/expect.nlab ;;
     nat1000-trace) file=$nat; args="$args --trace=$tmp/trace.txt" ;;
     nat1000-expect-trace) file=$tmp/expect.nlab; args="$args --trace=$tmp/trace.txt" ;;
     star1000) file=$tmp/star.nlab ;;
-    *) echo "unknown case $c" >&2; exit 2 ;;
+    *) echo "unknown case $1" >&2; exit 2 ;;
   esac
-  : > "$tmp/lines"
-  k=0
-  while [ $k -lt "$runs" ]; do
+}
+for c in $cases; do
+  args_of "$c"
+  : > "$tmp/lines-$c"
+done
+k=0
+while [ $k -lt "$runs" ]; do
+  for c in $cases; do
+    args_of "$c"
     # shellcheck disable=SC2086
-    "$natlab" run $args "$file" 2>&1 | grep '^stats: ' >> "$tmp/lines" || true
-    k=$((k + 1))
+    "$natlab" run $args "$file" 2>&1 | grep '^stats: ' >> "$tmp/lines-$c" || true
   done
+  k=$((k + 1))
+done
+for c in $cases; do
+  cp "$tmp/lines-$c" "$tmp/lines"
   first=$(head -1 "$tmp/lines")
   run=$(field cpu-run < "$tmp/lines" | median)
   cpu=$(field cpu < "$tmp/lines" | sed -n 'p' | median)
