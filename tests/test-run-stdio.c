@@ -18,19 +18,6 @@ static char *prog(const char *name) {
                          name);
 }
 
-static GPtrArray *lines_of(TestRun *r, NlTraceKind kind, const char *who) {
-  NlTrace *t = nl_run_trace(r->run);
-  GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p))
-    if (rec->kind == kind && strcmp(nl_trace_name(t, rec->peer), who) == 0)
-      g_ptr_array_add(lines, g_strndup((const char *)p, rec->len));
-  return lines;
-}
-
 static void test_stdio_lines_as_the_program_wrote_them(void **state) {
   char *s = prog("stdio");
   char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\n"
@@ -46,13 +33,13 @@ static void test_stdio_lines_as_the_program_wrote_them(void **state) {
                         "printf then write", "puts", "c", "two", "lines",
                         "[   42|a  |ab|0xff]", big->str, "cut", "back on stdout",
                         "no newline at the end"};
-  GPtrArray *l = lines_of(r, NL_TRACE_STDOUT, "a/stdio");
+  GPtrArray *l = test_lines(r, NL_TRACE_STDOUT, "a/stdio");
   assert_int_equal(l->len, G_N_ELEMENTS(want));
   for (guint i = 0; i < l->len; i++)
     assert_string_equal(g_ptr_array_index(l, i), want[i]);
   g_ptr_array_unref(l);
   /* stderr: its one line, and no "wrong:" report. */
-  l = lines_of(r, NL_TRACE_STDERR, "a/stdio");
+  l = test_lines(r, NL_TRACE_STDERR, "a/stdio");
   assert_int_equal(l->len, 1);
   assert_string_equal(g_ptr_array_index(l, 0), "to stderr 2");
   g_ptr_array_unref(l);

@@ -57,8 +57,10 @@ static inline void test_run_free(TestRun *r) {
   g_free(r);
 }
 
-/* The lines a process printed, in order: "HOST/NAME" as in the trace. */
-static inline GPtrArray *test_stdout(TestRun *r, const char *who) {
+/* The lines of @kind (NL_TRACE_STDOUT or NL_TRACE_STDERR) a process
+ * printed, in order: "HOST/NAME" as in the trace. */
+static inline GPtrArray *test_lines(TestRun *r, NlTraceKind kind,
+                                    const char *who) {
   NlTrace *t = nl_run_trace(r->run);
   GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
   NlTraceIter it;
@@ -66,10 +68,14 @@ static inline GPtrArray *test_stdout(TestRun *r, const char *who) {
   const guint8 *p;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &p))
-    if (rec->kind == NL_TRACE_STDOUT &&
-        strcmp(nl_trace_name(t, rec->peer), who) == 0)
+    if (rec->kind == kind && strcmp(nl_trace_name(t, rec->peer), who) == 0)
       g_ptr_array_add(lines, g_strndup((const char *)p, rec->len));
   return lines;
+}
+
+/* The lines a process printed on stdout. */
+static inline GPtrArray *test_stdout(TestRun *r, const char *who) {
+  return test_lines(r, NL_TRACE_STDOUT, who);
 }
 
 /* Number of lines of the text trace containing every one of the

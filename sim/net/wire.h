@@ -138,14 +138,10 @@ size_t nl_udp4_build_ip(guint8 *buf, uint32_t src, uint16_t sport,
  * Returns NULL or what is wrong. */
 const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlUdpHeader *out);
-/* nl_udp4_parse without the checksum, for a datagram whose checksum is
- * known right (inline: every delivery reads one). */
-static inline const char *nl_udp4_read(const guint8 *pkt, size_t len,
-                                       const NlIp4Header *ip,
-                                       NlUdpHeader *out) {
-  size_t l4 = ip->total_len - ip->ihl_bytes;
-  const guint8 *u = pkt + ip->ihl_bytes;
-  (void)len;
+/* A UDP header's ports and length, from its @l4 bytes at @u (IPv4 and
+ * IPv6 alike); @out zeroed first. */
+static inline const char *nl__udp_fields(const guint8 *u, size_t l4,
+                                         NlUdpHeader *out) {
   memset(out, 0, sizeof *out);
   if (l4 < NL_UDP_HDR_LEN)
     return "shorter than a UDP header";
@@ -155,6 +151,16 @@ static inline const char *nl_udp4_read(const guint8 *pkt, size_t len,
   if (out->len < NL_UDP_HDR_LEN || out->len > l4)
     return "bad UDP length";
   return NULL;
+}
+
+/* nl_udp4_parse without the checksum, for a datagram whose checksum is
+ * known right (inline: every delivery reads one). */
+static inline const char *nl_udp4_read(const guint8 *pkt, size_t len,
+                                       const NlIp4Header *ip,
+                                       NlUdpHeader *out) {
+  (void)len;
+  return nl__udp_fields(pkt + ip->ihl_bytes,
+                        (size_t)(ip->total_len - ip->ihl_bytes), out);
 }
 
 /* Recomputes the transport checksum (UDP, TCP or ICMP) of an unfragmented

@@ -195,13 +195,9 @@ const char *nl_udp6_parse(const guint8 *pkt, size_t len, const NlIp6Header *ip,
     return "a fragment";
   size_t l4 = NL_IP6_HDR_LEN + (size_t)ip->payload_len - ip->hdr_bytes;
   const guint8 *u = pkt + ip->hdr_bytes;
-  if (l4 < NL_UDP_HDR_LEN)
-    return "shorter than a UDP header";
-  out->sport = nl_wire_get16(u);
-  out->dport = nl_wire_get16(u + 2);
-  out->len = nl_wire_get16(u + 4);
-  if (out->len < NL_UDP_HDR_LEN || out->len > l4)
-    return "bad UDP length";
+  const char *why = nl__udp_fields(u, l4, out);
+  if (why != NULL)
+    return why;
   if (nl_wire_get16(u + 6) == 0)
     return "zero UDP checksum"; /* RFC 8200 §8.1: discarded over IPv6 */
   uint32_t s = nl_ip6_pseudo_sum(&ip->src, &ip->dst, NL_IPPROTO_UDP, out->len);
