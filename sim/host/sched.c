@@ -393,6 +393,16 @@ NlFile *nl__epoll_file_new(NlHostStack *h) {
 /* The longest line kept: the rest of a longer line is dropped. */
 #define NL_LINE_MAX (64 * 1024)
 
+/* One line of @p's @stream, @n bytes at @s, as a trace record. */
+static inline void record_line(NlProc *p, int stream, const char *s,
+                               size_t n) {
+  NlWorld *w = p->host->world;
+  nl_trace_add(nl_world_trace(w), nl_world_now(w),
+               stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
+               nl_node_trace_id(p->host->node), p->trace_name, 0, 0, s,
+               (guint32)n);
+}
+
 /* Cuts what a program writes into lines, each a trace record.  Whole runs
  * of bytes are copied at once (memchr for the newline): a program that
  * prints a line per packet pays this per datagram. */
@@ -403,14 +413,10 @@ static G_GNUC_NO_INLINE void output_lines(NlProc *p, int stream,
   while (s < end) {
     const char *nl = memchr(s, '\n', (size_t)(end - s));
     size_t n = (size_t)((nl != NULL ? nl : end) - s);
-    NlWorld *w = p->host->world;
     if (nl != NULL && (line == NULL || line->len == 0) && n <= NL_LINE_MAX) {
       /* A whole line in one write: recorded from the caller's bytes, not
        * copied into the line first. */
-      nl_trace_add(nl_world_trace(w), nl_world_now(w),
-                   stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
-                   nl_node_trace_id(p->host->node), p->trace_name, 0, 0, s,
-                   (guint32)n);
+      record_line(p, stream, s, n);
       s = nl + 1;
       continue;
     }
@@ -420,10 +426,7 @@ static G_GNUC_NO_INLINE void output_lines(NlProc *p, int stream,
       g_string_append_len(line, s, (gssize)MIN(n, NL_LINE_MAX - line->len));
     if (nl == NULL)
       break;
-    nl_trace_add(nl_world_trace(w), nl_world_now(w),
-                 stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
-                 nl_node_trace_id(p->host->node), p->trace_name, 0, 0,
-                 line->str, (guint32)line->len);
+    record_line(p, stream, line->str, line->len);
     g_string_truncate(line, 0);
     s = nl + 1;
   }
@@ -437,11 +440,7 @@ void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
   if (G_LIKELY(len - 1 <= NL_LINE_MAX && s[len - 1] == '\n' &&
                (line == NULL || line->len == 0) &&
                memchr(s, '\n', len - 1) == NULL)) {
-    NlWorld *w = p->host->world;
-    nl_trace_add(nl_world_trace(w), nl_world_now(w),
-                 stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
-                 nl_node_trace_id(p->host->node), p->trace_name, 0, 0, s,
-                 (guint32)(len - 1));
+    record_line(p, stream, s, len - 1);
     return;
   }
   output_lines(p, stream, s, len);
