@@ -327,7 +327,8 @@ static void test_facts_nofile_limits_one_process(void **state) {
 /* A process that changes its environment, time zone, thread name,
  * descriptor limit, working directory and locale changes only its own:
  * a later process on its host and one on another host see the lab's
- * defaults, as the first saw them before its change. */
+ * defaults, as the first saw them before its change, and the changer
+ * keeps its changes while the others run. */
 static void test_facts_changes_stay_in_the_process(void **state) {
   char *f = prog("facts");
   char *text = g_strdup_printf("duration 1s\nhost a\n"
@@ -342,6 +343,10 @@ static void test_facts_changes_stay_in_the_process(void **state) {
             *b = test_stdout(r, "b/facts");
   assert_line(c, "changed: GREETING=changed zone=JST name=renamed "
                  "nofile=16 cwd=/");
+  /* Its C.UTF-8 is its own, before and after the others ran (at 10 and
+   * 20 ms, while it slept): each of them starts in C. */
+  assert_line(c, "changed mb_cur_max 6");
+  assert_line(c, "after sleep mb_cur_max 6");
   GPtrArray *others[] = {c, l, b};
   for (guint i = 0; i < G_N_ELEMENTS(others); i++) {
     /* Printed before the change (the changer) or after it (the others):
@@ -351,6 +356,7 @@ static void test_facts_changes_stay_in_the_process(void **state) {
     assert_line(others[i], "localtime 2025-01-01 00:00:00 UTC +0000");
     assert_line(others[i], "nofile 1024/4096");
     assert_line(others[i], "locale at start C");
+    assert_line(others[i], "mb_cur_max at start 1");
     const char *cwd = line_of(others[i], "cwd ");
     assert_non_null(cwd);
     assert_string_not_equal(cwd, "cwd /");

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "sim/host/host-priv.h"
+#include "sim/host/proc.h"
 
 #define PROGRAMS 6 /* more than facts.c's slots of copies as loaded */
 #define PROCS 8    /* per program */
@@ -61,7 +62,7 @@ static void run_in(NlProc *p) {
   NlThread t = {.proc = p};
   t.facts.locale = LC_GLOBAL_LOCALE;
   nl__facts_enter(&t);
-  nl__facts_leave(&t);
+  nl_proc_locale_home();
 }
 
 static void check_swaps(gboolean holes) {

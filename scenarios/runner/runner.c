@@ -691,11 +691,13 @@ guint nl_run_execute(NlRun *r) {
     NlTime slice = MAX(r->s->duration / 200, NL_MS);
     for (NlTime t = slice; nl_event_now(q) < r->s->duration; t += slice) {
       nl_event_run_until(q, MIN(t, r->s->duration));
+      nl_proc_locale_home();
       r->progress(r->progress_data, nl_event_now(q), r->s->duration,
                   nl_event_fired(q));
     }
   }
   end_all(r);
+  nl_proc_locale_home();
   NlTime end = nl_world_now(r->world);
   for (guint i = 0; i < r->expects->len; i++) {
     ExpectEv *e = g_ptr_array_index(r->expects, i);
@@ -722,6 +724,7 @@ void nl_run_free(NlRun *r) {
   g_ptr_array_free(r->expects, TRUE);
   g_ptr_array_free(r->actions, TRUE);
   nl_world_free(r->world);
+  nl_proc_locale_home(); /* (what programs' ends may have left) */
   nl__expect_index_free(r->index);
   nl__path_tally_free(r->tally);
   g_free(r->home);

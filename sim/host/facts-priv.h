@@ -77,13 +77,9 @@ void nl__facts_proc_end(NlProc *p);
 void nl__facts_proc_free(NlProc *p);
 /* A new thread of @p, created by @parent (NULL for the main thread). */
 void nl__facts_thread_init(NlThread *t, NlThread *parent);
-/* Around every run of a thread: its process's state section and locale in,
- * and natlab's back out. */
+/* Before every run of a thread: its process's state section and locale in
+ * (the locale stays until another run's or nl_proc_locale_home()). */
 void nl__facts_enter(NlThread *t);
-static inline void nl__facts_leave(NlThread *t) {
-  /* natlab itself formats in the global locale. */
-  uselocale(LC_GLOBAL_LOCALE);
-}
 /* The environment main() starts with: what goes in its block. */
 typedef struct {
   char **env;    /* the variables (host_env()'s or @merged) */

@@ -183,6 +183,35 @@ static void rlimits_init(NlProc *p) {
   r[RLIMIT_NOFILE].rlim_max = MAX(p->host->facts.nofile, NL_NOFILE_HARD);
 }
 
+/* ---- The thread's locale ----
+ *
+ * A program runs in its thread's or its process's locale; natlab between
+ * runs keeps the one the last run left (C or C.UTF-8: setlocale() knows
+ * no other, so natlab's own formatting is C's either way, as it is under
+ * the global locale), and goes back to the global one (the user's
+ * character set, for messages on the terminal) when the run loop returns
+ * (nl_proc_locale_home()).  Nearly every program keeps the C locale,
+ * one object for all (newlocale's), so a run switches none: uselocale()
+ * was two calls a run.  A locale the lab frees is never left installed. */
+static __thread locale_t installed = LC_GLOBAL_LOCALE;
+
+static inline void locale_install(locale_t l) {
+  if (l != installed) {
+    uselocale(l);
+    installed = l;
+  }
+}
+
+static void locale_free(locale_t l) {
+  if (l == installed)
+    locale_install(LC_GLOBAL_LOCALE);
+  freelocale(l);
+}
+
+void nl_proc_locale_home(void) {
+  locale_install(LC_GLOBAL_LOCALE);
+}
+
 static void locale_reset(NlProc *p) {
   for (int c = 0; c < 13; c++)
     p->facts.lc_name[c] = "C";
@@ -284,7 +313,7 @@ void nl__facts_proc_free(NlProc *p) {
   g_free(p->facts.cwd);
   g_free(p->facts.lc_query);
   if (p->facts.locale)
-    freelocale(p->facts.locale);
+    locale_free(p->facts.locale);
   g_free(p->facts.saved_heap);
   if (p->facts.hostent) {
     g_free(p->facts.hostent->h_name);
@@ -757,8 +786,8 @@ static inline void region_switch(NlProc *p) {
 void nl__facts_enter(NlThread *t) {
   NlProc *p = t->proc;
   region_switch(p);
-  uselocale(t->facts.locale == LC_GLOBAL_LOCALE ? p->facts.locale
-                                                : t->facts.locale);
+  locale_install(t->facts.locale == LC_GLOBAL_LOCALE ? p->facts.locale
+                                                     : t->facts.locale);
 }
 
 size_t nl__facts_env_plan(NlThread *t, NlEnvPlan *plan) {
@@ -1318,9 +1347,9 @@ static void locale_rebuild(NlProc *p) {
   p->facts.locale = l;
   if (nl__current && nl__current->proc == p &&
       nl__current->facts.locale == LC_GLOBAL_LOCALE)
-    uselocale(l);
+    locale_install(l);
   if (old)
-    freelocale(old);
+    locale_free(old);
 }
 
 /* The string setlocale(@c, NULL) returns. */
@@ -1390,12 +1419,16 @@ char *nl_posix_setlocale(int category, const char *name) {
 
 locale_t nl_posix_uselocale(locale_t l) {
   NlThread *t = nl__current;
-  if (t == NULL)
-    return uselocale(l);
+  if (t == NULL) {
+    locale_t old = uselocale(l);
+    if (l != (locale_t)0)
+      installed = l;
+    return old;
+  }
   locale_t old = t->facts.locale;
   if (l != (locale_t)0) {
     t->facts.locale = l;
-    uselocale(l == LC_GLOBAL_LOCALE ? t->proc->facts.locale : l);
+    locale_install(l == LC_GLOBAL_LOCALE ? t->proc->facts.locale : l);
   }
   return old;
 }

@@ -128,7 +128,6 @@ static void thread_run(NlEvent *ev, void *data) {
   nl__current = t;
   nl__facts_enter(t);
   nl_coro_resume(t->coro);
-  nl__facts_leave(t);
   nl__current = NULL;
   /* Parked in a call, as after almost every resume: nothing to do. */
   if (G_UNLIKELY(!nl__coro_parked(t->coro)))

@@ -113,6 +113,13 @@ void nl_proc_set_watchdog(unsigned ms);
  * defaults to $NATLAB_PROGRAMS_DIR, then the installed and build trees. */
 void nl_proc_set_programs_dir(const char *dir);
 
+/* Puts natlab's thread back in the global locale.  Between runs of
+ * programs it keeps the locale the last run left (C or C.UTF-8, which
+ * format as the global one does), so a caller that will print to the
+ * terminal after running events (charset conversions follow LC_CTYPE)
+ * calls this first. */
+void nl_proc_locale_home(void);
+
 G_END_DECLS
 
 #endif

@@ -67,6 +67,7 @@ int main(int argc, char **argv, char **envp) {
   printf("stack %llu\n", (unsigned long long)r.rlim_cur);
   printf("cwd %s\n", getcwd(buf, sizeof buf) ? buf : "?");
   printf("locale at start %s\n", setlocale(LC_ALL, NULL));
+  printf("mb_cur_max at start %zu\n", (size_t)MB_CUR_MAX);
   const char *l = setlocale(LC_ALL, "");
   printf("setlocale(\"\") %s; %.2f\n", l ? l : "(null)", 1.5);
   printf("cpus %ld pages %ld\n", sysconf(_SC_NPROCESSORS_ONLN),
@@ -145,6 +146,10 @@ int main(int argc, char **argv, char **envp) {
     printf("changed: GREETING=%s zone=%s name=%s nofile=%llu cwd=%s\n",
            getenv("GREETING"), host, name, (unsigned long long)r.rlim_cur,
            getcwd(buf, sizeof buf) ? buf : "?");
+    /* Others run while this one sleeps: the locale is still its own. */
+    printf("changed mb_cur_max %zu\n", (size_t)MB_CUR_MAX);
+    usleep(30 * 1000);
+    printf("after sleep mb_cur_max %zu\n", (size_t)MB_CUR_MAX);
   }
   return 0;
 }
