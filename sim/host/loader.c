@@ -14,11 +14,35 @@
 
 G_DEFINE_QUARK(nl-loader-error-quark, nl_loader_error)
 
+/* A shared open's object, kept while a handle on it is open: a scenario's
+ * thousand hosts running one built-in program open it once (one open,
+ * one check of its header, one dlopen) rather than once per host.  A
+ * second dlopen of the same path would return this object without
+ * looking at the file, so keeping it hands back what dlopen would; the
+ * file is read again when the last handle has closed and the next opens
+ * it (a later run). */
+#define NL_LOADER_SYMS 8
+typedef struct {
+  char *path;
+  void *handle;
+  NlMainFn main;
+  guint refs;
+  guint nsyms; /* dlsym's answers for this object, by name */
+  struct {
+    const char *name; /* a copy */
+    void *addr;
+  } syms[NL_LOADER_SYMS];
+} NlSharedObject;
+
+/* path → NlSharedObject*, while one is open. */
+static GHashTable *shared_objects;
+
 struct NlProgram {
   char *path;
   void *handle;
   int memfd; /* private copy: keeps /proc/self/fd/N unique while loaded */
   NlMainFn main;
+  NlSharedObject *shared; /* a shared open, else NULL */
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
@@ -132,11 +156,47 @@ static gboolean defined_in(void *handle, void *addr) {
   return p.found;
 }
 
+static NlProgram *program_new(NlSharedObject *so) {
+  NlProgram *prog = g_new0(NlProgram, 1);
+  prog->path = so->path; /* the object's, which outlives it */
+  prog->handle = so->handle;
+  prog->memfd = -1;
+  prog->main = so->main;
+  prog->shared = so;
+  so->refs++;
+  return prog;
+}
+
+static NlProgram *open_file(const char *path, gboolean private_copy,
+                            GError **error);
+
 NlProgram *nl_loader_open(const char *path, gboolean private_copy,
                           GError **error) {
   g_return_val_if_fail(path != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+  if (private_copy)
+    return open_file(path, TRUE, error);
+  NlSharedObject *so =
+      shared_objects != NULL ? g_hash_table_lookup(shared_objects, path) : NULL;
+  if (so != NULL)
+    return program_new(so);
+  NlProgram *first = open_file(path, FALSE, error);
+  if (first == NULL)
+    return NULL;
+  so = g_new0(NlSharedObject, 1);
+  so->path = g_strdup(path);
+  so->handle = first->handle;
+  so->main = first->main;
+  if (shared_objects == NULL)
+    shared_objects = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(shared_objects, so->path, so);
+  g_free(first->path);
+  g_free(first);
+  return program_new(so);
+}
 
+static NlProgram *open_file(const char *path, gboolean private_copy,
+                            GError **error) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -215,7 +275,20 @@ NlMainFn nl_loader_main(const NlProgram *prog) {
 void *nl_loader_symbol(const NlProgram *prog, const char *name) {
   g_return_val_if_fail(prog != NULL, NULL);
   g_return_val_if_fail(name != NULL, NULL);
-  return dlsym(prog->handle, name);
+  NlSharedObject *so = prog->shared;
+  if (so == NULL)
+    return dlsym(prog->handle, name);
+  /* Every process of a shared object asks for the same few symbols. */
+  for (guint i = 0; i < so->nsyms; i++)
+    if (strcmp(so->syms[i].name, name) == 0)
+      return so->syms[i].addr;
+  void *addr = dlsym(prog->handle, name);
+  if (so->nsyms < NL_LOADER_SYMS) {
+    so->syms[so->nsyms].name = g_strdup(name);
+    so->syms[so->nsyms].addr = addr;
+    so->nsyms++;
+  }
+  return addr;
 }
 
 void *nl_loader_own_symbol(const NlProgram *prog, const char *name) {
@@ -295,6 +368,25 @@ gboolean nl_loader_layout(const NlProgram *prog, NlProgramLayout *out) {
 void nl_loader_close(NlProgram *prog) {
   if (prog == NULL)
     return;
+  NlSharedObject *so = prog->shared;
+  if (so != NULL) {
+    g_free(prog);
+    if (--so->refs > 0)
+      return;
+    g_hash_table_remove(shared_objects, so->path);
+    if (g_hash_table_size(shared_objects) == 0) {
+      g_hash_table_destroy(shared_objects);
+      shared_objects = NULL;
+    }
+    nl_seal_loading_begin(); /* its destructors: program code */
+    dlclose(so->handle);
+    (void)nl_seal_loading_end();
+    for (guint i = 0; i < so->nsyms; i++)
+      g_free((char *)so->syms[i].name);
+    g_free(so->path);
+    g_free(so);
+    return;
+  }
   nl_seal_loading_begin(); /* its destructors: program code */
   dlclose(prog->handle);
   (void)nl_seal_loading_end();

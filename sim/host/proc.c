@@ -525,23 +525,26 @@ static char *find_program(const char *program, gboolean *builtin) {
     return g_strdup(program);
   /* A natlab running from the build tree (its programs/ folder beside
    * tools/ and tests/) uses that tree's modules; an installed one uses
-   * the installed modules. */
-  char *exe = g_file_read_link("/proc/self/exe", NULL);
-  char *exe_dir = exe ? g_path_get_dirname(exe) : NULL;
-  char *beside = exe_dir ? g_build_filename(exe_dir, "..", "programs", NULL)
-                         : NULL;
-  gboolean in_build = beside && g_file_test(beside, G_FILE_TEST_IS_DIR) &&
-                      g_str_has_prefix(exe, NL_BUILD_ROOT "/");
-  g_free(exe);
-  g_free(exe_dir);
-  g_free(beside);
+   * the installed modules.  Asked once: the executable stays where it is. */
+  static int in_build = -1;
+  if (in_build < 0) {
+    char *exe = g_file_read_link("/proc/self/exe", NULL);
+    char *exe_dir = exe ? g_path_get_dirname(exe) : NULL;
+    char *beside = exe_dir ? g_build_filename(exe_dir, "..", "programs", NULL)
+                           : NULL;
+    in_build = beside && g_file_test(beside, G_FILE_TEST_IS_DIR) &&
+               g_str_has_prefix(exe, NL_BUILD_ROOT "/");
+    g_free(exe);
+    g_free(exe_dir);
+    g_free(beside);
+  }
   const char *dirs[] = {programs_dir, g_getenv("NATLAB_PROGRAMS_DIR"),
                         in_build ? NL_PROGRAMS_BUILD_DIR
                                  : NL_PROGRAMS_INSTALL_DIR};
   for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
     if (dirs[i] == NULL)
       continue;
-    char *path = g_strdup_printf("%s/%s.so", dirs[i], program);
+    char *path = g_strconcat(dirs[i], "/", program, ".so", NULL);
     if (g_file_test(path, G_FILE_TEST_EXISTS))
       return path;
     g_free(path);
@@ -602,7 +605,7 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   p->host = h;
   p->name = g_strdup(name);
   p->program = g_strdup(program);
-  char *tn = g_strdup_printf("%s/%s", nl_node_name(node), name);
+  char *tn = g_strconcat(nl_node_name(node), "/", name, NULL);
   p->trace_name = nl_trace_intern(nl_world_trace(h->world), tn);
   g_free(tn);
   p->pid = h->next_pid++;
@@ -620,7 +623,7 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   p->argv = (char **)g_ptr_array_free(av, FALSE);
   p->threads = g_ptr_array_new();
   p->atexit_fns = g_ptr_array_new();
-  char *rn = g_strdup_printf("proc:%s/%s", nl_node_name(node), name);
+  char *rn = g_strconcat("proc:", nl_node_name(node), "/", name, NULL);
   nl_rand_init(&p->rand, nl_world_seed(h->world), rn);
   g_free(rn);
   p->rand_seed = nl_rand_u64(&p->rand);
