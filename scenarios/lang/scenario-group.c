@@ -102,15 +102,20 @@ static gboolean factor(Eval *e, gint64 *out) {
   }
   if (g_ascii_isdigit(c)) {
     gsize start = e->pos;
-    while (e->pos < e->end && g_ascii_isdigit(e->s[e->pos]))
-      e->pos++;
-    char *num = g_strndup(e->s + start, e->pos - start);
-    gboolean ok = parse_int(num, out);
-    g_free(num);
+    gint64 v = 0;
+    gboolean ok = TRUE;
+    while (e->pos < e->end && g_ascii_isdigit(e->s[e->pos])) {
+      int d = e->s[e->pos++] - '0';
+      if (v > (G_MAXINT64 - d) / 10)
+        ok = FALSE;
+      else
+        v = v * 10 + d;
+    }
     if (!ok) {
       e->pos = start;
       return eval_fail(e, "this number is too large for an expression");
     }
+    *out = v;
     return TRUE;
   }
   if (c == '$') {
@@ -138,7 +143,14 @@ static gboolean factor(Eval *e, gint64 *out) {
     while (e->pos < e->end &&
            (g_ascii_isalnum(e->s[e->pos]) || e->s[e->pos] == '_'))
       e->pos++;
-    char *name = g_strndup(e->s + start, e->pos - start);
+    gsize len = e->pos - start;
+    /* The group's variable, which every copy's expressions name. */
+    const char *gv = e->p->group_var;
+    if (gv != NULL && strncmp(gv, e->s + start, len) == 0 && gv[len] == '\0') {
+      *out = e->p->group_value;
+      return TRUE;
+    }
+    char *name = g_strndup(e->s + start, len);
     NlScnConst *k = g_hash_table_lookup(e->p->consts, name);
     gboolean ok = TRUE;
     if (k == NULL) {
@@ -382,11 +394,22 @@ void nl__scn_group_bind(NlScnParser *p, const NlScnGroup *g, gint64 value) {
     g_hash_table_insert(p->consts, k->name, k);
   }
   g_free(k->value);
-  k->value = g_strdup_printf("%" G_GINT64_FORMAT, value);
+  char num[24], *d = num + sizeof num;
+  *--d = '\0';
+  guint64 m = value < 0 ? 0 - (guint64)value : (guint64)value;
+  do
+    *--d = (char)('0' + m % 10);
+  while ((m /= 10) != 0);
+  if (value < 0)
+    *--d = '-';
+  k->value = g_strdup(d);
+  p->group_var = k->name;
+  p->group_value = value;
 }
 
 void nl__scn_group_unbind(NlScnParser *p, const NlScnGroup *g) {
   NlScnConst *k = g_hash_table_lookup(p->consts, g->var);
+  p->group_var = NULL;
   if (k == NULL)
     return;
   g_hash_table_remove(p->consts, g->var);

@@ -37,14 +37,11 @@ static NlScnLoc loc_at(const NlScnLine *l, gsize byte) {
 }
 
 void nl__scn_line_clear(NlScnLine *l) {
-  for (guint i = 0; i < l->ntok; i++) {
-    g_free(l->tok[i].text);
-    g_free(l->tok[i].key);
-    g_free(l->tok[i].value);
-    g_free(l->tok[i].from);
-  }
+  /* The words' strings all live in l->buf. */
   g_free(l->tok);
+  g_free(l->buf);
   l->tok = NULL;
+  l->buf = NULL;
   l->ntok = 0;
 }
 
@@ -52,10 +49,53 @@ const char *nl__scn_from(const NlScnTok *t) {
   return t->from != NULL ? t->from : "";
 }
 
+/* ---- reading a line's words (once per line as written) ---- */
+
+/* One word as the line has it, before constants are substituted. */
+typedef enum {
+  SPAN_WORD,       /* raw[start..end), substituted */
+  SPAN_QUOTED,     /* "...": @lit */
+  SPAN_OPT,        /* KEY=VALUE: the value raw[vstart..end), substituted */
+  SPAN_OPT_QUOTED, /* KEY="...": the value @lit */
+} SpanKind;
+
+typedef struct {
+  SpanKind kind;
+  gsize start, end; /* the word in the line */
+  gsize vstart;     /* SPAN_OPT: where its value starts */
+  guint col, vcol;
+  char *lit; /* a quoted string's text, unescaped */
+  gsize litlen;
+} Span;
+
+struct NlScnLexed {
+  Span *span;
+  guint n;
+  gboolean indented;
+  /* A mistake in word @fail_at (an unterminated string, a stray quote),
+   * reported once the words before it are substituted, as reading the
+   * line left to right does. */
+  gboolean failed;
+  guint fail_at;
+  NlScnLoc fail_loc;
+  int fail_code;
+  char *fail_msg;
+};
+
+static gboolean defer(NlScnLexed *x, const NlScnLoc *loc, int code,
+                      const char *msg) {
+  x->failed = TRUE;
+  x->fail_at = x->n;
+  x->fail_loc = *loc;
+  x->fail_code = code;
+  x->fail_msg = g_strdup(msg);
+  return FALSE;
+}
+
 /* Reads a "..." string starting at @pos (the opening quote).  Escapes:
  * \" \\ \n \t.  On success *end is just past the closing quote. */
-static gboolean lex_string(NlScnParser *p, const NlScnLine *l, gsize pos,
-                           char **out, gsize *end) {
+static gboolean lex_string(NlScnLexed *x, const NlScnLine *l, gsize pos,
+                           char **out, gsize *outlen, gsize *end) {
   GString *s = g_string_new(NULL);
   gsize i = pos + 1;
   for (;;) {
@@ -63,9 +103,9 @@ static gboolean lex_string(NlScnParser *p, const NlScnLine *l, gsize pos,
     if (c == '\0') {
       NlScnLoc loc = loc_at(l, pos);
       g_string_free(s, TRUE);
-      return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
-                          "unterminated string: expected a closing \" "
-                          "before the end of the line");
+      return defer(x, &loc, NL_SCENARIO_ERROR_SYNTAX,
+                   "unterminated string: expected a closing \" "
+                   "before the end of the line");
     }
     if (c == '"')
       break;
@@ -80,9 +120,9 @@ static gboolean lex_string(NlScnParser *p, const NlScnLine *l, gsize pos,
       } else {
         NlScnLoc loc = loc_at(l, i);
         g_string_free(s, TRUE);
-        return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
-                            "unknown escape in a string: expected \\\", "
-                            "\\\\, \\n or \\t");
+        return defer(x, &loc, NL_SCENARIO_ERROR_SYNTAX,
+                     "unknown escape in a string: expected \\\", "
+                     "\\\\, \\n or \\t");
       }
       i += 2;
       continue;
@@ -94,17 +134,116 @@ static gboolean lex_string(NlScnParser *p, const NlScnLine *l, gsize pos,
   if (l->raw[*end] != '\0' && !is_blank(l->raw[*end])) {
     NlScnLoc loc = loc_at(l, *end);
     g_string_free(s, TRUE);
-    return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
-                        "expected a space after the closing quote");
+    return defer(x, &loc, NL_SCENARIO_ERROR_SYNTAX,
+                 "expected a space after the closing quote");
   }
+  *outlen = s->len;
   *out = g_string_free(s, FALSE);
   return TRUE;
 }
 
-/* Replaces $name, ${name} and $$ in raw[from..to).  *src names the first
- * constant used (for messages). */
+static gboolean lex_word(NlScnLexed *x, const NlScnLine *l, gsize pos,
+                         Span *t, gsize *end) {
+  gsize i = pos, eq = 0;
+  gboolean keyok = TRUE;
+  while (l->raw[i] != '\0' && !is_blank(l->raw[i])) {
+    char c = l->raw[i];
+    if (c == '=' && eq == 0 && i > pos && keyok) {
+      eq = i;
+      if (l->raw[i + 1] == '"')
+        break;
+    } else if (c == '"') {
+      NlScnLoc loc = loc_at(l, i);
+      return defer(x, &loc, NL_SCENARIO_ERROR_SYNTAX,
+                   "a quote may only start a word or a value after "
+                   "KEY=; expected a space before it");
+    } else if (eq == 0 && !is_key_char(c)) {
+      keyok = FALSE;
+    }
+    i++;
+  }
+  t->col = col_of(l, pos);
+  t->start = pos;
+  if (eq == 0) {
+    t->kind = SPAN_WORD;
+    *end = i;
+    t->end = i;
+    return TRUE;
+  }
+  t->vstart = eq + 1;
+  t->vcol = col_of(l, eq + 1);
+  if (l->raw[eq + 1] == '"') {
+    t->kind = SPAN_OPT_QUOTED;
+    if (!lex_string(x, l, eq + 1, &t->lit, &t->litlen, end))
+      return FALSE;
+  } else {
+    t->kind = SPAN_OPT;
+    *end = i;
+  }
+  t->end = *end;
+  return TRUE;
+}
+
+NlScnLexed *nl__scn_lex_words(const NlScnLine *l) {
+  NlScnLexed *x = g_new0(NlScnLexed, 1);
+  GArray *spans = g_array_sized_new(FALSE, TRUE, sizeof(Span), 8);
+  gsize pos = 0;
+  while (is_blank(l->raw[pos]))
+    pos++;
+  x->indented = pos > 0;
+  for (;;) {
+    while (is_blank(l->raw[pos]))
+      pos++;
+    if (l->raw[pos] == '\0' || l->raw[pos] == '#')
+      break;
+    Span t = {0};
+    gsize end = pos;
+    x->n = spans->len;
+    gboolean ok;
+    if (l->raw[pos] == '"') {
+      t.kind = SPAN_QUOTED;
+      t.col = col_of(l, pos);
+      t.start = pos;
+      ok = lex_string(x, l, pos, &t.lit, &t.litlen, &end);
+      t.end = end;
+    } else {
+      ok = lex_word(x, l, pos, &t, &end);
+    }
+    if (!ok) {
+      g_free(t.lit);
+      break;
+    }
+    g_array_append_val(spans, t);
+    pos = end;
+  }
+  x->n = spans->len;
+  x->span = (Span *)(void *)g_array_free(spans, FALSE);
+  return x;
+}
+
+void nl__scn_lexed_free(NlScnLexed *x) {
+  if (x == NULL)
+    return;
+  for (guint i = 0; i < x->n; i++)
+    g_free(x->span[i].lit);
+  g_free(x->span);
+  g_free(x->fail_msg);
+  g_free(x);
+}
+
+/* ---- one copy of a line: constants substituted ---- */
+
+/* The first constant substituted into a word, for " (from ...)". */
+typedef struct {
+  const NlScnConst *c; /* $name, or NULL */
+  gsize ns, ne;        /* ${EXPR}: the expression in the line */
+  gboolean set;
+} From;
+
+/* Appends raw[from..to) of @l to @out with $name, ${name}, ${EXPR} and $$
+ * replaced; *src records the first constant used (for messages). */
 static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
-                           gsize to, char **out, char **src) {
+                           gsize to, GString *out, From *src) {
   const char *dollar = memchr(l->raw + from, '$', to - from);
   if (dollar == NULL) {
     /* Most words: nothing to replace. */
@@ -117,10 +256,11 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
                           "in total; expected a smaller scenario",
                           NL_SCENARIO_MAX_TOTAL);
     }
-    *out = g_strndup(l->raw + from, to - from);
+    g_string_append_len(out, l->raw + from, (gssize)(to - from));
     return TRUE;
   }
-  GString *s = g_string_sized_new(to - from + 16);
+  gsize base = out->len;
+#define SLEN (out->len - base)
   gsize i = from;
   while (i < to) {
     char c = l->raw[i];
@@ -128,12 +268,12 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
       /* The run up to the next $ at once. */
       const char *d = memchr(l->raw + i, '$', to - i);
       gsize run = d != NULL ? (gsize)(d - l->raw) - i : to - i;
-      g_string_append_len(s, l->raw + i, (gssize)run);
+      g_string_append_len(out, l->raw + i, (gssize)run);
       i += run;
       continue;
     }
     if (i + 1 < to && l->raw[i + 1] == '$') {
-      g_string_append_c(s, '$');
+      g_string_append_c(out, '$');
       i += 2;
       continue;
     }
@@ -151,10 +291,8 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
       }
       if (close < to && nl__scn_is_expr(l->raw + ns, close - ns)) {
         gint64 v;
-        if (!nl__scn_eval(p, l, ns, close, &v)) {
-          g_string_free(s, TRUE);
+        if (!nl__scn_eval(p, l, ns, close, &v))
           return FALSE;
-        }
         char num[24], *d = num + sizeof num;
         guint64 m = v < 0 ? 0 - (guint64)v : (guint64)v;
         do
@@ -162,16 +300,15 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
         while ((m /= 10) != 0);
         if (v < 0)
           *--d = '-';
-        g_string_append_len(s, d, num + sizeof num - d);
-        if (*src == NULL) {
+        g_string_append_len(out, d, num + sizeof num - d);
+        if (!src->set) {
           /* " (from ${EXPR})" */
-          GString *f = g_string_new(" (from ${");
-          g_string_append_len(f, l->raw + ns, (gssize)(close - ns));
-          g_string_append(f, "})");
-          *src = g_string_free(f, FALSE);
+          src->set = TRUE;
+          src->ns = ns;
+          src->ne = close;
         }
         i = close + 1;
-        if (p->line_expanded + s->len > NL_SCENARIO_MAX_LINE)
+        if (p->line_expanded + SLEN > NL_SCENARIO_MAX_LINE)
           goto too_long;
         continue;
       }
@@ -182,7 +319,6 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
         ne++;
     if (ne == ns || (braced && (ne >= to || l->raw[ne] != '}'))) {
       NlScnLoc loc = loc_at(l, i);
-      g_string_free(s, TRUE);
       return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
                           "expected a constant name after $ (like $latency "
                           "or ${latency}; write $$ for a plain $)");
@@ -208,118 +344,153 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
                      name, name);
       g_ptr_array_free(names, TRUE);
       g_free(name);
-      g_string_free(s, TRUE);
       return FALSE;
     }
-    g_string_append(s, c2->value);
-    if (*src == NULL)
-      *src = c2->overridden
-                 ? g_strconcat(" (from --set ", name, "=", c2->value, ")", NULL)
-                 : g_strconcat(" (from $", name, ")", NULL);
     g_free(name);
+    g_string_append(out, c2->value);
+    if (!src->set) {
+      src->set = TRUE;
+      src->c = c2;
+    }
     i = braced ? ne + 1 : ne;
     /* A line's limit holds after substitution too, so constants that
      * double each other cannot grow a line without bound. */
-    if (p->line_expanded + s->len > NL_SCENARIO_MAX_LINE) {
+    if (p->line_expanded + SLEN > NL_SCENARIO_MAX_LINE) {
     too_long:;
       NlScnLoc loc = loc_at(l, from);
+      char *f = NULL;
+      if (src->set && src->c != NULL)
+        f = src->c->overridden
+                ? g_strconcat(" (from --set ", src->c->name, "=",
+                              src->c->value, ")", NULL)
+                : g_strconcat(" (from $", src->c->name, ")", NULL);
+      else if (src->set)
+        f = g_strdup_printf(" (from ${%.*s})", (int)(src->ne - src->ns),
+                            l->raw + src->ns);
       nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
                    "this line is longer than %d bytes once its constants "
                    "are substituted%s; expected shorter values",
-                   NL_SCENARIO_MAX_LINE, *src ? *src : "");
-      g_string_free(s, TRUE);
+                   NL_SCENARIO_MAX_LINE, f ? f : "");
+      g_free(f);
       return FALSE;
     }
   }
-  p->line_expanded += s->len;
-  p->total_expanded += s->len;
+  p->line_expanded += SLEN;
+  p->total_expanded += SLEN;
+#undef SLEN
   if (p->total_expanded > NL_SCENARIO_MAX_TOTAL) {
     NlScnLoc loc = loc_at(l, from);
-    g_string_free(s, TRUE);
     return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
                         "the scenario's words come to more than %u bytes in "
                         "total; expected a smaller scenario",
                         NL_SCENARIO_MAX_TOTAL);
   }
-  *out = g_string_free(s, FALSE);
   return TRUE;
 }
 
-static gboolean lex_word(NlScnParser *p, const NlScnLine *l, gsize pos,
-                         NlScnTok *t, gsize *end) {
-  gsize i = pos, eq = 0;
-  gboolean keyok = TRUE;
-  while (l->raw[i] != '\0' && !is_blank(l->raw[i])) {
-    char c = l->raw[i];
-    if (c == '=' && eq == 0 && i > pos && keyok) {
-      eq = i;
-      if (l->raw[i + 1] == '"')
-        break;
-    } else if (c == '"') {
-      NlScnLoc loc = loc_at(l, i);
-      return nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX,
-                          "a quote may only start a word or a value after "
-                          "KEY=; expected a space before it");
-    } else if (eq == 0 && !is_key_char(c)) {
-      keyok = FALSE;
-    }
-    i++;
-  }
-  t->col = col_of(l, pos);
-  t->start = pos;
-  if (eq == 0) {
-    *end = i;
-    t->end = i;
-    return substitute(p, l, pos, i, &t->text, &t->from);
-  }
-  t->key = g_strndup(l->raw + pos, eq - pos);
-  t->vcol = col_of(l, eq + 1);
-  if (l->raw[eq + 1] == '"') {
-    if (!lex_string(p, l, eq + 1, &t->value, end))
-      return FALSE;
-    t->vquoted = TRUE;
+/* Offsets into the line's buffer while it grows (0: none), made
+ * pointers once it is complete. */
+#define OFF(o) ((char *)GSIZE_TO_POINTER((o) + 1))
+#define PTR(buf, q) ((q) == NULL ? NULL : (buf) + (GPOINTER_TO_SIZE(q) - 1))
+
+static void put_from(GString *b, const NlScnLine *l, const From *f,
+                     NlScnTok *t) {
+  if (!f->set)
+    return;
+  gsize at = b->len;
+  if (f->c == NULL) {
+    g_string_append(b, " (from ${");
+    g_string_append_len(b, l->raw + f->ns, (gssize)(f->ne - f->ns));
+    g_string_append(b, "})");
+  } else if (f->c->overridden) {
+    g_string_append(b, " (from --set ");
+    g_string_append(b, f->c->name);
+    g_string_append_c(b, '=');
+    g_string_append(b, f->c->value);
+    g_string_append_c(b, ')');
   } else {
-    *end = i;
-    if (!substitute(p, l, eq + 1, i, &t->value, &t->from))
-      return FALSE;
+    g_string_append(b, " (from $");
+    g_string_append(b, f->c->name);
+    g_string_append_c(b, ')');
   }
-  t->end = *end;
-  t->text = g_strconcat(t->key, "=", t->value, NULL);
-  return TRUE;
+  g_string_append_c(b, '\0');
+  t->from = OFF(at);
+}
+
+gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
+  guint n = x->n;
+  NlScnTok *tok = g_new0(NlScnTok, n > 0 ? n : 1);
+  GString *b = g_string_sized_new(strlen(l->raw) + 64);
+  gboolean ok = TRUE;
+  guint done = 0;
+  p->line_expanded = 0;
+  l->indented = x->indented;
+  for (; done < n; done++) {
+    const Span *s = &x->span[done];
+    NlScnTok *t = &tok[done];
+    t->col = s->col;
+    t->start = s->start;
+    t->end = s->end;
+    From f = {0};
+    gsize at = b->len;
+    switch (s->kind) {
+    case SPAN_QUOTED:
+      t->quoted = TRUE;
+      g_string_append_len(b, s->lit, (gssize)s->litlen);
+      g_string_append_c(b, '\0');
+      t->text = OFF(at);
+      break;
+    case SPAN_WORD:
+      ok = substitute(p, l, s->start, s->end, b, &f);
+      g_string_append_c(b, '\0');
+      t->text = OFF(at);
+      break;
+    case SPAN_OPT:
+    case SPAN_OPT_QUOTED: {
+      /* key\0 key=value\0, the value inside the second. */
+      gsize klen = s->vstart - 1 - s->start;
+      t->vcol = s->vcol;
+      g_string_append_len(b, l->raw + s->start, (gssize)klen);
+      g_string_append_c(b, '\0');
+      t->key = OFF(at);
+      gsize text = b->len;
+      g_string_append_len(b, l->raw + s->start, (gssize)(klen + 1));
+      t->text = OFF(text);
+      t->value = OFF(b->len);
+      if (s->kind == SPAN_OPT_QUOTED) {
+        t->vquoted = TRUE;
+        g_string_append_len(b, s->lit, (gssize)s->litlen);
+      } else {
+        ok = substitute(p, l, s->vstart, s->end, b, &f);
+      }
+      g_string_append_c(b, '\0');
+      break;
+    }
+    }
+    put_from(b, l, &f, t);
+    if (!ok) {
+      done++;
+      break;
+    }
+  }
+  if (ok && x->failed)
+    ok = nl__scn_fail(p, &x->fail_loc, x->fail_code, "%s", x->fail_msg);
+  l->buf = g_string_free(b, FALSE);
+  for (guint i = 0; i < done; i++) {
+    tok[i].text = PTR(l->buf, tok[i].text);
+    tok[i].key = PTR(l->buf, tok[i].key);
+    tok[i].value = PTR(l->buf, tok[i].value);
+    tok[i].from = PTR(l->buf, tok[i].from);
+  }
+  l->tok = tok;
+  l->ntok = done;
+  return ok;
 }
 
 gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
-  GArray *toks = g_array_sized_new(FALSE, TRUE, sizeof(NlScnTok), 8);
-  gsize pos = 0;
-  gboolean ok = TRUE;
-
-  p->line_expanded = 0;
-  while (is_blank(l->raw[pos]))
-    pos++;
-  l->indented = pos > 0;
-  for (;;) {
-    while (is_blank(l->raw[pos]))
-      pos++;
-    if (l->raw[pos] == '\0' || l->raw[pos] == '#')
-      break;
-    NlScnTok t = {0};
-    gsize end = pos;
-    if (l->raw[pos] == '"') {
-      t.col = col_of(l, pos);
-      t.start = pos;
-      t.quoted = TRUE;
-      ok = lex_string(p, l, pos, &t.text, &end);
-      t.end = end;
-    } else {
-      ok = lex_word(p, l, pos, &t, &end);
-    }
-    g_array_append_val(toks, t);
-    if (!ok)
-      break;
-    pos = end;
-  }
-  l->ntok = toks->len;
-  l->tok = (NlScnTok *)(void *)g_array_free(toks, FALSE);
+  NlScnLexed *x = nl__scn_lex_words(l);
+  gboolean ok = nl__scn_lex_fill(p, l, x);
+  nl__scn_lexed_free(x);
   return ok;
 }
 

@@ -1967,6 +1967,15 @@ static gboolean parse_group(NlScnParser *p, const char *file,
     group = g_new0(NlScnExpect, 1);
     group->copies = g_ptr_array_new();
   }
+  /* The lines' words are found once; each copy substitutes them. */
+  NlScnLexed **words = g_new0(NlScnLexed *, lines->len);
+  for (guint k = 0; ok && k < lines->len; k++) {
+    NlScnLine l = {0};
+    l.file = file;
+    l.line = g_array_index(numbers, guint, k);
+    l.raw = k == 0 ? tmpl : g_ptr_array_index(lines, k);
+    words[k] = nl__scn_lex_words(&l);
+  }
   for (gint64 v = g.lo; ok && v <= g.hi; v++) {
     nl__scn_group_bind(p, &g, v);
     p->group_head = group;
@@ -1975,13 +1984,16 @@ static gboolean parse_group(NlScnParser *p, const char *file,
       l.file = file;
       l.line = g_array_index(numbers, guint, k);
       l.raw = k == 0 ? tmpl : g_ptr_array_index(lines, k);
-      ok = nl__scn_lex_line(p, &l) && parse_line(p, &l);
+      ok = nl__scn_lex_fill(p, &l, words[k]) && parse_line(p, &l);
       nl__scn_line_clear(&l);
     }
     p->group_head = NULL;
     if (!ok)
       nl__scn_group_name_copy(p, &g, v);
   }
+  for (guint k = 0; k < lines->len; k++)
+    nl__scn_lexed_free(words[k]);
+  g_free(words);
   nl__scn_group_unbind(p, &g);
   if (group != NULL) {
     if (ok && group->copies->len > 0) {

@@ -31,6 +31,7 @@ typedef struct {
   gboolean indented;
   guint ntok;
   NlScnTok *tok;
+  char *buf; /* the words' strings (the tokens point into it) */
 } NlScnLine;
 
 /* A `at T run NODE ...` waiting for its node to be resolved. */
@@ -62,6 +63,10 @@ typedef struct {
   /* While the copies of a grouped `expect` line are read: the expectation
    * they belong to (scenario-group.c). */
   NlScnExpect *group_head;
+  /* The group variable while a copy is read, and its value (which its
+   * constant holds as text too). */
+  const char *group_var;
+  gint64 group_value;
   /* IPv4 addresses given to links so far, for `auto` to skip. */
   GHashTable *claimed_addrs; /* uint32 (host order) as pointer+1 */
   /* What the file system said, asked once per parse: a group of 100,000
@@ -128,7 +133,15 @@ gboolean nl__scn_check(NlScnParser *p);
 gboolean nl__scn_python_source_ok(NlScnParser *p, const NlScnLoc *loc,
                                   const char *as_written, const char *path);
 
-/* Lexer (scenario-lex.c). */
+/* Lexer (scenario-lex.c): a line's words are found once
+ * (nl__scn_lex_words, which reports nothing yet) and each copy of the line
+ * (a group's) gets them with constants substituted (nl__scn_lex_fill),
+ * reporting the first mistake of the line as written, left to right.
+ * nl__scn_lex_line does both. */
+typedef struct NlScnLexed NlScnLexed;
+NlScnLexed *nl__scn_lex_words(const NlScnLine *l);
+gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x);
+void nl__scn_lexed_free(NlScnLexed *x);
 gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l);
 void nl__scn_line_clear(NlScnLine *l);
 /* Nearest of @cands (NULL-terminated) to @word, or NULL if none is close. */
