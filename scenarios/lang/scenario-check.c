@@ -170,7 +170,7 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
             (v & hostmask) == 0 ? "network" : "broadcast",
             nl_scn_addr_to_string(in, sp));
     }
-    char *key = g_strdup_printf("%s|%s", k->net->name, sa);
+    char *key = g_strconcat(k->net->name, "|", sa, NULL);
     NlScnLink *prev = g_hash_table_lookup(owners, key);
     if (prev != NULL) {
       g_free(key);

@@ -233,6 +233,41 @@ void nl__scn_lexed_free(NlScnLexed *x) {
 
 /* ---- one copy of a line: constants substituted ---- */
 
+/* A line's strings, appended one after another (a GString without its
+ * per-call checks: every copy of a group's lines comes through here). */
+typedef struct {
+  char *s;
+  gsize len, cap;
+} Buf;
+
+static void buf_grow(Buf *b, gsize more) {
+  gsize want = b->len + more + 1;
+  if (want <= b->cap)
+    return;
+  gsize cap = b->cap * 2;
+  if (cap < want)
+    cap = want;
+  b->s = g_realloc(b->s, cap);
+  b->cap = cap;
+}
+
+static inline void buf_add(Buf *b, const char *s, gsize n) {
+  if (b->len + n + 1 > b->cap)
+    buf_grow(b, n);
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+}
+
+static inline void buf_str(Buf *b, const char *s) {
+  buf_add(b, s, strlen(s));
+}
+
+static inline void buf_c(Buf *b, char c) {
+  if (b->len + 2 > b->cap)
+    buf_grow(b, 1);
+  b->s[b->len++] = c;
+}
+
 /* The first constant substituted into a word, for " (from ...)". */
 typedef struct {
   const NlScnConst *c; /* $name, or NULL */
@@ -243,7 +278,7 @@ typedef struct {
 /* Appends raw[from..to) of @l to @out with $name, ${name}, ${EXPR} and $$
  * replaced; *src records the first constant used (for messages). */
 static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
-                           gsize to, GString *out, From *src) {
+                           gsize to, Buf *out, From *src) {
   const char *dollar = memchr(l->raw + from, '$', to - from);
   if (dollar == NULL) {
     /* Most words: nothing to replace. */
@@ -256,7 +291,7 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
                           "in total; expected a smaller scenario",
                           NL_SCENARIO_MAX_TOTAL);
     }
-    g_string_append_len(out, l->raw + from, (gssize)(to - from));
+    buf_add(out, l->raw + from, to - from);
     return TRUE;
   }
   gsize base = out->len;
@@ -268,12 +303,12 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
       /* The run up to the next $ at once. */
       const char *d = memchr(l->raw + i, '$', to - i);
       gsize run = d != NULL ? (gsize)(d - l->raw) - i : to - i;
-      g_string_append_len(out, l->raw + i, (gssize)run);
+      buf_add(out, l->raw + i, run);
       i += run;
       continue;
     }
     if (i + 1 < to && l->raw[i + 1] == '$') {
-      g_string_append_c(out, '$');
+      buf_c(out, '$');
       i += 2;
       continue;
     }
@@ -300,7 +335,7 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
         while ((m /= 10) != 0);
         if (v < 0)
           *--d = '-';
-        g_string_append_len(out, d, num + sizeof num - d);
+        buf_add(out, d, (gsize)(num + sizeof num - d));
         if (!src->set) {
           /* " (from ${EXPR})" */
           src->set = TRUE;
@@ -347,7 +382,7 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
       return FALSE;
     }
     g_free(name);
-    g_string_append(out, c2->value);
+    buf_str(out, c2->value);
     if (!src->set) {
       src->set = TRUE;
       src->c = c2;
@@ -393,34 +428,35 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
 #define OFF(o) ((char *)GSIZE_TO_POINTER((o) + 1))
 #define PTR(buf, q) ((q) == NULL ? NULL : (buf) + (GPOINTER_TO_SIZE(q) - 1))
 
-static void put_from(GString *b, const NlScnLine *l, const From *f,
+static void put_from(Buf *b, const NlScnLine *l, const From *f,
                      NlScnTok *t) {
   if (!f->set)
     return;
   gsize at = b->len;
   if (f->c == NULL) {
-    g_string_append(b, " (from ${");
-    g_string_append_len(b, l->raw + f->ns, (gssize)(f->ne - f->ns));
-    g_string_append(b, "})");
+    buf_str(b, " (from ${");
+    buf_add(b, l->raw + f->ns, f->ne - f->ns);
+    buf_str(b, "})");
   } else if (f->c->overridden) {
-    g_string_append(b, " (from --set ");
-    g_string_append(b, f->c->name);
-    g_string_append_c(b, '=');
-    g_string_append(b, f->c->value);
-    g_string_append_c(b, ')');
+    buf_str(b, " (from --set ");
+    buf_str(b, f->c->name);
+    buf_c(b, '=');
+    buf_str(b, f->c->value);
+    buf_c(b, ')');
   } else {
-    g_string_append(b, " (from $");
-    g_string_append(b, f->c->name);
-    g_string_append_c(b, ')');
+    buf_str(b, " (from $");
+    buf_str(b, f->c->name);
+    buf_c(b, ')');
   }
-  g_string_append_c(b, '\0');
+  buf_c(b, '\0');
   t->from = OFF(at);
 }
 
 gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
   guint n = x->n;
   NlScnTok *tok = g_new0(NlScnTok, n > 0 ? n : 1);
-  GString *b = g_string_sized_new(strlen(l->raw) + 64);
+  gsize rawlen = strlen(l->raw);
+  Buf bb = {g_malloc(rawlen * 2 + 64), 0, rawlen * 2 + 64}, *b = &bb;
   gboolean ok = TRUE;
   guint done = 0;
   p->line_expanded = 0;
@@ -436,13 +472,13 @@ gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
     switch (s->kind) {
     case SPAN_QUOTED:
       t->quoted = TRUE;
-      g_string_append_len(b, s->lit, (gssize)s->litlen);
-      g_string_append_c(b, '\0');
+      buf_add(b, s->lit, s->litlen);
+      buf_c(b, '\0');
       t->text = OFF(at);
       break;
     case SPAN_WORD:
       ok = substitute(p, l, s->start, s->end, b, &f);
-      g_string_append_c(b, '\0');
+      buf_c(b, '\0');
       t->text = OFF(at);
       break;
     case SPAN_OPT:
@@ -450,20 +486,20 @@ gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
       /* key\0 key=value\0, the value inside the second. */
       gsize klen = s->vstart - 1 - s->start;
       t->vcol = s->vcol;
-      g_string_append_len(b, l->raw + s->start, (gssize)klen);
-      g_string_append_c(b, '\0');
+      buf_add(b, l->raw + s->start, klen);
+      buf_c(b, '\0');
       t->key = OFF(at);
       gsize text = b->len;
-      g_string_append_len(b, l->raw + s->start, (gssize)(klen + 1));
+      buf_add(b, l->raw + s->start, klen + 1);
       t->text = OFF(text);
       t->value = OFF(b->len);
       if (s->kind == SPAN_OPT_QUOTED) {
         t->vquoted = TRUE;
-        g_string_append_len(b, s->lit, (gssize)s->litlen);
+        buf_add(b, s->lit, s->litlen);
       } else {
         ok = substitute(p, l, s->vstart, s->end, b, &f);
       }
-      g_string_append_c(b, '\0');
+      buf_c(b, '\0');
       break;
     }
     }
@@ -475,7 +511,7 @@ gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
   }
   if (ok && x->failed)
     ok = nl__scn_fail(p, &x->fail_loc, x->fail_code, "%s", x->fail_msg);
-  l->buf = g_string_free(b, FALSE);
+  l->buf = b->s;
   for (guint i = 0; i < done; i++) {
     tok[i].text = PTR(l->buf, tok[i].text);
     tok[i].key = PTR(l->buf, tok[i].key);

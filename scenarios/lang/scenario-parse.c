@@ -743,12 +743,15 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
     if (strcmp(l->tok[0].text, nl_scn_node_kind_name((NlScnNodeKind)k)) == 0)
       kind = (NlScnNodeKind)k;
   gboolean natlike = kind == NL_SCN_NODE_NAT || kind == NL_SCN_NODE_FIREWALL;
+  /* (g_strconcat: a thousand hosts' lines each make these) */
   char *usage =
-      natlike ? g_strdup_printf("%s NAME%s [FIELD=VALUE...]", l->tok[0].text,
-                                kind == NL_SCN_NODE_NAT ? " preset=PRESET"
-                                                        : " [preset=PRESET]")
-              : g_strdup_printf("%s NAME [timezone=ZONE] [nofile=N]", l->tok[0].text);
-  char *what = g_strdup_printf("a %s name", l->tok[0].text);
+      natlike ? g_strconcat(l->tok[0].text, " NAME",
+                            kind == NL_SCN_NODE_NAT ? " preset=PRESET"
+                                                    : " [preset=PRESET]",
+                            " [FIELD=VALUE...]", NULL)
+              : g_strconcat(l->tok[0].text,
+                            " NAME [timezone=ZONE] [nofile=N]", NULL);
+  char *what = g_strconcat("a ", l->tok[0].text, " name", NULL);
   gboolean ok =
       get_name(p, l, 1, what, usage) && claim_name(p, l, 1, l->tok[0].text);
   g_free(what);
@@ -881,7 +884,7 @@ static gboolean blk_link(NlScnParser *p, NlScnLine *l) {
   gboolean natlike = p->block->kind == NL_SCN_NODE_NAT ||
                      p->block->kind == NL_SCN_NODE_FIREWALL;
   char *usage =
-      g_strdup_printf("%s NETWORK ADDRESS... [PROPERTY=VALUE...]", kw);
+      g_strconcat(kw, " NETWORK ADDRESS... [PROPERTY=VALUE...]", NULL);
   gboolean ok = FALSE;
   if (natlike && role == NL_SCN_ROLE_PLAIN) {
     fail_tok(p, l, 0, NL_SCENARIO_ERROR_SYNTAX,

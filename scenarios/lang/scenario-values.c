@@ -287,7 +287,33 @@ gboolean nl_scn_addr_in_prefix(const NlScnAddr *a, const NlScnAddr *p) {
   return memcmp(m.bytes, p->bytes, 16) == 0;
 }
 
+/* Appends @v in decimal at @d; returns the end. */
+static char *put_uint(char *d, guint v) {
+  char num[12], *e = num + sizeof num;
+  do
+    *--e = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  gsize n = (gsize)(num + sizeof num - e);
+  memcpy(d, e, n);
+  return d + n;
+}
+
 char *nl_scn_addr_to_string(const NlScnAddr *a, char *buf) {
+  if (a->family == 4 && a->len <= 32) {
+    /* "%u.%u.%u.%u" and "/%u" by hand: a large scenario's check makes
+     * thousands. */
+    char *d = buf;
+    for (int i = 0; i < 4; i++) {
+      d = put_uint(d, a->bytes[i]);
+      *d++ = i < 3 ? '.' : '\0';
+    }
+    if (a->len != 32) {
+      d[-1] = '/';
+      d = put_uint(d, a->len);
+      *d = '\0';
+    }
+    return buf;
+  }
   char tmp[INET6_ADDRSTRLEN];
   if (a->family == 4)
     g_snprintf(tmp, sizeof tmp, "%u.%u.%u.%u", a->bytes[0], a->bytes[1],
