@@ -579,8 +579,9 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   NlProgram *mod;
   /* What a private copy's constructors malloc is the process's, as on
    * Linux, where they run in the process (nl__loading_heap). */
-  NlHeap *heap = nl_heap_new();
-  nl__loading_heap = builtin && strcmp(program, "python3") != 0 ? NULL : heap;
+  gboolean own_heap = !builtin || strcmp(program, "python3") == 0;
+  NlHeap *heap = own_heap ? nl_heap_new() : NULL;
+  nl__loading_heap = heap;
   if (builtin && strcmp(program, "python3") == 0)
     mod = nl_loader_open(path, TRUE, error);
   else if (builtin)
@@ -595,7 +596,7 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   }
   /* A heap its loading did not use is made again at its first malloc
    * (posix.c): most programs of a large scenario never malloc. */
-  if (nl_heap_untouched(heap)) {
+  if (heap != NULL && nl_heap_untouched(heap)) {
     nl_heap_destroy(heap);
     heap = NULL;
   }
@@ -612,7 +613,10 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   p->state = NL_PROC_STARTING;
   p->module = mod;
   p->main_fn = nl_loader_main(mod);
-  GPtrArray *av = g_ptr_array_new();
+  guint ac = 0;
+  while (argv != NULL && argv[ac] != NULL)
+    ac++;
+  GPtrArray *av = g_ptr_array_sized_new(ac + 2);
   if (argv == NULL || argv[0] == NULL)
     g_ptr_array_add(av, g_path_get_basename(program));
   for (int i = 0; argv && argv[i]; i++)

@@ -502,7 +502,7 @@ guint32 nl_node_trace_id(const NlNode *n) {
 }
 
 void nl_node_rand(const NlNode *n, const char *purpose, NlRand *out) {
-  char *name = g_strdup_printf("node:%s/%s", n->name, purpose);
+  char *name = g_strconcat("node:", n->name, "/", purpose, NULL);
   nl_rand_init(out, n->world->seed, name);
   g_free(name);
 }
@@ -553,9 +553,18 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
   f->up = TRUE;
   g_ptr_array_add(n->ifaces, f);
   f->index = n->ifaces->len + 1; /* 1 is lo, as on Linux */
-  g_snprintf(f->name, sizeof f->name, "eth%u", n->ifaces->len - 1);
+  /* "eth%u" and "link:%s/%s", without printf: a large world attaches
+   * thousands. */
+  char num[12], *d = num + sizeof num;
+  *--d = '\0';
+  guint k = n->ifaces->len - 1;
+  do
+    *--d = (char)('0' + k % 10);
+  while ((k /= 10) != 0);
+  g_strlcpy(f->name, "eth", sizeof f->name);
+  g_strlcat(f->name, d, sizeof f->name);
   nl_iface_set_props(f, props);
-  char *rname = g_strdup_printf("link:%s/%s", n->name, net->name);
+  char *rname = g_strconcat("link:", n->name, "/", net->name, NULL);
   nl_rand_init(&f->rand, n->world->seed, rname);
   g_free(rname);
   if (addr != 0) { /* 0: an interface with IPv6 addresses only */
