@@ -49,17 +49,26 @@ typedef struct {
  * program says otherwise) is the limit in force. */
 #define NL_MAX_FDS 1048576
 
-typedef struct NlDatagram NlDatagram;
-
+/* What a datagram's delivery and a send read come first, in the first
+ * line of a 64-byte-aligned allocation (proc.c): at 1,000 hosts the host
+ * is out of the cache at each (docs/performance.md, "Sockets and NAT per
+ * delivery, fourth round"). */
 struct NlHostStack {
   NlNode *node;
   NlWorld *world;
+  /* The socket alone on port udp_one_port, the last a datagram found that
+   * way (NULL: none; any bind or unbind forgets it): a delivery then
+   * reads the socket and nothing else of the host's tables (vsock.c). */
+  NlUdpSock *udp_one;
+  uint16_t udp_one_port;
+  /* The source address and first hop of the last IPv4 datagram sent to
+   * an address (vsock.c). */
+  NlSourceRoute source_route;
+  /* The rest. */
+  uint16_t udp_last_port;
   NlTcpStack *tcp;
   GHashTable *udp_ports; /* port -> GPtrArray of NlUdpSock, bind order */
   GPtrArray *udp_last;   /* the list of udp_last_port, looked up last */
-  uint16_t udp_last_port;
-  NlDatagram *dgram_spare; /* small datagram blocks kept for reuse (vsock.c) */
-  guint dgram_spare_n;
   NlRand port_rand;
   GPtrArray *procs;      /* NlProc, spawn order */
   GHashTable *proc_by_name; /* instance name -> NlProc (lookups only) */
@@ -141,21 +150,26 @@ static inline void nl__wait_list_clear(NlWaitList *l) {
   l->len = l->cap = 0;
 }
 
+/* What a call on a socket and a datagram's delivery read come first, in
+ * the first line of a 64-byte-aligned allocation (sched.c): at 1,000 hosts
+ * the file is out of the cache at each call (docs/performance.md,
+ * "Sockets and NAT per delivery, fourth round"). */
 struct NlFile {
   NlFileKind kind;
-  const NlFileOps *ops;
   int refs;
+  const NlFileOps *ops;
   int status_flags; /* O_NONBLOCK */
+  int domain;       /* sockets */
   NlHostStack *host;
   NlWaitList waiters; /* NlThread blocked on this file */
   GPtrArray *watchers; /* NlWatch on this file, insertion order */
+  NlUdpSock *udp;
   /* sockets */
-  int domain, type;
   NlTime rcvtimeo, sndtimeo; /* 0 = none */
+  NlTcpSock *tcp;
+  int type;
   gboolean v6only;
   NlSockV6 v6; /* AF_INET6 sockets */
-  NlUdpSock *udp;
-  NlTcpSock *tcp;
   gboolean tcp_listening;
   gboolean accepted; /* made by accept(): a connection the process serves */
   /* pipes; a socketpair end reads @pipe and writes @pipe_tx */
@@ -174,30 +188,33 @@ struct NlFile {
 
 /* A socket's addresses are NlIp6: an IPv4 address in its v4-mapped form
  * (as Linux's dual-stack sockets hold it); the unspecified address of
- * either family is all zeros. */
-struct NlDatagram {
-  NlDatagram *next; /* the receive queue is a list through here */
-  NlIp6 src;
-  uint16_t sport;
-  guint len;
-  guint8 data[];
-};
-
+ * either family is all zeros.
+ *
+ * What a datagram's delivery and the calls that send and receive one
+ * read comes first, in the first line of a 64-byte-aligned allocation:
+ * at 1,000 hosts each delivery finds the socket out of the cache
+ * (docs/performance.md, "Sockets and NAT per delivery, fourth round").
+ * The receive queue is the delivered packets themselves (NlPacket's
+ * owner_next, owner_off and owner_len). */
 struct NlUdpSock {
   NlFile *file;
+  NlPacket *head, **tail; /* the receive queue, oldest first */
   NlIp6 laddr;
+  guint32 queued; /* bytes charged against rcvbuf (at most rcvbuf + one) */
+  int rcvbuf;
+  int pending_error; /* positive errno, SO_ERROR */
   uint16_t lport;
-  gboolean bound;
+  guint8 bound, connected;
+  /* What a datagram to an address needs of the binding (udp_takes), set
+   * when bound: UDP_TAKES_* of vsock.c. */
+  guint8 takes;
+  guint8 df, broadcast;
+  guint8 ttl;
+  /* The rest. */
   NlIp6 raddr;
   uint16_t rport;
-  gboolean connected;
-  NlDatagram *head, **tail; /* the receive queue, oldest first */
-  size_t queued; /* bytes charged against rcvbuf */
-  int rcvbuf, sndbuf;
-  gboolean reuseaddr, reuseport, broadcast;
-  int pending_error; /* positive errno, SO_ERROR */
-  int ttl;
-  gboolean df;
+  gboolean reuseaddr, reuseport;
+  int sndbuf;
   uint64_t bind_seq;
 };
 

@@ -71,7 +71,7 @@ NlHostStack *nl__host_stack(NlNode *node) {
   NlHostStack *h = nl_node_stack(node);
   if (h != NULL)
     return h;
-  h = g_new0(NlHostStack, 1);
+  h = g_aligned_alloc0(1, sizeof(NlHostStack), 64); /* host-priv.h */
   h->node = node;
   h->world = nl_node_world(node);
   h->udp_ports = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
@@ -499,7 +499,7 @@ static void host_stack_free(gpointer data) {
   g_hash_table_destroy(h->proc_by_name);
   nl__facts_host_free(h);
   nl__vsock_stack_free(h);
-  g_free(h);
+  g_aligned_free(h);
 }
 
 static void proc_start(NlEvent *ev, void *data) {

@@ -24,7 +24,7 @@ NlThread *nl__current;
 /* ---- files ---- */
 
 NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops) {
-  NlFile *f = g_new0(NlFile, 1);
+  NlFile *f = g_aligned_alloc0(1, sizeof(NlFile), 64); /* host-priv.h */
   f->kind = kind;
   f->ops = ops;
   f->refs = 1;
@@ -67,7 +67,7 @@ void nl__file_unref(NlFile *f) {
   nl__wait_list_clear(&f->waiters);
   g_ptr_array_free(f->watchers, TRUE);
   f->host->files_open--;
-  g_free(f);
+  g_aligned_free(f);
 }
 
 void nl__fd_reserve(NlProc *p, int fd) {

@@ -228,46 +228,24 @@ void nl__vsock_stack_free(NlHostStack *h) {
   g_hash_table_destroy(h->udp_ports);
   h->udp_ports = NULL;
   h->udp_last = NULL;
-  while (h->dgram_spare != NULL) {
-    NlDatagram *d = h->dgram_spare;
-    h->dgram_spare = d->next;
-    g_free(d);
-  }
-  h->dgram_spare_n = 0;
+  h->udp_one = NULL;
 }
 
 /* ---- UDP ---- */
 
-/* A queued datagram of up to DGRAM_SMALL bytes takes a block of that size,
- * and a host keeps up to DGRAM_SPARE of those it gave back for the next
- * ones: a socket's datagrams mostly come and go one at a time. */
-#define DGRAM_SMALL 256
-#define DGRAM_SPARE 4
-
-static NlDatagram *dgram_new(NlHostStack *h, guint len) {
-  NlDatagram *d;
-  if (len > DGRAM_SMALL) {
-    d = g_malloc(sizeof *d + len);
-  } else if (h->dgram_spare != NULL) {
-    d = h->dgram_spare;
-    h->dgram_spare = d->next;
-    h->dgram_spare_n--;
-  } else {
-    d = g_malloc(sizeof *d + DGRAM_SMALL);
-  }
-  d->next = NULL;
-  d->len = len;
-  return d;
+/* A queued datagram is the packet that brought it (see NlUdpSock). */
+static inline guint8 *dgram_data(const NlPacket *p) {
+  return p->data + p->owner_off;
 }
 
-static void dgram_free(NlHostStack *h, NlDatagram *d) {
-  if (d->len <= DGRAM_SMALL && h->dgram_spare_n < DGRAM_SPARE) {
-    d->next = h->dgram_spare;
-    h->dgram_spare = d;
-    h->dgram_spare_n++;
-    return;
-  }
-  g_free(d);
+/* Its source: the IP header's, and the UDP header's port (just before the
+ * payload). */
+static void dgram_source(const NlPacket *p, NlIp6 *src, uint16_t *sport) {
+  if ((p->data[0] >> 4) == 6)
+    memcpy(src->b, p->data + 8, 16);
+  else
+    *src = nl_ip6_from4(nl_wire_get32(p->data + 12));
+  *sport = nl_wire_get16(dgram_data(p) - NL_UDP_HDR_LEN);
 }
 
 static GPtrArray *port_list(NlHostStack *h, uint16_t port, gboolean create) {
@@ -299,7 +277,44 @@ static gboolean takes_v6(const NlFile *f, const NlIp6 *laddr) {
   return f->domain == AF_INET6 && !nl_ip6_is_v4mapped(laddr);
 }
 
+/* What a bound socket takes, as bits (NlUdpSock's takes): IPv4, IPv6, and
+ * whether its address is a wildcard for each. */
+enum {
+  UDP_TAKES_V4 = 1 << 0,
+  UDP_TAKES_V6 = 1 << 1,
+  UDP_TAKES_ANY4 = 1 << 2, /* any IPv4 destination */
+  UDP_TAKES_ANY6 = 1 << 3, /* any IPv6 destination */
+};
+
 /* Whether a socket bound to @laddr takes a packet to @dst. */
+static gboolean udp_takes(const NlFile *f, const NlIp6 *laddr,
+                          const NlIp6 *dst);
+
+static guint8 udp_takes_bits(const NlFile *f, const NlIp6 *laddr) {
+  guint8 b = 0;
+  if (takes_v4(f, laddr)) {
+    b |= UDP_TAKES_V4;
+    if (nl_ip6_is_any(laddr) || nl_ip6_to4(laddr) == 0)
+      b |= UDP_TAKES_ANY4;
+  }
+  if (takes_v6(f, laddr)) {
+    b |= UDP_TAKES_V6;
+    if (nl_ip6_is_any(laddr))
+      b |= UDP_TAKES_ANY6;
+  }
+  return b;
+}
+
+/* udp_takes() from the bits (and the socket's address): the socket's line
+ * only, not its file's. */
+static inline gboolean udp_sock_takes(const NlUdpSock *u, const NlIp6 *dst) {
+  if (nl_ip6_is_v4mapped(dst))
+    return (u->takes & UDP_TAKES_V4) &&
+           ((u->takes & UDP_TAKES_ANY4) || nl_ip6_equal(&u->laddr, dst));
+  return (u->takes & UDP_TAKES_V6) &&
+         ((u->takes & UDP_TAKES_ANY6) || nl_ip6_equal(&u->laddr, dst));
+}
+
 static gboolean udp_takes(const NlFile *f, const NlIp6 *laddr,
                           const NlIp6 *dst) {
   if (nl_ip6_is_v4mapped(dst)) {
@@ -385,8 +400,10 @@ static int udp_bind(NlHostStack *h, NlUdpSock *u, const NlIp6 *addr,
   u->laddr = *addr;
   u->lport = port;
   u->bound = TRUE;
+  u->takes = udp_takes_bits(u->file, addr);
   u->bind_seq = ++h->bind_seq;
   g_ptr_array_add(port_list(h, port, TRUE), u);
+  h->udp_one = NULL;
   return 0;
 }
 
@@ -402,8 +419,12 @@ static void udp_unbind(NlHostStack *h, NlUdpSock *u) {
       g_hash_table_remove(h->udp_ports, GUINT_TO_POINTER(u->lport));
     }
   }
+  h->udp_one = NULL;
   u->bound = FALSE;
 }
+
+static NlUdpSock *udp_lookup_many(GPtrArray *l, const NlIp6 *src,
+                                  uint16_t sport, const NlIp6 *dst);
 
 /* The socket a datagram to (dst, dport) from (src, sport) goes to: the
  * most specific match, as Linux's compute_score ranks them (an AF_INET
@@ -411,19 +432,29 @@ static void udp_unbind(NlHostStack *h, NlUdpSock *u) {
  * last (SO_REUSEADDR) or a hash of the source (SO_REUSEPORT). */
 static NlUdpSock *udp_lookup(NlHostStack *h, const NlIp6 *src, uint16_t sport,
                              const NlIp6 *dst, uint16_t dport) {
-  GPtrArray *l = port_list(h, dport, FALSE);
-  if (l == NULL)
-    return NULL;
-  if (l->len == 1) {
-    /* One socket on the port (nearly always): it, if it takes the
-     * datagram, as the loop below finds. */
-    NlUdpSock *u = g_ptr_array_index(l, 0);
-    if (!udp_takes(u->file, &u->laddr, dst))
+  NlUdpSock *u = h->udp_one;
+  if (u == NULL || h->udp_one_port != dport) {
+    GPtrArray *l = port_list(h, dport, FALSE);
+    if (l == NULL)
       return NULL;
-    if (u->connected && (!nl_ip6_equal(&u->raddr, src) || u->rport != sport))
-      return NULL;
-    return u;
+    if (l->len != 1)
+      return udp_lookup_many(l, src, sport, dst);
+    u = g_ptr_array_index(l, 0);
+    h->udp_one = u;
+    h->udp_one_port = dport;
   }
+  /* One socket on the port (nearly always): it, if it takes the
+   * datagram, as udp_lookup_many finds. */
+  if (!udp_sock_takes(u, dst))
+    return NULL;
+  if (u->connected && (!nl_ip6_equal(&u->raddr, src) || u->rport != sport))
+    return NULL;
+  return u;
+}
+
+/* udp_lookup among several sockets on a port (@l). */
+static NlUdpSock *udp_lookup_many(GPtrArray *l, const NlIp6 *src,
+                                  uint16_t sport, const NlIp6 *dst) {
   NlUdpSock *best = NULL;
   int best_score = -1;
   guint n_reuseport = 0;
@@ -479,15 +510,14 @@ static inline void udp_deliver(NlHostStack *h, NlPacket *pkt,
     nl_node_drop(h->node, pkt, NL_DROP_RCVBUF_FULL);
     return;
   }
-  NlDatagram *d = dgram_new(h, plen);
-  d->src = *src;
-  d->sport = uh->sport;
-  memcpy(d->data, payload, plen);
-  *u->tail = d;
-  u->tail = &d->next;
-  u->queued += charge;
+  /* Queued as it is: its payload is not copied. */
+  pkt->owner_next = NULL;
+  pkt->owner_off = (guint)(payload - pkt->data);
+  pkt->owner_len = plen;
+  *u->tail = pkt;
+  u->tail = &pkt->owner_next;
+  u->queued += (guint32)charge;
   nl_node_trace_deliver(h->node, pkt);
-  nl_packet_free(pkt);
   nl__file_notify(u->file);
 }
 
@@ -668,11 +698,11 @@ static void sock_closed(NlFile *f) {
     NlUdpSock *u = f->udp;
     udp_unbind(f->host, u);
     while (u->head != NULL) {
-      NlDatagram *d = u->head;
-      u->head = d->next;
-      dgram_free(f->host, d);
+      NlPacket *d = u->head;
+      u->head = d->owner_next;
+      nl_packet_free(d);
     }
-    g_free(u);
+    g_aligned_free(u);
     f->udp = NULL;
   } else if (f->kind == NL_FILE_TCP && f->tcp) {
     nl_tcp_close(f->tcp);
@@ -709,8 +739,8 @@ static void sock_fill(NlFile *f, NlFileFill *out) {
     return;
   }
   NlUdpSock *u = f->udp;
-  for (const NlDatagram *d = u->head; d != NULL; d = d->next)
-    out->readable += d->len;
+  for (const NlPacket *d = u->head; d != NULL; d = d->owner_next)
+    out->readable += d->owner_len;
   out->writable = u->sndbuf;
   out->error = u->pending_error;
 }
@@ -796,7 +826,7 @@ int nl_vsock_socket(NlThread *t, int domain, int type, int protocol) {
   if (type & SOCK_NONBLOCK)
     f->status_flags |= O_NONBLOCK;
   if (kind == NL_FILE_UDP) {
-    NlUdpSock *u = g_new0(NlUdpSock, 1);
+    NlUdpSock *u = g_aligned_alloc0(1, sizeof(NlUdpSock), 64);
     u->file = f;
     u->rcvbuf = UDP_DEFAULT_RCVBUF;
     u->sndbuf = UDP_DEFAULT_SNDBUF;
@@ -1185,13 +1215,18 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
    * looked up once. */
   NlRouteHop hop = {NULL, 0};
   if (any && v4) {
-    uint32_t d4 = nl_ip6_to4(&dst);
-    if (nl_node_has_addr(h->node, d4))
-      src = dst;
-    else if (nl_node_route(h->node, d4, &hop.iface, &hop.next_hop))
-      src = nl_ip6_from4(nl_iface_addr(hop.iface));
-    else
+    /* The host's own address, or the route's (kept from the last
+     * datagram to the same destination). */
+    NlSourceRoute *sr = &h->source_route;
+    if (!nl_node_source_route(h->node, nl_ip6_to4(&dst), sr))
       return -ENETUNREACH;
+    if (sr->iface == NULL) {
+      src = dst;
+    } else {
+      src = nl_ip6_from4(sr->src);
+      hop.iface = sr->iface;
+      hop.next_hop = sr->next_hop;
+    }
   } else if (any && !source_for(h, &dst, &src)) {
     return -ENETUNREACH;
   }
@@ -1293,20 +1328,26 @@ static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
       u->pending_error = 0;
       return -e;
     }
-    NlDatagram *d = u->head;
+    NlPacket *d = u->head;
     if (d != NULL) {
-      size_t n = MIN(len, (size_t)d->len);
-      memcpy(buf, d->data, n);
-      sa_put(f, &d->src, d->sport, sa, alen);
-      if (msg_flags && n < d->len)
+      guint dlen = d->owner_len;
+      size_t n = MIN(len, (size_t)dlen);
+      memcpy(buf, dgram_data(d), n);
+      if (sa != NULL && alen != NULL) {
+        NlIp6 src;
+        uint16_t sport;
+        dgram_source(d, &src, &sport);
+        sa_put(f, &src, sport, sa, alen);
+      }
+      if (msg_flags && n < dlen)
         *msg_flags |= MSG_TRUNC;
-      ssize_t r = (flags & MSG_TRUNC) ? (ssize_t)d->len : (ssize_t)n;
+      ssize_t r = (flags & MSG_TRUNC) ? (ssize_t)dlen : (ssize_t)n;
       if (!(flags & MSG_PEEK)) {
-        u->head = d->next;
+        u->head = d->owner_next;
         if (u->head == NULL)
           u->tail = &u->head;
-        u->queued -= d->len + UDP_TRUESIZE_OVERHEAD;
-        dgram_free(f->host, d);
+        u->queued -= dlen + UDP_TRUESIZE_OVERHEAD;
+        nl_packet_free(d);
       }
       return r;
     }
@@ -1914,7 +1955,7 @@ int nl_vsock_setsockopt(NlThread *t, int fd, int level, int name,
     switch (name) {
       case SO_REUSEADDR: u->reuseaddr = v != 0; return 0;
       case SO_REUSEPORT: u->reuseport = v != 0; return 0;
-      case SO_BROADCAST: u->broadcast = v != 0; return 0;
+      case SO_BROADCAST: u->broadcast = (guint8)(v != 0); return 0;
       /* Linux doubles the value to leave room for bookkeeping. */
       case SO_RCVBUF: u->rcvbuf = MAX(MIN(v, 212992) * 2, 2304); return 0;
       case SO_SNDBUF: u->sndbuf = MAX(MIN(v, 212992) * 2, 4608); return 0;
@@ -1930,10 +1971,10 @@ int nl_vsock_setsockopt(NlThread *t, int fd, int level, int name,
       case IP_TTL:
         if (v < -1 || v == 0 || v > 255)
           return -EINVAL;
-        u->ttl = v == -1 ? 64 : v;
+        u->ttl = (guint8)(v == -1 ? 64 : v);
         return 0;
       case IP_MTU_DISCOVER:
-        u->df = v == IP_PMTUDISC_DO || v == IP_PMTUDISC_PROBE;
+        u->df = (guint8)(v == IP_PMTUDISC_DO || v == IP_PMTUDISC_PROBE);
         return 0;
       case IP_TOS:
         return 0;
@@ -2098,8 +2139,8 @@ int nl_vsock_ioctl(NlThread *t, int fd, unsigned long req, void *arg) {
     case FIONREAD: {
       int n = 0;
       if (f->kind == NL_FILE_UDP) {
-        const NlDatagram *d = f->udp->head;
-        n = d ? (int)d->len : 0; /* Linux: the next datagram's size */
+        const NlPacket *d = f->udp->head;
+        n = d ? (int)d->owner_len : 0; /* Linux: the next datagram's size */
       } else if (f->kind == NL_FILE_TCP) {
         if (f->tcp_listening)
           return -EINVAL;

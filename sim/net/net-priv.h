@@ -132,6 +132,9 @@ struct NlWorld {
   GHashTable *blocked; /* node-pair key -> 1 */
   guint n_blocked;     /* its size: read at every hop */
   guint64 prefixes_gen; /* grows when a network gains a prefix */
+  /* Grows when any node's addresses or routes may change (a prefix, an
+   * interface, a route): NlSourceRoute's epoch.  Starts at 1. */
+  guint64 route_epoch;
   uint64_t next_pkt_id;
   NlNetStats stats;
   NlPacket *in_flight; /* packets on links, freed with the world */

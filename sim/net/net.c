@@ -53,7 +53,8 @@ NlPacket *nl_packet_alloc(size_t len) {
   if (k >= 0 && pkt_keep[k].n > 0)
     b = pkt_keep[k].blocks[--pkt_keep[k].n];
   else
-    b = g_malloc(sizeof(PacketBlock) + (k >= 0 ? pkt_class_cap[k] : 0));
+    b = g_aligned_alloc(1, sizeof(PacketBlock) + (k >= 0 ? pkt_class_cap[k] : 0),
+                        64); /* the packet in as few lines as it can be */
   NlPacket *p = &b->p;
   memset(p, 0, sizeof *p);
   p->size_class = k;
@@ -114,13 +115,13 @@ void nl_packet_free(NlPacket *p) {
     g_free(p->data);
   gint k = p->size_class;
   if (k < 0) {
-    g_free(b);
+    g_aligned_free(b);
     return;
   }
   PacketKeep *keep = &pkt_keep[k];
   if (keep->n == keep->cap) {
     if (keep->cap == pkt_keep_max[k]) {
-      g_free(b);
+      g_aligned_free(b);
       return;
     }
     keep->cap = keep->cap ? MIN(2 * keep->cap, pkt_keep_max[k]) : 64;
@@ -141,7 +142,7 @@ void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap) {
 static void packets_release_kept(void) {
   for (guint k = 0; k < PKT_CLASSES; k++) {
     while (pkt_keep[k].n > 0)
-      g_free(pkt_keep[k].blocks[--pkt_keep[k].n]);
+      g_aligned_free(pkt_keep[k].blocks[--pkt_keep[k].n]);
     g_free(pkt_keep[k].blocks);
     pkt_keep[k].blocks = NULL;
     pkt_keep[k].cap = 0;
@@ -226,6 +227,7 @@ NlWorld *nl_world_new(uint64_t seed) {
   w->trace = nl_trace_new();
   nl_trace_set_packet_format(w->trace, nl_wire_describe);
   w->seed = seed;
+  w->route_epoch = 1;
   w->nodes = g_ptr_array_new();
   w->networks = g_ptr_array_new();
   w->node_by_name = g_hash_table_new(g_str_hash, g_str_equal);
@@ -447,6 +449,7 @@ void nl_network_add_prefix(NlNetwork *n, uint32_t addr, guint len) {
    * prefixes: tables built before are stale (each node sees it when it
    * next routes, so adding N networks to M nodes costs N + M). */
   n->world->prefixes_gen++;
+  n->world->route_epoch++;
 }
 
 const char *nl_network_name(const NlNetwork *n) {
@@ -584,6 +587,7 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
     }
   }
   n->table_dirty = TRUE;
+  n->world->route_epoch++;
   return f;
 }
 
@@ -622,6 +626,7 @@ void nl_node_add_route(NlNode *n, uint32_t prefix, guint len, uint32_t via) {
   r.prefix = prefix & r.mask;
   g_array_append_val(n->static_routes, r);
   n->table_dirty = TRUE;
+  n->world->route_epoch++;
 }
 
 static gint route_cmp(gconstpointer a, gconstpointer b) {
@@ -775,6 +780,27 @@ gboolean nl_node_route(const NlNode *cn, uint32_t dst, NlIface **iface,
   *iface = r->iface;
   *next_hop = r->via ? r->via : dst;
   return TRUE;
+}
+
+gboolean nl_node_source_route(NlNode *n, uint32_t dst, NlSourceRoute *c) {
+  uint64_t epoch = n->world->route_epoch;
+  if (c->epoch == epoch && c->dst == dst)
+    return c->ok;
+  c->epoch = epoch;
+  c->dst = dst;
+  c->iface = NULL;
+  c->next_hop = 0;
+  c->src = 0;
+  if (nl_node_has_addr(n, dst)) {
+    c->src = dst;
+    c->ok = TRUE;
+  } else if (nl_node_route(n, dst, &c->iface, &c->next_hop)) {
+    c->src = c->iface->addr;
+    c->ok = TRUE;
+  } else {
+    c->ok = FALSE;
+  }
+  return c->ok;
 }
 
 uint16_t nl_node_next_ip_id(NlNode *n) {

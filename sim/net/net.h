@@ -88,6 +88,11 @@ struct NlPacket {
   NlIp4Header ip4;
   gboolean ip4_ok;
   gboolean udp_sum_ok;
+  /* Its last owner's, never the network's: a UDP socket's receive queue
+   * keeps the delivered packet itself (sim/host/vsock.c), linked through
+   * @owner_next, its payload @owner_len bytes at @owner_off in data. */
+  NlPacket *owner_next;
+  guint owner_off, owner_len;
 };
 
 /* What a node's upper layers do with packets.  All optional. */
@@ -223,6 +228,26 @@ void nl_node_add_route(NlNode *n, uint32_t prefix, guint len, uint32_t via);
  */
 gboolean nl_node_route(const NlNode *n, uint32_t dst, NlIface **iface,
                        uint32_t *next_hop);
+
+/* Where a datagram @n originates to an IPv4 destination leaves from: its
+ * source address and first hop, as a socket picks them, kept for the next
+ * datagram to the same destination while no address, route or prefix of
+ * the world changes (its epoch).  Zeroed: empty. */
+typedef struct {
+  uint64_t epoch;    /* the world's when filled; 0 never is */
+  uint32_t dst;
+  uint32_t src;      /* @dst itself when it is @n's own */
+  uint32_t next_hop; /* with @iface */
+  gboolean ok;       /* FALSE: no route */
+  NlIface *iface;    /* NULL: @dst is @n's own (nl_node_has_addr) */
+} NlSourceRoute;
+
+/**
+ * nl_node_source_route: @c for @dst, looked up (nl_node_has_addr, then
+ * nl_node_route and the interface's address) unless @c holds it already.
+ * Returns: @c->ok.
+ */
+gboolean nl_node_source_route(NlNode *n, uint32_t dst, NlSourceRoute *c);
 
 /* The next IPv4 identification value for packets @n originates. */
 uint16_t nl_node_next_ip_id(NlNode *n);
