@@ -7,6 +7,11 @@
 
 typedef struct {
   NlNat *nat;
+  /* The first of each (NULL, 0: none), read for every packet: the arrays
+   * only past them. */
+  NlIface *inside0;
+  uint32_t external0;
+  gboolean has_external0;
   GPtrArray *inside; /* NlIface* */
   GArray *external;  /* uint32_t: addresses of the outside interfaces */
   NlFw6 *fw6;        /* IPv6 is filtered, never translated (RFC 6092) */
@@ -17,14 +22,18 @@ typedef struct {
 } NatNode;
 
 static gboolean is_inside(const NatNode *nn, const NlIface *f) {
-  for (guint i = 0; i < nn->inside->len; i++)
+  if (f == nn->inside0 && f != NULL)
+    return TRUE;
+  for (guint i = 1; i < nn->inside->len; i++)
     if (g_ptr_array_index(nn->inside, i) == f)
       return TRUE;
   return FALSE;
 }
 
 static gboolean is_external(const NatNode *nn, uint32_t addr) {
-  for (guint i = 0; i < nn->external->len; i++)
+  if (addr == nn->external0 && nn->has_external0)
+    return TRUE;
+  for (guint i = 1; i < nn->external->len; i++)
     if (g_array_index(nn->external, uint32_t, i) == addr)
       return TRUE;
   return FALSE;
@@ -139,6 +148,7 @@ void nl_nat_node_attach(NlNode *node, NlNat *nat, GPtrArray *inside) {
   nn->external = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   for (guint i = 0; i < inside->len; i++)
     g_ptr_array_add(nn->inside, g_ptr_array_index(inside, i));
+  nn->inside0 = nn->inside->len > 0 ? g_ptr_array_index(nn->inside, 0) : NULL;
   for (guint i = 0; i < nl_node_n_ifaces(node); i++) {
     NlIface *f = nl_node_iface(node, i);
     if (!is_inside(nn, f)) {
@@ -151,6 +161,9 @@ void nl_nat_node_attach(NlNode *node, NlNat *nat, GPtrArray *inside) {
                              nl_node_trace_id(node));
     nl_world_set_dns64(nl_node_world(node), TRUE);
   }
+  nn->has_external0 = nn->external->len > 0;
+  nn->external0 = nn->has_external0 ? g_array_index(nn->external, uint32_t, 0)
+                                    : 0;
   nl_node_set_stack(node, nn, nat_node_free);
   NlNodeHooks hooks = {.prerouting = prerouting, .data = nn};
   nl_node_set_hooks(node, &hooks);

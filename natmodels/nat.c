@@ -47,6 +47,10 @@ typedef struct {
 } Permit;
 
 typedef struct Entry Entry;
+/* What a packet reads and writes of its mapping comes first, in the first
+ * line of a 64-byte-aligned allocation: with many NATs an entry is out of
+ * the cache whenever a packet comes (docs/performance.md, "Sockets and
+ * NAT per delivery, fourth round"). */
 struct Entry {
   /* Inside key: proto, inside endpoint, masked remote. */
   uint32_t int_addr;
@@ -58,20 +62,21 @@ struct Entry {
   uint8_t is_static; /* a port forward: never expires, lets anyone in */
   /* External endpoint (the inbound key, with proto). */
   uint16_t ext_port;
-  uint32_t ext_addr;
-  /* The remote whose packet created the mapping. */
-  uint32_t for_addr;
-  uint16_t for_port;
   uint16_t n_more; /* permits beyond the inline one */
-  guint heap_index;
-  guint cap_more;
+  uint32_t ext_addr;
+  Permit permit; /* first permit (unused with EIF) */
   NlTime expires;
   NlTime heap_time;
   NlTime refresh_logged;
+  guint heap_index;
+  guint cap_more;
+  /* The rest. */
+  Permit *more;
+  /* The remote whose packet created the mapping. */
+  uint32_t for_addr;
+  uint16_t for_port;
   uint64_t serial;
   Entry *prev, *next;
-  Permit permit; /* first permit (unused with EIF) */
-  Permit *more;
 };
 
 typedef struct {
@@ -94,30 +99,39 @@ typedef struct {
   guint len;
 } Table;
 
+/* What every packet reads comes first, together, in a 64-byte-aligned
+ * allocation (three lines): the tables, the clock, the heap and its timer,
+ * the counters, and copies of the few words of the behaviour a packet
+ * reads (@b's, which never changes). */
 struct NlNat {
+  Table by_inside;  /* inside key -> Entry */
+  Table by_outside; /* external endpoint -> Entry */
+  NlEventQueue *q;
+  Entry **heap;
+  guint heap_len;
+  guint n_addrs;
+  uint32_t *addrs;
+  NlEvent timer;
+  NlTime udp_timeout; /* b's */
+  guint8 translate, mapping, filtering, block_outbound_udp; /* b's */
+  guint8 outbound_refresh, inbound_refresh;                 /* b's */
+  guint8 has_forwards; /* forwards->len > 0 */
+  guint8 has_dmz;
+  NlNatCounters counters;
+  NlTrace *trace;
+  /* The rest. */
   NlNatBehaviour b;
   char *name;
-  uint32_t *addrs;
-  guint n_addrs;
   Pool *pools; /* one per external address */
-  NlEventQueue *q;
-  NlTrace *trace;
   guint32 node;
   const NlNatAllocator *alloc;
   void *alloc_priv;
-
-  Table by_inside;  /* inside key -> Entry */
-  Table by_outside; /* external endpoint -> Entry */
   Entry *first, *last;    /* creation order */
-  Entry **heap;
-  guint heap_len, heap_cap;
-  NlEvent timer;
+  guint heap_cap;
   uint64_t next_serial;
-  NlNatCounters counters;
   /* Port forwards (static DNAT): Entry* with is_static, in the order
    * added, outside the tables, the list and the heap. */
   GPtrArray *forwards;
-  gboolean has_dmz;
   uint32_t dmz; /* the inside host that gets what nothing else claims */
 };
 
@@ -283,7 +297,10 @@ static gboolean is_icmp_echo(uint8_t type) {
 static gboolean parse_flow(guint8 *pkt, size_t len, const NlIp4Header *ipp,
                            Flow *f) {
   NlIp4Header ip;
-  memset(f, 0, sizeof *f);
+  /* The fields every flow has; the quoted packet's are set (and read)
+   * only for an ICMP error. */
+  f->tcp_flags = 0;
+  f->sport = f->dport = 0;
   if (ipp != NULL)
     ip = *ipp;
   else if (nl_ip4_parse(pkt, len, &ip) != NULL)
@@ -477,7 +494,7 @@ static const char *proto_name(uint8_t proto) {
 static NlTime timeout_of(const NlNat *nat, const Entry *e) {
   switch (e->proto) {
     case NL_IPPROTO_UDP:
-      return nat->b.udp_timeout;
+      return nat->udp_timeout;
     case NL_IPPROTO_TCP:
       /* RFC 5382 REQ-5: established until FIN both ways or an RST. */
       if ((e->tcp & TCP_EST) && !(e->tcp & TCP_RST) &&
@@ -632,14 +649,14 @@ static void unlink_entry(NlNat *nat, Entry *e) {
     e->next->prev = e->prev;
   else
     nat->last = e->prev;
-  if (nat->b.translate) {
+  if (nat->translate) {
     Pool *pool = &nat->pools[e->int_addr % nat->n_addrs];
     uint64_t *used = pool->used[pidx_of(e->proto)];
     used[e->ext_port >> 6] &= ~((uint64_t)1 << (e->ext_port & 63));
   }
   nat->counters.mappings_live--;
   g_free(e->more);
-  g_free(e);
+  g_aligned_free(e);
 }
 
 /* Removes every mapping due at @now (expires <= now), oldest first, with a
@@ -737,7 +754,7 @@ static gboolean tcp_track(const NlNat *nat, Entry *e, gboolean outbound,
 }
 
 static uint16_t permit_port(const NlNat *nat, uint8_t proto, uint16_t port) {
-  return (nat->b.filtering == NL_NAT_FILTERING_APDF &&
+  return (nat->filtering == NL_NAT_FILTERING_APDF &&
           proto != NL_IPPROTO_ICMP)
              ? port
              : 0;
@@ -754,7 +771,7 @@ static gboolean has_permit(const Entry *e, uint32_t addr, uint16_t port) {
 
 /* The inside endpoint sent to @addr:@port through @e. */
 static void add_permit(NlNat *nat, Entry *e, uint32_t addr, uint16_t port) {
-  if (nat->b.filtering == NL_NAT_FILTERING_EIF || e->is_static)
+  if (nat->filtering == NL_NAT_FILTERING_EIF || e->is_static)
     return;
   port = permit_port(nat, e->proto, port);
   if (has_permit(e, addr, port))
@@ -771,7 +788,7 @@ static void add_permit(NlNat *nat, Entry *e, uint32_t addr, uint16_t port) {
 /* RFC 4787 §5: may a packet from @addr:@port come in through @e? */
 static gboolean filter_allows(const NlNat *nat, const Entry *e, uint32_t addr,
                               uint16_t port) {
-  if (nat->b.filtering == NL_NAT_FILTERING_EIF) /* RFC 4787 §5 EIF */
+  if (nat->filtering == NL_NAT_FILTERING_EIF) /* RFC 4787 §5 EIF */
     return TRUE;
   if (e->is_static)
     return TRUE; /* a port forward lets anyone in: that is its point */
@@ -782,7 +799,7 @@ static gboolean filter_allows(const NlNat *nat, const Entry *e, uint32_t addr,
 static void inside_key(const NlNat *nat, Entry *k, uint8_t proto,
                        uint32_t int_addr, uint16_t int_port, uint32_t rem_addr,
                        uint16_t rem_port) {
-  NlNatMappingMode m = nat->b.translate ? nat->b.mapping : NL_NAT_MAPPING_EIM;
+  NlNatMappingMode m = nat->translate ? nat->mapping : NL_NAT_MAPPING_EIM;
   k->proto = proto;
   k->int_addr = int_addr;
   k->int_port = int_port;
@@ -803,6 +820,8 @@ static Entry *find_outside(NlNat *nat, uint8_t proto, uint32_t addr,
 /* The forward that owns external @addr:@port, or NULL. */
 static Entry *forward_outside(const NlNat *nat, uint8_t proto, uint32_t addr,
                               uint16_t port) {
+  if (!nat->has_forwards)
+    return NULL;
   for (guint i = 0; i < nat->forwards->len; i++) {
     Entry *e = g_ptr_array_index(nat->forwards, i);
     if (e->proto == proto && e->ext_port == port && e->ext_addr == addr)
@@ -814,6 +833,8 @@ static Entry *forward_outside(const NlNat *nat, uint8_t proto, uint32_t addr,
 /* The forward whose inside endpoint is @addr:@port, or NULL. */
 static Entry *forward_inside(const NlNat *nat, uint8_t proto, uint32_t addr,
                              uint16_t port) {
+  if (!nat->has_forwards)
+    return NULL;
   for (guint i = 0; i < nat->forwards->len; i++) {
     Entry *e = g_ptr_array_index(nat->forwards, i);
     if (e->proto == proto && e->int_port == port && e->int_addr == addr)
@@ -868,7 +889,7 @@ static Entry *create_entry(NlNat *nat, const Entry *k, uint32_t rem_addr,
                            NlDropReason *why) {
   uint32_t ext_addr = k->int_addr;
   uint16_t ext_port = k->int_port;
-  if (nat->b.translate) {
+  if (nat->translate) {
     /* RFC 4787 REQ-2: paired address pooling. */
     guint pool = k->int_addr % nat->n_addrs;
     int pidx = pidx_of(k->proto);
@@ -902,7 +923,7 @@ static Entry *create_entry(NlNat *nat, const Entry *k, uint32_t rem_addr,
 static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
                            uint16_t ext_port, uint32_t rem_addr,
                            uint16_t rem_port, uint8_t tcp, NlTime now) {
-  Entry *e = g_new0(Entry, 1);
+  Entry *e = g_aligned_alloc0(1, sizeof(Entry), 64);
   e->proto = k->proto;
   e->int_addr = k->int_addr;
   e->int_port = k->int_port;
@@ -916,7 +937,7 @@ static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
   e->serial = nat->next_serial++;
   e->refresh_logged = now;
   e->expires = e->heap_time = now + timeout_of(nat, e);
-  if (nat->b.filtering != NL_NAT_FILTERING_EIF)
+  if (nat->filtering != NL_NAT_FILTERING_EIF)
     e->permit = (Permit){.addr = rem_addr,
                          .port = permit_port(nat, k->proto, rem_port)};
   table_add(&nat->by_inside, e, inside_hash);
@@ -941,7 +962,7 @@ static NlNatVerdict drop(NlNat *nat, NlDropReason reason, NlDropReason *why) {
   *why = reason;
   nat->counters.dropped++;
   if (reason == NL_DROP_NAT_FILTERED ||
-      (reason == NL_DROP_FIREWALL && !nat->b.translate))
+      (reason == NL_DROP_FIREWALL && !nat->translate))
     nat->counters.filtered++;
   return NL_NAT_DROP;
 }
@@ -955,7 +976,7 @@ static NlNatVerdict pass(NlNat *nat, NlNatVerdict v) {
 
 /* The reason for an inbound packet that finds no way in. */
 static NlDropReason inbound_reason(const NlNat *nat, NlDropReason r) {
-  return nat->b.translate ? r : NL_DROP_FIREWALL;
+  return nat->translate ? r : NL_DROP_FIREWALL;
 }
 
 /* Rewrites an ICMP error for its new leg: the quoted packet's endpoint
@@ -982,7 +1003,7 @@ static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_NO_MAPPING), why);
   if (!filter_allows(nat, e, f->in_dst, f->in_dport))
     return drop(nat, inbound_reason(nat, NL_DROP_NAT_FILTERED), why);
-  if (nat->b.translate)
+  if (nat->translate)
     translate_icmp_error(pkt, f, TRUE, e->int_addr, e->int_port);
   return pass(nat, NL_NAT_PASS);
 }
@@ -999,29 +1020,29 @@ static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
   if (e == NULL)
     e = table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal);
   if (e == NULL)
-    return drop(nat, nat->b.translate ? NL_DROP_NAT_NO_MAPPING
+    return drop(nat, nat->translate ? NL_DROP_NAT_NO_MAPPING
                                       : NL_DROP_FIREWALL,
                 why);
-  if (nat->b.translate)
+  if (nat->translate)
     translate_icmp_error(pkt, f, FALSE, e->ext_addr, e->ext_port);
   return pass(nat, NL_NAT_PASS);
 }
 
 static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
                                      NlTime now, NlDropReason *why) {
-  if (f->proto == NL_IPPROTO_UDP && nat->b.block_outbound_udp)
+  if (f->proto == NL_IPPROTO_UDP && nat->block_outbound_udp)
     return drop(nat, NL_DROP_BLOCKED, why);
   if (f->kind == FLOW_ICMP_ERROR)
     return outbound_icmp_error(nat, pkt, f, why);
   if (f->kind == FLOW_OTHER) {
     /* Nothing to key a mapping on: a NAT cannot translate it; a firewall
      * lets it out. */
-    if (nat->b.translate)
+    if (nat->translate)
       return drop(nat, NL_DROP_BLOCKED, why);
     return pass(nat, NL_NAT_PASS);
   }
   uint16_t rem_port = f->proto == NL_IPPROTO_ICMP ? 0 : f->dport;
-  gboolean hairpin = nat->b.translate && is_external_addr(nat, f->dst);
+  gboolean hairpin = nat->translate && is_external_addr(nat, f->dst);
   /* RFC 4787 §6 REQ-9 (off).  ICMP echo has no destination port to find
    * a target mapping by, so it is never hairpinned: a NAT node that
    * answers pings to its own address does so before calling us. */
@@ -1053,7 +1074,7 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
   gboolean changed =
       f->proto == NL_IPPROTO_TCP && tcp_track(nat, e, TRUE, f->tcp_flags);
   /* RFC 4787 REQ-6; RFC 5382: a state change applies its timeout. */
-  touch(nat, e, now, nat->b.outbound_refresh, TRUE, changed);
+  touch(nat, e, now, nat->outbound_refresh, TRUE, changed);
 
   if (hairpin) {
     /* RFC 4787 §6 REQ-9: deliver to the inside host behind the target
@@ -1067,14 +1088,14 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
       return drop(nat, NL_DROP_NAT_FILTERED, why);
     gboolean t_changed =
         f->proto == NL_IPPROTO_TCP && tcp_track(nat, t, FALSE, f->tcp_flags);
-    touch(nat, t, now, nat->b.inbound_refresh, FALSE, t_changed);
+    touch(nat, t, now, nat->inbound_refresh, FALSE, t_changed);
     rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, TRUE, e->ext_addr,
                      e->ext_port);
     rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, FALSE, t->int_addr,
                      t->int_port);
     return pass(nat, NL_NAT_HAIRPIN);
   }
-  if (nat->b.translate)
+  if (nat->translate)
     rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, TRUE, e->ext_addr,
                      e->ext_port);
   return pass(nat, NL_NAT_PASS);
@@ -1087,7 +1108,7 @@ static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
  * the DMZ host's, or the DMZ host already maps that inside port elsewhere. */
 static Entry *dmz_entry(NlNat *nat, const Flow *f, NlTime now) {
   uint32_t ext_addr = nat->dmz;
-  if (nat->b.translate) {
+  if (nat->translate) {
     guint pool = nat->dmz % nat->n_addrs;
     uint64_t *used = nat->pools[pool].used[pidx_of(f->proto)];
     if (nat->addrs[pool] != f->dst ||
@@ -1101,7 +1122,7 @@ static Entry *dmz_entry(NlNat *nat, const Flow *f, NlTime now) {
   inside_key(nat, &k, f->proto, nat->dmz, f->dport, f->src, f->sport);
   if (table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal))
     return NULL;
-  if (nat->b.translate) {
+  if (nat->translate) {
     uint64_t *used =
         nat->pools[nat->dmz % nat->n_addrs].used[pidx_of(f->proto)];
     used[f->dport >> 6] |= (uint64_t)1 << (f->dport & 63);
@@ -1127,8 +1148,8 @@ static NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
   gboolean changed =
       f->proto == NL_IPPROTO_TCP && tcp_track(nat, e, FALSE, f->tcp_flags);
   /* RFC 4787 §4.3 inbound refresh; RFC 5382 state changes. */
-  touch(nat, e, now, nat->b.inbound_refresh, FALSE, changed);
-  if (nat->b.translate)
+  touch(nat, e, now, nat->inbound_refresh, FALSE, changed);
+  if (nat->translate)
     rewrite_endpoint(pkt, f->l4, f->l4len, f->proto, FALSE, e->int_addr,
                      e->int_port);
   return pass(nat, NL_NAT_PASS);
@@ -1192,8 +1213,15 @@ NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
   g_return_val_if_fail(valid, NULL);
   g_return_val_if_fail(!b->translate || (external_addrs && n_addrs > 0),
                        NULL);
-  NlNat *nat = g_new0(NlNat, 1);
+  NlNat *nat = g_aligned_alloc0(1, sizeof(NlNat), 64);
   nat->b = *b;
+  nat->udp_timeout = b->udp_timeout;
+  nat->translate = (guint8)(b->translate != 0);
+  nat->mapping = (guint8)b->mapping;
+  nat->filtering = (guint8)b->filtering;
+  nat->block_outbound_udp = (guint8)(b->block_outbound_udp != 0);
+  nat->outbound_refresh = (guint8)(b->outbound_refresh != 0);
+  nat->inbound_refresh = (guint8)(b->inbound_refresh != 0);
   nat->name = g_strdup(name);
   nat->n_addrs = b->translate ? n_addrs : 0;
   nat->addrs = g_memdup2(external_addrs, sizeof(uint32_t) * nat->n_addrs);
@@ -1214,7 +1242,7 @@ NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
 
 /* Marks every forward's external port used, so that no mapping takes it. */
 static void reserve_forwards(NlNat *nat) {
-  if (!nat->b.translate)
+  if (!nat->translate)
     return;
   for (guint i = 0; i < nat->forwards->len; i++) {
     const Entry *e = g_ptr_array_index(nat->forwards, i);
@@ -1236,7 +1264,7 @@ gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
                 "nat %s: port 0 cannot be forwarded", nat->name);
     return FALSE;
   }
-  if (!nat->b.translate && ext_port != int_port) {
+  if (!nat->translate && ext_port != int_port) {
     g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_INVALID,
                 "firewall %s does not translate: it can open port %u to %s, "
                 "not forward it to port %u",
@@ -1244,7 +1272,7 @@ gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
     return FALSE;
   }
   uint32_t ext_addr =
-      nat->b.translate ? nat->addrs[int_addr % nat->n_addrs] : int_addr;
+      nat->translate ? nat->addrs[int_addr % nat->n_addrs] : int_addr;
   if (forward_outside(nat, proto, ext_addr, ext_port) != NULL ||
       forward_inside(nat, proto, int_addr, int_port) != NULL) {
     g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_INVALID,
@@ -1253,7 +1281,7 @@ gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
                 int_port);
     return FALSE;
   }
-  if (nat->b.translate) {
+  if (nat->translate) {
     const uint64_t *used =
         nat->pools[int_addr % nat->n_addrs].used[pidx_of(proto)];
     if ((used[ext_port >> 6] >> (ext_port & 63)) & 1) {
@@ -1273,6 +1301,7 @@ gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
   e->expires = e->heap_time = NL_TIME_NEVER;
   e->heap_index = G_MAXUINT;
   g_ptr_array_add(nat->forwards, e);
+  nat->has_forwards = TRUE;
   reserve_forwards(nat);
   if (nat->trace != NULL && nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP)) {
     GString *t = g_string_new("forward ");
@@ -1303,7 +1332,7 @@ static void free_all_entries(NlNat *nat) {
   while (e != NULL) {
     Entry *next = e->next;
     g_free(e->more);
-    g_free(e);
+    g_aligned_free(e);
     e = next;
   }
   nat->first = nat->last = NULL;
@@ -1329,7 +1358,7 @@ void nl_nat_free(NlNat *nat) {
   g_free(nat->pools);
   g_free(nat->addrs);
   g_free(nat->name);
-  g_free(nat);
+  g_aligned_free(nat);
 }
 
 void nl_nat_reboot(NlNat *nat) {
@@ -1352,7 +1381,7 @@ void nl_nat_snapshot(NlNat *nat, GString *out) {
                          nat->name, nl_time_to_string(now, tb),
                          nat->counters.mappings_live,
                          nat->counters.mappings_live == 1 ? "" : "s");
-  gboolean with_port = nat->b.filtering == NL_NAT_FILTERING_APDF;
+  gboolean with_port = nat->filtering == NL_NAT_FILTERING_APDF;
   for (guint i = 0; i < nat->forwards->len; i++) {
     g_string_append(out, "forward ");
     describe_forward(g_ptr_array_index(nat->forwards, i), out);
@@ -1371,7 +1400,7 @@ void nl_nat_snapshot(NlNat *nat, GString *out) {
       g_string_append_printf(out, " %s", tcp_state_name(e->tcp));
     g_string_append_printf(out, " expires %s allow ",
                            nl_time_to_string(e->expires, tb));
-    if (nat->b.filtering == NL_NAT_FILTERING_EIF) {
+    if (nat->filtering == NL_NAT_FILTERING_EIF) {
       g_string_append(out, "any");
     } else {
       append_remote(e->proto, e->permit.addr, e->permit.port, with_port, out);
