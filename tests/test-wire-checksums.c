@@ -88,6 +88,35 @@ static void test_wire_udp_roundtrip_and_corruption(void **state) {
   assert_null(nl_ip4_parse(pkt, n, &ip));
 }
 
+/* nl_tcp4_read reads what nl_tcp4_parse reads, options too, and says the
+ * same of a malformed header; only the checksum it leaves to the caller
+ * (a segment whose checksum is known right). */
+static void test_wire_tcp_read_is_parse_without_checksum(void **state) {
+  guint8 pkt[128];
+  NlTcpHeader h = {.sport = 40000, .dport = 80, .seq = 7, .ack = 9,
+                   .flags = NL_TCP_SYN | NL_TCP_ACK, .window = 512,
+                   .mss = 1460, .wscale = 8, .ts = TRUE, .tsval = 11,
+                   .tsecr = 12};
+  size_t n = nl_tcp4_build(pkt, 0x0a000005, 0xc000020a, &h, "hello", 5, 3,
+                           64, TRUE);
+  NlIp4Header ip;
+  NlTcpHeader a, b;
+  assert_null(nl_ip4_parse(pkt, n, &ip));
+  assert_null(nl_tcp4_parse(pkt, n, &ip, &a));
+  assert_null(nl_tcp4_read(pkt, n, &ip, &b));
+  assert_memory_equal(&a, &b, sizeof a);
+  assert_int_equal(b.mss, 1460);
+  assert_int_equal(b.wscale, 8);
+  assert_true(b.ts);
+  assert_int_equal(b.tsecr, 12);
+  pkt[n - 1] ^= 0x20; /* flip a payload bit */
+  assert_string_equal(nl_tcp4_parse(pkt, n, &ip, &a), "bad TCP checksum");
+  assert_null(nl_tcp4_read(pkt, n, &ip, &a));
+  assert_memory_equal(&a, &b, sizeof a);
+  pkt[NL_IP4_HDR_LEN + 12] = 0x40; /* a 16-byte header: too short */
+  assert_string_equal(nl_tcp4_read(pkt, n, &ip, &a), "bad TCP header length");
+}
+
 static void test_wire_nat_rewrite_then_l4_checksum(void **state) {
   guint8 pkt[64];
   size_t n = nl_udp4_build(pkt, 0x0a000005, 5000, 0xc000020a, 7, "x", 1, 1,
@@ -201,6 +230,7 @@ int main(void) {
     cmocka_unit_test(test_wire_checksum_matches_wordwise_sum),
     cmocka_unit_test(test_wire_ip4_header_known_bytes),
     cmocka_unit_test(test_wire_udp_roundtrip_and_corruption),
+      cmocka_unit_test(test_wire_tcp_read_is_parse_without_checksum),
     cmocka_unit_test(test_wire_nat_rewrite_then_l4_checksum),
     cmocka_unit_test(test_wire_truncated_and_garbage_rejected),
     cmocka_unit_test(test_wire_ip4_parse_plain_and_other_headers),

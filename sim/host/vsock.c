@@ -170,9 +170,14 @@ static char *fmt_addr(uint32_t a, uint16_t p, char *buf) {
 
 /* ---- the TCP engine's hooks ---- */
 
+/* The engine's segments have their checksums right (tcp_sum_ok): the
+ * receiving engine does not sum them again. */
 static void tcp_output(void *ctx, const guint8 *pkt, size_t len) {
   NlHostStack *h = ctx;
-  (void)nl_node_send(h->node, pkt, len);
+  NlPacket *p = nl_packet_new(pkt, len);
+  if (nl_packet_ip4(p) == NULL)
+    p->tcp_sum_ok = TRUE;
+  (void)nl_node_send_packet(h->node, p, NULL);
 }
 
 /* The source address a packet to @dst leaves with, and the MTU of its
@@ -680,7 +685,8 @@ void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
       return;
     case NL_IPPROTO_TCP:
       nl_node_trace_deliver(node, pkt);
-      nl_tcp_input_ip4(tcp_stack(h), pkt->data, pkt->len, ip);
+      nl_tcp_input_ip4(tcp_stack(h), pkt->data, pkt->len, ip,
+                       pkt->tcp_sum_ok);
       nl_packet_free(pkt);
       return;
     case NL_IPPROTO_ICMP:

@@ -98,12 +98,18 @@ const char *nl__packet_ip4_read(NlPacket *p) {
                           h.frag_offset != 0 ||
                           nl_udp4_parse(p->data, p->len, &h, &uh) != NULL))
       g_error("a packet's UDP checksum is not right");
+    NlTcpHeader th;
+    if (p->tcp_sum_ok && (h.proto != NL_IPPROTO_TCP || h.mf ||
+                          h.frag_offset != 0 ||
+                          nl_tcp4_parse(p->data, p->len, &h, &th) != NULL))
+      g_error("a packet's TCP checksum is not right");
     return NULL;
   }
 #endif
   const char *why = nl_ip4_parse(p->data, p->len, &p->ip4);
   p->ip4_ok = why == NULL;
   p->udp_sum_ok = FALSE;
+  p->tcp_sum_ok = FALSE;
   return why;
 }
 
@@ -973,6 +979,7 @@ static void hop_dup(NlWorld *w, NlPacket *pkt, guint stage, NlTime at) {
   copy->ip4 = pkt->ip4;
   copy->ip4_ok = pkt->ip4_ok;
   copy->udp_sum_ok = pkt->udp_sum_ok;
+  copy->tcp_sum_ok = pkt->tcp_sum_ok;
   copy->id = ++w->next_pkt_id;
   w->stats.sent++;
   trace_pkt(w, NL_TRACE_PKT_SEND, copy->from->node, copy->to->node, copy,

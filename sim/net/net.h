@@ -84,10 +84,15 @@ struct NlPacket {
    * hook: a NAT) updates ip4 or clears ip4_ok.  With ip4_ok, udp_sum_ok
    * says that a UDP datagram's checksum is known right: its builder
    * computed it, and whoever changes what it covers (a NAT) updates it as
-   * the NAT does or clears ip4_ok. */
+   * the NAT does or clears ip4_ok.  tcp_sum_ok says the same of a TCP
+   * segment's checksum (the TCP engine's segments: the receiving engine
+   * then does not sum the payload again; a NAT's RFC 1624 updates keep a
+   * right checksum right).  Packets from anywhere else (a raw socket, a
+   * reassembly, new bytes) have neither and are checked in full. */
   NlIp4Header ip4;
   gboolean ip4_ok;
   gboolean udp_sum_ok;
+  gboolean tcp_sum_ok;
   /* Its last owner's, never the network's: a UDP socket's receive queue
    * keeps the delivered packet itself (sim/host/vsock.c), linked through
    * @owner_next, its payload @owner_len bytes at @owner_off in data. */

@@ -230,8 +230,11 @@ const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
 }
 
 
-const char *nl__tcp_parse(const guint8 *t, size_t l4, uint32_t psum,
-                          NlTcpHeader *out) {
+/* A TCP header's fields at @t of @l4 bytes, options too; the checksum is
+ * checked against @psum first when @check.  The one reader of both
+ * nl__tcp_parse and nl_tcp4_read, so the two say the same of a header. */
+static inline const char *tcp_read(const guint8 *t, size_t l4, uint32_t psum,
+                                   gboolean check, NlTcpHeader *out) {
   memset(out, 0, sizeof *out);
   if (l4 < NL_TCP_HDR_LEN)
     return "shorter than a TCP header";
@@ -244,7 +247,7 @@ const char *nl__tcp_parse(const guint8 *t, size_t l4, uint32_t psum,
   out->window = nl_wire_get16(t + 14);
   if (out->hdr_bytes < NL_TCP_HDR_LEN || out->hdr_bytes > l4)
     return "bad TCP header length";
-  if (nl_wire_fold(nl_wire_sum(t, l4, psum)) != 0)
+  if (check && nl_wire_fold(nl_wire_sum(t, l4, psum)) != 0)
     return "bad TCP checksum";
   for (size_t i = NL_TCP_HDR_LEN; i < out->hdr_bytes;) {
     guint8 kind = t[i];
@@ -271,6 +274,11 @@ const char *nl__tcp_parse(const guint8 *t, size_t l4, uint32_t psum,
   return NULL;
 }
 
+const char *nl__tcp_parse(const guint8 *t, size_t l4, uint32_t psum,
+                          NlTcpHeader *out) {
+  return tcp_read(t, l4, psum, TRUE, out);
+}
+
 const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlTcpHeader *out) {
   size_t l4 = ip->total_len - ip->ihl_bytes;
@@ -278,6 +286,13 @@ const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
   uint32_t s = nl_wire_pseudo_sum(ip->src, ip->dst, NL_IPPROTO_TCP,
                                   (uint16_t)l4);
   return nl__tcp_parse(pkt + ip->ihl_bytes, l4, s, out);
+}
+
+const char *nl_tcp4_read(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                         NlTcpHeader *out) {
+  (void)len;
+  return tcp_read(pkt + ip->ihl_bytes, (size_t)(ip->total_len - ip->ihl_bytes),
+                  0, FALSE, out);
 }
 
 size_t nl_tcp4_options_len(const NlTcpHeader *h) {

@@ -169,6 +169,11 @@ void nl_ip4_update_l4_checksum(guint8 *pkt, size_t len);
 
 const char *nl_tcp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,
                           NlTcpHeader *out);
+/* nl_tcp4_parse without the checksum, for a segment whose checksum is
+ * known right (NlPacket's tcp_sum_ok): the same fields and the same
+ * answers otherwise. */
+const char *nl_tcp4_read(const guint8 *pkt, size_t len, const NlIp4Header *ip,
+                         NlTcpHeader *out);
 
 /**
  * nl_tcp4_options_len: bytes of options nl_tcp4_build writes for @h, in

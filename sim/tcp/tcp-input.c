@@ -641,17 +641,18 @@ void nl_tcp_input(NlTcpStack *st, const guint8 *pkt, size_t len) {
   NlIp4Header ip;
   if (nl_ip4_parse(pkt, len, &ip) != NULL)
     return;
-  nl_tcp_input_ip4(st, pkt, len, &ip);
+  nl_tcp_input_ip4(st, pkt, len, &ip, FALSE);
 }
 
 void nl_tcp_input_ip4(NlTcpStack *st, const guint8 *pkt, size_t len,
-                      const NlIp4Header *ip) {
+                      const NlIp4Header *ip, gboolean sum_ok) {
   g_return_if_fail(st != NULL && pkt != NULL && ip != NULL);
   Seg g;
   g.ip = *ip;
   if (g.ip.proto != NL_IPPROTO_TCP || g.ip.mf || g.ip.frag_offset != 0)
     return;
-  if (nl_tcp4_parse(pkt, len, &g.ip, &g.th) != NULL)
+  if ((sum_ok ? nl_tcp4_read(pkt, len, &g.ip, &g.th)
+              : nl_tcp4_parse(pkt, len, &g.ip, &g.th)) != NULL)
     return;
   g.data = pkt + g.ip.ihl_bytes + g.th.hdr_bytes;
   g.dlen = (uint32_t)(g.ip.total_len - g.ip.ihl_bytes - g.th.hdr_bytes);

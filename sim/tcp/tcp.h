@@ -109,9 +109,10 @@ void nl_tcp_stack_free(NlTcpStack *st);
 /* An IPv4 packet carrying TCP addressed to this host.  Not kept. */
 void nl_tcp_input(NlTcpStack *st, const guint8 *pkt, size_t len);
 /* The same, for a caller that has already parsed (and so checked) the
- * IPv4 header with nl_ip4_parse(): @ip is that header. */
+ * IPv4 header with nl_ip4_parse(): @ip is that header.  @sum_ok: the TCP
+ * checksum is known right (NlPacket's tcp_sum_ok), so not summed again. */
 void nl_tcp_input_ip4(NlTcpStack *st, const guint8 *pkt, size_t len,
-                      const NlIp4Header *ip);
+                      const NlIp4Header *ip, gboolean sum_ok);
 /* An ICMP error (IPv4 + ICMP + quoted IPv4 + 8 bytes of TCP). */
 void nl_tcp_icmp_input(NlTcpStack *st, const guint8 *icmp_pkt, size_t len);
 
