@@ -327,10 +327,12 @@ static void test_trace_text_escapes_anywhere(void **state) {
 
 
 /* A packet's decode is remembered by its bytes, in a slot chosen by the
- * record's id: whatever ids and bytes come, each line is the decoder's
- * text of its own bytes -- the same bytes under another id, other bytes
+ * record's id (4096 slots), and the last decode besides: whatever ids and
+ * bytes come, each line is the decoder's text of its own bytes -- the
+ * same bytes under another id (the last decoded or not), other bytes
  * under the same id or one sharing its slot, a copy with a bad checksum,
- * a packet too big to be remembered. */
+ * a longer packet in a slot that held a short one, a packet too big to be
+ * remembered. */
 static void test_trace_text_packet_decodes_remembered_by_bytes(void **state) {
   NlTrace *t = nl_trace_new();
   nl_trace_set_packet_format(t, nl_wire_describe);
@@ -339,8 +341,8 @@ static void test_trace_text_packet_decodes_remembered_by_bytes(void **state) {
                      nl_trace_intern(t, "n23456789012345678901234567890a"),
                      nl_trace_intern(t, "n234567890123456789012345678901b"),
                      nl_trace_intern(t, "n2345678901234567890123456789012c")};
-  static guint8 pkts[5][3000];
-  size_t lens[5];
+  static guint8 pkts[6][3000];
+  size_t lens[6];
   lens[0] = nl_udp4_build(pkts[0], 0x0a000005, 5000, 0xc000020a, 7, "hello",
                           5, 1, 64, FALSE);
   lens[1] = nl_udp4_build(pkts[1], 0x0a000005, 5001, 0xc000020a, 7, "hello",
@@ -354,7 +356,9 @@ static void test_trace_text_packet_decodes_remembered_by_bytes(void **state) {
                           sizeof big, 1, 64, FALSE);
   lens[4] = nl_udp4_build(pkts[4], 0x0a000005, 5000, 0xc000020a, 7, "", 0,
                           1, 64, FALSE);
-  const uint64_t ids[] = {1, 257, 1, 513, 2, 1, 1u << 20};
+  lens[5] = nl_udp4_build(pkts[5], 0x0a000005, 5000, 0xc000020a, 7, big,
+                          1000, 1, 64, FALSE);
+  const uint64_t ids[] = {1, 4097, 1, 8193, 2, 1, 257, 1u << 20};
   GString *got = g_string_new(NULL), *want = g_string_new(NULL);
   for (int round = 0; round < 3; round++) {
     for (gsize i = 0; i < G_N_ELEMENTS(ids); i++) {

@@ -71,14 +71,18 @@ typedef struct {
 
 /* Packet decodes remembered for nl_trace_format (put_packet): DESC_SLOTS
  * slots chosen by the record's id, each the last packet of up to
- * DESC_MAX_PKT bytes decoded there and its text. */
-#define DESC_SLOTS 256
+ * DESC_MAX_PKT bytes decoded there and its text.  A hop's records are
+ * about a link's latency apart, and a thousand hosts start some hundreds
+ * of hops in a millisecond: the slots are enough for thousands of hops in
+ * flight. */
+#define DESC_SLOTS 4096
 #define DESC_MAX_PKT 2048
 #define DESC_MAX_TEXT 232
 typedef struct {
   guint32 len; /* of the packet, 0 when none */
   guint32 text_len;
-  guint8 *bytes; /* DESC_MAX_PKT bytes, allocated on first use */
+  guint8 *bytes; /* @cap bytes, grown when a longer packet comes */
+  guint32 cap;
   char text[DESC_MAX_TEXT];
 } DescSlot;
 
@@ -90,6 +94,7 @@ typedef struct {
   guint32 time_len;
   char time_text[32];
   DescSlot *slots; /* DESC_SLOTS, allocated on first use */
+  DescSlot *last;  /* the slot of the last decode, or NULL */
 } DescCache;
 
 struct NlTrace {
@@ -1081,44 +1086,77 @@ static inline char *put_name(char *p, const Name *n) {
   return p + n->len;
 }
 
+/* Whether slot @d holds the @len bytes at @payload. */
+static inline gboolean desc_holds(const DescSlot *d, const guint8 *payload,
+                                  guint32 len) {
+  return d->len == len && memcmp(d->bytes, payload, len) == 0;
+}
+
+/* @d's text, at the end of @out. */
+static inline void desc_put(const DescSlot *d, GString *out) {
+  /* Most decodes are under 64 bytes: one fixed-size move. */
+  char *p = nl_trace_room(out, 64 + d->text_len);
+  if (d->text_len <= 64)
+    memcpy(p, d->text, 64);
+  else
+    memcpy(p, d->text, d->text_len);
+  nl_trace_room_done(out, p + d->text_len);
+}
+
+/* Slot @d made to hold @len bytes at @payload and their @n bytes of text
+ * at @text. */
+static void desc_fill(DescSlot *d, const guint8 *payload, guint32 len,
+                      const char *text, gsize n) {
+  if (d->cap < len) {
+    d->cap = MAX(len, 128u);
+    d->bytes = g_realloc(d->bytes, d->cap);
+  }
+  memcpy(d->bytes, payload, len);
+  memcpy(d->text, text, n);
+  d->len = len;
+  d->text_len = (guint32)n;
+}
+
 /* The packet decoder's text for @payload, from the cache when the same
- * bytes were decoded last under an id with the same slot: a hop's send,
- * receive and delivery records carry the same bytes, so two in three
- * decodes are copies.  The decoder is a function of the bytes alone, so
- * the text is the same either way. */
+ * bytes were decoded last under an id with the same slot, or were the
+ * last decoded at all: a hop's send, receive and delivery records carry
+ * the same bytes, and a NAT's translation record carries the bytes of the
+ * next hop's send, which follows it.  So of the six records of a packet
+ * through a NAT, two are decoded and four are copies.  The decoder is a
+ * function of the bytes alone, so the text is the same either way. */
 static void put_packet(const NlTrace *t, const NlTraceRecord *rec,
                        const guint8 *payload, GString *out) {
   DescCache *c = t->desc;
-  if (rec->len > DESC_MAX_PKT || rec->len == 0) {
-    t->packet_format(payload, rec->len, out);
+  guint32 len = rec->len;
+  if (len > DESC_MAX_PKT || len == 0) {
+    t->packet_format(payload, len, out);
     return;
   }
   if (c->slots == NULL)
     c->slots = g_new0(DescSlot, DESC_SLOTS);
   DescSlot *d = &c->slots[rec->id & (DESC_SLOTS - 1)];
-  if (d->len == rec->len && memcmp(d->bytes, payload, rec->len) == 0) {
-    /* Most decodes are under 64 bytes: one fixed-size move. */
-    char *p = nl_trace_room(out, 64 + d->text_len);
-    if (d->text_len <= 64)
-      memcpy(p, d->text, 64);
-    else
-      memcpy(p, d->text, d->text_len);
-    nl_trace_room_done(out, p + d->text_len);
+  if (desc_holds(d, payload, len)) {
+    desc_put(d, out);
+    return;
+  }
+  DescSlot *last = c->last;
+  if (last != NULL && desc_holds(last, payload, len)) {
+    desc_fill(d, payload, len, last->text, last->text_len);
+    desc_put(d, out);
+    c->last = d;
     return;
   }
   gsize at = out->len;
-  t->packet_format(payload, rec->len, out);
+  t->packet_format(payload, len, out);
   gsize n = out->len - at;
   if (n > DESC_MAX_TEXT) {
     d->len = 0;
+    if (last == d)
+      c->last = NULL;
     return;
   }
-  if (d->bytes == NULL)
-    d->bytes = g_malloc(DESC_MAX_PKT);
-  memcpy(d->bytes, payload, rec->len);
-  memcpy(d->text, out->str + at, n);
-  d->len = rec->len;
-  d->text_len = (guint32)n;
+  desc_fill(d, payload, len, out->str + at, n);
+  c->last = d;
 }
 
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
