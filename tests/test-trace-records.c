@@ -385,6 +385,55 @@ static void test_trace_text_packet_decodes_remembered_by_bytes(void **state) {
   nl_trace_free(t);
 }
 
+/* A packet forwarded by a router (its TTL one less, the header checksum
+ * made again) decodes as the packet did: nl_wire_describe_same says so,
+ * and not for a TTL changed without its checksum, another field, or a
+ * packet that is not IPv4 with a 20-byte header.  Formatted in turn with
+ * the decoder that shows them alike installed (nl_trace_set_packet_same),
+ * each line is still the decoder's text of its own bytes. */
+static void test_trace_text_forwarded_packet_decoded_once(void **state) {
+  static guint8 pkts[5][200];
+  size_t lens[5];
+  lens[0] = nl_udp4_build(pkts[0], 0x0a000005, 5000, 0xc000020a, 7, "hello",
+                          5, 9, 64, FALSE);
+  lens[1] = nl_udp4_build(pkts[1], 0x0a000005, 5000, 0xc000020a, 7, "hello",
+                          5, 9, 63, FALSE);
+  memcpy(pkts[2], pkts[0], lens[0]); /* TTL 63, the checksum left */
+  lens[2] = lens[0];
+  pkts[2][8] = 63;
+  lens[3] = nl_udp4_build(pkts[3], 0x0a000005, 5000, 0xc000020a, 7, "hellp",
+                          5, 9, 63, FALSE);
+  memcpy(pkts[4], pkts[1], lens[1]); /* IHL 6: not a 20-byte header */
+  lens[4] = lens[1];
+  pkts[4][0] = 0x46;
+  assert_true(nl_wire_describe_same(pkts[0], pkts[1], lens[0]));
+  assert_true(nl_wire_describe_same(pkts[1], pkts[0], lens[0]));
+  assert_false(nl_wire_describe_same(pkts[0], pkts[2], lens[0]));
+  assert_false(nl_wire_describe_same(pkts[0], pkts[3], lens[0]));
+  assert_false(nl_wire_describe_same(pkts[4], pkts[1], lens[0]));
+  assert_false(nl_wire_describe_same(pkts[0], pkts[1], 12));
+  NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
+  nl_trace_set_packet_same(t, nl_wire_describe_same);
+  guint32 a = nl_trace_intern(t, "a");
+  const int order[] = {0, 1, 2, 1, 3, 0, 4, 1, 2, 0};
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS(order); i++) {
+    int k = order[i];
+    NlTraceRecord rec = {.time = 1, .id = 100 + i, .kind = NL_TRACE_PKT_SEND,
+                         .node = a, .peer = a, .len = (uint32_t)lens[k]};
+    g_string_truncate(got, 0);
+    nl_trace_format(t, &rec, pkts[k], got);
+    g_string_printf(want, "0.000000001 a send -> a #%" G_GSIZE_FORMAT " ",
+                    100 + i);
+    nl_wire_describe(pkts[k], lens[k], want);
+    assert_string_equal(got->str, want->str);
+  }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+  nl_trace_free(t);
+}
+
 static int vformat(char *out, gsize cap, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 static int vformat(char *out, gsize cap, const char *fmt, ...) {
@@ -565,6 +614,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_escapes_anywhere),
     cmocka_unit_test(test_trace_text_form_of_tcp),
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
+    cmocka_unit_test(test_trace_text_forwarded_packet_decoded_once),
     cmocka_unit_test(test_trace_vformat_as_printf),
     cmocka_unit_test(test_trace_vformat_text_at_every_alignment),
     cmocka_unit_test(test_trace_vformat_format_rewritten_in_place),

@@ -114,6 +114,7 @@ struct NlTrace {
   GPtrArray *names; /* id -> name */
   GArray *name_tab; /* id -> Name: for nl_trace_format */
   NlTracePacketFormat packet_format; /* installed by the network layer */
+  NlTracePacketSame packet_same;     /* the same, or NULL */
   DescCache *desc; /* its decodes, remembered */
 };
 
@@ -206,6 +207,10 @@ void nl_trace_free(NlTrace *t) {
 
 void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn) {
   t->packet_format = fn;
+}
+
+void nl_trace_set_packet_same(NlTrace *t, NlTracePacketSame fn) {
+  t->packet_same = fn;
 }
 
 guint32 nl_trace_intern(NlTrace *t, const char *name) {
@@ -1119,11 +1124,14 @@ static void desc_fill(DescSlot *d, const guint8 *payload, guint32 len,
 
 /* The packet decoder's text for @payload, from the cache when the same
  * bytes were decoded last under an id with the same slot, or were the
- * last decoded at all: a hop's send, receive and delivery records carry
- * the same bytes, and a NAT's translation record carries the bytes of the
- * next hop's send, which follows it.  So of the six records of a packet
- * through a NAT, two are decoded and four are copies.  The decoder is a
- * function of the bytes alone, so the text is the same either way. */
+ * last decoded at all (or bytes the decoder shows alike, packet_same): a
+ * hop's send, receive and delivery records carry the same bytes, and a
+ * NAT's translation record carries the bytes of the next hop's send, which
+ * follows it, but for the TTL the router takes one from.  So of the six
+ * records of a packet through a NAT, two are decoded (its bytes before
+ * and after the translation) and four are copies.
+ * The decoder is a function of the bytes alone, so the text is the same
+ * either way. */
 static void put_packet(const NlTrace *t, const NlTraceRecord *rec,
                        const guint8 *payload, GString *out) {
   DescCache *c = t->desc;
@@ -1140,7 +1148,10 @@ static void put_packet(const NlTrace *t, const NlTraceRecord *rec,
     return;
   }
   DescSlot *last = c->last;
-  if (last != NULL && desc_holds(last, payload, len)) {
+  if (last != NULL && last->len == len &&
+      (memcmp(last->bytes, payload, len) == 0 ||
+       (t->packet_same != NULL &&
+        t->packet_same(last->bytes, payload, len)))) {
     desc_fill(d, payload, len, last->text, last->text_len);
     desc_put(d, out);
     c->last = d;

@@ -271,6 +271,21 @@ typedef void (*NlTracePacketFormat)(const guint8 *bytes, size_t len,
  */
 void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn);
 
+/* Whether the installed decoder writes the same text for two packets of
+ * @len bytes whose bytes differ (FALSE when unsure or the same bytes). */
+typedef gboolean (*NlTracePacketSame)(const guint8 *a, const guint8 *b,
+                                      size_t len);
+
+/**
+ * nl_trace_set_packet_same: installs what nl_trace_format asks before it
+ * decodes a packet again that differs from the last one decoded in bytes
+ * its decoder does not show (a router's TTL: a NAT's translation record
+ * and the next hop's send record).  The network layer installs
+ * nl_wire_describe_same with its decoder.  Optional: without it, only
+ * the same bytes share a decode.
+ */
+void nl_trace_set_packet_same(NlTrace *t, NlTracePacketSame fn);
+
 /**
  * nl_trace_format: appends the one-line text form of a record to @out
  * (no newline).  The text form is what `natlab run --trace` writes and what

@@ -214,6 +214,16 @@ gboolean nl_ip4_from_string(const char *s, uint32_t *out);
  */
 void nl_wire_describe(const guint8 *pkt, size_t len, GString *out);
 
+/**
+ * nl_wire_describe_same: whether nl_wire_describe writes the same text for
+ * the @len bytes at @a and at @b: TRUE for two IPv4 packets with
+ * 20-byte headers, both checksums right, that differ in their TTL and
+ * header checksum only (a packet and the same forwarded by a router);
+ * FALSE otherwise, the same bytes included (the caller compares those).
+ * For the trace's remembered decodes (nl_trace_set_packet_same).
+ */
+gboolean nl_wire_describe_same(const guint8 *a, const guint8 *b, size_t len);
+
 G_END_DECLS
 
 #endif
