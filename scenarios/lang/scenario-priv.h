@@ -73,6 +73,7 @@ typedef struct {
    * `run` lines names one program (nl__scn_path, nl__scn_file_test). */
   GHashTable *abs_dirs;   /* scenario file → its directory, absolute */
   GHashTable *file_tests; /* "T:path" → GINT_TO_POINTER(1 + result) */
+  char *last_path_file, *last_path_rel, *last_path; /* nl__scn_path's last */
 } NlScnParser;
 
 /* (transfer full) @rel made absolute from the directory of @file (a

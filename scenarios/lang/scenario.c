@@ -316,6 +316,9 @@ NlScenario *nl_scenario_load_string(const char *path, const char *text,
   g_hash_table_destroy(p.consts);
   g_hash_table_destroy(p.claimed_addrs);
   g_hash_table_destroy(p.abs_dirs);
+  g_free(p.last_path_file);
+  g_free(p.last_path_rel);
+  g_free(p.last_path);
   g_hash_table_destroy(p.file_tests);
   g_ptr_array_free(p.pending_runs, TRUE);
   g_hash_table_destroy(p.name_loc);
@@ -581,6 +584,10 @@ NL_NAME_FN(nl_scn_prop_name, NlScnProp, NL_SCN_PROP_MAP, 0)
 #undef NL_X
 
 char *nl__scn_path(NlScnParser *p, const char *file, const char *rel) {
+  /* A group's copies name the same file one after another. */
+  if (p->last_path != NULL && strcmp(p->last_path_file, file) == 0 &&
+      strcmp(p->last_path_rel, rel) == 0)
+    return g_strdup(p->last_path);
   const char *abs = g_hash_table_lookup(p->abs_dirs, file);
   if (abs == NULL) {
     char *dir = g_path_get_dirname(file);
@@ -589,11 +596,24 @@ char *nl__scn_path(NlScnParser *p, const char *file, const char *rel) {
     g_hash_table_insert(p->abs_dirs, g_strdup(file), made);
     abs = made;
   }
-  return g_canonicalize_filename(rel, abs);
+  char *r = g_canonicalize_filename(rel, abs);
+  g_free(p->last_path_file);
+  g_free(p->last_path_rel);
+  g_free(p->last_path);
+  p->last_path_file = g_strdup(file);
+  p->last_path_rel = g_strdup(rel);
+  p->last_path = g_strdup(r);
+  return r;
 }
 
 gboolean nl__scn_file_test(NlScnParser *p, const char *path, GFileTest test) {
-  char *key = g_strdup_printf("%d:%s", (int)test, path);
+  char t[16], *d = t + sizeof t;
+  *--d = '\0';
+  guint v0 = (guint)test;
+  do
+    *--d = (char)('0' + v0 % 10);
+  while ((v0 /= 10) != 0);
+  char *key = g_strconcat(d, ":", path, NULL); /* "%d:%s" */
   gpointer v = g_hash_table_lookup(p->file_tests, key);
   if (v != NULL) {
     g_free(key);

@@ -21,17 +21,42 @@ G_DEFINE_QUARK(nl-loader-error-quark, nl_loader_error)
  * looking at the file, so keeping it hands back what dlopen would; the
  * file is read again when the last handle has closed and the next opens
  * it (a later run). */
+/* dlsym's answers for one loaded object, by name: every process of a
+ * program asks for the same few symbols. */
 #define NL_LOADER_SYMS 8
+typedef struct {
+  guint n;
+  struct {
+    char *name; /* a copy */
+    void *addr;
+  } e[NL_LOADER_SYMS];
+} SymCache;
+
+static void *sym_cached(SymCache *c, void *handle, const char *name) {
+  for (guint i = 0; i < c->n; i++)
+    if (strcmp(c->e[i].name, name) == 0)
+      return c->e[i].addr;
+  void *addr = dlsym(handle, name);
+  if (c->n < NL_LOADER_SYMS) {
+    c->e[c->n].name = g_strdup(name);
+    c->e[c->n].addr = addr;
+    c->n++;
+  }
+  return addr;
+}
+
+static void sym_cache_clear(SymCache *c) {
+  for (guint i = 0; i < c->n; i++)
+    g_free(c->e[i].name);
+  c->n = 0;
+}
+
 typedef struct {
   char *path;
   void *handle;
   NlMainFn main;
   guint refs;
-  guint nsyms; /* dlsym's answers for this object, by name */
-  struct {
-    const char *name; /* a copy */
-    void *addr;
-  } syms[NL_LOADER_SYMS];
+  SymCache syms;
 } NlSharedObject;
 
 /* path → NlSharedObject*, while one is open. */
@@ -43,6 +68,7 @@ struct NlProgram {
   int memfd; /* private copy: keeps /proc/self/fd/N unique while loaded */
   NlMainFn main;
   NlSharedObject *shared; /* a shared open, else NULL */
+  SymCache syms;          /* when not shared */
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
@@ -275,20 +301,10 @@ NlMainFn nl_loader_main(const NlProgram *prog) {
 void *nl_loader_symbol(const NlProgram *prog, const char *name) {
   g_return_val_if_fail(prog != NULL, NULL);
   g_return_val_if_fail(name != NULL, NULL);
-  NlSharedObject *so = prog->shared;
-  if (so == NULL)
-    return dlsym(prog->handle, name);
-  /* Every process of a shared object asks for the same few symbols. */
-  for (guint i = 0; i < so->nsyms; i++)
-    if (strcmp(so->syms[i].name, name) == 0)
-      return so->syms[i].addr;
-  void *addr = dlsym(prog->handle, name);
-  if (so->nsyms < NL_LOADER_SYMS) {
-    so->syms[so->nsyms].name = g_strdup(name);
-    so->syms[so->nsyms].addr = addr;
-    so->nsyms++;
-  }
-  return addr;
+  /* (the cache is the object's own bookkeeping, not what const guards) */
+  NlProgram *mp = (NlProgram *)prog;
+  return sym_cached(prog->shared != NULL ? &prog->shared->syms : &mp->syms,
+                    prog->handle, name);
 }
 
 void *nl_loader_own_symbol(const NlProgram *prog, const char *name) {
@@ -381,8 +397,7 @@ void nl_loader_close(NlProgram *prog) {
     nl_seal_loading_begin(); /* its destructors: program code */
     dlclose(so->handle);
     (void)nl_seal_loading_end();
-    for (guint i = 0; i < so->nsyms; i++)
-      g_free((char *)so->syms[i].name);
+    sym_cache_clear(&so->syms);
     g_free(so->path);
     g_free(so);
     return;
@@ -395,6 +410,7 @@ void nl_loader_close(NlProgram *prog) {
    * the dynamic linker would hand back this instance. */
   if (prog->memfd >= 0)
     close(prog->memfd);
+  sym_cache_clear(&prog->syms);
   g_free(prog->path);
   g_free(prog);
 }
