@@ -589,15 +589,18 @@ static gboolean build(NlRun *r, GError **error) {
     programs += ((const NlScnNode *)g_ptr_array_index(s->nodes, i))->runs->len;
   nl_heap_plan(programs);
   nl__run_build_batch(TRUE);
+  nl_proc_spawn_batch(TRUE);
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
     nl__run_host_facts(nl_world_find_node(r->world, sn->name), sn);
     for (guint j = 0; j < sn->runs->len; j++)
       if (!spawn_run(r, g_ptr_array_index(sn->runs, j), error)) {
+        nl_proc_spawn_batch(FALSE);
         nl__run_build_batch(FALSE);
         return FALSE;
       }
   }
+  nl_proc_spawn_batch(FALSE);
   nl__run_build_batch(FALSE);
   NlEventQueue *q = nl_world_queue(r->world);
   for (guint i = 0; i < s->actions->len; i++) {

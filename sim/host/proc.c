@@ -270,9 +270,79 @@ static void flush_lines(NlProc *p) {
 /* Loaded user programs by key, while a process uses them. */
 static GHashTable *shared_programs;
 
+/* While a world is built (nl_proc_spawn_batch): what the file system said
+ * of each program path, asked once per path rather than once per spawn
+ * (a world of 100,000 hosts runs one or two program files). */
+typedef struct {
+  int exists;  /* -1: not asked yet */
+  gboolean keyed;
+  char *key;   /* program_key's answer, NULL if stat failed */
+} BatchFile;
+
+static GHashTable *batch_files; /* path → BatchFile* */
+static const char *batch_last_path; /* the last one asked (its key in the table) */
+static BatchFile *batch_last;
+
+static void batch_file_free(gpointer data) {
+  BatchFile *b = data;
+  g_free(b->key);
+  g_free(b);
+}
+
+void nl_proc_spawn_batch(gboolean on) {
+  if (batch_files != NULL)
+    g_hash_table_destroy(batch_files);
+  batch_files = on ? g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                           batch_file_free)
+                   : NULL;
+  batch_last_path = NULL;
+  batch_last = NULL;
+}
+
+static BatchFile *batch_file(const char *path) {
+  if (batch_files == NULL)
+    return NULL;
+  /* Spawns one after another mostly run the same program. */
+  if (batch_last_path != NULL && strcmp(batch_last_path, path) == 0)
+    return batch_last;
+  gpointer k;
+  BatchFile *b;
+  if (!g_hash_table_lookup_extended(batch_files, path, &k, (gpointer *)&b)) {
+    b = g_new0(BatchFile, 1);
+    b->exists = -1;
+    k = g_strdup(path);
+    g_hash_table_insert(batch_files, k, b);
+  }
+  batch_last_path = k;
+  batch_last = b;
+  return b;
+}
+
+static gboolean program_exists(const char *path) {
+  BatchFile *b = batch_file(path);
+  if (b == NULL)
+    return g_file_test(path, G_FILE_TEST_EXISTS);
+  if (b->exists < 0)
+    b->exists = g_file_test(path, G_FILE_TEST_EXISTS);
+  return b->exists;
+}
+
+static char *program_key_stat(const char *path);
+
 /* The file's path and identity: a program rebuilt at the same path (a new
  * inode, size or time) is another program. */
 static char *program_key(const char *path) {
+  BatchFile *b = batch_file(path);
+  if (b == NULL)
+    return program_key_stat(path);
+  if (!b->keyed) {
+    b->key = program_key_stat(path);
+    b->keyed = TRUE;
+  }
+  return g_strdup(b->key);
+}
+
+static char *program_key_stat(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0)
     return NULL;
@@ -386,16 +456,20 @@ static void proc_program_close(NlProc *p) {
 
 /* ---- process lifecycle ---- */
 
+static void proc_trace_text(NlProc *p, const char *s) {
+  NlWorld *w = p->host->world;
+  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_PROC,
+               nl_node_trace_id(p->host->node), p->trace_name, 0,
+               (uint16_t)p->state, s, (guint32)strlen(s));
+}
+
 static void proc_trace(NlProc *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void proc_trace(NlProc *p, const char *fmt, ...) {
-  NlWorld *w = p->host->world;
   va_list ap;
   va_start(ap, fmt);
   char *s = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  nl_trace_add(nl_world_trace(w), nl_world_now(w), NL_TRACE_PROC,
-               nl_node_trace_id(p->host->node), p->trace_name, 0,
-               (uint16_t)p->state, s, (guint32)strlen(s));
+  proc_trace_text(p, s);
   g_free(s);
 }
 
@@ -453,7 +527,7 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
   if (state == NL_PROC_EXITED)
     proc_trace(p, "exit %d", code);
   else
-    proc_trace(p, "%s", why ? why : nl_proc_state_name(state));
+    proc_trace_text(p, why ? why : nl_proc_state_name(state));
   nl__facts_proc_end(p);
   if (p->module) {
     proc_program_close(p);
@@ -509,10 +583,25 @@ static void proc_start(NlEvent *ev, void *data) {
     return;
   }
   p->state = NL_PROC_RUNNING;
-  GString *cmd = g_string_new(NULL);
-  for (int i = 0; i < p->argc; i++)
-    g_string_append_printf(cmd, i ? " %s" : "%s", p->argv[i]);
-  proc_trace(p, "start pid=%d %s", p->pid, cmd->str);
+  /* "start pid=%d ARGV..." without printf: a world starts thousands. */
+  char num[16], *d = num + sizeof num;
+  *--d = '\0';
+  guint pid = p->pid < 0 ? 0u - (guint)p->pid : (guint)p->pid;
+  do
+    *--d = (char)('0' + pid % 10);
+  while ((pid /= 10) != 0);
+  if (p->pid < 0)
+    *--d = '-';
+  GString *cmd = g_string_sized_new(64);
+  g_string_append(cmd, "start pid=");
+  g_string_append(cmd, d);
+  g_string_append_c(cmd, ' ');
+  for (int i = 0; i < p->argc; i++) {
+    if (i > 0)
+      g_string_append_c(cmd, ' ');
+    g_string_append(cmd, p->argv[i]);
+  }
+  proc_trace_text(p, cmd->str);
   g_string_free(cmd, TRUE);
   int err = 0;
   if (nl__thread_new(p, TRUE, NULL, NULL, &err) == NULL)
@@ -545,7 +634,7 @@ static char *find_program(const char *program, gboolean *builtin) {
     if (dirs[i] == NULL)
       continue;
     char *path = g_strconcat(dirs[i], "/", program, ".so", NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS))
+    if (program_exists(path))
       return path;
     g_free(path);
   }

@@ -113,6 +113,12 @@ void nl_proc_set_watchdog(unsigned ms);
  * defaults to $NATLAB_PROGRAMS_DIR, then the installed and build trees. */
 void nl_proc_set_programs_dir(const char *dir);
 
+/* Between nl_proc_spawn_batch(TRUE) and (FALSE), while a world is built,
+ * spawns ask the file system about each program file once (whether it
+ * exists, its identity) instead of once per spawn: the files must not
+ * change in between. */
+void nl_proc_spawn_batch(gboolean on);
+
 /* Puts natlab's thread back in the global locale.  Between runs of
  * programs it keeps the locale the last run left (C or C.UTF-8, which
  * format as the global one does), so a caller that will print to the
