@@ -352,8 +352,10 @@ static void known_free(gpointer data) {
 
 static char *sources_key(const char *const *sources) {
   GString *k = g_string_new(NULL);
-  for (const char *const *s = sources; *s; s++)
-    g_string_append_printf(k, "%s\n", *s);
+  for (const char *const *s = sources; *s; s++) {
+    g_string_append(k, *s);
+    g_string_append_c(k, '\n');
+  }
   return g_string_free(k, FALSE);
 }
 
