@@ -405,11 +405,13 @@ void nl__scn_group_bind(NlScnParser *p, const NlScnGroup *g, gint64 value) {
   k->value = g_strdup(d);
   p->group_var = k->name;
   p->group_value = value;
+  p->group_const = k;
 }
 
 void nl__scn_group_unbind(NlScnParser *p, const NlScnGroup *g) {
   NlScnConst *k = g_hash_table_lookup(p->consts, g->var);
   p->group_var = NULL;
+  p->group_const = NULL;
   if (k == NULL)
     return;
   g_hash_table_remove(p->consts, g->var);

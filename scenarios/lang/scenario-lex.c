@@ -38,8 +38,10 @@ static NlScnLoc loc_at(const NlScnLine *l, gsize byte) {
 
 void nl__scn_line_clear(NlScnLine *l) {
   /* The words' strings all live in l->buf. */
-  g_free(l->tok);
-  g_free(l->buf);
+  if (!l->borrowed) {
+    g_free(l->tok);
+    g_free(l->buf);
+  }
   l->tok = NULL;
   l->buf = NULL;
   l->ntok = 0;
@@ -71,6 +73,11 @@ typedef struct {
 struct NlScnLexed {
   Span *span;
   guint n;
+  /* A group's copies reuse one token array and one buffer. */
+  gboolean reuse;
+  NlScnTok *tok;
+  char *buf;
+  gsize cap;
   gboolean indented;
   /* A mistake in word @fail_at (an unterminated string, a stray quote),
    * reported once the words before it are substituted, as reading the
@@ -184,8 +191,9 @@ static gboolean lex_word(NlScnLexed *x, const NlScnLine *l, gsize pos,
   return TRUE;
 }
 
-NlScnLexed *nl__scn_lex_words(const NlScnLine *l) {
+NlScnLexed *nl__scn_lex_words(const NlScnLine *l, gboolean reuse) {
   NlScnLexed *x = g_new0(NlScnLexed, 1);
+  x->reuse = reuse;
   GArray *spans = g_array_sized_new(FALSE, TRUE, sizeof(Span), 8);
   gsize pos = 0;
   while (is_blank(l->raw[pos]))
@@ -228,6 +236,8 @@ void nl__scn_lexed_free(NlScnLexed *x) {
     g_free(x->span[i].lit);
   g_free(x->span);
   g_free(x->fail_msg);
+  g_free(x->tok);
+  g_free(x->buf);
   g_free(x);
 }
 
@@ -358,8 +368,16 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
                           "expected a constant name after $ (like $latency "
                           "or ${latency}; write $$ for a plain $)");
     }
-    char *name = g_strndup(l->raw + ns, ne - ns);
-    NlScnConst *c2 = g_hash_table_lookup(p->consts, name);
+    NlScnConst *c2 = NULL;
+    char *name = NULL;
+    const char *gv = p->group_var;
+    if (gv != NULL && strncmp(gv, l->raw + ns, ne - ns) == 0 &&
+        gv[ne - ns] == '\0') {
+      c2 = p->group_const; /* ${i}: every copy of a group names it */
+    } else {
+      name = g_strndup(l->raw + ns, ne - ns);
+      c2 = g_hash_table_lookup(p->consts, name);
+    }
     if (c2 == NULL) {
       NlScnLoc loc = loc_at(l, i);
       GPtrArray *names = g_ptr_array_new();
@@ -452,11 +470,24 @@ static void put_from(Buf *b, const NlScnLine *l, const From *f,
   t->from = OFF(at);
 }
 
-gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
+gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, NlScnLexed *x) {
   guint n = x->n;
-  NlScnTok *tok = g_new0(NlScnTok, n > 0 ? n : 1);
-  gsize rawlen = strlen(l->raw);
-  Buf bb = {g_malloc(rawlen * 2 + 64), 0, rawlen * 2 + 64}, *b = &bb;
+  NlScnTok *tok;
+  Buf bb, *b = &bb;
+  if (x->reuse) {
+    if (x->tok == NULL) {
+      x->tok = g_new(NlScnTok, n > 0 ? n : 1);
+      x->cap = strlen(l->raw) * 2 + 64;
+      x->buf = g_malloc(x->cap);
+    }
+    tok = x->tok;
+    memset(tok, 0, sizeof *tok * n);
+    bb = (Buf){x->buf, 0, x->cap};
+  } else {
+    tok = g_new0(NlScnTok, n > 0 ? n : 1);
+    gsize cap = strlen(l->raw) * 2 + 64;
+    bb = (Buf){g_malloc(cap), 0, cap};
+  }
   gboolean ok = TRUE;
   guint done = 0;
   p->line_expanded = 0;
@@ -512,6 +543,11 @@ gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
   if (ok && x->failed)
     ok = nl__scn_fail(p, &x->fail_loc, x->fail_code, "%s", x->fail_msg);
   l->buf = b->s;
+  if (x->reuse) {
+    x->buf = b->s; /* (it may have grown) */
+    x->cap = b->cap;
+    l->borrowed = TRUE;
+  }
   for (guint i = 0; i < done; i++) {
     tok[i].text = PTR(l->buf, tok[i].text);
     tok[i].key = PTR(l->buf, tok[i].key);
@@ -524,7 +560,7 @@ gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x) {
 }
 
 gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l) {
-  NlScnLexed *x = nl__scn_lex_words(l);
+  NlScnLexed *x = nl__scn_lex_words(l, FALSE);
   gboolean ok = nl__scn_lex_fill(p, l, x);
   nl__scn_lexed_free(x);
   return ok;

@@ -1977,7 +1977,7 @@ static gboolean parse_group(NlScnParser *p, const char *file,
     l.file = file;
     l.line = g_array_index(numbers, guint, k);
     l.raw = k == 0 ? tmpl : g_ptr_array_index(lines, k);
-    words[k] = nl__scn_lex_words(&l);
+    words[k] = nl__scn_lex_words(&l, TRUE);
   }
   for (gint64 v = g.lo; ok && v <= g.hi; v++) {
     nl__scn_group_bind(p, &g, v);

@@ -32,6 +32,8 @@ typedef struct {
   guint ntok;
   NlScnTok *tok;
   char *buf; /* the words' strings (the tokens point into it) */
+  gboolean borrowed; /* @tok and @buf are the NlScnLexed's, kept for the
+                      * next copy */
 } NlScnLine;
 
 /* A `at T run NODE ...` waiting for its node to be resolved. */
@@ -67,6 +69,7 @@ typedef struct {
    * constant holds as text too). */
   const char *group_var;
   gint64 group_value;
+  NlScnConst *group_const;
   /* IPv4 addresses given to links so far, for `auto` to skip. */
   GHashTable *claimed_addrs; /* uint32 (host order) as pointer+1 */
   /* What the file system said, asked once per parse: a group of 100,000
@@ -140,8 +143,10 @@ gboolean nl__scn_python_source_ok(NlScnParser *p, const NlScnLoc *loc,
  * reporting the first mistake of the line as written, left to right.
  * nl__scn_lex_line does both. */
 typedef struct NlScnLexed NlScnLexed;
-NlScnLexed *nl__scn_lex_words(const NlScnLine *l);
-gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, const NlScnLexed *x);
+/* @reuse: each fill reuses the last one's memory (a group's copies, each
+ * cleared before the next is filled). */
+NlScnLexed *nl__scn_lex_words(const NlScnLine *l, gboolean reuse);
+gboolean nl__scn_lex_fill(NlScnParser *p, NlScnLine *l, NlScnLexed *x);
 void nl__scn_lexed_free(NlScnLexed *x);
 gboolean nl__scn_lex_line(NlScnParser *p, NlScnLine *l);
 void nl__scn_line_clear(NlScnLine *l);
