@@ -177,6 +177,26 @@ static void test_pool_hands_out_addresses_in_order(void **state) {
   test_run_free(r);
 }
 
+/* A copy's ${EXPR}s, read once for all copies, give what reading each
+ * copy's line gives: C's truncating / and %, unary minus, precedence,
+ * another constant beside the group variable. */
+static void test_group_expressions_per_copy(void **state) {
+  const char *text =
+      "duration 1s\n"
+      "set n = 3\n"
+      "network lan 10.1.0.0/16 latency=1ms\n"
+      "host c[1..12]\n"
+      "  link lan 10.1.${(i-1)/5+1}.${-(-i)%7*n+(i-1)/3-1+10}\n";
+  TestRun *r = test_run("x.nlab", text);
+  assert_non_null(strstr(r->text, "c1 topology [lan] ifname=eth0 "
+                                  "addr=10.1.1.12/16"));
+  assert_non_null(strstr(r->text, "c7 topology [lan] ifname=eth0 "
+                                  "addr=10.1.2.11/16"));
+  assert_non_null(strstr(r->text, "c12 topology [lan] ifname=eth0 "
+                                  "addr=10.1.3.27/16"));
+  test_run_free(r);
+}
+
 static char *load_error(const char *text) {
   GError *err = NULL;
   NlScenario *s = nl_scenario_load_string("e.nlab", text, -1, NULL, &err);
@@ -217,6 +237,31 @@ static void test_group_errors_name_the_copy_and_the_line(void **state) {
       {"network lan 10.1.0.0/24 pool=10.2.0.1-10.2.0.9\n",
        "e.nlab:1:30: expected a pool inside one of the network's subnets, "
        "got \"10.2.0.1-10.2.0.9\""},
+      /* A copy's expressions are read once for all copies
+       * (nl__scn_eval_copy); a mistake in one copy is still reported
+       * where it is, in that copy. */
+      {"network lan 10.1.0.0/24\nhost c[1..3]\n  link lan "
+       "10.1.0.${100/(2-i)}\n",
+       "e.nlab:3:24: division by zero in the expression (in copy i=2 of "
+       "c[1..3])"},
+      {"network lan 10.1.0.0/24\nhost c[1..2]\n  link lan "
+       "10.1.0.${i+99999999999999999999}\n",
+       "e.nlab:3:23: this number is too large for an expression (in copy "
+       "i=1 of c[1..2])"},
+      /* A line's words are found once (nl__scn_lex_words): the first
+       * mistake read left to right still wins, a substitution's before a
+       * later unterminated string. */
+      {"network lan 10.1.0.0/24\nhost c[1..2]\n  link $nope 10.1.0.5 "
+       "\"x\n",
+       "e.nlab:3:8: $nope is not set: expected a `set nope = VALUE` line "
+       "before this one (in copy i=1 of c[1..2])"},
+      {"set n = 3\nnetwork lan 10.1.0.0/24\nhost c[1..2]\n  link lan "
+       "10.1.0.${i*n+1} \"x\n",
+       "e.nlab:4:28: unterminated string: expected a closing \" before the "
+       "end of the line (in copy i=1 of c[1..2])"},
+      {"network lan 10.1.0.0/24\nhost c[1..2]\n  link lan 10.1.0.${i}\"x\n",
+       "e.nlab:3:23: a quote may only start a word or a value after KEY=; "
+       "expected a space before it (in copy i=1 of c[1..2])"},
   };
   for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
     char *m = load_error(cases[k].text);
@@ -263,6 +308,7 @@ int main(void) {
       cmocka_unit_test(test_group_expectation_counts_its_copies),
       cmocka_unit_test(test_group_percentage_rounds_up),
       cmocka_unit_test(test_pool_hands_out_addresses_in_order),
+      cmocka_unit_test(test_group_expressions_per_copy),
       cmocka_unit_test(test_group_errors_name_the_copy_and_the_line),
       cmocka_unit_test(test_thousand_clients_fit_in_thirty_lines),
   };

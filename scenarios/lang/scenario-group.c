@@ -231,6 +231,221 @@ gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from, gsize to,
   return TRUE;
 }
 
+/* ---- expressions read once for a group's copies ---- */
+
+/* The operations of one ${EXPR} in postfix order.  Every copy of a group
+ * evaluates the same expressions with another value of the group
+ * variable: they are read once (compile) and evaluated from this form.
+ * Anything unusual (a mistake, a division by zero) goes back to the
+ * reading above, which reports it as it always has. */
+typedef enum { OP_NUM, OP_VAR, OP_NEG, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD } OpKind;
+
+typedef struct {
+  guint8 op;
+  gint64 v;
+} Op;
+
+typedef struct {
+  guint n, cap;
+  Op *ops;
+  NlScnParser *p;
+  const char *s;
+  gsize pos, end;
+} Compile;
+
+static void emit(Compile *c, guint8 op, gint64 v) {
+  if (c->n == c->cap) {
+    c->cap = c->cap ? c->cap * 2 : 16;
+    c->ops = g_renew(Op, c->ops, c->cap);
+  }
+  c->ops[c->n].op = op;
+  c->ops[c->n].v = v;
+  c->n++;
+}
+
+static void c_blanks(Compile *c) {
+  while (c->pos < c->end && (c->s[c->pos] == ' ' || c->s[c->pos] == '\t'))
+    c->pos++;
+}
+
+static gboolean c_expr(Compile *c);
+
+static gboolean c_factor(Compile *c) {
+  c_blanks(c);
+  if (c->pos >= c->end)
+    return FALSE;
+  char ch = c->s[c->pos];
+  if (ch == '(') {
+    c->pos++;
+    if (!c_expr(c))
+      return FALSE;
+    c_blanks(c);
+    if (c->pos >= c->end || c->s[c->pos] != ')')
+      return FALSE;
+    c->pos++;
+    return TRUE;
+  }
+  if (ch == '-') {
+    c->pos++;
+    if (!c_factor(c))
+      return FALSE;
+    emit(c, OP_NEG, 0);
+    return TRUE;
+  }
+  if (g_ascii_isdigit(ch)) {
+    gint64 v = 0;
+    while (c->pos < c->end && g_ascii_isdigit(c->s[c->pos])) {
+      int d = c->s[c->pos++] - '0';
+      if (v > (G_MAXINT64 - d) / 10)
+        return FALSE;
+      v = v * 10 + d;
+    }
+    emit(c, OP_NUM, v);
+    return TRUE;
+  }
+  if (ch == '$') {
+    c->pos++;
+    if (c->pos < c->end && c->s[c->pos] == '{') {
+      c->pos++;
+      if (!c_expr(c))
+        return FALSE;
+      c_blanks(c);
+      if (c->pos >= c->end || c->s[c->pos] != '}')
+        return FALSE;
+      c->pos++;
+      return TRUE;
+    }
+    if (c->pos >= c->end ||
+        !(g_ascii_isalpha(c->s[c->pos]) || c->s[c->pos] == '_'))
+      return FALSE;
+    return c_factor(c);
+  }
+  if (g_ascii_isalpha(ch) || ch == '_') {
+    gsize start = c->pos;
+    while (c->pos < c->end &&
+           (g_ascii_isalnum(c->s[c->pos]) || c->s[c->pos] == '_'))
+      c->pos++;
+    gsize len = c->pos - start;
+    const char *gv = c->p->group_var;
+    if (gv != NULL && strncmp(gv, c->s + start, len) == 0 && gv[len] == '\0') {
+      emit(c, OP_VAR, 0);
+      return TRUE;
+    }
+    /* Another constant: fixed while the group's copies are read. */
+    char *name = g_strndup(c->s + start, len);
+    NlScnConst *k = g_hash_table_lookup(c->p->consts, name);
+    g_free(name);
+    gint64 v;
+    if (k == NULL || !parse_int(k->value, &v))
+      return FALSE;
+    emit(c, OP_NUM, v);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean c_term(Compile *c) {
+  if (!c_factor(c))
+    return FALSE;
+  for (;;) {
+    c_blanks(c);
+    if (c->pos >= c->end)
+      return TRUE;
+    char op = c->s[c->pos];
+    if (op != '*' && op != '/' && op != '%')
+      return TRUE;
+    c->pos++;
+    if (!c_factor(c))
+      return FALSE;
+    emit(c, op == '*' ? OP_MUL : op == '/' ? OP_DIV : OP_MOD, 0);
+  }
+}
+
+static gboolean c_expr(Compile *c) {
+  if (!c_term(c))
+    return FALSE;
+  for (;;) {
+    c_blanks(c);
+    if (c->pos >= c->end)
+      return TRUE;
+    char op = c->s[c->pos];
+    if (op != '+' && op != '-')
+      return TRUE;
+    c->pos++;
+    if (!c_term(c))
+      return FALSE;
+    emit(c, op == '+' ? OP_ADD : OP_SUB, 0);
+  }
+}
+
+/* A compiled expression: its operations, or none when it must be read
+ * each time (n == 0). */
+typedef struct {
+  guint n;
+  Op ops[];
+} Compiled;
+
+static Compiled *compile(NlScnParser *p, const char *s, gsize len) {
+  Compile c = {0, 0, NULL, p, s, 0, len};
+  gboolean ok = c_expr(&c);
+  c_blanks(&c);
+  ok = ok && c.pos == c.end && c.n <= 64;
+  guint n = ok ? c.n : 0;
+  Compiled *r = g_malloc(sizeof *r + sizeof(Op) * n);
+  r->n = n;
+  if (n > 0)
+    memcpy(r->ops, c.ops, sizeof(Op) * n);
+  g_free(c.ops);
+  return r;
+}
+
+/* FALSE when it cannot be evaluated this way (a division by zero). */
+static gboolean run_compiled(const Compiled *x, gint64 var, gint64 *out) {
+  gint64 st[64];
+  guint sp = 0;
+  for (guint i = 0; i < x->n; i++) {
+    const Op *o = &x->ops[i];
+    switch (o->op) {
+      case OP_NUM: st[sp++] = o->v; break;
+      case OP_VAR: st[sp++] = var; break;
+      case OP_NEG: st[sp - 1] = -st[sp - 1]; break;
+      case OP_ADD: sp--; st[sp - 1] = st[sp - 1] + st[sp]; break;
+      case OP_SUB: sp--; st[sp - 1] = st[sp - 1] - st[sp]; break;
+      case OP_MUL: sp--; st[sp - 1] = st[sp - 1] * st[sp]; break;
+      case OP_DIV:
+      case OP_MOD:
+        sp--;
+        if (st[sp] == 0)
+          return FALSE;
+        st[sp - 1] = o->op == OP_DIV ? st[sp - 1] / st[sp]
+                                     : st[sp - 1] % st[sp];
+        break;
+    }
+  }
+  *out = st[0];
+  return TRUE;
+}
+
+gboolean nl__scn_eval_copy(NlScnParser *p, const NlScnLine *l, gsize from,
+                           gsize to, gint64 *out) {
+  if (p->group_var == NULL)
+    return nl__scn_eval(p, l, from, to, out);
+  /* The group's lines stay where they are while its copies are read:
+   * the expression's place in one of them names it. */
+  if (p->group_exprs == NULL)
+    p->group_exprs = g_hash_table_new_full(g_direct_hash, g_direct_equal,
+                                           NULL, g_free);
+  const char *at = l->raw + from;
+  Compiled *x = g_hash_table_lookup(p->group_exprs, at);
+  if (x == NULL) {
+    x = compile(p, at, to - from);
+    g_hash_table_insert(p->group_exprs, (gpointer)at, x);
+  }
+  if (x->n > 0 && run_compiled(x, p->group_value, out))
+    return TRUE;
+  return nl__scn_eval(p, l, from, to, out);
+}
+
 gboolean nl__scn_is_expr(const char *s, gsize len) {
   for (gsize i = 0; i < len; i++)
     if (!g_ascii_isalnum(s[i]) && s[i] != '_')
@@ -412,6 +627,10 @@ void nl__scn_group_unbind(NlScnParser *p, const NlScnGroup *g) {
   NlScnConst *k = g_hash_table_lookup(p->consts, g->var);
   p->group_var = NULL;
   p->group_const = NULL;
+  if (p->group_exprs != NULL) {
+    g_hash_table_destroy(p->group_exprs);
+    p->group_exprs = NULL;
+  }
   if (k == NULL)
     return;
   g_hash_table_remove(p->consts, g->var);

@@ -336,7 +336,7 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
       }
       if (close < to && nl__scn_is_expr(l->raw + ns, close - ns)) {
         gint64 v;
-        if (!nl__scn_eval(p, l, ns, close, &v))
+        if (!nl__scn_eval_copy(p, l, ns, close, &v))
           return FALSE;
         char num[24], *d = num + sizeof num;
         guint64 m = v < 0 ? 0 - (guint64)v : (guint64)v;

@@ -70,6 +70,7 @@ typedef struct {
   const char *group_var;
   gint64 group_value;
   NlScnConst *group_const;
+  GHashTable *group_exprs; /* ${EXPR}s of the group's lines, read once */
   /* IPv4 addresses given to links so far, for `auto` to skip. */
   GHashTable *claimed_addrs; /* uint32 (host order) as pointer+1 */
   /* What the file system said, asked once per parse: a group of 100,000
@@ -115,6 +116,10 @@ void nl__scn_group_name_copy(NlScnParser *p, const NlScnGroup *g,
 /* Evaluates the integer expression raw[from..to) of @l. */
 gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from,
                       gsize to, gint64 *out);
+/* nl__scn_eval for a ${EXPR} of a group's line while its copies are read:
+ * the expression is read once and evaluated for each copy. */
+gboolean nl__scn_eval_copy(NlScnParser *p, const NlScnLine *l, gsize from,
+                           gsize to, gint64 *out);
 /* Whether ${...} holding @s is an expression rather than a name. */
 gboolean nl__scn_is_expr(const char *s, gsize len);
 
