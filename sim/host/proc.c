@@ -793,9 +793,13 @@ void nl_proc_trace_blocked(NlProc *p) {
     char tb[NL_TIME_STRLEN];
     if (p->threads->len > 1)
       g_string_append_printf(s, "%s thread %d", i ? ";" : ":", t->tid);
-    g_string_append_printf(s, " in %s() since %ss",
-                           t->call ? t->call : "a wait",
-                           nl_time_to_string(t->block_since, tb));
+    /* " in %s() since %ss", without printf: the end of a run asks this
+     * of every process. */
+    g_string_append(s, " in ");
+    g_string_append(s, t->call ? t->call : "a wait");
+    g_string_append(s, "() since ");
+    g_string_append(s, nl_time_to_string(t->block_since, tb));
+    g_string_append_c(s, 's');
   }
   if (oldest == NL_TIME_NEVER) {
     g_string_free(s, TRUE);
