@@ -313,6 +313,115 @@ static void test_event_advance_only_when_nothing_comes_first(void **state) {
   nl_event_queue_free(q);
 }
 
+/* Events scheduled for the clock's own time fire after every event
+ * already due then, in the order they were scheduled, also across a stop
+ * and from outside the loop. */
+typedef struct {
+  NlEvent ev;
+  Log *log;
+  int id;
+  Item *later[2]; /* scheduled for now by this one's callback */
+  gboolean stop;
+} Now;
+
+static void now_fire(NlEvent *ev, void *data) {
+  Now *a = data;
+  Log *log = a->log;
+  log->order[log->n] = a->id;
+  log->when[log->n] = nl_event_now(log->q);
+  log->n++;
+  for (int i = 0; i < 2; i++)
+    if (a->later[i] != NULL)
+      nl_event_schedule(log->q, &a->later[i]->ev, nl_event_now(log->q));
+  if (a->stop)
+    nl_event_stop(log->q);
+  /* Each time, something else is due now (or the run stopped): no
+   * advance. */
+  assert_false(nl_event_advance(log->q, nl_event_now(log->q) + 1));
+  (void)ev;
+}
+
+static void test_event_due_now_fires_after_earlier_ties(void **state) {
+  Log log = {0};
+  log.q = nl_event_queue_new();
+  Item d = {.id = 4, .log = &log}, e = {.id = 5, .log = &log},
+       f = {.id = 6, .log = &log};
+  nl_event_init(&d.ev, record, &d);
+  nl_event_init(&e.ev, record, &e);
+  nl_event_init(&f.ev, record, &f);
+  /* a, b and c at 5000 (beyond level 0's span: they move down first),
+   * scheduled at 0; a schedules d and e for 5000; b stops the run. */
+  Now a = {.log = &log, .id = 1, .later = {&d, &e}};
+  Now b = {.log = &log, .id = 2, .stop = TRUE};
+  Now c = {.log = &log, .id = 3};
+  Now *all[] = {&a, &b, &c};
+  for (int i = 0; i < 3; i++) {
+    nl_event_init(&all[i]->ev, now_fire, all[i]);
+    nl_event_schedule(log.q, &all[i]->ev, 5000);
+  }
+  assert_int_equal(nl_event_run(log.q), 2);
+  assert_int_equal(nl_event_now(log.q), 5000);
+  assert_int_equal(nl_event_next_time(log.q), 5000);
+  /* From outside the loop, at the same time: after d and e. */
+  nl_event_schedule(log.q, &f.ev, 5000);
+  /* Moving e (pending, due now) puts it after f. */
+  nl_event_schedule(log.q, &e.ev, 5000);
+  assert_int_equal(nl_event_queue_size(log.q), 4);
+  assert_int_equal(nl_event_run(log.q), 4);
+  int order[] = {1, 2, 3, 4, 6, 5};
+  assert_int_equal(log.n, 6);
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(log.order[i], order[i]);
+    assert_int_equal(log.when[i], 5000);
+  }
+  nl_event_queue_free(log.q);
+}
+
+/* Events that move down to level 0 into the slot of the time that last
+ * fired (the same low bits, a later time) fire at their own time: after
+ * an event fired from a bucket above level 0 (0x1005, scheduled at 0),
+ * and after one fired from level 0 (0x1005, scheduled at 0x1000 by the
+ * event then). */
+typedef struct {
+  NlEvent ev;
+  Item *next;
+  NlTime at;
+} Arm;
+
+static void arm_fire(NlEvent *ev, void *data) {
+  Arm *a = data;
+  nl_event_schedule(a->next->log->q, &a->next->ev, a->at);
+  (void)ev;
+}
+
+static void test_event_moved_down_into_the_slot_of_now(void **state) {
+  for (int round = 0; round < 2; round++) {
+    Log log = {0};
+    log.q = nl_event_queue_new();
+    Item it[3];
+    NlTime at[3] = {0x1005, 0x5005, 0x5010};
+    for (int i = 0; i < 3; i++) {
+      it[i] = (Item){.id = i, .log = &log};
+      nl_event_init(&it[i].ev, record, &it[i]);
+    }
+    Arm arm = {.next = &it[0], .at = at[0]};
+    nl_event_init(&arm.ev, arm_fire, &arm);
+    if (round == 0)
+      nl_event_schedule(log.q, &it[0].ev, at[0]);
+    else
+      nl_event_schedule(log.q, &arm.ev, 0x1000);
+    for (int i = 1; i < 3; i++)
+      nl_event_schedule(log.q, &it[i].ev, at[i]);
+    assert_int_equal(nl_event_run(log.q), 3 + round);
+    assert_int_equal(log.n, 3);
+    for (int i = 0; i < 3; i++) {
+      assert_int_equal(log.order[i], i);
+      assert_int_equal(log.when[i], at[i]);
+    }
+    nl_event_queue_free(log.q);
+  }
+}
+
 /* The queue against a model that knows nothing but the rule: the pending
  * event with the smallest (time, order of scheduling) fires next.  Random
  * schedules, moves and cancels, from callbacks and between runs, with
@@ -339,6 +448,8 @@ struct Model {
   uint64_t x;
   uint64_t fired, advanced;
   NlTime until;
+  gboolean stopped; /* nl_event_stop() in this run's callbacks */
+  uint64_t stops;
 };
 
 static uint64_t model_rand(Model *m) {
@@ -355,8 +466,12 @@ static NlTime model_delay(Model *m, gboolean huge) {
                                  (NlTime)1 << 40};
   uint64_t r = model_rand(m);
   guint k = (guint)(r % 14);
-  if (k == 12)
-    return (NlTime)(model_rand(m) % 300); /* ties and neighbours */
+  if (k == 12) {
+    uint64_t x = model_rand(m);
+    if (x % 3 == 0) /* the same low bits as now, a later time */
+      return (NlTime)(4096 * (1 + (x >> 2) % 8));
+    return (NlTime)((x >> 2) % 300); /* ties and neighbours */
+  }
   if (k == 13)
     return huge ? (NlTime)1 << (40 + model_rand(m) % 23) : 0;
   return (NlTime)((r >> 8) % (uint64_t)(scale[k] + 1));
@@ -399,7 +514,8 @@ static void model_ops(Model *m, gboolean in_callback) {
     } else if (in_callback) {
       NlTime at = now + model_delay(m, FALSE);
       int next = model_next(m);
-      gboolean expect = at <= m->until && (next < 0 || m->at[next] > at);
+      gboolean expect = !m->stopped && at <= m->until &&
+                        (next < 0 || m->at[next] > at);
       gboolean got = nl_event_advance(m->q, at);
       assert_int_equal(got, expect);
       if (got) {
@@ -424,6 +540,15 @@ static void model_fire(NlEvent *ev, void *data) {
   m->fired++;
   if (m->fired < 200000)
     model_ops(m, TRUE);
+  /* Now and then the run stops after this event (and its ops, which may
+   * then schedule more at the same time); the test runs it again. */
+  if (model_rand(m) % 97 == 0) {
+    nl_event_stop(m->q);
+    m->stopped = TRUE;
+    m->stops++;
+    if (m->fired < 200000)
+      model_ops(m, TRUE);
+  }
 }
 
 static void test_event_random_against_model(void **state) {
@@ -448,9 +573,17 @@ static void test_event_random_against_model(void **state) {
               : round % 50 == 0 ? now + ((NlTime)1 << 46)
                                 : now + model_delay(&m, FALSE);
     uint64_t before = m.fired + m.advanced;
-    total += m.until == NL_TIME_NEVER ? nl_event_run(m.q)
-                                      : nl_event_run_until(m.q, m.until);
-    assert_int_equal(total, m.fired + m.advanced);
+    do {
+      m.stopped = FALSE;
+      total += m.until == NL_TIME_NEVER ? nl_event_run(m.q)
+                                        : nl_event_run_until(m.q, m.until);
+      assert_int_equal(total, m.fired + m.advanced);
+      if (m.stopped) {
+        /* Between runs: more at the same time, after those pending. */
+        assert_true(nl_event_now(m.q) <= m.until);
+        model_ops(&m, FALSE);
+      }
+    } while (m.stopped);
     assert_true(m.fired + m.advanced >= before);
     int next = model_next(&m);
     if (m.until != NL_TIME_NEVER) {
@@ -467,6 +600,7 @@ static void test_event_random_against_model(void **state) {
   assert_int_equal(nl_event_fired(m.q), total);
   assert_true(m.fired > 10000);
   assert_true(m.advanced > 100);
+  assert_true(m.stops > 100);
   nl_event_queue_free(m.q);
   for (int i = 0; i < MODEL_N; i++)
     assert_false(nl_event_pending(&m.items[i].ev));
@@ -484,6 +618,8 @@ int main(void) {
     cmocka_unit_test(test_event_firing_event_is_not_pending),
     cmocka_unit_test(test_event_callback_may_free_its_event),
     cmocka_unit_test(test_event_advance_only_when_nothing_comes_first),
+    cmocka_unit_test(test_event_due_now_fires_after_earlier_ties),
+    cmocka_unit_test(test_event_moved_down_into_the_slot_of_now),
     cmocka_unit_test(test_event_random_against_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,19 @@
  *    event (at >= now) always has its bucket.
  *  - The event that fires leaves its bucket before its callback runs: it
  *    is not pending then, may re-arm (an ordinary schedule) or be freed.
+ *  - An event scheduled for the clock's own time (a thread woken by a
+ *    packet, a loopback packet) goes to the lane, a FIFO beside the
+ *    wheel, without the bitmaps.  It comes after every event of the wheel
+ *    due at that time: those were scheduled before the clock got there,
+ *    and from then on every event for that time goes to the lane.  The
+ *    clock does not move while the lane holds an event (the lane is
+ *    always due first: nl_event_advance refuses).
+ *  - The wheel's events due at the clock's time are all in the level-0
+ *    bucket of that time: the clock got there by firing one of them (the
+ *    base then moved there too), or when none was due then (an advance,
+ *    the end of a bounded run).  So the loop fires that bucket's events,
+ *    then the lane's, without a search of the bitmaps; it searches only
+ *    when both are empty.
  */
 #include "sim/core/event.h"
 
@@ -50,6 +63,9 @@
 #define SLOTS (1u << LEVEL_BITS)
 #define LEVELS 6u /* LEVELS * LEVEL_BITS >= 63: every NlTime */
 #define WORDS (SLOTS / 64u)
+#define LANE (LEVELS * SLOTS) /* the lane's index in ev->slot */
+/* q->until outside a running loop, or once it is stopped: no advance. */
+#define NO_LIMIT G_MININT64
 
 /* A bucket is its first event; the first's prev is the last (8 bytes a
  * bucket: level 0 fits the first-level cache). */
@@ -60,19 +76,21 @@ typedef struct {
 struct NlEventQueue {
   NlTime now;  /* first: read inline by nl_event_now() (event.h) */
   NlTime base; /* the wheel's base: <= now and <= every pending time */
+  Bucket lane; /* the events due now, in the order they were scheduled */
+  NlTime until; /* the running loop's limit for an advance, or NO_LIMIT */
   guint len;
   guint levels; /* bit k: level k holds an event */
-  uint64_t fired;
-  NlTime until; /* the running nl_event_run*()'s limit */
   gboolean stopped;
-  NlEvent *firing; /* the event whose callback runs, or NULL */
+  uint64_t fired;
   uint64_t used[LEVELS]; /* bit j: bits[k][j] is not 0 */
   uint64_t bits[LEVELS][WORDS]; /* the non-empty buckets */
   Bucket buckets[LEVELS * SLOTS];
 };
 
 NlEventQueue *nl_event_queue_new(void) {
-  return g_new0(NlEventQueue, 1);
+  NlEventQueue *q = g_new0(NlEventQueue, 1);
+  q->until = NO_LIMIT;
+  return q;
 }
 
 /* The non-empty bucket of level @k with the smallest slot. */
@@ -87,6 +105,8 @@ void nl_event_queue_free(NlEventQueue *q) {
   for (guint i = 0; i < LEVELS * SLOTS; i++)
     for (NlEvent *ev = q->buckets[i].head; ev != NULL; ev = ev->next)
       ev->slot = G_MAXUINT;
+  for (NlEvent *ev = q->lane.head; ev != NULL; ev = ev->next)
+    ev->slot = G_MAXUINT;
   g_free(q);
 }
 
@@ -98,28 +118,39 @@ void nl_event_init(NlEvent *ev, NlEventFn fn, void *data) {
   ev->slot = G_MAXUINT;
 }
 
+/* Appends @ev to the FIFO @b; TRUE if it was empty. */
+static inline gboolean append(Bucket *b, NlEvent *ev) {
+  NlEvent *first = b->head;
+  ev->next = NULL;
+  if (first != NULL) {
+    NlEvent *last = first->prev;
+    last->next = ev;
+    ev->prev = last;
+    first->prev = ev;
+    return FALSE;
+  }
+  b->head = ev;
+  ev->prev = ev;
+  return TRUE;
+}
+
+/* Appends @ev to bucket @s of level @k. */
+static inline void insert_at(NlEventQueue *q, NlEvent *ev, guint k, guint s) {
+  guint i = k * SLOTS + s;
+  ev->slot = i;
+  if (append(&q->buckets[i], ev)) {
+    q->bits[k][s / 64u] |= (uint64_t)1 << (s % 64u);
+    q->used[k] |= (uint64_t)1 << (s / 64u);
+    q->levels |= 1u << k;
+  }
+}
+
 /* Appends @ev (idle, ev->time >= q->base) to its bucket. */
 static inline void insert(NlEventQueue *q, NlEvent *ev) {
   uint64_t t = (uint64_t)ev->time, x = t ^ (uint64_t)q->base;
   /* Level 0 (most events) without the bit scan. */
   guint k = x < SLOTS ? 0 : (guint)(63 - __builtin_clzll(x)) / LEVEL_BITS;
-  guint s = (guint)(t >> (k * LEVEL_BITS)) & (SLOTS - 1);
-  guint i = k * SLOTS + s;
-  Bucket *b = &q->buckets[i];
-  ev->slot = i;
-  ev->next = NULL;
-  if (b->head != NULL) {
-    NlEvent *last = b->head->prev;
-    last->next = ev;
-    ev->prev = last;
-    b->head->prev = ev;
-  } else {
-    b->head = ev;
-    ev->prev = ev;
-    q->bits[k][s / 64u] |= (uint64_t)1 << (s % 64u);
-    q->used[k] |= (uint64_t)1 << (s / 64u);
-    q->levels |= 1u << k;
-  }
+  insert_at(q, ev, k, (guint)(t >> (k * LEVEL_BITS)) & (SLOTS - 1));
 }
 
 static inline void bucket_emptied(NlEventQueue *q, guint i) {
@@ -134,15 +165,22 @@ static inline void bucket_emptied(NlEventQueue *q, guint i) {
 }
 G_STATIC_ASSERT(WORDS == 64);
 
-/* Takes pending @ev out of its bucket. */
+/* Takes the head @ev of bucket @i (or the lane) out. */
+static inline void pop_head(NlEventQueue *q, Bucket *b, NlEvent *ev, guint i) {
+  NlEvent *next = ev->next;
+  b->head = next;
+  if (next != NULL)
+    next->prev = ev->prev;
+  else if (i != LANE)
+    bucket_emptied(q, i);
+}
+
+/* Takes pending @ev out of its bucket or the lane. */
 static inline void unlink_event(NlEventQueue *q, NlEvent *ev) {
-  Bucket *b = &q->buckets[ev->slot];
+  guint i = ev->slot;
+  Bucket *b = i == LANE ? &q->lane : &q->buckets[i];
   if (ev == b->head) {
-    b->head = ev->next;
-    if (b->head != NULL)
-      b->head->prev = ev->prev;
-    else
-      bucket_emptied(q, ev->slot);
+    pop_head(q, b, ev, i);
   } else {
     ev->prev->next = ev->next;
     if (ev->next != NULL)
@@ -169,6 +207,16 @@ static void move_down(NlEventQueue *q, guint k, guint s) {
   q->buckets[i].head = NULL;
   bucket_emptied(q, i);
   q->base = slot_start(q, k, s);
+  if (k == 1) {
+    /* Every event of a level-1 bucket goes to level 0: its slot is its
+     * time's low digit. */
+    while (ev != NULL) {
+      NlEvent *next = ev->next;
+      insert_at(q, ev, 0, (guint)ev->time & (SLOTS - 1));
+      ev = next;
+    }
+    return;
+  }
   while (ev != NULL) {
     NlEvent *next = ev->next;
     insert(q, ev);
@@ -177,13 +225,17 @@ static void move_down(NlEventQueue *q, guint k, guint s) {
 }
 
 void nl_event_schedule(NlEventQueue *q, NlEvent *ev, NlTime at) {
-  g_return_if_fail(q != NULL && ev != NULL && ev->fn != NULL);
-  g_return_if_fail(at >= q->now);
+  g_return_if_fail(ev->fn != NULL && at >= q->now);
   if (nl_event_pending(ev))
     unlink_event(q, ev); /* moved: after every event already at @at */
   else
     q->len++;
   ev->time = at;
+  if (at == q->now) {
+    ev->slot = LANE;
+    append(&q->lane, ev);
+    return;
+  }
   insert(q, ev);
 }
 
@@ -211,40 +263,58 @@ static uint64_t run(NlEventQueue *q, NlTime until) {
   uint64_t n = 0, advanced = q->fired;
   q->until = until;
   q->stopped = FALSE;
-  while (q->levels != 0 && !q->stopped) {
-    guint k = (guint)__builtin_ctz(q->levels);
-    guint s = first_slot(q, k), i = k * SLOTS + s;
-    Bucket *b = &q->buckets[i];
-    if (k > 0 && b->head->next != NULL) {
-      /* Its events come after the limit if the bucket's start does; the
-       * base never moves past the limit (nor so past the clock). */
-      if (slot_start(q, k, s) > until)
+  /* The level-0 bucket of the clock's time: the wheel's events due now are
+   * its events, if any (see above).  When the base's span of level 0 does
+   * not hold the clock, the wheel has none: none was due then when the
+   * clock got there (by an advance, or the end of a bounded run), and
+   * every event scheduled since for that time is in the lane. */
+  Bucket none = {NULL};
+  Bucket *cur = ((uint64_t)q->now ^ (uint64_t)q->base) < SLOTS
+                    ? &q->buckets[(guint)q->now & (SLOTS - 1)]
+                    : &none;
+  while (!q->stopped) {
+    NlEvent *ev = cur->head;
+    if (ev != NULL) {
+      pop_head(q, cur, ev, (guint)(cur - q->buckets)); /* due now */
+    } else if ((ev = q->lane.head) != NULL) {
+      pop_head(q, &q->lane, ev, LANE); /* due now, after the wheel's */
+    } else {
+      /* The lane is empty: the wheel's earliest event. */
+      if (q->levels == 0)
         break;
-      move_down(q, k, s);
-      continue;
+      guint k = (guint)__builtin_ctz(q->levels);
+      guint s = first_slot(q, k), i = k * SLOTS + s;
+      Bucket *b = &q->buckets[i];
+      if (k > 0 && b->head->next != NULL) {
+        /* Its events come after the limit if the bucket's start does; the
+         * base never moves past the limit (nor so past the clock). */
+        if (slot_start(q, k, s) > until)
+          break;
+        move_down(q, k, s);
+        /* The base left the clock's span of level 0: the slot of the
+         * clock's time now holds later times, if any. */
+        cur = &none;
+        continue;
+      }
+      /* The head of a bucket of level 0, or the only event of a bucket
+       * above (the base then moves to its time without moving it down:
+       * every other event stays where it belongs). */
+      ev = b->head;
+      NlTime t = ev->time;
+      if (t > until)
+        break;
+      g_assert(t >= q->now); /* time never moves backwards */
+      pop_head(q, b, ev, i);
+      q->now = q->base = t;
+      cur = &q->buckets[(guint)t & (SLOTS - 1)]; /* b, for level 0 */
     }
-    /* The earliest event: the head of a bucket of level 0, or the only
-     * event of a bucket above (the base then moves to its time without
-     * moving it down: every other event stays where it belongs). */
-    NlEvent *ev = b->head;
-    NlTime t = ev->time;
-    if (t > until)
-      break;
-    g_assert(t >= q->now); /* time never moves backwards */
-    b->head = ev->next;
-    if (b->head != NULL)
-      b->head->prev = ev->prev;
-    else
-      bucket_emptied(q, i);
     ev->slot = G_MAXUINT; /* not pending while it fires */
     q->len--;
-    q->now = q->base = t;
     n++;
     /* The callback may re-arm or free @ev: nothing touches it afterwards. */
-    q->firing = ev;
     ev->fn(ev, ev->data);
-    q->firing = NULL;
   }
+  q->until = NO_LIMIT;
   advanced = q->fired - advanced; /* nl_event_advance() in callbacks */
   q->fired += n;
   if (!q->stopped && until != NL_TIME_NEVER && q->now < until)
@@ -263,13 +333,14 @@ uint64_t nl_event_run_until(NlEventQueue *q, NlTime until) {
 
 void nl_event_stop(NlEventQueue *q) {
   q->stopped = TRUE;
+  q->until = NO_LIMIT; /* no advance after it */
 }
 
 guint nl_event_queue_size(const NlEventQueue *q) {
   return q->len;
 }
 
-/* Whether a pending event is due at or before @at. */
+/* Whether an event of the wheel is due at or before @at. */
 static gboolean due_by(const NlEventQueue *q, NlTime at) {
   if (q->levels == 0)
     return FALSE;
@@ -287,6 +358,8 @@ static gboolean due_by(const NlEventQueue *q, NlTime at) {
 }
 
 NlTime nl_event_next_time(const NlEventQueue *q) {
+  if (q->lane.head != NULL)
+    return q->now;
   if (q->levels == 0)
     return NL_TIME_NEVER;
   guint k = (guint)__builtin_ctz(q->levels);
@@ -299,11 +372,11 @@ NlTime nl_event_next_time(const NlEventQueue *q) {
 }
 
 gboolean nl_event_advance(NlEventQueue *q, NlTime at) {
-  /* Only inside a callback of a running loop, within its limit, and only
-   * when no pending event comes first (one already at @at would: it was
-   * scheduled before). */
-  if (q->firing == NULL || q->stopped || at < q->now || at > q->until ||
-      due_by(q, at))
+  /* Only inside a callback of a running loop (q->until is NO_LIMIT
+   * otherwise, and once stopped), within its limit, and only when no
+   * pending event comes first (one already at @at would: it was scheduled
+   * before; the lane's are due now). */
+  if (at > q->until || at < q->now || q->lane.head != NULL || due_by(q, at))
     return FALSE;
   q->now = at;
   q->fired++;
