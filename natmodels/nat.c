@@ -220,15 +220,28 @@ static inline void udp_csum_replace_endpoint(guint8 *c, uint32_t old_addr,
  * quote inside an ICMP error) of protocol @proto, whose IPv4 header is at
  * @ip.  For ICMP echo the "port" is the identifier, whichever side.
  * Every checksum whose bytes are present is updated incrementally. */
-static uint32_t rewrite_addr(guint8 *ip, gboolean src, uint32_t addr) {
+static inline uint32_t rewrite_addr(guint8 *ip, gboolean src, uint32_t addr) {
   guint8 *ap = ip + (src ? 12 : 16);
   uint32_t old_addr = nl_wire_get32(ap);
   nl_wire_put32(ap, addr);
-  csum_replace32(ip + 10, old_addr, addr);
+  /* The header checksum: the address's two words at once, as
+   * udp_csum_replace_endpoint sums them.  The same bytes as
+   * csum_replace32's two steps: the sums agree modulo 0xffff, and a
+   * folded sum is 0 (the checksum 0xffff) only when all its terms are 0,
+   * for the one sum exactly when for the second step. */
+  guint8 *c = ip + 10;
+  uint32_t s = (uint16_t)~nl_wire_get16(c);
+  s += (uint16_t)~(old_addr >> 16);
+  s += (uint16_t)~old_addr;
+  s += addr >> 16;
+  s += addr & 0xffff;
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  nl_wire_put16(c, (uint16_t)~s);
   return old_addr;
 }
 
-static void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
+static inline void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
                              uint8_t proto, gboolean src, uint32_t addr,
                              uint16_t port) {
   uint32_t old_addr = rewrite_addr(ip, src, addr);
