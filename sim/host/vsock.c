@@ -761,13 +761,23 @@ static NlFile *get_file(NlThread *t, int fd, int *err) {
   return f;
 }
 
-static NlFile *get_sock(NlThread *t, int fd, int *err) {
-  NlFile *f = get_file(t, fd, err);
-  if (f && f->kind != NL_FILE_UDP && f->kind != NL_FILE_TCP) {
+/* get_sock() of the file @f descriptor @fd names (NULL: none), already
+ * looked up. */
+static NlFile *sock_of(NlFile *f, int *err) {
+  if (f == NULL) {
+    *err = -EBADF;
+    return NULL;
+  }
+  if (f->kind != NL_FILE_UDP && f->kind != NL_FILE_TCP) {
     *err = -ENOTSOCK;
     return NULL;
   }
+  *err = 0;
   return f;
+}
+
+static NlFile *get_sock(NlThread *t, int fd, int *err) {
+  return sock_of(nl__fd_get(t->proc, fd), err);
 }
 
 static gboolean nonblocking(const NlFile *f, int flags) {
@@ -1309,7 +1319,7 @@ ssize_t nl_vsock_sendto(NlThread *t, int fd, const void *buf, size_t len,
   NlFile *uf = nl__fd_get(t->proc, fd);
   if (uf != NULL && uf->kind == NL_FILE_UNIX)
     return unix_send(t, uf, buf, len, flags, sa);
-  NlFile *f = get_sock(t, fd, &err);
+  NlFile *f = sock_of(uf, &err);
   if (!f)
     return err;
   if (f->kind == NL_FILE_UDP) {
@@ -1402,7 +1412,7 @@ ssize_t nl_vsock_recvfrom(NlThread *t, int fd, void *buf, size_t len,
       *alen = 0; /* an unnamed peer */
     return unix_recv(t, uf, buf, len, flags);
   }
-  NlFile *f = get_sock(t, fd, &err);
+  NlFile *f = sock_of(uf, &err);
   if (!f)
     return err;
   ssize_t r;

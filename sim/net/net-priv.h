@@ -76,17 +76,19 @@ struct NlNetwork {
 };
 
 /* The fields a packet's hop reads first (routing, own addresses, hooks),
- * in the node's first two cache lines: with 1,000 hosts a node is out of
- * cache each time a packet comes. */
+ * in the node's first two cache lines (a 64-byte-aligned allocation), a
+ * datagram's send in its first: with 1,000 hosts a node is out of cache
+ * each time a packet comes. */
 struct NlNode {
   NlWorld *world;
   guint32 trace_id;
   NlNodeKind kind;
-  gboolean forwarding, up;
-  gboolean table_dirty;
   guint n_addrs;
   guint n_routes;      /* table->len, when not dirty */
   guint n_route_lens;
+  guint8 forwarding, up; /* booleans */
+  guint8 table_dirty;
+  uint16_t ip_id;
   guint64 table_gen;   /* the world's prefixes_gen it was built at */
   NlRoute *routes;     /* table->data, when not dirty */
   NlAddrTable *addr_set; /* see addrs */
@@ -95,7 +97,6 @@ struct NlNode {
    * the node itself (no pointer to follow); past that many, all of them
    * in a set. */
   uint32_t addrs[NL__ADDR_SCAN];
-  uint16_t ip_id;
   char *name;
   GPtrArray *ifaces;
   GArray *static_routes; /* of NlRoute, as declared */

@@ -256,7 +256,7 @@ static void node_free(NlNode *n) {
     g_free(f->down_state.departures);
     if (f->addrs6)
       g_array_free(f->addrs6, TRUE);
-    g_free(f);
+    g_aligned_free(f);
   }
   g_ptr_array_free(n->ifaces, TRUE);
   g_array_free(n->static_routes, TRUE);
@@ -270,7 +270,7 @@ static void node_free(NlNode *n) {
     g_hash_table_destroy(n->reasm);
   nl__node_free6(n);
   g_free(n->name);
-  g_free(n);
+  g_aligned_free(n);
 }
 
 void nl_world_free(NlWorld *w) {
@@ -479,7 +479,7 @@ static gboolean reasm_equal(gconstpointer a, gconstpointer b);
 
 NlNode *nl_node_new(NlWorld *w, const char *name, NlNodeKind kind) {
   g_return_val_if_fail(nl_world_find_node(w, name) == NULL, NULL);
-  NlNode *n = g_new0(NlNode, 1);
+  NlNode *n = g_aligned_alloc0(1, sizeof(NlNode), 64); /* net-priv.h */
   n->world = w;
   n->name = g_strdup(name);
   n->kind = kind;
@@ -521,7 +521,7 @@ void nl_node_set_hooks(NlNode *n, const NlNodeHooks *hooks) {
   n->hooks = *hooks;
 }
 void nl_node_set_forwarding(NlNode *n, gboolean on) {
-  n->forwarding = on;
+  n->forwarding = on != FALSE;
 }
 static void flush_tx(NlIface *f, NlDropReason why);
 
@@ -529,7 +529,7 @@ void nl_node_set_up(NlNode *n, gboolean up) {
   if (n->up && !up)
     for (guint i = 0; i < n->ifaces->len; i++)
       flush_tx(g_ptr_array_index(n->ifaces, i), NL_DROP_HOST_DOWN);
-  n->up = up;
+  n->up = up != FALSE;
 }
 gboolean nl_node_is_up(const NlNode *n) {
   return n->up;
@@ -556,7 +556,7 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
                         const NlLinkProps *props) {
   g_return_val_if_fail(n != NULL && net != NULL, NULL);
   g_return_val_if_fail(addr_table_lookup(&net->by_addr, addr) == NULL, NULL);
-  NlIface *f = g_new0(NlIface, 1);
+  NlIface *f = g_aligned_alloc0(1, sizeof(NlIface), 64);
   f->node = n;
   f->network = net;
   f->addr = addr;
