@@ -309,25 +309,27 @@ static gboolean is_icmp_echo(uint8_t type) {
  * yet).  Returns FALSE if it is malformed. */
 static gboolean parse_flow(guint8 *pkt, size_t len, const NlIp4Header *ipp,
                            Flow *f) {
-  NlIp4Header ip;
+  NlIp4Header parsed;
   /* The fields every flow has; the quoted packet's are set (and read)
    * only for an ICMP error. */
   f->tcp_flags = 0;
   f->sport = f->dport = 0;
-  if (ipp != NULL)
-    ip = *ipp;
-  else if (nl_ip4_parse(pkt, len, &ip) != NULL)
-    return FALSE;
+  if (ipp == NULL) {
+    if (nl_ip4_parse(pkt, len, &parsed) != NULL)
+      return FALSE;
+    ipp = &parsed;
+  }
+  const NlIp4Header *ip = ipp;
   /* The NAT works on whole datagrams (the network layer reassembles before
    * it, as Linux does before conntrack). */
-  if (ip.mf || ip.frag_offset != 0)
+  if (ip->mf || ip->frag_offset != 0)
     return FALSE;
-  f->proto = ip.proto;
-  f->src = ip.src;
-  f->dst = ip.dst;
-  f->l4 = pkt + ip.ihl_bytes;
-  f->l4len = ip.total_len - ip.ihl_bytes;
-  switch (ip.proto) {
+  f->proto = ip->proto;
+  f->src = ip->src;
+  f->dst = ip->dst;
+  f->l4 = pkt + ip->ihl_bytes;
+  f->l4len = ip->total_len - ip->ihl_bytes;
+  switch (ip->proto) {
     case NL_IPPROTO_UDP:
       if (f->l4len < NL_UDP_HDR_LEN || nl_wire_get16(f->l4 + 4) < NL_UDP_HDR_LEN ||
           nl_wire_get16(f->l4 + 4) > f->l4len)
@@ -433,7 +435,7 @@ static void table_init(Table *t) {
   t->slots = g_new0(Slot, t->mask + 1);
 }
 
-static Entry *table_lookup(const Table *t, const Entry *key, uint32_t h,
+static inline Entry *table_lookup(const Table *t, const Entry *key, uint32_t h,
                            EqualFn eq) {
   for (guint i = h & t->mask;; i = (i + 1) & t->mask) {
     const Slot *s = &t->slots[i];
@@ -857,7 +859,7 @@ static Entry *forward_inside(const NlNat *nat, uint8_t proto, uint32_t addr,
 }
 
 /* The mapping or forward that owns external @addr:@port, or NULL. */
-static Entry *find_target(NlNat *nat, uint8_t proto, uint32_t addr,
+static inline Entry *find_target(NlNat *nat, uint8_t proto, uint32_t addr,
                           uint16_t port) {
   Entry *e = find_outside(nat, proto, addr, port);
   return e != NULL ? e : forward_outside(nat, proto, addr, port);
