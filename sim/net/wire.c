@@ -26,6 +26,24 @@ static inline uint32_t sum16(const guint8 *p, size_t len) {
     carries += __builtin_add_overflow(s, (v), &t);                           \
     s = t;                                                                   \
   } while (0)
+#if defined(__x86_64__)
+  /* 64 bytes a turn as one carry chain: an add, seven add-with-carry, the
+   * last carry counted apart (12 instructions where the loop below takes
+   * 26: a TCP segment's payload is summed once or twice per segment). */
+  for (; len >= 64; p += 64, len -= 64)
+    __asm__("addq 0(%[p]), %[s]\n\t"
+            "adcq 8(%[p]), %[s]\n\t"
+            "adcq 16(%[p]), %[s]\n\t"
+            "adcq 24(%[p]), %[s]\n\t"
+            "adcq 32(%[p]), %[s]\n\t"
+            "adcq 40(%[p]), %[s]\n\t"
+            "adcq 48(%[p]), %[s]\n\t"
+            "adcq 56(%[p]), %[s]\n\t"
+            "adcq $0, %[c]"
+            : [s] "+r"(s), [c] "+r"(carries)
+            : [p] "r"(p), "m"(*(const guint8(*)[64])p)
+            : "cc");
+#endif
   for (; len >= 32; p += 32, len -= 32) {
     uint64_t w0, w1, w2, w3;
     memcpy(&w0, p, 8);
