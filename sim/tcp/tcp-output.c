@@ -29,6 +29,13 @@ uint32_t nl__tcp_select_window(NlTcpSock *s) {
   return w;
 }
 
+/* Where to build a packet of @len bytes: the output hook's buffer, or the
+ * stack's scratch buffer. */
+static inline guint8 *out_buf(NlTcpStack *st, size_t len) {
+  return st->hooks.output_buf ? st->hooks.output_buf(st->hooks.ctx, len)
+                              : st->pkt;
+}
+
 /* Builds one segment; @dlen bytes of data come from sndq at @seq. */
 static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
   NlTcpStack *st = s->st;
@@ -58,7 +65,7 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
     }
   }
   size_t hl = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl_tcp4_options_len(&h);
-  guint8 *pkt = st->pkt;
+  guint8 *pkt = out_buf(st, hl + dlen);
   if (dlen)
     nl__tcp_ring_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
   size_t len = nl_tcp4_build(pkt, s->key.laddr, s->key.raddr, &h, pkt + hl,
@@ -207,11 +214,12 @@ void nl__tcp_send_reset_reply(NlTcpStack *st, const NlIp4Header *ip,
             ((th->flags & NL_TCP_FIN) ? 1 : 0);
     h.flags = NL_TCP_RST | NL_TCP_ACK;
   }
-  size_t len = nl_tcp4_build(st->pkt, ip->dst, ip->src, &h, NULL, 0,
-                             st->ip_id++, NL_TCP_TTL, TRUE);
+  guint8 *pkt = out_buf(st, NL_IP4_HDR_LEN + NL_TCP_HDR_LEN);
+  size_t len = nl_tcp4_build(pkt, ip->dst, ip->src, &h, NULL, 0, st->ip_id++,
+                             NL_TCP_TTL, TRUE);
   st->stats.segs_out++;
   st->stats.resets_out++;
-  st->hooks.output(st->hooks.ctx, st->pkt, len);
+  st->hooks.output(st->hooks.ctx, pkt, len);
 }
 
 /* Owes an ACK: sent by the delayed-ACK timer unless data goes first. */

@@ -82,6 +82,10 @@ typedef struct {
   /* Sends one IPv4 packet (complete wire bytes, checksums done); the callee
    * copies. */
   void (*output)(void *ctx, const guint8 *pkt, size_t len);
+  /* Optional: where to build the next packet, of @len bytes, instead of
+   * the stack's scratch buffer; output follows with those bytes (which
+   * the callee may then send as they are rather than copy). */
+  guint8 *(*output_buf)(void *ctx, size_t len);
   /* OUT: source address and path MTU for @dst; FALSE when there is no
    * route (connect → -ENETUNREACH). */
   gboolean (*route)(void *ctx, uint32_t dst, uint32_t *src_out, guint *mtu_out);
