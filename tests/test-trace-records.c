@@ -191,9 +191,14 @@ static void test_trace_text_numbers_as_printf(void **state) {
 }
 
 static void test_trace_text_times_as_nl_time_to_string(void **state) {
+  /* In turn: the formatter writes a time again only in part when it is
+   * in the second of the one before. */
   const NlTime times[] = {0, 1, 9, 10, 999999999, 1000000000, 1000000001,
                           1500, 123456789012345, -1, -1000000000,
-                          -1500000001, G_MAXINT64, G_MININT64};
+                          -1500000001, G_MAXINT64, G_MININT64,
+                          2000000005, 2000000005, 2999999999, 3000000000,
+                          -5, 3000000001, 3999999999, G_MAXINT64 - 1,
+                          G_MAXINT64, 0};
   NlTrace *t = nl_trace_new();
   GString *s = g_string_new(NULL);
   for (gsize i = 0; i < G_N_ELEMENTS(times); i++) {
@@ -283,48 +288,48 @@ static void test_trace_text_form_of_tcp(void **state) {
 /* Escapes found wherever they sit in a long text (the formatter looks at
  * eight bytes at a time): each special byte at each place of a 40-byte
  * line, against the rule written plainly. */
+/* Texts of every length up to 40 bytes, with a byte that needs an escape
+ * (or a plain one) at every place and another nine bytes after it: each
+ * formatted from a copy of exactly its length (so that a read past either
+ * end is one a sanitizer sees), through the blocks of 16 and 8 bytes and
+ * the tail read as the block that ends the text. */
 static void test_trace_text_escapes_anywhere(void **state) {
   const guint8 specials[] = {0x00, 0x01, 0x1f, 0x20, 0x21, 0x5b, 0x5c, 0x5d,
                              0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xff};
   NlTrace *t = nl_trace_new();
   GString *got = g_string_new(NULL), *want = g_string_new(NULL);
-  for (gsize s = 0; s < G_N_ELEMENTS(specials); s++) {
-    for (int at = 0; at < 40; at++) {
-      guint8 text[40];
-      for (int i = 0; i < 40; i++)
-        text[i] = (guint8)('a' + i % 26);
-      text[at] = specials[s];
-      if (at + 9 < 40)
-        text[at + 9] = 0x1f; /* a second one in the next word */
-      nl_trace_add(t, 0, NL_TRACE_NOTE, 0, 0, 0, 0, text, sizeof text);
-      g_string_assign(want, "0.000000000  note ");
-      for (int i = 0; i < 40; i++) {
-        if (text[i] == '\\')
-          g_string_append(want, "\\\\");
-        else if (text[i] < 0x20 || text[i] == 0x7f)
-          g_string_append_printf(want, "\\x%02x", text[i]);
-        else
-          g_string_append_c(want, (char)text[i]);
+  for (guint32 len = 1; len <= 40; len++) {
+    for (gsize s = 0; s < G_N_ELEMENTS(specials); s++) {
+      for (guint32 at = 0; at < len; at++) {
+        guint8 text[40];
+        for (guint32 i = 0; i < len; i++)
+          text[i] = (guint8)('a' + i % 26);
+        text[at] = specials[s];
+        if (at + 9 < len)
+          text[at + 9] = 0x1f; /* a second one in the next word */
+        g_string_assign(want, "0.000000000  note ");
+        for (guint32 i = 0; i < len; i++) {
+          if (text[i] == '\\')
+            g_string_append(want, "\\\\");
+          else if (text[i] < 0x20 || text[i] == 0x7f)
+            g_string_append_printf(want, "\\x%02x", text[i]);
+          else
+            g_string_append_c(want, (char)text[i]);
+        }
+        guint8 *copy = g_memdup2(text, len);
+        NlTraceRecord rec = {.kind = NL_TRACE_NOTE, .len = len};
+        g_string_truncate(got, 0);
+        nl_trace_format(t, &rec, copy, got);
+        g_free(copy);
+        assert_int_equal(got->len, want->len);
+        assert_memory_equal(got->str, want->str, want->len);
       }
-      NlTraceIter it;
-      const NlTraceRecord *rec = NULL, *last = NULL;
-      const guint8 *p = NULL, *lp = NULL;
-      nl_trace_iter_init(&it, t);
-      while (nl_trace_iter_next(&it, &rec, &p)) {
-        last = rec;
-        lp = p;
-      }
-      g_string_truncate(got, 0);
-      nl_trace_format(t, last, lp, got);
-      assert_int_equal(got->len, want->len);
-      assert_memory_equal(got->str, want->str, want->len);
     }
   }
   g_string_free(got, TRUE);
   g_string_free(want, TRUE);
   nl_trace_free(t);
 }
-
 
 /* A packet's decode is remembered by its bytes, in a slot chosen by the
  * record's id (4096 slots), and the last decode besides: whatever ids and

@@ -93,6 +93,7 @@ typedef struct {
   NlTime time;        /* the last time written, if time_len */
   guint32 time_len;
   char time_text[32];
+  uint64_t sec_ns;    /* its whole seconds in ns, if time >= 0 */
   DescSlot *slots; /* DESC_SLOTS, allocated on first use */
   DescSlot *last;  /* the slot of the last decode, or NULL */
 } DescCache;
@@ -969,6 +970,16 @@ char *nl__trace_room_grow(GString *out, gsize n) {
   return out->str + len;
 }
 
+/* The nine digits of @frac (below 10^9) at @p: the last eight two at a
+ * time, zeros first. */
+static inline void put_frac9(char *p, uint32_t frac) {
+  for (int i = 7; i > 0; i -= 2) {
+    memcpy(p + i, nl__trace_digit_pairs + 2 * (frac % 100), 2);
+    frac /= 100;
+  }
+  p[0] = (char)('0' + frac);
+}
+
 /* nl_time_to_string's form ("%s%" PRIu64 ".%09" PRIu64), by hand: the
  * text trace formats millions of times. */
 static char *put_time(char *p, NlTime t) {
@@ -977,14 +988,26 @@ static char *put_time(char *p, NlTime t) {
     *p++ = '-';
   p = nl_trace_put_uint(p, a / 1000000000u);
   *p++ = '.';
-  /* Nine digits, zeros first: the last eight two at a time. */
-  uint32_t frac = (uint32_t)(a % 1000000000u);
-  for (int i = 7; i > 0; i -= 2) {
-    memcpy(p + i, nl__trace_digit_pairs + 2 * (frac % 100), 2);
-    frac /= 100;
-  }
-  p[0] = (char)('0' + frac);
+  put_frac9(p, (uint32_t)(a % 1000000000u));
   return p + 9;
+}
+
+/* The text of time @t in @c: most records share their time with the one
+ * before, and most of the rest their second (only the nine digits after
+ * the point are written again). */
+static inline void cache_time(DescCache *c, NlTime t) {
+  if (G_LIKELY(t == c->time && c->time_len != 0))
+    return;
+  if (t >= 0 && c->time >= 0 && c->time_len != 0 &&
+      (uint64_t)t - c->sec_ns < 1000000000u) {
+    put_frac9(c->time_text + c->time_len - 9,
+              (uint32_t)((uint64_t)t - c->sec_ns));
+  } else {
+    c->time_len = (guint32)(put_time(c->time_text, t) - c->time_text);
+    if (t >= 0)
+      c->sec_ns = (uint64_t)t - (uint64_t)t % 1000000000u;
+  }
+  c->time = t;
 }
 
 /* Whether none of the 8 bytes at @p needs an escape (a control byte,
@@ -1029,36 +1052,61 @@ static char *put_escape(char *p, guint8 c) {
  * whole and the output moved on past its plain bytes. */
 static char *put_text(char *p, const guint8 *s, gsize len) {
   const guint8 *end = s + len;
+  /* Whether the last 8 bytes written are the 8 bytes read before @s (a
+   * block without an escape): then a tail shorter than a block is read
+   * as the block that ends the text, overlapping what was read already,
+   * and, if it needs no escape, written over what was written already
+   * (the same bytes) and on. */
+  gboolean clean = FALSE;
 #ifdef __SSE2__
   const __m128i lows = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
                 bs = _mm_set1_epi8('\\');
+#define NL_SPECIAL16(v)                                                      \
+  (unsigned)_mm_movemask_epi8(_mm_or_si128(                                  \
+      _mm_cmpeq_epi8(_mm_min_epu8((v), lows), (v)),                          \
+      _mm_or_si128(_mm_cmpeq_epi8((v), del), _mm_cmpeq_epi8((v), bs))))
   while (end - s >= 16) {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-    __m128i special = _mm_or_si128(
-        _mm_cmpeq_epi8(_mm_min_epu8(v, lows), v),
-        _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, bs)));
-    unsigned m = (unsigned)_mm_movemask_epi8(special);
+    unsigned m = NL_SPECIAL16(v);
     _mm_storeu_si128((__m128i *)(void *)p, v);
     if (m == 0) {
       s += 16;
       p += 16;
+      clean = TRUE;
       continue;
     }
     unsigned k = (unsigned)__builtin_ctz(m);
     p = put_escape(p + k, s[k]);
     s += k + 1;
+    clean = FALSE;
   }
+  if (clean && s < end) {
+    unsigned rem = (unsigned)(end - s);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+    if ((NL_SPECIAL16(v) >> (16 - rem)) == 0) {
+      _mm_storeu_si128((__m128i *)(void *)(p + rem - 16), v);
+      return p + rem;
+    }
+  }
+#undef NL_SPECIAL16
 #endif
   while (end - s >= 8) {
     memcpy(p, s, 8);
     if (plain8(s)) {
       s += 8;
       p += 8;
+      clean = TRUE;
       continue;
     }
     while (plain1(*s))
       *p++ = (char)*s++;
     p = put_escape(p, *s++);
+    clean = FALSE;
+  }
+  if (clean && s < end && plain8(end - 8)) {
+    /* (The bytes before @s were plain: so are all eight.) */
+    memcpy(p + (end - s) - 8, end - 8, 8);
+    return p + (end - s);
   }
   for (; s < end; s++) {
     if (plain1(*s))
@@ -1182,10 +1230,7 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
   gsize need = 224 + node->len + peer->len + (packet ? 0 : 4 * (gsize)rec->len);
   char *p = nl_trace_room(out, need);
   DescCache *c = t->desc;
-  if (rec->time != c->time || c->time_len == 0) {
-    c->time_len = (guint32)(put_time(c->time_text, rec->time) - c->time_text);
-    c->time = rec->time;
-  }
+  cache_time(c, rec->time);
   memcpy(p, c->time_text, sizeof c->time_text);
   p += c->time_len;
   *p++ = ' ';
