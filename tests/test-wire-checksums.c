@@ -115,6 +115,25 @@ static void test_wire_tcp_read_is_parse_without_checksum(void **state) {
   assert_memory_equal(&a, &b, sizeof a);
   pkt[NL_IP4_HDR_LEN + 12] = 0x40; /* a 16-byte header: too short */
   assert_string_equal(nl_tcp4_read(pkt, n, &ip, &a), "bad TCP header length");
+  /* Timestamps alone (every segment after the handshake; read the short
+   * way), and the same 12 bytes of options in another order. */
+  NlTcpHeader d = {.sport = 1, .dport = 2, .seq = 3, .ack = 4,
+                   .flags = NL_TCP_ACK, .window = 5, .ts = TRUE,
+                   .tsval = 0x01020304, .tsecr = 0xa0b0c0d0};
+  n = nl_tcp4_build(pkt, 0x0a000005, 0xc000020a, &d, "x", 1, 3, 64, TRUE);
+  assert_null(nl_ip4_parse(pkt, n, &ip));
+  assert_null(nl_tcp4_parse(pkt, n, &ip, &a));
+  assert_null(nl_tcp4_read(pkt, n, &ip, &b));
+  assert_memory_equal(&a, &b, sizeof a);
+  assert_int_equal(b.hdr_bytes, 32);
+  assert_true(b.ts);
+  assert_int_equal(b.tsval, 0x01020304);
+  assert_int_equal(b.tsecr, 0xa0b0c0d0);
+  guint8 *o = pkt + NL_IP4_HDR_LEN + NL_TCP_HDR_LEN;
+  memmove(o, o + 2, 10); /* timestamps first, then NOP NOP */
+  o[10] = o[11] = 1;
+  assert_null(nl_tcp4_read(pkt, n, &ip, &a));
+  assert_memory_equal(&a, &b, sizeof a);
 }
 
 static void test_wire_nat_rewrite_then_l4_checksum(void **state) {

@@ -267,6 +267,15 @@ static inline const char *tcp_read(const guint8 *t, size_t l4, uint32_t psum,
     return "bad TCP header length";
   if (check && nl_wire_fold(nl_wire_sum(t, l4, psum)) != 0)
     return "bad TCP checksum";
+  if (out->hdr_bytes == NL_TCP_HDR_LEN + 12 &&
+      nl_wire_get32(t + NL_TCP_HDR_LEN) == 0x0101080a) {
+    /* Nearly every segment after the handshake: NOP NOP timestamps, read
+     * as the loop below reads them. */
+    out->ts = TRUE;
+    out->tsval = nl_wire_get32(t + NL_TCP_HDR_LEN + 4);
+    out->tsecr = nl_wire_get32(t + NL_TCP_HDR_LEN + 8);
+    return NULL;
+  }
   for (size_t i = NL_TCP_HDR_LEN; i < out->hdr_bytes;) {
     guint8 kind = t[i];
     if (kind == 0)
