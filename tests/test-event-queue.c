@@ -422,6 +422,56 @@ static void test_event_moved_down_into_the_slot_of_now(void **state) {
   }
 }
 
+/* Events due at the same time in a bucket above level 0 (scheduled
+ * 9,000 ns ahead): the first fires from there and the others next, where
+ * they may still be cancelled or moved. */
+typedef struct {
+  NlEvent ev;
+  Log *log;
+  Item *cancel, *move, *add;
+} Tie;
+
+static void tie_fire(NlEvent *ev, void *data) {
+  Tie *a = data;
+  NlEventQueue *q = a->log->q;
+  a->log->order[a->log->n] = 0;
+  a->log->when[a->log->n] = nl_event_now(q);
+  a->log->n++;
+  assert_true(nl_event_pending(&a->cancel->ev));
+  nl_event_cancel(q, &a->cancel->ev);
+  assert_false(nl_event_pending(&a->cancel->ev));
+  nl_event_schedule(q, &a->add->ev, nl_event_now(q));
+  nl_event_schedule(q, &a->move->ev, nl_event_now(q)); /* after add now */
+  assert_int_equal(nl_event_queue_size(q), 3);
+  assert_int_equal(nl_event_next_time(q), 9000);
+  assert_false(nl_event_advance(q, 9001));
+  (void)ev;
+}
+
+static void test_event_ties_above_level_0_fire_in_order(void **state) {
+  Log log = {0};
+  log.q = nl_event_queue_new();
+  Item it[5];
+  for (int i = 0; i < 5; i++) {
+    it[i] = (Item){.id = i, .log = &log};
+    nl_event_init(&it[i].ev, record, &it[i]);
+  }
+  Tie a = {.log = &log, .cancel = &it[1], .move = &it[2], .add = &it[4]};
+  nl_event_init(&a.ev, tie_fire, &a);
+  nl_event_schedule(log.q, &a.ev, 9000);
+  for (int i = 1; i < 4; i++)
+    nl_event_schedule(log.q, &it[i].ev, 9000);
+  assert_int_equal(nl_event_run(log.q), 4);
+  int order[] = {0, 3, 4, 2};
+  assert_int_equal(log.n, 4);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(log.order[i], order[i]);
+    assert_int_equal(log.when[i], 9000);
+  }
+  assert_int_equal(nl_event_queue_size(log.q), 0);
+  nl_event_queue_free(log.q);
+}
+
 /* The queue against a model that knows nothing but the rule: the pending
  * event with the smallest (time, order of scheduling) fires next.  Random
  * schedules, moves and cancels, from callbacks and between runs, with
@@ -504,6 +554,10 @@ static void model_ops(Model *m, gboolean in_callback) {
   guint ops = (guint)(model_rand(m) % 4);
   for (guint o = 0; o < ops; o++) {
     int i = (int)(model_rand(m) % MODEL_N);
+    /* Now and then the next event due (maybe one of several due now). */
+    int nx = model_rand(m) % 4 == 0 ? model_next(m) : -1;
+    if (nx >= 0)
+      i = nx;
     uint64_t r = model_rand(m) % 10;
     NlTime now = nl_event_now(m->q);
     if (r < 7) {
@@ -620,6 +674,7 @@ int main(void) {
     cmocka_unit_test(test_event_advance_only_when_nothing_comes_first),
     cmocka_unit_test(test_event_due_now_fires_after_earlier_ties),
     cmocka_unit_test(test_event_moved_down_into_the_slot_of_now),
+    cmocka_unit_test(test_event_ties_above_level_0_fire_in_order),
     cmocka_unit_test(test_event_random_against_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

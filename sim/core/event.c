@@ -34,7 +34,10 @@
  *    non-empty level: the base's own bucket of each level above 0 stays
  *    empty (see above), so every event of level k comes after every event
  *    of the levels below.  A bucket above level 0 with one event is not
- *    moved down: that event fires from there.
+ *    moved down: that event fires from there.  Nor is one whose events are
+ *    all due at the same time (ten clients' datagrams reaching the NAT
+ *    together): its first fires from there and the others go, in their
+ *    order, to the lane (below), which is empty then.
  *  - The base moves only when the loop fires or moves down a bucket,
  *    never past the loop's limit, so it is never after the clock: a new
  *    event (at >= now) always has its bucket.
@@ -44,7 +47,8 @@
  *    packet, a loopback packet) goes to the lane, a FIFO beside the
  *    wheel, without the bitmaps.  It comes after every event of the wheel
  *    due at that time: those were scheduled before the clock got there,
- *    and from then on every event for that time goes to the lane.  The
+ *    and from then on every event for that time goes to the lane (the
+ *    rest of a bucket of ties above level 0 as well, before any).  The
  *    clock does not move while the lane holds an event (the lane is
  *    always due first: nl_event_advance refuses).
  *  - The wheel's events due at the clock's time are all in the level-0
@@ -145,16 +149,25 @@ static inline void insert_at(NlEventQueue *q, NlEvent *ev, guint k, guint s) {
   }
 }
 
+/* The level of an event whose time first differs from the base's in bit
+ * @b (the highest set bit of their xor, or of 1 when they are equal). */
+static const guint8 level_of_bit[64] = {
+#define L4(k) k, k, k, k
+#define L12(k) L4(k), L4(k), L4(k)
+  L12(0), L12(1), L12(2), L12(3), L12(4), L4(5)
+#undef L12
+#undef L4
+};
+
 /* Appends @ev (idle, ev->time >= q->base) to its bucket. */
 static inline void insert(NlEventQueue *q, NlEvent *ev) {
   uint64_t t = (uint64_t)ev->time, x = t ^ (uint64_t)q->base;
-  /* Level 0 (most events) without the bit scan. */
-  guint k = x < SLOTS ? 0 : (guint)(63 - __builtin_clzll(x)) / LEVEL_BITS;
+  guint k = level_of_bit[63 - __builtin_clzll(x | 1)];
   insert_at(q, ev, k, (guint)(t >> (k * LEVEL_BITS)) & (SLOTS - 1));
 }
 
-static inline void bucket_emptied(NlEventQueue *q, guint i) {
-  guint k = i / SLOTS, s = i % SLOTS;
+/* Bucket @s of level @k is empty now. */
+static inline void emptied(NlEventQueue *q, guint k, guint s) {
   uint64_t *w = &q->bits[k][s / 64u];
   *w &= ~((uint64_t)1 << (s % 64u));
   if (*w == 0) {
@@ -163,16 +176,26 @@ static inline void bucket_emptied(NlEventQueue *q, guint i) {
       q->levels &= ~(1u << k);
   }
 }
+
+static inline void bucket_emptied(NlEventQueue *q, guint i) {
+  emptied(q, i / SLOTS, i % SLOTS);
+}
 G_STATIC_ASSERT(WORDS == 64);
 
-/* Takes the head @ev of bucket @i (or the lane) out. */
-static inline void pop_head(NlEventQueue *q, Bucket *b, NlEvent *ev, guint i) {
+/* Takes the head @ev of the FIFO @b out; TRUE if that emptied it. */
+static inline gboolean pop(Bucket *b, NlEvent *ev) {
   NlEvent *next = ev->next;
   b->head = next;
-  if (next != NULL)
-    next->prev = ev->prev;
-  else if (i != LANE)
-    bucket_emptied(q, i);
+  if (next == NULL)
+    return TRUE;
+  next->prev = ev->prev;
+  return FALSE;
+}
+
+/* Takes the head @ev of bucket @s of level @k out. */
+static inline void pop_head(NlEventQueue *q, guint k, guint s, NlEvent *ev) {
+  if (pop(&q->buckets[k * SLOTS + s], ev))
+    emptied(q, k, s);
 }
 
 /* Takes pending @ev out of its bucket or the lane. */
@@ -180,7 +203,8 @@ static inline void unlink_event(NlEventQueue *q, NlEvent *ev) {
   guint i = ev->slot;
   Bucket *b = i == LANE ? &q->lane : &q->buckets[i];
   if (ev == b->head) {
-    pop_head(q, b, ev, i);
+    if (pop(b, ev) && i != LANE)
+      bucket_emptied(q, i);
   } else {
     ev->prev->next = ev->next;
     if (ev->next != NULL)
@@ -198,6 +222,14 @@ static inline NlTime slot_start(const NlEventQueue *q, guint k, guint s) {
   return (NlTime)(((uint64_t)q->base & above) | (uint64_t)s * span);
 }
 
+/* Whether @ev and the events after it in its bucket are all due at @t. */
+static inline gboolean same_time(const NlEvent *ev, NlTime t) {
+  for (; ev != NULL; ev = ev->next)
+    if (ev->time != t)
+      return FALSE;
+  return TRUE;
+}
+
 /* Moves the base to the start of bucket @s of level @k > 0, the first
  * non-empty bucket of the lowest non-empty level, and its events, in
  * order, into the levels below. */
@@ -205,7 +237,7 @@ static void move_down(NlEventQueue *q, guint k, guint s) {
   guint i = k * SLOTS + s;
   NlEvent *ev = q->buckets[i].head;
   q->buckets[i].head = NULL;
-  bucket_emptied(q, i);
+  emptied(q, k, s);
   q->base = slot_start(q, k, s);
   if (k == 1) {
     /* Every event of a level-1 bucket goes to level 0: its slot is its
@@ -275,17 +307,21 @@ static uint64_t run(NlEventQueue *q, NlTime until) {
   while (!q->stopped) {
     NlEvent *ev = cur->head;
     if (ev != NULL) {
-      pop_head(q, cur, ev, (guint)(cur - q->buckets)); /* due now */
+      /* Due now; a bucket of level 0. */
+      pop_head(q, 0, (guint)(cur - q->buckets) & (SLOTS - 1), ev);
     } else if ((ev = q->lane.head) != NULL) {
-      pop_head(q, &q->lane, ev, LANE); /* due now, after the wheel's */
+      pop(&q->lane, ev); /* due now, after the wheel's */
     } else {
       /* The lane is empty: the wheel's earliest event. */
       if (q->levels == 0)
         break;
       guint k = (guint)__builtin_ctz(q->levels);
-      guint s = first_slot(q, k), i = k * SLOTS + s;
-      Bucket *b = &q->buckets[i];
-      if (k > 0 && b->head->next != NULL) {
+      guint s = first_slot(q, k);
+      Bucket *b = &q->buckets[k * SLOTS + s];
+      ev = b->head;
+      NlTime t = ev->time;
+      NlEvent *rest = ev->next;
+      if (k > 0 && rest != NULL && !same_time(rest, t)) {
         /* Its events come after the limit if the bucket's start does; the
          * base never moves past the limit (nor so past the clock). */
         if (slot_start(q, k, s) > until)
@@ -296,17 +332,27 @@ static uint64_t run(NlEventQueue *q, NlTime until) {
         cur = &none;
         continue;
       }
-      /* The head of a bucket of level 0, or the only event of a bucket
-       * above (the base then moves to its time without moving it down:
-       * every other event stays where it belongs). */
-      ev = b->head;
-      NlTime t = ev->time;
+      /* The head of a bucket of level 0, or of a bucket above whose events
+       * are all due at its time: the base moves to that time without
+       * moving them down (every other event stays where it belongs), and
+       * the others, due now, go to the lane (empty), in their order. */
       if (t > until)
         break;
       g_assert(t >= q->now); /* time never moves backwards */
-      pop_head(q, b, ev, i);
+      if (k > 0 && rest != NULL) {
+        rest->prev = ev->prev;
+        q->lane.head = rest;
+        for (NlEvent *e = rest; e != NULL; e = e->next)
+          e->slot = LANE;
+        b->head = NULL;
+        emptied(q, k, s);
+      } else {
+        pop_head(q, k, s, ev);
+      }
       q->now = q->base = t;
-      cur = &q->buckets[(guint)t & (SLOTS - 1)]; /* b, for level 0 */
+      /* The level-0 bucket of now, or one above that stays empty (the
+       * base's own bucket of its level). */
+      cur = b;
     }
     ev->slot = G_MAXUINT; /* not pending while it fires */
     q->len--;

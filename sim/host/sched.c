@@ -578,7 +578,7 @@ gboolean nl__block(NlThread *t, NlTime deadline) {
     t->block_since = now;
   if (deadline != NL_TIME_NEVER)
     nl_event_schedule(q, &t->wake, MAX(deadline, now));
-  else
+  else if (nl_event_pending(&t->wake)) /* (it seldom is: not a call) */
     nl_event_cancel(q, &t->wake);
   nl_coro_yield();
   t->blocked = FALSE;
