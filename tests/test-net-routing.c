@@ -661,6 +661,47 @@ static void test_routing_default_refuses_tcp(void **state) {
   rx_clear(&rx);
 }
 
+/* A TCP segment's checksum is vouched for (tcp_sum_ok) only by the one
+ * that built it: a packet sent from bytes (nl_node_send) arrives without
+ * the mark and is checked in full; a marked packet keeps the mark across
+ * two routers (their TTL decrements do not touch what the TCP checksum
+ * covers); a packet whose header is read anew loses it. */
+static void sum_ok_local_in(void *data, NlNode *node, NlPacket *pkt) {
+  GArray *seen = data;
+  gboolean ok = pkt->ip4_ok && pkt->tcp_sum_ok;
+  g_array_append_val(seen, ok);
+  nl_packet_free(pkt);
+}
+
+static void test_routing_tcp_sum_ok_only_from_its_builder(void **state) {
+  (void)state;
+  Chain c;
+  chain_build(&c, NULL, NULL, NULL);
+  GArray *seen = g_array_new(FALSE, FALSE, sizeof(gboolean));
+  NlNodeHooks hooks = {.local_in = sum_ok_local_in, .data = seen};
+  nl_node_set_hooks(c.h2, &hooks);
+  NlTcpHeader th = {.sport = 40000, .dport = 80, .seq = 1, .ack = 2,
+                    .flags = NL_TCP_ACK | NL_TCP_PSH, .window = 1024};
+  guint8 buf[NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + 4];
+  size_t len = nl_tcp4_build(buf, H1, H2, &th, "data", 4, 1, 64, TRUE);
+  assert_int_equal(nl_node_send(c.h1, buf, len), 0); /* from bytes */
+  NlPacket *p = nl_packet_new(buf, len); /* built here: vouched for */
+  assert_null(nl_packet_ip4(p));
+  p->tcp_sum_ok = TRUE;
+  assert_int_equal(nl_node_send_packet(c.h1, p, NULL), 0);
+  NlPacket *q = nl_packet_new(buf, len); /* marked, then read anew */
+  q->tcp_sum_ok = TRUE;
+  assert_null(nl_packet_ip4(q));
+  assert_false(q->tcp_sum_ok);
+  nl_packet_free(q);
+  run(c.w);
+  assert_int_equal(seen->len, 2);
+  assert_false(g_array_index(seen, gboolean, 0));
+  assert_true(g_array_index(seen, gboolean, 1));
+  g_array_free(seen, TRUE);
+  nl_world_free(c.w);
+}
+
 /* ---- loopback ---- */
 
 static NlWorld *sc_loopback(Rx *rx) {
@@ -722,6 +763,7 @@ int main(void) {
       cmocka_unit_test(test_routing_no_neighbour),
       cmocka_unit_test(test_routing_default_answers),
       cmocka_unit_test(test_routing_default_refuses_tcp),
+      cmocka_unit_test(test_routing_tcp_sum_ok_only_from_its_builder),
       cmocka_unit_test(test_routing_loopback_without_links),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
