@@ -1723,8 +1723,17 @@ static ssize_t stdio_write(int fd, const void *buf, size_t len) {
   return ret(nl_vsock_write(t, fd, buf, len));
 }
 
+/* printf(NULL) and puts(NULL): glibc's read the NULL and the program
+ * gets SIGSEGV; here the program ends so, without natlab's own code
+ * reading address 0. */
+static void null_string_crash(const char *s) {
+  if (G_UNLIKELY(s == NULL) && nl__current != NULL)
+    nl_guard_crash_current(SIGSEGV);
+}
+
 int nl_posix_puts(const char *s) {
   nl_seal_check(); /* before allocating (seal.h) */
+  null_string_crash(s);
   size_t n = strlen(s);
   char small[512];
   char *line = n < sizeof small ? small : g_malloc(n + 1);
@@ -1749,6 +1758,7 @@ int nl_posix_getchar(void) {
 
 int nl_posix_vprintf(const char *fmt, va_list ap) {
   nl_seal_check(); /* before allocating (seal.h) */
+  null_string_crash(fmt);
   /* Most lines fit on the stack: no allocation per printf, and the
    * common conversions without glibc's machinery (the trace's formatter,
    * which falls back to vsnprintf for the rest). */

@@ -28,6 +28,13 @@ int main(int argc, char **argv) {
     printf("after\n");
     return 0;
   }
+  if (argc > 1 && strcmp(argv[1], "null-puts") == 0) {
+    const char *volatile f = NULL;
+    printf("before\n");
+    puts(f);
+    printf("after\n");
+    return 0;
+  }
   WANT(printf("whole %d %s\n", 1, "line") == 13);
   WANT(printf("in ") == 3);
   WANT(printf("%s", "pieces") == 6);
