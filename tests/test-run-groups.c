@@ -248,6 +248,21 @@ static void test_group_errors_name_the_copy_and_the_line(void **state) {
        "10.1.0.${i+99999999999999999999}\n",
        "e.nlab:3:23: this number is too large for an expression (in copy "
        "i=1 of c[1..2])"},
+      /* Mistakes in the order a reader meets them: a division by zero
+       * before an unset constant after it, and the other way round. */
+      {"network lan 10.1.0.0/24\nhost c[1..2]\n  link lan 10.1.0.${4/0*x}\n",
+       "e.nlab:3:22: division by zero in the expression (in copy i=1 of "
+       "c[1..2])"},
+      {"network lan 10.1.0.0/24\nhost c[1..2]\n  link lan 10.1.0.${x+4/0}\n",
+       "e.nlab:3:21: $x is not set: expected a constant or a group variable "
+       "in the expression (in copy i=1 of c[1..2])"},
+      /* The one division of 64-bit integers that overflows (the processor
+       * traps on it): a value, then the word's own mistake. */
+      {"network lan 10.1.0.0/24\nhost c[1..2]\n  link lan "
+       "10.1.0.${(-9223372036854775807-1)/-1}\n",
+       "e.nlab:3:12: expected an IPv4 address like 10.0.0.5, got "
+       "\"10.1.0.-9223372036854775808\" (from "
+       "${(-9223372036854775807-1)/-1}) (in copy i=1 of c[1..2])"},
       /* A line's words are found once (nl__scn_lex_words): the first
        * mistake read left to right still wins, a substitution's before a
        * later unterminated string. */

@@ -25,36 +25,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- expressions ---- */
+/* ---- expressions ----
+ *
+ * An expression is read once into its operations in postfix order, then
+ * evaluated: a group's copies evaluate the same ${EXPR}s with another
+ * value of the group variable, so a group's expressions are kept, read
+ * once for all its copies (nl__scn_eval_copy).  A mistake found while
+ * reading becomes the last operation (OP_FAIL), so that evaluation meets
+ * the mistakes in the order a reader going left to right would: a division
+ * by zero before it is reported first, as it always was. */
+
+typedef enum {
+  OP_NUM,
+  OP_VAR,
+  OP_NEG,
+  OP_ADD,
+  OP_SUB,
+  OP_MUL,
+  OP_DIV,
+  OP_MOD,
+  OP_FAIL
+} OpKind;
+
+typedef struct {
+  guint8 op;
+  gint64 v;
+  gsize pos;  /* OP_DIV, OP_MOD, OP_FAIL: where, in the expression */
+  char *msg;  /* OP_FAIL: the message (owned) */
+} Op;
 
 typedef struct {
   NlScnParser *p;
-  const NlScnLine *l;
   const char *s;
   gsize pos, end;
-  gsize base; /* byte offset of s[0] in the line, for columns */
-} Eval;
+  GArray *ops; /* of Op */
+} Compile;
 
-static gboolean eval_fail(Eval *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static gboolean eval_fail(Eval *e, const char *fmt, ...) {
+/* A read expression: its operations. */
+typedef struct {
+  guint n;
+  guint depth; /* the most values on the stack at once */
+  Op ops[];
+} Compiled;
+
+static void emit(Compile *c, guint8 op, gint64 v, gsize pos) {
+  Op o = {op, v, pos, NULL};
+  g_array_append_val(c->ops, o);
+}
+
+static gboolean fail_at(Compile *c, gsize pos, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+static gboolean fail_at(Compile *c, gsize pos, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *msg = g_strdup_vprintf(fmt, ap);
+  Op o = {OP_FAIL, 0, pos, g_strdup_vprintf(fmt, ap)};
   va_end(ap);
-  NlScnLoc loc = {e->l->file, e->l->line,
-                  (guint)g_utf8_strlen(e->l->raw, (gssize)(e->base + e->pos)) +
-                      1};
-  nl__scn_fail(e->p, &loc, NL_SCENARIO_ERROR_SYNTAX, "%s", msg);
-  g_free(msg);
+  g_array_append_val(c->ops, o);
   return FALSE;
 }
 
-static void skip_blanks(Eval *e) {
-  while (e->pos < e->end && (e->s[e->pos] == ' ' || e->s[e->pos] == '\t'))
-    e->pos++;
+static void skip_blanks(Compile *c) {
+  while (c->pos < c->end && (c->s[c->pos] == ' ' || c->s[c->pos] == '\t'))
+    c->pos++;
 }
 
-static gboolean expr(Eval *e, gint64 *out);
+static gboolean expr(Compile *c);
 
 static gboolean parse_int(const char *text, gint64 *out) {
   if (text == NULL || *text == '\0')
@@ -64,8 +99,8 @@ static gboolean parse_int(const char *text, gint64 *out) {
     t++;
   if (!g_ascii_isdigit(*t))
     return FALSE;
-  for (const char *c = t; *c; c++)
-    if (!g_ascii_isdigit(*c))
+  for (const char *d = t; *d; d++)
+    if (!g_ascii_isdigit(*d))
       return FALSE;
   errno = 0;
   char *endp;
@@ -76,249 +111,63 @@ static gboolean parse_int(const char *text, gint64 *out) {
   return TRUE;
 }
 
-static gboolean factor(Eval *e, gint64 *out) {
-  skip_blanks(e);
-  if (e->pos >= e->end)
-    return eval_fail(e, "expected a number, a constant or ( in the "
-                        "expression");
-  char c = e->s[e->pos];
-  if (c == '(') {
-    e->pos++;
-    if (!expr(e, out))
-      return FALSE;
-    skip_blanks(e);
-    if (e->pos >= e->end || e->s[e->pos] != ')')
-      return eval_fail(e, "expected ) to close the parenthesis");
-    e->pos++;
-    return TRUE;
-  }
-  if (c == '-') {
-    e->pos++;
-    gint64 v;
-    if (!factor(e, &v))
-      return FALSE;
-    *out = -v;
-    return TRUE;
-  }
-  if (g_ascii_isdigit(c)) {
-    gsize start = e->pos;
-    gint64 v = 0;
-    gboolean ok = TRUE;
-    while (e->pos < e->end && g_ascii_isdigit(e->s[e->pos])) {
-      int d = e->s[e->pos++] - '0';
-      if (v > (G_MAXINT64 - d) / 10)
-        ok = FALSE;
-      else
-        v = v * 10 + d;
-    }
-    if (!ok) {
-      e->pos = start;
-      return eval_fail(e, "this number is too large for an expression");
-    }
-    *out = v;
-    return TRUE;
-  }
-  if (c == '$') {
-    /* $n and ${n} read as n: a group's bounds are written like other
-     * words ([1..$n]). */
-    e->pos++;
-    gboolean braced = e->pos < e->end && e->s[e->pos] == '{';
-    if (braced) {
-      e->pos++;
-      if (!expr(e, out))
-        return FALSE;
-      skip_blanks(e);
-      if (e->pos >= e->end || e->s[e->pos] != '}')
-        return eval_fail(e, "expected } to close ${");
-      e->pos++;
-      return TRUE;
-    }
-    if (e->pos >= e->end ||
-        !(g_ascii_isalpha(e->s[e->pos]) || e->s[e->pos] == '_'))
-      return eval_fail(e, "expected a constant name after $");
-    return factor(e, out);
-  }
-  if (g_ascii_isalpha(c) || c == '_') {
-    gsize start = e->pos;
-    while (e->pos < e->end &&
-           (g_ascii_isalnum(e->s[e->pos]) || e->s[e->pos] == '_'))
-      e->pos++;
-    gsize len = e->pos - start;
-    /* The group's variable, which every copy's expressions name. */
-    const char *gv = e->p->group_var;
-    if (gv != NULL && strncmp(gv, e->s + start, len) == 0 && gv[len] == '\0') {
-      *out = e->p->group_value;
-      return TRUE;
-    }
-    char *name = g_strndup(e->s + start, len);
-    NlScnConst *k = g_hash_table_lookup(e->p->consts, name);
-    gboolean ok = TRUE;
-    if (k == NULL) {
-      e->pos = start;
-      ok = eval_fail(e,
-                     "$%s is not set: expected a constant or a group "
-                     "variable in the expression",
-                     name);
-    } else if (!parse_int(k->value, out)) {
-      e->pos = start;
-      ok = eval_fail(e,
-                     "$%s is \"%s\": expected an integer in an "
-                     "expression",
-                     name, k->value);
-    }
-    g_free(name);
-    return ok;
-  }
-  return eval_fail(e,
-                   "unexpected \"%c\" in the expression: expected a "
-                   "number, a constant, + - * / %% or parentheses",
-                   c);
-}
-
-static gboolean term(Eval *e, gint64 *out) {
-  if (!factor(e, out))
-    return FALSE;
-  for (;;) {
-    skip_blanks(e);
-    if (e->pos >= e->end)
-      return TRUE;
-    char op = e->s[e->pos];
-    if (op != '*' && op != '/' && op != '%')
-      return TRUE;
-    gsize at = e->pos++;
-    gint64 v;
-    if (!factor(e, &v))
-      return FALSE;
-    if ((op == '/' || op == '%') && v == 0) {
-      e->pos = at;
-      return eval_fail(e, "division by zero in the expression");
-    }
-    if (op == '*')
-      *out = *out * v;
-    else if (op == '/')
-      *out = *out / v;
-    else
-      *out = *out % v;
-  }
-}
-
-static gboolean expr(Eval *e, gint64 *out) {
-  if (!term(e, out))
-    return FALSE;
-  for (;;) {
-    skip_blanks(e);
-    if (e->pos >= e->end)
-      return TRUE;
-    char op = e->s[e->pos];
-    if (op != '+' && op != '-')
-      return TRUE;
-    e->pos++;
-    gint64 v;
-    if (!term(e, &v))
-      return FALSE;
-    *out = op == '+' ? *out + v : *out - v;
-  }
-}
-
-gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from, gsize to,
-                      gint64 *out) {
-  Eval e = {p, l, l->raw + from, 0, to - from, from};
-  if (!expr(&e, out))
-    return FALSE;
-  skip_blanks(&e);
-  if (e.pos < e.end)
-    return eval_fail(&e, "unexpected \"%c\" in the expression", e.s[e.pos]);
-  return TRUE;
-}
-
-/* ---- expressions read once for a group's copies ---- */
-
-/* The operations of one ${EXPR} in postfix order.  Every copy of a group
- * evaluates the same expressions with another value of the group
- * variable: they are read once (compile) and evaluated from this form.
- * Anything unusual (a mistake, a division by zero) goes back to the
- * reading above, which reports it as it always has. */
-typedef enum { OP_NUM, OP_VAR, OP_NEG, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD } OpKind;
-
-typedef struct {
-  guint8 op;
-  gint64 v;
-} Op;
-
-typedef struct {
-  guint n, cap;
-  Op *ops;
-  NlScnParser *p;
-  const char *s;
-  gsize pos, end;
-} Compile;
-
-static void emit(Compile *c, guint8 op, gint64 v) {
-  if (c->n == c->cap) {
-    c->cap = c->cap ? c->cap * 2 : 16;
-    c->ops = g_renew(Op, c->ops, c->cap);
-  }
-  c->ops[c->n].op = op;
-  c->ops[c->n].v = v;
-  c->n++;
-}
-
-static void c_blanks(Compile *c) {
-  while (c->pos < c->end && (c->s[c->pos] == ' ' || c->s[c->pos] == '\t'))
-    c->pos++;
-}
-
-static gboolean c_expr(Compile *c);
-
-static gboolean c_factor(Compile *c) {
-  c_blanks(c);
+static gboolean factor(Compile *c) {
+  skip_blanks(c);
   if (c->pos >= c->end)
-    return FALSE;
+    return fail_at(c, c->pos,
+                   "expected a number, a constant or ( in the expression");
   char ch = c->s[c->pos];
   if (ch == '(') {
     c->pos++;
-    if (!c_expr(c))
+    if (!expr(c))
       return FALSE;
-    c_blanks(c);
+    skip_blanks(c);
     if (c->pos >= c->end || c->s[c->pos] != ')')
-      return FALSE;
+      return fail_at(c, c->pos, "expected ) to close the parenthesis");
     c->pos++;
     return TRUE;
   }
   if (ch == '-') {
     c->pos++;
-    if (!c_factor(c))
+    if (!factor(c))
       return FALSE;
-    emit(c, OP_NEG, 0);
+    emit(c, OP_NEG, 0, 0);
     return TRUE;
   }
   if (g_ascii_isdigit(ch)) {
+    gsize start = c->pos;
     gint64 v = 0;
+    gboolean ok = TRUE;
     while (c->pos < c->end && g_ascii_isdigit(c->s[c->pos])) {
       int d = c->s[c->pos++] - '0';
       if (v > (G_MAXINT64 - d) / 10)
-        return FALSE;
-      v = v * 10 + d;
+        ok = FALSE;
+      else
+        v = v * 10 + d;
     }
-    emit(c, OP_NUM, v);
+    if (!ok)
+      return fail_at(c, start, "this number is too large for an expression");
+    emit(c, OP_NUM, v, 0);
     return TRUE;
   }
   if (ch == '$') {
+    /* $n and ${n} read as n: a group's bounds are written like other
+     * words ([1..$n]). */
     c->pos++;
     if (c->pos < c->end && c->s[c->pos] == '{') {
       c->pos++;
-      if (!c_expr(c))
+      if (!expr(c))
         return FALSE;
-      c_blanks(c);
+      skip_blanks(c);
       if (c->pos >= c->end || c->s[c->pos] != '}')
-        return FALSE;
+        return fail_at(c, c->pos, "expected } to close ${");
       c->pos++;
       return TRUE;
     }
     if (c->pos >= c->end ||
         !(g_ascii_isalpha(c->s[c->pos]) || c->s[c->pos] == '_'))
-      return FALSE;
-    return c_factor(c);
+      return fail_at(c, c->pos, "expected a constant name after $");
+    return factor(c);
   }
   if (g_ascii_isalpha(ch) || ch == '_') {
     gsize start = c->pos;
@@ -326,104 +175,162 @@ static gboolean c_factor(Compile *c) {
            (g_ascii_isalnum(c->s[c->pos]) || c->s[c->pos] == '_'))
       c->pos++;
     gsize len = c->pos - start;
+    /* The group's variable, which every copy's expressions name. */
     const char *gv = c->p->group_var;
     if (gv != NULL && strncmp(gv, c->s + start, len) == 0 && gv[len] == '\0') {
-      emit(c, OP_VAR, 0);
+      emit(c, OP_VAR, 0, 0);
       return TRUE;
     }
-    /* Another constant: fixed while the group's copies are read. */
+    /* Another constant: fixed while a group's copies are read. */
     char *name = g_strndup(c->s + start, len);
     NlScnConst *k = g_hash_table_lookup(c->p->consts, name);
+    gint64 v = 0;
+    gboolean ok = TRUE;
+    if (k == NULL)
+      ok = fail_at(c, start,
+                   "$%s is not set: expected a constant or a group "
+                   "variable in the expression",
+                   name);
+    else if (!parse_int(k->value, &v))
+      ok = fail_at(c, start,
+                   "$%s is \"%s\": expected an integer in an expression", name,
+                   k->value);
+    else
+      emit(c, OP_NUM, v, 0);
     g_free(name);
-    gint64 v;
-    if (k == NULL || !parse_int(k->value, &v))
-      return FALSE;
-    emit(c, OP_NUM, v);
-    return TRUE;
+    return ok;
   }
-  return FALSE;
+  return fail_at(c, c->pos,
+                 "unexpected \"%c\" in the expression: expected a "
+                 "number, a constant, + - * / %% or parentheses",
+                 ch);
 }
 
-static gboolean c_term(Compile *c) {
-  if (!c_factor(c))
+static gboolean term(Compile *c) {
+  if (!factor(c))
     return FALSE;
   for (;;) {
-    c_blanks(c);
+    skip_blanks(c);
     if (c->pos >= c->end)
       return TRUE;
     char op = c->s[c->pos];
     if (op != '*' && op != '/' && op != '%')
       return TRUE;
-    c->pos++;
-    if (!c_factor(c))
+    gsize at = c->pos++;
+    if (!factor(c))
       return FALSE;
-    emit(c, op == '*' ? OP_MUL : op == '/' ? OP_DIV : OP_MOD, 0);
+    emit(c, op == '*' ? OP_MUL : op == '/' ? OP_DIV : OP_MOD, 0, at);
   }
 }
 
-static gboolean c_expr(Compile *c) {
-  if (!c_term(c))
+static gboolean expr(Compile *c) {
+  if (!term(c))
     return FALSE;
   for (;;) {
-    c_blanks(c);
+    skip_blanks(c);
     if (c->pos >= c->end)
       return TRUE;
     char op = c->s[c->pos];
     if (op != '+' && op != '-')
       return TRUE;
     c->pos++;
-    if (!c_term(c))
+    if (!term(c))
       return FALSE;
-    emit(c, op == '+' ? OP_ADD : OP_SUB, 0);
+    emit(c, op == '+' ? OP_ADD : OP_SUB, 0, 0);
   }
 }
 
-/* A compiled expression: its operations, or none when it must be read
- * each time (n == 0). */
-typedef struct {
-  guint n;
-  Op ops[];
-} Compiled;
-
 static Compiled *compile(NlScnParser *p, const char *s, gsize len) {
-  Compile c = {0, 0, NULL, p, s, 0, len};
-  gboolean ok = c_expr(&c);
-  c_blanks(&c);
-  ok = ok && c.pos == c.end && c.n <= 64;
-  guint n = ok ? c.n : 0;
-  Compiled *r = g_malloc(sizeof *r + sizeof(Op) * n);
-  r->n = n;
-  if (n > 0)
-    memcpy(r->ops, c.ops, sizeof(Op) * n);
-  g_free(c.ops);
+  Compile c = {p, s, 0, len, g_array_new(FALSE, FALSE, sizeof(Op))};
+  if (expr(&c)) {
+    skip_blanks(&c);
+    if (c.pos < c.end)
+      fail_at(&c, c.pos, "unexpected \"%c\" in the expression", c.s[c.pos]);
+  }
+  Compiled *r = g_malloc(sizeof *r + sizeof(Op) * c.ops->len);
+  r->n = c.ops->len;
+  if (r->n > 0)
+    memcpy(r->ops, c.ops->data, sizeof(Op) * r->n);
+  g_array_free(c.ops, TRUE);
+  guint depth = 0, most = 1;
+  for (guint i = 0; i < r->n; i++) {
+    guint8 op = r->ops[i].op;
+    if (op == OP_NUM || op == OP_VAR)
+      most = MAX(most, ++depth);
+    else if (op != OP_NEG && op != OP_FAIL)
+      depth--;
+  }
+  r->depth = most;
   return r;
 }
 
-/* FALSE when it cannot be evaluated this way (a division by zero). */
-static gboolean run_compiled(const Compiled *x, gint64 var, gint64 *out) {
-  gint64 st[64];
+static void compiled_free(gpointer data) {
+  Compiled *x = data;
+  for (guint i = 0; i < x->n; i++)
+    g_free(x->ops[i].msg);
+  g_free(x);
+}
+
+/* Reports a mistake at @pos of the expression raw[from..) of @l. */
+static gboolean eval_fail(NlScnParser *p, const NlScnLine *l, gsize from,
+                          gsize pos, const char *msg) {
+  NlScnLoc loc = {l->file, l->line,
+                  (guint)g_utf8_strlen(l->raw, (gssize)(from + pos)) + 1};
+  nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_SYNTAX, "%s", msg);
+  return FALSE;
+}
+
+/* Evaluates @x with the group variable @var, as C's 64-bit integers
+ * would but wrapping where C's would overflow (a scenario cannot make
+ * natlab trap). */
+static gboolean run(const Compiled *x, gint64 var, NlScnParser *p,
+                    const NlScnLine *l, gsize from, gint64 *out) {
+  gint64 small[64];
+  gint64 *st = x->depth <= G_N_ELEMENTS(small) ? small : g_new(gint64, x->depth);
   guint sp = 0;
-  for (guint i = 0; i < x->n; i++) {
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < x->n; i++) {
     const Op *o = &x->ops[i];
+    guint64 a = sp >= 2 ? (guint64)st[sp - 2] : 0;
+    guint64 b = sp >= 1 ? (guint64)st[sp - 1] : 0;
     switch (o->op) {
       case OP_NUM: st[sp++] = o->v; break;
       case OP_VAR: st[sp++] = var; break;
-      case OP_NEG: st[sp - 1] = -st[sp - 1]; break;
-      case OP_ADD: sp--; st[sp - 1] = st[sp - 1] + st[sp]; break;
-      case OP_SUB: sp--; st[sp - 1] = st[sp - 1] - st[sp]; break;
-      case OP_MUL: sp--; st[sp - 1] = st[sp - 1] * st[sp]; break;
+      case OP_NEG: st[sp - 1] = (gint64)(0 - b); break;
+      case OP_ADD: st[--sp - 1] = (gint64)(a + b); break;
+      case OP_SUB: st[--sp - 1] = (gint64)(a - b); break;
+      case OP_MUL: st[--sp - 1] = (gint64)(a * b); break;
       case OP_DIV:
-      case OP_MOD:
+      case OP_MOD: {
+        gint64 n = st[sp - 2], d = st[sp - 1];
+        if (d == 0) {
+          ok = eval_fail(p, l, from, o->pos,
+                         "division by zero in the expression");
+          break;
+        }
         sp--;
-        if (st[sp] == 0)
-          return FALSE;
-        st[sp - 1] = o->op == OP_DIV ? st[sp - 1] / st[sp]
-                                     : st[sp - 1] % st[sp];
+        if (d == -1) /* INT64_MIN / -1 would trap */
+          st[sp - 1] = o->op == OP_DIV ? (gint64)(0 - (guint64)n) : 0;
+        else
+          st[sp - 1] = o->op == OP_DIV ? n / d : n % d;
         break;
+      }
+      case OP_FAIL: ok = eval_fail(p, l, from, o->pos, o->msg); break;
     }
   }
-  *out = st[0];
-  return TRUE;
+  if (ok)
+    *out = st[0];
+  if (st != small)
+    g_free(st);
+  return ok;
+}
+
+gboolean nl__scn_eval(NlScnParser *p, const NlScnLine *l, gsize from, gsize to,
+                      gint64 *out) {
+  Compiled *x = compile(p, l->raw + from, to - from);
+  gboolean ok = run(x, p->group_value, p, l, from, out);
+  compiled_free(x);
+  return ok;
 }
 
 gboolean nl__scn_eval_copy(NlScnParser *p, const NlScnLine *l, gsize from,
@@ -434,16 +341,14 @@ gboolean nl__scn_eval_copy(NlScnParser *p, const NlScnLine *l, gsize from,
    * the expression's place in one of them names it. */
   if (p->group_exprs == NULL)
     p->group_exprs = g_hash_table_new_full(g_direct_hash, g_direct_equal,
-                                           NULL, g_free);
+                                           NULL, compiled_free);
   const char *at = l->raw + from;
   Compiled *x = g_hash_table_lookup(p->group_exprs, at);
   if (x == NULL) {
     x = compile(p, at, to - from);
     g_hash_table_insert(p->group_exprs, (gpointer)at, x);
   }
-  if (x->n > 0 && run_compiled(x, p->group_value, out))
-    return TRUE;
-  return nl__scn_eval(p, l, from, to, out);
+  return run(x, p->group_value, p, l, from, out);
 }
 
 gboolean nl__scn_is_expr(const char *s, gsize len) {
