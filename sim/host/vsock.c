@@ -308,10 +308,8 @@ enum {
   UDP_TAKES_ANY6 = 1 << 3, /* any IPv6 destination */
 };
 
-/* Whether a socket bound to @laddr takes a packet to @dst. */
-static gboolean udp_takes(const NlFile *f, const NlIp6 *laddr,
-                          const NlIp6 *dst);
-
+/* What a socket of @f bound to @laddr takes (set at bind: neither can
+ * change while it is bound; IPV6_V6ONLY is refused then). */
 static guint8 udp_takes_bits(const NlFile *f, const NlIp6 *laddr) {
   guint8 b = 0;
   if (takes_v4(f, laddr)) {
@@ -327,27 +325,14 @@ static guint8 udp_takes_bits(const NlFile *f, const NlIp6 *laddr) {
   return b;
 }
 
-/* udp_takes() from the bits (and the socket's address): the socket's line
- * only, not its file's. */
+/* Whether bound socket @u takes a packet to @dst: from its bits and its
+ * address, the socket's line only, not its file's. */
 static inline gboolean udp_sock_takes(const NlUdpSock *u, const NlIp6 *dst) {
   if (nl_ip6_is_v4mapped(dst))
     return (u->takes & UDP_TAKES_V4) &&
            ((u->takes & UDP_TAKES_ANY4) || nl_ip6_equal(&u->laddr, dst));
   return (u->takes & UDP_TAKES_V6) &&
          ((u->takes & UDP_TAKES_ANY6) || nl_ip6_equal(&u->laddr, dst));
-}
-
-static gboolean udp_takes(const NlFile *f, const NlIp6 *laddr,
-                          const NlIp6 *dst) {
-  if (nl_ip6_is_v4mapped(dst)) {
-    if (!takes_v4(f, laddr))
-      return FALSE;
-    return nl_ip6_is_any(laddr) || nl_ip6_to4(laddr) == 0 ||
-           nl_ip6_equal(laddr, dst);
-  }
-  if (!takes_v6(f, laddr))
-    return FALSE;
-  return nl_ip6_is_any(laddr) || nl_ip6_equal(laddr, dst);
 }
 
 /* Whether the addresses two bindings take overlap (inet_bind_conflict and
@@ -483,7 +468,7 @@ static NlUdpSock *udp_lookup_many(GPtrArray *l, const NlIp6 *src,
   gboolean v4 = nl_ip6_is_v4mapped(dst);
   for (guint i = 0; i < l->len; i++) {
     NlUdpSock *u = g_ptr_array_index(l, i);
-    if (!udp_takes(u->file, &u->laddr, dst))
+    if (!udp_sock_takes(u, dst))
       continue;
     int score = 0;
     if (!nl_ip6_is_any(&u->laddr) &&
