@@ -285,6 +285,26 @@ typedef struct {
   gboolean set;
 } From;
 
+/* Appends " (from ...)": the first constant of a word (set) as messages
+ * name it. */
+static void from_text(Buf *b, const NlScnLine *l, const From *f) {
+  if (f->c == NULL) {
+    buf_str(b, " (from ${");
+    buf_add(b, l->raw + f->ns, f->ne - f->ns);
+    buf_str(b, "})");
+  } else if (f->c->overridden) {
+    buf_str(b, " (from --set ");
+    buf_str(b, f->c->name);
+    buf_c(b, '=');
+    buf_str(b, f->c->value);
+    buf_c(b, ')');
+  } else {
+    buf_str(b, " (from $");
+    buf_str(b, f->c->name);
+    buf_c(b, ')');
+  }
+}
+
 /* Appends raw[from..to) of @l to @out with $name, ${name}, ${EXPR} and $$
  * replaced; *src records the first constant used (for messages). */
 static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
@@ -411,20 +431,15 @@ static gboolean substitute(NlScnParser *p, const NlScnLine *l, gsize from,
     if (p->line_expanded + SLEN > NL_SCENARIO_MAX_LINE) {
     too_long:;
       NlScnLoc loc = loc_at(l, from);
-      char *f = NULL;
-      if (src->set && src->c != NULL)
-        f = src->c->overridden
-                ? g_strconcat(" (from --set ", src->c->name, "=",
-                              src->c->value, ")", NULL)
-                : g_strconcat(" (from $", src->c->name, ")", NULL);
-      else if (src->set)
-        f = g_strdup_printf(" (from ${%.*s})", (int)(src->ne - src->ns),
-                            l->raw + src->ns);
+      Buf f = {NULL, 0, 0};
+      if (src->set)
+        from_text(&f, l, src);
+      buf_c(&f, '\0');
       nl__scn_fail(p, &loc, NL_SCENARIO_ERROR_ENCODING,
                    "this line is longer than %d bytes once its constants "
                    "are substituted%s; expected shorter values",
-                   NL_SCENARIO_MAX_LINE, f ? f : "");
-      g_free(f);
+                   NL_SCENARIO_MAX_LINE, f.s);
+      g_free(f.s);
       return FALSE;
     }
   }
@@ -451,21 +466,7 @@ static void put_from(Buf *b, const NlScnLine *l, const From *f,
   if (!f->set)
     return;
   gsize at = b->len;
-  if (f->c == NULL) {
-    buf_str(b, " (from ${");
-    buf_add(b, l->raw + f->ns, f->ne - f->ns);
-    buf_str(b, "})");
-  } else if (f->c->overridden) {
-    buf_str(b, " (from --set ");
-    buf_str(b, f->c->name);
-    buf_c(b, '=');
-    buf_str(b, f->c->value);
-    buf_c(b, ')');
-  } else {
-    buf_str(b, " (from $");
-    buf_str(b, f->c->name);
-    buf_c(b, ')');
-  }
+  from_text(b, l, f);
   buf_c(b, '\0');
   t->from = OFF(at);
 }
