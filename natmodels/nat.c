@@ -186,6 +186,21 @@ static inline void csum_replace32(guint8 *c, uint32_t old, uint32_t new) {
   nl_wire_put16(c, csum_step32(nl_wire_get16(c), old, new));
 }
 
+/* RFC 1624's terms of a 32-bit word's change from @old to @new, added to
+ * the sum @s. */
+static inline uint32_t csum_terms32(uint32_t s, uint32_t old, uint32_t new) {
+  return s + (uint16_t)~(old >> 16) + (uint16_t)~old + (new >> 16) +
+         (new & 0xffff);
+}
+
+/* The checksum of the sum @s of at most 7 terms (at most 7 * 0xffff: two
+ * end-around carries fold it to 16 bits). */
+static inline uint16_t csum_fold_not(uint32_t s) {
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)~s;
+}
+
 /* The UDP checksum at @c after an address and a port change.  UDP keeps
  * 0 as "no checksum" (RFC 768), and writes a computed 0 as 0xffff.  RFC
  * 1624's terms of the three 16-bit words are summed at once and folded
@@ -201,17 +216,10 @@ static inline void udp_csum_replace_endpoint(guint8 *c, uint32_t old_addr,
   uint16_t hc = nl_wire_get16(c);
   if (hc == 0)
     return;
-  uint32_t s = (uint16_t)~hc;
-  s += (uint16_t)~(old_addr >> 16);
-  s += (uint16_t)~old_addr;
-  s += (uint16_t)~old_port;
-  s += new_addr >> 16;
-  s += new_addr & 0xffff;
-  s += new_port;
-  /* At most 7 * 0xffff: two end-around carries fold it to 16 bits. */
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  hc = (uint16_t)~s;
+  uint32_t sum = csum_terms32((uint16_t)~hc, old_addr, new_addr);
+  sum += (uint16_t)~old_port;
+  sum += new_port;
+  hc = csum_fold_not(sum);
   nl_wire_put16(c, hc == 0 ? 0xffff : hc);
 }
 
@@ -230,14 +238,8 @@ static inline uint32_t rewrite_addr(guint8 *ip, gboolean src, uint32_t addr) {
    * folded sum is 0 (the checksum 0xffff) only when all its terms are 0,
    * for the one sum exactly when for the second step. */
   guint8 *c = ip + 10;
-  uint32_t s = (uint16_t)~nl_wire_get16(c);
-  s += (uint16_t)~(old_addr >> 16);
-  s += (uint16_t)~old_addr;
-  s += addr >> 16;
-  s += addr & 0xffff;
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  nl_wire_put16(c, (uint16_t)~s);
+  nl_wire_put16(c, csum_fold_not(csum_terms32((uint16_t)~nl_wire_get16(c),
+                                              old_addr, addr)));
   return old_addr;
 }
 
