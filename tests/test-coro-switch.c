@@ -322,6 +322,120 @@ static void test_coro_mxcsr_is_per_coroutine(void **state) {
 #endif
 }
 
+/* A coroutine that resumes another keeps its own rounding mode across
+ * that resume (its environment is saved as the switch's, unlike the main
+ * context's, which is fixed: coro.c), and the inner one keeps its own
+ * across its yields. */
+typedef struct {
+  NlCoro *inner;
+  int outer_seen[2];
+  int inner_seen[2];
+} NestRound;
+
+static void nest_round_inner(void *arg) {
+  NestRound *n = arg;
+  fesetround(FE_UPWARD);
+  nl_coro_yield();
+  n->inner_seen[0] = fegetround();
+  nl_coro_yield();
+  n->inner_seen[1] = fegetround();
+}
+
+static void nest_round_outer(void *arg) {
+  NestRound *n = arg;
+  fesetround(FE_DOWNWARD);
+  nl_coro_resume(n->inner);
+  n->outer_seen[0] = fegetround();
+  nl_coro_yield(); /* main resumes the inner one once meanwhile */
+  nl_coro_resume(n->inner);
+  n->outer_seen[1] = fegetround();
+}
+
+static void test_coro_nested_resumer_keeps_rounding_mode(void **state) {
+  NestRound n = {NULL, {-1, -1}, {-1, -1}};
+  n.inner = nl_coro_new(nest_round_inner, &n, 0);
+  NlCoro *outer = nl_coro_new(nest_round_outer, &n, 0);
+  nl_coro_resume(outer);
+  assert_int_equal(fegetround(), FE_TONEAREST);
+  nl_coro_resume(n.inner);
+  assert_int_equal(fegetround(), FE_TONEAREST);
+  nl_coro_resume(outer);
+  assert_int_equal(fegetround(), FE_TONEAREST);
+  assert_true(nl_coro_done(outer));
+  assert_true(nl_coro_done(n.inner));
+  assert_int_equal(n.outer_seen[0], FE_DOWNWARD);
+  assert_int_equal(n.outer_seen[1], FE_DOWNWARD);
+  assert_int_equal(n.inner_seen[0], FE_UPWARD);
+  assert_int_equal(n.inner_seen[1], FE_UPWARD);
+  nl_coro_free(n.inner);
+  nl_coro_free(outer);
+}
+
+/* The x87 control word alone (its rounding control, set with fldcw,
+ * leaving MXCSR as it is; valgrind keeps these bits, not the precision
+ * control): it stays with the coroutine that set it, across its yields,
+ * and never reaches its resumer nor the coroutine resumed next. */
+#define FPUCW_RC_MASK 0x0C00u
+#define FPUCW_RC_UP 0x0800u
+
+static unsigned short get_fpucw(void) {
+  unsigned short cw;
+  __asm__ volatile("fnstcw %0" : "=m"(cw));
+  return cw;
+}
+
+static void set_fpucw(unsigned short cw) {
+  __asm__ volatile("fldcw %0" : : "m"(cw));
+}
+
+typedef struct {
+  unsigned short seen[2];
+} FpucwCase;
+
+static void fpucw_run(void *arg) {
+  FpucwCase *f = arg;
+  set_fpucw((unsigned short)((get_fpucw() & ~FPUCW_RC_MASK) | FPUCW_RC_UP));
+  nl_coro_yield();
+  f->seen[0] = get_fpucw();
+  nl_coro_yield();
+  f->seen[1] = get_fpucw();
+}
+
+/* The control word each of its three runs starts with. */
+static void fpucw_watch(void *arg) {
+  unsigned short *seen = arg;
+  for (int i = 0; i < 3; i++) {
+    seen[i] = get_fpucw();
+    nl_coro_yield();
+  }
+}
+
+static void test_coro_x87_control_word_is_per_coroutine(void **state) {
+#if defined(__x86_64__)
+  unsigned short ours = get_fpucw();
+  assert_int_not_equal(ours & FPUCW_RC_MASK, FPUCW_RC_UP);
+  FpucwCase a = {{0, 0}};
+  unsigned short other[3] = {0, 0, 0};
+  NlCoro *ca = nl_coro_new(fpucw_run, &a, 0);
+  NlCoro *cb = nl_coro_new(fpucw_watch, other, 0);
+  for (int i = 0; i < 3; i++) {
+    nl_coro_resume(ca);
+    assert_int_equal(get_fpucw(), ours);
+    nl_coro_resume(cb); /* right after ca: runs with ours, not ca's */
+    assert_int_equal(get_fpucw(), ours);
+  }
+  assert_true(nl_coro_done(ca));
+  assert_int_equal(a.seen[0] & FPUCW_RC_MASK, FPUCW_RC_UP);
+  assert_int_equal(a.seen[1] & FPUCW_RC_MASK, FPUCW_RC_UP);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(other[i], ours);
+  nl_coro_free(ca);
+  nl_coro_free(cb);
+#else
+  skip();
+#endif
+}
+
 static void never_run(void *arg) {
   int *ran = arg;
   *ran = 1;
@@ -449,6 +563,8 @@ int main(void) {
       cmocka_unit_test(test_coro_fpu_control_is_per_coroutine),
       cmocka_unit_test(test_coro_rounding_mode_per_coroutine),
       cmocka_unit_test(test_coro_mxcsr_is_per_coroutine),
+      cmocka_unit_test(test_coro_nested_resumer_keeps_rounding_mode),
+      cmocka_unit_test(test_coro_x87_control_word_is_per_coroutine),
       cmocka_unit_test(test_coro_free_abandons_without_running),
       cmocka_unit_test(test_coro_many_alive_at_once),
       cmocka_unit_test(test_coro_stack_size_rounded_to_pages),

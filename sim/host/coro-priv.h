@@ -38,6 +38,21 @@ typedef struct NlCoroTls NlCoroTls;
 void nl__coro_switch(NlCoroCtx *from, NlCoroCtx *to, NlCoroTls *t,
                      NlCoro *cur);
 
+#ifdef NL_CORO_ASM_SWITCH
+/**
+ * nl__coro_switch_main: nl__coro_switch() from the main context, whose
+ * floating-point environment is not read but taken as @env (MXCSR in the
+ * low half, the x87 control word in the high half, as
+ * nl__coro_env_read() returns them): what a switch back to it restores.
+ */
+void nl__coro_switch_main(NlCoroCtx *from, NlCoroCtx *to, NlCoroTls *t,
+                          NlCoro *cur, guint64 env);
+
+/* The running context's MXCSR (exception flags cleared) and x87 control
+ * word, packed as nl__coro_switch_main() takes them. */
+guint64 nl__coro_env_read(void);
+#endif
+
 /**
  * nl__coro_ctx_make: prepares @ctx so that switching to it calls
  * nl__coro_start(@c) on the stack [@lo, @lo + @size).  Never returns there.
@@ -110,6 +125,9 @@ struct NlCoroTls {
   volatile int in_switch; /* offset 8: likewise */
   volatile unsigned long switches; /* bumped on every resume (watchdog) */
   int *errno_p; /* &errno of this thread, cached: errno is a call */
+#if defined(NL_CORO_ASM_SWITCH)
+  guint64 main_env; /* the main context's MXCSR and x87 control word */
+#endif
   NlCoro *zombies; /* ended, stacks not yet released (coro.c) */
 #if !defined(NL_CORO_ASM_SWITCH)
   NlCoro *pending_cur; /* ucontext: @cur handed to the arriving side */

@@ -16,9 +16,13 @@
  * `ldmxcsr` costs next to nothing, `fldcw` ~0.3 ns, but reading back what
  * `stmxcsr` just stored, to compare, stalls ~2 ns (the load waits for the
  * store).  `fnstcw` forwards to a load as any store does.  `stmxcsr`
- * itself (~1 ns) stays: the ABI makes MXCSR's control bits callee-saved.
- * Reloading the whole MXCSR also gives each coroutine its own exception
- * flags, as threads have theirs.
+ * itself is the dearest instruction here: back to back one per ~4.5 ns
+ * (17 cycles), ~1.5 ns of a switch.  A coroutine's side keeps it (a
+ * program may change MXCSR at any time, and its exception flags with any
+ * arithmetic); the main context's side (nl__coro_switch_main) does
+ * without: its environment is fixed per thread (coro.c, "The main
+ * context").  Reloading the whole MXCSR also gives each coroutine its own
+ * exception flags, as threads have theirs.
  */
 #include "sim/host/coro-priv.h"
 
@@ -30,75 +34,100 @@
 #endif
 
 /* void nl__coro_switch(NlCoroCtx *from (rdi), NlCoroCtx *to (rsi),
- *                      NlCoroTls *t (rdx), NlCoro *cur (rcx)) */
+ *                      NlCoroTls *t (rdx), NlCoro *cur (rcx))
+ * void nl__coro_switch_main(..., uint64_t env (r8)) */
 G_STATIC_ASSERT(offsetof(NlCoroTls, cur) == 0);
 G_STATIC_ASSERT(offsetof(NlCoroTls, in_switch) == 8);
+
+#if defined(__CET__)
+#define NL_ENDBR "endbr64\n"
+/* With shadow stacks a `ret` must match its call. */
+#define NL_RESUME "ret\n"
+#else
+#define NL_ENDBR
+/* pop + jmp rather than ret: a ret here always mispredicts (the return
+ * stack holds the other side's call), the indirect jump is learned by the
+ * branch predictor. */
+#define NL_RESUME                                                              \
+  "popq %rcx\n"                                                                \
+  ".cfi_adjust_cfa_offset -8\n"                                                \
+  "jmpq *%rcx\n"
+#endif
+
+#define NL_PUSH_CALLEE_SAVED                                                   \
+  "pushq %rbp\n"                                                               \
+  ".cfi_adjust_cfa_offset 8\n"                                                 \
+  "pushq %rbx\n"                                                               \
+  ".cfi_adjust_cfa_offset 8\n"                                                 \
+  "pushq %r12\n"                                                               \
+  ".cfi_adjust_cfa_offset 8\n"                                                 \
+  "pushq %r13\n"                                                               \
+  ".cfi_adjust_cfa_offset 8\n"                                                 \
+  "pushq %r14\n"                                                               \
+  ".cfi_adjust_cfa_offset 8\n"                                                 \
+  "pushq %r15\n"                                                               \
+  ".cfi_adjust_cfa_offset 8\n"
+
+/* From the departing side's saved slot (r9w: its x87 control word) to the
+ * arriving side: swap stacks, publish who runs now (see coro-priv.h), load
+ * the arriving side's MXCSR and, when it differs, its x87 control word,
+ * and continue it.  @L is a label prefix, one per use. */
+#define NL_SWITCH_TAIL(L)                                                      \
+  "movq %rsp, (%rdi)\n"                                                        \
+  "movq (%rsi), %rsp\n"                                                        \
+  "movq %rcx, (%rdx)\n"                                                        \
+  "movl $0, 8(%rdx)\n"                                                         \
+  "ldmxcsr (%rsp)\n"                                                           \
+  "cmpw 4(%rsp), %r9w\n"                                                       \
+  "jne " L "_fp\n"                                                             \
+  L "_pop:\n"                                                                  \
+  "addq $8, %rsp\n"                                                            \
+  ".cfi_adjust_cfa_offset -8\n"                                                \
+  "popq %r15\n"                                                                \
+  ".cfi_adjust_cfa_offset -8\n"                                                \
+  "popq %r14\n"                                                                \
+  ".cfi_adjust_cfa_offset -8\n"                                                \
+  "popq %r13\n"                                                                \
+  ".cfi_adjust_cfa_offset -8\n"                                                \
+  "popq %r12\n"                                                                \
+  ".cfi_adjust_cfa_offset -8\n"                                                \
+  "popq %rbx\n"                                                                \
+  ".cfi_adjust_cfa_offset -8\n"                                                \
+  "popq %rbp\n"                                                                \
+  ".cfi_adjust_cfa_offset -8\n" NL_RESUME                                      \
+  ".cfi_def_cfa_offset 64\n"                                                   \
+  L "_fp:\n"                                                                   \
+  "fldcw 4(%rsp)\n"                                                            \
+  "jmp " L "_pop\n"
 
 __asm__(".text\n"
         ".globl nl__coro_switch\n"
         ".type nl__coro_switch, @function\n"
         ".p2align 4\n"
         "nl__coro_switch:\n"
-        ".cfi_startproc\n"
-#if defined(__CET__)
-        "endbr64\n"
-#endif
-        "pushq %rbp\n"
-        ".cfi_adjust_cfa_offset 8\n"
-        "pushq %rbx\n"
-        ".cfi_adjust_cfa_offset 8\n"
-        "pushq %r12\n"
-        ".cfi_adjust_cfa_offset 8\n"
-        "pushq %r13\n"
-        ".cfi_adjust_cfa_offset 8\n"
-        "pushq %r14\n"
-        ".cfi_adjust_cfa_offset 8\n"
-        "pushq %r15\n"
-        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_startproc\n" NL_ENDBR NL_PUSH_CALLEE_SAVED
         "subq $8, %rsp\n"
         ".cfi_adjust_cfa_offset 8\n"
         "stmxcsr (%rsp)\n"
         "fnstcw 4(%rsp)\n"
-        "movzwl 4(%rsp), %r9d\n"
-        "movq %rsp, (%rdi)\n"
-        "movq (%rsi), %rsp\n"
-        /* On the new stack: publish who runs now (see coro-priv.h). */
-        "movq %rcx, (%rdx)\n"
-        "movl $0, 8(%rdx)\n"
-        "ldmxcsr (%rsp)\n"
-        "cmpw 4(%rsp), %r9w\n"
-        "jne 2f\n"
-        "1:\n"
-        "addq $8, %rsp\n"
-        ".cfi_adjust_cfa_offset -8\n"
-        "popq %r15\n"
-        ".cfi_adjust_cfa_offset -8\n"
-        "popq %r14\n"
-        ".cfi_adjust_cfa_offset -8\n"
-        "popq %r13\n"
-        ".cfi_adjust_cfa_offset -8\n"
-        "popq %r12\n"
-        ".cfi_adjust_cfa_offset -8\n"
-        "popq %rbx\n"
-        ".cfi_adjust_cfa_offset -8\n"
-        "popq %rbp\n"
-        ".cfi_adjust_cfa_offset -8\n"
-#if defined(__CET__)
-        "ret\n"
-#else
-        /* pop + jmp rather than ret: a ret here always mispredicts (the
-         * return stack holds the other side's call), the indirect jump is
-         * learned by the branch predictor. */
-        "popq %rcx\n"
-        ".cfi_adjust_cfa_offset -8\n"
-        "jmpq *%rcx\n"
-#endif
-        ".cfi_def_cfa_offset 64\n"
-        "2:\n"
-        "fldcw 4(%rsp)\n"
-        "jmp 1b\n"
+        "movzwl 4(%rsp), %r9d\n" NL_SWITCH_TAIL(".Lsw")
         ".cfi_endproc\n"
         ".size nl__coro_switch, .-nl__coro_switch\n"
+        "\n"
+        /* The main context's side: its slot is @env, not read back from
+         * the registers (stmxcsr is most of a switch's cost: ~17 cycles,
+         * against one for a push). */
+        ".globl nl__coro_switch_main\n"
+        ".type nl__coro_switch_main, @function\n"
+        ".p2align 4\n"
+        "nl__coro_switch_main:\n"
+        ".cfi_startproc\n" NL_ENDBR NL_PUSH_CALLEE_SAVED
+        "pushq %r8\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "movq %r8, %r9\n"
+        "shrq $32, %r9\n" NL_SWITCH_TAIL(".Lswm")
+        ".cfi_endproc\n"
+        ".size nl__coro_switch_main, .-nl__coro_switch_main\n"
         "\n"
         /* First code of every coroutine: rbx holds the NlCoro.  The stack
          * is 16-byte aligned here, so the call leaves it as the ABI wants.
@@ -125,6 +154,16 @@ void nl__coro_boot(void);
  * masked, round to nearest, 64-bit x87 precision. */
 #define NL_MXCSR_DEFAULT 0x1F80u
 #define NL_FPUCW_DEFAULT 0x037Fu
+/* MXCSR's exception flags (status, not control). */
+#define NL_MXCSR_FLAGS 0x3Fu
+
+guint64 nl__coro_env_read(void) {
+  uint32_t mxcsr;
+  uint16_t cw;
+  __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+  __asm__ volatile("fnstcw %0" : "=m"(cw));
+  return (guint64)(mxcsr & ~NL_MXCSR_FLAGS) | ((guint64)cw << 32);
+}
 
 void nl__coro_ctx_make(NlCoroCtx *ctx, void *lo, size_t size, NlCoro *c) {
   uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;

@@ -388,16 +388,38 @@ static inline int *errno_ptr(NlCoroTls *t) {
  * the arriving side's value, so each context sees only its own errno.
  *
  * Under ASan the arriving side must call __sanitizer_finish_switch_fiber(),
- * so there the switch is an ordinary call followed by that. */
+ * so there the switch is an ordinary call followed by that.
+ *
+ * The main context (natlab's own code: the event loop that resumes the
+ * programs) has one floating-point environment, taken at the thread's
+ * first resume: MXCSR's control bits and the x87 control word it had
+ * then, no exception flags.  Every switch back to it restores that, and a
+ * resume from it does not read it again (nl__coro_switch_main): `stmxcsr`
+ * was a third of a switch's cost (bench-coro-switch).  So a program's
+ * rounding mode, flush-to-zero or exception flags never reach natlab's
+ * code nor another program, as before; what changes is that the main
+ * context itself cannot keep a different environment across a resume (its
+ * exception flags are cleared, which the ABI allows: they are
+ * caller-saved; a rounding mode it set after its first resume would be
+ * undone, which natlab never does).  A coroutine that resumes another
+ * keeps its own environment: that resume reads it as before. */
 static inline void resume_go(NlCoroTls *t, NlCoro *c) {
   int *errp = errno_ptr(t);
-  c->resumer = t->cur;
+  NlCoro *resumer = t->cur;
+  c->resumer = resumer;
   c->running = TRUE;
   t->switches++;
   c->back_errno = *errp;
   *errp = c->own_errno;
   asan_start(&c->asan_back_fake, stack_lo(c), c->stack_size);
+#ifdef NL_CORO_ASM_SWITCH
+  if (G_LIKELY(resumer == NULL))
+    nl__coro_switch_main(&c->back, &c->ctx, t, c, t->main_env);
+  else
+    nl__coro_switch(&c->back, &c->ctx, t, c);
+#else
   nl__coro_switch(&c->back, &c->ctx, t, c);
+#endif
   /* Back here (through a jump) when @c yields, ends or is stopped. */
 #ifdef NL_ASAN
   asan_finish(c->asan_back_fake, NULL, NULL);
@@ -409,8 +431,12 @@ static inline void resume_go(NlCoroTls *t, NlCoro *c) {
 G_GNUC_NO_INLINE static void resume_slow(NlCoro *c) {
   NlCoroTls *t = &nl__coro_tls;
   reap_all();
-  if (t->errno_p == NULL)
+  if (t->errno_p == NULL) {
     t->errno_p = &errno;
+#ifdef NL_CORO_ASM_SWITCH
+    t->main_env = nl__coro_env_read(); /* see "The main context", above */
+#endif
+  }
   resume_go(t, c);
 }
 
