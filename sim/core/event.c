@@ -138,15 +138,26 @@ static inline gboolean append(Bucket *b, NlEvent *ev) {
   return TRUE;
 }
 
+/* Bucket @s of level @k holds an event now. */
+static inline void filled(NlEventQueue *q, guint k, guint s) {
+  q->bits[k][s / 64u] |= (uint64_t)1 << (s % 64u);
+  q->used[k] |= (uint64_t)1 << (s / 64u);
+  q->levels |= 1u << k;
+}
+
+/* filled(), out of line for nl_event_schedule(): inline, its shifts
+ * made every schedule save and restore two registers; out of line it is a
+ * jump at the end of the schedules that fill a bucket (a third here). */
+G_GNUC_NO_INLINE static void filled_call(NlEventQueue *q, guint k, guint s) {
+  filled(q, k, s);
+}
+
 /* Appends @ev to bucket @s of level @k. */
 static inline void insert_at(NlEventQueue *q, NlEvent *ev, guint k, guint s) {
   guint i = k * SLOTS + s;
   ev->slot = i;
-  if (append(&q->buckets[i], ev)) {
-    q->bits[k][s / 64u] |= (uint64_t)1 << (s % 64u);
-    q->used[k] |= (uint64_t)1 << (s / 64u);
-    q->levels |= 1u << k;
-  }
+  if (append(&q->buckets[i], ev))
+    filled(q, k, s);
 }
 
 /* The level of an event whose time first differs from the base's in bit
@@ -159,11 +170,19 @@ static const guint8 level_of_bit[64] = {
 #undef L4
 };
 
-/* Appends @ev (idle, ev->time >= q->base) to its bucket. */
-static inline void insert(NlEventQueue *q, NlEvent *ev) {
+/* The level of @ev (idle, ev->time >= q->base) and its slot there. */
+static inline guint level_of(const NlEventQueue *q, const NlEvent *ev,
+                             guint *s) {
   uint64_t t = (uint64_t)ev->time, x = t ^ (uint64_t)q->base;
   guint k = level_of_bit[63 - __builtin_clzll(x | 1)];
-  insert_at(q, ev, k, (guint)(t >> (k * LEVEL_BITS)) & (SLOTS - 1));
+  *s = (guint)(t >> (k * LEVEL_BITS)) & (SLOTS - 1);
+  return k;
+}
+
+/* Appends @ev (idle, ev->time >= q->base) to its bucket. */
+static inline void insert(NlEventQueue *q, NlEvent *ev) {
+  guint s, k = level_of(q, ev, &s);
+  insert_at(q, ev, k, s);
 }
 
 /* Bucket @s of level @k is empty now. */
@@ -256,19 +275,36 @@ static void move_down(NlEventQueue *q, guint k, guint s) {
   }
 }
 
-void nl_event_schedule(NlEventQueue *q, NlEvent *ev, NlTime at) {
-  g_return_if_fail(ev->fn != NULL && at >= q->now);
-  if (nl_event_pending(ev))
-    unlink_event(q, ev); /* moved: after every event already at @at */
-  else
-    q->len++;
+/* Puts idle @ev, due at @at (>= now), in the lane or its bucket. */
+static inline void place(NlEventQueue *q, NlEvent *ev, NlTime at) {
   ev->time = at;
   if (at == q->now) {
     ev->slot = LANE;
     append(&q->lane, ev);
     return;
   }
-  insert(q, ev);
+  guint s, k = level_of(q, ev, &s);
+  guint i = k * SLOTS + s;
+  ev->slot = i;
+  if (append(&q->buckets[i], ev))
+    filled_call(q, k, s);
+}
+
+/* nl_event_schedule() of a pending event: out of line, so that the
+ * common schedule (of an idle event) saves no register. */
+G_GNUC_NO_INLINE static void move(NlEventQueue *q, NlEvent *ev, NlTime at) {
+  unlink_event(q, ev); /* after every event already at @at */
+  place(q, ev, at);
+}
+
+void nl_event_schedule(NlEventQueue *q, NlEvent *ev, NlTime at) {
+  g_return_if_fail(ev->fn != NULL && at >= q->now);
+  if (G_UNLIKELY(nl_event_pending(ev))) {
+    move(q, ev, at);
+    return;
+  }
+  q->len++;
+  place(q, ev, at);
 }
 
 void nl_event_schedule_in(NlEventQueue *q, NlEvent *ev, NlTime delay) {
