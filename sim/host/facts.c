@@ -786,8 +786,8 @@ static inline void region_switch(NlProc *p) {
 void nl__facts_enter(NlThread *t) {
   NlProc *p = t->proc;
   region_switch(p);
-  locale_install(t->facts.locale == LC_GLOBAL_LOCALE ? p->facts.locale
-                                                     : t->facts.locale);
+  locale_install(G_UNLIKELY(t->own_locale) ? t->facts.locale
+                                           : p->facts.locale);
 }
 
 size_t nl__facts_env_plan(NlThread *t, NlEnvPlan *plan) {
@@ -1428,6 +1428,7 @@ locale_t nl_posix_uselocale(locale_t l) {
   locale_t old = t->facts.locale;
   if (l != (locale_t)0) {
     t->facts.locale = l;
+    t->own_locale = l != LC_GLOBAL_LOCALE;
     locale_install(l == LC_GLOBAL_LOCALE ? t->proc->facts.locale : l);
   }
   return old;

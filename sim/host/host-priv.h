@@ -118,35 +118,56 @@ typedef struct {
 
 /* Who waits on what: a file's blocked threads and the files a thread
  * waits on, in the order they started waiting (wake-ups go in that
- * order).  Held in the structures themselves: most hold one entry, and
- * a blocking call adds and removes it once per wait. */
+ * order); and a file's watches.  Held in the structures themselves: most
+ * hold one entry, kept in the list itself (@one, while @cap is 0), so
+ * that a wake-up reads no other line than the structure's; a second
+ * entry moves them to an array (@v, @cap entries) for good. */
 typedef struct {
-  gpointer *v;
+  union {
+    gpointer one; /* @cap 0: the entry, if @len is 1 */
+    gpointer *v;  /* @cap > 0 */
+  };
   guint len, cap;
 } NlWaitList;
 
+/* The entries, @len of them. */
+static inline gpointer *nl__wait_list_items(NlWaitList *l) {
+  return l->cap > 0 ? l->v : &l->one;
+}
+
+static inline gpointer nl__wait_list_at(NlWaitList *l, guint i) {
+  return nl__wait_list_items(l)[i];
+}
+
+void nl__wait_list_grow(NlWaitList *l); /* sched.c */
+
 static inline void nl__wait_list_add(NlWaitList *l, gpointer p) {
-  if (l->len == l->cap) {
-    l->cap = l->cap ? 2 * l->cap : 2;
-    l->v = g_renew(gpointer, l->v, l->cap);
+  if (l->cap == 0 && l->len == 0) {
+    l->one = p;
+    l->len = 1;
+    return;
   }
+  if (l->len >= l->cap) /* (@cap 0: @len is 1) */
+    nl__wait_list_grow(l);
   l->v[l->len++] = p;
 }
 
 /* Removes the first @p, keeping the order of the rest. */
 static inline void nl__wait_list_remove(NlWaitList *l, gconstpointer p) {
+  gpointer *v = nl__wait_list_items(l);
   for (guint i = 0; i < l->len; i++) {
-    if (l->v[i] == p) {
+    if (v[i] == p) {
       l->len--;
       if (i < l->len)
-        memmove(&l->v[i], &l->v[i + 1], (l->len - i) * sizeof *l->v);
+        memmove(&v[i], &v[i + 1], (l->len - i) * sizeof *v);
       return;
     }
   }
 }
 
 static inline void nl__wait_list_clear(NlWaitList *l) {
-  g_free(l->v);
+  if (l->cap > 0)
+    g_free(l->v);
   l->v = NULL;
   l->len = l->cap = 0;
 }
@@ -154,19 +175,22 @@ static inline void nl__wait_list_clear(NlWaitList *l) {
 /* What a call on a socket and a datagram's delivery read come first, in
  * the first line of a 64-byte-aligned allocation (sched.c): at 1,000 hosts
  * the file is out of the cache at each call (docs/performance.md,
- * "Sockets and NAT per delivery, fourth round"). */
+ * "Sockets and NAT per delivery, fourth round"): its socket, its waiters
+ * and watches (a notify reads no other line when it has none or one
+ * waiter), the receive timeout, the flags. */
 struct NlFile {
-  NlFileKind kind;
-  int refs;
-  const NlFileOps *ops;
-  int status_flags; /* O_NONBLOCK */
-  int domain;       /* sockets */
-  NlHostStack *host;
-  NlWaitList waiters; /* NlThread blocked on this file */
-  GPtrArray *watchers; /* NlWatch on this file, insertion order */
   NlUdpSock *udp;
-  /* sockets */
-  NlTime rcvtimeo, sndtimeo; /* 0 = none */
+  NlHostStack *host;
+  const NlFileOps *ops;
+  NlWaitList waiters;  /* NlThread blocked on this file */
+  NlWaitList *watchers; /* NlWatch on this file, insertion order; NULL: none */
+  NlTime rcvtimeo;     /* sockets; 0 = none */
+  int status_flags : 16; /* O_NONBLOCK, O_APPEND */
+  NlFileKind kind : 8;
+  int domain : 8;        /* sockets (AF_INET, AF_INET6, AF_UNIX) */
+  int refs;
+  /* The rest. */
+  NlTime sndtimeo; /* 0 = none */
   NlTcpSock *tcp;
   int type;
   gboolean v6only;
@@ -256,23 +280,32 @@ struct NlEpoll {
   GPtrArray *items; /* NlEpItem, insertion order */
 };
 
-/* The fields a run of the thread touches come first, together: at 1,000
- * hosts each run finds them out of the cache, a miss a line (three lines
- * of a 64-byte-aligned allocation, proc.c; docs/performance.md, "1,000
- * hosts: where the misses are"). */
+/* The fields a run of the thread touches come first, together, in the
+ * first two lines of a 64-byte-aligned allocation (proc.c): at 1,000
+ * hosts each run finds them out of the cache, a miss a line
+ * (docs/performance.md, "1,000 hosts: where the misses are").  The first
+ * line is what waking it reads and writes (nl__file_notify), and what
+ * the event that runs it reads.  Two bytes stand for fields further on:
+ * @on_chan for @chan != NULL, @own_locale for @facts.locale !=
+ * LC_GLOBAL_LOCALE. */
 struct NlThread {
-  NlProc *proc;
-  NlCoro *coro;
-  NlEventQueue *queue; /* its world's, for every call (nl__enter) */
+  /* The first line. */
   NlEvent wake;
-  gboolean blocked, woken, done;
+  NlEventQueue *queue; /* its world's, for every call (nl__enter) */
+  /* Flags (assigned TRUE or FALSE only). */
+  guint8 blocked : 1, woken : 1, done : 1;
   /* A stand-in for the kernel's own work (io_uring requests): its calls
    * are not traced, not counted as wasted, and never raise SIGPIPE. */
-  gboolean quiet;
+  guint8 quiet : 1;
+  guint8 call_blocked : 1;
+  guint8 on_chan : 1;    /* waits on @chan */
+  guint8 own_locale : 1; /* facts.c: uselocale() gave it one */
+  int call_fd; /* the call's descriptor (below); -1 when it has none */
+  /* The second line. */
+  NlProc *proc;
+  NlCoro *coro;
   /* The call in progress, for its BLOCK record (sim/core/trace.h): set on
    * entry by posix.c, traced the first time the call waits. */
-  int call_fd; /* -1 when the call has no descriptor */
-  gboolean call_blocked;
   const char *call;
   /* While it waits in the call, since when (NL_TIME_NEVER when it has
    * not waited in this call yet): for "blocked in CALL since T". */
@@ -281,10 +314,10 @@ struct NlThread {
    * length. */
   uint64_t wasted_run;
   NlWaitList waiting_on; /* NlFile */
-  gconstpointer chan;    /* wait channel (mutex, cond, join) or NULL */
   NlFile *held;          /* a file kept alive while blocked on it */
-  NlThreadFacts facts; /* facts.c: its locale first */
-  /* Not used by a run. */
+  /* Not used by most runs. */
+  gconstpointer chan;    /* wait channel (mutex, cond, join) or NULL */
+  NlThreadFacts facts; /* facts.c */
   int tid;
   gboolean detached, joined;
   gboolean is_main;

@@ -95,8 +95,10 @@ static void proc_terminate(NlProc *p, NlProcState state, int code,
 static void thread_free(NlThread *t) {
   NlWorld *w = t->proc->host->world;
   nl_event_cancel(nl_world_queue(w), &t->wake);
-  for (guint i = 0; i < t->waiting_on.len; i++)
-    nl__wait_list_remove(&((NlFile *)t->waiting_on.v[i])->waiters, t);
+  for (guint i = 0; i < t->waiting_on.len; i++) {
+    NlFile *f = nl__wait_list_at(&t->waiting_on, i);
+    nl__wait_list_remove(&f->waiters, t);
+  }
   nl__wait_list_clear(&t->waiting_on);
   if (t->chan) { /* (so p->chans exists) */
     GPtrArray *q = g_hash_table_lookup(t->proc->chans, t->chan);

@@ -21,6 +21,11 @@
 
 NlThread *nl__current;
 
+/* What host-priv.h says of the lines of NlThread and NlFile. */
+G_STATIC_ASSERT(offsetof(NlThread, proc) == 64);
+G_STATIC_ASSERT(offsetof(NlThread, chan) == 128);
+G_STATIC_ASSERT(offsetof(NlFile, sndtimeo) == 64);
+
 /* ---- files ---- */
 
 NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops) {
@@ -30,8 +35,19 @@ NlFile *nl__file_new(NlHostStack *h, NlFileKind kind, const NlFileOps *ops) {
   f->refs = 1;
   f->host = h;
   h->files_open++;
-  f->watchers = g_ptr_array_new();
   return f;
+}
+
+void nl__wait_list_grow(NlWaitList *l) {
+  if (l->cap == 0) {
+    gpointer first = l->one;
+    l->cap = 4;
+    l->v = g_new(gpointer, l->cap);
+    l->v[0] = first; /* (if @len is 1) */
+    return;
+  }
+  l->cap *= 2;
+  l->v = g_renew(gpointer, l->v, l->cap);
 }
 
 NlFile *nl__file_ref(NlFile *f) {
@@ -44,20 +60,21 @@ void nl__file_unref(NlFile *f) {
     return;
   /* Epoll items and knotes watching this file go with it, as on Linux
    * when the last descriptor of an open file description closes. */
-  while (f->watchers->len > 0) {
-    NlWatch *w = g_ptr_array_steal_index(f->watchers, f->watchers->len - 1);
+  NlWaitList *watchers = f->watchers;
+  while (watchers != NULL && watchers->len > 0) {
+    NlWatch *w = nl__wait_list_at(watchers, --watchers->len);
     w->file = NULL;
     w->gone(w);
   }
   /* Threads blocked on it wake and see it gone. */
   for (guint i = 0; i < f->waiters.len; i++) {
-    NlThread *t = f->waiters.v[i];
+    NlThread *t = nl__wait_list_at(&f->waiters, i);
     nl__wait_list_remove(&t->waiting_on, f);
   }
   if (f->ops->closed != NULL)
     f->ops->closed(f);
   for (guint i = 0; i < f->waiters.len; i++) {
-    NlThread *t = f->waiters.v[i];
+    NlThread *t = nl__wait_list_at(&f->waiters, i);
     if (t->blocked && !t->woken) {
       t->woken = TRUE;
       nl_event_schedule(nl_world_queue(f->host->world), &t->wake,
@@ -65,7 +82,10 @@ void nl__file_unref(NlFile *f) {
     }
   }
   nl__wait_list_clear(&f->waiters);
-  g_ptr_array_free(f->watchers, TRUE);
+  if (watchers != NULL) {
+    nl__wait_list_clear(watchers);
+    g_free(watchers);
+  }
   f->host->files_open--;
   g_aligned_free(f);
 }
@@ -126,22 +146,27 @@ static void wake_thread(NlThread *t) {
 
 void nl__watch_add(NlWatch *w, NlFile *f) {
   w->file = f;
-  g_ptr_array_add(f->watchers, w);
+  if (f->watchers == NULL)
+    f->watchers = g_new0(NlWaitList, 1);
+  nl__wait_list_add(f->watchers, w);
 }
 
 void nl__watch_remove(NlWatch *w) {
   if (w->file != NULL)
-    g_ptr_array_remove(w->file->watchers, w);
+    nl__wait_list_remove(w->file->watchers, w);
   w->file = NULL;
 }
 
 void nl__file_notify(NlFile *f) {
-  for (guint i = 0; i < f->watchers->len; i++) {
-    NlWatch *w = g_ptr_array_index(f->watchers, i);
-    w->notify(w);
+  NlWaitList *watchers = f->watchers;
+  if (watchers != NULL) {
+    for (guint i = 0; i < watchers->len; i++) {
+      NlWatch *w = nl__wait_list_at(watchers, i);
+      w->notify(w);
+    }
   }
   for (guint i = 0; i < f->waiters.len; i++)
-    wake_thread(f->waiters.v[i]);
+    wake_thread(nl__wait_list_at(&f->waiters, i));
 }
 
 unsigned nl__file_poll(NlFile *f) {
@@ -520,6 +545,7 @@ void nl__wait_chan(NlThread *t, gconstpointer chan) {
   }
   g_ptr_array_add(q, t);
   t->chan = chan;
+  t->on_chan = TRUE;
 }
 
 void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all) {
@@ -531,6 +557,7 @@ void nl__wake_chan(NlProc *p, gconstpointer chan, gboolean all) {
     NlThread *t = g_ptr_array_index(q, 0);
     g_ptr_array_remove_index(q, 0);
     t->chan = NULL;
+    t->on_chan = FALSE;
     wake_thread(t);
     if (!all)
       break;
@@ -566,6 +593,15 @@ static void trace_block(NlThread *t) {
                (uint16_t)t->tid, text, (guint32)(e - text));
 }
 
+/* A thread woken from a wait on a channel leaves its queue. */
+G_GNUC_NO_INLINE static void block_chan_leave(NlThread *t) {
+  GPtrArray *waiters = g_hash_table_lookup(t->proc->chans, t->chan);
+  if (waiters)
+    g_ptr_array_remove(waiters, t);
+  t->chan = NULL;
+  t->on_chan = FALSE;
+}
+
 gboolean nl__block(NlThread *t, NlTime deadline) {
   NlEventQueue *q = t->queue;
   t->wasted_run = 0; /* it waits: whatever it wasted was no busy-wait */
@@ -584,15 +620,13 @@ gboolean nl__block(NlThread *t, NlTime deadline) {
   t->blocked = FALSE;
   gboolean woken = t->woken;
   t->woken = FALSE;
-  for (guint i = 0; i < t->waiting_on.len; i++)
-    nl__wait_list_remove(&((NlFile *)t->waiting_on.v[i])->waiters, t);
-  t->waiting_on.len = 0;
-  if (t->chan) {
-    GPtrArray *waiters = g_hash_table_lookup(t->proc->chans, t->chan);
-    if (waiters)
-      g_ptr_array_remove(waiters, t);
-    t->chan = NULL;
+  for (guint i = 0; i < t->waiting_on.len; i++) {
+    NlFile *f = nl__wait_list_at(&t->waiting_on, i);
+    nl__wait_list_remove(&f->waiters, t);
   }
+  t->waiting_on.len = 0;
+  if (G_UNLIKELY(t->on_chan))
+    block_chan_leave(t);
   return woken;
 }
 
