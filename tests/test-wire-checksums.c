@@ -54,6 +54,40 @@ static void test_wire_checksum_matches_wordwise_sum(void **state) {
   }
 }
 
+static void test_wire_copy_sum_copies_and_sums(void **state) {
+  /* Every length to 600 at every alignment of source and destination:
+   * the bytes copied, nothing past them written, and the sum the
+   * word-by-word one (folded, 0 only for all zeros). */
+  static guint8 src[600 + 8], dst[600 + 16];
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  for (guint fill = 0; fill < 3; fill++) {
+    for (guint i = 0; i < sizeof src; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      src[i] = fill == 0 ? (guint8)x : fill == 1 ? 0 : 0xff;
+    }
+    for (size_t len = 0; len <= 600; len++) {
+      for (size_t so = 0; so < 8; so++) {
+        size_t dof = (so * 3 + len) & 7;
+        memset(dst, 0xa5, sizeof dst);
+        uint32_t s = nl__wire_copy_sum(dst + dof, src + so, len);
+        assert_memory_equal(dst + dof, src + so, len);
+        assert_int_equal(dst[dof + len], 0xa5);
+        if (dof > 0)
+          assert_int_equal(dst[dof - 1], 0xa5);
+        assert_int_equal((uint16_t)~s,
+                         nl_wire_fold(reference_sum(src + so, len, 0)));
+        assert_true(s <= 0xffff);
+        if (fill == 1 || len == 0)
+          assert_int_equal(s, 0);
+        else
+          assert_int_not_equal(s, 0);
+      }
+    }
+  }
+}
+
 static void test_wire_ip4_header_known_bytes(void **state) {
   /* A classic example header (Wikipedia "IPv4 header checksum"):
    * 4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7. */
@@ -134,6 +168,91 @@ static void test_wire_tcp_read_is_parse_without_checksum(void **state) {
   o[10] = o[11] = 1;
   assert_null(nl_tcp4_read(pkt, n, &ip, &a));
   assert_memory_equal(&a, &b, sizeof a);
+}
+
+/* A datagram as RFC 791 and RFC 768 spell it out, field by field, its
+ * checksums summed word by word: what nl_udp4_build_ip must write. */
+static size_t reference_udp4(guint8 *buf, uint32_t src, uint16_t sport,
+                             uint32_t dst, uint16_t dport, const guint8 *pay,
+                             size_t plen, uint16_t id, uint8_t ttl,
+                             gboolean df) {
+  size_t total = 28 + plen;
+  memset(buf, 0, total);
+  buf[0] = 0x45;
+  nl_wire_put16(buf + 2, (uint16_t)total);
+  nl_wire_put16(buf + 4, id);
+  nl_wire_put16(buf + 6, df ? 0x4000 : 0);
+  buf[8] = ttl;
+  buf[9] = 17;
+  nl_wire_put32(buf + 12, src);
+  nl_wire_put32(buf + 16, dst);
+  nl_wire_put16(buf + 10, nl_wire_fold(reference_sum(buf, 20, 0)));
+  nl_wire_put16(buf + 20, sport);
+  nl_wire_put16(buf + 22, dport);
+  nl_wire_put16(buf + 24, (uint16_t)(8 + plen));
+  memcpy(buf + 28, pay, plen);
+  guint8 pseudo[12] = {0};
+  memcpy(pseudo, buf + 12, 8);
+  pseudo[9] = 17;
+  nl_wire_put16(pseudo + 10, (uint16_t)(8 + plen));
+  uint16_t c = nl_wire_fold(
+      reference_sum(buf + 20, 8 + plen, reference_sum(pseudo, 12, 0)));
+  nl_wire_put16(buf + 26, c == 0 ? 0xffff : c);
+  return total;
+}
+
+static void test_wire_udp4_build_matches_reference(void **state) {
+  /* Every payload length to 300, at four payload alignments, with
+   * addresses, ports, identification and TTL from a random stream, and
+   * with words chosen so the UDP checksum sums to 0 (written 0xffff) and
+   * the header's to 0xffff: the bytes of the reference, and the kept
+   * header as nl_ip4_parse reads it back. */
+  static guint8 pay[300 + 4], got[400], want[400];
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < sizeof pay; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    pay[i] = (guint8)x;
+  }
+  for (size_t plen = 0; plen <= 300; plen++) {
+    for (size_t off = 0; off < 4; off++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      uint32_t src = (uint32_t)x, dst = (uint32_t)(x >> 32);
+      uint16_t sport = (uint16_t)(x >> 7), dport = (uint16_t)(x >> 23);
+      uint16_t id = (uint16_t)(x >> 40);
+      uint8_t ttl = (uint8_t)(x >> 56);
+      gboolean df = (x >> 3) & 1;
+      if (off == 3) {
+        /* All-ones words: sums that fold to 0xffff. */
+        src = dst = 0xffffffffu;
+        sport = dport = 0xffff;
+      }
+      NlIp4Header kept, read;
+      size_t n = nl_udp4_build_ip(got, src, sport, dst, dport, pay + off,
+                                  plen, id, ttl, df, &kept);
+      size_t m = reference_udp4(want, src, sport, dst, dport, pay + off,
+                                plen, id, ttl, df);
+      assert_int_equal(n, m);
+      assert_memory_equal(got, want, n);
+      assert_null(nl_ip4_parse(got, n, &read));
+      assert_memory_equal(&kept, &read, sizeof kept);
+    }
+  }
+  /* A UDP checksum of 0 goes out as 0xffff (RFC 768): the payload word
+   * that makes the sum 0xffff. */
+  guint8 two[2] = {0, 0};
+  nl_udp4_build_ip(got, 1, 2, 3, 4, two, 2, 5, 64, FALSE, &(NlIp4Header){0});
+  uint16_t c = nl_wire_get16(got + 26);
+  uint16_t w = (uint16_t)(0xffff - (uint16_t)~c); /* 0 - ~c, ones' complement */
+  nl_wire_put16(two, w == 0 ? 0xffff : w);
+  size_t n = nl_udp4_build_ip(got, 1, 2, 3, 4, two, 2, 5, 64, FALSE,
+                              &(NlIp4Header){0});
+  reference_udp4(want, 1, 2, 3, 4, two, 2, 5, 64, FALSE);
+  assert_memory_equal(got, want, n);
+  assert_int_equal(nl_wire_get16(got + 26), 0xffff);
 }
 
 static void test_wire_nat_rewrite_then_l4_checksum(void **state) {
@@ -247,8 +366,10 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_wire_checksum_rfc1071_example),
     cmocka_unit_test(test_wire_checksum_matches_wordwise_sum),
+    cmocka_unit_test(test_wire_copy_sum_copies_and_sums),
     cmocka_unit_test(test_wire_ip4_header_known_bytes),
     cmocka_unit_test(test_wire_udp_roundtrip_and_corruption),
+    cmocka_unit_test(test_wire_udp4_build_matches_reference),
       cmocka_unit_test(test_wire_tcp_read_is_parse_without_checksum),
     cmocka_unit_test(test_wire_nat_rewrite_then_l4_checksum),
     cmocka_unit_test(test_wire_truncated_and_garbage_rejected),

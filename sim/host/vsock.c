@@ -1181,6 +1181,21 @@ int nl_vsock_socketpair(NlThread *t, int domain, int type, int protocol,
   return 0;
 }
 
+/* udp_send's end, once a datagram of @len bytes to @dst:@dport went
+ * (@err 0) or was refused by the network layer (@err). */
+static inline ssize_t udp_sent(NlThread *t, int fd, NlHostStack *h,
+                               const NlIp6 *dst, uint16_t dport, size_t len,
+                               int err) {
+  if (nl_trace_wants(nl_world_trace(h->world), NL_TRACE_CALL)) {
+    char b[ADDR_STRLEN];
+    nl__trace_call_io(t, "sendto", fd, len, TRUE, fmt_addr6(dst, dport, b),
+                      err < 0 ? (ssize_t)err : (ssize_t)len, FALSE);
+  }
+  if (err == -EHOSTDOWN)
+    err = -ENETDOWN;
+  return err < 0 ? err : (ssize_t)len;
+}
+
 static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
                         size_t len,
                         int flags, const struct sockaddr *sa, socklen_t alen) {
@@ -1189,6 +1204,37 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
   NlIp6 dst;
   uint16_t dport;
   int err;
+  if (G_LIKELY(f->domain == AF_INET && sa != NULL &&
+               alen >= (socklen_t)sizeof(struct sockaddr_in) &&
+               sa->sa_family == AF_INET && u->bound &&
+               !(flags & MSG_OOB))) {
+    /* The common case, a bound AF_INET socket sending to an IPv4
+     * address: the checks below in their order, in IPv4 terms (its
+     * bound address is 0.0.0.0 or an IPv4 one, so never of the other
+     * family). */
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    uint32_t dst4 = ntohl(in->sin_addr.s_addr);
+    dport = ntohs(in->sin_port);
+    if (u->connected && u->pending_error) {
+      err = u->pending_error;
+      u->pending_error = 0;
+      return -err;
+    }
+    if (len > UDP_MAX_PAYLOAD)
+      return -EMSGSIZE;
+    if (dport == 0)
+      return -EINVAL;
+    if (dst4 == 0xffffffffu && !u->broadcast)
+      return -EACCES;
+    uint32_t src4 = nl_ip6_to4(&u->laddr);
+    err = nl_node_send_udp4(h->node, src4 == 0 ? &h->source_route : NULL,
+                            src4, u->lport, dst4, dport, buf, len,
+                            (uint8_t)u->ttl, u->df);
+    if (src4 == 0 && err == -ENETUNREACH)
+      return err; /* no route: refused before anything was built */
+    dst = nl_ip6_from4(dst4);
+    return udp_sent(t, fd, h, &dst, dport, len, err);
+  }
   /* inet_send_prepare binds a port before udp_sendmsg looks at anything
    * (a refused datagram leaves the socket bound). */
   if (!u->bound && (err = udp_bind(h, u, &ip6_any, 0)) < 0)
@@ -1229,46 +1275,22 @@ static ssize_t udp_send(NlThread *t, int fd, NlFile *f, const void *buf,
                  (nl_ip6_is_v4mapped(&src) && nl_ip6_to4(&src) == 0);
   if (v4 != nl_ip6_is_v4mapped(&src) && !any)
     return -ENETUNREACH;
-  /* The route that chose the source address is the packet's way out:
-   * looked up once. */
-  NlRouteHop hop = {NULL, 0};
-  if (any && v4) {
-    /* The host's own address, or the route's (kept from the last
-     * datagram to the same destination). */
-    NlSourceRoute *sr = &h->source_route;
-    if (!nl_node_source_route(h->node, nl_ip6_to4(&dst), sr))
-      return -ENETUNREACH;
-    if (sr->iface == NULL) {
-      src = dst;
-    } else {
-      src = nl_ip6_from4(sr->src);
-      hop.iface = sr->iface;
-      hop.next_hop = sr->next_hop;
-    }
-  } else if (any && !source_for(h, &dst, &src)) {
-    return -ENETUNREACH;
-  }
   if (v4) {
-    /* Built in the packet that goes, its IPv4 header known. */
-    NlPacket *pkt = nl_packet_alloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + len);
-    nl_udp4_build_ip(pkt->data, nl_ip6_to4(&src), u->lport,
-                     nl_ip6_to4(&dst), dport, buf, len,
-                     nl_node_next_ip_id(h->node), (uint8_t)u->ttl, u->df,
-                     &pkt->ip4);
-    pkt->ip4_ok = TRUE;
-    pkt->udp_sum_ok = TRUE;
-    err = nl_node_send_packet(h->node, pkt, hop.iface ? &hop : NULL);
+    /* Built in the packet that goes, its IPv4 header known.  With the
+     * address unspecified, the host's own, or the route's: the route
+     * that chose it is the packet's way out, kept from the last datagram
+     * to the same destination. */
+    err = nl_node_send_udp4(h->node, any ? &h->source_route : NULL,
+                            nl_ip6_to4(&src), u->lport, nl_ip6_to4(&dst),
+                            dport, buf, len, (uint8_t)u->ttl, u->df);
+    if (any && err == -ENETUNREACH)
+      return err; /* no route: refused before anything was built */
   } else {
+    if (any && !source_for(h, &dst, &src))
+      return -ENETUNREACH;
     err = udp6_output(h, u, &src, &dst, dport, buf, len);
   }
-  if (nl_trace_wants(nl_world_trace(h->world), NL_TRACE_CALL)) {
-    char b[ADDR_STRLEN];
-    nl__trace_call_io(t, "sendto", fd, len, TRUE, fmt_addr6(&dst, dport, b),
-                      err < 0 ? (ssize_t)err : (ssize_t)len, FALSE);
-  }
-  if (err == -EHOSTDOWN)
-    err = -ENETDOWN;
-  return err < 0 ? err : (ssize_t)len;
+  return udp_sent(t, fd, h, &dst, dport, len, err);
 }
 
 static ssize_t tcp_send_some(NlThread *t, NlFile *f, const void *buf,

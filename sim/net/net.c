@@ -48,7 +48,8 @@ typedef struct {
 
 static _Thread_local PacketKeep pkt_keep[PKT_CLASSES];
 
-NlPacket *nl_packet_alloc(size_t len) {
+/* nl_packet_alloc, inline for the datagrams built here. */
+static inline NlPacket *packet_alloc(size_t len) {
   gint k = len <= pkt_class_cap[0] ? 0 : len <= pkt_class_cap[1] ? 1 : -1;
   PacketBlock *b;
   if (k >= 0 && pkt_keep[k].n > 0)
@@ -72,6 +73,10 @@ NlPacket *nl_packet_alloc(size_t len) {
   p->ev.data = p;
   p->ev.slot = G_MAXUINT;
   return p;
+}
+
+NlPacket *nl_packet_alloc(size_t len) {
+  return packet_alloc(len);
 }
 
 NlPacket *nl_packet_new(const guint8 *data, size_t len) {
@@ -797,6 +802,7 @@ gboolean nl_node_source_route(NlNode *n, uint32_t dst, NlSourceRoute *c) {
   c->epoch = epoch;
   c->dst = dst;
   c->iface = NULL;
+  c->neighbour = NULL;
   c->next_hop = 0;
   c->src = 0;
   if (nl_node_has_addr(n, dst)) {
@@ -804,6 +810,8 @@ gboolean nl_node_source_route(NlNode *n, uint32_t dst, NlSourceRoute *c) {
     c->ok = TRUE;
   } else if (nl_node_route(n, dst, &c->iface, &c->next_hop)) {
     c->src = c->iface->addr;
+    c->neighbour =
+        addr_table_lookup(&c->iface->network->by_addr, c->next_hop);
     c->ok = TRUE;
   } else {
     c->ok = FALSE;
@@ -1336,6 +1344,45 @@ int nl_node_send_packet(NlNode *n, NlPacket *pkt, const NlRouteHop *route) {
     g_return_val_if_reached(-EINVAL);
   }
   return send4(n, pkt, route);
+}
+
+int nl_node_send_udp4(NlNode *n, NlSourceRoute *route, uint32_t src,
+                      uint16_t sport, uint32_t dst, uint16_t dport,
+                      const void *payload, size_t plen, uint8_t ttl,
+                      gboolean df) {
+  /* The source route kept from the datagram before (a host sends to few
+   * destinations), checked here without a call. */
+  if (route != NULL &&
+      (route->epoch != n->world->route_epoch || route->dst != dst) &&
+      !nl_node_source_route(n, dst, route))
+    return -ENETUNREACH;
+  if (route != NULL && !route->ok)
+    return -ENETUNREACH;
+  NlPacket *p = packet_alloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + plen);
+  if (route != NULL)
+    src = route->src;
+  nl_udp4_build_ip(p->data, src, sport, dst, dport, payload, plen,
+                   n->ip_id++, ttl, df, &p->ip4);
+  p->ip4_ok = TRUE;
+  p->udp_sum_ok = TRUE;
+  if (route == NULL || route->iface == NULL)
+    return send4(n, p, NULL); /* routed there, or to itself */
+  /* send4 with the route's interface and first hop, and output's
+   * hop_start with its neighbour, kept. */
+  NlIface *f = route->iface;
+  if (G_UNLIKELY(!n->up)) {
+    nl_packet_free(p);
+    return -EHOSTDOWN;
+  }
+  if (G_UNLIKELY(p->len > f->props.mtu)) {
+    if (df) {
+      nl_packet_free(p);
+      return -EMSGSIZE;
+    }
+    return output_fragments(f, p, route->next_hop);
+  }
+  nl__hop_start_to(f, route->neighbour, p);
+  return 0;
 }
 
 void nl_node_send_icmp_error(NlNode *n, const guint8 *orig, size_t orig_len,

@@ -245,6 +245,10 @@ typedef struct {
   uint32_t next_hop; /* with @iface */
   gboolean ok;       /* FALSE: no route */
   NlIface *iface;    /* NULL: @dst is @n's own (nl_node_has_addr) */
+  /* The interface on @iface's network that has @next_hop (NULL: none,
+   * nobody answers for it), as a hop looks it up: the addresses of a
+   * network change only with the epoch. */
+  NlIface *neighbour;
 } NlSourceRoute;
 
 /**
@@ -275,6 +279,24 @@ typedef struct {
   uint32_t next_hop;
 } NlRouteHop;
 int nl_node_send_packet(NlNode *n, NlPacket *pkt, const NlRouteHop *route);
+
+/**
+ * nl_node_send_udp4: builds a UDP datagram from @src:@sport to
+ * @dst:@dport carrying @payload (@plen bytes, at most 65507) in a packet
+ * of its own (nl_udp4_build_ip, with @n's next IP identification, @ttl
+ * and DF when @df) and sends it from @n as nl_node_send_packet does.
+ * @route: NULL to route it as nl_node_send_packet does, or a source
+ * route @n keeps for datagrams of an unspecified source address: then
+ * @src is ignored, the datagram leaves with the route's (looked up by
+ * nl_node_source_route unless kept), and goes straight to its first
+ * hop.
+ * Returns: 0, or -ENETUNREACH (no route: nothing built, no
+ * identification used), -EMSGSIZE, -EHOSTDOWN as nl_node_send_packet.
+ */
+int nl_node_send_udp4(NlNode *n, NlSourceRoute *route, uint32_t src,
+                      uint16_t sport, uint32_t dst, uint16_t dport,
+                      const void *payload, size_t plen, uint8_t ttl,
+                      gboolean df);
 
 /* Sends an ICMP error from @n about @orig (never about an ICMP error). */
 void nl_node_send_icmp_error(NlNode *n, const guint8 *orig, size_t orig_len,

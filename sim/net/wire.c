@@ -29,7 +29,9 @@ static inline uint32_t sum16(const guint8 *p, size_t len) {
 #if defined(__x86_64__)
   /* 64 bytes a turn as one carry chain: an add, seven add-with-carry, the
    * last carry counted apart (12 instructions where the loop below takes
-   * 26: a TCP segment's payload is summed once or twice per segment). */
+   * 26: a TCP segment's payload is summed once or twice per segment).
+   * What is left below 64 bytes goes the same way, 32, 16 and 8 bytes at
+   * once (a datagram's 100-byte payload: one turn and the 32 and 4). */
   for (; len >= 64; p += 64, len -= 64)
     __asm__("addq 0(%[p]), %[s]\n\t"
             "adcq 8(%[p]), %[s]\n\t"
@@ -43,7 +45,29 @@ static inline uint32_t sum16(const guint8 *p, size_t len) {
             : [s] "+r"(s), [c] "+r"(carries)
             : [p] "r"(p), "m"(*(const guint8(*)[64])p)
             : "cc");
-#endif
+  if (len >= 32) {
+    __asm__("addq 0(%[p]), %[s]\n\t"
+            "adcq 8(%[p]), %[s]\n\t"
+            "adcq 16(%[p]), %[s]\n\t"
+            "adcq 24(%[p]), %[s]\n\t"
+            "adcq $0, %[c]"
+            : [s] "+r"(s), [c] "+r"(carries)
+            : [p] "r"(p), "m"(*(const guint8(*)[32])p)
+            : "cc");
+    p += 32;
+    len -= 32;
+  }
+  if (len >= 16) {
+    __asm__("addq 0(%[p]), %[s]\n\t"
+            "adcq 8(%[p]), %[s]\n\t"
+            "adcq $0, %[c]"
+            : [s] "+r"(s), [c] "+r"(carries)
+            : [p] "r"(p), "m"(*(const guint8(*)[16])p)
+            : "cc");
+    p += 16;
+    len -= 16;
+  }
+#else
   for (; len >= 32; p += 32, len -= 32) {
     uint64_t w0, w1, w2, w3;
     memcpy(&w0, p, 8);
@@ -55,40 +79,44 @@ static inline uint32_t sum16(const guint8 *p, size_t len) {
     SUM_ADD(w2);
     SUM_ADD(w3);
   }
+#endif
   for (; len >= 8; p += 8, len -= 8) {
     memcpy(&w, p, 8);
     SUM_ADD(w);
   }
-  if (len >= 4) {
-    uint32_t w4;
-    memcpy(&w4, p, 4);
-    SUM_ADD(w4);
-    p += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    uint16_t w2;
-    memcpy(&w2, p, 2);
-    SUM_ADD(w2);
-    p += 2;
-    len -= 2;
-  }
+  /* The last 0 to 7 bytes as the native word they would load as,
+   * zero-padded to 8 (a byte at offset k of the word sits at bit 8k on a
+   * little-endian machine, 56 - 8k on a big-endian one), added once. */
   if (len) {
-    /* The odd last byte is the high half of a word padded with zero. */
-    uint16_t w1 = 0;
-    memcpy(&w1, p, 1);
-    SUM_ADD(w1);
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+#define TAIL_AT(k, bytes) (8 * (k))
+#else
+#define TAIL_AT(k, bytes) (64 - 8 * ((k) + (bytes)))
+#endif
+    uint64_t r = 0;
+    size_t k = 0;
+    if (len >= 4) {
+      uint32_t w4;
+      memcpy(&w4, p, 4);
+      r = (uint64_t)w4 << TAIL_AT(0, 4);
+      k = 4;
+    }
+    if (len - k >= 2) {
+      uint16_t w2;
+      memcpy(&w2, p + k, 2);
+      r |= (uint64_t)w2 << TAIL_AT(k, 2);
+      k += 2;
+    }
+    if (len > k)
+      r |= (uint64_t)p[k] << TAIL_AT(k, 1);
+#undef TAIL_AT
+    SUM_ADD(r);
   }
 #undef SUM_ADD
   /* The carries back in (end-around), then 64 -> 32 -> 16 bits. */
   s += carries;
   s += s < carries;
-  s = (s & 0xffffffffu) + (s >> 32);
-  s = (s & 0xffffffffu) + (s >> 32);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  return g_ntohs((uint16_t)s);
+  return g_ntohs(nl__wire_fold64(s));
 }
 
 uint32_t nl_wire_sum(const void *data, size_t len, uint32_t sum) {
@@ -104,6 +132,86 @@ uint16_t nl_wire_fold(uint32_t sum) {
 
 uint16_t nl_wire_checksum(const void *data, size_t len) {
   return (uint16_t)~sum16(data, len);
+}
+
+#if defined(__x86_64__)
+/* @n 8-byte words from @p to @d, each loaded once, stored and added with
+ * carry to *@s (the last carry into *@c). */
+#define COPY_SUM_WORDS(n)                                                    \
+  __asm__("movq 0(%[p]), %[t]\n\t"                                           \
+          "movq %[t], 0(%[d])\n\t"                                           \
+          "addq %[t], %[s]\n\t" COPY_SUM_REST_##n "adcq $0, %[c]"            \
+          : [s] "+r"(s), [c] "+r"(carries), [t] "=&r"(t),                    \
+            "=m"(*(guint8(*)[8 * n])d)                                       \
+          : [p] "r"(p), [d] "r"(d), "m"(*(const guint8(*)[8 * n])p)          \
+          : "cc")
+#define COPY_SUM_WORD(off)                                                   \
+  "movq " #off "(%[p]), %[t]\n\tmovq %[t], " #off "(%[d])\n\t"               \
+  "adcq %[t], %[s]\n\t"
+#define COPY_SUM_REST_1 ""
+#define COPY_SUM_REST_2 COPY_SUM_WORD(8)
+#define COPY_SUM_REST_4 COPY_SUM_WORD(8) COPY_SUM_WORD(16) COPY_SUM_WORD(24)
+#define COPY_SUM_REST_8                                                      \
+  COPY_SUM_REST_4 COPY_SUM_WORD(32) COPY_SUM_WORD(40) COPY_SUM_WORD(48)      \
+      COPY_SUM_WORD(56)
+#endif
+
+uint32_t nl__wire_copy_sum(guint8 *dst, const void *src, size_t len) {
+#if defined(__x86_64__)
+  /* memcpy and sum16 in one pass, without a call: each 8-byte word
+   * loaded once, stored and added with carry, 64, 32, 16 and 8 bytes at
+   * a time as sum16 adds them; the last 0 to 7 bytes copied and added as
+   * one zero-padded word, as sum16 adds them. */
+  const guint8 *p = src;
+  guint8 *d = dst;
+  uint64_t s = 0, carries = 0, t;
+  for (; len >= 64; p += 64, d += 64, len -= 64)
+    COPY_SUM_WORDS(8);
+  if (len >= 32) {
+    COPY_SUM_WORDS(4);
+    p += 32, d += 32, len -= 32;
+  }
+  if (len >= 16) {
+    COPY_SUM_WORDS(2);
+    p += 16, d += 16, len -= 16;
+  }
+  if (len >= 8) {
+    COPY_SUM_WORDS(1);
+    p += 8, d += 8, len -= 8;
+  }
+  if (len) {
+    /* Little-endian: a byte at offset k of the word sits at bit 8k. */
+    uint64_t r = 0;
+    size_t k = 0;
+    if (len >= 4) {
+      uint32_t w4;
+      memcpy(&w4, p, 4);
+      memcpy(d, &w4, 4);
+      r = w4;
+      k = 4;
+    }
+    if (len - k >= 2) {
+      uint16_t w2;
+      memcpy(&w2, p + k, 2);
+      memcpy(d + k, &w2, 2);
+      r |= (uint64_t)w2 << (8 * k);
+      k += 2;
+    }
+    if (len > k) {
+      d[k] = p[k];
+      r |= (uint64_t)p[k] << (8 * k);
+    }
+    carries += __builtin_add_overflow(s, r, &t);
+    s = t;
+  }
+  /* As sum16 folds. */
+  s += carries;
+  s += s < carries;
+  return g_ntohs(nl__wire_fold64(s));
+#else
+  memcpy(dst, src, len);
+  return sum16(dst, len);
+#endif
 }
 
 uint32_t nl_wire_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto,
@@ -206,31 +314,6 @@ size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
   NlIp4Header h;
   return nl_udp4_build_ip(buf, src, sport, dst, dport, payload, plen, ip_id,
                           ttl, df, &h);
-}
-
-size_t nl_udp4_build_ip(guint8 *buf, uint32_t src, uint16_t sport,
-                        uint32_t dst, uint16_t dport, const void *payload,
-                        size_t plen, uint16_t ip_id, uint8_t ttl, gboolean df,
-                        NlIp4Header *ip) {
-  size_t total = NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + plen;
-  g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
-  NlIp4Header h = {.ihl_bytes = NL_IP4_HDR_LEN, .total_len = (uint16_t)total,
-                   .id = ip_id, .df = df, .ttl = ttl,
-                   .proto = NL_IPPROTO_UDP, .src = src, .dst = dst};
-  *ip = h;
-  nl_ip4_write(buf, &h);
-  guint8 *u = buf + NL_IP4_HDR_LEN;
-  nl_wire_put16(u, sport);
-  nl_wire_put16(u + 2, dport);
-  nl_wire_put16(u + 4, (uint16_t)(NL_UDP_HDR_LEN + plen));
-  nl_wire_put16(u + 6, 0);
-  if (plen)
-    memcpy(u + NL_UDP_HDR_LEN, payload, plen);
-  uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_UDP,
-                                  (uint16_t)(NL_UDP_HDR_LEN + plen));
-  uint16_t c = nl_wire_fold(nl_wire_sum(u, NL_UDP_HDR_LEN + plen, s));
-  nl_wire_put16(u + 6, c == 0 ? 0xffff : c); /* RFC 768: 0 means "no checksum" */
-  return total;
 }
 
 const char *nl_udp4_parse(const guint8 *pkt, size_t len, const NlIp4Header *ip,

@@ -127,12 +127,81 @@ size_t nl_udp4_build(guint8 *buf, uint32_t src, uint16_t sport, uint32_t dst,
                      uint16_t dport, const void *payload, size_t plen,
                      uint16_t ip_id, uint8_t ttl, gboolean df);
 
-/* nl_udp4_build, and OUT: @ip, the IPv4 header it wrote as nl_ip4_parse
- * reads it back. */
-size_t nl_udp4_build_ip(guint8 *buf, uint32_t src, uint16_t sport,
-                        uint32_t dst, uint16_t dport, const void *payload,
-                        size_t plen, uint16_t ip_id, uint8_t ttl, gboolean df,
-                        NlIp4Header *ip);
+/* Copies @len bytes from @src to @dst (not overlapping) and returns
+ * their ones' complement sum folded to 16 bits, host order (0 only when
+ * every byte is 0): nl_wire_sum's terms, for nl_udp4_build_ip. */
+uint32_t nl__wire_copy_sum(guint8 *dst, const void *src, size_t len);
+
+/* Folds a ones' complement sum held in 64 bits to 16, with the
+ * end-around carries (each step adds the halves, the carry out of the
+ * lower going round: x plus x rotated, the upper half): a sum that is
+ * not 0 folds to the one value in [1, 0xffff] equal to it modulo
+ * 0xffff (2^32 - 1 and 2^16 - 1 are multiples of it). */
+static inline uint16_t nl__wire_fold64(uint64_t s) {
+  s = (s + (s >> 32 | s << 32)) >> 32;
+  uint32_t x = (uint32_t)s;
+  return (uint16_t)((x + (x >> 16 | x << 16)) >> 16);
+}
+
+/**
+ * nl_udp4_build_ip: nl_udp4_build, and OUT: @ip, the IPv4 header it
+ * wrote as nl_ip4_parse reads it back.
+ *
+ * Every datagram a socket sends is built here (inline: the caller's
+ * arguments stay in registers), straight from the arguments: both
+ * checksums summed from the fields and the payload's sum (taken while
+ * copying it), the headers written as whole words.  A 32-bit address
+ * adds as its two 16-bit halves do (2^16 is 1 modulo 0xffff), and the
+ * result is the bytes nl_ip4_write and a sum over the UDP bytes give: a
+ * ones' complement sum does not depend on the grouping of its terms, and
+ * one that is not 0 (both have a protocol term) folds to the one value in
+ * [1, 0xffff] of its class.
+ */
+static inline size_t nl_udp4_build_ip(guint8 *buf, uint32_t src,
+                                      uint16_t sport, uint32_t dst,
+                                      uint16_t dport, const void *payload,
+                                      size_t plen, uint16_t ip_id,
+                                      uint8_t ttl, gboolean df,
+                                      NlIp4Header *ip) {
+  size_t total = NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + plen;
+  g_return_val_if_fail(total <= NL_IP4_MAX_LEN, 0);
+  uint64_t ulen = NL_UDP_HDR_LEN + plen;
+  uint64_t ff = df ? 0x4000u : 0u;
+  uint64_t addrs = (uint64_t)src + dst;
+  uint64_t ps = nl__wire_copy_sum(buf + NL_IP4_HDR_LEN + NL_UDP_HDR_LEN,
+                                  payload, plen);
+  uint16_t hc = (uint16_t)~nl__wire_fold64(
+      0x4500u + ((uint64_t)ttl << 8 | NL_IPPROTO_UDP) + total + ip_id + ff +
+      addrs);
+  uint16_t uc = (uint16_t)~nl__wire_fold64(NL_IPPROTO_UDP + 2 * ulen +
+                                           sport + dport + addrs + ps);
+  if (uc == 0)
+    uc = 0xffff; /* RFC 768: 0 means "no checksum" */
+  uint64_t w0 = GUINT64_TO_BE((uint64_t)0x45 << 56 | (uint64_t)total << 32 |
+                              (uint64_t)ip_id << 16 | ff);
+  uint64_t w1 = GUINT64_TO_BE((uint64_t)ttl << 56 |
+                              (uint64_t)NL_IPPROTO_UDP << 48 |
+                              (uint64_t)hc << 32 | src);
+  uint32_t w2 = GUINT32_TO_BE(dst);
+  uint64_t w3 = GUINT64_TO_BE((uint64_t)sport << 48 | (uint64_t)dport << 32 |
+                              ulen << 16 | uc);
+  memcpy(buf, &w0, 8);
+  memcpy(buf + 8, &w1, 8);
+  memcpy(buf + 16, &w2, 4);
+  memcpy(buf + 20, &w3, 8);
+  ip->ihl_bytes = NL_IP4_HDR_LEN;
+  ip->tos = 0;
+  ip->total_len = (uint16_t)total;
+  ip->id = ip_id;
+  ip->df = df != FALSE;
+  ip->mf = FALSE;
+  ip->frag_offset = 0;
+  ip->ttl = ttl;
+  ip->proto = NL_IPPROTO_UDP;
+  ip->src = src;
+  ip->dst = dst;
+  return total;
+}
 
 /* Reads the UDP header of an unfragmented datagram; checks its checksum.
  * Returns NULL or what is wrong. */
