@@ -501,12 +501,32 @@ static NlUdpSock *udp_lookup_many(GPtrArray *l, const NlIp6 *src,
   return best;
 }
 
-/* Queues @plen bytes at @payload of @pkt for the socket that takes them
- * (or answers as an unbound port does).  Takes @pkt. */
-static inline void udp_deliver(NlHostStack *h, NlPacket *pkt,
-                               const NlIp6 *src, const NlIp6 *dst,
+/* udp_lookup of an IPv4 datagram: the one socket on the port of the
+ * last (nearly always) in IPv4 terms, as udp_lookup finds it (a bound
+ * address or peer equal to an IPv4-mapped one is one too). */
+static inline NlUdpSock *udp_lookup4(NlHostStack *h, uint32_t src,
+                                     uint16_t sport, uint32_t dst,
+                                     uint16_t dport) {
+  NlUdpSock *u = h->udp_one;
+  if (G_LIKELY(u != NULL && h->udp_one_port == dport)) {
+    if (!(u->takes & UDP_TAKES_V4) ||
+        (!(u->takes & UDP_TAKES_ANY4) &&
+         !(nl_ip6_is_v4mapped(&u->laddr) && nl_ip6_to4(&u->laddr) == dst)))
+      return NULL;
+    if (u->connected &&
+        (!nl_ip6_is_v4mapped(&u->raddr) || nl_ip6_to4(&u->raddr) != src ||
+         u->rport != sport))
+      return NULL;
+    return u;
+  }
+  NlIp6 s6 = nl_ip6_from4(src), d6 = nl_ip6_from4(dst);
+  return udp_lookup(h, &s6, sport, &d6, dport);
+}
+
+/* Queues @plen bytes at @payload of @pkt for @u, the socket that takes
+ * them (NULL: none; answered as an unbound port does).  Takes @pkt. */
+static inline void udp_deliver(NlHostStack *h, NlPacket *pkt, NlUdpSock *u,
                                const NlUdpHeader *uh, const guint8 *payload) {
-  NlUdpSock *u = udp_lookup(h, src, uh->sport, dst, uh->dport);
   if (u == NULL) {
     nl_node_default_local_in(h->node, pkt);
     return;
@@ -538,9 +558,8 @@ static void udp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
     nl_node_drop(h->node, pkt, NL_DROP_BAD_CHECKSUM);
     return;
   }
-  NlIp6 src = nl_ip6_from4(ip->src), dst = nl_ip6_from4(ip->dst);
-  udp_deliver(h, pkt, &src, &dst, &uh,
-              pkt->data + ip->ihl_bytes + NL_UDP_HDR_LEN);
+  udp_deliver(h, pkt, udp_lookup4(h, ip->src, uh.sport, ip->dst, uh.dport),
+              &uh, pkt->data + ip->ihl_bytes + NL_UDP_HDR_LEN);
 }
 
 static void udp6_input(NlHostStack *h, NlPacket *pkt, const NlIp6Header *ip) {
@@ -549,8 +568,8 @@ static void udp6_input(NlHostStack *h, NlPacket *pkt, const NlIp6Header *ip) {
     nl_node_drop(h->node, pkt, NL_DROP_BAD_CHECKSUM);
     return;
   }
-  udp_deliver(h, pkt, &ip->src, &ip->dst, &uh,
-              pkt->data + ip->hdr_bytes + NL_UDP_HDR_LEN);
+  udp_deliver(h, pkt, udp_lookup(h, &ip->src, uh.sport, &ip->dst, uh.dport),
+              &uh, pkt->data + ip->hdr_bytes + NL_UDP_HDR_LEN);
 }
 
 static void icmp_input(NlHostStack *h, NlPacket *pkt, const NlIp4Header *ip) {
@@ -1395,8 +1414,23 @@ static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
       nl__wasted(t);
       return -EAGAIN;
     }
-    if (!wait_ready(t, f, POLLIN, deadline))
-      return -EAGAIN;
+    /* wait_ready(t, f, POLLIN, deadline) without its polls: a UDP
+     * socket's poll (sock_poll) has POLLIN when a datagram is queued and
+     * POLLERR when an error is pending, never POLLHUP, and neither is so
+     * now. */
+    for (;;) {
+      if (deadline != NL_TIME_NEVER &&
+          nl_world_now(t->proc->host->world) >= deadline)
+        return -EAGAIN;
+      t->held = nl__file_ref(f);
+      nl__wait_file(t, f);
+      nl__block(t, deadline);
+      t->held = NULL;
+      gboolean ready = u->head != NULL || u->pending_error != 0;
+      nl__file_unref(f);
+      if (ready)
+        break;
+    }
   }
 }
 

@@ -33,6 +33,10 @@ struct NlIface {
   gboolean up;
   gboolean up_ideal, down_ideal; /* no delay, loss... (dir_trivial) */
   gboolean up_latency_only; /* a delay and nothing else (dir_latency_only) */
+  /* What a hop's common case asks of its two ends (nl__hop_start_to),
+   * kept with up and props: up, and a delay or nothing on the way out;
+   * up, and nothing on the way in. */
+  guint8 tx_fast, rx_fast;
   char name[16];
   NlLinkProps props;
   NlDirState up_state, down_state;

@@ -58,20 +58,26 @@ static inline NlPacket *packet_alloc(size_t len) {
     b = g_aligned_alloc(1, sizeof(PacketBlock) + (k >= 0 ? pkt_class_cap[k] : 0),
                         64); /* the packet in as few lines as it can be */
   NlPacket *p = &b->p;
-  memset(p, 0, sizeof *p);
+  /* Each field set (not a memset of the block, which is a string
+   * instruction's start-up a packet): its hops' arrival event as
+   * nl_event_init makes it, once for all of them, and zeros but for the
+   * kept IPv4 header, read only with ip4_ok (net.h: a field added there
+   * is set here). */
+  guint cap = k >= 0 ? pkt_class_cap[k] : (guint)len;
+  p->ev = (NlEvent){.fn = hop_event, .data = p, .slot = G_MAXUINT};
+  p->from = p->to = NULL;
+  p->id = 0;
+  p->stage = 0;
   p->size_class = k;
-  if (k >= 0) {
-    p->cap = pkt_class_cap[k];
-    p->data = b->buf;
-  } else {
-    p->cap = (guint)len;
-    p->data = g_malloc(p->cap);
-  }
   p->len = (guint)len;
-  /* Its hops' arrival event (nl_event_init's, once for all of them). */
-  p->ev.fn = hop_event;
-  p->ev.data = p;
-  p->ev.slot = G_MAXUINT;
+  p->cap = cap;
+  p->data = k >= 0 ? b->buf : g_malloc(cap);
+  p->prev = p->next = NULL;
+  p->loop = NULL;
+  p->sent_out = 0;
+  p->ip4_ok = p->udp_sum_ok = p->tcp_sum_ok = FALSE;
+  p->owner_next = NULL;
+  p->owner_off = p->owner_len = 0;
   return p;
 }
 
@@ -858,10 +864,17 @@ const NlLinkProps *nl_iface_props(const NlIface *i) {
   return &i->props;
 }
 
+/* @i's tx_fast and rx_fast, after its state or properties changed. */
+static void iface_fast_update(NlIface *i) {
+  i->tx_fast = i->up && (i->up_latency_only || i->up_ideal);
+  i->rx_fast = i->up && i->down_ideal;
+}
+
 void nl_iface_set_up(NlIface *i, gboolean up) {
   if (i->up && !up)
     flush_tx(i, NL_DROP_LINK_DOWN);
   i->up = up;
+  iface_fast_update(i);
 }
 
 void nl_iface_set_props(NlIface *i, const NlLinkProps *props) {
@@ -880,6 +893,7 @@ void nl_iface_set_props(NlIface *i, const NlLinkProps *props) {
   i->up_ideal = dir_trivial(&i->props.up);
   i->down_ideal = dir_trivial(&i->props.down);
   i->up_latency_only = dir_latency_only(&i->props.up);
+  iface_fast_update(i);
 }
 
 guint nl_iface_prefix_len(const NlIface *i) {
@@ -1156,9 +1170,8 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   /* The common hop, without calls but the schedule: to a neighbour, both
    * ends up, no partition, a delay or nothing on the way out and nothing
    * on the way in, no record wanted.  What hop_start_general does then. */
-  if (G_LIKELY(to != NULL && to != from &&
-               (from->up_latency_only || from->up_ideal) && to->down_ideal &&
-               from->up && to->up && w->n_blocked == 0 &&
+  if (G_LIKELY(to != NULL && to != from && from->tx_fast && to->rx_fast &&
+               w->n_blocked == 0 &&
                !nl_trace_wants(w->trace, NL_TRACE_PKT_SEND))) {
     NlTime t = nl_event_now(w->queue);
     pkt->sent_out = t;

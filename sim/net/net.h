@@ -64,7 +64,9 @@ typedef struct {
 #define NL_DEFAULT_QUEUE 100
 
 /* A packet in flight.  One owner at a time: the link that carries it, then
- * the node that receives it, then whatever the node hands it to. */
+ * the node that receives it, then whatever the node hands it to.  (A new
+ * packet's fields are set one by one in net.c's packet_alloc: a field
+ * added here is set there.) */
 struct NlPacket {
   NlEvent ev;     /* private: arrival of the current hop */
   NlIface *from;  /* current hop's sender and receiver */
