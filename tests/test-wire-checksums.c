@@ -238,7 +238,18 @@ static void test_wire_udp4_build_matches_reference(void **state) {
       assert_int_equal(n, m);
       assert_memory_equal(got, want, n);
       assert_null(nl_ip4_parse(got, n, &read));
-      assert_memory_equal(&kept, &read, sizeof kept);
+      /* Field by field (the padding is nobody's). */
+      assert_int_equal(kept.ihl_bytes, read.ihl_bytes);
+      assert_int_equal(kept.tos, read.tos);
+      assert_int_equal(kept.total_len, read.total_len);
+      assert_int_equal(kept.id, read.id);
+      assert_int_equal(kept.df, read.df);
+      assert_int_equal(kept.mf, read.mf);
+      assert_int_equal(kept.frag_offset, read.frag_offset);
+      assert_int_equal(kept.ttl, read.ttl);
+      assert_int_equal(kept.proto, read.proto);
+      assert_int_equal(kept.src, read.src);
+      assert_int_equal(kept.dst, read.dst);
     }
   }
   /* A UDP checksum of 0 goes out as 0xffff (RFC 768): the payload word
