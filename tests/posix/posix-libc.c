@@ -213,6 +213,16 @@ static void test_inet_ntop(void) {
   CHECK(fmt("inet_ntop into 8 bytes: %s errno=%d %s", r ? r : "NULL", errno,
             small),
         1);
+  /* Only the text and its NUL are written: the rest of dst as it was. */
+  for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++) {
+    char b[20];
+    memset(b, 'z', sizeof b);
+    inet_ntop(AF_INET, v4[i], b, sizeof b);
+    size_t n = strlen(b);
+    CHECK(fmt("inet_ntop %s leaves %.*s", b, (int)(sizeof b - n - 1),
+              b + n + 1),
+          1);
+  }
   char fits[9];
   CHECK(fmt("inet_ntop into 9 bytes: %s", inet_ntop(AF_INET, v4[2], fits, 9)),
         1);
