@@ -320,9 +320,15 @@ static void test_trace_text_escapes_anywhere(void **state) {
         NlTraceRecord rec = {.kind = NL_TRACE_NOTE, .len = len};
         g_string_truncate(got, 0);
         nl_trace_format(t, &rec, copy, got);
-        g_free(copy);
         assert_int_equal(got->len, want->len);
         assert_memory_equal(got->str, want->str, want->len);
+        /* And as a line of the text writers: the same and a newline. */
+        g_string_truncate(got, 0);
+        nl_trace_format_line(t, &rec, copy, got);
+        g_free(copy);
+        assert_int_equal(got->len, want->len + 1);
+        assert_memory_equal(got->str, want->str, want->len);
+        assert_int_equal(got->str[want->len], '\n');
       }
     }
   }
@@ -373,14 +379,22 @@ static void test_trace_text_packet_decodes_remembered_by_bytes(void **state) {
         NlTraceRecord rec = {.time = (NlTime)(i * 1000 + k), .id = ids[i],
                              .kind = NL_TRACE_PKT_RECV, .node = node,
                              .peer = peer, .len = (uint32_t)lens[k]};
+        /* Every other one as the text writers' line (nl_trace_format_line:
+         * the same text and a newline), through each way to a decode. */
+        gboolean line = (i + k + round) % 2 == 1;
         g_string_truncate(got, 0);
-        nl_trace_format(t, &rec, pkts[k], got);
+        if (line)
+          nl_trace_format_line(t, &rec, pkts[k], got);
+        else
+          nl_trace_format(t, &rec, pkts[k], got);
         char tb[NL_TIME_STRLEN];
         g_string_printf(want, "%s %s recv <- %s #%" G_GUINT64_FORMAT " ",
                         nl_time_to_string(rec.time, tb),
                         nl_trace_name(t, node), nl_trace_name(t, peer),
                         ids[i]);
         nl_wire_describe(pkts[k], lens[k], want);
+        if (line)
+          g_string_append_c(want, '\n');
         assert_string_equal(got->str, want->str);
       }
     }

@@ -61,8 +61,7 @@ static void on_record(void *data, const NlTraceRecord *rec,
   NlTraceStream *st = data;
   if (st->done)
     return;
-  nl_trace_format(st->t, rec, payload, st->block);
-  g_string_append_c(st->block, '\n');
+  nl_trace_format_line(st->t, rec, payload, st->block);
   if (st->block->len >= BLOCK) {
     fwrite(st->block->str, 1, st->block->len, st->f);
     g_string_truncate(st->block, 0);

@@ -1145,15 +1145,25 @@ static inline gboolean desc_holds(const DescSlot *d, const guint8 *payload,
   return d->len == len && memcmp(d->bytes, payload, len) == 0;
 }
 
-/* @d's text, at the end of @out. */
-static inline void desc_put(const DescSlot *d, GString *out) {
+/* @d's text, at the end of @out, and a newline after it if @line. */
+static inline void desc_put(const DescSlot *d, GString *out, gboolean line) {
   /* Most decodes are under 64 bytes: one fixed-size move. */
   char *p = nl_trace_room(out, 64 + d->text_len);
   if (d->text_len <= 64)
     memcpy(p, d->text, 64);
   else
     memcpy(p, d->text, d->text_len);
-  nl_trace_room_done(out, p + d->text_len);
+  p += d->text_len;
+  if (line)
+    *p++ = '\n';
+  nl_trace_room_done(out, p);
+}
+
+/* A newline at the end of @out. */
+static inline void put_newline(GString *out) {
+  char *p = nl_trace_room(out, 1);
+  *p = '\n';
+  nl_trace_room_done(out, p + 1);
 }
 
 /* Slot @d made to hold @len bytes at @payload and their @n bytes of text
@@ -1180,19 +1190,22 @@ static void desc_fill(DescSlot *d, const guint8 *payload, guint32 len,
  * and after the translation) and four are copies.
  * The decoder is a function of the bytes alone, so the text is the same
  * either way. */
-static void put_packet(const NlTrace *t, const NlTraceRecord *rec,
-                       const guint8 *payload, GString *out) {
+static inline void put_packet(const NlTrace *t, const NlTraceRecord *rec,
+                              const guint8 *payload, GString *out,
+                              gboolean line) {
   DescCache *c = t->desc;
   guint32 len = rec->len;
   if (len > DESC_MAX_PKT || len == 0) {
     t->packet_format(payload, len, out);
+    if (line)
+      put_newline(out);
     return;
   }
   if (c->slots == NULL)
     c->slots = g_new0(DescSlot, DESC_SLOTS);
   DescSlot *d = &c->slots[rec->id & (DESC_SLOTS - 1)];
   if (desc_holds(d, payload, len)) {
-    desc_put(d, out);
+    desc_put(d, out, line);
     return;
   }
   DescSlot *last = c->last;
@@ -1201,7 +1214,7 @@ static void put_packet(const NlTrace *t, const NlTraceRecord *rec,
        (t->packet_same != NULL &&
         t->packet_same(last->bytes, payload, len)))) {
     desc_fill(d, payload, len, last->text, last->text_len);
-    desc_put(d, out);
+    desc_put(d, out, line);
     c->last = d;
     return;
   }
@@ -1212,14 +1225,19 @@ static void put_packet(const NlTrace *t, const NlTraceRecord *rec,
     d->len = 0;
     if (last == d)
       c->last = NULL;
-    return;
+  } else {
+    desc_fill(d, payload, len, out->str + at, n);
+    c->last = d;
   }
-  desc_fill(d, payload, len, out->str + at, n);
-  c->last = d;
+  if (line)
+    put_newline(out);
 }
 
-void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
-                     const guint8 *payload, GString *out) {
+/* nl_trace_format, and a newline after the text if @line (the text
+ * writers' lines: written with the text, not appended after it). */
+static inline __attribute__((always_inline)) void
+format_record(const NlTrace *t, const NlTraceRecord *rec,
+              const guint8 *payload, GString *out, gboolean line) {
   NlTraceKind kind = rec->kind;
   const Name *node = name_of(t, rec->node);
   const Name *peer = name_of(t, rec->peer);
@@ -1267,11 +1285,14 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
      * the decoder (nl_world_new); without one the length is all we say. */
     if (t->packet_format != NULL) {
       nl_trace_room_done(out, p);
-      put_packet(t, rec, payload, out);
+      put_packet(t, rec, payload, out, line);
     } else {
       p = nl_trace_put_uint(p, rec->len);
       memcpy(p, " bytes", 6);
-      nl_trace_room_done(out, p + 6);
+      p += 6;
+      if (line)
+        *p++ = '\n';
+      nl_trace_room_done(out, p);
     }
     return;
   }
@@ -1282,7 +1303,19 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
   }
   *p++ = ' ';
   p = put_text(p, payload, rec->len);
+  if (line)
+    *p++ = '\n';
   nl_trace_room_done(out, p);
+}
+
+void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
+                     const guint8 *payload, GString *out) {
+  format_record(t, rec, payload, out, FALSE);
+}
+
+void nl_trace_format_line(const NlTrace *t, const NlTraceRecord *rec,
+                          const guint8 *payload, GString *out) {
+  format_record(t, rec, payload, out, TRUE);
 }
 
 gboolean nl_trace_write_text(const NlTrace *t, const char *path,
@@ -1300,8 +1333,7 @@ gboolean nl_trace_write_text(const NlTrace *t, const char *path,
   const guint8 *payload;
   nl_trace_iter_init(&it, t);
   while (nl_trace_iter_next(&it, &rec, &payload)) {
-    nl_trace_format(t, rec, payload, block);
-    g_string_append_c(block, '\n');
+    nl_trace_format_line(t, rec, payload, block);
     if (block->len >= TEXT_BLOCK) {
       fwrite(block->str, 1, block->len, f);
       g_string_truncate(block, 0);

@@ -293,6 +293,9 @@ void nl_trace_set_packet_same(NlTrace *t, NlTracePacketSame fn);
  */
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                      const guint8 *payload, GString *out);
+/* nl_trace_format and a newline: one line of `natlab run --trace`. */
+void nl_trace_format_line(const NlTrace *t, const NlTraceRecord *rec,
+                          const guint8 *payload, GString *out);
 
 /* Private: "00" "01" ... "99" and 10^0 ... 10^19, for nl_trace_put_uint. */
 extern const char nl__trace_digit_pairs[200];
