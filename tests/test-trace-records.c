@@ -133,6 +133,75 @@ static void test_trace_keep_only_filters_kept_not_heard(void **state) {
   nl_trace_free(t);
 }
 
+/* Sources by their peer's id: even ids are read, odd ones not; each
+ * answer counted. */
+typedef struct {
+  guint asked;
+} Asked;
+static gboolean even_peers(void *data, NlTraceKind kind, guint32 node,
+                           guint32 peer) {
+  ((Asked *)data)->asked++;
+  return peer % 2 == 0;
+}
+static void ignore(void *data, const NlTraceRecord *rec, const guint8 *p) {}
+
+/* nl_trace_wants_text is FALSE only when nothing would hear or keep the
+ * record: each listener of the kind says it ignores the source, and the
+ * kind is not kept, or is filtered with the filter's sources leaving this
+ * one out and the text not starting with its prefix.  A listener without
+ * sources, the kind kept unfiltered, or a filter without sources reads
+ * every source.  The answers are remembered per source (asked once) and
+ * asked again when a listener, the filter or the mask changes, or the
+ * source's node. */
+static void test_trace_wants_text_only_what_is_read(void **state) {
+  NlTrace *t = nl_trace_new();
+  Asked lis = {0}, keep = {0};
+  nl_trace_set_mask(t, 0); /* nothing kept, nothing heard */
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 2, "x", 1));
+  nl_trace_listen_sources(t, 1u << NL_TRACE_STDOUT, ignore, even_peers, &lis);
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 2, "x", 1));
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "x", 1));
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDERR, 1, 2, "x", 1));
+  for (int i = 0; i < 5; i++) {
+    assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 2, "x", 1));
+    assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "x", 1));
+  }
+  assert_int_equal(lis.asked, 2); /* remembered */
+  /* Another node, the same peer: asked again. */
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 4, 3, "x", 1));
+  assert_int_equal(lis.asked, 3);
+  /* Kept, filtered: by the filter's sources, or its prefix. */
+  nl_trace_set_mask(t, 1u << NL_TRACE_STDOUT);
+  nl_trace_keep_only(t, 1u << NL_TRACE_STDOUT, keep_odd, &keep);
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "x", 1));
+  nl_trace_keep_sources(t, even_peers, "ice: ");
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "x", 1));
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "ice:", 4));
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "ice: ", 5));
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3,
+                                  "ice: gathered", 13));
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3,
+                                   "ice! gathered", 13));
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3,
+                                   "nice: gathered", 14));
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 2, "x", 1));
+  /* A prefix longer than a word. */
+  nl_trace_keep_sources(t, even_peers, "a longer prefix");
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3,
+                                  "a longer prefix!", 16));
+  assert_false(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3,
+                                   "a longer prefiX!", 16));
+  /* A listener that reads every source. */
+  nl_trace_listen(t, 1u << NL_TRACE_STDOUT, ignore, NULL);
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "x", 1));
+  nl_trace_free(t);
+  /* The kind kept, unfiltered: read whatever the listeners say. */
+  t = nl_trace_new();
+  nl_trace_listen_sources(t, 1u << NL_TRACE_STDOUT, ignore, even_peers, &keep);
+  assert_true(nl_trace_wants_text(t, NL_TRACE_STDOUT, 1, 3, "x", 1));
+  nl_trace_free(t);
+}
+
 static void test_trace_text_form_of_packet_and_text(void **state) {
   NlTrace *t = nl_trace_new();
   nl_trace_set_packet_format(t, nl_wire_describe);
@@ -626,6 +695,7 @@ int main(void) {
     cmocka_unit_test(test_trace_listener_hears_records_not_kept),
     cmocka_unit_test(test_trace_listeners_called_by_kind_in_order),
     cmocka_unit_test(test_trace_keep_only_filters_kept_not_heard),
+    cmocka_unit_test(test_trace_wants_text_only_what_is_read),
     cmocka_unit_test(test_trace_text_form_of_packet_and_text),
     cmocka_unit_test(test_trace_text_numbers_as_printf),
     cmocka_unit_test(test_trace_text_times_as_nl_time_to_string),

@@ -423,6 +423,16 @@ gboolean nl__expect_reads_lines(NlExpectIndex *ix, guint32 peer,
   return e != NULL && e->out != NULL && entry_of(ix, node) == e->proc_node;
 }
 
+/* The sources on_record reads (nl_trace_listen_sources): of printed
+ * lines, those of the programs an output expectation names, as
+ * nl__expect_reads_lines; of the other kinds, all. */
+static gboolean expect_sources(void *data, NlTraceKind kind, guint32 node,
+                               guint32 peer) {
+  if (kind != NL_TRACE_STDOUT && kind != NL_TRACE_STDERR)
+    return TRUE;
+  return nl__expect_reads_lines(data, peer, node);
+}
+
 NlExpectIndex *nl__expect_index_new(NlRun *r) {
   NlExpectIndex *ix = g_new0(NlExpectIndex, 1);
   ix->run = r;
@@ -445,7 +455,7 @@ NlExpectIndex *nl__expect_index_new(NlRun *r) {
       kinds |= add_leaf(ix, g_ptr_array_index(x->copies, j));
   }
   if (kinds != 0)
-    nl_trace_listen(ix->trace, kinds, on_record, ix);
+    nl_trace_listen_sources(ix->trace, kinds, on_record, expect_sources, ix);
   return ix;
 }
 

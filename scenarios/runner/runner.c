@@ -625,12 +625,23 @@ static gboolean build(NlRun *r, GError **error) {
 }
 
 /* A line worth keeping when the programs' output is not shown (see
- * NlRunOptions.output_unshown). */
+ * NlRunOptions.output_unshown): the ICE programs' reports (runner-path.c
+ * reads them), and the lines of a program an expectation reads (their
+ * explanations show them).  keep_sources says the same per program, for
+ * nl_trace_wants_text: so the lines of a program nothing reads are not
+ * made at all. */
+#define KEEP_PREFIX "ice: "
 static gboolean keep_line(void *data, const NlTraceRecord *rec,
                           const guint8 *p) {
   NlRun *r = data;
-  return (rec->len >= 5 && memcmp(p, "ice: ", 5) == 0) ||
+  return (rec->len >= sizeof KEEP_PREFIX - 1 &&
+          memcmp(p, KEEP_PREFIX, sizeof KEEP_PREFIX - 1) == 0) ||
          nl__expect_reads_lines(r->index, rec->peer, rec->node);
+}
+static gboolean keep_sources(void *data, NlTraceKind kind, guint32 node,
+                             guint32 peer) {
+  NlRun *r = data;
+  return nl__expect_reads_lines(r->index, peer, node);
 }
 
 NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
@@ -651,10 +662,12 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
   /* Before anything is recorded: the expectations read every record. */
   r->index = nl__expect_index_new(r);
   r->tally = nl__path_tally_new(nl_world_trace(r->world));
-  if (opts && opts->output_unshown)
-    nl_trace_keep_only(nl_world_trace(r->world),
-                       (1u << NL_TRACE_STDOUT) | (1u << NL_TRACE_STDERR),
+  if (opts && opts->output_unshown) {
+    NlTrace *t = nl_world_trace(r->world);
+    nl_trace_keep_only(t, (1u << NL_TRACE_STDOUT) | (1u << NL_TRACE_STDERR),
                        keep_line, r);
+    nl_trace_keep_sources(t, keep_sources, KEEP_PREFIX);
+  }
   if (opts && opts->watchdog_ms)
     nl_proc_set_watchdog(opts->watchdog_ms);
   if (!build(r, error)) {

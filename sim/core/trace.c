@@ -38,7 +38,17 @@ typedef struct {
   uint64_t kinds;
   NlTraceListenFn fn;
   void *data;
+  NlTraceSourceFn sources; /* NULL: it reads every source */
 } Listener;
+
+/* What nl_trace_wants_text remembers of a source (a program's records
+ * of one kind, by the program's trace name): the node they came from and
+ * whether anything reads them. */
+enum { SRC_UNKNOWN, SRC_READ, SRC_PREFIX, SRC_NONE };
+typedef struct {
+  guint32 node;
+  guint8 state; /* SRC_*; SRC_PREFIX: kept only with the filter's prefix */
+} Source;
 
 /* How far an iterator reads into the file's mapping before it gives the
  * pages behind it back. */
@@ -105,6 +115,12 @@ struct NlTrace {
   uint64_t filtered; /* kinds kept only when keep_fn says so */
   NlTraceKeepFn keep_fn;
   void *keep_data;
+  NlTraceSourceFn keep_sources; /* the filter's sources, or NULL */
+  char *keep_prefix;            /* what else it keeps, or NULL */
+  gsize keep_prefix_len;
+  uint64_t keep_prefix_word, keep_prefix_mask; /* when its length <= 8 */
+  GArray *sources[NL_TRACE_N_KINDS]; /* of Source, by the peer's id:
+                                      * nl_trace_wants_text's answers */
   GArray *listeners; /* of Listener */
   Listener *by_kind[NL_TRACE_N_KINDS]; /* each kind's, in order, ended by
                                         * a NULL fn; NULL: none */
@@ -192,8 +208,12 @@ void nl_trace_free(NlTrace *t) {
     free(g_array_index(t->chunks, Chunk, i).data);
   g_array_free(t->chunks, TRUE);
   g_array_free(t->listeners, TRUE);
-  for (guint k = 0; k < NL_TRACE_N_KINDS; k++)
+  for (guint k = 0; k < NL_TRACE_N_KINDS; k++) {
     g_free(t->by_kind[k]);
+    if (t->sources[k] != NULL)
+      g_array_free(t->sources[k], TRUE);
+  }
+  g_free(t->keep_prefix);
   g_hash_table_destroy(t->ids);
   g_ptr_array_free(t->names, TRUE);
   g_array_free(t->name_tab, TRUE);
@@ -239,15 +259,29 @@ const char *nl_trace_name(const NlTrace *t, guint32 id) {
   return g_ptr_array_index(t->names, id);
 }
 
+/* nl_trace_wants_text's answers forgotten: who reads what changed. */
+static void sources_forget(NlTrace *t) {
+  for (guint k = 0; k < NL_TRACE_N_KINDS; k++)
+    if (t->sources[k] != NULL)
+      g_array_set_size(t->sources[k], 0);
+}
+
 void nl_trace_set_mask(NlTrace *t, uint64_t mask) {
   t->keep = mask;
   t->mask = t->keep | t->listened;
+  sources_forget(t);
 }
 
 void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
                      void *data) {
+  nl_trace_listen_sources(t, kinds, fn, NULL, data);
+}
+
+void nl_trace_listen_sources(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
+                             NlTraceSourceFn sources, void *data) {
   g_return_if_fail(fn != NULL);
-  Listener l = {kinds, fn, data};
+  sources_forget(t);
+  Listener l = {kinds, fn, data, sources};
   g_array_append_val(t->listeners, l);
   /* Each kind's list made again: a record calls its kind's listeners
    * only, without testing the others'. */
@@ -268,9 +302,88 @@ void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
 void nl_trace_keep_only(NlTrace *t, uint64_t kinds, NlTraceKeepFn fn,
                         void *data) {
   g_return_if_fail(fn != NULL || kinds == 0);
+  sources_forget(t);
   t->filtered = kinds;
   t->keep_fn = fn;
   t->keep_data = data;
+  t->keep_sources = NULL;
+  g_free(t->keep_prefix);
+  t->keep_prefix = NULL;
+}
+
+void nl_trace_keep_sources(NlTrace *t, NlTraceSourceFn sources,
+                           const char *prefix) {
+  sources_forget(t);
+  t->keep_sources = sources;
+  g_free(t->keep_prefix);
+  t->keep_prefix = g_strdup(prefix);
+  t->keep_prefix_len = prefix != NULL ? strlen(prefix) : 0;
+  /* A prefix of up to 8 bytes compared as one word (has_keep_prefix). */
+  t->keep_prefix_word = t->keep_prefix_mask = 0;
+  if (t->keep_prefix_len <= 8) {
+    memcpy(&t->keep_prefix_word, t->keep_prefix != NULL ? t->keep_prefix : "",
+           t->keep_prefix_len);
+    memset(&t->keep_prefix_mask, 0xff, t->keep_prefix_len);
+  }
+}
+
+/* Who reads records of @kind from (@node, @peer) (nl_trace_wants_text). */
+static guint8 source_state(const NlTrace *t, NlTraceKind kind, guint32 node,
+                           guint32 peer) {
+  if ((t->listened >> kind) & 1)
+    for (const Listener *l = t->by_kind[kind]; l->fn != NULL; l++)
+      if (l->sources == NULL || l->sources(l->data, kind, node, peer))
+        return SRC_READ;
+  if (!((t->keep >> kind) & 1))
+    return SRC_NONE;
+  if (!((t->filtered >> kind) & 1) || t->keep_sources == NULL ||
+      t->keep_sources(t->keep_data, kind, node, peer))
+    return SRC_READ;
+  return t->keep_prefix != NULL ? SRC_PREFIX : SRC_NONE;
+}
+
+/* Whether @len bytes at @text start with the filter's prefix. */
+static inline gboolean has_keep_prefix(const NlTrace *t, const void *text,
+                                       gsize len) {
+  if (len < t->keep_prefix_len)
+    return FALSE;
+  if (len >= 8 && t->keep_prefix_len <= 8) {
+    uint64_t w;
+    memcpy(&w, text, 8);
+    return ((w ^ t->keep_prefix_word) & t->keep_prefix_mask) == 0;
+  }
+  return memcmp(text, t->keep_prefix, t->keep_prefix_len) == 0;
+}
+
+/* nl_trace_wants_text for a source not asked about yet (or whose node
+ * changed): asked now and remembered. */
+static G_GNUC_NO_INLINE gboolean wants_text_ask(NlTrace *t, NlTraceKind kind,
+                                                guint32 node, guint32 peer,
+                                                const void *text, gsize len) {
+  GArray *a = t->sources[kind];
+  if (a == NULL)
+    a = t->sources[kind] = g_array_new(FALSE, TRUE, sizeof(Source));
+  if (peer >= a->len)
+    g_array_set_size(a, peer + 1); /* the new ones SRC_UNKNOWN */
+  Source *src = &g_array_index(a, Source, peer);
+  src->node = node;
+  src->state = source_state(t, kind, node, peer);
+  return src->state == SRC_READ ||
+         (src->state == SRC_PREFIX && has_keep_prefix(t, text, len));
+}
+
+gboolean nl_trace_wants_text(NlTrace *t, NlTraceKind kind, guint32 node,
+                             guint32 peer, const void *text, gsize len) {
+  if (G_UNLIKELY(kind >= NL_TRACE_N_KINDS) || !nl_trace_wants(t, kind))
+    return FALSE;
+  const GArray *a = t->sources[kind];
+  if (G_LIKELY(a != NULL && peer < a->len)) {
+    const Source *src = &g_array_index(a, Source, peer);
+    if (G_LIKELY(src->node == node && src->state != SRC_UNKNOWN))
+      return src->state == SRC_READ ||
+             (src->state == SRC_PREFIX && has_keep_prefix(t, text, len));
+  }
+  return wants_text_ask(t, kind, node, peer, text, len);
 }
 
 /* An unlinked file in @dir: O_TMPFILE where the file system has it. */

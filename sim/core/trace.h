@@ -182,6 +182,23 @@ typedef void (*NlTraceListenFn)(void *data, const NlTraceRecord *rec,
 void nl_trace_listen(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
                      void *data);
 
+/* A consumer's answer for one source of records: whether any record of
+ * @kind from program @peer on node @node (trace ids) can matter to it;
+ * FALSE: it ignores every one, whatever its payload.  Asked once per
+ * source (see nl_trace_wants_text): the answer must not change while the
+ * consumer is attached. */
+typedef gboolean (*NlTraceSourceFn)(void *data, NlTraceKind kind,
+                                    guint32 node, guint32 peer);
+
+/**
+ * nl_trace_listen_sources: nl_trace_listen for a listener that ignores
+ * whole sources, which @sources(@data, ...) names.  It is still called for
+ * every record added (a producer decides whether to add one with
+ * nl_trace_wants_text).
+ */
+void nl_trace_listen_sources(NlTrace *t, uint64_t kinds, NlTraceListenFn fn,
+                             NlTraceSourceFn sources, void *data);
+
 /* Whether a record of a filtered kind is kept (see nl_trace_keep_only). */
 typedef gboolean (*NlTraceKeepFn)(void *data, const NlTraceRecord *rec,
                                   const guint8 *payload);
@@ -195,6 +212,31 @@ typedef gboolean (*NlTraceKeepFn)(void *data, const NlTraceRecord *rec,
  */
 void nl_trace_keep_only(NlTrace *t, uint64_t kinds, NlTraceKeepFn fn,
                         void *data);
+
+/**
+ * nl_trace_keep_sources: what the filter of nl_trace_keep_only keeps, by
+ * source: @sources(the filter's data, ...) FALSE for a source none of
+ * whose records it keeps but those whose payload starts with @prefix
+ * (NULL: none).  The filter must agree.  Set after nl_trace_keep_only,
+ * which forgets it.
+ */
+void nl_trace_keep_sources(NlTrace *t, NlTraceSourceFn sources,
+                           const char *prefix);
+
+/**
+ * nl_trace_wants_text: whether a record of @kind from program @peer on
+ * node @node, its payload the @len bytes at @text, would be heard or kept
+ * (FALSE when the mask has neither).  FALSE only when no listener of
+ * @kind reads the source (each listens with nl_trace_listen_sources and
+ * says so) and the record would not be kept (the kind not kept, or
+ * filtered, the filter's sources leaving this one out and the text not
+ * starting with its prefix): adding it would change nothing, so a
+ * producer of many records (a program's printed lines) need not make it.
+ * The answers are remembered per source and kind until a listener, the
+ * mask or the filter changes.
+ */
+gboolean nl_trace_wants_text(NlTrace *t, NlTraceKind kind, guint32 node,
+                             guint32 peer, const void *text, gsize len);
 
 /**
  * nl_trace_add: appends a record; @payload (@len bytes) is copied.

@@ -418,14 +418,19 @@ NlFile *nl__epoll_file_new(NlHostStack *h) {
 /* The longest line kept: the rest of a longer line is dropped. */
 #define NL_LINE_MAX (64 * 1024)
 
-/* One line of @p's @stream, @n bytes at @s, as a trace record. */
+/* One line of @p's @stream, @n bytes at @s, as a trace record: made
+ * only if something reads it (a program's lines that nothing reads, such
+ * as a server's line per datagram in a run that does not show output,
+ * cost the test alone). */
 static inline void record_line(NlProc *p, int stream, const char *s,
                                size_t n) {
   NlWorld *w = p->host->world;
-  nl_trace_add(nl_world_trace(w), nl_world_now(w),
-               stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR,
-               nl_node_trace_id(p->host->node), p->trace_name, 0, 0, s,
-               (guint32)n);
+  NlTrace *t = nl_world_trace(w);
+  NlTraceKind kind = stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR;
+  guint32 node = nl_node_trace_id(p->host->node);
+  if (nl_trace_wants_text(t, kind, node, p->trace_name, s, n))
+    nl_trace_add(t, nl_world_now(w), kind, node, p->trace_name, 0, 0, s,
+                 (guint32)n);
 }
 
 /* Cuts what a program writes into lines, each a trace record.  Whole runs
