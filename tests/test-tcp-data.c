@@ -533,6 +533,86 @@ static void test_tcp_frag_needed_lowers_mss(void **state) {
   assert_int_equal(r1.received, 60000);
 }
 
+/* ---- small segments read in other pieces: the receive queue ----------- */
+
+typedef struct {
+  size_t queued, readable_after_peek, read_total, left;
+  guint segs;
+  gboolean peek_ok, identical;
+  ssize_t last;
+} PiecesResult;
+
+static void scenario_pieces(Wire *w, void *res) {
+  PiecesResult *r = res;
+  Pair p;
+  pair_open(w, &p, 5011);
+  int one = 1;
+  nl_tcp_setsockopt(p.client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  static guint8 buf[8192];
+  NlTcpStats before, after;
+  nl_tcp_stack_stats(w->h[0].st, &before);
+  /* 150 segments of 1 to 37 bytes, then 3000 bytes (three segments):
+   * the receiver reads none of them until all are in. */
+  size_t sent = 0;
+  for (int i = 0; i < 150; i++) {
+    size_t n = 1 + (size_t)(i * 7) % 37;
+    for (size_t j = 0; j < n; j++)
+      buf[j] = pattern(sent + j);
+    assert_int_equal(nl_tcp_send(p.client, buf, n, 0), (ssize_t)n);
+    sent += n;
+    run_for(w, 1 * NL_MS);
+  }
+  for (size_t j = 0; j < 3000; j++)
+    buf[j] = pattern(sent + j);
+  assert_int_equal(nl_tcp_send(p.client, buf, 3000, 0), 3000);
+  sent += 3000;
+  run_for(w, 100 * NL_MS);
+  nl_tcp_stack_stats(w->h[0].st, &after);
+  r->segs = (guint)(after.data_segs_out - before.data_segs_out);
+  r->queued = nl_tcp_readable(p.server);
+  /* MSG_PEEK copies from several segments and takes nothing. */
+  ssize_t k = nl_tcp_recv(p.server, buf, 100, MSG_PEEK);
+  r->peek_ok = k == 100;
+  for (ssize_t j = 0; j < k; j++)
+    if (buf[j] != pattern((size_t)j))
+      r->peek_ok = FALSE;
+  r->readable_after_peek = nl_tcp_readable(p.server);
+  /* Reads whose ends fall anywhere in the segments. */
+  r->identical = TRUE;
+  for (size_t want = 1; r->read_total < sent; want = want * 3 % 2039 + 1) {
+    k = nl_tcp_recv(p.server, buf, want, 0);
+    if (k <= 0)
+      break;
+    for (ssize_t j = 0; j < k; j++)
+      if (buf[j] != pattern(r->read_total + (size_t)j))
+        r->identical = FALSE;
+    r->read_total += (size_t)k;
+  }
+  r->left = nl_tcp_readable(p.server);
+  r->last = nl_tcp_recv(p.server, buf, sizeof buf, 0);
+  nl_tcp_close(p.client);
+  nl_tcp_close(p.server);
+  nl_tcp_close(p.listener);
+  run_for(w, 61 * NL_S);
+}
+
+static void test_tcp_small_segments_read_in_other_pieces(void **state) {
+  PiecesResult r1 = {0}, r2 = {0};
+  (void)state;
+  run_twice(20, 10 * NL_MS, scenario_pieces, &r1, &r2);
+  size_t total = 3000;
+  for (int i = 0; i < 150; i++)
+    total += 1 + (size_t)(i * 7) % 37;
+  assert_int_equal(r1.segs, 153); /* each small send alone; 3000 in 3 */
+  assert_int_equal(r1.queued, total);
+  assert_true(r1.peek_ok);
+  assert_int_equal(r1.readable_after_peek, total);
+  assert_int_equal(r1.read_total, total);
+  assert_true(r1.identical);
+  assert_int_equal(r1.left, 0);
+  assert_int_equal(r1.last, -EAGAIN);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_bulk_over_lossy_link_is_byte_identical),
@@ -545,6 +625,7 @@ int main(void) {
     cmocka_unit_test(test_tcp_blind_rst_gets_challenge_ack),
       cmocka_unit_test(test_tcp_nagle_coalesces_unless_nodelay),
     cmocka_unit_test(test_tcp_frag_needed_lowers_mss),
+      cmocka_unit_test(test_tcp_small_segments_read_in_other_pieces),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

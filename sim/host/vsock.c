@@ -706,9 +706,7 @@ void nl__host_local_in(void *data, NlNode *node, NlPacket *pkt) {
       return;
     case NL_IPPROTO_TCP:
       nl_node_trace_deliver(node, pkt);
-      nl_tcp_input_ip4(tcp_stack(h), pkt->data, pkt->len, ip,
-                       pkt->tcp_sum_ok);
-      nl_packet_free(pkt);
+      nl_tcp_input_packet(tcp_stack(h), pkt, ip);
       return;
     case NL_IPPROTO_ICMP:
       icmp_input(h, pkt, ip);

@@ -21,6 +21,9 @@ typedef struct {
   NlTcpHeader th;
   const guint8 *data;
   uint32_t dlen;
+  /* The packet data lies in when the engine may keep it (the receive
+   * queue takes it and sets it NULL), or NULL. */
+  NlPacket **pkt;
 } Seg;
 
 static void rto_reset(NlTcpSock *s) {
@@ -285,7 +288,7 @@ static gboolean process_ack(NlTcpSock *s, const Seg *g) {
     s->snd_nxt = ack;
   if (SEQ_GT(ack, s->snd_buf_seq)) {
     size_t n = MIN((size_t)(ack - s->snd_buf_seq), s->sndq.len);
-    nl__tcp_ring_drop(&s->sndq, n);
+    nl__tcp_sndq_drop(s->st, &s->sndq, n);
     s->snd_buf_seq += (uint32_t)n;
   }
   if (s->in_recovery) {
@@ -363,7 +366,7 @@ static gboolean ooo_pull(NlTcpSock *s) {
     uint32_t end = o->seq + o->len;
     if (SEQ_GT(end, s->rcv_nxt)) {
       uint32_t off = s->rcv_nxt - o->seq;
-      nl__tcp_ring_push(&s->rcvq, o->data + off, end - s->rcv_nxt);
+      nl__tcp_rcvq_add(&s->rcvq, NULL, o->data + off, end - s->rcv_nxt);
       s->rcv_nxt = end;
     }
     if (o->fin && end == s->rcv_nxt)
@@ -446,7 +449,7 @@ static void data_input(NlTcpSock *s, const Seg *g) {
       s->ato_init = 1;
     }
     s->last_data_rcv = now;
-    nl__tcp_ring_push(&s->rcvq, data, dlen);
+    nl__tcp_rcvq_add(&s->rcvq, g->pkt, data, dlen);
     s->rcv_nxt += dlen;
     nl__tcp_mark_notify(s);
   }
@@ -644,10 +647,10 @@ void nl_tcp_input(NlTcpStack *st, const guint8 *pkt, size_t len) {
   nl_tcp_input_ip4(st, pkt, len, &ip, FALSE);
 }
 
-void nl_tcp_input_ip4(NlTcpStack *st, const guint8 *pkt, size_t len,
-                      const NlIp4Header *ip, gboolean sum_ok) {
-  g_return_if_fail(st != NULL && pkt != NULL && ip != NULL);
+static void input(NlTcpStack *st, const guint8 *pkt, size_t len,
+                  const NlIp4Header *ip, gboolean sum_ok, NlPacket **keep) {
   Seg g;
+  g.pkt = keep;
   g.ip = *ip;
   if (g.ip.proto != NL_IPPROTO_TCP || g.ip.mf || g.ip.frag_offset != 0)
     return;
@@ -679,6 +682,19 @@ void nl_tcp_input_ip4(NlTcpStack *st, const guint8 *pkt, size_t len,
     synced_input(s, &g);
 out:
   nl__tcp_leave(st);
+}
+
+void nl_tcp_input_ip4(NlTcpStack *st, const guint8 *pkt, size_t len,
+                      const NlIp4Header *ip, gboolean sum_ok) {
+  g_return_if_fail(st != NULL && pkt != NULL && ip != NULL);
+  input(st, pkt, len, ip, sum_ok, NULL);
+}
+
+void nl_tcp_input_packet(NlTcpStack *st, NlPacket *pkt,
+                         const NlIp4Header *ip) {
+  g_return_if_fail(st != NULL && pkt != NULL && ip != NULL);
+  input(st, pkt->data, pkt->len, ip, pkt->tcp_sum_ok, &pkt);
+  nl_packet_free(pkt); /* NULL when the receive queue took it */
 }
 
 /* icmp_err_convert[] for destination unreachable codes. */

@@ -67,7 +67,7 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
   size_t hl = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl_tcp4_options_len(&h);
   guint8 *pkt = out_buf(st, hl + dlen);
   if (dlen)
-    nl__tcp_ring_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
+    nl__tcp_sndq_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
   size_t len = nl_tcp4_build(pkt, s->key.laddr, s->key.raddr, &h, pkt + hl,
                              dlen, st->ip_id++, NL_TCP_TTL, TRUE);
   if (flags & NL_TCP_ACK) {

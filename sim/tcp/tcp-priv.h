@@ -6,6 +6,7 @@
 
 #include "sim/core/rand.h"
 #include "sim/tcp/tcp.h"
+#include "sim/net/net.h"
 #include "sim/net/wire.h"
 
 G_BEGIN_DECLS
@@ -28,11 +29,38 @@ enum { NL_RCV_SHUTDOWN = 1, NL_SEND_SHUTDOWN = 2, NL_SHUTDOWN_MASK = 3 };
  * share per socket, but never below the defaults. */
 #define NL_TCP_MEM_BUDGET (256u * 1024 * 1024)
 
-/* A byte ring that grows by doubling; holds one direction's stream. */
+/* The send queue: the stream's unacknowledged and unsent bytes in blocks
+ * of one segment's payload each (the MSS when the block was begun), as
+ * Linux keeps one skb per segment: a full-size segment is then built from
+ * one block with one copy, and send() copies the user's bytes in
+ * segment-sized pieces.  Segment boundaries are still decided from the
+ * byte stream (tcp-output.c); a segment that starts inside a block (after
+ * a short one) is copied from two.  Positions are counted from the
+ * stream's first byte. */
+typedef struct NlTcpBlk {
+  struct NlTcpBlk *next;
+  uint64_t pos;      /* stream position of data[0] */
+  uint32_t len, cap; /* bytes held, bytes it can hold */
+  guint8 data[];
+} NlTcpBlk;
+
 typedef struct {
-  guint8 *data;
-  size_t cap, head, len;
-} NlTcpRing;
+  NlTcpBlk *head, *tail;
+  NlTcpBlk *cur;  /* the block the last copy ended in, or NULL */
+  uint64_t start; /* stream position of the first queued byte */
+  size_t len;     /* bytes queued */
+} NlTcpSndq;
+
+/* The receive queue: the in-order bytes not yet read, in the packets they
+ * arrived in (as the UDP receive queue keeps datagrams, sim/host/vsock.c):
+ * each packet's unread payload is its owner_len bytes at owner_off, and
+ * the packets are linked through owner_next.  A segment that fits in the
+ * room after the last packet's payload is copied there instead (Linux's
+ * tcp_try_coalesce), so small segments do not each hold a packet. */
+typedef struct {
+  NlPacket *head, *tail;
+  size_t len; /* bytes queued */
+} NlTcpRcvq;
 
 /* An out-of-order segment held for reassembly (the segment bytes are its
  * only allocation). */
@@ -93,7 +121,7 @@ struct NlTcpSock {
   uint32_t snd_sml;     /* end of the last short segment (Minshall) */
   uint8_t snd_wscale, rcv_wscale;
   uint32_t ts_recent, ts_offset; /* TS.Recent; our TSval clock offset */
-  NlTcpRing sndq;
+  NlTcpSndq sndq;
   size_t sndbuf; /* SO_SNDBUF as reported (doubled) */
   guint mss, peer_mss, adv_mss;
   uint32_t cwnd, ssthresh, recover, cwnd_acc;
@@ -108,7 +136,7 @@ struct NlTcpSock {
 
   /* Receive side. */
   uint32_t irs, rcv_nxt, rcv_adv, rcv_wup;
-  NlTcpRing rcvq;
+  NlTcpRcvq rcvq;
   NlTcpOoo *ooo; /* sorted by seq */
   size_t ooo_bytes;
   size_t rcvbuf;     /* SO_RCVBUF as reported (doubled) */
@@ -158,6 +186,8 @@ struct NlTcpStack {
   uint16_t ip_id;
   uint64_t isn_secret;
   NlTcpStats stats;
+  NlTcpBlk *free_blks; /* emptied send-queue blocks kept for reuse */
+  guint n_free_blks;
   guint8 pkt[NL_IP4_MAX_LEN];
 };
 
@@ -200,11 +230,16 @@ size_t nl__tcp_autotune_cap(const NlTcpSock *s, size_t max);
 size_t nl__tcp_snd_space(const NlTcpSock *s);
 gboolean nl__tcp_writable(const NlTcpSock *s);
 
-/* Rings. */
-void nl__tcp_ring_push(NlTcpRing *r, const void *src, size_t n);
-void nl__tcp_ring_copy(const NlTcpRing *r, size_t off, void *dst, size_t n);
-void nl__tcp_ring_drop(NlTcpRing *r, size_t n);
-void nl__tcp_ring_free(NlTcpRing *r);
+/* The queues. */
+void nl__tcp_rcvq_add(NlTcpRcvq *q, NlPacket **pkt, const guint8 *data,
+                      size_t n);
+void nl__tcp_rcvq_copy(const NlTcpRcvq *q, guint8 *dst, size_t n);
+void nl__tcp_rcvq_take(NlTcpRcvq *q, guint8 *dst, size_t n);
+void nl__tcp_rcvq_free(NlTcpRcvq *q);
+void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n);
+void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n);
+void nl__tcp_sndq_drop(NlTcpStack *st, NlTcpSndq *q, size_t n);
+void nl__tcp_sndq_free(NlTcpStack *st, NlTcpSndq *q);
 
 /* tcp-output.c */
 void nl__tcp_output(NlTcpSock *s);

@@ -27,46 +27,203 @@ const char *nl_tcp_state_name(NlTcpState st) {
   return st < NL_TCP_N_STATES ? state_names[st] : "?";
 }
 
-/* ---- rings ------------------------------------------------------------ */
+/* ---- the receive queue (tcp-priv.h) ------------------------------------ */
 
-void nl__tcp_ring_push(NlTcpRing *r, const void *src, size_t n) {
-  if (r->len + n > r->cap) {
-    size_t cap = r->cap ? r->cap : 4096;
-    while (cap < r->len + n)
-      cap *= 2;
-    guint8 *d = g_malloc(cap);
-    nl__tcp_ring_copy(r, 0, d, r->len);
-    g_free(r->data);
-    r->data = d;
-    r->cap = cap;
-    r->head = 0;
-  }
-  size_t tail = (r->head + r->len) & (r->cap - 1);
-  size_t first = MIN(n, r->cap - tail);
-  memcpy(r->data + tail, src, first);
-  memcpy(r->data, (const guint8 *)src + first, n - first);
-  r->len += n;
-}
-
-void nl__tcp_ring_copy(const NlTcpRing *r, size_t off, void *dst, size_t n) {
-  g_assert(off + n <= r->len);
+/* Queues the @n bytes at @data, which lie in *@pkt's bytes when @pkt is
+ * not NULL: then the packet itself is queued (*@pkt becomes NULL: taken)
+ * unless the bytes fit after the last packet's payload. */
+void nl__tcp_rcvq_add(NlTcpRcvq *q, NlPacket **pkt, const guint8 *data,
+                      size_t n) {
   if (n == 0)
     return;
-  size_t start = (r->head + off) & (r->cap - 1);
-  size_t first = MIN(n, r->cap - start);
-  memcpy(dst, r->data + start, first);
-  memcpy((guint8 *)dst + first, r->data, n - first);
+  q->len += n;
+  NlPacket *t = q->tail;
+  if (t != NULL) {
+    size_t end = (size_t)t->owner_off + t->owner_len;
+    if (end == t->len && t->cap - end >= n) {
+      memcpy(t->data + end, data, n);
+      t->owner_len += (guint)n;
+      t->len += (guint)n;
+      return;
+    }
+  }
+  NlPacket *p;
+  if (pkt != NULL && *pkt != NULL) {
+    p = *pkt;
+    *pkt = NULL;
+    p->owner_off = (guint)(data - p->data);
+    p->len = p->owner_off + (guint)n; /* nothing after the payload is kept */
+  } else {
+    p = nl_packet_alloc(n);
+    memcpy(p->data, data, n);
+    p->owner_off = 0;
+  }
+  p->owner_len = (guint)n;
+  p->owner_next = NULL;
+  if (t != NULL)
+    t->owner_next = p;
+  else
+    q->head = p;
+  q->tail = p;
 }
 
-void nl__tcp_ring_drop(NlTcpRing *r, size_t n) {
-  g_assert(n <= r->len);
-  r->len -= n;
-  r->head = r->len ? (r->head + n) & (r->cap - 1) : 0;
+/* Copies the first @n queued bytes (they must be there). */
+void nl__tcp_rcvq_copy(const NlTcpRcvq *q, guint8 *dst, size_t n) {
+  g_assert(n <= q->len);
+  for (const NlPacket *p = q->head; n > 0; p = p->owner_next) {
+    size_t k = MIN(n, (size_t)p->owner_len);
+    memcpy(dst, p->data + p->owner_off, k);
+    dst += k;
+    n -= k;
+  }
 }
 
-void nl__tcp_ring_free(NlTcpRing *r) {
-  g_free(r->data);
-  memset(r, 0, sizeof *r);
+/* Copies the first @n queued bytes to @dst (NULL: nowhere) and drops them. */
+void nl__tcp_rcvq_take(NlTcpRcvq *q, guint8 *dst, size_t n) {
+  g_assert(n <= q->len);
+  q->len -= n;
+  while (n > 0) {
+    NlPacket *p = q->head;
+    size_t k = MIN(n, (size_t)p->owner_len);
+    if (dst != NULL) {
+      memcpy(dst, p->data + p->owner_off, k);
+      dst += k;
+    }
+    n -= k;
+    if (k < p->owner_len) {
+      p->owner_off += (guint)k;
+      p->owner_len -= (guint)k;
+      break;
+    }
+    q->head = p->owner_next;
+    if (q->head == NULL)
+      q->tail = NULL;
+    nl_packet_free(p);
+  }
+}
+
+void nl__tcp_rcvq_free(NlTcpRcvq *q) {
+  nl__tcp_rcvq_take(q, NULL, q->len);
+}
+
+/* ---- the send queue (tcp-priv.h) --------------------------------------- */
+
+/* Emptied blocks a stack keeps for its next ones: a bulk sender's ACKs
+ * free two at a time until a third of its send buffer (up to 4 MiB, some
+ * 2,900 blocks) is free, then its writer fills them again.  So no more is
+ * kept than the send queues held, and when a socket is freed no more than
+ * a few. */
+#define NL_TCP_FREE_BLKS_MAX 2048
+#define NL_TCP_FREE_BLKS_IDLE 32
+
+static NlTcpBlk *blk_new(NlTcpStack *st, uint32_t cap) {
+  NlTcpBlk *b = st->free_blks;
+  if (b != NULL && b->cap == cap) {
+    st->free_blks = b->next;
+    st->n_free_blks--;
+  } else {
+    b = g_malloc(sizeof *b + cap);
+    b->cap = cap;
+  }
+  b->next = NULL;
+  b->len = 0;
+  return b;
+}
+
+static void blk_free(NlTcpStack *st, NlTcpBlk *b) {
+  if (st->n_free_blks < NL_TCP_FREE_BLKS_MAX) {
+    b->next = st->free_blks;
+    st->free_blks = b;
+    st->n_free_blks++;
+  } else {
+    g_free(b);
+  }
+}
+
+/* Appends @n bytes.  The tail block takes more only while none of it has
+ * been sent, so that segments keep starting at block starts. */
+void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
+  NlTcpSndq *q = &s->sndq;
+  int32_t sent = (int32_t)(s->snd_max - s->snd_buf_seq);
+  uint64_t unsent_at = q->start + (sent > 0 ? MIN((size_t)sent, q->len) : 0);
+  NlTcpBlk *t = q->tail;
+  q->len += n;
+  if (t != NULL && t->len < t->cap && t->pos >= unsent_at) {
+    size_t k = MIN(n, (size_t)(t->cap - t->len));
+    memcpy(t->data + t->len, src, k);
+    t->len += (uint32_t)k;
+    src += k;
+    n -= k;
+  }
+  uint32_t cap = MAX(s->mss, 64u);
+  while (n > 0) {
+    NlTcpBlk *b = blk_new(s->st, cap);
+    b->pos = t != NULL ? t->pos + t->len : q->start;
+    b->len = (uint32_t)MIN(n, (size_t)cap);
+    memcpy(b->data, src, b->len);
+    src += b->len;
+    n -= b->len;
+    if (t != NULL)
+      t->next = b;
+    else
+      q->head = b;
+    q->tail = t = b;
+  }
+}
+
+/* Copies @n queued bytes from offset @off. */
+void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n) {
+  g_assert(off + n <= q->len);
+  if (n == 0)
+    return;
+  uint64_t pos = q->start + off;
+  NlTcpBlk *b = q->cur != NULL && q->cur->pos <= pos ? q->cur : q->head;
+  while (b->pos + b->len <= pos)
+    b = b->next;
+  for (;;) {
+    size_t in = (size_t)(pos - b->pos);
+    size_t k = MIN(n, (size_t)b->len - in);
+    memcpy(dst, b->data + in, k);
+    n -= k;
+    if (n == 0)
+      break;
+    dst += k;
+    pos += k;
+    b = b->next;
+  }
+  q->cur = b;
+}
+
+/* Drops the first @n queued bytes (acknowledged). */
+void nl__tcp_sndq_drop(NlTcpStack *st, NlTcpSndq *q, size_t n) {
+  g_assert(n <= q->len);
+  q->len -= n;
+  q->start += n;
+  NlTcpBlk *b;
+  while ((b = q->head) != NULL && b->pos + b->len <= q->start) {
+    q->head = b->next;
+    if (b == q->tail)
+      q->tail = NULL;
+    if (b == q->cur)
+      q->cur = NULL;
+    blk_free(st, b);
+  }
+}
+
+void nl__tcp_sndq_free(NlTcpStack *st, NlTcpSndq *q) {
+  while (q->head != NULL) {
+    NlTcpBlk *b = q->head;
+    q->head = b->next;
+    blk_free(st, b);
+  }
+  q->tail = q->cur = NULL;
+  q->len = 0;
+  while (st->n_free_blks > NL_TCP_FREE_BLKS_IDLE) {
+    NlTcpBlk *b = st->free_blks;
+    st->free_blks = b->next;
+    st->n_free_blks--;
+    g_free(b);
+  }
 }
 
 /* ---- stack ------------------------------------------------------------ */
@@ -109,8 +266,8 @@ NlTcpStack *nl_tcp_stack_new(NlEventQueue *q, NlTrace *trace,
 
 static void sock_free(NlTcpSock *s) {
   nl__tcp_timers_cancel(s);
-  nl__tcp_ring_free(&s->sndq);
-  nl__tcp_ring_free(&s->rcvq);
+  nl__tcp_sndq_free(s->st, &s->sndq);
+  nl__tcp_rcvq_free(&s->rcvq);
   while (s->ooo) {
     NlTcpOoo *o = s->ooo;
     s->ooo = o->next;
@@ -126,6 +283,11 @@ void nl_tcp_stack_free(NlTcpStack *st) {
   GList *l;
   while ((l = g_queue_pop_head_link(&st->all)) != NULL)
     sock_free(l->data);
+  while (st->free_blks != NULL) {
+    NlTcpBlk *b = st->free_blks;
+    st->free_blks = b->next;
+    g_free(b);
+  }
   g_hash_table_destroy(st->conns);
   g_hash_table_destroy(st->ports);
   g_free(st->notify.v);
@@ -681,7 +843,7 @@ ssize_t nl_tcp_send(NlTcpSock *s, const void *buf, size_t len, int flags) {
   if (s->sndq.len >= space)
     return -EAGAIN;
   size_t n = MIN(len, space - s->sndq.len);
-  nl__tcp_ring_push(&s->sndq, buf, n);
+  nl__tcp_sndq_push(s, buf, n);
   nl__tcp_enter(s->st);
   (void)flags; /* MSG_MORE is not modelled; MSG_NOSIGNAL is the caller's */
   nl__tcp_output(s);
@@ -732,9 +894,10 @@ ssize_t nl_tcp_recv(NlTcpSock *s, void *buf, size_t len, int flags) {
     return -ENOTCONN;
   if (s->rcvq.len > 0 && len > 0) {
     size_t n = MIN(len, s->rcvq.len);
-    nl__tcp_ring_copy(&s->rcvq, 0, buf, n);
-    if (!(flags & MSG_PEEK)) {
-      nl__tcp_ring_drop(&s->rcvq, n);
+    if (flags & MSG_PEEK) {
+      nl__tcp_rcvq_copy(&s->rcvq, buf, n);
+    } else {
+      nl__tcp_rcvq_take(&s->rcvq, buf, n);
       nl__tcp_enter(s->st);
       rcv_space_adjust(s, n);
       after_read(s);

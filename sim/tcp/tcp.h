@@ -30,6 +30,7 @@
 
 #include "sim/core/event.h"
 #include "sim/core/trace.h"
+#include "sim/net/net.h"
 #include "sim/net/wire.h"
 
 G_BEGIN_DECLS
@@ -117,6 +118,10 @@ void nl_tcp_input(NlTcpStack *st, const guint8 *pkt, size_t len);
  * checksum is known right (NlPacket's tcp_sum_ok), so not summed again. */
 void nl_tcp_input_ip4(NlTcpStack *st, const guint8 *pkt, size_t len,
                       const NlIp4Header *ip, gboolean sum_ok);
+/* The same for a packet that reached this host, which the engine takes
+ * (its receive queue keeps the packet rather than a copy of the data);
+ * @ip: its parsed IPv4 header; its tcp_sum_ok is believed. */
+void nl_tcp_input_packet(NlTcpStack *st, NlPacket *pkt, const NlIp4Header *ip);
 /* An ICMP error (IPv4 + ICMP + quoted IPv4 + 8 bytes of TCP). */
 void nl_tcp_icmp_input(NlTcpStack *st, const guint8 *icmp_pkt, size_t len);
 
