@@ -67,7 +67,6 @@ struct NlHostStack {
   /* The rest. */
   uint16_t udp_last_port;
   NlTcpStack *tcp;
-  NlPacket *tcp_out; /* the packet the TCP engine builds a segment in */
   GHashTable *udp_ports; /* port -> GPtrArray of NlUdpSock, bind order */
   GPtrArray *udp_last;   /* the list of udp_last_port, looked up last */
   NlRand port_rand;

@@ -170,27 +170,11 @@ static char *fmt_addr(uint32_t a, uint16_t p, char *buf) {
 
 /* ---- the TCP engine's hooks ---- */
 
-/* The engine builds each segment in the packet that goes (no copy). */
-static guint8 *tcp_output_buf(void *ctx, size_t len) {
+/* The engine builds each segment in the packet that goes, its IPv4 header
+ * and TCP checksum known (tcp.h): the receiving engine does not sum it
+ * again. */
+static void tcp_send_packet(void *ctx, NlPacket *p) {
   NlHostStack *h = ctx;
-  nl_packet_free(h->tcp_out); /* NULL: every buffer is sent */
-  h->tcp_out = nl_packet_alloc(len);
-  return h->tcp_out->data;
-}
-
-/* The engine's segments have their checksums right (tcp_sum_ok): the
- * receiving engine does not sum them again. */
-static void tcp_output(void *ctx, const guint8 *pkt, size_t len) {
-  NlHostStack *h = ctx;
-  NlPacket *p = h->tcp_out;
-  if (p != NULL && pkt == p->data && len <= p->cap) {
-    h->tcp_out = NULL;
-    p->len = (guint)len;
-  } else {
-    p = nl_packet_new(pkt, len);
-  }
-  if (nl_packet_ip4(p) == NULL)
-    p->tcp_sum_ok = TRUE;
   (void)nl_node_send_packet(h->node, p, NULL);
 }
 
@@ -229,8 +213,8 @@ static void tcp_notify(void *ctx, NlTcpSock *s, void *user) {
 
 static NlTcpStack *tcp_stack(NlHostStack *h) {
   if (h->tcp == NULL) {
-    NlTcpHooks hooks = {.ctx = h, .output = tcp_output,
-                        .output_buf = tcp_output_buf, .route = tcp_route,
+    NlTcpHooks hooks = {.ctx = h, .send_packet = tcp_send_packet,
+                        .route = tcp_route,
                         .is_local = tcp_is_local, .notify = tcp_notify};
     h->tcp = nl_tcp_stack_new(nl_world_queue(h->world),
                               nl_world_trace(h->world),
@@ -245,8 +229,6 @@ void nl__vsock_stack_free(NlHostStack *h) {
   if (h->tcp)
     nl_tcp_stack_free(h->tcp);
   h->tcp = NULL;
-  nl_packet_free(h->tcp_out);
-  h->tcp_out = NULL;
   g_hash_table_destroy(h->udp_ports);
   h->udp_ports = NULL;
   h->udp_last = NULL;

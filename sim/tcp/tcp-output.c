@@ -1,6 +1,7 @@
 /* Sending: segment building, the send loop (windows, Nagle), ACKs, RSTs
- * and probes.  Every packet is built into the stack's one scratch buffer
- * and handed to the output hook, which copies it.
+ * and probes.  Every packet is built in the NlPacket that goes
+ * (hooks.send_packet), or in the stack's one scratch buffer handed to the
+ * output hook, which copies it.
  */
 #include "sim/tcp/tcp-priv.h"
 
@@ -29,11 +30,39 @@ uint32_t nl__tcp_select_window(NlTcpSock *s) {
   return w;
 }
 
-/* Where to build a packet of @len bytes: the output hook's buffer, or the
- * stack's scratch buffer. */
-static inline guint8 *out_buf(NlTcpStack *st, size_t len) {
-  return st->hooks.output_buf ? st->hooks.output_buf(st->hooks.ctx, len)
-                              : st->pkt;
+/* Where to build a packet of @len bytes: the packet that will go, or the
+ * stack's scratch buffer for the output hook. */
+static inline guint8 *out_begin(NlTcpStack *st, size_t len) {
+  if (st->hooks.send_packet == NULL)
+    return st->pkt;
+  nl_packet_free(st->out); /* NULL: every packet begun is sent */
+  st->out = nl_packet_alloc(len);
+  return st->out->data;
+}
+
+/* Sends the @len bytes built at @pkt (by nl_tcp4_build, with @src, @dst,
+ * @ip_id, TTL 64 and DF). */
+static inline void out_send(NlTcpStack *st, const guint8 *pkt, size_t len,
+                            uint32_t src, uint32_t dst, uint16_t ip_id) {
+  NlPacket *p = st->out;
+  if (p == NULL) {
+    st->hooks.output(st->hooks.ctx, pkt, len);
+    return;
+  }
+  st->out = NULL;
+  p->len = (guint)len;
+  /* The header nl_ip4_parse would read from those bytes. */
+  p->ip4 = (NlIp4Header){.ihl_bytes = NL_IP4_HDR_LEN,
+                         .total_len = (uint16_t)len,
+                         .id = ip_id,
+                         .df = TRUE,
+                         .ttl = NL_TCP_TTL,
+                         .proto = NL_IPPROTO_TCP,
+                         .src = src,
+                         .dst = dst};
+  p->ip4_ok = TRUE;
+  p->tcp_sum_ok = TRUE;
+  st->hooks.send_packet(st->hooks.ctx, p);
 }
 
 /* Builds one segment; @dlen bytes of data come from sndq at @seq. */
@@ -65,11 +94,12 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
     }
   }
   size_t hl = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl_tcp4_options_len(&h);
-  guint8 *pkt = out_buf(st, hl + dlen);
+  guint8 *pkt = out_begin(st, hl + dlen);
   if (dlen)
     nl__tcp_sndq_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
+  uint16_t ip_id = st->ip_id++;
   size_t len = nl_tcp4_build(pkt, s->key.laddr, s->key.raddr, &h, pkt + hl,
-                             dlen, st->ip_id++, NL_TCP_TTL, TRUE);
+                             dlen, ip_id, NL_TCP_TTL, TRUE);
   if (flags & NL_TCP_ACK) {
     s->rcv_wup = s->rcv_nxt;
     s->want_ack = 0;
@@ -80,7 +110,7 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
     st->stats.data_segs_out++;
   if (flags & NL_TCP_RST)
     st->stats.resets_out++;
-  st->hooks.output(st->hooks.ctx, pkt, len);
+  out_send(st, pkt, len, s->key.laddr, s->key.raddr, ip_id);
 }
 
 /* Sends @len bytes at @seq (plus FIN); returns the sequence number after
@@ -214,12 +244,13 @@ void nl__tcp_send_reset_reply(NlTcpStack *st, const NlIp4Header *ip,
             ((th->flags & NL_TCP_FIN) ? 1 : 0);
     h.flags = NL_TCP_RST | NL_TCP_ACK;
   }
-  guint8 *pkt = out_buf(st, NL_IP4_HDR_LEN + NL_TCP_HDR_LEN);
-  size_t len = nl_tcp4_build(pkt, ip->dst, ip->src, &h, NULL, 0, st->ip_id++,
+  guint8 *pkt = out_begin(st, NL_IP4_HDR_LEN + NL_TCP_HDR_LEN);
+  uint16_t ip_id = st->ip_id++;
+  size_t len = nl_tcp4_build(pkt, ip->dst, ip->src, &h, NULL, 0, ip_id,
                              NL_TCP_TTL, TRUE);
   st->stats.segs_out++;
   st->stats.resets_out++;
-  st->hooks.output(st->hooks.ctx, pkt, len);
+  out_send(st, pkt, len, ip->dst, ip->src, ip_id);
 }
 
 /* Owes an ACK: sent by the delayed-ACK timer unless data goes first. */

@@ -188,7 +188,8 @@ struct NlTcpStack {
   NlTcpStats stats;
   NlTcpBlk *free_blks; /* emptied send-queue blocks kept for reuse */
   guint n_free_blks;
-  guint8 pkt[NL_IP4_MAX_LEN];
+  NlPacket *out; /* the packet being built (hooks.send_packet), or NULL */
+  guint8 pkt[NL_IP4_MAX_LEN]; /* where it is built for hooks.output */
 };
 
 /* tcp.c */

@@ -245,7 +245,10 @@ NlTcpStack *nl_tcp_stack_new(NlEventQueue *q, NlTrace *trace,
                              guint32 trace_node, uint64_t seed,
                              const char *host_name, const NlTcpHooks *hooks) {
   g_return_val_if_fail(q != NULL && hooks != NULL && host_name != NULL, NULL);
-  g_return_val_if_fail(hooks->output != NULL && hooks->route != NULL, NULL);
+  g_return_val_if_fail(
+      (hooks->output != NULL || hooks->send_packet != NULL) &&
+          hooks->route != NULL,
+      NULL);
   NlTcpStack *st = g_new0(NlTcpStack, 1);
   st->q = q;
   st->trace = trace;
@@ -292,6 +295,7 @@ void nl_tcp_stack_free(NlTcpStack *st) {
   g_hash_table_destroy(st->ports);
   g_free(st->notify.v);
   g_free(st->dead.v);
+  nl_packet_free(st->out);
   g_free(st->host_name);
   g_free(st);
 }

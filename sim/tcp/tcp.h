@@ -81,12 +81,12 @@ const char *nl_tcp_state_name(NlTcpState st);
 typedef struct {
   void *ctx;
   /* Sends one IPv4 packet (complete wire bytes, checksums done); the callee
-   * copies. */
+   * copies.  Used when send_packet is NULL. */
   void (*output)(void *ctx, const guint8 *pkt, size_t len);
-  /* Optional: where to build the next packet, of @len bytes, instead of
-   * the stack's scratch buffer; output follows with those bytes (which
-   * the callee may then send as they are rather than copy). */
-  guint8 *(*output_buf)(void *ctx, size_t len);
+  /* Sends one IPv4 packet built in an NlPacket (transfer full), its IPv4
+   * header read into ip4 (ip4_ok) and its TCP checksum right (tcp_sum_ok),
+   * so nobody parses or sums it again. */
+  void (*send_packet)(void *ctx, NlPacket *pkt);
   /* OUT: source address and path MTU for @dst; FALSE when there is no
    * route (connect → -ENETUNREACH). */
   gboolean (*route)(void *ctx, uint32_t dst, uint32_t *src_out, guint *mtu_out);
