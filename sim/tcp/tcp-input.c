@@ -272,7 +272,9 @@ static gboolean process_ack(NlTcpSock *s, const Seg *g) {
   }
 
   /* New data acknowledged. */
-  gboolean was_writable = nl__tcp_writable(s);
+  /* Whether a writer must be woken below: asked only when no writer is
+   * known to wait (nospace), which decides it alone. */
+  gboolean was_writable = !s->nospace && nl__tcp_writable(s);
   uint32_t acked = ack - s->snd_una;
   uint32_t flight = s->snd_max - s->snd_una;
   if (s->rtt_timing && SEQ_GEQ(ack, s->rtt_seq)) {

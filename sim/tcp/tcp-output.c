@@ -93,7 +93,11 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
       h.tsecr = s->ts_recent;
     }
   }
-  size_t hl = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl_tcp4_options_len(&h);
+  /* Options: a SYN's as nl_tcp4_options_len counts them, the others'
+   * only timestamps. */
+  size_t hl = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN +
+              ((flags & NL_TCP_SYN) ? nl_tcp4_options_len(&h)
+                                    : nl__tcp_opt_len(s));
   guint8 *pkt = out_begin(st, hl + dlen);
   if (dlen)
     nl__tcp_sndq_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
