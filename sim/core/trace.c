@@ -87,14 +87,18 @@ typedef struct {
  * flight. */
 #define DESC_SLOTS 4096
 #define DESC_MAX_PKT 2048
-#define DESC_MAX_TEXT 232
+#define DESC_MAX_TEXT 200
 typedef struct {
   guint32 len; /* of the packet, 0 when none */
   guint32 text_len;
   guint8 *bytes; /* @cap bytes, grown when a longer packet comes */
   guint32 cap;
+  guint32 id_len; /* of id_text, 0 when none */
+  uint64_t id;    /* the last record id written with this slot... */
+  char id_text[24]; /* ...in decimal: a hop's records share their id */
   char text[DESC_MAX_TEXT];
 } DescSlot;
+G_STATIC_ASSERT(sizeof(DescSlot) == 256);
 
 /* What nl_trace_format remembers from one record to the next: the last
  * time written (most records share their time with the one before) and
@@ -1391,6 +1395,27 @@ static inline void put_packet(const NlTrace *t, const NlTraceRecord *rec,
     put_newline(out);
 }
 
+/* A packet record's id at @p, where 24 bytes may be written; returns the
+ * end.  A hop's send, receive and delivery records (and a NAT's
+ * translation) share their id, so its digits are remembered in the slot
+ * put_packet will use (by the id alone: the slot's packet may be
+ * another's). */
+static inline char *put_packet_id(const NlTrace *t, const NlTraceRecord *rec,
+                                  char *p) {
+  DescCache *c = t->desc;
+  if (t->packet_format == NULL || rec->len == 0 || rec->len > DESC_MAX_PKT)
+    return nl_trace_put_uint(p, rec->id);
+  if (G_UNLIKELY(c->slots == NULL))
+    c->slots = g_new0(DescSlot, DESC_SLOTS);
+  DescSlot *d = &c->slots[rec->id & (DESC_SLOTS - 1)];
+  if (d->id != rec->id || d->id_len == 0) {
+    d->id = rec->id;
+    d->id_len = (guint32)(nl_trace_put_uint(d->id_text, rec->id) - d->id_text);
+  }
+  memcpy(p, d->id_text, sizeof d->id_text);
+  return p + d->id_len;
+}
+
 /* nl_trace_format, and a newline after the text if @line (the text
  * writers' lines: written with the text, not appended after it). */
 static inline __attribute__((always_inline)) void
@@ -1428,7 +1453,7 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
       p = put_name(p + 4, peer);
     }
     memcpy(p, " #", 2);
-    p = nl_trace_put_uint(p + 2, rec->id);
+    p = put_packet_id(t, rec, p + 2);
     *p++ = ' ';
     if (kind == NL_TRACE_PKT_DROP) {
       const char *why = nl_drop_reason_name(nl_trace_drop_reason(rec->aux));
