@@ -59,7 +59,8 @@ typedef struct {
  * tcp_try_coalesce), so small segments do not each hold a packet. */
 typedef struct {
   NlPacket *head, *tail;
-  size_t len; /* bytes queued */
+  size_t len;     /* bytes queued */
+  NlPacket *spare; /* an emptied buffer of NL_TCP_RCVQ_CHUNK, or NULL */
 } NlTcpRcvq;
 
 /* An out-of-order segment held for reassembly (the segment bytes are its

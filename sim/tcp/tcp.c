@@ -29,6 +29,9 @@ const char *nl_tcp_state_name(NlTcpState st) {
 
 /* ---- the receive queue (tcp-priv.h) ------------------------------------ */
 
+/* Room of a receive-queue buffer for bytes that came without a packet. */
+#define NL_TCP_RCVQ_CHUNK 16384
+
 /* Queues the @n bytes at @data, which lie in *@pkt's bytes when @pkt is
  * not NULL: then the packet itself is queued (*@pkt becomes NULL: taken)
  * unless the bytes fit after the last packet's payload. */
@@ -54,9 +57,17 @@ void nl__tcp_rcvq_add(NlTcpRcvq *q, NlPacket **pkt, const guint8 *data,
     p->owner_off = (guint)(data - p->data);
     p->len = p->owner_off + (guint)n; /* nothing after the payload is kept */
   } else {
-    p = nl_packet_alloc(n);
+    /* Bytes not in a packet of their own (nl_tcp_input's, reassembled
+     * ones): a buffer of several segments' room, filled as the ring was. */
+    if (q->spare != NULL && n <= NL_TCP_RCVQ_CHUNK) {
+      p = q->spare;
+      q->spare = NULL;
+    } else {
+      p = nl_packet_alloc(MAX(n, (size_t)NL_TCP_RCVQ_CHUNK));
+    }
     memcpy(p->data, data, n);
     p->owner_off = 0;
+    p->len = (guint)n;
   }
   p->owner_len = (guint)n;
   p->owner_next = NULL;
@@ -98,12 +109,17 @@ void nl__tcp_rcvq_take(NlTcpRcvq *q, guint8 *dst, size_t n) {
     q->head = p->owner_next;
     if (q->head == NULL)
       q->tail = NULL;
-    nl_packet_free(p);
+    if (q->spare == NULL && p->cap == NL_TCP_RCVQ_CHUNK)
+      q->spare = p; /* kept for the next bytes without a packet */
+    else
+      nl_packet_free(p);
   }
 }
 
 void nl__tcp_rcvq_free(NlTcpRcvq *q) {
   nl__tcp_rcvq_take(q, NULL, q->len);
+  nl_packet_free(q->spare);
+  q->spare = NULL;
 }
 
 /* ---- the send queue (tcp-priv.h) --------------------------------------- */
