@@ -1,9 +1,9 @@
 /* Swapped program data (sim/host/facts.c, "Swapping a region"): many
  * processes of a few programs, each program's data in one region they
  * share, run in a seeded random order; between runs each process leaves
- * its data as it was, changes a few bytes, sets some back to the data as
- * loaded, rewrites it all (its copy is then kept whole) or ends and gives
- * its place to a new process.  Each time a process runs, its program's
+ * its data as it was, changes a few bytes (anywhere, or the same words as
+ * the others), sets some back to the data as loaded, rewrites it all (its
+ * copy is then kept whole) or ends and gives its place to a new process.  Each time a process runs, its program's
  * region holds exactly its own bytes (a model kept here), and the hole
  * (bytes never swapped) is never touched. */
 #include <stdarg.h>
@@ -102,8 +102,15 @@ static void check_swaps(gboolean holes) {
       assert_int_equal(g->data[g->hole_at + i], 0xa5);
     /* What the process does before the next runs. */
     int what = g_rand_int_range(rand, 0, 100);
-    if (what < 30) {
+    if (what < 20) {
       /* nothing: its region stays as loaded */
+    } else if (what < 30) {
+      /* The same few words as every process of its program (as the lab's
+       * programs' environ and argv pointers), its own values: a switch
+       * between two such processes writes only the new one's words. */
+      for (size_t i = 8; i + 8 <= total && i < 3 * 72; i += 72)
+        for (size_t b = 0; b < 8; b++)
+          *less_hole(g, i + b) = g->model[k][i + b] = (guint8)g_rand_int(rand);
     } else if (what < 70) {
       for (int n = g_rand_int_range(rand, 1, 6); n > 0; n--) {
         size_t i = (size_t)g_rand_int_range(rand, 0, (gint32)total);

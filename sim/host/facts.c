@@ -737,6 +737,19 @@ words_put(NlProcFacts *f, guint8 *copy, const guint8 *pristine) {
   }
 }
 
+/* Whether the words saved as @a's and @b's (neither whole) are at the
+ * same places, of the same lengths. */
+static inline gboolean same_places(NlProcFacts *a, NlProcFacts *b) {
+  if (a->saved_len != b->saved_len)
+    return FALSE;
+  const DiffWord *u = (const DiffWord *)(const void *)saved_bytes(a);
+  const DiffWord *v = (const DiffWord *)(const void *)saved_bytes(b);
+  for (size_t i = 0; i < a->saved_len / sizeof *u; i++)
+    if (u[i].at != v[i].at)
+      return FALSE;
+  return TRUE;
+}
+
 /* region_switch() when @p's region holds another process's data. */
 G_GNUC_NO_INLINE static void region_switch_in(NlProc *p) {
   NlShimRegion *r = &p->facts.region;
@@ -756,8 +769,12 @@ G_GNUC_NO_INLINE static void region_switch_in(NlProc *p) {
     kept = FALSE;
   } else {
     if (near && kept) {
-      /* The common case: the object and its copy as loaded alike. */
-      words_put(&o->facts, c->bytes, pristine);
+      /* The common case: the object and its copy as loaded alike.  When
+       * @p's words are where @o's are (processes of one program mostly
+       * differ from the pristine in the same words), writing @p's covers
+       * every one of @o's: no need to put the pristine's back first. */
+      if (!same_places(&o->facts, f))
+        words_put(&o->facts, c->bytes, pristine);
       words_put(f, c->bytes, NULL);
     } else {
       if (near) {
