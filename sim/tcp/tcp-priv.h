@@ -37,18 +37,22 @@ enum { NL_RCV_SHUTDOWN = 1, NL_SEND_SHUTDOWN = 2, NL_SHUTDOWN_MASK = 3 };
  * byte stream (tcp-output.c); a segment that starts inside a block (after
  * a short one) is copied from two.  Positions are counted from the
  * stream's first byte. */
-typedef struct NlTcpBlk {
-  struct NlTcpBlk *next;
+typedef struct {
+  guint8 *data;
   uint64_t pos;      /* stream position of data[0] */
   uint32_t len, cap; /* bytes held, bytes it can hold */
-  guint8 data[];
 } NlTcpBlk;
 
+/* The blocks' descriptors are kept apart from their bytes, in a ring that
+ * grows by doubling, so that dropping acknowledged blocks and finding a
+ * segment's block touch only this compact array, not bytes last touched
+ * a round trip ago. */
 typedef struct {
-  NlTcpBlk *head, *tail;
-  NlTcpBlk *cur;  /* the block the last copy ended in, or NULL */
-  uint64_t start; /* stream position of the first queued byte */
-  size_t len;     /* bytes queued */
+  NlTcpBlk *v;      /* ring of descriptors, oldest at v[first] */
+  guint cap, first, n; /* cap: a power of two, or 0 */
+  guint cur;        /* index from first of the block the last copy ended in */
+  uint64_t start;   /* stream position of the first queued byte */
+  size_t len;       /* bytes queued */
 } NlTcpSndq;
 
 /* The receive queue: the in-order bytes not yet read, in the packets they
@@ -187,8 +191,9 @@ struct NlTcpStack {
   uint16_t ip_id;
   uint64_t isn_secret;
   NlTcpStats stats;
-  NlTcpBlk *free_blks; /* emptied send-queue blocks kept for reuse */
-  guint n_free_blks;
+  /* Emptied send-queue blocks of free_cap bytes kept for reuse. */
+  guint8 **free_blks;
+  guint n_free_blks, free_cap;
   NlPacket *out; /* the packet being built (hooks.send_packet), or NULL */
   guint8 pkt[NL_IP4_MAX_LEN]; /* where it is built for hooks.output */
 };

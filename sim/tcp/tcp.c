@@ -128,62 +128,75 @@ void nl__tcp_rcvq_free(NlTcpRcvq *q) {
  * free two at a time until a third of its send buffer (up to 4 MiB, some
  * 2,900 blocks) is free, then its writer fills them again.  So no more is
  * kept than the send queues held, and when a socket is freed no more than
- * a few. */
+ * a few.  Only blocks of one size are kept (the MSS of most sockets). */
 #define NL_TCP_FREE_BLKS_MAX 2048
 #define NL_TCP_FREE_BLKS_IDLE 32
 
-static NlTcpBlk *blk_new(NlTcpStack *st, uint32_t cap) {
-  NlTcpBlk *b = st->free_blks;
-  if (b != NULL && b->cap == cap) {
-    st->free_blks = b->next;
-    st->n_free_blks--;
-  } else {
-    b = g_malloc(sizeof *b + cap);
-    b->cap = cap;
-  }
-  b->next = NULL;
-  b->len = 0;
-  return b;
+static guint8 *blk_new(NlTcpStack *st, uint32_t cap) {
+  if (st->n_free_blks > 0 && st->free_cap == cap)
+    return st->free_blks[--st->n_free_blks];
+  return g_malloc(cap);
 }
 
-static void blk_free(NlTcpStack *st, NlTcpBlk *b) {
-  if (st->n_free_blks < NL_TCP_FREE_BLKS_MAX) {
-    b->next = st->free_blks;
-    st->free_blks = b;
-    st->n_free_blks++;
+static void blk_free(NlTcpStack *st, guint8 *data, uint32_t cap) {
+  if (st->n_free_blks == 0)
+    st->free_cap = cap;
+  if (st->free_cap == cap && st->n_free_blks < NL_TCP_FREE_BLKS_MAX) {
+    if (st->free_blks == NULL)
+      st->free_blks = g_new(guint8 *, NL_TCP_FREE_BLKS_MAX);
+    st->free_blks[st->n_free_blks++] = data;
   } else {
-    g_free(b);
+    g_free(data);
   }
 }
 
-/* Appends @n bytes.  The tail block takes more only while none of it has
+static inline NlTcpBlk *sndq_at(const NlTcpSndq *q, guint i) {
+  return &q->v[(q->first + i) & (q->cap - 1)];
+}
+
+/* Appends @n bytes.  The last block takes more only while none of it has
  * been sent, so that segments keep starting at block starts. */
 void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
   NlTcpSndq *q = &s->sndq;
   int32_t sent = (int32_t)(s->snd_max - s->snd_buf_seq);
   uint64_t unsent_at = q->start + (sent > 0 ? MIN((size_t)sent, q->len) : 0);
-  NlTcpBlk *t = q->tail;
   q->len += n;
-  if (t != NULL && t->len < t->cap && t->pos >= unsent_at) {
-    size_t k = MIN(n, (size_t)(t->cap - t->len));
-    memcpy(t->data + t->len, src, k);
-    t->len += (uint32_t)k;
-    src += k;
-    n -= k;
+  if (q->n > 0) {
+    NlTcpBlk *t = sndq_at(q, q->n - 1);
+    if (t->len < t->cap && t->pos >= unsent_at) {
+      size_t k = MIN(n, (size_t)(t->cap - t->len));
+      memcpy(t->data + t->len, src, k);
+      t->len += (uint32_t)k;
+      src += k;
+      n -= k;
+    }
   }
   uint32_t cap = MAX(s->mss, 64u);
   while (n > 0) {
-    NlTcpBlk *b = blk_new(s->st, cap);
-    b->pos = t != NULL ? t->pos + t->len : q->start;
+    if (q->n == q->cap) {
+      /* Doubled, the ring's blocks in order from index 0. */
+      guint ncap = q->cap ? 2 * q->cap : 16;
+      NlTcpBlk *v = g_new(NlTcpBlk, ncap);
+      for (guint i = 0; i < q->n; i++)
+        v[i] = *sndq_at(q, i);
+      g_free(q->v);
+      q->v = v;
+      q->cap = ncap;
+      q->first = 0;
+    }
+    uint64_t pos = q->start;
+    if (q->n > 0) {
+      const NlTcpBlk *t = sndq_at(q, q->n - 1);
+      pos = t->pos + t->len;
+    }
+    NlTcpBlk *b = sndq_at(q, q->n++);
+    b->data = blk_new(s->st, cap);
+    b->cap = cap;
+    b->pos = pos;
     b->len = (uint32_t)MIN(n, (size_t)cap);
     memcpy(b->data, src, b->len);
     src += b->len;
     n -= b->len;
-    if (t != NULL)
-      t->next = b;
-    else
-      q->head = b;
-    q->tail = t = b;
   }
 }
 
@@ -193,9 +206,10 @@ void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n) {
   if (n == 0)
     return;
   uint64_t pos = q->start + off;
-  NlTcpBlk *b = q->cur != NULL && q->cur->pos <= pos ? q->cur : q->head;
+  guint i = q->cur < q->n && sndq_at(q, q->cur)->pos <= pos ? q->cur : 0;
+  const NlTcpBlk *b = sndq_at(q, i);
   while (b->pos + b->len <= pos)
-    b = b->next;
+    b = sndq_at(q, ++i);
   for (;;) {
     size_t in = (size_t)(pos - b->pos);
     size_t k = MIN(n, (size_t)b->len - in);
@@ -205,9 +219,9 @@ void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n) {
       break;
     dst += k;
     pos += k;
-    b = b->next;
+    b = sndq_at(q, ++i);
   }
-  q->cur = b;
+  q->cur = i;
 }
 
 /* Drops the first @n queued bytes (acknowledged). */
@@ -215,31 +229,28 @@ void nl__tcp_sndq_drop(NlTcpStack *st, NlTcpSndq *q, size_t n) {
   g_assert(n <= q->len);
   q->len -= n;
   q->start += n;
-  NlTcpBlk *b;
-  while ((b = q->head) != NULL && b->pos + b->len <= q->start) {
-    q->head = b->next;
-    if (b == q->tail)
-      q->tail = NULL;
-    if (b == q->cur)
-      q->cur = NULL;
-    blk_free(st, b);
+  guint k = 0;
+  while (k < q->n) {
+    NlTcpBlk *b = sndq_at(q, k);
+    if (b->pos + b->len > q->start)
+      break;
+    blk_free(st, b->data, b->cap);
+    k++;
   }
+  q->first = (q->first + k) & (q->cap ? q->cap - 1 : 0);
+  q->n -= k;
+  q->cur = q->cur >= k ? q->cur - k : 0;
 }
 
 void nl__tcp_sndq_free(NlTcpStack *st, NlTcpSndq *q) {
-  while (q->head != NULL) {
-    NlTcpBlk *b = q->head;
-    q->head = b->next;
-    blk_free(st, b);
+  for (guint i = 0; i < q->n; i++) {
+    NlTcpBlk *b = sndq_at(q, i);
+    blk_free(st, b->data, b->cap);
   }
-  q->tail = q->cur = NULL;
-  q->len = 0;
-  while (st->n_free_blks > NL_TCP_FREE_BLKS_IDLE) {
-    NlTcpBlk *b = st->free_blks;
-    st->free_blks = b->next;
-    st->n_free_blks--;
-    g_free(b);
-  }
+  g_free(q->v);
+  memset(q, 0, sizeof *q);
+  while (st->n_free_blks > NL_TCP_FREE_BLKS_IDLE)
+    g_free(st->free_blks[--st->n_free_blks]);
 }
 
 /* ---- stack ------------------------------------------------------------ */
@@ -302,11 +313,9 @@ void nl_tcp_stack_free(NlTcpStack *st) {
   GList *l;
   while ((l = g_queue_pop_head_link(&st->all)) != NULL)
     sock_free(l->data);
-  while (st->free_blks != NULL) {
-    NlTcpBlk *b = st->free_blks;
-    st->free_blks = b->next;
-    g_free(b);
-  }
+  while (st->n_free_blks > 0)
+    g_free(st->free_blks[--st->n_free_blks]);
+  g_free(st->free_blks);
   g_hash_table_destroy(st->conns);
   g_hash_table_destroy(st->ports);
   g_free(st->notify.v);
