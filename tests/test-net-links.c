@@ -668,6 +668,49 @@ static NlWorld *sc_crash_flushes_queue(Rx *rx) {
   return w;
 }
 
+/* Two worlds at once, each with datagrams on its links (some queued
+ * behind a bandwidth limit, one over loopback): the first freed loses
+ * its own and only those (the other's still arrive, and a link going
+ * down there still finds its queued ones); the second frees the rest.
+ * Nothing leaks and nothing is freed twice (run under ASan). */
+static void test_links_world_freed_with_packets_in_flight(void **state) {
+  (void)state;
+  Rx rx1, rx2;
+  rx_init(&rx1);
+  rx_init(&rx2);
+  NlLinkProps ap = {.up = {.latency = 20 * NL_MS, .bandwidth = 1000000}};
+  NlWorld *w1 = pair_world(SEED, &ap, NULL, &rx1);
+  NlWorld *w2 = pair_world(SEED + 1, &ap, NULL, &rx2);
+  for (guint i = 1; i <= 5; i++) {
+    assert_int_equal(
+        udp_send(node(w1, "a"), 0, BADDR, P1250, (uint16_t)i, 64, FALSE), 0);
+    assert_int_equal(
+        udp_send(node(w2, "a"), 0, BADDR, P1250, (uint16_t)i, 64, FALSE), 0);
+  }
+  assert_int_equal(udp_send(node(w1, "a"), 0, AADDR, 8, 9, 64, FALSE), 0);
+  run_to(w1, 5 * NL_MS);
+  run_to(w2, 15 * NL_MS);
+  nl_world_free(w1);
+  /* w2: the two sent out by 20 ms arrive at 30 and 40 ms; the link
+   * going down at 25 ms loses the one being sent and the two queued. */
+  run_to(w2, 25 * NL_MS);
+  nl_iface_set_up(nl_node_iface(node(w2, "a"), 0), FALSE);
+  run(w2);
+  assert_int_equal(rx2.pkts->len, 2);
+  assert_int_equal(rx_time(&rx2, 0), 30 * NL_MS);
+  assert_int_equal(rx_time(&rx2, 1), 40 * NL_MS);
+  assert_int_equal(count_drops(w2), 3);
+  nl_iface_set_up(nl_node_iface(node(w2, "a"), 0), TRUE);
+  for (guint i = 6; i <= 8; i++)
+    assert_int_equal(
+        udp_send(node(w2, "a"), 0, BADDR, P1250, (uint16_t)i, 64, FALSE), 0);
+  run_to(w2, nl_world_now(w2) + 5 * NL_MS);
+  nl_world_free(w2);
+  assert_int_equal(rx1.pkts->len, 0);
+  rx_clear(&rx1);
+  rx_clear(&rx2);
+}
+
 static void test_links_crashed_node_stops_transmitting(void **state) {
   (void)state;
   Rx rx;
@@ -905,6 +948,7 @@ int main(void) {
       cmocka_unit_test(test_links_link_down_and_up),
       cmocka_unit_test(test_links_node_down),
       cmocka_unit_test(test_links_crashed_node_stops_transmitting),
+      cmocka_unit_test(test_links_world_freed_with_packets_in_flight),
       cmocka_unit_test(test_links_partition_and_heal),
       cmocka_unit_test(test_links_free_mid_flight),
       cmocka_unit_test(test_links_determinism),

@@ -142,7 +142,6 @@ struct NlWorld {
   guint64 route_epoch;
   uint64_t next_pkt_id;
   NlNetStats stats;
-  NlPacket *in_flight; /* packets on links, freed with the world */
   /* AAAA names (net6.c): name -> GArray of NlIp6, and every (name,
    * address) pair in registration order for reverse lookups. */
   GHashTable *names6;

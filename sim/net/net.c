@@ -48,6 +48,44 @@ typedef struct {
 
 static _Thread_local PacketKeep pkt_keep[PKT_CLASSES];
 
+/* Every block allocated and not given back yet, kept ones too, each at
+ * its packet's reg: a world being freed finds the packets it still has on
+ * its links here, and a transmitter that stops those it was sending (a
+ * packet is on a link, owned by the network, while its stage is not 0).
+ * A hop then reads and writes no other packet than its own (a list of
+ * the packets in flight linked through them did, twice a hop). */
+typedef struct {
+  PacketBlock **blocks;
+  guint n, cap;
+} PacketReg;
+
+static _Thread_local PacketReg pkt_reg;
+
+static PacketBlock *block_new(gint k) {
+  PacketBlock *b =
+      g_aligned_alloc(1, sizeof(PacketBlock) + (k >= 0 ? pkt_class_cap[k] : 0),
+                      64); /* the packet in as few lines as it can be */
+  if (pkt_reg.n == pkt_reg.cap) {
+    pkt_reg.cap = pkt_reg.cap ? 2 * pkt_reg.cap : 256;
+    pkt_reg.blocks = g_renew(PacketBlock *, pkt_reg.blocks, pkt_reg.cap);
+  }
+  b->p.reg = pkt_reg.n;
+  pkt_reg.blocks[pkt_reg.n++] = b;
+  return b;
+}
+
+static void block_free(PacketBlock *b) {
+  PacketBlock *last = pkt_reg.blocks[--pkt_reg.n];
+  pkt_reg.blocks[b->p.reg] = last;
+  last->p.reg = b->p.reg;
+  g_aligned_free(b);
+  if (pkt_reg.n == 0) {
+    g_free(pkt_reg.blocks);
+    pkt_reg.blocks = NULL;
+    pkt_reg.cap = 0;
+  }
+}
+
 /* nl_packet_alloc, inline for the datagrams built here. */
 static inline NlPacket *packet_alloc(size_t len) {
   gint k = len <= pkt_class_cap[0] ? 0 : len <= pkt_class_cap[1] ? 1 : -1;
@@ -55,14 +93,13 @@ static inline NlPacket *packet_alloc(size_t len) {
   if (k >= 0 && pkt_keep[k].n > 0)
     b = pkt_keep[k].blocks[--pkt_keep[k].n];
   else
-    b = g_aligned_alloc(1, sizeof(PacketBlock) + (k >= 0 ? pkt_class_cap[k] : 0),
-                        64); /* the packet in as few lines as it can be */
+    b = block_new(k);
   NlPacket *p = &b->p;
   /* Each field set (not a memset of the block, which is a string
    * instruction's start-up a packet): its hops' arrival event as
    * nl_event_init makes it, once for all of them, and zeros but for the
-   * kept IPv4 header, read only with ip4_ok (net.h: a field added there
-   * is set here). */
+   * kept IPv4 header, read only with ip4_ok, and its block's place in
+   * the registry (net.h: a field added there is set here). */
   guint cap = k >= 0 ? pkt_class_cap[k] : (guint)len;
   p->ev = (NlEvent){.fn = hop_event, .data = p, .slot = G_MAXUINT};
   p->from = p->to = NULL;
@@ -72,7 +109,6 @@ static inline NlPacket *packet_alloc(size_t len) {
   p->len = (guint)len;
   p->cap = cap;
   p->data = k >= 0 ? b->buf : g_malloc(cap);
-  p->prev = p->next = NULL;
   p->loop = NULL;
   p->sent_out = 0;
   p->ip4_ok = p->udp_sum_ok = p->tcp_sum_ok = FALSE;
@@ -131,15 +167,16 @@ void nl_packet_free(NlPacket *p) {
   PacketBlock *b = (PacketBlock *)p;
   if (p->data != b->buf)
     g_free(p->data);
+  p->stage = 0; /* off the links, whoever frees it */
   gint k = p->size_class;
   if (k < 0) {
-    g_aligned_free(b);
+    block_free(b);
     return;
   }
   PacketKeep *keep = &pkt_keep[k];
   if (keep->n == keep->cap) {
     if (keep->cap == pkt_keep_max[k]) {
-      g_aligned_free(b);
+      block_free(b);
       return;
     }
     keep->cap = keep->cap ? MIN(2 * keep->cap, pkt_keep_max[k]) : 64;
@@ -160,7 +197,7 @@ void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap) {
 static void packets_release_kept(void) {
   for (guint k = 0; k < PKT_CLASSES; k++) {
     while (pkt_keep[k].n > 0)
-      g_aligned_free(pkt_keep[k].blocks[--pkt_keep[k].n]);
+      block_free(pkt_keep[k].blocks[--pkt_keep[k].n]);
     g_free(pkt_keep[k].blocks);
     pkt_keep[k].blocks = NULL;
     pkt_keep[k].cap = 0;
@@ -215,22 +252,16 @@ static void addr_table_insert(NlAddrTable *t, uint32_t addr, NlIface *f) {
   t->len++;
 }
 
-static void in_flight_add(NlWorld *w, NlPacket *p) {
-  p->prev = NULL;
-  p->next = w->in_flight;
-  if (w->in_flight)
-    w->in_flight->prev = p;
-  w->in_flight = p;
+/* @p (on a link, its stage not 0) comes off it: its next owner has it. */
+static inline void in_flight_remove(NlPacket *p) {
+  p->stage = 0;
 }
 
-static void in_flight_remove(NlWorld *w, NlPacket *p) {
-  if (p->prev)
-    p->prev->next = p->next;
-  else
-    w->in_flight = p->next;
-  if (p->next)
-    p->next->prev = p->prev;
-  p->prev = p->next = NULL;
+enum { STAGE_SWITCH = 1, STAGE_ARRIVE = 2, STAGE_LOOP = 3 };
+
+/* The world a packet on a link (its stage not 0) belongs to. */
+static NlWorld *in_flight_world(const NlPacket *p) {
+  return p->stage == STAGE_LOOP ? p->loop->world : p->to->node->world;
 }
 
 /* ---- world ---- */
@@ -296,9 +327,15 @@ void nl_world_free(NlWorld *w) {
     n->stack_destroy = NULL;
     n->stack = NULL;
   }
-  while (w->in_flight) {
-    NlPacket *p = w->in_flight;
-    in_flight_remove(w, p);
+  /* The packets still on its links: from the last registered block down,
+   * so that a block given back (moved into its place from the end) has
+   * been seen. */
+  for (guint i = pkt_reg.n; i-- > 0;) {
+    if (i >= pkt_reg.n)
+      continue;
+    NlPacket *p = &pkt_reg.blocks[i]->p;
+    if (p->stage == 0 || in_flight_world(p) != w)
+      continue;
     nl_event_cancel(w->queue, &p->ev);
     nl_packet_free(p);
   }
@@ -989,8 +1026,6 @@ static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
   return NL_DROP_NONE;
 }
 
-enum { STAGE_SWITCH = 1, STAGE_ARRIVE = 2, STAGE_LOOP = 3 };
-
 static void hop_event(NlEvent *ev, void *data);
 
 /* A copy of @pkt on the same hop, as a transmission of its own: @stage
@@ -1009,8 +1044,7 @@ static void hop_dup(NlWorld *w, NlPacket *pkt, guint stage, NlTime at) {
   trace_pkt(w, NL_TRACE_PKT_SEND, copy->from->node, copy->to->node, copy,
             NL_DROP_NONE);
   nl_event_init(&copy->ev, hop_event, copy);
-  in_flight_add(w, copy);
-  copy->stage = stage;
+  copy->stage = stage; /* on the link */
   nl_event_schedule(w->queue, &copy->ev, at);
 }
 
@@ -1026,7 +1060,7 @@ static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
   if (dup && why == NL_DROP_NONE)
     hop_dup(w, pkt, STAGE_ARRIVE, t + NL_US); /* a microsecond behind */
   if (why != NL_DROP_NONE) {
-    in_flight_remove(w, pkt);
+    in_flight_remove(pkt);
     w->stats.dropped++;
     trace_pkt(w, NL_TRACE_PKT_DROP, to->node, pkt->from->node, pkt, why);
     nl_packet_free(pkt);
@@ -1040,7 +1074,7 @@ static void hop_event(NlEvent *ev, void *data) {
   NlPacket *pkt = data;
   if (pkt->stage == STAGE_LOOP) {
     NlNode *n = pkt->loop;
-    in_flight_remove(n->world, pkt);
+    in_flight_remove(pkt);
     if (!n->up)
       nl_node_drop(n, pkt, NL_DROP_HOST_DOWN); /* went down meanwhile */
     else
@@ -1052,7 +1086,7 @@ static void hop_event(NlEvent *ev, void *data) {
     hop_down(w, pkt, nl_event_now(w->queue));
     return;
   }
-  in_flight_remove(w, pkt);
+  in_flight_remove(pkt);
   NlIface *to = pkt->to;
   if (!to->node->up) {
     w->stats.dropped++;
@@ -1087,8 +1121,12 @@ static void flush_tx(NlIface *f, NlDropReason why) {
   NlTime now = nl_event_now(w->queue);
   GPtrArray *lost = NULL;
   NlTime on_wire = now; /* the latest arrival of a packet that goes on */
-  for (NlPacket *p = w->in_flight; p != NULL; p = p->next) {
-    if (p->stage == STAGE_LOOP || p->from != f)
+  /* The packets on links (in the registry's order, which decides
+   * nothing: the lost are sorted by transmission id, on_wire is a
+   * maximum). */
+  for (guint i = 0; i < pkt_reg.n; i++) {
+    NlPacket *p = &pkt_reg.blocks[i]->p;
+    if (p->stage == 0 || p->stage == STAGE_LOOP || p->from != f)
       continue;
     if (p->sent_out > now) {
       if (lost == NULL)
@@ -1105,10 +1143,10 @@ static void flush_tx(NlIface *f, NlDropReason why) {
   f->up_state.last_arrival = MIN(f->up_state.last_arrival, on_wire);
   if (lost == NULL)
     return;
-  g_ptr_array_sort(lost, by_id); /* the list is newest first */
+  g_ptr_array_sort(lost, by_id); /* in the order they were sent */
   for (guint i = 0; i < lost->len; i++) {
     NlPacket *p = g_ptr_array_index(lost, i);
-    in_flight_remove(w, p);
+    in_flight_remove(p);
     nl_event_cancel(w->queue, &p->ev);
     w->stats.dropped++;
     trace_pkt(w, NL_TRACE_PKT_DROP, f->node, p->to->node, p,
@@ -1181,8 +1219,7 @@ void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
       t = MAX(t, s->last_arrival);
       s->last_arrival = t;
     }
-    in_flight_add(w, pkt);
-    pkt->stage = STAGE_ARRIVE;
+    pkt->stage = STAGE_ARRIVE; /* on the link */
     nl_event_schedule(w->queue, &pkt->ev, t);
     return;
   }
@@ -1231,7 +1268,6 @@ static void hop_start_general(NlWorld *w, NlIface *from, NlIface *to,
   }
   if (dup)
     hop_dup(w, pkt, STAGE_SWITCH, t + NL_US);
-  in_flight_add(w, pkt);
   if (to->down_ideal) {
     /* hop_down's steps for an ideal direction: arrives when it comes out
      * of the sender's side. */
@@ -1294,7 +1330,6 @@ static void loop_packet(NlNode *n, NlPacket *p) {
   p->loop = n;
   p->stage = STAGE_LOOP;
   nl_event_init(&p->ev, hop_event, p);
-  in_flight_add(n->world, p);
   nl_event_schedule(n->world->queue, &p->ev, nl_event_now(n->world->queue));
 }
 

@@ -77,7 +77,7 @@ struct NlPacket {
   guint len;      /* bytes in data */
   guint cap;
   guint8 *data;   /* IPv4 packet */
-  NlPacket *prev, *next; /* private: the world's in-flight list */
+  guint reg;             /* private: its block's place in net.c's registry */
   NlNode *loop;          /* private: the node of a loopback packet */
   NlTime sent_out;       /* private: when its last bit left @from */
   /* The IPv4 header of data as nl_ip4_parse reads it, when ip4_ok (see
@@ -252,6 +252,7 @@ typedef struct {
    * network change only with the epoch. */
   NlIface *neighbour;
 } NlSourceRoute;
+
 
 /**
  * nl_node_source_route: @c for @dst, looked up (nl_node_has_addr, then
