@@ -1657,7 +1657,7 @@ void nl_node_default_local_in(NlNode *n, NlPacket *pkt) {
   default_local_in(n, pkt);
 }
 
-static void local_in(NlNode *n, NlPacket *pkt) {
+static inline void local_in(NlNode *n, NlPacket *pkt) {
   if (pkt->ip4.mf || pkt->ip4.frag_offset != 0) {
     NlIp4Header ip = pkt->ip4; /* reassemble frees pkt */
     pkt = reassemble(n, pkt, &ip);
@@ -1689,7 +1689,7 @@ static void icmp_error_about(NlNode *n, const NlPacket *pkt,
   g_free(orig);
 }
 
-static inline void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
+static inline __attribute__((always_inline)) void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
                    size_t pre_len);
 
 static inline void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
@@ -1749,7 +1749,7 @@ void nl__node_route4(NlNode *n, NlPacket *pkt) {
 
 /* @pkt after prerouting: for the node itself, or forwarded; @pre is what
  * an ICMP error quotes. */
-static inline void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
+static inline __attribute__((always_inline)) void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
                    size_t pre_len) {
   const NlIp4Header *ip = &pkt->ip4;
   if (nl_node_has_addr(n, ip->dst)) {
