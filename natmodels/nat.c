@@ -1013,7 +1013,7 @@ static void translate_icmp_error(guint8 *pkt, Flow *f, gboolean quoted_src,
  * out.  The quoted packet carries the external endpoint as its source;
  * the error goes to the inside host with outer destination and quoted
  * source translated back.  It does not refresh the mapping. */
-static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
+G_GNUC_NO_INLINE static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
                                        NlDropReason *why) {
   Entry *e = find_target(nat, f->in_proto, f->in_src, f->in_sport);
   if (e == NULL)
@@ -1028,7 +1028,7 @@ static NlNatVerdict inbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
 /* RFC 5508 §4.1: an ICMP error an inside host sends about a packet it
  * received through the NAT; the quoted destination is the inside
  * endpoint. */
-static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
+G_GNUC_NO_INLINE static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
                                         NlDropReason *why) {
   Entry k;
   inside_key(nat, &k, f->in_proto, f->in_dst, f->in_dport, f->in_src,
@@ -1045,7 +1045,7 @@ static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt, Flow *f,
   return pass(nat, NL_NAT_PASS);
 }
 
-static NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
+static inline __attribute__((always_inline)) NlNatVerdict process_outbound(NlNat *nat, guint8 *pkt, Flow *f,
                                      NlTime now, NlDropReason *why) {
   if (f->proto == NL_IPPROTO_UDP && nat->block_outbound_udp)
     return drop(nat, NL_DROP_BLOCKED, why);
@@ -1147,7 +1147,7 @@ static Entry *dmz_entry(NlNat *nat, const Flow *f, NlTime now) {
   return insert_entry(nat, &k, ext_addr, f->dport, f->src, f->sport, 0, now);
 }
 
-static NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
+static inline __attribute__((always_inline)) NlNatVerdict process_inbound(NlNat *nat, guint8 *pkt, Flow *f,
                                     NlTime now, NlDropReason *why) {
   if (f->kind == FLOW_ICMP_ERROR)
     return inbound_icmp_error(nat, pkt, f, why);
