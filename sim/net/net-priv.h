@@ -22,6 +22,7 @@ typedef struct {
 typedef struct {
   NlAddrSlot *slots;
   guint mask; /* capacity - 1, a power of two; at most half full */
+  guint shift; /* 32 - log2(capacity): an address's slot is the top bits */
   guint len;
 } NlAddrTable;
 

@@ -161,6 +161,23 @@ const char *nl__packet_ip4_read(NlPacket *p) {
   return why;
 }
 
+/* nl_packet_free's rare ends: a block of no kept size, or a full keep
+ * (grown up to its most, then given back). */
+G_GNUC_NO_INLINE static void packet_free_slow(PacketBlock *b, gint k) {
+  if (k < 0) {
+    block_free(b);
+    return;
+  }
+  PacketKeep *keep = &pkt_keep[k];
+  if (keep->cap == pkt_keep_max[k]) {
+    block_free(b);
+    return;
+  }
+  keep->cap = keep->cap ? MIN(2 * keep->cap, pkt_keep_max[k]) : 64;
+  keep->blocks = g_renew(PacketBlock *, keep->blocks, keep->cap);
+  keep->blocks[keep->n++] = b;
+}
+
 void nl_packet_free(NlPacket *p) {
   if (p == NULL)
     return;
@@ -169,18 +186,10 @@ void nl_packet_free(NlPacket *p) {
     g_free(p->data);
   p->stage = 0; /* off the links, whoever frees it */
   gint k = p->size_class;
-  if (k < 0) {
-    block_free(b);
+  PacketKeep *keep = &pkt_keep[k >= 0 ? k : 0];
+  if (G_UNLIKELY(k < 0 || keep->n == keep->cap)) {
+    packet_free_slow(b, k);
     return;
-  }
-  PacketKeep *keep = &pkt_keep[k];
-  if (keep->n == keep->cap) {
-    if (keep->cap == pkt_keep_max[k]) {
-      block_free(b);
-      return;
-    }
-    keep->cap = keep->cap ? MIN(2 * keep->cap, pkt_keep_max[k]) : 64;
-    keep->blocks = g_renew(PacketBlock *, keep->blocks, keep->cap);
   }
   keep->blocks[keep->n++] = b;
 }
@@ -206,13 +215,17 @@ static void packets_release_kept(void) {
 
 /* ---- addresses on a network ---- */
 
-static inline guint addr_hash(uint32_t addr) {
-  uint32_t h = addr * 0x9e3779b1u;
-  return h ^ (h >> 15);
+/* @addr's first slot in @t: the top bits of its product with 2^32 over
+ * the golden ratio (Fibonacci hashing: the addresses of a subnet, which
+ * differ in their low bits, land far apart, where the low bits of a
+ * product put consecutive ones side by side). */
+static inline guint addr_slot(const NlAddrTable *t, uint32_t addr) {
+  return (addr * 0x9e3779b1u) >> t->shift;
 }
 
 static void addr_table_init(NlAddrTable *t) {
   t->mask = 15;
+  t->shift = 28;
   t->len = 0;
   t->slots = g_new0(NlAddrSlot, t->mask + 1);
 }
@@ -220,7 +233,7 @@ static void addr_table_init(NlAddrTable *t) {
 static inline NlIface *addr_table_lookup(const NlAddrTable *t, uint32_t addr) {
   if (addr == 0)
     return NULL;
-  for (guint i = addr_hash(addr) & t->mask;; i = (i + 1) & t->mask) {
+  for (guint i = addr_slot(t, addr);; i = (i + 1) & t->mask) {
     const NlAddrSlot *s = &t->slots[i];
     if (s->addr == addr)
       return s->iface;
@@ -230,7 +243,7 @@ static inline NlIface *addr_table_lookup(const NlAddrTable *t, uint32_t addr) {
 }
 
 static void addr_table_put(NlAddrTable *t, uint32_t addr, NlIface *f) {
-  guint i = addr_hash(addr) & t->mask;
+  guint i = addr_slot(t, addr);
   while (t->slots[i].addr != 0)
     i = (i + 1) & t->mask;
   t->slots[i] = (NlAddrSlot){addr, f};
@@ -242,6 +255,7 @@ static void addr_table_insert(NlAddrTable *t, uint32_t addr, NlIface *f) {
     NlAddrSlot *old = t->slots;
     guint n = t->mask + 1;
     t->mask = 2 * n - 1;
+    t->shift--;
     t->slots = g_new0(NlAddrSlot, 2 * n);
     for (guint i = 0; i < n; i++)
       if (old[i].addr != 0)
