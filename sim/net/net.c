@@ -16,7 +16,8 @@ static const char *const node_kind_names[] = {
 #undef NL_X
 };
 
-static inline void node_input(NlNode *n, NlIface *in, NlPacket *pkt);
+static inline __attribute__((always_inline)) void
+node_input(NlNode *n, NlIface *in, NlPacket *pkt);
 static gboolean dir_trivial(const NlLinkDir *d);
 static gboolean dir_latency_only(const NlLinkDir *d);
 static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop);
@@ -1084,15 +1085,21 @@ static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
   nl_event_schedule(w->queue, &pkt->ev, t);
 }
 
+/* hop_event of a packet over loopback (its own copy of node_input: the
+ * hop's is inline). */
+G_GNUC_NO_INLINE static void loop_arrive(NlPacket *pkt) {
+  NlNode *n = pkt->loop;
+  in_flight_remove(pkt);
+  if (!n->up)
+    nl_node_drop(n, pkt, NL_DROP_HOST_DOWN); /* went down meanwhile */
+  else
+    node_input(n, NULL, pkt);
+}
+
 static void hop_event(NlEvent *ev, void *data) {
   NlPacket *pkt = data;
   if (pkt->stage == STAGE_LOOP) {
-    NlNode *n = pkt->loop;
-    in_flight_remove(pkt);
-    if (!n->up)
-      nl_node_drop(n, pkt, NL_DROP_HOST_DOWN); /* went down meanwhile */
-    else
-      node_input(n, NULL, pkt);
+    loop_arrive(pkt);
     return;
   }
   NlWorld *w = pkt->to->node->world;
@@ -1706,7 +1713,8 @@ static void icmp_error_about(NlNode *n, const NlPacket *pkt,
 static inline __attribute__((always_inline)) void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
                    size_t pre_len);
 
-static inline void node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
+static inline __attribute__((always_inline)) void
+node_input(NlNode *n, NlIface *in, NlPacket *pkt) {
   if (nl_packet_is_ip6(pkt)) {
     nl__node_input6(n, in, pkt);
     return;
