@@ -244,6 +244,13 @@ static void test_trace_text_numbers_as_printf(void **state) {
     /* 0..99, powers of ten and their neighbours, then big values. */
     v = i < 100 ? v + 1 : i < 400 ? v * 3 + (uint64_t)(i % 7) : v * 7 + 1;
   }
+  /* Every value of up to six digits (two to five are written apart). */
+  for (uint64_t x = 0; x < 1000000; x++) {
+    char want[32], got[32];
+    snprintf(want, sizeof want, "%" G_GUINT64_FORMAT, x);
+    *nl_trace_put_uint(got, x) = '\0';
+    assert_string_equal(got, want);
+  }
   char got[32];
   *nl_trace_put_uint(got, G_MAXUINT64) = '\0';
   assert_string_equal(got, "18446744073709551615");

@@ -353,6 +353,33 @@ static inline char *nl_trace_put_uint(char *p, uint64_t v) {
     *p = (char)('0' + v);
     return p + 1;
   }
+  /* Most numbers in a trace (descriptors, lengths, ports, results) have
+   * two to five digits: written straight, their count known from the
+   * comparisons. */
+  if (v < 100000) {
+    uint32_t w = (uint32_t)v;
+    if (w < 100) {
+      memcpy(p, nl__trace_digit_pairs + 2 * w, 2);
+      return p + 2;
+    }
+    if (w < 1000) {
+      uint32_t h = w / 100;
+      p[0] = (char)('0' + h);
+      memcpy(p + 1, nl__trace_digit_pairs + 2 * (w - 100 * h), 2);
+      return p + 3;
+    }
+    if (w < 10000) {
+      uint32_t h = w / 100;
+      memcpy(p, nl__trace_digit_pairs + 2 * h, 2);
+      memcpy(p + 2, nl__trace_digit_pairs + 2 * (w - 100 * h), 2);
+      return p + 4;
+    }
+    uint32_t t = w / 10000, r = w - 10000 * t, h = r / 100;
+    p[0] = (char)('0' + t);
+    memcpy(p + 1, nl__trace_digit_pairs + 2 * h, 2);
+    memcpy(p + 3, nl__trace_digit_pairs + 2 * (r - 100 * h), 2);
+    return p + 5;
+  }
   unsigned bits = 64u - (unsigned)__builtin_clzll(v);
   unsigned n = (bits * 1233u) >> 12; /* 1233 / 4096 ~ log10(2) */
   n += v >= nl__trace_pow10[n];
