@@ -1162,6 +1162,70 @@ static char *put_escape(char *p, guint8 c) {
   return p + 4;
 }
 
+#ifdef __SSE2__
+/* The bits of the special bytes (control characters, DEL, backslash)
+ * among the @w (32, 16 or 8) bytes at @s, which are copied to @p as they
+ * are: bit i is byte i. */
+static inline unsigned put_block(char *p, const guint8 *s, int w) {
+  const __m128i lows = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+                bs = _mm_set1_epi8('\\');
+#define NL_SPECIAL16(v)                                                      \
+  (unsigned)_mm_movemask_epi8(_mm_or_si128(                                  \
+      _mm_cmpeq_epi8(_mm_min_epu8((v), lows), (v)),                          \
+      _mm_or_si128(_mm_cmpeq_epi8((v), del), _mm_cmpeq_epi8((v), bs))))
+  if (w == 8) {
+    __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)s);
+    _mm_storel_epi64((__m128i *)(void *)p, v);
+    return NL_SPECIAL16(v) & 0xffu; /* the high half's zeros masked off */
+  }
+  __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)s);
+  _mm_storeu_si128((__m128i *)(void *)p, v0);
+  if (w == 16)
+    return NL_SPECIAL16(v0);
+  __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+  _mm_storeu_si128((__m128i *)(void *)(p + 16), v1);
+  return NL_SPECIAL16(v0) | NL_SPECIAL16(v1) << 16;
+#undef NL_SPECIAL16
+}
+
+/* put_text's steps of @w bytes while that many are left: each block
+ * stored whole and the output moved on past its plain bytes and the
+ * escape of the first special one. */
+static inline void put_blocks(char **pp, const guint8 **sp,
+                              const guint8 *end, int w, gboolean *clean) {
+  char *p = *pp;
+  const guint8 *s = *sp;
+  while (end - s >= w) {
+    unsigned m = put_block(p, s, w);
+    if (m == 0) {
+      s += w;
+      p += w;
+      *clean = TRUE;
+      continue;
+    }
+    unsigned k = (unsigned)__builtin_ctz(m);
+    p = put_escape(p + k, s[k]);
+    s += k + 1;
+    *clean = FALSE;
+  }
+  *pp = p;
+  *sp = s;
+}
+
+/* A tail of fewer than @w bytes after a clean block: read as the @w
+ * bytes that end the text, written over the same bytes written already;
+ * whether none of it needs an escape (then *@pp is moved past it; else
+ * what was stored at *@pp is written again by the caller). */
+static inline gboolean put_tail(char **pp, const guint8 *s,
+                                const guint8 *end, int w) {
+  unsigned rem = (unsigned)(end - s);
+  if ((put_block(*pp + rem - w, end - w, w) >> (w - rem)) != 0)
+    return FALSE;
+  *pp += rem;
+  return TRUE;
+}
+#endif
+
 /* A text payload at @p, where 4 * @len + 16 bytes may be written, with
  * control characters, DEL and backslashes escaped, so that one record is
  * always one line; returns the end.  Sixteen bytes at a time where the
@@ -1178,78 +1242,15 @@ static char *put_text(char *p, const guint8 *s, gsize len) {
    * (the same bytes) and on. */
   gboolean clean = FALSE;
 #ifdef __SSE2__
-  const __m128i lows = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
-                bs = _mm_set1_epi8('\\');
-#define NL_SPECIAL16(v)                                                      \
-  (unsigned)_mm_movemask_epi8(_mm_or_si128(                                  \
-      _mm_cmpeq_epi8(_mm_min_epu8((v), lows), (v)),                          \
-      _mm_or_si128(_mm_cmpeq_epi8((v), del), _mm_cmpeq_epi8((v), bs))))
-  while (end - s >= 32) {
-    __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)s),
-            v1 = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
-    unsigned m = NL_SPECIAL16(v0) | NL_SPECIAL16(v1) << 16;
-    _mm_storeu_si128((__m128i *)(void *)p, v0);
-    _mm_storeu_si128((__m128i *)(void *)(p + 16), v1);
-    if (m == 0) {
-      s += 32;
-      p += 32;
-      clean = TRUE;
-      continue;
-    }
-    unsigned k = (unsigned)__builtin_ctz(m);
-    p = put_escape(p + k, s[k]);
-    s += k + 1;
-    clean = FALSE;
-  }
-  while (end - s >= 16) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-    unsigned m = NL_SPECIAL16(v);
-    _mm_storeu_si128((__m128i *)(void *)p, v);
-    if (m == 0) {
-      s += 16;
-      p += 16;
-      clean = TRUE;
-      continue;
-    }
-    unsigned k = (unsigned)__builtin_ctz(m);
-    p = put_escape(p + k, s[k]);
-    s += k + 1;
-    clean = FALSE;
-  }
-  if (clean && s < end) {
-    unsigned rem = (unsigned)(end - s);
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
-    if ((NL_SPECIAL16(v) >> (16 - rem)) == 0) {
-      _mm_storeu_si128((__m128i *)(void *)(p + rem - 16), v);
-      return p + rem;
-    }
-  }
+  put_blocks(&p, &s, end, 32, &clean);
+  put_blocks(&p, &s, end, 16, &clean);
+  if (clean && s < end && put_tail(&p, s, end, 16))
+    return p;
   /* The same eight bytes at a time (a short text: a BLOCK record's call),
-   * in the low half of a vector (the high half's zeros masked off). */
-  while (end - s >= 8) {
-    __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)s);
-    unsigned m = NL_SPECIAL16(v) & 0xffu;
-    _mm_storel_epi64((__m128i *)(void *)p, v);
-    if (m == 0) {
-      s += 8;
-      p += 8;
-      clean = TRUE;
-      continue;
-    }
-    unsigned k = (unsigned)__builtin_ctz(m);
-    p = put_escape(p + k, s[k]);
-    s += k + 1;
-    clean = FALSE;
-  }
-  if (clean && s < end) {
-    unsigned rem = (unsigned)(end - s);
-    __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)(end - 8));
-    if (((NL_SPECIAL16(v) & 0xffu) >> (8 - rem)) == 0) {
-      _mm_storel_epi64((__m128i *)(void *)(p + rem - 8), v);
-      return p + rem;
-    }
-  }
-#undef NL_SPECIAL16
+   * in the low half of a vector. */
+  put_blocks(&p, &s, end, 8, &clean);
+  if (clean && s < end && put_tail(&p, s, end, 8))
+    return p;
 #else
   while (end - s >= 8) {
     memcpy(p, s, 8);
