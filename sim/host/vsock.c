@@ -792,21 +792,29 @@ static NlTime deadline_of(NlThread *t, NlTime timeout) {
 
 /* Waits until @f is ready for @mask or @deadline passes.  FALSE on
  * timeout. */
+/* One wait of @t on @f until it is notified or @deadline: FALSE if the
+ * deadline has passed already.  Else the file is kept alive while
+ * blocked (another thread may close the descriptor; a thread killed
+ * while blocked gives it back in thread_free()), and the caller gives
+ * that reference back (nl__file_unref) once it has looked at @f. */
+static inline gboolean block_held(NlThread *t, NlFile *f, NlTime deadline) {
+  if (deadline != NL_TIME_NEVER &&
+      nl_world_now(t->proc->host->world) >= deadline)
+    return FALSE;
+  t->held = nl__file_ref(f);
+  nl__wait_file(t, f);
+  nl__block(t, deadline);
+  t->held = NULL;
+  return TRUE;
+}
+
 static gboolean wait_ready(NlThread *t, NlFile *f, unsigned mask,
                            NlTime deadline) {
   for (;;) {
     if (nl__file_poll(f) & (mask | POLLERR | POLLHUP))
       return TRUE;
-    if (deadline != NL_TIME_NEVER &&
-        nl_world_now(t->proc->host->world) >= deadline)
+    if (!block_held(t, f, deadline))
       return FALSE;
-    /* Keep the file alive while blocked (another thread may close the
-     * descriptor); a thread killed while blocked gives it back in
-     * thread_free(). */
-    t->held = nl__file_ref(f);
-    nl__wait_file(t, f);
-    nl__block(t, deadline);
-    t->held = NULL;
     nl__file_unref(f);
   }
 }
@@ -1399,13 +1407,8 @@ static ssize_t udp_recv(NlThread *t, NlFile *f, void *buf, size_t len,
      * POLLERR when an error is pending, never POLLHUP, and neither is so
      * now. */
     for (;;) {
-      if (deadline != NL_TIME_NEVER &&
-          nl_world_now(t->proc->host->world) >= deadline)
+      if (!block_held(t, f, deadline))
         return -EAGAIN;
-      t->held = nl__file_ref(f);
-      nl__wait_file(t, f);
-      nl__block(t, deadline);
-      t->held = NULL;
       gboolean ready = u->head != NULL || u->pending_error != 0;
       nl__file_unref(f);
       if (ready)
