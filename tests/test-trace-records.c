@@ -274,7 +274,13 @@ static void test_trace_text_times_as_nl_time_to_string(void **state) {
                           -1500000001, G_MAXINT64, G_MININT64,
                           2000000005, 2000000005, 2999999999, 3000000000,
                           -5, 3000000001, 3999999999, G_MAXINT64 - 1,
-                          G_MAXINT64, 0};
+                          G_MAXINT64, 0,
+                          /* the first five digits after the point the
+                           * same, then not, then again */
+                          4189664000, 4189665000, 4189669999, 4189670000,
+                          4189670001, 4189679999, 4189680000, 4000000000,
+                          4000009999, 4999999999, 4999990000, 5000000000,
+                          5000000000, 4999999999, 5000000000, 5000010000};
   NlTrace *t = nl_trace_new();
   GString *s = g_string_new(NULL);
   for (gsize i = 0; i < G_N_ELEMENTS(times); i++) {
@@ -529,6 +535,84 @@ static void test_trace_text_forwarded_packet_decoded_once(void **state) {
   nl_trace_free(t);
 }
 
+/* Datagrams of many flows, formatted each under a new id (so never from
+ * its id's slot) with the decoder's key installed (nl_trace_set_packet_
+ * key): the flows' decodes are remembered by key, more flows than are
+ * kept, flows that differ in one field only (an address, a port, the
+ * length), datagrams of a flow with other payloads, IP ids and TTLs, and
+ * some with a bad checksum (no key: decoded); each line is still the
+ * decoder's text of its own bytes.  nl_wire_describe_key gives two
+ * datagrams the same key only when their lines are the same. */
+static void test_trace_text_flow_decodes_remembered_by_key(void **state) {
+  NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
+  nl_trace_set_packet_same(t, nl_wire_describe_same);
+  nl_trace_set_packet_key(t, nl_wire_describe_key);
+  guint32 a = nl_trace_intern(t, "a");
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  GHashTable *texts = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                            (GDestroyNotify)g_bytes_unref,
+                                            g_free);
+  static guint8 pkt[300];
+  char payload[200];
+  guint32 r = 12345;
+  unsigned keyed = 0;
+  for (unsigned i = 0; i < 60000; i++) {
+    r = r * 1103515245u + 12345u;
+    unsigned flow = (r >> 8) % 24000; /* more than are kept */
+    uint32_t src = 0x0a000000u + (flow % 3000);
+    uint32_t dst = flow % 7 == 0 ? 0x64400001u : 0x64400002u;
+    uint16_t sport = (uint16_t)(1024 + flow / 3000 * 7919 % 60000);
+    uint16_t dport = (uint16_t)(flow % 5 == 0 ? 7 : 3478);
+    size_t plen = (flow % 11) * 9 + (flow % 13 == 0 ? (r >> 4) % 3 : 0);
+    memset(payload, (int)(r >> 16), sizeof payload);
+    size_t n = nl_udp4_build(pkt, src, sport, dst, dport, payload, plen,
+                             (uint16_t)(r >> 3), (uint8_t)(60 + r % 5),
+                             FALSE);
+    if (i % 97 == 0)
+      pkt[n - 1] ^= 1; /* a bad checksum (or, with no payload, header) */
+    NlTraceRecord rec = {.time = 1, .id = 1000000 + i,
+                         .kind = NL_TRACE_PKT_SEND, .node = a, .peer = a,
+                         .len = (uint32_t)n};
+    g_string_truncate(got, 0);
+    nl_trace_format(t, &rec, pkt, got);
+    g_string_printf(want, "0.000000001 a send -> a #%u ", 1000000 + i);
+    nl_wire_describe(pkt, n, want);
+    assert_string_equal(got->str, want->str);
+    uint64_t key[2];
+    if (nl_wire_describe_key(pkt, n, key)) {
+      GString *line = g_string_new(NULL);
+      nl_wire_describe(pkt, n, line);
+      GBytes *k = g_bytes_new(key, sizeof key);
+      const char *seen = g_hash_table_lookup(texts, k);
+      if (seen != NULL) {
+        assert_string_equal(seen, line->str);
+        g_bytes_unref(k);
+        g_string_free(line, TRUE);
+      } else {
+        g_hash_table_insert(texts, k, g_string_free(line, FALSE));
+      }
+      keyed++;
+    }
+  }
+  assert_true(keyed > 50000);
+  assert_true(g_hash_table_size(texts) > 16384);
+  /* Different lines, different keys. */
+  GHashTable *lines = g_hash_table_new(g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, texts);
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    assert_null(g_hash_table_lookup(lines, v));
+    g_hash_table_insert(lines, v, v);
+  }
+  g_hash_table_destroy(lines);
+  g_hash_table_destroy(texts);
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+  nl_trace_free(t);
+}
+
 static int vformat(char *out, gsize cap, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 static int vformat(char *out, gsize cap, const char *fmt, ...) {
@@ -711,6 +795,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_form_of_tcp),
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
     cmocka_unit_test(test_trace_text_forwarded_packet_decoded_once),
+    cmocka_unit_test(test_trace_text_flow_decodes_remembered_by_key),
     cmocka_unit_test(test_trace_vformat_as_printf),
     cmocka_unit_test(test_trace_vformat_text_at_every_alignment),
     cmocka_unit_test(test_trace_vformat_format_rewritten_in_place),

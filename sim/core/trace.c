@@ -100,6 +100,19 @@ typedef struct {
 } DescSlot;
 G_STATIC_ASSERT(sizeof(DescSlot) == 256);
 
+/* Decodes remembered by the decoder's key (nl_trace_set_packet_key):
+ * KEY_SETS sets of KEY_WAYS, the newest first in its set.  A thousand
+ * hosts' flows through their NATs are some four thousand keys. */
+#define KEY_SETS 4096
+#define KEY_WAYS 4
+#define KEY_TEXT 60
+typedef struct {
+  uint64_t key[2];
+  guint32 len; /* of text, 0 when empty */
+  char text[KEY_TEXT];
+} KeyText;
+G_STATIC_ASSERT(sizeof(KeyText) == 80);
+
 /* What nl_trace_format remembers from one record to the next: the last
  * time written (most records share their time with the one before) and
  * packet decodes. */
@@ -110,6 +123,7 @@ typedef struct {
   uint64_t sec_ns;    /* its whole seconds in ns, if time >= 0 */
   DescSlot *slots; /* DESC_SLOTS, allocated on first use */
   DescSlot *last;  /* the slot of the last decode, or NULL */
+  KeyText *keys;   /* KEY_SETS * KEY_WAYS and one, allocated on first use */
 } DescCache;
 
 struct NlTrace {
@@ -136,6 +150,7 @@ struct NlTrace {
   GArray *name_tab; /* id -> Name: for nl_trace_format */
   NlTracePacketFormat packet_format; /* installed by the network layer */
   NlTracePacketSame packet_same;     /* the same, or NULL */
+  NlTracePacketKey packet_key;       /* the same, or NULL */
   DescCache *desc; /* its decodes, remembered */
 };
 
@@ -226,6 +241,7 @@ void nl_trace_free(NlTrace *t) {
       g_free(t->desc->slots[i].bytes);
     g_free(t->desc->slots);
   }
+  g_free(t->desc->keys);
   g_free(t->desc);
   g_free(t);
 }
@@ -236,6 +252,10 @@ void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn) {
 
 void nl_trace_set_packet_same(NlTrace *t, NlTracePacketSame fn) {
   t->packet_same = fn;
+}
+
+void nl_trace_set_packet_key(NlTrace *t, NlTracePacketKey fn) {
+  t->packet_key = fn;
 }
 
 guint32 nl_trace_intern(NlTrace *t, const char *name) {
@@ -1343,50 +1363,70 @@ static void desc_fill(DescSlot *d, const guint8 *payload, guint32 len,
   d->text_len = (guint32)n;
 }
 
-/* The packet decoder's text for @payload, from the cache when the same
- * bytes were decoded last under an id with the same slot, or were the
- * last decoded at all (or bytes the decoder shows alike, packet_same): a
- * hop's send, receive and delivery records carry the same bytes, and a
- * NAT's translation record carries the bytes of the next hop's send, which
- * follows it, but for the TTL the router takes one from.  So of the six
- * records of a packet through a NAT, two are decoded (its bytes before
- * and after the translation) and four are copies.
- * The decoder is a function of the bytes alone, so the text is the same
- * either way. */
-static inline void put_packet(const NlTrace *t, const NlTraceRecord *rec,
-                              const guint8 *payload, GString *out,
-                              gboolean line) {
+/* The set of KEY_WAYS entries where @key's decode may be kept. */
+static inline KeyText *key_set(DescCache *c, const uint64_t key[2]) {
+  if (G_UNLIKELY(c->keys == NULL))
+    c->keys = g_new0(KeyText, KEY_SETS * KEY_WAYS + 1); /* (one more: a
+                                                         * text is read
+                                                         * 64 bytes at a
+                                                         * time) */
+  uint64_t h = (key[0] ^ (key[1] * 0x9e3779b97f4a7c15ull)) *
+               0x9e3779b97f4a7c15ull;
+  return &c->keys[(h >> (64 - 12)) * KEY_WAYS];
+}
+G_STATIC_ASSERT(KEY_SETS == 1 << 12);
+
+/* The text of the packet at @payload (@len bytes, its id's slot @d not
+ * holding it), at the end of @out, and a newline if @line: the decode of
+ * its key when one was remembered (nl_trace_set_packet_key), or the
+ * decode of the last packet decoded when the bytes are the same or the
+ * decoder shows them alike (packet_same: a NAT's translation record
+ * carries the bytes of the next hop's send, which follows it, but for the
+ * TTL the router takes one from), else the decoder's.  @d is made to
+ * hold it.  The decoder is a function of the bytes alone, so the text is
+ * the same either way. */
+static G_GNUC_NO_INLINE void put_packet_new(const NlTrace *t,
+                                            const guint8 *payload,
+                                            guint32 len, DescSlot *d,
+                                            GString *out, gboolean line) {
   DescCache *c = t->desc;
-  guint32 len = rec->len;
-  if (len > DESC_MAX_PKT || len == 0) {
-    t->packet_format(payload, len, out);
-    if (line)
-      put_newline(out);
-    return;
-  }
-  if (c->slots == NULL)
-    c->slots = g_new0(DescSlot, DESC_SLOTS);
-  DescSlot *d = &c->slots[rec->id & (DESC_SLOTS - 1)];
-  if (desc_holds(d, payload, len)) {
-    desc_put(d, out, line);
-    return;
-  }
   DescSlot *last = c->last;
-  if (last != NULL && last->len == len &&
+  if (last != NULL && last != d && last->len == len &&
       (memcmp(last->bytes, payload, len) == 0 ||
        (t->packet_same != NULL &&
         t->packet_same(last->bytes, payload, len)))) {
     desc_fill(d, payload, len, last->text, last->text_len);
-    desc_put(d, out, line);
     c->last = d;
+    desc_put(d, out, line);
     return;
+  }
+  uint64_t key[2];
+  KeyText *set = NULL;
+  if (t->packet_key != NULL && t->packet_key(payload, len, key)) {
+    set = key_set(c, key);
+    for (unsigned w = 0; w < KEY_WAYS; w++) {
+      KeyText *k = &set[w];
+      if (k->key[0] == key[0] && k->key[1] == key[1] && k->len != 0) {
+        desc_fill(d, payload, len, k->text, k->len);
+        c->last = d;
+        desc_put(d, out, line);
+        return;
+      }
+    }
   }
   gsize at = out->len;
   t->packet_format(payload, len, out);
   gsize n = out->len - at;
+  if (set != NULL && n <= KEY_TEXT) {
+    /* The newest first: the older one moves to the second way. */
+    memmove(&set[1], &set[0], (KEY_WAYS - 1) * sizeof *set);
+    memcpy(set[0].key, key, sizeof set[0].key);
+    set[0].len = (guint32)n;
+    memcpy(set[0].text, out->str + at, n);
+  }
   if (n > DESC_MAX_TEXT) {
     d->len = 0;
-    if (last == d)
+    if (c->last == d)
       c->last = NULL;
   } else {
     desc_fill(d, payload, len, out->str + at, n);
@@ -1396,19 +1436,26 @@ static inline void put_packet(const NlTrace *t, const NlTraceRecord *rec,
     put_newline(out);
 }
 
-/* A packet record's id at @p, where 24 bytes may be written; returns the
- * end.  A hop's send, receive and delivery records (and a NAT's
- * translation) share their id, so its digits are remembered in the slot
- * put_packet will use (by the id alone: the slot's packet may be
- * another's). */
-static inline char *put_packet_id(const NlTrace *t, const NlTraceRecord *rec,
-                                  char *p) {
+/* The slot of a packet record's decode, by its id; NULL when its decode
+ * is not remembered (no decoder, no bytes or too many). */
+static inline DescSlot *packet_slot(const NlTrace *t,
+                                    const NlTraceRecord *rec) {
   DescCache *c = t->desc;
   if (t->packet_format == NULL || rec->len == 0 || rec->len > DESC_MAX_PKT)
-    return nl_trace_put_uint(p, rec->id);
+    return NULL;
   if (G_UNLIKELY(c->slots == NULL))
     c->slots = g_new0(DescSlot, DESC_SLOTS);
-  DescSlot *d = &c->slots[rec->id & (DESC_SLOTS - 1)];
+  return &c->slots[rec->id & (DESC_SLOTS - 1)];
+}
+
+/* A packet record's id at @p, where 24 bytes may be written; returns the
+ * end.  A hop's send, receive and delivery records (and a NAT's
+ * translation) share their id, so its digits are remembered in its slot
+ * @d (by the id alone: the slot's packet may be another's). */
+static inline char *put_packet_id(const NlTraceRecord *rec, DescSlot *d,
+                                  char *p) {
+  if (d == NULL)
+    return nl_trace_put_uint(p, rec->id);
   if (d->id != rec->id || d->id_len == 0) {
     d->id = rec->id;
     d->id_len = (guint32)(nl_trace_put_uint(d->id_text, rec->id) - d->id_text);
@@ -1429,7 +1476,8 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
   /* The time, names, kind, id and drop reason: under 180 bytes besides
    * the names, counting the fixed-size copies' overshoot; a text's bytes
    * are at most four each. */
-  gsize need = 224 + node->len + peer->len + (packet ? 0 : 4 * (gsize)rec->len);
+  gsize need = 224 + node->len + peer->len +
+               (packet ? 64 + DESC_MAX_TEXT : 4 * (gsize)rec->len);
   char *p = nl_trace_room(out, need);
   DescCache *c = t->desc;
   cache_time(c, rec->time);
@@ -1454,7 +1502,8 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
       p = put_name(p + 4, peer);
     }
     memcpy(p, " #", 2);
-    p = put_packet_id(t, rec, p + 2);
+    DescSlot *d = packet_slot(t, rec);
+    p = put_packet_id(rec, d, p + 2);
     *p++ = ' ';
     if (kind == NL_TRACE_PKT_DROP) {
       const char *why = nl_drop_reason_name(nl_trace_drop_reason(rec->aux));
@@ -1467,9 +1516,25 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
     }
     /* The core does not know wire formats: the network layer installs
      * the decoder (nl_world_new); without one the length is all we say. */
-    if (t->packet_format != NULL) {
+    if (d != NULL && desc_holds(d, payload, rec->len)) {
+      /* Its slot's text: a hop's send, receive and delivery records
+       * carry the same bytes.  (Room for it was reserved.) */
+      if (d->text_len <= 64)
+        memcpy(p, d->text, 64);
+      else
+        memcpy(p, d->text, d->text_len);
+      p += d->text_len;
+      if (line)
+        *p++ = '\n';
       nl_trace_room_done(out, p);
-      put_packet(t, rec, payload, out, line);
+    } else if (d != NULL) {
+      nl_trace_room_done(out, p);
+      put_packet_new(t, payload, rec->len, d, out, line);
+    } else if (t->packet_format != NULL) {
+      nl_trace_room_done(out, p);
+      t->packet_format(payload, rec->len, out);
+      if (line)
+        put_newline(out);
     } else {
       p = nl_trace_put_uint(p, rec->len);
       memcpy(p, " bytes", 6);

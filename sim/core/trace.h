@@ -328,6 +328,21 @@ typedef gboolean (*NlTracePacketSame)(const guint8 *a, const guint8 *b,
  */
 void nl_trace_set_packet_same(NlTrace *t, NlTracePacketSame fn);
 
+/* For a packet whose decoder text is made from a few of its fields
+ * alone: OUT: @key, those fields (two packets with the same key have the
+ * same text), and TRUE; FALSE for any other packet. */
+typedef gboolean (*NlTracePacketKey)(const guint8 *bytes, size_t len,
+                                     uint64_t key[2]);
+
+/**
+ * nl_trace_set_packet_key: installs what nl_trace_format asks of a packet
+ * it has not decoded under its id: the decodes of keys seen before are
+ * remembered (a fixed number of them), so a flow's datagrams are decoded
+ * once, not each.  The network layer installs nl_wire_describe_key with
+ * its decoder.  Optional.
+ */
+void nl_trace_set_packet_key(NlTrace *t, NlTracePacketKey fn);
+
 /**
  * nl_trace_format: appends the one-line text form of a record to @out
  * (no newline).  The text form is what `natlab run --trace` writes and what

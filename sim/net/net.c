@@ -291,6 +291,7 @@ NlWorld *nl_world_new(uint64_t seed) {
   w->trace = nl_trace_new();
   nl_trace_set_packet_format(w->trace, nl_wire_describe);
   nl_trace_set_packet_same(w->trace, nl_wire_describe_same);
+  nl_trace_set_packet_key(w->trace, nl_wire_describe_key);
   w->seed = seed;
   w->route_epoch = 1;
   w->nodes = g_ptr_array_new();

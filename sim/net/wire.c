@@ -664,14 +664,13 @@ gboolean nl_wire_describe_same(const guint8 *a, const guint8 *b,
          sum16(b, NL_IP4_HDR_LEN) == 0xffff;
 }
 
-/* nl_wire_describe's line for the common packet, an unfragmented IPv4
- * datagram with a 20-byte header and both checksums right, read straight
- * from the bytes: the checks are nl_ip4_parse's and nl_udp4_parse's, in
- * the same words, and anything they would not pass goes the long way
- * (FALSE: nothing written).  The text trace decodes every packet it has
- * not seen, two per datagram through a NAT. */
-static inline gboolean describe_udp4(const guint8 *pkt, size_t len,
-                                     GString *out) {
+/* Whether the @len bytes at @pkt are the common packet, an unfragmented
+ * IPv4 datagram with a 20-byte header and both checksums right: the
+ * checks are nl_ip4_parse's and nl_udp4_parse's, in the same words.  OUT:
+ * its addresses and UDP length, when TRUE. */
+static inline gboolean udp4_plain(const guint8 *pkt, size_t len,
+                                  uint32_t *src, uint32_t *dst,
+                                  uint16_t *ulen) {
   if (len < NL_IP4_HDR_LEN + NL_UDP_HDR_LEN || pkt[0] != 0x45 ||
       pkt[9] != NL_IPPROTO_UDP)
     return FALSE;
@@ -682,20 +681,51 @@ static inline gboolean describe_udp4(const guint8 *pkt, size_t len,
       sum16(pkt, NL_IP4_HDR_LEN) != 0xffff)
     return FALSE;
   const guint8 *u = pkt + NL_IP4_HDR_LEN;
-  uint16_t ulen = nl_wire_get16(u + 4);
-  if (ulen < NL_UDP_HDR_LEN || ulen > total - NL_IP4_HDR_LEN)
+  uint16_t n = nl_wire_get16(u + 4);
+  if (n < NL_UDP_HDR_LEN || n > total - NL_IP4_HDR_LEN)
     return FALSE;
-  uint32_t src = nl_wire_get32(pkt + 12), dst = nl_wire_get32(pkt + 16);
+  uint32_t a = nl_wire_get32(pkt + 12), b = nl_wire_get32(pkt + 16);
   if (nl_wire_get16(u + 6) != 0 &&
       nl_wire_fold(nl_wire_sum(
-          u, ulen, nl_wire_pseudo_sum(src, dst, NL_IPPROTO_UDP, ulen))) != 0)
+          u, n, nl_wire_pseudo_sum(a, b, NL_IPPROTO_UDP, n))) != 0)
+    return FALSE;
+  *src = a;
+  *dst = b;
+  *ulen = n;
+  return TRUE;
+}
+
+/* nl_wire_describe's line for the common packet (udp4_plain), read
+ * straight from the bytes; anything else goes the long way (FALSE:
+ * nothing written).  The text trace decodes every packet it has not
+ * seen, two per datagram through a NAT. */
+static inline gboolean describe_udp4(const guint8 *pkt, size_t len,
+                                     GString *out) {
+  uint32_t src, dst;
+  uint16_t ulen;
+  if (!udp4_plain(pkt, len, &src, &dst, &ulen))
     return FALSE;
   /* "UDP %s:%u > %s:%u len=%u", by hand, in place (under 80 bytes). */
+  const guint8 *u = pkt + NL_IP4_HDR_LEN;
   char *q = nl_trace_room(out, 80);
   q = put_ends(q, "UDP ", src, nl_wire_get16(u), dst, nl_wire_get16(u + 2));
   memcpy(q, " len=", 5);
   q = nl_trace_put_uint(q + 5, (uint32_t)(ulen - NL_UDP_HDR_LEN));
   nl_trace_room_done(out, q);
+  return TRUE;
+}
+
+gboolean nl_wire_describe_key(const guint8 *pkt, size_t len,
+                              uint64_t key[2]) {
+  uint32_t src, dst;
+  uint16_t ulen;
+  if (!udp4_plain(pkt, len, &src, &dst, &ulen))
+    return FALSE;
+  /* The line's fields, and UDP's number, which no other key has. */
+  key[0] = (uint64_t)src << 32 | dst;
+  key[1] = (uint64_t)nl_wire_get16(pkt + NL_IP4_HDR_LEN) << 48 |
+           (uint64_t)nl_wire_get16(pkt + NL_IP4_HDR_LEN + 2) << 32 |
+           (uint64_t)ulen << 16 | NL_IPPROTO_UDP;
   return TRUE;
 }
 

@@ -293,6 +293,17 @@ void nl_wire_describe(const guint8 *pkt, size_t len, GString *out);
  */
 gboolean nl_wire_describe_same(const guint8 *a, const guint8 *b, size_t len);
 
+/**
+ * nl_wire_describe_key: for the common packet, an unfragmented IPv4 UDP
+ * datagram with a 20-byte header and both checksums right, OUT: @key,
+ * the fields that alone make its nl_wire_describe line (addresses, ports,
+ * length), and TRUE; FALSE for any other.  Two packets with the same key
+ * have the same line.  For the trace's remembered decodes
+ * (nl_trace_set_packet_key): a datagram of a flow seen before is not
+ * decoded again.
+ */
+gboolean nl_wire_describe_key(const guint8 *pkt, size_t len, uint64_t key[2]);
+
 G_END_DECLS
 
 #endif
