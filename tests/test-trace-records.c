@@ -6,6 +6,8 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sim/core/trace.h"
 #include "sim/net/wire.h"
@@ -380,10 +382,10 @@ static void test_trace_text_escapes_anywhere(void **state) {
                              0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xff};
   NlTrace *t = nl_trace_new();
   GString *got = g_string_new(NULL), *want = g_string_new(NULL);
-  for (guint32 len = 1; len <= 40; len++) {
+  for (guint32 len = 1; len <= 70; len++) {
     for (gsize s = 0; s < G_N_ELEMENTS(specials); s++) {
       for (guint32 at = 0; at < len; at++) {
-        guint8 text[40];
+        guint8 text[70];
         for (guint32 i = 0; i < len; i++)
           text[i] = (guint8)('a' + i % 26);
         text[at] = specials[s];
@@ -417,6 +419,43 @@ static void test_trace_text_escapes_anywhere(void **state) {
   g_string_free(got, TRUE);
   g_string_free(want, TRUE);
   nl_trace_free(t);
+}
+
+/* A text that ends where its page does, the next page not readable: the
+ * formatter reads no byte past the text there (a short text is read in
+ * whole vectors only within its page), and writes it as it is, escapes
+ * and all. */
+static void test_trace_text_at_a_page_end(void **state) {
+  gsize page = (gsize)sysconf(_SC_PAGESIZE);
+  guint8 *mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(mem != MAP_FAILED);
+  assert_int_equal(mprotect(mem + page, page, PROT_NONE), 0);
+  NlTrace *t = nl_trace_new();
+  GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+  for (guint32 len = 0; len <= 70; len++) {
+    for (int special = 0; special < 2; special++) {
+      guint8 *text = mem + page - len;
+      for (guint32 i = 0; i < len; i++)
+        text[i] = (guint8)('a' + i % 26);
+      if (special && len > 0)
+        text[len - 1] = '\\';
+      g_string_assign(want, "0.000000000  note ");
+      g_string_append_len(want, (const char *)text,
+                          special && len > 0 ? len - 1 : len);
+      if (special && len > 0)
+        g_string_append(want, "\\\\");
+      NlTraceRecord rec = {.kind = NL_TRACE_NOTE, .len = len};
+      g_string_truncate(got, 0);
+      nl_trace_format_line(t, &rec, text, got);
+      g_string_append_c(want, '\n');
+      assert_string_equal(got->str, want->str);
+    }
+  }
+  g_string_free(got, TRUE);
+  g_string_free(want, TRUE);
+  nl_trace_free(t);
+  munmap(mem, 2 * page);
 }
 
 /* A packet's decode is remembered by its bytes, in a slot chosen by the
@@ -792,6 +831,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_times_as_nl_time_to_string),
     cmocka_unit_test(test_trace_text_escapes_control_bytes),
     cmocka_unit_test(test_trace_text_escapes_anywhere),
+    cmocka_unit_test(test_trace_text_at_a_page_end),
     cmocka_unit_test(test_trace_text_form_of_tcp),
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
     cmocka_unit_test(test_trace_text_forwarded_packet_decoded_once),

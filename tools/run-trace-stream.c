@@ -14,9 +14,9 @@
 struct NlTraceStream {
   char *path, *tmp;
   FILE *f;
-  const NlTrace *t;
+  NlTraceText *text; /* the listener, once attached */
   GString *block; /* lines not yet written */
-  gboolean done; /* the listener stays on the trace; it ignores the rest */
+  gboolean done;
 };
 
 gboolean nl_trace_stream_possible(const char *path) {
@@ -56,22 +56,25 @@ NlTraceStream *nl_trace_stream_new(const char *path, GError **error) {
   return st;
 }
 
-static void on_record(void *data, const NlTraceRecord *rec,
-                      const guint8 *payload) {
+/* A block of lines written out (nl_trace_listen_text's flush). */
+static void on_block(void *data, GString *block) {
   NlTraceStream *st = data;
-  if (st->done)
-    return;
-  nl_trace_format_line(st->t, rec, payload, st->block);
-  if (st->block->len >= BLOCK) {
-    fwrite(st->block->str, 1, st->block->len, st->f);
-    g_string_truncate(st->block, 0);
-  }
+  fwrite(block->str, 1, block->len, st->f);
+  g_string_truncate(block, 0);
 }
 
 void nl_trace_stream_attach(void *stream, NlTrace *t) {
   NlTraceStream *st = stream;
-  st->t = t;
-  nl_trace_listen(t, ~(uint64_t)0, on_record, st);
+  /* The trace formats each record into the block as it is added; the
+   * listener stays on the trace, stopped when the stream is done. */
+  st->text = nl_trace_listen_text(t, st->block, BLOCK, on_block, st);
+}
+
+/* The listener ignores the records added from now on. */
+static void stop(NlTraceStream *st) {
+  st->done = TRUE;
+  if (st->text != NULL)
+    nl_trace_text_stop(st->text);
 }
 
 void nl_trace_stream_free(NlTraceStream *st) {
@@ -87,7 +90,7 @@ void nl_trace_stream_free(NlTraceStream *st) {
 
 gboolean nl_trace_stream_finish(NlTraceStream *st, GError **error) {
   g_return_val_if_fail(!st->done, FALSE);
-  st->done = TRUE;
+  stop(st);
   fwrite(st->block->str, 1, st->block->len, st->f);
   g_string_truncate(st->block, 0);
   gboolean ok = !ferror(st->f);
@@ -105,7 +108,7 @@ gboolean nl_trace_stream_finish(NlTraceStream *st, GError **error) {
 void nl_trace_stream_abandon(NlTraceStream *st) {
   if (st == NULL || st->done)
     return;
-  st->done = TRUE;
+  stop(st);
   fclose(st->f);
   st->f = NULL;
   unlink(st->tmp);

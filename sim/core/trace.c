@@ -121,6 +121,7 @@ typedef struct {
   guint32 time_len;
   char time_text[32];
   uint64_t sec_ns;    /* its whole seconds in ns, if time >= 0 */
+  uint32_t frac_hi;   /* and the rest's first five digits, over 10^4 */
   DescSlot *slots; /* DESC_SLOTS, allocated on first use */
   DescSlot *last;  /* the slot of the last decode, or NULL */
   KeyText *keys;   /* KEY_SETS * KEY_WAYS and one, allocated on first use */
@@ -152,6 +153,16 @@ struct NlTrace {
   NlTracePacketSame packet_same;     /* the same, or NULL */
   NlTracePacketKey packet_key;       /* the same, or NULL */
   DescCache *desc; /* its decodes, remembered */
+  GPtrArray *texts; /* of NlTraceText: nl_trace_listen_text's, or NULL */
+};
+
+struct NlTraceText {
+  const NlTrace *trace;
+  GString *block;
+  gsize flush_at;
+  NlTraceFlushFn flush;
+  void *data;
+  gboolean stopped;
 };
 
 G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlTrace, mask) == 0);
@@ -241,6 +252,8 @@ void nl_trace_free(NlTrace *t) {
       g_free(t->desc->slots[i].bytes);
     g_free(t->desc->slots);
   }
+  if (t->texts != NULL)
+    g_ptr_array_free(t->texts, TRUE);
   g_free(t->desc->keys);
   g_free(t->desc);
   g_free(t);
@@ -1137,12 +1150,25 @@ static inline void cache_time(DescCache *c, NlTime t) {
     return;
   if (t >= 0 && c->time >= 0 && c->time_len != 0 &&
       (uint64_t)t - c->sec_ns < 1000000000u) {
-    put_frac9(c->time_text + c->time_len - 9,
-              (uint32_t)((uint64_t)t - c->sec_ns));
+    uint32_t frac = (uint32_t)((uint64_t)t - c->sec_ns);
+    uint32_t hi = frac / 10000;
+    char *f = c->time_text + c->time_len - 9;
+    if (hi == c->frac_hi) {
+      /* The same first five digits (a run's times a microsecond apart
+       * share them for ten): the last four only. */
+      uint32_t lo = frac - 10000 * hi, h = lo / 100;
+      memcpy(f + 5, nl__trace_digit_pairs + 2 * h, 2);
+      memcpy(f + 7, nl__trace_digit_pairs + 2 * (lo - 100 * h), 2);
+    } else {
+      put_frac9(f, frac);
+      c->frac_hi = hi;
+    }
   } else {
     c->time_len = (guint32)(put_time(c->time_text, t) - c->time_text);
-    if (t >= 0)
+    if (t >= 0) {
       c->sec_ns = (uint64_t)t - (uint64_t)t % 1000000000u;
+      c->frac_hi = (uint32_t)((uint64_t)t - c->sec_ns) / 10000;
+    }
   }
   c->time = t;
 }
@@ -1298,6 +1324,66 @@ static char *put_text(char *p, const guint8 *s, gsize len) {
       p = put_escape(p, *s);
   }
   return p;
+}
+
+/* Whether a short text is read whole in vectors, past its end within its
+ * page (put_text_short).  Not under AddressSanitizer: the bytes past the
+ * end are not the text's, which ASan would rightly report. */
+#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
+#define TEXT_OVERREAD 1
+#else
+#define TEXT_OVERREAD 0
+#endif
+
+/* The special bytes (control characters, DEL, backslash) of the 16 bytes
+ * in @v, bit i for byte i. */
+#if TEXT_OVERREAD
+static inline unsigned special16(__m128i v) {
+  const __m128i lows = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+                bs = _mm_set1_epi8('\\');
+  return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+      _mm_cmpeq_epi8(_mm_min_epu8(v, lows), v),
+      _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, bs))));
+}
+#endif
+
+/* put_text's common case, a text of at most 64 bytes none of which needs
+ * an escape (a call, a printed line), in one step: the 32 or 64 bytes
+ * from @s are read (past the text's end, but within its page: an aligned
+ * 64 bytes never cross a page, and a read that starts no later than 64
+ * bytes before a page's end does not either), the special bytes among
+ * the text's own looked for, and, when there are none, all stored at
+ * @p, where 64 bytes may be written.  Returns the end, or NULL (nothing
+ * written that counts) for any other text. */
+static inline char *put_text_short(char *p, const guint8 *s, gsize len) {
+#if TEXT_OVERREAD
+  /* (An empty text's pointer may be one past its page's end.) */
+  if (len == 0)
+    return p;
+  if (len > 64 || ((uintptr_t)s & 4095) > 4096 - 64)
+    return NULL;
+  const __m128i *v = (const __m128i *)(const void *)s;
+  __m128i v0 = _mm_loadu_si128(v), v1 = _mm_loadu_si128(v + 1);
+  uint64_t m = special16(v0) | (uint64_t)special16(v1) << 16;
+  _mm_storeu_si128((__m128i *)(void *)p, v0);
+  _mm_storeu_si128((__m128i *)(void *)(p + 16), v1);
+  if (len > 32) {
+    __m128i v2 = _mm_loadu_si128(v + 2), v3 = _mm_loadu_si128(v + 3);
+    m |= (uint64_t)special16(v2) << 32 | (uint64_t)special16(v3) << 48;
+    _mm_storeu_si128((__m128i *)(void *)(p + 32), v2);
+    _mm_storeu_si128((__m128i *)(void *)(p + 48), v3);
+  }
+  /* Only the text's own bytes count (len is at most 64: the shift of a
+   * 1 by 64 is not made). */
+  if (len < 64)
+    m &= ((uint64_t)1 << len) - 1;
+  return m == 0 ? p + len : NULL;
+#else
+  (void)p;
+  (void)s;
+  (void)len;
+  return NULL;
+#endif
 }
 
 /* An interned name: its bytes are followed by NAME_PAD zeros (see
@@ -1551,7 +1637,8 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
     *p++ = ']';
   }
   *p++ = ' ';
-  p = put_text(p, payload, rec->len);
+  char *e = put_text_short(p, payload, rec->len);
+  p = G_LIKELY(e != NULL) ? e : put_text(p, payload, rec->len);
   if (line)
     *p++ = '\n';
   nl_trace_room_done(out, p);
@@ -1565,6 +1652,33 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
 void nl_trace_format_line(const NlTrace *t, const NlTraceRecord *rec,
                           const guint8 *payload, GString *out) {
   format_record(t, rec, payload, out, TRUE);
+}
+
+/* nl_trace_listen_text's listener. */
+static void text_hear(void *data, const NlTraceRecord *rec,
+                      const guint8 *payload) {
+  NlTraceText *x = data;
+  if (G_UNLIKELY(x->stopped))
+    return;
+  format_record(x->trace, rec, payload, x->block, TRUE);
+  if (G_UNLIKELY(x->block->len >= x->flush_at))
+    x->flush(x->data, x->block);
+}
+
+NlTraceText *nl_trace_listen_text(NlTrace *t, GString *block, gsize flush_at,
+                                  NlTraceFlushFn flush, void *data) {
+  g_return_val_if_fail(block != NULL && flush != NULL, NULL);
+  NlTraceText *x = g_new0(NlTraceText, 1);
+  *x = (NlTraceText){t, block, flush_at, flush, data, FALSE};
+  if (t->texts == NULL)
+    t->texts = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(t->texts, x);
+  nl_trace_listen(t, ~(uint64_t)0, text_hear, x);
+  return x;
+}
+
+void nl_trace_text_stop(NlTraceText *text) {
+  text->stopped = TRUE;
 }
 
 gboolean nl_trace_write_text(const NlTrace *t, const char *path,

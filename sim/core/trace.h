@@ -354,6 +354,26 @@ void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
 void nl_trace_format_line(const NlTrace *t, const NlTraceRecord *rec,
                           const guint8 *payload, GString *out);
 
+typedef struct NlTraceText NlTraceText;
+/* Called with the lines gathered in @block (see nl_trace_listen_text);
+ * it writes them out and empties @block. */
+typedef void (*NlTraceFlushFn)(void *data, GString *block);
+
+/**
+ * nl_trace_listen_text: a listener of every kind that writes each
+ * record's line (nl_trace_format_line) at the end of @block as the record
+ * is added, and calls @flush(@data, @block) when a line leaves @block
+ * holding @flush_at bytes or more.  For a text trace written as the run
+ * goes: the record's line is made in the listener itself (the formatter
+ * inline), with no call for it.  Returns the listener, owned by @t (it
+ * stays on the trace until the trace is freed).
+ */
+NlTraceText *nl_trace_listen_text(NlTrace *t, GString *block, gsize flush_at,
+                                  NlTraceFlushFn flush, void *data);
+/* From now on @text ignores the records it hears (@block, @flush and its
+ * data need not live longer). */
+void nl_trace_text_stop(NlTraceText *text);
+
 /* Private: "00" "01" ... "99" and 10^0 ... 10^19, for nl_trace_put_uint. */
 extern const char nl__trace_digit_pairs[200];
 extern const uint64_t nl__trace_pow10[20];
