@@ -348,9 +348,56 @@ static void test_text_found_anywhere_in_a_line(void **state) {
   g_string_free(s, TRUE);
 }
 
+/* The same, each text the only one looked for in its program's lines (an
+ * entry's copy of its first text decides most lines), and a text of
+ * stdout never found in stderr. */
+static void test_one_text_found_anywhere_in_a_line(void **state) {
+  static const struct {
+    const char *stream, *text;
+    gboolean holds;
+  } cases[] = {
+      {"stdout", "echo: hello", TRUE},
+      {"stdout", "ello", TRUE},                   /* 'e' first matches at 0 */
+      {"stdout", "echoes received", TRUE},        /* its end */
+      {"stdout", "3 of 3 echoes received", TRUE}, /* longer than 16 bytes */
+      {"stdout", "3 of 3 echoes received!", FALSE},
+      {"stdout", "echo: hellox", FALSE}, /* longer than the line */
+      {"stdout", "hello ", FALSE},
+      {"stdout", "zz", FALSE}, /* its first byte in no line */
+      {"stdout", "", TRUE},
+      {"stderr", "echo", FALSE},
+  };
+  GString *s = g_string_new("duration 1s\n"
+                            "network lan 10.0.0.0/24\n"
+                            "host server\n"
+                            "  link lan 10.0.0.1\n"
+                            "  run udp-echo-server 7\n");
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    g_string_append_printf(s,
+                           "host c%u\n"
+                           "  link lan 10.0.0.%u\n"
+                           "  run udp-echo-client 10.0.0.1 7 hello 3 10\n"
+                           "expect %s c%u/udp-echo-client contains \"%s\"\n",
+                           i, 10 + i, cases[i].stream, i, cases[i].text);
+  TestRun *r = test_run("one.nlab", s->str);
+  char *res = results(r);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *want = g_strdup_printf("c%u/udp-echo-client contains \"%s\": %s", i,
+                                 cases[i].text,
+                                 cases[i].holds ? "pass" : "FAIL");
+    if (strstr(res, want) == NULL)
+      fail_msg("%s not in:\n%s", want, res);
+    g_free(want);
+  }
+  g_free(res);
+  test_run_free(r);
+  g_string_free(s, TRUE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_text_found_anywhere_in_a_line),
+      cmocka_unit_test(test_one_text_found_anywhere_in_a_line),
       cmocka_unit_test(test_results_do_not_depend_on_what_is_kept),
       cmocka_unit_test(test_counts_are_the_records),
       cmocka_unit_test(test_path_reports_need_no_kept_deliveries),

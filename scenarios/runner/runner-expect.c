@@ -55,17 +55,25 @@ typedef struct {
   GHashTable *from;  /* received, path: source address -> class + 1 */
 } Leaf;
 
-/* What on_record reads for each printed line sits at the start (the
- * program's node, the needles yet unseen, the first needle), so that a
- * line of a program with one needle touches the entry and the needle
- * only: with 1,000 programs each line finds them out of cache. */
+/* What on_record reads for each printed line sits in the first line of a
+ * 64-byte-aligned allocation: the program's node, the needles yet unseen,
+ * and a copy of what the check of the first needle reads until that
+ * needle's first byte is found in the line (seen, kind, length, first
+ * byte).  A line of a program with one needle then touches the entry
+ * only, and the needle only when its first byte is there: with 1,000
+ * programs each line finds them out of cache. */
 struct Entry {
-  Entry *proc_node; /* proc->node */
-  guint unseen;     /* needles not seen yet */
-  guint n_out;      /* out->len */
-  Needle *first;    /* out[0] */
-  ProcState *proc;  /* when the name is a program ("node/program") */
-  GPtrArray *out;   /* Needles in this program's stdout or stderr */
+  Entry *proc_node;       /* proc->node */
+  GPtrArray *out;         /* Needles in this program's stdout or stderr */
+  Needle *first;          /* out[0] */
+  guint unseen;           /* needles not seen yet */
+  guint n_out;            /* out->len */
+  gsize first_len;        /* first->len */
+  NlTraceKind first_kind; /* first->kind */
+  gboolean first_seen;    /* first->seen */
+  char first_c;           /* first->text[0] */
+  /* The rest. */
+  ProcState *proc; /* when the name is a program ("node/program") */
   GPtrArray *deliver, *tcp, *drop; /* leaves on this node's records */
 };
 
@@ -104,7 +112,7 @@ static void entry_free(gpointer p) {
        a < end; a++)
     if (*a)
       g_ptr_array_free(*a, TRUE);
-  g_free(e);
+  g_aligned_free(e);
 }
 
 static void leaf_free(gpointer p) {
@@ -118,7 +126,7 @@ static void leaf_free(gpointer p) {
 static Entry *entry_named(NlExpectIndex *ix, const char *name) {
   Entry *e = g_hash_table_lookup(ix->entries, name);
   if (e == NULL) {
-    e = g_new0(Entry, 1);
+    e = g_aligned_alloc0(1, sizeof(Entry), 64);
     g_hash_table_insert(ix->entries, g_strdup(name), e);
   }
   return e;
@@ -149,6 +157,10 @@ static Needle *needle_for(Entry *pe, const NlScnExpect *x) {
   g_ptr_array_add(pe->out, nd);
   pe->n_out = pe->out->len;
   pe->first = g_ptr_array_index(pe->out, 0);
+  pe->first_len = pe->first->len;
+  pe->first_kind = pe->first->kind;
+  pe->first_seen = pe->first->seen;
+  pe->first_c = pe->first->text[0];
   pe->unseen++;
   return nd;
 }
@@ -316,6 +328,52 @@ static guint source_class(NlExpectIndex *ix, Leaf *l, uint32_t src) {
   return c;
 }
 
+/* Whether @e's first needle surely is not in the line @p of @rec, told
+ * by the entry's copy of the needle's head alone: seen already, the other
+ * stream, or short and its first byte nowhere it could start (where
+ * holds() would look for it with memchr first). */
+static inline gboolean first_cannot_hold(const Entry *e,
+                                         const NlTraceRecord *rec,
+                                         const guint8 *p) {
+  if (e->first_seen || e->first_kind != rec->kind)
+    return TRUE;
+  gsize m = e->first_len;
+  if (m == 0 || m > 16)
+    return FALSE;
+  return m > rec->len ||
+         memchr(p, (guchar)e->first_c, rec->len - m + 1) == NULL;
+}
+
+/* Marks seen each needle of @e that the line @p of @rec holds: out of
+ * line, so that on_record's frame (on the printing program's stack, out
+ * of cache) stays small. */
+G_GNUC_NO_INLINE static void match_needles(Entry *e, const NlTraceRecord *rec,
+                                           const guint8 *p) {
+  /* As g_strstr_len: the line up to a NUL byte.  A line seldom has
+   * one, and seldom holds a needle: the needles are looked for in the
+   * whole line and the NUL only once one is found there (a needle has
+   * no NUL, so one found before the line's first NUL is in the line;
+   * one found past it is looked for again before it). */
+  gsize len = rec->len;
+  gboolean cut = FALSE;
+  for (guint i = 0; i < e->n_out; i++) {
+    Needle *nd = i == 0 ? e->first : g_ptr_array_index(e->out, i);
+    if (nd->seen || nd->kind != rec->kind ||
+        !holds(p, len, nd->text, nd->len))
+      continue;
+    if (!cut) {
+      cut = TRUE;
+      len = strnlen((const char *)p, rec->len);
+      if (len < rec->len && !holds(p, len, nd->text, nd->len))
+        continue;
+    }
+    nd->seen = TRUE;
+    if (i == 0)
+      e->first_seen = TRUE;
+    e->unseen--;
+  }
+}
+
 static void on_record(void *data, const NlTraceRecord *rec,
                       const guint8 *p) {
   NlExpectIndex *ix = data;
@@ -338,27 +396,11 @@ static void on_record(void *data, const NlTraceRecord *rec,
       ix->line_reads = reads;
       if (!reads || e->unseen == 0)
         break;
-      /* As g_strstr_len: the line up to a NUL byte.  A line seldom has
-       * one, and seldom holds a needle: the needles are looked for in the
-       * whole line and the NUL only once one is found there (a needle has
-       * no NUL, so one found before the line's first NUL is in the line;
-       * one found past it is looked for again before it). */
-      gsize len = rec->len;
-      gboolean cut = FALSE;
-      for (guint i = 0; i < e->n_out; i++) {
-        Needle *nd = i == 0 ? e->first : g_ptr_array_index(e->out, i);
-        if (nd->seen || nd->kind != rec->kind ||
-            !holds(p, len, nd->text, nd->len))
-          continue;
-        if (!cut) {
-          cut = TRUE;
-          len = strnlen((const char *)p, rec->len);
-          if (len < rec->len && !holds(p, len, nd->text, nd->len))
-            continue;
-        }
-        nd->seen = TRUE;
-        e->unseen--;
-      }
+      /* Most lines: a program with one needle, which the line cannot
+       * hold, as the entry's copy of its head tells. */
+      if (e->n_out == 1 && first_cannot_hold(e, rec, p))
+        break;
+      match_needles(e, rec, p);
       break;
     }
     case NL_TRACE_PKT_DELIVER: {
