@@ -20,6 +20,7 @@
 #include "sim/core/rand.h"
 #include "sim/tcp/tcp.h"
 #include "sim/core/trace.h"
+#include "sim/net/net.h"
 #include "sim/net/wire.h"
 
 #define ADDR_A 0x0a000001u /* 10.0.0.1 */
@@ -56,6 +57,16 @@ struct Wire {
   NlTime busy_until[2];
   uint64_t sent, dropped, pkt_id;
   int drop_next[2]; /* drop the next N packets host i sends */
+  uint64_t seed;
+  /* wire_use_packets: the stacks hand over NlPackets (send_packet), the
+   * wire carries them and the receiver takes them (nl_tcp_input_packet),
+   * as the lab's hosts do.  @shared: packets handed over that their
+   * sender still holds (nl_packet_share); @shared_resent: of those, ones
+   * whose data does not start past every byte sent before. */
+  gboolean packets;
+  uint64_t shared, shared_resent;
+  uint32_t seq_end[2]; /* past the highest data byte each host sent */
+  gboolean seq_seen[2];
 };
 
 typedef struct {
@@ -63,6 +74,7 @@ typedef struct {
   Wire *w;
   int to;
   size_t len;
+  NlPacket *pkt; /* in packet mode, else NULL and the bytes in data */
   guint8 data[];
 } WirePkt;
 
@@ -70,7 +82,12 @@ G_GNUC_UNUSED static void wire_deliver(NlEvent *ev, void *data) {
   WirePkt *p = data;
   Host *h = &p->w->h[p->to];
   (void)ev;
-  if (!h->dead) {
+  if (p->pkt != NULL) {
+    if (h->dead)
+      nl_packet_free(p->pkt);
+    else
+      nl_tcp_input_packet(h->st, p->pkt, &p->pkt->ip4); /* takes it */
+  } else if (!h->dead) {
     if (p->data[9] == NL_IPPROTO_ICMP)
       nl_tcp_icmp_input(h->st, p->data, p->len);
     else
@@ -79,27 +96,63 @@ G_GNUC_UNUSED static void wire_deliver(NlEvent *ev, void *data) {
   g_free(p);
 }
 
-G_GNUC_UNUSED static void wire_put(Wire *w, int from, const guint8 *pkt,
-                                   size_t len, NlTime extra) {
+/* When a packet of @len bytes from host @from, put on the wire now, arrives
+ * (@extra late), or -1 when the queue is full. */
+G_GNUC_UNUSED static NlTime wire_arrival(Wire *w, int from, size_t len,
+                                         NlTime extra) {
   NlTime now = nl_event_now(w->q);
   NlTime start = MAX(now, w->busy_until[from]);
   if (w->rate_bps) {
     size_t waiting = (size_t)((start - now) * (double)w->rate_bps / 8e9);
     if (waiting + len > w->queue_limit) {
       w->dropped++;
-      return;
+      return -1;
     }
     NlTime tx = (NlTime)((double)len * 8 * 1e9 / (double)w->rate_bps);
     w->busy_until[from] = start + tx;
     start += tx;
   }
+  return start + w->latency + extra;
+}
+
+/* Puts @pkt (transfer full) on the wire from host @from. */
+G_GNUC_UNUSED static void wire_put_packet(Wire *w, int from, NlPacket *pkt,
+                                          NlTime extra) {
+  NlTime at = wire_arrival(w, from, pkt->len, extra);
+  if (at < 0) {
+    nl_packet_free(pkt);
+    return;
+  }
+  WirePkt *p = g_malloc(sizeof *p);
+  p->w = w;
+  p->to = 1 - from;
+  p->len = pkt->len;
+  p->pkt = pkt;
+  nl_event_init(&p->ev, wire_deliver, p);
+  nl_event_schedule(w->q, &p->ev, at);
+}
+
+G_GNUC_UNUSED static void wire_put(Wire *w, int from, const guint8 *pkt,
+                                   size_t len, NlTime extra) {
+  if (w->packets) {
+    /* A copy of its own, as a duplicating link makes. */
+    NlPacket *c = nl_packet_new(pkt, len);
+    g_assert_null(nl_packet_ip4(c));
+    c->tcp_sum_ok = TRUE;
+    wire_put_packet(w, from, c, extra);
+    return;
+  }
+  NlTime at = wire_arrival(w, from, len, extra);
+  if (at < 0)
+    return;
   WirePkt *p = g_malloc(sizeof *p + len);
   p->w = w;
   p->to = 1 - from;
   p->len = len;
+  p->pkt = NULL;
   memcpy(p->data, pkt, len);
   nl_event_init(&p->ev, wire_deliver, p);
-  nl_event_schedule(w->q, &p->ev, start + w->latency + extra);
+  nl_event_schedule(w->q, &p->ev, at);
 }
 
 G_GNUC_UNUSED static void hook_output(void *ctx, const guint8 *pkt,
@@ -128,6 +181,53 @@ G_GNUC_UNUSED static void hook_output(void *ctx, const guint8 *pkt,
     wire_put(w, h->idx, pkt, len, extra);
 }
 
+/* Packet mode's send_packet: the packet itself goes on the wire (or a
+ * copy of it, for a duplicate); the same draws and records as hook_output. */
+G_GNUC_UNUSED static void hook_send_packet(void *ctx, NlPacket *pkt) {
+  Host *h = ctx;
+  Wire *w = h->w;
+  g_assert_true(pkt->ip4_ok && pkt->tcp_sum_ok);
+  NlTcpHeader th;
+  g_assert_null(nl_tcp4_parse(pkt->data, pkt->len, &pkt->ip4, &th));
+  size_t dlen = pkt->len - NL_IP4_HDR_LEN - th.hdr_bytes;
+  if (dlen > 0) {
+    uint32_t end = th.seq + (uint32_t)dlen;
+    if (pkt->shares > 0) {
+      w->shared++;
+      if (w->seq_seen[h->idx] && (int32_t)(th.seq - w->seq_end[h->idx]) < 0)
+        w->shared_resent++;
+    }
+    if (!w->seq_seen[h->idx] || (int32_t)(end - w->seq_end[h->idx]) > 0)
+      w->seq_end[h->idx] = end;
+    w->seq_seen[h->idx] = TRUE;
+  }
+  w->sent++;
+  nl_trace_add(w->trace, nl_event_now(w->q), NL_TRACE_PKT_SEND, h->node,
+               w->h[1 - h->idx].node, ++w->pkt_id, 0, pkt->data,
+               (guint32)pkt->len);
+  gboolean lost = h->dead || w->h[1 - h->idx].dead;
+  if (!lost && w->drop_next[h->idx] > 0) {
+    w->drop_next[h->idx]--;
+    w->dropped++;
+    lost = TRUE;
+  }
+  if (!lost && w->loss > 0 && nl_rand_chance(&w->rand, w->loss)) {
+    w->dropped++;
+    lost = TRUE;
+  }
+  if (lost) {
+    nl_packet_free(pkt);
+    return;
+  }
+  NlTime extra = 0;
+  if (w->reorder > 0 && nl_rand_chance(&w->rand, w->reorder))
+    extra = w->reorder_delay;
+  gboolean dup = w->dup > 0 && nl_rand_chance(&w->rand, w->dup);
+  if (dup)
+    wire_put(w, h->idx, pkt->data, pkt->len, extra); /* before: it copies */
+  wire_put_packet(w, h->idx, pkt, extra);
+}
+
 G_GNUC_UNUSED static gboolean hook_route(void *ctx, uint32_t dst, uint32_t *src,
                                          guint *mtu) {
   Host *h = ctx;
@@ -152,8 +252,25 @@ G_GNUC_UNUSED static void hook_notify(void *ctx, NlTcpSock *s, void *user) {
   }
 }
 
+static void wire_stacks_new(Wire *w) {
+  static const char *names[2] = {"alice", "bob"};
+  for (int i = 0; i < 2; i++) {
+    Host *h = &w->h[i];
+    NlTcpHooks hooks = {.ctx = h,
+                        .output = hook_output,
+                        .route = hook_route,
+                        .is_local = hook_is_local,
+                        .notify = hook_notify};
+    if (w->packets)
+      hooks.send_packet = hook_send_packet;
+    h->st =
+        nl_tcp_stack_new(w->q, w->trace, h->node, w->seed, names[i], &hooks);
+  }
+}
+
 static Wire *wire_new(uint64_t seed, NlTime latency) {
   Wire *w = g_new0(Wire, 1);
+  w->seed = seed;
   w->q = nl_event_queue_new();
   w->trace = nl_trace_new();
   nl_rand_init(&w->rand, seed, "test-wire");
@@ -168,14 +285,19 @@ static Wire *wire_new(uint64_t seed, NlTime latency) {
     h->idx = i;
     h->addr = i == 0 ? ADDR_A : ADDR_B;
     h->node = nl_trace_intern(w->trace, names[i]);
-    NlTcpHooks hooks = {.ctx = h,
-                        .output = hook_output,
-                        .route = hook_route,
-                        .is_local = hook_is_local,
-                        .notify = hook_notify};
-    h->st = nl_tcp_stack_new(w->q, w->trace, h->node, seed, names[i], &hooks);
   }
+  wire_stacks_new(w);
   return w;
+}
+
+/* Packet mode (see Wire.packets), before any socket is made. */
+G_GNUC_UNUSED static void wire_use_packets(Wire *w) {
+  for (int i = 0; i < 2; i++) {
+    g_assert_cmpuint(nl_tcp_stack_n_socks(w->h[i].st), ==, 0);
+    nl_tcp_stack_free(w->h[i].st);
+  }
+  w->packets = TRUE;
+  wire_stacks_new(w);
 }
 
 G_GNUC_UNUSED static void wire_free(Wire *w) {

@@ -39,7 +39,7 @@ typedef struct {
 } PacketBlock;
 
 #define PKT_CLASSES 2
-static const guint pkt_class_cap[PKT_CLASSES] = {256, 2048};
+static const guint pkt_class_cap[PKT_CLASSES] = {256, NL_PACKET_BLOCK_MAX};
 static const guint pkt_keep_max[PKT_CLASSES] = {16384, 8192};
 
 typedef struct {
@@ -115,6 +115,7 @@ static inline NlPacket *packet_alloc(size_t len) {
   p->ip4_ok = p->udp_sum_ok = p->tcp_sum_ok = FALSE;
   p->owner_next = NULL;
   p->owner_off = p->owner_len = 0;
+  p->shares = 0;
   return p;
 }
 
@@ -179,13 +180,11 @@ G_GNUC_NO_INLINE static void packet_free_slow(PacketBlock *b, gint k) {
   keep->blocks[keep->n++] = b;
 }
 
-void nl_packet_free(NlPacket *p) {
-  if (p == NULL)
-    return;
+/* The last holder's free. */
+static inline void packet_release(NlPacket *p) {
   PacketBlock *b = (PacketBlock *)p;
   if (p->data != b->buf)
     g_free(p->data);
-  p->stage = 0; /* off the links, whoever frees it */
   gint k = p->size_class;
   PacketKeep *keep = &pkt_keep[k >= 0 ? k : 0];
   if (G_UNLIKELY(k < 0 || keep->n == keep->cap)) {
@@ -193,6 +192,27 @@ void nl_packet_free(NlPacket *p) {
     return;
   }
   keep->blocks[keep->n++] = b;
+}
+
+void nl_packet_free(NlPacket *p) {
+  if (p == NULL)
+    return;
+  p->stage = 0; /* off the links, whoever frees it */
+  if (p->shares > 0) {
+    p->shares--; /* a holder frees it */
+    return;
+  }
+  packet_release(p);
+}
+
+void nl_packet_unshare(NlPacket *p) {
+  /* The stage is not the holder's: the owner may still have @p on a
+   * link (a retransmission's ACK can come first). */
+  if (p->shares > 0) {
+    p->shares--;
+    return;
+  }
+  packet_release(p);
 }
 
 void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap) {

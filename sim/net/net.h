@@ -100,6 +100,8 @@ struct NlPacket {
    * @owner_next, its payload @owner_len bytes at @owner_off in data. */
   NlPacket *owner_next;
   guint owner_off, owner_len;
+  /* Holders of its bytes besides its owner (nl_packet_share). */
+  guint shares;
 };
 
 /* What a node's upper layers do with packets.  All optional. */
@@ -360,7 +362,30 @@ static inline const char *nl_packet_ip4(NlPacket *p) {
 static inline gboolean nl_packet_is_ip6(const NlPacket *p) {
   return !p->ip4_ok && p->len >= 1 && (p->data[0] >> 4) == 6;
 }
+/* Frees @p, its owner's: unless nl_packet_share gave it other holders,
+ * of whom the last to let go (nl_packet_unshare) frees it. */
 void nl_packet_free(NlPacket *p);
+
+/* nl_packet_alloc of at most this many bytes keeps them in the packet's
+ * own block, where they stay until the packet is freed
+ * (nl_packet_set_data gives the packet other bytes, leaving these). */
+#define NL_PACKET_BLOCK_MAX 2048
+
+/**
+ * nl_packet_share: one more holder of @p's bytes besides its owner (a TCP
+ * send queue keeps the bytes of a segment it sent, for a retransmission).
+ * The owner goes on as if it were the only one (it hands @p on, frees it
+ * with nl_packet_free); the holder lets go with nl_packet_unshare; the
+ * last of them frees @p.  Nobody writes the bytes they share (the holder
+ * reads only its own, which must lie within the first
+ * NL_PACKET_BLOCK_MAX of a packet allocated that size or smaller, and
+ * before @p->len) while they share them.
+ */
+static inline void nl_packet_share(NlPacket *p) {
+  p->shares++;
+}
+/* A holder's nl_packet_free (see nl_packet_share). */
+void nl_packet_unshare(NlPacket *p);
 /* Replaces @p's bytes with @data (transfer full: g_malloc'd, @cap bytes
  * allocated, @len used). */
 void nl_packet_set_data(NlPacket *p, guint8 *data, guint len, guint cap);

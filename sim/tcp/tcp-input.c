@@ -290,7 +290,7 @@ static gboolean process_ack(NlTcpSock *s, const Seg *g) {
     s->snd_nxt = ack;
   if (SEQ_GT(ack, s->snd_buf_seq)) {
     size_t n = MIN((size_t)(ack - s->snd_buf_seq), s->sndq.len);
-    nl__tcp_sndq_drop(s->st, &s->sndq, n);
+    nl__tcp_sndq_drop(&s->sndq, n);
     s->snd_buf_seq += (uint32_t)n;
   }
   if (s->in_recovery) {

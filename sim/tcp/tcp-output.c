@@ -98,9 +98,21 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
   size_t hl = NL_IP4_HDR_LEN + NL_TCP_HDR_LEN +
               ((flags & NL_TCP_SYN) ? nl_tcp4_options_len(&h)
                                     : nl__tcp_opt_len(s));
-  guint8 *pkt = out_begin(st, hl + dlen);
-  if (dlen)
-    nl__tcp_sndq_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
+  /* A whole block sent the first time goes in its own packet (tcp-priv.h);
+   * any other data is copied into a new one. */
+  NlPacket *given = NULL;
+  if (dlen && st->hooks.send_packet != NULL)
+    given = nl__tcp_sndq_give(&s->sndq, seq - s->snd_buf_seq, dlen, hl);
+  guint8 *pkt;
+  if (given != NULL) {
+    g_assert(st->out == NULL); /* every packet begun is sent */
+    st->out = given;
+    pkt = given->data;
+  } else {
+    pkt = out_begin(st, hl + dlen);
+    if (dlen)
+      nl__tcp_sndq_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
+  }
   uint16_t ip_id = st->ip_id++;
   size_t len = nl_tcp4_build(pkt, s->key.laddr, s->key.raddr, &h, pkt + hl,
                              dlen, ip_id, NL_TCP_TTL, TRUE);

@@ -31,16 +31,24 @@ enum { NL_RCV_SHUTDOWN = 1, NL_SEND_SHUTDOWN = 2, NL_SHUTDOWN_MASK = 3 };
 
 /* The send queue: the stream's unacknowledged and unsent bytes in blocks
  * of one segment's payload each (the MSS when the block was begun), as
- * Linux keeps one skb per segment: a full-size segment is then built from
- * one block with one copy, and send() copies the user's bytes in
- * segment-sized pieces.  Segment boundaries are still decided from the
- * byte stream (tcp-output.c); a segment that starts inside a block (after
- * a short one) is copied from two.  Positions are counted from the
- * stream's first byte. */
+ * Linux keeps one skb per segment: send() copies the user's bytes in
+ * segment-sized pieces.  Each block is the payload of a packet allocated
+ * for its segment, behind room for the segment's headers, so the segment
+ * that carries a whole block for the first time is built in that packet
+ * and sent without copying the bytes: the packet is then shared
+ * (nl_packet_share) with the network and the receiver, who only read
+ * those bytes, and a later transmission copies them into a new packet.
+ * Segment boundaries are still decided from the byte stream
+ * (tcp-output.c); a segment that is not a whole block (after a short one,
+ * a window's fragment) is copied from one or two.  Positions are counted
+ * from the stream's first byte. */
 typedef struct {
-  guint8 *data;
+  NlPacket *pkt;     /* holds the bytes */
+  guint8 *data;      /* the bytes: pkt's, after head bytes of headers */
   uint64_t pos;      /* stream position of data[0] */
   uint32_t len, cap; /* bytes held, bytes it can hold */
+  uint8_t head;      /* the headers' room: IPv4, TCP and options */
+  uint8_t given;     /* pkt went as its segment: shared, no more bytes */
 } NlTcpBlk;
 
 /* The blocks' descriptors are kept apart from their bytes, in a ring that
@@ -191,9 +199,6 @@ struct NlTcpStack {
   uint16_t ip_id;
   uint64_t isn_secret;
   NlTcpStats stats;
-  /* Emptied send-queue blocks of free_cap bytes kept for reuse. */
-  guint8 **free_blks;
-  guint n_free_blks, free_cap;
   NlPacket *out; /* the packet being built (hooks.send_packet), or NULL */
   guint8 pkt[NL_IP4_MAX_LEN]; /* where it is built for hooks.output */
 };
@@ -245,8 +250,9 @@ void nl__tcp_rcvq_take(NlTcpRcvq *q, guint8 *dst, size_t n);
 void nl__tcp_rcvq_free(NlTcpRcvq *q);
 void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n);
 void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n);
-void nl__tcp_sndq_drop(NlTcpStack *st, NlTcpSndq *q, size_t n);
-void nl__tcp_sndq_free(NlTcpStack *st, NlTcpSndq *q);
+NlPacket *nl__tcp_sndq_give(NlTcpSndq *q, size_t off, size_t n, size_t head);
+void nl__tcp_sndq_drop(NlTcpSndq *q, size_t n);
+void nl__tcp_sndq_free(NlTcpSndq *q);
 
 /* tcp-output.c */
 void nl__tcp_output(NlTcpSock *s);

@@ -124,32 +124,6 @@ void nl__tcp_rcvq_free(NlTcpRcvq *q) {
 
 /* ---- the send queue (tcp-priv.h) --------------------------------------- */
 
-/* Emptied blocks a stack keeps for its next ones: a bulk sender's ACKs
- * free two at a time until a third of its send buffer (up to 4 MiB, some
- * 2,900 blocks) is free, then its writer fills them again.  So no more is
- * kept than the send queues held, and when a socket is freed no more than
- * a few.  Only blocks of one size are kept (the MSS of most sockets). */
-#define NL_TCP_FREE_BLKS_MAX 2048
-#define NL_TCP_FREE_BLKS_IDLE 32
-
-static guint8 *blk_new(NlTcpStack *st, uint32_t cap) {
-  if (st->n_free_blks > 0 && st->free_cap == cap)
-    return st->free_blks[--st->n_free_blks];
-  return g_malloc(cap);
-}
-
-static void blk_free(NlTcpStack *st, guint8 *data, uint32_t cap) {
-  if (st->n_free_blks == 0)
-    st->free_cap = cap;
-  if (st->free_cap == cap && st->n_free_blks < NL_TCP_FREE_BLKS_MAX) {
-    if (st->free_blks == NULL)
-      st->free_blks = g_new(guint8 *, NL_TCP_FREE_BLKS_MAX);
-    st->free_blks[st->n_free_blks++] = data;
-  } else {
-    g_free(data);
-  }
-}
-
 static inline NlTcpBlk *sndq_at(const NlTcpSndq *q, guint i) {
   return &q->v[(q->first + i) & (q->cap - 1)];
 }
@@ -163,7 +137,7 @@ void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
   q->len += n;
   if (q->n > 0) {
     NlTcpBlk *t = sndq_at(q, q->n - 1);
-    if (t->len < t->cap && t->pos >= unsent_at) {
+    if (t->len < t->cap && t->pos >= unsent_at && !t->given) {
       size_t k = MIN(n, (size_t)(t->cap - t->len));
       memcpy(t->data + t->len, src, k);
       t->len += (uint32_t)k;
@@ -172,6 +146,7 @@ void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
     }
   }
   uint32_t cap = MAX(s->mss, 64u);
+  uint8_t head = (uint8_t)(NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl__tcp_opt_len(s));
   while (n > 0) {
     if (q->n == q->cap) {
       /* Doubled, the ring's blocks in order from index 0. */
@@ -190,7 +165,10 @@ void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
       pos = t->pos + t->len;
     }
     NlTcpBlk *b = sndq_at(q, q->n++);
-    b->data = blk_new(s->st, cap);
+    b->pkt = nl_packet_alloc(head + cap);
+    b->data = b->pkt->data + head;
+    b->head = head;
+    b->given = 0;
     b->cap = cap;
     b->pos = pos;
     b->len = (uint32_t)MIN(n, (size_t)cap);
@@ -224,8 +202,27 @@ void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n) {
   q->cur = i;
 }
 
+/* The packet to send the @n queued bytes from offset @off in, when they
+ * are a whole block not sent before, whose headers' room is @head bytes:
+ * its packet, shared (given: the caller sends it).  NULL otherwise (the
+ * caller copies them). */
+NlPacket *nl__tcp_sndq_give(NlTcpSndq *q, size_t off, size_t n, size_t head) {
+  uint64_t pos = q->start + off;
+  guint i = q->cur < q->n && sndq_at(q, q->cur)->pos <= pos ? q->cur : 0;
+  NlTcpBlk *b = sndq_at(q, i);
+  while (b->pos + b->len <= pos)
+    b = sndq_at(q, ++i);
+  if (b->pos != pos || b->len != n || b->given || b->head != head ||
+      b->head + b->cap > NL_PACKET_BLOCK_MAX)
+    return NULL;
+  b->given = 1;
+  q->cur = i;
+  nl_packet_share(b->pkt);
+  return b->pkt;
+}
+
 /* Drops the first @n queued bytes (acknowledged). */
-void nl__tcp_sndq_drop(NlTcpStack *st, NlTcpSndq *q, size_t n) {
+void nl__tcp_sndq_drop(NlTcpSndq *q, size_t n) {
   g_assert(n <= q->len);
   q->len -= n;
   q->start += n;
@@ -234,7 +231,7 @@ void nl__tcp_sndq_drop(NlTcpStack *st, NlTcpSndq *q, size_t n) {
     NlTcpBlk *b = sndq_at(q, k);
     if (b->pos + b->len > q->start)
       break;
-    blk_free(st, b->data, b->cap);
+    nl_packet_unshare(b->pkt);
     k++;
   }
   q->first = (q->first + k) & (q->cap ? q->cap - 1 : 0);
@@ -242,15 +239,11 @@ void nl__tcp_sndq_drop(NlTcpStack *st, NlTcpSndq *q, size_t n) {
   q->cur = q->cur >= k ? q->cur - k : 0;
 }
 
-void nl__tcp_sndq_free(NlTcpStack *st, NlTcpSndq *q) {
-  for (guint i = 0; i < q->n; i++) {
-    NlTcpBlk *b = sndq_at(q, i);
-    blk_free(st, b->data, b->cap);
-  }
+void nl__tcp_sndq_free(NlTcpSndq *q) {
+  for (guint i = 0; i < q->n; i++)
+    nl_packet_unshare(sndq_at(q, i)->pkt);
   g_free(q->v);
   memset(q, 0, sizeof *q);
-  while (st->n_free_blks > NL_TCP_FREE_BLKS_IDLE)
-    g_free(st->free_blks[--st->n_free_blks]);
 }
 
 /* ---- stack ------------------------------------------------------------ */
@@ -296,7 +289,7 @@ NlTcpStack *nl_tcp_stack_new(NlEventQueue *q, NlTrace *trace,
 
 static void sock_free(NlTcpSock *s) {
   nl__tcp_timers_cancel(s);
-  nl__tcp_sndq_free(s->st, &s->sndq);
+  nl__tcp_sndq_free(&s->sndq);
   nl__tcp_rcvq_free(&s->rcvq);
   while (s->ooo) {
     NlTcpOoo *o = s->ooo;
@@ -313,9 +306,6 @@ void nl_tcp_stack_free(NlTcpStack *st) {
   GList *l;
   while ((l = g_queue_pop_head_link(&st->all)) != NULL)
     sock_free(l->data);
-  while (st->n_free_blks > 0)
-    g_free(st->free_blks[--st->n_free_blks]);
-  g_free(st->free_blks);
   g_hash_table_destroy(st->conns);
   g_hash_table_destroy(st->ports);
   g_free(st->notify.v);
