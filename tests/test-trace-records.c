@@ -458,6 +458,79 @@ static void test_trace_text_at_a_page_end(void **state) {
   munmap(mem, 2 * page);
 }
 
+typedef struct {
+  GString *written;
+  unsigned flushes;
+} Flushed;
+
+static void flush_block(void *data, GString *block) {
+  Flushed *f = data;
+  g_string_append_len(f->written, block->str, (gssize)block->len);
+  g_string_truncate(block, 0);
+  f->flushes++;
+}
+
+/* nl_trace_listen_text writes the line of every record added, of every
+ * kind, as nl_trace_write_text's lines of the same records (kept, then
+ * formatted), in blocks of at least @flush_at bytes; it is heard with
+ * other listeners on the trace (which still hear their kinds), and once
+ * stopped it writes nothing more. */
+static void test_trace_listen_text_writes_every_line(void **state) {
+  NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
+  Heard h = {g_string_new(NULL)};
+  nl_trace_listen(t, 1u << NL_TRACE_NOTE, hear, &h);
+  GString *block = g_string_new(NULL);
+  Flushed f = {g_string_new(NULL), 0};
+  NlTraceText *x = nl_trace_listen_text(t, block, 1000, flush_block, &f);
+  guint32 a = nl_trace_intern(t, "alice"), b = nl_trace_intern(t, "b/p");
+  guint8 pkt[200];
+  for (int i = 0; i < 3000; i++) {
+    NlTraceKind k = (NlTraceKind)(i % NL_TRACE_N_KINDS);
+    NlTime when = (NlTime)i * 333;
+    if (k == NL_TRACE_PKT_SEND || k == NL_TRACE_PKT_RECV ||
+        k == NL_TRACE_PKT_DROP || k == NL_TRACE_PKT_DELIVER ||
+        k == NL_TRACE_NAT_XLATE) {
+      size_t n = nl_udp4_build(pkt, 0x0a000001 + (uint32_t)(i % 7), 1000,
+                               0x0a000002, 7, "data", (size_t)(i % 5),
+                               (uint16_t)i, 64, FALSE);
+      nl_trace_add(t, when, k, a, i % 3 ? b : 0, (uint64_t)i / 4,
+                   k == NL_TRACE_PKT_DROP ? NL_DROP_LOSS : 0, pkt,
+                   (guint32)n);
+    } else {
+      nl_trace_addf(t, when, k, i % 2 ? a : b, i % 3 ? b : 0, 0, 0,
+                    "text %d\t%s", i, i % 11 ? "" : "\\ and more");
+    }
+  }
+  flush_block(&f, block);
+  GString *want = g_string_new(NULL);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p))
+    nl_trace_format_line(t, rec, p, want);
+  assert_int_equal(nl_trace_count(t), 3000);
+  assert_string_equal(f.written->str, want->str);
+  assert_true(f.flushes > 10);
+  assert_true(h.seen->len > 0); /* the other listener still heard */
+  /* Kept or not, each is heard: with no kind kept, a call's line. */
+  nl_trace_set_mask(t, 0);
+  nl_trace_addf(t, 5, NL_TRACE_CALL, a, b, 0, 0, "send(3) = 1");
+  assert_string_equal(block->str,
+                      "0.000000005 alice call [b/p] send(3) = 1\n");
+  assert_int_equal(nl_trace_count(t), 3000);
+  g_string_truncate(block, 0);
+  nl_trace_text_stop(x);
+  nl_trace_addf(t, 0, NL_TRACE_NOTE, a, 0, 0, 0, "after");
+  assert_int_equal(block->len, 0);
+  g_string_free(want, TRUE);
+  g_string_free(f.written, TRUE);
+  g_string_free(block, TRUE);
+  g_string_free(h.seen, TRUE);
+  nl_trace_free(t);
+}
+
 /* A packet's decode is remembered by its bytes, in a slot chosen by the
  * record's id (4096 slots), and the last decode besides: whatever ids and
  * bytes come, each line is the decoder's text of its own bytes -- the
@@ -832,6 +905,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_escapes_control_bytes),
     cmocka_unit_test(test_trace_text_escapes_anywhere),
     cmocka_unit_test(test_trace_text_at_a_page_end),
+    cmocka_unit_test(test_trace_listen_text_writes_every_line),
     cmocka_unit_test(test_trace_text_form_of_tcp),
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
     cmocka_unit_test(test_trace_text_forwarded_packet_decoded_once),
