@@ -447,9 +447,18 @@ void nl__trace_call(NlThread *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * without a format: "CALL(FD, LEN bytes, ADDR) = R" (" bytes" when
  * @bytes, ", ADDR" when @addr), R as a number, or as "-NAME" of the errno
  * -R when @r < 0 and @errname (strerrorname_np's text). */
-void nl__trace_call_io(NlThread *t, const char *call, int fd, size_t len,
-                       gboolean bytes, const char *addr, ssize_t r,
-                       gboolean errname);
+void nl__trace_call_io_n(NlThread *t, const char *call, size_t call_len,
+                         int fd, size_t len, gboolean bytes, const char *addr,
+                         size_t addr_len, ssize_t r, gboolean errname);
+/* (The call's name is a literal: its length is known where it is
+ * written.) */
+static inline void nl__trace_call_io(NlThread *t, const char *call, int fd,
+                                     size_t len, gboolean bytes,
+                                     const char *addr, ssize_t r,
+                                     gboolean errname) {
+  nl__trace_call_io_n(t, call, strlen(call), fd, len, bytes, addr,
+                      addr != NULL ? strlen(addr) : 0, r, errname);
+}
 /* Names the call @t is in (a string literal), so that if it waits,
  * nl__block() records a BLOCK ("accept(3)") before the first wait. */
 static inline void nl__call_begin(NlThread *t, const char *name, int fd) {

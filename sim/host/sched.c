@@ -664,9 +664,29 @@ void nl__trace_call(NlThread *t, const char *fmt, ...) {
     g_free(s);
 }
 
-void nl__trace_call_io(NlThread *t, const char *call, int fd, size_t len,
-                       gboolean bytes, const char *addr, ssize_t r,
-                       gboolean errname) {
+/* @n bytes from @s to @d: up to 32 in two overlapping moves (no call, no
+ * byte read past @s + @n), more by memcpy.  A call's name and address. */
+static inline void copy_piece(char *d, const char *s, size_t n) {
+  if (n > 32) {
+    memcpy(d, s, n);
+  } else if (n >= 16) {
+    memcpy(d, s, 16);
+    memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8) {
+    memcpy(d, s, 8);
+    memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    for (size_t i = 0; i < n; i++)
+      d[i] = s[i];
+  }
+}
+
+void nl__trace_call_io_n(NlThread *t, const char *call, size_t nc, int fd,
+                         size_t len, gboolean bytes, const char *addr,
+                         size_t na, ssize_t r, gboolean errname) {
   NlWorld *w = t->proc->host->world;
   NlTrace *tr = nl_world_trace(w);
   if (t->quiet || !nl_trace_wants(tr, NL_TRACE_CALL))
@@ -674,7 +694,6 @@ void nl__trace_call_io(NlThread *t, const char *call, int fd, size_t len,
   const char *err = errname && r < 0 ? strerrorname_np((int)-r) : NULL;
   if (errname && r < 0 && err == NULL)
     err = "(null)"; /* as printf's %s writes it */
-  size_t nc = strlen(call), na = addr != NULL ? strlen(addr) : 0;
   size_t ne = err != NULL ? strlen(err) : 0;
   if (nc + na + ne > 160) {
     /* Not from natlab's own calls; as printf writes it. */
@@ -690,7 +709,7 @@ void nl__trace_call_io(NlThread *t, const char *call, int fd, size_t len,
   }
   char text[256];
   char *e = text;
-  memcpy(e, call, nc);
+  copy_piece(e, call, nc);
   e += nc;
   *e++ = '(';
   if (fd < 0)
@@ -704,7 +723,7 @@ void nl__trace_call_io(NlThread *t, const char *call, int fd, size_t len,
   }
   if (addr != NULL) {
     memcpy(e, ", ", 2);
-    memcpy(e + 2, addr, na);
+    copy_piece(e + 2, addr, na);
     e += 2 + na;
   }
   memcpy(e, ") = ", 4);
