@@ -451,11 +451,13 @@ void nl__trace_call_io_n(NlThread *t, const char *call, size_t call_len,
                          int fd, size_t len, gboolean bytes, const char *addr,
                          size_t addr_len, ssize_t r, gboolean errname);
 /* (The call's name is a literal: its length is known where it is
- * written.) */
+ * written.  A run that records no call makes no call here.) */
 static inline void nl__trace_call_io(NlThread *t, const char *call, int fd,
                                      size_t len, gboolean bytes,
                                      const char *addr, ssize_t r,
                                      gboolean errname) {
+  if (!nl_trace_wants(nl_world_trace(t->proc->host->world), NL_TRACE_CALL))
+    return;
   nl__trace_call_io_n(t, call, strlen(call), fd, len, bytes, addr,
                       addr != NULL ? strlen(addr) : 0, r, errname);
 }
