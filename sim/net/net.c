@@ -1241,28 +1241,45 @@ static void hop_start(NlIface *from, NlPacket *pkt, uint32_t next_hop) {
 G_GNUC_NO_INLINE static void hop_start_general(NlWorld *w, NlIface *from,
                                                NlIface *to, NlPacket *pkt);
 
+/* The common hop, without calls but the schedule: to a neighbour, both
+ * ends up, no partition, a delay or nothing on the way out and nothing on
+ * the way in.  What hop_start_general does then. */
+static inline __attribute__((always_inline)) void
+hop_start_fast(NlWorld *w, NlIface *from, NlPacket *pkt) {
+  NlTime t = nl_event_now(w->queue);
+  pkt->sent_out = t;
+  if (from->up_latency_only) {
+    NlDirState *s = &from->up_state;
+    t += from->props.up.latency;
+    t = MAX(t, s->last_arrival);
+    s->last_arrival = t;
+  }
+  pkt->stage = STAGE_ARRIVE; /* on the link */
+  nl_event_schedule(w->queue, &pkt->ev, t);
+}
+
+/* The common hop and its SEND record, in a run that records sends (out of
+ * line: nl__hop_start_to's own stays without calls). */
+G_GNUC_NO_INLINE static void hop_start_fast_traced(NlWorld *w, NlIface *from,
+                                                   NlIface *to,
+                                                   NlPacket *pkt) {
+  trace_pkt(w, NL_TRACE_PKT_SEND, from->node, to->node, pkt, NL_DROP_NONE);
+  hop_start_fast(w, from, pkt);
+}
+
 void nl__hop_start_to(NlIface *from, NlIface *to, NlPacket *pkt) {
   NlWorld *w = from->node->world;
   pkt->from = from;
   pkt->to = to;
   pkt->id = ++w->next_pkt_id;
   w->stats.sent++;
-  /* The common hop, without calls but the schedule: to a neighbour, both
-   * ends up, no partition, a delay or nothing on the way out and nothing
-   * on the way in, no record wanted.  What hop_start_general does then. */
   if (G_LIKELY(to != NULL && to != from && from->tx_fast && to->rx_fast &&
-               w->n_blocked == 0 &&
-               !nl_trace_wants(w->trace, NL_TRACE_PKT_SEND))) {
-    NlTime t = nl_event_now(w->queue);
-    pkt->sent_out = t;
-    if (from->up_latency_only) {
-      NlDirState *s = &from->up_state;
-      t += from->props.up.latency;
-      t = MAX(t, s->last_arrival);
-      s->last_arrival = t;
+               w->n_blocked == 0)) {
+    if (G_UNLIKELY(nl_trace_wants(w->trace, NL_TRACE_PKT_SEND))) {
+      hop_start_fast_traced(w, from, to, pkt);
+      return;
     }
-    pkt->stage = STAGE_ARRIVE; /* on the link */
-    nl_event_schedule(w->queue, &pkt->ev, t);
+    hop_start_fast(w, from, pkt);
     return;
   }
   hop_start_general(w, from, to, pkt);
