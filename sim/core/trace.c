@@ -124,7 +124,7 @@ typedef struct {
   uint32_t frac_hi;   /* and the rest's first five digits, over 10^4 */
   DescSlot *slots; /* DESC_SLOTS, allocated on first use */
   DescSlot *last;  /* the slot of the last decode, or NULL */
-  KeyText *keys;   /* KEY_SETS * KEY_WAYS and one, allocated on first use */
+  KeyText *keys;   /* KEY_SETS * KEY_WAYS, allocated on first use */
 } DescCache;
 
 struct NlTrace {
@@ -1452,10 +1452,7 @@ static void desc_fill(DescSlot *d, const guint8 *payload, guint32 len,
 /* The set of KEY_WAYS entries where @key's decode may be kept. */
 static inline KeyText *key_set(DescCache *c, const uint64_t key[2]) {
   if (G_UNLIKELY(c->keys == NULL))
-    c->keys = g_new0(KeyText, KEY_SETS * KEY_WAYS + 1); /* (one more: a
-                                                         * text is read
-                                                         * 64 bytes at a
-                                                         * time) */
+    c->keys = g_new0(KeyText, KEY_SETS * KEY_WAYS);
   uint64_t h = (key[0] ^ (key[1] * 0x9e3779b97f4a7c15ull)) *
                0x9e3779b97f4a7c15ull;
   return &c->keys[(h >> (64 - 12)) * KEY_WAYS];
