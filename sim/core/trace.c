@@ -1209,29 +1209,32 @@ static char *put_escape(char *p, guint8 c) {
 }
 
 #ifdef __SSE2__
+/* The special bytes (control characters, DEL, backslash) of the 16 bytes
+ * in @v, bit i for byte i. */
+static inline unsigned special16(__m128i v) {
+  const __m128i lows = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+                bs = _mm_set1_epi8('\\');
+  return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+      _mm_cmpeq_epi8(_mm_min_epu8(v, lows), v),
+      _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, bs))));
+}
+
 /* The bits of the special bytes (control characters, DEL, backslash)
  * among the @w (32, 16 or 8) bytes at @s, which are copied to @p as they
  * are: bit i is byte i. */
 static inline unsigned put_block(char *p, const guint8 *s, int w) {
-  const __m128i lows = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
-                bs = _mm_set1_epi8('\\');
-#define NL_SPECIAL16(v)                                                      \
-  (unsigned)_mm_movemask_epi8(_mm_or_si128(                                  \
-      _mm_cmpeq_epi8(_mm_min_epu8((v), lows), (v)),                          \
-      _mm_or_si128(_mm_cmpeq_epi8((v), del), _mm_cmpeq_epi8((v), bs))))
   if (w == 8) {
     __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)s);
     _mm_storel_epi64((__m128i *)(void *)p, v);
-    return NL_SPECIAL16(v) & 0xffu; /* the high half's zeros masked off */
+    return special16(v) & 0xffu; /* the high half's zeros masked off */
   }
   __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)s);
   _mm_storeu_si128((__m128i *)(void *)p, v0);
   if (w == 16)
-    return NL_SPECIAL16(v0);
+    return special16(v0);
   __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
   _mm_storeu_si128((__m128i *)(void *)(p + 16), v1);
-  return NL_SPECIAL16(v0) | NL_SPECIAL16(v1) << 16;
-#undef NL_SPECIAL16
+  return special16(v0) | special16(v1) << 16;
 }
 
 /* put_text's steps of @w bytes while that many are left: each block
@@ -1326,57 +1329,31 @@ static char *put_text(char *p, const guint8 *s, gsize len) {
   return p;
 }
 
-/* Whether a short text is read whole in vectors, past its end within its
- * page (put_text_short).  Not under AddressSanitizer: the bytes past the
- * end are not the text's, which ASan would rightly report. */
-#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
-#define TEXT_OVERREAD 1
-#else
-#define TEXT_OVERREAD 0
-#endif
-
-/* The special bytes (control characters, DEL, backslash) of the 16 bytes
- * in @v, bit i for byte i. */
-#if TEXT_OVERREAD
-static inline unsigned special16(__m128i v) {
-  const __m128i lows = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
-                bs = _mm_set1_epi8('\\');
-  return (unsigned)_mm_movemask_epi8(_mm_or_si128(
-      _mm_cmpeq_epi8(_mm_min_epu8(v, lows), v),
-      _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, bs))));
-}
-#endif
-
-/* put_text's common case, a text of at most 64 bytes none of which needs
- * an escape (a call, a printed line), in one step: the 32 or 64 bytes
- * from @s are read (past the text's end, but within its page: an aligned
- * 64 bytes never cross a page, and a read that starts no later than 64
- * bytes before a page's end does not either), the special bytes among
- * the text's own looked for, and, when there are none, all stored at
- * @p, where 64 bytes may be written.  Returns the end, or NULL (nothing
- * written that counts) for any other text. */
+/* put_text's common case, a text of 16 to 64 bytes none of which needs an
+ * escape (a call, a printed line), in one step: the text is read in 16-byte
+ * vectors that lie within it (the last ones overlap those before: the first
+ * 16 and last 16 bytes, and for more than 32 the 16 after the first and
+ * before the last), the special bytes looked for, and, when there are none,
+ * the vectors stored at the same places from @p.  Nothing past the text is
+ * read (valgrind and ASan see only its own bytes).  Returns the end, or
+ * NULL (nothing written that counts) for any other text. */
 static inline char *put_text_short(char *p, const guint8 *s, gsize len) {
-#if TEXT_OVERREAD
-  /* (An empty text's pointer may be one past its page's end.) */
-  if (len == 0)
-    return p;
-  if (len > 64 || ((uintptr_t)s & 4095) > 4096 - 64)
+#ifdef __SSE2__
+  if (len < 16 || len > 64)
     return NULL;
-  const __m128i *v = (const __m128i *)(const void *)s;
-  __m128i v0 = _mm_loadu_si128(v), v1 = _mm_loadu_si128(v + 1);
-  uint64_t m = special16(v0) | (uint64_t)special16(v1) << 16;
+  const guint8 *t = s + len - 16;
+  __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)s),
+          v3 = _mm_loadu_si128((const __m128i *)(const void *)t);
+  unsigned m = special16(v0) | special16(v3);
   _mm_storeu_si128((__m128i *)(void *)p, v0);
-  _mm_storeu_si128((__m128i *)(void *)(p + 16), v1);
+  _mm_storeu_si128((__m128i *)(void *)(p + len - 16), v3);
   if (len > 32) {
-    __m128i v2 = _mm_loadu_si128(v + 2), v3 = _mm_loadu_si128(v + 3);
-    m |= (uint64_t)special16(v2) << 32 | (uint64_t)special16(v3) << 48;
-    _mm_storeu_si128((__m128i *)(void *)(p + 32), v2);
-    _mm_storeu_si128((__m128i *)(void *)(p + 48), v3);
+    __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(s + 16)),
+            v2 = _mm_loadu_si128((const __m128i *)(const void *)(t - 16));
+    m |= special16(v1) | special16(v2);
+    _mm_storeu_si128((__m128i *)(void *)(p + 16), v1);
+    _mm_storeu_si128((__m128i *)(void *)(p + len - 32), v2);
   }
-  /* Only the text's own bytes count (len is at most 64: the shift of a
-   * 1 by 64 is not made). */
-  if (len < 64)
-    m &= ((uint64_t)1 << len) - 1;
   return m == 0 ? p + len : NULL;
 #else
   (void)p;
