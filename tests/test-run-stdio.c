@@ -91,6 +91,39 @@ static void test_stdio_null_format_crashes(void **state) {
 }
 
 /* The same run twice: the same trace, byte for byte. */
+/* natlab run -q keeps only the lines of programs an expectation reads,
+ * and lines starting "ice: ": printf makes no text for the others (it
+ * counts their length), yet returns the same, and every line that starts
+ * so is kept, wherever its newline came from (the format, a string or a
+ * character argument, a line left pending). */
+static void test_stdio_unread_lines_counted_and_prefix_kept(void **state) {
+  char *s = prog("stdio");
+  char *text = g_strdup_printf("duration 1s\nhost a\n  run %s unread\n"
+                               "expect exit a/stdio code 0\n",
+                               s);
+  NlRunOptions quiet = {.trace_mask = NL_RUN_CHECK_KINDS,
+                        .output_unshown = TRUE};
+  TestRun *r = test_run_opts("s.nlab", text, &quiet);
+  assert_int_equal(r->failed, 0); /* every return value as printf's */
+  const char *want[] = {"ice: kept 1", "ice: kept 2", "ice: kept 3",
+                        "ice: kept 4", "ice: kept 6"};
+  GPtrArray *l = test_lines(r, NL_TRACE_STDOUT, "a/stdio");
+  assert_int_equal(l->len, G_N_ELEMENTS(want));
+  for (guint i = 0; i < l->len; i++)
+    assert_string_equal(g_ptr_array_index(l, i), want[i]);
+  g_ptr_array_unref(l);
+  test_run_free(r);
+  /* Standard output not recorded at all: every line only counted. */
+  NlRunOptions none = {.trace_mask = NL_RUN_CHECK_KINDS &
+                                     ~(1u << NL_TRACE_STDOUT)};
+  r = test_run_opts("s.nlab", text, &none);
+  assert_int_equal(r->failed, 0);
+  assert_int_equal(test_count_lines(r->text, "stdout [a/stdio]", NULL), 0);
+  test_run_free(r);
+  g_free(text);
+  g_free(s);
+}
+
 static void test_stdio_trace_is_deterministic(void **state) {
   char *s = prog("stdio");
   char *text = g_strdup_printf("duration 1s\nhost a\n  run %s\nhost b\n"
@@ -110,6 +143,7 @@ int main(void) {
       cmocka_unit_test(test_stdio_lines_as_the_program_wrote_them),
       cmocka_unit_test(test_stdio_expect_reads_line_up_to_nul),
       cmocka_unit_test(test_stdio_null_format_crashes),
+      cmocka_unit_test(test_stdio_unread_lines_counted_and_prefix_kept),
       cmocka_unit_test(test_stdio_trace_is_deterministic),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,6 +129,8 @@ typedef struct {
 
 struct NlTrace {
   uint64_t mask; /* first, for nl_trace_wants(): kept | listened to */
+  guint64 readers_changed; /* second (nl_trace_readers_changed()):
+                            * sources_forget() calls, and 1 */
   uint64_t keep; /* kinds kept */
   uint64_t listened; /* kinds some listener wants */
   uint64_t filtered; /* kinds kept only when keep_fn says so */
@@ -166,6 +168,8 @@ struct NlTraceText {
 };
 
 G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlTrace, mask) == 0);
+G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlTrace, readers_changed) ==
+                G_STRUCT_OFFSET(struct NlTraceMaskHolder, readers_changed));
 
 static const char *const kind_names[] = {
 #define NL_X(e, s, p) s,
@@ -205,6 +209,7 @@ static const char *const drop_names[] = {
 NlTrace *nl_trace_new(void) {
   NlTrace *t = g_new0(NlTrace, 1);
   t->mask = t->keep = ~(uint64_t)0;
+  t->readers_changed = 1; /* never 0: "not asked yet" to a caller */
   t->listeners = g_array_new(FALSE, FALSE, sizeof(Listener));
   t->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
   t->ids = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);
@@ -298,6 +303,7 @@ const char *nl_trace_name(const NlTrace *t, guint32 id) {
 
 /* nl_trace_wants_text's answers forgotten: who reads what changed. */
 static void sources_forget(NlTrace *t) {
+  t->readers_changed++;
   for (guint k = 0; k < NL_TRACE_N_KINDS; k++)
     if (t->sources[k] != NULL)
       g_array_set_size(t->sources[k], 0);
@@ -408,6 +414,34 @@ static G_GNUC_NO_INLINE gboolean wants_text_ask(NlTrace *t, NlTraceKind kind,
   return src->state == SRC_READ ||
          (src->state == SRC_PREFIX && has_keep_prefix(t, text, len));
 }
+
+NlTraceReaders nl_trace_source_readers(NlTrace *t, NlTraceKind kind,
+                                      guint32 node, guint32 peer) {
+  if (G_UNLIKELY(kind >= NL_TRACE_N_KINDS) || !nl_trace_wants(t, kind))
+    return NL_TRACE_READERS_NONE;
+  const GArray *a = t->sources[kind];
+  if (a == NULL || peer >= a->len ||
+      g_array_index(a, Source, peer).node != node ||
+      g_array_index(a, Source, peer).state == SRC_UNKNOWN) {
+    (void)wants_text_ask(t, kind, node, peer, "", 0); /* remembers it */
+    a = t->sources[kind];
+  }
+  switch (g_array_index(a, Source, peer).state) {
+    case SRC_NONE:
+      return NL_TRACE_READERS_NONE;
+    case SRC_PREFIX:
+      return NL_TRACE_READERS_PREFIX;
+    default:
+      return NL_TRACE_READERS_ALL;
+  }
+}
+
+gboolean nl_trace_prefix_may_start(const NlTrace *t, const void *start,
+                                   gsize len) {
+  /* A start shorter than the prefix may still begin one. */
+  return len < t->keep_prefix_len || has_keep_prefix(t, start, len);
+}
+
 
 gboolean nl_trace_wants_text(NlTrace *t, NlTraceKind kind, guint32 node,
                              guint32 peer, const void *text, gsize len) {
@@ -857,6 +891,9 @@ typedef struct {
   guint8 nwords;
   guint8 nconv;                 /* conversions, or NOT_SIMPLE */
   guint8 taken_last; /* in a pair's first slot: 1 when it was taken last */
+  guint8 text_len; /* the bytes of all its pieces of text */
+  guint8 ends_nl;  /* its last byte a newline of its text */
+  guint8 inner_nl; /* a newline of its text before its last byte */
   guint8 conv[FMT_CONVS];       /* CONV_* | length modifier << 4 */
   guint8 tlen[FMT_CONVS + 1];   /* the text before each, and after the last */
   uint64_t words[FMT_WORDS], masks[FMT_WORDS]; /* masks: the text's bytes */
@@ -914,6 +951,9 @@ static gboolean fmt_parse(FmtSlot *c, const char *fmt) {
   if (n != NOT_SIMPLE)
     c->tlen[n] = (guint8)piece;
   c->nconv = (guint8)n;
+  c->text_len = (guint8)t;
+  c->ends_nl = piece > 0 && c->text[t - 1] == '\n';
+  c->inner_nl = memchr(c->text, '\n', t - c->ends_nl) != NULL;
   unsigned off = (unsigned)((uintptr_t)fmt & 7);
   const char *a = fmt - off;
   c->nwords = (guint8)((off + len + 7) / 8);
@@ -1006,6 +1046,80 @@ int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap) {
   if (n < 0)
     n = g_vsnprintf(out, cap, fmt, ap);
   return n >= 0 && (gsize)n < cap ? n : -1;
+}
+
+#if LITERAL_WORDS
+/* The digits of @v in decimal: log10 from the highest bit set, corrected
+ * by one comparison (as nl_trace_put_uint counts them). */
+static inline gsize dec_digits(uint64_t v) {
+  v |= 1; /* 0 has one digit, as 1 */
+  unsigned n = ((64u - (unsigned)__builtin_clzll(v)) * 1233u) >> 12;
+  return n + (v >= nl__trace_pow10[n]);
+}
+
+/* The length put_conv would write for @conv and @lng, its argument taken
+ * from @ap; with @nl, *@nl set if it writes a newline. */
+static inline gsize conv_len(unsigned conv, unsigned lng, va_list *ap,
+                             gboolean *nl) {
+  switch (conv) {
+    case CONV_D: {
+      long long v = lng == 0   ? va_arg(*ap, int)
+                    : lng == 1 ? va_arg(*ap, long)
+                    : lng == 2 ? va_arg(*ap, long long)
+                               : va_arg(*ap, ssize_t);
+      unsigned long long a =
+          v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+      return (gsize)(v < 0) + dec_digits(a);
+    }
+    case CONV_U:
+    case CONV_X: {
+      unsigned long long v = lng == 0   ? va_arg(*ap, unsigned)
+                             : lng == 1 ? va_arg(*ap, unsigned long)
+                             : lng == 2 ? va_arg(*ap, unsigned long long)
+                                        : va_arg(*ap, size_t);
+      if (conv == CONV_U)
+        return dec_digits(v);
+      return (gsize)(67 - __builtin_clzll(v | 1)) / 4; /* hex digits */
+    }
+    case CONV_S: {
+      const char *s = va_arg(*ap, const char *);
+      if (s == NULL)
+        return sizeof "(null)" - 1;
+      gsize n = strlen(s);
+      if (nl != NULL && memchr(s, '\n', n) != NULL)
+        *nl = TRUE;
+      return n;
+    }
+    default: /* CONV_C */
+      if ((char)va_arg(*ap, int) == '\n' && nl != NULL)
+        *nl = TRUE;
+      return 1;
+  }
+}
+#endif
+
+int nl_trace_vformat_len(const char *fmt, va_list ap, gboolean lines,
+                         NlTraceTextShape *shape) {
+  *shape = (NlTraceTextShape){.start = ""};
+#if LITERAL_WORDS
+  const FmtSlot *c = fmt != NULL ? fmt_slot(fmt) : NULL;
+  if (c == NULL || c->nconv == NOT_SIMPLE)
+    return -1;
+  gboolean nl = c->inner_nl;
+  va_list aq;
+  va_copy(aq, ap);
+  gsize n = c->text_len;
+  for (unsigned k = 0; k < c->nconv; k++)
+    n += conv_len(c->conv[k] & 15, c->conv[k] >> 4, &aq, lines ? &nl : NULL);
+  va_end(aq);
+  shape->start = c->text;
+  shape->start_len = c->tlen[0];
+  shape->whole = c->ends_nl;
+  shape->one_line = lines && c->ends_nl && !nl;
+  return n <= G_MAXINT ? (int)n : -1;
+#else
+  return -1;
+#endif
 }
 
 void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,

@@ -238,6 +238,30 @@ void nl_trace_keep_sources(NlTrace *t, NlTraceSourceFn sources,
 gboolean nl_trace_wants_text(NlTrace *t, NlTraceKind kind, guint32 node,
                              guint32 peer, const void *text, gsize len);
 
+/* Who reads the records of a source (nl_trace_source_readers). */
+typedef enum {
+  NL_TRACE_READERS_NONE,   /* nothing: no record of it would matter */
+  NL_TRACE_READERS_ALL,    /* every record may matter */
+  NL_TRACE_READERS_PREFIX, /* only those nl_trace_prefix_may_start lets by */
+} NlTraceReaders;
+
+/**
+ * nl_trace_source_readers: who reads the records of @kind from program
+ * @peer on node @node, as nl_trace_wants_text answers for each record
+ * (and remembered as its answers are).
+ */
+NlTraceReaders nl_trace_source_readers(NlTrace *t, NlTraceKind kind,
+                                      guint32 node, guint32 peer);
+
+/* For NL_TRACE_READERS_PREFIX: FALSE when no text starting with the @len
+ * bytes at @start is kept. */
+gboolean nl_trace_prefix_may_start(const NlTrace *t, const void *start,
+                                   gsize len);
+
+/* A count, never 0, that moves whenever nl_trace_source_readers' answers
+ * may change (a listener, the mask or the filter changed). */
+static inline guint64 nl_trace_readers_changed(const NlTrace *t);
+
 /**
  * nl_trace_add: appends a record; @payload (@len bytes) is copied.
  */
@@ -261,6 +285,25 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
  */
 int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap)
     G_GNUC_PRINTF(3, 0);
+
+/* What every text made from a format with given arguments shares
+ * (nl_trace_vformat_len). */
+typedef struct {
+  const char *start; /* the format's text before its first conversion... */
+  gsize start_len;   /* ...this long: every text starts with it */
+  gboolean whole;    /* it ends with a newline of the format's text */
+  gboolean one_line; /* ...and holds no other (when asked for) */
+} NlTraceTextShape;
+
+/**
+ * nl_trace_vformat_len: the length nl_trace_vformat would return for @fmt
+ * and @ap with room enough (@ap is not used up), for a format of the
+ * common conversions it remembers; -1 for any other.  OUT: *@shape (its
+ * @start valid until another format is looked up); its @one_line only
+ * with @lines (which looks for a newline in each string argument).
+ */
+int nl_trace_vformat_len(const char *fmt, va_list ap, gboolean lines,
+                         NlTraceTextShape *shape) G_GNUC_PRINTF(1, 0);
 
 /* The number of records kept. */
 uint64_t nl_trace_count(const NlTrace *t);
@@ -476,9 +519,13 @@ gboolean nl_trace_write_text(const NlTrace *t, const char *path,
 /* Private, for the inline check. */
 struct NlTraceMaskHolder {
   uint64_t mask;
+  guint64 readers_changed;
 };
 static inline gboolean nl_trace_wants(const NlTrace *t, NlTraceKind k) {
   return (((const struct NlTraceMaskHolder *)t)->mask >> k) & 1u;
+}
+static inline guint64 nl_trace_readers_changed(const NlTrace *t) {
+  return ((const struct NlTraceMaskHolder *)t)->readers_changed;
 }
 
 G_END_DECLS

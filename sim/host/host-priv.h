@@ -373,6 +373,10 @@ struct NlProc {
    * open at once (most), and descriptors refused for the limit. */
   uint64_t sent;
   GString *line[3]; /* partial stdout/stderr lines; NULL until one */
+  /* Who reads the lines of stdout/stderr (nl__proc_output_readers), as
+   * of the trace's readers count out_readers_at (0: not asked). */
+  guint64 out_readers_at[3];
+  guint8 out_readers[3];
   guint32 trace_name;
   int pid;
   NlProcFacts facts; /* facts.c, vfs.c */
@@ -493,6 +497,19 @@ void nl__epoll_item_free(NlEpItem *it);
 /* Descriptor 1 or 2 of @p: what is written becomes trace lines. */
 NlFile *nl__output_file_new(NlHostStack *h, NlProc *p, int stream);
 void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len);
+/* Who reads the lines @p writes to @stream now (NlTraceReaders),
+ * remembered in @p. */
+static inline NlTraceReaders nl__proc_output_readers(NlProc *p, int stream) {
+  NlTrace *tr = nl_world_trace(p->host->world);
+  guint64 at = nl_trace_readers_changed(tr);
+  if (G_UNLIKELY(p->out_readers_at[stream] != at)) {
+    NlTraceKind kind = stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR;
+    p->out_readers[stream] = (guint8)nl_trace_source_readers(
+        tr, kind, nl_node_trace_id(p->host->node), p->trace_name);
+    p->out_readers_at[stream] = at;
+  }
+  return (NlTraceReaders)p->out_readers[stream];
+}
 /* exit() from thread @t: atexit handlers, then the coroutine ends. */
 G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code);
 

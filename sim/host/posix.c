@@ -1713,14 +1713,18 @@ int nl_posix_sched_yield(void) {
  * still the process's captured output -- handed straight to the output
  * (what nl_vsock_write does for it), and anything else (a pipe, a file,
  * a closed descriptor) the general write. */
-static ssize_t stdio_write(int fd, const void *buf, size_t len) {
-  ENTER_WAIT("write", fd);
+static ssize_t stdio_put(NlThread *t, int fd, const void *buf, size_t len) {
   NlFile *f = nl__fd_get(t->proc, fd);
   if (G_LIKELY(f != NULL && f->kind == NL_FILE_OUTPUT)) {
     nl__proc_output(f->out_proc, f->out_stream, buf, len);
     return (ssize_t)len;
   }
   return ret(nl_vsock_write(t, fd, buf, len));
+}
+
+static ssize_t stdio_write(int fd, const void *buf, size_t len) {
+  ENTER_WAIT("write", fd);
+  return stdio_put(t, fd, buf, len);
 }
 
 /* printf(NULL) and puts(NULL): glibc's read the NULL and the program
@@ -1756,9 +1760,24 @@ int nl_posix_getchar(void) {
   return r == 1 ? ch : EOF;
 }
 
-int nl_posix_vprintf(const char *fmt, va_list ap) {
-  nl_seal_check(); /* before allocating (seal.h) */
-  null_string_crash(fmt);
+/* Descriptor 1 of @p when it is a process's captured output with no line
+ * pending and not all of whose lines are read; NULL otherwise. */
+static inline NlFile *stdout_unread(NlProc *p) {
+  NlFile *f = p->fd_cap > 1 ? p->fds[1] : NULL; /* nl__fd_get(p, 1) */
+  if (f == NULL || f->kind != NL_FILE_OUTPUT)
+    return NULL;
+  const GString *line = f->out_proc->line[f->out_stream];
+  if (line != NULL && line->len > 0)
+    return NULL;
+  return nl__proc_output_readers(f->out_proc, f->out_stream) !=
+                 NL_TRACE_READERS_ALL
+             ? f
+             : NULL;
+}
+
+/* printf's text made and written: by thread @t, whose call has begun,
+ * or with @t NULL, made before the call begins. */
+static int vprintf_put(NlThread *t, const char *fmt, va_list ap) {
   /* Most lines fit on the stack: no allocation per printf, and the
    * common conversions without glibc's machinery (the trace's formatter,
    * which falls back to vsnprintf for the rest). */
@@ -1768,11 +1787,48 @@ int nl_posix_vprintf(const char *fmt, va_list ap) {
   int k = nl_trace_vformat(small, sizeof small, fmt, aq);
   va_end(aq);
   if (k >= 0)
-    return (int)stdio_write(1, small, (size_t)k);
+    return (int)(t != NULL ? stdio_put(t, 1, small, (size_t)k)
+                           : stdio_write(1, small, (size_t)k));
   char *s = g_strdup_vprintf(fmt, ap);
-  ssize_t n = stdio_write(1, s, strlen(s));
+  ssize_t n = t != NULL ? stdio_put(t, 1, s, strlen(s))
+                        : stdio_write(1, s, strlen(s));
   g_free(s);
   return (int)n;
+}
+
+int nl_posix_vprintf(const char *fmt, va_list ap) {
+  nl_seal_check(); /* before allocating (seal.h) */
+  null_string_crash(fmt);
+  /* Whole lines that no record would be made of (a server's line per
+   * datagram in a run that shows no output) are not made: printf counts
+   * the length it returns, and the call is the same write() otherwise,
+   * its cost in virtual time included.  Read only by their start (the
+   * trace's filter keeps lines with a prefix), the text must be one line
+   * and its start known.  The answer holds once the call has begun (it
+   * may have waited for its turn) if descriptor 1, the line pending and
+   * the trace's readers are as they were; if not, the text is made then,
+   * after the wait, not before it as otherwise. */
+  NlThread *cur = nl__current;
+  NlFile *f;
+  if (cur != NULL && (f = stdout_unread(cur->proc)) != NULL) {
+    NlProc *o = f->out_proc;
+    gboolean prefix = o->out_readers[f->out_stream] == NL_TRACE_READERS_PREFIX;
+    NlTraceTextShape shape;
+    int n = nl_trace_vformat_len(fmt, ap, prefix, &shape);
+    if (n >= 0 && (prefix ? shape.one_line &&
+                                !nl_trace_prefix_may_start(
+                                    nl_world_trace(o->host->world),
+                                    shape.start, shape.start_len)
+                          : shape.whole)) {
+      guint64 at = o->out_readers_at[f->out_stream];
+      ENTER_WAIT("write", 1);
+      if (G_LIKELY(stdout_unread(t->proc) == f &&
+                   o->out_readers_at[f->out_stream] == at))
+        return n;
+      return vprintf_put(t, fmt, ap);
+    }
+  }
+  return vprintf_put(NULL, fmt, ap);
 }
 
 static void write_err(const char *s) {

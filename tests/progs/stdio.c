@@ -6,6 +6,7 @@
  * recorded; the exit code says whether every return value was right. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 static int bad;
@@ -34,6 +35,24 @@ int main(int argc, char **argv) {
     puts(f);
     printf("after\n");
     return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "unread") == 0) {
+    /* Run where only lines starting "ice: " are kept (natlab run -q):
+     * printf's return values, and which of its lines start so. */
+    WANT(printf("plain %d %s\n", 42, "x") == 11);
+    const char *volatile none = NULL;
+    WANT(printf("nope %zd|%lu|%u|%x|%c|%s%%\n", (ssize_t)-123, 4567ul, 0u,
+                255u, 'c', none) == 30);
+    WANT(printf("nope %d %lld %zu %lx\n", 0, -9223372036854775807ll - 1,
+                (size_t)18446744073709551615ull, 0ul) == 51);
+    WANT(printf("not kept\nice: kept %d\n", 1) == 21);
+    WANT(printf("not kept %s\n", "\nice: kept 2") == 22);
+    WANT(printf("%s%c%s\n", "not kept", '\n', "ice: kept 3") == 21);
+    WANT(printf("ice: kept %d\n", 4) == 12);
+    WANT(printf("not kept %d\n", 5) == 11);
+    WANT(printf("ice: ") == 5);
+    WANT(printf("kept %d\n", 6) == 7); /* after a pending "ice: " */
+    return bad;
   }
   WANT(printf("whole %d %s\n", 1, "line") == 13);
   WANT(printf("in ") == 3);
