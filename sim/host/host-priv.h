@@ -482,7 +482,11 @@ void nl__fd_reserve(NlProc *p, int fd);
 int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec);
 /* Updates the most descriptors and accepted connections open at once. */
 void nl__fd_count(NlProc *p);
-NlFile *nl__fd_get(NlProc *p, int fd);
+static inline NlFile *nl__fd_get(NlProc *p, int fd) {
+  if (fd < 0 || (guint)fd >= p->fd_cap)
+    return NULL;
+  return p->fds[fd];
+}
 
 /* Pipes: non-blocking I/O; the callers block. */
 int nl__pipe_new(NlHostStack *h, NlFile **r, NlFile **w);

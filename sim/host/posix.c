@@ -1763,7 +1763,7 @@ int nl_posix_getchar(void) {
 /* Descriptor 1 of @p when it is a process's captured output with no line
  * pending and not all of whose lines are read; NULL otherwise. */
 static inline NlFile *stdout_unread(NlProc *p) {
-  NlFile *f = p->fd_cap > 1 ? p->fds[1] : NULL; /* nl__fd_get(p, 1) */
+  NlFile *f = nl__fd_get(p, 1);
   if (f == NULL || f->kind != NL_FILE_OUTPUT)
     return NULL;
   const GString *line = f->out_proc->line[f->out_stream];

@@ -131,12 +131,6 @@ int nl__fd_install(NlProc *p, NlFile *f, int min, gboolean cloexec) {
   return -EMFILE;
 }
 
-NlFile *nl__fd_get(NlProc *p, int fd) {
-  if (fd < 0 || (guint)fd >= p->fd_cap)
-    return NULL;
-  return p->fds[fd];
-}
-
 static void wake_thread(NlThread *t) {
   if (!t->blocked || t->woken)
     return;
@@ -428,7 +422,11 @@ static inline void record_line(NlProc *p, int stream, const char *s,
   NlTrace *t = nl_world_trace(w);
   NlTraceKind kind = stream == 1 ? NL_TRACE_STDOUT : NL_TRACE_STDERR;
   guint32 node = nl_node_trace_id(p->host->node);
-  if (nl_trace_wants_text(t, kind, node, p->trace_name, s, n))
+  /* nl_trace_wants_text, its answer by source remembered in @p. */
+  NlTraceReaders r = nl__proc_output_readers(p, stream);
+  if (r == NL_TRACE_READERS_ALL ||
+      (r == NL_TRACE_READERS_PREFIX &&
+       nl_trace_wants_text(t, kind, node, p->trace_name, s, n)))
     nl_trace_add(t, nl_world_now(w), kind, node, p->trace_name, 0, 0, s,
                  (guint32)n);
 }
