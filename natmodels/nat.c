@@ -3,8 +3,10 @@
  * Table: one Entry per mapping, found two ways — by its inside key (the
  * inside endpoint plus as much of the remote as the mapping behaviour
  * says) for outbound packets, and by its external endpoint for inbound
- * ones.  Port overloading is never done (RFC 4787 REQ-4 §4.2.2), so an
- * external endpoint names exactly one mapping.  Entries are also on a list
+ * ones.  The entries themselves are the inside table (Records): an
+ * outbound packet finds its mapping in the line it reads first.  Port
+ * overloading is never done (RFC 4787 REQ-4 §4.2.2), so an external
+ * endpoint names exactly one mapping.  Entries are also on a list
  * in creation order (snapshots, eviction) and in a min-heap by expiry.
  *
  * Expiry is exact and cheap.  A mapping is alive while now < expires.  The
@@ -48,7 +50,7 @@ typedef struct {
 
 typedef struct Entry Entry;
 /* What a packet reads and writes of its mapping comes first, in the first
- * line of a 64-byte-aligned allocation: with many NATs an entry is out of
+ * line of a 64-byte-aligned record: with many NATs an entry is out of
  * the cache whenever a packet comes (docs/performance.md, "Sockets and
  * NAT per delivery, fourth round"). */
 struct Entry {
@@ -60,6 +62,7 @@ struct Entry {
   uint8_t proto;
   uint8_t tcp;       /* TCP_* bits */
   uint8_t is_static; /* a port forward: never expires, lets anyone in */
+  uint8_t state;     /* REC_*: its place in the inside table (Records) */
   /* External endpoint (the inbound key, with proto). */
   uint16_t ext_port;
   uint16_t n_more; /* permits beyond the inline one */
@@ -69,15 +72,25 @@ struct Entry {
   NlTime heap_time;
   NlTime refresh_logged;
   guint heap_index;
-  guint cap_more;
+  uint32_t hash; /* inside_hash(): its place in the inside table */
   /* The rest. */
+  guint cap_more;
+  Entry *moved; /* while the inside table grows: where it went */
   Permit *more;
   /* The remote whose packet created the mapping. */
   uint32_t for_addr;
   uint16_t for_port;
   uint64_t serial;
   Entry *prev, *next;
+  /* Two whole lines, so that each record of the inside table (64-byte
+   * aligned) starts a line.  Not an alignment of the type: an Entry on
+   * the stack (a lookup's key) would then realign every caller's frame. */
+  uint64_t pad;
 };
+
+/* A probe of the inside table reads the first line only. */
+G_STATIC_ASSERT(offsetof(Entry, hash) + sizeof(uint32_t) <= 64);
+G_STATIC_ASSERT(sizeof(Entry) == 128);
 
 typedef struct {
   uint64_t used[N_PIDX][65536 / 64];
@@ -99,12 +112,30 @@ typedef struct {
   guint len;
 } Table;
 
+/* The inside table: an open-addressing table of the entries themselves
+ * (linear probing by inside_hash()), so that an outbound packet's lookup
+ * reads one line, the entry's first, where a table of pointers read a
+ * slot's line and then the entry's.  An entry does not move while it
+ * lives, as the heap, the list and the outside table point at it: a
+ * removed one leaves a tombstone (REC_DEAD), passed over by lookups and
+ * reused by inserts; live and dead records together stay at most half
+ * the capacity, and the table is rebuilt (every pointer at an entry
+ * redirected) when they would not.  Never iterated, so record order
+ * decides nothing. */
+enum { REC_EMPTY, REC_LIVE, REC_DEAD };
+
+typedef struct {
+  Entry *recs; /* mask + 1 records, 64-byte aligned */
+  guint mask;
+  guint live, dead;
+} Records;
+
 /* What every packet reads comes first, together, in a 64-byte-aligned
  * allocation (three lines): the tables, the clock, the heap and its timer,
  * the counters, and copies of the few words of the behaviour a packet
  * reads (@b's, which never changes). */
 struct NlNat {
-  Table by_inside;  /* inside key -> Entry */
+  Records by_inside; /* inside key -> Entry (the entries themselves) */
   Table by_outside; /* external endpoint -> Entry */
   NlEventQueue *q;
   Entry **heap;
@@ -496,6 +527,112 @@ static void table_clear(Table *t) {
   table_init(t);
 }
 
+#define RECORDS_MIN 8
+
+static void records_init(Records *r) {
+  r->mask = RECORDS_MIN - 1;
+  r->live = r->dead = 0;
+  r->recs = g_aligned_alloc0(RECORDS_MIN, sizeof(Entry), 64);
+}
+
+static inline Entry *records_lookup(const Records *r, const Entry *key,
+                                    uint32_t h) {
+  for (guint i = h & r->mask;; i = (i + 1) & r->mask) {
+    Entry *e = &r->recs[i];
+    if (e->state == REC_EMPTY)
+      return NULL;
+    if (e->state == REC_LIVE && e->hash == h && inside_equal(e, key))
+      return e;
+  }
+}
+
+/* The first record on @h's probe run that holds no live entry. */
+static Entry *records_free_place(const Records *r, uint32_t h) {
+  guint i = h & r->mask;
+  while (r->recs[i].state == REC_LIVE)
+    i = (i + 1) & r->mask;
+  return &r->recs[i];
+}
+
+/* Moves every live entry of @nat into a table of @cap records and points
+ * the heap, the creation list and the outside table at their new places;
+ * the tombstones are gone. */
+static void records_rebuild(NlNat *nat, guint cap) {
+  Records *r = &nat->by_inside;
+  Entry *old = r->recs;
+  guint n_old = r->mask + 1;
+  r->recs = g_aligned_alloc0(cap, sizeof(Entry), 64);
+  r->mask = cap - 1;
+  r->dead = 0;
+  for (guint i = 0; i < n_old; i++) {
+    if (old[i].state != REC_LIVE)
+      continue;
+    Entry *e = records_free_place(r, old[i].hash);
+    *e = old[i];
+    old[i].moved = e;
+  }
+  for (guint i = 0; i < n_old; i++) {
+    if (old[i].state != REC_LIVE)
+      continue;
+    Entry *e = old[i].moved;
+    e->prev = e->prev != NULL ? e->prev->moved : NULL;
+    e->next = e->next != NULL ? e->next->moved : NULL;
+  }
+  if (nat->first != NULL) {
+    nat->first = nat->first->moved;
+    nat->last = nat->last->moved;
+  }
+  for (guint i = 0; i < nat->heap_len; i++)
+    nat->heap[i] = nat->heap[i]->moved;
+  Table *t = &nat->by_outside;
+  for (guint i = 0; i <= t->mask; i++)
+    if (t->slots[i].e != NULL)
+      t->slots[i].e = t->slots[i].e->moved;
+  g_aligned_free(old);
+}
+
+/* A zeroed live record for a new entry whose inside key hashes to @h
+ * (the key is not in the table). */
+static Entry *records_add(NlNat *nat, uint32_t h) {
+  Records *r = &nat->by_inside;
+  if ((r->live + r->dead + 1) * 2 > r->mask + 1) {
+    guint cap = r->mask + 1;
+    while ((r->live + 1) * 2 > cap)
+      cap *= 2;
+    records_rebuild(nat, cap);
+  }
+  Entry *e = records_free_place(r, h);
+  if (e->state == REC_DEAD)
+    r->dead--;
+  memset(e, 0, sizeof *e);
+  e->state = REC_LIVE;
+  e->hash = h;
+  r->live++;
+  return e;
+}
+
+/* Takes @e out of the inside table; its fields stay as they are until its
+ * record is reused. */
+static void records_remove(Records *r, Entry *e) {
+  guint i = (guint)(e - r->recs);
+  e->state = REC_DEAD;
+  r->live--;
+  r->dead++;
+  /* Tombstones that end at an empty record end no probe run: empty. */
+  if (r->recs[(i + 1) & r->mask].state == REC_EMPTY) {
+    while (r->recs[i].state == REC_DEAD) {
+      r->recs[i].state = REC_EMPTY;
+      r->dead--;
+      i = (i - 1) & r->mask;
+    }
+  }
+}
+
+static void records_clear(Records *r) {
+  g_aligned_free(r->recs);
+  records_init(r);
+}
+
 static int pidx_of(uint8_t proto) {
   return proto == NL_IPPROTO_UDP ? PIDX_UDP
          : proto == NL_IPPROTO_TCP ? PIDX_TCP
@@ -655,7 +792,7 @@ static void arm_timer(NlNat *nat) {
 }
 
 static void unlink_entry(NlNat *nat, Entry *e) {
-  table_remove(&nat->by_inside, e, inside_hash);
+  records_remove(&nat->by_inside, e);
   table_remove(&nat->by_outside, e, outside_hash);
   heap_remove(nat, e);
   if (e->prev)
@@ -673,7 +810,7 @@ static void unlink_entry(NlNat *nat, Entry *e) {
   }
   nat->counters.mappings_live--;
   g_free(e->more);
-  g_aligned_free(e);
+  e->more = NULL;
 }
 
 /* Removes every mapping due at @now (expires <= now), oldest first, with a
@@ -940,7 +1077,7 @@ static Entry *create_entry(NlNat *nat, const Entry *k, uint32_t rem_addr,
 static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
                            uint16_t ext_port, uint32_t rem_addr,
                            uint16_t rem_port, uint8_t tcp, NlTime now) {
-  Entry *e = g_aligned_alloc0(1, sizeof(Entry), 64);
+  Entry *e = records_add(nat, inside_hash(k));
   e->proto = k->proto;
   e->int_addr = k->int_addr;
   e->int_port = k->int_port;
@@ -957,7 +1094,6 @@ static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
   if (nat->filtering != NL_NAT_FILTERING_EIF)
     e->permit = (Permit){.addr = rem_addr,
                          .port = permit_port(nat, k->proto, rem_port)};
-  table_add(&nat->by_inside, e, inside_hash);
   table_add(&nat->by_outside, e, outside_hash);
   e->prev = nat->last;
   if (nat->last)
@@ -1035,7 +1171,7 @@ G_GNUC_NO_INLINE static NlNatVerdict outbound_icmp_error(NlNat *nat, guint8 *pkt
              f->in_sport);
   Entry *e = forward_inside(nat, f->in_proto, f->in_dst, f->in_dport);
   if (e == NULL)
-    e = table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal);
+    e = records_lookup(&nat->by_inside, &k, inside_hash(&k));
   if (e == NULL)
     return drop(nat, nat->translate ? NL_DROP_NAT_NO_MAPPING
                                       : NL_DROP_FIREWALL,
@@ -1072,7 +1208,7 @@ static inline __attribute__((always_inline)) NlNatVerdict process_outbound(NlNat
    * mapping behaviour, as its answers must. */
   Entry *e = forward_inside(nat, f->proto, f->src, f->sport);
   if (e == NULL)
-    e = table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal);
+    e = records_lookup(&nat->by_inside, &k, inside_hash(&k));
   if (e == NULL) {
     /* RFC 5382: a mapping starts with any outbound segment but a lone
      * RST; one picked up mid-connection (no SYN) counts as established,
@@ -1137,7 +1273,7 @@ static Entry *dmz_entry(NlNat *nat, const Flow *f, NlTime now) {
   }
   Entry k;
   inside_key(nat, &k, f->proto, nat->dmz, f->dport, f->src, f->sport);
-  if (table_lookup(&nat->by_inside, &k, inside_hash(&k), inside_equal))
+  if (records_lookup(&nat->by_inside, &k, inside_hash(&k)))
     return NULL;
   if (nat->translate) {
     uint64_t *used =
@@ -1250,10 +1386,10 @@ NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
   char *stream = g_strdup_printf("nat:%s/ports", name);
   nat->alloc_priv = nat->alloc->open(seed, stream);
   g_free(stream);
-  table_init(&nat->by_inside);
+  records_init(&nat->by_inside);
   table_init(&nat->by_outside);
   nl_event_init(&nat->timer, on_timer, nat);
-  nat->forwards = g_ptr_array_new_with_free_func(g_free);
+  nat->forwards = g_ptr_array_new_with_free_func(g_aligned_free);
   return nat;
 }
 
@@ -1308,7 +1444,7 @@ gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
       return FALSE;
     }
   }
-  Entry *e = g_new0(Entry, 1);
+  Entry *e = g_aligned_alloc0(1, sizeof(Entry), 64);
   e->is_static = 1;
   e->proto = proto;
   e->int_addr = int_addr;
@@ -1349,13 +1485,12 @@ static void free_all_entries(NlNat *nat) {
   while (e != NULL) {
     Entry *next = e->next;
     g_free(e->more);
-    g_aligned_free(e);
     e = next;
   }
   nat->first = nat->last = NULL;
   nat->heap_len = 0;
   nat->counters.mappings_live = 0;
-  table_clear(&nat->by_inside);
+  records_clear(&nat->by_inside);
   table_clear(&nat->by_outside);
   if (nat->n_addrs > 0) /* a firewall has no pools */
     memset(nat->pools, 0, sizeof(Pool) * nat->n_addrs);
@@ -1368,7 +1503,7 @@ void nl_nat_free(NlNat *nat) {
     return;
   free_all_entries(nat);
   g_ptr_array_free(nat->forwards, TRUE);
-  g_free(nat->by_inside.slots);
+  g_aligned_free(nat->by_inside.recs);
   g_free(nat->by_outside.slots);
   nat->alloc->close(nat->alloc_priv);
   g_free(nat->heap);

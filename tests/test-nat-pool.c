@@ -168,12 +168,111 @@ static void test_nat_table_survives_churn(void **state) {
   env_free(&env);
 }
 
+/* The inside table holds the entries themselves: as it grows, and as
+ * expired entries leave tombstones that new ones reuse, every live
+ * mapping keeps its place for outbound packets (the same external port,
+ * no new mapping), for inbound ones, in the expiry order and in the
+ * snapshot's creation order. */
+static void test_nat_inside_table_keeps_mappings_as_it_moves(void **state) {
+  Env env;
+  NlNatBehaviour b = behaviour("port-restricted-cone", "udp-timeout", "10s",
+                               "allocation", "sequential", NULL);
+  env_init(&env, &b);
+  enum { N = 100 };
+  uint16_t ext[2 * N];
+  /* 1 s: N mappings, the table growing from 8 records to 256. */
+  env_at(&env, 1 * NL_S);
+  for (int k = 0; k < N; k++) {
+    Seen s = {0};
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
+                             S, 3478, &s),
+                     NL_NAT_PASS);
+    ext[k] = s.sport;
+  }
+  /* 5 s: the even ones again, through the same mappings. */
+  env_at(&env, 5 * NL_S);
+  for (int k = 0; k < N; k += 2) {
+    Seen s = {0};
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
+                             S, 3478, &s),
+                     NL_NAT_PASS);
+    assert_int_equal(s.sport, ext[k]);
+  }
+  NlNatCounters c;
+  nl_nat_get_counters(env.nat, &c);
+  assert_int_equal(c.mappings_created, N);
+  /* 11 s: the odd ones expired (tombstones); N new mappings reuse their
+   * records and grow the table again. */
+  env_at(&env, 11 * NL_S);
+  nl_nat_get_counters(env.nat, &c);
+  assert_int_equal(c.mappings_live, N / 2);
+  /* Found past the tombstones (an even one placed after an odd one). */
+  for (int k = 0; k < N; k += 2) {
+    Seen s = {0};
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
+                             S, 3478, &s),
+                     NL_NAT_PASS);
+    assert_int_equal(s.sport, ext[k]);
+  }
+  for (int k = N; k < 2 * N; k++) {
+    Seen s = {0};
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
+                             S, 3478, &s),
+                     NL_NAT_PASS);
+    ext[k] = s.sport;
+  }
+  for (int k = 0; k < 2 * N; k++) {
+    gboolean live = k >= N || k % 2 == 0;
+    Seen s = {0};
+    NlNatVerdict v = env_udp(&env, NL_NAT_INBOUND, S, 3478, E, ext[k], &s);
+    if (!live) {
+      assert_int_equal(v, NL_NAT_DROP);
+      continue;
+    }
+    assert_int_equal(v, NL_NAT_PASS);
+    assert_int_equal(s.dst, H + (uint32_t)k);
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000, S,
+                             3478, &s),
+                     NL_NAT_PASS);
+    assert_int_equal(s.sport, ext[k]);
+  }
+  nl_nat_get_counters(env.nat, &c);
+  assert_int_equal(c.mappings_created, 2 * N);
+  assert_int_equal(c.mappings_live, N + N / 2);
+  /* Creation order: the even old ones, then the new ones. */
+  GString *snap = g_string_new(NULL);
+  nl_nat_snapshot(env.nat, snap);
+  const char *at = snap->str;
+  for (int k = 0; k < 2 * N; k++) {
+    if (k < N && k % 2 == 1)
+      continue;
+    char a[16], want[64];
+    g_snprintf(want, sizeof want, "UDP %s:5000 ->",
+               nl_ip4_to_string(H + (uint32_t)k, a));
+    const char *p = strstr(at, want);
+    if (p == NULL)
+      fail_msg("%s not after its predecessors in:\n%s", want, snap->str);
+    at = p + strlen(want);
+  }
+  g_string_free(snap, TRUE);
+  /* Expiry through the moved entries: the even old ones were last used
+   * at 11 s, the new ones too; all gone at 21 s, none before. */
+  env_at(&env, 21 * NL_S - 1);
+  nl_nat_get_counters(env.nat, &c);
+  assert_int_equal(c.mappings_live, N + N / 2);
+  env_at(&env, 21 * NL_S);
+  nl_nat_get_counters(env.nat, &c);
+  assert_int_equal(c.mappings_live, 0);
+  env_free(&env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nat_rfc4787_s4_2_pool_exhausted_drops),
       cmocka_unit_test(test_nat_pool_exhausted_evicts_oldest),
       cmocka_unit_test(test_nat_reboot_frees_ports),
       cmocka_unit_test(test_nat_table_survives_churn),
+      cmocka_unit_test(test_nat_inside_table_keeps_mappings_as_it_moves),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
