@@ -151,9 +151,6 @@ uint16_t nl_wire_checksum(const void *data, size_t len) {
 #define COPY_SUM_REST_1 ""
 #define COPY_SUM_REST_2 COPY_SUM_WORD(8)
 #define COPY_SUM_REST_4 COPY_SUM_WORD(8) COPY_SUM_WORD(16) COPY_SUM_WORD(24)
-#define COPY_SUM_REST_8                                                      \
-  COPY_SUM_REST_4 COPY_SUM_WORD(32) COPY_SUM_WORD(40) COPY_SUM_WORD(48)      \
-      COPY_SUM_WORD(56)
 #endif
 
 uint32_t nl__wire_copy_sum(guint8 *dst, const void *src, size_t len) {
@@ -165,8 +162,26 @@ uint32_t nl__wire_copy_sum(guint8 *dst, const void *src, size_t len) {
   const guint8 *p = src;
   guint8 *d = dst;
   uint64_t s = 0, carries = 0, t;
-  for (; len >= 64; p += 64, d += 64, len -= 64)
-    COPY_SUM_WORDS(8);
+  /* Whole 64-byte blocks: copied by the compiler's vector moves (four
+   * 16-byte loads and stores, SSE2 being part of x86-64), then summed
+   * from the source as sum16 sums, by eight add-with-carry from memory:
+   * 21 instructions a block where loading, storing and adding each word
+   * took 29. */
+  for (; len >= 64; p += 64, d += 64, len -= 64) {
+    memcpy(d, p, 64);
+    __asm__("addq 0(%[p]), %[s]\n\t"
+            "adcq 8(%[p]), %[s]\n\t"
+            "adcq 16(%[p]), %[s]\n\t"
+            "adcq 24(%[p]), %[s]\n\t"
+            "adcq 32(%[p]), %[s]\n\t"
+            "adcq 40(%[p]), %[s]\n\t"
+            "adcq 48(%[p]), %[s]\n\t"
+            "adcq 56(%[p]), %[s]\n\t"
+            "adcq $0, %[c]"
+            : [s] "+r"(s), [c] "+r"(carries)
+            : [p] "r"(p), "m"(*(const guint8(*)[64])p)
+            : "cc");
+  }
   if (len >= 32) {
     COPY_SUM_WORDS(4);
     p += 32, d += 32, len -= 32;
@@ -449,9 +464,13 @@ size_t nl__tcp_write(guint8 *t, const NlTcpHeader *h, const void *payload,
   return thl;
 }
 
-size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
-                     const NlTcpHeader *h, const void *payload, size_t plen,
-                     uint16_t ip_id, uint8_t ttl, gboolean df) {
+/* nl_tcp4_build's headers and checksum, the payload's sum given
+ * (@psum, nl_wire_sum's terms; the payload is at its place when @payload
+ * is @buf's, or copied). */
+static inline size_t tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
+                                const NlTcpHeader *h, const void *payload,
+                                size_t plen, uint32_t psum, uint16_t ip_id,
+                                uint8_t ttl, gboolean df) {
   size_t olen = nl_tcp4_options_len(h);
   size_t thl = NL_TCP_HDR_LEN + olen;
   size_t total = NL_IP4_HDR_LEN + thl + plen;
@@ -464,8 +483,33 @@ size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
   nl__tcp_write(t, h, payload, plen);
   uint32_t s = nl_wire_pseudo_sum(src, dst, NL_IPPROTO_TCP,
                                   (uint16_t)(thl + plen));
-  nl_wire_put16(t + 16, nl_wire_fold(nl_wire_sum(t, thl + plen, s)));
+  nl_wire_put16(t + 16, nl_wire_fold(nl_wire_sum(t, thl, s + psum)));
   return total;
+}
+
+size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
+                     const NlTcpHeader *h, const void *payload, size_t plen,
+                     uint16_t ip_id, uint8_t ttl, gboolean df) {
+  /* The header's length is even (a multiple of 4), so the payload's
+   * 16-bit words are the segment's: its sum adds to the header's. */
+  guint8 *at = buf + NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl_tcp4_options_len(h);
+  uint32_t psum;
+  if (plen == 0)
+    psum = 0;
+  else if ((const guint8 *)payload == at)
+    psum = sum16(at, plen);
+  else if ((size_t)(at - buf) + plen <= NL_IP4_MAX_LEN)
+    psum = nl__wire_copy_sum(at, payload, plen);
+  else
+    psum = 0; /* too long: tcp4_build refuses it */
+  return tcp4_build(buf, src, dst, h, at, plen, psum, ip_id, ttl, df);
+}
+
+size_t nl__tcp4_build_summed(guint8 *buf, uint32_t src, uint32_t dst,
+                             const NlTcpHeader *h, size_t plen, uint32_t psum,
+                             uint16_t ip_id, uint8_t ttl, gboolean df) {
+  guint8 *at = buf + NL_IP4_HDR_LEN + NL_TCP_HDR_LEN + nl_tcp4_options_len(h);
+  return tcp4_build(buf, src, dst, h, at, plen, psum, ip_id, ttl, df);
 }
 
 void nl_ip4_update_l4_checksum(guint8 *pkt, size_t len) {

@@ -261,6 +261,13 @@ size_t nl_tcp4_options_len(const NlTcpHeader *h);
 size_t nl_tcp4_build(guint8 *buf, uint32_t src, uint32_t dst,
                      const NlTcpHeader *h, const void *payload, size_t plen,
                      uint16_t ip_id, uint8_t ttl, gboolean df);
+/* nl_tcp4_build of a payload already at its place in @buf (after the
+ * headers), whose sum the caller knows: @psum, as nl_wire_sum (@payload,
+ * @plen, 0) gives it, or any value equal to it modulo 0xffff (sums of its
+ * pieces added, a piece at an odd offset byte-swapped). */
+size_t nl__tcp4_build_summed(guint8 *buf, uint32_t src, uint32_t dst,
+                             const NlTcpHeader *h, size_t plen, uint32_t psum,
+                             uint16_t ip_id, uint8_t ttl, gboolean df);
 
 /**
  * nl_icmp4_build_error: builds an ICMP error from @src about @orig (the

@@ -101,8 +101,10 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
   /* A whole block sent the first time goes in its own packet (tcp-priv.h);
    * any other data is copied into a new one. */
   NlPacket *given = NULL;
+  uint32_t psum = 0;
   if (dlen && st->hooks.send_packet != NULL)
-    given = nl__tcp_sndq_give(&s->sndq, seq - s->snd_buf_seq, dlen, hl);
+    given = nl__tcp_sndq_give(&s->sndq, seq - s->snd_buf_seq, dlen, hl,
+                              &psum);
   guint8 *pkt;
   if (given != NULL) {
     g_assert(st->out == NULL); /* every packet begun is sent */
@@ -114,8 +116,12 @@ static void emit(NlTcpSock *s, uint32_t seq, uint8_t flags, size_t dlen) {
       nl__tcp_sndq_copy(&s->sndq, seq - s->snd_buf_seq, pkt + hl, dlen);
   }
   uint16_t ip_id = st->ip_id++;
-  size_t len = nl_tcp4_build(pkt, s->key.laddr, s->key.raddr, &h, pkt + hl,
-                             dlen, ip_id, NL_TCP_TTL, TRUE);
+  size_t len =
+      given != NULL
+          ? nl__tcp4_build_summed(pkt, s->key.laddr, s->key.raddr, &h, dlen,
+                                  psum, ip_id, NL_TCP_TTL, TRUE)
+          : nl_tcp4_build(pkt, s->key.laddr, s->key.raddr, &h, pkt + hl, dlen,
+                          ip_id, NL_TCP_TTL, TRUE);
   if (flags & NL_TCP_ACK) {
     s->rcv_wup = s->rcv_nxt;
     s->want_ack = 0;

@@ -35,7 +35,8 @@ enum { NL_RCV_SHUTDOWN = 1, NL_SEND_SHUTDOWN = 2, NL_SHUTDOWN_MASK = 3 };
  * segment-sized pieces.  Each block is the payload of a packet allocated
  * for its segment, behind room for the segment's headers, so the segment
  * that carries a whole block for the first time is built in that packet
- * and sent without copying the bytes: the packet is then shared
+ * and sent without copying or summing the bytes (their sum was taken as
+ * send() copied them in): the packet is then shared
  * (nl_packet_share) with the network and the receiver, who only read
  * those bytes, and a later transmission copies them into a new packet.
  * Segment boundaries are still decided from the byte stream
@@ -47,6 +48,7 @@ typedef struct {
   guint8 *data;      /* the bytes: pkt's, after head bytes of headers */
   uint64_t pos;      /* stream position of data[0] */
   uint32_t len, cap; /* bytes held, bytes it can hold */
+  uint16_t sum;      /* of the bytes held, as nl_wire_sum gives it */
   uint8_t head;      /* the headers' room: IPv4, TCP and options */
   uint8_t given;     /* pkt went as its segment: shared, no more bytes */
 } NlTcpBlk;
@@ -250,7 +252,8 @@ void nl__tcp_rcvq_take(NlTcpRcvq *q, guint8 *dst, size_t n);
 void nl__tcp_rcvq_free(NlTcpRcvq *q);
 void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n);
 void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n);
-NlPacket *nl__tcp_sndq_give(NlTcpSndq *q, size_t off, size_t n, size_t head);
+NlPacket *nl__tcp_sndq_give(NlTcpSndq *q, size_t off, size_t n, size_t head,
+                            uint32_t *sum);
 void nl__tcp_sndq_drop(NlTcpSndq *q, size_t n);
 void nl__tcp_sndq_free(NlTcpSndq *q);
 

@@ -128,6 +128,18 @@ static inline NlTcpBlk *sndq_at(const NlTcpSndq *q, guint i) {
   return &q->v[(q->first + i) & (q->cap - 1)];
 }
 
+/* Copies @n bytes from @src to the end of @b's and adds their sum to
+ * b->sum (a piece at an odd offset adds its sum byte-swapped: its 16-bit
+ * words straddle the block's, RFC 1071 §2(B)). */
+static inline void blk_fill(NlTcpBlk *b, const guint8 *src, size_t n) {
+  uint32_t x = nl__wire_copy_sum(b->data + b->len, src, n);
+  if (b->len & 1)
+    x = ((x & 0xff) << 8) | (x >> 8);
+  x += b->sum;
+  b->sum = (uint16_t)((x & 0xffff) + (x >> 16));
+  b->len += (uint32_t)n;
+}
+
 /* Appends @n bytes.  The last block takes more only while none of it has
  * been sent, so that segments keep starting at block starts. */
 void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
@@ -139,8 +151,7 @@ void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
     NlTcpBlk *t = sndq_at(q, q->n - 1);
     if (t->len < t->cap && t->pos >= unsent_at && !t->given) {
       size_t k = MIN(n, (size_t)(t->cap - t->len));
-      memcpy(t->data + t->len, src, k);
-      t->len += (uint32_t)k;
+      blk_fill(t, src, k);
       src += k;
       n -= k;
     }
@@ -171,10 +182,12 @@ void nl__tcp_sndq_push(NlTcpSock *s, const guint8 *src, size_t n) {
     b->given = 0;
     b->cap = cap;
     b->pos = pos;
-    b->len = (uint32_t)MIN(n, (size_t)cap);
-    memcpy(b->data, src, b->len);
-    src += b->len;
-    n -= b->len;
+    b->len = 0;
+    b->sum = 0;
+    size_t k = MIN(n, (size_t)cap);
+    blk_fill(b, src, k);
+    src += k;
+    n -= k;
   }
 }
 
@@ -204,9 +217,10 @@ void nl__tcp_sndq_copy(NlTcpSndq *q, size_t off, guint8 *dst, size_t n) {
 
 /* The packet to send the @n queued bytes from offset @off in, when they
  * are a whole block not sent before, whose headers' room is @head bytes:
- * its packet, shared (given: the caller sends it).  NULL otherwise (the
- * caller copies them). */
-NlPacket *nl__tcp_sndq_give(NlTcpSndq *q, size_t off, size_t n, size_t head) {
+ * its packet, shared (given: the caller sends it), and OUT: @sum, the
+ * bytes' sum.  NULL otherwise (the caller copies them). */
+NlPacket *nl__tcp_sndq_give(NlTcpSndq *q, size_t off, size_t n, size_t head,
+                            uint32_t *sum) {
   uint64_t pos = q->start + off;
   guint i = q->cur < q->n && sndq_at(q, q->cur)->pos <= pos ? q->cur : 0;
   NlTcpBlk *b = sndq_at(q, i);
@@ -217,6 +231,7 @@ NlPacket *nl__tcp_sndq_give(NlTcpSndq *q, size_t off, size_t n, size_t head) {
     return NULL;
   b->given = 1;
   q->cur = i;
+  *sum = b->sum;
   nl_packet_share(b->pkt);
   return b->pkt;
 }
