@@ -1505,10 +1505,10 @@ static inline gboolean desc_holds(const DescSlot *d, const guint8 *payload,
   return d->len == len && memcmp(d->bytes, payload, len) == 0;
 }
 
-/* @d's text, at the end of @out, and a newline after it if @line. */
-static inline void desc_put(const DescSlot *d, GString *out, gboolean line) {
+/* @d's text at @p, where 64 bytes more than it may be written, and a
+ * newline after it if @line; returns the end. */
+static inline char *desc_copy(char *p, const DescSlot *d, gboolean line) {
   /* Most decodes are under 64 bytes: one fixed-size move. */
-  char *p = nl_trace_room(out, 64 + d->text_len);
   if (d->text_len <= 64)
     memcpy(p, d->text, 64);
   else
@@ -1516,7 +1516,13 @@ static inline void desc_put(const DescSlot *d, GString *out, gboolean line) {
   p += d->text_len;
   if (line)
     *p++ = '\n';
-  nl_trace_room_done(out, p);
+  return p;
+}
+
+/* @d's text, at the end of @out, and a newline after it if @line. */
+static inline void desc_put(const DescSlot *d, GString *out, gboolean line) {
+  char *p = nl_trace_room(out, 64 + d->text_len);
+  nl_trace_room_done(out, desc_copy(p, d, line));
 }
 
 /* A newline at the end of @out. */
@@ -1693,14 +1699,7 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
     if (d != NULL && desc_holds(d, payload, rec->len)) {
       /* Its slot's text: a hop's send, receive and delivery records
        * carry the same bytes.  (Room for it was reserved.) */
-      if (d->text_len <= 64)
-        memcpy(p, d->text, 64);
-      else
-        memcpy(p, d->text, d->text_len);
-      p += d->text_len;
-      if (line)
-        *p++ = '\n';
-      nl_trace_room_done(out, p);
+      nl_trace_room_done(out, desc_copy(p, d, line));
     } else if (d != NULL) {
       nl_trace_room_done(out, p);
       put_packet_new(t, payload, rec->len, d, out, line);

@@ -10,6 +10,29 @@
 #include <string.h>
 
 
+#if defined(__x86_64__)
+/* Adds the 64 bytes at @p to the running sum *@sum as one carry chain (an
+ * add, seven add-with-carry) and the carry out of it to *@c: the whole
+ * blocks of sum16 and of nl__wire_copy_sum. */
+static inline void add64_carry(const guint8 *p, uint64_t *sum, uint64_t *c) {
+  uint64_t s = *sum, carries = *c;
+  __asm__("addq 0(%[p]), %[s]\n\t"
+          "adcq 8(%[p]), %[s]\n\t"
+          "adcq 16(%[p]), %[s]\n\t"
+          "adcq 24(%[p]), %[s]\n\t"
+          "adcq 32(%[p]), %[s]\n\t"
+          "adcq 40(%[p]), %[s]\n\t"
+          "adcq 48(%[p]), %[s]\n\t"
+          "adcq 56(%[p]), %[s]\n\t"
+          "adcq $0, %[c]"
+          : [s] "+r"(s), [c] "+r"(carries)
+          : [p] "r"(p), "m"(*(const guint8(*)[64])p)
+          : "cc");
+  *sum = s;
+  *c = carries;
+}
+#endif
+
 /* The ones-complement sum of @len bytes, folded to 16 bits (0 only when
  * every byte is 0).  RFC 1071 §2(B): the sum does not depend on byte
  * order, so the data is added as native 64-bit words, 32 bytes a turn,
@@ -33,18 +56,7 @@ static inline uint32_t sum16(const guint8 *p, size_t len) {
    * What is left below 64 bytes goes the same way, 32, 16 and 8 bytes at
    * once (a datagram's 100-byte payload: one turn and the 32 and 4). */
   for (; len >= 64; p += 64, len -= 64)
-    __asm__("addq 0(%[p]), %[s]\n\t"
-            "adcq 8(%[p]), %[s]\n\t"
-            "adcq 16(%[p]), %[s]\n\t"
-            "adcq 24(%[p]), %[s]\n\t"
-            "adcq 32(%[p]), %[s]\n\t"
-            "adcq 40(%[p]), %[s]\n\t"
-            "adcq 48(%[p]), %[s]\n\t"
-            "adcq 56(%[p]), %[s]\n\t"
-            "adcq $0, %[c]"
-            : [s] "+r"(s), [c] "+r"(carries)
-            : [p] "r"(p), "m"(*(const guint8(*)[64])p)
-            : "cc");
+    add64_carry(p, &s, &carries);
   if (len >= 32) {
     __asm__("addq 0(%[p]), %[s]\n\t"
             "adcq 8(%[p]), %[s]\n\t"
@@ -169,18 +181,7 @@ uint32_t nl__wire_copy_sum(guint8 *dst, const void *src, size_t len) {
    * took 29. */
   for (; len >= 64; p += 64, d += 64, len -= 64) {
     memcpy(d, p, 64);
-    __asm__("addq 0(%[p]), %[s]\n\t"
-            "adcq 8(%[p]), %[s]\n\t"
-            "adcq 16(%[p]), %[s]\n\t"
-            "adcq 24(%[p]), %[s]\n\t"
-            "adcq 32(%[p]), %[s]\n\t"
-            "adcq 40(%[p]), %[s]\n\t"
-            "adcq 48(%[p]), %[s]\n\t"
-            "adcq 56(%[p]), %[s]\n\t"
-            "adcq $0, %[c]"
-            : [s] "+r"(s), [c] "+r"(carries)
-            : [p] "r"(p), "m"(*(const guint8(*)[64])p)
-            : "cc");
+    add64_carry(p, &s, &carries);
   }
   if (len >= 32) {
     COPY_SUM_WORDS(4);
