@@ -778,6 +778,22 @@ static inline const char *parse_conv(const char *f, unsigned *conv,
   return f;
 }
 
+/* The next argument of *@ap for a signed (d, i) or unsigned (u, x)
+ * conversion of length @lng as parse_conv gives it: none, l, ll, z. */
+static inline long long arg_signed(va_list *ap, unsigned lng) {
+  return lng == 0   ? va_arg(*ap, int)
+         : lng == 1 ? va_arg(*ap, long)
+         : lng == 2 ? va_arg(*ap, long long)
+                    : va_arg(*ap, ssize_t);
+}
+
+static inline unsigned long long arg_unsigned(va_list *ap, unsigned lng) {
+  return lng == 0   ? va_arg(*ap, unsigned)
+         : lng == 1 ? va_arg(*ap, unsigned long)
+         : lng == 2 ? va_arg(*ap, unsigned long long)
+                    : va_arg(*ap, size_t);
+}
+
 /* Writes conversion @conv (@lng as parse_conv) of the next argument of
  * *@ap at *@pp, not past @end, as glibc writes it ("(null)" for a NULL
  * string); FALSE when it does not fit. */
@@ -792,10 +808,7 @@ static inline gboolean put_conv(char **pp, char *end, unsigned conv,
       n = 1;
       break;
     case CONV_D: {
-      long long v = lng == 0   ? va_arg(*ap, int)
-                    : lng == 1 ? va_arg(*ap, long)
-                    : lng == 2 ? va_arg(*ap, long long)
-                               : va_arg(*ap, ssize_t);
+      long long v = arg_signed(ap, lng);
       char *q = num;
       if (v < 0)
         *q++ = '-';
@@ -806,10 +819,7 @@ static inline gboolean put_conv(char **pp, char *end, unsigned conv,
     }
     case CONV_U:
     case CONV_X: {
-      unsigned long long v = lng == 0   ? va_arg(*ap, unsigned)
-                             : lng == 1 ? va_arg(*ap, unsigned long)
-                             : lng == 2 ? va_arg(*ap, unsigned long long)
-                                        : va_arg(*ap, size_t);
+      unsigned long long v = arg_unsigned(ap, lng);
       if (conv == CONV_U) {
         n = (gsize)(nl_trace_put_uint(num, v) - num);
         break;
@@ -1063,20 +1073,14 @@ static inline gsize conv_len(unsigned conv, unsigned lng, va_list *ap,
                              gboolean *nl) {
   switch (conv) {
     case CONV_D: {
-      long long v = lng == 0   ? va_arg(*ap, int)
-                    : lng == 1 ? va_arg(*ap, long)
-                    : lng == 2 ? va_arg(*ap, long long)
-                               : va_arg(*ap, ssize_t);
+      long long v = arg_signed(ap, lng);
       unsigned long long a =
           v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
       return (gsize)(v < 0) + dec_digits(a);
     }
     case CONV_U:
     case CONV_X: {
-      unsigned long long v = lng == 0   ? va_arg(*ap, unsigned)
-                             : lng == 1 ? va_arg(*ap, unsigned long)
-                             : lng == 2 ? va_arg(*ap, unsigned long long)
-                                        : va_arg(*ap, size_t);
+      unsigned long long v = arg_unsigned(ap, lng);
       if (conv == CONV_U)
         return dec_digits(v);
       return (gsize)(67 - __builtin_clzll(v | 1)) / 4; /* hex digits */
