@@ -631,7 +631,6 @@ static void dir_state_init(NlDirState *s, guint queue) {
   if (old.count > 0)
     s->departures = g_new0(NlTime, s->size);
   s->busy_until = old.busy_until;
-  s->last_arrival = old.last_arrival;
   for (guint k = 0; k < old.count && s->count < s->size; k++)
     s->departures[s->count++] = old.departures[(old.head + k) % old.size];
   g_free(old.departures);
@@ -922,7 +921,7 @@ uint32_t nl_iface_addr(const NlIface *i) {
   return i->addr;
 }
 guint nl_iface_mtu(const NlIface *i) {
-  return i->props.mtu;
+  return i->mtu;
 }
 guint nl_iface_index(const NlIface *i) {
   return i->index;
@@ -946,7 +945,7 @@ static void iface_fast_update(NlIface *i) {
 void nl_iface_set_up(NlIface *i, gboolean up) {
   if (i->up && !up)
     flush_tx(i, NL_DROP_LINK_DOWN);
-  i->up = up;
+  i->up = up != FALSE;
   iface_fast_update(i);
 }
 
@@ -961,6 +960,8 @@ void nl_iface_set_props(NlIface *i, const NlLinkProps *props) {
     i->props.up.queue = NL_DEFAULT_QUEUE;
   if (i->props.down.queue == 0)
     i->props.down.queue = NL_DEFAULT_QUEUE;
+  i->mtu = i->props.mtu;
+  i->up_latency = i->props.up.latency;
   dir_state_init(&i->up_state, i->props.up.queue);
   dir_state_init(&i->down_state, i->props.down.queue);
   i->up_ideal = dir_trivial(&i->props.up);
@@ -1025,7 +1026,8 @@ static gboolean dir_latency_only(const NlLinkDir *d) {
  * *@t.  OUT: *@t, when it comes out; *@tx_end (may be NULL), when its last
  * bit has left the transmitter.  Returns the drop reason, or NONE. */
 static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
-                             guint len, NlTime *t, NlTime *tx_end) {
+                             NlTime *last_arrival, guint len, NlTime *t,
+                             NlTime *tx_end) {
   if (d->loss > 0 && nl_rand_chance(&f->rand, d->loss))
     return NL_DROP_LOSS;
   NlTime when = *t;
@@ -1055,8 +1057,8 @@ static NlDropReason dir_pass(NlIface *f, const NlLinkDir *d, NlDirState *s,
     /* Held back: later packets overtake it. */
     when += MAX(d->latency, NL_MS);
   } else {
-    when = MAX(when, s->last_arrival);
-    s->last_arrival = when;
+    when = MAX(when, *last_arrival);
+    *last_arrival = when;
   }
   *t = when;
   return NL_DROP_NONE;
@@ -1091,7 +1093,8 @@ static void hop_down(NlWorld *w, NlPacket *pkt, NlTime t) {
   if (!to->down_ideal) {
     dup = to->props.down.dup > 0 &&
           nl_rand_chance(&to->rand, to->props.down.dup);
-    why = dir_pass(to, &to->props.down, &to->down_state, pkt->len, &t, NULL);
+    why = dir_pass(to, &to->props.down, &to->down_state,
+                   &to->down_last_arrival, pkt->len, &t, NULL);
   }
   if (dup && why == NL_DROP_NONE)
     hop_dup(w, pkt, STAGE_ARRIVE, t + NL_US); /* a microsecond behind */
@@ -1182,7 +1185,7 @@ static void flush_tx(NlIface *f, NlDropReason why) {
   f->up_state.head = 0;
   f->up_state.busy_until = MIN(f->up_state.busy_until, now);
   /* Later packets still may not overtake those on the wire. */
-  f->up_state.last_arrival = MIN(f->up_state.last_arrival, on_wire);
+  f->up_last_arrival = MIN(f->up_last_arrival, on_wire);
   if (lost == NULL)
     return;
   g_ptr_array_sort(lost, by_id); /* in the order they were sent */
@@ -1249,10 +1252,9 @@ hop_start_fast(NlWorld *w, NlIface *from, NlPacket *pkt) {
   NlTime t = nl_event_now(w->queue);
   pkt->sent_out = t;
   if (from->up_latency_only) {
-    NlDirState *s = &from->up_state;
-    t += from->props.up.latency;
-    t = MAX(t, s->last_arrival);
-    s->last_arrival = t;
+    t += from->up_latency;
+    t = MAX(t, from->up_last_arrival);
+    from->up_last_arrival = t;
   }
   pkt->stage = STAGE_ARRIVE; /* on the link */
   nl_event_schedule(w->queue, &pkt->ev, t);
@@ -1308,15 +1310,14 @@ static void hop_start_general(NlWorld *w, NlIface *from, NlIface *to,
   if (why == NL_DROP_NONE && from->up_latency_only) {
     /* dir_pass's steps for a delay alone: out after the latency, never
      * before the packet sent before it. */
-    NlDirState *s = &from->up_state;
-    t += from->props.up.latency;
-    t = MAX(t, s->last_arrival);
-    s->last_arrival = t;
+    t += from->up_latency;
+    t = MAX(t, from->up_last_arrival);
+    from->up_last_arrival = t;
   } else if (why == NL_DROP_NONE && !from->up_ideal) {
     dup = from->props.up.dup > 0 &&
           nl_rand_chance(&from->rand, from->props.up.dup);
-    why = dir_pass(from, &from->props.up, &from->up_state, pkt->len, &t,
-                   &pkt->sent_out);
+    why = dir_pass(from, &from->props.up, &from->up_state,
+                   &from->up_last_arrival, pkt->len, &t, &pkt->sent_out);
   }
   if (why != NL_DROP_NONE) {
     w->stats.dropped++;
@@ -1347,7 +1348,7 @@ static int output_fragments(NlIface *f, NlPacket *pkt, uint32_t next_hop);
 /* Sends @pkt (owned) out of @f to @next_hop, fragmenting to the MTU.
  * Returns 0 or -EMSGSIZE (DF set and too big; @pkt is then not freed). */
 static inline int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
-  if (G_LIKELY(pkt->len <= f->props.mtu)) {
+  if (G_LIKELY(pkt->len <= f->mtu)) {
     hop_start(f, pkt, next_hop);
     return 0;
   }
@@ -1356,7 +1357,7 @@ static inline int output(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
 
 /* output() of a packet larger than @f's MTU. */
 static int output_fragments(NlIface *f, NlPacket *pkt, uint32_t next_hop) {
-  guint mtu = f->props.mtu;
+  guint mtu = f->mtu;
   if (nl_packet_ip4(pkt) != NULL)
     return -EINVAL;
   NlIp4Header ip = pkt->ip4;
@@ -1418,7 +1419,7 @@ static int send4(NlNode *n, NlPacket *p, const NlRouteHop *route) {
       goto refused;
     }
   }
-  if (p->len > f->props.mtu && p->ip4.df) {
+  if (p->len > f->mtu && p->ip4.df) {
     err = -EMSGSIZE;
     goto refused;
   }
@@ -1481,7 +1482,7 @@ int nl_node_send_udp4(NlNode *n, NlSourceRoute *route, uint32_t src,
     nl_packet_free(p);
     return -EHOSTDOWN;
   }
-  if (G_UNLIKELY(p->len > f->props.mtu)) {
+  if (G_UNLIKELY(p->len > f->mtu)) {
     if (df) {
       nl_packet_free(p);
       return -EMSGSIZE;
@@ -1836,7 +1837,7 @@ static inline __attribute__((always_inline)) void route4(NlNode *n, NlPacket *pk
   uint32_t next_hop = r->via ? r->via : ip->dst;
   /* Too big with DF: refused before the TTL is touched, so the ICMP
    * quotes the packet as it came (as Linux's ip_forward does). */
-  if (pkt->len > f->props.mtu && ip->df) {
+  if (pkt->len > f->mtu && ip->df) {
     icmp_error_about(n, pkt, pre, pre_len, NL_ICMP_DEST_UNREACH,
                      NL_ICMP_FRAG_NEEDED, (uint16_t)f->props.mtu);
     nl_node_drop(n, pkt, NL_DROP_FRAG_NEEDED);
