@@ -94,28 +94,31 @@ struct NlNetwork {
   GHashTable *by_addr6; /* NlIp6 (owned) -> NlIface */
 };
 
-/* The fields a packet's hop reads first (routing, own addresses, hooks),
- * in the node's first two cache lines (a 64-byte-aligned allocation), a
- * datagram's send in its first: with 1,000 hosts a node is out of cache
- * each time a packet comes. */
+/* The fields a packet's hop reads first, in the node's first cache line
+ * (a 64-byte-aligned allocation): a host's arrival (up, hooks, its own
+ * addresses: the first two are here, and the trace id its delivery's
+ * record takes) and a datagram's send (up, ip_id) read that line only;
+ * forwarding reads the route table's fields in the second too.  With
+ * 1,000 hosts a node is out of cache each time a packet comes. */
 struct NlNode {
   NlWorld *world;
-  guint32 trace_id;
-  NlNodeKind kind;
+  NlNodeHooks hooks;
+  NlAddrTable *addr_set; /* see addrs */
   guint n_addrs;
-  guint n_routes;      /* table->len, when not dirty */
-  guint n_route_lens;
+  guint8 n_route_lens;
   guint8 forwarding, up; /* booleans */
   guint8 table_dirty;
   uint16_t ip_id;
-  guint64 table_gen;   /* the world's prefixes_gen it was built at */
-  NlRoute *routes;     /* table->data, when not dirty */
-  NlAddrTable *addr_set; /* see addrs */
-  NlNodeHooks hooks;
+  guint32 trace_id;
   /* The interfaces' IPv4 addresses: the first NL__ADDR_SCAN here, in
    * the node itself (no pointer to follow); past that many, all of them
    * in a set. */
   uint32_t addrs[NL__ADDR_SCAN];
+  guint n_routes;      /* table->len, when not dirty */
+  NlRoute *routes;     /* table->data, when not dirty */
+  guint64 table_gen;   /* the world's prefixes_gen it was built at */
+  NlNodeKind kind;
+  /* The rest. */
   char *name;
   GPtrArray *ifaces;
   GArray *static_routes; /* of NlRoute, as declared */
@@ -139,6 +142,8 @@ struct NlNode {
   GHashTable *pmtu6; /* NlIp6 destination (owned) -> NlPmtu6 */
   uint32_t frag_id6;
 };
+/* A host's arrival reads one line (for a host of up to two addresses). */
+G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlNode, addrs) + 2 * 4 <= 64);
 
 struct NlWorld {
   NlEventQueue *queue;

@@ -1454,6 +1454,9 @@ int nl_node_send_packet(NlNode *n, NlPacket *pkt, const NlRouteHop *route) {
   return send4(n, pkt, route);
 }
 
+/* A send reads the first 32 bytes of its route (net.h). */
+G_STATIC_ASSERT(G_STRUCT_OFFSET(NlSourceRoute, neighbour) + 8 == 32);
+
 int nl_node_send_udp4(NlNode *n, NlSourceRoute *route, uint32_t src,
                       uint16_t sport, uint32_t dst, uint16_t dport,
                       const void *payload, size_t plen, uint8_t ttl,
@@ -1464,8 +1467,8 @@ int nl_node_send_udp4(NlNode *n, NlSourceRoute *route, uint32_t src,
       (route->epoch != n->world->route_epoch || route->dst != dst) &&
       !nl_node_source_route(n, dst, route))
     return -ENETUNREACH;
-  if (route != NULL && !route->ok)
-    return -ENETUNREACH;
+  if (route != NULL && route->iface == NULL && !route->ok)
+    return -ENETUNREACH; /* (an interface: ok, and its line not read) */
   NlPacket *p = packet_alloc(NL_IP4_HDR_LEN + NL_UDP_HDR_LEN + plen);
   if (route != NULL)
     src = route->src;

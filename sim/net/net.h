@@ -243,16 +243,20 @@ gboolean nl_node_route(const NlNode *n, uint32_t dst, NlIface **iface,
  * datagram to the same destination while no address, route or prefix of
  * the world changes (its epoch).  Zeroed: empty. */
 typedef struct {
+  /* What a datagram's send reads, in 32 bytes (a host keeps the route in
+   * the second half of a line). */
   uint64_t epoch;    /* the world's when filled; 0 never is */
   uint32_t dst;
   uint32_t src;      /* @dst itself when it is @n's own */
-  uint32_t next_hop; /* with @iface */
-  gboolean ok;       /* FALSE: no route */
-  NlIface *iface;    /* NULL: @dst is @n's own (nl_node_has_addr) */
+  /* NULL: @dst is @n's own (nl_node_has_addr), or no route (!@ok); not
+   * NULL: @ok. */
+  NlIface *iface;
   /* The interface on @iface's network that has @next_hop (NULL: none,
    * nobody answers for it), as a hop looks it up: the addresses of a
    * network change only with the epoch. */
   NlIface *neighbour;
+  uint32_t next_hop; /* with @iface */
+  gboolean ok;       /* FALSE: no route */
 } NlSourceRoute;
 
 
