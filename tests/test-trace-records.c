@@ -470,6 +470,128 @@ static void flush_block(void *data, GString *block) {
   f->flushes++;
 }
 
+typedef struct {
+  GString *written;
+  unsigned flushes;
+  GThread *caller;  /* the test's thread */
+  gboolean elsewhere; /* a flush ran on another thread */
+} ThreadFlushed;
+
+static void flush_thread_block(void *data, GString *block) {
+  ThreadFlushed *f = data;
+  g_string_append_len(f->written, block->str, (gssize)block->len);
+  g_string_truncate(block, 0);
+  f->flushes++;
+  if (g_thread_self() != f->caller)
+    f->elsewhere = TRUE;
+}
+
+/* nl_trace_listen_text_thread writes the lines nl_trace_write_text writes
+ * of the same records, in order, from a thread of its own: through many
+ * turns of its bounded queue, with names interned as the records come, a
+ * record longer than a queue block, and packets; once stopped, the block
+ * holds the lines not flushed and nothing more is written.  A trace freed
+ * with its thread still running ends it. */
+static void test_trace_text_thread_writes_every_line(void **state) {
+  NlTrace *t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
+  GString *block = g_string_new(NULL);
+  ThreadFlushed f = {g_string_new(NULL), 0, g_thread_self(), FALSE};
+  NlTraceText *x = nl_trace_listen_text_thread(t, block, 4096,
+                                               flush_thread_block, &f);
+  guint32 a = nl_trace_intern(t, "alice"), b = nl_trace_intern(t, "b/p");
+  guint8 pkt[200];
+  gsize big = 1536u << 10; /* longer than a block of the queue */
+  char *long_text = g_malloc(big + 1);
+  memset(long_text, 'z', big);
+  long_text[big] = '\0';
+  for (int i = 0; i < 40000; i++) {
+    NlTraceKind k = (NlTraceKind)(i % NL_TRACE_N_KINDS);
+    NlTime when = (NlTime)i * 777;
+    guint32 node = a;
+    if (i % 4000 == 3999) { /* a name the thread has not seen */
+      char name[32];
+      g_snprintf(name, sizeof name, "host%d", i);
+      node = nl_trace_intern(t, name);
+    }
+    if (i == 20000) {
+      nl_trace_add(t, when, NL_TRACE_NOTE, node, 0, 0, 0, long_text,
+                   (guint32)big);
+    } else if (k == NL_TRACE_PKT_SEND || k == NL_TRACE_PKT_RECV ||
+               k == NL_TRACE_PKT_DROP || k == NL_TRACE_PKT_DELIVER ||
+               k == NL_TRACE_NAT_XLATE) {
+      size_t n = nl_udp4_build(pkt, 0x0a000001 + (uint32_t)(i % 7), 1000,
+                               0x0a000002, 7, "data", (size_t)(i % 5),
+                               (uint16_t)i, 64, FALSE);
+      nl_trace_add(t, when, k, node, i % 3 ? b : 0, (uint64_t)i / 4,
+                   k == NL_TRACE_PKT_DROP ? NL_DROP_LOSS : 0, pkt,
+                   (guint32)n);
+    } else {
+      nl_trace_addf(t, when, k, node, i % 3 ? b : 0, 0, 0, "text %d\t%s",
+                    i, i % 11 ? "" : "\\ and more");
+    }
+  }
+  nl_trace_text_stop(x);
+  /* The lines not flushed are in the block, for the caller. */
+  assert_true(block->len < 4096 + 4096);
+  g_string_append_len(f.written, block->str, (gssize)block->len);
+  g_string_truncate(block, 0);
+  GString *want = g_string_new(NULL);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p))
+    nl_trace_format_line(t, rec, p, want);
+  assert_int_equal(nl_trace_count(t), 40000);
+  assert_int_equal(f.written->len, want->len);
+  assert_true(memcmp(f.written->str, want->str, want->len) == 0);
+  assert_true(strstr(f.written->str, " host39999 ") != NULL);
+  assert_true(f.flushes > 100);
+  assert_true(f.elsewhere);
+  unsigned flushes = f.flushes;
+  nl_trace_addf(t, 0, NL_TRACE_NOTE, a, 0, 0, 0, "after");
+  assert_int_equal(block->len, 0);
+  assert_int_equal(f.flushes, flushes);
+  nl_trace_free(t);
+
+  /* Freed while its thread runs: the thread is ended with the trace,
+   * and what it wrote before is the lines' start. */
+  t = nl_trace_new();
+  g_string_truncate(f.written, 0);
+  g_string_truncate(want, 0);
+  x = nl_trace_listen_text_thread(t, block, 4096, flush_thread_block, &f);
+  a = nl_trace_intern(t, "alice");
+  for (int i = 0; i < 20000; i++) {
+    nl_trace_addf(t, i, NL_TRACE_NOTE, a, 0, 0, 0, "line %d", i);
+    g_string_append_printf(want, "0.%09d alice note line %d\n", i, i);
+  }
+  nl_trace_free(t);
+  assert_true(f.written->len <= want->len);
+  assert_true(memcmp(f.written->str, want->str, f.written->len) == 0);
+
+  /* A few records, all in the queue's first block: decoded as well. */
+  t = nl_trace_new();
+  nl_trace_set_packet_format(t, nl_wire_describe);
+  g_string_truncate(f.written, 0);
+  g_string_truncate(block, 0);
+  flushes = f.flushes;
+  x = nl_trace_listen_text_thread(t, block, 4096, flush_thread_block, &f);
+  a = nl_trace_intern(t, "alice");
+  size_t n = nl_udp4_build(pkt, 0x0a000001, 1000, 0x0a000002, 7, "data", 4,
+                           1, 64, FALSE);
+  nl_trace_add(t, 5, NL_TRACE_PKT_SEND, a, 0, 1, 0, pkt, (guint32)n);
+  nl_trace_text_stop(x);
+  assert_int_equal(f.flushes, flushes);
+  assert_string_equal(block->str, "0.000000005 alice send ->  #1 UDP "
+                                  "10.0.0.1:1000 > 10.0.0.2:7 len=4\n");
+  nl_trace_free(t);
+  g_free(long_text);
+  g_string_free(want, TRUE);
+  g_string_free(f.written, TRUE);
+  g_string_free(block, TRUE);
+}
+
 /* nl_trace_listen_text writes the line of every record added, of every
  * kind, as nl_trace_write_text's lines of the same records (kept, then
  * formatted), in blocks of at least @flush_at bytes; it is heard with
@@ -906,6 +1028,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_escapes_anywhere),
     cmocka_unit_test(test_trace_text_at_a_page_end),
     cmocka_unit_test(test_trace_listen_text_writes_every_line),
+    cmocka_unit_test(test_trace_text_thread_writes_every_line),
     cmocka_unit_test(test_trace_text_form_of_tcp),
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
     cmocka_unit_test(test_trace_text_forwarded_packet_decoded_once),

@@ -65,9 +65,10 @@ static void on_block(void *data, GString *block) {
 
 void nl_trace_stream_attach(void *stream, NlTrace *t) {
   NlTraceStream *st = stream;
-  /* The trace formats each record into the block as it is added; the
-   * listener stays on the trace, stopped when the stream is done. */
-  st->text = nl_trace_listen_text(t, st->block, BLOCK, on_block, st);
+  /* Each record is formatted into the block, and the block written, on
+   * the listener's own thread, off the simulation's core; the listener
+   * stays on the trace, stopped when the stream is done. */
+  st->text = nl_trace_listen_text_thread(t, st->block, BLOCK, on_block, st);
 }
 
 /* The listener ignores the records added from now on. */

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,18 @@ typedef struct {
   KeyText *keys;   /* KEY_SETS * KEY_WAYS, allocated on first use */
 } DescCache;
 
+/* What a record's line is made with: the names, the packet decoder and
+ * what the formatter remembers.  The trace's own, for nl_trace_format;
+ * a text thread has a copy (nl_trace_listen_text_thread). */
+typedef struct {
+  GArray *name_tab; /* id -> Name */
+  DescCache *desc;  /* its decodes, remembered */
+  NlTracePacketFormat packet_format; /* installed by the network layer */
+  NlTracePacketSame packet_same;     /* the same, or NULL */
+  NlTracePacketKey packet_key;       /* the same, or NULL */
+  const NlTrace *trace; /* the trace's own: says an unknown name is; or NULL */
+} Fmt;
+
 struct NlTrace {
   uint64_t mask; /* first, for nl_trace_wants(): kept | listened to */
   guint64 readers_changed; /* second (nl_trace_readers_changed()):
@@ -150,13 +164,29 @@ struct NlTrace {
   uint64_t count;
   GHashTable *ids;  /* name -> id+1 */
   GPtrArray *names; /* id -> name */
-  GArray *name_tab; /* id -> Name: for nl_trace_format */
-  NlTracePacketFormat packet_format; /* installed by the network layer */
-  NlTracePacketSame packet_same;     /* the same, or NULL */
-  NlTracePacketKey packet_key;       /* the same, or NULL */
-  DescCache *desc; /* its decodes, remembered */
+  Fmt fmt; /* for nl_trace_format */
   GPtrArray *texts; /* of NlTraceText: nl_trace_listen_text's, or NULL */
 };
+
+/* A text thread's block of records (nl_trace_listen_text_thread): each
+ * record heard, its header and payload padded to 8 bytes, in order, and
+ * the decoder's functions when it was handed over. */
+typedef struct {
+  gsize size, used; /* bytes of data */
+  NlTracePacketFormat packet_format;
+  NlTracePacketSame packet_same;
+  NlTracePacketKey packet_key;
+  guint8 data[];
+} RecBlock;
+
+/* A text thread's queue: TEXT_BLOCKS blocks of TEXT_REC_BLOCK bytes (more
+ * when a record is longer), so its memory does not grow with the trace:
+ * the simulation waits for the thread when all are full. */
+#define TEXT_BLOCKS 4
+#define TEXT_REC_BLOCK (512u << 10)
+/* The kind of a block's entry that carries names interned since the last
+ * one (Name structs, the first's id in node): not a record's kind. */
+#define NAMES_ENTRY NL_TRACE_N_KINDS
 
 struct NlTraceText {
   const NlTrace *trace;
@@ -165,6 +195,18 @@ struct NlTraceText {
   NlTraceFlushFn flush;
   void *data;
   gboolean stopped;
+  /* A text thread's; thread NULL: each line is made as its record is
+   * heard. */
+  GThread *thread;
+  GAsyncQueue *full;  /* of RecBlock: to the thread, in order */
+  GAsyncQueue *empty; /* of RecBlock: back from it */
+  RecBlock *cur;      /* being filled */
+  guint names_sent;   /* names in the entries so far */
+  Fmt fmt;            /* the thread's: its names and decodes */
+  gboolean discard;   /* the thread drops what it has not formatted */
+  GMutex start_lock;  /* started: the thread runs its own code */
+  GCond start_cond;
+  gboolean started;
 };
 
 G_STATIC_ASSERT(G_STRUCT_OFFSET(struct NlTrace, mask) == 0);
@@ -214,8 +256,9 @@ NlTrace *nl_trace_new(void) {
   t->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
   t->ids = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);
   t->names = g_ptr_array_new_with_free_func(g_free);
-  t->name_tab = g_array_new(FALSE, FALSE, sizeof(Name));
-  t->desc = g_new0(DescCache, 1);
+  t->fmt.name_tab = g_array_new(FALSE, FALSE, sizeof(Name));
+  t->fmt.desc = g_new0(DescCache, 1);
+  t->fmt.trace = t;
   nl_trace_intern(t, "");
   return t;
 }
@@ -235,9 +278,24 @@ static void spill_free(Spill *s) {
   g_free(s);
 }
 
+static void desc_free(DescCache *c) {
+  if (c->slots != NULL) {
+    for (guint i = 0; i < DESC_SLOTS; i++)
+      g_free(c->slots[i].bytes);
+    g_free(c->slots);
+  }
+  g_free(c->keys);
+  g_free(c);
+}
+
+static void text_free(gpointer p);
+
 void nl_trace_free(NlTrace *t) {
   if (t == NULL)
     return;
+  /* First: a text thread still running reads the names. */
+  if (t->texts != NULL)
+    g_ptr_array_free(t->texts, TRUE);
   spill_free(t->spill);
   for (guint i = 0; i < t->chunks->len; i++)
     free(g_array_index(t->chunks, Chunk, i).data);
@@ -251,29 +309,21 @@ void nl_trace_free(NlTrace *t) {
   g_free(t->keep_prefix);
   g_hash_table_destroy(t->ids);
   g_ptr_array_free(t->names, TRUE);
-  g_array_free(t->name_tab, TRUE);
-  if (t->desc->slots != NULL) {
-    for (guint i = 0; i < DESC_SLOTS; i++)
-      g_free(t->desc->slots[i].bytes);
-    g_free(t->desc->slots);
-  }
-  if (t->texts != NULL)
-    g_ptr_array_free(t->texts, TRUE);
-  g_free(t->desc->keys);
-  g_free(t->desc);
+  g_array_free(t->fmt.name_tab, TRUE);
+  desc_free(t->fmt.desc);
   g_free(t);
 }
 
 void nl_trace_set_packet_format(NlTrace *t, NlTracePacketFormat fn) {
-  t->packet_format = fn;
+  t->fmt.packet_format = fn;
 }
 
 void nl_trace_set_packet_same(NlTrace *t, NlTracePacketSame fn) {
-  t->packet_same = fn;
+  t->fmt.packet_same = fn;
 }
 
 void nl_trace_set_packet_key(NlTrace *t, NlTracePacketKey fn) {
-  t->packet_key = fn;
+  t->fmt.packet_key = fn;
 }
 
 guint32 nl_trace_intern(NlTrace *t, const char *name) {
@@ -286,7 +336,7 @@ guint32 nl_trace_intern(NlTrace *t, const char *name) {
   guint32 id = t->names->len;
   g_ptr_array_add(t->names, copy);
   Name n = {copy, len};
-  g_array_append_val(t->name_tab, n);
+  g_array_append_val(t->fmt.name_tab, n);
   g_hash_table_insert(t->ids, copy, GUINT_TO_POINTER(id + 1));
   return id;
 }
@@ -1486,10 +1536,13 @@ static inline char *put_text_short(char *p, const guint8 *s, gsize len) {
 static const char unknown_text[NAME_PAD] = "?";
 static const Name unknown_name = {unknown_text, 1};
 
-static inline const Name *name_of(const NlTrace *t, guint32 id) {
-  if (G_LIKELY(id < t->name_tab->len))
-    return &g_array_index(t->name_tab, Name, id);
-  (void)nl_trace_name(t, id); /* says it is unknown */
+static inline const Name *name_of(const Fmt *f, guint32 id) {
+  if (G_LIKELY(id < f->name_tab->len))
+    return &g_array_index(f->name_tab, Name, id);
+  if (f->trace != NULL)
+    (void)nl_trace_name(f->trace, id); /* says it is unknown */
+  else
+    g_critical("trace: a record names unknown name %u", id);
   return &unknown_name;
 }
 
@@ -1569,16 +1622,16 @@ G_STATIC_ASSERT(KEY_SETS == 1 << 12);
  * TTL the router takes one from), else the decoder's.  @d is made to
  * hold it.  The decoder is a function of the bytes alone, so the text is
  * the same either way. */
-static G_GNUC_NO_INLINE void put_packet_new(const NlTrace *t,
+static G_GNUC_NO_INLINE void put_packet_new(const Fmt *f,
                                             const guint8 *payload,
                                             guint32 len, DescSlot *d,
                                             GString *out, gboolean line) {
-  DescCache *c = t->desc;
+  DescCache *c = f->desc;
   DescSlot *last = c->last;
   if (last != NULL && last != d && last->len == len &&
       (memcmp(last->bytes, payload, len) == 0 ||
-       (t->packet_same != NULL &&
-        t->packet_same(last->bytes, payload, len)))) {
+       (f->packet_same != NULL &&
+        f->packet_same(last->bytes, payload, len)))) {
     desc_fill(d, payload, len, last->text, last->text_len);
     c->last = d;
     desc_put(d, out, line);
@@ -1586,7 +1639,7 @@ static G_GNUC_NO_INLINE void put_packet_new(const NlTrace *t,
   }
   uint64_t key[2];
   KeyText *set = NULL;
-  if (t->packet_key != NULL && t->packet_key(payload, len, key)) {
+  if (f->packet_key != NULL && f->packet_key(payload, len, key)) {
     set = key_set(c, key);
     for (unsigned w = 0; w < KEY_WAYS; w++) {
       KeyText *k = &set[w];
@@ -1599,7 +1652,7 @@ static G_GNUC_NO_INLINE void put_packet_new(const NlTrace *t,
     }
   }
   gsize at = out->len;
-  t->packet_format(payload, len, out);
+  f->packet_format(payload, len, out);
   gsize n = out->len - at;
   if (set != NULL && n <= KEY_TEXT) {
     /* The newest first: the older one moves to the second way. */
@@ -1622,10 +1675,10 @@ static G_GNUC_NO_INLINE void put_packet_new(const NlTrace *t,
 
 /* The slot of a packet record's decode, by its id; NULL when its decode
  * is not remembered (no decoder, no bytes or too many). */
-static inline DescSlot *packet_slot(const NlTrace *t,
+static inline DescSlot *packet_slot(const Fmt *f,
                                     const NlTraceRecord *rec) {
-  DescCache *c = t->desc;
-  if (t->packet_format == NULL || rec->len == 0 || rec->len > DESC_MAX_PKT)
+  DescCache *c = f->desc;
+  if (f->packet_format == NULL || rec->len == 0 || rec->len > DESC_MAX_PKT)
     return NULL;
   if (G_UNLIKELY(c->slots == NULL))
     c->slots = g_new0(DescSlot, DESC_SLOTS);
@@ -1651,11 +1704,11 @@ static inline char *put_packet_id(const NlTraceRecord *rec, DescSlot *d,
 /* nl_trace_format, and a newline after the text if @line (the text
  * writers' lines: written with the text, not appended after it). */
 static inline __attribute__((always_inline)) void
-format_record(const NlTrace *t, const NlTraceRecord *rec,
+format_record(const Fmt *f, const NlTraceRecord *rec,
               const guint8 *payload, GString *out, gboolean line) {
   NlTraceKind kind = rec->kind;
-  const Name *node = name_of(t, rec->node);
-  const Name *peer = name_of(t, rec->peer);
+  const Name *node = name_of(f, rec->node);
+  const Name *peer = name_of(f, rec->peer);
   gboolean packet = kind < NL_TRACE_N_KINDS && kind_is_packet[kind];
   /* The time, names, kind, id and drop reason: under 180 bytes besides
    * the names, counting the fixed-size copies' overshoot; a text's bytes
@@ -1663,7 +1716,7 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
   gsize need = 224 + node->len + peer->len +
                (packet ? 64 + DESC_MAX_TEXT : 4 * (gsize)rec->len);
   char *p = nl_trace_room(out, need);
-  DescCache *c = t->desc;
+  DescCache *c = f->desc;
   cache_time(c, rec->time);
   memcpy(p, c->time_text, sizeof c->time_text);
   p += c->time_len;
@@ -1686,7 +1739,7 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
       p = put_name(p + 4, peer);
     }
     memcpy(p, " #", 2);
-    DescSlot *d = packet_slot(t, rec);
+    DescSlot *d = packet_slot(f, rec);
     p = put_packet_id(rec, d, p + 2);
     *p++ = ' ';
     if (kind == NL_TRACE_PKT_DROP) {
@@ -1706,10 +1759,10 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
       nl_trace_room_done(out, desc_copy(p, d, line));
     } else if (d != NULL) {
       nl_trace_room_done(out, p);
-      put_packet_new(t, payload, rec->len, d, out, line);
-    } else if (t->packet_format != NULL) {
+      put_packet_new(f, payload, rec->len, d, out, line);
+    } else if (f->packet_format != NULL) {
       nl_trace_room_done(out, p);
-      t->packet_format(payload, rec->len, out);
+      f->packet_format(payload, rec->len, out);
       if (line)
         put_newline(out);
     } else {
@@ -1737,12 +1790,12 @@ format_record(const NlTrace *t, const NlTraceRecord *rec,
 
 void nl_trace_format(const NlTrace *t, const NlTraceRecord *rec,
                      const guint8 *payload, GString *out) {
-  format_record(t, rec, payload, out, FALSE);
+  format_record(&t->fmt, rec, payload, out, FALSE);
 }
 
 void nl_trace_format_line(const NlTrace *t, const NlTraceRecord *rec,
                           const guint8 *payload, GString *out) {
-  format_record(t, rec, payload, out, TRUE);
+  format_record(&t->fmt, rec, payload, out, TRUE);
 }
 
 /* nl_trace_listen_text's listener. */
@@ -1751,7 +1804,7 @@ static void text_hear(void *data, const NlTraceRecord *rec,
   NlTraceText *x = data;
   if (G_UNLIKELY(x->stopped))
     return;
-  format_record(x->trace, rec, payload, x->block, TRUE);
+  format_record(&x->trace->fmt, rec, payload, x->block, TRUE);
   if (G_UNLIKELY(x->block->len >= x->flush_at))
     x->flush(x->data, x->block);
 }
@@ -1760,16 +1813,209 @@ NlTraceText *nl_trace_listen_text(NlTrace *t, GString *block, gsize flush_at,
                                   NlTraceFlushFn flush, void *data) {
   g_return_val_if_fail(block != NULL && flush != NULL, NULL);
   NlTraceText *x = g_new0(NlTraceText, 1);
-  *x = (NlTraceText){t, block, flush_at, flush, data, FALSE};
+  *x = (NlTraceText){.trace = t, .block = block, .flush_at = flush_at,
+                     .flush = flush, .data = data};
   if (t->texts == NULL)
-    t->texts = g_ptr_array_new_with_free_func(g_free);
+    t->texts = g_ptr_array_new_with_free_func(text_free);
   g_ptr_array_add(t->texts, x);
   nl_trace_listen(t, ~(uint64_t)0, text_hear, x);
   return x;
 }
 
+/* ---- the text thread ---- */
+
+static RecBlock end_mark; /* handed to the thread: nothing more comes */
+
+static inline gsize entry_size(guint32 len) {
+  return (sizeof(NlTraceRecord) + len + 7) & ~(gsize)7;
+}
+
+/* The block being filled handed to the thread, with the decoder's
+ * functions now. */
+static void hand_over(NlTraceText *x) {
+  const Fmt *f = &x->trace->fmt;
+  RecBlock *b = x->cur;
+  b->packet_format = f->packet_format;
+  b->packet_same = f->packet_same;
+  b->packet_key = f->packet_key;
+  g_async_queue_push(x->full, b);
+  x->cur = NULL;
+}
+
+/* The block being filled handed over, and an empty one with room for @n
+ * bytes taken back (waiting for one when all are full). */
+static G_GNUC_NO_INLINE RecBlock *next_block(NlTraceText *x, gsize n) {
+  hand_over(x);
+  RecBlock *b = g_async_queue_pop(x->empty);
+  if (b->size < n) {
+    b = g_realloc(b, sizeof *b + n);
+    b->size = n;
+  }
+  b->used = 0;
+  x->cur = b;
+  return b;
+}
+
+/* Room for an entry of @len bytes of payload in the block being filled. */
+static inline guint8 *entry_room(NlTraceText *x, guint32 len) {
+  gsize n = entry_size(len);
+  RecBlock *b = x->cur;
+  if (G_UNLIKELY(b->size - b->used < n))
+    b = next_block(x, n);
+  guint8 *p = b->data + b->used;
+  b->used += n;
+  return p;
+}
+
+/* The names interned since the last entry of them, as an entry. */
+static G_GNUC_NO_INLINE void send_names(NlTraceText *x) {
+  const GArray *tab = x->trace->fmt.name_tab;
+  guint n = tab->len - x->names_sent;
+  guint32 len = (guint32)(n * sizeof(Name));
+  NlTraceRecord rec = {.kind = NAMES_ENTRY, .node = x->names_sent,
+                       .len = len};
+  guint8 *p = entry_room(x, len);
+  memcpy(p, &rec, sizeof rec);
+  memcpy(p + sizeof rec, &g_array_index(tab, Name, x->names_sent), len);
+  x->names_sent = tab->len;
+}
+
+/* nl_trace_listen_text_thread's listener: the record copied for the
+ * thread. */
+static void text_hear_thread(void *data, const NlTraceRecord *rec,
+                             const guint8 *payload) {
+  NlTraceText *x = data;
+  if (G_UNLIKELY(x->stopped))
+    return;
+  if (G_UNLIKELY(x->trace->fmt.name_tab->len != x->names_sent))
+    send_names(x);
+  guint8 *p = entry_room(x, rec->len);
+  memcpy(p, rec, sizeof *rec);
+  if (rec->len != 0)
+    memcpy(p + sizeof *rec, payload, rec->len);
+}
+
+/* On the thread: the lines of a block's records. */
+static void text_block(NlTraceText *x, const RecBlock *b) {
+  x->fmt.packet_format = b->packet_format;
+  x->fmt.packet_same = b->packet_same;
+  x->fmt.packet_key = b->packet_key;
+  for (gsize at = 0; at < b->used;) {
+    const NlTraceRecord *rec = (const NlTraceRecord *)(b->data + at);
+    const guint8 *payload = b->data + at + sizeof *rec;
+    at += entry_size(rec->len);
+    if (rec->kind == NAMES_ENTRY) {
+      g_return_if_fail(rec->node == x->fmt.name_tab->len);
+      g_array_append_vals(x->fmt.name_tab, payload, rec->len / sizeof(Name));
+      continue;
+    }
+    format_record(&x->fmt, rec, payload, x->block, TRUE);
+    if (G_UNLIKELY(x->block->len >= x->flush_at))
+      x->flush(x->data, x->block);
+  }
+}
+
+static gpointer text_thread(gpointer data) {
+  NlTraceText *x = data;
+  g_mutex_lock(&x->start_lock);
+  x->started = TRUE;
+  g_cond_signal(&x->start_cond);
+  g_mutex_unlock(&x->start_lock);
+  for (;;) {
+    RecBlock *b = g_async_queue_pop(x->full);
+    if (b == &end_mark)
+      return NULL;
+    if (!x->discard)
+      text_block(x, b);
+    b->used = 0;
+    g_async_queue_push(x->empty, b);
+  }
+}
+
+NlTraceText *nl_trace_listen_text_thread(NlTrace *t, GString *block,
+                                         gsize flush_at, NlTraceFlushFn flush,
+                                         void *data) {
+  g_return_val_if_fail(block != NULL && flush != NULL, NULL);
+  NlTraceText *x = g_new0(NlTraceText, 1);
+  *x = (NlTraceText){.trace = t, .block = block, .flush_at = flush_at,
+                     .flush = flush, .data = data};
+  x->full = g_async_queue_new();
+  x->empty = g_async_queue_new();
+  for (int i = 0; i < TEXT_BLOCKS; i++) {
+    RecBlock *b = g_malloc(sizeof *b + TEXT_REC_BLOCK);
+    *b = (RecBlock){.size = TEXT_REC_BLOCK};
+    g_async_queue_push(x->empty, b);
+  }
+  x->cur = g_async_queue_pop(x->empty);
+  x->fmt.name_tab = g_array_new(FALSE, FALSE, sizeof(Name));
+  x->fmt.desc = g_new0(DescCache, 1);
+  /* The thread takes no signal: they are the simulation's (the kernel
+   * still sends a fault of its own to it). */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  GError *error = NULL;
+  g_mutex_init(&x->start_lock);
+  g_cond_init(&x->start_cond);
+  x->thread = g_thread_try_new("natlab-trace", text_thread, x, &error);
+  /* Until the thread runs its own code, the C library and GLib make
+   * system calls on it (the signal mask, its name) that a sealed natlab
+   * traps (sim/host/seal.c); made while a program loads, they would be
+   * taken for the program's.  So none is left for later. */
+  g_mutex_lock(&x->start_lock);
+  while (x->thread != NULL && !x->started)
+    g_cond_wait(&x->start_cond, &x->start_lock);
+  g_mutex_unlock(&x->start_lock);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (t->texts == NULL)
+    t->texts = g_ptr_array_new_with_free_func(text_free);
+  g_ptr_array_add(t->texts, x);
+  if (x->thread == NULL) {
+    /* No thread to be had: the lines are made as heard. */
+    g_clear_error(&error);
+    nl_trace_listen(t, ~(uint64_t)0, text_hear, x);
+  } else {
+    nl_trace_listen(t, ~(uint64_t)0, text_hear_thread, x);
+  }
+  return x;
+}
+
+/* A text thread's queue emptied and the thread ended; with @discard,
+ * what it has not formatted yet is dropped. */
+static void text_join(NlTraceText *x, gboolean discard) {
+  if (x->thread == NULL)
+    return;
+  x->discard = discard;
+  hand_over(x);
+  g_async_queue_push(x->full, &end_mark);
+  g_thread_join(x->thread);
+  x->thread = NULL;
+  RecBlock *b;
+  while ((b = g_async_queue_try_pop(x->empty)) != NULL)
+    g_free(b);
+}
+
+static void text_free(gpointer p) {
+  NlTraceText *x = p;
+  text_join(x, TRUE);
+  if (x->full != NULL) {
+    RecBlock *b;
+    g_free(x->cur); /* a text made without a thread's */
+    while ((b = g_async_queue_try_pop(x->empty)) != NULL)
+      g_free(b);
+    g_async_queue_unref(x->full);
+    g_async_queue_unref(x->empty);
+    g_mutex_clear(&x->start_lock);
+    g_cond_clear(&x->start_cond);
+    g_array_free(x->fmt.name_tab, TRUE);
+    desc_free(x->fmt.desc);
+  }
+  g_free(x);
+}
+
 void nl_trace_text_stop(NlTraceText *text) {
   text->stopped = TRUE;
+  text_join(text, FALSE);
 }
 
 gboolean nl_trace_write_text(const NlTrace *t, const char *path,

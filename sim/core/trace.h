@@ -413,8 +413,25 @@ typedef void (*NlTraceFlushFn)(void *data, GString *block);
  */
 NlTraceText *nl_trace_listen_text(NlTrace *t, GString *block, gsize flush_at,
                                   NlTraceFlushFn flush, void *data);
+/**
+ * nl_trace_listen_text_thread: nl_trace_listen_text, with the lines made
+ * and @flush called on a thread of the listener's own, so that a text
+ * trace is written off the simulation's core.  A record heard is only
+ * copied, header and payload, into a queue of a few blocks that the
+ * thread formats in order, with the same names and packet decoder: the
+ * lines are the ones nl_trace_listen_text writes, byte for byte.  The
+ * queue is bounded: when the thread falls behind, the simulation waits
+ * for it.  @block, @flush and its data belong to the thread until
+ * nl_trace_text_stop.  Without a thread to be had, the lines are made as
+ * heard.
+ */
+NlTraceText *nl_trace_listen_text_thread(NlTrace *t, GString *block,
+                                         gsize flush_at, NlTraceFlushFn flush,
+                                         void *data);
 /* From now on @text ignores the records it hears (@block, @flush and its
- * data need not live longer). */
+ * data need not live longer).  A text thread's first formats every record
+ * heard before (calling @flush as it does) and ends: @block then holds
+ * the lines not flushed yet. */
 void nl_trace_text_stop(NlTraceText *text);
 
 /* Private: "00" "01" ... "99" and 10^0 ... 10^19, for nl_trace_put_uint. */
