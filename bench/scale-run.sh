@@ -3,8 +3,8 @@
 # or one router, with and without 1,000 expect lines and a trace; prints
 # each case's counts and the median over RUNS of its CPU time
 # (natlab run --stats), deliveries per CPU second of the run phase and of
-# the whole process, and the median peak RSS in KiB (docs/performance.md,
-# "Whole runs").
+# the whole process, the median peak RSS in KiB and the median elapsed
+# time of the process (docs/performance.md, "Whole runs").
 #
 #   bench/scale-run.sh BUILD-DIR [RUNS [CASE...]]
 #
@@ -60,8 +60,8 @@ sed -e 's/^duration 3s/duration 500s/' -e 's/\$msg 100 10/$msg 20000 10/' \
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-22s %9s %9s %8s %8s %8s %10s %10s %9s\n' case events delivered records \
-  run-s cpu-s "deliv/s" "whole/s" rss-KiB
+printf '%-22s %9s %9s %8s %8s %8s %10s %10s %9s %8s\n' case events delivered records \
+  run-s cpu-s "deliv/s" "whole/s" rss-KiB wall-s
 # Round-robin: run k of every case, then run k+1.  This machine's speed
 # drifts by tens of per cent over minutes; consecutive runs of one case
 # put a slow minute into one case's median, interleaved runs spread it
@@ -86,8 +86,12 @@ k=0
 while [ $k -lt "$runs" ]; do
   for c in $cases; do
     args_of "$c"
+    t0=$(date +%s%N)
     # shellcheck disable=SC2086
-    "$natlab" run $args "$file" 2>&1 | grep '^stats: ' >> "$tmp/lines-$c" || true
+    "$natlab" run $args "$file" 2>&1 | grep '^stats: ' > "$tmp/line" || true
+    t1=$(date +%s%N)
+    # the elapsed time, beside natlab's own counts
+    [ -s "$tmp/line" ] && echo "$(cat "$tmp/line") wall=$(echo "($t1 - $t0) / 1000000000" | bc -l)" >> "$tmp/lines-$c"
   done
   k=$((k + 1))
 done
@@ -97,8 +101,9 @@ for c in $cases; do
   run=$(field cpu-run < "$tmp/lines" | median)
   cpu=$(field cpu < "$tmp/lines" | sed -n 'p' | median)
   rss=$(field max-rss < "$tmp/lines" | median)
+  wall=$(field wall < "$tmp/lines" | median)
   del=$(echo "$first" | field delivered)
-  printf '%-22s %9s %9s %8s %8s %8s %10.0f %10.0f %9s\n' "$c" \
+  printf '%-22s %9s %9s %8s %8s %8s %10.0f %10.0f %9s %8.3f\n' "$c" \
     "$(echo "$first" | field events)" "$del" "$(echo "$first" | field records)" \
-    "$run" "$cpu" "$(echo "$del / $run" | bc -l)" "$(echo "$del / $cpu" | bc -l)" "$rss"
+    "$run" "$cpu" "$(echo "$del / $run" | bc -l)" "$(echo "$del / $cpu" | bc -l)" "$rss" "$wall"
 done
