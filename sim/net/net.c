@@ -35,8 +35,15 @@ static void hop_event(NlEvent *ev, void *data);
  * world is used from one thread) and given back when a world is freed. */
 typedef struct {
   NlPacket p;
-  guint8 buf[];
+  /* From the fourth line: a forwarding node reads the packet's first
+   * two lines and its bytes' first, not the third (net.h). */
+  _Alignas(64) guint8 buf[];
 } PacketBlock;
+G_STATIC_ASSERT(G_STRUCT_OFFSET(NlPacket, stage) < 64 &&
+                G_STRUCT_OFFSET(NlPacket, tcp_sum_ok) < 64);
+G_STATIC_ASSERT(G_STRUCT_OFFSET(NlPacket, cap) + 4 <= 128 &&
+                G_STRUCT_OFFSET(NlPacket, data) >= 64);
+G_STATIC_ASSERT(G_STRUCT_OFFSET(PacketBlock, buf) == 192);
 
 #define PKT_CLASSES 2
 static const guint pkt_class_cap[PKT_CLASSES] = {256, NL_PACKET_BLOCK_MAX};

@@ -66,20 +66,20 @@ typedef struct {
 /* A packet in flight.  One owner at a time: the link that carries it, then
  * the node that receives it, then whatever the node hands it to.  (A new
  * packet's fields are set one by one in net.c's packet_alloc: a field
- * added here is set there.) */
+ * added here is set there.)
+ *
+ * What a hop reads and writes is in the first two lines (net.c keeps a
+ * packet 64-byte aligned, its bytes from the fourth line on): the first
+ * holds the arrival event, which the event loop reads, and what the hop
+ * asks first (where to, the stage, the length, whether the kept header
+ * holds); the second the bytes' address, the sender, the transmission id
+ * and the kept IPv4 header.  The third is its last owner's and the
+ * block's: a forwarding node (a NAT) does not touch it. */
 struct NlPacket {
   NlEvent ev;     /* private: arrival of the current hop */
-  NlIface *from;  /* current hop's sender and receiver */
-  NlIface *to;
-  uint64_t id;    /* current hop's transmission id */
-  guint stage;    /* private */
-  gint size_class; /* private: which kept size its block is, or -1 (net.c) */
+  NlIface *to;    /* current hop's receiver (and @from its sender) */
   guint len;      /* bytes in data */
-  guint cap;
-  guint8 *data;   /* IPv4 packet */
-  guint reg;             /* private: its block's place in net.c's registry */
-  NlNode *loop;          /* private: the node of a loopback packet */
-  NlTime sent_out;       /* private: when its last bit left @from */
+  guint8 stage;   /* private */
   /* The IPv4 header of data as nl_ip4_parse reads it, when ip4_ok (see
    * nl_packet_ip4): read once where the packet starts and kept with it
    * from hop to hop.  Whoever changes data's IPv4 header (a prerouting
@@ -90,11 +90,17 @@ struct NlPacket {
    * segment's checksum (the TCP engine's segments: the receiving engine
    * then does not sum the payload again; a NAT's RFC 1624 updates keep a
    * right checksum right).  Packets from anywhere else (a raw socket, a
-   * reassembly, new bytes) have neither and are checked in full. */
+   * reassembly, new bytes) have neither and are checked in full.
+   * (Booleans.) */
+  guint8 ip4_ok;
+  guint8 udp_sum_ok;
+  guint8 tcp_sum_ok;
+  guint8 *data;   /* IPv4 packet */
+  NlIface *from;
+  uint64_t id;    /* current hop's transmission id */
+  NlTime sent_out;       /* private: when its last bit left @from */
   NlIp4Header ip4;
-  gboolean ip4_ok;
-  gboolean udp_sum_ok;
-  gboolean tcp_sum_ok;
+  guint cap;
   /* Its last owner's, never the network's: a UDP socket's receive queue
    * keeps the delivered packet itself (sim/host/vsock.c), linked through
    * @owner_next, its payload @owner_len bytes at @owner_off in data. */
@@ -102,6 +108,9 @@ struct NlPacket {
   guint owner_off, owner_len;
   /* Holders of its bytes besides its owner (nl_packet_share). */
   guint shares;
+  guint reg;             /* private: its block's place in net.c's registry */
+  NlNode *loop;          /* private: the node of a loopback packet */
+  gint size_class; /* private: which kept size its block is, or -1 (net.c) */
 };
 
 /* What a node's upper layers do with packets.  All optional. */
