@@ -96,14 +96,18 @@ typedef struct {
   uint64_t used[N_PIDX][65536 / 64];
 } Pool;
 
-/* An open-addressing set of entries (linear probing, backward-shift
- * deletion, load <= 1/2).  A slot holds the key's hash next to the entry
- * pointer, so a lookup touches one slot line and then the entry: with a
- * million mappings that is one cache miss less than GHashTable's separate
- * hash and key arrays.  Never iterated, so slot order decides nothing. */
+/* The outside table: external endpoint -> the entry's record in the
+ * inside table (Records).  Open addressing, linear probing,
+ * backward-shift deletion, at most 3/4 full, from 16 slots.  A slot is
+ * the key's hash beside the record's index, 8 bytes: a NAT's few dozen
+ * mappings take a few lines, each read by an inbound packet every little
+ * while, so that they stay in cache, where slots of 16 bytes, at least 64
+ * of them and at most half full (a NAT's mappings over 16 lines or more),
+ * left an inbound packet a cache miss for its slot before the one for its
+ * entry.  Never iterated, so slot order decides nothing. */
 typedef struct {
   uint32_t hash;
-  Entry *e; /* NULL: empty */
+  uint32_t rec; /* the record's index in the inside table + 1; 0: empty */
 } Slot;
 
 typedef struct {
@@ -111,6 +115,8 @@ typedef struct {
   guint mask; /* capacity - 1; capacity is a power of two */
   guint len;
 } Table;
+
+#define TABLE_MIN 16
 
 /* The inside table: an open-addressing table of the entries themselves
  * (linear probing by inside_hash()), so that an outbound packet's lookup
@@ -136,7 +142,7 @@ typedef struct {
  * reads (@b's, which never changes). */
 struct NlNat {
   Records by_inside; /* inside key -> Entry (the entries themselves) */
-  Table by_outside; /* external endpoint -> Entry */
+  Table by_outside; /* external endpoint -> record of by_inside */
   NlEventQueue *q;
   Entry **heap;
   guint heap_len;
@@ -459,57 +465,59 @@ static gboolean outside_equal(const Entry *a, const Entry *b) {
          a->proto == b->proto;
 }
 
-typedef uint32_t (*HashFn)(const Entry *e);
-typedef gboolean (*EqualFn)(const Entry *a, const Entry *b);
-
 static void table_init(Table *t) {
-  t->mask = 63;
+  t->mask = TABLE_MIN - 1;
   t->len = 0;
-  t->slots = g_new0(Slot, t->mask + 1);
+  t->slots = g_new0(Slot, TABLE_MIN);
 }
 
-static inline Entry *table_lookup(const Table *t, const Entry *key, uint32_t h,
-                           EqualFn eq) {
+/* The entry of @recs (the inside table's records) whose external
+ * endpoint is @key's, whose outside_hash() is @h. */
+static inline Entry *table_lookup(const Table *t, Entry *recs,
+                                  const Entry *key, uint32_t h) {
   for (guint i = h & t->mask;; i = (i + 1) & t->mask) {
     const Slot *s = &t->slots[i];
-    if (s->e == NULL)
+    if (s->rec == 0)
       return NULL;
-    if (s->hash == h && eq(s->e, key))
-      return s->e;
+    if (s->hash == h && outside_equal(&recs[s->rec - 1], key))
+      return &recs[s->rec - 1];
   }
 }
 
-static void table_put(Table *t, Entry *e, uint32_t h) {
+static void table_put(Table *t, uint32_t h, uint32_t rec) {
   guint i = h & t->mask;
-  while (t->slots[i].e != NULL)
+  while (t->slots[i].rec != 0)
     i = (i + 1) & t->mask;
-  t->slots[i] = (Slot){.hash = h, .e = e};
+  t->slots[i] = (Slot){.hash = h, .rec = rec};
 }
 
-static void table_add(Table *t, Entry *e, HashFn hash) {
-  if ((t->len + 1) * 2 > t->mask + 1) {
+/* Adds record @rec (its index, not in the table), whose outside_hash()
+ * is @h. */
+static void table_add(Table *t, uint32_t h, guint rec) {
+  if ((t->len + 1) * 4 > (t->mask + 1) * 3) {
     Slot *old = t->slots;
     guint n = t->mask + 1;
     t->mask = n * 2 - 1;
     t->slots = g_new0(Slot, n * 2);
     for (guint i = 0; i < n; i++)
-      if (old[i].e != NULL)
-        table_put(t, old[i].e, old[i].hash);
+      if (old[i].rec != 0)
+        table_put(t, old[i].hash, old[i].rec);
     g_free(old);
   }
-  table_put(t, e, hash(e));
+  table_put(t, h, rec + 1);
   t->len++;
 }
 
-static void table_remove(Table *t, Entry *e, HashFn hash) {
-  guint i = hash(e) & t->mask;
-  while (t->slots[i].e != e) {
-    g_assert(t->slots[i].e != NULL);
+/* Removes record @rec, whose outside_hash() is @h. */
+static void table_remove(Table *t, uint32_t h, guint rec) {
+  guint i = h & t->mask;
+  while (t->slots[i].rec != rec + 1) {
+    g_assert(t->slots[i].rec != 0);
     i = (i + 1) & t->mask;
   }
   /* Backward-shift deletion: pull later members of the probe run into
    * the hole when their home slot is not after it. */
-  for (guint j = (i + 1) & t->mask; t->slots[j].e != NULL;
+  for (guint j = (i + 1) & t->mask; t->slots[j].rec != 0;
        j = (j + 1) & t->mask) {
     guint home = t->slots[j].hash & t->mask;
     gboolean stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
@@ -586,8 +594,8 @@ static void records_rebuild(NlNat *nat, guint cap) {
     nat->heap[i] = nat->heap[i]->moved;
   Table *t = &nat->by_outside;
   for (guint i = 0; i <= t->mask; i++)
-    if (t->slots[i].e != NULL)
-      t->slots[i].e = t->slots[i].e->moved;
+    if (t->slots[i].rec != 0)
+      t->slots[i].rec = (uint32_t)(old[t->slots[i].rec - 1].moved - r->recs) + 1;
   g_aligned_free(old);
 }
 
@@ -793,7 +801,8 @@ static void arm_timer(NlNat *nat) {
 
 static void unlink_entry(NlNat *nat, Entry *e) {
   records_remove(&nat->by_inside, e);
-  table_remove(&nat->by_outside, e, outside_hash);
+  table_remove(&nat->by_outside, outside_hash(e),
+               (guint)(e - nat->by_inside.recs));
   heap_remove(nat, e);
   if (e->prev)
     e->prev->next = e->next;
@@ -968,7 +977,8 @@ static Entry *find_outside(NlNat *nat, uint8_t proto, uint32_t addr,
   k.proto = proto;
   k.ext_addr = addr;
   k.ext_port = port;
-  return table_lookup(&nat->by_outside, &k, outside_hash(&k), outside_equal);
+  return table_lookup(&nat->by_outside, nat->by_inside.recs, &k,
+                      outside_hash(&k));
 }
 
 /* The forward that owns external @addr:@port, or NULL. */
@@ -1094,7 +1104,8 @@ static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
   if (nat->filtering != NL_NAT_FILTERING_EIF)
     e->permit = (Permit){.addr = rem_addr,
                          .port = permit_port(nat, k->proto, rem_port)};
-  table_add(&nat->by_outside, e, outside_hash);
+  table_add(&nat->by_outside, outside_hash(e),
+            (guint)(e - nat->by_inside.recs));
   e->prev = nat->last;
   if (nat->last)
     nat->last->next = e;

@@ -266,6 +266,56 @@ static void test_nat_inside_table_keeps_mappings_as_it_moves(void **state) {
   env_free(&env);
 }
 
+/* The outside table (external endpoint -> mapping) at each size's
+ * fullest and as it empties.  After each mapping is made, every one made
+ * so far is found by an inbound packet (from another port of the remote:
+ * found, then filtered by the port-restricted cone, and so not
+ * refreshed); then, as they expire one by one (10 s after each was made,
+ * in the order made), every expired one is gone and every live one still
+ * found.  Random ports, so that probe runs collide and wrap. */
+static void test_nat_outside_table_finds_every_mapping(void **state) {
+  Env env;
+  NlNatBehaviour b = behaviour("port-restricted-cone", "udp-timeout", "10s",
+                               "allocation", "random", NULL);
+  env_init(&env, &b);
+  enum { N = 100 };
+  uint16_t ext[N];
+  for (int k = 0; k < N; k++) {
+    env_at(&env, NL_S + (NlTime)k * 10 * NL_MS);
+    Seen s = {0};
+    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000, S,
+                             3478, &s),
+                     NL_NAT_PASS);
+    ext[k] = s.sport;
+    for (int j = 0; j <= k; j++) {
+      assert_int_equal(env_udp(&env, NL_NAT_INBOUND, S, 3479, E, ext[j], NULL),
+                       NL_NAT_DROP);
+      assert_int_equal(env.why, NL_DROP_NAT_FILTERED);
+    }
+    /* A port with no mapping: its probe run ends (the table is never
+     * full). */
+    uint16_t none = 1;
+    for (int j = 0; j <= k; j++)
+      if (ext[j] == none) {
+        none++;
+        j = -1;
+      }
+    assert_int_equal(env_udp(&env, NL_NAT_INBOUND, S, 3479, E, none, NULL),
+                     NL_NAT_DROP);
+    assert_int_equal(env.why, NL_DROP_NAT_NO_MAPPING);
+  }
+  for (int k = 0; k < N; k++) {
+    env_at(&env, 11 * NL_S + (NlTime)k * 10 * NL_MS);
+    for (int j = 0; j < N; j++) {
+      assert_int_equal(env_udp(&env, NL_NAT_INBOUND, S, 3479, E, ext[j], NULL),
+                       NL_NAT_DROP);
+      assert_int_equal(env.why, j <= k ? NL_DROP_NAT_NO_MAPPING
+                                       : NL_DROP_NAT_FILTERED);
+    }
+  }
+  env_free(&env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nat_rfc4787_s4_2_pool_exhausted_drops),
@@ -273,6 +323,7 @@ int main(void) {
       cmocka_unit_test(test_nat_reboot_frees_ports),
       cmocka_unit_test(test_nat_table_survives_churn),
       cmocka_unit_test(test_nat_inside_table_keeps_mappings_as_it_moves),
+      cmocka_unit_test(test_nat_outside_table_finds_every_mapping),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
