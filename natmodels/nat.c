@@ -841,11 +841,17 @@ static void expire_due_slow(NlNat *nat, NlTime now) {
 }
 
 /* expire_due_slow, whose common case (nothing due, the timer armed where
- * it should be) makes no call: every packet asks. */
+ * it should be) makes no call: every packet asks.  Whenever the heap
+ * changes, its top's time is armed (arm_timer: after a push, a shorter
+ * expiry, the eviction of a mapping, and at the end of expire_due_slow;
+ * a refresh that only extends a lifetime leaves heap_time as it is), so
+ * that outside expire_due_slow the timer is pending exactly when the heap
+ * holds a mapping, at its top's time: that time, read in the NAT's own
+ * lines, tells whether anything is due, without the heap's array and its
+ * top's entry (a line each, out of the first-level cache at every packet
+ * of a NAT among 100). */
 static inline void expire_due(NlNat *nat, NlTime now) {
-  if (nat->heap_len > 0 && nat->heap[0]->heap_time > now &&
-      nl_event_pending(&nat->timer) &&
-      nat->timer.time == nat->heap[0]->heap_time)
+  if (nl_event_pending(&nat->timer) && nat->timer.time > now)
     return; /* arm_timer would change nothing */
   expire_due_slow(nat, now);
 }
@@ -1039,6 +1045,7 @@ static gboolean evict_oldest(NlNat *nat, guint pool, int pidx,
   trace_entry(nat, victim, NL_NAT_MAP_EXPIRE, "evicted: pool exhausted");
   nat->counters.mappings_expired++;
   unlink_entry(nat, victim);
+  arm_timer(nat); /* (see expire_due) */
   return TRUE;
 }
 
