@@ -747,6 +747,64 @@ static void test_routing_loopback_without_links(void **state) {
   rx_clear(&rx);
 }
 
+/* ---- the addresses of a network ---- */
+
+/* A network's address table (an address -> its interface, the next hop's
+ * neighbour) as it grows past each size's fullest: after each of 300
+ * hosts is attached (at scattered addresses, so that probe runs collide
+ * and wrap), every host so far is the neighbour of a datagram from the
+ * first to its address, and an address nobody has is nobody's.  And a
+ * node of more than eight addresses (kept in a set) has each of them and
+ * no other. */
+static void test_routing_every_neighbour_found(void **state) {
+  (void)state;
+  enum { N = 300 };
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *net = nl_network_new(w, "lan");
+  nl_network_add_prefix(net, A("10.1.0.0"), 16);
+  NlNode *h[N];
+  uint32_t addr[N];
+  uint32_t x = 12345;
+  for (int k = 0; k < N; k++) {
+    /* Distinct addresses in 10.1.0.0/16, not .0 nor .255.255. */
+    gboolean fresh;
+    do {
+      x = x * 1103515245u + 12345u;
+      addr[k] = A("10.1.0.0") | (1 + (x >> 8) % 65534);
+      fresh = TRUE;
+      for (int j = 0; j < k; j++)
+        fresh = fresh && addr[j] != addr[k];
+    } while (!fresh);
+    char name[16];
+    g_snprintf(name, sizeof name, "h%d", k);
+    h[k] = nl_node_new(w, name, NL_NODE_HOST);
+    assert_non_null(nl_node_attach(h[k], net, addr[k], NULL));
+    for (int j = 1; j <= k; j++) {
+      NlSourceRoute c = {0};
+      assert_true(nl_node_source_route(h[0], addr[j], &c));
+      assert_ptr_equal(c.neighbour, nl_node_iface(h[j], 0));
+    }
+    uint32_t none = A("10.1.255.255");
+    NlSourceRoute c = {0};
+    assert_true(nl_node_source_route(h[0], none, &c)); /* on-link */
+    assert_null(c.neighbour);
+  }
+  NlNode *r = nl_node_new(w, "r", NL_NODE_ROUTER);
+  enum { M = 20 };
+  for (int k = 0; k < M; k++) {
+    char name[16];
+    g_snprintf(name, sizeof name, "n%d", k);
+    NlNetwork *n = nl_network_new(w, name);
+    nl_network_add_prefix(n, A("172.16.0.0") + ((uint32_t)k << 8), 24);
+    nl_node_attach(r, n, A("172.16.0.1") + ((uint32_t)k << 8), NULL);
+    for (int j = 0; j < M; j++)
+      assert_int_equal(
+          nl_node_has_addr(r, A("172.16.0.1") + ((uint32_t)j << 8)), j <= k);
+    assert_false(nl_node_has_addr(r, A("172.16.0.2")));
+  }
+  nl_world_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_routing_longest_prefix_wins),
@@ -765,6 +823,7 @@ int main(void) {
       cmocka_unit_test(test_routing_default_refuses_tcp),
       cmocka_unit_test(test_routing_tcp_sum_ok_only_from_its_builder),
       cmocka_unit_test(test_routing_loopback_without_links),
+      cmocka_unit_test(test_routing_every_neighbour_found),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,16 +14,22 @@ typedef struct {
 } NlDirState;
 
 /* Addresses on a network -> their interface: open addressing with linear
- * probing (0, never an interface's address, marks an empty slot), looked
- * up for every hop's next hop; never iterated. */
+ * probing (0, never an interface's address, marks an empty slot), at most
+ * 3/4 full, looked up for every hop's next hop; never iterated.  A slot
+ * is an address and its interface's index in @ifaces (8 bytes), the
+ * interfaces in the same block after the slots: a LAN of a dozen hosts is
+ * two lines of slots and two of interfaces, which a NAT's inbound packets
+ * read often enough to keep in cache, where 16-byte slots at most half
+ * full took eight lines, each read about once a round trip. */
 typedef struct {
   uint32_t addr;
-  NlIface *iface;
+  uint32_t index; /* in ifaces */
 } NlAddrSlot;
 
 typedef struct {
-  NlAddrSlot *slots;
-  guint mask; /* capacity - 1, a power of two; at most half full */
+  NlAddrSlot *slots; /* mask + 1 slots, then ifaces (one block) */
+  NlIface **ifaces;  /* len, in the order added */
+  guint mask; /* capacity - 1, a power of two; at most 3/4 full */
   guint shift; /* 32 - log2(capacity): an address's slot is the top bits */
   guint len;
 } NlAddrTable;

@@ -251,11 +251,21 @@ static inline guint addr_slot(const NlAddrTable *t, uint32_t addr) {
   return (addr * 0x9e3779b1u) >> t->shift;
 }
 
+/* A block of @cap slots and as many interfaces, for @t. */
+static void addr_table_alloc(NlAddrTable *t, guint cap) {
+  t->slots = g_aligned_alloc0(cap, sizeof(NlAddrSlot) + sizeof(NlIface *), 64);
+  t->ifaces = (NlIface **)(t->slots + cap);
+}
+
 static void addr_table_init(NlAddrTable *t) {
   t->mask = 15;
   t->shift = 28;
   t->len = 0;
-  t->slots = g_new0(NlAddrSlot, t->mask + 1);
+  addr_table_alloc(t, t->mask + 1);
+}
+
+static void addr_table_free(NlAddrTable *t) {
+  g_aligned_free(t->slots);
 }
 
 static inline NlIface *addr_table_lookup(const NlAddrTable *t, uint32_t addr) {
@@ -264,33 +274,36 @@ static inline NlIface *addr_table_lookup(const NlAddrTable *t, uint32_t addr) {
   for (guint i = addr_slot(t, addr);; i = (i + 1) & t->mask) {
     const NlAddrSlot *s = &t->slots[i];
     if (s->addr == addr)
-      return s->iface;
+      return t->ifaces[s->index];
     if (s->addr == 0)
       return NULL;
   }
 }
 
-static void addr_table_put(NlAddrTable *t, uint32_t addr, NlIface *f) {
+static void addr_table_put(NlAddrTable *t, uint32_t addr, guint index) {
   guint i = addr_slot(t, addr);
   while (t->slots[i].addr != 0)
     i = (i + 1) & t->mask;
-  t->slots[i] = (NlAddrSlot){addr, f};
+  t->slots[i] = (NlAddrSlot){addr, index};
 }
 
 /* @addr (not 0) must not be in @t. */
 static void addr_table_insert(NlAddrTable *t, uint32_t addr, NlIface *f) {
-  if ((t->len + 1) * 2 > t->mask + 1) {
+  if ((t->len + 1) * 4 > (t->mask + 1) * 3) {
     NlAddrSlot *old = t->slots;
+    NlIface **old_ifaces = t->ifaces;
     guint n = t->mask + 1;
     t->mask = 2 * n - 1;
     t->shift--;
-    t->slots = g_new0(NlAddrSlot, 2 * n);
+    addr_table_alloc(t, 2 * n);
+    memcpy(t->ifaces, old_ifaces, t->len * sizeof(NlIface *));
     for (guint i = 0; i < n; i++)
       if (old[i].addr != 0)
-        addr_table_put(t, old[i].addr, old[i].iface);
-    g_free(old);
+        addr_table_put(t, old[i].addr, old[i].index);
+    g_aligned_free(old);
   }
-  addr_table_put(t, addr, f);
+  t->ifaces[t->len] = f;
+  addr_table_put(t, addr, t->len);
   t->len++;
 }
 
@@ -349,7 +362,7 @@ static void node_free(NlNode *n) {
   g_array_free(n->table, TRUE);
   g_free(n->route_index);
   if (n->addr_set) {
-    g_free(n->addr_set->slots);
+    addr_table_free(n->addr_set);
     g_free(n->addr_set);
   }
   if (n->reasm != NULL)
@@ -387,7 +400,7 @@ void nl_world_free(NlWorld *w) {
   for (guint i = 0; i < w->networks->len; i++) {
     NlNetwork *n = g_ptr_array_index(w->networks, i);
     g_array_free(n->prefixes, TRUE);
-    g_free(n->by_addr.slots);
+    addr_table_free(&n->by_addr);
     nl__network_free6(n);
     g_free(n->name);
     g_free(n);
@@ -705,17 +718,29 @@ NlIface *nl_node_find_iface(const NlNode *n, const char *network_name) {
   return NULL;
 }
 
-gboolean nl_node_has_addr(const NlNode *n, uint32_t addr) {
+/* has_addr of a node of more than NL__ADDR_SCAN addresses (out of line:
+ * the common node's scan stays inline in its callers). */
+G_GNUC_NO_INLINE static gboolean has_addr_in_set(const NlNode *n,
+                                                 uint32_t addr) {
+  return addr_table_lookup(n->addr_set, addr) != NULL;
+}
+
+static inline __attribute__((always_inline)) gboolean
+has_addr(const NlNode *n, uint32_t addr) {
   if ((addr >> 24) == 127)
     return TRUE; /* loopback, 127.0.0.0/8 */
   if (addr == 0)
     return FALSE;
-  if (n->addr_set != NULL)
-    return addr_table_lookup(n->addr_set, addr) != NULL;
+  if (G_UNLIKELY(n->addr_set != NULL))
+    return has_addr_in_set(n, addr);
   for (guint i = 0; i < n->n_addrs; i++)
     if (n->addrs[i] == addr)
       return TRUE;
   return FALSE;
+}
+
+gboolean nl_node_has_addr(const NlNode *n, uint32_t addr) {
+  return has_addr(n, addr);
 }
 
 void nl_node_add_route(NlNode *n, uint32_t prefix, guint len, uint32_t via) {
@@ -890,7 +915,7 @@ gboolean nl_node_source_route(NlNode *n, uint32_t dst, NlSourceRoute *c) {
   c->neighbour = NULL;
   c->next_hop = 0;
   c->src = 0;
-  if (nl_node_has_addr(n, dst)) {
+  if (has_addr(n, dst)) {
     c->src = dst;
     c->ok = TRUE;
   } else if (nl_node_route(n, dst, &c->iface, &c->next_hop)) {
@@ -1823,7 +1848,7 @@ void nl__node_route4(NlNode *n, NlPacket *pkt) {
 static inline __attribute__((always_inline)) void route4(NlNode *n, NlPacket *pkt, const guint8 *pre,
                    size_t pre_len) {
   const NlIp4Header *ip = &pkt->ip4;
-  if (nl_node_has_addr(n, ip->dst)) {
+  if (has_addr(n, ip->dst)) {
     local_in(n, pkt);
     return;
   }
