@@ -470,6 +470,39 @@ static void flush_block(void *data, GString *block) {
   f->flushes++;
 }
 
+/* Record @i of the text listeners' tests at @when: a UDP datagram from
+ * @node for the packet kinds, else a text (a tab in it, sometimes a
+ * backslash) from @text_node; @peer on two records of three. */
+static void add_mixed(NlTrace *t, int i, NlTime when, guint32 node,
+                      guint32 text_node, guint32 peer) {
+  NlTraceKind k = (NlTraceKind)(i % NL_TRACE_N_KINDS);
+  if (k == NL_TRACE_PKT_SEND || k == NL_TRACE_PKT_RECV ||
+      k == NL_TRACE_PKT_DROP || k == NL_TRACE_PKT_DELIVER ||
+      k == NL_TRACE_NAT_XLATE) {
+    guint8 pkt[200];
+    size_t n = nl_udp4_build(pkt, 0x0a000001 + (uint32_t)(i % 7), 1000,
+                             0x0a000002, 7, "data", (size_t)(i % 5),
+                             (uint16_t)i, 64, FALSE);
+    nl_trace_add(t, when, k, node, i % 3 ? peer : 0, (uint64_t)i / 4,
+                 k == NL_TRACE_PKT_DROP ? NL_DROP_LOSS : 0, pkt, (guint32)n);
+  } else {
+    nl_trace_addf(t, when, k, text_node, i % 3 ? peer : 0, 0, 0,
+                  "text %d\t%s", i, i % 11 ? "" : "\\ and more");
+  }
+}
+
+/* The lines nl_trace_write_text writes of @t's records. */
+static GString *kept_lines(NlTrace *t) {
+  GString *want = g_string_new(NULL);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p))
+    nl_trace_format_line(t, rec, p, want);
+  return want;
+}
+
 typedef struct {
   GString *written;
   unsigned flushes;
@@ -506,7 +539,6 @@ static void test_trace_text_thread_writes_every_line(void **state) {
   memset(long_text, 'z', big);
   long_text[big] = '\0';
   for (int i = 0; i < 40000; i++) {
-    NlTraceKind k = (NlTraceKind)(i % NL_TRACE_N_KINDS);
     NlTime when = (NlTime)i * 777;
     guint32 node = a;
     if (i % 4000 == 3999) { /* a name the thread has not seen */
@@ -514,35 +546,18 @@ static void test_trace_text_thread_writes_every_line(void **state) {
       g_snprintf(name, sizeof name, "host%d", i);
       node = nl_trace_intern(t, name);
     }
-    if (i == 20000) {
+    if (i == 20000)
       nl_trace_add(t, when, NL_TRACE_NOTE, node, 0, 0, 0, long_text,
                    (guint32)big);
-    } else if (k == NL_TRACE_PKT_SEND || k == NL_TRACE_PKT_RECV ||
-               k == NL_TRACE_PKT_DROP || k == NL_TRACE_PKT_DELIVER ||
-               k == NL_TRACE_NAT_XLATE) {
-      size_t n = nl_udp4_build(pkt, 0x0a000001 + (uint32_t)(i % 7), 1000,
-                               0x0a000002, 7, "data", (size_t)(i % 5),
-                               (uint16_t)i, 64, FALSE);
-      nl_trace_add(t, when, k, node, i % 3 ? b : 0, (uint64_t)i / 4,
-                   k == NL_TRACE_PKT_DROP ? NL_DROP_LOSS : 0, pkt,
-                   (guint32)n);
-    } else {
-      nl_trace_addf(t, when, k, node, i % 3 ? b : 0, 0, 0, "text %d\t%s",
-                    i, i % 11 ? "" : "\\ and more");
-    }
+    else
+      add_mixed(t, i, when, node, node, b);
   }
   nl_trace_text_stop(x);
   /* The lines not flushed are in the block, for the caller. */
   assert_true(block->len < 4096 + 4096);
   g_string_append_len(f.written, block->str, (gssize)block->len);
   g_string_truncate(block, 0);
-  GString *want = g_string_new(NULL);
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p))
-    nl_trace_format_line(t, rec, p, want);
+  GString *want = kept_lines(t);
   assert_int_equal(nl_trace_count(t), 40000);
   assert_int_equal(f.written->len, want->len);
   assert_true(memcmp(f.written->str, want->str, want->len) == 0);
@@ -606,32 +621,10 @@ static void test_trace_listen_text_writes_every_line(void **state) {
   Flushed f = {g_string_new(NULL), 0};
   NlTraceText *x = nl_trace_listen_text(t, block, 1000, flush_block, &f);
   guint32 a = nl_trace_intern(t, "alice"), b = nl_trace_intern(t, "b/p");
-  guint8 pkt[200];
-  for (int i = 0; i < 3000; i++) {
-    NlTraceKind k = (NlTraceKind)(i % NL_TRACE_N_KINDS);
-    NlTime when = (NlTime)i * 333;
-    if (k == NL_TRACE_PKT_SEND || k == NL_TRACE_PKT_RECV ||
-        k == NL_TRACE_PKT_DROP || k == NL_TRACE_PKT_DELIVER ||
-        k == NL_TRACE_NAT_XLATE) {
-      size_t n = nl_udp4_build(pkt, 0x0a000001 + (uint32_t)(i % 7), 1000,
-                               0x0a000002, 7, "data", (size_t)(i % 5),
-                               (uint16_t)i, 64, FALSE);
-      nl_trace_add(t, when, k, a, i % 3 ? b : 0, (uint64_t)i / 4,
-                   k == NL_TRACE_PKT_DROP ? NL_DROP_LOSS : 0, pkt,
-                   (guint32)n);
-    } else {
-      nl_trace_addf(t, when, k, i % 2 ? a : b, i % 3 ? b : 0, 0, 0,
-                    "text %d\t%s", i, i % 11 ? "" : "\\ and more");
-    }
-  }
+  for (int i = 0; i < 3000; i++)
+    add_mixed(t, i, (NlTime)i * 333, a, i % 2 ? a : b, b);
   flush_block(&f, block);
-  GString *want = g_string_new(NULL);
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p))
-    nl_trace_format_line(t, rec, p, want);
+  GString *want = kept_lines(t);
   assert_int_equal(nl_trace_count(t), 3000);
   assert_string_equal(f.written->str, want->str);
   assert_true(f.flushes > 10);
