@@ -805,6 +805,55 @@ static void test_routing_every_neighbour_found(void **state) {
   nl_world_free(w);
 }
 
+/* A node that sends to many destinations in turn (a server answering its
+ * clients) through one kept route, as a socket does: each route is the
+ * one looked up afresh, in rounds over 300 destinations (more than the
+ * node keeps by destination, so that they displace each other), and
+ * after a route changes (a host route through another neighbour) the
+ * new one, not the one kept. */
+static void test_routing_source_routes_kept_by_destination(void **state) {
+  (void)state;
+  enum { N = 300 };
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *net = nl_network_new(w, "lan");
+  nl_network_add_prefix(net, A("10.2.0.0"), 16);
+  NlNode *s = nl_node_new(w, "s", NL_NODE_HOST);
+  NlIface *sf = nl_node_attach(s, net, A("10.2.0.1"), NULL);
+  NlNode *h[N];
+  for (int k = 0; k < N; k++) {
+    char name[16];
+    g_snprintf(name, sizeof name, "h%d", k);
+    h[k] = nl_node_new(w, name, NL_NODE_HOST);
+    nl_node_attach(h[k], net, A("10.2.1.0") + (uint32_t)k * 7, NULL);
+  }
+  NlSourceRoute c = {0};
+  for (int round = 0; round < 4; round++) {
+    if (round == 2) {
+      /* To h[5] through h[6] from now on, just after its route was kept
+       * (by the node too). */
+      assert_true(nl_node_source_route(s, A("10.2.1.0") + 5 * 7, &c));
+      nl_node_add_route(s, A("10.2.1.0") + 5 * 7, 32, A("10.2.1.0") + 6 * 7);
+    }
+    for (int k = 0; k < N; k++) {
+      uint32_t dst = A("10.2.1.0") + (uint32_t)k * 7;
+      int via = round >= 2 && k == 5 ? 6 : k;
+      assert_true(nl_node_source_route(s, dst, &c));
+      assert_int_equal(c.dst, dst);
+      assert_int_equal(c.src, A("10.2.0.1"));
+      assert_ptr_equal(c.iface, sf);
+      assert_int_equal(c.next_hop, A("10.2.1.0") + (uint32_t)via * 7);
+      assert_ptr_equal(c.neighbour, nl_node_iface(h[via], 0));
+    }
+    /* Its own address, and one with no route. */
+    assert_true(nl_node_source_route(s, A("10.2.0.1"), &c));
+    assert_null(c.iface);
+    assert_int_equal(c.src, A("10.2.0.1"));
+    assert_false(nl_node_source_route(s, A("192.0.2.1"), &c));
+    assert_null(c.iface);
+  }
+  nl_world_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_routing_longest_prefix_wins),
@@ -824,6 +873,7 @@ int main(void) {
       cmocka_unit_test(test_routing_tcp_sum_ok_only_from_its_builder),
       cmocka_unit_test(test_routing_loopback_without_links),
       cmocka_unit_test(test_routing_every_neighbour_found),
+      cmocka_unit_test(test_routing_source_routes_kept_by_destination),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,14 @@ struct NlNode {
   GHashTable *reasm; /* ReasmKey -> Reasm; NULL until the first fragment */
   void *stack;
   GDestroyNotify stack_destroy;
+  /* A node whose sockets' kept routes (NlSourceRoute) keep missing (a
+   * server answering many clients) keeps them by destination too
+   * (nl_node_source_route): ROUTE_CACHE_SIZE of them, direct-mapped,
+   * allocated at the ROUTE_CACHE_AFTER-th miss (NULL before), and given
+   * up if less than half of its first ROUTE_CACHE_TRIAL look-ups find
+   * their route there. */
+  NlSourceRoute *route_cache;
+  guint route_misses, route_trial, route_found;
   /* IPv6 (net6.c): routes as declared, the table (longest prefix first),
    * reassembly queues, the path MTUs learnt from Packet Too Big, and the
    * next fragment identification.  Each NULL until first used. */

@@ -367,6 +367,7 @@ static void node_free(NlNode *n) {
   }
   if (n->reasm != NULL)
     g_hash_table_destroy(n->reasm);
+  g_free(n->route_cache);
   nl__node_free6(n);
   g_free(n->name);
   g_aligned_free(n);
@@ -905,10 +906,44 @@ gboolean nl_node_route(const NlNode *cn, uint32_t dst, NlIface **iface,
   return TRUE;
 }
 
+#define ROUTE_CACHE_BITS 10
+#define ROUTE_CACHE_SIZE (1u << ROUTE_CACHE_BITS)
+#define ROUTE_CACHE_AFTER 64  /* misses of the sockets' kept routes */
+#define ROUTE_CACHE_TRIAL 4096 /* look-ups, half of them found, to keep it */
+
 gboolean nl_node_source_route(NlNode *n, uint32_t dst, NlSourceRoute *c) {
   uint64_t epoch = n->world->route_epoch;
   if (c->epoch == epoch && c->dst == dst)
     return c->ok;
+  /* The node's routes by destination (a slot by the top bits of the
+   * address's product with 2^32 over the golden ratio, as addr_slot):
+   * a route of this epoch is what the look-up below gives (the epoch
+   * grows with every change it depends on); 0 is never an epoch, so a
+   * zeroed slot holds none.  A node whose destinations are too many for
+   * it (a router's thousand clients: they displace each other) finds few
+   * there and gives it up after a trial. */
+  NlSourceRoute *slot = NULL;
+  if (n->route_cache != NULL) {
+    slot = &n->route_cache[(dst * 0x9e3779b1u) >> (32 - ROUTE_CACHE_BITS)];
+    gboolean found = slot->epoch == epoch && slot->dst == dst;
+    if (n->route_trial < ROUTE_CACHE_TRIAL) {
+      n->route_found += found;
+      if (++n->route_trial == ROUTE_CACHE_TRIAL &&
+          n->route_found * 2 < ROUTE_CACHE_TRIAL) {
+        g_free(n->route_cache);
+        n->route_cache = NULL;
+        slot = NULL;
+        found = FALSE;
+      }
+    }
+    if (found) {
+      *c = *slot;
+      return c->ok;
+    }
+  } else if (n->route_misses < ROUTE_CACHE_AFTER &&
+             ++n->route_misses == ROUTE_CACHE_AFTER) {
+    n->route_cache = g_new0(NlSourceRoute, ROUTE_CACHE_SIZE);
+  }
   c->epoch = epoch;
   c->dst = dst;
   c->iface = NULL;
@@ -926,6 +961,8 @@ gboolean nl_node_source_route(NlNode *n, uint32_t dst, NlSourceRoute *c) {
   } else {
     c->ok = FALSE;
   }
+  if (slot != NULL)
+    *slot = *c;
   return c->ok;
 }
 
