@@ -12,6 +12,15 @@ static const uint32_t H = 0x0a000005; /* 10.0.0.5 */
 static const uint32_t S = 0xc000020a; /* 192.0.2.10 */
 static const uint32_t E = 0xcb007101; /* 203.0.113.1 */
 
+/* A datagram from host @h's port @port to S:3478 goes out: the external
+ * port of its mapping. */
+static uint16_t out_port(Env *env, uint32_t h, uint16_t port) {
+  Seen s = {0};
+  assert_int_equal(env_udp(env, NL_NAT_OUTBOUND, h, port, S, 3478, &s),
+                   NL_NAT_PASS);
+  return s.sport;
+}
+
 /* A pool of 4 ports (2000-2003), 4 flows fill it, the 5th is dropped. */
 static void test_nat_rfc4787_s4_2_pool_exhausted_drops(void **state) {
   static const char *const allocs[] = {"preserve", "sequential", "random"};
@@ -124,11 +133,7 @@ static void test_nat_table_survives_churn(void **state) {
   for (int wave = 0; wave < 3; wave++) {
     env_at(&env, (NlTime)(1 + wave) * NL_S);
     for (int k = wave; k < N; k += 3) {
-      Seen s = {0};
-      assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
-                               S, 3478, &s),
-                       NL_NAT_PASS);
-      ext[k] = s.sport;
+      ext[k] = out_port(&env, H + (uint32_t)k, 5000);
     }
   }
   /* At 12 s the first wave (born 1 s, 10 s timeout) is gone, and so is
@@ -150,14 +155,10 @@ static void test_nat_table_survives_churn(void **state) {
   assert_int_equal(c.mappings_live, N / 3);
   /* New mappings reuse the freed ports' table slots without confusion. */
   for (int k = 0; k < N; k += 3) {
-    Seen s = {0};
-    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 6000, S,
-                             3478, &s),
-                     NL_NAT_PASS);
+    uint16_t port = out_port(&env, H + (uint32_t)k, 6000);
     Seen back = {0};
-    assert_int_equal(
-        env_udp(&env, NL_NAT_INBOUND, S, 3478, E, s.sport, &back),
-        NL_NAT_PASS);
+    assert_int_equal(env_udp(&env, NL_NAT_INBOUND, S, 3478, E, port, &back),
+                     NL_NAT_PASS);
     assert_int_equal(back.dst, H + (uint32_t)k);
     assert_int_equal(back.dport, 6000);
   }
@@ -183,20 +184,12 @@ static void test_nat_inside_table_keeps_mappings_as_it_moves(void **state) {
   /* 1 s: N mappings, the table growing from 8 records to 256. */
   env_at(&env, 1 * NL_S);
   for (int k = 0; k < N; k++) {
-    Seen s = {0};
-    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
-                             S, 3478, &s),
-                     NL_NAT_PASS);
-    ext[k] = s.sport;
+    ext[k] = out_port(&env, H + (uint32_t)k, 5000);
   }
   /* 5 s: the even ones again, through the same mappings. */
   env_at(&env, 5 * NL_S);
   for (int k = 0; k < N; k += 2) {
-    Seen s = {0};
-    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
-                             S, 3478, &s),
-                     NL_NAT_PASS);
-    assert_int_equal(s.sport, ext[k]);
+    assert_int_equal(out_port(&env, H + (uint32_t)k, 5000), ext[k]);
   }
   NlNatCounters c;
   nl_nat_get_counters(env.nat, &c);
@@ -208,18 +201,10 @@ static void test_nat_inside_table_keeps_mappings_as_it_moves(void **state) {
   assert_int_equal(c.mappings_live, N / 2);
   /* Found past the tombstones (an even one placed after an odd one). */
   for (int k = 0; k < N; k += 2) {
-    Seen s = {0};
-    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
-                             S, 3478, &s),
-                     NL_NAT_PASS);
-    assert_int_equal(s.sport, ext[k]);
+    assert_int_equal(out_port(&env, H + (uint32_t)k, 5000), ext[k]);
   }
   for (int k = N; k < 2 * N; k++) {
-    Seen s = {0};
-    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000,
-                             S, 3478, &s),
-                     NL_NAT_PASS);
-    ext[k] = s.sport;
+    ext[k] = out_port(&env, H + (uint32_t)k, 5000);
   }
   for (int k = 0; k < 2 * N; k++) {
     gboolean live = k >= N || k % 2 == 0;
@@ -231,10 +216,7 @@ static void test_nat_inside_table_keeps_mappings_as_it_moves(void **state) {
     }
     assert_int_equal(v, NL_NAT_PASS);
     assert_int_equal(s.dst, H + (uint32_t)k);
-    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000, S,
-                             3478, &s),
-                     NL_NAT_PASS);
-    assert_int_equal(s.sport, ext[k]);
+    assert_int_equal(out_port(&env, H + (uint32_t)k, 5000), ext[k]);
   }
   nl_nat_get_counters(env.nat, &c);
   assert_int_equal(c.mappings_created, 2 * N);
@@ -282,11 +264,7 @@ static void test_nat_outside_table_finds_every_mapping(void **state) {
   uint16_t ext[N];
   for (int k = 0; k < N; k++) {
     env_at(&env, NL_S + (NlTime)k * 10 * NL_MS);
-    Seen s = {0};
-    assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H + (uint32_t)k, 5000, S,
-                             3478, &s),
-                     NL_NAT_PASS);
-    ext[k] = s.sport;
+    ext[k] = out_port(&env, H + (uint32_t)k, 5000);
     for (int j = 0; j <= k; j++) {
       assert_int_equal(env_udp(&env, NL_NAT_INBOUND, S, 3479, E, ext[j], NULL),
                        NL_NAT_DROP);
