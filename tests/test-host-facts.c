@@ -238,19 +238,32 @@ static void test_facts_urandom_follows_the_seed(void **state) {
   g_free(probe);
 }
 
+/* The line of libc's hidden state getopt.c prints when its options made
+ * a string of @n bytes. */
+static char *state_line(int n) {
+  return g_strdup_printf("state 10.0.0.%d|Unknown error %d|Unknown signal "
+                         "%d|%d|%d|Thu Jan  1 %02d:00:00 1970",
+                         n, 1000 + n, 100 + n, n, n, n);
+}
+
 static void check_getopt_lines(TestRun *r, const char *who, const char *opts,
                                const char *operand) {
   GPtrArray *l = test_stdout(r, who);
   assert_line(l, opts);
   assert_line(l, operand);
   assert_line(l, "strtok a b");
+  char *state = state_line((int)strlen(opts) - (int)strlen("options "));
+  assert_line(l, state);
+  g_free(state);
   g_ptr_array_unref(l);
 }
 
 /* Two hosts parse their options at the same virtual time, one option per
- * millisecond: each sees its own, whether each has a private copy of the
- * program (users' programs) or both share one loaded copy (the lab's
- * own programs), and a second world starts afresh. */
+ * millisecond: each sees its own, and its own strtok() position and
+ * static buffers (asctime(), strerror()...) while the other runs, whether
+ * each has a private copy of the program (users' programs) or both share
+ * one loaded copy (the lab's own programs), and a second world starts
+ * afresh. */
 static void test_facts_getopt_state_is_per_process(void **state) {
   char *g = prog("getopt");
   char *text = g_strdup_printf(
@@ -287,6 +300,9 @@ static void test_facts_getopt_state_is_per_process(void **state) {
     check_getopt_lines(&tr, "b/getopt", "options n=beta v ", "operand two");
     GPtrArray *l = test_stdout(&tr, "c/getopt");
     assert_line(l, "options x ");
+    char *libc = state_line(2);
+    assert_line(l, libc);
+    g_free(libc);
     g_ptr_array_unref(l);
     nl_run_free(run);
     nl_scenario_free(s);

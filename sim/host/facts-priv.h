@@ -59,6 +59,7 @@ typedef struct {
   guint64 std_seq;        /* when those streams were made (see facts.c) */
   int pdeathsig, dumpable, no_new_privs; /* prctl() answers */
   struct hostent *hostent; /* gethostbyname()'s answer */
+  NlLibcState *libc;       /* the shim's hidden libc state; NULL until asked */
 } NlProcFacts;
 
 typedef struct {

@@ -315,6 +315,7 @@ void nl__facts_proc_free(NlProc *p) {
   if (p->facts.locale)
     locale_free(p->facts.locale);
   g_free(p->facts.saved_heap);
+  g_free(p->facts.libc);
   if (p->facts.hostent) {
     g_free(p->facts.hostent->h_name);
     g_free(p->facts.hostent);
@@ -333,11 +334,13 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent) {
 
 /* ---- State sections ----
  *
- * A program built with the shim keeps libc's per-program state -- what it
- * addresses directly (optind, optarg, environ, tzname, h_errno...) and
- * what libc keeps in hidden statics (strtok's position, the buffers of
- * localtime(), asctime(), strerror(), inet_ntoa()...) -- in one section
- * of its object, "nl_proc_state" (sim/host/shim-libc.c).  The lab's own
+ * A program built with the shim keeps the libc state it addresses
+ * directly (optind, optarg, environ, tzname, program_invocation_name...)
+ * in one section of its object, "nl_proc_state" (sim/host/shim-libc.c);
+ * what libc keeps in hidden statics (strtok's position, getopt's scan,
+ * the buffers of localtime(), asctime(), strerror(), inet_ntoa(),
+ * h_errno) the shim reaches through nl_posix_libc_state(): a block per
+ * process kept here, which no switch touches.  The lab's own
  * programs are loaded once for every host; for them the section holds the
  * state of the process that ran last, and the lab swaps it when a thread
  * of another process of the same object runs: it saves the section into
@@ -352,11 +355,12 @@ void nl__facts_thread_init(NlThread *t, NlThread *parent) {
  * copy per process, whose section is already its own.
  *
  * Why this and not the alternatives: keeping each piece of state in the
- * NlProc works for state behind functions, but not for variables a
- * program reads directly (optind); saving glibc's own statics cannot
- * work, since they are hidden inside libc.so and shared by every program
- * and by natlab.  So the shim owns every piece of that state, and one
- * mechanism makes all of it per process. */
+ * NlProc works for state behind functions (so the hidden statics are
+ * there: a switch between processes of one object then swaps 96 bytes,
+ * not the 648 they made the section), but not for variables a program
+ * reads directly (optind); saving glibc's own statics cannot work, since
+ * they are hidden inside libc.so and shared by every program and by
+ * natlab.  So the shim owns every piece of that state. */
 
 void nl__region_save(const void *start, size_t len, const void *hole,
                      size_t hole_len, guint8 *dst) {
@@ -873,10 +877,27 @@ int nl__facts_fd_limit(const NlProc *p) {
   return (int)MIN(p->facts.rlim[RLIMIT_NOFILE].rlim_cur, (rlim_t)NL_MAX_FDS);
 }
 
+/* @p's block of the shim's hidden libc state, made when first asked. */
+static NlLibcState *libc_state(NlProc *p) {
+  if (p->facts.libc == NULL)
+    p->facts.libc = g_new0(NlLibcState, 1);
+  return p->facts.libc;
+}
+
+NlLibcState *nl_posix_libc_state(void) {
+  NlProc *p = cur_proc();
+  if (p == NULL) {
+    /* Code of a program run outside any process (a constructor while a
+     * private copy loads): one block for all such code. */
+    static __thread NlLibcState outside;
+    return &outside;
+  }
+  return libc_state(p);
+}
+
 void nl__facts_set_h_errno(NlProc *p, int v) {
-  if (p->facts.region.start != NULL && p->facts.region.h_errno_p != NULL &&
-      *p->facts.region.owner == p)
-    *p->facts.region.h_errno_p = v;
+  if (p->facts.region.start != NULL) /* built with the shim */
+    libc_state(p)->h_errno_v = v;
 }
 
 struct hostent *nl__facts_hostent(NlProc *p, const char *name,

@@ -12,8 +12,10 @@
 #define NL_POSIX_FACTS_H
 
 #include <dirent.h>
+#include <grp.h>
 #include <locale.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -140,8 +142,38 @@ typedef struct {
   void **owner;          /* the process whose state is in it now */
   const void *pristine;  /* the section as loaded */
   size_t pristine_len;   /* the size of the shim's buffer holding it */
-  int *h_errno_p;        /* the program's h_errno (inside the section) */
 } NlShimRegion;
+
+/* The state libc hides in statics, which only the shim reads and writes
+ * (a program reaches it through what the shim's functions return, never
+ * by a name): one block per process, kept by the lab, so that it is not
+ * in the section swapped at every switch between processes of one
+ * object.  Zeroed when a process first asks for it. */
+typedef struct {
+  int h_errno_v;  /* h_errno (gethostbyname() sets it in the lab) */
+  int tz_started; /* tzset() ran: localtime_r() reads TZ no more */
+  /* getopt()'s scan (shim-libc.c) */
+  char *go_next;         /* the rest of a cluster "-abc" */
+  int go_first, go_last; /* non-options skipped: [first, last) */
+  int go_order;          /* the scan's ordering, once started */
+  int go_started;
+  int go_optopt;    /* glibc keeps its own; see getopt_any */
+  char **env_owned; /* the array setenv() last allocated */
+  char *strtok_pos;
+  /* Static results: glibc shares one struct tm between localtime() and
+   * gmtime(), and one buffer between asctime() and ctime(). */
+  struct tm tm;
+  char asc[114];
+  char err[64];     /* strerror() of an unknown number */
+  char sig[64];     /* strsignal() of an unknown number */
+  char ntoa[18];    /* inet_ntoa() */
+  struct passwd pw; /* getpwuid(), getpwnam() */
+  struct group gr;  /* getgrgid(), getgrnam() */
+  char *gr_members[1];
+} NlLibcState;
+
+/* The running process's block (one for code run outside any process). */
+NL_POSIX_API NlLibcState *nl_posix_libc_state(void);
 
 /* What the lab hands the shim as a process's main thread starts. */
 typedef struct {

@@ -12,18 +12,20 @@
  *    POSIXLY_CORRECT), so those are written here over the program's own
  *    environment.
  *
- * 2. The state libc keeps per program -- variables a program uses directly
- *    (optind, optarg, environ, tzname, h_errno, program_invocation_name)
- *    and buffers and positions glibc hides in statics (strtok's, getopt's,
- *    localtime()'s, asctime()'s, strerror()'s, inet_ntoa()'s) -- is defined
- *    here, every piece marked NL_STATE, which puts it in the section
- *    "nl_proc_state".  The lab gives each process its own copy of that
- *    section (see "State sections" in sim/host/facts.c), so two hosts
- *    running one program never see each other's getopt position, and a
- *    new world starts from the section as loaded.
+ * 2. The state libc keeps per program is per process here: variables a
+ *    program uses directly (optind, optarg, environ, tzname,
+ *    program_invocation_name) are defined here, every one marked
+ *    NL_STATE, which puts it in the section "nl_proc_state".  The lab
+ *    gives each process its own copy of that section (see "State
+ *    sections" in sim/host/facts.c), so two hosts running one program
+ *    never see each other's optind, and a new world starts from the
+ *    section as loaded.  What glibc hides in statics (getopt's scan,
+ *    strtok's position, the buffers of localtime(), asctime(),
+ *    strerror(), inet_ntoa(), h_errno) is in the process's NlLibcState,
+ *    which the lab keeps (nl_posix_libc_state()).
  *
- * Nothing here keeps state outside the section, except the loaded
- * section's pristine copy and its owner, which the lab uses.
+ * Nothing here keeps state outside the two, except the loaded section's
+ * pristine copy and its owner, which the lab uses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,17 +59,10 @@ char *optarg NL_STATE = NULL;
 int optind NL_STATE = 1;
 int opterr NL_STATE = 1;
 int optopt NL_STATE = '?';
-static char *go_next NL_STATE;    /* the rest of a cluster "-abc" */
-static int go_first NL_STATE;     /* non-options skipped: [first, last) */
-static int go_last NL_STATE;
-static int go_order NL_STATE;     /* the scan's ordering, once started */
-static int go_started NL_STATE;
-static int go_optopt NL_STATE;    /* glibc keeps its own; see getopt_any */
 
 /* The environment. */
 char **environ NL_STATE = NULL;
 extern char **__environ __attribute__((alias("environ")));
-static char **env_owned NL_STATE; /* the array setenv() last allocated */
 
 /* Time zones: what tzset() sets. */
 char *tzname[2] NL_STATE = {(char *)"GMT", (char *)"GMT"};
@@ -76,24 +71,18 @@ int daylight NL_STATE = 0;
 extern char *__tzname[2] __attribute__((alias("tzname")));
 extern long __timezone __attribute__((alias("timezone")));
 extern int __daylight __attribute__((alias("daylight")));
-static int tz_started NL_STATE;
 
-/* Static results: glibc shares one struct tm between localtime() and
- * gmtime(), and one buffer between asctime() and ctime(). */
-static struct tm tm_buf NL_STATE;
-static char asc_buf[114] NL_STATE;
-static char *strtok_pos NL_STATE;
-static char err_buf[64] NL_STATE;
-static char sig_buf[64] NL_STATE;
-static char ntoa_buf[18] NL_STATE;
-static int h_errno_v NL_STATE;
 char *program_invocation_name NL_STATE = (char *)"";
 char *program_invocation_short_name NL_STATE = (char *)"";
 
-/* Users: the lab's user and root (getpwuid(), getpwnam()). */
-static struct passwd pw_buf NL_STATE;
-static struct group gr_buf NL_STATE;
-static char *gr_members[1] NL_STATE;
+/* What glibc hides in statics (getopt's scan, strtok's position, the
+ * buffers localtime(), strerror(), inet_ntoa()... return) is in the
+ * process's NlLibcState, kept by the lab (sim/host/posix-facts.h): a
+ * program names none of it, so it need not be in the section, which the
+ * lab swaps whenever processes of one loaded object take turns. */
+static inline NlLibcState *libc_state(void) {
+  return nl_posix_libc_state();
+}
 
 extern char __start_nl_proc_state[], __stop_nl_proc_state[];
 static void *region_owner;
@@ -106,7 +95,6 @@ void nl__shim_region(NlShimRegion *out) {
   out->owner = &region_owner;
   out->pristine = region_pristine;
   out->pristine_len = sizeof region_pristine;
-  out->h_errno_p = &h_errno_v;
 }
 
 __attribute__((constructor)) static void nl_shim_state_init(void) {
@@ -357,8 +345,8 @@ static int is_nonoption(char *const *argv, int i) {
 
 /* Moves the skipped non-options [go_first, go_last) after the options
  * [go_last, optind) that followed them, keeping the order of each. */
-static void go_exchange(char **argv) {
-  int a = go_first, b = go_last, c = optind;
+static void go_exchange(NlLibcState *g, char **argv) {
+  int a = g->go_first, b = g->go_last, c = optind;
   int n_non = b - a, n_opt = c - b;
   /* Rotate [a, c) left by n_non, one element at a time through a cycle
    * walk (no allocation). */
@@ -380,14 +368,15 @@ static void go_exchange(char **argv) {
       }
     }
   }
-  go_first += n_opt;
-  go_last = optind;
+  g->go_first += n_opt;
+  g->go_last = optind;
 }
 
-static int long_option(int argc, char **argv, const char *optstring,
-                       const struct option *longopts, int *longind,
-                       int long_only, int print, const char *prefix) {
-  char *name = go_next;
+static int long_option(NlLibcState *g, int argc, char **argv,
+                       const char *optstring, const struct option *longopts,
+                       int *longind, int long_only, int print,
+                       const char *prefix) {
+  char *name = g->go_next;
   char *eq = strchr(name, '=');
   size_t len = eq ? (size_t)(eq - name) : strlen(name);
   const struct option *found = NULL;
@@ -428,27 +417,27 @@ static int long_option(int argc, char **argv, const char *optstring,
         }
         fprintf(stderr, "\n");
       }
-      go_next += strlen(go_next);
+      g->go_next += strlen(g->go_next);
       optind++;
-      go_optopt = 0;
+      g->go_optopt = 0;
       return '?';
     }
   }
   if (found == NULL) {
     if (!long_only || argv[optind][1] == '-' ||
-        strchr(optstring, *go_next) == NULL) {
+        strchr(optstring, *g->go_next) == NULL) {
       if (print)
         fprintf(stderr, "%s: unrecognized option '%s%s'\n", argv[0], prefix,
                 name);
-      go_next = NULL;
+      g->go_next = NULL;
       optind++;
-      go_optopt = 0;
+      g->go_optopt = 0;
       return '?';
     }
     return -1; /* getopt_long_only: a short option after all */
   }
   optind++;
-  go_next = NULL;
+  g->go_next = NULL;
   if (eq != NULL) {
     if (found->has_arg) {
       optarg = eq + 1;
@@ -456,7 +445,7 @@ static int long_option(int argc, char **argv, const char *optstring,
       if (print)
         fprintf(stderr, "%s: option '%s%s' doesn't allow an argument\n",
                 argv[0], prefix, found->name);
-      go_optopt = found->val;
+      g->go_optopt = found->val;
       return '?';
     }
   } else if (found->has_arg == required_argument) {
@@ -466,7 +455,7 @@ static int long_option(int argc, char **argv, const char *optstring,
       if (print)
         fprintf(stderr, "%s: option '%s%s' requires an argument\n", argv[0],
                 prefix, found->name);
-      go_optopt = found->val;
+      g->go_optopt = found->val;
       return optstring[0] == ':' ? ':' : '?';
     }
   }
@@ -479,131 +468,131 @@ static int long_option(int argc, char **argv, const char *optstring,
   return found->val;
 }
 
-static int getopt_scan(int argc, char **argv, const char *optstring,
-                       const struct option *longopts, int *longind,
-                       int long_only) {
+static int getopt_scan(NlLibcState *g, int argc, char **argv,
+                       const char *optstring, const struct option *longopts,
+                       int *longind, int long_only) {
   if (argc < 1)
     return -1;
   optarg = NULL;
-  if (optind == 0 || !go_started) {
+  if (optind == 0 || !g->go_started) {
     if (optind == 0)
       optind = 1;
-    go_first = go_last = optind;
-    go_next = NULL;
+    g->go_first = g->go_last = optind;
+    g->go_next = NULL;
     if (optstring[0] == '-')
-      go_order = ORDER_RETURN_IN_ORDER;
+      g->go_order = ORDER_RETURN_IN_ORDER;
     else if (optstring[0] == '+' || getenv("POSIXLY_CORRECT") != NULL)
-      go_order = ORDER_REQUIRE;
+      g->go_order = ORDER_REQUIRE;
     else
-      go_order = ORDER_PERMUTE;
-    go_started = 1;
+      g->go_order = ORDER_PERMUTE;
+    g->go_started = 1;
   }
   if (optstring[0] == '-' || optstring[0] == '+')
     optstring++;
   int print = opterr && optstring[0] != ':';
 
-  if (go_next == NULL || *go_next == '\0') {
+  if (g->go_next == NULL || *g->go_next == '\0') {
     /* The caller may have moved optind back. */
-    if (go_last > optind)
-      go_last = optind;
-    if (go_first > optind)
-      go_first = optind;
-    if (go_order == ORDER_PERMUTE) {
-      if (go_first != go_last && go_last != optind)
-        go_exchange(argv);
-      else if (go_last != optind)
-        go_first = optind;
+    if (g->go_last > optind)
+      g->go_last = optind;
+    if (g->go_first > optind)
+      g->go_first = optind;
+    if (g->go_order == ORDER_PERMUTE) {
+      if (g->go_first != g->go_last && g->go_last != optind)
+        go_exchange(g, argv);
+      else if (g->go_last != optind)
+        g->go_first = optind;
       while (optind < argc && is_nonoption(argv, optind))
         optind++;
-      go_last = optind;
+      g->go_last = optind;
     }
     if (optind != argc && strcmp(argv[optind], "--") == 0) {
       optind++;
-      if (go_first != go_last && go_last != optind)
-        go_exchange(argv);
-      else if (go_first == go_last)
-        go_first = optind;
-      go_last = argc;
+      if (g->go_first != g->go_last && g->go_last != optind)
+        go_exchange(g, argv);
+      else if (g->go_first == g->go_last)
+        g->go_first = optind;
+      g->go_last = argc;
       optind = argc;
     }
     if (optind == argc) {
-      if (go_first != go_last)
-        optind = go_first;
+      if (g->go_first != g->go_last)
+        optind = g->go_first;
       return -1;
     }
     if (is_nonoption(argv, optind)) {
-      if (go_order == ORDER_REQUIRE)
+      if (g->go_order == ORDER_REQUIRE)
         return -1;
       optarg = argv[optind++];
       return 1;
     }
     if (longopts != NULL) {
       if (argv[optind][1] == '-') {
-        go_next = argv[optind] + 2;
-        return long_option(argc, argv, optstring, longopts, longind,
+        g->go_next = argv[optind] + 2;
+        return long_option(g, argc, argv, optstring, longopts, longind,
                            long_only, print, "--");
       }
       if (long_only &&
           (argv[optind][2] || strchr(optstring, argv[optind][1]) == NULL)) {
-        go_next = argv[optind] + 1;
-        int c = long_option(argc, argv, optstring, longopts, longind,
+        g->go_next = argv[optind] + 1;
+        int c = long_option(g, argc, argv, optstring, longopts, longind,
                             long_only, print, "-");
         if (c != -1)
           return c;
       }
     }
-    go_next = argv[optind] + 1;
+    g->go_next = argv[optind] + 1;
   }
 
-  char c = *go_next++;
+  char c = *g->go_next++;
   const char *spec = strchr(optstring, c);
-  if (*go_next == '\0')
+  if (*g->go_next == '\0')
     optind++;
   if (spec == NULL || c == ':' || c == ';') {
     if (print)
       fprintf(stderr, "%s: invalid option -- '%c'\n", argv[0], c);
-    go_optopt = c;
+    g->go_optopt = c;
     return '?';
   }
   if (spec[0] == 'W' && spec[1] == ';' && longopts != NULL) {
     /* -W foo is --foo. */
-    if (*go_next != '\0') {
-      optarg = go_next;
+    if (*g->go_next != '\0') {
+      optarg = g->go_next;
     } else if (optind == argc) {
       if (print)
         fprintf(stderr, "%s: option requires an argument -- '%c'\n", argv[0],
                 c);
-      go_optopt = c;
+      g->go_optopt = c;
       return optstring[0] == ':' ? ':' : '?';
     } else {
       optarg = argv[optind];
     }
-    go_next = optarg;
+    g->go_next = optarg;
     optarg = NULL;
-    return long_option(argc, argv, optstring, longopts, longind, 0, print,
+    return long_option(g, argc, argv, optstring, longopts, longind, 0, print,
                        "-W ");
   }
   if (spec[1] == ':') {
     if (spec[2] == ':') {
-      if (*go_next != '\0') {
-        optarg = go_next;
+      if (*g->go_next != '\0') {
+        optarg = g->go_next;
         optind++;
       } else {
         optarg = NULL;
       }
-    } else if (*go_next != '\0') {
-      optarg = go_next;
+    } else if (*g->go_next != '\0') {
+      optarg = g->go_next;
       optind++;
     } else if (optind == argc) {
       if (print)
         fprintf(stderr, "%s: option requires an argument -- '%c'\n", argv[0],
                 c);
-      go_optopt = c;
+      g->go_optopt = c;
       c = optstring[0] == ':' ? ':' : '?';
     } else {
       optarg = argv[optind++];
     }
-    go_next = NULL;
+    g->go_next = NULL;
   }
   return c;
 }
@@ -614,8 +603,9 @@ static int getopt_scan(int argc, char **argv, const char *optstring,
 static int getopt_any(int argc, char **argv, const char *optstring,
                       const struct option *longopts, int *longind,
                       int long_only) {
-  int c = getopt_scan(argc, argv, optstring, longopts, longind, long_only);
-  optopt = go_optopt;
+  NlLibcState *g = libc_state();
+  int c = getopt_scan(g, argc, argv, optstring, longopts, longind, long_only);
+  optopt = g->go_optopt;
   return c;
 }
 
@@ -670,8 +660,9 @@ static int env_append(char *kv) {
   while (environ && environ[n])
     n++;
   char **arr;
-  if (environ != NULL && environ == env_owned) {
-    arr = realloc(env_owned, (n + 2) * sizeof *arr);
+  NlLibcState *ls = libc_state();
+  if (environ != NULL && environ == ls->env_owned) {
+    arr = realloc(ls->env_owned, (n + 2) * sizeof *arr);
   } else {
     arr = malloc((n + 2) * sizeof *arr);
     if (arr != NULL && n > 0)
@@ -683,7 +674,7 @@ static int env_append(char *kv) {
   }
   arr[n] = kv;
   arr[n + 1] = NULL;
-  environ = env_owned = arr;
+  environ = ls->env_owned = arr;
   return 0;
 }
 
@@ -745,9 +736,10 @@ int putenv(char *kv) {
 }
 
 int clearenv(void) {
-  if (environ != NULL && environ == env_owned) {
-    free(env_owned);
-    env_owned = NULL;
+  NlLibcState *ls = libc_state();
+  if (environ != NULL && environ == ls->env_owned) {
+    free(ls->env_owned);
+    ls->env_owned = NULL;
   }
   environ = NULL;
   return 0;
@@ -763,19 +755,19 @@ void tzset(void) {
   tzname[1] = (char *)info.dst_name;
   timezone = info.timezone;
   daylight = info.daylight;
-  tz_started = 1;
+  libc_state()->tz_started = 1;
 }
 
 /* localtime_r() reads TZ only the first time, as glibc's. */
 struct tm *localtime_r(const time_t *t, struct tm *tm) {
-  if (!tz_started)
+  if (!libc_state()->tz_started)
     tzset();
   return nl_posix_localtime_r(t, tm);
 }
 
 struct tm *localtime(const time_t *t) {
   tzset();
-  return nl_posix_localtime_r(t, &tm_buf);
+  return nl_posix_localtime_r(t, &libc_state()->tm);
 }
 
 struct tm *gmtime_r(const time_t *t, struct tm *tm) {
@@ -783,7 +775,7 @@ struct tm *gmtime_r(const time_t *t, struct tm *tm) {
 }
 
 struct tm *gmtime(const time_t *t) {
-  return nl_posix_gmtime_r(t, &tm_buf);
+  return nl_posix_gmtime_r(t, &libc_state()->tm);
 }
 
 time_t mktime(struct tm *tm) {
@@ -800,7 +792,7 @@ time_t timegm(struct tm *tm) {
 }
 
 char *asctime(const struct tm *tm) {
-  return asctime_r(tm, asc_buf);
+  return asctime_r(tm, libc_state()->asc);
 }
 
 char *ctime(const time_t *t) {
@@ -824,7 +816,7 @@ static locale_t cur_locale(void) {
  * here over the lab's zone. */
 size_t strftime(char *s, size_t max, const char *fmt, const struct tm *tm) {
   struct tm copy = *tm;
-  if (!tz_started)
+  if (!libc_state()->tz_started)
     tzset();
   if (copy.tm_zone == NULL || copy.tm_zone[0] == '\0')
     copy.tm_zone = copy.tm_isdst > 0 ? tzname[1] : tzname[0];
@@ -933,15 +925,16 @@ locale_t duplocale(locale_t l) {
 /* ---- static results of glibc, per program here ---- */
 
 char *strtok(char *s, const char *delim) {
-  return strtok_r(s, delim, &strtok_pos);
+  return strtok_r(s, delim, &libc_state()->strtok_pos);
 }
 
 char *strerror(int e) {
   const char *s = strerrordesc_np(e);
   if (s != NULL)
     return (char *)s;
-  snprintf(err_buf, sizeof err_buf, "Unknown error %d", e);
-  return err_buf;
+  char *buf = libc_state()->err;
+  snprintf(buf, sizeof libc_state()->err, "Unknown error %d", e);
+  return buf;
 }
 
 char *strerror_l(int e, locale_t l) {
@@ -952,17 +945,21 @@ char *strsignal(int sig) {
   const char *s = sigdescr_np(sig);
   if (s != NULL)
     return (char *)s;
+  char *buf = libc_state()->sig;
+  size_t len = sizeof libc_state()->sig;
   if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-    snprintf(sig_buf, sizeof sig_buf, "Real-time signal %d", sig - SIGRTMIN);
+    snprintf(buf, len, "Real-time signal %d", sig - SIGRTMIN);
   else
-    snprintf(sig_buf, sizeof sig_buf, "Unknown signal %d", sig);
-  return sig_buf;
+    snprintf(buf, len, "Unknown signal %d", sig);
+  return buf;
 }
 
 char *inet_ntoa(struct in_addr in) {
   const unsigned char *b = (const unsigned char *)&in.s_addr;
-  snprintf(ntoa_buf, sizeof ntoa_buf, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-  return ntoa_buf;
+  char *buf = libc_state()->ntoa;
+  snprintf(buf, sizeof libc_state()->ntoa, "%u.%u.%u.%u", b[0], b[1], b[2],
+           b[3]);
+  return buf;
 }
 
 /* Each octet's text (up to three digits, zero-padded) and, in its last
@@ -1015,12 +1012,12 @@ const char *inet_ntop(int af, const void *restrict src, char *restrict dst,
 }
 
 int *__h_errno_location(void) {
-  return &h_errno_v;
+  return &libc_state()->h_errno_v;
 }
 
 void herror(const char *s) {
   fprintf(stderr, "%s%s%s\n", s && *s ? s : "", s && *s ? ": " : "",
-          hstrerror(h_errno_v));
+          hstrerror(libc_state()->h_errno_v));
 }
 
 /* glibc's error() and error_at_line() write to its own stderr. */
@@ -1068,13 +1065,14 @@ static struct passwd *user_entry(uid_t uid) {
   };
   for (size_t i = 0; i < sizeof users / sizeof users[0]; i++)
     if (users[i].uid == uid) {
-      pw_buf.pw_name = (char *)users[i].name;
-      pw_buf.pw_passwd = (char *)"x";
-      pw_buf.pw_uid = pw_buf.pw_gid = uid;
-      pw_buf.pw_gecos = (char *)users[i].gecos;
-      pw_buf.pw_dir = (char *)users[i].dir;
-      pw_buf.pw_shell = (char *)users[i].shell;
-      return &pw_buf;
+      struct passwd *pw = &libc_state()->pw;
+      pw->pw_name = (char *)users[i].name;
+      pw->pw_passwd = (char *)"x";
+      pw->pw_uid = pw->pw_gid = uid;
+      pw->pw_gecos = (char *)users[i].gecos;
+      pw->pw_dir = (char *)users[i].dir;
+      pw->pw_shell = (char *)users[i].shell;
+      return pw;
     }
   return NULL;
 }
@@ -1128,12 +1126,13 @@ int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
 struct group *getgrgid(gid_t gid) {
   if (gid != 0 && gid != 1000)
     return NULL;
-  gr_buf.gr_name = (char *)(gid ? "lab" : "root");
-  gr_buf.gr_passwd = (char *)"x";
-  gr_buf.gr_gid = gid;
-  gr_members[0] = NULL;
-  gr_buf.gr_mem = gr_members;
-  return &gr_buf;
+  NlLibcState *ls = libc_state();
+  ls->gr.gr_name = (char *)(gid ? "lab" : "root");
+  ls->gr.gr_passwd = (char *)"x";
+  ls->gr.gr_gid = gid;
+  ls->gr_members[0] = NULL;
+  ls->gr.gr_mem = ls->gr_members;
+  return &ls->gr;
 }
 
 struct group *getgrnam(const char *name) {
