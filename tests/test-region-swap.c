@@ -3,9 +3,11 @@
  * share, run in a seeded random order; between runs each process leaves
  * its data as it was, changes a few bytes (anywhere, or the same words as
  * the others), sets some back to the data as loaded, rewrites it all (its
- * copy is then kept whole) or ends and gives its place to a new process.  Each time a process runs, its program's
- * region holds exactly its own bytes (a model kept here), and the hole
- * (bytes never swapped) is never touched. */
+ * copy is then kept whole) or ends and gives its place to a new process.
+ * Each time a process runs, its program's region holds exactly its own
+ * bytes (a model kept here), and the hole (bytes never swapped) is never
+ * touched; so too for small regions, which are copied whole ("Small
+ * regions"). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,9 +19,15 @@
 #include "sim/host/host-priv.h"
 #include "sim/host/proc.h"
 
-#define PROGRAMS 6 /* more than facts.c's slots of copies as loaded */
-#define PROCS 8    /* per program */
-#define STEPS 20000
+/* Sizes of whole words and not, small and past a few blocks: more
+ * programs than facts.c's slots of copies as loaded, and some no larger
+ * than NL_FACTS_SAVED_INLINE (saved whole unless they have a hole),
+ * one just past it. */
+static const size_t sizes[] = {648,  1003, 776, 1009, 904,
+                               1015, 96,   13,  128,  129};
+#define PROGRAMS G_N_ELEMENTS(sizes)
+#define PROCS 8 /* per program */
+#define STEPS 30000
 
 typedef struct {
   guint8 *data;      /* the region, hole included */
@@ -69,14 +77,14 @@ static void check_swaps(gboolean holes) {
   GRand *rand = g_rand_new_with_seed(17);
   Program progs[PROGRAMS];
   memset(progs, 0, sizeof progs);
-  for (int i = 0; i < PROGRAMS; i++) {
+  G_STATIC_ASSERT(NL_FACTS_SAVED_INLINE == 128);
+  for (guint i = 0; i < PROGRAMS; i++) {
     Program *g = &progs[i];
-    /* Sizes of whole words and not, small and past a few blocks. */
-    g->len = (size_t)(i % 2 ? 1000 + 3 * i : 648 + 64 * i);
+    g->len = sizes[i];
     g->data = g_malloc(g->len);
     if (holes && i % 3 != 2) {
-      g->hole_at = (size_t)(i % 3 ? 200 + i : 0);
-      g->hole_len = 40 + (size_t)i;
+      g->hole_at = i % 3 ? MIN(200 + i, g->len / 3) : 0;
+      g->hole_len = MIN(40 + i, g->len / 3);
     }
     size_t total = g->len - g->hole_len;
     g->pristine = g_malloc(total);
@@ -89,7 +97,7 @@ static void check_swaps(gboolean holes) {
       g->procs[k] = proc_new(g, k);
   }
   for (int step = 0; step < STEPS; step++) {
-    Program *g = &progs[g_rand_int_range(rand, 0, PROGRAMS)];
+    Program *g = &progs[g_rand_int_range(rand, 0, (gint32)PROGRAMS)];
     int k = g_rand_int_range(rand, 0, PROCS);
     size_t total = g->len - g->hole_len;
     run_in(g->procs[k]);
@@ -134,7 +142,7 @@ static void check_swaps(gboolean holes) {
       g->procs[k] = proc_new(g, k);
     }
   }
-  for (int i = 0; i < PROGRAMS; i++) {
+  for (guint i = 0; i < PROGRAMS; i++) {
     Program *g = &progs[i];
     for (int k = 0; k < PROCS; k++) {
       proc_end(g->procs[k]);

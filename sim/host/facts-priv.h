@@ -28,8 +28,9 @@ typedef struct {
   rlim_t nofile;    /* RLIMIT_NOFILE soft limit of new processes */
 } NlHostFacts;
 
-/* Bytes of a process's saved region kept in its NlProcFacts. */
-#define NL_FACTS_SAVED_INLINE 48
+/* Bytes of a process's saved region kept in its NlProcFacts: a region
+ * this small without a hole (the shim's section) is saved whole. */
+#define NL_FACTS_SAVED_INLINE 128
 
 /* What a run of a thread of the process reads comes first (NlProc in
  * host-priv.h puts these fields among its own first ones). */

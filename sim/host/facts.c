@@ -402,25 +402,26 @@ static void region_load(const NlProcFacts *f, const guint8 *src) {
  *
  * A process's copy of its region while another process of its program
  * runs holds only what differs from the pristine: the 8-byte words that
- * differ, each with where it goes (DiffWord).  Most of a waiting
- * program's state is as loaded -- the lab's
- * programs' state sections differ in a few pointers set at start
- * (environ, program_invocation_name), a user program's data in what it
- * wrote (a receive buffer never filled, the C library's tables, do not)
- * -- so a copy is mostly a few words, kept in the NlProcFacts itself up
- * to NL_FACTS_SAVED_INLINE bytes (3 words: the lab's echo client's).
+ * differ, each with where it goes (DiffWord).  (A small region, such as
+ * the lab's programs' state section, is copied whole instead: "Small
+ * regions" below.)  Most of a waiting program's state is as loaded -- a
+ * user program's data differs in what it wrote (a receive buffer never
+ * filled, the C library's tables, do not) -- so a copy is mostly a few
+ * words, kept in the NlProcFacts itself up to NL_FACTS_SAVED_INLINE
+ * bytes.
  *
  * Saving compares the region with the pristine (or first with a copy of
  * it as loaded, below); both are in the cache (the region just ran; the
- * pristine is shared by every process of the program).  Loading then copies no whole region:
- * the region is the pristine but for the words just saved, so those get
- * the pristine's bytes back and the new owner's words are written.  A switch thus touches, of the memory the other processes'
- * runs left cold, only the new owner's words, where whole copies read
- * and wrote all of the region (the lab's programs' sections: 648 bytes,
- * 11 cache lines; at 1,000 hosts 14 of the 89 misses a delivery cost,
- * docs/performance.md).  A saved copy that did not change is not
- * written again, and one that would be no smaller than the region is
- * kept whole. */
+ * pristine is shared by every process of the program).  Loading then
+ * copies no whole region: the region is the pristine but for the words
+ * just saved, so those get the pristine's bytes back and the new owner's
+ * words are written.  A switch thus touches, of the memory the other
+ * processes' runs left cold, only the new owner's words, where whole
+ * copies read and wrote all of the region (the lab's programs' sections
+ * were 648 bytes, 11 cache lines; at 1,000 hosts 14 of the 89 misses a
+ * delivery cost, docs/performance.md).  A saved copy that did not change
+ * is not written again, and one that would be no smaller than the region
+ * is kept whole. */
 
 #define SAVED_WORD 8
 #define SAVED_BLOCK 64 /* compared at once, then by word */
@@ -754,6 +755,53 @@ static inline gboolean same_places(NlProcFacts *a, NlProcFacts *b) {
   return TRUE;
 }
 
+/* ---- Small regions ----
+ *
+ * A region of at most NL_FACTS_SAVED_INLINE bytes and no hole (the lab's
+ * own programs': the shim's section, 96 bytes) is saved and loaded whole,
+ * in saved_inline: the owner's bytes copied out, the runner's in.  Two
+ * copies of a hundred bytes cost less than finding whether the owner
+ * changed its region and which words differ (63 instructions a switch,
+ * against 187), though they read more of the runner's NlProcFacts (its
+ * 96 bytes, where its words were 48: at 1,000 hosts cachegrind counts
+ * 2 first-level misses a switch, against 1; the owner's copy, written,
+ * was read when it came in).  saved_whole says a copy is there; before
+ * a process's first switch out, its copy is the pristine. */
+static inline gboolean region_small(const NlProcFacts *f) {
+  return f->region.len <= NL_FACTS_SAVED_INLINE && f->hole_len == 0;
+}
+
+/* Copies @n bytes (at most NL_FACTS_SAVED_INLINE) from @src to @dst,
+ * which do not overlap: from 64 bytes on, the first 64 and the last 64
+ * (overlapping each other), each a few moves the compiler writes in
+ * place of a call. */
+static inline void copy_small(void *restrict dst, const void *restrict src,
+                              size_t n) {
+  G_STATIC_ASSERT(NL_FACTS_SAVED_INLINE <= 128);
+  if (n < 64) {
+    memcpy(dst, src, n);
+    return;
+  }
+  memcpy(dst, src, 64);
+  memcpy((guint8 *)dst + n - 64, (const guint8 *)src + n - 64, 64);
+}
+
+/* region_switch() for a small region: saves its owner @o's (NULL: none)
+ * and loads @p's. */
+G_GNUC_NO_INLINE static void region_switch_small(NlProc *p, NlProc *o) {
+  NlProcFacts *f = &p->facts;
+  size_t len = f->region.len;
+  if (o != NULL) {
+    copy_small(o->facts.saved_inline, f->region.start, len);
+    o->facts.saved_whole = TRUE;
+    o->facts.saved_len = (guint32)len;
+  }
+  copy_small(
+      f->region.start,
+      f->saved_whole ? (const void *)f->saved_inline : f->region.pristine, len);
+  *f->region.owner = p;
+}
+
 /* region_switch() when @p's region holds another process's data. */
 G_GNUC_NO_INLINE static void region_switch_in(NlProc *p) {
   NlShimRegion *r = &p->facts.region;
@@ -800,8 +848,12 @@ G_GNUC_NO_INLINE static void region_switch_in(NlProc *p) {
 /* Puts @p's data into its object, saving the data there now. */
 static inline void region_switch(NlProc *p) {
   NlShimRegion *r = &p->facts.region;
-  if (r->start != NULL && *r->owner != p)
-    region_switch_in(p);
+  if (r->start != NULL && *r->owner != p) {
+    if (region_small(&p->facts))
+      region_switch_small(p, *r->owner);
+    else
+      region_switch_in(p);
+  }
 }
 
 void nl__facts_enter(NlThread *t) {
