@@ -48,76 +48,100 @@ static gboolean is_external(const NatNode *nn, uint32_t addr) {
 static inline NlDropReason translate4(NatNode *nn, NlNode *node,
                                       NlIface *in, NlPacket *pkt);
 
+/* An IPv6 packet: out of line, so that an IPv4 packet's way keeps few
+ * registers. */
+G_GNUC_NO_INLINE static NlDropReason prerouting6(NatNode *nn, NlNode *node,
+                                                 NlIface *in, NlPacket *pkt) {
+  /* IPv6 is routed, not translated, through a stateful firewall with the
+   * device's filtering (RFC 6092); traffic for the device itself is its
+   * own. */
+  NlIp6 dst;
+  if (pkt->len < NL_IP6_HDR_LEN)
+    return NL_DROP_MALFORMED;
+  memcpy(dst.b, pkt->data + 24, 16);
+  gboolean out = is_inside(nn, in);
+  if (!out && nl_node_has_addr6(node, &dst))
+    return NL_DROP_NONE;
+  NlWorld *w = nl_node_world(node);
+  if (out && nn->nat64 != NULL && nl_nat64_prefix_match(&dst, NULL)) {
+    /* NAT64: translated to IPv4 from the host's pool address, then
+     * through the IPv4 NAT below. */
+    NlDropReason why;
+    size_t n = nl_nat64_6to4(nn->nat64, nl_world_now(w), pkt->data,
+                             pkt->len, pkt->data, &why);
+    if (n == 0)
+      return why;
+    pkt->len = (guint)n;
+    pkt->ip4_ok = FALSE; /* new bytes */
+    if (nl_packet_ip4(pkt) != NULL)
+      return NL_DROP_MALFORMED;
+    return translate4(nn, node, in, pkt);
+  }
+  if (nn->fw6 == NULL)
+    nn->fw6 = nl_fw6_new(nl_nat_get_behaviour(nn->nat), nl_world_trace(w),
+                         nl_node_trace_id(node));
+  return nl_fw6_process(nn->fw6, out ? NL_NAT_OUTBOUND : NL_NAT_INBOUND,
+                        nl_world_now(w), pkt->data, pkt->len)
+             ? NL_DROP_NONE
+             : NL_DROP_FIREWALL;
+}
+
 static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
                                NlPacket *pkt) {
   NatNode *nn = data;
-  if (nl_packet_is_ip6(pkt)) {
-    /* IPv6 is routed, not translated, through a stateful firewall with
-     * the device's filtering (RFC 6092); traffic for the device itself
-     * is its own. */
-    NlIp6 dst;
-    if (pkt->len < NL_IP6_HDR_LEN)
-      return NL_DROP_MALFORMED;
-    memcpy(dst.b, pkt->data + 24, 16);
-    gboolean out = is_inside(nn, in);
-    if (!out && nl_node_has_addr6(node, &dst))
-      return NL_DROP_NONE;
-    NlWorld *w = nl_node_world(node);
-    if (out && nn->nat64 != NULL && nl_nat64_prefix_match(&dst, NULL)) {
-      /* NAT64: translated to IPv4 from the host's pool address, then
-       * through the IPv4 NAT below. */
-      NlDropReason why;
-      size_t n = nl_nat64_6to4(nn->nat64, nl_world_now(w), pkt->data,
-                               pkt->len, pkt->data, &why);
-      if (n == 0)
-        return why;
-      pkt->len = (guint)n;
-      pkt->ip4_ok = FALSE; /* new bytes */
-      return translate4(nn, node, in, pkt);
-    }
-    if (nn->fw6 == NULL)
-      nn->fw6 = nl_fw6_new(nl_nat_get_behaviour(nn->nat), nl_world_trace(w),
-                           nl_node_trace_id(node));
-    return nl_fw6_process(nn->fw6, out ? NL_NAT_OUTBOUND : NL_NAT_INBOUND,
-                          nl_world_now(w), pkt->data, pkt->len)
-               ? NL_DROP_NONE
-               : NL_DROP_FIREWALL;
-  }
+  if (G_UNLIKELY(nl_packet_is_ip6(pkt)))
+    return prerouting6(nn, node, in, pkt);
+  if (nl_packet_ip4(pkt) != NULL)
+    return NL_DROP_MALFORMED;
   return translate4(nn, node, in, pkt);
 }
 
-/* An IPv4 packet through the NAT (and, coming back to an IPv6 host of a
+static NlDropReason translate4_more(NatNode *nn, NlNode *node,
+                                    NlPacket *pkt, NlNatDirection dir);
+
+/* An IPv4 packet (its header kept: pkt->ip4) through the NAT: for the
+ * device itself, or translated (and, coming back to an IPv6 host of a
  * NAT64, translated to IPv6 after it). */
-static inline NlDropReason translate4(NatNode *nn, NlNode *node,
-                                      NlIface *in, NlPacket *pkt) {
-  if (nl_packet_ip4(pkt) != NULL)
-    return NL_DROP_MALFORMED;
-  const NlIp4Header *ip = &pkt->ip4;
+static inline NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
+                                      NlPacket *pkt) {
+  uint32_t dst = pkt->ip4.dst;
   NlNatDirection dir;
   if (is_inside(nn, in)) {
     /* Traffic for the device itself (its inside address) is not
      * translated; traffic to its external address is hairpinning. */
-    if (nl_node_has_addr(node, ip->dst) && !is_external(nn, ip->dst))
+    if (nl_node_has_addr(node, dst) && !is_external(nn, dst))
       return NL_DROP_NONE;
     dir = NL_NAT_OUTBOUND;
   } else {
     /* A NAT sees inbound traffic for its external addresses; a firewall
      * (no translation) sees everything headed inside. */
-    if (nn->translating ? !is_external(nn, ip->dst)
-                        : nl_node_has_addr(node, ip->dst))
+    if (nn->translating ? !is_external(nn, dst)
+                        : nl_node_has_addr(node, dst))
       return NL_DROP_NONE;
     dir = NL_NAT_INBOUND;
   }
-  NlDropReason why = NL_DROP_NONE;
-  NlNatVerdict v =
-      nl_nat_process_parsed(nn->nat, dir, pkt->data, pkt->len, ip, &why);
+  if (G_UNLIKELY(nn->nat64 != NULL ||
+                 nl_trace_wants(nn->trace, NL_TRACE_NAT_XLATE)))
+    return translate4_more(nn, node, pkt, dir);
   /* Of the IPv4 header, the NAT changes the addresses only (and the
-   * checksum, incrementally): the packet's kept header follows. */
-  pkt->ip4.src = nl_wire_get32(pkt->data + 12);
-  pkt->ip4.dst = nl_wire_get32(pkt->data + 16);
-  if (v == NL_NAT_DROP)
-    return why == NL_DROP_NONE ? NL_DROP_NAT_FILTERED : why;
-  if (dir == NL_NAT_INBOUND && v == NL_NAT_PASS && nn->nat64 != NULL &&
+   * checksum, incrementally): the packet's kept header follows.  The
+   * last call, so that nothing is kept across it. */
+  return nl__nat_translate_ip4(nn->nat, dir, pkt->data, &pkt->ip4);
+}
+
+/* translate4's translation when the packet may go on to IPv6 (NAT64) or
+ * the trace wants the translated packet. */
+G_GNUC_NO_INLINE static NlDropReason translate4_more(NatNode *nn,
+                                                     NlNode *node,
+                                                     NlPacket *pkt,
+                                                     NlNatDirection dir) {
+  NlDropReason why =
+      nl__nat_translate_ip4(nn->nat, dir, pkt->data, &pkt->ip4);
+  if (why != NL_DROP_NONE)
+    return why;
+  /* (Inbound and not dropped: a PASS, as only an outbound packet is
+   * hairpinned.) */
+  if (dir == NL_NAT_INBOUND && nn->nat64 != NULL &&
       nl_nat64_owns(nn->nat64, nl_wire_get32(pkt->data + 16))) {
     guint8 *buf = g_malloc(MAX((size_t)pkt->len + 20, 64u));
     size_t n = nl_nat64_4to6(nn->nat64, pkt->data, pkt->len, buf, &why);

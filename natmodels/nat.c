@@ -65,31 +65,36 @@ struct Entry {
   uint8_t state;     /* REC_*: its place in the inside table (Records) */
   /* External endpoint (the inbound key, with proto). */
   uint16_t ext_port;
-  uint16_t n_more; /* permits beyond the inline one */
+  /* The first permit (unused with EIF): a remote let in. */
+  uint16_t permit_port; /* 0 for ADF, and for ICMP */
   uint32_t ext_addr;
-  Permit permit; /* first permit (unused with EIF) */
+  uint32_t permit_addr;
+  uint32_t hash; /* inside_hash(): its place in the inside table */
   NlTime expires;
   NlTime heap_time;
   NlTime refresh_logged;
+  /* The checksum terms of the rewrite each way (set_csum_terms). */
+  uint16_t out_ip_terms, out_l4_terms, in_ip_terms, in_l4_terms;
+  /* The rest, a second line, so that each record of the inside table
+   * (64-byte aligned) starts a line (not an alignment of the type: an
+   * Entry on the stack, a lookup's key, would then realign every
+   * caller's frame). */
   guint heap_index;
-  uint32_t hash; /* inside_hash(): its place in the inside table */
-  /* The rest. */
   guint cap_more;
   Entry *moved; /* while the inside table grows: where it went */
   Permit *more;
   /* The remote whose packet created the mapping. */
   uint32_t for_addr;
+  uint16_t n_more; /* permits beyond the inline one */
   uint16_t for_port;
   uint64_t serial;
   Entry *prev, *next;
-  /* Two whole lines, so that each record of the inside table (64-byte
-   * aligned) starts a line.  Not an alignment of the type: an Entry on
-   * the stack (a lookup's key) would then realign every caller's frame. */
-  uint64_t pad;
+  uint64_t pad; /* to the end of the second line */
 };
 
-/* A probe of the inside table reads the first line only. */
-G_STATIC_ASSERT(offsetof(Entry, hash) + sizeof(uint32_t) <= 64);
+/* A probe of the inside table, and a packet through the mapping, read
+ * the first line only. */
+G_STATIC_ASSERT(offsetof(Entry, in_l4_terms) + sizeof(uint16_t) <= 64);
 G_STATIC_ASSERT(sizeof(Entry) == 128);
 
 typedef struct {
@@ -154,6 +159,15 @@ struct NlNat {
   guint8 outbound_refresh, inbound_refresh;                 /* b's */
   guint8 has_forwards; /* forwards->len > 0 */
   guint8 has_dmz;
+  /* What process_common asks (set_fast): whether an outbound datagram
+   * may take it (translate, no forwards, UDP not blocked), whether an
+   * inbound one may (translate); the masks of a UDP remote's address and
+   * port in the inside key (inside_key: all ones where the mapping
+   * behaviour keys on them) and of its port in a permit (permit_port). */
+  guint8 fast_out, fast_in;
+  uint16_t key_port_mask, permit_port_mask;
+  uint32_t key_addr_mask;
+  uint32_t addr0; /* addrs[0] (0: none), read by every outbound packet */
   NlNatCounters counters;
   NlTrace *trace;
   /* The rest. */
@@ -171,6 +185,11 @@ struct NlNat {
   GPtrArray *forwards;
   uint32_t dmz; /* the inside host that gets what nothing else claims */
 };
+
+/* process_common reads the first three lines only. */
+G_STATIC_ASSERT(offsetof(struct NlNat, counters) +
+                    offsetof(NlNatCounters, translated) + sizeof(guint64) <=
+                192);
 
 static const char *const verdict_names[] = {
 #define NL_X(e, s) s,
@@ -316,6 +335,69 @@ static inline void rewrite_endpoint(guint8 *ip, guint8 *l4, size_t l4len,
   }
 }
 
+/* The sum @s (at most 2^48) folded to 16 bits by end-around carries
+ * (each adds the two halves with the carry out of the lower going round:
+ * the upper half of x plus x rotated by half its width): its one value
+ * in [1, 0xffff] modulo 0xffff, or 0 when it is 0. */
+static inline uint16_t csum_fold64(uint64_t s) {
+  uint32_t x = (uint32_t)((s + (s >> 32 | s << 32)) >> 32);
+  return (uint16_t)((x + (x >> 16 | x << 16)) >> 16);
+}
+
+/* RFC 1624's terms (eqn. 3: ~m + m') of a 32-bit word's change from
+ * @old to @new as two 32-bit terms, ~old and new: 2^16 is 1 modulo
+ * 0xffff, so each is congruent to the sum of its 16-bit halves, the
+ * four terms of csum_terms32, and they are all 0 exactly when those
+ * are. */
+static inline uint64_t csum_delta32(uint32_t old, uint32_t new) {
+  return (uint64_t)(uint32_t)~old + new;
+}
+
+/* The terms of the rewrites of @e's packets, folded once when it is made,
+ * where every packet summed them: outbound the source address (in the
+ * IPv4 header's checksum) and the source address and port (in the UDP or
+ * TCP checksum, whose pseudo-header holds the address) go from the
+ * inside endpoint to the external one, inbound the destination's the
+ * other way.  A checksum updated with them (csum_apply) is the one
+ * updated word by word (rewrite_endpoint): ~HC and terms that agree
+ * modulo 0xffff, and are 0 exactly when the others are, fold to the same
+ * value. */
+static void set_csum_terms(Entry *e) {
+  uint64_t out = csum_delta32(e->int_addr, e->ext_addr);
+  uint64_t in = csum_delta32(e->ext_addr, e->int_addr);
+  e->out_ip_terms = csum_fold64(out);
+  e->out_l4_terms =
+      csum_fold64(out + (uint16_t)~e->int_port + e->ext_port);
+  e->in_ip_terms = csum_fold64(in);
+  e->in_l4_terms = csum_fold64(in + (uint16_t)~e->ext_port + e->int_port);
+}
+
+/* The checksum @hc after changes whose terms fold to @terms
+ * (set_csum_terms): RFC 1624's ~(~HC + terms), with one end-around
+ * carry, as the sum is at most 0x1fffe. */
+static inline uint16_t csum_apply(uint16_t hc, uint16_t terms) {
+  uint32_t s = (uint32_t)(uint16_t)~hc + terms;
+  return (uint16_t)~((s & 0xffff) + (s >> 16));
+}
+
+/* Rewrites the source (@src) or destination endpoint of the UDP datagram
+ * @pkt (its transport header at @l4, whole) to @addr:@port, the endpoint
+ * of the mapping that found it (the other end of that mapping is the
+ * packet's), whose checksum terms that way are @ip_terms and @l4_terms
+ * (set_csum_terms): the same bytes as rewrite_endpoint's. */
+static inline __attribute__((always_inline)) void rewrite_udp(
+    guint8 *pkt, guint8 *l4, gboolean src, uint32_t addr, uint16_t port,
+    uint16_t ip_terms, uint16_t l4_terms) {
+  nl_wire_put32(pkt + (src ? 12 : 16), addr);
+  nl_wire_put16(pkt + 10, csum_apply(nl_wire_get16(pkt + 10), ip_terms));
+  nl_wire_put16(l4 + (src ? 0 : 2), port);
+  uint16_t hc = nl_wire_get16(l4 + 6);
+  if (hc == 0)
+    return; /* RFC 768: no checksum */
+  hc = csum_apply(hc, l4_terms);
+  nl_wire_put16(l4 + 6, hc == 0 ? 0xffff : hc); /* RFC 768 */
+}
+
 /* What nl_nat_process() reads from a packet. */
 typedef enum { FLOW_PORTS, FLOW_ICMP_ERROR, FLOW_OTHER } FlowKind;
 
@@ -344,21 +426,13 @@ static gboolean is_icmp_echo(uint8_t type) {
   return type == NL_ICMP_ECHO_REQUEST || type == NL_ICMP_ECHO_REPLY;
 }
 
-/* Reads the flow of @pkt, whose IPv4 header reads as @ipp (NULL: not read
- * yet).  Returns FALSE if it is malformed. */
-static gboolean parse_flow(guint8 *pkt, size_t len, const NlIp4Header *ipp,
-                           Flow *f) {
-  NlIp4Header parsed;
+/* Reads the flow of @pkt, whose IPv4 header reads as @ip (nothing wrong
+ * with it).  Returns FALSE if it is malformed. */
+static gboolean parse_flow(guint8 *pkt, const NlIp4Header *ip, Flow *f) {
   /* The fields every flow has; the quoted packet's are set (and read)
    * only for an ICMP error. */
   f->tcp_flags = 0;
   f->sport = f->dport = 0;
-  if (ipp == NULL) {
-    if (nl_ip4_parse(pkt, len, &parsed) != NULL)
-      return FALSE;
-    ipp = &parsed;
-  }
-  const NlIp4Header *ip = ipp;
   /* The NAT works on whole datagrams (the network layer reassembles before
    * it, as Linux does before conntrack). */
   if (ip->mf || ip->frag_offset != 0)
@@ -442,11 +516,18 @@ static inline guint mix64(uint64_t x) {
   return (guint)x;
 }
 
-static uint32_t inside_hash(const Entry *e) {
-  uint64_t a = ((uint64_t)e->int_addr << 32) | ((uint64_t)e->int_port << 16) |
-               e->proto;
-  uint64_t b = ((uint64_t)e->key_rem_addr << 16) | e->key_rem_port;
+static inline uint32_t inside_hash_of(uint8_t proto, uint32_t int_addr,
+                                      uint16_t int_port, uint32_t rem_addr,
+                                      uint16_t rem_port) {
+  uint64_t a = ((uint64_t)int_addr << 32) | ((uint64_t)int_port << 16) |
+               proto;
+  uint64_t b = ((uint64_t)rem_addr << 16) | rem_port;
   return mix64(a ^ (b * 0x9e3779b97f4a7c15ULL));
+}
+
+static inline uint32_t inside_hash(const Entry *e) {
+  return inside_hash_of(e->proto, e->int_addr, e->int_port, e->key_rem_addr,
+                        e->key_rem_port);
 }
 
 static gboolean inside_equal(const Entry *a, const Entry *b) {
@@ -455,14 +536,14 @@ static gboolean inside_equal(const Entry *a, const Entry *b) {
          a->key_rem_port == b->key_rem_port;
 }
 
-static uint32_t outside_hash(const Entry *e) {
-  return mix64(((uint64_t)e->ext_addr << 32) | ((uint64_t)e->ext_port << 16) |
-               e->proto);
+static inline uint32_t outside_hash_of(uint8_t proto, uint32_t ext_addr,
+                                       uint16_t ext_port) {
+  return mix64(((uint64_t)ext_addr << 32) | ((uint64_t)ext_port << 16) |
+               proto);
 }
 
-static gboolean outside_equal(const Entry *a, const Entry *b) {
-  return a->ext_addr == b->ext_addr && a->ext_port == b->ext_port &&
-         a->proto == b->proto;
+static inline uint32_t outside_hash(const Entry *e) {
+  return outside_hash_of(e->proto, e->ext_addr, e->ext_port);
 }
 
 static void table_init(Table *t) {
@@ -472,15 +553,17 @@ static void table_init(Table *t) {
 }
 
 /* The entry of @recs (the inside table's records) whose external
- * endpoint is @key's, whose outside_hash() is @h. */
-static inline Entry *table_lookup(const Table *t, Entry *recs,
-                                  const Entry *key, uint32_t h) {
+ * endpoint is @proto, @addr:@port, whose outside_hash() is @h. */
+static inline Entry *table_lookup(const Table *t, Entry *recs, uint8_t proto,
+                                  uint32_t addr, uint16_t port, uint32_t h) {
   for (guint i = h & t->mask;; i = (i + 1) & t->mask) {
     const Slot *s = &t->slots[i];
     if (s->rec == 0)
       return NULL;
-    if (s->hash == h && outside_equal(&recs[s->rec - 1], key))
-      return &recs[s->rec - 1];
+    Entry *e = &recs[s->rec - 1];
+    if (s->hash == h && e->ext_addr == addr && e->ext_port == port &&
+        e->proto == proto)
+      return e;
   }
 }
 
@@ -864,13 +947,48 @@ static void on_timer(NlEvent *ev, void *data) {
 /* Sets the lifetime of @e to @expires (which may be shorter than now, for a
  * TCP mapping that became transitory), keeping the heap invariant
  * heap_time <= expires. */
-static void set_expiry(NlNat *nat, Entry *e, NlTime expires) {
+static void shorten_expiry(NlNat *nat, Entry *e, NlTime expires);
+
+static inline void set_expiry(NlNat *nat, Entry *e, NlTime expires) {
   e->expires = expires;
-  if (expires < e->heap_time) {
-    e->heap_time = expires;
-    heap_sift_up(nat, e->heap_index);
-    arm_timer(nat);
-  }
+  if (G_UNLIKELY(expires < e->heap_time))
+    shorten_expiry(nat, e, expires);
+}
+
+/* set_expiry's rare case: the heap moves. */
+G_GNUC_NO_INLINE static void shorten_expiry(NlNat *nat, Entry *e,
+                                            NlTime expires) {
+  e->heap_time = expires;
+  heap_sift_up(nat, e->heap_index);
+  arm_timer(nat);
+}
+
+/* The refresh record of @e, extended at @now to @t (see nat.h): out of
+ * line, as most refreshes write none. */
+G_GNUC_NO_INLINE static void log_refresh(NlNat *nat, Entry *e, NlTime now,
+                                         NlTime t, gboolean outbound,
+                                         gboolean tcp_changed) {
+  char tb[NL_TIME_STRLEN], why[80];
+  e->refresh_logged = now;
+  if (nat->trace == NULL || !nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP))
+    return; /* trace_entry would drop it: not formatted */
+  g_snprintf(why, sizeof why, "%s%s%s, until %s",
+             outbound ? "outbound" : "inbound", tcp_changed ? ", " : "",
+             tcp_changed ? tcp_state_name(e->tcp) : "",
+             nl_time_to_string(t, tb));
+  trace_entry(nat, e, NL_NAT_MAP_REFRESH, why);
+}
+
+/* A packet of a refreshing direction (or a TCP state change) used @e at
+ * @now: its lifetime is @t from now on. */
+static inline void refresh(NlNat *nat, Entry *e, NlTime now, NlTime t,
+                           gboolean outbound, gboolean tcp_changed) {
+  NlTime old = e->expires;
+  set_expiry(nat, e, t);
+  /* Records at most once a second per mapping (see nat.h), except that a
+   * TCP state change (e.g. to established) is always shown. */
+  if (t > old && (tcp_changed || now - e->refresh_logged >= NL_S))
+    log_refresh(nat, e, now, t, outbound, tcp_changed);
 }
 
 /* A packet used @e at @now.  @refreshing: its direction refreshes mappings
@@ -880,24 +998,9 @@ static inline void touch(NlNat *nat, Entry *e, NlTime now,
                          gboolean tcp_changed) {
   if (e->is_static)
     return; /* a forward lives as long as the NAT */
-  NlTime t = now + timeout_of(nat, e);
   if (!refreshing && !tcp_changed)
     return;
-  NlTime old = e->expires;
-  set_expiry(nat, e, t);
-  /* Records at most once a second per mapping (see nat.h), except that a
-   * TCP state change (e.g. to established) is always shown. */
-  if (t > old && (tcp_changed || now - e->refresh_logged >= NL_S)) {
-    char tb[NL_TIME_STRLEN], why[80];
-    e->refresh_logged = now;
-    if (nat->trace == NULL || !nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP))
-      return; /* trace_entry would drop it: not formatted */
-    g_snprintf(why, sizeof why, "%s%s%s, until %s",
-               outbound ? "outbound" : "inbound", tcp_changed ? ", " : "",
-               tcp_changed ? tcp_state_name(e->tcp) : "",
-               nl_time_to_string(t, tb));
-    trace_entry(nat, e, NL_NAT_MAP_REFRESH, why);
-  }
+  refresh(nat, e, now, now + timeout_of(nat, e), outbound, tcp_changed);
 }
 
 /* RFC 5382 §5: follow SYN, FIN and RST in each direction.  Returns TRUE
@@ -930,7 +1033,7 @@ static uint16_t permit_port(const NlNat *nat, uint8_t proto, uint16_t port) {
 }
 
 static gboolean has_permit(const Entry *e, uint32_t addr, uint16_t port) {
-  if (e->permit.addr == addr && e->permit.port == port)
+  if (e->permit_addr == addr && e->permit_port == port)
     return TRUE;
   for (guint i = 0; i < e->n_more; i++)
     if (e->more[i].addr == addr && e->more[i].port == port)
@@ -938,13 +1041,24 @@ static gboolean has_permit(const Entry *e, uint32_t addr, uint16_t port) {
   return FALSE;
 }
 
+static void add_permit_more(Entry *e, uint32_t addr, uint16_t port);
+
 /* The inside endpoint sent to @addr:@port through @e. */
-static void add_permit(NlNat *nat, Entry *e, uint32_t addr, uint16_t port) {
+static inline void add_permit(NlNat *nat, Entry *e, uint32_t addr,
+                              uint16_t port) {
   if (nat->filtering == NL_NAT_FILTERING_EIF || e->is_static)
     return;
   port = permit_port(nat, e->proto, port);
-  if (has_permit(e, addr, port))
-    return;
+  if (e->permit_addr != addr || e->permit_port != port)
+    add_permit_more(e, addr, port);
+}
+
+/* add_permit past the inline permit (not @addr:@port, a permit's). */
+G_GNUC_NO_INLINE static void add_permit_more(Entry *e, uint32_t addr,
+                                             uint16_t port) {
+  for (guint i = 0; i < e->n_more; i++)
+    if (e->more[i].addr == addr && e->more[i].port == port)
+      return;
   if (e->n_more == G_MAXUINT16)
     return; /* a bounded table: further remotes are not let back in */
   if (e->n_more == e->cap_more) {
@@ -977,14 +1091,10 @@ static void inside_key(const NlNat *nat, Entry *k, uint8_t proto,
       (m == NL_NAT_MAPPING_APDM && proto != NL_IPPROTO_ICMP) ? rem_port : 0;
 }
 
-static Entry *find_outside(NlNat *nat, uint8_t proto, uint32_t addr,
-                           uint16_t port) {
-  Entry k;
-  k.proto = proto;
-  k.ext_addr = addr;
-  k.ext_port = port;
-  return table_lookup(&nat->by_outside, nat->by_inside.recs, &k,
-                      outside_hash(&k));
+static inline Entry *find_outside(NlNat *nat, uint8_t proto, uint32_t addr,
+                                  uint16_t port) {
+  return table_lookup(&nat->by_outside, nat->by_inside.recs, proto, addr,
+                      port, outside_hash_of(proto, addr, port));
 }
 
 /* The forward that owns external @addr:@port, or NULL. */
@@ -1020,8 +1130,10 @@ static inline Entry *find_target(NlNat *nat, uint8_t proto, uint32_t addr,
   return e != NULL ? e : forward_outside(nat, proto, addr, port);
 }
 
-static gboolean is_external_addr(const NlNat *nat, uint32_t addr) {
-  for (guint i = 0; i < nat->n_addrs; i++)
+static inline gboolean is_external_addr(const NlNat *nat, uint32_t addr) {
+  if (addr == nat->addr0 && nat->n_addrs > 0)
+    return TRUE;
+  for (guint i = 1; i < nat->n_addrs; i++)
     if (nat->addrs[i] == addr)
       return TRUE;
   return FALSE;
@@ -1108,9 +1220,11 @@ static Entry *insert_entry(NlNat *nat, const Entry *k, uint32_t ext_addr,
   e->serial = nat->next_serial++;
   e->refresh_logged = now;
   e->expires = e->heap_time = now + timeout_of(nat, e);
-  if (nat->filtering != NL_NAT_FILTERING_EIF)
-    e->permit = (Permit){.addr = rem_addr,
-                         .port = permit_port(nat, k->proto, rem_port)};
+  if (nat->filtering != NL_NAT_FILTERING_EIF) {
+    e->permit_addr = rem_addr;
+    e->permit_port = permit_port(nat, k->proto, rem_port);
+  }
+  set_csum_terms(e);
   table_add(&nat->by_outside, outside_hash(e),
             (guint)(e - nat->by_inside.recs));
   e->prev = nat->last;
@@ -1326,25 +1440,175 @@ static inline __attribute__((always_inline)) NlNatVerdict process_inbound(NlNat 
   return pass(nat, NL_NAT_PASS);
 }
 
-static inline NlNatVerdict process(NlNat *nat, NlNatDirection dir,
-                                   guint8 *pkt, size_t len,
-                                   const NlIp4Header *ip,
-                                   NlDropReason *why_out);
+/* ---- the common case ---------------------------------------------------- */
+
+/* Every packet but process_common's: the mappings due at its
+ * time expired, its flow read from its header @ip (read, nothing wrong
+ * with it), translated or dropped, and @ip's addresses set to the
+ * packet's. */
+G_GNUC_NO_INLINE static NlNatVerdict process_slow(NlNat *nat,
+                                                  NlNatDirection dir,
+                                                  guint8 *pkt,
+                                                  NlIp4Header *ip,
+                                                  NlDropReason *why) {
+  NlTime now = nl_event_now(nat->q);
+  expire_due(nat, now);
+  Flow f;
+  NlNatVerdict v;
+  if (!parse_flow(pkt, ip, &f))
+    v = drop(nat, NL_DROP_MALFORMED, why);
+  else if (dir == NL_NAT_OUTBOUND)
+    v = process_outbound(nat, pkt, &f, now, why);
+  else
+    v = process_inbound(nat, pkt, &f, now, why);
+  ip->src = nl_wire_get32(pkt + 12);
+  ip->dst = nl_wire_get32(pkt + 16);
+  return v;
+}
+
+/* Whether a packet of a refreshing direction at @now may extend @e's
+ * lifetime to @t without more than refresh() does in the common case:
+ * no record (see nat.h) and no change of the heap (set_expiry). */
+static inline gboolean refresh_is_quiet(const Entry *e, NlTime now,
+                                        NlTime t) {
+  return t >= e->heap_time &&
+         (t <= e->expires || now - e->refresh_logged < NL_S);
+}
+
+/* Translates the packet @pkt (IPv4, its header read as @ip, nothing
+ * wrong with it, its addresses kept in step) if it is the most common
+ * one, and returns TRUE (a PASS, counted); else FALSE, and nothing has
+ * changed.
+ *
+ * The most common packet is translated here, out of the way of
+ * everything else: a whole UDP datagram through a translating NAT's
+ * existing mapping (outbound: not hairpinned, no port forwards; inbound:
+ * let in by the mapping's filter) that neither lets a new remote in nor
+ * writes a record nor expires a mapping.  What is done to it is what
+ * process_slow would do (process_outbound, process_inbound: the same
+ * checks, in the same order); any other packet goes there before
+ * anything has changed.  It makes no call, so that the caller's common
+ * case saves and restores no registers.  Inline in each entry point. */
+static inline __attribute__((always_inline)) gboolean process_common(
+    NlNat *nat, NlNatDirection dir, guint8 *pkt, NlIp4Header *ip) {
+  NlTime now = nl_event_now(nat->q);
+  /* expire_due's test: nothing due. */
+  if (!nl_event_pending(&nat->timer) || nat->timer.time <= now)
+    return FALSE;
+  /* parse_flow's checks of a UDP datagram. */
+  if (ip->proto != NL_IPPROTO_UDP || (ip->mf | ip->frag_offset) != 0)
+    return FALSE;
+  guint8 *l4 = pkt + ip->ihl_bytes;
+  size_t l4len = (size_t)ip->total_len - ip->ihl_bytes;
+  if (l4len < NL_UDP_HDR_LEN)
+    return FALSE;
+  uint16_t ulen = nl_wire_get16(l4 + 4);
+  if (ulen < NL_UDP_HDR_LEN || ulen > l4len)
+    return FALSE;
+  uint16_t sport = nl_wire_get16(l4), dport = nl_wire_get16(l4 + 2);
+  Entry *e;
+  if (dir == NL_NAT_OUTBOUND) {
+    /* Not blocked (block-outbound-udp), no forward's inside end, and not
+     * to an external address (hairpinning). */
+    if (!nat->fast_out || is_external_addr(nat, ip->dst))
+      return FALSE;
+    /* inside_key (RFC 4787 §4.1) and records_lookup. */
+    uint32_t ka = ip->dst & nat->key_addr_mask;
+    uint16_t kp = dport & nat->key_port_mask;
+    uint32_t h = inside_hash_of(NL_IPPROTO_UDP, ip->src, sport, ka, kp);
+    const Records *r = &nat->by_inside;
+    for (guint i = h & r->mask;; i = (i + 1) & r->mask) {
+      e = &r->recs[i];
+      if (e->state == REC_EMPTY)
+        return FALSE; /* a new mapping */
+      if (e->state == REC_LIVE && e->hash == h && e->int_addr == ip->src &&
+          e->int_port == sport && e->proto == NL_IPPROTO_UDP &&
+          e->key_rem_addr == ka && e->key_rem_port == kp)
+        break;
+    }
+    /* add_permit: a remote already let in (a mapping is never a
+     * forward). */
+    if (nat->filtering != NL_NAT_FILTERING_EIF &&
+        (e->permit_addr != ip->dst ||
+         e->permit_port != (dport & nat->permit_port_mask)))
+      return FALSE;
+    /* touch: RFC 4787 REQ-6. */
+    if (nat->outbound_refresh) {
+      NlTime t = now + nat->udp_timeout; /* timeout_of */
+      if (!refresh_is_quiet(e, now, t))
+        return FALSE;
+      e->expires = t;
+    }
+    rewrite_udp(pkt, l4, TRUE, e->ext_addr, e->ext_port, e->out_ip_terms,
+                e->out_l4_terms);
+    ip->src = e->ext_addr;
+  } else {
+    if (!nat->fast_in)
+      return FALSE;
+    e = find_outside(nat, NL_IPPROTO_UDP, ip->dst, dport);
+    if (e == NULL)
+      return FALSE; /* a forward's, the DMZ host's, or none */
+    /* filter_allows, RFC 4787 §5: the first remote let in (a mapping is
+     * never a forward). */
+    if (nat->filtering != NL_NAT_FILTERING_EIF &&
+        (e->permit_addr != ip->src ||
+         e->permit_port != (sport & nat->permit_port_mask)))
+      return FALSE;
+    /* touch: RFC 4787 §4.3. */
+    if (nat->inbound_refresh) {
+      NlTime t = now + nat->udp_timeout; /* timeout_of */
+      if (!refresh_is_quiet(e, now, t))
+        return FALSE;
+      e->expires = t;
+    }
+    rewrite_udp(pkt, l4, FALSE, e->int_addr, e->int_port, e->in_ip_terms,
+                e->in_l4_terms);
+    ip->dst = e->int_addr;
+  }
+  nat->counters.translated++;
+  return TRUE;
+}
+
+/* process_common's fields of @nat, from its behaviour and forwards. */
+static void set_fast(NlNat *nat) {
+  nat->fast_in = nat->translate;
+  nat->fast_out =
+      nat->translate && !nat->has_forwards && !nat->block_outbound_udp;
+  /* inside_key's masks for a UDP remote (translating: the behaviour's). */
+  nat->key_addr_mask = nat->mapping == NL_NAT_MAPPING_EIM ? 0 : 0xffffffffu;
+  nat->key_port_mask = nat->mapping == NL_NAT_MAPPING_APDM ? 0xffff : 0;
+  /* permit_port's for UDP. */
+  nat->permit_port_mask =
+      nat->filtering == NL_NAT_FILTERING_APDF ? 0xffff : 0;
+}
+
+/* The packet @pkt through @nat (its header @ip read, nothing wrong with
+ * it; its addresses follow the packet's), *@why NL_DROP_NONE. */
+static inline __attribute__((always_inline)) NlNatVerdict process(
+    NlNat *nat, NlNatDirection dir, guint8 *pkt, NlIp4Header *ip,
+    NlDropReason *why) {
+  if (process_common(nat, dir, pkt, ip))
+    return NL_NAT_PASS;
+  return process_slow(nat, dir, pkt, ip, why);
+}
 
 NlNatVerdict nl_nat_process(NlNat *nat, NlNatDirection dir, guint8 *pkt,
                             size_t len, NlDropReason *why_out) {
-  return process(nat, dir, pkt, len, NULL, why_out);
+  NlDropReason dummy;
+  if (why_out == NULL)
+    why_out = &dummy;
+  *why_out = NL_DROP_NONE;
+  g_return_val_if_fail(nat != NULL && pkt != NULL, NL_NAT_DROP);
+  /* The packet at exactly a mapping's expiry finds it gone, also when it
+   * is malformed. */
+  expire_due(nat, nl_event_now(nat->q));
+  NlIp4Header ip;
+  if (nl_ip4_parse(pkt, len, &ip) != NULL)
+    return drop(nat, NL_DROP_MALFORMED, why_out);
+  return process(nat, dir, pkt, &ip, why_out);
 }
 
 NlNatVerdict nl_nat_process_parsed(NlNat *nat, NlNatDirection dir,
-                                   guint8 *pkt, size_t len,
-                                   const NlIp4Header *ip,
-                                   NlDropReason *why_out) {
-  g_return_val_if_fail(ip != NULL, NL_NAT_DROP);
-  return process(nat, dir, pkt, len, ip, why_out);
-}
-
-static inline NlNatVerdict process(NlNat *nat, NlNatDirection dir,
                                    guint8 *pkt, size_t len,
                                    const NlIp4Header *ip,
                                    NlDropReason *why_out) {
@@ -1352,15 +1616,29 @@ static inline NlNatVerdict process(NlNat *nat, NlNatDirection dir,
   if (why_out == NULL)
     why_out = &dummy;
   *why_out = NL_DROP_NONE;
+  g_return_val_if_fail(ip != NULL, NL_NAT_DROP);
   g_return_val_if_fail(nat != NULL && pkt != NULL, NL_NAT_DROP);
-  NlTime now = nl_event_now(nat->q);
-  expire_due(nat, now);
-  Flow f;
-  if (!parse_flow(pkt, len, ip, &f))
-    return drop(nat, NL_DROP_MALFORMED, why_out);
-  if (dir == NL_NAT_OUTBOUND)
-    return process_outbound(nat, pkt, &f, now, why_out);
-  return process_inbound(nat, pkt, &f, now, why_out);
+  (void)len; /* @ip says how much of it is the packet */
+  NlIp4Header copy = *ip;
+  return process(nat, dir, pkt, &copy, why_out);
+}
+
+/* nl__nat_translate_ip4 but for the common case. */
+G_GNUC_NO_INLINE static NlDropReason translate_slow(NlNat *nat,
+                                                    NlNatDirection dir,
+                                                    guint8 *pkt,
+                                                    NlIp4Header *ip) {
+  NlDropReason why = NL_DROP_NONE;
+  if (process_slow(nat, dir, pkt, ip, &why) != NL_NAT_DROP)
+    return NL_DROP_NONE;
+  return why == NL_DROP_NONE ? NL_DROP_NAT_FILTERED : why;
+}
+
+NlDropReason nl__nat_translate_ip4(NlNat *nat, NlNatDirection dir,
+                                   guint8 *pkt, NlIp4Header *ip) {
+  if (process_common(nat, dir, pkt, ip))
+    return NL_DROP_NONE;
+  return translate_slow(nat, dir, pkt, ip);
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -1393,9 +1671,11 @@ NlNat *nl_nat_new(const NlNatBehaviour *b, const uint32_t *external_addrs,
   nat->block_outbound_udp = (guint8)(b->block_outbound_udp != 0);
   nat->outbound_refresh = (guint8)(b->outbound_refresh != 0);
   nat->inbound_refresh = (guint8)(b->inbound_refresh != 0);
+  set_fast(nat);
   nat->name = g_strdup(name);
   nat->n_addrs = b->translate ? n_addrs : 0;
   nat->addrs = g_memdup2(external_addrs, sizeof(uint32_t) * nat->n_addrs);
+  nat->addr0 = nat->n_addrs > 0 ? nat->addrs[0] : 0;
   nat->pools = g_new0(Pool, nat->n_addrs);
   nat->q = q;
   nat->trace = trace;
@@ -1473,6 +1753,7 @@ gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
   e->heap_index = G_MAXUINT;
   g_ptr_array_add(nat->forwards, e);
   nat->has_forwards = TRUE;
+  set_fast(nat);
   reserve_forwards(nat);
   if (nat->trace != NULL && nl_trace_wants(nat->trace, NL_TRACE_NAT_MAP)) {
     GString *t = g_string_new("forward ");
@@ -1581,7 +1862,7 @@ void nl_nat_snapshot(NlNat *nat, GString *out) {
     if (nat->filtering == NL_NAT_FILTERING_EIF) {
       g_string_append(out, "any");
     } else {
-      append_remote(e->proto, e->permit.addr, e->permit.port, with_port, out);
+      append_remote(e->proto, e->permit_addr, e->permit_port, with_port, out);
       for (guint i = 0; i < e->n_more; i++) {
         g_string_append(out, ", ");
         append_remote(e->proto, e->more[i].addr, e->more[i].port, with_port,

@@ -174,6 +174,13 @@ NlNatVerdict nl_nat_process_parsed(NlNat *nat, NlNatDirection dir,
                                    guint8 *pkt, size_t len,
                                    const NlIp4Header *ip,
                                    NlDropReason *why_out);
+/* Private, for the NAT node (nat-node.c): nl_nat_process_parsed for a
+ * packet whose kept header @ip follows the packet (after the call its
+ * addresses are the packet's, whatever the verdict).
+ * Returns: NL_DROP_NONE when the packet goes on (PASS or HAIRPIN), else
+ *   why it was dropped. */
+NlDropReason nl__nat_translate_ip4(NlNat *nat, NlNatDirection dir,
+                                   guint8 *pkt, NlIp4Header *ip);
 
 /**
  * nl_nat_snapshot: appends the table at the current time to @out, one
