@@ -394,6 +394,67 @@ static void test_one_text_found_anywhere_in_a_line(void **state) {
   g_string_free(s, TRUE);
 }
 
+/* A program's texts found one by one: once all but one are seen, the
+ * one left decides which lines are looked at (its stream, its length,
+ * its first byte), and it is found on the line that holds it, whatever
+ * the texts seen before it looked like. */
+static void test_last_text_left_found_on_its_line(void **state) {
+  static const struct {
+    const char *first, *stream, *left;
+    gboolean held;
+  } cases[] = {
+      /* "llo" first (on the first line, "echo: hello"); the last line
+       * ("3 of 3 echoes received") has no 'l', and holds the text left. */
+      {"llo", "stdout", "3 of 3", TRUE},
+      /* The one left longer than sixteen bytes. */
+      {"llo", "stdout", "3 of 3 echoes received", TRUE},
+      /* The one left in the other stream: no line there. */
+      {"llo", "stderr", "3 of 3", FALSE},
+      /* The one left's first byte on every line before the one that
+       * holds it. */
+      {"llo", "stdout", "echoes", TRUE},
+      /* The one left nowhere. */
+      {"llo", "stdout", "4 of 3", FALSE},
+      /* The one left seen on the same line as the first. */
+      {"echo: ", "stdout", "hello", TRUE},
+  };
+  GString *s = g_string_new("duration 1s\n"
+                            "network lan 10.0.0.0/24\n"
+                            "host server\n"
+                            "  link lan 10.0.0.1\n"
+                            "  run udp-echo-server 7\n");
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    g_string_append_printf(s,
+                           "host c%u\n"
+                           "  link lan 10.0.0.%u\n"
+                           "  run udp-echo-client 10.0.0.1 7 hello 3 10\n"
+                           "expect stdout c%u/udp-echo-client contains \"%s\"\n"
+                           "expect %s c%u/udp-echo-client contains \"%s\"\n"
+                           "expect %s c%u/udp-echo-client lacks \"%s\"\n",
+                           i, 10 + i, i, cases[i].first, cases[i].stream, i,
+                           cases[i].left, cases[i].stream, i, cases[i].left);
+  TestRun *r = test_run("left.nlab", s->str);
+  char *res = results(r);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *want[3] = {
+        g_strdup_printf("c%u/udp-echo-client contains \"%s\": pass", i,
+                        cases[i].first),
+        g_strdup_printf("c%u/udp-echo-client contains \"%s\": %s", i,
+                        cases[i].left, cases[i].held ? "pass" : "FAIL"),
+        g_strdup_printf("c%u/udp-echo-client lacks \"%s\": %s", i,
+                        cases[i].left, cases[i].held ? "FAIL" : "pass"),
+    };
+    for (guint k = 0; k < 3; k++) {
+      if (strstr(res, want[k]) == NULL)
+        fail_msg("%s not in:\n%s", want[k], res);
+      g_free(want[k]);
+    }
+  }
+  g_free(res);
+  test_run_free(r);
+  g_string_free(s, TRUE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_text_found_anywhere_in_a_line),
@@ -402,6 +463,7 @@ int main(void) {
       cmocka_unit_test(test_counts_are_the_records),
       cmocka_unit_test(test_path_reports_need_no_kept_deliveries),
       cmocka_unit_test(test_thousand_expectations_each_their_own),
+      cmocka_unit_test(test_last_text_left_found_on_its_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

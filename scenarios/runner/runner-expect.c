@@ -17,8 +17,12 @@
  * it is checked, as the evaluation that read the trace did). */
 #include "scenarios/runner/runner-expect.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "scenarios/runner/explain.h"
 #include "scenarios/runner/runner-path.h"
@@ -55,38 +59,57 @@ typedef struct {
   GHashTable *from;  /* received, path: source address -> class + 1 */
 } Leaf;
 
-/* What on_record reads for each printed line sits in the first line of a
- * 64-byte-aligned allocation: the program's node, the needles yet unseen,
- * and a copy of what the check of the first needle reads until that
- * needle's first byte is found in the line (seen, kind, length, first
- * byte).  A line of a program with one needle then touches the entry
- * only, and the needle only when its first byte is there: with 1,000
- * programs each line finds them out of cache. */
 struct Entry {
-  Entry *proc_node;       /* proc->node */
-  GPtrArray *out;         /* Needles in this program's stdout or stderr */
-  Needle *first;          /* out[0] */
-  guint unseen;           /* needles not seen yet */
-  guint n_out;            /* out->len */
-  gsize first_len;        /* first->len */
-  NlTraceKind first_kind; /* first->kind */
-  gboolean first_seen;    /* first->seen */
-  char first_c;           /* first->text[0] */
-  /* The rest. */
-  ProcState *proc; /* when the name is a program ("node/program") */
+  Entry *proc_node; /* proc->node */
+  GPtrArray *out;   /* Needles in this program's stdout or stderr */
+  guint unseen;     /* needles not seen yet */
+  ProcState *proc;  /* when the name is a program ("node/program") */
   GPtrArray *deliver, *tcp, *drop; /* leaves on this node's records */
 };
 
+/* What on_line reads for a printed line, in 8 bytes by the line's
+ * program (its trace id), so that a line touches one line of memory that
+ * holds eight programs' slots (with 1,000 programs, each line found the
+ * program's entry pointer, the entry and the node's entry pointer out of
+ * cache, three lines): whether an expectation reads the program's lines,
+ * from which node (a program's name "node/program" names one node, and a
+ * name has one id), and what its needles need: none left, or the one
+ * left and short, whose first byte the line must hold (holds() looks for
+ * it first), or the whole check (match_needles). */
+enum {
+  LINE_UNKNOWN,     /* not asked yet */
+  LINE_IGNORED,     /* no output expectation names the program */
+  LINE_NODE_UNSEEN, /* one does; no line came from its node yet */
+  LINE_READ,        /* one does: the lines from node `node` */
+};
+/* LineSlot.check, when an expectation reads the lines: the kind of the
+ * one needle left (1 to 16 bytes long: len, c), or one of these. */
+enum {
+  CHECK_NONE = 0xff, /* every needle seen */
+  CHECK_ALL = 0xfe,  /* match_needles decides */
+};
+typedef struct {
+  guint32 node;
+  guint8 state; /* LINE_* */
+  guint8 check;
+  guint8 len;
+  char c;
+} LineSlot;
+G_STATIC_ASSERT(sizeof(LineSlot) == 8);
+G_STATIC_ASSERT((int)NL_TRACE_N_KINDS < (int)CHECK_ALL);
+
 struct NlExpectIndex {
+  NlExpectLastLine last; /* first: see nl__expect_reads_line */
+  LineSlot *lines;       /* by trace id, n_lines of them */
+  guint n_lines;
   NlRun *run;
   const NlScenario *s;
   NlTrace *trace;
   GHashTable *entries; /* name -> Entry */
   GHashTable *leaves;  /* NlScnExpect * -> Leaf */
   GPtrArray *by_id;    /* trace id -> Entry, or &none, or NULL: unresolved */
-  guint32 line_peer, line_node; /* the last line on_record saw */
-  gboolean line_reads;          /* whether an expectation reads its lines */
 };
+G_STATIC_ASSERT(offsetof(NlExpectIndex, last) == 0);
 
 static Entry none;
 
@@ -112,7 +135,7 @@ static void entry_free(gpointer p) {
        a < end; a++)
     if (*a)
       g_ptr_array_free(*a, TRUE);
-  g_aligned_free(e);
+  g_free(e);
 }
 
 static void leaf_free(gpointer p) {
@@ -126,7 +149,7 @@ static void leaf_free(gpointer p) {
 static Entry *entry_named(NlExpectIndex *ix, const char *name) {
   Entry *e = g_hash_table_lookup(ix->entries, name);
   if (e == NULL) {
-    e = g_aligned_alloc0(1, sizeof(Entry), 64);
+    e = g_new0(Entry, 1);
     g_hash_table_insert(ix->entries, g_strdup(name), e);
   }
   return e;
@@ -155,12 +178,6 @@ static Needle *needle_for(Entry *pe, const NlScnExpect *x) {
   nd->len = len;
   nd->kind = kind;
   g_ptr_array_add(pe->out, nd);
-  pe->n_out = pe->out->len;
-  pe->first = g_ptr_array_index(pe->out, 0);
-  pe->first_len = pe->first->len;
-  pe->first_kind = pe->first->kind;
-  pe->first_seen = pe->first->seen;
-  pe->first_c = pe->first->text[0];
   pe->unseen++;
   return nd;
 }
@@ -328,26 +345,59 @@ static guint source_class(NlExpectIndex *ix, Leaf *l, uint32_t src) {
   return c;
 }
 
-/* Whether @e's first needle surely is not in the line @p of @rec, told
- * by the entry's copy of the needle's head alone: seen already, the other
- * stream, or short and its first byte nowhere it could start (where
- * holds() would look for it with memchr first). */
-static inline gboolean first_cannot_hold(const Entry *e,
-                                         const NlTraceRecord *rec,
-                                         const guint8 *p) {
-  if (e->first_seen || e->first_kind != rec->kind)
-    return TRUE;
-  gsize m = e->first_len;
-  if (m == 0 || m > 16)
-    return FALSE;
-  return m > rec->len ||
-         memchr(p, (guchar)e->first_c, rec->len - m + 1) == NULL;
+/* What the line slot of a program whose lines are read says of @e's
+ * needles (see LineSlot.check). */
+static void slot_check(LineSlot *ls, const Entry *e) {
+  ls->check = e->unseen == 0 ? CHECK_NONE : CHECK_ALL;
+  if (e->unseen != 1)
+    return;
+  for (guint i = 0; i < e->out->len; i++) {
+    const Needle *nd = g_ptr_array_index(e->out, i);
+    if (nd->seen)
+      continue;
+    if (nd->len >= 1 && nd->len <= 16) {
+      ls->check = (guint8)nd->kind;
+      ls->len = (guint8)nd->len;
+      ls->c = nd->text[0];
+    }
+    return;
+  }
 }
 
-/* Marks seen each needle of @e that the line @p of @rec holds: out of
- * line, so that on_record's frame (on the printing program's stack, out
- * of cache) stays small. */
-G_GNUC_NO_INLINE static void match_needles(Entry *e, const NlTraceRecord *rec,
+/* Makes the line slots up to @peer's (trace id), LINE_UNKNOWN. */
+G_GNUC_NO_INLINE static void line_slots_grow(NlExpectIndex *ix, guint32 peer) {
+  guint n = MAX(peer + 1, 2 * ix->n_lines);
+  ix->lines = g_renew(LineSlot, ix->lines, n);
+  memset(ix->lines + ix->n_lines, 0, (n - ix->n_lines) * sizeof *ix->lines);
+  ix->n_lines = n;
+}
+
+/* Whether an expectation reads the line @rec, for a slot that does not
+ * know yet (LINE_UNKNOWN, or LINE_NODE_UNSEEN): the entries say, and the
+ * slot keeps what they said. */
+G_GNUC_NO_INLINE static gboolean line_resolve(NlExpectIndex *ix, LineSlot *ls,
+                                              const NlTraceRecord *rec) {
+  Entry *e = entry_of(ix, rec->peer);
+  if (ls->state == LINE_UNKNOWN) {
+    if (e == NULL || e->out == NULL) {
+      ls->state = LINE_IGNORED;
+      return FALSE;
+    }
+    ls->state = LINE_NODE_UNSEEN;
+    slot_check(ls, e);
+  }
+  if (entry_of(ix, rec->node) != e->proc_node)
+    return FALSE;
+  /* The node's name has this id and no other. */
+  ls->state = LINE_READ;
+  ls->node = rec->node;
+  return TRUE;
+}
+
+/* Marks seen each needle of @e that the line @p of @rec holds, and tells
+ * its slot @ls. */
+G_GNUC_NO_INLINE static void match_needles(Entry *e, LineSlot *ls,
+                                           const NlTraceRecord *rec,
                                            const guint8 *p) {
   /* As g_strstr_len: the line up to a NUL byte.  A line seldom has
    * one, and seldom holds a needle: the needles are looked for in the
@@ -356,8 +406,8 @@ G_GNUC_NO_INLINE static void match_needles(Entry *e, const NlTraceRecord *rec,
    * one found past it is looked for again before it). */
   gsize len = rec->len;
   gboolean cut = FALSE;
-  for (guint i = 0; i < e->n_out; i++) {
-    Needle *nd = i == 0 ? e->first : g_ptr_array_index(e->out, i);
+  for (guint i = 0; i < e->out->len; i++) {
+    Needle *nd = g_ptr_array_index(e->out, i);
     if (nd->seen || nd->kind != rec->kind ||
         !holds(p, len, nd->text, nd->len))
       continue;
@@ -368,12 +418,100 @@ G_GNUC_NO_INLINE static void match_needles(Entry *e, const NlTraceRecord *rec,
         continue;
     }
     nd->seen = TRUE;
-    if (i == 0)
-      e->first_seen = TRUE;
     e->unseen--;
   }
+  slot_check(ls, e);
 }
 
+/* Whether the @n bytes at @p hold the byte @c, as memchr: with SSE2
+ * (part of x86-64), 64 bytes a step, then 16, then the 16 that end the
+ * bytes; fewer than 16 one at a time.  So a line of a hundred bytes takes
+ * a few dozen instructions and no call (on_line saves no register). */
+static inline gboolean has_byte(const guint8 *p, gsize n, char c) {
+#ifdef __SSE2__
+  if (n >= 16) {
+    const __m128i want = _mm_set1_epi8(c);
+#define NL_EQ16(at)                                                            \
+  _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + (at))), want)
+    gsize i = 0;
+    for (; i + 64 <= n; i += 64)
+      if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(NL_EQ16(i), NL_EQ16(i + 16)),
+                                         _mm_or_si128(NL_EQ16(i + 32),
+                                                      NL_EQ16(i + 48)))) != 0)
+        return TRUE;
+    for (; i + 16 <= n; i += 16)
+      if (_mm_movemask_epi8(NL_EQ16(i)) != 0)
+        return TRUE;
+    return i < n && _mm_movemask_epi8(NL_EQ16(n - 16)) != 0;
+#undef NL_EQ16
+  }
+#endif
+  for (gsize i = 0; i < n; i++)
+    if (p[i] == (guint8)c)
+      return TRUE;
+  return FALSE;
+}
+
+/* match_needles() for the line @p of @rec of the program whose slot is
+ * @ls. */
+G_GNUC_NO_INLINE static void line_match(NlExpectIndex *ix, LineSlot *ls,
+                                        const NlTraceRecord *rec,
+                                        const guint8 *p) {
+  match_needles(entry_of(ix, rec->peer), ls, rec, p);
+}
+
+/* The rest of on_line's check of the line @p of @rec, which an
+ * expectation reads. */
+static inline void line_check(NlExpectIndex *ix, LineSlot *ls,
+                              const NlTraceRecord *rec, const guint8 *p) {
+  if (ls->check != CHECK_ALL && !has_byte(p, rec->len - ls->len + 1, ls->c))
+    return;
+  line_match(ix, ls, rec, p);
+}
+
+/* Tells the run about the line @rec (keep_line asks next), and checks it
+ * against the needles left when an expectation reads it (@reads). */
+static inline void line_seen(NlExpectIndex *ix, LineSlot *ls,
+                             const NlTraceRecord *rec, const guint8 *p,
+                             gboolean reads) {
+  ix->last.peer = rec->peer;
+  ix->last.node = rec->node;
+  ix->last.reads = reads;
+  /* Most lines: none left, or one left which the line cannot hold, as
+   * the slot's copy of its head tells: the other stream, longer than the
+   * line, or (line_check) its first byte nowhere it could start. */
+  if (reads && (ls->check == CHECK_ALL ||
+                (ls->check == rec->kind && ls->len <= rec->len)))
+    line_check(ix, ls, rec, p);
+}
+
+/* on_line for a program whose slot is not LINE_READ yet. */
+G_GNUC_NO_INLINE static void
+on_line_slow(NlExpectIndex *ix, const NlTraceRecord *rec, const guint8 *p) {
+  if (rec->peer >= ix->n_lines)
+    line_slots_grow(ix, rec->peer);
+  LineSlot *ls = &ix->lines[rec->peer];
+  gboolean reads = ls->state == LINE_READ      ? rec->node == ls->node
+                   : ls->state == LINE_IGNORED ? FALSE
+                                               : line_resolve(ix, ls, rec);
+  line_seen(ix, ls, rec, p, reads);
+}
+
+/* The listener of printed lines: apart from on_record, so that a line's
+ * check is a small function that saves no register on the printing
+ * program's stack (out of cache) and calls nothing for most lines. */
+static void on_line(void *data, const NlTraceRecord *rec, const guint8 *p) {
+  NlExpectIndex *ix = data;
+  LineSlot *ls;
+  if (G_UNLIKELY(rec->peer >= ix->n_lines) ||
+      (ls = &ix->lines[rec->peer])->state != LINE_READ) {
+    on_line_slow(ix, rec, p);
+    return;
+  }
+  line_seen(ix, ls, rec, p, rec->node == ls->node);
+}
+
+/* The listener of the other records. */
 static void on_record(void *data, const NlTraceRecord *rec,
                       const guint8 *p) {
   NlExpectIndex *ix = data;
@@ -383,24 +521,6 @@ static void on_record(void *data, const NlTraceRecord *rec,
       Entry *e = entry_of(ix, rec->peer);
       if (e != NULL && e->proc != NULL && entry_of(ix, rec->node) == e->proc_node)
         on_proc(e->proc, rec, p);
-      break;
-    }
-    case NL_TRACE_STDOUT:
-    case NL_TRACE_STDERR: {
-      Entry *e = entry_of(ix, rec->peer);
-      gboolean reads = e != NULL && e->out != NULL &&
-                       entry_of(ix, rec->node) == e->proc_node;
-      /* The run asks next whether to keep this line (keep_line). */
-      ix->line_peer = rec->peer;
-      ix->line_node = rec->node;
-      ix->line_reads = reads;
-      if (!reads || e->unseen == 0)
-        break;
-      /* Most lines: a program with one needle, which the line cannot
-       * hold, as the entry's copy of its head tells. */
-      if (e->n_out == 1 && first_cannot_hold(e, rec, p))
-        break;
-      match_needles(e, rec, p);
       break;
     }
     case NL_TRACE_PKT_DELIVER: {
@@ -459,19 +579,16 @@ static void on_record(void *data, const NlTraceRecord *rec,
 gboolean nl__expect_reads_lines(NlExpectIndex *ix, guint32 peer,
                                 guint32 node) {
   /* Asked of each line right after on_record saw it: its answer. */
-  if (peer == ix->line_peer && node == ix->line_node)
-    return ix->line_reads;
+  if (peer == ix->last.peer && node == ix->last.node)
+    return ix->last.reads;
   Entry *e = entry_of(ix, peer);
   return e != NULL && e->out != NULL && entry_of(ix, node) == e->proc_node;
 }
 
-/* The sources on_record reads (nl_trace_listen_sources): of printed
- * lines, those of the programs an output expectation names, as
- * nl__expect_reads_lines; of the other kinds, all. */
-static gboolean expect_sources(void *data, NlTraceKind kind, guint32 node,
-                               guint32 peer) {
-  if (kind != NL_TRACE_STDOUT && kind != NL_TRACE_STDERR)
-    return TRUE;
+/* The sources on_line reads (nl_trace_listen_sources): the programs an
+ * output expectation names, as nl__expect_reads_lines says. */
+static gboolean line_sources(void *data, NlTraceKind kind, guint32 node,
+                             guint32 peer) {
   return nl__expect_reads_lines(data, peer, node);
 }
 
@@ -485,7 +602,7 @@ NlExpectIndex *nl__expect_index_new(NlRun *r) {
   ix->leaves = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                      leaf_free);
   ix->by_id = g_ptr_array_new();
-  ix->line_peer = ix->line_node = G_MAXUINT32; /* none yet */
+  ix->last.peer = ix->last.node = G_MAXUINT32; /* none yet */
   uint64_t kinds = 0;
   for (guint i = 0; i < ix->s->expects->len; i++) {
     const NlScnExpect *x = g_ptr_array_index(ix->s->expects, i);
@@ -496,8 +613,12 @@ NlExpectIndex *nl__expect_index_new(NlRun *r) {
     for (guint j = 0; j < x->copies->len; j++)
       kinds |= add_leaf(ix, g_ptr_array_index(x->copies, j));
   }
-  if (kinds != 0)
-    nl_trace_listen_sources(ix->trace, kinds, on_record, expect_sources, ix);
+  const uint64_t lines = (1u << NL_TRACE_STDOUT) | (1u << NL_TRACE_STDERR);
+  if (kinds & lines)
+    nl_trace_listen_sources(ix->trace, kinds & lines, on_line, line_sources,
+                            ix);
+  if (kinds & ~lines)
+    nl_trace_listen(ix->trace, kinds & ~lines, on_record, ix);
   return ix;
 }
 
@@ -507,6 +628,7 @@ void nl__expect_index_free(NlExpectIndex *ix) {
   g_hash_table_destroy(ix->leaves);
   g_hash_table_destroy(ix->entries);
   g_ptr_array_free(ix->by_id, TRUE);
+  g_free(ix->lines);
   g_free(ix);
 }
 

@@ -27,16 +27,34 @@ typedef struct NlExpectIndex NlExpectIndex;
 NlExpectIndex *nl__expect_index_new(NlRun *r);
 void nl__expect_index_free(NlExpectIndex *ix);
 
-/* Whether @x (one of the scenario's expectations, a group or not) holds
- * now (@until: the virtual time of the check; the trace holds nothing
- * after it).  *@why: what happened when it does not (NULL when it holds
- * and all its copies do); *@detail: lines that explain a failed output
- * expectation (explain.h), or left NULL. */
 /* Whether an output expectation reads the lines of program @peer on node
  * @node (trace ids): their explanations show them. */
 gboolean nl__expect_reads_lines(NlExpectIndex *ix, guint32 peer,
                                 guint32 node);
 
+/* The last line the index saw, and whether an expectation reads it: the
+ * index's first member, so that nl__expect_reads_line answers the run's
+ * filter (asked of each line right after the index saw it) without a
+ * call. */
+typedef struct {
+  guint32 peer, node;
+  gboolean reads;
+} NlExpectLastLine;
+
+/* nl__expect_reads_lines, inline for the line the index saw last. */
+static inline gboolean nl__expect_reads_line(NlExpectIndex *ix, guint32 peer,
+                                             guint32 node) {
+  const NlExpectLastLine *last = (const NlExpectLastLine *)ix;
+  if (peer == last->peer && node == last->node)
+    return last->reads;
+  return nl__expect_reads_lines(ix, peer, node);
+}
+
+/* Whether @x (one of the scenario's expectations, a group or not) holds
+ * now (@until: the virtual time of the check; the trace holds nothing
+ * after it).  *@why: what happened when it does not (NULL when it holds
+ * and all its copies do); *@detail: lines that explain a failed output
+ * expectation (explain.h), or left NULL. */
 gboolean nl__expect_eval(NlExpectIndex *ix, const NlScnExpect *x,
                          NlTime until, char **why, char **detail);
 

@@ -636,7 +636,7 @@ static gboolean keep_line(void *data, const NlTraceRecord *rec,
   NlRun *r = data;
   return (rec->len >= sizeof KEEP_PREFIX - 1 &&
           memcmp(p, KEEP_PREFIX, sizeof KEEP_PREFIX - 1) == 0) ||
-         nl__expect_reads_lines(r->index, rec->peer, rec->node);
+         nl__expect_reads_line(r->index, rec->peer, rec->node);
 }
 static gboolean keep_sources(void *data, NlTraceKind kind, guint32 node,
                              guint32 peer) {
