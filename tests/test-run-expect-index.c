@@ -455,6 +455,96 @@ static void test_last_text_left_found_on_its_line(void **state) {
   g_string_free(s, TRUE);
 }
 
+/* The bytes nl_run_path_bytes tallies for a pair, counted again from the
+ * delivery records the trace kept: IP bytes of UDP datagrams that are not
+ * STUN and of TCP segments with data, delivered at either host from the
+ * other's address. */
+static void path_bytes_from_records(TestRun *r, const char *a, const char *b,
+                                    NlRunPathBytes *out) {
+  memset(out, 0, sizeof *out);
+  NlTrace *t = nl_run_trace(r->run);
+  const NlScnNode *sa = nl_scenario_find_node(r->s, a);
+  const NlScnNode *sb = nl_scenario_find_node(r->s, b);
+  guint32 na = nl_trace_lookup(t, a), nb = nl_trace_lookup(t, b);
+  NlTraceIter it;
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  nl_trace_iter_init(&it, t);
+  while (nl_trace_iter_next(&it, &rec, &p)) {
+    NlIp4Header ip;
+    if (rec->kind != NL_TRACE_PKT_DELIVER ||
+        (rec->node != na && rec->node != nb) ||
+        nl_ip4_parse(p, rec->len, &ip) != NULL ||
+        !nl__run_node_has(r->s, rec->node == na ? sb : sa, ip.src, 0))
+      continue;
+    const guint8 *l4 = p + ip.ihl_bytes;
+    gsize n = ip.total_len - ip.ihl_bytes;
+    gboolean data;
+    if (ip.proto == NL_IPPROTO_UDP)
+      data = n < NL_UDP_HDR_LEN + 20 || l4[NL_UDP_HDR_LEN + 4] != 0x21 ||
+             l4[NL_UDP_HDR_LEN + 5] != 0x12; /* not STUN's cookie */
+    else if (ip.proto == NL_IPPROTO_TCP)
+      data = n > (gsize)(l4[12] >> 4) * 4;
+    else
+      data = FALSE;
+    if (data) {
+      out->direct_bytes += ip.total_len;
+      out->direct_packets++;
+    }
+  }
+}
+
+/* The tally of deliveries by node and source (runner-path.c) gives each
+ * pair its own bytes: a server that hears from hundreds of addresses in
+ * turn, clients that hear from the server only (their counts held back
+ * in their node's slot until read), UDP and TCP. */
+static void test_path_bytes_of_each_pair_are_the_records(void **state) {
+  const char *text =
+      "duration 2s\n"
+      "network lan 10.0.0.0/16\n"
+      "host server\n"
+      "  link lan 10.0.0.1\n"
+      "  run udp-echo-server 7\n"
+      "  run tcp-echo-server 8\n"
+      "host c[1..300]\n"
+      "  link lan auto\n"
+      "  run at=${i}ms udp-echo-client 10.0.0.1 7 m${i} ${i%4+1} 5\n"
+      "host t[1..3]\n"
+      "  link lan auto\n"
+      "  run at=${i*100}ms tcp-echo-client 10.0.0.1 8 hi${i}\n";
+  TestRun *r = test_run("pairs.nlab", text);
+  guint nonzero = 0;
+  for (guint i = 0; i < 303; i++) {
+    char *name = i < 300 ? g_strdup_printf("c%u", i + 1)
+                         : g_strdup_printf("t%u", i - 299);
+    NlRunPathBytes got, want;
+    nl_run_path_bytes(r->run, "server", name, &got);
+    path_bytes_from_records(r, "server", name, &want);
+    if (got.direct_bytes != want.direct_bytes ||
+        got.direct_packets != want.direct_packets || got.relayed_bytes != 0 ||
+        got.relayed_packets != 0)
+      fail_msg("server %s: tallied %" G_GUINT64_FORMAT " bytes (%u), the "
+               "records say %" G_GUINT64_FORMAT " (%u)",
+               name, got.direct_bytes, got.direct_packets, want.direct_bytes,
+               want.direct_packets);
+    /* A client echoes i%4+1 datagrams each way (both legs of each). */
+    if (i < 300)
+      assert_int_equal(got.direct_packets, 2 * (((i + 1) % 4) + 1));
+    nonzero += got.direct_bytes > 0;
+    /* And the pair the other way round. */
+    nl_run_path_bytes(r->run, name, "server", &want);
+    assert_memory_equal(&got, &want, sizeof got);
+    g_free(name);
+  }
+  assert_int_equal(nonzero, 303);
+  /* Two clients never talked to each other. */
+  NlRunPathBytes none;
+  nl_run_path_bytes(r->run, "c1", "c2", &none);
+  assert_int_equal(none.direct_bytes, 0);
+  assert_int_equal(none.direct_packets, 0);
+  test_run_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_text_found_anywhere_in_a_line),
@@ -464,6 +554,7 @@ int main(void) {
       cmocka_unit_test(test_path_reports_need_no_kept_deliveries),
       cmocka_unit_test(test_thousand_expectations_each_their_own),
       cmocka_unit_test(test_last_text_left_found_on_its_line),
+      cmocka_unit_test(test_path_bytes_of_each_pair_are_the_records),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

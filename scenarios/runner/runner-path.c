@@ -118,7 +118,9 @@ static gboolean is_stun(const guint8 *p, gsize n) {
 /* Whether a datagram to or from a TURN server's host carries data:
  * ChannelData, a Send or a Data indication whose payload is not STUN, or
  * plain data (to or from a relayed address). */
-static gboolean relay_carries_data(const guint8 *p, gsize n) {
+G_GNUC_NO_INLINE static gboolean indication_carries_data(const guint8 *p,
+                                                         gsize n);
+static inline gboolean relay_carries_data(const guint8 *p, gsize n) {
   if (!is_stun(p, n)) {
     if (n >= 4 && (p[0] & 0xC0) == 0x40) {
       gsize dl = nl_wire_get16(p + 2);
@@ -127,6 +129,12 @@ static gboolean relay_carries_data(const guint8 *p, gsize n) {
     }
     return TRUE;
   }
+  return indication_carries_data(p, n);
+}
+
+/* relay_carries_data() for a STUN message: out of line (the datagrams of
+ * a tally are mostly not STUN). */
+static gboolean indication_carries_data(const guint8 *p, gsize n) {
   /* Only Send and Data indications carry data. */
   if (nl_wire_get16(p) != 0x0016 && nl_wire_get16(p) != 0x0017)
     return FALSE;
@@ -163,19 +171,145 @@ enum {
   TALLY_N = TALLY_UDP + 4
 };
 
+/* A (node, source) pair's counts, each kind's bytes and datagrams side by
+ * side in 16 bytes: adding to them writes one line of the entry. */
 typedef struct {
-  guint64 key; /* node id << 32 | source address */
-  guint64 bytes[TALLY_N];
-  guint packets[TALLY_N];
+  guint64 bytes;
+  guint64 packets;
+} TallyCount;
+
+typedef struct {
+  TallyCount c[TALLY_N];
 } TallyEntry;
 
+/* A slot of the table of pairs: the key (node id << 32 | source address)
+ * and its entry's index + 1 (0: an empty slot), one read to find it. */
+typedef struct {
+  guint64 key;
+  guint32 idx1;
+} TallySlot;
+
+/* By node id: the source and kind of the node's last delivery and its
+ * entry's index + 1 (tag: source << 32 | index + 1 << 3 | kind, kind 7
+ * when none yet), and the bytes and datagrams of that source and kind not
+ * yet added to the entry (pending: datagrams << 40 | bytes).  So a node
+ * that hears from one address (a client) counts its deliveries in these
+ * 16 bytes, without the table or the entry; they go to the entry when the
+ * source or the kind changes (or the datagrams reach 2^24 - 1: less than
+ * 2^24 datagrams of at most 65,535 bytes are less than 2^40 bytes), and
+ * the sums read them. */
+typedef struct {
+  guint64 tag;
+  guint64 pending;
+} TallyLast;
+#define LAST_NONE 7u
+#define LAST_IDX(tag) ((guint32)(tag) >> 3)
+#define LAST_CAT(tag) ((guint)(tag) & 7u)
+#define LAST_IDX_BITS ((guint64)0xfffffff8u)
+#define PENDING_ONE ((guint64)1 << 40)
+#define PENDING_FULL ((guint64)0xffffff << 40)
+G_STATIC_ASSERT(TALLY_N <= LAST_NONE);
+
+/* The tally: entries in the order their pairs first delivered (one
+ * 64-byte-aligned array), found by an open-addressed table of slots
+ * (linear probing, at most half full) and a node's last pair.  With a
+ * thousand nodes, a GHashTable's lookup read its hashes, keys, values and
+ * the entry (key compared there): four lines out of cache for each
+ * delivery to a server that hears from many addresses in turn. */
 struct NlPathTally {
-  GHashTable *by_key; /* &TallyEntry.key -> TallyEntry */
-  /* By node id: the entry of the node's last delivery (a node mostly
-   * hears from one address), or NULL. */
-  TallyEntry **last;
+  TallyLast *last;
   guint n_last;
+  TallySlot *slots;
+  guint mask; /* slots - 1, a power of two minus one */
+  TallyEntry *entries;
+  guint64 *keys; /* by entry: its key */
+  guint n, cap;  /* entries used, allocated */
 };
+
+/* Node ids and addresses are small and close together: mixed (a 64-bit
+ * finalizer), so that they spread over the table. */
+static inline guint key_hash(guint64 k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  return (guint)k;
+}
+
+/* The slot of @key in @pt's table: its own, or the empty one where it
+ * would go. */
+static inline TallySlot *tally_slot(const NlPathTally *pt, guint64 key) {
+  for (guint i = key_hash(key) & pt->mask;; i = (i + 1) & pt->mask) {
+    TallySlot *s = &pt->slots[i];
+    if (s->idx1 == 0 || s->key == key)
+      return s;
+  }
+}
+
+static void tally_grow_slots(NlPathTally *pt) {
+  TallySlot *old = pt->slots;
+  guint n_old = pt->mask + 1;
+  guint n = n_old * 2;
+  pt->slots = g_aligned_alloc0(n, sizeof(TallySlot), 64);
+  pt->mask = n - 1;
+  for (guint i = 0; i < pt->n; i++) {
+    TallySlot *s = tally_slot(pt, pt->keys[i]);
+    s->key = pt->keys[i];
+    s->idx1 = i + 1;
+  }
+  g_aligned_free(old);
+}
+
+/* A new entry for @key, which slot @s is empty for. */
+G_GNUC_NO_INLINE static guint tally_add(NlPathTally *pt, TallySlot *s,
+                                        guint64 key) {
+  if (pt->n == pt->cap) {
+    guint cap = pt->cap ? 2 * pt->cap : 64;
+    TallyEntry *e = g_aligned_alloc0(cap, sizeof(TallyEntry), 64);
+    if (pt->n)
+      memcpy(e, pt->entries, pt->n * sizeof *e);
+    g_aligned_free(pt->entries);
+    pt->entries = e;
+    pt->keys = g_renew(guint64, pt->keys, cap);
+    pt->cap = cap;
+  }
+  guint i = pt->n++;
+  g_assert(pt->n < (1u << 29)); /* an index + 1 fits TallyLast's tag */
+  pt->keys[i] = key;
+  s->key = key;
+  s->idx1 = i + 1;
+  if (2 * pt->n > pt->mask + 1)
+    tally_grow_slots(pt);
+  return i;
+}
+
+static G_GNUC_NO_INLINE void tally_grow_last(NlPathTally *pt, guint32 node) {
+  guint n = MAX(node + 1, 2 * pt->n_last);
+  pt->last = g_renew(TallyLast, pt->last, n);
+  for (guint i = pt->n_last; i < n; i++)
+    pt->last[i] = (TallyLast){.tag = LAST_NONE, .pending = 0};
+  pt->n_last = n;
+}
+
+/* Adds the counts that @node's last slot holds back to their entry, and
+ * takes the datagram of @len bytes and kind @cat from @src in their
+ * place. */
+static inline void tally_switch(NlPathTally *pt, guint32 node, TallyLast *last,
+                                uint32_t src, guint cat, guint len) {
+  if (LAST_CAT(last->tag) != LAST_NONE) {
+    TallyCount *c =
+        &pt->entries[LAST_IDX(last->tag) - 1].c[LAST_CAT(last->tag)];
+    c->bytes += last->pending & (PENDING_ONE - 1);
+    c->packets += last->pending >> 40;
+  }
+  guint32 idx1 = LAST_IDX(last->tag);
+  if (LAST_CAT(last->tag) == LAST_NONE || (uint32_t)(last->tag >> 32) != src) {
+    guint64 key = (guint64)node << 32 | src;
+    TallySlot *s = tally_slot(pt, key);
+    idx1 = s->idx1 != 0 ? s->idx1 : tally_add(pt, s, key) + 1;
+  }
+  last->tag = (guint64)src << 32 | (guint64)idx1 << 3 | cat;
+  last->pending = PENDING_ONE | len;
+}
 
 static void on_delivery(void *data, const NlTraceRecord *rec,
                         const guint8 *p) {
@@ -214,40 +348,35 @@ static void on_delivery(void *data, const NlTraceRecord *rec,
   } else {
     return;
   }
-  guint64 key = (guint64)rec->node << 32 | ip.src;
-  if (rec->node >= pt->n_last) {
-    guint n = MAX(rec->node + 1, 2 * pt->n_last);
-    pt->last = g_renew(TallyEntry *, pt->last, n);
-    memset(pt->last + pt->n_last, 0, (n - pt->n_last) * sizeof *pt->last);
-    pt->n_last = n;
-  }
-  TallyEntry *e = pt->last[rec->node];
-  if (e == NULL || e->key != key) {
-    e = g_hash_table_lookup(pt->by_key, &key);
-    if (e == NULL) {
-      e = g_new0(TallyEntry, 1);
-      e->key = key;
-      g_hash_table_insert(pt->by_key, &e->key, e);
-    }
-    pt->last[rec->node] = e;
-  }
-  e->bytes[cat] += ip.total_len;
-  e->packets[cat]++;
+  if (G_UNLIKELY(rec->node >= pt->n_last))
+    tally_grow_last(pt, rec->node);
+  TallyLast *last = &pt->last[rec->node];
+  if (G_LIKELY(((last->tag ^ ((guint64)ip.src << 32 | cat)) & ~LAST_IDX_BITS) ==
+                   0 &&
+               last->pending < PENDING_FULL))
+    last->pending += PENDING_ONE | ip.total_len;
+  else
+    tally_switch(pt, rec->node, last, ip.src, cat, ip.total_len);
 }
 
-/* Node ids and addresses are small and close together: mixed (a 64-bit
- * finalizer), so that they spread over the table. */
-static guint key_hash(gconstpointer p) {
-  guint64 k = *(const guint64 *)p;
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdull;
-  k ^= k >> 33;
-  return (guint)k;
+/* Entry @k's counts of kind @cat, with those its node holds back. */
+static TallyCount tally_count(const NlPathTally *pt, guint k, guint cat) {
+  TallyCount c = pt->entries[k].c[cat];
+  guint32 node = (guint32)(pt->keys[k] >> 32);
+  if (node < pt->n_last) {
+    const TallyLast *last = &pt->last[node];
+    if (LAST_CAT(last->tag) == cat && LAST_IDX(last->tag) == k + 1) {
+      c.bytes += last->pending & (PENDING_ONE - 1);
+      c.packets += last->pending >> 40;
+    }
+  }
+  return c;
 }
 
 static NlPathTally *tally_new(void) {
   NlPathTally *pt = g_new0(NlPathTally, 1);
-  pt->by_key = g_hash_table_new_full(key_hash, g_int64_equal, NULL, g_free);
+  pt->mask = 255;
+  pt->slots = g_aligned_alloc0(pt->mask + 1, sizeof(TallySlot), 64);
   return pt;
 }
 
@@ -260,7 +389,9 @@ NlPathTally *nl__path_tally_new(NlTrace *t) {
 void nl__path_tally_free(NlPathTally *pt) {
   if (pt == NULL)
     return;
-  g_hash_table_destroy(pt->by_key);
+  g_aligned_free(pt->slots);
+  g_aligned_free(pt->entries);
+  g_free(pt->keys);
   g_free(pt->last);
   g_free(pt);
 }
@@ -282,13 +413,8 @@ static void tally_sum(const NlScenario *s, NlTrace *t, const NlPathTally *pt,
       g_array_append_val(relay_ids, id);
     }
   }
-  /* Sums only: the table's order does not matter. */
-  GHashTableIter hi;
-  gpointer k, v;
-  g_hash_table_iter_init(&hi, pt->by_key);
-  while (g_hash_table_iter_next(&hi, &k, &v)) {
-    const TallyEntry *e = v;
-    guint32 node = (guint32)(e->key >> 32), src = (guint32)e->key;
+  for (guint k = 0; k < pt->n; k++) {
+    guint32 node = (guint32)(pt->keys[k] >> 32), src = (guint32)pt->keys[k];
     if (node == na || node == nb) {
       const NlScnNode *other = node == na ? sb : sa;
       if (nl__run_node_has(s, other, src, 0)) {
@@ -296,14 +422,16 @@ static void tally_sum(const NlScenario *s, NlTrace *t, const NlPathTally *pt,
         for (guint c = 0; c < TALLY_N; c++)
           if (c == TALLY_TCP_DATA ||
               (c >= TALLY_UDP && !((c - TALLY_UDP) & TALLY_STUN))) {
-            out->direct_bytes += e->bytes[c];
-            out->direct_packets += e->packets[c];
+            TallyCount n = tally_count(pt, k, c);
+            out->direct_bytes += n.bytes;
+            out->direct_packets += n.packets;
           }
       } else if (nl__run_is_relay(s, src)) {
         for (guint c = TALLY_UDP; c < TALLY_N; c++)
           if ((c - TALLY_UDP) & TALLY_RELAY_DATA) {
-            out->relayed_bytes += e->bytes[c];
-            out->relayed_packets += e->packets[c];
+            TallyCount n = tally_count(pt, k, c);
+            out->relayed_bytes += n.bytes;
+            out->relayed_packets += n.packets;
           }
       }
       continue;
@@ -315,7 +443,7 @@ static void tally_sum(const NlScenario *s, NlTrace *t, const NlPathTally *pt,
                      nl__run_node_has(s, sb, src, 0)))
       for (guint c = TALLY_UDP; c < TALLY_N; c++)
         if ((c - TALLY_UDP) & TALLY_RELAY_DATA)
-          out->relayed_bytes += e->bytes[c];
+          out->relayed_bytes += tally_count(pt, k, c).bytes;
   }
   g_array_free(relay_ids, TRUE);
 }
