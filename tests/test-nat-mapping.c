@@ -409,6 +409,60 @@ static void test_nat_udp_checksum_as_built_anew(void **state) {
   }
 }
 
+/* The NAT node's entry (nl__nat_translate_ip4) keeps the packet's header
+ * as read in step with the bytes it rewrote, whichever way the packet
+ * went through (the common case: a datagram through its mapping; or
+ * not: a new mapping, an echo, a filtered datagram), on every preset. */
+static void test_nat_kept_header_follows_packet(void **state) {
+  (void)state;
+  static const char *const presets[] = {"full-cone", "restricted-cone",
+                                        "port-restricted-cone", "symmetric"};
+  uint32_t h = A("10.0.0.5"), r = A("192.0.2.10"), x = A("198.51.100.7");
+  uint32_t ext = A("203.0.113.1");
+  for (guint i = 0; i < G_N_ELEMENTS(presets); i++) {
+    NlNatBehaviour b = behaviour(presets[i], NULL);
+    Env env;
+    env_init(&env, &b);
+    uint16_t ext_port = 0; /* the mapping's, as the first packet shows */
+    static const struct {
+      NlNatDirection dir;
+      gboolean echo, stranger;
+    } steps[] = {
+        {NL_NAT_OUTBOUND, FALSE, FALSE}, /* a new mapping */
+        {NL_NAT_OUTBOUND, FALSE, FALSE}, /* through it */
+        {NL_NAT_INBOUND, FALSE, FALSE},  /* the answer */
+        {NL_NAT_INBOUND, FALSE, TRUE},   /* someone else */
+        {NL_NAT_OUTBOUND, TRUE, FALSE},  /* an echo */
+    };
+    for (guint k = 0; k < G_N_ELEMENTS(steps); k++) {
+      gboolean in = steps[k].dir == NL_NAT_INBOUND;
+      uint32_t peer = steps[k].stranger ? x : r;
+      if (steps[k].echo)
+        env.len = build_echo(env.pkt, h, r, NL_ICMP_ECHO_REQUEST, 77);
+      else
+        env.len = in ? build_udp(env.pkt, peer, 3478, ext, ext_port)
+                     : build_udp(env.pkt, h, 5000, r, 3478);
+      NlIp4Header ip;
+      assert_null(nl_ip4_parse(env.pkt, env.len, &ip));
+      NlDropReason why =
+          nl__nat_translate_ip4(env.nat, steps[k].dir, env.pkt, &ip);
+      gboolean filtered =
+          steps[k].stranger && b.filtering != NL_NAT_FILTERING_EIF;
+      assert_int_equal(why,
+                       filtered ? NL_DROP_NAT_FILTERED : NL_DROP_NONE);
+      if (!filtered)
+        seen_checked(env.pkt, env.len); /* every checksum right */
+      assert_int_equal(ip.src, nl_wire_get32(env.pkt + 12));
+      assert_int_equal(ip.dst, nl_wire_get32(env.pkt + 16));
+      if (!filtered)
+        assert_int_equal(in ? ip.dst : ip.src, in ? h : ext);
+      if (k == 0)
+        ext_port = nl_wire_get16(env.pkt + NL_IP4_HDR_LEN);
+    }
+    env_free(&env);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nat_rfc4787_s4_1_every_mapping_filtering_allocation),
@@ -424,6 +478,7 @@ int main(void) {
       cmocka_unit_test(test_nat_rfc4787_req4_parity_and_range),
       cmocka_unit_test(test_nat_rfc4787_req2_paired_address_pooling),
       cmocka_unit_test(test_nat_udp_checksum_as_built_anew),
+      cmocka_unit_test(test_nat_kept_header_follows_packet),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
