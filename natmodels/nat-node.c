@@ -86,13 +86,25 @@ G_GNUC_NO_INLINE static NlDropReason prerouting6(NatNode *nn, NlNode *node,
              : NL_DROP_FIREWALL;
 }
 
-static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
-                               NlPacket *pkt) {
-  NatNode *nn = data;
-  if (G_UNLIKELY(nl_packet_is_ip6(pkt)))
+/* A packet whose IPv4 header is not kept: IPv6, or IPv4 to be read. */
+G_GNUC_NO_INLINE static NlDropReason prerouting_unread(NatNode *nn,
+                                                       NlNode *node,
+                                                       NlIface *in,
+                                                       NlPacket *pkt) {
+  if (nl_packet_is_ip6(pkt))
     return prerouting6(nn, node, in, pkt);
   if (nl_packet_ip4(pkt) != NULL)
     return NL_DROP_MALFORMED;
+  return translate4(nn, node, in, pkt);
+}
+
+static NlDropReason prerouting(void *data, NlNode *node, NlIface *in,
+                               NlPacket *pkt) {
+  NatNode *nn = data;
+  /* Nearly always kept, by the hop that read it just before: what needs
+   * a call is out of line, so that this path keeps no registers. */
+  if (G_UNLIKELY(!pkt->ip4_ok))
+    return prerouting_unread(nn, node, in, pkt);
   return translate4(nn, node, in, pkt);
 }
 
@@ -102,31 +114,52 @@ static NlDropReason translate4_more(NatNode *nn, NlNode *node,
 /* An IPv4 packet (its header kept: pkt->ip4) through the NAT: for the
  * device itself, or translated (and, coming back to an IPv6 host of a
  * NAT64, translated to IPv6 after it). */
-static inline NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
-                                      NlPacket *pkt) {
-  uint32_t dst = pkt->ip4.dst;
-  NlNatDirection dir;
-  if (is_inside(nn, in)) {
-    /* Traffic for the device itself (its inside address) is not
-     * translated; traffic to its external address is hairpinning. */
-    if (nl_node_has_addr(node, dst) && !is_external(nn, dst))
-      return NL_DROP_NONE;
-    dir = NL_NAT_OUTBOUND;
-  } else {
-    /* A NAT sees inbound traffic for its external addresses; a firewall
-     * (no translation) sees everything headed inside. */
-    if (nn->translating ? !is_external(nn, dst)
-                        : nl_node_has_addr(node, dst))
-      return NL_DROP_NONE;
-    dir = NL_NAT_INBOUND;
-  }
+/* The packet, headed @dir, through the NAT.  The last call, so that
+ * nothing is kept across it. */
+static inline NlDropReason translate4_go(NatNode *nn, NlNode *node,
+                                         NlPacket *pkt, NlNatDirection dir) {
   if (G_UNLIKELY(nn->nat64 != NULL ||
                  nl_trace_wants(nn->trace, NL_TRACE_NAT_XLATE)))
     return translate4_more(nn, node, pkt, dir);
   /* Of the IPv4 header, the NAT changes the addresses only (and the
-   * checksum, incrementally): the packet's kept header follows.  The
-   * last call, so that nothing is kept across it. */
+   * checksum, incrementally): the packet's kept header follows. */
   return nl__nat_translate_ip4(nn->nat, dir, pkt->data, &pkt->ip4);
+}
+
+/* translate4's cases that ask the node whether an address is its own (a
+ * call): out of line, so that an inbound packet through a NAT keeps no
+ * registers across one. */
+G_GNUC_NO_INLINE static NlDropReason translate4_asking(NatNode *nn,
+                                                       NlNode *node,
+                                                       NlPacket *pkt,
+                                                       NlNatDirection dir) {
+  uint32_t dst = pkt->ip4.dst;
+  if (dir == NL_NAT_OUTBOUND) {
+    /* Traffic for the device itself (its inside address) is not
+     * translated; traffic to its external address is hairpinning. */
+    if (nl_node_has_addr(node, dst) && !is_external(nn, dst))
+      return NL_DROP_NONE;
+  } else {
+    /* A firewall (no translation) sees everything headed inside. */
+    if (nl_node_has_addr(node, dst))
+      return NL_DROP_NONE;
+  }
+  return translate4_go(nn, node, pkt, dir);
+}
+
+/* An IPv4 packet (its header kept: pkt->ip4) through the NAT: for the
+ * device itself, or translated (and, coming back to an IPv6 host of a
+ * NAT64, translated to IPv6 after it). */
+static inline NlDropReason translate4(NatNode *nn, NlNode *node, NlIface *in,
+                                      NlPacket *pkt) {
+  if (is_inside(nn, in))
+    return translate4_asking(nn, node, pkt, NL_NAT_OUTBOUND);
+  if (!nn->translating)
+    return translate4_asking(nn, node, pkt, NL_NAT_INBOUND);
+  /* A NAT sees inbound traffic for its external addresses. */
+  if (!is_external(nn, pkt->ip4.dst))
+    return NL_DROP_NONE;
+  return translate4_go(nn, node, pkt, NL_NAT_INBOUND);
 }
 
 /* translate4's translation when the packet may go on to IPv6 (NAT64) or
