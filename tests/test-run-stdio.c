@@ -31,6 +31,8 @@ static void test_stdio_lines_as_the_program_wrote_them(void **state) {
   g_string_append(big, " end");
   const char *want[] = {"whole 1 line", "in pieces", "write then printf",
                         "printf then write", "puts", "c", "two", "lines",
+                        "split past sixteen bytes of its string", "its rest",
+                        "char", "newline", "one line of two strings",
                         "[   42|a  |ab|0xff]", big->str, "cut", "back on stdout",
                         "no newline at the end"};
   GPtrArray *l = test_lines(r, NL_TRACE_STDOUT, "a/stdio");
@@ -38,10 +40,12 @@ static void test_stdio_lines_as_the_program_wrote_them(void **state) {
   for (guint i = 0; i < l->len; i++)
     assert_string_equal(g_ptr_array_index(l, i), want[i]);
   g_ptr_array_unref(l);
-  /* stderr: its one line, and no "wrong:" report. */
+  /* stderr: its line and stdout's while it was stderr, and no "wrong:"
+   * report. */
   l = test_lines(r, NL_TRACE_STDERR, "a/stdio");
-  assert_int_equal(l->len, 1);
+  assert_int_equal(l->len, 2);
   assert_string_equal(g_ptr_array_index(l, 0), "to stderr 2");
+  assert_string_equal(g_ptr_array_index(l, 1), "stdout on stderr 3");
   g_ptr_array_unref(l);
   /* Each printed piece is one write call, wherever it went. */
   assert_int_equal(test_count_lines(r->text, "into the pipe", NULL), 0);
@@ -106,7 +110,7 @@ static void test_stdio_unread_lines_counted_and_prefix_kept(void **state) {
   TestRun *r = test_run_opts("s.nlab", text, &quiet);
   assert_int_equal(r->failed, 0); /* every return value as printf's */
   const char *want[] = {"ice: kept 1", "ice: kept 2", "ice: kept 3",
-                        "ice: kept 4", "ice: kept 6"};
+                        "ice: kept 4", "ice: kept 6", "ice: kept 7"};
   GPtrArray *l = test_lines(r, NL_TRACE_STDOUT, "a/stdio");
   assert_int_equal(l->len, G_N_ELEMENTS(want));
   for (guint i = 0; i < l->len; i++)

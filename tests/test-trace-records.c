@@ -1006,6 +1006,140 @@ static void test_trace_vformat_formats_sharing_slots(void **state) {
   }
 }
 
+static int vformat_line(char *out, gsize cap, gboolean *one_line,
+                        const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static int vformat_line(char *out, gsize cap, gboolean *one_line,
+                        const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = nl_trace_vformat_line(out, cap, fmt, ap, one_line);
+  va_end(ap);
+  return n;
+}
+
+static int vformat_unread(const NlTrace *t, NlTraceReaders readers,
+                          const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static int vformat_unread(const NlTrace *t, NlTraceReaders readers,
+                          const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = nl_trace_vformat_unread(t, fmt, ap, readers);
+  va_end(ap);
+  return n;
+}
+
+/* Strings for the line tests: @len bytes ('a', 'b', ...) with a newline
+ * at @nl (-1: none), at @s; the string's NUL at @s + @len. */
+static void fill_string(char *s, int len, int nl) {
+  for (int i = 0; i < len; i++)
+    s[i] = i == nl ? '\n' : (char)('a' + i % 26);
+  s[len] = '\0';
+}
+
+/* printf's line path (nl_trace_vformat_line) knows a text to be one whole
+ * line from its format and arguments: a string argument of every length,
+ * at every alignment and ending at a page's end, with a newline at each
+ * of its bytes or none, is written as printf writes it, one line exactly
+ * when it holds no newline (its length and newlines are found in one pass
+ * of whole vectors); a character argument the same; a format that leaves
+ * its line open or holds another newline is not one line, nor a text left
+ * to vsnprintf (not known). */
+static void test_trace_vformat_line_knows_one_line(void **state) {
+  gsize page = (gsize)sysconf(_SC_PAGESIZE);
+  char *mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(mem != MAP_FAILED);
+  assert_int_equal(mprotect(mem + page, page, PROT_NONE), 0);
+  char got[128], want[128];
+  for (int len = 0; len <= 40; len++) {
+    for (int at = 0; at <= 16; at++) {
+      /* at 16: the NUL the page's last byte */
+      char *s = at < 16 ? mem + 64 + at : mem + page - len - 1;
+      for (int nl = -1; nl < len; nl++) {
+        fill_string(s, len, nl);
+        gboolean one = 2;
+        int n = vformat_line(got, sizeof got, &one, "x%sy\n", s);
+        int m = g_snprintf(want, sizeof want, "x%sy\n", s);
+        assert_int_equal(n, m);
+        assert_string_equal(got, want);
+        assert_int_equal(one, nl < 0);
+        /* Without the newline in the format: never one line. */
+        one = 2;
+        n = vformat_line(got, sizeof got, &one, "x%s", s);
+        assert_int_equal(n, len + 1);
+        assert_false(one);
+      }
+    }
+  }
+  gboolean one = 2;
+  assert_int_equal(vformat_line(got, sizeof got, &one, "a%cb\n", '\n'), 4);
+  assert_string_equal(got, "a\nb\n");
+  assert_false(one);
+  assert_int_equal(vformat_line(got, sizeof got, &one, "a%cb\n", 'c'), 4);
+  assert_true(one);
+  assert_int_equal(
+      vformat_line(got, sizeof got, &one, "%s %d\n", (const char *)NULL, -5),
+      10);
+  assert_string_equal(got, "(null) -5\n");
+  assert_true(one);
+  assert_int_equal(vformat_line(got, sizeof got, &one, "a\nb%d\n", 1), 5);
+  assert_false(one);
+  assert_int_equal(vformat_line(got, sizeof got, &one, "%d\n\n", 1), 3);
+  assert_false(one);
+  one = 2;
+  assert_int_equal(vformat_line(got, sizeof got, &one, "%3d\n", 1), 4);
+  assert_string_equal(got, "  1\n");
+  assert_false(one); /* vsnprintf's: not known */
+  one = 2;
+  assert_int_equal(vformat_line(got, 4, &one, "%s\n", "abc"), -1);
+  assert_false(one); /* too long for the room */
+  munmap(mem, 2 * page);
+}
+
+/* The length of a line no record would be made of (nl_trace_vformat_unread):
+ * with no reader, any text that ends with the format's newline; with the
+ * filter's prefix read, only one line (no newline in the format's text, a
+ * string at any of its bytes, or a character) whose start, the format's
+ * text before its first conversion, cannot begin the prefix.  -1 for the
+ * rest, and for a format left to vsnprintf. */
+static void test_trace_vformat_unread_only_lines_not_kept(void **state) {
+  NlTrace *t = nl_trace_new();
+  Asked keep = {0};
+  nl_trace_keep_only(t, 1u << NL_TRACE_STDOUT, keep_odd, &keep);
+  nl_trace_keep_sources(t, even_peers, "ice: ");
+  const NlTraceReaders none = NL_TRACE_READERS_NONE,
+                       prefix = NL_TRACE_READERS_PREFIX;
+  assert_int_equal(vformat_unread(t, none, "received %zd from %s:%d\n",
+                                  (ssize_t)-100, "10.0.0.1", 65535),
+                   (int)strlen("received -100 from 10.0.0.1:65535\n"));
+  assert_int_equal(vformat_unread(t, prefix, "received %zd from %s:%d\n",
+                                  (ssize_t)-100, "10.0.0.1", 65535),
+                   (int)strlen("received -100 from 10.0.0.1:65535\n"));
+  assert_int_equal(vformat_unread(t, none, "a\nice: %d\n", 7), 9);
+  assert_int_equal(vformat_unread(t, prefix, "a\nice: %d\n", 7), -1);
+  assert_int_equal(vformat_unread(t, none, "open %d", 7), -1);
+  assert_int_equal(vformat_unread(t, prefix, "open %d", 7), -1);
+  assert_int_equal(vformat_unread(t, prefix, "ice: %d\n", 7), -1);
+  assert_int_equal(vformat_unread(t, prefix, "ic%d\n", 7), -1);
+  assert_int_equal(vformat_unread(t, prefix, "%s\n", "nice"), -1);
+  assert_int_equal(vformat_unread(t, prefix, "ace: %c\n", 'x'), 7);
+  assert_int_equal(vformat_unread(t, prefix, "ace: %c\n", '\n'), -1);
+  assert_int_equal(vformat_unread(t, none, "%5d\n", 7), -1);
+  char room[64];
+  for (int len = 0; len <= 40; len++) {
+    for (int at = 0; at < 16; at++) {
+      for (int nl = -1; nl < len; nl++) {
+        char *s = room + at;
+        fill_string(s, len, nl);
+        assert_int_equal(vformat_unread(t, prefix, "text %sy\n", s),
+                         nl < 0 ? len + 7 : -1);
+        assert_int_equal(vformat_unread(t, none, "text %sy\n", s), len + 7);
+      }
+    }
+  }
+  nl_trace_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_records_come_back_in_order),
@@ -1030,6 +1164,8 @@ int main(void) {
     cmocka_unit_test(test_trace_vformat_text_at_every_alignment),
     cmocka_unit_test(test_trace_vformat_format_rewritten_in_place),
     cmocka_unit_test(test_trace_vformat_formats_sharing_slots),
+    cmocka_unit_test(test_trace_vformat_line_knows_one_line),
+    cmocka_unit_test(test_trace_vformat_unread_only_lines_not_kept),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

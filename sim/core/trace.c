@@ -844,11 +844,56 @@ static inline unsigned long long arg_unsigned(va_list *ap, unsigned lng) {
                     : va_arg(*ap, size_t);
 }
 
+/* Whether a string argument's length and newlines are found in one pass
+ * of 16 bytes at a time (text_scan).  As with LITERAL_WORDS, the aligned
+ * block that holds a byte of the string is read whole (never a page the
+ * string does not reach into), bytes past its NUL too. */
+#if defined(__SSE2__) && LITERAL_WORDS
+#define SCAN_BLOCKS 1
+#else
+#define SCAN_BLOCKS 0
+#endif
+
+/* strlen(@s), and OUT: *@nl set TRUE when a newline is among its bytes
+ * (left as it was otherwise): printf's line path wants both of each
+ * string argument, and strlen then memchr read it twice. */
+static inline gsize text_scan(const char *s, gboolean *nl) {
+#if SCAN_BLOCKS
+  /* A byte stops the scan, its NUL or a newline, where the smaller of it
+   * and it ^ '\n' is zero.  The bits of the first block's bytes before
+   * @s are cleared. */
+  const __m128i lf = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+  unsigned off = (unsigned)((uintptr_t)s & 15);
+  const char *a = s - off;
+  __m128i v = _mm_load_si128((const __m128i *)(const void *)a);
+  unsigned stop = (unsigned)_mm_movemask_epi8(
+      _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_xor_si128(v, lf)), zero));
+  stop = stop >> off << off;
+  while (stop == 0) {
+    a += 16;
+    v = _mm_load_si128((const __m128i *)(const void *)a);
+    stop = (unsigned)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_xor_si128(v, lf)), zero));
+  }
+  const char *e = a + __builtin_ctz(stop);
+  if (G_LIKELY(*e == '\0'))
+    return (gsize)(e - s);
+  *nl = TRUE; /* the rest by strlen: a newline inside is rare */
+  return (gsize)(e + 1 - s) + strlen(e + 1);
+#else
+  gsize n = strlen(s);
+  if (memchr(s, '\n', n) != NULL)
+    *nl = TRUE;
+  return n;
+#endif
+}
+
 /* Writes conversion @conv (@lng as parse_conv) of the next argument of
  * *@ap at *@pp, not past @end, as glibc writes it ("(null)" for a NULL
- * string); FALSE when it does not fit. */
+ * string); FALSE when it does not fit.  With @nl, *@nl set TRUE when it
+ * writes a newline. */
 static inline gboolean put_conv(char **pp, char *end, unsigned conv,
-                                unsigned lng, va_list *ap) {
+                                unsigned lng, va_list *ap, gboolean *nl) {
   char num[24];
   const char *piece = num;
   gsize n;
@@ -887,10 +932,12 @@ static inline gboolean put_conv(char **pp, char *end, unsigned conv,
       piece = va_arg(*ap, const char *);
       if (piece == NULL)
         piece = "(null)";
-      n = strlen(piece);
+      n = nl != NULL ? text_scan(piece, nl) : strlen(piece);
       break;
     default: /* CONV_C */
       num[0] = (char)(unsigned char)va_arg(*ap, int);
+      if (nl != NULL && num[0] == '\n')
+        *nl = TRUE;
       n = 1;
       break;
   }
@@ -921,7 +968,7 @@ static int format_simple(char *out, gsize cap, const char *fmt,
       break;
     unsigned conv, lng;
     f = parse_conv(f, &conv, &lng);
-    if (f == NULL || !put_conv(&p, end, conv, lng, ap))
+    if (f == NULL || !put_conv(&p, end, conv, lng, ap, NULL))
       return -1;
   }
   *p = '\0';
@@ -1065,8 +1112,12 @@ static inline gboolean put_text_piece(char **pp, char *end, const char *text,
   return TRUE;
 }
 
-static int format_parsed(const FmtSlot *c, char *out, gsize cap,
-                         va_list *ap) {
+/* The text of format @c (of conversions) and the arguments *@ap in @out:
+ * its length, or -1 when it needs @cap bytes or more.  With @nl, *@nl
+ * set TRUE when a conversion writes a newline. */
+static inline __attribute__((always_inline)) int
+format_parsed(const FmtSlot *c, char *out, gsize cap, va_list *ap,
+              gboolean *nl) {
   char *p = out, *end = out + cap - 1; /* room for the NUL */
   const char *text = c->text;
   unsigned n = c->nconv;
@@ -1078,7 +1129,7 @@ static int format_parsed(const FmtSlot *c, char *out, gsize cap,
     if (k == n)
       break;
     unsigned conv = c->conv[k];
-    if (!put_conv(&p, end, conv & 15, conv >> 4, ap))
+    if (!put_conv(&p, end, conv & 15, conv >> 4, ap, nl))
       return -1;
   }
   *p = '\0';
@@ -1086,26 +1137,49 @@ static int format_parsed(const FmtSlot *c, char *out, gsize cap,
 }
 #endif
 
-int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap) {
+/* nl_trace_vformat, and with @one_line, nl_trace_vformat_line's
+ * *@one_line. */
+static int vformat(char *out, gsize cap, const char *fmt, va_list ap,
+                   gboolean *one_line) {
   va_list aq;
   va_copy(aq, ap);
   int n;
 #if LITERAL_WORDS
   /* (A NULL format is not looked up: an empty slot's is NULL too.) */
   const FmtSlot *c = fmt != NULL ? fmt_slot(fmt) : NULL;
-  if (c == NULL)
+  if (c == NULL) {
     n = format_simple(out, cap, fmt, &aq);
-  else if (c->nconv != NOT_SIMPLE)
-    n = format_parsed(c, out, cap, &aq);
-  else
+  } else if (c->nconv != NOT_SIMPLE) {
+    /* The format's own text says whether the text ends its line and
+     * whether a newline comes before that; the arguments, each as it is
+     * written.  (-1: a text too long for @cap, by g_vsnprintf too.) */
+    gboolean nl = c->inner_nl;
+    n = format_parsed(c, out, cap, &aq, one_line != NULL ? &nl : NULL);
+    va_end(aq);
+    if (one_line != NULL)
+      *one_line = n >= 0 && c->ends_nl && !nl;
+    return n;
+  } else {
     n = -1;
+  }
 #else
   n = format_simple(out, cap, fmt, &aq);
 #endif
   va_end(aq);
+  if (one_line != NULL)
+    *one_line = FALSE; /* not known */
   if (n < 0)
     n = g_vsnprintf(out, cap, fmt, ap);
   return n >= 0 && (gsize)n < cap ? n : -1;
+}
+
+int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap) {
+  return vformat(out, cap, fmt, ap, NULL);
+}
+
+int nl_trace_vformat_line(char *out, gsize cap, const char *fmt, va_list ap,
+                          gboolean *one_line) {
+  return vformat(out, cap, fmt, ap, one_line);
 }
 
 #if LITERAL_WORDS
@@ -1139,10 +1213,7 @@ static inline gsize conv_len(unsigned conv, unsigned lng, va_list *ap,
       const char *s = va_arg(*ap, const char *);
       if (s == NULL)
         return sizeof "(null)" - 1;
-      gsize n = strlen(s);
-      if (nl != NULL && memchr(s, '\n', n) != NULL)
-        *nl = TRUE;
-      return n;
+      return nl != NULL ? text_scan(s, nl) : strlen(s);
     }
     default: /* CONV_C */
       if ((char)va_arg(*ap, int) == '\n' && nl != NULL)
@@ -1152,25 +1223,25 @@ static inline gsize conv_len(unsigned conv, unsigned lng, va_list *ap,
 }
 #endif
 
-int nl_trace_vformat_len(const char *fmt, va_list ap, gboolean lines,
-                         NlTraceTextShape *shape) {
-  *shape = (NlTraceTextShape){.start = ""};
+int nl_trace_vformat_unread(const NlTrace *t, const char *fmt, va_list ap,
+                            NlTraceReaders readers) {
 #if LITERAL_WORDS
   const FmtSlot *c = fmt != NULL ? fmt_slot(fmt) : NULL;
-  if (c == NULL || c->nconv == NOT_SIMPLE)
+  /* What the format's text says first: the arguments only count. */
+  if (c == NULL || c->nconv == NOT_SIMPLE || !c->ends_nl)
     return -1;
-  gboolean nl = c->inner_nl;
+  gboolean lines = readers == NL_TRACE_READERS_PREFIX;
+  if (lines &&
+      (c->inner_nl || nl_trace_prefix_may_start(t, c->text, c->tlen[0])))
+    return -1;
+  gboolean nl = FALSE;
   va_list aq;
   va_copy(aq, ap);
   gsize n = c->text_len;
   for (unsigned k = 0; k < c->nconv; k++)
     n += conv_len(c->conv[k] & 15, c->conv[k] >> 4, &aq, lines ? &nl : NULL);
   va_end(aq);
-  shape->start = c->text;
-  shape->start_len = c->tlen[0];
-  shape->whole = c->ends_nl;
-  shape->one_line = lines && c->ends_nl && !nl;
-  return n <= G_MAXINT ? (int)n : -1;
+  return n <= G_MAXINT && !nl ? (int)n : -1;
 #else
   return -1;
 #endif

@@ -286,24 +286,30 @@ void nl_trace_addf(NlTrace *t, NlTime time, NlTraceKind kind, guint32 node,
 int nl_trace_vformat(char *out, gsize cap, const char *fmt, va_list ap)
     G_GNUC_PRINTF(3, 0);
 
-/* What every text made from a format with given arguments shares
- * (nl_trace_vformat_len). */
-typedef struct {
-  const char *start; /* the format's text before its first conversion... */
-  gsize start_len;   /* ...this long: every text starts with it */
-  gboolean whole;    /* it ends with a newline of the format's text */
-  gboolean one_line; /* ...and holds no other (when asked for) */
-} NlTraceTextShape;
+/**
+ * nl_trace_vformat_line: nl_trace_vformat, and OUT: *@one_line TRUE when
+ * the text is known to be one whole line: it ends with a newline and
+ * holds no other (the format's text and each argument as it is written,
+ * for a format of the common conversions nl_trace_vformat
+ * remembers); FALSE when it is not or not known.
+ */
+int nl_trace_vformat_line(char *out, gsize cap, const char *fmt, va_list ap,
+                          gboolean *one_line) G_GNUC_PRINTF(3, 0);
 
 /**
- * nl_trace_vformat_len: the length nl_trace_vformat would return for @fmt
- * and @ap with room enough (@ap is not used up), for a format of the
- * common conversions it remembers; -1 for any other.  OUT: *@shape (its
- * @start valid until another format is looked up); its @one_line only
- * with @lines (which looks for a newline in each string argument).
+ * nl_trace_vformat_unread: the length nl_trace_vformat would return for
+ * @fmt and @ap with room enough (@ap is not used up), when no record of
+ * @t would be made of that text written whole as a program's output line
+ * whose readers are @readers (not NL_TRACE_READERS_ALL): it ends with a
+ * newline of the format's text (nothing is left pending), and for
+ * NL_TRACE_READERS_PREFIX it is one line (no other newline in the
+ * format's text, a string or a character argument) whose start, the
+ * format's text before its first conversion, rules out the filter's
+ * prefix (nl_trace_prefix_may_start).  -1 otherwise, and for a format not
+ * of the common conversions nl_trace_vformat remembers.
  */
-int nl_trace_vformat_len(const char *fmt, va_list ap, gboolean lines,
-                         NlTraceTextShape *shape) G_GNUC_PRINTF(1, 0);
+int nl_trace_vformat_unread(const NlTrace *t, const char *fmt, va_list ap,
+                            NlTraceReaders readers) G_GNUC_PRINTF(2, 0);
 
 /* The number of records kept. */
 uint64_t nl_trace_count(const NlTrace *t);

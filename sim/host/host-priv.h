@@ -501,6 +501,9 @@ void nl__epoll_item_free(NlEpItem *it);
 /* Descriptor 1 or 2 of @p: what is written becomes trace lines. */
 NlFile *nl__output_file_new(NlHostStack *h, NlProc *p, int stream);
 void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len);
+/* nl__proc_output for @len bytes at @s known to be one whole line: they
+ * end with a newline and hold no other. */
+void nl__proc_output_line(NlProc *p, int stream, const char *s, size_t len);
 /* Who reads the lines @p writes to @stream now (NlTraceReaders),
  * remembered in @p. */
 static inline NlTraceReaders nl__proc_output_readers(NlProc *p, int stream) {

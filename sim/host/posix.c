@@ -1727,6 +1727,19 @@ static ssize_t stdio_write(int fd, const void *buf, size_t len) {
   return stdio_put(t, fd, buf, len);
 }
 
+/* stdio_write(1, @buf, @len) for a text that @one_line says is one whole
+ * line (nl_trace_vformat_line): the output does not look for its
+ * newlines again. */
+static ssize_t stdout_write(const char *buf, size_t len, gboolean one_line) {
+  ENTER_WAIT("write", 1);
+  NlFile *f = nl__fd_get(t->proc, 1);
+  if (G_LIKELY(one_line && f != NULL && f->kind == NL_FILE_OUTPUT)) {
+    nl__proc_output_line(f->out_proc, f->out_stream, buf, len);
+    return (ssize_t)len;
+  }
+  return stdio_put(t, 1, buf, len);
+}
+
 /* printf(NULL) and puts(NULL): glibc's read the NULL and the program
  * gets SIGSEGV; here the program ends so, without natlab's own code
  * reading address 0. */
@@ -1761,18 +1774,13 @@ int nl_posix_getchar(void) {
 }
 
 /* Descriptor 1 of @p when it is a process's captured output with no line
- * pending and not all of whose lines are read; NULL otherwise. */
-static inline NlFile *stdout_unread(NlProc *p) {
+ * pending; NULL otherwise. */
+static inline NlFile *stdout_line_start(NlProc *p) {
   NlFile *f = nl__fd_get(p, 1);
   if (f == NULL || f->kind != NL_FILE_OUTPUT)
     return NULL;
   const GString *line = f->out_proc->line[f->out_stream];
-  if (line != NULL && line->len > 0)
-    return NULL;
-  return nl__proc_output_readers(f->out_proc, f->out_stream) !=
-                 NL_TRACE_READERS_ALL
-             ? f
-             : NULL;
+  return line == NULL || line->len == 0 ? f : NULL;
 }
 
 /* printf's text made and written: by thread @t, whose call has begun,
@@ -1784,11 +1792,12 @@ static int vprintf_put(NlThread *t, const char *fmt, va_list ap) {
   char small[512];
   va_list aq;
   va_copy(aq, ap);
-  int k = nl_trace_vformat(small, sizeof small, fmt, aq);
+  gboolean one_line;
+  int k = nl_trace_vformat_line(small, sizeof small, fmt, aq, &one_line);
   va_end(aq);
   if (k >= 0)
     return (int)(t != NULL ? stdio_put(t, 1, small, (size_t)k)
-                           : stdio_write(1, small, (size_t)k));
+                           : stdout_write(small, (size_t)k, one_line));
   char *s = g_strdup_vprintf(fmt, ap);
   ssize_t n = t != NULL ? stdio_put(t, 1, s, strlen(s))
                         : stdio_write(1, s, strlen(s));
@@ -1802,33 +1811,30 @@ int nl_posix_vprintf(const char *fmt, va_list ap) {
   /* Whole lines that no record would be made of (a server's line per
    * datagram in a run that shows no output) are not made: printf counts
    * the length it returns, and the call is the same write() otherwise,
-   * its cost in virtual time included.  Read only by their start (the
-   * trace's filter keeps lines with a prefix), the text must be one line
-   * and its start known.  The answer holds once the call has begun (it
-   * may have waited for its turn) if descriptor 1, the line pending and
-   * the trace's readers are as they were; if not, the text is made then,
+   * its cost in virtual time included (nl_trace_vformat_unread says
+   * which).  The answer holds once the call has begun (it may have
+   * waited for its turn) if descriptor 1, the line pending and the
+   * trace's readers are as they were; if not, the text is made then,
    * after the wait, not before it as otherwise. */
   NlThread *cur = nl__current;
   NlFile *f;
-  if (cur != NULL && (f = stdout_unread(cur->proc)) != NULL) {
-    NlProc *o = f->out_proc;
-    gboolean prefix = o->out_readers[f->out_stream] == NL_TRACE_READERS_PREFIX;
-    NlTraceTextShape shape;
-    int n = nl_trace_vformat_len(fmt, ap, prefix, &shape);
-    if (n >= 0 && (prefix ? shape.one_line &&
-                                !nl_trace_prefix_may_start(
-                                    nl_world_trace(o->host->world),
-                                    shape.start, shape.start_len)
-                          : shape.whole)) {
-      guint64 at = o->out_readers_at[f->out_stream];
-      ENTER_WAIT("write", 1);
-      if (G_LIKELY(stdout_unread(t->proc) == f &&
-                   o->out_readers_at[f->out_stream] == at))
-        return n;
-      return vprintf_put(t, fmt, ap);
-    }
-  }
-  return vprintf_put(NULL, fmt, ap);
+  if (cur == NULL || (f = stdout_line_start(cur->proc)) == NULL)
+    return vprintf_put(NULL, fmt, ap);
+  NlProc *o = f->out_proc;
+  int stream = f->out_stream;
+  NlTraceReaders readers = nl__proc_output_readers(o, stream);
+  if (readers == NL_TRACE_READERS_ALL)
+    return vprintf_put(NULL, fmt, ap);
+  const NlTrace *tr = nl_world_trace(o->host->world);
+  int n = nl_trace_vformat_unread(tr, fmt, ap, readers);
+  if (n < 0)
+    return vprintf_put(NULL, fmt, ap);
+  guint64 at = o->out_readers_at[stream]; /* the trace's count, as of now */
+  ENTER_WAIT("write", 1);
+  if (G_LIKELY(stdout_line_start(t->proc) == f &&
+               nl_trace_readers_changed(tr) == at))
+    return n;
+  return vprintf_put(t, fmt, ap);
 }
 
 static void write_err(const char *s) {

@@ -474,6 +474,15 @@ void nl__proc_output(NlProc *p, int stream, const void *buf, size_t len) {
   output_lines(p, stream, s, len);
 }
 
+void nl__proc_output_line(NlProc *p, int stream, const char *s, size_t len) {
+  const GString *line = p->line[stream];
+  if (G_LIKELY(len - 1 <= NL_LINE_MAX && (line == NULL || line->len == 0))) {
+    record_line(p, stream, s, len - 1);
+    return;
+  }
+  output_lines(p, stream, s, len);
+}
+
 static unsigned output_poll(NlFile *f) {
   return POLLOUT | POLLWRNORM;
 }

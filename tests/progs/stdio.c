@@ -52,6 +52,10 @@ int main(int argc, char **argv) {
     WANT(printf("not kept %d\n", 5) == 11);
     WANT(printf("ice: ") == 5);
     WANT(printf("kept %d\n", 6) == 7); /* after a pending "ice: " */
+    /* A string's newline past its first 16 bytes (found a vector at a
+     * time). */
+    WANT(printf("not kept %s\n", "past its first sixteen bytes\nice: kept 7") ==
+         (int)strlen("not kept past its first sixteen bytes\nice: kept 7\n"));
     return bad;
   }
   WANT(printf("whole %d %s\n", 1, "line") == 13);
@@ -66,6 +70,13 @@ int main(int argc, char **argv) {
   WANT(putchar('c') == 'c');
   WANT(putchar('\n') == '\n');
   WANT(printf("two\nlines\n") == 10);
+  /* Lines printf knows to be whole from the format and the arguments,
+   * and those it does not: a newline in a string past its first 16 bytes,
+   * or a character argument. */
+  WANT(printf("split %s\n", "past sixteen bytes of its string\nits rest") ==
+       (int)strlen("split past sixteen bytes of its string\nits rest\n"));
+  WANT(printf("char%cnewline\n", '\n') == 13);
+  WANT(printf("%s %s\n", "one line of", "two strings") == 24);
   WANT(printf("[%5d|%-3s|%.2s|%#x]\n", 42, "a", "abc", 255u) == 20);
   char big[700];
   memset(big, 'y', sizeof big - 1);
@@ -73,6 +84,12 @@ int main(int argc, char **argv) {
   WANT(printf("long %s end\n", big) == (int)(sizeof big - 1) + 10);
   WANT(fflush(stdout) == 0);
   fprintf(stderr, "to stderr %d\n", 2);
+  /* stdout made a copy of stderr: printf's lines are stderr's. */
+  int out = dup(1);
+  WANT(out >= 0 && dup2(2, 1) == 1);
+  WANT(printf("stdout on stderr %d\n", 3) == 19);
+  WANT(dup2(out, 1) == 1);
+  close(out);
 
   /* stdout redirected to a pipe: printf writes there, not to the lab's
    * capture, then back. */
