@@ -1125,6 +1125,28 @@ static void test_trace_vformat_unread_only_lines_not_kept(void **state) {
   assert_int_equal(vformat_unread(t, prefix, "ace: %c\n", 'x'), 7);
   assert_int_equal(vformat_unread(t, prefix, "ace: %c\n", '\n'), -1);
   assert_int_equal(vformat_unread(t, none, "%5d\n", 7), -1);
+  /* Every conversion and length modifier counted as printf writes it,
+   * at 0, 9, 10 and each type's extremes. */
+#define SAME_LEN(...)                                                          \
+  assert_int_equal(vformat_unread(t, none, __VA_ARGS__),                       \
+                   g_snprintf(NULL, 0, __VA_ARGS__))
+  static const long long sv[] = {0, 9, 10, -1, -10, G_MININT, G_MAXINT};
+  for (gsize i = 0; i < G_N_ELEMENTS(sv); i++) {
+    SAME_LEN("%d %i\n", (int)sv[i], (int)sv[i]);
+    SAME_LEN("%ld %li\n", (long)sv[i], G_MINLONG);
+    SAME_LEN("%lld %lli\n", sv[i], (long long)G_MININT64);
+    SAME_LEN("%zd %zi\n", (ssize_t)sv[i], (ssize_t)G_MAXSSIZE);
+  }
+  static const unsigned long long uv[] = {0, 9, 10, 15, 16, G_MAXUINT,
+                                          G_MAXUINT64};
+  for (gsize i = 0; i < G_N_ELEMENTS(uv); i++) {
+    SAME_LEN("%u %x\n", (unsigned)uv[i], (unsigned)uv[i]);
+    SAME_LEN("%lu %lx\n", (unsigned long)uv[i], (unsigned long)uv[i]);
+    SAME_LEN("%llu %llx\n", uv[i], uv[i]);
+    SAME_LEN("%zu %zx\n", (size_t)uv[i], (size_t)uv[i]);
+  }
+  SAME_LEN("%c%s%%%s\n", 'c', "str", (const char *)NULL);
+#undef SAME_LEN
   char room[64];
   for (int len = 0; len <= 40; len++) {
     for (int at = 0; at < 16; at++) {

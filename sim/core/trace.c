@@ -1191,35 +1191,60 @@ static inline gsize dec_digits(uint64_t v) {
   return n + (v >= nl__trace_pow10[n]);
 }
 
-/* The length put_conv would write for @conv and @lng, its argument taken
- * from @ap; with @nl, *@nl set if it writes a newline. */
-static inline gsize conv_len(unsigned conv, unsigned lng, va_list *ap,
-                             gboolean *nl) {
-  switch (conv) {
-    case CONV_D: {
-      long long v = arg_signed(ap, lng);
-      unsigned long long a =
-          v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-      return (gsize)(v < 0) + dec_digits(a);
-    }
+/* The length put_conv would write for conversion @cv (as a FmtSlot holds
+ * it: CONV_* | length modifier << 4), its argument taken from @ap; *@nl
+ * set if it writes a newline.  One switch on the whole byte: a jump by a
+ * table, not a test of the conversion and then of its length. */
+static inline gsize conv_len(unsigned cv, va_list *ap, gboolean *nl) {
+  long long v;
+  unsigned long long u;
+  switch (cv) {
+    case CONV_D:
+      v = va_arg(*ap, int);
+      goto sig;
+    case CONV_D | 1 << 4:
+      v = va_arg(*ap, long);
+      goto sig;
+    case CONV_D | 2 << 4:
+      v = va_arg(*ap, long long);
+      goto sig;
+    case CONV_D | 3 << 4:
+      v = va_arg(*ap, ssize_t);
+      goto sig;
     case CONV_U:
-    case CONV_X: {
-      unsigned long long v = arg_unsigned(ap, lng);
-      if (conv == CONV_U)
-        return dec_digits(v);
-      return (gsize)(67 - __builtin_clzll(v | 1)) / 4; /* hex digits */
-    }
+      return dec_digits(va_arg(*ap, unsigned));
+    case CONV_U | 1 << 4:
+      return dec_digits(va_arg(*ap, unsigned long));
+    case CONV_U | 2 << 4:
+      return dec_digits(va_arg(*ap, unsigned long long));
+    case CONV_U | 3 << 4:
+      return dec_digits(va_arg(*ap, size_t));
+    case CONV_X:
+      u = va_arg(*ap, unsigned);
+      goto hex;
+    case CONV_X | 1 << 4:
+      u = va_arg(*ap, unsigned long);
+      goto hex;
+    case CONV_X | 2 << 4:
+      u = va_arg(*ap, unsigned long long);
+      goto hex;
+    case CONV_X | 3 << 4:
+      u = va_arg(*ap, size_t);
+      goto hex;
     case CONV_S: {
       const char *s = va_arg(*ap, const char *);
-      if (s == NULL)
-        return sizeof "(null)" - 1;
-      return nl != NULL ? text_scan(s, nl) : strlen(s);
+      return s != NULL ? text_scan(s, nl) : sizeof "(null)" - 1;
     }
     default: /* CONV_C */
-      if ((char)va_arg(*ap, int) == '\n' && nl != NULL)
+      if ((char)va_arg(*ap, int) == '\n')
         *nl = TRUE;
       return 1;
   }
+sig:
+  return (gsize)(v < 0) + dec_digits(v < 0 ? 0ull - (unsigned long long)v
+                                           : (unsigned long long)v);
+hex:
+  return (gsize)(67 - __builtin_clzll(u | 1)) / 4; /* hex digits */
 }
 #endif
 
@@ -1239,9 +1264,9 @@ int nl_trace_vformat_unread(const NlTrace *t, const char *fmt, va_list ap,
   va_copy(aq, ap);
   gsize n = c->text_len;
   for (unsigned k = 0; k < c->nconv; k++)
-    n += conv_len(c->conv[k] & 15, c->conv[k] >> 4, &aq, lines ? &nl : NULL);
+    n += conv_len(c->conv[k], &aq, &nl);
   va_end(aq);
-  return n <= G_MAXINT && !nl ? (int)n : -1;
+  return n <= G_MAXINT && !(lines && nl) ? (int)n : -1;
 #else
   return -1;
 #endif
