@@ -159,9 +159,10 @@ struct NlNat {
   guint8 outbound_refresh, inbound_refresh;                 /* b's */
   guint8 has_forwards; /* forwards->len > 0 */
   guint8 has_dmz;
-  /* What process_common asks (set_fast): whether an outbound datagram
-   * may take it (translate, no forwards, UDP not blocked), whether an
-   * inbound one may (translate); the masks of a UDP remote's address and
+  /* What process_common asks (set_fast): whether an outbound packet may
+   * take it (translate, no forwards, outbound UDP not blocked: a NAT
+   * that blocks it sends TCP the general way too), whether an inbound
+   * one may (translate); the masks of a UDP or TCP remote's address and
    * port in the inside key (inside_key: all ones where the mapping
    * behaviour keys on them) and of its port in a permit (permit_port). */
   guint8 fast_out, fast_in;
@@ -381,16 +382,21 @@ static inline uint16_t csum_apply(uint16_t hc, uint16_t terms) {
 }
 
 /* Rewrites the source (@src) or destination endpoint of the UDP datagram
- * @pkt (its transport header at @l4, whole) to @addr:@port, the endpoint
- * of the mapping that found it (the other end of that mapping is the
- * packet's), whose checksum terms that way are @ip_terms and @l4_terms
- * (set_csum_terms): the same bytes as rewrite_endpoint's. */
-static inline __attribute__((always_inline)) void rewrite_udp(
-    guint8 *pkt, guint8 *l4, gboolean src, uint32_t addr, uint16_t port,
-    uint16_t ip_terms, uint16_t l4_terms) {
+ * or TCP segment (@proto) @pkt, its transport header at @l4 (whole), to
+ * @addr:@port, the endpoint of the mapping that found it (the other end
+ * of that mapping is the packet's), whose checksum terms that way are
+ * @ip_terms and @l4_terms (set_csum_terms): the same bytes as
+ * rewrite_endpoint's. */
+static inline __attribute__((always_inline)) void rewrite_ports(
+    guint8 *pkt, guint8 *l4, uint8_t proto, gboolean src, uint32_t addr,
+    uint16_t port, uint16_t ip_terms, uint16_t l4_terms) {
   nl_wire_put32(pkt + (src ? 12 : 16), addr);
   nl_wire_put16(pkt + 10, csum_apply(nl_wire_get16(pkt + 10), ip_terms));
   nl_wire_put16(l4 + (src ? 0 : 2), port);
+  if (proto == NL_IPPROTO_TCP) {
+    nl_wire_put16(l4 + 16, csum_apply(nl_wire_get16(l4 + 16), l4_terms));
+    return;
+  }
   uint16_t hc = nl_wire_get16(l4 + 6);
   if (hc == 0)
     return; /* RFC 768: no checksum */
@@ -736,7 +742,7 @@ static const char *proto_name(uint8_t proto) {
                                    : "ICMP";
 }
 
-static NlTime timeout_of(const NlNat *nat, const Entry *e) {
+static inline NlTime timeout_of(const NlNat *nat, const Entry *e) {
   switch (e->proto) {
     case NL_IPPROTO_UDP:
       return nat->udp_timeout;
@@ -1469,42 +1475,65 @@ G_GNUC_NO_INLINE static NlNatVerdict process_slow(NlNat *nat,
 /* Whether a packet of a refreshing direction at @now may extend @e's
  * lifetime to @t without more than refresh() does in the common case:
  * no record (see nat.h) and no change of the heap (set_expiry). */
-static inline gboolean refresh_is_quiet(const Entry *e, NlTime now,
-                                        NlTime t) {
+static inline __attribute__((always_inline)) gboolean refresh_is_quiet(
+    const Entry *e, NlTime now, NlTime t) {
   return t >= e->heap_time &&
          (t <= e->expires || now - e->refresh_logged < NL_S);
 }
 
+static inline __attribute__((always_inline)) gboolean common_ports(
+    NlNat *nat, NlNatDirection dir, guint8 *pkt, NlIp4Header *ip,
+    NlTime now, uint8_t proto);
+
 /* Translates the packet @pkt (IPv4, its header read as @ip, nothing
  * wrong with it, its addresses kept in step) if it is the most common
- * one, and returns TRUE (a PASS, counted); else FALSE, and nothing has
- * changed.
+ * one and of @proto (UDP or TCP: a constant, one copy each, so that a
+ * UDP datagram's way is not that of both), and returns TRUE (a PASS,
+ * counted); else FALSE, and nothing has changed.
  *
  * The most common packet is translated here, out of the way of
- * everything else: a whole UDP datagram through a translating NAT's
- * existing mapping (outbound: not hairpinned, no port forwards; inbound:
- * let in by the mapping's filter) that neither lets a new remote in nor
- * writes a record nor expires a mapping.  What is done to it is what
+ * everything else: a whole UDP datagram, or a TCP segment without SYN,
+ * FIN or RST, through a translating NAT's existing mapping (outbound: not
+ * hairpinned, no port forwards; inbound: let in by the mapping's first
+ * permit) that neither lets a new remote in nor writes a record nor
+ * expires a mapping.  What is done to it is what
  * process_slow would do (process_outbound, process_inbound: the same
  * checks, in the same order); any other packet goes there before
  * anything has changed.  It makes no call, so that the caller's common
  * case saves and restores no registers.  Inline in each entry point. */
 static inline __attribute__((always_inline)) gboolean process_common(
-    NlNat *nat, NlNatDirection dir, guint8 *pkt, NlIp4Header *ip) {
+    NlNat *nat, NlNatDirection dir, guint8 *pkt, NlIp4Header *ip,
+    uint8_t proto) {
   NlTime now = nl_event_now(nat->q);
   /* expire_due's test: nothing due. */
   if (!nl_event_pending(&nat->timer) || nat->timer.time <= now)
     return FALSE;
-  /* parse_flow's checks of a UDP datagram. */
-  if (ip->proto != NL_IPPROTO_UDP || (ip->mf | ip->frag_offset) != 0)
+  if (ip->proto != proto || (ip->mf | ip->frag_offset) != 0)
     return FALSE;
+  return common_ports(nat, dir, pkt, ip, now, proto);
+}
+
+/* process_common of a whole datagram or segment of @proto. */
+static inline __attribute__((always_inline)) gboolean common_ports(
+    NlNat *nat, NlNatDirection dir, guint8 *pkt, NlIp4Header *ip,
+    NlTime now, uint8_t proto) {
+  /* parse_flow's checks of a UDP datagram or a TCP segment. */
   guint8 *l4 = pkt + ip->ihl_bytes;
   size_t l4len = (size_t)ip->total_len - ip->ihl_bytes;
-  if (l4len < NL_UDP_HDR_LEN)
-    return FALSE;
-  uint16_t ulen = nl_wire_get16(l4 + 4);
-  if (ulen < NL_UDP_HDR_LEN || ulen > l4len)
-    return FALSE;
+  if (proto == NL_IPPROTO_UDP) {
+    if (l4len < NL_UDP_HDR_LEN)
+      return FALSE;
+    uint16_t ulen = nl_wire_get16(l4 + 4);
+    if (ulen < NL_UDP_HDR_LEN || ulen > l4len)
+      return FALSE;
+  } else {
+    if (l4len < NL_TCP_HDR_LEN || l4len < (size_t)(l4[12] >> 4) * 4)
+      return FALSE;
+    /* tcp_track: a segment without SYN, FIN or RST changes no state
+     * (RFC 5382 §5), so the mapping keeps its timeout. */
+    if (l4[13] & (NL_TCP_SYN | NL_TCP_FIN | NL_TCP_RST))
+      return FALSE;
+  }
   uint16_t sport = nl_wire_get16(l4), dport = nl_wire_get16(l4 + 2);
   Entry *e;
   if (dir == NL_NAT_OUTBOUND) {
@@ -1515,14 +1544,14 @@ static inline __attribute__((always_inline)) gboolean process_common(
     /* inside_key (RFC 4787 §4.1) and records_lookup. */
     uint32_t ka = ip->dst & nat->key_addr_mask;
     uint16_t kp = dport & nat->key_port_mask;
-    uint32_t h = inside_hash_of(NL_IPPROTO_UDP, ip->src, sport, ka, kp);
+    uint32_t h = inside_hash_of(proto, ip->src, sport, ka, kp);
     const Records *r = &nat->by_inside;
     for (guint i = h & r->mask;; i = (i + 1) & r->mask) {
       e = &r->recs[i];
       if (e->state == REC_EMPTY)
         return FALSE; /* a new mapping */
       if (e->state == REC_LIVE && e->hash == h && e->int_addr == ip->src &&
-          e->int_port == sport && e->proto == NL_IPPROTO_UDP &&
+          e->int_port == sport && e->proto == proto &&
           e->key_rem_addr == ka && e->key_rem_port == kp)
         break;
     }
@@ -1534,18 +1563,19 @@ static inline __attribute__((always_inline)) gboolean process_common(
       return FALSE;
     /* touch: RFC 4787 REQ-6. */
     if (nat->outbound_refresh) {
-      NlTime t = now + nat->udp_timeout; /* timeout_of */
+      NlTime t = now + (proto == NL_IPPROTO_UDP ? nat->udp_timeout
+                                                 : timeout_of(nat, e));
       if (!refresh_is_quiet(e, now, t))
         return FALSE;
       e->expires = t;
     }
-    rewrite_udp(pkt, l4, TRUE, e->ext_addr, e->ext_port, e->out_ip_terms,
-                e->out_l4_terms);
+    rewrite_ports(pkt, l4, proto, TRUE, e->ext_addr, e->ext_port,
+                  e->out_ip_terms, e->out_l4_terms);
     ip->src = e->ext_addr;
   } else {
     if (!nat->fast_in)
       return FALSE;
-    e = find_outside(nat, NL_IPPROTO_UDP, ip->dst, dport);
+    e = find_outside(nat, proto, ip->dst, dport);
     if (e == NULL)
       return FALSE; /* a forward's, the DMZ host's, or none */
     /* filter_allows, RFC 4787 §5: the first remote let in (a mapping is
@@ -1556,13 +1586,14 @@ static inline __attribute__((always_inline)) gboolean process_common(
       return FALSE;
     /* touch: RFC 4787 §4.3. */
     if (nat->inbound_refresh) {
-      NlTime t = now + nat->udp_timeout; /* timeout_of */
+      NlTime t = now + (proto == NL_IPPROTO_UDP ? nat->udp_timeout
+                                                 : timeout_of(nat, e));
       if (!refresh_is_quiet(e, now, t))
         return FALSE;
       e->expires = t;
     }
-    rewrite_udp(pkt, l4, FALSE, e->int_addr, e->int_port, e->in_ip_terms,
-                e->in_l4_terms);
+    rewrite_ports(pkt, l4, proto, FALSE, e->int_addr, e->int_port,
+                  e->in_ip_terms, e->in_l4_terms);
     ip->dst = e->int_addr;
   }
   nat->counters.translated++;
@@ -1574,12 +1605,21 @@ static void set_fast(NlNat *nat) {
   nat->fast_in = nat->translate;
   nat->fast_out =
       nat->translate && !nat->has_forwards && !nat->block_outbound_udp;
-  /* inside_key's masks for a UDP remote (translating: the behaviour's). */
+  /* inside_key's masks for a UDP or TCP remote (translating: the
+   * behaviour's). */
   nat->key_addr_mask = nat->mapping == NL_NAT_MAPPING_EIM ? 0 : 0xffffffffu;
   nat->key_port_mask = nat->mapping == NL_NAT_MAPPING_APDM ? 0xffff : 0;
-  /* permit_port's for UDP. */
+  /* permit_port's for UDP and TCP. */
   nat->permit_port_mask =
       nat->filtering == NL_NAT_FILTERING_APDF ? 0xffff : 0;
+}
+
+/* process_common of a TCP segment, out of line. */
+G_GNUC_NO_INLINE static gboolean process_common_tcp(NlNat *nat,
+                                                    NlNatDirection dir,
+                                                    guint8 *pkt,
+                                                    NlIp4Header *ip) {
+  return process_common(nat, dir, pkt, ip, NL_IPPROTO_TCP);
 }
 
 /* The packet @pkt through @nat (its header @ip read, nothing wrong with
@@ -1587,7 +1627,8 @@ static void set_fast(NlNat *nat) {
 static inline __attribute__((always_inline)) NlNatVerdict process(
     NlNat *nat, NlNatDirection dir, guint8 *pkt, NlIp4Header *ip,
     NlDropReason *why) {
-  if (process_common(nat, dir, pkt, ip))
+  if (process_common(nat, dir, pkt, ip, NL_IPPROTO_UDP) ||
+      (ip->proto == NL_IPPROTO_TCP && process_common_tcp(nat, dir, pkt, ip)))
     return NL_NAT_PASS;
   return process_slow(nat, dir, pkt, ip, why);
 }
@@ -1634,10 +1675,23 @@ G_GNUC_NO_INLINE static NlDropReason translate_slow(NlNat *nat,
   return why == NL_DROP_NONE ? NL_DROP_NAT_FILTERED : why;
 }
 
+/* nl__nat_translate_ip4 of a TCP segment: its own function, ending in a
+ * jump as the other's. */
+G_GNUC_NO_INLINE static NlDropReason translate_tcp(NlNat *nat,
+                                                   NlNatDirection dir,
+                                                   guint8 *pkt,
+                                                   NlIp4Header *ip) {
+  if (process_common(nat, dir, pkt, ip, NL_IPPROTO_TCP))
+    return NL_DROP_NONE;
+  return translate_slow(nat, dir, pkt, ip);
+}
+
 NlDropReason nl__nat_translate_ip4(NlNat *nat, NlNatDirection dir,
                                    guint8 *pkt, NlIp4Header *ip) {
-  if (process_common(nat, dir, pkt, ip))
+  if (process_common(nat, dir, pkt, ip, NL_IPPROTO_UDP))
     return NL_DROP_NONE;
+  if (ip->proto == NL_IPPROTO_TCP)
+    return translate_tcp(nat, dir, pkt, ip);
   return translate_slow(nat, dir, pkt, ip);
 }
 

@@ -409,6 +409,51 @@ static void test_nat_udp_checksum_as_built_anew(void **state) {
   }
 }
 
+/* The same of TCP (RFC 1624, both ways): each segment's bytes are those
+ * of the segment built anew with the new endpoint, for the SYN that makes
+ * the mapping and for the segments through it without SYN, FIN or RST
+ * (the common case), whatever the addresses and ports. */
+static void test_nat_tcp_checksum_as_built_anew(void **state) {
+  (void)state;
+  NlNatBehaviour b = behaviour("port-restricted-cone", NULL);
+  const uint32_t exts[] = {A("203.0.113.1"), A("0.0.113.1"),
+                           A("255.255.0.1")};
+  const uint32_t ins[] = {A("10.0.0.5"), A("255.255.0.5"), A("0.0.255.255")};
+  static const uint8_t flags[] = {NL_TCP_SYN, NL_TCP_ACK,
+                                  NL_TCP_ACK | NL_TCP_PSH};
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  for (guint ei = 0; ei < G_N_ELEMENTS(exts); ei++) {
+    Env env;
+    env_init_n(&env, &b, &exts[ei], 1, "nat");
+    for (guint k = 0; k < 300; k++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      uint32_t h = ins[k % G_N_ELEMENTS(ins)];
+      uint16_t hport = (uint16_t)(1024 + k);
+      uint32_t r = k % 5 == 0 ? A("255.255.255.254") : (uint32_t)x;
+      uint16_t rport = (uint16_t)(x >> 32) | 1;
+      guint8 want[64];
+      for (guint f = 0; f < G_N_ELEMENTS(flags); f++) {
+        /* Out (the external port is the inside one: preserved). */
+        env.len = build_tcp(env.pkt, h, hport, r, rport, flags[f]);
+        assert_int_equal(env_process(&env, NL_NAT_OUTBOUND), NL_NAT_PASS);
+        size_t n = build_tcp(want, exts[ei], hport, r, rport, flags[f]);
+        assert_int_equal(env.len, n);
+        assert_memory_equal(env.pkt, want, n);
+        if (flags[f] & NL_TCP_SYN)
+          continue;
+        /* And in. */
+        env.len = build_tcp(env.pkt, r, rport, exts[ei], hport, flags[f]);
+        assert_int_equal(env_process(&env, NL_NAT_INBOUND), NL_NAT_PASS);
+        n = build_tcp(want, r, rport, h, hport, flags[f]);
+        assert_memory_equal(env.pkt, want, n);
+      }
+    }
+    env_free(&env);
+  }
+}
+
 /* The NAT node's entry (nl__nat_translate_ip4) keeps the packet's header
  * as read in step with the bytes it rewrote, whichever way the packet
  * went through (the common case: a datagram through its mapping; or
@@ -478,6 +523,7 @@ int main(void) {
       cmocka_unit_test(test_nat_rfc4787_req4_parity_and_range),
       cmocka_unit_test(test_nat_rfc4787_req2_paired_address_pooling),
       cmocka_unit_test(test_nat_udp_checksum_as_built_anew),
+      cmocka_unit_test(test_nat_tcp_checksum_as_built_anew),
       cmocka_unit_test(test_nat_kept_header_follows_packet),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
