@@ -269,6 +269,55 @@ static void test_path_reports_need_no_kept_deliveries(void **state) {
   g_free(path);
 }
 
+/* The ICE reports read the tally's copy of the `ice: ` lines (kept as
+ * the trace adds them, where the trace keeps them all): the same reports,
+ * at the end and at times during the run, as reading the trace. */
+static void test_ice_reports_from_their_lines_are_the_trace(void **state) {
+  char *path = g_build_filename(g_getenv("NATLAB_SOURCE_ROOT"), "scenarios",
+                                "figures", "nat-traversal.nlab", NULL);
+  const char *const cone[] = {NULL};
+  const char *const sym[] = {"nat=symmetric", NULL};
+  const char *const *sets[] = {cone, sym};
+  /* All kept, and as natlab run -q keeps them. */
+  NlRunOptions opts[] = {
+      {0}, {.trace_mask = NL_RUN_CHECK_KINDS, .output_unshown = TRUE}};
+  static const NlTime at[] = {0, 500 * NL_MS, NL_S, 2 * NL_S, NL_TIME_NEVER};
+  for (guint i = 0; i < G_N_ELEMENTS(sets); i++)
+    for (guint k = 0; k < G_N_ELEMENTS(opts); k++) {
+      GError *err = NULL;
+      NlScenario *s = nl_scenario_load(path, sets[i], &err);
+      assert_non_null(s);
+      NlRun *run = nl_run_new(s, &opts[k], &err);
+      assert_non_null(run);
+      assert_int_equal(nl_run_execute(run), 0);
+      GString *rep[2];
+      NlRunIceReport ice[2][G_N_ELEMENTS(at)][2];
+      for (guint from = 0; from < 2; from++) {
+        if (from == 1) /* the trace */
+          nl__path_tally_forget_ice_lines(nl__run_path_tally(run));
+        rep[from] = g_string_new(NULL);
+        nl_run_report_paths(run, rep[from]);
+        for (guint t = 0; t < G_N_ELEMENTS(at); t++) {
+          nl_run_ice_report(run, "peer-a", "peer-b", at[t], &ice[from][t][0]);
+          nl_run_ice_report(run, "peer-b", "peer-a", at[t], &ice[from][t][1]);
+        }
+      }
+      assert_non_null(strstr(rep[0]->str, "(ICE on "));
+      assert_string_equal(rep[0]->str, rep[1]->str);
+      assert_memory_equal(ice[0], ice[1], sizeof ice[0]);
+      /* The reports changed during the run: an outcome at the end, none
+       * at its start. */
+      assert_int_equal(ice[0][0][0].outcome, NL_RUN_ICE_NONE);
+      assert_int_equal(ice[0][G_N_ELEMENTS(at) - 1][0].outcome,
+                       NL_RUN_ICE_SELECTED);
+      g_string_free(rep[0], TRUE);
+      g_string_free(rep[1], TRUE);
+      nl_run_free(run);
+      nl_scenario_free(s);
+    }
+  g_free(path);
+}
+
 /* A thousand expectations, and a group of a thousand copies, over a
  * thousand programs: each gets its own result. */
 static void test_thousand_expectations_each_their_own(void **state) {
@@ -552,6 +601,7 @@ int main(void) {
       cmocka_unit_test(test_results_do_not_depend_on_what_is_kept),
       cmocka_unit_test(test_counts_are_the_records),
       cmocka_unit_test(test_path_reports_need_no_kept_deliveries),
+      cmocka_unit_test(test_ice_reports_from_their_lines_are_the_trace),
       cmocka_unit_test(test_thousand_expectations_each_their_own),
       cmocka_unit_test(test_last_text_left_found_on_its_line),
       cmocka_unit_test(test_path_bytes_of_each_pair_are_the_records),

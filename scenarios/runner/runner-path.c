@@ -43,36 +43,53 @@ static gboolean ice_event(const guint8 *p, guint32 len, char *ev, gsize cap) {
   return TRUE;
 }
 
+/* One `ice: ` line of stdout. */
+typedef struct {
+  NlTime time;
+  guint32 node, len; /* its node (trace id), its length */
+  const guint8 *p;
+} IceLine;
+
+/* The `ice: ` lines of stdout the trace keeps, in the order it keeps
+ * them: from the tally's copy of them when it made one, else read from
+ * the trace. */
+typedef struct {
+  const NlPathTally *pt;
+  guint i;
+  NlTraceIter it;
+} IceLines;
+
+static void ice_lines_init(IceLines *il, NlRun *r);
+static gboolean ice_lines_next(IceLines *il, IceLine *line);
+
 gboolean nl_run_ice_report(NlRun *r, const char *a, const char *b,
                            NlTime until, NlRunIceReport *out) {
   memset(out, 0, sizeof *out);
   NlTrace *t = nl_run_trace(r);
   guint32 na = nl_trace_intern(t, a), nb = nl_trace_intern(t, b);
   GPtrArray *names_b = g_ptr_array_new_with_free_func(g_free);
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
+  IceLines il;
+  IceLine l;
   char ev[32], v[128];
   /* First the names under which agents on @b reported. */
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p) && rec->time <= until) {
-    if (rec->kind != NL_TRACE_STDOUT || rec->node != nb ||
-        !ice_event(p, rec->len, ev, sizeof ev))
+  ice_lines_init(&il, r);
+  while (ice_lines_next(&il, &l) && l.time <= until) {
+    if (l.node != nb || !ice_event(l.p, l.len, ev, sizeof ev))
       continue;
-    field((const char *)p, rec->len, "name", v, sizeof v);
+    field((const char *)l.p, l.len, "name", v, sizeof v);
     if (v[0] != '\0' &&
         !g_ptr_array_find_with_equal_func(names_b, v, g_str_equal, NULL))
       g_ptr_array_add(names_b, g_strdup(v));
   }
   /* Then the last outcome an agent on @a reported about one of them (or
    * about no peer at all: "peer=-" when it never met one). */
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p) && rec->time <= until) {
-    if (rec->kind != NL_TRACE_STDOUT || rec->node != na ||
-        !ice_event(p, rec->len, ev, sizeof ev))
+  ice_lines_init(&il, r);
+  while (ice_lines_next(&il, &l) && l.time <= until) {
+    if (l.node != na || !ice_event(l.p, l.len, ev, sizeof ev))
       continue;
+    const guint8 *p = l.p;
     char peer[64];
-    field((const char *)p, rec->len, "peer", peer, sizeof peer);
+    field((const char *)p, l.len, "peer", peer, sizeof peer);
     gboolean about_b =
         strcmp(peer, "-") == 0 ||
         g_ptr_array_find_with_equal_func(names_b, peer, g_str_equal, NULL);
@@ -89,20 +106,19 @@ gboolean nl_run_ice_report(NlRun *r, const char *a, const char *b,
       continue;
     }
     out->outcome = o;
-    out->at = rec->time;
-    field((const char *)p, rec->len, "name", out->agent, sizeof out->agent);
+    out->at = l.time;
+    field((const char *)p, l.len, "name", out->agent, sizeof out->agent);
     g_strlcpy(out->peer, peer, sizeof out->peer);
-    field((const char *)p, rec->len, "path", v, sizeof v);
+    field((const char *)p, l.len, "path", v, sizeof v);
     out->relayed = strcmp(v, "relayed") == 0;
-    field((const char *)p, rec->len, "local", out->local, sizeof out->local);
-    field((const char *)p, rec->len, "remote", out->remote,
-          sizeof out->remote);
-    const char *why = g_strstr_len((const char *)p, rec->len, " -- ");
+    field((const char *)p, l.len, "local", out->local, sizeof out->local);
+    field((const char *)p, l.len, "remote", out->remote, sizeof out->remote);
+    const char *why = g_strstr_len((const char *)p, l.len, " -- ");
     out->why[0] = '\0';
     if (why != NULL)
       g_strlcpy(out->why, why + 4,
                 MIN(sizeof out->why,
-                    (gsize)((const char *)p + rec->len - (why + 4)) + 1));
+                    (gsize)((const char *)p + l.len - (why + 4)) + 1));
   }
   g_ptr_array_unref(names_b);
   return out->outcome >= NL_RUN_ICE_SELECTED;
@@ -224,7 +240,17 @@ struct NlPathTally {
   TallyEntry *entries;
   guint64 *keys; /* by entry: its key */
   guint n, cap;  /* entries used, allocated */
+  /* The `ice: ` lines of stdout (their texts one after another), when
+   * the trace keeps every one (nl__path_tally_new), or NULL. */
+  GArray *ice; /* of IceRec */
+  GString *ice_text;
 };
+
+typedef struct {
+  NlTime time;
+  guint32 node, len;
+  gsize at; /* in ice_text */
+} IceRec;
 
 /* Node ids and addresses are small and close together: mixed (a 64-bit
  * finalizer), so that they spread over the table. */
@@ -380,10 +406,75 @@ static NlPathTally *tally_new(void) {
   return pt;
 }
 
-NlPathTally *nl__path_tally_new(NlTrace *t) {
+#define ICE_PREFIX "ice: "
+#define ICE_PREFIX_LEN (sizeof ICE_PREFIX - 1)
+
+/* A copy of each `ice: ` line of stdout as the trace adds it. */
+static void on_stdout(void *data, const NlTraceRecord *rec, const guint8 *p) {
+  NlPathTally *pt = data;
+  if (rec->len < ICE_PREFIX_LEN || memcmp(p, ICE_PREFIX, ICE_PREFIX_LEN) != 0 ||
+      pt->ice == NULL)
+    return;
+  IceRec x = {rec->time, rec->node, rec->len, pt->ice_text->len};
+  g_string_append_len(pt->ice_text, (const char *)p, rec->len);
+  g_array_append_val(pt->ice, x);
+}
+
+/* on_stdout reads no source: it copies the lines the trace makes for its
+ * own reasons (keeps, or another listener reads), so that it changes
+ * nothing of what is made. */
+static gboolean no_sources(void *data, NlTraceKind kind, guint32 node,
+                           guint32 peer) {
+  return FALSE;
+}
+
+NlPathTally *nl__path_tally_new(NlTrace *t, gboolean keeps_ice_lines) {
   NlPathTally *pt = tally_new();
   nl_trace_listen(t, 1u << NL_TRACE_PKT_DELIVER, on_delivery, pt);
+  if (keeps_ice_lines) {
+    pt->ice = g_array_new(FALSE, FALSE, sizeof(IceRec));
+    pt->ice_text = g_string_new(NULL);
+    nl_trace_listen_sources(t, 1u << NL_TRACE_STDOUT, on_stdout, no_sources,
+                            pt);
+  }
   return pt;
+}
+
+static void ice_lines_init(IceLines *il, NlRun *r) {
+  const NlPathTally *pt = nl__run_path_tally(r);
+  il->pt = pt != NULL && pt->ice != NULL ? pt : NULL;
+  il->i = 0;
+  if (il->pt == NULL)
+    nl_trace_iter_init(&il->it, nl_run_trace(r));
+}
+
+static gboolean ice_lines_next(IceLines *il, IceLine *line) {
+  if (il->pt != NULL) {
+    if (il->i >= il->pt->ice->len)
+      return FALSE;
+    const IceRec *x = &g_array_index(il->pt->ice, IceRec, il->i++);
+    *line = (IceLine){x->time, x->node, x->len,
+                      (const guint8 *)il->pt->ice_text->str + x->at};
+    return TRUE;
+  }
+  const NlTraceRecord *rec;
+  const guint8 *p;
+  while (nl_trace_iter_next(&il->it, &rec, &p))
+    if (rec->kind == NL_TRACE_STDOUT && rec->len >= ICE_PREFIX_LEN &&
+        memcmp(p, ICE_PREFIX, ICE_PREFIX_LEN) == 0) {
+      *line = (IceLine){rec->time, rec->node, rec->len, p};
+      return TRUE;
+    }
+  return FALSE;
+}
+
+void nl__path_tally_forget_ice_lines(NlPathTally *pt) {
+  if (pt->ice == NULL)
+    return;
+  g_array_free(pt->ice, TRUE);
+  g_string_free(pt->ice_text, TRUE);
+  pt->ice = NULL;
+  pt->ice_text = NULL;
 }
 
 void nl__path_tally_free(NlPathTally *pt) {
@@ -393,6 +484,7 @@ void nl__path_tally_free(NlPathTally *pt) {
   g_aligned_free(pt->entries);
   g_free(pt->keys);
   g_free(pt->last);
+  nl__path_tally_forget_ice_lines(pt);
   g_free(pt);
 }
 
@@ -590,22 +682,21 @@ void nl_run_report_paths(NlRun *r, GString *out) {
   GHashTable *host_of = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                               g_free);
   GPtrArray *reports = g_ptr_array_new_with_free_func(g_free);
-  NlTraceIter it;
-  const NlTraceRecord *rec;
-  const guint8 *p;
+  IceLines il;
+  IceLine l;
   char ev[32], name[64], peer[64];
-  nl_trace_iter_init(&it, t);
-  while (nl_trace_iter_next(&it, &rec, &p)) {
-    if (rec->kind != NL_TRACE_STDOUT || !ice_event(p, rec->len, ev, sizeof ev))
+  ice_lines_init(&il, r);
+  while (ice_lines_next(&il, &l)) {
+    if (!ice_event(l.p, l.len, ev, sizeof ev))
       continue;
-    field((const char *)p, rec->len, "name", name, sizeof name);
+    field((const char *)l.p, l.len, "name", name, sizeof name);
     if (name[0] != '\0' && !g_hash_table_contains(host_of, name))
       g_hash_table_insert(host_of, g_strdup(name),
-                          g_strdup(nl_trace_name(t, rec->node)));
+                          g_strdup(nl_trace_name(t, l.node)));
     if (strcmp(ev, "selected") != 0)
       continue;
-    field((const char *)p, rec->len, "peer", peer, sizeof peer);
-    g_ptr_array_add(reports, g_strdup(nl_trace_name(t, rec->node)));
+    field((const char *)l.p, l.len, "peer", peer, sizeof peer);
+    g_ptr_array_add(reports, g_strdup(nl_trace_name(t, l.node)));
     g_ptr_array_add(reports, g_strdup(peer));
   }
   GPtrArray *pairs = g_ptr_array_new_with_free_func(g_free);

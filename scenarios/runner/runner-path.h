@@ -91,10 +91,16 @@ void nl__run_path_bytes_in(const NlScenario *s, NlTrace *t, const char *a,
 /* For runner.c: the tally nl_run_path_bytes reads, by delivering node,
  * source address and kind of datagram (bounded by the pairs that talk,
  * not by the packets), listening to @t from now on: made before anything
- * is recorded. */
+ * is recorded.  With @keeps_ice_lines (TRUE only when @t keeps every
+ * stdout line that starts with "ice: ": its mask keeps stdout, and a
+ * filter, if any, keeps those lines), it also keeps a copy of those
+ * lines, which the ICE reports then read instead of the whole trace. */
 typedef struct NlPathTally NlPathTally;
-NlPathTally *nl__path_tally_new(NlTrace *t);
+NlPathTally *nl__path_tally_new(NlTrace *t, gboolean keeps_ice_lines);
 void nl__path_tally_free(NlPathTally *pt);
+/* For tests: drops the tally's copy of the `ice: ` lines, so that the ICE
+ * reports read the trace, as without one. */
+void nl__path_tally_forget_ice_lines(NlPathTally *pt);
 NlPathTally *nl__run_path_tally(const NlRun *r);
 
 /* runner.c's address ownership rules, shared with the path reader. */

@@ -661,7 +661,11 @@ NlRun *nl_run_new(const NlScenario *s, const NlRunOptions *opts,
   r->expects = g_ptr_array_new();
   /* Before anything is recorded: the expectations read every record. */
   r->index = nl__expect_index_new(r);
-  r->tally = nl__path_tally_new(nl_world_trace(r->world));
+  /* The trace keeps every "ice: " line of stdout when its mask keeps
+   * stdout (keep_line keeps them all): the path reports read their copy. */
+  uint64_t mask = opts ? opts->trace_mask : 0;
+  r->tally = nl__path_tally_new(nl_world_trace(r->world),
+                                mask == 0 || ((mask >> NL_TRACE_STDOUT) & 1));
   if (opts && opts->output_unshown) {
     NlTrace *t = nl_world_trace(r->world);
     nl_trace_keep_only(t, (1u << NL_TRACE_STDOUT) | (1u << NL_TRACE_STDERR),
