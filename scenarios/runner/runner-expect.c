@@ -146,12 +146,24 @@ static void leaf_free(gpointer p) {
   g_free(l);
 }
 
+/* A new entry for @name (transfer full: the table's key). */
+static Entry *entry_insert(NlExpectIndex *ix, char *name) {
+  Entry *e = g_new0(Entry, 1);
+  g_hash_table_insert(ix->entries, name, e);
+  return e;
+}
+
 static Entry *entry_named(NlExpectIndex *ix, const char *name) {
   Entry *e = g_hash_table_lookup(ix->entries, name);
-  if (e == NULL) {
-    e = g_new0(Entry, 1);
-    g_hash_table_insert(ix->entries, g_strdup(name), e);
-  }
+  return e != NULL ? e : entry_insert(ix, g_strdup(name));
+}
+
+/* entry_named, @name given (transfer full). */
+static Entry *entry_named_take(NlExpectIndex *ix, char *name) {
+  Entry *e = g_hash_table_lookup(ix->entries, name);
+  if (e == NULL)
+    return entry_insert(ix, name);
+  g_free(name);
   return e;
 }
 
@@ -218,9 +230,9 @@ static uint64_t add_leaf(NlExpectIndex *ix, const NlScnExpect *x) {
     return 0;
   l->node = entry_named(ix, x->node);
   if (x->program != NULL) {
-    char *pname = g_strdup_printf("%s/%s", x->node, x->program);
-    Entry *pe = entry_named(ix, pname);
-    g_free(pname);
+    /* (g_strconcat: a thousand copies of a group are a thousand names.) */
+    Entry *pe =
+        entry_named_take(ix, g_strconcat(x->node, "/", x->program, NULL));
     if (pe->proc == NULL) {
       pe->proc = g_new0(ProcState, 1);
       pe->proc->node = pe->proc_node = l->node;
