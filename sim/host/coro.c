@@ -506,7 +506,9 @@ NL_NO_ASAN G_GNUC_NORETURN static void finish(NlCoro *c, NlCoroEnd why,
   abort();
 }
 
-void nl__coro_start(NlCoro *c) {
+/* Called from the switch's assembly alone (coro-switch-x86_64.c): used,
+ * so that link-time optimisation keeps it. */
+__attribute__((used)) void nl__coro_start(NlCoro *c) {
   asan_finish(NULL, &c->asan_back_lo, &c->asan_back_size);
   c->fn(c->arg);
   finish(c, NL_CORO_END_RETURNED, 0, NULL, NULL);
