@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+
+#include "sim/host/loader.h"
 #include "test-run-util.h"
 
 static char *prog(const char *name) {
@@ -142,9 +145,33 @@ static void test_stdio_trace_is_deterministic(void **state) {
   g_free(s);
 }
 
+/* A program's destructors run once, when its object is unloaded, outside
+ * any process: one that runs before the shim's own destructor writes
+ * through the shim's streams, which answer outside a process (ENOSYS); one
+ * that runs after it (priority 101, as gcov's) finds natlab's closed
+ * streams (EBADF), not the shim's FILEs freed (a write into freed memory:
+ * a -fprofile-generate build's programs corrupted natlab's heap). */
+static void test_stdio_destructors_after_the_last_process(void **state) {
+  char *s = prog("dtor");
+  GError *error = NULL;
+  NlProgram *p = nl_loader_open(s, TRUE, &error);
+  g_assert_no_error(error);
+  int results[4] = {7, 7, 7, 7};
+  int **slot = nl_loader_symbol(p, "dtor_results");
+  assert_non_null(slot);
+  *slot = results;
+  nl_loader_close(p);
+  assert_int_equal(results[0], -1);
+  assert_int_equal(results[1], ENOSYS);
+  assert_int_equal(results[2], -1);
+  assert_int_equal(results[3], EBADF);
+  g_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stdio_lines_as_the_program_wrote_them),
+      cmocka_unit_test(test_stdio_destructors_after_the_last_process),
       cmocka_unit_test(test_stdio_expect_reads_line_up_to_nul),
       cmocka_unit_test(test_stdio_null_format_crashes),
       cmocka_unit_test(test_stdio_unread_lines_counted_and_prefix_kept),

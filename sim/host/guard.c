@@ -97,6 +97,12 @@ static int crash_index(int signo) {
   return -1;
 }
 
+static volatile sig_atomic_t guard_dying;
+
+NL_NO_ASAN gboolean nl__guard_dying(void) {
+  return guard_dying != 0;
+}
+
 /* Hands a signal that is not a coroutine's to whoever had it before. */
 NL_NO_ASAN static void chain(const struct sigaction *old, int signo,
                              siginfo_t *si, void *uc) {
@@ -115,6 +121,7 @@ NL_NO_ASAN static void chain(const struct sigaction *old, int signo,
   /* Default action.  A fault made by the kernel happens again when we
    * return; a signal sent by kill/raise, or a trap (which resumes after
    * the trapping instruction), must be sent again. */
+  guard_dying = 1;
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;

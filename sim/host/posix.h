@@ -65,6 +65,10 @@ NL_POSIX_API __attribute__((noreturn)) void nl_posix_pthread_exit(void *ret);
 NL_POSIX_API int nl_posix_posix_memalign(void **p, size_t align, size_t n);
 /* Reports a call a program made that natlab does not answer. */
 NL_POSIX_API int nl_posix_unsupported(const char *name);
+/* A stream for code of a program that runs after its shim closed its
+ * own (a late destructor at unload): reads see end of file, writes fail
+ * with EBADF, as a closed descriptor's.  Made once, kept to the end. */
+NL_POSIX_API FILE *nl_posix_closed_stream(int fd);
 /* atexit() for the calling process: run by exit(), in reverse order. */
 NL_POSIX_API int nl_posix_atexit(void (*fn)(void));
 /* The current program's name (argv[0]) for err()/warn(). */

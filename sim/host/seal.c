@@ -500,7 +500,7 @@ NL_NO_ASAN static void sigsys_handler(int signo, siginfo_t *si, void *ucv) {
     nl__coro_kill_current(NL_CORO_END_CRASHED, SIGSYS, NULL,
                           (void *)REG_PC(uc));
   }
-  if (seal.loading > 0) {
+  if (seal.loading > 0 && !nl__guard_dying()) {
     /* A program's constructor or destructor: nothing to end. */
     seal.last_rule = r;
     seal.last_nr = nr;

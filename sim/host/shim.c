@@ -243,12 +243,19 @@ void nl__shim_end(void **std) {
   stderr = std_files[2];
 }
 
-__attribute__((destructor)) static void nl_shim_fini(void) {
+/* Unloading: after the program's own destructors (priority 101 runs after
+ * the default ones).  Code that runs later still (a destructor of priority
+ * 101 or lower, gcov's at unload) finds streams that stay valid: natlab's
+ * closed ones (nl_posix_closed_stream), not freed FILEs. */
+__attribute__((destructor(101))) static void nl_shim_fini(void) {
   for (int i = 0; i < 3; i++)
     if (std_files[i] != NULL) {
       _IO_fclose(std_files[i]);
       std_files[i] = NULL;
     }
+  stdin = nl_posix_closed_stream(0);
+  stdout = nl_posix_closed_stream(1);
+  stderr = nl_posix_closed_stream(2);
 }
 
 /* glibc's headers name this __isoc99_scanf at the assembly level. */
