@@ -121,7 +121,6 @@ NL_NO_ASAN static void chain(const struct sigaction *old, int signo,
   /* Default action.  A fault made by the kernel happens again when we
    * return; a signal sent by kill/raise, or a trap (which resumes after
    * the trapping instruction), must be sent again. */
-  guard_dying = 1;
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
@@ -169,6 +168,7 @@ NL_NO_ASAN static void crash_handler(int signo, siginfo_t *si, void *uc) {
   }
   int i = crash_index(signo);
   g_assert(i >= 0);
+  guard_dying = 1; /* natlab's own: its default action, or a sanitizer's */
   chain(&guard.old[i], signo, si, uc);
 }
 

@@ -120,8 +120,9 @@ uint64_t nl_guard_watchdog_checks(void);
  * a coroutine had better not be cut short.  Async-signal-safe. */
 gboolean nl__guard_pc_in_runtime(uintptr_t pc);
 
-/* TRUE once a crash signal of natlab's own (no coroutine's) is being given
- * its default action: what natlab calls from then on is natlab's, even
+/* TRUE once a crash signal of natlab's own (no coroutine's) is handed on
+ * (to its default action, or to a sanitizer's handler, which reports and
+ * exits): what natlab calls from then on is natlab's, even
  * while a program's object is being unloaded (the seal lets it through,
  * so natlab dies of the signal rather than taking it again and again).
  * Async-signal-safe. */
