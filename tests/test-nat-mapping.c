@@ -349,6 +349,39 @@ static uint16_t zero_sum_tail(uint32_t src, uint16_t sport, uint32_t dst,
   return (uint16_t)((0xffffu - sum) % 0xffffu);
 }
 
+/* The checksum tests' addresses: external ones and inside hosts whose
+ * 16-bit halves go from 0xffff to 0 and back. */
+#define N_CHECKSUM_ADDRS 3
+static void checksum_exts(uint32_t out[N_CHECKSUM_ADDRS]) {
+  out[0] = A("203.0.113.1");
+  out[1] = A("0.0.113.1");
+  out[2] = A("255.255.0.1");
+}
+
+/* The @k-th flow of a checksum test: an inside host and port, a remote
+ * address (now and then 255.255.255.254) and a port other than 0, from
+ * the xorshift state @x. */
+typedef struct {
+  uint32_t h, r;
+  uint16_t hport, rport;
+} Flow;
+
+static Flow next_flow(guint k, uint64_t *x) {
+  *x ^= *x << 13;
+  *x ^= *x >> 7;
+  *x ^= *x << 17;
+  Flow f;
+  static const char *const ins[N_CHECKSUM_ADDRS] = {
+      "10.0.0.5", "255.255.0.5", "0.0.255.255"};
+  f.h = A(ins[k % N_CHECKSUM_ADDRS]);
+  f.hport = (uint16_t)(1024 + k);
+  f.r = k % 5 == 0 ? A("255.255.255.254") : (uint32_t)*x;
+  f.rport = (uint16_t)(*x >> 32);
+  if (f.rport == 0)
+    f.rport = 1;
+  return f;
+}
+
 /* The NAT updates the UDP checksum incrementally (RFC 1624): the bytes are
  * those of the datagram built anew with the new endpoint, whatever the
  * values, both ways; among them the checksums that sum to zero (0xffff on
@@ -358,23 +391,16 @@ static uint16_t zero_sum_tail(uint32_t src, uint16_t sport, uint32_t dst,
 static void test_nat_udp_checksum_as_built_anew(void **state) {
   (void)state;
   NlNatBehaviour b = behaviour("full-cone", NULL);
-  const uint32_t exts[] = {A("203.0.113.1"), A("0.0.113.1"),
-                           A("255.255.0.1")};
-  const uint32_t ins[] = {A("10.0.0.5"), A("255.255.0.5"), A("0.0.255.255")};
+  uint32_t exts[N_CHECKSUM_ADDRS];
+  checksum_exts(exts);
   uint64_t x = 0x9e3779b97f4a7c15ull;
-  for (guint ei = 0; ei < G_N_ELEMENTS(exts); ei++) {
+  for (guint ei = 0; ei < N_CHECKSUM_ADDRS; ei++) {
     Env env;
     env_init_n(&env, &b, &exts[ei], 1, "nat");
     for (guint k = 0; k < 600; k++) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      uint32_t h = ins[k % G_N_ELEMENTS(ins)];
-      uint16_t hport = (uint16_t)(1024 + k);
-      uint32_t r = k % 5 == 0 ? A("255.255.255.254") : (uint32_t)x;
-      uint16_t rport = (uint16_t)(x >> 32);
-      if (rport == 0)
-        rport = 1;
+      Flow fl = next_flow(k, &x);
+      uint32_t h = fl.h, r = fl.r;
+      uint16_t hport = fl.hport, rport = fl.rport;
       guint mode = k % 3; /* random tail, zero sum before, zero sum after */
       uint16_t tail = (uint16_t)(x >> 48);
       if (mode == 1)
@@ -416,23 +442,18 @@ static void test_nat_udp_checksum_as_built_anew(void **state) {
 static void test_nat_tcp_checksum_as_built_anew(void **state) {
   (void)state;
   NlNatBehaviour b = behaviour("port-restricted-cone", NULL);
-  const uint32_t exts[] = {A("203.0.113.1"), A("0.0.113.1"),
-                           A("255.255.0.1")};
-  const uint32_t ins[] = {A("10.0.0.5"), A("255.255.0.5"), A("0.0.255.255")};
   static const uint8_t flags[] = {NL_TCP_SYN, NL_TCP_ACK,
                                   NL_TCP_ACK | NL_TCP_PSH};
+  uint32_t exts[N_CHECKSUM_ADDRS];
+  checksum_exts(exts);
   uint64_t x = 0x2545f4914f6cdd1dull;
-  for (guint ei = 0; ei < G_N_ELEMENTS(exts); ei++) {
+  for (guint ei = 0; ei < N_CHECKSUM_ADDRS; ei++) {
     Env env;
     env_init_n(&env, &b, &exts[ei], 1, "nat");
     for (guint k = 0; k < 300; k++) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      uint32_t h = ins[k % G_N_ELEMENTS(ins)];
-      uint16_t hport = (uint16_t)(1024 + k);
-      uint32_t r = k % 5 == 0 ? A("255.255.255.254") : (uint32_t)x;
-      uint16_t rport = (uint16_t)(x >> 32) | 1;
+      Flow fl = next_flow(k, &x);
+      uint32_t h = fl.h, r = fl.r;
+      uint16_t hport = fl.hport, rport = fl.rport;
       guint8 want[64];
       for (guint f = 0; f < G_N_ELEMENTS(flags); f++) {
         /* Out (the external port is the inside one: preserved). */
