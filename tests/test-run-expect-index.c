@@ -318,6 +318,24 @@ static void test_ice_reports_from_their_lines_are_the_trace(void **state) {
   g_free(path);
 }
 
+/* A LAN with an echo server at 10.0.0.1, run for a second. */
+static GString *echo_lan(void) {
+  return g_string_new("duration 1s\n"
+                      "network lan 10.0.0.0/24\n"
+                      "host server\n"
+                      "  link lan 10.0.0.1\n"
+                      "  run udp-echo-server 7\n");
+}
+
+/* Host @name at 10.0.0.@octet, sending the server "hello" three times. */
+static void add_echo_client(GString *s, const char *name, guint octet) {
+  g_string_append_printf(s,
+                         "host %s\n"
+                         "  link lan 10.0.0.%u\n"
+                         "  run udp-echo-client 10.0.0.1 7 hello 3 10\n",
+                         name, octet);
+}
+
 /* A thousand expectations, and a group of a thousand copies, over a
  * thousand programs: each gets its own result. */
 static void test_thousand_expectations_each_their_own(void **state) {
@@ -372,14 +390,8 @@ static void test_text_found_anywhere_in_a_line(void **state) {
       {"lo", TRUE},
       {"", TRUE},
   };
-  GString *s = g_string_new("duration 1s\n"
-                            "network lan 10.0.0.0/24\n"
-                            "host server\n"
-                            "  link lan 10.0.0.1\n"
-                            "  run udp-echo-server 7\n"
-                            "host c\n"
-                            "  link lan 10.0.0.2\n"
-                            "  run udp-echo-client 10.0.0.1 7 hello 3 10\n");
+  GString *s = echo_lan();
+  add_echo_client(s, "c", 2);
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
     g_string_append_printf(s, "expect stdout c/udp-echo-client contains \"%s\"\n",
                            cases[i].text);
@@ -416,18 +428,15 @@ static void test_one_text_found_anywhere_in_a_line(void **state) {
       {"stdout", "", TRUE},
       {"stderr", "echo", FALSE},
   };
-  GString *s = g_string_new("duration 1s\n"
-                            "network lan 10.0.0.0/24\n"
-                            "host server\n"
-                            "  link lan 10.0.0.1\n"
-                            "  run udp-echo-server 7\n");
-  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+  GString *s = echo_lan();
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *name = g_strdup_printf("c%u", i);
+    add_echo_client(s, name, 10 + i);
     g_string_append_printf(s,
-                           "host c%u\n"
-                           "  link lan 10.0.0.%u\n"
-                           "  run udp-echo-client 10.0.0.1 7 hello 3 10\n"
                            "expect %s c%u/udp-echo-client contains \"%s\"\n",
-                           i, 10 + i, cases[i].stream, i, cases[i].text);
+                           cases[i].stream, i, cases[i].text);
+    g_free(name);
+  }
   TestRun *r = test_run("one.nlab", s->str);
   char *res = results(r);
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -467,21 +476,18 @@ static void test_last_text_left_found_on_its_line(void **state) {
       /* The one left seen on the same line as the first. */
       {"echo: ", "stdout", "hello", TRUE},
   };
-  GString *s = g_string_new("duration 1s\n"
-                            "network lan 10.0.0.0/24\n"
-                            "host server\n"
-                            "  link lan 10.0.0.1\n"
-                            "  run udp-echo-server 7\n");
-  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+  GString *s = echo_lan();
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *name = g_strdup_printf("c%u", i);
+    add_echo_client(s, name, 10 + i);
     g_string_append_printf(s,
-                           "host c%u\n"
-                           "  link lan 10.0.0.%u\n"
-                           "  run udp-echo-client 10.0.0.1 7 hello 3 10\n"
                            "expect stdout c%u/udp-echo-client contains \"%s\"\n"
                            "expect %s c%u/udp-echo-client contains \"%s\"\n"
                            "expect %s c%u/udp-echo-client lacks \"%s\"\n",
-                           i, 10 + i, i, cases[i].first, cases[i].stream, i,
+                           i, cases[i].first, cases[i].stream, i,
                            cases[i].left, cases[i].stream, i, cases[i].left);
+    g_free(name);
+  }
   TestRun *r = test_run("left.nlab", s->str);
   char *res = results(r);
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
