@@ -20,7 +20,7 @@ void nl__run_host_facts(NlNode *node, const NlScnNode *sn) {
     nl_facts_host_set_timezone(node, sn->timezone);
   if (sn->nofile != 0)
     nl_facts_host_set_nofile(node, sn->nofile);
-  char **env = strv_of(sn->env);
+  char **env = sn->env->len > 0 ? strv_of(sn->env) : NULL;
   nl_facts_host_set_env(node, (const char *const *)env);
   g_strfreev(env);
 }

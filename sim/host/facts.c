@@ -118,8 +118,12 @@ void nl__facts_host_free(NlHostStack *h) {
   g_strfreev(h->facts.env_base);
 }
 
-/* What every process of @h starts with before its run's env=. */
+/* What every process of @h starts with before its run's env=: the
+ * defaults themselves while the host sets none (no copy for each of a
+ * thousand hosts; nl__facts_env_plan only reads it). */
 static char **host_env(NlHostStack *h) {
+  if (h->facts.env == NULL)
+    return (char **)default_env;
   if (h->facts.env_base == NULL)
     h->facts.env_base = env_merge((char **)default_env,
                                   (const char *const *)h->facts.env);
@@ -139,6 +143,8 @@ gboolean nl_facts_host_set_timezone(NlNode *node, const char *zone) {
 
 void nl_facts_host_set_env(NlNode *node, const char *const *env) {
   NlHostStack *h = nl__host_stack(node);
+  if (env == NULL || env[0] == NULL)
+    return; /* (the stack made all the same: a host's facts live there) */
   char **merged = env_merge(h->facts.env, env);
   g_strfreev(h->facts.env);
   h->facts.env = merged;
@@ -261,7 +267,8 @@ void nl__facts_proc_init(NlProc *p) {
   rlimits_init(p);
   locale_reset(p);
   p->facts.dumpable = 1;
-  char *name = g_strdup_printf("urandom:%s/%s", nl_node_name(h->node), p->name);
+  char *name = g_strconcat("urandom:", nl_node_name(h->node), "/", p->name,
+                           NULL); /* (not printf: a world spawns thousands) */
   nl_rand_init(&p->facts.urandom, nl_world_seed(h->world), name);
   g_free(name);
   /* The program's state section, if it was built with the shim. */
