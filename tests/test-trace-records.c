@@ -1006,6 +1006,17 @@ static void test_trace_vformat_formats_sharing_slots(void **state) {
   }
 }
 
+/* Where the trace reads no word past a string's NUL (under AddressSanitizer,
+ * or big-endian: sim/core/trace.c, LITERAL_WORDS), it leaves every line
+ * "not known" (one_line FALSE, unread length -1), the answer that is always
+ * safe: these tests expect the fast path's answers, or that one there. */
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN && !defined(__SANITIZE_ADDRESS__)
+#define FAST_LINES 1
+#else
+#define FAST_LINES 0
+#endif
+#define UNREAD(n) (FAST_LINES ? (n) : -1)
+
 static int vformat_line(char *out, gsize cap, gboolean *one_line,
                         const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 static int vformat_line(char *out, gsize cap, gboolean *one_line,
@@ -1062,7 +1073,7 @@ static void test_trace_vformat_line_knows_one_line(void **state) {
         int m = g_snprintf(want, sizeof want, "x%sy\n", s);
         assert_int_equal(n, m);
         assert_string_equal(got, want);
-        assert_int_equal(one, nl < 0);
+        assert_int_equal(one, FAST_LINES && nl < 0);
         /* Without the newline in the format: never one line. */
         one = 2;
         n = vformat_line(got, sizeof got, &one, "x%s", s);
@@ -1076,12 +1087,12 @@ static void test_trace_vformat_line_knows_one_line(void **state) {
   assert_string_equal(got, "a\nb\n");
   assert_false(one);
   assert_int_equal(vformat_line(got, sizeof got, &one, "a%cb\n", 'c'), 4);
-  assert_true(one);
+  assert_int_equal(one, FAST_LINES);
   assert_int_equal(
       vformat_line(got, sizeof got, &one, "%s %d\n", (const char *)NULL, -5),
       10);
   assert_string_equal(got, "(null) -5\n");
-  assert_true(one);
+  assert_int_equal(one, FAST_LINES);
   assert_int_equal(vformat_line(got, sizeof got, &one, "a\nb%d\n", 1), 5);
   assert_false(one);
   assert_int_equal(vformat_line(got, sizeof got, &one, "%d\n\n", 1), 3);
@@ -1111,25 +1122,25 @@ static void test_trace_vformat_unread_only_lines_not_kept(void **state) {
                        prefix = NL_TRACE_READERS_PREFIX;
   assert_int_equal(vformat_unread(t, none, "received %zd from %s:%d\n",
                                   (ssize_t)-100, "10.0.0.1", 65535),
-                   (int)strlen("received -100 from 10.0.0.1:65535\n"));
+                   UNREAD((int)strlen("received -100 from 10.0.0.1:65535\n")));
   assert_int_equal(vformat_unread(t, prefix, "received %zd from %s:%d\n",
                                   (ssize_t)-100, "10.0.0.1", 65535),
-                   (int)strlen("received -100 from 10.0.0.1:65535\n"));
-  assert_int_equal(vformat_unread(t, none, "a\nice: %d\n", 7), 9);
+                   UNREAD((int)strlen("received -100 from 10.0.0.1:65535\n")));
+  assert_int_equal(vformat_unread(t, none, "a\nice: %d\n", 7), UNREAD(9));
   assert_int_equal(vformat_unread(t, prefix, "a\nice: %d\n", 7), -1);
   assert_int_equal(vformat_unread(t, none, "open %d", 7), -1);
   assert_int_equal(vformat_unread(t, prefix, "open %d", 7), -1);
   assert_int_equal(vformat_unread(t, prefix, "ice: %d\n", 7), -1);
   assert_int_equal(vformat_unread(t, prefix, "ic%d\n", 7), -1);
   assert_int_equal(vformat_unread(t, prefix, "%s\n", "nice"), -1);
-  assert_int_equal(vformat_unread(t, prefix, "ace: %c\n", 'x'), 7);
+  assert_int_equal(vformat_unread(t, prefix, "ace: %c\n", 'x'), UNREAD(7));
   assert_int_equal(vformat_unread(t, prefix, "ace: %c\n", '\n'), -1);
   assert_int_equal(vformat_unread(t, none, "%5d\n", 7), -1);
   /* Every conversion and length modifier counted as printf writes it,
    * at 0, 9, 10 and each type's extremes. */
 #define SAME_LEN(...)                                                          \
   assert_int_equal(vformat_unread(t, none, __VA_ARGS__),                       \
-                   g_snprintf(NULL, 0, __VA_ARGS__))
+                   UNREAD(g_snprintf(NULL, 0, __VA_ARGS__)))
   static const long long sv[] = {0, 9, 10, -1, -10, G_MININT, G_MAXINT};
   for (gsize i = 0; i < G_N_ELEMENTS(sv); i++) {
     SAME_LEN("%d %i\n", (int)sv[i], (int)sv[i]);
@@ -1154,8 +1165,9 @@ static void test_trace_vformat_unread_only_lines_not_kept(void **state) {
         char *s = room + at;
         fill_string(s, len, nl);
         assert_int_equal(vformat_unread(t, prefix, "text %sy\n", s),
-                         nl < 0 ? len + 7 : -1);
-        assert_int_equal(vformat_unread(t, none, "text %sy\n", s), len + 7);
+                         UNREAD(nl < 0 ? len + 7 : -1));
+        assert_int_equal(vformat_unread(t, none, "text %sy\n", s),
+                         UNREAD(len + 7));
       }
     }
   }
