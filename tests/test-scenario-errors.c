@@ -320,6 +320,34 @@ static const BadCase cases[] = {
      "2:8",
      E(SYNTAX),
      "unknown host option \"fast\""},
+    /* Each kind of node names its own usage (a table, not made per line). */
+    {"host without a name",
+     NET "host\n",
+     {0},
+     "2:6",
+     E(SYNTAX),
+     "expected a host name (usage: host NAME [timezone=ZONE] [nofile=N])"},
+    {"router without a name",
+     NET "router\n",
+     {0},
+     "2:8",
+     E(SYNTAX),
+     "expected a router name (usage: router NAME [timezone=ZONE] "
+     "[nofile=N])"},
+    {"nat without a name",
+     NET "nat\n",
+     {0},
+     "2:5",
+     E(SYNTAX),
+     "expected a nat name (usage: nat NAME preset=PRESET "
+     "[FIELD=VALUE...])"},
+    {"firewall with a bare word",
+     NET "firewall f bogus\n",
+     {0},
+     "2:12",
+     E(SYNTAX),
+     "got \"bogus\" (usage: firewall NAME [preset=PRESET] "
+     "[FIELD=VALUE...])"},
 
     /* Duplicates and conflicts. */
     {"duplicate host",

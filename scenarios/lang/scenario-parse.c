@@ -743,18 +743,25 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
     if (strcmp(l->tok[0].text, nl_scn_node_kind_name((NlScnNodeKind)k)) == 0)
       kind = (NlScnNodeKind)k;
   gboolean natlike = kind == NL_SCN_NODE_NAT || kind == NL_SCN_NODE_FIREWALL;
-  /* (g_strconcat: a thousand hosts' lines each make these) */
-  char *usage =
-      natlike ? g_strconcat(l->tok[0].text, " NAME",
-                            kind == NL_SCN_NODE_NAT ? " preset=PRESET"
-                                                    : " [preset=PRESET]",
-                            " [FIELD=VALUE...]", NULL)
-              : g_strconcat(l->tok[0].text,
-                            " NAME [timezone=ZONE] [nofile=N]", NULL);
-  char *what = g_strconcat("a ", l->tok[0].text, " name", NULL);
-  gboolean ok =
-      get_name(p, l, 1, what, usage) && claim_name(p, l, 1, l->tok[0].text);
-  g_free(what);
+  /* (constants, not made per line: a thousand hosts' lines name them) */
+  static const char *const usages[NL_SCN_N_NODE_KINDS] = {
+      [NL_SCN_NODE_HOST] = "host NAME [timezone=ZONE] [nofile=N]",
+      [NL_SCN_NODE_ROUTER] = "router NAME [timezone=ZONE] [nofile=N]",
+      [NL_SCN_NODE_NAT] = "nat NAME preset=PRESET [FIELD=VALUE...]",
+      [NL_SCN_NODE_FIREWALL] =
+          "firewall NAME [preset=PRESET] [FIELD=VALUE...]",
+  };
+  static const char *const whats[NL_SCN_N_NODE_KINDS] = {
+      [NL_SCN_NODE_HOST] = "a host name",
+      [NL_SCN_NODE_ROUTER] = "a router name",
+      [NL_SCN_NODE_NAT] = "a nat name",
+      [NL_SCN_NODE_FIREWALL] = "a firewall name",
+  };
+  /* (the statement table calls this for the kinds' words alone) */
+  g_assert(strcmp(l->tok[0].text, nl_scn_node_kind_name(kind)) == 0);
+  const char *usage = usages[kind];
+  gboolean ok = get_name(p, l, 1, whats[kind], usage) &&
+                claim_name(p, l, 1, l->tok[0].text);
   if (!ok)
     goto out;
   NlScnNode *n = g_new0(NlScnNode, 1);
@@ -842,7 +849,6 @@ static gboolean stmt_node(NlScnParser *p, NlScnLine *l) {
     n->preset_loc = tok_loc(l, &l->tok[0]);
   }
 out:
-  g_free(usage);
   return ok;
 }
 
@@ -1462,9 +1468,9 @@ static gboolean parse_expect(NlScnParser *p, NlScnLine *l, guint i, NlTime at) {
     return FALSE;
   const char *w = l->tok[i + 1].text;
   int kind = -1;
-  for (int k = 0; expect_words[k] != NULL; k++)
+  for (int k = 0; kind < 0 && expect_words[k] != NULL; k++)
     if (strcmp(w, expect_words[k]) == 0)
-      kind = k;
+      kind = k; /* (the words differ: the first is the one) */
   if (kind < 0) {
     const char *near = nl__scn_suggest(w, expect_words);
     char *all = g_strjoinv(", ", (char **)expect_words);
