@@ -97,6 +97,46 @@ static void test_stdio_null_format_crashes(void **state) {
   g_free(s);
 }
 
+/* atexit(): a process's handlers run when it exits or its main returns,
+ * the last registered first, and once; processes that register none
+ * (two at once on one host beside them) end as they would. */
+static void test_stdio_atexit_handlers_run_last_first(void **state) {
+  char *s = prog("stdio");
+  char *text = g_strdup_printf(
+      "duration 1s\nhost a\n  run name=r %s atexit-return\n"
+      "  run name=e %s atexit-exit\n  run name=n %s\n",
+      s, s, s);
+  TestRun *r = test_run("s.nlab", text);
+  const char *procs[] = {"r", "e"};
+  for (guint i = 0; i < G_N_ELEMENTS(procs); i++) {
+    char *main_ends = g_strdup_printf("stdout [a/%s] atexit: main ends",
+                                      procs[i]);
+    char *second = g_strdup_printf("stdout [a/%s] atexit: second registered",
+                                   procs[i]);
+    char *first = g_strdup_printf("stdout [a/%s] atexit: first registered",
+                                  procs[i]);
+    const char *m = strstr(r->text, main_ends);
+    const char *b = strstr(r->text, second);
+    const char *f = strstr(r->text, first);
+    assert_non_null(m);
+    assert_non_null(b);
+    assert_non_null(f);
+    assert_true(m < b && b < f);
+    assert_int_equal(test_count_lines(r->text, second, NULL), 1);
+    assert_int_equal(test_count_lines(r->text, first, NULL), 1);
+    g_free(main_ends);
+    g_free(second);
+    g_free(first);
+  }
+  assert_int_equal(test_count_lines(r->text, "a/r]", " exit 4", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "a/e]", " exit 3", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "a/n]", " exit 0", NULL), 1);
+  assert_int_equal(test_count_lines(r->text, "[a/n] atexit", NULL), 0);
+  test_run_free(r);
+  g_free(text);
+  g_free(s);
+}
+
 /* The same run twice: the same trace, byte for byte. */
 /* natlab run -q keeps only the lines of programs an expectation reads,
  * and lines starting "ice: ": printf makes no text for the others (it
@@ -174,6 +214,7 @@ int main(void) {
       cmocka_unit_test(test_stdio_destructors_after_the_last_process),
       cmocka_unit_test(test_stdio_expect_reads_line_up_to_nul),
       cmocka_unit_test(test_stdio_null_format_crashes),
+      cmocka_unit_test(test_stdio_atexit_handlers_run_last_first),
       cmocka_unit_test(test_stdio_unread_lines_counted_and_prefix_kept),
       cmocka_unit_test(test_stdio_trace_is_deterministic),
   };

@@ -406,7 +406,8 @@ struct NlProc {
   /* wait channel -> GPtrArray of NlThread (NULL: no wait yet) */
   GHashTable *chans;
   gboolean sigpipe_ignored;
-  GPtrArray *atexit_fns; /* void (*)(void), registration order */
+  GPtrArray *atexit_fns; /* void (*)(void), registration order; NULL
+                         * until the first (most programs register none) */
   /* pthread keys (posix-confine.c): in use, by key; and the values, by
    * (thread id << 16 | key).  NULL until the first key. */
   GArray *keys;

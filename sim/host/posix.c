@@ -1128,6 +1128,8 @@ int nl_posix_atexit(void (*fn)(void)) {
   NlProc *p = proc_or_null();
   if (p == NULL)
     return atexit(fn);
+  if (p->atexit_fns == NULL)
+    p->atexit_fns = g_ptr_array_new();
   g_ptr_array_add(p->atexit_fns, (gpointer)fn);
   return 0;
 }

@@ -558,7 +558,8 @@ static void proc_free(NlProc *p) {
   if (p->state == NL_PROC_RUNNING || p->state == NL_PROC_STARTING)
     proc_terminate(p, NL_PROC_KILLED, 137, "killed: the simulation ended");
   g_ptr_array_free(p->threads, TRUE);
-  g_ptr_array_free(p->atexit_fns, TRUE);
+  if (p->atexit_fns != NULL)
+    g_ptr_array_free(p->atexit_fns, TRUE);
   if (p->keys != NULL)
     g_array_free(p->keys, TRUE);
   if (p->specific != NULL)
@@ -731,7 +732,6 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   g_ptr_array_add(av, NULL);
   p->argv = (char **)g_ptr_array_free(av, FALSE);
   p->threads = g_ptr_array_new();
-  p->atexit_fns = g_ptr_array_new();
   char *rn = g_strconcat("proc:", nl_node_name(node), "/", name, NULL);
   nl_rand_init(&p->rand, nl_world_seed(h->world), rn);
   g_free(rn);

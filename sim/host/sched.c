@@ -757,7 +757,7 @@ G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code) {
   if (!p->in_atexit && !p->exiting) {
     /* exit() runs atexit handlers, last registered first. */
     p->in_atexit = TRUE;
-    for (guint i = p->atexit_fns->len; i-- > 0;)
+    for (guint i = p->atexit_fns ? p->atexit_fns->len : 0; i-- > 0;)
       ((void (*)(void))g_ptr_array_index(p->atexit_fns, i))();
   }
   if (!p->exiting) {

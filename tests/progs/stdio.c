@@ -5,6 +5,7 @@
  * back, and a last line without its newline.  The test reads the lines
  * recorded; the exit code says whether every return value was right. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -18,7 +19,26 @@ static int bad;
     }                                                                          \
   } while (0)
 
+static void at_exit_first(void) {
+  printf("atexit: first registered\n");
+}
+
+static void at_exit_second(void) {
+  printf("atexit: second registered\n");
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && (strcmp(argv[1], "atexit-return") == 0 ||
+                   strcmp(argv[1], "atexit-exit") == 0)) {
+    /* Handlers run at exit(), and at main's return, last registered
+     * first; a process that registers none runs none (the other modes). */
+    WANT(atexit(at_exit_first) == 0);
+    WANT(atexit(at_exit_second) == 0);
+    printf("atexit: main ends\n");
+    if (strcmp(argv[1], "atexit-exit") == 0)
+      exit(3);
+    return 4;
+  }
   if (argc > 1 && strcmp(argv[1], "null-format") == 0) {
     /* printf(NULL) crashes in natlab, before and after the format cache
      * (whose empty slots hold a NULL format). */
