@@ -29,6 +29,30 @@ static void test_rand_known_first_values_are_stable(void **state) {
   assert_int_not_equal(first, nl_rand_u64(&c));
 }
 
+/* A name given in pieces seeds the stream of the whole name, however it
+ * is cut (empty pieces too); another name, another stream. */
+static void test_rand_name_in_parts_is_the_whole_name(void **state) {
+  NlRand whole, a, b, c;
+  nl_rand_init(&whole, 7, "link:client12/lan3");
+  nl_rand_init_parts(&a, 7, "link:", "client12", "/", "lan3", NULL);
+  nl_rand_init_parts(&b, 7, "", "link:client12/lan3", "", NULL);
+  nl_rand_init_parts(&c, 7, "link:client1", "2/lan3", NULL);
+  for (int i = 0; i < 100; i++) {
+    uint64_t v = nl_rand_u64(&whole);
+    assert_int_equal(v, nl_rand_u64(&a));
+    assert_int_equal(v, nl_rand_u64(&b));
+    assert_int_equal(v, nl_rand_u64(&c));
+  }
+  NlRand other, other_parts;
+  nl_rand_init(&whole, 7, "link:client12/lan3");
+  nl_rand_init(&other, 7, "link:client12/lan4");
+  nl_rand_init_parts(&other_parts, 7, "link:", "client12", "/", "lan4",
+                     NULL);
+  uint64_t o = nl_rand_u64(&other);
+  assert_int_equal(o, nl_rand_u64(&other_parts));
+  assert_int_not_equal(nl_rand_u64(&whole), o);
+}
+
 static void test_rand_names_give_independent_streams(void **state) {
   NlRand a, b;
   nl_rand_init(&a, 42, "host:alice");
@@ -85,6 +109,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rand_same_seed_same_sequence),
     cmocka_unit_test(test_rand_known_first_values_are_stable),
+    cmocka_unit_test(test_rand_name_in_parts_is_the_whole_name),
     cmocka_unit_test(test_rand_names_give_independent_streams),
     cmocka_unit_test(test_rand_new_component_leaves_others_unchanged),
     cmocka_unit_test(test_rand_below_stays_in_range_and_covers_it),

@@ -3,6 +3,8 @@
  * of the component name), which is the seeding its authors recommend. */
 #include "sim/core/rand.h"
 
+#include <stdarg.h>
+
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -10,8 +12,11 @@ static uint64_t splitmix64(uint64_t *x) {
   return z ^ (z >> 31);
 }
 
-static uint64_t fnv1a64(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ull;
+#define FNV1A64_START 0xcbf29ce484222325ull
+
+/* FNV-1a over @s, from @h: a byte at a time, so the hash of a name
+ * continued piece by piece is the hash of the whole name. */
+static uint64_t fnv1a64(uint64_t h, const char *s) {
   for (; *s; s++) {
     h ^= (unsigned char)*s;
     h *= 0x100000001b3ull;
@@ -19,14 +24,29 @@ static uint64_t fnv1a64(const char *s) {
   return h;
 }
 
-void nl_rand_init(NlRand *r, uint64_t seed, const char *name) {
-  g_return_if_fail(r != NULL && name != NULL);
-  uint64_t x = seed ^ fnv1a64(name);
+static void seed_from(NlRand *r, uint64_t seed, uint64_t name_hash) {
+  uint64_t x = seed ^ name_hash;
   /* Mix the seed in twice so that seeds differing in one bit still give
    * unrelated streams for the same name. */
   x = splitmix64(&x) ^ seed;
   for (int i = 0; i < 4; i++)
     r->s[i] = splitmix64(&x);
+}
+
+void nl_rand_init(NlRand *r, uint64_t seed, const char *name) {
+  g_return_if_fail(r != NULL && name != NULL);
+  seed_from(r, seed, fnv1a64(FNV1A64_START, name));
+}
+
+void nl_rand_init_parts(NlRand *r, uint64_t seed, const char *first, ...) {
+  g_return_if_fail(r != NULL && first != NULL);
+  uint64_t h = FNV1A64_START;
+  va_list ap;
+  va_start(ap, first);
+  for (const char *s = first; s != NULL; s = va_arg(ap, const char *))
+    h = fnv1a64(h, s);
+  va_end(ap);
+  seed_from(r, seed, h);
 }
 
 static inline uint64_t rotl(uint64_t x, int k) {

@@ -20,6 +20,15 @@ typedef struct {
  */
 void nl_rand_init(NlRand *r, uint64_t seed, const char *name);
 
+/**
+ * nl_rand_init_parts: nl_rand_init with the name given in pieces, the
+ * NULL-terminated strings from @first on ("link:", node, "/", network):
+ * the stream of their concatenation, without putting it together (a large
+ * world seeds thousands).
+ */
+void nl_rand_init_parts(NlRand *r, uint64_t seed, const char *first, ...)
+    G_GNUC_NULL_TERMINATED;
+
 uint64_t nl_rand_u64(NlRand *r);
 
 /* Uniform in [0, 1). */

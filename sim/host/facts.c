@@ -267,10 +267,8 @@ void nl__facts_proc_init(NlProc *p) {
   rlimits_init(p);
   locale_reset(p);
   p->facts.dumpable = 1;
-  char *name = g_strconcat("urandom:", nl_node_name(h->node), "/", p->name,
-                           NULL); /* (not printf: a world spawns thousands) */
-  nl_rand_init(&p->facts.urandom, nl_world_seed(h->world), name);
-  g_free(name);
+  nl_rand_init_parts(&p->facts.urandom, nl_world_seed(h->world), "urandom:",
+                     nl_node_name(h->node), "/", p->name, NULL);
   /* The program's state section, if it was built with the shim. */
   NlShimRegionFn region = NULL;
   void *sym = nl_loader_symbol(p->module, NL_SHIM_REGION_SYMBOL);

@@ -732,9 +732,8 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   g_ptr_array_add(av, NULL);
   p->argv = (char **)g_ptr_array_free(av, FALSE);
   p->threads = g_ptr_array_new();
-  char *rn = g_strconcat("proc:", nl_node_name(node), "/", name, NULL);
-  nl_rand_init(&p->rand, nl_world_seed(h->world), rn);
-  g_free(rn);
+  nl_rand_init_parts(&p->rand, nl_world_seed(h->world), "proc:",
+                     nl_node_name(node), "/", name, NULL);
   p->rand_seed = nl_rand_u64(&p->rand);
   nl__facts_proc_init(p);
   /* Descriptors 0, 1, 2: stdin is a pipe the scenario types into; stdout

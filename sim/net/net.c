@@ -618,9 +618,8 @@ guint32 nl_node_trace_id(const NlNode *n) {
 }
 
 void nl_node_rand(const NlNode *n, const char *purpose, NlRand *out) {
-  char *name = g_strconcat("node:", n->name, "/", purpose, NULL);
-  nl_rand_init(out, n->world->seed, name);
-  g_free(name);
+  nl_rand_init_parts(out, n->world->seed, "node:", n->name, "/", purpose,
+                     NULL);
 }
 
 void nl_node_set_hooks(NlNode *n, const NlNodeHooks *hooks) {
@@ -679,9 +678,8 @@ NlIface *nl_node_attach(NlNode *n, NlNetwork *net, uint32_t addr,
   g_strlcpy(f->name, "eth", sizeof f->name);
   g_strlcat(f->name, d, sizeof f->name);
   nl_iface_set_props(f, props);
-  char *rname = g_strconcat("link:", n->name, "/", net->name, NULL);
-  nl_rand_init(&f->rand, n->world->seed, rname);
-  g_free(rname);
+  nl_rand_init_parts(&f->rand, n->world->seed, "link:", n->name, "/",
+                     net->name, NULL);
   if (addr != 0) { /* 0: an interface with IPv6 addresses only */
     addr_table_insert(&net->by_addr, addr, f);
     if (n->n_addrs < NL__ADDR_SCAN) {
