@@ -132,6 +132,40 @@ static void test_group_expectation_counts_its_copies(void **state) {
   test_run_free(r);
 }
 
+/* Groups and single lines in turn: each expectation is judged on its own
+ * copies' records (the index keeps a group's copies side by side, after
+ * those of the lines before it). */
+static void test_groups_and_single_lines_in_turn(void **state) {
+  const char *text =
+      "duration 1s\n"
+      "network lan 10.0.0.0/24\n"
+      "host a[1..3]\n"
+      "  link lan auto\n"
+      "  run udp-echo-client 10.0.0.99 7 hi 1 10\n"
+      "host b\n"
+      "  link lan 10.0.0.99\n"
+      "  run name=echo[k=1..2] udp-echo-server ${6+k}\n"
+      "expect exit b/echo1 code 0\n"
+      "expect stdout a[1..3]/udp-echo-client contains \"1 of 1\"\n"
+      "expect exit a2/udp-echo-client code 0\n"
+      "expect exit b/echo[1..2] code 0 at-least=1\n"
+      "expect stdout a3/udp-echo-client contains \"1 of 1\"\n";
+  TestRun *r = test_run("g.nlab", text);
+  assert_int_equal(nl_run_n_expects(r->run), 5);
+  const gboolean want[] = {FALSE, TRUE, TRUE, FALSE, TRUE};
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+    gboolean passed;
+    const char *why;
+    NlTime when;
+    nl_run_expect_result(r->run, i, &passed, &why, &when);
+    assert_int_equal(passed, want[i]);
+    if (i == 3)
+      assert_non_null(strstr(why, "0 of 2 held (at least 1 wanted)"));
+  }
+  assert_int_equal(r->failed, 2);
+  test_run_free(r);
+}
+
 static void test_group_percentage_rounds_up(void **state) {
   /* 3 of 4 clients reach a server; 75% of 4 is 3 (held), 76% is 4. */
   const char *tmpl =
@@ -321,6 +355,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_group_equals_its_hand_written_expansion),
       cmocka_unit_test(test_group_expectation_counts_its_copies),
+      cmocka_unit_test(test_groups_and_single_lines_in_turn),
       cmocka_unit_test(test_group_percentage_rounds_up),
       cmocka_unit_test(test_pool_hands_out_addresses_in_order),
       cmocka_unit_test(test_group_expressions_per_copy),

@@ -106,7 +106,12 @@ struct NlExpectIndex {
   const NlScenario *s;
   NlTrace *trace;
   GHashTable *entries; /* name -> Entry */
-  GHashTable *leaves;  /* NlScnExpect * -> Leaf */
+  /* The leaves in one block, a group's copies side by side (a thousand
+   * copies: no allocation and no table entry each), and where each
+   * scenario expectation's begin: NlScnExpect * -> index + 1. */
+  Leaf *leaves;
+  guint n_leaves;
+  GHashTable *first_leaf;
   GPtrArray *by_id;    /* trace id -> Entry, or &none, or NULL: unresolved */
 };
 G_STATIC_ASSERT(offsetof(NlExpectIndex, last) == 0);
@@ -138,12 +143,10 @@ static void entry_free(gpointer p) {
   g_free(e);
 }
 
-static void leaf_free(gpointer p) {
-  Leaf *l = p;
+static void leaf_clear(Leaf *l) {
   g_free(l->arrow);
   if (l->from)
     g_hash_table_destroy(l->from);
-  g_free(l);
 }
 
 /* A new entry for @name (transfer full: the table's key). */
@@ -223,9 +226,8 @@ static uint64_t leaf_kinds(const NlScnExpect *x) {
 }
 
 static uint64_t add_leaf(NlExpectIndex *ix, const NlScnExpect *x) {
-  Leaf *l = g_new0(Leaf, 1);
+  Leaf *l = &ix->leaves[ix->n_leaves++];
   l->x = x;
-  g_hash_table_insert(ix->leaves, (gpointer)x, l);
   if (x->node == NULL)
     return 0;
   l->node = entry_named(ix, x->node);
@@ -611,13 +613,20 @@ NlExpectIndex *nl__expect_index_new(NlRun *r) {
   ix->trace = nl_run_trace(r);
   ix->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                       entry_free);
-  ix->leaves = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                     leaf_free);
+  guint n = 0;
+  for (guint i = 0; i < ix->s->expects->len; i++) {
+    const NlScnExpect *x = g_ptr_array_index(ix->s->expects, i);
+    n += x->copies != NULL ? x->copies->len : 1;
+  }
+  ix->leaves = g_new0(Leaf, MAX(n, 1));
+  ix->first_leaf = g_hash_table_new(g_direct_hash, g_direct_equal);
   ix->by_id = g_ptr_array_new();
   ix->last.peer = ix->last.node = G_MAXUINT32; /* none yet */
   uint64_t kinds = 0;
   for (guint i = 0; i < ix->s->expects->len; i++) {
     const NlScnExpect *x = g_ptr_array_index(ix->s->expects, i);
+    g_hash_table_insert(ix->first_leaf, (gpointer)x,
+                        GUINT_TO_POINTER(ix->n_leaves + 1));
     if (x->copies == NULL) {
       kinds |= add_leaf(ix, x);
       continue;
@@ -637,7 +646,10 @@ NlExpectIndex *nl__expect_index_new(NlRun *r) {
 void nl__expect_index_free(NlExpectIndex *ix) {
   if (ix == NULL)
     return;
-  g_hash_table_destroy(ix->leaves);
+  for (guint i = 0; i < ix->n_leaves; i++)
+    leaf_clear(&ix->leaves[i]);
+  g_free(ix->leaves);
+  g_hash_table_destroy(ix->first_leaf);
   g_hash_table_destroy(ix->entries);
   g_ptr_array_free(ix->by_id, TRUE);
   g_free(ix->lines);
@@ -808,13 +820,14 @@ static gboolean leaf_eval(NlExpectIndex *ix, Leaf *l, NlTime until,
  * names how many held and the first copies that did not.  Only the first
  * failing copy is explained (its detail is the one shown). */
 static gboolean group_eval(NlExpectIndex *ix, const NlScnExpect *x,
-                           NlTime until, char **why, char **detail) {
+                           Leaf *copies, NlTime until, char **why,
+                           char **detail) {
   guint n = x->copies->len, held = 0, shown = 0;
   GString *failed = g_string_new(NULL);
   char *first_why = NULL;
   for (guint i = 0; i < n; i++) {
     const NlScnExpect *c = g_ptr_array_index(x->copies, i);
-    Leaf *l = g_hash_table_lookup(ix->leaves, c);
+    Leaf *l = &copies[i];
     char *w = NULL;
     if (leaf_eval(ix, l, until, &w, *detail == NULL ? detail : NULL)) {
       held++;
@@ -843,9 +856,10 @@ static gboolean group_eval(NlExpectIndex *ix, const NlScnExpect *x,
 
 gboolean nl__expect_eval(NlExpectIndex *ix, const NlScnExpect *x,
                          NlTime until, char **why, char **detail) {
+  guint at = GPOINTER_TO_UINT(g_hash_table_lookup(ix->first_leaf, x));
+  g_return_val_if_fail(at != 0, FALSE);
+  Leaf *l = &ix->leaves[at - 1];
   if (x->copies != NULL)
-    return group_eval(ix, x, until, why, detail);
-  Leaf *l = g_hash_table_lookup(ix->leaves, x);
-  g_return_val_if_fail(l != NULL, FALSE);
+    return group_eval(ix, x, l, until, why, detail);
   return leaf_eval(ix, l, until, why, detail);
 }
