@@ -97,8 +97,12 @@ struct Entry {
 G_STATIC_ASSERT(offsetof(Entry, in_l4_terms) + sizeof(uint16_t) <= 64);
 G_STATIC_ASSERT(sizeof(Entry) == 128);
 
+/* An external address's ports in use, a bit each, by protocol: each
+ * protocol's 8 KB made at its first use (pool_used), so a NAT that only
+ * ever sees UDP, as most do, never clears the other two. */
+#define POOL_WORDS (65536 / 64)
 typedef struct {
-  uint64_t used[N_PIDX][65536 / 64];
+  uint64_t *used[N_PIDX]; /* NULL: no port of it used yet */
 } Pool;
 
 /* The outside table: external endpoint -> the entry's record in the
@@ -186,6 +190,21 @@ struct NlNat {
   GPtrArray *forwards;
   uint32_t dmz; /* the inside host that gets what nothing else claims */
 };
+
+/* Pool @pool's bits for protocol index @pidx, made (all clear) if new. */
+static uint64_t *pool_used(NlNat *nat, guint pool, int pidx) {
+  uint64_t **used = &nat->pools[pool].used[pidx];
+  if (G_UNLIKELY(*used == NULL))
+    *used = g_new0(uint64_t, POOL_WORDS);
+  return *used;
+}
+
+static void pools_free(NlNat *nat) {
+  for (guint i = 0; i < nat->n_addrs; i++)
+    for (int k = 0; k < N_PIDX; k++)
+      g_free(nat->pools[i].used[k]);
+  g_free(nat->pools);
+}
 
 /* process_common reads the first three lines only. */
 G_STATIC_ASSERT(offsetof(struct NlNat, counters) +
@@ -902,8 +921,8 @@ static void unlink_entry(NlNat *nat, Entry *e) {
   else
     nat->last = e->prev;
   if (nat->translate) {
-    Pool *pool = &nat->pools[e->int_addr % nat->n_addrs];
-    uint64_t *used = pool->used[pidx_of(e->proto)];
+    uint64_t *used =
+        pool_used(nat, e->int_addr % nat->n_addrs, pidx_of(e->proto));
     used[e->ext_port >> 6] &= ~((uint64_t)1 << (e->ext_port & 63));
   }
   nat->counters.mappings_live--;
@@ -1182,7 +1201,7 @@ static Entry *create_entry(NlNat *nat, const Entry *k, uint32_t rem_addr,
     /* RFC 4787 REQ-2: paired address pooling. */
     guint pool = k->int_addr % nat->n_addrs;
     int pidx = pidx_of(k->proto);
-    uint64_t *used = nat->pools[pool].used[pidx];
+    uint64_t *used = pool_used(nat, pool, pidx);
     /* Range (RFC 4787 REQ-3) and parity (REQ-4) are about ports; an ICMP
      * identifier may be any nonzero value. */
     gboolean icmp = k->proto == NL_IPPROTO_ICMP;
@@ -1401,7 +1420,7 @@ static Entry *dmz_entry(NlNat *nat, const Flow *f, NlTime now) {
   uint32_t ext_addr = nat->dmz;
   if (nat->translate) {
     guint pool = nat->dmz % nat->n_addrs;
-    uint64_t *used = nat->pools[pool].used[pidx_of(f->proto)];
+    uint64_t *used = pool_used(nat, pool, pidx_of(f->proto));
     if (nat->addrs[pool] != f->dst ||
         (used[f->dport >> 6] >> (f->dport & 63)) & 1)
       return NULL;
@@ -1415,7 +1434,7 @@ static Entry *dmz_entry(NlNat *nat, const Flow *f, NlTime now) {
     return NULL;
   if (nat->translate) {
     uint64_t *used =
-        nat->pools[nat->dmz % nat->n_addrs].used[pidx_of(f->proto)];
+        pool_used(nat, nat->dmz % nat->n_addrs, pidx_of(f->proto));
     used[f->dport >> 6] |= (uint64_t)1 << (f->dport & 63);
   }
   return insert_entry(nat, &k, ext_addr, f->dport, f->src, f->sport, 0, now);
@@ -1752,7 +1771,7 @@ static void reserve_forwards(NlNat *nat) {
   for (guint i = 0; i < nat->forwards->len; i++) {
     const Entry *e = g_ptr_array_index(nat->forwards, i);
     uint64_t *used =
-        nat->pools[e->int_addr % nat->n_addrs].used[pidx_of(e->proto)];
+        pool_used(nat, e->int_addr % nat->n_addrs, pidx_of(e->proto));
     used[e->ext_port >> 6] |= (uint64_t)1 << (e->ext_port & 63);
   }
 }
@@ -1788,7 +1807,7 @@ gboolean nl_nat_add_forward(NlNat *nat, uint8_t proto, uint16_t ext_port,
   }
   if (nat->translate) {
     const uint64_t *used =
-        nat->pools[int_addr % nat->n_addrs].used[pidx_of(proto)];
+        pool_used(nat, int_addr % nat->n_addrs, pidx_of(proto));
     if ((used[ext_port >> 6] >> (ext_port & 63)) & 1) {
       g_set_error(error, NL_NAT_ERROR, NL_NAT_ERROR_INVALID,
                   "nat %s: %s port %u is in use by a mapping", nat->name,
@@ -1850,8 +1869,10 @@ static void free_all_entries(NlNat *nat) {
   nat->counters.mappings_live = 0;
   records_clear(&nat->by_inside);
   table_clear(&nat->by_outside);
-  if (nat->n_addrs > 0) /* a firewall has no pools */
-    memset(nat->pools, 0, sizeof(Pool) * nat->n_addrs);
+  for (guint i = 0; i < nat->n_addrs; i++) /* a firewall has no pools */
+    for (int k = 0; k < N_PIDX; k++)
+      if (nat->pools[i].used[k] != NULL)
+        memset(nat->pools[i].used[k], 0, POOL_WORDS * sizeof(uint64_t));
   reserve_forwards(nat); /* forwards outlive a reboot */
   nl_event_cancel(nat->q, &nat->timer);
 }
@@ -1859,8 +1880,9 @@ static void free_all_entries(NlNat *nat) {
 void nl_nat_free(NlNat *nat) {
   if (nat == NULL)
     return;
-  /* Not free_all_entries: its new empty tables and cleared pools (24 KB
-   * an address, 2.4 MB for 100 NATs at the end of a run) would go next. */
+  /* Not free_all_entries: its new empty tables and cleared pools (8 KB
+   * an address and protocol used, 0.8 MB for 100 NATs of UDP at the end
+   * of a run) would go next. */
   free_entries_more(nat);
   nl_event_cancel(nat->q, &nat->timer);
   g_ptr_array_free(nat->forwards, TRUE);
@@ -1868,7 +1890,7 @@ void nl_nat_free(NlNat *nat) {
   g_free(nat->by_outside.slots);
   nat->alloc->close(nat->alloc_priv);
   g_free(nat->heap);
-  g_free(nat->pools);
+  pools_free(nat);
   g_free(nat->addrs);
   g_free(nat->name);
   g_aligned_free(nat);

@@ -114,6 +114,35 @@ static void test_nat_reboot_frees_ports(void **state) {
   env_free(&env);
 }
 
+/* Each protocol has its own ports (its pool made at its first mapping):
+ * a UDP mapping's port is a TCP flow's to take; a reboot frees both. */
+static void test_nat_pools_are_per_protocol(void **state) {
+  Env env;
+  NlNatBehaviour b = behaviour("symmetric", "port-range", "2000-2000", NULL);
+  env_init(&env, &b);
+  Seen s = {0};
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3000, &s),
+                   NL_NAT_PASS);
+  assert_int_equal(s.sport, 2000);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3001, NULL),
+                   NL_NAT_DROP);
+  Seen t = {0};
+  assert_int_equal(
+      env_tcp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3000, NL_TCP_SYN, &t),
+      NL_NAT_PASS);
+  assert_int_equal(t.sport, 2000);
+  assert_int_equal(
+      env_tcp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3001, NL_TCP_SYN, NULL),
+      NL_NAT_DROP);
+  nl_nat_reboot(env.nat);
+  assert_int_equal(env_udp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3001, NULL),
+                   NL_NAT_PASS);
+  assert_int_equal(
+      env_tcp(&env, NL_NAT_OUTBOUND, H, 5000, S, 3001, NL_TCP_SYN, NULL),
+      NL_NAT_PASS);
+  env_free(&env);
+}
+
 /* Thousands of mappings created and expired in waves: every live one
  * still translates both ways and every expired one is gone (exercises the
  * table's growth and deletion). */
@@ -299,6 +328,7 @@ int main(void) {
       cmocka_unit_test(test_nat_rfc4787_s4_2_pool_exhausted_drops),
       cmocka_unit_test(test_nat_pool_exhausted_evicts_oldest),
       cmocka_unit_test(test_nat_reboot_frees_ports),
+    cmocka_unit_test(test_nat_pools_are_per_protocol),
       cmocka_unit_test(test_nat_table_survives_churn),
       cmocka_unit_test(test_nat_inside_table_keeps_mappings_as_it_moves),
       cmocka_unit_test(test_nat_outside_table_finds_every_mapping),
