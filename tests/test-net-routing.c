@@ -854,9 +854,42 @@ static void test_routing_source_routes_kept_by_destination(void **state) {
   nl_world_free(w);
 }
 
+/* A names: a name's addresses in registration order, each once, any case;
+ * asked from a node, the one on the asker's network first. */
+static void test_names_resolve_to_the_askers_network(void **state) {
+  NlWorld *w = nl_world_new(SEED);
+  NlNetwork *na = nl_network_new(w, "neta");
+  NlNetwork *nb = nl_network_new(w, "netb");
+  nl_network_add_prefix(na, A("10.0.0.0"), 24);
+  nl_network_add_prefix(nb, A("10.0.9.0"), 24);
+  NlNode *a = nl_node_new(w, "a", NL_NODE_HOST);
+  NlNode *c = nl_node_new(w, "c", NL_NODE_HOST);
+  nl_node_attach(a, na, A("10.0.0.1"), NULL);
+  nl_node_attach(c, nb, A("10.0.9.3"), NULL);
+  nl_world_add_name(w, "Peer", A("10.0.0.2"));
+  nl_world_add_name(w, "peer", A("10.0.9.2"));
+  nl_world_add_name(w, "PEER", A("10.0.0.2")); /* again: no second copy */
+  nl_world_add_name(w, "solo", A("10.0.9.7"));
+  uint32_t addr = 0;
+  assert_true(nl_world_lookup_name(w, "pEEr", &addr));
+  assert_int_equal(addr, A("10.0.0.2"));
+  assert_true(nl_world_lookup_name_from(w, c, "peer", &addr));
+  assert_int_equal(addr, A("10.0.9.2"));
+  assert_true(nl_world_lookup_name_from(w, a, "peer", &addr));
+  assert_int_equal(addr, A("10.0.0.2"));
+  assert_true(nl_world_lookup_name_from(w, a, "solo", &addr));
+  assert_int_equal(addr, A("10.0.9.7")); /* none on a's network: the first */
+  assert_false(nl_world_lookup_name(w, "nobody", &addr));
+  assert_string_equal(nl_world_name_of(w, A("10.0.9.2")), "peer");
+  assert_string_equal(nl_world_name_of(w, A("10.0.9.7")), "solo");
+  assert_null(nl_world_name_of(w, A("10.0.9.3")));
+  nl_world_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_routing_longest_prefix_wins),
+      cmocka_unit_test(test_names_resolve_to_the_askers_network),
       cmocka_unit_test(test_routing_connected_beats_static),
       cmocka_unit_test(test_routing_default_route),
       cmocka_unit_test(test_routing_no_route_local_enetunreach),

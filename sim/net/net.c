@@ -325,6 +325,21 @@ static guint pair_hash(gconstpointer k) {
   return g_int64_hash(k);
 }
 
+/* A DNS name's IPv4 addresses (nl_world_add_name), in registration order:
+ * the first beside the rest (a name has one, nearly always: a thousand
+ * hosts' names are no array each). */
+typedef struct {
+  uint32_t first;
+  GArray *more; /* uint32_t, after the first; NULL: none */
+} NameAddrs;
+
+static void name_addrs_free(gpointer p) {
+  NameAddrs *na = p;
+  if (na->more != NULL)
+    g_array_free(na->more, TRUE);
+  g_free(na);
+}
+
 NlWorld *nl_world_new(uint64_t seed) {
   NlWorld *w = g_new0(NlWorld, 1);
   w->queue = nl_event_queue_new();
@@ -339,7 +354,7 @@ NlWorld *nl_world_new(uint64_t seed) {
   w->node_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   w->net_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   w->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                   (GDestroyNotify)g_array_unref);
+                                   name_addrs_free);
   w->name_order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   w->name_list = g_ptr_array_new();
   w->blocked = g_hash_table_new_full(pair_hash, g_int64_equal, g_free, NULL);
@@ -454,23 +469,35 @@ NlNode *nl_world_node(const NlWorld *w, guint i) {
   return g_ptr_array_index(w->nodes, i);
 }
 
+/* NameAddrs @na's address @i (of name_addrs_len). */
+static inline uint32_t name_addr(const NameAddrs *na, guint i) {
+  return i == 0 ? na->first : g_array_index(na->more, uint32_t, i - 1);
+}
+
+static inline guint name_addrs_len(const NameAddrs *na) {
+  return 1 + (na->more != NULL ? na->more->len : 0);
+}
+
 void nl_world_add_name(NlWorld *w, const char *name, uint32_t addr) {
   char *key = g_ascii_strdown(name, -1);
   gpointer orig, v;
   if (g_hash_table_lookup_extended(w->names, key, &orig, &v)) {
-    GArray *addrs = v;
+    NameAddrs *na = v;
     g_free(key);
-    for (guint i = 0; i < addrs->len; i++)
-      if (g_array_index(addrs, uint32_t, i) == addr)
+    for (guint i = 0; i < name_addrs_len(na); i++)
+      if (name_addr(na, i) == addr)
         return;
-    g_array_append_val(addrs, addr);
+    if (na->more == NULL)
+      na->more = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    g_array_append_val(na->more, addr);
     g_array_append_val(w->name_order, addr);
     g_ptr_array_add(w->name_list, orig);
     return;
   }
-  GArray *addrs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-  g_array_append_val(addrs, addr);
-  g_hash_table_insert(w->names, key, addrs);
+  NameAddrs *na = g_new(NameAddrs, 1);
+  na->first = addr;
+  na->more = NULL;
+  g_hash_table_insert(w->names, key, na);
   g_array_append_val(w->name_order, addr);
   g_ptr_array_add(w->name_list, key);
 }
@@ -483,16 +510,16 @@ gboolean nl_world_lookup_name(const NlWorld *w, const char *name,
 gboolean nl_world_lookup_name_from(const NlWorld *w, const NlNode *from,
                                    const char *name, uint32_t *addr) {
   char *key = g_ascii_strdown(name, -1);
-  GArray *addrs = g_hash_table_lookup(w->names, key);
+  const NameAddrs *na = g_hash_table_lookup(w->names, key);
   g_free(key);
-  if (addrs == NULL)
+  if (na == NULL)
     return FALSE;
-  *addr = g_array_index(addrs, uint32_t, 0);
+  *addr = na->first;
   if (from == NULL)
     return TRUE;
   /* An address on a network the asker is on: reachable in one hop. */
-  for (guint i = 0; i < addrs->len; i++) {
-    uint32_t a = g_array_index(addrs, uint32_t, i);
+  for (guint i = 0; i < name_addrs_len(na); i++) {
+    uint32_t a = name_addr(na, i);
     for (guint j = 0; j < from->ifaces->len; j++) {
       const NlIface *f = g_ptr_array_index(from->ifaces, j);
       if (nl_network_contains(f->network, a)) {
