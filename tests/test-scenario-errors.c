@@ -398,6 +398,13 @@ static const BadCase cases[] = {
      "5:12",
      E(CONFLICT),
      "address 10.0.0.5 on lan is already used by a"},
+    {"duplicate IPv6 address on a network",
+     "network v6 2001:db8::/64\nhost a\n  link v6 2001:db8::5\n"
+     "host c\n  link v6 2001:db8:0::5\n",
+     {0},
+     "5:11",
+     E(CONFLICT),
+     "address 2001:db8::5 on v6 is already used by a (t.nlab:3)"},
     {"two links to one network",
      HOST_A "  link lan 10.0.0.7\n",
      {0},

@@ -94,6 +94,28 @@ static char *describe_networks(const NlScnNode *n) {
   return g_string_free(s, FALSE);
 }
 
+/* An address on a network, as the owners table knows it (no text: the
+ * table holds every link's addresses, a thousand hosts' worth). */
+typedef struct {
+  const NlScnNetwork *net;
+  guint8 family, len; /* (the text had the length too, when not full) */
+  guint8 bytes[16];
+} OwnerKey;
+
+static guint owner_hash(gconstpointer p) {
+  const OwnerKey *k = p;
+  guint h = g_direct_hash(k->net) ^ k->family ^ (guint)k->len << 8;
+  for (guint i = 0; i < (k->family == 4 ? 4u : 16u); i++)
+    h = h * 31 + k->bytes[i];
+  return h;
+}
+
+static gboolean owner_equal(gconstpointer a, gconstpointer b) {
+  const OwnerKey *x = a, *y = b;
+  return x->net == y->net && x->family == y->family && x->len == y->len &&
+         memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0;
+}
+
 static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
                            GHashTable *owners) {
   k->net = g_hash_table_lookup(p->s->network_index, k->network);
@@ -137,8 +159,8 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
       if (nl_scn_addr_in_prefix(a, pf))
         in = pf;
     }
-    nl_scn_addr_to_string(a, sa);
     if (in == NULL) {
+      nl_scn_addr_to_string(a, sa);
       char *nets = g_strdup("");
       for (guint j = 0; j < k->net->prefixes->len; j++) {
         char *t =
@@ -163,17 +185,24 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
       guint32 v = nl_scn_addr_ip4(a);
       guint32 hostmask =
           in->len == 0 ? 0xffffffffu : (1u << (32 - in->len)) - 1;
-      if ((v & hostmask) == 0 || (v & hostmask) == hostmask)
+      if ((v & hostmask) == 0 || (v & hostmask) == hostmask) {
+        nl_scn_addr_to_string(a, sa);
         return nl__scn_fail(
             p, &a->loc, NL_SCENARIO_ERROR_VALUE,
             "%s is the %s address of %s: expected a host address", sa,
             (v & hostmask) == 0 ? "network" : "broadcast",
             nl_scn_addr_to_string(in, sp));
+      }
     }
-    char *key = g_strconcat(k->net->name, "|", sa, NULL);
+    OwnerKey *key = g_new0(OwnerKey, 1);
+    key->net = k->net;
+    key->family = a->family;
+    key->len = a->len;
+    memcpy(key->bytes, a->bytes, a->family == 4 ? 4 : 16);
     NlScnLink *prev = g_hash_table_lookup(owners, key);
     if (prev != NULL) {
       g_free(key);
+      nl_scn_addr_to_string(a, sa);
       return nl__scn_fail(p, &a->loc, NL_SCENARIO_ERROR_CONFLICT,
                           "address %s on %s is already used by %s (%s:%u): "
                           "expected a different address",
@@ -186,8 +215,7 @@ static gboolean check_link(NlScnParser *p, NlScnNode *n, NlScnLink *k,
 }
 
 static gboolean check_route(NlScnParser *p, NlScnNode *n, NlScnRoute *r) {
-  char sv[NL_SCN_ADDR_STRLEN];
-  nl_scn_addr_to_string(&r->via, sv);
+  char sv[NL_SCN_ADDR_STRLEN]; /* (made for a message alone) */
   for (guint i = 0; i < n->routes->len; i++) {
     NlScnRoute *o = g_ptr_array_index(n->routes, i);
     if (o == r)
@@ -204,7 +232,7 @@ static gboolean check_route(NlScnParser *p, NlScnNode *n, NlScnRoute *r) {
         return nl__scn_fail(p, &r->via.loc, NL_SCENARIO_ERROR_CONFLICT,
                             "gateway %s is %s's own address: expected the "
                             "address of a neighbour",
-                            sv, n->name);
+                            nl_scn_addr_to_string(&r->via, sv), n->name);
   }
   for (guint i = 0; i < n->links->len && r->link == NULL; i++) {
     NlScnLink *k = g_ptr_array_index(n->links, i);
@@ -219,7 +247,7 @@ static gboolean check_route(NlScnParser *p, NlScnNode *n, NlScnRoute *r) {
   nl__scn_fail(p, &r->via.loc, NL_SCENARIO_ERROR_REFERENCE,
                "gateway %s is not on any network of %s (%s): expected a "
                "neighbour's address",
-               sv, n->name, nets);
+               nl_scn_addr_to_string(&r->via, sv), n->name, nets);
   g_free(nets);
   return FALSE;
 }
@@ -411,7 +439,7 @@ gboolean nl__scn_check(NlScnParser *p) {
                         "`network NAME SUBNET` and a `host NAME` line");
   }
   GHashTable *owners =
-      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_new_full(owner_hash, owner_equal, g_free, NULL);
   for (guint i = 0; ok && i < s->nodes->len; i++)
     ok = check_node(p, g_ptr_array_index(s->nodes, i), owners);
   g_hash_table_destroy(owners);
