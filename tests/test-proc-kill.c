@@ -91,6 +91,46 @@ static void test_constructor_allocates_in_its_process_heap(void **state) {
   g_free(prog);
 }
 
+/* A host's processes by name: a host of a few found by a scan, one of
+ * more than NL__PROC_SCAN by a table made when it passes that; either
+ * way each name finds its process, an unknown name none, and a name
+ * taken is refused. */
+static void test_processes_found_by_name_few_and_many(void **state) {
+  guint many = NL__PROC_SCAN + 4;
+  char *text = g_strdup_printf(
+      "duration 1s\nhost a\n  run name=p[k=1..3] udp-echo-server ${6+k}\n"
+      "host b\n  run name=p[k=1..%u] udp-echo-server ${6+k}\n",
+      many);
+  GError *err = NULL;
+  NlScenario *s = nl_scenario_load_string("f.nlab", text, -1, NULL, &err);
+  assert_non_null(s);
+  NlRun *run = nl_run_new(s, NULL, &err);
+  assert_non_null(run);
+  const char *hosts[] = {"a", "b"};
+  const guint counts[] = {3, many};
+  for (int i = 0; i < 2; i++) {
+    NlNode *n = nl_world_find_node(nl_run_world(run), hosts[i]);
+    for (guint k = 1; k <= counts[i] + 1; k++) {
+      char name[16];
+      g_snprintf(name, sizeof name, "p%u", k);
+      NlProc *p = nl_proc_find(n, name);
+      if (k > counts[i]) {
+        assert_null(p);
+        continue;
+      }
+      assert_non_null(p);
+      assert_string_equal(p->name, name);
+    }
+    const char *argv[] = {"udp-echo-server", "99", NULL};
+    assert_null(nl_proc_spawn(n, "p2", "udp-echo-server", argv, 0, &err));
+    assert_true(g_error_matches(err, NL_PROC_ERROR, NL_PROC_ERROR_EXISTS));
+    g_clear_error(&err);
+  }
+  nl_run_free(run);
+  nl_scenario_free(s);
+  g_free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_kill_in_kevent_gives_back_the_kqueue),
@@ -98,6 +138,7 @@ int main(void) {
     cmocka_unit_test(test_kill_in_recv_gives_back_the_socket),
     cmocka_unit_test(test_kill_with_three_waiting_threads),
     cmocka_unit_test(test_constructor_allocates_in_its_process_heap),
+    cmocka_unit_test(test_processes_found_by_name_few_and_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,10 @@
 #include "sim/host/proc.h"
 #include "sim/tcp/tcp.h"
 
+/* A host's processes found by a scan of its list up to this many, by a
+ * table past it (NlHostStack.proc_by_name). */
+#define NL__PROC_SCAN 8
+
 typedef struct NlHostStack NlHostStack;
 typedef struct NlThread NlThread;
 typedef struct NlFile NlFile;
@@ -71,7 +75,10 @@ struct NlHostStack {
   GPtrArray *udp_last;   /* the list of udp_last_port, looked up last */
   NlRand port_rand;
   GPtrArray *procs;      /* NlProc, spawn order */
-  GHashTable *proc_by_name; /* instance name -> NlProc (lookups only) */
+  /* instance name -> NlProc (lookups only); NULL while the host has
+   * NL__PROC_SCAN processes or fewer (found in @procs: a thousand hosts
+   * of one program each make no table) */
+  GHashTable *proc_by_name;
   int next_pid;
   uint64_t bind_seq;
   NlHostFacts facts; /* facts.c */

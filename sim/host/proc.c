@@ -78,7 +78,6 @@ NlHostStack *nl__host_stack(NlNode *node) {
                                        (GDestroyNotify)g_ptr_array_unref);
   nl_node_rand(node, "udp-ports", &h->port_rand);
   h->procs = g_ptr_array_new();
-  h->proc_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   h->next_pid = 100;
   nl__facts_host_init(h);
   nl_node_set_stack(node, h, host_stack_free);
@@ -587,7 +586,8 @@ static void host_stack_free(gpointer data) {
   for (guint i = h->procs->len; i-- > 0;)
     proc_free(g_ptr_array_index(h->procs, i));
   g_ptr_array_free(h->procs, TRUE);
-  g_hash_table_destroy(h->proc_by_name);
+  if (h->proc_by_name != NULL)
+    g_hash_table_destroy(h->proc_by_name);
   nl__facts_host_free(h);
   nl__vsock_stack_free(h);
   g_aligned_free(h);
@@ -746,7 +746,15 @@ NlProc *nl_proc_spawn(NlNode *node, const char *name, const char *program,
   for (int s = 1; s <= 2; s++)
     p->fds[s] = nl__output_file_new(h, p, s);
   g_ptr_array_add(h->procs, p);
-  g_hash_table_insert(h->proc_by_name, p->name, p);
+  if (h->proc_by_name != NULL) {
+    g_hash_table_insert(h->proc_by_name, p->name, p);
+  } else if (h->procs->len > NL__PROC_SCAN) {
+    h->proc_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < h->procs->len; i++) {
+      NlProc *q = g_ptr_array_index(h->procs, i);
+      g_hash_table_insert(h->proc_by_name, q->name, q);
+    }
+  }
   nl_event_init(&p->start_ev, proc_start, p);
   NlEventQueue *q = nl_world_queue(h->world);
   nl_event_schedule(q, &p->start_ev, MAX(at, nl_event_now(q)));
@@ -758,7 +766,14 @@ NlProc *nl_proc_find(NlNode *node, const char *name) {
   if (h == NULL || nl_node_kind(node) == NL_NODE_NAT ||
       nl_node_kind(node) == NL_NODE_FIREWALL)
     return NULL;
-  return g_hash_table_lookup(h->proc_by_name, name);
+  if (h->proc_by_name != NULL)
+    return g_hash_table_lookup(h->proc_by_name, name);
+  for (guint i = 0; i < h->procs->len; i++) {
+    NlProc *p = g_ptr_array_index(h->procs, i);
+    if (strcmp(p->name, name) == 0)
+      return p;
+  }
+  return NULL;
 }
 
 void nl__proc_signal_kill(NlProc *p, int sig, const char *why) {
