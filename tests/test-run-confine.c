@@ -771,6 +771,40 @@ static void test_confine_every_refused_call_is_documented(void **state) {
   g_free(list_path);
 }
 
+/* A program's destructors run in its process when it exits, as on Linux:
+ * what one writes is the process's, before its exit; one that aborts
+ * crashes the process, not the lab; a process that crashed runs none.
+ * (They ran when natlab unloaded the program, outside any process: their
+ * output was lost, and an abort there killed natlab.) */
+static void test_confine_destructors_run_in_the_exiting_process(void **st) {
+  char *p = prog("exit-dtor");
+  char *text = g_strdup_printf("duration 1s\n"
+                               "host a\n  run %s exit\n"
+                               "host b\n  run %s abort\n"
+                               "host c\n  run %s crash\n",
+                               p, p, p);
+  Result *r = run_natlab(text);
+  assert_int_equal(r->status, 0);
+  const char *a_line = strstr(r->err, "a/exit-dtor (stderr): destructor ran "
+                                      "(exit)");
+  const char *a_exit = strstr(r->err, "a/exit-dtor -- exit 0");
+  assert_non_null(a_line);
+  assert_non_null(a_exit);
+  assert_true(a_line < a_exit);
+  assert_non_null(strstr(r->err, "b/exit-dtor (stderr): destructor ran "
+                                 "(abort)"));
+  assert_non_null(strstr(r->err, "b/exit-dtor -- crashed: Aborted"));
+  assert_non_null(strstr(r->err, "c/exit-dtor -- crashed: Segmentation "
+                                 "fault"));
+  assert_null(strstr(r->all, "destructor ran (crash)"));
+  Result *again = run_natlab(text);
+  assert_string_equal(again->out, r->out); /* the same trace */
+  result_free(again);
+  result_free(r);
+  g_free(text);
+  g_free(p);
+}
+
 /* natlab itself failing while a program's object is unloaded (its
  * destructors run, and the seal refuses what they call) dies of the
  * of a signal: the guard's default action gets through the seal (it was
@@ -835,6 +869,7 @@ int main(int argc, char **argv) {
     cmocka_unit_test(test_confine_natlabs_process_stays_natlabs),
     cmocka_unit_test(test_confine_constructors_are_confined),
     cmocka_unit_test(test_confine_natlab_failing_while_unloading_dies),
+    cmocka_unit_test(test_confine_destructors_run_in_the_exiting_process),
     cmocka_unit_test(test_confine_libevent_server_runs_over_virtual_epoll),
     cmocka_unit_test(
         test_confine_shared_library_that_bypasses_the_lab_is_refused),

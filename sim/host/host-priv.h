@@ -420,6 +420,10 @@ struct NlProc {
   GArray *keys;
   GHashTable *specific;
   gboolean in_atexit;
+  /* A private copy's destructors, taken out of it when exit() runs them
+   * (sched.c), freed when the process ends; fini_taken once they were. */
+  NlFiniFn *fini;
+  gboolean fini_taken;
   uint64_t wasted_run_max; /* the longest run of any of its threads */
 };
 

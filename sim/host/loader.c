@@ -381,6 +381,69 @@ gboolean nl_loader_layout(const NlProgram *prog, NlProgramLayout *out) {
   return f.found;
 }
 
+static void fini_nothing(void) {}
+
+typedef struct {
+  uintptr_t base;
+  const char *name;
+  uintptr_t relro_lo, relro_hi;
+} RelroFind;
+
+static int relro_phdrs(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  RelroFind *f = data;
+  if (info->dlpi_addr != f->base || g_strcmp0(info->dlpi_name, f->name) != 0)
+    return 0;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_GNU_RELRO) {
+      f->relro_lo = info->dlpi_addr + ph->p_vaddr;
+      f->relro_hi = f->relro_lo + ph->p_memsz;
+    }
+  }
+  return 1;
+}
+
+NlFiniFn *nl_loader_take_fini(NlProgram *prog, guint *n) {
+  g_return_val_if_fail(prog != NULL && n != NULL, NULL);
+  *n = 0;
+  struct link_map *lm = NULL;
+  if (prog->shared != NULL ||
+      dlinfo(prog->handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL)
+    return NULL;
+  uintptr_t at = 0;
+  size_t count = 0;
+  for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+    if (d->d_tag == DT_FINI_ARRAY)
+      at = lm->l_addr + d->d_un.d_ptr; /* as glibc's _dl_call_fini */
+    else if (d->d_tag == DT_FINI_ARRAYSZ)
+      count = d->d_un.d_val / sizeof(NlFiniFn);
+  }
+  if (at == 0 || count == 0)
+    return NULL;
+  NlFiniFn *entries = (NlFiniFn *)at;
+  NlFiniFn *out = g_new(NlFiniFn, count);
+  for (size_t i = 0; i < count; i++)
+    out[i] = entries[count - 1 - i];
+  /* The array is read-only once relocated when it lies in RELRO. */
+  RelroFind f = {lm->l_addr, lm->l_name, 0, 0};
+  dl_iterate_phdr(relro_phdrs, &f);
+  uintptr_t end = at + count * sizeof(NlFiniFn);
+  gboolean ro = at < f.relro_hi && end > f.relro_lo;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = at & ~(page - 1), hi = (end + page - 1) & ~(page - 1);
+  if (ro && mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE) != 0) {
+    g_free(out);
+    return NULL; /* left to dlclose, as before */
+  }
+  for (size_t i = 0; i < count; i++)
+    entries[i] = fini_nothing;
+  if (ro)
+    (void)mprotect((void *)lo, hi - lo, PROT_READ);
+  *n = (guint)count;
+  return out;
+}
+
 void nl_loader_close(NlProgram *prog) {
   if (prog == NULL)
     return;

@@ -84,6 +84,20 @@ typedef struct {
  * section.  Returns: FALSE if they cannot be found. */
 gboolean nl_loader_layout(const NlProgram *prog, NlProgramLayout *out);
 
+/* A destructor of the object's .fini_array. */
+typedef void (*NlFiniFn)(void);
+
+/**
+ * nl_loader_take_fini: (transfer full) takes the destructors out of this
+ * instance (a private copy: nothing else runs its code), in the order
+ * exit() runs them (the array's last entry first), so that the caller runs
+ * them where it chooses (in the process, at its exit) or not at all (a
+ * process that was killed): the entries in the object then point at a
+ * function that does nothing, and unloading runs none.  Returns NULL with
+ * *@n 0 when it has none or is shared; g_free() the array.
+ */
+NlFiniFn *nl_loader_take_fini(NlProgram *prog, guint *n);
+
 /**
  * nl_loader_close: unloads this instance (dlclose; for a private copy also
  * closes its memory file, which frees it) and frees @prog.  No code or data

@@ -193,5 +193,8 @@ typedef void (*NlShimEndFn)(void **std);
 #define NL_SHIM_REGION_SYMBOL "nl__shim_region"
 #define NL_SHIM_START_SYMBOL "nl__shim_start"
 #define NL_SHIM_END_SYMBOL "nl__shim_end"
+/* Closes the object's own standard streams (its destructor's work). */
+typedef void (*NlShimCloseFn)(void);
+#define NL_SHIM_CLOSE_SYMBOL "nl__shim_close"
 
 #endif

@@ -759,6 +759,17 @@ G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code) {
     p->in_atexit = TRUE;
     for (guint i = p->atexit_fns ? p->atexit_fns->len : 0; i-- > 0;)
       ((void (*)(void))g_ptr_array_index(p->atexit_fns, i))();
+    /* Then the program's destructors, in the process as on Linux (a
+     * private copy's: a shared instance serves other processes still).
+     * One that crashes ends the process, not the lab. */
+    if (p->shared == NULL && p->module != NULL &&
+        nl_loader_is_private(p->module)) {
+      guint n = 0;
+      p->fini = nl_loader_take_fini(p->module, &n);
+      p->fini_taken = TRUE;
+      for (guint i = 0; i < n; i++)
+        p->fini[i]();
+    }
   }
   if (!p->exiting) {
     p->exiting = TRUE;
