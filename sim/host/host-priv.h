@@ -421,9 +421,10 @@ struct NlProc {
   GHashTable *specific;
   gboolean in_atexit;
   /* A private copy's destructors, taken out of it when exit() runs them
-   * (sched.c), freed when the process ends; fini_taken once they were. */
+   * (sched.c), freed when the process ends; fini_done once every one
+   * returned (one that crashed or exited left the shim's streams open). */
   NlFiniFn *fini;
-  gboolean fini_taken;
+  gboolean fini_done;
   uint64_t wasted_run_max; /* the longest run of any of its threads */
 };
 

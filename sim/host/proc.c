@@ -451,16 +451,18 @@ static void proc_program_close(NlProc *p) {
   if (sp == NULL) {
     g_free(p->fini);
     p->fini = NULL;
-    if (!p->fini_taken && nl_loader_is_private(p->module)) {
-      /* Killed, crashed or refused before exit(): none of the program's
-       * destructors runs (none does on Linux), but the shim's streams are
-       * closed (glibc keeps every open FILE on its list). */
+    if (!p->fini_done && nl_loader_is_private(p->module)) {
+      /* Killed, crashed or refused before exit(), or in a destructor:
+       * none of the program's destructors runs (none does on Linux; the
+       * rest are taken out, if exit() did not), but the shim's streams are
+       * closed (glibc keeps every open FILE on its list; closing twice
+       * does nothing). */
       guint n = 0;
       g_free(nl_loader_take_fini(p->module, &n));
       NlShimCloseFn close_std = NULL;
       void *sym = nl_loader_symbol(p->module, NL_SHIM_CLOSE_SYMBOL);
       memcpy(&close_std, &sym, sizeof sym);
-      if (n > 0 && close_std != NULL) {
+      if (close_std != NULL) {
         nl_seal_loading_begin();
         close_std();
         (void)nl_seal_loading_end();

@@ -766,9 +766,9 @@ G_GNUC_NORETURN void nl__proc_exit(NlThread *t, int code) {
         nl_loader_is_private(p->module)) {
       guint n = 0;
       p->fini = nl_loader_take_fini(p->module, &n);
-      p->fini_taken = TRUE;
       for (guint i = 0; i < n; i++)
         p->fini[i]();
+      p->fini_done = TRUE;
     }
   }
   if (!p->exiting) {
