@@ -607,6 +607,42 @@ static void test_trace_text_thread_writes_every_line(void **state) {
   g_string_free(block, TRUE);
 }
 
+/* The text thread writes names from copies of its own (add_names, packed
+ * in chunks): each name as nl_trace_write_text writes it, of every length
+ * to 40 (a copy is made up to NAME_PAD, 32, bytes; longer ones are read
+ * where the trace interned them), names one byte apart next to each
+ * other, and enough of them to fill more than one chunk. */
+static void test_trace_text_thread_names_as_interned(void **state) {
+  NlTrace *t = nl_trace_new();
+  GString *block = g_string_new(NULL);
+  ThreadFlushed f = {g_string_new(NULL), 0, g_thread_self(), FALSE};
+  NlTraceText *x = nl_trace_listen_text_thread(t, block, 4096,
+                                               flush_thread_block, &f);
+  char name[64];
+  guint32 prev = 0;
+  for (int i = 0; i < 6000; i++) {
+    int len = i % 41;
+    for (int k = 0; k < len; k++)
+      name[k] = (char)('a' + (i + k) % 26);
+    g_snprintf(name + (len > 6 ? len - 6 : 0), sizeof name - 6, "%06d",
+               i); /* each name its own */
+    name[MAX(len, 6)] = '\0';
+    guint32 id = nl_trace_intern(t, name);
+    nl_trace_addf(t, i, NL_TRACE_NOTE, id, prev, 0, 0, "n %d", i);
+    nl_trace_add(t, i, NL_TRACE_PKT_SEND, prev, id, 1, 0, "ab", 2);
+    prev = id;
+  }
+  nl_trace_text_stop(x);
+  g_string_append_len(f.written, block->str, (gssize)block->len);
+  GString *want = kept_lines(t);
+  assert_int_equal(f.written->len, want->len);
+  assert_true(memcmp(f.written->str, want->str, want->len) == 0);
+  nl_trace_free(t);
+  g_string_free(want, TRUE);
+  g_string_free(f.written, TRUE);
+  g_string_free(block, TRUE);
+}
+
 /* nl_trace_listen_text writes the line of every record added, of every
  * kind, as nl_trace_write_text's lines of the same records (kept, then
  * formatted), in blocks of at least @flush_at bytes; it is heard with
@@ -1190,6 +1226,7 @@ int main(void) {
     cmocka_unit_test(test_trace_text_at_a_page_end),
     cmocka_unit_test(test_trace_listen_text_writes_every_line),
     cmocka_unit_test(test_trace_text_thread_writes_every_line),
+    cmocka_unit_test(test_trace_text_thread_names_as_interned),
     cmocka_unit_test(test_trace_text_form_of_tcp),
     cmocka_unit_test(test_trace_text_packet_decodes_remembered_by_bytes),
     cmocka_unit_test(test_trace_text_forwarded_packet_decoded_once),

@@ -187,6 +187,9 @@ typedef struct {
 /* The kind of a block's entry that carries names interned since the last
  * one (Name structs, the first's id in node): not a record's kind. */
 #define NAMES_ENTRY NL_TRACE_N_KINDS
+/* A text thread's copies of the short names, one after another in the
+ * order they were interned, this many bytes a chunk. */
+#define NAME_CHUNK (64u << 10)
 
 struct NlTraceText {
   const NlTrace *trace;
@@ -203,6 +206,8 @@ struct NlTraceText {
   RecBlock *cur;      /* being filled */
   guint names_sent;   /* names in the entries so far */
   Fmt fmt;            /* the thread's: its names and decodes */
+  GPtrArray *name_chunks; /* of NAME_CHUNK bytes: the short names' bytes */
+  gsize name_used;        /* bytes of the last chunk taken */
   gboolean discard;   /* the thread drops what it has not formatted */
   GMutex start_lock;  /* started: the thread runs its own code */
   GCond start_cond;
@@ -1991,6 +1996,37 @@ static void text_hear_thread(void *data, const NlTraceRecord *rec,
     memcpy(p + sizeof *rec, payload, rec->len);
 }
 
+/* On the thread: the names of a NAMES_ENTRY added to its table, each of
+ * up to NAME_PAD bytes pointing to a copy of its bytes in the thread's
+ * chunks (a longer one to the trace's).  A line has two names of any of
+ * thousands of nodes and programs: interned one by one, they lie a
+ * separate allocation each across the heap, a cache miss each once the
+ * records streaming through have pushed them out; copied, they lie two
+ * or more to a cache line, in the order the run made them.  A copy is
+ * followed by NAME_PAD bytes that may be read (put_name moves NAME_PAD at
+ * once): the next names' or the chunk's own, never written out (put_name
+ * advances by the name's length). */
+static void add_names(NlTraceText *x, const Name *names, guint n) {
+  for (guint i = 0; i < n; i++) {
+    Name c = names[i];
+    if (c.len <= NAME_PAD) {
+      gsize step = (c.len + 7) & ~(gsize)7;
+      if (x->name_chunks->len == 0 ||
+          NAME_CHUNK - x->name_used < step + NAME_PAD) {
+        g_ptr_array_add(x->name_chunks, g_malloc0(NAME_CHUNK));
+        x->name_used = 0;
+      }
+      char *at = (char *)g_ptr_array_index(x->name_chunks,
+                                           x->name_chunks->len - 1) +
+                 x->name_used;
+      memcpy(at, c.s, NAME_PAD); /* its bytes and zeros after them */
+      x->name_used += step;
+      c.s = at;
+    }
+    g_array_append_val(x->fmt.name_tab, c);
+  }
+}
+
 /* On the thread: the lines of a block's records. */
 static void text_block(NlTraceText *x, const RecBlock *b) {
   x->fmt.packet_format = b->packet_format;
@@ -2002,7 +2038,7 @@ static void text_block(NlTraceText *x, const RecBlock *b) {
     at += entry_size(rec->len);
     if (rec->kind == NAMES_ENTRY) {
       g_return_if_fail(rec->node == x->fmt.name_tab->len);
-      g_array_append_vals(x->fmt.name_tab, payload, rec->len / sizeof(Name));
+      add_names(x, (const Name *)payload, rec->len / sizeof(Name));
       continue;
     }
     format_record(&x->fmt, rec, payload, x->block, TRUE);
@@ -2044,6 +2080,7 @@ NlTraceText *nl_trace_listen_text_thread(NlTrace *t, GString *block,
   }
   x->cur = g_async_queue_pop(x->empty);
   x->fmt.name_tab = g_array_new(FALSE, FALSE, sizeof(Name));
+  x->name_chunks = g_ptr_array_new_with_free_func(g_free);
   x->fmt.desc = g_new0(DescCache, 1);
   /* The thread takes no signal: they are the simulation's (the kernel
    * still sends a fault of its own to it). */
@@ -2104,6 +2141,7 @@ static void text_free(gpointer p) {
     g_mutex_clear(&x->start_lock);
     g_cond_clear(&x->start_cond);
     g_array_free(x->fmt.name_tab, TRUE);
+    g_ptr_array_free(x->name_chunks, TRUE);
     desc_free(x->fmt.desc);
   }
   g_free(x);
