@@ -11,6 +11,9 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 G_DEFINE_QUARK(nl-loader-error-quark, nl_loader_error)
 
@@ -444,6 +447,60 @@ NlFiniFn *nl_loader_take_fini(NlProgram *prog, guint *n) {
   return out;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+typedef struct {
+  uintptr_t base;
+  const char *name;
+  uintptr_t lo, hi;
+} LoadSpan;
+
+static int load_span_phdrs(struct dl_phdr_info *info, size_t size,
+                           void *data) {
+  (void)size;
+  LoadSpan *f = data;
+  if (info->dlpi_addr != f->base || g_strcmp0(info->dlpi_name, f->name) != 0)
+    return 0;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD)
+      continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    uintptr_t hi = lo + ph->p_memsz;
+    f->lo = f->lo == 0 ? lo : MIN(f->lo, lo);
+    f->hi = MAX(f->hi, hi);
+  }
+  return 1;
+}
+#endif
+
+/* dlclose(@handle), and under AddressSanitizer the object's addresses
+ * made ordinary memory again.  AddressSanitizer poisons the red zones
+ * around an instrumented object's globals when its constructor registers
+ * them, and unpoisons them in its destructor; a process killed before
+ * exit() runs no destructor of its copy (nl_loader_take_fini), so its
+ * red zones would stay poisoned after the copy is gone, and the next
+ * object mapped there (another copy of natlab-python, say) would be
+ * reported reading them.  (Only natlab's sanitizer builds: the shim and
+ * natlab-python are instrumented there.) */
+static void close_handle(void *handle) {
+#if defined(__SANITIZE_ADDRESS__)
+  struct link_map *lm = NULL;
+  LoadSpan span = {0, NULL, 0, 0};
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL) {
+    span.base = lm->l_addr;
+    span.name = lm->l_name;
+    dl_iterate_phdr(load_span_phdrs, &span);
+  }
+#endif
+  nl_seal_loading_begin(); /* its destructors: program code */
+  dlclose(handle);
+  (void)nl_seal_loading_end();
+#if defined(__SANITIZE_ADDRESS__)
+  if (span.hi > span.lo)
+    __asan_unpoison_memory_region((void *)span.lo, span.hi - span.lo);
+#endif
+}
+
 void nl_loader_close(NlProgram *prog) {
   if (prog == NULL)
     return;
@@ -457,17 +514,13 @@ void nl_loader_close(NlProgram *prog) {
       g_hash_table_destroy(shared_objects);
       shared_objects = NULL;
     }
-    nl_seal_loading_begin(); /* its destructors: program code */
-    dlclose(so->handle);
-    (void)nl_seal_loading_end();
+    close_handle(so->handle);
     sym_cache_clear(&so->syms);
     g_free(so->path);
     g_free(so);
     return;
   }
-  nl_seal_loading_begin(); /* its destructors: program code */
-  dlclose(prog->handle);
-  (void)nl_seal_loading_end();
+  close_handle(prog->handle);
   /* After dlclose: the fd number must stay taken while the object is
    * loaded, or the next copy could get the same /proc/self/fd/N path and
    * the dynamic linker would hand back this instance. */
