@@ -122,15 +122,18 @@ static gboolean guard_install(char *map) {
  * the next: starting and ending a program then costs no system call,
  * where a mapping of its own cost an mmap, a madvise and a munmap each
  * (with their page-table work, a large part of the 84 us a program start cost
- * at 10,000 programs; docs/performance.md).  What bounds the memory kept is
- * that freed slots beyond the DIRTY_MAX most recent give their pages back
- * (MADV_DONTNEED: they read as zeros again, and the guard markers stay),
- * DIRTY_MAX at a time.  Batches are unmapped by nl_coro_trim_cache() when no
- * slot is in use.  A batch the kernel refuses (RLIMIT_AS) falls back to a
- * mapping per stack. */
+ * at 10,000 programs; docs/performance.md).  A freed slot keeps its pages
+ * for the next coroutine to start on (no page fault): the pool holds no
+ * more slots than were in use at once, so what it keeps is bounded by its
+ * own peak, which the process reached anyway.  Giving the pages back as
+ * slots were freed (MADV_DONTNEED, beyond the 64 most recent) cost 14 us a
+ * stack on a 2-core virtual machine, most of it the other core's TLB
+ * flush: 40 ms of a 1,000-host run's 270, every program ending.  They go
+ * back, and the batches are unmapped when no slot is in use, at
+ * nl_coro_trim_cache().  A batch the kernel refuses (RLIMIT_AS) falls back
+ * to a mapping per stack. */
 #define SLOT_SIZE (NL_CORO_GUARD_SIZE + NL_CORO_STACK_DEFAULT)
 #define BATCH_SLOTS 64
-#define DIRTY_MAX 64
 
 typedef struct {
   GPtrArray *batches; /* their maps, BATCH_SLOTS * SLOT_SIZE each */
@@ -192,8 +195,6 @@ static void slots_release(guint n) {
 static void slot_give_back(char *map) {
   pool.live--;
   g_ptr_array_add(pool.dirty, map);
-  if (pool.dirty->len >= 2 * DIRTY_MAX)
-    slots_release(DIRTY_MAX);
 }
 
 /* A stack of @map_size bytes (guard included); *@pooled: a batch's slot. */

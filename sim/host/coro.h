@@ -126,11 +126,12 @@ void nl_coro_set_data(NlCoro *c, void *data);
 void *nl_coro_get_data(const NlCoro *c);
 
 /**
- * nl_coro_trim_cache: gives back the stacks this thread keeps for reuse (up
- * to 128 stacks of ended coroutines keep their pages, and the batches their
+ * nl_coro_trim_cache: gives back the stacks this thread keeps for reuse
+ * (ended coroutines' stacks keep their pages, and the batches their
  * default-size stacks come from stay mapped, since mapping a fresh stack
- * costs system calls and a page fault): their pages, and the batches when
- * no coroutine uses them.  Optional; e.g. at the end of a run.
+ * costs system calls and a page fault: never more than were in use at
+ * once): their pages, and the batches when no coroutine uses them.
+ * Optional; e.g. at the end of a run.
  */
 void nl_coro_trim_cache(void);
 
