@@ -155,8 +155,27 @@ static uintptr_t context_pc(const void *ucv) {
 #endif
 }
 
+static NlGuardFaultHook volatile fault_hook;
+
+void nl__guard_set_fault_hook(NlGuardFaultHook hook) {
+  fault_hook = hook;
+}
+
 NL_NO_ASAN static void crash_handler(int signo, siginfo_t *si, void *uc) {
   NlCoroTls *t = &nl__coro_tls;
+  NlGuardFaultHook hook = fault_hook;
+  if (signo == SIGSEGV && si->si_code == SI_KERNEL && hook != NULL) {
+    /* A general protection fault: perhaps a refused system call (seal.c),
+     * whose answer may end the program as below. */
+    sigset_t was;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    sigprocmask(SIG_UNBLOCK, &set, &was);
+    if (hook(uc))
+      return;
+    sigprocmask(SIG_SETMASK, &was, NULL);
+  }
   if (t->cur != NULL && !t->in_switch) {
     /* si_addr is meaningful only for faults the kernel made. */
     void *addr = si->si_code > 0 ? si->si_addr : NULL;

@@ -128,6 +128,14 @@ gboolean nl__guard_pc_in_runtime(uintptr_t pc);
  * Async-signal-safe. */
 gboolean nl__guard_dying(void);
 
+/* Where a fault may be a refused system call rather than a crash: the
+ * seal (seal.h) sets @hook, which the SIGSEGV handler calls, with SIGSEGV
+ * unblocked, for a general protection fault in a coroutine or not: it
+ * returns FALSE for a crash, or answers the call (and, ending a program,
+ * does not return) and returns TRUE.  Async-signal-safe. */
+typedef gboolean (*NlGuardFaultHook)(void *ucontext);
+void nl__guard_set_fault_hook(NlGuardFaultHook hook);
+
 G_END_DECLS
 
 #endif

@@ -539,6 +539,42 @@ out:
   errno = saved_errno;
 }
 
+/* int 0x80 in a 64-bit program is a 32-bit system call, which the filter
+ * refuses as one of another ABI.  Where the kernel runs none (built
+ * without IA32 emulation, booted with ia32_emulation=0, or in some
+ * virtual machines) the instruction faults first instead (SIGSEGV,
+ * SI_KERNEL, the pc on it): answered here as the filter would have, so
+ * that a program gets the same report on every machine. */
+/* int 0x80 in a 64-bit program is a 32-bit system call, which the filter
+ * refuses as one of another ABI.  Where the kernel runs none (built
+ * without IA32 emulation, booted with ia32_emulation=0, or in some
+ * virtual machines) the instruction faults first instead (SIGSEGV,
+ * SI_KERNEL, the pc on it): the crash guard asks here (its fault hook),
+ * and the call is answered as the filter would have, so that a program
+ * gets the same report on every machine. */
+NL_NO_ASAN static gboolean foreign_call_fault(void *ucv) {
+#if defined(NL_SEAL_SUPPORTED) && defined(__x86_64__)
+  ucontext_t *uc = ucv;
+  const unsigned char *pc = (const unsigned char *)REG_PC(uc);
+  /* The pc faulted on an instruction, so its page is mapped and,
+   * executable, readable. */
+  if (!seal.active || pc == NULL || pc[0] != 0xcd || pc[1] != 0x80)
+    return FALSE;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = SIGSYS;
+  si.si_code = 1; /* SYS_SECCOMP */
+  si.si_syscall = (int)REG_RESULT(uc);
+  si.si_arch = AUDIT_ARCH_I386;
+  REG_PC(uc) += 2; /* where a system call returns */
+  sigsys_handler(SIGSYS, &si, uc);
+  return TRUE;
+#else
+  (void)ucv;
+  return FALSE;
+#endif
+}
+
 /* ---- building the filter ---- */
 
 static gboolean fail(GError **error, NlSealError code, const char *what,
@@ -649,6 +685,7 @@ gboolean nl_seal_apply(NlSealLevel level, GError **error) {
   }
   seal.active = TRUE;
   seal.level = level;
+  nl__guard_set_fault_hook(foreign_call_fault);
   return TRUE;
 }
 
