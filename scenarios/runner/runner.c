@@ -16,6 +16,7 @@
 #include "scenarios/runner/topology.h"
 #include "scenarios/runner/runner-python.h"
 #include "scenarios/runner/runner-facts.h"
+#include "sim/core/mem.h"
 #include "sim/host/heap.h"
 #include "sim/host/proc.h"
 #include "sim/net/wire.h"
@@ -528,6 +529,7 @@ static gboolean build(NlRun *r, GError **error) {
   }
   for (guint i = 0; i < s->nodes->len; i++) {
     const NlScnNode *sn = g_ptr_array_index(s->nodes, i);
+    nl_mem_huge_heap_poll(); /* what the last node's making grew (mem.h) */
     NlNode *node = nl_node_new(r->world, sn->name, node_kind(sn->kind));
     uint32_t first = 0;
     for (guint j = 0; j < sn->links->len; j++) {

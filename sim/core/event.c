@@ -59,6 +59,7 @@
  *    when both are empty.
  */
 #include "sim/core/event.h"
+#include "sim/core/mem.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -393,6 +394,8 @@ static uint64_t run(NlEventQueue *q, NlTime until) {
     ev->slot = G_MAXUINT; /* not pending while it fires */
     q->len--;
     n++;
+    if (G_UNLIKELY((n & 4095) == 0))
+      nl_mem_huge_heap_poll(); /* what the heap grew by (mem.h) */
     /* The callback may re-arm or free @ev: nothing touches it afterwards. */
     ev->fn(ev, ev->data);
   }
