@@ -89,6 +89,11 @@ static char *stack_lo(const NlCoro *c) {
 
 /* madvise(2): MADV_GUARD_INSTALL (Linux 6.13; glibc 2.36 lacks the name). */
 #define NL_MADV_GUARD_INSTALL 102
+/* madvise(2): MADV_POPULATE_WRITE (Linux 5.14). */
+#define NL_MADV_POPULATE_WRITE 23
+/* The top of a stack, which every coroutine touches at once: its first
+ * frame (and a program's main thread, its environment). */
+#define STACK_TOP_TOUCHED ((size_t)4096)
 
 typedef struct {
   char *map;
@@ -173,6 +178,13 @@ static char *slot_take(void) {
       return NULL;
     map = pool.next;
     pool.next += SLOT_SIZE;
+    /* Its top page in a call, not a fault: on the project's 2-core
+     * virtual machine a fault there cost 12-15 us, the call 2 us and the
+     * first touch then 7 us (a page fresh to the machine's page tables).
+     * Advice only: an older kernel refuses it (EINVAL), and the page
+     * faults in as before. */
+    (void)madvise(map + SLOT_SIZE - STACK_TOP_TOUCHED, STACK_TOP_TOUCHED,
+                  NL_MADV_POPULATE_WRITE);
   }
   pool.live++;
   return map;
