@@ -386,23 +386,29 @@ gboolean nl_loader_layout(const NlProgram *prog, NlProgramLayout *out) {
 
 static void fini_nothing(void) {}
 
+/* Where an object's segments of one type lie: from the lowest start to
+ * the highest end of those of @type in the object loaded at @base as
+ * @name; lo == hi == 0 if it has none. */
 typedef struct {
   uintptr_t base;
   const char *name;
-  uintptr_t relro_lo, relro_hi;
-} RelroFind;
+  ElfW(Word) type;
+  uintptr_t lo, hi;
+} SegSpan;
 
-static int relro_phdrs(struct dl_phdr_info *info, size_t size, void *data) {
+static int segment_span(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size;
-  RelroFind *f = data;
+  SegSpan *f = data;
   if (info->dlpi_addr != f->base || g_strcmp0(info->dlpi_name, f->name) != 0)
     return 0;
   for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type == PT_GNU_RELRO) {
-      f->relro_lo = info->dlpi_addr + ph->p_vaddr;
-      f->relro_hi = f->relro_lo + ph->p_memsz;
-    }
+    if (ph->p_type != f->type)
+      continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    uintptr_t hi = lo + ph->p_memsz;
+    f->lo = f->hi == 0 ? lo : MIN(f->lo, lo);
+    f->hi = MAX(f->hi, hi);
   }
   return 1;
 }
@@ -429,10 +435,10 @@ NlFiniFn *nl_loader_take_fini(NlProgram *prog, guint *n) {
   for (size_t i = 0; i < count; i++)
     out[i] = entries[count - 1 - i];
   /* The array is read-only once relocated when it lies in RELRO. */
-  RelroFind f = {lm->l_addr, lm->l_name, 0, 0};
-  dl_iterate_phdr(relro_phdrs, &f);
+  SegSpan f = {lm->l_addr, lm->l_name, PT_GNU_RELRO, 0, 0};
+  dl_iterate_phdr(segment_span, &f);
   uintptr_t end = at + count * sizeof(NlFiniFn);
-  gboolean ro = at < f.relro_hi && end > f.relro_lo;
+  gboolean ro = at < f.hi && end > f.lo;
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   uintptr_t lo = at & ~(page - 1), hi = (end + page - 1) & ~(page - 1);
   if (ro && mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE) != 0) {
@@ -447,31 +453,6 @@ NlFiniFn *nl_loader_take_fini(NlProgram *prog, guint *n) {
   return out;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-typedef struct {
-  uintptr_t base;
-  const char *name;
-  uintptr_t lo, hi;
-} LoadSpan;
-
-static int load_span_phdrs(struct dl_phdr_info *info, size_t size,
-                           void *data) {
-  (void)size;
-  LoadSpan *f = data;
-  if (info->dlpi_addr != f->base || g_strcmp0(info->dlpi_name, f->name) != 0)
-    return 0;
-  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD)
-      continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    uintptr_t hi = lo + ph->p_memsz;
-    f->lo = f->lo == 0 ? lo : MIN(f->lo, lo);
-    f->hi = MAX(f->hi, hi);
-  }
-  return 1;
-}
-#endif
 
 /* dlclose(@handle), and under AddressSanitizer the object's addresses
  * made ordinary memory again.  AddressSanitizer poisons the red zones
@@ -485,11 +466,11 @@ static int load_span_phdrs(struct dl_phdr_info *info, size_t size,
 static void close_handle(void *handle) {
 #if defined(__SANITIZE_ADDRESS__)
   struct link_map *lm = NULL;
-  LoadSpan span = {0, NULL, 0, 0};
+  SegSpan span = {0, NULL, PT_LOAD, 0, 0};
   if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL) {
     span.base = lm->l_addr;
     span.name = lm->l_name;
-    dl_iterate_phdr(load_span_phdrs, &span);
+    dl_iterate_phdr(segment_span, &span);
   }
 #endif
   nl_seal_loading_begin(); /* its destructors: program code */

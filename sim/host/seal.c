@@ -543,12 +543,6 @@ out:
  * refuses as one of another ABI.  Where the kernel runs none (built
  * without IA32 emulation, booted with ia32_emulation=0, or in some
  * virtual machines) the instruction faults first instead (SIGSEGV,
- * SI_KERNEL, the pc on it): answered here as the filter would have, so
- * that a program gets the same report on every machine. */
-/* int 0x80 in a 64-bit program is a 32-bit system call, which the filter
- * refuses as one of another ABI.  Where the kernel runs none (built
- * without IA32 emulation, booted with ia32_emulation=0, or in some
- * virtual machines) the instruction faults first instead (SIGSEGV,
  * SI_KERNEL, the pc on it): the crash guard asks here (its fault hook),
  * and the call is answered as the filter would have, so that a program
  * gets the same report on every machine. */
